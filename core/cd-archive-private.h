@@ -1,0 +1,29 @@
+/*
+ * Copyright 2026 The Chartdesk authors
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * Shared by cd-archive*.c only: the files allowed to speak SQL.
+ */
+#pragma once
+
+#include <sqlite3.h>
+
+#include "cd-archive.h"
+
+G_BEGIN_DECLS
+
+typedef struct _CdArchiveTxn CdArchiveTxn;
+
+CdArchiveTxn *cd_archive_txn_begin (CdArchive *self, GError **error);
+gboolean cd_archive_txn_commit (CdArchiveTxn *txn, GError **error);
+void cd_archive_txn_free (CdArchiveTxn *txn);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (CdArchiveTxn, cd_archive_txn_free)
+
+gboolean cd_archive_exec (CdArchive *self, const gchar *sql, GError **error);
+sqlite3_stmt *cd_archive_prepare (CdArchive *self, const gchar *sql, GError **error);
+gboolean cd_archive_step_done (CdArchive *self, sqlite3_stmt *stmt, GError **error);
+gboolean cd_archive_audit_locked (CdArchive *self, const gchar *action, const gchar *object, JsonNode *detail,
+                                  GError **error);
+gchar *cd_query_plain_to_fts (const gchar *text);
+
+G_END_DECLS

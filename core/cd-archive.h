@@ -1,0 +1,131 @@
+/*
+ * Copyright 2026 The Chartdesk authors
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#if !defined(__CHARTDESK_H_INSIDE__) && !defined(CD_COMPILATION)
+#error "Only <chartdesk.h> can be included directly."
+#endif
+
+#include <gio/gio.h>
+#include <json-glib/json-glib.h>
+
+#include "cd-batch.h"
+#include "cd-document.h"
+#include "cd-page.h"
+
+G_BEGIN_DECLS
+
+/**
+ * CdArchiveFlags:
+ * @CD_ARCHIVE_FLAG_NONE: open an existing archive to read it (searches,
+ *   views and exports still append to its audit log)
+ * @CD_ARCHIVE_FLAG_WRITER: become the archive's one batch writer; a second
+ *   writer is refused with %CD_ERROR_BUSY
+ * @CD_ARCHIVE_FLAG_CREATE: create the archive if it does not exist
+ *
+ * Since: 0.1
+ */
+typedef enum {
+  CD_ARCHIVE_FLAG_NONE = 0,
+  CD_ARCHIVE_FLAG_WRITER = 1 << 0,
+  CD_ARCHIVE_FLAG_CREATE = 1 << 1,
+} CdArchiveFlags;
+
+/**
+ * CD_ARCHIVE_SCHEMA_VERSION:
+ *
+ * The schema version this library writes, kept in `PRAGMA user_version`.
+ *
+ * Since: 0.1
+ */
+#define CD_ARCHIVE_SCHEMA_VERSION 1
+
+#define CD_TYPE_ARCHIVE (cd_archive_get_type ())
+G_DECLARE_FINAL_TYPE (CdArchive, cd_archive, CD, ARCHIVE, GObject)
+
+/**
+ * CdSearchQuery:
+ * @text: (nullable): words, or an FTS5 query; %NULL to search by filters only
+ * @plain: treat @text as plain words even if it looks like FTS5 syntax
+ * @mrn: (nullable): only documents filed to this patient
+ * @doc_type: (nullable): only documents of this type
+ * @date_from: (nullable): only documents dated on or after, `YYYY-MM-DD`
+ * @date_to: (nullable): only documents dated on or before, `YYYY-MM-DD`
+ * @limit: the most hits to return
+ * @offset: hits to skip, for paging
+ *
+ * Since: 0.1
+ */
+typedef struct {
+  const gchar *text;
+  gboolean plain;
+  const gchar *mrn;
+  const gchar *doc_type;
+  const gchar *date_from;
+  const gchar *date_to;
+  guint limit;
+  guint offset;
+} CdSearchQuery;
+
+/**
+ * CdSearchHit:
+ * @page_id: the page that matched
+ * @document_id: its document, 0 when the page is kept out of documents
+ * @patient_mrn: (nullable): the document's patient
+ * @doc_type: (nullable): the document's type
+ * @date: (nullable): the document's date
+ * @status: `filed` or `review`
+ * @source_path: the page's source file
+ * @source_page: its 0-based index there
+ * @score: relevance, higher is better
+ * @snippet: (nullable): matching text with hits in `[` `]`
+ *
+ * Since: 0.1
+ */
+typedef struct {
+  gint64 page_id;
+  gint64 document_id;
+  gchar *patient_mrn;
+  gchar *doc_type;
+  gchar *date;
+  gchar *status;
+  gchar *source_path;
+  gint source_page;
+  gdouble score;
+  gchar *snippet;
+} CdSearchHit;
+
+void cd_search_hit_free (CdSearchHit *hit);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (CdSearchHit, cd_search_hit_free)
+
+CdArchive *cd_archive_open (const gchar *path, CdArchiveFlags flags, GError **error);
+const gchar *cd_archive_get_path (CdArchive *self);
+gint cd_archive_get_schema_version (CdArchive *self);
+void cd_archive_set_actor (CdArchive *self, const gchar *actor);
+const gchar *cd_archive_get_actor (CdArchive *self);
+void cd_archive_set_purpose (CdArchive *self, const gchar *purpose);
+
+gboolean cd_archive_audit (CdArchive *self, const gchar *action, const gchar *object, JsonNode *detail,
+                           GError **error);
+gboolean cd_archive_verify_audit (CdArchive *self, gint64 *bad_entry, GError **error);
+gboolean cd_archive_check (CdArchive *self, GPtrArray **problems, GError **error);
+
+gint64 cd_archive_begin_batch (CdArchive *self, const gchar *workflow, const gchar *const *inputs, GError **error);
+gboolean cd_archive_end_batch (CdArchive *self, CdBatch *batch, const gchar *status, GError **error);
+gboolean cd_archive_find_file (CdArchive *self, const gchar *sha256, gint64 *batch_id, GError **error);
+gboolean cd_archive_has_page (CdArchive *self, const gchar *sha256, gint page, GError **error);
+gboolean cd_archive_commit_document (CdArchive *self, gint64 batch_id, CdDocument *document, GError **error);
+gboolean cd_archive_commit_page (CdArchive *self, gint64 batch_id, CdPage *page, GError **error);
+gboolean cd_archive_commit_file (CdArchive *self, gint64 batch_id, const gchar *sha256, const gchar *path,
+                                 guint64 size, guint n_pages, GError **error);
+
+GPtrArray *cd_archive_search (CdArchive *self, const CdSearchQuery *query, GError **error);
+JsonNode *cd_archive_get_document (CdArchive *self, gint64 id, GError **error);
+JsonNode *cd_archive_get_page (CdArchive *self, gint64 id, GError **error);
+GBytes *cd_archive_get_page_image (CdArchive *self, gint64 page_id, gchar **format, GError **error);
+gboolean cd_archive_export_jsonl (CdArchive *self, GOutputStream *out, gboolean with_words,
+                                  GCancellable *cancellable, GError **error);
+
+G_END_DECLS
