@@ -180,6 +180,12 @@ cd_run_wake (GCancellable *cancellable, CdRun *run)
   g_mutex_unlock (&run->lock);
 }
 
+static void
+cd_run_forward_cancel (GCancellable *user, GCancellable *internal)
+{
+  g_cancellable_cancel (internal);
+}
+
 /* The engine's answer to a source asking whether to read a file: not if its
  * content is already archived, or was already read earlier in this batch. */
 static gboolean
@@ -562,7 +568,7 @@ cd_pipeline_run (CdPipeline *self, const gchar *const *inputs, GCancellable *can
 
   wake_id = g_cancellable_connect (run.cancel, G_CALLBACK (cd_run_wake), &run, NULL);
   if (cancellable != NULL)
-    user_cancel_id = g_cancellable_connect (cancellable, G_CALLBACK (g_cancellable_cancel), run.cancel, NULL);
+    user_cancel_id = g_cancellable_connect (cancellable, G_CALLBACK (cd_run_forward_cancel), run.cancel, NULL);
 
   for (guint i = 0; i < self->n_workers; i++) {
     g_autofree gchar *name = g_strdup_printf ("cd-worker-%u", i);
