@@ -25,5 +25,7 @@ gboolean cd_archive_step_done (CdArchive *self, sqlite3_stmt *stmt, GError **err
 gboolean cd_archive_audit_locked (CdArchive *self, const gchar *action, const gchar *object, JsonNode *detail,
                                   GError **error);
 gchar *cd_query_plain_to_fts (const gchar *text);
+GRecMutex *cd_archive_get_mutex (CdArchive *self);
+sqlite3 *cd_archive_get_db (CdArchive *self);
 
 G_END_DECLS

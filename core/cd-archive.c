@@ -336,6 +336,10 @@ cd_archive_open (const gchar *path, CdArchiveFlags flags, GError **error)
   }
   if (!exists) {
     g_autofree gchar *dir = g_path_get_dirname (path);
+    if (!g_file_test (dir, G_FILE_TEST_IS_DIR)) {
+      g_set_error (error, CD_ERROR, CD_ERROR_ARCHIVE, "%s: cannot create the archive: %s is not a folder", path, dir);
+      return NULL;
+    }
     if (g_access (dir, W_OK) != 0) {
       g_set_error (error, CD_ERROR, CD_ERROR_ARCHIVE, "%s: cannot create the archive: folder %s is not writable (%s)",
                    path, dir, g_strerror (errno));
@@ -1889,4 +1893,16 @@ cd_archive_check (CdArchive *self, GPtrArray **problems, GError **error)
 
   *problems = g_steal_pointer (&found);
   return TRUE;
+}
+
+GRecMutex *
+cd_archive_get_mutex (CdArchive *self)
+{
+  return &self->mutex;
+}
+
+sqlite3 *
+cd_archive_get_db (CdArchive *self)
+{
+  return self->db;
 }

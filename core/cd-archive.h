@@ -14,6 +14,7 @@
 #include "cd-batch.h"
 #include "cd-document.h"
 #include "cd-page.h"
+#include "cd-patient.h"
 
 G_BEGIN_DECLS
 
@@ -97,6 +98,24 @@ typedef struct {
   gchar *snippet;
 } CdSearchHit;
 
+/**
+ * CdImportStats:
+ * @created: entries added
+ * @updated: entries whose details changed
+ * @unchanged: entries already as imported
+ * @merged: MRNs marked as merged into another
+ * @refiled: documents moved to a surviving MRN by merges
+ *
+ * Since: 0.1
+ */
+typedef struct {
+  guint created;
+  guint updated;
+  guint unchanged;
+  guint merged;
+  guint refiled;
+} CdImportStats;
+
 void cd_search_hit_free (CdSearchHit *hit);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (CdSearchHit, cd_search_hit_free)
 
@@ -127,5 +146,12 @@ JsonNode *cd_archive_get_page (CdArchive *self, gint64 id, GError **error);
 GBytes *cd_archive_get_page_image (CdArchive *self, gint64 page_id, gchar **format, GError **error);
 gboolean cd_archive_export_jsonl (CdArchive *self, GOutputStream *out, gboolean with_words,
                                   GCancellable *cancellable, GError **error);
+
+CdPatient *cd_archive_lookup_patient (CdArchive *self, const gchar *mrn, GError **error);
+CdPatient *cd_archive_resolve_patient (CdArchive *self, const gchar *mrn, GError **error);
+GPtrArray *cd_archive_find_patients (CdArchive *self, const gchar *family, const gchar *given, const gchar *dob,
+                                     GError **error);
+gboolean cd_archive_import_patients (CdArchive *self, GPtrArray *patients, const gchar *source, CdImportStats *stats,
+                                     GError **error);
 
 G_END_DECLS

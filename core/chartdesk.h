@@ -16,6 +16,7 @@
 #include "cd-image.h"
 #include "cd-page-stage.h"
 #include "cd-page.h"
+#include "cd-patient.h"
 #include "cd-pipeline.h"
 #include "cd-plugin.h"
 #include "cd-registry.h"
