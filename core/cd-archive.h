@@ -116,6 +116,33 @@ typedef struct {
   guint refiled;
 } CdImportStats;
 
+/**
+ * CdReviewItem:
+ * @id: the item
+ * @document_id: the document waiting, 0 for a page outside documents
+ * @page_id: the page waiting (an unreadable one), 0 for a document
+ * @reason: why it waits
+ * @created: when it was queued
+ * @resolved: (nullable): when it was decided
+ * @resolved_by: (nullable): who decided
+ * @resolution: (nullable): what was decided and why
+ *
+ * Since: 0.1
+ */
+typedef struct {
+  gint64 id;
+  gint64 document_id;
+  gint64 page_id;
+  gchar *reason;
+  gchar *created;
+  gchar *resolved;
+  gchar *resolved_by;
+  gchar *resolution;
+} CdReviewItem;
+
+void cd_review_item_free (CdReviewItem *item);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (CdReviewItem, cd_review_item_free)
+
 void cd_search_hit_free (CdSearchHit *hit);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (CdSearchHit, cd_search_hit_free)
 
@@ -153,5 +180,12 @@ GPtrArray *cd_archive_find_patients (CdArchive *self, const gchar *family, const
                                      GError **error);
 gboolean cd_archive_import_patients (CdArchive *self, GPtrArray *patients, const gchar *source, CdImportStats *stats,
                                      GError **error);
+
+GPtrArray *cd_archive_list_review (CdArchive *self, gboolean include_resolved, GError **error);
+gboolean cd_archive_review_assign (CdArchive *self, gint64 document_id, const gchar *mrn, const gchar *why,
+                                   GError **error);
+gint64 cd_archive_review_split (CdArchive *self, gint64 document_id, guint at, const gchar *why, GError **error);
+gboolean cd_archive_review_merge (CdArchive *self, gint64 into_id, gint64 from_id, const gchar *why, GError **error);
+gboolean cd_archive_review_resolve (CdArchive *self, gint64 item_id, const gchar *why, GError **error);
 
 G_END_DECLS

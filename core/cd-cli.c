@@ -202,3 +202,59 @@ cd_cli_print_record (JsonNode *node, gboolean is_page)
   for (guint i = 0; i < json_array_get_length (pages); i++)
     cd_cli_print_page (json_array_get_object_element (pages, i));
 }
+
+void
+cd_cli_print_review (GPtrArray *items, gboolean json)
+{
+  if (json) {
+    g_autoptr(JsonBuilder) b = json_builder_new ();
+    g_autoptr(JsonNode) root = NULL;
+    g_autofree gchar *out = NULL;
+    json_builder_begin_array (b);
+    for (guint i = 0; i < items->len; i++) {
+      CdReviewItem *item = g_ptr_array_index (items, i);
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "id");
+      json_builder_add_int_value (b, item->id);
+      json_builder_set_member_name (b, "document");
+      if (item->document_id > 0)
+        json_builder_add_int_value (b, item->document_id);
+      else
+        json_builder_add_null_value (b);
+      json_builder_set_member_name (b, "page");
+      if (item->page_id > 0)
+        json_builder_add_int_value (b, item->page_id);
+      else
+        json_builder_add_null_value (b);
+      json_builder_set_member_name (b, "reason");
+      json_builder_add_string_value (b, item->reason);
+      json_builder_set_member_name (b, "created");
+      json_builder_add_string_value (b, item->created);
+      json_builder_set_member_name (b, "resolved");
+      json_builder_add_string_value (b, item->resolved);
+      json_builder_set_member_name (b, "resolved_by");
+      json_builder_add_string_value (b, item->resolved_by);
+      json_builder_set_member_name (b, "resolution");
+      json_builder_add_string_value (b, item->resolution);
+      json_builder_end_object (b);
+    }
+    json_builder_end_array (b);
+    root = json_builder_get_root (b);
+    out = json_to_string (root, TRUE);
+    g_print ("%s\n", out);
+    return;
+  }
+  if (items->len == 0) {
+    g_print ("Nothing to review.\n");
+    return;
+  }
+  for (guint i = 0; i < items->len; i++) {
+    CdReviewItem *item = g_ptr_array_index (items, i);
+    if (item->document_id > 0)
+      g_print ("%4" G_GINT64_FORMAT "  document %-6" G_GINT64_FORMAT " %s\n", item->id, item->document_id, item->reason);
+    else
+      g_print ("%4" G_GINT64_FORMAT "  page %-10" G_GINT64_FORMAT " %s\n", item->id, item->page_id, item->reason);
+    if (item->resolved != NULL)
+      g_print ("      decided %s by %s: %s\n", item->resolved, item->resolved_by, item->resolution);
+  }
+}
