@@ -10,44 +10,44 @@
 #include "cd-error.h"
 #include "cd-util-private.h"
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (sqlite3_stmt, sqlite3_finalize)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(sqlite3_stmt, sqlite3_finalize)
 
 #define PATIENT_COLUMNS "mrn, family, given, middle, dob, sex, merged_into"
 
 static CdPatient *
-cd_patient_from_row (sqlite3_stmt *stmt)
+cd_patient_from_row(sqlite3_stmt *stmt)
 {
-  CdPatient *p = cd_patient_new ((const gchar *) sqlite3_column_text (stmt, 0));
-  p->family = g_strdup ((const gchar *) sqlite3_column_text (stmt, 1));
-  p->given = g_strdup ((const gchar *) sqlite3_column_text (stmt, 2));
-  p->middle = g_strdup ((const gchar *) sqlite3_column_text (stmt, 3));
-  p->dob = g_strdup ((const gchar *) sqlite3_column_text (stmt, 4));
-  p->sex = g_strdup ((const gchar *) sqlite3_column_text (stmt, 5));
-  p->merged_into = g_strdup ((const gchar *) sqlite3_column_text (stmt, 6));
+  CdPatient *p = cd_patient_new((const gchar *) sqlite3_column_text(stmt, 0));
+  p->family = g_strdup((const gchar *) sqlite3_column_text(stmt, 1));
+  p->given = g_strdup((const gchar *) sqlite3_column_text(stmt, 2));
+  p->middle = g_strdup((const gchar *) sqlite3_column_text(stmt, 3));
+  p->dob = g_strdup((const gchar *) sqlite3_column_text(stmt, 4));
+  p->sex = g_strdup((const gchar *) sqlite3_column_text(stmt, 5));
+  p->merged_into = g_strdup((const gchar *) sqlite3_column_text(stmt, 6));
   return p;
 }
 
 static void
-bind_text (sqlite3_stmt *stmt, gint idx, const gchar *text)
+bind_text(sqlite3_stmt *stmt, gint idx, const gchar *text)
 {
   if (text == NULL)
-    sqlite3_bind_null (stmt, idx);
+    sqlite3_bind_null(stmt, idx);
   else
-    sqlite3_bind_text (stmt, idx, text, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(stmt, idx, text, -1, SQLITE_TRANSIENT);
 }
 
 /* The stored row for exactly @mrn, or NULL. */
 static CdPatient *
-cd_archive_patient_row (CdArchive *self, const gchar *mrn, GError **error)
+cd_archive_patient_row(CdArchive *self, const gchar *mrn, GError **error)
 {
-  g_autoptr(sqlite3_stmt) stmt = cd_archive_prepare (self, "SELECT " PATIENT_COLUMNS " FROM patients WHERE mrn = ?",
-                                                     error);
+  g_autoptr(sqlite3_stmt) stmt =
+      cd_archive_prepare(self, "SELECT " PATIENT_COLUMNS " FROM patients WHERE mrn = ?", error);
   if (stmt == NULL)
     return NULL;
-  bind_text (stmt, 1, mrn);
-  if (sqlite3_step (stmt) != SQLITE_ROW)
+  bind_text(stmt, 1, mrn);
+  if (sqlite3_step(stmt) != SQLITE_ROW)
     return NULL;
-  return cd_patient_from_row (stmt);
+  return cd_patient_from_row(stmt);
 }
 
 /**
@@ -63,21 +63,21 @@ cd_archive_patient_row (CdArchive *self, const gchar *mrn, GError **error)
  * Since: 0.1
  */
 CdPatient *
-cd_archive_lookup_patient (CdArchive *self, const gchar *mrn, GError **error)
+cd_archive_lookup_patient(CdArchive *self, const gchar *mrn, GError **error)
 {
   g_autoptr(GRecMutexLocker) locker = NULL;
   g_autoptr(GError) error_local = NULL;
   CdPatient *patient;
 
-  g_return_val_if_fail (CD_IS_ARCHIVE (self), NULL);
-  g_return_val_if_fail (mrn != NULL, NULL);
-  locker = g_rec_mutex_locker_new (cd_archive_get_mutex (self));
-  patient = cd_archive_patient_row (self, mrn, &error_local);
+  g_return_val_if_fail(CD_IS_ARCHIVE(self), NULL);
+  g_return_val_if_fail(mrn != NULL, NULL);
+  locker = g_rec_mutex_locker_new(cd_archive_get_mutex(self));
+  patient = cd_archive_patient_row(self, mrn, &error_local);
   if (patient == NULL) {
     if (error_local != NULL)
-      g_propagate_error (error, g_steal_pointer (&error_local));
+      g_propagate_error(error, g_steal_pointer(&error_local));
     else
-      g_set_error (error, CD_ERROR, CD_ERROR_NOT_FOUND, "MRN %s is not in the patient index", mrn);
+      g_set_error(error, CD_ERROR, CD_ERROR_NOT_FOUND, "MRN %s is not in the patient index", mrn);
   }
   return patient;
 }
@@ -97,25 +97,25 @@ cd_archive_lookup_patient (CdArchive *self, const gchar *mrn, GError **error)
  * Since: 0.1
  */
 CdPatient *
-cd_archive_resolve_patient (CdArchive *self, const gchar *mrn, GError **error)
+cd_archive_resolve_patient(CdArchive *self, const gchar *mrn, GError **error)
 {
   g_autoptr(GRecMutexLocker) locker = NULL;
   g_autoptr(CdPatient) patient = NULL;
 
-  g_return_val_if_fail (CD_IS_ARCHIVE (self), NULL);
-  locker = g_rec_mutex_locker_new (cd_archive_get_mutex (self));
-  patient = cd_archive_lookup_patient (self, mrn, error);
+  g_return_val_if_fail(CD_IS_ARCHIVE(self), NULL);
+  locker = g_rec_mutex_locker_new(cd_archive_get_mutex(self));
+  patient = cd_archive_lookup_patient(self, mrn, error);
   /* a merge chain longer than this is a loop in bad data */
   for (guint hops = 0; patient != NULL && patient->merged_into != NULL; hops++) {
-    g_autofree gchar *next = g_strdup (patient->merged_into);
+    g_autofree gchar *next = g_strdup(patient->merged_into);
     if (hops >= 16) {
-      g_set_error (error, CD_ERROR, CD_ERROR_INVALID_DATA, "MRN %s: merges form a loop", mrn);
+      g_set_error(error, CD_ERROR, CD_ERROR_INVALID_DATA, "MRN %s: merges form a loop", mrn);
       return NULL;
     }
-    g_clear_pointer (&patient, cd_patient_free);
-    patient = cd_archive_lookup_patient (self, next, error);
+    g_clear_pointer(&patient, cd_patient_free);
+    patient = cd_archive_lookup_patient(self, next, error);
   }
-  return g_steal_pointer (&patient);
+  return g_steal_pointer(&patient);
 }
 
 /**
@@ -135,74 +135,74 @@ cd_archive_resolve_patient (CdArchive *self, const gchar *mrn, GError **error)
  * Since: 0.1
  */
 GPtrArray *
-cd_archive_find_patients (CdArchive *self, const gchar *family, const gchar *given, const gchar *dob, GError **error)
+cd_archive_find_patients(CdArchive *self, const gchar *family, const gchar *given, const gchar *dob, GError **error)
 {
   g_autoptr(GRecMutexLocker) locker = NULL;
-  g_autoptr(GPtrArray) found = g_ptr_array_new_with_free_func ((GDestroyNotify) cd_patient_free);
+  g_autoptr(GPtrArray) found = g_ptr_array_new_with_free_func((GDestroyNotify) cd_patient_free);
   g_autoptr(sqlite3_stmt) stmt = NULL;
-  g_autofree gchar *nfamily = cd_patient_normalize_name (family);
-  g_autofree gchar *ngiven = cd_patient_normalize_name (given);
+  g_autofree gchar *nfamily = cd_patient_normalize_name(family);
+  g_autofree gchar *ngiven = cd_patient_normalize_name(given);
 
-  g_return_val_if_fail (CD_IS_ARCHIVE (self), NULL);
-  locker = g_rec_mutex_locker_new (cd_archive_get_mutex (self));
-  stmt = cd_archive_prepare (self,
-                             "SELECT " PATIENT_COLUMNS " FROM patients WHERE merged_into IS NULL "
-                             "AND (?1 IS NULL OR family = ?1) AND (?2 IS NULL OR given = ?2) "
-                             "AND (?3 IS NULL OR dob = ?3) ORDER BY mrn LIMIT 1000",
-                             error);
+  g_return_val_if_fail(CD_IS_ARCHIVE(self), NULL);
+  locker = g_rec_mutex_locker_new(cd_archive_get_mutex(self));
+  stmt = cd_archive_prepare(self,
+                            "SELECT " PATIENT_COLUMNS " FROM patients WHERE merged_into IS NULL "
+                            "AND (?1 IS NULL OR family = ?1) AND (?2 IS NULL OR given = ?2) "
+                            "AND (?3 IS NULL OR dob = ?3) ORDER BY mrn LIMIT 1000",
+                            error);
   if (stmt == NULL)
     return NULL;
-  bind_text (stmt, 1, nfamily);
-  bind_text (stmt, 2, ngiven);
-  bind_text (stmt, 3, dob);
-  while (sqlite3_step (stmt) == SQLITE_ROW)
-    g_ptr_array_add (found, cd_patient_from_row (stmt));
-  return g_steal_pointer (&found);
+  bind_text(stmt, 1, nfamily);
+  bind_text(stmt, 2, ngiven);
+  bind_text(stmt, 3, dob);
+  while (sqlite3_step(stmt) == SQLITE_ROW)
+    g_ptr_array_add(found, cd_patient_from_row(stmt));
+  return g_steal_pointer(&found);
 }
 
 static gboolean
-cd_str_changed (const gchar *stored, const gchar *incoming)
+cd_str_changed(const gchar *stored, const gchar *incoming)
 {
-  return incoming != NULL && g_strcmp0 (stored, incoming) != 0;
+  return incoming != NULL && g_strcmp0(stored, incoming) != 0;
 }
 
 /* Inserts or updates one entry; the caller holds the transaction. A field
  * the import leaves out keeps its stored value. */
 static gboolean
-cd_archive_upsert_patient (CdArchive *self, const CdPatient *in, const gchar *source, CdImportStats *stats,
-                           GError **error)
+cd_archive_upsert_patient(CdArchive *self, const CdPatient *in, const gchar *source, CdImportStats *stats,
+                          GError **error)
 {
-  g_autoptr(CdPatient) stored = cd_archive_patient_row (self, in->mrn, NULL);
+  g_autoptr(CdPatient) stored = cd_archive_patient_row(self, in->mrn, NULL);
   g_autoptr(sqlite3_stmt) stmt = NULL;
-  g_autofree gchar *family = cd_patient_normalize_name (in->family);
-  g_autofree gchar *given = cd_patient_normalize_name (in->given);
-  g_autofree gchar *middle = cd_patient_normalize_name (in->middle);
-  g_autofree gchar *ts = cd_now_iso8601 ();
+  g_autofree gchar *family = cd_patient_normalize_name(in->family);
+  g_autofree gchar *given = cd_patient_normalize_name(in->given);
+  g_autofree gchar *middle = cd_patient_normalize_name(in->middle);
+  g_autofree gchar *ts = cd_now_iso8601();
 
-  if (stored != NULL && !cd_str_changed (stored->family, family) && !cd_str_changed (stored->given, given) &&
-      !cd_str_changed (stored->middle, middle) && !cd_str_changed (stored->dob, in->dob) &&
-      !cd_str_changed (stored->sex, in->sex)) {
+  if (stored != NULL && !cd_str_changed(stored->family, family) && !cd_str_changed(stored->given, given) &&
+      !cd_str_changed(stored->middle, middle) && !cd_str_changed(stored->dob, in->dob) &&
+      !cd_str_changed(stored->sex, in->sex)) {
     stats->unchanged++;
     return TRUE;
   }
-  stmt = cd_archive_prepare (self,
-                             "INSERT INTO patients (mrn, family, given, middle, dob, sex, source, updated) "
-                             "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (mrn) DO UPDATE SET "
-                             "family = coalesce (?2, family), given = coalesce (?3, given), "
-                             "middle = coalesce (?4, middle), dob = coalesce (?5, dob), sex = coalesce (?6, sex), "
-                             "source = ?7, updated = ?8",
-                             error);
+  stmt = cd_archive_prepare(self,
+                            "INSERT INTO patients (mrn, family, given, middle, dob, sex, source, updated) "
+                            "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (mrn) DO UPDATE SET "
+                            "family = coalesce (?2, family), given = coalesce (?3, given), "
+                            "middle = coalesce (?4, middle), dob = coalesce (?5, dob), sex = coalesce (?6, sex), "
+                            "source = ?7, updated = ?8",
+                            error);
   if (stmt == NULL)
     return FALSE;
-  bind_text (stmt, 1, in->mrn);
-  bind_text (stmt, 2, family);
-  bind_text (stmt, 3, given);
-  bind_text (stmt, 4, middle);
-  bind_text (stmt, 5, in->dob);
-  bind_text (stmt, 6, in->sex);
-  bind_text (stmt, 7, source);
-  bind_text (stmt, 8, ts);
-  if (!cd_archive_step_done (self, stmt, error))
+  bind_text(stmt, 1, in->mrn);
+  bind_text(stmt, 2, family);
+  bind_text(stmt, 3, given);
+  bind_text(stmt, 4, middle);
+  bind_text(stmt, 5, in->dob);
+  bind_text(stmt, 6, in->sex);
+  bind_text(stmt, 7, source);
+  bind_text(stmt, 8, ts);
+  if (!cd_archive_step_done(self, stmt, error))
     return FALSE;
   if (stored == NULL)
     stats->created++;
@@ -213,38 +213,38 @@ cd_archive_upsert_patient (CdArchive *self, const CdPatient *in, const gchar *so
 
 /* Marks @old as merged into @survivor and re-files documents filed to it. */
 static gboolean
-cd_archive_merge_patient (CdArchive *self, const gchar *old, const gchar *survivor, const gchar *source,
-                          CdImportStats *stats, GError **error)
+cd_archive_merge_patient(CdArchive *self, const gchar *old, const gchar *survivor, const gchar *source,
+                         CdImportStats *stats, GError **error)
 {
   g_autoptr(sqlite3_stmt) mark = NULL;
   g_autoptr(sqlite3_stmt) refile = NULL;
-  g_autofree gchar *ts = cd_now_iso8601 ();
+  g_autofree gchar *ts = cd_now_iso8601();
 
-  if (g_strcmp0 (old, survivor) == 0) {
-    g_set_error (error, CD_ERROR, CD_ERROR_INVALID_DATA, "MRN %s cannot be merged into itself", old);
+  if (g_strcmp0(old, survivor) == 0) {
+    g_set_error(error, CD_ERROR, CD_ERROR_INVALID_DATA, "MRN %s cannot be merged into itself", old);
     return FALSE;
   }
-  mark = cd_archive_prepare (self,
-                             "INSERT INTO patients (mrn, merged_into, source, updated) VALUES (?1, ?2, ?3, ?4) "
-                             "ON CONFLICT (mrn) DO UPDATE SET merged_into = ?2, source = ?3, updated = ?4",
-                             error);
+  mark = cd_archive_prepare(self,
+                            "INSERT INTO patients (mrn, merged_into, source, updated) VALUES (?1, ?2, ?3, ?4) "
+                            "ON CONFLICT (mrn) DO UPDATE SET merged_into = ?2, source = ?3, updated = ?4",
+                            error);
   if (mark == NULL)
     return FALSE;
-  bind_text (mark, 1, old);
-  bind_text (mark, 2, survivor);
-  bind_text (mark, 3, source);
-  bind_text (mark, 4, ts);
-  if (!cd_archive_step_done (self, mark, error))
+  bind_text(mark, 1, old);
+  bind_text(mark, 2, survivor);
+  bind_text(mark, 3, source);
+  bind_text(mark, 4, ts);
+  if (!cd_archive_step_done(self, mark, error))
     return FALSE;
-  refile = cd_archive_prepare (self, "UPDATE documents SET patient_mrn = ?2 WHERE patient_mrn = ?1", error);
+  refile = cd_archive_prepare(self, "UPDATE documents SET patient_mrn = ?2 WHERE patient_mrn = ?1", error);
   if (refile == NULL)
     return FALSE;
-  bind_text (refile, 1, old);
-  bind_text (refile, 2, survivor);
-  if (!cd_archive_step_done (self, refile, error))
+  bind_text(refile, 1, old);
+  bind_text(refile, 2, survivor);
+  if (!cd_archive_step_done(self, refile, error))
     return FALSE;
   stats->merged++;
-  stats->refiled += sqlite3_changes (cd_archive_get_db (self));
+  stats->refiled += sqlite3_changes(cd_archive_get_db(self));
   return TRUE;
 }
 
@@ -266,49 +266,49 @@ cd_archive_merge_patient (CdArchive *self, const gchar *old, const gchar *surviv
  * Since: 0.1
  */
 gboolean
-cd_archive_import_patients (CdArchive *self, GPtrArray *patients, const gchar *source, CdImportStats *stats,
-                            GError **error)
+cd_archive_import_patients(CdArchive *self, GPtrArray *patients, const gchar *source, CdImportStats *stats,
+                           GError **error)
 {
   g_autoptr(GRecMutexLocker) locker = NULL;
   g_autoptr(CdArchiveTxn) txn = NULL;
-  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autoptr(JsonBuilder) b = json_builder_new();
   g_autoptr(JsonNode) detail = NULL;
   CdImportStats local = { 0 };
 
-  g_return_val_if_fail (CD_IS_ARCHIVE (self), FALSE);
-  g_return_val_if_fail (patients != NULL, FALSE);
-  locker = g_rec_mutex_locker_new (cd_archive_get_mutex (self));
+  g_return_val_if_fail(CD_IS_ARCHIVE(self), FALSE);
+  g_return_val_if_fail(patients != NULL, FALSE);
+  locker = g_rec_mutex_locker_new(cd_archive_get_mutex(self));
 
-  txn = cd_archive_txn_begin (self, error);
+  txn = cd_archive_txn_begin(self, error);
   if (txn == NULL)
     return FALSE;
   for (guint i = 0; i < patients->len; i++) {
-    CdPatient *p = g_ptr_array_index (patients, i);
-    gboolean ok = p->merged_into != NULL ? cd_archive_merge_patient (self, p->mrn, p->merged_into, source, &local, error)
-                                         : cd_archive_upsert_patient (self, p, source, &local, error);
+    CdPatient *p = g_ptr_array_index(patients, i);
+    gboolean ok = p->merged_into != NULL ? cd_archive_merge_patient(self, p->mrn, p->merged_into, source, &local, error)
+                                         : cd_archive_upsert_patient(self, p, source, &local, error);
     if (!ok) {
-      g_prefix_error (error, "MRN %s: ", p->mrn);
+      g_prefix_error(error, "MRN %s: ", p->mrn);
       return FALSE;
     }
   }
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "source");
-  json_builder_add_string_value (b, source);
-  json_builder_set_member_name (b, "created");
-  json_builder_add_int_value (b, local.created);
-  json_builder_set_member_name (b, "updated");
-  json_builder_add_int_value (b, local.updated);
-  json_builder_set_member_name (b, "unchanged");
-  json_builder_add_int_value (b, local.unchanged);
-  json_builder_set_member_name (b, "merged");
-  json_builder_add_int_value (b, local.merged);
-  json_builder_set_member_name (b, "refiled");
-  json_builder_add_int_value (b, local.refiled);
-  json_builder_end_object (b);
-  detail = json_builder_get_root (b);
-  if (!cd_archive_audit_locked (self, "mpi-import", "patients", detail, error))
+  json_builder_begin_object(b);
+  json_builder_set_member_name(b, "source");
+  json_builder_add_string_value(b, source);
+  json_builder_set_member_name(b, "created");
+  json_builder_add_int_value(b, local.created);
+  json_builder_set_member_name(b, "updated");
+  json_builder_add_int_value(b, local.updated);
+  json_builder_set_member_name(b, "unchanged");
+  json_builder_add_int_value(b, local.unchanged);
+  json_builder_set_member_name(b, "merged");
+  json_builder_add_int_value(b, local.merged);
+  json_builder_set_member_name(b, "refiled");
+  json_builder_add_int_value(b, local.refiled);
+  json_builder_end_object(b);
+  detail = json_builder_get_root(b);
+  if (!cd_archive_audit_locked(self, "mpi-import", "patients", detail, error))
     return FALSE;
-  if (!cd_archive_txn_commit (txn, error))
+  if (!cd_archive_txn_commit(txn, error))
     return FALSE;
   if (stats != NULL)
     *stats = local;

@@ -14,18 +14,18 @@ G_BEGIN_DECLS
 
 typedef struct _CdArchiveTxn CdArchiveTxn;
 
-CdArchiveTxn *cd_archive_txn_begin (CdArchive *self, GError **error);
-gboolean cd_archive_txn_commit (CdArchiveTxn *txn, GError **error);
-void cd_archive_txn_free (CdArchiveTxn *txn);
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (CdArchiveTxn, cd_archive_txn_free)
+CdArchiveTxn *cd_archive_txn_begin(CdArchive *self, GError **error);
+gboolean cd_archive_txn_commit(CdArchiveTxn *txn, GError **error);
+void cd_archive_txn_free(CdArchiveTxn *txn);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(CdArchiveTxn, cd_archive_txn_free)
 
-gboolean cd_archive_exec (CdArchive *self, const gchar *sql, GError **error);
-sqlite3_stmt *cd_archive_prepare (CdArchive *self, const gchar *sql, GError **error);
-gboolean cd_archive_step_done (CdArchive *self, sqlite3_stmt *stmt, GError **error);
-gboolean cd_archive_audit_locked (CdArchive *self, const gchar *action, const gchar *object, JsonNode *detail,
-                                  GError **error);
-gchar *cd_query_plain_to_fts (const gchar *text);
-GRecMutex *cd_archive_get_mutex (CdArchive *self);
-sqlite3 *cd_archive_get_db (CdArchive *self);
+gboolean cd_archive_exec(CdArchive *self, const gchar *sql, GError **error);
+sqlite3_stmt *cd_archive_prepare(CdArchive *self, const gchar *sql, GError **error);
+gboolean cd_archive_step_done(CdArchive *self, sqlite3_stmt *stmt, GError **error);
+gboolean cd_archive_audit_locked(CdArchive *self, const gchar *action, const gchar *object, JsonNode *detail,
+                                 GError **error);
+gchar *cd_query_plain_to_fts(const gchar *text);
+GRecMutex *cd_archive_get_mutex(CdArchive *self);
+sqlite3 *cd_archive_get_db(CdArchive *self);
 
 G_END_DECLS

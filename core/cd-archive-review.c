@@ -11,7 +11,7 @@
 #include "cd-error.h"
 #include "cd-util-private.h"
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (sqlite3_stmt, sqlite3_finalize)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(sqlite3_stmt, sqlite3_finalize)
 
 /**
  * cd_review_item_free:
@@ -20,31 +20,31 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (sqlite3_stmt, sqlite3_finalize)
  * Since: 0.1
  */
 void
-cd_review_item_free (CdReviewItem *item)
+cd_review_item_free(CdReviewItem *item)
 {
   if (item == NULL)
     return;
-  g_free (item->reason);
-  g_free (item->created);
-  g_free (item->resolved);
-  g_free (item->resolved_by);
-  g_free (item->resolution);
-  g_free (item);
+  g_free(item->reason);
+  g_free(item->created);
+  g_free(item->resolved);
+  g_free(item->resolved_by);
+  g_free(item->resolution);
+  g_free(item);
 }
 
 static void
-bind_text (sqlite3_stmt *stmt, gint idx, const gchar *text)
+bind_text(sqlite3_stmt *stmt, gint idx, const gchar *text)
 {
   if (text == NULL)
-    sqlite3_bind_null (stmt, idx);
+    sqlite3_bind_null(stmt, idx);
   else
-    sqlite3_bind_text (stmt, idx, text, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(stmt, idx, text, -1, SQLITE_TRANSIENT);
 }
 
 static gchar *
-column_dup (sqlite3_stmt *stmt, gint idx)
+column_dup(sqlite3_stmt *stmt, gint idx)
 {
-  return g_strdup ((const gchar *) sqlite3_column_text (stmt, idx));
+  return g_strdup((const gchar *) sqlite3_column_text(stmt, idx));
 }
 
 /**
@@ -59,43 +59,43 @@ column_dup (sqlite3_stmt *stmt, gint idx)
  * Since: 0.1
  */
 GPtrArray *
-cd_archive_list_review (CdArchive *self, gboolean include_resolved, GError **error)
+cd_archive_list_review(CdArchive *self, gboolean include_resolved, GError **error)
 {
   g_autoptr(GRecMutexLocker) locker = NULL;
-  g_autoptr(GPtrArray) items = g_ptr_array_new_with_free_func ((GDestroyNotify) cd_review_item_free);
+  g_autoptr(GPtrArray) items = g_ptr_array_new_with_free_func((GDestroyNotify) cd_review_item_free);
   g_autoptr(sqlite3_stmt) stmt = NULL;
 
-  g_return_val_if_fail (CD_IS_ARCHIVE (self), NULL);
-  locker = g_rec_mutex_locker_new (cd_archive_get_mutex (self));
-  stmt = cd_archive_prepare (self,
-                             "SELECT id, document_id, page_id, reason, created, resolved, resolved_by, resolution "
-                             "FROM review WHERE ?1 OR resolved IS NULL ORDER BY id",
-                             error);
+  g_return_val_if_fail(CD_IS_ARCHIVE(self), NULL);
+  locker = g_rec_mutex_locker_new(cd_archive_get_mutex(self));
+  stmt = cd_archive_prepare(self,
+                            "SELECT id, document_id, page_id, reason, created, resolved, resolved_by, resolution "
+                            "FROM review WHERE ?1 OR resolved IS NULL ORDER BY id",
+                            error);
   if (stmt == NULL)
     return NULL;
-  sqlite3_bind_int (stmt, 1, include_resolved);
-  while (sqlite3_step (stmt) == SQLITE_ROW) {
-    CdReviewItem *item = g_new0 (CdReviewItem, 1);
-    item->id = sqlite3_column_int64 (stmt, 0);
-    item->document_id = sqlite3_column_int64 (stmt, 1);
-    item->page_id = sqlite3_column_int64 (stmt, 2);
-    item->reason = column_dup (stmt, 3);
-    item->created = column_dup (stmt, 4);
-    item->resolved = column_dup (stmt, 5);
-    item->resolved_by = column_dup (stmt, 6);
-    item->resolution = column_dup (stmt, 7);
-    g_ptr_array_add (items, item);
+  sqlite3_bind_int(stmt, 1, include_resolved);
+  while (sqlite3_step(stmt) == SQLITE_ROW) {
+    CdReviewItem *item = g_new0(CdReviewItem, 1);
+    item->id = sqlite3_column_int64(stmt, 0);
+    item->document_id = sqlite3_column_int64(stmt, 1);
+    item->page_id = sqlite3_column_int64(stmt, 2);
+    item->reason = column_dup(stmt, 3);
+    item->created = column_dup(stmt, 4);
+    item->resolved = column_dup(stmt, 5);
+    item->resolved_by = column_dup(stmt, 6);
+    item->resolution = column_dup(stmt, 7);
+    g_ptr_array_add(items, item);
   }
-  return g_steal_pointer (&items);
+  return g_steal_pointer(&items);
 }
 
 static gboolean
-cd_require_why (const gchar *why, GError **error)
+cd_require_why(const gchar *why, GError **error)
 {
-  g_autofree gchar *stripped = why != NULL ? g_strstrip (g_strdup (why)) : NULL;
+  g_autofree gchar *stripped = why != NULL ? g_strstrip(g_strdup(why)) : NULL;
   if (stripped == NULL || stripped[0] == '\0') {
-    g_set_error_literal (error, CD_ERROR, CD_ERROR_INVALID_ARGUMENT,
-                         "a review decision needs a reason (why), for the audit log");
+    g_set_error_literal(error, CD_ERROR, CD_ERROR_INVALID_ARGUMENT,
+                        "a review decision needs a reason (why), for the audit log");
     return FALSE;
   }
   return TRUE;
@@ -104,58 +104,58 @@ cd_require_why (const gchar *why, GError **error)
 /* The document's current patient, or NULL; FALSE if there is no such
  * document. */
 static gboolean
-cd_archive_document_patient (CdArchive *self, gint64 id, gchar **mrn, GError **error)
+cd_archive_document_patient(CdArchive *self, gint64 id, gchar **mrn, GError **error)
 {
-  g_autoptr(sqlite3_stmt) stmt = cd_archive_prepare (self, "SELECT patient_mrn FROM documents WHERE id = ?", error);
+  g_autoptr(sqlite3_stmt) stmt = cd_archive_prepare(self, "SELECT patient_mrn FROM documents WHERE id = ?", error);
   if (stmt == NULL)
     return FALSE;
-  sqlite3_bind_int64 (stmt, 1, id);
-  if (sqlite3_step (stmt) != SQLITE_ROW) {
-    g_set_error (error, CD_ERROR, CD_ERROR_NOT_FOUND, "%s: no document %" G_GINT64_FORMAT,
-                 cd_archive_get_path (self), id);
+  sqlite3_bind_int64(stmt, 1, id);
+  if (sqlite3_step(stmt) != SQLITE_ROW) {
+    g_set_error(error, CD_ERROR, CD_ERROR_NOT_FOUND, "%s: no document %" G_GINT64_FORMAT, cd_archive_get_path(self),
+                id);
     return FALSE;
   }
-  *mrn = column_dup (stmt, 0);
+  *mrn = column_dup(stmt, 0);
   return TRUE;
 }
 
 /* Closes the document's open review items with @resolution. */
 static gboolean
-cd_archive_resolve_document_items (CdArchive *self, gint64 document_id, const gchar *resolution, GError **error)
+cd_archive_resolve_document_items(CdArchive *self, gint64 document_id, const gchar *resolution, GError **error)
 {
   g_autoptr(sqlite3_stmt) stmt = NULL;
-  g_autofree gchar *ts = cd_now_iso8601 ();
+  g_autofree gchar *ts = cd_now_iso8601();
 
-  stmt = cd_archive_prepare (self,
-                             "UPDATE review SET resolved = ?2, resolved_by = ?3, resolution = ?4 "
-                             "WHERE document_id = ?1 AND resolved IS NULL",
-                             error);
+  stmt = cd_archive_prepare(self,
+                            "UPDATE review SET resolved = ?2, resolved_by = ?3, resolution = ?4 "
+                            "WHERE document_id = ?1 AND resolved IS NULL",
+                            error);
   if (stmt == NULL)
     return FALSE;
-  sqlite3_bind_int64 (stmt, 1, document_id);
-  bind_text (stmt, 2, ts);
-  bind_text (stmt, 3, cd_archive_get_actor (self));
-  bind_text (stmt, 4, resolution);
-  return cd_archive_step_done (self, stmt, error);
+  sqlite3_bind_int64(stmt, 1, document_id);
+  bind_text(stmt, 2, ts);
+  bind_text(stmt, 3, cd_archive_get_actor(self));
+  bind_text(stmt, 4, resolution);
+  return cd_archive_step_done(self, stmt, error);
 }
 
 static JsonNode *
-cd_review_detail (const gchar *why, const gchar *key, const gchar *value, const gchar *key2, gint64 value2)
+cd_review_detail(const gchar *why, const gchar *key, const gchar *value, const gchar *key2, gint64 value2)
 {
-  g_autoptr(JsonBuilder) b = json_builder_new ();
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "why");
-  json_builder_add_string_value (b, why);
+  g_autoptr(JsonBuilder) b = json_builder_new();
+  json_builder_begin_object(b);
+  json_builder_set_member_name(b, "why");
+  json_builder_add_string_value(b, why);
   if (key != NULL) {
-    json_builder_set_member_name (b, key);
-    json_builder_add_string_value (b, value);
+    json_builder_set_member_name(b, key);
+    json_builder_add_string_value(b, value);
   }
   if (key2 != NULL) {
-    json_builder_set_member_name (b, key2);
-    json_builder_add_int_value (b, value2);
+    json_builder_set_member_name(b, key2);
+    json_builder_add_int_value(b, value2);
   }
-  json_builder_end_object (b);
-  return json_builder_get_root (b);
+  json_builder_end_object(b);
+  return json_builder_get_root(b);
 }
 
 /**
@@ -176,7 +176,7 @@ cd_review_detail (const gchar *why, const gchar *key, const gchar *value, const 
  * Since: 0.1
  */
 gboolean
-cd_archive_review_assign (CdArchive *self, gint64 document_id, const gchar *mrn, const gchar *why, GError **error)
+cd_archive_review_assign(CdArchive *self, gint64 document_id, const gchar *mrn, const gchar *why, GError **error)
 {
   g_autoptr(GRecMutexLocker) locker = NULL;
   g_autoptr(CdArchiveTxn) txn = NULL;
@@ -187,36 +187,36 @@ cd_archive_review_assign (CdArchive *self, gint64 document_id, const gchar *mrn,
   g_autofree gchar *resolution = NULL;
   g_autoptr(sqlite3_stmt) stmt = NULL;
 
-  g_return_val_if_fail (CD_IS_ARCHIVE (self), FALSE);
-  g_return_val_if_fail (mrn != NULL, FALSE);
-  if (!cd_require_why (why, error))
+  g_return_val_if_fail(CD_IS_ARCHIVE(self), FALSE);
+  g_return_val_if_fail(mrn != NULL, FALSE);
+  if (!cd_require_why(why, error))
     return FALSE;
-  locker = g_rec_mutex_locker_new (cd_archive_get_mutex (self));
-  txn = cd_archive_txn_begin (self, error);
+  locker = g_rec_mutex_locker_new(cd_archive_get_mutex(self));
+  txn = cd_archive_txn_begin(self, error);
   if (txn == NULL)
     return FALSE;
-  if (!cd_archive_document_patient (self, document_id, &previous, error))
+  if (!cd_archive_document_patient(self, document_id, &previous, error))
     return FALSE;
-  patient = cd_archive_resolve_patient (self, mrn, error);
+  patient = cd_archive_resolve_patient(self, mrn, error);
   if (patient == NULL)
     return FALSE;
-  stmt = cd_archive_prepare (self, "UPDATE documents SET patient_mrn = ?2, status = 'filed' WHERE id = ?1", error);
+  stmt = cd_archive_prepare(self, "UPDATE documents SET patient_mrn = ?2, status = 'filed' WHERE id = ?1", error);
   if (stmt == NULL)
     return FALSE;
-  sqlite3_bind_int64 (stmt, 1, document_id);
-  bind_text (stmt, 2, patient->mrn);
-  if (!cd_archive_step_done (self, stmt, error))
+  sqlite3_bind_int64(stmt, 1, document_id);
+  bind_text(stmt, 2, patient->mrn);
+  if (!cd_archive_step_done(self, stmt, error))
     return FALSE;
-  resolution = g_strdup_printf ("assigned to MRN %s: %s", patient->mrn, why);
-  if (!cd_archive_resolve_document_items (self, document_id, resolution, error))
+  resolution = g_strdup_printf("assigned to MRN %s: %s", patient->mrn, why);
+  if (!cd_archive_resolve_document_items(self, document_id, resolution, error))
     return FALSE;
-  object = g_strdup_printf ("document:%" G_GINT64_FORMAT, document_id);
-  detail = cd_review_detail (why, "mrn", patient->mrn, NULL, 0);
+  object = g_strdup_printf("document:%" G_GINT64_FORMAT, document_id);
+  detail = cd_review_detail(why, "mrn", patient->mrn, NULL, 0);
   if (previous != NULL)
-    json_object_set_string_member (json_node_get_object (detail), "previous", previous);
-  if (!cd_archive_audit_locked (self, "review-assign", object, detail, error))
+    json_object_set_string_member(json_node_get_object(detail), "previous", previous);
+  if (!cd_archive_audit_locked(self, "review-assign", object, detail, error))
     return FALSE;
-  return cd_archive_txn_commit (txn, error);
+  return cd_archive_txn_commit(txn, error);
 }
 
 /**
@@ -236,7 +236,7 @@ cd_archive_review_assign (CdArchive *self, gint64 document_id, const gchar *mrn,
  * Since: 0.1
  */
 gint64
-cd_archive_review_split (CdArchive *self, gint64 document_id, guint at, const gchar *why, GError **error)
+cd_archive_review_split(CdArchive *self, gint64 document_id, guint at, const gchar *why, GError **error)
 {
   g_autoptr(GRecMutexLocker) locker = NULL;
   g_autoptr(CdArchiveTxn) txn = NULL;
@@ -248,73 +248,72 @@ cd_archive_review_split (CdArchive *self, gint64 document_id, guint at, const gc
   g_autofree gchar *previous = NULL;
   g_autofree gchar *object = NULL;
   g_autofree gchar *reason = NULL;
-  g_autofree gchar *ts = cd_now_iso8601 ();
+  g_autofree gchar *ts = cd_now_iso8601();
   gint n_pages;
   gint64 new_id;
 
-  g_return_val_if_fail (CD_IS_ARCHIVE (self), 0);
-  if (!cd_require_why (why, error))
+  g_return_val_if_fail(CD_IS_ARCHIVE(self), 0);
+  if (!cd_require_why(why, error))
     return 0;
-  locker = g_rec_mutex_locker_new (cd_archive_get_mutex (self));
-  txn = cd_archive_txn_begin (self, error);
+  locker = g_rec_mutex_locker_new(cd_archive_get_mutex(self));
+  txn = cd_archive_txn_begin(self, error);
   if (txn == NULL)
     return 0;
-  if (!cd_archive_document_patient (self, document_id, &previous, error))
+  if (!cd_archive_document_patient(self, document_id, &previous, error))
     return 0;
-  count = cd_archive_prepare (self, "SELECT count(*) FROM pages WHERE document_id = ?", error);
+  count = cd_archive_prepare(self, "SELECT count(*) FROM pages WHERE document_id = ?", error);
   if (count == NULL)
     return 0;
-  sqlite3_bind_int64 (count, 1, document_id);
-  n_pages = sqlite3_step (count) == SQLITE_ROW ? sqlite3_column_int (count, 0) : 0;
+  sqlite3_bind_int64(count, 1, document_id);
+  n_pages = sqlite3_step(count) == SQLITE_ROW ? sqlite3_column_int(count, 0) : 0;
   if (at < 2 || (gint) at > n_pages) {
-    g_set_error (error, CD_ERROR, CD_ERROR_INVALID_ARGUMENT,
-                 "document %" G_GINT64_FORMAT " has %d pages: the new document must start at page 2 to %d",
-                 document_id, n_pages, n_pages);
+    g_set_error(error, CD_ERROR, CD_ERROR_INVALID_ARGUMENT,
+                "document %" G_GINT64_FORMAT " has %d pages: the new document must start at page 2 to %d", document_id,
+                n_pages, n_pages);
     return 0;
   }
 
-  insert = cd_archive_prepare (self,
-                               "INSERT INTO documents (batch_id, patient_mrn, status, type, type_confidence, date, "
-                               "title, created) SELECT batch_id, NULL, 'review', type, type_confidence, date, NULL, ?2 "
-                               "FROM documents WHERE id = ?1",
-                               error);
+  insert = cd_archive_prepare(self,
+                              "INSERT INTO documents (batch_id, patient_mrn, status, type, type_confidence, date, "
+                              "title, created) SELECT batch_id, NULL, 'review', type, type_confidence, date, NULL, ?2 "
+                              "FROM documents WHERE id = ?1",
+                              error);
   if (insert == NULL)
     return 0;
-  sqlite3_bind_int64 (insert, 1, document_id);
-  bind_text (insert, 2, ts);
-  if (!cd_archive_step_done (self, insert, error))
+  sqlite3_bind_int64(insert, 1, document_id);
+  bind_text(insert, 2, ts);
+  if (!cd_archive_step_done(self, insert, error))
     return 0;
-  new_id = sqlite3_last_insert_rowid (cd_archive_get_db (self));
+  new_id = sqlite3_last_insert_rowid(cd_archive_get_db(self));
 
   /* seq counts from 0, so page `at` (1-based) has seq at - 1 */
-  move = cd_archive_prepare (self,
-                             "UPDATE pages SET document_id = ?2, seq = seq - ?3 WHERE document_id = ?1 AND seq >= ?3",
-                             error);
+  move = cd_archive_prepare(
+      self, "UPDATE pages SET document_id = ?2, seq = seq - ?3 WHERE document_id = ?1 AND seq >= ?3", error);
   if (move == NULL)
     return 0;
-  sqlite3_bind_int64 (move, 1, document_id);
-  sqlite3_bind_int64 (move, 2, new_id);
-  sqlite3_bind_int (move, 3, at - 1);
-  if (!cd_archive_step_done (self, move, error))
+  sqlite3_bind_int64(move, 1, document_id);
+  sqlite3_bind_int64(move, 2, new_id);
+  sqlite3_bind_int(move, 3, at - 1);
+  if (!cd_archive_step_done(self, move, error))
     return 0;
 
-  reason = g_strdup_printf ("split from document %" G_GINT64_FORMAT " by %s: %s", document_id,
-                            cd_archive_get_actor (self), why);
-  queue = cd_archive_prepare (self, "INSERT INTO review (document_id, reason, created) VALUES (?1, ?2, ?3)", error);
+  reason = g_strdup_printf("split from document %" G_GINT64_FORMAT " by %s: %s", document_id,
+                           cd_archive_get_actor(self), why);
+  queue = cd_archive_prepare(self, "INSERT INTO review (document_id, reason, created) VALUES (?1, ?2, ?3)", error);
   if (queue == NULL)
     return 0;
-  sqlite3_bind_int64 (queue, 1, new_id);
-  bind_text (queue, 2, reason);
-  bind_text (queue, 3, ts);
-  if (!cd_archive_step_done (self, queue, error))
+  sqlite3_bind_int64(queue, 1, new_id);
+  bind_text(queue, 2, reason);
+  bind_text(queue, 3, ts);
+  if (!cd_archive_step_done(self, queue, error))
     return 0;
 
-  object = g_strdup_printf ("document:%" G_GINT64_FORMAT, document_id);
-  detail = cd_review_detail (why, NULL, NULL, "new_document", new_id);
-  json_object_set_int_member (json_node_get_object (detail), "at_page", at);
-  if (!cd_archive_audit_locked (self, "review-split", object, detail, error))
+  object = g_strdup_printf("document:%" G_GINT64_FORMAT, document_id);
+  detail = cd_review_detail(why, NULL, NULL, "new_document", new_id);
+  json_object_set_int_member(json_node_get_object(detail), "at_page", at);
+  if (!cd_archive_audit_locked(self, "review-split", object, detail, error))
     return 0;
-  if (!cd_archive_txn_commit (txn, error))
+  if (!cd_archive_txn_commit(txn, error))
     return 0;
   return new_id;
 }
@@ -337,7 +336,7 @@ cd_archive_review_split (CdArchive *self, gint64 document_id, guint at, const gc
  * Since: 0.1
  */
 gboolean
-cd_archive_review_merge (CdArchive *self, gint64 into_id, gint64 from_id, const gchar *why, GError **error)
+cd_archive_review_merge(CdArchive *self, gint64 into_id, gint64 from_id, const gchar *why, GError **error)
 {
   g_autoptr(GRecMutexLocker) locker = NULL;
   g_autoptr(CdArchiveTxn) txn = NULL;
@@ -350,68 +349,68 @@ cd_archive_review_merge (CdArchive *self, gint64 into_id, gint64 from_id, const 
   g_autofree gchar *object = NULL;
   g_autofree gchar *resolution = NULL;
 
-  g_return_val_if_fail (CD_IS_ARCHIVE (self), FALSE);
-  if (!cd_require_why (why, error))
+  g_return_val_if_fail(CD_IS_ARCHIVE(self), FALSE);
+  if (!cd_require_why(why, error))
     return FALSE;
   if (into_id == from_id) {
-    g_set_error_literal (error, CD_ERROR, CD_ERROR_INVALID_ARGUMENT, "a document cannot be merged into itself");
+    g_set_error_literal(error, CD_ERROR, CD_ERROR_INVALID_ARGUMENT, "a document cannot be merged into itself");
     return FALSE;
   }
-  locker = g_rec_mutex_locker_new (cd_archive_get_mutex (self));
-  txn = cd_archive_txn_begin (self, error);
+  locker = g_rec_mutex_locker_new(cd_archive_get_mutex(self));
+  txn = cd_archive_txn_begin(self, error);
   if (txn == NULL)
     return FALSE;
-  if (!cd_archive_document_patient (self, into_id, &into_mrn, error) ||
-      !cd_archive_document_patient (self, from_id, &from_mrn, error))
+  if (!cd_archive_document_patient(self, into_id, &into_mrn, error) ||
+      !cd_archive_document_patient(self, from_id, &from_mrn, error))
     return FALSE;
-  if (into_mrn != NULL && from_mrn != NULL && g_strcmp0 (into_mrn, from_mrn) != 0) {
-    g_set_error (error, CD_ERROR, CD_ERROR_INVALID_ARGUMENT,
-                 "documents %" G_GINT64_FORMAT " and %" G_GINT64_FORMAT
-                 " belong to different patients (%s, %s): assign one first",
-                 into_id, from_id, into_mrn, from_mrn);
+  if (into_mrn != NULL && from_mrn != NULL && g_strcmp0(into_mrn, from_mrn) != 0) {
+    g_set_error(error, CD_ERROR, CD_ERROR_INVALID_ARGUMENT,
+                "documents %" G_GINT64_FORMAT " and %" G_GINT64_FORMAT
+                " belong to different patients (%s, %s): assign one first",
+                into_id, from_id, into_mrn, from_mrn);
     return FALSE;
   }
-  move = cd_archive_prepare (self,
-                             "UPDATE pages SET document_id = ?1, seq = seq + (SELECT count(*) FROM pages "
-                             "WHERE document_id = ?1) WHERE document_id = ?2",
-                             error);
+  move = cd_archive_prepare(self,
+                            "UPDATE pages SET document_id = ?1, seq = seq + (SELECT count(*) FROM pages "
+                            "WHERE document_id = ?1) WHERE document_id = ?2",
+                            error);
   if (move == NULL)
     return FALSE;
-  sqlite3_bind_int64 (move, 1, into_id);
-  sqlite3_bind_int64 (move, 2, from_id);
-  if (!cd_archive_step_done (self, move, error))
+  sqlite3_bind_int64(move, 1, into_id);
+  sqlite3_bind_int64(move, 2, from_id);
+  if (!cd_archive_step_done(self, move, error))
     return FALSE;
   if (into_mrn == NULL && from_mrn != NULL) {
-    adopt = cd_archive_prepare (self, "UPDATE documents SET patient_mrn = ?2 WHERE id = ?1", error);
+    adopt = cd_archive_prepare(self, "UPDATE documents SET patient_mrn = ?2 WHERE id = ?1", error);
     if (adopt == NULL)
       return FALSE;
-    sqlite3_bind_int64 (adopt, 1, into_id);
-    bind_text (adopt, 2, from_mrn);
-    if (!cd_archive_step_done (self, adopt, error))
+    sqlite3_bind_int64(adopt, 1, into_id);
+    bind_text(adopt, 2, from_mrn);
+    if (!cd_archive_step_done(self, adopt, error))
       return FALSE;
   }
-  resolution = g_strdup_printf ("merged into document %" G_GINT64_FORMAT ": %s", into_id, why);
-  if (!cd_archive_resolve_document_items (self, from_id, resolution, error))
+  resolution = g_strdup_printf("merged into document %" G_GINT64_FORMAT ": %s", into_id, why);
+  if (!cd_archive_resolve_document_items(self, from_id, resolution, error))
     return FALSE;
-  drop = cd_archive_prepare (self, "UPDATE review SET document_id = ?1 WHERE document_id = ?2; ", error);
+  drop = cd_archive_prepare(self, "UPDATE review SET document_id = ?1 WHERE document_id = ?2; ", error);
   if (drop == NULL)
     return FALSE;
-  sqlite3_bind_int64 (drop, 1, into_id);
-  sqlite3_bind_int64 (drop, 2, from_id);
-  if (!cd_archive_step_done (self, drop, error))
+  sqlite3_bind_int64(drop, 1, into_id);
+  sqlite3_bind_int64(drop, 2, from_id);
+  if (!cd_archive_step_done(self, drop, error))
     return FALSE;
-  g_clear_pointer (&drop, sqlite3_finalize);
-  drop = cd_archive_prepare (self, "DELETE FROM documents WHERE id = ?", error);
+  g_clear_pointer(&drop, sqlite3_finalize);
+  drop = cd_archive_prepare(self, "DELETE FROM documents WHERE id = ?", error);
   if (drop == NULL)
     return FALSE;
-  sqlite3_bind_int64 (drop, 1, from_id);
-  if (!cd_archive_step_done (self, drop, error))
+  sqlite3_bind_int64(drop, 1, from_id);
+  if (!cd_archive_step_done(self, drop, error))
     return FALSE;
-  object = g_strdup_printf ("document:%" G_GINT64_FORMAT, into_id);
-  detail = cd_review_detail (why, NULL, NULL, "merged_document", from_id);
-  if (!cd_archive_audit_locked (self, "review-merge", object, detail, error))
+  object = g_strdup_printf("document:%" G_GINT64_FORMAT, into_id);
+  detail = cd_review_detail(why, NULL, NULL, "merged_document", from_id);
+  if (!cd_archive_audit_locked(self, "review-merge", object, detail, error))
     return FALSE;
-  return cd_archive_txn_commit (txn, error);
+  return cd_archive_txn_commit(txn, error);
 }
 
 /**
@@ -429,41 +428,41 @@ cd_archive_review_merge (CdArchive *self, gint64 into_id, gint64 from_id, const 
  * Since: 0.1
  */
 gboolean
-cd_archive_review_resolve (CdArchive *self, gint64 item_id, const gchar *why, GError **error)
+cd_archive_review_resolve(CdArchive *self, gint64 item_id, const gchar *why, GError **error)
 {
   g_autoptr(GRecMutexLocker) locker = NULL;
   g_autoptr(CdArchiveTxn) txn = NULL;
   g_autoptr(sqlite3_stmt) stmt = NULL;
   g_autoptr(JsonNode) detail = NULL;
-  g_autofree gchar *ts = cd_now_iso8601 ();
+  g_autofree gchar *ts = cd_now_iso8601();
   g_autofree gchar *object = NULL;
 
-  g_return_val_if_fail (CD_IS_ARCHIVE (self), FALSE);
-  if (!cd_require_why (why, error))
+  g_return_val_if_fail(CD_IS_ARCHIVE(self), FALSE);
+  if (!cd_require_why(why, error))
     return FALSE;
-  locker = g_rec_mutex_locker_new (cd_archive_get_mutex (self));
-  txn = cd_archive_txn_begin (self, error);
+  locker = g_rec_mutex_locker_new(cd_archive_get_mutex(self));
+  txn = cd_archive_txn_begin(self, error);
   if (txn == NULL)
     return FALSE;
-  stmt = cd_archive_prepare (self,
-                             "UPDATE review SET resolved = ?2, resolved_by = ?3, resolution = ?4 "
-                             "WHERE id = ?1 AND resolved IS NULL",
-                             error);
+  stmt = cd_archive_prepare(self,
+                            "UPDATE review SET resolved = ?2, resolved_by = ?3, resolution = ?4 "
+                            "WHERE id = ?1 AND resolved IS NULL",
+                            error);
   if (stmt == NULL)
     return FALSE;
-  sqlite3_bind_int64 (stmt, 1, item_id);
-  bind_text (stmt, 2, ts);
-  bind_text (stmt, 3, cd_archive_get_actor (self));
-  bind_text (stmt, 4, why);
-  if (!cd_archive_step_done (self, stmt, error))
+  sqlite3_bind_int64(stmt, 1, item_id);
+  bind_text(stmt, 2, ts);
+  bind_text(stmt, 3, cd_archive_get_actor(self));
+  bind_text(stmt, 4, why);
+  if (!cd_archive_step_done(self, stmt, error))
     return FALSE;
-  if (sqlite3_changes (cd_archive_get_db (self)) == 0) {
-    g_set_error (error, CD_ERROR, CD_ERROR_NOT_FOUND, "no open review item %" G_GINT64_FORMAT, item_id);
+  if (sqlite3_changes(cd_archive_get_db(self)) == 0) {
+    g_set_error(error, CD_ERROR, CD_ERROR_NOT_FOUND, "no open review item %" G_GINT64_FORMAT, item_id);
     return FALSE;
   }
-  object = g_strdup_printf ("review:%" G_GINT64_FORMAT, item_id);
-  detail = cd_review_detail (why, NULL, NULL, NULL, 0);
-  if (!cd_archive_audit_locked (self, "review-resolve", object, detail, error))
+  object = g_strdup_printf("review:%" G_GINT64_FORMAT, item_id);
+  detail = cd_review_detail(why, NULL, NULL, NULL, 0);
+  if (!cd_archive_audit_locked(self, "review-resolve", object, detail, error))
     return FALSE;
-  return cd_archive_txn_commit (txn, error);
+  return cd_archive_txn_commit(txn, error);
 }

@@ -21,9 +21,9 @@ static const gchar *const cd_archive_migrations[] = {
   "  finished TEXT,"
   "  actor TEXT NOT NULL,"
   "  workflow TEXT NOT NULL,"
-  "  inputs TEXT NOT NULL,"                 /* JSON array of what the user named */
-  "  status TEXT NOT NULL DEFAULT 'running',"  /* running, finished, cancelled, failed */
-  "  report TEXT);"                         /* JSON, see CdBatch */
+  "  inputs TEXT NOT NULL,"                   /* JSON array of what the user named */
+  "  status TEXT NOT NULL DEFAULT 'running'," /* running, finished, cancelled, failed */
+  "  report TEXT);"                           /* JSON, see CdBatch */
 
   /* a file is listed once all its pages are recorded: the fast path of
    * "already archived" */
@@ -41,10 +41,10 @@ static const gchar *const cd_archive_migrations[] = {
   "  family TEXT,"
   "  given TEXT,"
   "  middle TEXT,"
-  "  dob TEXT,"                             /* YYYY-MM-DD */
+  "  dob TEXT," /* YYYY-MM-DD */
   "  sex TEXT,"
-  "  merged_into TEXT,"                     /* surviving MRN after an A40 merge */
-  "  source TEXT,"                          /* csv, fhir, hl7 */
+  "  merged_into TEXT," /* surviving MRN after an A40 merge */
+  "  source TEXT,"      /* csv, fhir, hl7 */
   "  updated TEXT NOT NULL);"
 
   "CREATE TABLE documents ("
@@ -64,7 +64,7 @@ static const gchar *const cd_archive_migrations[] = {
   /* stored page images are immutable and addressed by their content hash */
   "CREATE TABLE images ("
   "  sha256 TEXT PRIMARY KEY,"
-  "  format TEXT NOT NULL,"                 /* tiff-g4, jpeg */
+  "  format TEXT NOT NULL," /* tiff-g4, jpeg */
   "  width INTEGER NOT NULL,"
   "  height INTEGER NOT NULL,"
   "  depth INTEGER NOT NULL,"
@@ -76,11 +76,11 @@ static const gchar *const cd_archive_migrations[] = {
   "  id INTEGER PRIMARY KEY,"
   "  batch_id INTEGER NOT NULL REFERENCES batches (id),"
   "  document_id INTEGER REFERENCES documents (id),"
-  "  seq INTEGER,"                          /* 0-based position in the document */
+  "  seq INTEGER," /* 0-based position in the document */
   "  kind TEXT NOT NULL CHECK (kind IN ('page', 'blank', 'cover', 'separator', 'failed')),"
   "  reason TEXT,"
   "  source_path TEXT NOT NULL,"
-  "  source_page INTEGER NOT NULL,"         /* -1 for a whole unreadable file */
+  "  source_page INTEGER NOT NULL," /* -1 for a whole unreadable file */
   "  source_sha256 TEXT,"
   "  xres INTEGER,"
   "  yres INTEGER,"
@@ -88,10 +88,10 @@ static const gchar *const cd_archive_migrations[] = {
   "  rotation INTEGER NOT NULL DEFAULT 0,"
   "  skew REAL NOT NULL DEFAULT 0,"
   "  text TEXT,"
-  "  words TEXT,"                           /* JSON [[x, y, w, h, conf, line, text], ...] */
+  "  words TEXT," /* JSON [[x, y, w, h, conf, line, text], ...] */
   "  confidence REAL,"
-  "  problems TEXT,"                        /* JSON array of strings */
-  "  facts TEXT,"                           /* JSON object */
+  "  problems TEXT," /* JSON array of strings */
+  "  facts TEXT,"    /* JSON object */
   "  created TEXT NOT NULL);"
   "CREATE UNIQUE INDEX pages_source ON pages (source_sha256, source_page)"
   "  WHERE source_sha256 IS NOT NULL AND source_page >= 0;"

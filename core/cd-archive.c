@@ -40,89 +40,89 @@ struct _CdArchive {
   sqlite3 *db;
   gchar *path;
   CdArchiveFlags flags;
-  gint lock_fd;     /* holds flock(LOCK_EX) while we are the writer, else -1 */
-  gchar *actor;     /* who is recorded in the audit log */
-  gchar *purpose;   /* why, recorded with each audit entry when set */
-  GRecMutex mutex;  /* the source thread checks files while the writer commits */
+  gint lock_fd;    /* holds flock(LOCK_EX) while we are the writer, else -1 */
+  gchar *actor;    /* who is recorded in the audit log */
+  gchar *purpose;  /* why, recorded with each audit entry when set */
+  GRecMutex mutex; /* the source thread checks files while the writer commits */
 };
 
-G_DEFINE_TYPE (CdArchive, cd_archive, G_TYPE_OBJECT)
+G_DEFINE_TYPE(CdArchive, cd_archive, G_TYPE_OBJECT)
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (sqlite3_stmt, sqlite3_finalize)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(sqlite3_stmt, sqlite3_finalize)
 
 #define CD_ARCHIVE_APPLICATION_ID 0x43484454 /* "CHDT" */
 #define CD_AUDIT_GENESIS "0000000000000000000000000000000000000000000000000000000000000000"
 
 /* Columns every page query selects, in this order, for cd_archive_page_json(). */
-#define PAGE_COLUMNS                                                                                                  \
-  "p.id, p.document_id, p.seq, p.kind, p.reason, p.source_path, p.source_page, p.source_sha256, p.xres, p.yres, "  \
-  "p.image_sha256, p.rotation, p.skew, p.text, p.words, p.confidence, p.problems, p.facts, p.batch_id, "           \
+#define PAGE_COLUMNS                                                                                                   \
+  "p.id, p.document_id, p.seq, p.kind, p.reason, p.source_path, p.source_page, p.source_sha256, p.xres, p.yres, "      \
+  "p.image_sha256, p.rotation, p.skew, p.text, p.words, p.confidence, p.problems, p.facts, p.batch_id, "               \
   "i.format, i.width, i.height"
 #define PAGE_FROM " FROM pages p LEFT JOIN images i ON i.sha256 = p.image_sha256 "
 
 static void
-cd_archive_finalize (GObject *object)
+cd_archive_finalize(GObject *object)
 {
-  CdArchive *self = CD_ARCHIVE (object);
+  CdArchive *self = CD_ARCHIVE(object);
 
   if (self->db != NULL)
-    sqlite3_close_v2 (self->db);
+    sqlite3_close_v2(self->db);
   /* closed only after SQLite let go of the file: closing any descriptor of
    * the database would drop SQLite's own POSIX locks on it */
   if (self->lock_fd >= 0)
-    close (self->lock_fd);
-  g_free (self->path);
-  g_free (self->actor);
-  g_free (self->purpose);
-  g_rec_mutex_clear (&self->mutex);
+    close(self->lock_fd);
+  g_free(self->path);
+  g_free(self->actor);
+  g_free(self->purpose);
+  g_rec_mutex_clear(&self->mutex);
 
-  G_OBJECT_CLASS (cd_archive_parent_class)->finalize (object);
+  G_OBJECT_CLASS(cd_archive_parent_class)->finalize(object);
 }
 
 static void
-cd_archive_class_init (CdArchiveClass *klass)
+cd_archive_class_init(CdArchiveClass *klass)
 {
-  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GObjectClass *object_class = G_OBJECT_CLASS(klass);
   object_class->finalize = cd_archive_finalize;
 }
 
 static void
-cd_archive_init (CdArchive *self)
+cd_archive_init(CdArchive *self)
 {
   self->lock_fd = -1;
-  self->actor = g_strdup (g_get_user_name ());
-  g_rec_mutex_init (&self->mutex);
+  self->actor = g_strdup(g_get_user_name());
+  g_rec_mutex_init(&self->mutex);
 }
 
 /* Turns the connection's last error into a GError in our domain. */
 static void
-cd_archive_set_error (CdArchive *self, GError **error, const gchar *what)
+cd_archive_set_error(CdArchive *self, GError **error, const gchar *what)
 {
-  gint code = sqlite3_extended_errcode (self->db);
+  gint code = sqlite3_extended_errcode(self->db);
   gint primary = code & 0xff;
   CdError cd_code = CD_ERROR_ARCHIVE;
 
   if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED)
     cd_code = CD_ERROR_BUSY;
-  g_set_error (error, CD_ERROR, cd_code, "%s: %s: %s", self->path, what, sqlite3_errmsg (self->db));
+  g_set_error(error, CD_ERROR, cd_code, "%s: %s: %s", self->path, what, sqlite3_errmsg(self->db));
 }
 
 gboolean
-cd_archive_exec (CdArchive *self, const gchar *sql, GError **error)
+cd_archive_exec(CdArchive *self, const gchar *sql, GError **error)
 {
-  if (sqlite3_exec (self->db, sql, NULL, NULL, NULL) != SQLITE_OK) {
-    cd_archive_set_error (self, error, "cannot execute statement");
+  if (sqlite3_exec(self->db, sql, NULL, NULL, NULL) != SQLITE_OK) {
+    cd_archive_set_error(self, error, "cannot execute statement");
     return FALSE;
   }
   return TRUE;
 }
 
 sqlite3_stmt *
-cd_archive_prepare (CdArchive *self, const gchar *sql, GError **error)
+cd_archive_prepare(CdArchive *self, const gchar *sql, GError **error)
 {
   sqlite3_stmt *stmt = NULL;
-  if (sqlite3_prepare_v2 (self->db, sql, -1, &stmt, NULL) != SQLITE_OK) {
-    cd_archive_set_error (self, error, "cannot prepare statement");
+  if (sqlite3_prepare_v2(self->db, sql, -1, &stmt, NULL) != SQLITE_OK) {
+    cd_archive_set_error(self, error, "cannot prepare statement");
     return NULL;
   }
   return stmt;
@@ -130,29 +130,29 @@ cd_archive_prepare (CdArchive *self, const gchar *sql, GError **error)
 
 /* Steps a statement expected to finish without rows. */
 gboolean
-cd_archive_step_done (CdArchive *self, sqlite3_stmt *stmt, GError **error)
+cd_archive_step_done(CdArchive *self, sqlite3_stmt *stmt, GError **error)
 {
-  gint rc = sqlite3_step (stmt);
+  gint rc = sqlite3_step(stmt);
   if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
-    cd_archive_set_error (self, error, "cannot write");
+    cd_archive_set_error(self, error, "cannot write");
     return FALSE;
   }
   return TRUE;
 }
 
 static void
-cd_bind_text (sqlite3_stmt *stmt, gint idx, const gchar *text)
+cd_bind_text(sqlite3_stmt *stmt, gint idx, const gchar *text)
 {
   if (text == NULL)
-    sqlite3_bind_null (stmt, idx);
+    sqlite3_bind_null(stmt, idx);
   else
-    sqlite3_bind_text (stmt, idx, text, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(stmt, idx, text, -1, SQLITE_TRANSIENT);
 }
 
 static const gchar *
-cd_column_text (sqlite3_stmt *stmt, gint idx)
+cd_column_text(sqlite3_stmt *stmt, gint idx)
 {
-  return (const gchar *) sqlite3_column_text (stmt, idx);
+  return (const gchar *) sqlite3_column_text(stmt, idx);
 }
 
 /*
@@ -166,60 +166,59 @@ struct _CdArchiveTxn {
 };
 
 CdArchiveTxn *
-cd_archive_txn_begin (CdArchive *self, GError **error)
+cd_archive_txn_begin(CdArchive *self, GError **error)
 {
   CdArchiveTxn *txn;
 
-  if (!sqlite3_get_autocommit (self->db)) {
-    g_set_error (error, CD_ERROR, CD_ERROR_INTERNAL, "%s: nested transaction", self->path);
+  if (!sqlite3_get_autocommit(self->db)) {
+    g_set_error(error, CD_ERROR, CD_ERROR_INTERNAL, "%s: nested transaction", self->path);
     return NULL;
   }
-  if (!cd_archive_exec (self, "BEGIN IMMEDIATE", error))
+  if (!cd_archive_exec(self, "BEGIN IMMEDIATE", error))
     return NULL;
-  txn = g_new0 (CdArchiveTxn, 1);
+  txn = g_new0(CdArchiveTxn, 1);
   txn->archive = self;
   return txn;
 }
 
 gboolean
-cd_archive_txn_commit (CdArchiveTxn *txn, GError **error)
+cd_archive_txn_commit(CdArchiveTxn *txn, GError **error)
 {
-  if (!cd_archive_exec (txn->archive, "COMMIT", error))
+  if (!cd_archive_exec(txn->archive, "COMMIT", error))
     return FALSE;
   txn->done = TRUE;
   return TRUE;
 }
 
 void
-cd_archive_txn_free (CdArchiveTxn *txn)
+cd_archive_txn_free(CdArchiveTxn *txn)
 {
   if (txn == NULL)
     return;
   if (!txn->done)
-    sqlite3_exec (txn->archive->db, "ROLLBACK", NULL, NULL, NULL);
-  g_free (txn);
+    sqlite3_exec(txn->archive->db, "ROLLBACK", NULL, NULL, NULL);
+  g_free(txn);
 }
 
 /* Takes the single-writer lock. flock() locks are independent of the POSIX
  * record locks SQLite uses, so this neither blocks nor breaks readers. */
 static gboolean
-cd_archive_lock_writer (CdArchive *self, GError **error)
+cd_archive_lock_writer(CdArchive *self, GError **error)
 {
-  self->lock_fd = g_open (self->path, O_RDONLY | O_CLOEXEC, 0);
+  self->lock_fd = g_open(self->path, O_RDONLY | O_CLOEXEC, 0);
   if (self->lock_fd < 0) {
-    g_set_error (error, CD_ERROR, CD_ERROR_ARCHIVE, "%s: cannot open for locking: %s", self->path,
-                 g_strerror (errno));
+    g_set_error(error, CD_ERROR, CD_ERROR_ARCHIVE, "%s: cannot open for locking: %s", self->path, g_strerror(errno));
     return FALSE;
   }
-  if (flock (self->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+  if (flock(self->lock_fd, LOCK_EX | LOCK_NB) != 0) {
     gint saved = errno;
     if (saved == EWOULDBLOCK) {
-      g_set_error (error, CD_ERROR, CD_ERROR_BUSY,
-                   "%s: another process is writing to this archive (a batch is running); "
-                   "wait for it to finish or use another archive",
-                   self->path);
+      g_set_error(error, CD_ERROR, CD_ERROR_BUSY,
+                  "%s: another process is writing to this archive (a batch is running); "
+                  "wait for it to finish or use another archive",
+                  self->path);
     } else {
-      g_set_error (error, CD_ERROR, CD_ERROR_ARCHIVE, "%s: cannot lock: %s", self->path, g_strerror (saved));
+      g_set_error(error, CD_ERROR, CD_ERROR_ARCHIVE, "%s: cannot lock: %s", self->path, g_strerror(saved));
     }
     return FALSE;
   }
@@ -227,74 +226,72 @@ cd_archive_lock_writer (CdArchive *self, GError **error)
 }
 
 static gint
-cd_archive_pragma_int (CdArchive *self, const gchar *pragma, GError **error)
+cd_archive_pragma_int(CdArchive *self, const gchar *pragma, GError **error)
 {
-  g_autofree gchar *sql = g_strdup_printf ("PRAGMA %s", pragma);
-  g_autoptr(sqlite3_stmt) stmt = cd_archive_prepare (self, sql, error);
+  g_autofree gchar *sql = g_strdup_printf("PRAGMA %s", pragma);
+  g_autoptr(sqlite3_stmt) stmt = cd_archive_prepare(self, sql, error);
   if (stmt == NULL)
     return -1;
-  if (sqlite3_step (stmt) != SQLITE_ROW) {
-    cd_archive_set_error (self, error, "cannot read the schema version");
+  if (sqlite3_step(stmt) != SQLITE_ROW) {
+    cd_archive_set_error(self, error, "cannot read the schema version");
     return -1;
   }
-  return sqlite3_column_int (stmt, 0);
+  return sqlite3_column_int(stmt, 0);
 }
 
 /* Brings the schema to CD_ARCHIVE_SCHEMA_VERSION, one migration per
  * transaction. A newer archive than this library knows is refused rather
  * than written to. */
 static gboolean
-cd_archive_migrate (CdArchive *self, GError **error)
+cd_archive_migrate(CdArchive *self, GError **error)
 {
-  gint version = cd_archive_pragma_int (self, "user_version", error);
+  gint version = cd_archive_pragma_int(self, "user_version", error);
   gint app_id;
 
   if (version < 0)
     return FALSE;
-  app_id = cd_archive_pragma_int (self, "application_id", error);
+  app_id = cd_archive_pragma_int(self, "application_id", error);
   if (app_id < 0)
     return FALSE;
   if (version > 0 && app_id != CD_ARCHIVE_APPLICATION_ID) {
-    g_set_error (error, CD_ERROR, CD_ERROR_ARCHIVE, "%s: is an SQLite database but not a Chartdesk archive",
-                 self->path);
+    g_set_error(error, CD_ERROR, CD_ERROR_ARCHIVE, "%s: is an SQLite database but not a Chartdesk archive", self->path);
     return FALSE;
   }
   if (version == 0 && app_id == 0) {
     g_autoptr(sqlite3_stmt) stmt =
-        cd_archive_prepare (self, "SELECT count(*) FROM sqlite_schema WHERE name NOT LIKE 'sqlite_%'", error);
+        cd_archive_prepare(self, "SELECT count(*) FROM sqlite_schema WHERE name NOT LIKE 'sqlite_%'", error);
     if (stmt == NULL)
       return FALSE;
-    if (sqlite3_step (stmt) == SQLITE_ROW && sqlite3_column_int (stmt, 0) > 0) {
-      g_set_error (error, CD_ERROR, CD_ERROR_ARCHIVE, "%s: is an SQLite database but not a Chartdesk archive",
-                   self->path);
+    if (sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_int(stmt, 0) > 0) {
+      g_set_error(error, CD_ERROR, CD_ERROR_ARCHIVE, "%s: is an SQLite database but not a Chartdesk archive",
+                  self->path);
       return FALSE;
     }
   }
   if (version > CD_ARCHIVE_SCHEMA_VERSION) {
-    g_set_error (error, CD_ERROR, CD_ERROR_ARCHIVE,
-                 "%s: schema version %d is newer than this Chartdesk understands (%d); upgrade Chartdesk",
-                 self->path, version, CD_ARCHIVE_SCHEMA_VERSION);
+    g_set_error(error, CD_ERROR, CD_ERROR_ARCHIVE,
+                "%s: schema version %d is newer than this Chartdesk understands (%d); upgrade Chartdesk", self->path,
+                version, CD_ARCHIVE_SCHEMA_VERSION);
     return FALSE;
   }
   for (gint v = version; v < CD_ARCHIVE_SCHEMA_VERSION; v++) {
-    g_autoptr(CdArchiveTxn) txn = cd_archive_txn_begin (self, error);
+    g_autoptr(CdArchiveTxn) txn = cd_archive_txn_begin(self, error);
     g_autofree gchar *bump = NULL;
     if (txn == NULL)
       return FALSE;
     /* another process may have migrated while we waited for the lock */
-    if (cd_archive_pragma_int (self, "user_version", NULL) > v)
+    if (cd_archive_pragma_int(self, "user_version", NULL) > v)
       continue;
-    if (!cd_archive_exec (self, cd_archive_migrations[v], error)) {
-      g_prefix_error (error, "migration to schema %d: ", v + 1);
+    if (!cd_archive_exec(self, cd_archive_migrations[v], error)) {
+      g_prefix_error(error, "migration to schema %d: ", v + 1);
       return FALSE;
     }
-    bump = g_strdup_printf ("PRAGMA user_version = %d; PRAGMA application_id = %d", v + 1,
-                            CD_ARCHIVE_APPLICATION_ID);
-    if (!cd_archive_exec (self, bump, error))
+    bump = g_strdup_printf("PRAGMA user_version = %d; PRAGMA application_id = %d", v + 1, CD_ARCHIVE_APPLICATION_ID);
+    if (!cd_archive_exec(self, bump, error))
       return FALSE;
-    if (!cd_archive_txn_commit (txn, error))
+    if (!cd_archive_txn_commit(txn, error))
       return FALSE;
-    g_info ("%s: migrated to schema %d", self->path, v + 1);
+    g_info("%s: migrated to schema %d", self->path, v + 1);
   }
   return TRUE;
 }
@@ -317,68 +314,65 @@ cd_archive_migrate (CdArchive *self, GError **error)
  * Since: 0.1
  */
 CdArchive *
-cd_archive_open (const gchar *path, CdArchiveFlags flags, GError **error)
+cd_archive_open(const gchar *path, CdArchiveFlags flags, GError **error)
 {
   g_autoptr(CdArchive) self = NULL;
   gint sql_flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX;
   gboolean exists;
 
-  g_return_val_if_fail (path != NULL, NULL);
+  g_return_val_if_fail(path != NULL, NULL);
 
-  exists = g_file_test (path, G_FILE_TEST_EXISTS);
+  exists = g_file_test(path, G_FILE_TEST_EXISTS);
   if (!exists && (flags & CD_ARCHIVE_FLAG_CREATE) == 0) {
-    g_set_error (error, CD_ERROR, CD_ERROR_NOT_FOUND, "%s: no such archive", path);
+    g_set_error(error, CD_ERROR, CD_ERROR_NOT_FOUND, "%s: no such archive", path);
     return NULL;
   }
-  if (exists && g_file_test (path, G_FILE_TEST_IS_DIR)) {
-    g_set_error (error, CD_ERROR, CD_ERROR_ARCHIVE, "%s: is a folder, not an archive file", path);
+  if (exists && g_file_test(path, G_FILE_TEST_IS_DIR)) {
+    g_set_error(error, CD_ERROR, CD_ERROR_ARCHIVE, "%s: is a folder, not an archive file", path);
     return NULL;
   }
   if (!exists) {
-    g_autofree gchar *dir = g_path_get_dirname (path);
-    if (!g_file_test (dir, G_FILE_TEST_IS_DIR)) {
-      g_set_error (error, CD_ERROR, CD_ERROR_ARCHIVE, "%s: cannot create the archive: %s is not a folder", path, dir);
+    g_autofree gchar *dir = g_path_get_dirname(path);
+    if (!g_file_test(dir, G_FILE_TEST_IS_DIR)) {
+      g_set_error(error, CD_ERROR, CD_ERROR_ARCHIVE, "%s: cannot create the archive: %s is not a folder", path, dir);
       return NULL;
     }
-    if (g_access (dir, W_OK) != 0) {
-      g_set_error (error, CD_ERROR, CD_ERROR_ARCHIVE, "%s: cannot create the archive: folder %s is not writable (%s)",
-                   path, dir, g_strerror (errno));
+    if (g_access(dir, W_OK) != 0) {
+      g_set_error(error, CD_ERROR, CD_ERROR_ARCHIVE, "%s: cannot create the archive: folder %s is not writable (%s)",
+                  path, dir, g_strerror(errno));
       return NULL;
     }
     sql_flags |= SQLITE_OPEN_CREATE;
-  } else if (g_access (path, W_OK) != 0) {
-    g_set_error (error, CD_ERROR, CD_ERROR_ARCHIVE, "%s: the archive is not writable (%s)", path,
-                 g_strerror (errno));
+  } else if (g_access(path, W_OK) != 0) {
+    g_set_error(error, CD_ERROR, CD_ERROR_ARCHIVE, "%s: the archive is not writable (%s)", path, g_strerror(errno));
     return NULL;
   }
 
-  self = g_object_new (CD_TYPE_ARCHIVE, NULL);
-  self->path = g_strdup (path);
+  self = g_object_new(CD_TYPE_ARCHIVE, NULL);
+  self->path = g_strdup(path);
   self->flags = flags;
-  if (sqlite3_open_v2 (path, &self->db, sql_flags, NULL) != SQLITE_OK) {
-    g_set_error (error, CD_ERROR, CD_ERROR_ARCHIVE, "%s: cannot open the archive: %s", path,
-                 self->db != NULL ? sqlite3_errmsg (self->db) : "out of memory");
+  if (sqlite3_open_v2(path, &self->db, sql_flags, NULL) != SQLITE_OK) {
+    g_set_error(error, CD_ERROR, CD_ERROR_ARCHIVE, "%s: cannot open the archive: %s", path,
+                self->db != NULL ? sqlite3_errmsg(self->db) : "out of memory");
     return NULL;
   }
-  sqlite3_extended_result_codes (self->db, 1);
-  sqlite3_busy_timeout (self->db, 30000);
+  sqlite3_extended_result_codes(self->db, 1);
+  sqlite3_busy_timeout(self->db, 30000);
 
   /* a zero-byte or foreign file fails on the first read */
-  if (cd_archive_pragma_int (self, "schema_version", NULL) < 0) {
-    g_set_error (error, CD_ERROR, CD_ERROR_ARCHIVE, "%s: not a Chartdesk archive: %s", path,
-                 sqlite3_errmsg (self->db));
+  if (cd_archive_pragma_int(self, "schema_version", NULL) < 0) {
+    g_set_error(error, CD_ERROR, CD_ERROR_ARCHIVE, "%s: not a Chartdesk archive: %s", path, sqlite3_errmsg(self->db));
     return NULL;
   }
-  if ((flags & CD_ARCHIVE_FLAG_WRITER) != 0 && !cd_archive_lock_writer (self, error))
+  if ((flags & CD_ARCHIVE_FLAG_WRITER) != 0 && !cd_archive_lock_writer(self, error))
     return NULL;
   /* FULL, not NORMAL: a hot folder moves a file to done/ right after its
    * commit, so a commit must survive a power cut */
-  if (!cd_archive_exec (self, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON",
-                        error))
+  if (!cd_archive_exec(self, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON", error))
     return NULL;
-  if (!cd_archive_migrate (self, error))
+  if (!cd_archive_migrate(self, error))
     return NULL;
-  return g_steal_pointer (&self);
+  return g_steal_pointer(&self);
 }
 
 /**
@@ -390,9 +384,9 @@ cd_archive_open (const gchar *path, CdArchiveFlags flags, GError **error)
  * Since: 0.1
  */
 const gchar *
-cd_archive_get_path (CdArchive *self)
+cd_archive_get_path(CdArchive *self)
 {
-  g_return_val_if_fail (CD_IS_ARCHIVE (self), NULL);
+  g_return_val_if_fail(CD_IS_ARCHIVE(self), NULL);
   return self->path;
 }
 
@@ -405,13 +399,13 @@ cd_archive_get_path (CdArchive *self)
  * Since: 0.1
  */
 gint
-cd_archive_get_schema_version (CdArchive *self)
+cd_archive_get_schema_version(CdArchive *self)
 {
   g_autoptr(GRecMutexLocker) locker = NULL;
 
-  g_return_val_if_fail (CD_IS_ARCHIVE (self), -1);
-  locker = g_rec_mutex_locker_new (&self->mutex);
-  return cd_archive_pragma_int (self, "user_version", NULL);
+  g_return_val_if_fail(CD_IS_ARCHIVE(self), -1);
+  locker = g_rec_mutex_locker_new(&self->mutex);
+  return cd_archive_pragma_int(self, "user_version", NULL);
 }
 
 /**
@@ -425,12 +419,12 @@ cd_archive_get_schema_version (CdArchive *self)
  * Since: 0.1
  */
 void
-cd_archive_set_actor (CdArchive *self, const gchar *actor)
+cd_archive_set_actor(CdArchive *self, const gchar *actor)
 {
-  g_return_if_fail (CD_IS_ARCHIVE (self));
-  g_return_if_fail (actor != NULL);
-  g_free (self->actor);
-  self->actor = g_strdup (actor);
+  g_return_if_fail(CD_IS_ARCHIVE(self));
+  g_return_if_fail(actor != NULL);
+  g_free(self->actor);
+  self->actor = g_strdup(actor);
 }
 
 /**
@@ -442,9 +436,9 @@ cd_archive_set_actor (CdArchive *self, const gchar *actor)
  * Since: 0.1
  */
 const gchar *
-cd_archive_get_actor (CdArchive *self)
+cd_archive_get_actor(CdArchive *self)
 {
-  g_return_val_if_fail (CD_IS_ARCHIVE (self), NULL);
+  g_return_val_if_fail(CD_IS_ARCHIVE(self), NULL);
   return self->actor;
 }
 
@@ -458,74 +452,73 @@ cd_archive_get_actor (CdArchive *self)
  * Since: 0.1
  */
 void
-cd_archive_set_purpose (CdArchive *self, const gchar *purpose)
+cd_archive_set_purpose(CdArchive *self, const gchar *purpose)
 {
-  g_return_if_fail (CD_IS_ARCHIVE (self));
-  g_free (self->purpose);
-  self->purpose = g_strdup (purpose);
+  g_return_if_fail(CD_IS_ARCHIVE(self));
+  g_free(self->purpose);
+  self->purpose = g_strdup(purpose);
 }
 
 static gchar *
-cd_archive_audit_hash (const gchar *prev, const gchar *ts, const gchar *actor, const gchar *action,
-                       const gchar *object, const gchar *detail)
+cd_archive_audit_hash(const gchar *prev, const gchar *ts, const gchar *actor, const gchar *action, const gchar *object,
+                      const gchar *detail)
 {
-  g_autoptr(GChecksum) sum = g_checksum_new (G_CHECKSUM_SHA256);
+  g_autoptr(GChecksum) sum = g_checksum_new(G_CHECKSUM_SHA256);
   const gchar *parts[] = { prev, ts, actor, action, object, detail };
 
-  for (guint i = 0; i < G_N_ELEMENTS (parts); i++) {
-    g_checksum_update (sum, (const guchar *) parts[i], strlen (parts[i]));
-    g_checksum_update (sum, (const guchar *) "\n", 1);
+  for (guint i = 0; i < G_N_ELEMENTS(parts); i++) {
+    g_checksum_update(sum, (const guchar *) parts[i], strlen(parts[i]));
+    g_checksum_update(sum, (const guchar *) "\n", 1);
   }
-  return g_strdup (g_checksum_get_string (sum));
+  return g_strdup(g_checksum_get_string(sum));
 }
 
 /* Appends one chained entry; the caller holds a write transaction. */
 gboolean
-cd_archive_audit_locked (CdArchive *self, const gchar *action, const gchar *object, JsonNode *detail,
-                         GError **error)
+cd_archive_audit_locked(CdArchive *self, const gchar *action, const gchar *object, JsonNode *detail, GError **error)
 {
   g_autoptr(sqlite3_stmt) last = NULL;
   g_autoptr(sqlite3_stmt) ins = NULL;
   g_autofree gchar *prev = NULL;
-  g_autofree gchar *ts = cd_now_iso8601 ();
+  g_autofree gchar *ts = cd_now_iso8601();
   g_autofree gchar *detail_str = NULL;
   g_autofree gchar *hash = NULL;
   g_autoptr(JsonNode) wrapped = NULL;
 
   /* the purpose travels inside the detail so it is covered by the hash */
   if (self->purpose != NULL) {
-    g_autoptr(JsonObject) obj = json_object_new ();
-    json_object_set_string_member (obj, "purpose", self->purpose);
+    g_autoptr(JsonObject) obj = json_object_new();
+    json_object_set_string_member(obj, "purpose", self->purpose);
     if (detail != NULL)
-      json_object_set_member (obj, "detail", json_node_copy (detail));
-    wrapped = json_node_init_object (json_node_alloc (), obj);
+      json_object_set_member(obj, "detail", json_node_copy(detail));
+    wrapped = json_node_init_object(json_node_alloc(), obj);
     detail = wrapped;
   }
-  detail_str = detail != NULL ? cd_json_to_string (detail) : g_strdup ("{}");
+  detail_str = detail != NULL ? cd_json_to_string(detail) : g_strdup("{}");
 
-  last = cd_archive_prepare (self, "SELECT hash FROM audit ORDER BY id DESC LIMIT 1", error);
+  last = cd_archive_prepare(self, "SELECT hash FROM audit ORDER BY id DESC LIMIT 1", error);
   if (last == NULL)
     return FALSE;
-  if (sqlite3_step (last) == SQLITE_ROW)
-    prev = g_strdup (cd_column_text (last, 0));
+  if (sqlite3_step(last) == SQLITE_ROW)
+    prev = g_strdup(cd_column_text(last, 0));
   else
-    prev = g_strdup (CD_AUDIT_GENESIS);
-  hash = cd_archive_audit_hash (prev, ts, self->actor, action, object, detail_str);
+    prev = g_strdup(CD_AUDIT_GENESIS);
+  hash = cd_archive_audit_hash(prev, ts, self->actor, action, object, detail_str);
 
-  ins = cd_archive_prepare (self,
-                            "INSERT INTO audit (ts, actor, action, object, detail, prev_hash, hash) "
-                            "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                            error);
+  ins = cd_archive_prepare(self,
+                           "INSERT INTO audit (ts, actor, action, object, detail, prev_hash, hash) "
+                           "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                           error);
   if (ins == NULL)
     return FALSE;
-  cd_bind_text (ins, 1, ts);
-  cd_bind_text (ins, 2, self->actor);
-  cd_bind_text (ins, 3, action);
-  cd_bind_text (ins, 4, object);
-  cd_bind_text (ins, 5, detail_str);
-  cd_bind_text (ins, 6, prev);
-  cd_bind_text (ins, 7, hash);
-  return cd_archive_step_done (self, ins, error);
+  cd_bind_text(ins, 1, ts);
+  cd_bind_text(ins, 2, self->actor);
+  cd_bind_text(ins, 3, action);
+  cd_bind_text(ins, 4, object);
+  cd_bind_text(ins, 5, detail_str);
+  cd_bind_text(ins, 6, prev);
+  cd_bind_text(ins, 7, hash);
+  return cd_archive_step_done(self, ins, error);
 }
 
 /**
@@ -543,23 +536,23 @@ cd_archive_audit_locked (CdArchive *self, const gchar *action, const gchar *obje
  * Since: 0.1
  */
 gboolean
-cd_archive_audit (CdArchive *self, const gchar *action, const gchar *object, JsonNode *detail, GError **error)
+cd_archive_audit(CdArchive *self, const gchar *action, const gchar *object, JsonNode *detail, GError **error)
 {
   g_autoptr(GRecMutexLocker) locker = NULL;
   g_autoptr(CdArchiveTxn) txn = NULL;
 
-  g_return_val_if_fail (CD_IS_ARCHIVE (self), FALSE);
-  g_return_val_if_fail (action != NULL && object != NULL, FALSE);
+  g_return_val_if_fail(CD_IS_ARCHIVE(self), FALSE);
+  g_return_val_if_fail(action != NULL && object != NULL, FALSE);
 
-  locker = g_rec_mutex_locker_new (&self->mutex);
-  if (!sqlite3_get_autocommit (self->db))
-    return cd_archive_audit_locked (self, action, object, detail, error);
-  txn = cd_archive_txn_begin (self, error);
+  locker = g_rec_mutex_locker_new(&self->mutex);
+  if (!sqlite3_get_autocommit(self->db))
+    return cd_archive_audit_locked(self, action, object, detail, error);
+  txn = cd_archive_txn_begin(self, error);
   if (txn == NULL)
     return FALSE;
-  if (!cd_archive_audit_locked (self, action, object, detail, error))
+  if (!cd_archive_audit_locked(self, action, object, detail, error))
     return FALSE;
-  return cd_archive_txn_commit (txn, error);
+  return cd_archive_txn_commit(txn, error);
 }
 
 /**
@@ -577,51 +570,51 @@ cd_archive_audit (CdArchive *self, const gchar *action, const gchar *object, Jso
  * Since: 0.1
  */
 gboolean
-cd_archive_verify_audit (CdArchive *self, gint64 *bad_entry, GError **error)
+cd_archive_verify_audit(CdArchive *self, gint64 *bad_entry, GError **error)
 {
   g_autoptr(GRecMutexLocker) locker = NULL;
   g_autoptr(sqlite3_stmt) stmt = NULL;
-  g_autofree gchar *prev = g_strdup (CD_AUDIT_GENESIS);
+  g_autofree gchar *prev = g_strdup(CD_AUDIT_GENESIS);
   gint rc;
 
-  g_return_val_if_fail (CD_IS_ARCHIVE (self), FALSE);
-  locker = g_rec_mutex_locker_new (&self->mutex);
-  stmt = cd_archive_prepare (self, "SELECT id, ts, actor, action, object, detail, prev_hash, hash FROM audit ORDER BY id",
-                             error);
+  g_return_val_if_fail(CD_IS_ARCHIVE(self), FALSE);
+  locker = g_rec_mutex_locker_new(&self->mutex);
+  stmt = cd_archive_prepare(
+      self, "SELECT id, ts, actor, action, object, detail, prev_hash, hash FROM audit ORDER BY id", error);
   if (stmt == NULL)
     return FALSE;
-  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW) {
-    gint64 id = sqlite3_column_int64 (stmt, 0);
+  while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+    gint64 id = sqlite3_column_int64(stmt, 0);
     g_autofree gchar *hash = NULL;
-    const gchar *stored_prev = cd_column_text (stmt, 6);
-    const gchar *stored_hash = cd_column_text (stmt, 7);
+    const gchar *stored_prev = cd_column_text(stmt, 6);
+    const gchar *stored_hash = cd_column_text(stmt, 7);
 
-    hash = cd_archive_audit_hash (prev, cd_column_text (stmt, 1), cd_column_text (stmt, 2), cd_column_text (stmt, 3),
-                                  cd_column_text (stmt, 4), cd_column_text (stmt, 5));
-    if (g_strcmp0 (stored_prev, prev) != 0 || g_strcmp0 (stored_hash, hash) != 0) {
+    hash = cd_archive_audit_hash(prev, cd_column_text(stmt, 1), cd_column_text(stmt, 2), cd_column_text(stmt, 3),
+                                 cd_column_text(stmt, 4), cd_column_text(stmt, 5));
+    if (g_strcmp0(stored_prev, prev) != 0 || g_strcmp0(stored_hash, hash) != 0) {
       if (bad_entry != NULL)
         *bad_entry = id;
-      g_set_error (error, CD_ERROR, CD_ERROR_INVALID_DATA,
-                   "%s: audit log entry %" G_GINT64_FORMAT " does not match the hash chain: the log was altered "
-                   "at or before this entry",
-                   self->path, id);
+      g_set_error(error, CD_ERROR, CD_ERROR_INVALID_DATA,
+                  "%s: audit log entry %" G_GINT64_FORMAT " does not match the hash chain: the log was altered "
+                  "at or before this entry",
+                  self->path, id);
       return FALSE;
     }
-    g_free (prev);
-    prev = g_strdup (stored_hash);
+    g_free(prev);
+    prev = g_strdup(stored_hash);
   }
   if (rc != SQLITE_DONE) {
-    cd_archive_set_error (self, error, "cannot read the audit log");
+    cd_archive_set_error(self, error, "cannot read the audit log");
     return FALSE;
   }
   return TRUE;
 }
 
 static gboolean
-cd_archive_require_writer (CdArchive *self, GError **error)
+cd_archive_require_writer(CdArchive *self, GError **error)
 {
   if ((self->flags & CD_ARCHIVE_FLAG_WRITER) == 0) {
-    g_set_error (error, CD_ERROR, CD_ERROR_INTERNAL, "%s: not opened as the batch writer", self->path);
+    g_set_error(error, CD_ERROR, CD_ERROR_INTERNAL, "%s: not opened as the batch writer", self->path);
     return FALSE;
   }
   return TRUE;
@@ -639,47 +632,47 @@ cd_archive_require_writer (CdArchive *self, GError **error)
  * Since: 0.1
  */
 gint64
-cd_archive_begin_batch (CdArchive *self, const gchar *workflow, const gchar *const *inputs, GError **error)
+cd_archive_begin_batch(CdArchive *self, const gchar *workflow, const gchar *const *inputs, GError **error)
 {
   g_autoptr(GRecMutexLocker) locker = NULL;
   g_autoptr(CdArchiveTxn) txn = NULL;
   g_autoptr(sqlite3_stmt) stmt = NULL;
-  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autoptr(JsonBuilder) b = json_builder_new();
   g_autoptr(JsonNode) inputs_node = NULL;
   g_autofree gchar *inputs_json = NULL;
-  g_autofree gchar *ts = cd_now_iso8601 ();
+  g_autofree gchar *ts = cd_now_iso8601();
   g_autofree gchar *object = NULL;
   gint64 id;
 
-  g_return_val_if_fail (CD_IS_ARCHIVE (self), 0);
-  locker = g_rec_mutex_locker_new (&self->mutex);
-  if (!cd_archive_require_writer (self, error))
+  g_return_val_if_fail(CD_IS_ARCHIVE(self), 0);
+  locker = g_rec_mutex_locker_new(&self->mutex);
+  if (!cd_archive_require_writer(self, error))
     return 0;
 
-  json_builder_begin_array (b);
+  json_builder_begin_array(b);
   for (guint i = 0; inputs != NULL && inputs[i] != NULL; i++)
-    json_builder_add_string_value (b, inputs[i]);
-  json_builder_end_array (b);
-  inputs_node = json_builder_get_root (b);
-  inputs_json = cd_json_to_string (inputs_node);
+    json_builder_add_string_value(b, inputs[i]);
+  json_builder_end_array(b);
+  inputs_node = json_builder_get_root(b);
+  inputs_json = cd_json_to_string(inputs_node);
 
-  txn = cd_archive_txn_begin (self, error);
+  txn = cd_archive_txn_begin(self, error);
   if (txn == NULL)
     return 0;
-  stmt = cd_archive_prepare (self, "INSERT INTO batches (started, actor, workflow, inputs) VALUES (?, ?, ?, ?)", error);
+  stmt = cd_archive_prepare(self, "INSERT INTO batches (started, actor, workflow, inputs) VALUES (?, ?, ?, ?)", error);
   if (stmt == NULL)
     return 0;
-  cd_bind_text (stmt, 1, ts);
-  cd_bind_text (stmt, 2, self->actor);
-  cd_bind_text (stmt, 3, workflow);
-  cd_bind_text (stmt, 4, inputs_json);
-  if (!cd_archive_step_done (self, stmt, error))
+  cd_bind_text(stmt, 1, ts);
+  cd_bind_text(stmt, 2, self->actor);
+  cd_bind_text(stmt, 3, workflow);
+  cd_bind_text(stmt, 4, inputs_json);
+  if (!cd_archive_step_done(self, stmt, error))
     return 0;
-  id = sqlite3_last_insert_rowid (self->db);
-  object = g_strdup_printf ("batch:%" G_GINT64_FORMAT, id);
-  if (!cd_archive_audit_locked (self, "ingest-start", object, inputs_node, error))
+  id = sqlite3_last_insert_rowid(self->db);
+  object = g_strdup_printf("batch:%" G_GINT64_FORMAT, id);
+  if (!cd_archive_audit_locked(self, "ingest-start", object, inputs_node, error))
     return 0;
-  if (!cd_archive_txn_commit (txn, error))
+  if (!cd_archive_txn_commit(txn, error))
     return 0;
   return id;
 }
@@ -698,55 +691,55 @@ cd_archive_begin_batch (CdArchive *self, const gchar *workflow, const gchar *con
  * Since: 0.1
  */
 gboolean
-cd_archive_end_batch (CdArchive *self, CdBatch *batch, const gchar *status, GError **error)
+cd_archive_end_batch(CdArchive *self, CdBatch *batch, const gchar *status, GError **error)
 {
   g_autoptr(GRecMutexLocker) locker = NULL;
   g_autoptr(CdArchiveTxn) txn = NULL;
   g_autoptr(sqlite3_stmt) stmt = NULL;
   g_autoptr(JsonNode) report = NULL;
-  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autoptr(JsonBuilder) b = json_builder_new();
   g_autoptr(JsonNode) summary = NULL;
   g_autofree gchar *report_json = NULL;
-  g_autofree gchar *ts = cd_now_iso8601 ();
+  g_autofree gchar *ts = cd_now_iso8601();
   g_autofree gchar *object = NULL;
 
-  g_return_val_if_fail (CD_IS_ARCHIVE (self), FALSE);
-  g_return_val_if_fail (CD_IS_BATCH (batch), FALSE);
-  locker = g_rec_mutex_locker_new (&self->mutex);
-  if (!cd_archive_require_writer (self, error))
+  g_return_val_if_fail(CD_IS_ARCHIVE(self), FALSE);
+  g_return_val_if_fail(CD_IS_BATCH(batch), FALSE);
+  locker = g_rec_mutex_locker_new(&self->mutex);
+  if (!cd_archive_require_writer(self, error))
     return FALSE;
 
-  report = cd_batch_to_json (batch);
-  report_json = cd_json_to_string (report);
+  report = cd_batch_to_json(batch);
+  report_json = cd_json_to_string(report);
   /* the audit entry keeps the counts, not the whole item list */
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "status");
-  json_builder_add_string_value (b, status);
-  json_builder_set_member_name (b, "pages_in");
-  json_builder_add_int_value (b, cd_batch_get_pages_in (batch));
+  json_builder_begin_object(b);
+  json_builder_set_member_name(b, "status");
+  json_builder_add_string_value(b, status);
+  json_builder_set_member_name(b, "pages_in");
+  json_builder_add_int_value(b, cd_batch_get_pages_in(batch));
   for (guint i = 0; i < CD_BATCH_OUTCOME_LAST; i++) {
-    json_builder_set_member_name (b, cd_batch_outcome_to_string (i));
-    json_builder_add_int_value (b, cd_batch_get_count (batch, i));
+    json_builder_set_member_name(b, cd_batch_outcome_to_string(i));
+    json_builder_add_int_value(b, cd_batch_get_count(batch, i));
   }
-  json_builder_end_object (b);
-  summary = json_builder_get_root (b);
+  json_builder_end_object(b);
+  summary = json_builder_get_root(b);
 
-  txn = cd_archive_txn_begin (self, error);
+  txn = cd_archive_txn_begin(self, error);
   if (txn == NULL)
     return FALSE;
-  stmt = cd_archive_prepare (self, "UPDATE batches SET finished = ?, status = ?, report = ? WHERE id = ?", error);
+  stmt = cd_archive_prepare(self, "UPDATE batches SET finished = ?, status = ?, report = ? WHERE id = ?", error);
   if (stmt == NULL)
     return FALSE;
-  cd_bind_text (stmt, 1, ts);
-  cd_bind_text (stmt, 2, status);
-  cd_bind_text (stmt, 3, report_json);
-  sqlite3_bind_int64 (stmt, 4, cd_batch_get_id (batch));
-  if (!cd_archive_step_done (self, stmt, error))
+  cd_bind_text(stmt, 1, ts);
+  cd_bind_text(stmt, 2, status);
+  cd_bind_text(stmt, 3, report_json);
+  sqlite3_bind_int64(stmt, 4, cd_batch_get_id(batch));
+  if (!cd_archive_step_done(self, stmt, error))
     return FALSE;
-  object = g_strdup_printf ("batch:%" G_GINT64_FORMAT, cd_batch_get_id (batch));
-  if (!cd_archive_audit_locked (self, "ingest", object, summary, error))
+  object = g_strdup_printf("batch:%" G_GINT64_FORMAT, cd_batch_get_id(batch));
+  if (!cd_archive_audit_locked(self, "ingest", object, summary, error))
     return FALSE;
-  return cd_archive_txn_commit (txn, error);
+  return cd_archive_txn_commit(txn, error);
 }
 
 /**
@@ -762,21 +755,21 @@ cd_archive_end_batch (CdArchive *self, CdBatch *batch, const gchar *status, GErr
  * Since: 0.1
  */
 gboolean
-cd_archive_find_file (CdArchive *self, const gchar *sha256, gint64 *batch_id, GError **error)
+cd_archive_find_file(CdArchive *self, const gchar *sha256, gint64 *batch_id, GError **error)
 {
   g_autoptr(GRecMutexLocker) locker = NULL;
   g_autoptr(sqlite3_stmt) stmt = NULL;
 
-  g_return_val_if_fail (CD_IS_ARCHIVE (self), FALSE);
-  locker = g_rec_mutex_locker_new (&self->mutex);
-  stmt = cd_archive_prepare (self, "SELECT batch_id FROM files WHERE sha256 = ?", error);
+  g_return_val_if_fail(CD_IS_ARCHIVE(self), FALSE);
+  locker = g_rec_mutex_locker_new(&self->mutex);
+  stmt = cd_archive_prepare(self, "SELECT batch_id FROM files WHERE sha256 = ?", error);
   if (stmt == NULL)
     return FALSE;
-  cd_bind_text (stmt, 1, sha256);
-  if (sqlite3_step (stmt) != SQLITE_ROW)
+  cd_bind_text(stmt, 1, sha256);
+  if (sqlite3_step(stmt) != SQLITE_ROW)
     return FALSE;
   if (batch_id != NULL)
-    *batch_id = sqlite3_column_int64 (stmt, 0);
+    *batch_id = sqlite3_column_int64(stmt, 0);
   return TRUE;
 }
 
@@ -792,184 +785,184 @@ cd_archive_find_file (CdArchive *self, const gchar *sha256, gint64 *batch_id, GE
  * Since: 0.1
  */
 gboolean
-cd_archive_has_page (CdArchive *self, const gchar *sha256, gint page, GError **error)
+cd_archive_has_page(CdArchive *self, const gchar *sha256, gint page, GError **error)
 {
   g_autoptr(GRecMutexLocker) locker = NULL;
   g_autoptr(sqlite3_stmt) stmt = NULL;
 
-  g_return_val_if_fail (CD_IS_ARCHIVE (self), FALSE);
+  g_return_val_if_fail(CD_IS_ARCHIVE(self), FALSE);
   if (sha256 == NULL || page < 0)
     return FALSE;
-  locker = g_rec_mutex_locker_new (&self->mutex);
-  stmt = cd_archive_prepare (self, "SELECT 1 FROM pages WHERE source_sha256 = ? AND source_page = ?", error);
+  locker = g_rec_mutex_locker_new(&self->mutex);
+  stmt = cd_archive_prepare(self, "SELECT 1 FROM pages WHERE source_sha256 = ? AND source_page = ?", error);
   if (stmt == NULL)
     return FALSE;
-  cd_bind_text (stmt, 1, sha256);
-  sqlite3_bind_int (stmt, 2, page);
-  return sqlite3_step (stmt) == SQLITE_ROW;
+  cd_bind_text(stmt, 1, sha256);
+  sqlite3_bind_int(stmt, 2, page);
+  return sqlite3_step(stmt) == SQLITE_ROW;
 }
 
 static gchar *
-cd_strv_ptr_array_to_json (GPtrArray *array)
+cd_strv_ptr_array_to_json(GPtrArray *array)
 {
-  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autoptr(JsonBuilder) b = json_builder_new();
   g_autoptr(JsonNode) node = NULL;
 
   if (array == NULL || array->len == 0)
     return NULL;
-  json_builder_begin_array (b);
+  json_builder_begin_array(b);
   for (guint i = 0; i < array->len; i++)
-    json_builder_add_string_value (b, g_ptr_array_index (array, i));
-  json_builder_end_array (b);
-  node = json_builder_get_root (b);
-  return cd_json_to_string (node);
+    json_builder_add_string_value(b, g_ptr_array_index(array, i));
+  json_builder_end_array(b);
+  node = json_builder_get_root(b);
+  return cd_json_to_string(node);
 }
 
 static gchar *
-cd_words_to_json (GPtrArray *words)
+cd_words_to_json(GPtrArray *words)
 {
-  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autoptr(JsonBuilder) b = json_builder_new();
   g_autoptr(JsonNode) node = NULL;
 
   if (words->len == 0)
     return NULL;
-  json_builder_begin_array (b);
+  json_builder_begin_array(b);
   for (guint i = 0; i < words->len; i++) {
-    CdWord *w = g_ptr_array_index (words, i);
-    json_builder_begin_array (b);
-    json_builder_add_int_value (b, w->x);
-    json_builder_add_int_value (b, w->y);
-    json_builder_add_int_value (b, w->width);
-    json_builder_add_int_value (b, w->height);
+    CdWord *w = g_ptr_array_index(words, i);
+    json_builder_begin_array(b);
+    json_builder_add_int_value(b, w->x);
+    json_builder_add_int_value(b, w->y);
+    json_builder_add_int_value(b, w->width);
+    json_builder_add_int_value(b, w->height);
     /* one decimal is all a confidence carries */
-    json_builder_add_double_value (b, (gint) (w->confidence * 10 + 0.5) / 10.0);
-    json_builder_add_int_value (b, w->line);
-    json_builder_add_string_value (b, w->text);
-    json_builder_end_array (b);
+    json_builder_add_double_value(b, (gint) (w->confidence * 10 + 0.5) / 10.0);
+    json_builder_add_int_value(b, w->line);
+    json_builder_add_string_value(b, w->text);
+    json_builder_end_array(b);
   }
-  json_builder_end_array (b);
-  node = json_builder_get_root (b);
-  return cd_json_to_string (node);
+  json_builder_end_array(b);
+  node = json_builder_get_root(b);
+  return cd_json_to_string(node);
 }
 
 static gchar *
-cd_facts_to_json (CdPage *page)
+cd_facts_to_json(CdPage *page)
 {
-  g_autoptr(GVariant) facts = cd_page_get_facts (page);
+  g_autoptr(GVariant) facts = cd_page_get_facts(page);
   g_autoptr(JsonNode) node = NULL;
 
-  if (g_variant_n_children (facts) == 0)
+  if (g_variant_n_children(facts) == 0)
     return NULL;
-  node = json_gvariant_serialize (facts);
-  return cd_json_to_string (node);
+  node = json_gvariant_serialize(facts);
+  return cd_json_to_string(node);
 }
 
 static gboolean
-cd_archive_insert_image (CdArchive *self, CdPage *page, GError **error)
+cd_archive_insert_image(CdArchive *self, CdPage *page, GError **error)
 {
   g_autoptr(sqlite3_stmt) stmt = NULL;
-  GBytes *bytes = cd_page_get_image_bytes (page);
+  GBytes *bytes = cd_page_get_image_bytes(page);
   gint width, height, depth, xres, yres;
   gsize size;
   gconstpointer data;
 
   if (bytes == NULL)
     return TRUE;
-  stmt = cd_archive_prepare (self,
-                             "INSERT OR IGNORE INTO images (sha256, format, width, height, depth, xres, yres, data) "
-                             "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                             error);
+  stmt = cd_archive_prepare(self,
+                            "INSERT OR IGNORE INTO images (sha256, format, width, height, depth, xres, yres, data) "
+                            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                            error);
   if (stmt == NULL)
     return FALSE;
-  cd_page_get_image_info (page, &width, &height, &depth);
-  cd_page_get_resolution (page, &xres, &yres);
-  data = g_bytes_get_data (bytes, &size);
-  cd_bind_text (stmt, 1, cd_page_get_image_sha256 (page));
-  cd_bind_text (stmt, 2, cd_page_get_image_format (page));
-  sqlite3_bind_int (stmt, 3, width);
-  sqlite3_bind_int (stmt, 4, height);
-  sqlite3_bind_int (stmt, 5, depth);
-  sqlite3_bind_int (stmt, 6, xres);
-  sqlite3_bind_int (stmt, 7, yres);
-  sqlite3_bind_blob64 (stmt, 8, data, size, SQLITE_STATIC);
-  return cd_archive_step_done (self, stmt, error);
+  cd_page_get_image_info(page, &width, &height, &depth);
+  cd_page_get_resolution(page, &xres, &yres);
+  data = g_bytes_get_data(bytes, &size);
+  cd_bind_text(stmt, 1, cd_page_get_image_sha256(page));
+  cd_bind_text(stmt, 2, cd_page_get_image_format(page));
+  sqlite3_bind_int(stmt, 3, width);
+  sqlite3_bind_int(stmt, 4, height);
+  sqlite3_bind_int(stmt, 5, depth);
+  sqlite3_bind_int(stmt, 6, xres);
+  sqlite3_bind_int(stmt, 7, yres);
+  sqlite3_bind_blob64(stmt, 8, data, size, SQLITE_STATIC);
+  return cd_archive_step_done(self, stmt, error);
 }
 
 /* Inserts one page row; the caller holds the transaction. */
 static gboolean
-cd_archive_insert_page (CdArchive *self, gint64 batch_id, gint64 document_id, gint seq, CdPage *page,
-                        GError **error)
+cd_archive_insert_page(CdArchive *self, gint64 batch_id, gint64 document_id, gint seq, CdPage *page, GError **error)
 {
   g_autoptr(sqlite3_stmt) stmt = NULL;
   g_autofree gchar *words = NULL;
   g_autofree gchar *problems = NULL;
   g_autofree gchar *facts = NULL;
-  g_autofree gchar *ts = cd_now_iso8601 ();
+  g_autofree gchar *ts = cd_now_iso8601();
   gint xres, yres;
 
-  if (!cd_archive_insert_image (self, page, error))
+  if (!cd_archive_insert_image(self, page, error))
     return FALSE;
-  stmt = cd_archive_prepare (self,
-                             "INSERT INTO pages (batch_id, document_id, seq, kind, reason, source_path, source_page, "
-                             "source_sha256, xres, yres, image_sha256, rotation, skew, text, words, confidence, "
-                             "problems, facts, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                             error);
+  stmt =
+      cd_archive_prepare(self,
+                         "INSERT INTO pages (batch_id, document_id, seq, kind, reason, source_path, source_page, "
+                         "source_sha256, xres, yres, image_sha256, rotation, skew, text, words, confidence, "
+                         "problems, facts, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                         error);
   if (stmt == NULL)
     return FALSE;
-  words = cd_words_to_json (cd_page_get_words (page));
-  problems = cd_strv_ptr_array_to_json (cd_page_get_problems (page));
-  facts = cd_facts_to_json (page);
-  cd_page_get_resolution (page, &xres, &yres);
+  words = cd_words_to_json(cd_page_get_words(page));
+  problems = cd_strv_ptr_array_to_json(cd_page_get_problems(page));
+  facts = cd_facts_to_json(page);
+  cd_page_get_resolution(page, &xres, &yres);
 
-  sqlite3_bind_int64 (stmt, 1, batch_id);
+  sqlite3_bind_int64(stmt, 1, batch_id);
   if (document_id > 0) {
-    sqlite3_bind_int64 (stmt, 2, document_id);
-    sqlite3_bind_int (stmt, 3, seq);
+    sqlite3_bind_int64(stmt, 2, document_id);
+    sqlite3_bind_int(stmt, 3, seq);
   }
-  cd_bind_text (stmt, 4, cd_page_kind_to_string (cd_page_get_kind (page)));
-  cd_bind_text (stmt, 5, cd_page_get_reason (page));
-  cd_bind_text (stmt, 6, cd_page_get_source_path (page));
-  sqlite3_bind_int (stmt, 7, cd_page_get_source_page (page));
-  cd_bind_text (stmt, 8, cd_page_get_source_sha256 (page));
+  cd_bind_text(stmt, 4, cd_page_kind_to_string(cd_page_get_kind(page)));
+  cd_bind_text(stmt, 5, cd_page_get_reason(page));
+  cd_bind_text(stmt, 6, cd_page_get_source_path(page));
+  sqlite3_bind_int(stmt, 7, cd_page_get_source_page(page));
+  cd_bind_text(stmt, 8, cd_page_get_source_sha256(page));
   if (xres > 0)
-    sqlite3_bind_int (stmt, 9, xres);
+    sqlite3_bind_int(stmt, 9, xres);
   if (yres > 0)
-    sqlite3_bind_int (stmt, 10, yres);
-  cd_bind_text (stmt, 11, cd_page_get_image_sha256 (page));
-  sqlite3_bind_int (stmt, 12, cd_page_get_rotation (page));
-  sqlite3_bind_double (stmt, 13, cd_page_get_skew (page));
-  cd_bind_text (stmt, 14, cd_page_get_text (page));
-  cd_bind_text (stmt, 15, words);
-  if (cd_page_get_confidence (page) >= 0)
-    sqlite3_bind_double (stmt, 16, cd_page_get_confidence (page));
-  cd_bind_text (stmt, 17, problems);
-  cd_bind_text (stmt, 18, facts);
-  cd_bind_text (stmt, 19, ts);
-  if (!cd_archive_step_done (self, stmt, error)) {
-    g_prefix_error (error, "%s page %d: ", cd_page_get_source_path (page), cd_page_get_source_page (page) + 1);
+    sqlite3_bind_int(stmt, 10, yres);
+  cd_bind_text(stmt, 11, cd_page_get_image_sha256(page));
+  sqlite3_bind_int(stmt, 12, cd_page_get_rotation(page));
+  sqlite3_bind_double(stmt, 13, cd_page_get_skew(page));
+  cd_bind_text(stmt, 14, cd_page_get_text(page));
+  cd_bind_text(stmt, 15, words);
+  if (cd_page_get_confidence(page) >= 0)
+    sqlite3_bind_double(stmt, 16, cd_page_get_confidence(page));
+  cd_bind_text(stmt, 17, problems);
+  cd_bind_text(stmt, 18, facts);
+  cd_bind_text(stmt, 19, ts);
+  if (!cd_archive_step_done(self, stmt, error)) {
+    g_prefix_error(error, "%s page %d: ", cd_page_get_source_path(page), cd_page_get_source_page(page) + 1);
     return FALSE;
   }
-  cd_page_set_id (page, sqlite3_last_insert_rowid (self->db));
+  cd_page_set_id(page, sqlite3_last_insert_rowid(self->db));
   return TRUE;
 }
 
 static gboolean
-cd_archive_insert_review (CdArchive *self, gint64 document_id, gint64 page_id, const gchar *reason, GError **error)
+cd_archive_insert_review(CdArchive *self, gint64 document_id, gint64 page_id, const gchar *reason, GError **error)
 {
   g_autoptr(sqlite3_stmt) stmt = NULL;
-  g_autofree gchar *ts = cd_now_iso8601 ();
+  g_autofree gchar *ts = cd_now_iso8601();
 
-  stmt = cd_archive_prepare (self, "INSERT INTO review (document_id, page_id, reason, created) VALUES (?, ?, ?, ?)",
-                             error);
+  stmt =
+      cd_archive_prepare(self, "INSERT INTO review (document_id, page_id, reason, created) VALUES (?, ?, ?, ?)", error);
   if (stmt == NULL)
     return FALSE;
   if (document_id > 0)
-    sqlite3_bind_int64 (stmt, 1, document_id);
+    sqlite3_bind_int64(stmt, 1, document_id);
   if (page_id > 0)
-    sqlite3_bind_int64 (stmt, 2, page_id);
-  cd_bind_text (stmt, 3, reason);
-  cd_bind_text (stmt, 4, ts);
-  return cd_archive_step_done (self, stmt, error);
+    sqlite3_bind_int64(stmt, 2, page_id);
+  cd_bind_text(stmt, 3, reason);
+  cd_bind_text(stmt, 4, ts);
+  return cd_archive_step_done(self, stmt, error);
 }
 
 /**
@@ -988,67 +981,67 @@ cd_archive_insert_review (CdArchive *self, gint64 document_id, gint64 page_id, c
  * Since: 0.1
  */
 gboolean
-cd_archive_commit_document (CdArchive *self, gint64 batch_id, CdDocument *document, GError **error)
+cd_archive_commit_document(CdArchive *self, gint64 batch_id, CdDocument *document, GError **error)
 {
   g_autoptr(GRecMutexLocker) locker = NULL;
   g_autoptr(CdArchiveTxn) txn = NULL;
   g_autoptr(sqlite3_stmt) stmt = NULL;
-  g_autofree gchar *ts = cd_now_iso8601 ();
-  GPtrArray *pages = cd_document_get_pages (document);
-  gboolean review = cd_document_needs_review (document);
+  g_autofree gchar *ts = cd_now_iso8601();
+  GPtrArray *pages = cd_document_get_pages(document);
+  gboolean review = cd_document_needs_review(document);
   gint64 doc_id;
 
-  g_return_val_if_fail (CD_IS_ARCHIVE (self), FALSE);
-  g_return_val_if_fail (CD_IS_DOCUMENT (document), FALSE);
-  locker = g_rec_mutex_locker_new (&self->mutex);
-  if (!cd_archive_require_writer (self, error))
+  g_return_val_if_fail(CD_IS_ARCHIVE(self), FALSE);
+  g_return_val_if_fail(CD_IS_DOCUMENT(document), FALSE);
+  locker = g_rec_mutex_locker_new(&self->mutex);
+  if (!cd_archive_require_writer(self, error))
     return FALSE;
 
-  txn = cd_archive_txn_begin (self, error);
+  txn = cd_archive_txn_begin(self, error);
   if (txn == NULL)
     return FALSE;
-  stmt = cd_archive_prepare (self,
-                             "INSERT INTO documents (batch_id, patient_mrn, status, type, type_confidence, date, title, "
-                             "created) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                             error);
+  stmt = cd_archive_prepare(self,
+                            "INSERT INTO documents (batch_id, patient_mrn, status, type, type_confidence, date, title, "
+                            "created) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                            error);
   if (stmt == NULL)
     return FALSE;
-  sqlite3_bind_int64 (stmt, 1, batch_id);
-  cd_bind_text (stmt, 2, cd_document_get_patient_mrn (document));
-  cd_bind_text (stmt, 3, review ? "review" : "filed");
-  cd_bind_text (stmt, 4, cd_document_get_doc_type (document));
-  if (cd_document_get_doc_type (document) != NULL)
-    sqlite3_bind_double (stmt, 5, cd_document_get_type_confidence (document));
-  cd_bind_text (stmt, 6, cd_document_get_date (document));
-  cd_bind_text (stmt, 7, cd_document_get_title (document));
-  cd_bind_text (stmt, 8, ts);
-  if (!cd_archive_step_done (self, stmt, error))
+  sqlite3_bind_int64(stmt, 1, batch_id);
+  cd_bind_text(stmt, 2, cd_document_get_patient_mrn(document));
+  cd_bind_text(stmt, 3, review ? "review" : "filed");
+  cd_bind_text(stmt, 4, cd_document_get_doc_type(document));
+  if (cd_document_get_doc_type(document) != NULL)
+    sqlite3_bind_double(stmt, 5, cd_document_get_type_confidence(document));
+  cd_bind_text(stmt, 6, cd_document_get_date(document));
+  cd_bind_text(stmt, 7, cd_document_get_title(document));
+  cd_bind_text(stmt, 8, ts);
+  if (!cd_archive_step_done(self, stmt, error))
     return FALSE;
-  doc_id = sqlite3_last_insert_rowid (self->db);
+  doc_id = sqlite3_last_insert_rowid(self->db);
 
   for (guint i = 0; i < pages->len; i++) {
-    if (!cd_archive_insert_page (self, batch_id, doc_id, i, g_ptr_array_index (pages, i), error))
+    if (!cd_archive_insert_page(self, batch_id, doc_id, i, g_ptr_array_index(pages, i), error))
       return FALSE;
   }
   if (review) {
-    g_autoptr(GString) reason = g_string_new (NULL);
-    GPtrArray *problems = cd_document_get_problems (document);
+    g_autoptr(GString) reason = g_string_new(NULL);
+    GPtrArray *problems = cd_document_get_problems(document);
     for (guint i = 0; i < problems->len; i++)
-      g_string_append_printf (reason, "%s%s", reason->len > 0 ? "; " : "", (gchar *) g_ptr_array_index (problems, i));
+      g_string_append_printf(reason, "%s%s", reason->len > 0 ? "; " : "", (gchar *) g_ptr_array_index(problems, i));
     for (guint i = 0; i < pages->len; i++) {
-      GPtrArray *pp = cd_page_get_problems (g_ptr_array_index (pages, i));
+      GPtrArray *pp = cd_page_get_problems(g_ptr_array_index(pages, i));
       for (guint j = 0; j < pp->len; j++)
-        g_string_append_printf (reason, "%spage %u: %s", reason->len > 0 ? "; " : "", i + 1,
-                                (gchar *) g_ptr_array_index (pp, j));
+        g_string_append_printf(reason, "%spage %u: %s", reason->len > 0 ? "; " : "", i + 1,
+                               (gchar *) g_ptr_array_index(pp, j));
     }
     if (reason->len == 0)
-      g_string_append (reason, "no patient identified");
-    if (!cd_archive_insert_review (self, doc_id, 0, reason->str, error))
+      g_string_append(reason, "no patient identified");
+    if (!cd_archive_insert_review(self, doc_id, 0, reason->str, error))
       return FALSE;
   }
-  if (!cd_archive_txn_commit (txn, error))
+  if (!cd_archive_txn_commit(txn, error))
     return FALSE;
-  cd_document_set_id (document, doc_id);
+  cd_document_set_id(document, doc_id);
   return TRUE;
 }
 
@@ -1069,45 +1062,46 @@ cd_archive_commit_document (CdArchive *self, gint64 batch_id, CdDocument *docume
  * Since: 0.1
  */
 gboolean
-cd_archive_commit_page (CdArchive *self, gint64 batch_id, CdPage *page, GError **error)
+cd_archive_commit_page(CdArchive *self, gint64 batch_id, CdPage *page, GError **error)
 {
   g_autoptr(GRecMutexLocker) locker = NULL;
   g_autoptr(CdArchiveTxn) txn = NULL;
-  CdPageKind kind = cd_page_get_kind (page);
+  CdPageKind kind = cd_page_get_kind(page);
 
-  g_return_val_if_fail (CD_IS_ARCHIVE (self), FALSE);
-  g_return_val_if_fail (CD_IS_PAGE (page), FALSE);
-  g_return_val_if_fail (kind != CD_PAGE_KIND_PAGE && kind != CD_PAGE_KIND_DUPLICATE, FALSE);
-  locker = g_rec_mutex_locker_new (&self->mutex);
-  if (!cd_archive_require_writer (self, error))
+  g_return_val_if_fail(CD_IS_ARCHIVE(self), FALSE);
+  g_return_val_if_fail(CD_IS_PAGE(page), FALSE);
+  g_return_val_if_fail(kind != CD_PAGE_KIND_PAGE && kind != CD_PAGE_KIND_DUPLICATE, FALSE);
+  locker = g_rec_mutex_locker_new(&self->mutex);
+  if (!cd_archive_require_writer(self, error))
     return FALSE;
 
-  txn = cd_archive_txn_begin (self, error);
+  txn = cd_archive_txn_begin(self, error);
   if (txn == NULL)
     return FALSE;
   if (kind == CD_PAGE_KIND_FAILED) {
     g_autoptr(sqlite3_stmt) del_review = NULL;
     g_autoptr(sqlite3_stmt) del = NULL;
     const gchar *where = "kind = 'failed' AND source_path = ?1 AND source_page = ?2";
-    g_autofree gchar *sql1 = g_strdup_printf ("DELETE FROM review WHERE page_id IN (SELECT id FROM pages WHERE %s)", where);
-    g_autofree gchar *sql2 = g_strdup_printf ("DELETE FROM pages WHERE %s", where);
-    del_review = cd_archive_prepare (self, sql1, error);
-    del = cd_archive_prepare (self, sql2, error);
+    g_autofree gchar *sql1 =
+        g_strdup_printf("DELETE FROM review WHERE page_id IN (SELECT id FROM pages WHERE %s)", where);
+    g_autofree gchar *sql2 = g_strdup_printf("DELETE FROM pages WHERE %s", where);
+    del_review = cd_archive_prepare(self, sql1, error);
+    del = cd_archive_prepare(self, sql2, error);
     if (del_review == NULL || del == NULL)
       return FALSE;
-    cd_bind_text (del_review, 1, cd_page_get_source_path (page));
-    sqlite3_bind_int (del_review, 2, cd_page_get_source_page (page));
-    cd_bind_text (del, 1, cd_page_get_source_path (page));
-    sqlite3_bind_int (del, 2, cd_page_get_source_page (page));
-    if (!cd_archive_step_done (self, del_review, error) || !cd_archive_step_done (self, del, error))
+    cd_bind_text(del_review, 1, cd_page_get_source_path(page));
+    sqlite3_bind_int(del_review, 2, cd_page_get_source_page(page));
+    cd_bind_text(del, 1, cd_page_get_source_path(page));
+    sqlite3_bind_int(del, 2, cd_page_get_source_page(page));
+    if (!cd_archive_step_done(self, del_review, error) || !cd_archive_step_done(self, del, error))
       return FALSE;
   }
-  if (!cd_archive_insert_page (self, batch_id, 0, 0, page, error))
+  if (!cd_archive_insert_page(self, batch_id, 0, 0, page, error))
     return FALSE;
   if (kind == CD_PAGE_KIND_FAILED &&
-      !cd_archive_insert_review (self, 0, cd_page_get_id (page), cd_page_get_reason (page), error))
+      !cd_archive_insert_review(self, 0, cd_page_get_id(page), cd_page_get_reason(page), error))
     return FALSE;
-  return cd_archive_txn_commit (txn, error);
+  return cd_archive_txn_commit(txn, error);
 }
 
 /**
@@ -1128,30 +1122,30 @@ cd_archive_commit_page (CdArchive *self, gint64 batch_id, CdPage *page, GError *
  * Since: 0.1
  */
 gboolean
-cd_archive_commit_file (CdArchive *self, gint64 batch_id, const gchar *sha256, const gchar *path, guint64 size,
-                        guint n_pages, GError **error)
+cd_archive_commit_file(CdArchive *self, gint64 batch_id, const gchar *sha256, const gchar *path, guint64 size,
+                       guint n_pages, GError **error)
 {
   g_autoptr(GRecMutexLocker) locker = NULL;
   g_autoptr(sqlite3_stmt) stmt = NULL;
-  g_autofree gchar *ts = cd_now_iso8601 ();
+  g_autofree gchar *ts = cd_now_iso8601();
 
-  g_return_val_if_fail (CD_IS_ARCHIVE (self), FALSE);
-  locker = g_rec_mutex_locker_new (&self->mutex);
-  if (!cd_archive_require_writer (self, error))
+  g_return_val_if_fail(CD_IS_ARCHIVE(self), FALSE);
+  locker = g_rec_mutex_locker_new(&self->mutex);
+  if (!cd_archive_require_writer(self, error))
     return FALSE;
-  stmt = cd_archive_prepare (self,
-                             "INSERT OR IGNORE INTO files (sha256, path, size, pages, batch_id, added) "
-                             "VALUES (?, ?, ?, ?, ?, ?)",
-                             error);
+  stmt = cd_archive_prepare(self,
+                            "INSERT OR IGNORE INTO files (sha256, path, size, pages, batch_id, added) "
+                            "VALUES (?, ?, ?, ?, ?, ?)",
+                            error);
   if (stmt == NULL)
     return FALSE;
-  cd_bind_text (stmt, 1, sha256);
-  cd_bind_text (stmt, 2, path);
-  sqlite3_bind_int64 (stmt, 3, (sqlite3_int64) size);
-  sqlite3_bind_int (stmt, 4, n_pages);
-  sqlite3_bind_int64 (stmt, 5, batch_id);
-  cd_bind_text (stmt, 6, ts);
-  return cd_archive_step_done (self, stmt, error);
+  cd_bind_text(stmt, 1, sha256);
+  cd_bind_text(stmt, 2, path);
+  sqlite3_bind_int64(stmt, 3, (sqlite3_int64) size);
+  sqlite3_bind_int(stmt, 4, n_pages);
+  sqlite3_bind_int64(stmt, 5, batch_id);
+  cd_bind_text(stmt, 6, ts);
+  return cd_archive_step_done(self, stmt, error);
 }
 
 /**
@@ -1161,31 +1155,31 @@ cd_archive_commit_file (CdArchive *self, gint64 batch_id, const gchar *sha256, c
  * Since: 0.1
  */
 void
-cd_search_hit_free (CdSearchHit *hit)
+cd_search_hit_free(CdSearchHit *hit)
 {
   if (hit == NULL)
     return;
-  g_free (hit->patient_mrn);
-  g_free (hit->doc_type);
-  g_free (hit->date);
-  g_free (hit->status);
-  g_free (hit->source_path);
-  g_free (hit->snippet);
-  g_free (hit);
+  g_free(hit->patient_mrn);
+  g_free(hit->doc_type);
+  g_free(hit->date);
+  g_free(hit->status);
+  g_free(hit->source_path);
+  g_free(hit->snippet);
+  g_free(hit);
 }
 
 /* Whether the user wrote FTS5 syntax rather than plain words: quotes,
  * grouping, prefix stars, column filters or the uppercase operators. */
 static gboolean
-cd_query_looks_like_fts (const gchar *text)
+cd_query_looks_like_fts(const gchar *text)
 {
   g_auto(GStrv) tokens = NULL;
 
-  if (strpbrk (text, "\"()*:^") != NULL)
+  if (strpbrk(text, "\"()*:^") != NULL)
     return TRUE;
-  tokens = g_strsplit_set (text, " \t\n", -1);
+  tokens = g_strsplit_set(text, " \t\n", -1);
   for (guint i = 0; tokens[i] != NULL; i++) {
-    if (g_strv_contains ((const gchar *const[]) { "AND", "OR", "NOT", "NEAR", NULL }, tokens[i]))
+    if (g_strv_contains((const gchar *const[]){ "AND", "OR", "NOT", "NEAR", NULL }, tokens[i]))
       return TRUE;
   }
   return FALSE;
@@ -1195,65 +1189,65 @@ cd_query_looks_like_fts (const gchar *text)
  * them (O'Brien, 03/14/1952, q.i.d.) is matched as the tokenizer sees it
  * instead of being parsed as syntax. */
 gchar *
-cd_query_plain_to_fts (const gchar *text)
+cd_query_plain_to_fts(const gchar *text)
 {
-  g_auto(GStrv) tokens = g_strsplit_set (text, " \t\n\r", -1);
-  GString *out = g_string_new (NULL);
+  g_auto(GStrv) tokens = g_strsplit_set(text, " \t\n\r", -1);
+  GString *out = g_string_new(NULL);
 
   for (guint i = 0; tokens[i] != NULL; i++) {
     gboolean has_word = FALSE;
     if (tokens[i][0] == '\0')
       continue;
-    for (const gchar *p = tokens[i]; *p != '\0'; p = g_utf8_next_char (p)) {
-      if (g_unichar_isalnum (g_utf8_get_char (p)))
+    for (const gchar *p = tokens[i]; *p != '\0'; p = g_utf8_next_char(p)) {
+      if (g_unichar_isalnum(g_utf8_get_char(p)))
         has_word = TRUE;
     }
     if (!has_word)
       continue;
     if (out->len > 0)
-      g_string_append_c (out, ' ');
-    g_string_append_c (out, '"');
+      g_string_append_c(out, ' ');
+    g_string_append_c(out, '"');
     for (const gchar *p = tokens[i]; *p != '\0'; p++) {
       if (*p == '"')
-        g_string_append_c (out, '"');
-      g_string_append_c (out, *p);
+        g_string_append_c(out, '"');
+      g_string_append_c(out, *p);
     }
-    g_string_append_c (out, '"');
+    g_string_append_c(out, '"');
   }
-  return g_string_free (out, FALSE);
+  return g_string_free(out, FALSE);
 }
 
 static gboolean
-cd_valid_date (const gchar *date)
+cd_valid_date(const gchar *date)
 {
   g_autoptr(GDateTime) dt = NULL;
   g_autofree gchar *iso = NULL;
 
   if (date == NULL)
     return TRUE;
-  if (strlen (date) != 10)
+  if (strlen(date) != 10)
     return FALSE;
-  iso = g_strdup_printf ("%sT00:00:00Z", date);
-  dt = g_date_time_new_from_iso8601 (iso, NULL);
+  iso = g_strdup_printf("%sT00:00:00Z", date);
+  dt = g_date_time_new_from_iso8601(iso, NULL);
   return dt != NULL;
 }
 
 static gchar *
-cd_archive_snippet (CdArchive *self, const gchar *match, gint64 page_id)
+cd_archive_snippet(CdArchive *self, const gchar *match, gint64 page_id)
 {
   g_autoptr(sqlite3_stmt) stmt = NULL;
 
-  stmt = cd_archive_prepare (self,
-                             "SELECT snippet (pages_fts, 0, '[', ']', '…', 16) FROM pages_fts "
-                             "WHERE pages_fts MATCH ? AND rowid = ?",
-                             NULL);
+  stmt = cd_archive_prepare(self,
+                            "SELECT snippet (pages_fts, 0, '[', ']', '…', 16) FROM pages_fts "
+                            "WHERE pages_fts MATCH ? AND rowid = ?",
+                            NULL);
   if (stmt == NULL)
     return NULL;
-  cd_bind_text (stmt, 1, match);
-  sqlite3_bind_int64 (stmt, 2, page_id);
-  if (sqlite3_step (stmt) != SQLITE_ROW)
+  cd_bind_text(stmt, 1, match);
+  sqlite3_bind_int64(stmt, 2, page_id);
+  if (sqlite3_step(stmt) != SQLITE_ROW)
     return NULL;
-  return g_strdup (cd_column_text (stmt, 0));
+  return g_strdup(cd_column_text(stmt, 0));
 }
 
 /* How many of the best text matches a filtered search considers before
@@ -1280,336 +1274,334 @@ cd_archive_snippet (CdArchive *self, const gchar *match, gint64 page_id)
  * Since: 0.1
  */
 GPtrArray *
-cd_archive_search (CdArchive *self, const CdSearchQuery *query, GError **error)
+cd_archive_search(CdArchive *self, const CdSearchQuery *query, GError **error)
 {
   g_autoptr(GRecMutexLocker) locker = NULL;
-  g_autoptr(GPtrArray) hits = g_ptr_array_new_with_free_func ((GDestroyNotify) cd_search_hit_free);
+  g_autoptr(GPtrArray) hits = g_ptr_array_new_with_free_func((GDestroyNotify) cd_search_hit_free);
   g_autoptr(sqlite3_stmt) stmt = NULL;
-  g_autoptr(GString) sql = g_string_new (NULL);
+  g_autoptr(GString) sql = g_string_new(NULL);
   g_autofree gchar *match = NULL;
-  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autoptr(JsonBuilder) b = json_builder_new();
   g_autoptr(JsonNode) detail = NULL;
   gboolean filtered;
   guint limit;
   gint rc;
 
-  g_return_val_if_fail (CD_IS_ARCHIVE (self), NULL);
-  g_return_val_if_fail (query != NULL, NULL);
+  g_return_val_if_fail(CD_IS_ARCHIVE(self), NULL);
+  g_return_val_if_fail(query != NULL, NULL);
 
-  if (!cd_valid_date (query->date_from) || !cd_valid_date (query->date_to)) {
-    g_set_error (error, CD_ERROR, CD_ERROR_QUERY, "dates must be given as YYYY-MM-DD (got '%s')",
-                 !cd_valid_date (query->date_from) ? query->date_from : query->date_to);
+  if (!cd_valid_date(query->date_from) || !cd_valid_date(query->date_to)) {
+    g_set_error(error, CD_ERROR, CD_ERROR_QUERY, "dates must be given as YYYY-MM-DD (got '%s')",
+                !cd_valid_date(query->date_from) ? query->date_from : query->date_to);
     return NULL;
   }
   if (query->text != NULL) {
-    g_autofree gchar *stripped = g_strstrip (g_strdup (query->text));
+    g_autofree gchar *stripped = g_strstrip(g_strdup(query->text));
     /* an empty text is a filter-only search */
-    if (stripped[0] != '\0' && (query->plain || !cd_query_looks_like_fts (stripped)))
-      match = cd_query_plain_to_fts (stripped);
+    if (stripped[0] != '\0' && (query->plain || !cd_query_looks_like_fts(stripped)))
+      match = cd_query_plain_to_fts(stripped);
     else if (stripped[0] != '\0')
-      match = g_strdup (stripped);
+      match = g_strdup(stripped);
     if (match != NULL && match[0] == '\0') {
-      g_set_error (error, CD_ERROR, CD_ERROR_QUERY, "malformed query '%s': it has no words to search for",
-                   query->text);
+      g_set_error(error, CD_ERROR, CD_ERROR_QUERY, "malformed query '%s': it has no words to search for", query->text);
       return NULL;
     }
   }
   if (match == NULL && query->mrn == NULL && query->doc_type == NULL && query->date_from == NULL &&
       query->date_to == NULL) {
-    g_set_error_literal (error, CD_ERROR, CD_ERROR_QUERY, "nothing to search for: give words or a filter");
+    g_set_error_literal(error, CD_ERROR, CD_ERROR_QUERY, "nothing to search for: give words or a filter");
     return NULL;
   }
   limit = query->limit > 0 ? query->limit : 20;
   filtered = query->doc_type != NULL || query->date_from != NULL || query->date_to != NULL;
 
-  locker = g_rec_mutex_locker_new (&self->mutex);
+  locker = g_rec_mutex_locker_new(&self->mutex);
   if (match != NULL && query->mrn != NULL) {
     /* patient first: a patient has few pages, the text may match millions */
-    g_string_append (sql, "SELECT p.id, p.document_id, d.patient_mrn, d.type, d.date, d.status, p.source_path, "
-                          "p.source_page, f.rank FROM documents d CROSS JOIN pages p ON p.document_id = d.id "
-                          "CROSS JOIN pages_fts f ON f.rowid = p.id "
-                          "WHERE d.patient_mrn = ?2 AND pages_fts MATCH ?1 ");
+    g_string_append(sql, "SELECT p.id, p.document_id, d.patient_mrn, d.type, d.date, d.status, p.source_path, "
+                         "p.source_page, f.rank FROM documents d CROSS JOIN pages p ON p.document_id = d.id "
+                         "CROSS JOIN pages_fts f ON f.rowid = p.id "
+                         "WHERE d.patient_mrn = ?2 AND pages_fts MATCH ?1 ");
   } else if (match != NULL) {
-    g_string_append_printf (sql,
-                            "WITH hits AS (SELECT rowid AS id, rank FROM pages_fts WHERE pages_fts MATCH ?1 "
-                            "ORDER BY rank LIMIT %u) "
-                            "SELECT p.id, p.document_id, d.patient_mrn, d.type, d.date, d.status, p.source_path, "
-                            "p.source_page, h.rank FROM hits h JOIN pages p ON p.id = h.id "
-                            "LEFT JOIN documents d ON d.id = p.document_id WHERE 1 ",
-                            filtered ? CD_SEARCH_FILTER_WINDOW : limit + query->offset);
+    g_string_append_printf(sql,
+                           "WITH hits AS (SELECT rowid AS id, rank FROM pages_fts WHERE pages_fts MATCH ?1 "
+                           "ORDER BY rank LIMIT %u) "
+                           "SELECT p.id, p.document_id, d.patient_mrn, d.type, d.date, d.status, p.source_path, "
+                           "p.source_page, h.rank FROM hits h JOIN pages p ON p.id = h.id "
+                           "LEFT JOIN documents d ON d.id = p.document_id WHERE 1 ",
+                           filtered ? CD_SEARCH_FILTER_WINDOW : limit + query->offset);
   } else {
-    g_string_append (sql, "SELECT p.id, p.document_id, d.patient_mrn, d.type, d.date, d.status, p.source_path, "
-                          "p.source_page, 0 FROM documents d JOIN pages p ON p.document_id = d.id AND p.seq = 0 "
-                          "WHERE (?2 IS NULL OR d.patient_mrn = ?2) ");
+    g_string_append(sql, "SELECT p.id, p.document_id, d.patient_mrn, d.type, d.date, d.status, p.source_path, "
+                         "p.source_page, 0 FROM documents d JOIN pages p ON p.document_id = d.id AND p.seq = 0 "
+                         "WHERE (?2 IS NULL OR d.patient_mrn = ?2) ");
   }
-  g_string_append (sql, "AND (?3 IS NULL OR d.type = ?3) AND (?4 IS NULL OR d.date >= ?4) "
-                        "AND (?5 IS NULL OR d.date <= ?5) ");
+  g_string_append(sql, "AND (?3 IS NULL OR d.type = ?3) AND (?4 IS NULL OR d.date >= ?4) "
+                       "AND (?5 IS NULL OR d.date <= ?5) ");
   if (match != NULL)
-    g_string_append (sql, "ORDER BY 9, 1 ");
+    g_string_append(sql, "ORDER BY 9, 1 ");
   else
-    g_string_append (sql, "ORDER BY d.date DESC, d.id ");
-  g_string_append (sql, "LIMIT ?6 OFFSET ?7");
+    g_string_append(sql, "ORDER BY d.date DESC, d.id ");
+  g_string_append(sql, "LIMIT ?6 OFFSET ?7");
 
-  stmt = cd_archive_prepare (self, sql->str, error);
+  stmt = cd_archive_prepare(self, sql->str, error);
   if (stmt == NULL)
     return NULL;
-  cd_bind_text (stmt, 1, match);
-  cd_bind_text (stmt, 2, query->mrn);
-  cd_bind_text (stmt, 3, query->doc_type);
-  cd_bind_text (stmt, 4, query->date_from);
-  cd_bind_text (stmt, 5, query->date_to);
-  sqlite3_bind_int (stmt, 6, limit);
-  sqlite3_bind_int (stmt, 7, query->offset);
-  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW) {
-    CdSearchHit *hit = g_new0 (CdSearchHit, 1);
-    hit->page_id = sqlite3_column_int64 (stmt, 0);
-    hit->document_id = sqlite3_column_int64 (stmt, 1);
-    hit->patient_mrn = g_strdup (cd_column_text (stmt, 2));
-    hit->doc_type = g_strdup (cd_column_text (stmt, 3));
-    hit->date = g_strdup (cd_column_text (stmt, 4));
-    hit->status = g_strdup (cd_column_text (stmt, 5));
-    hit->source_path = g_strdup (cd_column_text (stmt, 6));
-    hit->source_page = sqlite3_column_int (stmt, 7);
+  cd_bind_text(stmt, 1, match);
+  cd_bind_text(stmt, 2, query->mrn);
+  cd_bind_text(stmt, 3, query->doc_type);
+  cd_bind_text(stmt, 4, query->date_from);
+  cd_bind_text(stmt, 5, query->date_to);
+  sqlite3_bind_int(stmt, 6, limit);
+  sqlite3_bind_int(stmt, 7, query->offset);
+  while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+    CdSearchHit *hit = g_new0(CdSearchHit, 1);
+    hit->page_id = sqlite3_column_int64(stmt, 0);
+    hit->document_id = sqlite3_column_int64(stmt, 1);
+    hit->patient_mrn = g_strdup(cd_column_text(stmt, 2));
+    hit->doc_type = g_strdup(cd_column_text(stmt, 3));
+    hit->date = g_strdup(cd_column_text(stmt, 4));
+    hit->status = g_strdup(cd_column_text(stmt, 5));
+    hit->source_path = g_strdup(cd_column_text(stmt, 6));
+    hit->source_page = sqlite3_column_int(stmt, 7);
     /* bm25 ranks lower-is-better and negative; report higher-is-better */
-    hit->score = -sqlite3_column_double (stmt, 8);
-    g_ptr_array_add (hits, hit);
+    hit->score = -sqlite3_column_double(stmt, 8);
+    g_ptr_array_add(hits, hit);
   }
   if (rc != SQLITE_DONE) {
-    const gchar *msg = sqlite3_errmsg (self->db);
-    if (match != NULL && (g_str_has_prefix (msg, "fts5:") || strstr (msg, "syntax error") != NULL ||
-                          strstr (msg, "no such column") != NULL || strstr (msg, "unterminated") != NULL)) {
-      g_set_error (error, CD_ERROR, CD_ERROR_QUERY,
-                   "malformed query '%s': %s (put words in double quotes, or search with --plain)", query->text,
-                   msg);
+    const gchar *msg = sqlite3_errmsg(self->db);
+    if (match != NULL && (g_str_has_prefix(msg, "fts5:") || strstr(msg, "syntax error") != NULL ||
+                          strstr(msg, "no such column") != NULL || strstr(msg, "unterminated") != NULL)) {
+      g_set_error(error, CD_ERROR, CD_ERROR_QUERY,
+                  "malformed query '%s': %s (put words in double quotes, or search with --plain)", query->text, msg);
     } else {
-      cd_archive_set_error (self, error, "search failed");
+      cd_archive_set_error(self, error, "search failed");
     }
     return NULL;
   }
   for (guint i = 0; match != NULL && i < hits->len; i++) {
-    CdSearchHit *hit = g_ptr_array_index (hits, i);
-    hit->snippet = cd_archive_snippet (self, match, hit->page_id);
+    CdSearchHit *hit = g_ptr_array_index(hits, i);
+    hit->snippet = cd_archive_snippet(self, match, hit->page_id);
   }
 
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "query");
-  json_builder_add_string_value (b, query->text);
-  json_builder_set_member_name (b, "mrn");
-  json_builder_add_string_value (b, query->mrn);
-  json_builder_set_member_name (b, "type");
-  json_builder_add_string_value (b, query->doc_type);
-  json_builder_set_member_name (b, "from");
-  json_builder_add_string_value (b, query->date_from);
-  json_builder_set_member_name (b, "to");
-  json_builder_add_string_value (b, query->date_to);
-  json_builder_set_member_name (b, "hits");
-  json_builder_add_int_value (b, hits->len);
-  json_builder_end_object (b);
-  detail = json_builder_get_root (b);
-  if (!cd_archive_audit (self, "search", "archive", detail, error))
+  json_builder_begin_object(b);
+  json_builder_set_member_name(b, "query");
+  json_builder_add_string_value(b, query->text);
+  json_builder_set_member_name(b, "mrn");
+  json_builder_add_string_value(b, query->mrn);
+  json_builder_set_member_name(b, "type");
+  json_builder_add_string_value(b, query->doc_type);
+  json_builder_set_member_name(b, "from");
+  json_builder_add_string_value(b, query->date_from);
+  json_builder_set_member_name(b, "to");
+  json_builder_add_string_value(b, query->date_to);
+  json_builder_set_member_name(b, "hits");
+  json_builder_add_int_value(b, hits->len);
+  json_builder_end_object(b);
+  detail = json_builder_get_root(b);
+  if (!cd_archive_audit(self, "search", "archive", detail, error))
     return NULL;
-  return g_steal_pointer (&hits);
+  return g_steal_pointer(&hits);
 }
 
 static void
-cd_json_add_string_or_null (JsonBuilder *b, const gchar *member, const gchar *value)
+cd_json_add_string_or_null(JsonBuilder *b, const gchar *member, const gchar *value)
 {
-  json_builder_set_member_name (b, member);
+  json_builder_set_member_name(b, member);
   if (value != NULL)
-    json_builder_add_string_value (b, value);
+    json_builder_add_string_value(b, value);
   else
-    json_builder_add_null_value (b);
+    json_builder_add_null_value(b);
 }
 
 static void
-cd_json_add_parsed (JsonBuilder *b, const gchar *member, const gchar *json, gboolean array)
+cd_json_add_parsed(JsonBuilder *b, const gchar *member, const gchar *json, gboolean array)
 {
-  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(JsonParser) parser = json_parser_new();
 
-  json_builder_set_member_name (b, member);
-  if (json != NULL && json_parser_load_from_data (parser, json, -1, NULL)) {
-    json_builder_add_value (b, json_node_copy (json_parser_get_root (parser)));
+  json_builder_set_member_name(b, member);
+  if (json != NULL && json_parser_load_from_data(parser, json, -1, NULL)) {
+    json_builder_add_value(b, json_node_copy(json_parser_get_root(parser)));
     return;
   }
   if (array) {
-    json_builder_begin_array (b);
-    json_builder_end_array (b);
+    json_builder_begin_array(b);
+    json_builder_end_array(b);
   } else {
-    json_builder_begin_object (b);
-    json_builder_end_object (b);
+    json_builder_begin_object(b);
+    json_builder_end_object(b);
   }
 }
 
 /* Writes the members of one page row selected with PAGE_COLUMNS. The member
  * names are the stable export interface documented in the README. */
 static void
-cd_archive_page_json (JsonBuilder *b, sqlite3_stmt *stmt, gboolean in_document, gboolean with_words)
+cd_archive_page_json(JsonBuilder *b, sqlite3_stmt *stmt, gboolean in_document, gboolean with_words)
 {
-  json_builder_set_member_name (b, "id");
-  json_builder_add_int_value (b, sqlite3_column_int64 (stmt, 0));
+  json_builder_set_member_name(b, "id");
+  json_builder_add_int_value(b, sqlite3_column_int64(stmt, 0));
   if (!in_document) {
-    cd_json_add_string_or_null (b, "kind", cd_column_text (stmt, 3));
-    cd_json_add_string_or_null (b, "reason", cd_column_text (stmt, 4));
-    json_builder_set_member_name (b, "batch");
-    json_builder_add_int_value (b, sqlite3_column_int64 (stmt, 18));
+    cd_json_add_string_or_null(b, "kind", cd_column_text(stmt, 3));
+    cd_json_add_string_or_null(b, "reason", cd_column_text(stmt, 4));
+    json_builder_set_member_name(b, "batch");
+    json_builder_add_int_value(b, sqlite3_column_int64(stmt, 18));
   }
-  json_builder_set_member_name (b, "source");
-  json_builder_begin_object (b);
-  cd_json_add_string_or_null (b, "path", cd_column_text (stmt, 5));
-  json_builder_set_member_name (b, "page");
-  if (sqlite3_column_int (stmt, 6) >= 0)
-    json_builder_add_int_value (b, sqlite3_column_int (stmt, 6));
+  json_builder_set_member_name(b, "source");
+  json_builder_begin_object(b);
+  cd_json_add_string_or_null(b, "path", cd_column_text(stmt, 5));
+  json_builder_set_member_name(b, "page");
+  if (sqlite3_column_int(stmt, 6) >= 0)
+    json_builder_add_int_value(b, sqlite3_column_int(stmt, 6));
   else
-    json_builder_add_null_value (b);
-  cd_json_add_string_or_null (b, "sha256", cd_column_text (stmt, 7));
-  json_builder_end_object (b);
-  json_builder_set_member_name (b, "resolution");
-  if (sqlite3_column_type (stmt, 8) != SQLITE_NULL) {
-    json_builder_begin_array (b);
-    json_builder_add_int_value (b, sqlite3_column_int (stmt, 8));
-    json_builder_add_int_value (b, sqlite3_column_int (stmt, 9));
-    json_builder_end_array (b);
+    json_builder_add_null_value(b);
+  cd_json_add_string_or_null(b, "sha256", cd_column_text(stmt, 7));
+  json_builder_end_object(b);
+  json_builder_set_member_name(b, "resolution");
+  if (sqlite3_column_type(stmt, 8) != SQLITE_NULL) {
+    json_builder_begin_array(b);
+    json_builder_add_int_value(b, sqlite3_column_int(stmt, 8));
+    json_builder_add_int_value(b, sqlite3_column_int(stmt, 9));
+    json_builder_end_array(b);
   } else {
-    json_builder_add_null_value (b);
+    json_builder_add_null_value(b);
   }
-  json_builder_set_member_name (b, "image");
-  if (sqlite3_column_type (stmt, 10) != SQLITE_NULL) {
-    json_builder_begin_object (b);
-    cd_json_add_string_or_null (b, "sha256", cd_column_text (stmt, 10));
-    cd_json_add_string_or_null (b, "format", cd_column_text (stmt, 19));
-    json_builder_set_member_name (b, "width");
-    json_builder_add_int_value (b, sqlite3_column_int (stmt, 20));
-    json_builder_set_member_name (b, "height");
-    json_builder_add_int_value (b, sqlite3_column_int (stmt, 21));
-    json_builder_end_object (b);
+  json_builder_set_member_name(b, "image");
+  if (sqlite3_column_type(stmt, 10) != SQLITE_NULL) {
+    json_builder_begin_object(b);
+    cd_json_add_string_or_null(b, "sha256", cd_column_text(stmt, 10));
+    cd_json_add_string_or_null(b, "format", cd_column_text(stmt, 19));
+    json_builder_set_member_name(b, "width");
+    json_builder_add_int_value(b, sqlite3_column_int(stmt, 20));
+    json_builder_set_member_name(b, "height");
+    json_builder_add_int_value(b, sqlite3_column_int(stmt, 21));
+    json_builder_end_object(b);
   } else {
-    json_builder_add_null_value (b);
+    json_builder_add_null_value(b);
   }
-  json_builder_set_member_name (b, "rotation");
-  json_builder_add_int_value (b, sqlite3_column_int (stmt, 11));
-  json_builder_set_member_name (b, "skew");
-  json_builder_add_double_value (b, sqlite3_column_double (stmt, 12));
-  cd_json_add_string_or_null (b, "text", cd_column_text (stmt, 13));
-  json_builder_set_member_name (b, "confidence");
-  if (sqlite3_column_type (stmt, 15) != SQLITE_NULL)
-    json_builder_add_double_value (b, sqlite3_column_double (stmt, 15));
+  json_builder_set_member_name(b, "rotation");
+  json_builder_add_int_value(b, sqlite3_column_int(stmt, 11));
+  json_builder_set_member_name(b, "skew");
+  json_builder_add_double_value(b, sqlite3_column_double(stmt, 12));
+  cd_json_add_string_or_null(b, "text", cd_column_text(stmt, 13));
+  json_builder_set_member_name(b, "confidence");
+  if (sqlite3_column_type(stmt, 15) != SQLITE_NULL)
+    json_builder_add_double_value(b, sqlite3_column_double(stmt, 15));
   else
-    json_builder_add_null_value (b);
+    json_builder_add_null_value(b);
   if (with_words)
-    cd_json_add_parsed (b, "words", cd_column_text (stmt, 14), TRUE);
-  cd_json_add_parsed (b, "problems", cd_column_text (stmt, 16), TRUE);
-  cd_json_add_parsed (b, "facts", cd_column_text (stmt, 17), FALSE);
+    cd_json_add_parsed(b, "words", cd_column_text(stmt, 14), TRUE);
+  cd_json_add_parsed(b, "problems", cd_column_text(stmt, 16), TRUE);
+  cd_json_add_parsed(b, "facts", cd_column_text(stmt, 17), FALSE);
 }
 
 static void
-cd_archive_patient_json (CdArchive *self, JsonBuilder *b, const gchar *mrn)
+cd_archive_patient_json(CdArchive *self, JsonBuilder *b, const gchar *mrn)
 {
   g_autoptr(sqlite3_stmt) stmt = NULL;
 
-  json_builder_set_member_name (b, "patient");
+  json_builder_set_member_name(b, "patient");
   if (mrn == NULL) {
-    json_builder_add_null_value (b);
+    json_builder_add_null_value(b);
     return;
   }
-  json_builder_begin_object (b);
-  cd_json_add_string_or_null (b, "mrn", mrn);
-  stmt = cd_archive_prepare (self, "SELECT family, given, middle, dob, sex FROM patients WHERE mrn = ?", NULL);
+  json_builder_begin_object(b);
+  cd_json_add_string_or_null(b, "mrn", mrn);
+  stmt = cd_archive_prepare(self, "SELECT family, given, middle, dob, sex FROM patients WHERE mrn = ?", NULL);
   if (stmt != NULL) {
-    cd_bind_text (stmt, 1, mrn);
-    if (sqlite3_step (stmt) == SQLITE_ROW) {
-      cd_json_add_string_or_null (b, "family", cd_column_text (stmt, 0));
-      cd_json_add_string_or_null (b, "given", cd_column_text (stmt, 1));
-      cd_json_add_string_or_null (b, "middle", cd_column_text (stmt, 2));
-      cd_json_add_string_or_null (b, "dob", cd_column_text (stmt, 3));
-      cd_json_add_string_or_null (b, "sex", cd_column_text (stmt, 4));
+    cd_bind_text(stmt, 1, mrn);
+    if (sqlite3_step(stmt) == SQLITE_ROW) {
+      cd_json_add_string_or_null(b, "family", cd_column_text(stmt, 0));
+      cd_json_add_string_or_null(b, "given", cd_column_text(stmt, 1));
+      cd_json_add_string_or_null(b, "middle", cd_column_text(stmt, 2));
+      cd_json_add_string_or_null(b, "dob", cd_column_text(stmt, 3));
+      cd_json_add_string_or_null(b, "sex", cd_column_text(stmt, 4));
     }
   }
-  json_builder_end_object (b);
+  json_builder_end_object(b);
 }
 
 /* Builds the JSON object of one document, pages included. */
 static JsonNode *
-cd_archive_document_json (CdArchive *self, gint64 id, gboolean with_words, GError **error)
+cd_archive_document_json(CdArchive *self, gint64 id, gboolean with_words, GError **error)
 {
   g_autoptr(sqlite3_stmt) doc = NULL;
   g_autoptr(sqlite3_stmt) pages = NULL;
   g_autoptr(sqlite3_stmt) review = NULL;
-  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autoptr(JsonBuilder) b = json_builder_new();
   gint rc;
 
-  doc = cd_archive_prepare (self,
-                            "SELECT id, batch_id, patient_mrn, status, type, type_confidence, date, title, created "
-                            "FROM documents WHERE id = ?",
-                            error);
+  doc = cd_archive_prepare(self,
+                           "SELECT id, batch_id, patient_mrn, status, type, type_confidence, date, title, created "
+                           "FROM documents WHERE id = ?",
+                           error);
   if (doc == NULL)
     return NULL;
-  sqlite3_bind_int64 (doc, 1, id);
-  if (sqlite3_step (doc) != SQLITE_ROW) {
-    g_set_error (error, CD_ERROR, CD_ERROR_NOT_FOUND, "%s: no document %" G_GINT64_FORMAT, self->path, id);
+  sqlite3_bind_int64(doc, 1, id);
+  if (sqlite3_step(doc) != SQLITE_ROW) {
+    g_set_error(error, CD_ERROR, CD_ERROR_NOT_FOUND, "%s: no document %" G_GINT64_FORMAT, self->path, id);
     return NULL;
   }
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "id");
-  json_builder_add_int_value (b, id);
-  json_builder_set_member_name (b, "batch");
-  json_builder_add_int_value (b, sqlite3_column_int64 (doc, 1));
-  cd_archive_patient_json (self, b, cd_column_text (doc, 2));
-  cd_json_add_string_or_null (b, "status", cd_column_text (doc, 3));
-  cd_json_add_string_or_null (b, "type", cd_column_text (doc, 4));
-  json_builder_set_member_name (b, "type_confidence");
-  if (sqlite3_column_type (doc, 5) != SQLITE_NULL)
-    json_builder_add_double_value (b, sqlite3_column_double (doc, 5));
+  json_builder_begin_object(b);
+  json_builder_set_member_name(b, "id");
+  json_builder_add_int_value(b, id);
+  json_builder_set_member_name(b, "batch");
+  json_builder_add_int_value(b, sqlite3_column_int64(doc, 1));
+  cd_archive_patient_json(self, b, cd_column_text(doc, 2));
+  cd_json_add_string_or_null(b, "status", cd_column_text(doc, 3));
+  cd_json_add_string_or_null(b, "type", cd_column_text(doc, 4));
+  json_builder_set_member_name(b, "type_confidence");
+  if (sqlite3_column_type(doc, 5) != SQLITE_NULL)
+    json_builder_add_double_value(b, sqlite3_column_double(doc, 5));
   else
-    json_builder_add_null_value (b);
-  cd_json_add_string_or_null (b, "date", cd_column_text (doc, 6));
-  cd_json_add_string_or_null (b, "title", cd_column_text (doc, 7));
-  cd_json_add_string_or_null (b, "created", cd_column_text (doc, 8));
+    json_builder_add_null_value(b);
+  cd_json_add_string_or_null(b, "date", cd_column_text(doc, 6));
+  cd_json_add_string_or_null(b, "title", cd_column_text(doc, 7));
+  cd_json_add_string_or_null(b, "created", cd_column_text(doc, 8));
 
-  review = cd_archive_prepare (self, "SELECT reason FROM review WHERE document_id = ? AND resolved IS NULL ORDER BY id",
-                               error);
+  review = cd_archive_prepare(self, "SELECT reason FROM review WHERE document_id = ? AND resolved IS NULL ORDER BY id",
+                              error);
   if (review == NULL)
     return NULL;
-  sqlite3_bind_int64 (review, 1, id);
-  json_builder_set_member_name (b, "review");
-  json_builder_begin_array (b);
-  while (sqlite3_step (review) == SQLITE_ROW)
-    json_builder_add_string_value (b, cd_column_text (review, 0));
-  json_builder_end_array (b);
+  sqlite3_bind_int64(review, 1, id);
+  json_builder_set_member_name(b, "review");
+  json_builder_begin_array(b);
+  while (sqlite3_step(review) == SQLITE_ROW)
+    json_builder_add_string_value(b, cd_column_text(review, 0));
+  json_builder_end_array(b);
 
-  pages = cd_archive_prepare (self, "SELECT " PAGE_COLUMNS PAGE_FROM "WHERE p.document_id = ? ORDER BY p.seq", error);
+  pages = cd_archive_prepare(self, "SELECT " PAGE_COLUMNS PAGE_FROM "WHERE p.document_id = ? ORDER BY p.seq", error);
   if (pages == NULL)
     return NULL;
-  sqlite3_bind_int64 (pages, 1, id);
-  json_builder_set_member_name (b, "pages");
-  json_builder_begin_array (b);
-  while ((rc = sqlite3_step (pages)) == SQLITE_ROW) {
-    json_builder_begin_object (b);
-    cd_archive_page_json (b, pages, TRUE, with_words);
-    json_builder_end_object (b);
+  sqlite3_bind_int64(pages, 1, id);
+  json_builder_set_member_name(b, "pages");
+  json_builder_begin_array(b);
+  while ((rc = sqlite3_step(pages)) == SQLITE_ROW) {
+    json_builder_begin_object(b);
+    cd_archive_page_json(b, pages, TRUE, with_words);
+    json_builder_end_object(b);
   }
-  json_builder_end_array (b);
-  json_builder_end_object (b);
+  json_builder_end_array(b);
+  json_builder_end_object(b);
   if (rc != SQLITE_DONE) {
-    cd_archive_set_error (self, error, "cannot read pages");
+    cd_archive_set_error(self, error, "cannot read pages");
     return NULL;
   }
-  return json_builder_get_root (b);
+  return json_builder_get_root(b);
 }
 
 static JsonNode *
-cd_archive_page_record_json (CdArchive *self, sqlite3_stmt *stmt, gboolean with_words)
+cd_archive_page_record_json(CdArchive *self, sqlite3_stmt *stmt, gboolean with_words)
 {
-  g_autoptr(JsonBuilder) b = json_builder_new ();
-  json_builder_begin_object (b);
-  cd_archive_page_json (b, stmt, FALSE, with_words);
-  if (sqlite3_column_type (stmt, 1) != SQLITE_NULL) {
-    json_builder_set_member_name (b, "document");
-    json_builder_add_int_value (b, sqlite3_column_int64 (stmt, 1));
-    json_builder_set_member_name (b, "seq");
-    json_builder_add_int_value (b, sqlite3_column_int (stmt, 2));
+  g_autoptr(JsonBuilder) b = json_builder_new();
+  json_builder_begin_object(b);
+  cd_archive_page_json(b, stmt, FALSE, with_words);
+  if (sqlite3_column_type(stmt, 1) != SQLITE_NULL) {
+    json_builder_set_member_name(b, "document");
+    json_builder_add_int_value(b, sqlite3_column_int64(stmt, 1));
+    json_builder_set_member_name(b, "seq");
+    json_builder_add_int_value(b, sqlite3_column_int(stmt, 2));
   }
-  json_builder_end_object (b);
-  return json_builder_get_root (b);
+  json_builder_end_object(b);
+  return json_builder_get_root(b);
 }
 
 /**
@@ -1626,21 +1618,21 @@ cd_archive_page_record_json (CdArchive *self, sqlite3_stmt *stmt, gboolean with_
  * Since: 0.1
  */
 JsonNode *
-cd_archive_get_document (CdArchive *self, gint64 id, GError **error)
+cd_archive_get_document(CdArchive *self, gint64 id, GError **error)
 {
   g_autoptr(GRecMutexLocker) locker = NULL;
   g_autoptr(JsonNode) node = NULL;
   g_autofree gchar *object = NULL;
 
-  g_return_val_if_fail (CD_IS_ARCHIVE (self), NULL);
-  locker = g_rec_mutex_locker_new (&self->mutex);
-  node = cd_archive_document_json (self, id, TRUE, error);
+  g_return_val_if_fail(CD_IS_ARCHIVE(self), NULL);
+  locker = g_rec_mutex_locker_new(&self->mutex);
+  node = cd_archive_document_json(self, id, TRUE, error);
   if (node == NULL)
     return NULL;
-  object = g_strdup_printf ("document:%" G_GINT64_FORMAT, id);
-  if (!cd_archive_audit (self, "view", object, NULL, error))
+  object = g_strdup_printf("document:%" G_GINT64_FORMAT, id);
+  if (!cd_archive_audit(self, "view", object, NULL, error))
     return NULL;
-  return g_steal_pointer (&node);
+  return g_steal_pointer(&node);
 }
 
 /**
@@ -1657,28 +1649,28 @@ cd_archive_get_document (CdArchive *self, gint64 id, GError **error)
  * Since: 0.1
  */
 JsonNode *
-cd_archive_get_page (CdArchive *self, gint64 id, GError **error)
+cd_archive_get_page(CdArchive *self, gint64 id, GError **error)
 {
   g_autoptr(GRecMutexLocker) locker = NULL;
   g_autoptr(sqlite3_stmt) stmt = NULL;
   g_autoptr(JsonNode) node = NULL;
   g_autofree gchar *object = NULL;
 
-  g_return_val_if_fail (CD_IS_ARCHIVE (self), NULL);
-  locker = g_rec_mutex_locker_new (&self->mutex);
-  stmt = cd_archive_prepare (self, "SELECT " PAGE_COLUMNS PAGE_FROM "WHERE p.id = ?", error);
+  g_return_val_if_fail(CD_IS_ARCHIVE(self), NULL);
+  locker = g_rec_mutex_locker_new(&self->mutex);
+  stmt = cd_archive_prepare(self, "SELECT " PAGE_COLUMNS PAGE_FROM "WHERE p.id = ?", error);
   if (stmt == NULL)
     return NULL;
-  sqlite3_bind_int64 (stmt, 1, id);
-  if (sqlite3_step (stmt) != SQLITE_ROW) {
-    g_set_error (error, CD_ERROR, CD_ERROR_NOT_FOUND, "%s: no page %" G_GINT64_FORMAT, self->path, id);
+  sqlite3_bind_int64(stmt, 1, id);
+  if (sqlite3_step(stmt) != SQLITE_ROW) {
+    g_set_error(error, CD_ERROR, CD_ERROR_NOT_FOUND, "%s: no page %" G_GINT64_FORMAT, self->path, id);
     return NULL;
   }
-  node = cd_archive_page_record_json (self, stmt, TRUE);
-  object = g_strdup_printf ("page:%" G_GINT64_FORMAT, id);
-  if (!cd_archive_audit (self, "view", object, NULL, error))
+  node = cd_archive_page_record_json(self, stmt, TRUE);
+  object = g_strdup_printf("page:%" G_GINT64_FORMAT, id);
+  if (!cd_archive_audit(self, "view", object, NULL, error))
     return NULL;
-  return g_steal_pointer (&node);
+  return g_steal_pointer(&node);
 }
 
 /**
@@ -1695,43 +1687,43 @@ cd_archive_get_page (CdArchive *self, gint64 id, GError **error)
  * Since: 0.1
  */
 GBytes *
-cd_archive_get_page_image (CdArchive *self, gint64 page_id, gchar **format, GError **error)
+cd_archive_get_page_image(CdArchive *self, gint64 page_id, gchar **format, GError **error)
 {
   g_autoptr(GRecMutexLocker) locker = NULL;
   g_autoptr(sqlite3_stmt) stmt = NULL;
   g_autoptr(GBytes) bytes = NULL;
   g_autofree gchar *object = NULL;
 
-  g_return_val_if_fail (CD_IS_ARCHIVE (self), NULL);
-  locker = g_rec_mutex_locker_new (&self->mutex);
-  stmt = cd_archive_prepare (self,
-                             "SELECT i.format, i.data FROM pages p JOIN images i ON i.sha256 = p.image_sha256 "
-                             "WHERE p.id = ?",
-                             error);
+  g_return_val_if_fail(CD_IS_ARCHIVE(self), NULL);
+  locker = g_rec_mutex_locker_new(&self->mutex);
+  stmt = cd_archive_prepare(self,
+                            "SELECT i.format, i.data FROM pages p JOIN images i ON i.sha256 = p.image_sha256 "
+                            "WHERE p.id = ?",
+                            error);
   if (stmt == NULL)
     return NULL;
-  sqlite3_bind_int64 (stmt, 1, page_id);
-  if (sqlite3_step (stmt) != SQLITE_ROW) {
-    g_set_error (error, CD_ERROR, CD_ERROR_NOT_FOUND, "%s: page %" G_GINT64_FORMAT " has no stored image", self->path,
-                 page_id);
+  sqlite3_bind_int64(stmt, 1, page_id);
+  if (sqlite3_step(stmt) != SQLITE_ROW) {
+    g_set_error(error, CD_ERROR, CD_ERROR_NOT_FOUND, "%s: page %" G_GINT64_FORMAT " has no stored image", self->path,
+                page_id);
     return NULL;
   }
-  bytes = g_bytes_new (sqlite3_column_blob (stmt, 1), sqlite3_column_bytes (stmt, 1));
+  bytes = g_bytes_new(sqlite3_column_blob(stmt, 1), sqlite3_column_bytes(stmt, 1));
   if (format != NULL)
-    *format = g_strdup (cd_column_text (stmt, 0));
-  object = g_strdup_printf ("page:%" G_GINT64_FORMAT, page_id);
-  if (!cd_archive_audit (self, "view-image", object, NULL, error))
+    *format = g_strdup(cd_column_text(stmt, 0));
+  object = g_strdup_printf("page:%" G_GINT64_FORMAT, page_id);
+  if (!cd_archive_audit(self, "view-image", object, NULL, error))
     return NULL;
-  return g_steal_pointer (&bytes);
+  return g_steal_pointer(&bytes);
 }
 
 static gboolean
-cd_write_json_line (GOutputStream *out, JsonNode *node, GCancellable *cancellable, GError **error)
+cd_write_json_line(GOutputStream *out, JsonNode *node, GCancellable *cancellable, GError **error)
 {
-  g_autofree gchar *line = cd_json_to_string (node);
-  if (!g_output_stream_write_all (out, line, strlen (line), NULL, cancellable, error))
+  g_autofree gchar *line = cd_json_to_string(node);
+  if (!g_output_stream_write_all(out, line, strlen(line), NULL, cancellable, error))
     return FALSE;
-  return g_output_stream_write_all (out, "\n", 1, NULL, cancellable, error);
+  return g_output_stream_write_all(out, "\n", 1, NULL, cancellable, error);
 }
 
 /**
@@ -1752,76 +1744,76 @@ cd_write_json_line (GOutputStream *out, JsonNode *node, GCancellable *cancellabl
  * Since: 0.1
  */
 gboolean
-cd_archive_export_jsonl (CdArchive *self, GOutputStream *out, gboolean with_words, GCancellable *cancellable,
-                         GError **error)
+cd_archive_export_jsonl(CdArchive *self, GOutputStream *out, gboolean with_words, GCancellable *cancellable,
+                        GError **error)
 {
   g_autoptr(GRecMutexLocker) locker = NULL;
   g_autoptr(sqlite3_stmt) stmt = NULL;
   g_autoptr(CdArchiveTxn) txn = NULL;
-  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autoptr(JsonBuilder) b = json_builder_new();
   g_autoptr(JsonNode) detail = NULL;
   gint64 last_doc = 0;
   guint n_docs = 0, n_pages = 0;
   gint rc;
 
-  g_return_val_if_fail (CD_IS_ARCHIVE (self), FALSE);
-  g_return_val_if_fail (G_IS_OUTPUT_STREAM (out), FALSE);
-  locker = g_rec_mutex_locker_new (&self->mutex);
+  g_return_val_if_fail(CD_IS_ARCHIVE(self), FALSE);
+  g_return_val_if_fail(G_IS_OUTPUT_STREAM(out), FALSE);
+  locker = g_rec_mutex_locker_new(&self->mutex);
 
   /* one read transaction: a consistent snapshot while a batch writes */
-  if (!cd_archive_exec (self, "BEGIN", error))
+  if (!cd_archive_exec(self, "BEGIN", error))
     return FALSE;
-  txn = g_new0 (CdArchiveTxn, 1);
+  txn = g_new0(CdArchiveTxn, 1);
   txn->archive = self;
-  stmt = cd_archive_prepare (self, "SELECT " PAGE_COLUMNS PAGE_FROM "ORDER BY p.id", error);
+  stmt = cd_archive_prepare(self, "SELECT " PAGE_COLUMNS PAGE_FROM "ORDER BY p.id", error);
   if (stmt == NULL)
     return FALSE;
-  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW) {
+  while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
     g_autoptr(JsonNode) node = NULL;
-    gint64 doc_id = sqlite3_column_int64 (stmt, 1);
+    gint64 doc_id = sqlite3_column_int64(stmt, 1);
 
     if (doc_id > 0) {
       /* a document's pages are committed together, so they are adjacent */
       if (doc_id == last_doc)
         continue;
       last_doc = doc_id;
-      node = cd_archive_document_json (self, doc_id, with_words, error);
+      node = cd_archive_document_json(self, doc_id, with_words, error);
       if (node == NULL)
         return FALSE;
       n_docs++;
     } else {
-      node = cd_archive_page_record_json (self, stmt, with_words);
+      node = cd_archive_page_record_json(self, stmt, with_words);
       n_pages++;
     }
-    if (!cd_write_json_line (out, node, cancellable, error))
+    if (!cd_write_json_line(out, node, cancellable, error))
       return FALSE;
   }
   if (rc != SQLITE_DONE) {
-    cd_archive_set_error (self, error, "cannot read pages");
+    cd_archive_set_error(self, error, "cannot read pages");
     return FALSE;
   }
-  g_clear_pointer (&txn, cd_archive_txn_free);
+  g_clear_pointer(&txn, cd_archive_txn_free);
 
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "documents");
-  json_builder_add_int_value (b, n_docs);
-  json_builder_set_member_name (b, "pages_outside_documents");
-  json_builder_add_int_value (b, n_pages);
-  json_builder_end_object (b);
-  detail = json_builder_get_root (b);
-  return cd_archive_audit (self, "export", "archive", detail, error);
+  json_builder_begin_object(b);
+  json_builder_set_member_name(b, "documents");
+  json_builder_add_int_value(b, n_docs);
+  json_builder_set_member_name(b, "pages_outside_documents");
+  json_builder_add_int_value(b, n_pages);
+  json_builder_end_object(b);
+  detail = json_builder_get_root(b);
+  return cd_archive_audit(self, "export", "archive", detail, error);
 }
 
 static void
-cd_archive_check_count (CdArchive *self, GPtrArray *problems, const gchar *sql, const gchar *what)
+cd_archive_check_count(CdArchive *self, GPtrArray *problems, const gchar *sql, const gchar *what)
 {
-  g_autoptr(sqlite3_stmt) stmt = cd_archive_prepare (self, sql, NULL);
+  g_autoptr(sqlite3_stmt) stmt = cd_archive_prepare(self, sql, NULL);
   if (stmt == NULL) {
-    g_ptr_array_add (problems, g_strdup_printf ("cannot run check: %s", sqlite3_errmsg (self->db)));
+    g_ptr_array_add(problems, g_strdup_printf("cannot run check: %s", sqlite3_errmsg(self->db)));
     return;
   }
-  if (sqlite3_step (stmt) == SQLITE_ROW && sqlite3_column_int64 (stmt, 0) > 0)
-    g_ptr_array_add (problems, g_strdup_printf ("%" G_GINT64_FORMAT " %s", (gint64) sqlite3_column_int64 (stmt, 0), what));
+  if (sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_int64(stmt, 0) > 0)
+    g_ptr_array_add(problems, g_strdup_printf("%" G_GINT64_FORMAT " %s", (gint64) sqlite3_column_int64(stmt, 0), what));
 }
 
 /**
@@ -1840,69 +1832,69 @@ cd_archive_check_count (CdArchive *self, GPtrArray *problems, const gchar *sql, 
  * Since: 0.1
  */
 gboolean
-cd_archive_check (CdArchive *self, GPtrArray **problems, GError **error)
+cd_archive_check(CdArchive *self, GPtrArray **problems, GError **error)
 {
   g_autoptr(GRecMutexLocker) locker = NULL;
-  g_autoptr(GPtrArray) found = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) found = g_ptr_array_new_with_free_func(g_free);
   g_autoptr(sqlite3_stmt) integrity = NULL;
   g_autoptr(sqlite3_stmt) images = NULL;
   g_autoptr(GError) audit_error = NULL;
 
-  g_return_val_if_fail (CD_IS_ARCHIVE (self), FALSE);
-  g_return_val_if_fail (problems != NULL, FALSE);
-  locker = g_rec_mutex_locker_new (&self->mutex);
+  g_return_val_if_fail(CD_IS_ARCHIVE(self), FALSE);
+  g_return_val_if_fail(problems != NULL, FALSE);
+  locker = g_rec_mutex_locker_new(&self->mutex);
 
-  integrity = cd_archive_prepare (self, "PRAGMA integrity_check", error);
+  integrity = cd_archive_prepare(self, "PRAGMA integrity_check", error);
   if (integrity == NULL)
     return FALSE;
-  while (sqlite3_step (integrity) == SQLITE_ROW) {
-    const gchar *msg = cd_column_text (integrity, 0);
-    if (g_strcmp0 (msg, "ok") != 0)
-      g_ptr_array_add (found, g_strdup_printf ("database: %s", msg));
+  while (sqlite3_step(integrity) == SQLITE_ROW) {
+    const gchar *msg = cd_column_text(integrity, 0);
+    if (g_strcmp0(msg, "ok") != 0)
+      g_ptr_array_add(found, g_strdup_printf("database: %s", msg));
   }
 
-  images = cd_archive_prepare (self, "SELECT sha256, data FROM images", error);
+  images = cd_archive_prepare(self, "SELECT sha256, data FROM images", error);
   if (images == NULL)
     return FALSE;
-  while (sqlite3_step (images) == SQLITE_ROW) {
-    const gchar *key = cd_column_text (images, 0);
+  while (sqlite3_step(images) == SQLITE_ROW) {
+    const gchar *key = cd_column_text(images, 0);
     g_autofree gchar *sum =
-        g_compute_checksum_for_data (G_CHECKSUM_SHA256, sqlite3_column_blob (images, 1), sqlite3_column_bytes (images, 1));
-    if (g_strcmp0 (key, sum) != 0)
-      g_ptr_array_add (found, g_strdup_printf ("image %s: stored bytes hash to %s (corrupted)", key, sum));
+        g_compute_checksum_for_data(G_CHECKSUM_SHA256, sqlite3_column_blob(images, 1), sqlite3_column_bytes(images, 1));
+    if (g_strcmp0(key, sum) != 0)
+      g_ptr_array_add(found, g_strdup_printf("image %s: stored bytes hash to %s (corrupted)", key, sum));
   }
-  cd_archive_check_count (self, found,
-                          "SELECT count(*) FROM images WHERE sha256 NOT IN (SELECT image_sha256 FROM pages "
-                          "WHERE image_sha256 IS NOT NULL)",
-                          "stored images belong to no page (orphans)");
-  cd_archive_check_count (self, found,
-                          "SELECT count(*) FROM pages WHERE image_sha256 IS NOT NULL AND image_sha256 NOT IN "
-                          "(SELECT sha256 FROM images)",
-                          "pages point at a missing image");
-  cd_archive_check_count (self, found,
-                          "SELECT count(*) FROM documents d WHERE NOT EXISTS (SELECT 1 FROM pages p WHERE "
-                          "p.document_id = d.id)",
-                          "documents have no pages");
-  cd_archive_check_count (self, found, "SELECT count(*) FROM pages WHERE kind = 'page' AND text IS NULL",
-                          "content pages have no text (not recognised)");
-  if (sqlite3_exec (self->db, "INSERT INTO pages_fts (pages_fts, rank) VALUES ('integrity-check', 1)", NULL, NULL,
-                    NULL) != SQLITE_OK)
-    g_ptr_array_add (found, g_strdup_printf ("full-text index does not match the pages: %s", sqlite3_errmsg (self->db)));
-  if (!cd_archive_verify_audit (self, NULL, &audit_error))
-    g_ptr_array_add (found, g_strdup (audit_error->message));
+  cd_archive_check_count(self, found,
+                         "SELECT count(*) FROM images WHERE sha256 NOT IN (SELECT image_sha256 FROM pages "
+                         "WHERE image_sha256 IS NOT NULL)",
+                         "stored images belong to no page (orphans)");
+  cd_archive_check_count(self, found,
+                         "SELECT count(*) FROM pages WHERE image_sha256 IS NOT NULL AND image_sha256 NOT IN "
+                         "(SELECT sha256 FROM images)",
+                         "pages point at a missing image");
+  cd_archive_check_count(self, found,
+                         "SELECT count(*) FROM documents d WHERE NOT EXISTS (SELECT 1 FROM pages p WHERE "
+                         "p.document_id = d.id)",
+                         "documents have no pages");
+  cd_archive_check_count(self, found, "SELECT count(*) FROM pages WHERE kind = 'page' AND text IS NULL",
+                         "content pages have no text (not recognised)");
+  if (sqlite3_exec(self->db, "INSERT INTO pages_fts (pages_fts, rank) VALUES ('integrity-check', 1)", NULL, NULL,
+                   NULL) != SQLITE_OK)
+    g_ptr_array_add(found, g_strdup_printf("full-text index does not match the pages: %s", sqlite3_errmsg(self->db)));
+  if (!cd_archive_verify_audit(self, NULL, &audit_error))
+    g_ptr_array_add(found, g_strdup(audit_error->message));
 
-  *problems = g_steal_pointer (&found);
+  *problems = g_steal_pointer(&found);
   return TRUE;
 }
 
 GRecMutex *
-cd_archive_get_mutex (CdArchive *self)
+cd_archive_get_mutex(CdArchive *self)
 {
   return &self->mutex;
 }
 
 sqlite3 *
-cd_archive_get_db (CdArchive *self)
+cd_archive_get_db(CdArchive *self)
 {
   return self->db;
 }

@@ -43,8 +43,8 @@ typedef enum {
  */
 #define CD_ARCHIVE_SCHEMA_VERSION 1
 
-#define CD_TYPE_ARCHIVE (cd_archive_get_type ())
-G_DECLARE_FINAL_TYPE (CdArchive, cd_archive, CD, ARCHIVE, GObject)
+#define CD_TYPE_ARCHIVE (cd_archive_get_type())
+G_DECLARE_FINAL_TYPE(CdArchive, cd_archive, CD, ARCHIVE, GObject)
 
 /**
  * CdSearchQuery:
@@ -140,52 +140,51 @@ typedef struct {
   gchar *resolution;
 } CdReviewItem;
 
-void cd_review_item_free (CdReviewItem *item);
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (CdReviewItem, cd_review_item_free)
+void cd_review_item_free(CdReviewItem *item);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(CdReviewItem, cd_review_item_free)
 
-void cd_search_hit_free (CdSearchHit *hit);
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (CdSearchHit, cd_search_hit_free)
+void cd_search_hit_free(CdSearchHit *hit);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(CdSearchHit, cd_search_hit_free)
 
-CdArchive *cd_archive_open (const gchar *path, CdArchiveFlags flags, GError **error);
-const gchar *cd_archive_get_path (CdArchive *self);
-gint cd_archive_get_schema_version (CdArchive *self);
-void cd_archive_set_actor (CdArchive *self, const gchar *actor);
-const gchar *cd_archive_get_actor (CdArchive *self);
-void cd_archive_set_purpose (CdArchive *self, const gchar *purpose);
+CdArchive *cd_archive_open(const gchar *path, CdArchiveFlags flags, GError **error);
+const gchar *cd_archive_get_path(CdArchive *self);
+gint cd_archive_get_schema_version(CdArchive *self);
+void cd_archive_set_actor(CdArchive *self, const gchar *actor);
+const gchar *cd_archive_get_actor(CdArchive *self);
+void cd_archive_set_purpose(CdArchive *self, const gchar *purpose);
 
-gboolean cd_archive_audit (CdArchive *self, const gchar *action, const gchar *object, JsonNode *detail,
-                           GError **error);
-gboolean cd_archive_verify_audit (CdArchive *self, gint64 *bad_entry, GError **error);
-gboolean cd_archive_check (CdArchive *self, GPtrArray **problems, GError **error);
+gboolean cd_archive_audit(CdArchive *self, const gchar *action, const gchar *object, JsonNode *detail, GError **error);
+gboolean cd_archive_verify_audit(CdArchive *self, gint64 *bad_entry, GError **error);
+gboolean cd_archive_check(CdArchive *self, GPtrArray **problems, GError **error);
 
-gint64 cd_archive_begin_batch (CdArchive *self, const gchar *workflow, const gchar *const *inputs, GError **error);
-gboolean cd_archive_end_batch (CdArchive *self, CdBatch *batch, const gchar *status, GError **error);
-gboolean cd_archive_find_file (CdArchive *self, const gchar *sha256, gint64 *batch_id, GError **error);
-gboolean cd_archive_has_page (CdArchive *self, const gchar *sha256, gint page, GError **error);
-gboolean cd_archive_commit_document (CdArchive *self, gint64 batch_id, CdDocument *document, GError **error);
-gboolean cd_archive_commit_page (CdArchive *self, gint64 batch_id, CdPage *page, GError **error);
-gboolean cd_archive_commit_file (CdArchive *self, gint64 batch_id, const gchar *sha256, const gchar *path,
-                                 guint64 size, guint n_pages, GError **error);
+gint64 cd_archive_begin_batch(CdArchive *self, const gchar *workflow, const gchar *const *inputs, GError **error);
+gboolean cd_archive_end_batch(CdArchive *self, CdBatch *batch, const gchar *status, GError **error);
+gboolean cd_archive_find_file(CdArchive *self, const gchar *sha256, gint64 *batch_id, GError **error);
+gboolean cd_archive_has_page(CdArchive *self, const gchar *sha256, gint page, GError **error);
+gboolean cd_archive_commit_document(CdArchive *self, gint64 batch_id, CdDocument *document, GError **error);
+gboolean cd_archive_commit_page(CdArchive *self, gint64 batch_id, CdPage *page, GError **error);
+gboolean cd_archive_commit_file(CdArchive *self, gint64 batch_id, const gchar *sha256, const gchar *path, guint64 size,
+                                guint n_pages, GError **error);
 
-GPtrArray *cd_archive_search (CdArchive *self, const CdSearchQuery *query, GError **error);
-JsonNode *cd_archive_get_document (CdArchive *self, gint64 id, GError **error);
-JsonNode *cd_archive_get_page (CdArchive *self, gint64 id, GError **error);
-GBytes *cd_archive_get_page_image (CdArchive *self, gint64 page_id, gchar **format, GError **error);
-gboolean cd_archive_export_jsonl (CdArchive *self, GOutputStream *out, gboolean with_words,
-                                  GCancellable *cancellable, GError **error);
+GPtrArray *cd_archive_search(CdArchive *self, const CdSearchQuery *query, GError **error);
+JsonNode *cd_archive_get_document(CdArchive *self, gint64 id, GError **error);
+JsonNode *cd_archive_get_page(CdArchive *self, gint64 id, GError **error);
+GBytes *cd_archive_get_page_image(CdArchive *self, gint64 page_id, gchar **format, GError **error);
+gboolean cd_archive_export_jsonl(CdArchive *self, GOutputStream *out, gboolean with_words, GCancellable *cancellable,
+                                 GError **error);
 
-CdPatient *cd_archive_lookup_patient (CdArchive *self, const gchar *mrn, GError **error);
-CdPatient *cd_archive_resolve_patient (CdArchive *self, const gchar *mrn, GError **error);
-GPtrArray *cd_archive_find_patients (CdArchive *self, const gchar *family, const gchar *given, const gchar *dob,
-                                     GError **error);
-gboolean cd_archive_import_patients (CdArchive *self, GPtrArray *patients, const gchar *source, CdImportStats *stats,
-                                     GError **error);
+CdPatient *cd_archive_lookup_patient(CdArchive *self, const gchar *mrn, GError **error);
+CdPatient *cd_archive_resolve_patient(CdArchive *self, const gchar *mrn, GError **error);
+GPtrArray *cd_archive_find_patients(CdArchive *self, const gchar *family, const gchar *given, const gchar *dob,
+                                    GError **error);
+gboolean cd_archive_import_patients(CdArchive *self, GPtrArray *patients, const gchar *source, CdImportStats *stats,
+                                    GError **error);
 
-GPtrArray *cd_archive_list_review (CdArchive *self, gboolean include_resolved, GError **error);
-gboolean cd_archive_review_assign (CdArchive *self, gint64 document_id, const gchar *mrn, const gchar *why,
-                                   GError **error);
-gint64 cd_archive_review_split (CdArchive *self, gint64 document_id, guint at, const gchar *why, GError **error);
-gboolean cd_archive_review_merge (CdArchive *self, gint64 into_id, gint64 from_id, const gchar *why, GError **error);
-gboolean cd_archive_review_resolve (CdArchive *self, gint64 item_id, const gchar *why, GError **error);
+GPtrArray *cd_archive_list_review(CdArchive *self, gboolean include_resolved, GError **error);
+gboolean cd_archive_review_assign(CdArchive *self, gint64 document_id, const gchar *mrn, const gchar *why,
+                                  GError **error);
+gint64 cd_archive_review_split(CdArchive *self, gint64 document_id, guint at, const gchar *why, GError **error);
+gboolean cd_archive_review_merge(CdArchive *self, gint64 into_id, gint64 from_id, const gchar *why, GError **error);
+gboolean cd_archive_review_resolve(CdArchive *self, gint64 item_id, const gchar *why, GError **error);
 
 G_END_DECLS

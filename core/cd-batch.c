@@ -26,45 +26,43 @@ struct _CdBatch {
   gchar *status;    /* running, finished, cancelled, failed */
 };
 
-G_DEFINE_TYPE (CdBatch, cd_batch, G_TYPE_OBJECT)
+G_DEFINE_TYPE(CdBatch, cd_batch, G_TYPE_OBJECT)
 
 static const gchar *outcome_names[] = {
-  [CD_BATCH_OUTCOME_FILED] = "filed",
-  [CD_BATCH_OUTCOME_REVIEW] = "review",
-  [CD_BATCH_OUTCOME_SET_ASIDE] = "set-aside",
-  [CD_BATCH_OUTCOME_FAILED] = "failed",
+  [CD_BATCH_OUTCOME_FILED] = "filed",         [CD_BATCH_OUTCOME_REVIEW] = "review",
+  [CD_BATCH_OUTCOME_SET_ASIDE] = "set-aside", [CD_BATCH_OUTCOME_FAILED] = "failed",
   [CD_BATCH_OUTCOME_DUPLICATE] = "duplicate",
 };
 
 static void
-cd_batch_item_free (CdBatchItem *item)
+cd_batch_item_free(CdBatchItem *item)
 {
-  g_free (item->path);
-  g_free (item->reason);
-  g_free (item);
+  g_free(item->path);
+  g_free(item->reason);
+  g_free(item);
 }
 
 static void
-cd_batch_finalize (GObject *object)
+cd_batch_finalize(GObject *object)
 {
-  CdBatch *self = CD_BATCH (object);
-  g_ptr_array_unref (self->items);
-  g_free (self->status);
-  G_OBJECT_CLASS (cd_batch_parent_class)->finalize (object);
+  CdBatch *self = CD_BATCH(object);
+  g_ptr_array_unref(self->items);
+  g_free(self->status);
+  G_OBJECT_CLASS(cd_batch_parent_class)->finalize(object);
 }
 
 static void
-cd_batch_class_init (CdBatchClass *klass)
+cd_batch_class_init(CdBatchClass *klass)
 {
-  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GObjectClass *object_class = G_OBJECT_CLASS(klass);
   object_class->finalize = cd_batch_finalize;
 }
 
 static void
-cd_batch_init (CdBatch *self)
+cd_batch_init(CdBatch *self)
 {
-  self->items = g_ptr_array_new_with_free_func ((GDestroyNotify) cd_batch_item_free);
-  self->status = g_strdup ("running");
+  self->items = g_ptr_array_new_with_free_func((GDestroyNotify) cd_batch_item_free);
+  self->status = g_strdup("running");
 }
 
 /**
@@ -75,9 +73,9 @@ cd_batch_init (CdBatch *self)
  * Since: 0.1
  */
 CdBatch *
-cd_batch_new (void)
+cd_batch_new(void)
 {
-  return g_object_new (CD_TYPE_BATCH, NULL);
+  return g_object_new(CD_TYPE_BATCH, NULL);
 }
 
 /**
@@ -89,9 +87,9 @@ cd_batch_new (void)
  * Since: 0.1
  */
 gint64
-cd_batch_get_id (CdBatch *self)
+cd_batch_get_id(CdBatch *self)
 {
-  g_return_val_if_fail (CD_IS_BATCH (self), 0);
+  g_return_val_if_fail(CD_IS_BATCH(self), 0);
   return self->id;
 }
 
@@ -103,9 +101,9 @@ cd_batch_get_id (CdBatch *self)
  * Since: 0.1
  */
 void
-cd_batch_set_id (CdBatch *self, gint64 id)
+cd_batch_set_id(CdBatch *self, gint64 id)
 {
-  g_return_if_fail (CD_IS_BATCH (self));
+  g_return_if_fail(CD_IS_BATCH(self));
   self->id = id;
 }
 
@@ -118,9 +116,9 @@ cd_batch_set_id (CdBatch *self, gint64 id)
  * Since: 0.1
  */
 const gchar *
-cd_batch_outcome_to_string (CdBatchOutcome outcome)
+cd_batch_outcome_to_string(CdBatchOutcome outcome)
 {
-  g_return_val_if_fail (outcome < CD_BATCH_OUTCOME_LAST, NULL);
+  g_return_val_if_fail(outcome < CD_BATCH_OUTCOME_LAST, NULL);
   return outcome_names[outcome];
 }
 
@@ -133,11 +131,11 @@ cd_batch_outcome_to_string (CdBatchOutcome outcome)
  * Since: 0.1
  */
 guint
-cd_batch_get_pages_in (CdBatch *self)
+cd_batch_get_pages_in(CdBatch *self)
 {
   guint total = 0;
 
-  g_return_val_if_fail (CD_IS_BATCH (self), 0);
+  g_return_val_if_fail(CD_IS_BATCH(self), 0);
   for (guint i = 0; i < CD_BATCH_OUTCOME_LAST; i++)
     total += self->counts[i];
   return total;
@@ -153,10 +151,10 @@ cd_batch_get_pages_in (CdBatch *self)
  * Since: 0.1
  */
 guint
-cd_batch_get_count (CdBatch *self, CdBatchOutcome outcome)
+cd_batch_get_count(CdBatch *self, CdBatchOutcome outcome)
 {
-  g_return_val_if_fail (CD_IS_BATCH (self), 0);
-  g_return_val_if_fail (outcome < CD_BATCH_OUTCOME_LAST, 0);
+  g_return_val_if_fail(CD_IS_BATCH(self), 0);
+  g_return_val_if_fail(outcome < CD_BATCH_OUTCOME_LAST, 0);
   return self->counts[outcome];
 }
 
@@ -169,23 +167,23 @@ cd_batch_get_count (CdBatch *self, CdBatchOutcome outcome)
  * Since: 0.1
  */
 guint
-cd_batch_get_documents (CdBatch *self)
+cd_batch_get_documents(CdBatch *self)
 {
-  g_return_val_if_fail (CD_IS_BATCH (self), 0);
+  g_return_val_if_fail(CD_IS_BATCH(self), 0);
   return self->documents;
 }
 
 static void
-cd_batch_add_item (CdBatch *self, const gchar *path, gint page, CdBatchOutcome outcome, const gchar *reason,
-                   gint64 document_id)
+cd_batch_add_item(CdBatch *self, const gchar *path, gint page, CdBatchOutcome outcome, const gchar *reason,
+                  gint64 document_id)
 {
-  CdBatchItem *item = g_new0 (CdBatchItem, 1);
-  item->path = g_strdup (path);
+  CdBatchItem *item = g_new0(CdBatchItem, 1);
+  item->path = g_strdup(path);
   item->page = page;
   item->outcome = outcome;
-  item->reason = g_strdup (reason);
+  item->reason = g_strdup(reason);
   item->document_id = document_id;
-  g_ptr_array_add (self->items, item);
+  g_ptr_array_add(self->items, item);
 }
 
 /**
@@ -200,12 +198,12 @@ cd_batch_add_item (CdBatch *self, const gchar *path, gint page, CdBatchOutcome o
  * Since: 0.1
  */
 void
-cd_batch_add_page (CdBatch *self, CdPage *page, CdBatchOutcome outcome, const gchar *reason)
+cd_batch_add_page(CdBatch *self, CdPage *page, CdBatchOutcome outcome, const gchar *reason)
 {
-  g_return_if_fail (CD_IS_BATCH (self));
-  g_return_if_fail (outcome < CD_BATCH_OUTCOME_LAST);
+  g_return_if_fail(CD_IS_BATCH(self));
+  g_return_if_fail(outcome < CD_BATCH_OUTCOME_LAST);
   self->counts[outcome]++;
-  cd_batch_add_item (self, cd_page_get_source_path (page), cd_page_get_source_page (page), outcome, reason, 0);
+  cd_batch_add_item(self, cd_page_get_source_path(page), cd_page_get_source_page(page), outcome, reason, 0);
 }
 
 /**
@@ -219,29 +217,29 @@ cd_batch_add_page (CdBatch *self, CdPage *page, CdBatchOutcome outcome, const gc
  * Since: 0.1
  */
 void
-cd_batch_add_document (CdBatch *self, CdDocument *document)
+cd_batch_add_document(CdBatch *self, CdDocument *document)
 {
-  GPtrArray *pages = cd_document_get_pages (document);
-  CdBatchOutcome outcome = cd_document_needs_review (document) ? CD_BATCH_OUTCOME_REVIEW : CD_BATCH_OUTCOME_FILED;
+  GPtrArray *pages = cd_document_get_pages(document);
+  CdBatchOutcome outcome = cd_document_needs_review(document) ? CD_BATCH_OUTCOME_REVIEW : CD_BATCH_OUTCOME_FILED;
 
-  g_return_if_fail (CD_IS_BATCH (self));
+  g_return_if_fail(CD_IS_BATCH(self));
   self->documents++;
   self->counts[outcome] += pages->len;
   if (outcome == CD_BATCH_OUTCOME_REVIEW && pages->len > 0) {
-    CdPage *first = g_ptr_array_index (pages, 0);
-    g_autoptr(GString) reason = g_string_new (NULL);
-    GPtrArray *problems = cd_document_get_problems (document);
+    CdPage *first = g_ptr_array_index(pages, 0);
+    g_autoptr(GString) reason = g_string_new(NULL);
+    GPtrArray *problems = cd_document_get_problems(document);
     for (guint i = 0; i < problems->len; i++)
-      g_string_append_printf (reason, "%s%s", reason->len > 0 ? "; " : "", (gchar *) g_ptr_array_index (problems, i));
+      g_string_append_printf(reason, "%s%s", reason->len > 0 ? "; " : "", (gchar *) g_ptr_array_index(problems, i));
     for (guint i = 0; i < pages->len; i++) {
-      CdPage *page = g_ptr_array_index (pages, i);
-      GPtrArray *page_problems = cd_page_get_problems (page);
+      CdPage *page = g_ptr_array_index(pages, i);
+      GPtrArray *page_problems = cd_page_get_problems(page);
       for (guint j = 0; j < page_problems->len; j++)
-        g_string_append_printf (reason, "%spage %d: %s", reason->len > 0 ? "; " : "", cd_page_get_source_page (page),
-                                (gchar *) g_ptr_array_index (page_problems, j));
+        g_string_append_printf(reason, "%spage %d: %s", reason->len > 0 ? "; " : "", cd_page_get_source_page(page),
+                               (gchar *) g_ptr_array_index(page_problems, j));
     }
-    cd_batch_add_item (self, cd_page_get_source_path (first), cd_page_get_source_page (first), outcome, reason->str,
-                       cd_document_get_id (document));
+    cd_batch_add_item(self, cd_page_get_source_path(first), cd_page_get_source_page(first), outcome, reason->str,
+                      cd_document_get_id(document));
   }
 }
 
@@ -254,9 +252,9 @@ cd_batch_add_document (CdBatch *self, CdDocument *document)
  * Since: 0.1
  */
 GPtrArray *
-cd_batch_get_items (CdBatch *self)
+cd_batch_get_items(CdBatch *self)
 {
-  g_return_val_if_fail (CD_IS_BATCH (self), NULL);
+  g_return_val_if_fail(CD_IS_BATCH(self), NULL);
   return self->items;
 }
 
@@ -269,9 +267,9 @@ cd_batch_get_items (CdBatch *self)
  * Since: 0.1
  */
 gdouble
-cd_batch_get_elapsed (CdBatch *self)
+cd_batch_get_elapsed(CdBatch *self)
 {
-  g_return_val_if_fail (CD_IS_BATCH (self), 0);
+  g_return_val_if_fail(CD_IS_BATCH(self), 0);
   return self->elapsed;
 }
 
@@ -283,9 +281,9 @@ cd_batch_get_elapsed (CdBatch *self)
  * Since: 0.1
  */
 void
-cd_batch_set_elapsed (CdBatch *self, gdouble seconds)
+cd_batch_set_elapsed(CdBatch *self, gdouble seconds)
 {
-  g_return_if_fail (CD_IS_BATCH (self));
+  g_return_if_fail(CD_IS_BATCH(self));
   self->elapsed = seconds;
 }
 
@@ -298,9 +296,9 @@ cd_batch_set_elapsed (CdBatch *self, gdouble seconds)
  * Since: 0.1
  */
 const gchar *
-cd_batch_get_status (CdBatch *self)
+cd_batch_get_status(CdBatch *self)
 {
-  g_return_val_if_fail (CD_IS_BATCH (self), NULL);
+  g_return_val_if_fail(CD_IS_BATCH(self), NULL);
   return self->status;
 }
 
@@ -312,11 +310,11 @@ cd_batch_get_status (CdBatch *self)
  * Since: 0.1
  */
 void
-cd_batch_set_status (CdBatch *self, const gchar *status)
+cd_batch_set_status(CdBatch *self, const gchar *status)
 {
-  g_return_if_fail (CD_IS_BATCH (self));
-  g_free (self->status);
-  self->status = g_strdup (status);
+  g_return_if_fail(CD_IS_BATCH(self));
+  g_free(self->status);
+  self->status = g_strdup(status);
 }
 
 /**
@@ -329,51 +327,51 @@ cd_batch_set_status (CdBatch *self, const gchar *status)
  * Since: 0.1
  */
 JsonNode *
-cd_batch_to_json (CdBatch *self)
+cd_batch_to_json(CdBatch *self)
 {
-  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autoptr(JsonBuilder) b = json_builder_new();
 
-  g_return_val_if_fail (CD_IS_BATCH (self), NULL);
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "batch");
-  json_builder_add_int_value (b, self->id);
-  json_builder_set_member_name (b, "status");
-  json_builder_add_string_value (b, self->status);
-  json_builder_set_member_name (b, "pages_in");
-  json_builder_add_int_value (b, cd_batch_get_pages_in (self));
+  g_return_val_if_fail(CD_IS_BATCH(self), NULL);
+  json_builder_begin_object(b);
+  json_builder_set_member_name(b, "batch");
+  json_builder_add_int_value(b, self->id);
+  json_builder_set_member_name(b, "status");
+  json_builder_add_string_value(b, self->status);
+  json_builder_set_member_name(b, "pages_in");
+  json_builder_add_int_value(b, cd_batch_get_pages_in(self));
   for (guint i = 0; i < CD_BATCH_OUTCOME_LAST; i++) {
-    json_builder_set_member_name (b, outcome_names[i]);
-    json_builder_add_int_value (b, self->counts[i]);
+    json_builder_set_member_name(b, outcome_names[i]);
+    json_builder_add_int_value(b, self->counts[i]);
   }
-  json_builder_set_member_name (b, "documents");
-  json_builder_add_int_value (b, self->documents);
-  json_builder_set_member_name (b, "seconds");
-  json_builder_add_double_value (b, self->elapsed);
-  json_builder_set_member_name (b, "items");
-  json_builder_begin_array (b);
+  json_builder_set_member_name(b, "documents");
+  json_builder_add_int_value(b, self->documents);
+  json_builder_set_member_name(b, "seconds");
+  json_builder_add_double_value(b, self->elapsed);
+  json_builder_set_member_name(b, "items");
+  json_builder_begin_array(b);
   for (guint i = 0; i < self->items->len; i++) {
-    CdBatchItem *item = g_ptr_array_index (self->items, i);
-    json_builder_begin_object (b);
-    json_builder_set_member_name (b, "path");
-    json_builder_add_string_value (b, item->path);
-    json_builder_set_member_name (b, "page");
+    CdBatchItem *item = g_ptr_array_index(self->items, i);
+    json_builder_begin_object(b);
+    json_builder_set_member_name(b, "path");
+    json_builder_add_string_value(b, item->path);
+    json_builder_set_member_name(b, "page");
     if (item->page >= 0)
-      json_builder_add_int_value (b, item->page);
+      json_builder_add_int_value(b, item->page);
     else
-      json_builder_add_null_value (b);
-    json_builder_set_member_name (b, "outcome");
-    json_builder_add_string_value (b, outcome_names[item->outcome]);
-    json_builder_set_member_name (b, "reason");
-    json_builder_add_string_value (b, item->reason);
+      json_builder_add_null_value(b);
+    json_builder_set_member_name(b, "outcome");
+    json_builder_add_string_value(b, outcome_names[item->outcome]);
+    json_builder_set_member_name(b, "reason");
+    json_builder_add_string_value(b, item->reason);
     if (item->document_id > 0) {
-      json_builder_set_member_name (b, "document");
-      json_builder_add_int_value (b, item->document_id);
+      json_builder_set_member_name(b, "document");
+      json_builder_add_int_value(b, item->document_id);
     }
-    json_builder_end_object (b);
+    json_builder_end_object(b);
   }
-  json_builder_end_array (b);
-  json_builder_end_object (b);
-  return json_builder_get_root (b);
+  json_builder_end_array(b);
+  json_builder_end_object(b);
+  return json_builder_get_root(b);
 }
 
 /**
@@ -385,33 +383,34 @@ cd_batch_to_json (CdBatch *self)
  * Since: 0.1
  */
 gchar *
-cd_batch_to_text (CdBatch *self)
+cd_batch_to_text(CdBatch *self)
 {
-  GString *str = g_string_new (NULL);
-  guint pages_in = cd_batch_get_pages_in (self);
+  GString *str = g_string_new(NULL);
+  guint pages_in = cd_batch_get_pages_in(self);
 
-  g_return_val_if_fail (CD_IS_BATCH (self), NULL);
-  g_string_append_printf (str, "Batch %" G_GINT64_FORMAT " %s: %u page%s in, %u document%s, %.1f s", self->id, self->status, pages_in,
-                          pages_in == 1 ? "" : "s", self->documents, self->documents == 1 ? "" : "s", self->elapsed);
+  g_return_val_if_fail(CD_IS_BATCH(self), NULL);
+  g_string_append_printf(str, "Batch %" G_GINT64_FORMAT " %s: %u page%s in, %u document%s, %.1f s", self->id,
+                         self->status, pages_in, pages_in == 1 ? "" : "s", self->documents,
+                         self->documents == 1 ? "" : "s", self->elapsed);
   if (self->elapsed > 0 && pages_in > 0)
-    g_string_append_printf (str, " (%.1f pages/min)", 60.0 * pages_in / self->elapsed);
-  g_string_append_c (str, '\n');
-  g_string_append_printf (str, "  filed      %6u\n", self->counts[CD_BATCH_OUTCOME_FILED]);
-  g_string_append_printf (str, "  review     %6u\n", self->counts[CD_BATCH_OUTCOME_REVIEW]);
-  g_string_append_printf (str, "  set aside  %6u\n", self->counts[CD_BATCH_OUTCOME_SET_ASIDE]);
-  g_string_append_printf (str, "  failed     %6u\n", self->counts[CD_BATCH_OUTCOME_FAILED]);
-  g_string_append_printf (str, "  duplicate  %6u\n", self->counts[CD_BATCH_OUTCOME_DUPLICATE]);
+    g_string_append_printf(str, " (%.1f pages/min)", 60.0 * pages_in / self->elapsed);
+  g_string_append_c(str, '\n');
+  g_string_append_printf(str, "  filed      %6u\n", self->counts[CD_BATCH_OUTCOME_FILED]);
+  g_string_append_printf(str, "  review     %6u\n", self->counts[CD_BATCH_OUTCOME_REVIEW]);
+  g_string_append_printf(str, "  set aside  %6u\n", self->counts[CD_BATCH_OUTCOME_SET_ASIDE]);
+  g_string_append_printf(str, "  failed     %6u\n", self->counts[CD_BATCH_OUTCOME_FAILED]);
+  g_string_append_printf(str, "  duplicate  %6u\n", self->counts[CD_BATCH_OUTCOME_DUPLICATE]);
   for (guint i = 0; i < self->items->len; i++) {
-    CdBatchItem *item = g_ptr_array_index (self->items, i);
+    CdBatchItem *item = g_ptr_array_index(self->items, i);
     if (item->page >= 0)
-      g_string_append_printf (str, "  %-9s %s page %d", outcome_names[item->outcome], item->path, item->page + 1);
+      g_string_append_printf(str, "  %-9s %s page %d", outcome_names[item->outcome], item->path, item->page + 1);
     else
-      g_string_append_printf (str, "  %-9s %s", outcome_names[item->outcome], item->path);
+      g_string_append_printf(str, "  %-9s %s", outcome_names[item->outcome], item->path);
     if (item->document_id > 0)
-      g_string_append_printf (str, " (document %" G_GINT64_FORMAT ")", item->document_id);
+      g_string_append_printf(str, " (document %" G_GINT64_FORMAT ")", item->document_id);
     if (item->reason != NULL)
-      g_string_append_printf (str, ": %s", item->reason);
-    g_string_append_c (str, '\n');
+      g_string_append_printf(str, ": %s", item->reason);
+    g_string_append_c(str, '\n');
   }
-  return g_string_free (str, FALSE);
+  return g_string_free(str, FALSE);
 }

@@ -36,25 +36,25 @@ typedef enum {
   CD_BATCH_OUTCOME_LAST,
 } CdBatchOutcome;
 
-#define CD_TYPE_BATCH (cd_batch_get_type ())
-G_DECLARE_FINAL_TYPE (CdBatch, cd_batch, CD, BATCH, GObject)
+#define CD_TYPE_BATCH (cd_batch_get_type())
+G_DECLARE_FINAL_TYPE(CdBatch, cd_batch, CD, BATCH, GObject)
 
-CdBatch *cd_batch_new (void);
-gint64 cd_batch_get_id (CdBatch *self);
-void cd_batch_set_id (CdBatch *self, gint64 id);
-guint cd_batch_get_pages_in (CdBatch *self);
-guint cd_batch_get_count (CdBatch *self, CdBatchOutcome outcome);
-guint cd_batch_get_documents (CdBatch *self);
-void cd_batch_add_page (CdBatch *self, CdPage *page, CdBatchOutcome outcome, const gchar *reason);
-void cd_batch_add_document (CdBatch *self, CdDocument *document);
-GPtrArray *cd_batch_get_items (CdBatch *self);
-gdouble cd_batch_get_elapsed (CdBatch *self);
-const gchar *cd_batch_get_status (CdBatch *self);
-void cd_batch_set_status (CdBatch *self, const gchar *status);
-void cd_batch_set_elapsed (CdBatch *self, gdouble seconds);
-const gchar *cd_batch_outcome_to_string (CdBatchOutcome outcome);
-JsonNode *cd_batch_to_json (CdBatch *self);
-gchar *cd_batch_to_text (CdBatch *self);
+CdBatch *cd_batch_new(void);
+gint64 cd_batch_get_id(CdBatch *self);
+void cd_batch_set_id(CdBatch *self, gint64 id);
+guint cd_batch_get_pages_in(CdBatch *self);
+guint cd_batch_get_count(CdBatch *self, CdBatchOutcome outcome);
+guint cd_batch_get_documents(CdBatch *self);
+void cd_batch_add_page(CdBatch *self, CdPage *page, CdBatchOutcome outcome, const gchar *reason);
+void cd_batch_add_document(CdBatch *self, CdDocument *document);
+GPtrArray *cd_batch_get_items(CdBatch *self);
+gdouble cd_batch_get_elapsed(CdBatch *self);
+const gchar *cd_batch_get_status(CdBatch *self);
+void cd_batch_set_status(CdBatch *self, const gchar *status);
+void cd_batch_set_elapsed(CdBatch *self, gdouble seconds);
+const gchar *cd_batch_outcome_to_string(CdBatchOutcome outcome);
+JsonNode *cd_batch_to_json(CdBatch *self);
+gchar *cd_batch_to_text(CdBatch *self);
 
 /**
  * CdBatchItem:

@@ -12,72 +12,72 @@
 #include "cd-cli-private.h"
 
 gint
-cd_cli_plugins (gint argc, gchar **argv)
+cd_cli_plugins(gint argc, gchar **argv)
 {
   gboolean opt_json = FALSE;
   const GOptionEntry entries[] = {
     { "json", 0, 0, G_OPTION_ARG_NONE, &opt_json, "Print JSON", NULL },
     { NULL },
   };
-  g_autoptr(GOptionContext) ctx = g_option_context_new ("— list plugins, their stages and options");
+  g_autoptr(GOptionContext) ctx = g_option_context_new("— list plugins, their stages and options");
   g_autoptr(GError) error = NULL;
   g_autoptr(CdRegistry) registry = NULL;
   g_autoptr(JsonNode) root = NULL;
   JsonArray *plugins;
   JsonArray *failed;
 
-  g_option_context_add_main_entries (ctx, entries, NULL);
-  g_option_context_set_summary (ctx, "Plugins are read from CHARTDESK_PLUGIN_PATH, the build tree when run from it, "
-                                     "and the install folder.");
-  if (!g_option_context_parse (ctx, &argc, &argv, &error)) {
-    fprintf (stderr, "chartdesk: %s\n", error->message);
+  g_option_context_add_main_entries(ctx, entries, NULL);
+  g_option_context_set_summary(ctx, "Plugins are read from CHARTDESK_PLUGIN_PATH, the build tree when run from it, "
+                                    "and the install folder.");
+  if (!g_option_context_parse(ctx, &argc, &argv, &error)) {
+    fprintf(stderr, "chartdesk: %s\n", error->message);
     return 2;
   }
-  registry = cd_cli_load_registry ();
-  root = cd_registry_to_json (registry);
+  registry = cd_cli_load_registry();
+  root = cd_registry_to_json(registry);
   if (opt_json) {
-    g_autofree gchar *out = json_to_string (root, TRUE);
-    g_print ("%s\n", out);
-    return cd_registry_get_failed (registry)->len > 0 ? 1 : 0;
+    g_autofree gchar *out = json_to_string(root, TRUE);
+    g_print("%s\n", out);
+    return cd_registry_get_failed(registry)->len > 0 ? 1 : 0;
   }
 
-  plugins = json_object_get_array_member (json_node_get_object (root), "plugins");
-  for (guint i = 0; i < json_array_get_length (plugins); i++) {
-    JsonObject *p = json_array_get_object_element (plugins, i);
-    JsonArray *stages = json_object_get_array_member (p, "stages");
-    g_print ("%s %s (%s)\n  %s\n  %s\n", json_object_get_string_member (p, "name"),
-             json_object_get_string_member (p, "version"), json_object_get_string_member (p, "license"),
-             json_object_get_string_member (p, "description"), json_object_get_string_member (p, "file"));
-    for (guint j = 0; j < json_array_get_length (stages); j++) {
-      JsonObject *s = json_array_get_object_element (stages, j);
-      JsonArray *options = json_object_get_array_member (s, "options");
-      g_print ("\n  %s  [%s stage]\n    %s\n", json_object_get_string_member (s, "name"),
-               json_object_get_string_member (s, "kind"), json_object_get_string_member (s, "description"));
-      for (guint k = 0; k < json_array_get_length (options); k++) {
-        JsonObject *o = json_array_get_object_element (options, k);
-        g_autoptr(GString) range = g_string_new (NULL);
-        if (json_object_has_member (o, "minimum"))
-          g_string_append_printf (range, ", %s to %s", json_object_get_string_member (o, "minimum"),
-                                  json_object_get_string_member (o, "maximum"));
-        if (json_object_has_member (o, "choices")) {
-          JsonArray *choices = json_object_get_array_member (o, "choices");
-          g_string_append (range, ", one of");
-          for (guint c = 0; c < json_array_get_length (choices); c++)
-            g_string_append_printf (range, " %s", json_array_get_string_element (choices, c));
+  plugins = json_object_get_array_member(json_node_get_object(root), "plugins");
+  for (guint i = 0; i < json_array_get_length(plugins); i++) {
+    JsonObject *p = json_array_get_object_element(plugins, i);
+    JsonArray *stages = json_object_get_array_member(p, "stages");
+    g_print("%s %s (%s)\n  %s\n  %s\n", json_object_get_string_member(p, "name"),
+            json_object_get_string_member(p, "version"), json_object_get_string_member(p, "license"),
+            json_object_get_string_member(p, "description"), json_object_get_string_member(p, "file"));
+    for (guint j = 0; j < json_array_get_length(stages); j++) {
+      JsonObject *s = json_array_get_object_element(stages, j);
+      JsonArray *options = json_object_get_array_member(s, "options");
+      g_print("\n  %s  [%s stage]\n    %s\n", json_object_get_string_member(s, "name"),
+              json_object_get_string_member(s, "kind"), json_object_get_string_member(s, "description"));
+      for (guint k = 0; k < json_array_get_length(options); k++) {
+        JsonObject *o = json_array_get_object_element(options, k);
+        g_autoptr(GString) range = g_string_new(NULL);
+        if (json_object_has_member(o, "minimum"))
+          g_string_append_printf(range, ", %s to %s", json_object_get_string_member(o, "minimum"),
+                                 json_object_get_string_member(o, "maximum"));
+        if (json_object_has_member(o, "choices")) {
+          JsonArray *choices = json_object_get_array_member(o, "choices");
+          g_string_append(range, ", one of");
+          for (guint c = 0; c < json_array_get_length(choices); c++)
+            g_string_append_printf(range, " %s", json_array_get_string_element(choices, c));
         }
-        g_print ("    %-18s %-8s default %s%s\n      %s\n", json_object_get_string_member (o, "name"),
-                 json_object_get_string_member (o, "type"), json_object_get_string_member (o, "default"), range->str,
-                 json_object_get_string_member (o, "description"));
+        g_print("    %-18s %-8s default %s%s\n      %s\n", json_object_get_string_member(o, "name"),
+                json_object_get_string_member(o, "type"), json_object_get_string_member(o, "default"), range->str,
+                json_object_get_string_member(o, "description"));
       }
     }
-    g_print ("\n");
+    g_print("\n");
   }
-  failed = json_object_get_array_member (json_node_get_object (root), "failed");
-  if (json_array_get_length (failed) > 0) {
-    g_print ("Not loaded:\n");
-    for (guint i = 0; i < json_array_get_length (failed); i++) {
-      JsonObject *f = json_array_get_object_element (failed, i);
-      g_print ("  %s\n", json_object_get_string_member (f, "error"));
+  failed = json_object_get_array_member(json_node_get_object(root), "failed");
+  if (json_array_get_length(failed) > 0) {
+    g_print("Not loaded:\n");
+    for (guint i = 0; i < json_array_get_length(failed); i++) {
+      JsonObject *f = json_array_get_object_element(failed, i);
+      g_print("  %s\n", json_object_get_string_member(f, "error"));
     }
     return 1;
   }
@@ -87,10 +87,10 @@ cd_cli_plugins (gint argc, gchar **argv)
 /* Writes a stored page image: the stored bytes when the extension asks for
  * the stored format, otherwise decoded and re-encoded by Leptonica. */
 gboolean
-cd_cli_write_page_image (CdArchive *archive, gint64 page_id, const gchar *filename, GError **error)
+cd_cli_write_page_image(CdArchive *archive, gint64 page_id, const gchar *filename, GError **error)
 {
   g_autofree gchar *format = NULL;
-  g_autoptr(GBytes) bytes = cd_archive_get_page_image (archive, page_id, &format, error);
+  g_autoptr(GBytes) bytes = cd_archive_get_page_image(archive, page_id, &format, error);
   g_autofree gchar *lower = NULL;
   g_autoptr(PIX) pix = NULL;
   gsize size;
@@ -99,162 +99,161 @@ cd_cli_write_page_image (CdArchive *archive, gint64 page_id, const gchar *filena
 
   if (bytes == NULL)
     return FALSE;
-  data = g_bytes_get_data (bytes, &size);
-  lower = g_ascii_strdown (filename, -1);
-  if ((g_strcmp0 (format, "jpeg") == 0 && (g_str_has_suffix (lower, ".jpg") || g_str_has_suffix (lower, ".jpeg"))) ||
-      (g_strcmp0 (format, "tiff-g4") == 0 && (g_str_has_suffix (lower, ".tif") || g_str_has_suffix (lower, ".tiff"))))
-    return g_file_set_contents (filename, (const gchar *) data, size, error);
+  data = g_bytes_get_data(bytes, &size);
+  lower = g_ascii_strdown(filename, -1);
+  if ((g_strcmp0(format, "jpeg") == 0 && (g_str_has_suffix(lower, ".jpg") || g_str_has_suffix(lower, ".jpeg"))) ||
+      (g_strcmp0(format, "tiff-g4") == 0 && (g_str_has_suffix(lower, ".tif") || g_str_has_suffix(lower, ".tiff"))))
+    return g_file_set_contents(filename, (const gchar *) data, size, error);
 
-  if (g_str_has_suffix (lower, ".png"))
+  if (g_str_has_suffix(lower, ".png"))
     iff = IFF_PNG;
-  else if (g_str_has_suffix (lower, ".jpg") || g_str_has_suffix (lower, ".jpeg"))
+  else if (g_str_has_suffix(lower, ".jpg") || g_str_has_suffix(lower, ".jpeg"))
     iff = IFF_JFIF_JPEG;
-  else if (g_str_has_suffix (lower, ".tif") || g_str_has_suffix (lower, ".tiff"))
+  else if (g_str_has_suffix(lower, ".tif") || g_str_has_suffix(lower, ".tiff"))
     iff = IFF_TIFF_LZW;
-  else if (g_str_has_suffix (lower, ".pnm") || g_str_has_suffix (lower, ".pbm") || g_str_has_suffix (lower, ".pgm"))
+  else if (g_str_has_suffix(lower, ".pnm") || g_str_has_suffix(lower, ".pbm") || g_str_has_suffix(lower, ".pgm"))
     iff = IFF_PNM;
   else {
-    g_set_error (error, CD_ERROR, CD_ERROR_INVALID_ARGUMENT, "%s: unknown image type: use .png, .tif, .jpg or .pnm",
-                 filename);
+    g_set_error(error, CD_ERROR, CD_ERROR_INVALID_ARGUMENT, "%s: unknown image type: use .png, .tif, .jpg or .pnm",
+                filename);
     return FALSE;
   }
-  pix = pixReadMem (data, size);
+  pix = pixReadMem(data, size);
   if (pix == NULL) {
-    g_set_error (error, CD_ERROR, CD_ERROR_INVALID_DATA, "page %" G_GINT64_FORMAT ": stored image cannot be decoded",
-                 page_id);
+    g_set_error(error, CD_ERROR, CD_ERROR_INVALID_DATA, "page %" G_GINT64_FORMAT ": stored image cannot be decoded",
+                page_id);
     return FALSE;
   }
-  if (pixWrite (filename, pix, iff) != 0) {
-    g_set_error (error, CD_ERROR, CD_ERROR_FAILED, "%s: cannot write image", filename);
+  if (pixWrite(filename, pix, iff) != 0) {
+    g_set_error(error, CD_ERROR, CD_ERROR_FAILED, "%s: cannot write image", filename);
     return FALSE;
   }
   return TRUE;
 }
 
 static const gchar *
-cd_json_str (JsonObject *obj, const gchar *member)
+cd_json_str(JsonObject *obj, const gchar *member)
 {
-  JsonNode *node = json_object_get_member (obj, member);
-  if (node == NULL || JSON_NODE_HOLDS_NULL (node))
+  JsonNode *node = json_object_get_member(obj, member);
+  if (node == NULL || JSON_NODE_HOLDS_NULL(node))
     return "-";
-  return json_node_get_string (node);
+  return json_node_get_string(node);
 }
 
 static void
-cd_cli_print_page (JsonObject *page)
+cd_cli_print_page(JsonObject *page)
 {
-  JsonObject *source = json_object_get_object_member (page, "source");
-  JsonNode *src_page = json_object_get_member (source, "page");
-  JsonNode *conf = json_object_get_member (page, "confidence");
-  JsonArray *problems = json_object_get_array_member (page, "problems");
+  JsonObject *source = json_object_get_object_member(page, "source");
+  JsonNode *src_page = json_object_get_member(source, "page");
+  JsonNode *conf = json_object_get_member(page, "confidence");
+  JsonArray *problems = json_object_get_array_member(page, "problems");
 
-  g_print ("--- page %" G_GINT64_FORMAT ": %s", json_object_get_int_member (page, "id"),
-           cd_json_str (source, "path"));
-  if (!JSON_NODE_HOLDS_NULL (src_page))
-    g_print (" page %" G_GINT64_FORMAT, json_node_get_int (src_page) + 1);
-  if (!JSON_NODE_HOLDS_NULL (conf))
-    g_print ("  confidence %.0f", json_node_get_double (conf));
-  if (json_object_get_int_member (page, "rotation") != 0)
-    g_print ("  rotated %" G_GINT64_FORMAT "°", json_object_get_int_member (page, "rotation"));
-  if (json_object_get_double_member (page, "skew") != 0)
-    g_print ("  deskewed %.2f°", json_object_get_double_member (page, "skew"));
-  g_print ("\n");
-  for (guint i = 0; i < json_array_get_length (problems); i++)
-    g_print ("    problem: %s\n", json_array_get_string_element (problems, i));
-  if (json_object_has_member (page, "text") && !JSON_NODE_HOLDS_NULL (json_object_get_member (page, "text")))
-    g_print ("%s\n", json_object_get_string_member (page, "text"));
+  g_print("--- page %" G_GINT64_FORMAT ": %s", json_object_get_int_member(page, "id"), cd_json_str(source, "path"));
+  if (!JSON_NODE_HOLDS_NULL(src_page))
+    g_print(" page %" G_GINT64_FORMAT, json_node_get_int(src_page) + 1);
+  if (!JSON_NODE_HOLDS_NULL(conf))
+    g_print("  confidence %.0f", json_node_get_double(conf));
+  if (json_object_get_int_member(page, "rotation") != 0)
+    g_print("  rotated %" G_GINT64_FORMAT "°", json_object_get_int_member(page, "rotation"));
+  if (json_object_get_double_member(page, "skew") != 0)
+    g_print("  deskewed %.2f°", json_object_get_double_member(page, "skew"));
+  g_print("\n");
+  for (guint i = 0; i < json_array_get_length(problems); i++)
+    g_print("    problem: %s\n", json_array_get_string_element(problems, i));
+  if (json_object_has_member(page, "text") && !JSON_NODE_HOLDS_NULL(json_object_get_member(page, "text")))
+    g_print("%s\n", json_object_get_string_member(page, "text"));
 }
 
 void
-cd_cli_print_record (JsonNode *node, gboolean is_page)
+cd_cli_print_record(JsonNode *node, gboolean is_page)
 {
-  JsonObject *obj = json_node_get_object (node);
+  JsonObject *obj = json_node_get_object(node);
   JsonArray *pages;
   JsonArray *review;
   JsonNode *patient;
 
   if (is_page) {
-    if (json_object_has_member (obj, "document"))
-      g_print ("Page %" G_GINT64_FORMAT " of document %" G_GINT64_FORMAT " (position %" G_GINT64_FORMAT ")\n",
-               json_object_get_int_member (obj, "id"), json_object_get_int_member (obj, "document"),
-               json_object_get_int_member (obj, "seq") + 1);
+    if (json_object_has_member(obj, "document"))
+      g_print("Page %" G_GINT64_FORMAT " of document %" G_GINT64_FORMAT " (position %" G_GINT64_FORMAT ")\n",
+              json_object_get_int_member(obj, "id"), json_object_get_int_member(obj, "document"),
+              json_object_get_int_member(obj, "seq") + 1);
     else
-      g_print ("Page %" G_GINT64_FORMAT ", kept out of documents: %s (%s)\n", json_object_get_int_member (obj, "id"),
-               cd_json_str (obj, "kind"), cd_json_str (obj, "reason"));
-    cd_cli_print_page (obj);
+      g_print("Page %" G_GINT64_FORMAT ", kept out of documents: %s (%s)\n", json_object_get_int_member(obj, "id"),
+              cd_json_str(obj, "kind"), cd_json_str(obj, "reason"));
+    cd_cli_print_page(obj);
     return;
   }
-  patient = json_object_get_member (obj, "patient");
-  g_print ("Document %" G_GINT64_FORMAT "  [%s]\n", json_object_get_int_member (obj, "id"), cd_json_str (obj, "status"));
-  if (JSON_NODE_HOLDS_OBJECT (patient)) {
-    JsonObject *p = json_node_get_object (patient);
-    g_print ("  patient  %s  %s, %s  born %s\n", cd_json_str (p, "mrn"), cd_json_str (p, "family"),
-             cd_json_str (p, "given"), cd_json_str (p, "dob"));
+  patient = json_object_get_member(obj, "patient");
+  g_print("Document %" G_GINT64_FORMAT "  [%s]\n", json_object_get_int_member(obj, "id"), cd_json_str(obj, "status"));
+  if (JSON_NODE_HOLDS_OBJECT(patient)) {
+    JsonObject *p = json_node_get_object(patient);
+    g_print("  patient  %s  %s, %s  born %s\n", cd_json_str(p, "mrn"), cd_json_str(p, "family"),
+            cd_json_str(p, "given"), cd_json_str(p, "dob"));
   } else {
-    g_print ("  patient  not identified\n");
+    g_print("  patient  not identified\n");
   }
-  g_print ("  type     %s\n  date     %s\n  title    %s\n", cd_json_str (obj, "type"), cd_json_str (obj, "date"),
-           cd_json_str (obj, "title"));
-  review = json_object_get_array_member (obj, "review");
-  for (guint i = 0; i < json_array_get_length (review); i++)
-    g_print ("  review   %s\n", json_array_get_string_element (review, i));
-  pages = json_object_get_array_member (obj, "pages");
-  for (guint i = 0; i < json_array_get_length (pages); i++)
-    cd_cli_print_page (json_array_get_object_element (pages, i));
+  g_print("  type     %s\n  date     %s\n  title    %s\n", cd_json_str(obj, "type"), cd_json_str(obj, "date"),
+          cd_json_str(obj, "title"));
+  review = json_object_get_array_member(obj, "review");
+  for (guint i = 0; i < json_array_get_length(review); i++)
+    g_print("  review   %s\n", json_array_get_string_element(review, i));
+  pages = json_object_get_array_member(obj, "pages");
+  for (guint i = 0; i < json_array_get_length(pages); i++)
+    cd_cli_print_page(json_array_get_object_element(pages, i));
 }
 
 void
-cd_cli_print_review (GPtrArray *items, gboolean json)
+cd_cli_print_review(GPtrArray *items, gboolean json)
 {
   if (json) {
-    g_autoptr(JsonBuilder) b = json_builder_new ();
+    g_autoptr(JsonBuilder) b = json_builder_new();
     g_autoptr(JsonNode) root = NULL;
     g_autofree gchar *out = NULL;
-    json_builder_begin_array (b);
+    json_builder_begin_array(b);
     for (guint i = 0; i < items->len; i++) {
-      CdReviewItem *item = g_ptr_array_index (items, i);
-      json_builder_begin_object (b);
-      json_builder_set_member_name (b, "id");
-      json_builder_add_int_value (b, item->id);
-      json_builder_set_member_name (b, "document");
+      CdReviewItem *item = g_ptr_array_index(items, i);
+      json_builder_begin_object(b);
+      json_builder_set_member_name(b, "id");
+      json_builder_add_int_value(b, item->id);
+      json_builder_set_member_name(b, "document");
       if (item->document_id > 0)
-        json_builder_add_int_value (b, item->document_id);
+        json_builder_add_int_value(b, item->document_id);
       else
-        json_builder_add_null_value (b);
-      json_builder_set_member_name (b, "page");
+        json_builder_add_null_value(b);
+      json_builder_set_member_name(b, "page");
       if (item->page_id > 0)
-        json_builder_add_int_value (b, item->page_id);
+        json_builder_add_int_value(b, item->page_id);
       else
-        json_builder_add_null_value (b);
-      json_builder_set_member_name (b, "reason");
-      json_builder_add_string_value (b, item->reason);
-      json_builder_set_member_name (b, "created");
-      json_builder_add_string_value (b, item->created);
-      json_builder_set_member_name (b, "resolved");
-      json_builder_add_string_value (b, item->resolved);
-      json_builder_set_member_name (b, "resolved_by");
-      json_builder_add_string_value (b, item->resolved_by);
-      json_builder_set_member_name (b, "resolution");
-      json_builder_add_string_value (b, item->resolution);
-      json_builder_end_object (b);
+        json_builder_add_null_value(b);
+      json_builder_set_member_name(b, "reason");
+      json_builder_add_string_value(b, item->reason);
+      json_builder_set_member_name(b, "created");
+      json_builder_add_string_value(b, item->created);
+      json_builder_set_member_name(b, "resolved");
+      json_builder_add_string_value(b, item->resolved);
+      json_builder_set_member_name(b, "resolved_by");
+      json_builder_add_string_value(b, item->resolved_by);
+      json_builder_set_member_name(b, "resolution");
+      json_builder_add_string_value(b, item->resolution);
+      json_builder_end_object(b);
     }
-    json_builder_end_array (b);
-    root = json_builder_get_root (b);
-    out = json_to_string (root, TRUE);
-    g_print ("%s\n", out);
+    json_builder_end_array(b);
+    root = json_builder_get_root(b);
+    out = json_to_string(root, TRUE);
+    g_print("%s\n", out);
     return;
   }
   if (items->len == 0) {
-    g_print ("Nothing to review.\n");
+    g_print("Nothing to review.\n");
     return;
   }
   for (guint i = 0; i < items->len; i++) {
-    CdReviewItem *item = g_ptr_array_index (items, i);
+    CdReviewItem *item = g_ptr_array_index(items, i);
     if (item->document_id > 0)
-      g_print ("%4" G_GINT64_FORMAT "  document %-6" G_GINT64_FORMAT " %s\n", item->id, item->document_id, item->reason);
+      g_print("%4" G_GINT64_FORMAT "  document %-6" G_GINT64_FORMAT " %s\n", item->id, item->document_id, item->reason);
     else
-      g_print ("%4" G_GINT64_FORMAT "  page %-10" G_GINT64_FORMAT " %s\n", item->id, item->page_id, item->reason);
+      g_print("%4" G_GINT64_FORMAT "  page %-10" G_GINT64_FORMAT " %s\n", item->id, item->page_id, item->reason);
     if (item->resolved != NULL)
-      g_print ("      decided %s by %s: %s\n", item->resolved, item->resolved_by, item->resolution);
+      g_print("      decided %s by %s: %s\n", item->resolved, item->resolved_by, item->resolution);
   }
 }

@@ -13,8 +13,8 @@
 
 G_BEGIN_DECLS
 
-#define CD_TYPE_DOC_STAGE (cd_doc_stage_get_type ())
-G_DECLARE_DERIVABLE_TYPE (CdDocStage, cd_doc_stage, CD, DOC_STAGE, CdStage)
+#define CD_TYPE_DOC_STAGE (cd_doc_stage_get_type())
+G_DECLARE_DERIVABLE_TYPE(CdDocStage, cd_doc_stage, CD, DOC_STAGE, CdStage)
 
 /**
  * CdDocStageClass:
@@ -31,12 +31,12 @@ G_DECLARE_DERIVABLE_TYPE (CdDocStage, cd_doc_stage, CD, DOC_STAGE, CdStage)
 struct _CdDocStageClass {
   CdStageClass parent_class;
 
-  gboolean (*process) (CdDocStage *self, CdDocument *document, GCancellable *cancellable, GError **error);
+  gboolean (*process)(CdDocStage *self, CdDocument *document, GCancellable *cancellable, GError **error);
 
   /*< private >*/
   gpointer padding[15];
 };
 
-gboolean cd_doc_stage_process (CdDocStage *self, CdDocument *document, GCancellable *cancellable, GError **error);
+gboolean cd_doc_stage_process(CdDocStage *self, CdDocument *document, GCancellable *cancellable, GError **error);
 
 G_END_DECLS

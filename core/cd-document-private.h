@@ -8,6 +8,6 @@
 
 G_BEGIN_DECLS
 
-void cd_document_set_id (CdDocument *self, gint64 id);
+void cd_document_set_id(CdDocument *self, gint64 id);
 
 G_END_DECLS

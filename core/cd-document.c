@@ -16,45 +16,45 @@
  */
 struct _CdDocument {
   GObject parent_instance;
-  gint64 id;              /* archive row id, 0 until committed */
-  GPtrArray *pages;       /* of CdPage, scan order */
-  gchar *patient_mrn;     /* NULL until identity is proven */
-  gchar *doc_type;        /* a taxonomy name, NULL until classified */
+  gint64 id;          /* archive row id, 0 until committed */
+  GPtrArray *pages;   /* of CdPage, scan order */
+  gchar *patient_mrn; /* NULL until identity is proven */
+  gchar *doc_type;    /* a taxonomy name, NULL until classified */
   gdouble type_confidence;
-  gchar *date;            /* ISO 8601 date of service, NULL if unknown */
+  gchar *date; /* ISO 8601 date of service, NULL if unknown */
   gchar *title;
-  GPtrArray *problems;    /* of gchar*: why the document needs review */
+  GPtrArray *problems; /* of gchar*: why the document needs review */
 };
 
-G_DEFINE_TYPE (CdDocument, cd_document, G_TYPE_OBJECT)
+G_DEFINE_TYPE(CdDocument, cd_document, G_TYPE_OBJECT)
 
 static void
-cd_document_finalize (GObject *object)
+cd_document_finalize(GObject *object)
 {
-  CdDocument *self = CD_DOCUMENT (object);
+  CdDocument *self = CD_DOCUMENT(object);
 
-  g_ptr_array_unref (self->pages);
-  g_free (self->patient_mrn);
-  g_free (self->doc_type);
-  g_free (self->date);
-  g_free (self->title);
-  g_ptr_array_unref (self->problems);
+  g_ptr_array_unref(self->pages);
+  g_free(self->patient_mrn);
+  g_free(self->doc_type);
+  g_free(self->date);
+  g_free(self->title);
+  g_ptr_array_unref(self->problems);
 
-  G_OBJECT_CLASS (cd_document_parent_class)->finalize (object);
+  G_OBJECT_CLASS(cd_document_parent_class)->finalize(object);
 }
 
 static void
-cd_document_class_init (CdDocumentClass *klass)
+cd_document_class_init(CdDocumentClass *klass)
 {
-  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GObjectClass *object_class = G_OBJECT_CLASS(klass);
   object_class->finalize = cd_document_finalize;
 }
 
 static void
-cd_document_init (CdDocument *self)
+cd_document_init(CdDocument *self)
 {
-  self->pages = g_ptr_array_new_with_free_func (g_object_unref);
-  self->problems = g_ptr_array_new_with_free_func (g_free);
+  self->pages = g_ptr_array_new_with_free_func(g_object_unref);
+  self->problems = g_ptr_array_new_with_free_func(g_free);
 }
 
 /**
@@ -65,9 +65,9 @@ cd_document_init (CdDocument *self)
  * Since: 0.1
  */
 CdDocument *
-cd_document_new (void)
+cd_document_new(void)
 {
-  return g_object_new (CD_TYPE_DOCUMENT, NULL);
+  return g_object_new(CD_TYPE_DOCUMENT, NULL);
 }
 
 /**
@@ -79,14 +79,14 @@ cd_document_new (void)
  * Since: 0.1
  */
 gint64
-cd_document_get_id (CdDocument *self)
+cd_document_get_id(CdDocument *self)
 {
-  g_return_val_if_fail (CD_IS_DOCUMENT (self), 0);
+  g_return_val_if_fail(CD_IS_DOCUMENT(self), 0);
   return self->id;
 }
 
 void
-cd_document_set_id (CdDocument *self, gint64 id)
+cd_document_set_id(CdDocument *self, gint64 id)
 {
   self->id = id;
 }
@@ -100,9 +100,9 @@ cd_document_set_id (CdDocument *self, gint64 id)
  * Since: 0.1
  */
 GPtrArray *
-cd_document_get_pages (CdDocument *self)
+cd_document_get_pages(CdDocument *self)
 {
-  g_return_val_if_fail (CD_IS_DOCUMENT (self), NULL);
+  g_return_val_if_fail(CD_IS_DOCUMENT(self), NULL);
   return self->pages;
 }
 
@@ -116,11 +116,11 @@ cd_document_get_pages (CdDocument *self)
  * Since: 0.1
  */
 void
-cd_document_add_page (CdDocument *self, CdPage *page)
+cd_document_add_page(CdDocument *self, CdPage *page)
 {
-  g_return_if_fail (CD_IS_DOCUMENT (self));
-  g_return_if_fail (CD_IS_PAGE (page));
-  g_ptr_array_add (self->pages, g_object_ref (page));
+  g_return_if_fail(CD_IS_DOCUMENT(self));
+  g_return_if_fail(CD_IS_PAGE(page));
+  g_ptr_array_add(self->pages, g_object_ref(page));
 }
 
 /**
@@ -133,9 +133,9 @@ cd_document_add_page (CdDocument *self, CdPage *page)
  * Since: 0.1
  */
 const gchar *
-cd_document_get_patient_mrn (CdDocument *self)
+cd_document_get_patient_mrn(CdDocument *self)
 {
-  g_return_val_if_fail (CD_IS_DOCUMENT (self), NULL);
+  g_return_val_if_fail(CD_IS_DOCUMENT(self), NULL);
   return self->patient_mrn;
 }
 
@@ -149,11 +149,11 @@ cd_document_get_patient_mrn (CdDocument *self)
  * Since: 0.1
  */
 void
-cd_document_set_patient_mrn (CdDocument *self, const gchar *mrn)
+cd_document_set_patient_mrn(CdDocument *self, const gchar *mrn)
 {
-  g_return_if_fail (CD_IS_DOCUMENT (self));
-  g_free (self->patient_mrn);
-  self->patient_mrn = g_strdup (mrn);
+  g_return_if_fail(CD_IS_DOCUMENT(self));
+  g_free(self->patient_mrn);
+  self->patient_mrn = g_strdup(mrn);
 }
 
 /**
@@ -165,9 +165,9 @@ cd_document_set_patient_mrn (CdDocument *self, const gchar *mrn)
  * Since: 0.1
  */
 const gchar *
-cd_document_get_doc_type (CdDocument *self)
+cd_document_get_doc_type(CdDocument *self)
 {
-  g_return_val_if_fail (CD_IS_DOCUMENT (self), NULL);
+  g_return_val_if_fail(CD_IS_DOCUMENT(self), NULL);
   return self->doc_type;
 }
 
@@ -180,9 +180,9 @@ cd_document_get_doc_type (CdDocument *self)
  * Since: 0.1
  */
 gdouble
-cd_document_get_type_confidence (CdDocument *self)
+cd_document_get_type_confidence(CdDocument *self)
 {
-  g_return_val_if_fail (CD_IS_DOCUMENT (self), 0);
+  g_return_val_if_fail(CD_IS_DOCUMENT(self), 0);
   return self->type_confidence;
 }
 
@@ -195,11 +195,11 @@ cd_document_get_type_confidence (CdDocument *self)
  * Since: 0.1
  */
 void
-cd_document_set_doc_type (CdDocument *self, const gchar *doc_type, gdouble confidence)
+cd_document_set_doc_type(CdDocument *self, const gchar *doc_type, gdouble confidence)
 {
-  g_return_if_fail (CD_IS_DOCUMENT (self));
-  g_free (self->doc_type);
-  self->doc_type = g_strdup (doc_type);
+  g_return_if_fail(CD_IS_DOCUMENT(self));
+  g_free(self->doc_type);
+  self->doc_type = g_strdup(doc_type);
   self->type_confidence = confidence;
 }
 
@@ -212,9 +212,9 @@ cd_document_set_doc_type (CdDocument *self, const gchar *doc_type, gdouble confi
  * Since: 0.1
  */
 const gchar *
-cd_document_get_date (CdDocument *self)
+cd_document_get_date(CdDocument *self)
 {
-  g_return_val_if_fail (CD_IS_DOCUMENT (self), NULL);
+  g_return_val_if_fail(CD_IS_DOCUMENT(self), NULL);
   return self->date;
 }
 
@@ -226,11 +226,11 @@ cd_document_get_date (CdDocument *self)
  * Since: 0.1
  */
 void
-cd_document_set_date (CdDocument *self, const gchar *iso_date)
+cd_document_set_date(CdDocument *self, const gchar *iso_date)
 {
-  g_return_if_fail (CD_IS_DOCUMENT (self));
-  g_free (self->date);
-  self->date = g_strdup (iso_date);
+  g_return_if_fail(CD_IS_DOCUMENT(self));
+  g_free(self->date);
+  self->date = g_strdup(iso_date);
 }
 
 /**
@@ -242,9 +242,9 @@ cd_document_set_date (CdDocument *self, const gchar *iso_date)
  * Since: 0.1
  */
 const gchar *
-cd_document_get_title (CdDocument *self)
+cd_document_get_title(CdDocument *self)
 {
-  g_return_val_if_fail (CD_IS_DOCUMENT (self), NULL);
+  g_return_val_if_fail(CD_IS_DOCUMENT(self), NULL);
   return self->title;
 }
 
@@ -256,11 +256,11 @@ cd_document_get_title (CdDocument *self)
  * Since: 0.1
  */
 void
-cd_document_set_title (CdDocument *self, const gchar *title)
+cd_document_set_title(CdDocument *self, const gchar *title)
 {
-  g_return_if_fail (CD_IS_DOCUMENT (self));
-  g_free (self->title);
-  self->title = g_strdup (title);
+  g_return_if_fail(CD_IS_DOCUMENT(self));
+  g_free(self->title);
+  self->title = g_strdup(title);
 }
 
 /**
@@ -271,15 +271,15 @@ cd_document_set_title (CdDocument *self, const gchar *title)
  * Since: 0.1
  */
 void
-cd_document_add_problem (CdDocument *self, const gchar *problem)
+cd_document_add_problem(CdDocument *self, const gchar *problem)
 {
-  g_return_if_fail (CD_IS_DOCUMENT (self));
-  g_return_if_fail (problem != NULL);
+  g_return_if_fail(CD_IS_DOCUMENT(self));
+  g_return_if_fail(problem != NULL);
   for (guint i = 0; i < self->problems->len; i++) {
-    if (g_strcmp0 (g_ptr_array_index (self->problems, i), problem) == 0)
+    if (g_strcmp0(g_ptr_array_index(self->problems, i), problem) == 0)
       return;
   }
-  g_ptr_array_add (self->problems, g_strdup (problem));
+  g_ptr_array_add(self->problems, g_strdup(problem));
 }
 
 /**
@@ -291,9 +291,9 @@ cd_document_add_problem (CdDocument *self, const gchar *problem)
  * Since: 0.1
  */
 GPtrArray *
-cd_document_get_problems (CdDocument *self)
+cd_document_get_problems(CdDocument *self)
 {
-  g_return_val_if_fail (CD_IS_DOCUMENT (self), NULL);
+  g_return_val_if_fail(CD_IS_DOCUMENT(self), NULL);
   return self->problems;
 }
 
@@ -309,13 +309,13 @@ cd_document_get_problems (CdDocument *self)
  * Since: 0.1
  */
 gboolean
-cd_document_needs_review (CdDocument *self)
+cd_document_needs_review(CdDocument *self)
 {
-  g_return_val_if_fail (CD_IS_DOCUMENT (self), TRUE);
+  g_return_val_if_fail(CD_IS_DOCUMENT(self), TRUE);
   if (self->patient_mrn == NULL || self->problems->len > 0)
     return TRUE;
   for (guint i = 0; i < self->pages->len; i++) {
-    if (cd_page_get_problems (g_ptr_array_index (self->pages, i))->len > 0)
+    if (cd_page_get_problems(g_ptr_array_index(self->pages, i))->len > 0)
       return TRUE;
   }
   return FALSE;
@@ -330,17 +330,17 @@ cd_document_needs_review (CdDocument *self)
  * Since: 0.1
  */
 gchar *
-cd_document_dup_text (CdDocument *self)
+cd_document_dup_text(CdDocument *self)
 {
-  GString *str = g_string_new (NULL);
+  GString *str = g_string_new(NULL);
 
-  g_return_val_if_fail (CD_IS_DOCUMENT (self), NULL);
+  g_return_val_if_fail(CD_IS_DOCUMENT(self), NULL);
   for (guint i = 0; i < self->pages->len; i++) {
-    const gchar *text = cd_page_get_text (g_ptr_array_index (self->pages, i));
+    const gchar *text = cd_page_get_text(g_ptr_array_index(self->pages, i));
     if (i > 0)
-      g_string_append_c (str, '\f');
+      g_string_append_c(str, '\f');
     if (text != NULL)
-      g_string_append (str, text);
+      g_string_append(str, text);
   }
-  return g_string_free (str, FALSE);
+  return g_string_free(str, FALSE);
 }

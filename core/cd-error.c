@@ -6,4 +6,4 @@
 
 #include "cd-error.h"
 
-G_DEFINE_QUARK (chartdesk-error-quark, cd_error)
+G_DEFINE_QUARK(chartdesk - error - quark, cd_error)

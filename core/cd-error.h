@@ -12,7 +12,7 @@
 
 G_BEGIN_DECLS
 
-#define CD_ERROR (cd_error_quark ())
+#define CD_ERROR (cd_error_quark())
 
 /**
  * CdError:
@@ -52,6 +52,6 @@ typedef enum {
   CD_ERROR_TOO_LARGE,
 } CdError;
 
-GQuark cd_error_quark (void);
+GQuark cd_error_quark(void);
 
 G_END_DECLS

@@ -16,24 +16,24 @@ G_BEGIN_DECLS
 /* Leptonica's destructors take a pointer to the pointer; these adapt them to
  * g_autoptr() so every PIX in the tree is released by scope. */
 static inline void
-cd_pix_unref (PIX *pix)
+cd_pix_unref(PIX *pix)
 {
-  pixDestroy (&pix);
+  pixDestroy(&pix);
 }
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (PIX, cd_pix_unref)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(PIX, cd_pix_unref)
 
 static inline void
-cd_boxa_unref (BOXA *boxa)
+cd_boxa_unref(BOXA *boxa)
 {
-  boxaDestroy (&boxa);
+  boxaDestroy(&boxa);
 }
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (BOXA, cd_boxa_unref)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(BOXA, cd_boxa_unref)
 
 static inline void
-cd_numa_unref (NUMA *numa)
+cd_numa_unref(NUMA *numa)
 {
-  numaDestroy (&numa);
+  numaDestroy(&numa);
 }
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (NUMA, cd_numa_unref)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(NUMA, cd_numa_unref)
 
 G_END_DECLS

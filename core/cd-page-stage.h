@@ -13,8 +13,8 @@
 
 G_BEGIN_DECLS
 
-#define CD_TYPE_PAGE_STAGE (cd_page_stage_get_type ())
-G_DECLARE_DERIVABLE_TYPE (CdPageStage, cd_page_stage, CD, PAGE_STAGE, CdStage)
+#define CD_TYPE_PAGE_STAGE (cd_page_stage_get_type())
+G_DECLARE_DERIVABLE_TYPE(CdPageStage, cd_page_stage, CD, PAGE_STAGE, CdStage)
 
 /**
  * CdPageStageClass:
@@ -37,12 +37,12 @@ G_DECLARE_DERIVABLE_TYPE (CdPageStage, cd_page_stage, CD, PAGE_STAGE, CdStage)
 struct _CdPageStageClass {
   CdStageClass parent_class;
 
-  gboolean (*process) (CdPageStage *self, CdPage *page, GCancellable *cancellable, GError **error);
+  gboolean (*process)(CdPageStage *self, CdPage *page, GCancellable *cancellable, GError **error);
 
   /*< private >*/
   gpointer padding[15];
 };
 
-gboolean cd_page_stage_process (CdPageStage *self, CdPage *page, GCancellable *cancellable, GError **error);
+gboolean cd_page_stage_process(CdPageStage *self, CdPage *page, GCancellable *cancellable, GError **error);
 
 G_END_DECLS

@@ -20,23 +20,23 @@
  */
 struct _CdPage {
   GObject parent_instance;
-  gchar *source_path;    /* as given by the user */
-  gint source_page;      /* 0-based index in the file, -1 for a whole file */
-  gchar *source_sha256;  /* of the whole source file */
-  guint64 sequence;      /* position in the batch, assigned by the engine */
-  gint64 id;             /* row id once archived, 0 before */
+  gchar *source_path;   /* as given by the user */
+  gint source_page;     /* 0-based index in the file, -1 for a whole file */
+  gchar *source_sha256; /* of the whole source file */
+  guint64 sequence;     /* position in the batch, assigned by the engine */
+  gint64 id;            /* row id once archived, 0 before */
   CdPageKind kind;
-  gchar *reason;         /* why the page is not a plain content page */
+  gchar *reason; /* why the page is not a plain content page */
   PIX *pix;
   gint xres;
   gint yres;
-  gint rotation;         /* degrees clockwise applied to make it upright */
-  gdouble skew;          /* degrees corrected by deskew */
+  gint rotation; /* degrees clockwise applied to make it upright */
+  gdouble skew;  /* degrees corrected by deskew */
   gchar *text;
-  GPtrArray *words;      /* of CdWord */
-  gdouble confidence;    /* mean word confidence 0..100, < 0 when not recognised */
-  GPtrArray *problems;   /* of gchar*: reasons this page needs review */
-  GHashTable *facts;     /* gchar* → GVariant*: stage findings, exported as JSON */
+  GPtrArray *words;    /* of CdWord */
+  gdouble confidence;  /* mean word confidence 0..100, < 0 when not recognised */
+  GPtrArray *problems; /* of gchar*: reasons this page needs review */
+  GHashTable *facts;   /* gchar* → GVariant*: stage findings, exported as JSON */
   GBytes *image_bytes;
   gchar *image_format;
   gchar *image_sha256;
@@ -45,30 +45,26 @@ struct _CdPage {
   gint image_depth;
 };
 
-G_DEFINE_TYPE (CdPage, cd_page, G_TYPE_OBJECT)
+G_DEFINE_TYPE(CdPage, cd_page, G_TYPE_OBJECT)
 
 static const gchar *kind_names[] = {
-  [CD_PAGE_KIND_PAGE] = "page",
-  [CD_PAGE_KIND_BLANK] = "blank",
-  [CD_PAGE_KIND_COVER] = "cover",
-  [CD_PAGE_KIND_SEPARATOR] = "separator",
-  [CD_PAGE_KIND_FAILED] = "failed",
-  [CD_PAGE_KIND_DUPLICATE] = "duplicate",
+  [CD_PAGE_KIND_PAGE] = "page",           [CD_PAGE_KIND_BLANK] = "blank",   [CD_PAGE_KIND_COVER] = "cover",
+  [CD_PAGE_KIND_SEPARATOR] = "separator", [CD_PAGE_KIND_FAILED] = "failed", [CD_PAGE_KIND_DUPLICATE] = "duplicate",
 };
 
 const gchar *
-cd_page_kind_to_string (CdPageKind kind)
+cd_page_kind_to_string(CdPageKind kind)
 {
-  if ((guint) kind >= G_N_ELEMENTS (kind_names))
+  if ((guint) kind >= G_N_ELEMENTS(kind_names))
     return NULL;
   return kind_names[kind];
 }
 
 gboolean
-cd_page_kind_from_string (const gchar *str, CdPageKind *kind)
+cd_page_kind_from_string(const gchar *str, CdPageKind *kind)
 {
-  for (guint i = 0; i < G_N_ELEMENTS (kind_names); i++) {
-    if (g_strcmp0 (kind_names[i], str) == 0) {
+  for (guint i = 0; i < G_N_ELEMENTS(kind_names); i++) {
+    if (g_strcmp0(kind_names[i], str) == 0) {
       *kind = i;
       return TRUE;
     }
@@ -77,41 +73,41 @@ cd_page_kind_from_string (const gchar *str, CdPageKind *kind)
 }
 
 static void
-cd_page_finalize (GObject *object)
+cd_page_finalize(GObject *object)
 {
-  CdPage *self = CD_PAGE (object);
+  CdPage *self = CD_PAGE(object);
 
-  g_free (self->source_path);
-  g_free (self->source_sha256);
-  g_free (self->reason);
+  g_free(self->source_path);
+  g_free(self->source_sha256);
+  g_free(self->reason);
   if (self->pix != NULL)
-    pixDestroy (&self->pix);
-  g_free (self->text);
-  g_ptr_array_unref (self->words);
-  g_ptr_array_unref (self->problems);
-  g_hash_table_unref (self->facts);
-  g_clear_pointer (&self->image_bytes, g_bytes_unref);
-  g_free (self->image_format);
-  g_free (self->image_sha256);
+    pixDestroy(&self->pix);
+  g_free(self->text);
+  g_ptr_array_unref(self->words);
+  g_ptr_array_unref(self->problems);
+  g_hash_table_unref(self->facts);
+  g_clear_pointer(&self->image_bytes, g_bytes_unref);
+  g_free(self->image_format);
+  g_free(self->image_sha256);
 
-  G_OBJECT_CLASS (cd_page_parent_class)->finalize (object);
+  G_OBJECT_CLASS(cd_page_parent_class)->finalize(object);
 }
 
 static void
-cd_page_class_init (CdPageClass *klass)
+cd_page_class_init(CdPageClass *klass)
 {
-  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GObjectClass *object_class = G_OBJECT_CLASS(klass);
   object_class->finalize = cd_page_finalize;
 }
 
 static void
-cd_page_init (CdPage *self)
+cd_page_init(CdPage *self)
 {
   self->source_page = -1;
   self->confidence = -1;
-  self->words = g_ptr_array_new_with_free_func ((GDestroyNotify) cd_word_free);
-  self->problems = g_ptr_array_new_with_free_func (g_free);
-  self->facts = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_variant_unref);
+  self->words = g_ptr_array_new_with_free_func((GDestroyNotify) cd_word_free);
+  self->problems = g_ptr_array_new_with_free_func(g_free);
+  self->facts = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_variant_unref);
 }
 
 /**
@@ -129,17 +125,17 @@ cd_page_init (CdPage *self)
  * Since: 0.1
  */
 CdPage *
-cd_page_new (const gchar *source_path, gint source_page, const gchar *source_sha256)
+cd_page_new(const gchar *source_path, gint source_page, const gchar *source_sha256)
 {
   CdPage *self;
 
-  g_return_val_if_fail (source_path != NULL, NULL);
-  g_return_val_if_fail (source_page >= -1, NULL);
+  g_return_val_if_fail(source_path != NULL, NULL);
+  g_return_val_if_fail(source_page >= -1, NULL);
 
-  self = g_object_new (CD_TYPE_PAGE, NULL);
-  self->source_path = g_strdup (source_path);
+  self = g_object_new(CD_TYPE_PAGE, NULL);
+  self->source_path = g_strdup(source_path);
   self->source_page = source_page;
-  self->source_sha256 = g_strdup (source_sha256);
+  self->source_sha256 = g_strdup(source_sha256);
   return self;
 }
 
@@ -152,9 +148,9 @@ cd_page_new (const gchar *source_path, gint source_page, const gchar *source_sha
  * Since: 0.1
  */
 const gchar *
-cd_page_get_source_path (CdPage *self)
+cd_page_get_source_path(CdPage *self)
 {
-  g_return_val_if_fail (CD_IS_PAGE (self), NULL);
+  g_return_val_if_fail(CD_IS_PAGE(self), NULL);
   return self->source_path;
 }
 
@@ -168,9 +164,9 @@ cd_page_get_source_path (CdPage *self)
  * Since: 0.1
  */
 gint
-cd_page_get_source_page (CdPage *self)
+cd_page_get_source_page(CdPage *self)
 {
-  g_return_val_if_fail (CD_IS_PAGE (self), -1);
+  g_return_val_if_fail(CD_IS_PAGE(self), -1);
   return self->source_page;
 }
 
@@ -184,9 +180,9 @@ cd_page_get_source_page (CdPage *self)
  * Since: 0.1
  */
 const gchar *
-cd_page_get_source_sha256 (CdPage *self)
+cd_page_get_source_sha256(CdPage *self)
 {
-  g_return_val_if_fail (CD_IS_PAGE (self), NULL);
+  g_return_val_if_fail(CD_IS_PAGE(self), NULL);
   return self->source_sha256;
 }
 
@@ -199,9 +195,9 @@ cd_page_get_source_sha256 (CdPage *self)
  * Since: 0.1
  */
 CdPageKind
-cd_page_get_kind (CdPage *self)
+cd_page_get_kind(CdPage *self)
 {
-  g_return_val_if_fail (CD_IS_PAGE (self), CD_PAGE_KIND_FAILED);
+  g_return_val_if_fail(CD_IS_PAGE(self), CD_PAGE_KIND_FAILED);
   return self->kind;
 }
 
@@ -215,12 +211,12 @@ cd_page_get_kind (CdPage *self)
  * Since: 0.1
  */
 void
-cd_page_set_kind (CdPage *self, CdPageKind kind, const gchar *reason)
+cd_page_set_kind(CdPage *self, CdPageKind kind, const gchar *reason)
 {
-  g_return_if_fail (CD_IS_PAGE (self));
+  g_return_if_fail(CD_IS_PAGE(self));
   self->kind = kind;
-  g_free (self->reason);
-  self->reason = g_strdup (reason);
+  g_free(self->reason);
+  self->reason = g_strdup(reason);
 }
 
 /**
@@ -232,9 +228,9 @@ cd_page_set_kind (CdPage *self, CdPageKind kind, const gchar *reason)
  * Since: 0.1
  */
 const gchar *
-cd_page_get_reason (CdPage *self)
+cd_page_get_reason(CdPage *self)
 {
-  g_return_val_if_fail (CD_IS_PAGE (self), NULL);
+  g_return_val_if_fail(CD_IS_PAGE(self), NULL);
   return self->reason;
 }
 
@@ -248,9 +244,9 @@ cd_page_get_reason (CdPage *self)
  * Since: 0.1
  */
 PIX *
-cd_page_get_pix (CdPage *self)
+cd_page_get_pix(CdPage *self)
 {
-  g_return_val_if_fail (CD_IS_PAGE (self), NULL);
+  g_return_val_if_fail(CD_IS_PAGE(self), NULL);
   return self->pix;
 }
 
@@ -265,13 +261,13 @@ cd_page_get_pix (CdPage *self)
  * Since: 0.1
  */
 void
-cd_page_set_pix (CdPage *self, PIX *pix)
+cd_page_set_pix(CdPage *self, PIX *pix)
 {
-  g_return_if_fail (CD_IS_PAGE (self));
+  g_return_if_fail(CD_IS_PAGE(self));
   if (self->pix == pix)
     return;
   if (self->pix != NULL)
-    pixDestroy (&self->pix);
+    pixDestroy(&self->pix);
   self->pix = pix;
 }
 
@@ -285,10 +281,10 @@ cd_page_set_pix (CdPage *self, PIX *pix)
  * Since: 0.1
  */
 PIX *
-cd_page_steal_pix (CdPage *self)
+cd_page_steal_pix(CdPage *self)
 {
-  g_return_val_if_fail (CD_IS_PAGE (self), NULL);
-  return g_steal_pointer (&self->pix);
+  g_return_val_if_fail(CD_IS_PAGE(self), NULL);
+  return g_steal_pointer(&self->pix);
 }
 
 /**
@@ -300,9 +296,9 @@ cd_page_steal_pix (CdPage *self)
  * Since: 0.1
  */
 void
-cd_page_get_resolution (CdPage *self, gint *xres, gint *yres)
+cd_page_get_resolution(CdPage *self, gint *xres, gint *yres)
 {
-  g_return_if_fail (CD_IS_PAGE (self));
+  g_return_if_fail(CD_IS_PAGE(self));
   if (xres != NULL)
     *xres = self->xres;
   if (yres != NULL)
@@ -318,9 +314,9 @@ cd_page_get_resolution (CdPage *self, gint *xres, gint *yres)
  * Since: 0.1
  */
 void
-cd_page_set_resolution (CdPage *self, gint xres, gint yres)
+cd_page_set_resolution(CdPage *self, gint xres, gint yres)
 {
-  g_return_if_fail (CD_IS_PAGE (self));
+  g_return_if_fail(CD_IS_PAGE(self));
   self->xres = xres;
   self->yres = yres;
 }
@@ -335,9 +331,9 @@ cd_page_set_resolution (CdPage *self, gint xres, gint yres)
  * Since: 0.1
  */
 gint
-cd_page_get_rotation (CdPage *self)
+cd_page_get_rotation(CdPage *self)
 {
-  g_return_val_if_fail (CD_IS_PAGE (self), 0);
+  g_return_val_if_fail(CD_IS_PAGE(self), 0);
   return self->rotation;
 }
 
@@ -349,9 +345,9 @@ cd_page_get_rotation (CdPage *self)
  * Since: 0.1
  */
 void
-cd_page_set_rotation (CdPage *self, gint degrees)
+cd_page_set_rotation(CdPage *self, gint degrees)
 {
-  g_return_if_fail (CD_IS_PAGE (self));
+  g_return_if_fail(CD_IS_PAGE(self));
   self->rotation = ((degrees % 360) + 360) % 360;
 }
 
@@ -365,9 +361,9 @@ cd_page_set_rotation (CdPage *self, gint degrees)
  * Since: 0.1
  */
 gdouble
-cd_page_get_skew (CdPage *self)
+cd_page_get_skew(CdPage *self)
 {
-  g_return_val_if_fail (CD_IS_PAGE (self), 0);
+  g_return_val_if_fail(CD_IS_PAGE(self), 0);
   return self->skew;
 }
 
@@ -379,9 +375,9 @@ cd_page_get_skew (CdPage *self)
  * Since: 0.1
  */
 void
-cd_page_set_skew (CdPage *self, gdouble degrees)
+cd_page_set_skew(CdPage *self, gdouble degrees)
 {
-  g_return_if_fail (CD_IS_PAGE (self));
+  g_return_if_fail(CD_IS_PAGE(self));
   self->skew = degrees;
 }
 
@@ -394,9 +390,9 @@ cd_page_set_skew (CdPage *self, gdouble degrees)
  * Since: 0.1
  */
 const gchar *
-cd_page_get_text (CdPage *self)
+cd_page_get_text(CdPage *self)
 {
-  g_return_val_if_fail (CD_IS_PAGE (self), NULL);
+  g_return_val_if_fail(CD_IS_PAGE(self), NULL);
   return self->text;
 }
 
@@ -408,11 +404,11 @@ cd_page_get_text (CdPage *self)
  * Since: 0.1
  */
 void
-cd_page_set_text (CdPage *self, const gchar *text)
+cd_page_set_text(CdPage *self, const gchar *text)
 {
-  g_return_if_fail (CD_IS_PAGE (self));
-  g_free (self->text);
-  self->text = g_strdup (text);
+  g_return_if_fail(CD_IS_PAGE(self));
+  g_free(self->text);
+  self->text = g_strdup(text);
 }
 
 /**
@@ -425,9 +421,9 @@ cd_page_set_text (CdPage *self, const gchar *text)
  * Since: 0.1
  */
 GPtrArray *
-cd_page_get_words (CdPage *self)
+cd_page_get_words(CdPage *self)
 {
-  g_return_val_if_fail (CD_IS_PAGE (self), NULL);
+  g_return_val_if_fail(CD_IS_PAGE(self), NULL);
   return self->words;
 }
 
@@ -439,11 +435,11 @@ cd_page_get_words (CdPage *self)
  * Since: 0.1
  */
 void
-cd_page_add_word (CdPage *self, CdWord *word)
+cd_page_add_word(CdPage *self, CdWord *word)
 {
-  g_return_if_fail (CD_IS_PAGE (self));
-  g_return_if_fail (word != NULL);
-  g_ptr_array_add (self->words, word);
+  g_return_if_fail(CD_IS_PAGE(self));
+  g_return_if_fail(word != NULL);
+  g_ptr_array_add(self->words, word);
 }
 
 /**
@@ -456,9 +452,9 @@ cd_page_add_word (CdPage *self, CdWord *word)
  * Since: 0.1
  */
 gdouble
-cd_page_get_confidence (CdPage *self)
+cd_page_get_confidence(CdPage *self)
 {
-  g_return_val_if_fail (CD_IS_PAGE (self), -1);
+  g_return_val_if_fail(CD_IS_PAGE(self), -1);
   return self->confidence;
 }
 
@@ -470,9 +466,9 @@ cd_page_get_confidence (CdPage *self)
  * Since: 0.1
  */
 void
-cd_page_set_confidence (CdPage *self, gdouble confidence)
+cd_page_set_confidence(CdPage *self, gdouble confidence)
 {
-  g_return_if_fail (CD_IS_PAGE (self));
+  g_return_if_fail(CD_IS_PAGE(self));
   self->confidence = confidence;
 }
 
@@ -487,11 +483,11 @@ cd_page_set_confidence (CdPage *self, gdouble confidence)
  * Since: 0.1
  */
 void
-cd_page_add_problem (CdPage *self, const gchar *problem)
+cd_page_add_problem(CdPage *self, const gchar *problem)
 {
-  g_return_if_fail (CD_IS_PAGE (self));
-  g_return_if_fail (problem != NULL);
-  g_ptr_array_add (self->problems, g_strdup (problem));
+  g_return_if_fail(CD_IS_PAGE(self));
+  g_return_if_fail(problem != NULL);
+  g_ptr_array_add(self->problems, g_strdup(problem));
 }
 
 /**
@@ -503,9 +499,9 @@ cd_page_add_problem (CdPage *self, const gchar *problem)
  * Since: 0.1
  */
 GPtrArray *
-cd_page_get_problems (CdPage *self)
+cd_page_get_problems(CdPage *self)
 {
-  g_return_val_if_fail (CD_IS_PAGE (self), NULL);
+  g_return_val_if_fail(CD_IS_PAGE(self), NULL);
   return self->problems;
 }
 
@@ -521,14 +517,14 @@ cd_page_get_problems (CdPage *self)
  * Since: 0.1
  */
 void
-cd_page_set_fact (CdPage *self, const gchar *key, GVariant *value)
+cd_page_set_fact(CdPage *self, const gchar *key, GVariant *value)
 {
-  g_return_if_fail (CD_IS_PAGE (self));
-  g_return_if_fail (key != NULL);
+  g_return_if_fail(CD_IS_PAGE(self));
+  g_return_if_fail(key != NULL);
   if (value == NULL)
-    g_hash_table_remove (self->facts, key);
+    g_hash_table_remove(self->facts, key);
   else
-    g_hash_table_replace (self->facts, g_strdup (key), g_variant_ref_sink (value));
+    g_hash_table_replace(self->facts, g_strdup(key), g_variant_ref_sink(value));
 }
 
 /**
@@ -541,13 +537,13 @@ cd_page_set_fact (CdPage *self, const gchar *key, GVariant *value)
  * Since: 0.1
  */
 GVariant *
-cd_page_get_fact (CdPage *self, const gchar *key)
+cd_page_get_fact(CdPage *self, const gchar *key)
 {
   GVariant *value;
 
-  g_return_val_if_fail (CD_IS_PAGE (self), NULL);
-  value = g_hash_table_lookup (self->facts, key);
-  return value != NULL ? g_variant_ref (value) : NULL;
+  g_return_val_if_fail(CD_IS_PAGE(self), NULL);
+  value = g_hash_table_lookup(self->facts, key);
+  return value != NULL ? g_variant_ref(value) : NULL;
 }
 
 /**
@@ -559,40 +555,40 @@ cd_page_get_fact (CdPage *self, const gchar *key)
  * Since: 0.1
  */
 GVariant *
-cd_page_get_facts (CdPage *self)
+cd_page_get_facts(CdPage *self)
 {
   GVariantBuilder builder;
   g_autoptr(GList) keys = NULL;
 
-  g_return_val_if_fail (CD_IS_PAGE (self), NULL);
+  g_return_val_if_fail(CD_IS_PAGE(self), NULL);
   /* sorted, so the stored JSON does not depend on hash order */
-  keys = g_list_sort (g_hash_table_get_keys (self->facts), (GCompareFunc) g_strcmp0);
-  g_variant_builder_init (&builder, G_VARIANT_TYPE_VARDICT);
+  keys = g_list_sort(g_hash_table_get_keys(self->facts), (GCompareFunc) g_strcmp0);
+  g_variant_builder_init(&builder, G_VARIANT_TYPE_VARDICT);
   for (GList *l = keys; l != NULL; l = l->next)
-    g_variant_builder_add (&builder, "{sv}", l->data, g_hash_table_lookup (self->facts, l->data));
-  return g_variant_ref_sink (g_variant_builder_end (&builder));
+    g_variant_builder_add(&builder, "{sv}", l->data, g_hash_table_lookup(self->facts, l->data));
+  return g_variant_ref_sink(g_variant_builder_end(&builder));
 }
 
 guint64
-cd_page_get_sequence (CdPage *self)
+cd_page_get_sequence(CdPage *self)
 {
   return self->sequence;
 }
 
 void
-cd_page_set_sequence (CdPage *self, guint64 sequence)
+cd_page_set_sequence(CdPage *self, guint64 sequence)
 {
   self->sequence = sequence;
 }
 
 gint64
-cd_page_get_id (CdPage *self)
+cd_page_get_id(CdPage *self)
 {
   return self->id;
 }
 
 void
-cd_page_set_id (CdPage *self, gint64 id)
+cd_page_set_id(CdPage *self, gint64 id)
 {
   self->id = id;
 }
@@ -605,7 +601,7 @@ cd_page_set_id (CdPage *self, gint64 id)
  * size of PNG; the OCR has already run on the full image).
  */
 gboolean
-cd_page_encode_image (CdPage *self, GError **error)
+cd_page_encode_image(CdPage *self, GError **error)
 {
   l_uint8 *data = NULL;
   size_t size = 0;
@@ -614,64 +610,64 @@ cd_page_encode_image (CdPage *self, GError **error)
 
   if (self->pix == NULL)
     return TRUE;
-  pix = g_steal_pointer (&self->pix);
-  pixSetResolution (pix, self->xres, self->yres);
-  if (pixGetDepth (pix) == 1) {
-    rc = pixWriteMemTiff (&data, &size, pix, IFF_TIFF_G4);
-    g_free (self->image_format);
-    self->image_format = g_strdup ("tiff-g4");
+  pix = g_steal_pointer(&self->pix);
+  pixSetResolution(pix, self->xres, self->yres);
+  if (pixGetDepth(pix) == 1) {
+    rc = pixWriteMemTiff(&data, &size, pix, IFF_TIFF_G4);
+    g_free(self->image_format);
+    self->image_format = g_strdup("tiff-g4");
   } else {
     g_autoptr(PIX) pix32 = NULL;
     PIX *src = pix;
-    if (pixGetColormap (pix) != NULL || (pixGetDepth (pix) != 8 && pixGetDepth (pix) != 32)) {
-      pix32 = pixRemoveColormap (pix, REMOVE_CMAP_BASED_ON_SRC);
-      if (pix32 != NULL && pixGetDepth (pix32) != 8 && pixGetDepth (pix32) != 32) {
-        PIX *tmp = pixConvertTo8 (pix32, FALSE);
-        pixDestroy (&pix32);
+    if (pixGetColormap(pix) != NULL || (pixGetDepth(pix) != 8 && pixGetDepth(pix) != 32)) {
+      pix32 = pixRemoveColormap(pix, REMOVE_CMAP_BASED_ON_SRC);
+      if (pix32 != NULL && pixGetDepth(pix32) != 8 && pixGetDepth(pix32) != 32) {
+        PIX *tmp = pixConvertTo8(pix32, FALSE);
+        pixDestroy(&pix32);
         pix32 = tmp;
       }
       if (pix32 != NULL)
         src = pix32;
     }
-    rc = pixWriteMemJpeg (&data, &size, src, 85, 0);
-    g_free (self->image_format);
-    self->image_format = g_strdup ("jpeg");
+    rc = pixWriteMemJpeg(&data, &size, src, 85, 0);
+    g_free(self->image_format);
+    self->image_format = g_strdup("jpeg");
   }
   if (rc != 0 || data == NULL) {
-    g_set_error (error, CD_ERROR, CD_ERROR_INTERNAL, "cannot encode %dx%d page image", pixGetWidth (pix),
-                 pixGetHeight (pix));
+    g_set_error(error, CD_ERROR, CD_ERROR_INTERNAL, "cannot encode %dx%d page image", pixGetWidth(pix),
+                pixGetHeight(pix));
     return FALSE;
   }
-  self->image_width = pixGetWidth (pix);
-  self->image_height = pixGetHeight (pix);
-  self->image_depth = pixGetDepth (pix);
-  g_clear_pointer (&self->image_bytes, g_bytes_unref);
-  self->image_bytes = g_bytes_new_with_free_func (data, size, (GDestroyNotify) lept_free, data);
-  g_free (self->image_sha256);
-  self->image_sha256 = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, self->image_bytes);
+  self->image_width = pixGetWidth(pix);
+  self->image_height = pixGetHeight(pix);
+  self->image_depth = pixGetDepth(pix);
+  g_clear_pointer(&self->image_bytes, g_bytes_unref);
+  self->image_bytes = g_bytes_new_with_free_func(data, size, (GDestroyNotify) lept_free, data);
+  g_free(self->image_sha256);
+  self->image_sha256 = g_compute_checksum_for_bytes(G_CHECKSUM_SHA256, self->image_bytes);
   return TRUE;
 }
 
 GBytes *
-cd_page_get_image_bytes (CdPage *self)
+cd_page_get_image_bytes(CdPage *self)
 {
   return self->image_bytes;
 }
 
 const gchar *
-cd_page_get_image_format (CdPage *self)
+cd_page_get_image_format(CdPage *self)
 {
   return self->image_format;
 }
 
 const gchar *
-cd_page_get_image_sha256 (CdPage *self)
+cd_page_get_image_sha256(CdPage *self)
 {
   return self->image_sha256;
 }
 
 void
-cd_page_set_image_info (CdPage *self, gint width, gint height, gint depth)
+cd_page_set_image_info(CdPage *self, gint width, gint height, gint depth)
 {
   self->image_width = width;
   self->image_height = height;
@@ -679,7 +675,7 @@ cd_page_set_image_info (CdPage *self, gint width, gint height, gint depth)
 }
 
 void
-cd_page_get_image_info (CdPage *self, gint *width, gint *height, gint *depth)
+cd_page_get_image_info(CdPage *self, gint *width, gint *height, gint *depth)
 {
   if (width != NULL)
     *width = self->image_width;

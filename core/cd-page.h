@@ -37,42 +37,42 @@ typedef enum {
   CD_PAGE_KIND_DUPLICATE,
 } CdPageKind;
 
-#define CD_TYPE_PAGE (cd_page_get_type ())
-G_DECLARE_FINAL_TYPE (CdPage, cd_page, CD, PAGE, GObject)
+#define CD_TYPE_PAGE (cd_page_get_type())
+G_DECLARE_FINAL_TYPE(CdPage, cd_page, CD, PAGE, GObject)
 
-CdPage *cd_page_new (const gchar *source_path, gint source_page, const gchar *source_sha256);
+CdPage *cd_page_new(const gchar *source_path, gint source_page, const gchar *source_sha256);
 
-const gchar *cd_page_get_source_path (CdPage *self);
-gint cd_page_get_source_page (CdPage *self);
-const gchar *cd_page_get_source_sha256 (CdPage *self);
+const gchar *cd_page_get_source_path(CdPage *self);
+gint cd_page_get_source_page(CdPage *self);
+const gchar *cd_page_get_source_sha256(CdPage *self);
 
-CdPageKind cd_page_get_kind (CdPage *self);
-void cd_page_set_kind (CdPage *self, CdPageKind kind, const gchar *reason);
-const gchar *cd_page_get_reason (CdPage *self);
+CdPageKind cd_page_get_kind(CdPage *self);
+void cd_page_set_kind(CdPage *self, CdPageKind kind, const gchar *reason);
+const gchar *cd_page_get_reason(CdPage *self);
 
-PIX *cd_page_get_pix (CdPage *self);
-void cd_page_set_pix (CdPage *self, PIX *pix);
-PIX *cd_page_steal_pix (CdPage *self);
-void cd_page_get_resolution (CdPage *self, gint *xres, gint *yres);
-void cd_page_set_resolution (CdPage *self, gint xres, gint yres);
+PIX *cd_page_get_pix(CdPage *self);
+void cd_page_set_pix(CdPage *self, PIX *pix);
+PIX *cd_page_steal_pix(CdPage *self);
+void cd_page_get_resolution(CdPage *self, gint *xres, gint *yres);
+void cd_page_set_resolution(CdPage *self, gint xres, gint yres);
 
-gint cd_page_get_rotation (CdPage *self);
-void cd_page_set_rotation (CdPage *self, gint degrees);
-gdouble cd_page_get_skew (CdPage *self);
-void cd_page_set_skew (CdPage *self, gdouble degrees);
+gint cd_page_get_rotation(CdPage *self);
+void cd_page_set_rotation(CdPage *self, gint degrees);
+gdouble cd_page_get_skew(CdPage *self);
+void cd_page_set_skew(CdPage *self, gdouble degrees);
 
-const gchar *cd_page_get_text (CdPage *self);
-void cd_page_set_text (CdPage *self, const gchar *text);
-GPtrArray *cd_page_get_words (CdPage *self);
-void cd_page_add_word (CdPage *self, CdWord *word);
-gdouble cd_page_get_confidence (CdPage *self);
-void cd_page_set_confidence (CdPage *self, gdouble confidence);
+const gchar *cd_page_get_text(CdPage *self);
+void cd_page_set_text(CdPage *self, const gchar *text);
+GPtrArray *cd_page_get_words(CdPage *self);
+void cd_page_add_word(CdPage *self, CdWord *word);
+gdouble cd_page_get_confidence(CdPage *self);
+void cd_page_set_confidence(CdPage *self, gdouble confidence);
 
-void cd_page_add_problem (CdPage *self, const gchar *problem);
-GPtrArray *cd_page_get_problems (CdPage *self);
+void cd_page_add_problem(CdPage *self, const gchar *problem);
+GPtrArray *cd_page_get_problems(CdPage *self);
 
-void cd_page_set_fact (CdPage *self, const gchar *key, GVariant *value);
-GVariant *cd_page_get_fact (CdPage *self, const gchar *key);
-GVariant *cd_page_get_facts (CdPage *self);
+void cd_page_set_fact(CdPage *self, const gchar *key, GVariant *value);
+GVariant *cd_page_get_fact(CdPage *self, const gchar *key);
+GVariant *cd_page_get_facts(CdPage *self);
 
 G_END_DECLS

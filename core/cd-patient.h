@@ -12,7 +12,7 @@
 
 G_BEGIN_DECLS
 
-#define CD_TYPE_PATIENT (cd_patient_get_type ())
+#define CD_TYPE_PATIENT (cd_patient_get_type())
 
 /**
  * CdPatient:
@@ -38,13 +38,13 @@ typedef struct {
   gchar *merged_into;
 } CdPatient;
 
-GType cd_patient_get_type (void) G_GNUC_CONST;
-CdPatient *cd_patient_new (const gchar *mrn);
-CdPatient *cd_patient_copy (const CdPatient *patient);
-void cd_patient_free (CdPatient *patient);
-gchar *cd_patient_normalize_name (const gchar *name);
-gchar *cd_patient_to_string (const CdPatient *patient);
+GType cd_patient_get_type(void) G_GNUC_CONST;
+CdPatient *cd_patient_new(const gchar *mrn);
+CdPatient *cd_patient_copy(const CdPatient *patient);
+void cd_patient_free(CdPatient *patient);
+gchar *cd_patient_normalize_name(const gchar *name);
+gchar *cd_patient_to_string(const CdPatient *patient);
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (CdPatient, cd_patient_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(CdPatient, cd_patient_free)
 
 G_END_DECLS

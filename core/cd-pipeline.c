@@ -42,7 +42,7 @@ struct _CdPipeline {
   gpointer progress_data;
 };
 
-G_DEFINE_TYPE (CdPipeline, cd_pipeline, G_TYPE_OBJECT)
+G_DEFINE_TYPE(CdPipeline, cd_pipeline, G_TYPE_OBJECT)
 
 /* Pages in flight per worker: enough to keep every worker busy while the
  * writer commits, few enough that memory does not grow with the batch. */
@@ -60,45 +60,45 @@ typedef struct {
   GCancellable *cancel; /* internal: user cancel, or a fatal error */
   GMutex lock;
   GCond cond;
-  guint in_flight;      /* pages taken from the source, not yet consumed */
+  guint in_flight; /* pages taken from the source, not yet consumed */
   guint capacity;
-  guint64 n_sent;       /* pages the feeder sent; final once it ends */
-  GError *fatal;        /* the first error that stops the batch */
-  GHashTable *seen;     /* sha256 → path of files read in this batch (feeder) */
+  guint64 n_sent;   /* pages the feeder sent; final once it ends */
+  GError *fatal;    /* the first error that stops the batch */
+  GHashTable *seen; /* sha256 → path of files read in this batch (feeder) */
   gint64 batch_id;
   CdBatch *batch;
   /* writer-side state */
   CdSplitter *splitter;
   GPtrArray *doc_stages;
-  CdDocument *document;   /* being assembled */
-  gchar *file_path;       /* file of the last page consumed */
+  CdDocument *document; /* being assembled */
+  gchar *file_path;     /* file of the last page consumed */
   gchar *file_sha;
   guint file_pages;
-  gboolean file_whole;    /* every page of the file recorded so far */
+  gboolean file_whole; /* every page of the file recorded so far */
   guint inputs_done;
   gint64 started;
 } CdRun;
 
 static void
-cd_pipeline_finalize (GObject *object)
+cd_pipeline_finalize(GObject *object)
 {
-  CdPipeline *self = CD_PIPELINE (object);
+  CdPipeline *self = CD_PIPELINE(object);
 
-  g_object_unref (self->workflow);
-  g_object_unref (self->archive);
+  g_object_unref(self->workflow);
+  g_object_unref(self->archive);
 
-  G_OBJECT_CLASS (cd_pipeline_parent_class)->finalize (object);
+  G_OBJECT_CLASS(cd_pipeline_parent_class)->finalize(object);
 }
 
 static void
-cd_pipeline_class_init (CdPipelineClass *klass)
+cd_pipeline_class_init(CdPipelineClass *klass)
 {
-  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GObjectClass *object_class = G_OBJECT_CLASS(klass);
   object_class->finalize = cd_pipeline_finalize;
 }
 
 static void
-cd_pipeline_init (CdPipeline *self)
+cd_pipeline_init(CdPipeline *self)
 {
 }
 
@@ -112,19 +112,19 @@ cd_pipeline_init (CdPipeline *self)
  * Since: 0.1
  */
 CdPipeline *
-cd_pipeline_new (CdWorkflow *workflow, CdArchive *archive)
+cd_pipeline_new(CdWorkflow *workflow, CdArchive *archive)
 {
   CdPipeline *self;
 
-  g_return_val_if_fail (CD_IS_WORKFLOW (workflow), NULL);
-  g_return_val_if_fail (CD_IS_ARCHIVE (archive), NULL);
+  g_return_val_if_fail(CD_IS_WORKFLOW(workflow), NULL);
+  g_return_val_if_fail(CD_IS_ARCHIVE(archive), NULL);
 
-  self = g_object_new (CD_TYPE_PIPELINE, NULL);
-  self->workflow = g_object_ref (workflow);
-  self->archive = g_object_ref (archive);
-  self->n_workers = cd_workflow_get_workers (workflow);
+  self = g_object_new(CD_TYPE_PIPELINE, NULL);
+  self->workflow = g_object_ref(workflow);
+  self->archive = g_object_ref(archive);
+  self->n_workers = cd_workflow_get_workers(workflow);
   if (self->n_workers == 0)
-    self->n_workers = MAX (1, g_get_num_processors ());
+    self->n_workers = MAX(1, g_get_num_processors());
   return self;
 }
 
@@ -137,9 +137,9 @@ cd_pipeline_new (CdWorkflow *workflow, CdArchive *archive)
  * Since: 0.1
  */
 void
-cd_pipeline_set_progress_func (CdPipeline *self, CdProgressFunc func, gpointer user_data)
+cd_pipeline_set_progress_func(CdPipeline *self, CdProgressFunc func, gpointer user_data)
 {
-  g_return_if_fail (CD_IS_PIPELINE (self));
+  g_return_if_fail(CD_IS_PIPELINE(self));
   self->progress_func = func;
   self->progress_data = user_data;
 }
@@ -153,248 +153,244 @@ cd_pipeline_set_progress_func (CdPipeline *self, CdProgressFunc func, gpointer u
  * Since: 0.1
  */
 guint
-cd_pipeline_get_n_workers (CdPipeline *self)
+cd_pipeline_get_n_workers(CdPipeline *self)
 {
-  g_return_val_if_fail (CD_IS_PIPELINE (self), 0);
+  g_return_val_if_fail(CD_IS_PIPELINE(self), 0);
   return self->n_workers;
 }
 
 /* Keeps the first fatal error and stops the run. */
 static void
-cd_run_fail (CdRun *run, GError *error)
+cd_run_fail(CdRun *run, GError *error)
 {
-  g_mutex_lock (&run->lock);
+  g_mutex_lock(&run->lock);
   if (run->fatal == NULL)
     run->fatal = error;
   else
-    g_error_free (error);
-  g_mutex_unlock (&run->lock);
-  g_cancellable_cancel (run->cancel);
+    g_error_free(error);
+  g_mutex_unlock(&run->lock);
+  g_cancellable_cancel(run->cancel);
 }
 
 static void
-cd_run_wake (GCancellable *cancellable, CdRun *run)
+cd_run_wake(GCancellable *cancellable, CdRun *run)
 {
-  g_mutex_lock (&run->lock);
-  g_cond_broadcast (&run->cond);
-  g_mutex_unlock (&run->lock);
+  g_mutex_lock(&run->lock);
+  g_cond_broadcast(&run->cond);
+  g_mutex_unlock(&run->lock);
 }
 
 static void
-cd_run_forward_cancel (GCancellable *user, GCancellable *internal)
+cd_run_forward_cancel(GCancellable *user, GCancellable *internal)
 {
-  g_cancellable_cancel (internal);
+  g_cancellable_cancel(internal);
 }
 
 /* The engine's answer to a source asking whether to read a file: not if its
  * content is already archived, or was already read earlier in this batch. */
 static gboolean
-cd_run_check_file (CdSource *source, const gchar *path, const gchar *sha256, gchar **reason, gpointer user_data)
+cd_run_check_file(CdSource *source, const gchar *path, const gchar *sha256, gchar **reason, gpointer user_data)
 {
   CdRun *run = user_data;
-  const gchar *earlier = g_hash_table_lookup (run->seen, sha256);
+  const gchar *earlier = g_hash_table_lookup(run->seen, sha256);
   gint64 batch_id = 0;
 
   if (earlier != NULL) {
-    *reason = g_strdup_printf ("same content as %s, earlier in this batch", earlier);
+    *reason = g_strdup_printf("same content as %s, earlier in this batch", earlier);
     return FALSE;
   }
-  if (cd_archive_find_file (run->self->archive, sha256, &batch_id, NULL)) {
-    *reason = g_strdup_printf ("already archived (batch %" G_GINT64_FORMAT ")", batch_id);
+  if (cd_archive_find_file(run->self->archive, sha256, &batch_id, NULL)) {
+    *reason = g_strdup_printf("already archived (batch %" G_GINT64_FORMAT ")", batch_id);
     return FALSE;
   }
-  g_hash_table_insert (run->seen, g_strdup (sha256), g_strdup (path));
+  g_hash_table_insert(run->seen, g_strdup(sha256), g_strdup(path));
   return TRUE;
 }
 
 /* Takes a slot for one more page in flight; FALSE once the run is cancelled. */
 static gboolean
-cd_run_take_slot (CdRun *run)
+cd_run_take_slot(CdRun *run)
 {
   gboolean ok;
 
-  g_mutex_lock (&run->lock);
-  while (run->in_flight >= run->capacity && !g_cancellable_is_cancelled (run->cancel))
-    g_cond_wait (&run->cond, &run->lock);
-  ok = !g_cancellable_is_cancelled (run->cancel);
+  g_mutex_lock(&run->lock);
+  while (run->in_flight >= run->capacity && !g_cancellable_is_cancelled(run->cancel))
+    g_cond_wait(&run->cond, &run->lock);
+  ok = !g_cancellable_is_cancelled(run->cancel);
   if (ok)
     run->in_flight++;
-  g_mutex_unlock (&run->lock);
+  g_mutex_unlock(&run->lock);
   return ok;
 }
 
 static void
-cd_run_release_slot (CdRun *run)
+cd_run_release_slot(CdRun *run)
 {
-  g_mutex_lock (&run->lock);
+  g_mutex_lock(&run->lock);
   run->in_flight--;
-  g_cond_signal (&run->cond);
-  g_mutex_unlock (&run->lock);
+  g_cond_signal(&run->cond);
+  g_mutex_unlock(&run->lock);
 }
 
 static gpointer
-cd_run_feeder (gpointer data)
+cd_run_feeder(gpointer data)
 {
   CdRun *run = data;
   g_autoptr(GError) error = NULL;
 
-  if (!cd_stage_start (CD_STAGE (run->source), &error) || !cd_source_open (run->source, run->inputs, &error))
-    cd_run_fail (run, g_steal_pointer (&error));
-  while (!g_cancellable_is_cancelled (run->cancel) && cd_run_take_slot (run)) {
-    CdPage *page = cd_source_next (run->source, run->cancel, &error);
+  if (!cd_stage_start(CD_STAGE(run->source), &error) || !cd_source_open(run->source, run->inputs, &error))
+    cd_run_fail(run, g_steal_pointer(&error));
+  while (!g_cancellable_is_cancelled(run->cancel) && cd_run_take_slot(run)) {
+    CdPage *page = cd_source_next(run->source, run->cancel, &error);
     if (page == NULL) {
-      cd_run_release_slot (run);
-      if (error != NULL && !g_cancellable_is_cancelled (run->cancel))
-        cd_run_fail (run, g_steal_pointer (&error));
+      cd_run_release_slot(run);
+      if (error != NULL && !g_cancellable_is_cancelled(run->cancel))
+        cd_run_fail(run, g_steal_pointer(&error));
       break;
     }
-    g_mutex_lock (&run->lock);
-    cd_page_set_sequence (page, run->n_sent++);
-    g_mutex_unlock (&run->lock);
-    g_async_queue_push (run->work, page);
+    g_mutex_lock(&run->lock);
+    cd_page_set_sequence(page, run->n_sent++);
+    g_mutex_unlock(&run->lock);
+    g_async_queue_push(run->work, page);
   }
-  cd_stage_stop (CD_STAGE (run->source));
+  cd_stage_stop(CD_STAGE(run->source));
 
   for (guint i = 0; i < run->self->n_workers; i++)
-    g_async_queue_push (run->work, CD_END_MARK);
-  g_async_queue_push (run->results, CD_END_MARK);
+    g_async_queue_push(run->work, CD_END_MARK);
+  g_async_queue_push(run->results, CD_END_MARK);
   return NULL;
 }
 
 /* Runs every page stage on @page. A stage error is a problem of the page,
  * which is archived and reviewed, never a reason to lose it. */
 static void
-cd_run_process_page (CdRun *run, GPtrArray *stages, CdPage *page)
+cd_run_process_page(CdRun *run, GPtrArray *stages, CdPage *page)
 {
   g_autoptr(GError) error_local = NULL;
 
   for (guint i = 0; i < stages->len; i++) {
     g_autoptr(GError) error = NULL;
-    if (g_cancellable_is_cancelled (run->cancel))
+    if (g_cancellable_is_cancelled(run->cancel))
       return;
-    if (!cd_page_stage_process (g_ptr_array_index (stages, i), page, run->cancel, &error)) {
-      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    if (!cd_page_stage_process(g_ptr_array_index(stages, i), page, run->cancel, &error)) {
+      if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
         return;
-      g_message ("%s page %d: %s", cd_page_get_source_path (page), cd_page_get_source_page (page) + 1,
-                 error->message);
-      cd_page_add_problem (page, error->message);
+      g_message("%s page %d: %s", cd_page_get_source_path(page), cd_page_get_source_page(page) + 1, error->message);
+      cd_page_add_problem(page, error->message);
     }
   }
-  if (!cd_page_encode_image (page, &error_local))
-    cd_page_add_problem (page, error_local->message);
+  if (!cd_page_encode_image(page, &error_local))
+    cd_page_add_problem(page, error_local->message);
 }
 
 static gpointer
-cd_run_worker (gpointer data)
+cd_run_worker(gpointer data)
 {
   CdRun *run = data;
   g_autoptr(GPtrArray) stages = NULL;
   g_autoptr(GError) error = NULL;
   gboolean ready = TRUE;
 
-  stages = cd_workflow_create_stages (run->self->workflow, CD_STAGE_KIND_PAGE, &error);
+  stages = cd_workflow_create_stages(run->self->workflow, CD_STAGE_KIND_PAGE, &error);
   for (guint i = 0; i < stages->len; i++) {
-    CdStage *stage = g_ptr_array_index (stages, i);
-    cd_stage_set_archive (stage, run->self->archive);
-    if (!cd_stage_start (stage, &error)) {
-      cd_run_fail (run, g_steal_pointer (&error));
+    CdStage *stage = g_ptr_array_index(stages, i);
+    cd_stage_set_archive(stage, run->self->archive);
+    if (!cd_stage_start(stage, &error)) {
+      cd_run_fail(run, g_steal_pointer(&error));
       ready = FALSE;
       break;
     }
   }
   for (;;) {
-    CdPage *page = g_async_queue_pop (run->work);
+    CdPage *page = g_async_queue_pop(run->work);
     if (page == CD_END_MARK)
       break;
-    if (ready && !g_cancellable_is_cancelled (run->cancel))
-      cd_run_process_page (run, stages, page);
-    g_async_queue_push (run->results, page);
+    if (ready && !g_cancellable_is_cancelled(run->cancel))
+      cd_run_process_page(run, stages, page);
+    g_async_queue_push(run->results, page);
   }
   /* the stages are disposed here, so each stops on the thread it started on */
   return NULL;
 }
 
 static void
-cd_run_report_progress (CdRun *run, const gchar *path)
+cd_run_report_progress(CdRun *run, const gchar *path)
 {
   CdProgress progress = { 0 };
 
   if (run->self->progress_func == NULL)
     return;
-  progress.pages_done = cd_batch_get_pages_in (run->batch);
+  progress.pages_done = cd_batch_get_pages_in(run->batch);
   progress.inputs_done = run->inputs_done;
-  progress.inputs_total = cd_source_get_n_inputs (run->source);
+  progress.inputs_total = cd_source_get_n_inputs(run->source);
   progress.path = path;
-  progress.elapsed = (g_get_monotonic_time () - run->started) / (gdouble) G_USEC_PER_SEC;
-  run->self->progress_func (&progress, run->self->progress_data);
+  progress.elapsed = (g_get_monotonic_time() - run->started) / (gdouble) G_USEC_PER_SEC;
+  run->self->progress_func(&progress, run->self->progress_data);
 }
 
 /* Closes the document being assembled: document stages, then one
  * transaction. Pages already in the archive (a batch resumed after a crash)
  * are not written twice. */
 static gboolean
-cd_run_close_document (CdRun *run, GError **error)
+cd_run_close_document(CdRun *run, GError **error)
 {
-  g_autoptr(CdDocument) document = g_steal_pointer (&run->document);
+  g_autoptr(CdDocument) document = g_steal_pointer(&run->document);
   GPtrArray *pages;
   CdPage *first;
 
   if (document == NULL)
     return TRUE;
-  pages = cd_document_get_pages (document);
-  first = g_ptr_array_index (pages, 0);
-  if (cd_archive_has_page (run->self->archive, cd_page_get_source_sha256 (first), cd_page_get_source_page (first),
-                           NULL)) {
+  pages = cd_document_get_pages(document);
+  first = g_ptr_array_index(pages, 0);
+  if (cd_archive_has_page(run->self->archive, cd_page_get_source_sha256(first), cd_page_get_source_page(first), NULL)) {
     for (guint i = 0; i < pages->len; i++)
-      cd_batch_add_page (run->batch, g_ptr_array_index (pages, i), CD_BATCH_OUTCOME_DUPLICATE,
-                         "page already archived");
+      cd_batch_add_page(run->batch, g_ptr_array_index(pages, i), CD_BATCH_OUTCOME_DUPLICATE, "page already archived");
     return TRUE;
   }
   for (guint i = 0; i < run->doc_stages->len; i++) {
     g_autoptr(GError) error_local = NULL;
-    if (!cd_doc_stage_process (g_ptr_array_index (run->doc_stages, i), document, run->cancel, &error_local)) {
-      if (g_error_matches (error_local, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    if (!cd_doc_stage_process(g_ptr_array_index(run->doc_stages, i), document, run->cancel, &error_local)) {
+      if (g_error_matches(error_local, G_IO_ERROR, G_IO_ERROR_CANCELLED))
         return TRUE;
-      cd_document_add_problem (document, error_local->message);
+      cd_document_add_problem(document, error_local->message);
     }
   }
-  if (cd_document_get_patient_mrn (document) == NULL)
-    cd_document_add_problem (document, "no patient identified");
-  if (!cd_archive_commit_document (run->self->archive, run->batch_id, document, error)) {
-    g_prefix_error (error, "%s: cannot archive document: ", cd_page_get_source_path (first));
+  if (cd_document_get_patient_mrn(document) == NULL)
+    cd_document_add_problem(document, "no patient identified");
+  if (!cd_archive_commit_document(run->self->archive, run->batch_id, document, error)) {
+    g_prefix_error(error, "%s: cannot archive document: ", cd_page_get_source_path(first));
     return FALSE;
   }
-  cd_batch_add_document (run->batch, document);
+  cd_batch_add_document(run->batch, document);
   return TRUE;
 }
 
 /* Called when the pages of one file are all consumed: records the file as
  * archived so that ingesting it again is skipped. */
 static gboolean
-cd_run_finish_file (CdRun *run, GError **error)
+cd_run_finish_file(CdRun *run, GError **error)
 {
-  if (!cd_run_close_document (run, error))
+  if (!cd_run_close_document(run, error))
     return FALSE;
   if (run->file_path != NULL)
     run->inputs_done++;
-  if (run->file_sha != NULL && run->file_pages > 0 && run->file_whole &&
-      !g_cancellable_is_cancelled (run->cancel)) {
+  if (run->file_sha != NULL && run->file_pages > 0 && run->file_whole && !g_cancellable_is_cancelled(run->cancel)) {
     GStatBuf st = { 0 };
-    if (g_stat (run->file_path, &st) != 0)
+    if (g_stat(run->file_path, &st) != 0)
       st.st_size = 0;
-    if (!cd_archive_commit_file (run->self->archive, run->batch_id, run->file_sha, run->file_path, st.st_size,
-                                 run->file_pages, error))
+    if (!cd_archive_commit_file(run->self->archive, run->batch_id, run->file_sha, run->file_path, st.st_size,
+                                run->file_pages, error))
       return FALSE;
   }
-  g_clear_pointer (&run->file_path, g_free);
-  g_clear_pointer (&run->file_sha, g_free);
+  g_clear_pointer(&run->file_path, g_free);
+  g_clear_pointer(&run->file_sha, g_free);
   run->file_pages = 0;
   run->file_whole = TRUE;
   return TRUE;
 }
 
 static CdBatchOutcome
-cd_run_outcome_for_kind (CdPageKind kind)
+cd_run_outcome_for_kind(CdPageKind kind)
 {
   switch (kind) {
   case CD_PAGE_KIND_FAILED:
@@ -409,31 +405,31 @@ cd_run_outcome_for_kind (CdPageKind kind)
 /* Takes one page in scan order: file boundaries, the splitter, and either
  * the current document or a record of its own. */
 static gboolean
-cd_run_consume (CdRun *run, CdPage *page, GError **error)
+cd_run_consume(CdRun *run, CdPage *page, GError **error)
 {
-  const gchar *path = cd_page_get_source_path (page);
-  const gchar *sha = cd_page_get_source_sha256 (page);
-  gint index = cd_page_get_source_page (page);
+  const gchar *path = cd_page_get_source_path(page);
+  const gchar *sha = cd_page_get_source_sha256(page);
+  gint index = cd_page_get_source_page(page);
   CdSplitDecision decision = CD_SPLIT_CONTINUE;
   CdPageKind kind;
 
   /* a new file always starts a new document */
-  if (g_strcmp0 (path, run->file_path) != 0 || g_strcmp0 (sha, run->file_sha) != 0) {
-    if (!cd_run_finish_file (run, error))
+  if (g_strcmp0(path, run->file_path) != 0 || g_strcmp0(sha, run->file_sha) != 0) {
+    if (!cd_run_finish_file(run, error))
       return FALSE;
-    run->file_path = g_strdup (path);
-    run->file_sha = g_strdup (sha);
+    run->file_path = g_strdup(path);
+    run->file_sha = g_strdup(sha);
   }
 
-  if (run->splitter != NULL && cd_page_get_kind (page) != CD_PAGE_KIND_DUPLICATE) {
+  if (run->splitter != NULL && cd_page_get_kind(page) != CD_PAGE_KIND_DUPLICATE) {
     g_autoptr(GError) error_local = NULL;
-    if (!cd_splitter_decide (run->splitter, page, run->document, &decision, &error_local))
-      cd_page_add_problem (page, error_local->message);
+    if (!cd_splitter_decide(run->splitter, page, run->document, &decision, &error_local))
+      cd_page_add_problem(page, error_local->message);
   }
 
-  kind = cd_page_get_kind (page);
+  kind = cd_page_get_kind(page);
   if (kind == CD_PAGE_KIND_DUPLICATE) {
-    cd_batch_add_page (run->batch, page, CD_BATCH_OUTCOME_DUPLICATE, cd_page_get_reason (page));
+    cd_batch_add_page(run->batch, page, CD_BATCH_OUTCOME_DUPLICATE, cd_page_get_reason(page));
     run->file_whole = FALSE;
     return TRUE;
   }
@@ -443,45 +439,45 @@ cd_run_consume (CdRun *run, CdPage *page, GError **error)
     run->file_pages++;
 
   if (kind != CD_PAGE_KIND_PAGE) {
-    if (cd_archive_has_page (run->self->archive, sha, index, NULL)) {
-      cd_batch_add_page (run->batch, page, CD_BATCH_OUTCOME_DUPLICATE, "page already archived");
+    if (cd_archive_has_page(run->self->archive, sha, index, NULL)) {
+      cd_batch_add_page(run->batch, page, CD_BATCH_OUTCOME_DUPLICATE, "page already archived");
       return TRUE;
     }
-    if (!cd_archive_commit_page (run->self->archive, run->batch_id, page, error)) {
-      g_prefix_error (error, "%s page %d: cannot archive: ", path, index + 1);
+    if (!cd_archive_commit_page(run->self->archive, run->batch_id, page, error)) {
+      g_prefix_error(error, "%s page %d: cannot archive: ", path, index + 1);
       return FALSE;
     }
-    cd_batch_add_page (run->batch, page, cd_run_outcome_for_kind (kind), cd_page_get_reason (page));
+    cd_batch_add_page(run->batch, page, cd_run_outcome_for_kind(kind), cd_page_get_reason(page));
     return TRUE;
   }
 
   if (run->document != NULL && decision == CD_SPLIT_NEW_DOCUMENT) {
-    if (!cd_run_close_document (run, error))
+    if (!cd_run_close_document(run, error))
       return FALSE;
   }
   if (run->document == NULL)
-    run->document = cd_document_new ();
-  cd_document_add_page (run->document, page);
+    run->document = cd_document_new();
+  cd_document_add_page(run->document, page);
   return TRUE;
 }
 
 static void
-cd_run_clear (CdRun *run)
+cd_run_clear(CdRun *run)
 {
-  g_clear_object (&run->source);
-  g_clear_pointer (&run->work, g_async_queue_unref);
-  g_clear_pointer (&run->results, g_async_queue_unref);
-  g_clear_object (&run->cancel);
-  g_mutex_clear (&run->lock);
-  g_cond_clear (&run->cond);
-  g_clear_error (&run->fatal);
-  g_clear_pointer (&run->seen, g_hash_table_unref);
-  g_clear_object (&run->batch);
-  g_clear_object (&run->splitter);
-  g_clear_pointer (&run->doc_stages, g_ptr_array_unref);
-  g_clear_object (&run->document);
-  g_clear_pointer (&run->file_path, g_free);
-  g_clear_pointer (&run->file_sha, g_free);
+  g_clear_object(&run->source);
+  g_clear_pointer(&run->work, g_async_queue_unref);
+  g_clear_pointer(&run->results, g_async_queue_unref);
+  g_clear_object(&run->cancel);
+  g_mutex_clear(&run->lock);
+  g_cond_clear(&run->cond);
+  g_clear_error(&run->fatal);
+  g_clear_pointer(&run->seen, g_hash_table_unref);
+  g_clear_object(&run->batch);
+  g_clear_object(&run->splitter);
+  g_clear_pointer(&run->doc_stages, g_ptr_array_unref);
+  g_clear_object(&run->document);
+  g_clear_pointer(&run->file_path, g_free);
+  g_clear_pointer(&run->file_sha, g_free);
 }
 
 /**
@@ -503,10 +499,10 @@ cd_run_clear (CdRun *run)
  * Since: 0.1
  */
 CdBatch *
-cd_pipeline_run (CdPipeline *self, const gchar *const *inputs, GCancellable *cancellable, GError **error)
+cd_pipeline_run(CdPipeline *self, const gchar *const *inputs, GCancellable *cancellable, GError **error)
 {
   CdRun run = { 0 };
-  g_autoptr(GPtrArray) workers = g_ptr_array_new ();
+  g_autoptr(GPtrArray) workers = g_ptr_array_new();
   g_autoptr(GError) error_local = NULL;
   GThread *feeder;
   gulong user_cancel_id = 0;
@@ -516,130 +512,130 @@ cd_pipeline_run (CdPipeline *self, const gchar *const *inputs, GCancellable *can
   CdPage **reorder;
   const gchar *status;
 
-  g_return_val_if_fail (CD_IS_PIPELINE (self), NULL);
+  g_return_val_if_fail(CD_IS_PIPELINE(self), NULL);
 
   run.self = self;
   run.inputs = inputs;
-  run.work = g_async_queue_new ();
-  run.results = g_async_queue_new ();
-  run.cancel = g_cancellable_new ();
-  g_mutex_init (&run.lock);
-  g_cond_init (&run.cond);
+  run.work = g_async_queue_new();
+  run.results = g_async_queue_new();
+  run.cancel = g_cancellable_new();
+  g_mutex_init(&run.lock);
+  g_cond_init(&run.cond);
   run.capacity = self->n_workers * CD_PIPELINE_PAGES_PER_WORKER;
-  run.seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-  run.batch = cd_batch_new ();
+  run.seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+  run.batch = cd_batch_new();
   run.file_whole = TRUE;
-  run.started = g_get_monotonic_time ();
+  run.started = g_get_monotonic_time();
 
-  run.source = cd_workflow_create_source (self->workflow, &error_local);
+  run.source = cd_workflow_create_source(self->workflow, &error_local);
   if (run.source == NULL) {
-    g_propagate_error (error, g_steal_pointer (&error_local));
-    cd_run_clear (&run);
+    g_propagate_error(error, g_steal_pointer(&error_local));
+    cd_run_clear(&run);
     return NULL;
   }
-  cd_stage_set_archive (CD_STAGE (run.source), self->archive);
-  cd_source_set_file_check (run.source, cd_run_check_file, &run);
-  run.splitter = cd_workflow_create_splitter (self->workflow, NULL);
-  run.doc_stages = cd_workflow_create_stages (self->workflow, CD_STAGE_KIND_DOCUMENT, NULL);
+  cd_stage_set_archive(CD_STAGE(run.source), self->archive);
+  cd_source_set_file_check(run.source, cd_run_check_file, &run);
+  run.splitter = cd_workflow_create_splitter(self->workflow, NULL);
+  run.doc_stages = cd_workflow_create_stages(self->workflow, CD_STAGE_KIND_DOCUMENT, NULL);
   if (run.splitter != NULL) {
-    cd_stage_set_archive (CD_STAGE (run.splitter), self->archive);
-    if (!cd_stage_start (CD_STAGE (run.splitter), &error_local)) {
-      g_propagate_error (error, g_steal_pointer (&error_local));
-      cd_run_clear (&run);
+    cd_stage_set_archive(CD_STAGE(run.splitter), self->archive);
+    if (!cd_stage_start(CD_STAGE(run.splitter), &error_local)) {
+      g_propagate_error(error, g_steal_pointer(&error_local));
+      cd_run_clear(&run);
       return NULL;
     }
   }
   for (guint i = 0; i < run.doc_stages->len; i++) {
-    CdStage *stage = g_ptr_array_index (run.doc_stages, i);
-    cd_stage_set_archive (stage, self->archive);
-    if (!cd_stage_start (stage, &error_local)) {
-      g_propagate_error (error, g_steal_pointer (&error_local));
-      cd_run_clear (&run);
+    CdStage *stage = g_ptr_array_index(run.doc_stages, i);
+    cd_stage_set_archive(stage, self->archive);
+    if (!cd_stage_start(stage, &error_local)) {
+      g_propagate_error(error, g_steal_pointer(&error_local));
+      cd_run_clear(&run);
       return NULL;
     }
   }
 
-  run.batch_id = cd_archive_begin_batch (self->archive, cd_workflow_get_name (self->workflow), inputs, error);
+  run.batch_id = cd_archive_begin_batch(self->archive, cd_workflow_get_name(self->workflow), inputs, error);
   if (run.batch_id == 0) {
-    cd_run_clear (&run);
+    cd_run_clear(&run);
     return NULL;
   }
-  cd_batch_set_id (run.batch, run.batch_id);
+  cd_batch_set_id(run.batch, run.batch_id);
 
-  wake_id = g_cancellable_connect (run.cancel, G_CALLBACK (cd_run_wake), &run, NULL);
+  wake_id = g_cancellable_connect(run.cancel, G_CALLBACK(cd_run_wake), &run, NULL);
   if (cancellable != NULL)
-    user_cancel_id = g_cancellable_connect (cancellable, G_CALLBACK (cd_run_forward_cancel), run.cancel, NULL);
+    user_cancel_id = g_cancellable_connect(cancellable, G_CALLBACK(cd_run_forward_cancel), run.cancel, NULL);
 
   for (guint i = 0; i < self->n_workers; i++) {
-    g_autofree gchar *name = g_strdup_printf ("cd-worker-%u", i);
-    g_ptr_array_add (workers, g_thread_new (name, cd_run_worker, &run));
+    g_autofree gchar *name = g_strdup_printf("cd-worker-%u", i);
+    g_ptr_array_add(workers, g_thread_new(name, cd_run_worker, &run));
   }
-  feeder = g_thread_new ("cd-feeder", cd_run_feeder, &run);
+  feeder = g_thread_new("cd-feeder", cd_run_feeder, &run);
 
   /* the writer: put pages back in scan order and commit them. A page's
    * slot is released only here, so no page in flight has a sequence number
    * beyond next + capacity, and a ring of that size reorders them. */
-  reorder = g_new0 (CdPage *, run.capacity);
+  reorder = g_new0(CdPage *, run.capacity);
   for (;;) {
     CdPage *page;
     guint64 total;
 
-    g_mutex_lock (&run.lock);
+    g_mutex_lock(&run.lock);
     total = run.n_sent;
-    g_mutex_unlock (&run.lock);
+    g_mutex_unlock(&run.lock);
     if (feeder_done && next == total)
       break;
-    page = g_async_queue_pop (run.results);
+    page = g_async_queue_pop(run.results);
     if (page == CD_END_MARK) {
       feeder_done = TRUE;
       continue;
     }
-    reorder[cd_page_get_sequence (page) % run.capacity] = page;
-    while ((page = reorder[next % run.capacity]) != NULL && cd_page_get_sequence (page) == next) {
+    reorder[cd_page_get_sequence(page) % run.capacity] = page;
+    while ((page = reorder[next % run.capacity]) != NULL && cd_page_get_sequence(page) == next) {
       reorder[next % run.capacity] = NULL;
-      if (!g_cancellable_is_cancelled (run.cancel)) {
-        if (!cd_run_consume (&run, page, &error_local))
-          cd_run_fail (&run, g_steal_pointer (&error_local));
+      if (!g_cancellable_is_cancelled(run.cancel)) {
+        if (!cd_run_consume(&run, page, &error_local))
+          cd_run_fail(&run, g_steal_pointer(&error_local));
         else
-          cd_run_report_progress (&run, cd_page_get_source_path (page));
+          cd_run_report_progress(&run, cd_page_get_source_path(page));
       }
-      g_object_unref (page);
+      g_object_unref(page);
       next++;
-      cd_run_release_slot (&run);
+      cd_run_release_slot(&run);
     }
   }
-  g_thread_join (feeder);
+  g_thread_join(feeder);
   for (guint i = 0; i < workers->len; i++)
-    g_thread_join (g_ptr_array_index (workers, i));
-  g_free (reorder);
+    g_thread_join(g_ptr_array_index(workers, i));
+  g_free(reorder);
 
   /* the last file's last document */
-  if (!g_cancellable_is_cancelled (run.cancel) && !cd_run_finish_file (&run, &error_local))
-    cd_run_fail (&run, g_steal_pointer (&error_local));
+  if (!g_cancellable_is_cancelled(run.cancel) && !cd_run_finish_file(&run, &error_local))
+    cd_run_fail(&run, g_steal_pointer(&error_local));
 
   if (cancellable != NULL)
-    g_cancellable_disconnect (cancellable, user_cancel_id);
-  g_cancellable_disconnect (run.cancel, wake_id);
+    g_cancellable_disconnect(cancellable, user_cancel_id);
+  g_cancellable_disconnect(run.cancel, wake_id);
 
-  cd_batch_set_elapsed (run.batch, (g_get_monotonic_time () - run.started) / (gdouble) G_USEC_PER_SEC);
+  cd_batch_set_elapsed(run.batch, (g_get_monotonic_time() - run.started) / (gdouble) G_USEC_PER_SEC);
   if (run.fatal != NULL)
     status = "failed";
-  else if (g_cancellable_is_cancelled (run.cancel))
+  else if (g_cancellable_is_cancelled(run.cancel))
     status = "cancelled";
   else
     status = "finished";
-  cd_batch_set_status (run.batch, status);
-  if (!cd_archive_end_batch (self->archive, run.batch, status, &error_local) && run.fatal == NULL)
-    run.fatal = g_steal_pointer (&error_local);
+  cd_batch_set_status(run.batch, status);
+  if (!cd_archive_end_batch(self->archive, run.batch, status, &error_local) && run.fatal == NULL)
+    run.fatal = g_steal_pointer(&error_local);
 
   if (run.fatal != NULL) {
-    g_propagate_error (error, g_steal_pointer (&run.fatal));
-    cd_run_clear (&run);
+    g_propagate_error(error, g_steal_pointer(&run.fatal));
+    cd_run_clear(&run);
     return NULL;
   }
   {
-    CdBatch *batch = g_steal_pointer (&run.batch);
-    cd_run_clear (&run);
+    CdBatch *batch = g_steal_pointer(&run.batch);
+    cd_run_clear(&run);
     return batch;
   }
 }

@@ -41,14 +41,14 @@ typedef struct {
  *
  * Since: 0.1
  */
-typedef void (*CdProgressFunc) (const CdProgress *progress, gpointer user_data);
+typedef void (*CdProgressFunc)(const CdProgress *progress, gpointer user_data);
 
-#define CD_TYPE_PIPELINE (cd_pipeline_get_type ())
-G_DECLARE_FINAL_TYPE (CdPipeline, cd_pipeline, CD, PIPELINE, GObject)
+#define CD_TYPE_PIPELINE (cd_pipeline_get_type())
+G_DECLARE_FINAL_TYPE(CdPipeline, cd_pipeline, CD, PIPELINE, GObject)
 
-CdPipeline *cd_pipeline_new (CdWorkflow *workflow, CdArchive *archive);
-void cd_pipeline_set_progress_func (CdPipeline *self, CdProgressFunc func, gpointer user_data);
-guint cd_pipeline_get_n_workers (CdPipeline *self);
-CdBatch *cd_pipeline_run (CdPipeline *self, const gchar *const *inputs, GCancellable *cancellable, GError **error);
+CdPipeline *cd_pipeline_new(CdWorkflow *workflow, CdArchive *archive);
+void cd_pipeline_set_progress_func(CdPipeline *self, CdProgressFunc func, gpointer user_data);
+guint cd_pipeline_get_n_workers(CdPipeline *self);
+CdBatch *cd_pipeline_run(CdPipeline *self, const gchar *const *inputs, GCancellable *cancellable, GError **error);
 
 G_END_DECLS

@@ -8,9 +8,9 @@
 
 G_BEGIN_DECLS
 
-CdPlugin *cd_plugin_new (const gchar *filename);
-gboolean cd_plugin_open (CdPlugin *self, const gchar *const *allow, GError **error);
-gboolean cd_plugin_init_types (CdPlugin *self, GError **error);
-void cd_plugin_set_error (CdPlugin *self, const GError *error);
+CdPlugin *cd_plugin_new(const gchar *filename);
+gboolean cd_plugin_open(CdPlugin *self, const gchar *const *allow, GError **error);
+gboolean cd_plugin_init_types(CdPlugin *self, GError **error);
+void cd_plugin_set_error(CdPlugin *self, const GError *error);
 
 G_END_DECLS

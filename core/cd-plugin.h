@@ -15,8 +15,8 @@
 
 G_BEGIN_DECLS
 
-#define CD_TYPE_PLUGIN (cd_plugin_get_type ())
-G_DECLARE_FINAL_TYPE (CdPlugin, cd_plugin, CD, PLUGIN, GObject)
+#define CD_TYPE_PLUGIN (cd_plugin_get_type())
+G_DECLARE_FINAL_TYPE(CdPlugin, cd_plugin, CD, PLUGIN, GObject)
 
 /**
  * CdPluginInitFunc:
@@ -29,7 +29,7 @@ G_DECLARE_FINAL_TYPE (CdPlugin, cd_plugin, CD, PLUGIN, GObject)
  *
  * Since: 0.1
  */
-typedef gboolean (*CdPluginInitFunc) (CdPlugin *plugin, GError **error);
+typedef gboolean (*CdPluginInitFunc)(CdPlugin *plugin, GError **error);
 
 /**
  * CdPluginDesc:
@@ -73,18 +73,18 @@ typedef struct {
  *
  * Since: 0.1
  */
-#define CD_PLUGIN_DEFINE(name, description, init, version, license)                                            \
-  G_MODULE_EXPORT const CdPluginDesc cd_plugin_desc = {                                                        \
-    CD_PLUGIN_ABI_MAJOR, CD_PLUGIN_ABI_MINOR, name, description, version, license, init, { NULL },             \
+#define CD_PLUGIN_DEFINE(name, description, init, version, license)                                                    \
+  G_MODULE_EXPORT const CdPluginDesc cd_plugin_desc = {                                                                \
+    CD_PLUGIN_ABI_MAJOR, CD_PLUGIN_ABI_MINOR, name, description, version, license, init, { NULL },                     \
   };
 
-const gchar *cd_plugin_get_name (CdPlugin *self);
-const gchar *cd_plugin_get_description (CdPlugin *self);
-const gchar *cd_plugin_get_version (CdPlugin *self);
-const gchar *cd_plugin_get_license (CdPlugin *self);
-const gchar *cd_plugin_get_filename (CdPlugin *self);
-const GError *cd_plugin_get_error (CdPlugin *self);
-GArray *cd_plugin_get_stage_types (CdPlugin *self);
-gboolean cd_plugin_add_stage_type (CdPlugin *self, GType type, GError **error);
+const gchar *cd_plugin_get_name(CdPlugin *self);
+const gchar *cd_plugin_get_description(CdPlugin *self);
+const gchar *cd_plugin_get_version(CdPlugin *self);
+const gchar *cd_plugin_get_license(CdPlugin *self);
+const gchar *cd_plugin_get_filename(CdPlugin *self);
+const GError *cd_plugin_get_error(CdPlugin *self);
+GArray *cd_plugin_get_stage_types(CdPlugin *self);
+gboolean cd_plugin_add_stage_type(CdPlugin *self, GType type, GError **error);
 
 G_END_DECLS

@@ -22,15 +22,15 @@ typedef struct {
   guint n_inputs;
 } CdSourcePrivate;
 
-G_DEFINE_ABSTRACT_TYPE_WITH_PRIVATE (CdSource, cd_source, CD_TYPE_STAGE)
+G_DEFINE_ABSTRACT_TYPE_WITH_PRIVATE(CdSource, cd_source, CD_TYPE_STAGE)
 
 static void
-cd_source_class_init (CdSourceClass *klass)
+cd_source_class_init(CdSourceClass *klass)
 {
 }
 
 static void
-cd_source_init (CdSource *self)
+cd_source_init(CdSource *self)
 {
 }
 
@@ -43,11 +43,11 @@ cd_source_init (CdSource *self)
  * Since: 0.1
  */
 void
-cd_source_set_file_check (CdSource *self, CdSourceFileCheck func, gpointer user_data)
+cd_source_set_file_check(CdSource *self, CdSourceFileCheck func, gpointer user_data)
 {
-  CdSourcePrivate *priv = cd_source_get_instance_private (self);
+  CdSourcePrivate *priv = cd_source_get_instance_private(self);
 
-  g_return_if_fail (CD_IS_SOURCE (self));
+  g_return_if_fail(CD_IS_SOURCE(self));
   priv->check_func = func;
   priv->check_data = user_data;
 }
@@ -64,18 +64,18 @@ cd_source_set_file_check (CdSource *self, CdSourceFileCheck func, gpointer user_
  * Since: 0.1
  */
 gboolean
-cd_source_check_file (CdSource *self, const gchar *path, const gchar *sha256, gchar **reason)
+cd_source_check_file(CdSource *self, const gchar *path, const gchar *sha256, gchar **reason)
 {
-  CdSourcePrivate *priv = cd_source_get_instance_private (self);
+  CdSourcePrivate *priv = cd_source_get_instance_private(self);
   g_autofree gchar *reason_local = NULL;
 
-  g_return_val_if_fail (CD_IS_SOURCE (self), TRUE);
+  g_return_val_if_fail(CD_IS_SOURCE(self), TRUE);
   if (priv->check_func == NULL)
     return TRUE;
-  if (priv->check_func (self, path, sha256, &reason_local, priv->check_data))
+  if (priv->check_func(self, path, sha256, &reason_local, priv->check_data))
     return TRUE;
   if (reason != NULL)
-    *reason = g_steal_pointer (&reason_local);
+    *reason = g_steal_pointer(&reason_local);
   return FALSE;
 }
 
@@ -89,10 +89,10 @@ cd_source_check_file (CdSource *self, const gchar *path, const gchar *sha256, gc
  * Since: 0.1
  */
 void
-cd_source_set_n_inputs (CdSource *self, guint n_inputs)
+cd_source_set_n_inputs(CdSource *self, guint n_inputs)
 {
-  CdSourcePrivate *priv = cd_source_get_instance_private (self);
-  g_return_if_fail (CD_IS_SOURCE (self));
+  CdSourcePrivate *priv = cd_source_get_instance_private(self);
+  g_return_if_fail(CD_IS_SOURCE(self));
   priv->n_inputs = n_inputs;
 }
 
@@ -105,10 +105,10 @@ cd_source_set_n_inputs (CdSource *self, guint n_inputs)
  * Since: 0.1
  */
 guint
-cd_source_get_n_inputs (CdSource *self)
+cd_source_get_n_inputs(CdSource *self)
 {
-  CdSourcePrivate *priv = cd_source_get_instance_private (self);
-  g_return_val_if_fail (CD_IS_SOURCE (self), 0);
+  CdSourcePrivate *priv = cd_source_get_instance_private(self);
+  g_return_val_if_fail(CD_IS_SOURCE(self), 0);
   return priv->n_inputs;
 }
 
@@ -126,18 +126,18 @@ cd_source_get_n_inputs (CdSource *self)
  * Since: 0.1
  */
 gboolean
-cd_source_open (CdSource *self, const gchar *const *inputs, GError **error)
+cd_source_open(CdSource *self, const gchar *const *inputs, GError **error)
 {
-  CdSourceClass *klass = CD_SOURCE_GET_CLASS (self);
+  CdSourceClass *klass = CD_SOURCE_GET_CLASS(self);
   g_autoptr(GError) error_local = NULL;
 
-  g_return_val_if_fail (CD_IS_SOURCE (self), FALSE);
+  g_return_val_if_fail(CD_IS_SOURCE(self), FALSE);
   if (klass->open == NULL)
     return TRUE;
-  if (!klass->open (self, inputs, &error_local)) {
+  if (!klass->open(self, inputs, &error_local)) {
     if (error_local == NULL)
-      g_set_error (&error_local, CD_ERROR, CD_ERROR_INTERNAL, "open failed without an error");
-    g_propagate_prefixed_error (error, g_steal_pointer (&error_local), "%s: ", cd_stage_get_name (CD_STAGE (self)));
+      g_set_error(&error_local, CD_ERROR, CD_ERROR_INTERNAL, "open failed without an error");
+    g_propagate_prefixed_error(error, g_steal_pointer(&error_local), "%s: ", cd_stage_get_name(CD_STAGE(self)));
     return FALSE;
   }
   return TRUE;
@@ -157,21 +157,21 @@ cd_source_open (CdSource *self, const gchar *const *inputs, GError **error)
  * Since: 0.1
  */
 CdPage *
-cd_source_next (CdSource *self, GCancellable *cancellable, GError **error)
+cd_source_next(CdSource *self, GCancellable *cancellable, GError **error)
 {
-  CdSourceClass *klass = CD_SOURCE_GET_CLASS (self);
+  CdSourceClass *klass = CD_SOURCE_GET_CLASS(self);
   g_autoptr(GError) error_local = NULL;
   CdPage *page;
 
-  g_return_val_if_fail (CD_IS_SOURCE (self), NULL);
-  if (g_cancellable_set_error_if_cancelled (cancellable, error))
+  g_return_val_if_fail(CD_IS_SOURCE(self), NULL);
+  if (g_cancellable_set_error_if_cancelled(cancellable, error))
     return NULL;
   if (klass->next == NULL)
     return NULL;
-  page = klass->next (self, cancellable, &error_local);
+  page = klass->next(self, cancellable, &error_local);
   if (error_local != NULL) {
-    g_clear_object (&page);
-    g_propagate_prefixed_error (error, g_steal_pointer (&error_local), "%s: ", cd_stage_get_name (CD_STAGE (self)));
+    g_clear_object(&page);
+    g_propagate_prefixed_error(error, g_steal_pointer(&error_local), "%s: ", cd_stage_get_name(CD_STAGE(self)));
     return NULL;
   }
   return page;
@@ -191,8 +191,8 @@ cd_source_next (CdSource *self, GCancellable *cancellable, GError **error)
  * Since: 0.1
  */
 gchar *
-cd_source_hash_file (const gchar *path, guint64 *size, GError **error)
+cd_source_hash_file(const gchar *path, guint64 *size, GError **error)
 {
-  g_return_val_if_fail (path != NULL, NULL);
-  return cd_file_sha256 (path, size, error);
+  g_return_val_if_fail(path != NULL, NULL);
+  return cd_file_sha256(path, size, error);
 }

@@ -13,8 +13,8 @@
 
 G_BEGIN_DECLS
 
-#define CD_TYPE_SOURCE (cd_source_get_type ())
-G_DECLARE_DERIVABLE_TYPE (CdSource, cd_source, CD, SOURCE, CdStage)
+#define CD_TYPE_SOURCE (cd_source_get_type())
+G_DECLARE_DERIVABLE_TYPE(CdSource, cd_source, CD, SOURCE, CdStage)
 
 /**
  * CdSourceFileCheck:
@@ -30,8 +30,8 @@ G_DECLARE_DERIVABLE_TYPE (CdSource, cd_source, CD, SOURCE, CdStage)
  *
  * Since: 0.1
  */
-typedef gboolean (*CdSourceFileCheck) (CdSource *source, const gchar *path, const gchar *sha256, gchar **reason,
-                                       gpointer user_data);
+typedef gboolean (*CdSourceFileCheck)(CdSource *source, const gchar *path, const gchar *sha256, gchar **reason,
+                                      gpointer user_data);
 
 /**
  * CdSourceClass:
@@ -58,21 +58,21 @@ typedef gboolean (*CdSourceFileCheck) (CdSource *source, const gchar *path, cons
 struct _CdSourceClass {
   CdStageClass parent_class;
 
-  gboolean (*open) (CdSource *self, const gchar *const *inputs, GError **error);
-  CdPage *(*next) (CdSource *self, GCancellable *cancellable, GError **error);
+  gboolean (*open)(CdSource *self, const gchar *const *inputs, GError **error);
+  CdPage *(*next)(CdSource *self, GCancellable *cancellable, GError **error);
 
   /*< private >*/
   gpointer padding[14];
 };
 
-void cd_source_set_file_check (CdSource *self, CdSourceFileCheck func, gpointer user_data);
-gboolean cd_source_check_file (CdSource *self, const gchar *path, const gchar *sha256, gchar **reason);
-void cd_source_set_n_inputs (CdSource *self, guint n_inputs);
-guint cd_source_get_n_inputs (CdSource *self);
+void cd_source_set_file_check(CdSource *self, CdSourceFileCheck func, gpointer user_data);
+gboolean cd_source_check_file(CdSource *self, const gchar *path, const gchar *sha256, gchar **reason);
+void cd_source_set_n_inputs(CdSource *self, guint n_inputs);
+guint cd_source_get_n_inputs(CdSource *self);
 
-gchar *cd_source_hash_file (const gchar *path, guint64 *size, GError **error);
+gchar *cd_source_hash_file(const gchar *path, guint64 *size, GError **error);
 
-gboolean cd_source_open (CdSource *self, const gchar *const *inputs, GError **error);
-CdPage *cd_source_next (CdSource *self, GCancellable *cancellable, GError **error);
+gboolean cd_source_open(CdSource *self, const gchar *const *inputs, GError **error);
+CdPage *cd_source_next(CdSource *self, GCancellable *cancellable, GError **error);
 
 G_END_DECLS

@@ -15,15 +15,15 @@
  * Since: 0.1
  */
 
-G_DEFINE_ABSTRACT_TYPE (CdSplitter, cd_splitter, CD_TYPE_STAGE)
+G_DEFINE_ABSTRACT_TYPE(CdSplitter, cd_splitter, CD_TYPE_STAGE)
 
 static void
-cd_splitter_class_init (CdSplitterClass *klass)
+cd_splitter_class_init(CdSplitterClass *klass)
 {
 }
 
 static void
-cd_splitter_init (CdSplitter *self)
+cd_splitter_init(CdSplitter *self)
 {
 }
 
@@ -43,22 +43,21 @@ cd_splitter_init (CdSplitter *self)
  * Since: 0.1
  */
 gboolean
-cd_splitter_decide (CdSplitter *self, CdPage *page, CdDocument *current, CdSplitDecision *decision,
-                    GError **error)
+cd_splitter_decide(CdSplitter *self, CdPage *page, CdDocument *current, CdSplitDecision *decision, GError **error)
 {
-  CdSplitterClass *klass = CD_SPLITTER_GET_CLASS (self);
+  CdSplitterClass *klass = CD_SPLITTER_GET_CLASS(self);
   g_autoptr(GError) error_local = NULL;
 
-  g_return_val_if_fail (CD_IS_SPLITTER (self), FALSE);
-  g_return_val_if_fail (decision != NULL, FALSE);
+  g_return_val_if_fail(CD_IS_SPLITTER(self), FALSE);
+  g_return_val_if_fail(decision != NULL, FALSE);
 
   *decision = CD_SPLIT_CONTINUE;
-  if (!cd_stage_get_enabled (CD_STAGE (self)) || klass->decide == NULL)
+  if (!cd_stage_get_enabled(CD_STAGE(self)) || klass->decide == NULL)
     return TRUE;
-  if (!klass->decide (self, page, current, decision, &error_local)) {
+  if (!klass->decide(self, page, current, decision, &error_local)) {
     if (error_local == NULL)
-      g_set_error_literal (&error_local, CD_ERROR, CD_ERROR_INTERNAL, "failed without an error");
-    g_propagate_prefixed_error (error, g_steal_pointer (&error_local), "%s: ", cd_stage_get_name (CD_STAGE (self)));
+      g_set_error_literal(&error_local, CD_ERROR, CD_ERROR_INTERNAL, "failed without an error");
+    g_propagate_prefixed_error(error, g_steal_pointer(&error_local), "%s: ", cd_stage_get_name(CD_STAGE(self)));
     return FALSE;
   }
   return TRUE;

@@ -25,8 +25,8 @@ typedef enum {
   CD_SPLIT_NEW_DOCUMENT,
 } CdSplitDecision;
 
-#define CD_TYPE_SPLITTER (cd_splitter_get_type ())
-G_DECLARE_DERIVABLE_TYPE (CdSplitter, cd_splitter, CD, SPLITTER, CdStage)
+#define CD_TYPE_SPLITTER (cd_splitter_get_type())
+G_DECLARE_DERIVABLE_TYPE(CdSplitter, cd_splitter, CD, SPLITTER, CdStage)
 
 /**
  * CdSplitterClass:
@@ -45,14 +45,13 @@ G_DECLARE_DERIVABLE_TYPE (CdSplitter, cd_splitter, CD, SPLITTER, CdStage)
 struct _CdSplitterClass {
   CdStageClass parent_class;
 
-  gboolean (*decide) (CdSplitter *self, CdPage *page, CdDocument *current, CdSplitDecision *decision,
-                      GError **error);
+  gboolean (*decide)(CdSplitter *self, CdPage *page, CdDocument *current, CdSplitDecision *decision, GError **error);
 
   /*< private >*/
   gpointer padding[15];
 };
 
-gboolean cd_splitter_decide (CdSplitter *self, CdPage *page, CdDocument *current, CdSplitDecision *decision,
-                             GError **error);
+gboolean cd_splitter_decide(CdSplitter *self, CdPage *page, CdDocument *current, CdSplitDecision *decision,
+                            GError **error);
 
 G_END_DECLS

@@ -27,7 +27,7 @@ typedef struct {
   CdArchive *archive; /* weak: the engine keeps it alive for the run */
 } CdStagePrivate;
 
-G_DEFINE_ABSTRACT_TYPE_WITH_PRIVATE (CdStage, cd_stage, G_TYPE_OBJECT)
+G_DEFINE_ABSTRACT_TYPE_WITH_PRIVATE(CdStage, cd_stage, G_TYPE_OBJECT)
 
 enum {
   PROP_0,
@@ -42,60 +42,60 @@ static GQuark quark_name;
 static GQuark quark_description;
 
 static void
-cd_stage_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
+cd_stage_get_property(GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
 {
-  CdStagePrivate *priv = cd_stage_get_instance_private (CD_STAGE (object));
+  CdStagePrivate *priv = cd_stage_get_instance_private(CD_STAGE(object));
 
   switch (prop_id) {
   case PROP_ENABLED:
-    g_value_set_boolean (value, priv->enabled);
+    g_value_set_boolean(value, priv->enabled);
     break;
   default:
-    G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
   }
 }
 
 static void
-cd_stage_set_property (GObject *object, guint prop_id, const GValue *value, GParamSpec *pspec)
+cd_stage_set_property(GObject *object, guint prop_id, const GValue *value, GParamSpec *pspec)
 {
-  CdStagePrivate *priv = cd_stage_get_instance_private (CD_STAGE (object));
+  CdStagePrivate *priv = cd_stage_get_instance_private(CD_STAGE(object));
 
   switch (prop_id) {
   case PROP_ENABLED:
-    priv->enabled = g_value_get_boolean (value);
+    priv->enabled = g_value_get_boolean(value);
     break;
   default:
-    G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
   }
 }
 
 static void
-cd_stage_dispose (GObject *object)
+cd_stage_dispose(GObject *object)
 {
-  cd_stage_stop (CD_STAGE (object));
-  G_OBJECT_CLASS (cd_stage_parent_class)->dispose (object);
+  cd_stage_stop(CD_STAGE(object));
+  G_OBJECT_CLASS(cd_stage_parent_class)->dispose(object);
 }
 
 static void
-cd_stage_class_init (CdStageClass *klass)
+cd_stage_class_init(CdStageClass *klass)
 {
-  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GObjectClass *object_class = G_OBJECT_CLASS(klass);
 
   object_class->get_property = cd_stage_get_property;
   object_class->set_property = cd_stage_set_property;
   object_class->dispose = cd_stage_dispose;
 
-  quark_name = g_quark_from_static_string ("cd-stage-name");
-  quark_description = g_quark_from_static_string ("cd-stage-description");
+  quark_name = g_quark_from_static_string("cd-stage-name");
+  quark_description = g_quark_from_static_string("cd-stage-description");
 
-  props[PROP_ENABLED] = g_param_spec_boolean ("enabled", "Enabled", "Run this stage; a disabled stage is skipped",
-                                              DEFAULT_ENABLED,
-                                              G_PARAM_READWRITE | G_PARAM_CONSTRUCT | G_PARAM_STATIC_STRINGS);
-  g_object_class_install_properties (object_class, N_PROPS, props);
+  props[PROP_ENABLED] =
+      g_param_spec_boolean("enabled", "Enabled", "Run this stage; a disabled stage is skipped", DEFAULT_ENABLED,
+                           G_PARAM_READWRITE | G_PARAM_CONSTRUCT | G_PARAM_STATIC_STRINGS);
+  g_object_class_install_properties(object_class, N_PROPS, props);
 }
 
 static void
-cd_stage_init (CdStage *self)
+cd_stage_init(CdStage *self)
 {
 }
 
@@ -111,16 +111,16 @@ cd_stage_init (CdStage *self)
  * Since: 0.1
  */
 void
-cd_stage_class_set_metadata (CdStageClass *klass, const gchar *name, const gchar *description)
+cd_stage_class_set_metadata(CdStageClass *klass, const gchar *name, const gchar *description)
 {
   GType type;
 
-  g_return_if_fail (CD_IS_STAGE_CLASS (klass));
-  g_return_if_fail (name != NULL && description != NULL);
+  g_return_if_fail(CD_IS_STAGE_CLASS(klass));
+  g_return_if_fail(name != NULL && description != NULL);
 
-  type = G_TYPE_FROM_CLASS (klass);
-  g_type_set_qdata (type, quark_name, (gpointer) g_intern_string (name));
-  g_type_set_qdata (type, quark_description, (gpointer) g_intern_string (description));
+  type = G_TYPE_FROM_CLASS(klass);
+  g_type_set_qdata(type, quark_name, (gpointer) g_intern_string(name));
+  g_type_set_qdata(type, quark_description, (gpointer) g_intern_string(description));
 }
 
 /**
@@ -132,10 +132,10 @@ cd_stage_class_set_metadata (CdStageClass *klass, const gchar *name, const gchar
  * Since: 0.1
  */
 const gchar *
-cd_stage_class_get_name (CdStageClass *klass)
+cd_stage_class_get_name(CdStageClass *klass)
 {
-  g_return_val_if_fail (CD_IS_STAGE_CLASS (klass), NULL);
-  return g_type_get_qdata (G_TYPE_FROM_CLASS (klass), quark_name);
+  g_return_val_if_fail(CD_IS_STAGE_CLASS(klass), NULL);
+  return g_type_get_qdata(G_TYPE_FROM_CLASS(klass), quark_name);
 }
 
 /**
@@ -147,10 +147,10 @@ cd_stage_class_get_name (CdStageClass *klass)
  * Since: 0.1
  */
 const gchar *
-cd_stage_class_get_description (CdStageClass *klass)
+cd_stage_class_get_description(CdStageClass *klass)
 {
-  g_return_val_if_fail (CD_IS_STAGE_CLASS (klass), NULL);
-  return g_type_get_qdata (G_TYPE_FROM_CLASS (klass), quark_description);
+  g_return_val_if_fail(CD_IS_STAGE_CLASS(klass), NULL);
+  return g_type_get_qdata(G_TYPE_FROM_CLASS(klass), quark_description);
 }
 
 /**
@@ -162,15 +162,15 @@ cd_stage_class_get_description (CdStageClass *klass)
  * Since: 0.1
  */
 CdStageKind
-cd_stage_type_get_kind (GType type)
+cd_stage_type_get_kind(GType type)
 {
-  if (g_type_is_a (type, CD_TYPE_SOURCE))
+  if (g_type_is_a(type, CD_TYPE_SOURCE))
     return CD_STAGE_KIND_SOURCE;
-  if (g_type_is_a (type, CD_TYPE_PAGE_STAGE))
+  if (g_type_is_a(type, CD_TYPE_PAGE_STAGE))
     return CD_STAGE_KIND_PAGE;
-  if (g_type_is_a (type, CD_TYPE_SPLITTER))
+  if (g_type_is_a(type, CD_TYPE_SPLITTER))
     return CD_STAGE_KIND_SPLITTER;
-  if (g_type_is_a (type, CD_TYPE_DOC_STAGE))
+  if (g_type_is_a(type, CD_TYPE_DOC_STAGE))
     return CD_STAGE_KIND_DOCUMENT;
   return CD_STAGE_KIND_SINK;
 }
@@ -184,7 +184,7 @@ cd_stage_type_get_kind (GType type)
  * Since: 0.1
  */
 const gchar *
-cd_stage_kind_to_string (CdStageKind kind)
+cd_stage_kind_to_string(CdStageKind kind)
 {
   switch (kind) {
   case CD_STAGE_KIND_SOURCE:
@@ -213,10 +213,10 @@ cd_stage_kind_to_string (CdStageKind kind)
  * Since: 0.1
  */
 const gchar *
-cd_stage_get_name (CdStage *self)
+cd_stage_get_name(CdStage *self)
 {
-  g_return_val_if_fail (CD_IS_STAGE (self), NULL);
-  return cd_stage_class_get_name (CD_STAGE_GET_CLASS (self));
+  g_return_val_if_fail(CD_IS_STAGE(self), NULL);
+  return cd_stage_class_get_name(CD_STAGE_GET_CLASS(self));
 }
 
 /**
@@ -228,10 +228,10 @@ cd_stage_get_name (CdStage *self)
  * Since: 0.1
  */
 CdStageKind
-cd_stage_get_kind (CdStage *self)
+cd_stage_get_kind(CdStage *self)
 {
-  g_return_val_if_fail (CD_IS_STAGE (self), CD_STAGE_KIND_SINK);
-  return cd_stage_type_get_kind (G_OBJECT_TYPE (self));
+  g_return_val_if_fail(CD_IS_STAGE(self), CD_STAGE_KIND_SINK);
+  return cd_stage_type_get_kind(G_OBJECT_TYPE(self));
 }
 
 /**
@@ -243,12 +243,12 @@ cd_stage_get_kind (CdStage *self)
  * Since: 0.1
  */
 gboolean
-cd_stage_get_enabled (CdStage *self)
+cd_stage_get_enabled(CdStage *self)
 {
   CdStagePrivate *priv;
 
-  g_return_val_if_fail (CD_IS_STAGE (self), FALSE);
-  priv = cd_stage_get_instance_private (self);
+  g_return_val_if_fail(CD_IS_STAGE(self), FALSE);
+  priv = cd_stage_get_instance_private(self);
   return priv->enabled;
 }
 
@@ -264,19 +264,19 @@ cd_stage_get_enabled (CdStage *self)
  * Since: 0.1
  */
 CdArchive *
-cd_stage_get_archive (CdStage *self)
+cd_stage_get_archive(CdStage *self)
 {
   CdStagePrivate *priv;
 
-  g_return_val_if_fail (CD_IS_STAGE (self), NULL);
-  priv = cd_stage_get_instance_private (self);
+  g_return_val_if_fail(CD_IS_STAGE(self), NULL);
+  priv = cd_stage_get_instance_private(self);
   return priv->archive;
 }
 
 void
-cd_stage_set_archive (CdStage *self, CdArchive *archive)
+cd_stage_set_archive(CdStage *self, CdArchive *archive)
 {
-  CdStagePrivate *priv = cd_stage_get_instance_private (self);
+  CdStagePrivate *priv = cd_stage_get_instance_private(self);
   priv->archive = archive;
 }
 
@@ -286,20 +286,20 @@ cd_stage_set_archive (CdStage *self, CdArchive *archive)
  * a crash, and every error names the stage.
  */
 gboolean
-cd_stage_start (CdStage *self, GError **error)
+cd_stage_start(CdStage *self, GError **error)
 {
-  CdStagePrivate *priv = cd_stage_get_instance_private (self);
-  CdStageClass *klass = CD_STAGE_GET_CLASS (self);
+  CdStagePrivate *priv = cd_stage_get_instance_private(self);
+  CdStageClass *klass = CD_STAGE_GET_CLASS(self);
   g_autoptr(GError) error_local = NULL;
 
   if (priv->started || !priv->enabled)
     return TRUE;
-  if (klass->start != NULL && !klass->start (self, &error_local)) {
+  if (klass->start != NULL && !klass->start(self, &error_local)) {
     if (error_local == NULL) {
-      g_set_error (error, CD_ERROR, CD_ERROR_INTERNAL, "%s: start failed without an error", cd_stage_get_name (self));
+      g_set_error(error, CD_ERROR, CD_ERROR_INTERNAL, "%s: start failed without an error", cd_stage_get_name(self));
       return FALSE;
     }
-    g_propagate_prefixed_error (error, g_steal_pointer (&error_local), "%s: ", cd_stage_get_name (self));
+    g_propagate_prefixed_error(error, g_steal_pointer(&error_local), "%s: ", cd_stage_get_name(self));
     return FALSE;
   }
   priv->started = TRUE;
@@ -307,14 +307,14 @@ cd_stage_start (CdStage *self, GError **error)
 }
 
 void
-cd_stage_stop (CdStage *self)
+cd_stage_stop(CdStage *self)
 {
-  CdStagePrivate *priv = cd_stage_get_instance_private (self);
-  CdStageClass *klass = CD_STAGE_GET_CLASS (self);
+  CdStagePrivate *priv = cd_stage_get_instance_private(self);
+  CdStageClass *klass = CD_STAGE_GET_CLASS(self);
 
   if (!priv->started)
     return;
   priv->started = FALSE;
   if (klass->stop != NULL)
-    klass->stop (self);
+    klass->stop(self);
 }

@@ -36,8 +36,8 @@ typedef enum {
   CD_STAGE_KIND_SINK,
 } CdStageKind;
 
-#define CD_TYPE_STAGE (cd_stage_get_type ())
-G_DECLARE_DERIVABLE_TYPE (CdStage, cd_stage, CD, STAGE, GObject)
+#define CD_TYPE_STAGE (cd_stage_get_type())
+G_DECLARE_DERIVABLE_TYPE(CdStage, cd_stage, CD, STAGE, GObject)
 
 /**
  * CdStageClass:
@@ -55,22 +55,22 @@ G_DECLARE_DERIVABLE_TYPE (CdStage, cd_stage, CD, STAGE, GObject)
 struct _CdStageClass {
   GObjectClass parent_class;
 
-  gboolean (*start) (CdStage *self, GError **error);
-  void (*stop) (CdStage *self);
+  gboolean (*start)(CdStage *self, GError **error);
+  void (*stop)(CdStage *self);
 
   /*< private >*/
   gpointer padding[14];
 };
 
-void cd_stage_class_set_metadata (CdStageClass *klass, const gchar *name, const gchar *description);
-const gchar *cd_stage_class_get_name (CdStageClass *klass);
-const gchar *cd_stage_class_get_description (CdStageClass *klass);
-CdStageKind cd_stage_type_get_kind (GType type);
-const gchar *cd_stage_kind_to_string (CdStageKind kind);
+void cd_stage_class_set_metadata(CdStageClass *klass, const gchar *name, const gchar *description);
+const gchar *cd_stage_class_get_name(CdStageClass *klass);
+const gchar *cd_stage_class_get_description(CdStageClass *klass);
+CdStageKind cd_stage_type_get_kind(GType type);
+const gchar *cd_stage_kind_to_string(CdStageKind kind);
 
-const gchar *cd_stage_get_name (CdStage *self);
-CdStageKind cd_stage_get_kind (CdStage *self);
-gboolean cd_stage_get_enabled (CdStage *self);
-CdArchive *cd_stage_get_archive (CdStage *self);
+const gchar *cd_stage_get_name(CdStage *self);
+CdStageKind cd_stage_get_kind(CdStage *self);
+gboolean cd_stage_get_enabled(CdStage *self);
+CdArchive *cd_stage_get_archive(CdStage *self);
 
 G_END_DECLS

@@ -9,10 +9,10 @@
 
 G_BEGIN_DECLS
 
-void cd_ptr_array_sort_strings (GPtrArray *array);
-gchar *cd_file_sha256 (const gchar *path, guint64 *size, GError **error);
-gchar *cd_now_iso8601 (void);
-gchar *cd_json_to_string (JsonNode *node);
-gboolean cd_running_uninstalled (void);
+void cd_ptr_array_sort_strings(GPtrArray *array);
+gchar *cd_file_sha256(const gchar *path, guint64 *size, GError **error);
+gchar *cd_now_iso8601(void);
+gchar *cd_json_to_string(JsonNode *node);
+gboolean cd_running_uninstalled(void);
 
 G_END_DECLS

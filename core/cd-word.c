@@ -6,7 +6,7 @@
 
 #include "cd-word.h"
 
-G_DEFINE_BOXED_TYPE (CdWord, cd_word, cd_word_copy, cd_word_free)
+G_DEFINE_BOXED_TYPE(CdWord, cd_word, cd_word_copy, cd_word_free)
 
 /**
  * cd_word_new:
@@ -23,13 +23,13 @@ G_DEFINE_BOXED_TYPE (CdWord, cd_word, cd_word_copy, cd_word_free)
  * Since: 0.1
  */
 CdWord *
-cd_word_new (const gchar *text, gint x, gint y, gint width, gint height, gfloat confidence, guint line)
+cd_word_new(const gchar *text, gint x, gint y, gint width, gint height, gfloat confidence, guint line)
 {
-  CdWord *word = g_new0 (CdWord, 1);
+  CdWord *word = g_new0(CdWord, 1);
 
-  g_return_val_if_fail (text != NULL, NULL);
+  g_return_val_if_fail(text != NULL, NULL);
 
-  word->text = g_strdup (text);
+  word->text = g_strdup(text);
   word->x = x;
   word->y = y;
   word->width = width;
@@ -48,10 +48,10 @@ cd_word_new (const gchar *text, gint x, gint y, gint width, gint height, gfloat 
  * Since: 0.1
  */
 CdWord *
-cd_word_copy (const CdWord *word)
+cd_word_copy(const CdWord *word)
 {
-  g_return_val_if_fail (word != NULL, NULL);
-  return cd_word_new (word->text, word->x, word->y, word->width, word->height, word->confidence, word->line);
+  g_return_val_if_fail(word != NULL, NULL);
+  return cd_word_new(word->text, word->x, word->y, word->width, word->height, word->confidence, word->line);
 }
 
 /**
@@ -61,10 +61,10 @@ cd_word_copy (const CdWord *word)
  * Since: 0.1
  */
 void
-cd_word_free (CdWord *word)
+cd_word_free(CdWord *word)
 {
   if (word == NULL)
     return;
-  g_free (word->text);
-  g_free (word);
+  g_free(word->text);
+  g_free(word);
 }

@@ -12,7 +12,7 @@
 
 G_BEGIN_DECLS
 
-#define CD_TYPE_WORD (cd_word_get_type ())
+#define CD_TYPE_WORD (cd_word_get_type())
 
 /**
  * CdWord:
@@ -38,11 +38,11 @@ typedef struct {
   guint line;
 } CdWord;
 
-GType cd_word_get_type (void) G_GNUC_CONST;
-CdWord *cd_word_new (const gchar *text, gint x, gint y, gint width, gint height, gfloat confidence, guint line);
-CdWord *cd_word_copy (const CdWord *word);
-void cd_word_free (CdWord *word);
+GType cd_word_get_type(void) G_GNUC_CONST;
+CdWord *cd_word_new(const gchar *text, gint x, gint y, gint width, gint height, gfloat confidence, guint line);
+CdWord *cd_word_copy(const CdWord *word);
+void cd_word_free(CdWord *word);
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (CdWord, cd_word_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(CdWord, cd_word_free)
 
 G_END_DECLS

@@ -49,14 +49,14 @@ typedef struct {
 
 struct _CdWorkflow {
   GObject parent_instance;
-  gchar *origin;  /* file name, or what the data came from */
+  gchar *origin; /* file name, or what the data came from */
   gchar *name;
   gchar *description;
-  guint workers;  /* 0: one per core */
+  guint workers;     /* 0: one per core */
   GPtrArray *stages; /* of CdWorkflowStage, in workflow order */
 };
 
-G_DEFINE_TYPE (CdWorkflow, cd_workflow, G_TYPE_OBJECT)
+G_DEFINE_TYPE(CdWorkflow, cd_workflow, G_TYPE_OBJECT)
 
 /* The keys of [workflow] that list stages, and the kind each must be. */
 static const struct {
@@ -64,47 +64,44 @@ static const struct {
   CdStageKind kind;
   gboolean single;
 } stage_keys[] = {
-  { "source", CD_STAGE_KIND_SOURCE, TRUE },
-  { "page-stages", CD_STAGE_KIND_PAGE, FALSE },
-  { "splitter", CD_STAGE_KIND_SPLITTER, TRUE },
-  { "document-stages", CD_STAGE_KIND_DOCUMENT, FALSE },
-  { "classifiers", CD_STAGE_KIND_CLASSIFIER, FALSE },
-  { "sinks", CD_STAGE_KIND_SINK, FALSE },
+  { "source", CD_STAGE_KIND_SOURCE, TRUE },           { "page-stages", CD_STAGE_KIND_PAGE, FALSE },
+  { "splitter", CD_STAGE_KIND_SPLITTER, TRUE },       { "document-stages", CD_STAGE_KIND_DOCUMENT, FALSE },
+  { "classifiers", CD_STAGE_KIND_CLASSIFIER, FALSE }, { "sinks", CD_STAGE_KIND_SINK, FALSE },
 };
 
 static void
-cd_workflow_stage_free (CdWorkflowStage *stage)
+cd_workflow_stage_free(CdWorkflowStage *stage)
 {
-  g_free (stage->name);
-  g_ptr_array_unref (stage->option_names);
-  g_array_unref (stage->option_values);
-  g_free (stage);
+  g_free(stage->name);
+  g_ptr_array_unref(stage->option_names);
+  g_array_unref(stage->option_values);
+  g_free(stage);
 }
 
 static void
-cd_workflow_finalize (GObject *object)
+cd_workflow_finalize(GObject *object)
 {
-  CdWorkflow *self = CD_WORKFLOW (object);
+  CdWorkflow *self = CD_WORKFLOW(object);
 
-  g_free (self->origin);
-  g_free (self->name);
-  g_free (self->description);
-  g_ptr_array_unref (self->stages);
+  g_free(self->origin);
+  g_free(self->name);
+  g_free(self->description);
+  g_ptr_array_unref(self->stages);
 
-  G_OBJECT_CLASS (cd_workflow_parent_class)->finalize (object);
+  G_OBJECT_CLASS(cd_workflow_parent_class)->finalize(object);
 }
 
 static void
-cd_workflow_class_init (CdWorkflowClass *klass)
+cd_workflow_class_init(CdWorkflowClass *klass)
 {
-  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GObjectClass *object_class = G_OBJECT_CLASS(klass);
   object_class->finalize = cd_workflow_finalize;
 }
 
 static void
-cd_workflow_init (CdWorkflow *self)
+cd_workflow_init(CdWorkflow *self)
 {
-  self->stages = g_ptr_array_new_with_free_func ((GDestroyNotify) cd_workflow_stage_free);
+  self->stages = g_ptr_array_new_with_free_func((GDestroyNotify) cd_workflow_stage_free);
 }
 
 /**
@@ -124,110 +121,109 @@ cd_workflow_init (CdWorkflow *self)
  * Since: 0.1
  */
 gboolean
-cd_param_value_from_string (GParamSpec *pspec, const gchar *str, GValue *value, GError **error)
+cd_param_value_from_string(GParamSpec *pspec, const gchar *str, GValue *value, GError **error)
 {
-  GType type = G_PARAM_SPEC_VALUE_TYPE (pspec);
+  GType type = G_PARAM_SPEC_VALUE_TYPE(pspec);
   g_autoptr(GError) error_local = NULL;
 
-  g_value_init (value, type);
+  g_value_init(value, type);
   if (type == G_TYPE_STRING) {
-    g_value_set_string (value, str);
+    g_value_set_string(value, str);
   } else if (type == G_TYPE_BOOLEAN) {
-    if (g_strv_contains ((const gchar *const[]) { "true", "yes", "on", "1", NULL }, str))
-      g_value_set_boolean (value, TRUE);
-    else if (g_strv_contains ((const gchar *const[]) { "false", "no", "off", "0", NULL }, str))
-      g_value_set_boolean (value, FALSE);
+    if (g_strv_contains((const gchar *const[]){ "true", "yes", "on", "1", NULL }, str))
+      g_value_set_boolean(value, TRUE);
+    else if (g_strv_contains((const gchar *const[]){ "false", "no", "off", "0", NULL }, str))
+      g_value_set_boolean(value, FALSE);
     else {
-      g_set_error (error, CD_ERROR, CD_ERROR_INVALID_ARGUMENT, "'%s' is not a boolean (true or false)", str);
+      g_set_error(error, CD_ERROR, CD_ERROR_INVALID_ARGUMENT, "'%s' is not a boolean (true or false)", str);
       return FALSE;
     }
   } else if (type == G_TYPE_INT || type == G_TYPE_INT64 || type == G_TYPE_LONG) {
     gint64 v;
-    if (!g_ascii_string_to_signed (str, 10, G_MININT64, G_MAXINT64, &v, &error_local)) {
-      g_set_error (error, CD_ERROR, CD_ERROR_INVALID_ARGUMENT, "'%s' is not an integer", str);
+    if (!g_ascii_string_to_signed(str, 10, G_MININT64, G_MAXINT64, &v, &error_local)) {
+      g_set_error(error, CD_ERROR, CD_ERROR_INVALID_ARGUMENT, "'%s' is not an integer", str);
       return FALSE;
     }
     if (type == G_TYPE_INT) {
       if (v < G_MININT || v > G_MAXINT) {
-        g_set_error (error, CD_ERROR, CD_ERROR_INVALID_ARGUMENT, "%s is out of range", str);
+        g_set_error(error, CD_ERROR, CD_ERROR_INVALID_ARGUMENT, "%s is out of range", str);
         return FALSE;
       }
-      g_value_set_int (value, (gint) v);
+      g_value_set_int(value, (gint) v);
     } else if (type == G_TYPE_LONG) {
-      g_value_set_long (value, (glong) v);
+      g_value_set_long(value, (glong) v);
     } else {
-      g_value_set_int64 (value, v);
+      g_value_set_int64(value, v);
     }
   } else if (type == G_TYPE_UINT || type == G_TYPE_UINT64 || type == G_TYPE_ULONG) {
     guint64 v;
-    if (!g_ascii_string_to_unsigned (str, 10, 0, G_MAXUINT64, &v, &error_local)) {
-      g_set_error (error, CD_ERROR, CD_ERROR_INVALID_ARGUMENT, "'%s' is not a non-negative integer", str);
+    if (!g_ascii_string_to_unsigned(str, 10, 0, G_MAXUINT64, &v, &error_local)) {
+      g_set_error(error, CD_ERROR, CD_ERROR_INVALID_ARGUMENT, "'%s' is not a non-negative integer", str);
       return FALSE;
     }
     if (type == G_TYPE_UINT) {
       if (v > G_MAXUINT) {
-        g_set_error (error, CD_ERROR, CD_ERROR_INVALID_ARGUMENT, "%s is out of range", str);
+        g_set_error(error, CD_ERROR, CD_ERROR_INVALID_ARGUMENT, "%s is out of range", str);
         return FALSE;
       }
-      g_value_set_uint (value, (guint) v);
+      g_value_set_uint(value, (guint) v);
     } else if (type == G_TYPE_ULONG) {
-      g_value_set_ulong (value, (gulong) v);
+      g_value_set_ulong(value, (gulong) v);
     } else {
-      g_value_set_uint64 (value, v);
+      g_value_set_uint64(value, v);
     }
   } else if (type == G_TYPE_DOUBLE || type == G_TYPE_FLOAT) {
     gchar *end = NULL;
     gdouble v;
     errno = 0;
-    v = g_ascii_strtod (str, &end);
-    if (str[0] == '\0' || end == NULL || *end != '\0' || errno != 0 || !isfinite (v)) {
-      g_set_error (error, CD_ERROR, CD_ERROR_INVALID_ARGUMENT, "'%s' is not a number", str);
+    v = g_ascii_strtod(str, &end);
+    if (str[0] == '\0' || end == NULL || *end != '\0' || errno != 0 || !isfinite(v)) {
+      g_set_error(error, CD_ERROR, CD_ERROR_INVALID_ARGUMENT, "'%s' is not a number", str);
       return FALSE;
     }
     if (type == G_TYPE_DOUBLE)
-      g_value_set_double (value, v);
+      g_value_set_double(value, v);
     else
-      g_value_set_float (value, (gfloat) v);
-  } else if (G_TYPE_IS_ENUM (type)) {
-    g_autoptr(GEnumClass) klass = g_type_class_ref (type);
-    GEnumValue *ev = g_enum_get_value_by_nick (klass, str);
+      g_value_set_float(value, (gfloat) v);
+  } else if (G_TYPE_IS_ENUM(type)) {
+    g_autoptr(GEnumClass) klass = g_type_class_ref(type);
+    GEnumValue *ev = g_enum_get_value_by_nick(klass, str);
     if (ev == NULL) {
-      g_autoptr(GString) nicks = g_string_new (NULL);
+      g_autoptr(GString) nicks = g_string_new(NULL);
       for (guint i = 0; i < klass->n_values; i++)
-        g_string_append_printf (nicks, "%s%s", i > 0 ? ", " : "", klass->values[i].value_nick);
-      g_set_error (error, CD_ERROR, CD_ERROR_INVALID_ARGUMENT, "'%s' is not one of %s", str, nicks->str);
+        g_string_append_printf(nicks, "%s%s", i > 0 ? ", " : "", klass->values[i].value_nick);
+      g_set_error(error, CD_ERROR, CD_ERROR_INVALID_ARGUMENT, "'%s' is not one of %s", str, nicks->str);
       return FALSE;
     }
-    g_value_set_enum (value, ev->value);
-  } else if (G_TYPE_IS_FLAGS (type)) {
-    g_autoptr(GFlagsClass) klass = g_type_class_ref (type);
-    g_auto(GStrv) parts = g_strsplit (str, "|", -1);
+    g_value_set_enum(value, ev->value);
+  } else if (G_TYPE_IS_FLAGS(type)) {
+    g_autoptr(GFlagsClass) klass = g_type_class_ref(type);
+    g_auto(GStrv) parts = g_strsplit(str, "|", -1);
     guint flags = 0;
     for (guint i = 0; parts[i] != NULL; i++) {
-      GFlagsValue *fv = g_flags_get_value_by_nick (klass, g_strstrip (parts[i]));
+      GFlagsValue *fv = g_flags_get_value_by_nick(klass, g_strstrip(parts[i]));
       if (fv == NULL) {
-        g_set_error (error, CD_ERROR, CD_ERROR_INVALID_ARGUMENT, "'%s' is not a known flag", parts[i]);
+        g_set_error(error, CD_ERROR, CD_ERROR_INVALID_ARGUMENT, "'%s' is not a known flag", parts[i]);
         return FALSE;
       }
       flags |= fv->value;
     }
-    g_value_set_flags (value, flags);
+    g_value_set_flags(value, flags);
   } else {
-    g_set_error (error, CD_ERROR, CD_ERROR_NOT_SUPPORTED, "options of type %s cannot be set from text",
-                 g_type_name (type));
+    g_set_error(error, CD_ERROR, CD_ERROR_NOT_SUPPORTED, "options of type %s cannot be set from text",
+                g_type_name(type));
     return FALSE;
   }
-  if (g_param_value_validate (pspec, value)) {
+  if (g_param_value_validate(pspec, value)) {
     g_autofree gchar *contents = NULL;
-    if (G_IS_PARAM_SPEC_INT (pspec))
-      contents = g_strdup_printf ("%d to %d", G_PARAM_SPEC_INT (pspec)->minimum, G_PARAM_SPEC_INT (pspec)->maximum);
-    else if (G_IS_PARAM_SPEC_UINT (pspec))
-      contents = g_strdup_printf ("%u to %u", G_PARAM_SPEC_UINT (pspec)->minimum, G_PARAM_SPEC_UINT (pspec)->maximum);
-    else if (G_IS_PARAM_SPEC_DOUBLE (pspec))
-      contents = g_strdup_printf ("%g to %g", G_PARAM_SPEC_DOUBLE (pspec)->minimum,
-                                  G_PARAM_SPEC_DOUBLE (pspec)->maximum);
-    g_set_error (error, CD_ERROR, CD_ERROR_INVALID_ARGUMENT, "%s is out of range%s%s", str,
-                 contents != NULL ? ": allowed " : "", contents != NULL ? contents : "");
+    if (G_IS_PARAM_SPEC_INT(pspec))
+      contents = g_strdup_printf("%d to %d", G_PARAM_SPEC_INT(pspec)->minimum, G_PARAM_SPEC_INT(pspec)->maximum);
+    else if (G_IS_PARAM_SPEC_UINT(pspec))
+      contents = g_strdup_printf("%u to %u", G_PARAM_SPEC_UINT(pspec)->minimum, G_PARAM_SPEC_UINT(pspec)->maximum);
+    else if (G_IS_PARAM_SPEC_DOUBLE(pspec))
+      contents = g_strdup_printf("%g to %g", G_PARAM_SPEC_DOUBLE(pspec)->minimum, G_PARAM_SPEC_DOUBLE(pspec)->maximum);
+    g_set_error(error, CD_ERROR, CD_ERROR_INVALID_ARGUMENT, "%s is out of range%s%s", str,
+                contents != NULL ? ": allowed " : "", contents != NULL ? contents : "");
     return FALSE;
   }
   return TRUE;
@@ -242,52 +238,52 @@ cd_param_value_from_string (GParamSpec *pspec, const gchar *str, GValue *value, 
  * Since: 0.1
  */
 gchar *
-cd_param_value_to_string (const GValue *value)
+cd_param_value_to_string(const GValue *value)
 {
-  GType type = G_VALUE_TYPE (value);
+  GType type = G_VALUE_TYPE(value);
 
   if (type == G_TYPE_STRING)
-    return g_strdup (g_value_get_string (value) != NULL ? g_value_get_string (value) : "");
+    return g_strdup(g_value_get_string(value) != NULL ? g_value_get_string(value) : "");
   if (type == G_TYPE_BOOLEAN)
-    return g_strdup (g_value_get_boolean (value) ? "true" : "false");
+    return g_strdup(g_value_get_boolean(value) ? "true" : "false");
   if (type == G_TYPE_DOUBLE || type == G_TYPE_FLOAT) {
     gchar buf[G_ASCII_DTOSTR_BUF_SIZE];
-    gdouble v = type == G_TYPE_DOUBLE ? g_value_get_double (value) : g_value_get_float (value);
-    return g_strdup (g_ascii_formatd (buf, sizeof buf, "%g", v));
+    gdouble v = type == G_TYPE_DOUBLE ? g_value_get_double(value) : g_value_get_float(value);
+    return g_strdup(g_ascii_formatd(buf, sizeof buf, "%g", v));
   }
-  if (G_TYPE_IS_ENUM (type)) {
-    g_autoptr(GEnumClass) klass = g_type_class_ref (type);
-    GEnumValue *ev = g_enum_get_value (klass, g_value_get_enum (value));
-    return g_strdup (ev != NULL ? ev->value_nick : "");
+  if (G_TYPE_IS_ENUM(type)) {
+    g_autoptr(GEnumClass) klass = g_type_class_ref(type);
+    GEnumValue *ev = g_enum_get_value(klass, g_value_get_enum(value));
+    return g_strdup(ev != NULL ? ev->value_nick : "");
   }
-  if (G_TYPE_IS_FLAGS (type)) {
-    g_autoptr(GFlagsClass) klass = g_type_class_ref (type);
-    GString *str = g_string_new (NULL);
-    guint flags = g_value_get_flags (value);
+  if (G_TYPE_IS_FLAGS(type)) {
+    g_autoptr(GFlagsClass) klass = g_type_class_ref(type);
+    GString *str = g_string_new(NULL);
+    guint flags = g_value_get_flags(value);
     for (guint i = 0; i < klass->n_values; i++) {
       if ((flags & klass->values[i].value) == klass->values[i].value && klass->values[i].value != 0)
-        g_string_append_printf (str, "%s%s", str->len > 0 ? "|" : "", klass->values[i].value_nick);
+        g_string_append_printf(str, "%s%s", str->len > 0 ? "|" : "", klass->values[i].value_nick);
     }
-    return g_string_free (str, FALSE);
+    return g_string_free(str, FALSE);
   }
   {
     GValue tmp = G_VALUE_INIT;
     gchar *out;
-    g_value_init (&tmp, G_TYPE_STRING);
-    if (!g_value_transform (value, &tmp))
-      return g_strdup ("");
-    out = g_value_dup_string (&tmp);
-    g_value_unset (&tmp);
+    g_value_init(&tmp, G_TYPE_STRING);
+    if (!g_value_transform(value, &tmp))
+      return g_strdup("");
+    out = g_value_dup_string(&tmp);
+    g_value_unset(&tmp);
     return out;
   }
 }
 
 static CdWorkflowStage *
-cd_workflow_find_stage (CdWorkflow *self, const gchar *name)
+cd_workflow_find_stage(CdWorkflow *self, const gchar *name)
 {
   for (guint i = 0; i < self->stages->len; i++) {
-    CdWorkflowStage *stage = g_ptr_array_index (self->stages, i);
-    if (g_strcmp0 (stage->name, name) == 0)
+    CdWorkflowStage *stage = g_ptr_array_index(self->stages, i);
+    if (g_strcmp0(stage->name, name) == 0)
       return stage;
   }
   return NULL;
@@ -295,166 +291,165 @@ cd_workflow_find_stage (CdWorkflow *self, const gchar *name)
 
 /* Records one option after checking it against the stage's property specs. */
 static gboolean
-cd_workflow_stage_set (CdWorkflowStage *stage, const gchar *option, const gchar *str, GError **error)
+cd_workflow_stage_set(CdWorkflowStage *stage, const gchar *option, const gchar *str, GError **error)
 {
-  g_autoptr(GTypeClass) klass = g_type_class_ref (stage->type);
-  GParamSpec *pspec = g_object_class_find_property (G_OBJECT_CLASS (klass), option);
+  g_autoptr(GTypeClass) klass = g_type_class_ref(stage->type);
+  GParamSpec *pspec = g_object_class_find_property(G_OBJECT_CLASS(klass), option);
   GValue value = G_VALUE_INIT;
 
   if (pspec == NULL || (pspec->flags & G_PARAM_WRITABLE) == 0 || (pspec->flags & G_PARAM_CONSTRUCT_ONLY) != 0) {
-    g_autoptr(GString) names = g_string_new (NULL);
+    g_autoptr(GString) names = g_string_new(NULL);
     guint n = 0;
-    g_autofree GParamSpec **specs = g_object_class_list_properties (G_OBJECT_CLASS (klass), &n);
+    g_autofree GParamSpec **specs = g_object_class_list_properties(G_OBJECT_CLASS(klass), &n);
     for (guint i = 0; i < n; i++) {
       if ((specs[i]->flags & G_PARAM_WRITABLE) != 0)
-        g_string_append_printf (names, "%s%s", names->len > 0 ? ", " : "", specs[i]->name);
+        g_string_append_printf(names, "%s%s", names->len > 0 ? ", " : "", specs[i]->name);
     }
-    g_set_error (error, CD_ERROR, CD_ERROR_WORKFLOW, "stage '%s' has no option '%s' (its options: %s)", stage->name,
-                 option, names->str);
+    g_set_error(error, CD_ERROR, CD_ERROR_WORKFLOW, "stage '%s' has no option '%s' (its options: %s)", stage->name,
+                option, names->str);
     return FALSE;
   }
-  if (!cd_param_value_from_string (pspec, str, &value, error)) {
-    g_value_unset (&value);
+  if (!cd_param_value_from_string(pspec, str, &value, error)) {
+    g_value_unset(&value);
     return FALSE;
   }
   for (guint i = 0; i < stage->option_names->len; i++) {
-    if (g_strcmp0 (g_ptr_array_index (stage->option_names, i), pspec->name) == 0) {
-      GValue *old = &g_array_index (stage->option_values, GValue, i);
-      g_value_unset (old);
+    if (g_strcmp0(g_ptr_array_index(stage->option_names, i), pspec->name) == 0) {
+      GValue *old = &g_array_index(stage->option_values, GValue, i);
+      g_value_unset(old);
       *old = value;
       return TRUE;
     }
   }
-  g_ptr_array_add (stage->option_names, g_strdup (pspec->name));
-  g_array_append_val (stage->option_values, value);
+  g_ptr_array_add(stage->option_names, g_strdup(pspec->name));
+  g_array_append_val(stage->option_values, value);
   return TRUE;
 }
 
 static gboolean
-cd_workflow_add_stage (CdWorkflow *self, CdRegistry *registry, const gchar *name, CdStageKind kind,
-                       const gchar *key, GError **error)
+cd_workflow_add_stage(CdWorkflow *self, CdRegistry *registry, const gchar *name, CdStageKind kind, const gchar *key,
+                      GError **error)
 {
   CdWorkflowStage *stage;
   GType type;
   g_autoptr(GError) error_local = NULL;
 
-  if (cd_workflow_find_stage (self, name) != NULL) {
-    g_set_error (error, CD_ERROR, CD_ERROR_WORKFLOW, "%s: [workflow] %s: stage '%s' is listed twice", self->origin,
-                 key, name);
+  if (cd_workflow_find_stage(self, name) != NULL) {
+    g_set_error(error, CD_ERROR, CD_ERROR_WORKFLOW, "%s: [workflow] %s: stage '%s' is listed twice", self->origin, key,
+                name);
     return FALSE;
   }
-  type = cd_registry_find_stage (registry, name, &error_local);
+  type = cd_registry_find_stage(registry, name, &error_local);
   if (type == G_TYPE_INVALID) {
-    g_set_error (error, CD_ERROR, CD_ERROR_WORKFLOW, "%s: [workflow] %s: %s", self->origin, key, error_local->message);
+    g_set_error(error, CD_ERROR, CD_ERROR_WORKFLOW, "%s: [workflow] %s: %s", self->origin, key, error_local->message);
     return FALSE;
   }
-  if (cd_stage_type_get_kind (type) != kind) {
-    g_set_error (error, CD_ERROR, CD_ERROR_WORKFLOW, "%s: [workflow] %s: stage '%s' is a %s stage, not a %s stage",
-                 self->origin, key, name, cd_stage_kind_to_string (cd_stage_type_get_kind (type)),
-                 cd_stage_kind_to_string (kind));
+  if (cd_stage_type_get_kind(type) != kind) {
+    g_set_error(error, CD_ERROR, CD_ERROR_WORKFLOW, "%s: [workflow] %s: stage '%s' is a %s stage, not a %s stage",
+                self->origin, key, name, cd_stage_kind_to_string(cd_stage_type_get_kind(type)),
+                cd_stage_kind_to_string(kind));
     return FALSE;
   }
-  stage = g_new0 (CdWorkflowStage, 1);
-  stage->name = g_strdup (name);
+  stage = g_new0(CdWorkflowStage, 1);
+  stage->name = g_strdup(name);
   stage->type = type;
   stage->kind = kind;
-  stage->option_names = g_ptr_array_new_with_free_func (g_free);
-  stage->option_values = g_array_new (FALSE, TRUE, sizeof (GValue));
-  g_array_set_clear_func (stage->option_values, (GDestroyNotify) g_value_unset);
-  g_ptr_array_add (self->stages, stage);
+  stage->option_names = g_ptr_array_new_with_free_func(g_free);
+  stage->option_values = g_array_new(FALSE, TRUE, sizeof(GValue));
+  g_array_set_clear_func(stage->option_values, (GDestroyNotify) g_value_unset);
+  g_ptr_array_add(self->stages, stage);
   return TRUE;
 }
 
 static gboolean
-cd_workflow_load (CdWorkflow *self, CdRegistry *registry, GKeyFile *kf, GError **error)
+cd_workflow_load(CdWorkflow *self, CdRegistry *registry, GKeyFile *kf, GError **error)
 {
   g_auto(GStrv) groups = NULL;
   g_auto(GStrv) keys = NULL;
   g_autoptr(GError) error_local = NULL;
   gboolean has_source = FALSE;
 
-  if (!g_key_file_has_group (kf, "workflow")) {
-    g_set_error (error, CD_ERROR, CD_ERROR_WORKFLOW, "%s: no [workflow] group", self->origin);
+  if (!g_key_file_has_group(kf, "workflow")) {
+    g_set_error(error, CD_ERROR, CD_ERROR_WORKFLOW, "%s: no [workflow] group", self->origin);
     return FALSE;
   }
-  keys = g_key_file_get_keys (kf, "workflow", NULL, NULL);
+  keys = g_key_file_get_keys(kf, "workflow", NULL, NULL);
   for (guint i = 0; keys[i] != NULL; i++) {
     const gchar *key = keys[i];
-    gboolean known = g_strv_contains ((const gchar *const[]) { "name", "description", "workers", NULL }, key);
-    for (guint k = 0; k < G_N_ELEMENTS (stage_keys); k++)
-      known = known || g_strcmp0 (stage_keys[k].key, key) == 0;
+    gboolean known = g_strv_contains((const gchar *const[]){ "name", "description", "workers", NULL }, key);
+    for (guint k = 0; k < G_N_ELEMENTS(stage_keys); k++)
+      known = known || g_strcmp0(stage_keys[k].key, key) == 0;
     if (!known) {
-      g_set_error (error, CD_ERROR, CD_ERROR_WORKFLOW,
-                   "%s: [workflow] %s: unknown key (known: name, description, workers, source, page-stages, "
-                   "splitter, document-stages, classifiers, sinks)",
-                   self->origin, key);
+      g_set_error(error, CD_ERROR, CD_ERROR_WORKFLOW,
+                  "%s: [workflow] %s: unknown key (known: name, description, workers, source, page-stages, "
+                  "splitter, document-stages, classifiers, sinks)",
+                  self->origin, key);
       return FALSE;
     }
   }
-  self->name = g_key_file_get_string (kf, "workflow", "name", NULL);
+  self->name = g_key_file_get_string(kf, "workflow", "name", NULL);
   if (self->name == NULL || self->name[0] == '\0') {
-    g_set_error (error, CD_ERROR, CD_ERROR_WORKFLOW, "%s: [workflow] name: missing", self->origin);
+    g_set_error(error, CD_ERROR, CD_ERROR_WORKFLOW, "%s: [workflow] name: missing", self->origin);
     return FALSE;
   }
-  self->description = g_key_file_get_string (kf, "workflow", "description", NULL);
-  if (g_key_file_has_key (kf, "workflow", "workers", NULL)) {
-    g_autofree gchar *str = g_key_file_get_string (kf, "workflow", "workers", NULL);
+  self->description = g_key_file_get_string(kf, "workflow", "description", NULL);
+  if (g_key_file_has_key(kf, "workflow", "workers", NULL)) {
+    g_autofree gchar *str = g_key_file_get_string(kf, "workflow", "workers", NULL);
     guint64 v = 0;
-    if (str == NULL || !g_ascii_string_to_unsigned (g_strstrip (str), 10, 0, 256, &v, NULL)) {
-      g_set_error (error, CD_ERROR, CD_ERROR_WORKFLOW,
-                   "%s: [workflow] workers: '%s' is not a number of workers from 0 (one per core) to 256",
-                   self->origin, str != NULL ? str : "");
+    if (str == NULL || !g_ascii_string_to_unsigned(g_strstrip(str), 10, 0, 256, &v, NULL)) {
+      g_set_error(error, CD_ERROR, CD_ERROR_WORKFLOW,
+                  "%s: [workflow] workers: '%s' is not a number of workers from 0 (one per core) to 256", self->origin,
+                  str != NULL ? str : "");
       return FALSE;
     }
     self->workers = v;
   }
 
-  for (guint k = 0; k < G_N_ELEMENTS (stage_keys); k++) {
+  for (guint k = 0; k < G_N_ELEMENTS(stage_keys); k++) {
     g_auto(GStrv) names = NULL;
     gsize n = 0;
-    if (!g_key_file_has_key (kf, "workflow", stage_keys[k].key, NULL))
+    if (!g_key_file_has_key(kf, "workflow", stage_keys[k].key, NULL))
       continue;
-    names = g_key_file_get_string_list (kf, "workflow", stage_keys[k].key, &n, NULL);
+    names = g_key_file_get_string_list(kf, "workflow", stage_keys[k].key, &n, NULL);
     if (stage_keys[k].single && n > 1) {
-      g_set_error (error, CD_ERROR, CD_ERROR_WORKFLOW, "%s: [workflow] %s: takes one stage, not %" G_GSIZE_FORMAT,
-                   self->origin, stage_keys[k].key, n);
+      g_set_error(error, CD_ERROR, CD_ERROR_WORKFLOW, "%s: [workflow] %s: takes one stage, not %" G_GSIZE_FORMAT,
+                  self->origin, stage_keys[k].key, n);
       return FALSE;
     }
     for (gsize i = 0; i < n; i++) {
-      g_strstrip (names[i]);
+      g_strstrip(names[i]);
       if (names[i][0] == '\0')
         continue;
-      if (!cd_workflow_add_stage (self, registry, names[i], stage_keys[k].kind, stage_keys[k].key, error))
+      if (!cd_workflow_add_stage(self, registry, names[i], stage_keys[k].kind, stage_keys[k].key, error))
         return FALSE;
       if (stage_keys[k].kind == CD_STAGE_KIND_SOURCE)
         has_source = TRUE;
     }
   }
   if (!has_source) {
-    g_set_error (error, CD_ERROR, CD_ERROR_WORKFLOW, "%s: [workflow] source: missing", self->origin);
+    g_set_error(error, CD_ERROR, CD_ERROR_WORKFLOW, "%s: [workflow] source: missing", self->origin);
     return FALSE;
   }
 
-  groups = g_key_file_get_groups (kf, NULL);
+  groups = g_key_file_get_groups(kf, NULL);
   for (guint i = 0; groups[i] != NULL; i++) {
     CdWorkflowStage *stage;
     g_auto(GStrv) options = NULL;
-    if (g_strcmp0 (groups[i], "workflow") == 0)
+    if (g_strcmp0(groups[i], "workflow") == 0)
       continue;
-    stage = cd_workflow_find_stage (self, groups[i]);
+    stage = cd_workflow_find_stage(self, groups[i]);
     if (stage == NULL) {
-      g_set_error (error, CD_ERROR, CD_ERROR_WORKFLOW, "%s: [%s]: not a stage of this workflow (add it to [workflow])",
-                   self->origin, groups[i]);
+      g_set_error(error, CD_ERROR, CD_ERROR_WORKFLOW, "%s: [%s]: not a stage of this workflow (add it to [workflow])",
+                  self->origin, groups[i]);
       return FALSE;
     }
-    options = g_key_file_get_keys (kf, groups[i], NULL, NULL);
+    options = g_key_file_get_keys(kf, groups[i], NULL, NULL);
     for (guint j = 0; options[j] != NULL; j++) {
-      g_autofree gchar *value = g_key_file_get_value (kf, groups[i], options[j], NULL);
-      g_autofree gchar *unescaped = g_key_file_get_string (kf, groups[i], options[j], NULL);
-      if (!cd_workflow_stage_set (stage, options[j], g_strstrip (unescaped != NULL ? unescaped : value),
-                                  &error_local)) {
-        g_set_error (error, CD_ERROR, CD_ERROR_WORKFLOW, "%s: [%s] %s: %s", self->origin, groups[i], options[j],
-                     error_local->message);
+      g_autofree gchar *value = g_key_file_get_value(kf, groups[i], options[j], NULL);
+      g_autofree gchar *unescaped = g_key_file_get_string(kf, groups[i], options[j], NULL);
+      if (!cd_workflow_stage_set(stage, options[j], g_strstrip(unescaped != NULL ? unescaped : value), &error_local)) {
+        g_set_error(error, CD_ERROR, CD_ERROR_WORKFLOW, "%s: [%s] %s: %s", self->origin, groups[i], options[j],
+                    error_local->message);
         return FALSE;
       }
     }
@@ -474,24 +469,24 @@ cd_workflow_load (CdWorkflow *self, CdRegistry *registry, GKeyFile *kf, GError *
  * Since: 0.1
  */
 CdWorkflow *
-cd_workflow_new_from_data (CdRegistry *registry, const gchar *data, const gchar *origin, GError **error)
+cd_workflow_new_from_data(CdRegistry *registry, const gchar *data, const gchar *origin, GError **error)
 {
   g_autoptr(CdWorkflow) self = NULL;
-  g_autoptr(GKeyFile) kf = g_key_file_new ();
+  g_autoptr(GKeyFile) kf = g_key_file_new();
   g_autoptr(GError) error_local = NULL;
 
-  g_return_val_if_fail (CD_IS_REGISTRY (registry), NULL);
-  g_return_val_if_fail (data != NULL, NULL);
+  g_return_val_if_fail(CD_IS_REGISTRY(registry), NULL);
+  g_return_val_if_fail(data != NULL, NULL);
 
-  self = g_object_new (CD_TYPE_WORKFLOW, NULL);
-  self->origin = g_strdup (origin != NULL ? origin : "workflow");
-  if (!g_key_file_load_from_data (kf, data, -1, G_KEY_FILE_NONE, &error_local)) {
-    g_set_error (error, CD_ERROR, CD_ERROR_WORKFLOW, "%s: %s", self->origin, error_local->message);
+  self = g_object_new(CD_TYPE_WORKFLOW, NULL);
+  self->origin = g_strdup(origin != NULL ? origin : "workflow");
+  if (!g_key_file_load_from_data(kf, data, -1, G_KEY_FILE_NONE, &error_local)) {
+    g_set_error(error, CD_ERROR, CD_ERROR_WORKFLOW, "%s: %s", self->origin, error_local->message);
     return NULL;
   }
-  if (!cd_workflow_load (self, registry, kf, error))
+  if (!cd_workflow_load(self, registry, kf, error))
     return NULL;
-  return g_steal_pointer (&self);
+  return g_steal_pointer(&self);
 }
 
 /**
@@ -505,17 +500,17 @@ cd_workflow_new_from_data (CdRegistry *registry, const gchar *data, const gchar 
  * Since: 0.1
  */
 CdWorkflow *
-cd_workflow_new_from_file (CdRegistry *registry, const gchar *filename, GError **error)
+cd_workflow_new_from_file(CdRegistry *registry, const gchar *filename, GError **error)
 {
   g_autofree gchar *data = NULL;
   g_autoptr(GError) error_local = NULL;
 
-  g_return_val_if_fail (filename != NULL, NULL);
-  if (!g_file_get_contents (filename, &data, NULL, &error_local)) {
-    g_set_error (error, CD_ERROR, CD_ERROR_WORKFLOW, "%s: cannot read workflow: %s", filename, error_local->message);
+  g_return_val_if_fail(filename != NULL, NULL);
+  if (!g_file_get_contents(filename, &data, NULL, &error_local)) {
+    g_set_error(error, CD_ERROR, CD_ERROR_WORKFLOW, "%s: cannot read workflow: %s", filename, error_local->message);
     return NULL;
   }
-  return cd_workflow_new_from_data (registry, data, filename, error);
+  return cd_workflow_new_from_data(registry, data, filename, error);
 }
 
 /**
@@ -532,40 +527,40 @@ cd_workflow_new_from_file (CdRegistry *registry, const gchar *filename, GError *
  * Since: 0.1
  */
 gchar *
-cd_workflow_find (const gchar *name_or_path, GError **error)
+cd_workflow_find(const gchar *name_or_path, GError **error)
 {
-  g_autoptr(GPtrArray) dirs = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) dirs = g_ptr_array_new_with_free_func(g_free);
   g_autofree gchar *file = NULL;
-  const gchar *env = g_getenv ("CHARTDESK_WORKFLOW_PATH");
+  const gchar *env = g_getenv("CHARTDESK_WORKFLOW_PATH");
 
-  g_return_val_if_fail (name_or_path != NULL, NULL);
-  if (strchr (name_or_path, '/') != NULL || g_str_has_suffix (name_or_path, ".workflow")) {
-    if (!g_file_test (name_or_path, G_FILE_TEST_IS_REGULAR)) {
-      g_set_error (error, CD_ERROR, CD_ERROR_NOT_FOUND, "%s: no such workflow file", name_or_path);
+  g_return_val_if_fail(name_or_path != NULL, NULL);
+  if (strchr(name_or_path, '/') != NULL || g_str_has_suffix(name_or_path, ".workflow")) {
+    if (!g_file_test(name_or_path, G_FILE_TEST_IS_REGULAR)) {
+      g_set_error(error, CD_ERROR, CD_ERROR_NOT_FOUND, "%s: no such workflow file", name_or_path);
       return NULL;
     }
-    return g_strdup (name_or_path);
+    return g_strdup(name_or_path);
   }
   if (env != NULL) {
-    g_auto(GStrv) parts = g_strsplit (env, G_SEARCHPATH_SEPARATOR_S, -1);
+    g_auto(GStrv) parts = g_strsplit(env, G_SEARCHPATH_SEPARATOR_S, -1);
     for (guint i = 0; parts[i] != NULL; i++) {
       if (parts[i][0] != '\0')
-        g_ptr_array_add (dirs, g_strdup (parts[i]));
+        g_ptr_array_add(dirs, g_strdup(parts[i]));
     }
   }
-  g_ptr_array_add (dirs, g_build_filename (g_get_user_config_dir (), "chartdesk", "workflows", NULL));
-  if (cd_running_uninstalled ())
-    g_ptr_array_add (dirs, g_strdup (CD_SOURCE_ROOT "/workflows"));
-  g_ptr_array_add (dirs, g_strdup (CD_DATA_DIR "/workflows"));
+  g_ptr_array_add(dirs, g_build_filename(g_get_user_config_dir(), "chartdesk", "workflows", NULL));
+  if (cd_running_uninstalled())
+    g_ptr_array_add(dirs, g_strdup(CD_SOURCE_ROOT "/workflows"));
+  g_ptr_array_add(dirs, g_strdup(CD_DATA_DIR "/workflows"));
 
-  file = g_strdup_printf ("%s.workflow", name_or_path);
+  file = g_strdup_printf("%s.workflow", name_or_path);
   for (guint i = 0; i < dirs->len; i++) {
-    g_autofree gchar *path = g_build_filename (g_ptr_array_index (dirs, i), file, NULL);
-    if (g_file_test (path, G_FILE_TEST_IS_REGULAR))
-      return g_steal_pointer (&path);
+    g_autofree gchar *path = g_build_filename(g_ptr_array_index(dirs, i), file, NULL);
+    if (g_file_test(path, G_FILE_TEST_IS_REGULAR))
+      return g_steal_pointer(&path);
   }
-  g_set_error (error, CD_ERROR, CD_ERROR_NOT_FOUND, "no workflow named '%s' (looked for %s in %u folders)",
-               name_or_path, file, dirs->len);
+  g_set_error(error, CD_ERROR, CD_ERROR_NOT_FOUND, "no workflow named '%s' (looked for %s in %u folders)", name_or_path,
+              file, dirs->len);
   return NULL;
 }
 
@@ -578,9 +573,9 @@ cd_workflow_find (const gchar *name_or_path, GError **error)
  * Since: 0.1
  */
 const gchar *
-cd_workflow_get_name (CdWorkflow *self)
+cd_workflow_get_name(CdWorkflow *self)
 {
-  g_return_val_if_fail (CD_IS_WORKFLOW (self), NULL);
+  g_return_val_if_fail(CD_IS_WORKFLOW(self), NULL);
   return self->name;
 }
 
@@ -593,9 +588,9 @@ cd_workflow_get_name (CdWorkflow *self)
  * Since: 0.1
  */
 const gchar *
-cd_workflow_get_description (CdWorkflow *self)
+cd_workflow_get_description(CdWorkflow *self)
 {
-  g_return_val_if_fail (CD_IS_WORKFLOW (self), NULL);
+  g_return_val_if_fail(CD_IS_WORKFLOW(self), NULL);
   return self->description;
 }
 
@@ -608,9 +603,9 @@ cd_workflow_get_description (CdWorkflow *self)
  * Since: 0.1
  */
 const gchar *
-cd_workflow_get_origin (CdWorkflow *self)
+cd_workflow_get_origin(CdWorkflow *self)
 {
-  g_return_val_if_fail (CD_IS_WORKFLOW (self), NULL);
+  g_return_val_if_fail(CD_IS_WORKFLOW(self), NULL);
   return self->origin;
 }
 
@@ -623,9 +618,9 @@ cd_workflow_get_origin (CdWorkflow *self)
  * Since: 0.1
  */
 guint
-cd_workflow_get_workers (CdWorkflow *self)
+cd_workflow_get_workers(CdWorkflow *self)
 {
-  g_return_val_if_fail (CD_IS_WORKFLOW (self), 0);
+  g_return_val_if_fail(CD_IS_WORKFLOW(self), 0);
   return self->workers;
 }
 
@@ -637,9 +632,9 @@ cd_workflow_get_workers (CdWorkflow *self)
  * Since: 0.1
  */
 void
-cd_workflow_set_workers (CdWorkflow *self, guint workers)
+cd_workflow_set_workers(CdWorkflow *self, guint workers)
 {
-  g_return_if_fail (CD_IS_WORKFLOW (self));
+  g_return_if_fail(CD_IS_WORKFLOW(self));
   self->workers = workers;
 }
 
@@ -659,18 +654,17 @@ cd_workflow_set_workers (CdWorkflow *self, guint workers)
  * Since: 0.1
  */
 gboolean
-cd_workflow_set_option (CdWorkflow *self, const gchar *stage, const gchar *option, const gchar *value,
-                        GError **error)
+cd_workflow_set_option(CdWorkflow *self, const gchar *stage, const gchar *option, const gchar *value, GError **error)
 {
   CdWorkflowStage *ws;
 
-  g_return_val_if_fail (CD_IS_WORKFLOW (self), FALSE);
-  ws = cd_workflow_find_stage (self, stage);
+  g_return_val_if_fail(CD_IS_WORKFLOW(self), FALSE);
+  ws = cd_workflow_find_stage(self, stage);
   if (ws == NULL) {
-    g_set_error (error, CD_ERROR, CD_ERROR_WORKFLOW, "workflow '%s' has no stage '%s'", self->name, stage);
+    g_set_error(error, CD_ERROR, CD_ERROR_WORKFLOW, "workflow '%s' has no stage '%s'", self->name, stage);
     return FALSE;
   }
-  return cd_workflow_stage_set (ws, option, value, error);
+  return cd_workflow_stage_set(ws, option, value, error);
 }
 
 /**
@@ -684,25 +678,25 @@ cd_workflow_set_option (CdWorkflow *self, const gchar *stage, const gchar *optio
  * Since: 0.1
  */
 GPtrArray *
-cd_workflow_get_stage_names (CdWorkflow *self, CdStageKind kind)
+cd_workflow_get_stage_names(CdWorkflow *self, CdStageKind kind)
 {
-  GPtrArray *names = g_ptr_array_new ();
+  GPtrArray *names = g_ptr_array_new();
 
-  g_return_val_if_fail (CD_IS_WORKFLOW (self), names);
+  g_return_val_if_fail(CD_IS_WORKFLOW(self), names);
   for (guint i = 0; i < self->stages->len; i++) {
-    CdWorkflowStage *stage = g_ptr_array_index (self->stages, i);
+    CdWorkflowStage *stage = g_ptr_array_index(self->stages, i);
     if (stage->kind == kind)
-      g_ptr_array_add (names, stage->name);
+      g_ptr_array_add(names, stage->name);
   }
   return names;
 }
 
 static CdStage *
-cd_workflow_stage_instantiate (CdWorkflowStage *stage)
+cd_workflow_stage_instantiate(CdWorkflowStage *stage)
 {
-  return CD_STAGE (g_object_new_with_properties (stage->type, stage->option_names->len,
-                                                 (const gchar **) stage->option_names->pdata,
-                                                 (const GValue *) stage->option_values->data));
+  return CD_STAGE(g_object_new_with_properties(stage->type, stage->option_names->len,
+                                               (const gchar **) stage->option_names->pdata,
+                                               (const GValue *) stage->option_values->data));
 }
 
 /**
@@ -719,15 +713,15 @@ cd_workflow_stage_instantiate (CdWorkflowStage *stage)
  * Since: 0.1
  */
 GPtrArray *
-cd_workflow_create_stages (CdWorkflow *self, CdStageKind kind, GError **error)
+cd_workflow_create_stages(CdWorkflow *self, CdStageKind kind, GError **error)
 {
-  GPtrArray *stages = g_ptr_array_new_with_free_func (g_object_unref);
+  GPtrArray *stages = g_ptr_array_new_with_free_func(g_object_unref);
 
-  g_return_val_if_fail (CD_IS_WORKFLOW (self), stages);
+  g_return_val_if_fail(CD_IS_WORKFLOW(self), stages);
   for (guint i = 0; i < self->stages->len; i++) {
-    CdWorkflowStage *stage = g_ptr_array_index (self->stages, i);
+    CdWorkflowStage *stage = g_ptr_array_index(self->stages, i);
     if (stage->kind == kind)
-      g_ptr_array_add (stages, cd_workflow_stage_instantiate (stage));
+      g_ptr_array_add(stages, cd_workflow_stage_instantiate(stage));
   }
   return stages;
 }
@@ -742,14 +736,14 @@ cd_workflow_create_stages (CdWorkflow *self, CdStageKind kind, GError **error)
  * Since: 0.1
  */
 CdSource *
-cd_workflow_create_source (CdWorkflow *self, GError **error)
+cd_workflow_create_source(CdWorkflow *self, GError **error)
 {
-  g_autoptr(GPtrArray) stages = cd_workflow_create_stages (self, CD_STAGE_KIND_SOURCE, error);
+  g_autoptr(GPtrArray) stages = cd_workflow_create_stages(self, CD_STAGE_KIND_SOURCE, error);
   if (stages->len == 0) {
-    g_set_error (error, CD_ERROR, CD_ERROR_WORKFLOW, "%s: no source", self->origin);
+    g_set_error(error, CD_ERROR, CD_ERROR_WORKFLOW, "%s: no source", self->origin);
     return NULL;
   }
-  return CD_SOURCE (g_object_ref (g_ptr_array_index (stages, 0)));
+  return CD_SOURCE(g_object_ref(g_ptr_array_index(stages, 0)));
 }
 
 /**
@@ -763,10 +757,10 @@ cd_workflow_create_source (CdWorkflow *self, GError **error)
  * Since: 0.1
  */
 CdSplitter *
-cd_workflow_create_splitter (CdWorkflow *self, GError **error)
+cd_workflow_create_splitter(CdWorkflow *self, GError **error)
 {
-  g_autoptr(GPtrArray) stages = cd_workflow_create_stages (self, CD_STAGE_KIND_SPLITTER, error);
+  g_autoptr(GPtrArray) stages = cd_workflow_create_stages(self, CD_STAGE_KIND_SPLITTER, error);
   if (stages->len == 0)
     return NULL;
-  return CD_SPLITTER (g_object_ref (g_ptr_array_index (stages, 0)));
+  return CD_SPLITTER(g_object_ref(g_ptr_array_index(stages, 0)));
 }

@@ -31,68 +31,67 @@ static gboolean progress_visible;
  * debug only with --verbose (or G_MESSAGES_DEBUG). A progress line being
  * drawn is cleared first so the two do not mix. */
 static GLogWriterOutput
-cd_cli_log_writer (GLogLevelFlags level, const GLogField *fields, gsize n_fields, gpointer user_data)
+cd_cli_log_writer(GLogLevelFlags level, const GLogField *fields, gsize n_fields, gpointer user_data)
 {
   const gchar *message = NULL;
   const gchar *domain = NULL;
 
-  if ((level & (G_LOG_LEVEL_DEBUG | G_LOG_LEVEL_INFO)) != 0 && !opt_verbose &&
-      g_getenv ("G_MESSAGES_DEBUG") == NULL)
+  if ((level & (G_LOG_LEVEL_DEBUG | G_LOG_LEVEL_INFO)) != 0 && !opt_verbose && g_getenv("G_MESSAGES_DEBUG") == NULL)
     return G_LOG_WRITER_HANDLED;
   for (gsize i = 0; i < n_fields; i++) {
-    if (g_strcmp0 (fields[i].key, "MESSAGE") == 0)
+    if (g_strcmp0(fields[i].key, "MESSAGE") == 0)
       message = fields[i].value;
-    else if (g_strcmp0 (fields[i].key, "GLIB_DOMAIN") == 0)
+    else if (g_strcmp0(fields[i].key, "GLIB_DOMAIN") == 0)
       domain = fields[i].value;
   }
   if (message == NULL)
     return G_LOG_WRITER_UNHANDLED;
   if (progress_visible) {
-    fputs ("\r\033[K", stderr);
+    fputs("\r\033[K", stderr);
     progress_visible = FALSE;
   }
   if ((level & (G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_ERROR)) != 0)
-    fprintf (stderr, "chartdesk: internal error: %s%s%s\n", domain != NULL ? domain : "", domain != NULL ? ": " : "",
-             message);
+    fprintf(stderr, "chartdesk: internal error: %s%s%s\n", domain != NULL ? domain : "", domain != NULL ? ": " : "",
+            message);
   else if ((level & G_LOG_LEVEL_WARNING) != 0)
-    fprintf (stderr, "chartdesk: warning: %s\n", message);
+    fprintf(stderr, "chartdesk: warning: %s\n", message);
   else
-    fprintf (stderr, "chartdesk: %s\n", message);
+    fprintf(stderr, "chartdesk: %s\n", message);
   return G_LOG_WRITER_HANDLED;
 }
 
 void
-cd_cli_print_error (const GError *error)
+cd_cli_print_error(const GError *error)
 {
   if (progress_visible) {
-    fputs ("\r\033[K", stderr);
+    fputs("\r\033[K", stderr);
     progress_visible = FALSE;
   }
-  fprintf (stderr, "chartdesk: %s\n", error->message);
+  fprintf(stderr, "chartdesk: %s\n", error->message);
 }
 
 /* Parses a subcommand's options; --help exits 0 through GOption. */
 static gboolean
-cd_cli_parse (GOptionContext *ctx, gint *argc, gchar ***argv, GError **error)
+cd_cli_parse(GOptionContext *ctx, gint *argc, gchar ***argv, GError **error)
 {
-  g_option_context_set_help_enabled (ctx, TRUE);
-  return g_option_context_parse (ctx, argc, argv, error);
+  g_option_context_set_help_enabled(ctx, TRUE);
+  return g_option_context_parse(ctx, argc, argv, error);
 }
 
 static gint
-cd_cli_usage (GOptionContext *ctx, const gchar *message)
+cd_cli_usage(GOptionContext *ctx, const gchar *message)
 {
-  g_autofree gchar *help = g_option_context_get_help (ctx, TRUE, NULL);
-  fprintf (stderr, "chartdesk: %s\n\n%s", message, help);
+  g_autofree gchar *help = g_option_context_get_help(ctx, TRUE, NULL);
+  fprintf(stderr, "chartdesk: %s\n\n%s", message, help);
   return CD_EXIT_USAGE;
 }
 
 CdRegistry *
-cd_cli_load_registry (void)
+cd_cli_load_registry(void)
 {
-  CdRegistry *registry = cd_registry_new ();
-  cd_registry_add_default_paths (registry);
-  cd_registry_scan (registry);
+  CdRegistry *registry = cd_registry_new();
+  cd_registry_add_default_paths(registry);
+  cd_registry_scan(registry);
   return registry;
 }
 
@@ -104,12 +103,12 @@ typedef struct {
 } CdProgressState;
 
 static void
-cd_cli_progress (const CdProgress *p, gpointer user_data)
+cd_cli_progress(const CdProgress *p, gpointer user_data)
 {
   CdProgressState *state = user_data;
-  gint64 now = g_get_monotonic_time ();
+  gint64 now = g_get_monotonic_time();
   gdouble rate = p->elapsed > 0 ? 60.0 * p->pages_done / p->elapsed : 0;
-  g_autofree gchar *base = p->path != NULL ? g_path_get_basename (p->path) : g_strdup ("");
+  g_autofree gchar *base = p->path != NULL ? g_path_get_basename(p->path) : g_strdup("");
   const guint width = 24;
 
   if (!state->tty)
@@ -117,16 +116,16 @@ cd_cli_progress (const CdProgress *p, gpointer user_data)
   if (now - state->last_draw < G_USEC_PER_SEC / 10)
     return;
   state->last_draw = now;
-  fputs ("\r\033[K", stderr);
+  fputs("\r\033[K", stderr);
   if (p->inputs_total > 0) {
-    guint filled = MIN (width, p->inputs_done * width / p->inputs_total);
-    fputc ('[', stderr);
+    guint filled = MIN(width, p->inputs_done * width / p->inputs_total);
+    fputc('[', stderr);
     for (guint i = 0; i < width; i++)
-      fputc (i < filled ? '#' : '.', stderr);
-    fprintf (stderr, "] %u/%u files", p->inputs_done, p->inputs_total);
+      fputc(i < filled ? '#' : '.', stderr);
+    fprintf(stderr, "] %u/%u files", p->inputs_done, p->inputs_total);
   }
-  fprintf (stderr, "  %u pages  %.1f pages/min  %s", p->pages_done, rate, base);
-  fflush (stderr);
+  fprintf(stderr, "  %u pages  %.1f pages/min  %s", p->pages_done, rate, base);
+  fflush(stderr);
   progress_visible = TRUE;
 }
 
@@ -140,35 +139,35 @@ typedef struct {
 } CdIngestJob;
 
 static gboolean
-cd_cli_quit_idle (gpointer data)
+cd_cli_quit_idle(gpointer data)
 {
-  g_main_loop_quit (data);
+  g_main_loop_quit(data);
   return G_SOURCE_REMOVE;
 }
 
 static gpointer
-cd_cli_ingest_thread (gpointer data)
+cd_cli_ingest_thread(gpointer data)
 {
   CdIngestJob *job = data;
-  job->batch = cd_pipeline_run (job->pipeline, job->inputs, job->cancellable, &job->error);
-  g_idle_add (cd_cli_quit_idle, job->loop);
+  job->batch = cd_pipeline_run(job->pipeline, job->inputs, job->cancellable, &job->error);
+  g_idle_add(cd_cli_quit_idle, job->loop);
   return NULL;
 }
 
 static gboolean
-cd_cli_on_sigint (gpointer data)
+cd_cli_on_sigint(gpointer data)
 {
   GCancellable *cancellable = data;
   if (progress_visible)
-    fputs ("\r\033[K", stderr);
+    fputs("\r\033[K", stderr);
   progress_visible = FALSE;
-  fprintf (stderr, "chartdesk: stopping after the pages in progress (documents already archived stay)\n");
-  g_cancellable_cancel (cancellable);
+  fprintf(stderr, "chartdesk: stopping after the pages in progress (documents already archived stay)\n");
+  g_cancellable_cancel(cancellable);
   return G_SOURCE_REMOVE;
 }
 
 static gint
-cd_cli_ingest (gint argc, gchar **argv)
+cd_cli_ingest(gint argc, gchar **argv)
 {
   g_autofree gchar *opt_workflow = NULL;
   g_auto(GStrv) opt_set = NULL;
@@ -186,116 +185,116 @@ cd_cli_ingest (gint argc, gchar **argv)
     { "verbose", 'v', 0, G_OPTION_ARG_NONE, &opt_verbose, "Say more about what is happening", NULL },
     { NULL },
   };
-  g_autoptr(GOptionContext) ctx = g_option_context_new ("ARCHIVE PATH… — scan files and folders into an archive");
+  g_autoptr(GOptionContext) ctx = g_option_context_new("ARCHIVE PATH… — scan files and folders into an archive");
   g_autoptr(GError) error = NULL;
   g_autoptr(CdRegistry) registry = NULL;
   g_autoptr(CdWorkflow) workflow = NULL;
   g_autoptr(CdArchive) archive = NULL;
   g_autoptr(CdPipeline) pipeline = NULL;
-  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GCancellable) cancellable = g_cancellable_new();
   g_autoptr(GMainLoop) loop = NULL;
   g_autofree gchar *workflow_file = NULL;
-  g_autoptr(GPtrArray) inputs = g_ptr_array_new ();
+  g_autoptr(GPtrArray) inputs = g_ptr_array_new();
   CdProgressState progress = { 0 };
   CdIngestJob job = { 0 };
   GThread *thread;
   guint sigint_id;
   gint status;
 
-  g_option_context_add_main_entries (ctx, entries, NULL);
-  g_option_context_set_summary (ctx, "Runs the workflow over every page of the given files and folders (folders are "
-                                     "read recursively in name order)\nand archives the result. Files already in "
-                                     "the archive are skipped. The archive is created if needed.");
-  if (!cd_cli_parse (ctx, &argc, &argv, &error))
-    return cd_cli_usage (ctx, error->message);
+  g_option_context_add_main_entries(ctx, entries, NULL);
+  g_option_context_set_summary(ctx, "Runs the workflow over every page of the given files and folders (folders are "
+                                    "read recursively in name order)\nand archives the result. Files already in "
+                                    "the archive are skipped. The archive is created if needed.");
+  if (!cd_cli_parse(ctx, &argc, &argv, &error))
+    return cd_cli_usage(ctx, error->message);
   if (argc < 3)
-    return cd_cli_usage (ctx, "ingest needs an archive and at least one file or folder");
+    return cd_cli_usage(ctx, "ingest needs an archive and at least one file or folder");
 
-  registry = cd_cli_load_registry ();
-  workflow_file = cd_workflow_find (opt_workflow != NULL ? opt_workflow : "chart-intake", &error);
+  registry = cd_cli_load_registry();
+  workflow_file = cd_workflow_find(opt_workflow != NULL ? opt_workflow : "chart-intake", &error);
   if (workflow_file == NULL) {
-    cd_cli_print_error (error);
+    cd_cli_print_error(error);
     return CD_EXIT_FAILED;
   }
-  workflow = cd_workflow_new_from_file (registry, workflow_file, &error);
+  workflow = cd_workflow_new_from_file(registry, workflow_file, &error);
   if (workflow == NULL) {
-    cd_cli_print_error (error);
+    cd_cli_print_error(error);
     return CD_EXIT_FAILED;
   }
   for (guint i = 0; opt_set != NULL && opt_set[i] != NULL; i++) {
-    g_auto(GStrv) kv = g_strsplit (opt_set[i], "=", 2);
-    g_auto(GStrv) so = kv[0] != NULL ? g_strsplit (kv[0], ".", 2) : NULL;
+    g_auto(GStrv) kv = g_strsplit(opt_set[i], "=", 2);
+    g_auto(GStrv) so = kv[0] != NULL ? g_strsplit(kv[0], ".", 2) : NULL;
     if (kv[0] == NULL || kv[1] == NULL || so == NULL || so[0] == NULL || so[1] == NULL)
-      return cd_cli_usage (ctx, "--set takes STAGE.OPTION=VALUE");
-    if (!cd_workflow_set_option (workflow, so[0], so[1], kv[1], &error)) {
-      cd_cli_print_error (error);
+      return cd_cli_usage(ctx, "--set takes STAGE.OPTION=VALUE");
+    if (!cd_workflow_set_option(workflow, so[0], so[1], kv[1], &error)) {
+      cd_cli_print_error(error);
       return CD_EXIT_FAILED;
     }
   }
   if (opt_workers >= 0)
-    cd_workflow_set_workers (workflow, opt_workers);
+    cd_workflow_set_workers(workflow, opt_workers);
 
-  archive = cd_archive_open (argv[1], CD_ARCHIVE_FLAG_WRITER | CD_ARCHIVE_FLAG_CREATE, &error);
+  archive = cd_archive_open(argv[1], CD_ARCHIVE_FLAG_WRITER | CD_ARCHIVE_FLAG_CREATE, &error);
   if (archive == NULL) {
-    cd_cli_print_error (error);
+    cd_cli_print_error(error);
     return CD_EXIT_FAILED;
   }
   if (opt_user != NULL)
-    cd_archive_set_actor (archive, opt_user);
+    cd_archive_set_actor(archive, opt_user);
   for (gint i = 2; i < argc; i++)
-    g_ptr_array_add (inputs, argv[i]);
-  g_ptr_array_add (inputs, NULL);
+    g_ptr_array_add(inputs, argv[i]);
+  g_ptr_array_add(inputs, NULL);
 
-  pipeline = cd_pipeline_new (workflow, archive);
-  progress.tty = !opt_quiet && !opt_json && isatty (STDERR_FILENO);
-  cd_pipeline_set_progress_func (pipeline, cd_cli_progress, &progress);
-  g_info ("workflow %s (%s), %u workers", cd_workflow_get_name (workflow), cd_workflow_get_origin (workflow),
-          cd_pipeline_get_n_workers (pipeline));
+  pipeline = cd_pipeline_new(workflow, archive);
+  progress.tty = !opt_quiet && !opt_json && isatty(STDERR_FILENO);
+  cd_pipeline_set_progress_func(pipeline, cd_cli_progress, &progress);
+  g_info("workflow %s (%s), %u workers", cd_workflow_get_name(workflow), cd_workflow_get_origin(workflow),
+         cd_pipeline_get_n_workers(pipeline));
 
-  loop = g_main_loop_new (NULL, FALSE);
+  loop = g_main_loop_new(NULL, FALSE);
   job.pipeline = pipeline;
   job.inputs = (const gchar *const *) inputs->pdata;
   job.cancellable = cancellable;
   job.loop = loop;
-  sigint_id = g_unix_signal_add (SIGINT, cd_cli_on_sigint, cancellable);
-  thread = g_thread_new ("cd-ingest", cd_cli_ingest_thread, &job);
-  g_main_loop_run (loop);
-  g_thread_join (thread);
-  if (!g_cancellable_is_cancelled (cancellable))
-    g_source_remove (sigint_id);
+  sigint_id = g_unix_signal_add(SIGINT, cd_cli_on_sigint, cancellable);
+  thread = g_thread_new("cd-ingest", cd_cli_ingest_thread, &job);
+  g_main_loop_run(loop);
+  g_thread_join(thread);
+  if (!g_cancellable_is_cancelled(cancellable))
+    g_source_remove(sigint_id);
   if (progress_visible) {
-    fputs ("\r\033[K", stderr);
+    fputs("\r\033[K", stderr);
     progress_visible = FALSE;
   }
 
   if (job.batch == NULL) {
-    cd_cli_print_error (job.error);
-    g_clear_error (&job.error);
+    cd_cli_print_error(job.error);
+    g_clear_error(&job.error);
     return CD_EXIT_FAILED;
   }
   if (opt_json) {
-    g_autoptr(JsonNode) node = cd_batch_to_json (job.batch);
-    g_autoptr(JsonGenerator) gen = json_generator_new ();
+    g_autoptr(JsonNode) node = cd_batch_to_json(job.batch);
+    g_autoptr(JsonGenerator) gen = json_generator_new();
     g_autofree gchar *text = NULL;
-    json_generator_set_root (gen, node);
-    json_generator_set_pretty (gen, TRUE);
-    text = json_generator_to_data (gen, NULL);
-    g_print ("%s\n", text);
+    json_generator_set_root(gen, node);
+    json_generator_set_pretty(gen, TRUE);
+    text = json_generator_to_data(gen, NULL);
+    g_print("%s\n", text);
   } else {
-    g_autofree gchar *text = cd_batch_to_text (job.batch);
-    g_print ("%s", text);
+    g_autofree gchar *text = cd_batch_to_text(job.batch);
+    g_print("%s", text);
   }
-  status = cd_batch_get_count (job.batch, CD_BATCH_OUTCOME_FAILED) > 0 ? CD_EXIT_PARTIAL : CD_EXIT_OK;
-  if (g_strcmp0 (cd_batch_get_status (job.batch), "cancelled") == 0)
+  status = cd_batch_get_count(job.batch, CD_BATCH_OUTCOME_FAILED) > 0 ? CD_EXIT_PARTIAL : CD_EXIT_OK;
+  if (g_strcmp0(cd_batch_get_status(job.batch), "cancelled") == 0)
     status = CD_EXIT_FAILED;
-  g_object_unref (job.batch);
+  g_object_unref(job.batch);
   return status;
 }
 
 /* ---------------------------------------------------------------- search */
 
 static gint
-cd_cli_search (gint argc, gchar **argv)
+cd_cli_search(gint argc, gchar **argv)
 {
   g_autofree gchar *opt_mrn = NULL;
   g_autofree gchar *opt_type = NULL;
@@ -320,34 +319,34 @@ cd_cli_search (gint argc, gchar **argv)
     { "purpose", 'p', 0, G_OPTION_ARG_STRING, &opt_purpose, "Why, for the audit log (a request number)", "TEXT" },
     { NULL },
   };
-  g_autoptr(GOptionContext) ctx = g_option_context_new ("ARCHIVE [WORDS…] — find pages by words, patient, type, date");
+  g_autoptr(GOptionContext) ctx = g_option_context_new("ARCHIVE [WORDS…] — find pages by words, patient, type, date");
   g_autoptr(GError) error = NULL;
   g_autoptr(CdArchive) archive = NULL;
   g_autoptr(GPtrArray) hits = NULL;
   g_autofree gchar *text = NULL;
   CdSearchQuery query = { 0 };
 
-  g_option_context_add_main_entries (ctx, entries, NULL);
-  g_option_context_set_summary (ctx, "Plain words must all appear on a page. Quotes, parentheses, * prefixes and "
-                                     "AND/OR/NOT/NEAR make the text an SQLite FTS5 query:\n"
-                                     "  chartdesk search charts.archive '\"chest pain\" OR dyspnea'");
-  if (!cd_cli_parse (ctx, &argc, &argv, &error))
-    return cd_cli_usage (ctx, error->message);
+  g_option_context_add_main_entries(ctx, entries, NULL);
+  g_option_context_set_summary(ctx, "Plain words must all appear on a page. Quotes, parentheses, * prefixes and "
+                                    "AND/OR/NOT/NEAR make the text an SQLite FTS5 query:\n"
+                                    "  chartdesk search charts.archive '\"chest pain\" OR dyspnea'");
+  if (!cd_cli_parse(ctx, &argc, &argv, &error))
+    return cd_cli_usage(ctx, error->message);
   if (argc < 2)
-    return cd_cli_usage (ctx, "search needs an archive");
+    return cd_cli_usage(ctx, "search needs an archive");
   if (opt_limit <= 0 || opt_offset < 0)
-    return cd_cli_usage (ctx, "--limit must be positive and --offset not negative");
+    return cd_cli_usage(ctx, "--limit must be positive and --offset not negative");
 
-  archive = cd_archive_open (argv[1], CD_ARCHIVE_FLAG_NONE, &error);
+  archive = cd_archive_open(argv[1], CD_ARCHIVE_FLAG_NONE, &error);
   if (archive == NULL) {
-    cd_cli_print_error (error);
+    cd_cli_print_error(error);
     return CD_EXIT_FAILED;
   }
   if (opt_user != NULL)
-    cd_archive_set_actor (archive, opt_user);
-  cd_archive_set_purpose (archive, opt_purpose);
+    cd_archive_set_actor(archive, opt_user);
+  cd_archive_set_purpose(archive, opt_purpose);
   if (argc > 2)
-    text = g_strjoinv (" ", argv + 2);
+    text = g_strjoinv(" ", argv + 2);
   query.text = text;
   query.plain = opt_plain;
   query.mrn = opt_mrn;
@@ -356,73 +355,73 @@ cd_cli_search (gint argc, gchar **argv)
   query.date_to = opt_to;
   query.limit = opt_limit;
   query.offset = opt_offset;
-  hits = cd_archive_search (archive, &query, &error);
+  hits = cd_archive_search(archive, &query, &error);
   if (hits == NULL) {
-    cd_cli_print_error (error);
+    cd_cli_print_error(error);
     return error->code == CD_ERROR_QUERY ? CD_EXIT_USAGE : CD_EXIT_FAILED;
   }
   if (opt_json) {
-    g_autoptr(JsonBuilder) b = json_builder_new ();
+    g_autoptr(JsonBuilder) b = json_builder_new();
     g_autoptr(JsonNode) root = NULL;
     g_autofree gchar *out = NULL;
-    json_builder_begin_object (b);
-    json_builder_set_member_name (b, "query");
-    json_builder_add_string_value (b, text);
-    json_builder_set_member_name (b, "hits");
-    json_builder_begin_array (b);
+    json_builder_begin_object(b);
+    json_builder_set_member_name(b, "query");
+    json_builder_add_string_value(b, text);
+    json_builder_set_member_name(b, "hits");
+    json_builder_begin_array(b);
     for (guint i = 0; i < hits->len; i++) {
-      CdSearchHit *hit = g_ptr_array_index (hits, i);
-      json_builder_begin_object (b);
-      json_builder_set_member_name (b, "page");
-      json_builder_add_int_value (b, hit->page_id);
-      json_builder_set_member_name (b, "document");
+      CdSearchHit *hit = g_ptr_array_index(hits, i);
+      json_builder_begin_object(b);
+      json_builder_set_member_name(b, "page");
+      json_builder_add_int_value(b, hit->page_id);
+      json_builder_set_member_name(b, "document");
       if (hit->document_id > 0)
-        json_builder_add_int_value (b, hit->document_id);
+        json_builder_add_int_value(b, hit->document_id);
       else
-        json_builder_add_null_value (b);
-      json_builder_set_member_name (b, "mrn");
-      json_builder_add_string_value (b, hit->patient_mrn);
-      json_builder_set_member_name (b, "type");
-      json_builder_add_string_value (b, hit->doc_type);
-      json_builder_set_member_name (b, "date");
-      json_builder_add_string_value (b, hit->date);
-      json_builder_set_member_name (b, "status");
-      json_builder_add_string_value (b, hit->status);
-      json_builder_set_member_name (b, "source");
-      json_builder_begin_object (b);
-      json_builder_set_member_name (b, "path");
-      json_builder_add_string_value (b, hit->source_path);
-      json_builder_set_member_name (b, "page");
-      json_builder_add_int_value (b, hit->source_page);
-      json_builder_end_object (b);
-      json_builder_set_member_name (b, "score");
-      json_builder_add_double_value (b, hit->score);
-      json_builder_set_member_name (b, "snippet");
-      json_builder_add_string_value (b, hit->snippet);
-      json_builder_end_object (b);
+        json_builder_add_null_value(b);
+      json_builder_set_member_name(b, "mrn");
+      json_builder_add_string_value(b, hit->patient_mrn);
+      json_builder_set_member_name(b, "type");
+      json_builder_add_string_value(b, hit->doc_type);
+      json_builder_set_member_name(b, "date");
+      json_builder_add_string_value(b, hit->date);
+      json_builder_set_member_name(b, "status");
+      json_builder_add_string_value(b, hit->status);
+      json_builder_set_member_name(b, "source");
+      json_builder_begin_object(b);
+      json_builder_set_member_name(b, "path");
+      json_builder_add_string_value(b, hit->source_path);
+      json_builder_set_member_name(b, "page");
+      json_builder_add_int_value(b, hit->source_page);
+      json_builder_end_object(b);
+      json_builder_set_member_name(b, "score");
+      json_builder_add_double_value(b, hit->score);
+      json_builder_set_member_name(b, "snippet");
+      json_builder_add_string_value(b, hit->snippet);
+      json_builder_end_object(b);
     }
-    json_builder_end_array (b);
-    json_builder_end_object (b);
-    root = json_builder_get_root (b);
-    out = json_to_string (root, TRUE);
-    g_print ("%s\n", out);
+    json_builder_end_array(b);
+    json_builder_end_object(b);
+    root = json_builder_get_root(b);
+    out = json_to_string(root, TRUE);
+    g_print("%s\n", out);
     return CD_EXIT_OK;
   }
   if (hits->len == 0) {
-    g_print ("No matches.\n");
+    g_print("No matches.\n");
     return CD_EXIT_OK;
   }
   for (guint i = 0; i < hits->len; i++) {
-    CdSearchHit *hit = g_ptr_array_index (hits, i);
-    g_print ("%u. document %" G_GINT64_FORMAT ", page %" G_GINT64_FORMAT "  MRN %s  %s  %s  [%s]\n",
-             query.offset + i + 1, hit->document_id, hit->page_id, hit->patient_mrn != NULL ? hit->patient_mrn : "-",
-             hit->doc_type != NULL ? hit->doc_type : "-", hit->date != NULL ? hit->date : "-",
-             hit->status != NULL ? hit->status : "set aside");
-    g_print ("   %s, page %d\n", hit->source_path, hit->source_page + 1);
+    CdSearchHit *hit = g_ptr_array_index(hits, i);
+    g_print("%u. document %" G_GINT64_FORMAT ", page %" G_GINT64_FORMAT "  MRN %s  %s  %s  [%s]\n",
+            query.offset + i + 1, hit->document_id, hit->page_id, hit->patient_mrn != NULL ? hit->patient_mrn : "-",
+            hit->doc_type != NULL ? hit->doc_type : "-", hit->date != NULL ? hit->date : "-",
+            hit->status != NULL ? hit->status : "set aside");
+    g_print("   %s, page %d\n", hit->source_path, hit->source_page + 1);
     if (hit->snippet != NULL) {
-      g_autofree gchar *snip = g_strdup (hit->snippet);
-      g_strdelimit (snip, "\n\r\f", ' ');
-      g_print ("   %s\n", snip);
+      g_autofree gchar *snip = g_strdup(hit->snippet);
+      g_strdelimit(snip, "\n\r\f", ' ');
+      g_print("   %s\n", snip);
     }
   }
   return CD_EXIT_OK;
@@ -432,28 +431,28 @@ cd_cli_search (gint argc, gchar **argv)
 
 /* Accepts `document:12`, `page:40` or a bare document id. */
 static gboolean
-cd_cli_parse_ref (const gchar *ref, gboolean *is_page, gint64 *id)
+cd_cli_parse_ref(const gchar *ref, gboolean *is_page, gint64 *id)
 {
   const gchar *num = ref;
   guint64 v;
 
   *is_page = FALSE;
-  if (g_str_has_prefix (ref, "page:")) {
+  if (g_str_has_prefix(ref, "page:")) {
     *is_page = TRUE;
     num = ref + 5;
-  } else if (g_str_has_prefix (ref, "document:")) {
+  } else if (g_str_has_prefix(ref, "document:")) {
     num = ref + 9;
-  } else if (g_str_has_prefix (ref, "doc:")) {
+  } else if (g_str_has_prefix(ref, "doc:")) {
     num = ref + 4;
   }
-  if (!g_ascii_string_to_unsigned (num, 10, 1, G_MAXINT64, &v, NULL))
+  if (!g_ascii_string_to_unsigned(num, 10, 1, G_MAXINT64, &v, NULL))
     return FALSE;
   *id = v;
   return TRUE;
 }
 
 static gint
-cd_cli_show (gint argc, gchar **argv)
+cd_cli_show(gint argc, gchar **argv)
 {
   gboolean opt_json = FALSE;
   g_autofree gchar *opt_image = NULL;
@@ -468,7 +467,7 @@ cd_cli_show (gint argc, gchar **argv)
     { "purpose", 'p', 0, G_OPTION_ARG_STRING, &opt_purpose, "Why, for the audit log", "TEXT" },
     { NULL },
   };
-  g_autoptr(GOptionContext) ctx = g_option_context_new ("ARCHIVE document:ID|page:ID — show a document or page");
+  g_autoptr(GOptionContext) ctx = g_option_context_new("ARCHIVE document:ID|page:ID — show a document or page");
   g_autoptr(GError) error = NULL;
   g_autoptr(CdArchive) archive = NULL;
   g_autoptr(JsonNode) node = NULL;
@@ -476,49 +475,49 @@ cd_cli_show (gint argc, gchar **argv)
   gint64 id;
   gint64 image_page = 0;
 
-  g_option_context_add_main_entries (ctx, entries, NULL);
-  if (!cd_cli_parse (ctx, &argc, &argv, &error))
-    return cd_cli_usage (ctx, error->message);
+  g_option_context_add_main_entries(ctx, entries, NULL);
+  if (!cd_cli_parse(ctx, &argc, &argv, &error))
+    return cd_cli_usage(ctx, error->message);
   if (argc != 3)
-    return cd_cli_usage (ctx, "show needs an archive and one document or page");
-  if (!cd_cli_parse_ref (argv[2], &is_page, &id))
-    return cd_cli_usage (ctx, "give document:ID, page:ID or a document id");
+    return cd_cli_usage(ctx, "show needs an archive and one document or page");
+  if (!cd_cli_parse_ref(argv[2], &is_page, &id))
+    return cd_cli_usage(ctx, "give document:ID, page:ID or a document id");
 
-  archive = cd_archive_open (argv[1], CD_ARCHIVE_FLAG_NONE, &error);
+  archive = cd_archive_open(argv[1], CD_ARCHIVE_FLAG_NONE, &error);
   if (archive == NULL) {
-    cd_cli_print_error (error);
+    cd_cli_print_error(error);
     return CD_EXIT_FAILED;
   }
   if (opt_user != NULL)
-    cd_archive_set_actor (archive, opt_user);
-  cd_archive_set_purpose (archive, opt_purpose);
-  node = is_page ? cd_archive_get_page (archive, id, &error) : cd_archive_get_document (archive, id, &error);
+    cd_archive_set_actor(archive, opt_user);
+  cd_archive_set_purpose(archive, opt_purpose);
+  node = is_page ? cd_archive_get_page(archive, id, &error) : cd_archive_get_document(archive, id, &error);
   if (node == NULL) {
-    cd_cli_print_error (error);
+    cd_cli_print_error(error);
     return CD_EXIT_FAILED;
   }
 
   if (is_page) {
     image_page = id;
   } else if (opt_image != NULL) {
-    JsonArray *pages = json_object_get_array_member (json_node_get_object (node), "pages");
-    if (opt_page < 1 || (guint) opt_page > json_array_get_length (pages)) {
-      fprintf (stderr, "chartdesk: document %" G_GINT64_FORMAT " has %u pages, not %d\n", id,
-               json_array_get_length (pages), opt_page);
+    JsonArray *pages = json_object_get_array_member(json_node_get_object(node), "pages");
+    if (opt_page < 1 || (guint) opt_page > json_array_get_length(pages)) {
+      fprintf(stderr, "chartdesk: document %" G_GINT64_FORMAT " has %u pages, not %d\n", id,
+              json_array_get_length(pages), opt_page);
       return CD_EXIT_FAILED;
     }
-    image_page = json_object_get_int_member (json_array_get_object_element (pages, opt_page - 1), "id");
+    image_page = json_object_get_int_member(json_array_get_object_element(pages, opt_page - 1), "id");
   }
-  if (opt_image != NULL && !cd_cli_write_page_image (archive, image_page, opt_image, &error)) {
-    cd_cli_print_error (error);
+  if (opt_image != NULL && !cd_cli_write_page_image(archive, image_page, opt_image, &error)) {
+    cd_cli_print_error(error);
     return CD_EXIT_FAILED;
   }
 
   if (opt_json) {
-    g_autofree gchar *out = json_to_string (node, TRUE);
-    g_print ("%s\n", out);
+    g_autofree gchar *out = json_to_string(node, TRUE);
+    g_print("%s\n", out);
   } else {
-    cd_cli_print_record (node, is_page);
+    cd_cli_print_record(node, is_page);
   }
   return CD_EXIT_OK;
 }
@@ -526,7 +525,7 @@ cd_cli_show (gint argc, gchar **argv)
 /* ---------------------------------------------------------------- export */
 
 static gint
-cd_cli_export (gint argc, gchar **argv)
+cd_cli_export(gint argc, gchar **argv)
 {
   gboolean opt_json = FALSE;
   gboolean opt_words = FALSE;
@@ -541,43 +540,43 @@ cd_cli_export (gint argc, gchar **argv)
     { "purpose", 'p', 0, G_OPTION_ARG_STRING, &opt_purpose, "Why, for the audit log", "TEXT" },
     { NULL },
   };
-  g_autoptr(GOptionContext) ctx = g_option_context_new ("--json ARCHIVE — export the archive");
+  g_autoptr(GOptionContext) ctx = g_option_context_new("--json ARCHIVE — export the archive");
   g_autoptr(GError) error = NULL;
   g_autoptr(CdArchive) archive = NULL;
   g_autoptr(GOutputStream) out = NULL;
   g_autoptr(GOutputStream) buffered = NULL;
 
-  g_option_context_add_main_entries (ctx, entries, NULL);
-  g_option_context_set_summary (ctx, "The format is a stable interface, documented in the README.");
-  if (!cd_cli_parse (ctx, &argc, &argv, &error))
-    return cd_cli_usage (ctx, error->message);
+  g_option_context_add_main_entries(ctx, entries, NULL);
+  g_option_context_set_summary(ctx, "The format is a stable interface, documented in the README.");
+  if (!cd_cli_parse(ctx, &argc, &argv, &error))
+    return cd_cli_usage(ctx, error->message);
   if (argc != 2)
-    return cd_cli_usage (ctx, "export needs one archive");
+    return cd_cli_usage(ctx, "export needs one archive");
   if (!opt_json)
-    return cd_cli_usage (ctx, "only --json export exists so far");
+    return cd_cli_usage(ctx, "only --json export exists so far");
 
-  archive = cd_archive_open (argv[1], CD_ARCHIVE_FLAG_NONE, &error);
+  archive = cd_archive_open(argv[1], CD_ARCHIVE_FLAG_NONE, &error);
   if (archive == NULL) {
-    cd_cli_print_error (error);
+    cd_cli_print_error(error);
     return CD_EXIT_FAILED;
   }
   if (opt_user != NULL)
-    cd_archive_set_actor (archive, opt_user);
-  cd_archive_set_purpose (archive, opt_purpose);
+    cd_archive_set_actor(archive, opt_user);
+  cd_archive_set_purpose(archive, opt_purpose);
   if (opt_output != NULL) {
-    g_autoptr(GFile) file = g_file_new_for_path (opt_output);
-    out = G_OUTPUT_STREAM (g_file_replace (file, NULL, FALSE, G_FILE_CREATE_NONE, NULL, &error));
+    g_autoptr(GFile) file = g_file_new_for_path(opt_output);
+    out = G_OUTPUT_STREAM(g_file_replace(file, NULL, FALSE, G_FILE_CREATE_NONE, NULL, &error));
     if (out == NULL) {
-      cd_cli_print_error (error);
+      cd_cli_print_error(error);
       return CD_EXIT_FAILED;
     }
   } else {
-    out = g_unix_output_stream_new (STDOUT_FILENO, FALSE);
+    out = g_unix_output_stream_new(STDOUT_FILENO, FALSE);
   }
-  buffered = g_buffered_output_stream_new_sized (out, 1 << 16);
-  if (!cd_archive_export_jsonl (archive, buffered, opt_words, NULL, &error) ||
-      !g_output_stream_close (buffered, NULL, &error)) {
-    cd_cli_print_error (error);
+  buffered = g_buffered_output_stream_new_sized(out, 1 << 16);
+  if (!cd_archive_export_jsonl(archive, buffered, opt_words, NULL, &error) ||
+      !g_output_stream_close(buffered, NULL, &error)) {
+    cd_cli_print_error(error);
     return CD_EXIT_FAILED;
   }
   return CD_EXIT_OK;
@@ -586,7 +585,7 @@ cd_cli_export (gint argc, gchar **argv)
 /* ---------------------------------------------------------------- review */
 
 static gint
-cd_cli_review (gint argc, gchar **argv)
+cd_cli_review(gint argc, gchar **argv)
 {
   gboolean opt_json = FALSE;
   gboolean opt_all = FALSE;
@@ -600,113 +599,112 @@ cd_cli_review (gint argc, gchar **argv)
     { "all", 'a', 0, G_OPTION_ARG_NONE, &opt_all, "list: include decided items", NULL },
     { "mrn", 'm', 0, G_OPTION_ARG_STRING, &opt_mrn, "assign: the patient's MRN", "MRN" },
     { "at", 0, 0, G_OPTION_ARG_INT, &opt_at, "split: first page of the new document (1-based)", "N" },
-    { "why", 'w', 0, G_OPTION_ARG_STRING, &opt_why, "The reason for a decision, for the audit log (required)",
-      "TEXT" },
+    { "why", 'w', 0, G_OPTION_ARG_STRING, &opt_why, "The reason for a decision, for the audit log (required)", "TEXT" },
     { "image", 'i', 0, G_OPTION_ARG_FILENAME, &opt_image, "show: write the first page image to FILE", "FILE" },
     { "user", 'u', 0, G_OPTION_ARG_STRING, &opt_user, "Who decides (default: login name)", "NAME" },
     { NULL },
   };
-  g_autoptr(GOptionContext) ctx = g_option_context_new ("ACTION ARCHIVE [ID…] — work the review queue");
+  g_autoptr(GOptionContext) ctx = g_option_context_new("ACTION ARCHIVE [ID…] — work the review queue");
   g_autoptr(GError) error = NULL;
   g_autoptr(CdArchive) archive = NULL;
   const gchar *action;
   gint64 id = 0, other = 0;
   gboolean is_page = FALSE;
 
-  g_option_context_add_main_entries (ctx, entries, NULL);
-  g_option_context_set_summary (ctx, "Actions:\n"
-                                     "  list ARCHIVE                          open items (--all: decided ones too)\n"
-                                     "  show ARCHIVE DOCUMENT                 the document, its reasons and findings\n"
-                                     "  assign ARCHIVE DOCUMENT --mrn M --why  file it to a patient\n"
-                                     "  split ARCHIVE DOCUMENT --at N --why   a new document from page N on\n"
-                                     "  merge ARCHIVE INTO FROM --why          append FROM's pages to INTO\n"
-                                     "  resolve ARCHIVE ITEM --why             close an item (a page rescanned)\n"
-                                     "Every decision is written to the audit log with who and why.");
-  if (!cd_cli_parse (ctx, &argc, &argv, &error))
-    return cd_cli_usage (ctx, error->message);
+  g_option_context_add_main_entries(ctx, entries, NULL);
+  g_option_context_set_summary(ctx, "Actions:\n"
+                                    "  list ARCHIVE                          open items (--all: decided ones too)\n"
+                                    "  show ARCHIVE DOCUMENT                 the document, its reasons and findings\n"
+                                    "  assign ARCHIVE DOCUMENT --mrn M --why  file it to a patient\n"
+                                    "  split ARCHIVE DOCUMENT --at N --why   a new document from page N on\n"
+                                    "  merge ARCHIVE INTO FROM --why          append FROM's pages to INTO\n"
+                                    "  resolve ARCHIVE ITEM --why             close an item (a page rescanned)\n"
+                                    "Every decision is written to the audit log with who and why.");
+  if (!cd_cli_parse(ctx, &argc, &argv, &error))
+    return cd_cli_usage(ctx, error->message);
   if (argc < 3)
-    return cd_cli_usage (ctx, "review needs an action and an archive");
+    return cd_cli_usage(ctx, "review needs an action and an archive");
   action = argv[1];
-  if (!g_strv_contains ((const gchar *const[]) { "list", "show", "assign", "split", "merge", "resolve", NULL }, action))
-    return cd_cli_usage (ctx, "unknown review action");
-  if (g_strcmp0 (action, "list") != 0) {
-    if (argc < 4 || !cd_cli_parse_ref (argv[3], &is_page, &id))
-      return cd_cli_usage (ctx, "give a document (or review item) id");
+  if (!g_strv_contains((const gchar *const[]){ "list", "show", "assign", "split", "merge", "resolve", NULL }, action))
+    return cd_cli_usage(ctx, "unknown review action");
+  if (g_strcmp0(action, "list") != 0) {
+    if (argc < 4 || !cd_cli_parse_ref(argv[3], &is_page, &id))
+      return cd_cli_usage(ctx, "give a document (or review item) id");
   }
-  if (g_strcmp0 (action, "merge") == 0 && (argc < 5 || !cd_cli_parse_ref (argv[4], &is_page, &other)))
-    return cd_cli_usage (ctx, "merge needs two document ids: INTO FROM");
-  archive = cd_archive_open (argv[2], CD_ARCHIVE_FLAG_NONE, &error);
+  if (g_strcmp0(action, "merge") == 0 && (argc < 5 || !cd_cli_parse_ref(argv[4], &is_page, &other)))
+    return cd_cli_usage(ctx, "merge needs two document ids: INTO FROM");
+  archive = cd_archive_open(argv[2], CD_ARCHIVE_FLAG_NONE, &error);
   if (archive == NULL) {
-    cd_cli_print_error (error);
+    cd_cli_print_error(error);
     return CD_EXIT_FAILED;
   }
   if (opt_user != NULL)
-    cd_archive_set_actor (archive, opt_user);
+    cd_archive_set_actor(archive, opt_user);
 
-  if (g_strcmp0 (action, "list") == 0) {
-    g_autoptr(GPtrArray) items = cd_archive_list_review (archive, opt_all, &error);
+  if (g_strcmp0(action, "list") == 0) {
+    g_autoptr(GPtrArray) items = cd_archive_list_review(archive, opt_all, &error);
     if (items == NULL) {
-      cd_cli_print_error (error);
+      cd_cli_print_error(error);
       return CD_EXIT_FAILED;
     }
-    cd_cli_print_review (items, opt_json);
+    cd_cli_print_review(items, opt_json);
     return CD_EXIT_OK;
   }
-  if (g_strcmp0 (action, "show") == 0) {
-    g_autoptr(JsonNode) node = cd_archive_get_document (archive, id, &error);
+  if (g_strcmp0(action, "show") == 0) {
+    g_autoptr(JsonNode) node = cd_archive_get_document(archive, id, &error);
     if (node == NULL) {
-      cd_cli_print_error (error);
+      cd_cli_print_error(error);
       return CD_EXIT_FAILED;
     }
     if (opt_image != NULL) {
-      JsonArray *pages = json_object_get_array_member (json_node_get_object (node), "pages");
-      gint64 page_id = json_object_get_int_member (json_array_get_object_element (pages, 0), "id");
-      if (!cd_cli_write_page_image (archive, page_id, opt_image, &error)) {
-        cd_cli_print_error (error);
+      JsonArray *pages = json_object_get_array_member(json_node_get_object(node), "pages");
+      gint64 page_id = json_object_get_int_member(json_array_get_object_element(pages, 0), "id");
+      if (!cd_cli_write_page_image(archive, page_id, opt_image, &error)) {
+        cd_cli_print_error(error);
         return CD_EXIT_FAILED;
       }
     }
     if (opt_json) {
-      g_autofree gchar *out = json_to_string (node, TRUE);
-      g_print ("%s\n", out);
+      g_autofree gchar *out = json_to_string(node, TRUE);
+      g_print("%s\n", out);
     } else {
-      cd_cli_print_record (node, FALSE);
+      cd_cli_print_record(node, FALSE);
     }
     return CD_EXIT_OK;
   }
   if (opt_why == NULL)
-    return cd_cli_usage (ctx, "a decision needs --why");
-  if (g_strcmp0 (action, "assign") == 0) {
+    return cd_cli_usage(ctx, "a decision needs --why");
+  if (g_strcmp0(action, "assign") == 0) {
     if (opt_mrn == NULL)
-      return cd_cli_usage (ctx, "assign needs --mrn");
-    if (!cd_archive_review_assign (archive, id, opt_mrn, opt_why, &error)) {
-      cd_cli_print_error (error);
+      return cd_cli_usage(ctx, "assign needs --mrn");
+    if (!cd_archive_review_assign(archive, id, opt_mrn, opt_why, &error)) {
+      cd_cli_print_error(error);
       return CD_EXIT_FAILED;
     }
-    g_print ("document %" G_GINT64_FORMAT " filed to MRN %s\n", id, opt_mrn);
-  } else if (g_strcmp0 (action, "split") == 0) {
+    g_print("document %" G_GINT64_FORMAT " filed to MRN %s\n", id, opt_mrn);
+  } else if (g_strcmp0(action, "split") == 0) {
     gint64 new_id;
     if (opt_at < 2)
-      return cd_cli_usage (ctx, "split needs --at N (2 or more)");
-    new_id = cd_archive_review_split (archive, id, opt_at, opt_why, &error);
+      return cd_cli_usage(ctx, "split needs --at N (2 or more)");
+    new_id = cd_archive_review_split(archive, id, opt_at, opt_why, &error);
     if (new_id == 0) {
-      cd_cli_print_error (error);
+      cd_cli_print_error(error);
       return CD_EXIT_FAILED;
     }
-    g_print ("document %" G_GINT64_FORMAT " split: pages %d on are document %" G_GINT64_FORMAT " (in review)\n", id,
-             opt_at, new_id);
-  } else if (g_strcmp0 (action, "merge") == 0) {
-    if (!cd_archive_review_merge (archive, id, other, opt_why, &error)) {
-      cd_cli_print_error (error);
+    g_print("document %" G_GINT64_FORMAT " split: pages %d on are document %" G_GINT64_FORMAT " (in review)\n", id,
+            opt_at, new_id);
+  } else if (g_strcmp0(action, "merge") == 0) {
+    if (!cd_archive_review_merge(archive, id, other, opt_why, &error)) {
+      cd_cli_print_error(error);
       return CD_EXIT_FAILED;
     }
-    g_print ("document %" G_GINT64_FORMAT " merged into document %" G_GINT64_FORMAT "\n", other, id);
+    g_print("document %" G_GINT64_FORMAT " merged into document %" G_GINT64_FORMAT "\n", other, id);
   } else {
-    if (!cd_archive_review_resolve (archive, id, opt_why, &error)) {
-      cd_cli_print_error (error);
+    if (!cd_archive_review_resolve(archive, id, opt_why, &error)) {
+      cd_cli_print_error(error);
       return CD_EXIT_FAILED;
     }
-    g_print ("review item %" G_GINT64_FORMAT " closed\n", id);
+    g_print("review item %" G_GINT64_FORMAT " closed\n", id);
   }
   return CD_EXIT_OK;
 }
@@ -714,32 +712,32 @@ cd_cli_review (gint argc, gchar **argv)
 /* ----------------------------------------------------------------- check */
 
 static gint
-cd_cli_check (gint argc, gchar **argv)
+cd_cli_check(gint argc, gchar **argv)
 {
   const GOptionEntry entries[] = { { NULL } };
-  g_autoptr(GOptionContext) ctx = g_option_context_new ("ARCHIVE — verify an archive");
+  g_autoptr(GOptionContext) ctx = g_option_context_new("ARCHIVE — verify an archive");
   g_autoptr(GError) error = NULL;
   g_autoptr(CdArchive) archive = NULL;
   g_autoptr(GPtrArray) problems = NULL;
 
-  g_option_context_add_main_entries (ctx, entries, NULL);
-  g_option_context_set_summary (ctx, "Checks the database, the checksum of every stored image, orphans, pages "
-                                     "without text,\nthe full-text index and the audit log's hash chain.");
-  if (!cd_cli_parse (ctx, &argc, &argv, &error))
-    return cd_cli_usage (ctx, error->message);
+  g_option_context_add_main_entries(ctx, entries, NULL);
+  g_option_context_set_summary(ctx, "Checks the database, the checksum of every stored image, orphans, pages "
+                                    "without text,\nthe full-text index and the audit log's hash chain.");
+  if (!cd_cli_parse(ctx, &argc, &argv, &error))
+    return cd_cli_usage(ctx, error->message);
   if (argc != 2)
-    return cd_cli_usage (ctx, "check needs one archive");
-  archive = cd_archive_open (argv[1], CD_ARCHIVE_FLAG_NONE, &error);
-  if (archive == NULL || !cd_archive_check (archive, &problems, &error)) {
-    cd_cli_print_error (error);
+    return cd_cli_usage(ctx, "check needs one archive");
+  archive = cd_archive_open(argv[1], CD_ARCHIVE_FLAG_NONE, &error);
+  if (archive == NULL || !cd_archive_check(archive, &problems, &error)) {
+    cd_cli_print_error(error);
     return CD_EXIT_FAILED;
   }
   if (problems->len == 0) {
-    g_print ("%s: no problems found\n", argv[1]);
+    g_print("%s: no problems found\n", argv[1]);
     return CD_EXIT_OK;
   }
   for (guint i = 0; i < problems->len; i++)
-    g_print ("%s: %s\n", argv[1], (gchar *) g_ptr_array_index (problems, i));
+    g_print("%s: %s\n", argv[1], (gchar *) g_ptr_array_index(problems, i));
   return CD_EXIT_FAILED;
 }
 
@@ -747,7 +745,7 @@ cd_cli_check (gint argc, gchar **argv)
 
 typedef struct {
   const gchar *name;
-  gint (*func) (gint argc, gchar **argv);
+  gint (*func)(gint argc, gchar **argv);
   const gchar *summary;
 } CdCommand;
 
@@ -762,40 +760,40 @@ static const CdCommand commands[] = {
 };
 
 static void
-cd_cli_print_commands (FILE *out)
+cd_cli_print_commands(FILE *out)
 {
-  fprintf (out, "Usage: chartdesk COMMAND [OPTION…] ARGUMENTS\n\nCommands:\n");
-  for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
-    fprintf (out, "  %-9s %s\n", commands[i].name, commands[i].summary);
-  fprintf (out, "\nRun `chartdesk COMMAND --help` for a command's options.\n");
+  fprintf(out, "Usage: chartdesk COMMAND [OPTION…] ARGUMENTS\n\nCommands:\n");
+  for (guint i = 0; i < G_N_ELEMENTS(commands); i++)
+    fprintf(out, "  %-9s %s\n", commands[i].name, commands[i].summary);
+  fprintf(out, "\nRun `chartdesk COMMAND --help` for a command's options.\n");
 }
 
 int
-main (int argc, char **argv)
+main(int argc, char **argv)
 {
-  setlocale (LC_ALL, "");
-  g_log_set_writer_func (cd_cli_log_writer, NULL, NULL);
+  setlocale(LC_ALL, "");
+  g_log_set_writer_func(cd_cli_log_writer, NULL, NULL);
 
   if (argc < 2) {
-    cd_cli_print_commands (stderr);
+    cd_cli_print_commands(stderr);
     return CD_EXIT_USAGE;
   }
-  if (g_strcmp0 (argv[1], "--help") == 0 || g_strcmp0 (argv[1], "-h") == 0 || g_strcmp0 (argv[1], "help") == 0) {
-    cd_cli_print_commands (stdout);
+  if (g_strcmp0(argv[1], "--help") == 0 || g_strcmp0(argv[1], "-h") == 0 || g_strcmp0(argv[1], "help") == 0) {
+    cd_cli_print_commands(stdout);
     return CD_EXIT_OK;
   }
-  if (g_strcmp0 (argv[1], "--version") == 0) {
-    g_print ("chartdesk %s\n", PACKAGE_VERSION);
+  if (g_strcmp0(argv[1], "--version") == 0) {
+    g_print("chartdesk %s\n", PACKAGE_VERSION);
     return CD_EXIT_OK;
   }
-  for (guint i = 0; i < G_N_ELEMENTS (commands); i++) {
-    if (g_strcmp0 (argv[1], commands[i].name) == 0) {
-      g_autofree gchar *prgname = g_strdup_printf ("chartdesk %s", commands[i].name);
-      g_set_prgname (prgname);
-      return commands[i].func (argc - 1, argv + 1);
+  for (guint i = 0; i < G_N_ELEMENTS(commands); i++) {
+    if (g_strcmp0(argv[1], commands[i].name) == 0) {
+      g_autofree gchar *prgname = g_strdup_printf("chartdesk %s", commands[i].name);
+      g_set_prgname(prgname);
+      return commands[i].func(argc - 1, argv + 1);
     }
   }
-  fprintf (stderr, "chartdesk: unknown command '%s'\n\n", argv[1]);
-  cd_cli_print_commands (stderr);
+  fprintf(stderr, "chartdesk: unknown command '%s'\n\n", argv[1]);
+  cd_cli_print_commands(stderr);
   return CD_EXIT_USAGE;
 }

@@ -15,133 +15,133 @@ typedef struct {
 } Result;
 
 static void
-result_clear (Result *r)
+result_clear(Result *r)
 {
-  g_free (r->out);
-  g_free (r->err);
+  g_free(r->out);
+  g_free(r->err);
 }
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Result, result_clear)
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Result, result_clear)
 
 /* Runs chartdesk with the given arguments (NULL-terminated). */
 static void
-chartdesk (Result *r, const gchar *first, ...)
+chartdesk(Result *r, const gchar *first, ...)
 {
-  g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func(g_free);
   g_autoptr(GSubprocess) proc = NULL;
   g_autoptr(GError) error = NULL;
   va_list args;
 
-  g_ptr_array_add (argv, g_test_build_filename (G_TEST_BUILT, "core", "chartdesk", NULL));
-  va_start (args, first);
-  for (const gchar *a = first; a != NULL; a = va_arg (args, const gchar *))
-    g_ptr_array_add (argv, g_strdup (a));
-  va_end (args);
-  g_ptr_array_add (argv, NULL);
-  proc = g_subprocess_newv ((const gchar *const *) argv->pdata,
-                            G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE, &error);
-  g_assert_no_error (error);
-  g_subprocess_communicate_utf8 (proc, NULL, NULL, &r->out, &r->err, &error);
-  g_assert_no_error (error);
-  r->status = g_subprocess_get_exit_status (proc);
+  g_ptr_array_add(argv, g_test_build_filename(G_TEST_BUILT, "core", "chartdesk", NULL));
+  va_start(args, first);
+  for (const gchar *a = first; a != NULL; a = va_arg(args, const gchar *))
+    g_ptr_array_add(argv, g_strdup(a));
+  va_end(args);
+  g_ptr_array_add(argv, NULL);
+  proc = g_subprocess_newv((const gchar *const *) argv->pdata,
+                           G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE, &error);
+  g_assert_no_error(error);
+  g_subprocess_communicate_utf8(proc, NULL, NULL, &r->out, &r->err, &error);
+  g_assert_no_error(error);
+  r->status = g_subprocess_get_exit_status(proc);
 }
 
 static gchar *
-tmpdir (void)
+tmpdir(void)
 {
   g_autoptr(GError) error = NULL;
-  gchar *dir = g_dir_make_tmp ("cd-cli-XXXXXX", &error);
-  g_assert_no_error (error);
+  gchar *dir = g_dir_make_tmp("cd-cli-XXXXXX", &error);
+  g_assert_no_error(error);
   return dir;
 }
 
 static void
-rm_rf (const gchar *path)
+rm_rf(const gchar *path)
 {
-  g_autoptr(GFile) file = g_file_new_for_path (path);
-  g_autoptr(GFileEnumerator) e = g_file_enumerate_children (file, G_FILE_ATTRIBUTE_STANDARD_NAME,
-                                                            G_FILE_QUERY_INFO_NOFOLLOW_SYMLINKS, NULL, NULL);
+  g_autoptr(GFile) file = g_file_new_for_path(path);
+  g_autoptr(GFileEnumerator) e =
+      g_file_enumerate_children(file, G_FILE_ATTRIBUTE_STANDARD_NAME, G_FILE_QUERY_INFO_NOFOLLOW_SYMLINKS, NULL, NULL);
   GFileInfo *info;
 
-  while (e != NULL && (info = g_file_enumerator_next_file (e, NULL, NULL)) != NULL) {
-    g_autofree gchar *child = g_build_filename (path, g_file_info_get_name (info), NULL);
-    if (g_file_test (child, G_FILE_TEST_IS_DIR))
-      rm_rf (child);
+  while (e != NULL && (info = g_file_enumerator_next_file(e, NULL, NULL)) != NULL) {
+    g_autofree gchar *child = g_build_filename(path, g_file_info_get_name(info), NULL);
+    if (g_file_test(child, G_FILE_TEST_IS_DIR))
+      rm_rf(child);
     else
-      g_unlink (child);
-    g_object_unref (info);
+      g_unlink(child);
+    g_object_unref(info);
   }
-  g_rmdir (path);
+  g_rmdir(path);
 }
 
 static gchar *
-shared_data (const gchar *relative)
+shared_data(const gchar *relative)
 {
-  return g_test_build_filename (G_TEST_DIST, "..", "shared", "data", relative, NULL);
+  return g_test_build_filename(G_TEST_DIST, "..", "shared", "data", relative, NULL);
 }
 
 /* Every command answers --help with its usage and status 0; an unknown
  * command or missing arguments are usage errors (status 2). */
 static void
-test_cli_help (void)
+test_cli_help(void)
 {
   const gchar *commands[] = { "ingest", "search", "show", "export", "check", "plugins" };
 
-  for (guint i = 0; i < G_N_ELEMENTS (commands); i++) {
+  for (guint i = 0; i < G_N_ELEMENTS(commands); i++) {
     g_auto(Result) r = { 0 };
-    chartdesk (&r, commands[i], "--help", NULL);
-    g_assert_cmpint (r.status, ==, 0);
-    g_assert_nonnull (strstr (r.out, "Usage:"));
+    chartdesk(&r, commands[i], "--help", NULL);
+    g_assert_cmpint(r.status, ==, 0);
+    g_assert_nonnull(strstr(r.out, "Usage:"));
   }
   {
     g_auto(Result) r = { 0 };
-    chartdesk (&r, "frobnicate", NULL);
-    g_assert_cmpint (r.status, ==, 2);
-    g_assert_nonnull (strstr (r.err, "unknown command 'frobnicate'"));
+    chartdesk(&r, "frobnicate", NULL);
+    g_assert_cmpint(r.status, ==, 2);
+    g_assert_nonnull(strstr(r.err, "unknown command 'frobnicate'"));
   }
   {
     g_auto(Result) r = { 0 };
-    chartdesk (&r, "ingest", NULL);
-    g_assert_cmpint (r.status, ==, 2);
-    g_assert_nonnull (strstr (r.err, "ingest needs an archive and at least one file or folder"));
+    chartdesk(&r, "ingest", NULL);
+    g_assert_cmpint(r.status, ==, 2);
+    g_assert_nonnull(strstr(r.err, "ingest needs an archive and at least one file or folder"));
   }
   {
     g_auto(Result) r = { 0 };
-    chartdesk (&r, "--help", NULL);
-    g_assert_cmpint (r.status, ==, 0);
-    g_assert_nonnull (strstr (r.out, "ingest"));
+    chartdesk(&r, "--help", NULL);
+    g_assert_cmpint(r.status, ==, 0);
+    g_assert_nonnull(strstr(r.out, "ingest"));
   }
 }
 
 /* `chartdesk plugins --json` lists the shipped stages with their options. */
 static void
-test_cli_plugins (void)
+test_cli_plugins(void)
 {
   g_auto(Result) r = { 0 };
   g_autoptr(JsonNode) root = NULL;
   g_autoptr(GError) error = NULL;
 
-  chartdesk (&r, "plugins", "--json", NULL);
-  g_assert_cmpint (r.status, ==, 0);
-  root = json_from_string (r.out, &error);
-  g_assert_no_error (error);
-  g_assert_nonnull (strstr (r.out, "\"name\" : \"tesseract\""));
-  g_assert_nonnull (strstr (r.out, "\"name\" : \"language\""));
+  chartdesk(&r, "plugins", "--json", NULL);
+  g_assert_cmpint(r.status, ==, 0);
+  root = json_from_string(r.out, &error);
+  g_assert_no_error(error);
+  g_assert_nonnull(strstr(r.out, "\"name\" : \"tesseract\""));
+  g_assert_nonnull(strstr(r.out, "\"name\" : \"language\""));
 }
 
 /* A batch with bad inputs among good ones archives the good pages, names
  * every bad file and why, and exits 3; nothing bad is half-written. */
 static void
-test_cli_bad_inputs (void)
+test_cli_bad_inputs(void)
 {
-  g_autofree gchar *dir = tmpdir ();
-  g_autofree gchar *archive = g_build_filename (dir, "bad.archive", NULL);
-  g_autofree gchar *inbox = g_build_filename (dir, "inbox", NULL);
-  g_autofree gchar *good = g_build_filename (inbox, "a-good.tif", NULL);
-  g_autofree gchar *empty = g_build_filename (inbox, "b-empty.tif", NULL);
-  g_autofree gchar *text = g_build_filename (inbox, "c-text.tif", NULL);
-  g_autofree gchar *truncated = g_build_filename (inbox, "d-truncated.tif", NULL);
-  g_autofree gchar *missing = g_build_filename (dir, "missing.tif", NULL);
-  g_autofree gchar *phototest = shared_data ("tesseract-ocr-test/testing/phototest.tif");
+  g_autofree gchar *dir = tmpdir();
+  g_autofree gchar *archive = g_build_filename(dir, "bad.archive", NULL);
+  g_autofree gchar *inbox = g_build_filename(dir, "inbox", NULL);
+  g_autofree gchar *good = g_build_filename(inbox, "a-good.tif", NULL);
+  g_autofree gchar *empty = g_build_filename(inbox, "b-empty.tif", NULL);
+  g_autofree gchar *text = g_build_filename(inbox, "c-text.tif", NULL);
+  g_autofree gchar *truncated = g_build_filename(inbox, "d-truncated.tif", NULL);
+  g_autofree gchar *missing = g_build_filename(dir, "missing.tif", NULL);
+  g_autofree gchar *phototest = shared_data("tesseract-ocr-test/testing/phototest.tif");
   g_autofree gchar *contents = NULL;
   g_autoptr(GError) error = NULL;
   gsize len = 0;
@@ -149,116 +149,116 @@ test_cli_bad_inputs (void)
   g_auto(Result) s = { 0 };
   g_auto(Result) c = { 0 };
 
-  g_assert_cmpint (g_mkdir (inbox, 0755), ==, 0);
-  g_assert_true (g_file_get_contents (phototest, &contents, &len, &error));
-  g_assert_true (g_file_set_contents (good, contents, len, &error));
-  g_assert_true (g_file_set_contents (empty, "", 0, &error));
-  g_assert_true (g_file_set_contents (text, "Dear colleague,\nthis is not an image.\n", -1, &error));
+  g_assert_cmpint(g_mkdir(inbox, 0755), ==, 0);
+  g_assert_true(g_file_get_contents(phototest, &contents, &len, &error));
+  g_assert_true(g_file_set_contents(good, contents, len, &error));
+  g_assert_true(g_file_set_contents(empty, "", 0, &error));
+  g_assert_true(g_file_set_contents(text, "Dear colleague,\nthis is not an image.\n", -1, &error));
   /* the header and the start of the strips, not the rest */
-  g_assert_true (g_file_set_contents (truncated, contents, len / 3, &error));
+  g_assert_true(g_file_set_contents(truncated, contents, len / 3, &error));
 
-  chartdesk (&r, "ingest", "--quiet", archive, inbox, missing, NULL);
-  g_assert_cmpint (r.status, ==, 3);
-  g_assert_nonnull (strstr (r.out, "5 pages in"));
-  g_assert_nonnull (strstr (r.err, "b-empty.tif: file is empty (0 bytes)"));
-  g_assert_nonnull (strstr (r.err, "c-text.tif: not an image: the content is not TIFF, PNG or JPEG"));
-  g_assert_nonnull (strstr (r.err, "d-truncated.tif"));
-  g_assert_nonnull (strstr (r.err, "missing.tif: cannot read: No such file or directory"));
-  g_assert_nonnull (strstr (r.out, "failed    "));
+  chartdesk(&r, "ingest", "--quiet", archive, inbox, missing, NULL);
+  g_assert_cmpint(r.status, ==, 3);
+  g_assert_nonnull(strstr(r.out, "5 pages in"));
+  g_assert_nonnull(strstr(r.err, "b-empty.tif: file is empty (0 bytes)"));
+  g_assert_nonnull(strstr(r.err, "c-text.tif: not an image: the content is not TIFF, PNG or JPEG"));
+  g_assert_nonnull(strstr(r.err, "d-truncated.tif"));
+  g_assert_nonnull(strstr(r.err, "missing.tif: cannot read: No such file or directory"));
+  g_assert_nonnull(strstr(r.out, "failed    "));
 
   /* the good page is searchable */
-  chartdesk (&s, "search", archive, "lazy", "fox", NULL);
-  g_assert_cmpint (s.status, ==, 0);
-  g_assert_nonnull (strstr (s.out, "a-good.tif, page 1"));
+  chartdesk(&s, "search", archive, "lazy", "fox", NULL);
+  g_assert_cmpint(s.status, ==, 0);
+  g_assert_nonnull(strstr(s.out, "a-good.tif, page 1"));
 
-  chartdesk (&c, "check", archive, NULL);
-  g_assert_cmpint (c.status, ==, 0);
-  g_assert_nonnull (strstr (c.out, "no problems found"));
-  rm_rf (dir);
+  chartdesk(&c, "check", archive, NULL);
+  g_assert_cmpint(c.status, ==, 0);
+  g_assert_nonnull(strstr(c.out, "no problems found"));
+  rm_rf(dir);
 }
 
 /* A second writer is refused with a clear message while a batch holds the
  * archive; searches still work meanwhile. */
 static void
-test_cli_second_writer (void)
+test_cli_second_writer(void)
 {
-  g_autofree gchar *dir = tmpdir ();
-  g_autofree gchar *archive = g_build_filename (dir, "busy.archive", NULL);
-  g_autofree gchar *phototest = shared_data ("tesseract-ocr-test/testing/phototest.tif");
+  g_autofree gchar *dir = tmpdir();
+  g_autofree gchar *archive = g_build_filename(dir, "busy.archive", NULL);
+  g_autofree gchar *phototest = shared_data("tesseract-ocr-test/testing/phototest.tif");
   g_autoptr(CdArchive) holder = NULL;
   g_autoptr(GError) error = NULL;
   g_auto(Result) r = { 0 };
   g_auto(Result) s = { 0 };
 
-  holder = cd_archive_open (archive, CD_ARCHIVE_FLAG_WRITER | CD_ARCHIVE_FLAG_CREATE, &error);
-  g_assert_no_error (error);
-  chartdesk (&r, "ingest", "--quiet", archive, phototest, NULL);
-  g_assert_cmpint (r.status, ==, 1);
-  g_assert_nonnull (strstr (r.err, "another process is writing to this archive"));
-  g_assert_nonnull (strstr (r.err, archive));
-  chartdesk (&s, "search", archive, "anything", NULL);
-  g_assert_cmpint (s.status, ==, 0);
-  g_assert_nonnull (strstr (s.out, "No matches."));
-  g_clear_object (&holder);
-  rm_rf (dir);
+  holder = cd_archive_open(archive, CD_ARCHIVE_FLAG_WRITER | CD_ARCHIVE_FLAG_CREATE, &error);
+  g_assert_no_error(error);
+  chartdesk(&r, "ingest", "--quiet", archive, phototest, NULL);
+  g_assert_cmpint(r.status, ==, 1);
+  g_assert_nonnull(strstr(r.err, "another process is writing to this archive"));
+  g_assert_nonnull(strstr(r.err, archive));
+  chartdesk(&s, "search", archive, "anything", NULL);
+  g_assert_cmpint(s.status, ==, 0);
+  g_assert_nonnull(strstr(s.out, "No matches."));
+  g_clear_object(&holder);
+  rm_rf(dir);
 }
 
 /* An archive that cannot be created is reported with its path, before any
  * page is read. */
 static void
-test_cli_unwritable_archive (void)
+test_cli_unwritable_archive(void)
 {
-  g_autofree gchar *dir = tmpdir ();
-  g_autofree gchar *file = g_build_filename (dir, "plain-file", NULL);
-  g_autofree gchar *archive = g_build_filename (file, "x.archive", NULL);
-  g_autofree gchar *phototest = shared_data ("tesseract-ocr-test/testing/phototest.tif");
+  g_autofree gchar *dir = tmpdir();
+  g_autofree gchar *file = g_build_filename(dir, "plain-file", NULL);
+  g_autofree gchar *archive = g_build_filename(file, "x.archive", NULL);
+  g_autofree gchar *phototest = shared_data("tesseract-ocr-test/testing/phototest.tif");
   g_auto(Result) r = { 0 };
 
-  g_assert_true (g_file_set_contents (file, "x", -1, NULL));
-  chartdesk (&r, "ingest", "--quiet", archive, phototest, NULL);
-  g_assert_cmpint (r.status, ==, 1);
-  g_assert_nonnull (strstr (r.err, archive));
-  g_assert_nonnull (strstr (r.err, "cannot create the archive"));
-  rm_rf (dir);
+  g_assert_true(g_file_set_contents(file, "x", -1, NULL));
+  chartdesk(&r, "ingest", "--quiet", archive, phototest, NULL);
+  g_assert_cmpint(r.status, ==, 1);
+  g_assert_nonnull(strstr(r.err, archive));
+  g_assert_nonnull(strstr(r.err, "cannot create the archive"));
+  rm_rf(dir);
 }
 
 /* Malformed queries and missing archives are user errors, reported in one
  * line, never a stack of noise. */
 static void
-test_cli_search_errors (void)
+test_cli_search_errors(void)
 {
-  g_autofree gchar *dir = tmpdir ();
-  g_autofree gchar *archive = g_build_filename (dir, "q.archive", NULL);
-  g_autofree gchar *missing = g_build_filename (dir, "none.archive", NULL);
+  g_autofree gchar *dir = tmpdir();
+  g_autofree gchar *archive = g_build_filename(dir, "q.archive", NULL);
+  g_autofree gchar *missing = g_build_filename(dir, "none.archive", NULL);
   g_autoptr(CdArchive) a = NULL;
   g_auto(Result) r = { 0 };
   g_auto(Result) m = { 0 };
   g_auto(Result) d = { 0 };
 
-  a = cd_archive_open (archive, CD_ARCHIVE_FLAG_CREATE, NULL);
-  g_assert_nonnull (a);
-  chartdesk (&r, "search", archive, "fever AND", NULL);
-  g_assert_cmpint (r.status, ==, 2);
-  g_assert_true (g_str_has_prefix (r.err, "chartdesk: malformed query 'fever AND'"));
-  g_assert_cmpuint (g_strv_length (g_strsplit (r.err, "\n", -1)), ==, 2);
-  chartdesk (&m, "search", missing, "fever", NULL);
-  g_assert_cmpint (m.status, ==, 1);
-  g_assert_nonnull (strstr (m.err, "no such archive"));
-  chartdesk (&d, "search", archive, "--from", "1998-13-01", "fever", NULL);
-  g_assert_cmpint (d.status, ==, 2);
-  g_assert_nonnull (strstr (d.err, "YYYY-MM-DD"));
-  rm_rf (dir);
+  a = cd_archive_open(archive, CD_ARCHIVE_FLAG_CREATE, NULL);
+  g_assert_nonnull(a);
+  chartdesk(&r, "search", archive, "fever AND", NULL);
+  g_assert_cmpint(r.status, ==, 2);
+  g_assert_true(g_str_has_prefix(r.err, "chartdesk: malformed query 'fever AND'"));
+  g_assert_cmpuint(g_strv_length(g_strsplit(r.err, "\n", -1)), ==, 2);
+  chartdesk(&m, "search", missing, "fever", NULL);
+  g_assert_cmpint(m.status, ==, 1);
+  g_assert_nonnull(strstr(m.err, "no such archive"));
+  chartdesk(&d, "search", archive, "--from", "1998-13-01", "fever", NULL);
+  g_assert_cmpint(d.status, ==, 2);
+  g_assert_nonnull(strstr(d.err, "YYYY-MM-DD"));
+  rm_rf(dir);
 }
 
 int
-main (int argc, char **argv)
+main(int argc, char **argv)
 {
-  g_test_init (&argc, &argv, NULL);
-  g_test_add_func ("/chartdesk/cli/help", test_cli_help);
-  g_test_add_func ("/chartdesk/cli/plugins", test_cli_plugins);
-  g_test_add_func ("/chartdesk/cli/bad-inputs", test_cli_bad_inputs);
-  g_test_add_func ("/chartdesk/cli/second-writer", test_cli_second_writer);
-  g_test_add_func ("/chartdesk/cli/unwritable-archive", test_cli_unwritable_archive);
-  g_test_add_func ("/chartdesk/cli/search-errors", test_cli_search_errors);
-  return g_test_run ();
+  g_test_init(&argc, &argv, NULL);
+  g_test_add_func("/chartdesk/cli/help", test_cli_help);
+  g_test_add_func("/chartdesk/cli/plugins", test_cli_plugins);
+  g_test_add_func("/chartdesk/cli/bad-inputs", test_cli_bad_inputs);
+  g_test_add_func("/chartdesk/cli/second-writer", test_cli_second_writer);
+  g_test_add_func("/chartdesk/cli/unwritable-archive", test_cli_unwritable_archive);
+  g_test_add_func("/chartdesk/cli/search-errors", test_cli_search_errors);
+  return g_test_run();
 }

@@ -30,16 +30,16 @@ struct _CdFilesSource {
   gboolean recursive;
   gdouble max_megapixels;
   guint default_resolution;
-  GPtrArray *files;     /* of gchar*: every file to read, in order */
+  GPtrArray *files; /* of gchar*: every file to read, in order */
   guint next_file;
-  TIFF *tif;            /* the multi-page file being read, or NULL */
-  gchar *path;          /* its path */
-  gchar *sha256;        /* its hash */
-  gint page;            /* index of the next directory to read */
-  GString *tiff_error;  /* libtiff's messages for the current file */
+  TIFF *tif;           /* the multi-page file being read, or NULL */
+  gchar *path;         /* its path */
+  gchar *sha256;       /* its hash */
+  gint page;           /* index of the next directory to read */
+  GString *tiff_error; /* libtiff's messages for the current file */
 };
 
-G_DEFINE_TYPE (CdFilesSource, cd_files_source, CD_TYPE_SOURCE)
+G_DEFINE_TYPE(CdFilesSource, cd_files_source, CD_TYPE_SOURCE)
 
 enum {
   PROP_0,
@@ -54,203 +54,202 @@ static GParamSpec *props[N_PROPS];
 #define DEFAULT_MAX_MEGAPIXELS 150.0
 #define DEFAULT_DEFAULT_RESOLUTION 300
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (TIFFOpenOptions, TIFFOpenOptionsFree)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(TIFFOpenOptions, TIFFOpenOptionsFree)
 
 static const gchar *const image_suffixes[] = { ".tif", ".tiff", ".png", ".jpg", ".jpeg", NULL };
 
 static void
-cd_files_source_close_file (CdFilesSource *self)
+cd_files_source_close_file(CdFilesSource *self)
 {
   if (self->tif != NULL)
-    TIFFClose (self->tif);
+    TIFFClose(self->tif);
   self->tif = NULL;
-  g_clear_pointer (&self->path, g_free);
-  g_clear_pointer (&self->sha256, g_free);
+  g_clear_pointer(&self->path, g_free);
+  g_clear_pointer(&self->sha256, g_free);
   self->page = 0;
-  g_string_truncate (self->tiff_error, 0);
+  g_string_truncate(self->tiff_error, 0);
 }
 
 static void
-cd_files_source_finalize (GObject *object)
+cd_files_source_finalize(GObject *object)
 {
-  CdFilesSource *self = CD_FILES_SOURCE (object);
+  CdFilesSource *self = CD_FILES_SOURCE(object);
 
-  cd_files_source_close_file (self);
-  g_ptr_array_unref (self->files);
-  g_string_free (self->tiff_error, TRUE);
+  cd_files_source_close_file(self);
+  g_ptr_array_unref(self->files);
+  g_string_free(self->tiff_error, TRUE);
 
-  G_OBJECT_CLASS (cd_files_source_parent_class)->finalize (object);
+  G_OBJECT_CLASS(cd_files_source_parent_class)->finalize(object);
 }
 
 static void
-cd_files_source_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
+cd_files_source_get_property(GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
 {
-  CdFilesSource *self = CD_FILES_SOURCE (object);
+  CdFilesSource *self = CD_FILES_SOURCE(object);
 
   switch (prop_id) {
   case PROP_RECURSIVE:
-    g_value_set_boolean (value, self->recursive);
+    g_value_set_boolean(value, self->recursive);
     break;
   case PROP_MAX_MEGAPIXELS:
-    g_value_set_double (value, self->max_megapixels);
+    g_value_set_double(value, self->max_megapixels);
     break;
   case PROP_DEFAULT_RESOLUTION:
-    g_value_set_uint (value, self->default_resolution);
+    g_value_set_uint(value, self->default_resolution);
     break;
   default:
-    G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
   }
 }
 
 static void
-cd_files_source_set_property (GObject *object, guint prop_id, const GValue *value, GParamSpec *pspec)
+cd_files_source_set_property(GObject *object, guint prop_id, const GValue *value, GParamSpec *pspec)
 {
-  CdFilesSource *self = CD_FILES_SOURCE (object);
+  CdFilesSource *self = CD_FILES_SOURCE(object);
 
   switch (prop_id) {
   case PROP_RECURSIVE:
-    self->recursive = g_value_get_boolean (value);
+    self->recursive = g_value_get_boolean(value);
     break;
   case PROP_MAX_MEGAPIXELS:
-    self->max_megapixels = g_value_get_double (value);
+    self->max_megapixels = g_value_get_double(value);
     break;
   case PROP_DEFAULT_RESOLUTION:
-    self->default_resolution = g_value_get_uint (value);
+    self->default_resolution = g_value_get_uint(value);
     break;
   default:
-    G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
   }
 }
 
 static gboolean
-cd_files_source_is_image_name (const gchar *name)
+cd_files_source_is_image_name(const gchar *name)
 {
-  g_autofree gchar *lower = g_ascii_strdown (name, -1);
+  g_autofree gchar *lower = g_ascii_strdown(name, -1);
   for (guint i = 0; image_suffixes[i] != NULL; i++) {
-    if (g_str_has_suffix (lower, image_suffixes[i]))
+    if (g_str_has_suffix(lower, image_suffixes[i]))
       return TRUE;
   }
   return FALSE;
 }
 
 static gint
-cd_files_source_compare_names (gconstpointer a, gconstpointer b)
+cd_files_source_compare_names(gconstpointer a, gconstpointer b)
 {
-  return g_strcmp0 (*(const gchar *const *) a, *(const gchar *const *) b);
+  return g_strcmp0(*(const gchar *const *) a, *(const gchar *const *) b);
 }
 
 /* Adds the image files under @dir in name order, subfolders in place. Files
  * that are not named like images (notes, thumbnails.db) are not pages and
  * are passed over; hidden entries too. */
 static void
-cd_files_source_collect (CdFilesSource *self, const gchar *dir, guint depth)
+cd_files_source_collect(CdFilesSource *self, const gchar *dir, guint depth)
 {
   g_autoptr(GDir) d = NULL;
-  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
   g_autoptr(GError) error = NULL;
   const gchar *name;
 
-  d = g_dir_open (dir, 0, &error);
+  d = g_dir_open(dir, 0, &error);
   if (d == NULL) {
     /* an unreadable folder becomes a failed record when "read" */
-    g_ptr_array_add (self->files, g_strdup (dir));
+    g_ptr_array_add(self->files, g_strdup(dir));
     return;
   }
-  while ((name = g_dir_read_name (d)) != NULL) {
+  while ((name = g_dir_read_name(d)) != NULL) {
     if (name[0] != '.')
-      g_ptr_array_add (names, g_strdup (name));
+      g_ptr_array_add(names, g_strdup(name));
   }
-  g_ptr_array_sort (names, cd_files_source_compare_names);
+  g_ptr_array_sort(names, cd_files_source_compare_names);
   for (guint i = 0; i < names->len; i++) {
-    const gchar *base = g_ptr_array_index (names, i);
-    g_autofree gchar *path = g_build_filename (dir, base, NULL);
-    if (g_file_test (path, G_FILE_TEST_IS_DIR)) {
+    const gchar *base = g_ptr_array_index(names, i);
+    g_autofree gchar *path = g_build_filename(dir, base, NULL);
+    if (g_file_test(path, G_FILE_TEST_IS_DIR)) {
       if (self->recursive && depth < 64)
-        cd_files_source_collect (self, path, depth + 1);
-    } else if (cd_files_source_is_image_name (base)) {
-      g_ptr_array_add (self->files, g_steal_pointer (&path));
+        cd_files_source_collect(self, path, depth + 1);
+    } else if (cd_files_source_is_image_name(base)) {
+      g_ptr_array_add(self->files, g_steal_pointer(&path));
     } else {
-      g_debug ("%s: not named like an image, passed over", path);
+      g_debug("%s: not named like an image, passed over", path);
     }
   }
 }
 
 static gboolean
-cd_files_source_open (CdSource *source, const gchar *const *inputs, GError **error)
+cd_files_source_open(CdSource *source, const gchar *const *inputs, GError **error)
 {
-  CdFilesSource *self = CD_FILES_SOURCE (source);
+  CdFilesSource *self = CD_FILES_SOURCE(source);
 
   if (inputs == NULL || inputs[0] == NULL) {
-    g_set_error_literal (error, CD_ERROR, CD_ERROR_INVALID_ARGUMENT, "no files or folders to read");
+    g_set_error_literal(error, CD_ERROR, CD_ERROR_INVALID_ARGUMENT, "no files or folders to read");
     return FALSE;
   }
   for (guint i = 0; inputs[i] != NULL; i++) {
-    if (g_file_test (inputs[i], G_FILE_TEST_IS_DIR))
-      cd_files_source_collect (self, inputs[i], 0);
+    if (g_file_test(inputs[i], G_FILE_TEST_IS_DIR))
+      cd_files_source_collect(self, inputs[i], 0);
     else
-      g_ptr_array_add (self->files, g_strdup (inputs[i]));
+      g_ptr_array_add(self->files, g_strdup(inputs[i]));
   }
-  cd_source_set_n_inputs (source, self->files->len);
+  cd_source_set_n_inputs(source, self->files->len);
   return TRUE;
 }
 
-static CdPage *
-cd_files_source_failed (const gchar *path, gint page, const gchar *sha256, const gchar *format, ...)
-  G_GNUC_PRINTF (4, 5);
+static CdPage *cd_files_source_failed(const gchar *path, gint page, const gchar *sha256, const gchar *format, ...)
+    G_GNUC_PRINTF(4, 5);
 
 /* A record for what could not be read. Page numbers in reasons count from
  * one, as people do; the record's index counts from zero. */
 static CdPage *
-cd_files_source_failed (const gchar *path, gint page, const gchar *sha256, const gchar *format, ...)
+cd_files_source_failed(const gchar *path, gint page, const gchar *sha256, const gchar *format, ...)
 {
-  g_autoptr(CdPage) record = cd_page_new (path, page, sha256);
+  g_autoptr(CdPage) record = cd_page_new(path, page, sha256);
   g_autofree gchar *reason = NULL;
   va_list args;
 
-  va_start (args, format);
-  reason = g_strdup_vprintf (format, args);
-  va_end (args);
-  g_message ("%s: %s", path, reason);
-  cd_page_set_kind (record, CD_PAGE_KIND_FAILED, reason);
-  return g_steal_pointer (&record);
+  va_start(args, format);
+  reason = g_strdup_vprintf(format, args);
+  va_end(args);
+  g_message("%s: %s", path, reason);
+  cd_page_set_kind(record, CD_PAGE_KIND_FAILED, reason);
+  return g_steal_pointer(&record);
 }
 
 static gint
-cd_files_source_tiff_error (TIFF *tif, void *user_data, const char *module, const char *fmt, va_list ap)
+cd_files_source_tiff_error(TIFF *tif, void *user_data, const char *module, const char *fmt, va_list ap)
 {
   CdFilesSource *self = user_data;
   if (self->tiff_error->len > 0)
-    g_string_append (self->tiff_error, "; ");
-  g_string_append_vprintf (self->tiff_error, fmt, ap);
+    g_string_append(self->tiff_error, "; ");
+  g_string_append_vprintf(self->tiff_error, fmt, ap);
   return 1;
 }
 
 static gint
-cd_files_source_tiff_warning (TIFF *tif, void *user_data, const char *module, const char *fmt, va_list ap)
+cd_files_source_tiff_warning(TIFF *tif, void *user_data, const char *module, const char *fmt, va_list ap)
 {
   /* unknown tags and the like: scanners write plenty, none matter */
   return 1;
 }
 
 static const gchar *
-cd_files_source_tiff_reason (CdFilesSource *self, const gchar *fallback)
+cd_files_source_tiff_reason(CdFilesSource *self, const gchar *fallback)
 {
   return self->tiff_error->len > 0 ? self->tiff_error->str : fallback;
 }
 
 static gboolean
-cd_files_source_check_size (CdFilesSource *self, guint32 width, guint32 height, GError **error)
+cd_files_source_check_size(CdFilesSource *self, guint32 width, guint32 height, GError **error)
 {
   gdouble mp = (gdouble) width * height / 1e6;
 
   if (width == 0 || height == 0) {
-    g_set_error (error, CD_ERROR, CD_ERROR_INVALID_DATA, "image has no pixels (%u × %u)", width, height);
+    g_set_error(error, CD_ERROR, CD_ERROR_INVALID_DATA, "image has no pixels (%u × %u)", width, height);
     return FALSE;
   }
   if (mp > self->max_megapixels) {
-    g_set_error (error, CD_ERROR, CD_ERROR_TOO_LARGE,
-                 "image is %u × %u pixels (%.0f megapixels), over the limit of %.0f (option max-megapixels)", width,
-                 height, mp, self->max_megapixels);
+    g_set_error(error, CD_ERROR, CD_ERROR_TOO_LARGE,
+                "image is %u × %u pixels (%.0f megapixels), over the limit of %.0f (option max-megapixels)", width,
+                height, mp, self->max_megapixels);
     return FALSE;
   }
   return TRUE;
@@ -260,96 +259,98 @@ cd_files_source_check_size (CdFilesSource *self, guint32 width, guint32 height, 
  * production scanners write, are read line by line into their own depth;
  * everything else goes through libtiff's RGBA path. */
 static PIX *
-cd_files_source_decode_tiff (CdFilesSource *self, GError **error)
+cd_files_source_decode_tiff(CdFilesSource *self, GError **error)
 {
   TIFF *tif = self->tif;
   guint32 width = 0, height = 0;
   guint16 bps = 1, spp = 1, photometric = PHOTOMETRIC_MINISWHITE, planar = PLANARCONFIG_CONTIG;
   g_autoptr(PIX) pix = NULL;
 
-  TIFFGetField (tif, TIFFTAG_IMAGEWIDTH, &width);
-  TIFFGetField (tif, TIFFTAG_IMAGELENGTH, &height);
-  TIFFGetFieldDefaulted (tif, TIFFTAG_BITSPERSAMPLE, &bps);
-  TIFFGetFieldDefaulted (tif, TIFFTAG_SAMPLESPERPIXEL, &spp);
-  TIFFGetFieldDefaulted (tif, TIFFTAG_PLANARCONFIG, &planar);
-  if (!TIFFGetField (tif, TIFFTAG_PHOTOMETRIC, &photometric))
+  TIFFGetField(tif, TIFFTAG_IMAGEWIDTH, &width);
+  TIFFGetField(tif, TIFFTAG_IMAGELENGTH, &height);
+  TIFFGetFieldDefaulted(tif, TIFFTAG_BITSPERSAMPLE, &bps);
+  TIFFGetFieldDefaulted(tif, TIFFTAG_SAMPLESPERPIXEL, &spp);
+  TIFFGetFieldDefaulted(tif, TIFFTAG_PLANARCONFIG, &planar);
+  if (!TIFFGetField(tif, TIFFTAG_PHOTOMETRIC, &photometric))
     photometric = bps == 1 ? PHOTOMETRIC_MINISWHITE : PHOTOMETRIC_MINISBLACK;
-  if (!cd_files_source_check_size (self, width, height, error))
+  if (!cd_files_source_check_size(self, width, height, error))
     return NULL;
 
-  if (!TIFFIsTiled (tif) && spp == 1 && (bps == 1 || bps == 8) &&
+  if (!TIFFIsTiled(tif) && spp == 1 && (bps == 1 || bps == 8) &&
       (photometric == PHOTOMETRIC_MINISWHITE || photometric == PHOTOMETRIC_MINISBLACK)) {
-    g_autofree guint8 *buf = g_malloc (TIFFScanlineSize (tif));
+    g_autofree guint8 *buf = g_malloc(TIFFScanlineSize(tif));
     /* Leptonica's bilevel 1 is black; 8-bit 0 is black */
-    gboolean invert = (bps == 1 && photometric == PHOTOMETRIC_MINISBLACK) ||
-                      (bps == 8 && photometric == PHOTOMETRIC_MINISWHITE);
+    gboolean invert =
+        (bps == 1 && photometric == PHOTOMETRIC_MINISBLACK) || (bps == 8 && photometric == PHOTOMETRIC_MINISWHITE);
     guint bytes = bps == 1 ? (width + 7) / 8 : width;
 
-    pix = pixCreate (width, height, bps);
+    pix = pixCreate(width, height, bps);
     if (pix == NULL) {
-      g_set_error (error, CD_ERROR, CD_ERROR_TOO_LARGE, "cannot allocate a %u × %u image", width, height);
+      g_set_error(error, CD_ERROR, CD_ERROR_TOO_LARGE, "cannot allocate a %u × %u image", width, height);
       return NULL;
     }
     for (guint32 row = 0; row < height; row++) {
-      l_uint32 *line = pixGetData (pix) + row * pixGetWpl (pix);
-      if (TIFFReadScanline (tif, buf, row, 0) < 0) {
-        g_set_error (error, CD_ERROR, CD_ERROR_INVALID_DATA, "truncated or corrupt image data at row %u of %u: %s",
-                     row + 1, height, cd_files_source_tiff_reason (self, "read error"));
+      l_uint32 *line = pixGetData(pix) + row * pixGetWpl(pix);
+      if (TIFFReadScanline(tif, buf, row, 0) < 0) {
+        g_set_error(error, CD_ERROR, CD_ERROR_INVALID_DATA, "truncated or corrupt image data at row %u of %u: %s",
+                    row + 1, height, cd_files_source_tiff_reason(self, "read error"));
         return NULL;
       }
       for (guint i = 0; i < bytes; i++)
-        SET_DATA_BYTE (line, i, invert ? (guint8) ~buf[i] : buf[i]);
+        SET_DATA_BYTE(line, i, invert ? (guint8) ~buf[i] : buf[i]);
     }
     if (bps == 1)
-      pixSetPadBits (pix, 0);
+      pixSetPadBits(pix, 0);
   } else {
     g_autofree guint32 *raster = NULL;
     if ((guint64) width * height > G_MAXSIZE / 4) {
-      g_set_error (error, CD_ERROR, CD_ERROR_TOO_LARGE, "cannot allocate a %u × %u image", width, height);
+      g_set_error(error, CD_ERROR, CD_ERROR_TOO_LARGE, "cannot allocate a %u × %u image", width, height);
       return NULL;
     }
-    raster = g_try_malloc ((gsize) width * height * 4);
+    raster = g_try_malloc((gsize) width * height * 4);
     if (raster == NULL) {
-      g_set_error (error, CD_ERROR, CD_ERROR_TOO_LARGE, "cannot allocate a %u × %u image", width, height);
+      g_set_error(error, CD_ERROR, CD_ERROR_TOO_LARGE, "cannot allocate a %u × %u image", width, height);
       return NULL;
     }
-    if (!TIFFReadRGBAImageOriented (tif, width, height, raster, ORIENTATION_TOPLEFT, 0)) {
-      g_set_error (error, CD_ERROR, CD_ERROR_INVALID_DATA, "cannot decode image (%u bits × %u samples, "
-                   "photometric %u): %s", bps, spp, photometric, cd_files_source_tiff_reason (self, "unsupported"));
+    if (!TIFFReadRGBAImageOriented(tif, width, height, raster, ORIENTATION_TOPLEFT, 0)) {
+      g_set_error(error, CD_ERROR, CD_ERROR_INVALID_DATA,
+                  "cannot decode image (%u bits × %u samples, "
+                  "photometric %u): %s",
+                  bps, spp, photometric, cd_files_source_tiff_reason(self, "unsupported"));
       return NULL;
     }
-    pix = pixCreate (width, height, 32);
+    pix = pixCreate(width, height, 32);
     if (pix == NULL) {
-      g_set_error (error, CD_ERROR, CD_ERROR_TOO_LARGE, "cannot allocate a %u × %u image", width, height);
+      g_set_error(error, CD_ERROR, CD_ERROR_TOO_LARGE, "cannot allocate a %u × %u image", width, height);
       return NULL;
     }
     for (guint32 row = 0; row < height; row++) {
-      l_uint32 *line = pixGetData (pix) + row * pixGetWpl (pix);
+      l_uint32 *line = pixGetData(pix) + row * pixGetWpl(pix);
       const guint32 *src = raster + (gsize) row * width;
       for (guint32 col = 0; col < width; col++)
-        composeRGBPixel (TIFFGetR (src[col]), TIFFGetG (src[col]), TIFFGetB (src[col]), line + col);
+        composeRGBPixel(TIFFGetR(src[col]), TIFFGetG(src[col]), TIFFGetB(src[col]), line + col);
     }
     /* a grey page stored as RGB is grey: keep it small */
     if (spp == 1) {
-      PIX *grey = pixConvertRGBToLuminance (pix);
+      PIX *grey = pixConvertRGBToLuminance(pix);
       if (grey != NULL) {
-        pixDestroy (&pix);
+        pixDestroy(&pix);
         pix = grey;
       }
     }
   }
-  return g_steal_pointer (&pix);
+  return g_steal_pointer(&pix);
 }
 
 static void
-cd_files_source_tiff_resolution (CdFilesSource *self, gint *xres, gint *yres)
+cd_files_source_tiff_resolution(CdFilesSource *self, gint *xres, gint *yres)
 {
   gfloat x = 0, y = 0;
   guint16 unit = RESUNIT_INCH;
 
-  TIFFGetField (self->tif, TIFFTAG_XRESOLUTION, &x);
-  TIFFGetField (self->tif, TIFFTAG_YRESOLUTION, &y);
-  TIFFGetFieldDefaulted (self->tif, TIFFTAG_RESOLUTIONUNIT, &unit);
+  TIFFGetField(self->tif, TIFFTAG_XRESOLUTION, &x);
+  TIFFGetField(self->tif, TIFFTAG_YRESOLUTION, &y);
+  TIFFGetFieldDefaulted(self->tif, TIFFTAG_RESOLUTIONUNIT, &unit);
   if (unit == RESUNIT_CENTIMETER) {
     x *= 2.54f;
     y *= 2.54f;
@@ -361,19 +362,19 @@ cd_files_source_tiff_resolution (CdFilesSource *self, gint *xres, gint *yres)
 /* Stamps the page's resolution; a scan that does not say is assumed to be
  * at the default resolution, and the page says so in its facts. */
 static void
-cd_files_source_set_resolution (CdFilesSource *self, CdPage *page, gint xres, gint yres)
+cd_files_source_set_resolution(CdFilesSource *self, CdPage *page, gint xres, gint yres)
 {
   if (xres < 20 || yres < 20 || xres > 4800 || yres > 4800) {
-    cd_page_set_fact (page, "files.resolution-assumed", g_variant_new_boolean (TRUE));
+    cd_page_set_fact(page, "files.resolution-assumed", g_variant_new_boolean(TRUE));
     xres = yres = self->default_resolution;
   }
-  cd_page_set_resolution (page, xres, yres);
+  cd_page_set_resolution(page, xres, yres);
 }
 
 /* The next page of the open TIFF, a failure record for it, or NULL when the
  * file has no more pages. */
 static CdPage *
-cd_files_source_next_tiff_page (CdFilesSource *self)
+cd_files_source_next_tiff_page(CdFilesSource *self)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(CdPage) page = NULL;
@@ -381,27 +382,27 @@ cd_files_source_next_tiff_page (CdFilesSource *self)
   gint index = self->page;
   gint xres = 0, yres = 0;
 
-  g_string_truncate (self->tiff_error, 0);
-  if (index > 0 && !TIFFReadDirectory (self->tif)) {
+  g_string_truncate(self->tiff_error, 0);
+  if (index > 0 && !TIFFReadDirectory(self->tif)) {
     if (self->tiff_error->len > 0) {
       /* the chain of pages is broken: what follows cannot be found */
-      page = cd_files_source_failed (self->path, index, self->sha256,
-                                     "page %d and any after it cannot be read: %s", index + 1, self->tiff_error->str);
-      cd_files_source_close_file (self);
-      return g_steal_pointer (&page);
+      page = cd_files_source_failed(self->path, index, self->sha256, "page %d and any after it cannot be read: %s",
+                                    index + 1, self->tiff_error->str);
+      cd_files_source_close_file(self);
+      return g_steal_pointer(&page);
     }
-    cd_files_source_close_file (self);
+    cd_files_source_close_file(self);
     return NULL;
   }
   self->page++;
-  pix = cd_files_source_decode_tiff (self, &error);
+  pix = cd_files_source_decode_tiff(self, &error);
   if (pix == NULL)
-    return cd_files_source_failed (self->path, index, self->sha256, "page %d: %s", index + 1, error->message);
-  page = cd_page_new (self->path, index, self->sha256);
-  cd_files_source_tiff_resolution (self, &xres, &yres);
-  cd_files_source_set_resolution (self, page, xres, yres);
-  cd_page_set_pix (page, g_steal_pointer (&pix));
-  return g_steal_pointer (&page);
+    return cd_files_source_failed(self->path, index, self->sha256, "page %d: %s", index + 1, error->message);
+  page = cd_page_new(self->path, index, self->sha256);
+  cd_files_source_tiff_resolution(self, &xres, &yres);
+  cd_files_source_set_resolution(self, page, xres, yres);
+  cd_page_set_pix(page, g_steal_pointer(&pix));
+  return g_steal_pointer(&page);
 }
 
 typedef enum {
@@ -412,12 +413,12 @@ typedef enum {
 } CdFormat;
 
 static CdFormat
-cd_files_source_sniff (const guint8 *head, gsize len)
+cd_files_source_sniff(const guint8 *head, gsize len)
 {
   if (len >= 4 && ((head[0] == 'I' && head[1] == 'I' && (head[2] == 42 || head[2] == 43) && head[3] == 0) ||
                    (head[0] == 'M' && head[1] == 'M' && head[2] == 0 && (head[3] == 42 || head[3] == 43))))
     return CD_FORMAT_TIFF;
-  if (len >= 8 && memcmp (head, "\x89PNG\r\n\x1a\n", 8) == 0)
+  if (len >= 8 && memcmp(head, "\x89PNG\r\n\x1a\n", 8) == 0)
     return CD_FORMAT_PNG;
   if (len >= 3 && head[0] == 0xff && head[1] == 0xd8 && head[2] == 0xff)
     return CD_FORMAT_JPEG;
@@ -425,7 +426,7 @@ cd_files_source_sniff (const guint8 *head, gsize len)
 }
 
 static CdPage *
-cd_files_source_read_single (CdFilesSource *self, const gchar *path, const gchar *sha256, CdFormat format)
+cd_files_source_read_single(CdFilesSource *self, const gchar *path, const gchar *sha256, CdFormat format)
 {
   g_autofree gchar *data = NULL;
   g_autoptr(GError) error = NULL;
@@ -435,32 +436,32 @@ cd_files_source_read_single (CdFilesSource *self, const gchar *path, const gchar
   l_int32 w = 0, h = 0, bps = 0, spp = 0;
   const gchar *name = format == CD_FORMAT_PNG ? "PNG" : "JPEG";
 
-  if (!g_file_get_contents (path, &data, &len, &error))
-    return cd_files_source_failed (path, -1, sha256, "cannot read: %s", error->message);
-  if (pixReadHeaderMem ((const l_uint8 *) data, len, NULL, &w, &h, &bps, &spp, NULL) != 0)
-    return cd_files_source_failed (path, -1, sha256, "%s header is corrupt or truncated", name);
-  if (!cd_files_source_check_size (self, w, h, &error))
-    return cd_files_source_failed (path, 0, sha256, "page 1: %s", error->message);
-  pix = pixReadMem ((const l_uint8 *) data, len);
+  if (!g_file_get_contents(path, &data, &len, &error))
+    return cd_files_source_failed(path, -1, sha256, "cannot read: %s", error->message);
+  if (pixReadHeaderMem((const l_uint8 *) data, len, NULL, &w, &h, &bps, &spp, NULL) != 0)
+    return cd_files_source_failed(path, -1, sha256, "%s header is corrupt or truncated", name);
+  if (!cd_files_source_check_size(self, w, h, &error))
+    return cd_files_source_failed(path, 0, sha256, "page 1: %s", error->message);
+  pix = pixReadMem((const l_uint8 *) data, len);
   if (pix == NULL)
-    return cd_files_source_failed (path, 0, sha256, "page 1: %s data is corrupt or truncated", name);
-  if (pixGetColormap (pix) != NULL) {
-    PIX *plain = pixRemoveColormap (pix, REMOVE_CMAP_BASED_ON_SRC);
+    return cd_files_source_failed(path, 0, sha256, "page 1: %s data is corrupt or truncated", name);
+  if (pixGetColormap(pix) != NULL) {
+    PIX *plain = pixRemoveColormap(pix, REMOVE_CMAP_BASED_ON_SRC);
     if (plain != NULL) {
-      pixDestroy (&pix);
+      pixDestroy(&pix);
       pix = plain;
     }
   }
-  page = cd_page_new (path, 0, sha256);
-  cd_files_source_set_resolution (self, page, pixGetXRes (pix), pixGetYRes (pix));
-  cd_page_set_pix (page, g_steal_pointer (&pix));
-  return g_steal_pointer (&page);
+  page = cd_page_new(path, 0, sha256);
+  cd_files_source_set_resolution(self, page, pixGetXRes(pix), pixGetYRes(pix));
+  cd_page_set_pix(page, g_steal_pointer(&pix));
+  return g_steal_pointer(&page);
 }
 
 /* Opens the next file. Returns a record when the file yields one right away
  * (single images, failures, duplicates), or NULL with the TIFF open. */
 static CdPage *
-cd_files_source_start_file (CdFilesSource *self, const gchar *path)
+cd_files_source_start_file(CdFilesSource *self, const gchar *path)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(TIFFOpenOptions) opts = NULL;
@@ -472,82 +473,82 @@ cd_files_source_start_file (CdFilesSource *self, const gchar *path)
   FILE *fp;
   CdFormat format;
 
-  if (g_stat (path, &st) != 0)
-    return cd_files_source_failed (path, -1, NULL, "cannot read: %s", g_strerror (errno));
-  if (S_ISDIR (st.st_mode))
-    return cd_files_source_failed (path, -1, NULL, "cannot read folder: permission denied");
-  if (!S_ISREG (st.st_mode))
-    return cd_files_source_failed (path, -1, NULL, "not a regular file");
+  if (g_stat(path, &st) != 0)
+    return cd_files_source_failed(path, -1, NULL, "cannot read: %s", g_strerror(errno));
+  if (S_ISDIR(st.st_mode))
+    return cd_files_source_failed(path, -1, NULL, "cannot read folder: permission denied");
+  if (!S_ISREG(st.st_mode))
+    return cd_files_source_failed(path, -1, NULL, "not a regular file");
   if (st.st_size == 0)
-    return cd_files_source_failed (path, -1, NULL, "file is empty (0 bytes)");
-  sha256 = cd_source_hash_file (path, NULL, &error);
+    return cd_files_source_failed(path, -1, NULL, "file is empty (0 bytes)");
+  sha256 = cd_source_hash_file(path, NULL, &error);
   if (sha256 == NULL)
-    return cd_files_source_failed (path, -1, NULL, "cannot read: %s", error->message);
-  if (!cd_source_check_file (CD_SOURCE (self), path, sha256, &reason)) {
-    g_autoptr(CdPage) record = cd_page_new (path, -1, sha256);
-    g_info ("%s: skipped: %s", path, reason);
-    cd_page_set_kind (record, CD_PAGE_KIND_DUPLICATE, reason);
-    return g_steal_pointer (&record);
+    return cd_files_source_failed(path, -1, NULL, "cannot read: %s", error->message);
+  if (!cd_source_check_file(CD_SOURCE(self), path, sha256, &reason)) {
+    g_autoptr(CdPage) record = cd_page_new(path, -1, sha256);
+    g_info("%s: skipped: %s", path, reason);
+    cd_page_set_kind(record, CD_PAGE_KIND_DUPLICATE, reason);
+    return g_steal_pointer(&record);
   }
 
-  fp = g_fopen (path, "rb");
+  fp = g_fopen(path, "rb");
   if (fp != NULL) {
-    head_len = fread (head, 1, sizeof head, fp);
-    fclose (fp);
+    head_len = fread(head, 1, sizeof head, fp);
+    fclose(fp);
   }
-  format = cd_files_source_sniff (head, head_len);
+  format = cd_files_source_sniff(head, head_len);
   if (format == CD_FORMAT_UNKNOWN)
-    return cd_files_source_failed (path, -1, sha256, "not an image: the content is not TIFF, PNG or JPEG");
+    return cd_files_source_failed(path, -1, sha256, "not an image: the content is not TIFF, PNG or JPEG");
   if (format != CD_FORMAT_TIFF)
-    return cd_files_source_read_single (self, path, sha256, format);
+    return cd_files_source_read_single(self, path, sha256, format);
 
-  opts = TIFFOpenOptionsAlloc ();
-  TIFFOpenOptionsSetErrorHandlerExtR (opts, cd_files_source_tiff_error, self);
-  TIFFOpenOptionsSetWarningHandlerExtR (opts, cd_files_source_tiff_warning, self);
-  g_string_truncate (self->tiff_error, 0);
-  self->tif = TIFFOpenExt (path, "r", opts);
+  opts = TIFFOpenOptionsAlloc();
+  TIFFOpenOptionsSetErrorHandlerExtR(opts, cd_files_source_tiff_error, self);
+  TIFFOpenOptionsSetWarningHandlerExtR(opts, cd_files_source_tiff_warning, self);
+  g_string_truncate(self->tiff_error, 0);
+  self->tif = TIFFOpenExt(path, "r", opts);
   if (self->tif == NULL)
-    return cd_files_source_failed (path, -1, sha256, "not a readable TIFF: %s",
-                                   cd_files_source_tiff_reason (self, "cannot open"));
-  self->path = g_strdup (path);
-  self->sha256 = g_steal_pointer (&sha256);
+    return cd_files_source_failed(path, -1, sha256, "not a readable TIFF: %s",
+                                  cd_files_source_tiff_reason(self, "cannot open"));
+  self->path = g_strdup(path);
+  self->sha256 = g_steal_pointer(&sha256);
   self->page = 0;
   return NULL;
 }
 
 static CdPage *
-cd_files_source_next (CdSource *source, GCancellable *cancellable, GError **error)
+cd_files_source_next(CdSource *source, GCancellable *cancellable, GError **error)
 {
-  CdFilesSource *self = CD_FILES_SOURCE (source);
+  CdFilesSource *self = CD_FILES_SOURCE(source);
 
   for (;;) {
     CdPage *page;
     if (self->tif != NULL) {
-      page = cd_files_source_next_tiff_page (self);
+      page = cd_files_source_next_tiff_page(self);
       if (page != NULL)
         return page;
       continue;
     }
     if (self->next_file >= self->files->len)
       return NULL;
-    page = cd_files_source_start_file (self, g_ptr_array_index (self->files, self->next_file++));
+    page = cd_files_source_start_file(self, g_ptr_array_index(self->files, self->next_file++));
     if (page != NULL)
       return page;
   }
 }
 
 static void
-cd_files_source_stop (CdStage *stage)
+cd_files_source_stop(CdStage *stage)
 {
-  cd_files_source_close_file (CD_FILES_SOURCE (stage));
+  cd_files_source_close_file(CD_FILES_SOURCE(stage));
 }
 
 static void
-cd_files_source_class_init (CdFilesSourceClass *klass)
+cd_files_source_class_init(CdFilesSourceClass *klass)
 {
-  GObjectClass *object_class = G_OBJECT_CLASS (klass);
-  CdStageClass *stage_class = CD_STAGE_CLASS (klass);
-  CdSourceClass *source_class = CD_SOURCE_CLASS (klass);
+  GObjectClass *object_class = G_OBJECT_CLASS(klass);
+  CdStageClass *stage_class = CD_STAGE_CLASS(klass);
+  CdSourceClass *source_class = CD_SOURCE_CLASS(klass);
 
   object_class->finalize = cd_files_source_finalize;
   object_class->get_property = cd_files_source_get_property;
@@ -556,27 +557,26 @@ cd_files_source_class_init (CdFilesSourceClass *klass)
   source_class->open = cd_files_source_open;
   source_class->next = cd_files_source_next;
 
-  props[PROP_RECURSIVE] = g_param_spec_boolean ("recursive", "Recursive", "Read subfolders of the folders given",
-                                                DEFAULT_RECURSIVE,
-                                                G_PARAM_READWRITE | G_PARAM_CONSTRUCT | G_PARAM_STATIC_STRINGS);
+  props[PROP_RECURSIVE] =
+      g_param_spec_boolean("recursive", "Recursive", "Read subfolders of the folders given", DEFAULT_RECURSIVE,
+                           G_PARAM_READWRITE | G_PARAM_CONSTRUCT | G_PARAM_STATIC_STRINGS);
   props[PROP_MAX_MEGAPIXELS] =
-      g_param_spec_double ("max-megapixels", "Largest page",
-                           "Refuse pages larger than this many million pixels (a letter page at 600 dpi is 34)", 1,
-                           2000, DEFAULT_MAX_MEGAPIXELS, G_PARAM_READWRITE | G_PARAM_CONSTRUCT | G_PARAM_STATIC_STRINGS);
-  props[PROP_DEFAULT_RESOLUTION] =
-      g_param_spec_uint ("default-resolution", "Default resolution",
-                         "Resolution in dpi assumed for images that do not record one", 50, 1200,
-                         DEFAULT_DEFAULT_RESOLUTION, G_PARAM_READWRITE | G_PARAM_CONSTRUCT | G_PARAM_STATIC_STRINGS);
-  g_object_class_install_properties (object_class, N_PROPS, props);
+      g_param_spec_double("max-megapixels", "Largest page",
+                          "Refuse pages larger than this many million pixels (a letter page at 600 dpi is 34)", 1, 2000,
+                          DEFAULT_MAX_MEGAPIXELS, G_PARAM_READWRITE | G_PARAM_CONSTRUCT | G_PARAM_STATIC_STRINGS);
+  props[PROP_DEFAULT_RESOLUTION] = g_param_spec_uint(
+      "default-resolution", "Default resolution", "Resolution in dpi assumed for images that do not record one", 50,
+      1200, DEFAULT_DEFAULT_RESOLUTION, G_PARAM_READWRITE | G_PARAM_CONSTRUCT | G_PARAM_STATIC_STRINGS);
+  g_object_class_install_properties(object_class, N_PROPS, props);
 
-  cd_stage_class_set_metadata (stage_class, "files",
-                               "Reads multi-page TIFF (G3, G4, LZW, JPEG, PackBits, uncompressed), PNG and JPEG "
-                               "files; folders recursively in name order");
+  cd_stage_class_set_metadata(stage_class, "files",
+                              "Reads multi-page TIFF (G3, G4, LZW, JPEG, PackBits, uncompressed), PNG and JPEG "
+                              "files; folders recursively in name order");
 }
 
 static void
-cd_files_source_init (CdFilesSource *self)
+cd_files_source_init(CdFilesSource *self)
 {
-  self->files = g_ptr_array_new_with_free_func (g_free);
-  self->tiff_error = g_string_new (NULL);
+  self->files = g_ptr_array_new_with_free_func(g_free);
+  self->tiff_error = g_string_new(NULL);
 }

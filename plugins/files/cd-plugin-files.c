@@ -7,10 +7,10 @@
 #include "cd-files-source.h"
 
 static gboolean
-cd_plugin_files_init (CdPlugin *plugin, GError **error)
+cd_plugin_files_init(CdPlugin *plugin, GError **error)
 {
-  return cd_plugin_add_stage_type (plugin, CD_TYPE_FILES_SOURCE, error);
+  return cd_plugin_add_stage_type(plugin, CD_TYPE_FILES_SOURCE, error);
 }
 
-CD_PLUGIN_DEFINE ("files", "Reads scanned pages from TIFF, PNG and JPEG files and folders", cd_plugin_files_init,
-                  PACKAGE_VERSION, "LGPL-2.1-or-later")
+CD_PLUGIN_DEFINE("files", "Reads scanned pages from TIFF, PNG and JPEG files and folders", cd_plugin_files_init,
+                 PACKAGE_VERSION, "LGPL-2.1-or-later")

@@ -8,7 +8,7 @@
 
 G_BEGIN_DECLS
 
-#define CD_TYPE_TESSERACT_STAGE (cd_tesseract_stage_get_type ())
-G_DECLARE_FINAL_TYPE (CdTesseractStage, cd_tesseract_stage, CD, TESSERACT_STAGE, CdPageStage)
+#define CD_TYPE_TESSERACT_STAGE (cd_tesseract_stage_get_type())
+G_DECLARE_FINAL_TYPE(CdTesseractStage, cd_tesseract_stage, CD, TESSERACT_STAGE, CdPageStage)
 
 G_END_DECLS

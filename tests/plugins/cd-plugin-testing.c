@@ -11,8 +11,8 @@
 
 /* ------------------------------------------------------------- test-source */
 
-#define CD_TYPE_TEST_SOURCE (cd_test_source_get_type ())
-G_DECLARE_FINAL_TYPE (CdTestSource, cd_test_source, CD, TEST_SOURCE, CdSource)
+#define CD_TYPE_TEST_SOURCE (cd_test_source_get_type())
+G_DECLARE_FINAL_TYPE(CdTestSource, cd_test_source, CD, TEST_SOURCE, CdSource)
 
 struct _CdTestSource {
   CdSource parent_instance;
@@ -21,70 +21,70 @@ struct _CdTestSource {
   guint made;
 };
 
-G_DEFINE_TYPE (CdTestSource, cd_test_source, CD_TYPE_SOURCE)
+G_DEFINE_TYPE(CdTestSource, cd_test_source, CD_TYPE_SOURCE)
 
 /* pages alive anywhere in the process, and the most ever alive at once */
 static gint pages_alive;
 static gint pages_alive_max;
 
 static void
-cd_test_page_gone (gpointer data, GObject *where)
+cd_test_page_gone(gpointer data, GObject *where)
 {
-  g_atomic_int_add (&pages_alive, -1);
+  g_atomic_int_add(&pages_alive, -1);
 }
 
 enum { SRC_PROP_0, SRC_PROP_PAGES, SRC_PROP_PAGES_PER_FILE, SRC_PROP_MAX_ALIVE, SRC_N_PROPS };
 
 static void
-cd_test_source_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
+cd_test_source_get_property(GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
 {
-  CdTestSource *self = CD_TEST_SOURCE (object);
+  CdTestSource *self = CD_TEST_SOURCE(object);
   switch (prop_id) {
   case SRC_PROP_PAGES:
-    g_value_set_uint (value, self->pages);
+    g_value_set_uint(value, self->pages);
     break;
   case SRC_PROP_PAGES_PER_FILE:
-    g_value_set_uint (value, self->pages_per_file);
+    g_value_set_uint(value, self->pages_per_file);
     break;
   case SRC_PROP_MAX_ALIVE:
-    g_value_set_int (value, g_atomic_int_get (&pages_alive_max));
+    g_value_set_int(value, g_atomic_int_get(&pages_alive_max));
     break;
   default:
-    G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
   }
 }
 
 static void
-cd_test_source_set_property (GObject *object, guint prop_id, const GValue *value, GParamSpec *pspec)
+cd_test_source_set_property(GObject *object, guint prop_id, const GValue *value, GParamSpec *pspec)
 {
-  CdTestSource *self = CD_TEST_SOURCE (object);
+  CdTestSource *self = CD_TEST_SOURCE(object);
   switch (prop_id) {
   case SRC_PROP_PAGES:
-    self->pages = g_value_get_uint (value);
+    self->pages = g_value_get_uint(value);
     break;
   case SRC_PROP_PAGES_PER_FILE:
-    self->pages_per_file = g_value_get_uint (value);
+    self->pages_per_file = g_value_get_uint(value);
     break;
   default:
-    G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
   }
 }
 
 static gboolean
-cd_test_source_open (CdSource *source, const gchar *const *inputs, GError **error)
+cd_test_source_open(CdSource *source, const gchar *const *inputs, GError **error)
 {
-  CdTestSource *self = CD_TEST_SOURCE (source);
-  g_atomic_int_set (&pages_alive_max, 0);
-  cd_source_set_n_inputs (source, (self->pages + self->pages_per_file - 1) / self->pages_per_file);
+  CdTestSource *self = CD_TEST_SOURCE(source);
+  g_atomic_int_set(&pages_alive_max, 0);
+  cd_source_set_n_inputs(source, (self->pages + self->pages_per_file - 1) / self->pages_per_file);
   return TRUE;
 }
 
 /* A letter-sized 1 bpp page at 100 dpi with a bar whose width encodes the
  * page number, so tests can tell pages apart in the stored images. */
 static CdPage *
-cd_test_source_next (CdSource *source, GCancellable *cancellable, GError **error)
+cd_test_source_next(CdSource *source, GCancellable *cancellable, GError **error)
 {
-  CdTestSource *self = CD_TEST_SOURCE (source);
+  CdTestSource *self = CD_TEST_SOURCE(source);
   g_autofree gchar *path = NULL;
   g_autofree gchar *sha = NULL;
   g_autofree gchar *text = NULL;
@@ -97,123 +97,123 @@ cd_test_source_next (CdSource *source, GCancellable *cancellable, GError **error
     return NULL;
   file = self->made / self->pages_per_file;
   index = self->made % self->pages_per_file;
-  path = g_strdup_printf ("test://file-%04u", file);
-  sha = g_compute_checksum_for_string (G_CHECKSUM_SHA256, path, -1);
-  page = cd_page_new (path, index, sha);
-  pix = pixCreate (850, 1100, 1);
-  pixRasterop (pix, 100, 100, 10 + (self->made % 500), 20, PIX_SET, NULL, 0, 0);
-  cd_page_set_pix (page, pix);
-  cd_page_set_resolution (page, 100, 100);
-  text = g_strdup_printf ("synthetic page %u of file %u", self->made, file);
-  cd_page_set_text (page, text);
+  path = g_strdup_printf("test://file-%04u", file);
+  sha = g_compute_checksum_for_string(G_CHECKSUM_SHA256, path, -1);
+  page = cd_page_new(path, index, sha);
+  pix = pixCreate(850, 1100, 1);
+  pixRasterop(pix, 100, 100, 10 + (self->made % 500), 20, PIX_SET, NULL, 0, 0);
+  cd_page_set_pix(page, pix);
+  cd_page_set_resolution(page, 100, 100);
+  text = g_strdup_printf("synthetic page %u of file %u", self->made, file);
+  cd_page_set_text(page, text);
   self->made++;
 
-  g_object_weak_ref (G_OBJECT (page), cd_test_page_gone, NULL);
-  alive = g_atomic_int_add (&pages_alive, 1) + 1;
-  for (gint max = g_atomic_int_get (&pages_alive_max); alive > max; max = g_atomic_int_get (&pages_alive_max)) {
-    if (g_atomic_int_compare_and_exchange (&pages_alive_max, max, alive))
+  g_object_weak_ref(G_OBJECT(page), cd_test_page_gone, NULL);
+  alive = g_atomic_int_add(&pages_alive, 1) + 1;
+  for (gint max = g_atomic_int_get(&pages_alive_max); alive > max; max = g_atomic_int_get(&pages_alive_max)) {
+    if (g_atomic_int_compare_and_exchange(&pages_alive_max, max, alive))
       break;
   }
   return page;
 }
 
 static void
-cd_test_source_class_init (CdTestSourceClass *klass)
+cd_test_source_class_init(CdTestSourceClass *klass)
 {
-  GObjectClass *object_class = G_OBJECT_CLASS (klass);
-  CdSourceClass *source_class = CD_SOURCE_CLASS (klass);
+  GObjectClass *object_class = G_OBJECT_CLASS(klass);
+  CdSourceClass *source_class = CD_SOURCE_CLASS(klass);
 
   object_class->get_property = cd_test_source_get_property;
   object_class->set_property = cd_test_source_set_property;
   source_class->open = cd_test_source_open;
   source_class->next = cd_test_source_next;
-  g_object_class_install_property (object_class, SRC_PROP_PAGES,
-                                   g_param_spec_uint ("pages", "Pages", "How many pages to make", 0, G_MAXUINT, 10,
-                                                      G_PARAM_READWRITE | G_PARAM_CONSTRUCT | G_PARAM_STATIC_STRINGS));
-  g_object_class_install_property (object_class, SRC_PROP_PAGES_PER_FILE,
-                                   g_param_spec_uint ("pages-per-file", "Pages per file", "Pages of one pretend file",
-                                                      1, G_MAXUINT, 5,
-                                                      G_PARAM_READWRITE | G_PARAM_CONSTRUCT | G_PARAM_STATIC_STRINGS));
-  g_object_class_install_property (object_class, SRC_PROP_MAX_ALIVE,
-                                   g_param_spec_int ("max-alive", "Most pages alive",
-                                                     "The most pages alive at once in the last run", 0, G_MAXINT, 0,
-                                                     G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
-  cd_stage_class_set_metadata (CD_STAGE_CLASS (klass), "test-source", "Makes synthetic pages for engine tests");
+  g_object_class_install_property(object_class, SRC_PROP_PAGES,
+                                  g_param_spec_uint("pages", "Pages", "How many pages to make", 0, G_MAXUINT, 10,
+                                                    G_PARAM_READWRITE | G_PARAM_CONSTRUCT | G_PARAM_STATIC_STRINGS));
+  g_object_class_install_property(object_class, SRC_PROP_PAGES_PER_FILE,
+                                  g_param_spec_uint("pages-per-file", "Pages per file", "Pages of one pretend file", 1,
+                                                    G_MAXUINT, 5,
+                                                    G_PARAM_READWRITE | G_PARAM_CONSTRUCT | G_PARAM_STATIC_STRINGS));
+  g_object_class_install_property(object_class, SRC_PROP_MAX_ALIVE,
+                                  g_param_spec_int("max-alive", "Most pages alive",
+                                                   "The most pages alive at once in the last run", 0, G_MAXINT, 0,
+                                                   G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+  cd_stage_class_set_metadata(CD_STAGE_CLASS(klass), "test-source", "Makes synthetic pages for engine tests");
 }
 
 static void
-cd_test_source_init (CdTestSource *self)
+cd_test_source_init(CdTestSource *self)
 {
 }
 
 /* --------------------------------------------------------------- test-mark */
 
-#define CD_TYPE_TEST_MARK (cd_test_mark_get_type ())
-G_DECLARE_FINAL_TYPE (CdTestMark, cd_test_mark, CD, TEST_MARK, CdPageStage)
+#define CD_TYPE_TEST_MARK (cd_test_mark_get_type())
+G_DECLARE_FINAL_TYPE(CdTestMark, cd_test_mark, CD, TEST_MARK, CdPageStage)
 
 struct _CdTestMark {
   CdPageStage parent_instance;
-  gint fail_page;   /* source page index that fails, -1 for none */
-  gint blank_page;  /* source page index marked blank, -1 for none */
-  guint max_delay;  /* milliseconds of random delay, to shuffle completion */
+  gint fail_page;  /* source page index that fails, -1 for none */
+  gint blank_page; /* source page index marked blank, -1 for none */
+  guint max_delay; /* milliseconds of random delay, to shuffle completion */
   gboolean fail_start;
   gboolean started;
 };
 
-G_DEFINE_TYPE (CdTestMark, cd_test_mark, CD_TYPE_PAGE_STAGE)
+G_DEFINE_TYPE(CdTestMark, cd_test_mark, CD_TYPE_PAGE_STAGE)
 
 enum { MARK_PROP_0, MARK_PROP_FAIL_PAGE, MARK_PROP_BLANK_PAGE, MARK_PROP_MAX_DELAY, MARK_PROP_FAIL_START };
 
 static void
-cd_test_mark_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
+cd_test_mark_get_property(GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
 {
-  CdTestMark *self = CD_TEST_MARK (object);
+  CdTestMark *self = CD_TEST_MARK(object);
   switch (prop_id) {
   case MARK_PROP_FAIL_PAGE:
-    g_value_set_int (value, self->fail_page);
+    g_value_set_int(value, self->fail_page);
     break;
   case MARK_PROP_BLANK_PAGE:
-    g_value_set_int (value, self->blank_page);
+    g_value_set_int(value, self->blank_page);
     break;
   case MARK_PROP_MAX_DELAY:
-    g_value_set_uint (value, self->max_delay);
+    g_value_set_uint(value, self->max_delay);
     break;
   case MARK_PROP_FAIL_START:
-    g_value_set_boolean (value, self->fail_start);
+    g_value_set_boolean(value, self->fail_start);
     break;
   default:
-    G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
   }
 }
 
 static void
-cd_test_mark_set_property (GObject *object, guint prop_id, const GValue *value, GParamSpec *pspec)
+cd_test_mark_set_property(GObject *object, guint prop_id, const GValue *value, GParamSpec *pspec)
 {
-  CdTestMark *self = CD_TEST_MARK (object);
+  CdTestMark *self = CD_TEST_MARK(object);
   switch (prop_id) {
   case MARK_PROP_FAIL_PAGE:
-    self->fail_page = g_value_get_int (value);
+    self->fail_page = g_value_get_int(value);
     break;
   case MARK_PROP_BLANK_PAGE:
-    self->blank_page = g_value_get_int (value);
+    self->blank_page = g_value_get_int(value);
     break;
   case MARK_PROP_MAX_DELAY:
-    self->max_delay = g_value_get_uint (value);
+    self->max_delay = g_value_get_uint(value);
     break;
   case MARK_PROP_FAIL_START:
-    self->fail_start = g_value_get_boolean (value);
+    self->fail_start = g_value_get_boolean(value);
     break;
   default:
-    G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
   }
 }
 
 static gboolean
-cd_test_mark_start (CdStage *stage, GError **error)
+cd_test_mark_start(CdStage *stage, GError **error)
 {
-  CdTestMark *self = CD_TEST_MARK (stage);
+  CdTestMark *self = CD_TEST_MARK(stage);
   if (self->fail_start) {
-    g_set_error_literal (error, CD_ERROR, CD_ERROR_NOT_FOUND, "deliberately cannot start");
+    g_set_error_literal(error, CD_ERROR, CD_ERROR_NOT_FOUND, "deliberately cannot start");
     return FALSE;
   }
   self->started = TRUE;
@@ -221,182 +221,179 @@ cd_test_mark_start (CdStage *stage, GError **error)
 }
 
 static gboolean
-cd_test_mark_process (CdPageStage *stage, CdPage *page, GCancellable *cancellable, GError **error)
+cd_test_mark_process(CdPageStage *stage, CdPage *page, GCancellable *cancellable, GError **error)
 {
-  CdTestMark *self = CD_TEST_MARK (stage);
-  gint index = cd_page_get_source_page (page);
+  CdTestMark *self = CD_TEST_MARK(stage);
+  gint index = cd_page_get_source_page(page);
 
   if (!self->started) {
-    g_set_error_literal (error, CD_ERROR, CD_ERROR_INTERNAL, "process before start");
+    g_set_error_literal(error, CD_ERROR, CD_ERROR_INTERNAL, "process before start");
     return FALSE;
   }
   if (self->max_delay > 0)
-    g_usleep (g_random_int_range (0, self->max_delay + 1) * 1000);
+    g_usleep(g_random_int_range(0, self->max_delay + 1) * 1000);
   /* which worker ran it: the thread must be the one that started us */
-  cd_page_set_fact (page, "test.thread", g_variant_new_string (g_thread_self () != NULL ? "worker" : "none"));
+  cd_page_set_fact(page, "test.thread", g_variant_new_string(g_thread_self() != NULL ? "worker" : "none"));
   if (index == self->fail_page) {
-    g_set_error (error, CD_ERROR, CD_ERROR_INVALID_DATA, "deliberate failure on page %d", index + 1);
+    g_set_error(error, CD_ERROR, CD_ERROR_INVALID_DATA, "deliberate failure on page %d", index + 1);
     return FALSE;
   }
   if (index == self->blank_page)
-    cd_page_set_kind (page, CD_PAGE_KIND_BLANK, "blank: deliberately");
+    cd_page_set_kind(page, CD_PAGE_KIND_BLANK, "blank: deliberately");
   return TRUE;
 }
 
 static void
-cd_test_mark_class_init (CdTestMarkClass *klass)
+cd_test_mark_class_init(CdTestMarkClass *klass)
 {
-  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GObjectClass *object_class = G_OBJECT_CLASS(klass);
   object_class->get_property = cd_test_mark_get_property;
   object_class->set_property = cd_test_mark_set_property;
-  CD_STAGE_CLASS (klass)->start = cd_test_mark_start;
-  CD_PAGE_STAGE_CLASS (klass)->process = cd_test_mark_process;
-  g_object_class_install_property (object_class, MARK_PROP_FAIL_PAGE,
-                                   g_param_spec_int ("fail-page", "Failing page", "Page index that fails, -1 for none",
-                                                     -1, G_MAXINT, -1,
-                                                     G_PARAM_READWRITE | G_PARAM_CONSTRUCT | G_PARAM_STATIC_STRINGS));
-  g_object_class_install_property (object_class, MARK_PROP_BLANK_PAGE,
-                                   g_param_spec_int ("blank-page", "Blank page", "Page index marked blank, -1 for none",
-                                                     -1, G_MAXINT, -1,
-                                                     G_PARAM_READWRITE | G_PARAM_CONSTRUCT | G_PARAM_STATIC_STRINGS));
-  g_object_class_install_property (object_class, MARK_PROP_MAX_DELAY,
-                                   g_param_spec_uint ("max-delay", "Delay", "Random delay per page, ms", 0, 1000, 0,
-                                                      G_PARAM_READWRITE | G_PARAM_CONSTRUCT | G_PARAM_STATIC_STRINGS));
-  g_object_class_install_property (object_class, MARK_PROP_FAIL_START,
-                                   g_param_spec_boolean ("fail-start", "Fail to start", "Refuse to start", FALSE,
-                                                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT |
-                                                             G_PARAM_STATIC_STRINGS));
-  cd_stage_class_set_metadata (CD_STAGE_CLASS (klass), "test-mark", "Marks, delays, fails or blanks pages");
+  CD_STAGE_CLASS(klass)->start = cd_test_mark_start;
+  CD_PAGE_STAGE_CLASS(klass)->process = cd_test_mark_process;
+  g_object_class_install_property(object_class, MARK_PROP_FAIL_PAGE,
+                                  g_param_spec_int("fail-page", "Failing page", "Page index that fails, -1 for none",
+                                                   -1, G_MAXINT, -1,
+                                                   G_PARAM_READWRITE | G_PARAM_CONSTRUCT | G_PARAM_STATIC_STRINGS));
+  g_object_class_install_property(object_class, MARK_PROP_BLANK_PAGE,
+                                  g_param_spec_int("blank-page", "Blank page", "Page index marked blank, -1 for none",
+                                                   -1, G_MAXINT, -1,
+                                                   G_PARAM_READWRITE | G_PARAM_CONSTRUCT | G_PARAM_STATIC_STRINGS));
+  g_object_class_install_property(object_class, MARK_PROP_MAX_DELAY,
+                                  g_param_spec_uint("max-delay", "Delay", "Random delay per page, ms", 0, 1000, 0,
+                                                    G_PARAM_READWRITE | G_PARAM_CONSTRUCT | G_PARAM_STATIC_STRINGS));
+  g_object_class_install_property(object_class, MARK_PROP_FAIL_START,
+                                  g_param_spec_boolean("fail-start", "Fail to start", "Refuse to start", FALSE,
+                                                       G_PARAM_READWRITE | G_PARAM_CONSTRUCT | G_PARAM_STATIC_STRINGS));
+  cd_stage_class_set_metadata(CD_STAGE_CLASS(klass), "test-mark", "Marks, delays, fails or blanks pages");
 }
 
 static void
-cd_test_mark_init (CdTestMark *self)
+cd_test_mark_init(CdTestMark *self)
 {
 }
 
 /* -------------------------------------------------------------- test-split */
 
-#define CD_TYPE_TEST_SPLIT (cd_test_split_get_type ())
-G_DECLARE_FINAL_TYPE (CdTestSplit, cd_test_split, CD, TEST_SPLIT, CdSplitter)
+#define CD_TYPE_TEST_SPLIT (cd_test_split_get_type())
+G_DECLARE_FINAL_TYPE(CdTestSplit, cd_test_split, CD, TEST_SPLIT, CdSplitter)
 
 struct _CdTestSplit {
   CdSplitter parent_instance;
   guint every; /* a new document every this many pages of a file */
 };
 
-G_DEFINE_TYPE (CdTestSplit, cd_test_split, CD_TYPE_SPLITTER)
+G_DEFINE_TYPE(CdTestSplit, cd_test_split, CD_TYPE_SPLITTER)
 
 static void
-cd_test_split_set_property (GObject *object, guint prop_id, const GValue *value, GParamSpec *pspec)
+cd_test_split_set_property(GObject *object, guint prop_id, const GValue *value, GParamSpec *pspec)
 {
-  CD_TEST_SPLIT (object)->every = g_value_get_uint (value);
+  CD_TEST_SPLIT(object)->every = g_value_get_uint(value);
 }
 
 static void
-cd_test_split_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
+cd_test_split_get_property(GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
 {
-  g_value_set_uint (value, CD_TEST_SPLIT (object)->every);
+  g_value_set_uint(value, CD_TEST_SPLIT(object)->every);
 }
 
 static gboolean
-cd_test_split_decide (CdSplitter *splitter, CdPage *page, CdDocument *current, CdSplitDecision *decision,
-                      GError **error)
+cd_test_split_decide(CdSplitter *splitter, CdPage *page, CdDocument *current, CdSplitDecision *decision, GError **error)
 {
-  CdTestSplit *self = CD_TEST_SPLIT (splitter);
-  gint index = cd_page_get_source_page (page);
+  CdTestSplit *self = CD_TEST_SPLIT(splitter);
+  gint index = cd_page_get_source_page(page);
   *decision = index > 0 && index % self->every == 0 ? CD_SPLIT_NEW_DOCUMENT : CD_SPLIT_CONTINUE;
   return TRUE;
 }
 
 static void
-cd_test_split_class_init (CdTestSplitClass *klass)
+cd_test_split_class_init(CdTestSplitClass *klass)
 {
-  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GObjectClass *object_class = G_OBJECT_CLASS(klass);
   object_class->get_property = cd_test_split_get_property;
   object_class->set_property = cd_test_split_set_property;
-  CD_SPLITTER_CLASS (klass)->decide = cd_test_split_decide;
-  g_object_class_install_property (object_class, 1,
-                                   g_param_spec_uint ("every", "Every", "Pages per document", 1, G_MAXUINT, 2,
-                                                      G_PARAM_READWRITE | G_PARAM_CONSTRUCT | G_PARAM_STATIC_STRINGS));
-  cd_stage_class_set_metadata (CD_STAGE_CLASS (klass), "test-split", "Starts a document every N pages");
+  CD_SPLITTER_CLASS(klass)->decide = cd_test_split_decide;
+  g_object_class_install_property(object_class, 1,
+                                  g_param_spec_uint("every", "Every", "Pages per document", 1, G_MAXUINT, 2,
+                                                    G_PARAM_READWRITE | G_PARAM_CONSTRUCT | G_PARAM_STATIC_STRINGS));
+  cd_stage_class_set_metadata(CD_STAGE_CLASS(klass), "test-split", "Starts a document every N pages");
 }
 
 static void
-cd_test_split_init (CdTestSplit *self)
+cd_test_split_init(CdTestSplit *self)
 {
 }
 
 /* --------------------------------------------------------------- test-link */
 
-#define CD_TYPE_TEST_LINK (cd_test_link_get_type ())
-G_DECLARE_FINAL_TYPE (CdTestLink, cd_test_link, CD, TEST_LINK, CdDocStage)
+#define CD_TYPE_TEST_LINK (cd_test_link_get_type())
+G_DECLARE_FINAL_TYPE(CdTestLink, cd_test_link, CD, TEST_LINK, CdDocStage)
 
 struct _CdTestLink {
   CdDocStage parent_instance;
   gchar *mrn; /* files every document to this MRN */
 };
 
-G_DEFINE_TYPE (CdTestLink, cd_test_link, CD_TYPE_DOC_STAGE)
+G_DEFINE_TYPE(CdTestLink, cd_test_link, CD_TYPE_DOC_STAGE)
 
 static void
-cd_test_link_set_property (GObject *object, guint prop_id, const GValue *value, GParamSpec *pspec)
+cd_test_link_set_property(GObject *object, guint prop_id, const GValue *value, GParamSpec *pspec)
 {
-  CdTestLink *self = CD_TEST_LINK (object);
-  g_free (self->mrn);
-  self->mrn = g_value_dup_string (value);
+  CdTestLink *self = CD_TEST_LINK(object);
+  g_free(self->mrn);
+  self->mrn = g_value_dup_string(value);
 }
 
 static void
-cd_test_link_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
+cd_test_link_get_property(GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
 {
-  g_value_set_string (value, CD_TEST_LINK (object)->mrn);
+  g_value_set_string(value, CD_TEST_LINK(object)->mrn);
 }
 
 static void
-cd_test_link_finalize (GObject *object)
+cd_test_link_finalize(GObject *object)
 {
-  g_free (CD_TEST_LINK (object)->mrn);
-  G_OBJECT_CLASS (cd_test_link_parent_class)->finalize (object);
+  g_free(CD_TEST_LINK(object)->mrn);
+  G_OBJECT_CLASS(cd_test_link_parent_class)->finalize(object);
 }
 
 static gboolean
-cd_test_link_process (CdDocStage *stage, CdDocument *document, GCancellable *cancellable, GError **error)
+cd_test_link_process(CdDocStage *stage, CdDocument *document, GCancellable *cancellable, GError **error)
 {
-  CdTestLink *self = CD_TEST_LINK (stage);
+  CdTestLink *self = CD_TEST_LINK(stage);
   if (self->mrn != NULL && self->mrn[0] != '\0')
-    cd_document_set_patient_mrn (document, self->mrn);
-  cd_document_set_doc_type (document, "other", 1.0);
-  cd_document_set_date (document, "1998-03-02");
+    cd_document_set_patient_mrn(document, self->mrn);
+  cd_document_set_doc_type(document, "other", 1.0);
+  cd_document_set_date(document, "1998-03-02");
   return TRUE;
 }
 
 static void
-cd_test_link_class_init (CdTestLinkClass *klass)
+cd_test_link_class_init(CdTestLinkClass *klass)
 {
-  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GObjectClass *object_class = G_OBJECT_CLASS(klass);
   object_class->get_property = cd_test_link_get_property;
   object_class->set_property = cd_test_link_set_property;
   object_class->finalize = cd_test_link_finalize;
-  CD_DOC_STAGE_CLASS (klass)->process = cd_test_link_process;
-  g_object_class_install_property (object_class, 1,
-                                   g_param_spec_string ("mrn", "MRN", "Patient every document is filed to", "",
-                                                        G_PARAM_READWRITE | G_PARAM_CONSTRUCT |
-                                                            G_PARAM_STATIC_STRINGS));
-  cd_stage_class_set_metadata (CD_STAGE_CLASS (klass), "test-link", "Files every document to one patient");
+  CD_DOC_STAGE_CLASS(klass)->process = cd_test_link_process;
+  g_object_class_install_property(object_class, 1,
+                                  g_param_spec_string("mrn", "MRN", "Patient every document is filed to", "",
+                                                      G_PARAM_READWRITE | G_PARAM_CONSTRUCT | G_PARAM_STATIC_STRINGS));
+  cd_stage_class_set_metadata(CD_STAGE_CLASS(klass), "test-link", "Files every document to one patient");
 }
 
 static void
-cd_test_link_init (CdTestLink *self)
+cd_test_link_init(CdTestLink *self)
 {
 }
 
 static gboolean
-cd_plugin_testing_init (CdPlugin *plugin, GError **error)
+cd_plugin_testing_init(CdPlugin *plugin, GError **error)
 {
-  return cd_plugin_add_stage_type (plugin, CD_TYPE_TEST_SOURCE, error) &&
-         cd_plugin_add_stage_type (plugin, CD_TYPE_TEST_MARK, error) &&
-         cd_plugin_add_stage_type (plugin, CD_TYPE_TEST_SPLIT, error) &&
-         cd_plugin_add_stage_type (plugin, CD_TYPE_TEST_LINK, error);
+  return cd_plugin_add_stage_type(plugin, CD_TYPE_TEST_SOURCE, error) &&
+         cd_plugin_add_stage_type(plugin, CD_TYPE_TEST_MARK, error) &&
+         cd_plugin_add_stage_type(plugin, CD_TYPE_TEST_SPLIT, error) &&
+         cd_plugin_add_stage_type(plugin, CD_TYPE_TEST_LINK, error);
 }
 
-CD_PLUGIN_DEFINE ("testing", "Stages for testing the engine", cd_plugin_testing_init, "1.0", "LGPL-2.1-or-later")
+CD_PLUGIN_DEFINE("testing", "Stages for testing the engine", cd_plugin_testing_init, "1.0", "LGPL-2.1-or-later")
