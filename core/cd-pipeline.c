@@ -355,7 +355,8 @@ cd_run_close_document(CdRun *run, GError **error)
       cd_document_add_problem(document, error_local->message);
     }
   }
-  if (cd_document_get_patient_mrn(document) == NULL)
+  /* the identity stages say why when they could not prove a patient */
+  if (cd_document_get_patient_mrn(document) == NULL && cd_document_get_problems(document)->len == 0)
     cd_document_add_problem(document, "no patient identified");
   if (!cd_archive_commit_document(run->self->archive, run->batch_id, document, error)) {
     g_prefix_error(error, "%s: cannot archive document: ", cd_page_get_source_path(first));

@@ -433,14 +433,26 @@ cd_param_type_name(GParamSpec *pspec)
     return "enum";
   if (G_TYPE_IS_FLAGS(type))
     return "flags";
+  if (type == G_TYPE_STRV)
+    return "list";
   return g_type_name(type);
 }
 
+/* The default is what a new stage holds, as gst-inspect shows it: a list
+ * or a pattern set in the stage's init has no default in its param spec. */
 static void
-cd_registry_option_json(JsonBuilder *b, GParamSpec *pspec)
+cd_registry_option_json(JsonBuilder *b, GObject *instance, GParamSpec *pspec)
 {
-  g_autofree gchar *def = cd_param_value_to_string(g_param_spec_get_default_value(pspec));
+  g_auto(GValue) value = G_VALUE_INIT;
+  g_autofree gchar *def = NULL;
   GType type = G_PARAM_SPEC_VALUE_TYPE(pspec);
+
+  g_value_init(&value, type);
+  if ((pspec->flags & G_PARAM_READABLE) != 0)
+    g_object_get_property(instance, pspec->name, &value);
+  else
+    g_param_value_set_default(pspec, &value);
+  def = cd_param_value_to_string(&value);
 
   json_builder_begin_object(b);
   json_builder_set_member_name(b, "name");
@@ -485,6 +497,7 @@ static void
 cd_registry_stage_json(JsonBuilder *b, GType type)
 {
   g_autoptr(GTypeClass) klass = g_type_class_ref(type);
+  g_autoptr(GObject) instance = NULL;
   g_autofree GParamSpec **specs = NULL;
   guint n = 0;
 
@@ -498,9 +511,10 @@ cd_registry_stage_json(JsonBuilder *b, GType type)
   json_builder_set_member_name(b, "options");
   json_builder_begin_array(b);
   specs = g_object_class_list_properties(G_OBJECT_CLASS(klass), &n);
+  instance = g_object_new(type, NULL);
   for (guint i = 0; i < n; i++) {
     if ((specs[i]->flags & G_PARAM_WRITABLE) != 0 && (specs[i]->flags & G_PARAM_CONSTRUCT_ONLY) == 0)
-      cd_registry_option_json(b, specs[i]);
+      cd_registry_option_json(b, instance, specs[i]);
   }
   json_builder_end_array(b);
   json_builder_end_object(b);

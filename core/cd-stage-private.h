@@ -8,8 +8,5 @@
 
 G_BEGIN_DECLS
 
-void cd_stage_set_archive(CdStage *self, CdArchive *archive);
-gboolean cd_stage_start(CdStage *self, GError **error);
-void cd_stage_stop(CdStage *self);
 
 G_END_DECLS

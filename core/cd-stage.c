@@ -273,6 +273,17 @@ cd_stage_get_archive(CdStage *self)
   return priv->archive;
 }
 
+/**
+ * cd_stage_set_archive:
+ * @self: a #CdStage
+ * @archive: (nullable) (transfer none): the archive the batch writes to
+ *
+ * Gives the stage the batch's archive (its patient index, say) before
+ * cd_stage_start(). The pipeline does this; a test harness running a stage
+ * on its own does it too.
+ *
+ * Since: 0.1
+ */
 void
 cd_stage_set_archive(CdStage *self, CdArchive *archive)
 {
@@ -280,10 +291,18 @@ cd_stage_set_archive(CdStage *self, CdArchive *archive)
   priv->archive = archive;
 }
 
-/*
+/**
+ * cd_stage_start:
+ * @self: a #CdStage
+ * @error: return location for a #GError
+ *
  * Runs the stage's start vfunc once. A stage that fails without setting an
  * error has broken its contract; that becomes an internal error rather than
  * a crash, and every error names the stage.
+ *
+ * Returns: %TRUE if the stage is ready for work
+ *
+ * Since: 0.1
  */
 gboolean
 cd_stage_start(CdStage *self, GError **error)
@@ -306,6 +325,14 @@ cd_stage_start(CdStage *self, GError **error)
   return TRUE;
 }
 
+/**
+ * cd_stage_stop:
+ * @self: a #CdStage
+ *
+ * Releases what cd_stage_start() took, if it ran.
+ *
+ * Since: 0.1
+ */
 void
 cd_stage_stop(CdStage *self)
 {

@@ -72,5 +72,8 @@ const gchar *cd_stage_get_name(CdStage *self);
 CdStageKind cd_stage_get_kind(CdStage *self);
 gboolean cd_stage_get_enabled(CdStage *self);
 CdArchive *cd_stage_get_archive(CdStage *self);
+void cd_stage_set_archive(CdStage *self, CdArchive *archive);
+gboolean cd_stage_start(CdStage *self, GError **error);
+void cd_stage_stop(CdStage *self);
 
 G_END_DECLS

@@ -129,6 +129,15 @@ cd_param_value_from_string(GParamSpec *pspec, const gchar *str, GValue *value, G
   g_value_init(value, type);
   if (type == G_TYPE_STRING) {
     g_value_set_string(value, str);
+  } else if (type == G_TYPE_STRV) {
+    /* a list: items separated by ';', blanks around them dropped */
+    g_auto(GStrv) items = g_strsplit(str, ";", -1);
+    g_autoptr(GStrvBuilder) builder = g_strv_builder_new();
+    for (guint i = 0; items[i] != NULL; i++) {
+      if (*g_strstrip(items[i]) != '\0')
+        g_strv_builder_add(builder, items[i]);
+    }
+    g_value_take_boxed(value, g_strv_builder_end(builder));
   } else if (type == G_TYPE_BOOLEAN) {
     if (g_strv_contains((const gchar *const[]){ "true", "yes", "on", "1", NULL }, str))
       g_value_set_boolean(value, TRUE);
@@ -244,6 +253,8 @@ cd_param_value_to_string(const GValue *value)
 
   if (type == G_TYPE_STRING)
     return g_strdup(g_value_get_string(value) != NULL ? g_value_get_string(value) : "");
+  if (type == G_TYPE_STRV)
+    return g_value_get_boxed(value) != NULL ? g_strjoinv(";", g_value_get_boxed(value)) : g_strdup("");
   if (type == G_TYPE_BOOLEAN)
     return g_strdup(g_value_get_boolean(value) ? "true" : "false");
   if (type == G_TYPE_DOUBLE || type == G_TYPE_FLOAT) {
@@ -445,9 +456,9 @@ cd_workflow_load(CdWorkflow *self, CdRegistry *registry, GKeyFile *kf, GError **
     }
     options = g_key_file_get_keys(kf, groups[i], NULL, NULL);
     for (guint j = 0; options[j] != NULL; j++) {
+      /* verbatim, without keyfile escapes: regular expressions read as written */
       g_autofree gchar *value = g_key_file_get_value(kf, groups[i], options[j], NULL);
-      g_autofree gchar *unescaped = g_key_file_get_string(kf, groups[i], options[j], NULL);
-      if (!cd_workflow_stage_set(stage, options[j], g_strstrip(unescaped != NULL ? unescaped : value), &error_local)) {
+      if (!cd_workflow_stage_set(stage, options[j], g_strstrip(value), &error_local)) {
         g_set_error(error, CD_ERROR, CD_ERROR_WORKFLOW, "%s: [%s] %s: %s", self->origin, groups[i], options[j],
                     error_local->message);
         return FALSE;
