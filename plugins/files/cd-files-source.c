@@ -386,8 +386,8 @@ cd_files_source_next_tiff_page(CdFilesSource *self)
   if (index > 0 && !TIFFReadDirectory(self->tif)) {
     if (self->tiff_error->len > 0) {
       /* the chain of pages is broken: what follows cannot be found */
-      page = cd_files_source_failed(self->path, index, self->sha256, "page %d and any after it cannot be read: %s",
-                                    index + 1, self->tiff_error->str);
+      page = cd_files_source_failed(self->path, index, self->sha256, "the page and any after it cannot be read: %s",
+                                    self->tiff_error->str);
       cd_files_source_close_file(self);
       return g_steal_pointer(&page);
     }
@@ -397,7 +397,7 @@ cd_files_source_next_tiff_page(CdFilesSource *self)
   self->page++;
   pix = cd_files_source_decode_tiff(self, &error);
   if (pix == NULL)
-    return cd_files_source_failed(self->path, index, self->sha256, "page %d: %s", index + 1, error->message);
+    return cd_files_source_failed(self->path, index, self->sha256, "%s", error->message);
   page = cd_page_new(self->path, index, self->sha256);
   cd_files_source_tiff_resolution(self, &xres, &yres);
   cd_files_source_set_resolution(self, page, xres, yres);
