@@ -14,6 +14,7 @@
 #include "cd-document.h"
 #include "cd-error.h"
 #include "cd-image.h"
+#include "cd-mpi.h"
 #include "cd-page-stage.h"
 #include "cd-page.h"
 #include "cd-patient.h"
