@@ -250,6 +250,109 @@ test_cli_search_errors(void)
   rm_rf(dir);
 }
 
+static gchar *
+samples(const gchar *name)
+{
+  return g_test_build_filename(G_TEST_DIST, "samples", name, NULL);
+}
+
+/* The quick start as a test: the patient index and samples/ in, every page
+ * of the ground truth out exactly once, known words found, documents filed
+ * to the right patient, the archive checks clean. */
+static void
+test_cli_samples_end_to_end(void)
+{
+  g_autofree gchar *dir = tmpdir();
+  g_autofree gchar *archive = g_build_filename(dir, "samples.archive", NULL);
+  g_autofree gchar *mpi = samples("mpi.csv");
+  g_autofree gchar *folder = g_test_build_filename(G_TEST_DIST, "samples", NULL);
+  g_autofree gchar *truth_path = samples("ground-truth.jsonl");
+  g_autofree gchar *truth_text = NULL;
+  g_auto(GStrv) truth_lines = NULL;
+  g_auto(GStrv) export_lines = NULL;
+  g_autoptr(GHashTable) seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr(GHashTable) owner = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+  g_autoptr(GError) error = NULL;
+  guint n_truth = 0, n_filed_right = 0;
+  g_auto(Result) r1 = { 0 };
+  g_auto(Result) r2 = { 0 };
+  g_auto(Result) r3 = { 0 };
+  g_auto(Result) r4 = { 0 };
+  g_auto(Result) r5 = { 0 };
+  g_auto(Result) r6 = { 0 };
+
+  chartdesk(&r1, "mpi", "import", archive, mpi, NULL);
+  g_assert_cmpint(r1.status, ==, 0);
+  g_assert_nonnull(strstr(r1.out, "30 created"));
+  chartdesk(&r2, "ingest", "--quiet", archive, folder, NULL);
+  g_test_message("%s%s", r2.out, r2.err);
+  g_assert_cmpint(r2.status, ==, 0);
+
+  /* every page of the ground truth exactly once */
+  g_assert_true(g_file_get_contents(truth_path, &truth_text, NULL, &error));
+  g_assert_no_error(error);
+  truth_lines = g_strsplit(truth_text, "\n", -1);
+  for (guint i = 0; truth_lines[i] != NULL; i++) {
+    g_autoptr(JsonNode) node = NULL;
+    JsonObject *o;
+    if (*truth_lines[i] == '\0')
+      continue;
+    node = json_from_string(truth_lines[i], &error);
+    g_assert_no_error(error);
+    o = json_node_get_object(node);
+    n_truth++;
+    if (json_object_get_null_member(o, "patient_mrn") == FALSE &&
+        g_strcmp0(json_object_get_string_member(o, "kind"), "page") == 0)
+      g_hash_table_insert(owner,
+                          g_strdup_printf("%s:%" G_GINT64_FORMAT, json_object_get_string_member(o, "path"),
+                                          json_object_get_int_member(o, "page")),
+                          g_strdup(json_object_get_string_member(o, "patient_mrn")));
+  }
+  chartdesk(&r3, "export", "--json", archive, NULL);
+  g_assert_cmpint(r3.status, ==, 0);
+  export_lines = g_strsplit(r3.out, "\n", -1);
+  for (guint i = 0; export_lines[i] != NULL; i++) {
+    g_autoptr(JsonNode) node = NULL;
+    JsonObject *o;
+    JsonArray *pages;
+    if (*export_lines[i] == '\0')
+      continue;
+    node = json_from_string(export_lines[i], &error);
+    g_assert_no_error(error);
+    o = json_node_get_object(node);
+    pages = json_object_has_member(o, "pages") ? json_object_get_array_member(o, "pages") : NULL;
+    for (guint j = 0; j < (pages != NULL ? json_array_get_length(pages) : 1); j++) {
+      JsonObject *page = pages != NULL ? json_array_get_object_element(pages, j) : o;
+      JsonObject *src = json_object_get_object_member(page, "source");
+      g_autofree gchar *base = g_path_get_basename(json_object_get_string_member(src, "path"));
+      gchar *key = g_strdup_printf("%s:%" G_GINT64_FORMAT, base, json_object_get_int_member(src, "page"));
+      const gchar *want = g_hash_table_lookup(owner, key);
+      g_assert_false(g_hash_table_contains(seen, key));
+      if (pages != NULL && !json_object_get_null_member(o, "patient")) {
+        const gchar *got = json_object_get_string_member(json_object_get_object_member(o, "patient"), "mrn");
+        /* never a page under the wrong patient */
+        if (want != NULL) {
+          g_assert_cmpstr(got, ==, want);
+          n_filed_right++;
+        }
+      }
+      g_hash_table_add(seen, key);
+    }
+  }
+  g_assert_cmpuint(g_hash_table_size(seen), ==, n_truth);
+  g_assert_cmpuint(n_filed_right, >=, n_truth / 2);
+
+  chartdesk(&r4, "search", "--json", archive, "pneumonia", NULL);
+  g_assert_cmpint(r4.status, ==, 0);
+  g_assert_nonnull(strstr(r4.out, "01-discharge-progress.tif"));
+  chartdesk(&r5, "search", archive, "radiograph", NULL);
+  g_assert_cmpint(r5.status, ==, 0);
+  g_assert_nonnull(strstr(r5.out, "[radiograph]"));
+  chartdesk(&r6, "check", archive, NULL);
+  g_assert_cmpint(r6.status, ==, 0);
+  rm_rf(dir);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -260,5 +363,6 @@ main(int argc, char **argv)
   g_test_add_func("/chartdesk/cli/second-writer", test_cli_second_writer);
   g_test_add_func("/chartdesk/cli/unwritable-archive", test_cli_unwritable_archive);
   g_test_add_func("/chartdesk/cli/search-errors", test_cli_search_errors);
+  g_test_add_func("/chartdesk/cli/samples-end-to-end", test_cli_samples_end_to_end);
   return g_test_run();
 }
