@@ -858,6 +858,7 @@ cd_cli_mpi(gint argc, gchar **argv)
     g_autoptr(CdPatient) survivor = NULL;
     g_autoptr(GPtrArray) hits = NULL;
     g_autoptr(GHashTable) docs = g_hash_table_new(g_int64_hash, g_int64_equal);
+    g_autoptr(GPtrArray) unique = g_ptr_array_new();
     CdSearchQuery query = { 0 };
 
     archive = cd_archive_open(argv[2], CD_ARCHIVE_FLAG_NONE, &error);
@@ -879,6 +880,14 @@ cd_cli_mpi(gint argc, gchar **argv)
       cd_cli_print_error(error);
       return CD_EXIT_FAILED;
     }
+    /* a hit per page: one per document */
+    for (guint i = 0; i < hits->len; i++) {
+      CdSearchHit *h = g_ptr_array_index(hits, i);
+      if (!g_hash_table_contains(docs, &h->document_id)) {
+        g_hash_table_add(docs, &h->document_id);
+        g_ptr_array_add(unique, h);
+      }
+    }
     if (opt_json) {
       g_autoptr(JsonBuilder) b = json_builder_new();
       g_autoptr(JsonNode) root = NULL;
@@ -890,13 +899,8 @@ cd_cli_mpi(gint argc, gchar **argv)
       cd_cli_patient_json(b, own);
       json_builder_set_member_name(b, "documents");
       json_builder_begin_array(b);
-      for (guint i = 0; i < hits->len; i++) {
-        CdSearchHit *h = g_ptr_array_index(hits, i);
-        if (g_hash_table_contains(docs, &h->document_id))
-          continue;
-        g_hash_table_add(docs, &h->document_id);
-        json_builder_add_int_value(b, h->document_id);
-      }
+      for (guint i = 0; i < unique->len; i++)
+        json_builder_add_int_value(b, ((CdSearchHit *) g_ptr_array_index(unique, i))->document_id);
       json_builder_end_array(b);
       json_builder_end_object(b);
       root = json_builder_get_root(b);
@@ -910,15 +914,12 @@ cd_cli_mpi(gint argc, gchar **argv)
             survivor->family != NULL ? survivor->family : "?", survivor->given != NULL ? survivor->given : "?",
             survivor->middle != NULL ? " " : "", survivor->middle != NULL ? survivor->middle : "",
             survivor->dob != NULL ? survivor->dob : "unknown", survivor->sex != NULL ? survivor->sex : "unknown");
-    for (guint i = 0; i < hits->len; i++) {
-      CdSearchHit *h = g_ptr_array_index(hits, i);
-      if (g_hash_table_contains(docs, &h->document_id))
-        continue;
-      g_hash_table_add(docs, &h->document_id);
+    for (guint i = 0; i < unique->len; i++) {
+      CdSearchHit *h = g_ptr_array_index(unique, i);
       g_print("document %" G_GINT64_FORMAT "  %-10s %-20s %s\n", h->document_id, h->date != NULL ? h->date : "",
               h->doc_type != NULL ? h->doc_type : "(no type)", h->status);
     }
-    g_print("%u documents\n", g_hash_table_size(docs));
+    g_print("%u documents\n", unique->len);
     return CD_EXIT_OK;
   }
 }

@@ -250,6 +250,51 @@ test_cli_search_errors(void)
   rm_rf(dir);
 }
 
+static void
+test_cli_mpi(void)
+{
+  g_autofree gchar *dir = tmpdir();
+  g_autofree gchar *archive = g_build_filename(dir, "m.archive", NULL);
+  g_autofree gchar *csv = g_build_filename(dir, "index.csv", NULL);
+  g_autofree gchar *hl7 = g_build_filename(dir, "merge.hl7", NULL);
+  g_autofree gchar *missing = g_build_filename(dir, "missing.csv", NULL);
+  g_auto(Result) r1 = { 0 };
+  g_auto(Result) r2 = { 0 };
+  g_auto(Result) r3 = { 0 };
+  g_auto(Result) r4 = { 0 };
+  g_auto(Result) r5 = { 0 };
+  g_auto(Result) r6 = { 0 };
+
+  g_assert_true(
+      g_file_set_contents(csv,
+                          "mrn,family,given,dob\n00482913,DOE,JANE,1952-03-14\n00111111,OKAFOR,CHIDI,1985-04-04\n"
+                          "00300300,OKAFOR,CHIDI,1985-04-04\n00000009,BAD,DATE,1952-13-01\n",
+                          -1, NULL));
+  g_assert_true(g_file_set_contents(hl7,
+                                    "MSH|^~\\&|A|B|C|D|1||ADT^A40|1|P|2.5\rPID|1||00300300^^^H^MR||OKAFOR^CHIDI\r"
+                                    "MRG|00111111^^^H^MR\r",
+                                    -1, NULL));
+  chartdesk(&r1, "mpi", "import", archive, csv, NULL);
+  g_assert_cmpint(r1.status, ==, 3); /* a row skipped */
+  g_assert_nonnull(strstr(r1.out, "3 created"));
+  g_assert_nonnull(strstr(r1.err, "index.csv:5: DOB '1952-13-01' is not a date"));
+  chartdesk(&r2, "mpi", "import", archive, hl7, NULL);
+  g_assert_cmpint(r2.status, ==, 0);
+  g_assert_nonnull(strstr(r2.out, "1 merged"));
+  chartdesk(&r3, "mpi", "show", archive, "00111111", NULL);
+  g_assert_cmpint(r3.status, ==, 0);
+  g_assert_nonnull(strstr(r3.out, "00111111 was merged into 00300300"));
+  chartdesk(&r4, "mpi", "show", archive, "12345678", NULL);
+  g_assert_cmpint(r4.status, ==, 1);
+  g_assert_nonnull(strstr(r4.err, "MRN 12345678 is not in the patient index"));
+  chartdesk(&r5, "mpi", "import", archive, missing, NULL);
+  g_assert_cmpint(r5.status, ==, 1);
+  g_assert_nonnull(strstr(r5.err, "missing.csv"));
+  chartdesk(&r6, "mpi", "import", archive, csv, "--format", "xml", NULL);
+  g_assert_cmpint(r6.status, ==, 2);
+  rm_rf(dir);
+}
+
 static gchar *
 samples(const gchar *name)
 {
@@ -363,6 +408,7 @@ main(int argc, char **argv)
   g_test_add_func("/chartdesk/cli/second-writer", test_cli_second_writer);
   g_test_add_func("/chartdesk/cli/unwritable-archive", test_cli_unwritable_archive);
   g_test_add_func("/chartdesk/cli/search-errors", test_cli_search_errors);
+  g_test_add_func("/chartdesk/cli/mpi", test_cli_mpi);
   g_test_add_func("/chartdesk/cli/samples-end-to-end", test_cli_samples_end_to_end);
   return g_test_run();
 }
