@@ -107,6 +107,9 @@ def cmd_ingest(args):
     n_pages = len(ground_truth(folder))
     n = cores()
     rows = []
+    for f in files:  # warm the file cache, so that no engine pays for reading first
+        with open(f, "rb") as fh:
+            fh.read()
     with tempfile.TemporaryDirectory() as tmp:
         for workflow in args.workflows:
             archive = os.path.join(tmp, workflow + ".archive")
