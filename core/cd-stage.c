@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include "cd-archive.h"
+#include "cd-classifier.h"
 #include "cd-doc-stage.h"
 #include "cd-error.h"
 #include "cd-page-stage.h"
@@ -172,6 +173,8 @@ cd_stage_type_get_kind(GType type)
     return CD_STAGE_KIND_SPLITTER;
   if (g_type_is_a(type, CD_TYPE_DOC_STAGE))
     return CD_STAGE_KIND_DOCUMENT;
+  if (g_type_is_a(type, CD_TYPE_CLASSIFIER))
+    return CD_STAGE_KIND_CLASSIFIER;
   return CD_STAGE_KIND_SINK;
 }
 

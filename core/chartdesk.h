@@ -10,6 +10,7 @@
 
 #include "cd-archive.h"
 #include "cd-batch.h"
+#include "cd-classifier.h"
 #include "cd-doc-stage.h"
 #include "cd-document.h"
 #include "cd-error.h"
