@@ -76,6 +76,9 @@ rm_rf(const gchar *path)
 static gchar *
 shared_data(const gchar *relative)
 {
+  const gchar *root = g_getenv("CD_SHARED_DATA");
+  if (root != NULL)
+    return g_build_filename(root, relative, NULL);
   return g_test_build_filename(G_TEST_DIST, "..", "shared", "data", relative, NULL);
 }
 
