@@ -296,6 +296,32 @@ cd_archive_migrate(CdArchive *self, GError **error)
   return TRUE;
 }
 
+/* SQLite takes a file of a few bytes for an empty database and would write
+ * an archive over it; an existing file must be empty or start with SQLite's
+ * header, so a document named by mistake is refused, not replaced. */
+static gboolean
+cd_archive_looks_like_sqlite(const gchar *path, GError **error)
+{
+  static const gchar magic[16] = "SQLite format 3";
+  gchar head[16] = { 0 };
+  gssize n;
+  gint fd = g_open(path, O_RDONLY | O_CLOEXEC, 0);
+
+  if (fd < 0) {
+    g_set_error(error, CD_ERROR, CD_ERROR_ARCHIVE, "%s: cannot read the archive: %s", path, g_strerror(errno));
+    return FALSE;
+  }
+  n = read(fd, head, sizeof(head));
+  close(fd);
+  if (n == 0)
+    return TRUE;
+  if (n != sizeof(head) || memcmp(head, magic, sizeof(magic)) != 0) {
+    g_set_error(error, CD_ERROR, CD_ERROR_ARCHIVE, "%s: not a Chartdesk archive (not an SQLite database)", path);
+    return FALSE;
+  }
+  return TRUE;
+}
+
 /**
  * cd_archive_open:
  * @path: the archive file
@@ -331,6 +357,8 @@ cd_archive_open(const gchar *path, CdArchiveFlags flags, GError **error)
     g_set_error(error, CD_ERROR, CD_ERROR_ARCHIVE, "%s: is a folder, not an archive file", path);
     return NULL;
   }
+  if (exists && !cd_archive_looks_like_sqlite(path, error))
+    return NULL;
   if (!exists) {
     g_autofree gchar *dir = g_path_get_dirname(path);
     if (!g_file_test(dir, G_FILE_TEST_IS_DIR)) {

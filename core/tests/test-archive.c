@@ -1,0 +1,972 @@
+/*
+ * Copyright 2026 The Chartdesk authors
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * The archive on real SQLite files: schema migrations, whole-or-nothing
+ * documents, de-duplication, full-text search, the audit chain, the single
+ * writer, durability settings and the errors a user sees.
+ */
+#include <errno.h>
+#include <glib/gstdio.h>
+#include <unistd.h>
+
+#include "cd-archive-private.h"
+#include "cd-document-private.h"
+#include "cd-error.h"
+#include "cd-page-private.h"
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(sqlite3, sqlite3_close)
+
+#define SHA_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define SHA_B "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+#define SHA_C "cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc"
+
+/* Every table, index, trigger and virtual table migration 1 creates. */
+static const gchar *const schema_names[] = {
+  "meta",
+  "batches",
+  "files",
+  "patients",
+  "documents",
+  "images",
+  "pages",
+  "pages_fts",
+  "review",
+  "audit",
+  "pages_source",
+  "pages_document",
+  "documents_type",
+  "documents_date",
+  "documents_patient",
+  "review_open",
+  "pages_fts_insert",
+  "pages_fts_delete",
+  "pages_fts_update",
+  "audit_no_update",
+  "audit_no_delete",
+};
+
+typedef struct {
+  gchar *dir;
+  gchar *path;
+} Fixture;
+
+static void
+rm_rf(const gchar *path)
+{
+  g_autoptr(GDir) dir = g_dir_open(path, 0, NULL);
+  const gchar *name;
+
+  while (dir != NULL && (name = g_dir_read_name(dir)) != NULL) {
+    g_autofree gchar *child = g_build_filename(path, name, NULL);
+    if (g_file_test(child, G_FILE_TEST_IS_DIR) && !g_file_test(child, G_FILE_TEST_IS_SYMLINK))
+      rm_rf(child);
+    else
+      g_unlink(child);
+  }
+  g_rmdir(path);
+}
+
+static void
+fixture_set_up(Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+
+  f->dir = g_dir_make_tmp("cd-archive-XXXXXX", &error);
+  g_assert_no_error(error);
+  f->path = g_build_filename(f->dir, "test.archive", NULL);
+}
+
+static void
+fixture_tear_down(Fixture *f, gconstpointer data)
+{
+  g_chmod(f->dir, 0755);
+  rm_rf(f->dir);
+  g_free(f->dir);
+  g_free(f->path);
+}
+
+/* A second, raw connection to the file: what anybody with the sqlite3 shell
+ * can do behind Chartdesk's back. */
+static sqlite3 *
+raw_open(const gchar *path)
+{
+  sqlite3 *db = NULL;
+
+  g_assert_cmpint(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL), ==, SQLITE_OK);
+  sqlite3_busy_timeout(db, 5000);
+  return db;
+}
+
+static void
+raw_exec(sqlite3 *db, const gchar *sql)
+{
+  gchar *msg = NULL;
+  gint rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
+
+  if (rc != SQLITE_OK)
+    g_test_message("%s: %s", sql, msg);
+  sqlite3_free(msg);
+  g_assert_cmpint(rc, ==, SQLITE_OK);
+}
+
+static gint64
+raw_int(sqlite3 *db, const gchar *sql)
+{
+  sqlite3_stmt *stmt = NULL;
+  gint64 value;
+
+  g_assert_cmpint(sqlite3_prepare_v2(db, sql, -1, &stmt, NULL), ==, SQLITE_OK);
+  g_assert_cmpint(sqlite3_step(stmt), ==, SQLITE_ROW);
+  value = sqlite3_column_int64(stmt, 0);
+  sqlite3_finalize(stmt);
+  return value;
+}
+
+static gchar *
+raw_text(sqlite3 *db, const gchar *sql)
+{
+  sqlite3_stmt *stmt = NULL;
+  gchar *value;
+
+  g_assert_cmpint(sqlite3_prepare_v2(db, sql, -1, &stmt, NULL), ==, SQLITE_OK);
+  g_assert_cmpint(sqlite3_step(stmt), ==, SQLITE_ROW);
+  value = g_strdup((const gchar *) sqlite3_column_text(stmt, 0));
+  sqlite3_finalize(stmt);
+  return value;
+}
+
+/* The same query on the archive's own connection (the database as the
+ * library sees it, per-connection pragmas included). */
+static gint64
+archive_int(CdArchive *archive, const gchar *sql)
+{
+  g_autoptr(GError) error = NULL;
+  sqlite3_stmt *stmt = cd_archive_prepare(archive, sql, &error);
+  gint64 value;
+
+  g_assert_no_error(error);
+  g_assert_cmpint(sqlite3_step(stmt), ==, SQLITE_ROW);
+  value = sqlite3_column_int64(stmt, 0);
+  sqlite3_finalize(stmt);
+  return value;
+}
+
+static CdArchive *
+open_writer(const gchar *path)
+{
+  g_autoptr(GError) error = NULL;
+  CdArchive *archive = cd_archive_open(path, CD_ARCHIVE_FLAG_WRITER | CD_ARCHIVE_FLAG_CREATE, &error);
+
+  g_assert_no_error(error);
+  g_assert_nonnull(archive);
+  return archive;
+}
+
+static gint64
+begin_batch(CdArchive *archive)
+{
+  g_autoptr(GError) error = NULL;
+  const gchar *inputs[] = { "box12/", NULL };
+  gint64 id = cd_archive_begin_batch(archive, "test", inputs, &error);
+
+  g_assert_no_error(error);
+  g_assert_cmpint(id, >, 0);
+  return id;
+}
+
+/* A content page with text and a small bilevel image; @mark changes the
+ * image content, so pages with the same mark share one stored image. */
+static CdPage *
+make_page(const gchar *sha, gint index, const gchar *text, gint mark)
+{
+  g_autoptr(GError) error = NULL;
+  CdPage *page = cd_page_new("box12/scan.tif", index, sha);
+  PIX *pix = pixCreate(64, 48, 1);
+
+  pixSetPixel(pix, 3 + mark, 5, 1);
+  pixRasterop(pix, 10, 10, 20 + mark, 4, PIX_SET, NULL, 0, 0);
+  cd_page_set_pix(page, pix);
+  cd_page_set_resolution(page, 300, 300);
+  cd_page_set_text(page, text);
+  cd_page_set_confidence(page, 90.0);
+  g_assert_true(cd_page_encode_image(page, &error));
+  g_assert_no_error(error);
+  return page;
+}
+
+static CdDocument *
+make_document(const gchar *mrn, const gchar *type, const gchar *date)
+{
+  CdDocument *doc = cd_document_new();
+
+  cd_document_set_patient_mrn(doc, mrn);
+  cd_document_set_doc_type(doc, type, 0.9);
+  cd_document_set_date(doc, date);
+  cd_document_set_title(doc, "TEST");
+  return doc;
+}
+
+static void
+commit(CdArchive *archive, gint64 batch, CdDocument *doc)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true(cd_archive_commit_document(archive, batch, doc, &error));
+  g_assert_no_error(error);
+  g_assert_cmpint(cd_document_get_id(doc), >, 0);
+}
+
+/* An empty database at user_version 0 is migrated to the latest schema, with
+ * every table, index and trigger, and marked as a Chartdesk archive. */
+static void
+test_archive_migrate_from_zero(Fixture *f, gconstpointer data)
+{
+  g_autoptr(sqlite3) raw = raw_open(f->path);
+  g_autoptr(CdArchive) archive = NULL;
+
+  g_assert_cmpint(raw_int(raw, "PRAGMA user_version"), ==, 0);
+  g_clear_pointer(&raw, sqlite3_close);
+
+  archive = open_writer(f->path);
+  g_assert_cmpint(cd_archive_get_schema_version(archive), ==, CD_ARCHIVE_SCHEMA_VERSION);
+  g_clear_object(&archive);
+
+  raw = raw_open(f->path);
+  g_assert_cmpint(raw_int(raw, "PRAGMA user_version"), ==, CD_ARCHIVE_SCHEMA_VERSION);
+  g_assert_cmpint(raw_int(raw, "PRAGMA application_id"), ==, 0x43484454);
+  for (guint i = 0; i < G_N_ELEMENTS(schema_names); i++) {
+    g_autofree gchar *sql = g_strdup_printf("SELECT count(*) FROM sqlite_schema WHERE name = '%s'", schema_names[i]);
+    if (raw_int(raw, sql) != 1)
+      g_test_message("missing from the schema: %s", schema_names[i]);
+    g_assert_cmpint(raw_int(raw, sql), ==, 1);
+  }
+
+  /* opening again is not a second migration */
+  archive = open_writer(f->path);
+  g_assert_cmpint(cd_archive_get_schema_version(archive), ==, CD_ARCHIVE_SCHEMA_VERSION);
+}
+
+/* An archive written by a newer Chartdesk is refused with a message that
+ * names the file and both versions, and is left untouched. */
+static void
+test_archive_newer_version(Fixture *f, gconstpointer data)
+{
+  g_autoptr(sqlite3) raw = raw_open(f->path);
+  g_autoptr(CdArchive) archive = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree gchar *bump = g_strdup_printf("PRAGMA user_version = %d", CD_ARCHIVE_SCHEMA_VERSION + 1);
+  g_autofree gchar *expected = g_strdup_printf("schema version %d is newer than this Chartdesk understands (%d)",
+                                               CD_ARCHIVE_SCHEMA_VERSION + 1, CD_ARCHIVE_SCHEMA_VERSION);
+
+  raw_exec(raw, "CREATE TABLE future (x); PRAGMA application_id = 1128809556");
+  raw_exec(raw, bump);
+  g_clear_pointer(&raw, sqlite3_close);
+
+  archive = cd_archive_open(f->path, CD_ARCHIVE_FLAG_WRITER, &error);
+  g_assert_null(archive);
+  g_assert_error(error, CD_ERROR, CD_ERROR_ARCHIVE);
+  g_assert_nonnull(strstr(error->message, f->path));
+  g_assert_nonnull(strstr(error->message, expected));
+  g_assert_nonnull(strstr(error->message, "upgrade Chartdesk"));
+
+  raw = raw_open(f->path);
+  g_assert_cmpint(raw_int(raw, "PRAGMA user_version"), ==, CD_ARCHIVE_SCHEMA_VERSION + 1);
+  g_assert_cmpint(raw_int(raw, "SELECT count(*) FROM sqlite_schema WHERE name = 'pages'"), ==, 0);
+}
+
+/* A migration that fails midway (a table it creates already exists) rolls
+ * back entirely: user_version is unchanged and nothing it created before the
+ * failure is left behind. */
+static void
+test_archive_migration_fails(Fixture *f, gconstpointer data)
+{
+  g_autoptr(sqlite3) raw = raw_open(f->path);
+  g_autoptr(CdArchive) archive = NULL;
+  g_autoptr(GError) error = NULL;
+
+  /* marked as ours at version 0, with a table in the way of migration 1 */
+  raw_exec(raw, "PRAGMA application_id = 1128809556; CREATE TABLE review (conflict)");
+  g_clear_pointer(&raw, sqlite3_close);
+
+  archive = cd_archive_open(f->path, CD_ARCHIVE_FLAG_WRITER, &error);
+  g_assert_null(archive);
+  g_assert_error(error, CD_ERROR, CD_ERROR_ARCHIVE);
+  g_assert_nonnull(strstr(error->message, "migration to schema 1"));
+  g_assert_nonnull(strstr(error->message, "table review already exists"));
+
+  raw = raw_open(f->path);
+  g_assert_cmpint(raw_int(raw, "PRAGMA user_version"), ==, 0);
+  /* meta, batches, ... come before review in migration 1 */
+  g_assert_cmpint(raw_int(raw, "SELECT count(*) FROM sqlite_schema WHERE name IN ('meta', 'batches', 'pages')"), ==, 0);
+
+  /* once the obstacle is gone the same file migrates */
+  raw_exec(raw, "DROP TABLE review");
+  g_clear_pointer(&raw, sqlite3_close);
+  archive = open_writer(f->path);
+  g_assert_cmpint(cd_archive_get_schema_version(archive), ==, CD_ARCHIVE_SCHEMA_VERSION);
+}
+
+/* A database that is not ours (tables, no application id) is refused, not
+ * migrated into. */
+static void
+test_archive_foreign_database(Fixture *f, gconstpointer data)
+{
+  g_autoptr(sqlite3) raw = raw_open(f->path);
+  g_autoptr(CdArchive) archive = NULL;
+  g_autoptr(GError) error = NULL;
+
+  raw_exec(raw, "CREATE TABLE contacts (name)");
+  g_clear_pointer(&raw, sqlite3_close);
+
+  archive = cd_archive_open(f->path, CD_ARCHIVE_FLAG_WRITER, &error);
+  g_assert_null(archive);
+  g_assert_error(error, CD_ERROR, CD_ERROR_ARCHIVE);
+  g_assert_nonnull(strstr(error->message, "not a Chartdesk archive"));
+  raw = raw_open(f->path);
+  g_assert_cmpint(raw_int(raw, "SELECT count(*) FROM sqlite_schema"), ==, 1);
+}
+
+/* Asserts that nothing of a failed document reached the archive. */
+static void
+assert_no_document_rows(CdArchive *archive)
+{
+  g_assert_cmpint(archive_int(archive, "SELECT count(*) FROM documents"), ==, 0);
+  g_assert_cmpint(archive_int(archive, "SELECT count(*) FROM pages"), ==, 0);
+  g_assert_cmpint(archive_int(archive, "SELECT count(*) FROM images"), ==, 0);
+  g_assert_cmpint(archive_int(archive, "SELECT count(*) FROM review"), ==, 0);
+  g_assert_cmpint(archive_int(archive, "SELECT count(*) FROM pages_fts WHERE pages_fts MATCH 'progress'"), ==, 0);
+}
+
+/* A document is committed whole or not at all: when its third page fails to
+ * insert (a trigger raises on it), no document, page, image, review or
+ * index row remains; the same document commits once the fault is gone. */
+static void
+test_archive_document_atomic(Fixture *f, gconstpointer data)
+{
+  g_autoptr(CdArchive) archive = open_writer(f->path);
+  g_autoptr(CdDocument) doc = make_document(NULL, "progress-note", "1998-03-02");
+  g_autoptr(GError) error = NULL;
+  gint64 batch = begin_batch(archive);
+
+  for (gint i = 0; i < 3; i++) {
+    g_autoptr(CdPage) page = make_page(SHA_A, i, "progress note page", i);
+    cd_document_add_page(doc, page);
+  }
+  /* a fault on the Nth page insert; TEMP so only this connection sees it */
+  g_assert_true(cd_archive_exec(archive,
+                                "CREATE TEMP TRIGGER fail_third_page BEFORE INSERT ON main.pages "
+                                "WHEN (SELECT count(*) FROM main.pages WHERE document_id = new.document_id) >= 2 "
+                                "BEGIN SELECT RAISE (ABORT, 'injected fault'); END",
+                                &error));
+  g_assert_no_error(error);
+
+  g_assert_false(cd_archive_commit_document(archive, batch, doc, &error));
+  g_assert_error(error, CD_ERROR, CD_ERROR_ARCHIVE);
+  g_assert_nonnull(strstr(error->message, "injected fault"));
+  g_assert_nonnull(strstr(error->message, "box12/scan.tif page 3"));
+  g_clear_error(&error);
+  g_assert_cmpint(cd_document_get_id(doc), ==, 0);
+  assert_no_document_rows(archive);
+  /* the connection is usable and not stuck in a transaction */
+  g_assert_cmpint(sqlite3_get_autocommit(cd_archive_get_db(archive)), !=, 0);
+
+  g_assert_true(cd_archive_exec(archive, "DROP TRIGGER temp.fail_third_page", &error));
+  commit(archive, batch, doc);
+  g_assert_cmpint(archive_int(archive, "SELECT count(*) FROM documents"), ==, 1);
+  g_assert_cmpint(archive_int(archive, "SELECT count(*) FROM pages"), ==, 3);
+  /* no patient: the document waits for review */
+  g_assert_cmpint(archive_int(archive, "SELECT count(*) FROM review"), ==, 1);
+}
+
+/* Page data that violates a constraint (the same source page twice in one
+ * document) also leaves nothing behind. */
+static void
+test_archive_document_constraint(Fixture *f, gconstpointer data)
+{
+  g_autoptr(CdArchive) archive = open_writer(f->path);
+  g_autoptr(CdDocument) doc = make_document("00482913", "progress-note", "1998-03-02");
+  g_autoptr(CdPage) first = make_page(SHA_A, 0, "progress note one", 0);
+  g_autoptr(CdPage) again = make_page(SHA_A, 0, "progress note two", 1);
+  g_autoptr(GError) error = NULL;
+  gint64 batch = begin_batch(archive);
+
+  cd_document_add_page(doc, first);
+  cd_document_add_page(doc, again);
+  g_assert_false(cd_archive_commit_document(archive, batch, doc, &error));
+  g_assert_error(error, CD_ERROR, CD_ERROR_ARCHIVE);
+  g_assert_nonnull(strstr(error->message, "UNIQUE constraint failed"));
+  g_assert_nonnull(strstr(error->message, "page 1"));
+  assert_no_document_rows(archive);
+}
+
+/* De-duplication: a file recorded as archived is found by its SHA-256 with
+ * its batch; (file, page) pairs are found once committed; identical page
+ * images are stored once and shared. */
+static void
+test_archive_dedup(Fixture *f, gconstpointer data)
+{
+  g_autoptr(CdArchive) archive = open_writer(f->path);
+  g_autoptr(CdDocument) doc = make_document("00482913", "consultation", "2001-05-06");
+  g_autoptr(CdPage) p0 = make_page(SHA_A, 0, "first page", 7);
+  g_autoptr(CdPage) p1 = make_page(SHA_A, 1, "second page, same picture", 7);
+  g_autoptr(CdPage) p2 = make_page(SHA_A, 2, "third page", 8);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) image = NULL;
+  g_autofree gchar *format = NULL;
+  g_autofree gchar *image_sha = NULL;
+  gint64 batch = begin_batch(archive);
+  gint64 found_batch = 0;
+
+  g_assert_false(cd_archive_find_file(archive, SHA_A, &found_batch, &error));
+  g_assert_no_error(error);
+  g_assert_false(cd_archive_has_page(archive, SHA_A, 0, &error));
+  g_assert_no_error(error);
+
+  cd_document_add_page(doc, p0);
+  cd_document_add_page(doc, p1);
+  cd_document_add_page(doc, p2);
+  commit(archive, batch, doc);
+  g_assert_true(cd_archive_has_page(archive, SHA_A, 0, &error));
+  g_assert_true(cd_archive_has_page(archive, SHA_A, 2, &error));
+  g_assert_false(cd_archive_has_page(archive, SHA_A, 3, &error));
+  g_assert_false(cd_archive_has_page(archive, SHA_B, 0, &error));
+  g_assert_false(cd_archive_has_page(archive, NULL, 0, &error));
+  g_assert_no_error(error);
+
+  /* the file is "archived" only once it is marked so, after its last page */
+  g_assert_false(cd_archive_find_file(archive, SHA_A, NULL, &error));
+  g_assert_true(cd_archive_commit_file(archive, batch, SHA_A, "box12/scan.tif", 1234, 3, &error));
+  g_assert_no_error(error);
+  g_assert_true(cd_archive_find_file(archive, SHA_A, &found_batch, &error));
+  g_assert_no_error(error);
+  g_assert_cmpint(found_batch, ==, batch);
+  g_assert_false(cd_archive_find_file(archive, SHA_C, NULL, &error));
+  g_assert_no_error(error);
+
+  g_assert_cmpint(archive_int(archive, "SELECT count(*) FROM pages"), ==, 3);
+  g_assert_cmpint(archive_int(archive, "SELECT count(*) FROM images"), ==, 2);
+  g_assert_cmpint(archive_int(archive, "SELECT count(DISTINCT image_sha256) FROM pages"), ==, 2);
+  g_assert_cmpstr(cd_page_get_image_sha256(p0), ==, cd_page_get_image_sha256(p1));
+  g_assert_cmpstr(cd_page_get_image_sha256(p0), !=, cd_page_get_image_sha256(p2));
+
+  /* the stored blob is what its address says */
+  image = cd_archive_get_page_image(archive, cd_page_get_id(p1), &format, &error);
+  g_assert_no_error(error);
+  g_assert_cmpstr(format, ==, "tiff-g4");
+  image_sha = g_compute_checksum_for_bytes(G_CHECKSUM_SHA256, image);
+  g_assert_cmpstr(image_sha, ==, cd_page_get_image_sha256(p1));
+}
+
+/* Three documents of two patients, types and dates, for the search tests. */
+static void
+fill_for_search(CdArchive *archive)
+{
+  g_autoptr(CdDocument) d1 = make_document("00482913", "discharge-summary", "1998-03-02");
+  g_autoptr(CdDocument) d2 = make_document("00700001", "radiology-report", "2004-11-20");
+  g_autoptr(CdDocument) d3 = make_document("00700001", "progress-note", "2010-01-15");
+  g_autoptr(CdPage) p1 = make_page(SHA_A, 0, "Admitted with CHEST pain. Café au lait spots noted.", 0);
+  g_autoptr(CdPage) p2 = make_page(SHA_B, 0, "Chest film: no acute disease. Seen by Dr. O'Brien.", 1);
+  g_autoptr(CdPage) p3 = make_page(SHA_C, 0, "Follow-up visit; chest pain resolved. Déjà vu reported.", 2);
+  gint64 batch = begin_batch(archive);
+
+  cd_document_add_page(d1, p1);
+  cd_document_add_page(d2, p2);
+  cd_document_add_page(d3, p3);
+  commit(archive, batch, d1);
+  commit(archive, batch, d2);
+  commit(archive, batch, d3);
+}
+
+static GPtrArray *
+search(CdArchive *archive, const CdSearchQuery *query)
+{
+  g_autoptr(GError) error = NULL;
+  GPtrArray *hits = cd_archive_search(archive, query, &error);
+
+  g_assert_no_error(error);
+  g_assert_nonnull(hits);
+  return hits;
+}
+
+static CdSearchHit *
+hit(GPtrArray *hits, guint i)
+{
+  g_assert_cmpuint(i, <, hits->len);
+  return g_ptr_array_index(hits, i);
+}
+
+/* Search matches whole words case- and accent-insensitively, with snippets
+ * marking the matches. */
+static void
+test_archive_search_words(Fixture *f, gconstpointer data)
+{
+  g_autoptr(CdArchive) archive = open_writer(f->path);
+  g_autoptr(GPtrArray) chest = NULL;
+  g_autoptr(GPtrArray) cafe = NULL;
+  g_autoptr(GPtrArray) deja = NULL;
+  g_autoptr(GPtrArray) both = NULL;
+  g_autoptr(GPtrArray) obrien = NULL;
+  g_autoptr(GPtrArray) partial = NULL;
+
+  fill_for_search(archive);
+  chest = search(archive, &(CdSearchQuery){ .text = "chest" });
+  g_assert_cmpuint(chest->len, ==, 3);
+  cafe = search(archive, &(CdSearchQuery){ .text = "CAFE" });
+  g_assert_cmpuint(cafe->len, ==, 1);
+  g_assert_cmpstr(hit(cafe, 0)->patient_mrn, ==, "00482913");
+  g_assert_cmpstr(hit(cafe, 0)->doc_type, ==, "discharge-summary");
+  g_assert_cmpstr(hit(cafe, 0)->status, ==, "filed");
+  g_assert_cmpstr(hit(cafe, 0)->source_path, ==, "box12/scan.tif");
+  g_assert_nonnull(strstr(hit(cafe, 0)->snippet, "[Café]"));
+  deja = search(archive, &(CdSearchQuery){ .text = "deja" });
+  g_assert_cmpuint(deja->len, ==, 1);
+  g_assert_cmpstr(hit(deja, 0)->date, ==, "2010-01-15");
+
+  /* every plain word must appear */
+  both = search(archive, &(CdSearchQuery){ .text = "Chest PAIN" });
+  g_assert_cmpuint(both->len, ==, 2);
+  for (guint i = 0; i < both->len; i++) {
+    g_assert_nonnull(strstr(hit(both, i)->snippet, "]"));
+    g_assert_true(strstr(hit(both, i)->snippet, "[CHEST]") != NULL || strstr(hit(both, i)->snippet, "[chest]"));
+    g_assert_nonnull(strstr(hit(both, i)->snippet, "[pain]"));
+    g_assert_cmpfloat(hit(both, i)->score, >, 0);
+  }
+  /* punctuation inside a plain word is harmless */
+  obrien = search(archive, &(CdSearchQuery){ .text = "o'brien" });
+  g_assert_cmpuint(obrien->len, ==, 1);
+  /* words are whole: "ches" is not "chest" */
+  partial = search(archive, &(CdSearchQuery){ .text = "ches" });
+  g_assert_cmpuint(partial->len, ==, 0);
+}
+
+/* FTS5 syntax is honoured, and a malformed query is refused with
+ * CD_ERROR_QUERY and SQLite's reason, audited nowhere. */
+static void
+test_archive_search_syntax(Fixture *f, gconstpointer data)
+{
+  g_autoptr(CdArchive) archive = open_writer(f->path);
+  g_autoptr(GPtrArray) phrase = NULL;
+  g_autoptr(GPtrArray) prefix = NULL;
+  g_autoptr(GPtrArray) or = NULL;
+  g_autoptr(GPtrArray) plain = NULL;
+  g_autoptr(GPtrArray) bad = NULL;
+  g_autoptr(GError) error = NULL;
+  gint64 audits;
+
+  fill_for_search(archive);
+  phrase = search(archive, &(CdSearchQuery){ .text = "\"chest pain\"" });
+  g_assert_cmpuint(phrase->len, ==, 2);
+  prefix = search(archive, &(CdSearchQuery){ .text = "dise*" });
+  g_assert_cmpuint(prefix->len, ==, 1);
+  or = search(archive, &(CdSearchQuery){ .text = "cafe OR deja" });
+  g_assert_cmpuint(or->len, ==, 2);
+  /* the same text searched as plain words: "OR" becomes a word */
+  plain = search(archive, &(CdSearchQuery){ .text = "cafe OR deja", .plain = TRUE });
+  g_assert_cmpuint(plain->len, ==, 0);
+
+  audits = archive_int(archive, "SELECT count(*) FROM audit");
+  bad = cd_archive_search(archive, &(CdSearchQuery){ .text = "\"chest pain" }, &error);
+  g_assert_null(bad);
+  g_assert_error(error, CD_ERROR, CD_ERROR_QUERY);
+  g_assert_nonnull(strstr(error->message, "malformed query '\"chest pain'"));
+  g_assert_nonnull(strstr(error->message, "unterminated string"));
+  g_clear_error(&error);
+
+  bad = cd_archive_search(archive, &(CdSearchQuery){ .text = "chest AND" }, &error);
+  g_assert_null(bad);
+  g_assert_error(error, CD_ERROR, CD_ERROR_QUERY);
+  g_assert_nonnull(strstr(error->message, "syntax error"));
+  g_clear_error(&error);
+
+  bad = cd_archive_search(archive, &(CdSearchQuery){ .text = "!!!" }, &error);
+  g_assert_null(bad);
+  g_assert_error(error, CD_ERROR, CD_ERROR_QUERY);
+  g_assert_nonnull(strstr(error->message, "no words"));
+  g_clear_error(&error);
+
+  bad = cd_archive_search(archive, &(CdSearchQuery){ .text = "chest", .date_from = "2004-13-01" }, &error);
+  g_assert_null(bad);
+  g_assert_error(error, CD_ERROR, CD_ERROR_QUERY);
+  g_assert_nonnull(strstr(error->message, "YYYY-MM-DD"));
+  g_clear_error(&error);
+
+  bad = cd_archive_search(archive, &(CdSearchQuery){ 0 }, &error);
+  g_assert_null(bad);
+  g_assert_error(error, CD_ERROR, CD_ERROR_QUERY);
+  g_assert_cmpint(archive_int(archive, "SELECT count(*) FROM audit"), ==, audits);
+}
+
+/* The patient, type and date filters narrow text searches, and list
+ * documents newest first without words. */
+static void
+test_archive_search_filters(Fixture *f, gconstpointer data)
+{
+  g_autoptr(CdArchive) archive = open_writer(f->path);
+  g_autoptr(GPtrArray) by_mrn = NULL;
+  g_autoptr(GPtrArray) by_type = NULL;
+  g_autoptr(GPtrArray) by_date = NULL;
+  g_autoptr(GPtrArray) listed = NULL;
+  g_autoptr(GPtrArray) none = NULL;
+  g_autoptr(GPtrArray) paged = NULL;
+
+  fill_for_search(archive);
+  by_mrn = search(archive, &(CdSearchQuery){ .text = "chest", .mrn = "00700001" });
+  g_assert_cmpuint(by_mrn->len, ==, 2);
+  for (guint i = 0; i < by_mrn->len; i++)
+    g_assert_cmpstr(hit(by_mrn, i)->patient_mrn, ==, "00700001");
+
+  by_type = search(archive, &(CdSearchQuery){ .text = "chest", .doc_type = "radiology-report" });
+  g_assert_cmpuint(by_type->len, ==, 1);
+  g_assert_cmpstr(hit(by_type, 0)->date, ==, "2004-11-20");
+
+  by_date = search(archive, &(CdSearchQuery){ .text = "chest", .date_from = "2000-01-01", .date_to = "2009-12-31" });
+  g_assert_cmpuint(by_date->len, ==, 1);
+  g_assert_cmpstr(hit(by_date, 0)->doc_type, ==, "radiology-report");
+
+  listed = search(archive, &(CdSearchQuery){ .mrn = "00700001" });
+  g_assert_cmpuint(listed->len, ==, 2);
+  g_assert_cmpstr(hit(listed, 0)->date, ==, "2010-01-15");
+  g_assert_cmpstr(hit(listed, 1)->date, ==, "2004-11-20");
+  g_assert_null(hit(listed, 0)->snippet);
+
+  none = search(archive, &(CdSearchQuery){ .text = "cafe", .mrn = "00700001" });
+  g_assert_cmpuint(none->len, ==, 0);
+
+  paged = search(archive, &(CdSearchQuery){ .text = "chest", .limit = 1, .offset = 1 });
+  g_assert_cmpuint(paged->len, ==, 1);
+}
+
+static gint64
+count_audit(CdArchive *archive, const gchar *action)
+{
+  g_autoptr(GError) error = NULL;
+  sqlite3_stmt *stmt = cd_archive_prepare(archive, "SELECT count(*) FROM audit WHERE action = ?", &error);
+  gint64 n;
+
+  g_assert_no_error(error);
+  sqlite3_bind_text(stmt, 1, action, -1, SQLITE_STATIC);
+  g_assert_cmpint(sqlite3_step(stmt), ==, SQLITE_ROW);
+  n = sqlite3_column_int64(stmt, 0);
+  sqlite3_finalize(stmt);
+  return n;
+}
+
+/* Every search, view, image view and export appends one chained entry
+ * naming the actor and, when given, the purpose. */
+static void
+test_archive_audit_every_read(Fixture *f, gconstpointer data)
+{
+  g_autoptr(CdArchive) archive = open_writer(f->path);
+  g_autoptr(GPtrArray) hits = NULL;
+  g_autoptr(JsonNode) doc = NULL;
+  g_autoptr(JsonNode) page = NULL;
+  g_autoptr(GBytes) image = NULL;
+  g_autoptr(GOutputStream) out = g_memory_output_stream_new_resizable();
+  g_autoptr(GError) error = NULL;
+  g_autofree gchar *last_actor = NULL;
+  g_autofree gchar *last_detail = NULL;
+  gint64 before, bad = 0;
+
+  fill_for_search(archive);
+  before = archive_int(archive, "SELECT count(*) FROM audit");
+  g_assert_cmpint(count_audit(archive, "ingest-start"), ==, 1);
+
+  cd_archive_set_actor(archive, "hjones");
+  cd_archive_set_purpose(archive, "ROI-2026-0117");
+  hits = search(archive, &(CdSearchQuery){ .text = "chest" });
+  g_assert_cmpint(count_audit(archive, "search"), ==, 1);
+  doc = cd_archive_get_document(archive, hit(hits, 0)->document_id, &error);
+  g_assert_no_error(error);
+  page = cd_archive_get_page(archive, hit(hits, 0)->page_id, &error);
+  g_assert_no_error(error);
+  g_assert_cmpint(count_audit(archive, "view"), ==, 2);
+  image = cd_archive_get_page_image(archive, hit(hits, 0)->page_id, NULL, &error);
+  g_assert_no_error(error);
+  g_assert_cmpint(count_audit(archive, "view-image"), ==, 1);
+  g_assert_true(cd_archive_export_jsonl(archive, out, FALSE, NULL, &error));
+  g_assert_no_error(error);
+  g_assert_cmpint(count_audit(archive, "export"), ==, 1);
+  g_assert_cmpint(archive_int(archive, "SELECT count(*) FROM audit"), ==, before + 5);
+
+  /* a view of something that does not exist is an error, not an entry */
+  g_assert_null(cd_archive_get_document(archive, 999, &error));
+  g_assert_error(error, CD_ERROR, CD_ERROR_NOT_FOUND);
+  g_clear_error(&error);
+  g_assert_cmpint(archive_int(archive, "SELECT count(*) FROM audit"), ==, before + 5);
+
+  {
+    sqlite3 *db = cd_archive_get_db(archive);
+    last_actor = raw_text(db, "SELECT actor FROM audit ORDER BY id DESC LIMIT 1");
+    last_detail = raw_text(db, "SELECT detail FROM audit ORDER BY id DESC LIMIT 1");
+  }
+  g_assert_cmpstr(last_actor, ==, "hjones");
+  g_assert_nonnull(strstr(last_detail, "ROI-2026-0117"));
+  g_assert_true(cd_archive_verify_audit(archive, &bad, &error));
+  g_assert_no_error(error);
+  g_assert_cmpint(bad, ==, 0);
+}
+
+/* Appends a few audit entries so that a middle one can be tampered with. */
+static void
+fill_audit(CdArchive *archive)
+{
+  g_autoptr(GError) error = NULL;
+
+  for (gint i = 0; i < 5; i++) {
+    g_autofree gchar *object = g_strdup_printf("document:%d", i + 1);
+    g_assert_true(cd_archive_audit(archive, "view", object, NULL, &error));
+    g_assert_no_error(error);
+  }
+}
+
+/* With the triggers in place the log refuses UPDATE and DELETE from any
+ * connection. */
+static void
+test_archive_audit_append_only(Fixture *f, gconstpointer data)
+{
+  g_autoptr(CdArchive) archive = open_writer(f->path);
+  g_autoptr(sqlite3) raw = NULL;
+  g_autoptr(GError) error = NULL;
+
+  fill_audit(archive);
+  raw = raw_open(f->path);
+  g_assert_cmpint(sqlite3_exec(raw, "UPDATE audit SET actor = 'mallory' WHERE id = 3", NULL, NULL, NULL), ==,
+                  SQLITE_CONSTRAINT);
+  g_assert_cmpstr(sqlite3_errmsg(raw), ==, "the audit log is append-only");
+  g_assert_cmpint(sqlite3_exec(raw, "DELETE FROM audit WHERE id = 3", NULL, NULL, NULL), ==, SQLITE_CONSTRAINT);
+  g_assert_cmpstr(sqlite3_errmsg(raw), ==, "the audit log is append-only");
+  /* through the library's own connection too */
+  g_assert_false(cd_archive_exec(archive, "DELETE FROM audit", &error));
+  g_assert_error(error, CD_ERROR, CD_ERROR_ARCHIVE);
+  g_assert_nonnull(strstr(error->message, "append-only"));
+  g_clear_error(&error);
+  g_assert_cmpint(raw_int(raw, "SELECT count(*) FROM audit"), ==, 5);
+  g_assert_true(cd_archive_verify_audit(archive, NULL, &error));
+  g_assert_no_error(error);
+}
+
+/* An entry edited behind Chartdesk's back (triggers dropped in a raw
+ * connection) is detected, and the first bad entry is named. */
+static void
+test_archive_audit_edited(Fixture *f, gconstpointer data)
+{
+  g_autoptr(CdArchive) archive = open_writer(f->path);
+  g_autoptr(sqlite3) raw = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) problems = NULL;
+  gint64 bad = 0;
+  gboolean found = FALSE;
+
+  fill_audit(archive);
+  raw = raw_open(f->path);
+  raw_exec(raw, "DROP TRIGGER audit_no_update; UPDATE audit SET object = 'document:99' WHERE id = 3");
+
+  g_assert_false(cd_archive_verify_audit(archive, &bad, &error));
+  g_assert_error(error, CD_ERROR, CD_ERROR_INVALID_DATA);
+  g_assert_cmpint(bad, ==, 3);
+  g_assert_nonnull(strstr(error->message, "audit log entry 3 does not match"));
+  g_assert_nonnull(strstr(error->message, f->path));
+
+  /* chartdesk check reports it too */
+  g_assert_true(cd_archive_check(archive, &problems, NULL));
+  for (guint i = 0; i < problems->len; i++)
+    found |= strstr(g_ptr_array_index(problems, i), "audit log entry 3") != NULL;
+  g_assert_true(found);
+}
+
+/* An entry deleted from the middle of the log breaks the chain at the entry
+ * after it. A hash recomputed by the forger is caught the same way. */
+static void
+test_archive_audit_deleted(Fixture *f, gconstpointer data)
+{
+  g_autoptr(CdArchive) archive = open_writer(f->path);
+  g_autoptr(sqlite3) raw = NULL;
+  g_autoptr(GError) error = NULL;
+  gint64 bad = 0;
+
+  fill_audit(archive);
+  raw = raw_open(f->path);
+  raw_exec(raw, "DROP TRIGGER audit_no_delete; DELETE FROM audit WHERE id = 2");
+
+  g_assert_false(cd_archive_verify_audit(archive, &bad, &error));
+  g_assert_error(error, CD_ERROR, CD_ERROR_INVALID_DATA);
+  g_assert_cmpint(bad, ==, 3);
+  g_clear_error(&error);
+
+  /* rewriting entry 3's prev_hash to skip the gap changes its own hash */
+  raw_exec(raw, "DROP TRIGGER audit_no_update; "
+                "UPDATE audit SET prev_hash = (SELECT hash FROM audit WHERE id = 1) WHERE id = 3");
+  bad = 0;
+  g_assert_false(cd_archive_verify_audit(archive, &bad, &error));
+  g_assert_error(error, CD_ERROR, CD_ERROR_INVALID_DATA);
+  g_assert_cmpint(bad, ==, 3);
+}
+
+/* One writer at a time: a second writer is refused with CD_ERROR_BUSY and
+ * a message naming the file, while readers still open and search; the lock
+ * goes with the first writer. */
+static void
+test_archive_writer_lock(Fixture *f, gconstpointer data)
+{
+  g_autoptr(CdArchive) first = open_writer(f->path);
+  g_autoptr(CdArchive) second = NULL;
+  g_autoptr(CdArchive) reader = NULL;
+  g_autoptr(GPtrArray) hits = NULL;
+  g_autoptr(GError) error = NULL;
+
+  fill_for_search(first);
+  second = cd_archive_open(f->path, CD_ARCHIVE_FLAG_WRITER, &error);
+  g_assert_null(second);
+  g_assert_error(error, CD_ERROR, CD_ERROR_BUSY);
+  g_assert_nonnull(strstr(error->message, f->path));
+  g_assert_nonnull(strstr(error->message, "another process is writing to this archive"));
+  g_clear_error(&error);
+
+  reader = cd_archive_open(f->path, CD_ARCHIVE_FLAG_NONE, &error);
+  g_assert_no_error(error);
+  hits = search(reader, &(CdSearchQuery){ .text = "chest" });
+  g_assert_cmpuint(hits->len, ==, 3);
+  /* a reader cannot write batches */
+  g_assert_cmpint(cd_archive_begin_batch(reader, "test", NULL, &error), ==, 0);
+  g_assert_error(error, CD_ERROR, CD_ERROR_INTERNAL);
+  g_clear_error(&error);
+
+  g_clear_object(&first);
+  second = cd_archive_open(f->path, CD_ARCHIVE_FLAG_WRITER, &error);
+  g_assert_no_error(error);
+  g_assert_nonnull(second);
+}
+
+/* The archive runs in WAL mode with synchronous=FULL and foreign keys on,
+ * on the library's connection. */
+static void
+test_archive_durability(Fixture *f, gconstpointer data)
+{
+  g_autoptr(CdArchive) archive = open_writer(f->path);
+  g_autoptr(CdArchive) reader = NULL;
+  g_autoptr(sqlite3) raw = NULL;
+  g_autofree gchar *mode = NULL;
+  g_autofree gchar *persisted = NULL;
+  g_autoptr(GError) error = NULL;
+
+  mode = raw_text(cd_archive_get_db(archive), "PRAGMA journal_mode");
+  g_assert_cmpstr(mode, ==, "wal");
+  g_assert_cmpint(archive_int(archive, "PRAGMA synchronous"), ==, 2); /* FULL */
+  g_assert_cmpint(archive_int(archive, "PRAGMA foreign_keys"), ==, 1);
+
+  /* readers get the same settings */
+  reader = cd_archive_open(f->path, CD_ARCHIVE_FLAG_NONE, &error);
+  g_assert_no_error(error);
+  g_assert_cmpint(archive_int(reader, "PRAGMA synchronous"), ==, 2);
+
+  /* WAL is a property of the file, seen by any connection */
+  raw = raw_open(f->path);
+  persisted = raw_text(raw, "PRAGMA journal_mode");
+  g_assert_cmpstr(persisted, ==, "wal");
+}
+
+/* Paths that cannot hold an archive are refused with the path in the
+ * message: a missing archive, a parent that is a file, a folder given as the
+ * archive, a folder that cannot be written to, a read-only archive file. */
+static void
+test_archive_bad_paths(Fixture *f, gconstpointer data)
+{
+  g_autofree gchar *file = g_build_filename(f->dir, "plain-file", NULL);
+  g_autofree gchar *under_file = g_build_filename(file, "x.archive", NULL);
+  g_autofree gchar *locked_dir = g_build_filename(f->dir, "locked", NULL);
+  g_autofree gchar *in_locked = g_build_filename(locked_dir, "x.archive", NULL);
+  g_autofree gchar *proc_path = g_strdup_printf("/proc/self/chartdesk-%d.archive", (gint) getpid());
+  g_autoptr(CdArchive) archive = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree gchar *contents = NULL;
+  gsize len = 0;
+
+  archive = cd_archive_open(f->path, CD_ARCHIVE_FLAG_NONE, &error);
+  g_assert_null(archive);
+  g_assert_error(error, CD_ERROR, CD_ERROR_NOT_FOUND);
+  g_assert_nonnull(strstr(error->message, f->path));
+  g_clear_error(&error);
+
+  g_assert_true(g_file_set_contents(file, "x", -1, NULL));
+  archive = cd_archive_open(under_file, CD_ARCHIVE_FLAG_CREATE | CD_ARCHIVE_FLAG_WRITER, &error);
+  g_assert_null(archive);
+  g_assert_error(error, CD_ERROR, CD_ERROR_ARCHIVE);
+  g_assert_nonnull(strstr(error->message, under_file));
+  g_assert_nonnull(strstr(error->message, "is not a folder"));
+  g_clear_error(&error);
+
+  archive = cd_archive_open(f->dir, CD_ARCHIVE_FLAG_CREATE | CD_ARCHIVE_FLAG_WRITER, &error);
+  g_assert_null(archive);
+  g_assert_error(error, CD_ERROR, CD_ERROR_ARCHIVE);
+  g_assert_nonnull(strstr(error->message, "is a folder"));
+  g_clear_error(&error);
+
+  /* a small file named by mistake is refused, not replaced by an archive
+   * (SQLite alone would take a file this short for an empty database) */
+  archive = cd_archive_open(file, CD_ARCHIVE_FLAG_WRITER | CD_ARCHIVE_FLAG_CREATE, &error);
+  g_assert_null(archive);
+  g_assert_error(error, CD_ERROR, CD_ERROR_ARCHIVE);
+  g_assert_nonnull(strstr(error->message, file));
+  g_assert_nonnull(strstr(error->message, "not a Chartdesk archive"));
+  g_clear_error(&error);
+  g_assert_true(g_file_get_contents(file, &contents, &len, NULL));
+  g_assert_cmpmem(contents, len, "x", 1);
+
+  /* a place nobody can create files in, root included */
+  archive = cd_archive_open(proc_path, CD_ARCHIVE_FLAG_CREATE | CD_ARCHIVE_FLAG_WRITER, &error);
+  g_assert_null(archive);
+  g_assert_error(error, CD_ERROR, CD_ERROR_ARCHIVE);
+  g_assert_nonnull(strstr(error->message, proc_path));
+  g_clear_error(&error);
+
+  /* permissions do not stop root, so these only run as a user */
+  if (geteuid() == 0) {
+    g_test_message("running as root: folder and file permissions not checked");
+    return;
+  }
+  g_assert_cmpint(g_mkdir(locked_dir, 0555), ==, 0);
+  archive = cd_archive_open(in_locked, CD_ARCHIVE_FLAG_CREATE | CD_ARCHIVE_FLAG_WRITER, &error);
+  g_assert_null(archive);
+  g_assert_error(error, CD_ERROR, CD_ERROR_ARCHIVE);
+  g_assert_nonnull(strstr(error->message, in_locked));
+  g_assert_nonnull(strstr(error->message, "is not writable"));
+  g_clear_error(&error);
+
+  archive = open_writer(f->path);
+  g_clear_object(&archive);
+  g_assert_cmpint(g_chmod(f->path, 0444), ==, 0);
+  archive = cd_archive_open(f->path, CD_ARCHIVE_FLAG_WRITER, &error);
+  g_assert_null(archive);
+  g_assert_error(error, CD_ERROR, CD_ERROR_ARCHIVE);
+  g_assert_nonnull(strstr(error->message, f->path));
+  g_assert_nonnull(strstr(error->message, "not writable"));
+}
+
+int
+main(int argc, char **argv)
+{
+  g_test_init(&argc, &argv, NULL);
+  g_test_summary("CdArchive on real SQLite files, through its public and private API.");
+
+#define ADD(name, func) g_test_add("/chartdesk/archive/" name, Fixture, NULL, fixture_set_up, func, fixture_tear_down)
+  ADD("migrate-from-zero", test_archive_migrate_from_zero);
+  ADD("newer-version", test_archive_newer_version);
+  ADD("migration-fails", test_archive_migration_fails);
+  ADD("foreign-database", test_archive_foreign_database);
+  ADD("document-atomic", test_archive_document_atomic);
+  ADD("document-constraint", test_archive_document_constraint);
+  ADD("dedup", test_archive_dedup);
+  ADD("search-words", test_archive_search_words);
+  ADD("search-syntax", test_archive_search_syntax);
+  ADD("search-filters", test_archive_search_filters);
+  ADD("audit-every-read", test_archive_audit_every_read);
+  ADD("audit-append-only", test_archive_audit_append_only);
+  ADD("audit-edited", test_archive_audit_edited);
+  ADD("audit-deleted", test_archive_audit_deleted);
+  ADD("writer-lock", test_archive_writer_lock);
+  ADD("durability", test_archive_durability);
+  ADD("bad-paths", test_archive_bad_paths);
+#undef ADD
+  return g_test_run();
+}
