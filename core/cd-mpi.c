@@ -74,7 +74,8 @@ cd_mpi_date(const gchar *text)
 static gchar *
 cd_mpi_sex(const gchar *text)
 {
-  g_autofree gchar *lower = text != NULL ? g_ascii_strdown(g_strstrip(g_strdup(text)), -1) : NULL;
+  g_autofree gchar *copy = text != NULL ? g_strstrip(g_strdup(text)) : NULL;
+  g_autofree gchar *lower = copy != NULL ? g_ascii_strdown(copy, -1) : NULL;
 
   if (lower == NULL || *lower == '\0')
     return NULL;

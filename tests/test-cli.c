@@ -237,13 +237,15 @@ test_cli_search_errors(void)
   g_auto(Result) r = { 0 };
   g_auto(Result) m = { 0 };
   g_auto(Result) d = { 0 };
+  g_auto(GStrv) lines = NULL;
 
   a = cd_archive_open(archive, CD_ARCHIVE_FLAG_CREATE, NULL);
   g_assert_nonnull(a);
   chartdesk(&r, "search", archive, "fever AND", NULL);
   g_assert_cmpint(r.status, ==, 2);
   g_assert_true(g_str_has_prefix(r.err, "chartdesk: malformed query 'fever AND'"));
-  g_assert_cmpuint(g_strv_length(g_strsplit(r.err, "\n", -1)), ==, 2);
+  lines = g_strsplit(r.err, "\n", -1);
+  g_assert_cmpuint(g_strv_length(lines), ==, 2);
   chartdesk(&m, "search", missing, "fever", NULL);
   g_assert_cmpint(m.status, ==, 1);
   g_assert_nonnull(strstr(m.err, "no such archive"));

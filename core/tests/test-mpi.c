@@ -160,6 +160,7 @@ test_mpi_import(void)
   g_autoptr(GError) error = NULL;
   g_autofree gchar *dir = g_dir_make_tmp("cd-mpi-XXXXXX", &error);
   g_autofree gchar *path = g_build_filename(dir, "a.archive", NULL);
+  g_autofree gchar *rm = NULL;
   g_autoptr(CdArchive) archive = NULL;
   const gchar *v1 = "mrn,family,given,dob\n00482913,DOE,JANE,1952-03-14\n00111111,OKAFOR,CHIDI,1985-04-04\n"
                     "00300300,OKAFOR,CHIDI,1985-04-04\n";
@@ -195,7 +196,8 @@ test_mpi_import(void)
   g_assert_no_error(error);
   g_assert_cmpstr(survivor->mrn, ==, "00300300");
   g_clear_object(&archive);
-  g_assert_true(g_spawn_command_line_sync(g_strdup_printf("rm -rf %s", dir), NULL, NULL, NULL, NULL));
+  rm = g_strdup_printf("rm -rf %s", dir);
+  g_assert_true(g_spawn_command_line_sync(rm, NULL, NULL, NULL, NULL));
 }
 
 int

@@ -80,6 +80,8 @@ fixture_set_up(Fixture *f, gconstpointer data)
 static void
 fixture_tear_down(Fixture *f, gconstpointer data)
 {
+  g_autofree gchar *rm = g_strdup_printf("rm -rf %s", f->dir);
+
   cd_stage_stop(CD_STAGE(f->header));
   cd_stage_stop(CD_STAGE(f->splitter));
   cd_stage_stop(CD_STAGE(f->link));
@@ -87,7 +89,7 @@ fixture_tear_down(Fixture *f, gconstpointer data)
   g_clear_object(&f->splitter);
   g_clear_object(&f->link);
   g_clear_object(&f->archive);
-  g_assert_true(g_spawn_command_line_sync(g_strdup_printf("rm -rf %s", f->dir), NULL, NULL, NULL, NULL));
+  g_assert_true(g_spawn_command_line_sync(rm, NULL, NULL, NULL, NULL));
   g_free(f->dir);
 }
 

@@ -60,7 +60,7 @@ test_tesseract_phototest (void)
   PIX *pix = cd_page_get_pix (page);
   guint last_line = 0;
 
-  g_assert_true (CD_STAGE_GET_CLASS (stage)->start (CD_STAGE (stage), &error));
+  g_assert_true (cd_stage_start (CD_STAGE (stage), &error));
   g_assert_no_error (error);
   g_assert_true (cd_page_stage_process (stage, page, NULL, &error));
   g_assert_no_error (error);
@@ -93,7 +93,7 @@ test_tesseract_reuse (void)
   g_autoptr(CdPage) second = load_page ("tesseract-ocr-test/testing/eurotext.tif", 300);
   g_autoptr(GError) error = NULL;
 
-  g_assert_true (CD_STAGE_GET_CLASS (stage)->start (CD_STAGE (stage), &error));
+  g_assert_true (cd_stage_start (CD_STAGE (stage), &error));
   g_assert_true (cd_page_stage_process (stage, first, NULL, &error));
   g_assert_true (cd_page_stage_process (stage, second, NULL, &error));
   g_assert_no_error (error);
@@ -115,7 +115,7 @@ test_tesseract_max_dpi (void)
 
   cd_page_set_pix (page, big);
   cd_page_set_resolution (page, 400, 400);
-  g_assert_true (CD_STAGE_GET_CLASS (stage)->start (CD_STAGE (stage), &error));
+  g_assert_true (cd_stage_start (CD_STAGE (stage), &error));
   g_assert_true (cd_page_stage_process (stage, page, NULL, &error));
   g_assert_no_error (error);
   g_assert_true (has_word (page, "quick"));
@@ -137,7 +137,7 @@ test_tesseract_missing_language (void)
   g_autoptr(CdPageStage) stage = make_stage ("language", "xyz", NULL);
   g_autoptr(GError) error = NULL;
 
-  g_assert_false (CD_STAGE_GET_CLASS (stage)->start (CD_STAGE (stage), &error));
+  g_assert_false (cd_stage_start (CD_STAGE (stage), &error));
   g_assert_error (error, CD_ERROR, CD_ERROR_NOT_FOUND);
   g_assert_nonnull (strstr (error->message, "cannot load Tesseract language 'xyz'"));
   g_assert_nonnull (strstr (error->message, "tesseract-ocr-xyz"));
@@ -152,7 +152,7 @@ test_tesseract_cancelled (void)
   g_autoptr(GCancellable) cancellable = g_cancellable_new ();
   g_autoptr(GError) error = NULL;
 
-  g_assert_true (CD_STAGE_GET_CLASS (stage)->start (CD_STAGE (stage), &error));
+  g_assert_true (cd_stage_start (CD_STAGE (stage), &error));
   g_cancellable_cancel (cancellable);
   g_assert_false (cd_page_stage_process (stage, page, cancellable, &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
