@@ -120,8 +120,8 @@ hello_stage_class_init(HelloStageClass *klass)
   page_class->process = hello_stage_process;
 
   props[PROP_GREETING] =
-      g_param_spec_string("greeting", "Greeting", "What to write into each page's hello fact",
-                          HELLO_DEFAULT_GREETING, G_PARAM_READWRITE | G_PARAM_CONSTRUCT | G_PARAM_STATIC_STRINGS);
+      g_param_spec_string("greeting", "Greeting", "What to write into each page's hello fact", HELLO_DEFAULT_GREETING,
+                          G_PARAM_READWRITE | G_PARAM_CONSTRUCT | G_PARAM_STATIC_STRINGS);
   props[PROP_SHOUT] = g_param_spec_boolean("shout", "Shout", "Write the greeting in capitals", HELLO_DEFAULT_SHOUT,
                                            G_PARAM_READWRITE | G_PARAM_CONSTRUCT | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties(object_class, N_PROPS, props);
