@@ -67,7 +67,7 @@ def main():
     if shutil.which(cc[0]) is None or shutil.which("pkg-config") is None:
         print("1..0 # SKIP needs a C compiler and pkg-config")
         return 0
-    print("1..7", flush=True)
+    print("1..8", flush=True)
     tap = Tap()
     prefix = meson_option(meson, build, "prefix")
     libdir = meson_option(meson, build, "libdir")
@@ -113,13 +113,26 @@ def main():
         plugins = os.path.join(tmp, "plugins")
         os.makedirs(os.path.join(plugins, "hello"))
         module = os.path.join(plugins, "hello", "cd-plugin-hello.so")
+        # the warnings the project builds itself with
         compile_cmd = cc + ["-std=gnu11", "-shared", "-fPIC", "-Wall", "-Wextra", "-Wno-unused-parameter",
-                            "-Werror", "-o", module, os.path.join(source, "tests", "sdk", "hello-stage.c")]
+                            "-Wshadow", "-Wstrict-prototypes", "-Wmissing-prototypes", "-Wformat=2", "-Werror",
+                            "-o", module, os.path.join(source, "tests", "sdk", "hello-stage.c")]
         compile_cmd += cflags.stdout.split() + libs.stdout.split()
         proc = run(compile_cmd, cwd=tmp)
         if not tap.ok(proc.returncode == 0 and os.path.exists(module), "build-plugin", describe(proc)):
             print("Bail out! the SDK does not build a plugin")
             return 1
+
+        # 4. the umbrella header also compiles as C++ (G_BEGIN_DECLS everywhere)
+        cxx = shutil.which(os.environ.get("CXX", "c++"))
+        if cxx is None:
+            print("ok 4 /chartdesk/sdk/cxx-header # SKIP no C++ compiler", flush=True)
+            tap.n += 1
+        else:
+            with open(os.path.join(tmp, "header.cpp"), "w") as f:
+                f.write("#include <chartdesk.h>\nint main() { return CD_ERROR_FAILED; }\n")
+            proc = run([cxx, "-Wall", "-Werror", "-fsyntax-only", "header.cpp"] + cflags.stdout.split(), cwd=tmp)
+            tap.ok(proc.returncode == 0, "cxx-header", describe(proc))
 
         # the installed program, its library and plugins, and nothing from the build tree
         env = {k: v for k, v in os.environ.items() if not k.startswith("CHARTDESK_")}
@@ -132,7 +145,7 @@ def main():
         })
         chartdesk = os.path.join(dest + bindir, "chartdesk")
 
-        # 4. chartdesk plugins --json lists it, its stage and its options
+        # 5. chartdesk plugins --json lists it, its stage and its options
         proc = run([chartdesk, "plugins", "--json"], env=env)
         hello = None
         listing = {}
@@ -150,7 +163,7 @@ def main():
                and any(p["name"] == "files" and p["file"].startswith(dest) for p in listing["plugins"]),
                "plugins-json", describe(proc))
 
-        # 5. a workflow using the stage runs, and the stage's facts are archived
+        # 6. a workflow using the stage runs, and the stage's facts are archived
         with open(os.path.join(tmp, "hello.workflow"), "w") as f:
             f.write("[workflow]\nname=hello\nsource=files\npage-stages=hello\nworkers=1\n\n"
                     "[hello]\ngreeting=good morning\nshout=true\n")
@@ -168,13 +181,13 @@ def main():
                and all(isinstance(f.get("hello-dark-pixels"), int) for f in facts),
                "workflow", describe(ingest) + describe(export))
 
-        # 6. its options are validated like any stage's before a page is read
+        # 7. its options are validated like any stage's before a page is read
         proc = run([chartdesk, "ingest", "--quiet", "--workflow", "hello", "--set", "hello.volume=11",
                     os.path.join(tmp, "other.archive"), sample], env=env)
         tap.ok(proc.returncode != 0 and "stage 'hello' has no option 'volume'" in proc.stderr
                and not os.path.exists(os.path.join(tmp, "other.archive")), "unknown-option", describe(proc))
 
-        # 7. an error from the plugin's start reaches the user with the stage's name
+        # 8. an error from the plugin's start reaches the user with the stage's name
         proc = run([chartdesk, "ingest", "--quiet", "--workflow", "hello", "--set", "hello.greeting=",
                     os.path.join(tmp, "third.archive"), sample], env=env)
         tap.ok(proc.returncode != 0 and "hello: the greeting must not be empty" in proc.stderr,
