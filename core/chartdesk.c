@@ -226,9 +226,10 @@ cd_cli_ingest(gint argc, gchar **argv)
     g_auto(GStrv) so = kv[0] != NULL ? g_strsplit(kv[0], ".", 2) : NULL;
     if (kv[0] == NULL || kv[1] == NULL || so == NULL || so[0] == NULL || so[1] == NULL)
       return cd_cli_usage(ctx, "--set takes STAGE.OPTION=VALUE");
+    /* a bad --set is a bad command line, like any other option */
     if (!cd_workflow_set_option(workflow, so[0], so[1], kv[1], &error)) {
       cd_cli_print_error(error);
-      return CD_EXIT_FAILED;
+      return CD_EXIT_USAGE;
     }
   }
   if (opt_workers >= 0)
