@@ -188,8 +188,8 @@ static const struct {
 
 /* Each of the six patch codes, drawn in the left margin of a real chart
  * page, is read with its payload and position; upside down (read from the
- * nearer edge, as a sheet fed the other way), turned a quarter, and in grey
- * at 200 dpi it reads the same. */
+ * nearer edge, as a sheet fed the other way), turned a quarter, in grey at
+ * 200 dpi and 2.5° askew it reads the same. */
 static void
 test_barcode_patch_codes(void)
 {
@@ -202,6 +202,7 @@ test_barcode_patch_codes(void)
     g_autoptr(CdPage) upside = NULL;
     g_autoptr(CdPage) turned = NULL;
     g_autoptr(CdPage) grey = NULL;
+    g_autoptr(CdPage) skewed = NULL;
     g_autoptr(GPtrArray) found = NULL;
     g_autoptr(GVariant) symbols = NULL;
     g_autoptr(GVariant) first = NULL;
@@ -213,6 +214,8 @@ test_barcode_patch_codes(void)
     upside = page_of(pixRotate180(NULL, pix), 300);
     turned = page_of(pixRotate90(pix, 1), 300);
     grey = page_of(pixScaleToGray(pix, 2.0f / 3.0f), 200);
+    /* fed 2.5° askew */
+    skewed = page_of(pixRotate(pix, 2.5f * 3.14159265f / 180.0f, L_ROTATE_SAMPLING, L_BRING_IN_WHITE, 0, 0), 300);
 
     g_assert_true(cd_page_stage_process(stage, page, NULL, NULL));
     found = symbols_of(page, "patch", &orientation);
@@ -243,6 +246,12 @@ test_barcode_patch_codes(void)
 
     g_assert_true(cd_page_stage_process(stage, grey, NULL, NULL));
     found = symbols_of(grey, "patch", NULL);
+    g_assert_cmpuint(found->len, ==, 1);
+    g_assert_cmpstr(g_ptr_array_index(found, 0), ==, patches[i].payload);
+    g_clear_pointer(&found, g_ptr_array_unref);
+
+    g_assert_true(cd_page_stage_process(stage, skewed, NULL, NULL));
+    found = symbols_of(skewed, "patch", NULL);
     g_assert_cmpuint(found->len, ==, 1);
     g_assert_cmpstr(g_ptr_array_index(found, 0), ==, patches[i].payload);
   }
