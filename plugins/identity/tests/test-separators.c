@@ -10,6 +10,7 @@
  */
 #include <chartdesk.h>
 #include <glib/gstdio.h>
+#include <unistd.h>
 
 static CdRegistry *registry;
 
@@ -111,19 +112,21 @@ note_page(GHashTable *outcomes, JsonObject *page, gint *index)
   return o;
 }
 
-/* Runs the batch over @input (a file or folder) with @chart_options added
- * to the chart splitter's group, and reads back, from the archive's export,
+/* Runs the batch over @input (a file or folder) with @chart_options as the
+ * chart splitter's group (NULL: separators PATCHT and the custom strings),
+ * and reads back, from the archive's export,
  * what each file became. */
 static GHashTable *
 run_batch(const gchar *input, const gchar *chart_options, const gchar *tmp)
 {
   g_autoptr(GError) error = NULL;
-  g_autofree gchar *separators = g_strjoinv(";", (gchar **) custom_separators);
+  g_autofree gchar *custom = g_strjoinv(";", (gchar **) custom_separators);
+  g_autofree gchar *separators = chart_options == NULL ? g_strdup_printf("separators=PATCHT;%s\n", custom) : NULL;
   g_autofree gchar *data =
       g_strdup_printf("[workflow]\nname=separators\nsource=files\npage-stages=barcode\nsplitter=chart\nworkers=2\n"
                       "[files]\nresolution=200\n"
-                      "[chart]\nseparators=PATCHT;%s\n%s",
-                      separators, chart_options);
+                      "[chart]\n%s%s",
+                      separators != NULL ? separators : "", chart_options != NULL ? chart_options : "");
   g_autoptr(CdWorkflow) workflow = cd_workflow_new_from_data(registry, data, "separators.workflow", &error);
   g_autofree gchar *name = g_path_get_basename(input);
   g_autofree gchar *archive_name = g_strconcat(name, ".archive", NULL);
@@ -297,7 +300,7 @@ test_separators_samples(void)
   truth = json_node_get_object(json_parser_get_root(parser));
   tmp = g_dir_make_tmp("chartdesk-separators-XXXXXX", &error);
   g_assert_no_error(error);
-  outcomes = run_batch(dir, "", tmp);
+  outcomes = run_batch(dir, NULL, tmp);
 
   files = json_object_get_members(truth);
   for (GList *l = files; l != NULL; l = l->next) {
@@ -464,6 +467,54 @@ test_separators_cover_pattern(void)
   remove_tree(tmp);
 }
 
+/* With the splitter's default separators (PATCHT only), a custom string
+ * splits nothing, as paperless's default expectation says, while PATCHT in
+ * a QR code and a patch T sheet still do. */
+static void
+test_separators_default(void)
+{
+  const gchar *const names[] = { "barcode-39-custom.pdf", "patch-code-t-qr.pdf", "patch-code-t-middle.pdf", NULL };
+  g_autofree gchar *truth_path = shared_data("paperless-ngx/barcodes_ground_truth.json");
+  g_autofree gchar *dir = shared_data("paperless-ngx/barcodes");
+  g_autofree gchar *tmp = NULL;
+  g_autofree gchar *input = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonParser) parser = json_parser_new();
+  JsonObject *truth;
+
+  if (truth_path == NULL || dir == NULL) {
+    g_test_skip("shared test data (paperless-ngx) not found");
+    return;
+  }
+  g_assert_true(json_parser_load_from_file(parser, truth_path, &error));
+  truth = json_node_get_object(json_parser_get_root(parser));
+  tmp = g_dir_make_tmp("chartdesk-default-XXXXXX", &error);
+  g_assert_no_error(error);
+  /* the three files, side by side in a folder of their own */
+  input = g_build_filename(tmp, "in", NULL);
+  g_assert_cmpint(g_mkdir(input, 0700), ==, 0);
+  for (guint i = 0; names[i] != NULL; i++) {
+    g_autofree gchar *from = g_build_filename(dir, names[i], NULL);
+    g_autofree gchar *to = g_build_filename(input, names[i], NULL);
+    g_assert_cmpint(symlink(from, to), ==, 0);
+  }
+  {
+    g_autoptr(GHashTable) outcomes = run_batch(input, "", tmp);
+    for (guint i = 0; names[i] != NULL; i++) {
+      JsonObject *expect =
+          json_object_get_object_member(json_object_get_object_member(truth, names[i]), "paperless_test_expectation");
+      JsonObject *seps = json_object_has_member(expect, "separators_default")
+                             ? json_object_get_object_member(expect, "separators_default")
+                             : json_object_get_object_member(expect, "separators");
+      Outcome *o = g_hash_table_lookup(outcomes, names[i]);
+      g_assert_nonnull(o);
+      g_test_message("%s: %u separators, %u expected", names[i], o->separators->len, json_object_get_size(seps));
+      g_assert_cmpuint(o->separators->len, ==, json_object_get_size(seps));
+    }
+  }
+  remove_tree(tmp);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -473,5 +524,6 @@ main(int argc, char **argv)
   cd_registry_scan(registry);
   g_test_add_func("/chartdesk/identity/separator-samples", test_separators_samples);
   g_test_add_func("/chartdesk/identity/cover-pattern-samples", test_separators_cover_pattern);
+  g_test_add_func("/chartdesk/identity/default-separators-samples", test_separators_default);
   return g_test_run();
 }
