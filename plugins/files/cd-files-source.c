@@ -527,7 +527,7 @@ cd_files_source_next_pdf_page(CdFilesSource *self)
 /* Opens a PDF for reading page by page. Returns a failure record when the
  * file cannot be read as one (encrypted, corrupt, no pages), else NULL. */
 static CdPage *
-cd_files_source_open_pdf(CdFilesSource *self, const gchar *path, gchar *sha256)
+cd_files_source_open_pdf(CdFilesSource *self, const gchar *path, const gchar *sha256)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(GFile) file = g_file_new_for_path(path);
