@@ -176,7 +176,7 @@ cd_barcode_stage_process(CdPageStage *stage, CdPage *page, GCancellable *cancell
     g_autoptr(GArray) patches = NULL;
 
     cd_page_get_resolution(page, &xres, &yres);
-    patches = cd_patch_code_find(cd_page_get_pix(page), xres > 0 ? xres : 300);
+    patches = cd_patch_code_find(cd_page_get_pix(page), xres > 0 ? xres : 300, yres > 0 ? yres : 300);
     for (guint i = 0; i < patches->len; i++) {
       const CdPatchCode *code = &g_array_index(patches, CdPatchCode, i);
       g_variant_builder_open(&b, G_VARIANT_TYPE("a{sv}"));

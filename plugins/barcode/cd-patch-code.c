@@ -41,24 +41,28 @@ static const struct {
   { "NWWN", "PATCH4" }, { "NNWW", "PATCH6" }, { "NWNW", "PATCHT" },
 };
 
-/* The page in black and white at about 100 dpi: bars stay 8 pixels and
- * more wide, and the morphology below costs milliseconds. */
+/* The page in black and white with square pixels at about 100 dpi: bars
+ * stay 8 pixels and more wide, the morphology below costs milliseconds,
+ * and a fax's 204 × 98 dpi page is made square so that bars across and
+ * along the feed measure alike. */
 static PIX *
-cd_patch_binary(PIX *pix, gint dpi, gdouble *scale)
+cd_patch_binary(PIX *pix, gint xres, gint yres, gdouble *sx, gdouble *sy)
 {
   g_autoptr(PIX) grey = NULL;
   g_autoptr(PIX) grey8 = NULL;
+  gdouble target = MIN(WORK_DPI, MAX(xres, yres));
 
-  *scale = dpi > WORK_DPI ? WORK_DPI / dpi : 1.0;
-  if (pixGetDepth(pix) == 1 && *scale == 1.0)
+  *sx = target / xres;
+  *sy = target / yres;
+  if (pixGetDepth(pix) == 1 && *sx == 1.0 && *sy == 1.0)
     return pixClone(pix);
-  if (pixGetDepth(pix) == 1) {
-    grey = pixScaleToGray(pix, (l_float32) *scale);
+  if (pixGetDepth(pix) == 1 && *sx == *sy) {
+    grey = pixScaleToGray(pix, (l_float32) *sx);
   } else {
     grey8 = pixGetDepth(pix) == 32 ? pixConvertRGBToLuminance(pix) : pixConvertTo8(pix, FALSE);
     if (grey8 == NULL)
       return NULL;
-    grey = *scale < 1.0 ? pixScale(grey8, (l_float32) *scale, (l_float32) *scale) : pixClone(grey8);
+    grey = *sx != 1.0 || *sy != 1.0 ? pixScale(grey8, (l_float32) *sx, (l_float32) *sy) : pixClone(grey8);
   }
   if (grey == NULL)
     return NULL;
@@ -179,7 +183,7 @@ cd_patch_classify(const CdBar *group[4], gint across, gdouble ppmm, gboolean *re
 /* Finds patch codes with vertical bars in @bin; @turned says @bin is the
  * page turned a quarter clockwise, so results are mapped back. */
 static void
-cd_patch_find_groups(PIX *bin, gdouble ppmm, gboolean turned, gint page_height, gdouble scale, GArray *found)
+cd_patch_find_groups(PIX *bin, gdouble ppmm, gboolean turned, gint page_height, gdouble sx, gdouble sy, GArray *found)
 {
   g_autoptr(GArray) bars = cd_patch_find_bars(bin, ppmm);
   gint across = pixGetWidth(bin);
@@ -227,8 +231,8 @@ cd_patch_find_groups(PIX *bin, gdouble ppmm, gboolean turned, gint page_height, 
       code.x = y0, code.y = page_height - x1, code.width = y1 - y0, code.height = x1 - x0;
       code.orientation = reversed ? 90 : 270;
     }
-    code.x = (gint) (code.x / scale), code.y = (gint) (code.y / scale);
-    code.width = (gint) (code.width / scale), code.height = (gint) (code.height / scale);
+    code.x = (gint) (code.x / sx), code.y = (gint) (code.y / sy);
+    code.width = (gint) (code.width / sx), code.height = (gint) (code.height / sy);
     g_array_append_val(found, code);
     i = last;
   }
@@ -237,7 +241,8 @@ cd_patch_find_groups(PIX *bin, gdouble ppmm, gboolean turned, gint page_height, 
 /**
  * cd_patch_code_find:
  * @pix: the page
- * @dpi: its resolution
+ * @xres: its horizontal resolution, in dpi
+ * @yres: its vertical resolution, in dpi
  *
  * Finds the Kodak patch codes on a page, with bars upright or across. A
  * page whose patch codes disagree (a misprint, or bars that merely look
@@ -246,23 +251,23 @@ cd_patch_find_groups(PIX *bin, gdouble ppmm, gboolean turned, gint page_height, 
  * Returns: (transfer full): a #GArray of #CdPatchCode, maybe empty
  */
 GArray *
-cd_patch_code_find(PIX *pix, gint dpi)
+cd_patch_code_find(PIX *pix, gint xres, gint yres)
 {
   GArray *found = g_array_new(FALSE, TRUE, sizeof(CdPatchCode));
   g_autoptr(PIX) bin = NULL;
   g_autoptr(PIX) turned = NULL;
-  gdouble scale = 1.0, ppmm;
+  gdouble sx = 1.0, sy = 1.0, ppmm;
 
-  if (pix == NULL || dpi < 50)
+  if (pix == NULL || xres < 50 || yres < 50)
     return found;
-  bin = cd_patch_binary(pix, dpi, &scale);
+  bin = cd_patch_binary(pix, xres, yres, &sx, &sy);
   if (bin == NULL)
     return found;
-  ppmm = dpi * scale / 25.4;
-  cd_patch_find_groups(bin, ppmm, FALSE, pixGetHeight(bin), scale, found);
+  ppmm = xres * sx / 25.4;
+  cd_patch_find_groups(bin, ppmm, FALSE, pixGetHeight(bin), sx, sy, found);
   turned = pixRotate90(bin, 1);
   if (turned != NULL)
-    cd_patch_find_groups(turned, ppmm, TRUE, pixGetHeight(bin), scale, found);
+    cd_patch_find_groups(turned, ppmm, TRUE, pixGetHeight(bin), sx, sy, found);
 
   for (guint i = 1; i < found->len; i++) {
     if (strcmp(g_array_index(found, CdPatchCode, i).payload, g_array_index(found, CdPatchCode, 0).payload) != 0) {

@@ -15,6 +15,6 @@ typedef struct {
   gint orientation; /* direction the bars are read in: 0 left to right, 90 top to bottom, 180, 270 */
 } CdPatchCode;
 
-GArray *cd_patch_code_find(PIX *pix, gint dpi);
+GArray *cd_patch_code_find(PIX *pix, gint xres, gint yres);
 
 G_END_DECLS

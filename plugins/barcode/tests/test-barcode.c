@@ -257,6 +257,33 @@ test_barcode_patch_codes(void)
   }
 }
 
+/* A fax at 200 × 98 dpi (pixels twice as tall as wide) reads patch 2 with
+ * bars along and across the feed: the page is made square first. */
+static void
+test_barcode_patch_fax(void)
+{
+  g_autoptr(CdPageStage) stage = make_stage();
+
+  for (guint turn = 0; turn < 2; turn++) {
+    g_autoptr(PIX) square = pixCreate(1700, 2200, 1);
+    g_autoptr(PIX) drawn = NULL;
+    g_autoptr(CdPage) page = NULL;
+    g_autoptr(GPtrArray) found = NULL;
+    gint orientation = -1;
+
+    draw_patch(square, "WNNW", 30, 600, 200);
+    drawn = turn == 0 ? pixClone(square) : pixRotate90(square, 1);
+    page = cd_page_new("fax", 0, NULL);
+    cd_page_set_pix(page, pixScale(drawn, 1.0f, 98.0f / 200.0f));
+    cd_page_set_resolution(page, 200, 98);
+    g_assert_true(cd_page_stage_process(stage, page, NULL, NULL));
+    found = symbols_of(page, "patch", &orientation);
+    g_assert_cmpuint(found->len, ==, 1);
+    g_assert_cmpstr(g_ptr_array_index(found, 0), ==, "PATCH2");
+    g_assert_cmpint(orientation, ==, turn == 0 ? 0 : 90);
+  }
+}
+
 /* Look-alikes are not patch codes: five bars in a row, bars too short, all
  * bars the same width; and patch-codes=false turns the detector off. */
 static void
@@ -401,6 +428,7 @@ main(int argc, char **argv)
   g_test_add_func("/chartdesk/barcode/none", test_barcode_none);
   g_test_add_func("/chartdesk/barcode/bad-symbology", test_barcode_bad_symbology);
   g_test_add_func("/chartdesk/barcode/patch-codes", test_barcode_patch_codes);
+  g_test_add_func("/chartdesk/barcode/patch-fax", test_barcode_patch_fax);
   g_test_add_func("/chartdesk/barcode/patch-lookalikes", test_barcode_patch_lookalikes);
   g_test_add_func("/chartdesk/barcode/patch-sheets", test_barcode_patch_sheets);
   return g_test_run();
