@@ -351,52 +351,6 @@ touch_tiff(const gchar *path)
   write_tiff(path, &one, 1);
 }
 
-/* A folder is read recursively in name order (byte order, subfolders in
- * place); files not named like pages and hidden entries are passed over;
- * recursive=false stays in the folder given. */
-static void
-test_files_folder_order(void)
-{
-  g_autofree gchar *root = fixture("box");
-  const gchar *names[] = { "box/01.tif", "box/02/a.TIF", "box/02/b/c.tiff", "box/10.png", "box/B.tif", "box/a.tif" };
-  g_autofree gchar *notes = fixture("box/notes.txt");
-  g_autofree gchar *hidden = fixture("box/.hidden.tif");
-  g_autofree gchar *hidden_dir = fixture("box/.trash/x.tif");
-  g_autoptr(GPtrArray) pages = NULL;
-  g_autoptr(CdSource) flat = make_source();
-  const gchar *inputs[] = { root, NULL };
-
-  for (guint i = 0; i < G_N_ELEMENTS(names); i++) {
-    g_autofree gchar *path = fixture(names[i]);
-    if (g_str_has_suffix(path, ".png")) {
-      g_autoptr(PIX) pix = pixCreate(W, H, 8);
-      pixSetAllArbitrary(pix, 255);
-      g_assert_cmpint(pixWrite(path, pix, IFF_PNG), ==, 0);
-    } else {
-      touch_tiff(path);
-    }
-  }
-  g_assert_true(g_file_set_contents(notes, "box 12, charts 1-40\n", -1, NULL));
-  touch_tiff(hidden);
-  touch_tiff(hidden_dir);
-
-  pages = read_one(root);
-  g_assert_cmpuint(pages->len, ==, G_N_ELEMENTS(names));
-  for (guint i = 0; i < pages->len; i++) {
-    g_autofree gchar *want = fixture(names[i]);
-    g_assert_cmpstr(cd_page_get_source_path(g_ptr_array_index(pages, i)), ==, want);
-    g_assert_cmpint(cd_page_get_kind(g_ptr_array_index(pages, i)), ==, CD_PAGE_KIND_PAGE);
-  }
-  g_clear_pointer(&pages, g_ptr_array_unref);
-
-  g_object_set(flat, "recursive", FALSE, NULL);
-  pages = read_all(flat, inputs);
-  g_assert_cmpuint(pages->len, ==, 4);
-  g_free(notes);
-  notes = fixture("box/a.tif");
-  g_assert_cmpstr(cd_page_get_source_path(g_ptr_array_index(pages, 3)), ==, notes);
-}
-
 static gchar *
 write_bytes(const gchar *name, const gchar *data, gssize len)
 {
@@ -566,6 +520,57 @@ write_pdf(const gchar *name, const gchar *const *objects, const gchar *trailer_e
   g_string_append_printf(pdf, "trailer\n<< /Size %u /Root 1 0 R %s >>\nstartxref\n%" G_GSIZE_FORMAT "\n%%%%EOF\n",
                          n + 1, trailer_extra != NULL ? trailer_extra : "", xref);
   return write_bytes(name, pdf->str, pdf->len);
+}
+
+/* A folder is read recursively in name order (byte order, subfolders in
+ * place), PDF among the images; files not named like pages and hidden
+ * entries are passed over;
+ * recursive=false stays in the folder given. */
+static void
+test_files_folder_order(void)
+{
+  g_autofree gchar *root = fixture("box");
+  const gchar *names[] = { "box/01.tif", "box/02/a.TIF", "box/02/b/c.tiff", "box/03.Pdf",
+                           "box/10.png", "box/B.tif",    "box/a.tif" };
+  const gchar *pdf_objs[] = { "<< /Type /Catalog /Pages 2 0 R >>", "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+                              "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 72 72] >>", NULL };
+  g_autofree gchar *notes = fixture("box/notes.txt");
+  g_autofree gchar *last = fixture("box/a.tif");
+  g_autofree gchar *hidden = fixture("box/.hidden.tif");
+  g_autofree gchar *hidden_dir = fixture("box/.trash/x.tif");
+  g_autoptr(GPtrArray) pages = NULL;
+  g_autoptr(CdSource) flat = make_source();
+  const gchar *inputs[] = { root, NULL };
+
+  for (guint i = 0; i < G_N_ELEMENTS(names); i++) {
+    g_autofree gchar *path = fixture(names[i]);
+    if (g_str_has_suffix(path, ".Pdf")) {
+      g_free(write_pdf(names[i], pdf_objs, NULL));
+    } else if (g_str_has_suffix(path, ".png")) {
+      g_autoptr(PIX) pix = pixCreate(W, H, 8);
+      pixSetAllArbitrary(pix, 255);
+      g_assert_cmpint(pixWrite(path, pix, IFF_PNG), ==, 0);
+    } else {
+      touch_tiff(path);
+    }
+  }
+  g_assert_true(g_file_set_contents(notes, "box 12, charts 1-40\n", -1, NULL));
+  touch_tiff(hidden);
+  touch_tiff(hidden_dir);
+
+  pages = read_one(root);
+  g_assert_cmpuint(pages->len, ==, G_N_ELEMENTS(names));
+  for (guint i = 0; i < pages->len; i++) {
+    g_autofree gchar *want = fixture(names[i]);
+    g_assert_cmpstr(cd_page_get_source_path(g_ptr_array_index(pages, i)), ==, want);
+    g_assert_cmpint(cd_page_get_kind(g_ptr_array_index(pages, i)), ==, CD_PAGE_KIND_PAGE);
+  }
+  g_clear_pointer(&pages, g_ptr_array_unref);
+
+  g_object_set(flat, "recursive", FALSE, NULL);
+  pages = read_all(flat, inputs);
+  g_assert_cmpuint(pages->len, ==, 5);
+  g_assert_cmpstr(cd_page_get_source_path(g_ptr_array_index(pages, 4)), ==, last);
 }
 
 /* Two pages drawn with cairo: a grey letter page with a black box at
