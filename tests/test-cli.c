@@ -164,7 +164,7 @@ test_cli_bad_inputs(void)
   g_assert_cmpint(r.status, ==, 3);
   g_assert_nonnull(strstr(r.out, "5 pages in"));
   g_assert_nonnull(strstr(r.err, "b-empty.tif: file is empty (0 bytes)"));
-  g_assert_nonnull(strstr(r.err, "c-text.tif: not an image: the content is not TIFF, PNG or JPEG"));
+  g_assert_nonnull(strstr(r.err, "c-text.tif: not an image: the content is not TIFF, PNG, JPEG or PDF"));
   g_assert_nonnull(strstr(r.err, "d-truncated.tif"));
   g_assert_nonnull(strstr(r.err, "missing.tif: cannot read: No such file or directory"));
   g_assert_nonnull(strstr(r.out, "failed    "));

@@ -3,30 +3,34 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
  * The `barcode` page stage: decodes Code 128, Code 39, Interleaved 2 of 5
- * and QR codes with zbar and records each as a page fact for the splitter
- * (cover sheets, separator sheets) and for people.
+ * and QR codes with zbar, and Kodak patch codes with our own detector, and
+ * records each as a page fact for the splitter (cover sheets, separator
+ * sheets) and for people.
  */
 #include "config.h"
 
 #include <zbar.h>
 
 #include "cd-barcode-stage.h"
+#include "cd-patch-code.h"
 
 struct _CdBarcodeStage {
   CdPageStage parent_instance;
   gchar **symbologies;
   guint max_dpi;
+  gboolean patch_codes;
   zbar_image_scanner_t *scanner; /* one per stage, so one per worker */
 };
 
 G_DEFINE_FINAL_TYPE(CdBarcodeStage, cd_barcode_stage, CD_TYPE_PAGE_STAGE)
 
-enum { PROP_0, PROP_SYMBOLOGIES, PROP_MAX_DPI, N_PROPS };
+enum { PROP_0, PROP_SYMBOLOGIES, PROP_MAX_DPI, PROP_PATCH_CODES, N_PROPS };
 
 static GParamSpec *props[N_PROPS];
 
 static const gchar *const default_symbologies[] = { "code128", "code39", "i25", "qrcode", NULL };
 #define DEFAULT_MAX_DPI 300
+#define DEFAULT_PATCH_CODES TRUE
 
 static const struct {
   const gchar *name;
@@ -166,6 +170,27 @@ cd_barcode_stage_process(CdPageStage *stage, CdPage *page, GCancellable *cancell
     found++;
   }
   zbar_image_destroy(image);
+
+  if (self->patch_codes) {
+    gint xres = 0, yres = 0;
+    g_autoptr(GArray) patches = NULL;
+
+    cd_page_get_resolution(page, &xres, &yres);
+    patches = cd_patch_code_find(cd_page_get_pix(page), xres > 0 ? xres : 300, yres > 0 ? yres : 300);
+    for (guint i = 0; i < patches->len; i++) {
+      const CdPatchCode *code = &g_array_index(patches, CdPatchCode, i);
+      g_variant_builder_open(&b, G_VARIANT_TYPE("a{sv}"));
+      g_variant_builder_add(&b, "{sv}", "symbology", g_variant_new_string("patch"));
+      g_variant_builder_add(&b, "{sv}", "payload", g_variant_new_string(code->payload));
+      g_variant_builder_add(&b, "{sv}", "x", g_variant_new_int32(code->x));
+      g_variant_builder_add(&b, "{sv}", "y", g_variant_new_int32(code->y));
+      g_variant_builder_add(&b, "{sv}", "width", g_variant_new_int32(code->width));
+      g_variant_builder_add(&b, "{sv}", "height", g_variant_new_int32(code->height));
+      g_variant_builder_add(&b, "{sv}", "orientation", g_variant_new_int32(code->orientation));
+      g_variant_builder_close(&b);
+      found++;
+    }
+  }
   if (found > 0)
     cd_page_set_fact(page, "barcode.symbols", g_variant_builder_end(&b));
   else
@@ -185,6 +210,9 @@ cd_barcode_stage_get_property(GObject *object, guint prop_id, GValue *value, GPa
   case PROP_MAX_DPI:
     g_value_set_uint(value, self->max_dpi);
     break;
+  case PROP_PATCH_CODES:
+    g_value_set_boolean(value, self->patch_codes);
+    break;
   default:
     G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
   }
@@ -202,6 +230,9 @@ cd_barcode_stage_set_property(GObject *object, guint prop_id, const GValue *valu
     break;
   case PROP_MAX_DPI:
     self->max_dpi = g_value_get_uint(value);
+    break;
+  case PROP_PATCH_CODES:
+    self->patch_codes = g_value_get_boolean(value);
     break;
   default:
     G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
@@ -240,11 +271,15 @@ cd_barcode_stage_class_init(CdBarcodeStageClass *klass)
   props[PROP_MAX_DPI] =
       g_param_spec_uint("max-dpi", "Highest resolution", "Finer pages are decoded downsampled to this (0: never)", 0,
                         2400, DEFAULT_MAX_DPI, G_PARAM_READWRITE | G_PARAM_CONSTRUCT | G_PARAM_STATIC_STRINGS);
+  props[PROP_PATCH_CODES] = g_param_spec_boolean(
+      "patch-codes", "Patch codes",
+      "Also find Kodak patch codes (1, 2, 3, 4, 6, T), recorded as symbology 'patch' with payload PATCH1 … PATCHT",
+      DEFAULT_PATCH_CODES, G_PARAM_READWRITE | G_PARAM_CONSTRUCT | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties(object_class, N_PROPS, props);
 
   cd_stage_class_set_metadata(stage_class, "barcode",
-                              "Decodes barcodes (Code 128, Code 39, Interleaved 2 of 5, QR) with zbar into the "
-                              "page's barcode.symbols fact");
+                              "Decodes barcodes (Code 128, Code 39, Interleaved 2 of 5, QR) with zbar, and Kodak "
+                              "patch codes, into the page's barcode.symbols fact");
 }
 
 static void

@@ -4,10 +4,13 @@
  */
 #include "config.h"
 
+#include <cairo.h>
 #include <errno.h>
 #include <glib/gstdio.h>
+#include <poppler.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 #include <tiffio.h>
 
 #include "cd-files-source.h"
@@ -17,9 +20,10 @@
  *
  * Reads pages from files and folders: multi-page TIFF through libtiff (any
  * compression libtiff decodes: CCITT G3/G4, LZW, JPEG, PackBits, Deflate,
- * none), PNG and JPEG through Leptonica. Folders are read recursively in name
- * order. A file is hashed before it is decoded, so the engine can skip
- * content already archived.
+ * none), PNG and JPEG through Leptonica, and PDF through poppler, each page
+ * rendered at the `resolution` option, one page at a time. Folders are read
+ * recursively in name order. A file is hashed before it is decoded, so the
+ * engine can skip content already archived.
  *
  * Anything wrong with one file (missing, empty, not an image, truncated,
  * corrupt, too large) becomes a failed page naming the file, the page and
@@ -30,13 +34,16 @@ struct _CdFilesSource {
   gboolean recursive;
   gdouble max_megapixels;
   guint default_resolution;
+  guint resolution;
   GPtrArray *files; /* of gchar*: every file to read, in order */
   guint next_file;
-  TIFF *tif;           /* the multi-page file being read, or NULL */
-  gchar *path;         /* its path */
-  gchar *sha256;       /* its hash */
-  gint page;           /* index of the next directory to read */
-  GString *tiff_error; /* libtiff's messages for the current file */
+  TIFF *tif;            /* the multi-page file being read, or NULL */
+  gchar *path;          /* its path */
+  gchar *sha256;        /* its hash */
+  gint page;            /* index of the next directory to read */
+  GString *tiff_error;  /* libtiff's messages for the current file */
+  PopplerDocument *pdf; /* the PDF being read, or NULL; path, sha256, page as for TIFF */
+  gint pdf_pages;       /* its number of pages */
 };
 
 G_DEFINE_TYPE(CdFilesSource, cd_files_source, CD_TYPE_SOURCE)
@@ -46,6 +53,7 @@ enum {
   PROP_RECURSIVE,
   PROP_MAX_MEGAPIXELS,
   PROP_DEFAULT_RESOLUTION,
+  PROP_RESOLUTION,
   N_PROPS,
 };
 static GParamSpec *props[N_PROPS];
@@ -53,10 +61,11 @@ static GParamSpec *props[N_PROPS];
 #define DEFAULT_RECURSIVE TRUE
 #define DEFAULT_MAX_MEGAPIXELS 150.0
 #define DEFAULT_DEFAULT_RESOLUTION 300
+#define DEFAULT_RESOLUTION 300
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(TIFFOpenOptions, TIFFOpenOptionsFree)
 
-static const gchar *const image_suffixes[] = { ".tif", ".tiff", ".png", ".jpg", ".jpeg", NULL };
+static const gchar *const image_suffixes[] = { ".tif", ".tiff", ".png", ".jpg", ".jpeg", ".pdf", NULL };
 
 static void
 cd_files_source_close_file(CdFilesSource *self)
@@ -64,6 +73,8 @@ cd_files_source_close_file(CdFilesSource *self)
   if (self->tif != NULL)
     TIFFClose(self->tif);
   self->tif = NULL;
+  g_clear_object(&self->pdf);
+  self->pdf_pages = 0;
   g_clear_pointer(&self->path, g_free);
   g_clear_pointer(&self->sha256, g_free);
   self->page = 0;
@@ -97,6 +108,9 @@ cd_files_source_get_property(GObject *object, guint prop_id, GValue *value, GPar
   case PROP_DEFAULT_RESOLUTION:
     g_value_set_uint(value, self->default_resolution);
     break;
+  case PROP_RESOLUTION:
+    g_value_set_uint(value, self->resolution);
+    break;
   default:
     G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
   }
@@ -116,6 +130,9 @@ cd_files_source_set_property(GObject *object, guint prop_id, const GValue *value
     break;
   case PROP_DEFAULT_RESOLUTION:
     self->default_resolution = g_value_get_uint(value);
+    break;
+  case PROP_RESOLUTION:
+    self->resolution = g_value_get_uint(value);
     break;
   default:
     G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
@@ -248,7 +265,7 @@ cd_files_source_check_size(CdFilesSource *self, guint32 width, guint32 height, G
   }
   if (mp > self->max_megapixels) {
     g_set_error(error, CD_ERROR, CD_ERROR_TOO_LARGE,
-                "image is %u × %u pixels (%.0f megapixels), over the limit of %.0f (option max-megapixels)", width,
+                "image is %u × %u pixels (%.1f megapixels), over the limit of %g (option max-megapixels)", width,
                 height, mp, self->max_megapixels);
     return FALSE;
   }
@@ -405,11 +422,140 @@ cd_files_source_next_tiff_page(CdFilesSource *self)
   return g_steal_pointer(&page);
 }
 
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(cairo_surface_t, cairo_surface_destroy)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(cairo_t, cairo_destroy)
+/* poppler-glib 22.12 declares no cleanup functions of its own */
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(PopplerDocument, g_object_unref)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(PopplerPage, g_object_unref)
+
+/* Renders one PDF page at @dpi onto white, straight into a 32-bit PIX (a
+ * cairo RGB24 row of a PIX's width is exactly a PIX row), then turns cairo's
+ * 0x00RRGGBB words into Leptonica's 0xRRGGBB00. A page with no colour in it
+ * comes back as 8-bit grey, a quarter of the memory. */
+static PIX *
+cd_files_source_render_pdf_page(CdFilesSource *self, PopplerPage *ppage, guint dpi, GError **error)
+{
+  g_autoptr(PIX) pix = NULL;
+  g_autoptr(cairo_surface_t) surface = NULL;
+  g_autoptr(cairo_t) cr = NULL;
+  gdouble wpt = 0, hpt = 0;
+  guint32 width, height;
+  gboolean colour = FALSE;
+
+  poppler_page_get_size(ppage, &wpt, &hpt);
+  if (!(wpt > 0 && hpt > 0 && wpt < 14400 && hpt < 14400)) {
+    g_set_error(error, CD_ERROR, CD_ERROR_INVALID_DATA, "page size %.0f × %.0f points is not a page", wpt, hpt);
+    return NULL;
+  }
+  width = (guint32) (wpt * dpi / 72.0 + 0.5);
+  height = (guint32) (hpt * dpi / 72.0 + 0.5);
+  if (!cd_files_source_check_size(self, width, height, error))
+    return NULL;
+  pix = pixCreate(width, height, 32);
+  if (pix == NULL) {
+    g_set_error(error, CD_ERROR, CD_ERROR_TOO_LARGE, "cannot allocate a %u × %u image", width, height);
+    return NULL;
+  }
+  surface = cairo_image_surface_create_for_data((guchar *) pixGetData(pix), CAIRO_FORMAT_RGB24, width, height,
+                                                pixGetWpl(pix) * 4);
+  if (cairo_surface_status(surface) != CAIRO_STATUS_SUCCESS) {
+    g_set_error(error, CD_ERROR, CD_ERROR_TOO_LARGE, "cannot render a %u × %u image: %s", width, height,
+                cairo_status_to_string(cairo_surface_status(surface)));
+    return NULL;
+  }
+  cr = cairo_create(surface);
+  cairo_set_source_rgb(cr, 1, 1, 1);
+  cairo_paint(cr);
+  cairo_scale(cr, dpi / 72.0, dpi / 72.0);
+  poppler_page_render_for_printing(ppage, cr);
+  cairo_surface_flush(surface);
+  if (cairo_status(cr) != CAIRO_STATUS_SUCCESS) {
+    g_set_error(error, CD_ERROR, CD_ERROR_INVALID_DATA, "cannot render: %s", cairo_status_to_string(cairo_status(cr)));
+    return NULL;
+  }
+  g_clear_pointer(&cr, cairo_destroy);
+  g_clear_pointer(&surface, cairo_surface_destroy);
+
+  for (guint32 row = 0; row < height; row++) {
+    l_uint32 *line = pixGetData(pix) + (gsize) row * pixGetWpl(pix);
+    for (guint32 col = 0; col < width; col++) {
+      guint32 v = line[col];
+      guint8 r = (v >> 16) & 0xff, g = (v >> 8) & 0xff, b = v & 0xff;
+      colour = colour || r != g || g != b;
+      line[col] = v << 8;
+    }
+  }
+  if (!colour) {
+    PIX *grey = pixGetRGBComponent(pix, COLOR_GREEN);
+    if (grey != NULL) {
+      pixDestroy(&pix);
+      pix = grey;
+    }
+  }
+  pixSetResolution(pix, dpi, dpi);
+  return g_steal_pointer(&pix);
+}
+
+/* The next page of the open PDF, a failure record for it, or NULL when the
+ * file has no more pages. Pages are rendered one at a time, as asked for. */
+static CdPage *
+cd_files_source_next_pdf_page(CdFilesSource *self)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PopplerPage) ppage = NULL;
+  g_autoptr(CdPage) page = NULL;
+  g_autoptr(PIX) pix = NULL;
+  gint index = self->page;
+
+  if (index >= self->pdf_pages) {
+    cd_files_source_close_file(self);
+    return NULL;
+  }
+  self->page++;
+  ppage = poppler_document_get_page(self->pdf, index);
+  if (ppage == NULL)
+    return cd_files_source_failed(self->path, index, self->sha256, "the page cannot be read from the PDF");
+  pix = cd_files_source_render_pdf_page(self, ppage, self->resolution, &error);
+  if (pix == NULL)
+    return cd_files_source_failed(self->path, index, self->sha256, "%s", error->message);
+  page = cd_page_new(self->path, index, self->sha256);
+  cd_page_set_resolution(page, self->resolution, self->resolution);
+  cd_page_set_pix(page, g_steal_pointer(&pix));
+  return g_steal_pointer(&page);
+}
+
+/* Opens a PDF for reading page by page. Returns a failure record when the
+ * file cannot be read as one (encrypted, corrupt, no pages), else NULL. */
+static CdPage *
+cd_files_source_open_pdf(CdFilesSource *self, const gchar *path, const gchar *sha256)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GFile) file = g_file_new_for_path(path);
+  g_autoptr(PopplerDocument) pdf = poppler_document_new_from_gfile(file, NULL, NULL, &error);
+  gint n;
+
+  if (pdf == NULL) {
+    if (g_error_matches(error, POPPLER_ERROR, POPPLER_ERROR_ENCRYPTED))
+      return cd_files_source_failed(path, -1, sha256, "PDF is encrypted (password protected): it cannot be read");
+    return cd_files_source_failed(path, -1, sha256, "not a readable PDF: %s", error->message);
+  }
+  n = poppler_document_get_n_pages(pdf);
+  if (n <= 0)
+    return cd_files_source_failed(path, -1, sha256, "PDF has no pages");
+  self->pdf = g_steal_pointer(&pdf);
+  self->pdf_pages = n;
+  self->path = g_strdup(path);
+  self->sha256 = g_strdup(sha256);
+  self->page = 0;
+  return NULL;
+}
+
 typedef enum {
   CD_FORMAT_UNKNOWN,
   CD_FORMAT_TIFF,
   CD_FORMAT_PNG,
   CD_FORMAT_JPEG,
+  CD_FORMAT_PDF,
 } CdFormat;
 
 static CdFormat
@@ -422,6 +568,11 @@ cd_files_source_sniff(const guint8 *head, gsize len)
     return CD_FORMAT_PNG;
   if (len >= 3 && head[0] == 0xff && head[1] == 0xd8 && head[2] == 0xff)
     return CD_FORMAT_JPEG;
+  /* PDF readers accept the header anywhere in the first kilobyte */
+  for (gsize i = 0; i + 5 <= len; i++) {
+    if (memcmp(head + i, "%PDF-", 5) == 0)
+      return CD_FORMAT_PDF;
+  }
   return CD_FORMAT_UNKNOWN;
 }
 
@@ -441,10 +592,10 @@ cd_files_source_read_single(CdFilesSource *self, const gchar *path, const gchar 
   if (pixReadHeaderMem((const l_uint8 *) data, len, NULL, &w, &h, &bps, &spp, NULL) != 0)
     return cd_files_source_failed(path, -1, sha256, "%s header is corrupt or truncated", name);
   if (!cd_files_source_check_size(self, w, h, &error))
-    return cd_files_source_failed(path, 0, sha256, "page 1: %s", error->message);
+    return cd_files_source_failed(path, 0, sha256, "%s", error->message);
   pix = pixReadMem((const l_uint8 *) data, len);
   if (pix == NULL)
-    return cd_files_source_failed(path, 0, sha256, "page 1: %s data is corrupt or truncated", name);
+    return cd_files_source_failed(path, 0, sha256, "%s data is corrupt or truncated", name);
   if (pixGetColormap(pix) != NULL) {
     PIX *plain = pixRemoveColormap(pix, REMOVE_CMAP_BASED_ON_SRC);
     if (plain != NULL) {
@@ -468,7 +619,7 @@ cd_files_source_start_file(CdFilesSource *self, const gchar *path)
   g_autofree gchar *sha256 = NULL;
   g_autofree gchar *reason = NULL;
   GStatBuf st;
-  guint8 head[8] = { 0 };
+  guint8 head[1024] = { 0 };
   gsize head_len = 0;
   FILE *fp;
   CdFormat format;
@@ -498,7 +649,9 @@ cd_files_source_start_file(CdFilesSource *self, const gchar *path)
   }
   format = cd_files_source_sniff(head, head_len);
   if (format == CD_FORMAT_UNKNOWN)
-    return cd_files_source_failed(path, -1, sha256, "not an image: the content is not TIFF, PNG or JPEG");
+    return cd_files_source_failed(path, -1, sha256, "not an image: the content is not TIFF, PNG, JPEG or PDF");
+  if (format == CD_FORMAT_PDF)
+    return cd_files_source_open_pdf(self, path, sha256);
   if (format != CD_FORMAT_TIFF)
     return cd_files_source_read_single(self, path, sha256, format);
 
@@ -523,8 +676,8 @@ cd_files_source_next(CdSource *source, GCancellable *cancellable, GError **error
 
   for (;;) {
     CdPage *page;
-    if (self->tif != NULL) {
-      page = cd_files_source_next_tiff_page(self);
+    if (self->tif != NULL || self->pdf != NULL) {
+      page = self->tif != NULL ? cd_files_source_next_tiff_page(self) : cd_files_source_next_pdf_page(self);
       if (page != NULL)
         return page;
       continue;
@@ -567,10 +720,13 @@ cd_files_source_class_init(CdFilesSourceClass *klass)
   props[PROP_DEFAULT_RESOLUTION] = g_param_spec_uint(
       "default-resolution", "Default resolution", "Resolution in dpi assumed for images that do not record one", 50,
       1200, DEFAULT_DEFAULT_RESOLUTION, G_PARAM_READWRITE | G_PARAM_CONSTRUCT | G_PARAM_STATIC_STRINGS);
+  props[PROP_RESOLUTION] =
+      g_param_spec_uint("resolution", "PDF resolution", "Resolution in dpi at which PDF pages are rendered", 50, 1200,
+                        DEFAULT_RESOLUTION, G_PARAM_READWRITE | G_PARAM_CONSTRUCT | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties(object_class, N_PROPS, props);
 
   cd_stage_class_set_metadata(stage_class, "files",
-                              "Reads multi-page TIFF (G3, G4, LZW, JPEG, PackBits, uncompressed), PNG and JPEG "
+                              "Reads multi-page TIFF (G3, G4, LZW, JPEG, PackBits, uncompressed), PNG, JPEG and PDF "
                               "files; folders recursively in name order");
 }
 

@@ -12,5 +12,5 @@ cd_plugin_files_init(CdPlugin *plugin, GError **error)
   return cd_plugin_add_stage_type(plugin, CD_TYPE_FILES_SOURCE, error);
 }
 
-CD_PLUGIN_DEFINE("files", "Reads scanned pages from TIFF, PNG and JPEG files and folders", cd_plugin_files_init,
+CD_PLUGIN_DEFINE("files", "Reads scanned pages from TIFF, PNG, JPEG and PDF files and folders", cd_plugin_files_init,
                  PACKAGE_VERSION, "LGPL-2.1-or-later")
