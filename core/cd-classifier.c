@@ -345,8 +345,12 @@ cd_classifier_run_limited(CdClassifier *self, CdDocument *document, GPtrArray *s
   }
   g_thread_join(thread);
   if (timed_out && !(cancellable != NULL && g_cancellable_is_cancelled(cancellable))) {
+    /* what the classifier said when stopped, unless it only said so */
+    if (!job->ok && job->error != NULL && !g_error_matches(job->error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+      g_set_error(error, CD_ERROR, CD_ERROR_TIMEOUT, "timed out after %g s: %s", priv->timeout, job->error->message);
+    else
+      g_set_error(error, CD_ERROR, CD_ERROR_TIMEOUT, "timed out after %g s", priv->timeout);
     cd_classify_job_unref(job);
-    g_set_error(error, CD_ERROR, CD_ERROR_TIMEOUT, "timed out after %g s", priv->timeout);
     return FALSE;
   }
   if (!job->ok) {

@@ -26,6 +26,7 @@ fixture_setup(Fixture *fx, gconstpointer data)
   path = g_build_filename(fx->dir, "test.archive", NULL);
   fx->registry = cd_registry_new();
   cd_registry_add_search_path(fx->registry, testing);
+  cd_registry_add_default_paths(fx->registry);
   cd_registry_scan(fx->registry);
   fx->archive = cd_archive_open(path, CD_ARCHIVE_FLAG_WRITER | CD_ARCHIVE_FLAG_CREATE, &error);
   g_assert_no_error(error);
@@ -400,6 +401,50 @@ test_classify_threshold_syntax(Fixture *fx, gconstpointer data)
   }
 }
 
+/* The shipped rules classifier through the pipeline on real text: a clear
+ * discharge summary is filed with its type; a note with barely any
+ * evidence gets a type with low confidence and goes to review. */
+static void
+test_classify_rules_review(Fixture *fx, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CdBatch) clear = run(fx,
+                                 "classifiers=rules\n[test-source]\npages=1\npages-per-file=1\n"
+                                 "text=VALLEY REGIONAL MEDICAL CENTER\\nDISCHARGE SUMMARY\\nMRN: 08570054\\n"
+                                 "ADMISSION DIAGNOSIS\\nThe patient was admitted with chronic obstructive pulmonary "
+                                 "disease.\\nHOSPITAL COURSE\\nThe patient remained afebrile.\\nDISCHARGE "
+                                 "MEDICATIONS\\nMetoprolol 25 mg twice daily.\\n",
+                                 &error);
+  g_autoptr(GPtrArray) docs = NULL;
+
+  g_assert_no_error(error);
+  g_assert_cmpuint(cd_batch_get_count(clear, CD_BATCH_OUTCOME_FILED), ==, 1);
+  docs = documents(fx);
+  g_assert_cmpstr(json_object_get_string_member(doc(docs, 0), "type"), ==, "discharge-summary");
+  g_assert_cmpfloat(json_object_get_double_member(doc(docs, 0), "type_confidence"), >=, 0.9);
+}
+
+/* A note with barely any evidence gets its likeliest type with low
+ * confidence, and waits for review saying so. */
+static void
+test_classify_rules_low(Fixture *fx, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CdBatch) weak = run(fx,
+                                "classifiers=rules\n[test-source]\npages=1\npages-per-file=1\n"
+                                "text=Patient doing well.\\nWill see again in two weeks.\\n",
+                                &error);
+  g_autoptr(GPtrArray) docs = NULL;
+  g_autofree gchar *reason = NULL;
+
+  g_assert_no_error(error);
+  g_assert_cmpuint(cd_batch_get_count(weak, CD_BATCH_OUTCOME_REVIEW), ==, 1);
+  docs = documents(fx);
+  g_assert_cmpstr(json_object_get_string_member(doc(docs, 0), "type"), ==, "progress-note");
+  reason = review_of(doc(docs, 0));
+  g_assert_cmpstr(reason, ==, "low-confidence type (progress-note 0.25 < 0.50)");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -427,5 +472,9 @@ main(int argc, char **argv)
              fixture_teardown);
   g_test_add("/chartdesk/classify-engine/threshold-syntax", Fixture, NULL, fixture_setup,
              test_classify_threshold_syntax, fixture_teardown);
+  g_test_add("/chartdesk/classify-engine/rules-review", Fixture, NULL, fixture_setup, test_classify_rules_review,
+             fixture_teardown);
+  g_test_add("/chartdesk/classify-engine/rules-low", Fixture, NULL, fixture_setup, test_classify_rules_low,
+             fixture_teardown);
   return g_test_run();
 }
