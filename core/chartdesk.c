@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "chartdesk.h"
+#include "cd-cli-classify-test-private.h"
 #include "cd-cli-private.h"
 
 /* Exit statuses, documented in the README. */
@@ -969,6 +970,11 @@ main(int argc, char **argv)
   if (g_strcmp0(argv[1], "--version") == 0) {
     g_print("chartdesk %s\n", PACKAGE_VERSION);
     return CD_EXIT_OK;
+  }
+  /* the plugin author's harness lives in cd-cli-classify-test.c */
+  if (argc > 2 && g_strcmp0(argv[1], "classify") == 0 && g_strcmp0(argv[2], "test") == 0) {
+    g_set_prgname("chartdesk classify test");
+    return cd_cli_classify_test(argc - 2, argv + 2);
   }
   for (guint i = 0; i < G_N_ELEMENTS(commands); i++) {
     if (g_strcmp0(argv[1], commands[i].name) == 0) {
