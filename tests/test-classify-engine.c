@@ -445,6 +445,35 @@ test_classify_rules_low(Fixture *fx, gconstpointer data)
   g_assert_cmpstr(reason, ==, "low-confidence type (progress-note 0.25 < 0.50)");
 }
 
+/* A failing external program beside the rules classifier: the rules still
+ * type the document, the document goes to review naming the program and
+ * its exit status, and the batch finishes every document. */
+static void
+test_classify_external_failing(Fixture *fx, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CdBatch) batch = run(fx,
+                                 "classifiers=rules;external\n[test-source]\npages=2\npages-per-file=1\n"
+                                 "text=RADIOLOGY REPORT\\nEXAM: CT abdomen with contrast\\nFINDINGS: normal\\n"
+                                 "IMPRESSION: no acute disease\\n\n"
+                                 "[external]\ncommand=sh -c 'cat >/dev/null; echo model missing >&2; exit 3'\n",
+                                 &error);
+  g_autoptr(GPtrArray) docs = NULL;
+
+  g_assert_no_error(error);
+  g_assert_cmpstr(cd_batch_get_status(batch), ==, "finished");
+  g_assert_cmpuint(cd_batch_get_count(batch, CD_BATCH_OUTCOME_REVIEW), ==, 2);
+  docs = documents(fx);
+  g_assert_cmpuint(docs->len, ==, 2);
+  for (guint i = 0; i < docs->len; i++) {
+    g_autofree gchar *reason = review_of(doc(docs, i));
+    g_assert_cmpstr(json_object_get_string_member(doc(docs, i), "type"), ==, "radiology-report");
+    g_assert_cmpstr(reason, ==,
+                    "classifier external: 'sh -c 'cat >/dev/null; echo model missing >&2; exit 3'' exited with "
+                    "status 3: model missing");
+  }
+}
+
 int
 main(int argc, char **argv)
 {
@@ -476,5 +505,7 @@ main(int argc, char **argv)
              fixture_teardown);
   g_test_add("/chartdesk/classify-engine/rules-low", Fixture, NULL, fixture_setup, test_classify_rules_low,
              fixture_teardown);
+  g_test_add("/chartdesk/classify-engine/external-failing", Fixture, NULL, fixture_setup,
+             test_classify_external_failing, fixture_teardown);
   return g_test_run();
 }
