@@ -64,11 +64,10 @@ typedef struct {
 
 struct _CdRulesClassifier {
   CdClassifier parent_instance;
-  gchar *rules;             /* the rules file, "" for the shipped one */
-  guint title_lines;        /* lines at the top of a page where titles count */
-  gdouble evidence;         /* total weight at which the classifier is sure */
-  GPtrArray *sets;          /* of CdRuleSet, once started */
-  gdouble title_as_keyword; /* weight of a title found outside the title lines */
+  gchar *rules;      /* the rules file, "" for the shipped one */
+  guint title_lines; /* lines at the top of a page where titles count */
+  gdouble evidence;  /* total weight at which the classifier is sure */
+  GPtrArray *sets;   /* of CdRuleSet, once started */
 };
 
 G_DEFINE_TYPE(CdRulesClassifier, cd_rules_classifier, CD_TYPE_CLASSIFIER)
@@ -232,10 +231,24 @@ cd_rules_load_set(CdRulesClassifier *self, GKeyFile *kf, const gchar *origin, co
     for (guint i = 0; items[i] != NULL; i++) {
       CdRulePhrase *phrase = g_new0(CdRulePhrase, 1);
       const gchar *text;
+      GPtrArray *list = k == 0 ? set->titles : set->keywords;
+      gboolean twice = FALSE;
       phrase->weight = cd_rules_item_weight(items[i], k == 0 ? title_weight : keyword_weight, &text);
       phrase->flat = cd_classify_text_flatten(text);
       phrase->squeezed = cd_classify_text_squeeze(phrase->flat);
-      g_ptr_array_add(k == 0 ? set->titles : set->keywords, phrase);
+      /* `follow-up` and `follow up` are one item once flattened: count it once */
+      for (guint j = 0; j < list->len && !twice; j++) {
+        CdRulePhrase *other = g_ptr_array_index(list, j);
+        if (g_strcmp0(other->flat, phrase->flat) == 0) {
+          other->weight = MAX(other->weight, phrase->weight);
+          twice = TRUE;
+        }
+      }
+      if (twice) {
+        cd_rule_phrase_free(phrase);
+        continue;
+      }
+      g_ptr_array_add(list, phrase);
       if (phrase->squeezed[0] == '\0') {
         g_set_error(error, CD_ERROR, CD_ERROR_INVALID_DATA, "%s: [%s] %s: '%s' has no letters or digits", origin, group,
                     k == 0 ? "titles" : "keywords", items[i]);
@@ -289,7 +302,6 @@ cd_rules_classifier_start(CdStage *stage, GError **error)
   title_weight = cd_rules_read_weight(kf, "title-weight", DEFAULT_TITLE_WEIGHT);
   keyword_weight = cd_rules_read_weight(kf, "keyword-weight", DEFAULT_KEYWORD_WEIGHT);
   pattern_weight = cd_rules_read_weight(kf, "pattern-weight", DEFAULT_PATTERN_WEIGHT);
-  self->title_as_keyword = keyword_weight;
 
   g_clear_pointer(&self->sets, g_ptr_array_unref);
   self->sets = g_ptr_array_new_with_free_func((GDestroyNotify) cd_rule_set_free);
@@ -333,27 +345,60 @@ cd_rules_classifier_stop(CdStage *stage)
 /* Characters of a line that count as title lines: a heading is short. */
 #define CD_RULES_TITLE_LINE_CHARS 80
 
-/* The flat form of the first @lines non-empty lines of @text. */
-static gchar *
+/* The flat forms of the first @lines non-empty lines of @text, one string
+ * per line. */
+static GPtrArray *
 cd_rules_title_region(const gchar *text, guint lines)
 {
   g_auto(GStrv) split = g_strsplit(text, "\n", -1);
-  g_autoptr(GString) head = g_string_new(NULL);
-  guint taken = 0;
+  GPtrArray *region = g_ptr_array_new_with_free_func(g_free);
 
-  for (guint i = 0; split[i] != NULL && taken < lines; i++) {
+  for (guint i = 0; split[i] != NULL && region->len < lines; i++) {
     if (*g_strstrip(split[i]) == '\0')
       continue;
     /* a page without line breaks (a transcription) has its title at the start */
     if (g_utf8_strlen(split[i], -1) > CD_RULES_TITLE_LINE_CHARS) {
       g_autofree gchar *cut = g_utf8_substring(split[i], 0, CD_RULES_TITLE_LINE_CHARS);
-      g_string_append_printf(head, "%s\n", cut);
+      g_ptr_array_add(region, cd_classify_text_flatten(cut));
     } else {
-      g_string_append_printf(head, "%s\n", split[i]);
+      g_ptr_array_add(region, cd_classify_text_flatten(split[i]));
     }
-    taken++;
   }
-  return cd_classify_text_flatten(head->str);
+  return region;
+}
+
+/* Whether @title is in @region (flat lines) or @squeezed (the same lines
+ * without spaces). A one-word title must be a line of its own (`MRI` is
+ * not a title inside "a normal MRI and"); a short title must be whole
+ * words of a line; a longer one may be broken by spaces and have one
+ * letter in eight misread. */
+static gboolean
+cd_rules_title_found(CdRulePhrase *title, GPtrArray *region, const gchar *squeezed)
+{
+  gsize len = strlen(title->squeezed);
+
+  if (strchr(title->flat + 1, ' ') == title->flat + strlen(title->flat) - 1) {
+    for (guint i = 0; i < region->len; i++) {
+      if (g_strcmp0(g_ptr_array_index(region, i), title->flat) == 0)
+        return TRUE;
+    }
+    return FALSE;
+  }
+  if (len < CD_RULES_MIN_SQUEEZED_TITLE) {
+    for (guint i = 0; i < region->len; i++) {
+      if (strstr(g_ptr_array_index(region, i), title->flat) != NULL)
+        return TRUE;
+    }
+    return FALSE;
+  }
+  return cd_classify_text_find_approx(squeezed, title->squeezed, len / 8);
+}
+
+static void
+cd_rules_explain(GString *why, const gchar *kind, const gchar *item, gdouble weight)
+{
+  if (why != NULL)
+    g_string_append_printf(why, " %s '%s' +%g;", kind, item, weight);
 }
 
 static gboolean
@@ -362,8 +407,8 @@ cd_rules_classifier_classify(CdClassifier *classifier, CdDocument *document, GPt
 {
   CdRulesClassifier *self = CD_RULES_CLASSIFIER(classifier);
   GPtrArray *pages = cd_document_get_pages(document);
-  g_autoptr(GPtrArray) regions = g_ptr_array_new_with_free_func(g_free);          /* flat */
-  g_autoptr(GPtrArray) squeezed_regions = g_ptr_array_new_with_free_func(g_free); /* squeezed */
+  g_autoptr(GPtrArray) regions = g_ptr_array_new_with_free_func((GDestroyNotify) g_ptr_array_unref); /* of lines */
+  g_autoptr(GPtrArray) squeezed_regions = g_ptr_array_new_with_free_func(g_free);
   g_autofree gchar *text = cd_document_dup_text(document);
   g_autofree gchar *joined = cd_classify_text_join(text);
   g_autofree gchar *flat = cd_classify_text_flatten(text);
@@ -371,6 +416,9 @@ cd_rules_classifier_classify(CdClassifier *classifier, CdDocument *document, GPt
   g_autofree gdouble *raw = NULL;
   gdouble total = 0;
   gdouble squares = 0;
+  /* what matched, for `G_MESSAGES_DEBUG=ChartdeskClassify`: rule authors
+   * need to see why a document got its scores */
+  g_autoptr(GString) why = g_log_writer_default_would_drop(G_LOG_LEVEL_DEBUG, G_LOG_DOMAIN) ? NULL : g_string_new(NULL);
 
   if (self->sets == NULL) {
     g_set_error_literal(error, CD_ERROR, CD_ERROR_INTERNAL, "classify before start");
@@ -378,12 +426,17 @@ cd_rules_classifier_classify(CdClassifier *classifier, CdDocument *document, GPt
   }
   for (guint i = 0; i < pages->len; i++) {
     const gchar *page_text = cd_page_get_text(g_ptr_array_index(pages, i));
-    gchar *region;
+    GPtrArray *region;
+    g_autoptr(GString) squeezed_region = g_string_new(NULL);
     if (page_text == NULL)
       continue;
     region = cd_rules_title_region(page_text, self->title_lines);
+    for (guint l = 0; l < region->len; l++) {
+      g_autofree gchar *line = cd_classify_text_squeeze(g_ptr_array_index(region, l));
+      g_string_append(squeezed_region, line);
+    }
     g_ptr_array_add(regions, region);
-    g_ptr_array_add(squeezed_regions, cd_classify_text_squeeze(region));
+    g_ptr_array_add(squeezed_regions, g_strdup(squeezed_region->str));
   }
 
   raw = g_new0(gdouble, self->sets->len);
@@ -393,29 +446,32 @@ cd_rules_classifier_classify(CdClassifier *classifier, CdDocument *document, GPt
       return FALSE;
     for (guint i = 0; i < set->titles->len; i++) {
       CdRulePhrase *title = g_ptr_array_index(set->titles, i);
-      gsize len = strlen(title->squeezed);
       gboolean found = FALSE;
-      for (guint r = 0; r < regions->len && !found; r++) {
-        if (len < CD_RULES_MIN_SQUEEZED_TITLE)
-          found = strstr(g_ptr_array_index(regions, r), title->flat) != NULL;
-        else
-          found = cd_classify_text_find_approx(g_ptr_array_index(squeezed_regions, r), title->squeezed, len / 8);
-      }
-      if (found)
+      for (guint r = 0; r < regions->len && !found; r++)
+        found = cd_rules_title_found(title, g_ptr_array_index(regions, r), g_ptr_array_index(squeezed_regions, r));
+      if (found) {
         raw[s] += title->weight;
-      else if (strstr(flat, title->flat) != NULL)
-        raw[s] += self->title_as_keyword;
+        cd_rules_explain(why, "title", title->flat, title->weight);
+      }
     }
     for (guint i = 0; i < set->keywords->len; i++) {
       CdRulePhrase *keyword = g_ptr_array_index(set->keywords, i);
       if (strstr(flat, keyword->flat) != NULL ||
-          (strlen(keyword->squeezed) >= 10 && strstr(squeezed, keyword->squeezed) != NULL))
+          (strlen(keyword->squeezed) >= 10 && strstr(squeezed, keyword->squeezed) != NULL)) {
         raw[s] += keyword->weight;
+        cd_rules_explain(why, "keyword", keyword->flat, keyword->weight);
+      }
     }
     for (guint i = 0; i < set->patterns->len; i++) {
       CdRulePattern *pattern = g_ptr_array_index(set->patterns, i);
-      if (g_regex_match(pattern->regex, joined, 0, NULL))
+      if (g_regex_match(pattern->regex, joined, 0, NULL)) {
         raw[s] += pattern->weight;
+        cd_rules_explain(why, "pattern", g_regex_get_pattern(pattern->regex), pattern->weight);
+      }
+    }
+    if (why != NULL && why->len > 0) {
+      g_debug("%s: %s %g:%s", cd_page_get_source_path(g_ptr_array_index(pages, 0)), set->type, raw[s], why->str);
+      g_string_truncate(why, 0);
     }
     total += raw[s];
   }
