@@ -51,8 +51,17 @@ fixture_teardown(Fixture *fx, gconstpointer data)
 
 /* Runs a workflow of synthetic pages filed to one patient (so only the
  * type can send a document to review) with the given classifiers. */
+static CdBatch *run_with(Fixture *fx, CdTaxonomy *taxonomy, const gchar *extra, GError **error);
+
 static CdBatch *
 run(Fixture *fx, const gchar *extra, GError **error)
+{
+  return run_with(fx, NULL, extra, error);
+}
+
+/* The same with a taxonomy of the test's own (NULL: the shipped one). */
+static CdBatch *
+run_with(Fixture *fx, CdTaxonomy *taxonomy, const gchar *extra, GError **error)
 {
   g_autofree gchar *data = g_strdup_printf("[workflow]\nname=test\nsource=test-source\ndocument-stages=test-link\n%s\n"
                                            "[test-link]\nmrn=00482913\n",
@@ -65,6 +74,7 @@ run(Fixture *fx, const gchar *extra, GError **error)
   if (wf == NULL)
     return NULL;
   pipeline = cd_pipeline_new(wf, fx->archive);
+  cd_pipeline_set_taxonomy(pipeline, taxonomy);
   return cd_pipeline_run(pipeline, inputs, NULL, error);
 }
 
@@ -474,6 +484,35 @@ test_classify_external_failing(Fixture *fx, gconstpointer data)
   }
 }
 
+/* A hospital's taxonomy, edited without code: a classifier answering a
+ * renamed type's old name gives the new type, a retired type's label is
+ * dropped, and the hospital's own threshold applies. */
+static void
+test_classify_hospital_taxonomy(Fixture *fx, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CdTaxonomy) taxonomy =
+      cd_taxonomy_new_from_data("[taxonomy]\nfallback=misc\n"
+                                "[discharge-letter]\nrenamed-from=discharge-summary\nthreshold=0.95\n"
+                                "[nursing-note]\nretired=true\n[misc]\n",
+                                "hospital.conf", &error);
+  g_autoptr(CdBatch) batch = NULL;
+  g_autoptr(GPtrArray) docs = NULL;
+  g_autofree gchar *reason = NULL;
+
+  g_assert_no_error(error);
+  batch = run_with(fx, taxonomy,
+                   "classifiers=test-classifier\n[test-source]\npages=1\npages-per-file=1\n"
+                   "[test-classifier]\nscores=nursing-note:1.0;discharge-summary:0.9\n",
+                   &error);
+  g_assert_no_error(error);
+  docs = documents(fx);
+  g_assert_cmpstr(json_object_get_string_member(doc(docs, 0), "type"), ==, "discharge-letter");
+  g_assert_cmpfloat_with_epsilon(json_object_get_double_member(doc(docs, 0), "type_confidence"), 0.9, 1e-9);
+  reason = review_of(doc(docs, 0));
+  g_assert_cmpstr(reason, ==, "low-confidence type (discharge-letter 0.90 < 0.95)");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -507,5 +546,7 @@ main(int argc, char **argv)
              fixture_teardown);
   g_test_add("/chartdesk/classify-engine/external-failing", Fixture, NULL, fixture_setup,
              test_classify_external_failing, fixture_teardown);
+  g_test_add("/chartdesk/classify-engine/hospital-taxonomy", Fixture, NULL, fixture_setup,
+             test_classify_hospital_taxonomy, fixture_teardown);
   return g_test_run();
 }
