@@ -379,6 +379,17 @@ test_classify_external_ok(void)
   g_assert_cmpstr(first->label, ==, "discharge-summary");
   g_assert_cmpfloat(first->score, ==, 0.9);
   g_assert_cmpstr(second->label, ==, "seen-2-pages-1-words");
+
+  /* without word boxes the request is lighter, and the program sees none */
+  {
+    g_autoptr(CdClassifier) lighter =
+        make_classifier("external", &error, "command", command, "send-words", FALSE, NULL);
+    g_autoptr(GPtrArray) light = NULL;
+    g_assert_no_error(error);
+    light = cd_classifier_classify(lighter, document, NULL, &error);
+    g_assert_no_error(error);
+    g_assert_cmpstr(((CdLabelScore *) g_ptr_array_index(light, 1))->label, ==, "seen-2-pages-0-words");
+  }
 }
 
 /* An external program that fails, answers something other than the
