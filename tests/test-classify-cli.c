@@ -10,6 +10,8 @@
 #include <string.h>
 #include <sys/wait.h>
 
+static gchar **extra_env; /* the environment for chartdesk, NULL: ours */
+
 /* Runs chartdesk with @args; returns the exit status. */
 static gint
 chartdesk(const gchar *const *args, gchar **out, gchar **err)
@@ -23,7 +25,7 @@ chartdesk(const gchar *const *args, gchar **out, gchar **err)
     g_ptr_array_add(argv, g_strdup(args[i]));
   g_ptr_array_add(argv, NULL);
   g_assert_true(
-      g_spawn_sync(NULL, (gchar **) argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL, out, err, &status, &error));
+      g_spawn_sync(NULL, (gchar **) argv->pdata, extra_env, G_SPAWN_DEFAULT, NULL, NULL, out, err, &status, &error));
   g_assert_no_error(error);
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
@@ -218,6 +220,51 @@ test_classify_cli_errors(void)
   }
 }
 
+/* `chartdesk review type` sets the type of a document in review for its
+ * type and files it; a name that is no type of the taxonomy is refused. */
+static void
+test_classify_cli_review_type(void)
+{
+  g_autofree gchar *dir = g_dir_make_tmp("cd-classify-cli-XXXXXX", NULL);
+  g_autofree gchar *wf = g_build_filename(dir, "t.workflow", NULL);
+  g_autofree gchar *archive = g_build_filename(dir, "t.archive", NULL);
+  g_autofree gchar *testing = g_test_build_filename(G_TEST_BUILT, "tests", "plugins", NULL);
+  g_autofree gchar *plugin_path = g_strdup_printf("%s:%s", g_getenv("CHARTDESK_PLUGIN_PATH"), testing);
+  const gchar *ingest[] = { "ingest", "-q", "--workflow", wf, archive, "synthetic", NULL };
+  const gchar *bad[] = { "review", "type", archive, "document:1", "--type", "invoice", "--why", "x", NULL };
+  const gchar *good[] = { "review", "type", archive, "document:1", "--type", "Consent", "--why", "signed", NULL };
+  const gchar *show[] = { "show", "--json", archive, "document:1", NULL };
+  g_autofree gchar *err = NULL;
+  g_autofree gchar *out = NULL;
+  g_autofree gchar *shown = NULL;
+  g_autoptr(JsonNode) node = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true(g_file_set_contents(wf,
+                                    "[workflow]\nname=t\nsource=test-source\ndocument-stages=test-link\n"
+                                    "classifiers=test-classifier\n[test-source]\npages=1\n[test-link]\nmrn=00482913\n"
+                                    "[test-classifier]\nscores=consent-form:0.65\n",
+                                    -1, &error));
+  extra_env = g_environ_setenv(g_get_environ(), "CHARTDESK_PLUGIN_PATH", plugin_path, TRUE);
+  {
+    g_autofree gchar *ingest_err = NULL;
+    gint status = chartdesk(ingest, NULL, &ingest_err);
+    g_test_message("%s", ingest_err);
+    g_assert_cmpint(status, ==, 0);
+  }
+  g_assert_cmpint(chartdesk(bad, NULL, &err), ==, 2);
+  g_assert_nonnull(strstr(err, "'invoice' is not a document type in use"));
+  g_assert_cmpint(chartdesk(good, &out, NULL), ==, 0);
+  g_assert_cmpstr(out, ==, "document 1 is a consent-form\n");
+  g_assert_cmpint(chartdesk(show, &shown, NULL), ==, 0);
+  node = json_from_string(shown, &error);
+  g_assert_no_error(error);
+  g_assert_cmpstr(json_object_get_string_member(json_node_get_object(node), "status"), ==, "filed");
+  g_assert_cmpstr(json_object_get_string_member(json_node_get_object(node), "type"), ==, "consent-form");
+  g_clear_pointer(&extra_env, g_strfreev);
+  rm_rf(dir);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -225,5 +272,6 @@ main(int argc, char **argv)
   g_test_add_func("/chartdesk/classify-cli/folder", test_classify_cli_folder);
   g_test_add_func("/chartdesk/classify-cli/csv", test_classify_cli_csv);
   g_test_add_func("/chartdesk/classify-cli/errors", test_classify_cli_errors);
+  g_test_add_func("/chartdesk/classify-cli/review-type", test_classify_cli_review_type);
   return g_test_run();
 }

@@ -513,6 +513,66 @@ test_classify_hospital_taxonomy(Fixture *fx, gconstpointer data)
   g_assert_cmpstr(reason, ==, "low-confidence type (discharge-letter 0.90 < 0.95)");
 }
 
+/* A person sets the type of a document in review for its type: it is
+ * filed with that type at confidence 1. A document that also lacks a
+ * patient keeps that reason open and stays in review. */
+static void
+test_classify_review_type(Fixture *fx, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CdWorkflow) wf = cd_workflow_new_from_data(fx->registry,
+                                                       "[workflow]\nname=t\nsource=test-source\n"
+                                                       "document-stages=test-link\nclassifiers=test-classifier\n"
+                                                       "[test-source]\npages=2\npages-per-file=1\n"
+                                                       "[test-link]\nmrn=\n"
+                                                       "[test-classifier]\nscores=consent-form:0.65\n",
+                                                       "t.workflow", &error);
+  g_autoptr(CdBatch) with_patient = NULL;
+  g_autoptr(CdPipeline) pipeline = NULL;
+  g_autoptr(CdBatch) without = NULL;
+  g_autoptr(GPtrArray) docs = NULL;
+  g_autofree gchar *left = NULL;
+  const gchar *inputs[] = { "synthetic", NULL };
+  gint64 filed_id, open_id;
+
+  g_assert_no_error(error);
+  /* one document with a patient (through the usual helper), then two without */
+  with_patient = run(fx,
+                     "classifiers=test-classifier\n[test-source]\npages=1\npages-per-file=1\n"
+                     "[test-classifier]\nscores=consent-form:0.65\n",
+                     &error);
+  g_assert_no_error(error);
+  pipeline = cd_pipeline_new(wf, fx->archive);
+  without = cd_pipeline_run(pipeline, inputs, NULL, &error);
+  g_assert_no_error(error);
+  docs = documents(fx);
+  g_assert_cmpuint(docs->len, ==, 2);
+  filed_id = json_object_get_int_member(doc(docs, 0), "id");
+  open_id = json_object_get_int_member(doc(docs, 1), "id");
+  g_clear_pointer(&docs, g_ptr_array_unref);
+
+  g_assert_true(cd_archive_review_set_type(fx->archive, filed_id, "consent-form", "signed consent, checked", &error));
+  g_assert_no_error(error);
+  g_assert_true(cd_archive_review_set_type(fx->archive, open_id, "correspondence", "a letter", &error));
+  g_assert_no_error(error);
+  g_assert_false(cd_archive_review_set_type(fx->archive, open_id, "correspondence", "  ", &error));
+  g_assert_error(error, CD_ERROR, CD_ERROR_INVALID_ARGUMENT);
+  g_clear_error(&error);
+  g_assert_false(cd_archive_review_set_type(fx->archive, 999, "correspondence", "why", &error));
+  g_assert_error(error, CD_ERROR, CD_ERROR_NOT_FOUND);
+  g_clear_error(&error);
+
+  docs = documents(fx);
+  g_assert_cmpstr(json_object_get_string_member(doc(docs, 0), "status"), ==, "filed");
+  g_assert_cmpstr(json_object_get_string_member(doc(docs, 0), "type"), ==, "consent-form");
+  g_assert_cmpfloat(json_object_get_double_member(doc(docs, 0), "type_confidence"), ==, 1.0);
+  g_assert_cmpuint(json_array_get_length(json_object_get_array_member(doc(docs, 0), "review")), ==, 0);
+  g_assert_cmpstr(json_object_get_string_member(doc(docs, 1), "status"), ==, "review");
+  g_assert_cmpstr(json_object_get_string_member(doc(docs, 1), "type"), ==, "correspondence");
+  left = review_of(doc(docs, 1));
+  g_assert_cmpstr(left, ==, "no patient identified");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -548,5 +608,7 @@ main(int argc, char **argv)
              test_classify_external_failing, fixture_teardown);
   g_test_add("/chartdesk/classify-engine/hospital-taxonomy", Fixture, NULL, fixture_setup,
              test_classify_hospital_taxonomy, fixture_teardown);
+  g_test_add("/chartdesk/classify-engine/review-type", Fixture, NULL, fixture_setup, test_classify_review_type,
+             fixture_teardown);
   return g_test_run();
 }
