@@ -4,7 +4,7 @@
  *
  * The smallest third-party plugin: one page stage that stamps every page
  * with a greeting fact and counts the dark pixels of its image. It is built
- * out of tree by tests/sdk/test-sdk.py against the installed SDK alone
+ * out of tree by tests/sdk/test-sdk.c against the installed SDK alone
  * (`#include <chartdesk.h>`, `pkg-config chartdesk-1`), with warnings as
  * errors, so it proves the public headers are self-sufficient.
  */
