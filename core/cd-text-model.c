@@ -39,7 +39,7 @@
  */
 
 #define CD_TEXT_MODEL_MAGIC "chartdesk-text-model"
-#define CD_TEXT_MODEL_VARIANT_TYPE "(sua{sv}asadday)"
+#define CD_TEXT_MODEL_VARIANT_TYPE "(sua{sv}asaday)"
 #define MAX_TEXT_BYTES (512 * 1024) /* a longer document is classified by its start */
 #define MAX_WORD_BYTES 48
 #define MAX_LABELS 256
