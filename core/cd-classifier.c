@@ -69,16 +69,297 @@ cd_label_score_free(CdLabelScore *score)
   g_free(score);
 }
 
-G_DEFINE_ABSTRACT_TYPE(CdClassifier, cd_classifier, CD_TYPE_STAGE)
+typedef struct {
+  gdouble weight;
+  gdouble timeout;      /* seconds, 0: no limit */
+  CdTaxonomy *taxonomy; /* set by the engine before start */
+  gboolean abandoned;   /* a call ran over its time and never returned */
+} CdClassifierPrivate;
+
+G_DEFINE_ABSTRACT_TYPE_WITH_PRIVATE(CdClassifier, cd_classifier, CD_TYPE_STAGE)
+
+enum {
+  PROP_0,
+  PROP_WEIGHT,
+  PROP_TIMEOUT,
+  N_PROPS,
+};
+static GParamSpec *props[N_PROPS];
+
+#define DEFAULT_WEIGHT 1.0
+#define DEFAULT_TIMEOUT 30.0
+
+/* How long a classifier may take to return once its time is up and it has
+ * been cancelled, before it is abandoned. */
+#define CD_CLASSIFIER_GRACE_USEC (1 * G_USEC_PER_SEC)
+
+static void
+cd_classifier_get_property(GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
+{
+  CdClassifierPrivate *priv = cd_classifier_get_instance_private(CD_CLASSIFIER(object));
+
+  switch (prop_id) {
+  case PROP_WEIGHT:
+    g_value_set_double(value, priv->weight);
+    break;
+  case PROP_TIMEOUT:
+    g_value_set_double(value, priv->timeout);
+    break;
+  default:
+    G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
+  }
+}
+
+static void
+cd_classifier_set_property(GObject *object, guint prop_id, const GValue *value, GParamSpec *pspec)
+{
+  CdClassifierPrivate *priv = cd_classifier_get_instance_private(CD_CLASSIFIER(object));
+
+  switch (prop_id) {
+  case PROP_WEIGHT:
+    priv->weight = g_value_get_double(value);
+    break;
+  case PROP_TIMEOUT:
+    priv->timeout = g_value_get_double(value);
+    break;
+  default:
+    G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
+  }
+}
+
+static void
+cd_classifier_finalize(GObject *object)
+{
+  CdClassifierPrivate *priv = cd_classifier_get_instance_private(CD_CLASSIFIER(object));
+
+  g_clear_object(&priv->taxonomy);
+  G_OBJECT_CLASS(cd_classifier_parent_class)->finalize(object);
+}
 
 static void
 cd_classifier_class_init(CdClassifierClass *klass)
 {
+  GObjectClass *object_class = G_OBJECT_CLASS(klass);
+
+  object_class->get_property = cd_classifier_get_property;
+  object_class->set_property = cd_classifier_set_property;
+  object_class->finalize = cd_classifier_finalize;
+
+  props[PROP_WEIGHT] = g_param_spec_double(
+      "weight", "Weight", "How much this classifier counts when the engine combines classifiers' scores", 0.0, 1000.0,
+      DEFAULT_WEIGHT, G_PARAM_READWRITE | G_PARAM_CONSTRUCT | G_PARAM_STATIC_STRINGS);
+  props[PROP_TIMEOUT] = g_param_spec_double(
+      "timeout", "Time limit", "Seconds a document may take; over it is an error (0: no limit)", 0.0, 86400.0,
+      DEFAULT_TIMEOUT, G_PARAM_READWRITE | G_PARAM_CONSTRUCT | G_PARAM_STATIC_STRINGS);
+  g_object_class_install_properties(object_class, N_PROPS, props);
 }
 
 static void
 cd_classifier_init(CdClassifier *self)
 {
+}
+
+/**
+ * cd_classifier_get_weight:
+ * @self: a #CdClassifier
+ *
+ * Returns: the classifier's weight in the engine's combination
+ *
+ * Since: 0.1
+ */
+gdouble
+cd_classifier_get_weight(CdClassifier *self)
+{
+  CdClassifierPrivate *priv;
+  g_return_val_if_fail(CD_IS_CLASSIFIER(self), 0);
+  priv = cd_classifier_get_instance_private(self);
+  return priv->weight;
+}
+
+/**
+ * cd_classifier_get_timeout:
+ * @self: a #CdClassifier
+ *
+ * Returns: seconds one document may take, 0 for no limit
+ *
+ * Since: 0.1
+ */
+gdouble
+cd_classifier_get_timeout(CdClassifier *self)
+{
+  CdClassifierPrivate *priv;
+  g_return_val_if_fail(CD_IS_CLASSIFIER(self), 0);
+  priv = cd_classifier_get_instance_private(self);
+  return priv->timeout;
+}
+
+/**
+ * cd_classifier_get_taxonomy:
+ * @self: a #CdClassifier
+ *
+ * The document types the engine accepts. The engine sets it before
+ * cd_stage_start(), so a classifier can check its configuration against it
+ * when it starts.
+ *
+ * Returns: (transfer none) (nullable): the taxonomy in use
+ *
+ * Since: 0.1
+ */
+CdTaxonomy *
+cd_classifier_get_taxonomy(CdClassifier *self)
+{
+  CdClassifierPrivate *priv;
+  g_return_val_if_fail(CD_IS_CLASSIFIER(self), NULL);
+  priv = cd_classifier_get_instance_private(self);
+  return priv->taxonomy;
+}
+
+/**
+ * cd_classifier_set_taxonomy:
+ * @self: a #CdClassifier
+ * @taxonomy: (nullable): the taxonomy in use
+ *
+ * Called by the engine and by test harnesses before cd_stage_start().
+ *
+ * Since: 0.1
+ */
+void
+cd_classifier_set_taxonomy(CdClassifier *self, CdTaxonomy *taxonomy)
+{
+  CdClassifierPrivate *priv;
+  g_return_if_fail(CD_IS_CLASSIFIER(self));
+  priv = cd_classifier_get_instance_private(self);
+  g_set_object(&priv->taxonomy, taxonomy);
+}
+
+/* One call of the classify vfunc on a helper thread. Shared by the caller
+ * and the thread, so that a caller that gives up can leave it behind. */
+typedef struct {
+  gint refs;
+  CdClassifier *self;
+  CdDocument *document;
+  GCancellable *cancellable;
+  GMutex lock;
+  GCond cond;
+  gboolean done;
+  gboolean ok;
+  GPtrArray *scores;
+  GError *error;
+} CdClassifyJob;
+
+static void
+cd_classify_job_unref(CdClassifyJob *job)
+{
+  if (!g_atomic_int_dec_and_test(&job->refs))
+    return;
+  g_object_unref(job->self);
+  g_object_unref(job->document);
+  g_object_unref(job->cancellable);
+  g_mutex_clear(&job->lock);
+  g_cond_clear(&job->cond);
+  g_ptr_array_unref(job->scores);
+  g_clear_error(&job->error);
+  g_free(job);
+}
+
+static gpointer
+cd_classify_job_run(gpointer data)
+{
+  CdClassifyJob *job = data;
+  gboolean ok;
+  GError *error = NULL;
+
+  ok = CD_CLASSIFIER_GET_CLASS(job->self)->classify(job->self, job->document, job->scores, job->cancellable, &error);
+  g_mutex_lock(&job->lock);
+  job->ok = ok;
+  job->error = error;
+  job->done = TRUE;
+  g_cond_signal(&job->cond);
+  g_mutex_unlock(&job->lock);
+  cd_classify_job_unref(job);
+  return NULL;
+}
+
+static void
+cd_classify_job_forward_cancel(GCancellable *outer, GCancellable *inner)
+{
+  g_cancellable_cancel(inner);
+}
+
+/* Runs the vfunc on a helper thread and waits for it at most the time
+ * limit, then cancels it and waits a grace second more; a call still
+ * running then is left behind and the classifier is marked abandoned, so
+ * a hung plugin costs one thread, never the batch. */
+static gboolean
+cd_classifier_run_limited(CdClassifier *self, CdDocument *document, GPtrArray *scores, GCancellable *cancellable,
+                          GError **error)
+{
+  CdClassifierPrivate *priv = cd_classifier_get_instance_private(self);
+  CdClassifyJob *job = g_new0(CdClassifyJob, 1);
+  GThread *thread;
+  gint64 deadline = g_get_monotonic_time() + (gint64) (priv->timeout * G_USEC_PER_SEC);
+  gulong cancel_id = 0;
+  gboolean timed_out = FALSE;
+  gboolean ok;
+
+  job->refs = 2;
+  job->self = g_object_ref(self);
+  job->document = g_object_ref(document);
+  job->cancellable = g_cancellable_new();
+  job->scores = g_ptr_array_new_with_free_func((GDestroyNotify) cd_label_score_free);
+  g_mutex_init(&job->lock);
+  g_cond_init(&job->cond);
+  if (cancellable != NULL)
+    cancel_id = g_cancellable_connect(cancellable, G_CALLBACK(cd_classify_job_forward_cancel), job->cancellable, NULL);
+
+  thread = g_thread_try_new("cd-classify", cd_classify_job_run, job, error);
+  if (thread == NULL) {
+    if (cancellable != NULL)
+      g_cancellable_disconnect(cancellable, cancel_id);
+    job->refs = 1;
+    cd_classify_job_unref(job);
+    return FALSE;
+  }
+  g_mutex_lock(&job->lock);
+  while (!job->done) {
+    if (!g_cond_wait_until(&job->cond, &job->lock, deadline) && !job->done) {
+      if (timed_out)
+        break;
+      timed_out = TRUE;
+      g_cancellable_cancel(job->cancellable);
+      deadline = g_get_monotonic_time() + CD_CLASSIFIER_GRACE_USEC;
+    }
+  }
+  ok = job->done;
+  g_mutex_unlock(&job->lock);
+  if (cancellable != NULL)
+    g_cancellable_disconnect(cancellable, cancel_id);
+
+  if (!ok) {
+    priv->abandoned = TRUE;
+    g_thread_unref(thread);
+    cd_classify_job_unref(job);
+    g_set_error(error, CD_ERROR, CD_ERROR_TIMEOUT,
+                "timed out after %g s and did not stop when cancelled (not called again)", priv->timeout);
+    return FALSE;
+  }
+  g_thread_join(thread);
+  if (timed_out && !(cancellable != NULL && g_cancellable_is_cancelled(cancellable))) {
+    cd_classify_job_unref(job);
+    g_set_error(error, CD_ERROR, CD_ERROR_TIMEOUT, "timed out after %g s", priv->timeout);
+    return FALSE;
+  }
+  if (!job->ok) {
+    if (job->error != NULL)
+      g_propagate_error(error, g_steal_pointer(&job->error));
+    cd_classify_job_unref(job);
+    return FALSE;
+  }
+  for (guint i = 0; i < job->scores->len; i++)
+    g_ptr_array_add(scores, g_steal_pointer(&job->scores->pdata[i]));
+  g_ptr_array_set_size(job->scores, 0);
+  cd_classify_job_unref(job);
+  return TRUE;
 }
 
 /**
@@ -89,9 +370,10 @@ cd_classifier_init(CdClassifier *self)
  * @error: return location for a #GError
  *
  * The engine's entry to #CdClassifierClass.classify. A disabled classifier
- * returns an empty array. Scores are clamped to 0…1 and labels that are not
- * valid UTF-8 are dropped, so a careless plugin cannot poison the combined
- * result.
+ * returns an empty array. The call is held to the classifier's `timeout`
+ * (%CD_ERROR_TIMEOUT past it). Scores are clamped to 0…1 and labels that
+ * are empty or not valid UTF-8 are dropped, so a careless plugin cannot
+ * poison the combined result. Errors are prefixed with the stage name.
  *
  * Returns: (transfer container) (element-type CdLabelScore): the scores, or
  *   %NULL with @error set
@@ -101,18 +383,31 @@ cd_classifier_init(CdClassifier *self)
 GPtrArray *
 cd_classifier_classify(CdClassifier *self, CdDocument *document, GCancellable *cancellable, GError **error)
 {
-  CdClassifierClass *klass = CD_CLASSIFIER_GET_CLASS(self);
+  CdClassifierClass *klass;
+  CdClassifierPrivate *priv;
   g_autoptr(GPtrArray) scores = g_ptr_array_new_with_free_func((GDestroyNotify) cd_label_score_free);
   g_autoptr(GError) error_local = NULL;
+  gboolean ok;
 
   g_return_val_if_fail(CD_IS_CLASSIFIER(self), NULL);
   g_return_val_if_fail(CD_IS_DOCUMENT(document), NULL);
+  klass = CD_CLASSIFIER_GET_CLASS(self);
+  priv = cd_classifier_get_instance_private(self);
 
   if (!cd_stage_get_enabled(CD_STAGE(self)) || klass->classify == NULL)
     return g_steal_pointer(&scores);
   if (g_cancellable_set_error_if_cancelled(cancellable, error))
     return NULL;
-  if (!klass->classify(self, document, scores, cancellable, &error_local)) {
+  if (priv->abandoned) {
+    g_set_error(error, CD_ERROR, CD_ERROR_TIMEOUT, "%s: not run: an earlier document ran over its time limit",
+                cd_stage_get_name(CD_STAGE(self)));
+    return NULL;
+  }
+  if (priv->timeout > 0)
+    ok = cd_classifier_run_limited(self, document, scores, cancellable, &error_local);
+  else
+    ok = klass->classify(self, document, scores, cancellable, &error_local);
+  if (!ok) {
     if (error_local == NULL)
       g_set_error_literal(&error_local, CD_ERROR, CD_ERROR_INTERNAL, "failed without an error");
     g_propagate_prefixed_error(error, g_steal_pointer(&error_local), "%s: ", cd_stage_get_name(CD_STAGE(self)));

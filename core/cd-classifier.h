@@ -10,6 +10,7 @@
 
 #include "cd-document.h"
 #include "cd-stage.h"
+#include "cd-taxonomy.h"
 
 G_BEGIN_DECLS
 
@@ -45,12 +46,20 @@ G_DECLARE_DERIVABLE_TYPE(CdClassifier, cd_classifier, CD, CLASSIFIER, CdStage)
  *   #CdLabelScore items to @scores (an array that frees its items); leaving
  *   it empty means "don't know"
  *
- * Classifiers run in scan order on one thread, after the document stages,
- * on every document. The engine combines the scores of all enabled
+ * Classifiers run after the document stages, on every document, one
+ * document at a time. The engine combines the scores of all enabled
  * classifiers, stores the winning type and its confidence, and sends the
  * document to review when the confidence is below the type's threshold. A
  * classifier that fails returns %FALSE with an error: the engine records it
- * and the batch goes on.
+ * as a problem of the document and the batch goes on.
+ *
+ * When the classifier's `timeout` is not 0, @classify runs on a helper
+ * thread (never two calls at once) and @cancellable is cancelled when the
+ * time is up; a classifier that does a long computation should check it. A
+ * classifier that does not return within a second of being cancelled is
+ * abandoned and not called again in this process.
+ *
+ * Labels should be names of the taxonomy (cd_classifier_get_taxonomy()).
  *
  * Since: 0.1
  */
@@ -64,6 +73,10 @@ struct _CdClassifierClass {
   gpointer padding[15];
 };
 
+gdouble cd_classifier_get_weight(CdClassifier *self);
+gdouble cd_classifier_get_timeout(CdClassifier *self);
+CdTaxonomy *cd_classifier_get_taxonomy(CdClassifier *self);
+void cd_classifier_set_taxonomy(CdClassifier *self, CdTaxonomy *taxonomy);
 GPtrArray *cd_classifier_classify(CdClassifier *self, CdDocument *document, GCancellable *cancellable, GError **error);
 
 G_END_DECLS

@@ -6,6 +6,8 @@
 
 #include <glib/gstdio.h>
 
+#include "cd-classification-private.h"
+#include "cd-classifier.h"
 #include "cd-doc-stage.h"
 #include "cd-document-private.h"
 #include "cd-error.h"
@@ -37,6 +39,7 @@ struct _CdPipeline {
   GObject parent_instance;
   CdWorkflow *workflow;
   CdArchive *archive;
+  CdTaxonomy *taxonomy; /* NULL: the default one, loaded per run */
   guint n_workers;
   CdProgressFunc progress_func;
   gpointer progress_data;
@@ -70,6 +73,9 @@ typedef struct {
   /* writer-side state */
   CdSplitter *splitter;
   GPtrArray *doc_stages;
+  GPtrArray *classifiers;
+  CdTaxonomy *taxonomy;
+  GHashTable *notes;    /* classifier notes already logged in this run */
   CdDocument *document; /* being assembled */
   gchar *file_path;     /* file of the last page consumed */
   gchar *file_sha;
@@ -86,6 +92,7 @@ cd_pipeline_finalize(GObject *object)
 
   g_object_unref(self->workflow);
   g_object_unref(self->archive);
+  g_clear_object(&self->taxonomy);
 
   G_OBJECT_CLASS(cd_pipeline_parent_class)->finalize(object);
 }
@@ -142,6 +149,21 @@ cd_pipeline_set_progress_func(CdPipeline *self, CdProgressFunc func, gpointer us
   g_return_if_fail(CD_IS_PIPELINE(self));
   self->progress_func = func;
   self->progress_data = user_data;
+}
+
+/**
+ * cd_pipeline_set_taxonomy:
+ * @self: a #CdPipeline
+ * @taxonomy: (nullable): the document types classifiers may assign, or
+ *   %NULL for the one cd_taxonomy_find() finds
+ *
+ * Since: 0.1
+ */
+void
+cd_pipeline_set_taxonomy(CdPipeline *self, CdTaxonomy *taxonomy)
+{
+  g_return_if_fail(CD_IS_PIPELINE(self));
+  g_set_object(&self->taxonomy, taxonomy);
 }
 
 /**
@@ -328,6 +350,87 @@ cd_run_report_progress(CdRun *run, const gchar *path)
   run->self->progress_func(&progress, run->self->progress_data);
 }
 
+/* The review threshold of @type: the workflow's own for the type, else the
+ * workflow's default, else the taxonomy's for the type, else its default.
+ * The workflow's names were checked against the taxonomy at start. */
+static gdouble
+cd_run_threshold(CdRun *run, const gchar *type)
+{
+  CdWorkflow *workflow = run->self->workflow;
+  GPtrArray *names = cd_workflow_get_type_threshold_names(workflow);
+  gdouble threshold;
+
+  for (guint i = 0; i < names->len; i++) {
+    const gchar *name = g_ptr_array_index(names, i);
+    if (g_strcmp0(cd_taxonomy_lookup(run->taxonomy, name), type) == 0 &&
+        cd_workflow_get_type_threshold(workflow, name, &threshold))
+      return threshold;
+  }
+  if (cd_workflow_get_type_threshold(workflow, "default", &threshold))
+    return threshold;
+  return cd_taxonomy_get_threshold(run->taxonomy, type);
+}
+
+/* Runs every classifier on @document and stores the combined verdict: the
+ * type, its confidence, the scores in the first page's facts, and a review
+ * reason when the confidence is below the type's threshold. A classifier
+ * that fails or runs over its time is a problem of the document; the
+ * other classifiers still count. */
+static void
+cd_run_classify(CdRun *run, CdDocument *document)
+{
+  g_autoptr(CdClassification) verdict = NULL;
+  GPtrArray *notes;
+  const gchar *type;
+  gdouble confidence = 0;
+  gdouble threshold;
+
+  if (run->classifiers == NULL || run->classifiers->len == 0)
+    return;
+  verdict = cd_classification_new(run->taxonomy);
+  for (guint i = 0; i < run->classifiers->len; i++) {
+    CdClassifier *classifier = g_ptr_array_index(run->classifiers, i);
+    const gchar *name = cd_stage_get_name(CD_STAGE(classifier));
+    g_autoptr(GPtrArray) scores = NULL;
+    g_autoptr(GError) error = NULL;
+
+    if (!cd_stage_get_enabled(CD_STAGE(classifier)))
+      continue;
+    scores = cd_classifier_classify(classifier, document, run->cancel, &error);
+    if (scores == NULL) {
+      g_autofree gchar *problem = NULL;
+      if (g_cancellable_is_cancelled(run->cancel))
+        return;
+      problem = g_strdup_printf("classifier %s", error->message);
+      g_message("%s: %s", cd_page_get_source_path(g_ptr_array_index(cd_document_get_pages(document), 0)), problem);
+      cd_document_add_problem(document, problem);
+      cd_classification_add_failure(verdict, name, error->message);
+      continue;
+    }
+    cd_classification_add(verdict, name, cd_classifier_get_weight(classifier), scores);
+  }
+  notes = cd_classification_get_notes(verdict);
+  for (guint i = 0; i < notes->len; i++) {
+    const gchar *note = g_ptr_array_index(notes, i);
+    if (g_hash_table_add(run->notes, g_strdup(note)))
+      g_message("%s", note);
+  }
+
+  type = cd_classification_decide(verdict, &confidence);
+  cd_document_set_doc_type(document, type, confidence);
+  cd_page_set_fact(g_ptr_array_index(cd_document_get_pages(document), 0), "classify",
+                   cd_classification_to_variant(verdict));
+  threshold = cd_run_threshold(run, type);
+  if (confidence < threshold) {
+    g_autofree gchar *problem = NULL;
+    if (confidence <= 0)
+      problem = g_strdup_printf("document type not recognised (%s 0.00 < %.2f)", type, threshold);
+    else
+      problem = g_strdup_printf("low-confidence type (%s %.2f < %.2f)", type, confidence, threshold);
+    cd_document_add_problem(document, problem);
+  }
+}
+
 /* Closes the document being assembled: document stages, then one
  * transaction. Pages already in the archive (a batch resumed after a crash)
  * are not written twice. */
@@ -358,6 +461,9 @@ cd_run_close_document(CdRun *run, GError **error)
   /* the identity stages say why when they could not prove a patient */
   if (cd_document_get_patient_mrn(document) == NULL && cd_document_get_problems(document)->len == 0)
     cd_document_add_problem(document, "no patient identified");
+  cd_run_classify(run, document);
+  if (g_cancellable_is_cancelled(run->cancel))
+    return TRUE;
   if (!cd_archive_commit_document(run->self->archive, run->batch_id, document, error)) {
     g_prefix_error(error, "%s: cannot archive document: ", cd_page_get_source_path(first));
     return FALSE;
@@ -476,9 +582,47 @@ cd_run_clear(CdRun *run)
   g_clear_object(&run->batch);
   g_clear_object(&run->splitter);
   g_clear_pointer(&run->doc_stages, g_ptr_array_unref);
+  g_clear_pointer(&run->classifiers, g_ptr_array_unref);
+  g_clear_object(&run->taxonomy);
+  g_clear_pointer(&run->notes, g_hash_table_unref);
   g_clear_object(&run->document);
   g_clear_pointer(&run->file_path, g_free);
   g_clear_pointer(&run->file_sha, g_free);
+}
+
+/* Loads the taxonomy (when there are classifiers), checks the workflow's
+ * type-thresholds against it and starts the classifiers: all before any
+ * page is read, so a configuration mistake costs nothing. */
+static gboolean
+cd_run_start_classifiers(CdRun *run, GError **error)
+{
+  CdPipeline *self = run->self;
+  GPtrArray *names = cd_workflow_get_type_threshold_names(self->workflow);
+
+  run->notes = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+  run->classifiers = cd_workflow_create_stages(self->workflow, CD_STAGE_KIND_CLASSIFIER, NULL);
+  if (run->classifiers->len == 0)
+    return TRUE;
+  run->taxonomy = self->taxonomy != NULL ? g_object_ref(self->taxonomy) : cd_taxonomy_new_default(error);
+  if (run->taxonomy == NULL)
+    return FALSE;
+  for (guint i = 0; i < names->len; i++) {
+    const gchar *name = g_ptr_array_index(names, i);
+    if (g_strcmp0(name, "default") != 0 && cd_taxonomy_lookup(run->taxonomy, name) == NULL) {
+      g_set_error(error, CD_ERROR, CD_ERROR_WORKFLOW,
+                  "%s: [workflow] type-thresholds: '%s' is not a document type of %s",
+                  cd_workflow_get_origin(self->workflow), name, cd_taxonomy_get_origin(run->taxonomy));
+      return FALSE;
+    }
+  }
+  for (guint i = 0; i < run->classifiers->len; i++) {
+    CdStage *stage = g_ptr_array_index(run->classifiers, i);
+    cd_stage_set_archive(stage, self->archive);
+    cd_classifier_set_taxonomy(CD_CLASSIFIER(stage), run->taxonomy);
+    if (!cd_stage_start(stage, error))
+      return FALSE;
+  }
+  return TRUE;
 }
 
 /**
@@ -493,7 +637,10 @@ cd_run_clear(CdRun *run)
  * when it cannot go on at all (the archive cannot be written, a stage cannot
  * start, the source broke); documents committed before that stay, whole.
  *
- * A cancelled batch returns its report with the status `cancelled`.
+ * Every document is classified by the workflow's classifiers after the
+ * document stages; see cd_classifier_classify() for what a failing
+ * classifier does. A cancelled batch returns its report with the status
+ * `cancelled`.
  *
  * Returns: (transfer full): the batch report, or %NULL with @error set
  *
@@ -554,6 +701,11 @@ cd_pipeline_run(CdPipeline *self, const gchar *const *inputs, GCancellable *canc
       cd_run_clear(&run);
       return NULL;
     }
+  }
+
+  if (!cd_run_start_classifiers(&run, error)) {
+    cd_run_clear(&run);
+    return NULL;
   }
 
   run.batch_id = cd_archive_begin_batch(self->archive, cd_workflow_get_name(self->workflow), inputs, error);

@@ -10,6 +10,7 @@
 
 #include "cd-archive.h"
 #include "cd-batch.h"
+#include "cd-taxonomy.h"
 #include "cd-workflow.h"
 
 G_BEGIN_DECLS
@@ -47,6 +48,7 @@ typedef void (*CdProgressFunc)(const CdProgress *progress, gpointer user_data);
 G_DECLARE_FINAL_TYPE(CdPipeline, cd_pipeline, CD, PIPELINE, GObject)
 
 CdPipeline *cd_pipeline_new(CdWorkflow *workflow, CdArchive *archive);
+void cd_pipeline_set_taxonomy(CdPipeline *self, CdTaxonomy *taxonomy);
 void cd_pipeline_set_progress_func(CdPipeline *self, CdProgressFunc func, gpointer user_data);
 guint cd_pipeline_get_n_workers(CdPipeline *self);
 CdBatch *cd_pipeline_run(CdPipeline *self, const gchar *const *inputs, GCancellable *cancellable, GError **error);

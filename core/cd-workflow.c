@@ -24,6 +24,8 @@
  * source=files
  * page-stages=orient;deskew;tesseract
  * document-stages=dates
+ * classifiers=rules
+ * type-thresholds=default:0.5;consent-form:0.8
  * workers=0
  *
  * [tesseract]
@@ -52,8 +54,10 @@ struct _CdWorkflow {
   gchar *origin; /* file name, or what the data came from */
   gchar *name;
   gchar *description;
-  guint workers;     /* 0: one per core */
-  GPtrArray *stages; /* of CdWorkflowStage, in workflow order */
+  guint workers;              /* 0: one per core */
+  GPtrArray *stages;          /* of CdWorkflowStage, in workflow order */
+  GPtrArray *threshold_types; /* of gchar*: type-thresholds names, in order */
+  GArray *thresholds;         /* of gdouble, parallel to threshold_types */
 };
 
 G_DEFINE_TYPE(CdWorkflow, cd_workflow, G_TYPE_OBJECT)
@@ -87,6 +91,8 @@ cd_workflow_finalize(GObject *object)
   g_free(self->name);
   g_free(self->description);
   g_ptr_array_unref(self->stages);
+  g_ptr_array_unref(self->threshold_types);
+  g_array_unref(self->thresholds);
 
   G_OBJECT_CLASS(cd_workflow_parent_class)->finalize(object);
 }
@@ -102,6 +108,49 @@ static void
 cd_workflow_init(CdWorkflow *self)
 {
   self->stages = g_ptr_array_new_with_free_func((GDestroyNotify) cd_workflow_stage_free);
+  self->threshold_types = g_ptr_array_new_with_free_func(g_free);
+  self->thresholds = g_array_new(FALSE, FALSE, sizeof(gdouble));
+}
+
+/* Reads `type-thresholds=default:0.5;consent-form:0.8`: TYPE:NUMBER items,
+ * numbers from 0 to 1. Whether each TYPE is in the taxonomy is checked when
+ * a batch starts, against the taxonomy in use then. */
+static gboolean
+cd_workflow_load_thresholds(CdWorkflow *self, const gchar *str, GError **error)
+{
+  g_auto(GStrv) items = g_strsplit(str, ";", -1);
+
+  for (guint i = 0; items[i] != NULL; i++) {
+    g_auto(GStrv) kv = NULL;
+    gchar *end = NULL;
+    gdouble v = -1;
+    if (*g_strstrip(items[i]) == '\0')
+      continue;
+    kv = g_strsplit(items[i], ":", 2);
+    if (kv[1] != NULL) {
+      g_strstrip(kv[0]);
+      g_strstrip(kv[1]);
+      errno = 0;
+      v = g_ascii_strtod(kv[1], &end);
+    }
+    if (kv[1] == NULL || kv[0][0] == '\0' || kv[1][0] == '\0' || end == NULL || *end != '\0' || errno != 0 ||
+        !(v >= 0.0 && v <= 1.0)) {
+      g_set_error(error, CD_ERROR, CD_ERROR_WORKFLOW,
+                  "%s: [workflow] type-thresholds: '%s' is not TYPE:NUMBER with a number from 0 to 1", self->origin,
+                  items[i]);
+      return FALSE;
+    }
+    for (guint j = 0; j < self->threshold_types->len; j++) {
+      if (g_strcmp0(g_ptr_array_index(self->threshold_types, j), kv[0]) == 0) {
+        g_set_error(error, CD_ERROR, CD_ERROR_WORKFLOW, "%s: [workflow] type-thresholds: '%s' is given twice",
+                    self->origin, kv[0]);
+        return FALSE;
+      }
+    }
+    g_ptr_array_add(self->threshold_types, g_strdup(kv[0]));
+    g_array_append_val(self->thresholds, v);
+  }
+  return TRUE;
 }
 
 /**
@@ -387,13 +436,14 @@ cd_workflow_load(CdWorkflow *self, CdRegistry *registry, GKeyFile *kf, GError **
   keys = g_key_file_get_keys(kf, "workflow", NULL, NULL);
   for (guint i = 0; keys[i] != NULL; i++) {
     const gchar *key = keys[i];
-    gboolean known = g_strv_contains((const gchar *const[]){ "name", "description", "workers", NULL }, key);
+    gboolean known =
+        g_strv_contains((const gchar *const[]){ "name", "description", "workers", "type-thresholds", NULL }, key);
     for (guint k = 0; k < G_N_ELEMENTS(stage_keys); k++)
       known = known || g_strcmp0(stage_keys[k].key, key) == 0;
     if (!known) {
       g_set_error(error, CD_ERROR, CD_ERROR_WORKFLOW,
                   "%s: [workflow] %s: unknown key (known: name, description, workers, source, page-stages, "
-                  "splitter, document-stages, classifiers, sinks)",
+                  "splitter, document-stages, classifiers, type-thresholds, sinks)",
                   self->origin, key);
       return FALSE;
     }
@@ -414,6 +464,11 @@ cd_workflow_load(CdWorkflow *self, CdRegistry *registry, GKeyFile *kf, GError **
       return FALSE;
     }
     self->workers = v;
+  }
+  if (g_key_file_has_key(kf, "workflow", "type-thresholds", NULL)) {
+    g_autofree gchar *str = g_key_file_get_value(kf, "workflow", "type-thresholds", NULL);
+    if (!cd_workflow_load_thresholds(self, str, error))
+      return FALSE;
   }
 
   for (guint k = 0; k < G_N_ELEMENTS(stage_keys); k++) {
@@ -647,6 +702,49 @@ cd_workflow_set_workers(CdWorkflow *self, guint workers)
 {
   g_return_if_fail(CD_IS_WORKFLOW(self));
   self->workers = workers;
+}
+
+/**
+ * cd_workflow_get_type_threshold:
+ * @self: a #CdWorkflow
+ * @type: a document type, or `default`
+ * @threshold: (out) (optional): the confidence below which a document of
+ *   @type goes to review
+ *
+ * The per-type review thresholds of `type-thresholds` in `[workflow]`.
+ *
+ * Returns: %TRUE if the workflow sets a threshold for @type
+ *
+ * Since: 0.1
+ */
+gboolean
+cd_workflow_get_type_threshold(CdWorkflow *self, const gchar *type, gdouble *threshold)
+{
+  g_return_val_if_fail(CD_IS_WORKFLOW(self), FALSE);
+  for (guint i = 0; i < self->threshold_types->len; i++) {
+    if (g_strcmp0(g_ptr_array_index(self->threshold_types, i), type) == 0) {
+      if (threshold != NULL)
+        *threshold = g_array_index(self->thresholds, gdouble, i);
+      return TRUE;
+    }
+  }
+  return FALSE;
+}
+
+/**
+ * cd_workflow_get_type_threshold_names:
+ * @self: a #CdWorkflow
+ *
+ * Returns: (transfer none) (element-type utf8): the types `type-thresholds`
+ *   names, as written (including `default`)
+ *
+ * Since: 0.1
+ */
+GPtrArray *
+cd_workflow_get_type_threshold_names(CdWorkflow *self)
+{
+  g_return_val_if_fail(CD_IS_WORKFLOW(self), NULL);
+  return self->threshold_types;
 }
 
 /**

@@ -29,6 +29,8 @@ void cd_workflow_set_workers(CdWorkflow *self, guint workers);
 gboolean cd_workflow_set_option(CdWorkflow *self, const gchar *stage, const gchar *option, const gchar *value,
                                 GError **error);
 GPtrArray *cd_workflow_get_stage_names(CdWorkflow *self, CdStageKind kind);
+gboolean cd_workflow_get_type_threshold(CdWorkflow *self, const gchar *type, gdouble *threshold);
+GPtrArray *cd_workflow_get_type_threshold_names(CdWorkflow *self);
 
 CdSource *cd_workflow_create_source(CdWorkflow *self, GError **error);
 GPtrArray *cd_workflow_create_stages(CdWorkflow *self, CdStageKind kind, GError **error);

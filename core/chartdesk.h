@@ -25,6 +25,7 @@
 #include "cd-source.h"
 #include "cd-splitter.h"
 #include "cd-stage.h"
+#include "cd-taxonomy.h"
 #include "cd-text-model.h"
 #include "cd-version.h"
 #include "cd-word.h"

@@ -109,7 +109,7 @@ static const BadWorkflow bad_workflows[] = {
   { "no-source", "[workflow]\nname=x\npage-stages=test-mark\n", "bad.workflow: [workflow] source: missing" },
   { "unknown-key", "[workflow]\nname=x\nsource=test-source\nstages=a\n",
     "bad.workflow: [workflow] stages: unknown key (known: name, description, workers, source, page-stages, splitter, "
-    "document-stages, classifiers, sinks)" },
+    "document-stages, classifiers, type-thresholds, sinks)" },
   { "unknown-stage", "[workflow]\nname=x\nsource=test-source\npage-stages=test-mark;deskwe\n",
     "bad.workflow: [workflow] page-stages: unknown stage 'deskwe' (see `chartdesk plugins`)" },
   { "wrong-kind", "[workflow]\nname=x\nsource=test-mark\n",
@@ -124,10 +124,10 @@ static const BadWorkflow bad_workflows[] = {
     "bad.workflow: [test-mark]: not a stage of this workflow (add it to [workflow])" },
   { "unknown-option", "[workflow]\nname=x\nsource=test-source\n[test-source]\npagez=3\n",
     "bad.workflow: [test-source] pagez: stage 'test-source' has no option 'pagez' (its options: enabled, pages, "
-    "pages-per-file)" },
+    "pages-per-file, text)" },
   { "read-only-option", "[workflow]\nname=x\nsource=test-source\n[test-source]\nmax-alive=3\n",
     "bad.workflow: [test-source] max-alive: stage 'test-source' has no option 'max-alive' (its options: enabled, "
-    "pages, pages-per-file)" },
+    "pages, pages-per-file, text)" },
   { "not-integer", "[workflow]\nname=x\nsource=test-source\n[test-source]\npages=many\n",
     "bad.workflow: [test-source] pages: 'many' is not a non-negative integer" },
   { "out-of-range", "[workflow]\nname=x\nsource=test-source\n[test-source]\npages-per-file=0\n",

@@ -18,6 +18,7 @@ struct _CdTestSource {
   CdSource parent_instance;
   guint pages;          /* how many pages to make */
   guint pages_per_file; /* pages of one pretend file */
+  gchar *text;          /* text of every page, NULL for "synthetic page N" */
   guint made;
 };
 
@@ -33,7 +34,7 @@ cd_test_page_gone(gpointer data, GObject *where)
   g_atomic_int_add(&pages_alive, -1);
 }
 
-enum { SRC_PROP_0, SRC_PROP_PAGES, SRC_PROP_PAGES_PER_FILE, SRC_PROP_MAX_ALIVE, SRC_N_PROPS };
+enum { SRC_PROP_0, SRC_PROP_PAGES, SRC_PROP_PAGES_PER_FILE, SRC_PROP_MAX_ALIVE, SRC_PROP_TEXT, SRC_N_PROPS };
 
 static void
 cd_test_source_get_property(GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
@@ -48,6 +49,9 @@ cd_test_source_get_property(GObject *object, guint prop_id, GValue *value, GPara
     break;
   case SRC_PROP_MAX_ALIVE:
     g_value_set_int(value, g_atomic_int_get(&pages_alive_max));
+    break;
+  case SRC_PROP_TEXT:
+    g_value_set_string(value, self->text);
     break;
   default:
     G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
@@ -65,9 +69,20 @@ cd_test_source_set_property(GObject *object, guint prop_id, const GValue *value,
   case SRC_PROP_PAGES_PER_FILE:
     self->pages_per_file = g_value_get_uint(value);
     break;
+  case SRC_PROP_TEXT:
+    g_free(self->text);
+    self->text = g_value_dup_string(value);
+    break;
   default:
     G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
   }
+}
+
+static void
+cd_test_source_finalize(GObject *object)
+{
+  g_free(CD_TEST_SOURCE(object)->text);
+  G_OBJECT_CLASS(cd_test_source_parent_class)->finalize(object);
 }
 
 static gboolean
@@ -104,7 +119,10 @@ cd_test_source_next(CdSource *source, GCancellable *cancellable, GError **error)
   pixRasterop(pix, 100, 100, 10 + (self->made % 500), 20, PIX_SET, NULL, 0, 0);
   cd_page_set_pix(page, pix);
   cd_page_set_resolution(page, 100, 100);
-  text = g_strdup_printf("synthetic page %u of file %u", self->made, file);
+  if (self->text != NULL && self->text[0] != '\0')
+    text = g_strcompress(self->text); /* "\n" in a workflow value is a line break */
+  else
+    text = g_strdup_printf("synthetic page %u of file %u", self->made, file);
   cd_page_set_text(page, text);
   self->made++;
 
@@ -125,6 +143,7 @@ cd_test_source_class_init(CdTestSourceClass *klass)
 
   object_class->get_property = cd_test_source_get_property;
   object_class->set_property = cd_test_source_set_property;
+  object_class->finalize = cd_test_source_finalize;
   source_class->open = cd_test_source_open;
   source_class->next = cd_test_source_next;
   g_object_class_install_property(object_class, SRC_PROP_PAGES,
@@ -138,6 +157,10 @@ cd_test_source_class_init(CdTestSourceClass *klass)
                                   g_param_spec_int("max-alive", "Most pages alive",
                                                    "The most pages alive at once in the last run", 0, G_MAXINT, 0,
                                                    G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+  g_object_class_install_property(object_class, SRC_PROP_TEXT,
+                                  g_param_spec_string("text", "Text",
+                                                      "Text of every page (C escapes), empty for synthetic", "",
+                                                      G_PARAM_READWRITE | G_PARAM_CONSTRUCT | G_PARAM_STATIC_STRINGS));
   cd_stage_class_set_metadata(CD_STAGE_CLASS(klass), "test-source", "Makes synthetic pages for engine tests");
 }
 
@@ -387,13 +410,163 @@ cd_test_link_init(CdTestLink *self)
 {
 }
 
+/* -------------------------------------------------------- test-classifier */
+
+/* A classifier answering configured scores, failing or hanging on request;
+ * test-classifier-b is the same under another name, for combining two. */
+#define CD_TYPE_TEST_CLASSIFIER (cd_test_classifier_get_type())
+G_DECLARE_DERIVABLE_TYPE(CdTestClassifier, cd_test_classifier, CD, TEST_CLASSIFIER, CdClassifier)
+
+struct _CdTestClassifierClass {
+  CdClassifierClass parent_class;
+};
+
+typedef struct {
+  gchar **scores;         /* TYPE:SCORE items */
+  gboolean fail;          /* return an error */
+  gdouble delay;          /* seconds to take */
+  gboolean ignore_cancel; /* keep sleeping when cancelled */
+} CdTestClassifierPrivate;
+
+G_DEFINE_TYPE_WITH_PRIVATE(CdTestClassifier, cd_test_classifier, CD_TYPE_CLASSIFIER)
+
+enum { TC_PROP_0, TC_PROP_SCORES, TC_PROP_FAIL, TC_PROP_DELAY, TC_PROP_IGNORE_CANCEL };
+
+static void
+cd_test_classifier_get_property(GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
+{
+  CdTestClassifierPrivate *priv = cd_test_classifier_get_instance_private(CD_TEST_CLASSIFIER(object));
+  switch (prop_id) {
+  case TC_PROP_SCORES:
+    g_value_set_boxed(value, priv->scores);
+    break;
+  case TC_PROP_FAIL:
+    g_value_set_boolean(value, priv->fail);
+    break;
+  case TC_PROP_DELAY:
+    g_value_set_double(value, priv->delay);
+    break;
+  case TC_PROP_IGNORE_CANCEL:
+    g_value_set_boolean(value, priv->ignore_cancel);
+    break;
+  default:
+    G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
+  }
+}
+
+static void
+cd_test_classifier_set_property(GObject *object, guint prop_id, const GValue *value, GParamSpec *pspec)
+{
+  CdTestClassifierPrivate *priv = cd_test_classifier_get_instance_private(CD_TEST_CLASSIFIER(object));
+  switch (prop_id) {
+  case TC_PROP_SCORES:
+    g_strfreev(priv->scores);
+    priv->scores = g_value_dup_boxed(value);
+    break;
+  case TC_PROP_FAIL:
+    priv->fail = g_value_get_boolean(value);
+    break;
+  case TC_PROP_DELAY:
+    priv->delay = g_value_get_double(value);
+    break;
+  case TC_PROP_IGNORE_CANCEL:
+    priv->ignore_cancel = g_value_get_boolean(value);
+    break;
+  default:
+    G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
+  }
+}
+
+static void
+cd_test_classifier_finalize(GObject *object)
+{
+  CdTestClassifierPrivate *priv = cd_test_classifier_get_instance_private(CD_TEST_CLASSIFIER(object));
+  g_strfreev(priv->scores);
+  G_OBJECT_CLASS(cd_test_classifier_parent_class)->finalize(object);
+}
+
+static gboolean
+cd_test_classifier_classify(CdClassifier *classifier, CdDocument *document, GPtrArray *scores,
+                            GCancellable *cancellable, GError **error)
+{
+  CdTestClassifierPrivate *priv = cd_test_classifier_get_instance_private(CD_TEST_CLASSIFIER(classifier));
+  gint64 until = g_get_monotonic_time() + (gint64) (priv->delay * G_USEC_PER_SEC);
+
+  while (g_get_monotonic_time() < until) {
+    if (!priv->ignore_cancel && g_cancellable_set_error_if_cancelled(cancellable, error))
+      return FALSE;
+    g_usleep(10000);
+  }
+  if (priv->fail) {
+    g_set_error_literal(error, CD_ERROR, CD_ERROR_FAILED, "deliberate failure");
+    return FALSE;
+  }
+  for (guint i = 0; priv->scores != NULL && priv->scores[i] != NULL; i++) {
+    g_auto(GStrv) kv = g_strsplit(priv->scores[i], ":", 2);
+    if (kv[0] != NULL && kv[1] != NULL)
+      g_ptr_array_add(scores, cd_label_score_new(kv[0], g_ascii_strtod(kv[1], NULL)));
+  }
+  return TRUE;
+}
+
+static void
+cd_test_classifier_class_init(CdTestClassifierClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS(klass);
+  object_class->get_property = cd_test_classifier_get_property;
+  object_class->set_property = cd_test_classifier_set_property;
+  object_class->finalize = cd_test_classifier_finalize;
+  CD_CLASSIFIER_CLASS(klass)->classify = cd_test_classifier_classify;
+  g_object_class_install_property(object_class, TC_PROP_SCORES,
+                                  g_param_spec_boxed("scores", "Scores", "TYPE:SCORE answers", G_TYPE_STRV,
+                                                     G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
+  g_object_class_install_property(object_class, TC_PROP_FAIL,
+                                  g_param_spec_boolean("fail", "Fail", "Fail on every document", FALSE,
+                                                       G_PARAM_READWRITE | G_PARAM_CONSTRUCT | G_PARAM_STATIC_STRINGS));
+  g_object_class_install_property(object_class, TC_PROP_DELAY,
+                                  g_param_spec_double("delay", "Delay", "Seconds each document takes", 0, 3600, 0,
+                                                      G_PARAM_READWRITE | G_PARAM_CONSTRUCT | G_PARAM_STATIC_STRINGS));
+  g_object_class_install_property(object_class, TC_PROP_IGNORE_CANCEL,
+                                  g_param_spec_boolean("ignore-cancel", "Ignore cancel",
+                                                       "Keep going when cancelled (a hung plugin)", FALSE,
+                                                       G_PARAM_READWRITE | G_PARAM_CONSTRUCT | G_PARAM_STATIC_STRINGS));
+  cd_stage_class_set_metadata(CD_STAGE_CLASS(klass), "test-classifier", "Answers configured scores");
+}
+
+static void
+cd_test_classifier_init(CdTestClassifier *self)
+{
+}
+
+#define CD_TYPE_TEST_CLASSIFIER_B (cd_test_classifier_b_get_type())
+G_DECLARE_FINAL_TYPE(CdTestClassifierB, cd_test_classifier_b, CD, TEST_CLASSIFIER_B, CdTestClassifier)
+
+struct _CdTestClassifierB {
+  CdTestClassifier parent_instance;
+};
+
+G_DEFINE_TYPE(CdTestClassifierB, cd_test_classifier_b, CD_TYPE_TEST_CLASSIFIER)
+
+static void
+cd_test_classifier_b_class_init(CdTestClassifierBClass *klass)
+{
+  cd_stage_class_set_metadata(CD_STAGE_CLASS(klass), "test-classifier-b", "Answers configured scores, too");
+}
+
+static void
+cd_test_classifier_b_init(CdTestClassifierB *self)
+{
+}
+
 static gboolean
 cd_plugin_testing_init(CdPlugin *plugin, GError **error)
 {
   return cd_plugin_add_stage_type(plugin, CD_TYPE_TEST_SOURCE, error) &&
          cd_plugin_add_stage_type(plugin, CD_TYPE_TEST_MARK, error) &&
          cd_plugin_add_stage_type(plugin, CD_TYPE_TEST_SPLIT, error) &&
-         cd_plugin_add_stage_type(plugin, CD_TYPE_TEST_LINK, error);
+         cd_plugin_add_stage_type(plugin, CD_TYPE_TEST_LINK, error) &&
+         cd_plugin_add_stage_type(plugin, CD_TYPE_TEST_CLASSIFIER, error) &&
+         cd_plugin_add_stage_type(plugin, CD_TYPE_TEST_CLASSIFIER_B, error);
 }
 
 CD_PLUGIN_DEFINE("testing", "Stages for testing the engine", cd_plugin_testing_init, "1.0", "LGPL-2.1-or-later")
