@@ -170,11 +170,6 @@ cd_labelled_add_csv(CdLabelled *self, const gchar *path, const gchar *label_col,
       return FALSE;
     }
     label = g_strstrip(g_ptr_array_index(row, li));
-    if (!cd_label_valid(label)) {
-      g_set_error(error, CD_ERROR, CD_ERROR_INVALID_DATA,
-                  "%s: row %u: '%s' is not a document type (lowercase letters, digits and '-')", path, r + 1, label);
-      return FALSE;
-    }
     g_ptr_array_add(self->labels, g_strdup(label));
     g_ptr_array_add(self->texts, g_strdup(g_ptr_array_index(row, ti)));
   }
@@ -219,11 +214,6 @@ cd_labelled_add_folder(CdLabelled *self, const gchar *path, GError **error)
     g_autoptr(GPtrArray) files = NULL;
     if (!g_file_test(sub, G_FILE_TEST_IS_DIR))
       continue;
-    if (!cd_label_valid(type)) {
-      g_set_error(error, CD_ERROR, CD_ERROR_INVALID_DATA,
-                  "%s: folder '%s' is not a document type (lowercase letters, digits and '-')", path, type);
-      return FALSE;
-    }
     files = cd_dir_sorted(sub, error);
     if (files == NULL)
       return FALSE;
@@ -265,6 +255,48 @@ cd_labelled_add_archive(CdLabelled *self, CdArchive *archive, GError **error)
     g_ptr_array_add(self->labels, g_strdup(g_ptr_array_index(labels, i)));
   }
   return TRUE;
+}
+
+/*
+ * Turns every label into the taxonomy's type name (aliases and former names
+ * are accepted, in any case), so a model only ever learns and is scored on
+ * types the engine knows. A label the taxonomy does not know is an error
+ * naming it: training on a typo would create a type nobody can search for.
+ * Without a taxonomy file, labels must look like type names.
+ */
+static gboolean
+cd_labelled_canonicalise(CdLabelled *self, CdTaxonomy *taxonomy, const gchar *origin, GError **error)
+{
+  for (guint i = 0; i < self->labels->len; i++) {
+    const gchar *label = g_ptr_array_index(self->labels, i);
+    const gchar *type = taxonomy != NULL ? cd_taxonomy_lookup(taxonomy, label) : label;
+    if (type == NULL) {
+      g_set_error(error, CD_ERROR, CD_ERROR_INVALID_DATA, "%s: document %u: '%s' is not a type of the taxonomy (%s)",
+                  origin, i + 1, label, cd_taxonomy_get_origin(taxonomy));
+      return FALSE;
+    }
+    if (taxonomy == NULL && !cd_label_valid(type)) {
+      g_set_error(error, CD_ERROR, CD_ERROR_INVALID_DATA,
+                  "%s: document %u: '%s' is not a document type (lowercase letters, digits and '-')", origin, i + 1,
+                  label);
+      return FALSE;
+    }
+    if (type != label) {
+      g_free(g_ptr_array_index(self->labels, i));
+      g_ptr_array_index(self->labels, i) = g_strdup(type);
+    }
+  }
+  return TRUE;
+}
+
+static CdTaxonomy *
+cd_cli_taxonomy(void)
+{
+  g_autoptr(GError) error = NULL;
+  CdTaxonomy *taxonomy = cd_taxonomy_new_default(&error);
+  if (taxonomy == NULL)
+    g_warning("labels are not checked against a taxonomy: %s", error->message);
+  return taxonomy;
 }
 
 /* A --test argument: a folder of type folders, or a CSV. */
@@ -351,7 +383,7 @@ cd_cli_new_model(CdTrainOptions *o, GError **error)
 /* The training data the options name; @archive may be NULL when the
  * options name a file. */
 static CdLabelled *
-cd_cli_load_labelled(CdTrainOptions *o, CdArchive *archive, GError **error)
+cd_cli_load_labelled(CdTrainOptions *o, CdArchive *archive, CdTaxonomy *taxonomy, GError **error)
 {
   g_autoptr(CdLabelled) data = cd_labelled_new();
   const gchar *label_col = o->label_column != NULL ? o->label_column : "label";
@@ -369,6 +401,12 @@ cd_cli_load_labelled(CdTrainOptions *o, CdArchive *archive, GError **error)
                         "no labelled documents: the archive has no filed documents with a type");
     return NULL;
   }
+  if (!cd_labelled_canonicalise(data, taxonomy,
+                                o->csv != NULL      ? o->csv
+                                : o->folder != NULL ? o->folder
+                                                    : "the archive",
+                                error))
+    return NULL;
   return g_steal_pointer(&data);
 }
 
@@ -389,6 +427,7 @@ cd_cli_classify_train(gint argc, gchar **argv)
   g_autoptr(CdArchive) archive = NULL;
   g_autoptr(CdLabelled) data = NULL;
   g_autoptr(CdTextModel) model = NULL;
+  g_autoptr(CdTaxonomy) taxonomy = NULL;
   g_autoptr(GBytes) blob = NULL;
   g_autoptr(JsonNode) params = NULL;
   g_autoptr(JsonNode) metrics = NULL;
@@ -417,6 +456,7 @@ cd_cli_classify_train(gint argc, gchar **argv)
     return 2;
   }
   name = o.name != NULL ? o.name : DEFAULT_MODEL_NAME;
+  taxonomy = cd_cli_taxonomy();
   /* a model may be made before anything is ingested, from files */
   archive = cd_archive_open(argv[1], o.csv != NULL || o.folder != NULL ? CD_ARCHIVE_FLAG_CREATE : CD_ARCHIVE_FLAG_NONE,
                             &error);
@@ -425,7 +465,7 @@ cd_cli_classify_train(gint argc, gchar **argv)
   if (archive != NULL)
     model = cd_cli_new_model(&o, &error);
   if (model != NULL)
-    data = cd_cli_load_labelled(&o, archive, &error);
+    data = cd_cli_load_labelled(&o, archive, taxonomy, &error);
   start = g_get_monotonic_time();
   if (data != NULL && cd_text_model_train(model, data->texts, data->labels, NULL, &error)) {
     seconds = cd_elapsed(start);
@@ -750,6 +790,7 @@ cd_cli_classify_evaluate(gint argc, gchar **argv)
   g_autoptr(CdArchive) archive = NULL;
   g_autoptr(CdLabelled) data = NULL;
   g_autoptr(CdLabelled) test = NULL;
+  g_autoptr(CdTaxonomy) taxonomy = NULL;
   g_autoptr(CdEvaluation) eval = cd_evaluation_new();
   g_autoptr(JsonNode) report = NULL;
   g_autofree gchar *method = NULL;
@@ -781,6 +822,7 @@ cd_cli_classify_evaluate(gint argc, gchar **argv)
     cd_train_options_clear(&o);
     return 2;
   }
+  taxonomy = cd_cli_taxonomy();
   if (argc == 2) {
     archive = cd_archive_open(argv[1], CD_ARCHIVE_FLAG_NONE, &error);
     if (archive != NULL && o.user != NULL)
@@ -790,7 +832,8 @@ cd_cli_classify_evaluate(gint argc, gchar **argv)
   if (ok && opt_test != NULL) {
     test = cd_labelled_new();
     ok = cd_labelled_add_path(test, opt_test, o.label_column != NULL ? o.label_column : "label",
-                              o.text_column != NULL ? o.text_column : "text", &error);
+                              o.text_column != NULL ? o.text_column : "text", &error) &&
+         cd_labelled_canonicalise(test, taxonomy, opt_test, &error);
   }
 
   if (ok && archive != NULL && opt_test != NULL && !have_source) {
@@ -810,7 +853,7 @@ cd_cli_classify_evaluate(gint argc, gchar **argv)
     g_autoptr(CdTextModel) model = cd_cli_new_model(&o, &error);
     ok = model != NULL;
     if (ok)
-      data = cd_cli_load_labelled(&o, archive, &error);
+      data = cd_cli_load_labelled(&o, archive, taxonomy, &error);
     ok = ok && data != NULL;
     if (ok && test != NULL) {
       g_autoptr(GArray) all = g_array_new(FALSE, FALSE, sizeof(guint));

@@ -514,8 +514,9 @@ write_folder(Labelled *l, const gchar *folder)
 
 /* `classify train` saves version 1 then 2 from a folder; `evaluate` of
  * the saved model on held-out text prints macro-F1 and a confusion matrix;
- * cross-validation and a CSV with quoted, multi-line fields work; a broken
- * CSV fails with the line. */
+ * cross-validation and a CSV with quoted, multi-line fields and a type's
+ * alias work; a label outside the taxonomy and a broken CSV fail, naming
+ * the label or the line. */
 static void
 test_cli_train_evaluate(Fixture *f, gconstpointer data)
 {
@@ -560,11 +561,21 @@ test_cli_train_evaluate(Fixture *f, gconstpointer data)
                       "draped, \"\"sterile\"\" fashion.\"\r\n"
                       "2,radiology-report,\"CHEST X-RAY, two views. IMPRESSION: no acute disease.\"\r\n"
                       "3,operative-report,Incision was closed with staples. Estimated blood loss 20 mL.\n"
-                      "4,radiology-report,CT of the abdomen with contrast: findings unremarkable\n",
+                      "4,Radiology,CT of the abdomen with contrast: findings unremarkable\n",
                       -1, &error);
   g_assert_no_error(error);
   g_assert_cmpint(run_cli(&out, "classify", "train", f->path, "--csv", csv, "--name", "small", NULL), ==, 0);
   g_assert_nonnull(strstr(out, "model 'small' version 1 on 4 documents of 2 types"));
+  g_clear_pointer(&out, g_free);
+
+  g_assert_cmpint(run_cli(&out, "classify", "models", f->path, "--json", NULL), ==, 0);
+  g_assert_nonnull(strstr(out, "\"radiology-report\" : 2")); /* the alias was read as its type */
+  g_clear_pointer(&out, g_free);
+
+  g_file_set_contents(bad, "label,text\nconsultaton,a typo in the label\nprogress-note,text\n", -1, &error);
+  g_assert_no_error(error);
+  g_assert_cmpint(run_cli(&out, "classify", "train", f->path, "--csv", bad, NULL), ==, 1);
+  g_assert_nonnull(strstr(out, "'consultaton' is not a type of the taxonomy"));
   g_clear_pointer(&out, g_free);
 
   g_file_set_contents(bad, "label,text\nconsultation,\"never closed\n", -1, &error);
