@@ -4,7 +4,7 @@ mtsamples labels each report with a "medical_specialty" that mixes
 specialties (Orthopedic, Neurology) with document types (Discharge Summary,
 Radiology); many reports appear several times under different labels. We
 deduplicate by text, collect every label a text carries, and map the set to
-one type by the first rule that applies (docs/classification-mtsamples.md):
+one type by the first rule that applies (docs/trained-classifier.md):
 
     Discharge Summary                      -> discharge-summary
     Emergency Room Reports                 -> emergency-record
