@@ -69,6 +69,7 @@ struct _CdTextModel {
   guint n_trained;
   gfloat *weights;
   gdouble *bias;
+  guint8 *known; /* bitmap: buckets some training document has */
 };
 
 G_DEFINE_FINAL_TYPE(CdTextModel, cd_text_model, G_TYPE_OBJECT)
@@ -84,6 +85,7 @@ cd_text_model_clear(CdTextModel *self)
   g_clear_pointer(&self->label_counts, g_free);
   g_clear_pointer(&self->weights, g_free);
   g_clear_pointer(&self->bias, g_free);
+  g_clear_pointer(&self->known, g_free);
   self->n_labels = 0;
   self->n_trained = 0;
 }
@@ -336,24 +338,48 @@ cd_guint32_cmp(gconstpointer a, gconstpointer b)
   return x < y ? -1 : x > y ? 1 : 0;
 }
 
+static gfloat count_weight[256]; /* 1 + log(count), filled once */
+
+#define CD_KNOWN(known, bucket) ((known)[(bucket) >> 3] & (1u << ((bucket) &7)))
+
+/* The weight of a packed feature before normalisation: 1 + log count, or 0
+ * for a bucket no training document had (@known NULL: all count). */
+static inline gdouble
+cd_feature_value(guint32 f, const guint8 *known)
+{
+  guint32 bucket = f & 0xffffff;
+  if (known != NULL && !CD_KNOWN(known, bucket))
+    return 0;
+  return count_weight[f >> COUNT_SHIFT];
+}
+
+/* 1 over the L2 norm of a document's feature values, 0 when it has none. */
+static gfloat
+cd_features_inv_norm(const guint32 *f, gsize n, const guint8 *known)
+{
+  gdouble sum = 0;
+  for (gsize j = 0; j < n; j++) {
+    gdouble x = cd_feature_value(f[j], known);
+    sum += x * x;
+  }
+  return sum > 0 ? (gfloat) (1.0 / sqrt(sum)) : 0;
+}
+
 /*
  * The features of @text as packed (bucket | count << 24) values, sorted by
- * bucket, each bucket once; @inv_norm is 1 over the L2 norm of the
- * (1 + log count) values. Words of one letter carry no word feature (OCR
+ * bucket, each bucket once. Words of one letter carry no word feature (OCR
  * sprinkles them) but take part in nothing else either.
  */
 static void
-cd_text_model_features(CdTextModel *self, const gchar *text, GArray *packed, gfloat *inv_norm)
+cd_text_model_features(CdTextModel *self, const gchar *text, GArray *packed)
 {
   g_autoptr(GString) norm = cd_text_normalise(text);
   g_autoptr(GArray) hashes = g_array_sized_new(FALSE, FALSE, sizeof(guint32), 1024);
   guint32 mask = (1u << self->hash_bits) - 1;
   guint64 prev = 0;
-  gdouble sum = 0;
   const gchar *p = norm->str;
 
   g_array_set_size(packed, 0);
-  *inv_norm = 0;
   while (*p != '\0') {
     const gchar *e = strchr(p, ' ');
     gsize len = e != NULL ? (gsize) (e - p) : strlen(p);
@@ -392,19 +418,13 @@ cd_text_model_features(CdTextModel *self, const gchar *text, GArray *packed, gfl
     guint32 b = g_array_index(hashes, guint32, i);
     guint j = i + 1;
     guint32 v;
-    gdouble x;
     while (j < hashes->len && g_array_index(hashes, guint32, j) == b)
       j++;
     v = b | (MIN(j - i, 255u) << COUNT_SHIFT);
     g_array_append_val(packed, v);
-    x = 1.0 + log((gdouble) MIN(j - i, 255u));
-    sum += x * x;
     i = j;
   }
-  *inv_norm = (gfloat) (1.0 / sqrt(sum));
 }
-
-static gfloat count_weight[256]; /* 1 + log(count), filled once */
 
 static void
 cd_text_model_init_tables(void)
@@ -474,6 +494,7 @@ cd_text_model_train(CdTextModel *self, GPtrArray *texts, GPtrArray *labels, GCan
   g_autofree gdouble *class_weight = NULL;
   g_autofree gdouble *z = NULL;
   g_autofree gfloat *w = NULL;
+  g_autofree guint8 *known = NULL;
   g_autofree gdouble *b = NULL;
   gsize n_buckets = (gsize) 1 << self->hash_bits;
   gsize zero = 0;
@@ -520,18 +541,16 @@ cd_text_model_train(CdTextModel *self, GPtrArray *texts, GPtrArray *labels, GCan
   for (guint i = 0; i < texts->len; i++) {
     const gchar *text = g_ptr_array_index(texts, i);
     guint y = GPOINTER_TO_UINT(g_hash_table_lookup(index, g_ptr_array_index(labels, i)));
-    gfloat inv_norm;
     gsize end;
 
     if (text == NULL)
       continue;
-    cd_text_model_features(self, text, packed, &inv_norm);
+    cd_text_model_features(self, text, packed);
     if (packed->len == 0)
       continue;
     g_array_append_vals(feats, packed->data, packed->len);
     end = feats->len;
     g_array_append_val(offsets, end);
-    g_array_append_val(norms, inv_norm);
     g_array_append_val(ys, y);
     counts[y]++;
     if (i % 256 == 0 && g_cancellable_set_error_if_cancelled(cancellable, error))
@@ -541,6 +560,21 @@ cd_text_model_train(CdTextModel *self, GPtrArray *texts, GPtrArray *labels, GCan
   if (n_docs == 0) {
     g_set_error_literal(error, CD_ERROR, CD_ERROR_INVALID_ARGUMENT, "no training document has any text");
     return FALSE;
+  }
+
+  /* n-grams no training document has (OCR garbage, names never seen)
+   * carry nothing the model learnt: they are left out of a document's norm,
+   * where they would only dilute what the model knows */
+  known = g_malloc0(n_buckets / 8);
+  for (guint i = 0; i < feats->len; i++) {
+    guint32 bucket = g_array_index(feats, guint32, i) & 0xffffff;
+    known[bucket >> 3] |= 1u << (bucket & 7);
+  }
+  g_array_set_size(norms, n_docs);
+  for (guint d = 0; d < n_docs; d++) {
+    gsize from = g_array_index(offsets, gsize, d);
+    gsize to = g_array_index(offsets, gsize, d + 1);
+    g_array_index(norms, gfloat, d) = cd_features_inv_norm(&g_array_index(feats, guint32, from), to - from, known);
   }
 
   class_weight = g_new0(gdouble, n_labels);
@@ -618,6 +652,7 @@ cd_text_model_train(CdTextModel *self, GPtrArray *texts, GPtrArray *labels, GCan
   self->n_trained = n_docs;
   self->weights = g_steal_pointer(&w);
   self->bias = g_steal_pointer(&b);
+  self->known = g_steal_pointer(&known);
   return TRUE;
 }
 
@@ -703,14 +738,17 @@ cd_text_model_predict(CdTextModel *self, const gchar *text)
   if (self->weights == NULL || text == NULL)
     return g_steal_pointer(&scores);
   cd_text_model_init_tables();
-  cd_text_model_features(self, text, packed, &inv_norm);
+  cd_text_model_features(self, text, packed);
   if (packed->len == 0)
+    return g_steal_pointer(&scores);
+  inv_norm = cd_features_inv_norm(&g_array_index(packed, guint32, 0), packed->len, self->known);
+  if (inv_norm == 0)
     return g_steal_pointer(&scores);
   z = g_new0(gdouble, self->n_labels);
   for (guint j = 0; j < packed->len; j++) {
     guint32 f = g_array_index(packed, guint32, j);
     const gfloat *row = self->weights + (gsize) (f & 0xffffff) * self->n_labels;
-    gdouble x = count_weight[f >> COUNT_SHIFT] * inv_norm;
+    gdouble x = cd_feature_value(f, self->known) * inv_norm;
     for (guint k = 0; k < self->n_labels; k++)
       z[k] += x * row[k];
   }
@@ -792,6 +830,7 @@ cd_text_model_to_bytes(CdTextModel *self, GError **error)
   gsize n = ((gsize) 1 << self->hash_bits) * self->n_labels;
   g_autofree gint16 *q = NULL;
   g_autoptr(GBytes) packed = NULL;
+  g_autoptr(GBytes) known_packed = NULL;
   g_autoptr(GVariant) variant = NULL;
   g_auto(GVariantBuilder) params = G_VARIANT_BUILDER_INIT(G_VARIANT_TYPE_VARDICT);
   gdouble max = 0, unit;
@@ -810,6 +849,12 @@ cd_text_model_to_bytes(CdTextModel *self, GError **error)
   packed = cd_deflate((const guint8 *) q, n * sizeof(gint16), error);
   if (packed == NULL)
     return NULL;
+  if (self->known != NULL) {
+    gsize n_buckets = (gsize) 1 << self->hash_bits;
+    known_packed = cd_deflate(self->known, n_buckets / 8, error);
+    if (known_packed == NULL)
+      return NULL;
+  }
 
   g_variant_builder_add(&params, "{sv}", "hash-bits", g_variant_new_uint32(self->hash_bits));
   g_variant_builder_add(&params, "{sv}", "char-min", g_variant_new_uint32(CHAR_NGRAM_MIN));
@@ -824,6 +869,9 @@ cd_text_model_to_bytes(CdTextModel *self, GError **error)
       &params, "{sv}", "label-counts",
       g_variant_new_fixed_array(G_VARIANT_TYPE_UINT32, self->label_counts, self->n_labels, sizeof(guint32)));
   g_variant_builder_add(&params, "{sv}", "weight-unit", g_variant_new_double(unit));
+  if (known_packed != NULL)
+    g_variant_builder_add(&params, "{sv}", "known",
+                          g_variant_new_from_bytes(G_VARIANT_TYPE_BYTESTRING, known_packed, TRUE));
   variant = g_variant_ref_sink(
       g_variant_new("(su@a{sv}^as@ad@ay)", CD_TEXT_MODEL_MAGIC, (guint32) CD_TEXT_MODEL_FORMAT_VERSION,
                     g_variant_builder_end(&params), self->labels,
@@ -858,6 +906,7 @@ cd_text_model_new_from_bytes(GBytes *bytes, GError **error)
   g_autoptr(GVariant) bias = NULL;
   g_autoptr(GVariant) weights = NULL;
   g_autoptr(GVariant) counts = NULL;
+  g_autoptr(GVariant) known = NULL;
   g_autofree const gchar **labels = NULL;
   g_autofree gint16 *q = NULL;
   const gchar *magic = NULL;
@@ -919,6 +968,14 @@ cd_text_model_new_from_bytes(GBytes *bytes, GError **error)
   q = (gint16 *) cd_inflate(packed_data, n_packed, n * sizeof(gint16), error);
   if (q == NULL)
     return NULL;
+  known = g_variant_lookup_value(params, "known", G_VARIANT_TYPE_BYTESTRING);
+  if (known != NULL) {
+    gsize n_known = 0;
+    const guint8 *known_data = g_variant_get_fixed_array(known, &n_known, 1);
+    self->known = cd_inflate(known_data, n_known, ((gsize) 1 << hash_bits) / 8, error);
+    if (self->known == NULL)
+      return NULL;
+  }
 
   self->hash_bits = hash_bits;
   g_variant_lookup(params, "epochs", "u", &self->epochs);
