@@ -1,12 +1,13 @@
 """Text of made-up hospital chart documents of every Chartdesk type, for
 training and measuring document classifiers.
 
-Every bank below (titles, section headings, sentences, and the values put
-into them: conditions, drugs, names, hospitals) is split in two by
+The wording banks below (titles, section headings, sentence templates) and
+the proper names (hospitals, clinicians, patients) are split in two by
 position: the "train" split draws only from even positions and the "test"
 split only from odd ones. A test document therefore shares no sentence
-template, title wording, hospital or clinician with any training document;
-what carries over is the vocabulary of each type, as between two hospitals.
+template, title wording, hospital, clinician or patient with any training
+document. What carries over is clinical vocabulary (drugs, routes, lab
+tests, conditions, procedures), which any two hospitals share.
 
 `ocr_noise()` imitates what Tesseract does to degraded scans (letters read
 as digits, rn/m and cl/d confusions, split and run-together words, lost
@@ -545,12 +546,16 @@ def half(items, split):
     return picked if picked else items
 
 
+# values that say who wrote a document or where: split like the wording
+SPLIT_VALUES = {"doctor", "nurse", "hospital", "family", "given"}
+
+
 class Filler:
     def __init__(self, rng, split):
         self.rng, self.split = rng, split
 
     def pick(self, key):
-        return self.rng.choice(half(VALUES[key], self.split))
+        return self.rng.choice(half(VALUES[key], self.split) if key in SPLIT_VALUES else VALUES[key])
 
     def date(self):
         r = self.rng

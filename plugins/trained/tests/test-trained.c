@@ -466,6 +466,57 @@ test_archive_labelled_documents(Fixture *f, gconstpointer data)
   g_assert_no_error(error);
 }
 
+/* A batch through the engine: a two-page document whose text is a
+ * held-out operative report is filed as `operative-report` by the trained
+ * classifier, with the model it loaded from the batch's own archive. */
+static void
+test_pipeline_types_document(Fixture *f, gconstpointer data)
+{
+  g_autoptr(CdTextModel) model = train_fixture();
+  g_autoptr(Labelled) test = load_fixture("test.jsonl");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) blob = cd_text_model_to_bytes(model, &error);
+  g_autoptr(CdArchive) archive = NULL;
+  g_autoptr(CdWorkflow) wf = NULL;
+  g_autoptr(CdPipeline) pipeline = NULL;
+  g_autoptr(CdBatch) batch = NULL;
+  g_autoptr(JsonNode) doc = NULL;
+  g_autofree gchar *text = NULL;
+  g_autofree gchar *workflow = NULL;
+  const gchar *inputs[] = { "synthetic", NULL };
+  GType source = cd_registry_find_stage(registry, "test-source", NULL);
+
+  if (source == G_TYPE_INVALID) {
+    g_test_skip("the testing plugin (tests/plugins) is not built");
+    return;
+  }
+  for (guint i = 0; i < test->texts->len && text == NULL; i++) {
+    if (g_strcmp0(g_ptr_array_index(test->labels, i), "discharge-summary") == 0)
+      text = g_strdup(g_ptr_array_index(test->texts, i));
+  }
+  g_assert_nonnull(text);
+  g_strdelimit(text, "\n\r\\", ' '); /* one workflow line, no escapes */
+  archive = cd_archive_open(f->path, CD_ARCHIVE_FLAG_WRITER | CD_ARCHIVE_FLAG_CREATE, &error);
+  g_assert_no_error(error);
+  g_assert_true(cd_archive_save_model(archive, "trained", blob, NULL, NULL, NULL, &error));
+  g_assert_no_error(error);
+
+  workflow = g_strdup_printf("[workflow]\nname=test\nsource=test-source\ndocument-stages=test-link\n"
+                             "classifiers=trained\ntype-thresholds=default:0.3\n"
+                             "[test-source]\npages=2\npages-per-file=2\ntext=%s\n[test-link]\nmrn=00482913\n",
+                             text);
+  wf = cd_workflow_new_from_data(registry, workflow, "test.workflow", &error);
+  g_assert_no_error(error);
+  pipeline = cd_pipeline_new(wf, archive);
+  batch = cd_pipeline_run(pipeline, inputs, NULL, &error);
+  g_assert_no_error(error);
+  g_assert_nonnull(batch);
+  doc = cd_archive_get_document(archive, 1, &error);
+  g_assert_no_error(error);
+  g_assert_cmpstr(json_object_get_string_member(json_node_get_object(doc), "type"), ==, "discharge-summary");
+  g_assert_cmpstr(json_object_get_string_member(json_node_get_object(doc), "status"), ==, "filed");
+}
+
 /* ---------------------------------------------------------------- CLI */
 
 static gint
@@ -598,6 +649,11 @@ main(int argc, char **argv)
   g_test_init(&argc, &argv, NULL);
   registry = cd_registry_new();
   cd_registry_add_default_paths(registry);
+  {
+    /* the testing plugin's synthetic source, for a batch through the engine */
+    g_autofree gchar *testing = g_test_build_filename(G_TEST_BUILT, "tests", "plugins", NULL);
+    cd_registry_add_search_path(registry, testing);
+  }
   cd_registry_scan(registry);
 
   g_test_add_func("/chartdesk/trained/model/real-text", test_model_real_text);
@@ -611,6 +667,8 @@ main(int argc, char **argv)
              test_stage_missing_or_corrupt, fixture_tear_down);
   g_test_add("/chartdesk/trained/archive/labelled-documents", Fixture, NULL, fixture_set_up,
              test_archive_labelled_documents, fixture_tear_down);
+  g_test_add("/chartdesk/trained/pipeline/types-document", Fixture, NULL, fixture_set_up, test_pipeline_types_document,
+             fixture_tear_down);
   g_test_add("/chartdesk/trained/cli/train-evaluate", Fixture, NULL, fixture_set_up, test_cli_train_evaluate,
              fixture_tear_down);
   rc = g_test_run();
