@@ -466,3 +466,140 @@ cd_archive_review_resolve(CdArchive *self, gint64 item_id, const gchar *why, GEr
     return FALSE;
   return cd_archive_txn_commit(txn, error);
 }
+
+/* Whether one review reason is about the document's type: the engine's
+ * threshold and failure reasons, which a person's choice of type answers. */
+static gboolean
+cd_review_reason_is_type(const gchar *reason)
+{
+  return g_str_has_prefix(reason, "low-confidence type (") ||
+         g_str_has_prefix(reason, "document type not recognised") || g_str_has_prefix(reason, "classifier ");
+}
+
+/**
+ * cd_archive_review_set_type:
+ * @self: a #CdArchive
+ * @document_id: a document
+ * @type: the document type a person has established, a name of the
+ *   taxonomy (the caller checks it against the taxonomy in use)
+ * @why: the reason, for the audit log
+ * @error: return location for a #GError
+ *
+ * Sets a document's type by a person's decision, with confidence 1. The
+ * reasons its review items give about the type (low confidence, not
+ * recognised, a classifier that failed) are answered: an item left with no
+ * other reason is closed, and a document with a proven patient and nothing
+ * else open is filed. Other reasons (no patient) stay open. The decision is
+ * audited with who, why and the previous type.
+ *
+ * Returns: %TRUE on success
+ *
+ * Since: 0.1
+ */
+gboolean
+cd_archive_review_set_type(CdArchive *self, gint64 document_id, const gchar *type, const gchar *why, GError **error)
+{
+  g_autoptr(GRecMutexLocker) locker = NULL;
+  g_autoptr(CdArchiveTxn) txn = NULL;
+  g_autoptr(sqlite3_stmt) doc = NULL;
+  g_autoptr(sqlite3_stmt) update = NULL;
+  g_autoptr(sqlite3_stmt) items = NULL;
+  g_autoptr(sqlite3_stmt) open_left = NULL;
+  g_autoptr(JsonNode) detail = NULL;
+  g_autoptr(GArray) ids = g_array_new(FALSE, FALSE, sizeof(gint64));
+  g_autoptr(GPtrArray) reasons = g_ptr_array_new_with_free_func(g_free);
+  g_autofree gchar *previous = NULL;
+  g_autofree gchar *object = NULL;
+  g_autofree gchar *resolution = NULL;
+  g_autofree gchar *ts = cd_now_iso8601();
+
+  g_return_val_if_fail(CD_IS_ARCHIVE(self), FALSE);
+  g_return_val_if_fail(type != NULL, FALSE);
+  if (!cd_require_why(why, error))
+    return FALSE;
+  locker = g_rec_mutex_locker_new(cd_archive_get_mutex(self));
+  txn = cd_archive_txn_begin(self, error);
+  if (txn == NULL)
+    return FALSE;
+  doc = cd_archive_prepare(self, "SELECT type FROM documents WHERE id = ?", error);
+  if (doc == NULL)
+    return FALSE;
+  sqlite3_bind_int64(doc, 1, document_id);
+  if (sqlite3_step(doc) != SQLITE_ROW) {
+    g_set_error(error, CD_ERROR, CD_ERROR_NOT_FOUND, "%s: no document %" G_GINT64_FORMAT, cd_archive_get_path(self),
+                document_id);
+    return FALSE;
+  }
+  previous = column_dup(doc, 0);
+
+  update = cd_archive_prepare(self, "UPDATE documents SET type = ?2, type_confidence = 1.0 WHERE id = ?1", error);
+  if (update == NULL)
+    return FALSE;
+  sqlite3_bind_int64(update, 1, document_id);
+  bind_text(update, 2, type);
+  if (!cd_archive_step_done(self, update, error))
+    return FALSE;
+
+  /* answer the type reasons of the open items, keep the others */
+  items = cd_archive_prepare(self, "SELECT id, reason FROM review WHERE document_id = ? AND resolved IS NULL", error);
+  if (items == NULL)
+    return FALSE;
+  sqlite3_bind_int64(items, 1, document_id);
+  while (sqlite3_step(items) == SQLITE_ROW) {
+    gint64 item_id = sqlite3_column_int64(items, 0);
+    g_array_append_val(ids, item_id);
+    g_ptr_array_add(reasons, column_dup(items, 1));
+  }
+  resolution = g_strdup_printf("type set to %s: %s", type, why);
+  for (guint i = 0; i < ids->len; i++) {
+    g_auto(GStrv) parts =
+        g_strsplit(g_ptr_array_index(reasons, i) != NULL ? g_ptr_array_index(reasons, i) : "", "; ", -1);
+    g_autoptr(GPtrArray) kept = g_ptr_array_new();
+    g_autoptr(sqlite3_stmt) stmt = NULL;
+    for (guint p = 0; parts[p] != NULL; p++) {
+      if (!cd_review_reason_is_type(parts[p]))
+        g_ptr_array_add(kept, parts[p]);
+    }
+    if (kept->len == g_strv_length(parts))
+      continue;
+    if (kept->len == 0) {
+      stmt = cd_archive_prepare(
+          self, "UPDATE review SET resolved = ?2, resolved_by = ?3, resolution = ?4 WHERE id = ?1", error);
+      if (stmt == NULL)
+        return FALSE;
+      bind_text(stmt, 2, ts);
+      bind_text(stmt, 3, cd_archive_get_actor(self));
+      bind_text(stmt, 4, resolution);
+    } else {
+      g_autofree gchar *left = NULL;
+      g_ptr_array_add(kept, NULL);
+      left = g_strjoinv("; ", (gchar **) kept->pdata);
+      stmt = cd_archive_prepare(self, "UPDATE review SET reason = ?2 WHERE id = ?1", error);
+      if (stmt == NULL)
+        return FALSE;
+      bind_text(stmt, 2, left);
+    }
+    sqlite3_bind_int64(stmt, 1, g_array_index(ids, gint64, i));
+    if (!cd_archive_step_done(self, stmt, error))
+      return FALSE;
+  }
+
+  /* nothing else in doubt and a proven patient: filed */
+  open_left = cd_archive_prepare(self,
+                                 "UPDATE documents SET status = 'filed' WHERE id = ?1 AND patient_mrn IS NOT NULL "
+                                 "AND NOT EXISTS (SELECT 1 FROM review WHERE document_id = ?1 AND resolved IS NULL)",
+                                 error);
+  if (open_left == NULL)
+    return FALSE;
+  sqlite3_bind_int64(open_left, 1, document_id);
+  if (!cd_archive_step_done(self, open_left, error))
+    return FALSE;
+
+  object = g_strdup_printf("document:%" G_GINT64_FORMAT, document_id);
+  detail = cd_review_detail(why, "type", type, NULL, 0);
+  if (previous != NULL)
+    json_object_set_string_member(json_node_get_object(detail), "previous", previous);
+  if (!cd_archive_audit_locked(self, "review-type", object, detail, error))
+    return FALSE;
+  return cd_archive_txn_commit(txn, error);
+}

@@ -186,6 +186,8 @@ gboolean cd_archive_review_assign(CdArchive *self, gint64 document_id, const gch
 gint64 cd_archive_review_split(CdArchive *self, gint64 document_id, guint at, const gchar *why, GError **error);
 gboolean cd_archive_review_merge(CdArchive *self, gint64 into_id, gint64 from_id, const gchar *why, GError **error);
 gboolean cd_archive_review_resolve(CdArchive *self, gint64 item_id, const gchar *why, GError **error);
+gboolean cd_archive_review_set_type(CdArchive *self, gint64 document_id, const gchar *type, const gchar *why,
+                                    GError **error);
 
 /**
  * CdModelInfo:

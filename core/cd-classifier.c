@@ -301,7 +301,9 @@ cd_classifier_run_limited(CdClassifier *self, CdDocument *document, GPtrArray *s
   gulong cancel_id = 0;
   gboolean timed_out = FALSE;
   gboolean ok;
+  gchar limit[G_ASCII_DTOSTR_BUF_SIZE]; /* in messages, C locale */
 
+  g_ascii_formatd(limit, sizeof limit, "%g", priv->timeout);
   job->refs = 2;
   job->self = g_object_ref(self);
   job->document = g_object_ref(document);
@@ -340,13 +342,17 @@ cd_classifier_run_limited(CdClassifier *self, CdDocument *document, GPtrArray *s
     g_thread_unref(thread);
     cd_classify_job_unref(job);
     g_set_error(error, CD_ERROR, CD_ERROR_TIMEOUT,
-                "timed out after %g s and did not stop when cancelled (not called again)", priv->timeout);
+                "timed out after %s s and did not stop when cancelled (not called again)", limit);
     return FALSE;
   }
   g_thread_join(thread);
   if (timed_out && !(cancellable != NULL && g_cancellable_is_cancelled(cancellable))) {
+    /* what the classifier said when stopped, unless it only said so */
+    if (!job->ok && job->error != NULL && !g_error_matches(job->error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+      g_set_error(error, CD_ERROR, CD_ERROR_TIMEOUT, "timed out after %s s: %s", limit, job->error->message);
+    else
+      g_set_error(error, CD_ERROR, CD_ERROR_TIMEOUT, "timed out after %s s", limit);
     cd_classify_job_unref(job);
-    g_set_error(error, CD_ERROR, CD_ERROR_TIMEOUT, "timed out after %g s", priv->timeout);
     return FALSE;
   }
   if (!job->ok) {

@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <glib/gstdio.h>
+#include <math.h>
 
 #include "cd-classification-private.h"
 #include "cd-classifier.h"
@@ -423,10 +424,16 @@ cd_run_classify(CdRun *run, CdDocument *document)
   threshold = cd_run_threshold(run, type);
   if (confidence < threshold) {
     g_autofree gchar *problem = NULL;
+    gchar conf_str[G_ASCII_DTOSTR_BUF_SIZE];
+    gchar threshold_str[G_ASCII_DTOSTR_BUF_SIZE];
+    /* rounded down, so that 0.499 never reads "0.50 < 0.50"; C locale, as
+     * the reason is stored */
+    g_ascii_formatd(conf_str, sizeof conf_str, "%.2f", floor(confidence * 100 + 1e-9) / 100);
+    g_ascii_formatd(threshold_str, sizeof threshold_str, "%.2f", threshold);
     if (confidence <= 0)
-      problem = g_strdup_printf("document type not recognised (%s 0.00 < %.2f)", type, threshold);
+      problem = g_strdup_printf("document type not recognised (%s %s < %s)", type, conf_str, threshold_str);
     else
-      problem = g_strdup_printf("low-confidence type (%s %.2f < %.2f)", type, confidence, threshold);
+      problem = g_strdup_printf("low-confidence type (%s %s < %s)", type, conf_str, threshold_str);
     cd_document_add_problem(document, problem);
   }
 }

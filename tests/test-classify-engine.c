@@ -26,6 +26,7 @@ fixture_setup(Fixture *fx, gconstpointer data)
   path = g_build_filename(fx->dir, "test.archive", NULL);
   fx->registry = cd_registry_new();
   cd_registry_add_search_path(fx->registry, testing);
+  cd_registry_add_default_paths(fx->registry);
   cd_registry_scan(fx->registry);
   fx->archive = cd_archive_open(path, CD_ARCHIVE_FLAG_WRITER | CD_ARCHIVE_FLAG_CREATE, &error);
   g_assert_no_error(error);
@@ -50,8 +51,17 @@ fixture_teardown(Fixture *fx, gconstpointer data)
 
 /* Runs a workflow of synthetic pages filed to one patient (so only the
  * type can send a document to review) with the given classifiers. */
+static CdBatch *run_with(Fixture *fx, CdTaxonomy *taxonomy, const gchar *extra, GError **error);
+
 static CdBatch *
 run(Fixture *fx, const gchar *extra, GError **error)
+{
+  return run_with(fx, NULL, extra, error);
+}
+
+/* The same with a taxonomy of the test's own (NULL: the shipped one). */
+static CdBatch *
+run_with(Fixture *fx, CdTaxonomy *taxonomy, const gchar *extra, GError **error)
 {
   g_autofree gchar *data = g_strdup_printf("[workflow]\nname=test\nsource=test-source\ndocument-stages=test-link\n%s\n"
                                            "[test-link]\nmrn=00482913\n",
@@ -64,6 +74,7 @@ run(Fixture *fx, const gchar *extra, GError **error)
   if (wf == NULL)
     return NULL;
   pipeline = cd_pipeline_new(wf, fx->archive);
+  cd_pipeline_set_taxonomy(pipeline, taxonomy);
   return cd_pipeline_run(pipeline, inputs, NULL, error);
 }
 
@@ -400,6 +411,168 @@ test_classify_threshold_syntax(Fixture *fx, gconstpointer data)
   }
 }
 
+/* The shipped rules classifier through the pipeline on real text: a clear
+ * discharge summary is filed with its type; a note with barely any
+ * evidence gets a type with low confidence and goes to review. */
+static void
+test_classify_rules_review(Fixture *fx, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CdBatch) clear = run(fx,
+                                 "classifiers=rules\n[test-source]\npages=1\npages-per-file=1\n"
+                                 "text=VALLEY REGIONAL MEDICAL CENTER\\nDISCHARGE SUMMARY\\nMRN: 08570054\\n"
+                                 "ADMISSION DIAGNOSIS\\nThe patient was admitted with chronic obstructive pulmonary "
+                                 "disease.\\nHOSPITAL COURSE\\nThe patient remained afebrile.\\nDISCHARGE "
+                                 "MEDICATIONS\\nMetoprolol 25 mg twice daily.\\n",
+                                 &error);
+  g_autoptr(GPtrArray) docs = NULL;
+
+  g_assert_no_error(error);
+  g_assert_cmpuint(cd_batch_get_count(clear, CD_BATCH_OUTCOME_FILED), ==, 1);
+  docs = documents(fx);
+  g_assert_cmpstr(json_object_get_string_member(doc(docs, 0), "type"), ==, "discharge-summary");
+  g_assert_cmpfloat(json_object_get_double_member(doc(docs, 0), "type_confidence"), >=, 0.9);
+}
+
+/* A note with barely any evidence gets its likeliest type with low
+ * confidence, and waits for review saying so. */
+static void
+test_classify_rules_low(Fixture *fx, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CdBatch) weak = run(fx,
+                                "classifiers=rules\n[test-source]\npages=1\npages-per-file=1\n"
+                                "text=Patient doing well.\\nWill see again in two weeks.\\n",
+                                &error);
+  g_autoptr(GPtrArray) docs = NULL;
+  g_autofree gchar *reason = NULL;
+
+  g_assert_no_error(error);
+  g_assert_cmpuint(cd_batch_get_count(weak, CD_BATCH_OUTCOME_REVIEW), ==, 1);
+  docs = documents(fx);
+  g_assert_cmpstr(json_object_get_string_member(doc(docs, 0), "type"), ==, "progress-note");
+  reason = review_of(doc(docs, 0));
+  g_assert_cmpstr(reason, ==, "low-confidence type (progress-note 0.25 < 0.50)");
+}
+
+/* A failing external program beside the rules classifier: the rules still
+ * type the document, the document goes to review naming the program and
+ * its exit status, and the batch finishes every document. */
+static void
+test_classify_external_failing(Fixture *fx, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CdBatch) batch = run(fx,
+                                 "classifiers=rules;external\n[test-source]\npages=2\npages-per-file=1\n"
+                                 "text=RADIOLOGY REPORT\\nEXAM: CT abdomen with contrast\\nFINDINGS: normal\\n"
+                                 "IMPRESSION: no acute disease\\n\n"
+                                 "[external]\ncommand=sh -c 'cat >/dev/null; echo model missing >&2; exit 3'\n",
+                                 &error);
+  g_autoptr(GPtrArray) docs = NULL;
+
+  g_assert_no_error(error);
+  g_assert_cmpstr(cd_batch_get_status(batch), ==, "finished");
+  g_assert_cmpuint(cd_batch_get_count(batch, CD_BATCH_OUTCOME_REVIEW), ==, 2);
+  docs = documents(fx);
+  g_assert_cmpuint(docs->len, ==, 2);
+  for (guint i = 0; i < docs->len; i++) {
+    g_autofree gchar *reason = review_of(doc(docs, i));
+    g_assert_cmpstr(json_object_get_string_member(doc(docs, i), "type"), ==, "radiology-report");
+    g_assert_cmpstr(reason, ==,
+                    "classifier external: 'sh -c 'cat >/dev/null; echo model missing >&2; exit 3'' exited with "
+                    "status 3: model missing");
+  }
+}
+
+/* A hospital's taxonomy, edited without code: a classifier answering a
+ * renamed type's old name gives the new type, a retired type's label is
+ * dropped, and the hospital's own threshold applies. */
+static void
+test_classify_hospital_taxonomy(Fixture *fx, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CdTaxonomy) taxonomy =
+      cd_taxonomy_new_from_data("[taxonomy]\nfallback=misc\n"
+                                "[discharge-letter]\nrenamed-from=discharge-summary\nthreshold=0.95\n"
+                                "[nursing-note]\nretired=true\n[misc]\n",
+                                "hospital.conf", &error);
+  g_autoptr(CdBatch) batch = NULL;
+  g_autoptr(GPtrArray) docs = NULL;
+  g_autofree gchar *reason = NULL;
+
+  g_assert_no_error(error);
+  batch = run_with(fx, taxonomy,
+                   "classifiers=test-classifier\n[test-source]\npages=1\npages-per-file=1\n"
+                   "[test-classifier]\nscores=nursing-note:1.0;discharge-summary:0.9\n",
+                   &error);
+  g_assert_no_error(error);
+  docs = documents(fx);
+  g_assert_cmpstr(json_object_get_string_member(doc(docs, 0), "type"), ==, "discharge-letter");
+  g_assert_cmpfloat_with_epsilon(json_object_get_double_member(doc(docs, 0), "type_confidence"), 0.9, 1e-9);
+  reason = review_of(doc(docs, 0));
+  g_assert_cmpstr(reason, ==, "low-confidence type (discharge-letter 0.90 < 0.95)");
+}
+
+/* A person sets the type of a document in review for its type: it is
+ * filed with that type at confidence 1. A document that also lacks a
+ * patient keeps that reason open and stays in review. */
+static void
+test_classify_review_type(Fixture *fx, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CdWorkflow) wf = cd_workflow_new_from_data(fx->registry,
+                                                       "[workflow]\nname=t\nsource=test-source\n"
+                                                       "document-stages=test-link\nclassifiers=test-classifier\n"
+                                                       "[test-source]\npages=2\npages-per-file=1\n"
+                                                       "[test-link]\nmrn=\n"
+                                                       "[test-classifier]\nscores=consent-form:0.65\n",
+                                                       "t.workflow", &error);
+  g_autoptr(CdBatch) with_patient = NULL;
+  g_autoptr(CdPipeline) pipeline = NULL;
+  g_autoptr(CdBatch) without = NULL;
+  g_autoptr(GPtrArray) docs = NULL;
+  g_autofree gchar *left = NULL;
+  const gchar *inputs[] = { "synthetic", NULL };
+  gint64 filed_id, open_id;
+
+  g_assert_no_error(error);
+  /* one document with a patient (through the usual helper), then two without */
+  with_patient = run(fx,
+                     "classifiers=test-classifier\n[test-source]\npages=1\npages-per-file=1\n"
+                     "[test-classifier]\nscores=consent-form:0.65\n",
+                     &error);
+  g_assert_no_error(error);
+  pipeline = cd_pipeline_new(wf, fx->archive);
+  without = cd_pipeline_run(pipeline, inputs, NULL, &error);
+  g_assert_no_error(error);
+  docs = documents(fx);
+  g_assert_cmpuint(docs->len, ==, 2);
+  filed_id = json_object_get_int_member(doc(docs, 0), "id");
+  open_id = json_object_get_int_member(doc(docs, 1), "id");
+  g_clear_pointer(&docs, g_ptr_array_unref);
+
+  g_assert_true(cd_archive_review_set_type(fx->archive, filed_id, "consent-form", "signed consent, checked", &error));
+  g_assert_no_error(error);
+  g_assert_true(cd_archive_review_set_type(fx->archive, open_id, "correspondence", "a letter", &error));
+  g_assert_no_error(error);
+  g_assert_false(cd_archive_review_set_type(fx->archive, open_id, "correspondence", "  ", &error));
+  g_assert_error(error, CD_ERROR, CD_ERROR_INVALID_ARGUMENT);
+  g_clear_error(&error);
+  g_assert_false(cd_archive_review_set_type(fx->archive, 999, "correspondence", "why", &error));
+  g_assert_error(error, CD_ERROR, CD_ERROR_NOT_FOUND);
+  g_clear_error(&error);
+
+  docs = documents(fx);
+  g_assert_cmpstr(json_object_get_string_member(doc(docs, 0), "status"), ==, "filed");
+  g_assert_cmpstr(json_object_get_string_member(doc(docs, 0), "type"), ==, "consent-form");
+  g_assert_cmpfloat(json_object_get_double_member(doc(docs, 0), "type_confidence"), ==, 1.0);
+  g_assert_cmpuint(json_array_get_length(json_object_get_array_member(doc(docs, 0), "review")), ==, 0);
+  g_assert_cmpstr(json_object_get_string_member(doc(docs, 1), "status"), ==, "review");
+  g_assert_cmpstr(json_object_get_string_member(doc(docs, 1), "type"), ==, "correspondence");
+  left = review_of(doc(docs, 1));
+  g_assert_cmpstr(left, ==, "no patient identified");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -427,5 +600,15 @@ main(int argc, char **argv)
              fixture_teardown);
   g_test_add("/chartdesk/classify-engine/threshold-syntax", Fixture, NULL, fixture_setup,
              test_classify_threshold_syntax, fixture_teardown);
+  g_test_add("/chartdesk/classify-engine/rules-review", Fixture, NULL, fixture_setup, test_classify_rules_review,
+             fixture_teardown);
+  g_test_add("/chartdesk/classify-engine/rules-low", Fixture, NULL, fixture_setup, test_classify_rules_low,
+             fixture_teardown);
+  g_test_add("/chartdesk/classify-engine/external-failing", Fixture, NULL, fixture_setup,
+             test_classify_external_failing, fixture_teardown);
+  g_test_add("/chartdesk/classify-engine/hospital-taxonomy", Fixture, NULL, fixture_setup,
+             test_classify_hospital_taxonomy, fixture_teardown);
+  g_test_add("/chartdesk/classify-engine/review-type", Fixture, NULL, fixture_setup, test_classify_review_type,
+             fixture_teardown);
   return g_test_run();
 }

@@ -1,0 +1,510 @@
+/*
+ * Copyright 2026 The Chartdesk authors
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * The classify plugin's classifiers on real text: the sample charts'
+ * ground truth, transcribed reports from MTSamples, OCR-damaged text, and
+ * external programs that answer, fail, talk nonsense or hang.
+ */
+#include <chartdesk.h>
+#include <glib/gstdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../cd-classify-text.h"
+
+static CdRegistry *registry;
+static CdTaxonomy *taxonomy;
+
+/* A classifier of the classify plugin with options, started. */
+static CdClassifier *
+make_classifier(const gchar *name, GError **error, const gchar *first_property, ...)
+{
+  GType type = cd_registry_find_stage(registry, name, error);
+  g_autoptr(CdClassifier) classifier = NULL;
+  va_list args;
+
+  g_assert_true(type != G_TYPE_INVALID);
+  va_start(args, first_property);
+  classifier = CD_CLASSIFIER(g_object_new_valist(type, first_property, args));
+  va_end(args);
+  cd_classifier_set_taxonomy(classifier, taxonomy);
+  if (!cd_stage_start(CD_STAGE(classifier), error))
+    return NULL;
+  return g_steal_pointer(&classifier);
+}
+
+/* A document of one page per text. */
+static CdDocument *
+make_document(const gchar *const *texts)
+{
+  CdDocument *document = cd_document_new();
+  for (guint i = 0; texts[i] != NULL; i++) {
+    g_autoptr(CdPage) page = cd_page_new("test.tif", i, "0000");
+    cd_page_set_text(page, texts[i]);
+    cd_document_add_page(document, page);
+  }
+  return document;
+}
+
+/* The best label of a classifier's answer, and its score. */
+static const gchar *
+best_label(GPtrArray *scores, gdouble *score)
+{
+  const gchar *best = NULL;
+  gdouble top = -1;
+  for (guint i = 0; i < scores->len; i++) {
+    CdLabelScore *s = g_ptr_array_index(scores, i);
+    if (s->score > top) {
+      top = s->score;
+      best = s->label;
+    }
+  }
+  if (score != NULL)
+    *score = top;
+  return best;
+}
+
+static const gchar *
+classify_text(CdClassifier *classifier, const gchar *text, gdouble *score, GPtrArray **keep)
+{
+  const gchar *texts[] = { text, NULL };
+  g_autoptr(CdDocument) document = make_document(texts);
+  g_autoptr(GError) error = NULL;
+  GPtrArray *scores = cd_classifier_classify(classifier, document, NULL, &error);
+
+  g_assert_no_error(error);
+  *keep = scores;
+  return best_label(scores, score);
+}
+
+/* The OCR-tolerant text forms: hyphenated line ends joined, case and
+ * punctuation ignored, broken words squeezed, misread letters allowed. */
+static void
+test_classify_text_forms(void)
+{
+  g_autofree gchar *joined = cd_classify_text_join("The dis-\n  charge  was\tplanned;\nwell- \nknown");
+  g_autofree gchar *flat = cd_classify_text_flatten("HOSPITAL  COURSE:\nThe pa-\ntient, Café");
+  g_autofree gchar *squeezed = cd_classify_text_squeeze(" dis charge summ ary ");
+
+  g_assert_cmpstr(joined, ==, "The discharge was planned;\nwellknown");
+  g_assert_cmpstr(flat, ==, " hospital course the patient cafe ");
+  g_assert_cmpstr(squeezed, ==, "dischargesummary");
+  g_assert_true(cd_classify_text_find_approx("xxd1schargesummaryxx", "dischargesummary", 2));
+  g_assert_true(cd_classify_text_find_approx("dischargsumary", "dischargesummary", 2));
+  g_assert_false(cd_classify_text_find_approx("dischsumary", "dischargesummary", 2));
+  g_assert_false(cd_classify_text_find_approx("progressnote", "dischargesummary", 2));
+  g_assert_true(cd_classify_text_find_approx("abc", "", 0));
+}
+
+/* Every document of the sample charts' ground truth gets its type, and
+ * still does when the text is damaged as OCR damages it. */
+static void
+test_classify_rules_ground_truth(void)
+{
+  g_autofree gchar *path = g_test_build_filename(G_TEST_DIST, "samples", "ground-truth.jsonl", NULL);
+  g_autofree gchar *contents = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CdClassifier) rules = make_classifier("rules", &error, NULL);
+  g_auto(GStrv) lines = NULL;
+  g_autoptr(GHashTable) texts = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+  g_autoptr(GHashTable) truth = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+  GHashTableIter iter;
+  gpointer key, value;
+  guint n = 0;
+
+  g_assert_no_error(error);
+  g_assert_true(g_file_get_contents(path, &contents, NULL, &error));
+  lines = g_strsplit(contents, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++) {
+    g_autoptr(JsonNode) node = NULL;
+    JsonObject *obj;
+    g_autofree gchar *doc_key = NULL;
+    const gchar *text;
+    if (lines[i][0] == '\0')
+      continue;
+    node = json_from_string(lines[i], &error);
+    g_assert_no_error(error);
+    obj = json_node_get_object(node);
+    if (json_object_get_null_member(obj, "doc_type"))
+      continue;
+    doc_key = g_strdup_printf("%s#%" G_GINT64_FORMAT, json_object_get_string_member(obj, "path"),
+                              json_object_get_int_member(obj, "doc_index"));
+    text = json_object_get_string_member(obj, "text");
+    if (g_hash_table_contains(texts, doc_key)) {
+      gchar *joined = g_strdup_printf("%s\f%s", (gchar *) g_hash_table_lookup(texts, doc_key), text);
+      g_hash_table_replace(texts, g_strdup(doc_key), joined);
+    } else {
+      g_hash_table_insert(texts, g_strdup(doc_key), g_strdup(text));
+      g_hash_table_insert(truth, g_strdup(doc_key), g_strdup(json_object_get_string_member(obj, "doc_type")));
+    }
+  }
+  g_hash_table_iter_init(&iter, texts);
+  while (g_hash_table_iter_next(&iter, &key, &value)) {
+    const gchar *expect = g_hash_table_lookup(truth, key);
+    g_autoptr(GPtrArray) scores = NULL;
+    g_autoptr(GPtrArray) damaged_scores = NULL;
+    g_autoptr(GString) damaged = g_string_new(value);
+    gdouble score = 0;
+    const gchar *got = classify_text(rules, value, &score, &scores);
+
+    g_test_message("%s: %s (%.2f), expected %s", (gchar *) key, got, score, expect);
+    g_assert_cmpstr(got, ==, expect);
+    g_assert_cmpfloat(score, >=, 0.6);
+    /* OCR damage: lower case, words broken by a space, a hyphenated line end */
+    for (gsize i = 0; i < damaged->len; i++)
+      damaged->str[i] = g_ascii_tolower(damaged->str[i]);
+    for (gsize i = 12; i < damaged->len; i += 37) {
+      if (g_ascii_isalpha(damaged->str[i]) && g_ascii_isalpha(damaged->str[i - 1]))
+        g_string_insert_c(damaged, i, (i / 37) % 2 == 0 ? ' ' : '\n');
+    }
+    got = classify_text(rules, damaged->str, &score, &damaged_scores);
+    g_assert_cmpstr(got, ==, expect);
+    n++;
+  }
+  g_assert_cmpuint(n, ==, 10);
+}
+
+/* A title OCR damaged (a digit for a letter, a word split, the case)
+ * still names the type, and a hyphenated keyword across a line counts. */
+static void
+test_classify_rules_ocr_noise(void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CdClassifier) rules = make_classifier("rules", &error, NULL);
+  g_autoptr(GPtrArray) a = NULL;
+  g_autoptr(GPtrArray) b = NULL;
+  g_autoptr(GPtrArray) c = NULL;
+  gdouble score = 0;
+
+  g_assert_no_error(error);
+  g_assert_cmpstr(classify_text(rules, "MERCY GENERAL\nD1SCHARGE SUMM ARY\nMRN 123\nThe patient was well.", &score, &a),
+                  ==, "discharge-summary");
+  g_assert_cmpstr(classify_text(rules,
+                                "Seen today.\nOPERAT1VE REP0RT\nThe patient was prepped and dra-\nped in "
+                                "the usual sterile fashion.",
+                                &score, &b),
+                  ==, "operative-report");
+  g_assert_cmpfloat(score, >=, 0.9);
+  /* no rule found: an empty answer, "don't know" */
+  classify_text(rules, "The quick brown fox.", &score, &c);
+  g_assert_cmpuint(c->len, ==, 0);
+}
+
+/* Reads one record of a CSV file (RFC 4180: quoted fields may hold
+ * commas, quotes doubled and line breaks); NULL at the end. */
+static GPtrArray *
+csv_next(const gchar **p)
+{
+  GPtrArray *fields;
+  GString *field = g_string_new(NULL);
+
+  if (**p == '\0') {
+    g_string_free(field, TRUE);
+    return NULL;
+  }
+  fields = g_ptr_array_new_with_free_func(g_free);
+  for (;;) {
+    if (**p == '"') {
+      (*p)++;
+      while (**p != '\0') {
+        if (**p == '"' && (*p)[1] == '"') {
+          g_string_append_c(field, '"');
+          *p += 2;
+        } else if (**p == '"') {
+          (*p)++;
+          break;
+        } else {
+          g_string_append_c(field, *(*p)++);
+        }
+      }
+    }
+    while (**p != '\0' && **p != ',' && **p != '\n' && **p != '\r')
+      g_string_append_c(field, *(*p)++);
+    g_ptr_array_add(fields, g_strdup(field->str));
+    g_string_truncate(field, 0);
+    if (**p == ',') {
+      (*p)++;
+      continue;
+    }
+    if (**p == '\r')
+      (*p)++;
+    if (**p == '\n')
+      (*p)++;
+    break;
+  }
+  g_string_free(field, TRUE);
+  return fields;
+}
+
+/* Transcribed reports from MTSamples (real clinical prose, CC0), by the
+ * specialty that names a type of ours: the rules classifier puts most in
+ * the right type. The figures are printed for the record; the floor each
+ * type must reach is well under what it measured when written. */
+static void
+test_classify_rules_mtsamples(void)
+{
+  const struct {
+    const gchar *specialty;
+    const gchar *type;
+    gdouble floor;
+  } map[] = {
+    /* measured when written: 85%, 68%, 38%, 93%, 73% */
+    { "Discharge Summary", "discharge-summary", 0.75 },         { "Radiology", "radiology-report", 0.6 },
+    { "Emergency Room Reports", "emergency-record", 0.3 },      { "Letters", "correspondence", 0.8 },
+    { "SOAP / Chart / Progress Notes", "progress-note", 0.55 },
+  };
+  const gchar *data = g_getenv("CD_SHARED_DATA");
+  g_autofree gchar *path = NULL;
+  g_autofree gchar *contents = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CdClassifier) rules = NULL;
+  g_autoptr(GPtrArray) header = NULL;
+  const gchar *p;
+  guint right[G_N_ELEMENTS(map)] = { 0 };
+  guint total[G_N_ELEMENTS(map)] = { 0 };
+  gint col_specialty = -1, col_text = -1;
+
+  path = g_build_filename(data != NULL ? data : "", "mtsamples", "mtsamples-train.csv", NULL);
+  if (data == NULL || !g_file_get_contents(path, &contents, NULL, NULL)) {
+    g_test_skip("MTSamples not available (CD_SHARED_DATA)");
+    return;
+  }
+  rules = make_classifier("rules", &error, NULL);
+  g_assert_no_error(error);
+  p = contents;
+  header = csv_next(&p);
+  for (guint i = 0; i < header->len; i++) {
+    if (g_strcmp0(g_ptr_array_index(header, i), "medical_specialty") == 0)
+      col_specialty = i;
+    if (g_strcmp0(g_ptr_array_index(header, i), "transcription") == 0)
+      col_text = i;
+  }
+  g_assert_cmpint(col_specialty, >=, 0);
+  g_assert_cmpint(col_text, >=, 0);
+  for (;;) {
+    g_autoptr(GPtrArray) record = csv_next(&p);
+    if (record == NULL)
+      break;
+    if ((guint) MAX(col_specialty, col_text) >= record->len)
+      continue;
+    for (guint m = 0; m < G_N_ELEMENTS(map); m++) {
+      g_autoptr(GPtrArray) scores = NULL;
+      const gchar *text = g_ptr_array_index(record, col_text);
+      if (g_strcmp0(g_ptr_array_index(record, col_specialty), map[m].specialty) != 0 || text[0] == '\0' ||
+          total[m] >= 60)
+        continue;
+      const gchar *got;
+      total[m]++;
+      got = classify_text(rules, text, NULL, &scores);
+      if (g_strcmp0(got, map[m].type) == 0)
+        right[m]++;
+      else if (g_getenv("CD_CLASSIFY_VERBOSE") != NULL)
+        g_test_message("%s taken for %s: %.60s", map[m].type, got, text);
+    }
+  }
+  for (guint m = 0; m < G_N_ELEMENTS(map); m++)
+    g_test_message("%s: %u of %u right (%.0f%%)", map[m].type, right[m], total[m],
+                   total[m] > 0 ? 100.0 * right[m] / total[m] : 0.0);
+  for (guint m = 0; m < G_N_ELEMENTS(map); m++) {
+    gdouble recall = total[m] > 0 ? (gdouble) right[m] / total[m] : 0;
+    g_assert_cmpuint(total[m], >, 5);
+    g_assert_cmpfloat(recall, >=, map[m].floor);
+  }
+}
+
+/* A rules file naming a type the taxonomy lacks, or holding a broken
+ * pattern, stops the classifier from starting, naming file and group. */
+static void
+test_classify_rules_bad_file(void)
+{
+  const struct {
+    const gchar *data;
+    const gchar *message;
+  } cases[] = {
+    { "[invoice]\ntitles=invoice\n", "[invoice]: not a document type of" },
+    { "[consent]\npatterns=(unclosed\n", "[consent] patterns: '(unclosed': " },
+    { "[letter]\nkeywords=--;dear\n", "[letter] keywords: '--' has no letters or digits" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+    g_autoptr(GError) error = NULL;
+    g_autofree gchar *file = NULL;
+    gint fd = g_file_open_tmp("cd-rules-XXXXXX.conf", &file, &error);
+    g_autoptr(CdClassifier) rules = NULL;
+
+    g_assert_no_error(error);
+    close(fd);
+    g_assert_true(g_file_set_contents(file, cases[i].data, -1, &error));
+    rules = make_classifier("rules", &error, "rules", file, NULL);
+    g_assert_null(rules);
+    g_assert_nonnull(error);
+    g_test_message("%s", error->message);
+    g_assert_true(g_str_has_prefix(error->message, "rules: "));
+    g_assert_true(g_str_has_prefix(error->message + strlen("rules: "), file));
+    g_assert_nonnull(strstr(error->message, cases[i].message));
+    g_unlink(file);
+  }
+}
+
+static gchar *
+fixture(const gchar *name)
+{
+  return g_build_filename(g_getenv("CD_CLASSIFY_FIXTURES"), name, NULL);
+}
+
+/* An external program gets the document as JSON (protocol version, the
+ * taxonomy's types, every page's text and word boxes) and its answer is
+ * read back, labels and scores. */
+static void
+test_classify_external_ok(void)
+{
+  g_autofree gchar *script = fixture("echo-classifier.py");
+  g_autofree gchar *command = g_strdup_printf("python3 %s", script);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CdClassifier) external = make_classifier("external", &error, "command", command, NULL);
+  const gchar *texts[] = { "DISCHARGE SUMMARY", "page two", NULL };
+  g_autoptr(CdDocument) document = make_document(texts);
+  g_autoptr(GPtrArray) scores = NULL;
+  CdLabelScore *first, *second;
+
+  g_assert_no_error(error);
+  cd_page_add_word(g_ptr_array_index(cd_document_get_pages(document), 0),
+                   cd_word_new("DISCHARGE", 10, 10, 100, 20, 95, 0));
+  scores = cd_classifier_classify(external, document, NULL, &error);
+  g_assert_no_error(error);
+  g_assert_cmpuint(scores->len, ==, 2);
+  first = g_ptr_array_index(scores, 0);
+  second = g_ptr_array_index(scores, 1);
+  g_assert_cmpstr(first->label, ==, "discharge-summary");
+  g_assert_cmpfloat(first->score, ==, 0.9);
+  g_assert_cmpstr(second->label, ==, "seen-2-pages-1-words");
+
+  /* without word boxes the request is lighter, and the program sees none */
+  {
+    g_autoptr(CdClassifier) lighter =
+        make_classifier("external", &error, "command", command, "send-words", FALSE, NULL);
+    g_autoptr(GPtrArray) light = NULL;
+    g_assert_no_error(error);
+    light = cd_classifier_classify(lighter, document, NULL, &error);
+    g_assert_no_error(error);
+    g_assert_cmpstr(((CdLabelScore *) g_ptr_array_index(light, 1))->label, ==, "seen-2-pages-0-words");
+  }
+}
+
+/* An external program that fails, answers something other than the
+ * protocol's JSON, or cannot be found is an error naming the command (and
+ * the last line it wrote on standard error). */
+static void
+test_classify_external_errors(void)
+{
+  const struct {
+    const gchar *command;
+    const gchar *message;
+  } cases[] = {
+    { "sh -c 'cat >/dev/null; echo model file missing >&2; exit 3'",
+      "external: 'sh -c 'cat >/dev/null; echo model file missing >&2; exit 3'' exited with status 3: model file "
+      "missing" },
+    { "sh -c 'cat >/dev/null; echo not json'",
+      "external: 'sh -c 'cat >/dev/null; echo not json'': output is not JSON (" },
+    { "sh -c 'cat >/dev/null; echo [1]'",
+      "external: 'sh -c 'cat >/dev/null; echo [1]'': output is not an object with a \"labels\" array" },
+    { "sh -c 'cat >/dev/null; echo {\\\"labels\\\": [{\\\"label\\\": 3}]}'",
+      "external: 'sh -c 'cat >/dev/null; echo {\\\"labels\\\": [{\\\"label\\\": 3}]}'': labels[0] is not {\"label\": "
+      "string, \"score\": number}" },
+    { "sh -c 'kill -9 $$'", "external: 'sh -c 'kill -9 $$'' was killed by signal 9" },
+  };
+  const gchar *texts[] = { "some text", NULL };
+  g_autoptr(CdDocument) document = make_document(texts);
+
+  for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+    g_autoptr(GError) error = NULL;
+    g_autoptr(CdClassifier) external = make_classifier("external", &error, "command", cases[i].command, NULL);
+    g_autoptr(GPtrArray) scores = NULL;
+
+    g_assert_no_error(error);
+    scores = cd_classifier_classify(external, document, NULL, &error);
+    g_assert_null(scores);
+    g_assert_nonnull(error);
+    g_test_message("%s", error->message);
+    g_assert_true(g_str_has_prefix(error->message, cases[i].message));
+  }
+  /* one that exits without reading a large request: its status, not a broken pipe */
+  {
+    g_autofree gchar *big = g_strnfill(1 << 20, 'x');
+    const gchar *big_texts[] = { big, NULL };
+    g_autoptr(CdDocument) large = make_document(big_texts);
+    g_autoptr(GError) error = NULL;
+    g_autoptr(CdClassifier) external = make_classifier("external", &error, "command", "sh -c 'exit 4'", NULL);
+    g_autoptr(GPtrArray) scores = NULL;
+    g_assert_no_error(error);
+    scores = cd_classifier_classify(external, large, NULL, &error);
+    g_assert_null(scores);
+    g_assert_error(error, CD_ERROR, CD_ERROR_FAILED);
+    g_assert_cmpstr(error->message, ==, "external: 'sh -c 'exit 4'' exited with status 4");
+  }
+  {
+    g_autoptr(GError) error = NULL;
+    g_autoptr(CdClassifier) missing = make_classifier("external", &error, "command", "no-such-classifier --x", NULL);
+    g_assert_null(missing);
+    g_assert_error(error, CD_ERROR, CD_ERROR_NOT_FOUND);
+    g_assert_cmpstr(error->message, ==,
+                    "external: command 'no-such-classifier --x': program 'no-such-classifier' not found");
+  }
+}
+
+/* A program over the time limit is killed with what it started (the
+ * sleep of a shell script), and the error says so within the limit and
+ * the grace second. */
+static void
+test_classify_external_timeout(void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CdClassifier) external =
+      make_classifier("external", &error, "command", "sh -c 'cat >/dev/null; sleep 30; echo {}'", "timeout", 0.5, NULL);
+  const gchar *texts[] = { "some text", NULL };
+  g_autoptr(CdDocument) document = make_document(texts);
+  g_autoptr(GPtrArray) scores = NULL;
+  gint64 started = g_get_monotonic_time();
+
+  g_assert_no_error(error);
+  scores = cd_classifier_classify(external, document, NULL, &error);
+  g_assert_null(scores);
+  g_assert_error(error, CD_ERROR, CD_ERROR_TIMEOUT);
+  g_assert_cmpstr(error->message, ==,
+                  "external: timed out after 0.5 s: 'sh -c 'cat >/dev/null; sleep 30; echo {}'' was stopped");
+  g_assert_cmpint(g_get_monotonic_time() - started, <, 2 * G_USEC_PER_SEC);
+  /* stopped, not abandoned: the next document runs it again */
+  g_clear_error(&error);
+  g_clear_pointer(&scores, g_ptr_array_unref);
+  scores = cd_classifier_classify(external, document, NULL, &error);
+  g_assert_error(error, CD_ERROR, CD_ERROR_TIMEOUT);
+  g_assert_true(g_str_has_prefix(error->message, "external: timed out after 0.5 s: "));
+}
+
+int
+main(int argc, char **argv)
+{
+  g_autoptr(GError) error = NULL;
+  gint rc;
+
+  g_test_init(&argc, &argv, NULL);
+  registry = cd_registry_new();
+  cd_registry_add_default_paths(registry);
+  cd_registry_scan(registry);
+  taxonomy = cd_taxonomy_new_default(&error);
+  g_assert_no_error(error);
+
+  g_test_add_func("/chartdesk/classify/text-forms", test_classify_text_forms);
+  g_test_add_func("/chartdesk/classify/rules-ground-truth", test_classify_rules_ground_truth);
+  g_test_add_func("/chartdesk/classify/rules-ocr-noise", test_classify_rules_ocr_noise);
+  g_test_add_func("/chartdesk/classify/rules-mtsamples", test_classify_rules_mtsamples);
+  g_test_add_func("/chartdesk/classify/rules-bad-file", test_classify_rules_bad_file);
+  g_test_add_func("/chartdesk/classify/external-ok", test_classify_external_ok);
+  g_test_add_func("/chartdesk/classify/external-errors", test_classify_external_errors);
+  g_test_add_func("/chartdesk/classify/external-timeout", test_classify_external_timeout);
+  rc = g_test_run();
+  g_object_unref(taxonomy);
+  g_object_unref(registry);
+  return rc;
+}
