@@ -251,6 +251,8 @@ cd_archive_list_models(CdArchive *self, const gchar *name, GError **error)
 /**
  * cd_archive_get_labelled_documents:
  * @self: a #CdArchive
+ * @reviewed_only: only documents whose type a person set in review
+ *   (cd_archive_review_set_type(), audited as `review-type`)
  * @texts: (out) (transfer container) (element-type utf8): each document's text
  * @labels: (out) (transfer container) (element-type utf8): each document's type
  * @error: return location for a #GError
@@ -258,15 +260,17 @@ cd_archive_list_models(CdArchive *self, const gchar *name, GError **error)
  * The training data an archive holds: every filed document with a type,
  * its pages' text in order (cover sheets, separators and blank pages left
  * out). Filed means its patient was proven or a person decided it in
- * review; documents still waiting in review are left out. The read is
- * audited, as every read of patient text is.
+ * review; documents still waiting in review are left out. Their types were
+ * set by classifiers or by people; @reviewed_only keeps those a person set.
+ * The read is audited, as every read of patient text is.
  *
  * Returns: %TRUE on success
  *
  * Since: 0.1
  */
 gboolean
-cd_archive_get_labelled_documents(CdArchive *self, GPtrArray **texts, GPtrArray **labels, GError **error)
+cd_archive_get_labelled_documents(CdArchive *self, gboolean reviewed_only, GPtrArray **texts, GPtrArray **labels,
+                                  GError **error)
 {
   g_autoptr(GRecMutexLocker) locker = NULL;
   g_autoptr(sqlite3_stmt) stmt = NULL;
@@ -284,10 +288,13 @@ cd_archive_get_labelled_documents(CdArchive *self, GPtrArray **texts, GPtrArray 
                             "SELECT d.type, (SELECT group_concat(text, char(10)) FROM (SELECT text FROM pages "
                             "  WHERE document_id = d.id AND kind = 'page' AND text IS NOT NULL ORDER BY seq)) "
                             "FROM documents d WHERE d.status = 'filed' AND d.type IS NOT NULL AND d.type != '' "
+                            "AND (?1 = 0 OR EXISTS (SELECT 1 FROM audit a WHERE a.action = 'review-type' "
+                            "  AND a.object = 'document:' || d.id)) "
                             "ORDER BY d.id",
                             error);
   if (stmt == NULL)
     return FALSE;
+  sqlite3_bind_int(stmt, 1, reviewed_only ? 1 : 0);
   while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
     const gchar *text = (const gchar *) sqlite3_column_text(stmt, 1);
     if (text == NULL || text[0] == '\0')
@@ -303,6 +310,8 @@ cd_archive_get_labelled_documents(CdArchive *self, GPtrArray **texts, GPtrArray 
   json_builder_begin_object(b);
   json_builder_set_member_name(b, "documents");
   json_builder_add_int_value(b, t->len);
+  json_builder_set_member_name(b, "reviewed-only");
+  json_builder_add_boolean_value(b, reviewed_only);
   json_builder_end_object(b);
   detail = json_builder_get_root(b);
   if (!cd_archive_audit(self, "read-for-training", "archive", detail, error))

@@ -218,6 +218,7 @@ gboolean cd_archive_save_model(CdArchive *self, const gchar *name, GBytes *data,
                                gint *version, GError **error);
 GBytes *cd_archive_load_model(CdArchive *self, const gchar *name, gint version, gint *loaded_version, GError **error);
 GPtrArray *cd_archive_list_models(CdArchive *self, const gchar *name, GError **error);
-gboolean cd_archive_get_labelled_documents(CdArchive *self, GPtrArray **texts, GPtrArray **labels, GError **error);
+gboolean cd_archive_get_labelled_documents(CdArchive *self, gboolean reviewed_only, GPtrArray **texts,
+                                           GPtrArray **labels, GError **error);
 
 G_END_DECLS

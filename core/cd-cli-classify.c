@@ -243,12 +243,12 @@ cd_labelled_add_folder(CdLabelled *self, const gchar *path, GError **error)
 }
 
 static gboolean
-cd_labelled_add_archive(CdLabelled *self, CdArchive *archive, GError **error)
+cd_labelled_add_archive(CdLabelled *self, CdArchive *archive, gboolean reviewed_only, GError **error)
 {
   g_autoptr(GPtrArray) texts = NULL;
   g_autoptr(GPtrArray) labels = NULL;
 
-  if (!cd_archive_get_labelled_documents(archive, &texts, &labels, error))
+  if (!cd_archive_get_labelled_documents(archive, reviewed_only, &texts, &labels, error))
     return FALSE;
   for (guint i = 0; i < texts->len; i++) {
     g_ptr_array_add(self->texts, g_strdup(g_ptr_array_index(texts, i)));
@@ -312,6 +312,7 @@ cd_labelled_add_path(CdLabelled *self, const gchar *path, const gchar *label_col
 
 typedef struct {
   gboolean from_archive;
+  gboolean reviewed_only;
   gchar *csv;
   gchar *folder;
   gchar *label_column;
@@ -340,6 +341,8 @@ cd_train_option_group(CdTrainOptions *o)
   const GOptionEntry entries[] = {
     { "from-archive", 0, 0, G_OPTION_ARG_NONE, &o->from_archive,
       "Learn from the archive's filed documents that have a type (the default)", NULL },
+    { "reviewed-only", 0, 0, G_OPTION_ARG_NONE, &o->reviewed_only,
+      "From the archive: only documents whose type a person set (chartdesk review type)", NULL },
     { "csv", 0, 0, G_OPTION_ARG_FILENAME, &o->csv, "Learn from a CSV with a header row and label, text columns",
       "FILE" },
     { "folder", 0, 0, G_OPTION_ARG_FILENAME, &o->folder, "Learn from FOLDER/TYPE/*.txt", "FOLDER" },
@@ -393,8 +396,8 @@ cd_cli_load_labelled(CdTrainOptions *o, CdArchive *archive, CdTaxonomy *taxonomy
     return NULL;
   if (o->folder != NULL && !cd_labelled_add_folder(data, o->folder, error))
     return NULL;
-  if ((o->from_archive || (o->csv == NULL && o->folder == NULL)) && archive != NULL &&
-      !cd_labelled_add_archive(data, archive, error))
+  if ((o->from_archive || o->reviewed_only || (o->csv == NULL && o->folder == NULL)) && archive != NULL &&
+      !cd_labelled_add_archive(data, archive, o->reviewed_only, error))
     return NULL;
   if (data->texts->len == 0) {
     g_set_error_literal(error, CD_ERROR, CD_ERROR_NOT_FOUND,
@@ -812,7 +815,7 @@ cd_cli_classify_evaluate(gint argc, gchar **argv)
     cd_train_options_clear(&o);
     return 2;
   }
-  have_source = o.csv != NULL || o.folder != NULL || o.from_archive;
+  have_source = o.csv != NULL || o.folder != NULL || o.from_archive || o.reviewed_only;
   if (argc > 2 || (argc < 2 && !have_source) || opt_folds < 0 || opt_folds == 1 || (opt_folds > 0 && opt_test)) {
     g_autofree gchar *help = g_option_context_get_help(ctx, TRUE, NULL);
     fprintf(stderr,

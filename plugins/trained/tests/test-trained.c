@@ -419,7 +419,8 @@ test_stage_missing_or_corrupt(Fixture *f, gconstpointer data)
 }
 
 /* The archive's training data is its filed documents with a type: not
- * those waiting in review, not those without a type; the read is audited. */
+ * those waiting in review, not those without a type; with reviewed_only,
+ * only those a person typed in review. The reads are audited. */
 static void
 test_archive_labelled_documents(Fixture *f, gconstpointer data)
 {
@@ -455,13 +456,24 @@ test_archive_labelled_documents(Fixture *f, gconstpointer data)
     g_assert_true(cd_archive_commit_document(archive, batch, doc, &error));
     g_assert_no_error(error);
   }
-  g_assert_true(cd_archive_get_labelled_documents(archive, &texts, &labels, &error));
+  g_assert_true(cd_archive_get_labelled_documents(archive, FALSE, &texts, &labels, &error));
   g_assert_no_error(error);
   g_assert_cmpuint(labels->len, ==, 2);
   g_assert_cmpstr(g_ptr_array_index(labels, 0), ==, "discharge-summary");
   g_assert_cmpstr(g_ptr_array_index(labels, 1), ==, "operative-report");
   /* the pages in order, joined */
   g_assert_cmpstr(g_ptr_array_index(texts, 0), ==, "Discharge summ\nary of the stay");
+  g_clear_pointer(&texts, g_ptr_array_unref);
+  g_clear_pointer(&labels, g_ptr_array_unref);
+
+  /* a person types the letter: with reviewed_only it is the only one */
+  g_assert_true(cd_archive_review_set_type(archive, 3, "correspondence", "read it", &error));
+  g_assert_no_error(error);
+  g_assert_true(cd_archive_get_labelled_documents(archive, TRUE, &texts, &labels, &error));
+  g_assert_no_error(error);
+  g_assert_cmpuint(labels->len, ==, 1);
+  g_assert_cmpstr(g_ptr_array_index(labels, 0), ==, "correspondence");
+  g_assert_cmpstr(g_ptr_array_index(texts, 0), ==, "A letter wi\nthout a type");
   g_assert_true(cd_archive_verify_audit(archive, &bad, &error));
   g_assert_no_error(error);
 }
