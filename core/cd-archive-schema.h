@@ -140,4 +140,17 @@ static const gchar *const cd_archive_migrations[] = {
   "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN"
   "  SELECT RAISE (ABORT, 'the audit log is append-only');"
   "END;",
+
+  /* 1 → 2: trained classifier models, versioned per name; a version is
+   * never rewritten, a new one is added */
+  "CREATE TABLE models ("
+  "  id INTEGER PRIMARY KEY,"
+  "  name TEXT NOT NULL,"
+  "  version INTEGER NOT NULL,"
+  "  created TEXT NOT NULL,"
+  "  actor TEXT NOT NULL,"
+  "  params TEXT NOT NULL," /* JSON: algorithm, parameters, documents per type */
+  "  metrics TEXT,"         /* JSON: evaluation figures, when measured */
+  "  data BLOB NOT NULL,"
+  "  UNIQUE (name, version));",
 };

@@ -41,7 +41,7 @@ typedef enum {
  *
  * Since: 0.1
  */
-#define CD_ARCHIVE_SCHEMA_VERSION 1
+#define CD_ARCHIVE_SCHEMA_VERSION 2
 
 #define CD_TYPE_ARCHIVE (cd_archive_get_type())
 G_DECLARE_FINAL_TYPE(CdArchive, cd_archive, CD, ARCHIVE, GObject)
@@ -188,5 +188,37 @@ gboolean cd_archive_review_merge(CdArchive *self, gint64 into_id, gint64 from_id
 gboolean cd_archive_review_resolve(CdArchive *self, gint64 item_id, const gchar *why, GError **error);
 gboolean cd_archive_review_set_type(CdArchive *self, gint64 document_id, const gchar *type, const gchar *why,
                                     GError **error);
+
+/**
+ * CdModelInfo:
+ * @name: the model's name (a classifier's `model-name`)
+ * @version: its version, from 1, one more for each model saved under @name
+ * @created: when it was saved, ISO 8601
+ * @actor: who saved it
+ * @params: (nullable): its parameters and training counts, JSON text
+ * @metrics: (nullable): its evaluation figures, JSON text
+ * @size: the size of its data in bytes
+ *
+ * Since: 0.1
+ */
+typedef struct {
+  gchar *name;
+  gint version;
+  gchar *created;
+  gchar *actor;
+  gchar *params;
+  gchar *metrics;
+  gsize size;
+} CdModelInfo;
+
+void cd_model_info_free(CdModelInfo *info);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(CdModelInfo, cd_model_info_free)
+
+gboolean cd_archive_save_model(CdArchive *self, const gchar *name, GBytes *data, JsonNode *params, JsonNode *metrics,
+                               gint *version, GError **error);
+GBytes *cd_archive_load_model(CdArchive *self, const gchar *name, gint version, gint *loaded_version, GError **error);
+GPtrArray *cd_archive_list_models(CdArchive *self, const gchar *name, GError **error);
+gboolean cd_archive_get_labelled_documents(CdArchive *self, gboolean reviewed_only, GPtrArray **texts,
+                                           GPtrArray **labels, GError **error);
 
 G_END_DECLS

@@ -14,5 +14,6 @@ gint cd_cli_plugins(gint argc, gchar **argv);
 gboolean cd_cli_write_page_image(CdArchive *archive, gint64 page_id, const gchar *filename, GError **error);
 void cd_cli_print_record(JsonNode *node, gboolean is_page);
 void cd_cli_print_review(GPtrArray *items, gboolean json);
+gint cd_cli_classify(gint argc, gchar **argv);
 
 G_END_DECLS

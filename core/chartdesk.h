@@ -26,6 +26,7 @@
 #include "cd-splitter.h"
 #include "cd-stage.h"
 #include "cd-taxonomy.h"
+#include "cd-text-model.h"
 #include "cd-version.h"
 #include "cd-word.h"
 #include "cd-workflow.h"

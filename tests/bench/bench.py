@@ -5,6 +5,8 @@ with. Never run by the test suite; see "Benchmarks" in the README.
   tests/bench/bench.py ingest   [--pages 200] [--seed 7] [--rounds 1]  pages/min, peak memory, search latency
   tests/bench/bench.py ocr      [--pages 200] [--seed 11]  accuracy after cleanup vs tesseract and OCRmyPDF
   tests/bench/bench.py identity [--charts 60] [--seed 5]   patient filing and document boundaries
+  tests/bench/bench.py classify [--per-type 358] [--ocr-per-type 10]  document types: synthetic OCR'd
+                                                           charts and mtsamples vs a bag-of-words MLP
 
 Inputs are generated deterministically by samples/generate.py into
 build/bench/ (reused across runs).
@@ -13,6 +15,7 @@ import argparse
 import collections
 import json
 import os
+import random
 import re
 import shutil
 import statistics
@@ -412,6 +415,207 @@ def cmd_identity(args):
         print("  MISFILED %s page %d: filed to %s, belongs to %s" % (key[0], key[1] + 1, got, want))
 
 
+# ---------------------------------------------------------------- classify
+
+def classify_write_csv(path, rows):
+    import csv
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["label", "text"])
+        w.writerows(rows)
+
+
+def classify_evaluate(train_csv, test_csv):
+    """Chartdesk's trained classifier through its CLI: the report JSON."""
+    out = subprocess.run([CHARTDESK, "classify", "evaluate", "--csv", train_csv, "--test", test_csv, "--json"],
+                         env=ENV, check=True, capture_output=True, text=True)
+    return json.loads(out.stdout)
+
+
+def classify_train_seconds(rows, workdir, n=5000):
+    """`chartdesk classify train` on @n documents (@rows cycled): seconds."""
+    big = [rows[i % len(rows)] for i in range(n)]
+    path = os.path.join(workdir, "train-%d.csv" % n)
+    archive = os.path.join(workdir, "timing.archive")
+    classify_write_csv(path, big)
+    for suffix in ("", "-wal", "-shm"):
+        if os.path.exists(archive + suffix):
+            os.unlink(archive + suffix)
+    out = subprocess.run([CHARTDESK, "classify", "train", archive, "--csv", path, "--json"], env=ENV, check=True,
+                         capture_output=True, text=True)
+    return json.loads(out.stdout)
+
+
+def classify_baseline(train, test):
+    """The Paperless-ngx approach: word 1-2-gram counts (min_df 1%) and a
+    multilayer perceptron, with scikit-learn. Returns (macro-F1, train s,
+    ms per document, per-type F1)."""
+    from sklearn.feature_extraction.text import CountVectorizer
+    from sklearn.metrics import f1_score
+    from sklearn.neural_network import MLPClassifier
+    x, y = [t for _, t in train], [l for l, _ in train]
+    xt, yt = [t for _, t in test], [l for l, _ in test]
+    t0 = time.monotonic()
+    vec = CountVectorizer(analyzer="word", ngram_range=(1, 2), min_df=0.01)
+    clf = MLPClassifier(tol=0.01, random_state=0)
+    clf.fit(vec.fit_transform(x), y)
+    train_s = time.monotonic() - t0
+    t0 = time.monotonic()
+    pred = clf.predict(vec.transform(xt))
+    ms = 1000 * (time.monotonic() - t0) / max(1, len(xt))
+    labels = sorted(set(yt))
+    per = dict(zip(labels, f1_score(yt, pred, labels=labels, average=None)))
+    return f1_score(yt, pred, labels=labels, average="macro"), train_s, ms, per
+
+
+def classify_ocr_pages(rows_out, workdir, per_type, seed):
+    """Renders @per_type test documents of every type as degraded 300 dpi
+    scans (first page), reads them with the tesseract CLI (cached) and
+    appends (type, OCR text) to @rows_out."""
+    sys.path.insert(0, os.path.join(ROOT, "samples"))
+    import chartgen as cg
+    import doctext
+    rng = random.Random(seed)
+    jobs = []
+    pages = os.path.join(workdir, "ocr-%d-%d" % (per_type, seed))
+    os.makedirs(pages, exist_ok=True)
+    for i in range(per_type):
+        for t in doctext.TYPES:
+            lines = doctext.document(rng, t, "test")
+            img, _ = cg.render(rng, lines[:48])
+            opts = {"fade": rng.random() < 0.4, "noise": rng.random() < 0.5, "blur": rng.random() < 0.4,
+                    "specks": rng.random() < 0.5, "holes": rng.random() < 0.2,
+                    "skew": rng.uniform(-1.5, 1.5)}
+            img, _ = cg.degrade(rng, img, opts)
+            base = os.path.join(pages, "%s-%02d" % (t, i))
+            jobs.append((t, base))
+            if not os.path.exists(base + ".txt"):
+                img.save(base + ".png", dpi=(300, 300))
+
+    def one(job):
+        t, base = job
+        if not os.path.exists(base + ".txt"):
+            subprocess.run(["tesseract", base + ".png", base], env=ENV, check=True, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+            os.unlink(base + ".png")
+        with open(base + ".txt", encoding="utf-8") as f:
+            return t, f.read()
+
+    t0 = time.monotonic()
+    with ThreadPoolExecutor(cores()) as ex:
+        rows_out.extend(ex.map(one, jobs))
+    return time.monotonic() - t0
+
+
+def classify_shared_lines(seed, per_type):
+    """Lines of 25+ characters a clean test document shares with a clean
+    training document: the disjointness check."""
+    sys.path.insert(0, os.path.join(ROOT, "samples"))
+    import doctext
+    train = set()
+    for _, text in doctext.corpus(seed, per_type, "train", noise=0):
+        train.update(line.strip() for line in text.split("\n") if len(line.strip()) >= 25)
+    shared = total = 0
+    for _, text in doctext.corpus(seed + 1, max(1, per_type // 4), "test", noise=0):
+        for line in text.split("\n"):
+            if len(line.strip()) >= 25:
+                total += 1
+                shared += line.strip() in train
+    return shared, total
+
+
+def classify_report(title, report, baseline=None):
+    print("\n%s: %d test documents" % (title, report["documents"]))
+    print("  %-22s %9s %9s %9s %8s%s" % ("type", "precision", "recall", "F1", "support",
+                                        "  baseline F1" if baseline else ""))
+    for t in report["types"]:
+        extra = "  %11.3f" % baseline[3].get(t["type"], 0.0) if baseline else ""
+        print("  %-22s %9.3f %9.3f %9.3f %8d%s" % (t["type"], t["precision"], t["recall"], t["f1"], t["support"],
+                                                   extra))
+    print("  macro-F1: chartdesk %.3f%s" % (report["macro-f1"],
+                                            "   baseline (bag of words + MLP) %.3f" % baseline[0] if baseline else ""))
+    print("  training: chartdesk %.2f s on %d documents%s" % (
+        report["train-seconds"], report["train-documents"],
+        "   baseline %.2f s" % baseline[1] if baseline else ""))
+    print("  classifying: chartdesk %.3f ms/document%s" % (
+        report["ms-per-document"], "   baseline %.3f ms/document" % baseline[2] if baseline else ""))
+
+
+def classify_confusion(report):
+    names = [t["type"] for t in report["types"]]
+    print("  confusion (rows true, columns predicted, in the order above; last column: no answer)")
+    for name, row in zip(names, report["confusion"]):
+        print("  %-22s %s" % (name, " ".join("%3s" % (v if v else ".") for v in row)))
+
+
+def cmd_classify(args):
+    sys.path.insert(0, os.path.join(ROOT, "samples"))
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import doctext
+    from mtsamples_map import load_mapped, shared_data
+    workdir = os.path.join(BUILD, "bench", "classify")
+    os.makedirs(workdir, exist_ok=True)
+    print("Document types. Contended machine: speed figures are indicative.")
+
+    # (a) synthetic chart documents of all 14 types, train and test text disjoint
+    train = doctext.corpus(args.seed, args.per_type, "train", args.noise)
+    test_sim = doctext.corpus(args.seed + 1, args.test_per_type, "test", args.noise)
+    shared, total = classify_shared_lines(args.seed, args.per_type)
+    print("\n(a) synthetic charts: %d training documents (OCR noise imitated), test text from disjoint banks; "
+          "%d of %d test lines also occur in training" % (len(train), shared, total))
+    train_csv = os.path.join(workdir, "synthetic-train.csv")
+    classify_write_csv(train_csv, train)
+    sim_csv = os.path.join(workdir, "synthetic-test.csv")
+    classify_write_csv(sim_csv, test_sim)
+    base = None if args.no_baseline else classify_baseline(train, test_sim)
+    classify_report("synthetic test text with imitated OCR noise", classify_evaluate(train_csv, sim_csv), base)
+    if args.ocr_per_type > 0:
+        ocr = []
+        seconds = classify_ocr_pages(ocr, workdir, args.ocr_per_type, args.seed + 2)
+        ocr_csv = os.path.join(workdir, "synthetic-ocr.csv")
+        classify_write_csv(ocr_csv, ocr)
+        print("\n  (%d degraded scans rendered and read with the tesseract CLI in %.0f s, cached)" % (len(ocr),
+                                                                                                  seconds))
+        base = None if args.no_baseline else classify_baseline(train, ocr)
+        report = classify_evaluate(train_csv, ocr_csv)
+        classify_report("synthetic degraded scans, real Tesseract OCR", report, base)
+        classify_confusion(report)
+
+    # (b) real medical transcriptions mapped onto the taxonomy
+    data = args.mtsamples or os.path.join(shared_data(ROOT) or "", "mtsamples", "mtsamples-train.csv")
+    if not os.path.exists(data):
+        print("\n(b) mtsamples: %s not found, skipped" % data)
+        return
+    rows = load_mapped(data)
+    rng = random.Random(args.seed)
+    by_type = collections.defaultdict(list)
+    for label, text in rows:
+        by_type[label].append(text)
+    mt_train, mt_test = [], []
+    for label in sorted(by_type):
+        texts = by_type[label]
+        rng.shuffle(texts)
+        cut = max(1, round(len(texts) * 0.2))
+        mt_test += [(label, t) for t in texts[:cut]]
+        mt_train += [(label, t) for t in texts[cut:]]
+    print("\n(b) mtsamples: %d distinct reports mapped to %d types (docs/trained-classifier.md); "
+          "fixed stratified 80/20 split" % (len(rows), len(by_type)))
+    mt_train_csv = os.path.join(workdir, "mtsamples-train.csv")
+    mt_test_csv = os.path.join(workdir, "mtsamples-test.csv")
+    classify_write_csv(mt_train_csv, mt_train)
+    classify_write_csv(mt_test_csv, mt_test)
+    base = None if args.no_baseline else classify_baseline(mt_train, mt_test)
+    report = classify_evaluate(mt_train_csv, mt_test_csv)
+    classify_report("mtsamples held-out reports", report, base)
+    classify_confusion(report)
+
+    # (c) speed at 5,000 documents
+    for name, source in (("mtsamples", mt_train), ("synthetic", train)):
+        r = classify_train_seconds(source, workdir)
+        print("\n(c) `chartdesk classify train` on 5,000 %s documents: %.2f s (model %.1f MB)" % (
+            name, r["train-seconds"], r["bytes"] / 1e6))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -433,6 +637,15 @@ def main():
     p.add_argument("--seed", type=int, default=5)
     p.add_argument("--workflow", default="chart-intake")
     p.set_defaults(func=cmd_identity)
+    p = sub.add_parser("classify", help="document-type classification: macro-F1, training and classifying time")
+    p.add_argument("--per-type", type=int, default=358, help="training documents per type (14 types)")
+    p.add_argument("--test-per-type", type=int, default=50)
+    p.add_argument("--ocr-per-type", type=int, default=10, help="rendered, degraded and OCR'd test scans per type")
+    p.add_argument("--noise", type=float, default=0.04, help="share of words OCR noise touches")
+    p.add_argument("--seed", type=int, default=13)
+    p.add_argument("--mtsamples", help="mtsamples-train.csv (default: the shared data folder)")
+    p.add_argument("--no-baseline", action="store_true")
+    p.set_defaults(func=cmd_classify)
     args = parser.parse_args()
     if not os.path.exists(CHARTDESK):
         sys.exit("build first: meson setup build && ninja -C build")
