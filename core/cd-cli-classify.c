@@ -978,7 +978,8 @@ cd_cli_classify_usage(FILE *out)
                "Actions:\n"
                "  train      Learn document types from labelled text; save the model in an archive\n"
                "  evaluate   Precision, recall, F1 and confusion matrix by cross-validation or a test set\n"
-               "  models     List the models an archive holds\n\n"
+               "  models     List the models an archive holds\n"
+               "  test       Run one classifier on labelled samples and report its scores\n\n"
                "Run `chartdesk classify ACTION --help` for an action's options.\n");
 }
 

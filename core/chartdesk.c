@@ -967,7 +967,7 @@ static const CdCommand commands[] = {
   { "review", cd_cli_review, "List and decide what the machine could not prove" },
   { "mpi", cd_cli_mpi, "Import and show the master patient index" },
   { "check", cd_cli_check, "Verify an archive: images, index, audit chain" },
-  { "classify", cd_cli_classify, "Train and measure the document-type classifier" },
+  { "classify", cd_cli_classify, "Train, measure and test document-type classifiers" },
   { "plugins", cd_cli_plugins, "List plugins, their stages and options" },
 };
 
