@@ -140,4 +140,9 @@ static const gchar *const cd_archive_migrations[] = {
   "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN"
   "  SELECT RAISE (ABORT, 'the audit log is append-only');"
   "END;",
+
+  /* 1 → 2: chartdeskd's journal. A batch queued through the service records
+   * how to run it again, so that it resumes after a crash or a restart. */
+  "ALTER TABLE batches ADD COLUMN workflow_origin TEXT;" /* the workflow file; NULL for command-line batches */
+  "ALTER TABLE batches ADD COLUMN options TEXT;",        /* JSON: {"set": {"stage.option": "value"}, "workers": N} */
 };

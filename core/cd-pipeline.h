@@ -49,6 +49,9 @@ G_DECLARE_FINAL_TYPE(CdPipeline, cd_pipeline, CD, PIPELINE, GObject)
 CdPipeline *cd_pipeline_new(CdWorkflow *workflow, CdArchive *archive);
 void cd_pipeline_set_progress_func(CdPipeline *self, CdProgressFunc func, gpointer user_data);
 guint cd_pipeline_get_n_workers(CdPipeline *self);
+void cd_pipeline_set_batch_id(CdPipeline *self, gint64 batch_id);
+void cd_pipeline_set_paused(CdPipeline *self, gboolean paused);
+gboolean cd_pipeline_get_paused(CdPipeline *self);
 CdBatch *cd_pipeline_run(CdPipeline *self, const gchar *const *inputs, GCancellable *cancellable, GError **error);
 
 G_END_DECLS
