@@ -840,7 +840,7 @@ main(int argc, char **argv)
   g_test_add("/chartdesk/service/kill-resume", Fixture, NULL, fixture_setup, test_service_kill_resume,
              fixture_teardown);
   g_test_add("/chartdesk/service/sigterm", Fixture, NULL, fixture_setup, test_service_sigterm, fixture_teardown);
-  if (0) g_test_add("/chartdesk/service/cli", Fixture, NULL, fixture_setup, test_service_cli, fixture_teardown);
+  g_test_add("/chartdesk/service/cli", Fixture, NULL, fixture_setup, test_service_cli, fixture_teardown);
   /* one private dbus-daemon for all the tests; each test's service leaves
    * the name free when it is killed at its end */
   bus = g_test_dbus_new(G_TEST_DBUS_NONE);
