@@ -1051,6 +1051,18 @@ cd_service_audit_state(CdJob *job, const gchar *caller, const gchar *status)
               error->message);
 }
 
+/* Records who paused, resumed or cancelled a running batch. */
+static void
+cd_service_audit_action(CdJob *job, const gchar *caller, const gchar *action)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CdArchive) archive = cd_service_open_archive(job->archive, CD_ARCHIVE_FLAG_NONE, caller, &error);
+  g_autofree gchar *object = g_strdup_printf("batch:%" G_GINT64_FORMAT, job->batch_id);
+  if (archive == NULL || !cd_archive_audit(archive, action, object, NULL, &error))
+    g_warning("%s: cannot audit %s of batch %" G_GINT64_FORMAT ": %s", job->archive, action, job->batch_id,
+              error->message);
+}
+
 static gboolean
 cd_service_handle_cancel(CdDBusChartdesk1 *object, GDBusMethodInvocation *invocation, guint id, gpointer user_data)
 {
@@ -1064,6 +1076,7 @@ cd_service_handle_cancel(CdDBusChartdesk1 *object, GDBusMethodInvocation *invoca
     g_mutex_lock(&self->lock);
     job->pause_requested = FALSE;
     g_mutex_unlock(&self->lock);
+    cd_service_audit_action(job, cd_invocation_caller(invocation), "ingest-cancel");
     g_cancellable_cancel(job->cancellable);
   } else if (!cd_job_ended(job)) {
     g_autoptr(CdBatch) empty = cd_batch_new();
@@ -1113,6 +1126,7 @@ cd_service_handle_pause(CdDBusChartdesk1 *object, GDBusMethodInvocation *invocat
     return TRUE;
   }
   cd_service_set_paused(self, job, TRUE);
+  cd_service_audit_action(job, cd_invocation_caller(invocation), "ingest-pause");
   cd_job_log(job, G_LOG_LEVEL_MESSAGE, "batch %u paused by %s", id, cd_invocation_caller(invocation));
   cd_dbus_chartdesk1_complete_pause(object, invocation);
   cd_service_emit_progress(self, job);
@@ -1132,6 +1146,7 @@ cd_service_handle_resume(CdDBusChartdesk1 *object, GDBusMethodInvocation *invoca
     return TRUE;
   }
   cd_service_set_paused(self, job, FALSE);
+  cd_service_audit_action(job, cd_invocation_caller(invocation), "ingest-resume");
   cd_job_log(job, G_LOG_LEVEL_MESSAGE, "batch %u resumed by %s", id, cd_invocation_caller(invocation));
   cd_dbus_chartdesk1_complete_resume(object, invocation);
   cd_service_emit_progress(self, job);

@@ -11,6 +11,7 @@
 #include "config.h"
 
 #include <glib/gstdio.h>
+#include <grp.h>
 #include <leptonica/allheaders.h>
 #include <signal.h>
 #include <sqlite3.h>
@@ -698,10 +699,10 @@ test_service_kill_resume(Fixture *f, gconstpointer data)
   daemon_start(f);
   info = batch_info(f, start_batch(f, in));
   g_assert_true(g_variant_lookup(info, "batch", "x", &batch_id));
-  for (guint round = 0; round < 6; round++) {
+  for (guint round = 0; round < 10; round++) {
     /* from before the service has read its journal to well into the batch
      * (it runs at several hundred pages a second here) */
-    guint ms = g_rand_int_range(rand, 5, 400);
+    guint ms = g_rand_int_range(rand, 5, 300);
     g_usleep(ms * 1000);
     daemon_kill(f, SIGKILL);
     g_free(status);
@@ -821,6 +822,188 @@ test_service_cli(Fixture *f, gconstpointer data)
   g_assert_nonnull(strstr(out, "\"hits\""));
 }
 
+static gchar *activation_dir; /* XDG_CONFIG_HOME and the bus's service folder */
+
+/* The installed D-Bus activation file, pointed at the built chartdeskd:
+ * the first call to the name starts the service, which reads the user's
+ * configuration file. */
+static void
+test_service_activation(Fixture *f, gconstpointer data)
+{
+  g_autofree gchar *user_config = g_build_filename(activation_dir, "config", "chartdesk", "chartdeskd.conf", NULL);
+  g_autoptr(CdDBusChartdesk1) proxy = NULL;
+  g_autoptr(GVariant) batches = NULL;
+  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree gchar *contents = NULL;
+  guint32 pid = 0;
+  gint64 deadline;
+
+  write_config(f, NULL);
+  g_assert_true(g_file_get_contents(f->config, &contents, NULL, NULL));
+  g_assert_true(g_file_set_contents(user_config, contents, -1, NULL));
+  g_assert_false(name_has_owner(f));
+  proxy = cd_dbus_chartdesk1_proxy_new_sync(f->connection, G_DBUS_PROXY_FLAGS_NONE, CD_SERVICE_BUS_NAME,
+                                            CD_SERVICE_OBJECT_PATH, NULL, &error);
+  g_assert_no_error(error);
+  cd_dbus_chartdesk1_call_list_batches_sync(proxy, &batches, NULL, &error);
+  g_assert_no_error(error);
+  g_assert_true(name_has_owner(f));
+
+  /* it is the configured service: its default archive is ours */
+  reply = g_dbus_connection_call_sync(f->connection, CD_SERVICE_BUS_NAME, CD_SERVICE_OBJECT_PATH,
+                                      "org.freedesktop.DBus.Properties", "Get",
+                                      g_variant_new("(ss)", CD_SERVICE_BUS_NAME, "DefaultArchive"),
+                                      G_VARIANT_TYPE("(v)"), G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error);
+  g_assert_no_error(error);
+  {
+    g_autoptr(GVariant) v = NULL;
+    g_variant_get(reply, "(v)", &v);
+    g_assert_cmpstr(g_variant_get_string(v, NULL), ==, f->archive);
+  }
+  g_clear_pointer(&reply, g_variant_unref);
+  reply = g_dbus_connection_call_sync(f->connection, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                                      "org.freedesktop.DBus", "GetConnectionUnixProcessID",
+                                      g_variant_new("(s)", CD_SERVICE_BUS_NAME), G_VARIANT_TYPE("(u)"),
+                                      G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error);
+  g_assert_no_error(error);
+  g_variant_get(reply, "(u)", &pid);
+  g_assert_cmpint(kill(pid, SIGTERM), ==, 0);
+  deadline = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
+  while (name_has_owner(f)) {
+    g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+    g_usleep(10000);
+  }
+  g_unlink(user_config);
+}
+
+/* Starts a dbus-daemon that lets any user connect, as a system bus does. */
+static GSubprocess *
+start_open_bus(Fixture *f, gchar **address)
+{
+  g_autofree gchar *conf = g_build_filename(f->dir, "bus.conf", NULL);
+  g_autofree gchar *text =
+      g_strdup_printf("<!DOCTYPE busconfig PUBLIC \"-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN\"\n"
+                      " \"http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd\">\n"
+                      "<busconfig><type>session</type><listen>unix:dir=%s</listen><auth>EXTERNAL</auth>"
+                      "<policy context=\"default\"><allow user=\"*\"/><allow own=\"*\"/><allow eavesdrop=\"true\"/>"
+                      "<allow send_destination=\"*\" eavesdrop=\"true\"/></policy></busconfig>\n",
+                      f->dir);
+  g_autoptr(GError) error = NULL;
+  GSubprocess *bus;
+  GInputStream *out;
+  gchar buf[512] = { 0 };
+  gsize len = 0;
+
+  g_assert_true(g_file_set_contents(conf, text, -1, NULL));
+  g_assert_cmpint(g_chmod(f->dir, 0755), ==, 0);
+  bus = g_subprocess_new(G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error, "dbus-daemon", "--nofork", "--print-address",
+                         "--config-file", conf, NULL);
+  g_assert_no_error(error);
+  out = g_subprocess_get_stdout_pipe(bus);
+  while (len < sizeof buf - 1 && strchr(buf, '\n') == NULL) {
+    gssize n = g_input_stream_read(out, buf + len, 1, NULL, &error);
+    g_assert_no_error(error);
+    g_assert_cmpint(n, ==, 1);
+    len++;
+  }
+  *address = g_strndup(buf, strcspn(buf, "\n"));
+  return bus;
+}
+
+/* A ListBatches call from another user, through setpriv: its error. */
+static gchar *
+call_as_nobody(const gchar *address)
+{
+  g_autoptr(GSubprocessLauncher) launcher =
+      g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_MERGE);
+  g_autoptr(GSubprocess) proc = NULL;
+  g_autoptr(GError) error = NULL;
+  gchar *out = NULL;
+
+  g_subprocess_launcher_setenv(launcher, "DBUS_SESSION_BUS_ADDRESS", address, TRUE);
+  proc = g_subprocess_launcher_spawn(launcher, &error, "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                                     "gdbus", "call", "--session", "--dest", CD_SERVICE_BUS_NAME, "--object-path",
+                                     CD_SERVICE_OBJECT_PATH, "--method", CD_SERVICE_BUS_NAME ".ListBatches", NULL);
+  g_assert_no_error(error);
+  g_assert_true(g_subprocess_communicate_utf8(proc, NULL, NULL, &out, NULL, &error));
+  g_assert_no_error(error);
+  return out;
+}
+
+/* Only the service's own user may call it on the session bus; on the
+ * system bus also the members of allowed-group. Needs root (to call as
+ * another user). */
+static void
+test_service_access(Fixture *f, gconstpointer data)
+{
+  g_autofree gchar *address = NULL;
+  g_autoptr(GSubprocess) bus = NULL;
+  g_autofree gchar *refused = NULL;
+  g_autofree gchar *saved = g_strdup(g_getenv("DBUS_SESSION_BUS_ADDRESS"));
+  g_autofree gchar *exe = g_test_build_filename(G_TEST_BUILT, "core", "chartdeskd", NULL);
+  g_autofree gchar *setpriv = g_find_program_in_path("setpriv");
+  g_autoptr(GSubprocessLauncher) launcher = NULL;
+  g_autoptr(GError) error = NULL;
+  struct group *nogroup = getgrgid(65534);
+
+  if (getuid() != 0 || setpriv == NULL || nogroup == NULL) {
+    g_test_skip("needs root, setpriv and group 65534 to call as another user");
+    return;
+  }
+  bus = start_open_bus(f, &address);
+
+  /* the session bus: another user is refused */
+  write_config(f, NULL);
+  g_setenv("DBUS_SESSION_BUS_ADDRESS", address, TRUE);
+  g_clear_object(&f->connection);
+  f->connection = g_dbus_connection_new_for_address_sync(
+      address, G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT | G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION, NULL,
+      NULL, &error);
+  g_assert_no_error(error);
+  daemon_start(f);
+  refused = call_as_nobody(address);
+  g_assert_nonnull(strstr(refused, "AccessDenied"));
+  g_assert_nonnull(strstr(refused, "uid 65534"));
+  daemon_kill(f, SIGTERM);
+  g_clear_object(&f->proxy);
+
+  /* the system bus: members of allowed-group may call, others not */
+  launcher = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_NONE);
+  g_subprocess_launcher_setenv(launcher, "DBUS_SYSTEM_BUS_ADDRESS", address, TRUE);
+  for (guint round = 0; round < 2; round++) {
+    g_autofree gchar *contents = NULL;
+    g_autofree gchar *more = NULL;
+    g_autofree gchar *answer = NULL;
+    gint64 deadline = g_get_monotonic_time() + 15 * G_USEC_PER_SEC;
+    write_config(f, NULL);
+    g_assert_true(g_file_get_contents(f->config, &contents, NULL, NULL));
+    /* appended to [service], the only group written */
+    more = g_strdup_printf("%sbus=system\nallowed-group=%s\n", contents, round == 0 ? "root" : nogroup->gr_name);
+    g_assert_true(g_file_set_contents(f->config, more, -1, NULL));
+    f->daemon = g_subprocess_launcher_spawn(launcher, &error, exe, "--config", f->config, NULL);
+    g_assert_no_error(error);
+    while (!name_has_owner(f)) {
+      g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+      g_usleep(10000);
+    }
+    answer = call_as_nobody(address);
+    if (round == 0) {
+      g_assert_nonnull(strstr(answer, "AccessDenied"));
+    } else {
+      g_assert_null(strstr(answer, "Error"));
+      g_assert_nonnull(strstr(answer, "[]"));
+    }
+    daemon_kill(f, SIGTERM);
+    while (name_has_owner(f))
+      g_usleep(10000);
+  }
+
+  g_setenv("DBUS_SESSION_BUS_ADDRESS", saved, TRUE);
+  g_subprocess_send_signal(bus, SIGTERM);
+  g_subprocess_wait(bus, NULL, NULL);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -840,12 +1023,43 @@ main(int argc, char **argv)
   g_test_add("/chartdesk/service/kill-resume", Fixture, NULL, fixture_setup, test_service_kill_resume,
              fixture_teardown);
   g_test_add("/chartdesk/service/sigterm", Fixture, NULL, fixture_setup, test_service_sigterm, fixture_teardown);
+  g_test_add("/chartdesk/service/activation", Fixture, NULL, fixture_setup, test_service_activation, fixture_teardown);
+  g_test_add("/chartdesk/service/access", Fixture, NULL, fixture_setup, test_service_access, fixture_teardown);
   g_test_add("/chartdesk/service/cli", Fixture, NULL, fixture_setup, test_service_cli, fixture_teardown);
   /* one private dbus-daemon for all the tests; each test's service leaves
    * the name free when it is killed at its end */
   bus = g_test_dbus_new(G_TEST_DBUS_NONE);
+  {
+    g_autofree gchar *template =
+        g_test_build_filename(G_TEST_DIST, "data", "org.chartdesk.Chartdesk1.service.in", NULL);
+    g_autofree gchar *bindir = g_test_build_filename(G_TEST_BUILT, "core", NULL);
+    g_autofree gchar *services = NULL;
+    g_autofree gchar *user_config = NULL;
+    g_autofree gchar *contents = NULL;
+    g_autofree gchar *service_file = NULL;
+    g_auto(GStrv) parts = NULL;
+    g_autofree gchar *joined = NULL;
+
+    activation_dir = g_dir_make_tmp("cd-activation-XXXXXX", NULL);
+    services = g_build_filename(activation_dir, "services", NULL);
+    user_config = g_build_filename(activation_dir, "config", "chartdesk", NULL);
+    g_mkdir_with_parents(services, 0755);
+    g_mkdir_with_parents(user_config, 0755);
+    if (!g_file_get_contents(template, &contents, NULL, NULL))
+      g_error("cannot read %s", template);
+    parts = g_strsplit(contents, "@bindir@", -1);
+    joined = g_strjoinv(bindir, parts);
+    service_file = g_build_filename(services, "org.chartdesk.Chartdesk1.service", NULL);
+    g_file_set_contents(service_file, joined, -1, NULL);
+    g_test_dbus_add_service_dir(bus, services);
+    /* the bus, and so an activated chartdeskd, inherits this */
+    g_free(user_config);
+    user_config = g_build_filename(activation_dir, "config", NULL);
+    g_setenv("XDG_CONFIG_HOME", user_config, TRUE);
+  }
   g_test_dbus_up(bus);
   status = g_test_run();
   g_test_dbus_down(bus);
+  remove_tree(activation_dir);
   return status;
 }
