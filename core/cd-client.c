@@ -88,6 +88,16 @@ cd_client_absolute(const gchar *path)
   return g_canonicalize_filename(path, NULL);
 }
 
+/* A source as the service must see it: a file or folder made absolute; a
+ * name that is no file here (a scanner, test:0) as it is. */
+static gchar *
+cd_client_source(const gchar *source)
+{
+  if (g_file_test(source, G_FILE_TEST_EXISTS) || strchr(source, '/') != NULL)
+    return cd_client_absolute(source);
+  return g_strdup(source);
+}
+
 typedef struct {
   GMainLoop *loop;
   guint id;          /* our batch, 0 until StartBatch returns */
@@ -219,7 +229,7 @@ cd_client_ingest(CdDBusChartdesk1 *proxy, const gchar *archive, const gchar *con
   gint status;
 
   for (guint i = 0; inputs[i] != NULL; i++)
-    g_ptr_array_add(sources, cd_client_absolute(inputs[i]));
+    g_ptr_array_add(sources, cd_client_source(inputs[i]));
   g_ptr_array_add(sources, NULL);
   if (workflow != NULL && (strchr(workflow, '/') != NULL || g_str_has_suffix(workflow, ".workflow")))
     workflow_arg = cd_client_absolute(workflow);

@@ -619,6 +619,24 @@ cd_service_find_workflow(CdService *self, const gchar *name, GError **error)
   return file != NULL ? g_canonicalize_filename(file, NULL) : NULL;
 }
 
+/* A file path means nothing to the service unless it is absolute (its
+ * working folder is not the caller's). Other sources (a scanner's device
+ * name) are passed to their source stage as they are. */
+static gboolean
+cd_service_check_sources(CdWorkflow *workflow, const gchar *const *sources, GError **error)
+{
+  g_autoptr(GPtrArray) names = cd_workflow_get_stage_names(workflow, CD_STAGE_KIND_SOURCE);
+  gboolean files = names->len > 0 && g_strcmp0(g_ptr_array_index(names, 0), "files") == 0;
+
+  for (guint i = 0; files && sources[i] != NULL; i++) {
+    if (!g_path_is_absolute(sources[i])) {
+      g_set_error(error, CD_ERROR, CD_ERROR_INVALID_ARGUMENT, "%s: sources must be absolute paths", sources[i]);
+      return FALSE;
+    }
+  }
+  return TRUE;
+}
+
 /* Validates a batch and journals it in its archive before anything runs;
  * the id it returns names a batch that will run, or resume, until it ends. */
 static CdJob *
@@ -649,18 +667,14 @@ cd_service_queue(CdService *self, const gchar *workflow_name, const gchar *const
     g_set_error_literal(error, CD_ERROR, CD_ERROR_INVALID_ARGUMENT, "no files or folders to read");
     return NULL;
   }
-  for (guint i = 0; sources[i] != NULL; i++) {
-    if (!g_path_is_absolute(sources[i])) {
-      g_set_error(error, CD_ERROR, CD_ERROR_INVALID_ARGUMENT, "%s: sources must be absolute paths", sources[i]);
-      return NULL;
-    }
-  }
   origin = cd_service_find_workflow(
       self, workflow_name != NULL && workflow_name[0] != '\0' ? workflow_name : self->config->workflow, error);
   if (origin == NULL)
     return NULL;
   workflow = cd_service_load_workflow(self, origin, options, error);
   if (workflow == NULL)
+    return NULL;
+  if (!cd_service_check_sources(workflow, sources, error))
     return NULL;
   archive = cd_service_open_archive(archive_path, CD_ARCHIVE_FLAG_CREATE, owner, error);
   if (archive == NULL)
