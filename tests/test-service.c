@@ -943,12 +943,13 @@ test_service_access(Fixture *f, gconstpointer data)
   g_autofree gchar *saved = g_strdup(g_getenv("DBUS_SESSION_BUS_ADDRESS"));
   g_autofree gchar *exe = g_test_build_filename(G_TEST_BUILT, "core", "chartdeskd", NULL);
   g_autofree gchar *setpriv = g_find_program_in_path("setpriv");
+  g_autofree gchar *gdbus = g_find_program_in_path("gdbus");
   g_autoptr(GSubprocessLauncher) launcher = NULL;
   g_autoptr(GError) error = NULL;
   struct group *nogroup = getgrgid(65534);
 
-  if (getuid() != 0 || setpriv == NULL || nogroup == NULL) {
-    g_test_skip("needs root, setpriv and group 65534 to call as another user");
+  if (getuid() != 0 || setpriv == NULL || gdbus == NULL || nogroup == NULL) {
+    g_test_skip("needs root, setpriv, gdbus and group 65534 to call as another user");
     return;
   }
   bus = start_open_bus(f, &address);
