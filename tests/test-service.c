@@ -736,6 +736,64 @@ test_service_kill_resume(Fixture *f, gconstpointer data)
     g_assert_nonnull(strstr(g_ptr_array_index(problems, i), "have no text"));
 }
 
+/* A hot folder survives SIGKILL too: files in flight belong to journalled
+ * batches that resume (the folder's listing does not queue them again),
+ * files already archived but not yet moved are moved on, and in the end
+ * every file is in done/ once and every page in the archive once. */
+static void
+test_service_hot_folder_kill(Fixture *f, gconstpointer data)
+{
+  const guint n = 200;
+  g_autofree gchar *hot = g_build_filename(f->dir, "hot", NULL);
+  g_autofree gchar *done = g_build_filename(hot, "done", NULL);
+  g_autofree gchar *stage = make_inputs(f, "stage", n, 2, 10);
+  g_autofree gchar *extra = g_strdup_printf("[hot-folder inbox]\npath=%s\nstable-seconds=0.2\npoll-seconds=0.1\n"
+                                            "max-files=40\n",
+                                            hot);
+  const gchar *env_seed = g_getenv("CHARTDESK_TEST_SEED");
+  guint32 seed = env_seed != NULL ? (guint32) g_ascii_strtoull(env_seed, NULL, 10) : (guint32) g_test_rand_int();
+  g_autoptr(GRand) rand = g_rand_new_with_seed(seed);
+  g_auto(Export) e = { 0 };
+  gint64 deadline;
+
+  g_printerr("# hot folder kill seed %u\n", seed);
+  g_assert_cmpint(g_mkdir(hot, 0755), ==, 0);
+  write_config(f, extra);
+  daemon_start(f);
+  for (guint i = 0; i < n; i++) {
+    g_autofree gchar *base = g_strdup_printf("scan-%04u.tif", i);
+    g_autofree gchar *from = g_build_filename(stage, base, NULL);
+    g_autofree gchar *to = g_build_filename(hot, base, NULL);
+    g_assert_cmpint(g_rename(from, to), ==, 0);
+  }
+  for (guint round = 0; round < 4; round++) {
+    guint ms = g_rand_int_range(rand, 50, 400);
+    g_usleep(ms * 1000);
+    daemon_kill(f, SIGKILL);
+    g_printerr("# round %u: killed after %u ms, %u files done\n", round, ms, count_dir(done, NULL));
+    daemon_start(f);
+  }
+  deadline = g_get_monotonic_time() + 40 * G_USEC_PER_SEC;
+  while (count_dir(done, NULL) < n || count_dir(hot, NULL) > 2) {
+    g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+    pump(50);
+  }
+  pump(500);
+  g_assert_cmpuint(count_dir(done, NULL), ==, n);
+  g_assert_cmpuint(count_dir(done, "-1.tif"), ==, 0);
+  g_assert_cmpuint(count_dir(hot, NULL), ==, 2); /* done/ and failed/ */
+  export_archive(f->archive, &e);
+  g_assert_cmpuint(g_hash_table_size(e.pages), ==, n * 2);
+  for (guint i = 0; i < n; i++) {
+    g_autofree gchar *base = g_strdup_printf("scan-%04u.tif", i);
+    g_assert_cmpuint(GPOINTER_TO_UINT(g_hash_table_lookup(e.documents, base)), ==, 2);
+    for (guint p = 0; p < 2; p++) {
+      g_autofree gchar *key = g_strdup_printf("%s#%u", base, p);
+      g_assert_cmpuint(GPOINTER_TO_UINT(g_hash_table_lookup(e.pages, key)), ==, 1);
+    }
+  }
+}
+
 /* SIGTERM stops the service cleanly in the middle of a batch: it exits 0,
  * the batch is journalled to resume, and the next start finishes it. */
 static void
@@ -1022,6 +1080,8 @@ main(int argc, char **argv)
   g_test_add("/chartdesk/service/audit", Fixture, NULL, fixture_setup, test_service_audit, fixture_teardown);
   g_test_add("/chartdesk/service/hot-folder", Fixture, NULL, fixture_setup, test_service_hot_folder, fixture_teardown);
   g_test_add("/chartdesk/service/kill-resume", Fixture, NULL, fixture_setup, test_service_kill_resume,
+             fixture_teardown);
+  g_test_add("/chartdesk/service/hot-folder-kill", Fixture, NULL, fixture_setup, test_service_hot_folder_kill,
              fixture_teardown);
   g_test_add("/chartdesk/service/sigterm", Fixture, NULL, fixture_setup, test_service_sigterm, fixture_teardown);
   g_test_add("/chartdesk/service/activation", Fixture, NULL, fixture_setup, test_service_activation, fixture_teardown);
