@@ -274,6 +274,17 @@ cd_client_ingest(CdDBusChartdesk1 *proxy, const gchar *archive, const gchar *con
     fprintf(stderr, "chartdesk: batch %u failed: %s\n", ingest.id, why != NULL ? why : "(no reason given)");
     return CD_EXIT_FAILED;
   }
+  /* the signal carried the counts; the items come with GetReport */
+  {
+    g_autofree gchar *full = NULL;
+    if (cd_dbus_chartdesk1_call_get_report_sync(proxy, ingest.id, &full, NULL, &error) &&
+        json_parser_load_from_data(parser, full, -1, &error)) {
+      report = json_node_get_object(json_parser_get_root(parser));
+    } else {
+      g_warning("only the summary of the report: %s", error->message);
+      g_clear_error(&error);
+    }
+  }
   if (json) {
     g_autofree gchar *text = json_to_string(json_parser_get_root(parser), TRUE);
     g_print("%s\n", text);

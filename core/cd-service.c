@@ -440,6 +440,26 @@ cd_job_thread(gpointer data)
   return NULL;
 }
 
+/* The report without its items, for the broadcast BatchFinished: the
+ * items' reasons can name patients (an unknown MRN), and a signal goes to
+ * every listener; the full report is GetReport's, checked and audited. */
+static gchar *
+cd_service_report_summary(JsonNode *report)
+{
+  g_autoptr(JsonNode) summary = json_node_new(JSON_NODE_OBJECT);
+  JsonObject *from = json_node_get_object(report);
+  JsonObject *to = json_object_new();
+  g_autoptr(GList) members = json_object_get_members(from);
+
+  /* a new object: json_node_copy() would share the report's */
+  for (GList *l = members; l != NULL; l = l->next) {
+    if (g_strcmp0(l->data, "items") != 0)
+      json_object_set_member(to, l->data, json_node_copy(json_object_get_member(from, l->data)));
+  }
+  json_node_take_object(summary, to);
+  return json_to_string(summary, FALSE);
+}
+
 /* Back on the main thread once a batch's thread ends: signals, hot folder
  * moves (the batch's end is committed by now), and the next batch. */
 static gboolean
@@ -461,7 +481,7 @@ cd_service_job_done_idle(gpointer data)
   }
   state = job_state_names[job->state];
   if (job->report != NULL)
-    report_json = json_to_string(job->report, FALSE);
+    report_json = cd_service_report_summary(job->report);
   g_mutex_unlock(&self->lock);
 
   if (!busy) {
@@ -1100,7 +1120,7 @@ cd_service_handle_cancel(CdDBusChartdesk1 *object, GDBusMethodInvocation *invoca
     g_mutex_lock(&self->lock);
     job->state = CD_JOB_CANCELLED;
     job->report = cd_batch_to_json(empty);
-    report_json = json_to_string(job->report, FALSE);
+    report_json = cd_service_report_summary(job->report);
     g_mutex_unlock(&self->lock);
     cd_service_audit_state(job, cd_invocation_caller(invocation), "cancelled");
     if (job->hot_folder != NULL)
@@ -1200,6 +1220,8 @@ cd_service_handle_get_report(CdDBusChartdesk1 *object, GDBusMethodInvocation *in
     g_dbus_method_invocation_return_error(invocation, CD_ERROR, CD_ERROR_BUSY, "batch %u has not ended", id);
     return TRUE;
   }
+  /* its reasons can name patients: a read like any other */
+  cd_service_audit_action(job, cd_invocation_caller(invocation), "view-report");
   cd_dbus_chartdesk1_complete_get_report(object, invocation, report);
   return TRUE;
 }
