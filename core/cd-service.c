@@ -786,6 +786,48 @@ cd_service_resume_archive(CdService *self, const gchar *path)
 }
 
 /**
+ * cd_service_check:
+ * @self: a #CdService
+ * @error: return location for a #GError
+ *
+ * Checks what the configuration promises before any batch depends on it:
+ * each hot folder exists, has an archive, and its workflow loads (its
+ * stages exist, its options are valid). A mistake here would otherwise
+ * surface as files piling up in the folder.
+ *
+ * Returns: %TRUE if the configuration can run
+ */
+gboolean
+cd_service_check(CdService *self, GError **error)
+{
+  g_return_val_if_fail(CD_IS_SERVICE(self), FALSE);
+  for (guint i = 0; i < self->config->hot_folders->len; i++) {
+    CdHotFolderConfig *config = g_ptr_array_index(self->config->hot_folders, i);
+    g_autofree gchar *origin = NULL;
+    g_autoptr(CdWorkflow) workflow = NULL;
+    g_autoptr(GError) error_local = NULL;
+    if (config->archive == NULL && self->config->archive == NULL) {
+      g_set_error(error, CD_ERROR, CD_ERROR_INVALID_ARGUMENT,
+                  "hot folder %s: no archive (set its archive or [service] archive)", config->name);
+      return FALSE;
+    }
+    if (!g_file_test(config->path, G_FILE_TEST_IS_DIR)) {
+      g_set_error(error, CD_ERROR, CD_ERROR_NOT_FOUND, "hot folder %s: %s is not a folder", config->name, config->path);
+      return FALSE;
+    }
+    origin = cd_service_find_workflow(self, config->workflow != NULL ? config->workflow : self->config->workflow,
+                                      &error_local);
+    if (origin != NULL)
+      workflow = cd_service_load_workflow(self, origin, NULL, &error_local);
+    if (workflow == NULL) {
+      g_set_error(error, CD_ERROR, CD_ERROR_WORKFLOW, "hot folder %s: %s", config->name, error_local->message);
+      return FALSE;
+    }
+  }
+  return TRUE;
+}
+
+/**
  * cd_service_start:
  * @self: a #CdService
  * @error: return location for a #GError
@@ -805,13 +847,10 @@ cd_service_start(CdService *self, GError **error)
   g_autofree gchar *contents = NULL;
 
   g_return_val_if_fail(CD_IS_SERVICE(self), FALSE);
+  if (!cd_service_check(self, error))
+    return FALSE;
   for (guint i = 0; i < self->config->hot_folders->len; i++) {
     CdHotFolderConfig *config = g_ptr_array_index(self->config->hot_folders, i);
-    if (config->archive == NULL && self->config->archive == NULL) {
-      g_set_error(error, CD_ERROR, CD_ERROR_INVALID_ARGUMENT,
-                  "hot folder %s: no archive (set its archive or [service] archive)", config->name);
-      return FALSE;
-    }
     g_ptr_array_add(self->hot_folders, cd_hot_folder_new(config, cd_service_hot_folder_submit, self));
   }
 

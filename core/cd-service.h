@@ -15,6 +15,7 @@ G_DECLARE_FINAL_TYPE(CdService, cd_service, CD, SERVICE, GObject)
 CdService *cd_service_new(CdServiceConfig *config, CdRegistry *registry);
 gboolean cd_service_export(CdService *self, GDBusConnection *connection, GError **error);
 void cd_service_unexport(CdService *self);
+gboolean cd_service_check(CdService *self, GError **error);
 gboolean cd_service_start(CdService *self, GError **error);
 void cd_service_shutdown(CdService *self);
 gboolean cd_service_is_drained(CdService *self);

@@ -205,11 +205,13 @@ main(int argc, char **argv)
   gboolean opt_system = FALSE;
   gboolean opt_version = FALSE;
   gboolean opt_verbose = FALSE;
+  gboolean opt_check = FALSE;
   const GOptionEntry entries[] = {
     { "config", 'c', 0, G_OPTION_ARG_FILENAME, &opt_config,
       "Configuration file (default: ~/.config/chartdesk/chartdeskd.conf)", "FILE" },
     { "system", 0, 0, G_OPTION_ARG_NONE, &opt_system, "Own the name on the system bus", NULL },
     { "verbose", 'v', 0, G_OPTION_ARG_NONE, &opt_verbose, "Log debug messages", NULL },
+    { "check", 0, 0, G_OPTION_ARG_NONE, &opt_check, "Check the configuration and its workflows, then exit", NULL },
     { "version", 0, 0, G_OPTION_ARG_NONE, &opt_version, "Print the version and exit", NULL },
     { NULL },
   };
@@ -253,6 +255,19 @@ main(int argc, char **argv)
     CdPlugin *plugin = g_ptr_array_index(failed, i);
     const GError *e = cd_plugin_get_error(plugin);
     g_warning("plugin not loaded: %s", e != NULL ? e->message : "unknown reason");
+  }
+
+  if (opt_check) {
+    g_autoptr(CdService) service = NULL;
+    guint n_hot_folders = config->hot_folders->len;
+    gboolean system_bus = config->system_bus;
+    service = cd_service_new(g_steal_pointer(&config), registry);
+    if (!cd_service_check(service, &error)) {
+      fprintf(stderr, "chartdeskd: %s\n", error->message);
+      return 1;
+    }
+    g_print("configuration OK: %u hot folders, %s bus\n", n_hot_folders, system_bus ? "system" : "session");
+    return 0;
   }
 
   daemon = g_object_new(CD_TYPE_DAEMON, "application-id", CD_SERVICE_BUS_NAME, "flags",

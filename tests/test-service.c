@@ -417,6 +417,60 @@ test_service_start(Fixture *f, gconstpointer data)
   g_assert_true(name_has_owner(f));
 }
 
+static gint
+run_check(const gchar *config, gboolean all_plugins, gchar **err)
+{
+  g_autofree gchar *exe = g_test_build_filename(G_TEST_BUILT, "core", "chartdeskd", NULL);
+  g_autoptr(GSubprocessLauncher) launcher =
+      g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  g_autoptr(GSubprocess) proc = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (all_plugins)
+    g_subprocess_launcher_unsetenv(launcher, "CHARTDESK_PLUGIN_ALLOWLIST");
+  proc = g_subprocess_launcher_spawn(launcher, &error, exe, "--check", "--config", config, NULL);
+  g_assert_no_error(error);
+  g_assert_true(g_subprocess_communicate_utf8(proc, NULL, NULL, NULL, err, &error));
+  return g_subprocess_get_exit_status(proc);
+}
+
+/* `chartdeskd --check` accepts the shipped example (its folders made) and
+ * refuses a mistyped key, a relative path and a hot folder whose workflow
+ * does not load, naming the group and key. */
+static void
+test_service_config(Fixture *f, gconstpointer data)
+{
+  g_autofree gchar *example = g_test_build_filename(G_TEST_DIST, "data", "chartdeskd.conf", NULL);
+  g_autofree gchar *contents = NULL;
+  g_autofree gchar *adapted_file = g_build_filename(f->dir, "example.conf", NULL);
+  g_autofree gchar *hot = g_build_filename(f->dir, "hot", NULL);
+  g_autofree gchar *err = NULL;
+  g_autoptr(GString) adapted = NULL;
+
+  g_assert_true(g_file_get_contents(example, &contents, NULL, NULL));
+  adapted = g_string_new(contents);
+  g_assert_cmpuint(g_string_replace(adapted, "~/charts/main.archive", f->archive, 0), ==, 1);
+  g_assert_cmpuint(g_string_replace(adapted, "~/scans/incoming", hot, 0), >=, 1);
+  g_assert_true(g_file_set_contents(adapted_file, adapted->str, -1, NULL));
+  g_assert_cmpint(g_mkdir(hot, 0755), ==, 0);
+  g_assert_cmpint(run_check(adapted_file, TRUE, &err), ==, 0);
+  g_clear_pointer(&err, g_free);
+
+  write_config(f, "[hot-folder x]\npath=/tmp\nworkflow=no-such-workflow\n");
+  g_assert_cmpint(run_check(f->config, FALSE, &err), ==, 1);
+  g_assert_nonnull(strstr(err, "hot folder x: no workflow named 'no-such-workflow'"));
+  g_clear_pointer(&err, g_free);
+
+  g_assert_true(g_file_set_contents(f->config, "[service]\narchvie=/tmp/a.archive\n", -1, NULL));
+  g_assert_cmpint(run_check(f->config, FALSE, &err), ==, 1);
+  g_assert_nonnull(strstr(err, "[service] has no key 'archvie'"));
+  g_clear_pointer(&err, g_free);
+
+  g_assert_true(g_file_set_contents(f->config, "[service]\narchive=a.archive\n", -1, NULL));
+  g_assert_cmpint(run_check(f->config, FALSE, &err), ==, 1);
+  g_assert_nonnull(strstr(err, "[service] archive: 'a.archive' is not an absolute path"));
+}
+
 /* A batch runs on the service: Progress signals as it goes, BatchFinished
  * with the report, every page archived once; a bad request is refused with
  * the reason. */
@@ -1109,6 +1163,7 @@ main(int argc, char **argv)
   /* the service loads only what these tests need */
   g_setenv("CHARTDESK_PLUGIN_ALLOWLIST", "files", TRUE);
   g_test_add("/chartdesk/service/start", Fixture, NULL, fixture_setup, test_service_start, fixture_teardown);
+  g_test_add("/chartdesk/service/config", Fixture, NULL, fixture_setup, test_service_config, fixture_teardown);
   g_test_add("/chartdesk/service/batch", Fixture, NULL, fixture_setup, test_service_batch, fixture_teardown);
   g_test_add("/chartdesk/service/pause-cancel", Fixture, NULL, fixture_setup, test_service_pause_cancel,
              fixture_teardown);
