@@ -36,7 +36,7 @@ G_DEFINE_TYPE(CdDaemon, cd_daemon, G_TYPE_APPLICATION)
 static void
 cd_daemon_fail(CdDaemon *self, const gchar *what, const GError *error)
 {
-  g_critical("%s: %s", what, error->message);
+  g_warning("%s: %s", what, error->message);
   self->status = 1;
   if (self->held) {
     self->held = FALSE;
