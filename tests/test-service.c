@@ -961,6 +961,23 @@ test_service_cli(Fixture *f, gconstpointer data)
   g_assert_no_error(error);
   g_assert_cmpuint(g_variant_n_children(batches), ==, 2);
 
+  /* --no-service runs here, beside the idle service (which holds no lock) */
+  {
+    g_autofree gchar *in3 = make_inputs(f, "in3", 2, 1, 11);
+    g_autoptr(GSubprocess) standalone = NULL;
+    g_autoptr(GVariant) after = NULL;
+    g_autofree gchar *workflow = g_test_build_filename(G_TEST_DIST, "tests", "service", "service-test.workflow", NULL);
+    standalone = g_subprocess_new(G_SUBPROCESS_FLAGS_STDOUT_SILENCE, &error, cli, "ingest", "--no-service", "--quiet",
+                                  "--workflow", workflow, f->archive, in3, NULL);
+    g_assert_no_error(error);
+    g_assert_true(g_subprocess_wait(standalone, NULL, &error));
+    g_assert_cmpint(g_subprocess_get_exit_status(standalone), ==, 0);
+    cd_dbus_chartdesk1_call_list_batches_sync(f->proxy, &after, NULL, &error);
+    g_assert_no_error(error);
+    g_assert_cmpuint(g_variant_n_children(after), ==, 2);
+    g_assert_cmpuint(archived_pages(f->archive), ==, 10 + 3 + 2);
+  }
+
   proc = g_subprocess_new(G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE, &error, cli, "search",
                           "--service", "--json", f->archive, "nothing", NULL);
   g_assert_no_error(error);
