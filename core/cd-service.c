@@ -559,6 +559,7 @@ cd_service_dispatch(CdService *self)
     g_hash_table_add(busy_archives, job->archive);
     running++;
     job->thread = g_thread_new("cd-batch", cd_job_thread, job);
+    cd_service_emit_progress(self, job);
   }
   g_hash_table_unref(busy_archives);
   if (wake != 0 && self->retry_id == 0)
