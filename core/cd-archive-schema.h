@@ -153,4 +153,9 @@ static const gchar *const cd_archive_migrations[] = {
   "  metrics TEXT,"         /* JSON: evaluation figures, when measured */
   "  data BLOB NOT NULL,"
   "  UNIQUE (name, version));",
+
+  /* 2 → 3: chartdeskd's journal. A batch queued through the service records
+   * how to run it again, so that it resumes after a crash or a restart. */
+  "ALTER TABLE batches ADD COLUMN workflow_origin TEXT;" /* the workflow file; NULL for command-line batches */
+  "ALTER TABLE batches ADD COLUMN options TEXT;",        /* JSON: {"set": {"stage.option": "value"}, "workers": N} */
 };

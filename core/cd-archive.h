@@ -41,7 +41,7 @@ typedef enum {
  *
  * Since: 0.1
  */
-#define CD_ARCHIVE_SCHEMA_VERSION 2
+#define CD_ARCHIVE_SCHEMA_VERSION 3
 
 #define CD_TYPE_ARCHIVE (cd_archive_get_type())
 G_DECLARE_FINAL_TYPE(CdArchive, cd_archive, CD, ARCHIVE, GObject)
@@ -140,6 +140,40 @@ typedef struct {
   gchar *resolution;
 } CdReviewItem;
 
+/**
+ * CdBatchRecord:
+ * @id: the batch
+ * @status: `queued`, `running`, `finished`, `cancelled` or `failed`
+ * @workflow: the workflow's name
+ * @workflow_origin: (nullable): the workflow file, for batches queued to be
+ *   resumed (chartdeskd); %NULL for batches run by the command line
+ * @options: (nullable): JSON overrides the batch runs with
+ * @inputs: what the batch reads, as named when it was started
+ * @actor: who started it
+ * @started: when it was recorded
+ * @finished: (nullable): when it ended
+ * @report: (nullable): the JSON batch report, once it ended
+ *
+ * One row of the archive's batch journal.
+ *
+ * Since: 0.1
+ */
+typedef struct {
+  gint64 id;
+  gchar *status;
+  gchar *workflow;
+  gchar *workflow_origin;
+  gchar *options;
+  gchar **inputs;
+  gchar *actor;
+  gchar *started;
+  gchar *finished;
+  gchar *report;
+} CdBatchRecord;
+
+void cd_batch_record_free(CdBatchRecord *record);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(CdBatchRecord, cd_batch_record_free)
+
 void cd_review_item_free(CdReviewItem *item);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(CdReviewItem, cd_review_item_free)
 
@@ -159,6 +193,11 @@ gboolean cd_archive_check(CdArchive *self, GPtrArray **problems, GError **error)
 
 gint64 cd_archive_begin_batch(CdArchive *self, const gchar *workflow, const gchar *const *inputs, GError **error);
 gboolean cd_archive_end_batch(CdArchive *self, CdBatch *batch, const gchar *status, GError **error);
+gint64 cd_archive_queue_batch(CdArchive *self, const gchar *workflow, const gchar *workflow_origin,
+                              const gchar *options, const gchar *const *inputs, GError **error);
+gboolean cd_archive_set_batch_status(CdArchive *self, gint64 batch_id, const gchar *status, GError **error);
+CdBatchRecord *cd_archive_get_batch(CdArchive *self, gint64 batch_id, GError **error);
+GPtrArray *cd_archive_list_batches(CdArchive *self, const gchar *const *statuses, GError **error);
 gboolean cd_archive_find_file(CdArchive *self, const gchar *sha256, gint64 *batch_id, GError **error);
 gboolean cd_archive_has_page(CdArchive *self, const gchar *sha256, gint page, GError **error);
 gboolean cd_archive_commit_document(CdArchive *self, gint64 batch_id, CdDocument *document, GError **error);

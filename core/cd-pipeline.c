@@ -44,6 +44,10 @@ struct _CdPipeline {
   guint n_workers;
   CdProgressFunc progress_func;
   gpointer progress_data;
+  gint64 batch_id;    /* a journalled batch to run, 0 to begin a new one */
+  gint paused;        /* atomic: the feeder takes no new page while set */
+  GMutex run_lock;    /* guards run, for cd_pipeline_set_paused() */
+  struct _CdRun *run; /* the run in progress, or NULL */
 };
 
 G_DEFINE_TYPE(CdPipeline, cd_pipeline, G_TYPE_OBJECT)
@@ -55,7 +59,7 @@ G_DEFINE_TYPE(CdPipeline, cd_pipeline, G_TYPE_OBJECT)
 static gchar cd_end_marker;
 #define CD_END_MARK ((gpointer) &cd_end_marker)
 
-typedef struct {
+typedef struct _CdRun {
   CdPipeline *self;
   CdSource *source;
   const gchar *const *inputs;
@@ -94,6 +98,7 @@ cd_pipeline_finalize(GObject *object)
   g_object_unref(self->workflow);
   g_object_unref(self->archive);
   g_clear_object(&self->taxonomy);
+  g_mutex_clear(&self->run_lock);
 
   G_OBJECT_CLASS(cd_pipeline_parent_class)->finalize(object);
 }
@@ -108,6 +113,7 @@ cd_pipeline_class_init(CdPipelineClass *klass)
 static void
 cd_pipeline_init(CdPipeline *self)
 {
+  g_mutex_init(&self->run_lock);
 }
 
 /**
@@ -182,6 +188,65 @@ cd_pipeline_get_n_workers(CdPipeline *self)
   return self->n_workers;
 }
 
+/**
+ * cd_pipeline_set_batch_id:
+ * @self: a #CdPipeline
+ * @batch_id: a batch recorded with cd_archive_queue_batch(), or 0
+ *
+ * Makes the next run carry on that journalled batch instead of beginning a
+ * new one. With the same inputs, a batch interrupted at any point resumes:
+ * what is archived is skipped, the rest is done, and the batch's report and
+ * status are those of the run that finishes it.
+ *
+ * Since: 0.1
+ */
+void
+cd_pipeline_set_batch_id(CdPipeline *self, gint64 batch_id)
+{
+  g_return_if_fail(CD_IS_PIPELINE(self));
+  self->batch_id = batch_id;
+}
+
+/**
+ * cd_pipeline_set_paused:
+ * @self: a #CdPipeline
+ * @paused: whether to stop taking pages from the source
+ *
+ * Pauses or resumes a run from any thread. A paused run reads no new page;
+ * the pages already read are finished and archived, so nothing is lost and
+ * the run continues where it stopped. A paused run can still be cancelled.
+ *
+ * Since: 0.1
+ */
+void
+cd_pipeline_set_paused(CdPipeline *self, gboolean paused)
+{
+  g_return_if_fail(CD_IS_PIPELINE(self));
+  g_atomic_int_set(&self->paused, paused ? 1 : 0);
+  g_mutex_lock(&self->run_lock);
+  if (self->run != NULL) {
+    g_mutex_lock(&self->run->lock);
+    g_cond_broadcast(&self->run->cond);
+    g_mutex_unlock(&self->run->lock);
+  }
+  g_mutex_unlock(&self->run_lock);
+}
+
+/**
+ * cd_pipeline_get_paused:
+ * @self: a #CdPipeline
+ *
+ * Returns: whether the pipeline is paused
+ *
+ * Since: 0.1
+ */
+gboolean
+cd_pipeline_get_paused(CdPipeline *self)
+{
+  g_return_val_if_fail(CD_IS_PIPELINE(self), FALSE);
+  return g_atomic_int_get(&self->paused) != 0;
+}
+
 /* Keeps the first fatal error and stops the run. */
 static void
 cd_run_fail(CdRun *run, GError *error)
@@ -230,14 +295,16 @@ cd_run_check_file(CdSource *source, const gchar *path, const gchar *sha256, gcha
   return TRUE;
 }
 
-/* Takes a slot for one more page in flight; FALSE once the run is cancelled. */
+/* Takes a slot for one more page in flight, waiting while the pipeline is
+ * full or paused; FALSE once the run is cancelled. */
 static gboolean
 cd_run_take_slot(CdRun *run)
 {
   gboolean ok;
 
   g_mutex_lock(&run->lock);
-  while (run->in_flight >= run->capacity && !g_cancellable_is_cancelled(run->cancel))
+  while ((run->in_flight >= run->capacity || g_atomic_int_get(&run->self->paused) != 0) &&
+         !g_cancellable_is_cancelled(run->cancel))
     g_cond_wait(&run->cond, &run->lock);
   ok = !g_cancellable_is_cancelled(run->cancel);
   if (ok)
@@ -715,7 +782,10 @@ cd_pipeline_run(CdPipeline *self, const gchar *const *inputs, GCancellable *canc
     return NULL;
   }
 
-  run.batch_id = cd_archive_begin_batch(self->archive, cd_workflow_get_name(self->workflow), inputs, error);
+  if (self->batch_id != 0)
+    run.batch_id = self->batch_id;
+  else
+    run.batch_id = cd_archive_begin_batch(self->archive, cd_workflow_get_name(self->workflow), inputs, error);
   if (run.batch_id == 0) {
     cd_run_clear(&run);
     return NULL;
@@ -730,6 +800,9 @@ cd_pipeline_run(CdPipeline *self, const gchar *const *inputs, GCancellable *canc
     g_autofree gchar *name = g_strdup_printf("cd-worker-%u", i);
     g_ptr_array_add(workers, g_thread_new(name, cd_run_worker, &run));
   }
+  g_mutex_lock(&self->run_lock);
+  self->run = &run;
+  g_mutex_unlock(&self->run_lock);
   feeder = g_thread_new("cd-feeder", cd_run_feeder, &run);
 
   /* the writer: put pages back in scan order and commit them. A page's
@@ -767,6 +840,9 @@ cd_pipeline_run(CdPipeline *self, const gchar *const *inputs, GCancellable *canc
   g_thread_join(feeder);
   for (guint i = 0; i < workers->len; i++)
     g_thread_join(g_ptr_array_index(workers, i));
+  g_mutex_lock(&self->run_lock);
+  self->run = NULL;
+  g_mutex_unlock(&self->run_lock);
   g_free(reorder);
 
   /* the last file's last document */

@@ -51,6 +51,9 @@ CdPipeline *cd_pipeline_new(CdWorkflow *workflow, CdArchive *archive);
 void cd_pipeline_set_taxonomy(CdPipeline *self, CdTaxonomy *taxonomy);
 void cd_pipeline_set_progress_func(CdPipeline *self, CdProgressFunc func, gpointer user_data);
 guint cd_pipeline_get_n_workers(CdPipeline *self);
+void cd_pipeline_set_batch_id(CdPipeline *self, gint64 batch_id);
+void cd_pipeline_set_paused(CdPipeline *self, gboolean paused);
+gboolean cd_pipeline_get_paused(CdPipeline *self);
 CdBatch *cd_pipeline_run(CdPipeline *self, const gchar *const *inputs, GCancellable *cancellable, GError **error);
 
 G_END_DECLS

@@ -16,6 +16,7 @@
 #include "chartdesk.h"
 #include "cd-cli-classify-test-private.h"
 #include "cd-cli-private.h"
+#include "cd-client.h"
 
 /* Exit statuses, documented in the README. */
 enum {
@@ -27,6 +28,14 @@ enum {
 
 static gboolean opt_verbose;
 static gboolean progress_visible;
+static gboolean opt_service;    /* --service: through chartdeskd */
+static gboolean opt_no_service; /* --no-service: never through chartdeskd */
+
+static CdClientMode
+cd_cli_service_mode(void)
+{
+  return opt_service ? CD_CLIENT_REQUIRE : opt_no_service ? CD_CLIENT_NEVER : CD_CLIENT_AUTO;
+}
 
 /* Operator-facing log lines: `chartdesk: message`, no GLib decoration;
  * debug only with --verbose (or G_MESSAGES_DEBUG). A progress line being
@@ -184,9 +193,12 @@ cd_cli_ingest(gint argc, gchar **argv)
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &opt_quiet, "No progress bar, only the report", NULL },
     { "user", 'u', 0, G_OPTION_ARG_STRING, &opt_user, "Who to record in the audit log (default: login name)", "NAME" },
     { "verbose", 'v', 0, G_OPTION_ARG_NONE, &opt_verbose, "Say more about what is happening", NULL },
+    { "service", 0, 0, G_OPTION_ARG_NONE, &opt_service, "Run the batch on chartdeskd (default: when it runs)", NULL },
+    { "no-service", 0, 0, G_OPTION_ARG_NONE, &opt_no_service, "Run here even if chartdeskd runs", NULL },
     { NULL },
   };
   g_autoptr(GOptionContext) ctx = g_option_context_new("ARCHIVE PATH… — scan files and folders into an archive");
+  g_autoptr(CdDBusChartdesk1) service = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(CdRegistry) registry = NULL;
   g_autoptr(CdWorkflow) workflow = NULL;
@@ -210,6 +222,15 @@ cd_cli_ingest(gint argc, gchar **argv)
     return cd_cli_usage(ctx, error->message);
   if (argc < 3)
     return cd_cli_usage(ctx, "ingest needs an archive and at least one file or folder");
+
+  service = cd_client_connect(cd_cli_service_mode(), &error);
+  if (error != NULL) {
+    cd_cli_print_error(error);
+    return CD_EXIT_FAILED;
+  }
+  if (service != NULL)
+    return cd_client_ingest(service, argv[1], (const gchar *const *) argv + 2, opt_workflow,
+                            (const gchar *const *) opt_set, opt_workers, opt_json, opt_quiet);
 
   registry = cd_cli_load_registry();
   workflow_file = cd_workflow_find(opt_workflow != NULL ? opt_workflow : "chart-intake", &error);
@@ -319,9 +340,12 @@ cd_cli_search(gint argc, gchar **argv)
     { "json", 0, 0, G_OPTION_ARG_NONE, &opt_json, "Print JSON", NULL },
     { "user", 'u', 0, G_OPTION_ARG_STRING, &opt_user, "Who to record in the audit log", "NAME" },
     { "purpose", 'p', 0, G_OPTION_ARG_STRING, &opt_purpose, "Why, for the audit log (a request number)", "TEXT" },
+    { "service", 0, 0, G_OPTION_ARG_NONE, &opt_service, "Search through chartdeskd (default: when it runs)", NULL },
+    { "no-service", 0, 0, G_OPTION_ARG_NONE, &opt_no_service, "Search here even if chartdeskd runs", NULL },
     { NULL },
   };
   g_autoptr(GOptionContext) ctx = g_option_context_new("ARCHIVE [WORDS…] — find pages by words, patient, type, date");
+  g_autoptr(CdDBusChartdesk1) service = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(CdArchive) archive = NULL;
   g_autoptr(GPtrArray) hits = NULL;
@@ -339,14 +363,21 @@ cd_cli_search(gint argc, gchar **argv)
   if (opt_limit <= 0 || opt_offset < 0)
     return cd_cli_usage(ctx, "--limit must be positive and --offset not negative");
 
-  archive = cd_archive_open(argv[1], CD_ARCHIVE_FLAG_NONE, &error);
-  if (archive == NULL) {
+  service = cd_client_connect(cd_cli_service_mode(), &error);
+  if (error != NULL) {
     cd_cli_print_error(error);
     return CD_EXIT_FAILED;
   }
-  if (opt_user != NULL)
-    cd_archive_set_actor(archive, opt_user);
-  cd_archive_set_purpose(archive, opt_purpose);
+  if (service == NULL) {
+    archive = cd_archive_open(argv[1], CD_ARCHIVE_FLAG_NONE, &error);
+    if (archive == NULL) {
+      cd_cli_print_error(error);
+      return CD_EXIT_FAILED;
+    }
+    if (opt_user != NULL)
+      cd_archive_set_actor(archive, opt_user);
+    cd_archive_set_purpose(archive, opt_purpose);
+  }
   if (argc > 2)
     text = g_strjoinv(" ", argv + 2);
   query.text = text;
@@ -357,7 +388,10 @@ cd_cli_search(gint argc, gchar **argv)
   query.date_to = opt_to;
   query.limit = opt_limit;
   query.offset = opt_offset;
-  hits = cd_archive_search(archive, &query, &error);
+  if (service != NULL)
+    hits = cd_client_search(service, argv[1], &query, opt_purpose, &error);
+  else
+    hits = cd_archive_search(archive, &query, &error);
   if (hits == NULL) {
     cd_cli_print_error(error);
     return error->code == CD_ERROR_QUERY ? CD_EXIT_USAGE : CD_EXIT_FAILED;

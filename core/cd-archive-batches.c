@@ -1,0 +1,298 @@
+/*
+ * Copyright 2026 The Chartdesk authors
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * The batch journal: batches recorded before they run, so that a service
+ * killed in the middle of one finds it again at start-up and resumes it.
+ * The pages themselves are journalled by their commits; this only says
+ * which batches are unfinished and how to run them again.
+ */
+#include "config.h"
+
+#include "cd-archive-private.h"
+#include "cd-error.h"
+#include "cd-util-private.h"
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(sqlite3_stmt, sqlite3_finalize)
+
+#define BATCH_COLUMNS "id, status, workflow, workflow_origin, options, inputs, actor, started, finished, report"
+
+/**
+ * cd_batch_record_free:
+ * @record: (nullable): a #CdBatchRecord
+ *
+ * Since: 0.1
+ */
+void
+cd_batch_record_free(CdBatchRecord *record)
+{
+  if (record == NULL)
+    return;
+  g_free(record->status);
+  g_free(record->workflow);
+  g_free(record->workflow_origin);
+  g_free(record->options);
+  g_strfreev(record->inputs);
+  g_free(record->actor);
+  g_free(record->started);
+  g_free(record->finished);
+  g_free(record->report);
+  g_free(record);
+}
+
+static void
+bind_text(sqlite3_stmt *stmt, gint idx, const gchar *text)
+{
+  if (text == NULL)
+    sqlite3_bind_null(stmt, idx);
+  else
+    sqlite3_bind_text(stmt, idx, text, -1, SQLITE_TRANSIENT);
+}
+
+static gchar *
+column_dup(sqlite3_stmt *stmt, gint idx)
+{
+  return g_strdup((const gchar *) sqlite3_column_text(stmt, idx));
+}
+
+/* The inputs column is a JSON array of strings; anything else reads as none. */
+static gchar **
+inputs_from_json(const gchar *json)
+{
+  g_autoptr(JsonParser) parser = json_parser_new();
+  g_autoptr(GStrvBuilder) builder = g_strv_builder_new();
+  JsonNode *root;
+
+  if (json != NULL && json_parser_load_from_data(parser, json, -1, NULL)) {
+    root = json_parser_get_root(parser);
+    if (JSON_NODE_HOLDS_ARRAY(root)) {
+      JsonArray *array = json_node_get_array(root);
+      for (guint i = 0; i < json_array_get_length(array); i++) {
+        const gchar *s = json_array_get_string_element(array, i);
+        if (s != NULL)
+          g_strv_builder_add(builder, s);
+      }
+    }
+  }
+  return g_strv_builder_end(builder);
+}
+
+static CdBatchRecord *
+record_from_row(sqlite3_stmt *stmt)
+{
+  CdBatchRecord *record = g_new0(CdBatchRecord, 1);
+
+  record->id = sqlite3_column_int64(stmt, 0);
+  record->status = column_dup(stmt, 1);
+  record->workflow = column_dup(stmt, 2);
+  record->workflow_origin = column_dup(stmt, 3);
+  record->options = column_dup(stmt, 4);
+  record->inputs = inputs_from_json((const gchar *) sqlite3_column_text(stmt, 5));
+  record->actor = column_dup(stmt, 6);
+  record->started = column_dup(stmt, 7);
+  record->finished = column_dup(stmt, 8);
+  record->report = column_dup(stmt, 9);
+  return record;
+}
+
+/**
+ * cd_archive_queue_batch:
+ * @self: a #CdArchive
+ * @workflow: the workflow's name
+ * @workflow_origin: the workflow file, read again to resume the batch
+ * @options: (nullable): JSON overrides to run it with
+ * @inputs: (array zero-terminated=1): absolute paths of what to read
+ * @error: return location for a #GError
+ *
+ * Records a batch with status `queued` before any of it runs, durably: once
+ * this returns the batch will be run, or resumed, whatever happens to the
+ * process. Run it with cd_pipeline_set_batch_id(). Any process may queue
+ * (the row is written in its own short transaction), so a service can
+ * accept a batch while another process holds the writer lock.
+ *
+ * Returns: the batch's id, or 0 with @error set
+ *
+ * Since: 0.1
+ */
+gint64
+cd_archive_queue_batch(CdArchive *self, const gchar *workflow, const gchar *workflow_origin, const gchar *options,
+                       const gchar *const *inputs, GError **error)
+{
+  g_autoptr(GRecMutexLocker) locker = NULL;
+  g_autoptr(CdArchiveTxn) txn = NULL;
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+  g_autoptr(JsonBuilder) b = json_builder_new();
+  g_autoptr(JsonNode) inputs_node = NULL;
+  g_autofree gchar *inputs_json = NULL;
+  g_autofree gchar *ts = cd_now_iso8601();
+  g_autofree gchar *object = NULL;
+  sqlite3 *db;
+  gint64 id;
+
+  g_return_val_if_fail(CD_IS_ARCHIVE(self), 0);
+  g_return_val_if_fail(workflow != NULL, 0);
+  g_return_val_if_fail(workflow_origin != NULL, 0);
+  locker = g_rec_mutex_locker_new(cd_archive_get_mutex(self));
+  db = cd_archive_get_db(self);
+
+  json_builder_begin_array(b);
+  for (guint i = 0; inputs != NULL && inputs[i] != NULL; i++)
+    json_builder_add_string_value(b, inputs[i]);
+  json_builder_end_array(b);
+  inputs_node = json_builder_get_root(b);
+  inputs_json = cd_json_to_string(inputs_node);
+
+  txn = cd_archive_txn_begin(self, error);
+  if (txn == NULL)
+    return 0;
+  stmt = cd_archive_prepare(self,
+                            "INSERT INTO batches (started, actor, workflow, workflow_origin, options, inputs, status) "
+                            "VALUES (?, ?, ?, ?, ?, ?, 'queued')",
+                            error);
+  if (stmt == NULL)
+    return 0;
+  bind_text(stmt, 1, ts);
+  bind_text(stmt, 2, cd_archive_get_actor(self));
+  bind_text(stmt, 3, workflow);
+  bind_text(stmt, 4, workflow_origin);
+  bind_text(stmt, 5, options);
+  bind_text(stmt, 6, inputs_json);
+  if (!cd_archive_step_done(self, stmt, error))
+    return 0;
+  id = sqlite3_last_insert_rowid(db);
+  object = g_strdup_printf("batch:%" G_GINT64_FORMAT, id);
+  if (!cd_archive_audit_locked(self, "ingest-queue", object, inputs_node, error))
+    return 0;
+  if (!cd_archive_txn_commit(txn, error))
+    return 0;
+  return id;
+}
+
+/**
+ * cd_archive_set_batch_status:
+ * @self: a #CdArchive
+ * @batch_id: a batch
+ * @status: `queued`, `running`, `finished`, `cancelled` or `failed`
+ * @error: return location for a #GError
+ *
+ * Moves a journalled batch to another state and audits the change (who
+ * paused, cancelled or resumed what matters as much as who ingested it).
+ *
+ * Returns: %TRUE on success; %CD_ERROR_NOT_FOUND for an unknown batch
+ *
+ * Since: 0.1
+ */
+gboolean
+cd_archive_set_batch_status(CdArchive *self, gint64 batch_id, const gchar *status, GError **error)
+{
+  g_autoptr(GRecMutexLocker) locker = NULL;
+  g_autoptr(CdArchiveTxn) txn = NULL;
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+  g_autoptr(JsonBuilder) b = json_builder_new();
+  g_autoptr(JsonNode) detail = NULL;
+  g_autofree gchar *object = NULL;
+
+  g_return_val_if_fail(CD_IS_ARCHIVE(self), FALSE);
+  g_return_val_if_fail(status != NULL, FALSE);
+  locker = g_rec_mutex_locker_new(cd_archive_get_mutex(self));
+
+  txn = cd_archive_txn_begin(self, error);
+  if (txn == NULL)
+    return FALSE;
+  stmt = cd_archive_prepare(self, "UPDATE batches SET status = ? WHERE id = ?", error);
+  if (stmt == NULL)
+    return FALSE;
+  bind_text(stmt, 1, status);
+  sqlite3_bind_int64(stmt, 2, batch_id);
+  if (!cd_archive_step_done(self, stmt, error))
+    return FALSE;
+  if (sqlite3_changes(cd_archive_get_db(self)) == 0) {
+    g_set_error(error, CD_ERROR, CD_ERROR_NOT_FOUND, "%s: no batch %" G_GINT64_FORMAT, cd_archive_get_path(self),
+                batch_id);
+    return FALSE;
+  }
+  json_builder_begin_object(b);
+  json_builder_set_member_name(b, "status");
+  json_builder_add_string_value(b, status);
+  json_builder_end_object(b);
+  detail = json_builder_get_root(b);
+  object = g_strdup_printf("batch:%" G_GINT64_FORMAT, batch_id);
+  if (!cd_archive_audit_locked(self, "ingest-state", object, detail, error))
+    return FALSE;
+  return cd_archive_txn_commit(txn, error);
+}
+
+/**
+ * cd_archive_get_batch:
+ * @self: a #CdArchive
+ * @batch_id: a batch
+ * @error: return location for a #GError
+ *
+ * Returns: (transfer full): the batch's journal row, or %NULL with @error
+ *   set (%CD_ERROR_NOT_FOUND for an unknown batch)
+ *
+ * Since: 0.1
+ */
+CdBatchRecord *
+cd_archive_get_batch(CdArchive *self, gint64 batch_id, GError **error)
+{
+  g_autoptr(GRecMutexLocker) locker = NULL;
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+  gint rc;
+
+  g_return_val_if_fail(CD_IS_ARCHIVE(self), NULL);
+  locker = g_rec_mutex_locker_new(cd_archive_get_mutex(self));
+  stmt = cd_archive_prepare(self, "SELECT " BATCH_COLUMNS " FROM batches WHERE id = ?", error);
+  if (stmt == NULL)
+    return NULL;
+  sqlite3_bind_int64(stmt, 1, batch_id);
+  rc = sqlite3_step(stmt);
+  if (rc == SQLITE_ROW)
+    return record_from_row(stmt);
+  if (rc == SQLITE_DONE)
+    g_set_error(error, CD_ERROR, CD_ERROR_NOT_FOUND, "%s: no batch %" G_GINT64_FORMAT, cd_archive_get_path(self),
+                batch_id);
+  else
+    g_set_error(error, CD_ERROR, CD_ERROR_ARCHIVE, "%s: cannot read batch %" G_GINT64_FORMAT ": %s",
+                cd_archive_get_path(self), batch_id, sqlite3_errmsg(cd_archive_get_db(self)));
+  return NULL;
+}
+
+/**
+ * cd_archive_list_batches:
+ * @self: a #CdArchive
+ * @statuses: (nullable) (array zero-terminated=1): only batches in one of
+ *   these states; %NULL for all
+ * @error: return location for a #GError
+ *
+ * Returns: (transfer container) (element-type CdBatchRecord): the batches,
+ *   oldest first, or %NULL with @error set
+ *
+ * Since: 0.1
+ */
+GPtrArray *
+cd_archive_list_batches(CdArchive *self, const gchar *const *statuses, GError **error)
+{
+  g_autoptr(GRecMutexLocker) locker = NULL;
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+  g_autoptr(GPtrArray) records = g_ptr_array_new_with_free_func((GDestroyNotify) cd_batch_record_free);
+  gint rc;
+
+  g_return_val_if_fail(CD_IS_ARCHIVE(self), NULL);
+  locker = g_rec_mutex_locker_new(cd_archive_get_mutex(self));
+  stmt = cd_archive_prepare(self, "SELECT " BATCH_COLUMNS " FROM batches ORDER BY id", error);
+  if (stmt == NULL)
+    return NULL;
+  while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+    const gchar *status = (const gchar *) sqlite3_column_text(stmt, 1);
+    if (statuses != NULL && !g_strv_contains(statuses, status))
+      continue;
+    g_ptr_array_add(records, record_from_row(stmt));
+  }
+  if (rc != SQLITE_DONE) {
+    g_set_error(error, CD_ERROR, CD_ERROR_ARCHIVE, "%s: cannot list batches: %s", cd_archive_get_path(self),
+                sqlite3_errmsg(cd_archive_get_db(self)));
+    return NULL;
+  }
+  return g_steal_pointer(&records);
+}

@@ -1,0 +1,43 @@
+/*
+ * Copyright 2026 The Chartdesk authors
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * chartdeskd's configuration keyfile (data/chartdeskd.conf documents it).
+ */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+/* One [hot-folder NAME] group. */
+typedef struct {
+  gchar *name;       /* the NAME of the group */
+  gchar *path;       /* the folder scanners drop files into */
+  gchar *workflow;   /* workflow name or file; NULL for the service default */
+  gchar *archive;    /* NULL for the service archive */
+  gchar *done_dir;   /* where files go once archived */
+  gchar *failed_dir; /* where unreadable files go, with FILE.reason */
+  guint stable_ms;   /* a file whose size and time have not changed this long is complete */
+  guint poll_ms;     /* how often the folder is listed and sizes checked */
+  guint max_files;   /* the most files one batch takes */
+} CdHotFolderConfig;
+
+typedef struct {
+  gchar *archive;         /* default archive, NULL if none */
+  gchar *workflow;        /* default workflow */
+  gchar **workflow_path;  /* folders searched for NAME.workflow first */
+  guint workers;          /* worker threads per batch, 0 for the workflow's own */
+  guint max_batches;      /* batches run at once (on different archives) */
+  gboolean system_bus;    /* own the name on the system bus rather than the session bus */
+  gchar *allowed_group;   /* system bus: members of this group may call */
+  gchar *state_dir;       /* where the service remembers the archives it wrote */
+  GPtrArray *hot_folders; /* of CdHotFolderConfig */
+} CdServiceConfig;
+
+CdServiceConfig *cd_service_config_new_default(void);
+CdServiceConfig *cd_service_config_load(const gchar *filename, GError **error);
+void cd_service_config_free(CdServiceConfig *config);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(CdServiceConfig, cd_service_config_free)
+
+G_END_DECLS

@@ -1,0 +1,1512 @@
+/*
+ * Copyright 2026 The Chartdesk authors
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include <grp.h>
+#include <pwd.h>
+#include <unistd.h>
+
+#include "cd-hot-folder.h"
+#include "cd-service-common.h"
+#include "cd-service.h"
+
+/**
+ * CdService:
+ *
+ * The engine of chartdeskd: the queue of batches, the threads that run
+ * them, the hot folders that feed them, and the D-Bus object that callers
+ * see.
+ *
+ * Durability comes from the archive, not from this process: a batch is
+ * journalled in its archive (cd_archive_queue_batch()) before StartBatch
+ * returns, each document is committed in one transaction, and at start-up
+ * every batch left `queued` or `running` is run again with the same inputs,
+ * which skips what is archived. So a SIGKILL at any moment costs at most the
+ * pages that were in flight, which are done again.
+ *
+ * Threads: the main thread owns the queue, the hot folders and every D-Bus
+ * emission. Each running batch has its own thread (which runs the
+ * pipeline and its workers); reads for archivists (search, documents,
+ * images) run in GTask threads. Fields of a job that those threads touch
+ * are guarded by the service's lock.
+ */
+
+typedef enum {
+  CD_JOB_QUEUED,
+  CD_JOB_RUNNING,
+  CD_JOB_PAUSED,
+  CD_JOB_FINISHED,
+  CD_JOB_CANCELLED,
+  CD_JOB_FAILED,
+  CD_JOB_INTERRUPTED, /* stopped by the service stopping; resumes at its next start */
+} CdJobState;
+
+static const gchar *const job_state_names[] = { "queued",    "running", "paused",     "finished",
+                                                "cancelled", "failed",  "interrupted" };
+
+typedef struct {
+  CdService *service; /* not a reference: jobs never outlive the service */
+  guint id;
+  gchar *archive;
+  gint64 batch_id; /* the archive's batch number */
+  gchar *workflow;
+  gchar *workflow_origin;
+  gchar *options; /* JSON, or NULL */
+  gchar **inputs;
+  gchar *owner;            /* who queued it, as the audit log names them */
+  CdHotFolder *hot_folder; /* the folder that queued it, or NULL */
+  GCancellable *cancellable;
+  GThread *thread;   /* while it runs */
+  gint64 not_before; /* monotonic time before which it is not retried */
+  /* guarded by the service lock */
+  CdJobState state;
+  gboolean pause_requested;
+  gboolean stopping; /* the service is stopping: a cancel means interrupted */
+  gboolean busy;     /* the archive had another writer: try again later */
+  CdPipeline *pipeline;
+  guint pages_done;
+  guint inputs_done;
+  guint inputs_total;
+  gdouble elapsed;
+  gint64 last_emit;
+  gboolean emit_pending;
+  JsonNode *report;
+  gchar *error;
+} CdJob;
+
+struct _CdService {
+  GObject parent_instance;
+  CdServiceConfig *config;
+  CdRegistry *registry;
+  CdDBusChartdesk1 *skeleton;
+  GMutex lock;
+  GPtrArray *jobs; /* of CdJob, oldest first */
+  guint next_id;
+  GPtrArray *hot_folders;
+  GHashTable *callers; /* D-Bus unique name → identity, for the audit log */
+  GMutex callers_lock;
+  gboolean stopping;
+  guint retry_id;
+};
+
+G_DEFINE_TYPE(CdService, cd_service, G_TYPE_OBJECT)
+
+enum { SIGNAL_DRAINED, SIGNAL_LAST };
+static guint signals[SIGNAL_LAST];
+
+/* How long a batch waits before trying again an archive another process writes. */
+#define CD_SERVICE_BUSY_RETRY_MS 2000
+/* Progress signals of one batch are at most this often. */
+#define CD_SERVICE_PROGRESS_INTERVAL_US (G_USEC_PER_SEC / 5)
+/* Ended batches kept for ListBatches and GetReport. */
+#define CD_SERVICE_KEEP_ENDED 1000
+
+static void
+cd_job_free(CdJob *job)
+{
+  g_free(job->archive);
+  g_free(job->workflow);
+  g_free(job->workflow_origin);
+  g_free(job->options);
+  g_strfreev(job->inputs);
+  g_free(job->owner);
+  g_clear_object(&job->hot_folder);
+  g_clear_object(&job->cancellable);
+  g_clear_object(&job->pipeline);
+  g_clear_pointer(&job->report, json_node_unref);
+  g_free(job->error);
+  g_free(job);
+}
+
+static void
+cd_service_finalize(GObject *object)
+{
+  CdService *self = CD_SERVICE(object);
+
+  cd_service_unexport(self);
+  g_clear_handle_id(&self->retry_id, g_source_remove);
+  g_ptr_array_unref(self->hot_folders);
+  g_ptr_array_unref(self->jobs);
+  g_hash_table_unref(self->callers);
+  g_mutex_clear(&self->lock);
+  g_mutex_clear(&self->callers_lock);
+  g_clear_object(&self->skeleton);
+  g_object_unref(self->registry);
+  cd_service_config_free(self->config);
+  G_OBJECT_CLASS(cd_service_parent_class)->finalize(object);
+}
+
+static void
+cd_service_class_init(CdServiceClass *klass)
+{
+  G_OBJECT_CLASS(klass)->finalize = cd_service_finalize;
+  /* emitted once the service is stopping and no batch runs any more */
+  signals[SIGNAL_DRAINED] =
+      g_signal_new("drained", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+}
+
+static void
+cd_service_init(CdService *self)
+{
+  g_mutex_init(&self->lock);
+  g_mutex_init(&self->callers_lock);
+  self->jobs = g_ptr_array_new_with_free_func((GDestroyNotify) cd_job_free);
+  self->hot_folders = g_ptr_array_new_with_free_func(g_object_unref);
+  self->callers = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+  self->next_id = 1;
+}
+
+/* ------------------------------------------------------------- logging */
+
+static void cd_job_log(CdJob *job, GLogLevelFlags level, const gchar *format, ...) G_GNUC_PRINTF(3, 4);
+
+/* Batch events carry their batch and archive as journal fields
+ * (CHARTDESK_BATCH=…), so `journalctl CHARTDESK_BATCH=12` finds them. */
+static void
+cd_job_log(CdJob *job, GLogLevelFlags level, const gchar *format, ...)
+{
+  va_list ap;
+  g_autofree gchar *message = NULL;
+  g_autofree gchar *job_id = g_strdup_printf("%u", job->id);
+  g_autofree gchar *batch_id = g_strdup_printf("%" G_GINT64_FORMAT, job->batch_id);
+
+  va_start(ap, format);
+  message = g_strdup_vprintf(format, ap);
+  va_end(ap);
+  {
+    const GLogField fields[] = {
+      { "MESSAGE", message, -1 },          { "GLIB_DOMAIN", G_LOG_DOMAIN, -1 },
+      { "CHARTDESK_JOB", job_id, -1 },     { "CHARTDESK_ARCHIVE", job->archive, -1 },
+      { "CHARTDESK_BATCH", batch_id, -1 }, { "CHARTDESK_WORKFLOW", job->workflow, -1 },
+    };
+    g_log_structured_array(level, fields, G_N_ELEMENTS(fields));
+  }
+}
+
+/* ---------------------------------------------------------------- state */
+
+static CdJob *
+cd_service_find_job(CdService *self, guint id)
+{
+  for (guint i = 0; i < self->jobs->len; i++) {
+    CdJob *job = g_ptr_array_index(self->jobs, i);
+    if (job->id == id)
+      return job;
+  }
+  return NULL;
+}
+
+static CdJob *
+cd_service_find_batch(CdService *self, const gchar *archive, gint64 batch_id)
+{
+  for (guint i = 0; i < self->jobs->len; i++) {
+    CdJob *job = g_ptr_array_index(self->jobs, i);
+    if (job->batch_id == batch_id && g_strcmp0(job->archive, archive) == 0)
+      return job;
+  }
+  return NULL;
+}
+
+static gboolean
+cd_job_ended(CdJob *job)
+{
+  return job->state == CD_JOB_FINISHED || job->state == CD_JOB_CANCELLED || job->state == CD_JOB_FAILED ||
+         job->state == CD_JOB_INTERRUPTED;
+}
+
+/* The members of ListBatches and Progress. Called with the lock held. */
+static GVariant *
+cd_job_to_variant(CdJob *job)
+{
+  GVariantDict dict;
+
+  g_variant_dict_init(&dict, NULL);
+  g_variant_dict_insert(&dict, "id", "u", job->id);
+  g_variant_dict_insert(&dict, "archive", "s", job->archive);
+  g_variant_dict_insert(&dict, "batch", "x", job->batch_id);
+  g_variant_dict_insert(&dict, "workflow", "s", job->workflow);
+  g_variant_dict_insert(&dict, "state", "s", job_state_names[job->state]);
+  g_variant_dict_insert(&dict, "owner", "s", job->owner);
+  g_variant_dict_insert(&dict, "pages-done", "u", job->pages_done);
+  g_variant_dict_insert(&dict, "inputs-done", "u", job->inputs_done);
+  g_variant_dict_insert(&dict, "inputs-total", "u", job->inputs_total);
+  g_variant_dict_insert(&dict, "elapsed", "d", job->elapsed);
+  if (job->hot_folder != NULL)
+    g_variant_dict_insert(&dict, "hot-folder", "s", cd_hot_folder_get_config(job->hot_folder)->name);
+  if (job->report != NULL) {
+    JsonObject *report = json_node_get_object(job->report);
+    static const gchar *const counts[] = { "filed", "review", "set-aside", "failed", "duplicate", NULL };
+    for (guint i = 0; counts[i] != NULL; i++)
+      g_variant_dict_insert(&dict, counts[i], "u",
+                            (guint) json_object_get_int_member_with_default(report, counts[i], 0));
+  }
+  if (job->error != NULL)
+    g_variant_dict_insert(&dict, "error", "s", job->error);
+  return g_variant_dict_end(&dict);
+}
+
+static void
+cd_service_emit_progress(CdService *self, CdJob *job)
+{
+  g_autoptr(GVariant) progress = NULL;
+
+  g_mutex_lock(&self->lock);
+  job->emit_pending = FALSE;
+  job->last_emit = g_get_monotonic_time();
+  progress = g_variant_ref_sink(cd_job_to_variant(job));
+  g_mutex_unlock(&self->lock);
+  if (self->skeleton != NULL)
+    cd_dbus_chartdesk1_emit_progress(self->skeleton, job->id, progress);
+}
+
+typedef struct {
+  CdService *service;
+  guint id;
+} CdJobRef;
+
+static gboolean
+cd_service_emit_progress_idle(gpointer data)
+{
+  CdJobRef *ref = data;
+  CdJob *job = cd_service_find_job(ref->service, ref->id);
+  if (job != NULL)
+    cd_service_emit_progress(ref->service, job);
+  return G_SOURCE_REMOVE;
+}
+
+/* On the batch's thread, after each page: counts under the lock, and a
+ * Progress signal from the main thread, a few per second at most. */
+static void
+cd_job_on_progress(const CdProgress *progress, gpointer user_data)
+{
+  CdJob *job = user_data;
+  CdService *self = job->service;
+  gint64 now = g_get_monotonic_time();
+
+  g_mutex_lock(&self->lock);
+  job->pages_done = progress->pages_done;
+  job->inputs_done = progress->inputs_done;
+  job->inputs_total = progress->inputs_total;
+  job->elapsed = progress->elapsed;
+  if (!job->emit_pending && now - job->last_emit >= CD_SERVICE_PROGRESS_INTERVAL_US) {
+    CdJobRef *ref = g_new0(CdJobRef, 1);
+    ref->service = self;
+    ref->id = job->id;
+    job->emit_pending = TRUE;
+    g_idle_add_full(G_PRIORITY_DEFAULT, cd_service_emit_progress_idle, ref, g_free);
+  }
+  g_mutex_unlock(&self->lock);
+}
+
+/* ------------------------------------------------------------- the queue */
+
+static void cd_service_dispatch(CdService *self);
+
+static CdArchive *
+cd_service_open_archive(const gchar *path, CdArchiveFlags flags, const gchar *actor, GError **error)
+{
+  CdArchive *archive = cd_archive_open(path, flags, error);
+  if (archive != NULL && actor != NULL)
+    cd_archive_set_actor(archive, actor);
+  return archive;
+}
+
+/* Applies the batch's recorded overrides: {"set": {"stage.option": "value"}, "workers": N}. */
+static gboolean
+cd_service_apply_options(CdService *self, CdWorkflow *workflow, const gchar *options, GError **error)
+{
+  g_autoptr(JsonParser) parser = json_parser_new();
+  JsonObject *root;
+  JsonObject *set;
+
+  if (self->config->workers > 0)
+    cd_workflow_set_workers(workflow, self->config->workers);
+  if (options == NULL)
+    return TRUE;
+  if (!json_parser_load_from_data(parser, options, -1, error))
+    return FALSE;
+  root = json_node_get_object(json_parser_get_root(parser));
+  if (root == NULL)
+    return TRUE;
+  if (json_object_has_member(root, "workers"))
+    cd_workflow_set_workers(workflow, json_object_get_int_member(root, "workers"));
+  set = json_object_get_object_member(root, "set");
+  if (set != NULL) {
+    g_autoptr(GList) members = json_object_get_members(set);
+    for (GList *l = members; l != NULL; l = l->next) {
+      const gchar *key = l->data;
+      const gchar *dot = strchr(key, '.');
+      g_autofree gchar *stage = dot != NULL ? g_strndup(key, dot - key) : NULL;
+      if (stage == NULL) {
+        g_set_error(error, CD_ERROR, CD_ERROR_INVALID_ARGUMENT, "'%s' is not STAGE.OPTION", key);
+        return FALSE;
+      }
+      if (!cd_workflow_set_option(workflow, stage, dot + 1, json_object_get_string_member(set, key), error))
+        return FALSE;
+    }
+  }
+  return TRUE;
+}
+
+static CdWorkflow *
+cd_service_load_workflow(CdService *self, const gchar *file, const gchar *options, GError **error)
+{
+  g_autoptr(CdWorkflow) workflow = cd_workflow_new_from_file(self->registry, file, error);
+  if (workflow == NULL)
+    return NULL;
+  if (!cd_service_apply_options(self, workflow, options, error))
+    return NULL;
+  return g_steal_pointer(&workflow);
+}
+
+static gboolean cd_service_job_done_idle(gpointer data);
+
+/* The batch's thread: becomes the archive's writer, runs the pipeline over
+ * the journalled batch, and hands the outcome to the main thread. */
+static gpointer
+cd_job_thread(gpointer data)
+{
+  CdJob *job = data;
+  CdService *self = job->service;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CdArchive) archive = NULL;
+  g_autoptr(CdWorkflow) workflow = NULL;
+  g_autoptr(CdPipeline) pipeline = NULL;
+  g_autoptr(CdBatch) batch = NULL;
+  const gchar *status = "failed";
+
+  archive = cd_service_open_archive(job->archive, CD_ARCHIVE_FLAG_WRITER | CD_ARCHIVE_FLAG_CREATE, job->owner, &error);
+  if (archive == NULL && g_error_matches(error, CD_ERROR, CD_ERROR_BUSY)) {
+    g_mutex_lock(&self->lock);
+    job->busy = TRUE;
+    g_mutex_unlock(&self->lock);
+    cd_job_log(job, G_LOG_LEVEL_INFO, "batch %u: %s; trying again", job->id, error->message);
+    g_idle_add(cd_service_job_done_idle, job);
+    return NULL;
+  }
+  if (archive != NULL)
+    workflow = cd_service_load_workflow(self, job->workflow_origin, job->options, &error);
+  if (workflow != NULL && cd_archive_set_batch_status(archive, job->batch_id, "running", &error)) {
+    pipeline = cd_pipeline_new(workflow, archive);
+    cd_pipeline_set_batch_id(pipeline, job->batch_id);
+    cd_pipeline_set_progress_func(pipeline, cd_job_on_progress, job);
+    g_mutex_lock(&self->lock);
+    job->pipeline = g_object_ref(pipeline);
+    cd_pipeline_set_paused(pipeline, job->pause_requested);
+    g_mutex_unlock(&self->lock);
+    cd_job_log(job, G_LOG_LEVEL_MESSAGE, "batch %u (archive batch %" G_GINT64_FORMAT ") started: %s, %u inputs",
+               job->id, job->batch_id, job->workflow, g_strv_length(job->inputs));
+    batch = cd_pipeline_run(pipeline, (const gchar *const *) job->inputs, job->cancellable, &error);
+    g_mutex_lock(&self->lock);
+    g_clear_object(&job->pipeline);
+    g_mutex_unlock(&self->lock);
+  }
+  if (batch != NULL)
+    status = cd_batch_get_status(batch);
+  else if (archive != NULL && !cd_archive_set_batch_status(archive, job->batch_id, "failed", NULL))
+    g_warning("%s: cannot record batch %" G_GINT64_FORMAT " as failed", job->archive, job->batch_id);
+
+  g_mutex_lock(&self->lock);
+  if (batch != NULL) {
+    job->report = cd_batch_to_json(batch);
+    job->pages_done = cd_batch_get_pages_in(batch);
+    job->elapsed = cd_batch_get_elapsed(batch);
+    if (g_strcmp0(status, "finished") == 0)
+      job->inputs_done = job->inputs_total;
+  } else {
+    g_autoptr(CdBatch) empty = cd_batch_new();
+    cd_batch_set_id(empty, job->batch_id);
+    cd_batch_set_status(empty, "failed");
+    job->report = cd_batch_to_json(empty);
+    job->error = g_strdup(error != NULL ? error->message : "unknown error");
+  }
+  if (g_strcmp0(status, "finished") == 0)
+    job->state = CD_JOB_FINISHED;
+  else if (g_strcmp0(status, "cancelled") == 0 && job->stopping)
+    job->state = CD_JOB_INTERRUPTED;
+  else if (g_strcmp0(status, "cancelled") == 0)
+    job->state = CD_JOB_CANCELLED;
+  else
+    job->state = CD_JOB_FAILED;
+  g_mutex_unlock(&self->lock);
+
+  /* stopped by the service stopping: back in the queue, to resume at the next start */
+  if (job->state == CD_JOB_INTERRUPTED && !cd_archive_set_batch_status(archive, job->batch_id, "queued", &error))
+    g_warning("%s: cannot journal batch %" G_GINT64_FORMAT " to resume: %s", job->archive, job->batch_id,
+              error->message);
+  g_idle_add(cd_service_job_done_idle, job);
+  return NULL;
+}
+
+/* The report without its items, for the broadcast BatchFinished: the
+ * items' reasons can name patients (an unknown MRN), and a signal goes to
+ * every listener; the full report is GetReport's, checked and audited. */
+static gchar *
+cd_service_report_summary(JsonNode *report)
+{
+  g_autoptr(JsonNode) summary = json_node_new(JSON_NODE_OBJECT);
+  JsonObject *from = json_node_get_object(report);
+  JsonObject *to = json_object_new();
+  g_autoptr(GList) members = json_object_get_members(from);
+
+  /* a new object: json_node_copy() would share the report's */
+  for (GList *l = members; l != NULL; l = l->next) {
+    if (g_strcmp0(l->data, "items") != 0)
+      json_object_set_member(to, l->data, json_node_copy(json_object_get_member(from, l->data)));
+  }
+  json_node_take_object(summary, to);
+  return json_to_string(summary, FALSE);
+}
+
+/* Back on the main thread once a batch's thread ends: signals, hot folder
+ * moves (the batch's end is committed by now), and the next batch. */
+static gboolean
+cd_service_job_done_idle(gpointer data)
+{
+  CdJob *job = data;
+  CdService *self = job->service;
+  g_autofree gchar *report_json = NULL;
+  const gchar *state;
+  gboolean busy;
+
+  g_thread_join(g_steal_pointer(&job->thread));
+  g_mutex_lock(&self->lock);
+  busy = job->busy;
+  job->busy = FALSE;
+  if (busy) {
+    job->state = job->pause_requested ? CD_JOB_PAUSED : CD_JOB_QUEUED;
+    job->not_before = g_get_monotonic_time() + CD_SERVICE_BUSY_RETRY_MS * 1000;
+  }
+  state = job_state_names[job->state];
+  if (job->report != NULL)
+    report_json = cd_service_report_summary(job->report);
+  g_mutex_unlock(&self->lock);
+
+  if (!busy) {
+    if (job->state == CD_JOB_FAILED)
+      cd_job_log(job, G_LOG_LEVEL_WARNING, "batch %u failed: %s", job->id, job->error);
+    else
+      cd_job_log(job, G_LOG_LEVEL_MESSAGE, "batch %u %s: %u pages in %.1f s", job->id, state, job->pages_done,
+                 job->elapsed);
+    if (job->hot_folder != NULL)
+      cd_hot_folder_batch_ended(job->hot_folder, (const gchar *const *) job->inputs, state, job->report, job->error);
+    if (job->state != CD_JOB_INTERRUPTED && self->skeleton != NULL)
+      cd_dbus_chartdesk1_emit_batch_finished(self->skeleton, job->id, state, report_json);
+  }
+  cd_service_dispatch(self);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+cd_service_retry_timeout(gpointer data)
+{
+  CdService *self = data;
+  self->retry_id = 0;
+  cd_service_dispatch(self);
+  return G_SOURCE_REMOVE;
+}
+
+/* Drops the oldest ended batches beyond what ListBatches keeps. */
+static void
+cd_service_prune(CdService *self)
+{
+  guint ended = 0;
+
+  for (guint i = self->jobs->len; i > 0; i--) {
+    CdJob *job = g_ptr_array_index(self->jobs, i - 1);
+    if (job->thread == NULL && cd_job_ended(job) && ++ended > CD_SERVICE_KEEP_ENDED)
+      g_ptr_array_remove_index(self->jobs, i - 1);
+  }
+}
+
+/* Starts every queued batch that can run: at most max-batches at once, one
+ * per archive (an archive has one writer). Once stopping, starts nothing
+ * and says when the last batch is gone. */
+static void
+cd_service_dispatch(CdService *self)
+{
+  GHashTable *busy_archives = g_hash_table_new(g_str_hash, g_str_equal);
+  guint running = 0;
+  gint64 now = g_get_monotonic_time();
+  gint64 wake = 0;
+
+  for (guint i = 0; i < self->jobs->len; i++) {
+    CdJob *job = g_ptr_array_index(self->jobs, i);
+    if (job->thread != NULL) {
+      running++;
+      g_hash_table_add(busy_archives, job->archive);
+    }
+  }
+  if (self->stopping) {
+    g_hash_table_unref(busy_archives);
+    if (running == 0)
+      g_signal_emit(self, signals[SIGNAL_DRAINED], 0);
+    return;
+  }
+  for (guint i = 0; i < self->jobs->len && running < self->config->max_batches; i++) {
+    CdJob *job = g_ptr_array_index(self->jobs, i);
+    if (job->thread != NULL || job->state != CD_JOB_QUEUED || g_hash_table_contains(busy_archives, job->archive))
+      continue;
+    if (job->not_before > now) {
+      wake = wake == 0 ? job->not_before : MIN(wake, job->not_before);
+      continue;
+    }
+    g_mutex_lock(&self->lock);
+    job->state = CD_JOB_RUNNING;
+    g_mutex_unlock(&self->lock);
+    g_hash_table_add(busy_archives, job->archive);
+    running++;
+    job->thread = g_thread_new("cd-batch", cd_job_thread, job);
+    cd_service_emit_progress(self, job);
+  }
+  g_hash_table_unref(busy_archives);
+  if (wake != 0 && self->retry_id == 0)
+    self->retry_id = g_timeout_add(MAX(1, (wake - now) / 1000), cd_service_retry_timeout, self);
+  cd_service_prune(self);
+}
+
+static gchar *
+cd_service_state_file(CdService *self)
+{
+  return g_build_filename(self->config->state_dir, "archives", NULL);
+}
+
+/* Remembers an archive a batch was queued into, so that a batch journalled
+ * there is found at start-up even if no configuration names the archive. */
+static void
+cd_service_remember_archive(CdService *self, const gchar *archive)
+{
+  g_autofree gchar *file = cd_service_state_file(self);
+  g_autofree gchar *contents = NULL;
+  g_auto(GStrv) lines = NULL;
+  g_autoptr(GString) out = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (g_file_get_contents(file, &contents, NULL, NULL)) {
+    lines = g_strsplit(contents, "\n", -1);
+    if (g_strv_contains((const gchar *const *) lines, archive))
+      return;
+  }
+  out = g_string_new(contents);
+  g_string_append_printf(out, "%s\n", archive);
+  if (g_mkdir_with_parents(self->config->state_dir, 0700) != 0 || !g_file_set_contents(file, out->str, -1, &error))
+    g_warning("cannot remember archive %s in %s: %s", archive, file, error != NULL ? error->message : "no folder");
+}
+
+static CdJob *
+cd_service_add_job(CdService *self, const gchar *archive, gint64 batch_id, const gchar *workflow,
+                   const gchar *workflow_origin, const gchar *options, const gchar *const *inputs, const gchar *owner,
+                   CdHotFolder *hot_folder)
+{
+  CdJob *job = g_new0(CdJob, 1);
+
+  job->service = self;
+  job->id = self->next_id++;
+  job->archive = g_strdup(archive);
+  job->batch_id = batch_id;
+  job->workflow = g_strdup(workflow);
+  job->workflow_origin = g_strdup(workflow_origin);
+  job->options = g_strdup(options);
+  job->inputs = g_strdupv((gchar **) inputs);
+  job->owner = g_strdup(owner);
+  job->hot_folder = hot_folder != NULL ? g_object_ref(hot_folder) : NULL;
+  job->cancellable = g_cancellable_new();
+  job->state = CD_JOB_QUEUED;
+  job->inputs_total = g_strv_length(job->inputs);
+  g_mutex_lock(&self->lock);
+  g_ptr_array_add(self->jobs, job);
+  g_mutex_unlock(&self->lock);
+  return job;
+}
+
+/* Finds a workflow by name in the configured folders first, then where
+ * `chartdesk` looks; returns its absolute path. */
+static gchar *
+cd_service_find_workflow(CdService *self, const gchar *name, GError **error)
+{
+  g_autofree gchar *file = NULL;
+
+  if (strchr(name, '/') == NULL) {
+    g_autofree gchar *base = g_strdup_printf("%s.workflow", name);
+    for (guint i = 0; self->config->workflow_path[i] != NULL; i++) {
+      g_autofree gchar *path = g_build_filename(self->config->workflow_path[i], base, NULL);
+      if (g_file_test(path, G_FILE_TEST_IS_REGULAR))
+        return g_canonicalize_filename(path, NULL);
+    }
+  }
+  file = cd_workflow_find(name, error);
+  return file != NULL ? g_canonicalize_filename(file, NULL) : NULL;
+}
+
+/* A file path means nothing to the service unless it is absolute (its
+ * working folder is not the caller's). Other sources (a scanner's device
+ * name) are passed to their source stage as they are. */
+static gboolean
+cd_service_check_sources(CdWorkflow *workflow, const gchar *const *sources, GError **error)
+{
+  g_autoptr(GPtrArray) names = cd_workflow_get_stage_names(workflow, CD_STAGE_KIND_SOURCE);
+  gboolean files = names->len > 0 && g_strcmp0(g_ptr_array_index(names, 0), "files") == 0;
+
+  for (guint i = 0; files && sources[i] != NULL; i++) {
+    if (!g_path_is_absolute(sources[i])) {
+      g_set_error(error, CD_ERROR, CD_ERROR_INVALID_ARGUMENT, "%s: sources must be absolute paths", sources[i]);
+      return FALSE;
+    }
+  }
+  return TRUE;
+}
+
+/* Validates a batch and journals it in its archive before anything runs;
+ * the id it returns names a batch that will run, or resume, until it ends. */
+static CdJob *
+cd_service_queue(CdService *self, const gchar *workflow_name, const gchar *const *sources, const gchar *archive_path,
+                 const gchar *options, const gchar *owner, CdHotFolder *hot_folder, GError **error)
+{
+  g_autofree gchar *origin = NULL;
+  g_autoptr(CdWorkflow) workflow = NULL;
+  g_autoptr(CdArchive) archive = NULL;
+  gint64 batch_id;
+
+  if (self->stopping) {
+    g_set_error_literal(error, CD_ERROR, CD_ERROR_BUSY, "the service is stopping");
+    return NULL;
+  }
+  if (archive_path == NULL || archive_path[0] == '\0')
+    archive_path = self->config->archive;
+  if (archive_path == NULL) {
+    g_set_error_literal(error, CD_ERROR, CD_ERROR_INVALID_ARGUMENT,
+                        "no archive given, and none configured ([service] archive)");
+    return NULL;
+  }
+  if (!g_path_is_absolute(archive_path)) {
+    g_set_error(error, CD_ERROR, CD_ERROR_INVALID_ARGUMENT, "%s: the archive must be an absolute path", archive_path);
+    return NULL;
+  }
+  if (sources == NULL || sources[0] == NULL) {
+    g_set_error_literal(error, CD_ERROR, CD_ERROR_INVALID_ARGUMENT, "no files or folders to read");
+    return NULL;
+  }
+  origin = cd_service_find_workflow(
+      self, workflow_name != NULL && workflow_name[0] != '\0' ? workflow_name : self->config->workflow, error);
+  if (origin == NULL)
+    return NULL;
+  workflow = cd_service_load_workflow(self, origin, options, error);
+  if (workflow == NULL)
+    return NULL;
+  if (!cd_service_check_sources(workflow, sources, error))
+    return NULL;
+  archive = cd_service_open_archive(archive_path, CD_ARCHIVE_FLAG_CREATE, owner, error);
+  if (archive == NULL)
+    return NULL;
+  batch_id = cd_archive_queue_batch(archive, cd_workflow_get_name(workflow), origin, options, sources, error);
+  if (batch_id == 0)
+    return NULL;
+  cd_service_remember_archive(self, cd_archive_get_path(archive));
+  return cd_service_add_job(self, cd_archive_get_path(archive), batch_id, cd_workflow_get_name(workflow), origin,
+                            options, sources, owner, hot_folder);
+}
+
+/* ---------------------------------------------------------- hot folders */
+
+static gboolean
+cd_service_hot_folder_submit(CdHotFolder *folder, const gchar *const *files, gpointer user_data)
+{
+  CdService *self = user_data;
+  const CdHotFolderConfig *config = cd_hot_folder_get_config(folder);
+  g_autoptr(GError) error = NULL;
+  g_autofree gchar *owner = g_strdup_printf("chartdeskd (hot folder %s)", config->name);
+  CdJob *job;
+
+  job = cd_service_queue(self, config->workflow, files, config->archive, NULL, owner, folder, &error);
+  if (job == NULL) {
+    g_warning("hot folder %s: cannot queue %u files: %s", config->name, g_strv_length((gchar **) files),
+              error->message);
+    return FALSE;
+  }
+  cd_job_log(job, G_LOG_LEVEL_MESSAGE, "hot folder %s: batch %u queued with %u files", config->name, job->id,
+             g_strv_length((gchar **) files));
+  cd_service_dispatch(self);
+  return TRUE;
+}
+
+static CdHotFolder *
+cd_service_hot_folder_for(CdService *self, const gchar *archive, const gchar *const *inputs)
+{
+  for (guint i = 0; i < self->hot_folders->len; i++) {
+    CdHotFolder *folder = g_ptr_array_index(self->hot_folders, i);
+    const CdHotFolderConfig *config = cd_hot_folder_get_config(folder);
+    const gchar *folder_archive = config->archive != NULL ? config->archive : self->config->archive;
+    gboolean all = inputs[0] != NULL && g_strcmp0(folder_archive, archive) == 0;
+    for (guint j = 0; all && inputs[j] != NULL; j++)
+      all = cd_hot_folder_owns(folder, inputs[j]);
+    if (all)
+      return folder;
+  }
+  return NULL;
+}
+
+/* ------------------------------------------------------------ start-up */
+
+/* Queues again every batch a previous run of the service journalled and
+ * did not finish: `running` (it was killed) or `queued` (it never started,
+ * or was stopped to resume). Batches the command line left behind have no
+ * workflow file recorded and are not ours to resume. */
+static void
+cd_service_resume_archive(CdService *self, const gchar *path)
+{
+  const gchar *const unfinished[] = { "queued", "running", NULL };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CdArchive) archive = NULL;
+  g_autoptr(GPtrArray) records = NULL;
+
+  if (!g_file_test(path, G_FILE_TEST_EXISTS))
+    return;
+  archive = cd_archive_open(path, CD_ARCHIVE_FLAG_NONE, &error);
+  if (archive != NULL)
+    records = cd_archive_list_batches(archive, unfinished, &error);
+  if (records == NULL) {
+    g_warning("%s: cannot look for batches to resume: %s", path, error->message);
+    return;
+  }
+  for (guint i = 0; i < records->len; i++) {
+    CdBatchRecord *r = g_ptr_array_index(records, i);
+    CdHotFolder *folder;
+    CdJob *job;
+    if (r->workflow_origin == NULL || cd_service_find_batch(self, cd_archive_get_path(archive), r->id) != NULL)
+      continue;
+    folder = cd_service_hot_folder_for(self, cd_archive_get_path(archive), (const gchar *const *) r->inputs);
+    job = cd_service_add_job(self, cd_archive_get_path(archive), r->id, r->workflow, r->workflow_origin, r->options,
+                             (const gchar *const *) r->inputs, r->actor, folder);
+    if (folder != NULL)
+      cd_hot_folder_claim(folder, (const gchar *const *) r->inputs);
+    cd_job_log(job, G_LOG_LEVEL_MESSAGE, "resuming archive batch %" G_GINT64_FORMAT " (%s) as batch %u", r->id,
+               r->status, job->id);
+  }
+}
+
+/**
+ * cd_service_check:
+ * @self: a #CdService
+ * @error: return location for a #GError
+ *
+ * Checks what the configuration promises before any batch depends on it:
+ * each hot folder exists, has an archive, and its workflow loads (its
+ * stages exist, its options are valid). A mistake here would otherwise
+ * surface as files piling up in the folder.
+ *
+ * Returns: %TRUE if the configuration can run
+ */
+gboolean
+cd_service_check(CdService *self, GError **error)
+{
+  g_return_val_if_fail(CD_IS_SERVICE(self), FALSE);
+  for (guint i = 0; i < self->config->hot_folders->len; i++) {
+    CdHotFolderConfig *config = g_ptr_array_index(self->config->hot_folders, i);
+    g_autofree gchar *origin = NULL;
+    g_autoptr(CdWorkflow) workflow = NULL;
+    g_autoptr(GError) error_local = NULL;
+    if (config->archive == NULL && self->config->archive == NULL) {
+      g_set_error(error, CD_ERROR, CD_ERROR_INVALID_ARGUMENT,
+                  "hot folder %s: no archive (set its archive or [service] archive)", config->name);
+      return FALSE;
+    }
+    if (!g_file_test(config->path, G_FILE_TEST_IS_DIR)) {
+      g_set_error(error, CD_ERROR, CD_ERROR_NOT_FOUND, "hot folder %s: %s is not a folder", config->name, config->path);
+      return FALSE;
+    }
+    origin = cd_service_find_workflow(self, config->workflow != NULL ? config->workflow : self->config->workflow,
+                                      &error_local);
+    if (origin != NULL)
+      workflow = cd_service_load_workflow(self, origin, NULL, &error_local);
+    if (workflow == NULL) {
+      g_set_error(error, CD_ERROR, CD_ERROR_WORKFLOW, "hot folder %s: %s", config->name, error_local->message);
+      return FALSE;
+    }
+  }
+  return TRUE;
+}
+
+/**
+ * cd_service_start:
+ * @self: a #CdService
+ * @error: return location for a #GError
+ *
+ * Resumes the batches left unfinished, then starts the hot folders (whose
+ * listing must not queue again the files of a resumed batch). Call once
+ * the bus name is owned, so that no second service resumes the same
+ * batches.
+ *
+ * Returns: %TRUE on success; %FALSE if a hot folder cannot be watched
+ */
+gboolean
+cd_service_start(CdService *self, GError **error)
+{
+  g_autoptr(GPtrArray) archives = g_ptr_array_new_with_free_func(g_free);
+  g_autofree gchar *state_file = cd_service_state_file(self);
+  g_autofree gchar *contents = NULL;
+
+  g_return_val_if_fail(CD_IS_SERVICE(self), FALSE);
+  if (!cd_service_check(self, error))
+    return FALSE;
+  for (guint i = 0; i < self->config->hot_folders->len; i++) {
+    CdHotFolderConfig *config = g_ptr_array_index(self->config->hot_folders, i);
+    g_ptr_array_add(self->hot_folders, cd_hot_folder_new(config, cd_service_hot_folder_submit, self));
+  }
+
+  if (self->config->archive != NULL)
+    g_ptr_array_add(archives, g_strdup(self->config->archive));
+  for (guint i = 0; i < self->config->hot_folders->len; i++) {
+    CdHotFolderConfig *config = g_ptr_array_index(self->config->hot_folders, i);
+    if (config->archive != NULL)
+      g_ptr_array_add(archives, g_strdup(config->archive));
+  }
+  if (g_file_get_contents(state_file, &contents, NULL, NULL)) {
+    g_auto(GStrv) lines = g_strsplit(contents, "\n", -1);
+    for (guint i = 0; lines[i] != NULL; i++) {
+      if (lines[i][0] != '\0')
+        g_ptr_array_add(archives, g_strdup(lines[i]));
+    }
+  }
+  for (guint i = 0; i < archives->len; i++) {
+    const gchar *path = g_ptr_array_index(archives, i);
+    gboolean seen = FALSE;
+    for (guint j = 0; j < i && !seen; j++)
+      seen = g_strcmp0(g_ptr_array_index(archives, j), path) == 0;
+    if (!seen)
+      cd_service_resume_archive(self, path);
+  }
+
+  for (guint i = 0; i < self->hot_folders->len; i++) {
+    if (!cd_hot_folder_start(g_ptr_array_index(self->hot_folders, i), error))
+      return FALSE;
+  }
+  cd_service_dispatch(self);
+  return TRUE;
+}
+
+/**
+ * cd_service_shutdown:
+ * @self: a #CdService
+ *
+ * Stops cleanly (SIGTERM): no new batch starts, hot folders stop, and each
+ * running batch stops after the pages in progress, its committed documents
+ * kept and the batch journalled to resume at the next start. #CdService::drained
+ * is emitted once no batch runs.
+ */
+void
+cd_service_shutdown(CdService *self)
+{
+  g_return_if_fail(CD_IS_SERVICE(self));
+  if (self->stopping)
+    return;
+  self->stopping = TRUE;
+  g_message("stopping: finishing the pages in progress");
+  for (guint i = 0; i < self->hot_folders->len; i++)
+    cd_hot_folder_stop(g_ptr_array_index(self->hot_folders, i));
+  g_mutex_lock(&self->lock);
+  for (guint i = 0; i < self->jobs->len; i++) {
+    CdJob *job = g_ptr_array_index(self->jobs, i);
+    if (job->thread == NULL)
+      continue;
+    job->stopping = TRUE;
+    g_cancellable_cancel(job->cancellable);
+  }
+  g_mutex_unlock(&self->lock);
+  cd_service_dispatch(self);
+}
+
+/**
+ * cd_service_is_drained:
+ * @self: a #CdService
+ *
+ * Returns: whether the service is stopping and no batch runs any more
+ */
+gboolean
+cd_service_is_drained(CdService *self)
+{
+  if (!self->stopping)
+    return FALSE;
+  for (guint i = 0; i < self->jobs->len; i++) {
+    if (((CdJob *) g_ptr_array_index(self->jobs, i))->thread != NULL)
+      return FALSE;
+  }
+  return TRUE;
+}
+
+/* ------------------------------------------------------------- callers */
+
+/* Who is calling, from the bus daemon's credentials (never from anything
+ * the caller says about itself): "alice (uid 1000, pid 4242)". */
+static gboolean
+cd_service_caller_identity(CdService *self, GDBusMethodInvocation *invocation, gchar **identity, guint32 *uid,
+                           GError **error)
+{
+  GDBusConnection *connection = g_dbus_method_invocation_get_connection(invocation);
+  const gchar *sender = g_dbus_method_invocation_get_sender(invocation);
+  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GVariant) creds = NULL;
+  guint32 pid = 0;
+  struct passwd *pw;
+  gchar *cached;
+
+  if (sender == NULL) {
+    g_set_error_literal(error, G_DBUS_ERROR, G_DBUS_ERROR_ACCESS_DENIED, "callers must come through a bus");
+    return FALSE;
+  }
+  g_mutex_lock(&self->callers_lock);
+  cached = g_strdup(g_hash_table_lookup(self->callers, sender));
+  g_mutex_unlock(&self->callers_lock);
+  if (cached != NULL) {
+    /* "uid:identity" */
+    gchar *colon = strchr(cached, ':');
+    *uid = (guint32) g_ascii_strtoull(cached, NULL, 10);
+    *identity = g_strdup(colon + 1);
+    g_free(cached);
+    return TRUE;
+  }
+  reply = g_dbus_connection_call_sync(connection, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                                      "org.freedesktop.DBus", "GetConnectionCredentials", g_variant_new("(s)", sender),
+                                      G_VARIANT_TYPE("(a{sv})"), G_DBUS_CALL_FLAGS_NONE, 5000, NULL, error);
+  if (reply == NULL)
+    return FALSE;
+  creds = g_variant_get_child_value(reply, 0);
+  if (!g_variant_lookup(creds, "UnixUserID", "u", uid)) {
+    g_set_error_literal(error, G_DBUS_ERROR, G_DBUS_ERROR_ACCESS_DENIED, "the bus does not say who the caller is");
+    return FALSE;
+  }
+  g_variant_lookup(creds, "ProcessID", "u", &pid);
+  pw = getpwuid(*uid);
+  *identity = g_strdup_printf("%s (uid %u, pid %u)", pw != NULL ? pw->pw_name : "?", *uid, pid);
+  g_mutex_lock(&self->callers_lock);
+  if (g_hash_table_size(self->callers) > 4096)
+    g_hash_table_remove_all(self->callers);
+  g_hash_table_insert(self->callers, g_strdup(sender), g_strdup_printf("%u:%s", *uid, *identity));
+  g_mutex_unlock(&self->callers_lock);
+  return TRUE;
+}
+
+/* Whether @uid belongs to the configured group (system bus). */
+static gboolean
+cd_service_uid_in_group(guint32 uid, const gchar *group)
+{
+  struct group *gr = group != NULL ? getgrnam(group) : NULL;
+  struct passwd *pw = getpwuid(uid);
+  gint n = 64;
+  g_autofree gid_t *groups = NULL;
+
+  if (gr == NULL || pw == NULL)
+    return FALSE;
+  groups = g_new0(gid_t, n);
+  if (getgrouplist(pw->pw_name, pw->pw_gid, groups, &n) < 0) {
+    g_free(groups);
+    groups = g_new0(gid_t, n);
+    if (getgrouplist(pw->pw_name, pw->pw_gid, groups, &n) < 0)
+      return FALSE;
+  }
+  for (gint i = 0; i < n; i++) {
+    if (groups[i] == gr->gr_gid)
+      return TRUE;
+  }
+  return FALSE;
+}
+
+/* Every method call passes here first. On the session bus only our own
+ * user may call; on the system bus root, our user and members of
+ * allowed-group. The caller's identity is kept on the invocation for the
+ * audit log. */
+static gboolean
+cd_service_authorize(GDBusInterfaceSkeleton *skeleton, GDBusMethodInvocation *invocation, gpointer user_data)
+{
+  CdService *self = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autofree gchar *identity = NULL;
+  guint32 uid = G_MAXUINT32;
+  gboolean allowed;
+
+  /* refusing, we answer the call ourselves, with a reference of our own */
+  if (!cd_service_caller_identity(self, invocation, &identity, &uid, &error)) {
+    g_dbus_method_invocation_return_gerror(g_object_ref(invocation), error);
+    return FALSE;
+  }
+  allowed = uid == getuid() ||
+            (self->config->system_bus && (uid == 0 || cd_service_uid_in_group(uid, self->config->allowed_group)));
+  if (!allowed) {
+    g_message("refused %s from %s", g_dbus_method_invocation_get_method_name(invocation), identity);
+    g_dbus_method_invocation_return_error(g_object_ref(invocation), G_DBUS_ERROR, G_DBUS_ERROR_ACCESS_DENIED,
+                                          "%s may not use this service", identity);
+    return FALSE;
+  }
+  g_object_set_data_full(G_OBJECT(invocation), "cd-caller", g_steal_pointer(&identity), g_free);
+  return TRUE;
+}
+
+static const gchar *
+cd_invocation_caller(GDBusMethodInvocation *invocation)
+{
+  return g_object_get_data(G_OBJECT(invocation), "cd-caller");
+}
+
+/* ------------------------------------------------------------- methods */
+
+static gboolean
+cd_service_handle_start_batch(CdDBusChartdesk1 *object, GDBusMethodInvocation *invocation, const gchar *workflow,
+                              const gchar *const *sources, const gchar *archive, GVariant *options, gpointer user_data)
+{
+  CdService *self = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonBuilder) b = json_builder_new();
+  g_autoptr(JsonNode) node = NULL;
+  g_autofree gchar *options_json = NULL;
+  g_autofree const gchar **set = NULL;
+  guint32 workers = 0;
+  gboolean has_workers;
+  gboolean has_set;
+  CdJob *job;
+
+  has_workers = g_variant_lookup(options, "workers", "u", &workers);
+  has_set = g_variant_lookup(options, "set", "^a&s", &set);
+  if (has_workers || has_set) {
+    json_builder_begin_object(b);
+    if (has_workers) {
+      json_builder_set_member_name(b, "workers");
+      json_builder_add_int_value(b, workers);
+    }
+    if (has_set) {
+      json_builder_set_member_name(b, "set");
+      json_builder_begin_object(b);
+      for (guint i = 0; set[i] != NULL; i++) {
+        g_auto(GStrv) kv = g_strsplit(set[i], "=", 2);
+        if (kv[0] == NULL || kv[1] == NULL || strchr(kv[0], '.') == NULL) {
+          g_dbus_method_invocation_return_error(invocation, CD_ERROR, CD_ERROR_INVALID_ARGUMENT,
+                                                "'%s' is not STAGE.OPTION=VALUE", set[i]);
+          return TRUE;
+        }
+        json_builder_set_member_name(b, kv[0]);
+        json_builder_add_string_value(b, kv[1]);
+      }
+      json_builder_end_object(b);
+    }
+    json_builder_end_object(b);
+    node = json_builder_get_root(b);
+    options_json = json_to_string(node, FALSE);
+  }
+  job =
+      cd_service_queue(self, workflow, sources, archive, options_json, cd_invocation_caller(invocation), NULL, &error);
+  if (job == NULL) {
+    g_dbus_method_invocation_return_gerror(invocation, error);
+    return TRUE;
+  }
+  cd_job_log(job, G_LOG_LEVEL_MESSAGE, "batch %u queued by %s: %s into %s", job->id, job->owner, job->workflow,
+             job->archive);
+  cd_dbus_chartdesk1_complete_start_batch(object, invocation, job->id);
+  cd_service_dispatch(self);
+  return TRUE;
+}
+
+static CdJob *
+cd_service_lookup(CdService *self, GDBusMethodInvocation *invocation, guint id)
+{
+  CdJob *job = cd_service_find_job(self, id);
+  if (job == NULL)
+    g_dbus_method_invocation_return_error(invocation, CD_ERROR, CD_ERROR_NOT_FOUND, "no batch %u", id);
+  return job;
+}
+
+/* Records a state change asked for by a caller in the archive's audit log. */
+static void
+cd_service_audit_state(CdJob *job, const gchar *caller, const gchar *status)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CdArchive) archive = cd_service_open_archive(job->archive, CD_ARCHIVE_FLAG_NONE, caller, &error);
+  if (archive == NULL || !cd_archive_set_batch_status(archive, job->batch_id, status, &error))
+    g_warning("%s: cannot record batch %" G_GINT64_FORMAT " as %s: %s", job->archive, job->batch_id, status,
+              error->message);
+}
+
+/* Records who paused, resumed or cancelled a running batch. */
+static void
+cd_service_audit_action(CdJob *job, const gchar *caller, const gchar *action)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CdArchive) archive = cd_service_open_archive(job->archive, CD_ARCHIVE_FLAG_NONE, caller, &error);
+  g_autofree gchar *object = g_strdup_printf("batch:%" G_GINT64_FORMAT, job->batch_id);
+  if (archive == NULL || !cd_archive_audit(archive, action, object, NULL, &error))
+    g_warning("%s: cannot audit %s of batch %" G_GINT64_FORMAT ": %s", job->archive, action, job->batch_id,
+              error->message);
+}
+
+static gboolean
+cd_service_handle_cancel(CdDBusChartdesk1 *object, GDBusMethodInvocation *invocation, guint id, gpointer user_data)
+{
+  CdService *self = user_data;
+  CdJob *job = cd_service_lookup(self, invocation, id);
+
+  if (job == NULL)
+    return TRUE;
+  cd_job_log(job, G_LOG_LEVEL_MESSAGE, "batch %u cancelled by %s", id, cd_invocation_caller(invocation));
+  if (job->thread != NULL) {
+    g_mutex_lock(&self->lock);
+    job->pause_requested = FALSE;
+    g_mutex_unlock(&self->lock);
+    cd_service_audit_action(job, cd_invocation_caller(invocation), "ingest-cancel");
+    g_cancellable_cancel(job->cancellable);
+  } else if (!cd_job_ended(job)) {
+    g_autoptr(CdBatch) empty = cd_batch_new();
+    g_autofree gchar *report_json = NULL;
+    cd_batch_set_id(empty, job->batch_id);
+    cd_batch_set_status(empty, "cancelled");
+    g_mutex_lock(&self->lock);
+    job->state = CD_JOB_CANCELLED;
+    job->report = cd_batch_to_json(empty);
+    report_json = cd_service_report_summary(job->report);
+    g_mutex_unlock(&self->lock);
+    cd_service_audit_state(job, cd_invocation_caller(invocation), "cancelled");
+    if (job->hot_folder != NULL)
+      cd_hot_folder_batch_ended(job->hot_folder, (const gchar *const *) job->inputs, "cancelled", NULL, NULL);
+    cd_dbus_chartdesk1_emit_batch_finished(object, job->id, "cancelled", report_json);
+  }
+  cd_dbus_chartdesk1_complete_cancel(object, invocation);
+  return TRUE;
+}
+
+static void
+cd_service_set_paused(CdService *self, CdJob *job, gboolean paused)
+{
+  g_mutex_lock(&self->lock);
+  job->pause_requested = paused;
+  if (job->pipeline != NULL)
+    cd_pipeline_set_paused(job->pipeline, paused);
+  if (job->state == CD_JOB_RUNNING && paused)
+    job->state = CD_JOB_PAUSED;
+  else if (job->state == CD_JOB_PAUSED && !paused)
+    job->state = job->thread != NULL ? CD_JOB_RUNNING : CD_JOB_QUEUED;
+  else if (job->state == CD_JOB_QUEUED && paused)
+    job->state = CD_JOB_PAUSED;
+  g_mutex_unlock(&self->lock);
+}
+
+static gboolean
+cd_service_handle_pause(CdDBusChartdesk1 *object, GDBusMethodInvocation *invocation, guint id, gpointer user_data)
+{
+  CdService *self = user_data;
+  CdJob *job = cd_service_lookup(self, invocation, id);
+
+  if (job == NULL)
+    return TRUE;
+  if (cd_job_ended(job)) {
+    g_dbus_method_invocation_return_error(invocation, CD_ERROR, CD_ERROR_INVALID_ARGUMENT, "batch %u has ended", id);
+    return TRUE;
+  }
+  cd_service_set_paused(self, job, TRUE);
+  cd_service_audit_action(job, cd_invocation_caller(invocation), "ingest-pause");
+  cd_job_log(job, G_LOG_LEVEL_MESSAGE, "batch %u paused by %s", id, cd_invocation_caller(invocation));
+  cd_dbus_chartdesk1_complete_pause(object, invocation);
+  cd_service_emit_progress(self, job);
+  return TRUE;
+}
+
+static gboolean
+cd_service_handle_resume(CdDBusChartdesk1 *object, GDBusMethodInvocation *invocation, guint id, gpointer user_data)
+{
+  CdService *self = user_data;
+  CdJob *job = cd_service_lookup(self, invocation, id);
+
+  if (job == NULL)
+    return TRUE;
+  if (cd_job_ended(job)) {
+    g_dbus_method_invocation_return_error(invocation, CD_ERROR, CD_ERROR_INVALID_ARGUMENT, "batch %u has ended", id);
+    return TRUE;
+  }
+  cd_service_set_paused(self, job, FALSE);
+  cd_service_audit_action(job, cd_invocation_caller(invocation), "ingest-resume");
+  cd_job_log(job, G_LOG_LEVEL_MESSAGE, "batch %u resumed by %s", id, cd_invocation_caller(invocation));
+  cd_dbus_chartdesk1_complete_resume(object, invocation);
+  cd_service_emit_progress(self, job);
+  cd_service_dispatch(self);
+  return TRUE;
+}
+
+static gboolean
+cd_service_handle_list_batches(CdDBusChartdesk1 *object, GDBusMethodInvocation *invocation, gpointer user_data)
+{
+  CdService *self = user_data;
+  GVariantBuilder builder;
+
+  g_variant_builder_init(&builder, G_VARIANT_TYPE("aa{sv}"));
+  g_mutex_lock(&self->lock);
+  for (guint i = 0; i < self->jobs->len; i++)
+    g_variant_builder_add_value(&builder, cd_job_to_variant(g_ptr_array_index(self->jobs, i)));
+  g_mutex_unlock(&self->lock);
+  cd_dbus_chartdesk1_complete_list_batches(object, invocation, g_variant_builder_end(&builder));
+  return TRUE;
+}
+
+static gboolean
+cd_service_handle_get_report(CdDBusChartdesk1 *object, GDBusMethodInvocation *invocation, guint id, gpointer user_data)
+{
+  CdService *self = user_data;
+  CdJob *job = cd_service_lookup(self, invocation, id);
+  g_autofree gchar *report = NULL;
+
+  if (job == NULL)
+    return TRUE;
+  g_mutex_lock(&self->lock);
+  if (job->report != NULL && cd_job_ended(job))
+    report = json_to_string(job->report, FALSE);
+  g_mutex_unlock(&self->lock);
+  if (report == NULL) {
+    g_dbus_method_invocation_return_error(invocation, CD_ERROR, CD_ERROR_BUSY, "batch %u has not ended", id);
+    return TRUE;
+  }
+  /* its reasons can name patients: a read like any other */
+  cd_service_audit_action(job, cd_invocation_caller(invocation), "view-report");
+  cd_dbus_chartdesk1_complete_get_report(object, invocation, report);
+  return TRUE;
+}
+
+/* --------------------------------------------------- reads for archivists */
+
+typedef enum { CD_READ_SEARCH, CD_READ_DOCUMENT, CD_READ_IMAGE } CdReadKind;
+
+typedef struct {
+  CdService *service;
+  CdDBusChartdesk1 *object;
+  GDBusMethodInvocation *invocation;
+  CdReadKind kind;
+  gchar *archive;
+  GVariant *query;
+  gint64 id;
+  gchar *purpose;
+} CdRead;
+
+static void
+cd_read_free(CdRead *read)
+{
+  g_object_unref(read->object);
+  g_object_unref(read->invocation);
+  g_free(read->archive);
+  g_clear_pointer(&read->query, g_variant_unref);
+  g_free(read->purpose);
+  g_free(read);
+}
+
+static JsonNode *
+cd_service_hits_to_json(GPtrArray *hits, const gchar *text)
+{
+  g_autoptr(JsonBuilder) b = json_builder_new();
+
+  json_builder_begin_object(b);
+  json_builder_set_member_name(b, "query");
+  json_builder_add_string_value(b, text);
+  json_builder_set_member_name(b, "hits");
+  json_builder_begin_array(b);
+  for (guint i = 0; i < hits->len; i++) {
+    CdSearchHit *hit = g_ptr_array_index(hits, i);
+    json_builder_begin_object(b);
+    json_builder_set_member_name(b, "page");
+    json_builder_add_int_value(b, hit->page_id);
+    json_builder_set_member_name(b, "document");
+    if (hit->document_id > 0)
+      json_builder_add_int_value(b, hit->document_id);
+    else
+      json_builder_add_null_value(b);
+    json_builder_set_member_name(b, "mrn");
+    json_builder_add_string_value(b, hit->patient_mrn);
+    json_builder_set_member_name(b, "type");
+    json_builder_add_string_value(b, hit->doc_type);
+    json_builder_set_member_name(b, "date");
+    json_builder_add_string_value(b, hit->date);
+    json_builder_set_member_name(b, "status");
+    json_builder_add_string_value(b, hit->status);
+    json_builder_set_member_name(b, "source");
+    json_builder_begin_object(b);
+    json_builder_set_member_name(b, "path");
+    json_builder_add_string_value(b, hit->source_path);
+    json_builder_set_member_name(b, "page");
+    json_builder_add_int_value(b, hit->source_page);
+    json_builder_end_object(b);
+    json_builder_set_member_name(b, "score");
+    json_builder_add_double_value(b, hit->score);
+    json_builder_set_member_name(b, "snippet");
+    json_builder_add_string_value(b, hit->snippet);
+    json_builder_end_object(b);
+  }
+  json_builder_end_array(b);
+  json_builder_end_object(b);
+  return json_builder_get_root(b);
+}
+
+/* A GTask thread. The archive is opened for this call with the caller as
+ * its actor, so the audit entry the archive writes for every read names the
+ * person behind the bus connection, with the purpose they gave. */
+static void
+cd_read_thread(GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
+{
+  CdRead *read = data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CdArchive) archive = NULL;
+  const gchar *path = read->archive[0] != '\0' ? read->archive : read->service->config->archive;
+
+  if (path == NULL) {
+    g_dbus_method_invocation_return_error(read->invocation, CD_ERROR, CD_ERROR_INVALID_ARGUMENT,
+                                          "no archive given, and none configured");
+    return;
+  }
+  archive = cd_service_open_archive(path, CD_ARCHIVE_FLAG_NONE, cd_invocation_caller(read->invocation), &error);
+  if (archive == NULL) {
+    g_dbus_method_invocation_return_gerror(read->invocation, error);
+    return;
+  }
+  cd_archive_set_purpose(archive, read->purpose != NULL && read->purpose[0] != '\0' ? read->purpose : NULL);
+  if (read->kind == CD_READ_SEARCH) {
+    CdSearchQuery query = { 0 };
+    g_autoptr(GPtrArray) hits = NULL;
+    g_autoptr(JsonNode) node = NULL;
+    g_autofree gchar *json = NULL;
+    guint32 limit = 20, offset = 0;
+    g_variant_lookup(read->query, "text", "&s", &query.text);
+    g_variant_lookup(read->query, "plain", "b", &query.plain);
+    g_variant_lookup(read->query, "mrn", "&s", &query.mrn);
+    g_variant_lookup(read->query, "type", "&s", &query.doc_type);
+    g_variant_lookup(read->query, "from", "&s", &query.date_from);
+    g_variant_lookup(read->query, "to", "&s", &query.date_to);
+    g_variant_lookup(read->query, "limit", "u", &limit);
+    g_variant_lookup(read->query, "offset", "u", &offset);
+    query.limit = limit;
+    query.offset = offset;
+    hits = cd_archive_search(archive, &query, &error);
+    if (hits == NULL) {
+      g_dbus_method_invocation_return_gerror(read->invocation, error);
+      return;
+    }
+    node = cd_service_hits_to_json(hits, query.text);
+    json = json_to_string(node, FALSE);
+    cd_dbus_chartdesk1_complete_search(read->object, read->invocation, json);
+  } else if (read->kind == CD_READ_DOCUMENT) {
+    g_autoptr(JsonNode) node = cd_archive_get_document(archive, read->id, &error);
+    g_autofree gchar *json = NULL;
+    if (node == NULL) {
+      g_dbus_method_invocation_return_gerror(read->invocation, error);
+      return;
+    }
+    json = json_to_string(node, FALSE);
+    cd_dbus_chartdesk1_complete_get_document(read->object, read->invocation, json);
+  } else {
+    g_autofree gchar *format = NULL;
+    g_autoptr(GBytes) image = cd_archive_get_page_image(archive, read->id, &format, &error);
+    if (image == NULL) {
+      g_dbus_method_invocation_return_gerror(read->invocation, error);
+      return;
+    }
+    cd_dbus_chartdesk1_complete_get_page_image(
+        read->object, read->invocation, g_variant_new_from_bytes(G_VARIANT_TYPE_BYTESTRING, image, TRUE), format);
+  }
+}
+
+static void
+cd_service_start_read(CdService *self, CdDBusChartdesk1 *object, GDBusMethodInvocation *invocation, CdReadKind kind,
+                      const gchar *archive, GVariant *query, gint64 id, const gchar *purpose)
+{
+  g_autoptr(GTask) task = g_task_new(self, NULL, NULL, NULL);
+  CdRead *read = g_new0(CdRead, 1);
+
+  read->service = self;
+  read->object = g_object_ref(object);
+  read->invocation = g_object_ref(invocation);
+  read->kind = kind;
+  read->archive = g_strdup(archive);
+  read->query = query != NULL ? g_variant_ref(query) : NULL;
+  read->id = id;
+  read->purpose = g_strdup(purpose);
+  if (query != NULL && read->purpose == NULL)
+    g_variant_lookup(query, "purpose", "s", &read->purpose);
+  g_task_set_task_data(task, read, (GDestroyNotify) cd_read_free);
+  g_task_run_in_thread(task, cd_read_thread);
+}
+
+static gboolean
+cd_service_handle_search(CdDBusChartdesk1 *object, GDBusMethodInvocation *invocation, const gchar *archive,
+                         GVariant *query, gpointer user_data)
+{
+  cd_service_start_read(user_data, object, invocation, CD_READ_SEARCH, archive, query, 0, NULL);
+  return TRUE;
+}
+
+static gboolean
+cd_service_handle_get_document(CdDBusChartdesk1 *object, GDBusMethodInvocation *invocation, const gchar *archive,
+                               gint64 id, const gchar *purpose, gpointer user_data)
+{
+  cd_service_start_read(user_data, object, invocation, CD_READ_DOCUMENT, archive, NULL, id, purpose);
+  return TRUE;
+}
+
+static gboolean
+cd_service_handle_get_page_image(CdDBusChartdesk1 *object, GDBusMethodInvocation *invocation, const gchar *archive,
+                                 gint64 id, const gchar *purpose, gpointer user_data)
+{
+  cd_service_start_read(user_data, object, invocation, CD_READ_IMAGE, archive, NULL, id, purpose);
+  return TRUE;
+}
+
+/* ---------------------------------------------------------- the object */
+
+/**
+ * cd_service_new:
+ * @config: (transfer full): the configuration
+ * @registry: the plugins, loaded once for the life of the service
+ *
+ * Returns: (transfer full): a service, not yet on a bus
+ */
+CdService *
+cd_service_new(CdServiceConfig *config, CdRegistry *registry)
+{
+  CdService *self = g_object_new(CD_TYPE_SERVICE, NULL);
+
+  self->config = config;
+  self->registry = g_object_ref(registry);
+  cd_service_register_errors();
+  self->skeleton = cd_dbus_chartdesk1_skeleton_new();
+  cd_dbus_chartdesk1_set_version(self->skeleton, PACKAGE_VERSION);
+  cd_dbus_chartdesk1_set_default_archive(self->skeleton, config->archive != NULL ? config->archive : "");
+  g_signal_connect(self->skeleton, "g-authorize-method", G_CALLBACK(cd_service_authorize), self);
+  g_signal_connect(self->skeleton, "handle-start-batch", G_CALLBACK(cd_service_handle_start_batch), self);
+  g_signal_connect(self->skeleton, "handle-cancel", G_CALLBACK(cd_service_handle_cancel), self);
+  g_signal_connect(self->skeleton, "handle-pause", G_CALLBACK(cd_service_handle_pause), self);
+  g_signal_connect(self->skeleton, "handle-resume", G_CALLBACK(cd_service_handle_resume), self);
+  g_signal_connect(self->skeleton, "handle-list-batches", G_CALLBACK(cd_service_handle_list_batches), self);
+  g_signal_connect(self->skeleton, "handle-get-report", G_CALLBACK(cd_service_handle_get_report), self);
+  g_signal_connect(self->skeleton, "handle-search", G_CALLBACK(cd_service_handle_search), self);
+  g_signal_connect(self->skeleton, "handle-get-document", G_CALLBACK(cd_service_handle_get_document), self);
+  g_signal_connect(self->skeleton, "handle-get-page-image", G_CALLBACK(cd_service_handle_get_page_image), self);
+  return self;
+}
+
+/**
+ * cd_service_export:
+ * @self: a #CdService
+ * @connection: a bus connection
+ * @error: return location for a #GError
+ *
+ * Returns: %TRUE if the object is on the bus
+ */
+gboolean
+cd_service_export(CdService *self, GDBusConnection *connection, GError **error)
+{
+  g_return_val_if_fail(CD_IS_SERVICE(self), FALSE);
+  return g_dbus_interface_skeleton_export(G_DBUS_INTERFACE_SKELETON(self->skeleton), connection, CD_SERVICE_OBJECT_PATH,
+                                          error);
+}
+
+/**
+ * cd_service_unexport:
+ * @self: a #CdService
+ */
+void
+cd_service_unexport(CdService *self)
+{
+  g_return_if_fail(CD_IS_SERVICE(self));
+  if (self->skeleton != NULL && g_dbus_interface_skeleton_get_connection(G_DBUS_INTERFACE_SKELETON(self->skeleton)))
+    g_dbus_interface_skeleton_unexport(G_DBUS_INTERFACE_SKELETON(self->skeleton));
+}

@@ -1,0 +1,1233 @@
+/*
+ * Copyright 2026 The Chartdesk authors
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * chartdeskd for real: each test starts a private dbus-daemon (GTestDBus),
+ * runs the built chartdeskd as a subprocess on it, and talks to it through
+ * the generated proxy, as `chartdesk` does. Pages are generated G4 TIFFs
+ * and the workflow (tests/service/service-test.workflow) has no OCR, so a
+ * batch runs at hundreds of pages a second.
+ */
+#include "config.h"
+
+#include <glib/gstdio.h>
+#include <grp.h>
+#include <leptonica/allheaders.h>
+#include <signal.h>
+#include <sqlite3.h>
+
+#include "chartdesk.h"
+#include "cd-service-common.h"
+
+typedef struct {
+  gchar *dir;
+  gchar *archive;
+  gchar *config;
+  GDBusConnection *connection;
+  GSubprocess *daemon;
+  CdDBusChartdesk1 *proxy;
+  /* signals seen */
+  GPtrArray *progress; /* of GVariant a{sv} */
+  guint finished_id;
+  gchar *finished_status;
+  gchar *finished_report;
+} Fixture;
+
+static gboolean
+remove_tree(const gchar *path)
+{
+  g_autoptr(GDir) dir = g_dir_open(path, 0, NULL);
+  const gchar *name;
+
+  while (dir != NULL && (name = g_dir_read_name(dir)) != NULL) {
+    g_autofree gchar *child = g_build_filename(path, name, NULL);
+    if (g_file_test(child, G_FILE_TEST_IS_DIR) && !g_file_test(child, G_FILE_TEST_IS_SYMLINK))
+      remove_tree(child);
+    else
+      g_unlink(child);
+  }
+  return g_rmdir(path) == 0;
+}
+
+static void
+fixture_setup(Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+
+  f->dir = g_dir_make_tmp("cd-service-XXXXXX", &error);
+  g_assert_no_error(error);
+  f->archive = g_build_filename(f->dir, "test.archive", NULL);
+  f->config = g_build_filename(f->dir, "chartdeskd.conf", NULL);
+  f->progress = g_ptr_array_new_with_free_func((GDestroyNotify) g_variant_unref);
+  f->connection = g_dbus_connection_new_for_address_sync(g_getenv("DBUS_SESSION_BUS_ADDRESS"),
+                                                         G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
+                                                             G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
+                                                         NULL, NULL, &error);
+  g_assert_no_error(error);
+}
+
+static void
+daemon_kill(Fixture *f, gint sig)
+{
+  if (f->daemon == NULL)
+    return;
+  g_subprocess_send_signal(f->daemon, sig);
+  g_subprocess_wait(f->daemon, NULL, NULL);
+  g_clear_object(&f->daemon);
+}
+
+static void
+fixture_teardown(Fixture *f, gconstpointer data)
+{
+  daemon_kill(f, SIGKILL);
+  g_clear_object(&f->proxy);
+  g_dbus_connection_close_sync(f->connection, NULL, NULL);
+  g_clear_object(&f->connection);
+  g_ptr_array_unref(f->progress);
+  g_free(f->finished_status);
+  g_free(f->finished_report);
+  remove_tree(f->dir);
+  g_free(f->dir);
+  g_free(f->archive);
+  g_free(f->config);
+}
+
+/* Writes the configuration: the test archive, the OCR-free workflow, and @extra groups. */
+static void
+write_config(Fixture *f, const gchar *extra)
+{
+  g_autofree gchar *workflows = g_test_build_filename(G_TEST_DIST, "tests", "service", NULL);
+  g_autofree gchar *text = g_strdup_printf("[service]\narchive=%s\nworkflow=service-test\nworkflow-path=%s\n"
+                                           "state-dir=%s/state\nworkers=2\n\n%s",
+                                           f->archive, workflows, f->dir, extra != NULL ? extra : "");
+  g_autoptr(GError) error = NULL;
+  g_file_set_contents(f->config, text, -1, &error);
+  g_assert_no_error(error);
+}
+
+static void
+pump(guint ms)
+{
+  gint64 end = g_get_monotonic_time() + ms * 1000;
+  while (g_get_monotonic_time() < end) {
+    while (g_main_context_iteration(NULL, FALSE))
+      ;
+    g_usleep(2000);
+  }
+}
+
+static gboolean
+name_has_owner(Fixture *f)
+{
+  g_autoptr(GVariant) reply = g_dbus_connection_call_sync(
+      f->connection, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus", "NameHasOwner",
+      g_variant_new("(s)", CD_SERVICE_BUS_NAME), G_VARIANT_TYPE("(b)"), G_DBUS_CALL_FLAGS_NONE, -1, NULL, NULL);
+  gboolean owned = FALSE;
+  if (reply != NULL)
+    g_variant_get(reply, "(b)", &owned);
+  return owned;
+}
+
+static void
+on_progress(CdDBusChartdesk1 *proxy, guint id, GVariant *progress, Fixture *f)
+{
+  g_ptr_array_add(f->progress, g_variant_ref(progress));
+}
+
+static void
+on_batch_finished(CdDBusChartdesk1 *proxy, guint id, const gchar *status, const gchar *report, Fixture *f)
+{
+  f->finished_id = id;
+  g_free(f->finished_status);
+  f->finished_status = g_strdup(status);
+  g_free(f->finished_report);
+  f->finished_report = g_strdup(report);
+}
+
+/* Starts chartdeskd and waits until it owns its name. */
+static void
+daemon_start(Fixture *f)
+{
+  g_autofree gchar *exe = g_test_build_filename(G_TEST_BUILT, "core", "chartdeskd", NULL);
+  g_autoptr(GError) error = NULL;
+  gint64 deadline = g_get_monotonic_time() + 15 * G_USEC_PER_SEC;
+
+  g_assert_null(f->daemon);
+  f->daemon = g_subprocess_new(G_SUBPROCESS_FLAGS_NONE, &error, exe, "--config", f->config, NULL);
+  g_assert_no_error(error);
+  while (!name_has_owner(f)) {
+    g_assert_nonnull(g_subprocess_get_identifier(f->daemon));
+    g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+    g_usleep(10000);
+  }
+  if (f->proxy == NULL) {
+    f->proxy = cd_dbus_chartdesk1_proxy_new_sync(f->connection, G_DBUS_PROXY_FLAGS_DO_NOT_AUTO_START,
+                                                 CD_SERVICE_BUS_NAME, CD_SERVICE_OBJECT_PATH, NULL, &error);
+    g_assert_no_error(error);
+    g_signal_connect(f->proxy, "progress", G_CALLBACK(on_progress), f);
+    g_signal_connect(f->proxy, "batch-finished", G_CALLBACK(on_batch_finished), f);
+  }
+}
+
+/* A G4 TIFF of @n_pages bilevel pages, each different (its content hash
+ * differs from every other page's of the test). */
+static void
+make_tiff(const gchar *path, guint n_pages, guint32 seed)
+{
+  g_autoptr(GRand) rand = g_rand_new_with_seed(seed);
+
+  for (guint p = 0; p < n_pages; p++) {
+    PIX *pix = pixCreate(240, 160, 1);
+    for (guint i = 0; i < 400; i++)
+      pixSetPixel(pix, g_rand_int_range(rand, 0, 240), g_rand_int_range(rand, 0, 160), 1);
+    g_assert_cmpint(pixWriteTiff(path, pix, IFF_TIFF_G4, p == 0 ? "w" : "a"), ==, 0);
+    pixDestroy(&pix);
+  }
+}
+
+static gchar *
+make_inputs(Fixture *f, const gchar *name, guint n_files, guint n_pages, guint32 seed)
+{
+  gchar *dir = g_build_filename(f->dir, name, NULL);
+  g_assert_cmpint(g_mkdir_with_parents(dir, 0755), ==, 0);
+  for (guint i = 0; i < n_files; i++) {
+    g_autofree gchar *base = g_strdup_printf("scan-%04u.tif", i);
+    g_autofree gchar *path = g_build_filename(dir, base, NULL);
+    make_tiff(path, n_pages, seed * 100000 + i);
+  }
+  return dir;
+}
+
+static guint
+start_batch(Fixture *f, const gchar *source)
+{
+  const gchar *sources[] = { source, NULL };
+  g_autoptr(GError) error = NULL;
+  guint id = 0;
+
+  cd_dbus_chartdesk1_call_start_batch_sync(f->proxy, "", sources, f->archive,
+                                           g_variant_new_array(G_VARIANT_TYPE("{sv}"), NULL, 0), &id, NULL, &error);
+  g_assert_no_error(error);
+  g_assert_cmpuint(id, >, 0);
+  return id;
+}
+
+/* The batch's members from ListBatches. */
+static GVariant *
+batch_info(Fixture *f, guint id)
+{
+  g_autoptr(GVariant) batches = NULL;
+  g_autoptr(GError) error = NULL;
+  GVariantIter iter;
+  GVariant *item;
+
+  cd_dbus_chartdesk1_call_list_batches_sync(f->proxy, &batches, NULL, &error);
+  g_assert_no_error(error);
+  g_variant_iter_init(&iter, batches);
+  while ((item = g_variant_iter_next_value(&iter)) != NULL) {
+    guint32 item_id = 0;
+    g_variant_lookup(item, "id", "u", &item_id);
+    if (item_id == id)
+      return item;
+    g_variant_unref(item);
+  }
+  return NULL;
+}
+
+static guint
+info_uint(GVariant *info, const gchar *key)
+{
+  guint32 v = 0;
+  g_assert_true(g_variant_lookup(info, key, "u", &v));
+  return v;
+}
+
+static gchar *
+info_state(Fixture *f, guint id)
+{
+  g_autoptr(GVariant) info = batch_info(f, id);
+  gchar *state = NULL;
+  g_assert_nonnull(info);
+  g_variant_lookup(info, "state", "s", &state);
+  return state;
+}
+
+static void
+wait_finished(Fixture *f, guint id, guint seconds)
+{
+  gint64 deadline = g_get_monotonic_time() + seconds * G_USEC_PER_SEC;
+  while (f->finished_id != id) {
+    g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+    pump(10);
+  }
+}
+
+/* The archive's journal status of a batch. */
+static gchar *
+archive_batch_status(const gchar *archive_path, gint64 batch_id)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CdArchive) archive = cd_archive_open(archive_path, CD_ARCHIVE_FLAG_NONE, &error);
+  g_autoptr(CdBatchRecord) record = NULL;
+
+  if (archive == NULL)
+    return g_strdup("none");
+  record = cd_archive_get_batch(archive, batch_id, &error);
+  if (record == NULL)
+    return g_strdup("none");
+  return g_strdup(record->status);
+}
+
+/* Rows in the archive's pages table, read beside the writer (WAL). */
+static guint
+archived_pages(const gchar *archive_path)
+{
+  sqlite3 *db = NULL;
+  sqlite3_stmt *stmt = NULL;
+  guint n = 0;
+
+  if (sqlite3_open_v2(archive_path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+      sqlite3_busy_timeout(db, 10000) == SQLITE_OK &&
+      sqlite3_prepare_v2(db, "SELECT count(*) FROM pages", -1, &stmt, NULL) == SQLITE_OK &&
+      sqlite3_step(stmt) == SQLITE_ROW)
+    n = sqlite3_column_int(stmt, 0);
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+  return n;
+}
+
+typedef struct {
+  GHashTable *pages;     /* "basename#page" → times seen */
+  GHashTable *documents; /* "basename" → pages in its document */
+  guint n_documents;
+  guint n_failed;
+} Export;
+
+static void
+export_clear(Export *e)
+{
+  g_clear_pointer(&e->pages, g_hash_table_unref);
+  g_clear_pointer(&e->documents, g_hash_table_unref);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Export, export_clear)
+
+static void
+export_add_page(Export *e, JsonObject *page)
+{
+  JsonObject *source = json_object_get_object_member(page, "source");
+  g_autofree gchar *base = g_path_get_basename(json_object_get_string_member(source, "path"));
+  JsonNode *index = json_object_get_member(source, "page");
+  g_autofree gchar *key = NULL;
+
+  if (JSON_NODE_HOLDS_NULL(index)) {
+    e->n_failed++;
+    return;
+  }
+  key = g_strdup_printf("%s#%" G_GINT64_FORMAT, base, json_node_get_int(index));
+  g_hash_table_insert(e->pages, g_strdup(key),
+                      GUINT_TO_POINTER(GPOINTER_TO_UINT(g_hash_table_lookup(e->pages, key)) + 1));
+}
+
+/* Reads the archive through the stable export format: every page once,
+ * inside its document or as a record of its own. */
+static void
+export_archive(const gchar *archive_path, Export *e)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CdArchive) archive = cd_archive_open(archive_path, CD_ARCHIVE_FLAG_NONE, &error);
+  g_autoptr(GOutputStream) out = g_memory_output_stream_new_resizable();
+  g_auto(GStrv) lines = NULL;
+
+  g_assert_no_error(error);
+  e->pages = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+  e->documents = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+  g_assert_true(cd_archive_export_jsonl(archive, out, FALSE, NULL, &error));
+  g_assert_no_error(error);
+  g_assert_true(g_output_stream_write_all(out, "", 1, NULL, NULL, NULL));
+  g_output_stream_close(out, NULL, NULL);
+  lines = g_strsplit(g_memory_output_stream_get_data(G_MEMORY_OUTPUT_STREAM(out)), "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++) {
+    g_autoptr(JsonParser) parser = json_parser_new();
+    JsonObject *obj;
+    if (lines[i][0] == '\0')
+      continue;
+    g_assert_true(json_parser_load_from_data(parser, lines[i], -1, &error));
+    obj = json_node_get_object(json_parser_get_root(parser));
+    if (json_object_has_member(obj, "pages")) {
+      JsonArray *pages = json_object_get_array_member(obj, "pages");
+      JsonObject *first = json_array_get_object_element(pages, 0);
+      g_autofree gchar *base =
+          g_path_get_basename(json_object_get_string_member(json_object_get_object_member(first, "source"), "path"));
+      e->n_documents++;
+      /* one document per file in this workflow: a second one would be half a document */
+      g_assert_false(g_hash_table_contains(e->documents, base));
+      g_hash_table_insert(e->documents, g_strdup(base), GUINT_TO_POINTER(json_array_get_length(pages)));
+      for (guint p = 0; p < json_array_get_length(pages); p++)
+        export_add_page(e, json_array_get_object_element(pages, p));
+    } else {
+      export_add_page(e, obj);
+    }
+  }
+}
+
+/* Every page of @n_files files of @n_pages pages is archived exactly once,
+ * each file whole in one document. */
+static void
+assert_exactly_once(const gchar *archive, guint n_files, guint n_pages)
+{
+  g_auto(Export) e = { 0 };
+
+  export_archive(archive, &e);
+  g_assert_cmpuint(g_hash_table_size(e.pages), ==, n_files * n_pages);
+  for (guint i = 0; i < n_files; i++) {
+    g_autofree gchar *base = g_strdup_printf("scan-%04u.tif", i);
+    g_assert_cmpuint(GPOINTER_TO_UINT(g_hash_table_lookup(e.documents, base)), ==, n_pages);
+    for (guint p = 0; p < n_pages; p++) {
+      g_autofree gchar *key = g_strdup_printf("%s#%u", base, p);
+      g_assert_cmpuint(GPOINTER_TO_UINT(g_hash_table_lookup(e.pages, key)), ==, 1);
+    }
+  }
+  g_assert_cmpuint(e.n_documents, ==, n_files);
+}
+
+/* ------------------------------------------------------------------ tests */
+
+/* The service starts on a private bus, owns its versioned name, says its
+ * version, and a second instance is refused while the first runs. */
+static void
+test_service_start(Fixture *f, gconstpointer data)
+{
+  g_autofree gchar *exe = g_test_build_filename(G_TEST_BUILT, "core", "chartdeskd", NULL);
+  g_autoptr(GSubprocess) second = NULL;
+  g_autoptr(GVariant) batches = NULL;
+  g_autoptr(GError) error = NULL;
+
+  write_config(f, NULL);
+  daemon_start(f);
+  g_assert_cmpstr(cd_dbus_chartdesk1_get_version(f->proxy), ==, PACKAGE_VERSION);
+  g_assert_cmpstr(cd_dbus_chartdesk1_get_default_archive(f->proxy), ==, f->archive);
+  cd_dbus_chartdesk1_call_list_batches_sync(f->proxy, &batches, NULL, &error);
+  g_assert_no_error(error);
+  g_assert_cmpuint(g_variant_n_children(batches), ==, 0);
+
+  second = g_subprocess_new(G_SUBPROCESS_FLAGS_STDERR_SILENCE, &error, exe, "--config", f->config, NULL);
+  g_assert_no_error(error);
+  g_assert_true(g_subprocess_wait(second, NULL, &error));
+  g_assert_false(g_subprocess_get_successful(second));
+  g_assert_true(name_has_owner(f));
+}
+
+static gint
+run_check(const gchar *config, gboolean all_plugins, gchar **err)
+{
+  g_autofree gchar *exe = g_test_build_filename(G_TEST_BUILT, "core", "chartdeskd", NULL);
+  g_autoptr(GSubprocessLauncher) launcher =
+      g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  g_autoptr(GSubprocess) proc = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (all_plugins)
+    g_subprocess_launcher_unsetenv(launcher, "CHARTDESK_PLUGIN_ALLOWLIST");
+  proc = g_subprocess_launcher_spawn(launcher, &error, exe, "--check", "--config", config, NULL);
+  g_assert_no_error(error);
+  g_assert_true(g_subprocess_communicate_utf8(proc, NULL, NULL, NULL, err, &error));
+  return g_subprocess_get_exit_status(proc);
+}
+
+/* `chartdeskd --check` accepts the shipped example (its folders made) and
+ * refuses a mistyped key, a relative path and a hot folder whose workflow
+ * does not load, naming the group and key. */
+static void
+test_service_config(Fixture *f, gconstpointer data)
+{
+  g_autofree gchar *example = g_test_build_filename(G_TEST_DIST, "data", "chartdeskd.conf", NULL);
+  g_autofree gchar *contents = NULL;
+  g_autofree gchar *adapted_file = g_build_filename(f->dir, "example.conf", NULL);
+  g_autofree gchar *hot = g_build_filename(f->dir, "hot", NULL);
+  g_autofree gchar *err = NULL;
+  g_autoptr(GString) adapted = NULL;
+
+  g_assert_true(g_file_get_contents(example, &contents, NULL, NULL));
+  adapted = g_string_new(contents);
+  g_assert_cmpuint(g_string_replace(adapted, "~/charts/main.archive", f->archive, 0), ==, 1);
+  g_assert_cmpuint(g_string_replace(adapted, "~/scans/incoming", hot, 0), >=, 1);
+  g_assert_true(g_file_set_contents(adapted_file, adapted->str, -1, NULL));
+  g_assert_cmpint(g_mkdir(hot, 0755), ==, 0);
+  g_assert_cmpint(run_check(adapted_file, TRUE, &err), ==, 0);
+  g_clear_pointer(&err, g_free);
+
+  write_config(f, "[hot-folder x]\npath=/tmp\nworkflow=no-such-workflow\n");
+  g_assert_cmpint(run_check(f->config, FALSE, &err), ==, 1);
+  g_assert_nonnull(strstr(err, "hot folder x: no workflow named 'no-such-workflow'"));
+  g_clear_pointer(&err, g_free);
+
+  g_assert_true(g_file_set_contents(f->config, "[service]\narchvie=/tmp/a.archive\n", -1, NULL));
+  g_assert_cmpint(run_check(f->config, FALSE, &err), ==, 1);
+  g_assert_nonnull(strstr(err, "[service] has no key 'archvie'"));
+  g_clear_pointer(&err, g_free);
+
+  g_assert_true(g_file_set_contents(f->config, "[service]\narchive=a.archive\n", -1, NULL));
+  g_assert_cmpint(run_check(f->config, FALSE, &err), ==, 1);
+  g_assert_nonnull(strstr(err, "[service] archive: 'a.archive' is not an absolute path"));
+}
+
+/* A batch runs on the service: Progress signals as it goes, BatchFinished
+ * with the report, every page archived once; a bad request is refused with
+ * the reason. */
+static void
+test_service_batch(Fixture *f, gconstpointer data)
+{
+  g_autofree gchar *in = make_inputs(f, "in", 20, 3, 1);
+  g_autoptr(JsonParser) parser = json_parser_new();
+  g_autoptr(GError) error = NULL;
+  g_autofree gchar *report = NULL;
+  const gchar *relative[] = { "in", NULL };
+  const gchar *sources[] = { in, NULL };
+  JsonObject *obj;
+  guint last = 0;
+  guint id;
+
+  write_config(f, NULL);
+  daemon_start(f);
+  id = start_batch(f, in);
+  wait_finished(f, id, 30);
+  g_assert_cmpstr(f->finished_status, ==, "finished");
+  g_assert_true(json_parser_load_from_data(parser, f->finished_report, -1, &error));
+  obj = json_node_get_object(json_parser_get_root(parser));
+  g_assert_cmpint(json_object_get_int_member(obj, "pages_in"), ==, 60);
+  g_assert_cmpint(json_object_get_int_member(obj, "filed") + json_object_get_int_member(obj, "review"), ==, 60);
+
+  /* progress came while it ran, counting up */
+  g_assert_cmpuint(f->progress->len, >=, 1);
+  for (guint i = 0; i < f->progress->len; i++) {
+    GVariant *p = g_ptr_array_index(f->progress, i);
+    guint done = info_uint(p, "pages-done");
+    g_assert_cmpuint(done, >=, last);
+    g_assert_cmpuint(done, <=, 60);
+    last = done;
+  }
+  /* the broadcast summary names no page; the report, audited, has the items */
+  g_assert_false(json_object_has_member(obj, "items"));
+  cd_dbus_chartdesk1_call_get_report_sync(f->proxy, id, &report, NULL, &error);
+  g_assert_no_error(error);
+  g_assert_nonnull(strstr(report, "\"items\""));
+  g_assert_nonnull(strstr(report, "\"pages_in\":60"));
+  assert_exactly_once(f->archive, 20, 3);
+
+  /* relative paths mean nothing to a service: refused */
+  cd_dbus_chartdesk1_call_start_batch_sync(f->proxy, "", relative, f->archive,
+                                           g_variant_new_array(G_VARIANT_TYPE("{sv}"), NULL, 0), &id, NULL, &error);
+  g_assert_error(error, CD_ERROR, CD_ERROR_INVALID_ARGUMENT);
+  g_clear_error(&error);
+  /* an unknown workflow is refused before anything is journalled */
+  cd_dbus_chartdesk1_call_start_batch_sync(f->proxy, "no-such-workflow", sources, f->archive,
+                                           g_variant_new_array(G_VARIANT_TYPE("{sv}"), NULL, 0), &id, NULL, &error);
+  g_assert_error(error, CD_ERROR, CD_ERROR_NOT_FOUND);
+}
+
+/* Pause stops feeding pages without losing any, Resume finishes the batch;
+ * Cancel ends a batch as cancelled, journalled so in the archive. */
+static void
+test_service_pause_cancel(Fixture *f, gconstpointer data)
+{
+  /* big enough that Pause and Cancel arrive mid-batch however fast it runs */
+  g_autofree gchar *in = make_inputs(f, "in", 100, 4, 2);
+  g_autofree gchar *in2 = make_inputs(f, "in2", 100, 4, 3);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) info = NULL;
+  g_autofree gchar *state = NULL;
+  g_autofree gchar *status = NULL;
+  guint before, after;
+  guint id;
+
+  write_config(f, NULL);
+  daemon_start(f);
+  id = start_batch(f, in);
+  cd_dbus_chartdesk1_call_pause_sync(f->proxy, id, NULL, &error);
+  g_assert_no_error(error);
+  pump(400); /* pages in flight when it paused are finished and archived */
+  info = batch_info(f, id);
+  before = info_uint(info, "pages-done");
+  g_clear_pointer(&info, g_variant_unref);
+  pump(400);
+  info = batch_info(f, id);
+  after = info_uint(info, "pages-done");
+  state = info_state(f, id);
+  g_assert_cmpstr(state, ==, "paused");
+  g_assert_cmpuint(after, ==, before);
+  g_assert_cmpuint(after, <, 400);
+  cd_dbus_chartdesk1_call_resume_sync(f->proxy, id, NULL, &error);
+  g_assert_no_error(error);
+  wait_finished(f, id, 30);
+  g_assert_cmpstr(f->finished_status, ==, "finished");
+  assert_exactly_once(f->archive, 100, 4);
+
+  id = start_batch(f, in2);
+  cd_dbus_chartdesk1_call_pause_sync(f->proxy, id, NULL, &error);
+  g_assert_no_error(error);
+  cd_dbus_chartdesk1_call_cancel_sync(f->proxy, id, NULL, &error);
+  g_assert_no_error(error);
+  wait_finished(f, id, 30);
+  g_assert_cmpstr(f->finished_status, ==, "cancelled");
+  g_clear_pointer(&info, g_variant_unref);
+  info = batch_info(f, id);
+  g_assert_cmpuint(info_uint(info, "pages-done"), <, 400);
+  status = archive_batch_status(f->archive, 2);
+  g_assert_cmpstr(status, ==, "cancelled");
+
+  cd_dbus_chartdesk1_call_pause_sync(f->proxy, 999, NULL, &error);
+  g_assert_error(error, CD_ERROR, CD_ERROR_NOT_FOUND);
+}
+
+/* Searches and document fetches through the service are written to the
+ * audit log under the caller's identity from the bus (uid and pid), with
+ * the purpose given. */
+static void
+test_service_audit(Fixture *f, gconstpointer data)
+{
+  g_autofree gchar *in = make_inputs(f, "in", 2, 1, 4);
+  g_autoptr(GVariantDict) query = g_variant_dict_new(NULL);
+  g_autoptr(GError) error = NULL;
+  g_autofree gchar *hits = NULL;
+  g_autofree gchar *document = NULL;
+  g_autofree gchar *uid = g_strdup_printf("(uid %u,", getuid());
+  g_autoptr(GBytes) image = NULL;
+  sqlite3 *db = NULL;
+  sqlite3_stmt *stmt = NULL;
+  guint n_search = 0, n_view = 0;
+  guint id;
+
+  write_config(f, NULL);
+  daemon_start(f);
+  id = start_batch(f, in);
+  wait_finished(f, id, 30);
+
+  g_variant_dict_insert(query, "text", "s", "anything");
+  g_variant_dict_insert(query, "purpose", "s", "ROI-4711");
+  cd_dbus_chartdesk1_call_search_sync(f->proxy, "", g_variant_dict_end(query), &hits, NULL, &error);
+  g_assert_no_error(error);
+  g_assert_nonnull(strstr(hits, "\"hits\""));
+  cd_dbus_chartdesk1_call_get_document_sync(f->proxy, "", 1, "ROI-4711", &document, NULL, &error);
+  g_assert_no_error(error);
+  g_assert_nonnull(strstr(document, "\"pages\""));
+  {
+    g_autoptr(GVariant) bytes = NULL;
+    g_autofree gchar *format = NULL;
+    cd_dbus_chartdesk1_call_get_page_image_sync(f->proxy, "", 1, "ROI-4711", &bytes, &format, NULL, &error);
+    g_assert_no_error(error);
+    g_assert_cmpstr(format, ==, "tiff-g4");
+    g_assert_cmpuint(g_variant_n_children(bytes), >, 8);
+  }
+  /* a malformed query keeps its error code across the bus */
+  g_clear_pointer(&hits, g_free);
+  g_variant_dict_unref(query);
+  query = g_variant_dict_new(NULL);
+  g_variant_dict_insert(query, "text", "s", "\"unbalanced");
+  cd_dbus_chartdesk1_call_search_sync(f->proxy, "", g_variant_dict_end(query), &hits, NULL, &error);
+  g_assert_error(error, CD_ERROR, CD_ERROR_QUERY);
+
+  g_assert_cmpint(sqlite3_open_v2(f->archive, &db, SQLITE_OPEN_READONLY, NULL), ==, SQLITE_OK);
+  sqlite3_busy_timeout(db, 10000);
+  g_assert_cmpint(sqlite3_prepare_v2(db, "SELECT action, actor, detail FROM audit", -1, &stmt, NULL), ==, SQLITE_OK);
+  while (sqlite3_step(stmt) == SQLITE_ROW) {
+    const gchar *action = (const gchar *) sqlite3_column_text(stmt, 0);
+    const gchar *actor = (const gchar *) sqlite3_column_text(stmt, 1);
+    const gchar *detail = (const gchar *) sqlite3_column_text(stmt, 2);
+    if (g_strcmp0(action, "search") != 0 && !g_str_has_prefix(action, "view"))
+      continue;
+    g_assert_nonnull(strstr(actor, uid));
+    g_assert_nonnull(strstr(actor, "pid "));
+    g_assert_nonnull(strstr(detail, "ROI-4711"));
+    if (g_strcmp0(action, "search") == 0)
+      n_search++;
+    else
+      n_view++;
+  }
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+  g_assert_cmpuint(n_search, ==, 1);
+  g_assert_cmpuint(n_view, ==, 2); /* the document and the page image */
+}
+
+/* Writes @data the way a scanner does: open, write in two parts, close. */
+static void
+write_slowly(const gchar *path, const gchar *data, gsize len)
+{
+  FILE *fp = fopen(path, "wb");
+  g_assert_nonnull(fp);
+  g_assert_cmpuint(fwrite(data, 1, len / 2, fp), ==, len / 2);
+  fflush(fp);
+  g_assert_cmpuint(fwrite(data + len / 2, 1, len - len / 2, fp), ==, len - len / 2);
+  g_assert_cmpint(fclose(fp), ==, 0);
+}
+
+static guint
+count_dir(const gchar *path, const gchar *suffix)
+{
+  g_autoptr(GDir) dir = g_dir_open(path, 0, NULL);
+  const gchar *name;
+  guint n = 0;
+  while (dir != NULL && (name = g_dir_read_name(dir)) != NULL) {
+    if (suffix == NULL || g_str_has_suffix(name, suffix))
+      n++;
+  }
+  return n;
+}
+
+/* A hot folder takes files already there at start-up, files written in
+ * place (close-write), files renamed in, hundreds at once: each is archived
+ * once and moved to done/; an unreadable one goes to failed/ with a reason
+ * file; a writer's temporary file is left alone. */
+static void
+test_service_hot_folder(Fixture *f, gconstpointer data)
+{
+  g_autofree gchar *hot = g_build_filename(f->dir, "hot", NULL);
+  g_autofree gchar *done = g_build_filename(hot, "done", NULL);
+  g_autofree gchar *failed = g_build_filename(hot, "failed", NULL);
+  g_autofree gchar *stage = make_inputs(f, "stage", 320, 1, 5);
+  g_autofree gchar *extra = g_strdup_printf("[hot-folder inbox]\npath=%s\nstable-seconds=0.4\npoll-seconds=0.1\n"
+                                            "max-files=64\n",
+                                            hot);
+  g_autofree gchar *reason = NULL;
+  g_autofree gchar *part = g_build_filename(hot, "scan-9999.tif.part", NULL);
+  g_autofree gchar *bad = g_build_filename(hot, "bad.tif", NULL);
+  g_autofree gchar *bad_reason = g_build_filename(failed, "bad.tif.reason", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) batches = NULL;
+  g_auto(Export) e = { 0 };
+  gint64 deadline;
+  const guint n = 320;
+
+  g_assert_cmpint(g_mkdir(hot, 0755), ==, 0);
+  write_config(f, extra);
+  /* already there before the service starts */
+  for (guint i = 0; i < 10; i++) {
+    g_autofree gchar *base = g_strdup_printf("scan-%04u.tif", i);
+    g_autofree gchar *from = g_build_filename(stage, base, NULL);
+    g_autofree gchar *to = g_build_filename(hot, base, NULL);
+    g_assert_cmpint(g_rename(from, to), ==, 0);
+  }
+  daemon_start(f);
+  g_assert_true(g_file_set_contents(part, "half a scan", -1, NULL));
+  for (guint i = 10; i < n; i++) {
+    g_autofree gchar *base = g_strdup_printf("scan-%04u.tif", i);
+    g_autofree gchar *from = g_build_filename(stage, base, NULL);
+    g_autofree gchar *to = g_build_filename(hot, base, NULL);
+    if (i % 10 == 0) { /* renamed in, complete */
+      g_assert_cmpint(g_rename(from, to), ==, 0);
+    } else { /* written in place */
+      g_autofree gchar *contents = NULL;
+      gsize len = 0;
+      g_assert_true(g_file_get_contents(from, &contents, &len, NULL));
+      write_slowly(to, contents, len);
+    }
+  }
+  write_slowly(bad, "II*\0 this is no image", 20);
+
+  deadline = g_get_monotonic_time() + 60 * G_USEC_PER_SEC;
+  while (count_dir(done, ".tif") < n || !g_file_test(bad_reason, G_FILE_TEST_EXISTS)) {
+    g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+    pump(50);
+  }
+  pump(500); /* nothing more happens */
+  g_assert_cmpuint(count_dir(done, NULL), ==, n);
+  g_assert_cmpuint(count_dir(done, "-1.tif"), ==, 0); /* no file moved there twice */
+  g_assert_cmpuint(count_dir(failed, NULL), ==, 2);
+  g_assert_true(g_file_get_contents(bad_reason, &reason, NULL, NULL));
+  g_assert_cmpuint(strlen(reason), >, 0);
+  g_assert_true(g_file_test(part, G_FILE_TEST_EXISTS));
+  g_assert_cmpuint(count_dir(hot, NULL), ==, 3); /* done/, failed/, the .part file */
+
+  export_archive(f->archive, &e);
+  g_assert_cmpuint(g_hash_table_size(e.pages), ==, n);
+  for (guint i = 0; i < n; i++) {
+    g_autofree gchar *key = g_strdup_printf("scan-%04u.tif#0", i);
+    g_assert_cmpuint(GPOINTER_TO_UINT(g_hash_table_lookup(e.pages, key)), ==, 1);
+  }
+  g_assert_cmpuint(e.n_failed, ==, 1);
+  cd_dbus_chartdesk1_call_list_batches_sync(f->proxy, &batches, NULL, &error);
+  g_assert_no_error(error);
+  g_assert_cmpuint(g_variant_n_children(batches), >=, n / 64);
+}
+
+/* SIGKILL at random moments of a batch, restart, again and again: the batch
+ * resumes each time, and in the end every page is archived exactly once,
+ * no document is partial, and the archive checks clean. The seed is printed;
+ * CHARTDESK_TEST_SEED replays a run. */
+static void
+test_service_kill_resume(Fixture *f, gconstpointer data)
+{
+  const guint n_files = 150, n_pages = 4;
+  g_autofree gchar *in = make_inputs(f, "in", n_files, n_pages, 6);
+  const gchar *env_seed = g_getenv("CHARTDESK_TEST_SEED");
+  guint32 seed = env_seed != NULL ? (guint32) g_ascii_strtoull(env_seed, NULL, 10) : (guint32) g_test_rand_int();
+  g_autoptr(GRand) rand = g_rand_new_with_seed(seed);
+  g_autoptr(GVariant) info = NULL;
+  g_autoptr(CdArchive) archive = NULL;
+  g_autoptr(GPtrArray) problems = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree gchar *status = NULL;
+  guint interrupted = 0;
+  gint64 batch_id = 0;
+  gint64 deadline;
+
+  g_printerr("# kill-and-resume seed %u (CHARTDESK_TEST_SEED=%u replays it)\n", seed, seed);
+  write_config(f, NULL);
+  daemon_start(f);
+  info = batch_info(f, start_batch(f, in));
+  g_assert_true(g_variant_lookup(info, "batch", "x", &batch_id));
+  for (guint round = 0; round < 8; round++) {
+    /* A moment of the batch, whatever the machine's speed (hundreds to
+     * thousands of pages a second): mostly once a random number of pages
+     * is archived, plus up to 3 ms; sometimes a few ms after start-up,
+     * while the service reads its journal. */
+    guint have = archived_pages(f->archive);
+    guint target = have + g_rand_int_range(rand, 1, MAX(2, (n_files * n_pages - have) / 2));
+    gboolean early = round > 0 && g_rand_int_range(rand, 0, 4) == 0;
+    if (early) {
+      g_usleep(g_rand_int_range(rand, 1000, 40000));
+    } else {
+      gint64 wait_until = g_get_monotonic_time() + 20 * G_USEC_PER_SEC;
+      while (archived_pages(f->archive) < target && g_get_monotonic_time() < wait_until)
+        g_usleep(500);
+      g_usleep(g_rand_int_range(rand, 0, 3000));
+    }
+    daemon_kill(f, SIGKILL);
+    g_free(status);
+    status = archive_batch_status(f->archive, batch_id);
+    g_printerr("# round %u: killed %s, %u pages archived, batch %s\n", round, early ? "during start-up" : "mid-batch",
+               archived_pages(f->archive), status);
+    if (g_strcmp0(status, "finished") == 0)
+      break;
+    interrupted++;
+    daemon_start(f);
+  }
+  if (f->daemon == NULL)
+    daemon_start(f);
+  deadline = g_get_monotonic_time() + 40 * G_USEC_PER_SEC;
+  for (;;) {
+    g_free(status);
+    status = archive_batch_status(f->archive, batch_id);
+    if (g_strcmp0(status, "finished") == 0)
+      break;
+    g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+    g_usleep(50000);
+  }
+  daemon_kill(f, SIGTERM);
+  g_assert_cmpuint(interrupted, >=, 1);
+  assert_exactly_once(f->archive, n_files, n_pages);
+  archive = cd_archive_open(f->archive, CD_ARCHIVE_FLAG_NONE, &error);
+  g_assert_no_error(error);
+  g_assert_true(cd_archive_check(archive, &problems, &error));
+  g_assert_no_error(error);
+  /* the test workflow has no OCR: pages without text are expected, nothing else */
+  for (guint i = 0; i < problems->len; i++)
+    g_assert_nonnull(strstr(g_ptr_array_index(problems, i), "have no text"));
+}
+
+/* A hot folder survives SIGKILL too: files in flight belong to journalled
+ * batches that resume (the folder's listing does not queue them again),
+ * files already archived but not yet moved are moved on, and in the end
+ * every file is in done/ once and every page in the archive once. */
+static void
+test_service_hot_folder_kill(Fixture *f, gconstpointer data)
+{
+  const guint n = 200;
+  g_autofree gchar *hot = g_build_filename(f->dir, "hot", NULL);
+  g_autofree gchar *done = g_build_filename(hot, "done", NULL);
+  g_autofree gchar *stage = make_inputs(f, "stage", n, 2, 10);
+  g_autofree gchar *extra = g_strdup_printf("[hot-folder inbox]\npath=%s\nstable-seconds=0.2\npoll-seconds=0.1\n"
+                                            "max-files=40\n",
+                                            hot);
+  const gchar *env_seed = g_getenv("CHARTDESK_TEST_SEED");
+  guint32 seed = env_seed != NULL ? (guint32) g_ascii_strtoull(env_seed, NULL, 10) : (guint32) g_test_rand_int();
+  g_autoptr(GRand) rand = g_rand_new_with_seed(seed);
+  g_auto(Export) e = { 0 };
+  gint64 deadline;
+
+  g_printerr("# hot folder kill seed %u\n", seed);
+  g_assert_cmpint(g_mkdir(hot, 0755), ==, 0);
+  write_config(f, extra);
+  daemon_start(f);
+  for (guint i = 0; i < n; i++) {
+    g_autofree gchar *base = g_strdup_printf("scan-%04u.tif", i);
+    g_autofree gchar *from = g_build_filename(stage, base, NULL);
+    g_autofree gchar *to = g_build_filename(hot, base, NULL);
+    g_assert_cmpint(g_rename(from, to), ==, 0);
+  }
+  for (guint round = 0; round < 4; round++) {
+    guint ms = g_rand_int_range(rand, 50, 400);
+    g_usleep(ms * 1000);
+    daemon_kill(f, SIGKILL);
+    g_printerr("# round %u: killed after %u ms, %u files done\n", round, ms, count_dir(done, NULL));
+    daemon_start(f);
+  }
+  deadline = g_get_monotonic_time() + 40 * G_USEC_PER_SEC;
+  while (count_dir(done, NULL) < n || count_dir(hot, NULL) > 2) {
+    g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+    pump(50);
+  }
+  pump(500);
+  g_assert_cmpuint(count_dir(done, NULL), ==, n);
+  g_assert_cmpuint(count_dir(done, "-1.tif"), ==, 0);
+  g_assert_cmpuint(count_dir(hot, NULL), ==, 2); /* done/ and failed/ */
+  export_archive(f->archive, &e);
+  g_assert_cmpuint(g_hash_table_size(e.pages), ==, n * 2);
+  for (guint i = 0; i < n; i++) {
+    g_autofree gchar *base = g_strdup_printf("scan-%04u.tif", i);
+    g_assert_cmpuint(GPOINTER_TO_UINT(g_hash_table_lookup(e.documents, base)), ==, 2);
+    for (guint p = 0; p < 2; p++) {
+      g_autofree gchar *key = g_strdup_printf("%s#%u", base, p);
+      g_assert_cmpuint(GPOINTER_TO_UINT(g_hash_table_lookup(e.pages, key)), ==, 1);
+    }
+  }
+}
+
+/* SIGTERM stops the service cleanly in the middle of a batch: it exits 0,
+ * the batch is journalled to resume, and the next start finishes it. */
+static void
+test_service_sigterm(Fixture *f, gconstpointer data)
+{
+  g_autofree gchar *in = make_inputs(f, "in", 150, 4, 7);
+  g_autofree gchar *status = NULL;
+  g_autoptr(GError) error = NULL;
+  GSubprocess *daemon;
+  gint64 deadline;
+  guint id;
+
+  write_config(f, NULL);
+  daemon_start(f);
+  id = start_batch(f, in);
+  deadline = g_get_monotonic_time() + 20 * G_USEC_PER_SEC;
+  while (archived_pages(f->archive) < 40) {
+    g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+    g_usleep(500);
+  }
+  daemon = g_steal_pointer(&f->daemon);
+  g_subprocess_send_signal(daemon, SIGTERM);
+  g_assert_true(g_subprocess_wait(daemon, NULL, &error));
+  g_assert_true(g_subprocess_get_if_exited(daemon));
+  g_assert_cmpint(g_subprocess_get_exit_status(daemon), ==, 0);
+  g_object_unref(daemon);
+  status = archive_batch_status(f->archive, 1);
+  g_assert_cmpstr(status, ==, "queued");
+  g_assert_false(f->finished_id == id);
+
+  f->finished_id = 0;
+  daemon_start(f);
+  wait_finished(f, 1, 30); /* the resumed batch is the new run's batch 1 */
+  g_assert_cmpstr(f->finished_status, ==, "finished");
+  assert_exactly_once(f->archive, 150, 4);
+}
+
+/* `chartdesk ingest` finds the running service and submits the batch there
+ * (--service insists on it), following its progress; `chartdesk search
+ * --service` searches through it. */
+static void
+test_service_cli(Fixture *f, gconstpointer data)
+{
+  g_autofree gchar *cli = g_test_build_filename(G_TEST_BUILT, "core", "chartdesk", NULL);
+  g_autofree gchar *in = make_inputs(f, "in", 5, 2, 8);
+  g_autofree gchar *in2 = make_inputs(f, "in2", 3, 1, 9);
+  g_autoptr(GSubprocess) proc = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree gchar *out = NULL;
+  g_autofree gchar *err = NULL;
+  g_autoptr(GVariant) batches = NULL;
+
+  write_config(f, NULL);
+  daemon_start(f);
+  proc = g_subprocess_new(G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE, &error, cli, "ingest",
+                          "--service", "--json", "--workflow", "service-test", f->archive, in, NULL);
+  g_assert_no_error(error);
+  g_assert_true(g_subprocess_communicate_utf8(proc, NULL, NULL, &out, &err, &error));
+  g_assert_cmpint(g_subprocess_get_exit_status(proc), ==, 0);
+  g_assert_nonnull(strstr(out, "\"pages_in\" : 10"));
+  g_clear_object(&proc);
+  g_clear_pointer(&out, g_free);
+  g_clear_pointer(&err, g_free);
+
+  /* without --service, found by its name */
+  proc = g_subprocess_new(G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE, &error, cli, "ingest",
+                          "--workflow", "service-test", f->archive, in2, NULL);
+  g_assert_no_error(error);
+  g_assert_true(g_subprocess_communicate_utf8(proc, NULL, NULL, &out, &err, &error));
+  g_assert_cmpint(g_subprocess_get_exit_status(proc), ==, 0);
+  g_clear_object(&proc);
+  g_clear_pointer(&out, g_free);
+  g_clear_pointer(&err, g_free);
+
+  cd_dbus_chartdesk1_call_list_batches_sync(f->proxy, &batches, NULL, &error);
+  g_assert_no_error(error);
+  g_assert_cmpuint(g_variant_n_children(batches), ==, 2);
+
+  /* --no-service runs here, beside the idle service (which holds no lock) */
+  {
+    g_autofree gchar *in3 = make_inputs(f, "in3", 2, 1, 11);
+    g_autoptr(GSubprocess) standalone = NULL;
+    g_autoptr(GVariant) after = NULL;
+    g_autofree gchar *workflow = g_test_build_filename(G_TEST_DIST, "tests", "service", "service-test.workflow", NULL);
+    standalone = g_subprocess_new(G_SUBPROCESS_FLAGS_STDOUT_SILENCE, &error, cli, "ingest", "--no-service", "--quiet",
+                                  "--workflow", workflow, f->archive, in3, NULL);
+    g_assert_no_error(error);
+    g_assert_true(g_subprocess_wait(standalone, NULL, &error));
+    g_assert_cmpint(g_subprocess_get_exit_status(standalone), ==, 0);
+    cd_dbus_chartdesk1_call_list_batches_sync(f->proxy, &after, NULL, &error);
+    g_assert_no_error(error);
+    g_assert_cmpuint(g_variant_n_children(after), ==, 2);
+    g_assert_cmpuint(archived_pages(f->archive), ==, 10 + 3 + 2);
+  }
+
+  proc = g_subprocess_new(G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE, &error, cli, "search",
+                          "--service", "--json", f->archive, "nothing", NULL);
+  g_assert_no_error(error);
+  g_assert_true(g_subprocess_communicate_utf8(proc, NULL, NULL, &out, &err, &error));
+  g_assert_cmpint(g_subprocess_get_exit_status(proc), ==, 0);
+  g_assert_nonnull(strstr(out, "\"hits\""));
+}
+
+static gchar *activation_dir; /* XDG_CONFIG_HOME and the bus's service folder */
+
+/* The installed D-Bus activation file, pointed at the built chartdeskd:
+ * the first call to the name starts the service, which reads the user's
+ * configuration file. */
+static void
+test_service_activation(Fixture *f, gconstpointer data)
+{
+  g_autofree gchar *user_config = g_build_filename(activation_dir, "config", "chartdesk", "chartdeskd.conf", NULL);
+  g_autoptr(CdDBusChartdesk1) proxy = NULL;
+  g_autoptr(GVariant) batches = NULL;
+  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree gchar *contents = NULL;
+  guint32 pid = 0;
+  gint64 deadline;
+
+  write_config(f, NULL);
+  g_assert_true(g_file_get_contents(f->config, &contents, NULL, NULL));
+  g_assert_true(g_file_set_contents(user_config, contents, -1, NULL));
+  g_assert_false(name_has_owner(f));
+  proxy = cd_dbus_chartdesk1_proxy_new_sync(f->connection, G_DBUS_PROXY_FLAGS_NONE, CD_SERVICE_BUS_NAME,
+                                            CD_SERVICE_OBJECT_PATH, NULL, &error);
+  g_assert_no_error(error);
+  cd_dbus_chartdesk1_call_list_batches_sync(proxy, &batches, NULL, &error);
+  g_assert_no_error(error);
+  g_assert_true(name_has_owner(f));
+
+  /* it is the configured service: its default archive is ours */
+  reply = g_dbus_connection_call_sync(f->connection, CD_SERVICE_BUS_NAME, CD_SERVICE_OBJECT_PATH,
+                                      "org.freedesktop.DBus.Properties", "Get",
+                                      g_variant_new("(ss)", CD_SERVICE_BUS_NAME, "DefaultArchive"),
+                                      G_VARIANT_TYPE("(v)"), G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error);
+  g_assert_no_error(error);
+  {
+    g_autoptr(GVariant) v = NULL;
+    g_variant_get(reply, "(v)", &v);
+    g_assert_cmpstr(g_variant_get_string(v, NULL), ==, f->archive);
+  }
+  g_clear_pointer(&reply, g_variant_unref);
+  reply = g_dbus_connection_call_sync(f->connection, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                                      "org.freedesktop.DBus", "GetConnectionUnixProcessID",
+                                      g_variant_new("(s)", CD_SERVICE_BUS_NAME), G_VARIANT_TYPE("(u)"),
+                                      G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error);
+  g_assert_no_error(error);
+  g_variant_get(reply, "(u)", &pid);
+  g_assert_cmpint(kill(pid, SIGTERM), ==, 0);
+  deadline = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
+  while (name_has_owner(f)) {
+    g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+    g_usleep(10000);
+  }
+  g_unlink(user_config);
+}
+
+/* Starts a dbus-daemon that lets any user connect, as a system bus does. */
+static GSubprocess *
+start_open_bus(Fixture *f, gchar **address)
+{
+  g_autofree gchar *conf = g_build_filename(f->dir, "bus.conf", NULL);
+  g_autofree gchar *text =
+      g_strdup_printf("<!DOCTYPE busconfig PUBLIC \"-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN\"\n"
+                      " \"http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd\">\n"
+                      "<busconfig><type>session</type><listen>unix:dir=%s</listen><auth>EXTERNAL</auth>"
+                      "<policy context=\"default\"><allow user=\"*\"/><allow own=\"*\"/><allow eavesdrop=\"true\"/>"
+                      "<allow send_destination=\"*\" eavesdrop=\"true\"/></policy></busconfig>\n",
+                      f->dir);
+  g_autoptr(GError) error = NULL;
+  GSubprocess *bus;
+  GInputStream *out;
+  gchar buf[512] = { 0 };
+  gsize len = 0;
+
+  g_assert_true(g_file_set_contents(conf, text, -1, NULL));
+  g_assert_cmpint(g_chmod(f->dir, 0755), ==, 0);
+  bus = g_subprocess_new(G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error, "dbus-daemon", "--nofork", "--print-address",
+                         "--config-file", conf, NULL);
+  g_assert_no_error(error);
+  out = g_subprocess_get_stdout_pipe(bus);
+  while (len < sizeof buf - 1 && strchr(buf, '\n') == NULL) {
+    gssize n = g_input_stream_read(out, buf + len, 1, NULL, &error);
+    g_assert_no_error(error);
+    g_assert_cmpint(n, ==, 1);
+    len++;
+  }
+  *address = g_strndup(buf, strcspn(buf, "\n"));
+  return bus;
+}
+
+/* A ListBatches call from another user, through setpriv: its error. */
+static gchar *
+call_as_nobody(const gchar *address)
+{
+  g_autoptr(GSubprocessLauncher) launcher =
+      g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_MERGE);
+  g_autoptr(GSubprocess) proc = NULL;
+  g_autoptr(GError) error = NULL;
+  gchar *out = NULL;
+
+  g_subprocess_launcher_setenv(launcher, "DBUS_SESSION_BUS_ADDRESS", address, TRUE);
+  proc = g_subprocess_launcher_spawn(launcher, &error, "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                                     "gdbus", "call", "--session", "--dest", CD_SERVICE_BUS_NAME, "--object-path",
+                                     CD_SERVICE_OBJECT_PATH, "--method", CD_SERVICE_BUS_NAME ".ListBatches", NULL);
+  g_assert_no_error(error);
+  g_assert_true(g_subprocess_communicate_utf8(proc, NULL, NULL, &out, NULL, &error));
+  g_assert_no_error(error);
+  return out;
+}
+
+/* Only the service's own user may call it on the session bus; on the
+ * system bus also the members of allowed-group. Needs root (to call as
+ * another user). */
+static void
+test_service_access(Fixture *f, gconstpointer data)
+{
+  g_autofree gchar *address = NULL;
+  g_autoptr(GSubprocess) bus = NULL;
+  g_autofree gchar *refused = NULL;
+  g_autofree gchar *saved = g_strdup(g_getenv("DBUS_SESSION_BUS_ADDRESS"));
+  g_autofree gchar *exe = g_test_build_filename(G_TEST_BUILT, "core", "chartdeskd", NULL);
+  g_autofree gchar *setpriv = g_find_program_in_path("setpriv");
+  g_autofree gchar *gdbus = g_find_program_in_path("gdbus");
+  g_autoptr(GSubprocessLauncher) launcher = NULL;
+  g_autoptr(GError) error = NULL;
+  struct group *nogroup = getgrgid(65534);
+
+  if (getuid() != 0 || setpriv == NULL || gdbus == NULL || nogroup == NULL) {
+    g_test_skip("needs root, setpriv, gdbus and group 65534 to call as another user");
+    return;
+  }
+  bus = start_open_bus(f, &address);
+
+  /* the session bus: another user is refused */
+  write_config(f, NULL);
+  g_setenv("DBUS_SESSION_BUS_ADDRESS", address, TRUE);
+  g_clear_object(&f->connection);
+  f->connection = g_dbus_connection_new_for_address_sync(
+      address, G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT | G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION, NULL,
+      NULL, &error);
+  g_assert_no_error(error);
+  daemon_start(f);
+  refused = call_as_nobody(address);
+  g_assert_nonnull(strstr(refused, "AccessDenied"));
+  g_assert_nonnull(strstr(refused, "uid 65534"));
+  daemon_kill(f, SIGTERM);
+  g_clear_object(&f->proxy);
+
+  /* the system bus: members of allowed-group may call, others not */
+  launcher = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_NONE);
+  g_subprocess_launcher_setenv(launcher, "DBUS_SYSTEM_BUS_ADDRESS", address, TRUE);
+  for (guint round = 0; round < 2; round++) {
+    g_autofree gchar *contents = NULL;
+    g_autofree gchar *more = NULL;
+    g_autofree gchar *answer = NULL;
+    gint64 deadline = g_get_monotonic_time() + 15 * G_USEC_PER_SEC;
+    write_config(f, NULL);
+    g_assert_true(g_file_get_contents(f->config, &contents, NULL, NULL));
+    /* appended to [service], the only group written */
+    more = g_strdup_printf("%sbus=system\nallowed-group=%s\n", contents, round == 0 ? "root" : nogroup->gr_name);
+    g_assert_true(g_file_set_contents(f->config, more, -1, NULL));
+    f->daemon = g_subprocess_launcher_spawn(launcher, &error, exe, "--config", f->config, NULL);
+    g_assert_no_error(error);
+    while (!name_has_owner(f)) {
+      g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+      g_usleep(10000);
+    }
+    answer = call_as_nobody(address);
+    if (round == 0) {
+      g_assert_nonnull(strstr(answer, "AccessDenied"));
+    } else {
+      g_assert_null(strstr(answer, "Error"));
+      g_assert_nonnull(strstr(answer, "[]"));
+    }
+    daemon_kill(f, SIGTERM);
+    while (name_has_owner(f))
+      g_usleep(10000);
+  }
+
+  g_setenv("DBUS_SESSION_BUS_ADDRESS", saved, TRUE);
+  g_subprocess_send_signal(bus, SIGTERM);
+  g_subprocess_wait(bus, NULL, NULL);
+}
+
+int
+main(int argc, char **argv)
+{
+  g_autoptr(GTestDBus) bus = NULL;
+  gint status;
+
+  g_test_init(&argc, &argv, NULL);
+  cd_service_register_errors();
+  /* the service loads only what these tests need */
+  g_setenv("CHARTDESK_PLUGIN_ALLOWLIST", "files", TRUE);
+  g_test_add("/chartdesk/service/start", Fixture, NULL, fixture_setup, test_service_start, fixture_teardown);
+  g_test_add("/chartdesk/service/config", Fixture, NULL, fixture_setup, test_service_config, fixture_teardown);
+  g_test_add("/chartdesk/service/batch", Fixture, NULL, fixture_setup, test_service_batch, fixture_teardown);
+  g_test_add("/chartdesk/service/pause-cancel", Fixture, NULL, fixture_setup, test_service_pause_cancel,
+             fixture_teardown);
+  g_test_add("/chartdesk/service/audit", Fixture, NULL, fixture_setup, test_service_audit, fixture_teardown);
+  g_test_add("/chartdesk/service/hot-folder", Fixture, NULL, fixture_setup, test_service_hot_folder, fixture_teardown);
+  g_test_add("/chartdesk/service/kill-resume", Fixture, NULL, fixture_setup, test_service_kill_resume,
+             fixture_teardown);
+  g_test_add("/chartdesk/service/hot-folder-kill", Fixture, NULL, fixture_setup, test_service_hot_folder_kill,
+             fixture_teardown);
+  g_test_add("/chartdesk/service/sigterm", Fixture, NULL, fixture_setup, test_service_sigterm, fixture_teardown);
+  g_test_add("/chartdesk/service/activation", Fixture, NULL, fixture_setup, test_service_activation, fixture_teardown);
+  g_test_add("/chartdesk/service/access", Fixture, NULL, fixture_setup, test_service_access, fixture_teardown);
+  g_test_add("/chartdesk/service/cli", Fixture, NULL, fixture_setup, test_service_cli, fixture_teardown);
+  /* one private dbus-daemon for all the tests; each test's service leaves
+   * the name free when it is killed at its end */
+  bus = g_test_dbus_new(G_TEST_DBUS_NONE);
+  {
+    g_autofree gchar *template =
+        g_test_build_filename(G_TEST_DIST, "data", "org.chartdesk.Chartdesk1.service.in", NULL);
+    g_autofree gchar *bindir = g_test_build_filename(G_TEST_BUILT, "core", NULL);
+    g_autofree gchar *services = NULL;
+    g_autofree gchar *user_config = NULL;
+    g_autofree gchar *contents = NULL;
+    g_autofree gchar *service_file = NULL;
+    g_auto(GStrv) parts = NULL;
+    g_autofree gchar *joined = NULL;
+
+    activation_dir = g_dir_make_tmp("cd-activation-XXXXXX", NULL);
+    services = g_build_filename(activation_dir, "services", NULL);
+    user_config = g_build_filename(activation_dir, "config", "chartdesk", NULL);
+    g_mkdir_with_parents(services, 0755);
+    g_mkdir_with_parents(user_config, 0755);
+    if (!g_file_get_contents(template, &contents, NULL, NULL))
+      g_error("cannot read %s", template);
+    parts = g_strsplit(contents, "@bindir@", -1);
+    joined = g_strjoinv(bindir, parts);
+    service_file = g_build_filename(services, "org.chartdesk.Chartdesk1.service", NULL);
+    g_file_set_contents(service_file, joined, -1, NULL);
+    g_test_dbus_add_service_dir(bus, services);
+    /* the bus, and so an activated chartdeskd, inherits this */
+    g_free(user_config);
+    user_config = g_build_filename(activation_dir, "config", NULL);
+    g_setenv("XDG_CONFIG_HOME", user_config, TRUE);
+  }
+  g_test_dbus_up(bus);
+  status = g_test_run();
+  g_test_dbus_down(bus);
+  remove_tree(activation_dir);
+  return status;
+}
