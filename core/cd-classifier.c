@@ -74,6 +74,8 @@ typedef struct {
   gdouble timeout;      /* seconds, 0: no limit */
   CdTaxonomy *taxonomy; /* set by the engine before start */
   gboolean abandoned;   /* a call ran over its time and never returned */
+  GThread *thread;      /* runs time-limited calls, made on first use */
+  GAsyncQueue *jobs;    /* CdClassifyJob to @thread, then the stop mark */
 } CdClassifierPrivate;
 
 G_DEFINE_ABSTRACT_TYPE_WITH_PRIVATE(CdClassifier, cd_classifier, CD_TYPE_STAGE)
@@ -127,11 +129,20 @@ cd_classifier_set_property(GObject *object, guint prop_id, const GValue *value, 
   }
 }
 
+static gchar cd_classifier_stop_mark;
+
 static void
 cd_classifier_finalize(GObject *object)
 {
   CdClassifierPrivate *priv = cd_classifier_get_instance_private(CD_CLASSIFIER(object));
 
+  /* an abandoned classifier holds a reference on itself, so the helper
+   * thread here is idle and ends at the stop mark */
+  if (priv->thread != NULL) {
+    g_async_queue_push(priv->jobs, &cd_classifier_stop_mark);
+    g_thread_join(priv->thread);
+  }
+  g_clear_pointer(&priv->jobs, g_async_queue_unref);
   g_clear_object(&priv->taxonomy);
   G_OBJECT_CLASS(cd_classifier_parent_class)->finalize(object);
 }
@@ -232,8 +243,10 @@ cd_classifier_set_taxonomy(CdClassifier *self, CdTaxonomy *taxonomy)
   g_set_object(&priv->taxonomy, taxonomy);
 }
 
-/* One call of the classify vfunc on a helper thread. Shared by the caller
- * and the thread, so that a caller that gives up can leave it behind. */
+/* One call of the classify vfunc on the helper thread. Shared by the caller
+ * and the thread, so that a caller that gives up can leave it behind. It
+ * holds no reference on the classifier: the classifier outlives its thread
+ * (finalize joins it; an abandoned classifier is never finalized). */
 typedef struct {
   gint refs;
   CdClassifier *self;
@@ -252,7 +265,6 @@ cd_classify_job_unref(CdClassifyJob *job)
 {
   if (!g_atomic_int_dec_and_test(&job->refs))
     return;
-  g_object_unref(job->self);
   g_object_unref(job->document);
   g_object_unref(job->cancellable);
   g_mutex_clear(&job->lock);
@@ -262,21 +274,30 @@ cd_classify_job_unref(CdClassifyJob *job)
   g_free(job);
 }
 
+/* The helper thread: one per classifier for its whole life, so a batch of
+ * thousands of documents does not make thousands of threads. */
 static gpointer
-cd_classify_job_run(gpointer data)
+cd_classifier_thread(gpointer data)
 {
-  CdClassifyJob *job = data;
-  gboolean ok;
-  GError *error = NULL;
+  GAsyncQueue *jobs = data;
 
-  ok = CD_CLASSIFIER_GET_CLASS(job->self)->classify(job->self, job->document, job->scores, job->cancellable, &error);
-  g_mutex_lock(&job->lock);
-  job->ok = ok;
-  job->error = error;
-  job->done = TRUE;
-  g_cond_signal(&job->cond);
-  g_mutex_unlock(&job->lock);
-  cd_classify_job_unref(job);
+  for (;;) {
+    CdClassifyJob *job = g_async_queue_pop(jobs);
+    gboolean ok;
+    GError *error = NULL;
+
+    if (job == (gpointer) &cd_classifier_stop_mark)
+      break;
+    ok = CD_CLASSIFIER_GET_CLASS(job->self)->classify(job->self, job->document, job->scores, job->cancellable, &error);
+    g_mutex_lock(&job->lock);
+    job->ok = ok;
+    job->error = error;
+    job->done = TRUE;
+    g_cond_signal(&job->cond);
+    g_mutex_unlock(&job->lock);
+    cd_classify_job_unref(job);
+  }
+  g_async_queue_unref(jobs);
   return NULL;
 }
 
@@ -286,26 +307,37 @@ cd_classify_job_forward_cancel(GCancellable *outer, GCancellable *inner)
   g_cancellable_cancel(inner);
 }
 
-/* Runs the vfunc on a helper thread and waits for it at most the time
+/* Runs the vfunc on the helper thread and waits for it at most the time
  * limit, then cancels it and waits a grace second more; a call still
- * running then is left behind and the classifier is marked abandoned, so
- * a hung plugin costs one thread, never the batch. */
+ * running then is left behind and the classifier is marked abandoned (and
+ * kept alive for the thread's sake), so a hung plugin costs one thread,
+ * never the batch. */
 static gboolean
 cd_classifier_run_limited(CdClassifier *self, CdDocument *document, GPtrArray *scores, GCancellable *cancellable,
                           GError **error)
 {
   CdClassifierPrivate *priv = cd_classifier_get_instance_private(self);
-  CdClassifyJob *job = g_new0(CdClassifyJob, 1);
-  GThread *thread;
+  CdClassifyJob *job;
   gint64 deadline = g_get_monotonic_time() + (gint64) (priv->timeout * G_USEC_PER_SEC);
   gulong cancel_id = 0;
   gboolean timed_out = FALSE;
   gboolean ok;
   gchar limit[G_ASCII_DTOSTR_BUF_SIZE]; /* in messages, C locale */
 
+  if (priv->thread == NULL) {
+    priv->jobs = g_async_queue_new();
+    priv->thread = g_thread_try_new("cd-classify", cd_classifier_thread, g_async_queue_ref(priv->jobs), error);
+    if (priv->thread == NULL) {
+      g_async_queue_unref(priv->jobs); /* the thread's reference */
+      g_clear_pointer(&priv->jobs, g_async_queue_unref);
+      return FALSE;
+    }
+  }
+
   g_ascii_formatd(limit, sizeof limit, "%g", priv->timeout);
+  job = g_new0(CdClassifyJob, 1);
   job->refs = 2;
-  job->self = g_object_ref(self);
+  job->self = self;
   job->document = g_object_ref(document);
   job->cancellable = g_cancellable_new();
   job->scores = g_ptr_array_new_with_free_func((GDestroyNotify) cd_label_score_free);
@@ -314,14 +346,7 @@ cd_classifier_run_limited(CdClassifier *self, CdDocument *document, GPtrArray *s
   if (cancellable != NULL)
     cancel_id = g_cancellable_connect(cancellable, G_CALLBACK(cd_classify_job_forward_cancel), job->cancellable, NULL);
 
-  thread = g_thread_try_new("cd-classify", cd_classify_job_run, job, error);
-  if (thread == NULL) {
-    if (cancellable != NULL)
-      g_cancellable_disconnect(cancellable, cancel_id);
-    job->refs = 1;
-    cd_classify_job_unref(job);
-    return FALSE;
-  }
+  g_async_queue_push(priv->jobs, job);
   g_mutex_lock(&job->lock);
   while (!job->done) {
     if (!g_cond_wait_until(&job->cond, &job->lock, deadline) && !job->done) {
@@ -339,13 +364,12 @@ cd_classifier_run_limited(CdClassifier *self, CdDocument *document, GPtrArray *s
 
   if (!ok) {
     priv->abandoned = TRUE;
-    g_thread_unref(thread);
+    g_object_ref(self); /* never released: the hung thread still uses it */
     cd_classify_job_unref(job);
     g_set_error(error, CD_ERROR, CD_ERROR_TIMEOUT,
                 "timed out after %s s and did not stop when cancelled (not called again)", limit);
     return FALSE;
   }
-  g_thread_join(thread);
   if (timed_out && !(cancellable != NULL && g_cancellable_is_cancelled(cancellable))) {
     /* what the classifier said when stopped, unless it only said so */
     if (!job->ok && job->error != NULL && !g_error_matches(job->error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
