@@ -1,0 +1,362 @@
+/*
+ * Copyright 2026 The Chartdesk authors
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * The sane source against SANE's own virtual scanner, the `test` backend of
+ * sane-backends, configured by tests/sane.d (SANE_CONFIG_DIR, set in meson):
+ * real SANE calls, real frames, real feeder ends and device errors.
+ */
+#include <chartdesk.h>
+#include <glib/gstdio.h>
+#include <string.h>
+
+static CdRegistry *registry;
+
+/* The test scanner keeps its options from one session to the next in a
+ * process: every source here starts from the same picture and no forced
+ * error, then adds the test's own device options. */
+static CdSource *
+make_source(const gchar *const *device_options, const gchar *first_property, ...)
+{
+  g_autoptr(GError) error = NULL;
+  GType type = cd_registry_find_stage(registry, "sane", &error);
+  g_autoptr(GStrvBuilder) builder = g_strv_builder_new();
+  g_auto(GStrv) options = NULL;
+  CdSource *source;
+  va_list args;
+
+  g_assert_no_error(error);
+  g_strv_builder_add_many(builder, "read-return-value=Default", "test-picture=Solid black", "hand-scanner=no", NULL);
+  if (device_options != NULL)
+    g_strv_builder_addv(builder, (const gchar **) device_options);
+  options = g_strv_builder_end(builder);
+  va_start(args, first_property);
+  source = CD_SOURCE(g_object_new_valist(type, first_property, args));
+  va_end(args);
+  g_object_set(source, "device-options", options, NULL);
+  g_assert_true(cd_stage_start(CD_STAGE(source), &error));
+  g_assert_no_error(error);
+  return source;
+}
+
+/* Every page of a session: pages and failed records, in order. */
+static GPtrArray *
+scan_all(CdSource *source, const gchar *const *inputs, GError **error)
+{
+  g_autoptr(GPtrArray) pages = g_ptr_array_new_with_free_func(g_object_unref);
+  CdPage *page;
+
+  if (!cd_source_open(source, inputs, error))
+    return NULL;
+  while ((page = cd_source_next(source, NULL, error)) != NULL) {
+    g_ptr_array_add(pages, page);
+    g_assert_cmpuint(pages->len, <, 100);
+  }
+  if (error != NULL && *error != NULL)
+    return NULL;
+  return g_steal_pointer(&pages);
+}
+
+static const gchar *const test0[] = { "test:0", NULL };
+
+/* The device list finds both virtual scanners with vendor, model and type. */
+static void
+test_sane_devices(void)
+{
+  g_autoptr(CdSource) source = make_source(NULL, NULL, NULL);
+  g_auto(GStrv) devices = NULL;
+
+  g_object_get(source, "devices", &devices, NULL);
+  g_assert_nonnull(devices);
+  g_assert_cmpuint(g_strv_length(devices), ==, 2);
+  g_assert_cmpstr(devices[0], ==, "test:0\tNoname\tfrontend-tester\tvirtual device");
+  g_assert_true(g_str_has_prefix(devices[1], "test:1\t"));
+}
+
+/* One flatbed page in grey at 150 dpi: 8 bits, the scan area's size in
+ * pixels, the resolution stamped, the solid black test picture, and no
+ * second page from the glass. */
+static void
+test_sane_flatbed_gray(void)
+{
+  g_autoptr(CdSource) source =
+      make_source(NULL, "source", "flatbed", "resolution", 150, "page-size", "80x100", "mode", 1 /* gray */, NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) pages = scan_all(source, test0, &error);
+  CdPage *page;
+  PIX *pix;
+  gint xres = 0, yres = 0;
+  l_float32 mean = 255;
+  g_autoptr(GVariant) device = NULL;
+
+  g_assert_no_error(error);
+  g_assert_cmpuint(pages->len, ==, 1);
+  page = g_ptr_array_index(pages, 0);
+  g_assert_cmpint(cd_page_get_kind(page), ==, CD_PAGE_KIND_PAGE);
+  pix = cd_page_get_pix(page);
+  g_assert_nonnull(pix);
+  g_assert_cmpint(pixGetDepth(pix), ==, 8);
+  /* 80 × 100 mm at 150 dpi */
+  g_assert_cmpint(ABS(pixGetWidth(pix) - 472), <=, 1);
+  g_assert_cmpint(ABS(pixGetHeight(pix) - 591), <=, 1);
+  cd_page_get_resolution(page, &xres, &yres);
+  g_assert_cmpint(xres, ==, 150);
+  g_assert_cmpint(yres, ==, 150);
+  pixGetAverageMasked(pix, NULL, 0, 0, 1, L_MEAN_ABSVAL, &mean);
+  g_assert_cmpfloat(mean, <, 1.0);
+  g_assert_true(g_str_has_prefix(cd_page_get_source_path(page), "sane:test:0/"));
+  g_assert_cmpint(cd_page_get_source_page(page), ==, 0);
+  g_assert_cmpuint(strlen(cd_page_get_source_sha256(page)), ==, 64);
+  device = cd_page_get_fact(page, "sane.device");
+  g_assert_cmpstr(g_variant_get_string(device, NULL), ==, "test:0");
+}
+
+/* Lineart on a device that has no lineart mode (the test scanner offers
+ * grey at one bit): a 1 bpp page where SANE's black is Leptonica's black. */
+static void
+test_sane_lineart(void)
+{
+  const gchar *const black[] = { "test-picture=Solid black", NULL };
+  const gchar *const white[] = { "test-picture=Solid white", NULL };
+  g_autoptr(CdSource) a =
+      make_source(black, "source", "flatbed", "resolution", 100, "page-size", "50x60", "mode", 0, NULL);
+  g_autoptr(CdSource) b =
+      make_source(white, "source", "flatbed", "resolution", 100, "page-size", "50x60", "mode", 0, NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) dark = scan_all(a, test0, &error);
+  g_autoptr(GPtrArray) light = NULL;
+  PIX *pix;
+  l_int32 count = -1;
+
+  g_assert_no_error(error);
+  g_assert_cmpuint(dark->len, ==, 1);
+  pix = cd_page_get_pix(g_ptr_array_index(dark, 0));
+  g_assert_cmpint(pixGetDepth(pix), ==, 1);
+  pixCountPixels(pix, &count, NULL);
+  g_assert_cmpint(count, ==, pixGetWidth(pix) * pixGetHeight(pix));
+
+  light = scan_all(b, test0, &error);
+  g_assert_no_error(error);
+  pix = cd_page_get_pix(g_ptr_array_index(light, 0));
+  g_assert_cmpint(pixGetDepth(pix), ==, 1);
+  pixCountPixels(pix, &count, NULL);
+  g_assert_cmpint(count, ==, 0);
+}
+
+/* Colour is 32 bpp; the colour pattern comes out the same from a one-pass
+ * scan (interleaved RGB) and a three-pass scan (red, green, blue frames). */
+static void
+test_sane_color(void)
+{
+  const gchar *const one[] = { "test-picture=Color pattern", NULL };
+  const gchar *const three[] = { "test-picture=Color pattern", "three-pass=yes", NULL };
+  g_autoptr(CdSource) a =
+      make_source(one, "source", "flatbed", "resolution", 75, "page-size", "60x40", "mode", 2, NULL);
+  g_autoptr(CdSource) b =
+      make_source(three, "source", "flatbed", "resolution", 75, "page-size", "60x40", "mode", 2, NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) p1 = scan_all(a, test0, &error);
+  g_autoptr(GPtrArray) p3 = NULL;
+  PIX *pix1, *pix3;
+  l_int32 same = 0, ncolors = 0;
+
+  g_assert_no_error(error);
+  p3 = scan_all(b, test0, &error);
+  g_assert_no_error(error);
+  pix1 = cd_page_get_pix(g_ptr_array_index(p1, 0));
+  pix3 = cd_page_get_pix(g_ptr_array_index(p3, 0));
+  g_assert_cmpint(pixGetDepth(pix1), ==, 32);
+  g_assert_cmpint(pixGetDepth(pix3), ==, 32);
+  pixNumColors(pix1, 1, &ncolors);
+  g_assert_cmpint(ncolors, >, 4);
+  pixEqual(pix1, pix3, &same);
+  g_assert_true(same);
+}
+
+/* The feeder runs to its end: the test scanner's holds 10 sheets, and all
+ * come out as pages 0..9 of one session, then the end without an error. */
+static void
+test_sane_adf_to_the_end(void)
+{
+  g_autoptr(CdSource) source = make_source(NULL, "source", "adf", "resolution", 50, "page-size", "40x40", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) pages = scan_all(source, test0, &error);
+  const gchar *path, *sha;
+
+  g_assert_no_error(error);
+  g_assert_cmpuint(pages->len, ==, 10);
+  path = cd_page_get_source_path(g_ptr_array_index(pages, 0));
+  sha = cd_page_get_source_sha256(g_ptr_array_index(pages, 0));
+  for (guint i = 0; i < pages->len; i++) {
+    CdPage *page = g_ptr_array_index(pages, i);
+    g_assert_cmpint(cd_page_get_kind(page), ==, CD_PAGE_KIND_PAGE);
+    g_assert_cmpint(cd_page_get_source_page(page), ==, (gint) i);
+    g_assert_cmpstr(cd_page_get_source_path(page), ==, path);
+    g_assert_cmpstr(cd_page_get_source_sha256(page), ==, sha);
+  }
+}
+
+/* max-pages stops a session early; a second session of the same paper is a
+ * new input (another identity), never a duplicate of the first. */
+static void
+test_sane_max_pages_and_sessions(void)
+{
+  g_autoptr(CdSource) source =
+      make_source(NULL, "source", "adf", "resolution", 50, "page-size", "40x40", "max-pages", 3, NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) first = scan_all(source, test0, &error);
+  g_autoptr(GPtrArray) second = NULL;
+
+  g_assert_no_error(error);
+  g_assert_cmpuint(first->len, ==, 3);
+  second = scan_all(source, test0, &error);
+  g_assert_no_error(error);
+  g_assert_cmpuint(second->len, ==, 3);
+  g_assert_cmpstr(cd_page_get_source_sha256(g_ptr_array_index(first, 0)), !=,
+                  cd_page_get_source_sha256(g_ptr_array_index(second, 0)));
+}
+
+/* An empty feeder before the first page is an error naming the device. */
+static void
+test_sane_adf_empty_at_start(void)
+{
+  const gchar *const empty[] = { "read-return-value=SANE_STATUS_NO_DOCS", NULL };
+  g_autoptr(CdSource) source = make_source(empty, "source", "adf", "resolution", 50, "page-size", "40x40", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) pages = scan_all(source, test0, &error);
+
+  g_assert_null(pages);
+  g_assert_error(error, CD_ERROR, CD_ERROR_NOT_FOUND);
+  g_assert_nonnull(strstr(error->message, "no documents in the feeder of scanner test:0"));
+}
+
+/* A jam, an open cover or an I/O error is a failed page naming the device
+ * and the page, and ends the session without an error. */
+static void
+test_sane_device_errors(void)
+{
+  const struct {
+    const gchar *status;
+    const gchar *reason;
+  } cases[] = {
+    { "SANE_STATUS_JAMMED", "scanner test:0, page 1: paper jam in the document feeder" },
+    { "SANE_STATUS_COVER_OPEN", "scanner test:0, page 1: the scanner cover is open" },
+    { "SANE_STATUS_IO_ERROR", "scanner test:0, page 1: input/output error" },
+    { "SANE_STATUS_DEVICE_BUSY", "scanner test:0, page 1: the scanner is busy" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+    g_autofree gchar *opt = g_strdup_printf("read-return-value=%s", cases[i].status);
+    const gchar *const options[] = { opt, NULL };
+    g_autoptr(CdSource) source = make_source(options, "source", "adf", "resolution", 50, "page-size", "40x40", NULL);
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GPtrArray) pages = scan_all(source, test0, &error);
+    CdPage *page;
+
+    g_assert_no_error(error);
+    g_assert_cmpuint(pages->len, ==, 1);
+    page = g_ptr_array_index(pages, 0);
+    g_assert_cmpint(cd_page_get_kind(page), ==, CD_PAGE_KIND_FAILED);
+    g_assert_cmpint(cd_page_get_source_page(page), ==, 0);
+    g_assert_true(g_str_has_prefix(cd_page_get_reason(page), cases[i].reason));
+    g_assert_null(cd_page_get_pix(page));
+  }
+}
+
+/* The test scanner has no duplex feeder: asking for one says so, with the
+ * sources it has; an unknown device and an unknown option are named. */
+static void
+test_sane_refusals(void)
+{
+  const gchar *const bad[] = { "no-such-option=1", NULL };
+  const gchar *const missing[] = { "test:9", NULL };
+  g_autoptr(CdSource) duplex = make_source(NULL, "source", "adf-duplex", NULL);
+  g_autoptr(CdSource) plain = make_source(NULL, NULL, NULL);
+  g_autoptr(CdSource) opts = make_source(bad, NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) pages = scan_all(duplex, test0, &error);
+
+  g_assert_null(pages);
+  g_assert_error(error, CD_ERROR, CD_ERROR_NOT_SUPPORTED);
+  g_assert_nonnull(strstr(error->message,
+                          "scanner test:0 has no duplex document feeder; its sources are: Flatbed, Automatic "
+                          "Document Feeder"));
+  g_clear_error(&error);
+
+  pages = scan_all(plain, missing, &error);
+  g_assert_null(pages);
+  g_assert_error(error, CD_ERROR, CD_ERROR_NOT_FOUND);
+  g_assert_nonnull(strstr(error->message, "test:9"));
+  g_clear_error(&error);
+
+  pages = scan_all(opts, test0, &error);
+  g_assert_null(pages);
+  g_assert_error(error, CD_ERROR, CD_ERROR_INVALID_ARGUMENT);
+  g_assert_nonnull(strstr(error->message, "no option 'no-such-option'"));
+}
+
+/* A page size that is not one is refused when the stage starts. */
+static void
+test_sane_bad_page_size(void)
+{
+  g_autoptr(GError) error = NULL;
+  GType type = cd_registry_find_stage(registry, "sane", &error);
+  g_autoptr(CdStage) stage = g_object_new(type, "page-size", "quarto", NULL);
+
+  g_assert_false(cd_stage_start(stage, &error));
+  g_assert_error(error, CD_ERROR, CD_ERROR_WORKFLOW);
+  g_assert_nonnull(strstr(error->message, "'quarto'"));
+}
+
+/* The device option empty: the first device found; several devices given:
+ * one session each, in order. A hand scanner (no height known up front)
+ * still gives whole pages. */
+static void
+test_sane_default_and_several_devices(void)
+{
+  const gchar *const hand[] = { "hand-scanner=yes", NULL };
+  const gchar *const both[] = { "default", "test:1", NULL };
+  g_autoptr(CdSource) source = make_source(hand, "resolution", 50, "page-size", "40x40", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) pages = scan_all(source, both, &error);
+  g_autoptr(GVariant) d0 = NULL;
+  g_autoptr(GVariant) d1 = NULL;
+
+  g_assert_no_error(error);
+  /* auto: the feeder of each device */
+  g_assert_cmpuint(pages->len, ==, 20);
+  d0 = cd_page_get_fact(g_ptr_array_index(pages, 0), "sane.device");
+  d1 = cd_page_get_fact(g_ptr_array_index(pages, 10), "sane.device");
+  g_assert_cmpstr(g_variant_get_string(d0, NULL), ==, "test:0");
+  g_assert_cmpstr(g_variant_get_string(d1, NULL), ==, "test:1");
+  g_assert_cmpint(cd_page_get_source_page(g_ptr_array_index(pages, 10)), ==, 0);
+  g_assert_cmpint(pixGetHeight(cd_page_get_pix(g_ptr_array_index(pages, 0))), >, 0);
+}
+
+int
+main(int argc, char **argv)
+{
+  g_test_init(&argc, &argv, NULL);
+  g_assert_nonnull(g_getenv("SANE_CONFIG_DIR"));
+  registry = cd_registry_new();
+  cd_registry_add_default_paths(registry);
+  cd_registry_scan(registry);
+
+  g_test_add_func("/chartdesk/sane/devices", test_sane_devices);
+  g_test_add_func("/chartdesk/sane/flatbed-gray", test_sane_flatbed_gray);
+  g_test_add_func("/chartdesk/sane/lineart", test_sane_lineart);
+  g_test_add_func("/chartdesk/sane/color", test_sane_color);
+  g_test_add_func("/chartdesk/sane/adf-to-the-end", test_sane_adf_to_the_end);
+  g_test_add_func("/chartdesk/sane/max-pages-and-sessions", test_sane_max_pages_and_sessions);
+  g_test_add_func("/chartdesk/sane/adf-empty-at-start", test_sane_adf_empty_at_start);
+  g_test_add_func("/chartdesk/sane/device-errors", test_sane_device_errors);
+  g_test_add_func("/chartdesk/sane/refusals", test_sane_refusals);
+  g_test_add_func("/chartdesk/sane/bad-page-size", test_sane_bad_page_size);
+  g_test_add_func("/chartdesk/sane/default-and-several-devices", test_sane_default_and_several_devices);
+
+  {
+    gint status = g_test_run();
+    g_object_unref(registry);
+    return status;
+  }
+}
