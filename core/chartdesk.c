@@ -941,6 +941,7 @@ static const CdCommand commands[] = {
   { "mpi", cd_cli_mpi, "Import and show the master patient index" },
   { "check", cd_cli_check, "Verify an archive: images, index, audit chain" },
   { "plugins", cd_cli_plugins, "List plugins, their stages and options" },
+  { "scanners", cd_cli_scanners, "List the scanners to scan from (SANE)" },
 };
 
 static void

@@ -838,7 +838,9 @@ cd_sane_source_start_device(CdSaneSource *self, const gchar *name, GError **erro
 
 static CdPage *cd_sane_source_failed(CdSaneSource *self, const gchar *format, ...) G_GNUC_PRINTF(2, 3);
 
-/* A failed record for the current page, naming the device and the page. */
+/* A failed record for the current page. Its reason names the device; the
+ * page is the record's own (the batch report shows it), and the log line
+ * for the operator says both. */
 static CdPage *
 cd_sane_source_failed(CdSaneSource *self, const gchar *format, ...)
 {
@@ -850,8 +852,9 @@ cd_sane_source_failed(CdSaneSource *self, const gchar *format, ...)
   va_start(args, format);
   what = g_strdup_vprintf(format, args);
   va_end(args);
-  reason = g_strdup_printf("scanner %s, page %d: %s", self->name, self->page + 1, what);
-  g_message("%s", reason);
+  reason = g_strdup_printf("scanner %s: %s; the session stopped here, scan this page and any after it again",
+                           self->name, what);
+  g_message("scanner %s, page %d: %s", self->name, self->page + 1, what);
   cd_page_set_kind(record, CD_PAGE_KIND_FAILED, reason);
   cd_page_set_fact(record, "sane.device", g_variant_new_string(self->name));
   return g_steal_pointer(&record);

@@ -239,10 +239,10 @@ test_sane_device_errors(void)
     const gchar *status;
     const gchar *reason;
   } cases[] = {
-    { "SANE_STATUS_JAMMED", "scanner test:0, page 1: paper jam in the document feeder" },
-    { "SANE_STATUS_COVER_OPEN", "scanner test:0, page 1: the scanner cover is open" },
-    { "SANE_STATUS_IO_ERROR", "scanner test:0, page 1: input/output error" },
-    { "SANE_STATUS_DEVICE_BUSY", "scanner test:0, page 1: the scanner is busy" },
+    { "SANE_STATUS_JAMMED", "scanner test:0: paper jam in the document feeder;" },
+    { "SANE_STATUS_COVER_OPEN", "scanner test:0: the scanner cover is open;" },
+    { "SANE_STATUS_IO_ERROR", "scanner test:0: input/output error" },
+    { "SANE_STATUS_DEVICE_BUSY", "scanner test:0: the scanner is busy;" },
   };
 
   for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
@@ -330,7 +330,192 @@ test_sane_default_and_several_devices(void)
   g_assert_cmpstr(g_variant_get_string(d0, NULL), ==, "test:0");
   g_assert_cmpstr(g_variant_get_string(d1, NULL), ==, "test:1");
   g_assert_cmpint(cd_page_get_source_page(g_ptr_array_index(pages, 10)), ==, 0);
+  /* a hand scanner is 11 cm wide (216 pixels at 50 dpi) and says its height
+   * only at the end */
+  g_assert_cmpint(ABS(pixGetWidth(cd_page_get_pix(g_ptr_array_index(pages, 0))) - 216), <=, 1);
   g_assert_cmpint(pixGetHeight(cd_page_get_pix(g_ptr_array_index(pages, 0))), >, 0);
+}
+
+static gchar *
+tmpdir(void)
+{
+  g_autoptr(GError) error = NULL;
+  gchar *dir = g_dir_make_tmp("cd-sane-XXXXXX", &error);
+  g_assert_no_error(error);
+  return dir;
+}
+
+static void
+rm_archive(const gchar *dir)
+{
+  const gchar *suffixes[] = { "", "-wal", "-shm", "-journal" };
+  for (guint i = 0; i < G_N_ELEMENTS(suffixes); i++) {
+    g_autofree gchar *path = g_strdup_printf("%s/scan.archive%s", dir, suffixes[i]);
+    g_unlink(path);
+  }
+  g_rmdir(dir);
+}
+
+static CdBatch *
+run_workflow(CdArchive *archive, const gchar *device_options, guint max_pages)
+{
+  g_autofree gchar *data =
+      g_strdup_printf("[workflow]\n"
+                      "name=scan-test\n"
+                      "source=sane\n"
+                      "workers=1\n"
+                      "[sane]\n"
+                      "device=test:0\n"
+                      "source=adf\n"
+                      "resolution=50\n"
+                      "page-size=40x40\n"
+                      "max-pages=%u\n"
+                      "device-options=read-return-value=Default;hand-scanner=no;test-picture=Grid;%s\n",
+                      max_pages, device_options);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CdWorkflow) workflow = cd_workflow_new_from_data(registry, data, "test", &error);
+  g_autoptr(CdPipeline) pipeline = NULL;
+  const gchar *const inputs[] = { NULL };
+  CdBatch *batch;
+
+  g_assert_no_error(error);
+  pipeline = cd_pipeline_new(workflow, archive);
+  batch = cd_pipeline_run(pipeline, inputs, NULL, &error);
+  g_assert_no_error(error);
+  g_assert_nonnull(batch);
+  g_assert_cmpstr(cd_batch_get_status(batch), ==, "finished");
+  return batch;
+}
+
+/* A whole batch through the engine into a real archive: the scanned pages
+ * are stored with their scanner provenance and image; scanning the same
+ * paper again stores it again (a new session, not a duplicate); a jam is a
+ * failed page in the report and the archive, and the batch still finishes. */
+static void
+test_sane_pipeline(void)
+{
+  g_autofree gchar *dir = tmpdir();
+  g_autofree gchar *path = g_build_filename(dir, "scan.archive", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CdArchive) archive = cd_archive_open(path, CD_ARCHIVE_FLAG_WRITER | CD_ARCHIVE_FLAG_CREATE, &error);
+  g_autoptr(CdBatch) first = NULL;
+  g_autoptr(CdBatch) again = NULL;
+  g_autoptr(CdBatch) jammed = NULL;
+  g_autoptr(GOutputStream) out = g_memory_output_stream_new_resizable();
+  g_auto(GStrv) lines = NULL;
+  guint pages = 0, failed = 0;
+
+  g_assert_no_error(error);
+  first = run_workflow(archive, "", 4);
+  g_assert_cmpuint(cd_batch_get_pages_in(first), ==, 4);
+  g_assert_cmpuint(cd_batch_get_documents(first), ==, 1);
+  g_assert_cmpuint(cd_batch_get_count(first, CD_BATCH_OUTCOME_FAILED), ==, 0);
+  again = run_workflow(archive, "", 4);
+  g_assert_cmpuint(cd_batch_get_pages_in(again), ==, 4);
+  g_assert_cmpuint(cd_batch_get_count(again, CD_BATCH_OUTCOME_DUPLICATE), ==, 0);
+  jammed = run_workflow(archive, "read-return-value=SANE_STATUS_JAMMED", 4);
+  g_assert_cmpuint(cd_batch_get_pages_in(jammed), ==, 1);
+  g_assert_cmpuint(cd_batch_get_count(jammed, CD_BATCH_OUTCOME_FAILED), ==, 1);
+
+  g_assert_true(cd_archive_export_jsonl(archive, out, FALSE, NULL, &error));
+  g_assert_no_error(error);
+  g_assert_true(g_output_stream_write_all(out, "", 1, NULL, NULL, &error));
+  g_assert_true(g_output_stream_close(out, NULL, &error));
+  lines = g_strsplit(g_memory_output_stream_get_data(G_MEMORY_OUTPUT_STREAM(out)), "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++) {
+    g_autoptr(JsonNode) node = NULL;
+    JsonObject *o;
+    if (lines[i][0] == '\0')
+      continue;
+    node = json_from_string(lines[i], &error);
+    g_assert_no_error(error);
+    o = json_node_get_object(node);
+    if (json_object_has_member(o, "pages")) {
+      JsonArray *a = json_object_get_array_member(o, "pages");
+      for (guint j = 0; j < json_array_get_length(a); j++) {
+        JsonObject *p = json_array_get_object_element(a, j);
+        JsonObject *src = json_object_get_object_member(p, "source");
+        JsonObject *image = json_object_get_object_member(p, "image");
+        JsonObject *facts = json_object_get_object_member(p, "facts");
+        g_assert_true(g_str_has_prefix(json_object_get_string_member(src, "path"), "sane:test:0/"));
+        g_assert_cmpint(json_object_get_int_member(src, "page"), ==, j);
+        /* 40 mm at 50 dpi */
+        g_assert_cmpint(ABS(json_object_get_int_member(image, "width") - 79), <=, 1);
+        g_assert_cmpstr(json_object_get_string_member(facts, "sane.device"), ==, "test:0");
+        pages++;
+      }
+    } else {
+      g_assert_cmpstr(json_object_get_string_member(o, "kind"), ==, "failed");
+      g_assert_nonnull(strstr(json_object_get_string_member(o, "reason"), "paper jam"));
+      failed++;
+    }
+  }
+  g_assert_cmpuint(pages, ==, 8);
+  g_assert_cmpuint(failed, ==, 1);
+
+  g_clear_object(&archive);
+  rm_archive(dir);
+}
+
+/* Runs chartdesk; returns its exit status. */
+static gint
+chartdesk(gchar **out, gchar **err, const gchar *first, ...)
+{
+  g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func(g_free);
+  g_autoptr(GSubprocess) proc = NULL;
+  g_autoptr(GError) error = NULL;
+  va_list args;
+
+  g_ptr_array_add(argv, g_test_build_filename(G_TEST_BUILT, "core", "chartdesk", NULL));
+  va_start(args, first);
+  for (const gchar *a = first; a != NULL; a = va_arg(args, const gchar *))
+    g_ptr_array_add(argv, g_strdup(a));
+  va_end(args);
+  g_ptr_array_add(argv, NULL);
+  proc = g_subprocess_newv((const gchar *const *) argv->pdata,
+                           G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE, &error);
+  g_assert_no_error(error);
+  g_subprocess_communicate_utf8(proc, NULL, NULL, out, err, &error);
+  g_assert_no_error(error);
+  return g_subprocess_get_exit_status(proc);
+}
+
+/* The operator's view: `chartdesk scanners` lists the test scanners, and
+ * `chartdesk ingest --workflow scan-intake` scans a feeder into an archive
+ * (exit 0), or reports a jam naming the scanner (exit 3). */
+static void
+test_sane_cli(void)
+{
+  g_autofree gchar *dir = tmpdir();
+  g_autofree gchar *path = g_build_filename(dir, "scan.archive", NULL);
+  g_autofree gchar *out = NULL;
+  g_autofree gchar *err = NULL;
+  gint status;
+
+  status = chartdesk(&out, &err, "scanners", NULL);
+  g_assert_cmpint(status, ==, 0);
+  g_assert_nonnull(strstr(out, "test:0 "));
+  g_assert_nonnull(strstr(out, "frontend-tester"));
+  g_clear_pointer(&out, g_free);
+  g_clear_pointer(&err, g_free);
+
+  status = chartdesk(&out, &err, "ingest", "--quiet", "--workflow", "scan-intake", "--set", "sane.resolution=50",
+                     "--set", "sane.page-size=60x60", "--set", "sane.max-pages=3", "--set",
+                     "sane.device-options=read-return-value=Default;test-picture=Solid white", path, "test:1", NULL);
+  g_assert_cmpint(status, ==, 0);
+  g_assert_nonnull(strstr(out, "3 pages in"));
+  g_clear_pointer(&out, g_free);
+  g_clear_pointer(&err, g_free);
+
+  status = chartdesk(&out, &err, "ingest", "--quiet", "--workflow", "scan-intake", "--set", "sane.resolution=50",
+                     "--set", "sane.device-options=read-return-value=SANE_STATUS_JAMMED", path, "test:1", NULL);
+  g_assert_cmpint(status, ==, 3);
+  g_assert_nonnull(strstr(out, "scanner test:1: paper jam in the document feeder"));
+  g_assert_nonnull(strstr(err, "scanner test:1, page 1: paper jam"));
+  g_clear_pointer(&out, g_free);
+  g_clear_pointer(&err, g_free);
+
+  rm_archive(dir);
 }
 
 int
@@ -353,6 +538,8 @@ main(int argc, char **argv)
   g_test_add_func("/chartdesk/sane/refusals", test_sane_refusals);
   g_test_add_func("/chartdesk/sane/bad-page-size", test_sane_bad_page_size);
   g_test_add_func("/chartdesk/sane/default-and-several-devices", test_sane_default_and_several_devices);
+  g_test_add_func("/chartdesk/sane/pipeline", test_sane_pipeline);
+  g_test_add_func("/chartdesk/sane/cli", test_sane_cli);
 
   {
     gint status = g_test_run();
