@@ -405,8 +405,10 @@ cd_sane_enable_duplex_option(SANE_Handle handle, const gchar *device)
   return FALSE;
 }
 
+static gchar *cd_sane_device_type(const gchar *name);
+
 static gboolean
-cd_sane_source_set_source(CdSaneSource *self, const gchar *device_type, GError **error)
+cd_sane_source_set_source(CdSaneSource *self, GError **error)
 {
   const SANE_String_Const *list = cd_sane_string_list(self->handle, SANE_NAME_SCAN_SOURCE);
   const gchar *want = self->source[0] != '\0' ? self->source : DEFAULT_SOURCE;
@@ -414,6 +416,7 @@ cd_sane_source_set_source(CdSaneSource *self, const gchar *device_type, GError *
 
   if (list == NULL) {
     /* one source only: what the device is tells */
+    g_autofree gchar *device_type = cd_sane_device_type(self->name);
     gboolean sheetfed = device_type != NULL && cd_sane_name_has(device_type, feeder_words);
     if (g_strcmp0(want, "flatbed") == 0 && sheetfed) {
       g_set_error(error, CD_ERROR, CD_ERROR_NOT_SUPPORTED, "scanner %s has no flatbed: it is a %s", self->name,
@@ -722,7 +725,6 @@ cd_sane_source_close_device(CdSaneSource *self)
     sane_close(self->handle);
   }
   self->handle = NULL;
-  self->started = FALSE;
   g_clear_pointer(&self->name, g_free);
   g_clear_pointer(&self->session_path, g_free);
   g_clear_pointer(&self->session_sha, g_free);
@@ -751,17 +753,20 @@ cd_sane_first_device(GError **error)
   return g_strdup(fields[0]);
 }
 
-static const gchar *
+/* The device's type ("flatbed scanner", "sheetfed scanner"), for devices
+ * without a source option. Only local devices are listed: a network scanner
+ * without a source option is taken for a flatbed. */
+static gchar *
 cd_sane_device_type(const gchar *name)
 {
+  g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&cd_sane_lock);
   const SANE_Device **list = NULL;
 
-  /* only when the device list is already known: listing can be slow */
   if (sane_get_devices(&list, SANE_TRUE) != SANE_STATUS_GOOD)
     return NULL;
   for (guint i = 0; list != NULL && list[i] != NULL; i++) {
     if (g_strcmp0(list[i]->name, name) == 0)
-      return list[i]->type;
+      return g_strdup(list[i]->type);
   }
   return NULL;
 }
@@ -774,7 +779,6 @@ cd_sane_source_start_device(CdSaneSource *self, const gchar *name, GError **erro
   g_autoptr(GDateTime) now = g_date_time_new_now_utc();
   g_autofree gchar *stamp = g_date_time_format_iso8601(now);
   g_autofree gchar *nonce = g_uuid_string_random();
-  g_autofree gchar *device_type = NULL;
   g_autofree gchar *first = NULL;
   SANE_Status status;
 
@@ -789,8 +793,6 @@ cd_sane_source_start_device(CdSaneSource *self, const gchar *name, GError **erro
   {
     g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&cd_sane_lock);
     status = sane_open(name, &self->handle);
-    if (status == SANE_STATUS_GOOD)
-      device_type = g_strdup(cd_sane_device_type(name));
   }
   if (status != SANE_STATUS_GOOD) {
     self->handle = NULL;
@@ -811,7 +813,7 @@ cd_sane_source_start_device(CdSaneSource *self, const gchar *name, GError **erro
     return FALSE;
   }
   self->name = g_strdup(name);
-  if (!cd_sane_source_set_source(self, device_type, error) || !cd_sane_source_set_mode(self, error) ||
+  if (!cd_sane_source_set_source(self, error) || !cd_sane_source_set_mode(self, error) ||
       !cd_sane_source_set_resolution(self, error) || !cd_sane_source_set_page_size(self, error) ||
       !cd_sane_source_set_device_options(self, error)) {
     cd_sane_source_close_device(self);
@@ -1016,7 +1018,6 @@ cd_sane_source_scan_page(CdSaneSource *self, GCancellable *cancellable, CdPage *
     SANE_Status status = sane_start(self->handle);
     GByteArray *data;
     guint slot;
-    self->started = TRUE;
     if (status == SANE_STATUS_NO_DOCS && n_planes == 0) {
       if (self->page == 0) {
         g_set_error(error, CD_ERROR, CD_ERROR_NOT_FOUND,

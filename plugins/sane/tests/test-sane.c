@@ -173,6 +173,103 @@ test_sane_color(void)
   g_assert_true(same);
 }
 
+/* A PIX from binary PGM or PPM (P5, P6), 16-bit samples cut to their most
+ * significant byte (PNM stores them big-endian). Read here, not by
+ * Leptonica, whose 16-bit PNM reading is not what is under test. */
+static PIX *
+pix_from_pnm(const guint8 *data, gsize len)
+{
+  guint values[3] = { 0 };
+  gboolean color;
+  gsize pos = 2, bytes;
+  PIX *pix;
+
+  g_assert_cmpuint(len, >, 2);
+  g_assert_true(data[0] == 'P' && (data[1] == '5' || data[1] == '6'));
+  color = data[1] == '6';
+  for (guint i = 0; i < 3; i++) {
+    while (pos < len && (g_ascii_isspace(data[pos]) || data[pos] == '#')) {
+      if (data[pos] == '#')
+        while (pos < len && data[pos] != '\n')
+          pos++;
+      else
+        pos++;
+    }
+    while (pos < len && g_ascii_isdigit(data[pos]))
+      values[i] = values[i] * 10 + (data[pos++] - '0');
+  }
+  pos++; /* the one white space before the samples */
+  bytes = values[2] > 255 ? 2 : 1;
+  g_assert_cmpuint(len - pos, >=, (gsize) values[0] * values[1] * (color ? 3 : 1) * bytes);
+  pix = pixCreate(values[0], values[1], color ? 32 : 8);
+  for (guint y = 0; y < values[1]; y++) {
+    for (guint x = 0; x < values[0]; x++) {
+      const guint8 *px = data + pos + ((gsize) y * values[0] + x) * (color ? 3 : 1) * bytes;
+      if (color)
+        pixSetRGBPixel(pix, x, y, px[0], px[bytes], px[2 * bytes]);
+      else
+        pixSetPixel(pix, x, y, px[0]);
+    }
+  }
+  return pix;
+}
+
+/* The page SANE's own frontend, scanimage, makes of the same scan, or NULL
+ * when scanimage is not installed. */
+static PIX *
+scanimage_reference(const gchar *mode, const gchar *depth)
+{
+  g_autofree gchar *scanimage = g_find_program_in_path("scanimage");
+  g_autoptr(GSubprocess) proc = NULL;
+  g_autoptr(GBytes) out = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (scanimage == NULL)
+    return NULL;
+  proc = g_subprocess_new(G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_SILENCE, &error, scanimage, "-d",
+                          "test:0", "--mode", mode, "--depth", depth, "--test-picture", "Color pattern", "--resolution",
+                          "75", "-l", "0", "-t", "0", "-x", "60", "-y", "40", "--format=pnm", NULL);
+  g_assert_no_error(error);
+  g_assert_true(g_subprocess_communicate(proc, NULL, NULL, &out, NULL, &error));
+  g_assert_no_error(error);
+  g_assert_cmpint(g_subprocess_get_exit_status(proc), ==, 0);
+  return pix_from_pnm(g_bytes_get_data(out, NULL), g_bytes_get_size(out));
+}
+
+/* Grey and colour at 8 and 16 bits per sample come out as the page
+ * scanimage makes of the same scan: sample order, channel order and 16-bit
+ * byte order are SANE's. */
+static void
+test_sane_like_scanimage(void)
+{
+  const gchar *const modes[] = { "Gray", "Color" };
+  const gchar *const depths[] = { "8", "16" };
+
+  for (guint m = 0; m < G_N_ELEMENTS(modes); m++) {
+    for (guint d = 0; d < G_N_ELEMENTS(depths); d++) {
+      g_autofree gchar *depth = g_strdup_printf("depth=%s", depths[d]);
+      const gchar *const options[] = { "test-picture=Color pattern", depth, NULL };
+      g_autoptr(CdSource) source = make_source(options, "source", "flatbed", "resolution", 75, "page-size", "60x40",
+                                               "mode", m == 0 ? 1 : 2, NULL);
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GPtrArray) pages = scan_all(source, test0, &error);
+      PIX *ours, *theirs = scanimage_reference(modes[m], depths[d]);
+      l_int32 same = 0;
+
+      if (theirs == NULL) {
+        g_test_skip("scanimage (sane-utils) is not installed");
+        return;
+      }
+      g_assert_no_error(error);
+      ours = cd_page_get_pix(g_ptr_array_index(pages, 0));
+      g_assert_cmpint(pixGetDepth(ours), ==, m == 0 ? 8 : 32);
+      pixEqual(ours, theirs, &same);
+      g_assert_true(same);
+      pixDestroy(&theirs);
+    }
+  }
+}
+
 /* The feeder runs to its end: the test scanner's holds 10 sheets, and all
  * come out as pages 0..9 of one session, then the end without an error. */
 static void
@@ -531,6 +628,7 @@ main(int argc, char **argv)
   g_test_add_func("/chartdesk/sane/flatbed-gray", test_sane_flatbed_gray);
   g_test_add_func("/chartdesk/sane/lineart", test_sane_lineart);
   g_test_add_func("/chartdesk/sane/color", test_sane_color);
+  g_test_add_func("/chartdesk/sane/like-scanimage", test_sane_like_scanimage);
   g_test_add_func("/chartdesk/sane/adf-to-the-end", test_sane_adf_to_the_end);
   g_test_add_func("/chartdesk/sane/max-pages-and-sessions", test_sane_max_pages_and_sessions);
   g_test_add_func("/chartdesk/sane/adf-empty-at-start", test_sane_adf_empty_at_start);
