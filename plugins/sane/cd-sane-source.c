@@ -444,16 +444,18 @@ cd_sane_source_set_source(CdSaneSource *self, GError **error)
   pick = cd_sane_pick_source(list, want);
   if (pick == NULL && g_strcmp0(want, "adf-duplex") == 0) {
     /* a simplex feeder with a duplex switch */
-    pick = cd_sane_pick_source(list, "adf");
-    if (pick != NULL && (!cd_sane_set_string(self->handle, self->name, SANE_NAME_SCAN_SOURCE, pick, NULL) ||
-                         !cd_sane_enable_duplex_option(self->handle, self->name)))
-      pick = NULL;
-    if (pick != NULL) {
+    g_autofree gchar *adf = g_strdup(cd_sane_pick_source(list, "adf"));
+    if (adf != NULL && cd_sane_set_string(self->handle, self->name, SANE_NAME_SCAN_SOURCE, adf, NULL) &&
+        cd_sane_enable_duplex_option(self->handle, self->name)) {
       self->duplex = TRUE;
       self->feeder = TRUE;
-      self->source_name = g_strdup(pick);
+      self->source_name = g_steal_pointer(&adf);
       return TRUE;
     }
+    /* setting an option may reload the others: read the list again */
+    list = cd_sane_string_list(self->handle, SANE_NAME_SCAN_SOURCE);
+    if (list == NULL)
+      list = (const SANE_String_Const[]){ NULL };
   }
   if (pick == NULL && g_strcmp0(want, "auto") == 0) {
     /* no feeder: the glass, or whatever the device starts with */
@@ -475,11 +477,12 @@ cd_sane_source_set_source(CdSaneSource *self, GError **error)
                   self->name, want, names);
     return FALSE;
   }
-  if (!cd_sane_set_string(self->handle, self->name, SANE_NAME_SCAN_SOURCE, pick, error))
-    return FALSE;
-  self->feeder = cd_sane_is_feeder_name(pick);
-  self->duplex = cd_sane_name_has(pick, duplex_words);
+  /* copied first: setting an option may reload the device's descriptors */
   self->source_name = g_strdup(pick);
+  self->feeder = cd_sane_is_feeder_name(self->source_name);
+  self->duplex = cd_sane_name_has(self->source_name, duplex_words);
+  if (!cd_sane_set_string(self->handle, self->name, SANE_NAME_SCAN_SOURCE, self->source_name, error))
+    return FALSE;
   return TRUE;
 }
 
@@ -515,6 +518,7 @@ cd_sane_source_set_mode(CdSaneSource *self, GError **error)
 {
   const SANE_String_Const *list = cd_sane_string_list(self->handle, SANE_NAME_SCAN_MODE);
   CdSaneMode mode = self->mode;
+  gboolean has_lineart;
   const gchar *pick;
 
   if (list == NULL) {
@@ -531,14 +535,17 @@ cd_sane_source_set_mode(CdSaneSource *self, GError **error)
                 mode == CD_SANE_MODE_COLOR ? "colour" : "grey", names);
     return FALSE;
   }
-  if (!cd_sane_set_string(self->handle, self->name, SANE_NAME_SCAN_MODE, pick, error))
-    return FALSE;
+  /* copied first: setting an option may reload the device's descriptors */
+  has_lineart = cd_sane_pick_mode(list, CD_SANE_MODE_LINEART) != NULL;
   self->mode_name = g_strdup(pick);
-  if (mode == CD_SANE_MODE_LINEART && cd_sane_pick_mode(list, CD_SANE_MODE_LINEART) == NULL) {
+  if (!cd_sane_set_string(self->handle, self->name, SANE_NAME_SCAN_MODE, self->mode_name, error))
+    return FALSE;
+  if (mode == CD_SANE_MODE_LINEART && !has_lineart) {
     if (cd_sane_allows_word(self->handle, SANE_NAME_BIT_DEPTH, 1) &&
         cd_sane_set_number(self->handle, SANE_NAME_BIT_DEPTH, 1, NULL)) {
+      gchar *name = g_strdup_printf("%s, 1 bit", self->mode_name);
       g_free(self->mode_name);
-      self->mode_name = g_strdup_printf("%s, 1 bit", pick);
+      self->mode_name = name;
     } else {
       self->threshold = TRUE;
     }
