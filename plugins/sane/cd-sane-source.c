@@ -8,6 +8,7 @@
 #include <sane/sane.h>
 #include <sane/saneopts.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cd-sane-source.h"
@@ -57,8 +58,9 @@ struct _CdSaneSource {
   gboolean duplex;     /* sheets alternate front, back */
   gboolean threshold;  /* lineart made here from a grey scan */
   gint xres, yres;
-  gint page;        /* index of the next page in the session */
-  gboolean started; /* sane_start was called since the last cancel */
+  gint page;             /* index of the next page in the session */
+  gboolean failed;       /* the device reported an error in this session */
+  gboolean test_backend; /* sane-backends' virtual scanner: see read_frame */
 };
 
 G_DEFINE_TYPE(CdSaneSource, cd_sane_source, CD_TYPE_SOURCE)
@@ -105,12 +107,26 @@ static GParamSpec *props[N_PROPS];
 #define DEFAULT_PAGE_SIZE "letter"
 #define DEFAULT_MAX_PAGES 0
 
-/* The SANE library is initialised once per process and never left: plugin
- * modules stay resident, and backends may keep threads or USB handles that
- * sane_exit() would pull from under a session still running elsewhere. The
- * calls that touch the library's global state (device lists, opening and
- * closing devices) take one lock; a handle is used by one thread at a time. */
+/* The SANE library is initialised once per process, on first use. It is
+ * left at process exit, and only when no device is open and no other thread
+ * is inside the library: a backend's threads or USB handles must never be
+ * pulled from under a session still running (the process ends anyway, and
+ * the system takes everything back). The plugin module is resident, so the
+ * exit handler stays valid. The calls that touch the library's global state
+ * (device lists, opening and closing devices) take one lock; a handle is
+ * used by one thread at a time. */
 static GMutex cd_sane_lock;
+static guint cd_sane_n_open; /* devices open, under the lock */
+
+static void
+cd_sane_atexit(void)
+{
+  if (!g_mutex_trylock(&cd_sane_lock))
+    return;
+  if (cd_sane_n_open == 0)
+    sane_exit();
+  g_mutex_unlock(&cd_sane_lock);
+}
 
 static gboolean
 cd_sane_ensure_init(GError **error)
@@ -121,8 +137,10 @@ cd_sane_ensure_init(GError **error)
   if (g_once_init_enter(&once)) {
     SANE_Int version = 0;
     status = sane_init(&version, NULL);
-    if (status == SANE_STATUS_GOOD)
+    if (status == SANE_STATUS_GOOD) {
       g_debug("SANE %d.%d.%d", SANE_VERSION_MAJOR(version), SANE_VERSION_MINOR(version), SANE_VERSION_BUILD(version));
+      atexit(cd_sane_atexit);
+    }
     g_once_init_leave(&once, 1);
   }
   if (status != SANE_STATUS_GOOD) {
@@ -722,14 +740,22 @@ cd_sane_source_set_device_options(CdSaneSource *self, GError **error)
 
 /* ------------------------------------------------------------- session */
 
+/* Ends the session. After a device error the backend is given a moment
+ * before it is cancelled: some backends (sane-backends' own `test` among
+ * them) cancel their reader thread asynchronously, and one cancelled while it
+ * is still starting can hang the process in malloc. A jam costs a person
+ * minutes; this costs a tenth of a second. */
 static void
 cd_sane_source_close_device(CdSaneSource *self)
 {
   if (self->handle != NULL) {
     g_autoptr(GMutexLocker) locker = NULL;
+    if (self->failed)
+      g_usleep(G_USEC_PER_SEC / 10);
     sane_cancel(self->handle);
     locker = g_mutex_locker_new(&cd_sane_lock);
     sane_close(self->handle);
+    cd_sane_n_open--;
   }
   self->handle = NULL;
   g_clear_pointer(&self->name, g_free);
@@ -737,7 +763,7 @@ cd_sane_source_close_device(CdSaneSource *self)
   g_clear_pointer(&self->session_sha, g_free);
   g_clear_pointer(&self->source_name, g_free);
   g_clear_pointer(&self->mode_name, g_free);
-  self->feeder = self->duplex = self->threshold = FALSE;
+  self->feeder = self->duplex = self->threshold = self->failed = self->test_backend = FALSE;
   self->page = 0;
 }
 
@@ -800,6 +826,8 @@ cd_sane_source_start_device(CdSaneSource *self, const gchar *name, GError **erro
   {
     g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&cd_sane_lock);
     status = sane_open(name, &self->handle);
+    if (status == SANE_STATUS_GOOD)
+      cd_sane_n_open++;
   }
   if (status != SANE_STATUS_GOOD) {
     self->handle = NULL;
@@ -820,6 +848,7 @@ cd_sane_source_start_device(CdSaneSource *self, const gchar *name, GError **erro
     return FALSE;
   }
   self->name = g_strdup(name);
+  self->test_backend = g_str_has_prefix(name, "test:") || g_strcmp0(name, "test") == 0;
   if (!cd_sane_source_set_source(self, error) || !cd_sane_source_set_mode(self, error) ||
       !cd_sane_source_set_resolution(self, error) || !cd_sane_source_set_page_size(self, error) ||
       !cd_sane_source_set_device_options(self, error)) {
@@ -893,18 +922,30 @@ cd_sane_status_reason(SANE_Status status)
   }
 }
 
-/* Reads one frame's data to its end. Returns the SANE status that ended it:
- * EOF when the frame is whole. */
+/* Reads one frame's data to its end (@expected bytes, or -1 when the device
+ * does not say). Returns the SANE status that ended it: EOF when the frame
+ * is whole.
+ *
+ * sane-backends' `test` backend cancels its reader thread asynchronously in
+ * the read that returns a frame's last bytes; a reader cancelled inside its
+ * final free() hangs the process in malloc. For that backend alone, the
+ * reader is given a moment to finish once the rest of the frame fits in the
+ * pipe, before the last bytes are read. */
 static SANE_Status
-cd_sane_source_read_frame(CdSaneSource *self, GByteArray *data, GCancellable *cancellable)
+cd_sane_source_read_frame(CdSaneSource *self, GByteArray *data, gint64 expected, GCancellable *cancellable)
 {
   guint8 buf[65536];
+  gboolean settled = FALSE;
 
   for (;;) {
     SANE_Int len = 0;
     SANE_Status status;
     if (g_cancellable_is_cancelled(cancellable))
       return SANE_STATUS_CANCELLED;
+    if (self->test_backend && !settled && (expected < 0 || (gint64) (data->len + sizeof buf) >= expected)) {
+      g_usleep(G_USEC_PER_SEC / 50);
+      settled = expected >= 0;
+    }
     status = sane_read(self->handle, buf, sizeof buf, &len);
     if (len > 0)
       g_byte_array_append(data, buf, len);
@@ -1039,11 +1080,13 @@ cd_sane_source_scan_page(CdSaneSource *self, GCancellable *cancellable, CdPage *
       return CD_SCAN_ERROR;
     }
     if (status != SANE_STATUS_GOOD) {
+      self->failed = TRUE;
       *page_out = cd_sane_source_failed(self, "%s", cd_sane_status_reason(status));
       return CD_SCAN_PAGE;
     }
     status = sane_get_parameters(self->handle, &params);
     if (status != SANE_STATUS_GOOD) {
+      self->failed = TRUE;
       *page_out = cd_sane_source_failed(self, "%s", cd_sane_status_reason(status));
       return CD_SCAN_PAGE;
     }
@@ -1059,7 +1102,8 @@ cd_sane_source_scan_page(CdSaneSource *self, GCancellable *cancellable, CdPage *
     g_clear_pointer(planes[slot], g_byte_array_unref);
     *planes[slot] = g_byte_array_new();
     data = *planes[slot];
-    status = cd_sane_source_read_frame(self, data, cancellable);
+    status = cd_sane_source_read_frame(
+        self, data, params.lines > 0 ? (gint64) params.lines * params.bytes_per_line : -1, cancellable);
     if (status == SANE_STATUS_CANCELLED && g_cancellable_is_cancelled(cancellable)) {
       g_cancellable_set_error_if_cancelled(cancellable, error);
       return CD_SCAN_ERROR;
@@ -1075,6 +1119,7 @@ cd_sane_source_scan_page(CdSaneSource *self, GCancellable *cancellable, CdPage *
       return CD_SCAN_END;
     }
     if (status != SANE_STATUS_EOF) {
+      self->failed = TRUE;
       *page_out = cd_sane_source_failed(self, "%s", cd_sane_status_reason(status));
       return CD_SCAN_PAGE;
     }
