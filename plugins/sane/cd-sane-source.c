@@ -8,7 +8,6 @@
 #include <sane/sane.h>
 #include <sane/saneopts.h>
 #include <stdarg.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "cd-sane-source.h"
@@ -59,7 +58,7 @@ struct _CdSaneSource {
   gboolean threshold;  /* lineart made here from a grey scan */
   gint xres, yres;
   gint page;             /* index of the next page in the session */
-  gboolean failed;       /* the device reported an error in this session */
+  gboolean in_frame;     /* a frame was started and not read to its end */
   gboolean test_backend; /* sane-backends' virtual scanner: see read_frame */
 };
 
@@ -107,26 +106,15 @@ static GParamSpec *props[N_PROPS];
 #define DEFAULT_PAGE_SIZE "letter"
 #define DEFAULT_MAX_PAGES 0
 
-/* The SANE library is initialised once per process, on first use. It is
- * left at process exit, and only when no device is open and no other thread
- * is inside the library: a backend's threads or USB handles must never be
- * pulled from under a session still running (the process ends anyway, and
- * the system takes everything back). The plugin module is resident, so the
- * exit handler stays valid. The calls that touch the library's global state
+/* The SANE library is initialised once per process and never left: plugin
+ * modules stay resident, so there is no unload to hook, and leaving it at
+ * exit (sane_exit unloads the backends) can deadlock in the dynamic loader
+ * when a backend's thread died holding its lock, as sane-backends' test
+ * backend's asynchronously cancelled reader can. The system takes
+ * everything back at exit. The calls that touch the library's global state
  * (device lists, opening and closing devices) take one lock; a handle is
  * used by one thread at a time. */
 static GMutex cd_sane_lock;
-static guint cd_sane_n_open; /* devices open, under the lock */
-
-static void
-cd_sane_atexit(void)
-{
-  if (!g_mutex_trylock(&cd_sane_lock))
-    return;
-  if (cd_sane_n_open == 0)
-    sane_exit();
-  g_mutex_unlock(&cd_sane_lock);
-}
 
 static gboolean
 cd_sane_ensure_init(GError **error)
@@ -137,10 +125,8 @@ cd_sane_ensure_init(GError **error)
   if (g_once_init_enter(&once)) {
     SANE_Int version = 0;
     status = sane_init(&version, NULL);
-    if (status == SANE_STATUS_GOOD) {
+    if (status == SANE_STATUS_GOOD)
       g_debug("SANE %d.%d.%d", SANE_VERSION_MAJOR(version), SANE_VERSION_MINOR(version), SANE_VERSION_BUILD(version));
-      atexit(cd_sane_atexit);
-    }
     g_once_init_leave(&once, 1);
   }
   if (status != SANE_STATUS_GOOD) {
@@ -740,22 +726,22 @@ cd_sane_source_set_device_options(CdSaneSource *self, GError **error)
 
 /* ------------------------------------------------------------- session */
 
-/* Ends the session. After a device error the backend is given a moment
- * before it is cancelled: some backends (sane-backends' own `test` among
- * them) cancel their reader thread asynchronously, and one cancelled while it
- * is still starting can hang the process in malloc. A jam costs a person
- * minutes; this costs a tenth of a second. */
+/* Ends the session. A frame abandoned midway (a device error, a cancel) is
+ * given a moment before it is cancelled: some backends (sane-backends' own
+ * `test` among them) cancel their reader thread asynchronously, and one
+ * cancelled while it is starting or ending can hang the process in malloc or
+ * the dynamic loader. A jam costs a person minutes; this costs a tenth of a
+ * second. */
 static void
 cd_sane_source_close_device(CdSaneSource *self)
 {
   if (self->handle != NULL) {
     g_autoptr(GMutexLocker) locker = NULL;
-    if (self->failed)
+    if (self->in_frame)
       g_usleep(G_USEC_PER_SEC / 10);
     sane_cancel(self->handle);
     locker = g_mutex_locker_new(&cd_sane_lock);
     sane_close(self->handle);
-    cd_sane_n_open--;
   }
   self->handle = NULL;
   g_clear_pointer(&self->name, g_free);
@@ -763,7 +749,7 @@ cd_sane_source_close_device(CdSaneSource *self)
   g_clear_pointer(&self->session_sha, g_free);
   g_clear_pointer(&self->source_name, g_free);
   g_clear_pointer(&self->mode_name, g_free);
-  self->feeder = self->duplex = self->threshold = self->failed = self->test_backend = FALSE;
+  self->feeder = self->duplex = self->threshold = self->in_frame = self->test_backend = FALSE;
   self->page = 0;
 }
 
@@ -826,8 +812,6 @@ cd_sane_source_start_device(CdSaneSource *self, const gchar *name, GError **erro
   {
     g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&cd_sane_lock);
     status = sane_open(name, &self->handle);
-    if (status == SANE_STATUS_GOOD)
-      cd_sane_n_open++;
   }
   if (status != SANE_STATUS_GOOD) {
     self->handle = NULL;
@@ -927,26 +911,29 @@ cd_sane_status_reason(SANE_Status status)
  * is whole.
  *
  * sane-backends' `test` backend cancels its reader thread asynchronously in
- * the read that returns a frame's last bytes; a reader cancelled inside its
- * final free() hangs the process in malloc. For that backend alone, the
- * reader is given a moment to finish once the rest of the frame fits in the
- * pipe, before the last bytes are read. */
+ * the read that returns a frame's last byte; a reader cancelled inside its
+ * final free() hangs the process in malloc. For that backend alone, the last
+ * byte is read on its own, a moment after the rest, when the reader has
+ * written it and ended. */
 static SANE_Status
 cd_sane_source_read_frame(CdSaneSource *self, GByteArray *data, gint64 expected, GCancellable *cancellable)
 {
   guint8 buf[65536];
-  gboolean settled = FALSE;
 
   for (;;) {
     SANE_Int len = 0;
+    SANE_Int want = sizeof buf;
     SANE_Status status;
     if (g_cancellable_is_cancelled(cancellable))
       return SANE_STATUS_CANCELLED;
-    if (self->test_backend && !settled && (expected < 0 || (gint64) (data->len + sizeof buf) >= expected)) {
-      g_usleep(G_USEC_PER_SEC / 50);
-      settled = expected >= 0;
+    if (self->test_backend) {
+      gint64 remaining = expected - (gint64) data->len;
+      if (expected < 0 || remaining == 1)
+        g_usleep(G_USEC_PER_SEC / 50);
+      else if (remaining > 1)
+        want = (SANE_Int) MIN((gint64) want, remaining - 1);
     }
-    status = sane_read(self->handle, buf, sizeof buf, &len);
+    status = sane_read(self->handle, buf, want, &len);
     if (len > 0)
       g_byte_array_append(data, buf, len);
     if (status != SANE_STATUS_GOOD)
@@ -1080,13 +1067,12 @@ cd_sane_source_scan_page(CdSaneSource *self, GCancellable *cancellable, CdPage *
       return CD_SCAN_ERROR;
     }
     if (status != SANE_STATUS_GOOD) {
-      self->failed = TRUE;
       *page_out = cd_sane_source_failed(self, "%s", cd_sane_status_reason(status));
       return CD_SCAN_PAGE;
     }
+    self->in_frame = TRUE;
     status = sane_get_parameters(self->handle, &params);
     if (status != SANE_STATUS_GOOD) {
-      self->failed = TRUE;
       *page_out = cd_sane_source_failed(self, "%s", cd_sane_status_reason(status));
       return CD_SCAN_PAGE;
     }
@@ -1119,10 +1105,10 @@ cd_sane_source_scan_page(CdSaneSource *self, GCancellable *cancellable, CdPage *
       return CD_SCAN_END;
     }
     if (status != SANE_STATUS_EOF) {
-      self->failed = TRUE;
       *page_out = cd_sane_source_failed(self, "%s", cd_sane_status_reason(status));
       return CD_SCAN_PAGE;
     }
+    self->in_frame = FALSE;
     g_checksum_update(raw, data->data, data->len);
     if (params.last_frame)
       break;

@@ -26,7 +26,8 @@ make_source(const gchar *const *device_options, const gchar *first_property, ...
   va_list args;
 
   g_assert_no_error(error);
-  g_strv_builder_add_many(builder, "read-return-value=Default", "test-picture=Solid black", "hand-scanner=no", NULL);
+  g_strv_builder_add_many(builder, "read-return-value=Default", "test-picture=Solid black", "hand-scanner=no",
+                          "read-delay=no", NULL);
   if (device_options != NULL)
     g_strv_builder_addv(builder, (const gchar **) device_options);
   options = g_strv_builder_end(builder);
@@ -360,6 +361,39 @@ test_sane_device_errors(void)
   }
 }
 
+static gpointer
+cancel_thread(gpointer data)
+{
+  g_usleep(G_USEC_PER_SEC * 3 / 10);
+  g_cancellable_cancel(data);
+  return NULL;
+}
+
+/* Cancelling (Ctrl-C) stops a feeder mid-batch: with pages that take 0.2 s
+ * each, a cancel after 0.3 s ends the session with the cancellation long
+ * before the feeder's 10 pages. */
+static void
+test_sane_cancel(void)
+{
+  const gchar *const slow[] = { "read-delay=yes", "read-delay-duration=200000", NULL };
+  g_autoptr(CdSource) source = make_source(slow, "source", "adf", "resolution", 50, "page-size", "40x40", NULL);
+  g_autoptr(GCancellable) cancellable = g_cancellable_new();
+  g_autoptr(GError) error = NULL;
+  GThread *thread;
+  CdPage *page;
+  guint n = 0;
+
+  g_assert_true(cd_source_open(source, test0, &error));
+  thread = g_thread_new("cancel", cancel_thread, cancellable);
+  while ((page = cd_source_next(source, cancellable, &error)) != NULL) {
+    g_object_unref(page);
+    n++;
+  }
+  g_thread_join(thread);
+  g_assert_error(error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_assert_cmpuint(n, <, 10);
+}
+
 /* The test scanner has no duplex feeder: asking for one says so, with the
  * sources it has; an unknown device and an unknown option are named. */
 static void
@@ -467,7 +501,7 @@ run_workflow(CdArchive *archive, const gchar *device_options, guint max_pages)
                       "resolution=50\n"
                       "page-size=40x40\n"
                       "max-pages=%u\n"
-                      "device-options=read-return-value=Default;hand-scanner=no;test-picture=Grid;%s\n",
+                      "device-options=read-return-value=Default;hand-scanner=no;read-delay=no;test-picture=Grid;%s\n",
                       max_pages, device_options);
   g_autoptr(GError) error = NULL;
   g_autoptr(CdWorkflow) workflow = cd_workflow_new_from_data(registry, data, "test", &error);
@@ -604,8 +638,11 @@ test_sane_cli(void)
   g_clear_pointer(&out, g_free);
   g_clear_pointer(&err, g_free);
 
+  /* a page that fits in the test backend's pipe: its reader then ends by
+   * itself before the jam is cancelled */
   status = chartdesk(&out, &err, "ingest", "--quiet", "--workflow", "scan-intake", "--set", "sane.resolution=50",
-                     "--set", "sane.device-options=read-return-value=SANE_STATUS_JAMMED", path, "test:1", NULL);
+                     "--set", "sane.page-size=40x40", "--set",
+                     "sane.device-options=read-return-value=SANE_STATUS_JAMMED", path, "test:1", NULL);
   g_assert_cmpint(status, ==, 3);
   g_assert_nonnull(strstr(out, "scanner test:1: paper jam in the document feeder"));
   g_assert_nonnull(strstr(err, "scanner test:1, page 1: paper jam"));
@@ -633,6 +670,7 @@ main(int argc, char **argv)
   g_test_add_func("/chartdesk/sane/max-pages-and-sessions", test_sane_max_pages_and_sessions);
   g_test_add_func("/chartdesk/sane/adf-empty-at-start", test_sane_adf_empty_at_start);
   g_test_add_func("/chartdesk/sane/device-errors", test_sane_device_errors);
+  g_test_add_func("/chartdesk/sane/cancel", test_sane_cancel);
   g_test_add_func("/chartdesk/sane/refusals", test_sane_refusals);
   g_test_add_func("/chartdesk/sane/bad-page-size", test_sane_bad_page_size);
   g_test_add_func("/chartdesk/sane/default-and-several-devices", test_sane_default_and_several_devices);
