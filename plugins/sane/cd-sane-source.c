@@ -409,7 +409,23 @@ cd_sane_enable_duplex_option(SANE_Handle handle, const gchar *device)
   return FALSE;
 }
 
-static gchar *cd_sane_device_type(const gchar *name);
+/* The device's type ("flatbed scanner", "sheetfed scanner"), for devices
+ * without a source option. Only local devices are listed: a network scanner
+ * without a source option is taken for a flatbed. */
+static gchar *
+cd_sane_device_type(const gchar *name)
+{
+  g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&cd_sane_lock);
+  const SANE_Device **list = NULL;
+
+  if (sane_get_devices(&list, SANE_TRUE) != SANE_STATUS_GOOD)
+    return NULL;
+  for (guint i = 0; list != NULL && list[i] != NULL; i++) {
+    if (g_strcmp0(list[i]->name, name) == 0)
+      return g_strdup(list[i]->type);
+  }
+  return NULL;
+}
 
 static gboolean
 cd_sane_source_set_source(CdSaneSource *self, GError **error)
@@ -770,24 +786,6 @@ cd_sane_first_device(GError **error)
   }
   fields = g_strsplit(g_ptr_array_index(devices, 0), "\t", 2);
   return g_strdup(fields[0]);
-}
-
-/* The device's type ("flatbed scanner", "sheetfed scanner"), for devices
- * without a source option. Only local devices are listed: a network scanner
- * without a source option is taken for a flatbed. */
-static gchar *
-cd_sane_device_type(const gchar *name)
-{
-  g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&cd_sane_lock);
-  const SANE_Device **list = NULL;
-
-  if (sane_get_devices(&list, SANE_TRUE) != SANE_STATUS_GOOD)
-    return NULL;
-  for (guint i = 0; list != NULL && list[i] != NULL; i++) {
-    if (g_strcmp0(list[i]->name, name) == 0)
-      return g_strdup(list[i]->type);
-  }
-  return NULL;
 }
 
 /* Opens and sets up the device @name and starts its session. */
