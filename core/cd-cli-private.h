@@ -11,6 +11,7 @@ G_BEGIN_DECLS
 void cd_cli_print_error(const GError *error);
 CdRegistry *cd_cli_load_registry(void);
 gint cd_cli_plugins(gint argc, gchar **argv);
+gint cd_cli_scanners(gint argc, gchar **argv);
 gboolean cd_cli_write_page_image(CdArchive *archive, gint64 page_id, const gchar *filename, GError **error);
 void cd_cli_print_record(JsonNode *node, gboolean is_page);
 void cd_cli_print_review(GPtrArray *items, gboolean json);

@@ -1003,6 +1003,7 @@ static const CdCommand commands[] = {
   { "check", cd_cli_check, "Verify an archive: images, index, audit chain" },
   { "classify", cd_cli_classify, "Train, measure and test document-type classifiers" },
   { "plugins", cd_cli_plugins, "List plugins, their stages and options" },
+  { "scanners", cd_cli_scanners, "List the scanners to scan from (SANE)" },
 };
 
 static void
