@@ -830,6 +830,91 @@ cd_archive_has_page(CdArchive *self, const gchar *sha256, gint page, GError **er
   return sqlite3_step(stmt) == SQLITE_ROW;
 }
 
+/**
+ * cd_archived_page_free:
+ * @page: (nullable): a #CdArchivedPage
+ *
+ * Since: 0.1
+ */
+void
+cd_archived_page_free(CdArchivedPage *page)
+{
+  if (page == NULL)
+    return;
+  g_free(page->source_path);
+  g_free(page->reason);
+  g_free(page);
+}
+
+/**
+ * cd_archive_find_pages:
+ * @self: a #CdArchive
+ * @sha256: the source file's SHA-256
+ * @page: a 0-based page index, or -1 for every page of the file
+ * @error: return location for a #GError
+ *
+ * Says where archived input pages ended, and which batch archived them: a
+ * page in a document is filed or in review (with the document's open
+ * review reasons), a page kept out of documents is set aside or failed
+ * (with its own reason). Whole-file failure records (page -1) are not
+ * pages of the file and are never listed.
+ *
+ * Returns: (transfer container) (element-type CdArchivedPage): the pages
+ *   found, in page order (empty when none is archived), or %NULL with
+ *   @error set
+ *
+ * Since: 0.1
+ */
+GPtrArray *
+cd_archive_find_pages(CdArchive *self, const gchar *sha256, gint page, GError **error)
+{
+  g_autoptr(GRecMutexLocker) locker = NULL;
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+  g_autoptr(GPtrArray) pages = g_ptr_array_new_with_free_func((GDestroyNotify) cd_archived_page_free);
+  gint rc;
+
+  g_return_val_if_fail(CD_IS_ARCHIVE(self), NULL);
+  if (sha256 == NULL)
+    return g_steal_pointer(&pages);
+  locker = g_rec_mutex_locker_new(&self->mutex);
+  stmt = cd_archive_prepare(self,
+                            "SELECT p.id, p.batch_id, p.source_path, p.source_page, p.kind, p.reason, p.document_id, "
+                            "d.status, (SELECT group_concat(r.reason, '; ') FROM review r "
+                            "WHERE r.document_id = p.document_id AND r.resolved IS NULL) "
+                            "FROM pages p LEFT JOIN documents d ON d.id = p.document_id "
+                            "WHERE p.source_sha256 = ?1 AND p.source_page >= 0 AND (?2 < 0 OR p.source_page = ?2) "
+                            "ORDER BY p.source_page",
+                            error);
+  if (stmt == NULL)
+    return NULL;
+  cd_bind_text(stmt, 1, sha256);
+  sqlite3_bind_int(stmt, 2, page);
+  while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+    CdArchivedPage *p = g_new0(CdArchivedPage, 1);
+    const gchar *kind = cd_column_text(stmt, 4);
+    p->page_id = sqlite3_column_int64(stmt, 0);
+    p->batch_id = sqlite3_column_int64(stmt, 1);
+    p->source_path = g_strdup(cd_column_text(stmt, 2));
+    p->source_page = sqlite3_column_int(stmt, 3);
+    p->document_id = sqlite3_column_int64(stmt, 6);
+    if (p->document_id > 0 && g_strcmp0(cd_column_text(stmt, 7), "review") == 0) {
+      p->outcome = CD_BATCH_OUTCOME_REVIEW;
+      p->reason = g_strdup(cd_column_text(stmt, 8) != NULL ? cd_column_text(stmt, 8) : "waiting for review");
+    } else if (p->document_id > 0) {
+      p->outcome = CD_BATCH_OUTCOME_FILED;
+    } else {
+      p->outcome = g_strcmp0(kind, "failed") == 0 ? CD_BATCH_OUTCOME_FAILED : CD_BATCH_OUTCOME_SET_ASIDE;
+      p->reason = g_strdup(cd_column_text(stmt, 5));
+    }
+    g_ptr_array_add(pages, p);
+  }
+  if (rc != SQLITE_DONE) {
+    cd_archive_set_error(self, error, "cannot read archived pages");
+    return NULL;
+  }
+  return g_steal_pointer(&pages);
+}
+
 static gchar *
 cd_strv_ptr_array_to_json(GPtrArray *array)
 {

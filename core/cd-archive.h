@@ -143,7 +143,7 @@ typedef struct {
 /**
  * CdBatchRecord:
  * @id: the batch
- * @status: `queued`, `running`, `finished`, `cancelled` or `failed`
+ * @status: `queued`, `running`, `paused`, `finished`, `cancelled` or `failed`
  * @workflow: the workflow's name
  * @workflow_origin: (nullable): the workflow file, for batches queued to be
  *   resumed (chartdeskd); %NULL for batches run by the command line
@@ -170,6 +170,37 @@ typedef struct {
   gchar *finished;
   gchar *report;
 } CdBatchRecord;
+
+/**
+ * CdArchivedPage:
+ * @page_id: the page's row
+ * @batch_id: the batch that archived it
+ * @source_path: its source file
+ * @source_page: its 0-based index there
+ * @outcome: where it ended: %CD_BATCH_OUTCOME_FILED or
+ *   %CD_BATCH_OUTCOME_REVIEW (in a document), %CD_BATCH_OUTCOME_SET_ASIDE or
+ *   %CD_BATCH_OUTCOME_FAILED (a record of its own)
+ * @reason: (nullable): why: the page's own reason, or its document's open
+ *   review reasons
+ * @document_id: its document, 0 outside documents
+ *
+ * What the archive knows of one archived input page, so that a batch
+ * resumed after a crash can report the pages it archived before it.
+ *
+ * Since: 0.1
+ */
+typedef struct {
+  gint64 page_id;
+  gint64 batch_id;
+  gchar *source_path;
+  gint source_page;
+  CdBatchOutcome outcome;
+  gchar *reason;
+  gint64 document_id;
+} CdArchivedPage;
+
+void cd_archived_page_free(CdArchivedPage *page);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(CdArchivedPage, cd_archived_page_free)
 
 void cd_batch_record_free(CdBatchRecord *record);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(CdBatchRecord, cd_batch_record_free)
@@ -200,6 +231,8 @@ CdBatchRecord *cd_archive_get_batch(CdArchive *self, gint64 batch_id, GError **e
 GPtrArray *cd_archive_list_batches(CdArchive *self, const gchar *const *statuses, GError **error);
 gboolean cd_archive_find_file(CdArchive *self, const gchar *sha256, gint64 *batch_id, GError **error);
 gboolean cd_archive_has_page(CdArchive *self, const gchar *sha256, gint page, GError **error);
+GPtrArray *cd_archive_find_pages(CdArchive *self, const gchar *sha256, gint page, GError **error);
+gboolean cd_archive_set_batch_paused(CdArchive *self, gint64 batch_id, gboolean paused, GError **error);
 gboolean cd_archive_commit_document(CdArchive *self, gint64 batch_id, CdDocument *document, GError **error);
 gboolean cd_archive_commit_page(CdArchive *self, gint64 batch_id, CdPage *page, GError **error);
 gboolean cd_archive_commit_file(CdArchive *self, gint64 batch_id, const gchar *sha256, const gchar *path, guint64 size,

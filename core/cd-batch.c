@@ -21,9 +21,10 @@ struct _CdBatch {
   gint64 id;
   guint counts[CD_BATCH_OUTCOME_LAST];
   guint documents;
-  GPtrArray *items; /* of CdBatchItem */
-  gdouble elapsed;  /* seconds */
-  gchar *status;    /* running, finished, cancelled, failed */
+  GPtrArray *items;               /* of CdBatchItem */
+  GHashTable *archived_documents; /* ids of documents an earlier run of this batch committed */
+  gdouble elapsed;                /* seconds */
+  gchar *status;                  /* running, finished, cancelled, failed */
 };
 
 G_DEFINE_TYPE(CdBatch, cd_batch, G_TYPE_OBJECT)
@@ -47,6 +48,7 @@ cd_batch_finalize(GObject *object)
 {
   CdBatch *self = CD_BATCH(object);
   g_ptr_array_unref(self->items);
+  g_hash_table_unref(self->archived_documents);
   g_free(self->status);
   G_OBJECT_CLASS(cd_batch_parent_class)->finalize(object);
 }
@@ -62,6 +64,7 @@ static void
 cd_batch_init(CdBatch *self)
 {
   self->items = g_ptr_array_new_with_free_func((GDestroyNotify) cd_batch_item_free);
+  self->archived_documents = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
   self->status = g_strdup("running");
 }
 
@@ -241,6 +244,42 @@ cd_batch_add_document(CdBatch *self, CdDocument *document)
     cd_batch_add_item(self, cd_page_get_source_path(first), cd_page_get_source_page(first), outcome, reason->str,
                       cd_document_get_id(document));
   }
+}
+
+/**
+ * cd_batch_add_archived_page:
+ * @self: a #CdBatch
+ * @path: the page's source file
+ * @page: its 0-based index there
+ * @outcome: where it ended when it was archived
+ * @reason: (nullable): why, for every outcome but %CD_BATCH_OUTCOME_FILED
+ * @document_id: the document holding it, 0 if none
+ *
+ * Counts a page that an earlier run of this same batch archived (a batch
+ * resumed after a crash or a restart), with the outcome it had then, so
+ * that the report of the run that finishes the batch accounts for every
+ * page of the batch. A document is counted, and listed when in review,
+ * once however many of its pages are added.
+ *
+ * Since: 0.1
+ */
+void
+cd_batch_add_archived_page(CdBatch *self, const gchar *path, gint page, CdBatchOutcome outcome, const gchar *reason,
+                           gint64 document_id)
+{
+  gboolean new_document = FALSE;
+
+  g_return_if_fail(CD_IS_BATCH(self));
+  g_return_if_fail(outcome < CD_BATCH_OUTCOME_LAST);
+  self->counts[outcome]++;
+  if (document_id > 0 && !g_hash_table_contains(self->archived_documents, &document_id)) {
+    g_hash_table_add(self->archived_documents, g_memdup2(&document_id, sizeof document_id));
+    self->documents++;
+    new_document = TRUE;
+  }
+  if (outcome == CD_BATCH_OUTCOME_FILED || (outcome == CD_BATCH_OUTCOME_REVIEW && document_id > 0 && !new_document))
+    return;
+  cd_batch_add_item(self, path, page, outcome, reason, document_id);
 }
 
 /**

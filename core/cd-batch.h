@@ -47,6 +47,8 @@ guint cd_batch_get_count(CdBatch *self, CdBatchOutcome outcome);
 guint cd_batch_get_documents(CdBatch *self);
 void cd_batch_add_page(CdBatch *self, CdPage *page, CdBatchOutcome outcome, const gchar *reason);
 void cd_batch_add_document(CdBatch *self, CdDocument *document);
+void cd_batch_add_archived_page(CdBatch *self, const gchar *path, gint page, CdBatchOutcome outcome,
+                                const gchar *reason, gint64 document_id);
 GPtrArray *cd_batch_get_items(CdBatch *self);
 gdouble cd_batch_get_elapsed(CdBatch *self);
 const gchar *cd_batch_get_status(CdBatch *self);

@@ -70,9 +70,10 @@ typedef struct _CdRun {
   GCond cond;
   guint in_flight; /* pages taken from the source, not yet consumed */
   guint capacity;
-  guint64 n_sent;   /* pages the feeder sent; final once it ends */
-  GError *fatal;    /* the first error that stops the batch */
-  GHashTable *seen; /* sha256 → path of files read in this batch (feeder) */
+  guint64 n_sent;      /* pages the feeder sent; final once it ends */
+  GError *fatal;       /* the first error that stops the batch */
+  GHashTable *seen;    /* sha256 → path of files read in this batch (feeder) */
+  GHashTable *resumed; /* sha256 of files an earlier run of this batch archived whole (lock) */
   gint64 batch_id;
   CdBatch *batch;
   /* writer-side state */
@@ -195,8 +196,11 @@ cd_pipeline_get_n_workers(CdPipeline *self)
  *
  * Makes the next run carry on that journalled batch instead of beginning a
  * new one. With the same inputs, a batch interrupted at any point resumes:
- * what is archived is skipped, the rest is done, and the batch's report and
- * status are those of the run that finishes it.
+ * what is archived is skipped, the rest is done, and the batch's status is
+ * that of the run that finishes it. Its report covers the whole batch:
+ * pages an earlier run of the batch archived are counted once each with
+ * the outcome they had (filed, review with the reason, set aside, failed),
+ * never as duplicates; only content another batch archived is a duplicate.
  *
  * Since: 0.1
  */
@@ -289,6 +293,15 @@ cd_run_check_file(CdSource *source, const gchar *path, const gchar *sha256, gcha
   }
   if (cd_archive_find_file(run->self->archive, sha256, &batch_id, NULL)) {
     *reason = g_strdup_printf("already archived (batch %" G_GINT64_FORMAT ")", batch_id);
+    if (batch_id == run->batch_id) {
+      /* archived by an earlier run of this very batch: the writer reports
+       * its pages as they ended, once; the same content again is a
+       * duplicate within the batch */
+      g_hash_table_insert(run->seen, g_strdup(sha256), g_strdup(path));
+      g_mutex_lock(&run->lock);
+      g_hash_table_add(run->resumed, g_strdup(sha256));
+      g_mutex_unlock(&run->lock);
+    }
     return FALSE;
   }
   g_hash_table_insert(run->seen, g_strdup(sha256), g_strdup(path));
@@ -505,25 +518,74 @@ cd_run_classify(CdRun *run, CdDocument *document)
   }
 }
 
+/* Counts input pages that are already archived, page @index of the file
+ * @sha (or, with @whole_file, all its pages), as where they ended: with
+ * their real outcome when an earlier run of this same batch archived them
+ * (a batch resumed after a crash), as duplicates when another batch did.
+ * @n_found says how many were archived. */
+static gboolean
+cd_run_report_archived(CdRun *run, const gchar *path, const gchar *sha, gint index, gboolean whole_file, guint *n_found,
+                       GError **error)
+{
+  g_autoptr(GPtrArray) archived = NULL;
+
+  *n_found = 0;
+  if (sha == NULL || (!whole_file && index < 0))
+    return TRUE;
+  archived = cd_archive_find_pages(run->self->archive, sha, whole_file ? -1 : index, error);
+  if (archived == NULL) {
+    g_prefix_error(error, "%s: ", path);
+    return FALSE;
+  }
+  for (guint i = 0; i < archived->len; i++) {
+    CdArchivedPage *p = g_ptr_array_index(archived, i);
+    if (p->batch_id == run->batch_id) {
+      cd_batch_add_archived_page(run->batch, path, p->source_page, p->outcome, p->reason, p->document_id);
+    } else {
+      g_autofree gchar *reason = g_strdup_printf("page already archived (batch %" G_GINT64_FORMAT ")", p->batch_id);
+      cd_batch_add_archived_page(run->batch, path, p->source_page, CD_BATCH_OUTCOME_DUPLICATE, reason, 0);
+    }
+  }
+  *n_found = archived->len;
+  return TRUE;
+}
+
 /* Closes the document being assembled: document stages, then one
  * transaction. Pages already in the archive (a batch resumed after a crash)
- * are not written twice. */
+ * are reported where they ended and not written twice; should the resumed
+ * run have grouped pages otherwise, those not yet archived still make a
+ * document. */
 static gboolean
 cd_run_close_document(CdRun *run, GError **error)
 {
   g_autoptr(CdDocument) document = g_steal_pointer(&run->document);
+  g_autoptr(CdDocument) rest = NULL;
   GPtrArray *pages;
   CdPage *first;
+  guint n_archived = 0;
 
   if (document == NULL)
     return TRUE;
   pages = cd_document_get_pages(document);
-  first = g_ptr_array_index(pages, 0);
-  if (cd_archive_has_page(run->self->archive, cd_page_get_source_sha256(first), cd_page_get_source_page(first), NULL)) {
-    for (guint i = 0; i < pages->len; i++)
-      cd_batch_add_page(run->batch, g_ptr_array_index(pages, i), CD_BATCH_OUTCOME_DUPLICATE, "page already archived");
-    return TRUE;
+  rest = cd_document_new();
+  for (guint i = 0; i < pages->len; i++) {
+    CdPage *page = g_ptr_array_index(pages, i);
+    guint found = 0;
+    if (!cd_run_report_archived(run, cd_page_get_source_path(page), cd_page_get_source_sha256(page),
+                                cd_page_get_source_page(page), FALSE, &found, error))
+      return FALSE;
+    if (found == 0)
+      cd_document_add_page(rest, page);
+    n_archived += found > 0 ? 1 : 0;
   }
+  if (n_archived == pages->len)
+    return TRUE;
+  if (n_archived > 0) {
+    g_object_unref(document);
+    document = g_steal_pointer(&rest);
+    pages = cd_document_get_pages(document);
+  }
+  first = g_ptr_array_index(pages, 0);
   for (guint i = 0; i < run->doc_stages->len; i++) {
     g_autoptr(GError) error_local = NULL;
     if (!cd_doc_stage_process(g_ptr_array_index(run->doc_stages, i), document, run->cancel, &error_local)) {
@@ -610,8 +672,16 @@ cd_run_consume(CdRun *run, CdPage *page, GError **error)
 
   kind = cd_page_get_kind(page);
   if (kind == CD_PAGE_KIND_DUPLICATE) {
-    cd_batch_add_page(run->batch, page, CD_BATCH_OUTCOME_DUPLICATE, cd_page_get_reason(page));
+    gboolean resumed;
+    guint found = 0;
     run->file_whole = FALSE;
+    g_mutex_lock(&run->lock);
+    resumed = sha != NULL && g_hash_table_remove(run->resumed, sha);
+    g_mutex_unlock(&run->lock);
+    if (resumed && !cd_run_report_archived(run, path, sha, -1, TRUE, &found, error))
+      return FALSE;
+    if (found == 0)
+      cd_batch_add_page(run->batch, page, CD_BATCH_OUTCOME_DUPLICATE, cd_page_get_reason(page));
     return TRUE;
   }
   if (index < 0)
@@ -620,10 +690,11 @@ cd_run_consume(CdRun *run, CdPage *page, GError **error)
     run->file_pages++;
 
   if (kind != CD_PAGE_KIND_PAGE) {
-    if (cd_archive_has_page(run->self->archive, sha, index, NULL)) {
-      cd_batch_add_page(run->batch, page, CD_BATCH_OUTCOME_DUPLICATE, "page already archived");
+    guint found = 0;
+    if (!cd_run_report_archived(run, path, sha, index, FALSE, &found, error))
+      return FALSE;
+    if (found > 0)
       return TRUE;
-    }
     if (!cd_archive_commit_page(run->self->archive, run->batch_id, page, error)) {
       g_prefix_error(error, "%s page %d: cannot archive: ", path, index + 1);
       return FALSE;
@@ -653,6 +724,7 @@ cd_run_clear(CdRun *run)
   g_cond_clear(&run->cond);
   g_clear_error(&run->fatal);
   g_clear_pointer(&run->seen, g_hash_table_unref);
+  g_clear_pointer(&run->resumed, g_hash_table_unref);
   g_clear_object(&run->batch);
   g_clear_object(&run->splitter);
   g_clear_pointer(&run->doc_stages, g_ptr_array_unref);
@@ -745,6 +817,7 @@ cd_pipeline_run(CdPipeline *self, const gchar *const *inputs, GCancellable *canc
   g_cond_init(&run.cond);
   run.capacity = self->n_workers * CD_PIPELINE_PAGES_PER_WORKER;
   run.seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+  run.resumed = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
   run.batch = cd_batch_new();
   run.file_whole = TRUE;
   run.started = g_get_monotonic_time();

@@ -312,6 +312,76 @@ test_pipeline_cancel_resume(Fixture *fx, gconstpointer data)
   g_assert_cmpuint(objects->len, ==, 10);
 }
 
+/* A batch cancelled midway and resumed under the same batch id reports
+ * every page of the batch once with its real outcome: pages the first run
+ * archived are filed, in review with the reason, or set aside, never
+ * duplicates, and the counts add up to the pages in. */
+static void
+test_pipeline_resume_report(Fixture *fx, gconstpointer data)
+{
+  g_autoptr(CdWorkflow) wf = workflow(fx, "workers=2\nsplitter=test-split\n[test-source]\npages=60\n"
+                                          "pages-per-file=6\n[test-split]\nevery=2\n[test-mark]\nmax-delay=2\n"
+                                          "fail-page=2\nblank-page=5\n[test-link]\nmrn=1\n");
+  g_autoptr(GCancellable) cancellable = g_cancellable_new();
+  g_autoptr(CdPipeline) pipeline = cd_pipeline_new(wf, fx->archive);
+  g_autoptr(CdPipeline) resumed = cd_pipeline_new(wf, fx->archive);
+  const gchar *inputs[] = { "synthetic", NULL };
+  CancelState state = { cancellable, 20, 0, 0 };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CdBatch) first = NULL;
+  g_autoptr(CdBatch) second = NULL;
+  g_autoptr(GHashTable) listed = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+  guint counted = 0;
+  guint n_review = 0, n_set_aside = 0;
+  GPtrArray *items;
+
+  cd_pipeline_set_progress_func(pipeline, cancel_progress, &state);
+  first = cd_pipeline_run(pipeline, inputs, cancellable, &error);
+  g_assert_no_error(error);
+  g_assert_cmpstr(cd_batch_get_status(first), ==, "cancelled");
+  g_assert_cmpuint(cd_batch_get_documents(first), >, 0);
+  g_assert_cmpuint(cd_batch_get_pages_in(first), <, 60);
+
+  cd_pipeline_set_batch_id(resumed, cd_batch_get_id(first));
+  second = cd_pipeline_run(resumed, inputs, NULL, &error);
+  g_assert_no_error(error);
+  g_assert_cmpstr(cd_batch_get_status(second), ==, "finished");
+  g_assert_cmpint(cd_batch_get_id(second), ==, cd_batch_get_id(first));
+  /* per file: pages 0-1 and 4 filed, 2-3 in review (page 2 failed a stage), 5 blank */
+  g_assert_cmpuint(cd_batch_get_pages_in(second), ==, 60);
+  g_assert_cmpuint(cd_batch_get_count(second, CD_BATCH_OUTCOME_DUPLICATE), ==, 0);
+  g_assert_cmpuint(cd_batch_get_count(second, CD_BATCH_OUTCOME_FILED), ==, 30);
+  g_assert_cmpuint(cd_batch_get_count(second, CD_BATCH_OUTCOME_REVIEW), ==, 20);
+  g_assert_cmpuint(cd_batch_get_count(second, CD_BATCH_OUTCOME_SET_ASIDE), ==, 10);
+  g_assert_cmpuint(cd_batch_get_count(second, CD_BATCH_OUTCOME_FAILED), ==, 0);
+  for (guint i = 0; i < CD_BATCH_OUTCOME_LAST; i++)
+    counted += cd_batch_get_count(second, i);
+  g_assert_cmpuint(counted, ==, cd_batch_get_pages_in(second));
+  g_assert_cmpuint(cd_batch_get_documents(second), ==, 30);
+
+  /* each document in review and each page set aside is listed once, with its reason */
+  items = cd_batch_get_items(second);
+  for (guint i = 0; i < items->len; i++) {
+    CdBatchItem *item = g_ptr_array_index(items, i);
+    g_autofree gchar *key = g_strdup_printf("%s#%d", item->path, item->page);
+    g_assert_cmpint(item->outcome, !=, CD_BATCH_OUTCOME_DUPLICATE);
+    g_assert_true(g_hash_table_add(listed, g_steal_pointer(&key)));
+    if (item->outcome == CD_BATCH_OUTCOME_REVIEW) {
+      g_assert_cmpint(item->page, ==, 2);
+      g_assert_cmpint(item->document_id, >, 0);
+      g_assert_nonnull(strstr(item->reason, "deliberate failure on page 3"));
+      n_review++;
+    } else {
+      g_assert_cmpint(item->outcome, ==, CD_BATCH_OUTCOME_SET_ASIDE);
+      g_assert_cmpint(item->page, ==, 5);
+      g_assert_cmpstr(item->reason, ==, "blank: deliberately");
+      n_set_aside++;
+    }
+  }
+  g_assert_cmpuint(n_review, ==, 10);
+  g_assert_cmpuint(n_set_aside, ==, 10);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -326,6 +396,8 @@ main(int argc, char **argv)
              fixture_teardown);
   g_test_add("/chartdesk/pipeline/rerun", Fixture, NULL, fixture_setup, test_pipeline_rerun, fixture_teardown);
   g_test_add("/chartdesk/pipeline/cancel-resume", Fixture, NULL, fixture_setup, test_pipeline_cancel_resume,
+             fixture_teardown);
+  g_test_add("/chartdesk/pipeline/resume-report", Fixture, NULL, fixture_setup, test_pipeline_resume_report,
              fixture_teardown);
   return g_test_run();
 }

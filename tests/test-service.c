@@ -390,6 +390,43 @@ assert_exactly_once(const gchar *archive, guint n_files, guint n_pages)
   g_assert_cmpuint(e.n_documents, ==, n_files);
 }
 
+/* The journalled report of a batch that was interrupted and resumed says
+ * what happened to every page of the batch, once: no page the batch itself
+ * archived before an interruption is called a duplicate, and the counts
+ * add up to the pages in. */
+static void
+assert_whole_report(CdArchive *archive, gint64 batch_id, guint n_pages)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CdBatchRecord) record = cd_archive_get_batch(archive, batch_id, &error);
+  g_autoptr(JsonParser) parser = json_parser_new();
+  g_autoptr(GHashTable) listed = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+  const gchar *outcomes[] = { "filed", "review", "set-aside", "failed" };
+  JsonObject *report;
+  JsonArray *items;
+  gint64 sum = 0;
+
+  g_assert_no_error(error);
+  g_assert_nonnull(record->report);
+  g_assert_true(json_parser_load_from_data(parser, record->report, -1, &error));
+  report = json_node_get_object(json_parser_get_root(parser));
+  g_assert_cmpstr(json_object_get_string_member(report, "status"), ==, "finished");
+  g_assert_cmpint(json_object_get_int_member(report, "pages_in"), ==, n_pages);
+  g_assert_cmpint(json_object_get_int_member(report, "duplicate"), ==, 0);
+  for (guint i = 0; i < G_N_ELEMENTS(outcomes); i++)
+    sum += json_object_get_int_member(report, outcomes[i]);
+  g_assert_cmpint(sum, ==, n_pages);
+  items = json_object_get_array_member(report, "items");
+  for (guint i = 0; i < json_array_get_length(items); i++) {
+    JsonObject *item = json_array_get_object_element(items, i);
+    JsonNode *page = json_object_get_member(item, "page");
+    g_autofree gchar *key = g_strdup_printf("%s#%" G_GINT64_FORMAT, json_object_get_string_member(item, "path"),
+                                            JSON_NODE_HOLDS_NULL(page) ? -1 : json_node_get_int(page));
+    g_assert_cmpstr(json_object_get_string_member(item, "outcome"), !=, "duplicate");
+    g_assert_true(g_hash_table_add(listed, g_steal_pointer(&key)));
+  }
+}
+
 /* ------------------------------------------------------------------ tests */
 
 /* The service starts on a private bus, owns its versioned name, says its
@@ -818,6 +855,7 @@ test_service_kill_resume(Fixture *f, gconstpointer data)
   assert_exactly_once(f->archive, n_files, n_pages);
   archive = cd_archive_open(f->archive, CD_ARCHIVE_FLAG_NONE, &error);
   g_assert_no_error(error);
+  assert_whole_report(archive, batch_id, n_files * n_pages);
   g_assert_true(cd_archive_check(archive, &problems, &error));
   g_assert_no_error(error);
   /* the test workflow has no OCR: pages without text are expected, nothing else */
