@@ -168,22 +168,13 @@ cd_archive_queue_batch(CdArchive *self, const gchar *workflow, const gchar *work
   return id;
 }
 
-/**
- * cd_archive_set_batch_status:
- * @self: a #CdArchive
- * @batch_id: a batch
- * @status: `queued`, `running`, `finished`, `cancelled` or `failed`
- * @error: return location for a #GError
- *
- * Moves a journalled batch to another state and audits the change (who
- * paused, cancelled or resumed what matters as much as who ingested it).
- *
- * Returns: %TRUE on success; %CD_ERROR_NOT_FOUND for an unknown batch
- *
- * Since: 0.1
- */
-gboolean
-cd_archive_set_batch_status(CdArchive *self, gint64 batch_id, const gchar *status, GError **error)
+/* Moves batch @batch_id to @status when its current status satisfies
+ * @condition (an SQL expression on `status`, or NULL for any), and audits
+ * the change. A batch whose status does not qualify is left alone, without
+ * an error; an unknown batch is %CD_ERROR_NOT_FOUND. */
+static gboolean
+cd_archive_update_batch_status(CdArchive *self, gint64 batch_id, const gchar *status, const gchar *condition,
+                               GError **error)
 {
   g_autoptr(GRecMutexLocker) locker = NULL;
   g_autoptr(CdArchiveTxn) txn = NULL;
@@ -191,15 +182,14 @@ cd_archive_set_batch_status(CdArchive *self, gint64 batch_id, const gchar *statu
   g_autoptr(JsonBuilder) b = json_builder_new();
   g_autoptr(JsonNode) detail = NULL;
   g_autofree gchar *object = NULL;
+  g_autofree gchar *sql = NULL;
 
-  g_return_val_if_fail(CD_IS_ARCHIVE(self), FALSE);
-  g_return_val_if_fail(status != NULL, FALSE);
   locker = g_rec_mutex_locker_new(cd_archive_get_mutex(self));
-
   txn = cd_archive_txn_begin(self, error);
   if (txn == NULL)
     return FALSE;
-  stmt = cd_archive_prepare(self, "UPDATE batches SET status = ? WHERE id = ?", error);
+  sql = g_strdup_printf("UPDATE batches SET status = ? WHERE id = ? AND (%s)", condition != NULL ? condition : "1");
+  stmt = cd_archive_prepare(self, sql, error);
   if (stmt == NULL)
     return FALSE;
   bind_text(stmt, 1, status);
@@ -207,6 +197,12 @@ cd_archive_set_batch_status(CdArchive *self, gint64 batch_id, const gchar *statu
   if (!cd_archive_step_done(self, stmt, error))
     return FALSE;
   if (sqlite3_changes(cd_archive_get_db(self)) == 0) {
+    g_autoptr(sqlite3_stmt) exists = cd_archive_prepare(self, "SELECT 1 FROM batches WHERE id = ?", error);
+    if (exists == NULL)
+      return FALSE;
+    sqlite3_bind_int64(exists, 1, batch_id);
+    if (sqlite3_step(exists) == SQLITE_ROW)
+      return TRUE;
     g_set_error(error, CD_ERROR, CD_ERROR_NOT_FOUND, "%s: no batch %" G_GINT64_FORMAT, cd_archive_get_path(self),
                 batch_id);
     return FALSE;
@@ -220,6 +216,56 @@ cd_archive_set_batch_status(CdArchive *self, gint64 batch_id, const gchar *statu
   if (!cd_archive_audit_locked(self, "ingest-state", object, detail, error))
     return FALSE;
   return cd_archive_txn_commit(txn, error);
+}
+
+/**
+ * cd_archive_set_batch_status:
+ * @self: a #CdArchive
+ * @batch_id: a batch
+ * @status: `queued`, `running`, `paused`, `finished`, `cancelled` or `failed`
+ * @error: return location for a #GError
+ *
+ * Moves a journalled batch to another state and audits the change (who
+ * paused, cancelled or resumed what matters as much as who ingested it).
+ * `running` never replaces `paused`: a batch paused just as its run began
+ * stays paused in the journal, whichever of the two was written first.
+ *
+ * Returns: %TRUE on success; %CD_ERROR_NOT_FOUND for an unknown batch
+ *
+ * Since: 0.1
+ */
+gboolean
+cd_archive_set_batch_status(CdArchive *self, gint64 batch_id, const gchar *status, GError **error)
+{
+  g_return_val_if_fail(CD_IS_ARCHIVE(self), FALSE);
+  g_return_val_if_fail(status != NULL, FALSE);
+  return cd_archive_update_batch_status(self, batch_id, status,
+                                        g_strcmp0(status, "running") == 0 ? "status <> 'paused'" : NULL, error);
+}
+
+/**
+ * cd_archive_set_batch_paused:
+ * @self: a #CdArchive
+ * @batch_id: a batch
+ * @paused: whether the batch is paused
+ * @error: return location for a #GError
+ *
+ * Journals a pause, so that a batch paused when its service stops or dies
+ * is still paused when the service starts again: an unfinished batch
+ * (`queued` or `running`) becomes `paused`, and a `paused` one becomes
+ * `queued` again. A batch that has ended is left as it is.
+ *
+ * Returns: %TRUE on success; %CD_ERROR_NOT_FOUND for an unknown batch
+ *
+ * Since: 0.1
+ */
+gboolean
+cd_archive_set_batch_paused(CdArchive *self, gint64 batch_id, gboolean paused, GError **error)
+{
+  g_return_val_if_fail(CD_IS_ARCHIVE(self), FALSE);
+  if (paused)
+    return cd_archive_update_batch_status(self, batch_id, "paused", "status IN ('queued', 'running')", error);
+  return cd_archive_update_batch_status(self, batch_id, "queued", "status = 'paused'", error);
 }
 
 /**

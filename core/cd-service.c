@@ -432,10 +432,17 @@ cd_job_thread(gpointer data)
     job->state = CD_JOB_FAILED;
   g_mutex_unlock(&self->lock);
 
-  /* stopped by the service stopping: back in the queue, to resume at the next start */
-  if (job->state == CD_JOB_INTERRUPTED && !cd_archive_set_batch_status(archive, job->batch_id, "queued", &error))
-    g_warning("%s: cannot journal batch %" G_GINT64_FORMAT " to resume: %s", job->archive, job->batch_id,
-              error->message);
+  /* stopped by the service stopping: back in the queue, to resume at the
+   * next start, paused if it was paused */
+  if (job->state == CD_JOB_INTERRUPTED) {
+    gboolean paused;
+    g_mutex_lock(&self->lock);
+    paused = job->pause_requested;
+    g_mutex_unlock(&self->lock);
+    if (!cd_archive_set_batch_status(archive, job->batch_id, paused ? "paused" : "queued", &error))
+      g_warning("%s: cannot journal batch %" G_GINT64_FORMAT " to resume: %s", job->archive, job->batch_id,
+                error->message);
+  }
   g_idle_add(cd_service_job_done_idle, job);
   return NULL;
 }
@@ -750,13 +757,14 @@ cd_service_hot_folder_for(CdService *self, const gchar *archive, const gchar *co
 /* ------------------------------------------------------------ start-up */
 
 /* Queues again every batch a previous run of the service journalled and
- * did not finish: `running` (it was killed) or `queued` (it never started,
- * or was stopped to resume). Batches the command line left behind have no
- * workflow file recorded and are not ours to resume. */
+ * did not finish: `running` (it was killed), `queued` (it never started,
+ * or was stopped to resume) or `paused` (it stays paused until someone
+ * resumes it). Batches the command line left behind have no workflow file
+ * recorded and are not ours to resume. */
 static void
 cd_service_resume_archive(CdService *self, const gchar *path)
 {
-  const gchar *const unfinished[] = { "queued", "running", NULL };
+  const gchar *const unfinished[] = { "queued", "running", "paused", NULL };
   g_autoptr(GError) error = NULL;
   g_autoptr(CdArchive) archive = NULL;
   g_autoptr(GPtrArray) records = NULL;
@@ -779,6 +787,12 @@ cd_service_resume_archive(CdService *self, const gchar *path)
     folder = cd_service_hot_folder_for(self, cd_archive_get_path(archive), (const gchar *const *) r->inputs);
     job = cd_service_add_job(self, cd_archive_get_path(archive), r->id, r->workflow, r->workflow_origin, r->options,
                              (const gchar *const *) r->inputs, r->actor, folder);
+    if (g_strcmp0(r->status, "paused") == 0) {
+      g_mutex_lock(&self->lock);
+      job->pause_requested = TRUE;
+      job->state = CD_JOB_PAUSED;
+      g_mutex_unlock(&self->lock);
+    }
     if (folder != NULL)
       cd_hot_folder_claim(folder, (const gchar *const *) r->inputs);
     cd_job_log(job, G_LOG_LEVEL_MESSAGE, "resuming archive batch %" G_GINT64_FORMAT " (%s) as batch %u", r->id,
@@ -1171,9 +1185,17 @@ cd_service_handle_cancel(CdDBusChartdesk1 *object, GDBusMethodInvocation *invoca
   return TRUE;
 }
 
+/* Pauses or resumes a batch, and journals it (as @caller) so that a pause
+ * outlives a restart of the service. */
 static void
-cd_service_set_paused(CdService *self, CdJob *job, gboolean paused)
+cd_service_set_paused(CdService *self, CdJob *job, gboolean paused, const gchar *caller)
 {
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CdArchive) archive = cd_service_open_archive(job->archive, CD_ARCHIVE_FLAG_NONE, caller, &error);
+
+  if (archive == NULL || !cd_archive_set_batch_paused(archive, job->batch_id, paused, &error))
+    g_warning("%s: cannot journal batch %" G_GINT64_FORMAT " as %s: %s", job->archive, job->batch_id,
+              paused ? "paused" : "resumed", error->message);
   g_mutex_lock(&self->lock);
   job->pause_requested = paused;
   if (job->pipeline != NULL)
@@ -1199,7 +1221,7 @@ cd_service_handle_pause(CdDBusChartdesk1 *object, GDBusMethodInvocation *invocat
     g_dbus_method_invocation_return_error(invocation, CD_ERROR, CD_ERROR_INVALID_ARGUMENT, "batch %u has ended", id);
     return TRUE;
   }
-  cd_service_set_paused(self, job, TRUE);
+  cd_service_set_paused(self, job, TRUE, cd_invocation_caller(invocation));
   cd_service_audit_action(job, cd_invocation_caller(invocation), "ingest-pause");
   cd_job_log(job, G_LOG_LEVEL_MESSAGE, "batch %u paused by %s", id, cd_invocation_caller(invocation));
   cd_dbus_chartdesk1_complete_pause(object, invocation);
@@ -1219,7 +1241,7 @@ cd_service_handle_resume(CdDBusChartdesk1 *object, GDBusMethodInvocation *invoca
     g_dbus_method_invocation_return_error(invocation, CD_ERROR, CD_ERROR_INVALID_ARGUMENT, "batch %u has ended", id);
     return TRUE;
   }
-  cd_service_set_paused(self, job, FALSE);
+  cd_service_set_paused(self, job, FALSE, cd_invocation_caller(invocation));
   cd_service_audit_action(job, cd_invocation_caller(invocation), "ingest-resume");
   cd_job_log(job, G_LOG_LEVEL_MESSAGE, "batch %u resumed by %s", id, cd_invocation_caller(invocation));
   cd_dbus_chartdesk1_complete_resume(object, invocation);

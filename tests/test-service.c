@@ -616,6 +616,74 @@ test_service_pause_cancel(Fixture *f, gconstpointer data)
   g_assert_error(error, CD_ERROR, CD_ERROR_NOT_FOUND);
 }
 
+/* A paused batch stays paused across a restart of the service, clean
+ * (SIGTERM) or not (SIGKILL): it is journalled `paused`, comes back paused
+ * and reads no page until Resume, then finishes with every page once. */
+static void
+test_service_pause_restart(Fixture *f, gconstpointer data)
+{
+  g_autofree gchar *in = make_inputs(f, "in", 100, 4, 11);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CdArchive) archive = NULL;
+  GSubprocess *daemon;
+  guint archived;
+  guint id;
+
+  write_config(f, NULL);
+  daemon_start(f);
+  id = start_batch(f, in);
+  cd_dbus_chartdesk1_call_pause_sync(f->proxy, id, NULL, &error);
+  g_assert_no_error(error);
+  pump(300);
+  archived = archived_pages(f->archive);
+  g_assert_cmpuint(archived, <, 400);
+  {
+    g_autofree gchar *status = archive_batch_status(f->archive, 1);
+    g_assert_cmpstr(status, ==, "paused");
+  }
+
+  /* a clean stop keeps the pause */
+  daemon = g_steal_pointer(&f->daemon);
+  g_subprocess_send_signal(daemon, SIGTERM);
+  g_assert_true(g_subprocess_wait(daemon, NULL, &error));
+  g_assert_cmpint(g_subprocess_get_exit_status(daemon), ==, 0);
+  g_object_unref(daemon);
+  {
+    g_autofree gchar *status = archive_batch_status(f->archive, 1);
+    g_assert_cmpstr(status, ==, "paused");
+  }
+  daemon_start(f);
+  pump(500);
+  {
+    g_autofree gchar *state = info_state(f, 1); /* the service's first batch again */
+    g_assert_cmpstr(state, ==, "paused");
+  }
+  g_assert_cmpuint(archived_pages(f->archive), ==, archived);
+
+  /* so does a crash */
+  daemon_kill(f, SIGKILL);
+  daemon_start(f);
+  pump(500);
+  {
+    g_autofree gchar *state = info_state(f, 1);
+    g_autofree gchar *status = archive_batch_status(f->archive, 1);
+    g_assert_cmpstr(state, ==, "paused");
+    g_assert_cmpstr(status, ==, "paused");
+  }
+  g_assert_cmpuint(archived_pages(f->archive), ==, archived);
+
+  f->finished_id = 0;
+  cd_dbus_chartdesk1_call_resume_sync(f->proxy, 1, NULL, &error);
+  g_assert_no_error(error);
+  wait_finished(f, 1, 30);
+  g_assert_cmpstr(f->finished_status, ==, "finished");
+  daemon_kill(f, SIGTERM);
+  assert_exactly_once(f->archive, 100, 4);
+  archive = cd_archive_open(f->archive, CD_ARCHIVE_FLAG_NONE, &error);
+  g_assert_no_error(error);
+  assert_whole_report(archive, 1, 400);
+}
+
 /* Searches and document fetches through the service are written to the
  * audit log under the caller's identity from the bus (uid and pid), with
  * the purpose given. */
@@ -1221,6 +1289,8 @@ main(int argc, char **argv)
   g_test_add("/chartdesk/service/config", Fixture, NULL, fixture_setup, test_service_config, fixture_teardown);
   g_test_add("/chartdesk/service/batch", Fixture, NULL, fixture_setup, test_service_batch, fixture_teardown);
   g_test_add("/chartdesk/service/pause-cancel", Fixture, NULL, fixture_setup, test_service_pause_cancel,
+             fixture_teardown);
+  g_test_add("/chartdesk/service/pause-restart", Fixture, NULL, fixture_setup, test_service_pause_restart,
              fixture_teardown);
   g_test_add("/chartdesk/service/audit", Fixture, NULL, fixture_setup, test_service_audit, fixture_teardown);
   g_test_add("/chartdesk/service/hot-folder", Fixture, NULL, fixture_setup, test_service_hot_folder, fixture_teardown);
