@@ -1394,6 +1394,7 @@ cd_archive_search(CdArchive *self, const CdSearchQuery *query, GError **error)
   g_autoptr(sqlite3_stmt) stmt = NULL;
   g_autoptr(GString) sql = g_string_new(NULL);
   g_autofree gchar *match = NULL;
+  g_autofree gchar *types_json = NULL; /* JSON array of the type names to match */
   g_autoptr(JsonBuilder) b = json_builder_new();
   g_autoptr(JsonNode) detail = NULL;
   gboolean filtered;
@@ -1420,13 +1421,26 @@ cd_archive_search(CdArchive *self, const CdSearchQuery *query, GError **error)
       return NULL;
     }
   }
-  if (match == NULL && query->mrn == NULL && query->doc_type == NULL && query->date_from == NULL &&
-      query->date_to == NULL) {
+  if (query->doc_types != NULL || query->doc_type != NULL) {
+    g_autoptr(JsonBuilder) tb = json_builder_new();
+    g_autoptr(JsonNode) tn = NULL;
+    json_builder_begin_array(tb);
+    if (query->doc_types != NULL) {
+      for (guint i = 0; query->doc_types[i] != NULL; i++)
+        json_builder_add_string_value(tb, query->doc_types[i]);
+    } else {
+      json_builder_add_string_value(tb, query->doc_type);
+    }
+    json_builder_end_array(tb);
+    tn = json_builder_get_root(tb);
+    types_json = cd_json_to_string(tn);
+  }
+  if (match == NULL && query->mrn == NULL && types_json == NULL && query->date_from == NULL && query->date_to == NULL) {
     g_set_error_literal(error, CD_ERROR, CD_ERROR_QUERY, "nothing to search for: give words or a filter");
     return NULL;
   }
   limit = query->limit > 0 ? query->limit : 20;
-  filtered = query->doc_type != NULL || query->date_from != NULL || query->date_to != NULL;
+  filtered = types_json != NULL || query->date_from != NULL || query->date_to != NULL;
 
   locker = g_rec_mutex_locker_new(&self->mutex);
   if (match != NULL && query->mrn != NULL) {
@@ -1448,8 +1462,9 @@ cd_archive_search(CdArchive *self, const CdSearchQuery *query, GError **error)
                          "p.source_page, 0 FROM documents d JOIN pages p ON p.document_id = d.id AND p.seq = 0 "
                          "WHERE (?2 IS NULL OR d.patient_mrn = ?2) ");
   }
-  g_string_append(sql, "AND (?3 IS NULL OR d.type = ?3) AND (?4 IS NULL OR d.date >= ?4) "
-                       "AND (?5 IS NULL OR d.date <= ?5) ");
+  g_string_append(sql,
+                  "AND (?3 IS NULL OR d.type IN (SELECT value FROM json_each(?3))) AND (?4 IS NULL OR d.date >= ?4) "
+                  "AND (?5 IS NULL OR d.date <= ?5) ");
   if (match != NULL)
     g_string_append(sql, "ORDER BY 9, 1 ");
   else
@@ -1461,7 +1476,7 @@ cd_archive_search(CdArchive *self, const CdSearchQuery *query, GError **error)
     return NULL;
   cd_bind_text(stmt, 1, match);
   cd_bind_text(stmt, 2, query->mrn);
-  cd_bind_text(stmt, 3, query->doc_type);
+  cd_bind_text(stmt, 3, types_json);
   cd_bind_text(stmt, 4, query->date_from);
   cd_bind_text(stmt, 5, query->date_to);
   sqlite3_bind_int(stmt, 6, limit);
@@ -1502,7 +1517,8 @@ cd_archive_search(CdArchive *self, const CdSearchQuery *query, GError **error)
   json_builder_set_member_name(b, "mrn");
   json_builder_add_string_value(b, query->mrn);
   json_builder_set_member_name(b, "type");
-  json_builder_add_string_value(b, query->doc_type);
+  json_builder_add_string_value(b, query->doc_type != NULL || query->doc_types == NULL ? query->doc_type
+                                                                                       : query->doc_types[0]);
   json_builder_set_member_name(b, "from");
   json_builder_add_string_value(b, query->date_from);
   json_builder_set_member_name(b, "to");

@@ -56,6 +56,10 @@ G_DECLARE_FINAL_TYPE(CdArchive, cd_archive, CD, ARCHIVE, GObject)
  * @date_to: (nullable): only documents dated on or before, `YYYY-MM-DD`
  * @limit: the most hits to return
  * @offset: hits to skip, for paging
+ * @doc_types: (nullable) (array zero-terminated=1): only documents of one
+ *   of these types (a type's current and former names, as
+ *   cd_taxonomy_resolve_search() gives them); when set, @doc_type only
+ *   names what was asked for in the audit log
  *
  * Since: 0.1
  */
@@ -68,6 +72,7 @@ typedef struct {
   const gchar *date_to;
   guint limit;
   guint offset;
+  const gchar *const *doc_types;
 } CdSearchQuery;
 
 /**

@@ -1387,6 +1387,7 @@ cd_read_thread(GTask *task, gpointer source, gpointer data, GCancellable *cancel
     g_autoptr(GPtrArray) hits = NULL;
     g_autoptr(JsonNode) node = NULL;
     g_autofree gchar *json = NULL;
+    g_auto(GStrv) types = NULL;
     guint32 limit = 20, offset = 0;
     g_variant_lookup(read->query, "text", "&s", &query.text);
     g_variant_lookup(read->query, "plain", "b", &query.plain);
@@ -1398,6 +1399,17 @@ cd_read_thread(GTask *task, gpointer source, gpointer data, GCancellable *cancel
     g_variant_lookup(read->query, "offset", "u", &offset);
     query.limit = limit;
     query.offset = offset;
+    if (query.doc_type != NULL) {
+      /* read afresh, as workflows are: an edited taxonomy counts at once */
+      g_autoptr(CdTaxonomy) taxonomy = cd_taxonomy_new_default(&error);
+      if (taxonomy != NULL)
+        types = cd_taxonomy_resolve_search(taxonomy, query.doc_type, &error);
+      if (types == NULL) {
+        g_dbus_method_invocation_return_gerror(read->invocation, error);
+        return;
+      }
+      query.doc_types = (const gchar *const *) types;
+    }
     hits = cd_archive_search(archive, &query, &error);
     if (hits == NULL) {
       g_dbus_method_invocation_return_gerror(read->invocation, error);

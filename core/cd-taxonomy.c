@@ -46,6 +46,7 @@ typedef struct {
   gchar *description;
   gdouble threshold; /* < 0: the taxonomy's default */
   gboolean retired;
+  GPtrArray *former; /* normalised names it had before (renamed-from) */
 } CdDocType;
 
 struct _CdTaxonomy {
@@ -68,6 +69,7 @@ cd_doc_type_free(CdDocType *type)
   g_free(type->display_name);
   g_free(type->loinc);
   g_free(type->description);
+  g_ptr_array_unref(type->former);
   g_free(type);
 }
 
@@ -202,6 +204,7 @@ cd_taxonomy_load(CdTaxonomy *self, GKeyFile *kf, GError **error)
     }
     type = g_new0(CdDocType, 1);
     type->name = g_strdup(groups[i]);
+    type->former = g_ptr_array_new_null_terminated(0, g_free, TRUE);
     type->threshold = -1;
     g_ptr_array_add(self->types, type);
     g_hash_table_insert(self->lookup, g_strdup(type->name), type);
@@ -233,8 +236,11 @@ cd_taxonomy_load(CdTaxonomy *self, GKeyFile *kf, GError **error)
     for (guint k = 0; k < G_N_ELEMENTS(keys); k++) {
       g_auto(GStrv) labels = g_key_file_get_string_list(kf, type->name, keys[k], NULL, NULL);
       for (guint j = 0; labels != NULL && labels[j] != NULL; j++) {
+        g_autofree gchar *norm = cd_taxonomy_normalise(labels[j]);
         if (!cd_taxonomy_add_label(self, labels[j], type, keys[k], error))
           return FALSE;
+        if (k == 1 && norm[0] != '\0' && !g_ptr_array_find_with_equal_func(type->former, norm, g_str_equal, NULL))
+          g_ptr_array_add(type->former, g_steal_pointer(&norm));
       }
     }
   }
@@ -436,6 +442,73 @@ cd_taxonomy_lookup(CdTaxonomy *self, const gchar *label)
     type = g_hash_table_lookup(self->lookup, norm);
   }
   return type != NULL ? type->name : NULL;
+}
+
+/**
+ * cd_taxonomy_get_former_names:
+ * @self: a #CdTaxonomy
+ * @type: a type name
+ *
+ * Returns: (transfer none) (array zero-terminated=1) (nullable): the names
+ *   @type had before it was renamed (its `renamed-from`), under which
+ *   documents archived before the renaming are still stored; %NULL when
+ *   @type is no type of the taxonomy
+ *
+ * Since: 0.1
+ */
+const gchar *const *
+cd_taxonomy_get_former_names(CdTaxonomy *self, const gchar *type)
+{
+  static const gchar *const none[] = { NULL };
+  CdDocType *t;
+
+  g_return_val_if_fail(CD_IS_TAXONOMY(self), NULL);
+  t = type != NULL ? cd_taxonomy_get(self, type) : NULL;
+  if (t == NULL)
+    return NULL;
+  /* an empty array's data may not be allocated yet */
+  return t->former->len > 0 ? (const gchar *const *) t->former->pdata : none;
+}
+
+/**
+ * cd_taxonomy_resolve_search:
+ * @self: a #CdTaxonomy
+ * @label: what a person searching typed: a type name, alias or former
+ *   name, in any case
+ * @error: return location for a #GError
+ *
+ * Resolves a search by document type. Documents keep the name they were
+ * given when archived, so a type renamed since is stored under its
+ * former names too: a search for the type, by any of its names, must
+ * find them all.
+ *
+ * Returns: (transfer full) (array zero-terminated=1): the names documents
+ *   of the type @label means are stored under, its current name first, or
+ *   %NULL with @error set (%CD_ERROR_QUERY naming @label and listing the
+ *   known types) when @label means no type
+ *
+ * Since: 0.1
+ */
+gchar **
+cd_taxonomy_resolve_search(CdTaxonomy *self, const gchar *label, GError **error)
+{
+  g_autoptr(GStrvBuilder) builder = g_strv_builder_new();
+  const gchar *type;
+
+  g_return_val_if_fail(CD_IS_TAXONOMY(self), NULL);
+  g_return_val_if_fail(label != NULL, NULL);
+  type = cd_taxonomy_lookup(self, label);
+  if (type == NULL) {
+    g_autoptr(GPtrArray) names = cd_taxonomy_get_types(self, TRUE);
+    g_autoptr(GString) known = g_string_new(NULL);
+    for (guint i = 0; i < names->len; i++)
+      g_string_append_printf(known, "%s%s", i > 0 ? ", " : "", (const gchar *) g_ptr_array_index(names, i));
+    g_set_error(error, CD_ERROR, CD_ERROR_QUERY, "unknown document type '%s' (known types: %s)", label, known->str);
+    return NULL;
+  }
+  g_strv_builder_add(builder, type);
+  g_strv_builder_addv(builder, (const gchar **) cd_taxonomy_get_former_names(self, type));
+  return g_strv_builder_end(builder);
 }
 
 /**

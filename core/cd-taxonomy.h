@@ -23,6 +23,8 @@ gchar *cd_taxonomy_find(GError **error);
 const gchar *cd_taxonomy_get_origin(CdTaxonomy *self);
 GPtrArray *cd_taxonomy_get_types(CdTaxonomy *self, gboolean include_retired);
 const gchar *cd_taxonomy_lookup(CdTaxonomy *self, const gchar *label);
+const gchar *const *cd_taxonomy_get_former_names(CdTaxonomy *self, const gchar *type);
+gchar **cd_taxonomy_resolve_search(CdTaxonomy *self, const gchar *label, GError **error);
 gboolean cd_taxonomy_is_retired(CdTaxonomy *self, const gchar *type);
 const gchar *cd_taxonomy_get_display_name(CdTaxonomy *self, const gchar *type);
 const gchar *cd_taxonomy_get_loinc(CdTaxonomy *self, const gchar *type);

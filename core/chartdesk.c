@@ -197,7 +197,8 @@ cd_cli_ingest(gint argc, gchar **argv)
     { "no-service", 0, 0, G_OPTION_ARG_NONE, &opt_no_service, "Run here even if chartdeskd runs", NULL },
     { NULL },
   };
-  g_autoptr(GOptionContext) ctx = g_option_context_new("ARCHIVE PATH… — scan files and folders into an archive");
+  g_autoptr(GOptionContext) ctx =
+      g_option_context_new("ARCHIVE INPUT… — scan files, folders or scanners into an archive");
   g_autoptr(CdDBusChartdesk1) service = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(CdRegistry) registry = NULL;
@@ -215,13 +216,19 @@ cd_cli_ingest(gint argc, gchar **argv)
   gint status;
 
   g_option_context_add_main_entries(ctx, entries, NULL);
-  g_option_context_set_summary(ctx, "Runs the workflow over every page of the given files and folders (folders are "
-                                    "read recursively in name order)\nand archives the result. Files already in "
-                                    "the archive are skipped. The archive is created if needed.");
+  g_option_context_set_summary(ctx, "Runs the workflow over every page of its inputs and archives the result. The "
+                                    "archive is created if needed.\n\n"
+                                    "With a workflow reading files (chart-intake, the default), the inputs are files "
+                                    "and folders\n(folders are read recursively in name order); files already in "
+                                    "the archive are skipped.\n"
+                                    "With a workflow whose source is a scanner (scan-intake), the inputs are scanner "
+                                    "device names,\nas `chartdesk scanners` lists them, or `default` for the "
+                                    "workflow's device or the first scanner:\n"
+                                    "  chartdesk ingest -w scan-intake box12.archive fujitsu:fi-7160:1234");
   if (!cd_cli_parse(ctx, &argc, &argv, &error))
     return cd_cli_usage(ctx, error->message);
   if (argc < 3)
-    return cd_cli_usage(ctx, "ingest needs an archive and at least one file or folder");
+    return cd_cli_usage(ctx, "ingest needs an archive and at least one file, folder or scanner");
 
   service = cd_client_connect(cd_cli_service_mode(), &error);
   if (error != NULL) {
@@ -350,12 +357,15 @@ cd_cli_search(gint argc, gchar **argv)
   g_autoptr(CdArchive) archive = NULL;
   g_autoptr(GPtrArray) hits = NULL;
   g_autofree gchar *text = NULL;
+  g_auto(GStrv) types = NULL;
   CdSearchQuery query = { 0 };
 
   g_option_context_add_main_entries(ctx, entries, NULL);
   g_option_context_set_summary(ctx, "Plain words must all appear on a page. Quotes, parentheses, * prefixes and "
                                     "AND/OR/NOT/NEAR make the text an SQLite FTS5 query:\n"
-                                    "  chartdesk search charts.archive '\"chest pain\" OR dyspnea'");
+                                    "  chartdesk search charts.archive '\"chest pain\" OR dyspnea'\n"
+                                    "--type takes a type of the taxonomy by its name, an alias or a former name, "
+                                    "and finds\ndocuments stored under its current and former names.");
   if (!cd_cli_parse(ctx, &argc, &argv, &error))
     return cd_cli_usage(ctx, error->message);
   if (argc < 2)
@@ -378,12 +388,26 @@ cd_cli_search(gint argc, gchar **argv)
       cd_archive_set_actor(archive, opt_user);
     cd_archive_set_purpose(archive, opt_purpose);
   }
+  /* through the service, the service reads the type with its taxonomy */
+  if (service == NULL && opt_type != NULL) {
+    g_autoptr(CdTaxonomy) taxonomy = cd_taxonomy_new_default(&error);
+    if (taxonomy == NULL) {
+      cd_cli_print_error(error);
+      return CD_EXIT_FAILED;
+    }
+    types = cd_taxonomy_resolve_search(taxonomy, opt_type, &error);
+    if (types == NULL) {
+      cd_cli_print_error(error);
+      return CD_EXIT_USAGE;
+    }
+  }
   if (argc > 2)
     text = g_strjoinv(" ", argv + 2);
   query.text = text;
   query.plain = opt_plain;
   query.mrn = opt_mrn;
   query.doc_type = opt_type;
+  query.doc_types = (const gchar *const *) types;
   query.date_from = opt_from;
   query.date_to = opt_to;
   query.limit = opt_limit;
@@ -994,7 +1018,7 @@ typedef struct {
 } CdCommand;
 
 static const CdCommand commands[] = {
-  { "ingest", cd_cli_ingest, "Scan files and folders into an archive" },
+  { "ingest", cd_cli_ingest, "Scan files, folders or scanners into an archive" },
   { "search", cd_cli_search, "Find pages by words, patient, document type and date" },
   { "show", cd_cli_show, "Show a document or page; write a page image" },
   { "export", cd_cli_export, "Export an archive as JSON Lines" },

@@ -105,7 +105,16 @@ test_cli_help(void)
     g_auto(Result) r = { 0 };
     chartdesk(&r, "ingest", NULL);
     g_assert_cmpint(r.status, ==, 2);
-    g_assert_nonnull(strstr(r.err, "ingest needs an archive and at least one file or folder"));
+    g_assert_nonnull(strstr(r.err, "ingest needs an archive and at least one file, folder or scanner"));
+  }
+  {
+    /* a scanning workflow's inputs are devices, and --help says so */
+    g_auto(Result) r = { 0 };
+    chartdesk(&r, "ingest", "--help", NULL);
+    g_assert_cmpint(r.status, ==, 0);
+    g_assert_nonnull(strstr(r.out, "ARCHIVE INPUT…"));
+    g_assert_nonnull(strstr(r.out, "With a workflow whose source is a scanner (scan-intake), the inputs are scanner "
+                                   "device names"));
   }
   {
     g_auto(Result) r = { 0 };
@@ -252,6 +261,107 @@ test_cli_search_errors(void)
   chartdesk(&d, "search", archive, "--from", "1998-13-01", "fever", NULL);
   g_assert_cmpint(d.status, ==, 2);
   g_assert_nonnull(strstr(d.err, "YYYY-MM-DD"));
+  rm_rf(dir);
+}
+
+/* A taxonomy in which `clinic-letter` was renamed from `correspondence`
+ * and has the alias `letter`. */
+#define RENAMED_TAXONOMY                                                                                               \
+  "[taxonomy]\nfallback=other\n[clinic-letter]\naliases=letter\nrenamed-from=correspondence\n"                         \
+  "[discharge-summary]\n[other]\n"
+
+/* Archives one filed single-page document of each of @types, through the library. */
+static void
+archive_typed_documents(const gchar *path, const gchar *const *types)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CdArchive) archive = cd_archive_open(path, CD_ARCHIVE_FLAG_WRITER | CD_ARCHIVE_FLAG_CREATE, &error);
+  const gchar *inputs[] = { "typed", NULL };
+  gint64 batch;
+
+  g_assert_no_error(error);
+  batch = cd_archive_begin_batch(archive, "test", inputs, &error);
+  g_assert_no_error(error);
+  for (guint i = 0; types[i] != NULL; i++) {
+    g_autofree gchar *source = g_strdup_printf("typed-%u.tif", i);
+    g_autofree gchar *sha = g_compute_checksum_for_string(G_CHECKSUM_SHA256, source, -1);
+    g_autoptr(CdPage) page = cd_page_new(source, 0, sha);
+    g_autoptr(CdDocument) document = cd_document_new();
+    cd_page_set_text(page, "typed page");
+    cd_document_add_page(document, page);
+    cd_document_set_patient_mrn(document, "00000001");
+    cd_document_set_doc_type(document, types[i], 1.0);
+    g_assert_true(cd_archive_commit_document(archive, batch, document, &error));
+    g_assert_no_error(error);
+  }
+}
+
+static gint
+compare_strings(gconstpointer a, gconstpointer b)
+{
+  return g_strcmp0(*(const gchar *const *) a, *(const gchar *const *) b);
+}
+
+/* The sorted, comma-joined types of the hits of `chartdesk search --json`. */
+static gchar *
+hit_types(const gchar *json)
+{
+  g_autoptr(JsonParser) parser = json_parser_new();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) types = g_ptr_array_new();
+  JsonArray *hits;
+
+  g_assert_true(json_parser_load_from_data(parser, json, -1, &error));
+  hits = json_object_get_array_member(json_node_get_object(json_parser_get_root(parser)), "hits");
+  for (guint i = 0; i < json_array_get_length(hits); i++)
+    g_ptr_array_add(types, (gpointer) json_object_get_string_member(json_array_get_object_element(hits, i), "type"));
+  g_ptr_array_sort(types, compare_strings);
+  g_ptr_array_add(types, NULL);
+  return g_strjoinv(",", (gchar **) types->pdata);
+}
+
+/* `search --type` reads the type through the taxonomy: its name, an alias
+ * or a former name (in any case) finds documents stored under the current
+ * name and under the former one; an unknown type is a usage error naming
+ * it and listing the known types. */
+static void
+test_cli_search_type(void)
+{
+  g_autofree gchar *dir = tmpdir();
+  g_autofree gchar *archive = g_build_filename(dir, "t.archive", NULL);
+  g_autofree gchar *taxonomy = g_build_filename(dir, "taxonomy.conf", NULL);
+  g_autofree gchar *saved = g_strdup(g_getenv("CHARTDESK_TAXONOMY"));
+  const gchar *types[] = { "clinic-letter", "correspondence", "discharge-summary", NULL };
+  const gchar *asked[] = { "clinic-letter", "letter", "correspondence", "Clinic Letter", NULL };
+  g_auto(Result) d = { 0 };
+  g_auto(Result) u = { 0 };
+
+  g_assert_true(g_file_set_contents(taxonomy, RENAMED_TAXONOMY, -1, NULL));
+  g_setenv("CHARTDESK_TAXONOMY", taxonomy, TRUE);
+  archive_typed_documents(archive, types);
+  for (guint i = 0; asked[i] != NULL; i++) {
+    g_auto(Result) r = { 0 };
+    g_autofree gchar *found = NULL;
+    chartdesk(&r, "search", "--no-service", "--json", "--type", asked[i], archive, NULL);
+    g_assert_cmpint(r.status, ==, 0);
+    found = hit_types(r.out);
+    g_assert_cmpstr(found, ==, "clinic-letter,correspondence");
+  }
+  chartdesk(&d, "search", "--no-service", "--json", "--type", "discharge-summary", archive, NULL);
+  g_assert_cmpint(d.status, ==, 0);
+  {
+    g_autofree gchar *found = hit_types(d.out);
+    g_assert_cmpstr(found, ==, "discharge-summary");
+  }
+  chartdesk(&u, "search", "--no-service", "--type", "discharge-sumary", archive, NULL);
+  g_assert_cmpint(u.status, ==, 2);
+  g_assert_cmpstr(u.err, ==,
+                  "chartdesk: unknown document type 'discharge-sumary' (known types: clinic-letter, "
+                  "discharge-summary, other)\n");
+  if (saved != NULL)
+    g_setenv("CHARTDESK_TAXONOMY", saved, TRUE);
+  else
+    g_unsetenv("CHARTDESK_TAXONOMY");
   rm_rf(dir);
 }
 
@@ -413,6 +523,7 @@ main(int argc, char **argv)
   g_test_add_func("/chartdesk/cli/second-writer", test_cli_second_writer);
   g_test_add_func("/chartdesk/cli/unwritable-archive", test_cli_unwritable_archive);
   g_test_add_func("/chartdesk/cli/search-errors", test_cli_search_errors);
+  g_test_add_func("/chartdesk/cli/search-type", test_cli_search_type);
   g_test_add_func("/chartdesk/cli/mpi", test_cli_mpi);
   g_test_add_func("/chartdesk/cli/samples-end-to-end", test_cli_samples_end_to_end);
   return g_test_run();

@@ -1026,6 +1026,97 @@ test_service_sigterm(Fixture *f, gconstpointer data)
   assert_exactly_once(f->archive, 150, 4);
 }
 
+/* Archives one filed single-page document of each of @types, through the library. */
+static void
+archive_typed_documents(const gchar *path, const gchar *const *types)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CdArchive) archive = cd_archive_open(path, CD_ARCHIVE_FLAG_WRITER | CD_ARCHIVE_FLAG_CREATE, &error);
+  const gchar *inputs[] = { "typed", NULL };
+  gint64 batch;
+
+  g_assert_no_error(error);
+  batch = cd_archive_begin_batch(archive, "test", inputs, &error);
+  g_assert_no_error(error);
+  for (guint i = 0; types[i] != NULL; i++) {
+    g_autofree gchar *source = g_strdup_printf("typed-%u.tif", i);
+    g_autofree gchar *sha = g_compute_checksum_for_string(G_CHECKSUM_SHA256, source, -1);
+    g_autoptr(CdPage) page = cd_page_new(source, 0, sha);
+    g_autoptr(CdDocument) document = cd_document_new();
+    cd_page_set_text(page, "typed page");
+    cd_document_add_page(document, page);
+    cd_document_set_patient_mrn(document, "00000001");
+    cd_document_set_doc_type(document, types[i], 1.0);
+    g_assert_true(cd_archive_commit_document(archive, batch, document, &error));
+    g_assert_no_error(error);
+  }
+}
+
+/* The service's Search reads `type` through the taxonomy as the command
+ * line does: an alias or a former name finds documents stored under the
+ * current and the former name, and an unknown type is a query error that
+ * names it and lists the known types (`chartdesk search` exits 2). */
+static void
+test_service_search_type(Fixture *f, gconstpointer data)
+{
+  g_autofree gchar *cli = g_test_build_filename(G_TEST_BUILT, "core", "chartdesk", NULL);
+  g_autofree gchar *taxonomy = g_build_filename(f->dir, "taxonomy.conf", NULL);
+  g_autofree gchar *saved = g_strdup(g_getenv("CHARTDESK_TAXONOMY"));
+  const gchar *types[] = { "clinic-letter", "correspondence", "discharge-summary", NULL };
+  g_autoptr(GVariantDict) query = g_variant_dict_new(NULL);
+  g_autoptr(JsonParser) parser = json_parser_new();
+  g_autoptr(GSubprocess) proc = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree gchar *hits = NULL;
+  g_autofree gchar *err = NULL;
+  gboolean seen_current = FALSE, seen_former = FALSE;
+  JsonArray *array;
+
+  g_assert_true(g_file_set_contents(taxonomy,
+                                    "[taxonomy]\nfallback=other\n[clinic-letter]\naliases=letter\n"
+                                    "renamed-from=correspondence\n[discharge-summary]\n[other]\n",
+                                    -1, NULL));
+  g_setenv("CHARTDESK_TAXONOMY", taxonomy, TRUE); /* the service inherits it */
+  archive_typed_documents(f->archive, types);
+  write_config(f, NULL);
+  daemon_start(f);
+
+  g_variant_dict_insert(query, "type", "s", "Letter");
+  cd_dbus_chartdesk1_call_search_sync(f->proxy, "", g_variant_dict_end(query), &hits, NULL, &error);
+  g_assert_no_error(error);
+  g_assert_true(json_parser_load_from_data(parser, hits, -1, &error));
+  array = json_object_get_array_member(json_node_get_object(json_parser_get_root(parser)), "hits");
+  g_assert_cmpuint(json_array_get_length(array), ==, 2);
+  for (guint i = 0; i < json_array_get_length(array); i++) {
+    const gchar *type = json_object_get_string_member(json_array_get_object_element(array, i), "type");
+    seen_current |= g_strcmp0(type, "clinic-letter") == 0;
+    seen_former |= g_strcmp0(type, "correspondence") == 0;
+  }
+  g_assert_true(seen_current && seen_former);
+
+  g_variant_dict_unref(query);
+  query = g_variant_dict_new(NULL);
+  g_variant_dict_insert(query, "type", "s", "memo");
+  g_clear_pointer(&hits, g_free);
+  cd_dbus_chartdesk1_call_search_sync(f->proxy, "", g_variant_dict_end(query), &hits, NULL, &error);
+  g_assert_error(error, CD_ERROR, CD_ERROR_QUERY);
+  g_assert_nonnull(strstr(error->message, "unknown document type 'memo' (known types: clinic-letter, "
+                                          "discharge-summary, other)"));
+
+  g_clear_error(&error);
+  proc = g_subprocess_new(G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_PIPE, &error, cli, "search",
+                          "--service", "--type", "memo", f->archive, NULL);
+  g_assert_no_error(error);
+  g_assert_true(g_subprocess_communicate_utf8(proc, NULL, NULL, NULL, &err, &error));
+  g_assert_cmpint(g_subprocess_get_exit_status(proc), ==, 2);
+  g_assert_nonnull(strstr(err, "unknown document type 'memo'"));
+
+  if (saved != NULL)
+    g_setenv("CHARTDESK_TAXONOMY", saved, TRUE);
+  else
+    g_unsetenv("CHARTDESK_TAXONOMY");
+}
+
 /* `chartdesk ingest` finds the running service and submits the batch there
  * (--service insists on it), following its progress; `chartdesk search
  * --service` searches through it. */
@@ -1302,6 +1393,8 @@ main(int argc, char **argv)
   g_test_add("/chartdesk/service/activation", Fixture, NULL, fixture_setup, test_service_activation, fixture_teardown);
   g_test_add("/chartdesk/service/access", Fixture, NULL, fixture_setup, test_service_access, fixture_teardown);
   g_test_add("/chartdesk/service/cli", Fixture, NULL, fixture_setup, test_service_cli, fixture_teardown);
+  g_test_add("/chartdesk/service/search-type", Fixture, NULL, fixture_setup, test_service_search_type,
+             fixture_teardown);
   /* one private dbus-daemon for all the tests; each test's service leaves
    * the name free when it is killed at its end */
   bus = g_test_dbus_new(G_TEST_DBUS_NONE);

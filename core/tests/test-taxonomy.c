@@ -71,6 +71,42 @@ test_taxonomy_edits(void)
   g_assert_cmpstr(cd_taxonomy_get_fallback(taxonomy), ==, "misc");
 }
 
+/* A search by type finds the type under its current and former names,
+ * whichever of its names is asked for; a label that means no type is a
+ * query error listing every known type, retired ones included. */
+static void
+test_taxonomy_search(void)
+{
+  const gchar *data = "[discharge-letter]\naliases=dl\nrenamed-from=discharge-summary;Discharge\n"
+                      "[nursing-note]\nretired=true\n[other]\n";
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CdTaxonomy) taxonomy = cd_taxonomy_new_from_data(data, "hospital.conf", &error);
+  g_auto(GStrv) by_alias = NULL;
+  g_auto(GStrv) by_former = NULL;
+  g_auto(GStrv) retired = NULL;
+  g_auto(GStrv) unknown = NULL;
+  const gchar *expect[] = { "discharge-letter", "discharge-summary", "discharge", NULL };
+
+  g_assert_no_error(error);
+  g_assert_cmpstrv(cd_taxonomy_get_former_names(taxonomy, "discharge-letter"), expect + 1);
+  g_assert_null(cd_taxonomy_get_former_names(taxonomy, "dl"));
+  by_alias = cd_taxonomy_resolve_search(taxonomy, "DL", &error);
+  g_assert_no_error(error);
+  g_assert_cmpstrv(by_alias, expect);
+  by_former = cd_taxonomy_resolve_search(taxonomy, "discharge summary", &error);
+  g_assert_no_error(error);
+  g_assert_cmpstrv(by_former, expect);
+  retired = cd_taxonomy_resolve_search(taxonomy, "nursing-note", &error);
+  g_assert_no_error(error);
+  g_assert_cmpstr(retired[0], ==, "nursing-note");
+  g_assert_null(retired[1]);
+  unknown = cd_taxonomy_resolve_search(taxonomy, "memo", &error);
+  g_assert_null(unknown);
+  g_assert_error(error, CD_ERROR, CD_ERROR_QUERY);
+  g_assert_cmpstr(error->message, ==,
+                  "unknown document type 'memo' (known types: discharge-letter, nursing-note, other)");
+}
+
 /* Mistakes in a taxonomy file are refused with the file, group and key. */
 static void
 test_taxonomy_bad(void)
@@ -118,6 +154,7 @@ main(int argc, char **argv)
   g_test_init(&argc, &argv, NULL);
   g_test_add_func("/chartdesk/taxonomy/shipped", test_taxonomy_shipped);
   g_test_add_func("/chartdesk/taxonomy/edits", test_taxonomy_edits);
+  g_test_add_func("/chartdesk/taxonomy/search", test_taxonomy_search);
   g_test_add_func("/chartdesk/taxonomy/bad", test_taxonomy_bad);
   g_test_add_func("/chartdesk/taxonomy/find", test_taxonomy_find);
   return g_test_run();
