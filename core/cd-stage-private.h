@@ -8,5 +8,4 @@
 
 G_BEGIN_DECLS
 
-
 G_END_DECLS

@@ -229,9 +229,8 @@ cd_claim_evaluate(CdPatientLink *self, CdArchive *archive, CdClaim *claim, CdCla
       if (candidate == NULL)
         continue;
       g_autofree gchar *contradiction = cd_claim_contradiction(claim, candidate);
-      if (contradiction == NULL &&
-          (cd_claim_corroborates(self, claim, candidate, TRUE, &what) ||
-           (extra != NULL && cd_claim_corroborates(self, extra, candidate, TRUE, &what)))) {
+      if (contradiction == NULL && (cd_claim_corroborates(self, claim, candidate, TRUE, &what) ||
+                                    (extra != NULL && cd_claim_corroborates(self, extra, candidate, TRUE, &what)))) {
         n_found++;
         g_clear_pointer(&found, cd_patient_free);
         found = g_steal_pointer(&candidate);

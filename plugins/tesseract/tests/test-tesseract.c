@@ -7,42 +7,42 @@
 static CdRegistry *registry;
 
 static CdPageStage *
-make_stage (const gchar *first_prop, ...)
+make_stage(const gchar *first_prop, ...)
 {
   g_autoptr(GError) error = NULL;
-  GType type = cd_registry_find_stage (registry, "tesseract", &error);
+  GType type = cd_registry_find_stage(registry, "tesseract", &error);
   CdPageStage *stage;
   va_list args;
 
-  g_assert_no_error (error);
-  va_start (args, first_prop);
-  stage = CD_PAGE_STAGE (g_object_new_valist (type, first_prop, args));
-  va_end (args);
+  g_assert_no_error(error);
+  va_start(args, first_prop);
+  stage = CD_PAGE_STAGE(g_object_new_valist(type, first_prop, args));
+  va_end(args);
   return stage;
 }
 
 static CdPage *
-load_page (const gchar *relative, gint dpi)
+load_page(const gchar *relative, gint dpi)
 {
-  const gchar *root = g_getenv ("CD_SHARED_DATA");
-  g_autofree gchar *path = root != NULL ? g_build_filename (root, relative, NULL)
-                                        : g_test_build_filename (G_TEST_DIST, "..", "shared", "data", relative, NULL);
-  CdPage *page = cd_page_new (path, 0, NULL);
-  PIX *pix = pixRead (path);
+  const gchar *root = g_getenv("CD_SHARED_DATA");
+  g_autofree gchar *path = root != NULL ? g_build_filename(root, relative, NULL)
+                                        : g_test_build_filename(G_TEST_DIST, "..", "shared", "data", relative, NULL);
+  CdPage *page = cd_page_new(path, 0, NULL);
+  PIX *pix = pixRead(path);
 
-  g_assert_nonnull (pix);
-  cd_page_set_pix (page, pix);
-  cd_page_set_resolution (page, dpi, dpi);
+  g_assert_nonnull(pix);
+  cd_page_set_pix(page, pix);
+  cd_page_set_resolution(page, dpi, dpi);
   return page;
 }
 
 static gboolean
-has_word (CdPage *page, const gchar *text)
+has_word(CdPage *page, const gchar *text)
 {
-  GPtrArray *words = cd_page_get_words (page);
+  GPtrArray *words = cd_page_get_words(page);
   for (guint i = 0; i < words->len; i++) {
-    CdWord *w = g_ptr_array_index (words, i);
-    if (g_strcmp0 (w->text, text) == 0)
+    CdWord *w = g_ptr_array_index(words, i);
+    if (g_strcmp0(w->text, text) == 0)
       return TRUE;
   }
   return FALSE;
@@ -51,129 +51,129 @@ has_word (CdPage *page, const gchar *text)
 /* A clean page is read with its words, boxes on the page, confidences and
  * line numbers, and a high mean confidence. */
 static void
-test_tesseract_phototest (void)
+test_tesseract_phototest(void)
 {
-  g_autoptr(CdPageStage) stage = make_stage (NULL, NULL);
-  g_autoptr(CdPage) page = load_page ("tesseract-ocr-test/testing/phototest.tif", 200);
+  g_autoptr(CdPageStage) stage = make_stage(NULL, NULL);
+  g_autoptr(CdPage) page = load_page("tesseract-ocr-test/testing/phototest.tif", 200);
   g_autoptr(GError) error = NULL;
   GPtrArray *words;
-  PIX *pix = cd_page_get_pix (page);
+  PIX *pix = cd_page_get_pix(page);
   guint last_line = 0;
 
-  g_assert_true (cd_stage_start (CD_STAGE (stage), &error));
-  g_assert_no_error (error);
-  g_assert_true (cd_page_stage_process (stage, page, NULL, &error));
-  g_assert_no_error (error);
-  g_assert_nonnull (strstr (cd_page_get_text (page), "The quick brown dog jumped"));
-  g_assert_cmpfloat (cd_page_get_confidence (page), >, 85);
-  words = cd_page_get_words (page);
-  g_assert_cmpuint (words->len, >, 50);
-  g_assert_true (has_word (page, "quick"));
+  g_assert_true(cd_stage_start(CD_STAGE(stage), &error));
+  g_assert_no_error(error);
+  g_assert_true(cd_page_stage_process(stage, page, NULL, &error));
+  g_assert_no_error(error);
+  g_assert_nonnull(strstr(cd_page_get_text(page), "The quick brown dog jumped"));
+  g_assert_cmpfloat(cd_page_get_confidence(page), >, 85);
+  words = cd_page_get_words(page);
+  g_assert_cmpuint(words->len, >, 50);
+  g_assert_true(has_word(page, "quick"));
   for (guint i = 0; i < words->len; i++) {
-    CdWord *w = g_ptr_array_index (words, i);
-    g_assert_cmpint (w->x, >=, 0);
-    g_assert_cmpint (w->y, >=, 0);
-    g_assert_cmpint (w->x + w->width, <=, pixGetWidth (pix));
-    g_assert_cmpint (w->y + w->height, <=, pixGetHeight (pix));
-    g_assert_cmpfloat (w->confidence, >=, 0);
-    g_assert_cmpfloat (w->confidence, <=, 100);
-    g_assert_cmpuint (w->line, >=, last_line);
+    CdWord *w = g_ptr_array_index(words, i);
+    g_assert_cmpint(w->x, >=, 0);
+    g_assert_cmpint(w->y, >=, 0);
+    g_assert_cmpint(w->x + w->width, <=, pixGetWidth(pix));
+    g_assert_cmpint(w->y + w->height, <=, pixGetHeight(pix));
+    g_assert_cmpfloat(w->confidence, >=, 0);
+    g_assert_cmpfloat(w->confidence, <=, 100);
+    g_assert_cmpuint(w->line, >=, last_line);
     last_line = w->line;
   }
-  g_assert_cmpuint (last_line, >=, 5);
+  g_assert_cmpuint(last_line, >=, 5);
 }
 
 /* One engine serves page after page (the per-worker handle is reused), and
  * the second page's words do not carry over the first's. */
 static void
-test_tesseract_reuse (void)
+test_tesseract_reuse(void)
 {
-  g_autoptr(CdPageStage) stage = make_stage (NULL, NULL);
-  g_autoptr(CdPage) first = load_page ("tesseract-ocr-test/testing/phototest.tif", 200);
-  g_autoptr(CdPage) second = load_page ("tesseract-ocr-test/testing/eurotext.tif", 300);
+  g_autoptr(CdPageStage) stage = make_stage(NULL, NULL);
+  g_autoptr(CdPage) first = load_page("tesseract-ocr-test/testing/phototest.tif", 200);
+  g_autoptr(CdPage) second = load_page("tesseract-ocr-test/testing/eurotext.tif", 300);
   g_autoptr(GError) error = NULL;
 
-  g_assert_true (cd_stage_start (CD_STAGE (stage), &error));
-  g_assert_true (cd_page_stage_process (stage, first, NULL, &error));
-  g_assert_true (cd_page_stage_process (stage, second, NULL, &error));
-  g_assert_no_error (error);
-  g_assert_false (has_word (second, "quick") && has_word (second, "dog") && has_word (second, "12"));
-  g_assert_nonnull (strstr (cd_page_get_text (second), "(quick) [brown] {fox} jumps!"));
+  g_assert_true(cd_stage_start(CD_STAGE(stage), &error));
+  g_assert_true(cd_page_stage_process(stage, first, NULL, &error));
+  g_assert_true(cd_page_stage_process(stage, second, NULL, &error));
+  g_assert_no_error(error);
+  g_assert_false(has_word(second, "quick") && has_word(second, "dog") && has_word(second, "12"));
+  g_assert_nonnull(strstr(cd_page_get_text(second), "(quick) [brown] {fox} jumps!"));
 }
 
 /* A page finer than max-dpi is recognised downsampled, and its word boxes
  * are scaled back onto the stored image. */
 static void
-test_tesseract_max_dpi (void)
+test_tesseract_max_dpi(void)
 {
-  g_autoptr(CdPageStage) stage = make_stage ("max-dpi", 200, NULL);
-  g_autoptr(CdPage) page = load_page ("tesseract-ocr-test/testing/phototest.tif", 200);
+  g_autoptr(CdPageStage) stage = make_stage("max-dpi", 200, NULL);
+  g_autoptr(CdPage) page = load_page("tesseract-ocr-test/testing/phototest.tif", 200);
   g_autoptr(GError) error = NULL;
-  PIX *big = pixScale (cd_page_get_pix (page), 2.0, 2.0);
+  PIX *big = pixScale(cd_page_get_pix(page), 2.0, 2.0);
   gint max_right = 0;
   GPtrArray *words;
 
-  cd_page_set_pix (page, big);
-  cd_page_set_resolution (page, 400, 400);
-  g_assert_true (cd_stage_start (CD_STAGE (stage), &error));
-  g_assert_true (cd_page_stage_process (stage, page, NULL, &error));
-  g_assert_no_error (error);
-  g_assert_true (has_word (page, "quick"));
-  words = cd_page_get_words (page);
+  cd_page_set_pix(page, big);
+  cd_page_set_resolution(page, 400, 400);
+  g_assert_true(cd_stage_start(CD_STAGE(stage), &error));
+  g_assert_true(cd_page_stage_process(stage, page, NULL, &error));
+  g_assert_no_error(error);
+  g_assert_true(has_word(page, "quick"));
+  words = cd_page_get_words(page);
   for (guint i = 0; i < words->len; i++) {
-    CdWord *w = g_ptr_array_index (words, i);
-    max_right = MAX (max_right, w->x + w->width);
+    CdWord *w = g_ptr_array_index(words, i);
+    max_right = MAX(max_right, w->x + w->width);
   }
   /* the text spans most of the doubled page, not just its left half */
-  g_assert_cmpint (max_right, >, pixGetWidth (big) * 3 / 4);
-  g_assert_cmpint (max_right, <=, pixGetWidth (big));
+  g_assert_cmpint(max_right, >, pixGetWidth(big) * 3 / 4);
+  g_assert_cmpint(max_right, <=, pixGetWidth(big));
 }
 
 /* A language whose data is not installed stops the stage at start, with a
  * message that says what to install. */
 static void
-test_tesseract_missing_language (void)
+test_tesseract_missing_language(void)
 {
-  g_autoptr(CdPageStage) stage = make_stage ("language", "xyz", NULL);
+  g_autoptr(CdPageStage) stage = make_stage("language", "xyz", NULL);
   g_autoptr(GError) error = NULL;
 
-  g_assert_false (cd_stage_start (CD_STAGE (stage), &error));
-  g_assert_error (error, CD_ERROR, CD_ERROR_NOT_FOUND);
-  g_assert_nonnull (strstr (error->message, "cannot load Tesseract language 'xyz'"));
-  g_assert_nonnull (strstr (error->message, "tesseract-ocr-xyz"));
+  g_assert_false(cd_stage_start(CD_STAGE(stage), &error));
+  g_assert_error(error, CD_ERROR, CD_ERROR_NOT_FOUND);
+  g_assert_nonnull(strstr(error->message, "cannot load Tesseract language 'xyz'"));
+  g_assert_nonnull(strstr(error->message, "tesseract-ocr-xyz"));
 }
 
 /* A cancelled batch stops recognition and says so. */
 static void
-test_tesseract_cancelled (void)
+test_tesseract_cancelled(void)
 {
-  g_autoptr(CdPageStage) stage = make_stage (NULL, NULL);
-  g_autoptr(CdPage) page = load_page ("tesseract-ocr-test/testing/phototest.tif", 200);
-  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(CdPageStage) stage = make_stage(NULL, NULL);
+  g_autoptr(CdPage) page = load_page("tesseract-ocr-test/testing/phototest.tif", 200);
+  g_autoptr(GCancellable) cancellable = g_cancellable_new();
   g_autoptr(GError) error = NULL;
 
-  g_assert_true (cd_stage_start (CD_STAGE (stage), &error));
-  g_cancellable_cancel (cancellable);
-  g_assert_false (cd_page_stage_process (stage, page, cancellable, &error));
-  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
-  g_assert_null (cd_page_get_text (page));
+  g_assert_true(cd_stage_start(CD_STAGE(stage), &error));
+  g_cancellable_cancel(cancellable);
+  g_assert_false(cd_page_stage_process(stage, page, cancellable, &error));
+  g_assert_error(error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_assert_null(cd_page_get_text(page));
 }
 
 int
-main (int argc, char **argv)
+main(int argc, char **argv)
 {
   gint rc;
 
-  g_test_init (&argc, &argv, NULL);
-  registry = cd_registry_new ();
-  cd_registry_add_default_paths (registry);
-  cd_registry_scan (registry);
-  g_test_add_func ("/chartdesk/tesseract/phototest", test_tesseract_phototest);
-  g_test_add_func ("/chartdesk/tesseract/reuse", test_tesseract_reuse);
-  g_test_add_func ("/chartdesk/tesseract/max-dpi", test_tesseract_max_dpi);
-  g_test_add_func ("/chartdesk/tesseract/missing-language", test_tesseract_missing_language);
-  g_test_add_func ("/chartdesk/tesseract/cancelled", test_tesseract_cancelled);
-  rc = g_test_run ();
-  g_object_unref (registry);
+  g_test_init(&argc, &argv, NULL);
+  registry = cd_registry_new();
+  cd_registry_add_default_paths(registry);
+  cd_registry_scan(registry);
+  g_test_add_func("/chartdesk/tesseract/phototest", test_tesseract_phototest);
+  g_test_add_func("/chartdesk/tesseract/reuse", test_tesseract_reuse);
+  g_test_add_func("/chartdesk/tesseract/max-dpi", test_tesseract_max_dpi);
+  g_test_add_func("/chartdesk/tesseract/missing-language", test_tesseract_missing_language);
+  g_test_add_func("/chartdesk/tesseract/cancelled", test_tesseract_cancelled);
+  rc = g_test_run();
+  g_object_unref(registry);
   return rc;
 }
