@@ -1,0 +1,282 @@
+/*
+ * Copyright 2026 The Chartdesk authors
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "config.h"
+
+#include <math.h>
+
+#include "cd-cleanup-common.h"
+#include "cd-cleanup-stages.h"
+
+/**
+ * CdCleanStage:
+ *
+ * Removes what is not ink of the document: isolated specks, dark borders
+ * along the page edges (scanner lid, copier shadow) and the shadows of
+ * punched holes. A small mark next to text (a full stop, a comma, the dot
+ * of an i) is punctuation, not a speck, and is kept: only specks farther
+ * than `punctuation-distance` from any larger mark go.
+ *
+ * Works on bilevel pages; on a grey or colour page the same marks are found
+ * on a Sauvola view of it and painted white.
+ */
+struct _CdCleanStage {
+  CdPageStage parent_instance;
+  gdouble speck_size;           /* inches */
+  gdouble punctuation_distance; /* inches */
+  gboolean borders;
+  gboolean holes;
+};
+
+G_DEFINE_FINAL_TYPE(CdCleanStage, cd_clean_stage, CD_TYPE_PAGE_STAGE)
+
+enum { PROP_0, PROP_SPECK_SIZE, PROP_PUNCTUATION_DISTANCE, PROP_BORDERS, PROP_HOLES, N_PROPS };
+static GParamSpec *props[N_PROPS];
+
+#define DEFAULT_SPECK_SIZE 0.035
+#define DEFAULT_PUNCTUATION_DISTANCE 0.05
+/* how far right above or below a letter or dot a dot may be (inches) */
+#define PUNCTUATION_REACH_Y 0.1
+/* smaller than the smallest printed dot (inches) */
+#define PUNCTUATION_MIN_SIZE 0.012
+#define DEFAULT_BORDERS TRUE
+#define DEFAULT_HOLES TRUE
+
+/* border marks touch an edge and are at least this long (inches) */
+#define BORDER_MIN_LENGTH 0.5
+/* a punched hole's shadow: a round, mostly filled mark of 1/7 to 1/2 inch
+ * whose centre lies within an inch of an edge */
+#define HOLE_MIN_DIAMETER 0.14
+#define HOLE_MAX_DIAMETER 0.5
+#define HOLE_EDGE_ZONE 1.0
+
+typedef struct {
+  gint specks;
+  gint borders;
+  gint holes;
+} CdCleanCounts;
+
+static gboolean
+cd_clean_is_hole(gint x, gint y, gint bw, gint bh, gint on, gint w, gint h, gint dpi)
+{
+  gdouble fill;
+  gint cx = x + bw / 2, cy = y + bh / 2;
+  gint zone = (gint) (HOLE_EDGE_ZONE * dpi);
+
+  if (bw < HOLE_MIN_DIAMETER * dpi || bh < HOLE_MIN_DIAMETER * dpi)
+    return FALSE;
+  if (bw > HOLE_MAX_DIAMETER * dpi || bh > HOLE_MAX_DIAMETER * dpi)
+    return FALSE;
+  if (ABS(bw - bh) > 0.2 * MAX(bw, bh))
+    return FALSE;
+  fill = (gdouble) on / ((gdouble) bw * bh);
+  if (fill < 0.6 || fill > 0.9) /* a disc fills pi/4 of its box */
+    return FALSE;
+  return cx < zone || cy < zone || cx > w - zone || cy > h - zone;
+}
+
+/* The pixels of @bin that are noise: borders and holes among the larger
+ * marks, then the specks that lie away from every remaining mark. */
+static PIX *
+cd_clean_find_noise(CdCleanStage *self, PIX *bin, gint dpi, CdCleanCounts *counts)
+{
+  gint w = pixGetWidth(bin), h = pixGetHeight(bin);
+  gint speck = MAX(1, (gint) lround(self->speck_size * dpi));
+  gint reach = MAX(1, (gint) lround(self->punctuation_distance * dpi));
+  g_autoptr(PIX) specks = NULL;
+  g_autoptr(PIX) rest = NULL;
+  g_autoptr(PIX) noise = pixCreateTemplate(bin);
+
+  specks = pixSelectBySize(bin, speck, speck, 8, L_SELECT_IF_BOTH, L_SELECT_IF_LTE, NULL);
+  if (specks == NULL || noise == NULL)
+    return NULL;
+  rest = pixXor(NULL, bin, specks);
+
+  if (self->borders || self->holes) {
+    PIXA *pixa_raw = NULL;
+    g_autoptr(BOXA) boxa = pixConnComp(rest, &pixa_raw, 8);
+    g_autoptr(PIXA) pixa = pixa_raw;
+    gint n = boxa != NULL ? boxaGetCount(boxa) : 0;
+
+    for (gint i = 0; i < n; i++) {
+      gint x, y, bw, bh, on = 0;
+      gboolean edge, is_border, is_hole;
+      g_autoptr(PIX) comp = NULL;
+
+      boxaGetBoxGeometry(boxa, i, &x, &y, &bw, &bh);
+      edge = x <= 0 || y <= 0 || x + bw >= w || y + bh >= h;
+      is_border = self->borders && edge && MAX(bw, bh) >= BORDER_MIN_LENGTH * dpi;
+      is_hole = FALSE;
+      comp = pixaGetPix(pixa, i, L_CLONE);
+      if (!is_border && self->holes && bw >= HOLE_MIN_DIAMETER * dpi) {
+        pixCountPixels(comp, &on, NULL);
+        is_hole = cd_clean_is_hole(x, y, bw, bh, on, w, h, dpi);
+      }
+      if (!is_border && !is_hole)
+        continue;
+      pixRasterop(noise, x, y, bw, bh, PIX_SRC | PIX_DST, comp, 0, 0);
+      pixRasterop(rest, x, y, bw, bh, PIX_SRC ^ PIX_DST, comp, 0, 0);
+      if (is_border)
+        counts->borders++;
+      else
+        counts->holes++;
+    }
+  }
+
+  if (self->speck_size > 0) {
+    /* punctuation sits close beside a letter (a full stop, a decimal
+     * point), or right above or below one (the dot of an i, the upper dot
+     * of a colon, found in a second pass from the lower dot); specks
+     * tinier than any printed dot never count */
+    gint reach_y = (gint) lround(PUNCTUATION_REACH_Y * dpi);
+    gint tiny = MAX(1, (gint) lround(PUNCTUATION_MIN_SIZE * dpi));
+    g_autoptr(PIX) dots = pixSelectBySize(specks, tiny, tiny, 8, L_SELECT_IF_EITHER, L_SELECT_IF_GTE, NULL);
+    g_autoptr(PIX) anchors = pixCopy(NULL, rest);
+    g_autoptr(PIX) kept = NULL;
+    g_autoptr(PIX) lost = NULL;
+    l_int32 n = 0;
+
+    for (gint pass = 0; pass < 2; pass++) {
+      g_autoptr(PIX) near = pixDilateBrick(NULL, anchors, 2 * reach + 1, 2 * reach + 1);
+      g_autoptr(PIX) above_below = pixDilateBrick(NULL, anchors, 1, 2 * reach_y + 1);
+      g_autoptr(PIX) seed = NULL;
+
+      pixOr(near, near, above_below);
+      seed = pixAnd(NULL, dots, near);
+      g_clear_pointer(&kept, cd_pix_unref);
+      kept = pixSeedfillBinary(NULL, seed, dots, 8);
+      pixOr(anchors, anchors, kept);
+    }
+    lost = pixXor(NULL, specks, kept);
+    pixCountConnComp(lost, 8, &n);
+    counts->specks = n;
+    pixOr(noise, noise, lost);
+  }
+  return g_steal_pointer(&noise);
+}
+
+static gboolean
+cd_clean_stage_process(CdPageStage *stage, CdPage *page, GCancellable *cancellable, GError **error)
+{
+  CdCleanStage *self = CD_CLEAN_STAGE(stage);
+  PIX *pix = cd_page_get_pix(page);
+  gint dpi = cd_cleanup_page_dpi(page);
+  g_autoptr(PIX) bin = NULL;
+  g_autoptr(PIX) noise = NULL;
+  CdCleanCounts counts = { 0 };
+
+  if (pix == NULL)
+    return TRUE;
+  bin = cd_cleanup_binary(pix, dpi, error);
+  if (bin == NULL) {
+    g_prefix_error(error, "clean: ");
+    return FALSE;
+  }
+  noise = cd_clean_find_noise(self, bin, dpi, &counts);
+  if (noise == NULL) {
+    g_set_error_literal(error, CD_ERROR, CD_ERROR_FAILED, "clean: cannot analyse the page");
+    return FALSE;
+  }
+  if (counts.specks + counts.borders + counts.holes > 0) {
+    if (pixGetDepth(pix) == 1 && pixGetColormap(pix) == NULL) {
+      cd_page_set_pix(page, pixSubtract(NULL, pix, noise));
+    } else {
+      g_autoptr(PIX) copy = pixGetColormap(pix) != NULL ? cd_cleanup_grey(pix) : pixCopy(NULL, pix);
+      if (copy == NULL) {
+        g_set_error_literal(error, CD_ERROR, CD_ERROR_FAILED, "clean: cannot copy the page");
+        return FALSE;
+      }
+      pixPaintThroughMask(copy, noise, 0, 0, pixGetDepth(copy) == 32 ? 0xffffff00 : 0xff);
+      cd_page_set_pix(page, g_steal_pointer(&copy));
+    }
+  }
+  cd_page_set_fact(page, "clean.specks", g_variant_new_int32(counts.specks));
+  cd_page_set_fact(page, "clean.borders", g_variant_new_int32(counts.borders));
+  cd_page_set_fact(page, "clean.holes", g_variant_new_int32(counts.holes));
+  return TRUE;
+}
+
+static void
+cd_clean_stage_get_property(GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
+{
+  CdCleanStage *self = CD_CLEAN_STAGE(object);
+
+  switch (prop_id) {
+  case PROP_SPECK_SIZE:
+    g_value_set_double(value, self->speck_size);
+    break;
+  case PROP_PUNCTUATION_DISTANCE:
+    g_value_set_double(value, self->punctuation_distance);
+    break;
+  case PROP_BORDERS:
+    g_value_set_boolean(value, self->borders);
+    break;
+  case PROP_HOLES:
+    g_value_set_boolean(value, self->holes);
+    break;
+  default:
+    G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
+  }
+}
+
+static void
+cd_clean_stage_set_property(GObject *object, guint prop_id, const GValue *value, GParamSpec *pspec)
+{
+  CdCleanStage *self = CD_CLEAN_STAGE(object);
+
+  switch (prop_id) {
+  case PROP_SPECK_SIZE:
+    self->speck_size = g_value_get_double(value);
+    break;
+  case PROP_PUNCTUATION_DISTANCE:
+    self->punctuation_distance = g_value_get_double(value);
+    break;
+  case PROP_BORDERS:
+    self->borders = g_value_get_boolean(value);
+    break;
+  case PROP_HOLES:
+    self->holes = g_value_get_boolean(value);
+    break;
+  default:
+    G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
+  }
+}
+
+static void
+cd_clean_stage_class_init(CdCleanStageClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS(klass);
+  CdStageClass *stage_class = CD_STAGE_CLASS(klass);
+  CdPageStageClass *page_class = CD_PAGE_STAGE_CLASS(klass);
+
+  object_class->get_property = cd_clean_stage_get_property;
+  object_class->set_property = cd_clean_stage_set_property;
+  page_class->process = cd_clean_stage_process;
+
+  props[PROP_SPECK_SIZE] = g_param_spec_double(
+      "speck-size", "Speck size",
+      "Marks no wider and no taller than this (inches) are specks, unless they lie near text "
+      "(0: keep specks)",
+      0.0, 0.25, DEFAULT_SPECK_SIZE, G_PARAM_READWRITE | G_PARAM_CONSTRUCT | G_PARAM_STATIC_STRINGS);
+  props[PROP_PUNCTUATION_DISTANCE] =
+      g_param_spec_double("punctuation-distance", "Punctuation distance",
+                          "A speck this close (inches) to a larger mark is punctuation and is kept", 0.0, 0.5,
+                          DEFAULT_PUNCTUATION_DISTANCE, G_PARAM_READWRITE | G_PARAM_CONSTRUCT | G_PARAM_STATIC_STRINGS);
+  props[PROP_BORDERS] = g_param_spec_boolean(
+      "borders", "Borders", "Remove dark marks that touch the page edge and are at least half an inch long",
+      DEFAULT_BORDERS, G_PARAM_READWRITE | G_PARAM_CONSTRUCT | G_PARAM_STATIC_STRINGS);
+  props[PROP_HOLES] =
+      g_param_spec_boolean("holes", "Punched holes",
+                           "Remove round filled marks of 0.14 to 0.5 inch within an inch of an edge (hole shadows)",
+                           DEFAULT_HOLES, G_PARAM_READWRITE | G_PARAM_CONSTRUCT | G_PARAM_STATIC_STRINGS);
+  g_object_class_install_properties(object_class, N_PROPS, props);
+
+  cd_stage_class_set_metadata(stage_class, "clean",
+                              "Removes specks (keeping punctuation), dark borders and punched-hole shadows");
+}
+
+static void
+cd_clean_stage_init(CdCleanStage *self)
+{
+}
