@@ -38,6 +38,10 @@ static GParamSpec *props[N_PROPS];
 #define DEFAULT_PUNCTUATION_DISTANCE 0.05
 /* how far right above or below a letter or dot a dot may be (inches) */
 #define PUNCTUATION_REACH_Y 0.1
+/* how far along its line a full stop finds the baseline (inches) */
+#define PUNCTUATION_LINE 0.15
+/* how closely feet or tops must align (inches) */
+#define PUNCTUATION_TOLERANCE 0.012
 /* smaller than the smallest printed dot (inches) */
 #define PUNCTUATION_MIN_SIZE 0.012
 #define DEFAULT_BORDERS TRUE
@@ -74,6 +78,153 @@ cd_clean_is_hole(gint x, gint y, gint bw, gint bh, gint on, gint w, gint h, gint
   if (fill < 0.6 || fill > 0.9) /* a disc fills pi/4 of its box */
     return FALSE;
   return cx < zone || cy < zone || cx > w - zone || cy > h - zone;
+}
+
+/* Letter boxes bucketed on a coarse grid, to find a dot's neighbours. */
+typedef struct {
+  BOXA *boxa;
+  gint cell;
+  gint cols, rows;
+  GArray **cells; /* of gint indices into boxa */
+} CdBoxGrid;
+
+static void
+cd_box_grid_init(CdBoxGrid *grid, BOXA *boxa, gint w, gint h, gint cell)
+{
+  grid->boxa = boxa;
+  grid->cell = MAX(8, cell);
+  grid->cols = w / grid->cell + 1;
+  grid->rows = h / grid->cell + 1;
+  grid->cells = g_new0(GArray *, (gsize) grid->cols * grid->rows);
+  for (gint i = 0; i < boxaGetCount(boxa); i++) {
+    gint x, y, bw, bh;
+    boxaGetBoxGeometry(boxa, i, &x, &y, &bw, &bh);
+    for (gint r = y / grid->cell; r <= MIN(grid->rows - 1, (y + bh) / grid->cell); r++) {
+      for (gint c = x / grid->cell; c <= MIN(grid->cols - 1, (x + bw) / grid->cell); c++) {
+        GArray **slot = &grid->cells[(gsize) r * grid->cols + c];
+        if (*slot == NULL)
+          *slot = g_array_new(FALSE, FALSE, sizeof(gint));
+        g_array_append_val(*slot, i);
+      }
+    }
+  }
+}
+
+static void
+cd_box_grid_clear(CdBoxGrid *grid)
+{
+  for (gint i = 0; i < grid->cols * grid->rows; i++) {
+    if (grid->cells[i] != NULL)
+      g_array_unref(grid->cells[i]);
+  }
+  g_free(grid->cells);
+}
+
+typedef struct {
+  gint x, y, w, h;
+} CdRect;
+
+/* What a neighbour box says about a dot at @d. */
+enum {
+  CD_NEAR_BESIDE = 1 << 0,   /* a letter right beside it, overlapping its rows */
+  CD_NEAR_BASELINE = 1 << 1, /* a taller letter on its line ends where it ends */
+  CD_NEAR_STACKED = 1 << 2,  /* a narrow mark right above or below it */
+  CD_NEAR_LEFT = 1 << 3,     /* a letter beside it on the left, tops aligned */
+  CD_NEAR_RIGHT = 1 << 4,    /* likewise on the right */
+};
+
+static guint
+cd_clean_relation(const CdRect *d, const CdRect *b, gint reach, gint line, gint reach_y, gint tol)
+{
+  guint found = 0;
+  gint gap_x = MAX(b->x - (d->x + d->w), d->x - (b->x + b->w));
+  gint gap_y = MAX(b->y - (d->y + d->h), d->y - (b->y + b->h));
+  gboolean rows_overlap = b->y <= d->y + d->h && b->y + b->h >= d->y;
+
+  if (gap_x <= reach && rows_overlap)
+    found |= CD_NEAR_BESIDE;
+  if (gap_x <= line && b->h > d->h + tol && b->y < d->y && ABS((b->y + b->h) - (d->y + d->h)) <= tol)
+    found |= CD_NEAR_BASELINE;
+  /* over a stem, or close over the middle of a serif letter (Courier's i) */
+  if (gap_y >= -tol && gap_y <= reach_y && b->w <= 3 * MAX(d->w, d->h) &&
+      ABS((2 * b->x + b->w) - (2 * d->x + d->w)) <= 2 * MAX(b->w, d->w))
+    found |= CD_NEAR_STACKED;
+  if (gap_y >= -tol && gap_y <= 2 * tol && b->w <= line &&
+      ABS((2 * b->x + b->w) - (2 * d->x + d->w)) <= 2 * (d->w + tol))
+    found |= CD_NEAR_STACKED;
+  if (gap_x <= reach && ABS(b->y - d->y) <= tol && b->h > d->h + tol) {
+    if (b->x + b->w <= d->x)
+      found |= CD_NEAR_LEFT;
+    else if (b->x >= d->x + d->w)
+      found |= CD_NEAR_RIGHT;
+  }
+  return found;
+}
+
+/* Which small marks are punctuation. A full stop, comma or decimal point
+ * sits right beside a letter with its foot on the line's baseline; the dot
+ * of an i or j, and the upper dot of a colon, stand right above a narrow
+ * mark (the second pass finds dots above dots); an apostrophe hangs from
+ * the tops of the letters on both sides. A speck lands anywhere, so few
+ * meet any of these. */
+static PIX *
+cd_clean_punctuation(PIX *dots, PIX *rest, gint dpi, gint reach)
+{
+  gint line = (gint) lround(PUNCTUATION_LINE * dpi);
+  gint reach_y = (gint) lround(PUNCTUATION_REACH_Y * dpi);
+  gint tol = MAX(2, (gint) lround(PUNCTUATION_TOLERANCE * dpi));
+  PIXA *pixa_raw = NULL;
+  g_autoptr(BOXA) dot_boxes = pixConnComp(dots, &pixa_raw, 8);
+  g_autoptr(PIXA) dot_pixa = pixa_raw;
+  g_autoptr(BOXA) letters = pixConnCompBB(rest, 8);
+  g_autoptr(PIX) kept = pixCreateTemplate(dots);
+  gint n = dot_boxes != NULL ? boxaGetCount(dot_boxes) : 0;
+  g_autofree gboolean *is_kept = g_new0(gboolean, MAX(1, n));
+  CdBoxGrid grid;
+  CdBoxGrid dot_grid;
+
+  if (letters == NULL || dot_boxes == NULL)
+    return g_steal_pointer(&kept);
+  cd_box_grid_init(&grid, letters, pixGetWidth(rest), pixGetHeight(rest), MAX(line, reach_y));
+  cd_box_grid_init(&dot_grid, dot_boxes, pixGetWidth(rest), pixGetHeight(rest), MAX(line, reach_y));
+  for (gint pass = 0; pass < 2; pass++) {
+    for (gint i = 0; i < n; i++) {
+      CdRect d;
+      guint found = 0;
+      if (is_kept[i])
+        continue;
+      boxaGetBoxGeometry(dot_boxes, i, &d.x, &d.y, &d.w, &d.h);
+      for (gint r = MAX(0, d.y / grid.cell - 1); r <= MIN(grid.rows - 1, d.y / grid.cell + 1); r++) {
+        for (gint c = MAX(0, d.x / grid.cell - 1); c <= MIN(grid.cols - 1, d.x / grid.cell + 1); c++) {
+          GArray *cell = grid.cells[(gsize) r * grid.cols + c];
+          GArray *dot_cell = dot_grid.cells[(gsize) r * dot_grid.cols + c];
+          for (guint k = 0; cell != NULL && k < cell->len; k++) {
+            CdRect b;
+            boxaGetBoxGeometry(letters, g_array_index(cell, gint, k), &b.x, &b.y, &b.w, &b.h);
+            found |= cd_clean_relation(&d, &b, reach, line, reach_y, tol);
+          }
+          /* the second pass: dots stacked on dots already kept (colons) */
+          for (guint k = 0; pass == 1 && dot_cell != NULL && k < dot_cell->len; k++) {
+            gint j = g_array_index(dot_cell, gint, k);
+            CdRect b;
+            if (!is_kept[j])
+              continue;
+            boxaGetBoxGeometry(dot_boxes, j, &b.x, &b.y, &b.w, &b.h);
+            found |= cd_clean_relation(&d, &b, reach, line, reach_y, tol) & CD_NEAR_STACKED;
+          }
+        }
+      }
+      if (((found & CD_NEAR_BESIDE) && (found & CD_NEAR_BASELINE)) || (found & CD_NEAR_STACKED) ||
+          ((found & CD_NEAR_LEFT) && (found & CD_NEAR_RIGHT))) {
+        g_autoptr(PIX) comp = pixaGetPix(dot_pixa, i, L_CLONE);
+        pixRasterop(kept, d.x, d.y, d.w, d.h, PIX_SRC | PIX_DST, comp, 0, 0);
+        is_kept[i] = TRUE;
+      }
+    }
+  }
+  cd_box_grid_clear(&grid);
+  cd_box_grid_clear(&dot_grid);
+  return g_steal_pointer(&kept);
 }
 
 /* The pixels of @bin that are noise: borders and holes among the larger
@@ -125,30 +276,12 @@ cd_clean_find_noise(CdCleanStage *self, PIX *bin, gint dpi, CdCleanCounts *count
   }
 
   if (self->speck_size > 0) {
-    /* punctuation sits close beside a letter (a full stop, a decimal
-     * point), or right above or below one (the dot of an i, the upper dot
-     * of a colon, found in a second pass from the lower dot); specks
-     * tinier than any printed dot never count */
-    gint reach_y = (gint) lround(PUNCTUATION_REACH_Y * dpi);
     gint tiny = MAX(1, (gint) lround(PUNCTUATION_MIN_SIZE * dpi));
     g_autoptr(PIX) dots = pixSelectBySize(specks, tiny, tiny, 8, L_SELECT_IF_EITHER, L_SELECT_IF_GTE, NULL);
-    g_autoptr(PIX) anchors = pixCopy(NULL, rest);
-    g_autoptr(PIX) kept = NULL;
-    g_autoptr(PIX) lost = NULL;
+    g_autoptr(PIX) kept = cd_clean_punctuation(dots, rest, dpi, reach);
+    g_autoptr(PIX) lost = pixXor(NULL, specks, kept);
     l_int32 n = 0;
 
-    for (gint pass = 0; pass < 2; pass++) {
-      g_autoptr(PIX) near = pixDilateBrick(NULL, anchors, 2 * reach + 1, 2 * reach + 1);
-      g_autoptr(PIX) above_below = pixDilateBrick(NULL, anchors, 1, 2 * reach_y + 1);
-      g_autoptr(PIX) seed = NULL;
-
-      pixOr(near, near, above_below);
-      seed = pixAnd(NULL, dots, near);
-      g_clear_pointer(&kept, cd_pix_unref);
-      kept = pixSeedfillBinary(NULL, seed, dots, 8);
-      pixOr(anchors, anchors, kept);
-    }
-    lost = pixXor(NULL, specks, kept);
     pixCountConnComp(lost, 8, &n);
     counts->specks = n;
     pixOr(noise, noise, lost);
