@@ -33,7 +33,7 @@ static GParamSpec *props[N_PROPS];
 
 #define DEFAULT_METHOD "sauvola"
 #define DEFAULT_WINDOW 0
-#define DEFAULT_K 0.34
+#define DEFAULT_K 0.2
 #define DEFAULT_THRESHOLD 160
 #define DEFAULT_MIN_DPI 300
 
