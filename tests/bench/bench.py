@@ -305,6 +305,40 @@ def ocr_report(title, folder, truth, args):
     return scores
 
 
+SHARED = os.environ.get("CHARTDESK_SHARED_DATA", os.path.join(ROOT, "..", "shared", "data"))
+if not os.path.isdir(SHARED):
+    SHARED = "/work/shared/data"
+
+# The public scans with ground truth: (file, truth file, clockwise turn the scan needs)
+PUBLIC = [
+    ("tesseract-ocr-test/testing/phototest.tif", "tesseract-ocr-test/testing/phototest.txt", 0),
+    ("tesseract-ocr-test/testing/phototest-rotated-180.png", "tesseract-ocr-test/testing/phototest.txt", 180),
+    ("tesseract-ocr-test/testing/phototest-rotated-L.png", "tesseract-ocr-test/testing/phototest.txt", 90),
+    ("tesseract-ocr-test/testing/phototest-rotated-R.png", "tesseract-ocr-test/testing/phototest.txt", 270),
+    ("tesseract-ocr-test/testing/phototestrot.tif", "tesseract-ocr-test/testing/phototest.txt", 90),
+    ("tesseract-ocr-test/testing/eurotext.tif", "tesseract-ocr-test/testing/eurotext.txt", 0),
+    ("tesseract-ocr-test/testing/8071_093.3B.tif", "tesseract-ocr-test/testing/8071_093.3B.txt", 0),
+    ("tesseract-ocr-test/testing/8087_054.3B.tif", "tesseract-ocr-test/testing/8087_054.3B.txt", 0),
+]
+
+
+def public_set(tmp):
+    """Links the public scans into one folder and returns (folder, truth);
+    None when the shared data is missing."""
+    folder = os.path.join(tmp, "public")
+    os.makedirs(folder, exist_ok=True)
+    truth = []
+    for image, text, turn in PUBLIC:
+        src, txt = os.path.join(SHARED, image), os.path.join(SHARED, text)
+        if not (os.path.exists(src) and os.path.exists(txt)):
+            continue
+        os.symlink(os.path.abspath(src), os.path.join(folder, os.path.basename(src)))
+        with open(txt, encoding="utf-8", errors="replace") as f:
+            truth.append({"path": os.path.basename(src), "page": 0, "kind": "page", "text": f.read(),
+                          "rotation": turn})
+    return (folder, truth) if truth else None
+
+
 def cmd_ocr(args):
     folder = generate("degraded", ["--pages", str(args.pages), "--seed", str(args.seed)])
     truth = ground_truth(folder)
@@ -315,6 +349,13 @@ def cmd_ocr(args):
     degraded = ocr_report("Degraded set", folder, truth, args)
     clean = generate("degraded", ["--pages", str(max(20, args.pages // 5)), "--seed", str(args.seed), "--clean"])
     ocr_report("Clean set", clean, ground_truth(clean), args)
+    with tempfile.TemporaryDirectory() as tmp:
+        public = public_set(tmp)
+        if public is None:
+            print("Public set: %s not found, skipped" % SHARED)
+        else:
+            ocr_report("Public set: tesseract-ocr-test scans with their ground truth (%d pages, %s)" % (
+                len(public[1]), SHARED), public[0], public[1], args)
     d = {s.name.split()[0]: s for s in degraded}
     if "ocrmypdf" in d and "chartdesk" in d:
         c, o, t = d["chartdesk"], d["ocrmypdf"], d["tesseract"]
