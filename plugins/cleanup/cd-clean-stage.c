@@ -36,7 +36,9 @@ static GParamSpec *props[N_PROPS];
 
 #define DEFAULT_SPECK_SIZE 0.035
 #define DEFAULT_PUNCTUATION_DISTANCE 0.05
-/* how far right above or below a letter or dot a dot may be (inches) */
+/* how far above a stem the dot of an i may be, and above a colon's lower
+ * dot its upper one (inches) */
+#define PUNCTUATION_REACH_Y_LETTER 0.06
 #define PUNCTUATION_REACH_Y 0.1
 /* how far along its line a full stop finds the baseline (inches) */
 #define PUNCTUATION_LINE 0.15
@@ -131,6 +133,8 @@ enum {
   CD_NEAR_STACKED = 1 << 2,  /* a narrow mark right above or below it */
   CD_NEAR_LEFT = 1 << 3,     /* a letter beside it on the left, tops aligned */
   CD_NEAR_RIGHT = 1 << 4,    /* likewise on the right */
+  CD_NEAR_TOUCH = 1 << 5,    /* all but touching a letter: a piece of a broken stroke */
+  CD_NEAR_DASH = 1 << 6,     /* a flat mark beside a letter: a hyphen or dash */
 };
 
 static guint
@@ -143,15 +147,25 @@ cd_clean_relation(const CdRect *d, const CdRect *b, gint reach, gint line, gint 
 
   if (gap_x <= reach && rows_overlap)
     found |= CD_NEAR_BESIDE;
+  if (gap_x <= tol / 2 && gap_y <= tol / 2)
+    found |= CD_NEAR_TOUCH;
+  if (gap_x <= reach && rows_overlap && d->w >= 2 * d->h && d->y > b->y && d->y + d->h < b->y + b->h)
+    found |= CD_NEAR_DASH;
   if (gap_x <= line && b->h > d->h + tol && b->y < d->y && ABS((b->y + b->h) - (d->y + d->h)) <= tol)
     found |= CD_NEAR_BASELINE;
-  /* over a stem, or close over the middle of a serif letter (Courier's i) */
-  if (gap_y >= -tol && gap_y <= reach_y && b->w <= 3 * MAX(d->w, d->h) &&
-      ABS((2 * b->x + b->w) - (2 * d->x + d->w)) <= 2 * MAX(b->w, d->w))
-    found |= CD_NEAR_STACKED;
-  if (gap_y >= -tol && gap_y <= 2 * tol && b->w <= line &&
-      ABS((2 * b->x + b->w) - (2 * d->x + d->w)) <= 2 * (d->w + tol))
-    found |= CD_NEAR_STACKED;
+  /* over a stem (i, j, the lower dot of a colon), close over the middle
+   * of a serif letter (Courier's i), or close under a stroke (!, ?) */
+  {
+    gint above = b->y - (d->y + d->h), below = d->y - (b->y + b->h);
+    gint size = MAX(d->w, d->h);
+    gint off = ABS((2 * b->x + b->w) - (2 * d->x + d->w));
+    if (above >= -tol && above <= reach_y && b->w <= 3 * size && off <= 2 * MAX(b->w, d->w))
+      found |= CD_NEAR_STACKED;
+    if (above >= -tol && above <= 2 * tol && b->w <= line && off <= 2 * (d->w + tol))
+      found |= CD_NEAR_STACKED;
+    if (below >= -tol && below <= 2 * tol && b->w <= 2 * size && b->h >= 2 * size && off <= 2 * MAX(b->w, d->w))
+      found |= CD_NEAR_STACKED;
+  }
   if (gap_x <= reach && ABS(b->y - d->y) <= tol && b->h > d->h + tol) {
     if (b->x + b->w <= d->x)
       found |= CD_NEAR_LEFT;
@@ -165,13 +179,16 @@ cd_clean_relation(const CdRect *d, const CdRect *b, gint reach, gint line, gint 
  * sits right beside a letter with its foot on the line's baseline; the dot
  * of an i or j, and the upper dot of a colon, stand right above a narrow
  * mark (the second pass finds dots above dots); an apostrophe hangs from
- * the tops of the letters on both sides. A speck lands anywhere, so few
- * meet any of these. */
+ * the tops of the letters on both sides; a hyphen is flat, beside a letter,
+ * within its height; a piece of a faded letter all but touches the rest.
+ * A speck lands anywhere, so few meet any of these. The text must be
+ * upright and level: run this stage after orient and deskew. */
 static PIX *
 cd_clean_punctuation(PIX *dots, PIX *rest, gint dpi, gint reach)
 {
   gint line = (gint) lround(PUNCTUATION_LINE * dpi);
   gint reach_y = (gint) lround(PUNCTUATION_REACH_Y * dpi);
+  gint reach_y_letter = (gint) lround(PUNCTUATION_REACH_Y_LETTER * dpi);
   gint tol = MAX(2, (gint) lround(PUNCTUATION_TOLERANCE * dpi));
   PIXA *pixa_raw = NULL;
   g_autoptr(BOXA) dot_boxes = pixConnComp(dots, &pixa_raw, 8);
@@ -201,7 +218,7 @@ cd_clean_punctuation(PIX *dots, PIX *rest, gint dpi, gint reach)
           for (guint k = 0; cell != NULL && k < cell->len; k++) {
             CdRect b;
             boxaGetBoxGeometry(letters, g_array_index(cell, gint, k), &b.x, &b.y, &b.w, &b.h);
-            found |= cd_clean_relation(&d, &b, reach, line, reach_y, tol);
+            found |= cd_clean_relation(&d, &b, reach, line, reach_y_letter, tol);
           }
           /* the second pass: dots stacked on dots already kept (colons) */
           for (guint k = 0; pass == 1 && dot_cell != NULL && k < dot_cell->len; k++) {
@@ -215,7 +232,7 @@ cd_clean_punctuation(PIX *dots, PIX *rest, gint dpi, gint reach)
         }
       }
       if (((found & CD_NEAR_BESIDE) && (found & CD_NEAR_BASELINE)) || (found & CD_NEAR_STACKED) ||
-          ((found & CD_NEAR_LEFT) && (found & CD_NEAR_RIGHT))) {
+          ((found & CD_NEAR_LEFT) && (found & CD_NEAR_RIGHT)) || (found & (CD_NEAR_TOUCH | CD_NEAR_DASH))) {
         g_autoptr(PIX) comp = pixaGetPix(dot_pixa, i, L_CLONE);
         pixRasterop(kept, d.x, d.y, d.w, d.h, PIX_SRC | PIX_DST, comp, 0, 0);
         is_kept[i] = TRUE;
