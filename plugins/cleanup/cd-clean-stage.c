@@ -129,7 +129,7 @@ typedef struct {
 /* What a neighbour box says about a dot at @d. */
 enum {
   CD_NEAR_BESIDE = 1 << 0,   /* a letter right beside it, overlapping its rows */
-  CD_NEAR_BASELINE = 1 << 1, /* a taller letter on its line ends where it ends */
+  CD_NEAR_BASELINE = 1 << 1, /* it sits on or hangs across the baseline of a taller letter */
   CD_NEAR_STACKED = 1 << 2,  /* a narrow mark right above or below it */
   CD_NEAR_LEFT = 1 << 3,     /* a letter beside it on the left, tops aligned */
   CD_NEAR_RIGHT = 1 << 4,    /* likewise on the right */
@@ -151,7 +151,9 @@ cd_clean_relation(const CdRect *d, const CdRect *b, gint reach, gint line, gint 
     found |= CD_NEAR_TOUCH;
   if (gap_x <= reach && rows_overlap && d->w >= 2 * d->h && d->y > b->y && d->y + d->h < b->y + b->h)
     found |= CD_NEAR_DASH;
-  if (gap_x <= line && b->h > d->h + tol && b->y < d->y && ABS((b->y + b->h) - (d->y + d->h)) <= tol)
+  /* on the baseline: a full stop ends on it, a comma hangs across it */
+  if (gap_x <= line && b->h > d->h + tol && 2 * d->y >= 2 * b->y + b->h - 2 * tol && d->y <= b->y + b->h + tol &&
+      d->y + d->h >= b->y + b->h - tol && d->y + d->h <= b->y + b->h + b->h / 2)
     found |= CD_NEAR_BASELINE;
   /* over a stem (i, j, the lower dot of a colon), close over the middle
    * of a serif letter (Courier's i), or close under a stroke (!, ?) */

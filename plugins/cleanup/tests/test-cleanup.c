@@ -394,10 +394,14 @@ test_clean_specks_not_punctuation(void)
   g_autoptr(CdPage) page = NULL;
   g_autoptr(PIX) diff = NULL;
   l_int32 width = 0, overflow = 0, same = 0, left = 0;
-  const gint specks[][3] = { { 60, 30, 2 }, { 400, 200, 3 }, { 900, 250, 4 }, { 1200, 350, 1 }, { 700, 330, 3 } };
+  const gint specks[][3] = { { 60, 30, 2 }, { 400, 200, 3 }, { 900, 230, 4 }, { 1250, 370, 1 }, { 700, 370, 3 } };
 
   g_assert_nonnull(font);
   pixSetTextline(text, font, "Dr. Smith: 12.5 mg, b.i.d.; O'Brien", 1, 40, 120, &width, &overflow);
+  bmfDestroy(&font);
+  /* smaller print, where a comma is as small as a speck */
+  font = bmfCreate(NULL, 8);
+  pixSetTextline(text, font, "Jones, William A.; left, right: 4.7 mg/dl, 1947-05-12", 1, 40, 300, &width, &overflow);
   bmfDestroy(&font);
   original = pixCopy(NULL, text);
   for (guint i = 0; i < G_N_ELEMENTS(specks); i++)
