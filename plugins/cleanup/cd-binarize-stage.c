@@ -35,7 +35,7 @@ static GParamSpec *props[N_PROPS];
 #define DEFAULT_WINDOW 0
 #define DEFAULT_K 0.2
 #define DEFAULT_THRESHOLD 160
-#define DEFAULT_MIN_DPI 300
+#define DEFAULT_MIN_DPI 0
 
 static gboolean
 cd_binarize_stage_start(CdStage *stage, GError **error)

@@ -346,12 +346,21 @@ test_binarize_colour(void)
   g_assert_cmpfloat(fract, <, 0.12);
 }
 
-/* A 200 dpi fax page is resampled to 300 dpi for recognition. */
+/* With min-dpi, a 200 dpi fax page is resampled to 300 dpi; by default it
+ * is left as it is. */
 static void
 test_binarize_fax(void)
 {
-  g_autoptr(CdPage) page = bilevel_sample_page("05-lab-fax-200dpi.tif", 0);
+  g_autoptr(CdPageStage) binarize = make_stage("binarize", "min-dpi", 300, NULL);
+  g_autoptr(CdPageStage) plain = make_stage("binarize", NULL);
+  g_autoptr(CdPage) page = sample_page("05-lab-fax-200dpi.tif", 0);
+  g_autoptr(CdPage) as_is = sample_page("05-lab-fax-200dpi.tif", 0);
   gint xres = 0, yres = 0;
+
+  run(plain, as_is);
+  g_assert_cmpint(pixGetWidth(cd_page_get_pix(as_is)), ==, 1700);
+  run(binarize, page);
+  g_assert_cmpint(pixGetDepth(cd_page_get_pix(page)), ==, 1);
 
   cd_page_get_resolution(page, &xres, &yres);
   g_assert_cmpint(xres, ==, 300);
