@@ -258,9 +258,18 @@ cd_clean_find_noise(CdCleanStage *self, PIX *bin, gint dpi, CdCleanCounts *count
   g_autoptr(PIX) rest = NULL;
   g_autoptr(PIX) noise = pixCreateTemplate(bin);
 
-  specks = pixSelectBySize(bin, speck, speck, 8, L_SELECT_IF_BOTH, L_SELECT_IF_LTE, NULL);
-  if (specks == NULL || noise == NULL)
-    return NULL;
+  /* sizes are judged on a view where gaps of a pixel or two are closed, so
+   * the pieces of a faded, broken stroke count as part of their letter */
+  {
+    g_autoptr(PIX) joined = pixCloseSafeBrick(NULL, bin, 3, 3);
+    g_autoptr(PIX) small = NULL;
+    if (joined == NULL || noise == NULL)
+      return NULL;
+    small = pixSelectBySize(joined, speck, speck, 8, L_SELECT_IF_BOTH, L_SELECT_IF_LTE, NULL);
+    if (small == NULL)
+      return NULL;
+    specks = pixAnd(NULL, bin, small);
+  }
   rest = pixXor(NULL, bin, specks);
 
   if (self->borders || self->holes) {
