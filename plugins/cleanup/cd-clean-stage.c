@@ -343,7 +343,8 @@ cd_clean_stage_process(CdPageStage *stage, CdPage *page, GCancellable *cancellab
     if (pixGetDepth(pix) == 1 && pixGetColormap(pix) == NULL) {
       cd_page_set_pix(page, pixSubtract(NULL, pix, noise));
     } else {
-      g_autoptr(PIX) copy = pixGetColormap(pix) != NULL ? cd_cleanup_grey(pix) : pixCopy(NULL, pix);
+      gboolean plain = pixGetColormap(pix) == NULL && (pixGetDepth(pix) == 8 || pixGetDepth(pix) == 32);
+      g_autoptr(PIX) copy = plain ? pixCopy(NULL, pix) : cd_cleanup_grey(pix);
       if (copy == NULL) {
         g_set_error_literal(error, CD_ERROR, CD_ERROR_FAILED, "clean: cannot copy the page");
         return FALSE;
