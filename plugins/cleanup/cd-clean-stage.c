@@ -14,9 +14,11 @@
  *
  * Removes what is not ink of the document: isolated specks, dark borders
  * along the page edges (scanner lid, copier shadow) and the shadows of
- * punched holes. A small mark next to text (a full stop, a comma, the dot
- * of an i) is punctuation, not a speck, and is kept: only specks farther
- * than `punctuation-distance` from any larger mark go.
+ * punched holes. A printed full stop and a speck are the same size, so a
+ * small mark is judged by where it sits on its text line (see
+ * cd_clean_punctuation()): a full stop, comma, decimal point, the dot of an
+ * i, a colon, an apostrophe or a hyphen is kept. Telling them apart needs
+ * upright, level lines: run this stage after orient and deskew.
  *
  * Works on bilevel pages; on a grey or colour page the same marks are found
  * on a Sauvola view of it and painted white.
