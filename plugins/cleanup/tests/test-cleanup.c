@@ -308,6 +308,41 @@ test_orient_upright_is_cheap(void)
   }
 }
 
+/* Without OSD, Leptonica's test alone turns the upside-down sample upright;
+ * the sideways sample it is unsure of is left as it is, never turned the
+ * wrong way (this is why OSD is asked). */
+static void
+test_orient_without_osd(void)
+{
+  g_autoptr(CdPageStage) orient = make_stage("orient", "osd", FALSE, NULL);
+  g_autoptr(CdPage) upside_down = sample_page("02-cover-operative.tif", 1);
+  g_autoptr(CdPage) sideways = sample_page("06-nursing-sideways.png", 0);
+  g_autofree gchar *method = NULL;
+
+  run(orient, upside_down);
+  g_assert_cmpint(cd_page_get_rotation(upside_down), ==, 180);
+  run(orient, sideways);
+  method = fact_string(sideways, "orient.method");
+  if (cd_page_get_rotation(sideways) == 0)
+    g_assert_cmpstr(method, ==, "unsure");
+  else
+    g_assert_cmpint(cd_page_get_rotation(sideways), ==, 90);
+}
+
+/* A page without text (a blank back) is left as it is, marked unsure. */
+static void
+test_orient_unsure(void)
+{
+  g_autoptr(CdPageStage) orient = make_stage("orient", NULL);
+  g_autoptr(CdPage) page = sample_page("01-discharge-progress.tif", 1);
+  g_autofree gchar *method = NULL;
+
+  run(orient, page);
+  method = fact_string(page, "orient.method");
+  g_assert_cmpstr(method, ==, "unsure");
+  g_assert_cmpint(cd_page_get_rotation(page), ==, 0);
+}
+
 /* Without OSD data the stage refuses to start, naming the package. */
 static void
 test_orient_missing_osd(void)
@@ -676,6 +711,8 @@ main(int argc, char **argv)
   g_test_add_func("/chartdesk/cleanup/orient/upside-down", test_orient_upside_down);
   g_test_add_func("/chartdesk/cleanup/orient/sideways", test_orient_sideways);
   g_test_add_func("/chartdesk/cleanup/orient/upright-is-cheap", test_orient_upright_is_cheap);
+  g_test_add_func("/chartdesk/cleanup/orient/without-osd", test_orient_without_osd);
+  g_test_add_func("/chartdesk/cleanup/orient/unsure", test_orient_unsure);
   g_test_add_func("/chartdesk/cleanup/orient/missing-osd", test_orient_missing_osd);
   g_test_add_func("/chartdesk/cleanup/binarize/faded", test_binarize_faded);
   g_test_add_func("/chartdesk/cleanup/binarize/colour", test_binarize_colour);
