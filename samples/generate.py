@@ -144,6 +144,12 @@ def cmd_degraded(args):
             cg.save_tiff(path, [cg.to_bilevel(img)], 300, "group4")
             truth.append(page_record(path, 0, "blank", degradations=["blank back"]))
             continue
+        if r < args.blank + args.signature:
+            # a signature alone, with specks: not blank
+            img, done = cg.degrade(rng, cg.scribble_page(rng), {"specks": True})
+            cg.save_tiff(path, [cg.to_bilevel(img)], 300, "group4")
+            truth.append(page_record(path, 0, "page", [], degradations=["signature only"] + done))
+            continue
         doc_type = rng.choice(DOC_TYPES)
         lines = cg.document_pages(rng, doc_type, rng.choice(patients), service_date(rng))[0]
         fax = rng.random() < args.fax
@@ -255,6 +261,7 @@ def main():
     p.add_argument("--upside-down", type=float, default=0.04)
     p.add_argument("--sideways", type=float, default=0.02)
     p.add_argument("--blank", type=float, default=0.05)
+    p.add_argument("--signature", type=float, default=0.0, help="share of pages with only a signature (not blank)")
     p.add_argument("--fax", type=float, default=0.15)
     p.add_argument("--max-skew", type=float, default=5.0)
     p.set_defaults(func=cmd_degraded)

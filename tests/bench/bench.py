@@ -3,7 +3,7 @@
 with. Never run by the test suite; see "Benchmarks" in the README.
 
   tests/bench/bench.py ingest   [--pages 200] [--seed 7] [--rounds 1]  pages/min, peak memory, search latency
-  tests/bench/bench.py ocr      [--pages 200] [--seed 11]  accuracy after cleanup vs tesseract and OCRmyPDF
+  tests/bench/bench.py ocr      [--pages 200] [--seed 11] [--turned N]  accuracy after cleanup vs tesseract and OCRmyPDF
   tests/bench/bench.py identity [--charts 60] [--seed 5]   patient filing and document boundaries
   tests/bench/bench.py classify [--per-type 358] [--ocr-per-type 10]  document types: synthetic OCR'd
                                                            charts and mtsamples vs a bag-of-words MLP
@@ -339,6 +339,40 @@ def ocr_report(title, folder, truth, args):
     return scores
 
 
+SHARED = os.environ.get("CHARTDESK_SHARED_DATA", os.path.join(ROOT, "..", "shared", "data"))
+if not os.path.isdir(SHARED):
+    SHARED = "/work/shared/data"
+
+# The public scans with ground truth: (file, truth file, clockwise turn the scan needs)
+PUBLIC = [
+    ("tesseract-ocr-test/testing/phototest.tif", "tesseract-ocr-test/testing/phototest.txt", 0),
+    ("tesseract-ocr-test/testing/phototest-rotated-180.png", "tesseract-ocr-test/testing/phototest.txt", 180),
+    ("tesseract-ocr-test/testing/phototest-rotated-L.png", "tesseract-ocr-test/testing/phototest.txt", 90),
+    ("tesseract-ocr-test/testing/phototest-rotated-R.png", "tesseract-ocr-test/testing/phototest.txt", 270),
+    ("tesseract-ocr-test/testing/phototestrot.tif", "tesseract-ocr-test/testing/phototest.txt", 90),
+    ("tesseract-ocr-test/testing/eurotext.tif", "tesseract-ocr-test/testing/eurotext.txt", 0),
+    ("tesseract-ocr-test/testing/8071_093.3B.tif", "tesseract-ocr-test/testing/8071_093.3B.txt", 0),
+    ("tesseract-ocr-test/testing/8087_054.3B.tif", "tesseract-ocr-test/testing/8087_054.3B.txt", 0),
+]
+
+
+def public_set(tmp):
+    """Links the public scans into one folder and returns (folder, truth);
+    None when the shared data is missing."""
+    folder = os.path.join(tmp, "public")
+    os.makedirs(folder, exist_ok=True)
+    truth = []
+    for image, text, turn in PUBLIC:
+        src, txt = os.path.join(SHARED, image), os.path.join(SHARED, text)
+        if not (os.path.exists(src) and os.path.exists(txt)):
+            continue
+        os.symlink(os.path.abspath(src), os.path.join(folder, os.path.basename(src)))
+        with open(txt, encoding="utf-8", errors="replace") as f:
+            truth.append({"path": os.path.basename(src), "page": 0, "kind": "page", "text": f.read(),
+                          "rotation": turn})
+    return (folder, truth) if truth else None
+
+
 def cmd_ocr(args):
     folder = generate("degraded", ["--pages", str(args.pages), "--seed", str(args.seed)])
     truth = ground_truth(folder)
@@ -348,15 +382,55 @@ def cmd_ocr(args):
           "pages read with WER <= 10%; blank P/R: blank-page precision and recall (peers: no word read)")
     degraded = ocr_report("Degraded set", folder, truth, args)
     clean = generate("degraded", ["--pages", str(max(20, args.pages // 5)), "--seed", str(args.seed), "--clean"])
-    ocr_report("Clean set", clean, ground_truth(clean), args)
+    cleaned = ocr_report("Clean set", clean, ground_truth(clean), args)
+    public_scores = []
+    with tempfile.TemporaryDirectory() as tmp:
+        public = public_set(tmp)
+        if public is None:
+            print("Public set: %s not found, skipped" % SHARED)
+        else:
+            public_scores = ocr_report("Public set: tesseract-ocr-test scans with their ground truth (%d pages, %s)" % (
+                len(public[1]), SHARED), public[0], public[1], args)
+    if args.turned:
+        turned = generate("degraded", ["--pages", str(args.turned), "--seed", str(args.seed + 1), "--upside-down", "0.3",
+                                       "--sideways", "0.3", "--blank", "0.15", "--signature", "0.1"])
+        saved = args.no_ocrmypdf
+        args.no_ocrmypdf = True
+        turned_scores = ocr_report("Turned set: %d generated pages, 30%% upside down, 30%% sideways, 15%% blank "
+                                   "backs, 10%% signature only" % args.turned, turned, ground_truth(turned), args)
+        public_scores += turned_scores
+        args.no_ocrmypdf = saved
+
+    def wer(s):
+        return s.word_errors / s.words if s.words else float("nan")
+
     d = {s.name.split()[0]: s for s in degraded}
-    if "ocrmypdf" in d and "chartdesk" in d:
-        c, o, t = d["chartdesk"], d["ocrmypdf"], d["tesseract"]
-        print("targets: WER %.2f%% <= half of OCRmyPDF's %.2f%%: %s; pages/min %.1f× OCRmyPDF's (>= 5×), "
-              "%.2f× tesseract's (>= 0.8×)" % (
-                  100.0 * c.word_errors / c.words, 100.0 * o.word_errors / o.words,
-                  "yes" if c.word_errors / c.words <= 0.5 * o.word_errors / o.words else "NO",
-                  o.seconds / c.seconds, t.seconds / c.seconds))
+    k = {s.name.split()[0]: s for s in cleaned}
+    c, t = d["chartdesk"], d["tesseract"]
+    lines = []
+    if "ocrmypdf" in d:
+        o = d["ocrmypdf"]
+        lines.append("WER %.2f%% <= half of OCRmyPDF's %.2f%%: %s" % (
+            100 * wer(c), 100 * wer(o), "yes" if wer(c) <= 0.5 * wer(o) else "NO"))
+        lines.append("pages/min %.1f× OCRmyPDF's (>= 5×): %s" % (
+            o.seconds / c.seconds, "yes" if o.seconds >= 5 * c.seconds else "NO"))
+    lines.append("pages/min %.2f× tesseract's (>= 0.8×): %s" % (
+        t.seconds / c.seconds, "yes" if t.seconds >= 0.8 * c.seconds else "NO"))
+    lines.append("clean set WER %.2f%% <= tesseract's %.2f%%: %s" % (
+        100 * wer(k["chartdesk"]), 100 * wer(k["tesseract"]),
+        "yes" if k["chartdesk"].word_errors <= k["tesseract"].word_errors else "NO"))
+    mine = [s for s in degraded + public_scores if s.name.startswith("chartdesk")]
+    lines.append("turned pages read: %d/%d: %s" % (
+        sum(s.turned_ok for s in mine), sum(s.turned for s in mine),
+        "yes" if all(s.turned_ok == s.turned for s in mine) else "NO"))
+    tp, fp, fn = (sum(getattr(s, a) for s in [c] + [s for s in public_scores if s.name.startswith("chartdesk")])
+                  for a in ("blank_tp", "blank_fp", "blank_fn"))
+    lines.append("blank precision %.1f%%, recall %.1f%% (>= 99%%): %s" % (
+        100.0 * tp / max(1, tp + fp), 100.0 * tp / max(1, tp + fn),
+        "yes" if tp >= 0.99 * max(1, tp + fp) and tp >= 0.99 * max(1, tp + fn) else "NO"))
+    print("targets:")
+    for line in lines:
+        print("  " + line)
 
 
 # ------------------------------------------------------------------ identity
@@ -631,6 +705,8 @@ def main():
     p.add_argument("--seed", type=int, default=11)
     p.add_argument("--workflow", default="chart-intake")
     p.add_argument("--no-ocrmypdf", action="store_true")
+    p.add_argument("--turned", type=int, default=0,
+                   help="also read N generated pages, 60%% of them turned (without OCRmyPDF)")
     p.set_defaults(func=cmd_ocr)
     p = sub.add_parser("identity", help="pages filed, misfiled, to review; document boundaries")
     p.add_argument("--charts", type=int, default=60)

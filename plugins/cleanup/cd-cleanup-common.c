@@ -1,0 +1,169 @@
+/*
+ * Copyright 2026 The Chartdesk authors
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * What the cleanup stages share: the page's resolution, a grey copy, and
+ * the adaptive (Sauvola) threshold used both by the binarize stage and by
+ * stages that need a bilevel view of a grey page without changing it.
+ */
+#include "config.h"
+
+#include "cd-cleanup-common.h"
+
+/* The horizontal resolution, or 300 when the file did not say. */
+gint
+cd_cleanup_page_dpi(CdPage *page)
+{
+  gint xres = 0, yres = 0;
+
+  cd_page_get_resolution(page, &xres, &yres);
+  if (xres < 50 || xres > 2400)
+    return CD_CLEANUP_DEFAULT_DPI;
+  return xres;
+}
+
+/* An 8-bit grey copy without colour map: luminance for colour pages. */
+PIX *
+cd_cleanup_grey(PIX *pix)
+{
+  g_autoptr(PIX) plain = NULL;
+
+  if (pixGetColormap(pix) != NULL) {
+    plain = pixRemoveColormap(pix, REMOVE_CMAP_BASED_ON_SRC);
+    if (plain == NULL)
+      return NULL;
+    pix = plain;
+  }
+  if (pixGetDepth(pix) == 32)
+    return pixConvertRGBToLuminance(pix);
+  if (pixGetDepth(pix) == 8)
+    return pixCopy(NULL, pix);
+  return pixConvertTo8(pix, FALSE);
+}
+
+/* Applies a threshold surface computed at half size: ink where the grey
+ * level is below the threshold of its 2x2 block. */
+static PIX *
+cd_cleanup_apply_half_threshold(PIX *grey, PIX *th)
+{
+  gint w = pixGetWidth(grey), h = pixGetHeight(grey);
+  gint tw = pixGetWidth(th), tht = pixGetHeight(th);
+  gint wplg = pixGetWpl(grey), wplt = pixGetWpl(th), wplo;
+  l_uint32 *dg = pixGetData(grey), *dt = pixGetData(th), *dout;
+  PIX *out = pixCreate(w, h, 1);
+
+  if (out == NULL)
+    return NULL;
+  pixCopyResolution(out, grey);
+  wplo = pixGetWpl(out);
+  dout = pixGetData(out);
+  for (gint y = 0; y < h; y++) {
+    l_uint32 *lg = dg + (gsize) y * wplg;
+    l_uint32 *lt = dt + (gsize) MIN(y / 2, tht - 1) * wplt;
+    l_uint32 *lo = dout + (gsize) y * wplo;
+    for (gint x = 0; x < w; x++) {
+      if (GET_DATA_BYTE(lg, x) < GET_DATA_BYTE(lt, MIN(x / 2, tw - 1)))
+        SET_DATA_BIT(lo, x);
+    }
+  }
+  return out;
+}
+
+/* Sauvola's local threshold: t = m * (1 + k * (s / 128 - 1)) over a
+ * window of (2 * window + 1)^2 pixels. A window of 0 is taken from the
+ * resolution (a twelfth of an inch each way, a little over the height of a
+ * typed line, so a faded stroke is compared with the paper around it, not
+ * with its own letter). The mean and deviation over such a window change
+ * slowly, so on pages of 200 dpi and more the threshold surface is computed
+ * at half size (a quarter of the work) and applied at full size. */
+PIX *
+cd_cleanup_sauvola(PIX *grey, gint dpi, guint window, gdouble k, GError **error)
+{
+  PIX *binary = NULL;
+  gint w = pixGetWidth(grey), h = pixGetHeight(grey);
+  gint half = window > 0 ? (gint) window : MAX(8, dpi / 12);
+  gboolean reduce;
+  g_autoptr(PIX) small = NULL;
+  g_autoptr(PIX) th = NULL;
+  PIX *src = grey;
+  gint sw, sh, nx, ny;
+
+  half = MIN(half, MIN(w, h) / 4);
+  if (half < 2) {
+    g_set_error(error, CD_ERROR, CD_ERROR_INVALID_DATA, "a %dx%d page is too small to binarize", w, h);
+    return NULL;
+  }
+  reduce = dpi >= 200 && half >= 8;
+  if (reduce) {
+    small = pixScaleAreaMap2(grey);
+    if (small == NULL)
+      reduce = FALSE;
+    else
+      src = small;
+  }
+  sw = pixGetWidth(src);
+  sh = pixGetHeight(src);
+  if (reduce)
+    half /= 2;
+  /* tiles of about 1000 pixels, each wider than the window */
+  nx = CLAMP(sw / 1000, 1, MAX(1, sw / (2 * half + 3)));
+  ny = CLAMP(sh / 1000, 1, MAX(1, sh / (2 * half + 3)));
+  if (reduce) {
+    if (pixSauvolaBinarizeTiled(src, half, (l_float32) k, nx, ny, &th, NULL) == 0 && th != NULL)
+      binary = cd_cleanup_apply_half_threshold(grey, th);
+  } else if (pixSauvolaBinarizeTiled(src, half, (l_float32) k, nx, ny, NULL, &binary) != 0) {
+    binary = NULL;
+  }
+  if (binary == NULL) {
+    g_set_error(error, CD_ERROR, CD_ERROR_FAILED, "cannot binarize a %dx%d page", w, h);
+    return NULL;
+  }
+  return binary;
+}
+
+/* A bilevel view of the page: the image itself (a new reference) when it
+ * is already bilevel, a Sauvola threshold of it otherwise. */
+PIX *
+cd_cleanup_binary(PIX *pix, gint dpi, GError **error)
+{
+  g_autoptr(PIX) grey = NULL;
+
+  if (pixGetDepth(pix) == 1 && pixGetColormap(pix) == NULL)
+    return pixClone(pix);
+  grey = cd_cleanup_grey(pix);
+  if (grey == NULL) {
+    g_set_error(error, CD_ERROR, CD_ERROR_INVALID_DATA, "cannot convert a %d-bit page to grey", pixGetDepth(pix));
+    return NULL;
+  }
+  return cd_cleanup_sauvola(grey, dpi, 0, 0.34, error);
+}
+
+/* Turns a page clockwise by a multiple of 90 degrees. */
+PIX *
+cd_cleanup_rotate_orth(PIX *pix, gint degrees)
+{
+  gint quads = ((degrees % 360) + 360) % 360 / 90;
+
+  if (quads == 0)
+    return pixClone(pix);
+  return pixRotateOrth(pix, quads);
+}
+
+/* Leptonica's orientation and skew finders are tuned for 150 to 300 ppi:
+ * finer bilevel pages are halved (a pixel is ink if two of four are). */
+PIX *
+cd_cleanup_at_most_300(PIX *bin, gint dpi, gint *out_dpi)
+{
+  g_autoptr(PIX) pix = pixClone(bin);
+
+  *out_dpi = dpi;
+  while (*out_dpi > 400) {
+    PIX *half = pixReduceRankBinary2(pix, 2, NULL);
+    if (half == NULL)
+      break;
+    pixDestroy(&pix);
+    pix = half;
+    *out_dpi /= 2;
+  }
+  return g_steal_pointer(&pix);
+}
