@@ -1281,6 +1281,66 @@ cd_search_hit_free(CdSearchHit *hit)
   g_free(hit);
 }
 
+/**
+ * cd_search_hits_to_json:
+ * @hits: (element-type CdSearchHit): hits from cd_archive_search()
+ * @text: (nullable): the query's words
+ *
+ * The search result as `chartdesk search --json` prints it and the
+ * service's Search method returns it: `{"query", "hits": [{"page",
+ * "document", "mrn", "type", "date", "status", "source": {"path", "page"},
+ * "score", "snippet"}]}`.
+ *
+ * Returns: (transfer full): a JSON object
+ *
+ * Since: 0.1
+ */
+JsonNode *
+cd_search_hits_to_json(GPtrArray *hits, const gchar *text)
+{
+  g_autoptr(JsonBuilder) b = json_builder_new();
+
+  json_builder_begin_object(b);
+  json_builder_set_member_name(b, "query");
+  json_builder_add_string_value(b, text);
+  json_builder_set_member_name(b, "hits");
+  json_builder_begin_array(b);
+  for (guint i = 0; i < hits->len; i++) {
+    CdSearchHit *hit = g_ptr_array_index(hits, i);
+    json_builder_begin_object(b);
+    json_builder_set_member_name(b, "page");
+    json_builder_add_int_value(b, hit->page_id);
+    json_builder_set_member_name(b, "document");
+    if (hit->document_id > 0)
+      json_builder_add_int_value(b, hit->document_id);
+    else
+      json_builder_add_null_value(b);
+    json_builder_set_member_name(b, "mrn");
+    json_builder_add_string_value(b, hit->patient_mrn);
+    json_builder_set_member_name(b, "type");
+    json_builder_add_string_value(b, hit->doc_type);
+    json_builder_set_member_name(b, "date");
+    json_builder_add_string_value(b, hit->date);
+    json_builder_set_member_name(b, "status");
+    json_builder_add_string_value(b, hit->status);
+    json_builder_set_member_name(b, "source");
+    json_builder_begin_object(b);
+    json_builder_set_member_name(b, "path");
+    json_builder_add_string_value(b, hit->source_path);
+    json_builder_set_member_name(b, "page");
+    json_builder_add_int_value(b, hit->source_page);
+    json_builder_end_object(b);
+    json_builder_set_member_name(b, "score");
+    json_builder_add_double_value(b, hit->score);
+    json_builder_set_member_name(b, "snippet");
+    json_builder_add_string_value(b, hit->snippet);
+    json_builder_end_object(b);
+  }
+  json_builder_end_array(b);
+  json_builder_end_object(b);
+  return json_builder_get_root(b);
+}
+
 /* Whether the user wrote FTS5 syntax rather than plain words: quotes,
  * grouping, prefix stars, column filters or the uppercase operators. */
 static gboolean

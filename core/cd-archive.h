@@ -215,6 +215,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(CdReviewItem, cd_review_item_free)
 
 void cd_search_hit_free(CdSearchHit *hit);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(CdSearchHit, cd_search_hit_free)
+JsonNode *cd_search_hits_to_json(GPtrArray *hits, const gchar *text);
 
 CdArchive *cd_archive_open(const gchar *path, CdArchiveFlags flags, GError **error);
 const gchar *cd_archive_get_path(CdArchive *self);

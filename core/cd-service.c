@@ -1314,52 +1314,6 @@ cd_read_free(CdRead *read)
   g_free(read);
 }
 
-static JsonNode *
-cd_service_hits_to_json(GPtrArray *hits, const gchar *text)
-{
-  g_autoptr(JsonBuilder) b = json_builder_new();
-
-  json_builder_begin_object(b);
-  json_builder_set_member_name(b, "query");
-  json_builder_add_string_value(b, text);
-  json_builder_set_member_name(b, "hits");
-  json_builder_begin_array(b);
-  for (guint i = 0; i < hits->len; i++) {
-    CdSearchHit *hit = g_ptr_array_index(hits, i);
-    json_builder_begin_object(b);
-    json_builder_set_member_name(b, "page");
-    json_builder_add_int_value(b, hit->page_id);
-    json_builder_set_member_name(b, "document");
-    if (hit->document_id > 0)
-      json_builder_add_int_value(b, hit->document_id);
-    else
-      json_builder_add_null_value(b);
-    json_builder_set_member_name(b, "mrn");
-    json_builder_add_string_value(b, hit->patient_mrn);
-    json_builder_set_member_name(b, "type");
-    json_builder_add_string_value(b, hit->doc_type);
-    json_builder_set_member_name(b, "date");
-    json_builder_add_string_value(b, hit->date);
-    json_builder_set_member_name(b, "status");
-    json_builder_add_string_value(b, hit->status);
-    json_builder_set_member_name(b, "source");
-    json_builder_begin_object(b);
-    json_builder_set_member_name(b, "path");
-    json_builder_add_string_value(b, hit->source_path);
-    json_builder_set_member_name(b, "page");
-    json_builder_add_int_value(b, hit->source_page);
-    json_builder_end_object(b);
-    json_builder_set_member_name(b, "score");
-    json_builder_add_double_value(b, hit->score);
-    json_builder_set_member_name(b, "snippet");
-    json_builder_add_string_value(b, hit->snippet);
-    json_builder_end_object(b);
-  }
-  json_builder_end_array(b);
-  json_builder_end_object(b);
-  return json_builder_get_root(b);
-}
-
 /* A GTask thread. The archive is opened for this call with the caller as
  * its actor, so the audit entry the archive writes for every read names the
  * person behind the bus connection, with the purpose they gave. */
@@ -1415,7 +1369,7 @@ cd_read_thread(GTask *task, gpointer source, gpointer data, GCancellable *cancel
       g_dbus_method_invocation_return_gerror(read->invocation, error);
       return;
     }
-    node = cd_service_hits_to_json(hits, query.text);
+    node = cd_search_hits_to_json(hits, query.text);
     json = json_to_string(node, FALSE);
     cd_dbus_chartdesk1_complete_search(read->object, read->invocation, json);
   } else if (read->kind == CD_READ_DOCUMENT) {

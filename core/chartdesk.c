@@ -421,49 +421,8 @@ cd_cli_search(gint argc, gchar **argv)
     return error->code == CD_ERROR_QUERY ? CD_EXIT_USAGE : CD_EXIT_FAILED;
   }
   if (opt_json) {
-    g_autoptr(JsonBuilder) b = json_builder_new();
-    g_autoptr(JsonNode) root = NULL;
-    g_autofree gchar *out = NULL;
-    json_builder_begin_object(b);
-    json_builder_set_member_name(b, "query");
-    json_builder_add_string_value(b, text);
-    json_builder_set_member_name(b, "hits");
-    json_builder_begin_array(b);
-    for (guint i = 0; i < hits->len; i++) {
-      CdSearchHit *hit = g_ptr_array_index(hits, i);
-      json_builder_begin_object(b);
-      json_builder_set_member_name(b, "page");
-      json_builder_add_int_value(b, hit->page_id);
-      json_builder_set_member_name(b, "document");
-      if (hit->document_id > 0)
-        json_builder_add_int_value(b, hit->document_id);
-      else
-        json_builder_add_null_value(b);
-      json_builder_set_member_name(b, "mrn");
-      json_builder_add_string_value(b, hit->patient_mrn);
-      json_builder_set_member_name(b, "type");
-      json_builder_add_string_value(b, hit->doc_type);
-      json_builder_set_member_name(b, "date");
-      json_builder_add_string_value(b, hit->date);
-      json_builder_set_member_name(b, "status");
-      json_builder_add_string_value(b, hit->status);
-      json_builder_set_member_name(b, "source");
-      json_builder_begin_object(b);
-      json_builder_set_member_name(b, "path");
-      json_builder_add_string_value(b, hit->source_path);
-      json_builder_set_member_name(b, "page");
-      json_builder_add_int_value(b, hit->source_page);
-      json_builder_end_object(b);
-      json_builder_set_member_name(b, "score");
-      json_builder_add_double_value(b, hit->score);
-      json_builder_set_member_name(b, "snippet");
-      json_builder_add_string_value(b, hit->snippet);
-      json_builder_end_object(b);
-    }
-    json_builder_end_array(b);
-    json_builder_end_object(b);
-    root = json_builder_get_root(b);
-    out = json_to_string(root, TRUE);
+    g_autoptr(JsonNode) root = cd_search_hits_to_json(hits, text);
+    g_autofree gchar *out = json_to_string(root, TRUE);
     g_print("%s\n", out);
     return CD_EXIT_OK;
   }
