@@ -40,21 +40,6 @@ cd_batch_record_free(CdBatchRecord *record)
   g_free(record);
 }
 
-static void
-bind_text(sqlite3_stmt *stmt, gint idx, const gchar *text)
-{
-  if (text == NULL)
-    sqlite3_bind_null(stmt, idx);
-  else
-    sqlite3_bind_text(stmt, idx, text, -1, SQLITE_TRANSIENT);
-}
-
-static gchar *
-column_dup(sqlite3_stmt *stmt, gint idx)
-{
-  return g_strdup((const gchar *) sqlite3_column_text(stmt, idx));
-}
-
 /* The inputs column is a JSON array of strings; anything else reads as none. */
 static gchar **
 inputs_from_json(const gchar *json)
@@ -83,15 +68,15 @@ record_from_row(sqlite3_stmt *stmt)
   CdBatchRecord *record = g_new0(CdBatchRecord, 1);
 
   record->id = sqlite3_column_int64(stmt, 0);
-  record->status = column_dup(stmt, 1);
-  record->workflow = column_dup(stmt, 2);
-  record->workflow_origin = column_dup(stmt, 3);
-  record->options = column_dup(stmt, 4);
+  record->status = cd_column_dup(stmt, 1);
+  record->workflow = cd_column_dup(stmt, 2);
+  record->workflow_origin = cd_column_dup(stmt, 3);
+  record->options = cd_column_dup(stmt, 4);
   record->inputs = inputs_from_json((const gchar *) sqlite3_column_text(stmt, 5));
-  record->actor = column_dup(stmt, 6);
-  record->started = column_dup(stmt, 7);
-  record->finished = column_dup(stmt, 8);
-  record->report = column_dup(stmt, 9);
+  record->actor = cd_column_dup(stmt, 6);
+  record->started = cd_column_dup(stmt, 7);
+  record->finished = cd_column_dup(stmt, 8);
+  record->report = cd_column_dup(stmt, 9);
   return record;
 }
 
@@ -151,12 +136,12 @@ cd_archive_queue_batch(CdArchive *self, const gchar *workflow, const gchar *work
                             error);
   if (stmt == NULL)
     return 0;
-  bind_text(stmt, 1, ts);
-  bind_text(stmt, 2, cd_archive_get_actor(self));
-  bind_text(stmt, 3, workflow);
-  bind_text(stmt, 4, workflow_origin);
-  bind_text(stmt, 5, options);
-  bind_text(stmt, 6, inputs_json);
+  cd_bind_text(stmt, 1, ts);
+  cd_bind_text(stmt, 2, cd_archive_get_actor(self));
+  cd_bind_text(stmt, 3, workflow);
+  cd_bind_text(stmt, 4, workflow_origin);
+  cd_bind_text(stmt, 5, options);
+  cd_bind_text(stmt, 6, inputs_json);
   if (!cd_archive_step_done(self, stmt, error))
     return 0;
   id = sqlite3_last_insert_rowid(db);
@@ -192,7 +177,7 @@ cd_archive_update_batch_status(CdArchive *self, gint64 batch_id, const gchar *st
   stmt = cd_archive_prepare(self, sql, error);
   if (stmt == NULL)
     return FALSE;
-  bind_text(stmt, 1, status);
+  cd_bind_text(stmt, 1, status);
   sqlite3_bind_int64(stmt, 2, batch_id);
   if (!cd_archive_step_done(self, stmt, error))
     return FALSE;

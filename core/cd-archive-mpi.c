@@ -27,15 +27,6 @@ cd_patient_from_row(sqlite3_stmt *stmt)
   return p;
 }
 
-static void
-bind_text(sqlite3_stmt *stmt, gint idx, const gchar *text)
-{
-  if (text == NULL)
-    sqlite3_bind_null(stmt, idx);
-  else
-    sqlite3_bind_text(stmt, idx, text, -1, SQLITE_TRANSIENT);
-}
-
 /* The stored row for exactly @mrn, or NULL. */
 static CdPatient *
 cd_archive_patient_row(CdArchive *self, const gchar *mrn, GError **error)
@@ -44,7 +35,7 @@ cd_archive_patient_row(CdArchive *self, const gchar *mrn, GError **error)
       cd_archive_prepare(self, "SELECT " PATIENT_COLUMNS " FROM patients WHERE mrn = ?", error);
   if (stmt == NULL)
     return NULL;
-  bind_text(stmt, 1, mrn);
+  cd_bind_text(stmt, 1, mrn);
   if (sqlite3_step(stmt) != SQLITE_ROW)
     return NULL;
   return cd_patient_from_row(stmt);
@@ -152,9 +143,9 @@ cd_archive_find_patients(CdArchive *self, const gchar *family, const gchar *give
                             error);
   if (stmt == NULL)
     return NULL;
-  bind_text(stmt, 1, nfamily);
-  bind_text(stmt, 2, ngiven);
-  bind_text(stmt, 3, dob);
+  cd_bind_text(stmt, 1, nfamily);
+  cd_bind_text(stmt, 2, ngiven);
+  cd_bind_text(stmt, 3, dob);
   while (sqlite3_step(stmt) == SQLITE_ROW)
     g_ptr_array_add(found, cd_patient_from_row(stmt));
   return g_steal_pointer(&found);
@@ -194,14 +185,14 @@ cd_archive_upsert_patient(CdArchive *self, const CdPatient *in, const gchar *sou
                             error);
   if (stmt == NULL)
     return FALSE;
-  bind_text(stmt, 1, in->mrn);
-  bind_text(stmt, 2, family);
-  bind_text(stmt, 3, given);
-  bind_text(stmt, 4, middle);
-  bind_text(stmt, 5, in->dob);
-  bind_text(stmt, 6, in->sex);
-  bind_text(stmt, 7, source);
-  bind_text(stmt, 8, ts);
+  cd_bind_text(stmt, 1, in->mrn);
+  cd_bind_text(stmt, 2, family);
+  cd_bind_text(stmt, 3, given);
+  cd_bind_text(stmt, 4, middle);
+  cd_bind_text(stmt, 5, in->dob);
+  cd_bind_text(stmt, 6, in->sex);
+  cd_bind_text(stmt, 7, source);
+  cd_bind_text(stmt, 8, ts);
   if (!cd_archive_step_done(self, stmt, error))
     return FALSE;
   if (stored == NULL)
@@ -230,17 +221,17 @@ cd_archive_merge_patient(CdArchive *self, const gchar *old, const gchar *survivo
                             error);
   if (mark == NULL)
     return FALSE;
-  bind_text(mark, 1, old);
-  bind_text(mark, 2, survivor);
-  bind_text(mark, 3, source);
-  bind_text(mark, 4, ts);
+  cd_bind_text(mark, 1, old);
+  cd_bind_text(mark, 2, survivor);
+  cd_bind_text(mark, 3, source);
+  cd_bind_text(mark, 4, ts);
   if (!cd_archive_step_done(self, mark, error))
     return FALSE;
   refile = cd_archive_prepare(self, "UPDATE documents SET patient_mrn = ?2 WHERE patient_mrn = ?1", error);
   if (refile == NULL)
     return FALSE;
-  bind_text(refile, 1, old);
-  bind_text(refile, 2, survivor);
+  cd_bind_text(refile, 1, old);
+  cd_bind_text(refile, 2, survivor);
   if (!cd_archive_step_done(self, refile, error))
     return FALSE;
   stats->merged++;

@@ -28,4 +28,21 @@ gchar *cd_query_plain_to_fts(const gchar *text);
 GRecMutex *cd_archive_get_mutex(CdArchive *self);
 sqlite3 *cd_archive_get_db(CdArchive *self);
 
+/* NULL binds SQL NULL; the text is copied, so a temporary may be bound */
+static inline void
+cd_bind_text(sqlite3_stmt *stmt, gint idx, const gchar *text)
+{
+  if (text == NULL)
+    sqlite3_bind_null(stmt, idx);
+  else
+    sqlite3_bind_text(stmt, idx, text, -1, SQLITE_TRANSIENT);
+}
+
+/* a text column as a new string, NULL for SQL NULL */
+static inline gchar *
+cd_column_dup(sqlite3_stmt *stmt, gint idx)
+{
+  return g_strdup((const gchar *) sqlite3_column_text(stmt, idx));
+}
+
 G_END_DECLS

@@ -32,21 +32,6 @@ cd_review_item_free(CdReviewItem *item)
   g_free(item);
 }
 
-static void
-bind_text(sqlite3_stmt *stmt, gint idx, const gchar *text)
-{
-  if (text == NULL)
-    sqlite3_bind_null(stmt, idx);
-  else
-    sqlite3_bind_text(stmt, idx, text, -1, SQLITE_TRANSIENT);
-}
-
-static gchar *
-column_dup(sqlite3_stmt *stmt, gint idx)
-{
-  return g_strdup((const gchar *) sqlite3_column_text(stmt, idx));
-}
-
 /**
  * cd_archive_list_review:
  * @self: a #CdArchive
@@ -79,11 +64,11 @@ cd_archive_list_review(CdArchive *self, gboolean include_resolved, GError **erro
     item->id = sqlite3_column_int64(stmt, 0);
     item->document_id = sqlite3_column_int64(stmt, 1);
     item->page_id = sqlite3_column_int64(stmt, 2);
-    item->reason = column_dup(stmt, 3);
-    item->created = column_dup(stmt, 4);
-    item->resolved = column_dup(stmt, 5);
-    item->resolved_by = column_dup(stmt, 6);
-    item->resolution = column_dup(stmt, 7);
+    item->reason = cd_column_dup(stmt, 3);
+    item->created = cd_column_dup(stmt, 4);
+    item->resolved = cd_column_dup(stmt, 5);
+    item->resolved_by = cd_column_dup(stmt, 6);
+    item->resolution = cd_column_dup(stmt, 7);
     g_ptr_array_add(items, item);
   }
   return g_steal_pointer(&items);
@@ -115,7 +100,7 @@ cd_archive_document_patient(CdArchive *self, gint64 id, gchar **mrn, GError **er
                 id);
     return FALSE;
   }
-  *mrn = column_dup(stmt, 0);
+  *mrn = cd_column_dup(stmt, 0);
   return TRUE;
 }
 
@@ -133,9 +118,9 @@ cd_archive_resolve_document_items(CdArchive *self, gint64 document_id, const gch
   if (stmt == NULL)
     return FALSE;
   sqlite3_bind_int64(stmt, 1, document_id);
-  bind_text(stmt, 2, ts);
-  bind_text(stmt, 3, cd_archive_get_actor(self));
-  bind_text(stmt, 4, resolution);
+  cd_bind_text(stmt, 2, ts);
+  cd_bind_text(stmt, 3, cd_archive_get_actor(self));
+  cd_bind_text(stmt, 4, resolution);
   return cd_archive_step_done(self, stmt, error);
 }
 
@@ -204,7 +189,7 @@ cd_archive_review_assign(CdArchive *self, gint64 document_id, const gchar *mrn, 
   if (stmt == NULL)
     return FALSE;
   sqlite3_bind_int64(stmt, 1, document_id);
-  bind_text(stmt, 2, patient->mrn);
+  cd_bind_text(stmt, 2, patient->mrn);
   if (!cd_archive_step_done(self, stmt, error))
     return FALSE;
   resolution = g_strdup_printf("assigned to MRN %s: %s", patient->mrn, why);
@@ -281,7 +266,7 @@ cd_archive_review_split(CdArchive *self, gint64 document_id, guint at, const gch
   if (insert == NULL)
     return 0;
   sqlite3_bind_int64(insert, 1, document_id);
-  bind_text(insert, 2, ts);
+  cd_bind_text(insert, 2, ts);
   if (!cd_archive_step_done(self, insert, error))
     return 0;
   new_id = sqlite3_last_insert_rowid(cd_archive_get_db(self));
@@ -303,8 +288,8 @@ cd_archive_review_split(CdArchive *self, gint64 document_id, guint at, const gch
   if (queue == NULL)
     return 0;
   sqlite3_bind_int64(queue, 1, new_id);
-  bind_text(queue, 2, reason);
-  bind_text(queue, 3, ts);
+  cd_bind_text(queue, 2, reason);
+  cd_bind_text(queue, 3, ts);
   if (!cd_archive_step_done(self, queue, error))
     return 0;
 
@@ -385,7 +370,7 @@ cd_archive_review_merge(CdArchive *self, gint64 into_id, gint64 from_id, const g
     if (adopt == NULL)
       return FALSE;
     sqlite3_bind_int64(adopt, 1, into_id);
-    bind_text(adopt, 2, from_mrn);
+    cd_bind_text(adopt, 2, from_mrn);
     if (!cd_archive_step_done(self, adopt, error))
       return FALSE;
   }
@@ -451,9 +436,9 @@ cd_archive_review_resolve(CdArchive *self, gint64 item_id, const gchar *why, GEr
   if (stmt == NULL)
     return FALSE;
   sqlite3_bind_int64(stmt, 1, item_id);
-  bind_text(stmt, 2, ts);
-  bind_text(stmt, 3, cd_archive_get_actor(self));
-  bind_text(stmt, 4, why);
+  cd_bind_text(stmt, 2, ts);
+  cd_bind_text(stmt, 3, cd_archive_get_actor(self));
+  cd_bind_text(stmt, 4, why);
   if (!cd_archive_step_done(self, stmt, error))
     return FALSE;
   if (sqlite3_changes(cd_archive_get_db(self)) == 0) {
@@ -530,13 +515,13 @@ cd_archive_review_set_type(CdArchive *self, gint64 document_id, const gchar *typ
                 document_id);
     return FALSE;
   }
-  previous = column_dup(doc, 0);
+  previous = cd_column_dup(doc, 0);
 
   update = cd_archive_prepare(self, "UPDATE documents SET type = ?2, type_confidence = 1.0 WHERE id = ?1", error);
   if (update == NULL)
     return FALSE;
   sqlite3_bind_int64(update, 1, document_id);
-  bind_text(update, 2, type);
+  cd_bind_text(update, 2, type);
   if (!cd_archive_step_done(self, update, error))
     return FALSE;
 
@@ -548,7 +533,7 @@ cd_archive_review_set_type(CdArchive *self, gint64 document_id, const gchar *typ
   while (sqlite3_step(items) == SQLITE_ROW) {
     gint64 item_id = sqlite3_column_int64(items, 0);
     g_array_append_val(ids, item_id);
-    g_ptr_array_add(reasons, column_dup(items, 1));
+    g_ptr_array_add(reasons, cd_column_dup(items, 1));
   }
   resolution = g_strdup_printf("type set to %s: %s", type, why);
   for (guint i = 0; i < ids->len; i++) {
@@ -567,9 +552,9 @@ cd_archive_review_set_type(CdArchive *self, gint64 document_id, const gchar *typ
           self, "UPDATE review SET resolved = ?2, resolved_by = ?3, resolution = ?4 WHERE id = ?1", error);
       if (stmt == NULL)
         return FALSE;
-      bind_text(stmt, 2, ts);
-      bind_text(stmt, 3, cd_archive_get_actor(self));
-      bind_text(stmt, 4, resolution);
+      cd_bind_text(stmt, 2, ts);
+      cd_bind_text(stmt, 3, cd_archive_get_actor(self));
+      cd_bind_text(stmt, 4, resolution);
     } else {
       g_autofree gchar *left = NULL;
       g_ptr_array_add(kept, NULL);
@@ -577,7 +562,7 @@ cd_archive_review_set_type(CdArchive *self, gint64 document_id, const gchar *typ
       stmt = cd_archive_prepare(self, "UPDATE review SET reason = ?2 WHERE id = ?1", error);
       if (stmt == NULL)
         return FALSE;
-      bind_text(stmt, 2, left);
+      cd_bind_text(stmt, 2, left);
     }
     sqlite3_bind_int64(stmt, 1, g_array_index(ids, gint64, i));
     if (!cd_archive_step_done(self, stmt, error))

@@ -140,15 +140,6 @@ cd_archive_step_done(CdArchive *self, sqlite3_stmt *stmt, GError **error)
   return TRUE;
 }
 
-static void
-cd_bind_text(sqlite3_stmt *stmt, gint idx, const gchar *text)
-{
-  if (text == NULL)
-    sqlite3_bind_null(stmt, idx);
-  else
-    sqlite3_bind_text(stmt, idx, text, -1, SQLITE_TRANSIENT);
-}
-
 static const gchar *
 cd_column_text(sqlite3_stmt *stmt, gint idx)
 {
