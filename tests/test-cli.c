@@ -434,6 +434,7 @@ test_cli_samples_end_to_end(void)
   g_autoptr(GHashTable) owner = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
   g_autoptr(GError) error = NULL;
   guint n_truth = 0, n_filed_right = 0;
+  g_auto(Result) r7 = { 0 };
   g_auto(Result) r1 = { 0 };
   g_auto(Result) r2 = { 0 };
   g_auto(Result) r3 = { 0 };
@@ -510,6 +511,12 @@ test_cli_samples_end_to_end(void)
   g_assert_nonnull(strstr(r5.out, "[radiograph]"));
   chartdesk(&r6, "check", archive, NULL);
   g_assert_cmpint(r6.status, ==, 0);
+  /* documents are dated by their date of service: a day's range finds the
+   * discharge summary of 10 December 1981, and only documents of that day */
+  chartdesk(&r7, "search", "--json", "--from", "1981-12-10", "--to", "1981-12-10", archive, NULL);
+  g_assert_cmpint(r7.status, ==, 0);
+  g_assert_nonnull(strstr(r7.out, "01-discharge-progress.tif"));
+  g_assert_null(strstr(r7.out, "03-history-physical-faded.tif"));
   rm_rf(dir);
 }
 

@@ -20,6 +20,7 @@ struct _CdHeaderStage {
   gchar **mrn_patterns;
   gchar **name_patterns;
   gchar **dob_patterns;
+  gchar **date_patterns;
   gchar *page_pattern;
   gchar **title_words;
   guint header_lines;
@@ -29,6 +30,7 @@ struct _CdHeaderStage {
   GPtrArray *mrn_res;
   GPtrArray *name_res;
   GPtrArray *dob_res;
+  GPtrArray *date_res;
   GRegex *page_re;
 };
 
@@ -39,6 +41,7 @@ enum {
   PROP_MRN_PATTERNS,
   PROP_NAME_PATTERNS,
   PROP_DOB_PATTERNS,
+  PROP_DATE_PATTERNS,
   PROP_PAGE_PATTERN,
   PROP_TITLE_WORDS,
   PROP_HEADER_LINES,
@@ -77,6 +80,18 @@ static const gchar *const default_dob_patterns[] = {
   "(?i:\\bDOB|\\bD\\.O\\.B\\.?|\\bBIRTH[ \\t]*DATE|\\bDATE[ \\t]+OF[ \\t]+BIRTH|\\bBIRTHDATE|\\bBORN)[ \\t]*[:.]?[ "
   "\\t]*"
   "(?<dob>[0-9OolIS]{1,4}[/.\\-][0-9OolIS]{1,2}[/.\\-][0-9OolIS]{2,4}|[A-Za-z]{3,9}\\.?[ \\t]+[0-9]{1,2},?[ "
+  "\\t]+[0-9]{4})",
+  NULL,
+};
+
+/* The document's own date: the date of service, admission, procedure or
+ * report printed under a label. A date of birth is never taken for it (the
+ * labels differ), nor a bare date in the body. */
+static const gchar *const default_date_patterns[] = {
+  "(?i:\\bDATE[ \\t]+OF[ \\t]+(?:SERVICE|ADMISSION|DISCHARGE|PROCEDURE|OPERATION|SURGERY|EXAM(?:INATION)?|"
+  "REPORT|VISIT|CONSULT(?:ATION)?|STUDY|COLLECTION)|\\b(?:SERVICE|ADMISSION|ADMIT|DISCHARGE|PROCEDURE|EXAM|"
+  "REPORT|VISIT|STUDY|COLLECTION)[ \\t]+DATE)[ \\t]*[:.]?[ \\t]*"
+  "(?<date>[0-9OolIS]{1,4}[/.\\-][0-9OolIS]{1,2}[/.\\-][0-9OolIS]{2,4}|[A-Za-z]{3,9}\\.?[ \\t]+[0-9]{1,2},?[ "
   "\\t]+[0-9]{4})",
   NULL,
 };
@@ -130,6 +145,10 @@ cd_header_stage_start(CdStage *stage, GError **error)
   self->dob_res = cd_header_compile(self->dob_patterns, "dob-patterns", (const gchar *const[]){ "dob", NULL }, error);
   if (self->dob_res == NULL)
     return FALSE;
+  self->date_res =
+      cd_header_compile(self->date_patterns, "date-patterns", (const gchar *const[]){ "date", NULL }, error);
+  if (self->date_res == NULL)
+    return FALSE;
   if (self->page_pattern != NULL && *self->page_pattern != '\0') {
     g_autoptr(GError) error_local = NULL;
     self->page_re = g_regex_new(self->page_pattern, G_REGEX_MULTILINE, 0, &error_local);
@@ -150,6 +169,7 @@ cd_header_stage_stop(CdStage *stage)
   g_clear_pointer(&self->mrn_res, g_ptr_array_unref);
   g_clear_pointer(&self->name_res, g_ptr_array_unref);
   g_clear_pointer(&self->dob_res, g_ptr_array_unref);
+  g_clear_pointer(&self->date_res, g_ptr_array_unref);
   g_clear_pointer(&self->page_re, g_regex_unref);
 }
 
@@ -284,6 +304,7 @@ cd_header_stage_process(CdPageStage *stage, CdPage *page, GCancellable *cancella
   g_autofree gchar *mrn = NULL;
   g_autofree gchar *mrn_other = NULL;
   g_autofree gchar *dob_raw = NULL;
+  g_autofree gchar *date_raw = NULL;
   g_autofree gchar *title = NULL;
 
   if (text == NULL || *text == '\0')
@@ -328,6 +349,13 @@ cd_header_stage_process(CdPageStage *stage, CdPage *page, GCancellable *cancella
     cd_header_set_string(page, CD_FACT_HEADER_DOB, dob);
   }
 
+  date_raw = cd_header_match_all(self->date_res, zone, "date", NULL);
+  if (date_raw != NULL) {
+    g_autofree gchar *fixed = cd_header_fix_date_digits(date_raw);
+    g_autofree gchar *date = cd_identity_parse_date(fixed, self->date_order);
+    cd_header_set_string(page, CD_FACT_HEADER_DATE, date);
+  }
+
   title = cd_header_find_title(text, self->title_words);
   cd_header_set_string(page, CD_FACT_HEADER_TITLE, title);
 
@@ -359,6 +387,9 @@ cd_header_stage_get_property(GObject *object, guint prop_id, GValue *value, GPar
     break;
   case PROP_DOB_PATTERNS:
     g_value_set_boxed(value, self->dob_patterns);
+    break;
+  case PROP_DATE_PATTERNS:
+    g_value_set_boxed(value, self->date_patterns);
     break;
   case PROP_PAGE_PATTERN:
     g_value_set_string(value, self->page_pattern);
@@ -402,6 +433,9 @@ cd_header_stage_set_property(GObject *object, guint prop_id, const GValue *value
   case PROP_DOB_PATTERNS:
     cd_header_stage_set_strv(&self->dob_patterns, value, default_dob_patterns);
     break;
+  case PROP_DATE_PATTERNS:
+    cd_header_stage_set_strv(&self->date_patterns, value, default_date_patterns);
+    break;
   case PROP_PAGE_PATTERN:
     g_free(self->page_pattern);
     self->page_pattern = g_value_dup_string(value);
@@ -432,6 +466,7 @@ cd_header_stage_finalize(GObject *object)
   g_strfreev(self->mrn_patterns);
   g_strfreev(self->name_patterns);
   g_strfreev(self->dob_patterns);
+  g_strfreev(self->date_patterns);
   g_free(self->page_pattern);
   g_strfreev(self->title_words);
   G_OBJECT_CLASS(cd_header_stage_parent_class)->finalize(object);
@@ -465,6 +500,10 @@ cd_header_stage_class_init(CdHeaderStageClass *klass)
   props[PROP_DOB_PATTERNS] =
       g_param_spec_boxed("dob-patterns", "Date of birth patterns",
                          "Regular expressions, separated by ';', with a (?<dob>…) group", G_TYPE_STRV, flags);
+  props[PROP_DATE_PATTERNS] = g_param_spec_boxed(
+      "date-patterns", "Document date patterns",
+      "Regular expressions, separated by ';', with a (?<date>…) group: the date of service that dates the document",
+      G_TYPE_STRV, flags);
   props[PROP_PAGE_PATTERN] =
       g_param_spec_string("page-pattern", "Page number pattern",
                           "Regular expression with (?<n>…) and (?<m>…) groups for \"Page N of M\" (empty: not read)",
@@ -493,5 +532,6 @@ cd_header_stage_init(CdHeaderStage *self)
   self->mrn_patterns = g_strdupv((gchar **) default_mrn_patterns);
   self->name_patterns = g_strdupv((gchar **) default_name_patterns);
   self->dob_patterns = g_strdupv((gchar **) default_dob_patterns);
+  self->date_patterns = g_strdupv((gchar **) default_date_patterns);
   self->title_words = g_strdupv((gchar **) default_title_words);
 }

@@ -19,6 +19,7 @@ G_BEGIN_DECLS
 #define CD_FACT_HEADER_MIDDLE "header.middle"     /* s: normalised */
 #define CD_FACT_HEADER_DOB "header.dob"           /* s: YYYY-MM-DD */
 #define CD_FACT_HEADER_TITLE "header.title"       /* s: a document title at the top */
+#define CD_FACT_HEADER_DATE "header.date"         /* s: YYYY-MM-DD, date of service */
 #define CD_FACT_HEADER_PAGE "header.page"         /* (uu): "Page N of M" */
 #define CD_FACT_HEADER_CONFLICT "header.conflict" /* s: why the page's own identifiers disagree */
 #define CD_FACT_COVER_MRN "cover.mrn"             /* s: MRN of the cover sheet the page follows */

@@ -324,6 +324,13 @@ cd_patient_link_process(CdDocStage *stage, CdDocument *document, GCancellable *c
     if (title != NULL)
       cd_document_set_title(document, title);
   }
+  /* the document is dated by the first date of service on its pages; a
+   * later page's date (a continuation printed days later) does not move it */
+  for (guint i = 0; i < pages->len && cd_document_get_date(document) == NULL; i++) {
+    g_autofree gchar *date = cd_identity_page_string(g_ptr_array_index(pages, i), CD_FACT_HEADER_DATE);
+    if (date != NULL)
+      cd_document_set_date(document, date);
+  }
 
   if (cover != NULL && cover->mrn == NULL && cover->conflict == NULL) {
     g_clear_pointer(&cover, cd_claim_free);

@@ -218,6 +218,37 @@ test_header_formats(Fixture *f, gconstpointer data)
   }
 }
 
+/* The date of service under its usual labels dates the page; a date of
+ * birth or a bare date in the body never does; the document takes its
+ * first page's date, not a continuation page's. */
+static void
+test_header_document_date(Fixture *f, gconstpointer data)
+{
+  struct {
+    const gchar *text;
+    const gchar *date;
+  } cases[] = {
+    { "VALLEY REGIONAL\nDISCHARGE SUMMARY\nMRN: 00482913\nDOB 03/14/1952\nDate of service: 12/10/1981\n",
+      "1981-12-10" },
+    { "OPERATIVE REPORT\nDATE OF PROCEDURE 3-O4-1998\n", "1998-03-04" },
+    { "RADIOLOGY\nExam date: March 2, 1998\n", "1998-03-02" },
+    { "ADMISSION DATE: 1998-02-27\nDISCHARGE DATE: 1998-03-02\n", "1998-02-27" },
+    { "PROGRESS NOTE\nDOB 03/14/1952\nSeen on 04/05/1990 in clinic.\n", NULL },
+  };
+  const gchar *const pages[] = { "PROGRESS NOTE\nMRN: 00482913\nDate of service: 01/02/1990\n",
+                                 "continued\nDate of service: 01/09/1990\n", NULL };
+  g_autoptr(CdDocument) doc = NULL;
+
+  for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+    g_autoptr(CdPage) page = text_page(f, "a.tif", 0, cases[i].text);
+    g_autofree gchar *date = fact(page, CD_FACT_HEADER_DATE);
+    g_test_message("case %u", i);
+    g_assert_cmpstr(date, ==, cases[i].date);
+  }
+  doc = link_texts(f, pages);
+  g_assert_cmpstr(cd_document_get_date(doc), ==, "1990-01-02");
+}
+
 /* Identifiers deep in the body of a note are not the page's header; two
  * different MRNs in the header are a conflict; page numbers and titles. */
 static void
@@ -588,6 +619,7 @@ main(int argc, char **argv)
 #define ADD(path, func) g_test_add(path, Fixture, NULL, fixture_set_up, func, fixture_tear_down)
   ADD("/identity/header/formats", test_header_formats);
   ADD("/identity/header/zone-and-conflicts", test_header_zone_and_conflicts);
+  ADD("/identity/header/document-date", test_header_document_date);
   ADD("/identity/link/proven", test_link_proven);
   ADD("/identity/link/needs-second-identifier", test_link_needs_second_identifier);
   ADD("/identity/link/unknown-mrn", test_link_unknown_mrn);
