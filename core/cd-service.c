@@ -1064,6 +1064,8 @@ cd_invocation_caller(GDBusMethodInvocation *invocation)
 
 /* ------------------------------------------------------------- methods */
 
+static void cd_service_set_paused(CdService *self, CdJob *job, gboolean paused, const gchar *caller);
+
 static gboolean
 cd_service_handle_start_batch(CdDBusChartdesk1 *object, GDBusMethodInvocation *invocation, const gchar *workflow,
                               const gchar *const *sources, const gchar *archive, GVariant *options, gpointer user_data)
@@ -1077,10 +1079,12 @@ cd_service_handle_start_batch(CdDBusChartdesk1 *object, GDBusMethodInvocation *i
   guint32 workers = 0;
   gboolean has_workers;
   gboolean has_set;
+  gboolean start_paused = FALSE;
   CdJob *job;
 
   has_workers = g_variant_lookup(options, "workers", "u", &workers);
   has_set = g_variant_lookup(options, "set", "^a&s", &set);
+  g_variant_lookup(options, "paused", "b", &start_paused);
   if (has_workers || has_set) {
     json_builder_begin_object(b);
     if (has_workers) {
@@ -1114,6 +1118,10 @@ cd_service_handle_start_batch(CdDBusChartdesk1 *object, GDBusMethodInvocation *i
   }
   cd_job_log(job, G_LOG_LEVEL_MESSAGE, "batch %u queued by %s: %s into %s", job->id, job->owner, job->workflow,
              job->archive);
+  /* held before it can start: an operator queues a box now and releases it
+   * with Resume when the station is free */
+  if (start_paused)
+    cd_service_set_paused(self, job, TRUE, cd_invocation_caller(invocation));
   cd_dbus_chartdesk1_complete_start_batch(object, invocation, job->id);
   cd_service_dispatch(self);
   return TRUE;
