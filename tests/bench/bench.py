@@ -13,6 +13,7 @@ build/bench/ (reused across runs).
 """
 import argparse
 import collections
+import csv
 import json
 import os
 import random
@@ -447,7 +448,6 @@ def cmd_identity(args):
 
     # A page of a patient missing from the index cannot be proven: review is
     # the right outcome for it, so the filing target counts the others.
-    import csv
     with open(os.path.join(folder, "mpi.csv"), newline="", encoding="utf-8") as f:
         indexed = {row["mrn"] for row in csv.DictReader(f)}
     filed = misfiled = review = other = 0
@@ -503,7 +503,6 @@ def cmd_identity(args):
 # ---------------------------------------------------------------- classify
 
 def classify_write_csv(path, rows):
-    import csv
     with open(path, "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
         w.writerow(["label", "text"])
