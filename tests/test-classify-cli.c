@@ -6,6 +6,8 @@
  * runs it: on a folder of labelled texts and on a CSV file.
  */
 #include <chartdesk.h>
+
+#include "cd-test-util.h"
 #include <glib/gstdio.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -28,22 +30,6 @@ chartdesk(const gchar *const *args, gchar **out, gchar **err)
       g_spawn_sync(NULL, (gchar **) argv->pdata, extra_env, G_SPAWN_DEFAULT, NULL, NULL, out, err, &status, &error));
   g_assert_no_error(error);
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-static void
-rm_rf(const gchar *path)
-{
-  g_autoptr(GDir) dir = g_dir_open(path, 0, NULL);
-  const gchar *name;
-
-  while (dir != NULL && (name = g_dir_read_name(dir)) != NULL) {
-    g_autofree gchar *child = g_build_filename(path, name, NULL);
-    if (g_file_test(child, G_FILE_TEST_IS_DIR))
-      rm_rf(child);
-    else
-      g_unlink(child);
-  }
-  g_rmdir(path);
 }
 
 /* Writes the sample charts' ground truth as TYPE/N.txt, one document a
@@ -128,7 +114,7 @@ test_classify_cli_folder(void)
   g_assert_cmpint(chartdesk(text_args, &text, NULL), ==, 0);
   g_assert_nonnull(strstr(text, "discharge-summary/1.txt"));
   g_assert_nonnull(strstr(text, "10 samples, 10 right: accuracy 100.0%"));
-  rm_rf(dir);
+  cd_test_rm_rf(dir);
 }
 
 /* A CSV file with quoted, multi-line texts: labels are read through the
@@ -216,7 +202,7 @@ test_classify_cli_errors(void)
     g_test_message("%s", err);
     g_assert_nonnull(strstr(err, cases[i].message));
     if (dir != NULL)
-      rm_rf(dir);
+      cd_test_rm_rf(dir);
   }
 }
 
@@ -262,7 +248,7 @@ test_classify_cli_review_type(void)
   g_assert_cmpstr(json_object_get_string_member(json_node_get_object(node), "status"), ==, "filed");
   g_assert_cmpstr(json_object_get_string_member(json_node_get_object(node), "type"), ==, "consent-form");
   g_clear_pointer(&extra_env, g_strfreev);
-  rm_rf(dir);
+  cd_test_rm_rf(dir);
 }
 
 int

@@ -6,6 +6,8 @@
  * real Tesseract, real archive files.
  */
 #include <chartdesk.h>
+
+#include "cd-test-util.h"
 #include <glib/gstdio.h>
 
 typedef struct {
@@ -52,25 +54,6 @@ tmpdir(void)
   gchar *dir = g_dir_make_tmp("cd-cli-XXXXXX", &error);
   g_assert_no_error(error);
   return dir;
-}
-
-static void
-rm_rf(const gchar *path)
-{
-  g_autoptr(GFile) file = g_file_new_for_path(path);
-  g_autoptr(GFileEnumerator) e =
-      g_file_enumerate_children(file, G_FILE_ATTRIBUTE_STANDARD_NAME, G_FILE_QUERY_INFO_NOFOLLOW_SYMLINKS, NULL, NULL);
-  GFileInfo *info;
-
-  while (e != NULL && (info = g_file_enumerator_next_file(e, NULL, NULL)) != NULL) {
-    g_autofree gchar *child = g_build_filename(path, g_file_info_get_name(info), NULL);
-    if (g_file_test(child, G_FILE_TEST_IS_DIR))
-      rm_rf(child);
-    else
-      g_unlink(child);
-    g_object_unref(info);
-  }
-  g_rmdir(path);
 }
 
 static gchar *
@@ -186,7 +169,7 @@ test_cli_bad_inputs(void)
   chartdesk(&c, "check", archive, NULL);
   g_assert_cmpint(c.status, ==, 0);
   g_assert_nonnull(strstr(c.out, "no problems found"));
-  rm_rf(dir);
+  cd_test_rm_rf(dir);
 }
 
 /* A second writer is refused with a clear message while a batch holds the
@@ -212,7 +195,7 @@ test_cli_second_writer(void)
   g_assert_cmpint(s.status, ==, 0);
   g_assert_nonnull(strstr(s.out, "No matches."));
   g_clear_object(&holder);
-  rm_rf(dir);
+  cd_test_rm_rf(dir);
 }
 
 /* An archive that cannot be created is reported with its path, before any
@@ -231,7 +214,7 @@ test_cli_unwritable_archive(void)
   g_assert_cmpint(r.status, ==, 1);
   g_assert_nonnull(strstr(r.err, archive));
   g_assert_nonnull(strstr(r.err, "cannot create the archive"));
-  rm_rf(dir);
+  cd_test_rm_rf(dir);
 }
 
 /* Malformed queries and missing archives are user errors, reported in one
@@ -261,7 +244,7 @@ test_cli_search_errors(void)
   chartdesk(&d, "search", archive, "--from", "1998-13-01", "fever", NULL);
   g_assert_cmpint(d.status, ==, 2);
   g_assert_nonnull(strstr(d.err, "YYYY-MM-DD"));
-  rm_rf(dir);
+  cd_test_rm_rf(dir);
 }
 
 /* A taxonomy in which `clinic-letter` was renamed from `correspondence`
@@ -362,7 +345,7 @@ test_cli_search_type(void)
     g_setenv("CHARTDESK_TAXONOMY", saved, TRUE);
   else
     g_unsetenv("CHARTDESK_TAXONOMY");
-  rm_rf(dir);
+  cd_test_rm_rf(dir);
 }
 
 static void
@@ -407,7 +390,7 @@ test_cli_mpi(void)
   g_assert_nonnull(strstr(r5.err, "missing.csv"));
   chartdesk(&r6, "mpi", "import", archive, csv, "--format", "xml", NULL);
   g_assert_cmpint(r6.status, ==, 2);
-  rm_rf(dir);
+  cd_test_rm_rf(dir);
 }
 
 static gchar *
@@ -517,7 +500,7 @@ test_cli_samples_end_to_end(void)
   g_assert_cmpint(r7.status, ==, 0);
   g_assert_nonnull(strstr(r7.out, "01-discharge-progress.tif"));
   g_assert_null(strstr(r7.out, "03-history-physical-faded.tif"));
-  rm_rf(dir);
+  cd_test_rm_rf(dir);
 }
 
 int

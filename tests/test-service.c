@@ -18,6 +18,7 @@
 
 #include "chartdesk.h"
 #include "cd-service-common.h"
+#include "cd-test-util.h"
 
 typedef struct {
   gchar *dir;
@@ -32,22 +33,6 @@ typedef struct {
   gchar *finished_status;
   gchar *finished_report;
 } Fixture;
-
-static gboolean
-remove_tree(const gchar *path)
-{
-  g_autoptr(GDir) dir = g_dir_open(path, 0, NULL);
-  const gchar *name;
-
-  while (dir != NULL && (name = g_dir_read_name(dir)) != NULL) {
-    g_autofree gchar *child = g_build_filename(path, name, NULL);
-    if (g_file_test(child, G_FILE_TEST_IS_DIR) && !g_file_test(child, G_FILE_TEST_IS_SYMLINK))
-      remove_tree(child);
-    else
-      g_unlink(child);
-  }
-  return g_rmdir(path) == 0;
-}
 
 static void
 fixture_setup(Fixture *f, gconstpointer data)
@@ -86,7 +71,7 @@ fixture_teardown(Fixture *f, gconstpointer data)
   g_ptr_array_unref(f->progress);
   g_free(f->finished_status);
   g_free(f->finished_report);
-  remove_tree(f->dir);
+  cd_test_rm_rf(f->dir);
   g_free(f->dir);
   g_free(f->archive);
   g_free(f->config);
@@ -223,8 +208,8 @@ start_batch_paused(Fixture *f, const gchar *source)
   guint id = 0;
 
   g_variant_builder_add(options, "{sv}", "paused", g_variant_new_boolean(TRUE));
-  cd_dbus_chartdesk1_call_start_batch_sync(f->proxy, "", sources, f->archive, g_variant_builder_end(options), &id,
-                                           NULL, &error);
+  cd_dbus_chartdesk1_call_start_batch_sync(f->proxy, "", sources, f->archive, g_variant_builder_end(options), &id, NULL,
+                                           &error);
   g_assert_no_error(error);
   g_assert_cmpuint(id, >, 0);
   return id;
@@ -1445,6 +1430,6 @@ main(int argc, char **argv)
   g_test_dbus_up(bus);
   status = g_test_run();
   g_test_dbus_down(bus);
-  remove_tree(activation_dir);
+  cd_test_rm_rf(activation_dir);
   return status;
 }

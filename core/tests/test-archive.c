@@ -14,6 +14,7 @@
 #include "cd-document-private.h"
 #include "cd-error.h"
 #include "cd-page-private.h"
+#include "cd-test-util.h"
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(sqlite3, sqlite3_close)
 
@@ -52,22 +53,6 @@ typedef struct {
 } Fixture;
 
 static void
-rm_rf(const gchar *path)
-{
-  g_autoptr(GDir) dir = g_dir_open(path, 0, NULL);
-  const gchar *name;
-
-  while (dir != NULL && (name = g_dir_read_name(dir)) != NULL) {
-    g_autofree gchar *child = g_build_filename(path, name, NULL);
-    if (g_file_test(child, G_FILE_TEST_IS_DIR) && !g_file_test(child, G_FILE_TEST_IS_SYMLINK))
-      rm_rf(child);
-    else
-      g_unlink(child);
-  }
-  g_rmdir(path);
-}
-
-static void
 fixture_set_up(Fixture *f, gconstpointer data)
 {
   g_autoptr(GError) error = NULL;
@@ -81,7 +66,7 @@ static void
 fixture_tear_down(Fixture *f, gconstpointer data)
 {
   g_chmod(f->dir, 0755);
-  rm_rf(f->dir);
+  cd_test_rm_rf(f->dir);
   g_free(f->dir);
   g_free(f->path);
 }

@@ -10,6 +10,7 @@
 #include <chartdesk.h>
 #include <glib/gstdio.h>
 #include <string.h>
+#include "cd-test-util.h"
 
 static gchar *root; /* the temporary install, DESTDIR */
 
@@ -49,22 +50,6 @@ run(const gchar *const *argv, gchar **envp, gchar **out, gint *status)
   if (!g_spawn_check_wait_status(wait_status, &error))
     g_test_message("%s failed: %s", argv[0], err);
   g_assert_no_error(error);
-}
-
-static void
-rm_rf(const gchar *path)
-{
-  g_autoptr(GDir) dir = g_dir_open(path, 0, NULL);
-  const gchar *name;
-
-  while (dir != NULL && (name = g_dir_read_name(dir)) != NULL) {
-    g_autofree gchar *child = g_build_filename(path, name, NULL);
-    if (g_file_test(child, G_FILE_TEST_IS_DIR) && !g_file_test(child, G_FILE_TEST_IS_SYMLINK))
-      rm_rf(child);
-    else
-      g_unlink(child);
-  }
-  g_rmdir(path);
 }
 
 /* The example classifier, compiled against the installed SDK found by
@@ -193,7 +178,7 @@ main(int argc, char **argv)
   root = g_dir_make_tmp("cd-out-of-tree-XXXXXX", NULL);
   g_test_add_func("/chartdesk/example-classifier/out-of-tree", test_example_out_of_tree);
   rc = g_test_run();
-  rm_rf(root);
+  cd_test_rm_rf(root);
   g_free(root);
   return rc;
 }

@@ -13,6 +13,7 @@
 #include <chartdesk.h>
 #include <glib/gstdio.h>
 #include <tiffio.h>
+#include "cd-test-util.h"
 
 static CdRegistry *registry;
 static gchar *tmpdir;
@@ -755,22 +756,6 @@ test_files_pdf_scanner(void)
   g_assert_cmpint(dpi_of(g_ptr_array_index(pages, 0)), ==, 300);
 }
 
-static void
-remove_tree(const gchar *path)
-{
-  g_autoptr(GDir) dir = g_dir_open(path, 0, NULL);
-  const gchar *name;
-
-  while (dir != NULL && (name = g_dir_read_name(dir)) != NULL) {
-    g_autofree gchar *child = g_build_filename(path, name, NULL);
-    if (g_file_test(child, G_FILE_TEST_IS_DIR) && !g_file_test(child, G_FILE_TEST_IS_SYMLINK))
-      remove_tree(child);
-    else
-      g_unlink(child);
-  }
-  g_rmdir(path);
-}
-
 int
 main(int argc, char **argv)
 {
@@ -799,7 +784,7 @@ main(int argc, char **argv)
   g_test_add_func("/chartdesk/files/pdf-scanner", test_files_pdf_scanner);
   ret = g_test_run();
 
-  remove_tree(tmpdir);
+  cd_test_rm_rf(tmpdir);
   g_free(tmpdir);
   g_object_unref(registry);
   return ret;

@@ -11,6 +11,7 @@
 #include <chartdesk.h>
 #include <glib/gstdio.h>
 #include <unistd.h>
+#include "cd-test-util.h"
 
 static CdRegistry *registry;
 
@@ -239,22 +240,6 @@ expected_separators(JsonObject *expect, gboolean *exact_docs)
   return pages;
 }
 
-static void
-remove_tree(const gchar *path)
-{
-  g_autoptr(GDir) dir = g_dir_open(path, 0, NULL);
-  const gchar *name;
-
-  while (dir != NULL && (name = g_dir_read_name(dir)) != NULL) {
-    g_autofree gchar *child = g_build_filename(path, name, NULL);
-    if (g_file_test(child, G_FILE_TEST_IS_DIR) && !g_file_test(child, G_FILE_TEST_IS_SYMLINK))
-      remove_tree(child);
-    else
-      g_unlink(child);
-  }
-  g_rmdir(path);
-}
-
 static gint
 compare_int(gconstpointer a, gconstpointer b)
 {
@@ -394,7 +379,7 @@ test_separators_samples(void)
                                       "patch/PATCHT"));
   g_assert_true(g_hash_table_contains(((Outcome *) g_hash_table_lookup(outcomes, "patch-code-t-qr.pdf"))->readings,
                                       "QR-Code/PATCHT"));
-  remove_tree(tmp);
+  cd_test_rm_rf(tmp);
 }
 
 /* A barcode matching cover-pattern on a page with little else is a patient
@@ -464,7 +449,7 @@ test_separators_cover_pattern(void)
   o = g_hash_table_lookup(other, "barcode-128-asn-too-large.pdf");
   g_assert_cmpuint(o->covers->len, ==, 0);
   g_assert_cmpuint(o->documents->len, ==, 1);
-  remove_tree(tmp);
+  cd_test_rm_rf(tmp);
 }
 
 /* With the splitter's default separators (PATCHT only), a custom string
@@ -512,7 +497,7 @@ test_separators_default(void)
       g_assert_cmpuint(o->separators->len, ==, json_object_get_size(seps));
     }
   }
-  remove_tree(tmp);
+  cd_test_rm_rf(tmp);
 }
 
 int
