@@ -2,7 +2,7 @@
  * Copyright 2026 The Chartdesk authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
- * Helpers shared by the test programs of core/tests, tests/ and each plugin.
+ * Helpers shared by the test programs of core/libchartdesk/tests, tests/ and each plugin.
  */
 #pragma once
 

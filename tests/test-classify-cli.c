@@ -22,7 +22,7 @@ chartdesk(const gchar *const *args, gchar **out, gchar **err)
   g_autoptr(GError) error = NULL;
   gint status = 0;
 
-  g_ptr_array_add(argv, g_test_build_filename(G_TEST_BUILT, "core", "chartdesk", NULL));
+  g_ptr_array_add(argv, g_test_build_filename(G_TEST_BUILT, "core", "cli", "chartdesk", NULL));
   for (guint i = 0; args[i] != NULL; i++)
     g_ptr_array_add(argv, g_strdup(args[i]));
   g_ptr_array_add(argv, NULL);
