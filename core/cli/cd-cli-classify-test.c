@@ -14,6 +14,7 @@
 #include "cd-classification-private.h"
 #include "cd-cli-classify-test-private.h"
 #include "cd-cli-private.h"
+#include "cd-param-private.h"
 #include "cd-util-private.h"
 
 typedef struct {
@@ -302,31 +303,31 @@ cd_cli_classify_test(gint argc, gchar **argv)
                                     "and recall.");
   if (!g_option_context_parse(ctx, &argc, &argv, &error)) {
     fprintf(stderr, "chartdesk: %s\n", error->message);
-    return 2;
+    return CD_EXIT_USAGE;
   }
   if (opt_classifier == NULL || argc != 2) {
     g_autofree gchar *help = g_option_context_get_help(ctx, TRUE, NULL);
     fprintf(stderr, "chartdesk: classify test needs --classifier NAME and one LABELLED folder or CSV file\n\n%s", help);
-    return 2;
+    return CD_EXIT_USAGE;
   }
 
   taxonomy = cd_taxonomy_new_default(&error);
   if (taxonomy == NULL) {
     cd_cli_print_error(error);
-    return 1;
+    return CD_EXIT_FAILED;
   }
   if (g_file_test(argv[1], G_FILE_TEST_IS_DIR)) {
     if (!cd_classify_test_read_folder(argv[1], taxonomy, samples, &error)) {
       cd_cli_print_error(error);
-      return 1;
+      return CD_EXIT_FAILED;
     }
   } else if (!cd_classify_test_read_csv(argv[1], opt_label_column, opt_text_column, taxonomy, samples, &error)) {
     cd_cli_print_error(error);
-    return 1;
+    return CD_EXIT_FAILED;
   }
   if (samples->len == 0) {
     fprintf(stderr, "chartdesk: %s: no labelled samples\n", argv[1]);
-    return 1;
+    return CD_EXIT_FAILED;
   }
 
   registry = cd_cli_load_registry();
@@ -338,7 +339,7 @@ cd_cli_classify_test(gint argc, gchar **argv)
   cd_classifier_set_taxonomy(classifier, taxonomy);
   if (!cd_stage_start(CD_STAGE(classifier), &error)) {
     cd_cli_print_error(error);
-    return 1;
+    return CD_EXIT_FAILED;
   }
 
   types = cd_taxonomy_get_types(taxonomy, FALSE);
@@ -496,5 +497,5 @@ cd_cli_classify_test(gint argc, gchar **argv)
     g_autofree gchar *out = json_to_string(root, TRUE);
     g_print("%s\n", out);
   }
-  return 0;
+  return CD_EXIT_OK;
 }

@@ -450,13 +450,13 @@ cd_cli_classify_train(gint argc, gchar **argv)
   if (!g_option_context_parse(ctx, &argc, &argv, &error)) {
     fprintf(stderr, "chartdesk: %s\n", error->message);
     cd_train_options_clear(&o);
-    return 2;
+    return CD_EXIT_USAGE;
   }
   if (argc != 2) {
     g_autofree gchar *help = g_option_context_get_help(ctx, TRUE, NULL);
     fprintf(stderr, "chartdesk: train needs one archive\n\n%s", help);
     cd_train_options_clear(&o);
-    return 2;
+    return CD_EXIT_USAGE;
   }
   name = o.name != NULL ? o.name : DEFAULT_MODEL_NAME;
   taxonomy = cd_cli_taxonomy();
@@ -487,7 +487,7 @@ cd_cli_classify_train(gint argc, gchar **argv)
   if (blob == NULL) {
     cd_cli_print_error(error);
     cd_train_options_clear(&o);
-    return 1;
+    return CD_EXIT_FAILED;
   }
 
   labels = cd_text_model_get_labels(model);
@@ -813,7 +813,7 @@ cd_cli_classify_evaluate(gint argc, gchar **argv)
   if (!g_option_context_parse(ctx, &argc, &argv, &error)) {
     fprintf(stderr, "chartdesk: %s\n", error->message);
     cd_train_options_clear(&o);
-    return 2;
+    return CD_EXIT_USAGE;
   }
   have_source = o.csv != NULL || o.folder != NULL || o.from_archive || o.reviewed_only;
   if (argc > 2 || (argc < 2 && !have_source) || opt_folds < 0 || opt_folds == 1 || (opt_folds > 0 && opt_test)) {
@@ -823,7 +823,7 @@ cd_cli_classify_evaluate(gint argc, gchar **argv)
             "--test PATH\n\n%s",
             help);
     cd_train_options_clear(&o);
-    return 2;
+    return CD_EXIT_USAGE;
   }
   taxonomy = cd_cli_taxonomy();
   if (argc == 2) {
@@ -890,7 +890,7 @@ cd_cli_classify_evaluate(gint argc, gchar **argv)
   if (!ok) {
     cd_cli_print_error(error);
     cd_train_options_clear(&o);
-    return 1;
+    return CD_EXIT_FAILED;
   }
   report = cd_evaluation_to_json(eval, method);
   if (o.json) {
@@ -921,18 +921,18 @@ cd_cli_classify_models(gint argc, gchar **argv)
   g_option_context_add_main_entries(ctx, entries, NULL);
   if (!g_option_context_parse(ctx, &argc, &argv, &error)) {
     fprintf(stderr, "chartdesk: %s\n", error->message);
-    return 2;
+    return CD_EXIT_USAGE;
   }
   if (argc != 2) {
     fprintf(stderr, "chartdesk: models needs one archive\n");
-    return 2;
+    return CD_EXIT_USAGE;
   }
   archive = cd_archive_open(argv[1], CD_ARCHIVE_FLAG_NONE, &error);
   if (archive != NULL)
     models = cd_archive_list_models(archive, NULL, &error);
   if (models == NULL) {
     cd_cli_print_error(error);
-    return 1;
+    return CD_EXIT_FAILED;
   }
   if (opt_json) {
     g_autoptr(JsonBuilder) b = json_builder_new();
@@ -960,7 +960,7 @@ cd_cli_classify_models(gint argc, gchar **argv)
     root = json_builder_get_root(b);
     out = json_to_string(root, TRUE);
     g_print("%s\n", out);
-    return 0;
+    return CD_EXIT_OK;
   }
   for (guint i = 0; i < models->len; i++) {
     CdModelInfo *m = g_ptr_array_index(models, i);
@@ -968,7 +968,7 @@ cd_cli_classify_models(gint argc, gchar **argv)
   }
   if (models->len == 0)
     g_print("no models; train one with `chartdesk classify train`\n");
-  return 0;
+  return CD_EXIT_OK;
 }
 
 static void
@@ -997,11 +997,11 @@ cd_cli_classify(gint argc, gchar **argv)
 
   if (argc < 2) {
     cd_cli_classify_usage(stderr);
-    return 2;
+    return CD_EXIT_USAGE;
   }
   if (g_strcmp0(argv[1], "--help") == 0 || g_strcmp0(argv[1], "-h") == 0) {
     cd_cli_classify_usage(stdout);
-    return 0;
+    return CD_EXIT_OK;
   }
   for (guint i = 0; i < G_N_ELEMENTS(actions); i++) {
     if (g_strcmp0(argv[1], actions[i].name) == 0) {
@@ -1012,5 +1012,5 @@ cd_cli_classify(gint argc, gchar **argv)
   }
   fprintf(stderr, "chartdesk: unknown classify action '%s'\n\n", argv[1]);
   cd_cli_classify_usage(stderr);
-  return 2;
+  return CD_EXIT_USAGE;
 }

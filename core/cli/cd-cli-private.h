@@ -5,8 +5,25 @@
 #pragma once
 
 #include "chartdesk.h"
+#include "cd-client.h"
 
 G_BEGIN_DECLS
+
+/* Exit statuses of every command, documented in the README. */
+typedef enum {
+  CD_EXIT_OK = 0,
+  CD_EXIT_FAILED = 1,
+  CD_EXIT_USAGE = 2,
+  CD_EXIT_PARTIAL = 3, /* the batch ran, some inputs could not be read */
+} CdExitStatus;
+
+void cd_cli_set_verbose(gboolean verbose);
+void cd_cli_set_progress_visible(gboolean visible);
+gboolean cd_cli_clear_progress(void);
+CdClientMode cd_cli_service_mode(gboolean service, gboolean no_service);
+GLogWriterOutput cd_cli_log_writer(GLogLevelFlags level, const GLogField *fields, gsize n_fields, gpointer user_data);
+gboolean cd_cli_parse(GOptionContext *ctx, gint *argc, gchar ***argv, GError **error);
+gint cd_cli_usage(GOptionContext *ctx, const gchar *message);
 
 void cd_cli_print_error(const GError *error);
 CdRegistry *cd_cli_load_registry(void);
