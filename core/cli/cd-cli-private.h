@@ -34,4 +34,21 @@ void cd_cli_print_record(JsonNode *node, gboolean is_page);
 void cd_cli_print_review(GPtrArray *items, gboolean json);
 gint cd_cli_classify(gint argc, gchar **argv);
 
+/* Labelled documents (cd-cli-labelled.c): three parallel arrays of owned
+ * strings, one entry a document. */
+typedef struct {
+  GPtrArray *names;  /* where it came from: TYPE/NAME.txt, or FILE.csv:LINE */
+  GPtrArray *labels; /* as written: a type name, an alias or a former name */
+  GPtrArray *texts;  /* pages separated by form feeds */
+} CdLabelled;
+
+CdLabelled *cd_labelled_new(void);
+void cd_labelled_free(CdLabelled *self);
+gboolean cd_labelled_add_csv(CdLabelled *self, const gchar *path, const gchar *label_col, const gchar *text_col,
+                             GError **error);
+gboolean cd_labelled_add_folder(CdLabelled *self, const gchar *path, GError **error);
+gboolean cd_labelled_add_path(CdLabelled *self, const gchar *path, const gchar *label_col, const gchar *text_col,
+                              GError **error);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(CdLabelled, cd_labelled_free)
+
 G_END_DECLS
