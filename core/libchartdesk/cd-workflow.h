@@ -36,5 +36,4 @@ CdSource *cd_workflow_create_source(CdWorkflow *self, GError **error);
 GPtrArray *cd_workflow_create_stages(CdWorkflow *self, CdStageKind kind, GError **error);
 CdSplitter *cd_workflow_create_splitter(CdWorkflow *self, GError **error);
 
-
 G_END_DECLS
