@@ -13,9 +13,7 @@
 
 #include "cd-archive-private.h"
 #include "cd-archive-schema.h"
-#include "cd-document-private.h"
 #include "cd-error.h"
-#include "cd-page-private.h"
 #include "cd-util-private.h"
 
 /*
@@ -403,8 +401,8 @@ cd_archive_open(const gchar *path, CdArchiveFlags flags, GError **error)
     return NULL;
   /* FULL, not NORMAL: a hot folder moves a file to done/ right after its
    * commit, so a commit must survive a power cut */
-  if (!cd_archive_exec(CD_ARCHIVE(self), "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON",
-                       error))
+  if (!cd_archive_exec(CD_ARCHIVE(self),
+                       "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON", error))
     return NULL;
   if (!cd_archive_migrate(CD_ARCHIVE(self), error))
     return NULL;
