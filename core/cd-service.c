@@ -4,6 +4,8 @@
  */
 #include "config.h"
 
+#include <errno.h>
+#include <glib/gstdio.h>
 #include <grp.h>
 #include <pwd.h>
 #include <unistd.h>
@@ -89,7 +91,27 @@ struct _CdService {
   GMutex callers_lock;
   gboolean stopping;
   guint retry_id;
+  GHashTable *archives; /* path → CdSharedArchive: one connection per archive */
+  GMutex archives_lock;
 };
+
+/* One open archive, shared by every batch and read on its path: a second
+ * connection of our own would be one more way to lose SQLite's locks, and
+ * the audit log names each caller through cd_archive_push_actor(). */
+typedef struct {
+  CdArchive *archive;
+  guint users;     /* CdArchiveUse alive */
+  gboolean writer; /* a batch holds the writer's lock */
+} CdSharedArchive;
+
+/* A use of a shared archive, ended by cd_archive_use_free(): with an
+ * actor, the archive is held for this thread (pushed) until then. */
+typedef struct {
+  CdService *service;
+  CdArchive *archive;
+  gboolean writer; /* this use took the writer's lock */
+  gboolean pushed;
+} CdArchiveUse;
 
 G_DEFINE_TYPE(CdService, cd_service, G_TYPE_OBJECT)
 
@@ -130,6 +152,8 @@ cd_service_finalize(GObject *object)
   g_ptr_array_unref(self->hot_folders);
   g_ptr_array_unref(self->jobs);
   g_hash_table_unref(self->callers);
+  g_hash_table_unref(self->archives);
+  g_mutex_clear(&self->archives_lock);
   g_mutex_clear(&self->lock);
   g_mutex_clear(&self->callers_lock);
   g_clear_object(&self->skeleton);
@@ -148,6 +172,14 @@ cd_service_class_init(CdServiceClass *klass)
 }
 
 static void
+cd_shared_archive_free(gpointer data)
+{
+  CdSharedArchive *shared = data;
+  g_object_unref(shared->archive);
+  g_free(shared);
+}
+
+static void
 cd_service_init(CdService *self)
 {
   g_mutex_init(&self->lock);
@@ -155,6 +187,8 @@ cd_service_init(CdService *self)
   self->jobs = g_ptr_array_new_with_free_func((GDestroyNotify) cd_job_free);
   self->hot_folders = g_ptr_array_new_with_free_func(g_object_unref);
   self->callers = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+  self->archives = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, cd_shared_archive_free);
+  g_mutex_init(&self->archives_lock);
   self->next_id = 1;
 }
 
@@ -304,14 +338,113 @@ cd_job_on_progress(const CdProgress *progress, gpointer user_data)
 
 static void cd_service_dispatch(CdService *self);
 
-static CdArchive *
-cd_service_open_archive(const gchar *path, CdArchiveFlags flags, const gchar *actor, GError **error)
+/* An archive the service has just created: private to the service (mode
+ * 0600, from cd_archive_open()), or on the system bus with an
+ * allowed-group readable by that group (0640), the -wal and -shm alike. */
+static void
+cd_service_archive_created(CdService *self, const gchar *path)
 {
-  CdArchive *archive = cd_archive_open(path, flags, error);
-  if (archive != NULL && actor != NULL)
-    cd_archive_set_actor(archive, actor);
-  return archive;
+  const gchar *const suffixes[] = { "", "-wal", "-shm", ".lock" };
+  struct group *gr;
+
+  if (!self->config->system_bus || self->config->allowed_group == NULL)
+    return;
+  gr = getgrnam(self->config->allowed_group);
+  if (gr == NULL) {
+    g_warning("%s: group %s does not exist; the archive stays private to the service", path,
+              self->config->allowed_group);
+    return;
+  }
+  for (guint i = 0; i < G_N_ELEMENTS(suffixes); i++) {
+    g_autofree gchar *file = g_strdup_printf("%s%s", path, suffixes[i]);
+    if (!g_file_test(file, G_FILE_TEST_EXISTS))
+      continue;
+    if (chown(file, (uid_t) -1, gr->gr_gid) != 0 || g_chmod(file, 0640) != 0)
+      g_warning("%s: cannot give group %s read access: %s", file, gr->gr_name, g_strerror(errno));
+  }
 }
+
+/* Opens, or shares, the one connection to the archive at @path. With
+ * CD_ARCHIVE_FLAG_WRITER the use also takes the writer's lock
+ * (CD_ERROR_BUSY if another process has it); with an @actor the archive
+ * is held for this thread, @actor and @purpose in its audit log, until the
+ * use ends. Never call with the service lock held: the use may wait for a
+ * batch's commit. */
+static CdArchiveUse *
+cd_service_use_archive(CdService *self, const gchar *path, CdArchiveFlags flags, const gchar *actor,
+                       const gchar *purpose, GError **error)
+{
+  g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&self->archives_lock);
+  CdSharedArchive *shared = g_hash_table_lookup(self->archives, path);
+  CdArchiveUse *use;
+
+  if (shared == NULL) {
+    gboolean existed = g_file_test(path, G_FILE_TEST_EXISTS);
+    CdArchive *archive = cd_archive_open(path, flags & CD_ARCHIVE_FLAG_CREATE, error);
+    if (archive == NULL)
+      return NULL;
+    if (!existed)
+      cd_service_archive_created(self, path);
+    shared = g_new0(CdSharedArchive, 1);
+    shared->archive = archive;
+    g_hash_table_insert(self->archives, g_strdup(path), shared);
+  }
+  if ((flags & CD_ARCHIVE_FLAG_WRITER) != 0) {
+    if (shared->writer) {
+      g_set_error(error, CD_ERROR, CD_ERROR_BUSY, "%s: another batch of this service is writing to this archive",
+                  path);
+      return NULL;
+    }
+    if (!cd_archive_acquire_writer(shared->archive, error)) {
+      if (shared->users == 0)
+        g_hash_table_remove(self->archives, path);
+      return NULL;
+    }
+    shared->writer = TRUE;
+  }
+  shared->users++;
+  use = g_new0(CdArchiveUse, 1);
+  use->service = self;
+  use->archive = g_object_ref(shared->archive);
+  use->writer = (flags & CD_ARCHIVE_FLAG_WRITER) != 0;
+  g_clear_pointer(&locker, g_mutex_locker_free);
+  if (actor != NULL) {
+    cd_archive_push_actor(use->archive, actor, purpose);
+    use->pushed = TRUE;
+  }
+  return use;
+}
+
+/* Ends a use: the archive is let go by this thread first, then the
+ * connection is closed if nobody else uses it. */
+static void
+cd_archive_use_free(CdArchiveUse *use)
+{
+  CdService *self;
+  CdSharedArchive *shared;
+  const gchar *path;
+
+  if (use == NULL)
+    return;
+  self = use->service;
+  if (use->pushed)
+    cd_archive_pop_actor(use->archive);
+  path = cd_archive_get_path(use->archive);
+  g_mutex_lock(&self->archives_lock);
+  shared = g_hash_table_lookup(self->archives, path);
+  if (shared != NULL && shared->archive == use->archive) {
+    if (use->writer) {
+      cd_archive_release_writer(shared->archive);
+      shared->writer = FALSE;
+    }
+    if (--shared->users == 0)
+      g_hash_table_remove(self->archives, path);
+  }
+  g_mutex_unlock(&self->archives_lock);
+  g_object_unref(use->archive);
+  g_free(use);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(CdArchiveUse, cd_archive_use_free)
 
 /* Applies the batch's recorded overrides: {"set": {"stage.option": "value"}, "workers": N}. */
 static gboolean
@@ -371,13 +504,20 @@ cd_job_thread(gpointer data)
   CdJob *job = data;
   CdService *self = job->service;
   g_autoptr(GError) error = NULL;
-  g_autoptr(CdArchive) archive = NULL;
+  g_autoptr(CdArchiveUse) use = NULL;
+  CdArchive *archive = NULL;
   g_autoptr(CdWorkflow) workflow = NULL;
   g_autoptr(CdPipeline) pipeline = NULL;
   g_autoptr(CdBatch) batch = NULL;
   const gchar *status = "failed";
 
-  archive = cd_service_open_archive(job->archive, CD_ARCHIVE_FLAG_WRITER | CD_ARCHIVE_FLAG_CREATE, job->owner, &error);
+  /* the writer's lock on the shared connection; the batch's entries name
+   * its owner, reads on the same connection push their own caller */
+  use = cd_service_use_archive(self, job->archive, CD_ARCHIVE_FLAG_WRITER | CD_ARCHIVE_FLAG_CREATE, NULL, NULL, &error);
+  if (use != NULL) {
+    archive = use->archive;
+    cd_archive_set_actor(archive, job->owner);
+  }
   if (archive == NULL && g_error_matches(error, CD_ERROR, CD_ERROR_BUSY)) {
     g_mutex_lock(&self->lock);
     job->busy = TRUE;
@@ -673,7 +813,7 @@ cd_service_queue(CdService *self, const gchar *workflow_name, const gchar *const
 {
   g_autofree gchar *origin = NULL;
   g_autoptr(CdWorkflow) workflow = NULL;
-  g_autoptr(CdArchive) archive = NULL;
+  g_autoptr(CdArchiveUse) use = NULL;
   gint64 batch_id;
 
   if (self->stopping) {
@@ -704,15 +844,15 @@ cd_service_queue(CdService *self, const gchar *workflow_name, const gchar *const
     return NULL;
   if (!cd_service_check_sources(workflow, sources, error))
     return NULL;
-  archive = cd_service_open_archive(archive_path, CD_ARCHIVE_FLAG_CREATE, owner, error);
-  if (archive == NULL)
+  use = cd_service_use_archive(self, archive_path, CD_ARCHIVE_FLAG_CREATE, owner, NULL, error);
+  if (use == NULL)
     return NULL;
-  batch_id = cd_archive_queue_batch(archive, cd_workflow_get_name(workflow), origin, options, sources, error);
+  batch_id = cd_archive_queue_batch(use->archive, cd_workflow_get_name(workflow), origin, options, sources, error);
   if (batch_id == 0)
     return NULL;
-  cd_service_remember_archive(self, cd_archive_get_path(archive));
-  return cd_service_add_job(self, cd_archive_get_path(archive), batch_id, cd_workflow_get_name(workflow), origin,
-                            options, sources, owner, hot_folder);
+  cd_service_remember_archive(self, archive_path);
+  return cd_service_add_job(self, archive_path, batch_id, cd_workflow_get_name(workflow), origin, options, sources,
+                            owner, hot_folder);
 }
 
 /* ---------------------------------------------------------- hot folders */
@@ -766,14 +906,17 @@ cd_service_resume_archive(CdService *self, const gchar *path)
 {
   const gchar *const unfinished[] = { "queued", "running", "paused", NULL };
   g_autoptr(GError) error = NULL;
-  g_autoptr(CdArchive) archive = NULL;
+  g_autoptr(CdArchiveUse) use = NULL;
+  CdArchive *archive = NULL;
   g_autoptr(GPtrArray) records = NULL;
 
   if (!g_file_test(path, G_FILE_TEST_EXISTS))
     return;
-  archive = cd_archive_open(path, CD_ARCHIVE_FLAG_NONE, &error);
-  if (archive != NULL)
+  use = cd_service_use_archive(self, path, CD_ARCHIVE_FLAG_NONE, "chartdeskd", NULL, &error);
+  if (use != NULL) {
+    archive = use->archive;
     records = cd_archive_list_batches(archive, unfinished, &error);
+  }
   if (records == NULL) {
     g_warning("%s: cannot look for batches to resume: %s", path, error->message);
     return;
@@ -1141,8 +1284,9 @@ static void
 cd_service_audit_state(CdJob *job, const gchar *caller, const gchar *status)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(CdArchive) archive = cd_service_open_archive(job->archive, CD_ARCHIVE_FLAG_NONE, caller, &error);
-  if (archive == NULL || !cd_archive_set_batch_status(archive, job->batch_id, status, &error))
+  g_autoptr(CdArchiveUse) use = cd_service_use_archive(job->service, job->archive, CD_ARCHIVE_FLAG_NONE, caller, NULL,
+                                                       &error);
+  if (use == NULL || !cd_archive_set_batch_status(use->archive, job->batch_id, status, &error))
     g_warning("%s: cannot record batch %" G_GINT64_FORMAT " as %s: %s", job->archive, job->batch_id, status,
               error->message);
 }
@@ -1152,9 +1296,10 @@ static void
 cd_service_audit_action(CdJob *job, const gchar *caller, const gchar *action)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(CdArchive) archive = cd_service_open_archive(job->archive, CD_ARCHIVE_FLAG_NONE, caller, &error);
+  g_autoptr(CdArchiveUse) use = cd_service_use_archive(job->service, job->archive, CD_ARCHIVE_FLAG_NONE, caller, NULL,
+                                                       &error);
   g_autofree gchar *object = g_strdup_printf("batch:%" G_GINT64_FORMAT, job->batch_id);
-  if (archive == NULL || !cd_archive_audit(archive, action, object, NULL, &error))
+  if (use == NULL || !cd_archive_audit(use->archive, action, object, NULL, &error))
     g_warning("%s: cannot audit %s of batch %" G_GINT64_FORMAT ": %s", job->archive, action, job->batch_id,
               error->message);
 }
@@ -1199,11 +1344,14 @@ static void
 cd_service_set_paused(CdService *self, CdJob *job, gboolean paused, const gchar *caller)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(CdArchive) archive = cd_service_open_archive(job->archive, CD_ARCHIVE_FLAG_NONE, caller, &error);
+  g_autoptr(CdArchiveUse) use = cd_service_use_archive(self, job->archive, CD_ARCHIVE_FLAG_NONE, caller, NULL, &error);
 
-  if (archive == NULL || !cd_archive_set_batch_paused(archive, job->batch_id, paused, &error))
+  if (use == NULL || !cd_archive_set_batch_paused(use->archive, job->batch_id, paused, &error))
     g_warning("%s: cannot journal batch %" G_GINT64_FORMAT " as %s: %s", job->archive, job->batch_id,
               paused ? "paused" : "resumed", error->message);
+  /* let go before taking the service lock (the batch's thread takes it
+   * while its archive waits) */
+  g_clear_pointer(&use, cd_archive_use_free);
   g_mutex_lock(&self->lock);
   job->pause_requested = paused;
   if (job->pipeline != NULL)
@@ -1330,7 +1478,8 @@ cd_read_thread(GTask *task, gpointer source, gpointer data, GCancellable *cancel
 {
   CdRead *read = data;
   g_autoptr(GError) error = NULL;
-  g_autoptr(CdArchive) archive = NULL;
+  g_autoptr(CdArchiveUse) use = NULL;
+  CdArchive *archive;
   const gchar *path = read->archive[0] != '\0' ? read->archive : read->service->config->archive;
 
   if (path == NULL) {
@@ -1338,12 +1487,13 @@ cd_read_thread(GTask *task, gpointer source, gpointer data, GCancellable *cancel
                                           "no archive given, and none configured");
     return;
   }
-  archive = cd_service_open_archive(path, CD_ARCHIVE_FLAG_NONE, cd_invocation_caller(read->invocation), &error);
-  if (archive == NULL) {
+  use = cd_service_use_archive(read->service, path, CD_ARCHIVE_FLAG_NONE, cd_invocation_caller(read->invocation),
+                               read->purpose != NULL && read->purpose[0] != '\0' ? read->purpose : NULL, &error);
+  if (use == NULL) {
     g_dbus_method_invocation_return_gerror(read->invocation, error);
     return;
   }
-  cd_archive_set_purpose(archive, read->purpose != NULL && read->purpose[0] != '\0' ? read->purpose : NULL);
+  archive = use->archive;
   if (read->kind == CD_READ_SEARCH) {
     CdSearchQuery query = { 0 };
     g_autoptr(GPtrArray) hits = NULL;

@@ -1184,6 +1184,96 @@ test_service_cli(Fixture *f, gconstpointer data)
   g_assert_nonnull(strstr(out, "\"hits\""));
 }
 
+/* PRAGMA integrity_check of the archive, from this process. */
+static gchar *
+archive_integrity(const gchar *archive_path)
+{
+  sqlite3 *db = NULL;
+  sqlite3_stmt *stmt = NULL;
+  gchar *result = NULL;
+
+  if (sqlite3_open_v2(archive_path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+      sqlite3_busy_timeout(db, 10000) == SQLITE_OK &&
+      sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &stmt, NULL) == SQLITE_OK &&
+      sqlite3_step(stmt) == SQLITE_ROW)
+    result = g_strdup((const gchar *) sqlite3_column_text(stmt, 0));
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+  return result != NULL ? result : g_strdup("cannot run");
+}
+
+/* The issue 11 scenario, three rounds: while a batch runs, the service
+ * reads the same archive for callers (Search, GetReport) and another
+ * process reads it (`chartdesk search --no-service`); a fresh connection
+ * in this process never sees fewer pages than before, sees every page once
+ * the batch ended, the file passes integrity_check, and the service stops
+ * with status 0 on SIGTERM. Before the service shared one connection per
+ * archive and the archive stopped opening its own file, the other
+ * process deleted the WAL under the service: 0 pages seen, then SIGSEGV. */
+static void
+test_service_concurrent_reads(Fixture *f, gconstpointer data)
+{
+  g_autofree gchar *cli = g_test_build_filename(G_TEST_BUILT, "core", "chartdesk", NULL);
+  g_autofree gchar *first = make_inputs(f, "first", 2, 1, 21);
+  g_autoptr(GError) error = NULL;
+  guint total = 2;
+  guint report_id;
+  GSubprocess *daemon;
+
+  write_config(f, NULL);
+  daemon_start(f);
+  /* a finished batch, for GetReport during the next ones */
+  report_id = start_batch(f, first);
+  wait_finished(f, report_id, 30);
+  for (guint round = 0; round < 3; round++) {
+    g_autofree gchar *name = g_strdup_printf("round%u", round);
+    g_autofree gchar *in = make_inputs(f, name, 150, 2, 30 + round);
+    g_autofree gchar *integrity = NULL;
+    guint seen = archived_pages(f->archive);
+    guint reads = 0;
+    guint id = start_batch(f, in);
+    gint64 deadline = g_get_monotonic_time() + 120 * G_USEC_PER_SEC;
+
+    total += 300;
+    while (f->finished_id != id) {
+      g_autoptr(GVariantBuilder) query = g_variant_builder_new(G_VARIANT_TYPE("a{sv}"));
+      g_autoptr(GSubprocess) other = NULL;
+      g_autofree gchar *hits = NULL;
+      g_autofree gchar *report = NULL;
+      guint now;
+
+      g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+      g_variant_builder_add(query, "{sv}", "text", g_variant_new_string("patient"));
+      cd_dbus_chartdesk1_call_search_sync(f->proxy, f->archive, g_variant_builder_end(query), &hits, NULL, &error);
+      g_assert_no_error(error);
+      cd_dbus_chartdesk1_call_get_report_sync(f->proxy, report_id, &report, NULL, &error);
+      g_assert_no_error(error);
+      other = g_subprocess_new(G_SUBPROCESS_FLAGS_STDOUT_SILENCE, &error, cli, "search", "--no-service", f->archive,
+                               "patient", NULL);
+      g_assert_no_error(error);
+      g_assert_true(g_subprocess_wait(other, NULL, &error));
+      g_assert_cmpint(g_subprocess_get_exit_status(other), ==, 0);
+      now = archived_pages(f->archive);
+      g_assert_cmpuint(now, >=, seen);
+      seen = now;
+      reads++;
+      pump(20);
+    }
+    g_test_message("round %u: %u reads of each kind during the batch", round, reads);
+    g_assert_cmpstr(f->finished_status, ==, "finished");
+    g_assert_cmpuint(archived_pages(f->archive), ==, total);
+    integrity = archive_integrity(f->archive);
+    g_assert_cmpstr(integrity, ==, "ok");
+  }
+  daemon = g_steal_pointer(&f->daemon);
+  g_subprocess_send_signal(daemon, SIGTERM);
+  g_assert_true(g_subprocess_wait(daemon, NULL, &error));
+  g_assert_true(g_subprocess_get_if_exited(daemon));
+  g_assert_cmpint(g_subprocess_get_exit_status(daemon), ==, 0);
+  g_object_unref(daemon);
+  g_assert_cmpuint(archived_pages(f->archive), ==, total);
+}
+
 static gchar *activation_dir; /* XDG_CONFIG_HOME and the bus's service folder */
 
 /* The installed D-Bus activation file, pointed at the built chartdeskd:
@@ -1395,6 +1485,8 @@ main(int argc, char **argv)
   g_test_add("/chartdesk/service/access", Fixture, NULL, fixture_setup, test_service_access, fixture_teardown);
   g_test_add("/chartdesk/service/cli", Fixture, NULL, fixture_setup, test_service_cli, fixture_teardown);
   g_test_add("/chartdesk/service/search-type", Fixture, NULL, fixture_setup, test_service_search_type,
+             fixture_teardown);
+  g_test_add("/chartdesk/service/concurrent-reads", Fixture, NULL, fixture_setup, test_service_concurrent_reads,
              fixture_teardown);
   /* one private dbus-daemon for all the tests; each test's service leaves
    * the name free when it is killed at its end */
