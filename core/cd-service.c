@@ -947,7 +947,7 @@ cd_service_path_under(const gchar *real, const gchar *root)
   return strncmp(real, real_root, len) == 0 && (real[len] == '\0' || real[len] == '/');
 }
 
-/* Whether @a and @b name the same file once resolved. */
+/* Whether @real (resolved) is the file @configured names, once resolved. */
 static gboolean
 cd_service_same_path(const gchar *real, const gchar *configured)
 {
