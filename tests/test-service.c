@@ -1781,6 +1781,43 @@ test_service_system_bus(Fixture *f, gconstpointer data)
   g_subprocess_wait(bus, NULL, NULL);
 }
 
+/* On the session bus the caller is the service's own user and may give a
+ * workflow file, but not a relative one, and not one in a folder others
+ * can write (the service would run what they put there); a good one runs. */
+static void
+test_service_workflow_trust(Fixture *f, gconstpointer data)
+{
+  g_autofree gchar *trusted_file = g_test_build_filename(G_TEST_DIST, "tests", "service", "service-test.workflow", NULL);
+  g_autofree gchar *open_dir = g_build_filename(f->dir, "open", NULL);
+  g_autofree gchar *open_file = g_build_filename(open_dir, "copy.workflow", NULL);
+  g_autofree gchar *in = make_inputs(f, "in", 2, 1, 51);
+  g_autofree gchar *contents = NULL;
+  const gchar *sources[] = { in, NULL };
+  g_autoptr(GError) error = NULL;
+  guint id = 0;
+
+  g_assert_true(g_file_get_contents(trusted_file, &contents, NULL, NULL));
+  g_assert_cmpint(g_mkdir_with_parents(open_dir, 0755), ==, 0);
+  g_assert_true(g_file_set_contents(open_file, contents, -1, NULL));
+  g_assert_cmpint(g_chmod(open_dir, 0777), ==, 0);
+  write_config(f, NULL);
+  daemon_start(f);
+  assert_refused(start_batch_error(f, open_file, in, "", NULL, 0), CD_ERROR, CD_ERROR_WORKFLOW,
+                 "its folder is writable by its group or by others (mode 0777)");
+  g_assert_cmpint(g_chmod(open_dir, 0755), ==, 0);
+  g_assert_cmpint(g_chmod(open_file, 0666), ==, 0);
+  assert_refused(start_batch_error(f, open_file, in, "", NULL, 0), CD_ERROR, CD_ERROR_WORKFLOW,
+                 "the workflow is writable by its group or by others (mode 0666)");
+  assert_refused(start_batch_error(f, "tests/service/service-test.workflow", in, "", NULL, 0), CD_ERROR,
+                 CD_ERROR_INVALID_ARGUMENT, "workflows are chosen by name");
+  g_assert_cmpint(g_chmod(open_file, 0644), ==, 0);
+  cd_dbus_chartdesk1_call_start_batch_sync(f->proxy, open_file, sources, "",
+                                           g_variant_new_array(G_VARIANT_TYPE("{sv}"), NULL, 0), &id, NULL, &error);
+  g_assert_no_error(error);
+  wait_finished(f, id, 30);
+  g_assert_cmpstr(f->finished_status, ==, "finished");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1809,6 +1846,8 @@ main(int argc, char **argv)
   g_test_add("/chartdesk/service/access", Fixture, NULL, fixture_setup, test_service_access, fixture_teardown);
   g_test_add("/chartdesk/service/cli", Fixture, NULL, fixture_setup, test_service_cli, fixture_teardown);
   g_test_add("/chartdesk/service/search-type", Fixture, NULL, fixture_setup, test_service_search_type,
+             fixture_teardown);
+  g_test_add("/chartdesk/service/workflow-trust", Fixture, NULL, fixture_setup, test_service_workflow_trust,
              fixture_teardown);
   g_test_add("/chartdesk/service/system-bus", Fixture, NULL, fixture_setup, test_service_system_bus, fixture_teardown);
   g_test_add("/chartdesk/service/concurrent-reads", Fixture, NULL, fixture_setup, test_service_concurrent_reads,
