@@ -97,6 +97,8 @@ cd_archive_save_model(CdArchive *self, const gchar *name, GBytes *data, JsonNode
   metrics_str = metrics != NULL ? cd_json_to_string(metrics) : NULL;
 
   locker = g_rec_mutex_locker_new(cd_archive_get_mutex(self));
+  if (!cd_archive_require(self, CD_PERMISSION_CONFIGURE, "save classifier models", "models", error))
+    return FALSE;
   txn = cd_archive_txn_begin(self, error);
   if (txn == NULL)
     return FALSE;
@@ -206,6 +208,8 @@ cd_archive_list_models(CdArchive *self, const gchar *name, GError **error)
   g_return_val_if_fail(CD_IS_ARCHIVE(self), NULL);
 
   locker = g_rec_mutex_locker_new(cd_archive_get_mutex(self));
+  if (!cd_archive_require(self, CD_PERMISSION_CONFIGURE, "list classifier models", "models", error))
+    return NULL;
   stmt = cd_archive_prepare(self,
                             "SELECT name, version, created, actor, params, metrics, length(data) FROM models "
                             "WHERE ?1 IS NULL OR name = ?1 ORDER BY name, version",
@@ -269,6 +273,8 @@ cd_archive_get_labelled_documents(CdArchive *self, gboolean reviewed_only, GPtrA
   g_return_val_if_fail(texts != NULL && labels != NULL, FALSE);
 
   locker = g_rec_mutex_locker_new(cd_archive_get_mutex(self));
+  if (!cd_archive_require(self, CD_PERMISSION_READ_CHARTS, "read documents to train on", "archive", error))
+    return FALSE;
   stmt = cd_archive_prepare(self,
                             "SELECT d.type, (SELECT group_concat(text, char(10)) FROM (SELECT text FROM pages "
                             "  WHERE document_id = d.id AND kind = 'page' AND text IS NOT NULL ORDER BY seq)) "

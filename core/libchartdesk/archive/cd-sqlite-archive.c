@@ -51,6 +51,7 @@ struct _CdSqliteArchive {
   gchar *purpose;  /* why, recorded with each audit entry when set */
   GSList *pushed;  /* saved actor and purpose pairs of cd_archive_push_actor(), newest first */
   GRecMutex mutex; /* the source thread checks files while the writer commits */
+  CdArchiveAccess access; /* the principal acting and the types it may not see */
 };
 
 G_DEFINE_FINAL_TYPE(CdSqliteArchive, cd_sqlite_archive, CD_TYPE_ARCHIVE)
@@ -80,6 +81,7 @@ cd_sqlite_archive_finalize(GObject *object)
   g_free(self->actor);
   g_free(self->purpose);
   g_rec_mutex_clear(&self->mutex);
+  cd_archive_access_clear(&self->access);
 
   G_OBJECT_CLASS(cd_sqlite_archive_parent_class)->finalize(object);
 }
@@ -104,7 +106,8 @@ static void
 cd_sqlite_archive_init(CdSqliteArchive *self)
 {
   self->lock_fd = -1;
-  self->actor = g_strdup(g_get_user_name());
+  cd_archive_access_init(&self->access);
+  self->actor = g_strdup(cd_principal_get_audit_name(self->access.principal));
   g_rec_mutex_init(&self->mutex);
 }
 
@@ -436,6 +439,8 @@ cd_archive_open(const gchar *path, CdArchiveFlags flags, GError **error)
     return NULL;
   if (!cd_archive_migrate(CD_ARCHIVE(self), error))
     return NULL;
+  if (!cd_archive_access_load_restricted(CD_ARCHIVE(self), error))
+    return NULL;
   return CD_ARCHIVE(g_steal_pointer(&self));
 }
 
@@ -550,6 +555,7 @@ cd_archive_push_actor(CdArchive *self, const gchar *actor, const gchar *purpose)
   priv->pushed = g_slist_prepend(priv->pushed, g_steal_pointer(&priv->purpose));
   priv->actor = g_strdup(actor);
   priv->purpose = g_strdup(purpose);
+  cd_archive_access_push(self);
 }
 
 /**
@@ -567,6 +573,7 @@ cd_archive_pop_actor(CdArchive *self)
   CdSqliteArchive *priv = CD_SQLITE_ARCHIVE(self);
   g_return_if_fail(CD_IS_ARCHIVE(self));
   g_return_if_fail(priv->pushed != NULL);
+  cd_archive_access_pop(self);
   g_free(priv->purpose);
   priv->purpose = priv->pushed->data;
   priv->pushed = g_slist_delete_link(priv->pushed, priv->pushed);
@@ -759,6 +766,8 @@ cd_archive_verify_audit(CdArchive *self, gint64 *bad_entry, GError **error)
 
   g_return_val_if_fail(CD_IS_ARCHIVE(self), FALSE);
   locker = g_rec_mutex_locker_new(&priv->mutex);
+  if (!cd_archive_require(self, CD_PERMISSION_READ_AUDIT, "verify the audit log", "audit", error))
+    return FALSE;
   stmt = cd_archive_prepare(
       self, "SELECT id, ts, actor, action, object, detail, prev_hash, hash FROM audit ORDER BY id", error);
   if (stmt == NULL)
@@ -828,6 +837,8 @@ cd_archive_begin_batch(CdArchive *self, const gchar *workflow, const gchar *cons
 
   g_return_val_if_fail(CD_IS_ARCHIVE(self), 0);
   locker = g_rec_mutex_locker_new(&priv->mutex);
+  if (!cd_archive_require(self, CD_PERMISSION_RUN_BATCHES, "run batches", "archive", error))
+    return 0;
   if (!cd_archive_require_writer(self, error))
     return 0;
 
@@ -1620,6 +1631,7 @@ cd_archive_search(CdArchive *self, const CdSearchQuery *query, GError **error)
   g_autofree gchar *types_json = NULL; /* JSON array of the type names to match */
   g_autoptr(JsonBuilder) b = json_builder_new();
   g_autoptr(JsonNode) detail = NULL;
+  const gchar *hidden; /* restricted types the principal may not see */
   gboolean filtered;
   guint limit;
   gint rc;
@@ -1663,9 +1675,12 @@ cd_archive_search(CdArchive *self, const CdSearchQuery *query, GError **error)
     return NULL;
   }
   limit = query->limit > 0 ? query->limit : 20;
-  filtered = types_json != NULL || query->date_from != NULL || query->date_to != NULL;
 
   locker = g_rec_mutex_locker_new(&priv->mutex);
+  if (!cd_archive_require(self, CD_PERMISSION_READ_CHARTS, "search the archive", "archive", error))
+    return NULL;
+  hidden = cd_archive_hidden_types(self);
+  filtered = types_json != NULL || query->date_from != NULL || query->date_to != NULL || hidden != NULL;
   if (match != NULL && query->mrn != NULL) {
     /* patient first: a patient has few pages, the text may match millions */
     g_string_append(sql, "SELECT p.id, p.document_id, d.patient_mrn, d.type, d.date, d.status, p.source_path, "
@@ -1687,7 +1702,8 @@ cd_archive_search(CdArchive *self, const CdSearchQuery *query, GError **error)
   }
   g_string_append(sql,
                   "AND (?3 IS NULL OR d.type IN (SELECT value FROM json_each(?3))) AND (?4 IS NULL OR d.date >= ?4) "
-                  "AND (?5 IS NULL OR d.date <= ?5) ");
+                  "AND (?5 IS NULL OR d.date <= ?5) "
+                  "AND (?8 IS NULL OR d.type IS NULL OR d.type NOT IN (SELECT value FROM json_each(?8))) ");
   if (match != NULL)
     g_string_append(sql, "ORDER BY 9, 1 ");
   else
@@ -1704,6 +1720,7 @@ cd_archive_search(CdArchive *self, const CdSearchQuery *query, GError **error)
   cd_bind_text(stmt, 5, query->date_to);
   sqlite3_bind_int(stmt, 6, limit);
   sqlite3_bind_int(stmt, 7, query->offset);
+  cd_bind_text(stmt, 8, hidden);
   while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
     CdSearchHit *hit = g_new0(CdSearchHit, 1);
     hit->page_id = sqlite3_column_int64(stmt, 0);
@@ -1980,6 +1997,8 @@ cd_archive_get_document(CdArchive *self, gint64 id, GError **error)
 
   g_return_val_if_fail(CD_IS_ARCHIVE(self), NULL);
   locker = g_rec_mutex_locker_new(&priv->mutex);
+  if (!cd_archive_require_document(self, id, "read documents", error))
+    return NULL;
   node = cd_archive_document_json(self, id, TRUE, error);
   if (node == NULL)
     return NULL;
@@ -2013,6 +2032,8 @@ cd_archive_get_page(CdArchive *self, gint64 id, GError **error)
 
   g_return_val_if_fail(CD_IS_ARCHIVE(self), NULL);
   locker = g_rec_mutex_locker_new(&priv->mutex);
+  if (!cd_archive_require_page(self, id, "read pages", error))
+    return NULL;
   stmt = cd_archive_prepare(self, "SELECT " PAGE_COLUMNS PAGE_FROM "WHERE p.id = ?", error);
   if (stmt == NULL)
     return NULL;
@@ -2052,6 +2073,8 @@ cd_archive_get_page_image(CdArchive *self, gint64 page_id, gchar **format, GErro
 
   g_return_val_if_fail(CD_IS_ARCHIVE(self), NULL);
   locker = g_rec_mutex_locker_new(&priv->mutex);
+  if (!cd_archive_require_page(self, page_id, "read page images", error))
+    return NULL;
   stmt = cd_archive_prepare(self,
                             "SELECT i.format, i.data FROM pages p JOIN images i ON i.sha256 = p.image_sha256 "
                             "WHERE p.id = ?",
@@ -2116,15 +2139,23 @@ cd_archive_export_jsonl(CdArchive *self, GOutputStream *out, gboolean with_words
   g_return_val_if_fail(CD_IS_ARCHIVE(self), FALSE);
   g_return_val_if_fail(G_IS_OUTPUT_STREAM(out), FALSE);
   locker = g_rec_mutex_locker_new(&priv->mutex);
+  if (!cd_archive_require(self, CD_PERMISSION_EXPORT, "export the archive", "archive", error))
+    return FALSE;
 
   /* one read transaction: a consistent snapshot while a batch writes */
   if (!cd_archive_exec(self, "BEGIN", error))
     return FALSE;
   txn = g_new0(CdArchiveTxn, 1);
   txn->archive = self;
-  stmt = cd_archive_prepare(self, "SELECT " PAGE_COLUMNS PAGE_FROM "ORDER BY p.id", error);
+  /* restricted documents are left out by the query, not skipped after */
+  stmt = cd_archive_prepare(self,
+                            "SELECT " PAGE_COLUMNS PAGE_FROM
+                            "LEFT JOIN documents xd ON xd.id = p.document_id WHERE ?1 IS NULL OR xd.type IS NULL "
+                            "OR xd.type NOT IN (SELECT value FROM json_each(?1)) ORDER BY p.id",
+                            error);
   if (stmt == NULL)
     return FALSE;
+  cd_bind_text(stmt, 1, cd_archive_hidden_types(self));
   while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
     g_autoptr(JsonNode) node = NULL;
     gint64 doc_id = sqlite3_column_int64(stmt, 1);
@@ -2202,6 +2233,8 @@ cd_archive_check(CdArchive *self, GPtrArray **problems, GError **error)
   g_return_val_if_fail(CD_IS_ARCHIVE(self), FALSE);
   g_return_val_if_fail(problems != NULL, FALSE);
   locker = g_rec_mutex_locker_new(&priv->mutex);
+  if (!cd_archive_require(self, CD_PERMISSION_CONFIGURE, "check the archive", "archive", error))
+    return FALSE;
 
   integrity = cd_archive_prepare(self, "PRAGMA integrity_check", error);
   if (integrity == NULL)
@@ -2244,6 +2277,12 @@ cd_archive_check(CdArchive *self, GPtrArray **problems, GError **error)
 
   *problems = g_steal_pointer(&found);
   return TRUE;
+}
+
+CdArchiveAccess *
+cd_archive_get_access(CdArchive *self)
+{
+  return &CD_SQLITE_ARCHIVE(self)->access;
 }
 
 GRecMutex *
