@@ -13,6 +13,7 @@
 #include "cd-hot-folder.h"
 #include "cd-service-common.h"
 #include "cd-service.h"
+#include "cd-service-users.h"
 
 /**
  * CdService:
@@ -93,6 +94,8 @@ struct _CdService {
   guint retry_id;
   GHashTable *archives; /* path → CdSharedArchive: one connection per archive */
   GMutex archives_lock;
+  CdServiceUsers *users; /* the user directory callers are mapped to, NULL in single-user mode */
+  gchar *users_error;    /* why the configured directory cannot be read: every call is refused */
 };
 
 /* One open archive, shared by every batch and read on its path: a second
@@ -153,6 +156,8 @@ cd_service_finalize(GObject *object)
   g_ptr_array_unref(self->jobs);
   g_hash_table_unref(self->callers);
   g_hash_table_unref(self->archives);
+  cd_service_users_free(self->users);
+  g_free(self->users_error);
   g_mutex_clear(&self->archives_lock);
   g_mutex_clear(&self->lock);
   g_mutex_clear(&self->callers_lock);
@@ -432,7 +437,11 @@ cd_service_use_archive(CdService *self, const gchar *path, CdArchiveFlags flags,
   use->writer = (flags & CD_ARCHIVE_FLAG_WRITER) != 0;
   g_clear_pointer(&locker, g_mutex_locker_free);
   if (actor != NULL) {
-    cd_archive_push_actor(use->archive, actor, purpose);
+    g_autoptr(CdPrincipal) principal = cd_service_users_lookup(self->users, actor);
+    if (principal != NULL)
+      cd_archive_push_principal(use->archive, principal, purpose);
+    else
+      cd_archive_push_actor(use->archive, actor, purpose);
     use->pushed = TRUE;
   }
   return use;
@@ -1520,6 +1529,24 @@ cd_service_authorize(GDBusInterfaceSkeleton *skeleton, GDBusMethodInvocation *in
   }
   allowed = uid == getuid() ||
             (self->config->system_bus && (uid == 0 || cd_service_uid_in_group(uid, self->config->allowed_group)));
+  if (self->users != NULL || self->users_error != NULL) {
+    /* the gatekeeper: the caller must be a user of the directory */
+    g_autoptr(CdPrincipal) principal = NULL;
+    if (self->users_error != NULL)
+      g_set_error_literal(&error, CD_ERROR, CD_ERROR_PERMISSION_DENIED, self->users_error);
+    else
+      principal = cd_service_users_authenticate(self->users, uid, &error);
+    if (principal == NULL) {
+      g_message("refused %s from %s: %s", g_dbus_method_invocation_get_method_name(invocation), identity,
+                error->message);
+      cd_service_audit_denied(self, invocation, identity, uid);
+      g_dbus_method_invocation_return_gerror(g_object_ref(invocation), error);
+      return FALSE;
+    }
+    g_free(identity);
+    identity = g_strdup(cd_principal_get_audit_name(principal));
+    allowed = TRUE;
+  }
   if (!allowed) {
     g_message("refused %s from %s", g_dbus_method_invocation_get_method_name(invocation), identity);
     cd_service_audit_denied(self, invocation, identity, uid);
@@ -1977,8 +2004,16 @@ cd_service_new(CdServiceConfig *config, CdRegistry *registry)
 {
   CdService *self = g_object_new(CD_TYPE_SERVICE, NULL);
 
+  g_autoptr(GError) error = NULL;
+
   self->config = config;
   self->registry = g_object_ref(registry);
+  /* a directory that is configured but unreadable refuses every call */
+  self->users = cd_service_users_new(config, &error);
+  if (error != NULL) {
+    g_warning("%s: every call is refused", error->message);
+    self->users_error = g_strdup(error->message);
+  }
   cd_service_register_errors();
   self->skeleton = cd_dbus_chartdesk1_skeleton_new();
   cd_dbus_chartdesk1_set_version(self->skeleton, PACKAGE_VERSION);
