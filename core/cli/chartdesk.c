@@ -186,7 +186,7 @@ cd_cli_ingest(gint argc, gchar **argv)
     return CD_EXIT_FAILED;
   }
   if (opt_user != NULL)
-    cd_archive_set_actor(archive, opt_user);
+    cd_cli_set_user(archive, opt_user);
   for (gint i = 2; i < argc; i++)
     g_ptr_array_add(inputs, argv[i]);
   g_ptr_array_add(inputs, NULL);
@@ -300,7 +300,7 @@ cd_cli_search(gint argc, gchar **argv)
       return CD_EXIT_FAILED;
     }
     if (opt_user != NULL)
-      cd_archive_set_actor(archive, opt_user);
+      cd_cli_set_user(archive, opt_user);
     cd_archive_set_purpose(archive, opt_purpose);
   }
   /* through the service, the service reads the type with its taxonomy */
@@ -423,7 +423,7 @@ cd_cli_show(gint argc, gchar **argv)
     return CD_EXIT_FAILED;
   }
   if (opt_user != NULL)
-    cd_archive_set_actor(archive, opt_user);
+    cd_cli_set_user(archive, opt_user);
   cd_archive_set_purpose(archive, opt_purpose);
   node = is_page ? cd_archive_get_page(archive, id, &error) : cd_archive_get_document(archive, id, &error);
   if (node == NULL) {
@@ -495,7 +495,7 @@ cd_cli_export(gint argc, gchar **argv)
     return CD_EXIT_FAILED;
   }
   if (opt_user != NULL)
-    cd_archive_set_actor(archive, opt_user);
+    cd_cli_set_user(archive, opt_user);
   cd_archive_set_purpose(archive, opt_purpose);
   if (opt_output != NULL) {
     g_autoptr(GFile) file = g_file_new_for_path(opt_output);
@@ -577,7 +577,7 @@ cd_cli_review(gint argc, gchar **argv)
     return CD_EXIT_FAILED;
   }
   if (opt_user != NULL)
-    cd_archive_set_actor(archive, opt_user);
+    cd_cli_set_user(archive, opt_user);
 
   if (g_strcmp0(action, "list") == 0) {
     g_autoptr(GPtrArray) items = cd_archive_list_review(archive, opt_all, &error);
@@ -773,7 +773,7 @@ cd_cli_mpi(gint argc, gchar **argv)
       return CD_EXIT_FAILED;
     }
     if (opt_user != NULL)
-      cd_archive_set_actor(archive, opt_user);
+      cd_cli_set_user(archive, opt_user);
     if (!cd_archive_import_patients(archive, patients, argv[3], &stats, &error)) {
       cd_cli_print_error(error);
       return CD_EXIT_FAILED;
@@ -826,7 +826,7 @@ cd_cli_mpi(gint argc, gchar **argv)
       return CD_EXIT_FAILED;
     }
     if (opt_user != NULL)
-      cd_archive_set_actor(archive, opt_user);
+      cd_cli_set_user(archive, opt_user);
     own = cd_archive_lookup_patient(archive, argv[3], &error);
     if (own == NULL || (survivor = cd_archive_resolve_patient(archive, argv[3], &error)) == NULL) {
       cd_cli_print_error(error);
@@ -902,6 +902,8 @@ static const CdCommand commands[] = {
   { "classify", cd_cli_classify, "Train, measure and test document-type classifiers" },
   { "plugins", cd_cli_plugins, "List plugins, their stages and options" },
   { "scanners", cd_cli_scanners, "List the scanners to scan from (SANE)" },
+  { "users", cd_cli_users, "Add, list and change users and their roles (administrator)" },
+  { "access", cd_cli_access, "The access report: who read which patient's documents" },
 };
 
 static void

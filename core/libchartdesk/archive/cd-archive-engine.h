@@ -226,6 +226,8 @@ CdPrincipal *cd_archive_get_principal(CdArchive *self);
 void cd_archive_push_principal(CdArchive *self, CdPrincipal *principal, const gchar *purpose);
 void cd_archive_set_restricted_types(CdArchive *self, const gchar *const *types);
 gchar **cd_taxonomy_file_get_restricted(const gchar *path, GError **error);
+JsonNode *cd_archive_access_report(CdArchive *self, const gchar *user, const gchar *mrn, const gchar *from,
+                                   const gchar *to, GError **error);
 gboolean cd_archive_acquire_writer(CdArchive *self, GError **error);
 void cd_archive_release_writer(CdArchive *self);
 

@@ -9,7 +9,9 @@
 #include <pwd.h>
 #include <sodium.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cd-user-directory.h"
 #include "cd-util-private.h"
@@ -41,6 +43,7 @@ struct _CdUserDirectory {
   gpointer clock_data;
   guint64 opslimit;   /* argon2id parameters new hashes are made with */
   gsize memlimit;
+  gchar *actor;       /* who makes changes, for PATH.log */
 };
 
 G_DEFINE_FINAL_TYPE(CdUserDirectory, cd_user_directory, G_TYPE_OBJECT)
@@ -103,6 +106,7 @@ cd_user_directory_finalize(GObject *object)
   CdUserDirectory *self = CD_USER_DIRECTORY(object);
 
   g_free(self->path);
+  g_free(self->actor);
   g_key_file_unref(self->kf);
   G_OBJECT_CLASS(cd_user_directory_parent_class)->finalize(object);
 }
@@ -119,6 +123,22 @@ cd_user_directory_init(CdUserDirectory *self)
   self->kf = g_key_file_new();
   self->opslimit = crypto_pwhash_OPSLIMIT_INTERACTIVE;
   self->memlimit = crypto_pwhash_MEMLIMIT_INTERACTIVE;
+  self->actor = g_strdup_printf("admin-mode:%s", g_get_user_name());
+}
+
+/**
+ * cd_user_directory_set_actor:
+ * @self: a #CdUserDirectory
+ * @actor: who makes the changes that follow (default `admin-mode:LOGIN`)
+ *
+ * Since: 0.3
+ */
+void
+cd_user_directory_set_actor(CdUserDirectory *self, const gchar *actor)
+{
+  g_return_if_fail(CD_IS_USER_DIRECTORY(self));
+  g_free(self->actor);
+  self->actor = g_strdup(actor);
 }
 
 /**
@@ -206,6 +226,49 @@ cd_user_directory_save(CdUserDirectory *self, GError **error)
     return FALSE;
   }
   self->mtime = 0; /* re-read on the next refresh: cheap, and exact */
+  return TRUE;
+}
+
+/* Saves a change and appends it to the directory's own audit log,
+ * `PATH.log` (JSON Lines, 0600): who, when, what, to whom. A change that
+ * cannot be logged is still saved, and the failure is the error. */
+static gboolean
+cd_user_directory_commit(CdUserDirectory *self, const gchar *action, const gchar *login, const gchar *detail,
+                         GError **error)
+{
+  g_autofree gchar *log = g_strconcat(self->path, ".log", NULL);
+  g_autofree gchar *ts = cd_now_iso8601();
+  g_autofree gchar *line = NULL;
+  g_autoptr(JsonBuilder) b = json_builder_new();
+  g_autoptr(JsonNode) node = NULL;
+  g_autofree gchar *text = NULL;
+  gint fd;
+
+  if (!cd_user_directory_save(self, error))
+    return FALSE;
+  json_builder_begin_object(b);
+  json_builder_set_member_name(b, "ts");
+  json_builder_add_string_value(b, ts);
+  json_builder_set_member_name(b, "actor");
+  json_builder_add_string_value(b, self->actor);
+  json_builder_set_member_name(b, "action");
+  json_builder_add_string_value(b, action);
+  json_builder_set_member_name(b, "user");
+  json_builder_add_string_value(b, login);
+  json_builder_set_member_name(b, "detail");
+  json_builder_add_string_value(b, detail);
+  json_builder_end_object(b);
+  node = json_builder_get_root(b);
+  text = cd_json_to_string(node);
+  line = g_strconcat(text, "\n", NULL);
+  fd = g_open(log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0 || write(fd, line, strlen(line)) != (gssize) strlen(line)) {
+    g_set_error(error, CD_ERROR, CD_ERROR_FAILED, "%s: cannot log the change: %s", log, g_strerror(errno));
+    if (fd >= 0)
+      close(fd);
+    return FALSE;
+  }
+  close(fd);
   return TRUE;
 }
 
@@ -506,7 +569,12 @@ cd_user_directory_add(CdUserDirectory *self, const gchar *login, const gchar *fu
   if (hash != NULL)
     g_key_file_set_string(self->kf, group, "password", hash);
   g_key_file_set_string(self->kf, group, "created", now);
-  return cd_user_directory_save(self, error);
+  {
+    g_autofree gchar *list = g_strjoinv(",", (gchar **) roles);
+    g_autofree gchar *detail = g_strdup_printf("roles %s%s%s%s", list, unix_user != NULL ? ", unix-user " : "",
+                                               unix_user != NULL ? unix_user : "", hash != NULL ? ", password" : "");
+    return cd_user_directory_commit(self, "users-add", login, detail, error);
+  }
 }
 
 /* g_ptr_array_sort() hands pointers to the elements */
@@ -547,7 +615,7 @@ cd_user_directory_change_role(CdUserDirectory *self, const gchar *login, const g
     g_ptr_array_add(next, (gpointer) role);
   g_ptr_array_sort(next, cd_user_strcmp_ptr);
   g_key_file_set_string_list(self->kf, group, "roles", (const gchar *const *) next->pdata, next->len);
-  return cd_user_directory_save(self, error);
+  return cd_user_directory_commit(self, grant ? "users-grant" : "users-revoke", login, role, error);
 }
 
 /**
@@ -611,7 +679,7 @@ cd_user_directory_set_password(CdUserDirectory *self, const gchar *login, const 
   if (hash == NULL)
     return FALSE;
   g_key_file_set_string(self->kf, group, "password", hash);
-  return cd_user_directory_save(self, error);
+  return cd_user_directory_commit(self, "users-passwd", login, "password set", error);
 }
 
 /**
@@ -638,7 +706,7 @@ cd_user_directory_set_active(CdUserDirectory *self, const gchar *login, gboolean
   if (group == NULL)
     return FALSE;
   g_key_file_set_string(self->kf, group, "state", active ? "active" : "disabled");
-  return cd_user_directory_save(self, error);
+  return cd_user_directory_commit(self, active ? "users-enable" : "users-disable", login, NULL, error);
 }
 
 /**
@@ -743,8 +811,12 @@ cd_user_directory_break_glass(CdUserDirectory *self, const gchar *login, const g
   until_text = g_strdup_printf("%" G_GINT64_FORMAT, until);
   g_key_file_set_string(self->kf, group, "break-glass-reason", reason);
   g_key_file_set_string(self->kf, group, "break-glass-until", until_text);
-  if (!cd_user_directory_save(self, error))
-    return 0;
+  {
+    g_autofree gchar *detail = g_strdup_printf("%u minutes: %s", minutes > 0 ? minutes : CD_BREAK_GLASS_DEFAULT_MINUTES,
+                                               reason);
+    if (!cd_user_directory_commit(self, "break-glass", login, detail, error))
+      return 0;
+  }
   return until;
 }
 

@@ -51,6 +51,7 @@ G_DECLARE_FINAL_TYPE(CdUserDirectory, cd_user_directory, CD, USER_DIRECTORY, GOb
 gchar *cd_user_directory_default_path(void);
 CdUserDirectory *cd_user_directory_open(const gchar *path, gboolean create, GError **error);
 const gchar *cd_user_directory_get_path(CdUserDirectory *self);
+void cd_user_directory_set_actor(CdUserDirectory *self, const gchar *actor);
 void cd_user_directory_set_clock(CdUserDirectory *self, CdClockFunc clock, gpointer user_data);
 gint64 cd_user_directory_now(CdUserDirectory *self);
 void cd_user_directory_set_pwhash_limits(CdUserDirectory *self, guint64 opslimit, gsize memlimit);
