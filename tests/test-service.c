@@ -1968,6 +1968,24 @@ test_service_users(Fixture *f, gconstpointer data)
   g_assert_nonnull(strstr(unknown, "PermissionDenied"));
   g_assert_nonnull(strstr(unknown, "is not mapped to a Chartdesk user"));
 
+  /* break-the-glass: the scanner, with a reason, may read until it ends */
+  {
+    const gchar *no_reason[] = { "", NULL };
+    const gchar *reason[] = { "ED patient unconscious", NULL };
+    g_autofree gchar *refused = call_as_user(address, scan_uid, scan_uid, CD_SERVICE_BUS_NAME ".BreakGlass", no_reason);
+    g_autofree gchar *granted = call_as_user(address, scan_uid, scan_uid, CD_SERVICE_BUS_NAME ".BreakGlass", reason);
+    g_autofree gchar *glass = NULL;
+
+    g_assert_nonnull(strstr(refused, "InvalidArgument"));
+    g_assert_null(strstr(granted, "Error"));
+    g_assert_cmpint(audit_count_exact(f->archive, "break-glass", "sam"), ==, 1);
+    glass = call_as_user(address, scan_uid, scan_uid, CD_SERVICE_BUS_NAME ".Search", search);
+    g_assert_null(strstr(glass, "Error"));
+    /* restricted documents too: emergency access is to the whole chart */
+    g_assert_nonnull(strstr(glass, "psychotherapy-note"));
+    g_assert_cmpint(audit_count(f->archive, "search", "sam", "break-glass: ED patient unconscious"), ==, 1);
+  }
+
   g_assert_true(cd_user_directory_set_active(directory, "alice", FALSE, &error));
   g_assert_no_error(error);
   disabled = call_as_user(address, arch_uid, arch_uid, CD_SERVICE_BUS_NAME ".Search", search);

@@ -92,3 +92,19 @@ cd_service_users_lookup(CdServiceUsers *self, const gchar *actor)
   principal = g_hash_table_lookup(self->principals, actor);
   return principal != NULL ? g_object_ref(principal) : NULL;
 }
+
+/* Records a break-the-glass grant for the user @actor names (the audit name
+ * a call authenticated as); returns its end, or 0 with @error set. */
+gint64
+cd_service_users_break_glass(CdServiceUsers *self, const gchar *actor, const gchar *reason, guint minutes,
+                             GError **error)
+{
+  g_autoptr(CdPrincipal) principal = cd_service_users_lookup(self, actor);
+
+  if (principal == NULL) {
+    g_set_error_literal(error, CD_ERROR, CD_ERROR_NOT_SUPPORTED,
+                        "break-the-glass needs a service with a user directory ([service] users=)");
+    return 0;
+  }
+  return cd_user_directory_break_glass(self->directory, cd_principal_get_login(principal), reason, minutes, error);
+}

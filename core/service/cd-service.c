@@ -1825,6 +1825,46 @@ cd_service_handle_get_report(CdDBusChartdesk1 *object, GDBusMethodInvocation *in
   return TRUE;
 }
 
+/* Emergency access for the caller: recorded in the directory, and audited
+ * in the service's archive so the access report lists it. */
+static gboolean
+cd_service_handle_break_glass(CdDBusChartdesk1 *object, GDBusMethodInvocation *invocation, const gchar *reason,
+                              gpointer user_data)
+{
+  CdService *self = user_data;
+  const gchar *caller = cd_invocation_caller(invocation);
+  g_autoptr(GError) error = NULL;
+  g_autofree gchar *path = NULL;
+  gint64 until;
+
+  until = self->users != NULL ? cd_service_users_break_glass(self->users, caller, reason,
+                                                             self->config->break_glass_minutes, &error)
+                              : 0;
+  if (until == 0) {
+    if (error == NULL)
+      g_set_error_literal(&error, CD_ERROR, CD_ERROR_NOT_SUPPORTED,
+                          "break-the-glass needs a service with a user directory ([service] users=)");
+    g_dbus_method_invocation_return_gerror(invocation, error);
+    return TRUE;
+  }
+  g_message("break-the-glass for %s: %s", caller, reason);
+  path = self->config->archive != NULL ? cd_service_realpath(self->config->archive) : NULL;
+  if (path != NULL && g_file_test(path, G_FILE_TEST_EXISTS)) {
+    g_autoptr(CdArchiveUse) use = cd_service_use_archive(self, path, CD_ARCHIVE_FLAG_NONE, caller, NULL, &error);
+    g_autoptr(JsonObject) detail = json_object_new();
+    g_autoptr(JsonNode) node = NULL;
+    g_autofree gchar *end = g_strdup_printf("%" G_GINT64_FORMAT, until / G_USEC_PER_SEC);
+
+    json_object_set_string_member(detail, "reason", reason);
+    json_object_set_string_member(detail, "until", end);
+    node = json_node_init_object(json_node_alloc(), detail);
+    if (use == NULL || !cd_archive_audit(use->archive, "break-glass", "service", node, &error))
+      g_warning("%s: cannot audit break-the-glass: %s", path, error->message);
+  }
+  cd_dbus_chartdesk1_complete_break_glass(object, invocation, until / G_USEC_PER_SEC);
+  return TRUE;
+}
+
 /* --------------------------------------------------- reads for archivists */
 
 typedef enum { CD_READ_SEARCH, CD_READ_DOCUMENT, CD_READ_IMAGE } CdReadKind;
@@ -2028,6 +2068,7 @@ cd_service_new(CdServiceConfig *config, CdRegistry *registry)
   g_signal_connect(self->skeleton, "handle-resume", G_CALLBACK(cd_service_handle_resume), self);
   g_signal_connect(self->skeleton, "handle-list-batches", G_CALLBACK(cd_service_handle_list_batches), self);
   g_signal_connect(self->skeleton, "handle-get-report", G_CALLBACK(cd_service_handle_get_report), self);
+  g_signal_connect(self->skeleton, "handle-break-glass", G_CALLBACK(cd_service_handle_break_glass), self);
   g_signal_connect(self->skeleton, "handle-search", G_CALLBACK(cd_service_handle_search), self);
   g_signal_connect(self->skeleton, "handle-get-document", G_CALLBACK(cd_service_handle_get_document), self);
   g_signal_connect(self->skeleton, "handle-get-page-image", G_CALLBACK(cd_service_handle_get_page_image), self);
