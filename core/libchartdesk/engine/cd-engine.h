@@ -17,5 +17,6 @@
 #include "cd-mpi.h"
 #include "cd-pipeline.h"
 #include "cd-principal.h"
+#include "cd-session-store.h"
 #include "cd-user-directory.h"
 #include "cd-workflow.h"

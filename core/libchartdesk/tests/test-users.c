@@ -12,6 +12,7 @@
 #include "cd-archive-private.h"
 #include "cd-error.h"
 #include "cd-test-util.h"
+#include "cd-session-store.h"
 #include "cd-user-directory.h"
 
 typedef struct {
@@ -619,6 +620,162 @@ test_users_audit_names(Fixture *f, gconstpointer data)
   g_assert_cmpstr(third, ==, "admin-mode:root for mallory");
 }
 
+static void
+record_audit(const gchar *action, const gchar *login, const gchar *address, const gchar *detail, gpointer data)
+{
+  g_ptr_array_add(data, g_strdup_printf("%s %s %s", action, login, address));
+}
+
+static guint
+count_prefix(GPtrArray *lines, const gchar *prefix)
+{
+  guint n = 0;
+  for (guint i = 0; i < lines->len; i++)
+    n += g_str_has_prefix(g_ptr_array_index(lines, i), prefix);
+  return n;
+}
+
+/* Web sessions (fake clock): activity keeps a session alive, 15 minutes
+ * idle ends it, so does the maximum age however active; logout ends one. */
+static void
+test_users_session_expiry(Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CdUserDirectory) dir = open_directory(f);
+  g_autoptr(CdSessionStore) store = cd_session_store_new(dir);
+  g_autoptr(GPtrArray) audit = g_ptr_array_new_with_free_func(g_free);
+  const gchar *coder[] = { "coder", NULL };
+  g_autofree gchar *token = NULL;
+  g_autofree gchar *second = NULL;
+  g_autoptr(CdPrincipal) p = NULL;
+
+  cd_session_store_set_audit_func(store, record_audit, audit);
+  g_assert_true(cd_user_directory_add(dir, "jo", NULL, coder, NULL, "s3cret pass", &error));
+  g_assert_no_error(error);
+  token = cd_session_store_login(store, "jo", "s3cret pass", "10.0.0.5", &error);
+  g_assert_no_error(error);
+  g_assert_cmpuint(strlen(token), ==, 64);
+
+  for (guint i = 0; i < 3; i++) {
+    g_autoptr(CdPrincipal) alive = NULL;
+    f->clock += G_GINT64_CONSTANT(14) * 60 * G_USEC_PER_SEC;
+    alive = cd_session_store_validate(store, token, &error);
+    g_assert_no_error(error);
+    g_assert_cmpstr(cd_principal_get_login(alive), ==, "jo");
+  }
+  f->clock += G_GINT64_CONSTANT(15) * 60 * G_USEC_PER_SEC;
+  p = cd_session_store_validate(store, token, &error);
+  g_assert_error(error, CD_ERROR, CD_ERROR_PERMISSION_DENIED);
+  g_assert_nonnull(strstr(error->message, "inactive too long"));
+  g_assert_null(p);
+  g_clear_error(&error);
+  g_assert_cmpuint(count_prefix(audit, "session-expired jo"), ==, 1);
+
+  /* the maximum age (one hour here): active every 10 minutes, over at 60 */
+  cd_session_store_set_limits(store, 15, 60);
+  second = cd_session_store_login(store, "jo", "s3cret pass", "10.0.0.5", &error);
+  g_assert_no_error(error);
+  for (guint i = 0; i < 5; i++) {
+    g_autoptr(CdPrincipal) alive = NULL;
+    f->clock += G_GINT64_CONSTANT(10) * 60 * G_USEC_PER_SEC;
+    alive = cd_session_store_validate(store, second, &error);
+    g_assert_no_error(error);
+  }
+  f->clock += G_GINT64_CONSTANT(10) * 60 * G_USEC_PER_SEC;
+  p = cd_session_store_validate(store, second, &error);
+  g_assert_error(error, CD_ERROR, CD_ERROR_PERMISSION_DENIED);
+  g_assert_nonnull(strstr(error->message, "maximum session age"));
+  g_clear_error(&error);
+  g_assert_false(cd_session_store_logout(store, second));
+  g_assert_cmpuint(cd_session_store_count(store, NULL), ==, 0);
+}
+
+/* Disabling a user ends all their sessions at their next request. */
+static void
+test_users_session_disabled(Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CdUserDirectory) dir = open_directory(f);
+  g_autoptr(CdSessionStore) store = cd_session_store_new(dir);
+  const gchar *coder[] = { "coder", NULL };
+  g_autofree gchar *desk = NULL;
+  g_autofree gchar *laptop = NULL;
+  g_autoptr(CdPrincipal) p = NULL;
+  g_autoptr(CdPrincipal) q = NULL;
+
+  g_assert_true(cd_user_directory_add(dir, "kim", NULL, coder, NULL, "pw kim", &error));
+  desk = cd_session_store_login(store, "kim", "pw kim", "10.0.0.1", &error);
+  g_assert_no_error(error);
+  laptop = cd_session_store_login(store, "kim", "pw kim", "10.0.0.2", &error);
+  g_assert_no_error(error);
+  g_assert_cmpuint(cd_session_store_count(store, "kim"), ==, 2);
+  g_assert_true(cd_user_directory_set_active(dir, "kim", FALSE, &error));
+  p = cd_session_store_validate(store, desk, &error);
+  g_assert_error(error, CD_ERROR, CD_ERROR_PERMISSION_DENIED);
+  g_assert_nonnull(strstr(error->message, "disabled"));
+  g_assert_null(p);
+  g_clear_error(&error);
+  g_assert_cmpuint(cd_session_store_count(store, "kim"), ==, 0);
+  g_assert_true(cd_user_directory_set_active(dir, "kim", TRUE, &error));
+  q = cd_session_store_validate(store, laptop, &error);
+  g_assert_error(error, CD_ERROR, CD_ERROR_PERMISSION_DENIED);
+  g_assert_null(q);
+}
+
+/* Failed logins are audited and limited: five for one user within 15
+ * minutes and even the right password is refused, until the window passes;
+ * twenty from one address block that address for every user. */
+static void
+test_users_session_rate_limit(Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CdUserDirectory) dir = open_directory(f);
+  g_autoptr(CdSessionStore) store = cd_session_store_new(dir);
+  g_autoptr(GPtrArray) audit = g_ptr_array_new_with_free_func(g_free);
+  const gchar *coder[] = { "coder", NULL };
+  g_autofree gchar *refused = NULL;
+  g_autofree gchar *later = NULL;
+  g_autofree gchar *blocked = NULL;
+  g_autofree gchar *elsewhere = NULL;
+
+  cd_session_store_set_audit_func(store, record_audit, audit);
+  g_assert_true(cd_user_directory_add(dir, "lee", NULL, coder, NULL, "right one", &error));
+  g_assert_true(cd_user_directory_add(dir, "max", NULL, coder, NULL, "max pass", &error));
+  for (guint i = 0; i < CD_SESSION_MAX_FAILURES_PER_USER; i++) {
+    g_autofree gchar *none = cd_session_store_login(store, "lee", "wrong", "10.0.0.9", &error);
+    g_assert_error(error, CD_ERROR, CD_ERROR_PERMISSION_DENIED);
+    g_assert_cmpstr(error->message, ==, "wrong user name or password");
+    g_assert_null(none);
+    g_clear_error(&error);
+  }
+  g_assert_cmpuint(count_prefix(audit, "login-failed lee 10.0.0.9"), ==, CD_SESSION_MAX_FAILURES_PER_USER);
+  refused = cd_session_store_login(store, "lee", "right one", "10.0.0.10", &error);
+  g_assert_error(error, CD_ERROR, CD_ERROR_PERMISSION_DENIED);
+  g_assert_nonnull(strstr(error->message, "too many failed logins"));
+  g_assert_null(refused);
+  g_clear_error(&error);
+  g_assert_cmpuint(count_prefix(audit, "login-throttled lee"), ==, 1);
+
+  f->clock += (gint64) CD_SESSION_FAILURE_WINDOW_MINUTES * 60 * G_USEC_PER_SEC;
+  later = cd_session_store_login(store, "lee", "right one", "10.0.0.10", &error);
+  g_assert_no_error(error);
+  g_assert_nonnull(later);
+
+  for (guint i = 0; i < CD_SESSION_MAX_FAILURES_PER_ADDRESS; i++) {
+    g_autofree gchar *login = g_strdup_printf("guess%u", i);
+    g_autofree gchar *none = cd_session_store_login(store, login, "x", "192.0.2.7", &error);
+    g_assert_error(error, CD_ERROR, CD_ERROR_PERMISSION_DENIED);
+    g_clear_error(&error);
+  }
+  blocked = cd_session_store_login(store, "max", "max pass", "192.0.2.7", &error);
+  g_assert_error(error, CD_ERROR, CD_ERROR_PERMISSION_DENIED);
+  g_assert_null(blocked);
+  g_clear_error(&error);
+  elsewhere = cd_session_store_login(store, "max", "max pass", "192.0.2.8", &error);
+  g_assert_no_error(error);
+  g_assert_nonnull(elsewhere);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -633,6 +790,9 @@ main(int argc, char **argv)
   ADD("break-glass", test_users_break_glass);
   ADD("disabled", test_users_disabled);
   ADD("audit-names", test_users_audit_names);
+  ADD("session-expiry", test_users_session_expiry);
+  ADD("session-disabled", test_users_session_disabled);
+  ADD("session-rate-limit", test_users_session_rate_limit);
 #undef ADD
   return g_test_run();
 }
