@@ -498,3 +498,34 @@ cd_archive_access_report(CdArchive *self, const gchar *user, const gchar *mrn, c
     return NULL;
   return g_steal_pointer(&root);
 }
+
+/**
+ * cd_archive_require_visible: (skip)
+ * @self: a #CdArchive
+ * @document_id: a document about to be changed
+ * @error: return location for a #GError
+ *
+ * Returns: %FALSE with %CD_ERROR_NOT_FOUND ("no document N") when the
+ *   document is of a type hidden from the principal, as if it did not exist
+ */
+gboolean
+cd_archive_require_visible(CdArchive *self, gint64 document_id, GError **error)
+{
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+  const gchar *hidden = cd_archive_hidden_types(self);
+
+  if (hidden == NULL)
+    return TRUE;
+  stmt = cd_archive_prepare(self,
+                            "SELECT 1 FROM documents WHERE id = ?1 AND type IN (SELECT value FROM json_each(?2))",
+                            error);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64(stmt, 1, document_id);
+  cd_bind_text(stmt, 2, hidden);
+  if (sqlite3_step(stmt) != SQLITE_ROW)
+    return TRUE;
+  g_set_error(error, CD_ERROR, CD_ERROR_NOT_FOUND, "%s: no document %" G_GINT64_FORMAT, cd_archive_get_path(self),
+              document_id);
+  return FALSE;
+}

@@ -281,11 +281,13 @@ cd_archive_get_labelled_documents(CdArchive *self, gboolean reviewed_only, GPtrA
                             "FROM documents d WHERE d.status = 'filed' AND d.type IS NOT NULL AND d.type != '' "
                             "AND (?1 = 0 OR EXISTS (SELECT 1 FROM audit a WHERE a.action = 'review-type' "
                             "  AND a.object = 'document:' || d.id)) "
+                            "AND (?2 IS NULL OR d.type NOT IN (SELECT value FROM json_each(?2))) "
                             "ORDER BY d.id",
                             error);
   if (stmt == NULL)
     return FALSE;
   sqlite3_bind_int(stmt, 1, reviewed_only ? 1 : 0);
+  cd_bind_text(stmt, 2, cd_archive_hidden_types(self));
   while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
     const gchar *text = (const gchar *) sqlite3_column_text(stmt, 1);
     if (text == NULL || text[0] == '\0')

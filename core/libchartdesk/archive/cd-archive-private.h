@@ -58,6 +58,7 @@ gboolean cd_archive_require(CdArchive *self, CdPermission permission, const gcha
                             GError **error);
 gboolean cd_archive_require_document(CdArchive *self, gint64 document_id, const gchar *what, GError **error);
 gboolean cd_archive_require_page(CdArchive *self, gint64 page_id, const gchar *what, GError **error);
+gboolean cd_archive_require_visible(CdArchive *self, gint64 document_id, GError **error);
 const gchar *cd_archive_hidden_types(CdArchive *self);
 
 /* NULL binds SQL NULL; the text is copied, so a temporary may be bound */

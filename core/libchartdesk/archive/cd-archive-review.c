@@ -183,6 +183,8 @@ cd_archive_review_assign(CdArchive *self, gint64 document_id, const gchar *mrn, 
   locker = g_rec_mutex_locker_new(cd_archive_get_mutex(self));
   if (!cd_archive_require(self, CD_PERMISSION_REVIEW, "assign documents in review", "review", error))
     return FALSE;
+  if (!cd_archive_require_visible(self, document_id, error))
+    return FALSE;
   txn = cd_archive_txn_begin(self, error);
   if (txn == NULL)
     return FALSE;
@@ -248,6 +250,8 @@ cd_archive_review_split(CdArchive *self, gint64 document_id, guint at, const gch
     return 0;
   locker = g_rec_mutex_locker_new(cd_archive_get_mutex(self));
   if (!cd_archive_require(self, CD_PERMISSION_REVIEW, "split documents in review", "review", error))
+    return 0;
+  if (!cd_archive_require_visible(self, document_id, error))
     return 0;
   txn = cd_archive_txn_begin(self, error);
   if (txn == NULL)
@@ -351,6 +355,10 @@ cd_archive_review_merge(CdArchive *self, gint64 into_id, gint64 from_id, const g
   }
   locker = g_rec_mutex_locker_new(cd_archive_get_mutex(self));
   if (!cd_archive_require(self, CD_PERMISSION_REVIEW, "merge documents in review", "review", error))
+    return FALSE;
+  if (!cd_archive_require_visible(self, into_id, error))
+    return FALSE;
+  if (!cd_archive_require_visible(self, from_id, error))
     return FALSE;
   txn = cd_archive_txn_begin(self, error);
   if (txn == NULL)
@@ -516,6 +524,8 @@ cd_archive_review_set_type(CdArchive *self, gint64 document_id, const gchar *typ
     return FALSE;
   locker = g_rec_mutex_locker_new(cd_archive_get_mutex(self));
   if (!cd_archive_require(self, CD_PERMISSION_REVIEW, "set document types in review", "review", error))
+    return FALSE;
+  if (!cd_archive_require_visible(self, document_id, error))
     return FALSE;
   txn = cd_archive_txn_begin(self, error);
   if (txn == NULL)

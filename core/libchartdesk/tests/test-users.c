@@ -478,6 +478,24 @@ test_users_restricted(Fixture *f, gconstpointer data)
     after = cd_archive_list_review(archive, FALSE, &error);
     g_assert_no_error(error);
     g_assert_cmpuint(after->len, ==, 1);
+    /* nor decide it by id: for them it does not exist */
+    g_assert_false(cd_archive_review_set_type(archive, f->secret, "consultation", "looks like one", &error));
+    g_assert_error(error, CD_ERROR, CD_ERROR_NOT_FOUND);
+    g_clear_error(&error);
+  }
+
+  /* training data leaves it out too */
+  {
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GPtrArray) texts = NULL;
+    g_autoptr(GPtrArray) labels = NULL;
+
+    cd_archive_set_principal(archive, plain);
+    g_assert_true(cd_archive_get_labelled_documents(archive, FALSE, &texts, &labels, &error));
+    g_assert_no_error(error);
+    for (guint i = 0; i < labels->len; i++)
+      g_assert_cmpstr(g_ptr_array_index(labels, i), !=, "psychotherapy-note");
+    g_assert_cmpuint(labels->len, ==, 1);
   }
 }
 
