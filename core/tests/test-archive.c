@@ -637,8 +637,8 @@ count_audit(CdArchive *archive, const gchar *action)
   return n;
 }
 
-/* Every search, view, image view and export appends one chained entry
- * naming the actor and, when given, the purpose. */
+/* Every search, view and image view appends one chained entry naming the
+ * actor and, when given, the purpose; an export two (start and end). */
 static void
 test_archive_audit_every_read(Fixture *f, gconstpointer data)
 {
@@ -671,14 +671,15 @@ test_archive_audit_every_read(Fixture *f, gconstpointer data)
   g_assert_cmpint(count_audit(archive, "view-image"), ==, 1);
   g_assert_true(cd_archive_export_jsonl(archive, out, FALSE, NULL, &error));
   g_assert_no_error(error);
+  g_assert_cmpint(count_audit(archive, "export-start"), ==, 1);
   g_assert_cmpint(count_audit(archive, "export"), ==, 1);
-  g_assert_cmpint(archive_int(archive, "SELECT count(*) FROM audit"), ==, before + 5);
+  g_assert_cmpint(archive_int(archive, "SELECT count(*) FROM audit"), ==, before + 6);
 
   /* a view of something that does not exist is an error, not an entry */
   g_assert_null(cd_archive_get_document(archive, 999, &error));
   g_assert_error(error, CD_ERROR, CD_ERROR_NOT_FOUND);
   g_clear_error(&error);
-  g_assert_cmpint(archive_int(archive, "SELECT count(*) FROM audit"), ==, before + 5);
+  g_assert_cmpint(archive_int(archive, "SELECT count(*) FROM audit"), ==, before + 6);
 
   {
     sqlite3 *db = cd_archive_get_db(archive);
