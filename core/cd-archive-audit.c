@@ -787,7 +787,7 @@ cd_archive_audit_locked(CdArchive *self, const gchar *action, const gchar *objec
     json_object_set_int_member(lost, "last_entry", last_id);
     lost_node = json_node_init_object(json_node_alloc(), lost);
     lost_str = cd_json_to_string(lost_node);
-    g_warning("%s: the audit anchor is missing; recording it in the log and writing a new one", state->anchor_path);
+    g_message("%s: the audit anchor is missing; recording that in the log and writing a new one", state->anchor_path);
     if (!cd_audit_insert(self, last_id, prev, "audit-anchor-missing", "audit", lost_str, &last_id, &mac, error))
       return FALSE;
     g_free(prev);
@@ -1016,18 +1016,22 @@ cd_audit_run_check(CdArchive *self, CdAuditCheck *c, GError **error)
                     g_strdup_printf("the %" G_GINT64_FORMAT " entries are plain SHA-256 from before schema 4, not yet "
                                     "sealed with a key (the next entry seals them)",
                                     c->legacy));
-  if (c->keyed == 0)
-    return TRUE;
 
-  /* the anchors: truncation and a whole-log rewrite */
+  /* the anchors: truncation and a whole-log rewrite. A log that was ever
+   * keyed (a key id is recorded) must have one, whatever its rows say now. */
   anchor = cd_anchor_read(state->anchor_path, &local);
   if (local != NULL) {
     cd_audit_fail(c, 0, "%s", local->message);
     return TRUE;
   }
   if (anchor == NULL) {
-    cd_audit_fail(c, 0, "%s: the audit anchor is missing: the newest entries cannot be proven complete",
-                  state->anchor_path);
+    if (c->keyed > 0 || c->sealed_id != NULL)
+      cd_audit_fail(c, 0, "%s: the audit anchor is missing: the newest entries cannot be proven complete",
+                    state->anchor_path);
+    return TRUE;
+  }
+  if (key == NULL) {
+    cd_audit_fail(c, 0, "the audit anchor cannot be verified: %s", key_error->message);
     return TRUE;
   }
   c->anchor_entry = anchor->entry;
