@@ -1348,6 +1348,30 @@ test_archive_audit_key_file(Fixture *f, gconstpointer data)
   g_assert_nonnull(strstr(error->message, "mode 0644"));
 }
 
+/* An old copy of the anchor put back after the newest entries were dropped
+ * hides nothing from the batch journal's anchor, which names a later entry. */
+static void
+test_archive_audit_journal_anchor(Fixture *f, gconstpointer data)
+{
+  g_autoptr(CdArchive) archive = open_writer(f->path);
+  g_autoptr(sqlite3) raw = NULL;
+  g_autofree gchar *anchor_path = g_strdup_printf("%s.audit-anchor", f->path);
+  g_autofree gchar *saved = NULL;
+  g_autofree gchar *message = NULL;
+
+  fill_audit(archive);
+  g_assert_true(g_file_get_contents(anchor_path, &saved, NULL, NULL));
+  begin_batch(archive);
+  fill_audit(archive);
+  g_assert_cmpint(verify_bad(archive, NULL), ==, 0);
+
+  raw = raw_open(f->path);
+  raw_exec(raw, "DROP TRIGGER audit_no_delete; DELETE FROM audit WHERE id > 5");
+  g_assert_true(g_file_set_contents(anchor_path, saved, -1, NULL));
+  g_assert_cmpint(verify_bad(archive, &message), ==, 6);
+  g_assert_nonnull(strstr(message, "batch 1's journal names entry 6"));
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1383,6 +1407,7 @@ main(int argc, char **argv)
   ADD("audit-foreign-anchor", test_archive_audit_foreign_anchor);
   ADD("audit-migrated", test_archive_audit_migrated);
   ADD("audit-key-file", test_archive_audit_key_file);
+  ADD("audit-journal-anchor", test_archive_audit_journal_anchor);
 #undef ADD
   return g_test_run();
 }
