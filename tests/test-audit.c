@@ -42,7 +42,7 @@ chartdesk_v(Result *r, const gchar *const *args)
   g_autoptr(GSubprocess) proc = NULL;
   g_autoptr(GError) error = NULL;
 
-  g_ptr_array_add(argv, g_test_build_filename(G_TEST_BUILT, "core", "chartdesk", NULL));
+  g_ptr_array_add(argv, g_test_build_filename(G_TEST_BUILT, "core", "cli", "chartdesk", NULL));
   for (guint i = 0; args[i] != NULL; i++)
     g_ptr_array_add(argv, g_strdup(args[i]));
   g_ptr_array_add(argv, NULL);
@@ -229,7 +229,7 @@ test_audit_reads(Fixture *f, gconstpointer data)
 static void
 test_audit_export_cut_short(Fixture *f, gconstpointer data)
 {
-  g_autofree gchar *exe = g_test_build_filename(G_TEST_BUILT, "core", "chartdesk", NULL);
+  g_autofree gchar *exe = g_test_build_filename(G_TEST_BUILT, "core", "cli", "chartdesk", NULL);
   const gchar *argv[] = { exe, "export", "--json", f->archive, NULL };
   g_autoptr(GError) error = NULL;
   gint64 before = n_entries(f);
