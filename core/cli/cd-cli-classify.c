@@ -588,7 +588,6 @@ cd_cli_classify_evaluate(gint argc, gchar **argv)
   g_option_context_set_main_group(ctx, cd_train_option_group(&o));
   cd_cli_add_archive_options(ctx);
   g_option_context_add_main_entries(ctx, entries, NULL);
-  cd_cli_add_archive_options(ctx);
   g_option_context_set_summary(ctx,
                                "Prints per-type precision, recall and F1, macro-F1, a confusion matrix, the "
                                "training time and the time to classify a document.\n\n"
