@@ -1021,6 +1021,7 @@ test_archive_audit_keyed(Fixture *f, gconstpointer data)
   g_autofree gchar *anchor = NULL;
   g_autofree gchar *hash = NULL;
   g_autofree gchar *plain = NULL;
+  g_autofree gchar *ts = NULL;
   g_autofree gchar *archive_id = NULL;
   g_autoptr(JsonNode) report = NULL;
   g_autoptr(GError) error = NULL;
@@ -1036,8 +1037,9 @@ test_archive_audit_keyed(Fixture *f, gconstpointer data)
   g_assert_cmpint(raw_int(db, "SELECT count(*) FROM meta WHERE key = 'audit-key-id'"), ==, 1);
   g_assert_cmpint(raw_int(db, "SELECT count(*) FROM sqlite_schema WHERE name = 'audit_no_replace'"), ==, 1);
   hash = raw_text(db, "SELECT hash FROM audit WHERE id = 1");
-  plain = plain_hash("0000000000000000000000000000000000000000000000000000000000000000",
-                     raw_text(db, "SELECT ts FROM audit WHERE id = 1"), g_get_user_name(), "view", "document:1", "{}");
+  ts = raw_text(db, "SELECT ts FROM audit WHERE id = 1");
+  plain = plain_hash("0000000000000000000000000000000000000000000000000000000000000000", ts, g_get_user_name(), "view",
+                     "document:1", "{}");
   g_assert_cmpstr(hash, !=, plain);
 
   g_assert_true(g_file_get_contents(anchor_path, &anchor, NULL, NULL));
