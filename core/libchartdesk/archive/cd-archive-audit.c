@@ -681,14 +681,31 @@ cd_audit_walk_legacy(CdArchive *self, gint64 *n, gint64 *first_bad, GError **err
   return TRUE;
 }
 
+/* Why the anchor cannot vouch for the log before a new entry replaces it
+ * (missing, unreadable, another archive's or forged), or NULL when it can. */
+static const gchar *
+cd_audit_anchor_trouble(CdAuditState *state)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CdAnchor) anchor = cd_anchor_read(state->anchor_path, &error);
+
+  if (error != NULL)
+    return "unreadable";
+  if (anchor == NULL)
+    return "missing";
+  if (!cd_anchor_is_ours(anchor, state->key, state->archive_id))
+    return "not written for this archive with this key";
+  return NULL;
+}
+
 /* Appends one keyed entry; the caller holds a write transaction.
  *
  * Before the first keyed entry of an archive whose log began before schema
  * 4, an `audit-seal` entry is written whose MAC covers the last plain hash
  * (and says whether the plain chain verified). When the anchor file has
- * gone while keyed entries exist, an `audit-anchor-missing` entry records
- * it, so that recreating the anchor cannot hide what the loss may have
- * hidden. A log sealed with another key is refused, never re-keyed. */
+ * gone (or is another archive's, or forged) while keyed entries exist, an
+ * `audit-anchor-missing` entry records it, so that writing a new anchor
+ * cannot hide what the loss may have hidden. A log sealed with another key is refused, never re-keyed. */
 gboolean
 cd_archive_audit_locked(CdArchive *self, const gchar *action, const gchar *object, JsonNode *detail, GError **error)
 {
@@ -786,20 +803,25 @@ cd_archive_audit_locked(CdArchive *self, const gchar *action, const gchar *objec
       g_free(prev);
       prev = g_steal_pointer(&mac);
     }
-  } else if (last_id > 0 && state->pending_id == 0 && !g_file_test(state->anchor_path, G_FILE_TEST_EXISTS)) {
-    g_autoptr(JsonObject) lost = json_object_new();
-    g_autoptr(JsonNode) lost_node = NULL;
-    g_autofree gchar *lost_str = NULL;
-    g_autofree gchar *mac = NULL;
-    json_object_set_string_member(lost, "anchor", state->anchor_path);
-    json_object_set_int_member(lost, "last_entry", last_id);
-    lost_node = json_node_init_object(json_node_alloc(), lost);
-    lost_str = cd_json_to_string(lost_node);
-    g_message("%s: the audit anchor is missing; recording that in the log and writing a new one", state->anchor_path);
-    if (!cd_audit_insert(self, last_id, prev, "audit-anchor-missing", "audit", lost_str, &last_id, &mac, error))
-      return FALSE;
-    g_free(prev);
-    prev = g_steal_pointer(&mac);
+  } else if (last_id > 0 && state->pending_id == 0) {
+    const gchar *reason = cd_audit_anchor_trouble(state);
+    if (reason != NULL) {
+      g_autoptr(JsonObject) lost = json_object_new();
+      g_autoptr(JsonNode) lost_node = NULL;
+      g_autofree gchar *lost_str = NULL;
+      g_autofree gchar *mac = NULL;
+      json_object_set_string_member(lost, "anchor", state->anchor_path);
+      json_object_set_string_member(lost, "reason", reason);
+      json_object_set_int_member(lost, "last_entry", last_id);
+      lost_node = json_node_init_object(json_node_alloc(), lost);
+      lost_str = cd_json_to_string(lost_node);
+      g_message("%s: the audit anchor is %s; recording that in the log and writing a new one", state->anchor_path,
+                reason);
+      if (!cd_audit_insert(self, last_id, prev, "audit-anchor-missing", "audit", lost_str, &last_id, &mac, error))
+        return FALSE;
+      g_free(prev);
+      prev = g_steal_pointer(&mac);
+    }
   }
 
   {
@@ -1018,8 +1040,9 @@ cd_audit_run_check(CdArchive *self, CdAuditCheck *c, GError **error)
       }
       expect = cd_audit_entry_mac(key, archive_id, id, prev, ts, actor, action, object, detail);
       if (g_strcmp0(action, "audit-anchor-missing") == 0)
-        g_ptr_array_add(c->warnings, g_strdup_printf("entry %" G_GINT64_FORMAT ": the anchor file was missing and was "
-                                                     "written anew; entries removed before then cannot be ruled out",
+        g_ptr_array_add(c->warnings, g_strdup_printf("entry %" G_GINT64_FORMAT ": the anchor file was missing or "
+                                                     "not this archive's and was written anew; entries removed "
+                                                     "before then cannot be ruled out",
                                                      id));
     } else {
       cd_audit_fail(c, id, "audit log entry %" G_GINT64_FORMAT " does not match the chain: unknown scheme %d", id,

@@ -1234,7 +1234,7 @@ test_archive_audit_anchor_lost(Fixture *f, gconstpointer data)
 }
 
 /* An anchor copied from another archive sealed with the same key is not
- * taken as this archive's. */
+ * taken as this archive's, and replacing it is on the record. */
 static void
 test_archive_audit_foreign_anchor(Fixture *f, gconstpointer data)
 {
@@ -1245,6 +1245,8 @@ test_archive_audit_foreign_anchor(Fixture *f, gconstpointer data)
   g_autofree gchar *anchor_path = g_strdup_printf("%s.audit-anchor", f->path);
   g_autofree gchar *contents = NULL;
   g_autofree gchar *message = NULL;
+  g_autofree gchar *detail = NULL;
+  g_autoptr(GError) error = NULL;
 
   fill_audit(archive);
   second = open_writer(second_path);
@@ -1254,6 +1256,14 @@ test_archive_audit_foreign_anchor(Fixture *f, gconstpointer data)
   g_assert_cmpint(verify_bad(archive, &message), ==, 0);
   g_assert_nonnull(message);
   g_assert_nonnull(strstr(message, "not written for this archive"));
+
+  /* the next entry records that the anchor could not vouch for the log
+   * before it writes a new one */
+  g_assert_true(cd_archive_audit(archive, "view", "document:9", NULL, &error));
+  g_assert_no_error(error);
+  detail = raw_text(cd_archive_get_db(archive), "SELECT detail FROM audit WHERE action = 'audit-anchor-missing'");
+  g_assert_nonnull(strstr(detail, "not written for this archive with this key"));
+  g_assert_cmpint(verify_bad(archive, NULL), ==, 0);
 }
 
 /* An archive of schema 3 with a plain SHA-256 log migrates to schema 4: its
