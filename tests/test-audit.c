@@ -301,6 +301,7 @@ test_audit_verify(Fixture *f, gconstpointer data)
     chartdesk(&r, "check", f->archive, NULL);
     g_assert_cmpint(r.status, ==, 1);
     g_assert_nonnull(strstr(r.out, "audit log entry 2 does not match"));
+    g_assert_nonnull(strstr(r.out, "(first bad audit entry: 2)"));
   }
 
   /* entry 2 put back as it was verifies again; then the newest two entries
@@ -320,6 +321,13 @@ test_audit_verify(Fixture *f, gconstpointer data)
     g_assert_cmpint(r.status, ==, 1);
     g_assert_nonnull(strstr(r.out, expect));
     g_assert_nonnull(strstr(r.out, "the newest entries were removed"));
+  }
+  {
+    g_auto(Result) r = { 0 };
+    g_autofree gchar *expect = g_strdup_printf("(first bad audit entry: %" G_GINT64_FORMAT ")", last - 1);
+    chartdesk(&r, "check", f->archive, NULL);
+    g_assert_cmpint(r.status, ==, 1);
+    g_assert_nonnull(strstr(r.out, expect));
   }
 }
 

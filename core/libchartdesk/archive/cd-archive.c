@@ -1878,6 +1878,7 @@ cd_archive_check(CdArchive *self, GPtrArray **problems, GError **error)
   g_autoptr(sqlite3_stmt) integrity = NULL;
   g_autoptr(sqlite3_stmt) images = NULL;
   g_autoptr(GError) audit_error = NULL;
+  gint64 bad_entry = 0;
 
   g_return_val_if_fail(CD_IS_ARCHIVE(self), FALSE);
   g_return_val_if_fail(problems != NULL, FALSE);
@@ -1919,8 +1920,13 @@ cd_archive_check(CdArchive *self, GPtrArray **problems, GError **error)
   if (sqlite3_exec(self->db, "INSERT INTO pages_fts (pages_fts, rank) VALUES ('integrity-check', 1)", NULL, NULL,
                    NULL) != SQLITE_OK)
     g_ptr_array_add(found, g_strdup_printf("full-text index does not match the pages: %s", sqlite3_errmsg(self->db)));
-  if (!cd_archive_verify_audit(self, NULL, &audit_error))
-    g_ptr_array_add(found, g_strdup(audit_error->message));
+  if (!cd_archive_verify_audit(self, &bad_entry, &audit_error)) {
+    if (bad_entry > 0)
+      g_ptr_array_add(
+          found, g_strdup_printf("%s (first bad audit entry: %" G_GINT64_FORMAT ")", audit_error->message, bad_entry));
+    else
+      g_ptr_array_add(found, g_strdup(audit_error->message));
+  }
 
   *problems = g_steal_pointer(&found);
   return TRUE;
