@@ -933,6 +933,8 @@ test_archive_bad_paths(Fixture *f, gconstpointer data)
 
 #include "cd-archive-schema.h"
 
+#define CD_TEST_GENESIS "0000000000000000000000000000000000000000000000000000000000000000"
+
 /* What verification says: the first bad entry (0 for none) and the message. */
 static gint64
 verify_bad(CdArchive *archive, gchar **message)
@@ -1009,8 +1011,8 @@ other_key(void)
   return g_bytes_new_static("another key, not the archive's", 30);
 }
 
-/* Entries are keyed: scheme 1, a MAC that is not the plain SHA-256 of the
- * fields, the archive's random id in meta, the key's fingerprint recorded;
+/* Entries are keyed: scheme 1, the documented HMAC (not the plain SHA-256
+ * of the fields), the archive's random id in meta, the key's fingerprint recorded;
  * an anchor beside the archive, mode 0600, names the newest entry; a batch's
  * journal row holds an anchor too. */
 static void
@@ -1041,6 +1043,22 @@ test_archive_audit_keyed(Fixture *f, gconstpointer data)
   plain = plain_hash("0000000000000000000000000000000000000000000000000000000000000000", ts, g_get_user_name(), "view",
                      "document:1", "{}");
   g_assert_cmpstr(hash, !=, plain);
+  /* and it is the documented MAC, computed here from the key file alone */
+  {
+    g_autofree gchar *key = NULL;
+    gsize key_len = 0;
+    g_autoptr(GHmac) hmac = NULL;
+    const gchar *fields[] = { "chartdesk-audit-1", archive_id, "1", CD_TEST_GENESIS, ts, g_get_user_name(), "view",
+                              "document:1",        "{}" };
+    g_assert_true(g_file_get_contents(g_getenv("CHARTDESK_AUDIT_KEY"), &key, &key_len, NULL));
+    hmac = g_hmac_new(G_CHECKSUM_SHA256, (const guchar *) key, key_len);
+    for (guint i = 0; i < G_N_ELEMENTS(fields); i++) {
+      guint64 be = GUINT64_TO_BE((guint64) strlen(fields[i]));
+      g_hmac_update(hmac, (const guchar *) &be, sizeof(be));
+      g_hmac_update(hmac, (const guchar *) fields[i], strlen(fields[i]));
+    }
+    g_assert_cmpstr(hash, ==, g_hmac_get_string(hmac));
+  }
 
   g_assert_true(g_file_get_contents(anchor_path, &anchor, NULL, NULL));
   g_assert_nonnull(strstr(anchor, "\"entry\":5"));
