@@ -58,8 +58,8 @@ cd_test_shared_data(const gchar *relative)
     g_free(roots[i]);
   }
   if (found == NULL) {
-    gchar *message = g_strdup_printf("public test data %s not found (set CD_SHARED_DATA to the shared/data folder)",
-                                     relative);
+    gchar *message =
+        g_strdup_printf("public test data %s not found (set CD_SHARED_DATA to the shared/data folder)", relative);
     g_test_skip(message);
     g_free(message);
   }

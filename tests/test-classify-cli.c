@@ -5,7 +5,7 @@
  * `chartdesk classify test`, the plugin author's harness, run as a user
  * runs it: on a folder of labelled texts and on a CSV file.
  */
-#include <chartdesk.h>
+#include "cd-engine.h"
 
 #include "cd-test-util.h"
 #include <glib/gstdio.h>
@@ -216,7 +216,8 @@ test_classify_cli_bad_csv(void)
   g_autofree gchar *archive = g_build_filename(dir, "m.archive", NULL);
   g_autofree gchar *want = g_strdup_printf("%s: line 3: a quoted field is never closed", csv);
 
-  g_assert_true(g_file_set_contents(csv, "label,text\ncorrespondence,Dear Sir\nprogress-note,\"Seen today\n", -1, NULL));
+  g_assert_true(
+      g_file_set_contents(csv, "label,text\ncorrespondence,Dear Sir\nprogress-note,\"Seen today\n", -1, NULL));
   {
     const gchar *args[] = { "classify", "test", "-c", "rules", csv, NULL };
     g_autofree gchar *err = NULL;

@@ -90,7 +90,6 @@ cd_cli_taxonomy(void)
   return taxonomy;
 }
 
-
 /* --------------------------------------------------------- options */
 
 typedef struct {

@@ -31,8 +31,6 @@ cd_labelled_free(CdLabelled *self)
   g_free(self);
 }
 
-
-
 /* A CSV with a header row naming a label column and a text column. */
 gboolean
 cd_labelled_add_csv(CdLabelled *self, const gchar *path, const gchar *label_col, const gchar *text_col, GError **error)
@@ -40,6 +38,7 @@ cd_labelled_add_csv(CdLabelled *self, const gchar *path, const gchar *label_col,
   g_autofree gchar *data = NULL;
   g_autoptr(CdCsvReader) reader = NULL;
   g_autoptr(GPtrArray) header = NULL;
+  g_autoptr(GError) error_local = NULL;
   gsize len;
   gint li, ti;
 
@@ -50,12 +49,13 @@ cd_labelled_add_csv(CdLabelled *self, const gchar *path, const gchar *label_col,
     return FALSE;
   }
   reader = cd_csv_reader_new(data, len);
-  header = cd_csv_reader_next(reader, NULL, error);
+  header = cd_csv_reader_next(reader, NULL, &error_local);
+  if (header == NULL && error_local != NULL) {
+    g_propagate_prefixed_error(error, g_steal_pointer(&error_local), "%s: ", path);
+    return FALSE;
+  }
   if (header == NULL) {
-    if (error != NULL && *error != NULL)
-      g_prefix_error(error, "%s: ", path);
-    else
-      g_set_error(error, CD_ERROR, CD_ERROR_INVALID_DATA, "%s: is empty", path);
+    g_set_error(error, CD_ERROR, CD_ERROR_INVALID_DATA, "%s: is empty", path);
     return FALSE;
   }
   li = cd_csv_find_column(header, label_col);
@@ -67,7 +67,6 @@ cd_labelled_add_csv(CdLabelled *self, const gchar *path, const gchar *label_col,
   }
   for (;;) {
     guint line = 0;
-    g_autoptr(GError) error_local = NULL;
     g_autoptr(GPtrArray) row = cd_csv_reader_next(reader, &line, &error_local);
     if (row == NULL && error_local != NULL) {
       g_propagate_prefixed_error(error, g_steal_pointer(&error_local), "%s: ", path);
@@ -148,7 +147,6 @@ cd_labelled_add_folder(CdLabelled *self, const gchar *path, GError **error)
   }
   return TRUE;
 }
-
 
 /* A --test argument: a folder of type folders, or a CSV. */
 gboolean

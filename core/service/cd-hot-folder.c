@@ -9,7 +9,7 @@
 #include <glib/gstdio.h>
 #include <string.h>
 
-#include "cd-error.h"
+#include <chartdesk.h>
 #include "cd-hot-folder.h"
 
 /**

@@ -8,7 +8,7 @@
 
 #include <sqlite3.h>
 
-#include "cd-archive.h"
+#include "cd-archive-engine.h"
 
 G_BEGIN_DECLS
 
@@ -36,6 +36,15 @@ CdAuditState **cd_archive_get_audit_state(CdArchive *self);
 void cd_archive_audit_committed(CdArchive *self);
 void cd_archive_audit_rolled_back(CdArchive *self);
 gboolean cd_archive_audit_anchor_batch(CdArchive *self, gint64 batch_id, GError **error);
+
+/* CdSqliteArchive's implementations of the SDK's CdArchive methods, in
+ * cd-archive-mpi.c and cd-archive-model.c */
+CdPatient *cd_sqlite_archive_lookup_patient(CdArchive *self, const gchar *mrn, GError **error);
+CdPatient *cd_sqlite_archive_resolve_patient(CdArchive *self, const gchar *mrn, GError **error);
+GPtrArray *cd_sqlite_archive_find_patients(CdArchive *self, const gchar *family, const gchar *given,
+                                           const gchar *dob, GError **error);
+GBytes *cd_sqlite_archive_load_model(CdArchive *self, const gchar *name, gint version, gint *loaded_version,
+                                     GError **error);
 
 /* NULL binds SQL NULL; the text is copied, so a temporary may be bound */
 static inline void

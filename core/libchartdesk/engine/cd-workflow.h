@@ -4,13 +4,7 @@
  */
 #pragma once
 
-#if !defined(__CHARTDESK_H_INSIDE__) && !defined(CD_COMPILATION)
-#error "Only <chartdesk.h> can be included directly."
-#endif
-
-#include "cd-registry.h"
-#include "cd-source.h"
-#include "cd-splitter.h"
+#include <chartdesk.h>
 
 G_BEGIN_DECLS
 
@@ -35,6 +29,5 @@ GPtrArray *cd_workflow_get_type_threshold_names(CdWorkflow *self);
 CdSource *cd_workflow_create_source(CdWorkflow *self, GError **error);
 GPtrArray *cd_workflow_create_stages(CdWorkflow *self, CdStageKind kind, GError **error);
 CdSplitter *cd_workflow_create_splitter(CdWorkflow *self, GError **error);
-
 
 G_END_DECLS
