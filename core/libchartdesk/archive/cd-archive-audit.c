@@ -32,8 +32,6 @@
 #include "cd-error.h"
 #include "cd-util-private.h"
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(sqlite3_stmt, sqlite3_finalize)
-
 #define CD_AUDIT_GENESIS "0000000000000000000000000000000000000000000000000000000000000000"
 #define CD_AUDIT_SCHEME_SHA256 0 /* entries written before schema 4 */
 #define CD_AUDIT_SCHEME_HMAC 1

@@ -48,8 +48,6 @@ struct _CdSqliteArchive {
 
 G_DEFINE_FINAL_TYPE(CdSqliteArchive, cd_sqlite_archive, CD_TYPE_ARCHIVE)
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(sqlite3_stmt, sqlite3_finalize)
-
 #define CD_ARCHIVE_APPLICATION_ID 0x43484454 /* "CHDT" */
 
 /* Columns every page query selects, in this order, for cd_archive_page_json(). */
