@@ -1377,7 +1377,8 @@ test_archive_audit_key_file(Fixture *f, gconstpointer data)
 }
 
 /* An old copy of the anchor put back after the newest entries were dropped
- * hides nothing from the batch journal's anchor, which names a later entry. */
+ * hides nothing from the batch journal's anchor, which names a later entry;
+ * a queued batch's row gets an anchor too. */
 static void
 test_archive_audit_journal_anchor(Fixture *f, gconstpointer data)
 {
@@ -1398,6 +1399,17 @@ test_archive_audit_journal_anchor(Fixture *f, gconstpointer data)
   g_assert_true(g_file_set_contents(anchor_path, saved, -1, NULL));
   g_assert_cmpint(verify_bad(archive, &message), ==, 6);
   g_assert_nonnull(strstr(message, "batch 1's journal names entry 6"));
+
+  /* a queued batch (the service's journal) is anchored as well */
+  {
+    g_autoptr(GError) error = NULL;
+    const gchar *inputs[] = { "box13/", NULL };
+    gint64 queued = cd_archive_queue_batch(archive, "test", "/w/test.workflow", NULL, inputs, &error);
+    g_autofree gchar *sql = g_strdup_printf(
+        "SELECT count(*) FROM batches WHERE id = %" G_GINT64_FORMAT " AND audit_anchor IS NOT NULL", queued);
+    g_assert_no_error(error);
+    g_assert_cmpint(archive_int(archive, sql), ==, 1);
+  }
 }
 
 /* ------------------------------------------- connections sharing a file */
@@ -1558,7 +1570,8 @@ test_archive_push_actor(Fixture *f, gconstpointer data)
   cd_archive_pop_actor(archive);
   g_assert_cmpstr(cd_archive_get_actor(archive), ==, "batch owner");
   {
-    sqlite3_stmt *stmt = cd_archive_prepare(archive, "SELECT actor, detail FROM audit ORDER BY id DESC LIMIT 1", &error);
+    sqlite3_stmt *stmt =
+        cd_archive_prepare(archive, "SELECT actor, detail FROM audit ORDER BY id DESC LIMIT 1", &error);
     g_assert_no_error(error);
     g_assert_cmpint(sqlite3_step(stmt), ==, SQLITE_ROW);
     actor = g_strdup((const gchar *) sqlite3_column_text(stmt, 0));
