@@ -860,6 +860,7 @@ cd_cli_mpi(gint argc, gchar **argv)
     if (opt_user != NULL)
       cd_archive_set_actor(archive, opt_user);
     if (!cd_archive_import_patients(archive, patients, argv[3], &stats, &error)) {
+      g_prefix_error(&error, "%s: nothing imported: ", argv[3]);
       cd_cli_print_error(error);
       return CD_EXIT_FAILED;
     }

@@ -393,6 +393,60 @@ test_cli_mpi(void)
   cd_test_rm_rf(dir);
 }
 
+/* The reported wrong-patient merge: 111, 222 and 333 in the index, then one
+ * file with an A08 for 111 and an A40 whose PID names 222 (no name) and MRG
+ * 333. 333 is merged into 222, not 111. An A40 without a usable PID is
+ * refused with its message number (exit 3); a merge into an MRN the index
+ * lacks fails the import (exit 1) and moves nothing. */
+static void
+test_cli_mpi_a40_survivor(void)
+{
+  g_autofree gchar *dir = tmpdir();
+  g_autofree gchar *archive = g_build_filename(dir, "m.archive", NULL);
+  g_autofree gchar *csv = g_build_filename(dir, "index.csv", NULL);
+  g_autofree gchar *adt = g_build_filename(dir, "adt.hl7", NULL);
+  g_autofree gchar *bad = g_build_filename(dir, "bad.hl7", NULL);
+  g_autofree gchar *unknown = g_build_filename(dir, "unknown.hl7", NULL);
+  g_auto(Result) r1 = { 0 };
+  g_auto(Result) r2 = { 0 };
+  g_auto(Result) r3 = { 0 };
+  g_auto(Result) r4 = { 0 };
+  g_auto(Result) r5 = { 0 };
+  g_auto(Result) r6 = { 0 };
+
+  g_assert_true(g_file_set_contents(csv, "mrn,family,given\n111,DOE,JANE\n222,ROE,RICHARD\n333,ROE,RICK\n", -1, NULL));
+  g_assert_true(g_file_set_contents(adt,
+                                    "MSH|^~\\&|A|B|C|D|1||ADT^A08|1|P|2.5\rPID|||111^^^H^MR||DOE^JANE||19520314|F\r"
+                                    "MSH|^~\\&|A|B|C|D|1||ADT^A40|2|P|2.5\rPID|||222^^^H^MR\rMRG|333^^^H^MR\r",
+                                    -1, NULL));
+  g_assert_true(g_file_set_contents(bad,
+                                    "MSH|^~\\&|A|B|C|D|1||ADT^A08|1|P|2.5\rPID|||111^^^H^MR||DOE^JANE||19520314|F\r"
+                                    "MSH|^~\\&|A|B|C|D|1||ADT^A40|2|P|2.5\rMRG|222^^^H^MR\r",
+                                    -1, NULL));
+  g_assert_true(g_file_set_contents(
+      unknown, "MSH|^~\\&|A|B|C|D|1||ADT^A40|1|P|2.5\rPID|||404^^^H^MR\rMRG|111^^^H^MR\r", -1, NULL));
+  chartdesk(&r1, "mpi", "import", archive, csv, NULL);
+  g_assert_cmpint(r1.status, ==, 0);
+  chartdesk(&r2, "mpi", "import", archive, adt, NULL);
+  g_assert_cmpint(r2.status, ==, 0);
+  g_assert_nonnull(strstr(r2.out, "1 merged"));
+  chartdesk(&r3, "mpi", "show", archive, "333", "--json", NULL);
+  g_assert_cmpint(r3.status, ==, 0);
+  g_assert_nonnull(strstr(r3.out, "\"merged_into\" : \"222\""));
+  chartdesk(&r4, "mpi", "import", archive, bad, NULL);
+  g_assert_cmpint(r4.status, ==, 3);
+  g_assert_nonnull(strstr(r4.err, "bad.hl7: message 2 (ADT^A40): an MRG segment has no PID before it naming the "
+                                  "surviving patient; merge refused"));
+  chartdesk(&r5, "mpi", "import", archive, unknown, NULL);
+  g_assert_cmpint(r5.status, ==, 1);
+  g_assert_nonnull(strstr(r5.err, "unknown.hl7: nothing imported: MRN 111: merge into 404 refused: 404 is not in the "
+                                  "patient index"));
+  chartdesk(&r6, "mpi", "show", archive, "111", "--json", NULL);
+  g_assert_cmpint(r6.status, ==, 0);
+  g_assert_nonnull(strstr(r6.out, "\"merged_into\" : null"));
+  cd_test_rm_rf(dir);
+}
+
 static gchar *
 samples(const gchar *name)
 {
@@ -515,6 +569,7 @@ main(int argc, char **argv)
   g_test_add_func("/chartdesk/cli/search-errors", test_cli_search_errors);
   g_test_add_func("/chartdesk/cli/search-type", test_cli_search_type);
   g_test_add_func("/chartdesk/cli/mpi", test_cli_mpi);
+  g_test_add_func("/chartdesk/cli/mpi-a40-survivor", test_cli_mpi_a40_survivor);
   g_test_add_func("/chartdesk/cli/samples-end-to-end", test_cli_samples_end_to_end);
   return g_test_run();
 }
