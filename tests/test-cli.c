@@ -247,6 +247,59 @@ test_cli_search_errors(void)
   cd_test_rm_rf(dir);
 }
 
+/* Bad FTS5 queries are query errors (exit 2) that say what is wrong, never
+ * "search failed": a bare or leading star (which FTS5 itself would take as
+ * a special query), lone operators, unbalanced quotes and parentheses, and
+ * whatever FTS5 rejects on its own; good FTS5 syntax still runs. */
+static void
+test_cli_search_bad_queries(void)
+{
+  g_autofree gchar *dir = tmpdir();
+  g_autofree gchar *archive = g_build_filename(dir, "q.archive", NULL);
+  g_autoptr(CdArchive) a = cd_archive_open(archive, CD_ARCHIVE_FLAG_CREATE, NULL);
+  const struct {
+    const gchar *query;
+    const gchar *reason; /* after "malformed query 'Q': " */
+  } bad[] = {
+    { "*", "'*' marks a prefix and must follow a word, as in 'cardio*'" },
+    { "* fever", "'*' marks a prefix and must follow a word, as in 'cardio*'" },
+    { "fever *", "'*' marks a prefix and must follow a word, as in 'cardio*'" },
+    { "AND", "AND needs a word or phrase on each side, as in 'a AND b'" },
+    { "OR fever", "OR needs a word or phrase on each side, as in 'a OR b'" },
+    { "NOT", "NOT needs a word or phrase on each side, as in 'a NOT b'" },
+    { "fever AND OR cough", "AND needs a word or phrase on each side, as in 'a AND b'" },
+    { "(fever OR)", "OR needs a word or phrase on each side, as in 'a OR b'" },
+    { "\"chest pain", "a double quote is not closed" },
+    { "\"chest\" \"pain", "a double quote is not closed" },
+    { "(fever", "a '(' is not closed" },
+    { "fever)", "a ')' has no '(' before it" },
+    { "()", "'()' holds nothing" },
+    { "^", "'^' must come right before a word" },
+    { "nosuchcolumn: fever", "no such column: nosuchcolumn" },
+    { "q.i.d AND fever", "fts5: syntax error near \".\"" },
+  };
+  const gchar *good[] = { "fever*", "\"chest pain\"", "fever OR (cough AND chest)", "^fever", "NEAR(chest pain, 3)",
+                          "\"\"", NULL };
+
+  g_assert_nonnull(a);
+  for (guint i = 0; i < G_N_ELEMENTS(bad); i++) {
+    g_auto(Result) r = { 0 };
+    g_autofree gchar *expected = g_strdup_printf("chartdesk: malformed query '%s': %s", bad[i].query, bad[i].reason);
+    chartdesk(&r, "search", "--no-service", archive, bad[i].query, NULL);
+    g_test_message("%s -> %s", bad[i].query, r.err);
+    g_assert_cmpint(r.status, ==, 2);
+    g_assert_true(g_str_has_prefix(r.err, expected));
+    g_assert_null(strstr(r.err, "search failed"));
+  }
+  for (guint i = 0; good[i] != NULL; i++) {
+    g_auto(Result) r = { 0 };
+    chartdesk(&r, "search", "--no-service", archive, good[i], NULL);
+    g_test_message("%s -> %s", good[i], r.err);
+    g_assert_cmpint(r.status, ==, 0);
+  }
+  cd_test_rm_rf(dir);
+}
+
 /* A taxonomy in which `clinic-letter` was renamed from `correspondence`
  * and has the alias `letter`. */
 #define RENAMED_TAXONOMY                                                                                               \
@@ -569,6 +622,7 @@ main(int argc, char **argv)
   g_test_add_func("/chartdesk/cli/search-errors", test_cli_search_errors);
   g_test_add_func("/chartdesk/cli/search-type", test_cli_search_type);
   g_test_add_func("/chartdesk/cli/mpi", test_cli_mpi);
+  g_test_add_func("/chartdesk/cli/search-bad-queries", test_cli_search_bad_queries);
   g_test_add_func("/chartdesk/cli/mpi-a40-survivor", test_cli_mpi_a40_survivor);
   g_test_add_func("/chartdesk/cli/samples-end-to-end", test_cli_samples_end_to_end);
   return g_test_run();
