@@ -7,6 +7,7 @@
  */
 #include <chartdesk.h>
 
+#include "cd-page-private.h"
 #include "cd-test-util.h"
 #include <glib/gstdio.h>
 
@@ -297,6 +298,78 @@ test_cli_search_bad_queries(void)
     g_test_message("%s -> %s", good[i], r.err);
     g_assert_cmpint(r.status, ==, 0);
   }
+  cd_test_rm_rf(dir);
+}
+
+static guint
+file_mode(const gchar *path)
+{
+  GStatBuf st;
+  g_assert_cmpint(g_stat(path, &st), ==, 0);
+  return st.st_mode & 07777;
+}
+
+/* Exports and page images the command line writes are mode 0600 under
+ * umask 022, new or written over an existing 0644 file. */
+static void
+test_cli_private_files(void)
+{
+  g_autofree gchar *dir = tmpdir();
+  g_autofree gchar *archive = g_build_filename(dir, "p.archive", NULL);
+  g_autofree gchar *export_new = g_build_filename(dir, "new.jsonl", NULL);
+  g_autofree gchar *export_old = g_build_filename(dir, "old.jsonl", NULL);
+  g_autofree gchar *png = g_build_filename(dir, "page.png", NULL);
+  g_autofree gchar *tif = g_build_filename(dir, "page.tif", NULL);
+  g_autofree gchar *page_arg = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CdArchive) a = NULL;
+  g_autoptr(CdDocument) doc = cd_document_new();
+  g_autoptr(CdPage) page = cd_page_new("box/scan.tif", 0, "ab12000000000000000000000000000000000000000000000000000000000000");
+  PIX *pix = pixCreate(64, 48, 1);
+  JsonArray *pages;
+  g_autoptr(JsonNode) node = NULL;
+  mode_t saved = umask(022);
+
+  pixRasterop(pix, 10, 10, 20, 4, PIX_SET, NULL, 0, 0);
+  cd_page_set_pix(page, pix);
+  cd_page_set_resolution(page, 300, 300);
+  cd_page_set_text(page, "progress note");
+  g_assert_true(cd_page_encode_image(page, &error));
+  g_assert_no_error(error);
+  cd_document_add_page(doc, page);
+  cd_document_set_doc_type(doc, "progress-note", 0.9);
+  a = cd_archive_open(archive, CD_ARCHIVE_FLAG_WRITER | CD_ARCHIVE_FLAG_CREATE, &error);
+  g_assert_no_error(error);
+  g_assert_true(cd_archive_commit_document(a, cd_archive_begin_batch(a, "test", NULL, &error), doc, &error));
+  g_assert_no_error(error);
+  node = cd_archive_get_document(a, cd_document_get_id(doc), &error);
+  g_assert_no_error(error);
+  pages = json_object_get_array_member(json_node_get_object(node), "pages");
+  page_arg = g_strdup_printf("page:%" G_GINT64_FORMAT,
+                             json_object_get_int_member(json_array_get_object_element(pages, 0), "id"));
+  g_clear_object(&a);
+
+  g_assert_true(g_file_set_contents(export_old, "old\n", -1, NULL));
+  g_assert_cmpint(g_chmod(export_old, 0644), ==, 0);
+  {
+    g_auto(Result) r1 = { 0 };
+    g_auto(Result) r2 = { 0 };
+    g_auto(Result) r3 = { 0 };
+    g_auto(Result) r4 = { 0 };
+    chartdesk(&r1, "export", "--json", "-o", export_new, archive, NULL);
+    g_assert_cmpint(r1.status, ==, 0);
+    chartdesk(&r2, "export", "--json", "-o", export_old, archive, NULL);
+    g_assert_cmpint(r2.status, ==, 0);
+    chartdesk(&r3, "show", archive, page_arg, "--image", png, NULL);
+    g_assert_cmpint(r3.status, ==, 0);
+    chartdesk(&r4, "show", archive, page_arg, "--image", tif, NULL); /* the stored bytes, as they are */
+    g_assert_cmpint(r4.status, ==, 0);
+  }
+  umask(saved);
+  g_assert_cmpuint(file_mode(export_new), ==, 0600);
+  g_assert_cmpuint(file_mode(export_old), ==, 0600);
+  g_assert_cmpuint(file_mode(png), ==, 0600);
+  g_assert_cmpuint(file_mode(tif), ==, 0600);
   cd_test_rm_rf(dir);
 }
 
@@ -622,6 +695,7 @@ main(int argc, char **argv)
   g_test_add_func("/chartdesk/cli/search-errors", test_cli_search_errors);
   g_test_add_func("/chartdesk/cli/search-type", test_cli_search_type);
   g_test_add_func("/chartdesk/cli/mpi", test_cli_mpi);
+  g_test_add_func("/chartdesk/cli/private-files", test_cli_private_files);
   g_test_add_func("/chartdesk/cli/search-bad-queries", test_cli_search_bad_queries);
   g_test_add_func("/chartdesk/cli/mpi-a40-survivor", test_cli_mpi_a40_survivor);
   g_test_add_func("/chartdesk/cli/samples-end-to-end", test_cli_samples_end_to_end);
