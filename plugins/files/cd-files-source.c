@@ -33,6 +33,8 @@ struct _CdFilesSource {
   CdSource parent_instance;
   gboolean recursive;
   gdouble max_megapixels;
+  guint64 max_image_bytes; /* PNG and JPEG files are read whole: refuse larger */
+  guint max_pdf_pages;
   guint default_resolution;
   guint resolution;
   GPtrArray *files; /* of gchar*: every file to read, in order */
@@ -54,6 +56,8 @@ enum {
   PROP_MAX_MEGAPIXELS,
   PROP_DEFAULT_RESOLUTION,
   PROP_RESOLUTION,
+  PROP_MAX_IMAGE_BYTES,
+  PROP_MAX_PDF_PAGES,
   N_PROPS,
 };
 static GParamSpec *props[N_PROPS];
@@ -62,6 +66,10 @@ static GParamSpec *props[N_PROPS];
 #define DEFAULT_MAX_MEGAPIXELS 150.0
 #define DEFAULT_DEFAULT_RESOLUTION 300
 #define DEFAULT_RESOLUTION 300
+/* a 600 dpi colour letter page is 10-40 MB as PNG, a few MB as JPEG */
+#define DEFAULT_MAX_IMAGE_BYTES (G_GUINT64_CONSTANT(256) * 1024 * 1024)
+/* the thickest chart volumes run to a few hundred pages */
+#define DEFAULT_MAX_PDF_PAGES 2000
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(TIFFOpenOptions, TIFFOpenOptionsFree)
 
@@ -111,6 +119,12 @@ cd_files_source_get_property(GObject *object, guint prop_id, GValue *value, GPar
   case PROP_RESOLUTION:
     g_value_set_uint(value, self->resolution);
     break;
+  case PROP_MAX_IMAGE_BYTES:
+    g_value_set_uint64(value, self->max_image_bytes);
+    break;
+  case PROP_MAX_PDF_PAGES:
+    g_value_set_uint(value, self->max_pdf_pages);
+    break;
   default:
     G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
   }
@@ -133,6 +147,12 @@ cd_files_source_set_property(GObject *object, guint prop_id, const GValue *value
     break;
   case PROP_RESOLUTION:
     self->resolution = g_value_get_uint(value);
+    break;
+  case PROP_MAX_IMAGE_BYTES:
+    self->max_image_bytes = g_value_get_uint64(value);
+    break;
+  case PROP_MAX_PDF_PAGES:
+    self->max_pdf_pages = g_value_get_uint(value);
     break;
   default:
     G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
@@ -158,7 +178,9 @@ cd_files_source_compare_names(gconstpointer a, gconstpointer b)
 
 /* Adds the image files under @dir in name order, subfolders in place. Files
  * that are not named like images (notes, thumbnails.db) are not pages and
- * are passed over; hidden entries too. */
+ * are passed over; hidden entries too. A symbolic link to a folder is not
+ * followed: it could lead out of the tree given (or round in a loop); a
+ * folder named on the command line is read even when it is a link. */
 static void
 cd_files_source_collect(CdFilesSource *self, const gchar *dir, guint depth)
 {
@@ -181,7 +203,9 @@ cd_files_source_collect(CdFilesSource *self, const gchar *dir, guint depth)
   for (guint i = 0; i < names->len; i++) {
     const gchar *base = g_ptr_array_index(names, i);
     g_autofree gchar *path = g_build_filename(dir, base, NULL);
-    if (g_file_test(path, G_FILE_TEST_IS_DIR)) {
+    if (g_file_test(path, G_FILE_TEST_IS_SYMLINK) && g_file_test(path, G_FILE_TEST_IS_DIR)) {
+      g_message("%s: a symbolic link to a folder, not followed", path);
+    } else if (g_file_test(path, G_FILE_TEST_IS_DIR)) {
       if (self->recursive && depth < 64)
         cd_files_source_collect(self, path, depth + 1);
     } else if (cd_files_source_is_image_name(base)) {
@@ -542,6 +566,9 @@ cd_files_source_open_pdf(CdFilesSource *self, const gchar *path, const gchar *sh
   n = poppler_document_get_n_pages(pdf);
   if (n <= 0)
     return cd_files_source_failed(path, -1, sha256, "PDF has no pages");
+  if ((guint) n > self->max_pdf_pages)
+    return cd_files_source_failed(path, -1, sha256, "PDF has %d pages, over the limit of %u (option max-pdf-pages)", n,
+                                  self->max_pdf_pages);
   self->pdf = g_steal_pointer(&pdf);
   self->pdf_pages = n;
   self->path = g_strdup(path);
@@ -577,7 +604,8 @@ cd_files_source_sniff(const guint8 *head, gsize len)
 }
 
 static CdPage *
-cd_files_source_read_single(CdFilesSource *self, const gchar *path, const gchar *sha256, CdFormat format)
+cd_files_source_read_single(CdFilesSource *self, const gchar *path, const gchar *sha256, CdFormat format,
+                            goffset size)
 {
   g_autofree gchar *data = NULL;
   g_autoptr(GError) error = NULL;
@@ -587,6 +615,12 @@ cd_files_source_read_single(CdFilesSource *self, const gchar *path, const gchar 
   l_int32 w = 0, h = 0, bps = 0, spp = 0;
   const gchar *name = format == CD_FORMAT_PNG ? "PNG" : "JPEG";
 
+  /* the file is read whole into memory: refuse before reading */
+  if ((guint64) size > self->max_image_bytes)
+    return cd_files_source_failed(path, -1, sha256,
+                                  "%s file is %" G_GUINT64_FORMAT " bytes, over the limit of %" G_GUINT64_FORMAT
+                                  " (option max-image-bytes)",
+                                  name, (guint64) size, self->max_image_bytes);
   if (!g_file_get_contents(path, &data, &len, &error))
     return cd_files_source_failed(path, -1, sha256, "cannot read: %s", error->message);
   if (pixReadHeaderMem((const l_uint8 *) data, len, NULL, &w, &h, &bps, &spp, NULL) != 0)
@@ -653,7 +687,7 @@ cd_files_source_start_file(CdFilesSource *self, const gchar *path)
   if (format == CD_FORMAT_PDF)
     return cd_files_source_open_pdf(self, path, sha256);
   if (format != CD_FORMAT_TIFF)
-    return cd_files_source_read_single(self, path, sha256, format);
+    return cd_files_source_read_single(self, path, sha256, format, st.st_size);
 
   opts = TIFFOpenOptionsAlloc();
   TIFFOpenOptionsSetErrorHandlerExtR(opts, cd_files_source_tiff_error, self);
@@ -723,6 +757,13 @@ cd_files_source_class_init(CdFilesSourceClass *klass)
   props[PROP_RESOLUTION] =
       g_param_spec_uint("resolution", "PDF resolution", "Resolution in dpi at which PDF pages are rendered", 50, 1200,
                         DEFAULT_RESOLUTION, G_PARAM_READWRITE | G_PARAM_CONSTRUCT | G_PARAM_STATIC_STRINGS);
+  props[PROP_MAX_IMAGE_BYTES] = g_param_spec_uint64(
+      "max-image-bytes", "Largest PNG or JPEG file",
+      "Refuse PNG and JPEG files larger than this many bytes (they are read whole into memory)", 1024,
+      G_GUINT64_CONSTANT(1) << 40, DEFAULT_MAX_IMAGE_BYTES, G_PARAM_READWRITE | G_PARAM_CONSTRUCT | G_PARAM_STATIC_STRINGS);
+  props[PROP_MAX_PDF_PAGES] =
+      g_param_spec_uint("max-pdf-pages", "Most PDF pages", "Refuse PDF files with more pages than this", 1, 1000000,
+                        DEFAULT_MAX_PDF_PAGES, G_PARAM_READWRITE | G_PARAM_CONSTRUCT | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties(object_class, N_PROPS, props);
 
   cd_stage_class_set_metadata(stage_class, "files",
