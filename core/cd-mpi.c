@@ -693,12 +693,19 @@ cd_hl7_messages(const gchar *name, const gchar *data, gsize len, GPtrArray *prob
 
     if (*s == '\0')
       continue;
-    if (g_str_has_prefix(s, "MSH") && strlen(s) >= 8) {
+    if (g_str_has_prefix(s, "MSH")) {
       g_auto(GStrv) f = NULL;
       m = g_new0(CdHl7Message, 1);
       m->number = messages->len + 1;
-      m->enc = (CdHl7Enc){ s[3], s[4], s[5], s[6], s[7] };
       m->segments = g_ptr_array_new_with_free_func((GDestroyNotify) g_strfreev);
+      g_ptr_array_add(messages, m);
+      /* a header cut short still starts a message of its own (without an
+       * event, so it is skipped): its segments must not join the last one */
+      if (strlen(s) < 8 || s[3] == s[4]) {
+        m->enc = (CdHl7Enc){ '|', '^', '~', '\\', '&' };
+        continue;
+      }
+      m->enc = (CdHl7Enc){ s[3], s[4], s[5], s[6], s[7] };
       fs[0] = m->enc.field;
       f = g_strsplit(s, fs, -1);
       /* the field separator is MSH-1, so MSH-9 is f[8] */
@@ -706,7 +713,6 @@ cd_hl7_messages(const gchar *name, const gchar *data, gsize len, GPtrArray *prob
         m->type = g_strdup(f[8]);
         m->event = cd_hl7_component(f[8], 2, &m->enc);
       }
-      g_ptr_array_add(messages, m);
       continue;
     }
     if (m == NULL) {

@@ -260,6 +260,20 @@ test_mpi_hl7_update_missing_segments(void)
                  "x: message 1 (ADT): MSH-9 names no trigger event; message skipped");
   assert_refused("MSH|^~\\&|A|B|C|D|1|||1|P|2.5\rPID|1||111^^^H^MR||DOE\r",
                  "x: message 1 (no MSH-9): MSH-9 names no trigger event; message skipped");
+  /* a header cut short starts a message of its own: its PID and MRG never
+   * join the A40 before it */
+  {
+    g_autoptr(GPtrArray) problems = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(GPtrArray) p = read_text("MSH|^~\\&|A|B|C|D|1||ADT^A40|1|P|2.5\rPID|1||222^^^H^MR\rMRG|333^^^H^MR\r"
+                                       "MSH|^~\rPID|1||444^^^H^MR\rMRG|555^^^H^MR\r",
+                                       CD_MPI_FORMAT_HL7, NULL, problems);
+    g_assert_cmpuint(p->len, ==, 1);
+    g_assert_cmpstr(nth(p, 0)->mrn, ==, "333");
+    g_assert_cmpstr(nth(p, 0)->merged_into, ==, "222");
+    g_assert_cmpuint(problems->len, ==, 1);
+    g_assert_cmpstr(g_ptr_array_index(problems, 0), ==,
+                    "x: message 2 (no MSH-9): MSH-9 names no trigger event; message skipped");
+  }
 }
 
 /* An A40 that cannot be used (PID or MRG missing, empty or out of order, a
