@@ -183,14 +183,18 @@ cd_hot_folder_schedule_flush(CdHotFolder *self)
 static void
 cd_hot_folder_touch(CdHotFolder *self, const gchar *path, gboolean complete)
 {
-  CdEntry *entry = g_hash_table_lookup(self->entries, path);
+  CdEntry *entry;
   GStatBuf st;
 
+  /* looked up only after the check, which may drop the entry (a file
+   * replaced by a link) */
   if (!cd_hot_folder_candidate(self, path, &st)) {
+    entry = g_hash_table_lookup(self->entries, path);
     if (entry != NULL && entry->state != CD_ENTRY_IN_FLIGHT)
       g_hash_table_remove(self->entries, path);
     return;
   }
+  entry = g_hash_table_lookup(self->entries, path);
   if (entry == NULL) {
     entry = g_new0(CdEntry, 1);
     entry->state = CD_ENTRY_WATCHING;

@@ -195,6 +195,30 @@ test_hot_folder_symlinks(Fixture *f, gconstpointer data)
   g_assert_cmpuint(f->batches->len, ==, 1);
 }
 
+/* A file swapped for a symbolic link while its batch runs never reaches
+ * done/: the link goes to failed/ with the reason. */
+static void
+test_hot_folder_swapped_for_link(Fixture *f, gconstpointer data)
+{
+  g_autofree gchar *secret = put(f->dir, "secret.tif", "not for the hot folder");
+  g_autofree gchar *path = put(f->hot, "a.tif", "scan");
+  g_autofree gchar *done = g_build_filename(f->done, "a.tif", NULL);
+  g_autofree gchar *failed = g_build_filename(f->failed, "a.tif", NULL);
+  g_autoptr(JsonNode) report = report_failing(NULL, NULL, NULL);
+
+  start(f, NULL);
+  wait_batches(f, 1);
+  g_assert_cmpint(g_unlink(path), ==, 0);
+  g_assert_cmpint(symlink(secret, path), ==, 0);
+  run_for(200); /* let the folder see the events */
+  cd_hot_folder_batch_ended(f->folder, (const gchar *const *) g_ptr_array_index(f->batches, 0), "finished", report,
+                            NULL);
+  g_assert_false(g_file_test(done, G_FILE_TEST_EXISTS));
+  g_assert_true(g_file_test(failed, G_FILE_TEST_IS_SYMLINK));
+  g_assert_false(g_file_test(path, G_FILE_TEST_IS_SYMLINK));
+  g_assert_cmpuint(f->batches->len, ==, 1);
+}
+
 /* A file that changed size or time while its batch ran stays in the folder
  * with a reason instead of going to done/; once it holds still it is
  * queued again, and then moves on and loses the reason. */
@@ -380,6 +404,8 @@ main(int argc, char **argv)
 {
   g_test_init(&argc, &argv, NULL);
   g_test_add("/chartdesk/hot-folder/symlinks", Fixture, NULL, fixture_setup, test_hot_folder_symlinks,
+             fixture_teardown);
+  g_test_add("/chartdesk/hot-folder/swapped-for-link", Fixture, NULL, fixture_setup, test_hot_folder_swapped_for_link,
              fixture_teardown);
   g_test_add("/chartdesk/hot-folder/changed-during-batch", Fixture, NULL, fixture_setup,
              test_hot_folder_changed_during_batch, fixture_teardown);
