@@ -22,7 +22,7 @@ chartdesk(const gchar *const *args, gchar **out, gchar **err)
   g_autoptr(GError) error = NULL;
   gint status = 0;
 
-  g_ptr_array_add(argv, g_test_build_filename(G_TEST_BUILT, "core", "chartdesk", NULL));
+  g_ptr_array_add(argv, g_test_build_filename(G_TEST_BUILT, "core", "cli", "chartdesk", NULL));
   for (guint i = 0; args[i] != NULL; i++)
     g_ptr_array_add(argv, g_strdup(args[i]));
   g_ptr_array_add(argv, NULL);
@@ -206,6 +206,33 @@ test_classify_cli_errors(void)
   }
 }
 
+/* A truncated CSV (a quote never closed) is refused by both the trainer and
+ * the test harness, naming the file and the line the quote opened on. */
+static void
+test_classify_cli_bad_csv(void)
+{
+  g_autofree gchar *dir = g_dir_make_tmp("cd-classify-cli-XXXXXX", NULL);
+  g_autofree gchar *csv = g_build_filename(dir, "labelled.csv", NULL);
+  g_autofree gchar *archive = g_build_filename(dir, "m.archive", NULL);
+  g_autofree gchar *want = g_strdup_printf("%s: line 3: a quoted field is never closed", csv);
+
+  g_assert_true(
+      g_file_set_contents(csv, "label,text\ncorrespondence,Dear Sir\nprogress-note,\"Seen today\n", -1, NULL));
+  {
+    const gchar *args[] = { "classify", "test", "-c", "rules", csv, NULL };
+    g_autofree gchar *err = NULL;
+    g_assert_cmpint(chartdesk(args, NULL, &err), ==, 1);
+    g_assert_nonnull(strstr(err, want));
+  }
+  {
+    const gchar *args[] = { "classify", "train", archive, "--csv", csv, NULL };
+    g_autofree gchar *err = NULL;
+    g_assert_cmpint(chartdesk(args, NULL, &err), ==, 1);
+    g_assert_nonnull(strstr(err, want));
+  }
+  cd_test_rm_rf(dir);
+}
+
 /* `chartdesk review type` sets the type of a document in review for its
  * type and files it; a name that is no type of the taxonomy is refused. */
 static void
@@ -258,6 +285,7 @@ main(int argc, char **argv)
   g_test_add_func("/chartdesk/classify-cli/folder", test_classify_cli_folder);
   g_test_add_func("/chartdesk/classify-cli/csv", test_classify_cli_csv);
   g_test_add_func("/chartdesk/classify-cli/errors", test_classify_cli_errors);
+  g_test_add_func("/chartdesk/classify-cli/bad-csv", test_classify_cli_bad_csv);
   g_test_add_func("/chartdesk/classify-cli/review-type", test_classify_cli_review_type);
   return g_test_run();
 }

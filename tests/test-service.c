@@ -133,7 +133,7 @@ on_batch_finished(CdDBusChartdesk1 *proxy, guint id, const gchar *status, const 
 static void
 daemon_start(Fixture *f)
 {
-  g_autofree gchar *exe = g_test_build_filename(G_TEST_BUILT, "core", "chartdeskd", NULL);
+  g_autofree gchar *exe = g_test_build_filename(G_TEST_BUILT, "core", "service", "chartdeskd", NULL);
   g_autoptr(GError) error = NULL;
   gint64 deadline = g_get_monotonic_time() + 15 * G_USEC_PER_SEC;
 
@@ -437,7 +437,7 @@ assert_whole_report(CdArchive *archive, gint64 batch_id, guint n_pages)
 static void
 test_service_start(Fixture *f, gconstpointer data)
 {
-  g_autofree gchar *exe = g_test_build_filename(G_TEST_BUILT, "core", "chartdeskd", NULL);
+  g_autofree gchar *exe = g_test_build_filename(G_TEST_BUILT, "core", "service", "chartdeskd", NULL);
   g_autoptr(GSubprocess) second = NULL;
   g_autoptr(GVariant) batches = NULL;
   g_autoptr(GError) error = NULL;
@@ -460,7 +460,7 @@ test_service_start(Fixture *f, gconstpointer data)
 static gint
 run_check(const gchar *config, gboolean all_plugins, gchar **err)
 {
-  g_autofree gchar *exe = g_test_build_filename(G_TEST_BUILT, "core", "chartdeskd", NULL);
+  g_autofree gchar *exe = g_test_build_filename(G_TEST_BUILT, "core", "service", "chartdeskd", NULL);
   g_autoptr(GSubprocessLauncher) launcher =
       g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
   g_autoptr(GSubprocess) proc = NULL;
@@ -1060,7 +1060,7 @@ archive_typed_documents(const gchar *path, const gchar *const *types)
 static void
 test_service_search_type(Fixture *f, gconstpointer data)
 {
-  g_autofree gchar *cli = g_test_build_filename(G_TEST_BUILT, "core", "chartdesk", NULL);
+  g_autofree gchar *cli = g_test_build_filename(G_TEST_BUILT, "core", "cli", "chartdesk", NULL);
   g_autofree gchar *taxonomy = g_build_filename(f->dir, "taxonomy.conf", NULL);
   g_autofree gchar *saved = g_strdup(g_getenv("CHARTDESK_TAXONOMY"));
   const gchar *types[] = { "clinic-letter", "correspondence", "discharge-summary", NULL };
@@ -1124,7 +1124,7 @@ test_service_search_type(Fixture *f, gconstpointer data)
 static void
 test_service_cli(Fixture *f, gconstpointer data)
 {
-  g_autofree gchar *cli = g_test_build_filename(G_TEST_BUILT, "core", "chartdesk", NULL);
+  g_autofree gchar *cli = g_test_build_filename(G_TEST_BUILT, "core", "cli", "chartdesk", NULL);
   g_autofree gchar *in = make_inputs(f, "in", 5, 2, 8);
   g_autofree gchar *in2 = make_inputs(f, "in2", 3, 1, 9);
   g_autoptr(GSubprocess) proc = NULL;
@@ -1303,7 +1303,7 @@ test_service_access(Fixture *f, gconstpointer data)
   g_autoptr(GSubprocess) bus = NULL;
   g_autofree gchar *refused = NULL;
   g_autofree gchar *saved = g_strdup(g_getenv("DBUS_SESSION_BUS_ADDRESS"));
-  g_autofree gchar *exe = g_test_build_filename(G_TEST_BUILT, "core", "chartdeskd", NULL);
+  g_autofree gchar *exe = g_test_build_filename(G_TEST_BUILT, "core", "service", "chartdeskd", NULL);
   g_autofree gchar *setpriv = g_find_program_in_path("setpriv");
   g_autofree gchar *gdbus = g_find_program_in_path("gdbus");
   g_autoptr(GSubprocessLauncher) launcher = NULL;
@@ -1402,7 +1402,7 @@ main(int argc, char **argv)
   {
     g_autofree gchar *template =
         g_test_build_filename(G_TEST_DIST, "data", "org.chartdesk.Chartdesk1.service.in", NULL);
-    g_autofree gchar *bindir = g_test_build_filename(G_TEST_BUILT, "core", NULL);
+    g_autofree gchar *bindir = g_test_build_filename(G_TEST_BUILT, "core", "service", NULL);
     g_autofree gchar *services = NULL;
     g_autofree gchar *user_config = NULL;
     g_autofree gchar *contents = NULL;

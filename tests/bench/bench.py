@@ -28,7 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUILD = os.environ.get("CHARTDESK_BUILD", os.path.join(ROOT, "build"))
-CHARTDESK = os.path.join(BUILD, "core", "chartdesk")
+CHARTDESK = os.path.join(BUILD, "core", "cli", "chartdesk")
 PYTHON = "/usr/bin/python3"
 ENV = dict(os.environ, OMP_THREAD_LIMIT="1")
 

@@ -8,6 +8,8 @@
  */
 #include <chartdesk.h>
 
+#include "cd-test-util.h"
+
 static CdRegistry *registry;
 
 static CdPageStage *
@@ -338,27 +340,6 @@ test_barcode_patch_lookalikes(void)
   g_assert_cmpuint(found->len, ==, 1);
 }
 
-static gchar *
-shared_data(const gchar *rel)
-{
-  const gchar *env = g_getenv("CD_SHARED_DATA");
-  const gchar *src = g_getenv("G_TEST_SRCDIR");
-  g_autoptr(GPtrArray) roots = g_ptr_array_new_with_free_func(g_free);
-
-  if (env != NULL)
-    g_ptr_array_add(roots, g_strdup(env));
-  if (src != NULL) {
-    g_ptr_array_add(roots, g_build_filename(src, "..", "shared", "data", NULL));
-    g_ptr_array_add(roots, g_build_filename(src, "..", "..", "shared", "data", NULL));
-  }
-  for (guint i = 0; i < roots->len; i++) {
-    g_autofree gchar *path = g_build_filename(g_ptr_array_index(roots, i), rel, NULL);
-    if (g_file_test(path, G_FILE_TEST_EXISTS))
-      return g_steal_pointer(&path);
-  }
-  return NULL;
-}
-
 /* Page @index of a PDF, as the files source renders it (300 dpi). */
 static CdPage *
 pdf_page(const gchar *path, gint index)
@@ -397,14 +378,12 @@ test_barcode_patch_sheets(void)
   g_assert_true(cd_stage_start(CD_STAGE(stage), &error));
   for (guint i = 0; i < G_N_ELEMENTS(sheets); i++) {
     g_autofree gchar *rel = g_build_filename("paperless-ngx", "barcodes", sheets[i].file, NULL);
-    g_autofree gchar *path = shared_data(rel);
+    g_autofree gchar *path = cd_test_shared_data(rel);
     g_autoptr(CdPage) page = NULL;
     g_autoptr(GPtrArray) found = NULL;
 
-    if (path == NULL) {
-      g_test_skip("shared test data not found");
+    if (path == NULL)
       return;
-    }
     page = pdf_page(path, sheets[i].page);
     g_assert_true(cd_page_stage_process(stage, page, NULL, &error));
     g_assert_no_error(error);

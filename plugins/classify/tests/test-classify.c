@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "../cd-classify-text.h"
+#include "cd-test-util.h"
 
 static CdRegistry *registry;
 static CdTaxonomy *taxonomy;
@@ -254,7 +255,6 @@ test_classify_rules_mtsamples(void)
     { "Emergency Room Reports", "emergency-record", 0.3 },      { "Letters", "correspondence", 0.8 },
     { "SOAP / Chart / Progress Notes", "progress-note", 0.55 },
   };
-  const gchar *data = g_getenv("CD_SHARED_DATA");
   g_autofree gchar *path = NULL;
   g_autofree gchar *contents = NULL;
   g_autoptr(GError) error = NULL;
@@ -265,11 +265,11 @@ test_classify_rules_mtsamples(void)
   guint total[G_N_ELEMENTS(map)] = { 0 };
   gint col_specialty = -1, col_text = -1;
 
-  path = g_build_filename(data != NULL ? data : "", "mtsamples", "mtsamples-train.csv", NULL);
-  if (data == NULL || !g_file_get_contents(path, &contents, NULL, NULL)) {
-    g_test_skip("MTSamples not available (CD_SHARED_DATA)");
+  path = cd_test_shared_data("mtsamples/mtsamples-train.csv");
+  if (path == NULL)
     return;
-  }
+  g_assert_true(g_file_get_contents(path, &contents, NULL, &error));
+  g_assert_no_error(error);
   rules = make_classifier("rules", &error, NULL);
   g_assert_no_error(error);
   p = contents;

@@ -619,7 +619,7 @@ test_chart_intake_export(void)
   g_autoptr(GError) error = NULL;
   g_autofree gchar *dir = g_dir_make_tmp("cd-cleanup-XXXXXX", &error);
   g_autofree gchar *archive = g_build_filename(dir, "a.archive", NULL);
-  g_autofree gchar *chartdesk = g_test_build_filename(G_TEST_BUILT, "core", "chartdesk", NULL);
+  g_autofree gchar *chartdesk = g_test_build_filename(G_TEST_BUILT, "core", "cli", "chartdesk", NULL);
   g_autofree gchar *in1 = sample_path("01-discharge-progress.tif");
   g_autofree gchar *in2 = sample_path("02-cover-operative.tif");
   g_autofree gchar *out = NULL;

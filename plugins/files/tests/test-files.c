@@ -712,42 +712,17 @@ test_files_pdf_broken(void)
   g_assert_cmpint(cd_page_get_kind(g_ptr_array_index(pages, 1)), ==, CD_PAGE_KIND_PAGE);
 }
 
-/* The shared test data: $CD_SHARED_DATA, else beside the source tree (a
- * clone at X has it at X/../shared, a worktree at X/../../shared). */
-static gchar *
-shared_data(const gchar *rel)
-{
-  const gchar *env = g_getenv("CD_SHARED_DATA");
-  const gchar *src = g_getenv("G_TEST_SRCDIR");
-  g_autoptr(GPtrArray) roots = g_ptr_array_new_with_free_func(g_free);
-
-  if (env != NULL)
-    g_ptr_array_add(roots, g_strdup(env));
-  if (src != NULL) {
-    g_ptr_array_add(roots, g_build_filename(src, "..", "shared", "data", NULL));
-    g_ptr_array_add(roots, g_build_filename(src, "..", "..", "shared", "data", NULL));
-  }
-  for (guint i = 0; i < roots->len; i++) {
-    g_autofree gchar *path = g_build_filename(g_ptr_array_index(roots, i), rel, NULL);
-    if (g_file_test(path, G_FILE_TEST_EXISTS))
-      return g_steal_pointer(&path);
-  }
-  return NULL;
-}
-
 /* A real scanner PDF (the paperless-ngx patch T sheet, A4) renders at the
  * default 300 dpi to the A4 size in pixels. */
 static void
 test_files_pdf_scanner(void)
 {
-  g_autofree gchar *path = shared_data("paperless-ngx/barcodes/patch-code-t.pdf");
+  g_autofree gchar *path = cd_test_shared_data("paperless-ngx/barcodes/patch-code-t.pdf");
   g_autoptr(GPtrArray) pages = NULL;
   PIX *pix;
 
-  if (path == NULL) {
-    g_test_skip("shared test data not found");
+  if (path == NULL)
     return;
-  }
   pages = read_one(path);
   g_assert_cmpuint(pages->len, ==, 1);
   pix = cd_page_get_pix(g_ptr_array_index(pages, 0));

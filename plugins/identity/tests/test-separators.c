@@ -19,27 +19,6 @@ static CdRegistry *registry;
  * non-default separator strings the ground truth was made with. */
 static const gchar *const custom_separators[] = { "CUSTOM BARCODE", "ADAR-NEXTDOC", NULL };
 
-static gchar *
-shared_data(const gchar *rel)
-{
-  const gchar *env = g_getenv("CD_SHARED_DATA");
-  const gchar *src = g_getenv("G_TEST_SRCDIR");
-  g_autoptr(GPtrArray) roots = g_ptr_array_new_with_free_func(g_free);
-
-  if (env != NULL)
-    g_ptr_array_add(roots, g_strdup(env));
-  if (src != NULL) {
-    g_ptr_array_add(roots, g_build_filename(src, "..", "shared", "data", NULL));
-    g_ptr_array_add(roots, g_build_filename(src, "..", "..", "shared", "data", NULL));
-  }
-  for (guint i = 0; i < roots->len; i++) {
-    g_autofree gchar *path = g_build_filename(g_ptr_array_index(roots, i), rel, NULL);
-    if (g_file_test(path, G_FILE_TEST_EXISTS))
-      return g_steal_pointer(&path);
-  }
-  return NULL;
-}
-
 /* What one input file became: its separator pages and its documents (each
  * a list of page indices), and the payloads read on each page. */
 typedef struct {
@@ -266,8 +245,8 @@ ints_to_string(GArray *a)
 static void
 test_separators_samples(void)
 {
-  g_autofree gchar *truth_path = shared_data("paperless-ngx/barcodes_ground_truth.json");
-  g_autofree gchar *dir = shared_data("paperless-ngx/barcodes");
+  g_autofree gchar *truth_path = cd_test_shared_data("paperless-ngx/barcodes_ground_truth.json");
+  g_autofree gchar *dir = cd_test_shared_data("paperless-ngx/barcodes");
   g_autofree gchar *tmp = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(JsonParser) parser = json_parser_new();
@@ -276,10 +255,8 @@ test_separators_samples(void)
   JsonObject *truth;
   guint checked = 0, with_separators = 0, with_counts = 0;
 
-  if (truth_path == NULL || dir == NULL) {
-    g_test_skip("shared test data (paperless-ngx) not found");
+  if (truth_path == NULL || dir == NULL)
     return;
-  }
   g_assert_true(json_parser_load_from_file(parser, truth_path, &error));
   g_assert_no_error(error);
   truth = json_node_get_object(json_parser_get_root(parser));
@@ -391,9 +368,9 @@ test_separators_samples(void)
 static void
 test_separators_cover_pattern(void)
 {
-  g_autofree gchar *truth_path = shared_data("paperless-ngx/barcodes_ground_truth.json");
-  g_autofree gchar *asn = shared_data("paperless-ngx/barcodes/split-by-asn-1.pdf");
-  g_autofree gchar *too_large = shared_data("paperless-ngx/barcodes/barcode-128-asn-too-large.pdf");
+  g_autofree gchar *truth_path = cd_test_shared_data("paperless-ngx/barcodes_ground_truth.json");
+  g_autofree gchar *asn = cd_test_shared_data("paperless-ngx/barcodes/split-by-asn-1.pdf");
+  g_autofree gchar *too_large = cd_test_shared_data("paperless-ngx/barcodes/barcode-128-asn-too-large.pdf");
   g_autofree gchar *tmp = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(JsonParser) parser = json_parser_new();
@@ -408,10 +385,8 @@ test_separators_cover_pattern(void)
   Outcome *o;
   gint zero = 0;
 
-  if (truth_path == NULL || asn == NULL || too_large == NULL) {
-    g_test_skip("shared test data (paperless-ngx) not found");
+  if (truth_path == NULL || asn == NULL || too_large == NULL)
     return;
-  }
   g_assert_true(json_parser_load_from_file(parser, truth_path, &error));
   expect = json_object_get_object_member(
       json_object_get_object_member(json_node_get_object(json_parser_get_root(parser)), "split-by-asn-1.pdf"),
@@ -459,18 +434,16 @@ static void
 test_separators_default(void)
 {
   const gchar *const names[] = { "barcode-39-custom.pdf", "patch-code-t-qr.pdf", "patch-code-t-middle.pdf", NULL };
-  g_autofree gchar *truth_path = shared_data("paperless-ngx/barcodes_ground_truth.json");
-  g_autofree gchar *dir = shared_data("paperless-ngx/barcodes");
+  g_autofree gchar *truth_path = cd_test_shared_data("paperless-ngx/barcodes_ground_truth.json");
+  g_autofree gchar *dir = cd_test_shared_data("paperless-ngx/barcodes");
   g_autofree gchar *tmp = NULL;
   g_autofree gchar *input = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(JsonParser) parser = json_parser_new();
   JsonObject *truth;
 
-  if (truth_path == NULL || dir == NULL) {
-    g_test_skip("shared test data (paperless-ngx) not found");
+  if (truth_path == NULL || dir == NULL)
     return;
-  }
   g_assert_true(json_parser_load_from_file(parser, truth_path, &error));
   truth = json_node_get_object(json_parser_get_root(parser));
   tmp = g_dir_make_tmp("chartdesk-default-XXXXXX", &error);

@@ -597,7 +597,7 @@ chartdesk(gchar **out, gchar **err, const gchar *first, ...)
   g_autoptr(GError) error = NULL;
   va_list args;
 
-  g_ptr_array_add(argv, g_test_build_filename(G_TEST_BUILT, "core", "chartdesk", NULL));
+  g_ptr_array_add(argv, g_test_build_filename(G_TEST_BUILT, "core", "cli", "chartdesk", NULL));
   va_start(args, first);
   for (const gchar *a = first; a != NULL; a = va_arg(args, const gchar *))
     g_ptr_array_add(argv, g_strdup(a));

@@ -4,6 +4,8 @@
  */
 #include <chartdesk.h>
 
+#include "cd-test-util.h"
+
 static CdRegistry *registry;
 
 static CdPageStage *
@@ -21,15 +23,19 @@ make_stage(const gchar *first_prop, ...)
   return stage;
 }
 
+/* A page of the public test material at @dpi, or %NULL (the test is then
+ * skipped) in a clone without it. */
 static CdPage *
 load_page(const gchar *relative, gint dpi)
 {
-  const gchar *root = g_getenv("CD_SHARED_DATA");
-  g_autofree gchar *path = root != NULL ? g_build_filename(root, relative, NULL)
-                                        : g_test_build_filename(G_TEST_DIST, "..", "shared", "data", relative, NULL);
-  CdPage *page = cd_page_new(path, 0, NULL);
-  PIX *pix = pixRead(path);
+  g_autofree gchar *path = cd_test_shared_data(relative);
+  CdPage *page;
+  PIX *pix;
 
+  if (path == NULL)
+    return NULL;
+  page = cd_page_new(path, 0, NULL);
+  pix = pixRead(path);
   g_assert_nonnull(pix);
   cd_page_set_pix(page, pix);
   cd_page_set_resolution(page, dpi, dpi);
@@ -57,9 +63,12 @@ test_tesseract_phototest(void)
   g_autoptr(CdPage) page = load_page("tesseract-ocr-test/testing/phototest.tif", 200);
   g_autoptr(GError) error = NULL;
   GPtrArray *words;
-  PIX *pix = cd_page_get_pix(page);
+  PIX *pix;
   guint last_line = 0;
 
+  if (page == NULL)
+    return;
+  pix = cd_page_get_pix(page);
   g_assert_true(cd_stage_start(CD_STAGE(stage), &error));
   g_assert_no_error(error);
   g_assert_true(cd_page_stage_process(stage, page, NULL, &error));
@@ -93,6 +102,8 @@ test_tesseract_reuse(void)
   g_autoptr(CdPage) second = load_page("tesseract-ocr-test/testing/eurotext.tif", 300);
   g_autoptr(GError) error = NULL;
 
+  if (first == NULL || second == NULL)
+    return;
   g_assert_true(cd_stage_start(CD_STAGE(stage), &error));
   g_assert_true(cd_page_stage_process(stage, first, NULL, &error));
   g_assert_true(cd_page_stage_process(stage, second, NULL, &error));
@@ -109,10 +120,13 @@ test_tesseract_max_dpi(void)
   g_autoptr(CdPageStage) stage = make_stage("max-dpi", 200, NULL);
   g_autoptr(CdPage) page = load_page("tesseract-ocr-test/testing/phototest.tif", 200);
   g_autoptr(GError) error = NULL;
-  PIX *big = pixScale(cd_page_get_pix(page), 2.0, 2.0);
+  PIX *big;
   gint max_right = 0;
   GPtrArray *words;
 
+  if (page == NULL)
+    return;
+  big = pixScale(cd_page_get_pix(page), 2.0, 2.0);
   cd_page_set_pix(page, big);
   cd_page_set_resolution(page, 400, 400);
   g_assert_true(cd_stage_start(CD_STAGE(stage), &error));
@@ -152,6 +166,8 @@ test_tesseract_cancelled(void)
   g_autoptr(GCancellable) cancellable = g_cancellable_new();
   g_autoptr(GError) error = NULL;
 
+  if (page == NULL)
+    return;
   g_assert_true(cd_stage_start(CD_STAGE(stage), &error));
   g_cancellable_cancel(cancellable);
   g_assert_false(cd_page_stage_process(stage, page, cancellable, &error));

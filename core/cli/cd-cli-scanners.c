@@ -40,14 +40,14 @@ cd_cli_scanners(gint argc, gchar **argv)
                                     "device option. SANE_CONFIG_DIR chooses another SANE configuration.");
   if (!g_option_context_parse(ctx, &argc, &argv, &error)) {
     fprintf(stderr, "chartdesk: %s\n", error->message);
-    return 2;
+    return CD_EXIT_USAGE;
   }
   registry = cd_cli_load_registry();
   type = cd_registry_find_stage(registry, "sane", &error);
   if (type == G_TYPE_INVALID) {
     g_prefix_error(&error, "cannot list scanners: ");
     cd_cli_print_error(error);
-    return 1;
+    return CD_EXIT_FAILED;
   }
   source = g_object_new(type, NULL);
   g_object_get(source, "devices", &devices, NULL);
@@ -74,17 +74,17 @@ cd_cli_scanners(gint argc, gchar **argv)
     root = json_builder_get_root(b);
     out = json_to_string(root, TRUE);
     g_print("%s\n", out);
-    return 0;
+    return CD_EXIT_OK;
   }
   if (devices == NULL || devices[0] == NULL) {
     g_print("No scanners found. `scanimage -L` shows what SANE sees; check that the scanner is on, that its backend "
             "is enabled in dll.conf, and that this user may use it.\n");
-    return 0;
+    return CD_EXIT_OK;
   }
   g_print("%-32s %-16s %-32s %s\n", "NAME", "VENDOR", "MODEL", "TYPE");
   for (guint i = 0; devices[i] != NULL; i++) {
     g_auto(GStrv) f = g_strsplit(devices[i], "\t", 4);
     g_print("%-32s %-16s %-32s %s\n", cd_cli_field(f, 0), cd_cli_field(f, 1), cd_cli_field(f, 2), cd_cli_field(f, 3));
   }
-  return 0;
+  return CD_EXIT_OK;
 }

@@ -11,35 +11,12 @@
 #include <string.h>
 
 #include "cd-cli-private.h"
+#include "cd-util-private.h"
 
 #define DEFAULT_MODEL_NAME "trained"
 #define DEFAULT_FOLDS 5
 
 /* ------------------------------------------------------ labelled data */
-
-typedef struct {
-  GPtrArray *texts;  /* gchar*, owned */
-  GPtrArray *labels; /* gchar*, owned */
-} CdLabelled;
-
-static CdLabelled *
-cd_labelled_new(void)
-{
-  CdLabelled *self = g_new0(CdLabelled, 1);
-  self->texts = g_ptr_array_new_with_free_func(g_free);
-  self->labels = g_ptr_array_new_with_free_func(g_free);
-  return self;
-}
-
-static void
-cd_labelled_free(CdLabelled *self)
-{
-  g_ptr_array_unref(self->texts);
-  g_ptr_array_unref(self->labels);
-  g_free(self);
-}
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(CdLabelled, cd_labelled_free)
 
 /* A label is a taxonomy name: lowercase letters, digits and '-'. Anything
  * else in a CSV is most likely a shifted column. */
@@ -55,193 +32,6 @@ cd_label_valid(const gchar *label)
   return TRUE;
 }
 
-/*
- * Splits RFC 4180 CSV into rows of fields: quoted fields may hold commas,
- * doubled quotes and line breaks; CRLF or LF ends a row. An unterminated
- * quote is an error (a truncated file), not a silently merged row.
- */
-static GPtrArray *
-cd_csv_parse(const gchar *data, gsize len, GError **error)
-{
-  g_autoptr(GPtrArray) rows = g_ptr_array_new_with_free_func((GDestroyNotify) g_ptr_array_unref);
-  g_autoptr(GPtrArray) row = g_ptr_array_new_with_free_func(g_free);
-  g_autoptr(GString) field = g_string_new(NULL);
-  gboolean quoted = FALSE, was_quoted = FALSE;
-  guint line = 1, quote_line = 0;
-
-  for (gsize i = 0; i < len; i++) {
-    gchar c = data[i];
-    if (quoted) {
-      if (c == '"' && i + 1 < len && data[i + 1] == '"') {
-        g_string_append_c(field, '"');
-        i++;
-      } else if (c == '"') {
-        quoted = FALSE;
-      } else {
-        if (c == '\n')
-          line++;
-        g_string_append_c(field, c);
-      }
-      continue;
-    }
-    if (c == '"' && field->len == 0 && !was_quoted) {
-      quoted = was_quoted = TRUE;
-      quote_line = line;
-    } else if (c == ',') {
-      g_ptr_array_add(row, g_string_free(g_steal_pointer(&field), FALSE));
-      field = g_string_new(NULL);
-      was_quoted = FALSE;
-    } else if (c == '\n' || c == '\r') {
-      if (c == '\r' && i + 1 < len && data[i + 1] == '\n')
-        i++;
-      line++;
-      g_ptr_array_add(row, g_string_free(g_steal_pointer(&field), FALSE));
-      field = g_string_new(NULL);
-      was_quoted = FALSE;
-      g_ptr_array_add(rows, g_steal_pointer(&row));
-      row = g_ptr_array_new_with_free_func(g_free);
-    } else {
-      g_string_append_c(field, c);
-    }
-  }
-  if (quoted) {
-    g_set_error(error, CD_ERROR, CD_ERROR_INVALID_DATA, "line %u: a quoted field is never closed", quote_line);
-    return NULL;
-  }
-  if (field->len > 0 || row->len > 0 || was_quoted) {
-    g_ptr_array_add(row, g_string_free(g_steal_pointer(&field), FALSE));
-    g_ptr_array_add(rows, g_steal_pointer(&row));
-  }
-  return g_steal_pointer(&rows);
-}
-
-static gint
-cd_csv_column(GPtrArray *header, const gchar *name)
-{
-  for (guint i = 0; i < header->len; i++) {
-    g_autofree gchar *h = g_strstrip(g_ascii_strdown(g_ptr_array_index(header, i), -1));
-    if (g_strcmp0(h, name) == 0)
-      return (gint) i;
-  }
-  return -1;
-}
-
-/* A CSV with a header row naming a label column and a text column. */
-static gboolean
-cd_labelled_add_csv(CdLabelled *self, const gchar *path, const gchar *label_col, const gchar *text_col, GError **error)
-{
-  g_autofree gchar *data = NULL;
-  g_autoptr(GPtrArray) rows = NULL;
-  gsize len;
-  gint li, ti;
-  GPtrArray *header;
-
-  if (!g_file_get_contents(path, &data, &len, error))
-    return FALSE;
-  if (!g_utf8_validate(data, len, NULL)) {
-    g_set_error(error, CD_ERROR, CD_ERROR_INVALID_DATA, "%s: is not UTF-8 text", path);
-    return FALSE;
-  }
-  rows = cd_csv_parse(data, len, error);
-  if (rows == NULL) {
-    g_prefix_error(error, "%s: ", path);
-    return FALSE;
-  }
-  if (rows->len == 0) {
-    g_set_error(error, CD_ERROR, CD_ERROR_INVALID_DATA, "%s: is empty", path);
-    return FALSE;
-  }
-  header = g_ptr_array_index(rows, 0);
-  li = cd_csv_column(header, label_col);
-  ti = cd_csv_column(header, text_col);
-  if (li < 0 || ti < 0) {
-    g_set_error(error, CD_ERROR, CD_ERROR_INVALID_DATA, "%s: the header row has no '%s' column", path,
-                li < 0 ? label_col : text_col);
-    return FALSE;
-  }
-  for (guint r = 1; r < rows->len; r++) {
-    GPtrArray *row = g_ptr_array_index(rows, r);
-    const gchar *label;
-    if (row->len == 1 && ((const gchar *) g_ptr_array_index(row, 0))[0] == '\0')
-      continue; /* a blank line */
-    if ((guint) MAX(li, ti) >= row->len) {
-      g_set_error(error, CD_ERROR, CD_ERROR_INVALID_DATA, "%s: row %u has %u fields, the header %u", path, r + 1,
-                  row->len, header->len);
-      return FALSE;
-    }
-    label = g_strstrip(g_ptr_array_index(row, li));
-    g_ptr_array_add(self->labels, g_strdup(label));
-    g_ptr_array_add(self->texts, g_strdup(g_ptr_array_index(row, ti)));
-  }
-  return TRUE;
-}
-
-static gint
-cd_strcmp_indirect(gconstpointer a, gconstpointer b)
-{
-  return g_strcmp0(*(const gchar *const *) a, *(const gchar *const *) b);
-}
-
-static GPtrArray *
-cd_dir_sorted(const gchar *path, GError **error)
-{
-  g_autoptr(GDir) dir = g_dir_open(path, 0, error);
-  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
-  const gchar *name;
-
-  if (dir == NULL)
-    return NULL;
-  while ((name = g_dir_read_name(dir)) != NULL) {
-    if (name[0] != '.')
-      g_ptr_array_add(names, g_strdup(name));
-  }
-  g_ptr_array_sort(names, cd_strcmp_indirect);
-  return g_steal_pointer(&names);
-}
-
-/* A folder of folders: DIR/TYPE/NAME.txt is a document of type TYPE. */
-static gboolean
-cd_labelled_add_folder(CdLabelled *self, const gchar *path, GError **error)
-{
-  g_autoptr(GPtrArray) types = cd_dir_sorted(path, error);
-  guint before = self->texts->len;
-
-  if (types == NULL)
-    return FALSE;
-  for (guint i = 0; i < types->len; i++) {
-    const gchar *type = g_ptr_array_index(types, i);
-    g_autofree gchar *sub = g_build_filename(path, type, NULL);
-    g_autoptr(GPtrArray) files = NULL;
-    if (!g_file_test(sub, G_FILE_TEST_IS_DIR))
-      continue;
-    files = cd_dir_sorted(sub, error);
-    if (files == NULL)
-      return FALSE;
-    for (guint j = 0; j < files->len; j++) {
-      const gchar *name = g_ptr_array_index(files, j);
-      g_autofree gchar *file = g_build_filename(sub, name, NULL);
-      gchar *text = NULL;
-      gsize len;
-      if (!g_str_has_suffix(name, ".txt") && !g_str_has_suffix(name, ".text"))
-        continue;
-      if (!g_file_get_contents(file, &text, &len, error))
-        return FALSE;
-      if (!g_utf8_validate(text, len, NULL)) {
-        g_free(text);
-        g_set_error(error, CD_ERROR, CD_ERROR_INVALID_DATA, "%s: is not UTF-8 text", file);
-        return FALSE;
-      }
-      g_ptr_array_add(self->texts, text);
-      g_ptr_array_add(self->labels, g_strdup(type));
-    }
-  }
-  if (self->texts->len == before) {
-    g_set_error(error, CD_ERROR, CD_ERROR_NOT_FOUND, "%s: no TYPE/NAME.txt files", path);
-    return FALSE;
-  }
-  return TRUE;
-}
-
 static gboolean
 cd_labelled_add_archive(CdLabelled *self, CdArchive *archive, gboolean reviewed_only, GError **error)
 {
@@ -251,6 +41,7 @@ cd_labelled_add_archive(CdLabelled *self, CdArchive *archive, gboolean reviewed_
   if (!cd_archive_get_labelled_documents(archive, reviewed_only, &texts, &labels, error))
     return FALSE;
   for (guint i = 0; i < texts->len; i++) {
+    g_ptr_array_add(self->names, g_strdup_printf("%s: document %u", cd_archive_get_path(archive), i + 1));
     g_ptr_array_add(self->texts, g_strdup(g_ptr_array_index(texts, i)));
     g_ptr_array_add(self->labels, g_strdup(g_ptr_array_index(labels, i)));
   }
@@ -297,15 +88,6 @@ cd_cli_taxonomy(void)
   if (taxonomy == NULL)
     g_warning("labels are not checked against a taxonomy: %s", error->message);
   return taxonomy;
-}
-
-/* A --test argument: a folder of type folders, or a CSV. */
-static gboolean
-cd_labelled_add_path(CdLabelled *self, const gchar *path, const gchar *label_col, const gchar *text_col, GError **error)
-{
-  if (g_file_test(path, G_FILE_TEST_IS_DIR))
-    return cd_labelled_add_folder(self, path, error);
-  return cd_labelled_add_csv(self, path, label_col, text_col, error);
 }
 
 /* --------------------------------------------------------- options */
@@ -450,13 +232,13 @@ cd_cli_classify_train(gint argc, gchar **argv)
   if (!g_option_context_parse(ctx, &argc, &argv, &error)) {
     fprintf(stderr, "chartdesk: %s\n", error->message);
     cd_train_options_clear(&o);
-    return 2;
+    return CD_EXIT_USAGE;
   }
   if (argc != 2) {
     g_autofree gchar *help = g_option_context_get_help(ctx, TRUE, NULL);
     fprintf(stderr, "chartdesk: train needs one archive\n\n%s", help);
     cd_train_options_clear(&o);
-    return 2;
+    return CD_EXIT_USAGE;
   }
   name = o.name != NULL ? o.name : DEFAULT_MODEL_NAME;
   taxonomy = cd_cli_taxonomy();
@@ -487,7 +269,7 @@ cd_cli_classify_train(gint argc, gchar **argv)
   if (blob == NULL) {
     cd_cli_print_error(error);
     cd_train_options_clear(&o);
-    return 1;
+    return CD_EXIT_FAILED;
   }
 
   labels = cd_text_model_get_labels(model);
@@ -626,7 +408,7 @@ cd_folds_assign(CdLabelled *data, guint k)
     }
     g_array_append_val(members, i);
   }
-  g_ptr_array_sort(keys, cd_strcmp_indirect);
+  cd_ptr_array_sort_strings(keys);
   for (guint l = 0; l < keys->len; l++) {
     GArray *members = g_hash_table_lookup(by_label, g_ptr_array_index(keys, l));
     for (guint i = members->len - 1; i > 0; i--) {
@@ -656,7 +438,7 @@ cd_evaluation_to_json(CdEvaluation *self, const gchar *method)
 
   for (guint i = 0; i < n; i++)
     g_ptr_array_add(sorted, g_ptr_array_index(self->names, i));
-  g_ptr_array_sort(sorted, cd_strcmp_indirect);
+  cd_ptr_array_sort_strings(sorted);
   order = g_new0(guint, n); /* sorted position → index */
   for (guint i = 0; i < n; i++)
     order[i] = GPOINTER_TO_UINT(g_hash_table_lookup(self->index, g_ptr_array_index(sorted, i))) - 1;
@@ -813,7 +595,7 @@ cd_cli_classify_evaluate(gint argc, gchar **argv)
   if (!g_option_context_parse(ctx, &argc, &argv, &error)) {
     fprintf(stderr, "chartdesk: %s\n", error->message);
     cd_train_options_clear(&o);
-    return 2;
+    return CD_EXIT_USAGE;
   }
   have_source = o.csv != NULL || o.folder != NULL || o.from_archive || o.reviewed_only;
   if (argc > 2 || (argc < 2 && !have_source) || opt_folds < 0 || opt_folds == 1 || (opt_folds > 0 && opt_test)) {
@@ -823,7 +605,7 @@ cd_cli_classify_evaluate(gint argc, gchar **argv)
             "--test PATH\n\n%s",
             help);
     cd_train_options_clear(&o);
-    return 2;
+    return CD_EXIT_USAGE;
   }
   taxonomy = cd_cli_taxonomy();
   if (argc == 2) {
@@ -890,7 +672,7 @@ cd_cli_classify_evaluate(gint argc, gchar **argv)
   if (!ok) {
     cd_cli_print_error(error);
     cd_train_options_clear(&o);
-    return 1;
+    return CD_EXIT_FAILED;
   }
   report = cd_evaluation_to_json(eval, method);
   if (o.json) {
@@ -921,18 +703,18 @@ cd_cli_classify_models(gint argc, gchar **argv)
   g_option_context_add_main_entries(ctx, entries, NULL);
   if (!g_option_context_parse(ctx, &argc, &argv, &error)) {
     fprintf(stderr, "chartdesk: %s\n", error->message);
-    return 2;
+    return CD_EXIT_USAGE;
   }
   if (argc != 2) {
     fprintf(stderr, "chartdesk: models needs one archive\n");
-    return 2;
+    return CD_EXIT_USAGE;
   }
   archive = cd_archive_open(argv[1], CD_ARCHIVE_FLAG_NONE, &error);
   if (archive != NULL)
     models = cd_archive_list_models(archive, NULL, &error);
   if (models == NULL) {
     cd_cli_print_error(error);
-    return 1;
+    return CD_EXIT_FAILED;
   }
   if (opt_json) {
     g_autoptr(JsonBuilder) b = json_builder_new();
@@ -960,7 +742,7 @@ cd_cli_classify_models(gint argc, gchar **argv)
     root = json_builder_get_root(b);
     out = json_to_string(root, TRUE);
     g_print("%s\n", out);
-    return 0;
+    return CD_EXIT_OK;
   }
   for (guint i = 0; i < models->len; i++) {
     CdModelInfo *m = g_ptr_array_index(models, i);
@@ -968,7 +750,7 @@ cd_cli_classify_models(gint argc, gchar **argv)
   }
   if (models->len == 0)
     g_print("no models; train one with `chartdesk classify train`\n");
-  return 0;
+  return CD_EXIT_OK;
 }
 
 static void
@@ -997,11 +779,11 @@ cd_cli_classify(gint argc, gchar **argv)
 
   if (argc < 2) {
     cd_cli_classify_usage(stderr);
-    return 2;
+    return CD_EXIT_USAGE;
   }
   if (g_strcmp0(argv[1], "--help") == 0 || g_strcmp0(argv[1], "-h") == 0) {
     cd_cli_classify_usage(stdout);
-    return 0;
+    return CD_EXIT_OK;
   }
   for (guint i = 0; i < G_N_ELEMENTS(actions); i++) {
     if (g_strcmp0(argv[1], actions[i].name) == 0) {
@@ -1012,5 +794,5 @@ cd_cli_classify(gint argc, gchar **argv)
   }
   fprintf(stderr, "chartdesk: unknown classify action '%s'\n\n", argv[1]);
   cd_cli_classify_usage(stderr);
-  return 2;
+  return CD_EXIT_USAGE;
 }

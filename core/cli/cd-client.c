@@ -11,9 +11,6 @@
 #include "cd-cli-private.h"
 #include "cd-client.h"
 
-/* Exit statuses, as chartdesk.c documents them. */
-enum { CD_EXIT_OK = 0, CD_EXIT_FAILED = 1, CD_EXIT_PARTIAL = 3 };
-
 /* Whether a session bus can be reached without starting anything: an
  * address in the environment or the per-user socket. Never autolaunch a
  * bus just to find out that no service runs. */

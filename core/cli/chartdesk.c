@@ -16,94 +16,7 @@
 #include "chartdesk.h"
 #include "cd-cli-classify-test-private.h"
 #include "cd-cli-private.h"
-#include "cd-client.h"
-
-/* Exit statuses, documented in the README. */
-enum {
-  CD_EXIT_OK = 0,
-  CD_EXIT_FAILED = 1,
-  CD_EXIT_USAGE = 2,
-  CD_EXIT_PARTIAL = 3, /* the batch ran, some inputs could not be read */
-};
-
-static gboolean opt_verbose;
-static gboolean progress_visible;
-static gboolean opt_service;    /* --service: through chartdeskd */
-static gboolean opt_no_service; /* --no-service: never through chartdeskd */
-
-static CdClientMode
-cd_cli_service_mode(void)
-{
-  return opt_service ? CD_CLIENT_REQUIRE : opt_no_service ? CD_CLIENT_NEVER : CD_CLIENT_AUTO;
-}
-
-/* Operator-facing log lines: `chartdesk: message`, no GLib decoration;
- * debug only with --verbose (or G_MESSAGES_DEBUG). A progress line being
- * drawn is cleared first so the two do not mix. */
-static GLogWriterOutput
-cd_cli_log_writer(GLogLevelFlags level, const GLogField *fields, gsize n_fields, gpointer user_data)
-{
-  const gchar *message = NULL;
-  const gchar *domain = NULL;
-
-  if ((level & (G_LOG_LEVEL_DEBUG | G_LOG_LEVEL_INFO)) != 0 && !opt_verbose && g_getenv("G_MESSAGES_DEBUG") == NULL)
-    return G_LOG_WRITER_HANDLED;
-  for (gsize i = 0; i < n_fields; i++) {
-    if (g_strcmp0(fields[i].key, "MESSAGE") == 0)
-      message = fields[i].value;
-    else if (g_strcmp0(fields[i].key, "GLIB_DOMAIN") == 0)
-      domain = fields[i].value;
-  }
-  if (message == NULL)
-    return G_LOG_WRITER_UNHANDLED;
-  if (progress_visible) {
-    fputs("\r\033[K", stderr);
-    progress_visible = FALSE;
-  }
-  if ((level & (G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_ERROR)) != 0)
-    fprintf(stderr, "chartdesk: internal error: %s%s%s\n", domain != NULL ? domain : "", domain != NULL ? ": " : "",
-            message);
-  else if ((level & G_LOG_LEVEL_WARNING) != 0)
-    fprintf(stderr, "chartdesk: warning: %s\n", message);
-  else
-    fprintf(stderr, "chartdesk: %s\n", message);
-  return G_LOG_WRITER_HANDLED;
-}
-
-void
-cd_cli_print_error(const GError *error)
-{
-  if (progress_visible) {
-    fputs("\r\033[K", stderr);
-    progress_visible = FALSE;
-  }
-  fprintf(stderr, "chartdesk: %s\n", error->message);
-}
-
-/* Parses a subcommand's options; --help exits 0 through GOption. */
-static gboolean
-cd_cli_parse(GOptionContext *ctx, gint *argc, gchar ***argv, GError **error)
-{
-  g_option_context_set_help_enabled(ctx, TRUE);
-  return g_option_context_parse(ctx, argc, argv, error);
-}
-
-static gint
-cd_cli_usage(GOptionContext *ctx, const gchar *message)
-{
-  g_autofree gchar *help = g_option_context_get_help(ctx, TRUE, NULL);
-  fprintf(stderr, "chartdesk: %s\n\n%s", message, help);
-  return CD_EXIT_USAGE;
-}
-
-CdRegistry *
-cd_cli_load_registry(void)
-{
-  CdRegistry *registry = cd_registry_new();
-  cd_registry_add_default_paths(registry);
-  cd_registry_scan(registry);
-  return registry;
-}
+#include "cd-param-private.h"
 
 /* ---------------------------------------------------------------- ingest */
 
@@ -136,7 +49,7 @@ cd_cli_progress(const CdProgress *p, gpointer user_data)
   }
   fprintf(stderr, "  %u pages  %.1f pages/min  %s", p->pages_done, rate, base);
   fflush(stderr);
-  progress_visible = TRUE;
+  cd_cli_set_progress_visible(TRUE);
 }
 
 typedef struct {
@@ -168,9 +81,7 @@ static gboolean
 cd_cli_on_sigint(gpointer data)
 {
   GCancellable *cancellable = data;
-  if (progress_visible)
-    fputs("\r\033[K", stderr);
-  progress_visible = FALSE;
+  cd_cli_clear_progress();
   fprintf(stderr, "chartdesk: stopping after the pages in progress (documents already archived stay)\n");
   g_cancellable_cancel(cancellable);
   return G_SOURCE_REMOVE;
@@ -179,6 +90,9 @@ cd_cli_on_sigint(gpointer data)
 static gint
 cd_cli_ingest(gint argc, gchar **argv)
 {
+  gboolean opt_verbose = FALSE;
+  gboolean opt_service = FALSE;    /* --service: through chartdeskd */
+  gboolean opt_no_service = FALSE; /* --no-service: never through chartdeskd */
   g_autofree gchar *opt_workflow = NULL;
   g_auto(GStrv) opt_set = NULL;
   gint opt_workers = -1;
@@ -229,8 +143,9 @@ cd_cli_ingest(gint argc, gchar **argv)
     return cd_cli_usage(ctx, error->message);
   if (argc < 3)
     return cd_cli_usage(ctx, "ingest needs an archive and at least one file, folder or scanner");
+  cd_cli_set_verbose(opt_verbose);
 
-  service = cd_client_connect(cd_cli_service_mode(), &error);
+  service = cd_client_connect(cd_cli_service_mode(opt_service, opt_no_service), &error);
   if (error != NULL) {
     cd_cli_print_error(error);
     return CD_EXIT_FAILED;
@@ -251,12 +166,13 @@ cd_cli_ingest(gint argc, gchar **argv)
     return CD_EXIT_FAILED;
   }
   for (guint i = 0; opt_set != NULL && opt_set[i] != NULL; i++) {
-    g_auto(GStrv) kv = g_strsplit(opt_set[i], "=", 2);
-    g_auto(GStrv) so = kv[0] != NULL ? g_strsplit(kv[0], ".", 2) : NULL;
-    if (kv[0] == NULL || kv[1] == NULL || so == NULL || so[0] == NULL || so[1] == NULL)
+    g_autofree gchar *stage = NULL;
+    g_autofree gchar *option = NULL;
+    g_autofree gchar *value = NULL;
+    if (!cd_param_parse_assignment(opt_set[i], &stage, &option, &value, NULL))
       return cd_cli_usage(ctx, "--set takes STAGE.OPTION=VALUE");
     /* a bad --set is a bad command line, like any other option */
-    if (!cd_workflow_set_option(workflow, so[0], so[1], kv[1], &error)) {
+    if (!cd_workflow_set_option(workflow, stage, option, value, &error)) {
       cd_cli_print_error(error);
       return CD_EXIT_USAGE;
     }
@@ -292,10 +208,7 @@ cd_cli_ingest(gint argc, gchar **argv)
   g_thread_join(thread);
   if (!g_cancellable_is_cancelled(cancellable))
     g_source_remove(sigint_id);
-  if (progress_visible) {
-    fputs("\r\033[K", stderr);
-    progress_visible = FALSE;
-  }
+  cd_cli_clear_progress();
 
   if (job.batch == NULL) {
     cd_cli_print_error(job.error);
@@ -326,6 +239,8 @@ cd_cli_ingest(gint argc, gchar **argv)
 static gint
 cd_cli_search(gint argc, gchar **argv)
 {
+  gboolean opt_service = FALSE;
+  gboolean opt_no_service = FALSE;
   g_autofree gchar *opt_mrn = NULL;
   g_autofree gchar *opt_type = NULL;
   g_autofree gchar *opt_from = NULL;
@@ -373,7 +288,7 @@ cd_cli_search(gint argc, gchar **argv)
   if (opt_limit <= 0 || opt_offset < 0)
     return cd_cli_usage(ctx, "--limit must be positive and --offset not negative");
 
-  service = cd_client_connect(cd_cli_service_mode(), &error);
+  service = cd_client_connect(cd_cli_service_mode(opt_service, opt_no_service), &error);
   if (error != NULL) {
     cd_cli_print_error(error);
     return CD_EXIT_FAILED;

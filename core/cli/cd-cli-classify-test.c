@@ -14,6 +14,7 @@
 #include "cd-classification-private.h"
 #include "cd-cli-classify-test-private.h"
 #include "cd-cli-private.h"
+#include "cd-param-private.h"
 #include "cd-util-private.h"
 
 typedef struct {
@@ -39,55 +40,6 @@ cd_sample_free(CdSample *sample)
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(CdSample, cd_sample_free)
 
-/* One CSV record (RFC 4180: quoted fields hold commas, doubled quotes and
- * line breaks); NULL at the end of the text. @line counts lines read. */
-static GPtrArray *
-cd_csv_next(const gchar **p, guint *line)
-{
-  GPtrArray *fields;
-  GString *field;
-
-  if (**p == '\0')
-    return NULL;
-  fields = g_ptr_array_new_with_free_func(g_free);
-  field = g_string_new(NULL);
-  for (;;) {
-    if (**p == '"') {
-      (*p)++;
-      while (**p != '\0') {
-        if (**p == '"' && (*p)[1] == '"') {
-          g_string_append_c(field, '"');
-          *p += 2;
-        } else if (**p == '"') {
-          (*p)++;
-          break;
-        } else {
-          if (**p == '\n')
-            (*line)++;
-          g_string_append_c(field, *(*p)++);
-        }
-      }
-    }
-    while (**p != '\0' && **p != ',' && **p != '\n' && **p != '\r')
-      g_string_append_c(field, *(*p)++);
-    g_ptr_array_add(fields, g_strdup(field->str));
-    g_string_truncate(field, 0);
-    if (**p == ',') {
-      (*p)++;
-      continue;
-    }
-    if (**p == '\r')
-      (*p)++;
-    if (**p == '\n') {
-      (*p)++;
-      (*line)++;
-    }
-    break;
-  }
-  g_string_free(field, TRUE);
-  return fields;
-}
-
 /* Labels are read through the taxonomy; a label that names no type is
  * reported once and its samples left out. */
 static const gchar *
@@ -102,95 +54,28 @@ cd_classify_test_resolve(CdTaxonomy *taxonomy, const gchar *label, GHashTable *u
   return NULL;
 }
 
+/* Labelled samples from a folder of TYPE/NAME.txt or a CSV; labels are
+ * read through the taxonomy, and one that names no type in use is
+ * reported once and its samples left out. */
 static gboolean
-cd_classify_test_read_csv(const gchar *path, const gchar *label_column, const gchar *text_column, CdTaxonomy *taxonomy,
-                          GPtrArray *samples, GError **error)
+cd_classify_test_read(const gchar *path, const gchar *label_column, const gchar *text_column, CdTaxonomy *taxonomy,
+                      GPtrArray *samples, GError **error)
 {
-  g_autofree gchar *contents = NULL;
-  g_autoptr(GPtrArray) header = NULL;
+  g_autoptr(CdLabelled) labelled = cd_labelled_new();
   g_autoptr(GHashTable) unknown = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-  const gchar *p;
-  gint col_label = -1, col_text = -1;
-  guint line = 1;
 
-  if (!g_file_get_contents(path, &contents, NULL, error))
+  if (!cd_labelled_add_path(labelled, path, label_column, text_column, error))
     return FALSE;
-  p = contents;
-  header = cd_csv_next(&p, &line);
-  for (guint i = 0; header != NULL && i < header->len; i++) {
-    if (g_strcmp0(g_ptr_array_index(header, i), label_column) == 0)
-      col_label = i;
-    if (g_strcmp0(g_ptr_array_index(header, i), text_column) == 0)
-      col_text = i;
-  }
-  if (col_label < 0 || col_text < 0) {
-    g_set_error(error, CD_ERROR, CD_ERROR_INVALID_DATA, "%s: the first line names no '%s' and '%s' columns", path,
-                label_column, text_column);
-    return FALSE;
-  }
-  for (;;) {
-    guint start = line;
-    g_autoptr(GPtrArray) record = cd_csv_next(&p, &line);
-    const gchar *type;
+  for (guint i = 0; i < labelled->texts->len; i++) {
+    const gchar *type = cd_classify_test_resolve(taxonomy, g_ptr_array_index(labelled->labels, i), unknown);
     CdSample *sample;
-    if (record == NULL)
-      break;
-    if ((guint) MAX(col_label, col_text) >= record->len)
-      continue; /* a blank or short line */
-    type = cd_classify_test_resolve(taxonomy, g_ptr_array_index(record, col_label), unknown);
     if (type == NULL)
       continue;
     sample = g_new0(CdSample, 1);
-    sample->name = g_strdup_printf("%s:%u", path, start);
+    sample->name = g_strdup(g_ptr_array_index(labelled->names, i));
     sample->expected = g_strdup(type);
-    sample->text = g_strdup(g_ptr_array_index(record, col_text));
+    sample->text = g_strdup(g_ptr_array_index(labelled->texts, i));
     g_ptr_array_add(samples, sample);
-  }
-  return TRUE;
-}
-
-/* A folder of TYPE/NAME.txt, read in name order. */
-static gboolean
-cd_classify_test_read_folder(const gchar *path, CdTaxonomy *taxonomy, GPtrArray *samples, GError **error)
-{
-  g_autoptr(GDir) dir = g_dir_open(path, 0, error);
-  g_autoptr(GPtrArray) labels = g_ptr_array_new_with_free_func(g_free);
-  g_autoptr(GHashTable) unknown = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-  const gchar *name;
-
-  if (dir == NULL)
-    return FALSE;
-  while ((name = g_dir_read_name(dir)) != NULL) {
-    g_autofree gchar *sub = g_build_filename(path, name, NULL);
-    if (g_file_test(sub, G_FILE_TEST_IS_DIR))
-      g_ptr_array_add(labels, g_strdup(name));
-  }
-  cd_ptr_array_sort_strings(labels);
-  for (guint i = 0; i < labels->len; i++) {
-    const gchar *label = g_ptr_array_index(labels, i);
-    g_autofree gchar *sub = g_build_filename(path, label, NULL);
-    g_autoptr(GDir) files = NULL;
-    g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
-    const gchar *type = cd_classify_test_resolve(taxonomy, label, unknown);
-    if (type == NULL)
-      continue;
-    files = g_dir_open(sub, 0, error);
-    if (files == NULL)
-      return FALSE;
-    while ((name = g_dir_read_name(files)) != NULL) {
-      if (g_str_has_suffix(name, ".txt"))
-        g_ptr_array_add(names, g_strdup(name));
-    }
-    cd_ptr_array_sort_strings(names);
-    for (guint j = 0; j < names->len; j++) {
-      g_autofree gchar *file = g_build_filename(sub, g_ptr_array_index(names, j), NULL);
-      g_autoptr(CdSample) sample = g_new0(CdSample, 1);
-      if (!g_file_get_contents(file, &sample->text, NULL, error))
-        return FALSE;
-      sample->name = g_build_filename(label, g_ptr_array_index(names, j), NULL);
-      sample->expected = g_strdup(type);
-      g_ptr_array_add(samples, g_steal_pointer(&sample));
-    }
   }
   return TRUE;
 }
@@ -302,31 +187,26 @@ cd_cli_classify_test(gint argc, gchar **argv)
                                     "and recall.");
   if (!g_option_context_parse(ctx, &argc, &argv, &error)) {
     fprintf(stderr, "chartdesk: %s\n", error->message);
-    return 2;
+    return CD_EXIT_USAGE;
   }
   if (opt_classifier == NULL || argc != 2) {
     g_autofree gchar *help = g_option_context_get_help(ctx, TRUE, NULL);
     fprintf(stderr, "chartdesk: classify test needs --classifier NAME and one LABELLED folder or CSV file\n\n%s", help);
-    return 2;
+    return CD_EXIT_USAGE;
   }
 
   taxonomy = cd_taxonomy_new_default(&error);
   if (taxonomy == NULL) {
     cd_cli_print_error(error);
-    return 1;
+    return CD_EXIT_FAILED;
   }
-  if (g_file_test(argv[1], G_FILE_TEST_IS_DIR)) {
-    if (!cd_classify_test_read_folder(argv[1], taxonomy, samples, &error)) {
-      cd_cli_print_error(error);
-      return 1;
-    }
-  } else if (!cd_classify_test_read_csv(argv[1], opt_label_column, opt_text_column, taxonomy, samples, &error)) {
+  if (!cd_classify_test_read(argv[1], opt_label_column, opt_text_column, taxonomy, samples, &error)) {
     cd_cli_print_error(error);
-    return 1;
+    return CD_EXIT_FAILED;
   }
   if (samples->len == 0) {
     fprintf(stderr, "chartdesk: %s: no labelled samples\n", argv[1]);
-    return 1;
+    return CD_EXIT_FAILED;
   }
 
   registry = cd_cli_load_registry();
@@ -338,7 +218,7 @@ cd_cli_classify_test(gint argc, gchar **argv)
   cd_classifier_set_taxonomy(classifier, taxonomy);
   if (!cd_stage_start(CD_STAGE(classifier), &error)) {
     cd_cli_print_error(error);
-    return 1;
+    return CD_EXIT_FAILED;
   }
 
   types = cd_taxonomy_get_types(taxonomy, FALSE);
@@ -496,5 +376,5 @@ cd_cli_classify_test(gint argc, gchar **argv)
     g_autofree gchar *out = json_to_string(root, TRUE);
     g_print("%s\n", out);
   }
-  return 0;
+  return CD_EXIT_OK;
 }

@@ -10,7 +10,7 @@
 #include "cd-plugin-private.h"
 #include "cd-registry.h"
 #include "cd-util-private.h"
-#include "cd-workflow.h"
+#include "cd-param-private.h"
 
 /**
  * CdRegistry:

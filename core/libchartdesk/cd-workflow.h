@@ -36,7 +36,4 @@ CdSource *cd_workflow_create_source(CdWorkflow *self, GError **error);
 GPtrArray *cd_workflow_create_stages(CdWorkflow *self, CdStageKind kind, GError **error);
 CdSplitter *cd_workflow_create_splitter(CdWorkflow *self, GError **error);
 
-gboolean cd_param_value_from_string(GParamSpec *pspec, const gchar *str, GValue *value, GError **error);
-gchar *cd_param_value_to_string(const GValue *value);
-
 G_END_DECLS

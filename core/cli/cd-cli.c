@@ -31,7 +31,7 @@ cd_cli_plugins(gint argc, gchar **argv)
                                     "and the install folder.");
   if (!g_option_context_parse(ctx, &argc, &argv, &error)) {
     fprintf(stderr, "chartdesk: %s\n", error->message);
-    return 2;
+    return CD_EXIT_USAGE;
   }
   registry = cd_cli_load_registry();
   root = cd_registry_to_json(registry);
@@ -79,9 +79,9 @@ cd_cli_plugins(gint argc, gchar **argv)
       JsonObject *f = json_array_get_object_element(failed, i);
       g_print("  %s\n", json_object_get_string_member(f, "error"));
     }
-    return 1;
+    return CD_EXIT_FAILED;
   }
-  return 0;
+  return CD_EXIT_OK;
 }
 
 /* Writes @data to @filename readable by the owner alone (0600) whatever the

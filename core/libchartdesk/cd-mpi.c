@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cd-csv-private.h"
 #include "cd-error.h"
 #include "cd-mpi.h"
 
@@ -107,50 +108,6 @@ cd_mpi_take(GPtrArray *out, CdPatient *patient, const gchar *where, GPtrArray *p
 
 /* ------------------------------------------------------------------ CSV */
 
-/* Splits one CSV record starting at *pos (RFC 4180: quoted fields may hold
- * commas, newlines and doubled quotes). Advances *pos and *line. */
-static GPtrArray *
-cd_csv_record(const gchar *data, gsize len, gsize *pos, guint *line, gboolean *bad_quote)
-{
-  GPtrArray *fields = g_ptr_array_new_with_free_func(g_free);
-  GString *field = g_string_new(NULL);
-  gboolean quoted = FALSE;
-  gsize i = *pos;
-
-  for (; i < len; i++) {
-    gchar c = data[i];
-    if (quoted) {
-      if (c == '"' && i + 1 < len && data[i + 1] == '"') {
-        g_string_append_c(field, '"');
-        i++;
-      } else if (c == '"') {
-        quoted = FALSE;
-      } else {
-        if (c == '\n')
-          (*line)++;
-        g_string_append_c(field, c);
-      }
-    } else if (c == '"' && field->len == 0) {
-      quoted = TRUE;
-    } else if (c == ',') {
-      g_ptr_array_add(fields, g_string_free(g_steal_pointer(&field), FALSE));
-      field = g_string_new(NULL);
-    } else if (c == '\n' || c == '\r') {
-      if (c == '\r' && i + 1 < len && data[i + 1] == '\n')
-        i++;
-      i++;
-      break;
-    } else {
-      g_string_append_c(field, c);
-    }
-  }
-  *bad_quote = quoted;
-  g_ptr_array_add(fields, g_string_free(field, FALSE));
-  *pos = i;
-  (*line)++;
-  return fields;
-}
-
 /* A row's field in column @col, blanks stripped; NULL if the row is short. */
 static const gchar *
 cd_csv_field(GPtrArray *row, gint col)
@@ -167,50 +124,54 @@ cd_csv_value(GPtrArray *row, gint col)
   return v != NULL && *v != '\0' ? g_strdup(v) : NULL;
 }
 
+/* Whether every field of @row is UTF-8 text. */
+static gboolean
+cd_csv_row_is_utf8(GPtrArray *row)
+{
+  for (guint i = 0; i < row->len; i++) {
+    if (!g_utf8_validate(g_ptr_array_index(row, i), -1, NULL))
+      return FALSE;
+  }
+  return TRUE;
+}
+
 static GPtrArray *
 cd_mpi_read_csv(const gchar *name, const gchar *data, gsize len, GPtrArray *problems, GError **error)
 {
   g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func((GDestroyNotify) cd_patient_free);
   g_autoptr(GPtrArray) header = NULL;
-  const gchar *const columns[] = { "mrn", "family", "given", "middle", "dob", "sex", NULL };
-  gint col[6] = { -1, -1, -1, -1, -1, -1 };
-  gsize pos = 0;
-  guint line = 1;
-  gboolean bad_quote = FALSE;
+  g_autoptr(CdCsvReader) reader = cd_csv_reader_new(data, len);
+  g_autoptr(GError) error_local = NULL;
+  const gchar *const columns[] = { "mrn", "family", "given", "middle", "dob", "sex" };
+  gint col[G_N_ELEMENTS(columns)];
 
-  if (len >= 3 && memcmp(data, "\xef\xbb\xbf", 3) == 0)
-    pos = 3;
-  header = cd_csv_record(data, len, &pos, &line, &bad_quote);
-  for (guint i = 0; i < header->len; i++) {
-    g_autofree gchar *h = g_ascii_strdown(g_strstrip((gchar *) g_ptr_array_index(header, i)), -1);
-    for (guint j = 0; columns[j] != NULL; j++) {
-      if (g_strcmp0(h, columns[j]) == 0 && col[j] < 0)
-        col[j] = i;
-    }
-  }
+  header = cd_csv_reader_next(reader, NULL, &error_local);
+  for (guint j = 0; j < G_N_ELEMENTS(columns); j++)
+    col[j] = header != NULL ? cd_csv_find_column(header, columns[j]) : -1;
   if (col[0] < 0) {
     g_set_error(error, CD_ERROR, CD_ERROR_INVALID_DATA,
                 "%s:1: no 'mrn' column in the header row (expected mrn,family,given,middle,dob,sex)", name);
     return NULL;
   }
-  while (pos < len) {
-    guint start = line;
-    g_autoptr(GPtrArray) f = cd_csv_record(data, len, &pos, &line, &bad_quote);
-    g_autofree gchar *where = g_strdup_printf("%s:%u", name, start);
+  for (;;) {
+    guint start = 0;
+    g_autoptr(GPtrArray) f = cd_csv_reader_next(reader, &start, &error_local);
+    g_autofree gchar *where = NULL;
     CdPatient *p;
     const gchar *dob;
-    gboolean utf8;
 
-    if (f->len == 1 && *g_strstrip((gchar *) g_ptr_array_index(f, 0)) == '\0')
-      continue; /* an empty line */
-    if (bad_quote) {
-      cd_mpi_problem(problems, "%s: a quoted field is not closed; row skipped", where);
-      continue;
+    if (f == NULL && error_local != NULL) {
+      /* an unclosed quote swallows the rest of the file: nothing after it
+       * can be read as rows */
+      cd_mpi_problem(problems, "%s:%s; the rest of the file is skipped", name, error_local->message + strlen("line "));
+      break;
     }
-    utf8 = TRUE;
-    for (guint i = 0; utf8 && i < f->len; i++)
-      utf8 = g_utf8_validate(g_ptr_array_index(f, i), -1, NULL);
-    if (!utf8) {
+    if (f == NULL)
+      break;
+    if (cd_csv_record_is_blank(f))
+      continue; /* an empty line */
+    where = g_strdup_printf("%s:%u", name, start);
+    if (!cd_csv_row_is_utf8(f)) {
       cd_mpi_problem(problems, "%s: not UTF-8 text; row skipped", where);
       continue;
     }

@@ -72,6 +72,25 @@ test_mpi_csv(void)
   g_assert_cmpuint(problems->len, ==, 3);
 }
 
+/* A quote that is never closed (a truncated extract) is reported with the
+ * line it opened on; the rows before it are kept, nothing after it is
+ * guessed at. */
+static void
+test_mpi_csv_unclosed_quote(void)
+{
+  g_autoptr(GPtrArray) problems = g_ptr_array_new_with_free_func(g_free);
+  const gchar *csv = "mrn,family,given\n"
+                     "00482913,DOE,JANE\n"
+                     "00700001,\"O'BRIEN,LIAM\n"
+                     "00000003,LEE,KIM\n";
+  g_autoptr(GPtrArray) p = read_text(csv, CD_MPI_FORMAT_CSV, NULL, problems);
+
+  g_assert_cmpuint(p->len, ==, 1);
+  g_assert_cmpstr(nth(p, 0)->mrn, ==, "00482913");
+  g_assert_true(has_problem(problems, "x:3: a quoted field is never closed; the rest of the file is skipped"));
+  g_assert_cmpuint(problems->len, ==, 1);
+}
+
 static void
 test_mpi_csv_without_mrn_column(void)
 {
@@ -521,6 +540,7 @@ main(int argc, char **argv)
 {
   g_test_init(&argc, &argv, NULL);
   g_test_add_func("/chartdesk/mpi/csv", test_mpi_csv);
+  g_test_add_func("/chartdesk/mpi/csv-unclosed-quote", test_mpi_csv_unclosed_quote);
   g_test_add_func("/chartdesk/mpi/csv-without-mrn-column", test_mpi_csv_without_mrn_column);
   g_test_add_func("/chartdesk/mpi/csv-short-row", test_mpi_csv_short_row);
   g_test_add_func("/chartdesk/mpi/fhir", test_mpi_fhir);

@@ -1,0 +1,110 @@
+/*
+ * Copyright 2026 The Chartdesk authors
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * What every `chartdesk` command shares: the log writer, error and usage
+ * messages that do not mix with a progress line, option parsing, the
+ * plugin registry.
+ */
+#include "config.h"
+
+#include <stdio.h>
+
+#include "cd-cli-private.h"
+
+static gboolean cli_verbose;          /* --verbose of the running command */
+static gboolean cli_progress_visible; /* a progress line is on the terminal */
+
+void
+cd_cli_set_verbose(gboolean verbose)
+{
+  cli_verbose = verbose;
+}
+
+void
+cd_cli_set_progress_visible(gboolean visible)
+{
+  cli_progress_visible = visible;
+}
+
+/* Clears a progress line being drawn, so a message starts on a clean line;
+ * returns whether there was one. */
+gboolean
+cd_cli_clear_progress(void)
+{
+  if (!cli_progress_visible)
+    return FALSE;
+  fputs("\r\033[K", stderr);
+  cli_progress_visible = FALSE;
+  return TRUE;
+}
+
+CdClientMode
+cd_cli_service_mode(gboolean service, gboolean no_service)
+{
+  return service ? CD_CLIENT_REQUIRE : no_service ? CD_CLIENT_NEVER : CD_CLIENT_AUTO;
+}
+
+/* Operator-facing log lines: `chartdesk: message`, no GLib decoration;
+ * debug only with --verbose (or G_MESSAGES_DEBUG). A progress line being
+ * drawn is cleared first so the two do not mix. */
+GLogWriterOutput
+cd_cli_log_writer(GLogLevelFlags level, const GLogField *fields, gsize n_fields, gpointer user_data)
+{
+  const gchar *message = NULL;
+  const gchar *domain = NULL;
+
+  if ((level & (G_LOG_LEVEL_DEBUG | G_LOG_LEVEL_INFO)) != 0 && !cli_verbose && g_getenv("G_MESSAGES_DEBUG") == NULL)
+    return G_LOG_WRITER_HANDLED;
+  for (gsize i = 0; i < n_fields; i++) {
+    if (g_strcmp0(fields[i].key, "MESSAGE") == 0)
+      message = fields[i].value;
+    else if (g_strcmp0(fields[i].key, "GLIB_DOMAIN") == 0)
+      domain = fields[i].value;
+  }
+  if (message == NULL)
+    return G_LOG_WRITER_UNHANDLED;
+  cd_cli_clear_progress();
+  if ((level & (G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_ERROR)) != 0)
+    fprintf(stderr, "chartdesk: internal error: %s%s%s\n", domain != NULL ? domain : "", domain != NULL ? ": " : "",
+            message);
+  else if ((level & G_LOG_LEVEL_WARNING) != 0)
+    fprintf(stderr, "chartdesk: warning: %s\n", message);
+  else
+    fprintf(stderr, "chartdesk: %s\n", message);
+  return G_LOG_WRITER_HANDLED;
+}
+
+void
+cd_cli_print_error(const GError *error)
+{
+  cd_cli_clear_progress();
+  fprintf(stderr, "chartdesk: %s\n", error->message);
+}
+
+/* Parses a subcommand's options; --help exits 0 through GOption. */
+gboolean
+cd_cli_parse(GOptionContext *ctx, gint *argc, gchar ***argv, GError **error)
+{
+  g_option_context_set_help_enabled(ctx, TRUE);
+  return g_option_context_parse(ctx, argc, argv, error);
+}
+
+/* Says what is wrong with the command line, then the command's help;
+ * returns the usage exit status for the caller to return. */
+gint
+cd_cli_usage(GOptionContext *ctx, const gchar *message)
+{
+  g_autofree gchar *help = g_option_context_get_help(ctx, TRUE, NULL);
+  fprintf(stderr, "chartdesk: %s\n\n%s", message, help);
+  return CD_EXIT_USAGE;
+}
+
+CdRegistry *
+cd_cli_load_registry(void)
+{
+  CdRegistry *registry = cd_registry_new();
+  cd_registry_add_default_paths(registry);
+  cd_registry_scan(registry);
+  return registry;
+}

@@ -1,0 +1,54 @@
+/*
+ * Copyright 2026 The Chartdesk authors
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include "chartdesk.h"
+#include "cd-client.h"
+
+G_BEGIN_DECLS
+
+/* Exit statuses of every command, documented in the README. */
+typedef enum {
+  CD_EXIT_OK = 0,
+  CD_EXIT_FAILED = 1,
+  CD_EXIT_USAGE = 2,
+  CD_EXIT_PARTIAL = 3, /* the batch ran, some inputs could not be read */
+} CdExitStatus;
+
+void cd_cli_set_verbose(gboolean verbose);
+void cd_cli_set_progress_visible(gboolean visible);
+gboolean cd_cli_clear_progress(void);
+CdClientMode cd_cli_service_mode(gboolean service, gboolean no_service);
+GLogWriterOutput cd_cli_log_writer(GLogLevelFlags level, const GLogField *fields, gsize n_fields, gpointer user_data);
+gboolean cd_cli_parse(GOptionContext *ctx, gint *argc, gchar ***argv, GError **error);
+gint cd_cli_usage(GOptionContext *ctx, const gchar *message);
+
+void cd_cli_print_error(const GError *error);
+CdRegistry *cd_cli_load_registry(void);
+gint cd_cli_plugins(gint argc, gchar **argv);
+gint cd_cli_scanners(gint argc, gchar **argv);
+gboolean cd_cli_write_page_image(CdArchive *archive, gint64 page_id, const gchar *filename, GError **error);
+void cd_cli_print_record(JsonNode *node, gboolean is_page);
+void cd_cli_print_review(GPtrArray *items, gboolean json);
+gint cd_cli_classify(gint argc, gchar **argv);
+
+/* Labelled documents (cd-cli-labelled.c): three parallel arrays of owned
+ * strings, one entry a document. */
+typedef struct {
+  GPtrArray *names;  /* where it came from: TYPE/NAME.txt, or FILE.csv:LINE */
+  GPtrArray *labels; /* as written: a type name, an alias or a former name */
+  GPtrArray *texts;  /* pages separated by form feeds */
+} CdLabelled;
+
+CdLabelled *cd_labelled_new(void);
+void cd_labelled_free(CdLabelled *self);
+gboolean cd_labelled_add_csv(CdLabelled *self, const gchar *path, const gchar *label_col, const gchar *text_col,
+                             GError **error);
+gboolean cd_labelled_add_folder(CdLabelled *self, const gchar *path, GError **error);
+gboolean cd_labelled_add_path(CdLabelled *self, const gchar *path, const gchar *label_col, const gchar *text_col,
+                              GError **error);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(CdLabelled, cd_labelled_free)
+
+G_END_DECLS
