@@ -5,7 +5,7 @@
  * `chartdesk classify test`, the plugin author's harness, run as a user
  * runs it: on a folder of labelled texts and on a CSV file.
  */
-#include <chartdesk.h>
+#include "cd-engine.h"
 
 #include "cd-test-util.h"
 #include <glib/gstdio.h>

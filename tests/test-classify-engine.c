@@ -6,7 +6,7 @@
  * (configured answers, failures, hangs) through the real pipeline and a
  * real archive, with the shipped taxonomy.
  */
-#include <chartdesk.h>
+#include "cd-engine.h"
 #include <glib/gstdio.h>
 
 typedef struct {

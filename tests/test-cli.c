@@ -5,7 +5,7 @@
  * The `chartdesk` command as an operator uses it: real binary, real plugins,
  * real Tesseract, real archive files.
  */
-#include <chartdesk.h>
+#include "cd-engine.h"
 
 #include "cd-page-private.h"
 #include "cd-test-util.h"

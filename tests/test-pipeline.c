@@ -5,7 +5,7 @@
  * The engine end to end without OCR: the testing plugin's synthetic source
  * and stages through a real archive.
  */
-#include <chartdesk.h>
+#include "cd-engine.h"
 #include <glib/gstdio.h>
 
 typedef struct {

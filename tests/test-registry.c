@@ -2,7 +2,7 @@
  * Copyright 2026 The Chartdesk authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
-#include <chartdesk.h>
+#include "cd-engine.h"
 #include <glib/gstdio.h>
 
 static CdRegistry *registry_for(const gchar *first, ...) G_GNUC_NULL_TERMINATED;

@@ -16,7 +16,7 @@
 #include <signal.h>
 #include <sqlite3.h>
 
-#include "chartdesk.h"
+#include "cd-engine.h"
 #include "cd-service-common.h"
 #include "cd-test-util.h"
 

@@ -2,7 +2,7 @@
  * Copyright 2026 The Chartdesk authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
-#include <chartdesk.h>
+#include "cd-engine.h"
 
 static CdRegistry *
 test_registry(void)

@@ -4,7 +4,7 @@
  */
 #pragma once
 
-#include "chartdesk.h"
+#include "cd-engine.h"
 #include "cd-client.h"
 
 G_BEGIN_DECLS

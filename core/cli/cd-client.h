@@ -6,7 +6,7 @@
  */
 #pragma once
 
-#include "chartdesk.h"
+#include "cd-engine.h"
 #include "cd-service-common.h"
 
 G_BEGIN_DECLS

@@ -13,7 +13,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
-#include "chartdesk.h"
+#include "cd-engine.h"
 #include "cd-cli-classify-test-private.h"
 #include "cd-cli-private.h"
 #include "cd-param-private.h"

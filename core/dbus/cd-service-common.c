@@ -4,7 +4,7 @@
  */
 #include "config.h"
 
-#include "cd-error.h"
+#include <chartdesk.h>
 #include "cd-service-common.h"
 
 /**

@@ -11,7 +11,6 @@
 #include "cd-page-stage.h"
 #include "cd-source.h"
 #include "cd-splitter.h"
-#include "cd-stage-private.h"
 
 /**
  * CdStage:

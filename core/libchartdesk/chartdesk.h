@@ -9,17 +9,14 @@
 #define __CHARTDESK_H_INSIDE__
 
 #include "cd-archive.h"
-#include "cd-batch.h"
 #include "cd-classifier.h"
 #include "cd-doc-stage.h"
 #include "cd-document.h"
 #include "cd-error.h"
 #include "cd-image.h"
-#include "cd-mpi.h"
 #include "cd-page-stage.h"
 #include "cd-page.h"
 #include "cd-patient.h"
-#include "cd-pipeline.h"
 #include "cd-plugin.h"
 #include "cd-registry.h"
 #include "cd-source.h"
@@ -29,6 +26,5 @@
 #include "cd-text-model.h"
 #include "cd-version.h"
 #include "cd-word.h"
-#include "cd-workflow.h"
 
 #undef __CHARTDESK_H_INSIDE__

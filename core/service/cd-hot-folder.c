@@ -12,9 +12,8 @@
 
 #include <unistd.h>
 
-#include "cd-error.h"
+#include <chartdesk.h>
 #include "cd-hot-folder.h"
-#include "cd-source.h"
 
 /**
  * CdHotFolder:

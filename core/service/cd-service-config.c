@@ -7,7 +7,7 @@
 #include <gio/gio.h>
 #include <string.h>
 
-#include "cd-error.h"
+#include <chartdesk.h>
 #include "cd-service-config.h"
 
 #define DEFAULT_WORKFLOW "chart-intake"

@@ -145,21 +145,8 @@ cd_archive_save_model(CdArchive *self, const gchar *name, GBytes *data, JsonNode
   return TRUE;
 }
 
-/**
- * cd_archive_load_model:
- * @self: a #CdArchive
- * @name: the model's name
- * @version: the version to load, or 0 for the latest
- * @loaded_version: (out) (optional): the version loaded
- * @error: return location for a #GError
- *
- * Returns: (transfer full): the serialised model, or %NULL with
- *   %CD_ERROR_NOT_FOUND when the archive holds no such model or version
- *
- * Since: 0.1
- */
-GBytes *
-cd_archive_load_model(CdArchive *self, const gchar *name, gint version, gint *loaded_version, GError **error)
+/* CdArchive.load_model: the newest version, or the one asked for. */GBytes *
+cd_sqlite_archive_load_model(CdArchive *self, const gchar *name, gint version, gint *loaded_version, GError **error)
 {
   g_autoptr(GRecMutexLocker) locker = NULL;
   g_autoptr(sqlite3_stmt) stmt = NULL;

@@ -41,20 +41,8 @@ cd_archive_patient_row(CdArchive *self, const gchar *mrn, GError **error)
   return cd_patient_from_row(stmt);
 }
 
-/**
- * cd_archive_lookup_patient:
- * @self: a #CdArchive
- * @mrn: a medical record number
- * @error: return location for a #GError
- *
- * Returns the index entry for exactly this MRN, merged or not.
- *
- * Returns: (transfer full): the patient, or %NULL with %CD_ERROR_NOT_FOUND
- *
- * Since: 0.1
- */
-CdPatient *
-cd_archive_lookup_patient(CdArchive *self, const gchar *mrn, GError **error)
+/* CdArchive.lookup_patient: the MPI row of exactly this MRN. */CdPatient *
+cd_sqlite_archive_lookup_patient(CdArchive *self, const gchar *mrn, GError **error)
 {
   g_autoptr(GRecMutexLocker) locker = NULL;
   g_autoptr(GError) error_local = NULL;
@@ -73,22 +61,8 @@ cd_archive_lookup_patient(CdArchive *self, const gchar *mrn, GError **error)
   return patient;
 }
 
-/**
- * cd_archive_resolve_patient:
- * @self: a #CdArchive
- * @mrn: a medical record number
- * @error: return location for a #GError
- *
- * Returns the patient a document with this MRN is filed to: the MRN's own
- * entry, or the entry that survived its merge (following chains of merges).
- *
- * Returns: (transfer full): the surviving patient, or %NULL with
- *   %CD_ERROR_NOT_FOUND
- *
- * Since: 0.1
- */
-CdPatient *
-cd_archive_resolve_patient(CdArchive *self, const gchar *mrn, GError **error)
+/* CdArchive.resolve_patient: follows merges to the surviving entry. */CdPatient *
+cd_sqlite_archive_resolve_patient(CdArchive *self, const gchar *mrn, GError **error)
 {
   g_autoptr(GRecMutexLocker) locker = NULL;
   g_autoptr(CdPatient) patient = NULL;
@@ -109,24 +83,9 @@ cd_archive_resolve_patient(CdArchive *self, const gchar *mrn, GError **error)
   return g_steal_pointer(&patient);
 }
 
-/**
- * cd_archive_find_patients:
- * @self: a #CdArchive
- * @family: (nullable): family name, any case or accents
- * @given: (nullable): given name
- * @dob: (nullable): date of birth, `YYYY-MM-DD`
- * @error: return location for a #GError
- *
- * Finds the index entries, merged ones excluded, that match every criterion
- * given. Finding namesakes is the point: callers must not pick one of
- * several by name alone.
- *
- * Returns: (transfer container) (element-type CdPatient): the matches
- *
- * Since: 0.1
- */
-GPtrArray *
-cd_archive_find_patients(CdArchive *self, const gchar *family, const gchar *given, const gchar *dob, GError **error)
+/* CdArchive.find_patients: unmerged entries matching every criterion,
+ * names compared normalised. */GPtrArray *
+cd_sqlite_archive_find_patients(CdArchive *self, const gchar *family, const gchar *given, const gchar *dob, GError **error)
 {
   g_autoptr(GRecMutexLocker) locker = NULL;
   g_autoptr(GPtrArray) found = g_ptr_array_new_with_free_func((GDestroyNotify) cd_patient_free);

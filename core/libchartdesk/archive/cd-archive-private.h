@@ -8,7 +8,7 @@
 
 #include <sqlite3.h>
 
-#include "cd-archive.h"
+#include "cd-archive-engine.h"
 
 G_BEGIN_DECLS
 
@@ -27,6 +27,15 @@ gboolean cd_archive_audit_locked(CdArchive *self, const gchar *action, const gch
 gchar *cd_query_plain_to_fts(const gchar *text);
 GRecMutex *cd_archive_get_mutex(CdArchive *self);
 sqlite3 *cd_archive_get_db(CdArchive *self);
+
+/* CdSqliteArchive's implementations of the SDK's CdArchive methods, in
+ * cd-archive-mpi.c and cd-archive-model.c */
+CdPatient *cd_sqlite_archive_lookup_patient(CdArchive *self, const gchar *mrn, GError **error);
+CdPatient *cd_sqlite_archive_resolve_patient(CdArchive *self, const gchar *mrn, GError **error);
+GPtrArray *cd_sqlite_archive_find_patients(CdArchive *self, const gchar *family, const gchar *given,
+                                           const gchar *dob, GError **error);
+GBytes *cd_sqlite_archive_load_model(CdArchive *self, const gchar *name, gint version, gint *loaded_version,
+                                     GError **error);
 
 /* NULL binds SQL NULL; the text is copied, so a temporary may be bound */
 static inline void

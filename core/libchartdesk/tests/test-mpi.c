@@ -5,7 +5,7 @@
  * The patient index readers on small extracts, and their import into a real
  * archive: merges, re-import without duplicates.
  */
-#include <chartdesk.h>
+#include "cd-engine.h"
 
 #include "cd-archive-private.h"
 #include "cd-test-util.h"

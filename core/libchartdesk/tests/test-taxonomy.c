@@ -4,7 +4,7 @@
  *
  * The document taxonomy: the shipped file, and a hospital's edits to it.
  */
-#include "chartdesk.h"
+#include "cd-engine.h"
 
 /* The shipped taxonomy has the fourteen types of the design, in order,
  * with LOINC document codes where one fits and `other` as the fallback. */

@@ -5,7 +5,7 @@
  * The identity stages on pages whose text is given, against a real archive
  * and patient index: every linking rule and every misfile trap.
  */
-#include <chartdesk.h>
+#include "cd-engine.h"
 
 #include "../cd-identity-common.h"
 

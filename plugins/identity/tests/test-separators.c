@@ -8,7 +8,7 @@
  * splitter, without OCR. The separator pages found and the documents formed
  * are checked against barcodes_ground_truth.json.
  */
-#include <chartdesk.h>
+#include "cd-engine.h"
 #include <glib/gstdio.h>
 #include <unistd.h>
 #include "cd-test-util.h"

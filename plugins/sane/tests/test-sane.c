@@ -6,7 +6,7 @@
  * sane-backends, configured by tests/sane.d (SANE_CONFIG_DIR, set in meson):
  * real SANE calls, real frames, real feeder ends and device errors.
  */
-#include <chartdesk.h>
+#include "cd-engine.h"
 #include <glib/gstdio.h>
 #include <string.h>
 

@@ -7,7 +7,7 @@
  * archive's model versions, the `trained` stage loading from a reopened
  * archive file, and `chartdesk classify train/evaluate`.
  */
-#include <chartdesk.h>
+#include "cd-engine.h"
 #include <glib/gstdio.h>
 #include <string.h>
 

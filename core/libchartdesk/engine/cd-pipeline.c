@@ -15,7 +15,6 @@
 #include "cd-page-private.h"
 #include "cd-page-stage.h"
 #include "cd-pipeline.h"
-#include "cd-stage-private.h"
 
 /**
  * CdPipeline:

@@ -4,11 +4,7 @@
  */
 #pragma once
 
-#if !defined(__CHARTDESK_H_INSIDE__) && !defined(CD_COMPILATION)
-#error "Only <chartdesk.h> can be included directly."
-#endif
-
-#include "cd-patient.h"
+#include <chartdesk.h>
 
 G_BEGIN_DECLS
 

@@ -18,8 +18,8 @@
 #include "cd-page-private.h"
 #include "cd-util-private.h"
 
-/**
- * CdArchive:
+/*
+ * CdSqliteArchive:
  *
  * One archive: one SQLite file in WAL mode holding batches, documents,
  * pages with their images and text, the patient index, the review queue and
@@ -33,10 +33,11 @@
  * Every read of patient data through this API (search, view, image, export)
  * appends an audit entry naming the actor; callers cannot forget to.
  *
- * Since: 0.1
+ * It implements the SDK's CdArchive (the patient index and models that
+ * stages read); the rest of its API is the engine's (cd-archive-engine.h).
  */
-struct _CdArchive {
-  GObject parent_instance;
+struct _CdSqliteArchive {
+  CdArchive parent_instance;
   sqlite3 *db;
   gchar *path;
   CdArchiveFlags flags;
@@ -46,7 +47,7 @@ struct _CdArchive {
   GRecMutex mutex; /* the source thread checks files while the writer commits */
 };
 
-G_DEFINE_TYPE(CdArchive, cd_archive, G_TYPE_OBJECT)
+G_DEFINE_FINAL_TYPE(CdSqliteArchive, cd_sqlite_archive, CD_TYPE_ARCHIVE)
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(sqlite3_stmt, sqlite3_finalize)
 
@@ -61,9 +62,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(sqlite3_stmt, sqlite3_finalize)
 #define PAGE_FROM " FROM pages p LEFT JOIN images i ON i.sha256 = p.image_sha256 "
 
 static void
-cd_archive_finalize(GObject *object)
+cd_sqlite_archive_finalize(GObject *object)
 {
-  CdArchive *self = CD_ARCHIVE(object);
+  CdSqliteArchive *self = CD_SQLITE_ARCHIVE(object);
 
   if (self->db != NULL)
     sqlite3_close_v2(self->db);
@@ -76,18 +77,27 @@ cd_archive_finalize(GObject *object)
   g_free(self->purpose);
   g_rec_mutex_clear(&self->mutex);
 
-  G_OBJECT_CLASS(cd_archive_parent_class)->finalize(object);
+  G_OBJECT_CLASS(cd_sqlite_archive_parent_class)->finalize(object);
 }
 
+static const gchar *cd_sqlite_archive_get_path(CdArchive *archive);
+
 static void
-cd_archive_class_init(CdArchiveClass *klass)
+cd_sqlite_archive_class_init(CdSqliteArchiveClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS(klass);
-  object_class->finalize = cd_archive_finalize;
+  CdArchiveClass *archive_class = CD_ARCHIVE_CLASS(klass);
+
+  object_class->finalize = cd_sqlite_archive_finalize;
+  archive_class->get_path = cd_sqlite_archive_get_path;
+  archive_class->lookup_patient = cd_sqlite_archive_lookup_patient;
+  archive_class->resolve_patient = cd_sqlite_archive_resolve_patient;
+  archive_class->find_patients = cd_sqlite_archive_find_patients;
+  archive_class->load_model = cd_sqlite_archive_load_model;
 }
 
 static void
-cd_archive_init(CdArchive *self)
+cd_sqlite_archive_init(CdSqliteArchive *self)
 {
   self->lock_fd = -1;
   self->actor = g_strdup(g_get_user_name());
@@ -98,19 +108,21 @@ cd_archive_init(CdArchive *self)
 static void
 cd_archive_set_error(CdArchive *self, GError **error, const gchar *what)
 {
-  gint code = sqlite3_extended_errcode(self->db);
+  CdSqliteArchive *priv = CD_SQLITE_ARCHIVE(self);
+  gint code = sqlite3_extended_errcode(priv->db);
   gint primary = code & 0xff;
   CdError cd_code = CD_ERROR_ARCHIVE;
 
   if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED)
     cd_code = CD_ERROR_BUSY;
-  g_set_error(error, CD_ERROR, cd_code, "%s: %s: %s", self->path, what, sqlite3_errmsg(self->db));
+  g_set_error(error, CD_ERROR, cd_code, "%s: %s: %s", priv->path, what, sqlite3_errmsg(priv->db));
 }
 
 gboolean
 cd_archive_exec(CdArchive *self, const gchar *sql, GError **error)
 {
-  if (sqlite3_exec(self->db, sql, NULL, NULL, NULL) != SQLITE_OK) {
+  CdSqliteArchive *priv = CD_SQLITE_ARCHIVE(self);
+  if (sqlite3_exec(priv->db, sql, NULL, NULL, NULL) != SQLITE_OK) {
     cd_archive_set_error(self, error, "cannot execute statement");
     return FALSE;
   }
@@ -120,8 +132,9 @@ cd_archive_exec(CdArchive *self, const gchar *sql, GError **error)
 sqlite3_stmt *
 cd_archive_prepare(CdArchive *self, const gchar *sql, GError **error)
 {
+  CdSqliteArchive *priv = CD_SQLITE_ARCHIVE(self);
   sqlite3_stmt *stmt = NULL;
-  if (sqlite3_prepare_v2(self->db, sql, -1, &stmt, NULL) != SQLITE_OK) {
+  if (sqlite3_prepare_v2(priv->db, sql, -1, &stmt, NULL) != SQLITE_OK) {
     cd_archive_set_error(self, error, "cannot prepare statement");
     return NULL;
   }
@@ -159,10 +172,11 @@ struct _CdArchiveTxn {
 CdArchiveTxn *
 cd_archive_txn_begin(CdArchive *self, GError **error)
 {
+  CdSqliteArchive *priv = CD_SQLITE_ARCHIVE(self);
   CdArchiveTxn *txn;
 
-  if (!sqlite3_get_autocommit(self->db)) {
-    g_set_error(error, CD_ERROR, CD_ERROR_INTERNAL, "%s: nested transaction", self->path);
+  if (!sqlite3_get_autocommit(priv->db)) {
+    g_set_error(error, CD_ERROR, CD_ERROR_INTERNAL, "%s: nested transaction", priv->path);
     return NULL;
   }
   if (!cd_archive_exec(self, "BEGIN IMMEDIATE", error))
@@ -187,7 +201,7 @@ cd_archive_txn_free(CdArchiveTxn *txn)
   if (txn == NULL)
     return;
   if (!txn->done)
-    sqlite3_exec(txn->archive->db, "ROLLBACK", NULL, NULL, NULL);
+    sqlite3_exec(cd_archive_get_db(txn->archive), "ROLLBACK", NULL, NULL, NULL);
   g_free(txn);
 }
 
@@ -196,20 +210,21 @@ cd_archive_txn_free(CdArchiveTxn *txn)
 static gboolean
 cd_archive_lock_writer(CdArchive *self, GError **error)
 {
-  self->lock_fd = g_open(self->path, O_RDONLY | O_CLOEXEC, 0);
-  if (self->lock_fd < 0) {
-    g_set_error(error, CD_ERROR, CD_ERROR_ARCHIVE, "%s: cannot open for locking: %s", self->path, g_strerror(errno));
+  CdSqliteArchive *priv = CD_SQLITE_ARCHIVE(self);
+  priv->lock_fd = g_open(priv->path, O_RDONLY | O_CLOEXEC, 0);
+  if (priv->lock_fd < 0) {
+    g_set_error(error, CD_ERROR, CD_ERROR_ARCHIVE, "%s: cannot open for locking: %s", priv->path, g_strerror(errno));
     return FALSE;
   }
-  if (flock(self->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+  if (flock(priv->lock_fd, LOCK_EX | LOCK_NB) != 0) {
     gint saved = errno;
     if (saved == EWOULDBLOCK) {
       g_set_error(error, CD_ERROR, CD_ERROR_BUSY,
                   "%s: another process is writing to this archive (a batch is running); "
                   "wait for it to finish or use another archive",
-                  self->path);
+                  priv->path);
     } else {
-      g_set_error(error, CD_ERROR, CD_ERROR_ARCHIVE, "%s: cannot lock: %s", self->path, g_strerror(saved));
+      g_set_error(error, CD_ERROR, CD_ERROR_ARCHIVE, "%s: cannot lock: %s", priv->path, g_strerror(saved));
     }
     return FALSE;
   }
@@ -236,6 +251,7 @@ cd_archive_pragma_int(CdArchive *self, const gchar *pragma, GError **error)
 static gboolean
 cd_archive_migrate(CdArchive *self, GError **error)
 {
+  CdSqliteArchive *priv = CD_SQLITE_ARCHIVE(self);
   gint version = cd_archive_pragma_int(self, "user_version", error);
   gint app_id;
 
@@ -245,7 +261,7 @@ cd_archive_migrate(CdArchive *self, GError **error)
   if (app_id < 0)
     return FALSE;
   if (version > 0 && app_id != CD_ARCHIVE_APPLICATION_ID) {
-    g_set_error(error, CD_ERROR, CD_ERROR_ARCHIVE, "%s: is an SQLite database but not a Chartdesk archive", self->path);
+    g_set_error(error, CD_ERROR, CD_ERROR_ARCHIVE, "%s: is an SQLite database but not a Chartdesk archive", priv->path);
     return FALSE;
   }
   if (version == 0 && app_id == 0) {
@@ -255,13 +271,13 @@ cd_archive_migrate(CdArchive *self, GError **error)
       return FALSE;
     if (sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_int(stmt, 0) > 0) {
       g_set_error(error, CD_ERROR, CD_ERROR_ARCHIVE, "%s: is an SQLite database but not a Chartdesk archive",
-                  self->path);
+                  priv->path);
       return FALSE;
     }
   }
   if (version > CD_ARCHIVE_SCHEMA_VERSION) {
     g_set_error(error, CD_ERROR, CD_ERROR_ARCHIVE,
-                "%s: schema version %d is newer than this Chartdesk understands (%d); upgrade Chartdesk", self->path,
+                "%s: schema version %d is newer than this Chartdesk understands (%d); upgrade Chartdesk", priv->path,
                 version, CD_ARCHIVE_SCHEMA_VERSION);
     return FALSE;
   }
@@ -282,7 +298,7 @@ cd_archive_migrate(CdArchive *self, GError **error)
       return FALSE;
     if (!cd_archive_txn_commit(txn, error))
       return FALSE;
-    g_info("%s: migrated to schema %d", self->path, v + 1);
+    g_info("%s: migrated to schema %d", priv->path, v + 1);
   }
   return TRUE;
 }
@@ -333,7 +349,7 @@ cd_archive_looks_like_sqlite(const gchar *path, GError **error)
 CdArchive *
 cd_archive_open(const gchar *path, CdArchiveFlags flags, GError **error)
 {
-  g_autoptr(CdArchive) self = NULL;
+  g_autoptr(CdSqliteArchive) self = NULL;
   gint sql_flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX;
   gboolean exists;
 
@@ -367,7 +383,7 @@ cd_archive_open(const gchar *path, CdArchiveFlags flags, GError **error)
     return NULL;
   }
 
-  self = g_object_new(CD_TYPE_ARCHIVE, NULL);
+  self = g_object_new(CD_TYPE_SQLITE_ARCHIVE, NULL);
   self->path = g_strdup(path);
   self->flags = flags;
   if (sqlite3_open_v2(path, &self->db, sql_flags, NULL) != SQLITE_OK) {
@@ -379,34 +395,26 @@ cd_archive_open(const gchar *path, CdArchiveFlags flags, GError **error)
   sqlite3_busy_timeout(self->db, 30000);
 
   /* a zero-byte or foreign file fails on the first read */
-  if (cd_archive_pragma_int(self, "schema_version", NULL) < 0) {
+  if (cd_archive_pragma_int(CD_ARCHIVE(self), "schema_version", NULL) < 0) {
     g_set_error(error, CD_ERROR, CD_ERROR_ARCHIVE, "%s: not a Chartdesk archive: %s", path, sqlite3_errmsg(self->db));
     return NULL;
   }
-  if ((flags & CD_ARCHIVE_FLAG_WRITER) != 0 && !cd_archive_lock_writer(self, error))
+  if ((flags & CD_ARCHIVE_FLAG_WRITER) != 0 && !cd_archive_lock_writer(CD_ARCHIVE(self), error))
     return NULL;
   /* FULL, not NORMAL: a hot folder moves a file to done/ right after its
    * commit, so a commit must survive a power cut */
-  if (!cd_archive_exec(self, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON", error))
+  if (!cd_archive_exec(CD_ARCHIVE(self), "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON",
+                       error))
     return NULL;
-  if (!cd_archive_migrate(self, error))
+  if (!cd_archive_migrate(CD_ARCHIVE(self), error))
     return NULL;
-  return g_steal_pointer(&self);
+  return CD_ARCHIVE(g_steal_pointer(&self));
 }
 
-/**
- * cd_archive_get_path:
- * @self: a #CdArchive
- *
- * Returns: the archive file
- *
- * Since: 0.1
- */
-const gchar *
-cd_archive_get_path(CdArchive *self)
+static const gchar *
+cd_sqlite_archive_get_path(CdArchive *archive)
 {
-  g_return_val_if_fail(CD_IS_ARCHIVE(self), NULL);
-  return self->path;
+  return CD_SQLITE_ARCHIVE(archive)->path;
 }
 
 /**
@@ -420,10 +428,11 @@ cd_archive_get_path(CdArchive *self)
 gint
 cd_archive_get_schema_version(CdArchive *self)
 {
+  CdSqliteArchive *priv = CD_SQLITE_ARCHIVE(self);
   g_autoptr(GRecMutexLocker) locker = NULL;
 
   g_return_val_if_fail(CD_IS_ARCHIVE(self), -1);
-  locker = g_rec_mutex_locker_new(&self->mutex);
+  locker = g_rec_mutex_locker_new(&priv->mutex);
   return cd_archive_pragma_int(self, "user_version", NULL);
 }
 
@@ -440,10 +449,11 @@ cd_archive_get_schema_version(CdArchive *self)
 void
 cd_archive_set_actor(CdArchive *self, const gchar *actor)
 {
+  CdSqliteArchive *priv = CD_SQLITE_ARCHIVE(self);
   g_return_if_fail(CD_IS_ARCHIVE(self));
   g_return_if_fail(actor != NULL);
-  g_free(self->actor);
-  self->actor = g_strdup(actor);
+  g_free(priv->actor);
+  priv->actor = g_strdup(actor);
 }
 
 /**
@@ -457,8 +467,9 @@ cd_archive_set_actor(CdArchive *self, const gchar *actor)
 const gchar *
 cd_archive_get_actor(CdArchive *self)
 {
+  CdSqliteArchive *priv = CD_SQLITE_ARCHIVE(self);
   g_return_val_if_fail(CD_IS_ARCHIVE(self), NULL);
-  return self->actor;
+  return priv->actor;
 }
 
 /**
@@ -473,9 +484,10 @@ cd_archive_get_actor(CdArchive *self)
 void
 cd_archive_set_purpose(CdArchive *self, const gchar *purpose)
 {
+  CdSqliteArchive *priv = CD_SQLITE_ARCHIVE(self);
   g_return_if_fail(CD_IS_ARCHIVE(self));
-  g_free(self->purpose);
-  self->purpose = g_strdup(purpose);
+  g_free(priv->purpose);
+  priv->purpose = g_strdup(purpose);
 }
 
 static gchar *
@@ -496,6 +508,7 @@ cd_archive_audit_hash(const gchar *prev, const gchar *ts, const gchar *actor, co
 gboolean
 cd_archive_audit_locked(CdArchive *self, const gchar *action, const gchar *object, JsonNode *detail, GError **error)
 {
+  CdSqliteArchive *priv = CD_SQLITE_ARCHIVE(self);
   g_autoptr(sqlite3_stmt) last = NULL;
   g_autoptr(sqlite3_stmt) ins = NULL;
   g_autofree gchar *prev = NULL;
@@ -505,9 +518,9 @@ cd_archive_audit_locked(CdArchive *self, const gchar *action, const gchar *objec
   g_autoptr(JsonNode) wrapped = NULL;
 
   /* the purpose travels inside the detail so it is covered by the hash */
-  if (self->purpose != NULL) {
+  if (priv->purpose != NULL) {
     g_autoptr(JsonObject) obj = json_object_new();
-    json_object_set_string_member(obj, "purpose", self->purpose);
+    json_object_set_string_member(obj, "purpose", priv->purpose);
     if (detail != NULL)
       json_object_set_member(obj, "detail", json_node_copy(detail));
     wrapped = json_node_init_object(json_node_alloc(), obj);
@@ -522,7 +535,7 @@ cd_archive_audit_locked(CdArchive *self, const gchar *action, const gchar *objec
     prev = g_strdup(cd_column_text(last, 0));
   else
     prev = g_strdup(CD_AUDIT_GENESIS);
-  hash = cd_archive_audit_hash(prev, ts, self->actor, action, object, detail_str);
+  hash = cd_archive_audit_hash(prev, ts, priv->actor, action, object, detail_str);
 
   ins = cd_archive_prepare(self,
                            "INSERT INTO audit (ts, actor, action, object, detail, prev_hash, hash) "
@@ -531,7 +544,7 @@ cd_archive_audit_locked(CdArchive *self, const gchar *action, const gchar *objec
   if (ins == NULL)
     return FALSE;
   cd_bind_text(ins, 1, ts);
-  cd_bind_text(ins, 2, self->actor);
+  cd_bind_text(ins, 2, priv->actor);
   cd_bind_text(ins, 3, action);
   cd_bind_text(ins, 4, object);
   cd_bind_text(ins, 5, detail_str);
@@ -557,14 +570,15 @@ cd_archive_audit_locked(CdArchive *self, const gchar *action, const gchar *objec
 gboolean
 cd_archive_audit(CdArchive *self, const gchar *action, const gchar *object, JsonNode *detail, GError **error)
 {
+  CdSqliteArchive *priv = CD_SQLITE_ARCHIVE(self);
   g_autoptr(GRecMutexLocker) locker = NULL;
   g_autoptr(CdArchiveTxn) txn = NULL;
 
   g_return_val_if_fail(CD_IS_ARCHIVE(self), FALSE);
   g_return_val_if_fail(action != NULL && object != NULL, FALSE);
 
-  locker = g_rec_mutex_locker_new(&self->mutex);
-  if (!sqlite3_get_autocommit(self->db))
+  locker = g_rec_mutex_locker_new(&priv->mutex);
+  if (!sqlite3_get_autocommit(priv->db))
     return cd_archive_audit_locked(self, action, object, detail, error);
   txn = cd_archive_txn_begin(self, error);
   if (txn == NULL)
@@ -591,13 +605,14 @@ cd_archive_audit(CdArchive *self, const gchar *action, const gchar *object, Json
 gboolean
 cd_archive_verify_audit(CdArchive *self, gint64 *bad_entry, GError **error)
 {
+  CdSqliteArchive *priv = CD_SQLITE_ARCHIVE(self);
   g_autoptr(GRecMutexLocker) locker = NULL;
   g_autoptr(sqlite3_stmt) stmt = NULL;
   g_autofree gchar *prev = g_strdup(CD_AUDIT_GENESIS);
   gint rc;
 
   g_return_val_if_fail(CD_IS_ARCHIVE(self), FALSE);
-  locker = g_rec_mutex_locker_new(&self->mutex);
+  locker = g_rec_mutex_locker_new(&priv->mutex);
   stmt = cd_archive_prepare(
       self, "SELECT id, ts, actor, action, object, detail, prev_hash, hash FROM audit ORDER BY id", error);
   if (stmt == NULL)
@@ -616,7 +631,7 @@ cd_archive_verify_audit(CdArchive *self, gint64 *bad_entry, GError **error)
       g_set_error(error, CD_ERROR, CD_ERROR_INVALID_DATA,
                   "%s: audit log entry %" G_GINT64_FORMAT " does not match the hash chain: the log was altered "
                   "at or before this entry",
-                  self->path, id);
+                  priv->path, id);
       return FALSE;
     }
     g_free(prev);
@@ -632,8 +647,9 @@ cd_archive_verify_audit(CdArchive *self, gint64 *bad_entry, GError **error)
 static gboolean
 cd_archive_require_writer(CdArchive *self, GError **error)
 {
-  if ((self->flags & CD_ARCHIVE_FLAG_WRITER) == 0) {
-    g_set_error(error, CD_ERROR, CD_ERROR_INTERNAL, "%s: not opened as the batch writer", self->path);
+  CdSqliteArchive *priv = CD_SQLITE_ARCHIVE(self);
+  if ((priv->flags & CD_ARCHIVE_FLAG_WRITER) == 0) {
+    g_set_error(error, CD_ERROR, CD_ERROR_INTERNAL, "%s: not opened as the batch writer", priv->path);
     return FALSE;
   }
   return TRUE;
@@ -653,6 +669,7 @@ cd_archive_require_writer(CdArchive *self, GError **error)
 gint64
 cd_archive_begin_batch(CdArchive *self, const gchar *workflow, const gchar *const *inputs, GError **error)
 {
+  CdSqliteArchive *priv = CD_SQLITE_ARCHIVE(self);
   g_autoptr(GRecMutexLocker) locker = NULL;
   g_autoptr(CdArchiveTxn) txn = NULL;
   g_autoptr(sqlite3_stmt) stmt = NULL;
@@ -664,7 +681,7 @@ cd_archive_begin_batch(CdArchive *self, const gchar *workflow, const gchar *cons
   gint64 id;
 
   g_return_val_if_fail(CD_IS_ARCHIVE(self), 0);
-  locker = g_rec_mutex_locker_new(&self->mutex);
+  locker = g_rec_mutex_locker_new(&priv->mutex);
   if (!cd_archive_require_writer(self, error))
     return 0;
 
@@ -682,12 +699,12 @@ cd_archive_begin_batch(CdArchive *self, const gchar *workflow, const gchar *cons
   if (stmt == NULL)
     return 0;
   cd_bind_text(stmt, 1, ts);
-  cd_bind_text(stmt, 2, self->actor);
+  cd_bind_text(stmt, 2, priv->actor);
   cd_bind_text(stmt, 3, workflow);
   cd_bind_text(stmt, 4, inputs_json);
   if (!cd_archive_step_done(self, stmt, error))
     return 0;
-  id = sqlite3_last_insert_rowid(self->db);
+  id = sqlite3_last_insert_rowid(priv->db);
   object = g_strdup_printf("batch:%" G_GINT64_FORMAT, id);
   if (!cd_archive_audit_locked(self, "ingest-start", object, inputs_node, error))
     return 0;
@@ -712,6 +729,7 @@ cd_archive_begin_batch(CdArchive *self, const gchar *workflow, const gchar *cons
 gboolean
 cd_archive_end_batch(CdArchive *self, CdBatch *batch, const gchar *status, GError **error)
 {
+  CdSqliteArchive *priv = CD_SQLITE_ARCHIVE(self);
   g_autoptr(GRecMutexLocker) locker = NULL;
   g_autoptr(CdArchiveTxn) txn = NULL;
   g_autoptr(sqlite3_stmt) stmt = NULL;
@@ -724,7 +742,7 @@ cd_archive_end_batch(CdArchive *self, CdBatch *batch, const gchar *status, GErro
 
   g_return_val_if_fail(CD_IS_ARCHIVE(self), FALSE);
   g_return_val_if_fail(CD_IS_BATCH(batch), FALSE);
-  locker = g_rec_mutex_locker_new(&self->mutex);
+  locker = g_rec_mutex_locker_new(&priv->mutex);
   if (!cd_archive_require_writer(self, error))
     return FALSE;
 
@@ -776,11 +794,12 @@ cd_archive_end_batch(CdArchive *self, CdBatch *batch, const gchar *status, GErro
 gboolean
 cd_archive_find_file(CdArchive *self, const gchar *sha256, gint64 *batch_id, GError **error)
 {
+  CdSqliteArchive *priv = CD_SQLITE_ARCHIVE(self);
   g_autoptr(GRecMutexLocker) locker = NULL;
   g_autoptr(sqlite3_stmt) stmt = NULL;
 
   g_return_val_if_fail(CD_IS_ARCHIVE(self), FALSE);
-  locker = g_rec_mutex_locker_new(&self->mutex);
+  locker = g_rec_mutex_locker_new(&priv->mutex);
   stmt = cd_archive_prepare(self, "SELECT batch_id FROM files WHERE sha256 = ?", error);
   if (stmt == NULL)
     return FALSE;
@@ -806,13 +825,14 @@ cd_archive_find_file(CdArchive *self, const gchar *sha256, gint64 *batch_id, GEr
 gboolean
 cd_archive_has_page(CdArchive *self, const gchar *sha256, gint page, GError **error)
 {
+  CdSqliteArchive *priv = CD_SQLITE_ARCHIVE(self);
   g_autoptr(GRecMutexLocker) locker = NULL;
   g_autoptr(sqlite3_stmt) stmt = NULL;
 
   g_return_val_if_fail(CD_IS_ARCHIVE(self), FALSE);
   if (sha256 == NULL || page < 0)
     return FALSE;
-  locker = g_rec_mutex_locker_new(&self->mutex);
+  locker = g_rec_mutex_locker_new(&priv->mutex);
   stmt = cd_archive_prepare(self, "SELECT 1 FROM pages WHERE source_sha256 = ? AND source_page = ?", error);
   if (stmt == NULL)
     return FALSE;
@@ -859,6 +879,7 @@ cd_archived_page_free(CdArchivedPage *page)
 GPtrArray *
 cd_archive_find_pages(CdArchive *self, const gchar *sha256, gint page, GError **error)
 {
+  CdSqliteArchive *priv = CD_SQLITE_ARCHIVE(self);
   g_autoptr(GRecMutexLocker) locker = NULL;
   g_autoptr(sqlite3_stmt) stmt = NULL;
   g_autoptr(GPtrArray) pages = g_ptr_array_new_with_free_func((GDestroyNotify) cd_archived_page_free);
@@ -867,7 +888,7 @@ cd_archive_find_pages(CdArchive *self, const gchar *sha256, gint page, GError **
   g_return_val_if_fail(CD_IS_ARCHIVE(self), NULL);
   if (sha256 == NULL)
     return g_steal_pointer(&pages);
-  locker = g_rec_mutex_locker_new(&self->mutex);
+  locker = g_rec_mutex_locker_new(&priv->mutex);
   stmt = cd_archive_prepare(self,
                             "SELECT p.id, p.batch_id, p.source_path, p.source_page, p.kind, p.reason, p.document_id, "
                             "d.status, (SELECT group_concat(r.reason, '; ') FROM review r "
@@ -996,6 +1017,7 @@ cd_archive_insert_image(CdArchive *self, CdPage *page, GError **error)
 static gboolean
 cd_archive_insert_page(CdArchive *self, gint64 batch_id, gint64 document_id, gint seq, CdPage *page, GError **error)
 {
+  CdSqliteArchive *priv = CD_SQLITE_ARCHIVE(self);
   g_autoptr(sqlite3_stmt) stmt = NULL;
   g_autofree gchar *words = NULL;
   g_autofree gchar *problems = NULL;
@@ -1046,7 +1068,7 @@ cd_archive_insert_page(CdArchive *self, gint64 batch_id, gint64 document_id, gin
     g_prefix_error(error, "%s page %d: ", cd_page_get_source_path(page), cd_page_get_source_page(page) + 1);
     return FALSE;
   }
-  cd_page_set_id(page, sqlite3_last_insert_rowid(self->db));
+  cd_page_set_id(page, sqlite3_last_insert_rowid(priv->db));
   return TRUE;
 }
 
@@ -1087,6 +1109,7 @@ cd_archive_insert_review(CdArchive *self, gint64 document_id, gint64 page_id, co
 gboolean
 cd_archive_commit_document(CdArchive *self, gint64 batch_id, CdDocument *document, GError **error)
 {
+  CdSqliteArchive *priv = CD_SQLITE_ARCHIVE(self);
   g_autoptr(GRecMutexLocker) locker = NULL;
   g_autoptr(CdArchiveTxn) txn = NULL;
   g_autoptr(sqlite3_stmt) stmt = NULL;
@@ -1097,7 +1120,7 @@ cd_archive_commit_document(CdArchive *self, gint64 batch_id, CdDocument *documen
 
   g_return_val_if_fail(CD_IS_ARCHIVE(self), FALSE);
   g_return_val_if_fail(CD_IS_DOCUMENT(document), FALSE);
-  locker = g_rec_mutex_locker_new(&self->mutex);
+  locker = g_rec_mutex_locker_new(&priv->mutex);
   if (!cd_archive_require_writer(self, error))
     return FALSE;
 
@@ -1121,7 +1144,7 @@ cd_archive_commit_document(CdArchive *self, gint64 batch_id, CdDocument *documen
   cd_bind_text(stmt, 8, ts);
   if (!cd_archive_step_done(self, stmt, error))
     return FALSE;
-  doc_id = sqlite3_last_insert_rowid(self->db);
+  doc_id = sqlite3_last_insert_rowid(priv->db);
 
   for (guint i = 0; i < pages->len; i++) {
     if (!cd_archive_insert_page(self, batch_id, doc_id, i, g_ptr_array_index(pages, i), error))
@@ -1168,6 +1191,7 @@ cd_archive_commit_document(CdArchive *self, gint64 batch_id, CdDocument *documen
 gboolean
 cd_archive_commit_page(CdArchive *self, gint64 batch_id, CdPage *page, GError **error)
 {
+  CdSqliteArchive *priv = CD_SQLITE_ARCHIVE(self);
   g_autoptr(GRecMutexLocker) locker = NULL;
   g_autoptr(CdArchiveTxn) txn = NULL;
   CdPageKind kind = cd_page_get_kind(page);
@@ -1175,7 +1199,7 @@ cd_archive_commit_page(CdArchive *self, gint64 batch_id, CdPage *page, GError **
   g_return_val_if_fail(CD_IS_ARCHIVE(self), FALSE);
   g_return_val_if_fail(CD_IS_PAGE(page), FALSE);
   g_return_val_if_fail(kind != CD_PAGE_KIND_PAGE && kind != CD_PAGE_KIND_DUPLICATE, FALSE);
-  locker = g_rec_mutex_locker_new(&self->mutex);
+  locker = g_rec_mutex_locker_new(&priv->mutex);
   if (!cd_archive_require_writer(self, error))
     return FALSE;
 
@@ -1229,12 +1253,13 @@ gboolean
 cd_archive_commit_file(CdArchive *self, gint64 batch_id, const gchar *sha256, const gchar *path, guint64 size,
                        guint n_pages, GError **error)
 {
+  CdSqliteArchive *priv = CD_SQLITE_ARCHIVE(self);
   g_autoptr(GRecMutexLocker) locker = NULL;
   g_autoptr(sqlite3_stmt) stmt = NULL;
   g_autofree gchar *ts = cd_now_iso8601();
 
   g_return_val_if_fail(CD_IS_ARCHIVE(self), FALSE);
-  locker = g_rec_mutex_locker_new(&self->mutex);
+  locker = g_rec_mutex_locker_new(&priv->mutex);
   if (!cd_archive_require_writer(self, error))
     return FALSE;
   stmt = cd_archive_prepare(self,
@@ -1552,6 +1577,7 @@ cd_archive_snippet(CdArchive *self, const gchar *match, gint64 page_id)
 GPtrArray *
 cd_archive_search(CdArchive *self, const CdSearchQuery *query, GError **error)
 {
+  CdSqliteArchive *priv = CD_SQLITE_ARCHIVE(self);
   g_autoptr(GRecMutexLocker) locker = NULL;
   g_autoptr(GPtrArray) hits = g_ptr_array_new_with_free_func((GDestroyNotify) cd_search_hit_free);
   g_autoptr(sqlite3_stmt) stmt = NULL;
@@ -1607,7 +1633,7 @@ cd_archive_search(CdArchive *self, const CdSearchQuery *query, GError **error)
   limit = query->limit > 0 ? query->limit : 20;
   filtered = types_json != NULL || query->date_from != NULL || query->date_to != NULL;
 
-  locker = g_rec_mutex_locker_new(&self->mutex);
+  locker = g_rec_mutex_locker_new(&priv->mutex);
   if (match != NULL && query->mrn != NULL) {
     /* patient first: a patient has few pages, the text may match millions */
     g_string_append(sql, "SELECT p.id, p.document_id, d.patient_mrn, d.type, d.date, d.status, p.source_path, "
@@ -1661,11 +1687,11 @@ cd_archive_search(CdArchive *self, const CdSearchQuery *query, GError **error)
     g_ptr_array_add(hits, hit);
   }
   if (rc != SQLITE_DONE) {
-    const gchar *msg = sqlite3_errmsg(self->db);
+    const gchar *msg = sqlite3_errmsg(priv->db);
     /* the SQL is fixed and prepared, so a plain SQLITE_ERROR while stepping
      * comes from FTS5 parsing the MATCH text: the query's fault, whatever
      * the wording; busy, I/O and corruption keep their own codes */
-    if (match != NULL && sqlite3_errcode(self->db) == SQLITE_ERROR) {
+    if (match != NULL && sqlite3_errcode(priv->db) == SQLITE_ERROR) {
       g_set_error(error, CD_ERROR, CD_ERROR_QUERY,
                   "malformed query '%s': %s (put words in double quotes, or search with --plain)", query->text, msg);
     } else {
@@ -1819,6 +1845,7 @@ cd_archive_patient_json(CdArchive *self, JsonBuilder *b, const gchar *mrn)
 static JsonNode *
 cd_archive_document_json(CdArchive *self, gint64 id, gboolean with_words, GError **error)
 {
+  CdSqliteArchive *priv = CD_SQLITE_ARCHIVE(self);
   g_autoptr(sqlite3_stmt) doc = NULL;
   g_autoptr(sqlite3_stmt) pages = NULL;
   g_autoptr(sqlite3_stmt) review = NULL;
@@ -1833,7 +1860,7 @@ cd_archive_document_json(CdArchive *self, gint64 id, gboolean with_words, GError
     return NULL;
   sqlite3_bind_int64(doc, 1, id);
   if (sqlite3_step(doc) != SQLITE_ROW) {
-    g_set_error(error, CD_ERROR, CD_ERROR_NOT_FOUND, "%s: no document %" G_GINT64_FORMAT, self->path, id);
+    g_set_error(error, CD_ERROR, CD_ERROR_NOT_FOUND, "%s: no document %" G_GINT64_FORMAT, priv->path, id);
     return NULL;
   }
   json_builder_begin_object(b);
@@ -1916,12 +1943,13 @@ cd_archive_page_record_json(CdArchive *self, sqlite3_stmt *stmt, gboolean with_w
 JsonNode *
 cd_archive_get_document(CdArchive *self, gint64 id, GError **error)
 {
+  CdSqliteArchive *priv = CD_SQLITE_ARCHIVE(self);
   g_autoptr(GRecMutexLocker) locker = NULL;
   g_autoptr(JsonNode) node = NULL;
   g_autofree gchar *object = NULL;
 
   g_return_val_if_fail(CD_IS_ARCHIVE(self), NULL);
-  locker = g_rec_mutex_locker_new(&self->mutex);
+  locker = g_rec_mutex_locker_new(&priv->mutex);
   node = cd_archive_document_json(self, id, TRUE, error);
   if (node == NULL)
     return NULL;
@@ -1947,19 +1975,20 @@ cd_archive_get_document(CdArchive *self, gint64 id, GError **error)
 JsonNode *
 cd_archive_get_page(CdArchive *self, gint64 id, GError **error)
 {
+  CdSqliteArchive *priv = CD_SQLITE_ARCHIVE(self);
   g_autoptr(GRecMutexLocker) locker = NULL;
   g_autoptr(sqlite3_stmt) stmt = NULL;
   g_autoptr(JsonNode) node = NULL;
   g_autofree gchar *object = NULL;
 
   g_return_val_if_fail(CD_IS_ARCHIVE(self), NULL);
-  locker = g_rec_mutex_locker_new(&self->mutex);
+  locker = g_rec_mutex_locker_new(&priv->mutex);
   stmt = cd_archive_prepare(self, "SELECT " PAGE_COLUMNS PAGE_FROM "WHERE p.id = ?", error);
   if (stmt == NULL)
     return NULL;
   sqlite3_bind_int64(stmt, 1, id);
   if (sqlite3_step(stmt) != SQLITE_ROW) {
-    g_set_error(error, CD_ERROR, CD_ERROR_NOT_FOUND, "%s: no page %" G_GINT64_FORMAT, self->path, id);
+    g_set_error(error, CD_ERROR, CD_ERROR_NOT_FOUND, "%s: no page %" G_GINT64_FORMAT, priv->path, id);
     return NULL;
   }
   node = cd_archive_page_record_json(self, stmt, TRUE);
@@ -1985,13 +2014,14 @@ cd_archive_get_page(CdArchive *self, gint64 id, GError **error)
 GBytes *
 cd_archive_get_page_image(CdArchive *self, gint64 page_id, gchar **format, GError **error)
 {
+  CdSqliteArchive *priv = CD_SQLITE_ARCHIVE(self);
   g_autoptr(GRecMutexLocker) locker = NULL;
   g_autoptr(sqlite3_stmt) stmt = NULL;
   g_autoptr(GBytes) bytes = NULL;
   g_autofree gchar *object = NULL;
 
   g_return_val_if_fail(CD_IS_ARCHIVE(self), NULL);
-  locker = g_rec_mutex_locker_new(&self->mutex);
+  locker = g_rec_mutex_locker_new(&priv->mutex);
   stmt = cd_archive_prepare(self,
                             "SELECT i.format, i.data FROM pages p JOIN images i ON i.sha256 = p.image_sha256 "
                             "WHERE p.id = ?",
@@ -2000,7 +2030,7 @@ cd_archive_get_page_image(CdArchive *self, gint64 page_id, gchar **format, GErro
     return NULL;
   sqlite3_bind_int64(stmt, 1, page_id);
   if (sqlite3_step(stmt) != SQLITE_ROW) {
-    g_set_error(error, CD_ERROR, CD_ERROR_NOT_FOUND, "%s: page %" G_GINT64_FORMAT " has no stored image", self->path,
+    g_set_error(error, CD_ERROR, CD_ERROR_NOT_FOUND, "%s: page %" G_GINT64_FORMAT " has no stored image", priv->path,
                 page_id);
     return NULL;
   }
@@ -2043,6 +2073,7 @@ gboolean
 cd_archive_export_jsonl(CdArchive *self, GOutputStream *out, gboolean with_words, GCancellable *cancellable,
                         GError **error)
 {
+  CdSqliteArchive *priv = CD_SQLITE_ARCHIVE(self);
   g_autoptr(GRecMutexLocker) locker = NULL;
   g_autoptr(sqlite3_stmt) stmt = NULL;
   g_autoptr(CdArchiveTxn) txn = NULL;
@@ -2054,7 +2085,7 @@ cd_archive_export_jsonl(CdArchive *self, GOutputStream *out, gboolean with_words
 
   g_return_val_if_fail(CD_IS_ARCHIVE(self), FALSE);
   g_return_val_if_fail(G_IS_OUTPUT_STREAM(out), FALSE);
-  locker = g_rec_mutex_locker_new(&self->mutex);
+  locker = g_rec_mutex_locker_new(&priv->mutex);
 
   /* one read transaction: a consistent snapshot while a batch writes */
   if (!cd_archive_exec(self, "BEGIN", error))
@@ -2103,9 +2134,10 @@ cd_archive_export_jsonl(CdArchive *self, GOutputStream *out, gboolean with_words
 static void
 cd_archive_check_count(CdArchive *self, GPtrArray *problems, const gchar *sql, const gchar *what)
 {
+  CdSqliteArchive *priv = CD_SQLITE_ARCHIVE(self);
   g_autoptr(sqlite3_stmt) stmt = cd_archive_prepare(self, sql, NULL);
   if (stmt == NULL) {
-    g_ptr_array_add(problems, g_strdup_printf("cannot run check: %s", sqlite3_errmsg(self->db)));
+    g_ptr_array_add(problems, g_strdup_printf("cannot run check: %s", sqlite3_errmsg(priv->db)));
     return;
   }
   if (sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_int64(stmt, 0) > 0)
@@ -2130,6 +2162,7 @@ cd_archive_check_count(CdArchive *self, GPtrArray *problems, const gchar *sql, c
 gboolean
 cd_archive_check(CdArchive *self, GPtrArray **problems, GError **error)
 {
+  CdSqliteArchive *priv = CD_SQLITE_ARCHIVE(self);
   g_autoptr(GRecMutexLocker) locker = NULL;
   g_autoptr(GPtrArray) found = g_ptr_array_new_with_free_func(g_free);
   g_autoptr(sqlite3_stmt) integrity = NULL;
@@ -2138,7 +2171,7 @@ cd_archive_check(CdArchive *self, GPtrArray **problems, GError **error)
 
   g_return_val_if_fail(CD_IS_ARCHIVE(self), FALSE);
   g_return_val_if_fail(problems != NULL, FALSE);
-  locker = g_rec_mutex_locker_new(&self->mutex);
+  locker = g_rec_mutex_locker_new(&priv->mutex);
 
   integrity = cd_archive_prepare(self, "PRAGMA integrity_check", error);
   if (integrity == NULL)
@@ -2173,9 +2206,9 @@ cd_archive_check(CdArchive *self, GPtrArray **problems, GError **error)
                          "documents have no pages");
   cd_archive_check_count(self, found, "SELECT count(*) FROM pages WHERE kind = 'page' AND text IS NULL",
                          "content pages have no text (not recognised)");
-  if (sqlite3_exec(self->db, "INSERT INTO pages_fts (pages_fts, rank) VALUES ('integrity-check', 1)", NULL, NULL,
+  if (sqlite3_exec(priv->db, "INSERT INTO pages_fts (pages_fts, rank) VALUES ('integrity-check', 1)", NULL, NULL,
                    NULL) != SQLITE_OK)
-    g_ptr_array_add(found, g_strdup_printf("full-text index does not match the pages: %s", sqlite3_errmsg(self->db)));
+    g_ptr_array_add(found, g_strdup_printf("full-text index does not match the pages: %s", sqlite3_errmsg(priv->db)));
   if (!cd_archive_verify_audit(self, NULL, &audit_error))
     g_ptr_array_add(found, g_strdup(audit_error->message));
 
@@ -2186,11 +2219,13 @@ cd_archive_check(CdArchive *self, GPtrArray **problems, GError **error)
 GRecMutex *
 cd_archive_get_mutex(CdArchive *self)
 {
-  return &self->mutex;
+  CdSqliteArchive *priv = CD_SQLITE_ARCHIVE(self);
+  return &priv->mutex;
 }
 
 sqlite3 *
 cd_archive_get_db(CdArchive *self)
 {
-  return self->db;
+  CdSqliteArchive *priv = CD_SQLITE_ARCHIVE(self);
+  return priv->db;
 }

@@ -4,7 +4,7 @@
  */
 #pragma once
 
-#include "cd-taxonomy.h"
+#include <chartdesk.h>
 
 G_BEGIN_DECLS
 

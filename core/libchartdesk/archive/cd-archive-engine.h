@@ -4,17 +4,12 @@
  */
 #pragma once
 
-#if !defined(__CHARTDESK_H_INSIDE__) && !defined(CD_COMPILATION)
-#error "Only <chartdesk.h> can be included directly."
-#endif
-
-#include <gio/gio.h>
+/* The archive's full API, for the engine, the command line and the
+ * service; plugins see only <chartdesk.h>'s CdArchive. */
+#include <chartdesk.h>
 #include <json-glib/json-glib.h>
 
 #include "cd-batch.h"
-#include "cd-document.h"
-#include "cd-page.h"
-#include "cd-patient.h"
 
 G_BEGIN_DECLS
 
@@ -43,8 +38,9 @@ typedef enum {
  */
 #define CD_ARCHIVE_SCHEMA_VERSION 3
 
-#define CD_TYPE_ARCHIVE (cd_archive_get_type())
-G_DECLARE_FINAL_TYPE(CdArchive, cd_archive, CD, ARCHIVE, GObject)
+/* The archive in one SQLite file: the embedded store. */
+#define CD_TYPE_SQLITE_ARCHIVE (cd_sqlite_archive_get_type())
+G_DECLARE_FINAL_TYPE(CdSqliteArchive, cd_sqlite_archive, CD, SQLITE_ARCHIVE, CdArchive)
 
 /**
  * CdSearchQuery:
@@ -218,7 +214,6 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(CdSearchHit, cd_search_hit_free)
 JsonNode *cd_search_hits_to_json(GPtrArray *hits, const gchar *text);
 
 CdArchive *cd_archive_open(const gchar *path, CdArchiveFlags flags, GError **error);
-const gchar *cd_archive_get_path(CdArchive *self);
 gint cd_archive_get_schema_version(CdArchive *self);
 void cd_archive_set_actor(CdArchive *self, const gchar *actor);
 const gchar *cd_archive_get_actor(CdArchive *self);
@@ -251,10 +246,6 @@ GBytes *cd_archive_get_page_image(CdArchive *self, gint64 page_id, gchar **forma
 gboolean cd_archive_export_jsonl(CdArchive *self, GOutputStream *out, gboolean with_words, GCancellable *cancellable,
                                  GError **error);
 
-CdPatient *cd_archive_lookup_patient(CdArchive *self, const gchar *mrn, GError **error);
-CdPatient *cd_archive_resolve_patient(CdArchive *self, const gchar *mrn, GError **error);
-GPtrArray *cd_archive_find_patients(CdArchive *self, const gchar *family, const gchar *given, const gchar *dob,
-                                    GError **error);
 gboolean cd_archive_import_patients(CdArchive *self, GPtrArray *patients, const gchar *source, CdImportStats *stats,
                                     GError **error);
 
@@ -294,7 +285,6 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(CdModelInfo, cd_model_info_free)
 
 gboolean cd_archive_save_model(CdArchive *self, const gchar *name, GBytes *data, JsonNode *params, JsonNode *metrics,
                                gint *version, GError **error);
-GBytes *cd_archive_load_model(CdArchive *self, const gchar *name, gint version, gint *loaded_version, GError **error);
 GPtrArray *cd_archive_list_models(CdArchive *self, const gchar *name, GError **error);
 gboolean cd_archive_get_labelled_documents(CdArchive *self, gboolean reviewed_only, GPtrArray **texts,
                                            GPtrArray **labels, GError **error);

@@ -4,13 +4,10 @@
  */
 #pragma once
 
-#if !defined(__CHARTDESK_H_INSIDE__) && !defined(CD_COMPILATION)
-#error "Only <chartdesk.h> can be included directly."
-#endif
+#include <chartdesk.h>
 
-#include "cd-archive.h"
+#include "cd-archive-engine.h"
 #include "cd-batch.h"
-#include "cd-taxonomy.h"
 #include "cd-workflow.h"
 
 G_BEGIN_DECLS

@@ -4,14 +4,9 @@
  */
 #pragma once
 
-#if !defined(__CHARTDESK_H_INSIDE__) && !defined(CD_COMPILATION)
-#error "Only <chartdesk.h> can be included directly."
-#endif
+#include <chartdesk.h>
 
 #include <json-glib/json-glib.h>
-
-#include "cd-document.h"
-#include "cd-page.h"
 
 G_BEGIN_DECLS
 
