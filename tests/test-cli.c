@@ -282,8 +282,9 @@ test_cli_search_bad_queries(void)
     { "nosuchcolumn: fever", "no such column: nosuchcolumn" },
     { "q.i.d AND fever", "fts5: syntax error near \".\"" },
   };
-  const gchar *good[] = { "fever*", "\"chest pain\"", "fever OR (cough AND chest)", "^fever", "NEAR(chest pain, 3)",
-                          "\"\"", NULL };
+  const gchar *good[] = { "fever*", "\"chest pain\"",      "fever OR (cough AND chest)",
+                          "^fever", "NEAR(chest pain, 3)", "\"\"",
+                          NULL };
 
   g_assert_nonnull(a);
   for (guint i = 0; i < G_N_ELEMENTS(bad); i++) {
@@ -327,7 +328,8 @@ test_cli_private_files(void)
   g_autoptr(GError) error = NULL;
   g_autoptr(CdArchive) a = NULL;
   g_autoptr(CdDocument) doc = cd_document_new();
-  g_autoptr(CdPage) page = cd_page_new("box/scan.tif", 0, "ab12000000000000000000000000000000000000000000000000000000000000");
+  g_autoptr(CdPage) page =
+      cd_page_new("box/scan.tif", 0, "ab12000000000000000000000000000000000000000000000000000000000000");
   PIX *pix = pixCreate(64, 48, 1);
   JsonArray *pages;
   g_autoptr(JsonNode) node = NULL;
@@ -552,8 +554,8 @@ test_cli_mpi_a40_survivor(void)
                                     "MSH|^~\\&|A|B|C|D|1||ADT^A08|1|P|2.5\rPID|||111^^^H^MR||DOE^JANE||19520314|F\r"
                                     "MSH|^~\\&|A|B|C|D|1||ADT^A40|2|P|2.5\rMRG|222^^^H^MR\r",
                                     -1, NULL));
-  g_assert_true(g_file_set_contents(
-      unknown, "MSH|^~\\&|A|B|C|D|1||ADT^A40|1|P|2.5\rPID|||404^^^H^MR\rMRG|111^^^H^MR\r", -1, NULL));
+  g_assert_true(g_file_set_contents(unknown, "MSH|^~\\&|A|B|C|D|1||ADT^A40|1|P|2.5\rPID|||404^^^H^MR\rMRG|111^^^H^MR\r",
+                                    -1, NULL));
   chartdesk(&r1, "mpi", "import", archive, csv, NULL);
   g_assert_cmpint(r1.status, ==, 0);
   chartdesk(&r2, "mpi", "import", archive, adt, NULL);

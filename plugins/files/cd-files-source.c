@@ -604,8 +604,7 @@ cd_files_source_sniff(const guint8 *head, gsize len)
 }
 
 static CdPage *
-cd_files_source_read_single(CdFilesSource *self, const gchar *path, const gchar *sha256, CdFormat format,
-                            goffset size)
+cd_files_source_read_single(CdFilesSource *self, const gchar *path, const gchar *sha256, CdFormat format, goffset size)
 {
   g_autofree gchar *data = NULL;
   g_autoptr(GError) error = NULL;
@@ -757,10 +756,11 @@ cd_files_source_class_init(CdFilesSourceClass *klass)
   props[PROP_RESOLUTION] =
       g_param_spec_uint("resolution", "PDF resolution", "Resolution in dpi at which PDF pages are rendered", 50, 1200,
                         DEFAULT_RESOLUTION, G_PARAM_READWRITE | G_PARAM_CONSTRUCT | G_PARAM_STATIC_STRINGS);
-  props[PROP_MAX_IMAGE_BYTES] = g_param_spec_uint64(
-      "max-image-bytes", "Largest PNG or JPEG file",
-      "Refuse PNG and JPEG files larger than this many bytes (they are read whole into memory)", 1024,
-      G_GUINT64_CONSTANT(1) << 40, DEFAULT_MAX_IMAGE_BYTES, G_PARAM_READWRITE | G_PARAM_CONSTRUCT | G_PARAM_STATIC_STRINGS);
+  props[PROP_MAX_IMAGE_BYTES] =
+      g_param_spec_uint64("max-image-bytes", "Largest PNG or JPEG file",
+                          "Refuse PNG and JPEG files larger than this many bytes (they are read whole into memory)",
+                          1024, G_GUINT64_CONSTANT(1) << 40, DEFAULT_MAX_IMAGE_BYTES,
+                          G_PARAM_READWRITE | G_PARAM_CONSTRUCT | G_PARAM_STATIC_STRINGS);
   props[PROP_MAX_PDF_PAGES] =
       g_param_spec_uint("max-pdf-pages", "Most PDF pages", "Refuse PDF files with more pages than this", 1, 1000000,
                         DEFAULT_MAX_PDF_PAGES, G_PARAM_READWRITE | G_PARAM_CONSTRUCT | G_PARAM_STATIC_STRINGS);

@@ -195,8 +195,8 @@ cd_archive_merge_patient(CdArchive *self, const gchar *old, const gchar *survivo
     return FALSE;
   }
   if (target->merged_into != NULL) {
-    g_set_error(error, CD_ERROR, CD_ERROR_INVALID_DATA, "merge into %s refused: %s was itself merged into %s",
-                survivor, survivor, target->merged_into);
+    g_set_error(error, CD_ERROR, CD_ERROR_INVALID_DATA, "merge into %s refused: %s was itself merged into %s", survivor,
+                survivor, target->merged_into);
     return FALSE;
   }
   stored = cd_archive_patient_row(self, old, NULL);

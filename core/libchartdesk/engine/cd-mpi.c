@@ -287,12 +287,13 @@ cd_fhir_replaced_by(JsonObject *r, const gchar *mrn, const gchar *own_system, gc
     if (g_strcmp0(cd_json_string(l, "type"), "replaced-by") != 0)
       continue;
     if (value == NULL || *value == '\0') {
-      *reason = g_strdup_printf("is replaced by %s, which names no MRN identifier",
-                                cd_json_string(ref, "reference") != NULL ? cd_json_string(ref, "reference")
-                                                                         : "a patient");
+      *reason =
+          g_strdup_printf("is replaced by %s, which names no MRN identifier",
+                          cd_json_string(ref, "reference") != NULL ? cd_json_string(ref, "reference") : "a patient");
       return FALSE;
     }
-    if ((system != NULL && own_system != NULL && g_strcmp0(system, own_system) != 0) || cd_fhir_typed_other_than_mr(id)) {
+    if ((system != NULL && own_system != NULL && g_strcmp0(system, own_system) != 0) ||
+        cd_fhir_typed_other_than_mr(id)) {
       *reason = g_strdup_printf("is replaced by %s of system %s, not an MRN of system %s", value,
                                 system != NULL ? system : "(none)", own_system != NULL ? own_system : "(none)");
       return FALSE;
@@ -623,8 +624,7 @@ cd_hl7_merge(CdHl7Message *m, const gchar *where, GPtrArray *out, GPtrArray *pro
     }
   }
   if (survivor != NULL)
-    return g_strdup_printf("the PID for MRN %s has no MRG segment after it (the patient merged away)",
-                           survivor->mrn);
+    return g_strdup_printf("the PID for MRN %s has no MRG segment after it (the patient merged away)", survivor->mrn);
   if (n_pairs == 0)
     return g_strdup("no PID and MRG segments (the surviving and the merged patient)");
   for (guint i = 0; i < records->len; i++)

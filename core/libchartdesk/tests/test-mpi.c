@@ -262,10 +262,9 @@ test_mpi_hl7_update_missing_segments(void)
     };
     for (guint c = 0; c < G_N_ELEMENTS(cases); c++) {
       /* a good message first, so the bad one is message 2 */
-      g_autofree gchar *hl7 =
-          g_strdup_printf("MSH|^~\\&|A|B|C|D|1||ADT^%s|1|P|2.5\rPID|1||999^^^H^MR||GOOD^ONE\r"
-                          "MSH|^~\\&|A|B|C|D|1||ADT^%s|2|P|2.5\r%s",
-                          e, e, cases[c].body);
+      g_autofree gchar *hl7 = g_strdup_printf("MSH|^~\\&|A|B|C|D|1||ADT^%s|1|P|2.5\rPID|1||999^^^H^MR||GOOD^ONE\r"
+                                              "MSH|^~\\&|A|B|C|D|1||ADT^%s|2|P|2.5\r%s",
+                                              e, e, cases[c].body);
       g_autofree gchar *expected = g_strdup_printf("x: message 2 (ADT^%s): %s; message skipped", e, cases[c].reason);
       g_autoptr(GPtrArray) problems = g_ptr_array_new_with_free_func(g_free);
       g_autoptr(GPtrArray) p = read_text(hl7, CD_MPI_FORMAT_HL7, NULL, problems);
@@ -365,13 +364,15 @@ test_mpi_fhir_replaced_by(void)
   "{\"resource\":{\"resourceType\":\"Patient\",\"id\":\"" id "\",\"identifier\":[{\"type\":{\"coding\":[{\"code\":"    \
   "\"MR\"}]},\"system\":\"urn:h\",\"value\":\"" mrn "\"}],\"name\":[{\"family\":\"Roe\"}],\"link\":[" links "]}}"
 #define LINK(ident) "{\"type\":\"replaced-by\",\"other\":{" ident "}}"
-  const gchar *bundle = "{\"resourceType\":\"Bundle\",\"entry\":["                         /**/
-      PAT("a", "111", LINK("\"identifier\":{\"system\":\"urn:h\",\"value\":\"222\"}")) "," /* good */
-      PAT("b", "333", LINK("\"reference\":\"Patient/x\"")) ","                             /* no identifier */
+  const gchar *bundle = "{\"resourceType\":\"Bundle\",\"entry\":["                           /**/
+      PAT("a", "111", LINK("\"identifier\":{\"system\":\"urn:h\",\"value\":\"222\"}")) ","   /* good */
+      PAT("b", "333", LINK("\"reference\":\"Patient/x\"")) ","                               /* no identifier */
       PAT("c", "444", LINK("\"identifier\":{\"system\":\"urn:ssn\",\"value\":\"222\"}")) "," /* an SSN */
       PAT("d", "555", LINK("\"identifier\":{\"value\":\"555\"}")) ","                        /* itself */
-      PAT("e", "666", LINK("\"identifier\":{\"value\":\"222\"}") "," LINK("\"identifier\":{\"value\":\"777\"}")) ","
-      PAT("f", "888", LINK("\"identifier\":{\"value\":\"\"}")) ","               /* empty */
+      PAT("e", "666",
+          LINK("\"identifier\":{\"value\":\"222\"}") "," LINK(
+              "\"identifier\":{\"value\":\"777\"}")) "," PAT("f", "888",
+                                                             LINK("\"identifier\":{\"value\":\"\"}")) "," /* empty */
       PAT("g", "999", "{\"type\":\"seealso\",\"other\":{\"reference\":\"x\"}}") /* not a merge */
       "]}";
 #undef PAT
@@ -471,8 +472,8 @@ test_mpi_hl7_a40_into_own_pid(void)
                                            CD_MPI_FORMAT_HL7, NULL, NULL);
   g_autoptr(GPtrArray) into_merged = read_text(
       "MSH|^~\\&|A|B|C|D|1||ADT^A40|1|P|2.5\rPID|||333^^^H^MR\rMRG|111^^^H^MR\r", CD_MPI_FORMAT_HL7, NULL, NULL);
-  g_autoptr(GPtrArray) elsewhere = read_text(
-      "MSH|^~\\&|A|B|C|D|1||ADT^A40|1|P|2.5\rPID|||111^^^H^MR\rMRG|333^^^H^MR\r", CD_MPI_FORMAT_HL7, NULL, NULL);
+  g_autoptr(GPtrArray) elsewhere = read_text("MSH|^~\\&|A|B|C|D|1||ADT^A40|1|P|2.5\rPID|||111^^^H^MR\rMRG|333^^^H^MR\r",
+                                             CD_MPI_FORMAT_HL7, NULL, NULL);
   g_autoptr(CdPatient) s333 = NULL;
   g_autoptr(CdPatient) s111 = NULL;
   g_autofree gchar *detail = NULL;

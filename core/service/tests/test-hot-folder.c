@@ -409,8 +409,8 @@ main(int argc, char **argv)
              fixture_teardown);
   g_test_add("/chartdesk/hot-folder/changed-during-batch", Fixture, NULL, fixture_setup,
              test_hot_folder_changed_during_batch, fixture_teardown);
-  g_test_add("/chartdesk/hot-folder/other-file-system", Fixture, NULL, fixture_setup,
-             test_hot_folder_other_file_system, fixture_teardown);
+  g_test_add("/chartdesk/hot-folder/other-file-system", Fixture, NULL, fixture_setup, test_hot_folder_other_file_system,
+             fixture_teardown);
   g_test_add("/chartdesk/hot-folder/move-fails", Fixture, NULL, fixture_setup, test_hot_folder_move_fails,
              fixture_teardown);
   g_test_add("/chartdesk/hot-folder/failed-by-hash", Fixture, NULL, fixture_setup, test_hot_folder_failed_by_hash,

@@ -773,11 +773,12 @@ test_files_input_limits(void)
   g_object_set(tight, "max-image-bytes", (guint64) 1024, "max-pdf-pages", 1, NULL);
   pages = read_all(tight, inputs);
   g_assert_cmpuint(pages->len, ==, 3);
-  png_reason = g_strdup_printf("PNG file is %" G_GUINT64_FORMAT " bytes, over the limit of 1024 (option max-image-bytes)",
-                               (guint64) st_png.st_size);
-  jpg_reason = g_strdup_printf("JPEG file is %" G_GUINT64_FORMAT
-                               " bytes, over the limit of 1024 (option max-image-bytes)",
-                               (guint64) st_jpg.st_size);
+  png_reason =
+      g_strdup_printf("PNG file is %" G_GUINT64_FORMAT " bytes, over the limit of 1024 (option max-image-bytes)",
+                      (guint64) st_png.st_size);
+  jpg_reason =
+      g_strdup_printf("JPEG file is %" G_GUINT64_FORMAT " bytes, over the limit of 1024 (option max-image-bytes)",
+                      (guint64) st_jpg.st_size);
   assert_failed(g_ptr_array_index(pages, 0), png, -1, png_reason);
   assert_failed(g_ptr_array_index(pages, 1), jpg, -1, jpg_reason);
   assert_failed(g_ptr_array_index(pages, 2), pdf, -1, "PDF has 2 pages, over the limit of 1 (option max-pdf-pages)");
