@@ -41,7 +41,7 @@ cd_archive_patient_row(CdArchive *self, const gchar *mrn, GError **error)
   return cd_patient_from_row(stmt);
 }
 
-/* CdArchive.lookup_patient: the MPI row of exactly this MRN. */CdPatient *
+/* CdArchive.lookup_patient: the MPI row of exactly this MRN. */ CdPatient *
 cd_sqlite_archive_lookup_patient(CdArchive *self, const gchar *mrn, GError **error)
 {
   g_autoptr(GRecMutexLocker) locker = NULL;
@@ -61,7 +61,7 @@ cd_sqlite_archive_lookup_patient(CdArchive *self, const gchar *mrn, GError **err
   return patient;
 }
 
-/* CdArchive.resolve_patient: follows merges to the surviving entry. */CdPatient *
+/* CdArchive.resolve_patient: follows merges to the surviving entry. */ CdPatient *
 cd_sqlite_archive_resolve_patient(CdArchive *self, const gchar *mrn, GError **error)
 {
   g_autoptr(GRecMutexLocker) locker = NULL;
@@ -84,8 +84,10 @@ cd_sqlite_archive_resolve_patient(CdArchive *self, const gchar *mrn, GError **er
 }
 
 /* CdArchive.find_patients: unmerged entries matching every criterion,
- * names compared normalised. */GPtrArray *
-cd_sqlite_archive_find_patients(CdArchive *self, const gchar *family, const gchar *given, const gchar *dob, GError **error)
+ * names compared normalised. */
+GPtrArray *
+cd_sqlite_archive_find_patients(CdArchive *self, const gchar *family, const gchar *given, const gchar *dob,
+                                GError **error)
 {
   g_autoptr(GRecMutexLocker) locker = NULL;
   g_autoptr(GPtrArray) found = g_ptr_array_new_with_free_func((GDestroyNotify) cd_patient_free);
@@ -166,7 +168,8 @@ cd_archive_upsert_patient(CdArchive *self, const CdPatient *in, const gchar *sou
  * caller holds the transaction. The survivor must be an active entry of
  * the index (stored, or added earlier in this import), so a merge can never
  * file documents to a patient nobody knows or to one merged away. Merging
- * again into the same survivor changes nothing; into another is refused. */
+ * again into the patient the MRN already resolves to changes nothing; into
+ * another is refused. */
 static gboolean
 cd_archive_merge_patient(CdArchive *self, const gchar *old, const gchar *survivor, const gchar *source,
                          CdImportStats *stats, JsonBuilder *merges, GError **error)
@@ -200,9 +203,14 @@ cd_archive_merge_patient(CdArchive *self, const gchar *old, const gchar *survivo
     return FALSE;
   }
   stored = cd_archive_patient_row(self, old, NULL);
-  if (stored != NULL && g_strcmp0(stored->merged_into, survivor) == 0) {
-    stats->unchanged++;
-    return TRUE;
+  if (stored != NULL && stored->merged_into != NULL) {
+    /* already merged, directly or along a chain, into this survivor: a
+     * feed sent again, nothing to do */
+    g_autoptr(CdPatient) now = cd_archive_resolve_patient(self, old, NULL);
+    if (now != NULL && g_strcmp0(now->mrn, survivor) == 0) {
+      stats->unchanged++;
+      return TRUE;
+    }
   }
   if (stored != NULL && stored->merged_into != NULL) {
     g_set_error(error, CD_ERROR, CD_ERROR_INVALID_DATA, "merge into %s refused: %s was already merged into %s",

@@ -532,6 +532,19 @@ test_mpi_hl7_a40_into_own_pid(void)
   g_assert_true(cd_archive_import_patients(archive, adt, "hl7", &stats, &error));
   g_assert_cmpuint(stats.merged, ==, 0);
   g_assert_cmpuint(stats.unchanged, ==, 2);
+  /* 222 merged into 111: 333 now resolves to 111 along the chain, and an
+   * A40 merging 333 into 111 directly is a feed sent again */
+  {
+    g_autoptr(GPtrArray) chain = read_text("MSH|^~\\&|A|B|C|D|1||ADT^A40|1|P|2.5\rPID|||111^^^H^MR\rMRG|222^^^H^MR\r"
+                                           "MSH|^~\\&|A|B|C|D|1||ADT^A40|2|P|2.5\rPID|||111^^^H^MR\rMRG|333^^^H^MR\r",
+                                           CD_MPI_FORMAT_HL7, NULL, NULL);
+    memset(&stats, 0, sizeof stats);
+    g_assert_true(cd_archive_import_patients(archive, chain, "hl7", &stats, &error));
+    g_assert_no_error(error);
+    g_assert_cmpuint(stats.merged, ==, 1);
+    g_assert_cmpuint(stats.refiled, ==, 2);
+    g_assert_cmpuint(stats.unchanged, ==, 1);
+  }
   g_clear_object(&archive);
   cd_test_rm_rf(dir);
 }
