@@ -7,7 +7,6 @@
  */
 #include "cd-engine.h"
 
-#include "cd-page-private.h"
 #include "cd-test-util.h"
 #include <glib/gstdio.h>
 

@@ -4,7 +4,7 @@
  */
 #include "config.h"
 
-#include "cd-document-private.h"
+#include "cd-document.h"
 
 /**
  * CdDocument:
@@ -85,6 +85,16 @@ cd_document_get_id(CdDocument *self)
   return self->id;
 }
 
+/**
+ * cd_document_set_id:
+ * @self: a #CdDocument
+ * @id: the archive's id of the document
+ *
+ * Records where the archive stored the document; called by the archive
+ * when it commits one.
+ *
+ * Since: 0.1
+ */
 void
 cd_document_set_id(CdDocument *self, gint64 id)
 {

@@ -18,6 +18,7 @@ G_DECLARE_FINAL_TYPE(CdDocument, cd_document, CD, DOCUMENT, GObject)
 CdDocument *cd_document_new(void);
 
 gint64 cd_document_get_id(CdDocument *self);
+void cd_document_set_id(CdDocument *self, gint64 id);
 GPtrArray *cd_document_get_pages(CdDocument *self);
 void cd_document_add_page(CdDocument *self, CdPage *page);
 

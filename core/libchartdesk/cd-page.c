@@ -5,7 +5,7 @@
 #include "config.h"
 
 #include "cd-error.h"
-#include "cd-page-private.h"
+#include "cd-page.h"
 
 /**
  * CdPage:
@@ -52,6 +52,15 @@ static const gchar *kind_names[] = {
   [CD_PAGE_KIND_SEPARATOR] = "separator", [CD_PAGE_KIND_FAILED] = "failed", [CD_PAGE_KIND_DUPLICATE] = "duplicate",
 };
 
+/**
+ * cd_page_kind_to_string:
+ * @kind: a #CdPageKind
+ *
+ * Returns: (nullable): the kind's name as exports and the archive write it
+ *   (`page`, `blank`, `cover`, `separator`, `failed`, `duplicate`)
+ *
+ * Since: 0.1
+ */
 const gchar *
 cd_page_kind_to_string(CdPageKind kind)
 {
@@ -60,6 +69,15 @@ cd_page_kind_to_string(CdPageKind kind)
   return kind_names[kind];
 }
 
+/**
+ * cd_page_kind_from_string:
+ * @str: a kind's name, as cd_page_kind_to_string() writes it
+ * @kind: (out): the kind
+ *
+ * Returns: %TRUE if @str names a kind
+ *
+ * Since: 0.1
+ */
 gboolean
 cd_page_kind_from_string(const gchar *str, CdPageKind *kind)
 {
@@ -569,36 +587,83 @@ cd_page_get_facts(CdPage *self)
   return g_variant_ref_sink(g_variant_builder_end(&builder));
 }
 
+/**
+ * cd_page_get_sequence:
+ * @self: a #CdPage
+ *
+ * Returns: the page's position in its batch, from 1, as the engine numbers
+ *   pages in scan order; 0 before the engine has seen it
+ *
+ * Since: 0.1
+ */
 guint64
 cd_page_get_sequence(CdPage *self)
 {
   return self->sequence;
 }
 
+/**
+ * cd_page_set_sequence:
+ * @self: a #CdPage
+ * @sequence: the position in the batch, from 1
+ *
+ * Numbers a page in scan order. The engine does this as pages leave the
+ * source; sources and stages never need to.
+ *
+ * Since: 0.1
+ */
 void
 cd_page_set_sequence(CdPage *self, guint64 sequence)
 {
   self->sequence = sequence;
 }
 
+/**
+ * cd_page_get_id:
+ * @self: a #CdPage
+ *
+ * Returns: the page's id in the archive, or 0 before it is archived
+ *
+ * Since: 0.1
+ */
 gint64
 cd_page_get_id(CdPage *self)
 {
   return self->id;
 }
 
+/**
+ * cd_page_set_id:
+ * @self: a #CdPage
+ * @id: the archive's id of the page
+ *
+ * Records where the archive stored the page; called by the archive when it
+ * commits or reads back a page.
+ *
+ * Since: 0.1
+ */
 void
 cd_page_set_id(CdPage *self, gint64 id)
 {
   self->id = id;
 }
 
-/*
+/**
+ * cd_page_encode_image:
+ * @self: a #CdPage
+ * @error: return location for a #GError
+ *
  * Encodes the current image for storage and drops the PIX, so a page waiting
  * for the rest of its document holds tens of kilobytes, not megabytes.
  * Bilevel images become CCITT G4 TIFF; grey and colour become JPEG at
  * quality 85 (a deliberate trade of a little fidelity for a tenth of the
- * size of PNG; the OCR has already run on the full image).
+ * size of PNG; the OCR has already run on the full image). The engine
+ * encodes on the worker thread, after the last page stage, so that the one
+ * archive writer only inserts bytes; a page without pixels is left as it is.
+ *
+ * Returns: %TRUE on success
+ *
+ * Since: 0.1
  */
 gboolean
 cd_page_encode_image(CdPage *self, GError **error)
@@ -648,24 +713,63 @@ cd_page_encode_image(CdPage *self, GError **error)
   return TRUE;
 }
 
+/**
+ * cd_page_get_image_bytes:
+ * @self: a #CdPage
+ *
+ * Returns: (transfer none) (nullable): the stored form of the image (see
+ *   cd_page_encode_image()), or %NULL before it is encoded
+ *
+ * Since: 0.1
+ */
 GBytes *
 cd_page_get_image_bytes(CdPage *self)
 {
   return self->image_bytes;
 }
 
+/**
+ * cd_page_get_image_format:
+ * @self: a #CdPage
+ *
+ * Returns: (nullable): `tiff-g4` or `jpeg`, the format of
+ *   cd_page_get_image_bytes(); %NULL before the image is encoded
+ *
+ * Since: 0.1
+ */
 const gchar *
 cd_page_get_image_format(CdPage *self)
 {
   return self->image_format;
 }
 
+/**
+ * cd_page_get_image_sha256:
+ * @self: a #CdPage
+ *
+ * Returns: (nullable): the SHA-256 of the stored image bytes, by which the
+ *   archive addresses them; %NULL before the image is encoded
+ *
+ * Since: 0.1
+ */
 const gchar *
 cd_page_get_image_sha256(CdPage *self)
 {
   return self->image_sha256;
 }
 
+/**
+ * cd_page_set_image_info:
+ * @self: a #CdPage
+ * @width: pixels across
+ * @height: pixels down
+ * @depth: bits a pixel
+ *
+ * Describes the stored image of a page read back from the archive without
+ * its pixels.
+ *
+ * Since: 0.1
+ */
 void
 cd_page_set_image_info(CdPage *self, gint width, gint height, gint depth)
 {
@@ -674,6 +778,17 @@ cd_page_set_image_info(CdPage *self, gint width, gint height, gint depth)
   self->image_depth = depth;
 }
 
+/**
+ * cd_page_get_image_info:
+ * @self: a #CdPage
+ * @width: (out) (optional): pixels across
+ * @height: (out) (optional): pixels down
+ * @depth: (out) (optional): bits a pixel
+ *
+ * The size of the stored image, once it is encoded (or read back).
+ *
+ * Since: 0.1
+ */
 void
 cd_page_get_image_info(CdPage *self, gint *width, gint *height, gint *depth)
 {

@@ -13,8 +13,6 @@
 #include "cd-error.h"
 #include "cd-util-private.h"
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(sqlite3_stmt, sqlite3_finalize)
-
 #define BATCH_COLUMNS "id, status, workflow, workflow_origin, options, inputs, actor, started, finished, report"
 
 /**

@@ -10,8 +10,6 @@
 #include "cd-error.h"
 #include "cd-util-private.h"
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(sqlite3_stmt, sqlite3_finalize)
-
 #define PATIENT_COLUMNS "mrn, family, given, middle, dob, sex, merged_into"
 
 static CdPatient *

@@ -12,6 +12,8 @@
 
 G_BEGIN_DECLS
 
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(sqlite3_stmt, sqlite3_finalize)
+
 typedef struct _CdArchiveTxn CdArchiveTxn;
 
 CdArchiveTxn *cd_archive_txn_begin(CdArchive *self, GError **error);

@@ -11,8 +11,6 @@
 #include "cd-error.h"
 #include "cd-util-private.h"
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(sqlite3_stmt, sqlite3_finalize)
-
 /**
  * cd_review_item_free:
  * @item: (nullable): a #CdReviewItem

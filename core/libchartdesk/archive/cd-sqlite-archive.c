@@ -13,9 +13,7 @@
 
 #include "cd-archive-private.h"
 #include "cd-archive-schema.h"
-#include "cd-document-private.h"
 #include "cd-error.h"
-#include "cd-page-private.h"
 #include "cd-util-private.h"
 
 /*
@@ -48,8 +46,6 @@ struct _CdSqliteArchive {
 };
 
 G_DEFINE_FINAL_TYPE(CdSqliteArchive, cd_sqlite_archive, CD_TYPE_ARCHIVE)
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(sqlite3_stmt, sqlite3_finalize)
 
 #define CD_ARCHIVE_APPLICATION_ID 0x43484454 /* "CHDT" */
 #define CD_AUDIT_GENESIS "0000000000000000000000000000000000000000000000000000000000000000"
@@ -403,8 +399,8 @@ cd_archive_open(const gchar *path, CdArchiveFlags flags, GError **error)
     return NULL;
   /* FULL, not NORMAL: a hot folder moves a file to done/ right after its
    * commit, so a commit must survive a power cut */
-  if (!cd_archive_exec(CD_ARCHIVE(self), "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON",
-                       error))
+  if (!cd_archive_exec(CD_ARCHIVE(self),
+                       "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON", error))
     return NULL;
   if (!cd_archive_migrate(CD_ARCHIVE(self), error))
     return NULL;

@@ -10,9 +10,7 @@
 #include "cd-classification-private.h"
 #include "cd-classifier.h"
 #include "cd-doc-stage.h"
-#include "cd-document-private.h"
 #include "cd-error.h"
-#include "cd-page-private.h"
 #include "cd-page-stage.h"
 #include "cd-pipeline.h"
 

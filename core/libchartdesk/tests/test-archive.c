@@ -11,9 +11,7 @@
 #include <unistd.h>
 
 #include "cd-archive-private.h"
-#include "cd-document-private.h"
 #include "cd-error.h"
-#include "cd-page-private.h"
 #include "cd-test-util.h"
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(sqlite3, sqlite3_close)
