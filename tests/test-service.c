@@ -12,6 +12,7 @@
 
 #include <glib/gstdio.h>
 #include <grp.h>
+#include <pwd.h>
 #include <leptonica/allheaders.h>
 #include <signal.h>
 #include <sqlite3.h>
@@ -1184,6 +1185,96 @@ test_service_cli(Fixture *f, gconstpointer data)
   g_assert_nonnull(strstr(out, "\"hits\""));
 }
 
+/* PRAGMA integrity_check of the archive, from this process. */
+static gchar *
+archive_integrity(const gchar *archive_path)
+{
+  sqlite3 *db = NULL;
+  sqlite3_stmt *stmt = NULL;
+  gchar *result = NULL;
+
+  if (sqlite3_open_v2(archive_path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+      sqlite3_busy_timeout(db, 10000) == SQLITE_OK &&
+      sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &stmt, NULL) == SQLITE_OK &&
+      sqlite3_step(stmt) == SQLITE_ROW)
+    result = g_strdup((const gchar *) sqlite3_column_text(stmt, 0));
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+  return result != NULL ? result : g_strdup("cannot run");
+}
+
+/* The issue 11 scenario, three rounds: while a batch runs, the service
+ * reads the same archive for callers (Search, GetReport) and another
+ * process reads it (`chartdesk search --no-service`); a fresh connection
+ * in this process never sees fewer pages than before, sees every page once
+ * the batch ended, the file passes integrity_check, and the service stops
+ * with status 0 on SIGTERM. Before the service shared one connection per
+ * archive and the archive stopped opening its own file, the other
+ * process deleted the WAL under the service: 0 pages seen, then SIGSEGV. */
+static void
+test_service_concurrent_reads(Fixture *f, gconstpointer data)
+{
+  g_autofree gchar *cli = g_test_build_filename(G_TEST_BUILT, "core", "cli", "chartdesk", NULL);
+  g_autofree gchar *first = make_inputs(f, "first", 2, 1, 21);
+  g_autoptr(GError) error = NULL;
+  guint total = 2;
+  guint report_id;
+  GSubprocess *daemon;
+
+  write_config(f, NULL);
+  daemon_start(f);
+  /* a finished batch, for GetReport during the next ones */
+  report_id = start_batch(f, first);
+  wait_finished(f, report_id, 30);
+  for (guint round = 0; round < 3; round++) {
+    g_autofree gchar *name = g_strdup_printf("round%u", round);
+    g_autofree gchar *in = make_inputs(f, name, 150, 2, 30 + round);
+    g_autofree gchar *integrity = NULL;
+    guint seen = archived_pages(f->archive);
+    guint reads = 0;
+    guint id = start_batch(f, in);
+    gint64 deadline = g_get_monotonic_time() + 120 * G_USEC_PER_SEC;
+
+    total += 300;
+    while (f->finished_id != id) {
+      g_autoptr(GVariantBuilder) query = g_variant_builder_new(G_VARIANT_TYPE("a{sv}"));
+      g_autoptr(GSubprocess) other = NULL;
+      g_autofree gchar *hits = NULL;
+      g_autofree gchar *report = NULL;
+      guint now;
+
+      g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+      g_variant_builder_add(query, "{sv}", "text", g_variant_new_string("patient"));
+      cd_dbus_chartdesk1_call_search_sync(f->proxy, f->archive, g_variant_builder_end(query), &hits, NULL, &error);
+      g_assert_no_error(error);
+      cd_dbus_chartdesk1_call_get_report_sync(f->proxy, report_id, &report, NULL, &error);
+      g_assert_no_error(error);
+      other = g_subprocess_new(G_SUBPROCESS_FLAGS_STDOUT_SILENCE, &error, cli, "search", "--no-service", f->archive,
+                               "patient", NULL);
+      g_assert_no_error(error);
+      g_assert_true(g_subprocess_wait(other, NULL, &error));
+      g_assert_cmpint(g_subprocess_get_exit_status(other), ==, 0);
+      now = archived_pages(f->archive);
+      g_assert_cmpuint(now, >=, seen);
+      seen = now;
+      reads++;
+      pump(20);
+    }
+    g_test_message("round %u: %u reads of each kind during the batch", round, reads);
+    g_assert_cmpstr(f->finished_status, ==, "finished");
+    g_assert_cmpuint(archived_pages(f->archive), ==, total);
+    integrity = archive_integrity(f->archive);
+    g_assert_cmpstr(integrity, ==, "ok");
+  }
+  daemon = g_steal_pointer(&f->daemon);
+  g_subprocess_send_signal(daemon, SIGTERM);
+  g_assert_true(g_subprocess_wait(daemon, NULL, &error));
+  g_assert_true(g_subprocess_get_if_exited(daemon));
+  g_assert_cmpint(g_subprocess_get_exit_status(daemon), ==, 0);
+  g_object_unref(daemon);
+  g_assert_cmpuint(archived_pages(f->archive), ==, total);
+}
+
 static gchar *activation_dir; /* XDG_CONFIG_HOME and the bus's service folder */
 
 /* The installed D-Bus activation file, pointed at the built chartdeskd:
@@ -1367,6 +1458,366 @@ test_service_access(Fixture *f, gconstpointer data)
   g_subprocess_wait(bus, NULL, NULL);
 }
 
+/* A D-Bus call made by another user through setpriv and gdbus, on the
+ * system bus at @address: its output (the reply, or the error). */
+static gchar *
+call_as_user(const gchar *address, guint uid, guint gid, const gchar *method, const gchar *const *args)
+{
+  g_autoptr(GSubprocessLauncher) launcher =
+      g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_MERGE);
+  g_autoptr(GSubprocess) proc = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func(g_free);
+  gchar *out = NULL;
+
+  g_ptr_array_add(argv, g_strdup("setpriv"));
+  g_ptr_array_add(argv, g_strdup_printf("--reuid=%u", uid));
+  g_ptr_array_add(argv, g_strdup_printf("--regid=%u", gid));
+  g_ptr_array_add(argv, g_strdup("--clear-groups"));
+  g_ptr_array_add(argv, g_strdup("gdbus"));
+  g_ptr_array_add(argv, g_strdup("call"));
+  g_ptr_array_add(argv, g_strdup("--system"));
+  g_ptr_array_add(argv, g_strdup("--dest"));
+  g_ptr_array_add(argv, g_strdup(CD_SERVICE_BUS_NAME));
+  g_ptr_array_add(argv, g_strdup("--object-path"));
+  g_ptr_array_add(argv, g_strdup(CD_SERVICE_OBJECT_PATH));
+  g_ptr_array_add(argv, g_strdup("--method"));
+  g_ptr_array_add(argv, g_strdup(method));
+  for (guint i = 0; args != NULL && args[i] != NULL; i++)
+    g_ptr_array_add(argv, g_strdup(args[i]));
+  g_ptr_array_add(argv, NULL);
+  g_subprocess_launcher_setenv(launcher, "DBUS_SYSTEM_BUS_ADDRESS", address, TRUE);
+  proc = g_subprocess_launcher_spawnv(launcher, (const gchar *const *) argv->pdata, &error);
+  g_assert_no_error(error);
+  g_assert_true(g_subprocess_communicate_utf8(proc, NULL, NULL, &out, NULL, &error));
+  g_assert_no_error(error);
+  return out;
+}
+
+/* StartBatch as root (allowed on the system bus) with @workflow, @source,
+ * @archive and one "set" option or "workers" (NULL for none): the error. */
+static GError *
+start_batch_error(Fixture *f, const gchar *workflow, const gchar *source, const gchar *archive, const gchar *set,
+                  guint workers)
+{
+  const gchar *sources[] = { source, NULL };
+  g_autoptr(GVariantBuilder) options = g_variant_builder_new(G_VARIANT_TYPE("a{sv}"));
+  GError *error = NULL;
+  guint id = 0;
+
+  if (set != NULL) {
+    const gchar *sets[] = { set, NULL };
+    g_variant_builder_add(options, "{sv}", "set", g_variant_new_strv(sets, -1));
+  }
+  if (workers > 0)
+    g_variant_builder_add(options, "{sv}", "workers", g_variant_new_uint32(workers));
+  cd_dbus_chartdesk1_call_start_batch_sync(f->proxy, workflow, sources, archive, g_variant_builder_end(options), &id,
+                                           NULL, &error);
+  g_assert_cmpuint(id, ==, 0);
+  return error;
+}
+
+static GError *
+search_error(Fixture *f, const gchar *archive, const gchar *key, guint value)
+{
+  g_autoptr(GVariantBuilder) query = g_variant_builder_new(G_VARIANT_TYPE("a{sv}"));
+  g_autofree gchar *hits = NULL;
+  GError *error = NULL;
+
+  g_variant_builder_add(query, "{sv}", "text", g_variant_new_string("patient"));
+  if (key != NULL)
+    g_variant_builder_add(query, "{sv}", key, g_variant_new_uint32(value));
+  cd_dbus_chartdesk1_call_search_sync(f->proxy, archive, g_variant_builder_end(query), &hits, NULL, &error);
+  return error;
+}
+
+static void
+assert_refused(GError *error, GQuark domain, gint code, const gchar *words)
+{
+  g_assert_nonnull(error);
+  g_test_message("refused: %s", error->message);
+  g_assert_error(error, domain, code);
+  g_assert_nonnull(strstr(error->message, words));
+  g_error_free(error);
+}
+
+/* Rows of the archive's audit log with @action whose actor and detail
+ * contain @actor and @detail. */
+static guint
+audit_count(const gchar *archive_path, const gchar *action, const gchar *actor, const gchar *detail)
+{
+  sqlite3 *db = NULL;
+  sqlite3_stmt *stmt = NULL;
+  g_autofree gchar *actor_like = g_strdup_printf("%%%s%%", actor);
+  g_autofree gchar *detail_like = g_strdup_printf("%%%s%%", detail);
+  guint n = 0;
+
+  g_assert_cmpint(sqlite3_open_v2(archive_path, &db, SQLITE_OPEN_READONLY, NULL), ==, SQLITE_OK);
+  sqlite3_busy_timeout(db, 10000);
+  g_assert_cmpint(sqlite3_prepare_v2(db,
+                                     "SELECT count(*) FROM audit WHERE action = ? AND actor LIKE ? AND detail LIKE ?",
+                                     -1, &stmt, NULL),
+                  ==, SQLITE_OK);
+  sqlite3_bind_text(stmt, 1, action, -1, SQLITE_STATIC);
+  sqlite3_bind_text(stmt, 2, actor_like, -1, SQLITE_STATIC);
+  sqlite3_bind_text(stmt, 3, detail_like, -1, SQLITE_STATIC);
+  if (sqlite3_step(stmt) == SQLITE_ROW)
+    n = sqlite3_column_int(stmt, 0);
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+  return n;
+}
+
+/* On the system bus (a private bus any user may connect to), chartdeskd
+ * serves root and the members of allowed-group, and even they choose
+ * workflows by name from folders only root or the service's user can
+ * write, archives and sources under the configured roots (`..` and
+ * symlinks resolved), no text option, bounded paging; each refusal has
+ * its error. Another user (daemon, uid 1) is refused every method and
+ * reads no archive path from the properties; the refusal and ListBatches
+ * are in the audit log; Progress signals carry no archive or owner;
+ * archives are created 0640 with the group under umask 0; and a batch
+ * journalled with an untrusted workflow is not resumed at start-up. */
+static void
+test_service_system_bus(Fixture *f, gconstpointer data)
+{
+  g_autofree gchar *address = NULL;
+  g_autoptr(GSubprocess) bus = NULL;
+  g_autofree gchar *saved = g_strdup(g_getenv("DBUS_SESSION_BUS_ADDRESS"));
+  g_autofree gchar *exe = g_test_build_filename(G_TEST_BUILT, "core", "service", "chartdeskd", NULL);
+  g_autofree gchar *trusted = g_test_build_filename(G_TEST_DIST, "tests", "service", NULL);
+  g_autofree gchar *trusted_file = g_build_filename(trusted, "service-test.workflow", NULL);
+  g_autofree gchar *setpriv = g_find_program_in_path("setpriv");
+  g_autofree gchar *gdbus = g_find_program_in_path("gdbus");
+  g_autofree gchar *untrusted = g_build_filename(f->dir, "open-workflows", NULL);
+  g_autofree gchar *evil = g_build_filename(untrusted, "evil.workflow", NULL);
+  g_autofree gchar *archive_root = g_build_filename(f->dir, "archives", NULL);
+  g_autofree gchar *source_root = g_build_filename(f->dir, "sources", NULL);
+  g_autofree gchar *outside = g_build_filename(f->dir, "outside", NULL);
+  g_autofree gchar *rooted_archive = g_build_filename(archive_root, "ward.archive", NULL);
+  g_autofree gchar *outside_archive = g_build_filename(outside, "x.archive", NULL);
+  g_autofree gchar *escape = g_build_filename(source_root, "..", "outside", NULL);
+  g_autofree gchar *link = g_build_filename(source_root, "link", NULL);
+  g_autofree gchar *contents = NULL;
+  g_autofree gchar *config = NULL;
+  g_autofree gchar *in = NULL;
+  g_autofree gchar *answer = NULL;
+  g_autoptr(GSubprocessLauncher) launcher = NULL;
+  g_autoptr(GError) error = NULL;
+  struct group *nogroup = getgrgid(65534);
+  const gchar *get_args[] = { CD_SERVICE_BUS_NAME, "DefaultArchive", NULL };
+  GStatBuf st;
+  mode_t umask_saved;
+  guint id;
+  gint64 deadline;
+  gint64 journalled;
+
+  if (getuid() != 0 || setpriv == NULL || gdbus == NULL || nogroup == NULL || getpwuid(1) == NULL) {
+    g_test_skip("needs root, setpriv, gdbus, group 65534 and uid 1 to call as other users");
+    return;
+  }
+  bus = start_open_bus(f, &address);
+  g_setenv("DBUS_SESSION_BUS_ADDRESS", address, TRUE);
+  g_clear_object(&f->connection);
+  f->connection = g_dbus_connection_new_for_address_sync(
+      address, G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT | G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION, NULL,
+      NULL, &error);
+  g_assert_no_error(error);
+
+  g_assert_cmpint(g_mkdir_with_parents(untrusted, 0755), ==, 0);
+  g_assert_cmpint(g_chmod(untrusted, 0777), ==, 0);
+  g_assert_true(g_file_get_contents(trusted_file, &contents, NULL, NULL));
+  g_assert_true(g_file_set_contents(evil, contents, -1, NULL));
+  g_assert_cmpint(g_mkdir_with_parents(archive_root, 0755), ==, 0);
+  g_assert_cmpint(g_mkdir_with_parents(outside, 0755), ==, 0);
+  g_free(in);
+  in = make_inputs(f, "sources/in", 3, 1, 41);
+  g_clear_pointer(&in, g_free);
+  in = make_inputs(f, "outside/in", 1, 1, 42);
+  g_clear_pointer(&in, g_free);
+  g_assert_cmpint(symlink(outside, link), ==, 0);
+  in = g_build_filename(source_root, "in", NULL);
+  config = g_strdup_printf("[service]\narchive=%s\nworkflow=service-test\nworkflow-path=%s;%s\n"
+                           "state-dir=%s/state\nworkers=2\nbus=system\nallowed-group=%s\n"
+                           "archive-roots=%s\nsource-roots=%s\n",
+                           f->archive, trusted, untrusted, f->dir, nogroup->gr_name, archive_root, source_root);
+  g_assert_true(g_file_set_contents(f->config, config, -1, NULL));
+
+  launcher = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_NONE);
+  g_subprocess_launcher_setenv(launcher, "DBUS_SYSTEM_BUS_ADDRESS", address, TRUE);
+  g_subprocess_launcher_setenv(launcher, "CHARTDESK_PLUGIN_ALLOWLIST", "files,classify", TRUE);
+  /* whatever the umask, archives are the service's and its group's */
+  umask_saved = umask(0);
+  f->daemon = g_subprocess_launcher_spawn(launcher, &error, exe, "--config", f->config, NULL);
+  umask(umask_saved);
+  g_assert_no_error(error);
+  deadline = g_get_monotonic_time() + 15 * G_USEC_PER_SEC;
+  while (!name_has_owner(f)) {
+    g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+    g_usleep(10000);
+  }
+  f->proxy = cd_dbus_chartdesk1_proxy_new_sync(f->connection, G_DBUS_PROXY_FLAGS_DO_NOT_AUTO_START, CD_SERVICE_BUS_NAME,
+                                               CD_SERVICE_OBJECT_PATH, NULL, &error);
+  g_assert_no_error(error);
+  g_signal_connect(f->proxy, "progress", G_CALLBACK(on_progress), f);
+  g_signal_connect(f->proxy, "batch-finished", G_CALLBACK(on_batch_finished), f);
+
+  /* workflows: by name, from folders nobody else can write */
+  assert_refused(start_batch_error(f, trusted_file, in, "", NULL, 0), CD_ERROR, CD_ERROR_INVALID_ARGUMENT,
+                 "workflows are chosen by name");
+  assert_refused(start_batch_error(f, "evil", in, "", NULL, 0), CD_ERROR, CD_ERROR_WORKFLOW,
+                 "writable by its group or by others");
+  assert_refused(start_batch_error(f, "../evil", in, "", NULL, 0), CD_ERROR, CD_ERROR_INVALID_ARGUMENT,
+                 "chosen by name");
+  /* archives: the configured ones and those under archive-roots */
+  assert_refused(start_batch_error(f, "", in, outside_archive, NULL, 0), G_DBUS_ERROR, G_DBUS_ERROR_ACCESS_DENIED,
+                 "not an archive of this service");
+  /* sources: under source-roots or a hot folder, .. and symlinks resolved */
+  {
+    g_autofree gchar *outside_in = g_build_filename(outside, "in", NULL);
+    g_autofree gchar *escape_in = g_build_filename(escape, "in", NULL);
+    g_autofree gchar *link_in = g_build_filename(link, "in", NULL);
+    assert_refused(start_batch_error(f, "", outside_in, "", NULL, 0), G_DBUS_ERROR, G_DBUS_ERROR_ACCESS_DENIED,
+                   "not under a folder this service reads from");
+    assert_refused(start_batch_error(f, "", escape_in, "", NULL, 0), G_DBUS_ERROR, G_DBUS_ERROR_ACCESS_DENIED,
+                   "not under a folder this service reads from");
+    assert_refused(start_batch_error(f, "", link_in, "", NULL, 0), G_DBUS_ERROR, G_DBUS_ERROR_ACCESS_DENIED,
+                   "not under a folder this service reads from");
+  }
+  /* options: no command, file or pattern from a caller; sane workers */
+  assert_refused(start_batch_error(f, "", in, "", "external.command=/bin/sh -c id", 0), CD_ERROR,
+                 CD_ERROR_INVALID_ARGUMENT, "text option");
+  assert_refused(start_batch_error(f, "", in, "", NULL, 100000), CD_ERROR, CD_ERROR_INVALID_ARGUMENT,
+                 "workers: 100000 is not from 1 to 256");
+  /* reads: allowed archives only, bounded paging */
+  assert_refused(search_error(f, outside_archive, NULL, 0), G_DBUS_ERROR, G_DBUS_ERROR_ACCESS_DENIED,
+                 "not an archive of this service");
+  assert_refused(search_error(f, "", "limit", 0), CD_ERROR, CD_ERROR_INVALID_ARGUMENT, "limit must be from 1 to 1000");
+  assert_refused(search_error(f, "", "limit", 5000), CD_ERROR, CD_ERROR_INVALID_ARGUMENT, "limit must be from 1");
+  assert_refused(search_error(f, "", "offset", 2000000), CD_ERROR, CD_ERROR_INVALID_ARGUMENT, "offset from 0 to 1000000");
+  g_assert_true(g_file_test(outside_archive, G_FILE_TEST_EXISTS) == FALSE);
+
+  /* what is allowed runs: into the default archive and one under a root */
+  id = start_batch(f, in);
+  wait_finished(f, id, 30);
+  g_assert_cmpstr(f->finished_status, ==, "finished");
+  {
+    const gchar *sources[] = { in, NULL };
+    cd_dbus_chartdesk1_call_start_batch_sync(f->proxy, "service-test", sources, rooted_archive,
+                                             g_variant_new_array(G_VARIANT_TYPE("{sv}"), NULL, 0), &id, NULL, &error);
+    g_assert_no_error(error);
+    wait_finished(f, id, 30);
+    g_assert_cmpstr(f->finished_status, ==, "finished");
+  }
+  g_assert_cmpuint(archived_pages(rooted_archive), ==, 3);
+  g_assert_cmpuint(archived_pages(f->archive), ==, 3);
+  g_assert_cmpint(g_stat(f->archive, &st), ==, 0);
+  g_assert_cmpint(st.st_mode & 0777, ==, 0640);
+  g_assert_cmpint(st.st_gid, ==, nogroup->gr_gid);
+  g_assert_cmpint(g_stat(rooted_archive, &st), ==, 0);
+  g_assert_cmpint(st.st_mode & 0777, ==, 0640);
+  g_assert_cmpuint(f->progress->len, >, 0);
+  for (guint i = 0; i < f->progress->len; i++) {
+    GVariant *progress = g_ptr_array_index(f->progress, i);
+    g_assert_false(g_variant_lookup(progress, "archive", "&s", NULL));
+    g_assert_false(g_variant_lookup(progress, "owner", "&s", NULL));
+    g_assert_true(g_variant_lookup(progress, "state", "&s", NULL));
+  }
+
+  /* another user: refused every method, told no path, and audited */
+  answer = call_as_user(address, 1, 1, CD_SERVICE_BUS_NAME ".ListBatches", NULL);
+  g_assert_nonnull(strstr(answer, "AccessDenied"));
+  g_assert_null(strstr(answer, f->archive));
+  g_clear_pointer(&answer, g_free);
+  answer = call_as_user(address, 1, 1, "org.freedesktop.DBus.Properties.Get", get_args);
+  g_test_message("DefaultArchive as uid 1: %s", answer);
+  g_assert_null(strstr(answer, f->archive));
+  g_clear_pointer(&answer, g_free);
+  g_assert_cmpuint(audit_count(f->archive, "dbus-denied", "uid 1,", "ListBatches"), ==, 1);
+  /* a member of allowed-group lists the batches, and that is audited too */
+  answer = call_as_user(address, 65534, 65534, CD_SERVICE_BUS_NAME ".ListBatches", NULL);
+  g_assert_null(strstr(answer, "Error"));
+  g_assert_nonnull(strstr(answer, "finished"));
+  g_assert_cmpuint(audit_count(f->archive, "list-batches", "uid 65534,", "batches"), ==, 1);
+  g_assert_cmpuint(audit_count(rooted_archive, "list-batches", "uid 65534,", "batches"), ==, 1);
+  daemon_kill(f, SIGTERM);
+
+  /* a journal naming an untrusted workflow is not resumed */
+  {
+    g_autoptr(CdArchive) archive = cd_archive_open(f->archive, CD_ARCHIVE_FLAG_NONE, &error);
+    const gchar *inputs[] = { in, NULL };
+    g_autofree gchar *status = NULL;
+    g_autoptr(GVariant) batches = NULL;
+    g_assert_no_error(error);
+    journalled = cd_archive_queue_batch(archive, "service-test", evil, NULL, inputs, &error);
+    g_assert_no_error(error);
+    g_clear_object(&archive);
+    f->daemon = g_subprocess_launcher_spawn(launcher, &error, exe, "--config", f->config, NULL);
+    g_assert_no_error(error);
+    deadline = g_get_monotonic_time() + 15 * G_USEC_PER_SEC;
+    while (!name_has_owner(f)) {
+      g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+      g_usleep(10000);
+    }
+    g_clear_object(&f->proxy);
+    f->proxy = cd_dbus_chartdesk1_proxy_new_sync(f->connection, G_DBUS_PROXY_FLAGS_DO_NOT_AUTO_START,
+                                                 CD_SERVICE_BUS_NAME, CD_SERVICE_OBJECT_PATH, NULL, &error);
+    g_assert_no_error(error);
+    /* the service looks at journals once it owns its name */
+    deadline = g_get_monotonic_time() + 15 * G_USEC_PER_SEC;
+    while (g_strcmp0(status = archive_batch_status(f->archive, journalled), "queued") == 0) {
+      g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+      g_clear_pointer(&status, g_free);
+      g_usleep(10000);
+    }
+    g_assert_cmpstr(status, ==, "failed");
+    cd_dbus_chartdesk1_call_list_batches_sync(f->proxy, &batches, NULL, &error);
+    g_assert_no_error(error);
+    g_assert_cmpuint(g_variant_n_children(batches), ==, 0);
+  }
+  daemon_kill(f, SIGTERM);
+  g_setenv("DBUS_SESSION_BUS_ADDRESS", saved, TRUE);
+  g_subprocess_send_signal(bus, SIGTERM);
+  g_subprocess_wait(bus, NULL, NULL);
+}
+
+/* On the session bus the caller is the service's own user and may give a
+ * workflow file, but not a relative one, and not one in a folder others
+ * can write (the service would run what they put there); a good one runs. */
+static void
+test_service_workflow_trust(Fixture *f, gconstpointer data)
+{
+  g_autofree gchar *trusted_file = g_test_build_filename(G_TEST_DIST, "tests", "service", "service-test.workflow", NULL);
+  g_autofree gchar *open_dir = g_build_filename(f->dir, "open", NULL);
+  g_autofree gchar *open_file = g_build_filename(open_dir, "copy.workflow", NULL);
+  g_autofree gchar *in = make_inputs(f, "in", 2, 1, 51);
+  g_autofree gchar *contents = NULL;
+  const gchar *sources[] = { in, NULL };
+  g_autoptr(GError) error = NULL;
+  guint id = 0;
+
+  g_assert_true(g_file_get_contents(trusted_file, &contents, NULL, NULL));
+  g_assert_cmpint(g_mkdir_with_parents(open_dir, 0755), ==, 0);
+  g_assert_true(g_file_set_contents(open_file, contents, -1, NULL));
+  g_assert_cmpint(g_chmod(open_dir, 0777), ==, 0);
+  write_config(f, NULL);
+  daemon_start(f);
+  assert_refused(start_batch_error(f, open_file, in, "", NULL, 0), CD_ERROR, CD_ERROR_WORKFLOW,
+                 "its folder is writable by its group or by others (mode 0777)");
+  g_assert_cmpint(g_chmod(open_dir, 0755), ==, 0);
+  g_assert_cmpint(g_chmod(open_file, 0666), ==, 0);
+  assert_refused(start_batch_error(f, open_file, in, "", NULL, 0), CD_ERROR, CD_ERROR_WORKFLOW,
+                 "the workflow is writable by its group or by others (mode 0666)");
+  assert_refused(start_batch_error(f, "tests/service/service-test.workflow", in, "", NULL, 0), CD_ERROR,
+                 CD_ERROR_INVALID_ARGUMENT, "workflows are chosen by name");
+  g_assert_cmpint(g_chmod(open_file, 0644), ==, 0);
+  cd_dbus_chartdesk1_call_start_batch_sync(f->proxy, open_file, sources, "",
+                                           g_variant_new_array(G_VARIANT_TYPE("{sv}"), NULL, 0), &id, NULL, &error);
+  g_assert_no_error(error);
+  wait_finished(f, id, 30);
+  g_assert_cmpstr(f->finished_status, ==, "finished");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1395,6 +1846,11 @@ main(int argc, char **argv)
   g_test_add("/chartdesk/service/access", Fixture, NULL, fixture_setup, test_service_access, fixture_teardown);
   g_test_add("/chartdesk/service/cli", Fixture, NULL, fixture_setup, test_service_cli, fixture_teardown);
   g_test_add("/chartdesk/service/search-type", Fixture, NULL, fixture_setup, test_service_search_type,
+             fixture_teardown);
+  g_test_add("/chartdesk/service/workflow-trust", Fixture, NULL, fixture_setup, test_service_workflow_trust,
+             fixture_teardown);
+  g_test_add("/chartdesk/service/system-bus", Fixture, NULL, fixture_setup, test_service_system_bus, fixture_teardown);
+  g_test_add("/chartdesk/service/concurrent-reads", Fixture, NULL, fixture_setup, test_service_concurrent_reads,
              fixture_teardown);
   /* one private dbus-daemon for all the tests; each test's service leaves
    * the name free when it is killed at its end */

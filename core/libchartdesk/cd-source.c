@@ -37,8 +37,13 @@ cd_source_init(CdSource *self)
 /**
  * cd_source_set_file_check:
  * @self: a #CdSource
- * @func: (nullable): the engine's check
+ * @func: (nullable) (scope forever): the engine's check
  * @user_data: data for @func
+ *
+ * Sets the check a source calls on each input file before reading it
+ * (cd_source_check_file()): the engine answers whether the file was
+ * archived already, so a source skips it. @user_data must outlive the
+ * source.
  *
  * Since: 0.1
  */

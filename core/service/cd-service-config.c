@@ -39,6 +39,8 @@ cd_service_config_free(CdServiceConfig *config)
   g_strfreev(config->workflow_path);
   g_free(config->allowed_group);
   g_free(config->state_dir);
+  g_strfreev(config->archive_roots);
+  g_strfreev(config->source_roots);
   g_ptr_array_unref(config->hot_folders);
   g_free(config);
 }
@@ -50,6 +52,8 @@ cd_service_config_new_default(void)
   CdServiceConfig *config = g_new0(CdServiceConfig, 1);
   config->workflow = g_strdup(DEFAULT_WORKFLOW);
   config->workflow_path = g_new0(gchar *, 1);
+  config->archive_roots = g_new0(gchar *, 1);
+  config->source_roots = g_new0(gchar *, 1);
   config->max_batches = DEFAULT_MAX_BATCHES;
   config->state_dir = g_build_filename(g_get_user_state_dir(), "chartdesk", NULL);
   config->hot_folders = g_ptr_array_new_with_free_func((GDestroyNotify) cd_hot_folder_config_free);
@@ -79,6 +83,33 @@ cd_config_get_path(GKeyFile *kf, const gchar *group, const gchar *key, const gch
     return NULL;
   }
   return g_canonicalize_filename(value, NULL);
+}
+
+/* A ';'-separated list of absolute folders, each canonical (~/ expanded). */
+static gchar **
+cd_config_get_paths(GKeyFile *kf, const gchar *group, const gchar *key, const gchar *filename, GError **error)
+{
+  g_auto(GStrv) values = g_key_file_get_string_list(kf, group, key, NULL, NULL);
+  g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func(g_free);
+
+  for (guint i = 0; values != NULL && values[i] != NULL; i++) {
+    g_autofree gchar *value = g_strstrip(g_strdup(values[i]));
+    if (value[0] == '\0')
+      continue;
+    if (value[0] == '~' && value[1] == '/') {
+      gchar *expanded = g_build_filename(g_get_home_dir(), value + 2, NULL);
+      g_free(value);
+      value = expanded;
+    }
+    if (!g_path_is_absolute(value)) {
+      g_set_error(error, CD_ERROR, CD_ERROR_INVALID_ARGUMENT, "%s: [%s] %s: '%s' is not an absolute path", filename,
+                  group, key, value);
+      return NULL;
+    }
+    g_ptr_array_add(out, g_canonicalize_filename(value, NULL));
+  }
+  g_ptr_array_add(out, NULL);
+  return (gchar **) g_ptr_array_free(g_steal_pointer(&out), FALSE);
 }
 
 static gboolean
@@ -119,8 +150,9 @@ cd_config_get_seconds(GKeyFile *kf, const gchar *group, const gchar *key, gdoubl
   return TRUE;
 }
 
-static const gchar *const service_keys[] = { "archive", "workflow",      "workflow-path", "workers", "max-batches",
-                                             "bus",     "allowed-group", "state-dir",     NULL };
+static const gchar *const service_keys[] = { "archive",      "workflow",     "workflow-path", "workers",
+                                             "max-batches",  "bus",          "allowed-group", "state-dir",
+                                             "archive-roots", "source-roots", NULL };
 static const gchar *const hot_folder_keys[] = { "path",           "workflow",     "archive",   "done", "failed",
                                                 "stable-seconds", "poll-seconds", "max-files", NULL };
 
@@ -242,6 +274,18 @@ cd_service_config_load(const gchar *filename, GError **error)
   if (g_key_file_has_key(kf, "service", "workflow-path", NULL)) {
     g_strfreev(config->workflow_path);
     config->workflow_path = g_key_file_get_string_list(kf, "service", "workflow-path", NULL, NULL);
+  }
+  if (g_key_file_has_key(kf, "service", "archive-roots", NULL)) {
+    g_strfreev(config->archive_roots);
+    config->archive_roots = cd_config_get_paths(kf, "service", "archive-roots", filename, error);
+    if (config->archive_roots == NULL)
+      return NULL;
+  }
+  if (g_key_file_has_key(kf, "service", "source-roots", NULL)) {
+    g_strfreev(config->source_roots);
+    config->source_roots = cd_config_get_paths(kf, "service", "source-roots", filename, error);
+    if (config->source_roots == NULL)
+      return NULL;
   }
   if (!cd_config_get_uint(kf, "service", "workers", 0, 256, &config->workers, filename, error) ||
       !cd_config_get_uint(kf, "service", "max-batches", 1, 64, &config->max_batches, filename, error))

@@ -32,6 +32,8 @@ typedef struct {
   gboolean system_bus;    /* own the name on the system bus rather than the session bus */
   gchar *allowed_group;   /* system bus: members of this group may call */
   gchar *state_dir;       /* where the service remembers the archives it wrote */
+  gchar **archive_roots;  /* system bus: folders callers' archives may be in, beside the configured ones */
+  gchar **source_roots;   /* system bus: folders callers' sources may be in, beside the hot folders */
   GPtrArray *hot_folders; /* of CdHotFolderConfig */
 } CdServiceConfig;
 

@@ -4,11 +4,14 @@
  */
 #include "config.h"
 
+#include <errno.h>
+#include <glib/gstdio.h>
 #include <grp.h>
 #include <pwd.h>
 #include <unistd.h>
 
 #include "cd-hot-folder.h"
+#include "cd-param-private.h"
 #include "cd-service-common.h"
 #include "cd-service.h"
 
@@ -89,7 +92,27 @@ struct _CdService {
   GMutex callers_lock;
   gboolean stopping;
   guint retry_id;
+  GHashTable *archives; /* path → CdSharedArchive: one connection per archive */
+  GMutex archives_lock;
 };
+
+/* One open archive, shared by every batch and read on its path: a second
+ * connection of our own would be one more way to lose SQLite's locks, and
+ * the audit log names each caller through cd_archive_push_actor(). */
+typedef struct {
+  CdArchive *archive;
+  guint users;     /* CdArchiveUse alive */
+  gboolean writer; /* a batch holds the writer's lock */
+} CdSharedArchive;
+
+/* A use of a shared archive, ended by cd_archive_use_free(): with an
+ * actor, the archive is held for this thread (pushed) until then. */
+typedef struct {
+  CdService *service;
+  CdArchive *archive;
+  gboolean writer; /* this use took the writer's lock */
+  gboolean pushed;
+} CdArchiveUse;
 
 G_DEFINE_TYPE(CdService, cd_service, G_TYPE_OBJECT)
 
@@ -130,6 +153,8 @@ cd_service_finalize(GObject *object)
   g_ptr_array_unref(self->hot_folders);
   g_ptr_array_unref(self->jobs);
   g_hash_table_unref(self->callers);
+  g_hash_table_unref(self->archives);
+  g_mutex_clear(&self->archives_lock);
   g_mutex_clear(&self->lock);
   g_mutex_clear(&self->callers_lock);
   g_clear_object(&self->skeleton);
@@ -148,6 +173,14 @@ cd_service_class_init(CdServiceClass *klass)
 }
 
 static void
+cd_shared_archive_free(gpointer data)
+{
+  CdSharedArchive *shared = data;
+  g_object_unref(shared->archive);
+  g_free(shared);
+}
+
+static void
 cd_service_init(CdService *self)
 {
   g_mutex_init(&self->lock);
@@ -155,6 +188,8 @@ cd_service_init(CdService *self)
   self->jobs = g_ptr_array_new_with_free_func((GDestroyNotify) cd_job_free);
   self->hot_folders = g_ptr_array_new_with_free_func(g_object_unref);
   self->callers = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+  self->archives = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, cd_shared_archive_free);
+  g_mutex_init(&self->archives_lock);
   self->next_id = 1;
 }
 
@@ -247,6 +282,29 @@ cd_job_to_variant(CdJob *job)
   return g_variant_dict_end(&dict);
 }
 
+/* A signal reaches every listener on the bus, allowed to call or not: the
+ * Progress members of ListBatches without the archive, the owner and the
+ * error, which are ListBatches' (authorized, audited). */
+static GVariant *
+cd_job_to_progress(CdJob *job)
+{
+  g_autoptr(GVariant) full = g_variant_ref_sink(cd_job_to_variant(job));
+  static const gchar *const withheld[] = { "archive", "owner", "error", NULL };
+  GVariantDict dict;
+  GVariantIter iter;
+  const gchar *key;
+  GVariant *value;
+
+  g_variant_dict_init(&dict, NULL);
+  g_variant_iter_init(&iter, full);
+  while (g_variant_iter_next(&iter, "{&sv}", &key, &value)) {
+    if (!g_strv_contains(withheld, key))
+      g_variant_dict_insert_value(&dict, key, value);
+    g_variant_unref(value);
+  }
+  return g_variant_dict_end(&dict);
+}
+
 static void
 cd_service_emit_progress(CdService *self, CdJob *job)
 {
@@ -255,7 +313,7 @@ cd_service_emit_progress(CdService *self, CdJob *job)
   g_mutex_lock(&self->lock);
   job->emit_pending = FALSE;
   job->last_emit = g_get_monotonic_time();
-  progress = g_variant_ref_sink(cd_job_to_variant(job));
+  progress = g_variant_ref_sink(cd_job_to_progress(job));
   g_mutex_unlock(&self->lock);
   if (self->skeleton != NULL)
     cd_dbus_chartdesk1_emit_progress(self->skeleton, job->id, progress);
@@ -304,16 +362,135 @@ cd_job_on_progress(const CdProgress *progress, gpointer user_data)
 
 static void cd_service_dispatch(CdService *self);
 
-static CdArchive *
-cd_service_open_archive(const gchar *path, CdArchiveFlags flags, const gchar *actor, GError **error)
+/* An archive the service has just created: private to the service (mode
+ * 0600, from cd_archive_open()), or on the system bus with an
+ * allowed-group readable by that group (0640), the -wal and -shm alike. */
+static void
+cd_service_archive_created(CdService *self, const gchar *path)
 {
-  CdArchive *archive = cd_archive_open(path, flags, error);
-  if (archive != NULL && actor != NULL)
-    cd_archive_set_actor(archive, actor);
-  return archive;
+  const gchar *const suffixes[] = { "", "-wal", "-shm", ".lock" };
+  struct group *gr;
+
+  if (!self->config->system_bus || self->config->allowed_group == NULL)
+    return;
+  gr = getgrnam(self->config->allowed_group);
+  if (gr == NULL) {
+    g_warning("%s: group %s does not exist; the archive stays private to the service", path,
+              self->config->allowed_group);
+    return;
+  }
+  for (guint i = 0; i < G_N_ELEMENTS(suffixes); i++) {
+    g_autofree gchar *file = g_strdup_printf("%s%s", path, suffixes[i]);
+    if (!g_file_test(file, G_FILE_TEST_EXISTS))
+      continue;
+    if (chown(file, (uid_t) -1, gr->gr_gid) != 0 || g_chmod(file, 0640) != 0)
+      g_warning("%s: cannot give group %s read access: %s", file, gr->gr_name, g_strerror(errno));
+  }
 }
 
-/* Applies the batch's recorded overrides: {"set": {"stage.option": "value"}, "workers": N}. */
+/* Opens, or shares, the one connection to the archive at @path. With
+ * CD_ARCHIVE_FLAG_WRITER the use also takes the writer's lock
+ * (CD_ERROR_BUSY if another process has it); with an @actor the archive
+ * is held for this thread, @actor and @purpose in its audit log, until the
+ * use ends. Never call with the service lock held: the use may wait for a
+ * batch's commit. */
+static CdArchiveUse *
+cd_service_use_archive(CdService *self, const gchar *path, CdArchiveFlags flags, const gchar *actor,
+                       const gchar *purpose, GError **error)
+{
+  g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&self->archives_lock);
+  CdSharedArchive *shared = g_hash_table_lookup(self->archives, path);
+  CdArchiveUse *use;
+
+  if (shared == NULL) {
+    gboolean existed = g_file_test(path, G_FILE_TEST_EXISTS);
+    CdArchive *archive = cd_archive_open(path, flags & CD_ARCHIVE_FLAG_CREATE, error);
+    if (archive == NULL)
+      return NULL;
+    if (!existed)
+      cd_service_archive_created(self, path);
+    shared = g_new0(CdSharedArchive, 1);
+    shared->archive = archive;
+    g_hash_table_insert(self->archives, g_strdup(path), shared);
+  }
+  if ((flags & CD_ARCHIVE_FLAG_WRITER) != 0) {
+    if (shared->writer) {
+      g_set_error(error, CD_ERROR, CD_ERROR_BUSY, "%s: another batch of this service is writing to this archive", path);
+      return NULL;
+    }
+    if (!cd_archive_acquire_writer(shared->archive, error)) {
+      if (shared->users == 0)
+        g_hash_table_remove(self->archives, path);
+      return NULL;
+    }
+    shared->writer = TRUE;
+  }
+  shared->users++;
+  use = g_new0(CdArchiveUse, 1);
+  use->service = self;
+  use->archive = g_object_ref(shared->archive);
+  use->writer = (flags & CD_ARCHIVE_FLAG_WRITER) != 0;
+  g_clear_pointer(&locker, g_mutex_locker_free);
+  if (actor != NULL) {
+    cd_archive_push_actor(use->archive, actor, purpose);
+    use->pushed = TRUE;
+  }
+  return use;
+}
+
+/* Ends a use: the archive is let go by this thread first, then the
+ * connection is closed if nobody else uses it. */
+static void
+cd_archive_use_free(CdArchiveUse *use)
+{
+  CdService *self;
+  CdSharedArchive *shared;
+  const gchar *path;
+
+  if (use == NULL)
+    return;
+  self = use->service;
+  if (use->pushed)
+    cd_archive_pop_actor(use->archive);
+  path = cd_archive_get_path(use->archive);
+  g_mutex_lock(&self->archives_lock);
+  shared = g_hash_table_lookup(self->archives, path);
+  if (shared != NULL && shared->archive == use->archive) {
+    if (use->writer) {
+      cd_archive_release_writer(shared->archive);
+      shared->writer = FALSE;
+    }
+    if (--shared->users == 0)
+      g_hash_table_remove(self->archives, path);
+  }
+  g_mutex_unlock(&self->archives_lock);
+  g_object_unref(use->archive);
+  g_free(use);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(CdArchiveUse, cd_archive_use_free)
+
+/* Whether STAGE.OPTION is a string property: on the system bus those are
+ * the workflow file's (an external classifier's command, a data path, a
+ * pattern), never a caller's. Unknown stages and options are left to
+ * cd_workflow_set_option(), which names them. */
+static gboolean
+cd_service_option_is_text(CdService *self, const gchar *stage, const gchar *option)
+{
+  GType type = cd_registry_find_stage(self->registry, stage, NULL);
+  g_autoptr(GTypeClass) klass = NULL;
+  GParamSpec *pspec;
+
+  if (type == G_TYPE_INVALID)
+    return FALSE;
+  klass = g_type_class_ref(type);
+  pspec = g_object_class_find_property(G_OBJECT_CLASS(klass), option);
+  return pspec != NULL && G_PARAM_SPEC_VALUE_TYPE(pspec) == G_TYPE_STRING;
+}
+
+/* Applies the batch's recorded overrides: {"set": {"stage.option": "value"}, "workers": N}.
+ * The one check of a caller's options, for a call and a journalled batch
+ * alike: workers from 1 to 256, each option known to its stage and valid
+ * for its type, and on the system bus no text option. */
 static gboolean
 cd_service_apply_options(CdService *self, CdWorkflow *workflow, const gchar *options, GError **error)
 {
@@ -330,20 +507,40 @@ cd_service_apply_options(CdService *self, CdWorkflow *workflow, const gchar *opt
   root = json_node_get_object(json_parser_get_root(parser));
   if (root == NULL)
     return TRUE;
-  if (json_object_has_member(root, "workers"))
-    cd_workflow_set_workers(workflow, json_object_get_int_member(root, "workers"));
+  if (json_object_has_member(root, "workers")) {
+    gint64 workers = json_object_get_int_member(root, "workers");
+    if (workers < 1 || workers > 256) {
+      g_set_error(error, CD_ERROR, CD_ERROR_INVALID_ARGUMENT, "workers: %" G_GINT64_FORMAT " is not from 1 to 256",
+                  workers);
+      return FALSE;
+    }
+    cd_workflow_set_workers(workflow, workers);
+  }
   set = json_object_get_object_member(root, "set");
   if (set != NULL) {
     g_autoptr(GList) members = json_object_get_members(set);
     for (GList *l = members; l != NULL; l = l->next) {
       const gchar *key = l->data;
-      const gchar *dot = strchr(key, '.');
-      g_autofree gchar *stage = dot != NULL ? g_strndup(key, dot - key) : NULL;
-      if (stage == NULL) {
-        g_set_error(error, CD_ERROR, CD_ERROR_INVALID_ARGUMENT, "'%s' is not STAGE.OPTION", key);
+      JsonNode *node = json_object_get_member(set, key);
+      const gchar *text = JSON_NODE_HOLDS_VALUE(node) ? json_node_get_string(node) : NULL;
+      g_autofree gchar *assignment = g_strdup_printf("%s=%s", key, text != NULL ? text : "");
+      g_autofree gchar *stage = NULL;
+      g_autofree gchar *option = NULL;
+      g_autofree gchar *value = NULL;
+      if (text == NULL) {
+        g_set_error(error, CD_ERROR, CD_ERROR_INVALID_ARGUMENT, "%s: the value is not text", key);
         return FALSE;
       }
-      if (!cd_workflow_set_option(workflow, stage, dot + 1, json_object_get_string_member(set, key), error))
+      if (!cd_param_parse_assignment(assignment, &stage, &option, &value, error))
+        return FALSE;
+      if (self->config->system_bus && cd_service_option_is_text(self, stage, option)) {
+        g_set_error(error, CD_ERROR, CD_ERROR_INVALID_ARGUMENT,
+                    "%s: a text option (a command, a file, a pattern) comes from the workflow file only on the "
+                    "system bus; callers may set numbers, switches and choices",
+                    key);
+        return FALSE;
+      }
+      if (!cd_workflow_set_option(workflow, stage, option, value, error))
         return FALSE;
     }
   }
@@ -371,13 +568,20 @@ cd_job_thread(gpointer data)
   CdJob *job = data;
   CdService *self = job->service;
   g_autoptr(GError) error = NULL;
-  g_autoptr(CdArchive) archive = NULL;
+  g_autoptr(CdArchiveUse) use = NULL;
+  CdArchive *archive = NULL;
   g_autoptr(CdWorkflow) workflow = NULL;
   g_autoptr(CdPipeline) pipeline = NULL;
   g_autoptr(CdBatch) batch = NULL;
   const gchar *status = "failed";
 
-  archive = cd_service_open_archive(job->archive, CD_ARCHIVE_FLAG_WRITER | CD_ARCHIVE_FLAG_CREATE, job->owner, &error);
+  /* the writer's lock on the shared connection; the batch's entries name
+   * its owner, reads on the same connection push their own caller */
+  use = cd_service_use_archive(self, job->archive, CD_ARCHIVE_FLAG_WRITER | CD_ARCHIVE_FLAG_CREATE, NULL, NULL, &error);
+  if (use != NULL) {
+    archive = use->archive;
+    cd_archive_set_actor(archive, job->owner);
+  }
   if (archive == NULL && g_error_matches(error, CD_ERROR, CD_ERROR_BUSY)) {
     g_mutex_lock(&self->lock);
     job->busy = TRUE;
@@ -628,91 +832,304 @@ cd_service_add_job(CdService *self, const gchar *archive, gint64 batch_id, const
   return job;
 }
 
-/* Finds a workflow by name in the configured folders first, then where
- * `chartdesk` looks; returns its absolute path. */
+/* Whether a workflow file or its folder can only have been written by
+ * root or the service's own user: the workflow names the programs the
+ * service runs (an external classifier's command) as its user. */
+static gboolean
+cd_service_check_trusted(const gchar *path, const gchar *what, GError **error)
+{
+  GStatBuf st;
+
+  if (g_stat(path, &st) != 0) {
+    g_set_error(error, CD_ERROR, CD_ERROR_NOT_FOUND, "%s: %s: %s", path, what, g_strerror(errno));
+    return FALSE;
+  }
+  if (st.st_uid != 0 && st.st_uid != geteuid()) {
+    g_set_error(error, CD_ERROR, CD_ERROR_WORKFLOW,
+                "%s: %s is owned by uid %u, not by root or the service's user (uid %u): refused", path, what,
+                (guint) st.st_uid, (guint) geteuid());
+    return FALSE;
+  }
+  if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+    g_set_error(error, CD_ERROR, CD_ERROR_WORKFLOW, "%s: %s is writable by its group or by others (mode %04o): refused",
+                path, what, (guint) (st.st_mode & 07777));
+    return FALSE;
+  }
+  return TRUE;
+}
+
+typedef enum {
+  CD_ASKED_BY_CALLER, /* a D-Bus caller, or a journalled batch */
+  CD_ASKED_BY_CONFIG, /* the configuration file: a hot folder, the default */
+} CdAsker;
+
+/* Resolves a workflow to its file (symlinks resolved): a NAME is looked for
+ * as NAME.workflow in the configured workflow-path folders, then where
+ * `chartdesk` looks. A caller on the system bus may only name one; on the
+ * session bus (the caller is the service's own user) also give an absolute
+ * file; the configuration may give a file. Either way the file and its
+ * folder must pass cd_service_check_trusted(). */
 static gchar *
-cd_service_find_workflow(CdService *self, const gchar *name, GError **error)
+cd_service_find_workflow(CdService *self, const gchar *name, CdAsker asker, GError **error)
 {
   g_autofree gchar *file = NULL;
+  g_autofree gchar *real = NULL;
+  g_autofree gchar *dir = NULL;
 
-  if (strchr(name, '/') == NULL) {
-    g_autofree gchar *base = g_strdup_printf("%s.workflow", name);
-    for (guint i = 0; self->config->workflow_path[i] != NULL; i++) {
+  if (strchr(name, '/') != NULL || g_str_has_suffix(name, ".workflow")) {
+    if (asker == CD_ASKED_BY_CALLER && (self->config->system_bus || !g_path_is_absolute(name))) {
+      g_set_error(error, CD_ERROR, CD_ERROR_INVALID_ARGUMENT,
+                  "'%s': workflows are chosen by name (NAME for a NAME.workflow in the service's workflow "
+                  "folders), not by file",
+                  name);
+      return NULL;
+    }
+    file = g_strdup(name);
+  } else {
+    for (const gchar *c = name; *c != '\0'; c++) {
+      if (!g_ascii_isalnum(*c) && *c != '-' && *c != '_' && *c != '.') {
+        g_set_error(error, CD_ERROR, CD_ERROR_INVALID_ARGUMENT, "'%s' is not a workflow name", name);
+        return NULL;
+      }
+    }
+    if (name[0] == '\0' || name[0] == '.') {
+      g_set_error(error, CD_ERROR, CD_ERROR_INVALID_ARGUMENT, "'%s' is not a workflow name", name);
+      return NULL;
+    }
+    for (guint i = 0; file == NULL && self->config->workflow_path[i] != NULL; i++) {
+      g_autofree gchar *base = g_strdup_printf("%s.workflow", name);
       g_autofree gchar *path = g_build_filename(self->config->workflow_path[i], base, NULL);
       if (g_file_test(path, G_FILE_TEST_IS_REGULAR))
-        return g_canonicalize_filename(path, NULL);
+        file = g_steal_pointer(&path);
     }
+    if (file == NULL)
+      file = cd_workflow_find(name, error);
+    if (file == NULL)
+      return NULL;
   }
-  file = cd_workflow_find(name, error);
-  return file != NULL ? g_canonicalize_filename(file, NULL) : NULL;
+  real = realpath(file, NULL);
+  if (real == NULL || !g_file_test(real, G_FILE_TEST_IS_REGULAR)) {
+    g_set_error(error, CD_ERROR, CD_ERROR_NOT_FOUND, "%s: no such workflow file", file);
+    return NULL;
+  }
+  dir = g_path_get_dirname(real);
+  if (!cd_service_check_trusted(real, "the workflow", error) || !cd_service_check_trusted(dir, "its folder", error))
+    return NULL;
+  return g_steal_pointer(&real);
+}
+
+/* @path with symlinks resolved; a file that does not exist yet is resolved
+ * through its folder. NULL if not even the folder exists. */
+static gchar *
+cd_service_realpath(const gchar *path)
+{
+  gchar *real = realpath(path, NULL);
+  g_autofree gchar *dir = NULL;
+  g_autofree gchar *real_dir = NULL;
+  g_autofree gchar *base = NULL;
+
+  if (real != NULL || errno != ENOENT)
+    return real;
+  dir = g_path_get_dirname(path);
+  real_dir = realpath(dir, NULL);
+  if (real_dir == NULL)
+    return NULL;
+  base = g_path_get_basename(path);
+  return g_build_filename(real_dir, base, NULL);
+}
+
+/* Whether @real (resolved) is @root (resolved here) or inside it. */
+static gboolean
+cd_service_path_under(const gchar *real, const gchar *root)
+{
+  g_autofree gchar *real_root = realpath(root, NULL);
+  gsize len;
+
+  if (real_root == NULL)
+    return FALSE;
+  len = strlen(real_root);
+  if (g_strcmp0(real_root, "/") == 0)
+    return TRUE;
+  return strncmp(real, real_root, len) == 0 && (real[len] == '\0' || real[len] == '/');
+}
+
+/* Whether @real (resolved) is the file @configured names, once resolved. */
+static gboolean
+cd_service_same_path(const gchar *real, const gchar *configured)
+{
+  g_autofree gchar *other = configured != NULL ? cd_service_realpath(configured) : NULL;
+  return other != NULL && g_strcmp0(real, other) == 0;
+}
+
+/* The archive a caller names, resolved (the one key of the shared
+ * connections). On the system bus only a configured archive ([service]
+ * archive, a hot folder's) or one under archive-roots: the service's
+ * user may write where callers may not. */
+static gchar *
+cd_service_resolve_archive(CdService *self, const gchar *path, GError **error)
+{
+  g_autofree gchar *real = NULL;
+  gboolean allowed;
+
+  if (path == NULL || path[0] == '\0')
+    path = self->config->archive;
+  if (path == NULL) {
+    g_set_error_literal(error, CD_ERROR, CD_ERROR_INVALID_ARGUMENT,
+                        "no archive given, and none configured ([service] archive)");
+    return NULL;
+  }
+  if (!g_path_is_absolute(path)) {
+    g_set_error(error, CD_ERROR, CD_ERROR_INVALID_ARGUMENT, "%s: the archive must be an absolute path", path);
+    return NULL;
+  }
+  real = cd_service_realpath(path);
+  if (real == NULL)
+    real = g_canonicalize_filename(path, NULL); /* cd_archive_open() says what is wrong */
+  if (!self->config->system_bus)
+    return g_steal_pointer(&real);
+  allowed = cd_service_same_path(real, self->config->archive);
+  for (guint i = 0; !allowed && i < self->config->hot_folders->len; i++) {
+    CdHotFolderConfig *hf = g_ptr_array_index(self->config->hot_folders, i);
+    allowed = cd_service_same_path(real, hf->archive);
+  }
+  for (guint i = 0; !allowed && self->config->archive_roots[i] != NULL; i++)
+    allowed = cd_service_path_under(real, self->config->archive_roots[i]);
+  if (!allowed) {
+    g_set_error(error, G_DBUS_ERROR, G_DBUS_ERROR_ACCESS_DENIED,
+                "%s: not an archive of this service (the configured archives, or one under [service] "
+                "archive-roots)",
+                path);
+    return NULL;
+  }
+  return g_steal_pointer(&real);
 }
 
 /* A file path means nothing to the service unless it is absolute (its
- * working folder is not the caller's). Other sources (a scanner's device
- * name) are passed to their source stage as they are. */
-static gboolean
-cd_service_check_sources(CdWorkflow *workflow, const gchar *const *sources, GError **error)
+ * working folder is not the caller's). On the system bus each must also
+ * exist under [service] source-roots or a hot folder, symlinks and `..`
+ * resolved, so the service reads (and GetPageImage returns) nothing its
+ * callers could not put there. They are journalled as given (a hot folder
+ * knows its files by those names) and checked again at each start. Other
+ * sources (a scanner's device name) are passed to their source stage as
+ * they are. Returns the sources to journal. */
+static gchar **
+cd_service_check_sources(CdService *self, CdWorkflow *workflow, const gchar *const *sources, GError **error)
 {
   g_autoptr(GPtrArray) names = cd_workflow_get_stage_names(workflow, CD_STAGE_KIND_SOURCE);
   gboolean files = names->len > 0 && g_strcmp0(g_ptr_array_index(names, 0), "files") == 0;
+  g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func(g_free);
 
-  for (guint i = 0; files && sources[i] != NULL; i++) {
+  if (sources == NULL || sources[0] == NULL) {
+    g_set_error_literal(error, CD_ERROR, CD_ERROR_INVALID_ARGUMENT, "no files or folders to read");
+    return NULL;
+  }
+  for (guint i = 0; sources[i] != NULL; i++) {
+    g_autofree gchar *real = NULL;
+    gboolean allowed = FALSE;
+    if (!files) {
+      g_ptr_array_add(out, g_strdup(sources[i]));
+      continue;
+    }
     if (!g_path_is_absolute(sources[i])) {
       g_set_error(error, CD_ERROR, CD_ERROR_INVALID_ARGUMENT, "%s: sources must be absolute paths", sources[i]);
-      return FALSE;
+      return NULL;
     }
+    if (!self->config->system_bus) {
+      g_ptr_array_add(out, g_strdup(sources[i]));
+      continue;
+    }
+    real = realpath(sources[i], NULL);
+    if (real == NULL) {
+      g_set_error(error, CD_ERROR, CD_ERROR_NOT_FOUND, "%s: %s", sources[i], g_strerror(errno));
+      return NULL;
+    }
+    for (guint j = 0; !allowed && self->config->source_roots[j] != NULL; j++)
+      allowed = cd_service_path_under(real, self->config->source_roots[j]);
+    for (guint j = 0; !allowed && j < self->config->hot_folders->len; j++) {
+      CdHotFolderConfig *hf = g_ptr_array_index(self->config->hot_folders, j);
+      allowed = cd_service_path_under(real, hf->path);
+    }
+    if (!allowed) {
+      g_set_error(error, G_DBUS_ERROR, G_DBUS_ERROR_ACCESS_DENIED,
+                  "%s: not under a folder this service reads from ([service] source-roots, the hot folders)",
+                  sources[i]);
+      return NULL;
+    }
+    g_ptr_array_add(out, g_strdup(sources[i]));
   }
-  return TRUE;
+  g_ptr_array_add(out, NULL);
+  return (gchar **) g_ptr_array_free(g_steal_pointer(&out), FALSE);
+}
+
+/* What a batch is checked into before it is journalled or resumed. */
+typedef struct {
+  gchar *archive;  /* resolved */
+  gchar *origin;   /* the workflow file, resolved */
+  gchar **sources; /* as journalled */
+  CdWorkflow *workflow;
+} CdBatchPlan;
+
+static void
+cd_batch_plan_clear(CdBatchPlan *plan)
+{
+  g_free(plan->archive);
+  g_free(plan->origin);
+  g_strfreev(plan->sources);
+  g_clear_object(&plan->workflow);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(CdBatchPlan, cd_batch_plan_clear)
+
+/* The one validation of a batch, for a D-Bus call, a hot folder and a batch
+ * found in an archive's journal at start-up alike: the workflow (by name
+ * for a caller, trusted folders only), its options, the sources and the
+ * archive. A journal is only as trustworthy as whoever could write the
+ * archive, so a journalled batch passes exactly what a call would. */
+static gboolean
+cd_service_plan_batch(CdService *self, const gchar *workflow, CdAsker asker, const gchar *const *sources,
+                      const gchar *archive, const gchar *options, CdBatchPlan *plan, GError **error)
+{
+  plan->archive = cd_service_resolve_archive(self, archive, error);
+  if (plan->archive == NULL)
+    return FALSE;
+  plan->origin =
+      cd_service_find_workflow(self, workflow != NULL && workflow[0] != '\0' ? workflow : self->config->workflow,
+                               workflow != NULL && workflow[0] != '\0' ? asker : CD_ASKED_BY_CONFIG, error);
+  if (plan->origin == NULL)
+    return FALSE;
+  plan->workflow = cd_service_load_workflow(self, plan->origin, options, error);
+  if (plan->workflow == NULL)
+    return FALSE;
+  plan->sources = cd_service_check_sources(self, plan->workflow, sources, error);
+  return plan->sources != NULL;
 }
 
 /* Validates a batch and journals it in its archive before anything runs;
  * the id it returns names a batch that will run, or resume, until it ends. */
 static CdJob *
-cd_service_queue(CdService *self, const gchar *workflow_name, const gchar *const *sources, const gchar *archive_path,
-                 const gchar *options, const gchar *owner, CdHotFolder *hot_folder, GError **error)
+cd_service_queue(CdService *self, const gchar *workflow_name, CdAsker asker, const gchar *const *sources,
+                 const gchar *archive_path, const gchar *options, const gchar *owner, CdHotFolder *hot_folder,
+                 GError **error)
 {
-  g_autofree gchar *origin = NULL;
-  g_autoptr(CdWorkflow) workflow = NULL;
-  g_autoptr(CdArchive) archive = NULL;
+  g_auto(CdBatchPlan) plan = { 0 };
+  g_autoptr(CdArchiveUse) use = NULL;
   gint64 batch_id;
 
   if (self->stopping) {
     g_set_error_literal(error, CD_ERROR, CD_ERROR_BUSY, "the service is stopping");
     return NULL;
   }
-  if (archive_path == NULL || archive_path[0] == '\0')
-    archive_path = self->config->archive;
-  if (archive_path == NULL) {
-    g_set_error_literal(error, CD_ERROR, CD_ERROR_INVALID_ARGUMENT,
-                        "no archive given, and none configured ([service] archive)");
+  if (!cd_service_plan_batch(self, workflow_name, asker, sources, archive_path, options, &plan, error))
     return NULL;
-  }
-  if (!g_path_is_absolute(archive_path)) {
-    g_set_error(error, CD_ERROR, CD_ERROR_INVALID_ARGUMENT, "%s: the archive must be an absolute path", archive_path);
+  use = cd_service_use_archive(self, plan.archive, CD_ARCHIVE_FLAG_CREATE, owner, NULL, error);
+  if (use == NULL)
     return NULL;
-  }
-  if (sources == NULL || sources[0] == NULL) {
-    g_set_error_literal(error, CD_ERROR, CD_ERROR_INVALID_ARGUMENT, "no files or folders to read");
-    return NULL;
-  }
-  origin = cd_service_find_workflow(
-      self, workflow_name != NULL && workflow_name[0] != '\0' ? workflow_name : self->config->workflow, error);
-  if (origin == NULL)
-    return NULL;
-  workflow = cd_service_load_workflow(self, origin, options, error);
-  if (workflow == NULL)
-    return NULL;
-  if (!cd_service_check_sources(workflow, sources, error))
-    return NULL;
-  archive = cd_service_open_archive(archive_path, CD_ARCHIVE_FLAG_CREATE, owner, error);
-  if (archive == NULL)
-    return NULL;
-  batch_id = cd_archive_queue_batch(archive, cd_workflow_get_name(workflow), origin, options, sources, error);
+  batch_id = cd_archive_queue_batch(use->archive, cd_workflow_get_name(plan.workflow), plan.origin, options,
+                                    (const gchar *const *) plan.sources, error);
   if (batch_id == 0)
     return NULL;
-  cd_service_remember_archive(self, cd_archive_get_path(archive));
-  return cd_service_add_job(self, cd_archive_get_path(archive), batch_id, cd_workflow_get_name(workflow), origin,
-                            options, sources, owner, hot_folder);
+  cd_service_remember_archive(self, plan.archive);
+  return cd_service_add_job(self, plan.archive, batch_id, cd_workflow_get_name(plan.workflow), plan.origin, options,
+                            (const gchar *const *) plan.sources, owner, hot_folder);
 }
 
 /* ---------------------------------------------------------- hot folders */
@@ -726,7 +1143,8 @@ cd_service_hot_folder_submit(CdHotFolder *folder, const gchar *const *files, gpo
   g_autofree gchar *owner = g_strdup_printf("chartdeskd (hot folder %s)", config->name);
   CdJob *job;
 
-  job = cd_service_queue(self, config->workflow, files, config->archive, NULL, owner, folder, &error);
+  job =
+      cd_service_queue(self, config->workflow, CD_ASKED_BY_CONFIG, files, config->archive, NULL, owner, folder, &error);
   if (job == NULL) {
     g_warning("hot folder %s: cannot queue %u files: %s", config->name, g_strv_length((gchar **) files),
               error->message);
@@ -745,7 +1163,7 @@ cd_service_hot_folder_for(CdService *self, const gchar *archive, const gchar *co
     CdHotFolder *folder = g_ptr_array_index(self->hot_folders, i);
     const CdHotFolderConfig *config = cd_hot_folder_get_config(folder);
     const gchar *folder_archive = config->archive != NULL ? config->archive : self->config->archive;
-    gboolean all = inputs[0] != NULL && g_strcmp0(folder_archive, archive) == 0;
+    gboolean all = inputs[0] != NULL && cd_service_same_path(archive, folder_archive);
     for (guint j = 0; all && inputs[j] != NULL; j++)
       all = cd_hot_folder_owns(folder, inputs[j]);
     if (all)
@@ -766,27 +1184,61 @@ cd_service_resume_archive(CdService *self, const gchar *path)
 {
   const gchar *const unfinished[] = { "queued", "running", "paused", NULL };
   g_autoptr(GError) error = NULL;
-  g_autoptr(CdArchive) archive = NULL;
+  g_autoptr(CdArchiveUse) use = NULL;
+  g_autofree gchar *real = cd_service_realpath(path);
+  CdArchive *archive = NULL;
   g_autoptr(GPtrArray) records = NULL;
 
-  if (!g_file_test(path, G_FILE_TEST_EXISTS))
+  if (real == NULL || !g_file_test(real, G_FILE_TEST_EXISTS))
     return;
-  archive = cd_archive_open(path, CD_ARCHIVE_FLAG_NONE, &error);
-  if (archive != NULL)
+  use = cd_service_use_archive(self, real, CD_ARCHIVE_FLAG_NONE, "chartdeskd", NULL, &error);
+  if (use != NULL) {
+    archive = use->archive;
     records = cd_archive_list_batches(archive, unfinished, &error);
+  }
   if (records == NULL) {
     g_warning("%s: cannot look for batches to resume: %s", path, error->message);
     return;
   }
   for (guint i = 0; i < records->len; i++) {
     CdBatchRecord *r = g_ptr_array_index(records, i);
+    g_auto(CdBatchPlan) plan = { 0 };
+    g_autoptr(GError) refused = NULL;
+    g_autofree gchar *name = NULL;
+    g_autofree gchar *origin = NULL;
+    const gchar *asked;
     CdHotFolder *folder;
     CdJob *job;
-    if (r->workflow_origin == NULL || cd_service_find_batch(self, cd_archive_get_path(archive), r->id) != NULL)
+    if (r->workflow_origin == NULL || cd_service_find_batch(self, real, r->id) != NULL)
       continue;
-    folder = cd_service_hot_folder_for(self, cd_archive_get_path(archive), (const gchar *const *) r->inputs);
-    job = cd_service_add_job(self, cd_archive_get_path(archive), r->id, r->workflow, r->workflow_origin, r->options,
-                             (const gchar *const *) r->inputs, r->actor, folder);
+    folder = cd_service_hot_folder_for(self, real, (const gchar *const *) r->inputs);
+    /* asked again as it was first asked: by the hot folder's configuration,
+     * or by a caller, by name on the system bus */
+    if (folder != NULL) {
+      asked = cd_hot_folder_get_config(folder)->workflow;
+    } else if (self->config->system_bus) {
+      g_autofree gchar *base = g_path_get_basename(r->workflow_origin);
+      name = g_strndup(base, g_str_has_suffix(base, ".workflow") ? strlen(base) - strlen(".workflow") : strlen(base));
+      asked = name;
+    } else {
+      asked = r->workflow_origin;
+    }
+    if (cd_service_plan_batch(self, asked, folder != NULL ? CD_ASKED_BY_CONFIG : CD_ASKED_BY_CALLER,
+                              (const gchar *const *) r->inputs, real, r->options, &plan, &refused)) {
+      origin = realpath(r->workflow_origin, NULL);
+      if (g_strcmp0(origin, plan.origin) != 0)
+        g_set_error(&refused, CD_ERROR, CD_ERROR_WORKFLOW, "%s is not the workflow the service finds for '%s' (%s)",
+                    r->workflow_origin, asked != NULL ? asked : self->config->workflow, plan.origin);
+    }
+    if (refused != NULL) {
+      g_autoptr(GError) error_status = NULL;
+      g_warning("%s: journalled batch %" G_GINT64_FORMAT " refused, not resumed: %s", path, r->id, refused->message);
+      if (!cd_archive_set_batch_status(archive, r->id, "failed", &error_status))
+        g_warning("%s: cannot record batch %" G_GINT64_FORMAT " as failed: %s", path, r->id, error_status->message);
+      continue;
+    }
+    job = cd_service_add_job(self, real, r->id, r->workflow, plan.origin, r->options,
+                             (const gchar *const *) plan.sources, r->actor, folder);
     if (g_strcmp0(r->status, "paused") == 0) {
       g_mutex_lock(&self->lock);
       job->pause_requested = TRUE;
@@ -831,7 +1283,7 @@ cd_service_check(CdService *self, GError **error)
       return FALSE;
     }
     origin = cd_service_find_workflow(self, config->workflow != NULL ? config->workflow : self->config->workflow,
-                                      &error_local);
+                                      CD_ASKED_BY_CONFIG, &error_local);
     if (origin != NULL)
       workflow = cd_service_load_workflow(self, origin, NULL, &error_local);
     if (workflow == NULL) {
@@ -1026,6 +1478,34 @@ cd_service_uid_in_group(guint32 uid, const gchar *group)
   return FALSE;
 }
 
+/* A refused call goes to the audit log of the service's archive (the
+ * configured one, once it exists): who knocked, from which connection, at
+ * which method. Nothing of it goes back to the caller. */
+static void
+cd_service_audit_denied(CdService *self, GDBusMethodInvocation *invocation, const gchar *identity, guint32 uid)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CdArchiveUse) use = NULL;
+  g_autoptr(JsonObject) detail = json_object_new();
+  g_autoptr(JsonNode) node = NULL;
+  g_autofree gchar *path = NULL;
+
+  if (self->config->archive == NULL)
+    return;
+  path = cd_service_realpath(self->config->archive);
+  if (path == NULL || !g_file_test(path, G_FILE_TEST_EXISTS))
+    return;
+  json_object_set_string_member(detail, "caller", identity);
+  json_object_set_int_member(detail, "uid", uid);
+  json_object_set_string_member(detail, "sender", g_dbus_method_invocation_get_sender(invocation));
+  json_object_set_string_member(detail, "interface", g_dbus_method_invocation_get_interface_name(invocation));
+  json_object_set_string_member(detail, "method", g_dbus_method_invocation_get_method_name(invocation));
+  node = json_node_init_object(json_node_alloc(), detail);
+  use = cd_service_use_archive(self, path, CD_ARCHIVE_FLAG_NONE, identity, NULL, &error);
+  if (use == NULL || !cd_archive_audit(use->archive, "dbus-denied", "service", node, &error))
+    g_warning("%s: cannot audit a refused call: %s", path, error->message);
+}
+
 /* Every method call passes here first. On the session bus only our own
  * user may call; on the system bus root, our user and members of
  * allowed-group. The caller's identity is kept on the invocation for the
@@ -1048,6 +1528,7 @@ cd_service_authorize(GDBusInterfaceSkeleton *skeleton, GDBusMethodInvocation *in
             (self->config->system_bus && (uid == 0 || cd_service_uid_in_group(uid, self->config->allowed_group)));
   if (!allowed) {
     g_message("refused %s from %s", g_dbus_method_invocation_get_method_name(invocation), identity);
+    cd_service_audit_denied(self, invocation, identity, uid);
     g_dbus_method_invocation_return_error(g_object_ref(invocation), G_DBUS_ERROR, G_DBUS_ERROR_ACCESS_DENIED,
                                           "%s may not use this service", identity);
     return FALSE;
@@ -1095,14 +1576,18 @@ cd_service_handle_start_batch(CdDBusChartdesk1 *object, GDBusMethodInvocation *i
       json_builder_set_member_name(b, "set");
       json_builder_begin_object(b);
       for (guint i = 0; set[i] != NULL; i++) {
-        g_auto(GStrv) kv = g_strsplit(set[i], "=", 2);
-        if (kv[0] == NULL || kv[1] == NULL || strchr(kv[0], '.') == NULL) {
-          g_dbus_method_invocation_return_error(invocation, CD_ERROR, CD_ERROR_INVALID_ARGUMENT,
-                                                "'%s' is not STAGE.OPTION=VALUE", set[i]);
+        g_autofree gchar *stage = NULL;
+        g_autofree gchar *option = NULL;
+        g_autofree gchar *value = NULL;
+        g_autofree gchar *name = NULL;
+        g_autoptr(GError) error_local = NULL;
+        if (!cd_param_parse_assignment(set[i], &stage, &option, &value, &error_local)) {
+          g_dbus_method_invocation_return_gerror(invocation, error_local);
           return TRUE;
         }
-        json_builder_set_member_name(b, kv[0]);
-        json_builder_add_string_value(b, kv[1]);
+        name = g_strdup_printf("%s.%s", stage, option);
+        json_builder_set_member_name(b, name);
+        json_builder_add_string_value(b, value);
       }
       json_builder_end_object(b);
     }
@@ -1110,8 +1595,8 @@ cd_service_handle_start_batch(CdDBusChartdesk1 *object, GDBusMethodInvocation *i
     node = json_builder_get_root(b);
     options_json = json_to_string(node, FALSE);
   }
-  job =
-      cd_service_queue(self, workflow, sources, archive, options_json, cd_invocation_caller(invocation), NULL, &error);
+  job = cd_service_queue(self, workflow, CD_ASKED_BY_CALLER, sources, archive, options_json,
+                         cd_invocation_caller(invocation), NULL, &error);
   if (job == NULL) {
     g_dbus_method_invocation_return_gerror(invocation, error);
     return TRUE;
@@ -1141,8 +1626,9 @@ static void
 cd_service_audit_state(CdJob *job, const gchar *caller, const gchar *status)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(CdArchive) archive = cd_service_open_archive(job->archive, CD_ARCHIVE_FLAG_NONE, caller, &error);
-  if (archive == NULL || !cd_archive_set_batch_status(archive, job->batch_id, status, &error))
+  g_autoptr(CdArchiveUse) use =
+      cd_service_use_archive(job->service, job->archive, CD_ARCHIVE_FLAG_NONE, caller, NULL, &error);
+  if (use == NULL || !cd_archive_set_batch_status(use->archive, job->batch_id, status, &error))
     g_warning("%s: cannot record batch %" G_GINT64_FORMAT " as %s: %s", job->archive, job->batch_id, status,
               error->message);
 }
@@ -1152,9 +1638,10 @@ static void
 cd_service_audit_action(CdJob *job, const gchar *caller, const gchar *action)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(CdArchive) archive = cd_service_open_archive(job->archive, CD_ARCHIVE_FLAG_NONE, caller, &error);
+  g_autoptr(CdArchiveUse) use =
+      cd_service_use_archive(job->service, job->archive, CD_ARCHIVE_FLAG_NONE, caller, NULL, &error);
   g_autofree gchar *object = g_strdup_printf("batch:%" G_GINT64_FORMAT, job->batch_id);
-  if (archive == NULL || !cd_archive_audit(archive, action, object, NULL, &error))
+  if (use == NULL || !cd_archive_audit(use->archive, action, object, NULL, &error))
     g_warning("%s: cannot audit %s of batch %" G_GINT64_FORMAT ": %s", job->archive, action, job->batch_id,
               error->message);
 }
@@ -1199,11 +1686,14 @@ static void
 cd_service_set_paused(CdService *self, CdJob *job, gboolean paused, const gchar *caller)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(CdArchive) archive = cd_service_open_archive(job->archive, CD_ARCHIVE_FLAG_NONE, caller, &error);
+  g_autoptr(CdArchiveUse) use = cd_service_use_archive(self, job->archive, CD_ARCHIVE_FLAG_NONE, caller, NULL, &error);
 
-  if (archive == NULL || !cd_archive_set_batch_paused(archive, job->batch_id, paused, &error))
+  if (use == NULL || !cd_archive_set_batch_paused(use->archive, job->batch_id, paused, &error))
     g_warning("%s: cannot journal batch %" G_GINT64_FORMAT " as %s: %s", job->archive, job->batch_id,
               paused ? "paused" : "resumed", error->message);
+  /* let go before taking the service lock (the batch's thread takes it
+   * while its archive waits) */
+  g_clear_pointer(&use, cd_archive_use_free);
   g_mutex_lock(&self->lock);
   job->pause_requested = paused;
   if (job->pipeline != NULL)
@@ -1264,11 +1754,33 @@ cd_service_handle_list_batches(CdDBusChartdesk1 *object, GDBusMethodInvocation *
   CdService *self = user_data;
   GVariantBuilder builder;
 
+  g_autoptr(GHashTable) archives = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+  GHashTableIter iter;
+  gpointer path, count;
+
   g_variant_builder_init(&builder, G_VARIANT_TYPE("aa{sv}"));
   g_mutex_lock(&self->lock);
-  for (guint i = 0; i < self->jobs->len; i++)
-    g_variant_builder_add_value(&builder, cd_job_to_variant(g_ptr_array_index(self->jobs, i)));
+  for (guint i = 0; i < self->jobs->len; i++) {
+    CdJob *job = g_ptr_array_index(self->jobs, i);
+    g_variant_builder_add_value(&builder, cd_job_to_variant(job));
+    g_hash_table_insert(archives, g_strdup(job->archive),
+                        GUINT_TO_POINTER(GPOINTER_TO_UINT(g_hash_table_lookup(archives, job->archive)) + 1));
+  }
   g_mutex_unlock(&self->lock);
+  /* the list names owners and inputs (file names can name patients): a
+   * read, audited in each archive it tells about */
+  g_hash_table_iter_init(&iter, archives);
+  while (g_hash_table_iter_next(&iter, &path, &count)) {
+    g_autoptr(GError) error = NULL;
+    g_autoptr(JsonObject) detail = json_object_new();
+    g_autoptr(JsonNode) node = NULL;
+    g_autoptr(CdArchiveUse) use =
+        cd_service_use_archive(self, path, CD_ARCHIVE_FLAG_NONE, cd_invocation_caller(invocation), NULL, &error);
+    json_object_set_int_member(detail, "batches", GPOINTER_TO_UINT(count));
+    node = json_node_init_object(json_node_alloc(), detail);
+    if (use == NULL || !cd_archive_audit(use->archive, "list-batches", "service", node, &error))
+      g_warning("%s: cannot audit ListBatches: %s", (const gchar *) path, error->message);
+  }
   cd_dbus_chartdesk1_complete_list_batches(object, invocation, g_variant_builder_end(&builder));
   return TRUE;
 }
@@ -1330,20 +1842,17 @@ cd_read_thread(GTask *task, gpointer source, gpointer data, GCancellable *cancel
 {
   CdRead *read = data;
   g_autoptr(GError) error = NULL;
-  g_autoptr(CdArchive) archive = NULL;
-  const gchar *path = read->archive[0] != '\0' ? read->archive : read->service->config->archive;
+  g_autoptr(CdArchiveUse) use = NULL;
+  CdArchive *archive;
+  const gchar *path = read->archive; /* resolved and allowed by cd_service_start_read() */
 
-  if (path == NULL) {
-    g_dbus_method_invocation_return_error(read->invocation, CD_ERROR, CD_ERROR_INVALID_ARGUMENT,
-                                          "no archive given, and none configured");
-    return;
-  }
-  archive = cd_service_open_archive(path, CD_ARCHIVE_FLAG_NONE, cd_invocation_caller(read->invocation), &error);
-  if (archive == NULL) {
+  use = cd_service_use_archive(read->service, path, CD_ARCHIVE_FLAG_NONE, cd_invocation_caller(read->invocation),
+                               read->purpose != NULL && read->purpose[0] != '\0' ? read->purpose : NULL, &error);
+  if (use == NULL) {
     g_dbus_method_invocation_return_gerror(read->invocation, error);
     return;
   }
-  cd_archive_set_purpose(archive, read->purpose != NULL && read->purpose[0] != '\0' ? read->purpose : NULL);
+  archive = use->archive;
   if (read->kind == CD_READ_SEARCH) {
     CdSearchQuery query = { 0 };
     g_autoptr(GPtrArray) hits = NULL;
@@ -1405,14 +1914,32 @@ static void
 cd_service_start_read(CdService *self, CdDBusChartdesk1 *object, GDBusMethodInvocation *invocation, CdReadKind kind,
                       const gchar *archive, GVariant *query, gint64 id, const gchar *purpose)
 {
-  g_autoptr(GTask) task = g_task_new(self, NULL, NULL, NULL);
-  CdRead *read = g_new0(CdRead, 1);
+  g_autoptr(GTask) task = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree gchar *path = cd_service_resolve_archive(self, archive, &error);
+  CdRead *read;
+  guint32 limit = 20, offset = 0;
 
+  if (path == NULL) {
+    g_dbus_method_invocation_return_gerror(invocation, error);
+    return;
+  }
+  /* a caller's paging, bounded: a limit of 4 billion would have the
+   * service build every hit of the archive in memory */
+  if (query != NULL && ((g_variant_lookup(query, "limit", "u", &limit) && (limit < 1 || limit > 1000)) ||
+                        (g_variant_lookup(query, "offset", "u", &offset) && offset > 1000000))) {
+    g_dbus_method_invocation_return_error(invocation, CD_ERROR, CD_ERROR_INVALID_ARGUMENT,
+                                          "limit must be from 1 to 1000 and offset from 0 to 1000000 (got %u and %u)",
+                                          limit, offset);
+    return;
+  }
+  task = g_task_new(self, NULL, NULL, NULL);
+  read = g_new0(CdRead, 1);
   read->service = self;
   read->object = g_object_ref(object);
   read->invocation = g_object_ref(invocation);
   read->kind = kind;
-  read->archive = g_strdup(archive);
+  read->archive = g_steal_pointer(&path);
   read->query = query != NULL ? g_variant_ref(query) : NULL;
   read->id = id;
   read->purpose = g_strdup(purpose);
@@ -1465,7 +1992,10 @@ cd_service_new(CdServiceConfig *config, CdRegistry *registry)
   cd_service_register_errors();
   self->skeleton = cd_dbus_chartdesk1_skeleton_new();
   cd_dbus_chartdesk1_set_version(self->skeleton, PACKAGE_VERSION);
-  cd_dbus_chartdesk1_set_default_archive(self->skeleton, config->archive != NULL ? config->archive : "");
+  /* properties are read without g-authorize-method: on the system bus,
+   * where not every reader may call, the path is not told */
+  cd_dbus_chartdesk1_set_default_archive(self->skeleton,
+                                         config->archive != NULL && !config->system_bus ? config->archive : "");
   g_signal_connect(self->skeleton, "g-authorize-method", G_CALLBACK(cd_service_authorize), self);
   g_signal_connect(self->skeleton, "handle-start-batch", G_CALLBACK(cd_service_handle_start_batch), self);
   g_signal_connect(self->skeleton, "handle-cancel", G_CALLBACK(cd_service_handle_cancel), self);

@@ -218,6 +218,10 @@ gint cd_archive_get_schema_version(CdArchive *self);
 void cd_archive_set_actor(CdArchive *self, const gchar *actor);
 const gchar *cd_archive_get_actor(CdArchive *self);
 void cd_archive_set_purpose(CdArchive *self, const gchar *purpose);
+void cd_archive_push_actor(CdArchive *self, const gchar *actor, const gchar *purpose);
+void cd_archive_pop_actor(CdArchive *self);
+gboolean cd_archive_acquire_writer(CdArchive *self, GError **error);
+void cd_archive_release_writer(CdArchive *self);
 
 gboolean cd_archive_audit(CdArchive *self, const gchar *action, const gchar *object, JsonNode *detail, GError **error);
 gboolean cd_archive_verify_audit(CdArchive *self, gint64 *bad_entry, GError **error);

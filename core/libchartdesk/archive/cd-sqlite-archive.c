@@ -25,8 +25,15 @@
  *
  * A document is committed in one transaction. One process at a time may be
  * the batch writer (%CD_ARCHIVE_FLAG_WRITER), enforced with an advisory lock
- * on the database file; readers only append to the audit log, in short
- * transactions that wait for the writer's.
+ * on a file of its own beside the archive (`ARCHIVE.lock`); readers only
+ * append to the audit log, in short transactions that wait for the writer's.
+ *
+ * Nothing here opens the database file (or its `-wal` and `-shm`) except
+ * SQLite: closing any descriptor of a file drops every POSIX lock the
+ * process holds on it, SQLite's included, and another process closing its
+ * connection would then take itself for the last one, checkpoint and delete
+ * the WAL the writer is still committing into ("How To Corrupt An SQLite
+ * Database File", 2.2).
  *
  * Every read of patient data through this API (search, view, image, export)
  * appends an audit entry naming the actor; callers cannot forget to.
@@ -39,9 +46,10 @@ struct _CdSqliteArchive {
   sqlite3 *db;
   gchar *path;
   CdArchiveFlags flags;
-  gint lock_fd;    /* holds flock(LOCK_EX) while we are the writer, else -1 */
+  gint lock_fd;    /* ARCHIVE.lock, holding flock(LOCK_EX) while we are the writer, else -1 */
   gchar *actor;    /* who is recorded in the audit log */
   gchar *purpose;  /* why, recorded with each audit entry when set */
+  GSList *pushed;  /* saved actor and purpose pairs of cd_archive_push_actor(), newest first */
   GRecMutex mutex; /* the source thread checks files while the writer commits */
 };
 
@@ -64,10 +72,10 @@ cd_sqlite_archive_finalize(GObject *object)
 
   if (self->db != NULL)
     sqlite3_close_v2(self->db);
-  /* closed only after SQLite let go of the file: closing any descriptor of
-   * the database would drop SQLite's own POSIX locks on it */
+  /* a file of its own: closing it touches none of SQLite's locks */
   if (self->lock_fd >= 0)
     close(self->lock_fd);
+  g_slist_free_full(self->pushed, g_free);
   g_free(self->path);
   g_free(self->actor);
   g_free(self->purpose);
@@ -201,29 +209,41 @@ cd_archive_txn_free(CdArchiveTxn *txn)
   g_free(txn);
 }
 
-/* Takes the single-writer lock. flock() locks are independent of the POSIX
- * record locks SQLite uses, so this neither blocks nor breaks readers. */
+/* Takes the single-writer lock: flock() on ARCHIVE.lock, a file of its own.
+ * Never on the database file: a descriptor of it, once closed, would drop
+ * the POSIX locks SQLite holds on it for every connection of the process.
+ * The lock file is created mode 0600 (as the archive), and left in place:
+ * removing it would let two writers lock two different files. */
 static gboolean
 cd_archive_lock_writer(CdArchive *self, GError **error)
 {
   CdSqliteArchive *priv = CD_SQLITE_ARCHIVE(self);
-  priv->lock_fd = g_open(priv->path, O_RDONLY | O_CLOEXEC, 0);
-  if (priv->lock_fd < 0) {
-    g_set_error(error, CD_ERROR, CD_ERROR_ARCHIVE, "%s: cannot open for locking: %s", priv->path, g_strerror(errno));
+  g_autofree gchar *lock_path = g_strdup_printf("%s.lock", priv->path);
+  gint fd = g_open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+
+  /* a reader may lock a lock file it can only read */
+  if (fd < 0 && errno == EACCES)
+    fd = g_open(lock_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW, 0);
+  if (fd < 0) {
+    g_set_error(error, CD_ERROR, CD_ERROR_ARCHIVE, "%s: cannot open the lock file %s: %s", priv->path, lock_path,
+                g_strerror(errno));
     return FALSE;
   }
-  if (flock(priv->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
     gint saved = errno;
+    close(fd);
     if (saved == EWOULDBLOCK) {
       g_set_error(error, CD_ERROR, CD_ERROR_BUSY,
                   "%s: another process is writing to this archive (a batch is running); "
                   "wait for it to finish or use another archive",
                   priv->path);
     } else {
-      g_set_error(error, CD_ERROR, CD_ERROR_ARCHIVE, "%s: cannot lock: %s", priv->path, g_strerror(saved));
+      g_set_error(error, CD_ERROR, CD_ERROR_ARCHIVE, "%s: cannot lock %s: %s", priv->path, lock_path,
+                  g_strerror(saved));
     }
     return FALSE;
   }
+  priv->lock_fd = fd;
   return TRUE;
 }
 
@@ -301,25 +321,31 @@ cd_archive_migrate(CdArchive *self, GError **error)
 
 /* SQLite takes a file of a few bytes for an empty database and would write
  * an archive over it; an existing file must be empty or start with SQLite's
- * header, so a document named by mistake is refused, not replaced. */
+ * header, so a document named by mistake is refused, not replaced. The
+ * header is read through the connection's own file handle, before anything
+ * is written: a descriptor of our own, once closed, would drop SQLite's
+ * locks (see CdArchive). */
 static gboolean
-cd_archive_looks_like_sqlite(const gchar *path, GError **error)
+cd_archive_check_header(CdArchive *self, GError **error)
 {
+  CdSqliteArchive *priv = CD_SQLITE_ARCHIVE(self);
   static const gchar magic[16] = "SQLite format 3";
+  static const gchar zero[16] = { 0 };
   gchar head[16] = { 0 };
-  gssize n;
-  gint fd = g_open(path, O_RDONLY | O_CLOEXEC, 0);
+  sqlite3_file *file = NULL;
+  gint rc;
 
-  if (fd < 0) {
-    g_set_error(error, CD_ERROR, CD_ERROR_ARCHIVE, "%s: cannot read the archive: %s", path, g_strerror(errno));
+  if (sqlite3_file_control(priv->db, "main", SQLITE_FCNTL_FILE_POINTER, &file) != SQLITE_OK || file == NULL ||
+      file->pMethods == NULL) {
+    g_set_error(error, CD_ERROR, CD_ERROR_ARCHIVE, "%s: cannot read the archive", priv->path);
     return FALSE;
   }
-  n = read(fd, head, sizeof(head));
-  close(fd);
-  if (n == 0)
-    return TRUE;
-  if (n != sizeof(head) || memcmp(head, magic, sizeof(magic)) != 0) {
-    g_set_error(error, CD_ERROR, CD_ERROR_ARCHIVE, "%s: not a Chartdesk archive (not an SQLite database)", path);
+  /* not xFileSize(): SQLite reports a one-byte file as empty */
+  rc = file->pMethods->xRead(file, head, sizeof(head), 0);
+  if (rc == SQLITE_IOERR_SHORT_READ && memcmp(head, zero, sizeof(head)) == 0)
+    return TRUE; /* empty */
+  if (rc != SQLITE_OK || memcmp(head, magic, sizeof(magic)) != 0) {
+    g_set_error(error, CD_ERROR, CD_ERROR_ARCHIVE, "%s: not a Chartdesk archive (not an SQLite database)", priv->path);
     return FALSE;
   }
   return TRUE;
@@ -360,8 +386,6 @@ cd_archive_open(const gchar *path, CdArchiveFlags flags, GError **error)
     g_set_error(error, CD_ERROR, CD_ERROR_ARCHIVE, "%s: is a folder, not an archive file", path);
     return NULL;
   }
-  if (exists && !cd_archive_looks_like_sqlite(path, error))
-    return NULL;
   if (!exists) {
     g_autofree gchar *dir = g_path_get_dirname(path);
     if (!g_file_test(dir, G_FILE_TEST_IS_DIR)) {
@@ -389,6 +413,14 @@ cd_archive_open(const gchar *path, CdArchiveFlags flags, GError **error)
   }
   sqlite3_extended_result_codes(self->db, 1);
   sqlite3_busy_timeout(self->db, 30000);
+  /* SQLite created it 0644 less the umask; nothing is written yet, and its
+   * -wal and -shm take this mode when SQLite creates them */
+  if (!exists && g_chmod(path, 0600) != 0) {
+    g_set_error(error, CD_ERROR, CD_ERROR_ARCHIVE, "%s: cannot make the archive private: %s", path, g_strerror(errno));
+    return NULL;
+  }
+  if (exists && !cd_archive_check_header(CD_ARCHIVE(self), error))
+    return NULL;
 
   /* a zero-byte or foreign file fails on the first read */
   if (cd_archive_pragma_int(CD_ARCHIVE(self), "schema_version", NULL) < 0) {
@@ -446,8 +478,12 @@ void
 cd_archive_set_actor(CdArchive *self, const gchar *actor)
 {
   CdSqliteArchive *priv = CD_SQLITE_ARCHIVE(self);
+  g_autoptr(GRecMutexLocker) locker = NULL;
+
   g_return_if_fail(CD_IS_ARCHIVE(self));
   g_return_if_fail(actor != NULL);
+  /* under the lock: another thread may have pushed its own actor */
+  locker = g_rec_mutex_locker_new(&priv->mutex);
   g_free(priv->actor);
   priv->actor = g_strdup(actor);
 }
@@ -481,9 +517,118 @@ void
 cd_archive_set_purpose(CdArchive *self, const gchar *purpose)
 {
   CdSqliteArchive *priv = CD_SQLITE_ARCHIVE(self);
+  g_autoptr(GRecMutexLocker) locker = NULL;
+
   g_return_if_fail(CD_IS_ARCHIVE(self));
+  locker = g_rec_mutex_locker_new(&priv->mutex);
   g_free(priv->purpose);
   priv->purpose = g_strdup(purpose);
+}
+
+/**
+ * cd_archive_push_actor:
+ * @self: a #CdArchive
+ * @actor: who is acting
+ * @purpose: (nullable): why
+ *
+ * Holds the archive for the calling thread, with @actor and @purpose in the
+ * audit log, until cd_archive_pop_actor() restores the ones before; other
+ * threads' calls wait meanwhile. This lets one open archive serve callers
+ * of several identities at once (chartdeskd keeps one connection per
+ * archive, see cd_archive_open()).
+ *
+ * Since: 0.2
+ */
+void
+cd_archive_push_actor(CdArchive *self, const gchar *actor, const gchar *purpose)
+{
+  CdSqliteArchive *priv = CD_SQLITE_ARCHIVE(self);
+  g_return_if_fail(CD_IS_ARCHIVE(self));
+  g_return_if_fail(actor != NULL);
+  g_rec_mutex_lock(&priv->mutex);
+  priv->pushed = g_slist_prepend(priv->pushed, g_steal_pointer(&priv->actor));
+  priv->pushed = g_slist_prepend(priv->pushed, g_steal_pointer(&priv->purpose));
+  priv->actor = g_strdup(actor);
+  priv->purpose = g_strdup(purpose);
+}
+
+/**
+ * cd_archive_pop_actor:
+ * @self: a #CdArchive held by cd_archive_push_actor()
+ *
+ * Restores the actor and purpose from before the matching push and lets
+ * other threads in again.
+ *
+ * Since: 0.2
+ */
+void
+cd_archive_pop_actor(CdArchive *self)
+{
+  CdSqliteArchive *priv = CD_SQLITE_ARCHIVE(self);
+  g_return_if_fail(CD_IS_ARCHIVE(self));
+  g_return_if_fail(priv->pushed != NULL);
+  g_free(priv->purpose);
+  priv->purpose = priv->pushed->data;
+  priv->pushed = g_slist_delete_link(priv->pushed, priv->pushed);
+  g_free(priv->actor);
+  priv->actor = priv->pushed->data;
+  priv->pushed = g_slist_delete_link(priv->pushed, priv->pushed);
+  g_rec_mutex_unlock(&priv->mutex);
+}
+
+/**
+ * cd_archive_acquire_writer:
+ * @self: a #CdArchive
+ * @error: return location for a #GError
+ *
+ * Makes an open archive its batch writer, as %CD_ARCHIVE_FLAG_WRITER does
+ * at open: %CD_ERROR_BUSY when another connection or process is. A service
+ * that shares one connection between readers and a batch takes the lock
+ * for the batch only.
+ *
+ * Returns: %TRUE if this connection is now the writer
+ *
+ * Since: 0.2
+ */
+gboolean
+cd_archive_acquire_writer(CdArchive *self, GError **error)
+{
+  CdSqliteArchive *priv = CD_SQLITE_ARCHIVE(self);
+  g_autoptr(GRecMutexLocker) locker = NULL;
+
+  g_return_val_if_fail(CD_IS_ARCHIVE(self), FALSE);
+  locker = g_rec_mutex_locker_new(&priv->mutex);
+  if (priv->lock_fd >= 0) {
+    g_set_error(error, CD_ERROR, CD_ERROR_BUSY, "%s: this connection is already the archive's writer", priv->path);
+    return FALSE;
+  }
+  if (!cd_archive_lock_writer(self, error))
+    return FALSE;
+  priv->flags |= CD_ARCHIVE_FLAG_WRITER;
+  return TRUE;
+}
+
+/**
+ * cd_archive_release_writer:
+ * @self: a #CdArchive
+ *
+ * Gives up the writer's lock taken by cd_archive_acquire_writer() or at
+ * open; the archive stays open for reads.
+ *
+ * Since: 0.2
+ */
+void
+cd_archive_release_writer(CdArchive *self)
+{
+  CdSqliteArchive *priv = CD_SQLITE_ARCHIVE(self);
+  g_autoptr(GRecMutexLocker) locker = NULL;
+
+  g_return_if_fail(CD_IS_ARCHIVE(self));
+  locker = g_rec_mutex_locker_new(&priv->mutex);
+  if (priv->lock_fd >= 0)
+    close(priv->lock_fd);
+  priv->lock_fd = -1;
+  priv->flags &= ~CD_ARCHIVE_FLAG_WRITER;
 }
 
 static gchar *
@@ -531,6 +676,11 @@ cd_archive_audit_locked(CdArchive *self, const gchar *action, const gchar *objec
     prev = g_strdup(cd_column_text(last, 0));
   else
     prev = g_strdup(CD_AUDIT_GENESIS);
+  /* a last entry without a hash (a damaged file): an error, never a crash */
+  if (prev == NULL) {
+    g_set_error(error, CD_ERROR, CD_ERROR_INVALID_DATA, "%s: the last audit log entry has no hash", priv->path);
+    return FALSE;
+  }
   hash = cd_archive_audit_hash(prev, ts, priv->actor, action, object, detail_str);
 
   ins = cd_archive_prepare(self,

@@ -926,9 +926,181 @@ test_archive_bad_paths(Fixture *f, gconstpointer data)
   g_assert_nonnull(strstr(error->message, "not writable"));
 }
 
+/* ------------------------------------------- connections sharing a file */
+
+static const gchar *self_exe; /* this test binary, run again as another process */
+
+/* The other process: opens the archive as `chartdesk search --no-service`
+ * does (a read that audits), counts its pages, closes, and says the count. */
+static gint
+child_count_pages(const gchar *path)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CdArchive) archive = cd_archive_open(path, CD_ARCHIVE_FLAG_NONE, &error);
+  g_autoptr(GPtrArray) hits = NULL;
+
+  if (archive == NULL) {
+    g_printerr("%s\n", error->message);
+    return 1;
+  }
+  hits = cd_archive_search(archive, &(CdSearchQuery){ .text = "kept", .limit = 100 }, &error);
+  if (hits == NULL) {
+    g_printerr("%s\n", error->message);
+    return 1;
+  }
+  g_print("%" G_GINT64_FORMAT "\n", archive_int(archive, "SELECT count(*) FROM pages"));
+  return 0;
+}
+
+/* The pages another process sees in the archive now. */
+static guint
+pages_seen_elsewhere(const gchar *path)
+{
+  g_autoptr(GSubprocess) proc = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree gchar *out = NULL;
+
+  proc = g_subprocess_new(G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error, self_exe, "--count-pages", path, NULL);
+  g_assert_no_error(error);
+  g_assert_true(g_subprocess_communicate_utf8(proc, NULL, NULL, &out, NULL, &error));
+  g_assert_no_error(error);
+  g_assert_true(g_subprocess_get_successful(proc));
+  return (guint) g_ascii_strtoull(out, NULL, 10);
+}
+
+static void
+commit_one(CdArchive *archive, gint64 batch, const gchar *sha, gint mark)
+{
+  g_autoptr(CdDocument) doc = make_document("00000001", "lab", "2024-01-02");
+  g_autoptr(CdPage) page = make_page(sha, 0, "kept page", mark);
+
+  cd_document_add_page(doc, page);
+  commit(archive, batch, doc);
+}
+
+/* A reader opened and closed in the writer's own process, then a reader in
+ * another process, leave the writer's WAL alone: the writer's next commit
+ * lands in the archive's -wal (not an unlinked one) and a fresh process
+ * sees every committed page. Before the archive read its header through
+ * SQLite, the reader's close() dropped the writer's locks and the other
+ * process deleted the WAL. */
+static void
+test_archive_wal_kept(Fixture *f, gconstpointer data)
+{
+  g_autoptr(CdArchive) writer = open_writer(f->path);
+  g_autofree gchar *wal = g_strdup_printf("%s-wal", f->path);
+  g_autoptr(GError) error = NULL;
+  gint64 batch = begin_batch(writer);
+
+  commit_one(writer, batch, SHA_A, 1);
+  for (guint round = 0; round < 3; round++) {
+    g_autoptr(CdArchive) reader = cd_archive_open(f->path, CD_ARCHIVE_FLAG_NONE, &error);
+    g_assert_no_error(error);
+    g_assert_cmpint(cd_archive_get_schema_version(reader), ==, CD_ARCHIVE_SCHEMA_VERSION);
+  }
+  g_assert_cmpuint(pages_seen_elsewhere(f->path), ==, 1);
+  g_assert_true(g_file_test(wal, G_FILE_TEST_EXISTS));
+
+  commit_one(writer, batch, SHA_B, 2);
+  g_assert_true(g_file_test(wal, G_FILE_TEST_EXISTS));
+  g_assert_cmpuint(pages_seen_elsewhere(f->path), ==, 2);
+  commit_one(writer, batch, SHA_C, 3);
+  g_assert_cmpuint(pages_seen_elsewhere(f->path), ==, 3);
+  g_clear_object(&writer);
+  g_assert_cmpuint(pages_seen_elsewhere(f->path), ==, 3);
+}
+
+/* The writer's lock is ARCHIVE.lock, not the database file: a second writer
+ * is refused while the first holds it, also when the first took it on an
+ * open reader (cd_archive_acquire_writer()), and a released lock can be
+ * taken again. */
+static void
+test_archive_lock_file(Fixture *f, gconstpointer data)
+{
+  g_autofree gchar *lock = g_strdup_printf("%s.lock", f->path);
+  g_autoptr(CdArchive) shared = NULL;
+  g_autoptr(CdArchive) other = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_clear_object(&other);
+  shared = cd_archive_open(f->path, CD_ARCHIVE_FLAG_CREATE, &error);
+  g_assert_no_error(error);
+  g_assert_true(cd_archive_acquire_writer(shared, &error));
+  g_assert_no_error(error);
+  g_assert_true(g_file_test(lock, G_FILE_TEST_IS_REGULAR));
+  other = cd_archive_open(f->path, CD_ARCHIVE_FLAG_WRITER, &error);
+  g_assert_null(other);
+  g_assert_error(error, CD_ERROR, CD_ERROR_BUSY);
+  g_clear_error(&error);
+  /* taken twice on one connection is a mistake, said so */
+  g_assert_false(cd_archive_acquire_writer(shared, &error));
+  g_assert_error(error, CD_ERROR, CD_ERROR_BUSY);
+  g_clear_error(&error);
+  g_assert_cmpint(begin_batch(shared), >, 0);
+
+  cd_archive_release_writer(shared);
+  g_assert_cmpint(cd_archive_begin_batch(shared, "test", NULL, &error), ==, 0);
+  g_assert_error(error, CD_ERROR, CD_ERROR_INTERNAL);
+  g_clear_error(&error);
+  other = cd_archive_open(f->path, CD_ARCHIVE_FLAG_WRITER, &error);
+  g_assert_no_error(error);
+  g_assert_nonnull(other);
+}
+
+/* An archive, its -wal and its lock file are created mode 0600 even under
+ * a umask that lets everyone read. */
+static void
+test_archive_private_files(Fixture *f, gconstpointer data)
+{
+  const gchar *suffixes[] = { "", "-wal", "-shm", ".lock" };
+  mode_t saved = umask(0);
+  g_autoptr(CdArchive) archive = open_writer(f->path);
+
+  umask(saved);
+  begin_batch(archive);
+  for (guint i = 0; i < G_N_ELEMENTS(suffixes); i++) {
+    g_autofree gchar *path = g_strdup_printf("%s%s", f->path, suffixes[i]);
+    GStatBuf st;
+    g_assert_cmpint(g_stat(path, &st), ==, 0);
+    g_test_message("%s: %o", path, (guint) (st.st_mode & 0777));
+    g_assert_cmpint(st.st_mode & 0777, ==, 0600);
+  }
+}
+
+/* An actor pushed by one thread is the one its audit entries name, and the
+ * actor from before comes back when it is popped. */
+static void
+test_archive_push_actor(Fixture *f, gconstpointer data)
+{
+  g_autoptr(CdArchive) archive = open_writer(f->path);
+  g_autoptr(GError) error = NULL;
+  g_autofree gchar *actor = NULL;
+  g_autofree gchar *detail = NULL;
+
+  cd_archive_set_actor(archive, "batch owner");
+  cd_archive_push_actor(archive, "dbus caller", "request 7");
+  g_assert_true(cd_archive_audit(archive, "view", "archive", NULL, &error));
+  g_assert_no_error(error);
+  cd_archive_pop_actor(archive);
+  g_assert_cmpstr(cd_archive_get_actor(archive), ==, "batch owner");
+  {
+    sqlite3_stmt *stmt = cd_archive_prepare(archive, "SELECT actor, detail FROM audit ORDER BY id DESC LIMIT 1", &error);
+    g_assert_no_error(error);
+    g_assert_cmpint(sqlite3_step(stmt), ==, SQLITE_ROW);
+    actor = g_strdup((const gchar *) sqlite3_column_text(stmt, 0));
+    detail = g_strdup((const gchar *) sqlite3_column_text(stmt, 1));
+    sqlite3_finalize(stmt);
+  }
+  g_assert_cmpstr(actor, ==, "dbus caller");
+  g_assert_nonnull(strstr(detail, "request 7"));
+}
+
 int
 main(int argc, char **argv)
 {
+  if (argc == 3 && g_strcmp0(argv[1], "--count-pages") == 0)
+    return child_count_pages(argv[2]);
+  self_exe = argv[0];
   g_test_init(&argc, &argv, NULL);
   g_test_summary("CdArchive on real SQLite files, through its public and private API.");
 
@@ -950,6 +1122,10 @@ main(int argc, char **argv)
   ADD("writer-lock", test_archive_writer_lock);
   ADD("durability", test_archive_durability);
   ADD("bad-paths", test_archive_bad_paths);
+  ADD("wal-kept", test_archive_wal_kept);
+  ADD("lock-file", test_archive_lock_file);
+  ADD("private-files", test_archive_private_files);
+  ADD("push-actor", test_archive_push_actor);
 #undef ADD
   return g_test_run();
 }
