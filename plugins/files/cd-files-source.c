@@ -6,12 +6,14 @@
 
 #include <cairo.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <glib/gstdio.h>
 #include <poppler.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <tiffio.h>
+#include <unistd.h>
 
 #include "cd-files-source.h"
 
@@ -46,6 +48,7 @@ struct _CdFilesSource {
   GString *tiff_error;  /* libtiff's messages for the current file */
   PopplerDocument *pdf; /* the PDF being read, or NULL; path, sha256, page as for TIFF */
   gint pdf_pages;       /* its number of pages */
+  gint fd;              /* the file being read, opened once (see cd_files_source_open_input()), or -1 */
 };
 
 G_DEFINE_TYPE(CdFilesSource, cd_files_source, CD_TYPE_SOURCE)
@@ -87,6 +90,9 @@ cd_files_source_close_file(CdFilesSource *self)
   g_clear_pointer(&self->sha256, g_free);
   self->page = 0;
   g_string_truncate(self->tiff_error, 0);
+  if (self->fd >= 0)
+    close(self->fd);
+  self->fd = -1;
 }
 
 static void
@@ -551,10 +557,10 @@ cd_files_source_next_pdf_page(CdFilesSource *self)
 /* Opens a PDF for reading page by page. Returns a failure record when the
  * file cannot be read as one (encrypted, corrupt, no pages), else NULL. */
 static CdPage *
-cd_files_source_open_pdf(CdFilesSource *self, const gchar *path, const gchar *sha256)
+cd_files_source_open_pdf(CdFilesSource *self, const gchar *path, const gchar *read_path, const gchar *sha256)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(GFile) file = g_file_new_for_path(path);
+  g_autoptr(GFile) file = g_file_new_for_path(read_path);
   g_autoptr(PopplerDocument) pdf = poppler_document_new_from_gfile(file, NULL, NULL, &error);
   gint n;
 
@@ -604,7 +610,8 @@ cd_files_source_sniff(const guint8 *head, gsize len)
 }
 
 static CdPage *
-cd_files_source_read_single(CdFilesSource *self, const gchar *path, const gchar *sha256, CdFormat format, goffset size)
+cd_files_source_read_single(CdFilesSource *self, const gchar *path, const gchar *read_path, const gchar *sha256,
+                            CdFormat format, goffset size)
 {
   g_autofree gchar *data = NULL;
   g_autoptr(GError) error = NULL;
@@ -620,7 +627,7 @@ cd_files_source_read_single(CdFilesSource *self, const gchar *path, const gchar 
                                   "%s file is %" G_GUINT64_FORMAT " bytes, over the limit of %" G_GUINT64_FORMAT
                                   " (option max-image-bytes)",
                                   name, (guint64) size, self->max_image_bytes);
-  if (!g_file_get_contents(path, &data, &len, &error))
+  if (!g_file_get_contents(read_path, &data, &len, &error))
     return cd_files_source_failed(path, -1, sha256, "cannot read: %s", error->message);
   if (pixReadHeaderMem((const l_uint8 *) data, len, NULL, &w, &h, &bps, &spp, NULL) != 0)
     return cd_files_source_failed(path, -1, sha256, "%s header is corrupt or truncated", name);
@@ -642,6 +649,62 @@ cd_files_source_read_single(CdFilesSource *self, const gchar *path, const gchar 
   return g_steal_pointer(&page);
 }
 
+/* Opens @path once for reading, and returns the descriptor (or -1 with a
+ * record's @reason). Every later read goes through this descriptor, so the
+ * file checked is the file read: a name swapped for a symbolic link in
+ * between (a hot folder or a source folder others can write to) is not
+ * followed. A symbolic link named as an input is followed only when it
+ * belongs to the user running Chartdesk or to root: another user's link
+ * could point at a file only we may read. @st receives the file's status. */
+static gint
+cd_files_source_open_input(const gchar *path, GStatBuf *st, gchar **reason)
+{
+  GStatBuf lst;
+  gint fd;
+
+  if (g_lstat(path, &lst) != 0) {
+    *reason = g_strdup_printf("cannot read: %s", g_strerror(errno));
+    return -1;
+  }
+  if (S_ISLNK(lst.st_mode) && lst.st_uid != geteuid() && lst.st_uid != 0) {
+    *reason = g_strdup_printf("a symbolic link made by another user (uid %u): not followed", (guint) lst.st_uid);
+    return -1;
+  }
+  if (g_stat(path, st) != 0) {
+    *reason = g_strdup_printf("cannot read: %s", g_strerror(errno));
+    return -1;
+  }
+  if (S_ISDIR(st->st_mode)) {
+    *reason = g_strdup("cannot read folder: permission denied");
+    return -1;
+  }
+  if (!S_ISREG(st->st_mode)) {
+    *reason = g_strdup("not a regular file");
+    return -1;
+  }
+  if (S_ISLNK(lst.st_mode)) {
+    g_autofree gchar *real = realpath(path, NULL);
+    fd = real != NULL ? g_open(real, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0) : -1;
+  } else {
+    fd = g_open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0);
+  }
+  if (fd < 0) {
+    *reason = errno == ELOOP ? g_strdup("became a symbolic link while being opened: not followed")
+                             : g_strdup_printf("cannot read: %s", g_strerror(errno));
+    return -1;
+  }
+  {
+    GStatBuf now;
+    if (fstat(fd, &now) != 0 || now.st_dev != st->st_dev || now.st_ino != st->st_ino || !S_ISREG(now.st_mode)) {
+      close(fd);
+      *reason = g_strdup("changed while being opened: not read");
+      return -1;
+    }
+    *st = now;
+  }
+  return fd;
+}
+
 /* Opens the next file. Returns a record when the file yields one right away
  * (single images, failures, duplicates), or NULL with the TIFF open. */
 static CdPage *
@@ -651,51 +714,70 @@ cd_files_source_start_file(CdFilesSource *self, const gchar *path)
   g_autoptr(TIFFOpenOptions) opts = NULL;
   g_autofree gchar *sha256 = NULL;
   g_autofree gchar *reason = NULL;
+  g_autofree gchar *read_path = NULL;
   GStatBuf st;
   guint8 head[1024] = { 0 };
   gsize head_len = 0;
-  FILE *fp;
+  gssize n;
   CdFormat format;
+  CdPage *record;
 
-  if (g_stat(path, &st) != 0)
-    return cd_files_source_failed(path, -1, NULL, "cannot read: %s", g_strerror(errno));
-  if (S_ISDIR(st.st_mode))
-    return cd_files_source_failed(path, -1, NULL, "cannot read folder: permission denied");
-  if (!S_ISREG(st.st_mode))
-    return cd_files_source_failed(path, -1, NULL, "not a regular file");
-  if (st.st_size == 0)
+  self->fd = cd_files_source_open_input(path, &st, &reason);
+  if (self->fd < 0)
+    return cd_files_source_failed(path, -1, NULL, "%s", reason);
+  /* the libraries open files by name: give them the descriptor's, which
+   * names the file already open whatever happens to @path */
+  read_path =
+      g_file_test("/proc/self/fd", G_FILE_TEST_IS_DIR) ? g_strdup_printf("/proc/self/fd/%d", self->fd) : g_strdup(path);
+  if (st.st_size == 0) {
+    cd_files_source_close_file(self);
     return cd_files_source_failed(path, -1, NULL, "file is empty (0 bytes)");
-  sha256 = cd_source_hash_file(path, NULL, &error);
-  if (sha256 == NULL)
+  }
+  sha256 = cd_source_hash_file(read_path, NULL, &error);
+  if (sha256 == NULL) {
+    cd_files_source_close_file(self);
     return cd_files_source_failed(path, -1, NULL, "cannot read: %s", error->message);
+  }
   if (!cd_source_check_file(CD_SOURCE(self), path, sha256, &reason)) {
-    g_autoptr(CdPage) record = cd_page_new(path, -1, sha256);
+    g_autoptr(CdPage) dup = cd_page_new(path, -1, sha256);
     g_info("%s: skipped: %s", path, reason);
-    cd_page_set_kind(record, CD_PAGE_KIND_DUPLICATE, reason);
-    return g_steal_pointer(&record);
+    cd_page_set_kind(dup, CD_PAGE_KIND_DUPLICATE, reason);
+    cd_files_source_close_file(self);
+    return g_steal_pointer(&dup);
   }
 
-  fp = g_fopen(path, "rb");
-  if (fp != NULL) {
-    head_len = fread(head, 1, sizeof head, fp);
-    fclose(fp);
-  }
+  do
+    n = pread(self->fd, head, sizeof head, 0);
+  while (n < 0 && errno == EINTR);
+  head_len = n > 0 ? (gsize) n : 0;
   format = cd_files_source_sniff(head, head_len);
-  if (format == CD_FORMAT_UNKNOWN)
+  if (format == CD_FORMAT_UNKNOWN) {
+    cd_files_source_close_file(self);
     return cd_files_source_failed(path, -1, sha256, "not an image: the content is not TIFF, PNG, JPEG or PDF");
-  if (format == CD_FORMAT_PDF)
-    return cd_files_source_open_pdf(self, path, sha256);
-  if (format != CD_FORMAT_TIFF)
-    return cd_files_source_read_single(self, path, sha256, format, st.st_size);
+  }
+  if (format == CD_FORMAT_PDF) {
+    record = cd_files_source_open_pdf(self, path, read_path, sha256);
+    if (record != NULL)
+      cd_files_source_close_file(self);
+    return record;
+  }
+  if (format != CD_FORMAT_TIFF) {
+    record = cd_files_source_read_single(self, path, read_path, sha256, format, st.st_size);
+    cd_files_source_close_file(self);
+    return record;
+  }
 
   opts = TIFFOpenOptionsAlloc();
   TIFFOpenOptionsSetErrorHandlerExtR(opts, cd_files_source_tiff_error, self);
   TIFFOpenOptionsSetWarningHandlerExtR(opts, cd_files_source_tiff_warning, self);
   g_string_truncate(self->tiff_error, 0);
-  self->tif = TIFFOpenExt(path, "r", opts);
-  if (self->tif == NULL)
-    return cd_files_source_failed(path, -1, sha256, "not a readable TIFF: %s",
-                                  cd_files_source_tiff_reason(self, "cannot open"));
+  self->tif = TIFFOpenExt(read_path, "r", opts);
+  if (self->tif == NULL) {
+    record = cd_files_source_failed(path, -1, sha256, "not a readable TIFF: %s",
+                                    cd_files_source_tiff_reason(self, "cannot open"));
+    cd_files_source_close_file(self);
+    return record;
+  }
   self->path = g_strdup(path);
   self->sha256 = g_steal_pointer(&sha256);
   self->page = 0;
@@ -776,4 +858,5 @@ cd_files_source_init(CdFilesSource *self)
 {
   self->files = g_ptr_array_new_with_free_func(g_free);
   self->tiff_error = g_string_new(NULL);
+  self->fd = -1;
 }

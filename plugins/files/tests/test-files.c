@@ -832,6 +832,35 @@ test_files_symlinked_folder(void)
   g_assert_cmpstr(cd_page_get_source_path(g_ptr_array_index(pages, 0)), ==, direct_page);
 }
 
+/* A symbolic link another user made is not followed, named or met in a
+ * walk: it could point at a file only the service may read (a hot folder
+ * or source folder others write to). Needs root, to give the link away. */
+static void
+test_files_foreign_link(void)
+{
+  g_autofree gchar *secret = fixture("foreign/secret.tif");
+  g_autofree gchar *folder = fixture("foreign/box");
+  g_autofree gchar *link = fixture("foreign/box/1.tif");
+  g_autoptr(GPtrArray) named = NULL;
+  g_autoptr(GPtrArray) walked = NULL;
+
+  touch_tiff(secret);
+  g_assert_cmpint(g_mkdir_with_parents(folder, 0755), ==, 0);
+  g_assert_cmpint(symlink(secret, link), ==, 0);
+  if (lchown(link, 65534, 65534) != 0) {
+    g_test_skip("cannot give a symbolic link to another user (not root)");
+    return;
+  }
+  named = read_one(link);
+  g_assert_cmpuint(named->len, ==, 1);
+  assert_failed(g_ptr_array_index(named, 0), link, -1,
+                "a symbolic link made by another user (uid 65534): not followed");
+  walked = read_one(folder);
+  g_assert_cmpuint(walked->len, ==, 1);
+  assert_failed(g_ptr_array_index(walked, 0), link, -1,
+                "a symbolic link made by another user (uid 65534): not followed");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -860,6 +889,7 @@ main(int argc, char **argv)
   g_test_add_func("/chartdesk/files/pdf-scanner", test_files_pdf_scanner);
   g_test_add_func("/chartdesk/files/input-limits", test_files_input_limits);
   g_test_add_func("/chartdesk/files/symlinked-folder", test_files_symlinked_folder);
+  g_test_add_func("/chartdesk/files/foreign-link", test_files_foreign_link);
   ret = g_test_run();
 
   cd_test_rm_rf(tmpdir);
