@@ -85,8 +85,26 @@ cd_cli_plugins(gint argc, gchar **argv)
   return CD_EXIT_OK;
 }
 
-/* Writes a stored page image: the stored bytes when the extension asks for
- * the stored format, otherwise decoded and re-encoded by Leptonica. */
+/* Writes @data to @filename readable by the owner alone (0600) whatever the
+ * umask: a page image is patient data. The file is written beside and
+ * renamed over, so an existing file's looser mode is not kept. */
+static gboolean
+cd_cli_write_private(const gchar *filename, const guint8 *data, gsize size, GError **error)
+{
+  g_autoptr(GFile) file = g_file_new_for_path(filename);
+  g_autoptr(GError) error_local = NULL;
+
+  if (!g_file_replace_contents(file, (const gchar *) data, size, NULL, FALSE,
+                               G_FILE_CREATE_PRIVATE | G_FILE_CREATE_REPLACE_DESTINATION, NULL, NULL, &error_local)) {
+    g_set_error(error, CD_ERROR, CD_ERROR_FAILED, "%s: cannot write: %s", filename, error_local->message);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* Writes a stored page image, mode 0600: the stored bytes when the
+ * extension asks for the stored format, otherwise decoded and re-encoded by
+ * Leptonica. */
 gboolean
 cd_cli_write_page_image(CdArchive *archive, gint64 page_id, const gchar *filename, GError **error)
 {
@@ -104,7 +122,7 @@ cd_cli_write_page_image(CdArchive *archive, gint64 page_id, const gchar *filenam
   lower = g_ascii_strdown(filename, -1);
   if ((g_strcmp0(format, "jpeg") == 0 && (g_str_has_suffix(lower, ".jpg") || g_str_has_suffix(lower, ".jpeg"))) ||
       (g_strcmp0(format, "tiff-g4") == 0 && (g_str_has_suffix(lower, ".tif") || g_str_has_suffix(lower, ".tiff"))))
-    return g_file_set_contents(filename, (const gchar *) data, size, error);
+    return cd_cli_write_private(filename, data, size, error);
 
   if (g_str_has_suffix(lower, ".png"))
     iff = IFF_PNG;
@@ -125,11 +143,18 @@ cd_cli_write_page_image(CdArchive *archive, gint64 page_id, const gchar *filenam
                 page_id);
     return FALSE;
   }
-  if (pixWrite(filename, pix, iff) != 0) {
-    g_set_error(error, CD_ERROR, CD_ERROR_FAILED, "%s: cannot write image", filename);
-    return FALSE;
+  {
+    l_uint8 *encoded = NULL;
+    size_t encoded_size = 0;
+    gboolean ok;
+    if (pixWriteMem(&encoded, &encoded_size, pix, iff) != 0 || encoded == NULL) {
+      g_set_error(error, CD_ERROR, CD_ERROR_FAILED, "%s: cannot encode image", filename);
+      return FALSE;
+    }
+    ok = cd_cli_write_private(filename, encoded, encoded_size, error);
+    lept_free(encoded);
+    return ok;
   }
-  return TRUE;
 }
 
 static const gchar *

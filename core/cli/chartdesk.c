@@ -503,7 +503,10 @@ cd_cli_export(gint argc, gchar **argv)
   cd_archive_set_purpose(archive, opt_purpose);
   if (opt_output != NULL) {
     g_autoptr(GFile) file = g_file_new_for_path(opt_output);
-    out = G_OUTPUT_STREAM(g_file_replace(file, NULL, FALSE, G_FILE_CREATE_NONE, NULL, &error));
+    /* patient data: 0600 whatever the umask, and an older file's mode is
+     * not inherited (the export is written beside and renamed over) */
+    out = G_OUTPUT_STREAM(
+        g_file_replace(file, NULL, FALSE, G_FILE_CREATE_PRIVATE | G_FILE_CREATE_REPLACE_DESTINATION, NULL, &error));
     if (out == NULL) {
       cd_cli_print_error(error);
       return CD_EXIT_FAILED;
@@ -783,6 +786,7 @@ cd_cli_mpi(gint argc, gchar **argv)
     if (opt_user != NULL)
       cd_archive_set_actor(archive, opt_user);
     if (!cd_archive_import_patients(archive, patients, argv[3], &stats, &error)) {
+      g_prefix_error(&error, "%s: nothing imported: ", argv[3]);
       cd_cli_print_error(error);
       return CD_EXIT_FAILED;
     }

@@ -1367,6 +1367,118 @@ cd_query_looks_like_fts(const gchar *text)
   return FALSE;
 }
 
+typedef enum {
+  CD_FTS_START,
+  CD_FTS_WORD, /* a bareword or a quoted string, maybe with a prefix star */
+  CD_FTS_OPERATOR,
+  CD_FTS_OPEN,
+  CD_FTS_CLOSE,
+  CD_FTS_OTHER, /* column filters, NEAR's comma and the like: FTS5 judges */
+} CdFtsToken;
+
+static gboolean
+cd_fts_bareword_char(gchar c)
+{
+  return g_ascii_isalnum(c) || c == '_' || (guchar) c >= 0x80 || c == 0x1a;
+}
+
+/* Checks an FTS5 query for the mistakes people make, so they get a reason
+ * rather than SQLite's "syntax error near": a star that follows no word (a
+ * leading one would even be taken as one of FTS5's special queries), an
+ * unclosed quote or parenthesis, an operator without a word on each side, a
+ * caret before nothing. What passes is still parsed by FTS5, whose errors
+ * are query errors too (see cd_archive_search()). */
+static gboolean
+cd_query_check_fts(const gchar *text, GError **error)
+{
+  CdFtsToken prev = CD_FTS_START;
+  const gchar *prev_op = NULL;
+  guint depth = 0;
+  const gchar *p = text;
+
+  while (*p != '\0') {
+    if (g_ascii_isspace(*p)) {
+      p++;
+    } else if (*p == '"') {
+      for (p++;; p++) {
+        if (*p == '\0') {
+          g_set_error(error, CD_ERROR, CD_ERROR_QUERY, "malformed query '%s': a double quote is not closed", text);
+          return FALSE;
+        }
+        if (*p == '"' && p[1] == '"')
+          p++;
+        else if (*p == '"')
+          break;
+      }
+      p++;
+      if (*p == '*')
+        p++;
+      prev = CD_FTS_WORD;
+    } else if (*p == '*') {
+      g_set_error(error, CD_ERROR, CD_ERROR_QUERY,
+                  "malformed query '%s': '*' marks a prefix and must follow a word, as in 'cardio*'", text);
+      return FALSE;
+    } else if (*p == '^') {
+      if (!cd_fts_bareword_char(p[1]) && p[1] != '"') {
+        g_set_error(error, CD_ERROR, CD_ERROR_QUERY, "malformed query '%s': '^' must come right before a word", text);
+        return FALSE;
+      }
+      p++;
+    } else if (*p == '(') {
+      depth++;
+      prev = CD_FTS_OPEN;
+      p++;
+    } else if (*p == ')') {
+      if (depth == 0) {
+        g_set_error(error, CD_ERROR, CD_ERROR_QUERY, "malformed query '%s': a ')' has no '(' before it", text);
+        return FALSE;
+      }
+      if (prev == CD_FTS_OPEN) {
+        g_set_error(error, CD_ERROR, CD_ERROR_QUERY, "malformed query '%s': '()' holds nothing", text);
+        return FALSE;
+      }
+      if (prev == CD_FTS_OPERATOR)
+        break;
+      depth--;
+      prev = CD_FTS_CLOSE;
+      p++;
+    } else if (cd_fts_bareword_char(*p)) {
+      const gchar *start = p;
+      g_autofree gchar *word = NULL;
+      while (cd_fts_bareword_char(*p))
+        p++;
+      word = g_strndup(start, p - start);
+      if (g_strv_contains((const gchar *const[]){ "AND", "OR", "NOT", NULL }, word)) {
+        if (prev == CD_FTS_START || prev == CD_FTS_OPERATOR || prev == CD_FTS_OPEN) {
+          g_set_error(error, CD_ERROR, CD_ERROR_QUERY,
+                      "malformed query '%s': %s needs a word or phrase on each side, as in 'a %s b'", text,
+                      prev == CD_FTS_OPERATOR ? prev_op : word, prev == CD_FTS_OPERATOR ? prev_op : word);
+          return FALSE;
+        }
+        prev = CD_FTS_OPERATOR;
+        prev_op = g_intern_string(word);
+        continue;
+      }
+      if (*p == '*')
+        p++;
+      prev = CD_FTS_WORD;
+    } else {
+      prev = CD_FTS_OTHER;
+      p++;
+    }
+  }
+  if (prev == CD_FTS_OPERATOR) {
+    g_set_error(error, CD_ERROR, CD_ERROR_QUERY,
+                "malformed query '%s': %s needs a word or phrase on each side, as in 'a %s b'", text, prev_op, prev_op);
+    return FALSE;
+  }
+  if (depth > 0) {
+    g_set_error(error, CD_ERROR, CD_ERROR_QUERY, "malformed query '%s': a '(' is not closed", text);
+    return FALSE;
+  }
+  return TRUE;
+}
+
 /* Plain words become a conjunction of quoted FTS5 strings, so punctuation in
  * them (O'Brien, 03/14/1952, q.i.d.) is matched as the tokenizer sees it
  * instead of being parsed as syntax. */
@@ -1484,6 +1596,8 @@ cd_archive_search(CdArchive *self, const CdSearchQuery *query, GError **error)
     /* an empty text is a filter-only search */
     if (stripped[0] != '\0' && (query->plain || !cd_query_looks_like_fts(stripped)))
       match = cd_query_plain_to_fts(stripped);
+    else if (stripped[0] != '\0' && !cd_query_check_fts(stripped, error))
+      return NULL;
     else if (stripped[0] != '\0')
       match = g_strdup(stripped);
     if (match != NULL && match[0] == '\0') {
@@ -1567,8 +1681,10 @@ cd_archive_search(CdArchive *self, const CdSearchQuery *query, GError **error)
   }
   if (rc != SQLITE_DONE) {
     const gchar *msg = sqlite3_errmsg(priv->db);
-    if (match != NULL && (g_str_has_prefix(msg, "fts5:") || strstr(msg, "syntax error") != NULL ||
-                          strstr(msg, "no such column") != NULL || strstr(msg, "unterminated") != NULL)) {
+    /* the SQL is fixed and prepared, so a plain SQLITE_ERROR while stepping
+     * comes from FTS5 parsing the MATCH text: the query's fault, whatever
+     * the wording; busy, I/O and corruption keep their own codes */
+    if (match != NULL && sqlite3_errcode(priv->db) == SQLITE_ERROR) {
       g_set_error(error, CD_ERROR, CD_ERROR_QUERY,
                   "malformed query '%s': %s (put words in double quotes, or search with --plain)", query->text, msg);
     } else {

@@ -524,7 +524,7 @@ test_archive_search_words(Fixture *f, gconstpointer data)
 }
 
 /* FTS5 syntax is honoured, and a malformed query is refused with
- * CD_ERROR_QUERY and SQLite's reason, audited nowhere. */
+ * CD_ERROR_QUERY and the reason, audited nowhere. */
 static void
 test_archive_search_syntax(Fixture *f, gconstpointer data)
 {
@@ -553,13 +553,13 @@ test_archive_search_syntax(Fixture *f, gconstpointer data)
   g_assert_null(bad);
   g_assert_error(error, CD_ERROR, CD_ERROR_QUERY);
   g_assert_nonnull(strstr(error->message, "malformed query '\"chest pain'"));
-  g_assert_nonnull(strstr(error->message, "unterminated string"));
+  g_assert_nonnull(strstr(error->message, "a double quote is not closed"));
   g_clear_error(&error);
 
   bad = cd_archive_search(archive, &(CdSearchQuery){ .text = "chest AND" }, &error);
   g_assert_null(bad);
   g_assert_error(error, CD_ERROR, CD_ERROR_QUERY);
-  g_assert_nonnull(strstr(error->message, "syntax error"));
+  g_assert_nonnull(strstr(error->message, "AND needs a word or phrase on each side"));
   g_clear_error(&error);
 
   bad = cd_archive_search(archive, &(CdSearchQuery){ .text = "!!!" }, &error);
