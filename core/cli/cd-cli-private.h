@@ -33,6 +33,9 @@ gboolean cd_cli_write_page_image(CdArchive *archive, gint64 page_id, const gchar
 void cd_cli_print_record(JsonNode *node, gboolean is_page);
 void cd_cli_print_review(GPtrArray *items, gboolean json);
 gint cd_cli_classify(gint argc, gchar **argv);
+void cd_cli_add_archive_options(GOptionContext *ctx);
+CdArchive *cd_cli_open_archive(const gchar *path, CdArchiveFlags flags, GError **error);
+gint cd_cli_audit(gint argc, gchar **argv);
 
 /* Labelled documents (cd-cli-labelled.c): three parallel arrays of owned
  * strings, one entry a document. */

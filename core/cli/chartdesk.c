@@ -130,6 +130,7 @@ cd_cli_ingest(gint argc, gchar **argv)
   gint status;
 
   g_option_context_add_main_entries(ctx, entries, NULL);
+  cd_cli_add_archive_options(ctx);
   g_option_context_set_summary(ctx, "Runs the workflow over every page of its inputs and archives the result. The "
                                     "archive is created if needed.\n\n"
                                     "With a workflow reading files (chart-intake, the default), the inputs are files "
@@ -180,7 +181,7 @@ cd_cli_ingest(gint argc, gchar **argv)
   if (opt_workers >= 0)
     cd_workflow_set_workers(workflow, opt_workers);
 
-  archive = cd_archive_open(argv[1], CD_ARCHIVE_FLAG_WRITER | CD_ARCHIVE_FLAG_CREATE, &error);
+  archive = cd_cli_open_archive(argv[1], CD_ARCHIVE_FLAG_WRITER | CD_ARCHIVE_FLAG_CREATE, &error);
   if (archive == NULL) {
     cd_cli_print_error(error);
     return CD_EXIT_FAILED;
@@ -276,6 +277,7 @@ cd_cli_search(gint argc, gchar **argv)
   CdSearchQuery query = { 0 };
 
   g_option_context_add_main_entries(ctx, entries, NULL);
+  cd_cli_add_archive_options(ctx);
   g_option_context_set_summary(ctx, "Plain words must all appear on a page. Quotes, parentheses, * prefixes and "
                                     "AND/OR/NOT/NEAR make the text an SQLite FTS5 query:\n"
                                     "  chartdesk search charts.archive '\"chest pain\" OR dyspnea'\n"
@@ -294,7 +296,7 @@ cd_cli_search(gint argc, gchar **argv)
     return CD_EXIT_FAILED;
   }
   if (service == NULL) {
-    archive = cd_archive_open(argv[1], CD_ARCHIVE_FLAG_NONE, &error);
+    archive = cd_cli_open_archive(argv[1], CD_ARCHIVE_FLAG_NONE, &error);
     if (archive == NULL) {
       cd_cli_print_error(error);
       return CD_EXIT_FAILED;
@@ -410,6 +412,7 @@ cd_cli_show(gint argc, gchar **argv)
   gint64 image_page = 0;
 
   g_option_context_add_main_entries(ctx, entries, NULL);
+  cd_cli_add_archive_options(ctx);
   if (!cd_cli_parse(ctx, &argc, &argv, &error))
     return cd_cli_usage(ctx, error->message);
   if (argc != 3)
@@ -417,7 +420,7 @@ cd_cli_show(gint argc, gchar **argv)
   if (!cd_cli_parse_ref(argv[2], &is_page, &id))
     return cd_cli_usage(ctx, "give document:ID, page:ID or a document id");
 
-  archive = cd_archive_open(argv[1], CD_ARCHIVE_FLAG_NONE, &error);
+  archive = cd_cli_open_archive(argv[1], CD_ARCHIVE_FLAG_NONE, &error);
   if (archive == NULL) {
     cd_cli_print_error(error);
     return CD_EXIT_FAILED;
@@ -481,6 +484,7 @@ cd_cli_export(gint argc, gchar **argv)
   g_autoptr(GOutputStream) buffered = NULL;
 
   g_option_context_add_main_entries(ctx, entries, NULL);
+  cd_cli_add_archive_options(ctx);
   g_option_context_set_summary(ctx, "The format is a stable interface, documented in the README.");
   if (!cd_cli_parse(ctx, &argc, &argv, &error))
     return cd_cli_usage(ctx, error->message);
@@ -489,7 +493,7 @@ cd_cli_export(gint argc, gchar **argv)
   if (!opt_json)
     return cd_cli_usage(ctx, "only --json export exists so far");
 
-  archive = cd_archive_open(argv[1], CD_ARCHIVE_FLAG_NONE, &error);
+  archive = cd_cli_open_archive(argv[1], CD_ARCHIVE_FLAG_NONE, &error);
   if (archive == NULL) {
     cd_cli_print_error(error);
     return CD_EXIT_FAILED;
@@ -551,6 +555,7 @@ cd_cli_review(gint argc, gchar **argv)
   gboolean is_page = FALSE;
 
   g_option_context_add_main_entries(ctx, entries, NULL);
+  cd_cli_add_archive_options(ctx);
   g_option_context_set_summary(ctx, "Actions:\n"
                                     "  list ARCHIVE                          open items (--all: decided ones too)\n"
                                     "  show ARCHIVE DOCUMENT                 the document, its reasons and findings\n"
@@ -574,7 +579,7 @@ cd_cli_review(gint argc, gchar **argv)
   }
   if (g_strcmp0(action, "merge") == 0 && (argc < 5 || !cd_cli_parse_ref(argv[4], &is_page, &other)))
     return cd_cli_usage(ctx, "merge needs two document ids: INTO FROM");
-  archive = cd_archive_open(argv[2], CD_ARCHIVE_FLAG_NONE, &error);
+  archive = cd_cli_open_archive(argv[2], CD_ARCHIVE_FLAG_NONE, &error);
   if (archive == NULL) {
     cd_cli_print_error(error);
     return CD_EXIT_FAILED;
@@ -683,13 +688,15 @@ cd_cli_check(gint argc, gchar **argv)
   g_autoptr(GPtrArray) problems = NULL;
 
   g_option_context_add_main_entries(ctx, entries, NULL);
+  cd_cli_add_archive_options(ctx);
   g_option_context_set_summary(ctx, "Checks the database, the checksum of every stored image, orphans, pages "
-                                    "without text,\nthe full-text index and the audit log's hash chain.");
+                                    "without text,\nthe full-text index and the audit log (its keyed chain and "
+                                    "anchor, as `chartdesk audit verify`).");
   if (!cd_cli_parse(ctx, &argc, &argv, &error))
     return cd_cli_usage(ctx, error->message);
   if (argc != 2)
     return cd_cli_usage(ctx, "check needs one archive");
-  archive = cd_archive_open(argv[1], CD_ARCHIVE_FLAG_NONE, &error);
+  archive = cd_cli_open_archive(argv[1], CD_ARCHIVE_FLAG_NONE, &error);
   if (archive == NULL || !cd_archive_check(archive, &problems, &error)) {
     cd_cli_print_error(error);
     return CD_EXIT_FAILED;
@@ -747,6 +754,7 @@ cd_cli_mpi(gint argc, gchar **argv)
   CdMpiFormat format = CD_MPI_FORMAT_AUTO;
 
   g_option_context_add_main_entries(ctx, entries, NULL);
+  cd_cli_add_archive_options(ctx);
   g_option_context_set_summary(ctx, "Actions:\n"
                                     "  import ARCHIVE FILE   add or update patients and merges from CSV (mrn, family, "
                                     "given, middle,\n"
@@ -770,7 +778,7 @@ cd_cli_mpi(gint argc, gchar **argv)
       cd_cli_print_error(error);
       return CD_EXIT_FAILED;
     }
-    archive = cd_archive_open(argv[2], CD_ARCHIVE_FLAG_WRITER | CD_ARCHIVE_FLAG_CREATE, &error);
+    archive = cd_cli_open_archive(argv[2], CD_ARCHIVE_FLAG_WRITER | CD_ARCHIVE_FLAG_CREATE, &error);
     if (archive == NULL) {
       cd_cli_print_error(error);
       return CD_EXIT_FAILED;
@@ -824,7 +832,7 @@ cd_cli_mpi(gint argc, gchar **argv)
     g_autoptr(GPtrArray) unique = g_ptr_array_new();
     CdSearchQuery query = { 0 };
 
-    archive = cd_archive_open(argv[2], CD_ARCHIVE_FLAG_NONE, &error);
+    archive = cd_cli_open_archive(argv[2], CD_ARCHIVE_FLAG_NONE, &error);
     if (archive == NULL) {
       cd_cli_print_error(error);
       return CD_EXIT_FAILED;
@@ -835,6 +843,18 @@ cd_cli_mpi(gint argc, gchar **argv)
     if (own == NULL || (survivor = cd_archive_resolve_patient(archive, argv[3], &error)) == NULL) {
       cd_cli_print_error(error);
       return CD_EXIT_FAILED;
+    }
+    /* the patient's demographics are patient data: read on the record */
+    {
+      g_autofree gchar *object = g_strdup_printf("patient:%s", survivor->mrn);
+      g_autoptr(JsonObject) obj = json_object_new();
+      g_autoptr(JsonNode) detail = NULL;
+      json_object_set_string_member(obj, "requested", own->mrn);
+      detail = json_node_init_object(json_node_alloc(), obj);
+      if (!cd_archive_audit(archive, "view-patient", object, detail, &error)) {
+        cd_cli_print_error(error);
+        return CD_EXIT_FAILED;
+      }
     }
     query.mrn = survivor->mrn;
     query.limit = 100000;
@@ -903,6 +923,7 @@ static const CdCommand commands[] = {
   { "review", cd_cli_review, "List and decide what the machine could not prove" },
   { "mpi", cd_cli_mpi, "Import and show the master patient index" },
   { "check", cd_cli_check, "Verify an archive: images, index, audit chain" },
+  { "audit", cd_cli_audit, "Verify an archive's audit log (the first bad entry)" },
   { "classify", cd_cli_classify, "Train, measure and test document-type classifiers" },
   { "plugins", cd_cli_plugins, "List plugins, their stages and options" },
   { "scanners", cd_cli_scanners, "List the scanners to scan from (SANE)" },

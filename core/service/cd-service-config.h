@@ -34,6 +34,7 @@ typedef struct {
   gchar *state_dir;       /* where the service remembers the archives it wrote */
   gchar **archive_roots;  /* system bus: folders callers' archives may be in, beside the configured ones */
   gchar **source_roots;   /* system bus: folders callers' sources may be in, beside the hot folders */
+  gchar *audit_key;       /* the audit log's key file, NULL for the library default */
   GPtrArray *hot_folders; /* of CdHotFolderConfig */
 } CdServiceConfig;
 

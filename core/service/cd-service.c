@@ -1316,6 +1316,9 @@ cd_service_start(CdService *self, GError **error)
   g_return_val_if_fail(CD_IS_SERVICE(self), FALSE);
   if (!cd_service_check(self, error))
     return FALSE;
+  /* every archive the service opens seals its audit log with this key */
+  if (!cd_audit_key_set_default(self->config->audit_key, error))
+    return FALSE;
   for (guint i = 0; i < self->config->hot_folders->len; i++) {
     CdHotFolderConfig *config = g_ptr_array_index(self->config->hot_folders, i);
     g_ptr_array_add(self->hot_folders, cd_hot_folder_new(config, cd_service_hot_folder_submit, self));

@@ -29,6 +29,15 @@ gboolean cd_archive_audit_locked(CdArchive *self, const gchar *action, const gch
 gchar *cd_query_plain_to_fts(const gchar *text);
 GRecMutex *cd_archive_get_mutex(CdArchive *self);
 sqlite3 *cd_archive_get_db(CdArchive *self);
+const gchar *cd_archive_get_purpose(CdArchive *self);
+
+/* the audit log's keyed chain and anchor (cd-archive-audit.c) */
+typedef struct _CdAuditState CdAuditState;
+void cd_audit_state_free(CdAuditState *state);
+CdAuditState **cd_archive_get_audit_state(CdArchive *self);
+void cd_archive_audit_committed(CdArchive *self);
+void cd_archive_audit_rolled_back(CdArchive *self);
+gboolean cd_archive_audit_anchor_batch(CdArchive *self, gint64 batch_id, GError **error);
 
 /* CdSqliteArchive's implementations of the SDK's CdArchive methods, in
  * cd-archive-mpi.c and cd-archive-model.c */

@@ -51,12 +51,12 @@ struct _CdSqliteArchive {
   gchar *purpose;  /* why, recorded with each audit entry when set */
   GSList *pushed;  /* saved actor and purpose pairs of cd_archive_push_actor(), newest first */
   GRecMutex mutex; /* the source thread checks files while the writer commits */
+  CdAuditState *audit; /* key, archive id, anchor: cd-archive-audit.c */
 };
 
 G_DEFINE_FINAL_TYPE(CdSqliteArchive, cd_sqlite_archive, CD_TYPE_ARCHIVE)
 
 #define CD_ARCHIVE_APPLICATION_ID 0x43484454 /* "CHDT" */
-#define CD_AUDIT_GENESIS "0000000000000000000000000000000000000000000000000000000000000000"
 
 /* Columns every page query selects, in this order, for cd_archive_page_json(). */
 #define PAGE_COLUMNS                                                                                                   \
@@ -79,6 +79,7 @@ cd_sqlite_archive_finalize(GObject *object)
   g_free(self->path);
   g_free(self->actor);
   g_free(self->purpose);
+  cd_audit_state_free(self->audit);
   g_rec_mutex_clear(&self->mutex);
 
   G_OBJECT_CLASS(cd_sqlite_archive_parent_class)->finalize(object);
@@ -196,6 +197,7 @@ cd_archive_txn_commit(CdArchiveTxn *txn, GError **error)
   if (!cd_archive_exec(txn->archive, "COMMIT", error))
     return FALSE;
   txn->done = TRUE;
+  cd_archive_audit_committed(txn->archive);
   return TRUE;
 }
 
@@ -204,8 +206,10 @@ cd_archive_txn_free(CdArchiveTxn *txn)
 {
   if (txn == NULL)
     return;
-  if (!txn->done)
+  if (!txn->done) {
     sqlite3_exec(cd_archive_get_db(txn->archive), "ROLLBACK", NULL, NULL, NULL);
+    cd_archive_audit_rolled_back(txn->archive);
+  }
   g_free(txn);
 }
 
@@ -631,165 +635,6 @@ cd_archive_release_writer(CdArchive *self)
   priv->flags &= ~CD_ARCHIVE_FLAG_WRITER;
 }
 
-static gchar *
-cd_archive_audit_hash(const gchar *prev, const gchar *ts, const gchar *actor, const gchar *action, const gchar *object,
-                      const gchar *detail)
-{
-  g_autoptr(GChecksum) sum = g_checksum_new(G_CHECKSUM_SHA256);
-  const gchar *parts[] = { prev, ts, actor, action, object, detail };
-
-  for (guint i = 0; i < G_N_ELEMENTS(parts); i++) {
-    g_checksum_update(sum, (const guchar *) parts[i], strlen(parts[i]));
-    g_checksum_update(sum, (const guchar *) "\n", 1);
-  }
-  return g_strdup(g_checksum_get_string(sum));
-}
-
-/* Appends one chained entry; the caller holds a write transaction. */
-gboolean
-cd_archive_audit_locked(CdArchive *self, const gchar *action, const gchar *object, JsonNode *detail, GError **error)
-{
-  CdSqliteArchive *priv = CD_SQLITE_ARCHIVE(self);
-  g_autoptr(sqlite3_stmt) last = NULL;
-  g_autoptr(sqlite3_stmt) ins = NULL;
-  g_autofree gchar *prev = NULL;
-  g_autofree gchar *ts = cd_now_iso8601();
-  g_autofree gchar *detail_str = NULL;
-  g_autofree gchar *hash = NULL;
-  g_autoptr(JsonNode) wrapped = NULL;
-
-  /* the purpose travels inside the detail so it is covered by the hash */
-  if (priv->purpose != NULL) {
-    g_autoptr(JsonObject) obj = json_object_new();
-    json_object_set_string_member(obj, "purpose", priv->purpose);
-    if (detail != NULL)
-      json_object_set_member(obj, "detail", json_node_copy(detail));
-    wrapped = json_node_init_object(json_node_alloc(), obj);
-    detail = wrapped;
-  }
-  detail_str = detail != NULL ? cd_json_to_string(detail) : g_strdup("{}");
-
-  last = cd_archive_prepare(self, "SELECT hash FROM audit ORDER BY id DESC LIMIT 1", error);
-  if (last == NULL)
-    return FALSE;
-  if (sqlite3_step(last) == SQLITE_ROW)
-    prev = g_strdup(cd_column_text(last, 0));
-  else
-    prev = g_strdup(CD_AUDIT_GENESIS);
-  /* a last entry without a hash (a damaged file): an error, never a crash */
-  if (prev == NULL) {
-    g_set_error(error, CD_ERROR, CD_ERROR_INVALID_DATA, "%s: the last audit log entry has no hash", priv->path);
-    return FALSE;
-  }
-  hash = cd_archive_audit_hash(prev, ts, priv->actor, action, object, detail_str);
-
-  ins = cd_archive_prepare(self,
-                           "INSERT INTO audit (ts, actor, action, object, detail, prev_hash, hash) "
-                           "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                           error);
-  if (ins == NULL)
-    return FALSE;
-  cd_bind_text(ins, 1, ts);
-  cd_bind_text(ins, 2, priv->actor);
-  cd_bind_text(ins, 3, action);
-  cd_bind_text(ins, 4, object);
-  cd_bind_text(ins, 5, detail_str);
-  cd_bind_text(ins, 6, prev);
-  cd_bind_text(ins, 7, hash);
-  return cd_archive_step_done(self, ins, error);
-}
-
-/**
- * cd_archive_audit:
- * @self: a #CdArchive
- * @action: what was done: `search`, `view`, `export`, `ingest`, ...
- * @object: what it was done to: `document:12`, `batch:3`, `archive`
- * @detail: (nullable): anything else worth keeping, as JSON
- * @error: return location for a #GError
- *
- * Appends an entry to the audit log, chained to the one before by its hash.
- *
- * Returns: %TRUE on success
- *
- * Since: 0.1
- */
-gboolean
-cd_archive_audit(CdArchive *self, const gchar *action, const gchar *object, JsonNode *detail, GError **error)
-{
-  CdSqliteArchive *priv = CD_SQLITE_ARCHIVE(self);
-  g_autoptr(GRecMutexLocker) locker = NULL;
-  g_autoptr(CdArchiveTxn) txn = NULL;
-
-  g_return_val_if_fail(CD_IS_ARCHIVE(self), FALSE);
-  g_return_val_if_fail(action != NULL && object != NULL, FALSE);
-
-  locker = g_rec_mutex_locker_new(&priv->mutex);
-  if (!sqlite3_get_autocommit(priv->db))
-    return cd_archive_audit_locked(self, action, object, detail, error);
-  txn = cd_archive_txn_begin(self, error);
-  if (txn == NULL)
-    return FALSE;
-  if (!cd_archive_audit_locked(self, action, object, detail, error))
-    return FALSE;
-  return cd_archive_txn_commit(txn, error);
-}
-
-/**
- * cd_archive_verify_audit:
- * @self: a #CdArchive
- * @bad_entry: (out) (optional): the first entry that does not verify
- * @error: return location for a #GError
- *
- * Recomputes the hash chain of the audit log. An entry edited, deleted or
- * inserted behind the library's back breaks the chain at that point.
- *
- * Returns: %TRUE if the chain is whole; %FALSE with %CD_ERROR_INVALID_DATA
- *   naming the entry otherwise
- *
- * Since: 0.1
- */
-gboolean
-cd_archive_verify_audit(CdArchive *self, gint64 *bad_entry, GError **error)
-{
-  CdSqliteArchive *priv = CD_SQLITE_ARCHIVE(self);
-  g_autoptr(GRecMutexLocker) locker = NULL;
-  g_autoptr(sqlite3_stmt) stmt = NULL;
-  g_autofree gchar *prev = g_strdup(CD_AUDIT_GENESIS);
-  gint rc;
-
-  g_return_val_if_fail(CD_IS_ARCHIVE(self), FALSE);
-  locker = g_rec_mutex_locker_new(&priv->mutex);
-  stmt = cd_archive_prepare(
-      self, "SELECT id, ts, actor, action, object, detail, prev_hash, hash FROM audit ORDER BY id", error);
-  if (stmt == NULL)
-    return FALSE;
-  while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-    gint64 id = sqlite3_column_int64(stmt, 0);
-    g_autofree gchar *hash = NULL;
-    const gchar *stored_prev = cd_column_text(stmt, 6);
-    const gchar *stored_hash = cd_column_text(stmt, 7);
-
-    hash = cd_archive_audit_hash(prev, cd_column_text(stmt, 1), cd_column_text(stmt, 2), cd_column_text(stmt, 3),
-                                 cd_column_text(stmt, 4), cd_column_text(stmt, 5));
-    if (g_strcmp0(stored_prev, prev) != 0 || g_strcmp0(stored_hash, hash) != 0) {
-      if (bad_entry != NULL)
-        *bad_entry = id;
-      g_set_error(error, CD_ERROR, CD_ERROR_INVALID_DATA,
-                  "%s: audit log entry %" G_GINT64_FORMAT " does not match the hash chain: the log was altered "
-                  "at or before this entry",
-                  priv->path, id);
-      return FALSE;
-    }
-    g_free(prev);
-    prev = g_strdup(stored_hash);
-  }
-  if (rc != SQLITE_DONE) {
-    cd_archive_set_error(self, error, "cannot read the audit log");
-    return FALSE;
-  }
-  return TRUE;
-}
-
 static gboolean
 cd_archive_require_writer(CdArchive *self, GError **error)
 {
@@ -852,7 +697,8 @@ cd_archive_begin_batch(CdArchive *self, const gchar *workflow, const gchar *cons
     return 0;
   id = sqlite3_last_insert_rowid(priv->db);
   object = g_strdup_printf("batch:%" G_GINT64_FORMAT, id);
-  if (!cd_archive_audit_locked(self, "ingest-start", object, inputs_node, error))
+  if (!cd_archive_audit_locked(self, "ingest-start", object, inputs_node, error) ||
+      !cd_archive_audit_anchor_batch(self, id, error))
     return 0;
   if (!cd_archive_txn_commit(txn, error))
     return 0;
@@ -920,7 +766,8 @@ cd_archive_end_batch(CdArchive *self, CdBatch *batch, const gchar *status, GErro
   if (!cd_archive_step_done(self, stmt, error))
     return FALSE;
   object = g_strdup_printf("batch:%" G_GINT64_FORMAT, cd_batch_get_id(batch));
-  if (!cd_archive_audit_locked(self, "ingest", object, summary, error))
+  if (!cd_archive_audit_locked(self, "ingest", object, summary, error) ||
+      !cd_archive_audit_anchor_batch(self, cd_batch_get_id(batch), error))
     return FALSE;
   return cd_archive_txn_commit(txn, error);
 }
@@ -2233,6 +2080,10 @@ cd_archive_export_jsonl(CdArchive *self, GOutputStream *out, gboolean with_words
   g_return_val_if_fail(G_IS_OUTPUT_STREAM(out), FALSE);
   locker = g_rec_mutex_locker_new(&priv->mutex);
 
+  /* committed before the first record leaves: an export cut short (a reader
+   * that stops after one line) is still on the record */
+  if (!cd_archive_audit(self, "export-start", "archive", NULL, error))
+    return FALSE;
   /* one read transaction: a consistent snapshot while a batch writes */
   if (!cd_archive_exec(self, "BEGIN", error))
     return FALSE;
@@ -2314,6 +2165,7 @@ cd_archive_check(CdArchive *self, GPtrArray **problems, GError **error)
   g_autoptr(sqlite3_stmt) integrity = NULL;
   g_autoptr(sqlite3_stmt) images = NULL;
   g_autoptr(GError) audit_error = NULL;
+  gint64 bad_entry = 0;
 
   g_return_val_if_fail(CD_IS_ARCHIVE(self), FALSE);
   g_return_val_if_fail(problems != NULL, FALSE);
@@ -2355,8 +2207,13 @@ cd_archive_check(CdArchive *self, GPtrArray **problems, GError **error)
   if (sqlite3_exec(priv->db, "INSERT INTO pages_fts (pages_fts, rank) VALUES ('integrity-check', 1)", NULL, NULL,
                    NULL) != SQLITE_OK)
     g_ptr_array_add(found, g_strdup_printf("full-text index does not match the pages: %s", sqlite3_errmsg(priv->db)));
-  if (!cd_archive_verify_audit(self, NULL, &audit_error))
-    g_ptr_array_add(found, g_strdup(audit_error->message));
+  if (!cd_archive_verify_audit(self, &bad_entry, &audit_error)) {
+    if (bad_entry > 0)
+      g_ptr_array_add(
+          found, g_strdup_printf("%s (first bad audit entry: %" G_GINT64_FORMAT ")", audit_error->message, bad_entry));
+    else
+      g_ptr_array_add(found, g_strdup(audit_error->message));
+  }
 
   *problems = g_steal_pointer(&found);
   return TRUE;
@@ -2374,4 +2231,18 @@ cd_archive_get_db(CdArchive *self)
 {
   CdSqliteArchive *priv = CD_SQLITE_ARCHIVE(self);
   return priv->db;
+}
+
+CdAuditState **
+cd_archive_get_audit_state(CdArchive *self)
+{
+  CdSqliteArchive *priv = CD_SQLITE_ARCHIVE(self);
+  return &priv->audit;
+}
+
+const gchar *
+cd_archive_get_purpose(CdArchive *self)
+{
+  CdSqliteArchive *priv = CD_SQLITE_ARCHIVE(self);
+  return priv->purpose;
 }
