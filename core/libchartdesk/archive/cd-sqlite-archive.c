@@ -21,7 +21,8 @@
  *
  * One archive: one SQLite file in WAL mode holding batches, documents,
  * pages with their images and text, the patient index, the review queue and
- * the audit log. This file is the only one in the tree that speaks SQL.
+ * the audit log. The files of archive/ are the only ones in the tree that
+ * speak SQL.
  *
  * A document is committed in one transaction. One process at a time may be
  * the batch writer (%CD_ARCHIVE_FLAG_WRITER), enforced with an advisory lock
