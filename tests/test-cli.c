@@ -250,6 +250,133 @@ test_cli_search_errors(void)
   cd_test_rm_rf(dir);
 }
 
+/* Bad FTS5 queries are query errors (exit 2) that say what is wrong, never
+ * "search failed": a bare or leading star (which FTS5 itself would take as
+ * a special query), lone operators, unbalanced quotes and parentheses, and
+ * whatever FTS5 rejects on its own; good FTS5 syntax still runs. */
+static void
+test_cli_search_bad_queries(void)
+{
+  g_autofree gchar *dir = tmpdir();
+  g_autofree gchar *archive = g_build_filename(dir, "q.archive", NULL);
+  g_autoptr(CdArchive) a = cd_archive_open(archive, CD_ARCHIVE_FLAG_CREATE, NULL);
+  const struct {
+    const gchar *query;
+    const gchar *reason; /* after "malformed query 'Q': " */
+  } bad[] = {
+    { "*", "'*' marks a prefix and must follow a word, as in 'cardio*'" },
+    { "* fever", "'*' marks a prefix and must follow a word, as in 'cardio*'" },
+    { "fever *", "'*' marks a prefix and must follow a word, as in 'cardio*'" },
+    { "AND", "AND needs a word or phrase on each side, as in 'a AND b'" },
+    { "OR fever", "OR needs a word or phrase on each side, as in 'a OR b'" },
+    { "NOT", "NOT needs a word or phrase on each side, as in 'a NOT b'" },
+    { "fever AND OR cough", "AND needs a word or phrase on each side, as in 'a AND b'" },
+    { "(fever OR)", "OR needs a word or phrase on each side, as in 'a OR b'" },
+    { "\"chest pain", "a double quote is not closed" },
+    { "\"chest\" \"pain", "a double quote is not closed" },
+    { "(fever", "a '(' is not closed" },
+    { "fever)", "a ')' has no '(' before it" },
+    { "()", "'()' holds nothing" },
+    { "^", "'^' must come right before a word" },
+    { "nosuchcolumn: fever", "no such column: nosuchcolumn" },
+    { "q.i.d AND fever", "fts5: syntax error near \".\"" },
+  };
+  const gchar *good[] = { "fever*", "\"chest pain\"",      "fever OR (cough AND chest)",
+                          "^fever", "NEAR(chest pain, 3)", "\"\"",
+                          NULL };
+
+  g_assert_nonnull(a);
+  for (guint i = 0; i < G_N_ELEMENTS(bad); i++) {
+    g_auto(Result) r = { 0 };
+    g_autofree gchar *expected = g_strdup_printf("chartdesk: malformed query '%s': %s", bad[i].query, bad[i].reason);
+    chartdesk(&r, "search", "--no-service", archive, bad[i].query, NULL);
+    g_test_message("%s -> %s", bad[i].query, r.err);
+    g_assert_cmpint(r.status, ==, 2);
+    g_assert_true(g_str_has_prefix(r.err, expected));
+    g_assert_null(strstr(r.err, "search failed"));
+  }
+  for (guint i = 0; good[i] != NULL; i++) {
+    g_auto(Result) r = { 0 };
+    chartdesk(&r, "search", "--no-service", archive, good[i], NULL);
+    g_test_message("%s -> %s", good[i], r.err);
+    g_assert_cmpint(r.status, ==, 0);
+  }
+  cd_test_rm_rf(dir);
+}
+
+static guint
+file_mode(const gchar *path)
+{
+  GStatBuf st;
+  g_assert_cmpint(g_stat(path, &st), ==, 0);
+  return st.st_mode & 07777;
+}
+
+/* Exports and page images the command line writes are mode 0600 under
+ * umask 022, new or written over an existing 0644 file. */
+static void
+test_cli_private_files(void)
+{
+  g_autofree gchar *dir = tmpdir();
+  g_autofree gchar *archive = g_build_filename(dir, "p.archive", NULL);
+  g_autofree gchar *export_new = g_build_filename(dir, "new.jsonl", NULL);
+  g_autofree gchar *export_old = g_build_filename(dir, "old.jsonl", NULL);
+  g_autofree gchar *png = g_build_filename(dir, "page.png", NULL);
+  g_autofree gchar *tif = g_build_filename(dir, "page.tif", NULL);
+  g_autofree gchar *page_arg = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CdArchive) a = NULL;
+  g_autoptr(CdDocument) doc = cd_document_new();
+  g_autoptr(CdPage) page =
+      cd_page_new("box/scan.tif", 0, "ab12000000000000000000000000000000000000000000000000000000000000");
+  PIX *pix = pixCreate(64, 48, 1);
+  JsonArray *pages;
+  g_autoptr(JsonNode) node = NULL;
+  mode_t saved = umask(022);
+
+  pixRasterop(pix, 10, 10, 20, 4, PIX_SET, NULL, 0, 0);
+  cd_page_set_pix(page, pix);
+  cd_page_set_resolution(page, 300, 300);
+  cd_page_set_text(page, "progress note");
+  g_assert_true(cd_page_encode_image(page, &error));
+  g_assert_no_error(error);
+  cd_document_add_page(doc, page);
+  cd_document_set_doc_type(doc, "progress-note", 0.9);
+  a = cd_archive_open(archive, CD_ARCHIVE_FLAG_WRITER | CD_ARCHIVE_FLAG_CREATE, &error);
+  g_assert_no_error(error);
+  g_assert_true(cd_archive_commit_document(a, cd_archive_begin_batch(a, "test", NULL, &error), doc, &error));
+  g_assert_no_error(error);
+  node = cd_archive_get_document(a, cd_document_get_id(doc), &error);
+  g_assert_no_error(error);
+  pages = json_object_get_array_member(json_node_get_object(node), "pages");
+  page_arg = g_strdup_printf("page:%" G_GINT64_FORMAT,
+                             json_object_get_int_member(json_array_get_object_element(pages, 0), "id"));
+  g_clear_object(&a);
+
+  g_assert_true(g_file_set_contents(export_old, "old\n", -1, NULL));
+  g_assert_cmpint(g_chmod(export_old, 0644), ==, 0);
+  {
+    g_auto(Result) r1 = { 0 };
+    g_auto(Result) r2 = { 0 };
+    g_auto(Result) r3 = { 0 };
+    g_auto(Result) r4 = { 0 };
+    chartdesk(&r1, "export", "--json", "-o", export_new, archive, NULL);
+    g_assert_cmpint(r1.status, ==, 0);
+    chartdesk(&r2, "export", "--json", "-o", export_old, archive, NULL);
+    g_assert_cmpint(r2.status, ==, 0);
+    chartdesk(&r3, "show", archive, page_arg, "--image", png, NULL);
+    g_assert_cmpint(r3.status, ==, 0);
+    chartdesk(&r4, "show", archive, page_arg, "--image", tif, NULL); /* the stored bytes, as they are */
+    g_assert_cmpint(r4.status, ==, 0);
+  }
+  umask(saved);
+  g_assert_cmpuint(file_mode(export_new), ==, 0600);
+  g_assert_cmpuint(file_mode(export_old), ==, 0600);
+  g_assert_cmpuint(file_mode(png), ==, 0600);
+  g_assert_cmpuint(file_mode(tif), ==, 0600);
+  cd_test_rm_rf(dir);
+}
+
 /* A taxonomy in which `clinic-letter` was renamed from `correspondence`
  * and has the alias `letter`. */
 #define RENAMED_TAXONOMY                                                                                               \
@@ -393,6 +520,60 @@ test_cli_mpi(void)
   g_assert_nonnull(strstr(r5.err, "missing.csv"));
   chartdesk(&r6, "mpi", "import", archive, csv, "--format", "xml", NULL);
   g_assert_cmpint(r6.status, ==, 2);
+  cd_test_rm_rf(dir);
+}
+
+/* The reported wrong-patient merge: 111, 222 and 333 in the index, then one
+ * file with an A08 for 111 and an A40 whose PID names 222 (no name) and MRG
+ * 333. 333 is merged into 222, not 111. An A40 without a usable PID is
+ * refused with its message number (exit 3); a merge into an MRN the index
+ * lacks fails the import (exit 1) and moves nothing. */
+static void
+test_cli_mpi_a40_survivor(void)
+{
+  g_autofree gchar *dir = tmpdir();
+  g_autofree gchar *archive = g_build_filename(dir, "m.archive", NULL);
+  g_autofree gchar *csv = g_build_filename(dir, "index.csv", NULL);
+  g_autofree gchar *adt = g_build_filename(dir, "adt.hl7", NULL);
+  g_autofree gchar *bad = g_build_filename(dir, "bad.hl7", NULL);
+  g_autofree gchar *unknown = g_build_filename(dir, "unknown.hl7", NULL);
+  g_auto(Result) r1 = { 0 };
+  g_auto(Result) r2 = { 0 };
+  g_auto(Result) r3 = { 0 };
+  g_auto(Result) r4 = { 0 };
+  g_auto(Result) r5 = { 0 };
+  g_auto(Result) r6 = { 0 };
+
+  g_assert_true(g_file_set_contents(csv, "mrn,family,given\n111,DOE,JANE\n222,ROE,RICHARD\n333,ROE,RICK\n", -1, NULL));
+  g_assert_true(g_file_set_contents(adt,
+                                    "MSH|^~\\&|A|B|C|D|1||ADT^A08|1|P|2.5\rPID|||111^^^H^MR||DOE^JANE||19520314|F\r"
+                                    "MSH|^~\\&|A|B|C|D|1||ADT^A40|2|P|2.5\rPID|||222^^^H^MR\rMRG|333^^^H^MR\r",
+                                    -1, NULL));
+  g_assert_true(g_file_set_contents(bad,
+                                    "MSH|^~\\&|A|B|C|D|1||ADT^A08|1|P|2.5\rPID|||111^^^H^MR||DOE^JANE||19520314|F\r"
+                                    "MSH|^~\\&|A|B|C|D|1||ADT^A40|2|P|2.5\rMRG|222^^^H^MR\r",
+                                    -1, NULL));
+  g_assert_true(g_file_set_contents(unknown, "MSH|^~\\&|A|B|C|D|1||ADT^A40|1|P|2.5\rPID|||404^^^H^MR\rMRG|111^^^H^MR\r",
+                                    -1, NULL));
+  chartdesk(&r1, "mpi", "import", archive, csv, NULL);
+  g_assert_cmpint(r1.status, ==, 0);
+  chartdesk(&r2, "mpi", "import", archive, adt, NULL);
+  g_assert_cmpint(r2.status, ==, 0);
+  g_assert_nonnull(strstr(r2.out, "1 merged"));
+  chartdesk(&r3, "mpi", "show", archive, "333", "--json", NULL);
+  g_assert_cmpint(r3.status, ==, 0);
+  g_assert_nonnull(strstr(r3.out, "\"merged_into\" : \"222\""));
+  chartdesk(&r4, "mpi", "import", archive, bad, NULL);
+  g_assert_cmpint(r4.status, ==, 3);
+  g_assert_nonnull(strstr(r4.err, "bad.hl7: message 2 (ADT^A40): an MRG segment has no PID before it naming the "
+                                  "surviving patient; merge refused"));
+  chartdesk(&r5, "mpi", "import", archive, unknown, NULL);
+  g_assert_cmpint(r5.status, ==, 1);
+  g_assert_nonnull(strstr(r5.err, "unknown.hl7: nothing imported: MRN 111: merge into 404 refused: 404 is not in the "
+                                  "patient index"));
+  chartdesk(&r6, "mpi", "show", archive, "111", "--json", NULL);
+  g_assert_cmpint(r6.status, ==, 0);
+  g_assert_nonnull(strstr(r6.out, "\"merged_into\" : null"));
   cd_test_rm_rf(dir);
 }
 
@@ -580,6 +761,9 @@ main(int argc, char **argv)
   g_test_add_func("/chartdesk/cli/search-errors", test_cli_search_errors);
   g_test_add_func("/chartdesk/cli/search-type", test_cli_search_type);
   g_test_add_func("/chartdesk/cli/mpi", test_cli_mpi);
+  g_test_add_func("/chartdesk/cli/private-files", test_cli_private_files);
+  g_test_add_func("/chartdesk/cli/search-bad-queries", test_cli_search_bad_queries);
+  g_test_add_func("/chartdesk/cli/mpi-a40-survivor", test_cli_mpi_a40_survivor);
   g_test_add_func("/chartdesk/cli/samples-end-to-end", test_cli_samples_end_to_end);
   g_test_add_func("/chartdesk/cli/users", test_cli_users);
   return g_test_run();

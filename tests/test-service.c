@@ -1818,6 +1818,44 @@ test_service_workflow_trust(Fixture *f, gconstpointer data)
   g_assert_cmpstr(f->finished_status, ==, "finished");
 }
 
+/* [service] audit-key: the key file is created at start (mode 0600) when
+ * absent, and the service's entries verify under that key, not under
+ * another (the tests' default key), which is told the log is sealed with
+ * another key. */
+static void
+test_service_audit_key(Fixture *f, gconstpointer data)
+{
+  g_autofree gchar *in = make_inputs(f, "in", 1, 1, 5);
+  g_autofree gchar *key = g_build_filename(f->dir, "keys", "service.key", NULL);
+  g_autofree gchar *extra = g_strdup_printf("audit-key=%s\n", key);
+  g_autoptr(CdArchive) archive = NULL;
+  g_autoptr(GError) error = NULL;
+  GStatBuf st;
+  guint id;
+
+  write_config(f, extra);
+  daemon_start(f);
+  id = start_batch(f, in);
+  wait_finished(f, id, 30);
+  g_assert_cmpint(g_stat(key, &st), ==, 0);
+  g_assert_cmpint(st.st_mode & 0777, ==, 0600);
+  g_assert_cmpint(st.st_size, ==, 32);
+
+  archive = cd_archive_open(f->archive, CD_ARCHIVE_FLAG_NONE, &error);
+  g_assert_no_error(error);
+  g_assert_false(cd_archive_verify_audit(archive, NULL, &error));
+  g_assert_error(error, CD_ERROR, CD_ERROR_INVALID_DATA);
+  g_assert_nonnull(strstr(error->message, "sealed with another key"));
+  g_clear_error(&error);
+  g_clear_object(&archive);
+
+  archive = cd_archive_open(f->archive, CD_ARCHIVE_FLAG_NONE, &error);
+  g_assert_no_error(error);
+  g_assert_true(cd_archive_set_audit_key_file(archive, key, &error));
+  g_assert_true(cd_archive_verify_audit(archive, NULL, &error));
+  g_assert_no_error(error);
+}
+
 /* Makes a real Unix account for the test (useradd); its uid, or 0 if it
  * cannot be made. One left by an aborted run is reused. */
 static guint
@@ -2036,6 +2074,7 @@ main(int argc, char **argv)
   g_test_add("/chartdesk/service/system-bus", Fixture, NULL, fixture_setup, test_service_system_bus, fixture_teardown);
   g_test_add("/chartdesk/service/concurrent-reads", Fixture, NULL, fixture_setup, test_service_concurrent_reads,
              fixture_teardown);
+  g_test_add("/chartdesk/service/audit-key", Fixture, NULL, fixture_setup, test_service_audit_key, fixture_teardown);
   /* one private dbus-daemon for all the tests; each test's service leaves
    * the name free when it is killed at its end */
   bus = g_test_dbus_new(G_TEST_DBUS_NONE);

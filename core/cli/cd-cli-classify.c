@@ -225,6 +225,7 @@ cd_cli_classify_train(gint argc, gchar **argv)
   gint status = 0;
 
   g_option_context_set_main_group(ctx, cd_train_option_group(&o));
+  cd_cli_add_archive_options(ctx);
   g_option_context_set_summary(ctx, "Learns document types from labelled text and saves the model as a new "
                                     "version in the archive, where the `trained` classifier loads it. "
                                     "Without --csv or --folder it learns from the archive's filed documents "
@@ -243,10 +244,10 @@ cd_cli_classify_train(gint argc, gchar **argv)
   name = o.name != NULL ? o.name : DEFAULT_MODEL_NAME;
   taxonomy = cd_cli_taxonomy();
   /* a model may be made before anything is ingested, from files */
-  archive = cd_archive_open(argv[1], o.csv != NULL || o.folder != NULL ? CD_ARCHIVE_FLAG_CREATE : CD_ARCHIVE_FLAG_NONE,
-                            &error);
+  archive = cd_cli_open_archive(
+      argv[1], o.csv != NULL || o.folder != NULL ? CD_ARCHIVE_FLAG_CREATE : CD_ARCHIVE_FLAG_NONE, &error);
   if (archive != NULL && o.user != NULL)
-    cd_archive_set_actor(archive, o.user);
+    cd_cli_set_user(archive, o.user);
   if (archive != NULL)
     model = cd_cli_new_model(&o, &error);
   if (model != NULL)
@@ -584,6 +585,7 @@ cd_cli_classify_evaluate(gint argc, gchar **argv)
   gint status = 0;
 
   g_option_context_set_main_group(ctx, cd_train_option_group(&o));
+  cd_cli_add_archive_options(ctx);
   g_option_context_add_main_entries(ctx, entries, NULL);
   g_option_context_set_summary(ctx,
                                "Prints per-type precision, recall and F1, macro-F1, a confusion matrix, the "
@@ -609,9 +611,9 @@ cd_cli_classify_evaluate(gint argc, gchar **argv)
   }
   taxonomy = cd_cli_taxonomy();
   if (argc == 2) {
-    archive = cd_archive_open(argv[1], CD_ARCHIVE_FLAG_NONE, &error);
+    archive = cd_cli_open_archive(argv[1], CD_ARCHIVE_FLAG_NONE, &error);
     if (archive != NULL && o.user != NULL)
-      cd_archive_set_actor(archive, o.user);
+      cd_cli_set_user(archive, o.user);
     ok = archive != NULL;
   }
   if (ok && opt_test != NULL) {
@@ -701,6 +703,7 @@ cd_cli_classify_models(gint argc, gchar **argv)
   g_autoptr(GPtrArray) models = NULL;
 
   g_option_context_add_main_entries(ctx, entries, NULL);
+  cd_cli_add_archive_options(ctx);
   if (!g_option_context_parse(ctx, &argc, &argv, &error)) {
     fprintf(stderr, "chartdesk: %s\n", error->message);
     return CD_EXIT_USAGE;
@@ -709,7 +712,7 @@ cd_cli_classify_models(gint argc, gchar **argv)
     fprintf(stderr, "chartdesk: models needs one archive\n");
     return CD_EXIT_USAGE;
   }
-  archive = cd_archive_open(argv[1], CD_ARCHIVE_FLAG_NONE, &error);
+  archive = cd_cli_open_archive(argv[1], CD_ARCHIVE_FLAG_NONE, &error);
   if (archive != NULL)
     models = cd_archive_list_models(archive, NULL, &error);
   if (models == NULL) {

@@ -4,7 +4,8 @@
  *
  * What every `chartdesk` command shares: the log writer, error and usage
  * messages that do not mix with a progress line, option parsing, the
- * plugin registry.
+ * plugin registry, and the one way a command opens an archive (with the
+ * audit key).
  */
 #include "config.h"
 
@@ -107,4 +108,56 @@ cd_cli_load_registry(void)
   cd_registry_add_default_paths(registry);
   cd_registry_scan(registry);
   return registry;
+}
+
+static gchar *opt_audit_key; /* --audit-key, for the life of the process */
+
+static const GOptionEntry cd_cli_archive_entries[] = {
+  { "audit-key", 0, 0, G_OPTION_ARG_FILENAME, &opt_audit_key,
+    "The audit log's key (default: CHARTDESK_AUDIT_KEY, else ~/.config/chartdesk/audit.key)", "FILE" },
+  { NULL },
+};
+
+/* Adds the options of every command that opens an archive to its --help. */
+void
+cd_cli_add_archive_options(GOptionContext *ctx)
+{
+  g_option_context_add_main_entries(ctx, cd_cli_archive_entries, NULL);
+}
+
+/* Opens an archive as every command does: with the audit key of
+ * --audit-key when given (it must exist), else the library's default (the
+ * environment's or the user's key file, created on first use). */
+CdArchive *
+cd_cli_open_archive(const gchar *path, CdArchiveFlags flags, GError **error)
+{
+  g_autoptr(CdArchive) archive = cd_archive_open(path, flags, error);
+
+  if (archive == NULL)
+    return NULL;
+  if (opt_audit_key != NULL && !cd_archive_set_audit_key_file(archive, opt_audit_key, error))
+    return NULL;
+  return g_steal_pointer(&archive);
+}
+
+/* Accepts `document:12`, `page:40` or a bare document id. */
+gboolean
+cd_cli_parse_ref(const gchar *ref, gboolean *is_page, gint64 *id)
+{
+  const gchar *num = ref;
+  guint64 v;
+
+  *is_page = FALSE;
+  if (g_str_has_prefix(ref, "page:")) {
+    *is_page = TRUE;
+    num = ref + 5;
+  } else if (g_str_has_prefix(ref, "document:")) {
+    num = ref + 9;
+  } else if (g_str_has_prefix(ref, "doc:")) {
+    num = ref + 4;
+  }
+  if (!g_ascii_string_to_unsigned(num, 10, 1, G_MAXINT64, &v, NULL))
+    return FALSE;
+  *id = v;
+  return TRUE;
 }

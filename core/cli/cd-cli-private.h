@@ -27,12 +27,27 @@ gint cd_cli_usage(GOptionContext *ctx, const gchar *message);
 
 void cd_cli_print_error(const GError *error);
 CdRegistry *cd_cli_load_registry(void);
-gint cd_cli_plugins(gint argc, gchar **argv);
-gint cd_cli_scanners(gint argc, gchar **argv);
+void cd_cli_add_archive_options(GOptionContext *ctx);
+CdArchive *cd_cli_open_archive(const gchar *path, CdArchiveFlags flags, GError **error);
+gboolean cd_cli_parse_ref(const gchar *ref, gboolean *is_page, gint64 *id);
+
+/* cd-cli-format.c */
 gboolean cd_cli_write_page_image(CdArchive *archive, gint64 page_id, const gchar *filename, GError **error);
 void cd_cli_print_record(JsonNode *node, gboolean is_page);
 void cd_cli_print_review(GPtrArray *items, gboolean json);
+
+/* the commands, one file each (cd-cli-NAME.c) */
+gint cd_cli_ingest(gint argc, gchar **argv);
+gint cd_cli_search(gint argc, gchar **argv);
+gint cd_cli_show(gint argc, gchar **argv);
+gint cd_cli_export(gint argc, gchar **argv);
+gint cd_cli_review(gint argc, gchar **argv);
+gint cd_cli_mpi(gint argc, gchar **argv);
+gint cd_cli_check(gint argc, gchar **argv);
+gint cd_cli_audit(gint argc, gchar **argv);
 gint cd_cli_classify(gint argc, gchar **argv);
+gint cd_cli_plugins(gint argc, gchar **argv);
+gint cd_cli_scanners(gint argc, gchar **argv);
 
 /* cd-cli-users.c */
 gint cd_cli_users(gint argc, gchar **argv);

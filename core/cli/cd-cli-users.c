@@ -253,6 +253,7 @@ cd_cli_access(gint argc, gchar **argv)
   g_autoptr(JsonNode) report = NULL;
 
   g_option_context_add_main_entries(ctx, entries, NULL);
+  cd_cli_add_archive_options(ctx);
   g_option_context_set_summary(ctx, "The auditor's access report from the archive's audit log: reads (views, "
                                     "images, searches, exports) by user and patient, entries made under "
                                     "break-the-glass with their reason, and refused attempts.");
@@ -260,7 +261,7 @@ cd_cli_access(gint argc, gchar **argv)
     return cd_cli_usage(ctx, error->message);
   if (argc != 3 || g_strcmp0(argv[1], "report") != 0)
     return cd_cli_usage(ctx, "usage: chartdesk access report ARCHIVE");
-  archive = cd_archive_open(argv[2], CD_ARCHIVE_FLAG_NONE, &error);
+  archive = cd_cli_open_archive(argv[2], CD_ARCHIVE_FLAG_NONE, &error);
   if (archive == NULL) {
     cd_cli_print_error(error);
     return CD_EXIT_FAILED;

@@ -5,9 +5,12 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <gio/gio.h>
 #include <glib/gstdio.h>
 #include <string.h>
+
+#include <unistd.h>
 
 #include <chartdesk.h>
 #include "cd-hot-folder.h"
@@ -29,6 +32,15 @@
  * it. Never before the commit: a crash in between leaves the file in the
  * folder, and ingesting it again is a no-op that moves it on.
  *
+ * Only regular files are taken. A symbolic link (to a file or a folder) is
+ * never followed: it is moved, as a link, to failed/ with a reason, or left
+ * with FILE.reason beside it when it cannot be moved. A file whose size or
+ * modification time changed while its batch ran stays, with FILE.reason
+ * beside it, and is taken again once it holds still. A file that cannot be
+ * moved on (done/ on another file system is copied, synced and unlinked;
+ * anything else) stays with FILE.reason and is held until it changes, so
+ * it is never queued again and again.
+ *
  * Everything here runs on the main thread.
  */
 struct _CdHotFolder {
@@ -38,6 +50,7 @@ struct _CdHotFolder {
   gpointer submit_data;
   GFileMonitor *monitor;
   GHashTable *entries; /* absolute path → CdEntry */
+  GHashTable *refused; /* symbolic links that could not be moved away: left alone */
   guint poll_id;
   guint flush_id;
 };
@@ -48,15 +61,17 @@ typedef enum {
   CD_ENTRY_WATCHING, /* may still be written */
   CD_ENTRY_READY,    /* complete, waiting for a batch */
   CD_ENTRY_IN_FLIGHT,
-  CD_ENTRY_HELD, /* its batch was cancelled: left alone until it changes */
+  CD_ENTRY_HELD, /* its batch was cancelled, or it cannot be moved on: left alone until it changes */
 } CdEntryState;
 
 typedef struct {
   CdEntryState state;
   goffset size;
-  gint64 mtime;
+  gint64 mtime; /* nanoseconds: a rewrite within the same second still shows */
   gint64 since; /* monotonic time of the last change seen */
 } CdEntry;
+
+#define CD_MTIME_NS(st) ((gint64) (st)->st_mtim.tv_sec * G_GINT64_CONSTANT(1000000000) + (st)->st_mtim.tv_nsec)
 
 /* A flush waits this long after an event so that a burst of files becomes
  * a few batches rather than one batch per file. */
@@ -69,6 +84,7 @@ cd_hot_folder_finalize(GObject *object)
 
   cd_hot_folder_stop(self);
   g_hash_table_unref(self->entries);
+  g_hash_table_unref(self->refused);
   g_free(self->config.name);
   g_free(self->config.path);
   g_free(self->config.workflow);
@@ -88,6 +104,7 @@ static void
 cd_hot_folder_init(CdHotFolder *self)
 {
   self->entries = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+  self->refused = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 }
 
 /**
@@ -130,8 +147,11 @@ cd_hot_folder_ignored_name(const gchar *name)
          g_str_has_suffix(name, ".tmp") || g_str_has_suffix(name, ".crdownload") || g_str_has_suffix(name, ".reason");
 }
 
+static void cd_hot_folder_refuse_link(CdHotFolder *self, const gchar *path);
+
 /* Only regular files directly in the folder: done/, failed/ and any other
- * subfolder are not ours to read. */
+ * subfolder are not ours to read. The file itself is examined, never what
+ * a link points to; a link is refused (moved to failed/). */
 static gboolean
 cd_hot_folder_candidate(CdHotFolder *self, const gchar *path, GStatBuf *st)
 {
@@ -140,7 +160,13 @@ cd_hot_folder_candidate(CdHotFolder *self, const gchar *path, GStatBuf *st)
 
   if (g_strcmp0(dir, self->config.path) != 0 || cd_hot_folder_ignored_name(base))
     return FALSE;
-  return g_stat(path, st) == 0 && S_ISREG(st->st_mode);
+  if (g_lstat(path, st) != 0)
+    return FALSE;
+  if (S_ISLNK(st->st_mode)) {
+    cd_hot_folder_refuse_link(self, path);
+    return FALSE;
+  }
+  return S_ISREG(st->st_mode);
 }
 
 static gboolean cd_hot_folder_flush(gpointer data);
@@ -156,27 +182,31 @@ cd_hot_folder_schedule_flush(CdHotFolder *self)
 static void
 cd_hot_folder_touch(CdHotFolder *self, const gchar *path, gboolean complete)
 {
-  CdEntry *entry = g_hash_table_lookup(self->entries, path);
+  CdEntry *entry;
   GStatBuf st;
 
+  /* looked up only after the check, which may drop the entry (a file
+   * replaced by a link) */
   if (!cd_hot_folder_candidate(self, path, &st)) {
+    entry = g_hash_table_lookup(self->entries, path);
     if (entry != NULL && entry->state != CD_ENTRY_IN_FLIGHT)
       g_hash_table_remove(self->entries, path);
     return;
   }
+  entry = g_hash_table_lookup(self->entries, path);
   if (entry == NULL) {
     entry = g_new0(CdEntry, 1);
     entry->state = CD_ENTRY_WATCHING;
     g_hash_table_insert(self->entries, g_strdup(path), entry);
   } else if (entry->state == CD_ENTRY_IN_FLIGHT || entry->state == CD_ENTRY_READY) {
     return;
-  } else if (entry->state == CD_ENTRY_HELD && entry->size == st.st_size && entry->mtime == st.st_mtime) {
+  } else if (entry->state == CD_ENTRY_HELD && entry->size == st.st_size && entry->mtime == CD_MTIME_NS(&st)) {
     return;
   }
   if (entry->state == CD_ENTRY_HELD)
     entry->state = CD_ENTRY_WATCHING;
   entry->size = st.st_size;
-  entry->mtime = st.st_mtime;
+  entry->mtime = CD_MTIME_NS(&st);
   entry->since = g_get_monotonic_time();
   if (complete) {
     entry->state = CD_ENTRY_READY;
@@ -258,18 +288,18 @@ cd_hot_folder_scan(CdHotFolder *self)
     GStatBuf st;
     if (entry->state == CD_ENTRY_IN_FLIGHT)
       continue;
-    if (g_stat(key, &st) != 0 || !S_ISREG(st.st_mode)) {
+    if (g_lstat(key, &st) != 0 || !S_ISREG(st.st_mode)) {
       g_ptr_array_add(gone, g_strdup(key));
       continue;
     }
     if (entry->state == CD_ENTRY_HELD) {
-      if (st.st_size != entry->size || st.st_mtime != entry->mtime) {
+      if (st.st_size != entry->size || CD_MTIME_NS(&st) != entry->mtime) {
         entry->state = CD_ENTRY_WATCHING;
         entry->since = now;
       }
-    } else if (st.st_size != entry->size || st.st_mtime != entry->mtime) {
+    } else if (st.st_size != entry->size || CD_MTIME_NS(&st) != entry->mtime) {
       entry->size = st.st_size;
-      entry->mtime = st.st_mtime;
+      entry->mtime = CD_MTIME_NS(&st);
       entry->since = now;
       entry->state = CD_ENTRY_WATCHING;
     } else if (entry->state == CD_ENTRY_WATCHING && now - entry->since >= (gint64) self->config.stable_ms * 1000) {
@@ -278,6 +308,15 @@ cd_hot_folder_scan(CdHotFolder *self)
   }
   for (guint i = 0; i < gone->len; i++)
     g_hash_table_remove(self->entries, g_ptr_array_index(gone, i));
+  g_ptr_array_set_size(gone, 0);
+  g_hash_table_iter_init(&iter, self->refused);
+  while (g_hash_table_iter_next(&iter, &key, NULL)) {
+    GStatBuf st;
+    if (g_lstat(key, &st) != 0 || !S_ISLNK(st.st_mode))
+      g_ptr_array_add(gone, g_strdup(key));
+  }
+  for (guint i = 0; i < gone->len; i++)
+    g_hash_table_remove(self->refused, g_ptr_array_index(gone, i));
 }
 
 static gint
@@ -289,19 +328,32 @@ cd_hot_folder_compare_paths(gconstpointer a, gconstpointer b)
 /* Queues the ready files, in name order, a batch of at most max-files at a
  * time. A batch that cannot be queued leaves its files ready for the next
  * poll. */
-static gboolean
-cd_hot_folder_flush(gpointer data)
+static void
+cd_hot_folder_flush_now(CdHotFolder *self)
 {
-  CdHotFolder *self = data;
   g_autoptr(GPtrArray) ready = g_ptr_array_new();
   GHashTableIter iter;
   gpointer key, value;
 
-  self->flush_id = 0;
   g_hash_table_iter_init(&iter, self->entries);
   while (g_hash_table_iter_next(&iter, &key, &value)) {
-    if (((CdEntry *) value)->state == CD_ENTRY_READY)
-      g_ptr_array_add(ready, key);
+    CdEntry *entry = value;
+    GStatBuf st;
+    if (entry->state != CD_ENTRY_READY)
+      continue;
+    /* what the batch will read: batch_ended() compares against this */
+    if (g_lstat(key, &st) != 0 || !S_ISREG(st.st_mode)) {
+      entry->state = CD_ENTRY_WATCHING; /* the next listing sorts it out */
+      continue;
+    }
+    if (st.st_size != entry->size || CD_MTIME_NS(&st) != entry->mtime) {
+      entry->size = st.st_size;
+      entry->mtime = CD_MTIME_NS(&st);
+      entry->since = g_get_monotonic_time();
+      entry->state = CD_ENTRY_WATCHING;
+      continue;
+    }
+    g_ptr_array_add(ready, key);
   }
   g_ptr_array_sort(ready, cd_hot_folder_compare_paths);
   for (guint start = 0; start < ready->len; start += self->config.max_files) {
@@ -316,6 +368,18 @@ cd_hot_folder_flush(gpointer data)
       entry->state = CD_ENTRY_IN_FLIGHT;
     }
   }
+}
+
+/* The flush scheduled after an event. Only this callback clears flush_id:
+ * the poll flushes too, and must not orphan a pending timeout (it would
+ * fire after the folder is gone). */
+static gboolean
+cd_hot_folder_flush(gpointer data)
+{
+  CdHotFolder *self = data;
+
+  self->flush_id = 0;
+  cd_hot_folder_flush_now(self);
   return G_SOURCE_REMOVE;
 }
 
@@ -324,7 +388,7 @@ cd_hot_folder_poll(gpointer data)
 {
   CdHotFolder *self = data;
   cd_hot_folder_scan(self);
-  cd_hot_folder_flush(self);
+  cd_hot_folder_flush_now(self);
   return G_SOURCE_CONTINUE;
 }
 
@@ -426,18 +490,97 @@ cd_hot_folder_claim(CdHotFolder *self, const gchar *const *files)
       continue;
     entry = g_hash_table_lookup(self->entries, files[i]);
     if (entry == NULL) {
+      GStatBuf st;
       entry = g_new0(CdEntry, 1);
+      if (g_lstat(files[i], &st) == 0) {
+        entry->size = st.st_size;
+        entry->mtime = CD_MTIME_NS(&st);
+      }
       g_hash_table_insert(self->entries, g_strdup(files[i]), entry);
     }
     entry->state = CD_ENTRY_IN_FLIGHT;
   }
 }
 
-/* Moves @path into @dir under its own name, or NAME-N.EXT if taken. The
- * rename is atomic and stays on one file system (done/ and failed/ are
- * usually inside the folder); a name already there is never overwritten. */
+/* A test hook, documented in docs/decisions.md: when set, a rename into
+ * this folder fails with EXDEV as if it were on another file system, so the
+ * copy path can be tested where only one file system is at hand. */
+static const gchar *
+cd_hot_folder_exdev_dir(void)
+{
+  return g_getenv("CHARTDESK_TEST_HOT_FOLDER_EXDEV");
+}
+
+/* Copies @path to a new file @dest (which must not exist) on another file
+ * system: through a temporary name in the destination folder, synced, then
+ * linked into place without overwriting anything, and the folder synced.
+ * The source is left for the caller to unlink. On failure nothing is left
+ * in the destination. */
+static gboolean
+cd_hot_folder_copy(const gchar *path, const gchar *dir, const gchar *dest, GError **error)
+{
+  g_autofree gchar *tmp = g_build_filename(dir, ".chartdesk-move-XXXXXX", NULL);
+  g_autofree gchar *buf = g_malloc(1 << 16);
+  gint in = -1, out = -1, dfd = -1;
+  gboolean ok = FALSE;
+  const gchar *step = "open";
+  GStatBuf st;
+  gint saved = 0;
+
+  in = g_open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC, 0);
+  if (in >= 0 && fstat(in, &st) == 0 && S_ISREG(st.st_mode)) {
+    step = "create";
+    out = g_mkstemp_full(tmp, O_WRONLY | O_CLOEXEC, st.st_mode & 0777);
+  }
+  if (out >= 0) {
+    gssize n = 0;
+    step = "copy";
+    ok = TRUE;
+    while (ok && (n = read(in, buf, 1 << 16)) != 0) {
+      if (n < 0 && errno == EINTR)
+        continue;
+      ok = n > 0;
+      for (gssize done = 0; ok && done < n;) {
+        gssize w = write(out, buf + done, n - done);
+        if (w < 0 && errno == EINTR)
+          continue;
+        ok = w > 0;
+        done += MAX(w, 0);
+      }
+    }
+    if (ok) {
+      step = "sync";
+      ok = fsync(out) == 0;
+    }
+    if (ok) {
+      step = "link";
+      ok = link(tmp, dest) == 0;
+    }
+    saved = errno;
+    close(out);
+    g_unlink(tmp);
+    if (ok && (dfd = g_open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0)) >= 0) {
+      fsync(dfd);
+      close(dfd);
+    }
+  } else {
+    saved = errno;
+  }
+  if (in >= 0)
+    close(in);
+  if (!ok)
+    g_set_error(error, CD_ERROR, CD_ERROR_FAILED, "%s: cannot copy to %s (%s): %s", path, dir, step,
+                g_strerror(saved != 0 ? saved : EIO));
+  return ok;
+}
+
+/* Moves @path into @dir under its own name, or NAME-N.EXT if taken; a name
+ * already there is never overwritten. The rename is atomic and stays on one
+ * file system (done/ and failed/ are usually inside the folder); when @dir
+ * is on another one a regular file is copied, synced and only then unlinked
+ * here (@may_copy), and a symbolic link is not moved at all. */
 static gchar *
-cd_hot_folder_move(const gchar *path, const gchar *dir, GError **error)
+cd_hot_folder_move(const gchar *path, const gchar *dir, gboolean may_copy, GError **error)
 {
   g_autofree gchar *base = g_path_get_basename(path);
   const gchar *dot = strrchr(base, '.');
@@ -447,16 +590,110 @@ cd_hot_folder_move(const gchar *path, const gchar *dir, GError **error)
   for (guint n = 0; n < 10000; n++) {
     g_autofree gchar *name = n == 0 ? g_strdup(base) : g_strdup_printf("%s-%u%s", stem, n, ext);
     g_autofree gchar *dest = g_build_filename(dir, name, NULL);
-    if (g_file_test(dest, G_FILE_TEST_EXISTS))
+    gint saved;
+    if (g_file_test(dest, G_FILE_TEST_EXISTS) || g_file_test(dest, G_FILE_TEST_IS_SYMLINK))
       continue;
-    if (g_rename(path, dest) != 0) {
-      g_set_error(error, CD_ERROR, CD_ERROR_FAILED, "%s: cannot move to %s: %s", path, dir, g_strerror(errno));
-      return NULL;
+    if (g_strcmp0(cd_hot_folder_exdev_dir(), dir) == 0) {
+      saved = EXDEV;
+    } else if (g_rename(path, dest) == 0) {
+      return g_steal_pointer(&dest);
+    } else {
+      saved = errno;
     }
-    return g_steal_pointer(&dest);
+    if (saved == EXDEV && may_copy) {
+      if (!cd_hot_folder_copy(path, dir, dest, error))
+        return NULL;
+      if (g_unlink(path) != 0) {
+        g_set_error(error, CD_ERROR, CD_ERROR_FAILED, "%s: copied to %s but cannot remove it here: %s", path, dest,
+                    g_strerror(errno));
+        return NULL;
+      }
+      return g_steal_pointer(&dest);
+    }
+    g_set_error(error, CD_ERROR, CD_ERROR_FAILED, "%s: cannot move to %s: %s", path, dir, g_strerror(saved));
+    return NULL;
   }
   g_set_error(error, CD_ERROR, CD_ERROR_FAILED, "%s: cannot move to %s: too many files of that name", path, dir);
   return NULL;
+}
+
+/* Writes FILE.reason beside @path (in the hot folder itself, for a file
+ * left there). */
+static void
+cd_hot_folder_write_reason(CdHotFolder *self, const gchar *path, const gchar *reason)
+{
+  g_autofree gchar *reason_file = g_strdup_printf("%s.reason", path);
+  g_autoptr(GError) error = NULL;
+
+  if (!g_file_set_contents(reason_file, reason, -1, &error))
+    g_warning("hot folder %s: %s", self->config.name, error->message);
+}
+
+/* A file that moved on no longer needs the reason it was once left for. */
+static void
+cd_hot_folder_clear_reason(const gchar *path)
+{
+  g_autofree gchar *reason_file = g_strdup_printf("%s.reason", path);
+  g_unlink(reason_file);
+}
+
+/* Leaves @path in the folder with FILE.reason, held until it changes. */
+static void
+cd_hot_folder_leave(CdHotFolder *self, const gchar *path, const gchar *reason)
+{
+  CdEntry *entry = g_hash_table_lookup(self->entries, path);
+  GStatBuf st;
+
+  cd_hot_folder_write_reason(self, path, reason);
+  g_warning("hot folder %s: %s: left in the folder: %s", self->config.name, path, reason);
+  if (entry == NULL) {
+    entry = g_new0(CdEntry, 1);
+    g_hash_table_insert(self->entries, g_strdup(path), entry);
+  }
+  if (g_lstat(path, &st) == 0) {
+    entry->size = st.st_size;
+    entry->mtime = CD_MTIME_NS(&st);
+  }
+  entry->state = CD_ENTRY_HELD;
+}
+
+/* A symbolic link in the folder: moved, as a link, to failed/ with a
+ * reason; left with FILE.reason when it cannot be (failed/ on another file
+ * system), and then not looked at again while it stays a link. */
+static void
+cd_hot_folder_refuse_link(CdHotFolder *self, const gchar *path)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree gchar *dest = NULL;
+  const gchar *reason = "a symbolic link: the hot folder takes regular files only and does not follow links\n";
+
+  if (g_hash_table_contains(self->refused, path))
+    return;
+  g_hash_table_remove(self->entries, path);
+  dest = cd_hot_folder_move(path, self->config.failed_dir, FALSE, &error);
+  if (dest == NULL) {
+    g_autofree gchar *why = g_strdup_printf("%s(%s)\n", reason, error->message);
+    cd_hot_folder_write_reason(self, path, why);
+    g_warning("hot folder %s: %s: refused, left in the folder: %s", self->config.name, path, reason);
+    g_hash_table_add(self->refused, g_strdup(path));
+    return;
+  }
+  cd_hot_folder_write_reason(self, dest, reason);
+  g_message("hot folder %s: %s refused: %s", self->config.name, path, reason);
+}
+
+/* Whether a report line is about the file with hash @sha256 at @path: by
+ * content hash when the line has one, so that a record is never pinned on
+ * other content that happens to bear the name; by path only for a line
+ * about a file that could not be hashed at all. */
+static gboolean
+cd_hot_folder_item_is_file(JsonObject *item, const gchar *path, const gchar *sha256)
+{
+  const gchar *item_sha = json_object_get_string_member_with_default(item, "sha256", NULL);
+
+  if (item_sha != NULL)
+    return sha256 != NULL && g_ascii_strcasecmp(item_sha, sha256) == 0;
+  return g_strcmp0(json_object_get_string_member_with_default(item, "path", NULL), path) == 0;
 }
 
 /* The failure reasons the report gives for @path, one line each. */
@@ -464,6 +701,8 @@ static gchar *
 cd_hot_folder_reasons(JsonNode *report, const gchar *path)
 {
   g_autoptr(GString) str = g_string_new(NULL);
+  g_autofree gchar *sha256 = NULL;
+  gboolean hashed = FALSE;
   JsonArray *items;
 
   if (report == NULL || !JSON_NODE_HOLDS_OBJECT(report))
@@ -472,8 +711,14 @@ cd_hot_folder_reasons(JsonNode *report, const gchar *path)
   for (guint i = 0; items != NULL && i < json_array_get_length(items); i++) {
     JsonObject *item = json_array_get_object_element(items, i);
     JsonNode *page = json_object_get_member(item, "page");
-    if (g_strcmp0(json_object_get_string_member_with_default(item, "path", NULL), path) != 0 ||
-        g_strcmp0(json_object_get_string_member_with_default(item, "outcome", NULL), "failed") != 0)
+    if (g_strcmp0(json_object_get_string_member_with_default(item, "outcome", NULL), "failed") != 0)
+      continue;
+    /* hashed only when there is a failure to match: most batches have none */
+    if (!hashed) {
+      sha256 = cd_source_hash_file(path, NULL, NULL);
+      hashed = TRUE;
+    }
+    if (!cd_hot_folder_item_is_file(item, path, sha256))
       continue;
     if (page != NULL && !JSON_NODE_HOLDS_NULL(page))
       g_string_append_printf(str, "page %" G_GINT64_FORMAT ": ", json_node_get_int(page) + 1);
@@ -482,21 +727,57 @@ cd_hot_folder_reasons(JsonNode *report, const gchar *path)
   return str->len > 0 ? g_string_free(g_steal_pointer(&str), FALSE) : NULL;
 }
 
+/* Moves @path on to @dir (done/ or failed/, @reason beside it in failed/),
+ * or leaves it with a reason when it cannot be moved. */
 static void
-cd_hot_folder_move_failed(CdHotFolder *self, const gchar *path, const gchar *reason)
+cd_hot_folder_move_on(CdHotFolder *self, const gchar *path, const gchar *dir, const gchar *reason)
 {
   g_autoptr(GError) error = NULL;
-  g_autofree gchar *dest = cd_hot_folder_move(path, self->config.failed_dir, &error);
-  g_autofree gchar *reason_file = NULL;
+  g_autofree gchar *dest = cd_hot_folder_move(path, dir, TRUE, &error);
 
   if (dest == NULL) {
-    g_warning("hot folder %s: %s", self->config.name, error->message);
+    g_autofree gchar *why = g_strdup_printf("%s%s%s\n", error->message, reason != NULL ? "; it failed: " : "",
+                                            reason != NULL ? reason : "");
+    cd_hot_folder_leave(self, path, why);
     return;
   }
-  reason_file = g_strdup_printf("%s.reason", dest);
-  if (!g_file_set_contents(reason_file, reason, -1, &error))
-    g_warning("hot folder %s: %s", self->config.name, error->message);
-  g_message("hot folder %s: %s failed: %s", self->config.name, path, reason);
+  g_hash_table_remove(self->entries, path);
+  cd_hot_folder_clear_reason(path);
+  if (reason != NULL) {
+    cd_hot_folder_write_reason(self, dest, reason);
+    g_message("hot folder %s: %s failed: %s", self->config.name, path, reason);
+  }
+}
+
+/* Whether @path is still the regular file its batch read (the size and
+ * modification time recorded when it was queued). If not, it is left in
+ * the folder with a reason and watched again. */
+static gboolean
+cd_hot_folder_unchanged(CdHotFolder *self, const gchar *path)
+{
+  CdEntry *entry = g_hash_table_lookup(self->entries, path);
+  g_autofree gchar *reason = NULL;
+  GStatBuf st;
+
+  if (g_lstat(path, &st) != 0)
+    return FALSE;
+  if (S_ISLNK(st.st_mode)) {
+    cd_hot_folder_refuse_link(self, path);
+    return FALSE;
+  }
+  if (entry == NULL || (S_ISREG(st.st_mode) && st.st_size == entry->size && CD_MTIME_NS(&st) == entry->mtime))
+    return TRUE;
+  reason = g_strdup_printf("changed while its batch ran (now %" G_GINT64_FORMAT " bytes, when queued %" G_GINT64_FORMAT
+                           " bytes%s): left here, and taken again once it holds still\n",
+                           (gint64) st.st_size, (gint64) entry->size,
+                           CD_MTIME_NS(&st) != entry->mtime ? "; modified since" : "");
+  cd_hot_folder_write_reason(self, path, reason);
+  g_message("hot folder %s: %s %s", self->config.name, path, reason);
+  entry->state = CD_ENTRY_WATCHING;
+  entry->size = st.st_size;
+  entry->mtime = CD_MTIME_NS(&st);
+  entry->since = g_get_monotonic_time();
+  return FALSE;
 }
 
 /**
@@ -508,10 +789,12 @@ cd_hot_folder_move_failed(CdHotFolder *self, const gchar *path, const gchar *rea
  * @error_message: (nullable): why a failed batch failed
  *
  * Called once the batch's end is committed. A finished batch's files move
- * to done/, or to failed/ with the reasons when a page could not be read;
- * a failed batch's files to failed/ with its error. A cancelled batch's
- * files stay, held until they change; an interrupted one's (the service is
- * stopping) stay for the batch to resume.
+ * to done/, or to failed/ with the reasons when a page could not be read
+ * (the report's failed records matched to the file by content hash); a
+ * failed batch's files to failed/ with its error. A file that changed since
+ * it was queued, or that cannot be moved, stays with FILE.reason beside it.
+ * A cancelled batch's files stay, held until they change; an interrupted
+ * one's (the service is stopping) stay for the batch to resume.
  */
 void
 cd_hot_folder_batch_ended(CdHotFolder *self, const gchar *const *files, const gchar *status, JsonNode *report,
@@ -523,21 +806,16 @@ cd_hot_folder_batch_ended(CdHotFolder *self, const gchar *const *files, const gc
 
     if (!cd_hot_folder_owns(self, path))
       continue;
-    if (g_strcmp0(status, "finished") == 0 && g_file_test(path, G_FILE_TEST_EXISTS)) {
-      g_autofree gchar *reasons = cd_hot_folder_reasons(report, path);
-      if (reasons != NULL) {
-        cd_hot_folder_move_failed(self, path, reasons);
-      } else {
-        g_autoptr(GError) error = NULL;
-        g_autofree gchar *dest = cd_hot_folder_move(path, self->config.done_dir, &error);
-        if (dest == NULL)
-          g_warning("hot folder %s: %s", self->config.name, error->message);
-      }
-      g_hash_table_remove(self->entries, path);
-    } else if (g_strcmp0(status, "failed") == 0 && g_file_test(path, G_FILE_TEST_EXISTS)) {
-      g_autofree gchar *reason = g_strdup_printf("the batch failed: %s\n", error_message != NULL ? error_message : "");
-      cd_hot_folder_move_failed(self, path, reason);
-      g_hash_table_remove(self->entries, path);
+    if ((g_strcmp0(status, "finished") == 0 || g_strcmp0(status, "failed") == 0) &&
+        g_file_test(path, G_FILE_TEST_EXISTS | G_FILE_TEST_IS_SYMLINK)) {
+      g_autofree gchar *reasons = NULL;
+      if (!cd_hot_folder_unchanged(self, path))
+        continue;
+      if (g_strcmp0(status, "failed") == 0)
+        reasons = g_strdup_printf("the batch failed: %s\n", error_message != NULL ? error_message : "");
+      else
+        reasons = cd_hot_folder_reasons(report, path);
+      cd_hot_folder_move_on(self, path, reasons != NULL ? self->config.failed_dir : self->config.done_dir, reasons);
     } else if (g_strcmp0(status, "cancelled") == 0 && (entry = g_hash_table_lookup(self->entries, path)) != NULL) {
       entry->state = CD_ENTRY_HELD;
     } else {

@@ -42,6 +42,7 @@ cd_service_config_free(CdServiceConfig *config)
   g_free(config->users);
   g_strfreev(config->archive_roots);
   g_strfreev(config->source_roots);
+  g_free(config->audit_key);
   g_ptr_array_unref(config->hot_folders);
   g_free(config);
 }
@@ -151,9 +152,10 @@ cd_config_get_seconds(GKeyFile *kf, const gchar *group, const gchar *key, gdoubl
   return TRUE;
 }
 
-static const gchar *const service_keys[] = { "archive",      "workflow",     "workflow-path", "workers",
-                                             "max-batches",  "bus",          "allowed-group", "state-dir",
-                                             "archive-roots", "source-roots", "users",         "break-glass-minutes", NULL };
+static const gchar *const service_keys[] = { "archive",       "workflow",     "workflow-path", "workers",
+                                             "max-batches",   "bus",          "allowed-group", "state-dir",
+                                             "archive-roots", "source-roots", "audit-key",     "users",
+                                             "break-glass-minutes", NULL };
 static const gchar *const hot_folder_keys[] = { "path",           "workflow",     "archive",   "done", "failed",
                                                 "stable-seconds", "poll-seconds", "max-files", NULL };
 
@@ -267,6 +269,11 @@ cd_service_config_load(const gchar *filename, GError **error)
   if (state_dir != NULL) {
     g_free(config->state_dir);
     config->state_dir = g_steal_pointer(&state_dir);
+  }
+  config->audit_key = cd_config_get_path(kf, "service", "audit-key", filename, &error_local);
+  if (error_local != NULL) {
+    g_propagate_error(error, g_steal_pointer(&error_local));
+    return NULL;
   }
   config->users = cd_config_get_path(kf, "service", "users", filename, &error_local);
   if (error_local != NULL) {

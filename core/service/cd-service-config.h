@@ -36,6 +36,7 @@ typedef struct {
   guint break_glass_minutes; /* how long break-the-glass lasts, 0 for the default (60) */
   gchar **archive_roots;  /* system bus: folders callers' archives may be in, beside the configured ones */
   gchar **source_roots;   /* system bus: folders callers' sources may be in, beside the hot folders */
+  gchar *audit_key;       /* the audit log's key file, NULL for the library default */
   GPtrArray *hot_folders; /* of CdHotFolderConfig */
 } CdServiceConfig;
 

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cd-hot-folder.h"
+#include "cd-param-private.h"
 #include "cd-service-common.h"
 #include "cd-service.h"
 #include "cd-service-users.h"
@@ -419,8 +420,7 @@ cd_service_use_archive(CdService *self, const gchar *path, CdArchiveFlags flags,
   }
   if ((flags & CD_ARCHIVE_FLAG_WRITER) != 0) {
     if (shared->writer) {
-      g_set_error(error, CD_ERROR, CD_ERROR_BUSY, "%s: another batch of this service is writing to this archive",
-                  path);
+      g_set_error(error, CD_ERROR, CD_ERROR_BUSY, "%s: another batch of this service is writing to this archive", path);
       return NULL;
     }
     if (!cd_archive_acquire_writer(shared->archive, error)) {
@@ -530,20 +530,26 @@ cd_service_apply_options(CdService *self, CdWorkflow *workflow, const gchar *opt
     g_autoptr(GList) members = json_object_get_members(set);
     for (GList *l = members; l != NULL; l = l->next) {
       const gchar *key = l->data;
-      const gchar *dot = strchr(key, '.');
-      g_autofree gchar *stage = dot != NULL ? g_strndup(key, dot - key) : NULL;
-      if (stage == NULL) {
-        g_set_error(error, CD_ERROR, CD_ERROR_INVALID_ARGUMENT, "'%s' is not STAGE.OPTION", key);
+      JsonNode *node = json_object_get_member(set, key);
+      const gchar *text = JSON_NODE_HOLDS_VALUE(node) ? json_node_get_string(node) : NULL;
+      g_autofree gchar *assignment = g_strdup_printf("%s=%s", key, text != NULL ? text : "");
+      g_autofree gchar *stage = NULL;
+      g_autofree gchar *option = NULL;
+      g_autofree gchar *value = NULL;
+      if (text == NULL) {
+        g_set_error(error, CD_ERROR, CD_ERROR_INVALID_ARGUMENT, "%s: the value is not text", key);
         return FALSE;
       }
-      if (self->config->system_bus && cd_service_option_is_text(self, stage, dot + 1)) {
+      if (!cd_param_parse_assignment(assignment, &stage, &option, &value, error))
+        return FALSE;
+      if (self->config->system_bus && cd_service_option_is_text(self, stage, option)) {
         g_set_error(error, CD_ERROR, CD_ERROR_INVALID_ARGUMENT,
                     "%s: a text option (a command, a file, a pattern) comes from the workflow file only on the "
                     "system bus; callers may set numbers, switches and choices",
                     key);
         return FALSE;
       }
-      if (!cd_workflow_set_option(workflow, stage, dot + 1, json_object_get_string_member(set, key), error))
+      if (!cd_workflow_set_option(workflow, stage, option, value, error))
         return FALSE;
     }
   }
@@ -1066,9 +1072,9 @@ cd_service_check_sources(CdService *self, CdWorkflow *workflow, const gchar *con
 
 /* What a batch is checked into before it is journalled or resumed. */
 typedef struct {
-  gchar *archive;   /* resolved */
-  gchar *origin;    /* the workflow file, resolved */
-  gchar **sources;  /* as journalled */
+  gchar *archive;  /* resolved */
+  gchar *origin;   /* the workflow file, resolved */
+  gchar **sources; /* as journalled */
   CdWorkflow *workflow;
 } CdBatchPlan;
 
@@ -1094,9 +1100,9 @@ cd_service_plan_batch(CdService *self, const gchar *workflow, CdAsker asker, con
   plan->archive = cd_service_resolve_archive(self, archive, error);
   if (plan->archive == NULL)
     return FALSE;
-  plan->origin = cd_service_find_workflow(
-      self, workflow != NULL && workflow[0] != '\0' ? workflow : self->config->workflow,
-      workflow != NULL && workflow[0] != '\0' ? asker : CD_ASKED_BY_CONFIG, error);
+  plan->origin =
+      cd_service_find_workflow(self, workflow != NULL && workflow[0] != '\0' ? workflow : self->config->workflow,
+                               workflow != NULL && workflow[0] != '\0' ? asker : CD_ASKED_BY_CONFIG, error);
   if (plan->origin == NULL)
     return FALSE;
   plan->workflow = cd_service_load_workflow(self, plan->origin, options, error);
@@ -1146,8 +1152,8 @@ cd_service_hot_folder_submit(CdHotFolder *folder, const gchar *const *files, gpo
   g_autofree gchar *owner = g_strdup_printf("chartdeskd (hot folder %s)", config->name);
   CdJob *job;
 
-  job = cd_service_queue(self, config->workflow, CD_ASKED_BY_CONFIG, files, config->archive, NULL, owner, folder,
-                         &error);
+  job =
+      cd_service_queue(self, config->workflow, CD_ASKED_BY_CONFIG, files, config->archive, NULL, owner, folder, &error);
   if (job == NULL) {
     g_warning("hot folder %s: cannot queue %u files: %s", config->name, g_strv_length((gchar **) files),
               error->message);
@@ -1318,6 +1324,9 @@ cd_service_start(CdService *self, GError **error)
 
   g_return_val_if_fail(CD_IS_SERVICE(self), FALSE);
   if (!cd_service_check(self, error))
+    return FALSE;
+  /* every archive the service opens seals its audit log with this key */
+  if (!cd_audit_key_set_default(self->config->audit_key, error))
     return FALSE;
   for (guint i = 0; i < self->config->hot_folders->len; i++) {
     CdHotFolderConfig *config = g_ptr_array_index(self->config->hot_folders, i);
@@ -1597,14 +1606,18 @@ cd_service_handle_start_batch(CdDBusChartdesk1 *object, GDBusMethodInvocation *i
       json_builder_set_member_name(b, "set");
       json_builder_begin_object(b);
       for (guint i = 0; set[i] != NULL; i++) {
-        g_auto(GStrv) kv = g_strsplit(set[i], "=", 2);
-        if (kv[0] == NULL || kv[1] == NULL || strchr(kv[0], '.') == NULL) {
-          g_dbus_method_invocation_return_error(invocation, CD_ERROR, CD_ERROR_INVALID_ARGUMENT,
-                                                "'%s' is not STAGE.OPTION=VALUE", set[i]);
+        g_autofree gchar *stage = NULL;
+        g_autofree gchar *option = NULL;
+        g_autofree gchar *value = NULL;
+        g_autofree gchar *name = NULL;
+        g_autoptr(GError) error_local = NULL;
+        if (!cd_param_parse_assignment(set[i], &stage, &option, &value, &error_local)) {
+          g_dbus_method_invocation_return_gerror(invocation, error_local);
           return TRUE;
         }
-        json_builder_set_member_name(b, kv[0]);
-        json_builder_add_string_value(b, kv[1]);
+        name = g_strdup_printf("%s.%s", stage, option);
+        json_builder_set_member_name(b, name);
+        json_builder_add_string_value(b, value);
       }
       json_builder_end_object(b);
     }
@@ -1643,8 +1656,8 @@ static void
 cd_service_audit_state(CdJob *job, const gchar *caller, const gchar *status)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(CdArchiveUse) use = cd_service_use_archive(job->service, job->archive, CD_ARCHIVE_FLAG_NONE, caller, NULL,
-                                                       &error);
+  g_autoptr(CdArchiveUse) use =
+      cd_service_use_archive(job->service, job->archive, CD_ARCHIVE_FLAG_NONE, caller, NULL, &error);
   if (use == NULL || !cd_archive_set_batch_status(use->archive, job->batch_id, status, &error))
     g_warning("%s: cannot record batch %" G_GINT64_FORMAT " as %s: %s", job->archive, job->batch_id, status,
               error->message);
@@ -1655,8 +1668,8 @@ static void
 cd_service_audit_action(CdJob *job, const gchar *caller, const gchar *action)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(CdArchiveUse) use = cd_service_use_archive(job->service, job->archive, CD_ARCHIVE_FLAG_NONE, caller, NULL,
-                                                       &error);
+  g_autoptr(CdArchiveUse) use =
+      cd_service_use_archive(job->service, job->archive, CD_ARCHIVE_FLAG_NONE, caller, NULL, &error);
   g_autofree gchar *object = g_strdup_printf("batch:%" G_GINT64_FORMAT, job->batch_id);
   if (use == NULL || !cd_archive_audit(use->archive, action, object, NULL, &error))
     g_warning("%s: cannot audit %s of batch %" G_GINT64_FORMAT ": %s", job->archive, action, job->batch_id,

@@ -6,12 +6,14 @@
 
 #include <cairo.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <glib/gstdio.h>
 #include <poppler.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <tiffio.h>
+#include <unistd.h>
 
 #include "cd-files-source.h"
 
@@ -33,6 +35,8 @@ struct _CdFilesSource {
   CdSource parent_instance;
   gboolean recursive;
   gdouble max_megapixels;
+  guint64 max_image_bytes; /* PNG and JPEG files are read whole: refuse larger */
+  guint max_pdf_pages;
   guint default_resolution;
   guint resolution;
   GPtrArray *files; /* of gchar*: every file to read, in order */
@@ -44,6 +48,7 @@ struct _CdFilesSource {
   GString *tiff_error;  /* libtiff's messages for the current file */
   PopplerDocument *pdf; /* the PDF being read, or NULL; path, sha256, page as for TIFF */
   gint pdf_pages;       /* its number of pages */
+  gint fd;              /* the file being read, opened once (see cd_files_source_open_input()), or -1 */
 };
 
 G_DEFINE_TYPE(CdFilesSource, cd_files_source, CD_TYPE_SOURCE)
@@ -54,6 +59,8 @@ enum {
   PROP_MAX_MEGAPIXELS,
   PROP_DEFAULT_RESOLUTION,
   PROP_RESOLUTION,
+  PROP_MAX_IMAGE_BYTES,
+  PROP_MAX_PDF_PAGES,
   N_PROPS,
 };
 static GParamSpec *props[N_PROPS];
@@ -62,6 +69,10 @@ static GParamSpec *props[N_PROPS];
 #define DEFAULT_MAX_MEGAPIXELS 150.0
 #define DEFAULT_DEFAULT_RESOLUTION 300
 #define DEFAULT_RESOLUTION 300
+/* a 600 dpi colour letter page is 10-40 MB as PNG, a few MB as JPEG */
+#define DEFAULT_MAX_IMAGE_BYTES (G_GUINT64_CONSTANT(256) * 1024 * 1024)
+/* the thickest chart volumes run to a few hundred pages */
+#define DEFAULT_MAX_PDF_PAGES 2000
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(TIFFOpenOptions, TIFFOpenOptionsFree)
 
@@ -79,6 +90,9 @@ cd_files_source_close_file(CdFilesSource *self)
   g_clear_pointer(&self->sha256, g_free);
   self->page = 0;
   g_string_truncate(self->tiff_error, 0);
+  if (self->fd >= 0)
+    close(self->fd);
+  self->fd = -1;
 }
 
 static void
@@ -111,6 +125,12 @@ cd_files_source_get_property(GObject *object, guint prop_id, GValue *value, GPar
   case PROP_RESOLUTION:
     g_value_set_uint(value, self->resolution);
     break;
+  case PROP_MAX_IMAGE_BYTES:
+    g_value_set_uint64(value, self->max_image_bytes);
+    break;
+  case PROP_MAX_PDF_PAGES:
+    g_value_set_uint(value, self->max_pdf_pages);
+    break;
   default:
     G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
   }
@@ -133,6 +153,12 @@ cd_files_source_set_property(GObject *object, guint prop_id, const GValue *value
     break;
   case PROP_RESOLUTION:
     self->resolution = g_value_get_uint(value);
+    break;
+  case PROP_MAX_IMAGE_BYTES:
+    self->max_image_bytes = g_value_get_uint64(value);
+    break;
+  case PROP_MAX_PDF_PAGES:
+    self->max_pdf_pages = g_value_get_uint(value);
     break;
   default:
     G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
@@ -158,7 +184,9 @@ cd_files_source_compare_names(gconstpointer a, gconstpointer b)
 
 /* Adds the image files under @dir in name order, subfolders in place. Files
  * that are not named like images (notes, thumbnails.db) are not pages and
- * are passed over; hidden entries too. */
+ * are passed over; hidden entries too. A symbolic link to a folder is not
+ * followed: it could lead out of the tree given (or round in a loop); a
+ * folder named on the command line is read even when it is a link. */
 static void
 cd_files_source_collect(CdFilesSource *self, const gchar *dir, guint depth)
 {
@@ -181,7 +209,9 @@ cd_files_source_collect(CdFilesSource *self, const gchar *dir, guint depth)
   for (guint i = 0; i < names->len; i++) {
     const gchar *base = g_ptr_array_index(names, i);
     g_autofree gchar *path = g_build_filename(dir, base, NULL);
-    if (g_file_test(path, G_FILE_TEST_IS_DIR)) {
+    if (g_file_test(path, G_FILE_TEST_IS_SYMLINK) && g_file_test(path, G_FILE_TEST_IS_DIR)) {
+      g_message("%s: a symbolic link to a folder, not followed", path);
+    } else if (g_file_test(path, G_FILE_TEST_IS_DIR)) {
       if (self->recursive && depth < 64)
         cd_files_source_collect(self, path, depth + 1);
     } else if (cd_files_source_is_image_name(base)) {
@@ -527,10 +557,10 @@ cd_files_source_next_pdf_page(CdFilesSource *self)
 /* Opens a PDF for reading page by page. Returns a failure record when the
  * file cannot be read as one (encrypted, corrupt, no pages), else NULL. */
 static CdPage *
-cd_files_source_open_pdf(CdFilesSource *self, const gchar *path, const gchar *sha256)
+cd_files_source_open_pdf(CdFilesSource *self, const gchar *path, const gchar *read_path, const gchar *sha256)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(GFile) file = g_file_new_for_path(path);
+  g_autoptr(GFile) file = g_file_new_for_path(read_path);
   g_autoptr(PopplerDocument) pdf = poppler_document_new_from_gfile(file, NULL, NULL, &error);
   gint n;
 
@@ -542,6 +572,9 @@ cd_files_source_open_pdf(CdFilesSource *self, const gchar *path, const gchar *sh
   n = poppler_document_get_n_pages(pdf);
   if (n <= 0)
     return cd_files_source_failed(path, -1, sha256, "PDF has no pages");
+  if ((guint) n > self->max_pdf_pages)
+    return cd_files_source_failed(path, -1, sha256, "PDF has %d pages, over the limit of %u (option max-pdf-pages)", n,
+                                  self->max_pdf_pages);
   self->pdf = g_steal_pointer(&pdf);
   self->pdf_pages = n;
   self->path = g_strdup(path);
@@ -577,7 +610,8 @@ cd_files_source_sniff(const guint8 *head, gsize len)
 }
 
 static CdPage *
-cd_files_source_read_single(CdFilesSource *self, const gchar *path, const gchar *sha256, CdFormat format)
+cd_files_source_read_single(CdFilesSource *self, const gchar *path, const gchar *read_path, const gchar *sha256,
+                            CdFormat format, goffset size)
 {
   g_autofree gchar *data = NULL;
   g_autoptr(GError) error = NULL;
@@ -587,7 +621,13 @@ cd_files_source_read_single(CdFilesSource *self, const gchar *path, const gchar 
   l_int32 w = 0, h = 0, bps = 0, spp = 0;
   const gchar *name = format == CD_FORMAT_PNG ? "PNG" : "JPEG";
 
-  if (!g_file_get_contents(path, &data, &len, &error))
+  /* the file is read whole into memory: refuse before reading */
+  if ((guint64) size > self->max_image_bytes)
+    return cd_files_source_failed(path, -1, sha256,
+                                  "%s file is %" G_GUINT64_FORMAT " bytes, over the limit of %" G_GUINT64_FORMAT
+                                  " (option max-image-bytes)",
+                                  name, (guint64) size, self->max_image_bytes);
+  if (!g_file_get_contents(read_path, &data, &len, &error))
     return cd_files_source_failed(path, -1, sha256, "cannot read: %s", error->message);
   if (pixReadHeaderMem((const l_uint8 *) data, len, NULL, &w, &h, &bps, &spp, NULL) != 0)
     return cd_files_source_failed(path, -1, sha256, "%s header is corrupt or truncated", name);
@@ -609,6 +649,62 @@ cd_files_source_read_single(CdFilesSource *self, const gchar *path, const gchar 
   return g_steal_pointer(&page);
 }
 
+/* Opens @path once for reading, and returns the descriptor (or -1 with a
+ * record's @reason). Every later read goes through this descriptor, so the
+ * file checked is the file read: a name swapped for a symbolic link in
+ * between (a hot folder or a source folder others can write to) is not
+ * followed. A symbolic link named as an input is followed only when it
+ * belongs to the user running Chartdesk or to root: another user's link
+ * could point at a file only we may read. @st receives the file's status. */
+static gint
+cd_files_source_open_input(const gchar *path, GStatBuf *st, gchar **reason)
+{
+  GStatBuf lst;
+  gint fd;
+
+  if (g_lstat(path, &lst) != 0) {
+    *reason = g_strdup_printf("cannot read: %s", g_strerror(errno));
+    return -1;
+  }
+  if (S_ISLNK(lst.st_mode) && lst.st_uid != geteuid() && lst.st_uid != 0) {
+    *reason = g_strdup_printf("a symbolic link made by another user (uid %u): not followed", (guint) lst.st_uid);
+    return -1;
+  }
+  if (g_stat(path, st) != 0) {
+    *reason = g_strdup_printf("cannot read: %s", g_strerror(errno));
+    return -1;
+  }
+  if (S_ISDIR(st->st_mode)) {
+    *reason = g_strdup("cannot read folder: permission denied");
+    return -1;
+  }
+  if (!S_ISREG(st->st_mode)) {
+    *reason = g_strdup("not a regular file");
+    return -1;
+  }
+  if (S_ISLNK(lst.st_mode)) {
+    g_autofree gchar *real = realpath(path, NULL);
+    fd = real != NULL ? g_open(real, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0) : -1;
+  } else {
+    fd = g_open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0);
+  }
+  if (fd < 0) {
+    *reason = errno == ELOOP ? g_strdup("became a symbolic link while being opened: not followed")
+                             : g_strdup_printf("cannot read: %s", g_strerror(errno));
+    return -1;
+  }
+  {
+    GStatBuf now;
+    if (fstat(fd, &now) != 0 || now.st_dev != st->st_dev || now.st_ino != st->st_ino || !S_ISREG(now.st_mode)) {
+      close(fd);
+      *reason = g_strdup("changed while being opened: not read");
+      return -1;
+    }
+    *st = now;
+  }
+  return fd;
+}
+
 /* Opens the next file. Returns a record when the file yields one right away
  * (single images, failures, duplicates), or NULL with the TIFF open. */
 static CdPage *
@@ -618,51 +714,70 @@ cd_files_source_start_file(CdFilesSource *self, const gchar *path)
   g_autoptr(TIFFOpenOptions) opts = NULL;
   g_autofree gchar *sha256 = NULL;
   g_autofree gchar *reason = NULL;
+  g_autofree gchar *read_path = NULL;
   GStatBuf st;
   guint8 head[1024] = { 0 };
   gsize head_len = 0;
-  FILE *fp;
+  gssize n;
   CdFormat format;
+  CdPage *record;
 
-  if (g_stat(path, &st) != 0)
-    return cd_files_source_failed(path, -1, NULL, "cannot read: %s", g_strerror(errno));
-  if (S_ISDIR(st.st_mode))
-    return cd_files_source_failed(path, -1, NULL, "cannot read folder: permission denied");
-  if (!S_ISREG(st.st_mode))
-    return cd_files_source_failed(path, -1, NULL, "not a regular file");
-  if (st.st_size == 0)
+  self->fd = cd_files_source_open_input(path, &st, &reason);
+  if (self->fd < 0)
+    return cd_files_source_failed(path, -1, NULL, "%s", reason);
+  /* the libraries open files by name: give them the descriptor's, which
+   * names the file already open whatever happens to @path */
+  read_path =
+      g_file_test("/proc/self/fd", G_FILE_TEST_IS_DIR) ? g_strdup_printf("/proc/self/fd/%d", self->fd) : g_strdup(path);
+  if (st.st_size == 0) {
+    cd_files_source_close_file(self);
     return cd_files_source_failed(path, -1, NULL, "file is empty (0 bytes)");
-  sha256 = cd_source_hash_file(path, NULL, &error);
-  if (sha256 == NULL)
+  }
+  sha256 = cd_source_hash_file(read_path, NULL, &error);
+  if (sha256 == NULL) {
+    cd_files_source_close_file(self);
     return cd_files_source_failed(path, -1, NULL, "cannot read: %s", error->message);
+  }
   if (!cd_source_check_file(CD_SOURCE(self), path, sha256, &reason)) {
-    g_autoptr(CdPage) record = cd_page_new(path, -1, sha256);
+    g_autoptr(CdPage) dup = cd_page_new(path, -1, sha256);
     g_info("%s: skipped: %s", path, reason);
-    cd_page_set_kind(record, CD_PAGE_KIND_DUPLICATE, reason);
-    return g_steal_pointer(&record);
+    cd_page_set_kind(dup, CD_PAGE_KIND_DUPLICATE, reason);
+    cd_files_source_close_file(self);
+    return g_steal_pointer(&dup);
   }
 
-  fp = g_fopen(path, "rb");
-  if (fp != NULL) {
-    head_len = fread(head, 1, sizeof head, fp);
-    fclose(fp);
-  }
+  do
+    n = pread(self->fd, head, sizeof head, 0);
+  while (n < 0 && errno == EINTR);
+  head_len = n > 0 ? (gsize) n : 0;
   format = cd_files_source_sniff(head, head_len);
-  if (format == CD_FORMAT_UNKNOWN)
+  if (format == CD_FORMAT_UNKNOWN) {
+    cd_files_source_close_file(self);
     return cd_files_source_failed(path, -1, sha256, "not an image: the content is not TIFF, PNG, JPEG or PDF");
-  if (format == CD_FORMAT_PDF)
-    return cd_files_source_open_pdf(self, path, sha256);
-  if (format != CD_FORMAT_TIFF)
-    return cd_files_source_read_single(self, path, sha256, format);
+  }
+  if (format == CD_FORMAT_PDF) {
+    record = cd_files_source_open_pdf(self, path, read_path, sha256);
+    if (record != NULL)
+      cd_files_source_close_file(self);
+    return record;
+  }
+  if (format != CD_FORMAT_TIFF) {
+    record = cd_files_source_read_single(self, path, read_path, sha256, format, st.st_size);
+    cd_files_source_close_file(self);
+    return record;
+  }
 
   opts = TIFFOpenOptionsAlloc();
   TIFFOpenOptionsSetErrorHandlerExtR(opts, cd_files_source_tiff_error, self);
   TIFFOpenOptionsSetWarningHandlerExtR(opts, cd_files_source_tiff_warning, self);
   g_string_truncate(self->tiff_error, 0);
-  self->tif = TIFFOpenExt(path, "r", opts);
-  if (self->tif == NULL)
-    return cd_files_source_failed(path, -1, sha256, "not a readable TIFF: %s",
-                                  cd_files_source_tiff_reason(self, "cannot open"));
+  self->tif = TIFFOpenExt(read_path, "r", opts);
+  if (self->tif == NULL) {
+    record = cd_files_source_failed(path, -1, sha256, "not a readable TIFF: %s",
+                                    cd_files_source_tiff_reason(self, "cannot open"));
+    cd_files_source_close_file(self);
+    return record;
+  }
   self->path = g_strdup(path);
   self->sha256 = g_steal_pointer(&sha256);
   self->page = 0;
@@ -723,6 +838,14 @@ cd_files_source_class_init(CdFilesSourceClass *klass)
   props[PROP_RESOLUTION] =
       g_param_spec_uint("resolution", "PDF resolution", "Resolution in dpi at which PDF pages are rendered", 50, 1200,
                         DEFAULT_RESOLUTION, G_PARAM_READWRITE | G_PARAM_CONSTRUCT | G_PARAM_STATIC_STRINGS);
+  props[PROP_MAX_IMAGE_BYTES] =
+      g_param_spec_uint64("max-image-bytes", "Largest PNG or JPEG file",
+                          "Refuse PNG and JPEG files larger than this many bytes (they are read whole into memory)",
+                          1024, G_GUINT64_CONSTANT(1) << 40, DEFAULT_MAX_IMAGE_BYTES,
+                          G_PARAM_READWRITE | G_PARAM_CONSTRUCT | G_PARAM_STATIC_STRINGS);
+  props[PROP_MAX_PDF_PAGES] =
+      g_param_spec_uint("max-pdf-pages", "Most PDF pages", "Refuse PDF files with more pages than this", 1, 1000000,
+                        DEFAULT_MAX_PDF_PAGES, G_PARAM_READWRITE | G_PARAM_CONSTRUCT | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties(object_class, N_PROPS, props);
 
   cd_stage_class_set_metadata(stage_class, "files",
@@ -735,4 +858,5 @@ cd_files_source_init(CdFilesSource *self)
 {
   self->files = g_ptr_array_new_with_free_func(g_free);
   self->tiff_error = g_string_new(NULL);
+  self->fd = -1;
 }

@@ -146,7 +146,8 @@ cd_archive_queue_batch(CdArchive *self, const gchar *workflow, const gchar *work
     return 0;
   id = sqlite3_last_insert_rowid(db);
   object = g_strdup_printf("batch:%" G_GINT64_FORMAT, id);
-  if (!cd_archive_audit_locked(self, "ingest-queue", object, inputs_node, error))
+  if (!cd_archive_audit_locked(self, "ingest-queue", object, inputs_node, error) ||
+      !cd_archive_audit_anchor_batch(self, id, error))
     return 0;
   if (!cd_archive_txn_commit(txn, error))
     return 0;
@@ -198,7 +199,8 @@ cd_archive_update_batch_status(CdArchive *self, gint64 batch_id, const gchar *st
   json_builder_end_object(b);
   detail = json_builder_get_root(b);
   object = g_strdup_printf("batch:%" G_GINT64_FORMAT, batch_id);
-  if (!cd_archive_audit_locked(self, "ingest-state", object, detail, error))
+  if (!cd_archive_audit_locked(self, "ingest-state", object, detail, error) ||
+      !cd_archive_audit_anchor_batch(self, batch_id, error))
     return FALSE;
   return cd_archive_txn_commit(txn, error);
 }

@@ -37,7 +37,7 @@ typedef enum {
  *
  * Since: 0.1
  */
-#define CD_ARCHIVE_SCHEMA_VERSION 3
+#define CD_ARCHIVE_SCHEMA_VERSION 4
 
 /* The archive in one SQLite file: the embedded store. */
 #define CD_TYPE_SQLITE_ARCHIVE (cd_sqlite_archive_get_type())
@@ -233,6 +233,13 @@ void cd_archive_release_writer(CdArchive *self);
 
 gboolean cd_archive_audit(CdArchive *self, const gchar *action, const gchar *object, JsonNode *detail, GError **error);
 gboolean cd_archive_verify_audit(CdArchive *self, gint64 *bad_entry, GError **error);
+JsonNode *cd_archive_verify_audit_report(CdArchive *self, GError **error);
+gboolean cd_archive_set_audit_key(CdArchive *self, GBytes *key, GError **error);
+gboolean cd_archive_set_audit_key_file(CdArchive *self, const gchar *path, GError **error);
+void cd_archive_set_audit_anchor(CdArchive *self, const gchar *path);
+gchar *cd_audit_key_get_default_path(void);
+GBytes *cd_audit_key_load(const gchar *path, gboolean create, GError **error);
+gboolean cd_audit_key_set_default(const gchar *path, GError **error);
 gboolean cd_archive_check(CdArchive *self, GPtrArray **problems, GError **error);
 
 gint64 cd_archive_begin_batch(CdArchive *self, const gchar *workflow, const gchar *const *inputs, GError **error);

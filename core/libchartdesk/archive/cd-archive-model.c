@@ -145,7 +145,7 @@ cd_archive_save_model(CdArchive *self, const gchar *name, GBytes *data, JsonNode
   return TRUE;
 }
 
-/* CdArchive.load_model: the newest version, or the one asked for. */GBytes *
+/* CdArchive.load_model: the newest version, or the one asked for. */ GBytes *
 cd_sqlite_archive_load_model(CdArchive *self, const gchar *name, gint version, gint *loaded_version, GError **error)
 {
   g_autoptr(GRecMutexLocker) locker = NULL;

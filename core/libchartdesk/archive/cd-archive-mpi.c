@@ -39,7 +39,7 @@ cd_archive_patient_row(CdArchive *self, const gchar *mrn, GError **error)
   return cd_patient_from_row(stmt);
 }
 
-/* CdArchive.lookup_patient: the MPI row of exactly this MRN. */CdPatient *
+/* CdArchive.lookup_patient: the MPI row of exactly this MRN. */ CdPatient *
 cd_sqlite_archive_lookup_patient(CdArchive *self, const gchar *mrn, GError **error)
 {
   g_autoptr(GRecMutexLocker) locker = NULL;
@@ -59,7 +59,7 @@ cd_sqlite_archive_lookup_patient(CdArchive *self, const gchar *mrn, GError **err
   return patient;
 }
 
-/* CdArchive.resolve_patient: follows merges to the surviving entry. */CdPatient *
+/* CdArchive.resolve_patient: follows merges to the surviving entry. */ CdPatient *
 cd_sqlite_archive_resolve_patient(CdArchive *self, const gchar *mrn, GError **error)
 {
   g_autoptr(GRecMutexLocker) locker = NULL;
@@ -82,8 +82,10 @@ cd_sqlite_archive_resolve_patient(CdArchive *self, const gchar *mrn, GError **er
 }
 
 /* CdArchive.find_patients: unmerged entries matching every criterion,
- * names compared normalised. */GPtrArray *
-cd_sqlite_archive_find_patients(CdArchive *self, const gchar *family, const gchar *given, const gchar *dob, GError **error)
+ * names compared normalised. */
+GPtrArray *
+cd_sqlite_archive_find_patients(CdArchive *self, const gchar *family, const gchar *given, const gchar *dob,
+                                GError **error)
 {
   g_autoptr(GRecMutexLocker) locker = NULL;
   g_autoptr(GPtrArray) found = g_ptr_array_new_with_free_func((GDestroyNotify) cd_patient_free);
@@ -159,17 +161,58 @@ cd_archive_upsert_patient(CdArchive *self, const CdPatient *in, const gchar *sou
   return TRUE;
 }
 
-/* Marks @old as merged into @survivor and re-files documents filed to it. */
+/* Marks @old as merged into @survivor and re-files documents filed to it,
+ * adding {mrn, into, documents: [ids]} to @merges for the audit log. The
+ * caller holds the transaction. The survivor must be an active entry of
+ * the index (stored, or added earlier in this import), so a merge can never
+ * file documents to a patient nobody knows or to one merged away. Merging
+ * again into the patient the MRN already resolves to changes nothing; into
+ * another is refused. */
 static gboolean
 cd_archive_merge_patient(CdArchive *self, const gchar *old, const gchar *survivor, const gchar *source,
-                         CdImportStats *stats, GError **error)
+                         CdImportStats *stats, JsonBuilder *merges, GError **error)
 {
   g_autoptr(sqlite3_stmt) mark = NULL;
+  g_autoptr(sqlite3_stmt) docs = NULL;
   g_autoptr(sqlite3_stmt) refile = NULL;
+  g_autoptr(CdPatient) target = NULL;
+  g_autoptr(CdPatient) stored = NULL;
+  g_autoptr(GArray) ids = g_array_new(FALSE, FALSE, sizeof(gint64));
   g_autofree gchar *ts = cd_now_iso8601();
+  g_autoptr(GError) error_local = NULL;
 
   if (g_strcmp0(old, survivor) == 0) {
     g_set_error(error, CD_ERROR, CD_ERROR_INVALID_DATA, "MRN %s cannot be merged into itself", old);
+    return FALSE;
+  }
+  target = cd_archive_patient_row(self, survivor, &error_local);
+  if (error_local != NULL) {
+    g_propagate_error(error, g_steal_pointer(&error_local));
+    return FALSE;
+  }
+  if (target == NULL) {
+    g_set_error(error, CD_ERROR, CD_ERROR_INVALID_DATA,
+                "merge into %s refused: %s is not in the patient index (import the patient first)", survivor, survivor);
+    return FALSE;
+  }
+  if (target->merged_into != NULL) {
+    g_set_error(error, CD_ERROR, CD_ERROR_INVALID_DATA, "merge into %s refused: %s was itself merged into %s", survivor,
+                survivor, target->merged_into);
+    return FALSE;
+  }
+  stored = cd_archive_patient_row(self, old, NULL);
+  if (stored != NULL && stored->merged_into != NULL) {
+    /* already merged, directly or along a chain, into this survivor: a
+     * feed sent again, nothing to do */
+    g_autoptr(CdPatient) now = cd_archive_resolve_patient(self, old, NULL);
+    if (now != NULL && g_strcmp0(now->mrn, survivor) == 0) {
+      stats->unchanged++;
+      return TRUE;
+    }
+  }
+  if (stored != NULL && stored->merged_into != NULL) {
+    g_set_error(error, CD_ERROR, CD_ERROR_INVALID_DATA, "merge into %s refused: %s was already merged into %s",
+                survivor, old, stored->merged_into);
     return FALSE;
   }
   mark = cd_archive_prepare(self,
@@ -184,6 +227,14 @@ cd_archive_merge_patient(CdArchive *self, const gchar *old, const gchar *survivo
   cd_bind_text(mark, 4, ts);
   if (!cd_archive_step_done(self, mark, error))
     return FALSE;
+  docs = cd_archive_prepare(self, "SELECT id FROM documents WHERE patient_mrn = ?1 ORDER BY id", error);
+  if (docs == NULL)
+    return FALSE;
+  cd_bind_text(docs, 1, old);
+  while (sqlite3_step(docs) == SQLITE_ROW) {
+    gint64 id = sqlite3_column_int64(docs, 0);
+    g_array_append_val(ids, id);
+  }
   refile = cd_archive_prepare(self, "UPDATE documents SET patient_mrn = ?2 WHERE patient_mrn = ?1", error);
   if (refile == NULL)
     return FALSE;
@@ -191,8 +242,24 @@ cd_archive_merge_patient(CdArchive *self, const gchar *old, const gchar *survivo
   cd_bind_text(refile, 2, survivor);
   if (!cd_archive_step_done(self, refile, error))
     return FALSE;
+  if ((guint) sqlite3_changes(cd_archive_get_db(self)) != ids->len) {
+    g_set_error(error, CD_ERROR, CD_ERROR_INTERNAL, "merge of %s into %s: %u documents listed, %d re-filed", old,
+                survivor, ids->len, sqlite3_changes(cd_archive_get_db(self)));
+    return FALSE;
+  }
+  json_builder_begin_object(merges);
+  json_builder_set_member_name(merges, "mrn");
+  json_builder_add_string_value(merges, old);
+  json_builder_set_member_name(merges, "into");
+  json_builder_add_string_value(merges, survivor);
+  json_builder_set_member_name(merges, "documents");
+  json_builder_begin_array(merges);
+  for (guint i = 0; i < ids->len; i++)
+    json_builder_add_int_value(merges, g_array_index(ids, gint64, i));
+  json_builder_end_array(merges);
+  json_builder_end_object(merges);
   stats->merged++;
-  stats->refiled += sqlite3_changes(cd_archive_get_db(self));
+  stats->refiled += ids->len;
   return TRUE;
 }
 
@@ -207,7 +274,11 @@ cd_archive_merge_patient(CdArchive *self, const gchar *old, const gchar *survivo
  *
  * Adds or updates index entries by MRN in one transaction, so importing
  * the same file again changes nothing and never duplicates. Merges re-file
- * the merged MRN's documents to the survivor. Audited with the counts.
+ * the merged MRN's documents to the survivor, which must be an active
+ * entry (stored or imported earlier in @patients); a merge into an unknown
+ * or merged-away MRN, or of an MRN already merged elsewhere, fails the
+ * whole import with %CD_ERROR_INVALID_DATA. Audited with the counts and,
+ * for each merge, the ids of the documents it re-filed.
  *
  * Returns: %TRUE on success; on failure nothing was imported
  *
@@ -221,6 +292,8 @@ cd_archive_import_patients(CdArchive *self, GPtrArray *patients, const gchar *so
   g_autoptr(CdArchiveTxn) txn = NULL;
   g_autoptr(JsonBuilder) b = json_builder_new();
   g_autoptr(JsonNode) detail = NULL;
+  g_autoptr(JsonBuilder) merges = json_builder_new();
+  g_autoptr(JsonNode) merges_node = NULL;
   CdImportStats local = { 0 };
 
   g_return_val_if_fail(CD_IS_ARCHIVE(self), FALSE);
@@ -232,10 +305,12 @@ cd_archive_import_patients(CdArchive *self, GPtrArray *patients, const gchar *so
   txn = cd_archive_txn_begin(self, error);
   if (txn == NULL)
     return FALSE;
+  json_builder_begin_array(merges);
   for (guint i = 0; i < patients->len; i++) {
     CdPatient *p = g_ptr_array_index(patients, i);
-    gboolean ok = p->merged_into != NULL ? cd_archive_merge_patient(self, p->mrn, p->merged_into, source, &local, error)
-                                         : cd_archive_upsert_patient(self, p, source, &local, error);
+    gboolean ok = p->merged_into != NULL
+                      ? cd_archive_merge_patient(self, p->mrn, p->merged_into, source, &local, merges, error)
+                      : cd_archive_upsert_patient(self, p, source, &local, error);
     if (!ok) {
       g_prefix_error(error, "MRN %s: ", p->mrn);
       return FALSE;
@@ -254,6 +329,12 @@ cd_archive_import_patients(CdArchive *self, GPtrArray *patients, const gchar *so
   json_builder_add_int_value(b, local.merged);
   json_builder_set_member_name(b, "refiled");
   json_builder_add_int_value(b, local.refiled);
+  /* which documents moved, not only how many: a wrong merge must be
+   * reversible from the log */
+  json_builder_end_array(merges);
+  merges_node = json_builder_get_root(merges);
+  json_builder_set_member_name(b, "merges");
+  json_builder_add_value(b, g_steal_pointer(&merges_node));
   json_builder_end_object(b);
   detail = json_builder_get_root(b);
   if (!cd_archive_audit_locked(self, "mpi-import", "patients", detail, error))

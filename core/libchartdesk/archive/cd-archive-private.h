@@ -18,6 +18,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(sqlite3_stmt, sqlite3_finalize)
 typedef struct _CdArchiveTxn CdArchiveTxn;
 
 CdArchiveTxn *cd_archive_txn_begin(CdArchive *self, GError **error);
+CdArchiveTxn *cd_archive_txn_begin_read(CdArchive *self, GError **error);
 gboolean cd_archive_txn_commit(CdArchiveTxn *txn, GError **error);
 void cd_archive_txn_free(CdArchiveTxn *txn);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(CdArchiveTxn, cd_archive_txn_free)
@@ -30,16 +31,37 @@ gboolean cd_archive_audit_locked(CdArchive *self, const gchar *action, const gch
 gchar *cd_query_plain_to_fts(const gchar *text);
 GRecMutex *cd_archive_get_mutex(CdArchive *self);
 sqlite3 *cd_archive_get_db(CdArchive *self);
+const gchar *cd_archive_get_purpose(CdArchive *self);
+
+/* the audit log's keyed chain and anchor (cd-archive-audit.c) */
+typedef struct _CdAuditState CdAuditState;
+void cd_audit_state_free(CdAuditState *state);
+CdAuditState **cd_archive_get_audit_state(CdArchive *self);
+void cd_archive_audit_committed(CdArchive *self);
+void cd_archive_audit_rolled_back(CdArchive *self);
+gboolean cd_archive_audit_anchor_batch(CdArchive *self, gint64 batch_id, GError **error);
 
 /* CdSqliteArchive's implementations of the SDK's CdArchive methods, in
  * cd-archive-mpi.c and cd-archive-model.c */
 CdPatient *cd_sqlite_archive_lookup_patient(CdArchive *self, const gchar *mrn, GError **error);
 CdPatient *cd_sqlite_archive_resolve_patient(CdArchive *self, const gchar *mrn, GError **error);
-GPtrArray *cd_sqlite_archive_find_patients(CdArchive *self, const gchar *family, const gchar *given,
-                                           const gchar *dob, GError **error);
+GPtrArray *cd_sqlite_archive_find_patients(CdArchive *self, const gchar *family, const gchar *given, const gchar *dob,
+                                           GError **error);
 GBytes *cd_sqlite_archive_load_model(CdArchive *self, const gchar *name, gint version, gint *loaded_version,
                                      GError **error);
 
+/* Shared by the parts of CdSqliteArchive (cd-sqlite-archive.c: the
+ * connection; cd-archive-ingest.c, -search.c, -records.c, -check.c, ...) */
+void cd_archive_set_error(CdArchive *self, GError **error, const gchar *what);
+gboolean cd_archive_require_writer(CdArchive *self, GError **error);
+JsonNode *cd_archive_document_json(CdArchive *self, gint64 id, gboolean with_words, GError **error);
+
+/* Columns every page query selects, in this order, for cd_archive_page_json() in cd-archive-records.c. */
+#define PAGE_COLUMNS                                                                                                   \
+  "p.id, p.document_id, p.seq, p.kind, p.reason, p.source_path, p.source_page, p.source_sha256, p.xres, p.yres, "      \
+  "p.image_sha256, p.rotation, p.skew, p.text, p.words, p.confidence, p.problems, p.facts, p.batch_id, "               \
+  "i.format, i.width, i.height"
+#define PAGE_FROM " FROM pages p LEFT JOIN images i ON i.sha256 = p.image_sha256 "
 /* Who acts on the archive and what they may not see (cd-archive-access.c);
  * one per CdSqliteArchive. */
 typedef struct {
@@ -69,6 +91,13 @@ cd_bind_text(sqlite3_stmt *stmt, gint idx, const gchar *text)
     sqlite3_bind_null(stmt, idx);
   else
     sqlite3_bind_text(stmt, idx, text, -1, SQLITE_TRANSIENT);
+}
+
+/* a text column, borrowed until the next step; NULL for SQL NULL */
+static inline const gchar *
+cd_column_text(sqlite3_stmt *stmt, gint idx)
+{
+  return (const gchar *) sqlite3_column_text(stmt, idx);
 }
 
 /* a text column as a new string, NULL for SQL NULL */

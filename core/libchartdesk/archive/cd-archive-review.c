@@ -36,6 +36,8 @@ cd_review_item_free(CdReviewItem *item)
  * @include_resolved: also list decided items
  * @error: return location for a #GError
  *
+ * Audited (`review-list`): the reasons name patients.
+ *
  * Returns: (transfer container) (element-type CdReviewItem): the queue,
  *   oldest first
  *
@@ -74,6 +76,17 @@ cd_archive_list_review(CdArchive *self, gboolean include_resolved, GError **erro
     item->resolved_by = cd_column_dup(stmt, 6);
     item->resolution = cd_column_dup(stmt, 7);
     g_ptr_array_add(items, item);
+  }
+  /* the reasons name patients and MRNs: reading the queue is a read of
+   * patient data like any other */
+  {
+    g_autoptr(JsonObject) obj = json_object_new();
+    g_autoptr(JsonNode) detail = NULL;
+    json_object_set_int_member(obj, "items", items->len);
+    json_object_set_boolean_member(obj, "all", include_resolved);
+    detail = json_node_init_object(json_node_alloc(), obj);
+    if (!cd_archive_audit(self, "review-list", "review", detail, error))
+      return NULL;
   }
   return g_steal_pointer(&items);
 }

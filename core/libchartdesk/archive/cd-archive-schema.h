@@ -158,4 +158,18 @@ static const gchar *const cd_archive_migrations[] = {
    * how to run it again, so that it resumes after a crash or a restart. */
   "ALTER TABLE batches ADD COLUMN workflow_origin TEXT;" /* the workflow file; NULL for command-line batches */
   "ALTER TABLE batches ADD COLUMN options TEXT;",        /* JSON: {"set": {"stage.option": "value"}, "workers": N} */
+
+  /* 3 → 4: the keyed audit chain (cd-archive-audit.c). Entries written
+   * before keep their plain SHA-256 chain (scheme 0) and are sealed by the
+   * first keyed entry; the archive gets a random id, covered by every MAC;
+   * each batch's journal row keeps an anchor of the log; an insert that
+   * would replace an entry is refused (INSERT OR REPLACE deletes without
+   * firing the delete trigger). */
+  "ALTER TABLE audit ADD COLUMN scheme INTEGER NOT NULL DEFAULT 0;" /* 0: plain SHA-256, 1: HMAC-SHA256 */
+  "INSERT OR IGNORE INTO meta (key, value) VALUES ('archive-id', lower(hex(randomblob(16))));"
+  "ALTER TABLE batches ADD COLUMN audit_anchor TEXT;" /* JSON: {"archive", "entry", "mac", "anchor_mac"} */
+  "CREATE TRIGGER audit_no_replace BEFORE INSERT ON audit"
+  "  WHEN new.id <= (SELECT max(id) FROM audit) BEGIN"
+  "  SELECT RAISE (ABORT, 'the audit log is append-only');"
+  "END;",
 };

@@ -40,6 +40,7 @@ cd_batch_item_free(CdBatchItem *item)
 {
   g_free(item->path);
   g_free(item->reason);
+  g_free(item->sha256);
   g_free(item);
 }
 
@@ -176,7 +177,7 @@ cd_batch_get_documents(CdBatch *self)
   return self->documents;
 }
 
-static void
+static CdBatchItem *
 cd_batch_add_item(CdBatch *self, const gchar *path, gint page, CdBatchOutcome outcome, const gchar *reason,
                   gint64 document_id)
 {
@@ -187,6 +188,7 @@ cd_batch_add_item(CdBatch *self, const gchar *path, gint page, CdBatchOutcome ou
   item->reason = g_strdup(reason);
   item->document_id = document_id;
   g_ptr_array_add(self->items, item);
+  return item;
 }
 
 /**
@@ -206,7 +208,8 @@ cd_batch_add_page(CdBatch *self, CdPage *page, CdBatchOutcome outcome, const gch
   g_return_if_fail(CD_IS_BATCH(self));
   g_return_if_fail(outcome < CD_BATCH_OUTCOME_LAST);
   self->counts[outcome]++;
-  cd_batch_add_item(self, cd_page_get_source_path(page), cd_page_get_source_page(page), outcome, reason, 0);
+  cd_batch_add_item(self, cd_page_get_source_path(page), cd_page_get_source_page(page), outcome, reason, 0)->sha256 =
+      g_strdup(cd_page_get_source_sha256(page));
 }
 
 /**
@@ -242,7 +245,8 @@ cd_batch_add_document(CdBatch *self, CdDocument *document)
                                (gchar *) g_ptr_array_index(page_problems, j));
     }
     cd_batch_add_item(self, cd_page_get_source_path(first), cd_page_get_source_page(first), outcome, reason->str,
-                      cd_document_get_id(document));
+                      cd_document_get_id(document))
+        ->sha256 = g_strdup(cd_page_get_source_sha256(first));
   }
 }
 
@@ -402,6 +406,10 @@ cd_batch_to_json(CdBatch *self)
     json_builder_add_string_value(b, outcome_names[item->outcome]);
     json_builder_set_member_name(b, "reason");
     json_builder_add_string_value(b, item->reason);
+    if (item->sha256 != NULL) {
+      json_builder_set_member_name(b, "sha256");
+      json_builder_add_string_value(b, item->sha256);
+    }
     if (item->document_id > 0) {
       json_builder_set_member_name(b, "document");
       json_builder_add_int_value(b, item->document_id);

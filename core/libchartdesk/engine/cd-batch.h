@@ -60,6 +60,8 @@ gchar *cd_batch_to_text(CdBatch *self);
  * @outcome: where the page ended
  * @reason: why, for every outcome but %CD_BATCH_OUTCOME_FILED
  * @document_id: the archive document holding the page, 0 if none
+ * @sha256: (nullable): SHA-256 of the source file, when it could be read
+ *   (Since: 0.2)
  *
  * One line of the batch report.
  *
@@ -71,6 +73,7 @@ typedef struct {
   CdBatchOutcome outcome;
   gchar *reason;
   gint64 document_id;
+  gchar *sha256;
 } CdBatchItem;
 
 G_END_DECLS

@@ -175,6 +175,8 @@ cd_mpi_read_csv(const gchar *name, const gchar *data, gsize len, GPtrArray *prob
       cd_mpi_problem(problems, "%s: not UTF-8 text; row skipped", where);
       continue;
     }
+    /* every value comes from this row: a short row leaves fields empty,
+     * never filled from the row before */
     p = cd_patient_new(cd_csv_field(f, col[0]));
     p->family = cd_csv_value(f, col[1]);
     p->given = cd_csv_value(f, col[2]);
@@ -218,10 +220,10 @@ cd_json_element_object(JsonArray *a, guint i)
   return JSON_NODE_HOLDS_OBJECT(n) ? json_node_get_object(n) : NULL;
 }
 
-/* The MRN of a Patient: the identifier of @system, or without a system the
- * one typed MR (v2-0203). */
-static const gchar *
-cd_fhir_mrn(JsonObject *resource, const gchar *system)
+/* The MRN identifier of a Patient: the identifier of @system, or without a
+ * system the one typed MR (v2-0203). */
+static JsonObject *
+cd_fhir_mrn_identifier(JsonObject *resource, const gchar *system)
 {
   JsonArray *ids = cd_json_array(resource, "identifier");
 
@@ -229,7 +231,7 @@ cd_fhir_mrn(JsonObject *resource, const gchar *system)
     JsonObject *id = cd_json_element_object(ids, i);
     if (system != NULL) {
       if (g_strcmp0(cd_json_string(id, "system"), system) == 0)
-        return cd_json_string(id, "value");
+        return id;
       continue;
     }
     if (id != NULL && json_object_has_member(id, "type")) {
@@ -237,20 +239,89 @@ cd_fhir_mrn(JsonObject *resource, const gchar *system)
       JsonArray *codings = JSON_NODE_HOLDS_OBJECT(type) ? cd_json_array(json_node_get_object(type), "coding") : NULL;
       for (guint j = 0; codings != NULL && j < json_array_get_length(codings); j++) {
         if (g_strcmp0(cd_json_string(cd_json_element_object(codings, j), "code"), "MR") == 0)
-          return cd_json_string(id, "value");
+          return id;
       }
     }
   }
   return NULL;
 }
 
+/* Whether an identifier typed at all is typed MR. */
+static gboolean
+cd_fhir_typed_other_than_mr(JsonObject *id)
+{
+  JsonNode *type = json_object_get_member(id, "type");
+  JsonArray *codings =
+      type != NULL && JSON_NODE_HOLDS_OBJECT(type) ? cd_json_array(json_node_get_object(type), "coding") : NULL;
+
+  if (codings == NULL || json_array_get_length(codings) == 0)
+    return FALSE;
+  for (guint j = 0; j < json_array_get_length(codings); j++) {
+    if (g_strcmp0(cd_json_string(cd_json_element_object(codings, j), "code"), "MR") == 0)
+      return FALSE;
+  }
+  return TRUE;
+}
+
+/* The MRN this Patient's replaced-by links name as its survivor (NULL when
+ * it has none). Every link is read from this resource alone. A link that
+ * names the survivor by anything but an MRN of the record's own system
+ * (a reference only, an SSN, another hospital's number), names the record
+ * itself, or disagrees with another link makes the record unusable: returns
+ * FALSE with @reason, and the caller skips the record, so nothing moves. */
+static gboolean
+cd_fhir_replaced_by(JsonObject *r, const gchar *mrn, const gchar *own_system, gchar **survivor, gchar **reason)
+{
+  JsonArray *links = cd_json_array(r, "link");
+  g_autofree gchar *found = NULL;
+
+  for (guint i = 0; links != NULL && i < json_array_get_length(links); i++) {
+    JsonObject *l = cd_json_element_object(links, i);
+    JsonNode *other = l != NULL ? json_object_get_member(l, "other") : NULL;
+    JsonObject *ref = other != NULL && JSON_NODE_HOLDS_OBJECT(other) ? json_node_get_object(other) : NULL;
+    JsonNode *ident = ref != NULL ? json_object_get_member(ref, "identifier") : NULL;
+    JsonObject *id = ident != NULL && JSON_NODE_HOLDS_OBJECT(ident) ? json_node_get_object(ident) : NULL;
+    const gchar *value = cd_json_string(id, "value");
+    const gchar *system = cd_json_string(id, "system");
+
+    if (g_strcmp0(cd_json_string(l, "type"), "replaced-by") != 0)
+      continue;
+    if (value == NULL || *value == '\0') {
+      *reason =
+          g_strdup_printf("is replaced by %s, which names no MRN identifier",
+                          cd_json_string(ref, "reference") != NULL ? cd_json_string(ref, "reference") : "a patient");
+      return FALSE;
+    }
+    if ((system != NULL && own_system != NULL && g_strcmp0(system, own_system) != 0) ||
+        cd_fhir_typed_other_than_mr(id)) {
+      *reason = g_strdup_printf("is replaced by %s of system %s, not an MRN of system %s", value,
+                                system != NULL ? system : "(none)", own_system != NULL ? own_system : "(none)");
+      return FALSE;
+    }
+    if (g_strcmp0(value, mrn) == 0) {
+      *reason = g_strdup("is replaced by itself");
+      return FALSE;
+    }
+    if (found != NULL && g_strcmp0(found, value) != 0) {
+      *reason = g_strdup_printf("is replaced by two patients, %s and %s", found, value);
+      return FALSE;
+    }
+    g_free(found);
+    found = g_strdup(value);
+  }
+  *survivor = g_steal_pointer(&found);
+  return TRUE;
+}
+
 static void
 cd_fhir_patient(GPtrArray *out, JsonObject *r, const gchar *where, const gchar *system, GPtrArray *problems)
 {
   JsonArray *names = cd_json_array(r, "name");
-  JsonArray *links = cd_json_array(r, "link");
   JsonObject *name = NULL;
-  const gchar *mrn = cd_fhir_mrn(r, system);
+  JsonObject *mrn_id = cd_fhir_mrn_identifier(r, system);
+  const gchar *mrn = cd_json_string(mrn_id, "value");
+  g_autofree gchar *survivor = NULL;
+  g_autofree gchar *reason = NULL;
   CdPatient *p;
 
   if (g_strcmp0(cd_json_string(r, "resourceType"), "Patient") != 0)
@@ -259,6 +330,10 @@ cd_fhir_patient(GPtrArray *out, JsonObject *r, const gchar *where, const gchar *
     cd_mpi_problem(problems, "%s: Patient %s has no MRN identifier%s%s; skipped", where,
                    cd_json_string(r, "id") != NULL ? cd_json_string(r, "id") : "", system != NULL ? " of system " : "",
                    system != NULL ? system : " (type MR)");
+    return;
+  }
+  if (!cd_fhir_replaced_by(r, mrn, system != NULL ? system : cd_json_string(mrn_id, "system"), &survivor, &reason)) {
+    cd_mpi_problem(problems, "%s: MRN %s %s; record skipped, nothing merged", where, mrn, reason);
     return;
   }
   p = cd_patient_new(mrn);
@@ -282,21 +357,8 @@ cd_fhir_patient(GPtrArray *out, JsonObject *r, const gchar *where, const gchar *
                      cd_json_string(r, "birthDate"));
   }
   p->sex = cd_mpi_sex(cd_json_string(r, "gender"));
-  /* a record replaced by another is merged into it, when the link names
-   * the survivor by its MRN identifier */
-  for (guint i = 0; links != NULL && i < json_array_get_length(links); i++) {
-    JsonObject *l = cd_json_element_object(links, i);
-    JsonNode *other = l != NULL ? json_object_get_member(l, "other") : NULL;
-    if (g_strcmp0(cd_json_string(l, "type"), "replaced-by") == 0 && other != NULL && JSON_NODE_HOLDS_OBJECT(other)) {
-      JsonObject *ref = json_node_get_object(other);
-      JsonNode *ident = json_object_get_member(ref, "identifier");
-      if (ident != NULL && JSON_NODE_HOLDS_OBJECT(ident))
-        p->merged_into = g_strdup(cd_json_string(json_node_get_object(ident), "value"));
-      else
-        cd_mpi_problem(problems, "%s: MRN %s is replaced by %s, which names no MRN identifier; merge ignored", where,
-                       mrn, cd_json_string(ref, "reference"));
-    }
-  }
+  /* a record replaced by another is merged into it */
+  p->merged_into = g_steal_pointer(&survivor);
   cd_mpi_take(out, p, where, problems);
 }
 
@@ -431,105 +493,231 @@ cd_hl7_mrn(const gchar *field, const CdHl7Enc *enc)
   return reps[0] != NULL ? cd_hl7_component(reps[0], 1, enc) : NULL;
 }
 
+/* One message: its number in the file, its event (MSH-9.2), the encoding
+ * characters from its MSH, and its other segments split into fields. */
+typedef struct {
+  guint number;
+  gchar *type; /* MSH-9 as written, e.g. ADT^A40, for messages */
+  gchar *event;
+  CdHl7Enc enc;
+  GPtrArray *segments; /* of GStrv */
+} CdHl7Message;
+
+static void
+cd_hl7_message_free(CdHl7Message *m)
+{
+  g_free(m->type);
+  g_free(m->event);
+  g_ptr_array_unref(m->segments);
+  g_free(m);
+}
+
+/* The segment's field @n (HL7 numbering: PID-3 is f[3]), or "" if absent. */
+static const gchar *
+cd_hl7_field(GStrv f, guint n)
+{
+  return n < g_strv_length(f) ? f[n] : "";
+}
+
+/* A patient from a PID segment, or NULL with @reason set. @need_name:
+ * whether PID-5 must hold a family name (an update does, a merge's
+ * survivor need not: it names a patient the index already has). */
+static CdPatient *
+cd_hl7_pid_patient(GStrv f, const CdHl7Enc *enc, gboolean need_name, const gchar *where, GPtrArray *problems,
+                   gchar **reason)
+{
+  g_autofree gchar *mrn = cd_hl7_mrn(cd_hl7_field(f, 3), enc);
+  g_autoptr(CdPatient) p = NULL;
+  const gchar *dob = cd_hl7_field(f, 7);
+
+  if (mrn == NULL || *g_strstrip(mrn) == '\0') {
+    *reason = g_strdup("PID-3 (the patient's MRN) is empty");
+    return NULL;
+  }
+  p = cd_patient_new(mrn);
+  p->family = cd_hl7_component(cd_hl7_field(f, 5), 1, enc);
+  p->given = cd_hl7_component(cd_hl7_field(f, 5), 2, enc);
+  p->middle = cd_hl7_component(cd_hl7_field(f, 5), 3, enc);
+  if (need_name && p->family == NULL) {
+    *reason = g_strdup_printf("MRN %s: PID-5 has no family name", mrn);
+    return NULL;
+  }
+  if (*dob != '\0') {
+    p->dob = cd_mpi_date(dob);
+    if (p->dob == NULL)
+      cd_mpi_problem(problems, "%s: PID-7 '%s' is not a date; left empty", where, dob);
+  }
+  if (*cd_hl7_field(f, 8) != '\0')
+    p->sex = cd_mpi_sex(cd_hl7_field(f, 8));
+  return g_steal_pointer(&p);
+}
+
+/* An update (A01, A04, A05, A08, A28, A31): exactly one PID naming the
+ * patient. Returns the reason the message cannot be used, or NULL. */
+static gchar *
+cd_hl7_update(CdHl7Message *m, const gchar *where, GPtrArray *out, GPtrArray *problems)
+{
+  GStrv pid = NULL;
+  gchar *reason = NULL;
+  CdPatient *p;
+
+  for (guint i = 0; i < m->segments->len; i++) {
+    GStrv f = g_ptr_array_index(m->segments, i);
+    if (g_strcmp0(f[0], "PID") != 0)
+      continue;
+    if (pid != NULL)
+      return g_strdup("more than one PID segment");
+    pid = f;
+  }
+  if (pid == NULL)
+    return g_strdup("no PID segment");
+  p = cd_hl7_pid_patient(pid, &m->enc, TRUE, where, problems, &reason);
+  if (p == NULL)
+    return reason;
+  g_ptr_array_add(out, p);
+  return NULL;
+}
+
+/* A merge (A40): one or more PID, MRG pairs (PD1 and PV1 may sit between
+ * or after them). In each pair the PID names the survivor and MRG-1 the
+ * MRN merged into it; the survivor comes only from the PID of its own pair,
+ * never from an earlier message. The message is used whole or not at all:
+ * returns the reason it cannot be used, or NULL with its records added. */
+static gchar *
+cd_hl7_merge(CdHl7Message *m, const gchar *where, GPtrArray *out, GPtrArray *problems)
+{
+  g_autoptr(GPtrArray) records = g_ptr_array_new_with_free_func((GDestroyNotify) cd_patient_free);
+  g_autoptr(GHashTable) priors = g_hash_table_new(g_str_hash, g_str_equal);
+  g_autoptr(CdPatient) survivor = NULL; /* the PID waiting for its MRG */
+  guint n_pairs = 0;
+
+  for (guint i = 0; i < m->segments->len; i++) {
+    GStrv f = g_ptr_array_index(m->segments, i);
+    if (g_strcmp0(f[0], "PID") == 0) {
+      gchar *reason = NULL;
+      if (survivor != NULL)
+        return g_strdup_printf("the PID for MRN %s has no MRG segment after it", survivor->mrn);
+      survivor = cd_hl7_pid_patient(f, &m->enc, FALSE, where, problems, &reason);
+      g_free(reason);
+      if (survivor == NULL)
+        return g_strdup("PID-3 (the surviving patient's MRN) is empty");
+    } else if (g_strcmp0(f[0], "MRG") == 0) {
+      g_autofree gchar *prior = cd_hl7_mrn(cd_hl7_field(f, 1), &m->enc);
+      CdPatient *merged;
+      if (survivor == NULL)
+        return g_strdup("an MRG segment has no PID before it naming the surviving patient");
+      if (prior == NULL || *g_strstrip(prior) == '\0')
+        return g_strdup_printf("MRG-1 (the MRN merged into %s) is empty", survivor->mrn);
+      if (g_strcmp0(prior, survivor->mrn) == 0)
+        return g_strdup_printf("MRG-1 and PID-3 are both %s: a patient cannot be merged into itself", prior);
+      if (g_hash_table_contains(priors, prior))
+        return g_strdup_printf("MRN %s is merged twice in the message", prior);
+      merged = cd_patient_new(prior);
+      merged->merged_into = g_strdup(survivor->mrn);
+      /* a PID with a name also updates the survivor's entry */
+      if (survivor->family != NULL)
+        g_ptr_array_add(records, cd_patient_copy(survivor));
+      g_ptr_array_add(records, merged);
+      g_hash_table_add(priors, merged->mrn);
+      g_clear_pointer(&survivor, cd_patient_free);
+      n_pairs++;
+    }
+  }
+  if (survivor != NULL)
+    return g_strdup_printf("the PID for MRN %s has no MRG segment after it (the patient merged away)", survivor->mrn);
+  if (n_pairs == 0)
+    return g_strdup("no PID and MRG segments (the surviving and the merged patient)");
+  for (guint i = 0; i < records->len; i++)
+    g_ptr_array_add(out, g_steal_pointer(&records->pdata[i]));
+  return NULL;
+}
+
+/* Splits the text into messages at each MSH. Segments before the first MSH
+ * are reported and dropped. */
+static GPtrArray *
+cd_hl7_messages(const gchar *name, const gchar *data, gsize len, GPtrArray *problems)
+{
+  g_autoptr(GPtrArray) messages = g_ptr_array_new_with_free_func((GDestroyNotify) cd_hl7_message_free);
+  g_autoptr(GString) text = g_string_new_len(data, len);
+  g_auto(GStrv) segments = NULL;
+  CdHl7Message *m = NULL;
+
+  /* MLLP framing and any line ending */
+  for (gsize i = 0; i < text->len; i++) {
+    if (text->str[i] == 0x0b || text->str[i] == 0x1c || text->str[i] == '\n')
+      text->str[i] = '\r';
+  }
+  segments = g_strsplit(text->str, "\r", -1);
+  for (guint i = 0; segments[i] != NULL; i++) {
+    const gchar *s = segments[i];
+    gchar fs[2] = { 0, 0 };
+
+    if (*s == '\0')
+      continue;
+    if (g_str_has_prefix(s, "MSH")) {
+      g_auto(GStrv) f = NULL;
+      m = g_new0(CdHl7Message, 1);
+      m->number = messages->len + 1;
+      m->segments = g_ptr_array_new_with_free_func((GDestroyNotify) g_strfreev);
+      g_ptr_array_add(messages, m);
+      /* a header cut short still starts a message of its own (without an
+       * event, so it is skipped): its segments must not join the last one */
+      if (strlen(s) < 8 || s[3] == s[4]) {
+        m->enc = (CdHl7Enc){ '|', '^', '~', '\\', '&' };
+        continue;
+      }
+      m->enc = (CdHl7Enc){ s[3], s[4], s[5], s[6], s[7] };
+      fs[0] = m->enc.field;
+      f = g_strsplit(s, fs, -1);
+      /* the field separator is MSH-1, so MSH-9 is f[8] */
+      if (g_strv_length(f) > 8 && *f[8] != '\0') {
+        m->type = g_strdup(f[8]);
+        m->event = cd_hl7_component(f[8], 2, &m->enc);
+      }
+      continue;
+    }
+    if (m == NULL) {
+      cd_mpi_problem(problems, "%s: segment %u comes before any MSH segment; skipped", name, i + 1);
+      continue;
+    }
+    fs[0] = m->enc.field;
+    g_ptr_array_add(m->segments, g_strsplit(s, fs, -1));
+  }
+  return g_steal_pointer(&messages);
+}
+
+/* Reads ADT messages one at a time. A message that cannot be used is
+ * reported with its number and the reason and contributes nothing. */
 static GPtrArray *
 cd_mpi_read_hl7(const gchar *name, const gchar *data, gsize len, GPtrArray *problems, GError **error)
 {
   g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func((GDestroyNotify) cd_patient_free);
-  g_autoptr(GString) text = g_string_new_len(data, len);
-  g_auto(GStrv) segments = NULL;
-  guint n_msg = 0, n_used = 0;
-  CdHl7Enc enc = { '|', '^', '~', '\\', '&' };
-  g_autofree gchar *event = NULL;
-  g_autoptr(GPtrArray) seg_of_msg = g_ptr_array_new_with_free_func((GDestroyNotify) g_strfreev);
-  guint msg_line = 0;
+  g_autoptr(GPtrArray) messages = cd_hl7_messages(name, data, len, problems);
+  const gchar *const updates[] = { "A01", "A04", "A05", "A08", "A28", "A31", NULL };
 
-  /* MLLP framing and any line ending */
-  for (gsize i = 0; i < text->len; i++) {
-    if (text->str[i] == 0x0b || text->str[i] == 0x1c)
-      text->str[i] = '\r';
-    else if (text->str[i] == '\n')
-      text->str[i] = '\r';
-  }
-  segments = g_strsplit(text->str, "\r", -1);
-
-  for (guint i = 0; segments[i] != NULL; i++) {
-    gchar *s = segments[i];
-    g_autofree gchar *where = g_strdup_printf("%s: message %u (segment %u)", name, n_msg, i + 1);
-    g_auto(GStrv) f = NULL;
-    gchar fs[2];
-
-    if (*s == '\0')
-      continue;
-    if (g_str_has_prefix(s, "MSH") && strlen(s) >= 8) {
-      n_msg++;
-      msg_line = i + 1;
-      enc.field = s[3];
-      enc.component = s[4];
-      enc.repetition = s[5];
-      enc.escape = s[6];
-      enc.sub = s[7];
-      fs[0] = enc.field;
-      fs[1] = 0;
-      f = g_strsplit(s, fs, -1);
-      g_clear_pointer(&event, g_free);
-      /* MSH-9: the field separator is MSH-1, so MSH-9 is f[8] */
-      if (g_strv_length(f) > 8)
-        event = cd_hl7_component(f[8], 2, &enc);
-      continue;
-    }
-    if (n_msg == 0) {
-      cd_mpi_problem(problems, "%s: segment %u comes before any MSH segment; skipped", name, i + 1);
-      continue;
-    }
-    fs[0] = enc.field;
-    fs[1] = 0;
-    f = g_strsplit(s, fs, -1);
-    if (g_str_has_prefix(s, "PID")) {
-      const gchar *wanted[] = { "A01", "A04", "A05", "A08", "A28", "A31", "A40", NULL };
-      CdPatient *p;
-      g_autofree gchar *mrn = NULL;
-      g_autofree gchar *dob = NULL;
-      (void) msg_line;
-      if (event == NULL || !g_strv_contains(wanted, event)) {
-        cd_mpi_problem(problems, "%s: event %s carries no index update; skipped", where,
-                       event != NULL ? event : "(none)");
-        continue;
-      }
-      mrn = g_strv_length(f) > 3 ? cd_hl7_mrn(f[3], &enc) : NULL;
-      p = cd_patient_new(mrn);
-      if (g_strv_length(f) > 5) {
-        p->family = cd_hl7_component(f[5], 1, &enc);
-        p->given = cd_hl7_component(f[5], 2, &enc);
-        p->middle = cd_hl7_component(f[5], 3, &enc);
-      }
-      if (g_strv_length(f) > 7 && *f[7] != '\0') {
-        p->dob = cd_mpi_date(f[7]);
-        if (p->dob == NULL)
-          cd_mpi_problem(problems, "%s: PID-7 '%s' is not a date; left empty", where, f[7]);
-      }
-      if (g_strv_length(f) > 8)
-        p->sex = cd_mpi_sex(f[8]);
-      n_used++;
-      cd_mpi_take(out, p, where, problems);
-      continue;
-    }
-    if (g_str_has_prefix(s, "MRG") && g_strcmp0(event, "A40") == 0) {
-      /* the prior MRN (MRG-1) is merged into the PID-3 just read */
-      g_autofree gchar *prior = g_strv_length(f) > 1 ? cd_hl7_mrn(f[1], &enc) : NULL;
-      CdPatient *survivor = out->len > 0 ? g_ptr_array_index(out, out->len - 1) : NULL;
-      CdPatient *merged;
-      if (prior == NULL || survivor == NULL) {
-        cd_mpi_problem(problems, "%s: A40 without a prior MRN in MRG-1 or a PID before it; skipped", where);
-        continue;
-      }
-      merged = cd_patient_new(prior);
-      merged->merged_into = g_strdup(survivor->mrn);
-      g_ptr_array_add(out, merged);
-    }
-  }
-  if (n_msg == 0) {
+  if (messages->len == 0) {
     g_set_error(error, CD_ERROR, CD_ERROR_INVALID_DATA, "%s: no HL7 v2 message (no MSH segment)", name);
     return NULL;
+  }
+  for (guint i = 0; i < messages->len; i++) {
+    CdHl7Message *m = g_ptr_array_index(messages, i);
+    g_autofree gchar *where =
+        g_strdup_printf("%s: message %u (%s)", name, m->number, m->type != NULL ? m->type : "no MSH-9");
+    g_autofree gchar *reason = NULL;
+
+    if (m->event == NULL) {
+      cd_mpi_problem(problems, "%s: MSH-9 names no trigger event; message skipped", where);
+    } else if (g_strv_contains(updates, m->event)) {
+      reason = cd_hl7_update(m, where, out, problems);
+      if (reason != NULL)
+        cd_mpi_problem(problems, "%s: %s; message skipped", where, reason);
+    } else if (g_strcmp0(m->event, "A40") == 0) {
+      reason = cd_hl7_merge(m, where, out, problems);
+      if (reason != NULL)
+        cd_mpi_problem(problems, "%s: %s; merge refused", where, reason);
+    } else {
+      cd_mpi_problem(problems, "%s: event %s carries no index update; skipped", where, m->event);
+    }
   }
   return g_steal_pointer(&out);
 }

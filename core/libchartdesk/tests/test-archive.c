@@ -524,7 +524,7 @@ test_archive_search_words(Fixture *f, gconstpointer data)
 }
 
 /* FTS5 syntax is honoured, and a malformed query is refused with
- * CD_ERROR_QUERY and SQLite's reason, audited nowhere. */
+ * CD_ERROR_QUERY and the reason, audited nowhere. */
 static void
 test_archive_search_syntax(Fixture *f, gconstpointer data)
 {
@@ -553,13 +553,13 @@ test_archive_search_syntax(Fixture *f, gconstpointer data)
   g_assert_null(bad);
   g_assert_error(error, CD_ERROR, CD_ERROR_QUERY);
   g_assert_nonnull(strstr(error->message, "malformed query '\"chest pain'"));
-  g_assert_nonnull(strstr(error->message, "unterminated string"));
+  g_assert_nonnull(strstr(error->message, "a double quote is not closed"));
   g_clear_error(&error);
 
   bad = cd_archive_search(archive, &(CdSearchQuery){ .text = "chest AND" }, &error);
   g_assert_null(bad);
   g_assert_error(error, CD_ERROR, CD_ERROR_QUERY);
-  g_assert_nonnull(strstr(error->message, "syntax error"));
+  g_assert_nonnull(strstr(error->message, "AND needs a word or phrase on each side"));
   g_clear_error(&error);
 
   bad = cd_archive_search(archive, &(CdSearchQuery){ .text = "!!!" }, &error);
@@ -635,8 +635,8 @@ count_audit(CdArchive *archive, const gchar *action)
   return n;
 }
 
-/* Every search, view, image view and export appends one chained entry
- * naming the actor and, when given, the purpose. */
+/* Every search, view and image view appends one chained entry naming the
+ * actor and, when given, the purpose; an export two (start and end). */
 static void
 test_archive_audit_every_read(Fixture *f, gconstpointer data)
 {
@@ -669,14 +669,15 @@ test_archive_audit_every_read(Fixture *f, gconstpointer data)
   g_assert_cmpint(count_audit(archive, "view-image"), ==, 1);
   g_assert_true(cd_archive_export_jsonl(archive, out, FALSE, NULL, &error));
   g_assert_no_error(error);
+  g_assert_cmpint(count_audit(archive, "export-start"), ==, 1);
   g_assert_cmpint(count_audit(archive, "export"), ==, 1);
-  g_assert_cmpint(archive_int(archive, "SELECT count(*) FROM audit"), ==, before + 5);
+  g_assert_cmpint(archive_int(archive, "SELECT count(*) FROM audit"), ==, before + 6);
 
   /* a view of something that does not exist is an error, not an entry */
   g_assert_null(cd_archive_get_document(archive, 999, &error));
   g_assert_error(error, CD_ERROR, CD_ERROR_NOT_FOUND);
   g_clear_error(&error);
-  g_assert_cmpint(archive_int(archive, "SELECT count(*) FROM audit"), ==, before + 5);
+  g_assert_cmpint(archive_int(archive, "SELECT count(*) FROM audit"), ==, before + 6);
 
   {
     sqlite3 *db = cd_archive_get_db(archive);
@@ -926,6 +927,494 @@ test_archive_bad_paths(Fixture *f, gconstpointer data)
   g_assert_nonnull(strstr(error->message, "not writable"));
 }
 
+/* ---------------------------------------------------------------- the keyed audit chain */
+
+#include "cd-archive-schema.h"
+
+#define CD_TEST_GENESIS "0000000000000000000000000000000000000000000000000000000000000000"
+
+/* What verification says: the first bad entry (0 for none) and the message. */
+static gint64
+verify_bad(CdArchive *archive, gchar **message)
+{
+  g_autoptr(GError) error = NULL;
+  gint64 bad = -1;
+
+  if (cd_archive_verify_audit(archive, &bad, &error)) {
+    g_assert_cmpint(bad, ==, 0);
+    if (message != NULL)
+      *message = NULL;
+    return 0;
+  }
+  g_assert_error(error, CD_ERROR, CD_ERROR_INVALID_DATA);
+  g_test_message("verify: %s", error->message);
+  if (message != NULL)
+    *message = g_strdup(error->message);
+  return bad;
+}
+
+/* The chain value an attacker without the key can compute: plain SHA-256 of
+ * the fields, as the log was chained before schema 4. */
+static gchar *
+plain_hash(const gchar *prev, const gchar *ts, const gchar *actor, const gchar *action, const gchar *object,
+           const gchar *detail)
+{
+  g_autoptr(GChecksum) sum = g_checksum_new(G_CHECKSUM_SHA256);
+  const gchar *parts[] = { prev, ts, actor, action, object, detail };
+
+  for (guint i = 0; i < G_N_ELEMENTS(parts); i++) {
+    g_checksum_update(sum, (const guchar *) parts[i], strlen(parts[i]));
+    g_checksum_update(sum, (const guchar *) "\n", 1);
+  }
+  return g_strdup(g_checksum_get_string(sum));
+}
+
+/* Rewrites every entry of the log consistently as an attacker with SQL but
+ * without the key would: plain SHA-256 chain (@scheme 0), or the same chain
+ * marked keyed (@scheme 1), with entry @edit_id's actor changed. */
+static void
+rewrite_plain(sqlite3 *raw, gint scheme, gint64 edit_id)
+{
+  sqlite3_stmt *rows = NULL;
+  g_autoptr(GPtrArray) sql = g_ptr_array_new_with_free_func(g_free);
+  g_autofree gchar *prev = g_strdup("0000000000000000000000000000000000000000000000000000000000000000");
+
+  raw_exec(raw, "DROP TRIGGER IF EXISTS audit_no_update");
+  g_assert_cmpint(
+      sqlite3_prepare_v2(raw, "SELECT id, ts, actor, action, object, detail FROM audit ORDER BY id", -1, &rows, NULL),
+      ==, SQLITE_OK);
+  while (sqlite3_step(rows) == SQLITE_ROW) {
+    gint64 id = sqlite3_column_int64(rows, 0);
+    const gchar *actor = id == edit_id ? "mallory" : (const gchar *) sqlite3_column_text(rows, 2);
+    g_autofree gchar *hash = plain_hash(
+        prev, (const gchar *) sqlite3_column_text(rows, 1), actor, (const gchar *) sqlite3_column_text(rows, 3),
+        (const gchar *) sqlite3_column_text(rows, 4), (const gchar *) sqlite3_column_text(rows, 5));
+    g_ptr_array_add(sql, sqlite3_mprintf("UPDATE audit SET actor = %Q, prev_hash = %Q, hash = %Q, scheme = %d "
+                                         "WHERE id = %lld",
+                                         actor, prev, hash, scheme, (long long) id));
+    g_free(prev);
+    prev = g_steal_pointer(&hash);
+  }
+  sqlite3_finalize(rows);
+  for (guint i = 0; i < sql->len; i++) {
+    raw_exec(raw, g_ptr_array_index(sql, i));
+    sqlite3_free(g_ptr_array_index(sql, i));
+    sql->pdata[i] = NULL;
+  }
+}
+
+static GBytes *
+other_key(void)
+{
+  return g_bytes_new_static("another key, not the archive's", 30);
+}
+
+/* Entries are keyed: scheme 1, the documented HMAC (not the plain SHA-256
+ * of the fields), the archive's random id in meta, the key's fingerprint recorded;
+ * an anchor beside the archive, mode 0600, names the newest entry; a batch's
+ * journal row holds an anchor too. */
+static void
+test_archive_audit_keyed(Fixture *f, gconstpointer data)
+{
+  g_autoptr(CdArchive) archive = open_writer(f->path);
+  g_autofree gchar *anchor_path = g_strdup_printf("%s.audit-anchor", f->path);
+  g_autofree gchar *anchor = NULL;
+  g_autofree gchar *hash = NULL;
+  g_autofree gchar *plain = NULL;
+  g_autofree gchar *ts = NULL;
+  g_autofree gchar *archive_id = NULL;
+  g_autofree gchar *admin = NULL;
+  g_autoptr(JsonNode) report = NULL;
+  g_autoptr(GError) error = NULL;
+  sqlite3 *db;
+  GStatBuf st;
+  gint64 batch;
+
+  fill_audit(archive);
+  db = cd_archive_get_db(archive);
+  g_assert_cmpint(raw_int(db, "SELECT count(*) FROM audit WHERE scheme = 1"), ==, 5);
+  archive_id = raw_text(db, "SELECT value FROM meta WHERE key = 'archive-id'");
+  g_assert_cmpuint(strlen(archive_id), ==, 32);
+  g_assert_cmpint(raw_int(db, "SELECT count(*) FROM meta WHERE key = 'audit-key-id'"), ==, 1);
+  g_assert_cmpint(raw_int(db, "SELECT count(*) FROM sqlite_schema WHERE name = 'audit_no_replace'"), ==, 1);
+  hash = raw_text(db, "SELECT hash FROM audit WHERE id = 1");
+  ts = raw_text(db, "SELECT ts FROM audit WHERE id = 1");
+  /* an archive opened directly records the administrator's mode (issue 14) */
+  admin = g_strdup_printf("admin-mode:%s", g_get_user_name());
+  plain = plain_hash("0000000000000000000000000000000000000000000000000000000000000000", ts, admin, "view",
+                     "document:1", "{}");
+  g_assert_cmpstr(hash, !=, plain);
+  /* and it is the documented MAC, computed here from the key file alone */
+  {
+    g_autofree gchar *key = NULL;
+    gsize key_len = 0;
+    g_autoptr(GHmac) hmac = NULL;
+    const gchar *fields[] = { "chartdesk-audit-1", archive_id, "1", CD_TEST_GENESIS, ts, admin, "view",
+                              "document:1",        "{}" };
+    g_assert_true(g_file_get_contents(g_getenv("CHARTDESK_AUDIT_KEY"), &key, &key_len, NULL));
+    hmac = g_hmac_new(G_CHECKSUM_SHA256, (const guchar *) key, key_len);
+    for (guint i = 0; i < G_N_ELEMENTS(fields); i++) {
+      guint64 be = GUINT64_TO_BE((guint64) strlen(fields[i]));
+      g_hmac_update(hmac, (const guchar *) &be, sizeof(be));
+      g_hmac_update(hmac, (const guchar *) fields[i], strlen(fields[i]));
+    }
+    g_assert_cmpstr(hash, ==, g_hmac_get_string(hmac));
+  }
+
+  g_assert_true(g_file_get_contents(anchor_path, &anchor, NULL, NULL));
+  g_assert_nonnull(strstr(anchor, "\"entry\":5"));
+  g_assert_nonnull(strstr(anchor, archive_id));
+  g_assert_cmpint(g_stat(anchor_path, &st), ==, 0);
+  g_assert_cmpint(st.st_mode & 0777, ==, 0600);
+
+  batch = begin_batch(archive);
+  g_assert_cmpint(raw_int(db, "SELECT count(*) FROM batches WHERE audit_anchor LIKE '%\"entry\":6%'"), ==, 1);
+  g_assert_cmpint(batch, >, 0);
+
+  g_assert_cmpint(verify_bad(archive, NULL), ==, 0);
+  report = cd_archive_verify_audit_report(archive, &error);
+  g_assert_no_error(error);
+  g_assert_true(json_object_get_boolean_member(json_node_get_object(report), "intact"));
+  g_assert_cmpint(json_object_get_int_member(json_node_get_object(report), "keyed_entries"), ==, 6);
+}
+
+/* An entry edited and its hash recomputed (plain SHA-256, as the old chain
+ * allowed) is detected at that entry: the forger has no key. */
+static void
+test_archive_audit_edit_rehashed(Fixture *f, gconstpointer data)
+{
+  g_autoptr(CdArchive) archive = open_writer(f->path);
+  g_autoptr(sqlite3) raw = NULL;
+  g_autofree gchar *message = NULL;
+
+  fill_audit(archive);
+  raw = raw_open(f->path);
+  rewrite_plain(raw, 1, 3);
+  g_assert_cmpint(verify_bad(archive, &message), ==, 1);
+  g_assert_nonnull(strstr(message, "audit log entry 1 does not match"));
+}
+
+/* INSERT OR REPLACE of an old entry is refused by a trigger; with the
+ * trigger dropped, the replaced entry is detected and named. */
+static void
+test_archive_audit_replace(Fixture *f, gconstpointer data)
+{
+  g_autoptr(CdArchive) archive = open_writer(f->path);
+  g_autoptr(sqlite3) raw = NULL;
+  const gchar *replace =
+      "INSERT OR REPLACE INTO audit (id, ts, actor, action, object, detail, prev_hash, hash, scheme) "
+      "SELECT id, ts, 'mallory', action, object, detail, prev_hash, hash, scheme FROM audit "
+      "WHERE id = 3";
+
+  fill_audit(archive);
+  raw = raw_open(f->path);
+  g_assert_cmpint(sqlite3_exec(raw, replace, NULL, NULL, NULL), ==, SQLITE_CONSTRAINT);
+  g_assert_cmpstr(sqlite3_errmsg(raw), ==, "the audit log is append-only");
+  g_assert_cmpint(verify_bad(archive, NULL), ==, 0);
+
+  raw_exec(raw, "DROP TRIGGER audit_no_replace");
+  raw_exec(raw, replace);
+  g_assert_cmpint(raw_int(raw, "SELECT count(*) FROM audit WHERE actor = 'mallory' AND id = 3"), ==, 1);
+  g_assert_cmpint(verify_bad(archive, NULL), ==, 3);
+}
+
+/* Dropping the newest entries leaves a chain that verifies by itself; the
+ * anchor names the entry that is gone, and the first missing id is reported. */
+static void
+test_archive_audit_truncated(Fixture *f, gconstpointer data)
+{
+  g_autoptr(CdArchive) archive = open_writer(f->path);
+  g_autoptr(sqlite3) raw = NULL;
+  g_autofree gchar *message = NULL;
+
+  fill_audit(archive);
+  raw = raw_open(f->path);
+  raw_exec(raw, "DROP TRIGGER audit_no_delete; DELETE FROM audit WHERE id >= 4");
+  g_assert_cmpint(verify_bad(archive, &message), ==, 4);
+  g_assert_nonnull(strstr(message, "the log ends at entry 3 but the anchor names entry 5"));
+  g_assert_nonnull(strstr(message, f->path));
+}
+
+/* The whole log rewritten consistently without the key: as a plain SHA-256
+ * chain (entries "from before schema 4") it verifies by itself, but the
+ * anchor's entry is not what it recorded; marked keyed, the first entry's
+ * MAC fails. */
+static void
+test_archive_audit_rewritten(Fixture *f, gconstpointer data)
+{
+  g_autoptr(CdArchive) archive = open_writer(f->path);
+  g_autoptr(sqlite3) raw = NULL;
+  g_autofree gchar *message = NULL;
+
+  fill_audit(archive);
+  raw = raw_open(f->path);
+  rewrite_plain(raw, 0, 2);
+  g_assert_cmpint(verify_bad(archive, &message), ==, 5);
+  g_assert_nonnull(strstr(message, "entry 5 is not the entry the anchor recorded"));
+  g_clear_pointer(&message, g_free);
+
+  rewrite_plain(raw, 1, 2);
+  g_assert_cmpint(verify_bad(archive, &message), ==, 1);
+  g_assert_nonnull(strstr(message, "keyed chain"));
+}
+
+/* The log rewritten with another key (the key-id record deleted so that
+ * the other key may write): verification with the archive's key reports
+ * the other key, at the first entry; with the key id put back, the MAC
+ * of the first entry fails. */
+static void
+test_archive_audit_wrong_key(Fixture *f, gconstpointer data)
+{
+  g_autoptr(CdArchive) archive = open_writer(f->path);
+  g_autoptr(CdArchive) forger = NULL;
+  g_autoptr(sqlite3) raw = NULL;
+  g_autoptr(GBytes) key = other_key();
+  g_autoptr(GError) error = NULL;
+  g_autofree gchar *message = NULL;
+  g_autofree gchar *key_id = NULL;
+  g_autofree gchar *restore = NULL;
+
+  fill_audit(archive);
+  raw = raw_open(f->path);
+  key_id = raw_text(raw, "SELECT value FROM meta WHERE key = 'audit-key-id'");
+  raw_exec(raw, "DROP TRIGGER audit_no_delete; DELETE FROM audit; DELETE FROM meta WHERE key = 'audit-key-id'");
+  forger = cd_archive_open(f->path, CD_ARCHIVE_FLAG_NONE, &error);
+  g_assert_no_error(error);
+  g_assert_true(cd_archive_set_audit_key(forger, key, &error));
+  fill_audit(forger);
+  g_clear_object(&forger);
+
+  g_assert_cmpint(verify_bad(archive, &message), ==, 1);
+  g_assert_nonnull(strstr(message, "sealed with another key"));
+  g_clear_pointer(&message, g_free);
+
+  restore = g_strdup_printf("UPDATE meta SET value = '%s' WHERE key = 'audit-key-id'", key_id);
+  raw_exec(raw, restore);
+  g_assert_cmpint(verify_bad(archive, &message), ==, 1);
+  g_assert_nonnull(strstr(message, "audit log entry 1 does not match the keyed chain"));
+}
+
+/* A process holding another key is refused before it writes: the log is
+ * reported as sealed with another key, never re-keyed, and the read that
+ * needed the entry fails. */
+static void
+test_archive_audit_other_key_refused(Fixture *f, gconstpointer data)
+{
+  g_autoptr(CdArchive) archive = open_writer(f->path);
+  g_autoptr(CdArchive) other = NULL;
+  g_autoptr(GBytes) key = other_key();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) hits = NULL;
+
+  fill_for_search(archive);
+  other = cd_archive_open(f->path, CD_ARCHIVE_FLAG_NONE, &error);
+  g_assert_no_error(error);
+  g_assert_true(cd_archive_set_audit_key(other, key, &error));
+  g_assert_false(cd_archive_audit(other, "view", "document:1", NULL, &error));
+  g_assert_error(error, CD_ERROR, CD_ERROR_ARCHIVE);
+  g_assert_nonnull(strstr(error->message, "sealed with another key"));
+  g_clear_error(&error);
+  hits = cd_archive_search(other, &(CdSearchQuery){ .text = "chest", .limit = 10 }, &error);
+  g_assert_null(hits);
+  g_assert_error(error, CD_ERROR, CD_ERROR_ARCHIVE);
+  g_clear_error(&error);
+  g_assert_cmpint(verify_bad(archive, NULL), ==, 0);
+  /* verification with the other key says so too */
+  g_assert_cmpint(verify_bad(other, NULL), ==, 1);
+}
+
+/* A deleted anchor is reported; the next entry records that it was missing
+ * and writes a new one, so the loss stays on the record. */
+static void
+test_archive_audit_anchor_lost(Fixture *f, gconstpointer data)
+{
+  g_autoptr(CdArchive) archive = open_writer(f->path);
+  g_autofree gchar *anchor_path = g_strdup_printf("%s.audit-anchor", f->path);
+  g_autofree gchar *message = NULL;
+  g_autoptr(JsonNode) report = NULL;
+  g_autoptr(GError) error = NULL;
+
+  fill_audit(archive);
+  g_assert_cmpint(g_unlink(anchor_path), ==, 0);
+  g_assert_cmpint(verify_bad(archive, &message), ==, 0);
+  g_assert_nonnull(message);
+  g_assert_nonnull(strstr(message, "the audit anchor is missing"));
+
+  g_assert_true(cd_archive_audit(archive, "view", "document:9", NULL, &error));
+  g_assert_no_error(error);
+  g_assert_cmpint(archive_int(archive, "SELECT count(*) FROM audit WHERE action = 'audit-anchor-missing'"), ==, 1);
+  g_assert_cmpint(archive_int(archive, "SELECT count(*) FROM audit"), ==, 7);
+  g_assert_true(g_file_test(anchor_path, G_FILE_TEST_EXISTS));
+  report = cd_archive_verify_audit_report(archive, &error);
+  g_assert_no_error(error);
+  g_assert_true(json_object_get_boolean_member(json_node_get_object(report), "intact"));
+  g_assert_cmpuint(json_array_get_length(json_object_get_array_member(json_node_get_object(report), "warnings")), ==,
+                   1);
+}
+
+/* An anchor copied from another archive sealed with the same key is not
+ * taken as this archive's, and replacing it is on the record. */
+static void
+test_archive_audit_foreign_anchor(Fixture *f, gconstpointer data)
+{
+  g_autoptr(CdArchive) archive = open_writer(f->path);
+  g_autoptr(CdArchive) second = NULL;
+  g_autofree gchar *second_path = g_build_filename(f->dir, "second.archive", NULL);
+  g_autofree gchar *second_anchor = g_strdup_printf("%s.audit-anchor", second_path);
+  g_autofree gchar *anchor_path = g_strdup_printf("%s.audit-anchor", f->path);
+  g_autofree gchar *contents = NULL;
+  g_autofree gchar *message = NULL;
+  g_autofree gchar *detail = NULL;
+  g_autoptr(GError) error = NULL;
+
+  fill_audit(archive);
+  second = open_writer(second_path);
+  fill_audit(second);
+  g_assert_true(g_file_get_contents(second_anchor, &contents, NULL, NULL));
+  g_assert_true(g_file_set_contents(anchor_path, contents, -1, NULL));
+  g_assert_cmpint(verify_bad(archive, &message), ==, 0);
+  g_assert_nonnull(message);
+  g_assert_nonnull(strstr(message, "not written for this archive"));
+
+  /* the next entry records that the anchor could not vouch for the log
+   * before it writes a new one */
+  g_assert_true(cd_archive_audit(archive, "view", "document:9", NULL, &error));
+  g_assert_no_error(error);
+  detail = raw_text(cd_archive_get_db(archive), "SELECT detail FROM audit WHERE action = 'audit-anchor-missing'");
+  g_assert_nonnull(strstr(detail, "not written for this archive with this key"));
+  g_assert_cmpint(verify_bad(archive, NULL), ==, 0);
+}
+
+/* An archive of schema 3 with a plain SHA-256 log migrates to schema 4: its
+ * old entries verify under the old rule, the first new entry is preceded by
+ * an `audit-seal` entry whose MAC covers the last old hash, and an old
+ * entry edited afterwards is still detected at its id. */
+static void
+test_archive_audit_migrated(Fixture *f, gconstpointer data)
+{
+  g_autoptr(sqlite3) raw = raw_open(f->path);
+  g_autoptr(CdArchive) archive = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree gchar *prev = g_strdup("0000000000000000000000000000000000000000000000000000000000000000");
+  g_autofree gchar *last_hash = NULL;
+  g_autofree gchar *seal = NULL;
+  g_autofree gchar *message = NULL;
+  g_autoptr(JsonNode) report = NULL;
+
+  for (guint v = 0; v < 3; v++)
+    raw_exec(raw, cd_archive_migrations[v]);
+  raw_exec(raw, "PRAGMA user_version = 3; PRAGMA application_id = 1128809556");
+  for (gint i = 1; i <= 3; i++) {
+    g_autofree gchar *ts = g_strdup_printf("2026-11-0%dT10:00:00.000Z", i);
+    g_autofree gchar *object = g_strdup_printf("document:%d", i);
+    g_autofree gchar *hash = plain_hash(prev, ts, "olduser", "view", object, "{}");
+    g_autofree gchar *sql = g_strdup_printf("INSERT INTO audit (ts, actor, action, object, detail, prev_hash, hash) "
+                                            "VALUES ('%s', 'olduser', 'view', '%s', '{}', '%s', '%s')",
+                                            ts, object, prev, hash);
+    raw_exec(raw, sql);
+    g_free(prev);
+    prev = g_steal_pointer(&hash);
+  }
+  last_hash = g_strdup(prev);
+  g_clear_pointer(&raw, sqlite3_close);
+
+  archive = open_writer(f->path);
+  g_assert_cmpint(cd_archive_get_schema_version(archive), ==, 4);
+  report = cd_archive_verify_audit_report(archive, &error);
+  g_assert_no_error(error);
+  g_assert_true(json_object_get_boolean_member(json_node_get_object(report), "intact"));
+  g_assert_cmpint(json_object_get_int_member(json_node_get_object(report), "legacy_entries"), ==, 3);
+
+  g_assert_true(cd_archive_audit(archive, "view", "document:4", NULL, &error));
+  g_assert_no_error(error);
+  g_assert_cmpint(archive_int(archive, "SELECT count(*) FROM audit"), ==, 5);
+  seal = raw_text(cd_archive_get_db(archive), "SELECT detail FROM audit WHERE id = 4 AND action = 'audit-seal'");
+  g_assert_nonnull(strstr(seal, last_hash));
+  g_assert_nonnull(strstr(seal, "\"legacy_chain_intact\":true"));
+  g_assert_cmpint(verify_bad(archive, NULL), ==, 0);
+
+  raw = raw_open(f->path);
+  raw_exec(raw, "DROP TRIGGER audit_no_update; UPDATE audit SET actor = 'mallory' WHERE id = 2");
+  g_assert_cmpint(verify_bad(archive, &message), ==, 2);
+  g_assert_nonnull(strstr(message, "audit log entry 2 does not match the hash chain"));
+}
+
+/* A key file others may read is refused; a missing default key file is
+ * created with mode 0600 and 32 random bytes; an explicit key file that does
+ * not exist is an error, not a new key. */
+static void
+test_archive_audit_key_file(Fixture *f, gconstpointer data)
+{
+  g_autofree gchar *key_path = g_build_filename(f->dir, "sub", "audit.key", NULL);
+  g_autofree gchar *loose = g_build_filename(f->dir, "loose.key", NULL);
+  g_autoptr(GBytes) key = NULL;
+  g_autoptr(GBytes) again = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CdArchive) archive = open_writer(f->path);
+  GStatBuf st;
+
+  key = cd_audit_key_load(key_path, FALSE, &error);
+  g_assert_null(key);
+  g_assert_error(error, CD_ERROR, CD_ERROR_NOT_FOUND);
+  g_clear_error(&error);
+  g_assert_false(cd_archive_set_audit_key_file(archive, key_path, &error));
+  g_assert_error(error, CD_ERROR, CD_ERROR_NOT_FOUND);
+  g_clear_error(&error);
+
+  key = cd_audit_key_load(key_path, TRUE, &error);
+  g_assert_no_error(error);
+  g_assert_cmpuint(g_bytes_get_size(key), ==, 32);
+  g_assert_cmpint(g_stat(key_path, &st), ==, 0);
+  g_assert_cmpint(st.st_mode & 0777, ==, 0600);
+  again = cd_audit_key_load(key_path, TRUE, &error);
+  g_assert_no_error(error);
+  g_assert_true(g_bytes_equal(key, again));
+
+  g_assert_true(g_file_set_contents(loose, "0123456789abcdef0123", -1, NULL));
+  g_assert_cmpint(g_chmod(loose, 0644), ==, 0);
+  g_clear_pointer(&again, g_bytes_unref);
+  again = cd_audit_key_load(loose, FALSE, &error);
+  g_assert_null(again);
+  g_assert_error(error, CD_ERROR, CD_ERROR_INVALID_ARGUMENT);
+  g_assert_nonnull(strstr(error->message, "mode 0644"));
+}
+
+/* An old copy of the anchor put back after the newest entries were dropped
+ * hides nothing from the batch journal's anchor, which names a later entry;
+ * a queued batch's row gets an anchor too. */
+static void
+test_archive_audit_journal_anchor(Fixture *f, gconstpointer data)
+{
+  g_autoptr(CdArchive) archive = open_writer(f->path);
+  g_autoptr(sqlite3) raw = NULL;
+  g_autofree gchar *anchor_path = g_strdup_printf("%s.audit-anchor", f->path);
+  g_autofree gchar *saved = NULL;
+  g_autofree gchar *message = NULL;
+
+  fill_audit(archive);
+  g_assert_true(g_file_get_contents(anchor_path, &saved, NULL, NULL));
+  begin_batch(archive);
+  fill_audit(archive);
+  g_assert_cmpint(verify_bad(archive, NULL), ==, 0);
+
+  raw = raw_open(f->path);
+  raw_exec(raw, "DROP TRIGGER audit_no_delete; DELETE FROM audit WHERE id > 5");
+  g_assert_true(g_file_set_contents(anchor_path, saved, -1, NULL));
+  g_assert_cmpint(verify_bad(archive, &message), ==, 6);
+  g_assert_nonnull(strstr(message, "batch 1's journal names entry 6"));
+
+  /* a queued batch (the service's journal) is anchored as well */
+  {
+    g_autoptr(GError) error = NULL;
+    const gchar *inputs[] = { "box13/", NULL };
+    gint64 queued = cd_archive_queue_batch(archive, "test", "/w/test.workflow", NULL, inputs, &error);
+    g_autofree gchar *sql = g_strdup_printf(
+        "SELECT count(*) FROM batches WHERE id = %" G_GINT64_FORMAT " AND audit_anchor IS NOT NULL", queued);
+    g_assert_no_error(error);
+    g_assert_cmpint(archive_int(archive, sql), ==, 1);
+  }
+}
+
 /* ------------------------------------------- connections sharing a file */
 
 static const gchar *self_exe; /* this test binary, run again as another process */
@@ -1084,7 +1573,8 @@ test_archive_push_actor(Fixture *f, gconstpointer data)
   cd_archive_pop_actor(archive);
   g_assert_cmpstr(cd_archive_get_actor(archive), ==, "batch owner");
   {
-    sqlite3_stmt *stmt = cd_archive_prepare(archive, "SELECT actor, detail FROM audit ORDER BY id DESC LIMIT 1", &error);
+    sqlite3_stmt *stmt =
+        cd_archive_prepare(archive, "SELECT actor, detail FROM audit ORDER BY id DESC LIMIT 1", &error);
     g_assert_no_error(error);
     g_assert_cmpint(sqlite3_step(stmt), ==, SQLITE_ROW);
     actor = g_strdup((const gchar *) sqlite3_column_text(stmt, 0));
@@ -1122,6 +1612,18 @@ main(int argc, char **argv)
   ADD("writer-lock", test_archive_writer_lock);
   ADD("durability", test_archive_durability);
   ADD("bad-paths", test_archive_bad_paths);
+  ADD("audit-keyed", test_archive_audit_keyed);
+  ADD("audit-edit-rehashed", test_archive_audit_edit_rehashed);
+  ADD("audit-replace", test_archive_audit_replace);
+  ADD("audit-truncated", test_archive_audit_truncated);
+  ADD("audit-rewritten", test_archive_audit_rewritten);
+  ADD("audit-wrong-key", test_archive_audit_wrong_key);
+  ADD("audit-other-key-refused", test_archive_audit_other_key_refused);
+  ADD("audit-anchor-lost", test_archive_audit_anchor_lost);
+  ADD("audit-foreign-anchor", test_archive_audit_foreign_anchor);
+  ADD("audit-migrated", test_archive_audit_migrated);
+  ADD("audit-key-file", test_archive_audit_key_file);
+  ADD("audit-journal-anchor", test_archive_audit_journal_anchor);
   ADD("wal-kept", test_archive_wal_kept);
   ADD("lock-file", test_archive_lock_file);
   ADD("private-files", test_archive_private_files);

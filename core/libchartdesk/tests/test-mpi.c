@@ -7,6 +7,9 @@
  */
 #include "cd-engine.h"
 
+#include "cd-archive-private.h"
+#include "cd-test-util.h"
+
 static GPtrArray *
 read_text(const gchar *text, CdMpiFormat format, const gchar *system, GPtrArray *problems)
 {
@@ -167,8 +170,8 @@ test_mpi_hl7(void)
   g_assert_cmpstr(nth(p, 2)->mrn, ==, "00300300");
   g_assert_cmpstr(nth(p, 3)->mrn, ==, "00111111");
   g_assert_cmpstr(nth(p, 3)->merged_into, ==, "00300300");
-  g_assert_true(has_problem(problems, "message 4 (segment"));
-  g_assert_true(has_problem(problems, "event R01 carries no index update"));
+  g_assert_true(has_problem(problems, "x: message 4 (ORU^R01): event R01 carries no index update; skipped"));
+  g_assert_cmpuint(problems->len, ==, 1);
 }
 
 /* Import into an archive: re-import updates and never duplicates; a merge
@@ -219,15 +222,347 @@ test_mpi_import(void)
   g_assert_true(g_spawn_command_line_sync(rm, NULL, NULL, NULL, NULL));
 }
 
+/* Reads @hl7 expecting nothing usable and exactly one problem, @expected. */
+static void
+assert_refused(const gchar *hl7, const gchar *expected)
+{
+  g_autoptr(GPtrArray) problems = g_ptr_array_new_with_free_func(g_free);
+  g_autoptr(GPtrArray) p = read_text(hl7, CD_MPI_FORMAT_HL7, NULL, problems);
+
+  if (problems->len != 1 || g_strcmp0(g_ptr_array_index(problems, 0), expected) != 0) {
+    for (guint i = 0; i < problems->len; i++)
+      g_printerr("problem: %s\n", (gchar *) g_ptr_array_index(problems, i));
+  }
+  g_assert_cmpuint(p->len, ==, 0);
+  g_assert_cmpuint(problems->len, ==, 1);
+  g_assert_cmpstr(g_ptr_array_index(problems, 0), ==, expected);
+}
+
+/* Every update event accepted (A01, A04, A05, A08, A28, A31) refuses a
+ * message whose PID is missing, empty, doubled, without PID-3 or without a
+ * family name, each with its message number and the exact reason. */
+static void
+test_mpi_hl7_update_missing_segments(void)
+{
+  const gchar *const events[] = { "A01", "A04", "A05", "A08", "A28", "A31", NULL };
+
+  for (guint i = 0; events[i] != NULL; i++) {
+    const gchar *e = events[i];
+    const struct {
+      const gchar *body;
+      const gchar *reason;
+    } cases[] = {
+      { "EVN||202601010000\r", "no PID segment" },
+      { "PID\r", "PID-3 (the patient's MRN) is empty" },
+      { "PID|1||\r", "PID-3 (the patient's MRN) is empty" },
+      { "PID|1||^^^H^MR||DOE^JANE\r", "PID-3 (the patient's MRN) is empty" },
+      { "PID|1||111^^^H^MR\r", "MRN 111: PID-5 has no family name" },
+      { "PID|1||111^^^H^MR||^JANE\r", "MRN 111: PID-5 has no family name" },
+      { "PID|1||111^^^H^MR||DOE\rPID|1||222^^^H^MR||ROE\r", "more than one PID segment" },
+    };
+    for (guint c = 0; c < G_N_ELEMENTS(cases); c++) {
+      /* a good message first, so the bad one is message 2 */
+      g_autofree gchar *hl7 = g_strdup_printf("MSH|^~\\&|A|B|C|D|1||ADT^%s|1|P|2.5\rPID|1||999^^^H^MR||GOOD^ONE\r"
+                                              "MSH|^~\\&|A|B|C|D|1||ADT^%s|2|P|2.5\r%s",
+                                              e, e, cases[c].body);
+      g_autofree gchar *expected = g_strdup_printf("x: message 2 (ADT^%s): %s; message skipped", e, cases[c].reason);
+      g_autoptr(GPtrArray) problems = g_ptr_array_new_with_free_func(g_free);
+      g_autoptr(GPtrArray) p = read_text(hl7, CD_MPI_FORMAT_HL7, NULL, problems);
+      g_assert_cmpuint(p->len, ==, 1);
+      g_assert_cmpstr(nth(p, 0)->mrn, ==, "999");
+      g_assert_cmpuint(problems->len, ==, 1);
+      g_assert_cmpstr(g_ptr_array_index(problems, 0), ==, expected);
+    }
+  }
+  assert_refused("MSH|^~\\&|A|B|C|D|1||ADT|1|P|2.5\rPID|1||111^^^H^MR||DOE\r",
+                 "x: message 1 (ADT): MSH-9 names no trigger event; message skipped");
+  assert_refused("MSH|^~\\&|A|B|C|D|1|||1|P|2.5\rPID|1||111^^^H^MR||DOE\r",
+                 "x: message 1 (no MSH-9): MSH-9 names no trigger event; message skipped");
+  /* a header cut short starts a message of its own: its PID and MRG never
+   * join the A40 before it */
+  {
+    g_autoptr(GPtrArray) problems = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(GPtrArray) p = read_text("MSH|^~\\&|A|B|C|D|1||ADT^A40|1|P|2.5\rPID|1||222^^^H^MR\rMRG|333^^^H^MR\r"
+                                       "MSH|^~\rPID|1||444^^^H^MR\rMRG|555^^^H^MR\r",
+                                       CD_MPI_FORMAT_HL7, NULL, problems);
+    g_assert_cmpuint(p->len, ==, 1);
+    g_assert_cmpstr(nth(p, 0)->mrn, ==, "333");
+    g_assert_cmpstr(nth(p, 0)->merged_into, ==, "222");
+    g_assert_cmpuint(problems->len, ==, 1);
+    g_assert_cmpstr(g_ptr_array_index(problems, 0), ==,
+                    "x: message 2 (no MSH-9): MSH-9 names no trigger event; message skipped");
+  }
+}
+
+/* An A40 that cannot be used (PID or MRG missing, empty or out of order, a
+ * self-merge, one MRN merged twice) is refused whole, with its message
+ * number and reason: never completed from another message's PID. */
+static void
+test_mpi_hl7_a40_missing_segments(void)
+{
+  const struct {
+    const gchar *body;
+    const gchar *reason;
+  } cases[] = {
+    { "EVN||202601010000\r", "no PID and MRG segments (the surviving and the merged patient)" },
+    { "MRG|333^^^H^MR\r", "an MRG segment has no PID before it naming the surviving patient" },
+    { "PID|1||222^^^H^MR\r", "the PID for MRN 222 has no MRG segment after it (the patient merged away)" },
+    { "PID\rMRG|333^^^H^MR\r", "PID-3 (the surviving patient's MRN) is empty" },
+    { "PID|1||^^^H^MR||ROE\rMRG|333^^^H^MR\r", "PID-3 (the surviving patient's MRN) is empty" },
+    { "PID|1||222^^^H^MR\rMRG\r", "MRG-1 (the MRN merged into 222) is empty" },
+    { "PID|1||222^^^H^MR\rMRG|^^^H^MR\r", "MRG-1 (the MRN merged into 222) is empty" },
+    { "PID|1||222^^^H^MR\rMRG|222^^^H^MR\r", "MRG-1 and PID-3 are both 222: a patient cannot be merged into itself" },
+    { "PID|1||222^^^H^MR\rPID|1||444^^^H^MR\rMRG|333^^^H^MR\r", "the PID for MRN 222 has no MRG segment after it" },
+    { "PID|1||222^^^H^MR\rMRG|333^^^H^MR\rPID|1||444^^^H^MR\rMRG|333^^^H^MR\r",
+      "MRN 333 is merged twice in the message" },
+    { "PID|1||222^^^H^MR\rMRG|333^^^H^MR\rMRG|555^^^H^MR\r",
+      "an MRG segment has no PID before it naming the surviving patient" },
+  };
+
+  for (guint c = 0; c < G_N_ELEMENTS(cases); c++) {
+    /* the A08 before it names a patient; the A40 must not borrow it */
+    g_autofree gchar *hl7 = g_strdup_printf("MSH|^~\\&|A|B|C|D|1||ADT^A08|1|P|2.5\r"
+                                            "PID|||111^^^H^MR||DOE^JANE||19520314|F\r"
+                                            "MSH|^~\\&|A|B|C|D|1||ADT^A40|2|P|2.5\r%s",
+                                            cases[c].body);
+    g_autofree gchar *expected = g_strdup_printf("x: message 2 (ADT^A40): %s; merge refused", cases[c].reason);
+    g_autoptr(GPtrArray) problems = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(GPtrArray) p = read_text(hl7, CD_MPI_FORMAT_HL7, NULL, problems);
+    g_assert_cmpuint(p->len, ==, 1);
+    g_assert_cmpstr(nth(p, 0)->mrn, ==, "111");
+    g_assert_null(nth(p, 0)->merged_into);
+    if (problems->len != 1)
+      g_assert_true(has_problem(problems, "(none expected)"));
+    g_assert_cmpstr(g_ptr_array_index(problems, 0), ==, expected);
+  }
+  /* a message with two good pairs gives both merges, each to its own PID */
+  {
+    g_autoptr(GPtrArray) problems = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(GPtrArray) p =
+        read_text("MSH|^~\\&|A|B|C|D|1||ADT^A40^ADT_A39|1|P|2.5\rEVN||1\rPID|1||222^^^H^MR\rPD1\rMRG|333^^^H^MR\r"
+                  "PV1\rPID|1||444^^^H^MR||LEE^KIM\rMRG|555^^^H^MR\r",
+                  CD_MPI_FORMAT_HL7, NULL, problems);
+    g_assert_cmpuint(problems->len, ==, 0);
+    g_assert_cmpuint(p->len, ==, 3);
+    g_assert_cmpstr(nth(p, 0)->mrn, ==, "333");
+    g_assert_cmpstr(nth(p, 0)->merged_into, ==, "222");
+    g_assert_cmpstr(nth(p, 1)->mrn, ==, "444"); /* a named PID also updates its entry */
+    g_assert_null(nth(p, 1)->merged_into);
+    g_assert_cmpstr(nth(p, 2)->mrn, ==, "555");
+    g_assert_cmpstr(nth(p, 2)->merged_into, ==, "444");
+  }
+}
+
+/* FHIR replaced-by links are read from their own resource only; a link that
+ * names no MRN, an MRN of another system, the record itself, or disagrees
+ * with another link skips the record instead of merging it. */
+static void
+test_mpi_fhir_replaced_by(void)
+{
+  g_autoptr(GPtrArray) problems = g_ptr_array_new_with_free_func(g_free);
+#define PAT(id, mrn, links)                                                                                            \
+  "{\"resource\":{\"resourceType\":\"Patient\",\"id\":\"" id "\",\"identifier\":[{\"type\":{\"coding\":[{\"code\":"    \
+  "\"MR\"}]},\"system\":\"urn:h\",\"value\":\"" mrn "\"}],\"name\":[{\"family\":\"Roe\"}],\"link\":[" links "]}}"
+#define LINK(ident) "{\"type\":\"replaced-by\",\"other\":{" ident "}}"
+  const gchar *bundle = "{\"resourceType\":\"Bundle\",\"entry\":["                           /**/
+      PAT("a", "111", LINK("\"identifier\":{\"system\":\"urn:h\",\"value\":\"222\"}")) ","   /* good */
+      PAT("b", "333", LINK("\"reference\":\"Patient/x\"")) ","                               /* no identifier */
+      PAT("c", "444", LINK("\"identifier\":{\"system\":\"urn:ssn\",\"value\":\"222\"}")) "," /* an SSN */
+      PAT("d", "555", LINK("\"identifier\":{\"value\":\"555\"}")) ","                        /* itself */
+      PAT("e", "666",
+          LINK("\"identifier\":{\"value\":\"222\"}") "," LINK(
+              "\"identifier\":{\"value\":\"777\"}")) "," PAT("f", "888",
+                                                             LINK("\"identifier\":{\"value\":\"\"}")) "," /* empty */
+      PAT("g", "999", "{\"type\":\"seealso\",\"other\":{\"reference\":\"x\"}}") /* not a merge */
+      "]}";
+#undef PAT
+#undef LINK
+  g_autoptr(GPtrArray) p = read_text(bundle, CD_MPI_FORMAT_FHIR, NULL, problems);
+
+  g_assert_cmpuint(p->len, ==, 2);
+  g_assert_cmpstr(nth(p, 0)->mrn, ==, "111");
+  g_assert_cmpstr(nth(p, 0)->merged_into, ==, "222");
+  g_assert_cmpstr(nth(p, 1)->mrn, ==, "999");
+  g_assert_null(nth(p, 1)->merged_into);
+  g_assert_true(has_problem(problems, "x: entry 2: MRN 333 is replaced by Patient/x, which names no MRN identifier; "
+                                      "record skipped, nothing merged"));
+  g_assert_true(has_problem(problems, "x: entry 3: MRN 444 is replaced by 222 of system urn:ssn, not an MRN of system "
+                                      "urn:h; record skipped"));
+  g_assert_true(has_problem(problems, "x: entry 4: MRN 555 is replaced by itself; record skipped"));
+  g_assert_true(has_problem(problems, "x: entry 5: MRN 666 is replaced by two patients, 222 and 777; record skipped"));
+  g_assert_true(has_problem(problems, "x: entry 6: MRN 888 is replaced by a patient, which names no MRN identifier"));
+  g_assert_cmpuint(problems->len, ==, 5);
+}
+
+/* A CSV row short of columns leaves them empty: nothing is carried over
+ * from the row before. */
+static void
+test_mpi_csv_short_row(void)
+{
+  g_autoptr(GPtrArray) problems = g_ptr_array_new_with_free_func(g_free);
+  g_autoptr(GPtrArray) p =
+      read_text("mrn,family,given,dob\n111,DOE,JANE,1952-03-14\n222,ROE\n", CD_MPI_FORMAT_CSV, NULL, problems);
+
+  g_assert_cmpuint(p->len, ==, 2);
+  g_assert_cmpstr(nth(p, 1)->mrn, ==, "222");
+  g_assert_null(nth(p, 1)->given);
+  g_assert_null(nth(p, 1)->dob);
+  g_assert_cmpuint(problems->len, ==, 0);
+}
+
+static gint64
+commit_document(CdArchive *archive, gint64 batch, const gchar *mrn, gint mark)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CdDocument) doc = cd_document_new();
+  g_autofree gchar *sha = g_strdup_printf("%064d", mark);
+  g_autoptr(CdPage) page = cd_page_new("box/scan.tif", 0, sha);
+  PIX *pix = pixCreate(32, 32, 1);
+
+  pixSetPixel(pix, mark, 3, 1);
+  cd_page_set_pix(page, pix);
+  cd_page_set_resolution(page, 300, 300);
+  cd_page_set_text(page, "progress note");
+  cd_document_set_patient_mrn(doc, mrn);
+  cd_document_set_doc_type(doc, "progress-note", 0.9);
+  cd_document_add_page(doc, page);
+  g_assert_true(cd_archive_commit_document(archive, batch, doc, &error));
+  g_assert_no_error(error);
+  return cd_document_get_id(doc);
+}
+
+/* The newest mpi-import audit detail, as text. */
+static gchar *
+last_import_detail(CdArchive *archive)
+{
+  g_autoptr(GError) error = NULL;
+  sqlite3_stmt *stmt = cd_archive_prepare(
+      archive, "SELECT detail FROM audit WHERE action = 'mpi-import' ORDER BY id DESC LIMIT 1", &error);
+  gchar *detail;
+
+  g_assert_no_error(error);
+  g_assert_cmpint(sqlite3_step(stmt), ==, SQLITE_ROW);
+  detail = g_strdup((const gchar *) sqlite3_column_text(stmt, 0));
+  sqlite3_finalize(stmt);
+  return detail;
+}
+
+/* The reported case: 111, 222 and 333 in the index, an A08 for 111 then an
+ * A40 whose PID names 222 without a name and whose MRG names 333. 333 (and
+ * its documents) goes to 222, never to 111; the audit entry lists the
+ * documents moved. A merge into an MRN the index does not have, or into one
+ * merged away, fails the import and moves nothing. */
+static void
+test_mpi_hl7_a40_into_own_pid(void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree gchar *dir = g_dir_make_tmp("cd-mpi-XXXXXX", &error);
+  g_autofree gchar *path = g_build_filename(dir, "a.archive", NULL);
+  g_autoptr(CdArchive) archive = NULL;
+  g_autoptr(GPtrArray) index =
+      read_text("mrn,family,given\n111,DOE,JANE\n222,ROE,RICHARD\n333,ROE,RICK\n", CD_MPI_FORMAT_CSV, NULL, NULL);
+  g_autoptr(GPtrArray) problems = g_ptr_array_new_with_free_func(g_free);
+  g_autoptr(GPtrArray) adt = read_text("MSH|^~\\&|A|B|C|D|1||ADT^A08|1|P|2.5\r"
+                                       "PID|||111^^^H^MR||DOE^JANE||19520314|F\r"
+                                       "MSH|^~\\&|A|B|C|D|1||ADT^A40|2|P|2.5\r"
+                                       "PID|||222^^^H^MR\r"
+                                       "MRG|333^^^H^MR\r",
+                                       CD_MPI_FORMAT_HL7, NULL, problems);
+  g_autoptr(GPtrArray) unknown = read_text("MSH|^~\\&|A|B|C|D|1||ADT^A40|1|P|2.5\rPID|||404^^^H^MR\rMRG|111^^^H^MR\r",
+                                           CD_MPI_FORMAT_HL7, NULL, NULL);
+  g_autoptr(GPtrArray) into_merged = read_text(
+      "MSH|^~\\&|A|B|C|D|1||ADT^A40|1|P|2.5\rPID|||333^^^H^MR\rMRG|111^^^H^MR\r", CD_MPI_FORMAT_HL7, NULL, NULL);
+  g_autoptr(GPtrArray) elsewhere = read_text("MSH|^~\\&|A|B|C|D|1||ADT^A40|1|P|2.5\rPID|||111^^^H^MR\rMRG|333^^^H^MR\r",
+                                             CD_MPI_FORMAT_HL7, NULL, NULL);
+  g_autoptr(CdPatient) s333 = NULL;
+  g_autoptr(CdPatient) s111 = NULL;
+  g_autofree gchar *detail = NULL;
+  g_autofree gchar *expected = NULL;
+  CdImportStats stats = { 0 };
+  gint64 batch, d1, d2, d3;
+
+  g_assert_no_error(error);
+  g_assert_cmpuint(problems->len, ==, 0);
+  archive = cd_archive_open(path, CD_ARCHIVE_FLAG_WRITER | CD_ARCHIVE_FLAG_CREATE, &error);
+  g_assert_no_error(error);
+  g_assert_true(cd_archive_import_patients(archive, index, "csv", &stats, &error));
+  g_assert_no_error(error);
+  batch = cd_archive_begin_batch(archive, "test", NULL, &error);
+  g_assert_no_error(error);
+  d1 = commit_document(archive, batch, "333", 1);
+  d2 = commit_document(archive, batch, "111", 2);
+  d3 = commit_document(archive, batch, "333", 3);
+
+  memset(&stats, 0, sizeof stats);
+  g_assert_true(cd_archive_import_patients(archive, adt, "hl7", &stats, &error));
+  g_assert_no_error(error);
+  g_assert_cmpuint(stats.merged, ==, 1);
+  g_assert_cmpuint(stats.refiled, ==, 2);
+  s333 = cd_archive_resolve_patient(archive, "333", &error);
+  g_assert_no_error(error);
+  g_assert_cmpstr(s333->mrn, ==, "222");
+  s111 = cd_archive_lookup_patient(archive, "111", &error);
+  g_assert_no_error(error);
+  g_assert_null(s111->merged_into);
+  detail = last_import_detail(archive);
+  expected = g_strdup_printf("\"merges\":[{\"mrn\":\"333\",\"into\":\"222\",\"documents\":[%" G_GINT64_FORMAT
+                             ",%" G_GINT64_FORMAT "]}]",
+                             d1, d3);
+  g_assert_nonnull(strstr(detail, expected));
+  g_assert_cmpint(d2, >, 0);
+
+  /* refused merges: the error names both MRNs and the reason */
+  g_assert_false(cd_archive_import_patients(archive, unknown, "hl7", &stats, &error));
+  g_assert_error(error, CD_ERROR, CD_ERROR_INVALID_DATA);
+  g_assert_cmpstr(error->message, ==,
+                  "MRN 111: merge into 404 refused: 404 is not in the patient index (import the patient first)");
+  g_clear_error(&error);
+  g_assert_false(cd_archive_import_patients(archive, into_merged, "hl7", &stats, &error));
+  g_assert_cmpstr(error->message, ==, "MRN 111: merge into 333 refused: 333 was itself merged into 222");
+  g_clear_error(&error);
+  g_assert_false(cd_archive_import_patients(archive, elsewhere, "hl7", &stats, &error));
+  g_assert_cmpstr(error->message, ==, "MRN 333: merge into 111 refused: 333 was already merged into 222");
+  g_clear_error(&error);
+  g_clear_pointer(&s111, cd_patient_free);
+  s111 = cd_archive_resolve_patient(archive, "111", &error);
+  g_assert_no_error(error);
+  g_assert_cmpstr(s111->mrn, ==, "111");
+  /* the same A40 again changes nothing */
+  memset(&stats, 0, sizeof stats);
+  g_assert_true(cd_archive_import_patients(archive, adt, "hl7", &stats, &error));
+  g_assert_cmpuint(stats.merged, ==, 0);
+  g_assert_cmpuint(stats.unchanged, ==, 2);
+  /* 222 merged into 111: 333 now resolves to 111 along the chain, and an
+   * A40 merging 333 into 111 directly is a feed sent again */
+  {
+    g_autoptr(GPtrArray) chain = read_text("MSH|^~\\&|A|B|C|D|1||ADT^A40|1|P|2.5\rPID|||111^^^H^MR\rMRG|222^^^H^MR\r"
+                                           "MSH|^~\\&|A|B|C|D|1||ADT^A40|2|P|2.5\rPID|||111^^^H^MR\rMRG|333^^^H^MR\r",
+                                           CD_MPI_FORMAT_HL7, NULL, NULL);
+    memset(&stats, 0, sizeof stats);
+    g_assert_true(cd_archive_import_patients(archive, chain, "hl7", &stats, &error));
+    g_assert_no_error(error);
+    g_assert_cmpuint(stats.merged, ==, 1);
+    g_assert_cmpuint(stats.refiled, ==, 2);
+    g_assert_cmpuint(stats.unchanged, ==, 1);
+  }
+  g_clear_object(&archive);
+  cd_test_rm_rf(dir);
+}
+
 int
 main(int argc, char **argv)
 {
   g_test_init(&argc, &argv, NULL);
-  g_test_add_func("/mpi/csv", test_mpi_csv);
-  g_test_add_func("/mpi/csv-unclosed-quote", test_mpi_csv_unclosed_quote);
-  g_test_add_func("/mpi/csv-without-mrn-column", test_mpi_csv_without_mrn_column);
-  g_test_add_func("/mpi/fhir", test_mpi_fhir);
-  g_test_add_func("/mpi/hl7", test_mpi_hl7);
-  g_test_add_func("/mpi/import", test_mpi_import);
+  g_test_add_func("/chartdesk/mpi/csv", test_mpi_csv);
+  g_test_add_func("/chartdesk/mpi/csv-unclosed-quote", test_mpi_csv_unclosed_quote);
+  g_test_add_func("/chartdesk/mpi/csv-without-mrn-column", test_mpi_csv_without_mrn_column);
+  g_test_add_func("/chartdesk/mpi/csv-short-row", test_mpi_csv_short_row);
+  g_test_add_func("/chartdesk/mpi/fhir", test_mpi_fhir);
+  g_test_add_func("/chartdesk/mpi/fhir-replaced-by", test_mpi_fhir_replaced_by);
+  g_test_add_func("/chartdesk/mpi/hl7", test_mpi_hl7);
+  g_test_add_func("/chartdesk/mpi/hl7-update-missing-segments", test_mpi_hl7_update_missing_segments);
+  g_test_add_func("/chartdesk/mpi/hl7-a40-missing-segments", test_mpi_hl7_a40_missing_segments);
+  g_test_add_func("/chartdesk/mpi/hl7-a40-into-own-pid", test_mpi_hl7_a40_into_own_pid);
+  g_test_add_func("/chartdesk/mpi/import", test_mpi_import);
   return g_test_run();
 }

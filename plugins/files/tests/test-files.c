@@ -13,6 +13,7 @@
 #include <chartdesk.h>
 #include <glib/gstdio.h>
 #include <tiffio.h>
+#include <unistd.h>
 #include "cd-test-util.h"
 
 static CdRegistry *registry;
@@ -731,6 +732,135 @@ test_files_pdf_scanner(void)
   g_assert_cmpint(dpi_of(g_ptr_array_index(pages, 0)), ==, 300);
 }
 
+/* A PNG or JPEG over max-image-bytes and a PDF over max-pdf-pages are each
+ * one failed record for the whole file naming the size and the option; at
+ * the limit they are read. */
+static void
+test_files_input_limits(void)
+{
+  g_autofree gchar *png = fixture("limit.png");
+  g_autofree gchar *jpg = fixture("limit.jpg");
+  g_autofree gchar *pdf = make_cairo_pdf(); /* two pages */
+  g_autoptr(PIX) pix = pixCreate(W, H, 8);
+  g_autoptr(CdSource) tight = make_source();
+  g_autoptr(CdSource) loose = make_source();
+  g_autoptr(GPtrArray) pages = NULL;
+  g_autofree gchar *png_reason = NULL;
+  g_autofree gchar *jpg_reason = NULL;
+  const gchar *inputs[] = { png, jpg, pdf, NULL };
+  guint64 default_bytes = 0;
+  guint default_pages = 0;
+  GStatBuf st_png, st_jpg;
+
+  /* noise, so that both files are well over a kilobyte */
+  {
+    g_autoptr(GRand) rand = g_rand_new_with_seed(11);
+    for (guint y = 0; y < H; y++)
+      for (guint x = 0; x < W; x++)
+        pixSetPixel(pix, x, y, g_rand_int_range(rand, 0, 256));
+  }
+  g_assert_cmpint(pixWrite(png, pix, IFF_PNG), ==, 0);
+  g_assert_cmpint(pixWrite(jpg, pix, IFF_JFIF_JPEG), ==, 0);
+  g_assert_cmpint(g_stat(png, &st_png), ==, 0);
+  g_assert_cmpint(g_stat(jpg, &st_jpg), ==, 0);
+  g_assert_cmpint(st_png.st_size, >, 1024);
+  g_assert_cmpint(st_jpg.st_size, >, 1024);
+
+  g_object_get(tight, "max-image-bytes", &default_bytes, "max-pdf-pages", &default_pages, NULL);
+  g_assert_cmpuint(default_bytes, ==, 256 * 1024 * 1024);
+  g_assert_cmpuint(default_pages, ==, 2000);
+
+  g_object_set(tight, "max-image-bytes", (guint64) 1024, "max-pdf-pages", 1, NULL);
+  pages = read_all(tight, inputs);
+  g_assert_cmpuint(pages->len, ==, 3);
+  png_reason =
+      g_strdup_printf("PNG file is %" G_GUINT64_FORMAT " bytes, over the limit of 1024 (option max-image-bytes)",
+                      (guint64) st_png.st_size);
+  jpg_reason =
+      g_strdup_printf("JPEG file is %" G_GUINT64_FORMAT " bytes, over the limit of 1024 (option max-image-bytes)",
+                      (guint64) st_jpg.st_size);
+  assert_failed(g_ptr_array_index(pages, 0), png, -1, png_reason);
+  assert_failed(g_ptr_array_index(pages, 1), jpg, -1, jpg_reason);
+  assert_failed(g_ptr_array_index(pages, 2), pdf, -1, "PDF has 2 pages, over the limit of 1 (option max-pdf-pages)");
+  g_clear_pointer(&pages, g_ptr_array_unref);
+
+  /* exactly at the limits: read */
+  g_object_set(loose, "max-image-bytes", (guint64) MAX(st_png.st_size, st_jpg.st_size), "max-pdf-pages", 2,
+               "resolution", 72, NULL);
+  pages = read_all(loose, inputs);
+  g_assert_cmpuint(pages->len, ==, 4);
+  for (guint i = 0; i < pages->len; i++)
+    g_assert_cmpint(cd_page_get_kind(g_ptr_array_index(pages, i)), ==, CD_PAGE_KIND_PAGE);
+}
+
+/* A symbolic link to a folder inside a folder being walked is not followed
+ * (here it points back up: following it would loop, and could leave the
+ * tree); a link to a file is still read; a linked folder named directly is
+ * read. */
+static void
+test_files_symlinked_folder(void)
+{
+  g_autofree gchar *root = fixture("walk");
+  g_autofree gchar *inner = fixture("walk/inner");
+  g_autofree gchar *outside = fixture("outside");
+  g_autofree gchar *page = fixture("walk/inner/1.tif");
+  g_autofree gchar *secret = fixture("outside/secret.tif");
+  g_autofree gchar *loop = fixture("walk/loop");
+  g_autofree gchar *away = fixture("walk/away");
+  g_autofree gchar *file_link = fixture("walk/2.tif");
+  g_autofree gchar *direct = fixture("direct-link");
+  g_autofree gchar *direct_page = fixture("direct-link/secret.tif");
+  g_autoptr(GPtrArray) pages = NULL;
+
+  g_assert_cmpint(g_mkdir_with_parents(inner, 0755), ==, 0);
+  g_assert_cmpint(g_mkdir_with_parents(outside, 0755), ==, 0);
+  touch_tiff(page);
+  touch_tiff(secret);
+  g_assert_cmpint(symlink(root, loop), ==, 0);
+  g_assert_cmpint(symlink(outside, away), ==, 0);
+  g_assert_cmpint(symlink(secret, file_link), ==, 0);
+  g_assert_cmpint(symlink(outside, direct), ==, 0);
+
+  pages = read_one(root);
+  g_assert_cmpuint(pages->len, ==, 2);
+  g_assert_cmpstr(cd_page_get_source_path(g_ptr_array_index(pages, 0)), ==, file_link);
+  g_assert_cmpstr(cd_page_get_source_path(g_ptr_array_index(pages, 1)), ==, page);
+  g_clear_pointer(&pages, g_ptr_array_unref);
+
+  pages = read_one(direct);
+  g_assert_cmpuint(pages->len, ==, 1);
+  g_assert_cmpstr(cd_page_get_source_path(g_ptr_array_index(pages, 0)), ==, direct_page);
+}
+
+/* A symbolic link another user made is not followed, named or met in a
+ * walk: it could point at a file only the service may read (a hot folder
+ * or source folder others write to). Needs root, to give the link away. */
+static void
+test_files_foreign_link(void)
+{
+  g_autofree gchar *secret = fixture("foreign/secret.tif");
+  g_autofree gchar *folder = fixture("foreign/box");
+  g_autofree gchar *link = fixture("foreign/box/1.tif");
+  g_autoptr(GPtrArray) named = NULL;
+  g_autoptr(GPtrArray) walked = NULL;
+
+  touch_tiff(secret);
+  g_assert_cmpint(g_mkdir_with_parents(folder, 0755), ==, 0);
+  g_assert_cmpint(symlink(secret, link), ==, 0);
+  if (lchown(link, 65534, 65534) != 0) {
+    g_test_skip("cannot give a symbolic link to another user (not root)");
+    return;
+  }
+  named = read_one(link);
+  g_assert_cmpuint(named->len, ==, 1);
+  assert_failed(g_ptr_array_index(named, 0), link, -1,
+                "a symbolic link made by another user (uid 65534): not followed");
+  walked = read_one(folder);
+  g_assert_cmpuint(walked->len, ==, 1);
+  assert_failed(g_ptr_array_index(walked, 0), link, -1,
+                "a symbolic link made by another user (uid 65534): not followed");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -757,6 +887,9 @@ main(int argc, char **argv)
   g_test_add_func("/chartdesk/files/pdf", test_files_pdf);
   g_test_add_func("/chartdesk/files/pdf-broken", test_files_pdf_broken);
   g_test_add_func("/chartdesk/files/pdf-scanner", test_files_pdf_scanner);
+  g_test_add_func("/chartdesk/files/input-limits", test_files_input_limits);
+  g_test_add_func("/chartdesk/files/symlinked-folder", test_files_symlinked_folder);
+  g_test_add_func("/chartdesk/files/foreign-link", test_files_foreign_link);
   ret = g_test_run();
 
   cd_test_rm_rf(tmpdir);

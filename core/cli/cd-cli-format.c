@@ -2,8 +2,8 @@
  * Copyright 2026 The Chartdesk authors
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
- * The parts of `chartdesk` that format things for people: the plugin
- * listing, page images, documents at a terminal.
+ * What several `chartdesk` commands print or write for people: documents,
+ * pages and review items at a terminal, page images to private files.
  */
 #include "config.h"
 
@@ -11,81 +11,23 @@
 
 #include "cd-cli-private.h"
 
-gint
-cd_cli_plugins(gint argc, gchar **argv)
+static gboolean
+cd_cli_write_private(const gchar *filename, const guint8 *data, gsize size, GError **error)
 {
-  gboolean opt_json = FALSE;
-  const GOptionEntry entries[] = {
-    { "json", 0, 0, G_OPTION_ARG_NONE, &opt_json, "Print JSON", NULL },
-    { NULL },
-  };
-  g_autoptr(GOptionContext) ctx = g_option_context_new("— list plugins, their stages and options");
-  g_autoptr(GError) error = NULL;
-  g_autoptr(CdRegistry) registry = NULL;
-  g_autoptr(JsonNode) root = NULL;
-  JsonArray *plugins;
-  JsonArray *failed;
+  g_autoptr(GFile) file = g_file_new_for_path(filename);
+  g_autoptr(GError) error_local = NULL;
 
-  g_option_context_add_main_entries(ctx, entries, NULL);
-  g_option_context_set_summary(ctx, "Plugins are read from CHARTDESK_PLUGIN_PATH, the build tree when run from it, "
-                                    "and the install folder.");
-  if (!g_option_context_parse(ctx, &argc, &argv, &error)) {
-    fprintf(stderr, "chartdesk: %s\n", error->message);
-    return CD_EXIT_USAGE;
+  if (!g_file_replace_contents(file, (const gchar *) data, size, NULL, FALSE,
+                               G_FILE_CREATE_PRIVATE | G_FILE_CREATE_REPLACE_DESTINATION, NULL, NULL, &error_local)) {
+    g_set_error(error, CD_ERROR, CD_ERROR_FAILED, "%s: cannot write: %s", filename, error_local->message);
+    return FALSE;
   }
-  registry = cd_cli_load_registry();
-  root = cd_registry_to_json(registry);
-  if (opt_json) {
-    g_autofree gchar *out = json_to_string(root, TRUE);
-    g_print("%s\n", out);
-    return cd_registry_get_failed(registry)->len > 0 ? 1 : 0;
-  }
-
-  plugins = json_object_get_array_member(json_node_get_object(root), "plugins");
-  for (guint i = 0; i < json_array_get_length(plugins); i++) {
-    JsonObject *p = json_array_get_object_element(plugins, i);
-    JsonArray *stages = json_object_get_array_member(p, "stages");
-    g_print("%s %s (%s)\n  %s\n  %s\n", json_object_get_string_member(p, "name"),
-            json_object_get_string_member(p, "version"), json_object_get_string_member(p, "license"),
-            json_object_get_string_member(p, "description"), json_object_get_string_member(p, "file"));
-    for (guint j = 0; j < json_array_get_length(stages); j++) {
-      JsonObject *s = json_array_get_object_element(stages, j);
-      JsonArray *options = json_object_get_array_member(s, "options");
-      g_print("\n  %s  [%s stage]\n    %s\n", json_object_get_string_member(s, "name"),
-              json_object_get_string_member(s, "kind"), json_object_get_string_member(s, "description"));
-      for (guint k = 0; k < json_array_get_length(options); k++) {
-        JsonObject *o = json_array_get_object_element(options, k);
-        g_autoptr(GString) range = g_string_new(NULL);
-        if (json_object_has_member(o, "minimum"))
-          g_string_append_printf(range, ", %s to %s", json_object_get_string_member(o, "minimum"),
-                                 json_object_get_string_member(o, "maximum"));
-        if (json_object_has_member(o, "choices")) {
-          JsonArray *choices = json_object_get_array_member(o, "choices");
-          g_string_append(range, ", one of");
-          for (guint c = 0; c < json_array_get_length(choices); c++)
-            g_string_append_printf(range, " %s", json_array_get_string_element(choices, c));
-        }
-        g_print("    %-18s %-8s default %s%s\n      %s\n", json_object_get_string_member(o, "name"),
-                json_object_get_string_member(o, "type"), json_object_get_string_member(o, "default"), range->str,
-                json_object_get_string_member(o, "description"));
-      }
-    }
-    g_print("\n");
-  }
-  failed = json_object_get_array_member(json_node_get_object(root), "failed");
-  if (json_array_get_length(failed) > 0) {
-    g_print("Not loaded:\n");
-    for (guint i = 0; i < json_array_get_length(failed); i++) {
-      JsonObject *f = json_array_get_object_element(failed, i);
-      g_print("  %s\n", json_object_get_string_member(f, "error"));
-    }
-    return CD_EXIT_FAILED;
-  }
-  return CD_EXIT_OK;
+  return TRUE;
 }
 
-/* Writes a stored page image: the stored bytes when the extension asks for
- * the stored format, otherwise decoded and re-encoded by Leptonica. */
+/* Writes a stored page image, mode 0600: the stored bytes when the
+ * extension asks for the stored format, otherwise decoded and re-encoded by
+ * Leptonica. */
 gboolean
 cd_cli_write_page_image(CdArchive *archive, gint64 page_id, const gchar *filename, GError **error)
 {
@@ -103,7 +45,7 @@ cd_cli_write_page_image(CdArchive *archive, gint64 page_id, const gchar *filenam
   lower = g_ascii_strdown(filename, -1);
   if ((g_strcmp0(format, "jpeg") == 0 && (g_str_has_suffix(lower, ".jpg") || g_str_has_suffix(lower, ".jpeg"))) ||
       (g_strcmp0(format, "tiff-g4") == 0 && (g_str_has_suffix(lower, ".tif") || g_str_has_suffix(lower, ".tiff"))))
-    return g_file_set_contents(filename, (const gchar *) data, size, error);
+    return cd_cli_write_private(filename, data, size, error);
 
   if (g_str_has_suffix(lower, ".png"))
     iff = IFF_PNG;
@@ -124,11 +66,18 @@ cd_cli_write_page_image(CdArchive *archive, gint64 page_id, const gchar *filenam
                 page_id);
     return FALSE;
   }
-  if (pixWrite(filename, pix, iff) != 0) {
-    g_set_error(error, CD_ERROR, CD_ERROR_FAILED, "%s: cannot write image", filename);
-    return FALSE;
+  {
+    l_uint8 *encoded = NULL;
+    size_t encoded_size = 0;
+    gboolean ok;
+    if (pixWriteMem(&encoded, &encoded_size, pix, iff) != 0 || encoded == NULL) {
+      g_set_error(error, CD_ERROR, CD_ERROR_FAILED, "%s: cannot encode image", filename);
+      return FALSE;
+    }
+    ok = cd_cli_write_private(filename, encoded, encoded_size, error);
+    lept_free(encoded);
+    return ok;
   }
-  return TRUE;
 }
 
 static const gchar *

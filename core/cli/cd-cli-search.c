@@ -1,0 +1,137 @@
+/*
+ * Copyright 2026 The Chartdesk authors
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * `chartdesk search`: full-text and filtered search, here or through chartdeskd.
+ */
+#include "config.h"
+
+#include <stdio.h>
+
+#include "cd-cli-private.h"
+
+gint
+cd_cli_search(gint argc, gchar **argv)
+{
+  gboolean opt_service = FALSE;
+  gboolean opt_no_service = FALSE;
+  g_autofree gchar *opt_mrn = NULL;
+  g_autofree gchar *opt_type = NULL;
+  g_autofree gchar *opt_from = NULL;
+  g_autofree gchar *opt_to = NULL;
+  g_autofree gchar *opt_user = NULL;
+  g_autofree gchar *opt_purpose = NULL;
+  gint opt_limit = 20;
+  gint opt_offset = 0;
+  gboolean opt_plain = FALSE;
+  gboolean opt_json = FALSE;
+  const GOptionEntry entries[] = {
+    { "mrn", 'm', 0, G_OPTION_ARG_STRING, &opt_mrn, "Only this patient's documents", "MRN" },
+    { "type", 't', 0, G_OPTION_ARG_STRING, &opt_type, "Only documents of this type", "TYPE" },
+    { "from", 0, 0, G_OPTION_ARG_STRING, &opt_from, "Only documents dated on or after", "YYYY-MM-DD" },
+    { "to", 0, 0, G_OPTION_ARG_STRING, &opt_to, "Only documents dated on or before", "YYYY-MM-DD" },
+    { "limit", 'n', 0, G_OPTION_ARG_INT, &opt_limit, "At most this many hits (default 20)", "N" },
+    { "offset", 0, 0, G_OPTION_ARG_INT, &opt_offset, "Skip this many hits", "N" },
+    { "plain", 0, 0, G_OPTION_ARG_NONE, &opt_plain, "Search the words as typed, never as FTS5 syntax", NULL },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &opt_json, "Print JSON", NULL },
+    { "user", 'u', 0, G_OPTION_ARG_STRING, &opt_user, "Who to record in the audit log", "NAME" },
+    { "purpose", 'p', 0, G_OPTION_ARG_STRING, &opt_purpose, "Why, for the audit log (a request number)", "TEXT" },
+    { "service", 0, 0, G_OPTION_ARG_NONE, &opt_service, "Search through chartdeskd (default: when it runs)", NULL },
+    { "no-service", 0, 0, G_OPTION_ARG_NONE, &opt_no_service, "Search here even if chartdeskd runs", NULL },
+    { NULL },
+  };
+  g_autoptr(GOptionContext) ctx = g_option_context_new("ARCHIVE [WORDS…] — find pages by words, patient, type, date");
+  g_autoptr(CdDBusChartdesk1) service = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CdArchive) archive = NULL;
+  g_autoptr(GPtrArray) hits = NULL;
+  g_autofree gchar *text = NULL;
+  g_auto(GStrv) types = NULL;
+  CdSearchQuery query = { 0 };
+
+  g_option_context_add_main_entries(ctx, entries, NULL);
+  cd_cli_add_archive_options(ctx);
+  g_option_context_set_summary(ctx, "Plain words must all appear on a page. Quotes, parentheses, * prefixes and "
+                                    "AND/OR/NOT/NEAR make the text an SQLite FTS5 query:\n"
+                                    "  chartdesk search charts.archive '\"chest pain\" OR dyspnea'\n"
+                                    "--type takes a type of the taxonomy by its name, an alias or a former name, "
+                                    "and finds\ndocuments stored under its current and former names.");
+  if (!cd_cli_parse(ctx, &argc, &argv, &error))
+    return cd_cli_usage(ctx, error->message);
+  if (argc < 2)
+    return cd_cli_usage(ctx, "search needs an archive");
+  if (opt_limit <= 0 || opt_offset < 0)
+    return cd_cli_usage(ctx, "--limit must be positive and --offset not negative");
+
+  service = cd_client_connect(cd_cli_service_mode(opt_service, opt_no_service), &error);
+  if (error != NULL) {
+    cd_cli_print_error(error);
+    return CD_EXIT_FAILED;
+  }
+  if (service == NULL) {
+    archive = cd_cli_open_archive(argv[1], CD_ARCHIVE_FLAG_NONE, &error);
+    if (archive == NULL) {
+      cd_cli_print_error(error);
+      return CD_EXIT_FAILED;
+    }
+    if (opt_user != NULL)
+      cd_cli_set_user(archive, opt_user);
+    cd_archive_set_purpose(archive, opt_purpose);
+  }
+  /* through the service, the service reads the type with its taxonomy */
+  if (service == NULL && opt_type != NULL) {
+    g_autoptr(CdTaxonomy) taxonomy = cd_taxonomy_new_default(&error);
+    if (taxonomy == NULL) {
+      cd_cli_print_error(error);
+      return CD_EXIT_FAILED;
+    }
+    types = cd_taxonomy_resolve_search(taxonomy, opt_type, &error);
+    if (types == NULL) {
+      cd_cli_print_error(error);
+      return CD_EXIT_USAGE;
+    }
+  }
+  if (argc > 2)
+    text = g_strjoinv(" ", argv + 2);
+  query.text = text;
+  query.plain = opt_plain;
+  query.mrn = opt_mrn;
+  query.doc_type = opt_type;
+  query.doc_types = (const gchar *const *) types;
+  query.date_from = opt_from;
+  query.date_to = opt_to;
+  query.limit = opt_limit;
+  query.offset = opt_offset;
+  if (service != NULL)
+    hits = cd_client_search(service, argv[1], &query, opt_purpose, &error);
+  else
+    hits = cd_archive_search(archive, &query, &error);
+  if (hits == NULL) {
+    cd_cli_print_error(error);
+    return error->code == CD_ERROR_QUERY ? CD_EXIT_USAGE : CD_EXIT_FAILED;
+  }
+  if (opt_json) {
+    g_autoptr(JsonNode) root = cd_search_hits_to_json(hits, text);
+    g_autofree gchar *out = json_to_string(root, TRUE);
+    g_print("%s\n", out);
+    return CD_EXIT_OK;
+  }
+  if (hits->len == 0) {
+    g_print("No matches.\n");
+    return CD_EXIT_OK;
+  }
+  for (guint i = 0; i < hits->len; i++) {
+    CdSearchHit *hit = g_ptr_array_index(hits, i);
+    g_print("%u. document %" G_GINT64_FORMAT ", page %" G_GINT64_FORMAT "  MRN %s  %s  %s  [%s]\n",
+            query.offset + i + 1, hit->document_id, hit->page_id, hit->patient_mrn != NULL ? hit->patient_mrn : "-",
+            hit->doc_type != NULL ? hit->doc_type : "-", hit->date != NULL ? hit->date : "-",
+            hit->status != NULL ? hit->status : "set aside");
+    g_print("   %s, page %d\n", hit->source_path, hit->source_page + 1);
+    if (hit->snippet != NULL) {
+      g_autofree gchar *snip = g_strdup(hit->snippet);
+      g_strdelimit(snip, "\n\r\f", ' ');
+      g_print("   %s\n", snip);
+    }
+  }
+  return CD_EXIT_OK;
+}

@@ -1,0 +1,105 @@
+/*
+ * Copyright 2026 The Chartdesk authors
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * The SQLite archive, check: stored images against their hashes, orphans,
+ * the full-text index against the pages, and the audit chain.
+ */
+#include "config.h"
+
+#include <sqlite3.h>
+
+#include "cd-archive-private.h"
+#include "cd-util-private.h"
+
+static void
+cd_archive_check_count(CdArchive *self, GPtrArray *problems, const gchar *sql, const gchar *what)
+{
+  g_autoptr(sqlite3_stmt) stmt = cd_archive_prepare(self, sql, NULL);
+  if (stmt == NULL) {
+    g_ptr_array_add(problems, g_strdup_printf("cannot run check: %s", sqlite3_errmsg(cd_archive_get_db(self))));
+    return;
+  }
+  if (sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_int64(stmt, 0) > 0)
+    g_ptr_array_add(problems, g_strdup_printf("%" G_GINT64_FORMAT " %s", (gint64) sqlite3_column_int64(stmt, 0), what));
+}
+
+/**
+ * cd_archive_check:
+ * @self: a #CdArchive
+ * @problems: (out) (transfer container) (element-type utf8): what is wrong
+ * @error: return location for a #GError
+ *
+ * The sanity check behind `chartdesk check`: SQLite's integrity check, the
+ * checksum of every stored image, images no page uses, documents without
+ * pages, content pages without text, the full-text index against the pages,
+ * and the audit chain.
+ *
+ * Returns: %TRUE if the checks ran (see @problems for their findings)
+ *
+ * Since: 0.1
+ */
+gboolean
+cd_archive_check(CdArchive *self, GPtrArray **problems, GError **error)
+{
+  g_autoptr(GRecMutexLocker) locker = NULL;
+  g_autoptr(GPtrArray) found = g_ptr_array_new_with_free_func(g_free);
+  g_autoptr(sqlite3_stmt) integrity = NULL;
+  g_autoptr(sqlite3_stmt) images = NULL;
+  g_autoptr(GError) audit_error = NULL;
+  gint64 bad_entry = 0;
+
+  g_return_val_if_fail(CD_IS_ARCHIVE(self), FALSE);
+  g_return_val_if_fail(problems != NULL, FALSE);
+  locker = g_rec_mutex_locker_new(cd_archive_get_mutex(self));
+  if (!cd_archive_require(self, CD_PERMISSION_CONFIGURE, "check the archive", "archive", error))
+    return FALSE;
+
+  integrity = cd_archive_prepare(self, "PRAGMA integrity_check", error);
+  if (integrity == NULL)
+    return FALSE;
+  while (sqlite3_step(integrity) == SQLITE_ROW) {
+    const gchar *msg = cd_column_text(integrity, 0);
+    if (g_strcmp0(msg, "ok") != 0)
+      g_ptr_array_add(found, g_strdup_printf("database: %s", msg));
+  }
+
+  images = cd_archive_prepare(self, "SELECT sha256, data FROM images", error);
+  if (images == NULL)
+    return FALSE;
+  while (sqlite3_step(images) == SQLITE_ROW) {
+    const gchar *key = cd_column_text(images, 0);
+    g_autofree gchar *sum =
+        g_compute_checksum_for_data(G_CHECKSUM_SHA256, sqlite3_column_blob(images, 1), sqlite3_column_bytes(images, 1));
+    if (g_strcmp0(key, sum) != 0)
+      g_ptr_array_add(found, g_strdup_printf("image %s: stored bytes hash to %s (corrupted)", key, sum));
+  }
+  cd_archive_check_count(self, found,
+                         "SELECT count(*) FROM images WHERE sha256 NOT IN (SELECT image_sha256 FROM pages "
+                         "WHERE image_sha256 IS NOT NULL)",
+                         "stored images belong to no page (orphans)");
+  cd_archive_check_count(self, found,
+                         "SELECT count(*) FROM pages WHERE image_sha256 IS NOT NULL AND image_sha256 NOT IN "
+                         "(SELECT sha256 FROM images)",
+                         "pages point at a missing image");
+  cd_archive_check_count(self, found,
+                         "SELECT count(*) FROM documents d WHERE NOT EXISTS (SELECT 1 FROM pages p WHERE "
+                         "p.document_id = d.id)",
+                         "documents have no pages");
+  cd_archive_check_count(self, found, "SELECT count(*) FROM pages WHERE kind = 'page' AND text IS NULL",
+                         "content pages have no text (not recognised)");
+  if (sqlite3_exec(cd_archive_get_db(self), "INSERT INTO pages_fts (pages_fts, rank) VALUES ('integrity-check', 1)",
+                   NULL, NULL, NULL) != SQLITE_OK)
+    g_ptr_array_add(found, g_strdup_printf("full-text index does not match the pages: %s",
+                                           sqlite3_errmsg(cd_archive_get_db(self))));
+  if (!cd_archive_verify_audit(self, &bad_entry, &audit_error)) {
+    if (bad_entry > 0)
+      g_ptr_array_add(
+          found, g_strdup_printf("%s (first bad audit entry: %" G_GINT64_FORMAT ")", audit_error->message, bad_entry));
+    else
+      g_ptr_array_add(found, g_strdup(audit_error->message));
+  }
+
+  *problems = g_steal_pointer(&found);
+  return TRUE;
+}

@@ -1,0 +1,71 @@
+/*
+ * Copyright 2026 The Chartdesk authors
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * What the parts of CdTextModel share: the instance, the limits, and the
+ * hashed features (cd-text-features.c) that training
+ * (cd-text-model-train.c), prediction (cd-text-model.c) and the stored
+ * form (cd-text-model-io.c) are made of.
+ */
+#pragma once
+
+#include "cd-text-model.h"
+
+G_BEGIN_DECLS
+
+#define CD_TEXT_MODEL_MAGIC "chartdesk-text-model"
+#define CD_TEXT_MODEL_VARIANT_TYPE "(sua{sv}asaday)"
+#define MAX_TEXT_BYTES (512 * 1024) /* a longer document is classified by its start */
+#define MAX_WORD_BYTES 48
+#define MAX_LABELS 256
+#define CHAR_NGRAM_MIN 3
+#define CHAR_NGRAM_MAX 5
+#define COUNT_SHIFT 24 /* packed feature: bucket in the low 24 bits, count above */
+
+#define DEFAULT_HASH_BITS 18
+#define DEFAULT_EPOCHS 8
+#define DEFAULT_L2 1e-6
+#define DEFAULT_LEARNING_RATE 1.5
+#define DEFAULT_BALANCED TRUE
+#define DEFAULT_SEED 1
+
+struct _CdTextModel {
+  GObject parent_instance;
+  guint hash_bits;
+  guint epochs;
+  gdouble l2;
+  gdouble learning_rate;
+  gboolean balanced;
+  guint seed;
+  /* the trained model; weights are feature-major: w[bucket * n_labels + k] */
+  GStrv labels;
+  guint n_labels;
+  guint *label_counts;
+  guint n_trained;
+  gfloat *weights;
+  gdouble *bias;
+  guint8 *known; /* bitmap: buckets some training document has */
+};
+
+void cd_text_model_clear(CdTextModel *self);
+
+extern gfloat cd_text_count_weight[256];
+void cd_text_model_init_tables(void);
+void cd_text_model_features(CdTextModel *self, const gchar *text, GArray *packed);
+gfloat cd_features_inv_norm(const guint32 *f, gsize n, const guint8 *known);
+void cd_softmax(gdouble *z, guint n);
+
+#define CD_KNOWN(known, bucket) ((known)[(bucket) >> 3] & (1u << ((bucket) &7)))
+
+/* The weight of a packed feature before normalisation: 1 + log count, or 0
+ * for a bucket no training document had (@known NULL: all count). */
+static inline gdouble
+cd_feature_value(guint32 f, const guint8 *known)
+{
+  guint32 bucket = f & 0xffffff;
+  if (known != NULL && !CD_KNOWN(known, bucket))
+    return 0;
+  return cd_text_count_weight[f >> COUNT_SHIFT];
+}
+
+G_END_DECLS
