@@ -1867,9 +1867,8 @@ make_unix_user(const gchar *name)
 
   if ((pw = getpwnam(name)) != NULL)
     return pw->pw_uid;
-  proc = g_subprocess_new(G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_SILENCE,
-                                                 &error, "useradd", "--system", "--no-create-home", "--shell",
-                                                 "/usr/sbin/nologin", name, NULL);
+  proc = g_subprocess_new(G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_SILENCE, &error, "useradd",
+                          "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", name, NULL);
   if (proc == NULL || !g_subprocess_wait_check(proc, NULL, NULL))
     return 0;
   pw = getpwnam(name);

@@ -180,8 +180,8 @@ cd_cli_users(gint argc, gchar **argv)
       cd_cli_print_error(error);
       return CD_EXIT_FAILED;
     }
-    ok = cd_user_directory_add(directory, argv[2], opt_full_name, (const gchar *const *) roles, opt_unix_user,
-                               password, &error);
+    ok = cd_user_directory_add(directory, argv[2], opt_full_name, (const gchar *const *) roles, opt_unix_user, password,
+                               &error);
   } else if (g_strcmp0(verb, "grant") == 0 || g_strcmp0(verb, "revoke") == 0) {
     if (argc != 4)
       return cd_cli_usage(ctx, "give NAME and ROLE");

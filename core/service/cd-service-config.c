@@ -152,10 +152,20 @@ cd_config_get_seconds(GKeyFile *kf, const gchar *group, const gchar *key, gdoubl
   return TRUE;
 }
 
-static const gchar *const service_keys[] = { "archive",       "workflow",     "workflow-path", "workers",
-                                             "max-batches",   "bus",          "allowed-group", "state-dir",
-                                             "archive-roots", "source-roots", "audit-key",     "users",
-                                             "break-glass-minutes", NULL };
+static const gchar *const service_keys[] = { "archive",
+                                             "workflow",
+                                             "workflow-path",
+                                             "workers",
+                                             "max-batches",
+                                             "bus",
+                                             "allowed-group",
+                                             "state-dir",
+                                             "archive-roots",
+                                             "source-roots",
+                                             "audit-key",
+                                             "users",
+                                             "break-glass-minutes",
+                                             NULL };
 static const gchar *const hot_folder_keys[] = { "path",           "workflow",     "archive",   "done", "failed",
                                                 "stable-seconds", "poll-seconds", "max-files", NULL };
 

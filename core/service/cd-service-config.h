@@ -32,12 +32,14 @@ typedef struct {
   gboolean system_bus;    /* own the name on the system bus rather than the session bus */
   gchar *allowed_group;   /* system bus: members of this group may call */
   gchar *state_dir;       /* where the service remembers the archives it wrote */
-  gchar *users;           /* the user directory; NULL for STATE_DIR/users.conf if it exists, else none */
-  guint break_glass_minutes; /* how long break-the-glass lasts, 0 for the default (60) */
   gchar **archive_roots;  /* system bus: folders callers' archives may be in, beside the configured ones */
   gchar **source_roots;   /* system bus: folders callers' sources may be in, beside the hot folders */
   gchar *audit_key;       /* the audit log's key file, NULL for the library default */
   GPtrArray *hot_folders; /* of CdHotFolderConfig */
+
+  /* users (issue 14) */
+  gchar *users;              /* the user directory; NULL for STATE_DIR/users.conf if it exists */
+  guint break_glass_minutes; /* how long break-the-glass lasts, 0 for the default (60) */
 } CdServiceConfig;
 
 CdServiceConfig *cd_service_config_new_default(void);

@@ -73,8 +73,7 @@ cd_service_users_authenticate(CdServiceUsers *self, guint32 uid, GError **error)
 
   if (principal == NULL)
     return NULL;
-  g_hash_table_replace(self->principals, g_strdup(cd_principal_get_audit_name(principal)),
-                       g_object_ref(principal));
+  g_hash_table_replace(self->principals, g_strdup(cd_principal_get_audit_name(principal)), g_object_ref(principal));
   return principal;
 }
 

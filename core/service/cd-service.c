@@ -1850,9 +1850,9 @@ cd_service_handle_break_glass(CdDBusChartdesk1 *object, GDBusMethodInvocation *i
   g_autofree gchar *path = NULL;
   gint64 until;
 
-  until = self->users != NULL ? cd_service_users_break_glass(self->users, caller, reason,
-                                                             self->config->break_glass_minutes, &error)
-                              : 0;
+  until = self->users != NULL
+              ? cd_service_users_break_glass(self->users, caller, reason, self->config->break_glass_minutes, &error)
+              : 0;
   if (until == 0) {
     if (error == NULL)
       g_set_error_literal(&error, CD_ERROR, CD_ERROR_NOT_SUPPORTED,

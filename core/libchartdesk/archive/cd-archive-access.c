@@ -321,11 +321,12 @@ cd_archive_require_document(CdArchive *self, gint64 document_id, const gchar *wh
   const gchar *hidden = cd_archive_hidden_types(self);
   gboolean in_review;
 
-  stmt = cd_archive_prepare(self,
-                            "SELECT (?2 IS NOT NULL AND type IS NOT NULL AND type IN (SELECT value FROM json_each(?2))), "
-                            "EXISTS (SELECT 1 FROM review r WHERE r.document_id = d.id AND r.resolved IS NULL) "
-                            "FROM documents d WHERE id = ?1",
-                            error);
+  stmt =
+      cd_archive_prepare(self,
+                         "SELECT (?2 IS NOT NULL AND type IS NOT NULL AND type IN (SELECT value FROM json_each(?2))), "
+                         "EXISTS (SELECT 1 FROM review r WHERE r.document_id = d.id AND r.resolved IS NULL) "
+                         "FROM documents d WHERE id = ?1",
+                         error);
   if (stmt == NULL)
     return FALSE;
   sqlite3_bind_int64(stmt, 1, document_id);
@@ -477,8 +478,8 @@ cd_archive_access_report(CdArchive *self, const gchar *user, const gchar *mrn, c
   if (!cd_archive_require(self, CD_PERMISSION_READ_AUDIT, "read the access report", "audit", error))
     return NULL;
   json_builder_begin_object(b);
-  if (!cd_archive_report_section(self, b, "reads", "a.action IN ('view', 'view-image', 'search', 'export')", user,
-                                 mrn, from, to, error) ||
+  if (!cd_archive_report_section(self, b, "reads", "a.action IN ('view', 'view-image', 'search', 'export')", user, mrn,
+                                 from, to, error) ||
       !cd_archive_report_section(self, b, "break_glass",
                                  "a.action = 'break-glass' OR (json_valid(a.detail) AND json_extract(a.detail, "
                                  "'$.purpose') LIKE 'break-glass:%')",
@@ -516,8 +517,7 @@ cd_archive_require_visible(CdArchive *self, gint64 document_id, GError **error)
 
   if (hidden == NULL)
     return TRUE;
-  stmt = cd_archive_prepare(self,
-                            "SELECT 1 FROM documents WHERE id = ?1 AND type IN (SELECT value FROM json_each(?2))",
+  stmt = cd_archive_prepare(self, "SELECT 1 FROM documents WHERE id = ?1 AND type IN (SELECT value FROM json_each(?2))",
                             error);
   if (stmt == NULL)
     return FALSE;

@@ -53,7 +53,9 @@ struct _CdSqliteArchive {
   GSList *pushed;      /* saved actor and purpose pairs of cd_archive_push_actor(), newest first */
   GRecMutex mutex;     /* the source thread checks files while the writer commits */
   CdAuditState *audit; /* key, archive id, anchor: cd-archive-audit.c */
-  CdArchiveAccess access; /* the principal acting and the types it may not see */
+
+  /* the principal acting and the types it may not see: cd-archive-access.c */
+  CdArchiveAccess access;
 };
 
 G_DEFINE_FINAL_TYPE(CdSqliteArchive, cd_sqlite_archive, CD_TYPE_ARCHIVE)

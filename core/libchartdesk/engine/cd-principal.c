@@ -26,12 +26,12 @@ struct _CdPrincipal {
   GObject parent_instance;
   CdPrincipalKind kind;
   gchar *login;
-  gchar **roles;          /* sorted role names */
-  gchar *audit_name;      /* what the audit log records */
-  CdPermission granted;   /* union of the roles' permissions */
-  gchar *glass_reason;    /* break-the-glass reason, NULL if none */
-  gint64 glass_until;     /* its end, µs since the epoch */
-  CdClockFunc clock;      /* NULL for g_get_real_time() */
+  gchar **roles;        /* sorted role names */
+  gchar *audit_name;    /* what the audit log records */
+  CdPermission granted; /* union of the roles' permissions */
+  gchar *glass_reason;  /* break-the-glass reason, NULL if none */
+  gint64 glass_until;   /* its end, µs since the epoch */
+  CdClockFunc clock;    /* NULL for g_get_real_time() */
   gpointer clock_data;
 };
 

@@ -17,8 +17,8 @@ G_BEGIN_DECLS
 
 /* Called for every login, failed login, logout and expiry: the service
  * writes them to an archive's audit log. */
-typedef void (*CdSessionAuditFunc)(const gchar *action, const gchar *login, const gchar *address,
-                                   const gchar *detail, gpointer user_data);
+typedef void (*CdSessionAuditFunc)(const gchar *action, const gchar *login, const gchar *address, const gchar *detail,
+                                   gpointer user_data);
 
 #define CD_TYPE_SESSION_STORE (cd_session_store_get_type())
 G_DECLARE_FINAL_TYPE(CdSessionStore, cd_session_store, CD, SESSION_STORE, GObject)

@@ -37,13 +37,13 @@ struct _CdUserDirectory {
   GObject parent_instance;
   gchar *path;
   GKeyFile *kf;
-  gint64 mtime;       /* of the file as last read, µs */
-  guint64 inode;      /* a rename gives a new inode even within one mtime tick */
-  CdClockFunc clock;  /* NULL for g_get_real_time() */
+  gint64 mtime;      /* of the file as last read, µs */
+  guint64 inode;     /* a rename gives a new inode even within one mtime tick */
+  CdClockFunc clock; /* NULL for g_get_real_time() */
   gpointer clock_data;
-  guint64 opslimit;   /* argon2id parameters new hashes are made with */
+  guint64 opslimit; /* argon2id parameters new hashes are made with */
   gsize memlimit;
-  gchar *actor;       /* who makes changes, for PATH.log */
+  gchar *actor; /* who makes changes, for PATH.log */
 };
 
 G_DEFINE_FINAL_TYPE(CdUserDirectory, cd_user_directory, G_TYPE_OBJECT)
@@ -299,8 +299,7 @@ cd_user_directory_open(const gchar *path, gboolean create, GError **error)
   self->path = g_strdup(path);
   if (create && !g_file_test(path, G_FILE_TEST_EXISTS)) {
     g_key_file_set_comment(self->kf, NULL, NULL,
-                           " Chartdesk users: managed by `chartdesk users`; holds password hashes, keep it 0600",
-                           NULL);
+                           " Chartdesk users: managed by `chartdesk users`; holds password hashes, keep it 0600", NULL);
     if (!cd_user_directory_save(self, error))
       return NULL;
   }
@@ -728,8 +727,8 @@ cd_user_directory_set_active(CdUserDirectory *self, const gchar *login, gboolean
  * Since: 0.3
  */
 gboolean
-cd_user_directory_verify_password(CdUserDirectory *self, const gchar *login, const gchar *password,
-                                  gboolean *rehashed, GError **error)
+cd_user_directory_verify_password(CdUserDirectory *self, const gchar *login, const gchar *password, gboolean *rehashed,
+                                  GError **error)
 {
   g_autofree gchar *group = NULL;
   g_autofree gchar *hash = NULL;
@@ -743,8 +742,7 @@ cd_user_directory_verify_password(CdUserDirectory *self, const gchar *login, con
     return FALSE;
   hash = g_key_file_get_string(self->kf, group, "password", NULL);
   state = g_key_file_get_string(self->kf, group, "state", NULL);
-  if (hash == NULL || password == NULL ||
-      crypto_pwhash_str_verify(hash, password, strlen(password)) != 0) {
+  if (hash == NULL || password == NULL || crypto_pwhash_str_verify(hash, password, strlen(password)) != 0) {
     g_set_error(error, CD_ERROR, CD_ERROR_PERMISSION_DENIED, "user %s: wrong password", login);
     return FALSE;
   }
@@ -794,8 +792,7 @@ cd_user_directory_break_glass(CdUserDirectory *self, const gchar *login, const g
 
   g_return_val_if_fail(CD_IS_USER_DIRECTORY(self), 0);
   if (trimmed[0] == '\0') {
-    g_set_error(error, CD_ERROR, CD_ERROR_INVALID_ARGUMENT, "user %s: break-the-glass needs a reason",
-                login);
+    g_set_error(error, CD_ERROR, CD_ERROR_INVALID_ARGUMENT, "user %s: break-the-glass needs a reason", login);
     return 0;
   }
   group = cd_user_directory_group_for_change(self, login, error);
@@ -806,14 +803,14 @@ cd_user_directory_break_glass(CdUserDirectory *self, const gchar *login, const g
     g_set_error(error, CD_ERROR, CD_ERROR_PERMISSION_DENIED, "user %s is disabled", login);
     return 0;
   }
-  until = cd_user_directory_now(self) + (gint64) (minutes > 0 ? minutes : CD_BREAK_GLASS_DEFAULT_MINUTES) * 60 *
-                                            G_USEC_PER_SEC;
+  until = cd_user_directory_now(self) +
+          (gint64) (minutes > 0 ? minutes : CD_BREAK_GLASS_DEFAULT_MINUTES) * 60 * G_USEC_PER_SEC;
   until_text = g_strdup_printf("%" G_GINT64_FORMAT, until);
   g_key_file_set_string(self->kf, group, "break-glass-reason", reason);
   g_key_file_set_string(self->kf, group, "break-glass-until", until_text);
   {
-    g_autofree gchar *detail = g_strdup_printf("%u minutes: %s", minutes > 0 ? minutes : CD_BREAK_GLASS_DEFAULT_MINUTES,
-                                               reason);
+    g_autofree gchar *detail =
+        g_strdup_printf("%u minutes: %s", minutes > 0 ? minutes : CD_BREAK_GLASS_DEFAULT_MINUTES, reason);
     if (!cd_user_directory_commit(self, "break-glass", login, detail, error))
       return 0;
   }

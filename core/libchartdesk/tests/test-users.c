@@ -255,14 +255,14 @@ typedef enum {
 } Op;
 
 static const gchar *const op_names[N_OPS] = {
-  "search", "view-filed", "view-review", "page-image", "export", "list-review", "set-type",
-  "begin-batch", "list-batches", "import-mpi", "list-models", "check", "verify-audit",
+  "search",      "view-filed",   "view-review", "page-image",  "export", "list-review",  "set-type",
+  "begin-batch", "list-batches", "import-mpi",  "list-models", "check",  "verify-audit",
 };
 
 /* The permission each operation needs, named in its refusal. */
 static const gchar *const op_permission[N_OPS] = {
-  "read-charts", "read-charts", "read-charts", "read-charts", "export", "review", "review",
-  "run-batches", "read-batches", "configure", "configure", "configure", "read-audit",
+  "read-charts", "read-charts",  "read-charts", "read-charts", "export",    "review",     "review",
+  "run-batches", "read-batches", "configure",   "configure",   "configure", "read-audit",
 };
 
 /* Runs @op; a refusal leaves @error set, anything else is allowed (an
@@ -337,14 +337,10 @@ static const struct {
   gint allowed[N_OPS];
 } role_table[] = {
   /*                 srch view vrev img  exp  lrev type bat  lbat mpi  mod  chk  aud */
-  { "scanner", { 0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0 } },
-  { "indexer", { 0, 0, 1, 0, 0, 1, 1, 0, 1, 0, 0, 0, 0 } },
-  { "coder", { 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0 } },
-  { "archivist", { 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0 } },
-  { "roi", { 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0 } },
-  { "auditor", { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1 } },
-  { "admin", { 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1 } },
-  { "restricted", { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 } },
+  { "scanner", { 0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0 } }, { "indexer", { 0, 0, 1, 0, 0, 1, 1, 0, 1, 0, 0, 0, 0 } },
+  { "coder", { 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0 } },   { "archivist", { 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0 } },
+  { "roi", { 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0 } },     { "auditor", { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1 } },
+  { "admin", { 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1 } },   { "restricted", { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 } },
 };
 
 /* Every role against every operation: allowed ones pass the check, refused
