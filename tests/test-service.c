@@ -2001,6 +2001,14 @@ test_service_users(Fixture *f, gconstpointer data)
   g_assert_nonnull(strstr(denied, "user sam (scanner) may not search the archive: needs read-charts"));
   g_assert_cmpint(audit_count_exact(f->archive, "denied", "sam"), ==, 1);
 
+  /* the batch list is the scanner's, not the archivist's */
+  {
+    g_autofree gchar *listed = call_as_user(address, scan_uid, scan_uid, CD_SERVICE_BUS_NAME ".ListBatches", NULL);
+    g_autofree gchar *hidden = call_as_user(address, arch_uid, arch_uid, CD_SERVICE_BUS_NAME ".ListBatches", NULL);
+    g_assert_null(strstr(listed, "Error"));
+    g_assert_nonnull(strstr(hidden, "user alice (archivist) may not see batches: needs read-batches"));
+  }
+
   unknown = call_as_user(address, stranger_uid, stranger_uid, CD_SERVICE_BUS_NAME ".Search", search);
   g_assert_nonnull(strstr(unknown, "PermissionDenied"));
   g_assert_nonnull(strstr(unknown, "is not mapped to a Chartdesk user"));

@@ -107,3 +107,16 @@ cd_service_users_break_glass(CdServiceUsers *self, const gchar *actor, const gch
   }
   return cd_user_directory_break_glass(self->directory, cd_principal_get_login(principal), reason, minutes, error);
 }
+
+/* Whether the user a call authenticated as @actor holds @permission; the
+ * service's own actors and single-user mode always do. */
+gboolean
+cd_service_users_check(CdServiceUsers *self, const gchar *actor, CdPermission permission, const gchar *what,
+                       GError **error)
+{
+  g_autoptr(CdPrincipal) principal = cd_service_users_lookup(self, actor);
+
+  if (principal == NULL)
+    return TRUE;
+  return cd_principal_check(principal, permission, what, error);
+}

@@ -18,6 +18,8 @@ void cd_service_users_free(CdServiceUsers *self);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(CdServiceUsers, cd_service_users_free)
 CdPrincipal *cd_service_users_authenticate(CdServiceUsers *self, guint32 uid, GError **error);
 CdPrincipal *cd_service_users_lookup(CdServiceUsers *self, const gchar *actor);
+gboolean cd_service_users_check(CdServiceUsers *self, const gchar *actor, CdPermission permission, const gchar *what,
+                                GError **error);
 gint64 cd_service_users_break_glass(CdServiceUsers *self, const gchar *actor, const gchar *reason, guint minutes,
                                     GError **error);
 

@@ -1645,7 +1645,18 @@ cd_service_handle_start_batch(CdDBusChartdesk1 *object, GDBusMethodInvocation *i
 static CdJob *
 cd_service_lookup(CdService *self, GDBusMethodInvocation *invocation, guint id)
 {
-  CdJob *job = cd_service_find_job(self, id);
+  g_autoptr(GError) error = NULL;
+  gboolean report = g_strcmp0(g_dbus_method_invocation_get_method_name(invocation), "GetReport") == 0;
+  CdJob *job = NULL;
+
+  /* a report is read with read-batches; pause, resume, cancel need run-batches */
+  if (!cd_service_users_check(self->users, cd_invocation_caller(invocation),
+                              report ? CD_PERMISSION_READ_BATCHES : CD_PERMISSION_RUN_BATCHES,
+                              report ? "see batch reports" : "control batches", &error)) {
+    g_dbus_method_invocation_return_gerror(invocation, error);
+    return NULL;
+  }
+  job = cd_service_find_job(self, id);
   if (job == NULL)
     g_dbus_method_invocation_return_error(invocation, CD_ERROR, CD_ERROR_NOT_FOUND, "no batch %u", id);
   return job;
@@ -1787,6 +1798,13 @@ cd_service_handle_list_batches(CdDBusChartdesk1 *object, GDBusMethodInvocation *
   g_autoptr(GHashTable) archives = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
   GHashTableIter iter;
   gpointer path, count;
+  g_autoptr(GError) denied = NULL;
+
+  if (!cd_service_users_check(self->users, cd_invocation_caller(invocation), CD_PERMISSION_READ_BATCHES,
+                              "see batches", &denied)) {
+    g_dbus_method_invocation_return_gerror(invocation, denied);
+    return TRUE;
+  }
 
   g_variant_builder_init(&builder, G_VARIANT_TYPE("aa{sv}"));
   g_mutex_lock(&self->lock);
