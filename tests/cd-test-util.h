@@ -6,8 +6,10 @@
  */
 #pragma once
 
+#include <gio/gio.h>
 #include <glib.h>
 #include <glib/gstdio.h>
+#include <stdarg.h>
 
 /* Removes @path and everything below it; a symbolic link is removed, never
  * followed, so a test cannot delete outside its own temporary folder.
@@ -64,4 +66,60 @@ cd_test_shared_data(const gchar *relative)
     g_free(message);
   }
   return found;
+}
+
+/* What a run of the command line printed, and how it ended. */
+typedef struct {
+  gint status; /* the exit status */
+  gchar *out;  /* standard output */
+  gchar *err;  /* standard error */
+} CdTestRun;
+
+static inline void
+cd_test_run_clear(CdTestRun *r)
+{
+  g_clear_pointer(&r->out, g_free);
+  g_clear_pointer(&r->err, g_free);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(CdTestRun, cd_test_run_clear)
+
+/* Runs the build tree's `chartdesk` with @args (NULL-terminated) and
+ * collects its output; a failing run is described in the test log. */
+static inline void
+cd_test_chartdesk_v(CdTestRun *r, const gchar *const *args)
+{
+  GPtrArray *argv = g_ptr_array_new_with_free_func(g_free);
+  GSubprocess *proc;
+  GError *error = NULL;
+
+  g_ptr_array_add(argv, g_test_build_filename(G_TEST_BUILT, "core", "cli", "chartdesk", NULL));
+  for (guint i = 0; args[i] != NULL; i++)
+    g_ptr_array_add(argv, g_strdup(args[i]));
+  g_ptr_array_add(argv, NULL);
+  proc = g_subprocess_newv((const gchar *const *) argv->pdata,
+                           G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE, &error);
+  g_assert_no_error(error);
+  g_subprocess_communicate_utf8(proc, NULL, NULL, &r->out, &r->err, &error);
+  g_assert_no_error(error);
+  r->status = g_subprocess_get_exit_status(proc);
+  if (r->status != 0)
+    g_test_message("chartdesk %s: status %d: %s%s", args[0] != NULL ? args[0] : "", r->status, r->out, r->err);
+  g_object_unref(proc);
+  g_ptr_array_unref(argv);
+}
+
+/* cd_test_chartdesk_v() with the arguments as a NULL-terminated list. */
+static inline void G_GNUC_NULL_TERMINATED
+cd_test_chartdesk(CdTestRun *r, const gchar *first, ...)
+{
+  GPtrArray *args = g_ptr_array_new();
+  va_list ap;
+
+  va_start(ap, first);
+  for (const gchar *a = first; a != NULL; a = va_arg(ap, const gchar *))
+    g_ptr_array_add(args, (gpointer) a);
+  va_end(ap);
+  g_ptr_array_add(args, NULL);
+  cd_test_chartdesk_v(r, (const gchar *const *) args->pdata);
+  g_ptr_array_unref(args);
 }

@@ -19,56 +19,6 @@
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(sqlite3, sqlite3_close)
 
 typedef struct {
-  gint status;
-  gchar *out;
-  gchar *err;
-} Result;
-
-static void
-result_clear(Result *r)
-{
-  g_free(r->out);
-  g_free(r->err);
-}
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Result, result_clear)
-
-/* Runs chartdesk with @args (NULL-terminated) and collects its output. */
-static void
-chartdesk_v(Result *r, const gchar *const *args)
-{
-  g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func(g_free);
-  g_autoptr(GSubprocess) proc = NULL;
-  g_autoptr(GError) error = NULL;
-
-  g_ptr_array_add(argv, g_test_build_filename(G_TEST_BUILT, "core", "cli", "chartdesk", NULL));
-  for (guint i = 0; args[i] != NULL; i++)
-    g_ptr_array_add(argv, g_strdup(args[i]));
-  g_ptr_array_add(argv, NULL);
-  proc = g_subprocess_newv((const gchar *const *) argv->pdata,
-                           G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE, &error);
-  g_assert_no_error(error);
-  g_subprocess_communicate_utf8(proc, NULL, NULL, &r->out, &r->err, &error);
-  g_assert_no_error(error);
-  r->status = g_subprocess_get_exit_status(proc);
-  if (r->status != 0)
-    g_test_message("chartdesk %s: status %d: %s%s", args[0], r->status, r->out, r->err);
-}
-
-static void G_GNUC_NULL_TERMINATED
-chartdesk(Result *r, const gchar *first, ...)
-{
-  g_autoptr(GPtrArray) args = g_ptr_array_new();
-  va_list ap;
-
-  va_start(ap, first);
-  for (const gchar *a = first; a != NULL; a = va_arg(ap, const gchar *))
-    g_ptr_array_add(args, (gpointer) a);
-  va_end(ap);
-  g_ptr_array_add(args, NULL);
-  chartdesk_v(r, (const gchar *const *) args->pdata);
-}
-
-typedef struct {
   gchar *dir;
   gchar *archive;
 } Fixture;
@@ -152,8 +102,8 @@ fixture_set_up(Fixture *f, gconstpointer data)
   csv = g_build_filename(f->dir, "mpi.csv", NULL);
   g_assert_true(g_file_set_contents(csv, "mrn,family,given,dob\n00482913,DOE,JANE,1952-03-14\n", -1, NULL));
   {
-    g_auto(Result) r = { 0 };
-    chartdesk(&r, "mpi", "import", f->archive, csv, NULL);
+    g_auto(CdTestRun) r = { 0 };
+    cd_test_chartdesk(&r, "mpi", "import", f->archive, csv, NULL);
     g_assert_cmpint(r.status, ==, 0);
   }
   archive = cd_archive_open(f->archive, CD_ARCHIVE_FLAG_WRITER, &error);
@@ -198,14 +148,14 @@ test_audit_reads(Fixture *f, gconstpointer data)
   };
 
   for (guint i = 0; i < G_N_ELEMENTS(reads); i++) {
-    g_auto(Result) r = { 0 };
+    g_auto(CdTestRun) r = { 0 };
     const gchar *argv[G_N_ELEMENTS(reads[i].args)] = { NULL };
     gint64 before = n_entries(f);
     gint64 before_action = n_action(f, reads[i].action, reads[i].object);
 
     for (guint j = 0; reads[i].args[j] != NULL; j++)
       argv[j] = g_strcmp0(reads[i].args[j], "@") == 0 ? f->archive : reads[i].args[j];
-    chartdesk_v(&r, argv);
+    cd_test_chartdesk_v(&r, argv);
     g_assert_cmpint(r.status, ==, 0);
     g_test_message("%s: %" G_GINT64_FORMAT " entries before, %" G_GINT64_FORMAT " after", reads[i].action, before,
                    n_entries(f));
@@ -214,8 +164,8 @@ test_audit_reads(Fixture *f, gconstpointer data)
   }
   g_assert_cmpint(n_action(f, "export", "archive"), ==, 1);
   {
-    g_auto(Result) r = { 0 };
-    chartdesk(&r, "audit", "verify", f->archive, NULL);
+    g_auto(CdTestRun) r = { 0 };
+    cd_test_chartdesk(&r, "audit", "verify", f->archive, NULL);
     g_assert_cmpint(r.status, ==, 0);
     g_assert_nonnull(strstr(r.out, "audit log intact"));
   }
@@ -259,13 +209,13 @@ test_audit_verify(Fixture *f, gconstpointer data)
   gint64 last;
 
   for (guint i = 0; i < 3; i++) {
-    g_auto(Result) r = { 0 };
-    chartdesk(&r, "review", "list", f->archive, NULL);
+    g_auto(CdTestRun) r = { 0 };
+    cd_test_chartdesk(&r, "review", "list", f->archive, NULL);
     g_assert_cmpint(r.status, ==, 0);
   }
   {
-    g_auto(Result) r = { 0 };
-    chartdesk(&r, "audit", "verify", "--json", f->archive, NULL);
+    g_auto(CdTestRun) r = { 0 };
+    cd_test_chartdesk(&r, "audit", "verify", "--json", f->archive, NULL);
     g_assert_cmpint(r.status, ==, 0);
     root = json_from_string(r.out, &error);
     g_assert_no_error(error);
@@ -277,15 +227,15 @@ test_audit_verify(Fixture *f, gconstpointer data)
 
   raw_exec(f->archive, "DROP TRIGGER audit_no_update; UPDATE audit SET actor = 'mallory' WHERE id = 2");
   {
-    g_auto(Result) r = { 0 };
-    chartdesk(&r, "audit", "verify", f->archive, NULL);
+    g_auto(CdTestRun) r = { 0 };
+    cd_test_chartdesk(&r, "audit", "verify", f->archive, NULL);
     g_assert_cmpint(r.status, ==, 1);
     g_assert_nonnull(strstr(r.out, "first bad entry: 2"));
     g_assert_nonnull(strstr(r.out, "audit log entry 2 does not match"));
   }
   {
-    g_auto(Result) r = { 0 };
-    chartdesk(&r, "audit", "verify", "--json", f->archive, NULL);
+    g_auto(CdTestRun) r = { 0 };
+    cd_test_chartdesk(&r, "audit", "verify", "--json", f->archive, NULL);
     g_assert_cmpint(r.status, ==, 1);
     root = json_from_string(r.out, &error);
     g_assert_no_error(error);
@@ -295,8 +245,8 @@ test_audit_verify(Fixture *f, gconstpointer data)
     g_clear_pointer(&root, json_node_unref);
   }
   {
-    g_auto(Result) r = { 0 };
-    chartdesk(&r, "check", f->archive, NULL);
+    g_auto(CdTestRun) r = { 0 };
+    cd_test_chartdesk(&r, "check", f->archive, NULL);
     g_assert_cmpint(r.status, ==, 1);
     g_assert_nonnull(strstr(r.out, "audit log entry 2 does not match"));
     g_assert_nonnull(strstr(r.out, "(first bad audit entry: 2)"));
@@ -306,24 +256,24 @@ test_audit_verify(Fixture *f, gconstpointer data)
    * are cut off */
   raw_exec(f->archive, "UPDATE audit SET actor = (SELECT actor FROM audit WHERE id = 1) WHERE id = 2");
   {
-    g_auto(Result) r = { 0 };
-    chartdesk(&r, "audit", "verify", f->archive, NULL);
+    g_auto(CdTestRun) r = { 0 };
+    cd_test_chartdesk(&r, "audit", "verify", f->archive, NULL);
     g_assert_cmpint(r.status, ==, 0);
   }
   last = n_entries(f);
   raw_exec(f->archive, "DROP TRIGGER audit_no_delete; DELETE FROM audit WHERE id >= (SELECT max(id) - 1 FROM audit)");
   {
-    g_auto(Result) r = { 0 };
+    g_auto(CdTestRun) r = { 0 };
     g_autofree gchar *expect = g_strdup_printf("first bad entry: %" G_GINT64_FORMAT, last - 1);
-    chartdesk(&r, "audit", "verify", f->archive, NULL);
+    cd_test_chartdesk(&r, "audit", "verify", f->archive, NULL);
     g_assert_cmpint(r.status, ==, 1);
     g_assert_nonnull(strstr(r.out, expect));
     g_assert_nonnull(strstr(r.out, "the newest entries were removed"));
   }
   {
-    g_auto(Result) r = { 0 };
+    g_auto(CdTestRun) r = { 0 };
     g_autofree gchar *expect = g_strdup_printf("(first bad audit entry: %" G_GINT64_FORMAT ")", last - 1);
-    chartdesk(&r, "check", f->archive, NULL);
+    cd_test_chartdesk(&r, "check", f->archive, NULL);
     g_assert_cmpint(r.status, ==, 1);
     g_assert_nonnull(strstr(r.out, expect));
   }
@@ -343,22 +293,22 @@ test_audit_other_key(Fixture *f, gconstpointer data)
       g_file_set_contents_full(key, "0123456789abcdef-other-key", -1, G_FILE_SET_CONTENTS_CONSISTENT, 0600, NULL));
   before = n_entries(f);
   {
-    g_auto(Result) r = { 0 };
-    chartdesk(&r, "show", "--audit-key", key, f->archive, "document:1", NULL);
+    g_auto(CdTestRun) r = { 0 };
+    cd_test_chartdesk(&r, "show", "--audit-key", key, f->archive, "document:1", NULL);
     g_assert_cmpint(r.status, ==, 1);
     g_assert_nonnull(strstr(r.err, "sealed with another key"));
     g_assert_null(strstr(r.out, "Chest"));
   }
   g_assert_cmpint(n_entries(f), ==, before);
   {
-    g_auto(Result) r = { 0 };
-    chartdesk(&r, "audit", "verify", "--audit-key", key, f->archive, NULL);
+    g_auto(CdTestRun) r = { 0 };
+    cd_test_chartdesk(&r, "audit", "verify", "--audit-key", key, f->archive, NULL);
     g_assert_cmpint(r.status, ==, 1);
     g_assert_nonnull(strstr(r.out, "sealed with another key"));
   }
   {
-    g_auto(Result) r = { 0 };
-    chartdesk(&r, "search", "--no-service", "--audit-key", missing, f->archive, "chest", NULL);
+    g_auto(CdTestRun) r = { 0 };
+    cd_test_chartdesk(&r, "search", "--no-service", "--audit-key", missing, f->archive, "chest", NULL);
     g_assert_cmpint(r.status, ==, 1);
     g_assert_nonnull(strstr(r.err, "missing.key"));
     g_assert_false(g_file_test(missing, G_FILE_TEST_EXISTS));
@@ -370,16 +320,16 @@ test_audit_other_key(Fixture *f, gconstpointer data)
 static void
 test_audit_usage(void)
 {
-  g_auto(Result) r1 = { 0 };
-  g_auto(Result) r2 = { 0 };
-  g_auto(Result) r3 = { 0 };
+  g_auto(CdTestRun) r1 = { 0 };
+  g_auto(CdTestRun) r2 = { 0 };
+  g_auto(CdTestRun) r3 = { 0 };
 
-  chartdesk(&r1, "--help", NULL);
+  cd_test_chartdesk(&r1, "--help", NULL);
   g_assert_nonnull(strstr(r1.out, "audit"));
-  chartdesk(&r2, "audit", "--help", NULL);
+  cd_test_chartdesk(&r2, "audit", "--help", NULL);
   g_assert_cmpint(r2.status, ==, 0);
   g_assert_nonnull(strstr(r2.out, "--audit-key"));
-  chartdesk(&r3, "audit", "frobnicate", "x.archive", NULL);
+  cd_test_chartdesk(&r3, "audit", "frobnicate", "x.archive", NULL);
   g_assert_cmpint(r3.status, ==, 2);
 }
 

@@ -10,43 +10,6 @@
 #include "cd-test-util.h"
 #include <glib/gstdio.h>
 
-typedef struct {
-  gint status;
-  gchar *out;
-  gchar *err;
-} Result;
-
-static void
-result_clear(Result *r)
-{
-  g_free(r->out);
-  g_free(r->err);
-}
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Result, result_clear)
-
-/* Runs chartdesk with the given arguments (NULL-terminated). */
-static void
-chartdesk(Result *r, const gchar *first, ...)
-{
-  g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func(g_free);
-  g_autoptr(GSubprocess) proc = NULL;
-  g_autoptr(GError) error = NULL;
-  va_list args;
-
-  g_ptr_array_add(argv, g_test_build_filename(G_TEST_BUILT, "core", "cli", "chartdesk", NULL));
-  va_start(args, first);
-  for (const gchar *a = first; a != NULL; a = va_arg(args, const gchar *))
-    g_ptr_array_add(argv, g_strdup(a));
-  va_end(args);
-  g_ptr_array_add(argv, NULL);
-  proc = g_subprocess_newv((const gchar *const *) argv->pdata,
-                           G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE, &error);
-  g_assert_no_error(error);
-  g_subprocess_communicate_utf8(proc, NULL, NULL, &r->out, &r->err, &error);
-  g_assert_no_error(error);
-  r->status = g_subprocess_get_exit_status(proc);
-}
-
 static gchar *
 tmpdir(void)
 {
@@ -64,35 +27,35 @@ test_cli_help(void)
   const gchar *commands[] = { "ingest", "search", "show", "export", "check", "plugins" };
 
   for (guint i = 0; i < G_N_ELEMENTS(commands); i++) {
-    g_auto(Result) r = { 0 };
-    chartdesk(&r, commands[i], "--help", NULL);
+    g_auto(CdTestRun) r = { 0 };
+    cd_test_chartdesk(&r, commands[i], "--help", NULL);
     g_assert_cmpint(r.status, ==, 0);
     g_assert_nonnull(strstr(r.out, "Usage:"));
   }
   {
-    g_auto(Result) r = { 0 };
-    chartdesk(&r, "frobnicate", NULL);
+    g_auto(CdTestRun) r = { 0 };
+    cd_test_chartdesk(&r, "frobnicate", NULL);
     g_assert_cmpint(r.status, ==, 2);
     g_assert_nonnull(strstr(r.err, "unknown command 'frobnicate'"));
   }
   {
-    g_auto(Result) r = { 0 };
-    chartdesk(&r, "ingest", NULL);
+    g_auto(CdTestRun) r = { 0 };
+    cd_test_chartdesk(&r, "ingest", NULL);
     g_assert_cmpint(r.status, ==, 2);
     g_assert_nonnull(strstr(r.err, "ingest needs an archive and at least one file, folder or scanner"));
   }
   {
     /* a scanning workflow's inputs are devices, and --help says so */
-    g_auto(Result) r = { 0 };
-    chartdesk(&r, "ingest", "--help", NULL);
+    g_auto(CdTestRun) r = { 0 };
+    cd_test_chartdesk(&r, "ingest", "--help", NULL);
     g_assert_cmpint(r.status, ==, 0);
     g_assert_nonnull(strstr(r.out, "ARCHIVE INPUT…"));
     g_assert_nonnull(strstr(r.out, "With a workflow whose source is a scanner (scan-intake), the inputs are scanner "
                                    "device names"));
   }
   {
-    g_auto(Result) r = { 0 };
-    chartdesk(&r, "--help", NULL);
+    g_auto(CdTestRun) r = { 0 };
+    cd_test_chartdesk(&r, "--help", NULL);
     g_assert_cmpint(r.status, ==, 0);
     g_assert_nonnull(strstr(r.out, "ingest"));
   }
@@ -102,11 +65,11 @@ test_cli_help(void)
 static void
 test_cli_plugins(void)
 {
-  g_auto(Result) r = { 0 };
+  g_auto(CdTestRun) r = { 0 };
   g_autoptr(JsonNode) root = NULL;
   g_autoptr(GError) error = NULL;
 
-  chartdesk(&r, "plugins", "--json", NULL);
+  cd_test_chartdesk(&r, "plugins", "--json", NULL);
   g_assert_cmpint(r.status, ==, 0);
   root = json_from_string(r.out, &error);
   g_assert_no_error(error);
@@ -131,9 +94,9 @@ test_cli_bad_inputs(void)
   g_autofree gchar *contents = NULL;
   g_autoptr(GError) error = NULL;
   gsize len = 0;
-  g_auto(Result) r = { 0 };
-  g_auto(Result) s = { 0 };
-  g_auto(Result) c = { 0 };
+  g_auto(CdTestRun) r = { 0 };
+  g_auto(CdTestRun) s = { 0 };
+  g_auto(CdTestRun) c = { 0 };
 
   if (phototest == NULL) {
     cd_test_rm_rf(dir);
@@ -147,7 +110,7 @@ test_cli_bad_inputs(void)
   /* the header and the start of the strips, not the rest */
   g_assert_true(g_file_set_contents(truncated, contents, len / 3, &error));
 
-  chartdesk(&r, "ingest", "--quiet", archive, inbox, missing, NULL);
+  cd_test_chartdesk(&r, "ingest", "--quiet", archive, inbox, missing, NULL);
   g_assert_cmpint(r.status, ==, 3);
   g_assert_nonnull(strstr(r.out, "5 pages in"));
   g_assert_nonnull(strstr(r.err, "b-empty.tif: file is empty (0 bytes)"));
@@ -157,11 +120,11 @@ test_cli_bad_inputs(void)
   g_assert_nonnull(strstr(r.out, "failed    "));
 
   /* the good page is searchable */
-  chartdesk(&s, "search", archive, "lazy", "fox", NULL);
+  cd_test_chartdesk(&s, "search", archive, "lazy", "fox", NULL);
   g_assert_cmpint(s.status, ==, 0);
   g_assert_nonnull(strstr(s.out, "a-good.tif, page 1"));
 
-  chartdesk(&c, "check", archive, NULL);
+  cd_test_chartdesk(&c, "check", archive, NULL);
   g_assert_cmpint(c.status, ==, 0);
   g_assert_nonnull(strstr(c.out, "no problems found"));
   cd_test_rm_rf(dir);
@@ -177,8 +140,8 @@ test_cli_second_writer(void)
   g_autofree gchar *phototest = cd_test_shared_data("tesseract-ocr-test/testing/phototest.tif");
   g_autoptr(CdArchive) holder = NULL;
   g_autoptr(GError) error = NULL;
-  g_auto(Result) r = { 0 };
-  g_auto(Result) s = { 0 };
+  g_auto(CdTestRun) r = { 0 };
+  g_auto(CdTestRun) s = { 0 };
   if (phototest == NULL) {
     cd_test_rm_rf(dir);
     return;
@@ -186,11 +149,11 @@ test_cli_second_writer(void)
 
   holder = cd_archive_open(archive, CD_ARCHIVE_FLAG_WRITER | CD_ARCHIVE_FLAG_CREATE, &error);
   g_assert_no_error(error);
-  chartdesk(&r, "ingest", "--quiet", archive, phototest, NULL);
+  cd_test_chartdesk(&r, "ingest", "--quiet", archive, phototest, NULL);
   g_assert_cmpint(r.status, ==, 1);
   g_assert_nonnull(strstr(r.err, "another process is writing to this archive"));
   g_assert_nonnull(strstr(r.err, archive));
-  chartdesk(&s, "search", archive, "anything", NULL);
+  cd_test_chartdesk(&s, "search", archive, "anything", NULL);
   g_assert_cmpint(s.status, ==, 0);
   g_assert_nonnull(strstr(s.out, "No matches."));
   g_clear_object(&holder);
@@ -206,14 +169,14 @@ test_cli_unwritable_archive(void)
   g_autofree gchar *file = g_build_filename(dir, "plain-file", NULL);
   g_autofree gchar *archive = g_build_filename(file, "x.archive", NULL);
   g_autofree gchar *phototest = cd_test_shared_data("tesseract-ocr-test/testing/phototest.tif");
-  g_auto(Result) r = { 0 };
+  g_auto(CdTestRun) r = { 0 };
   if (phototest == NULL) {
     cd_test_rm_rf(dir);
     return;
   }
 
   g_assert_true(g_file_set_contents(file, "x", -1, NULL));
-  chartdesk(&r, "ingest", "--quiet", archive, phototest, NULL);
+  cd_test_chartdesk(&r, "ingest", "--quiet", archive, phototest, NULL);
   g_assert_cmpint(r.status, ==, 1);
   g_assert_nonnull(strstr(r.err, archive));
   g_assert_nonnull(strstr(r.err, "cannot create the archive"));
@@ -229,22 +192,22 @@ test_cli_search_errors(void)
   g_autofree gchar *archive = g_build_filename(dir, "q.archive", NULL);
   g_autofree gchar *missing = g_build_filename(dir, "none.archive", NULL);
   g_autoptr(CdArchive) a = NULL;
-  g_auto(Result) r = { 0 };
-  g_auto(Result) m = { 0 };
-  g_auto(Result) d = { 0 };
+  g_auto(CdTestRun) r = { 0 };
+  g_auto(CdTestRun) m = { 0 };
+  g_auto(CdTestRun) d = { 0 };
   g_auto(GStrv) lines = NULL;
 
   a = cd_archive_open(archive, CD_ARCHIVE_FLAG_CREATE, NULL);
   g_assert_nonnull(a);
-  chartdesk(&r, "search", archive, "fever AND", NULL);
+  cd_test_chartdesk(&r, "search", archive, "fever AND", NULL);
   g_assert_cmpint(r.status, ==, 2);
   g_assert_true(g_str_has_prefix(r.err, "chartdesk: malformed query 'fever AND'"));
   lines = g_strsplit(r.err, "\n", -1);
   g_assert_cmpuint(g_strv_length(lines), ==, 2);
-  chartdesk(&m, "search", missing, "fever", NULL);
+  cd_test_chartdesk(&m, "search", missing, "fever", NULL);
   g_assert_cmpint(m.status, ==, 1);
   g_assert_nonnull(strstr(m.err, "no such archive"));
-  chartdesk(&d, "search", archive, "--from", "1998-13-01", "fever", NULL);
+  cd_test_chartdesk(&d, "search", archive, "--from", "1998-13-01", "fever", NULL);
   g_assert_cmpint(d.status, ==, 2);
   g_assert_nonnull(strstr(d.err, "YYYY-MM-DD"));
   cd_test_rm_rf(dir);
@@ -287,17 +250,17 @@ test_cli_search_bad_queries(void)
 
   g_assert_nonnull(a);
   for (guint i = 0; i < G_N_ELEMENTS(bad); i++) {
-    g_auto(Result) r = { 0 };
+    g_auto(CdTestRun) r = { 0 };
     g_autofree gchar *expected = g_strdup_printf("chartdesk: malformed query '%s': %s", bad[i].query, bad[i].reason);
-    chartdesk(&r, "search", "--no-service", archive, bad[i].query, NULL);
+    cd_test_chartdesk(&r, "search", "--no-service", archive, bad[i].query, NULL);
     g_test_message("%s -> %s", bad[i].query, r.err);
     g_assert_cmpint(r.status, ==, 2);
     g_assert_true(g_str_has_prefix(r.err, expected));
     g_assert_null(strstr(r.err, "search failed"));
   }
   for (guint i = 0; good[i] != NULL; i++) {
-    g_auto(Result) r = { 0 };
-    chartdesk(&r, "search", "--no-service", archive, good[i], NULL);
+    g_auto(CdTestRun) r = { 0 };
+    cd_test_chartdesk(&r, "search", "--no-service", archive, good[i], NULL);
     g_test_message("%s -> %s", good[i], r.err);
     g_assert_cmpint(r.status, ==, 0);
   }
@@ -356,17 +319,17 @@ test_cli_private_files(void)
   g_assert_true(g_file_set_contents(export_old, "old\n", -1, NULL));
   g_assert_cmpint(g_chmod(export_old, 0644), ==, 0);
   {
-    g_auto(Result) r1 = { 0 };
-    g_auto(Result) r2 = { 0 };
-    g_auto(Result) r3 = { 0 };
-    g_auto(Result) r4 = { 0 };
-    chartdesk(&r1, "export", "--json", "-o", export_new, archive, NULL);
+    g_auto(CdTestRun) r1 = { 0 };
+    g_auto(CdTestRun) r2 = { 0 };
+    g_auto(CdTestRun) r3 = { 0 };
+    g_auto(CdTestRun) r4 = { 0 };
+    cd_test_chartdesk(&r1, "export", "--json", "-o", export_new, archive, NULL);
     g_assert_cmpint(r1.status, ==, 0);
-    chartdesk(&r2, "export", "--json", "-o", export_old, archive, NULL);
+    cd_test_chartdesk(&r2, "export", "--json", "-o", export_old, archive, NULL);
     g_assert_cmpint(r2.status, ==, 0);
-    chartdesk(&r3, "show", archive, page_arg, "--image", png, NULL);
+    cd_test_chartdesk(&r3, "show", archive, page_arg, "--image", png, NULL);
     g_assert_cmpint(r3.status, ==, 0);
-    chartdesk(&r4, "show", archive, page_arg, "--image", tif, NULL); /* the stored bytes, as they are */
+    cd_test_chartdesk(&r4, "show", archive, page_arg, "--image", tif, NULL); /* the stored bytes, as they are */
     g_assert_cmpint(r4.status, ==, 0);
   }
   umask(saved);
@@ -446,27 +409,27 @@ test_cli_search_type(void)
   g_autofree gchar *saved = g_strdup(g_getenv("CHARTDESK_TAXONOMY"));
   const gchar *types[] = { "clinic-letter", "correspondence", "discharge-summary", NULL };
   const gchar *asked[] = { "clinic-letter", "letter", "correspondence", "Clinic Letter", NULL };
-  g_auto(Result) d = { 0 };
-  g_auto(Result) u = { 0 };
+  g_auto(CdTestRun) d = { 0 };
+  g_auto(CdTestRun) u = { 0 };
 
   g_assert_true(g_file_set_contents(taxonomy, RENAMED_TAXONOMY, -1, NULL));
   g_setenv("CHARTDESK_TAXONOMY", taxonomy, TRUE);
   archive_typed_documents(archive, types);
   for (guint i = 0; asked[i] != NULL; i++) {
-    g_auto(Result) r = { 0 };
+    g_auto(CdTestRun) r = { 0 };
     g_autofree gchar *found = NULL;
-    chartdesk(&r, "search", "--no-service", "--json", "--type", asked[i], archive, NULL);
+    cd_test_chartdesk(&r, "search", "--no-service", "--json", "--type", asked[i], archive, NULL);
     g_assert_cmpint(r.status, ==, 0);
     found = hit_types(r.out);
     g_assert_cmpstr(found, ==, "clinic-letter,correspondence");
   }
-  chartdesk(&d, "search", "--no-service", "--json", "--type", "discharge-summary", archive, NULL);
+  cd_test_chartdesk(&d, "search", "--no-service", "--json", "--type", "discharge-summary", archive, NULL);
   g_assert_cmpint(d.status, ==, 0);
   {
     g_autofree gchar *found = hit_types(d.out);
     g_assert_cmpstr(found, ==, "discharge-summary");
   }
-  chartdesk(&u, "search", "--no-service", "--type", "discharge-sumary", archive, NULL);
+  cd_test_chartdesk(&u, "search", "--no-service", "--type", "discharge-sumary", archive, NULL);
   g_assert_cmpint(u.status, ==, 2);
   g_assert_cmpstr(u.err, ==,
                   "chartdesk: unknown document type 'discharge-sumary' (known types: clinic-letter, "
@@ -486,12 +449,12 @@ test_cli_mpi(void)
   g_autofree gchar *csv = g_build_filename(dir, "index.csv", NULL);
   g_autofree gchar *hl7 = g_build_filename(dir, "merge.hl7", NULL);
   g_autofree gchar *missing = g_build_filename(dir, "missing.csv", NULL);
-  g_auto(Result) r1 = { 0 };
-  g_auto(Result) r2 = { 0 };
-  g_auto(Result) r3 = { 0 };
-  g_auto(Result) r4 = { 0 };
-  g_auto(Result) r5 = { 0 };
-  g_auto(Result) r6 = { 0 };
+  g_auto(CdTestRun) r1 = { 0 };
+  g_auto(CdTestRun) r2 = { 0 };
+  g_auto(CdTestRun) r3 = { 0 };
+  g_auto(CdTestRun) r4 = { 0 };
+  g_auto(CdTestRun) r5 = { 0 };
+  g_auto(CdTestRun) r6 = { 0 };
 
   g_assert_true(
       g_file_set_contents(csv,
@@ -502,23 +465,23 @@ test_cli_mpi(void)
                                     "MSH|^~\\&|A|B|C|D|1||ADT^A40|1|P|2.5\rPID|1||00300300^^^H^MR||OKAFOR^CHIDI\r"
                                     "MRG|00111111^^^H^MR\r",
                                     -1, NULL));
-  chartdesk(&r1, "mpi", "import", archive, csv, NULL);
+  cd_test_chartdesk(&r1, "mpi", "import", archive, csv, NULL);
   g_assert_cmpint(r1.status, ==, 3); /* a row skipped */
   g_assert_nonnull(strstr(r1.out, "3 created"));
   g_assert_nonnull(strstr(r1.err, "index.csv:5: DOB '1952-13-01' is not a date"));
-  chartdesk(&r2, "mpi", "import", archive, hl7, NULL);
+  cd_test_chartdesk(&r2, "mpi", "import", archive, hl7, NULL);
   g_assert_cmpint(r2.status, ==, 0);
   g_assert_nonnull(strstr(r2.out, "1 merged"));
-  chartdesk(&r3, "mpi", "show", archive, "00111111", NULL);
+  cd_test_chartdesk(&r3, "mpi", "show", archive, "00111111", NULL);
   g_assert_cmpint(r3.status, ==, 0);
   g_assert_nonnull(strstr(r3.out, "00111111 was merged into 00300300"));
-  chartdesk(&r4, "mpi", "show", archive, "12345678", NULL);
+  cd_test_chartdesk(&r4, "mpi", "show", archive, "12345678", NULL);
   g_assert_cmpint(r4.status, ==, 1);
   g_assert_nonnull(strstr(r4.err, "MRN 12345678 is not in the patient index"));
-  chartdesk(&r5, "mpi", "import", archive, missing, NULL);
+  cd_test_chartdesk(&r5, "mpi", "import", archive, missing, NULL);
   g_assert_cmpint(r5.status, ==, 1);
   g_assert_nonnull(strstr(r5.err, "missing.csv"));
-  chartdesk(&r6, "mpi", "import", archive, csv, "--format", "xml", NULL);
+  cd_test_chartdesk(&r6, "mpi", "import", archive, csv, "--format", "xml", NULL);
   g_assert_cmpint(r6.status, ==, 2);
   cd_test_rm_rf(dir);
 }
@@ -537,12 +500,12 @@ test_cli_mpi_a40_survivor(void)
   g_autofree gchar *adt = g_build_filename(dir, "adt.hl7", NULL);
   g_autofree gchar *bad = g_build_filename(dir, "bad.hl7", NULL);
   g_autofree gchar *unknown = g_build_filename(dir, "unknown.hl7", NULL);
-  g_auto(Result) r1 = { 0 };
-  g_auto(Result) r2 = { 0 };
-  g_auto(Result) r3 = { 0 };
-  g_auto(Result) r4 = { 0 };
-  g_auto(Result) r5 = { 0 };
-  g_auto(Result) r6 = { 0 };
+  g_auto(CdTestRun) r1 = { 0 };
+  g_auto(CdTestRun) r2 = { 0 };
+  g_auto(CdTestRun) r3 = { 0 };
+  g_auto(CdTestRun) r4 = { 0 };
+  g_auto(CdTestRun) r5 = { 0 };
+  g_auto(CdTestRun) r6 = { 0 };
 
   g_assert_true(g_file_set_contents(csv, "mrn,family,given\n111,DOE,JANE\n222,ROE,RICHARD\n333,ROE,RICK\n", -1, NULL));
   g_assert_true(g_file_set_contents(adt,
@@ -555,23 +518,23 @@ test_cli_mpi_a40_survivor(void)
                                     -1, NULL));
   g_assert_true(g_file_set_contents(unknown, "MSH|^~\\&|A|B|C|D|1||ADT^A40|1|P|2.5\rPID|||404^^^H^MR\rMRG|111^^^H^MR\r",
                                     -1, NULL));
-  chartdesk(&r1, "mpi", "import", archive, csv, NULL);
+  cd_test_chartdesk(&r1, "mpi", "import", archive, csv, NULL);
   g_assert_cmpint(r1.status, ==, 0);
-  chartdesk(&r2, "mpi", "import", archive, adt, NULL);
+  cd_test_chartdesk(&r2, "mpi", "import", archive, adt, NULL);
   g_assert_cmpint(r2.status, ==, 0);
   g_assert_nonnull(strstr(r2.out, "1 merged"));
-  chartdesk(&r3, "mpi", "show", archive, "333", "--json", NULL);
+  cd_test_chartdesk(&r3, "mpi", "show", archive, "333", "--json", NULL);
   g_assert_cmpint(r3.status, ==, 0);
   g_assert_nonnull(strstr(r3.out, "\"merged_into\" : \"222\""));
-  chartdesk(&r4, "mpi", "import", archive, bad, NULL);
+  cd_test_chartdesk(&r4, "mpi", "import", archive, bad, NULL);
   g_assert_cmpint(r4.status, ==, 3);
   g_assert_nonnull(strstr(r4.err, "bad.hl7: message 2 (ADT^A40): an MRG segment has no PID before it naming the "
                                   "surviving patient; merge refused"));
-  chartdesk(&r5, "mpi", "import", archive, unknown, NULL);
+  cd_test_chartdesk(&r5, "mpi", "import", archive, unknown, NULL);
   g_assert_cmpint(r5.status, ==, 1);
   g_assert_nonnull(strstr(r5.err, "unknown.hl7: nothing imported: MRN 111: merge into 404 refused: 404 is not in the "
                                   "patient index"));
-  chartdesk(&r6, "mpi", "show", archive, "111", "--json", NULL);
+  cd_test_chartdesk(&r6, "mpi", "show", archive, "111", "--json", NULL);
   g_assert_cmpint(r6.status, ==, 0);
   g_assert_nonnull(strstr(r6.out, "\"merged_into\" : null"));
   cd_test_rm_rf(dir);
@@ -601,18 +564,18 @@ test_cli_samples_end_to_end(void)
   g_autoptr(GHashTable) owner = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
   g_autoptr(GError) error = NULL;
   guint n_truth = 0, n_filed_right = 0;
-  g_auto(Result) r7 = { 0 };
-  g_auto(Result) r1 = { 0 };
-  g_auto(Result) r2 = { 0 };
-  g_auto(Result) r3 = { 0 };
-  g_auto(Result) r4 = { 0 };
-  g_auto(Result) r5 = { 0 };
-  g_auto(Result) r6 = { 0 };
+  g_auto(CdTestRun) r7 = { 0 };
+  g_auto(CdTestRun) r1 = { 0 };
+  g_auto(CdTestRun) r2 = { 0 };
+  g_auto(CdTestRun) r3 = { 0 };
+  g_auto(CdTestRun) r4 = { 0 };
+  g_auto(CdTestRun) r5 = { 0 };
+  g_auto(CdTestRun) r6 = { 0 };
 
-  chartdesk(&r1, "mpi", "import", archive, mpi, NULL);
+  cd_test_chartdesk(&r1, "mpi", "import", archive, mpi, NULL);
   g_assert_cmpint(r1.status, ==, 0);
   g_assert_nonnull(strstr(r1.out, "30 created"));
-  chartdesk(&r2, "ingest", "--quiet", archive, folder, NULL);
+  cd_test_chartdesk(&r2, "ingest", "--quiet", archive, folder, NULL);
   g_test_message("%s%s", r2.out, r2.err);
   g_assert_cmpint(r2.status, ==, 0);
 
@@ -636,7 +599,7 @@ test_cli_samples_end_to_end(void)
                                           json_object_get_int_member(o, "page")),
                           g_strdup(json_object_get_string_member(o, "patient_mrn")));
   }
-  chartdesk(&r3, "export", "--json", archive, NULL);
+  cd_test_chartdesk(&r3, "export", "--json", archive, NULL);
   g_assert_cmpint(r3.status, ==, 0);
   export_lines = g_strsplit(r3.out, "\n", -1);
   for (guint i = 0; export_lines[i] != NULL; i++) {
@@ -670,17 +633,17 @@ test_cli_samples_end_to_end(void)
   g_assert_cmpuint(g_hash_table_size(seen), ==, n_truth);
   g_assert_cmpuint(n_filed_right, >=, n_truth / 2);
 
-  chartdesk(&r4, "search", "--json", archive, "pneumonia", NULL);
+  cd_test_chartdesk(&r4, "search", "--json", archive, "pneumonia", NULL);
   g_assert_cmpint(r4.status, ==, 0);
   g_assert_nonnull(strstr(r4.out, "01-discharge-progress.tif"));
-  chartdesk(&r5, "search", archive, "radiograph", NULL);
+  cd_test_chartdesk(&r5, "search", archive, "radiograph", NULL);
   g_assert_cmpint(r5.status, ==, 0);
   g_assert_nonnull(strstr(r5.out, "[radiograph]"));
-  chartdesk(&r6, "check", archive, NULL);
+  cd_test_chartdesk(&r6, "check", archive, NULL);
   g_assert_cmpint(r6.status, ==, 0);
   /* documents are dated by their date of service: a day's range finds the
    * discharge summary of 10 December 1981, and only documents of that day */
-  chartdesk(&r7, "search", "--json", "--from", "1981-12-10", "--to", "1981-12-10", archive, NULL);
+  cd_test_chartdesk(&r7, "search", "--json", "--from", "1981-12-10", "--to", "1981-12-10", archive, NULL);
   g_assert_cmpint(r7.status, ==, 0);
   g_assert_nonnull(strstr(r7.out, "01-discharge-progress.tif"));
   g_assert_null(strstr(r7.out, "03-history-physical-faded.tif"));
@@ -702,26 +665,26 @@ test_cli_users(void)
   g_autofree gchar *admin = g_strdup_printf("\"actor\":\"admin-mode:%s\"", g_get_user_name());
   g_autofree gchar *for_bob = g_strdup_printf("admin-mode:%s for bob", g_get_user_name());
   const gchar *types[] = { "progress-note", NULL };
-  g_auto(Result) add = { 0 }, bad = { 0 }, grant = { 0 }, disable = { 0 }, list = { 0 }, glass = { 0 };
-  g_auto(Result) show = { 0 }, report = { 0 }, by_mrn = { 0 }, other = { 0 };
+  g_auto(CdTestRun) add = { 0 }, bad = { 0 }, grant = { 0 }, disable = { 0 }, list = { 0 }, glass = { 0 };
+  g_auto(CdTestRun) show = { 0 }, report = { 0 }, by_mrn = { 0 }, other = { 0 };
   GStatBuf st;
 
-  chartdesk(&add, "users", "--users", users, "add", "alice", "--role", "archivist", "--full-name", "Alice A",
+  cd_test_chartdesk(&add, "users", "--users", users, "add", "alice", "--role", "archivist", "--full-name", "Alice A",
             "--unix-user", "alice", NULL);
   g_assert_cmpint(add.status, ==, 0);
   g_assert_cmpint(g_stat(users, &st), ==, 0);
   g_assert_cmpint(st.st_mode & 0777, ==, 0600);
-  chartdesk(&bad, "users", "--users", users, "add", "bob", "--role", "superuser", NULL);
+  cd_test_chartdesk(&bad, "users", "--users", users, "add", "bob", "--role", "superuser", NULL);
   g_assert_cmpint(bad.status, ==, 2);
   g_assert_nonnull(strstr(bad.err, "unknown role 'superuser'"));
-  chartdesk(&grant, "users", "--users", users, "grant", "alice", "restricted", NULL);
+  cd_test_chartdesk(&grant, "users", "--users", users, "grant", "alice", "restricted", NULL);
   g_assert_cmpint(grant.status, ==, 0);
-  chartdesk(&disable, "users", "--users", users, "disable", "alice", NULL);
+  cd_test_chartdesk(&disable, "users", "--users", users, "disable", "alice", NULL);
   g_assert_cmpint(disable.status, ==, 0);
-  chartdesk(&glass, "users", "--users", users, "break-glass", "alice", "--reason", "ED", NULL);
+  cd_test_chartdesk(&glass, "users", "--users", users, "break-glass", "alice", "--reason", "ED", NULL);
   g_assert_cmpint(glass.status, ==, 1);
   g_assert_nonnull(strstr(glass.err, "user alice is disabled"));
-  chartdesk(&list, "users", "--users", users, "list", "--json", NULL);
+  cd_test_chartdesk(&list, "users", "--users", users, "list", "--json", NULL);
   g_assert_cmpint(list.status, ==, 0);
   g_assert_nonnull(strstr(list.out, "\"login\" : \"alice\""));
   g_assert_nonnull(strstr(list.out, "\"restricted\""));
@@ -734,16 +697,16 @@ test_cli_users(void)
   g_assert_nonnull(strstr(logged, admin));
 
   archive_typed_documents(archive, types);
-  chartdesk(&show, "show", "--user", "bob", archive, "document:1", NULL);
+  cd_test_chartdesk(&show, "show", "--user", "bob", archive, "document:1", NULL);
   g_assert_cmpint(show.status, ==, 0);
-  chartdesk(&report, "access", "report", "--json", "--user", "bob", archive, NULL);
+  cd_test_chartdesk(&report, "access", "report", "--json", "--user", "bob", archive, NULL);
   g_assert_cmpint(report.status, ==, 0);
   g_assert_nonnull(strstr(report.out, for_bob));
   g_assert_nonnull(strstr(report.out, "\"object\" : \"document:1\""));
-  chartdesk(&by_mrn, "access", "report", "--mrn", "00000001", archive, NULL);
+  cd_test_chartdesk(&by_mrn, "access", "report", "--mrn", "00000001", archive, NULL);
   g_assert_cmpint(by_mrn.status, ==, 0);
   g_assert_nonnull(strstr(by_mrn.out, "Reads: 1"));
-  chartdesk(&other, "access", "report", "--mrn", "99999999", "--from", "2020-01-01", archive, NULL);
+  cd_test_chartdesk(&other, "access", "report", "--mrn", "99999999", "--from", "2020-01-01", archive, NULL);
   g_assert_cmpint(other.status, ==, 0);
   g_assert_nonnull(strstr(other.out, "Reads: 0"));
   cd_test_rm_rf(dir);

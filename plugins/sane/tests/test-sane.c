@@ -7,6 +7,7 @@
  * real SANE calls, real frames, real feeder ends and device errors.
  */
 #include "cd-engine.h"
+#include "cd-test-util.h"
 #include <glib/gstdio.h>
 #include <string.h>
 
@@ -589,26 +590,24 @@ test_sane_pipeline(void)
 }
 
 /* Runs chartdesk; returns its exit status. */
-static gint
+static gint G_GNUC_NULL_TERMINATED
 chartdesk(gchar **out, gchar **err, const gchar *first, ...)
 {
-  g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func(g_free);
-  g_autoptr(GSubprocess) proc = NULL;
-  g_autoptr(GError) error = NULL;
-  va_list args;
+  g_autoptr(GPtrArray) args = g_ptr_array_new();
+  g_auto(CdTestRun) r = { 0 };
+  va_list ap;
 
-  g_ptr_array_add(argv, g_test_build_filename(G_TEST_BUILT, "core", "cli", "chartdesk", NULL));
-  va_start(args, first);
-  for (const gchar *a = first; a != NULL; a = va_arg(args, const gchar *))
-    g_ptr_array_add(argv, g_strdup(a));
-  va_end(args);
-  g_ptr_array_add(argv, NULL);
-  proc = g_subprocess_newv((const gchar *const *) argv->pdata,
-                           G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE, &error);
-  g_assert_no_error(error);
-  g_subprocess_communicate_utf8(proc, NULL, NULL, out, err, &error);
-  g_assert_no_error(error);
-  return g_subprocess_get_exit_status(proc);
+  va_start(ap, first);
+  for (const gchar *a = first; a != NULL; a = va_arg(ap, const gchar *))
+    g_ptr_array_add(args, (gpointer) a);
+  va_end(ap);
+  g_ptr_array_add(args, NULL);
+  cd_test_chartdesk_v(&r, (const gchar *const *) args->pdata);
+  if (out != NULL)
+    *out = g_steal_pointer(&r.out);
+  if (err != NULL)
+    *err = g_steal_pointer(&r.err);
+  return r.status;
 }
 
 /* The operator's view: `chartdesk scanners` lists the test scanners, and
