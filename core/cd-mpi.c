@@ -45,8 +45,12 @@ cd_mpi_problem(GPtrArray *problems, const gchar *format, ...)
 {
   va_list args;
   va_start(args, format);
-  if (problems != NULL)
-    g_ptr_array_add(problems, g_strdup_vprintf(format, args));
+  if (problems != NULL) {
+    /* a problem quotes the input, which need not be UTF-8; problems are
+     * printed and go into `mpi import --json`, which must be */
+    g_autofree gchar *text = g_strdup_vprintf(format, args);
+    g_ptr_array_add(problems, g_utf8_make_valid(text, -1));
+  }
   va_end(args);
 }
 
@@ -212,7 +216,9 @@ cd_mpi_read_csv(const gchar *name, const gchar *data, gsize len, GPtrArray *prob
         goto next;
       }
     }
-    p = cd_patient_new(cd_csv_field(f, col[0]));
+    /* a row too short to reach the MRN column has none (found by fuzzing:
+     * it was a NULL MRN, and a crash) */
+    p = cd_patient_new(cd_csv_field(f, col[0]) != NULL ? cd_csv_field(f, col[0]) : "");
     p->family = cd_csv_value(f, col[1]);
     p->given = cd_csv_value(f, col[2]);
     p->middle = cd_csv_value(f, col[3]);
@@ -369,7 +375,9 @@ cd_mpi_read_fhir(const gchar *name, const gchar *data, gsize len, const gchar *s
   }
   /* NDJSON: a resource per line */
   {
-    g_auto(GStrv) lines = g_strsplit(data, "\n", -1);
+    /* @data is @len bytes, not a string (fuzzing found the overread) */
+    g_autofree gchar *text = g_strndup(data, len);
+    g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
     guint n_ok = 0;
     for (guint i = 0; lines[i] != NULL; i++) {
       g_autoptr(JsonParser) lp = json_parser_new();
@@ -480,6 +488,7 @@ cd_mpi_read_hl7(const gchar *name, const gchar *data, gsize len, GPtrArray *prob
   g_autofree gchar *event = NULL;
   g_autoptr(GPtrArray) seg_of_msg = g_ptr_array_new_with_free_func((GDestroyNotify) g_strfreev);
   guint msg_line = 0;
+  gboolean msg_not_utf8 = FALSE; /* the current message is skipped: it is not UTF-8 */
 
   /* MLLP framing and any line ending */
   for (gsize i = 0; i < text->len; i++) {
@@ -510,6 +519,7 @@ cd_mpi_read_hl7(const gchar *name, const gchar *data, gsize len, GPtrArray *prob
       fs[1] = 0;
       f = g_strsplit(s, fs, -1);
       g_clear_pointer(&event, g_free);
+      msg_not_utf8 = FALSE;
       /* MSH-9: the field separator is MSH-1, so MSH-9 is f[8] */
       if (g_strv_length(f) > 8)
         event = cd_hl7_component(f[8], 2, &enc);
@@ -519,6 +529,15 @@ cd_mpi_read_hl7(const gchar *name, const gchar *data, gsize len, GPtrArray *prob
       cd_mpi_problem(problems, "%s: segment %u comes before any MSH segment; skipped", name, i + 1);
       continue;
     }
+    /* text that is not UTF-8 cannot be stored (found by fuzzing); the
+     * whole message is skipped, so that an MRG never pairs with a PID of
+     * another message */
+    if (!msg_not_utf8 && !g_utf8_validate(s, -1, NULL)) {
+      msg_not_utf8 = TRUE;
+      cd_mpi_problem(problems, "%s: not UTF-8 text; the rest of the message is skipped", where);
+    }
+    if (msg_not_utf8)
+      continue;
     fs[0] = enc.field;
     fs[1] = 0;
     f = g_strsplit(s, fs, -1);
@@ -534,7 +553,9 @@ cd_mpi_read_hl7(const gchar *name, const gchar *data, gsize len, GPtrArray *prob
         continue;
       }
       mrn = g_strv_length(f) > 3 ? cd_hl7_mrn(f[3], &enc) : NULL;
-      p = cd_patient_new(mrn);
+      /* a PID without PID-3 has no MRN (found by fuzzing: a NULL one, and
+       * a crash); cd_mpi_take() refuses it with the reason */
+      p = cd_patient_new(mrn != NULL ? mrn : "");
       if (g_strv_length(f) > 5) {
         p->family = cd_hl7_component(f[5], 1, &enc);
         p->given = cd_hl7_component(f[5], 2, &enc);
