@@ -390,8 +390,9 @@ cd_mpi_read_fhir(const gchar *name, const gchar *data, gsize len, const gchar *s
         cd_mpi_problem(problems, "%s: not JSON (%s); line skipped", where, error_line->message);
         continue;
       }
+      /* a line of only a comment parses, to no root (found by fuzzing) */
       root = json_parser_get_root(lp);
-      if (!JSON_NODE_HOLDS_OBJECT(root)) {
+      if (root == NULL || !JSON_NODE_HOLDS_OBJECT(root)) {
         cd_mpi_problem(problems, "%s: not a FHIR resource; line skipped", where);
         continue;
       }

@@ -8,7 +8,7 @@
  * page then encoded for the archive. The source tells formats by content,
  * not by name, so a mutation that turns a PNG into a TIFF is followed too.
  *
- * Pages are capped at 2 megapixels and PDFs rendered at 72 dpi: a fuzzed
+ * Pages are capped at 1 megapixel and PDFs rendered at 72 dpi: a fuzzed
  * header may claim any size, and the point is to reach every decoder path,
  * not to allocate what the default 150-megapixel limit allows on each run.
  */
@@ -51,7 +51,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     g_printerr("%s: %s\n", input_path, error->message);
     return 0;
   }
-  source = g_object_new(files_type, "max-megapixels", 2.0, "resolution", 72, NULL);
+  source = g_object_new(files_type, "max-megapixels", 1.0, "resolution", 72, NULL);
   if (!cd_stage_start(CD_STAGE(source), &error) || !cd_source_open(source, inputs, &error)) {
     g_printerr("%s\n", error->message);
     return 0;
