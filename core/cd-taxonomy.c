@@ -202,7 +202,8 @@ cd_taxonomy_load(CdTaxonomy *self, GKeyFile *kf, GError **error)
       continue;
     if (!cd_taxonomy_valid_name(groups[i])) {
       g_set_error(error, CD_ERROR, CD_ERROR_INVALID_DATA,
-                  "%s: [%s]: a type's name is lowercase letters and digits, words joined by single hyphens", self->origin, groups[i]);
+                  "%s: [%s]: a type's name is lowercase letters and digits, words joined by single hyphens",
+                  self->origin, groups[i]);
       return FALSE;
     }
     type = g_new0(CdDocType, 1);

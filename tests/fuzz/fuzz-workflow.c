@@ -32,8 +32,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   g_autofree gchar *text = g_malloc(size + 1);
   g_autoptr(CdWorkflow) workflow = NULL;
   GPtrArray *thresholds;
-  const CdStageKind kinds[] = { CD_STAGE_KIND_SOURCE,     CD_STAGE_KIND_PAGE,       CD_STAGE_KIND_SPLITTER,
-                                CD_STAGE_KIND_DOCUMENT,   CD_STAGE_KIND_CLASSIFIER, CD_STAGE_KIND_SINK };
+  const CdStageKind kinds[] = { CD_STAGE_KIND_SOURCE,   CD_STAGE_KIND_PAGE,       CD_STAGE_KIND_SPLITTER,
+                                CD_STAGE_KIND_DOCUMENT, CD_STAGE_KIND_CLASSIFIER, CD_STAGE_KIND_SINK };
 
   memcpy(text, data, size);
   text[size] = '\0';
