@@ -578,7 +578,8 @@ cd_mpi_read_hl7(const gchar *name, const gchar *data, gsize len, GPtrArray *prob
       g_autofree gchar *prior = g_strv_length(f) > 1 ? cd_hl7_mrn(f[1], &enc) : NULL;
       CdPatient *survivor = out->len > 0 ? g_ptr_array_index(out, out->len - 1) : NULL;
       CdPatient *merged;
-      if (prior == NULL || survivor == NULL) {
+      /* an empty MRG-1 names no patient to merge (found by fuzzing) */
+      if (prior == NULL || *g_strstrip(prior) == '\0' || survivor == NULL) {
         cd_mpi_problem(problems, "%s: A40 without a prior MRN in MRG-1 or a PID before it; skipped", where);
         continue;
       }
