@@ -285,7 +285,7 @@ cd_boundary_page_features(CdPage *page, gchar **title_words, gchar **title_line)
   gint page_h = pix != NULL ? pixGetHeight(pix) : 0;
   gint text_left = G_MAXINT, text_right = 0;
   gdouble med_h, med_ink;
-  gdouble best = -1.0;
+  gdouble best = 0.25; /* a candidate needs some evidence: size, weight, place or wording */
   CdTextLine *title = NULL;
   guint title_rank = 0;
   gboolean continued = FALSE;

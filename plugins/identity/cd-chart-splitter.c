@@ -8,7 +8,8 @@
  * separator sheet (patch code T, or a configured payload) is set aside and
  * starts a new document; patch code 2 starts one and is kept; patch code 3
  * ends the chart. Without sheets, a page that names a different patient
- * than the document so far always starts a new document; otherwise the
+ * than the document so far always starts a new document, and a printed
+ * "Page 1 of N" starts one and "Page 2 of N" continues one; otherwise the
  * evidence is weighed: a title by layout or wording, a new date of
  * service, "Page 1 of N" or a page number that did not go on, a full
  * patient block, "continued" — each a feature of a logistic model whose
@@ -74,6 +75,7 @@ struct _CdChartSplitter {
   gdouble bias;
   gchar *last_date;         /* the last date of service read in this file */
   gboolean prev_page_last;  /* the page before read "Page N of N" */
+  gchar *prev_type;         /* the page before's own confident type (page-type stage), NULL if none */
 
   GRegex *cover_re;
   CdCover cover; /* the cover sheet in force, mrn NULL if none */
@@ -198,6 +200,7 @@ cd_chart_splitter_stop(CdStage *stage)
   cd_chart_splitter_reset_document(self);
   g_clear_pointer(&self->last_path, g_free);
   g_clear_pointer(&self->last_date, g_free);
+  g_clear_pointer(&self->prev_type, g_free);
 }
 
 static guint
@@ -336,11 +339,20 @@ cd_chart_splitter_weight(CdChartSplitter *self, const gchar *name)
   return w != NULL ? *w : 0.0;
 }
 
+/* the `page-type` stage's facts (plugins/classify), read by name: plugins
+ * share facts, not headers */
+#define CD_FACT_PAGE_TYPE "classify.page-type"
+#define CD_FACT_PAGE_TYPE_SCORE "classify.page-type-score"
+/* a page's own type counts from this score on */
+#define CD_CONFIDENT_PAGE_TYPE 0.5
+
 /* The probability that @page starts a document, from the page's own
  * evidence (the header stage's `boundary.page`) and what it says against
  * the pages before it in the file: a date of service other than the last
  * one read (`date-new`) or the same (`date-same`), and whether the page
- * before was the last of its "Page N of N" (`prev-page-last`). The
+ * before was the last of its "Page N of N" (`prev-page-last`), and
+ * whether the page's own confident type (`page-type` stage) differs from
+ * the page before's (`type-change`) or is the same (`type-same`). The
  * features depend on the pages read, not on earlier decisions, so labelled
  * charts give training data as they are. Records every feature and the
  * probability on the page (`chart.features`, `chart.p-start`); @evidence
@@ -351,6 +363,8 @@ cd_chart_splitter_weigh(CdChartSplitter *self, CdPage *page, gchar **evidence)
   g_autoptr(GVariant) own = cd_page_get_fact(page, CD_FACT_BOUNDARY_PAGE);
   g_autoptr(GVariant) page_of = cd_page_get_fact(page, CD_FACT_HEADER_PAGE);
   g_autofree gchar *date = cd_identity_page_string(page, CD_FACT_HEADER_DATE);
+  g_autofree gchar *type = cd_identity_page_string(page, CD_FACT_PAGE_TYPE);
+  g_autoptr(GVariant) type_score = cd_page_get_fact(page, CD_FACT_PAGE_TYPE_SCORE);
   g_autoptr(GString) why = g_string_new(NULL);
   GVariantBuilder b;
   gdouble z = self->bias, best[3] = { 0, 0, 0 };
@@ -387,9 +401,14 @@ cd_chart_splitter_weigh(CdChartSplitter *self, CdPage *page, gchar **evidence)
     }
   }
   {
-    const gchar *ctx[] = { "date-new", "date-same", "prev-page-last" };
+    const gchar *ctx[] = { "date-new", "date-same", "prev-page-last", "type-change", "type-same" };
     gdouble val[] = { date != NULL && self->last_date != NULL && g_strcmp0(date, self->last_date) != 0,
-                      date != NULL && g_strcmp0(date, self->last_date) == 0, self->prev_page_last };
+                      date != NULL && g_strcmp0(date, self->last_date) == 0, self->prev_page_last, 0, 0 };
+    if (type_score == NULL || !g_variant_is_of_type(type_score, G_VARIANT_TYPE_DOUBLE) ||
+        g_variant_get_double(type_score) < CD_CONFIDENT_PAGE_TYPE)
+      g_clear_pointer(&type, g_free);
+    val[3] = type != NULL && self->prev_type != NULL && g_strcmp0(type, self->prev_type) != 0;
+    val[4] = type != NULL && g_strcmp0(type, self->prev_type) == 0;
     for (guint i = 0; i < G_N_ELEMENTS(ctx); i++) {
       gdouble c = val[i] * cd_chart_splitter_weight(self, ctx[i]);
       g_variant_builder_add(&b, "{sd}", ctx[i], val[i]);
@@ -415,6 +434,8 @@ cd_chart_splitter_weigh(CdChartSplitter *self, CdPage *page, gchar **evidence)
     g_free(self->last_date);
     self->last_date = g_steal_pointer(&date);
   }
+  g_free(self->prev_type);
+  self->prev_type = g_steal_pointer(&type);
   self->prev_page_last = FALSE;
   if (page_of != NULL && g_variant_is_of_type(page_of, G_VARIANT_TYPE("(uu)"))) {
     guint32 n, m;
@@ -441,6 +462,8 @@ cd_chart_splitter_decide(CdSplitter *splitter, CdPage *page, CdDocument *current
   g_autofree gchar *family = NULL;
   g_autofree gchar *given = NULL;
   g_autofree gchar *evidence = NULL;
+  g_autoptr(GVariant) page_of = NULL;
+  guint32 page_n = 0;
   gboolean is_new = FALSE;
   gdouble p_start;
   CdSheet sheet;
@@ -456,6 +479,7 @@ cd_chart_splitter_decide(CdSplitter *splitter, CdPage *page, CdDocument *current
       cd_cover_clear(&self->cover);
     cd_chart_splitter_reset_document(self);
     g_clear_pointer(&self->last_date, g_free);
+    g_clear_pointer(&self->prev_type, g_free);
     self->prev_page_last = FALSE;
     self->pending_new = FALSE;
     is_new = TRUE;
@@ -485,11 +509,19 @@ cd_chart_splitter_decide(CdSplitter *splitter, CdPage *page, CdDocument *current
   family = cd_identity_page_string(page, CD_FACT_HEADER_FAMILY);
   given = cd_identity_page_string(page, CD_FACT_HEADER_GIVEN);
 
+  page_of = cd_page_get_fact(page, CD_FACT_HEADER_PAGE);
+  if (page_of != NULL && g_variant_is_of_type(page_of, G_VARIANT_TYPE("(uu)")))
+    g_variant_get(page_of, "(uu)", &page_n, NULL);
   p_start = cd_chart_splitter_weigh(self, page, &evidence);
   if (current == NULL || is_new || self->pending_new || sheet == CD_SHEET_KEEP_SEPARATOR) {
     is_new = TRUE;
   } else if (self->split_on_patient && cd_chart_splitter_patient_changes(self, mrn, family, given)) {
     is_new = TRUE; /* a rule, never outweighed: pages of two patients are never one document */
+  } else if (page_n > 0) {
+    /* a printed page number is the form's own word: "Page 1 of N" starts
+     * a document, "Page 2 of N" continues one, whatever else the page
+     * shows (the tuning charts are too few to learn so strong a weight) */
+    is_new = page_n == 1;
   } else {
     is_new = p_start >= self->boundary_threshold;
     if (fabs(p_start - self->boundary_threshold) < self->review_margin) {

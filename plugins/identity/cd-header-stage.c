@@ -230,6 +230,9 @@ cd_header_find_title(const gchar *text, gchar **title_words)
     seen++;
     if (strchr(line, ':') != NULL || strchr(line, '#') != NULL)
       continue;
+    if (g_strstr_len(line, -1, "ONTINUED") != NULL || g_strstr_len(line, -1, "ontinued") != NULL ||
+        g_strstr_len(line, -1, "CONT'D") != NULL)
+      continue; /* "PROGRESS NOTE (CONTINUED)" heads a later page of the document */
     for (const gchar *p = line; *p != '\0'; p++) {
       if (g_ascii_isalpha(*p)) {
         letters++;

@@ -745,7 +745,10 @@ def main():
     p.add_argument("--seed", type=int, default=17)
     p.add_argument("--workflow", default="chart-intake")
     p.add_argument("--tune", action="store_true", help="also ingest the tuning charts (for train_boundaries.py)")
+    p.add_argument("--tune-only", action="store_true", help="ingest only the tuning charts")
     p.add_argument("--reuse", action="store_true", help="score the last export again instead of ingesting")
+    p.add_argument("--classifiers", default="rules;trained",
+                   help="the workflow's classifiers; with trained, a model is first trained on the tuning portion")
     p.set_defaults(func=cmd_index)
     args = parser.parse_args()
     if not os.path.exists(CHARTDESK):

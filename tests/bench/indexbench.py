@@ -32,13 +32,58 @@ def charts_folder(build, split, pages, seed):
     return out
 
 
-def ingest(chartdesk, env, folder, workflow, out_json):
+def tuning_corpus(path, seed=13, per_type=120):
+    """The `trained` classifier's training text, from the tuning portion
+    only: generated documents of the "train" wording banks (with imitated
+    OCR noise) and the tuning half of the mtsamples reports. Writes a
+    label,text CSV; returns its row count."""
+    sys.path.insert(0, os.path.join(ROOT, "samples"))
+    import doctext
+    import templates
+    from mtsamples_map import shared_data
+    rows = doctext.corpus(seed, per_type, "train", 0.04)
+    mt = os.path.join(shared_data(ROOT) or "", "mtsamples", "mtsamples-train.csv")
+    tune, _ = templates.mtsamples_split(mt)
+    for label, texts in sorted(tune.items()):
+        rows += [(label, "\n".join(templates.mtsamples_lines(t, 200))) for t in texts]
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["label", "text"])
+        w.writerows(rows)
+    return len(rows)
+
+
+def workflow_with(build, workflow, classifiers):
+    """A copy of a shipped workflow with another classifier list."""
+    src = os.path.join(ROOT, "workflows", workflow + ".workflow")
+    with open(src, encoding="utf-8") as f:
+        text = f.read()
+    lines = [("classifiers=" + classifiers) if line.startswith("classifiers=") else line
+             for line in text.splitlines()]
+    out = os.path.join(build, "bench", "%s-%s.workflow" % (workflow, classifiers.replace(";", "+")))
+    with open(out, "w", encoding="utf-8") as f:
+        f.write("\n".join(lines) + "\n")
+    return out
+
+
+def ingest(chartdesk, env, folder, workflow, out_json, classifiers=None, build=None):
     """Ingests @folder into a fresh archive and writes the export to
-    @out_json; returns (seconds, records)."""
+    @out_json; returns (seconds, records). With `trained` among
+    @classifiers the archive first gets a model trained on the tuning
+    portion (tuning_corpus())."""
     with tempfile.TemporaryDirectory() as tmp:
         archive = os.path.join(tmp, "index.archive")
         subprocess.run([chartdesk, "mpi", "import", archive, os.path.join(folder, "mpi.csv")], check=True,
                        capture_output=True, env=env)
+        if classifiers:
+            if "trained" in classifiers.split(";"):
+                corpus = os.path.join(tmp, "tuning.csv")
+                n = tuning_corpus(corpus)
+                subprocess.run([chartdesk, "classify", "train", archive, "--csv", corpus], check=True,
+                               capture_output=True, env=env)
+                print("trained classifier: %d tuning documents (generated train banks + tuning half of mtsamples)"
+                      % n)
+            workflow = workflow_with(build, workflow, classifiers)
         t0 = time.monotonic()
         r = subprocess.run([chartdesk, "ingest", "--quiet", "--workflow", workflow, archive, folder],
                            capture_output=True, env=env, text=True)
@@ -97,10 +142,21 @@ class Tally:
         return sum(1 for t, p in self.types if t == p) / max(1, len(self.types))
 
 
+def first_pages(truth):
+    """The first document page of each file (after its cover sheet, if
+    any): it starts a document whatever the splitter weighs."""
+    first = {}
+    for t in truth:
+        if t["kind"] == "page" and (t["path"] not in first or t["page"] < first[t["path"]]):
+            first[t["path"]] = t["page"]
+    return set(first.items())
+
+
 def score(truth, records):
     """{"all": Tally, profile: Tally} over the document pages of @truth."""
     pages = pages_of(records)
     tallies = collections.defaultdict(Tally)
+    first = first_pages(truth)
     for t in truth:
         if t["kind"] != "page":
             continue
@@ -109,7 +165,7 @@ def score(truth, records):
         for tally in (tallies["all"], tallies[t["profile"]]):
             tally.pages += 1
             predicted_start = doc is not None and doc["pages"][0] is page
-            if t["page"] > 0:  # the first page of a file starts a document by itself
+            if (t["path"], t["page"]) not in first:  # a file's first document page starts one by itself
                 if t["starts_document"] and predicted_start:
                     tally.tp += 1
                 elif t["starts_document"]:
@@ -135,15 +191,17 @@ def score(truth, records):
 def report(title, truth, records, secs, show=10):
     tallies = score(truth, records)
     a = tallies["all"]
-    n_docs = len({(t["path"], t["doc_index"]) for t in truth})
-    templates = sorted({t["template"] for t in truth})
+    n_docs = len({(t["path"], t["doc_index"]) for t in truth if t["kind"] == "page"})
+    templates = sorted({t["template"] for t in truth if t["template"] is not None})
     sources = collections.Counter(t["source"] for t in truth if t["starts_document"])
-    print("%s: %d pages, %d documents (%s), %d files, held-out templates %s; %.0f s (%.1f pages/min, contended "
-          "machine)" % (title, len(truth), n_docs, ", ".join("%d %s" % (v, k) for k, v in sorted(sources.items())),
-                        len({t["path"] for t in truth}), ",".join("T%02d" % x for x in templates), secs,
+    covers = sum(1 for t in truth if t["kind"] == "cover")
+    print("%s: %d pages, %d documents (%s), %d files (%d with a cover sheet and headerless documents), "
+          "templates %s; %.0f s (%.1f pages/min, contended machine)" % (
+              title, len(truth), n_docs, ", ".join("%d %s" % (v, k) for k, v in sorted(sources.items())),
+              len({t["path"] for t in truth}), covers, ",".join("T%02d" % x for x in templates), secs,
                         60 * len(truth) / max(secs, 1e-9)))
-    print("boundaries: the pages after the first of each file that start a document (the first page of a file "
-          "always does)")
+    print("boundaries: the document pages after the first of each file (a file's first document page always "
+          "starts one); type: each page's document type; filed/review: share of document pages")
     print("%-10s %6s %6s %6s %6s %6s %9s %9s %6s %7s %6s" % ("profile", "pages", "bP", "bR", "bF1", "typeF1",
                                                              "type acc", "misfiled", "filed", "review", "lost"))
     for name in ["all"] + sorted(k for k in tallies if k != "all"):
@@ -184,6 +242,8 @@ def read_truth(folder):
 def cmd_index(args, build, chartdesk, env):
     print("Indexing on template-split charts (tests/bench/templates.py). Contended machine: speed is indicative.")
     splits = ["test"] + (["tune"] if args.tune else [])
+    if args.tune_only:
+        splits = ["tune"]
     for split in splits:
         pages = args.pages if split == "test" else args.tune_pages
         seed = args.seed if split == "test" else args.seed + 1000
@@ -193,7 +253,7 @@ def cmd_index(args, build, chartdesk, env):
         if args.reuse and os.path.exists(out_json):
             secs, records = float("nan"), load_export(out_json)
         else:
-            secs, records = ingest(chartdesk, env, folder, args.workflow, out_json)
+            secs, records = ingest(chartdesk, env, folder, args.workflow, out_json, args.classifiers, build)
         title = "held-out templates" if split == "test" else "tuning templates (not a result: tuned on)"
         print()
         report(title, truth, records, secs)

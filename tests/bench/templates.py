@@ -67,7 +67,10 @@ HEADER_STYLES = [
 ]
 DATE_STYLES = ["Date of service: {us}", "DATE OF SERVICE: {us}", "Service date: {long}", "Exam date: {long}",
                "Date of procedure: {dash}", "ADMISSION DATE: {us}", "Visit date: {us}", "Date: {us}"]
-CONT_STYLES = ["page-of", "page-of+running", "running", "continued", "none", "page-n"]
+# how continuation pages are marked; "full" repeats the whole patient block
+# (forms with the patient plate on every page), so a patient block alone
+# does not say a document starts
+CONT_STYLES = ["page-of", "page-of+running", "running", "continued", "none", "page-n", "full", "page-of+full"]
 PROFILES = ["clean", "office", "legacy", "fax", "photocopy"]
 # which document types each text source can give
 MT_TYPES = {"discharge-summary", "history-physical", "progress-note", "operative-report", "consultation",
@@ -228,8 +231,10 @@ class Renderer:
         return y + self.step // 2
 
 
-def render_document(rng, tpl, dpi, doc, patient, hospital):
-    """Renders one document; returns [(image, printed lines)]."""
+def render_document(rng, tpl, dpi, doc, patient, hospital, identified=True):
+    """Renders one document; returns [(image, printed lines)]. Without
+    @identified the pages print no patient identifiers (a chart that relies
+    on its cover sheet)."""
     r = Renderer(rng, tpl, dpi)
     pages = []
     body = list(doc["body"])
@@ -238,7 +243,7 @@ def render_document(rng, tpl, dpi, doc, patient, hospital):
     def new_page(first):
         page = Page(dpi)
         y = int(dpi * 0.6)
-        ident = [h.format(**patient) for h in HEADER_STYLES[tpl.header]]
+        ident = [h.format(**patient) for h in HEADER_STYLES[tpl.header]] if identified else []
         if first:
             if tpl.layout == "letterhead":
                 y = r.line(page, y, hospital, bold=True, scale=1.3, align="centre")
@@ -277,7 +282,11 @@ def render_document(rng, tpl, dpi, doc, patient, hospital):
             y = r.line(page, y, doc["date_line"])
             y += r.step // 2
         else:
-            if "running" in tpl.cont:
+            if "full" in tpl.cont:
+                for line in ident:
+                    y = r.line(page, y, line)
+                y += r.step // 2
+            if "running" in tpl.cont and identified:
                 y = r.line(page, y, "%s, %s  MRN %s" % (patient["family"], patient["given"], patient["mrn"]))
                 y += r.step // 2
             if tpl.cont == "continued":
@@ -413,6 +422,15 @@ def make_charts(out, split, n_pages, seed, mt_path):
         profile = PROFILES[chart % len(PROFILES)]
         hospital = rng.choice(doctext.half(doctext.VALUES["hospital"], text_split))
         pages = []
+        # one chart in four relies on a cover sheet: its documents print no
+        # patient block, so titles are all that separates them
+        covered = rng.random() < 0.25
+        if covered:
+            img, printed = cg.cover_sheet(rng, patient)
+            pages.append((img, {"kind": "cover", "text": "\n".join(printed), "patient_mrn": patient.mrn,
+                                "doc_type": None, "doc_index": None, "starts_document": False, "template": None,
+                                "template_desc": "cover sheet", "source": None, "profile": profile,
+                                "split": split}))
         n_docs = rng.randrange(3, 7)
         prev = prev_tpl = None
         for _ in range(n_docs):
@@ -424,7 +442,7 @@ def make_charts(out, split, n_pages, seed, mt_path):
                 tpl = prev_tpl
             doc = make_document(rng, tpl, text_split, mt, prev["type"] if same else None)
             doc_index += 1
-            rendered = render_document(rng, tpl, 300, doc, pf, hospital)[:4]
+            rendered = render_document(rng, tpl, 300, doc, pf, hospital, not covered)[:4]
             for i, (img, printed) in enumerate(rendered):
                 pages.append((img, {"kind": "page", "text": "\n".join(printed), "patient_mrn": patient.mrn,
                                     "doc_type": doc["type"], "doc_index": doc_index, "starts_document": i == 0,

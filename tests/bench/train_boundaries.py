@@ -28,14 +28,15 @@ def rows(export_path, truth_folder):
         sys.exit("%s holds held-out templates: train on the tuning charts only" % truth_folder)
     pages = indexbench.pages_of(indexbench.load_export(export_path))
     out = []
+    first = indexbench.first_pages(truth)
     for t in truth:
-        if t["kind"] != "page" or t["page"] == 0:
+        if t["kind"] != "page" or (t["path"], t["page"]) in first:
             continue
         page, _ = pages.get((t["path"], t["page"]), ({}, None))
         feats = (page.get("facts") or {}).get("chart.features")
-        if feats is None:
-            continue
-        out.append((feats, 1 if t["starts_document"] else 0))
+        if feats is None or feats.get("page-one") or feats.get("page-later"):
+            continue  # decided by the page-number rule, not weighed
+        out.append((feats, 1 if t["starts_document"] else 0, t["template"]))
     return out
 
 
@@ -43,13 +44,26 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("export")
     ap.add_argument("truth")
-    ap.add_argument("--c", type=float, default=1.0, help="inverse regularisation strength")
+    ap.add_argument("--c", type=float, default=0.3, help="inverse regularisation strength")
     a = ap.parse_args()
     from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import GroupKFold
     data = rows(a.export, a.truth)
-    names = sorted({k for f, _ in data for k in f})
-    x = [[f.get(n, 0.0) for n in names] for f, _ in data]
-    y = [label for _, label in data]
+    names = sorted({k for f, _, _ in data for k in f})
+    x = [[f.get(n, 0.0) for n in names] for f, _, _ in data]
+    y = [label for _, label, _ in data]
+    groups = [g for _, _, g in data]
+    # cross-validated by template: every fold's templates are unseen
+    for c in sorted({0.3, 1.0, 3.0, 10.0, a.c}):
+        tp = fp = fn = 0
+        for tr, te in GroupKFold(n_splits=5).split(x, y, groups):
+            m = LogisticRegression(C=c, max_iter=2000).fit([x[i] for i in tr], [y[i] for i in tr])
+            for i, p in zip(te, m.predict_proba([x[i] for i in te])[:, 1]):
+                tp += p >= 0.5 and y[i] == 1
+                fp += p >= 0.5 and y[i] == 0
+                fn += p < 0.5 and y[i] == 1
+        print("C=%-5g cross-validated by template: precision %.3f recall %.3f" % (
+            c, tp / max(1, tp + fp), tp / max(1, tp + fn)), file=sys.stderr)
     clf = LogisticRegression(C=a.c, max_iter=2000)
     clf.fit(x, y)
     pred = clf.predict_proba(x)[:, 1]
