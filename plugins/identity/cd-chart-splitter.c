@@ -114,13 +114,16 @@ static const gchar *const default_keep_separators[] = { "PATCH2", NULL };
 static const gchar *const default_batch_separators[] = { "PATCH3", NULL };
 #define DEFAULT_BOUNDARY_THRESHOLD 0.5
 #define DEFAULT_REVIEW_MARGIN 0.1
-/* Learned by tests/bench/train_boundaries.py on the tuning templates of
- * tests/bench/templates.py (logistic regression, L2); `bias` is the
- * intercept. A feature missing here weighs nothing. */
+/* Learned by tests/bench/train_boundaries.py (logistic regression, L2,
+ * C = 1) on the 300-page tuning charts of tests/bench/templates.py
+ * (`bench.py index --tune-only --tune-pages 300`); cross-validated by
+ * template there: precision 0.976, recall 0.958. `bias` is the
+ * intercept; a feature missing here weighs nothing. */
 static const gchar *const default_boundary_weights[] = {
-  "bias=-3.0", "title-found=0.5", "title-size=2.0", "title-ink=2.0", "title-centred=0.5", "title-caps=0.5",
-  "title-kind-word=2.0", "header-title=1.5", "has-dob=1.5", "has-date=0.5", "date-new=2.0", "date-same=-1.5",
-  "page-one=4.0", "page-later=-6.0", "prev-page-last=2.0", "continued=-3.0", NULL,
+  "bias=-4.74", "continued=-0.78", "cover-title=1.06", "date-new=1.82", "has-date=1.97", "has-dob=0.62",
+  "has-mrn=0.61", "has-name=0.62", "header-title=0.68", "prev-page-last=0.01", "title-caps=1.57",
+  "title-centred=0.92", "title-found=0.90", "title-ink=0.46", "title-kind-word=0.93", "title-rank=-0.28",
+  "title-size=1.37", "title-titlecase=0.65", "type-change=0.73", "type-same=0.46", NULL,
 };
 
 static void
@@ -339,6 +342,44 @@ cd_chart_splitter_weight(CdChartSplitter *self, const gchar *name)
   return w != NULL ? *w : 0.0;
 }
 
+/* The three features that weighed most on a page, for the review reason. */
+typedef struct {
+  gchar *name[3];
+  gdouble weight[3];
+} CdEvidence;
+
+static void
+cd_evidence_add(CdEvidence *e, const gchar *name, gdouble c)
+{
+  for (guint k = 0; k < 3; k++) {
+    if (fabs(c) > fabs(e->weight[k])) {
+      g_free(e->name[2]);
+      for (guint j = 2; j > k; j--) {
+        e->weight[j] = e->weight[j - 1];
+        e->name[j] = e->name[j - 1];
+      }
+      e->weight[k] = c;
+      e->name[k] = g_strdup(name);
+      return;
+    }
+  }
+}
+
+/* "title-size +1.4, date-new +1.8"; frees what @e holds. */
+static gchar *
+cd_evidence_take_string(CdEvidence *e)
+{
+  GString *why = g_string_new(NULL);
+  for (guint k = 0; k < 3; k++) {
+    if (e->name[k] != NULL)
+      g_string_append_printf(why, "%s%s %+.1f", why->len > 0 ? ", " : "", e->name[k], e->weight[k]);
+    g_clear_pointer(&e->name[k], g_free);
+  }
+  if (why->len == 0)
+    g_string_append(why, "no evidence either way");
+  return g_string_free(why, FALSE);
+}
+
 /* the `page-type` stage's facts (plugins/classify), read by name: plugins
  * share facts, not headers */
 #define CD_FACT_PAGE_TYPE "classify.page-type"
@@ -352,7 +393,8 @@ cd_chart_splitter_weight(CdChartSplitter *self, const gchar *name)
  * one read (`date-new`) or the same (`date-same`), and whether the page
  * before was the last of its "Page N of N" (`prev-page-last`), and
  * whether the page's own confident type (`page-type` stage) differs from
- * the page before's (`type-change`) or is the same (`type-same`). The
+ * the page before's (`type-change`) or is the same (`type-same`), and a
+ * title on a page without an MRN behind a cover sheet (`cover-title`). The
  * features depend on the pages read, not on earlier decisions, so labelled
  * charts give training data as they are. Records every feature and the
  * probability on the page (`chart.features`, `chart.p-start`); @evidence
@@ -365,10 +407,9 @@ cd_chart_splitter_weigh(CdChartSplitter *self, CdPage *page, gchar **evidence)
   g_autofree gchar *date = cd_identity_page_string(page, CD_FACT_HEADER_DATE);
   g_autofree gchar *type = cd_identity_page_string(page, CD_FACT_PAGE_TYPE);
   g_autoptr(GVariant) type_score = cd_page_get_fact(page, CD_FACT_PAGE_TYPE_SCORE);
-  g_autoptr(GString) why = g_string_new(NULL);
+  CdEvidence best = { { NULL } };
   GVariantBuilder b;
-  gdouble z = self->bias, best[3] = { 0, 0, 0 };
-  const gchar *best_name[3] = { NULL, NULL, NULL };
+  gdouble z = self->bias;
   gdouble p;
 
   g_variant_builder_init(&b, G_VARIANT_TYPE("a{sd}"));
@@ -385,25 +426,28 @@ cd_chart_splitter_weigh(CdChartSplitter *self, CdPage *page, gchar **evidence)
         {
           gdouble c = v * cd_chart_splitter_weight(self, name);
           z += c;
-          for (guint k = 0; k < 3; k++) {
-            if (fabs(c) > fabs(best[k])) {
-              for (guint j = 2; j > k; j--) {
-                best[j] = best[j - 1];
-                best_name[j] = best_name[j - 1];
-              }
-              best[k] = c;
-              best_name[k] = name;
-              break;
-            }
-          }
+          cd_evidence_add(&best, name, c);
         }
       }
     }
   }
   {
-    const gchar *ctx[] = { "date-new", "date-same", "prev-page-last", "type-change", "type-same" };
+    const gchar *ctx[] = { "date-new", "date-same", "prev-page-last", "type-change", "type-same", "cover-title" };
     gdouble val[] = { date != NULL && self->last_date != NULL && g_strcmp0(date, self->last_date) != 0,
-                      date != NULL && g_strcmp0(date, self->last_date) == 0, self->prev_page_last, 0, 0 };
+                      date != NULL && g_strcmp0(date, self->last_date) == 0,
+                      self->prev_page_last,
+                      0,
+                      0,
+                      0 };
+    gdouble title_found = 0, has_mrn = 0;
+    if (own != NULL && g_variant_is_of_type(own, G_VARIANT_TYPE("a{sd}"))) {
+      g_variant_lookup(own, "title-found", "d", &title_found);
+      g_variant_lookup(own, "has-mrn", "d", &has_mrn);
+    }
+    /* behind a cover sheet documents often print no patient block: a
+     * title is then all that separates them */
+    if (self->split_on_title && self->cover.where != NULL && has_mrn == 0)
+      val[5] = title_found;
     if (type_score == NULL || !g_variant_is_of_type(type_score, G_VARIANT_TYPE_DOUBLE) ||
         g_variant_get_double(type_score) < CD_CONFIDENT_PAGE_TYPE)
       g_clear_pointer(&type, g_free);
@@ -413,17 +457,7 @@ cd_chart_splitter_weigh(CdChartSplitter *self, CdPage *page, gchar **evidence)
       gdouble c = val[i] * cd_chart_splitter_weight(self, ctx[i]);
       g_variant_builder_add(&b, "{sd}", ctx[i], val[i]);
       z += c;
-      for (guint k = 0; k < 3; k++) {
-        if (fabs(c) > fabs(best[k])) {
-          for (guint j = 2; j > k; j--) {
-            best[j] = best[j - 1];
-            best_name[j] = best_name[j - 1];
-          }
-          best[k] = c;
-          best_name[k] = ctx[i];
-          break;
-        }
-      }
+      cd_evidence_add(&best, ctx[i], c);
     }
   }
   p = 1.0 / (1.0 + exp(-z));
@@ -442,11 +476,7 @@ cd_chart_splitter_weigh(CdChartSplitter *self, CdPage *page, gchar **evidence)
     g_variant_get(page_of, "(uu)", &n, &m);
     self->prev_page_last = n == m;
   }
-  for (guint k = 0; k < 3 && best_name[k] != NULL; k++)
-    g_string_append_printf(why, "%s%s %+.1f", why->len > 0 ? ", " : "", best_name[k], best[k]);
-  if (why->len == 0)
-    g_string_append(why, "no evidence either way");
-  *evidence = g_string_free(g_steal_pointer(&why), FALSE);
+  *evidence = cd_evidence_take_string(&best);
   return p;
 }
 

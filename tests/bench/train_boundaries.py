@@ -36,6 +36,9 @@ def rows(export_path, truth_folder):
         feats = (page.get("facts") or {}).get("chart.features")
         if feats is None or feats.get("page-one") or feats.get("page-later"):
             continue  # decided by the page-number rule, not weighed
+        if "cover-title" not in feats:  # exports made before the feature existed: the splitter's formula
+            cover = "cover.page" in page.get("facts", {}) and not feats.get("has-mrn")
+            feats["cover-title"] = feats.get("title-found", 0.0) if cover else 0.0
         out.append((feats, 1 if t["starts_document"] else 0, t["template"]))
     return out
 
@@ -44,7 +47,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("export")
     ap.add_argument("truth")
-    ap.add_argument("--c", type=float, default=0.3, help="inverse regularisation strength")
+    ap.add_argument("--c", type=float, default=1.0, help="inverse regularisation strength")
     a = ap.parse_args()
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import GroupKFold
