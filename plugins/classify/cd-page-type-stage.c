@@ -132,9 +132,9 @@ cd_page_type_stage_class_init(CdPageTypeStageClass *klass)
   stage_class->stop = cd_page_type_stage_stop;
   CD_PAGE_STAGE_CLASS(klass)->process = cd_page_type_stage_process;
 
-  props[PROP_RULES] = g_param_spec_string("rules", "Rules file",
-                                          "The rules classifier's keyfile; empty for the shipped rules", "",
-                                          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_CONSTRUCT);
+  props[PROP_RULES] =
+      g_param_spec_string("rules", "Rules file", "The rules classifier's keyfile; empty for the shipped rules", "",
+                          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_CONSTRUCT);
   g_object_class_install_properties(object_class, N_PROPS, props);
   cd_stage_class_set_metadata(stage_class, "page-type",
                               "Scores every page alone with the rules classifier, for the splitter to see changes "

@@ -29,5 +29,7 @@ cd_plugin_classify_init(CdPlugin *plugin, GError **error)
          cd_plugin_add_stage_type(plugin, CD_TYPE_PAGE_TYPE_STAGE, error);
 }
 
-CD_PLUGIN_DEFINE("classify", "Document type classifiers: keyword and pattern rules, and external programs; page types for the splitter",
-                 cd_plugin_classify_init, PACKAGE_VERSION, "LGPL-2.1-or-later")
+CD_PLUGIN_DEFINE(
+    "classify",
+    "Document type classifiers: keyword and pattern rules, and external programs; page types for the splitter",
+    cd_plugin_classify_init, PACKAGE_VERSION, "LGPL-2.1-or-later")

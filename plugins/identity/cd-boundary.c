@@ -188,11 +188,15 @@ cd_boundary_has_word(gchar **words, const gchar *line)
 /* Words that name a kind of document, whatever the hospital calls it; the
  * header stage's `title-words` are added to them. */
 static const gchar *const kind_words[] = {
-  "SUMMARY",    "REPORT",    "NOTE",        "NOTES",     "RECORD",     "RESULTS",   "CONSENT",     "LETTER",
-  "HISTORY",    "PHYSICAL",  "CONSULTATION", "CONSULT",  "EXAMINATION", "PROCEDURE", "PATHOLOGY",  "RADIOLOGY",
-  "LABORATORY", "EMERGENCY", "OPERATIVE",   "OPERATION", "DISCHARGE",  "PROGRESS",  "NURSING",     "MEDICATION",
-  "ADMISSION",  "REFERRAL",  "IMAGING",     "AUTHORIZATION", "ASSESSMENT", "FLOWSHEET", "ORDERS",  "H&P",
-  "CORRESPONDENCE", "CYTOLOGY", "BIOPSY", "SURGICAL", "SURGERY", "ULTRASOUND", "MRI", "CT", NULL,
+  "SUMMARY",      "REPORT",     "NOTE",           "NOTES",      "RECORD",
+  "RESULTS",      "CONSENT",    "LETTER",         "HISTORY",    "PHYSICAL",
+  "CONSULTATION", "CONSULT",    "EXAMINATION",    "PROCEDURE",  "PATHOLOGY",
+  "RADIOLOGY",    "LABORATORY", "EMERGENCY",      "OPERATIVE",  "OPERATION",
+  "DISCHARGE",    "PROGRESS",   "NURSING",        "MEDICATION", "ADMISSION",
+  "REFERRAL",     "IMAGING",    "AUTHORIZATION",  "ASSESSMENT", "FLOWSHEET",
+  "ORDERS",       "H&P",        "CORRESPONDENCE", "CYTOLOGY",   "BIOPSY",
+  "SURGICAL",     "SURGERY",    "ULTRASOUND",     "MRI",        "CT",
+  NULL,
 };
 
 static gboolean
@@ -347,9 +351,8 @@ cd_boundary_page_features(CdPage *page, gchar **title_words, gchar **title_line)
     g_variant_builder_add(&b, "{sd}", "title-titlecase",
                           !cd_boundary_mostly_upper(s) && cd_boundary_title_case(s) ? 1.0 : 0.0);
     g_variant_builder_add(&b, "{sd}", "title-kind-word",
-                          cd_boundary_has_word((gchar **) kind_words, s) || cd_boundary_has_word(title_words, s)
-                              ? 1.0
-                              : 0.0);
+                          cd_boundary_has_word((gchar **) kind_words, s) || cd_boundary_has_word(title_words, s) ? 1.0
+                                                                                                                 : 0.0);
     g_variant_builder_add(&b, "{sd}", "title-rank", title_rank / 7.0);
     if (title_line != NULL)
       *title_line = g_strdup(s);

@@ -12,11 +12,11 @@
 
 G_BEGIN_DECLS
 
-#define CD_FACT_BOUNDARY_PAGE "boundary.page"       /* a{sd}: the page's own evidence */
-#define CD_FACT_BOUNDARY_TITLE "boundary.title"     /* s: the line taken for a title by layout */
-#define CD_FACT_CHART_FEATURES "chart.features"     /* a{sd}: every feature the splitter weighed */
-#define CD_FACT_CHART_P_START "chart.p-start"       /* d: probability that the page starts a document */
-#define CD_FACT_CHART_UNCERTAIN "chart.uncertain"   /* s: why the boundary at this page is uncertain */
+#define CD_FACT_BOUNDARY_PAGE "boundary.page"     /* a{sd}: the page's own evidence */
+#define CD_FACT_BOUNDARY_TITLE "boundary.title"   /* s: the line taken for a title by layout */
+#define CD_FACT_CHART_FEATURES "chart.features"   /* a{sd}: every feature the splitter weighed */
+#define CD_FACT_CHART_P_START "chart.p-start"     /* d: probability that the page starts a document */
+#define CD_FACT_CHART_UNCERTAIN "chart.uncertain" /* s: why the boundary at this page is uncertain */
 
 GVariant *cd_boundary_page_features(CdPage *page, gchar **title_words, gchar **title_line);
 

@@ -73,9 +73,9 @@ struct _CdChartSplitter {
   gdouble review_margin;
   GHashTable *weights; /* feature name -> gdouble *, from boundary_weights in start() */
   gdouble bias;
-  gchar *last_date;         /* the last date of service read in this file */
-  gboolean prev_page_last;  /* the page before read "Page N of N" */
-  gchar *prev_type;         /* the page before's own confident type (page-type stage), NULL if none */
+  gchar *last_date;        /* the last date of service read in this file */
+  gboolean prev_page_last; /* the page before read "Page N of N" */
+  gchar *prev_type;        /* the page before's own confident type (page-type stage), NULL if none */
 
   GRegex *cover_re;
   CdCover cover; /* the cover sheet in force, mrn NULL if none */
@@ -120,10 +120,13 @@ static const gchar *const default_batch_separators[] = { "PATCH3", NULL };
  * template there: precision 0.976, recall 0.958. `bias` is the
  * intercept; a feature missing here weighs nothing. */
 static const gchar *const default_boundary_weights[] = {
-  "bias=-4.74", "continued=-0.78", "cover-title=1.06", "date-new=1.82", "has-date=1.97", "has-dob=0.62",
-  "has-mrn=0.61", "has-name=0.62", "header-title=0.68", "prev-page-last=0.01", "title-caps=1.57",
-  "title-centred=0.92", "title-found=0.90", "title-ink=0.46", "title-kind-word=0.93", "title-rank=-0.28",
-  "title-size=1.37", "title-titlecase=0.65", "type-change=0.73", "type-same=0.46", NULL,
+  "bias=-4.74",          "continued=-0.78", "cover-title=1.06",
+  "date-new=1.82",       "has-date=1.97",   "has-dob=0.62",
+  "has-mrn=0.61",        "has-name=0.62",   "header-title=0.68",
+  "prev-page-last=0.01", "title-caps=1.57", "title-centred=0.92",
+  "title-found=0.90",    "title-ink=0.46",  "title-kind-word=0.93",
+  "title-rank=-0.28",    "title-size=1.37", "title-titlecase=0.65",
+  "type-change=0.73",    "type-same=0.46",  NULL,
 };
 
 static void
@@ -171,8 +174,7 @@ cd_chart_splitter_start(CdStage *stage, GError **error)
     gdouble w;
     g_autofree gchar *name = NULL;
     if (eq == NULL || eq == item) {
-      g_set_error(error, CD_ERROR, CD_ERROR_WORKFLOW, "boundary-weights: item %u '%s' is not NAME=WEIGHT", i + 1,
-                  item);
+      g_set_error(error, CD_ERROR, CD_ERROR_WORKFLOW, "boundary-weights: item %u '%s' is not NAME=WEIGHT", i + 1, item);
       g_clear_pointer(&self->weights, g_hash_table_unref);
       return FALSE;
     }
@@ -557,8 +559,7 @@ cd_chart_splitter_decide(CdSplitter *splitter, CdPage *page, CdDocument *current
     if (fabs(p_start - self->boundary_threshold) < self->review_margin) {
       g_autofree gchar *why =
           g_strdup_printf("uncertain document boundary at %s page %d: %s a new document (p %.2f; %s)", path,
-                          cd_page_get_source_page(page) + 1, is_new ? "taken for" : "not taken for", p_start,
-                          evidence);
+                          cd_page_get_source_page(page) + 1, is_new ? "taken for" : "not taken for", p_start, evidence);
       cd_page_set_string(page, CD_FACT_CHART_UNCERTAIN, why);
     }
   }
@@ -734,10 +735,9 @@ cd_chart_splitter_class_init(CdChartSplitterClass *klass)
       "NAME=WEIGHT items, separated by ';', of the logistic model that weighs the evidence of a new document "
       "(bias is the intercept); the default was learned from labelled charts",
       G_TYPE_STRV, flags);
-  props[PROP_BOUNDARY_THRESHOLD] =
-      g_param_spec_double("boundary-threshold", "Boundary threshold",
-                          "Probability from which a page starts a new document", 0.0, 1.0,
-                          DEFAULT_BOUNDARY_THRESHOLD, flags | G_PARAM_CONSTRUCT);
+  props[PROP_BOUNDARY_THRESHOLD] = g_param_spec_double("boundary-threshold", "Boundary threshold",
+                                                       "Probability from which a page starts a new document", 0.0, 1.0,
+                                                       DEFAULT_BOUNDARY_THRESHOLD, flags | G_PARAM_CONSTRUCT);
   props[PROP_REVIEW_MARGIN] = g_param_spec_double(
       "review-margin", "Review margin",
       "A boundary whose probability is this close to the threshold is uncertain: its document goes to review "

@@ -581,7 +581,6 @@ test_split_boundaries(Fixture *f, gconstpointer data)
     g_object_unref(pages[i]);
 }
 
-
 /* Two notes of one type in a row, titled in title case (no capitals, so
  * the old title rule never saw them), are two documents when the second
  * has its own patient block and a new date of service; the features the
