@@ -11,8 +11,8 @@
  * than the document so far always starts a new document, and a printed
  * "Page 1 of N" starts one and "Page 2 of N" continues one; otherwise the
  * evidence is weighed: a title by layout or wording, a new date of
- * service, "Page 1 of N" or a page number that did not go on, a full
- * patient block, "continued" — each a feature of a logistic model whose
+ * service, a patient block, "continued", a change of the page's own type
+ * (the `page-type` stage) — each a feature of a logistic model whose
  * weights were learned from labelled charts (tests/bench/train_boundaries.py)
  * and are the `boundary-weights` option. Where the probability is within
  * `review-margin` of the threshold, the boundary is uncertain and the page
