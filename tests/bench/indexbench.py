@@ -119,6 +119,7 @@ class Tally:
         self.tp = self.fp = self.fn = 0          # boundaries inside files
         self.types = []                          # (truth, predicted) per page
         self.filed = self.misfiled = self.review = self.lost = self.pages = 0
+        self.in_review = self.uncertain = 0     # documents in review for any reason / an uncertain boundary
         self.misfiled_list = []
         self.merged = []                         # truth starts missed
         self.split = []                          # false starts
@@ -176,6 +177,10 @@ def score(truth, records):
                     tally.split.append(key)
             tally.types.append((t["doc_type"], (doc or {}).get("type") or "none"))
             mrn = ((doc or {}).get("patient") or {}).get("mrn")
+            if doc is not None and doc.get("status") != "filed":
+                tally.in_review += 1
+                if "uncertain document boundary" in json.dumps(doc.get("review")):
+                    tally.uncertain += 1
             if doc is None:
                 tally.lost += 1
             elif mrn is None:
@@ -201,16 +206,20 @@ def report(title, truth, records, secs, show=10):
               len({t["path"] for t in truth}), covers, ",".join("T%02d" % x for x in templates), secs,
                         60 * len(truth) / max(secs, 1e-9)))
     print("boundaries: the document pages after the first of each file (a file's first document page always "
-          "starts one); type: each page's document type; filed/review: share of document pages")
-    print("%-10s %6s %6s %6s %6s %6s %9s %9s %6s %7s %6s" % ("profile", "pages", "bP", "bR", "bF1", "typeF1",
-                                                             "type acc", "misfiled", "filed", "review", "lost"))
+          "starts one); type: each page's document type; filed: pages under their own proven patient, no patient: "
+          "pages without one; in review: pages whose document waits in the review queue for any reason (patient, "
+          "type below its threshold, uncertain boundary), of which 'unsure' for an uncertain boundary")
+    print("%-10s %6s %6s %6s %6s %6s %9s %9s %6s %7s %9s %6s %6s" % (
+        "profile", "pages", "bP", "bR", "bF1", "typeF1", "type acc", "misfiled", "filed", "no pt", "in review",
+        "unsure", "lost"))
     for name in ["all"] + sorted(k for k in tallies if k != "all"):
         t = tallies[name]
         p, r, f = t.boundary()
         m, _ = t.macro_f1()
-        print("%-10s %6d %6.3f %6.3f %6.3f %6.3f %9.3f %9d %5.1f%% %6.1f%% %6d" % (
+        print("%-10s %6d %6.3f %6.3f %6.3f %6.3f %9.3f %9d %5.1f%% %6.1f%% %8.1f%% %5.1f%% %6d" % (
             name, t.pages, p, r, f, m, t.accuracy(), t.misfiled, 100.0 * t.filed / max(1, t.pages),
-            100.0 * t.review / max(1, t.pages), t.lost))
+            100.0 * t.review / max(1, t.pages), 100.0 * t.in_review / max(1, t.pages),
+            100.0 * t.uncertain / max(1, t.pages), t.lost))
     p, r, f = a.boundary()
     m, labels = a.macro_f1()
     print("targets (held-out templates): boundary F1 %.3f >= %.2f: %s; boundary precision %.3f >= %.2f: %s; "
