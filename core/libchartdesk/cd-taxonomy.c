@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <string.h>
 
 #include "cd-error.h"
 #include "cd-taxonomy.h"
@@ -125,10 +126,12 @@ cd_taxonomy_normalise(const gchar *label)
   return g_string_free(out, FALSE);
 }
 
+/* A name is its own normal form: a trailing or doubled hyphen would make a
+ * type that its own name, written another way, does not find. */
 static gboolean
 cd_taxonomy_valid_name(const gchar *name)
 {
-  if (name[0] == '\0' || name[0] == '-')
+  if (name[0] == '\0' || name[0] == '-' || g_str_has_suffix(name, "-") || strstr(name, "--") != NULL)
     return FALSE;
   for (const gchar *p = name; *p != '\0'; p++) {
     if (!g_ascii_islower(*p) && !g_ascii_isdigit(*p) && *p != '-')
@@ -199,7 +202,8 @@ cd_taxonomy_load(CdTaxonomy *self, GKeyFile *kf, GError **error)
       continue;
     if (!cd_taxonomy_valid_name(groups[i])) {
       g_set_error(error, CD_ERROR, CD_ERROR_INVALID_DATA,
-                  "%s: [%s]: a type's name is lowercase letters, digits and hyphens", self->origin, groups[i]);
+                  "%s: [%s]: a type's name is lowercase letters and digits, words joined by single hyphens",
+                  self->origin, groups[i]);
       return FALSE;
     }
     type = g_new0(CdDocType, 1);

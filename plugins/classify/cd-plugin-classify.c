@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include "cd-external-classifier.h"
+#include "cd-page-type-stage.h"
 #include "cd-rules-classifier.h"
 
 /* The shipped rules file: the source tree's when this module runs from the
@@ -24,8 +25,11 @@ cd_plugin_classify_init(CdPlugin *plugin, GError **error)
 {
   cd_plugin_classify_find_rules(plugin);
   return cd_plugin_add_stage_type(plugin, CD_TYPE_RULES_CLASSIFIER, error) &&
-         cd_plugin_add_stage_type(plugin, CD_TYPE_EXTERNAL_CLASSIFIER, error);
+         cd_plugin_add_stage_type(plugin, CD_TYPE_EXTERNAL_CLASSIFIER, error) &&
+         cd_plugin_add_stage_type(plugin, CD_TYPE_PAGE_TYPE_STAGE, error);
 }
 
-CD_PLUGIN_DEFINE("classify", "Document type classifiers: keyword and pattern rules, and external programs",
-                 cd_plugin_classify_init, PACKAGE_VERSION, "LGPL-2.1-or-later")
+CD_PLUGIN_DEFINE(
+    "classify",
+    "Document type classifiers: keyword and pattern rules, and external programs; page types for the splitter",
+    cd_plugin_classify_init, PACKAGE_VERSION, "LGPL-2.1-or-later")

@@ -7,15 +7,26 @@
  * page with little else) starts that patient's chart and is set aside; a
  * separator sheet (patch code T, or a configured payload) is set aside and
  * starts a new document; patch code 2 starts one and is kept; patch code 3
- * ends the chart. Without sheets, a page starts a new document when it is
- * "Page 1 of N", names a different patient than the document so far, or has
- * a title at its top. Pages that follow a cover sheet carry its identifiers
- * as `cover.*` facts for the `patient-link` stage.
+ * ends the chart. Without sheets, a page that names a different patient
+ * than the document so far always starts a new document, and a printed
+ * "Page 1 of N" starts one and "Page 2 of N" continues one; otherwise the
+ * evidence is weighed: a title by layout or wording, a new date of
+ * service, a patient block, "continued", a change of the page's own type
+ * (the `page-type` stage) — each a feature of a logistic model whose
+ * weights were learned from labelled charts (tests/bench/train_boundaries.py)
+ * and are the `boundary-weights` option. Where the probability is within
+ * `review-margin` of the threshold, the boundary is uncertain and the page
+ * says why (`chart.uncertain`), which sends its document to review. Pages
+ * that follow a cover sheet carry its identifiers as `cover.*` facts for
+ * the `patient-link` stage.
  */
 #include "config.h"
 
 #include <string.h>
 
+#include <math.h>
+
+#include "cd-boundary.h"
 #include "cd-chart-splitter.h"
 #include "cd-identity-common.h"
 
@@ -57,6 +68,14 @@ struct _CdChartSplitter {
   gboolean split_on_title;
   gboolean split_on_patient;
   CdCoverScope cover_scope;
+  gchar **boundary_weights;
+  gdouble boundary_threshold;
+  gdouble review_margin;
+  GHashTable *weights; /* feature name -> gdouble *, from boundary_weights in start() */
+  gdouble bias;
+  gchar *last_date;        /* the last date of service read in this file */
+  gboolean prev_page_last; /* the page before read "Page N of N" */
+  gchar *prev_type;        /* the page before's own confident type (page-type stage), NULL if none */
 
   GRegex *cover_re;
   CdCover cover; /* the cover sheet in force, mrn NULL if none */
@@ -80,6 +99,9 @@ enum {
   PROP_SPLIT_ON_TITLE,
   PROP_SPLIT_ON_PATIENT,
   PROP_COVER_SCOPE,
+  PROP_BOUNDARY_WEIGHTS,
+  PROP_BOUNDARY_THRESHOLD,
+  PROP_REVIEW_MARGIN,
   N_PROPS
 };
 
@@ -90,6 +112,22 @@ static GParamSpec *props[N_PROPS];
 static const gchar *const default_separators[] = { "PATCHT", NULL };
 static const gchar *const default_keep_separators[] = { "PATCH2", NULL };
 static const gchar *const default_batch_separators[] = { "PATCH3", NULL };
+#define DEFAULT_BOUNDARY_THRESHOLD 0.5
+#define DEFAULT_REVIEW_MARGIN 0.1
+/* Learned by tests/bench/train_boundaries.py (logistic regression, L2,
+ * C = 1) on the 300-page tuning charts of tests/bench/templates.py
+ * (`bench.py index --tune-only --tune-pages 300`); cross-validated by
+ * template there: precision 0.976, recall 0.958. `bias` is the
+ * intercept; a feature missing here weighs nothing. */
+static const gchar *const default_boundary_weights[] = {
+  "bias=-4.74",          "continued=-0.78", "cover-title=1.06",
+  "date-new=1.82",       "has-date=1.97",   "has-dob=0.62",
+  "has-mrn=0.61",        "has-name=0.62",   "header-title=0.68",
+  "prev-page-last=0.01", "title-caps=1.57", "title-centred=0.92",
+  "title-found=0.90",    "title-ink=0.46",  "title-kind-word=0.93",
+  "title-rank=-0.28",    "title-size=1.37", "title-titlecase=0.65",
+  "type-change=0.73",    "type-same=0.46",  NULL,
+};
 
 static void
 cd_cover_clear(CdCover *cover)
@@ -127,6 +165,32 @@ cd_chart_splitter_start(CdStage *stage, GError **error)
     g_clear_pointer(&self->cover_re, g_regex_unref);
     return FALSE;
   }
+  self->weights = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+  self->bias = 0.0;
+  for (guint i = 0; self->boundary_weights != NULL && self->boundary_weights[i] != NULL; i++) {
+    const gchar *item = self->boundary_weights[i];
+    const gchar *eq = strchr(item, '=');
+    gchar *end = NULL;
+    gdouble w;
+    g_autofree gchar *name = NULL;
+    if (eq == NULL || eq == item) {
+      g_set_error(error, CD_ERROR, CD_ERROR_WORKFLOW, "boundary-weights: item %u '%s' is not NAME=WEIGHT", i + 1, item);
+      g_clear_pointer(&self->weights, g_hash_table_unref);
+      return FALSE;
+    }
+    w = g_ascii_strtod(eq + 1, &end);
+    if (end == eq + 1 || *end != '\0' || !isfinite(w)) {
+      g_set_error(error, CD_ERROR, CD_ERROR_WORKFLOW, "boundary-weights: item %u '%s' has no numeric weight", i + 1,
+                  item);
+      g_clear_pointer(&self->weights, g_hash_table_unref);
+      return FALSE;
+    }
+    name = g_strndup(item, eq - item);
+    if (g_strcmp0(name, "bias") == 0)
+      self->bias = w;
+    else
+      g_hash_table_replace(self->weights, g_steal_pointer(&name), g_memdup2(&w, sizeof w));
+  }
   return TRUE;
 }
 
@@ -136,9 +200,12 @@ cd_chart_splitter_stop(CdStage *stage)
   CdChartSplitter *self = CD_CHART_SPLITTER(stage);
 
   g_clear_pointer(&self->cover_re, g_regex_unref);
+  g_clear_pointer(&self->weights, g_hash_table_unref);
   cd_cover_clear(&self->cover);
   cd_chart_splitter_reset_document(self);
   g_clear_pointer(&self->last_path, g_free);
+  g_clear_pointer(&self->last_date, g_free);
+  g_clear_pointer(&self->prev_type, g_free);
 }
 
 static guint
@@ -270,6 +337,151 @@ cd_chart_splitter_patient_changes(CdChartSplitter *self, const gchar *mrn, const
   return FALSE;
 }
 
+static gdouble
+cd_chart_splitter_weight(CdChartSplitter *self, const gchar *name)
+{
+  const gdouble *w = self->weights != NULL ? g_hash_table_lookup(self->weights, name) : NULL;
+  return w != NULL ? *w : 0.0;
+}
+
+/* The three features that weighed most on a page, for the review reason. */
+typedef struct {
+  gchar *name[3];
+  gdouble weight[3];
+} CdEvidence;
+
+static void
+cd_evidence_add(CdEvidence *e, const gchar *name, gdouble c)
+{
+  for (guint k = 0; k < 3; k++) {
+    if (fabs(c) > fabs(e->weight[k])) {
+      g_free(e->name[2]);
+      for (guint j = 2; j > k; j--) {
+        e->weight[j] = e->weight[j - 1];
+        e->name[j] = e->name[j - 1];
+      }
+      e->weight[k] = c;
+      e->name[k] = g_strdup(name);
+      return;
+    }
+  }
+}
+
+/* "title-size +1.4, date-new +1.8"; frees what @e holds. */
+static gchar *
+cd_evidence_take_string(CdEvidence *e)
+{
+  GString *why = g_string_new(NULL);
+  for (guint k = 0; k < 3; k++) {
+    if (e->name[k] != NULL)
+      g_string_append_printf(why, "%s%s %+.1f", why->len > 0 ? ", " : "", e->name[k], e->weight[k]);
+    g_clear_pointer(&e->name[k], g_free);
+  }
+  if (why->len == 0)
+    g_string_append(why, "no evidence either way");
+  return g_string_free(why, FALSE);
+}
+
+/* the `page-type` stage's facts (plugins/classify), read by name: plugins
+ * share facts, not headers */
+#define CD_FACT_PAGE_TYPE "classify.page-type"
+#define CD_FACT_PAGE_TYPE_SCORE "classify.page-type-score"
+/* a page's own type counts from this score on */
+#define CD_CONFIDENT_PAGE_TYPE 0.5
+
+/* The probability that @page starts a document, from the page's own
+ * evidence (the header stage's `boundary.page`) and what it says against
+ * the pages before it in the file: a date of service other than the last
+ * one read (`date-new`) or the same (`date-same`), and whether the page
+ * before was the last of its "Page N of N" (`prev-page-last`), and
+ * whether the page's own confident type (`page-type` stage) differs from
+ * the page before's (`type-change`) or is the same (`type-same`), and a
+ * title on a page without an MRN behind a cover sheet (`cover-title`). The
+ * features depend on the pages read, not on earlier decisions, so labelled
+ * charts give training data as they are. Records every feature and the
+ * probability on the page (`chart.features`, `chart.p-start`); @evidence
+ * names the features that weighed most. */
+static gdouble
+cd_chart_splitter_weigh(CdChartSplitter *self, CdPage *page, gchar **evidence)
+{
+  g_autoptr(GVariant) own = cd_page_get_fact(page, CD_FACT_BOUNDARY_PAGE);
+  g_autoptr(GVariant) page_of = cd_page_get_fact(page, CD_FACT_HEADER_PAGE);
+  g_autofree gchar *date = cd_identity_page_string(page, CD_FACT_HEADER_DATE);
+  g_autofree gchar *type = cd_identity_page_string(page, CD_FACT_PAGE_TYPE);
+  g_autoptr(GVariant) type_score = cd_page_get_fact(page, CD_FACT_PAGE_TYPE_SCORE);
+  CdEvidence best = { { NULL } };
+  GVariantBuilder b;
+  gdouble z = self->bias;
+  gdouble p;
+
+  g_variant_builder_init(&b, G_VARIANT_TYPE("a{sd}"));
+  {
+    GVariantIter iter;
+    const gchar *name;
+    gdouble v;
+    if (own != NULL && g_variant_is_of_type(own, G_VARIANT_TYPE("a{sd}"))) {
+      g_variant_iter_init(&iter, own);
+      while (g_variant_iter_next(&iter, "{&sd}", &name, &v)) {
+        if (!self->split_on_title && g_str_has_prefix(name, "title-"))
+          continue;
+        g_variant_builder_add(&b, "{sd}", name, v);
+        {
+          gdouble c = v * cd_chart_splitter_weight(self, name);
+          z += c;
+          cd_evidence_add(&best, name, c);
+        }
+      }
+    }
+  }
+  {
+    const gchar *ctx[] = { "date-new", "date-same", "prev-page-last", "type-change", "type-same", "cover-title" };
+    gdouble val[] = { date != NULL && self->last_date != NULL && g_strcmp0(date, self->last_date) != 0,
+                      date != NULL && g_strcmp0(date, self->last_date) == 0,
+                      self->prev_page_last,
+                      0,
+                      0,
+                      0 };
+    gdouble title_found = 0, has_mrn = 0;
+    if (own != NULL && g_variant_is_of_type(own, G_VARIANT_TYPE("a{sd}"))) {
+      g_variant_lookup(own, "title-found", "d", &title_found);
+      g_variant_lookup(own, "has-mrn", "d", &has_mrn);
+    }
+    /* behind a cover sheet documents often print no patient block: a
+     * title is then all that separates them */
+    if (self->split_on_title && self->cover.where != NULL && has_mrn == 0)
+      val[5] = title_found;
+    if (type_score == NULL || !g_variant_is_of_type(type_score, G_VARIANT_TYPE_DOUBLE) ||
+        g_variant_get_double(type_score) < CD_CONFIDENT_PAGE_TYPE)
+      g_clear_pointer(&type, g_free);
+    val[3] = type != NULL && self->prev_type != NULL && g_strcmp0(type, self->prev_type) != 0;
+    val[4] = type != NULL && g_strcmp0(type, self->prev_type) == 0;
+    for (guint i = 0; i < G_N_ELEMENTS(ctx); i++) {
+      gdouble c = val[i] * cd_chart_splitter_weight(self, ctx[i]);
+      g_variant_builder_add(&b, "{sd}", ctx[i], val[i]);
+      z += c;
+      cd_evidence_add(&best, ctx[i], c);
+    }
+  }
+  p = 1.0 / (1.0 + exp(-z));
+  cd_page_set_fact(page, CD_FACT_CHART_FEATURES, g_variant_builder_end(&b));
+  cd_page_set_fact(page, CD_FACT_CHART_P_START, g_variant_new_double(p));
+
+  if (date != NULL) {
+    g_free(self->last_date);
+    self->last_date = g_steal_pointer(&date);
+  }
+  g_free(self->prev_type);
+  self->prev_type = g_steal_pointer(&type);
+  self->prev_page_last = FALSE;
+  if (page_of != NULL && g_variant_is_of_type(page_of, G_VARIANT_TYPE("(uu)"))) {
+    guint32 n, m;
+    g_variant_get(page_of, "(uu)", &n, &m);
+    self->prev_page_last = n == m;
+  }
+  *evidence = cd_evidence_take_string(&best);
+  return p;
+}
+
 static gboolean
 cd_chart_splitter_decide(CdSplitter *splitter, CdPage *page, CdDocument *current, CdSplitDecision *decision,
                          GError **error)
@@ -281,9 +493,11 @@ cd_chart_splitter_decide(CdSplitter *splitter, CdPage *page, CdDocument *current
   g_autofree gchar *mrn = NULL;
   g_autofree gchar *family = NULL;
   g_autofree gchar *given = NULL;
-  g_autofree gchar *title = NULL;
+  g_autofree gchar *evidence = NULL;
   g_autoptr(GVariant) page_of = NULL;
+  guint32 page_n = 0;
   gboolean is_new = FALSE;
+  gdouble p_start;
   CdSheet sheet;
 
   *decision = CD_SPLIT_CONTINUE;
@@ -296,6 +510,9 @@ cd_chart_splitter_decide(CdSplitter *splitter, CdPage *page, CdDocument *current
     if (self->cover_scope == CD_COVER_SCOPE_FILE)
       cd_cover_clear(&self->cover);
     cd_chart_splitter_reset_document(self);
+    g_clear_pointer(&self->last_date, g_free);
+    g_clear_pointer(&self->prev_type, g_free);
+    self->prev_page_last = FALSE;
     self->pending_new = FALSE;
     is_new = TRUE;
   }
@@ -323,19 +540,28 @@ cd_chart_splitter_decide(CdSplitter *splitter, CdPage *page, CdDocument *current
   mrn = cd_identity_page_string(page, CD_FACT_HEADER_MRN);
   family = cd_identity_page_string(page, CD_FACT_HEADER_FAMILY);
   given = cd_identity_page_string(page, CD_FACT_HEADER_GIVEN);
-  title = cd_identity_page_string(page, CD_FACT_HEADER_TITLE);
-  page_of = cd_page_get_fact(page, CD_FACT_HEADER_PAGE);
 
+  page_of = cd_page_get_fact(page, CD_FACT_HEADER_PAGE);
+  if (page_of != NULL && g_variant_is_of_type(page_of, G_VARIANT_TYPE("(uu)")))
+    g_variant_get(page_of, "(uu)", &page_n, NULL);
+  p_start = cd_chart_splitter_weigh(self, page, &evidence);
   if (current == NULL || is_new || self->pending_new || sheet == CD_SHEET_KEEP_SEPARATOR) {
     is_new = TRUE;
   } else if (self->split_on_patient && cd_chart_splitter_patient_changes(self, mrn, family, given)) {
-    is_new = TRUE;
-  } else if (page_of != NULL && g_variant_is_of_type(page_of, G_VARIANT_TYPE("(uu)"))) {
-    guint32 n, m;
-    g_variant_get(page_of, "(uu)", &n, &m);
-    is_new = n == 1;
-  } else if (self->split_on_title && title != NULL) {
-    is_new = TRUE;
+    is_new = TRUE; /* a rule, never outweighed: pages of two patients are never one document */
+  } else if (page_n > 0) {
+    /* a printed page number is the form's own word: "Page 1 of N" starts
+     * a document, "Page 2 of N" continues one, whatever else the page
+     * shows (the tuning charts are too few to learn so strong a weight) */
+    is_new = page_n == 1;
+  } else {
+    is_new = p_start >= self->boundary_threshold;
+    if (fabs(p_start - self->boundary_threshold) < self->review_margin) {
+      g_autofree gchar *why =
+          g_strdup_printf("uncertain document boundary at %s page %d: %s a new document (p %.2f; %s)", path,
+                          cd_page_get_source_page(page) + 1, is_new ? "taken for" : "not taken for", p_start, evidence);
+      cd_page_set_string(page, CD_FACT_CHART_UNCERTAIN, why);
+    }
   }
   self->pending_new = FALSE;
 
@@ -382,6 +608,15 @@ cd_chart_splitter_get_property(GObject *object, guint prop_id, GValue *value, GP
   case PROP_COVER_SCOPE:
     g_value_set_enum(value, self->cover_scope);
     break;
+  case PROP_BOUNDARY_WEIGHTS:
+    g_value_set_boxed(value, self->boundary_weights);
+    break;
+  case PROP_BOUNDARY_THRESHOLD:
+    g_value_set_double(value, self->boundary_threshold);
+    break;
+  case PROP_REVIEW_MARGIN:
+    g_value_set_double(value, self->review_margin);
+    break;
   default:
     G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
   }
@@ -421,6 +656,16 @@ cd_chart_splitter_set_property(GObject *object, guint prop_id, const GValue *val
   case PROP_COVER_SCOPE:
     self->cover_scope = g_value_get_enum(value);
     break;
+  case PROP_BOUNDARY_WEIGHTS:
+    g_strfreev(self->boundary_weights);
+    self->boundary_weights = g_value_dup_boxed(value);
+    break;
+  case PROP_BOUNDARY_THRESHOLD:
+    self->boundary_threshold = g_value_get_double(value);
+    break;
+  case PROP_REVIEW_MARGIN:
+    self->review_margin = g_value_get_double(value);
+    break;
   default:
     G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
   }
@@ -436,6 +681,7 @@ cd_chart_splitter_finalize(GObject *object)
   g_strfreev(self->separators);
   g_strfreev(self->keep_separators);
   g_strfreev(self->batch_separators);
+  g_strfreev(self->boundary_weights);
   G_OBJECT_CLASS(cd_chart_splitter_parent_class)->finalize(object);
 }
 
@@ -473,7 +719,8 @@ cd_chart_splitter_class_init(CdChartSplitterClass *klass)
       "Barcode payloads of sheets that end the current chart: set aside, the cover sheet in force is forgotten",
       G_TYPE_STRV, flags);
   props[PROP_SPLIT_ON_TITLE] =
-      g_param_spec_boolean("split-on-title", "Split on titles", "A page with a title at its top starts a new document",
+      g_param_spec_boolean("split-on-title", "Split on titles",
+                           "Weigh a title at the top of a page (by layout or wording) as evidence of a new document",
                            TRUE, flags | G_PARAM_CONSTRUCT);
   props[PROP_SPLIT_ON_PATIENT] =
       g_param_spec_boolean("split-on-patient", "Split on patient change",
@@ -483,11 +730,24 @@ cd_chart_splitter_class_init(CdChartSplitterClass *klass)
       "cover-scope", "Cover sheet reach",
       "How far a cover sheet reaches: to the end of its file, or through later files until the next cover sheet",
       cd_cover_scope_get_type(), CD_COVER_SCOPE_FILE, flags | G_PARAM_CONSTRUCT);
+  props[PROP_BOUNDARY_WEIGHTS] = g_param_spec_boxed(
+      "boundary-weights", "Boundary weights",
+      "NAME=WEIGHT items, separated by ';', of the logistic model that weighs the evidence of a new document "
+      "(bias is the intercept); the default was learned from labelled charts",
+      G_TYPE_STRV, flags);
+  props[PROP_BOUNDARY_THRESHOLD] = g_param_spec_double("boundary-threshold", "Boundary threshold",
+                                                       "Probability from which a page starts a new document", 0.0, 1.0,
+                                                       DEFAULT_BOUNDARY_THRESHOLD, flags | G_PARAM_CONSTRUCT);
+  props[PROP_REVIEW_MARGIN] = g_param_spec_double(
+      "review-margin", "Review margin",
+      "A boundary whose probability is this close to the threshold is uncertain: its document goes to review "
+      "with the reason (0: never)",
+      0.0, 0.5, DEFAULT_REVIEW_MARGIN, flags | G_PARAM_CONSTRUCT);
   g_object_class_install_properties(object_class, N_PROPS, props);
 
   cd_stage_class_set_metadata(stage_class, "chart",
-                              "Splits charts into documents at cover sheets, separator sheets, patient changes, "
-                              "first pages and titles");
+                              "Splits charts into documents at cover sheets, separator sheets and patient changes, "
+                              "and where the weighed evidence (titles, dates of service, page numbers) says so");
 }
 
 static void
@@ -496,4 +756,5 @@ cd_chart_splitter_init(CdChartSplitter *self)
   self->separators = g_strdupv((gchar **) default_separators);
   self->keep_separators = g_strdupv((gchar **) default_keep_separators);
   self->batch_separators = g_strdupv((gchar **) default_batch_separators);
+  self->boundary_weights = g_strdupv((gchar **) default_boundary_weights);
 }

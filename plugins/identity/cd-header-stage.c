@@ -12,6 +12,7 @@
 
 #include <string.h>
 
+#include "cd-boundary.h"
 #include "cd-header-stage.h"
 #include "cd-identity-common.h"
 
@@ -229,6 +230,9 @@ cd_header_find_title(const gchar *text, gchar **title_words)
     seen++;
     if (strchr(line, ':') != NULL || strchr(line, '#') != NULL)
       continue;
+    if (g_strstr_len(line, -1, "ONTINUED") != NULL || g_strstr_len(line, -1, "ontinued") != NULL ||
+        g_strstr_len(line, -1, "CONT'D") != NULL)
+      continue; /* "PROGRESS NOTE (CONTINUED)" heads a later page of the document */
     for (const gchar *p = line; *p != '\0'; p++) {
       if (g_ascii_isalpha(*p)) {
         letters++;
@@ -369,6 +373,15 @@ cd_header_stage_process(CdPageStage *stage, CdPage *page, GCancellable *cancella
       if (nv >= 1 && mv >= nv)
         cd_page_set_fact(page, CD_FACT_HEADER_PAGE, g_variant_new("(uu)", (guint32) nv, (guint32) mv));
     }
+  }
+
+  /* the page's evidence of starting a document, for the `chart` splitter:
+   * computed here, on the worker pool, while the image is at hand */
+  {
+    g_autofree gchar *layout_title = NULL;
+    g_autoptr(GVariant) features = cd_boundary_page_features(page, self->title_words, &layout_title);
+    cd_page_set_fact(page, CD_FACT_BOUNDARY_PAGE, features);
+    cd_header_set_string(page, CD_FACT_BOUNDARY_TITLE, layout_title);
   }
   return TRUE;
 }

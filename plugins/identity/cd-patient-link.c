@@ -24,6 +24,7 @@
  */
 #include "config.h"
 
+#include "cd-boundary.h"
 #include "cd-identity-common.h"
 #include "cd-patient-link.h"
 
@@ -311,6 +312,14 @@ cd_patient_link_process(CdDocStage *stage, CdDocument *document, GCancellable *c
   }
   if (pages->len == 0)
     return TRUE;
+
+  /* the splitter was unsure where this document begins or ends: a person
+   * checks, whoever the patient is */
+  for (guint i = 0; i < pages->len; i++) {
+    g_autofree gchar *why = cd_identity_page_string(g_ptr_array_index(pages, i), CD_FACT_CHART_UNCERTAIN);
+    if (why != NULL)
+      cd_document_add_problem(document, why);
+  }
 
   /* the document's first page says which cover sheet is in force */
   cover = cd_claim_from_cover(g_ptr_array_index(pages, 0));

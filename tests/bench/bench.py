@@ -7,6 +7,7 @@ with. Never run by the test suite; see "Benchmarks" in the README.
   tests/bench/bench.py identity [--charts 60] [--seed 5]   patient filing and document boundaries
   tests/bench/bench.py classify [--per-type 358] [--ocr-per-type 10]  document types: synthetic OCR'd
                                                            charts and mtsamples vs a bag-of-words MLP
+  tests/bench/bench.py index    [--pages 200] [--tune]   boundaries, page types, filing on held-out templates
 
 Inputs are generated deterministically by samples/generate.py into
 build/bench/ (reused across runs).
@@ -700,6 +701,12 @@ def cmd_classify(args):
             name, r["train-seconds"], r["bytes"] / 1e6))
 
 
+def cmd_index(args):
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import indexbench
+    indexbench.cmd_index(args, BUILD, CHARTDESK, ENV)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -732,6 +739,17 @@ def main():
     p.add_argument("--mtsamples", help="mtsamples-train.csv (default: the shared data folder)")
     p.add_argument("--no-baseline", action="store_true")
     p.set_defaults(func=cmd_classify)
+    p = sub.add_parser("index", help="document boundaries, page-level types and filing on held-out templates")
+    p.add_argument("--pages", "--charts-pages", type=int, default=200, help="about this many held-out pages")
+    p.add_argument("--tune-pages", type=int, default=240, help="about this many tuning pages (with --tune)")
+    p.add_argument("--seed", type=int, default=17)
+    p.add_argument("--workflow", default="chart-intake")
+    p.add_argument("--tune", action="store_true", help="also ingest the tuning charts (for train_boundaries.py)")
+    p.add_argument("--tune-only", action="store_true", help="ingest only the tuning charts")
+    p.add_argument("--reuse", action="store_true", help="score the last export again instead of ingesting")
+    p.add_argument("--classifiers", default="rules;trained",
+                   help="the workflow's classifiers; with trained, a model is first trained on the tuning portion")
+    p.set_defaults(func=cmd_index)
     args = parser.parse_args()
     if not os.path.exists(CHARTDESK):
         sys.exit("build first: meson setup build && ninja -C build")

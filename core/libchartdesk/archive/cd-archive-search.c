@@ -314,6 +314,13 @@ cd_archive_search(CdArchive *self, const CdSearchQuery *query, GError **error)
                 !cd_valid_date(query->date_from) ? query->date_from : query->date_to);
     return NULL;
   }
+  /* words from a command line need not be UTF-8; the query is read by
+   * character and goes into the audit log's JSON (found by fuzzing) */
+  if ((query->text != NULL && !g_utf8_validate(query->text, -1, NULL)) ||
+      (query->mrn != NULL && !g_utf8_validate(query->mrn, -1, NULL))) {
+    g_set_error_literal(error, CD_ERROR, CD_ERROR_QUERY, "malformed query: it is not valid UTF-8 text");
+    return NULL;
+  }
   if (query->text != NULL) {
     g_autofree gchar *stripped = g_strstrip(g_strdup(query->text));
     /* an empty text is a filter-only search */

@@ -46,8 +46,12 @@ cd_mpi_problem(GPtrArray *problems, const gchar *format, ...)
 {
   va_list args;
   va_start(args, format);
-  if (problems != NULL)
-    g_ptr_array_add(problems, g_strdup_vprintf(format, args));
+  if (problems != NULL) {
+    /* a problem quotes the input, which need not be UTF-8; problems are
+     * printed and go into `mpi import --json`, which must be */
+    g_autofree gchar *text = g_strdup_vprintf(format, args);
+    g_ptr_array_add(problems, g_utf8_make_valid(text, -1));
+  }
   va_end(args);
 }
 
@@ -177,7 +181,9 @@ cd_mpi_read_csv(const gchar *name, const gchar *data, gsize len, GPtrArray *prob
     }
     /* every value comes from this row: a short row leaves fields empty,
      * never filled from the row before */
-    p = cd_patient_new(cd_csv_field(f, col[0]));
+    /* a row too short to reach the MRN column has none (found by fuzzing:
+     * it was a NULL MRN, and a crash) */
+    p = cd_patient_new(cd_csv_field(f, col[0]) != NULL ? cd_csv_field(f, col[0]) : "");
     p->family = cd_csv_value(f, col[1]);
     p->given = cd_csv_value(f, col[2]);
     p->middle = cd_csv_value(f, col[3]);
@@ -393,7 +399,9 @@ cd_mpi_read_fhir(const gchar *name, const gchar *data, gsize len, const gchar *s
   }
   /* NDJSON: a resource per line */
   {
-    g_auto(GStrv) lines = g_strsplit(data, "\n", -1);
+    /* @data is @len bytes, not a string (fuzzing found the overread) */
+    g_autofree gchar *text = g_strndup(data, len);
+    g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
     guint n_ok = 0;
     for (guint i = 0; lines[i] != NULL; i++) {
       g_autoptr(JsonParser) lp = json_parser_new();
@@ -406,8 +414,9 @@ cd_mpi_read_fhir(const gchar *name, const gchar *data, gsize len, const gchar *s
         cd_mpi_problem(problems, "%s: not JSON (%s); line skipped", where, error_line->message);
         continue;
       }
+      /* a line of only a comment parses, to no root (found by fuzzing) */
       root = json_parser_get_root(lp);
-      if (!JSON_NODE_HOLDS_OBJECT(root)) {
+      if (root == NULL || !JSON_NODE_HOLDS_OBJECT(root)) {
         cd_mpi_problem(problems, "%s: not a FHIR resource; line skipped", where);
         continue;
       }
@@ -501,6 +510,7 @@ typedef struct {
   gchar *event;
   CdHl7Enc enc;
   GPtrArray *segments; /* of GStrv */
+  gboolean not_utf8;   /* some segment is not UTF-8 text: the message is skipped */
 } CdHl7Message;
 
 static void
@@ -657,6 +667,7 @@ cd_hl7_messages(const gchar *name, const gchar *data, gsize len, GPtrArray *prob
     if (g_str_has_prefix(s, "MSH")) {
       g_auto(GStrv) f = NULL;
       m = g_new0(CdHl7Message, 1);
+      m->not_utf8 = !g_utf8_validate(s, -1, NULL);
       m->number = messages->len + 1;
       m->segments = g_ptr_array_new_with_free_func((GDestroyNotify) g_strfreev);
       g_ptr_array_add(messages, m);
@@ -680,6 +691,10 @@ cd_hl7_messages(const gchar *name, const gchar *data, gsize len, GPtrArray *prob
       cd_mpi_problem(problems, "%s: segment %u comes before any MSH segment; skipped", name, i + 1);
       continue;
     }
+    /* text that is not UTF-8 cannot be stored (found by fuzzing): the
+     * whole message is skipped, never a part of it */
+    if (!g_utf8_validate(s, -1, NULL))
+      m->not_utf8 = TRUE;
     fs[0] = m->enc.field;
     g_ptr_array_add(m->segments, g_strsplit(s, fs, -1));
   }
@@ -705,7 +720,9 @@ cd_mpi_read_hl7(const gchar *name, const gchar *data, gsize len, GPtrArray *prob
         g_strdup_printf("%s: message %u (%s)", name, m->number, m->type != NULL ? m->type : "no MSH-9");
     g_autofree gchar *reason = NULL;
 
-    if (m->event == NULL) {
+    if (m->not_utf8) {
+      cd_mpi_problem(problems, "%s: not UTF-8 text; message skipped", where);
+    } else if (m->event == NULL) {
       cd_mpi_problem(problems, "%s: MSH-9 names no trigger event; message skipped", where);
     } else if (g_strv_contains(updates, m->event)) {
       reason = cd_hl7_update(m, where, out, problems);

@@ -117,7 +117,13 @@ test_taxonomy_bad(void)
   } cases[] = {
     { "[a]\naliases=x\n[b]\naliases=x\n[other]\n", "t.conf: [b] aliases: 'x' already means 'a'" },
     { "[a]\n[b]\nrenamed-from=a\n[other]\n", "t.conf: [b] renamed-from: 'a' already means 'a'" },
-    { "[Big Type]\n[other]\n", "t.conf: [Big Type]: a type's name is lowercase letters, digits and hyphens" },
+    { "[Big Type]\n[other]\n",
+      "t.conf: [Big Type]: a type's name is lowercase letters and digits, words joined by single hyphens" },
+    /* found by fuzzing: `HISTORY-` did not find the type `history-` */
+    { "[history-]\n[other]\n",
+      "t.conf: [history-]: a type's name is lowercase letters and digits, words joined by single hyphens" },
+    { "[x--ray]\n[other]\n",
+      "t.conf: [x--ray]: a type's name is lowercase letters and digits, words joined by single hyphens" },
     { "[a]\n", "t.conf: [taxonomy] fallback: 'other' is not a type of the taxonomy in use" },
     { "[a]\n[other]\nretired=true\n", "t.conf: [taxonomy] fallback: 'other' is not a type of the taxonomy in use" },
     { "[a]\nthreshold=1.5\n[other]\n", "t.conf: [a] threshold: '1.5' is not a number from 0 to 1" },

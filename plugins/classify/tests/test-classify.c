@@ -347,6 +347,55 @@ test_classify_rules_bad_file(void)
   }
 }
 
+/* The page-type stage types each page alone and records it for the
+ * splitter; a page without text gets no type, and a broken rules file
+ * stops it at start with the file's name. */
+static void
+test_classify_page_type_stage(void)
+{
+  g_autoptr(GError) error = NULL;
+  GType type = cd_registry_find_stage(registry, "page-type", &error);
+  g_autoptr(CdPageStage) stage = NULL;
+  g_autoptr(CdPageStage) broken = NULL;
+  g_autoptr(CdPage) summary = cd_page_new("p.tif", 0, "0000");
+  g_autoptr(CdPage) empty = cd_page_new("p.tif", 1, "0000");
+  g_autoptr(GVariant) label = NULL;
+  g_autoptr(GVariant) score = NULL;
+  g_autoptr(GVariant) none = NULL;
+  g_autofree gchar *file = NULL;
+  gint fd;
+
+  g_assert_no_error(error);
+  stage = CD_PAGE_STAGE(g_object_new(type, NULL));
+  g_assert_true(cd_stage_start(CD_STAGE(stage), &error));
+  g_assert_no_error(error);
+  cd_page_set_text(summary, "DISCHARGE SUMMARY\nHospital course: treated with antibiotics.\n"
+                            "Discharge medications: aspirin.\nDischarged home in stable condition.\n");
+  g_assert_true(cd_page_stage_process(stage, summary, NULL, &error));
+  g_assert_no_error(error);
+  g_assert_true(cd_page_stage_process(stage, empty, NULL, &error));
+  g_assert_no_error(error);
+  label = cd_page_get_fact(summary, "classify.page-type");
+  score = cd_page_get_fact(summary, "classify.page-type-score");
+  none = cd_page_get_fact(empty, "classify.page-type");
+  g_assert_nonnull(label);
+  g_assert_cmpstr(g_variant_get_string(label, NULL), ==, "discharge-summary");
+  g_assert_nonnull(score);
+  g_assert_cmpfloat(g_variant_get_double(score), >, 0.5);
+  g_assert_null(none);
+  cd_stage_stop(CD_STAGE(stage));
+
+  fd = g_file_open_tmp("cd-rules-XXXXXX.conf", &file, &error);
+  g_assert_no_error(error);
+  close(fd);
+  g_assert_true(g_file_set_contents(file, "[consent]\npatterns=(unclosed\n", -1, &error));
+  broken = CD_PAGE_STAGE(g_object_new(type, "rules", file, NULL));
+  g_assert_false(cd_stage_start(CD_STAGE(broken), &error));
+  g_assert_nonnull(error);
+  g_assert_nonnull(strstr(error->message, file));
+  g_unlink(file);
+}
+
 static gchar *
 fixture(const gchar *name)
 {
@@ -500,6 +549,7 @@ main(int argc, char **argv)
   g_test_add_func("/chartdesk/classify/rules-ocr-noise", test_classify_rules_ocr_noise);
   g_test_add_func("/chartdesk/classify/rules-mtsamples", test_classify_rules_mtsamples);
   g_test_add_func("/chartdesk/classify/rules-bad-file", test_classify_rules_bad_file);
+  g_test_add_func("/chartdesk/classify/page-type-stage", test_classify_page_type_stage);
   g_test_add_func("/chartdesk/classify/external-ok", test_classify_external_ok);
   g_test_add_func("/chartdesk/classify/external-errors", test_classify_external_errors);
   g_test_add_func("/chartdesk/classify/external-timeout", test_classify_external_timeout);

@@ -7,6 +7,7 @@
  */
 #include "cd-engine.h"
 
+#include "../cd-boundary.h"
 #include "../cd-identity-common.h"
 
 static CdRegistry *registry;
@@ -580,6 +581,150 @@ test_split_boundaries(Fixture *f, gconstpointer data)
     g_object_unref(pages[i]);
 }
 
+/* Two notes of one type in a row, titled in title case (no capitals, so
+ * the old title rule never saw them), are two documents when the second
+ * has its own patient block and a new date of service; the features the
+ * splitter weighed are on the pages. */
+static void
+test_split_evidence(Fixture *f, gconstpointer data)
+{
+  CdPage *pages[] = {
+    text_page(f, "e.tif", 0,
+              "Progress Note\nMRN: 00482913\nNAME: DOE, JANE\nDOB 03/14/1952\nDate of service: 03/01/1998\n"
+              "Stable overnight.\n"),
+    text_page(f, "e.tif", 1,
+              "Progress Note\nMRN: 00482913\nNAME: DOE, JANE\nDOB 03/14/1952\nDate of service: 03/02/1998\n"
+              "Improving.\nPage 1 of 2\n"),
+    text_page(f, "e.tif", 2, "DOE, JANE  MRN 00482913\nPlan: home tomorrow.\nPage 2 of 2\n"),
+  };
+  g_autoptr(GPtrArray) docs = split(f, pages, G_N_ELEMENTS(pages));
+  g_autoptr(GVariant) features = cd_page_get_fact(pages[1], CD_FACT_CHART_FEATURES);
+  g_autoptr(GVariant) p1 = cd_page_get_fact(pages[1], CD_FACT_CHART_P_START);
+  g_autoptr(GVariant) p2 = cd_page_get_fact(pages[2], CD_FACT_CHART_P_START);
+  gdouble date_new = 0, titlecase = 0;
+
+  g_assert_cmpuint(docs->len, ==, 2);
+  g_assert_cmpuint(cd_document_get_pages(g_ptr_array_index(docs, 0))->len, ==, 1);
+  g_assert_cmpuint(cd_document_get_pages(g_ptr_array_index(docs, 1))->len, ==, 2);
+  g_assert_nonnull(features);
+  g_assert_true(g_variant_lookup(features, "date-new", "d", &date_new));
+  g_assert_cmpfloat(date_new, ==, 1.0);
+  g_assert_true(g_variant_lookup(features, "title-titlecase", "d", &titlecase));
+  g_assert_cmpfloat(titlecase, ==, 1.0);
+  g_assert_nonnull(p1);
+  g_assert_nonnull(p2);
+  g_assert_cmpfloat(g_variant_get_double(p1), >, 0.5);
+  g_assert_cmpfloat(g_variant_get_double(p2), <, 0.5);
+  for (guint i = 0; i < G_N_ELEMENTS(pages); i++)
+    g_object_unref(pages[i]);
+}
+
+/* A boundary the model is unsure of sends its document to review with the
+ * reason, even when the patient is proven. */
+static void
+test_split_uncertain_to_review(Fixture *f, gconstpointer data)
+{
+  CdPage *pages[] = {
+    text_page(f, "u.tif", 0, "PROGRESS NOTE\nMRN: 00482913\nNAME: DOE, JANE\nDOB 03/14/1952\n"),
+    text_page(f, "u.tif", 1, "Plan: home.\n"),
+  };
+  g_autoptr(GPtrArray) docs = NULL;
+  g_autofree gchar *why = NULL;
+
+  g_object_set(f->splitter, "review-margin", 0.5, NULL); /* every weighed boundary is uncertain */
+  docs = split(f, pages, G_N_ELEMENTS(pages));
+  g_assert_cmpuint(docs->len, ==, 1);
+  why = fact(pages[1], CD_FACT_CHART_UNCERTAIN);
+  g_assert_nonnull(why);
+  g_assert_nonnull(strstr(why, "u.tif page 2"));
+  link_stage(f, g_ptr_array_index(docs, 0));
+  g_assert_cmpstr(cd_document_get_patient_mrn(g_ptr_array_index(docs, 0)), ==, "00482913");
+  g_assert_true(has_problem(g_ptr_array_index(docs, 0), "uncertain document boundary"));
+  for (guint i = 0; i < G_N_ELEMENTS(pages); i++)
+    g_object_unref(pages[i]);
+}
+
+/* boundary-weights is validated at start and is what decides: a large
+ * intercept makes every page a document of its own, and a patient change
+ * still splits whatever the weights say. */
+static void
+test_split_weights_option(Fixture *f, gconstpointer data)
+{
+  const gchar *bad[] = { "bias=-1", "title-size", NULL };
+  const gchar *nan_w[] = { "title-size=x", NULL };
+  const gchar *always[] = { "bias=20", NULL };
+  const gchar *never[] = { "bias=-20", NULL };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CdSplitter) s = CD_SPLITTER(make_stage("chart"));
+
+  g_object_set(s, "boundary-weights", bad, NULL);
+  g_assert_false(cd_stage_start(CD_STAGE(s), &error));
+  g_assert_error(error, CD_ERROR, CD_ERROR_WORKFLOW);
+  g_assert_nonnull(strstr(error->message, "'title-size'"));
+  g_clear_error(&error);
+  g_object_set(s, "boundary-weights", nan_w, NULL);
+  g_assert_false(cd_stage_start(CD_STAGE(s), &error));
+  g_assert_error(error, CD_ERROR, CD_ERROR_WORKFLOW);
+  g_clear_error(&error);
+
+  for (guint round = 0; round < 2; round++) {
+    CdPage *pages[] = {
+      text_page(f, round ? "n.tif" : "a.tif", 0, "MRN: 00482913 NAME: DOE, JANE\nText.\n"),
+      text_page(f, round ? "n.tif" : "a.tif", 1, "More text.\n"),
+      text_page(f, round ? "n.tif" : "a.tif", 2, "MRN: 00700001 NAME: GARCIA, LUIS\nText.\n"),
+    };
+    g_autoptr(GPtrArray) docs = NULL;
+    cd_stage_stop(CD_STAGE(f->splitter));
+    g_object_set(f->splitter, "boundary-weights", round ? never : always, "review-margin", 0.0, NULL);
+    g_assert_true(cd_stage_start(CD_STAGE(f->splitter), &error));
+    g_assert_no_error(error);
+    docs = split(f, pages, G_N_ELEMENTS(pages));
+    g_assert_cmpuint(docs->len, ==, round ? 2 : 3);
+    for (guint i = 0; i < G_N_ELEMENTS(pages); i++)
+      g_object_unref(pages[i]);
+  }
+}
+
+static void
+add_line(CdPage *page, const gchar *text, gint x, gint y, gint height, guint line)
+{
+  g_auto(GStrv) words = g_strsplit(text, " ", -1);
+  for (guint i = 0; words[i] != NULL; i++)
+    cd_page_add_word(page, cd_word_new(words[i], x + 200 * (gint) i, y, 180, height, 90.0f, line));
+}
+
+/* A title is found by its layout, whatever its case: a short line at the
+ * top in larger type than the body, centred, naming a kind of document;
+ * a page of body text alone has none. */
+static void
+test_boundary_title_by_layout(Fixture *f, gconstpointer data)
+{
+  g_autoptr(CdPage) titled = cd_page_new("t.tif", 0, "0000");
+  g_autoptr(CdPage) body = cd_page_new("t.tif", 1, "0000");
+  g_autoptr(GVariant) a = NULL;
+  g_autoptr(GVariant) b = NULL;
+  g_autofree gchar *line = NULL;
+  gdouble size = 0, centred = 0, kind = 0, titlecase = 0, found = 1;
+
+  add_line(titled, "Laboratory Results", 600, 200, 60, 0);
+  for (guint i = 0; i < 12; i++) {
+    add_line(titled, "the patient was seen today", 300, 400 + 60 * (gint) i, 40, i + 1);
+    add_line(body, "the patient was seen today", 300, 200 + 60 * (gint) i, 40, i);
+  }
+  a = cd_boundary_page_features(titled, NULL, &line);
+  b = cd_boundary_page_features(body, NULL, NULL);
+  g_assert_cmpstr(line, ==, "Laboratory Results");
+  g_assert_true(g_variant_lookup(a, "title-size", "d", &size));
+  g_assert_cmpfloat_with_epsilon(size, 0.5, 0.01);
+  g_assert_true(g_variant_lookup(a, "title-centred", "d", &centred));
+  g_assert_cmpfloat(centred, ==, 1.0);
+  g_assert_true(g_variant_lookup(a, "title-kind-word", "d", &kind));
+  g_assert_cmpfloat(kind, ==, 1.0);
+  g_assert_true(g_variant_lookup(a, "title-titlecase", "d", &titlecase));
+  g_assert_cmpfloat(titlecase, ==, 1.0);
+  g_assert_false(g_variant_lookup(b, "title-found", "d", &found));
+}
+
 /* ------------------------------------------------------------ helpers */
 
 static void
@@ -635,6 +780,10 @@ main(int argc, char **argv)
   ADD("/identity/cover/scope", test_cover_sheet_scope);
   ADD("/identity/cover/label-is-not-cover", test_cover_sheet_label_is_not_cover);
   ADD("/identity/split/boundaries", test_split_boundaries);
+  ADD("/identity/split/evidence", test_split_evidence);
+  ADD("/identity/split/uncertain-to-review", test_split_uncertain_to_review);
+  ADD("/identity/split/weights-option", test_split_weights_option);
+  ADD("/identity/boundary/title-by-layout", test_boundary_title_by_layout);
   g_test_add_func("/identity/common/dates-and-variants", test_common_dates_and_variants);
   return g_test_run();
 }
