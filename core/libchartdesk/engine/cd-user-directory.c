@@ -164,6 +164,9 @@ cd_login_is_valid(const gchar *login)
 {
   if (login == NULL || login[0] == '\0' || strlen(login) > 64 || !(g_ascii_isalnum(login[0]) || login[0] == '_'))
     return FALSE;
+  /* the service's own name in the audit log (hot folders, resumed batches) */
+  if (g_str_has_prefix(login, "chartdeskd"))
+    return FALSE;
   for (const gchar *p = login; *p != '\0'; p++) {
     if (!g_ascii_isalnum(*p) && *p != '_' && *p != '-' && *p != '.')
       return FALSE;
@@ -538,7 +541,7 @@ cd_user_directory_add(CdUserDirectory *self, const gchar *login, const gchar *fu
   g_return_val_if_fail(CD_IS_USER_DIRECTORY(self), FALSE);
   if (!cd_login_is_valid(login)) {
     g_set_error(error, CD_ERROR, CD_ERROR_INVALID_ARGUMENT,
-                "'%s' is not a login name: letters, digits, '_', '-' and '.', at most 64", login);
+                "'%s' is not a login name: letters, digits, '_', '-' and '.', at most 64, not chartdeskd…", login);
     return FALSE;
   }
   if (roles == NULL || roles[0] == NULL) {

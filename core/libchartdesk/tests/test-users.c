@@ -165,6 +165,9 @@ test_users_directory(Fixture *f, gconstpointer data)
   g_assert_false(cd_user_directory_add(dir, "bob;rm", NULL, scanner, NULL, NULL, &error));
   g_assert_error(error, CD_ERROR, CD_ERROR_INVALID_ARGUMENT);
   g_clear_error(&error);
+  g_assert_false(cd_user_directory_add(dir, "chartdeskd", NULL, scanner, NULL, NULL, &error));
+  g_assert_error(error, CD_ERROR, CD_ERROR_INVALID_ARGUMENT);
+  g_clear_error(&error);
   g_assert_false(cd_user_directory_add(dir, "bob", NULL, scanner, "alice", NULL, &error));
   g_assert_error(error, CD_ERROR, CD_ERROR_INVALID_ARGUMENT);
   g_clear_error(&error);
