@@ -650,6 +650,68 @@ test_cli_samples_end_to_end(void)
   cd_test_rm_rf(dir);
 }
 
+/* `chartdesk users` manages the directory (0600, every change logged as
+ * admin-mode:LOGIN), refuses unknown roles as a usage error; `--user` on a
+ * direct archive is recorded beside the administrator's login, and
+ * `chartdesk access report` lists who read which patient's documents. */
+static void
+test_cli_users(void)
+{
+  g_autofree gchar *dir = tmpdir();
+  g_autofree gchar *users = g_build_filename(dir, "users.conf", NULL);
+  g_autofree gchar *log = g_strconcat(users, ".log", NULL);
+  g_autofree gchar *archive = g_build_filename(dir, "a.archive", NULL);
+  g_autofree gchar *logged = NULL;
+  g_autofree gchar *admin = g_strdup_printf("\"actor\":\"admin-mode:%s\"", g_get_user_name());
+  g_autofree gchar *for_bob = g_strdup_printf("admin-mode:%s for bob", g_get_user_name());
+  const gchar *types[] = { "progress-note", NULL };
+  g_auto(CdTestRun) add = { 0 }, bad = { 0 }, grant = { 0 }, disable = { 0 }, list = { 0 }, glass = { 0 };
+  g_auto(CdTestRun) show = { 0 }, report = { 0 }, by_mrn = { 0 }, other = { 0 };
+  GStatBuf st;
+
+  cd_test_chartdesk(&add, "users", "--users", users, "add", "alice", "--role", "archivist", "--full-name", "Alice A",
+            "--unix-user", "alice", NULL);
+  g_assert_cmpint(add.status, ==, 0);
+  g_assert_cmpint(g_stat(users, &st), ==, 0);
+  g_assert_cmpint(st.st_mode & 0777, ==, 0600);
+  cd_test_chartdesk(&bad, "users", "--users", users, "add", "bob", "--role", "superuser", NULL);
+  g_assert_cmpint(bad.status, ==, 2);
+  g_assert_nonnull(strstr(bad.err, "unknown role 'superuser'"));
+  cd_test_chartdesk(&grant, "users", "--users", users, "grant", "alice", "restricted", NULL);
+  g_assert_cmpint(grant.status, ==, 0);
+  cd_test_chartdesk(&disable, "users", "--users", users, "disable", "alice", NULL);
+  g_assert_cmpint(disable.status, ==, 0);
+  cd_test_chartdesk(&glass, "users", "--users", users, "break-glass", "alice", "--reason", "ED", NULL);
+  g_assert_cmpint(glass.status, ==, 1);
+  g_assert_nonnull(strstr(glass.err, "user alice is disabled"));
+  cd_test_chartdesk(&list, "users", "--users", users, "list", "--json", NULL);
+  g_assert_cmpint(list.status, ==, 0);
+  g_assert_nonnull(strstr(list.out, "\"login\" : \"alice\""));
+  g_assert_nonnull(strstr(list.out, "\"restricted\""));
+  g_assert_nonnull(strstr(list.out, "\"state\" : \"disabled\""));
+  g_assert_null(strstr(list.out, "argon2"));
+  g_assert_true(g_file_get_contents(log, &logged, NULL, NULL));
+  g_assert_nonnull(strstr(logged, "\"action\":\"users-add\""));
+  g_assert_nonnull(strstr(logged, "\"action\":\"users-grant\""));
+  g_assert_nonnull(strstr(logged, "\"action\":\"users-disable\""));
+  g_assert_nonnull(strstr(logged, admin));
+
+  archive_typed_documents(archive, types);
+  cd_test_chartdesk(&show, "show", "--user", "bob", archive, "document:1", NULL);
+  g_assert_cmpint(show.status, ==, 0);
+  cd_test_chartdesk(&report, "access", "report", "--json", "--user", "bob", archive, NULL);
+  g_assert_cmpint(report.status, ==, 0);
+  g_assert_nonnull(strstr(report.out, for_bob));
+  g_assert_nonnull(strstr(report.out, "\"object\" : \"document:1\""));
+  cd_test_chartdesk(&by_mrn, "access", "report", "--mrn", "00000001", archive, NULL);
+  g_assert_cmpint(by_mrn.status, ==, 0);
+  g_assert_nonnull(strstr(by_mrn.out, "Reads: 1"));
+  cd_test_chartdesk(&other, "access", "report", "--mrn", "99999999", "--from", "2020-01-01", archive, NULL);
+  g_assert_cmpint(other.status, ==, 0);
+  g_assert_nonnull(strstr(other.out, "Reads: 0"));
+  cd_test_rm_rf(dir);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -666,5 +728,6 @@ main(int argc, char **argv)
   g_test_add_func("/chartdesk/cli/search-bad-queries", test_cli_search_bad_queries);
   g_test_add_func("/chartdesk/cli/mpi-a40-survivor", test_cli_mpi_a40_survivor);
   g_test_add_func("/chartdesk/cli/samples-end-to-end", test_cli_samples_end_to_end);
+  g_test_add_func("/chartdesk/cli/users", test_cli_users);
   return g_test_run();
 }

@@ -1856,6 +1856,196 @@ test_service_audit_key(Fixture *f, gconstpointer data)
   g_assert_no_error(error);
 }
 
+/* Makes a real Unix account for the test (useradd); its uid, or 0 if it
+ * cannot be made. One left by an aborted run is reused. */
+static guint
+make_unix_user(const gchar *name)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSubprocess) proc = NULL;
+  struct passwd *pw;
+
+  if ((pw = getpwnam(name)) != NULL)
+    return pw->pw_uid;
+  proc = g_subprocess_new(G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_SILENCE, &error, "useradd",
+                          "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", name, NULL);
+  if (proc == NULL || !g_subprocess_wait_check(proc, NULL, NULL))
+    return 0;
+  pw = getpwnam(name);
+  return pw != NULL ? pw->pw_uid : 0;
+}
+
+static void
+remove_unix_user(const gchar *name)
+{
+  g_autoptr(GSubprocess) proc = g_subprocess_new(G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_SILENCE,
+                                                 NULL, "userdel", name, NULL);
+  if (proc != NULL)
+    g_subprocess_wait(proc, NULL, NULL);
+}
+
+/* Rows of the audit log with @action by exactly @actor. */
+static gint
+audit_count_exact(const gchar *archive_path, const gchar *action, const gchar *actor)
+{
+  sqlite3 *db = NULL;
+  sqlite3_stmt *stmt = NULL;
+  gint n;
+
+  g_assert_cmpint(sqlite3_open_v2(archive_path, &db, SQLITE_OPEN_READONLY, NULL), ==, SQLITE_OK);
+  sqlite3_busy_timeout(db, 10000);
+  g_assert_cmpint(sqlite3_prepare_v2(db, "SELECT count(*) FROM audit WHERE action = ? AND actor = ?", -1, &stmt, NULL),
+                  ==, SQLITE_OK);
+  sqlite3_bind_text(stmt, 1, action, -1, SQLITE_STATIC);
+  sqlite3_bind_text(stmt, 2, actor, -1, SQLITE_STATIC);
+  g_assert_cmpint(sqlite3_step(stmt), ==, SQLITE_ROW);
+  n = sqlite3_column_int(stmt, 0);
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+  return n;
+}
+
+/* The service as gatekeeper, with real Unix users made for the test calling
+ * over a bus: each caller is mapped to their user in the directory; an
+ * archivist searches (restricted types left out) and is named in the audit
+ * log, a scanner is refused with the missing permission, an account mapped
+ * to nobody is refused, and a user disabled is refused on the next call. */
+static void
+test_service_users(Fixture *f, gconstpointer data)
+{
+  g_autofree gchar *address = NULL;
+  g_autoptr(GSubprocess) bus = NULL;
+  g_autofree gchar *exe = g_test_build_filename(G_TEST_BUILT, "core", "service", "chartdeskd", NULL);
+  g_autofree gchar *setpriv = g_find_program_in_path("setpriv");
+  g_autofree gchar *gdbus = g_find_program_in_path("gdbus");
+  g_autofree gchar *useradd = g_find_program_in_path("useradd");
+  g_autofree gchar *users = g_build_filename(f->dir, "state", "users.conf", NULL);
+  g_autofree gchar *taxonomy = g_build_filename(f->dir, "taxonomy.conf", NULL);
+  const gchar *arch = "cdtest-archivist";
+  const gchar *scan = "cdtest-scanner";
+  const gchar *stranger = "cdtest-stranger";
+  g_autofree gchar *contents = NULL;
+  g_autofree gchar *more = NULL;
+  g_autofree gchar *found = NULL;
+  g_autofree gchar *denied = NULL;
+  g_autofree gchar *unknown = NULL;
+  g_autofree gchar *disabled = NULL;
+  g_autoptr(GSubprocessLauncher) launcher = NULL;
+  g_autoptr(CdUserDirectory) directory = NULL;
+  g_autoptr(GError) error = NULL;
+  const gchar *types[] = { "progress-note", "psychotherapy-note", "consultation", NULL };
+  const gchar *archivist[] = { "archivist", NULL };
+  const gchar *scanner[] = { "scanner", NULL };
+  const gchar *search[] = { "", "{'text': <'typed'>}", NULL };
+  guint arch_uid, scan_uid, stranger_uid;
+  gint64 deadline = g_get_monotonic_time() + 15 * G_USEC_PER_SEC;
+
+  if (getuid() != 0 || setpriv == NULL || gdbus == NULL || useradd == NULL) {
+    g_test_skip("needs root, useradd, setpriv and gdbus to call as real users made for the test");
+    return;
+  }
+  arch_uid = make_unix_user(arch);
+  scan_uid = make_unix_user(scan);
+  stranger_uid = make_unix_user(stranger);
+  if (arch_uid == 0 || scan_uid == 0 || stranger_uid == 0) {
+    remove_unix_user(arch);
+    remove_unix_user(scan);
+    remove_unix_user(stranger);
+    g_test_skip("useradd could not make the test's Unix users");
+    return;
+  }
+
+  g_assert_true(g_file_set_contents(taxonomy,
+                                    "[taxonomy]\nfallback=other\n[progress-note]\n[consultation]\n"
+                                    "[psychotherapy-note]\nrestricted=true\n[other]\n",
+                                    -1, NULL));
+  archive_typed_documents(f->archive, types);
+  directory = cd_user_directory_open(users, TRUE, &error);
+  g_assert_no_error(error);
+  g_assert_true(cd_user_directory_add(directory, "alice", "Alice Archivist", archivist, arch, NULL, &error));
+  g_assert_no_error(error);
+  g_assert_true(cd_user_directory_add(directory, "sam", "Sam Scanner", scanner, scan, NULL, &error));
+  g_assert_no_error(error);
+
+  bus = start_open_bus(f, &address);
+  write_config(f, NULL);
+  g_assert_true(g_file_get_contents(f->config, &contents, NULL, NULL));
+  more = g_strdup_printf("%sbus=system\nusers=%s\n", contents, users);
+  g_assert_true(g_file_set_contents(f->config, more, -1, NULL));
+  launcher = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_NONE);
+  g_subprocess_launcher_setenv(launcher, "DBUS_SYSTEM_BUS_ADDRESS", address, TRUE);
+  g_subprocess_launcher_setenv(launcher, "CHARTDESK_TAXONOMY", taxonomy, TRUE);
+  f->daemon = g_subprocess_launcher_spawn(launcher, &error, exe, "--config", f->config, NULL);
+  g_assert_no_error(error);
+  g_clear_object(&f->connection);
+  f->connection = g_dbus_connection_new_for_address_sync(
+      address, G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT | G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION, NULL,
+      NULL, &error);
+  g_assert_no_error(error);
+  while (!name_has_owner(f)) {
+    g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+    g_usleep(10000);
+  }
+
+  found = call_as_user(address, arch_uid, arch_uid, CD_SERVICE_BUS_NAME ".Search", search);
+  g_test_message("archivist: %s", found);
+  g_assert_null(strstr(found, "Error"));
+  g_assert_nonnull(strstr(found, "progress-note"));
+  g_assert_nonnull(strstr(found, "consultation"));
+  g_assert_null(strstr(found, "psychotherapy-note"));
+  g_assert_cmpint(audit_count_exact(f->archive, "search", "alice"), ==, 1);
+
+  denied = call_as_user(address, scan_uid, scan_uid, CD_SERVICE_BUS_NAME ".Search", search);
+  g_test_message("scanner: %s", denied);
+  g_assert_nonnull(strstr(denied, "PermissionDenied"));
+  g_assert_nonnull(strstr(denied, "user sam (scanner) may not search the archive: needs read-charts"));
+  g_assert_cmpint(audit_count_exact(f->archive, "denied", "sam"), ==, 1);
+
+  /* the batch list is the scanner's, not the archivist's */
+  {
+    g_autofree gchar *listed = call_as_user(address, scan_uid, scan_uid, CD_SERVICE_BUS_NAME ".ListBatches", NULL);
+    g_autofree gchar *hidden = call_as_user(address, arch_uid, arch_uid, CD_SERVICE_BUS_NAME ".ListBatches", NULL);
+    g_assert_null(strstr(listed, "Error"));
+    g_assert_nonnull(strstr(hidden, "user alice (archivist) may not see batches: needs read-batches"));
+  }
+
+  unknown = call_as_user(address, stranger_uid, stranger_uid, CD_SERVICE_BUS_NAME ".Search", search);
+  g_assert_nonnull(strstr(unknown, "PermissionDenied"));
+  g_assert_nonnull(strstr(unknown, "is not mapped to a Chartdesk user"));
+
+  /* break-the-glass: the scanner, with a reason, may read until it ends */
+  {
+    const gchar *no_reason[] = { "", NULL };
+    const gchar *reason[] = { "ED patient unconscious", NULL };
+    g_autofree gchar *refused = call_as_user(address, scan_uid, scan_uid, CD_SERVICE_BUS_NAME ".BreakGlass", no_reason);
+    g_autofree gchar *granted = call_as_user(address, scan_uid, scan_uid, CD_SERVICE_BUS_NAME ".BreakGlass", reason);
+    g_autofree gchar *glass = NULL;
+
+    g_assert_nonnull(strstr(refused, "InvalidArgument"));
+    g_assert_null(strstr(granted, "Error"));
+    g_assert_cmpint(audit_count_exact(f->archive, "break-glass", "sam"), ==, 1);
+    glass = call_as_user(address, scan_uid, scan_uid, CD_SERVICE_BUS_NAME ".Search", search);
+    g_assert_null(strstr(glass, "Error"));
+    /* restricted documents too: emergency access is to the whole chart */
+    g_assert_nonnull(strstr(glass, "psychotherapy-note"));
+    g_assert_cmpint(audit_count(f->archive, "search", "sam", "break-glass: ED patient unconscious"), ==, 1);
+  }
+
+  g_assert_true(cd_user_directory_set_active(directory, "alice", FALSE, &error));
+  g_assert_no_error(error);
+  disabled = call_as_user(address, arch_uid, arch_uid, CD_SERVICE_BUS_NAME ".Search", search);
+  g_assert_nonnull(strstr(disabled, "PermissionDenied"));
+  g_assert_nonnull(strstr(disabled, "user alice is disabled"));
+  g_assert_cmpint(audit_count_exact(f->archive, "search", "alice"), ==, 1);
+
+  daemon_kill(f, SIGTERM);
+  g_subprocess_send_signal(bus, SIGTERM);
+  g_subprocess_wait(bus, NULL, NULL);
+  remove_unix_user(arch);
+  remove_unix_user(scan);
+  remove_unix_user(stranger);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1882,6 +2072,7 @@ main(int argc, char **argv)
   g_test_add("/chartdesk/service/sigterm", Fixture, NULL, fixture_setup, test_service_sigterm, fixture_teardown);
   g_test_add("/chartdesk/service/activation", Fixture, NULL, fixture_setup, test_service_activation, fixture_teardown);
   g_test_add("/chartdesk/service/access", Fixture, NULL, fixture_setup, test_service_access, fixture_teardown);
+  g_test_add("/chartdesk/service/users", Fixture, NULL, fixture_setup, test_service_users, fixture_teardown);
   g_test_add("/chartdesk/service/cli", Fixture, NULL, fixture_setup, test_service_cli, fixture_teardown);
   g_test_add("/chartdesk/service/search-type", Fixture, NULL, fixture_setup, test_service_search_type,
              fixture_teardown);

@@ -247,7 +247,7 @@ cd_cli_classify_train(gint argc, gchar **argv)
   archive = cd_cli_open_archive(
       argv[1], o.csv != NULL || o.folder != NULL ? CD_ARCHIVE_FLAG_CREATE : CD_ARCHIVE_FLAG_NONE, &error);
   if (archive != NULL && o.user != NULL)
-    cd_archive_set_actor(archive, o.user);
+    cd_cli_set_user(archive, o.user);
   if (archive != NULL)
     model = cd_cli_new_model(&o, &error);
   if (model != NULL)
@@ -613,7 +613,7 @@ cd_cli_classify_evaluate(gint argc, gchar **argv)
   if (argc == 2) {
     archive = cd_cli_open_archive(argv[1], CD_ARCHIVE_FLAG_NONE, &error);
     if (archive != NULL && o.user != NULL)
-      cd_archive_set_actor(archive, o.user);
+      cd_cli_set_user(archive, o.user);
     ok = archive != NULL;
   }
   if (ok && opt_test != NULL) {

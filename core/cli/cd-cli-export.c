@@ -51,7 +51,7 @@ cd_cli_export(gint argc, gchar **argv)
     return CD_EXIT_FAILED;
   }
   if (opt_user != NULL)
-    cd_archive_set_actor(archive, opt_user);
+    cd_cli_set_user(archive, opt_user);
   cd_archive_set_purpose(archive, opt_purpose);
   if (opt_output != NULL) {
     g_autoptr(GFile) file = g_file_new_for_path(opt_output);

@@ -180,7 +180,7 @@ cd_cli_ingest(gint argc, gchar **argv)
     return CD_EXIT_FAILED;
   }
   if (opt_user != NULL)
-    cd_archive_set_actor(archive, opt_user);
+    cd_cli_set_user(archive, opt_user);
   for (gint i = 2; i < argc; i++)
     g_ptr_array_add(inputs, argv[i]);
   g_ptr_array_add(inputs, NULL);

@@ -82,7 +82,7 @@ cd_cli_mpi(gint argc, gchar **argv)
       return CD_EXIT_FAILED;
     }
     if (opt_user != NULL)
-      cd_archive_set_actor(archive, opt_user);
+      cd_cli_set_user(archive, opt_user);
     if (!cd_archive_import_patients(archive, patients, argv[3], &stats, &error)) {
       g_prefix_error(&error, "%s: nothing imported: ", argv[3]);
       cd_cli_print_error(error);
@@ -136,7 +136,7 @@ cd_cli_mpi(gint argc, gchar **argv)
       return CD_EXIT_FAILED;
     }
     if (opt_user != NULL)
-      cd_archive_set_actor(archive, opt_user);
+      cd_cli_set_user(archive, opt_user);
     own = cd_archive_lookup_patient(archive, argv[3], &error);
     if (own == NULL || (survivor = cd_archive_resolve_patient(archive, argv[3], &error)) == NULL) {
       cd_cli_print_error(error);

@@ -49,6 +49,11 @@ gint cd_cli_classify(gint argc, gchar **argv);
 gint cd_cli_plugins(gint argc, gchar **argv);
 gint cd_cli_scanners(gint argc, gchar **argv);
 
+/* cd-cli-users.c */
+gint cd_cli_users(gint argc, gchar **argv);
+gint cd_cli_access(gint argc, gchar **argv);
+void cd_cli_set_user(CdArchive *archive, const gchar *user);
+
 /* Labelled documents (cd-cli-labelled.c): three parallel arrays of owned
  * strings, one entry a document. */
 typedef struct {

@@ -70,7 +70,7 @@ cd_cli_review(gint argc, gchar **argv)
     return CD_EXIT_FAILED;
   }
   if (opt_user != NULL)
-    cd_archive_set_actor(archive, opt_user);
+    cd_cli_set_user(archive, opt_user);
 
   if (g_strcmp0(action, "list") == 0) {
     g_autoptr(GPtrArray) items = cd_archive_list_review(archive, opt_all, &error);

@@ -75,7 +75,7 @@ cd_cli_search(gint argc, gchar **argv)
       return CD_EXIT_FAILED;
     }
     if (opt_user != NULL)
-      cd_archive_set_actor(archive, opt_user);
+      cd_cli_set_user(archive, opt_user);
     cd_archive_set_purpose(archive, opt_purpose);
   }
   /* through the service, the service reads the type with its taxonomy */

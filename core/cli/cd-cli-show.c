@@ -49,7 +49,7 @@ cd_cli_show(gint argc, gchar **argv)
     return CD_EXIT_FAILED;
   }
   if (opt_user != NULL)
-    cd_archive_set_actor(archive, opt_user);
+    cd_cli_set_user(archive, opt_user);
   cd_archive_set_purpose(archive, opt_purpose);
   node = is_page ? cd_archive_get_page(archive, id, &error) : cd_archive_get_document(archive, id, &error);
   if (node == NULL) {

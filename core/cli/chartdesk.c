@@ -34,6 +34,8 @@ static const CdCommand commands[] = {
   { "classify", cd_cli_classify, "Train, measure and test document-type classifiers" },
   { "plugins", cd_cli_plugins, "List plugins, their stages and options" },
   { "scanners", cd_cli_scanners, "List the scanners to scan from (SANE)" },
+  { "users", cd_cli_users, "Add, list and change users and their roles (administrator)" },
+  { "access", cd_cli_access, "The access report: who read which patient's documents" },
 };
 
 static void

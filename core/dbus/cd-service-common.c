@@ -35,6 +35,7 @@ cd_service_register_errors(void)
     { CD_ERROR_TIMEOUT, "Timeout" },
     { CD_ERROR_INTERNAL, "Internal" },
     { CD_ERROR_TOO_LARGE, "TooLarge" },
+    { CD_ERROR_PERMISSION_DENIED, "PermissionDenied" },
   };
   static gsize done = 0;
 

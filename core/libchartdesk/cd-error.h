@@ -30,6 +30,9 @@ G_BEGIN_DECLS
  * @CD_ERROR_TIMEOUT: an operation ran over its time limit
  * @CD_ERROR_INTERNAL: a stage broke its contract (a bug, not bad input)
  * @CD_ERROR_TOO_LARGE: an input exceeds a configured size limit
+ * @CD_ERROR_PERMISSION_DENIED: the user acting lacks the permission an
+ *   operation needs (the message names it and the roles that grant it);
+ *   Since: 0.3
  *
  * Error codes of the %CD_ERROR domain.
  *
@@ -50,6 +53,7 @@ typedef enum {
   CD_ERROR_TIMEOUT,
   CD_ERROR_INTERNAL,
   CD_ERROR_TOO_LARGE,
+  CD_ERROR_PERMISSION_DENIED,
 } CdError;
 
 GQuark cd_error_quark(void);

@@ -147,6 +147,24 @@ cd_service_authorize(GDBusInterfaceSkeleton *skeleton, GDBusMethodInvocation *in
   }
   allowed = uid == getuid() ||
             (self->config->system_bus && (uid == 0 || cd_service_uid_in_group(uid, self->config->allowed_group)));
+  if (self->users != NULL || self->users_error != NULL) {
+    /* the gatekeeper: the caller must be a user of the directory */
+    g_autoptr(CdPrincipal) principal = NULL;
+    if (self->users_error != NULL)
+      g_set_error_literal(&error, CD_ERROR, CD_ERROR_PERMISSION_DENIED, self->users_error);
+    else
+      principal = cd_service_users_authenticate(self->users, uid, &error);
+    if (principal == NULL) {
+      g_message("refused %s from %s: %s", g_dbus_method_invocation_get_method_name(invocation), identity,
+                error->message);
+      cd_service_audit_denied(self, invocation, identity, uid);
+      g_dbus_method_invocation_return_gerror(g_object_ref(invocation), error);
+      return FALSE;
+    }
+    g_free(identity);
+    identity = g_strdup(cd_principal_get_audit_name(principal));
+    allowed = TRUE;
+  }
   if (!allowed) {
     g_message("refused %s from %s", g_dbus_method_invocation_get_method_name(invocation), identity);
     cd_service_audit_denied(self, invocation, identity, uid);

@@ -39,6 +39,7 @@ cd_service_config_free(CdServiceConfig *config)
   g_strfreev(config->workflow_path);
   g_free(config->allowed_group);
   g_free(config->state_dir);
+  g_free(config->users);
   g_strfreev(config->archive_roots);
   g_strfreev(config->source_roots);
   g_free(config->audit_key);
@@ -151,9 +152,20 @@ cd_config_get_seconds(GKeyFile *kf, const gchar *group, const gchar *key, gdoubl
   return TRUE;
 }
 
-static const gchar *const service_keys[] = { "archive",       "workflow",     "workflow-path", "workers",
-                                             "max-batches",   "bus",          "allowed-group", "state-dir",
-                                             "archive-roots", "source-roots", "audit-key",     NULL };
+static const gchar *const service_keys[] = { "archive",
+                                             "workflow",
+                                             "workflow-path",
+                                             "workers",
+                                             "max-batches",
+                                             "bus",
+                                             "allowed-group",
+                                             "state-dir",
+                                             "archive-roots",
+                                             "source-roots",
+                                             "audit-key",
+                                             "users",
+                                             "break-glass-minutes",
+                                             NULL };
 static const gchar *const hot_folder_keys[] = { "path",           "workflow",     "archive",   "done", "failed",
                                                 "stable-seconds", "poll-seconds", "max-files", NULL };
 
@@ -272,6 +284,20 @@ cd_service_config_load(const gchar *filename, GError **error)
   if (error_local != NULL) {
     g_propagate_error(error, g_steal_pointer(&error_local));
     return NULL;
+  }
+  config->users = cd_config_get_path(kf, "service", "users", filename, &error_local);
+  if (error_local != NULL) {
+    g_propagate_error(error, g_steal_pointer(&error_local));
+    return NULL;
+  }
+  if (g_key_file_has_key(kf, "service", "break-glass-minutes", NULL)) {
+    gint minutes = g_key_file_get_integer(kf, "service", "break-glass-minutes", &error_local);
+    if (error_local != NULL || minutes < 1 || minutes > 24 * 60) {
+      g_set_error(error, CD_ERROR, CD_ERROR_INVALID_ARGUMENT,
+                  "%s: [service] break-glass-minutes: not a number of minutes from 1 to 1440", filename);
+      return NULL;
+    }
+    config->break_glass_minutes = (guint) minutes;
   }
   if (g_key_file_has_key(kf, "service", "workflow", NULL)) {
     g_free(config->workflow);

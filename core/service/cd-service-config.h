@@ -36,6 +36,10 @@ typedef struct {
   gchar **source_roots;   /* system bus: folders callers' sources may be in, beside the hot folders */
   gchar *audit_key;       /* the audit log's key file, NULL for the library default */
   GPtrArray *hot_folders; /* of CdHotFolderConfig */
+
+  /* users (issue 14) */
+  gchar *users;              /* the user directory; NULL for STATE_DIR/users.conf if it exists */
+  guint break_glass_minutes; /* how long break-the-glass lasts, 0 for the default (60) */
 } CdServiceConfig;
 
 CdServiceConfig *cd_service_config_new_default(void);

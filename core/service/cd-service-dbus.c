@@ -95,7 +95,18 @@ cd_service_handle_start_batch(CdDBusChartdesk1 *object, GDBusMethodInvocation *i
 static CdJob *
 cd_service_lookup(CdService *self, GDBusMethodInvocation *invocation, guint id)
 {
-  CdJob *job = cd_service_find_job(self, id);
+  g_autoptr(GError) error = NULL;
+  gboolean report = g_strcmp0(g_dbus_method_invocation_get_method_name(invocation), "GetReport") == 0;
+  CdJob *job = NULL;
+
+  /* a report is read with read-batches; pause, resume, cancel need run-batches */
+  if (!cd_service_users_check(self->users, cd_invocation_caller(invocation),
+                              report ? CD_PERMISSION_READ_BATCHES : CD_PERMISSION_RUN_BATCHES,
+                              report ? "see batch reports" : "control batches", &error)) {
+    g_dbus_method_invocation_return_gerror(invocation, error);
+    return NULL;
+  }
+  job = cd_service_find_job(self, id);
   if (job == NULL)
     g_dbus_method_invocation_return_error(invocation, CD_ERROR, CD_ERROR_NOT_FOUND, "no batch %u", id);
   return job;
@@ -237,6 +248,13 @@ cd_service_handle_list_batches(CdDBusChartdesk1 *object, GDBusMethodInvocation *
   g_autoptr(GHashTable) archives = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
   GHashTableIter iter;
   gpointer path, count;
+  g_autoptr(GError) denied = NULL;
+
+  if (!cd_service_users_check(self->users, cd_invocation_caller(invocation), CD_PERMISSION_READ_BATCHES, "see batches",
+                              &denied)) {
+    g_dbus_method_invocation_return_gerror(invocation, denied);
+    return TRUE;
+  }
 
   g_variant_builder_init(&builder, G_VARIANT_TYPE("aa{sv}"));
   g_mutex_lock(&self->lock);
@@ -285,6 +303,46 @@ cd_service_handle_get_report(CdDBusChartdesk1 *object, GDBusMethodInvocation *in
   /* its reasons can name patients: a read like any other */
   cd_service_audit_action(job, cd_invocation_caller(invocation), "view-report");
   cd_dbus_chartdesk1_complete_get_report(object, invocation, report);
+  return TRUE;
+}
+
+/* Emergency access for the caller: recorded in the directory, and audited
+ * in the service's archive so the access report lists it. */
+static gboolean
+cd_service_handle_break_glass(CdDBusChartdesk1 *object, GDBusMethodInvocation *invocation, const gchar *reason,
+                              gpointer user_data)
+{
+  CdService *self = user_data;
+  const gchar *caller = cd_invocation_caller(invocation);
+  g_autoptr(GError) error = NULL;
+  g_autofree gchar *path = NULL;
+  gint64 until;
+
+  until = self->users != NULL
+              ? cd_service_users_break_glass(self->users, caller, reason, self->config->break_glass_minutes, &error)
+              : 0;
+  if (until == 0) {
+    if (error == NULL)
+      g_set_error_literal(&error, CD_ERROR, CD_ERROR_NOT_SUPPORTED,
+                          "break-the-glass needs a service with a user directory ([service] users=)");
+    g_dbus_method_invocation_return_gerror(invocation, error);
+    return TRUE;
+  }
+  g_message("break-the-glass for %s: %s", caller, reason);
+  path = self->config->archive != NULL ? cd_service_realpath(self->config->archive) : NULL;
+  if (path != NULL && g_file_test(path, G_FILE_TEST_EXISTS)) {
+    g_autoptr(CdArchiveUse) use = cd_service_use_archive(self, path, CD_ARCHIVE_FLAG_NONE, caller, NULL, &error);
+    g_autoptr(JsonObject) detail = json_object_new();
+    g_autoptr(JsonNode) node = NULL;
+    g_autofree gchar *end = g_strdup_printf("%" G_GINT64_FORMAT, until / G_USEC_PER_SEC);
+
+    json_object_set_string_member(detail, "reason", reason);
+    json_object_set_string_member(detail, "until", end);
+    node = json_node_init_object(json_node_alloc(), detail);
+    if (use == NULL || !cd_archive_audit(use->archive, "break-glass", "service", node, &error))
+      g_warning("%s: cannot audit break-the-glass: %s", path, error->message);
+  }
+  cd_dbus_chartdesk1_complete_break_glass(object, invocation, until / G_USEC_PER_SEC);
   return TRUE;
 }
 
@@ -465,6 +523,7 @@ cd_service_dbus_connect(CdService *self)
   g_signal_connect(self->skeleton, "handle-resume", G_CALLBACK(cd_service_handle_resume), self);
   g_signal_connect(self->skeleton, "handle-list-batches", G_CALLBACK(cd_service_handle_list_batches), self);
   g_signal_connect(self->skeleton, "handle-get-report", G_CALLBACK(cd_service_handle_get_report), self);
+  g_signal_connect(self->skeleton, "handle-break-glass", G_CALLBACK(cd_service_handle_break_glass), self);
   g_signal_connect(self->skeleton, "handle-search", G_CALLBACK(cd_service_handle_search), self);
   g_signal_connect(self->skeleton, "handle-get-document", G_CALLBACK(cd_service_handle_get_document), self);
   g_signal_connect(self->skeleton, "handle-get-page-image", G_CALLBACK(cd_service_handle_get_page_image), self);

@@ -11,6 +11,7 @@
 
 #include "cd-hot-folder.h"
 #include "cd-service-common.h"
+#include "cd-service-users.h"
 #include "cd-service.h"
 
 G_BEGIN_DECLS
@@ -70,6 +71,10 @@ struct _CdService {
   guint retry_id;
   GHashTable *archives; /* path → CdSharedArchive: one connection per archive */
   GMutex archives_lock;
+
+  /* users (issue 14): cd-service-users.c */
+  CdServiceUsers *users; /* the user directory callers are mapped to, NULL in single-user mode */
+  gchar *users_error;    /* why the configured directory cannot be read: every call is refused */
 };
 
 /* One open archive, shared by every batch and read on its path: a second

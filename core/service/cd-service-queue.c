@@ -94,7 +94,11 @@ cd_service_use_archive(CdService *self, const gchar *path, CdArchiveFlags flags,
   use->writer = (flags & CD_ARCHIVE_FLAG_WRITER) != 0;
   g_clear_pointer(&locker, g_mutex_locker_free);
   if (actor != NULL) {
-    cd_archive_push_actor(use->archive, actor, purpose);
+    g_autoptr(CdPrincipal) principal = cd_service_users_lookup(self->users, actor);
+    if (principal != NULL)
+      cd_archive_push_principal(use->archive, principal, purpose);
+    else
+      cd_archive_push_actor(use->archive, actor, purpose);
     use->pushed = TRUE;
   }
   return use;

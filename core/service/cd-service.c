@@ -72,6 +72,8 @@ cd_service_finalize(GObject *object)
   g_ptr_array_unref(self->jobs);
   g_hash_table_unref(self->callers);
   g_hash_table_unref(self->archives);
+  cd_service_users_free(self->users);
+  g_free(self->users_error);
   g_mutex_clear(&self->archives_lock);
   g_mutex_clear(&self->lock);
   g_mutex_clear(&self->callers_lock);
@@ -526,9 +528,16 @@ CdService *
 cd_service_new(CdServiceConfig *config, CdRegistry *registry)
 {
   CdService *self = g_object_new(CD_TYPE_SERVICE, NULL);
+  g_autoptr(GError) error = NULL;
 
   self->config = config;
   self->registry = g_object_ref(registry);
+  /* a directory that is configured but unreadable refuses every call */
+  self->users = cd_service_users_new(config, &error);
+  if (error != NULL) {
+    g_warning("%s: every call is refused", error->message);
+    self->users_error = g_strdup(error->message);
+  }
   cd_service_register_errors();
   self->skeleton = cd_dbus_chartdesk1_skeleton_new();
   cd_dbus_chartdesk1_set_version(self->skeleton, PACKAGE_VERSION);

@@ -1132,6 +1132,10 @@ cd_archive_verify_audit(CdArchive *self, gint64 *bad_entry, GError **error)
 
   g_return_val_if_fail(CD_IS_ARCHIVE(self), FALSE);
   locker = g_rec_mutex_locker_new(cd_archive_get_mutex(self));
+  /* the chain's integrity, no chart content: auditors and administrators */
+  if (!cd_principal_has(cd_archive_get_principal(self), CD_PERMISSION_CONFIGURE) &&
+      !cd_archive_require(self, CD_PERMISSION_READ_AUDIT, "verify the audit log", "audit", error))
+    return FALSE;
   if (bad_entry != NULL)
     *bad_entry = 0;
   if (!cd_audit_run_check(self, &c, error))
@@ -1171,6 +1175,10 @@ cd_archive_verify_audit_report(CdArchive *self, GError **error)
 
   g_return_val_if_fail(CD_IS_ARCHIVE(self), NULL);
   locker = g_rec_mutex_locker_new(cd_archive_get_mutex(self));
+  /* the chain's integrity, no chart content: auditors and administrators */
+  if (!cd_principal_has(cd_archive_get_principal(self), CD_PERMISSION_CONFIGURE) &&
+      !cd_archive_require(self, CD_PERMISSION_READ_AUDIT, "verify the audit log", "audit", error))
+    return NULL;
   if (!cd_audit_run_check(self, &c, error))
     return NULL;
   cd_audit_check_prefix(self, &c);

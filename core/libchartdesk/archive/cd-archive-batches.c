@@ -116,6 +116,8 @@ cd_archive_queue_batch(CdArchive *self, const gchar *workflow, const gchar *work
   g_return_val_if_fail(workflow != NULL, 0);
   g_return_val_if_fail(workflow_origin != NULL, 0);
   locker = g_rec_mutex_locker_new(cd_archive_get_mutex(self));
+  if (!cd_archive_require(self, CD_PERMISSION_RUN_BATCHES, "run batches", "archive", error))
+    return 0;
   db = cd_archive_get_db(self);
 
   json_builder_begin_array(b);
@@ -273,6 +275,8 @@ cd_archive_get_batch(CdArchive *self, gint64 batch_id, GError **error)
 
   g_return_val_if_fail(CD_IS_ARCHIVE(self), NULL);
   locker = g_rec_mutex_locker_new(cd_archive_get_mutex(self));
+  if (!cd_archive_require(self, CD_PERMISSION_READ_BATCHES, "see batches", "archive", error))
+    return NULL;
   stmt = cd_archive_prepare(self, "SELECT " BATCH_COLUMNS " FROM batches WHERE id = ?", error);
   if (stmt == NULL)
     return NULL;
@@ -311,6 +315,8 @@ cd_archive_list_batches(CdArchive *self, const gchar *const *statuses, GError **
 
   g_return_val_if_fail(CD_IS_ARCHIVE(self), NULL);
   locker = g_rec_mutex_locker_new(cd_archive_get_mutex(self));
+  if (!cd_archive_require(self, CD_PERMISSION_READ_BATCHES, "see batches", "archive", error))
+    return NULL;
   stmt = cd_archive_prepare(self, "SELECT " BATCH_COLUMNS " FROM batches ORDER BY id", error);
   if (stmt == NULL)
     return NULL;

@@ -52,6 +52,8 @@ cd_archive_check(CdArchive *self, GPtrArray **problems, GError **error)
   g_return_val_if_fail(CD_IS_ARCHIVE(self), FALSE);
   g_return_val_if_fail(problems != NULL, FALSE);
   locker = g_rec_mutex_locker_new(cd_archive_get_mutex(self));
+  if (!cd_archive_require(self, CD_PERMISSION_CONFIGURE, "check the archive", "archive", error))
+    return FALSE;
 
   integrity = cd_archive_prepare(self, "PRAGMA integrity_check", error);
   if (integrity == NULL)

@@ -10,6 +10,7 @@
 #include <json-glib/json-glib.h>
 
 #include "cd-batch.h"
+#include "cd-principal.h"
 
 G_BEGIN_DECLS
 
@@ -220,6 +221,13 @@ const gchar *cd_archive_get_actor(CdArchive *self);
 void cd_archive_set_purpose(CdArchive *self, const gchar *purpose);
 void cd_archive_push_actor(CdArchive *self, const gchar *actor, const gchar *purpose);
 void cd_archive_pop_actor(CdArchive *self);
+void cd_archive_set_principal(CdArchive *self, CdPrincipal *principal);
+CdPrincipal *cd_archive_get_principal(CdArchive *self);
+void cd_archive_push_principal(CdArchive *self, CdPrincipal *principal, const gchar *purpose);
+void cd_archive_set_restricted_types(CdArchive *self, const gchar *const *types);
+gchar **cd_taxonomy_file_get_restricted(const gchar *path, GError **error);
+JsonNode *cd_archive_access_report(CdArchive *self, const gchar *user, const gchar *mrn, const gchar *from,
+                                   const gchar *to, GError **error);
 gboolean cd_archive_acquire_writer(CdArchive *self, GError **error);
 void cd_archive_release_writer(CdArchive *self);
 

@@ -40,6 +40,8 @@ cd_archive_begin_batch(CdArchive *self, const gchar *workflow, const gchar *cons
 
   g_return_val_if_fail(CD_IS_ARCHIVE(self), 0);
   locker = g_rec_mutex_locker_new(cd_archive_get_mutex(self));
+  if (!cd_archive_require(self, CD_PERMISSION_RUN_BATCHES, "run batches", "archive", error))
+    return 0;
   if (!cd_archive_require_writer(self, error))
     return 0;
 

@@ -97,6 +97,8 @@ cd_archive_save_model(CdArchive *self, const gchar *name, GBytes *data, JsonNode
   metrics_str = metrics != NULL ? cd_json_to_string(metrics) : NULL;
 
   locker = g_rec_mutex_locker_new(cd_archive_get_mutex(self));
+  if (!cd_archive_require(self, CD_PERMISSION_CONFIGURE, "save classifier models", "models", error))
+    return FALSE;
   txn = cd_archive_txn_begin(self, error);
   if (txn == NULL)
     return FALSE;
@@ -206,6 +208,8 @@ cd_archive_list_models(CdArchive *self, const gchar *name, GError **error)
   g_return_val_if_fail(CD_IS_ARCHIVE(self), NULL);
 
   locker = g_rec_mutex_locker_new(cd_archive_get_mutex(self));
+  if (!cd_archive_require(self, CD_PERMISSION_CONFIGURE, "list classifier models", "models", error))
+    return NULL;
   stmt = cd_archive_prepare(self,
                             "SELECT name, version, created, actor, params, metrics, length(data) FROM models "
                             "WHERE ?1 IS NULL OR name = ?1 ORDER BY name, version",
@@ -269,17 +273,21 @@ cd_archive_get_labelled_documents(CdArchive *self, gboolean reviewed_only, GPtrA
   g_return_val_if_fail(texts != NULL && labels != NULL, FALSE);
 
   locker = g_rec_mutex_locker_new(cd_archive_get_mutex(self));
+  if (!cd_archive_require(self, CD_PERMISSION_READ_CHARTS, "read documents to train on", "archive", error))
+    return FALSE;
   stmt = cd_archive_prepare(self,
                             "SELECT d.type, (SELECT group_concat(text, char(10)) FROM (SELECT text FROM pages "
                             "  WHERE document_id = d.id AND kind = 'page' AND text IS NOT NULL ORDER BY seq)) "
                             "FROM documents d WHERE d.status = 'filed' AND d.type IS NOT NULL AND d.type != '' "
                             "AND (?1 = 0 OR EXISTS (SELECT 1 FROM audit a WHERE a.action = 'review-type' "
                             "  AND a.object = 'document:' || d.id)) "
+                            "AND (?2 IS NULL OR d.type NOT IN (SELECT value FROM json_each(?2))) "
                             "ORDER BY d.id",
                             error);
   if (stmt == NULL)
     return FALSE;
   sqlite3_bind_int(stmt, 1, reviewed_only ? 1 : 0);
+  cd_bind_text(stmt, 2, cd_archive_hidden_types(self));
   while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
     const gchar *text = (const gchar *) sqlite3_column_text(stmt, 1);
     if (text == NULL || text[0] == '\0')

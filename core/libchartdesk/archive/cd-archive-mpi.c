@@ -299,6 +299,8 @@ cd_archive_import_patients(CdArchive *self, GPtrArray *patients, const gchar *so
   g_return_val_if_fail(CD_IS_ARCHIVE(self), FALSE);
   g_return_val_if_fail(patients != NULL, FALSE);
   locker = g_rec_mutex_locker_new(cd_archive_get_mutex(self));
+  if (!cd_archive_require(self, CD_PERMISSION_CONFIGURE, "import the patient index", "mpi", error))
+    return FALSE;
 
   txn = cd_archive_txn_begin(self, error);
   if (txn == NULL)

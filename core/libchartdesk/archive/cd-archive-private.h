@@ -9,6 +9,7 @@
 #include <sqlite3.h>
 
 #include "cd-archive-engine.h"
+#include "cd-principal.h"
 
 G_BEGIN_DECLS
 
@@ -61,6 +62,26 @@ JsonNode *cd_archive_document_json(CdArchive *self, gint64 id, gboolean with_wor
   "p.image_sha256, p.rotation, p.skew, p.text, p.words, p.confidence, p.problems, p.facts, p.batch_id, "               \
   "i.format, i.width, i.height"
 #define PAGE_FROM " FROM pages p LEFT JOIN images i ON i.sha256 = p.image_sha256 "
+/* Who acts on the archive and what they may not see (cd-archive-access.c);
+ * one per CdSqliteArchive. */
+typedef struct {
+  CdPrincipal *principal; /* never NULL: the administrator's direct-file mode by default */
+  GSList *pushed;         /* principals saved by cd_archive_push_actor(), newest first */
+  gchar *restricted_json; /* JSON array of restricted type names (and former names), NULL if none */
+} CdArchiveAccess;
+
+CdArchiveAccess *cd_archive_get_access(CdArchive *self);
+void cd_archive_access_init(CdArchiveAccess *access);
+void cd_archive_access_clear(CdArchiveAccess *access);
+void cd_archive_access_push(CdArchive *self);
+void cd_archive_access_pop(CdArchive *self);
+gboolean cd_archive_access_load_restricted(CdArchive *self, GError **error);
+gboolean cd_archive_require(CdArchive *self, CdPermission permission, const gchar *what, const gchar *object,
+                            GError **error);
+gboolean cd_archive_require_document(CdArchive *self, gint64 document_id, const gchar *what, GError **error);
+gboolean cd_archive_require_page(CdArchive *self, gint64 page_id, const gchar *what, GError **error);
+gboolean cd_archive_require_visible(CdArchive *self, gint64 document_id, GError **error);
+const gchar *cd_archive_hidden_types(CdArchive *self);
 
 /* NULL binds SQL NULL; the text is copied, so a temporary may be bound */
 static inline void

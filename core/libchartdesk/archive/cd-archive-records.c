@@ -237,6 +237,8 @@ cd_archive_get_document(CdArchive *self, gint64 id, GError **error)
 
   g_return_val_if_fail(CD_IS_ARCHIVE(self), NULL);
   locker = g_rec_mutex_locker_new(cd_archive_get_mutex(self));
+  if (!cd_archive_require_document(self, id, "read documents", error))
+    return NULL;
   node = cd_archive_document_json(self, id, TRUE, error);
   if (node == NULL)
     return NULL;
@@ -269,6 +271,8 @@ cd_archive_get_page(CdArchive *self, gint64 id, GError **error)
 
   g_return_val_if_fail(CD_IS_ARCHIVE(self), NULL);
   locker = g_rec_mutex_locker_new(cd_archive_get_mutex(self));
+  if (!cd_archive_require_page(self, id, "read pages", error))
+    return NULL;
   stmt = cd_archive_prepare(self, "SELECT " PAGE_COLUMNS PAGE_FROM "WHERE p.id = ?", error);
   if (stmt == NULL)
     return NULL;
@@ -307,6 +311,8 @@ cd_archive_get_page_image(CdArchive *self, gint64 page_id, gchar **format, GErro
 
   g_return_val_if_fail(CD_IS_ARCHIVE(self), NULL);
   locker = g_rec_mutex_locker_new(cd_archive_get_mutex(self));
+  if (!cd_archive_require_page(self, page_id, "read page images", error))
+    return NULL;
   stmt = cd_archive_prepare(self,
                             "SELECT i.format, i.data FROM pages p JOIN images i ON i.sha256 = p.image_sha256 "
                             "WHERE p.id = ?",
@@ -370,6 +376,8 @@ cd_archive_export_jsonl(CdArchive *self, GOutputStream *out, gboolean with_words
   g_return_val_if_fail(CD_IS_ARCHIVE(self), FALSE);
   g_return_val_if_fail(G_IS_OUTPUT_STREAM(out), FALSE);
   locker = g_rec_mutex_locker_new(cd_archive_get_mutex(self));
+  if (!cd_archive_require(self, CD_PERMISSION_EXPORT, "export the archive", "archive", error))
+    return FALSE;
 
   /* committed before the first record leaves: an export cut short (a reader
    * that stops after one line) is still on the record */
@@ -379,9 +387,15 @@ cd_archive_export_jsonl(CdArchive *self, GOutputStream *out, gboolean with_words
   txn = cd_archive_txn_begin_read(self, error);
   if (txn == NULL)
     return FALSE;
-  stmt = cd_archive_prepare(self, "SELECT " PAGE_COLUMNS PAGE_FROM "ORDER BY p.id", error);
+  /* restricted documents are left out by the query, not skipped after */
+  stmt = cd_archive_prepare(self,
+                            "SELECT " PAGE_COLUMNS PAGE_FROM
+                            "LEFT JOIN documents xd ON xd.id = p.document_id WHERE ?1 IS NULL OR xd.type IS NULL "
+                            "OR xd.type NOT IN (SELECT value FROM json_each(?1)) ORDER BY p.id",
+                            error);
   if (stmt == NULL)
     return FALSE;
+  cd_bind_text(stmt, 1, cd_archive_hidden_types(self));
   while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
     g_autoptr(JsonNode) node = NULL;
     gint64 doc_id = sqlite3_column_int64(stmt, 1);

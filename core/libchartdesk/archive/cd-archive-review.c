@@ -52,13 +52,19 @@ cd_archive_list_review(CdArchive *self, gboolean include_resolved, GError **erro
 
   g_return_val_if_fail(CD_IS_ARCHIVE(self), NULL);
   locker = g_rec_mutex_locker_new(cd_archive_get_mutex(self));
+  if (!cd_archive_require(self, CD_PERMISSION_REVIEW, "list the review queue", "review", error))
+    return NULL;
   stmt = cd_archive_prepare(self,
                             "SELECT id, document_id, page_id, reason, created, resolved, resolved_by, resolution "
-                            "FROM review WHERE ?1 OR resolved IS NULL ORDER BY id",
+                            "FROM review WHERE (?1 OR resolved IS NULL) AND (?2 IS NULL OR document_id IS NULL OR "
+                            "document_id NOT IN (SELECT id FROM documents WHERE type IN (SELECT value FROM "
+                            "json_each(?2)))) ORDER BY id",
                             error);
   if (stmt == NULL)
     return NULL;
   sqlite3_bind_int(stmt, 1, include_resolved);
+  /* restricted documents stay out of the listing itself */
+  cd_bind_text(stmt, 2, cd_archive_hidden_types(self));
   while (sqlite3_step(stmt) == SQLITE_ROW) {
     CdReviewItem *item = g_new0(CdReviewItem, 1);
     item->id = sqlite3_column_int64(stmt, 0);
@@ -188,6 +194,10 @@ cd_archive_review_assign(CdArchive *self, gint64 document_id, const gchar *mrn, 
   if (!cd_require_why(why, error))
     return FALSE;
   locker = g_rec_mutex_locker_new(cd_archive_get_mutex(self));
+  if (!cd_archive_require(self, CD_PERMISSION_REVIEW, "assign documents in review", "review", error))
+    return FALSE;
+  if (!cd_archive_require_visible(self, document_id, error))
+    return FALSE;
   txn = cd_archive_txn_begin(self, error);
   if (txn == NULL)
     return FALSE;
@@ -252,6 +262,10 @@ cd_archive_review_split(CdArchive *self, gint64 document_id, guint at, const gch
   if (!cd_require_why(why, error))
     return 0;
   locker = g_rec_mutex_locker_new(cd_archive_get_mutex(self));
+  if (!cd_archive_require(self, CD_PERMISSION_REVIEW, "split documents in review", "review", error))
+    return 0;
+  if (!cd_archive_require_visible(self, document_id, error))
+    return 0;
   txn = cd_archive_txn_begin(self, error);
   if (txn == NULL)
     return 0;
@@ -353,6 +367,12 @@ cd_archive_review_merge(CdArchive *self, gint64 into_id, gint64 from_id, const g
     return FALSE;
   }
   locker = g_rec_mutex_locker_new(cd_archive_get_mutex(self));
+  if (!cd_archive_require(self, CD_PERMISSION_REVIEW, "merge documents in review", "review", error))
+    return FALSE;
+  if (!cd_archive_require_visible(self, into_id, error))
+    return FALSE;
+  if (!cd_archive_require_visible(self, from_id, error))
+    return FALSE;
   txn = cd_archive_txn_begin(self, error);
   if (txn == NULL)
     return FALSE;
@@ -437,6 +457,8 @@ cd_archive_review_resolve(CdArchive *self, gint64 item_id, const gchar *why, GEr
   if (!cd_require_why(why, error))
     return FALSE;
   locker = g_rec_mutex_locker_new(cd_archive_get_mutex(self));
+  if (!cd_archive_require(self, CD_PERMISSION_REVIEW, "resolve review items", "review", error))
+    return FALSE;
   txn = cd_archive_txn_begin(self, error);
   if (txn == NULL)
     return FALSE;
@@ -514,6 +536,10 @@ cd_archive_review_set_type(CdArchive *self, gint64 document_id, const gchar *typ
   if (!cd_require_why(why, error))
     return FALSE;
   locker = g_rec_mutex_locker_new(cd_archive_get_mutex(self));
+  if (!cd_archive_require(self, CD_PERMISSION_REVIEW, "set document types in review", "review", error))
+    return FALSE;
+  if (!cd_archive_require_visible(self, document_id, error))
+    return FALSE;
   txn = cd_archive_txn_begin(self, error);
   if (txn == NULL)
     return FALSE;

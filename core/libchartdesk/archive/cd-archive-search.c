@@ -301,6 +301,7 @@ cd_archive_search(CdArchive *self, const CdSearchQuery *query, GError **error)
   g_autofree gchar *types_json = NULL; /* JSON array of the type names to match */
   g_autoptr(JsonBuilder) b = json_builder_new();
   g_autoptr(JsonNode) detail = NULL;
+  const gchar *hidden; /* restricted types the principal may not see */
   gboolean filtered;
   guint limit;
   gint rc;
@@ -353,9 +354,12 @@ cd_archive_search(CdArchive *self, const CdSearchQuery *query, GError **error)
     return NULL;
   }
   limit = query->limit > 0 ? query->limit : 20;
-  filtered = types_json != NULL || query->date_from != NULL || query->date_to != NULL;
 
   locker = g_rec_mutex_locker_new(cd_archive_get_mutex(self));
+  if (!cd_archive_require(self, CD_PERMISSION_READ_CHARTS, "search the archive", "archive", error))
+    return NULL;
+  hidden = cd_archive_hidden_types(self);
+  filtered = types_json != NULL || query->date_from != NULL || query->date_to != NULL || hidden != NULL;
   if (match != NULL && query->mrn != NULL) {
     /* patient first: a patient has few pages, the text may match millions */
     g_string_append(sql, "SELECT p.id, p.document_id, d.patient_mrn, d.type, d.date, d.status, p.source_path, "
@@ -377,7 +381,8 @@ cd_archive_search(CdArchive *self, const CdSearchQuery *query, GError **error)
   }
   g_string_append(sql,
                   "AND (?3 IS NULL OR d.type IN (SELECT value FROM json_each(?3))) AND (?4 IS NULL OR d.date >= ?4) "
-                  "AND (?5 IS NULL OR d.date <= ?5) ");
+                  "AND (?5 IS NULL OR d.date <= ?5) "
+                  "AND (?8 IS NULL OR d.type IS NULL OR d.type NOT IN (SELECT value FROM json_each(?8))) ");
   if (match != NULL)
     g_string_append(sql, "ORDER BY 9, 1 ");
   else
@@ -394,6 +399,7 @@ cd_archive_search(CdArchive *self, const CdSearchQuery *query, GError **error)
   cd_bind_text(stmt, 5, query->date_to);
   sqlite3_bind_int(stmt, 6, limit);
   sqlite3_bind_int(stmt, 7, query->offset);
+  cd_bind_text(stmt, 8, hidden);
   while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
     CdSearchHit *hit = g_new0(CdSearchHit, 1);
     hit->page_id = sqlite3_column_int64(stmt, 0);

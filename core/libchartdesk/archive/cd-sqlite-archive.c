@@ -53,6 +53,9 @@ struct _CdSqliteArchive {
   GSList *pushed;      /* saved actor and purpose pairs of cd_archive_push_actor(), newest first */
   GRecMutex mutex;     /* the source thread checks files while the writer commits */
   CdAuditState *audit; /* key, archive id, anchor: cd-archive-audit.c */
+
+  /* the principal acting and the types it may not see: cd-archive-access.c */
+  CdArchiveAccess access;
 };
 
 G_DEFINE_FINAL_TYPE(CdSqliteArchive, cd_sqlite_archive, CD_TYPE_ARCHIVE)
@@ -75,6 +78,7 @@ cd_sqlite_archive_finalize(GObject *object)
   g_free(self->purpose);
   cd_audit_state_free(self->audit);
   g_rec_mutex_clear(&self->mutex);
+  cd_archive_access_clear(&self->access);
 
   G_OBJECT_CLASS(cd_sqlite_archive_parent_class)->finalize(object);
 }
@@ -99,7 +103,8 @@ static void
 cd_sqlite_archive_init(CdSqliteArchive *self)
 {
   self->lock_fd = -1;
-  self->actor = g_strdup(g_get_user_name());
+  cd_archive_access_init(&self->access);
+  self->actor = g_strdup(cd_principal_get_audit_name(self->access.principal));
   g_rec_mutex_init(&self->mutex);
 }
 
@@ -442,6 +447,8 @@ cd_archive_open(const gchar *path, CdArchiveFlags flags, GError **error)
     return NULL;
   if (!cd_archive_migrate(CD_ARCHIVE(self), error))
     return NULL;
+  if (!cd_archive_access_load_restricted(CD_ARCHIVE(self), error))
+    return NULL;
   return CD_ARCHIVE(g_steal_pointer(&self));
 }
 
@@ -556,6 +563,7 @@ cd_archive_push_actor(CdArchive *self, const gchar *actor, const gchar *purpose)
   priv->pushed = g_slist_prepend(priv->pushed, g_steal_pointer(&priv->purpose));
   priv->actor = g_strdup(actor);
   priv->purpose = g_strdup(purpose);
+  cd_archive_access_push(self);
 }
 
 /**
@@ -573,6 +581,7 @@ cd_archive_pop_actor(CdArchive *self)
   CdSqliteArchive *priv = CD_SQLITE_ARCHIVE(self);
   g_return_if_fail(CD_IS_ARCHIVE(self));
   g_return_if_fail(priv->pushed != NULL);
+  cd_archive_access_pop(self);
   g_free(priv->purpose);
   priv->purpose = priv->pushed->data;
   priv->pushed = g_slist_delete_link(priv->pushed, priv->pushed);
@@ -646,6 +655,12 @@ cd_archive_require_writer(CdArchive *self, GError **error)
     return FALSE;
   }
   return TRUE;
+}
+
+CdArchiveAccess *
+cd_archive_get_access(CdArchive *self)
+{
+  return &CD_SQLITE_ARCHIVE(self)->access;
 }
 
 GRecMutex *

@@ -16,4 +16,7 @@
 #include "cd-batch.h"
 #include "cd-mpi.h"
 #include "cd-pipeline.h"
+#include "cd-principal.h"
+#include "cd-session-store.h"
+#include "cd-user-directory.h"
 #include "cd-workflow.h"

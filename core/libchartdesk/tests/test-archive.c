@@ -1023,6 +1023,7 @@ test_archive_audit_keyed(Fixture *f, gconstpointer data)
   g_autofree gchar *plain = NULL;
   g_autofree gchar *ts = NULL;
   g_autofree gchar *archive_id = NULL;
+  g_autofree gchar *admin = NULL;
   g_autoptr(JsonNode) report = NULL;
   g_autoptr(GError) error = NULL;
   sqlite3 *db;
@@ -1038,7 +1039,9 @@ test_archive_audit_keyed(Fixture *f, gconstpointer data)
   g_assert_cmpint(raw_int(db, "SELECT count(*) FROM sqlite_schema WHERE name = 'audit_no_replace'"), ==, 1);
   hash = raw_text(db, "SELECT hash FROM audit WHERE id = 1");
   ts = raw_text(db, "SELECT ts FROM audit WHERE id = 1");
-  plain = plain_hash("0000000000000000000000000000000000000000000000000000000000000000", ts, g_get_user_name(), "view",
+  /* an archive opened directly records the administrator's mode (issue 14) */
+  admin = g_strdup_printf("admin-mode:%s", g_get_user_name());
+  plain = plain_hash("0000000000000000000000000000000000000000000000000000000000000000", ts, admin, "view",
                      "document:1", "{}");
   g_assert_cmpstr(hash, !=, plain);
   /* and it is the documented MAC, computed here from the key file alone */
@@ -1046,7 +1049,7 @@ test_archive_audit_keyed(Fixture *f, gconstpointer data)
     g_autofree gchar *key = NULL;
     gsize key_len = 0;
     g_autoptr(GHmac) hmac = NULL;
-    const gchar *fields[] = { "chartdesk-audit-1", archive_id, "1", CD_TEST_GENESIS, ts, g_get_user_name(), "view",
+    const gchar *fields[] = { "chartdesk-audit-1", archive_id, "1", CD_TEST_GENESIS, ts, admin, "view",
                               "document:1",        "{}" };
     g_assert_true(g_file_get_contents(g_getenv("CHARTDESK_AUDIT_KEY"), &key, &key_len, NULL));
     hmac = g_hmac_new(G_CHECKSUM_SHA256, (const guchar *) key, key_len);
