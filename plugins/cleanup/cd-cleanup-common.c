@@ -166,10 +166,20 @@ cd_cleanup_at_most_300(PIX *bin, gint dpi, gint *out_dpi)
   return g_steal_pointer(&pix);
 }
 
+/* The height of the band cd_cleanup_read_score() reads: about an inch
+ * and a half, at least a fifth of the page. */
+gint
+cd_cleanup_band_height(PIX *bin, gint dpi)
+{
+  gint h = pixGetHeight(bin);
+
+  return MIN(h, MAX((gint) (1.5 * dpi), h / 5));
+}
+
 /* Of the rows of @bin, the band of @band rows holding the most ink, with
  * each row's ink counted up to a quarter of the width (a solid row is a
  * border or a rule, not text). Returns its first row. */
-static gint
+gint
 cd_cleanup_inkiest_band(PIX *bin, gint band)
 {
   g_autoptr(NUMA) rows = pixCountPixelsByRow(bin, NULL);
@@ -200,17 +210,19 @@ cd_cleanup_inkiest_band(PIX *bin, gint band)
  * score is the sum, over words of two or more letters or digits, of how
  * far each word's confidence exceeds 50: text read the right way up gives
  * many confident words, text read upside down or sideways gives few or
- * none. Coarse pages (under 150 dpi) are read doubled. @mean_conf, when
- * not NULL, gets the band's mean word confidence. Costs one recognition of
- * the band (about a fifth of a page's). */
+ * none. Coarse pages (under 150 dpi) are read doubled. @top, when 0 or
+ * more, is the band's first row instead (of the turned page), so two
+ * versions of a page can be read on the same band. @mean_conf, when not
+ * NULL, gets the band's mean word confidence. Costs one recognition of the
+ * band (about a fifth of a page's). */
 gdouble
-cd_cleanup_read_score(TessBaseAPI *api, PIX *bin, gint dpi, gint turn, gdouble *mean_conf)
+cd_cleanup_read_score(TessBaseAPI *api, PIX *bin, gint dpi, gint turn, gint top, gdouble *mean_conf)
 {
   g_autoptr(PIX) turned = cd_cleanup_rotate_orth(bin, turn);
   g_autoptr(PIX) strip = NULL;
   g_autoptr(BOX) box = NULL;
   TessResultIterator *it;
-  gint h, band, top;
+  gint h, band;
   gdouble score = 0.0, conf_sum = 0.0;
   gint n = 0;
 
@@ -219,8 +231,10 @@ cd_cleanup_read_score(TessBaseAPI *api, PIX *bin, gint dpi, gint turn, gdouble *
   if (turned == NULL)
     return 0.0;
   h = pixGetHeight(turned);
-  band = MIN(h, MAX((gint) (1.5 * dpi), h / 5));
-  top = cd_cleanup_inkiest_band(turned, band);
+  band = cd_cleanup_band_height(turned, dpi);
+  if (top < 0)
+    top = cd_cleanup_inkiest_band(turned, band);
+  top = CLAMP(top, 0, h - band);
   box = boxCreate(0, top, pixGetWidth(turned), band);
   strip = pixClipRectangle(turned, box, NULL);
   if (strip == NULL)

@@ -134,7 +134,7 @@ static gint
 cd_orient_stage_check(CdOrientStage *self, CdPage *page, PIX *work, gint dpi, const gint *candidates,
                       gboolean *readable)
 {
-  gdouble upright = cd_cleanup_read_score(self->reader, work, dpi, 0, NULL);
+  gdouble upright = cd_cleanup_read_score(self->reader, work, dpi, 0, -1, NULL);
   gdouble best_score = 0.0;
   gint best = 0;
 
@@ -144,7 +144,7 @@ cd_orient_stage_check(CdOrientStage *self, CdPage *page, PIX *work, gint dpi, co
     gdouble score;
     if (candidates[i] == 0)
       continue;
-    score = cd_cleanup_read_score(self->reader, work, dpi, candidates[i], NULL);
+    score = cd_cleanup_read_score(self->reader, work, dpi, candidates[i], -1, NULL);
     key = g_strdup_printf("orient.read-%d", candidates[i]);
     cd_page_set_fact(page, key, g_variant_new_double(score));
     if (score > best_score) {
