@@ -70,6 +70,8 @@ static GParamSpec *props[N_PROPS];
 #define UPRIGHT_AT_ONCE 12.0
 /* wider than tall by this much: a landscape image */
 #define LANDSCAPE_RATIO 1.1
+/* a band read with a mean word confidence under this is suspect */
+#define LOW_READ_CONFIDENCE 60.0
 /* a turn must read at least this well (sum of word confidences over 50) */
 #define VERIFY_MIN_SCORE 100.0
 
@@ -253,6 +255,17 @@ cd_orient_stage_process(CdPageStage *stage, CdPage *page, GCancellable *cancella
       turn = osd_turn;
       method = "osd";
     }
+  }
+  /* the tests agreed on upright, but not strongly: read a band, and when
+   * Tesseract is not confident of what it reads, the other ways are
+   * tried too */
+  if (self->reader != NULL && turn == 0 && !landscape) {
+    gdouble mean = 0.0;
+    gdouble score = cd_cleanup_read_score(self->reader, work, work_dpi, 0, -1, &mean);
+    cd_page_set_fact(page, "orient.read-0", g_variant_new_double(score));
+    cd_page_set_fact(page, "orient.read-confidence", g_variant_new_double(mean));
+    if (mean < LOW_READ_CONFIDENCE)
+      turn = -1;
   }
   if (self->reader != NULL && (turn != 0 || landscape)) {
     /* the candidates: what the tests said, and when they are unsure or

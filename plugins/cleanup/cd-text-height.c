@@ -139,7 +139,12 @@ cd_text_height_page_dpi(CdPage *page)
     cd_page_set_fact(page, "resolution.estimated", g_variant_new_int32(dpi));
   }
   cd_page_set_resolution(page, dpi, dpi);
-  g_info("page %d of %s: resolution %d dpi estimated from %d letters (file said %d)", cd_page_get_source_page(page) + 1,
-         cd_page_get_source_path(page), dpi, letters, xres);
+  {
+    g_autoptr(GVariant) assumed = cd_page_get_fact(page, "files.resolution-assumed");
+    g_autofree gchar *was =
+        assumed != NULL ? g_strdup("the file gave none") : g_strdup_printf("the file said %d", xres);
+    g_info("page %d of %s: resolution %d dpi estimated from %d letters (%s)", cd_page_get_source_page(page) + 1,
+           cd_page_get_source_path(page), dpi, letters, was);
+  }
   return dpi;
 }

@@ -91,12 +91,6 @@ def public_set(shared, tmp):
     return folder, link_set(folder, pages)
 
 
-def per_page(score_pages):
-    """How many pages an engine read worse than another: given
-    {name: [(words, missed)]} in the same page order."""
-    return score_pages
-
-
 def main():
     sys.path.insert(0, HERE)
     import bench  # noqa: E402  (the scoring helpers)
