@@ -72,10 +72,12 @@ static GParamSpec *props[N_PROPS];
 #define DEFAULT_HOLES TRUE
 #define DEFAULT_CHECK TRUE
 #define DEFAULT_LANGUAGE "eng"
-/* the cleaned band must read at least this share as well as the page did */
-#define CHECK_KEEP 0.97
-/* this many specks removed makes a page risky */
-#define RISKY_SPECKS 200
+/* the cleaned band must read at least this share as well as the page did:
+ * removing noise changes a reading a little either way, removing text a
+ * lot */
+#define CHECK_KEEP 0.8
+/* removing this share of a page's ink (borders aside) makes it risky */
+#define RISKY_INK_SHARE 0.15
 
 /* border marks touch an edge and are at least this long (inches) */
 #define BORDER_MIN_LENGTH 0.5
@@ -95,7 +97,8 @@ typedef struct {
   gint specks;
   gint borders;
   gint holes;
-  gint ruled; /* large marks touching an edge kept as rules or tables */
+  gint ruled;      /* large marks touching an edge kept as rules or tables */
+  gint border_ink; /* pixels of the borders removed */
 } CdCleanCounts;
 
 /* The share of the ink of @comp (the mark at @x, @y in a @w x @h page)
@@ -357,9 +360,12 @@ cd_clean_find_noise(CdCleanStage *self, PIX *bin, gint dpi, CdCleanCounts *count
         continue;
       pixRasterop(noise, x, y, bw, bh, PIX_SRC | PIX_DST, comp, 0, 0);
       pixRasterop(rest, x, y, bw, bh, PIX_SRC ^ PIX_DST, comp, 0, 0);
-      if (is_border)
+      if (is_border) {
+        l_int32 on_border = 0;
+        pixCountPixels(comp, &on_border, NULL);
+        counts->border_ink += on_border;
         counts->borders++;
-      else
+      } else
         counts->holes++;
     }
   }
@@ -414,15 +420,24 @@ cd_clean_stage_stop(CdStage *stage)
 
 /* Whether cleaning this page could cost words, so that it is worth
  * checking: its resolution was estimated (every size the stage judges by
- * is then uncertain), a border or a hole shadow was removed (large marks
- * that text may touch), or many specks were (the punctuation rules are
- * asked often, and a faded letter's pieces look like specks). */
+ * is then uncertain), or what would be removed, borders aside (they hug
+ * the edge), is a tenth or more of the page's ink: specks and hole
+ * shadows are a few percent of a page's ink, text is most of it. */
 static gboolean
-cd_clean_is_risky(CdPage *page, const CdCleanCounts *counts)
+cd_clean_is_risky(CdPage *page, PIX *bin, PIX *noise, const CdCleanCounts *counts)
 {
   g_autoptr(GVariant) estimated = cd_page_get_fact(page, "resolution.estimated");
+  l_int32 ink = 0, removed = 0;
 
-  return estimated != NULL || counts->borders > 0 || counts->holes > 0 || counts->specks >= RISKY_SPECKS;
+  if (estimated != NULL)
+    return TRUE;
+  if (counts->specks + counts->holes == 0)
+    return FALSE;
+  pixCountPixels(bin, &ink, NULL);
+  pixCountPixels(noise, &removed, NULL);
+  removed -= counts->border_ink;
+  ink -= counts->border_ink;
+  return ink > 0 && removed >= RISKY_INK_SHARE * ink;
 }
 
 /* The check: reads the band of @bin where most of @noise lies, with and
@@ -465,8 +480,8 @@ cd_clean_stage_process(CdPageStage *stage, CdPage *page, GCancellable *cancellab
     g_set_error_literal(error, CD_ERROR, CD_ERROR_FAILED, "clean: cannot analyse the page");
     return FALSE;
   }
-  if (counts.specks + counts.borders + counts.holes > 0 && self->api != NULL && cd_clean_is_risky(page, &counts) &&
-      cd_clean_does_harm(self, page, bin, noise, dpi)) {
+  if (counts.specks + counts.borders + counts.holes > 0 && self->api != NULL &&
+      cd_clean_is_risky(page, bin, noise, &counts) && cd_clean_does_harm(self, page, bin, noise, dpi)) {
     /* leave the page as it was; the counts say what would have gone */
     cd_page_set_fact(page, "clean.undone", g_variant_new_boolean(TRUE));
   } else if (counts.specks + counts.borders + counts.holes > 0) {

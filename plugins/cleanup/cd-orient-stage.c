@@ -290,10 +290,17 @@ cd_orient_stage_process(CdPageStage *stage, CdPage *page, GCancellable *cancella
     }
     gboolean readable = FALSE;
     gint checked = cd_orient_stage_check(self, page, work, work_dpi, candidates, &readable);
-    /* a page no way reads (no text, a photo, a signature) is left as
-     * it is whatever the tests said: unsure */
-    turn = readable ? checked : -1;
-    method = "checked";
+    /* a band no way reads (no text, a photo, a faint fax) cannot judge:
+     * the page is turned only when both tests agree on the turn,
+     * otherwise it is left as it is, unsure */
+    if (readable) {
+      turn = checked;
+      method = "checked";
+    } else if (turn > 0 && turn == quick && g_strcmp0(method, "osd") == 0) {
+      method = "osd";
+    } else {
+      turn = -1;
+    }
   }
   if (turn < 0) {
     cd_page_set_fact(page, "orient.method", g_variant_new_string("unsure"));

@@ -3,7 +3,9 @@
 with. Never run by the test suite; see "Benchmarks" in the README.
 
   tests/bench/bench.py ingest   [--pages 200] [--seed 7] [--rounds 1]  pages/min, peak memory, search latency
-  tests/bench/bench.py ocr      [--pages 200] [--seed 11] [--turned N]  accuracy after cleanup vs tesseract and OCRmyPDF
+  tests/bench/bench.py ocr      [--pages 200] [--seed 11] [--turned N] [--sets degraded,clean,public,funsd]
+                                                           accuracy after cleanup vs tesseract and OCRmyPDF,
+                                                           on generated pages and real scans (FUNSD halves)
   tests/bench/bench.py identity [--charts 60] [--seed 5]   patient filing and document boundaries
   tests/bench/bench.py classify [--per-type 358] [--ocr-per-type 10]  document types: synthetic OCR'd
                                                            charts and mtsamples vs a bag-of-words MLP
@@ -372,63 +374,76 @@ def worse_pages(mine, other):
 
 
 def cmd_ocr(args):
-    folder = generate("degraded", ["--pages", str(args.pages), "--seed", str(args.seed)])
-    truth = ground_truth(folder)
-    print("OCR accuracy: %d generated pages (%s), %d cores, OMP_THREAD_LIMIT=1" % (len(truth), folder, cores()))
+    sets = set(args.sets.split(","))
+    peer_sets = set(args.ocrmypdf_sets.split(",")) if args.ocrmypdf_sets else sets | {"funsd-tune", "funsd-report"}
+    no_peer = args.no_ocrmypdf
+
+    def report(name, title, folder, truth):
+        args.no_ocrmypdf = no_peer or name not in peer_sets
+        return ocr_report(title, folder, truth, args)
+
+    print("OCR accuracy, %d cores, OMP_THREAD_LIMIT=1; sets: %s (OCRmyPDF on: %s)" % (
+        cores(), ", ".join(sorted(sets)), "none" if no_peer else ", ".join(sorted(peer_sets))))
     print("CER: character edit distance / truth characters (whitespace collapsed); WER: share of truth words "
           "missing (order-insensitive, lowercase, outer punctuation stripped); turned: upside-down and sideways "
           "pages read with WER <= 10%; blank P/R: blank-page precision and recall (peers: no word read)")
-    degraded = ocr_report("Degraded set", folder, truth, args)
-    clean = generate("degraded", ["--pages", str(max(20, args.pages // 5)), "--seed", str(args.seed), "--clean"])
-    cleaned = ocr_report("Clean set", clean, ground_truth(clean), args)
+    degraded = cleaned = []
+    if "degraded" in sets:
+        folder = generate("degraded", ["--pages", str(args.pages), "--seed", str(args.seed)])
+        degraded = report("degraded", "Degraded set: %d generated pages (%s)" % (len(ground_truth(folder)), folder),
+                          folder, ground_truth(folder))
+    if "clean" in sets:
+        clean = generate("degraded", ["--pages", str(max(20, args.pages // 5)), "--seed", str(args.seed), "--clean"])
+        cleaned = report("clean", "Clean set: %d generated pages" % len(ground_truth(clean)), clean,
+                         ground_truth(clean))
     public_scores = []
     real = {}
     with tempfile.TemporaryDirectory() as tmp:
-        public = ocr_real.public_set(SHARED, tmp)
-        if public is None:
+        public = ocr_real.public_set(SHARED, tmp) if "public" in sets else None
+        if "public" in sets and public is None:
             print("Public set: %s not found, skipped" % SHARED)
-        else:
-            public_scores = ocr_report("Public set: tesseract-ocr-test scans and OCRmyPDF's linn.png with their "
-                                       "reference text (%d pages, %s)" % (len(public[1]), SHARED),
-                                       public[0], public[1], args)
-        for half in ("tune", "report"):
+        elif public is not None:
+            public_scores = report("public", "Public set: tesseract-ocr-test scans and OCRmyPDF's linn.png with "
+                                   "their reference text (%d pages, %s)" % (len(public[1]), SHARED),
+                                   public[0], public[1])
+        for half in ("tune", "report") if "funsd" in sets else ():
             got = ocr_real.funsd_set(SHARED, tmp, half)
             if got is None:
                 print("FUNSD: %s not found, skipped" % os.path.join(SHARED, ocr_real.FUNSD))
                 break
-            real[half] = ocr_report("FUNSD %s half: %d real 1980s-90s office forms, ~100 dpi grey, no resolution tag "
-                                    "(word truth from the annotations)%s" % (
-                                        half, len(got[1]), "; thresholds were looked at on this half" if half == "tune"
-                                        else "; nothing was tuned on this half"), got[0], got[1], args)
+            real[half] = report("funsd-" + half, "FUNSD %s half: %d real 1980s-90s office forms, ~100 dpi grey, no "
+                                "resolution tag (word truth from the annotations)%s" % (
+                                    half, len(got[1]), "; thresholds were looked at on this half" if half == "tune"
+                                    else "; nothing was tuned on this half"), got[0], got[1])
     if args.turned:
         turned = generate("degraded", ["--pages", str(args.turned), "--seed", str(args.seed + 1), "--upside-down", "0.3",
                                        "--sideways", "0.3", "--blank", "0.15", "--signature", "0.1"])
-        saved = args.no_ocrmypdf
-        args.no_ocrmypdf = True
-        turned_scores = ocr_report("Turned set: %d generated pages, 30%% upside down, 30%% sideways, 15%% blank "
-                                   "backs, 10%% signature only" % args.turned, turned, ground_truth(turned), args)
+        turned_scores = report("turned", "Turned set: %d generated pages, 30%% upside down, 30%% sideways, 15%% "
+                               "blank backs, 10%% signature only" % args.turned, turned, ground_truth(turned))
         public_scores += turned_scores
-        args.no_ocrmypdf = saved
+    args.no_ocrmypdf = no_peer
 
     def wer(s):
         return s.word_errors / s.words if s.words else float("nan")
 
+    lines = []
     d = {s.name.split()[0]: s for s in degraded}
     k = {s.name.split()[0]: s for s in cleaned}
-    c, t = d["chartdesk"], d["tesseract"]
-    lines = []
-    if "ocrmypdf" in d:
-        o = d["ocrmypdf"]
-        lines.append("WER %.2f%% <= half of OCRmyPDF's %.2f%%: %s" % (
-            100 * wer(c), 100 * wer(o), "yes" if wer(c) <= 0.5 * wer(o) else "NO"))
-        lines.append("pages/min %.1f× OCRmyPDF's (>= 5×): %s" % (
-            o.seconds / c.seconds, "yes" if o.seconds >= 5 * c.seconds else "NO"))
-    lines.append("pages/min %.2f× tesseract's on the degraded set (>= 0.8×): %s (same run; under contention "
-                 "only the ratio means anything)" % (t.seconds / c.seconds, "yes" if t.seconds >= 0.8 * c.seconds
-                                                     else "NO"))
-    lines.append("clean set WER %.2f%% <= tesseract's %.2f%%: %s" % (
-        100 * wer(k["chartdesk"]), 100 * wer(k["tesseract"]),
-        "yes" if k["chartdesk"].word_errors <= k["tesseract"].word_errors else "NO"))
+    if d:
+        c, t = d["chartdesk"], d["tesseract"]
+        if "ocrmypdf" in d:
+            o = d["ocrmypdf"]
+            lines.append("WER %.2f%% <= half of OCRmyPDF's %.2f%%: %s" % (
+                100 * wer(c), 100 * wer(o), "yes" if wer(c) <= 0.5 * wer(o) else "NO"))
+            lines.append("pages/min %.1f× OCRmyPDF's (>= 5×): %s" % (
+                o.seconds / c.seconds, "yes" if o.seconds >= 5 * c.seconds else "NO"))
+        lines.append("pages/min %.2f× tesseract's on the degraded set (>= 0.8×): %s (same run; under contention "
+                     "only the ratio means anything)" % (t.seconds / c.seconds, "yes" if t.seconds >= 0.8 * c.seconds
+                                                         else "NO"))
+    if k:
+        lines.append("clean set WER %.2f%% <= tesseract's %.2f%%: %s" % (
+            100 * wer(k["chartdesk"]), 100 * wer(k["tesseract"]),
+            "yes" if k["chartdesk"].word_errors <= k["tesseract"].word_errors else "NO"))
     for half, scores in real.items():
         f = {s.name.split()[0]: s for s in scores}
         c_, t_ = f["chartdesk"], f["tesseract"]
@@ -438,8 +453,9 @@ def cmd_ocr(args):
         if "ocrmypdf" in f:
             line += "; OCRmyPDF %.2f%%" % (100 * wer(f["ocrmypdf"]))
         lines.append(line)
-        lines.append("FUNSD %s half upright pages turned: %d of %d: %s" % (
-            half, c_.upright_turned, c_.upright, "yes" if c_.upright_turned == 0 else "NO"))
+        lines.append("FUNSD %s half upright pages turned: %d of %d: %s; pages/min %.2f× tesseract's" % (
+            half, c_.upright_turned, c_.upright, "yes" if c_.upright_turned == 0 else "NO",
+            t_.seconds / c_.seconds))
     mine = [s for s in degraded + public_scores if s.name.startswith("chartdesk")]
     lines.append("turned pages turned upright: %d/%d: %s" % (
         sum(s.turned_right for s in mine), sum(s.turned for s in mine),
@@ -447,8 +463,7 @@ def cmd_ocr(args):
     lines.append("turned pages read: %d/%d: %s" % (
         sum(s.turned_ok for s in mine), sum(s.turned for s in mine),
         "yes" if all(s.turned_ok == s.turned for s in mine) else "NO"))
-    tp, fp, fn = (sum(getattr(s, a) for s in [c] + [s for s in public_scores if s.name.startswith("chartdesk")])
-                  for a in ("blank_tp", "blank_fp", "blank_fn"))
+    tp, fp, fn = (sum(getattr(s, a) for s in mine) for a in ("blank_tp", "blank_fp", "blank_fn"))
     lines.append("blank precision %.1f%%, recall %.1f%% (>= 99%%): %s" % (
         100.0 * tp / max(1, tp + fp), 100.0 * tp / max(1, tp + fn),
         "yes" if tp >= 0.99 * max(1, tp + fp) and tp >= 0.99 * max(1, tp + fn) else "NO"))
@@ -739,7 +754,11 @@ def main():
     p.add_argument("--workflow", default="chart-intake")
     p.add_argument("--no-ocrmypdf", action="store_true")
     p.add_argument("--turned", type=int, default=0,
-                   help="also read N generated pages, 60%% of them turned (without OCRmyPDF)")
+                   help="also read N generated pages, 60%% of them turned")
+    p.add_argument("--sets", default="degraded,clean,public,funsd",
+                   help="which sets to read (degraded, clean, public, funsd)")
+    p.add_argument("--ocrmypdf-sets", default="degraded,clean,public,funsd-tune,funsd-report",
+                   help="the sets OCRmyPDF also reads (it is slow; turned: add 'turned')")
     p.set_defaults(func=cmd_ocr)
     p = sub.add_parser("identity", help="pages filed, misfiled, to review; document boundaries")
     p.add_argument("--charts", type=int, default=60)
