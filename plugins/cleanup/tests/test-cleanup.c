@@ -731,18 +731,25 @@ test_clean_undo(void)
   g_assert_cmpfloat(ocr_recall(harmed, "01-discharge-progress.tif", 0), <, 0.8);
 }
 
-/* A page that is not risky (a clean page, few specks) is not read by the
- * check: the cost stays on the pages that need it. */
+/* The check reads only risky pages: a page of known resolution with a few
+ * specks is not read, the same speckled page without a resolution (its
+ * sizes then uncertain) is, so the cost stays on the pages that need it. */
 static void
 test_clean_check_only_risky(void)
 {
   g_autoptr(CdPageStage) clean = make_stage("clean", NULL);
-  g_autoptr(CdPage) page = bilevel_sample_page("07-emergency-consent.tif", 1);
+  g_autoptr(CdPage) page = bilevel_sample_page("01-discharge-progress.tif", 0);
+  g_autoptr(CdPage) risky = NULL;
   g_autoptr(GVariant) read = NULL;
 
+  risky = untagged_page(pixCopy(NULL, cd_page_get_pix(page)));
   run(clean, page);
+  g_assert_cmpint(fact_int(page, "clean.specks"), >, 0);
   read = cd_page_get_fact(page, "clean.read-before");
   g_assert_null(read);
+  run(clean, risky);
+  g_assert_cmpint(fact_int(risky, "clean.specks"), >, 0);
+  g_assert_cmpfloat(fact_double(risky, "clean.read-before"), >, 0.0);
 }
 
 /* ------------------------------------------------------------- resolution */
