@@ -23,12 +23,13 @@ struct _CdBinarizeStage {
   guint window; /* half-width in pixels, 0: from the resolution */
   gdouble k;
   guint threshold;
-  guint min_dpi; /* coarser pages are resampled to this */
+  guint min_dpi;     /* coarser pages are resampled */
+  guint resample_to; /* to this resolution (0: to min_dpi) */
 };
 
 G_DEFINE_FINAL_TYPE(CdBinarizeStage, cd_binarize_stage, CD_TYPE_PAGE_STAGE)
 
-enum { PROP_0, PROP_METHOD, PROP_WINDOW, PROP_K, PROP_THRESHOLD, PROP_MIN_DPI, N_PROPS };
+enum { PROP_0, PROP_METHOD, PROP_WINDOW, PROP_K, PROP_THRESHOLD, PROP_MIN_DPI, PROP_RESAMPLE_TO, N_PROPS };
 static GParamSpec *props[N_PROPS];
 
 #define DEFAULT_METHOD "sauvola"
@@ -36,6 +37,7 @@ static GParamSpec *props[N_PROPS];
 #define DEFAULT_K 0.2
 #define DEFAULT_THRESHOLD 160
 #define DEFAULT_MIN_DPI 0
+#define DEFAULT_RESAMPLE_TO 0
 
 static gboolean
 cd_binarize_stage_start(CdStage *stage, GError **error)
@@ -49,18 +51,23 @@ cd_binarize_stage_start(CdStage *stage, GError **error)
   return TRUE;
 }
 
-/* Fax-resolution pages (200 dpi and below) lose Tesseract letters: its
- * models want an x-height of 20 pixels or so. They are resampled, in grey
- * with linear interpolation so that the strokes come out smooth, to
- * min-dpi. Returns a new grey page, or NULL when no resampling is due. */
+/* Coarse pages lose Tesseract letters: its models want an x-height of 20
+ * pixels or so, and a 100 dpi office scan thresholded as it is keeps
+ * strokes one pixel wide, or none. Pages coarser than min-dpi are
+ * resampled, in grey with linear interpolation so that the strokes come
+ * out smooth, to resample-to (min-dpi when 0) before the threshold.
+ * Returns a new grey page, or NULL when no resampling is due; *@to gets
+ * the new resolution. */
 static PIX *
-cd_binarize_stage_resample(CdBinarizeStage *self, CdPage *page, PIX *pix, gint dpi)
+cd_binarize_stage_resample(CdBinarizeStage *self, CdPage *page, PIX *pix, gint dpi, gint *to)
 {
   g_autoptr(PIX) grey = NULL;
   gfloat scale;
   gint xres = 0, yres = 0;
+  guint target = self->resample_to > 0 ? self->resample_to : self->min_dpi;
 
-  if (self->min_dpi == 0 || dpi >= (gint) self->min_dpi)
+  *to = dpi;
+  if (self->min_dpi == 0 || dpi >= (gint) self->min_dpi || (gint) target <= dpi)
     return NULL;
   if (pixGetDepth(pix) == 1 && pixGetColormap(pix) == NULL)
     grey = pixConvert1To8(NULL, pix, 255, 0);
@@ -68,9 +75,10 @@ cd_binarize_stage_resample(CdBinarizeStage *self, CdPage *page, PIX *pix, gint d
     grey = cd_cleanup_grey(pix);
   if (grey == NULL)
     return NULL;
-  scale = (gfloat) self->min_dpi / (gfloat) dpi;
+  scale = (gfloat) target / (gfloat) dpi;
   cd_page_get_resolution(page, &xres, &yres);
-  cd_page_set_resolution(page, (gint) self->min_dpi, yres > 0 ? (gint) lround(yres * scale) : (gint) self->min_dpi);
+  cd_page_set_resolution(page, (gint) target, yres > 0 ? (gint) lround(yres * scale) : (gint) target);
+  *to = (gint) target;
   cd_page_set_fact(page, "binarize.resampled-from", g_variant_new_int32(dpi));
   return pixScaleGrayLI(grey, scale, scale);
 }
@@ -88,10 +96,8 @@ cd_binarize_stage_process(CdPageStage *stage, CdPage *page, GCancellable *cancel
   if (pix == NULL)
     return TRUE;
   depth = pixGetDepth(pix);
-  grey = cd_binarize_stage_resample(self, page, pix, dpi);
-  if (grey != NULL) {
-    dpi = self->min_dpi;
-  } else {
+  grey = cd_binarize_stage_resample(self, page, pix, dpi, &dpi);
+  if (grey == NULL) {
     if (depth == 1 && pixGetColormap(pix) == NULL)
       return TRUE;
     grey = cd_cleanup_grey(pix);
@@ -140,6 +146,9 @@ cd_binarize_stage_get_property(GObject *object, guint prop_id, GValue *value, GP
   case PROP_MIN_DPI:
     g_value_set_uint(value, self->min_dpi);
     break;
+  case PROP_RESAMPLE_TO:
+    g_value_set_uint(value, self->resample_to);
+    break;
   default:
     G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
   }
@@ -166,6 +175,9 @@ cd_binarize_stage_set_property(GObject *object, guint prop_id, const GValue *val
     break;
   case PROP_MIN_DPI:
     self->min_dpi = g_value_get_uint(value);
+    break;
+  case PROP_RESAMPLE_TO:
+    self->resample_to = g_value_get_uint(value);
     break;
   default:
     G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
@@ -213,6 +225,9 @@ cd_binarize_stage_class_init(CdBinarizeStageClass *klass)
       g_param_spec_uint("min-dpi", "Lowest resolution",
                         "Pages scanned coarser than this (fax, 200 dpi) are resampled to it for recognition (0: never)",
                         0, 1200, DEFAULT_MIN_DPI, G_PARAM_READWRITE | G_PARAM_CONSTRUCT | G_PARAM_STATIC_STRINGS);
+  props[PROP_RESAMPLE_TO] = g_param_spec_uint(
+      "resample-to", "Resample to", "Resolution pages coarser than min-dpi are resampled to (0: min-dpi itself)", 0,
+      1200, DEFAULT_RESAMPLE_TO, G_PARAM_READWRITE | G_PARAM_CONSTRUCT | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties(object_class, N_PROPS, props);
 
   cd_stage_class_set_metadata(stage_class, "binarize",

@@ -22,6 +22,12 @@
  *
  * Works on bilevel pages; on a grey or colour page the same marks are found
  * on a Sauvola view of it and painted white.
+ *
+ * A cleanup that does harm is undone: with `check` on, a page whose
+ * cleaning is risky (see cd_clean_is_risky()) has one band of it read by
+ * Tesseract before and after, and when the cleaned band reads worse the
+ * page is left as it was (`clean.undone`). Only risky pages pay for the
+ * two readings, which keeps the cost bounded.
  */
 struct _CdCleanStage {
   CdPageStage parent_instance;
@@ -29,11 +35,25 @@ struct _CdCleanStage {
   gdouble punctuation_distance; /* inches */
   gboolean borders;
   gboolean holes;
+  gboolean check;
+  gchar *language;
+  gchar *datapath;
+  TessBaseAPI *api; /* for the check, one per worker */
 };
 
 G_DEFINE_FINAL_TYPE(CdCleanStage, cd_clean_stage, CD_TYPE_PAGE_STAGE)
 
-enum { PROP_0, PROP_SPECK_SIZE, PROP_PUNCTUATION_DISTANCE, PROP_BORDERS, PROP_HOLES, N_PROPS };
+enum {
+  PROP_0,
+  PROP_SPECK_SIZE,
+  PROP_PUNCTUATION_DISTANCE,
+  PROP_BORDERS,
+  PROP_HOLES,
+  PROP_CHECK,
+  PROP_LANGUAGE,
+  PROP_DATAPATH,
+  N_PROPS
+};
 static GParamSpec *props[N_PROPS];
 
 #define DEFAULT_SPECK_SIZE 0.035
@@ -50,9 +70,23 @@ static GParamSpec *props[N_PROPS];
 #define PUNCTUATION_MIN_SIZE 0.012
 #define DEFAULT_BORDERS TRUE
 #define DEFAULT_HOLES TRUE
+#define DEFAULT_CHECK TRUE
+#define DEFAULT_LANGUAGE "eng"
+/* the cleaned band must read at least this share as well as the page did:
+ * removing noise changes a reading a little either way, removing text a
+ * lot */
+#define CHECK_KEEP 0.8
+/* removing this share of a page's ink (borders aside) makes it risky */
+#define RISKY_INK_SHARE 0.15
 
 /* border marks touch an edge and are at least this long (inches) */
 #define BORDER_MIN_LENGTH 0.5
+/* ...and lie almost all (BORDER_MIN_SHARE of their ink) within this
+ * distance of the page's edges (inches): a scanner lid's or copier's
+ * shadow hugs the edge, while a table's or a ruled form's lines, with the
+ * letters that touch them, run across the page */
+#define BORDER_BAND 0.6
+#define BORDER_MIN_SHARE 0.85
 /* a punched hole's shadow: a round, mostly filled mark of 1/7 to 1/2 inch
  * whose centre lies within an inch of an edge */
 #define HOLE_MIN_DIAMETER 0.14
@@ -63,7 +97,31 @@ typedef struct {
   gint specks;
   gint borders;
   gint holes;
+  gint ruled;      /* large marks touching an edge kept as rules or tables */
+  gint border_ink; /* pixels of the borders removed */
 } CdCleanCounts;
+
+/* The share of the ink of @comp (the mark at @x, @y in a @w x @h page)
+ * lying within @band pixels of the page's edges. */
+static gdouble
+cd_clean_edge_share(PIX *comp, gint x, gint y, gint w, gint h, gint band)
+{
+  gint bw = pixGetWidth(comp), bh = pixGetHeight(comp);
+  gint ix0 = MAX(x, band), iy0 = MAX(y, band);
+  gint ix1 = MIN(x + bw, w - band), iy1 = MIN(y + bh, h - band);
+  l_int32 on = 0, inner = 0;
+
+  pixCountPixels(comp, &on, NULL);
+  if (on == 0)
+    return 1.0;
+  if (ix1 > ix0 && iy1 > iy0) {
+    g_autoptr(BOX) box = boxCreate(ix0 - x, iy0 - y, ix1 - ix0, iy1 - iy0);
+    g_autoptr(PIX) middle = pixClipRectangle(comp, box, NULL);
+    if (middle != NULL)
+      pixCountPixels(middle, &inner, NULL);
+  }
+  return 1.0 - (gdouble) inner / on;
+}
 
 static gboolean
 cd_clean_is_hole(gint x, gint y, gint bw, gint bh, gint on, gint w, gint h, gint dpi)
@@ -290,6 +348,10 @@ cd_clean_find_noise(CdCleanStage *self, PIX *bin, gint dpi, CdCleanCounts *count
       is_border = self->borders && edge && MAX(bw, bh) >= BORDER_MIN_LENGTH * dpi;
       is_hole = FALSE;
       comp = pixaGetPix(pixa, i, L_CLONE);
+      if (is_border && cd_clean_edge_share(comp, x, y, w, h, (gint) lround(BORDER_BAND * dpi)) < BORDER_MIN_SHARE) {
+        is_border = FALSE;
+        counts->ruled++;
+      }
       if (!is_border && self->holes && bw >= HOLE_MIN_DIAMETER * dpi) {
         pixCountPixels(comp, &on, NULL);
         is_hole = cd_clean_is_hole(x, y, bw, bh, on, w, h, dpi);
@@ -298,9 +360,12 @@ cd_clean_find_noise(CdCleanStage *self, PIX *bin, gint dpi, CdCleanCounts *count
         continue;
       pixRasterop(noise, x, y, bw, bh, PIX_SRC | PIX_DST, comp, 0, 0);
       pixRasterop(rest, x, y, bw, bh, PIX_SRC ^ PIX_DST, comp, 0, 0);
-      if (is_border)
+      if (is_border) {
+        l_int32 on_border = 0;
+        pixCountPixels(comp, &on_border, NULL);
+        counts->border_ink += on_border;
         counts->borders++;
-      else
+      } else
         counts->holes++;
     }
   }
@@ -317,6 +382,80 @@ cd_clean_find_noise(CdCleanStage *self, PIX *bin, gint dpi, CdCleanCounts *count
     pixOr(noise, noise, lost);
   }
   return g_steal_pointer(&noise);
+}
+
+static gboolean
+cd_clean_stage_start(CdStage *stage, GError **error)
+{
+  CdCleanStage *self = CD_CLEAN_STAGE(stage);
+  const gchar *datapath = self->datapath != NULL && self->datapath[0] != '\0' ? self->datapath : NULL;
+
+  if (!self->check)
+    return TRUE;
+  self->api = TessBaseAPICreate();
+  if (TessBaseAPIInit3(self->api, datapath, self->language) != 0) {
+    TessBaseAPIDelete(self->api);
+    self->api = NULL;
+    g_set_error(error, CD_ERROR, CD_ERROR_NOT_FOUND,
+                "cannot load Tesseract language '%s'%s%s for the cleanup check (install tesseract-ocr-%s, or set "
+                "check=false)",
+                self->language, datapath != NULL ? " from " : "", datapath != NULL ? datapath : "", self->language);
+    return FALSE;
+  }
+  TessBaseAPISetVariable(self->api, "debug_file", "/dev/null");
+  return TRUE;
+}
+
+static void
+cd_clean_stage_stop(CdStage *stage)
+{
+  CdCleanStage *self = CD_CLEAN_STAGE(stage);
+
+  if (self->api == NULL)
+    return;
+  TessBaseAPIEnd(self->api);
+  TessBaseAPIDelete(self->api);
+  self->api = NULL;
+}
+
+/* Whether cleaning this page could cost words, so that it is worth
+ * checking: its resolution was estimated (every size the stage judges by
+ * is then uncertain), or what would be removed, borders aside (they hug
+ * the edge), is a tenth or more of the page's ink: specks and hole
+ * shadows are a few percent of a page's ink, text is most of it. */
+static gboolean
+cd_clean_is_risky(CdPage *page, PIX *bin, PIX *noise, const CdCleanCounts *counts)
+{
+  g_autoptr(GVariant) estimated = cd_page_get_fact(page, "resolution.estimated");
+  l_int32 ink = 0, removed = 0;
+
+  if (estimated != NULL)
+    return TRUE;
+  if (counts->specks + counts->holes == 0)
+    return FALSE;
+  pixCountPixels(bin, &ink, NULL);
+  pixCountPixels(noise, &removed, NULL);
+  removed -= counts->border_ink;
+  ink -= counts->border_ink;
+  return ink > 0 && removed >= RISKY_INK_SHARE * ink;
+}
+
+/* The check: reads the band of @bin where most of @noise lies, with and
+ * without it, and says whether removing it reads worse. */
+static gboolean
+cd_clean_does_harm(CdCleanStage *self, CdPage *page, PIX *bin, PIX *noise, gint dpi)
+{
+  g_autoptr(PIX) cleaned = pixSubtract(NULL, bin, noise);
+  gint top = cd_cleanup_inkiest_band(noise, cd_cleanup_band_height(bin, dpi));
+  gdouble before, after;
+
+  if (cleaned == NULL)
+    return FALSE;
+  before = cd_cleanup_read_score(self->api, bin, dpi, 0, top, NULL);
+  after = cd_cleanup_read_score(self->api, cleaned, dpi, 0, top, NULL);
+  cd_page_set_fact(page, "clean.read-before", g_variant_new_double(before));
+  cd_page_set_fact(page, "clean.read-after", g_variant_new_double(after));
+  return after < CHECK_KEEP * before;
 }
 
 static gboolean
@@ -341,7 +480,11 @@ cd_clean_stage_process(CdPageStage *stage, CdPage *page, GCancellable *cancellab
     g_set_error_literal(error, CD_ERROR, CD_ERROR_FAILED, "clean: cannot analyse the page");
     return FALSE;
   }
-  if (counts.specks + counts.borders + counts.holes > 0) {
+  if (counts.specks + counts.borders + counts.holes > 0 && self->api != NULL &&
+      cd_clean_is_risky(page, bin, noise, &counts) && cd_clean_does_harm(self, page, bin, noise, dpi)) {
+    /* leave the page as it was; the counts say what would have gone */
+    cd_page_set_fact(page, "clean.undone", g_variant_new_boolean(TRUE));
+  } else if (counts.specks + counts.borders + counts.holes > 0) {
     if (pixGetDepth(pix) == 1 && pixGetColormap(pix) == NULL) {
       cd_page_set_pix(page, pixSubtract(NULL, pix, noise));
     } else {
@@ -358,6 +501,7 @@ cd_clean_stage_process(CdPageStage *stage, CdPage *page, GCancellable *cancellab
   cd_page_set_fact(page, "clean.specks", g_variant_new_int32(counts.specks));
   cd_page_set_fact(page, "clean.borders", g_variant_new_int32(counts.borders));
   cd_page_set_fact(page, "clean.holes", g_variant_new_int32(counts.holes));
+  cd_page_set_fact(page, "clean.ruled", g_variant_new_int32(counts.ruled));
   return TRUE;
 }
 
@@ -378,6 +522,15 @@ cd_clean_stage_get_property(GObject *object, guint prop_id, GValue *value, GPara
     break;
   case PROP_HOLES:
     g_value_set_boolean(value, self->holes);
+    break;
+  case PROP_CHECK:
+    g_value_set_boolean(value, self->check);
+    break;
+  case PROP_LANGUAGE:
+    g_value_set_string(value, self->language);
+    break;
+  case PROP_DATAPATH:
+    g_value_set_string(value, self->datapath);
     break;
   default:
     G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
@@ -402,9 +555,31 @@ cd_clean_stage_set_property(GObject *object, guint prop_id, const GValue *value,
   case PROP_HOLES:
     self->holes = g_value_get_boolean(value);
     break;
+  case PROP_CHECK:
+    self->check = g_value_get_boolean(value);
+    break;
+  case PROP_LANGUAGE:
+    g_free(self->language);
+    self->language = g_value_dup_string(value);
+    break;
+  case PROP_DATAPATH:
+    g_free(self->datapath);
+    self->datapath = g_value_dup_string(value);
+    break;
   default:
     G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
   }
+}
+
+static void
+cd_clean_stage_finalize(GObject *object)
+{
+  CdCleanStage *self = CD_CLEAN_STAGE(object);
+
+  cd_clean_stage_stop(CD_STAGE(self));
+  g_free(self->language);
+  g_free(self->datapath);
+  G_OBJECT_CLASS(cd_clean_stage_parent_class)->finalize(object);
 }
 
 static void
@@ -414,6 +589,9 @@ cd_clean_stage_class_init(CdCleanStageClass *klass)
   CdStageClass *stage_class = CD_STAGE_CLASS(klass);
   CdPageStageClass *page_class = CD_PAGE_STAGE_CLASS(klass);
 
+  object_class->finalize = cd_clean_stage_finalize;
+  stage_class->start = cd_clean_stage_start;
+  stage_class->stop = cd_clean_stage_stop;
   object_class->get_property = cd_clean_stage_get_property;
   object_class->set_property = cd_clean_stage_set_property;
   page_class->process = cd_clean_stage_process;
@@ -434,10 +612,22 @@ cd_clean_stage_class_init(CdCleanStageClass *klass)
       g_param_spec_boolean("holes", "Punched holes",
                            "Remove round filled marks of 0.14 to 0.5 inch within an inch of an edge (hole shadows)",
                            DEFAULT_HOLES, G_PARAM_READWRITE | G_PARAM_CONSTRUCT | G_PARAM_STATIC_STRINGS);
+  props[PROP_CHECK] = g_param_spec_boolean(
+      "check", "Undo harm",
+      "On risky pages (estimated resolution, a border, hole or many specks removed) read a band before and after "
+      "with Tesseract, and leave the page as it was when the cleaned band reads worse",
+      DEFAULT_CHECK, G_PARAM_READWRITE | G_PARAM_CONSTRUCT | G_PARAM_STATIC_STRINGS);
+  props[PROP_LANGUAGE] =
+      g_param_spec_string("language", "Language", "Tesseract language the check reads with", DEFAULT_LANGUAGE,
+                          G_PARAM_READWRITE | G_PARAM_CONSTRUCT | G_PARAM_STATIC_STRINGS);
+  props[PROP_DATAPATH] =
+      g_param_spec_string("datapath", "Data path", "Folder of the language's .traineddata (empty: Tesseract's default)",
+                          "", G_PARAM_READWRITE | G_PARAM_CONSTRUCT | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties(object_class, N_PROPS, props);
 
   cd_stage_class_set_metadata(stage_class, "clean",
-                              "Removes specks (keeping punctuation), dark borders and punched-hole shadows");
+                              "Removes specks (keeping punctuation), dark borders and punched-hole shadows, keeping "
+                              "tables and ruled forms; undoes itself on a page it would make read worse");
 }
 
 static void

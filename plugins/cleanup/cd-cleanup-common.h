@@ -5,6 +5,7 @@
 #pragma once
 
 #include <chartdesk.h>
+#include <tesseract/capi.h>
 
 G_BEGIN_DECLS
 
@@ -30,5 +31,8 @@ PIX *cd_cleanup_sauvola(PIX *grey, gint dpi, guint window, gdouble k, GError **e
 PIX *cd_cleanup_binary(PIX *pix, gint dpi, GError **error);
 PIX *cd_cleanup_rotate_orth(PIX *pix, gint degrees);
 PIX *cd_cleanup_at_most_300(PIX *bin, gint dpi, gint *out_dpi);
+gint cd_cleanup_band_height(PIX *bin, gint dpi);
+gint cd_cleanup_inkiest_band(PIX *bin, gint band);
+gdouble cd_cleanup_read_score(TessBaseAPI *api, PIX *bin, gint dpi, gint turn, gint top, gdouble *mean_conf);
 
 G_END_DECLS

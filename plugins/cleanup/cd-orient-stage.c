@@ -17,11 +17,17 @@
  *
  * Most pages are upright, so the first test is the cheap one: Leptonica
  * counts ascenders and descenders pointing each way (about 50 ms a page at
- * 300 ppi). Only when that test is unsure, or says the page is turned (a
- * decision to rotate a page deserves a second opinion), does the stage ask
- * Tesseract's orientation detector (the `osd` data), whose answer then
- * stands if it is confident. One Tesseract handle per worker, made in
- * start().
+ * 300 ppi). A portrait page whose upright signal is strong is settled by
+ * it. Otherwise — the test is unsure, finds the page turned, or the image
+ * is landscape (a portrait page scanned sideways can fool it) — the stage
+ * asks Tesseract's orientation detector (the `osd` data), and then checks
+ * itself: with `verify` on, no page is turned, and no unsure or landscape
+ * page left as it is, before a band of it has been read by Tesseract the
+ * way each candidate turn would leave it (cd_cleanup_read_score()). The
+ * page stays as scanned unless another way reads clearly better, so an
+ * upright page is never turned over on the word of one test. Two
+ * Tesseract handles per worker (osd, and the language for the check),
+ * made in start().
  */
 struct _CdOrientStage {
   CdPageStage parent_instance;
@@ -30,20 +36,44 @@ struct _CdOrientStage {
   gdouble min_confidence;
   gdouble min_ratio;
   gdouble osd_min_confidence;
+  gboolean verify;
+  gchar *language;
+  gdouble verify_ratio;
   TessBaseAPI *api;
+  TessBaseAPI *reader; /* the language model, for the check */
 };
 
 G_DEFINE_FINAL_TYPE(CdOrientStage, cd_orient_stage, CD_TYPE_PAGE_STAGE)
 
-enum { PROP_0, PROP_OSD, PROP_DATAPATH, PROP_MIN_CONFIDENCE, PROP_MIN_RATIO, PROP_OSD_MIN_CONFIDENCE, N_PROPS };
+enum {
+  PROP_0,
+  PROP_OSD,
+  PROP_DATAPATH,
+  PROP_MIN_CONFIDENCE,
+  PROP_MIN_RATIO,
+  PROP_OSD_MIN_CONFIDENCE,
+  PROP_VERIFY,
+  PROP_LANGUAGE,
+  PROP_VERIFY_RATIO,
+  N_PROPS
+};
 static GParamSpec *props[N_PROPS];
 
 #define DEFAULT_OSD TRUE
 #define DEFAULT_MIN_CONFIDENCE 8.0
 #define DEFAULT_MIN_RATIO 2.5
 #define DEFAULT_OSD_MIN_CONFIDENCE 2.0
+#define DEFAULT_VERIFY TRUE
+#define DEFAULT_LANGUAGE "eng"
+#define DEFAULT_VERIFY_RATIO 1.5
 /* an up/down signal this strong needs no sideways test */
 #define UPRIGHT_AT_ONCE 12.0
+/* wider than tall by this much: a landscape image */
+#define LANDSCAPE_RATIO 1.1
+/* a band read with a mean word confidence under this is suspect */
+#define LOW_READ_CONFIDENCE 60.0
+/* a turn must read at least this well (sum of word confidences over 50) */
+#define VERIFY_MIN_SCORE 100.0
 
 static gboolean
 cd_orient_stage_start(CdStage *stage, GError **error)
@@ -51,18 +81,31 @@ cd_orient_stage_start(CdStage *stage, GError **error)
   CdOrientStage *self = CD_ORIENT_STAGE(stage);
   const gchar *datapath = self->datapath != NULL && self->datapath[0] != '\0' ? self->datapath : NULL;
 
-  if (!self->osd)
-    return TRUE;
-  self->api = TessBaseAPICreate();
-  if (TessBaseAPIInit3(self->api, datapath, "osd") != 0) {
-    TessBaseAPIDelete(self->api);
-    self->api = NULL;
-    g_set_error(error, CD_ERROR, CD_ERROR_NOT_FOUND,
-                "cannot load Tesseract's orientation data 'osd'%s%s (install tesseract-ocr-osd, or set osd=false)",
-                datapath != NULL ? " from " : "", datapath != NULL ? datapath : "");
-    return FALSE;
+  if (self->osd) {
+    self->api = TessBaseAPICreate();
+    if (TessBaseAPIInit3(self->api, datapath, "osd") != 0) {
+      TessBaseAPIDelete(self->api);
+      self->api = NULL;
+      g_set_error(error, CD_ERROR, CD_ERROR_NOT_FOUND,
+                  "cannot load Tesseract's orientation data 'osd'%s%s (install tesseract-ocr-osd, or set osd=false)",
+                  datapath != NULL ? " from " : "", datapath != NULL ? datapath : "");
+      return FALSE;
+    }
+    TessBaseAPISetVariable(self->api, "debug_file", "/dev/null");
   }
-  TessBaseAPISetVariable(self->api, "debug_file", "/dev/null");
+  if (self->verify) {
+    self->reader = TessBaseAPICreate();
+    if (TessBaseAPIInit3(self->reader, datapath, self->language) != 0) {
+      TessBaseAPIDelete(self->reader);
+      self->reader = NULL;
+      g_set_error(error, CD_ERROR, CD_ERROR_NOT_FOUND,
+                  "cannot load Tesseract language '%s'%s%s for the orientation check (install tesseract-ocr-%s, "
+                  "or set verify=false)",
+                  self->language, datapath != NULL ? " from " : "", datapath != NULL ? datapath : "", self->language);
+      return FALSE;
+    }
+    TessBaseAPISetVariable(self->reader, "debug_file", "/dev/null");
+  }
   return TRUE;
 }
 
@@ -71,11 +114,50 @@ cd_orient_stage_stop(CdStage *stage)
 {
   CdOrientStage *self = CD_ORIENT_STAGE(stage);
 
+  if (self->reader != NULL) {
+    TessBaseAPIEnd(self->reader);
+    TessBaseAPIDelete(self->reader);
+    self->reader = NULL;
+  }
   if (self->api == NULL)
     return;
   TessBaseAPIEnd(self->api);
   TessBaseAPIDelete(self->api);
   self->api = NULL;
+}
+
+/* The check: reads a band of @work as it is and turned each way in
+ * @candidates (clockwise degrees, -1 ends the list), and returns the turn
+ * that reads clearly best — 0, leaving the page as scanned, unless another
+ * reads at least verify-ratio times as well and scores VERIFY_MIN_SCORE.
+ * The scores are recorded as the page's orient.read-N facts; *@readable
+ * says whether any way read at all (VERIFY_MIN_SCORE). */
+static gint
+cd_orient_stage_check(CdOrientStage *self, CdPage *page, PIX *work, gint dpi, const gint *candidates,
+                      gboolean *readable)
+{
+  gdouble upright = cd_cleanup_read_score(self->reader, work, dpi, 0, -1, NULL);
+  gdouble best_score = 0.0;
+  gint best = 0;
+
+  cd_page_set_fact(page, "orient.read-0", g_variant_new_double(upright));
+  for (guint i = 0; candidates[i] >= 0; i++) {
+    g_autofree gchar *key = NULL;
+    gdouble score;
+    if (candidates[i] == 0)
+      continue;
+    score = cd_cleanup_read_score(self->reader, work, dpi, candidates[i], -1, NULL);
+    key = g_strdup_printf("orient.read-%d", candidates[i]);
+    cd_page_set_fact(page, key, g_variant_new_double(score));
+    if (score > best_score) {
+      best_score = score;
+      best = candidates[i];
+    }
+  }
+  *readable = MAX(upright, best_score) >= VERIFY_MIN_SCORE;
+  if (best != 0 && best_score >= VERIFY_MIN_SCORE && best_score >= self->verify_ratio * upright)
+    return best;
+  return 0;
 }
 
 /* Tesseract's opinion: the clockwise turn that makes @bin upright, or -1
@@ -114,7 +196,8 @@ cd_orient_stage_process(CdPageStage *stage, CdPage *page, GCancellable *cancella
   g_autoptr(PIX) work = NULL;
   l_float32 up = 0.0f, left = 0.0f;
   l_int32 orient = L_TEXT_ORIENT_UNKNOWN;
-  gint work_dpi = dpi, turn;
+  gint work_dpi = dpi, turn, quick;
+  gboolean landscape;
   const gchar *method = "leptonica";
 
   if (pix == NULL)
@@ -125,13 +208,17 @@ cd_orient_stage_process(CdPageStage *stage, CdPage *page, GCancellable *cancella
     return FALSE;
   }
   work = cd_cleanup_at_most_300(bin, dpi, &work_dpi);
+  landscape = pixGetWidth(work) > LANDSCAPE_RATIO * pixGetHeight(work);
+  cd_page_set_fact(page, "orient.landscape", g_variant_new_boolean(landscape));
   /* Half the quick test first: text lines turned a quarter give a weak
    * up/down signal (|up| under 5 on every turned page measured), so a
-   * strong upright signal settles the page without the sideways test. */
+   * strong upright signal settles a portrait page without the sideways
+   * test. A landscape image is most often a portrait page scanned
+   * sideways, whose up/down count means nothing: it always goes on. */
   if (pixUpDownDetect(work, &up, 0, 0, 0) != 0)
     up = 0.0f;
   cd_page_set_fact(page, "orient.up-confidence", g_variant_new_double(up));
-  if (up >= MAX(UPRIGHT_AT_ONCE, 1.5 * self->min_confidence)) {
+  if (!landscape && up >= MAX(UPRIGHT_AT_ONCE, 1.5 * self->min_confidence)) {
     cd_page_set_fact(page, "orient.method", g_variant_new_string("leptonica"));
     return TRUE;
   }
@@ -159,13 +246,60 @@ cd_orient_stage_process(CdPageStage *stage, CdPage *page, GCancellable *cancella
   default:
     turn = -1;
   }
-  if (turn != 0 && self->api != NULL) {
+  quick = turn;
+  if ((turn != 0 || landscape) && self->api != NULL) {
     gdouble confidence = 0.0;
     gint osd_turn = cd_orient_stage_ask_osd(self, work, work_dpi, &confidence);
     cd_page_set_fact(page, "orient.osd-confidence", g_variant_new_double(confidence));
     if (osd_turn >= 0) {
       turn = osd_turn;
       method = "osd";
+    }
+  }
+  /* the tests agreed on upright, but not strongly: read a band, and when
+   * Tesseract is not confident of what it reads, the other ways are
+   * tried too */
+  if (self->reader != NULL && turn == 0 && !landscape) {
+    gdouble mean = 0.0;
+    gdouble score = cd_cleanup_read_score(self->reader, work, work_dpi, 0, -1, &mean);
+    cd_page_set_fact(page, "orient.read-0", g_variant_new_double(score));
+    cd_page_set_fact(page, "orient.read-confidence", g_variant_new_double(mean));
+    if (mean < LOW_READ_CONFIDENCE)
+      turn = -1;
+  }
+  if (self->reader != NULL && (turn != 0 || landscape)) {
+    /* the candidates: what the tests said, and when they are unsure or
+     * the image is landscape, every other way */
+    gint candidates[5] = { -1, -1, -1, -1, -1 };
+    guint n = 0;
+    if (turn > 0)
+      candidates[n++] = turn;
+    if (quick > 0 && quick != turn)
+      candidates[n++] = quick;
+    if (turn < 0 || landscape) {
+      const gint others[] = { 90, 270, 180 };
+      for (guint i = 0; i < G_N_ELEMENTS(others); i++) {
+        gboolean have = FALSE;
+        if (others[i] == 180 && landscape && turn >= 0)
+          continue; /* a landscape page the tests read is turned a quarter, if at all */
+        for (guint j = 0; j < n; j++)
+          have = have || candidates[j] == others[i];
+        if (!have)
+          candidates[n++] = others[i];
+      }
+    }
+    gboolean readable = FALSE;
+    gint checked = cd_orient_stage_check(self, page, work, work_dpi, candidates, &readable);
+    /* a band no way reads (no text, a photo, a faint fax) cannot judge:
+     * the page is turned only when both tests agree on the turn,
+     * otherwise it is left as it is, unsure */
+    if (readable) {
+      turn = checked;
+      method = "checked";
+    } else if (turn > 0 && turn == quick && g_strcmp0(method, "osd") == 0) {
+      method = "osd";
+    } else {
+      turn = -1;
     }
   }
   if (turn < 0) {
@@ -211,6 +345,15 @@ cd_orient_stage_get_property(GObject *object, guint prop_id, GValue *value, GPar
   case PROP_OSD_MIN_CONFIDENCE:
     g_value_set_double(value, self->osd_min_confidence);
     break;
+  case PROP_VERIFY:
+    g_value_set_boolean(value, self->verify);
+    break;
+  case PROP_LANGUAGE:
+    g_value_set_string(value, self->language);
+    break;
+  case PROP_VERIFY_RATIO:
+    g_value_set_double(value, self->verify_ratio);
+    break;
   default:
     G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
   }
@@ -238,6 +381,16 @@ cd_orient_stage_set_property(GObject *object, guint prop_id, const GValue *value
   case PROP_OSD_MIN_CONFIDENCE:
     self->osd_min_confidence = g_value_get_double(value);
     break;
+  case PROP_VERIFY:
+    self->verify = g_value_get_boolean(value);
+    break;
+  case PROP_LANGUAGE:
+    g_free(self->language);
+    self->language = g_value_dup_string(value);
+    break;
+  case PROP_VERIFY_RATIO:
+    self->verify_ratio = g_value_get_double(value);
+    break;
   default:
     G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
   }
@@ -250,6 +403,7 @@ cd_orient_stage_finalize(GObject *object)
 
   cd_orient_stage_stop(CD_STAGE(self));
   g_free(self->datapath);
+  g_free(self->language);
   G_OBJECT_CLASS(cd_orient_stage_parent_class)->finalize(object);
 }
 
@@ -285,11 +439,22 @@ cd_orient_stage_class_init(CdOrientStageClass *klass)
   props[PROP_OSD_MIN_CONFIDENCE] = g_param_spec_double(
       "osd-min-confidence", "OSD confidence", "Tesseract orientation confidence needed to take its answer", 0.0, 100.0,
       DEFAULT_OSD_MIN_CONFIDENCE, G_PARAM_READWRITE | G_PARAM_CONSTRUCT | G_PARAM_STATIC_STRINGS);
+  props[PROP_VERIFY] = g_param_spec_boolean(
+      "verify", "Check by reading",
+      "Before turning a page, and for landscape or unsure pages, read a band of it each candidate way with "
+      "Tesseract and keep the way that reads clearly best (the page as scanned unless another is better)",
+      DEFAULT_VERIFY, G_PARAM_READWRITE | G_PARAM_CONSTRUCT | G_PARAM_STATIC_STRINGS);
+  props[PROP_LANGUAGE] =
+      g_param_spec_string("language", "Language", "Tesseract language the check reads with", DEFAULT_LANGUAGE,
+                          G_PARAM_READWRITE | G_PARAM_CONSTRUCT | G_PARAM_STATIC_STRINGS);
+  props[PROP_VERIFY_RATIO] = g_param_spec_double(
+      "verify-ratio", "Check margin", "How many times better than the page as scanned a turn must read to be taken",
+      1.0, 10.0, DEFAULT_VERIFY_RATIO, G_PARAM_READWRITE | G_PARAM_CONSTRUCT | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties(object_class, N_PROPS, props);
 
   cd_stage_class_set_metadata(stage_class, "orient",
                               "Turns upside-down and sideways pages upright: Leptonica's quick test, Tesseract OSD "
-                              "when it is unsure");
+                              "when it is unsure, and a reading check before any turn");
 }
 
 static void

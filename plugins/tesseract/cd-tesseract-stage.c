@@ -7,6 +7,7 @@
 #include <tesseract/capi.h>
 
 #include "cd-tesseract-stage.h"
+#include "cd-text-height.h"
 
 /**
  * CdTesseractStage:
@@ -194,7 +195,7 @@ cd_tesseract_stage_process(CdPageStage *stage, CdPage *page, GCancellable *cance
   PIX *pix = cd_page_get_pix(page);
   g_autoptr(PIX) scaled = NULL;
   ETEXT_DESC *monitor;
-  gint xres = 0, yres = 0;
+  gint xres;
   gdouble scale = 1.0;
   gint64 started;
   gint rc;
@@ -204,9 +205,9 @@ cd_tesseract_stage_process(CdPageStage *stage, CdPage *page, GCancellable *cance
     g_set_error_literal(error, CD_ERROR, CD_ERROR_INVALID_ARGUMENT, "page has no image to recognise");
     return FALSE;
   }
-  cd_page_get_resolution(page, &xres, &yres);
-  if (xres <= 0)
-    xres = 300;
+  /* a page that did not say its resolution is read at the one its
+   * letters' height gives, not at an assumed 300 dpi */
+  xres = cd_text_height_page_dpi(page);
   /* Beyond ~400 dpi Tesseract gains nothing and time grows with pixels */
   if (self->max_dpi > 0 && (guint) xres > self->max_dpi) {
     scale = (gdouble) self->max_dpi / xres;

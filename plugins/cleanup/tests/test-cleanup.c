@@ -176,6 +176,68 @@ ocr_recall(CdPage *page, const gchar *name, gint index)
   return word_recall(json_object_get_string_member(t, "text"), cd_page_get_text(page));
 }
 
+/* The public test material (../shared/data), or NULL with the test marked
+ * skipped when it is absent. */
+static gchar *
+shared_path(const gchar *relative)
+{
+  const gchar *root = g_getenv("CD_SHARED_DATA");
+  g_autofree gchar *path = root != NULL ? g_build_filename(root, relative, NULL)
+                                        : g_test_build_filename(G_TEST_DIST, "..", "shared", "data", relative, NULL);
+
+  if (!g_file_test(path, G_FILE_TEST_EXISTS)) {
+    g_autofree gchar *msg = g_strdup_printf("%s not found (public test material is absent)", path);
+    g_test_skip(msg);
+    return NULL;
+  }
+  return g_steal_pointer(&path);
+}
+
+/* A page as the files source reads it from @path (its first page). */
+static CdPage *
+file_page(const gchar *path)
+{
+  g_autoptr(GError) error = NULL;
+  GType type = cd_registry_find_stage(registry, "files", &error);
+  g_autoptr(CdSource) source = NULL;
+  const gchar *inputs[] = { path, NULL };
+  CdPage *page;
+
+  g_assert_no_error(error);
+  source = CD_SOURCE(g_object_new(type, NULL));
+  g_assert_true(cd_stage_start(CD_STAGE(source), &error));
+  g_assert_no_error(error);
+  g_assert_true(cd_source_open(source, inputs, &error));
+  g_assert_no_error(error);
+  page = cd_source_next(source, NULL, &error);
+  g_assert_no_error(error);
+  g_assert_nonnull(page);
+  g_assert_cmpint(cd_page_get_kind(page), ==, CD_PAGE_KIND_PAGE);
+  return page;
+}
+
+/* A FUNSD form as the files source reads it (the PNGs carry no
+ * resolution), or NULL when the shared data is absent. */
+static CdPage *
+funsd_page(const gchar *name)
+{
+  g_autofree gchar *rel = g_strdup_printf("funsd/testing_data/images/%s.png", name);
+  g_autofree gchar *path = shared_path(rel);
+
+  return path != NULL ? file_page(path) : NULL;
+}
+
+/* A page whose resolution the scan did not record, as the files source
+ * makes it: 300 dpi assumed, and the page says so. */
+static CdPage *
+untagged_page(PIX *pix)
+{
+  CdPage *page = page_from_pix(pix, 300);
+
+  cd_page_set_fact(page, "files.resolution-assumed", g_variant_new_boolean(TRUE));
+  return page;
+}
+
 /* ------------------------------------------------------------------ deskew */
 
 /* A level page turned 4 degrees either way comes back within 0.3 degrees,
@@ -343,6 +405,82 @@ test_orient_unsure(void)
   g_assert_cmpint(cd_page_get_rotation(page), ==, 0);
 }
 
+/* The FUNSD forms that Leptonica's quick test takes for upright when they
+ * are turned a quarter (up/down signal 5 to 9, and a weaker sideways one) */
+static const gchar *const funsd_fooling[] = { "87093315_87093318", "87594142_87594144", "93106788" };
+
+/* A portrait page scanned sideways (a landscape image) comes back upright,
+ * turned either way: generated fixtures and real forms. */
+static void
+test_orient_landscape_portrait(void)
+{
+  g_autoptr(CdPageStage) orient = make_stage("orient", NULL);
+  g_autoptr(CdPage) level = sample_page("01-discharge-progress.tif", 0);
+
+  for (gint quads = 1; quads < 4; quads += 2) {
+    g_autoptr(CdPage) page = page_from_pix(pixRotateOrth(cd_page_get_pix(level), quads), 300);
+    run(orient, page);
+    g_assert_cmpint(cd_page_get_rotation(page), ==, 360 - quads * 90);
+  }
+  for (guint i = 0; i < G_N_ELEMENTS(funsd_fooling); i++) {
+    g_autoptr(CdPage) form = funsd_page(funsd_fooling[i]);
+    if (form == NULL)
+      return;
+    for (gint quads = 1; quads < 4; quads += 2) {
+      g_autoptr(CdPage) page = untagged_page(pixRotateOrth(cd_page_get_pix(form), quads));
+      g_autofree gchar *method = NULL;
+      run(orient, page);
+      method = fact_string(page, "orient.method");
+      g_test_message("%s turned %d: rotation %d (%s)", funsd_fooling[i], quads * 90, cd_page_get_rotation(page),
+                     method);
+      g_assert_cmpint(cd_page_get_rotation(page), ==, 360 - quads * 90);
+    }
+  }
+}
+
+/* Upright pages are never turned over: every FUNSD test form (real 1980s
+ * and 1990s office scans at about 100 dpi, without a resolution tag) and
+ * the generated samples' upright pages stay as they are. */
+static void
+test_orient_upright_forms(void)
+{
+  g_autoptr(CdPageStage) orient = make_stage("orient", NULL);
+  const struct {
+    const gchar *name;
+    gint index;
+  } samples[] = { { "01-discharge-progress.tif", 0 }, { "03-history-physical-faded.tif", 0 },
+                  { "04-radiology-colour.tif", 0 },   { "05-lab-fax-200dpi.tif", 0 },
+                  { "07-emergency-consent.tif", 0 },  { "07-emergency-consent.tif", 1 } };
+  g_autofree gchar *folder = NULL;
+  g_autoptr(GDir) dir = NULL;
+  const gchar *name;
+  guint forms = 0;
+
+  for (guint i = 0; i < G_N_ELEMENTS(samples); i++) {
+    g_autoptr(CdPage) page = sample_page(samples[i].name, samples[i].index);
+    run(orient, page);
+    g_assert_cmpint(cd_page_get_rotation(page), ==, 0);
+  }
+  folder = shared_path("funsd/testing_data/images");
+  if (folder == NULL)
+    return;
+  dir = g_dir_open(folder, 0, NULL);
+  g_assert_nonnull(dir);
+  while ((name = g_dir_read_name(dir)) != NULL) {
+    g_autofree gchar *path = g_build_filename(folder, name, NULL);
+    g_autoptr(CdPage) page = NULL;
+    if (!g_str_has_suffix(name, ".png"))
+      continue;
+    page = file_page(path);
+    run(orient, page);
+    if (cd_page_get_rotation(page) != 0)
+      g_test_message("%s turned %d", name, cd_page_get_rotation(page));
+    g_assert_cmpint(cd_page_get_rotation(page), ==, 0);
+    forms++;
+  }
+  g_assert_cmpuint(forms, ==, 50);
+}
+
 /* Without OSD data the stage refuses to start, naming the package. */
 static void
 test_orient_missing_osd(void)
@@ -507,6 +645,176 @@ test_clean_grey(void)
   run(clean, page);
   g_assert_cmpint(pixGetDepth(cd_page_get_pix(page)), ==, 8);
   g_assert_cmpint(fact_int(page, "clean.holes"), ==, 3);
+}
+
+/* Draws the rules of a table over @pix: a rule under every text line,
+ * touching the letters' feet, and a frame whose left side is the page's
+ * left edge, so the grid and every letter standing on it are one mark
+ * that touches the edge, as a table scanned to the paper's edge is. */
+static void
+draw_table(PIX *pix)
+{
+  g_autoptr(NUMA) rows = pixCountPixelsByRow(pix, NULL);
+  gint w = pixGetWidth(pix), h = pixGetHeight(pix), top = -1, bottom = -1, run_start = -1;
+
+  for (gint y = 0; y < h; y++) {
+    l_float32 v = 0.0f;
+    numaGetFValue(rows, y, &v);
+    if (v > 0 && run_start < 0)
+      run_start = y;
+    if ((v == 0 || y == h - 1) && run_start >= 0) {
+      if (y - run_start >= 12) { /* a text line, not a speck */
+        pixRasterop(pix, 0, y, w - 60, 4, PIX_SET, NULL, 0, 0);
+        if (top < 0)
+          top = run_start - 10;
+        bottom = y + 4;
+      }
+      run_start = -1;
+    }
+  }
+  g_assert_cmpint(top, >=, 0);
+  pixRasterop(pix, 0, top, 4, bottom - top, PIX_SET, NULL, 0, 0);
+  pixRasterop(pix, w - 64, top, 4, bottom - top, PIX_SET, NULL, 0, 0);
+  pixRasterop(pix, 0, top, w - 60, 4, PIX_SET, NULL, 0, 0);
+}
+
+/* A table ruled to the page's edge keeps its text through cleanup: its
+ * grid is not taken for a dark border, and the page reads as well after
+ * the stage as before it. */
+static void
+test_clean_table(void)
+{
+  g_autoptr(CdPageStage) clean = make_stage("clean", NULL);
+  g_autoptr(CdPage) page = bilevel_sample_page("07-emergency-consent.tif", 1);
+  g_autoptr(CdPage) before = NULL;
+  g_autoptr(PIX) ruled = pixCopy(NULL, cd_page_get_pix(page));
+  gdouble recall_before, recall_after;
+
+  draw_table(ruled);
+  before = page_from_pix(pixCopy(NULL, ruled), 300);
+  cd_page_set_pix(page, g_steal_pointer(&ruled));
+  recall_before = ocr_recall(before, "07-emergency-consent.tif", 1);
+  run(clean, page);
+  recall_after = ocr_recall(page, "07-emergency-consent.tif", 1);
+  g_test_message("word recall before cleanup %.3f, after %.3f", recall_before, recall_after);
+  g_assert_cmpint(fact_int(page, "clean.borders"), ==, 0);
+  g_assert_cmpint(fact_int(page, "clean.ruled"), >=, 1);
+  g_assert_cmpfloat(recall_before, >=, 0.8);
+  g_assert_cmpfloat(recall_after, >=, recall_before - 0.01);
+}
+
+/* A cleanup that makes a page read worse is undone for that page: with
+ * specks set as large as letters, the stage would wipe the text, and the
+ * check (a band read before and after) leaves the page as it was. Without
+ * the check the same stage does the harm, so it is the check that helps. */
+static void
+test_clean_undo(void)
+{
+  g_autoptr(CdPageStage) checked = make_stage("clean", "speck-size", 0.25, NULL);
+  g_autoptr(CdPageStage) unchecked = make_stage("clean", "speck-size", 0.25, "check", FALSE, NULL);
+  g_autoptr(CdPage) page = bilevel_sample_page("01-discharge-progress.tif", 0);
+  g_autoptr(CdPage) harmed = bilevel_sample_page("01-discharge-progress.tif", 0);
+  g_autoptr(PIX) original = pixCopy(NULL, cd_page_get_pix(page));
+  g_autoptr(GVariant) undone = NULL;
+  l_int32 same = 0;
+
+  run(checked, page);
+  undone = cd_page_get_fact(page, "clean.undone");
+  g_assert_nonnull(undone);
+  g_assert_true(g_variant_get_boolean(undone));
+  g_assert_cmpfloat(fact_double(page, "clean.read-after"), <, fact_double(page, "clean.read-before"));
+  pixEqual(cd_page_get_pix(page), original, &same);
+  g_assert_true(same);
+  g_assert_cmpfloat(ocr_recall(page, "01-discharge-progress.tif", 0), >=, 0.95);
+
+  run(unchecked, harmed);
+  g_assert_cmpfloat(ocr_recall(harmed, "01-discharge-progress.tif", 0), <, 0.8);
+}
+
+/* The check reads only risky pages: a page of known resolution with a few
+ * specks is not read, the same speckled page without a resolution (its
+ * sizes then uncertain) is, so the cost stays on the pages that need it. */
+static void
+test_clean_check_only_risky(void)
+{
+  g_autoptr(CdPageStage) clean = make_stage("clean", NULL);
+  g_autoptr(CdPage) page = bilevel_sample_page("01-discharge-progress.tif", 0);
+  g_autoptr(CdPage) risky = NULL;
+  g_autoptr(GVariant) read = NULL;
+
+  risky = untagged_page(pixCopy(NULL, cd_page_get_pix(page)));
+  run(clean, page);
+  g_assert_cmpint(fact_int(page, "clean.specks"), >, 0);
+  read = cd_page_get_fact(page, "clean.read-before");
+  g_assert_null(read);
+  run(clean, risky);
+  g_assert_cmpint(fact_int(risky, "clean.specks"), >, 0);
+  g_assert_cmpfloat(fact_double(risky, "clean.read-before"), >, 0.0);
+}
+
+/* ------------------------------------------------------------- resolution */
+
+/* A page saved without a resolution tag gets its resolution estimated from
+ * its letters' height, within 20%, recorded on the page, and the stages
+ * judge sizes by it: a 300 dpi page, and the same page at 150 dpi. */
+static void
+test_resolution_untagged(void)
+{
+  g_autoptr(CdPageStage) binarize = make_stage("binarize", NULL);
+  g_autoptr(CdPage) sample = sample_page("01-discharge-progress.tif", 0);
+  g_autoptr(GError) error = NULL;
+  g_autofree gchar *dir = g_dir_make_tmp("cd-cleanup-dpi-XXXXXX", &error);
+  const gint dpis[] = { 300, 150 };
+
+  g_assert_no_error(error);
+  for (guint i = 0; i < G_N_ELEMENTS(dpis); i++) {
+    g_autofree gchar *path = g_strdup_printf("%s/page-%d.png", dir, dpis[i]);
+    g_autoptr(PIX) pix = dpis[i] == 300 ? pixClone(cd_page_get_pix(sample)) : pixScaleToGray2(cd_page_get_pix(sample));
+    g_autoptr(CdPage) page = NULL;
+    g_autoptr(GVariant) assumed = NULL;
+    gint xres = 0, yres = 0;
+
+    /* pixSetResolution() leaves a 0 unset */
+    pixSetXRes(pix, 0);
+    pixSetYRes(pix, 0);
+    g_assert_cmpint(pixWrite(path, pix, IFF_PNG), ==, 0);
+    page = file_page(path);
+    cd_page_get_resolution(page, &xres, &yres);
+    g_test_message("%s: read at %d x %d dpi", path, xres, yres);
+    assumed = cd_page_get_fact(page, "files.resolution-assumed");
+    g_assert_nonnull(assumed); /* the file really has no tag */
+    run(binarize, page);
+    cd_page_get_resolution(page, &xres, &yres);
+    g_test_message("%d dpi page saved untagged: estimated %d", dpis[i], xres);
+    g_assert_cmpint(xres, >=, dpis[i] * 0.8);
+    g_assert_cmpint(xres, <=, dpis[i] * 1.2);
+    g_assert_cmpint(yres, ==, xres);
+    g_assert_cmpint(fact_int(page, "resolution.estimated"), ==, xres);
+    g_unlink(path);
+  }
+  g_rmdir(dir);
+}
+
+/* A resolution tag that cannot be true (72 dpi on a 2550 x 3300 scan: a
+ * page 46 inches tall) is replaced by the estimate too; a believable one
+ * is kept. */
+static void
+test_resolution_implausible(void)
+{
+  g_autoptr(CdPageStage) binarize = make_stage("binarize", NULL);
+  g_autoptr(CdPage) page = sample_page("03-history-physical-faded.tif", 0);
+  g_autoptr(CdPage) kept = sample_page("05-lab-fax-200dpi.tif", 0);
+  gint xres = 0, yres = 0;
+
+  cd_page_set_resolution(page, 72, 72);
+  run(binarize, page);
+  cd_page_get_resolution(page, &xres, &yres);
+  g_assert_cmpint(xres, >=, 240);
+  g_assert_cmpint(xres, <=, 360);
+  run(binarize, kept);
+  cd_page_get_resolution(kept, &xres, &yres);
+  g_assert_cmpint(xres, ==, 200);
+  g_assert_null(cd_page_get_fact(kept, "resolution.estimated"));
 }
 
 /* ------------------------------------------------------------------- blank */
@@ -714,6 +1022,8 @@ main(int argc, char **argv)
   g_test_add_func("/chartdesk/cleanup/orient/without-osd", test_orient_without_osd);
   g_test_add_func("/chartdesk/cleanup/orient/unsure", test_orient_unsure);
   g_test_add_func("/chartdesk/cleanup/orient/missing-osd", test_orient_missing_osd);
+  g_test_add_func("/chartdesk/cleanup/orient/landscape-portrait", test_orient_landscape_portrait);
+  g_test_add_func("/chartdesk/cleanup/orient/upright-forms", test_orient_upright_forms);
   g_test_add_func("/chartdesk/cleanup/binarize/faded", test_binarize_faded);
   g_test_add_func("/chartdesk/cleanup/binarize/colour", test_binarize_colour);
   g_test_add_func("/chartdesk/cleanup/binarize/fax", test_binarize_fax);
@@ -722,6 +1032,11 @@ main(int argc, char **argv)
   g_test_add_func("/chartdesk/cleanup/clean/holes", test_clean_holes);
   g_test_add_func("/chartdesk/cleanup/clean/border", test_clean_border);
   g_test_add_func("/chartdesk/cleanup/clean/grey", test_clean_grey);
+  g_test_add_func("/chartdesk/cleanup/clean/table", test_clean_table);
+  g_test_add_func("/chartdesk/cleanup/clean/undo", test_clean_undo);
+  g_test_add_func("/chartdesk/cleanup/clean/check-only-risky", test_clean_check_only_risky);
+  g_test_add_func("/chartdesk/cleanup/resolution/untagged", test_resolution_untagged);
+  g_test_add_func("/chartdesk/cleanup/resolution/implausible", test_resolution_implausible);
   g_test_add_func("/chartdesk/cleanup/blank/duplex-back", test_blank_duplex_back);
   g_test_add_func("/chartdesk/cleanup/blank/with-noise", test_blank_with_noise);
   g_test_add_func("/chartdesk/cleanup/blank/signature", test_blank_signature);

@@ -3,6 +3,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include <chartdesk.h>
+#include <glib/gstdio.h>
 
 #include "cd-test-util.h"
 
@@ -157,6 +158,81 @@ test_tesseract_missing_language(void)
   g_assert_nonnull(strstr(error->message, "tesseract-ocr-xyz"));
 }
 
+/* A page as the files source reads it from @path. */
+static CdPage *
+file_page(const gchar *path)
+{
+  g_autoptr(GError) error = NULL;
+  GType type = cd_registry_find_stage(registry, "files", &error);
+  g_autoptr(CdSource) source = NULL;
+  const gchar *inputs[] = { path, NULL };
+  CdPage *page;
+
+  g_assert_no_error(error);
+  source = CD_SOURCE(g_object_new(type, NULL));
+  g_assert_true(cd_stage_start(CD_STAGE(source), &error));
+  g_assert_true(cd_source_open(source, inputs, &error));
+  g_assert_no_error(error);
+  page = cd_source_next(source, NULL, &error);
+  g_assert_no_error(error);
+  g_assert_nonnull(page);
+  return page;
+}
+
+/* A page without a resolution tag is read at the resolution its letters'
+ * height gives, recorded on the page, not at an assumed 300 dpi: the
+ * 200 dpi laboratory fax of the samples saved untagged, and a real FUNSD
+ * form (about 100 dpi, shipped untagged). */
+static void
+test_tesseract_untagged_resolution(void)
+{
+  g_autoptr(CdPageStage) stage = make_stage(NULL, NULL);
+  g_autoptr(GError) error = NULL;
+  g_autofree gchar *sample = g_test_build_filename(G_TEST_DIST, "samples", "05-lab-fax-200dpi.tif", NULL);
+  g_autofree gchar *dir = g_dir_make_tmp("cd-tesseract-XXXXXX", &error);
+  g_autofree gchar *untagged = g_build_filename(dir, "lab.png", NULL);
+  const gchar *root = g_getenv("CD_SHARED_DATA");
+  g_autofree gchar *form = root != NULL ? g_build_filename(root, "funsd/testing_data/images/82092117.png", NULL) : NULL;
+  g_autoptr(PIX) pix = pixReadTiff(sample, 0);
+  g_autoptr(CdPage) page = NULL;
+  g_autoptr(GVariant) estimated = NULL;
+  gint xres = 0, yres = 0;
+
+  g_assert_no_error(error);
+  g_assert_true(cd_stage_start(CD_STAGE(stage), &error));
+  g_assert_nonnull(pix);
+  pixSetXRes(pix, 0); /* pixSetResolution() leaves a 0 unset */
+  pixSetYRes(pix, 0);
+  g_assert_cmpint(pixWrite(untagged, pix, IFF_PNG), ==, 0);
+  page = file_page(untagged);
+  g_assert_true(cd_page_stage_process(stage, page, NULL, &error));
+  g_assert_no_error(error);
+  cd_page_get_resolution(page, &xres, &yres);
+  g_test_message("200 dpi fax saved untagged: read at %d dpi", xres);
+  g_assert_cmpint(xres, >=, 160);
+  g_assert_cmpint(xres, <=, 240);
+  estimated = cd_page_get_fact(page, "resolution.estimated");
+  g_assert_nonnull(estimated);
+  g_assert_cmpint(g_variant_get_int32(estimated), ==, xres);
+  g_assert_true(has_word(page, "LABORATORY") || has_word(page, "Laboratory"));
+  g_unlink(untagged);
+  g_rmdir(dir);
+
+  if (form == NULL || !g_file_test(form, G_FILE_TEST_EXISTS)) {
+    g_test_skip("FUNSD (../shared/data/funsd) not found: the real form is not read");
+    return;
+  }
+  {
+    g_autoptr(CdPage) real = file_page(form);
+    g_assert_true(cd_page_stage_process(stage, real, NULL, &error));
+    g_assert_no_error(error);
+    cd_page_get_resolution(real, &xres, &yres);
+    g_test_message("FUNSD form 82092117: read at %d dpi", xres);
+    g_assert_cmpint(xres, >=, 60);
+    g_assert_cmpint(xres, <=, 150);
+  }
+}
+
 /* A cancelled batch stops recognition and says so. */
 static void
 test_tesseract_cancelled(void)
@@ -189,6 +265,7 @@ main(int argc, char **argv)
   g_test_add_func("/chartdesk/tesseract/max-dpi", test_tesseract_max_dpi);
   g_test_add_func("/chartdesk/tesseract/missing-language", test_tesseract_missing_language);
   g_test_add_func("/chartdesk/tesseract/cancelled", test_tesseract_cancelled);
+  g_test_add_func("/chartdesk/tesseract/untagged-resolution", test_tesseract_untagged_resolution);
   rc = g_test_run();
   g_object_unref(registry);
   return rc;
