@@ -84,7 +84,11 @@ cd_cli_mpi(gint argc, gchar **argv)
     if (opt_user != NULL)
       cd_cli_set_user(archive, opt_user);
     if (!cd_archive_import_patients(archive, patients, argv[3], &stats, &error)) {
-      g_prefix_error(&error, "%s: nothing imported: ", argv[3]);
+      /* a refused record's error starts with its file and row or message */
+      if (g_str_has_prefix(error->message, argv[3]))
+        g_prefix_error(&error, "nothing imported: ");
+      else
+        g_prefix_error(&error, "%s: nothing imported: ", argv[3]);
       cd_cli_print_error(error);
       return CD_EXIT_FAILED;
     }

@@ -46,6 +46,7 @@ cd_patient_copy(const CdPatient *patient)
   copy->dob = g_strdup(patient->dob);
   copy->sex = g_strdup(patient->sex);
   copy->merged_into = g_strdup(patient->merged_into);
+  copy->origin = g_strdup(patient->origin);
   return copy;
 }
 
@@ -67,6 +68,7 @@ cd_patient_free(CdPatient *patient)
   g_free(patient->dob);
   g_free(patient->sex);
   g_free(patient->merged_into);
+  g_free(patient->origin);
   g_free(patient);
 }
 

@@ -23,6 +23,9 @@ G_BEGIN_DECLS
  * @dob: (nullable): date of birth, `YYYY-MM-DD`
  * @sex: (nullable): `F`, `M`, `O` or `U`
  * @merged_into: (nullable): the surviving MRN when this one was merged away
+ * @origin: (nullable): where an imported entry was read (`FILE:LINE`, or
+ *   `FILE: message N (ADT^A40)`), so that an import refused by the archive
+ *   names the row or message; %NULL for an entry read from the archive
  *
  * One entry of the master patient index.
  *
@@ -36,6 +39,7 @@ typedef struct {
   gchar *dob;
   gchar *sex;
   gchar *merged_into;
+  gchar *origin;
 } CdPatient;
 
 GType cd_patient_get_type(void) G_GNUC_CONST;

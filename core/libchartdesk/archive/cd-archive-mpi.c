@@ -312,7 +312,12 @@ cd_archive_import_patients(CdArchive *self, GPtrArray *patients, const gchar *so
                       ? cd_archive_merge_patient(self, p->mrn, p->merged_into, source, &local, merges, error)
                       : cd_archive_upsert_patient(self, p, source, &local, error);
     if (!ok) {
-      g_prefix_error(error, "MRN %s: ", p->mrn);
+      /* the row or message it came from, so the refusal can be found in
+       * the file; "nothing imported" is the caller's to say */
+      if (p->origin != NULL)
+        g_prefix_error(error, "%s: MRN %s: ", p->origin, p->mrn);
+      else
+        g_prefix_error(error, "MRN %s: ", p->mrn);
       return FALSE;
     }
   }

@@ -107,6 +107,8 @@ cd_mpi_take(GPtrArray *out, CdPatient *patient, const gchar *where, GPtrArray *p
     cd_mpi_problem(problems, "%s: MRN %s has no family name; record skipped", where, p->mrn);
     return;
   }
+  if (p->origin == NULL)
+    p->origin = g_strdup(where);
   g_ptr_array_add(out, g_steal_pointer(&p));
 }
 
@@ -637,8 +639,12 @@ cd_hl7_merge(CdHl7Message *m, const gchar *where, GPtrArray *out, GPtrArray *pro
     return g_strdup_printf("the PID for MRN %s has no MRG segment after it (the patient merged away)", survivor->mrn);
   if (n_pairs == 0)
     return g_strdup("no PID and MRG segments (the surviving and the merged patient)");
-  for (guint i = 0; i < records->len; i++)
-    g_ptr_array_add(out, g_steal_pointer(&records->pdata[i]));
+  for (guint i = 0; i < records->len; i++) {
+    CdPatient *p = g_steal_pointer(&records->pdata[i]);
+    g_free(p->origin);
+    p->origin = g_strdup(where);
+    g_ptr_array_add(out, p);
+  }
   return NULL;
 }
 

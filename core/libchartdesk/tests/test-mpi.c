@@ -515,13 +515,16 @@ test_mpi_hl7_a40_into_own_pid(void)
   g_assert_false(cd_archive_import_patients(archive, unknown, "hl7", &stats, &error));
   g_assert_error(error, CD_ERROR, CD_ERROR_INVALID_DATA);
   g_assert_cmpstr(error->message, ==,
-                  "MRN 111: merge into 404 refused: 404 is not in the patient index (import the patient first)");
+                  "x: message 1 (ADT^A40): MRN 111: merge into 404 refused: 404 is not in the patient index (import "
+                  "the patient first)");
   g_clear_error(&error);
   g_assert_false(cd_archive_import_patients(archive, into_merged, "hl7", &stats, &error));
-  g_assert_cmpstr(error->message, ==, "MRN 111: merge into 333 refused: 333 was itself merged into 222");
+  g_assert_cmpstr(error->message, ==,
+                  "x: message 1 (ADT^A40): MRN 111: merge into 333 refused: 333 was itself merged into 222");
   g_clear_error(&error);
   g_assert_false(cd_archive_import_patients(archive, elsewhere, "hl7", &stats, &error));
-  g_assert_cmpstr(error->message, ==, "MRN 333: merge into 111 refused: 333 was already merged into 222");
+  g_assert_cmpstr(error->message, ==,
+                  "x: message 1 (ADT^A40): MRN 333: merge into 111 refused: 333 was already merged into 222");
   g_clear_error(&error);
   g_clear_pointer(&s111, cd_patient_free);
   s111 = cd_archive_resolve_patient(archive, "111", &error);
