@@ -510,6 +510,11 @@ test_service_config(Fixture *f, gconstpointer data)
   g_assert_true(g_file_set_contents(f->config, "[service]\narchive=a.archive\n", -1, NULL));
   g_assert_cmpint(run_check(f->config, FALSE, &err), ==, 1);
   g_assert_nonnull(strstr(err, "[service] archive: 'a.archive' is not an absolute path"));
+  g_clear_pointer(&err, g_free);
+
+  g_assert_true(g_file_set_contents(f->config, "[service]\npam-service=/etc/pam.d/chartdesk\n", -1, NULL));
+  g_assert_cmpint(run_check(f->config, FALSE, &err), ==, 1);
+  g_assert_nonnull(strstr(err, "[service] pam-service: a PAM service name (a file of /etc/pam.d), not"));
 }
 
 /* A batch runs on the service: Progress signals as it goes, BatchFinished

@@ -40,6 +40,7 @@ cd_service_config_free(CdServiceConfig *config)
   g_free(config->allowed_group);
   g_free(config->state_dir);
   g_free(config->users);
+  g_free(config->pam_service);
   g_strfreev(config->archive_roots);
   g_strfreev(config->source_roots);
   g_free(config->audit_key);
@@ -152,20 +153,11 @@ cd_config_get_seconds(GKeyFile *kf, const gchar *group, const gchar *key, gdoubl
   return TRUE;
 }
 
-static const gchar *const service_keys[] = { "archive",
-                                             "workflow",
-                                             "workflow-path",
-                                             "workers",
-                                             "max-batches",
-                                             "bus",
-                                             "allowed-group",
-                                             "state-dir",
-                                             "archive-roots",
-                                             "source-roots",
-                                             "audit-key",
-                                             "users",
-                                             "break-glass-minutes",
-                                             NULL };
+static const gchar *const service_keys[] = {
+  "archive",   "workflow",      "workflow-path",       "workers",       "max-batches",
+  "bus",       "allowed-group", "state-dir",           "archive-roots", "source-roots",
+  "audit-key", "users",         "break-glass-minutes", "pam-service",   NULL
+};
 static const gchar *const hot_folder_keys[] = { "path",           "workflow",     "archive",   "done", "failed",
                                                 "stable-seconds", "poll-seconds", "max-files", NULL };
 
@@ -298,6 +290,15 @@ cd_service_config_load(const gchar *filename, GError **error)
       return NULL;
     }
     config->break_glass_minutes = (guint) minutes;
+  }
+  if (g_key_file_has_key(kf, "service", "pam-service", NULL)) {
+    g_autofree gchar *pam = g_strstrip(g_key_file_get_string(kf, "service", "pam-service", NULL));
+    if (pam[0] == '\0' || strchr(pam, '/') != NULL) {
+      g_set_error(error, CD_ERROR, CD_ERROR_INVALID_ARGUMENT,
+                  "%s: [service] pam-service: a PAM service name (a file of /etc/pam.d), not '%s'", filename, pam);
+      return NULL;
+    }
+    config->pam_service = g_steal_pointer(&pam);
   }
   if (g_key_file_has_key(kf, "service", "workflow", NULL)) {
     g_free(config->workflow);

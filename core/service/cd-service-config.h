@@ -40,6 +40,7 @@ typedef struct {
   /* users (issue 14) */
   gchar *users;              /* the user directory; NULL for STATE_DIR/users.conf if it exists */
   guint break_glass_minutes; /* how long break-the-glass lasts, 0 for the default (60) */
+  gchar *pam_service;        /* users without a local password log in through PAM; NULL: none */
 } CdServiceConfig;
 
 CdServiceConfig *cd_service_config_new_default(void);

@@ -43,6 +43,7 @@ cd_service_users_new(const CdServiceConfig *config, GError **error)
   directory = cd_user_directory_open(path, FALSE, error);
   if (directory == NULL)
     return NULL;
+  cd_user_directory_set_pam(directory, config->pam_service, NULL);
   self = g_new0(CdServiceUsers, 1);
   self->directory = directory;
   self->principals = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_object_unref);

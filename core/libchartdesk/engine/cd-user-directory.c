@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cd-pam.h"
 #include "cd-user-directory.h"
 #include "cd-util-private.h"
 
@@ -43,7 +44,9 @@ struct _CdUserDirectory {
   gpointer clock_data;
   guint64 opslimit; /* argon2id parameters new hashes are made with */
   gsize memlimit;
-  gchar *actor; /* who makes changes, for PATH.log */
+  gchar *actor;       /* who makes changes, for PATH.log */
+  gchar *pam_service; /* users without a local password log in through PAM, or NULL */
+  gchar *pam_confdir; /* PAM's service files, NULL for /etc/pam.d */
 };
 
 G_DEFINE_FINAL_TYPE(CdUserDirectory, cd_user_directory, G_TYPE_OBJECT)
@@ -107,6 +110,8 @@ cd_user_directory_finalize(GObject *object)
 
   g_free(self->path);
   g_free(self->actor);
+  g_free(self->pam_service);
+  g_free(self->pam_confdir);
   g_key_file_unref(self->kf);
   G_OBJECT_CLASS(cd_user_directory_parent_class)->finalize(object);
 }
@@ -139,6 +144,32 @@ cd_user_directory_set_actor(CdUserDirectory *self, const gchar *actor)
   g_return_if_fail(CD_IS_USER_DIRECTORY(self));
   g_free(self->actor);
   self->actor = g_strdup(actor);
+}
+
+/**
+ * cd_user_directory_set_pam:
+ * @self: a #CdUserDirectory
+ * @service: (nullable): a PAM service name (`[service] pam-service`), or
+ *   %NULL for local passwords only
+ * @confdir: (nullable): where PAM reads its service files, %NULL for
+ *   `/etc/pam.d` (tests give a folder of their own)
+ *
+ * With a PAM service, a user who has no local password is authenticated by
+ * PAM as their Unix account (`unix-user`, else their login), so a
+ * hospital's directory accounts (SSSD) need no password of ours. A user
+ * with a local password keeps it; roles and the disabled state are always
+ * this directory's.
+ *
+ * Since: 0.3
+ */
+void
+cd_user_directory_set_pam(CdUserDirectory *self, const gchar *service, const gchar *confdir)
+{
+  g_return_if_fail(CD_IS_USER_DIRECTORY(self));
+  g_free(self->pam_service);
+  g_free(self->pam_confdir);
+  self->pam_service = service != NULL && service[0] != '\0' ? g_strdup(service) : NULL;
+  self->pam_confdir = g_strdup(confdir);
 }
 
 /**
@@ -745,6 +776,16 @@ cd_user_directory_verify_password(CdUserDirectory *self, const gchar *login, con
     return FALSE;
   hash = g_key_file_get_string(self->kf, group, "password", NULL);
   state = g_key_file_get_string(self->kf, group, "state", NULL);
+  if ((hash == NULL || hash[0] == '\0') && self->pam_service != NULL) {
+    g_autofree gchar *account = g_key_file_get_string(self->kf, group, "unix-user", NULL);
+    /* disabled here stays disabled, whatever the hospital's directory says */
+    if (g_strcmp0(state, "disabled") == 0) {
+      g_set_error(error, CD_ERROR, CD_ERROR_PERMISSION_DENIED, "user %s is disabled", login);
+      return FALSE;
+    }
+    return cd_pam_authenticate(self->pam_service, self->pam_confdir,
+                               account != NULL && account[0] != '\0' ? account : login, password, error);
+  }
   if (hash == NULL || password == NULL || crypto_pwhash_str_verify(hash, password, strlen(password)) != 0) {
     g_set_error(error, CD_ERROR, CD_ERROR_PERMISSION_DENIED, "user %s: wrong password", login);
     return FALSE;

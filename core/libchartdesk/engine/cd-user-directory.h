@@ -54,6 +54,7 @@ const gchar *cd_user_directory_get_path(CdUserDirectory *self);
 void cd_user_directory_set_actor(CdUserDirectory *self, const gchar *actor);
 void cd_user_directory_set_clock(CdUserDirectory *self, CdClockFunc clock, gpointer user_data);
 gint64 cd_user_directory_now(CdUserDirectory *self);
+void cd_user_directory_set_pam(CdUserDirectory *self, const gchar *service, const gchar *confdir);
 void cd_user_directory_set_pwhash_limits(CdUserDirectory *self, guint64 opslimit, gsize memlimit);
 gboolean cd_user_directory_refresh(CdUserDirectory *self, GError **error);
 

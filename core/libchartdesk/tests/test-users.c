@@ -8,6 +8,7 @@
 #include <glib/gstdio.h>
 #include <sodium.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cd-archive-private.h"
 #include "cd-error.h"
@@ -793,6 +794,88 @@ test_users_session_rate_limit(Fixture *f, gconstpointer data)
   g_assert_nonnull(elsewhere);
 }
 
+/* With a PAM service, a user without a local password logs in through PAM
+ * as their Unix account: a real account made with useradd and chpasswd,
+ * checked by pam_unix from a service file in a folder of the test's own;
+ * a wrong password and a disabled user are refused, and a user with a
+ * local password keeps it. Needs root (to make the account and for
+ * pam_unix to read the shadow file). */
+static void
+test_users_pam(Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CdUserDirectory) dir = NULL;
+  g_autofree gchar *confdir = g_build_filename(f->dir, "pam.d", NULL);
+  g_autofree gchar *service = g_build_filename(confdir, "chartdesk-test", NULL);
+  const gchar *account = "cdtest-pam";
+  const gchar *coder[] = { "coder", NULL };
+  gint status = -1;
+
+  if (getuid() != 0) {
+    g_test_skip("needs root: makes a Unix account with useradd, and pam_unix reads /etc/shadow");
+    return;
+  }
+  if (!g_file_test("/usr/sbin/useradd", G_FILE_TEST_IS_EXECUTABLE) ||
+      !g_file_test("/usr/sbin/chpasswd", G_FILE_TEST_IS_EXECUTABLE)) {
+    g_test_skip("useradd or chpasswd not found");
+    return;
+  }
+  {
+    const gchar *del[] = { "userdel", "-r", account, NULL };
+    const gchar *add[] = { "useradd", "-M", "-s", "/usr/sbin/nologin", account, NULL };
+    g_spawn_sync(NULL, (gchar **) del, NULL,
+                 G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, NULL, NULL,
+                 NULL, NULL);
+    g_assert_true(
+        g_spawn_sync(NULL, (gchar **) add, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, NULL, &status, &error));
+    g_assert_no_error(error);
+    g_assert_true(g_spawn_check_wait_status(status, NULL));
+  }
+  {
+    const gchar *argv[] = { "sh", "-c", "echo 'cdtest-pam:Plumb-Line-42' | chpasswd", NULL };
+    g_assert_true(
+        g_spawn_sync(NULL, (gchar **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, NULL, &status, &error));
+    g_assert_no_error(error);
+    g_assert_true(g_spawn_check_wait_status(status, NULL));
+  }
+  g_assert_cmpint(g_mkdir_with_parents(confdir, 0700), ==, 0);
+  g_assert_true(g_file_set_contents(service, "auth required pam_unix.so\naccount required pam_unix.so\n", -1, NULL));
+
+  dir = open_directory(f);
+  g_assert_true(cd_user_directory_add(dir, "pat", NULL, coder, account, NULL, &error));
+  g_assert_no_error(error);
+  g_assert_true(cd_user_directory_add(dir, "carol", NULL, coder, NULL, "correct horse", &error));
+  g_assert_no_error(error);
+  /* without a PAM service, a user without a password cannot log in */
+  g_assert_false(cd_user_directory_verify_password(dir, "pat", "Plumb-Line-42", NULL, &error));
+  g_assert_error(error, CD_ERROR, CD_ERROR_PERMISSION_DENIED);
+  g_clear_error(&error);
+
+  cd_user_directory_set_pam(dir, "chartdesk-test", confdir);
+  g_assert_true(cd_user_directory_verify_password(dir, "pat", "Plumb-Line-42", NULL, &error));
+  g_assert_no_error(error);
+  g_assert_false(cd_user_directory_verify_password(dir, "pat", "plumb-line-42", NULL, &error));
+  g_assert_error(error, CD_ERROR, CD_ERROR_PERMISSION_DENIED);
+  g_assert_nonnull(strstr(error->message, "refused by PAM"));
+  g_clear_error(&error);
+  /* a local password is still the local password */
+  g_assert_true(cd_user_directory_verify_password(dir, "carol", "correct horse", NULL, &error));
+  g_assert_no_error(error);
+  /* disabled here is disabled, whatever PAM says */
+  g_assert_true(cd_user_directory_set_active(dir, "pat", FALSE, &error));
+  g_assert_no_error(error);
+  g_assert_false(cd_user_directory_verify_password(dir, "pat", "Plumb-Line-42", NULL, &error));
+  g_assert_error(error, CD_ERROR, CD_ERROR_PERMISSION_DENIED);
+  g_assert_nonnull(strstr(error->message, "disabled"));
+  g_clear_error(&error);
+  {
+    const gchar *del[] = { "userdel", account, NULL };
+    g_assert_true(
+        g_spawn_sync(NULL, (gchar **) del, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, NULL, &status, &error));
+    g_assert_no_error(error);
+  }
+}
+
 int
 main(int argc, char **argv)
 {
@@ -810,6 +893,7 @@ main(int argc, char **argv)
   ADD("session-expiry", test_users_session_expiry);
   ADD("session-disabled", test_users_session_disabled);
   ADD("session-rate-limit", test_users_session_rate_limit);
+  ADD("pam", test_users_pam);
 #undef ADD
   return g_test_run();
 }
