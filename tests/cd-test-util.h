@@ -83,10 +83,11 @@ cd_test_run_clear(CdTestRun *r)
 }
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(CdTestRun, cd_test_run_clear)
 
-/* Runs the build tree's `chartdesk` with @args (NULL-terminated) and
- * collects its output; a failing run is described in the test log. */
+/* Runs the build tree's `chartdesk` with @args (NULL-terminated), @input
+ * (or nothing) on its standard input, and collects its output; a failing
+ * run is described in the test log. */
 static inline void
-cd_test_chartdesk_v(CdTestRun *r, const gchar *const *args)
+cd_test_chartdesk_stdin(CdTestRun *r, const gchar *input, const gchar *const *args)
 {
   GPtrArray *argv = g_ptr_array_new_with_free_func(g_free);
   GSubprocess *proc;
@@ -96,16 +97,24 @@ cd_test_chartdesk_v(CdTestRun *r, const gchar *const *args)
   for (guint i = 0; args[i] != NULL; i++)
     g_ptr_array_add(argv, g_strdup(args[i]));
   g_ptr_array_add(argv, NULL);
-  proc = g_subprocess_newv((const gchar *const *) argv->pdata,
-                           G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE, &error);
+  proc = g_subprocess_newv(
+      (const gchar *const *) argv->pdata,
+      G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE, &error);
   g_assert_no_error(error);
-  g_subprocess_communicate_utf8(proc, NULL, NULL, &r->out, &r->err, &error);
+  g_subprocess_communicate_utf8(proc, input, NULL, &r->out, &r->err, &error);
   g_assert_no_error(error);
   r->status = g_subprocess_get_exit_status(proc);
   if (r->status != 0)
     g_test_message("chartdesk %s: status %d: %s%s", args[0] != NULL ? args[0] : "", r->status, r->out, r->err);
   g_object_unref(proc);
   g_ptr_array_unref(argv);
+}
+
+/* cd_test_chartdesk_stdin() with nothing on standard input. */
+static inline void
+cd_test_chartdesk_v(CdTestRun *r, const gchar *const *args)
+{
+  cd_test_chartdesk_stdin(r, NULL, args);
 }
 
 /* cd_test_chartdesk_v() with the arguments as a NULL-terminated list. */

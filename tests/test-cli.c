@@ -652,6 +652,53 @@ test_cli_samples_end_to_end(void)
   cd_test_rm_rf(dir);
 }
 
+/* `users add --password-stdin` and `users passwd --password-stdin` take the
+ * web password from standard input (never from the command line, where
+ * other users see it): it verifies, the old one stops working, and neither
+ * is written in clear. */
+static void
+test_cli_users_password(void)
+{
+  g_autofree gchar *dir = tmpdir();
+  g_autofree gchar *users = g_build_filename(dir, "users.conf", NULL);
+  g_autofree gchar *contents = NULL;
+  g_autoptr(CdUserDirectory) directory = NULL;
+  g_autoptr(GError) error = NULL;
+  g_auto(CdTestRun) add = { 0 }, passwd = { 0 }, empty = { 0 };
+
+  {
+    const gchar *args[] = { "users", "--users", users, "add", "carol", "--role", "coder", "--password-stdin", NULL };
+    cd_test_chartdesk_stdin(&add, "first pass phrase\n", args);
+  }
+  g_assert_cmpint(add.status, ==, 0);
+  directory = cd_user_directory_open(users, FALSE, &error);
+  g_assert_no_error(error);
+  g_assert_true(cd_user_directory_verify_password(directory, "carol", "first pass phrase", NULL, &error));
+  g_assert_no_error(error);
+  {
+    const gchar *args[] = { "users", "--users", users, "passwd", "carol", "--password-stdin", NULL };
+    cd_test_chartdesk_stdin(&passwd, "second pass phrase\n", args);
+  }
+  g_assert_cmpint(passwd.status, ==, 0);
+  g_clear_object(&directory);
+  directory = cd_user_directory_open(users, FALSE, &error);
+  g_assert_no_error(error);
+  g_assert_true(cd_user_directory_verify_password(directory, "carol", "second pass phrase", NULL, &error));
+  g_assert_no_error(error);
+  g_assert_false(cd_user_directory_verify_password(directory, "carol", "first pass phrase", NULL, &error));
+  g_assert_error(error, CD_ERROR, CD_ERROR_PERMISSION_DENIED);
+  g_clear_error(&error);
+  {
+    const gchar *args[] = { "users", "--users", users, "passwd", "carol", "--password-stdin", NULL };
+    cd_test_chartdesk_stdin(&empty, "\n", args);
+  }
+  g_assert_cmpint(empty.status, !=, 0);
+  g_assert_nonnull(strstr(empty.err, "empty password"));
+  g_assert_true(g_file_get_contents(users, &contents, NULL, NULL));
+  g_assert_null(strstr(contents, "pass phrase"));
+  cd_test_rm_rf(dir);
+}
+
 /* `chartdesk users` manages the directory (0600, every change logged as
  * admin-mode:LOGIN), refuses unknown roles as a usage error; `--user` on a
  * direct archive is recorded beside the administrator's login, and
@@ -731,5 +778,6 @@ main(int argc, char **argv)
   g_test_add_func("/chartdesk/cli/mpi-a40-survivor", test_cli_mpi_a40_survivor);
   g_test_add_func("/chartdesk/cli/samples-end-to-end", test_cli_samples_end_to_end);
   g_test_add_func("/chartdesk/cli/users", test_cli_users);
+  g_test_add_func("/chartdesk/cli/users-password", test_cli_users_password);
   return g_test_run();
 }
