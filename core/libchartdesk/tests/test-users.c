@@ -815,6 +815,13 @@ test_users_pam(Fixture *f, gconstpointer data)
     g_test_skip("needs root: makes a Unix account with useradd, and pam_unix reads /etc/shadow");
     return;
   }
+#if defined(__SANITIZE_ADDRESS__)
+  /* Debian 12's pam_unix.so jumps to address 0 inside AddressSanitizer
+   * builds (a call from the module itself, before our conversation
+   * function runs); the plain suite runs this test */
+  g_test_skip("pam_unix.so crashes in AddressSanitizer builds; run in the plain suite");
+  return;
+#endif
   if (!g_file_test("/usr/sbin/useradd", G_FILE_TEST_IS_EXECUTABLE) ||
       !g_file_test("/usr/sbin/chpasswd", G_FILE_TEST_IS_EXECUTABLE)) {
     g_test_skip("useradd or chpasswd not found");
