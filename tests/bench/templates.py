@@ -389,7 +389,12 @@ def make_document(rng, tpl, split, mt, doc_type=None):
         else:
             doc_type = rng.choice(doctext.TYPES)
     if doc_type in mt_ok and rng.random() < 0.5:
-        body = mtsamples_lines(rng.choice(mt[doc_type]), rng.randrange(25, 75))
+        # drawn without replacement: a report used twice would weigh twice
+        # in the figures (a type with few held-out reports ran out of them
+        # and repeated one letter three times); once a type's reports are
+        # used up, its documents are generated notes
+        pool = mt[doc_type]
+        body = mtsamples_lines(pool.pop(rng.randrange(len(pool))), rng.randrange(25, 75))
         source = "mtsamples"
     else:
         body = generated_body(rng, doc_type, split)
@@ -409,7 +414,7 @@ def make_charts(out, split, n_pages, seed, mt_path):
     family = tune_t if split == "tune" else test_t
     text_split = "train" if split == "tune" else "test"
     mt_tune, mt_test = mtsamples_split(mt_path)
-    mt = mt_tune if split == "tune" else mt_test
+    mt = {t: list(reports) for t, reports in (mt_tune if split == "tune" else mt_test).items()}
     rng = random.Random(seed)
     os.makedirs(out, exist_ok=True)
     patients = cg.make_patients(rng, max(10, n_pages // 3))
