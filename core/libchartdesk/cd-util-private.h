@@ -13,6 +13,7 @@ void cd_ptr_array_sort_strings(GPtrArray *array);
 gchar *cd_file_sha256(const gchar *path, guint64 *size, GError **error);
 gchar *cd_now_iso8601(void);
 gchar *cd_json_to_string(JsonNode *node);
+JsonNode *cd_json_strv_new(const gchar *const *strv);
 gboolean cd_running_uninstalled(void);
 
 G_END_DECLS

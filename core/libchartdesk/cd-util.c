@@ -71,6 +71,19 @@ cd_json_to_string(JsonNode *node)
   return json_generator_to_data(gen, NULL);
 }
 
+/* @strv (NULL-terminated, or NULL for none) as a JSON array of strings. */
+JsonNode *
+cd_json_strv_new(const gchar *const *strv)
+{
+  g_autoptr(JsonBuilder) b = json_builder_new();
+
+  json_builder_begin_array(b);
+  for (guint i = 0; strv != NULL && strv[i] != NULL; i++)
+    json_builder_add_string_value(b, strv[i]);
+  json_builder_end_array(b);
+  return json_builder_get_root(b);
+}
+
 /* Whether this process runs from the build tree, where the test suite and
  * the quick start run it: then plugins and workflows are found there too. */
 gboolean

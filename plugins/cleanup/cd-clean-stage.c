@@ -392,17 +392,10 @@ cd_clean_stage_start(CdStage *stage, GError **error)
 
   if (!self->check)
     return TRUE;
-  self->api = TessBaseAPICreate();
-  if (TessBaseAPIInit3(self->api, datapath, self->language) != 0) {
-    TessBaseAPIDelete(self->api);
-    self->api = NULL;
-    g_set_error(error, CD_ERROR, CD_ERROR_NOT_FOUND,
-                "cannot load Tesseract language '%s'%s%s for the cleanup check (install tesseract-ocr-%s, or set "
-                "check=false)",
-                self->language, datapath != NULL ? " from " : "", datapath != NULL ? datapath : "", self->language);
+  self->api =
+      cd_cleanup_tess_new(datapath, self->language, " language", " for the cleanup check", "check=false", error);
+  if (self->api == NULL)
     return FALSE;
-  }
-  TessBaseAPISetVariable(self->api, "debug_file", "/dev/null");
   return TRUE;
 }
 
@@ -411,11 +404,7 @@ cd_clean_stage_stop(CdStage *stage)
 {
   CdCleanStage *self = CD_CLEAN_STAGE(stage);
 
-  if (self->api == NULL)
-    return;
-  TessBaseAPIEnd(self->api);
-  TessBaseAPIDelete(self->api);
-  self->api = NULL;
+  cd_cleanup_tess_free(&self->api);
 }
 
 /* Whether cleaning this page could cost words, so that it is worth

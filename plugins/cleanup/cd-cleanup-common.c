@@ -279,3 +279,36 @@ cd_cleanup_read_score(TessBaseAPI *api, PIX *bin, gint dpi, gint turn, gint top,
     *mean_conf = conf_sum / n;
   return score;
 }
+
+/* A stage's own Tesseract handle for @language, made once in its start,
+ * with Tesseract's diagnostics (not for operators) silenced. On failure
+ * %NULL with %CD_ERROR_NOT_FOUND: "cannot load Tesseract@noun '@language'
+ * [from @datapath]@purpose (install tesseract-ocr-@language, or set
+ * @option)", @option being the stage's switch that does without it. */
+TessBaseAPI *
+cd_cleanup_tess_new(const gchar *datapath, const gchar *language, const gchar *noun, const gchar *purpose,
+                    const gchar *option, GError **error)
+{
+  TessBaseAPI *api = TessBaseAPICreate();
+
+  if (TessBaseAPIInit3(api, datapath, language) != 0) {
+    TessBaseAPIDelete(api);
+    g_set_error(error, CD_ERROR, CD_ERROR_NOT_FOUND,
+                "cannot load Tesseract%s '%s'%s%s%s (install tesseract-ocr-%s, or set %s)", noun, language,
+                datapath != NULL ? " from " : "", datapath != NULL ? datapath : "", purpose, language, option);
+    return NULL;
+  }
+  TessBaseAPISetVariable(api, "debug_file", "/dev/null");
+  return api;
+}
+
+/* Ends and frees *@api, if any, and clears it. */
+void
+cd_cleanup_tess_free(TessBaseAPI **api)
+{
+  if (*api == NULL)
+    return;
+  TessBaseAPIEnd(*api);
+  TessBaseAPIDelete(*api);
+  *api = NULL;
+}

@@ -35,4 +35,8 @@ gint cd_cleanup_band_height(PIX *bin, gint dpi);
 gint cd_cleanup_inkiest_band(PIX *bin, gint band);
 gdouble cd_cleanup_read_score(TessBaseAPI *api, PIX *bin, gint dpi, gint turn, gint top, gdouble *mean_conf);
 
+TessBaseAPI *cd_cleanup_tess_new(const gchar *datapath, const gchar *language, const gchar *noun, const gchar *purpose,
+                                 const gchar *option, GError **error);
+void cd_cleanup_tess_free(TessBaseAPI **api);
+
 G_END_DECLS

@@ -82,29 +82,15 @@ cd_orient_stage_start(CdStage *stage, GError **error)
   const gchar *datapath = self->datapath != NULL && self->datapath[0] != '\0' ? self->datapath : NULL;
 
   if (self->osd) {
-    self->api = TessBaseAPICreate();
-    if (TessBaseAPIInit3(self->api, datapath, "osd") != 0) {
-      TessBaseAPIDelete(self->api);
-      self->api = NULL;
-      g_set_error(error, CD_ERROR, CD_ERROR_NOT_FOUND,
-                  "cannot load Tesseract's orientation data 'osd'%s%s (install tesseract-ocr-osd, or set osd=false)",
-                  datapath != NULL ? " from " : "", datapath != NULL ? datapath : "");
+    self->api = cd_cleanup_tess_new(datapath, "osd", "'s orientation data", "", "osd=false", error);
+    if (self->api == NULL)
       return FALSE;
-    }
-    TessBaseAPISetVariable(self->api, "debug_file", "/dev/null");
   }
   if (self->verify) {
-    self->reader = TessBaseAPICreate();
-    if (TessBaseAPIInit3(self->reader, datapath, self->language) != 0) {
-      TessBaseAPIDelete(self->reader);
-      self->reader = NULL;
-      g_set_error(error, CD_ERROR, CD_ERROR_NOT_FOUND,
-                  "cannot load Tesseract language '%s'%s%s for the orientation check (install tesseract-ocr-%s, "
-                  "or set verify=false)",
-                  self->language, datapath != NULL ? " from " : "", datapath != NULL ? datapath : "", self->language);
+    self->reader =
+        cd_cleanup_tess_new(datapath, self->language, " language", " for the orientation check", "verify=false", error);
+    if (self->reader == NULL)
       return FALSE;
-    }
-    TessBaseAPISetVariable(self->reader, "debug_file", "/dev/null");
   }
   return TRUE;
 }
@@ -114,16 +100,8 @@ cd_orient_stage_stop(CdStage *stage)
 {
   CdOrientStage *self = CD_ORIENT_STAGE(stage);
 
-  if (self->reader != NULL) {
-    TessBaseAPIEnd(self->reader);
-    TessBaseAPIDelete(self->reader);
-    self->reader = NULL;
-  }
-  if (self->api == NULL)
-    return;
-  TessBaseAPIEnd(self->api);
-  TessBaseAPIDelete(self->api);
-  self->api = NULL;
+  cd_cleanup_tess_free(&self->reader);
+  cd_cleanup_tess_free(&self->api);
 }
 
 /* The check: reads a band of @work as it is and turned each way in

@@ -104,7 +104,6 @@ cd_archive_queue_batch(CdArchive *self, const gchar *workflow, const gchar *work
   g_autoptr(GRecMutexLocker) locker = NULL;
   g_autoptr(CdArchiveTxn) txn = NULL;
   g_autoptr(sqlite3_stmt) stmt = NULL;
-  g_autoptr(JsonBuilder) b = json_builder_new();
   g_autoptr(JsonNode) inputs_node = NULL;
   g_autofree gchar *inputs_json = NULL;
   g_autofree gchar *ts = cd_now_iso8601();
@@ -120,11 +119,7 @@ cd_archive_queue_batch(CdArchive *self, const gchar *workflow, const gchar *work
     return 0;
   db = cd_archive_get_db(self);
 
-  json_builder_begin_array(b);
-  for (guint i = 0; inputs != NULL && inputs[i] != NULL; i++)
-    json_builder_add_string_value(b, inputs[i]);
-  json_builder_end_array(b);
-  inputs_node = json_builder_get_root(b);
+  inputs_node = cd_json_strv_new(inputs);
   inputs_json = cd_json_to_string(inputs_node);
 
   txn = cd_archive_txn_begin(self, error);
