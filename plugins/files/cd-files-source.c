@@ -7,6 +7,7 @@
 #include <cairo.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <glib/gstdio.h>
 #include <poppler.h>
 #include <stdarg.h>
@@ -402,8 +403,10 @@ cd_files_source_tiff_resolution(CdFilesSource *self, gint *xres, gint *yres)
     x *= 2.54f;
     y *= 2.54f;
   }
-  *xres = (gint) (x + 0.5f);
-  *yres = (gint) (y + 0.5f);
+  /* a damaged file may say anything, NaN or 1e38 dpi included: what no
+   * scanner produces is 0, "not said", so the default applies */
+  *xres = isfinite(x) && x > 0 && x < 100000 ? (gint) (x + 0.5f) : 0;
+  *yres = isfinite(y) && y > 0 && y < 100000 ? (gint) (y + 0.5f) : 0;
 }
 
 /* Stamps the page's resolution; a scan that does not say is assumed to be
