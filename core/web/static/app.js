@@ -1,0 +1,2 @@
+/* Chartdesk web workstation */
+"use strict";
