@@ -73,6 +73,7 @@ test_example_out_of_tree(void)
   g_autofree gchar *replacement = NULL;
   g_autofree gchar *flags = NULL;
   g_auto(GStrv) flag_argv = NULL;
+  g_auto(GStrv) cc_argv = NULL;
   g_autofree gchar *plugins = g_build_filename(root, "plugins", NULL);
   g_autofree gchar *module = g_build_filename(plugins, "cd-plugin-example-classifier.so", NULL);
   g_autoptr(GPtrArray) cc = g_ptr_array_new();
@@ -116,7 +117,11 @@ test_example_out_of_tree(void)
   g_assert_nonnull(strstr(flags, root));
   g_assert_true(g_shell_parse_argv(g_strstrip(flags), NULL, &flag_argv, &error));
   g_assert_cmpint(g_mkdir_with_parents(plugins, 0700), ==, 0);
-  g_ptr_array_add(cc, (gpointer) env("CD_CC"));
+  /* the compiler command may be several words ("ccache cc") */
+  g_assert_true(g_shell_parse_argv(env("CD_CC"), NULL, &cc_argv, &error));
+  g_assert_no_error(error);
+  for (guint i = 0; cc_argv[i] != NULL; i++)
+    g_ptr_array_add(cc, cc_argv[i]);
   g_ptr_array_add(cc, "-shared");
   g_ptr_array_add(cc, "-fPIC");
   g_ptr_array_add(cc, "-Wall");
