@@ -29,6 +29,8 @@ gboolean cd_archive_step_done(CdArchive *self, sqlite3_stmt *stmt, GError **erro
 gboolean cd_archive_audit_locked(CdArchive *self, const gchar *action, const gchar *object, JsonNode *detail,
                                  GError **error);
 gchar *cd_query_plain_to_fts(const gchar *text);
+GPtrArray *cd_archive_search_statements(CdArchive *self, const CdSearchQuery *query, const gchar **plan,
+                                        GError **error);
 GRecMutex *cd_archive_get_mutex(CdArchive *self);
 sqlite3 *cd_archive_get_db(CdArchive *self);
 const gchar *cd_archive_get_purpose(CdArchive *self);
