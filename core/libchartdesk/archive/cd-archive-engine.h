@@ -332,6 +332,7 @@ JsonNode *cd_search_hits_to_json(GPtrArray *hits, const gchar *text);
 void cd_search_result_free(CdSearchResult *result);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(CdSearchResult, cd_search_result_free)
 JsonNode *cd_search_result_to_json(const CdSearchResult *result, const CdSearchQuery *query);
+JsonNode *cd_search_result_to_hits_json(const CdSearchResult *result, const CdSearchQuery *query);
 
 CdArchive *cd_archive_open(const gchar *path, CdArchiveFlags flags, GError **error);
 gint cd_archive_get_schema_version(CdArchive *self);

@@ -1162,3 +1162,32 @@ cd_archive_search_statements(CdArchive *self, const CdSearchQuery *query, const 
     *plan = result->plan;
   return g_steal_pointer(&log);
 }
+
+/**
+ * cd_search_result_to_hits_json:
+ * @result: a #CdSearchResult
+ * @query: the query it answers
+ *
+ * The JSON of cd_search_hits_to_json() (`chartdesk search --json`, the
+ * service's Search method), with the result's `total`,
+ * `total_is_estimate`, `order`, `window`, `plan`, `terms`, `facets` and
+ * `facets_partial` as cd_search_result_to_json() has them.
+ *
+ * Returns: (transfer full): a JSON object
+ *
+ * Since: 0.2
+ */
+JsonNode *
+cd_search_result_to_hits_json(const CdSearchResult *result, const CdSearchQuery *query)
+{
+  JsonNode *root = cd_search_hits_to_json(result->hits, query->text);
+  g_autoptr(JsonNode) full = cd_search_result_to_json(result, query);
+  JsonObject *from = json_node_get_object(full);
+  JsonObject *to = json_node_get_object(root);
+
+  for (const gchar *const *m = (const gchar *const[]){ "total", "total_is_estimate", "order", "window", "plan", "terms",
+                                                       "facets", "facets_partial", NULL };
+       *m != NULL; m++)
+    json_object_set_member(to, *m, json_node_copy(json_object_get_member(from, *m)));
+  return root;
+}
