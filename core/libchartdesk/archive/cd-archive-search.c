@@ -7,6 +7,7 @@
  */
 #include "config.h"
 
+#include <math.h>
 #include <sqlite3.h>
 #include <string.h>
 
@@ -263,6 +264,7 @@ typedef struct {
   const gchar *hidden;
   gboolean doc_filter;
   GPtrArray *log; /* (nullable): the statements run, for cd_archive_search_statements() */
+  GBytes *idf;    /* (nullable): a double per phrase, for cd_rank() */
 } CdSearchPlan;
 
 static sqlite3_stmt *
@@ -278,6 +280,7 @@ cd_search_plan_clear(CdSearchPlan *plan)
 {
   g_clear_pointer(&plan->match, g_free);
   g_clear_pointer(&plan->types_json, g_free);
+  g_clear_pointer(&plan->idf, g_bytes_unref);
 }
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(CdSearchPlan, cd_search_plan_clear)
@@ -356,37 +359,195 @@ cd_search_fold(const gchar *word)
   return g_string_free(out, FALSE);
 }
 
-/* The query's words as the index holds them, operators and syntax left
- * out; a word followed by '*' (a prefix) is flagged in @prefix. */
-static gchar **
-cd_search_terms(const gchar *text, gboolean fts, GArray *prefix)
+/* One phrase of an FTS5 query as FTS5 numbers them (in the order they are
+ * written): its words as the index holds them, whether it is a prefix, and
+ * how many pages it is on at most (from the vocabulary). */
+typedef struct {
+  gchar **tokens;
+  gboolean prefix;
+  gint64 pages;
+} CdPhrase;
+
+static void
+cd_phrase_free(CdPhrase *phrase)
 {
-  g_autoptr(GPtrArray) terms = g_ptr_array_new_with_free_func(g_free);
+  g_strfreev(phrase->tokens);
+  g_free(phrase);
+}
+
+/* The words of @text (runs of letters and digits), folded. */
+static gchar **
+cd_search_words(const gchar *text, gssize len)
+{
+  g_autoptr(GPtrArray) words = g_ptr_array_new_with_free_func(g_free);
+  const gchar *end = text + (len < 0 ? (gssize) strlen(text) : len);
   const gchar *p = text;
 
-  while (p != NULL && *p != '\0') {
-    const gchar *start;
-    g_autofree gchar *word = NULL;
-    gboolean is_prefix;
-    gunichar c = g_utf8_get_char(p);
-    if (!g_unichar_isalnum(c)) {
+  while (p < end) {
+    const gchar *start = p;
+    while (p < end && g_unichar_isalnum(g_utf8_get_char(p)))
       p = g_utf8_next_char(p);
-      continue;
+    if (p > start) {
+      g_autofree gchar *word = g_strndup(start, p - start);
+      g_ptr_array_add(words, cd_search_fold(word));
+    } else {
+      p = g_utf8_next_char(p);
     }
-    start = p;
-    while (*p != '\0' && g_unichar_isalnum(g_utf8_get_char(p)))
-      p = g_utf8_next_char(p);
-    word = g_strndup(start, p - start);
-    is_prefix = *p == '*';
-    if (fts && (g_strv_contains((const gchar *const[]){ "AND", "OR", "NOT", "NEAR", NULL }, word) ||
-                (*p == ':' && p[1] != ':')))
-      continue; /* an operator, or a column name */
-    g_ptr_array_add(terms, cd_search_fold(word));
-    if (prefix != NULL)
-      g_array_append_val(prefix, is_prefix);
+  }
+  g_ptr_array_add(words, NULL);
+  return (gchar **) g_ptr_array_free(g_steal_pointer(&words), FALSE);
+}
+
+static void
+cd_phrases_add(GPtrArray *phrases, gchar **tokens, gboolean prefix)
+{
+  CdPhrase *phrase;
+
+  if (tokens[0] == NULL) {
+    g_strfreev(tokens);
+    return;
+  }
+  phrase = g_new0(CdPhrase, 1);
+  phrase->tokens = tokens;
+  phrase->prefix = prefix;
+  g_ptr_array_add(phrases, phrase);
+}
+
+/* The phrases of a query: for plain words each whitespace-separated word
+ * (cd_query_plain_to_fts() quotes each), for FTS5 syntax each bareword and
+ * quoted string, operators, column names and NEAR's distance left out. */
+static GPtrArray *
+cd_search_phrases(const gchar *text, gboolean fts)
+{
+  GPtrArray *phrases = g_ptr_array_new_with_free_func((GDestroyNotify) cd_phrase_free);
+  const gchar *p = text;
+  gboolean after_comma = FALSE;
+
+  if (text == NULL)
+    return phrases;
+  if (!fts) {
+    g_auto(GStrv) tokens = g_strsplit_set(text, " \t\n\r", -1);
+    for (guint i = 0; tokens[i] != NULL; i++)
+      cd_phrases_add(phrases, cd_search_words(tokens[i], -1), FALSE);
+    return phrases;
+  }
+  while (*p != '\0') {
+    if (*p == '"') {
+      GString *content = g_string_new(NULL);
+      for (p++; *p != '\0'; p++) {
+        if (*p == '"' && p[1] == '"')
+          p++;
+        else if (*p == '"')
+          break;
+        g_string_append_c(content, *p);
+      }
+      if (*p == '"')
+        p++;
+      cd_phrases_add(phrases, cd_search_words(content->str, content->len), *p == '*');
+      g_string_free(content, TRUE);
+      after_comma = FALSE;
+    } else if (cd_fts_bareword_char(*p)) {
+      const gchar *start = p;
+      g_autofree gchar *word = NULL;
+      gboolean number = TRUE;
+      while (cd_fts_bareword_char(*p)) {
+        number = number && g_ascii_isdigit(*p);
+        p++;
+      }
+      word = g_strndup(start, p - start);
+      if (g_strv_contains((const gchar *const[]){ "AND", "OR", "NOT", NULL }, word) ||
+          (g_str_equal(word, "NEAR") && *p == '(') || *p == ':' || (after_comma && number)) {
+        after_comma = FALSE;
+        continue;
+      }
+      cd_phrases_add(phrases, cd_search_words(word, -1), *p == '*');
+      after_comma = FALSE;
+    } else {
+      if (*p == ',')
+        after_comma = TRUE;
+      else if (!g_ascii_isspace(*p))
+        after_comma = FALSE;
+      p++;
+    }
+  }
+  return phrases;
+}
+
+/* Every word of the phrases, for highlighting. */
+static gchar **
+cd_search_terms(GPtrArray *phrases)
+{
+  g_autoptr(GPtrArray) terms = g_ptr_array_new();
+
+  for (guint i = 0; i < phrases->len; i++) {
+    CdPhrase *phrase = g_ptr_array_index(phrases, i);
+    for (guint j = 0; phrase->tokens[j] != NULL; j++) {
+      if (!g_ptr_array_find_with_equal_func(terms, phrase->tokens[j], g_str_equal, NULL))
+        g_ptr_array_add(terms, g_strdup(phrase->tokens[j]));
+    }
   }
   g_ptr_array_add(terms, NULL);
   return (gchar **) g_ptr_array_free(g_steal_pointer(&terms), FALSE);
+}
+
+/* Okapi BM25 of the current row, as cd_rank(pages_fts, IDF): IDF is a blob
+ * of one double per phrase, computed once per search from the index's
+ * vocabulary. FTS5's own bm25() counts the pages of every phrase by
+ * reading its whole doclist, once per query, which is once per page when
+ * a filter drives and the text is checked page by page; and its cost grows
+ * with the matches. Negative, lower is better, as bm25(). When the phrases
+ * FTS5 sees are not the ones counted (syntax read differently), each weighs
+ * the same. */
+static void
+cd_rank_function(const Fts5ExtensionApi *api, Fts5Context *fts, sqlite3_context *ctx, int n_values,
+                 sqlite3_value **values)
+{
+  const gdouble k1 = 1.2, b = 0.75;
+  gint n_phrases = api->xPhraseCount(fts);
+  const gdouble *idf = NULL;
+  sqlite3_int64 rows = 0, total = 0;
+  gint length = 0;
+  gdouble avg, score = 0;
+
+  if (n_values > 0 && sqlite3_value_bytes(values[0]) == (gint) (n_phrases * sizeof(gdouble)))
+    idf = sqlite3_value_blob(values[0]);
+  if (api->xRowCount(fts, &rows) != SQLITE_OK || api->xColumnTotalSize(fts, 0, &total) != SQLITE_OK ||
+      api->xColumnSize(fts, 0, &length) != SQLITE_OK) {
+    sqlite3_result_error(ctx, "cannot rank: the full-text index cannot be read", -1);
+    return;
+  }
+  avg = rows > 0 && total > 0 ? (gdouble) total / rows : 1;
+  for (gint i = 0; i < n_phrases; i++) {
+    Fts5PhraseIter iter;
+    gint column, offset, tf = 0;
+    for (api->xPhraseFirst(fts, i, &iter, &column, &offset); column >= 0;
+         api->xPhraseNext(fts, &iter, &column, &offset))
+      tf++;
+    if (tf > 0)
+      score += (idf != NULL ? idf[i] : 1.0) * tf * (k1 + 1) / (tf + k1 * (1 - b + b * length / avg));
+  }
+  sqlite3_result_double(ctx, -score);
+}
+
+/* cd_rank() on this connection, once. */
+static gboolean
+cd_search_register_rank(CdArchive *self)
+{
+  sqlite3 *db = cd_archive_get_db(self);
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+  fts5_api *api = NULL;
+
+  if (g_object_get_data(G_OBJECT(self), "cd-rank-db") == db)
+    return TRUE;
+  stmt = cd_archive_prepare(self, "SELECT fts5 (?1)", NULL);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_pointer(stmt, 1, (void *) &api, "fts5_api_ptr", NULL);
+  sqlite3_step(stmt);
+  if (api == NULL || api->iVersion < 2 || api->xCreateFunction(api, "cd_rank", NULL, cd_rank_function, NULL) != SQLITE_OK)
+    return FALSE;
+  g_object_set_data(G_OBJECT(self), "cd-rank-db", db);
+  return TRUE;
 }
 
 /* How many pages hold @term (a prefix: terms starting with it), from the
@@ -444,6 +605,11 @@ cd_search_bind_all(sqlite3_stmt *stmt, const CdSearchQuery *query, const CdSearc
   cd_search_bind(stmt, ":to", query->date_to);
   cd_search_bind(stmt, ":status", query->status);
   cd_search_bind(stmt, ":hidden", plan->hidden);
+  if (plan->idf != NULL && sqlite3_bind_parameter_index(stmt, ":idf") > 0) {
+    gsize size;
+    gconstpointer data = g_bytes_get_data(plan->idf, &size);
+    sqlite3_bind_blob(stmt, sqlite3_bind_parameter_index(stmt, ":idf"), data, (gint) size, SQLITE_TRANSIENT);
+  }
 }
 
 /* The filters, each only when given, so that every statement is one SQLite
@@ -749,32 +915,64 @@ cd_search_ranked_sql(CdPlanKind kind, const CdSearchQuery *query, const CdSearch
 
   if (kind == CD_PLAN_TEXT_FIRST && !plan->doc_filter && plan->hidden == NULL) {
     /* nothing to join: the index alone */
-    g_string_append(sql, "SELECT f.rowid, f.rank FROM pages_fts f WHERE pages_fts MATCH :match");
+    g_string_append(sql, "SELECT f.rowid, cd_rank (pages_fts, :idf) AS r FROM pages_fts f WHERE pages_fts MATCH :match");
   } else {
-    g_string_append(sql, "SELECT p.id, f.rank");
+    g_string_append(sql, "SELECT p.id, cd_rank (pages_fts, :idf) AS r");
     cd_search_append_from(sql, kind, query, plan);
   }
   if (window)
     g_string_append(sql, " AND f.rowid >= :low");
-  g_string_append(sql, " ORDER BY f.rank, f.rowid LIMIT :limit OFFSET :offset");
+  g_string_append(sql, " ORDER BY r, f.rowid LIMIT :limit OFFSET :offset");
   return g_string_free(sql, FALSE);
 }
 
 /* How many pages a query's words match at most, from the vocabulary: the
- * rarest word of a conjunction, the sum for OR; G_MAXINT64 when unknown. */
+ * rarest phrase of a conjunction, the sum for OR; G_MAXINT64 when unknown.
+ * Notes each phrase's pages on the way. */
 static gint64
-cd_search_estimate_text(CdArchive *self, const gchar *match, gchar **terms, GArray *prefix)
+cd_search_estimate_text(CdArchive *self, const gchar *match, GPtrArray *phrases)
 {
   gboolean any = strstr(match, " OR ") != NULL;
   gint64 estimate = any ? 0 : G_MAXINT64;
 
-  for (guint i = 0; terms[i] != NULL; i++) {
-    gint64 n = cd_search_term_pages(self, terms[i], g_array_index(prefix, gboolean, i));
-    if (n < 0)
-      return G_MAXINT64;
-    estimate = any ? estimate + n : MIN(estimate, n);
+  for (guint i = 0; i < phrases->len; i++) {
+    CdPhrase *phrase = g_ptr_array_index(phrases, i);
+    phrase->pages = G_MAXINT64;
+    for (guint j = 0; phrase->tokens[j] != NULL; j++) {
+      gboolean last = phrase->tokens[j + 1] == NULL;
+      gint64 n = cd_search_term_pages(self, phrase->tokens[j], last && phrase->prefix);
+      if (n < 0)
+        return G_MAXINT64;
+      phrase->pages = MIN(phrase->pages, n);
+    }
+    estimate = any ? estimate + phrase->pages : MIN(estimate, phrase->pages);
   }
-  return terms[0] == NULL ? G_MAXINT64 : estimate;
+  return phrases->len == 0 ? G_MAXINT64 : estimate;
+}
+
+/* About how many pages the archive has (its highest page id). */
+static gint64
+cd_search_count_pages(CdArchive *self)
+{
+  g_autoptr(sqlite3_stmt) stmt = cd_archive_prepare(self, "SELECT max(id) FROM pages", NULL);
+
+  if (stmt == NULL || sqlite3_step(stmt) != SQLITE_ROW)
+    return 1;
+  return MAX(1, sqlite3_column_int64(stmt, 0));
+}
+
+/* Each phrase's inverse document frequency, for cd_rank(). */
+static GBytes *
+cd_search_idf(GPtrArray *phrases, gint64 n_pages)
+{
+  gdouble *idf = g_new0(gdouble, MAX(phrases->len, 1));
+
+  for (guint i = 0; i < phrases->len; i++) {
+    CdPhrase *phrase = g_ptr_array_index(phrases, i);
+    gdouble df = (gdouble) MIN(phrase->pages, n_pages);
+    idf[i] = log((n_pages - df + 0.5) / (df + 0.5) + 1);
+  }
+  return g_bytes_new_take(idf, phrases->len * sizeof(gdouble));
 }
 
 /* How many pages the filters leave, counted up to @cap. */
@@ -864,7 +1062,7 @@ cd_archive_search_run(CdArchive *self, const CdSearchQuery *query, GPtrArray *lo
   g_autoptr(CdSearchResult) result = g_new0(CdSearchResult, 1);
   g_autoptr(JsonBuilder) b = json_builder_new();
   g_autoptr(JsonNode) detail = NULL;
-  g_autoptr(GArray) prefix = g_array_new(FALSE, FALSE, sizeof(gboolean));
+  g_autoptr(GPtrArray) phrases = NULL;
   CdPlanKind kind = CD_PLAN_FILTERS;
   gint64 text_estimate = G_MAXINT64;
   gint64 low = 0;
@@ -879,8 +1077,9 @@ cd_archive_search_run(CdArchive *self, const CdSearchQuery *query, GPtrArray *lo
   plan.log = log;
   limit = query->limit > 0 ? query->limit : 20;
   result->hits = g_ptr_array_new_with_free_func((GDestroyNotify) cd_search_hit_free);
-  result->terms = cd_search_terms(plan.match != NULL ? query->text : NULL,
-                                  plan.match != NULL && !query->plain && cd_query_looks_like_fts(query->text), prefix);
+  phrases = cd_search_phrases(plan.match != NULL ? query->text : NULL,
+                              plan.match != NULL && !query->plain && cd_query_looks_like_fts(query->text));
+  result->terms = cd_search_terms(phrases);
 
   locker = g_rec_mutex_locker_new(cd_archive_get_mutex(self));
   if (!cd_archive_require(self, CD_PERMISSION_READ_CHARTS, "search the archive", "archive", error))
@@ -896,7 +1095,12 @@ cd_archive_search_run(CdArchive *self, const CdSearchQuery *query, GPtrArray *lo
     g_string_append(sql, " ORDER BY d.date DESC, d.id DESC LIMIT :limit OFFSET :offset");
     ok = cd_search_collect(self, sql->str, query, &plan, 0, limit, query->offset, result->hits);
   } else {
-    text_estimate = cd_search_estimate_text(self, plan.match, result->terms, prefix);
+    if (!cd_search_register_rank(self)) {
+      cd_archive_set_error(self, error, "cannot rank search results");
+      return NULL;
+    }
+    text_estimate = cd_search_estimate_text(self, plan.match, phrases);
+    plan.idf = cd_search_idf(phrases, cd_search_count_pages(self));
     kind = CD_PLAN_TEXT_FIRST;
     if (plan.doc_filter && text_estimate > CD_SEARCH_FILTER_FIRST_PAGES / 2) {
       gint64 filter_pages = cd_search_count_filter_pages(self, query, &plan, CD_SEARCH_FILTER_FIRST_PAGES);
@@ -960,7 +1164,8 @@ cd_archive_search_run(CdArchive *self, const CdSearchQuery *query, GPtrArray *lo
   }
   /* one plain word, nothing to filter or hide: the vocabulary's count is exact */
   if (result->total_is_estimate && !plan.doc_filter && plan.hidden == NULL && result->terms[0] != NULL &&
-      result->terms[1] == NULL && !g_array_index(prefix, gboolean, 0) && (query->plain || !cd_query_looks_like_fts(query->text)) &&
+      phrases->len == 1 && g_strv_length(((CdPhrase *) g_ptr_array_index(phrases, 0))->tokens) == 1 &&
+      !((CdPhrase *) g_ptr_array_index(phrases, 0))->prefix && (query->plain || !cd_query_looks_like_fts(query->text)) &&
       text_estimate != G_MAXINT64 && (guint64) text_estimate >= result->total) {
     result->total = text_estimate;
     result->total_is_estimate = FALSE;
