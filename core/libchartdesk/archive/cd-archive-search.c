@@ -234,6 +234,37 @@ cd_query_plain_to_fts(const gchar *text)
   return g_string_free(out, FALSE);
 }
 
+/* A query's words as the FTS5 MATCH the search runs: plain words quoted,
+ * FTS5 syntax checked; *@match is %NULL for no text (a filter-only search).
+ * Shared with saved-search legal holds (cd-archive-retention.c), which
+ * match documents exactly as a search does. */
+gboolean
+cd_query_text_to_match(const gchar *text, gboolean plain, gchar **match, GError **error)
+{
+  g_autofree gchar *stripped = NULL;
+  g_autofree gchar *out = NULL;
+
+  *match = NULL;
+  if (text == NULL)
+    return TRUE;
+  stripped = g_strstrip(g_strdup(text));
+  /* an empty text is a filter-only search */
+  if (stripped[0] == '\0')
+    return TRUE;
+  if (plain || !cd_query_looks_like_fts(stripped))
+    out = cd_query_plain_to_fts(stripped);
+  else if (!cd_query_check_fts(stripped, error))
+    return FALSE;
+  else
+    out = g_strdup(stripped);
+  if (out[0] == '\0') {
+    g_set_error(error, CD_ERROR, CD_ERROR_QUERY, "malformed query '%s': it has no words to search for", text);
+    return FALSE;
+  }
+  *match = g_steal_pointer(&out);
+  return TRUE;
+}
+
 static gboolean
 cd_valid_date(const gchar *date)
 {
@@ -321,20 +352,8 @@ cd_archive_search(CdArchive *self, const CdSearchQuery *query, GError **error)
     g_set_error_literal(error, CD_ERROR, CD_ERROR_QUERY, "malformed query: it is not valid UTF-8 text");
     return NULL;
   }
-  if (query->text != NULL) {
-    g_autofree gchar *stripped = g_strstrip(g_strdup(query->text));
-    /* an empty text is a filter-only search */
-    if (stripped[0] != '\0' && (query->plain || !cd_query_looks_like_fts(stripped)))
-      match = cd_query_plain_to_fts(stripped);
-    else if (stripped[0] != '\0' && !cd_query_check_fts(stripped, error))
-      return NULL;
-    else if (stripped[0] != '\0')
-      match = g_strdup(stripped);
-    if (match != NULL && match[0] == '\0') {
-      g_set_error(error, CD_ERROR, CD_ERROR_QUERY, "malformed query '%s': it has no words to search for", query->text);
-      return NULL;
-    }
-  }
+  if (!cd_query_text_to_match(query->text, query->plain, &match, error))
+    return NULL;
   if (query->doc_types != NULL || query->doc_type != NULL) {
     g_autoptr(JsonBuilder) tb = json_builder_new();
     g_autoptr(JsonNode) tn = NULL;
@@ -382,7 +401,9 @@ cd_archive_search(CdArchive *self, const CdSearchQuery *query, GError **error)
   g_string_append(sql,
                   "AND (?3 IS NULL OR d.type IN (SELECT value FROM json_each(?3))) AND (?4 IS NULL OR d.date >= ?4) "
                   "AND (?5 IS NULL OR d.date <= ?5) "
-                  "AND (?8 IS NULL OR d.type IS NULL OR d.type NOT IN (SELECT value FROM json_each(?8))) ");
+                  "AND (?8 IS NULL OR d.type IS NULL OR d.type NOT IN (SELECT value FROM json_each(?8))) "
+                  /* a destroyed document's emptied rows are never a hit */
+                  "AND (d.id IS NULL OR d.id NOT IN (SELECT document_id FROM tombstones)) ");
   if (match != NULL)
     g_string_append(sql, "ORDER BY 9, 1 ");
   else
