@@ -49,6 +49,10 @@ gint cd_cli_classify(gint argc, gchar **argv);
 gint cd_cli_plugins(gint argc, gchar **argv);
 gint cd_cli_scanners(gint argc, gchar **argv);
 
+/* cd-cli-retention.c */
+gint cd_cli_retention(gint argc, gchar **argv);
+gint cd_cli_hold(gint argc, gchar **argv);
+
 /* cd-cli-users.c */
 gint cd_cli_users(gint argc, gchar **argv);
 gint cd_cli_access(gint argc, gchar **argv);

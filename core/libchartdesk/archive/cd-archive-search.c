@@ -235,6 +235,37 @@ cd_query_plain_to_fts(const gchar *text)
   return g_string_free(out, FALSE);
 }
 
+/* A query's words as the FTS5 MATCH the search runs: plain words quoted,
+ * FTS5 syntax checked; *@match is %NULL for no text (a filter-only search).
+ * Shared with saved-search legal holds (cd-archive-retention.c), which
+ * match documents exactly as a search does. */
+gboolean
+cd_query_text_to_match(const gchar *text, gboolean plain, gchar **match, GError **error)
+{
+  g_autofree gchar *stripped = NULL;
+  g_autofree gchar *out = NULL;
+
+  *match = NULL;
+  if (text == NULL)
+    return TRUE;
+  stripped = g_strstrip(g_strdup(text));
+  /* an empty text is a filter-only search */
+  if (stripped[0] == '\0')
+    return TRUE;
+  if (plain || !cd_query_looks_like_fts(stripped))
+    out = cd_query_plain_to_fts(stripped);
+  else if (!cd_query_check_fts(stripped, error))
+    return FALSE;
+  else
+    out = g_strdup(stripped);
+  if (out[0] == '\0') {
+    g_set_error(error, CD_ERROR, CD_ERROR_QUERY, "malformed query '%s': it has no words to search for", text);
+    return FALSE;
+  }
+  *match = g_steal_pointer(&out);
+  return TRUE;
+}
+
 static gboolean
 cd_valid_date(const gchar *date)
 {
@@ -305,20 +336,8 @@ cd_search_check(const CdSearchQuery *query, CdSearchPlan *plan, GError **error)
     g_set_error_literal(error, CD_ERROR, CD_ERROR_QUERY, "malformed query: it is not valid UTF-8 text");
     return FALSE;
   }
-  if (query->text != NULL) {
-    g_autofree gchar *stripped = g_strstrip(g_strdup(query->text));
-    /* an empty text is a filter-only search */
-    if (stripped[0] != '\0' && (query->plain || !cd_query_looks_like_fts(stripped)))
-      plan->match = cd_query_plain_to_fts(stripped);
-    else if (stripped[0] != '\0' && !cd_query_check_fts(stripped, error))
-      return FALSE;
-    else if (stripped[0] != '\0')
-      plan->match = g_strdup(stripped);
-    if (plan->match != NULL && plan->match[0] == '\0') {
-      g_set_error(error, CD_ERROR, CD_ERROR_QUERY, "malformed query '%s': it has no words to search for", query->text);
-      return FALSE;
-    }
-  }
+  if (!cd_query_text_to_match(query->text, query->plain, &plan->match, error))
+    return FALSE;
   if (query->doc_types != NULL || query->doc_type != NULL) {
     g_autoptr(JsonBuilder) tb = json_builder_new();
     g_autoptr(JsonNode) tn = NULL;
@@ -658,7 +677,11 @@ cd_search_append_from(GString *sql, CdPlanKind kind, const CdSearchQuery *query,
 {
   switch (kind) {
   case CD_PLAN_FILTERS:
-    g_string_append_printf(sql, " FROM documents d%s JOIN pages p ON p.document_id = d.id AND p.seq = 0 WHERE 1",
+    /* a destroyed document keeps its row, emptied (cd-archive-retention.c):
+     * never a hit; with words its pages have no text left to match */
+    g_string_append_printf(sql,
+                           " FROM documents d%s JOIN pages p ON p.document_id = d.id AND p.seq = 0 WHERE NOT EXISTS "
+                           "(SELECT 1 FROM tombstones t WHERE t.document_id = d.id)",
                            cd_search_doc_index(query, plan));
     break;
   case CD_PLAN_TEXT_FIRST:
