@@ -11,6 +11,7 @@
 
 #include "cd-batch.h"
 #include "cd-principal.h"
+#include "cd-archive-roi.h"
 
 G_BEGIN_DECLS
 
@@ -37,7 +38,7 @@ typedef enum {
  *
  * Since: 0.1
  */
-#define CD_ARCHIVE_SCHEMA_VERSION 5
+#define CD_ARCHIVE_SCHEMA_VERSION 6
 
 /* The archive in one SQLite file: the embedded store. */
 #define CD_TYPE_SQLITE_ARCHIVE (cd_sqlite_archive_get_type())

@@ -269,4 +269,84 @@ static const gchar *const cd_archive_migrations[] = {
   "END;"
   "CREATE INDEX legal_holds_mrn ON legal_holds (mrn) WHERE released_at IS NULL;"
   "CREATE INDEX tombstones_run ON tombstones (run_id);",
+  /* 5 → 6: release of information (cd-archive-roi.c). Requests, the
+   * documents and redactions they name, the packet released (its manifest
+   * and the PDF's SHA-256), and the accounting of disclosures. No foreign
+   * keys to documents or pages: a destroyed document must not be kept by,
+   * nor take with it, the record that it was disclosed. Disclosures and
+   * packets are never updated or deleted (45 CFR 164.528 asks for six
+   * years; nothing here ever purges them). */
+  "CREATE TABLE roi_requests ("
+  "  id INTEGER PRIMARY KEY,"
+  "  patient_mrn TEXT NOT NULL,"
+  "  requester TEXT NOT NULL,"
+  "  recipient_name TEXT NOT NULL,"
+  "  recipient_address TEXT,"
+  "  purpose TEXT NOT NULL,"
+  "  authorisation TEXT NOT NULL," /* the authorisation reference, or the legal basis */
+  "  requested_by TEXT,"           /* YYYY-MM-DD the requester needs it by */
+  "  status TEXT NOT NULL DEFAULT 'draft' CHECK (status IN ('draft', 'approved', 'released', 'cancelled')),"
+  "  cancel_reason TEXT,"
+  "  created TEXT NOT NULL,"
+  "  created_by TEXT NOT NULL,"
+  "  approved TEXT,"
+  "  approved_by TEXT,"
+  "  released TEXT,"
+  "  released_by TEXT,"
+  "  cancelled TEXT,"
+  "  cancelled_by TEXT);"
+  "CREATE INDEX roi_requests_patient ON roi_requests (patient_mrn);"
+  "CREATE TABLE roi_request_documents ("
+  "  request_id INTEGER NOT NULL REFERENCES roi_requests (id),"
+  "  document_id INTEGER NOT NULL,"
+  "  seq INTEGER NOT NULL," /* order in the packet */
+  "  selection TEXT NOT NULL," /* JSON: how it was picked, {"id"} or {"type", "from", "to"} */
+  "  added TEXT NOT NULL,"
+  "  added_by TEXT NOT NULL,"
+  "  PRIMARY KEY (request_id, document_id));"
+  "CREATE TABLE roi_redactions ("
+  "  id INTEGER PRIMARY KEY,"
+  "  request_id INTEGER NOT NULL REFERENCES roi_requests (id),"
+  "  page_id INTEGER NOT NULL,"
+  "  kind TEXT NOT NULL CHECK (kind IN ('rect', 'words')),"
+  "  pattern TEXT,"       /* the words' regular expression */
+  "  rects TEXT NOT NULL," /* JSON [[x, y, w, h], ...] in the stored image's pixels */
+  "  created TEXT NOT NULL,"
+  "  created_by TEXT NOT NULL);"
+  "CREATE INDEX roi_redactions_request ON roi_redactions (request_id, page_id);"
+  "CREATE TABLE roi_packets ("
+  "  request_id INTEGER PRIMARY KEY REFERENCES roi_requests (id),"
+  "  created TEXT NOT NULL,"
+  "  manifest TEXT NOT NULL," /* JSON: what the packet is made of, enough to make it again */
+  "  pdf_sha256 TEXT NOT NULL,"
+  "  pages INTEGER NOT NULL,"
+  "  bates_first TEXT NOT NULL,"
+  "  bates_last TEXT NOT NULL);"
+  "CREATE TABLE disclosures ("
+  "  id INTEGER PRIMARY KEY,"
+  "  patient_mrn TEXT NOT NULL,"
+  "  disclosed TEXT NOT NULL," /* when, ISO 8601 */
+  "  recipient_name TEXT NOT NULL,"
+  "  recipient_address TEXT,"
+  "  description TEXT NOT NULL,"
+  "  purpose TEXT NOT NULL,"
+  "  authorisation TEXT,"
+  "  request_id INTEGER REFERENCES roi_requests (id),"
+  "  actor TEXT NOT NULL);"
+  "CREATE INDEX disclosures_patient ON disclosures (patient_mrn, disclosed);"
+  "CREATE TRIGGER disclosures_no_update BEFORE UPDATE ON disclosures BEGIN"
+  "  SELECT RAISE (ABORT, 'disclosures are kept as recorded');"
+  "END;"
+  "CREATE TRIGGER disclosures_no_delete BEFORE DELETE ON disclosures BEGIN"
+  "  SELECT RAISE (ABORT, 'disclosures are kept as recorded');"
+  "END;"
+  "CREATE TRIGGER roi_packets_no_update BEFORE UPDATE ON roi_packets BEGIN"
+  "  SELECT RAISE (ABORT, 'a released packet is kept as recorded');"
+  "END;"
+  "CREATE TRIGGER roi_packets_no_delete BEFORE DELETE ON roi_packets BEGIN"
+  "  SELECT RAISE (ABORT, 'a released packet is kept as recorded');"
+  "END;"
+  "CREATE TRIGGER roi_requests_no_delete BEFORE DELETE ON roi_requests BEGIN"
+  "  SELECT RAISE (ABORT, 'requests are kept; cancel one instead');"
+  "END;",
 };
