@@ -148,6 +148,12 @@ class Browser:
     def need(self, css, what=None):
         return self.wait(what or css, lambda: self.el(css) if self.el(css) and self.el(css).is_displayed() else None)
 
+    def images_loaded(self, css):
+        """Waits until every image matching css has loaded (for screenshots)."""
+        self.wait(f"images {css} to load", lambda: self.d.execute_script(
+            "const i = [...document.querySelectorAll(arguments[0])];"
+            "return i.length > 0 && i.every(x => x.complete && x.naturalWidth > 0);", css))
+
     def shot(self, name):
         path = os.path.join(self.shots, f"{name}.png")
         self.d.save_screenshot(path)
@@ -257,8 +263,8 @@ def main():
         # --- open the hit: the box over the page image covers the word's box
         link.click()
         b.need(".page-image", "the page image")
-        b.wait("the page image to load", lambda: b.d.execute_script(
-            "const i = document.querySelector('.page-image'); return i && i.complete && i.naturalWidth > 0;"))
+        b.images_loaded(".page-image")
+        b.images_loaded(".thumb:first-child img")
         box = b.need(".hit-box", "a hit box over the page")
         words = json.loads(b.fetch(f"/api/v1/pages/{hit_page['id']}/words")[1])
 
@@ -328,6 +334,7 @@ def main():
         first.click()
         b.need("#review-page .page-image", "the item's page image")
         b.need("#compare", "identifiers beside candidates")
+        b.images_loaded("#review-page .page-image")
         b.shot("06-review")
         b.need('[data-action="resolve"]').click()
         why = f"e2e: page checked against the paper chart, item {item_id}"
@@ -363,6 +370,12 @@ def main():
         if status != 401:
             fail(f"after the idle timeout GET /session answers {status}, not 401")
         b.shot("09-idle-logout")
+
+        # the screens kept to the strict Content-Security-Policy and threw nothing
+        bad = [line for line in b.console().splitlines()
+               if "Content Security Policy" in line or "Uncaught" in line or "SyntaxError" in line]
+        if bad:
+            fail("the browser reported:\n" + "\n".join(bad))
         print("all scenarios passed; screenshots in", b.shots)
     finally:
         b.quit()
