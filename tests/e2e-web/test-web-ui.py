@@ -66,6 +66,8 @@ if not CHROMIUM or not DRIVER:
     skip("chromium and chromium-driver are needed: apt-get install chromium chromium-driver")
 
 PASSWORD = "e2e-correct-horse-battery"
+XSS_MRN = "99000001"
+XSS_NAME = "<img src=x onerror=window.cdXss=1>"
 USERS = {
     # login: roles
     "ann": ["archivist", "restricted"],
@@ -196,7 +198,12 @@ def main():
     archive = os.path.join(work, "samples.archive")
     users = os.path.join(work, "users.conf")
 
-    run([CHARTDESK, "mpi", "import", archive, os.path.join(SAMPLES, "mpi.csv")])
+    # the samples' patients, and one whose name is markup: it must show as text
+    mpi = os.path.join(work, "mpi.csv")
+    shutil.copy(os.path.join(SAMPLES, "mpi.csv"), mpi)
+    with open(mpi, "a") as f:
+        f.write(f"{XSS_MRN},{XSS_NAME},Eve,,1970-01-01,F\n")
+    run([CHARTDESK, "mpi", "import", archive, mpi])
     run([CHARTDESK, "ingest", "-q", archive, SAMPLES], ok=(0, 3))
     docs = [json.loads(line) for line in run([CHARTDESK, "export", "--json", "--words", archive]).splitlines()]
     docs = [d for d in docs if "pages" in d]
@@ -309,6 +316,14 @@ def main():
             fail(f"the chart header does not show MRN {mrn}: {header.text!r}")
         b.need(f'.marker[data-document="{hit_doc["id"]}"]', "the document on the timeline")
         b.shot("04-chart")
+
+        # --- a name that is markup is shown as text, and nothing runs
+        b.d.get(url + f"#/chart/{XSS_MRN}")
+        header = b.need("#patient-header h1", "the chart of the patient with a markup name")
+        if XSS_NAME.upper() not in header.text.upper():
+            fail(f"the markup name is not shown as text: {header.text!r}")
+        if b.d.find_elements(By.CSS_SELECTOR, "#patient-header img") or b.d.execute_script("return window.cdXss"):
+            fail("a patient's name was taken as markup")
 
         # --- restricted: ann (granted) reads it, bob (not granted) is refused
         b.d.get(url + f"#/doc/{restricted_doc['id']}")

@@ -28,6 +28,12 @@ function queryFromParams(params) {
   return q;
 }
 
+/** An MRN is one word of letters, digits and dashes with a digit in it; a
+ * name ("SMITH, John") or a date of birth is looked up instead. */
+function looksLikeMrn(text) {
+  return /^[A-Za-z0-9-]+$/.test(text) && /[0-9]/.test(text) && !/^\d{4}-\d{2}-\d{2}$/.test(text);
+}
+
 function hasQuery(q) {
   return FILTERS.some((k) => q[k]);
 }
@@ -39,7 +45,8 @@ export function render(main, ctx) {
   const qInput = h("input", { id: "find-q", type: "search", name: "q", value: query.q,
                               placeholder: "Words, an MRN or a patient's name",
                               "aria-label": "Search words, MRN or name", autocomplete: "off" });
-  const mrn = h("input", { id: "find-mrn", type: "text", name: "mrn", value: query.mrn, autocomplete: "off" });
+  const mrn = h("input", { id: "find-mrn", type: "text", name: "mrn", value: query.mrn, autocomplete: "off",
+                           placeholder: "MRN, name or date of birth" });
   const type = h("select", { id: "find-type", name: "type" }, h("option", { value: "" }, "Any type"));
   const from = h("input", { id: "find-from", type: "date", name: "from", value: query.from });
   const to = h("input", { id: "find-to", type: "date", name: "to", value: query.to });
@@ -52,21 +59,44 @@ export function render(main, ctx) {
       type.append(h("option", { value: t.name, selected: t.name === query.type }, t.label || t.name));
   }).catch((e) => ctx.setStatus("Document types: " + e.message, "error"));
 
+  const choices = h("div", { class: "patient-choices", id: "patient-choices", "aria-live": "polite" });
   const form = h("form", { class: "find-form", id: "find-form", role: "search" },
     h("div", { class: "find-box" }, qInput, h("button", { type: "submit", class: "primary", id: "find-submit" }, "Search")),
     h("fieldset", { class: "filters" },
       h("legend", null, "Filters"),
-      h("label", { for: "find-mrn" }, "Patient (MRN)"), mrn,
+      h("label", { for: "find-mrn" }, "Patient"), mrn, choices,
       h("label", { for: "find-type" }, "Type"), type,
       h("label", { for: "find-from" }, "From"), from,
       h("label", { for: "find-to" }, "To"), to,
       h("label", { for: "find-status" }, "Status"), status,
       h("button", { type: "button", class: "quiet", dataset: { action: "clear-filters" },
                     on: { click: () => go({ q: qInput.value.trim() }) } }, "Clear filters")));
-  form.addEventListener("submit", (ev) => {
+  form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
-    go({ q: qInput.value.trim(), mrn: mrn.value.trim(), type: type.value, from: from.value, to: to.value,
-         status: status.value });
+    const next = { q: qInput.value.trim(), mrn: mrn.value.trim(), type: type.value, from: from.value, to: to.value,
+                   status: status.value };
+    replace(choices);
+    // the patient filter takes an MRN, or a name or date of birth to look up
+    if (next.mrn && !looksLikeMrn(next.mrn)) {
+      let found;
+      try {
+        found = (await api.get("/patients", { q: next.mrn })).patients || [];
+      } catch (e) {
+        replace(choices, errorNote(e, "Patient"));
+        return;
+      }
+      if (found.length !== 1) {
+        replace(choices, found.length === 0
+          ? h("p", { class: "error" }, `No patient matches “${next.mrn}”.`)
+          : [h("p", null, `${found.length} patients match; choose one:`),
+             h("ul", { class: "patient-list" }, found.map((p) => h("li", null,
+               h("a", { href: route("find", { ...next, mrn: p.mrn }) }, `${patientName(p)} · MRN ${p.mrn}`,
+                 p.dob ? ` · born ${p.dob}` : ""))))]);
+        return;
+      }
+      next.mrn = found[0].mrn;
+    }
+    go(next);
   });
 
   const saved = h("section", { class: "saved", "aria-labelledby": "saved-title" },
