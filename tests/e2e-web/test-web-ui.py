@@ -266,6 +266,15 @@ def main():
         if not b.d.find_elements(By.CSS_SELECTOR, ".facet .facet-item"):
             fail("the search shows no facet counts")
         b.shot("02-find")
+        # saved searches: this one saved, listed for this user
+        b.need('[data-action="save-search"]').click()
+        name = b.need("#ask-text", "the saved search's name")
+        name.clear()
+        name.send_keys("e2e pneumonia")
+        b.need('dialog [data-action="confirm"]').click()
+        b.wait("the saved search listed", lambda: any(
+            e.text == "e2e pneumonia" for e in b.d.find_elements(By.CSS_SELECTOR, ".saved-link")))
+        link = b.need(f'.hit[data-document="{hit_doc["id"]}"] .hit-link', "the pneumonia hit")
 
         # --- open the hit: the box over the page image covers the word's box
         link.click()
@@ -275,7 +284,9 @@ def main():
         box = b.need(".hit-box", "a hit box over the page")
         words = json.loads(b.fetch(f"/api/v1/pages/{hit_page['id']}/words")[1])
 
-        def check_boxes(label):
+        def check_boxes(label, turned=False):
+            # turned right a quarter: the image's box on screen is the turned
+            # page, and a word at (x, y, w, h) lies at (H - y - h, x, h, w)
             geo = b.d.execute_script("""
                 const img = document.querySelector('.page-image').getBoundingClientRect();
                 return {img: [img.left, img.top, img.width, img.height],
@@ -283,12 +294,15 @@ def main():
                           const r = e.getBoundingClientRect();
                           return [r.left, r.top, r.width, r.height, e.dataset.text]; })};""")
             il, it, iw, ih = geo["img"]
-            scale = iw / words["width"]
+            scale = (ih if turned else iw) / words["width"]
             targets = [w for w in words["words"] if re.sub(r"\W", "", w["text"].lower()) == "pneumonia"]
             if not targets or not geo["boxes"]:
                 fail(f"{label}: no word 'pneumonia' ({len(targets)}) or no hit box ({len(geo['boxes'])})")
             for w in targets:
-                want = [il + w["x"] * scale, it + w["y"] * scale, w["w"] * scale, w["h"] * scale]
+                if turned:
+                    want = [il + iw - (w["y"] + w["h"]) * scale, it + w["x"] * scale, w["h"] * scale, w["w"] * scale]
+                else:
+                    want = [il + w["x"] * scale, it + w["y"] * scale, w["w"] * scale, w["h"] * scale]
                 if not any(all(abs(a - e) <= 1.5 for a, e in zip(bx[:4], want)) for bx in geo["boxes"]):
                     fail(f"{label}: no hit box lies over the word box {w} scaled to {want}; boxes {geo['boxes']}, "
                          f"image {geo['img']}")
@@ -307,6 +321,12 @@ def main():
         check_boxes("zoomed in")
         b.el("#page-frame").send_keys("w")
         b.wait("fit to width again", lambda: b.el(".page-image") and b.el(".page-image").size["width"] == before)
+        # turned right for viewing: the boxes turn with the image
+        b.el("#page-frame").send_keys("r")
+        b.wait("the page turned right", lambda: b.el('.page-box[data-rotation="90"] .hit-box'))
+        check_boxes("turned right", turned=True)
+        b.el("#page-frame").send_keys("R")
+        b.wait("the page upright again", lambda: b.el('.page-box[data-rotation="0"] .hit-box'))
 
         # --- the chart of the hit's patient
         mrn = hit_doc["patient"]["mrn"]
@@ -359,6 +379,7 @@ def main():
                (b.el("#status.error") and fail("resolving failed: " + b.el("#status").text)))
         b.d.get(url + "#/batches")
         b.need(".batch", "the ingest batch")
+        b.wait("the live progress stream", lambda: b.el("#live-state").text == "live")
         b.shot("07-batches")
         logout(b)
 
