@@ -358,6 +358,12 @@ def main():
         if status != 404:
             fail(f"the restricted page image answers {status} to a user without the grant, not 404")
         b.shot("05-restricted-refused")
+        # nor does a search for a word of it list it
+        word = next(w[6] for w in restricted_doc["pages"][0]["words"] if re.fullmatch(r"[A-Za-z]{6,}", w[6]))
+        b.d.get(url + "#/find?q=" + word)
+        b.need("#results .results-title, #results .error", f"the results for {word!r}")
+        if b.el(f'.hit[data-document="{restricted_doc["id"]}"]'):
+            fail(f"a search for {word!r} lists the restricted document to a user without the grant")
         print(f"restricted {restricted_type} document {restricted_doc['id']}: {refused.text}")
         logout(b)
 
