@@ -52,7 +52,7 @@ if probe.returncode != 0 or "--listen" not in probe.stdout + probe.stderr:
 
 try:
     from selenium import webdriver
-    from selenium.common.exceptions import TimeoutException
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException, TimeoutException
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
@@ -137,7 +137,10 @@ class Browser:
 
     def wait(self, what, fn, timeout=WAIT):
         try:
-            return WebDriverWait(self.d, timeout, poll_frequency=0.2).until(lambda d: fn())
+            # screens redraw: an element found a moment ago may be gone
+            return WebDriverWait(self.d, timeout, poll_frequency=0.2,
+                                 ignored_exceptions=(NoSuchElementException, StaleElementReferenceException)
+                                 ).until(lambda d: fn())
         except TimeoutException:
             self.shot("failure")
             fail(f"waited {timeout} s for {what}; page text:\n{self.d.find_element(By.TAG_NAME, 'body').text[:2000]}"
@@ -351,7 +354,7 @@ def main():
         logout(b)
         login(b, url, "bob")
         b.d.get(url + f"#/doc/{restricted_doc['id']}")
-        refused = b.need("#document-refused", "the refusal of a restricted document")
+        refused = b.need("#document-refused", "the refusal of a restricted document").text
         if b.el(".page-image"):
             fail("a user without the restricted grant sees the restricted page image")
         status, _ = b.fetch(f"/api/v1/pages/{restricted_doc['pages'][0]['id']}/image?width=200")
@@ -364,7 +367,7 @@ def main():
         b.need("#results .results-title, #results .error", f"the results for {word!r}")
         if b.el(f'.hit[data-document="{restricted_doc["id"]}"]'):
             fail(f"a search for {word!r} lists the restricted document to a user without the grant")
-        print(f"restricted {restricted_type} document {restricted_doc['id']}: {refused.text}")
+        print(f"restricted {restricted_type} document {restricted_doc['id']}: {refused}")
         logout(b)
 
         # --- review: ida resolves an item, saying why
