@@ -14,6 +14,7 @@
 
 #include "cd-archive-engine.h"
 #include "cd-batch.h"
+#include "cd-export.h"
 #include "cd-mpi.h"
 #include "cd-pipeline.h"
 #include "cd-principal.h"
