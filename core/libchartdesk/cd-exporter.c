@@ -241,12 +241,14 @@ cd_exporter_begin(CdExporter *self, GError **error)
 {
   CdExporterClass *klass;
   GError *error_local = NULL;
+  gboolean ok;
 
   g_return_val_if_fail(CD_IS_EXPORTER(self), FALSE);
   klass = CD_EXPORTER_GET_CLASS(self);
   if (!cd_stage_get_enabled(CD_STAGE(self)) || klass->begin == NULL)
     return TRUE;
-  return cd_exporter_check(self, klass->begin(self, &error_local), error_local, error);
+  ok = klass->begin(self, &error_local);
+  return cd_exporter_check(self, ok, error_local, error);
 }
 
 /**
@@ -270,6 +272,7 @@ cd_exporter_export_document(CdExporter *self, CdDocument *document, const CdPati
   CdExporterClass *klass;
   CdExporterPrivate *priv;
   GError *error_local = NULL;
+  gboolean ok;
 
   g_return_val_if_fail(CD_IS_EXPORTER(self), FALSE);
   g_return_val_if_fail(CD_IS_DOCUMENT(document), FALSE);
@@ -279,8 +282,9 @@ cd_exporter_export_document(CdExporter *self, CdDocument *document, const CdPati
     return TRUE;
   if (g_cancellable_set_error_if_cancelled(cancellable, error))
     return FALSE;
-  if (!cd_exporter_check(self, klass->export_document(self, document, patient, cancellable, &error_local), error_local,
-                         error))
+  /* the call first: an argument list has no order of evaluation */
+  ok = klass->export_document(self, document, patient, cancellable, &error_local);
+  if (!cd_exporter_check(self, ok, error_local, error))
     return FALSE;
   priv->n_exported++;
   return TRUE;
@@ -303,6 +307,7 @@ cd_exporter_finish(CdExporter *self, GCancellable *cancellable, GError **error)
 {
   CdExporterClass *klass;
   GError *error_local = NULL;
+  gboolean ok;
 
   g_return_val_if_fail(CD_IS_EXPORTER(self), FALSE);
   klass = CD_EXPORTER_GET_CLASS(self);
@@ -310,5 +315,6 @@ cd_exporter_finish(CdExporter *self, GCancellable *cancellable, GError **error)
     return TRUE;
   if (g_cancellable_set_error_if_cancelled(cancellable, error))
     return FALSE;
-  return cd_exporter_check(self, klass->finish(self, cancellable, &error_local), error_local, error);
+  ok = klass->finish(self, cancellable, &error_local);
+  return cd_exporter_check(self, ok, error_local, error);
 }
