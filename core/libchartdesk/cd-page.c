@@ -729,6 +729,32 @@ cd_page_get_image_bytes(CdPage *self)
 }
 
 /**
+ * cd_page_set_image_bytes:
+ * @self: a #CdPage
+ * @bytes: the stored form of the image
+ * @format: `tiff-g4` or `jpeg`, as the archive names it
+ *
+ * Gives a page read back from the archive its stored image, as
+ * cd_page_encode_image() would have made it, so that exporters embed the
+ * bytes without decoding and encoding them again. The SHA-256 is computed
+ * from @bytes.
+ *
+ * Since: 0.4
+ */
+void
+cd_page_set_image_bytes(CdPage *self, GBytes *bytes, const gchar *format)
+{
+  g_return_if_fail(CD_IS_PAGE(self));
+  g_return_if_fail(bytes != NULL);
+  g_clear_pointer(&self->image_bytes, g_bytes_unref);
+  self->image_bytes = g_bytes_ref(bytes);
+  g_free(self->image_format);
+  self->image_format = g_strdup(format);
+  g_free(self->image_sha256);
+  self->image_sha256 = g_compute_checksum_for_bytes(G_CHECKSUM_SHA256, bytes);
+}
+
+/**
  * cd_page_get_image_format:
  * @self: a #CdPage
  *

@@ -82,6 +82,7 @@ gint64 cd_page_get_id(CdPage *self);
 void cd_page_set_id(CdPage *self, gint64 id);
 gboolean cd_page_encode_image(CdPage *self, GError **error);
 GBytes *cd_page_get_image_bytes(CdPage *self);
+void cd_page_set_image_bytes(CdPage *self, GBytes *bytes, const gchar *format);
 const gchar *cd_page_get_image_format(CdPage *self);
 const gchar *cd_page_get_image_sha256(CdPage *self);
 void cd_page_set_image_info(CdPage *self, gint width, gint height, gint depth);

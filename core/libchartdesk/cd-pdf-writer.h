@@ -10,7 +10,8 @@
 
 #include <gio/gio.h>
 
-#include "cd-page.h"
+#include "cd-document.h"
+#include "cd-patient.h"
 
 G_BEGIN_DECLS
 
@@ -24,7 +25,7 @@ G_BEGIN_DECLS
  * A rectangle on a page image, in the image's own pixel coordinates (origin
  * top left, as #CdWord boxes are): what a redaction covers.
  *
- * Since: 0.1
+ * Since: 0.4
  */
 typedef struct {
   gint x;
@@ -52,6 +53,7 @@ gboolean cd_pdf_writer_add_image_page(CdPdfWriter *self, GBytes *image, gint xre
                                       const CdPdfRect *redactions, guint n_redactions, GError **error);
 gboolean cd_pdf_writer_add_page(CdPdfWriter *self, CdPage *page, const CdPdfRect *redactions, guint n_redactions,
                                 GError **error);
+gboolean cd_pdf_writer_add_document(CdPdfWriter *self, CdDocument *document, const CdPatient *patient, GError **error);
 gboolean cd_pdf_writer_add_text_page(CdPdfWriter *self, const gchar *heading, const gchar *text, GError **error);
 
 guint cd_pdf_writer_get_n_pages(CdPdfWriter *self);

@@ -174,6 +174,7 @@ cd_stage_type_get_kind(GType type)
     return CD_STAGE_KIND_DOCUMENT;
   if (g_type_is_a(type, CD_TYPE_CLASSIFIER))
     return CD_STAGE_KIND_CLASSIFIER;
+  /* CdExporter's kind, and of a type derived from CdStage alone */
   return CD_STAGE_KIND_SINK;
 }
 

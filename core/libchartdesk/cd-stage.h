@@ -21,7 +21,8 @@ typedef struct _CdArchive CdArchive;
  * @CD_STAGE_KIND_SPLITTER: decides where documents start, in scan order
  * @CD_STAGE_KIND_DOCUMENT: works on a whole document, in scan order
  * @CD_STAGE_KIND_CLASSIFIER: scores document types for a document
- * @CD_STAGE_KIND_SINK: receives committed documents (exporters)
+ * @CD_STAGE_KIND_SINK: takes archived documents out: #CdExporter, run by
+ *   `chartdesk export`
  *
  * The kinds of stage a plugin can provide; each has its own base type.
  *

@@ -13,6 +13,7 @@
 #include "cd-doc-stage.h"
 #include "cd-document.h"
 #include "cd-error.h"
+#include "cd-exporter.h"
 #include "cd-image.h"
 #include "cd-page-stage.h"
 #include "cd-page.h"

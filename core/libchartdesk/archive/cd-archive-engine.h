@@ -430,4 +430,13 @@ GPtrArray *cd_archive_list_models(CdArchive *self, const gchar *name, GError **e
 gboolean cd_archive_get_labelled_documents(CdArchive *self, gboolean reviewed_only, GPtrArray **texts,
                                            GPtrArray **labels, GError **error);
 
+/* exports (issue 16): cd-archive-export.c */
+GArray *cd_archive_find_export_documents(CdArchive *self, const CdSearchQuery *query, GError **error);
+CdDocument *cd_archive_export_document(CdArchive *self,
+                                       gint64 id,
+                                       const gchar *format,
+                                       const gchar *destination,
+                                       CdPatient **patient,
+                                       GError **error);
+
 G_END_DECLS

@@ -15,6 +15,7 @@
 #include "cd-archive-engine.h"
 #include "cd-archive-retention.h"
 #include "cd-batch.h"
+#include "cd-export.h"
 #include "cd-mpi.h"
 #include "cd-pipeline.h"
 #include "cd-principal.h"
