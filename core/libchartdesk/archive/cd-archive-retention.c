@@ -1732,6 +1732,8 @@ cd_archive_retention_destroy(CdArchive *self, const gchar *plan, GError **error)
   }
   made_by = cd_column_dup(found, 0);
   made_at = cd_column_dup(found, 1);
+  /* no statement may be left running: VACUUM below refuses to start */
+  g_clear_pointer(&found, sqlite3_finalize);
   already = cd_archive_prepare(self, "SELECT id FROM retention_runs WHERE plan_sha256 = ?", error);
   if (already == NULL)
     return NULL;
@@ -1741,6 +1743,7 @@ cd_archive_retention_destroy(CdArchive *self, const gchar *plan, GError **error)
                 cd_archive_get_path(self), (gint64) sqlite3_column_int64(already, 0));
     return NULL;
   }
+  g_clear_pointer(&already, sqlite3_finalize);
 
   pol = json_object_get_object_member(p, "policy");
   if (pol == NULL || json_object_get_string_member_with_default(pol, "text", NULL) == NULL) {
@@ -1779,7 +1782,6 @@ cd_archive_retention_destroy(CdArchive *self, const gchar *plan, GError **error)
   if (!cd_retention_today(NULL, &today, error))
     return NULL;
   today_s = cd_date_to_iso(&today);
-  bytes_before = cd_retention_file_bytes(self);
 
   /* freed pages are zeroed as they are freed: no deleted text lingers in
    * the free list until the VACUUM below rewrites the file */
@@ -1815,6 +1817,7 @@ cd_archive_retention_destroy(CdArchive *self, const gchar *plan, GError **error)
   if (!cd_archive_step_done(self, run, error))
     return NULL;
   run_id = sqlite3_last_insert_rowid(cd_archive_get_db(self));
+  g_clear_pointer(&run, sqlite3_finalize);
 
   due = json_object_get_array_member(p, "due");
   {
@@ -1992,13 +1995,14 @@ cd_archive_retention_destroy(CdArchive *self, const gchar *plan, GError **error)
     cd_bind_text(upd, 6, cert_sha);
     sqlite3_bind_int64(upd, 7, audit_first);
     sqlite3_bind_int64(upd, 8, cd_retention_last_audit_id(self));
-    sqlite3_bind_int64(upd, 9, bytes_before);
     if (!cd_archive_step_done(self, upd, error))
       return NULL;
   }
   if (!cd_archive_txn_commit(txn, error))
     return NULL;
   g_clear_pointer(&txn, cd_archive_txn_free);
+  /* the file as the destruction left it: what VACUUM reclaims from */
+  bytes_before = cd_retention_file_bytes(self);
 
   /* reclaim the space and rewrite the file; then empty the WAL, which
    * still holds copies of the pages written before */
@@ -2023,11 +2027,13 @@ cd_archive_retention_destroy(CdArchive *self, const gchar *plan, GError **error)
     txn = cd_archive_txn_begin(self, error);
     if (txn == NULL)
       return NULL;
-    upd = cd_archive_prepare(self, "UPDATE retention_runs SET bytes_after = ?2 WHERE id = ?1", error);
+    upd = cd_archive_prepare(self, "UPDATE retention_runs SET bytes_before = ?2, bytes_after = ?3 WHERE id = ?1",
+                             error);
     if (upd == NULL)
       return NULL;
     sqlite3_bind_int64(upd, 1, run_id);
-    sqlite3_bind_int64(upd, 2, bytes_after);
+    sqlite3_bind_int64(upd, 2, bytes_before);
+    sqlite3_bind_int64(upd, 3, bytes_after);
     if (!cd_archive_step_done(self, upd, error) || !cd_archive_audit(self, "retention-vacuum", object, detail, error) ||
         !cd_archive_txn_commit(txn, error))
       return NULL;
