@@ -694,9 +694,14 @@ cd_retention_holds_for(CdArchive *self, const gchar *mrn, gint64 document_id, gb
   } else {
     const gchar *survivor = cd_retention_survivor(idx->merges, mrn);
     GPtrArray *own = g_hash_table_lookup(idx->by_mrn, survivor);
-    g_autoptr(sqlite3_stmt) docs = cd_archive_prepare(self, "SELECT id, patient_mrn FROM documents", error);
+    /* a merge re-files documents to the survivor; the requested MRN too
+     * in case some were filed under it since */
+    g_autoptr(sqlite3_stmt) docs =
+        cd_archive_prepare(self, "SELECT id, patient_mrn FROM documents WHERE patient_mrn IN (?1, ?2)", error);
     if (docs == NULL)
       return NULL;
+    cd_bind_text(docs, 1, survivor);
+    cd_bind_text(docs, 2, mrn);
     if (own != NULL)
       g_ptr_array_extend(found, own, NULL, NULL);
     while (sqlite3_step(docs) == SQLITE_ROW) {
@@ -1627,6 +1632,52 @@ cd_refuse(JsonBuilder *b, gint64 id, const gchar *why)
   json_builder_end_object(b);
 }
 
+static gboolean
+archive_pragma_on(CdArchive *self, const gchar *pragma)
+{
+  g_autofree gchar *sql = g_strdup_printf("PRAGMA %s", pragma);
+  g_autoptr(sqlite3_stmt) stmt = cd_archive_prepare(self, sql, NULL);
+
+  return stmt != NULL && sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_int(stmt, 0) != 0;
+}
+
+/* Restores a connection's secure_delete when a destruction run ends. */
+typedef struct {
+  CdArchive *archive; /* borrowed; NULL: nothing to restore */
+  gboolean was_on;
+} CdSecureDelete;
+
+static void
+cd_secure_delete_restore(CdSecureDelete *guard)
+{
+  if (guard->archive != NULL && !guard->was_on)
+    cd_archive_exec(guard->archive, "PRAGMA secure_delete = OFF", NULL);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(CdSecureDelete, cd_secure_delete_restore)
+
+/* Empties the write-ahead log into the file and truncates it: it still
+ * holds copies of pages as they were before the run. A reader of another
+ * process keeps it from completing (busy); that is recorded. */
+static gboolean
+cd_retention_truncate_wal(CdArchive *self, GError **error)
+{
+  g_autoptr(sqlite3_stmt) stmt = cd_archive_prepare(self, "PRAGMA wal_checkpoint(TRUNCATE)", error);
+
+  if (stmt == NULL)
+    return FALSE;
+  if (sqlite3_step(stmt) != SQLITE_ROW) {
+    cd_archive_set_error(self, error, "cannot checkpoint the write-ahead log");
+    return FALSE;
+  }
+  if (sqlite3_column_int(stmt, 0) != 0) {
+    g_set_error(error, CD_ERROR, CD_ERROR_BUSY,
+                "%s: the write-ahead log could not be truncated: another process is reading the archive",
+                cd_archive_get_path(self));
+    return FALSE;
+  }
+  return TRUE;
+}
+
 /**
  * cd_archive_retention_destroy:
  * @self: a #CdArchive
@@ -1684,6 +1735,7 @@ cd_archive_retention_destroy(CdArchive *self, const gchar *plan, GError **error)
   g_autoptr(sqlite3_stmt) run = NULL;
   g_autoptr(sqlite3_stmt) already = NULL;
   g_autoptr(sqlite3_stmt) found = NULL;
+  g_auto(CdSecureDelete) secure = { 0 };
   JsonObject *p, *pol;
   JsonArray *due;
   CdPlanCounts counts = { 0 };
@@ -1784,7 +1836,10 @@ cd_archive_retention_destroy(CdArchive *self, const gchar *plan, GError **error)
   today_s = cd_date_to_iso(&today);
 
   /* freed pages are zeroed as they are freed: no deleted text lingers in
-   * the free list until the VACUUM below rewrites the file */
+   * the free list until the VACUUM below rewrites the file; the
+   * connection's setting is restored however this ends */
+  secure.archive = self;
+  secure.was_on = archive_pragma_on(self, "secure_delete");
   if (!cd_archive_exec(self, "PRAGMA secure_delete = ON", error))
     return NULL;
   txn = cd_archive_txn_begin(self, error);
@@ -2013,8 +2068,7 @@ cd_archive_retention_destroy(CdArchive *self, const gchar *plan, GError **error)
     g_autofree gchar *object = g_strdup_printf("retention-run:%" G_GINT64_FORMAT, run_id);
     g_autoptr(sqlite3_stmt) upd = NULL;
 
-    if (!cd_archive_exec(self, "VACUUM", &vacuum_error) ||
-        !cd_archive_exec(self, "PRAGMA wal_checkpoint(TRUNCATE)", &vacuum_error))
+    if (!cd_archive_exec(self, "VACUUM", &vacuum_error) || !cd_retention_truncate_wal(self, &vacuum_error))
       g_warning("%s: space not reclaimed after destruction run %" G_GINT64_FORMAT ": %s", cd_archive_get_path(self),
                 run_id, vacuum_error->message);
     bytes_after = cd_retention_file_bytes(self);
@@ -2038,8 +2092,6 @@ cd_archive_retention_destroy(CdArchive *self, const gchar *plan, GError **error)
         !cd_archive_txn_commit(txn, error))
       return NULL;
   }
-  cd_archive_exec(self, "PRAGMA secure_delete = OFF", NULL);
-
   json_builder_begin_object(result);
   cd_json_member_int(result, "run", run_id);
   json_builder_set_member_name(result, "destroyed");
