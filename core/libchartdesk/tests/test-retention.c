@@ -498,7 +498,7 @@ test_retention_destroy(Fixture *f, gconstpointer data)
   g_autoptr(JsonNode) record = NULL;
   g_autoptr(GBytes) pdf = NULL;
   g_autoptr(GHashTable) due = NULL;
-  g_autoptr(GHashTable) destroyed = g_hash_table_new(g_int64_hash, g_int64_equal);
+  g_autoptr(GHashTable) destroyed = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
   g_autoptr(GPtrArray) problems = NULL;
   g_autofree gchar *plan_text = NULL;
   g_autofree gchar *wal = g_strdup_printf("%s-wal", f->path);
