@@ -987,10 +987,6 @@ cd_plan_add_holds(JsonBuilder *b, GPtrArray *holds)
   json_builder_end_array(b);
 }
 
-/* What the rules and holds say of every document, for a plan (the
- * builders) and for the checks at destruction (@states: document id →
- * JsonObject: "state" due, held, kept, permanent or undetermined, and the
- * dates). Restricted types hidden from the principal are left out. */
 typedef struct {
   guint due, held, undetermined, kept, permanent;
 } CdPlanCounts;
@@ -1008,6 +1004,10 @@ cd_plan_entry(JsonBuilder *b, gint64 id, const gchar *mrn, const gchar *type, co
   cd_json_member_str(b, "dob", dob);
 }
 
+/* What the rules and holds say of every document, for a plan (the
+ * builders) and for the checks at destruction (@states: document id →
+ * JsonObject: "state" due, held, kept, permanent or undetermined, and the
+ * dates). Restricted types hidden from the principal are left out. */
 static gboolean
 cd_retention_evaluate_all(CdArchive *self, CdRetentionPolicy *policy, const GDate *today, JsonBuilder *due_b,
                           JsonBuilder *held_b, JsonBuilder *undetermined_b, CdPlanCounts *counts,
