@@ -112,9 +112,8 @@ add_document(Fixture *f, gint64 batch, const gchar *mrn, const gchar *dob, const
   for (guint p = 0; p < 1 + n % 2; p++) {
     g_autofree gchar *src = g_strdup_printf("source-%u-%u", n, p);
     g_autofree gchar *sha = g_compute_checksum_for_string(G_CHECKSUM_SHA256, src, -1);
-    g_autofree gchar *text =
-        g_strdup_printf("Clinical note for %s dated %s page %u mentions %s and cardiology", mrn ? mrn : "nobody",
-                        date ? date : "never", p + 1, d->word);
+    g_autofree gchar *text = g_strdup_printf("Clinical note for %s dated %s page %u mentions %s and cardiology",
+                                             mrn ? mrn : "nobody", date ? date : "never", p + 1, d->word);
     g_autoptr(CdPage) page = make_page(sha, text, (gint) (n * 2 + p));
     cd_document_add_page(doc, page);
   }
@@ -316,9 +315,9 @@ test_retention_plan_matches_rules(Fixture *f, gconstpointer data)
   g_assert_cmpint(expected_due, >, 5);
   g_assert_cmpint(expected_kept, >, 5);
   g_assert_cmpint(g_hash_table_size(und), ==, 2);
-  g_assert_cmpint(json_object_get_int_member(json_object_get_object_member(json_node_get_object(plan), "counts"),
-                                             "kept"),
-                  ==, expected_kept);
+  g_assert_cmpint(
+      json_object_get_int_member(json_object_get_object_member(json_node_get_object(plan), "counts"), "kept"), ==,
+      expected_kept);
 
   /* each due entry says until when the rules kept it */
   list = json_object_get_array_member(json_node_get_object(plan), "due");
@@ -535,9 +534,8 @@ test_retention_destroy(Fixture *f, gconstpointer data)
   }
   g_assert_nonnull(newer);
   g_assert_nonnull(kept_word);
-  g_assert_cmpint(cd_archive_place_hold(f->archive, CD_HOLD_DOCUMENT, NULL, late_hold->id, NULL, "new claim", "C-2",
-                                        &error),
-                  >, 0);
+  g_assert_cmpint(
+      cd_archive_place_hold(f->archive, CD_HOLD_DOCUMENT, NULL, late_hold->id, NULL, "new claim", "C-2", &error), >, 0);
   g_assert_no_error(error);
   {
     const gchar *inputs[] = { "box2/", NULL };
@@ -610,8 +608,8 @@ test_retention_destroy(Fixture *f, gconstpointer data)
   }
   g_assert_true(file_contains(f->path, kept_word->word) || file_contains(wal, kept_word->word));
   /* ... nor in the index's vocabulary, nor found by search */
-  g_assert_true(cd_archive_exec(f->archive, "CREATE VIRTUAL TABLE temp.v USING fts5vocab(main, pages_fts, 'row')",
-                                &error));
+  g_assert_true(
+      cd_archive_exec(f->archive, "CREATE VIRTUAL TABLE temp.v USING fts5vocab(main, pages_fts, 'row')", &error));
   g_assert_no_error(error);
   for (guint i = 0; i < f->docs->len; i++) {
     const Doc *d = g_ptr_array_index(f->docs, i);
@@ -791,8 +789,8 @@ test_retention_policy_rules(void)
   for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
     g_auto(CdRetentionVerdict) v = { 0 };
     g_autofree gchar *until = NULL;
-    g_assert_true(cd_retention_policy_evaluate(p, cases[i].type, cases[i].date, cases[i].last, cases[i].dob, &v,
-                                               &error));
+    g_assert_true(
+        cd_retention_policy_evaluate(p, cases[i].type, cases[i].date, cases[i].last, cases[i].dob, &v, &error));
     g_assert_no_error(error);
     until = cd_date_to_iso(&v.keep_until);
     g_assert_cmpstr(until, ==, cases[i].until);
@@ -859,8 +857,7 @@ test_retention_cli(Fixture *f, gconstpointer data)
   cd_test_chartdesk(&r, "check", f->path, NULL);
   g_assert_cmpint(r.status, ==, 0);
   cd_test_run_clear(&r);
-  cd_test_chartdesk(&r, "hold", "add", f->path, "patient", "R003", "--reason", "litigation", "--matter", "M-1",
-                    NULL);
+  cd_test_chartdesk(&r, "hold", "add", f->path, "patient", "R003", "--reason", "litigation", "--matter", "M-1", NULL);
   g_assert_cmpint(r.status, ==, 0);
   cd_test_run_clear(&r);
   cd_test_chartdesk(&r, "mpi", "show", f->path, "R003", "--json", NULL);
@@ -878,8 +875,7 @@ main(int argc, char **argv)
              fixture_tear_down);
   g_test_add("/chartdesk/retention/holds", Fixture, NULL, fixture_set_up, test_retention_holds_protect,
              fixture_tear_down);
-  g_test_add("/chartdesk/retention/destroy", Fixture, NULL, fixture_set_up, test_retention_destroy,
-             fixture_tear_down);
+  g_test_add("/chartdesk/retention/destroy", Fixture, NULL, fixture_set_up, test_retention_destroy, fixture_tear_down);
   g_test_add("/chartdesk/retention/cli", Fixture, NULL, fixture_set_up, test_retention_cli, fixture_tear_down);
   return g_test_run();
 }
