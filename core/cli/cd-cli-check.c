@@ -22,8 +22,9 @@ cd_cli_check(gint argc, gchar **argv)
   g_option_context_add_main_entries(ctx, entries, NULL);
   cd_cli_add_archive_options(ctx);
   g_option_context_set_summary(ctx, "Checks the database, the checksum of every stored image, orphans, pages "
-                                    "without text,\nthe full-text index and the audit log (its keyed chain and "
-                                    "anchor, as `chartdesk audit verify`).");
+                                    "without text,\nthe full-text index, destroyed documents (no image, text or "
+                                    "index term left, nothing\ndestroyed under a legal hold) and the audit log (its "
+                                    "keyed chain and anchor, as\n`chartdesk audit verify`).");
   if (!cd_cli_parse(ctx, &argc, &argv, &error))
     return cd_cli_usage(ctx, error->message);
   if (argc != 2)

@@ -144,8 +144,7 @@ cd_cli_retention_plan(gint argc, gchar **argv)
   }
   if (opt_output != NULL)
     g_print("Plan written to %s; carry it out with `chartdesk retention destroy %s %s --approve`%s\n", opt_output,
-            argv[1], opt_output,
-            json_object_get_boolean_member(o, "two_person") ? " (by another administrator)" : "");
+            argv[1], opt_output, json_object_get_boolean_member(o, "two_person") ? " (by another administrator)" : "");
   return CD_EXIT_OK;
 }
 
@@ -266,12 +265,12 @@ cd_cli_retention_settings(gint argc, gchar **argv)
   g_autofree gchar *opt_two = NULL;
   g_autofree gchar *opt_user = NULL;
   const GOptionEntry entries[] = {
-    { "two-person", 0, 0, G_OPTION_ARG_STRING, &opt_two, "yes: plans need another administrator's approval",
-      "yes|no" },
+    { "two-person", 0, 0, G_OPTION_ARG_STRING, &opt_two, "yes: plans need another administrator's approval", "yes|no" },
     { "user", 'u', 0, G_OPTION_ARG_STRING, &opt_user, "Who changes it, for the audit log", "NAME" },
     { NULL },
   };
-  g_autoptr(GOptionContext) ctx = g_option_context_new("ARCHIVE --two-person yes|no — the archive's retention settings");
+  g_autoptr(GOptionContext) ctx =
+      g_option_context_new("ARCHIVE --two-person yes|no — the archive's retention settings");
   g_autoptr(GError) error = NULL;
   g_autoptr(CdArchive) archive = NULL;
 
@@ -305,10 +304,8 @@ cd_cli_retention(gint argc, gchar **argv)
     const gchar *name;
     gint (*func)(gint, gchar **);
   } actions[] = {
-    { "check", cd_cli_retention_check },
-    { "plan", cd_cli_retention_plan },
-    { "destroy", cd_cli_retention_destroy },
-    { "certificate", cd_cli_retention_certificate },
+    { "check", cd_cli_retention_check },       { "plan", cd_cli_retention_plan },
+    { "destroy", cd_cli_retention_destroy },   { "certificate", cd_cli_retention_certificate },
     { "settings", cd_cli_retention_settings },
   };
 

@@ -227,6 +227,15 @@ def texts():
         out("search", name, q)
 
 
+def retention():
+    """Retention policies (issue 17): the shipped example and a small one."""
+    os.makedirs(os.path.join(CORPUS, "retention-policy"), exist_ok=True)
+    shutil.copy(os.path.join(ROOT, "workflows", "retention.conf"),
+                os.path.join(CORPUS, "retention-policy", "retention.conf"))
+    out("retention-policy", "small.conf",
+        "[policy]\nyears=7\nminor-years=2\nmajority-age=21\n\n[progress-note]\npermanent=true\n")
+
+
 if __name__ == "__main__":
     for t in ("workflow", "taxonomy"):
         os.makedirs(os.path.join(CORPUS, t), exist_ok=True)
@@ -236,3 +245,4 @@ if __name__ == "__main__":
     pdfs()
     mpi()
     texts()
+    retention()

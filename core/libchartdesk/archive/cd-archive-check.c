@@ -143,25 +143,26 @@ cd_archive_check_retention(CdArchive *self, GPtrArray *problems)
     g_ptr_array_add(problems, g_strdup_printf("cannot read the full-text vocabulary: %s", error->message));
   }
   /* a hold placed before the destruction and not released before it */
-  tombs = cd_archive_prepare(self,
-                             "SELECT t.document_id, h.id FROM tombstones t JOIN legal_holds h "
-                             "ON h.placed_at < t.destroyed_at AND (h.released_at IS NULL OR h.released_at > "
-                             "t.destroyed_at) AND ((h.kind = 'document' AND h.document_id = t.document_id) "
-                             "OR (h.kind = 'patient' AND h.mrn = t.patient_mrn) "
-                             "OR (h.kind = 'search' AND json_valid(h.query) AND json_extract(h.query, '$.text') IS NULL "
-                             "AND (json_extract(h.query, '$.mrn') IS NULL OR json_extract(h.query, '$.mrn') = "
-                             "t.patient_mrn) AND (json_extract(h.query, '$.types') IS NULL OR t.type IN "
-                             "(SELECT value FROM json_each(h.query, '$.types'))) AND (json_extract(h.query, '$.from') "
-                             "IS NULL OR t.date >= json_extract(h.query, '$.from')) AND (json_extract(h.query, '$.to') "
-                             "IS NULL OR t.date <= json_extract(h.query, '$.to')))) ORDER BY t.document_id, h.id",
-                             NULL);
+  tombs =
+      cd_archive_prepare(self,
+                         "SELECT t.document_id, h.id FROM tombstones t JOIN legal_holds h "
+                         "ON h.placed_at < t.destroyed_at AND (h.released_at IS NULL OR h.released_at > "
+                         "t.destroyed_at) AND ((h.kind = 'document' AND h.document_id = t.document_id) "
+                         "OR (h.kind = 'patient' AND h.mrn = t.patient_mrn) "
+                         "OR (h.kind = 'search' AND json_valid(h.query) AND json_extract(h.query, '$.text') IS NULL "
+                         "AND (json_extract(h.query, '$.mrn') IS NULL OR json_extract(h.query, '$.mrn') = "
+                         "t.patient_mrn) AND (json_extract(h.query, '$.types') IS NULL OR t.type IN "
+                         "(SELECT value FROM json_each(h.query, '$.types'))) AND (json_extract(h.query, '$.from') "
+                         "IS NULL OR t.date >= json_extract(h.query, '$.from')) AND (json_extract(h.query, '$.to') "
+                         "IS NULL OR t.date <= json_extract(h.query, '$.to')))) ORDER BY t.document_id, h.id",
+                         NULL);
   if (tombs == NULL) {
     g_ptr_array_add(problems, g_strdup_printf("cannot check tombstones against legal holds: %s",
                                               sqlite3_errmsg(cd_archive_get_db(self))));
     return;
   }
   while (sqlite3_step(tombs) == SQLITE_ROW)
-    g_ptr_array_add(problems, g_strdup_printf("document %" G_GINT64_FORMAT " was destroyed under legal hold %" G_GINT64_FORMAT,
-                                              (gint64) sqlite3_column_int64(tombs, 0),
-                                              (gint64) sqlite3_column_int64(tombs, 1)));
+    g_ptr_array_add(problems,
+                    g_strdup_printf("document %" G_GINT64_FORMAT " was destroyed under legal hold %" G_GINT64_FORMAT,
+                                    (gint64) sqlite3_column_int64(tombs, 0), (gint64) sqlite3_column_int64(tombs, 1)));
 }

@@ -26,7 +26,7 @@
 
 #define CD_PLAN_FORMAT "chartdesk-retention-plan-1"
 #define HOLD_COLUMNS                                                                                                   \
-  "id, kind, mrn, document_id, query, reason, matter, placed_by, placed_at, released_by, released_at, "               \
+  "id, kind, mrn, document_id, query, reason, matter, placed_by, placed_at, released_by, released_at, "                \
   "release_reason"
 
 /**
@@ -208,9 +208,9 @@ cd_retention_survivor(GHashTable *merges, const gchar *mrn)
  * holds) and by document id (document holds, and every document a
  * saved-search hold matches now). The holds are owned by @holds. */
 typedef struct {
-  GPtrArray *holds;    /* CdLegalHold, in force */
-  GHashTable *by_mrn;  /* surviving MRN → GPtrArray of CdLegalHold (borrowed) */
-  GHashTable *by_doc;  /* gint64* → GPtrArray of CdLegalHold (borrowed) */
+  GPtrArray *holds;   /* CdLegalHold, in force */
+  GHashTable *by_mrn; /* surviving MRN → GPtrArray of CdLegalHold (borrowed) */
+  GHashTable *by_doc; /* gint64* → GPtrArray of CdLegalHold (borrowed) */
   GHashTable *merges;
 } CdHoldIndex;
 
@@ -289,8 +289,8 @@ cd_hold_search_documents(CdArchive *self, GHashTable *merges, const gchar *query
     g_array_append_val(out, id);
   }
   if (rc != SQLITE_DONE) {
-    g_set_error(error, CD_ERROR, CD_ERROR_QUERY, "%s: the saved search %s cannot be run: %s",
-                cd_archive_get_path(self), query_json, sqlite3_errmsg(cd_archive_get_db(self)));
+    g_set_error(error, CD_ERROR, CD_ERROR_QUERY, "%s: the saved search %s cannot be run: %s", cd_archive_get_path(self),
+                query_json, sqlite3_errmsg(cd_archive_get_db(self)));
     return FALSE;
   }
   return TRUE;
@@ -310,9 +310,8 @@ cd_hold_index_new(CdArchive *self, gboolean include_released, gint64 only, GErro
   idx->merges = cd_retention_load_merges(self, error);
   if (idx->merges == NULL)
     return NULL;
-  stmt = cd_archive_prepare(self,
-                            "SELECT " HOLD_COLUMNS " FROM legal_holds WHERE ?1 OR released_at IS NULL ORDER BY id",
-                            error);
+  stmt = cd_archive_prepare(
+      self, "SELECT " HOLD_COLUMNS " FROM legal_holds WHERE ?1 OR released_at IS NULL ORDER BY id", error);
   if (stmt == NULL)
     return NULL;
   sqlite3_bind_int(stmt, 1, include_released);
@@ -492,9 +491,9 @@ cd_archive_place_hold(CdArchive *self, CdHoldKind kind, const gchar *mrn, gint64
     break;
   case CD_HOLD_SEARCH: {
     g_autofree gchar *match = NULL;
-    if (query == NULL || ((query->text == NULL || *query->text == '\0') && query->mrn == NULL &&
-                          query->doc_type == NULL && query->doc_types == NULL && query->date_from == NULL &&
-                          query->date_to == NULL)) {
+    if (query == NULL ||
+        ((query->text == NULL || *query->text == '\0') && query->mrn == NULL && query->doc_type == NULL &&
+         query->doc_types == NULL && query->date_from == NULL && query->date_to == NULL)) {
       g_set_error_literal(error, CD_ERROR, CD_ERROR_INVALID_ARGUMENT,
                           "a saved-search hold needs words or a filter (mrn, type, from, to)");
       return 0;
@@ -516,8 +515,8 @@ cd_archive_place_hold(CdArchive *self, CdHoldKind kind, const gchar *mrn, gint64
       json_builder_add_boolean_value(qb, TRUE);
     }
     cd_json_member_str(qb, "mrn", query->mrn);
-    cd_json_member_str(qb, "type", query->doc_type != NULL || query->doc_types == NULL ? query->doc_type
-                                                                                      : query->doc_types[0]);
+    cd_json_member_str(qb, "type",
+                       query->doc_type != NULL || query->doc_types == NULL ? query->doc_type : query->doc_types[0]);
     if (query->doc_types != NULL || query->doc_type != NULL) {
       json_builder_set_member_name(qb, "types");
       json_builder_begin_array(qb);
@@ -644,9 +643,8 @@ cd_archive_release_hold(CdArchive *self, gint64 hold_id, const gchar *reason, GE
                 hold_id, cd_column_text(sel, 0), cd_column_text(sel, 1));
     return FALSE;
   }
-  upd = cd_archive_prepare(self,
-                           "UPDATE legal_holds SET released_by = ?2, released_at = ?3, release_reason = ?4 WHERE id = ?1",
-                           error);
+  upd = cd_archive_prepare(
+      self, "UPDATE legal_holds SET released_by = ?2, released_at = ?3, release_reason = ?4 WHERE id = ?1", error);
   if (upd == NULL)
     return FALSE;
   sqlite3_bind_int64(upd, 1, hold_id);
@@ -666,8 +664,7 @@ cd_archive_release_hold(CdArchive *self, gint64 hold_id, const gchar *reason, GE
  * searches matching any of their documents) or one document; all holds
  * when neither is given. Copies, sorted by id. */
 static GPtrArray *
-cd_retention_holds_for(CdArchive *self, const gchar *mrn, gint64 document_id, gboolean include_released,
-                       GError **error)
+cd_retention_holds_for(CdArchive *self, const gchar *mrn, gint64 document_id, gboolean include_released, GError **error)
 {
   g_autoptr(CdHoldIndex) idx = cd_hold_index_new(self, include_released, document_id, error);
   g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func((GDestroyNotify) cd_legal_hold_free);
@@ -685,8 +682,8 @@ cd_retention_holds_for(CdArchive *self, const gchar *mrn, gint64 document_id, gb
       return NULL;
     sqlite3_bind_int64(stmt, 1, document_id);
     if (sqlite3_step(stmt) != SQLITE_ROW) {
-      g_set_error(error, CD_ERROR, CD_ERROR_NOT_FOUND, "%s: no document %" G_GINT64_FORMAT,
-                  cd_archive_get_path(self), document_id);
+      g_set_error(error, CD_ERROR, CD_ERROR_NOT_FOUND, "%s: no document %" G_GINT64_FORMAT, cd_archive_get_path(self),
+                  document_id);
       return NULL;
     }
     covering = cd_hold_index_covering(idx, document_id, cd_column_text(stmt, 0));
@@ -694,9 +691,14 @@ cd_retention_holds_for(CdArchive *self, const gchar *mrn, gint64 document_id, gb
   } else {
     const gchar *survivor = cd_retention_survivor(idx->merges, mrn);
     GPtrArray *own = g_hash_table_lookup(idx->by_mrn, survivor);
-    g_autoptr(sqlite3_stmt) docs = cd_archive_prepare(self, "SELECT id, patient_mrn FROM documents", error);
+    /* a merge re-files documents to the survivor; the requested MRN too
+     * in case some were filed under it since */
+    g_autoptr(sqlite3_stmt) docs =
+        cd_archive_prepare(self, "SELECT id, patient_mrn FROM documents WHERE patient_mrn IN (?1, ?2)", error);
     if (docs == NULL)
       return NULL;
+    cd_bind_text(docs, 1, survivor);
+    cd_bind_text(docs, 2, mrn);
     if (own != NULL)
       g_ptr_array_extend(found, own, NULL, NULL);
     while (sqlite3_step(docs) == SQLITE_ROW) {
@@ -744,8 +746,7 @@ cd_retention_holds_for(CdArchive *self, const gchar *mrn, gint64 document_id, gb
  * Since: 0.4
  */
 GPtrArray *
-cd_archive_list_holds(CdArchive *self, const gchar *mrn, gint64 document_id, gboolean include_released,
-                      GError **error)
+cd_archive_list_holds(CdArchive *self, const gchar *mrn, gint64 document_id, gboolean include_released, GError **error)
 {
   g_autoptr(GRecMutexLocker) locker = NULL;
   g_autoptr(GPtrArray) holds = NULL;
@@ -788,8 +789,8 @@ cd_archive_list_holds(CdArchive *self, const gchar *mrn, gint64 document_id, gbo
 gboolean
 cd_archive_retention_document_json(CdArchive *self, JsonBuilder *b, gint64 id, GError **error)
 {
-  g_autoptr(sqlite3_stmt) any = cd_archive_prepare(self, "SELECT count(*) FROM legal_holds WHERE released_at IS NULL",
-                                                   error);
+  g_autoptr(sqlite3_stmt) any =
+      cd_archive_prepare(self, "SELECT count(*) FROM legal_holds WHERE released_at IS NULL", error);
   g_autoptr(sqlite3_stmt) tomb = NULL;
   g_autoptr(GPtrArray) holds = NULL;
 
@@ -982,10 +983,6 @@ cd_plan_add_holds(JsonBuilder *b, GPtrArray *holds)
   json_builder_end_array(b);
 }
 
-/* What the rules and holds say of every document, for a plan (the
- * builders) and for the checks at destruction (@states: document id →
- * JsonObject: "state" due, held, kept, permanent or undetermined, and the
- * dates). Restricted types hidden from the principal are left out. */
 typedef struct {
   guint due, held, undetermined, kept, permanent;
 } CdPlanCounts;
@@ -1003,10 +1000,14 @@ cd_plan_entry(JsonBuilder *b, gint64 id, const gchar *mrn, const gchar *type, co
   cd_json_member_str(b, "dob", dob);
 }
 
+/* What the rules and holds say of every document, for a plan (the
+ * builders) and for the checks at destruction (@states: document id →
+ * JsonObject: "state" due, held, kept, permanent or undetermined, and the
+ * dates). Restricted types hidden from the principal are left out. */
 static gboolean
 cd_retention_evaluate_all(CdArchive *self, CdRetentionPolicy *policy, const GDate *today, JsonBuilder *due_b,
-                          JsonBuilder *held_b, JsonBuilder *undetermined_b, CdPlanCounts *counts,
-                          GHashTable *states, GError **error)
+                          JsonBuilder *held_b, JsonBuilder *undetermined_b, CdPlanCounts *counts, GHashTable *states,
+                          GError **error)
 {
   g_autoptr(CdHoldIndex) idx = cd_hold_index_new(self, FALSE, 0, error);
   g_autoptr(GHashTable) last = NULL;
@@ -1103,8 +1104,8 @@ cd_retention_evaluate_all(CdArchive *self, CdRetentionPolicy *policy, const GDat
     if (holds->len > 0) {
       if (st != NULL) {
         CdLegalHold *h = g_ptr_array_index(holds, 0);
-        g_autofree gchar *held_why = g_strdup_printf("under legal hold %" G_GINT64_FORMAT " (%s: %s)", h->id,
-                                                     h->kind, h->reason);
+        g_autofree gchar *held_why =
+            g_strdup_printf("under legal hold %" G_GINT64_FORMAT " (%s: %s)", h->id, h->kind, h->reason);
         json_object_set_string_member(st, "state", "held");
         json_object_set_string_member(st, "why", held_why);
       }
@@ -1316,8 +1317,8 @@ cd_destroyed_free(CdDestroyed *d)
  * then on), its pages' images, text, words and facts, its review items,
  * and the stored images no other page uses. */
 static gboolean
-cd_retention_destroy_one(CdArchive *self, gint64 run_id, CdDestroyed *d, const gchar *last_service,
-                         const gchar *now, GError **error)
+cd_retention_destroy_one(CdArchive *self, gint64 run_id, CdDestroyed *d, const gchar *last_service, const gchar *now,
+                         GError **error)
 {
   g_autoptr(sqlite3_stmt) pages = NULL;
   g_autoptr(sqlite3_stmt) ins = NULL;
@@ -1432,8 +1433,7 @@ cd_cert_text(CdCertPdf *pdf, const gchar *text, gdouble size, gboolean bold)
                          bold ? CAIRO_FONT_WEIGHT_BOLD : CAIRO_FONT_WEIGHT_NORMAL);
   cairo_set_font_size(pdf->cr, size);
   for (guint i = 0; words[i] != NULL; i++) {
-    g_autofree gchar *attempt =
-        line->len > 0 ? g_strdup_printf("%s %s", line->str, words[i]) : g_strdup(words[i]);
+    g_autofree gchar *attempt = line->len > 0 ? g_strdup_printf("%s %s", line->str, words[i]) : g_strdup(words[i]);
     cairo_text_extents_t ext;
     cairo_text_extents(pdf->cr, attempt, &ext);
     if (ext.x_advance > max && line->len > 0) {
@@ -1541,8 +1541,8 @@ cd_retention_certificate(const CdCertInfo *info, GError **error)
     g_autofree gchar *run = g_strdup_printf("%" G_GINT64_FORMAT, info->run_id);
     g_autofree gchar *range = first != NULL ? g_strdup_printf("%s to %s", first, latest) : g_strdup("none");
     g_autofree gchar *what = g_strdup_printf("%u documents, %" G_GINT64_FORMAT " pages", info->destroyed->len, pages);
-    g_autofree gchar *audit = g_strdup_printf("entries from %" G_GINT64_FORMAT " (retention-destroy-start)",
-                                              info->audit_first);
+    g_autofree gchar *audit =
+        g_strdup_printf("entries from %" G_GINT64_FORMAT " (retention-destroy-start)", info->audit_first);
     cd_cert_field(&pdf, "Destruction run", run);
     cd_cert_field(&pdf, "Date of destruction", info->destroyed_at);
     cd_cert_field(&pdf, "Retention rules applied as of", info->as_of);
@@ -1558,8 +1558,8 @@ cd_retention_certificate(const CdCertInfo *info, GError **error)
     cd_cert_field(&pdf, "Policy SHA-256", info->policy_sha256);
     cd_cert_field(&pdf, "Audit log", audit);
     if (info->refused > 0) {
-      g_autofree gchar *refused = g_strdup_printf("%u planned documents were not destroyed (see the run record)",
-                                                  info->refused);
+      g_autofree gchar *refused =
+          g_strdup_printf("%u planned documents were not destroyed (see the run record)", info->refused);
       cd_cert_field(&pdf, "Refused", refused);
     }
   }
@@ -1567,9 +1567,9 @@ cd_retention_certificate(const CdCertInfo *info, GError **error)
   cd_cert_text(&pdf, "Description of the records", 12, TRUE);
   for (guint i = 0; i < types->len; i++) {
     TypeSum *s = g_hash_table_lookup(by_type, g_ptr_array_index(types, i));
-    g_autofree gchar *line = g_strdup_printf("%s: %u documents, %" G_GINT64_FORMAT " pages, dates of service %s to %s",
-                                             (const gchar *) g_ptr_array_index(types, i), s->n, s->pages, s->first,
-                                             s->last);
+    g_autofree gchar *line =
+        g_strdup_printf("%s: %u documents, %" G_GINT64_FORMAT " pages, dates of service %s to %s",
+                        (const gchar *) g_ptr_array_index(types, i), s->n, s->pages, s->first, s->last);
     cd_cert_text(&pdf, line, 10, FALSE);
   }
   cd_cert_newline(&pdf, 6);
@@ -1625,6 +1625,52 @@ cd_refuse(JsonBuilder *b, gint64 id, const gchar *why)
   cd_json_member_int(b, "document", id);
   cd_json_member_str(b, "why", why);
   json_builder_end_object(b);
+}
+
+static gboolean
+archive_pragma_on(CdArchive *self, const gchar *pragma)
+{
+  g_autofree gchar *sql = g_strdup_printf("PRAGMA %s", pragma);
+  g_autoptr(sqlite3_stmt) stmt = cd_archive_prepare(self, sql, NULL);
+
+  return stmt != NULL && sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_int(stmt, 0) != 0;
+}
+
+/* Restores a connection's secure_delete when a destruction run ends. */
+typedef struct {
+  CdArchive *archive; /* borrowed; NULL: nothing to restore */
+  gboolean was_on;
+} CdSecureDelete;
+
+static void
+cd_secure_delete_restore(CdSecureDelete *guard)
+{
+  if (guard->archive != NULL && !guard->was_on)
+    cd_archive_exec(guard->archive, "PRAGMA secure_delete = OFF", NULL);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(CdSecureDelete, cd_secure_delete_restore)
+
+/* Empties the write-ahead log into the file and truncates it: it still
+ * holds copies of pages as they were before the run. A reader of another
+ * process keeps it from completing (busy); that is recorded. */
+static gboolean
+cd_retention_truncate_wal(CdArchive *self, GError **error)
+{
+  g_autoptr(sqlite3_stmt) stmt = cd_archive_prepare(self, "PRAGMA wal_checkpoint(TRUNCATE)", error);
+
+  if (stmt == NULL)
+    return FALSE;
+  if (sqlite3_step(stmt) != SQLITE_ROW) {
+    cd_archive_set_error(self, error, "cannot checkpoint the write-ahead log");
+    return FALSE;
+  }
+  if (sqlite3_column_int(stmt, 0) != 0) {
+    g_set_error(error, CD_ERROR, CD_ERROR_BUSY,
+                "%s: the write-ahead log could not be truncated: another process is reading the archive",
+                cd_archive_get_path(self));
+    return FALSE;
+  }
+  return TRUE;
 }
 
 /**
@@ -1684,6 +1730,7 @@ cd_archive_retention_destroy(CdArchive *self, const gchar *plan, GError **error)
   g_autoptr(sqlite3_stmt) run = NULL;
   g_autoptr(sqlite3_stmt) already = NULL;
   g_autoptr(sqlite3_stmt) found = NULL;
+  g_auto(CdSecureDelete) secure = { 0 };
   JsonObject *p, *pol;
   JsonArray *due;
   CdPlanCounts counts = { 0 };
@@ -1710,9 +1757,8 @@ cd_archive_retention_destroy(CdArchive *self, const gchar *plan, GError **error)
     return NULL;
   }
   if (!cd_archive_verify_audit(self, NULL, &audit_error)) {
-    g_set_error(error, CD_ERROR, CD_ERROR_INVALID_DATA,
-                "%s: no destruction while the audit log does not verify: %s", cd_archive_get_path(self),
-                audit_error->message);
+    g_set_error(error, CD_ERROR, CD_ERROR_INVALID_DATA, "%s: no destruction while the audit log does not verify: %s",
+                cd_archive_get_path(self), audit_error->message);
     return NULL;
   }
   found = cd_archive_prepare(self,
@@ -1732,15 +1778,19 @@ cd_archive_retention_destroy(CdArchive *self, const gchar *plan, GError **error)
   }
   made_by = cd_column_dup(found, 0);
   made_at = cd_column_dup(found, 1);
+  /* no statement may be left running: VACUUM below refuses to start */
+  g_clear_pointer(&found, sqlite3_finalize);
   already = cd_archive_prepare(self, "SELECT id FROM retention_runs WHERE plan_sha256 = ?", error);
   if (already == NULL)
     return NULL;
   cd_bind_text(already, 1, sha);
   if (sqlite3_step(already) == SQLITE_ROW) {
-    g_set_error(error, CD_ERROR, CD_ERROR_INVALID_ARGUMENT, "%s: this plan was already carried out (run %" G_GINT64_FORMAT ")",
-                cd_archive_get_path(self), (gint64) sqlite3_column_int64(already, 0));
+    g_set_error(error, CD_ERROR, CD_ERROR_INVALID_ARGUMENT,
+                "%s: this plan was already carried out (run %" G_GINT64_FORMAT ")", cd_archive_get_path(self),
+                (gint64) sqlite3_column_int64(already, 0));
     return NULL;
   }
+  g_clear_pointer(&already, sqlite3_finalize);
 
   pol = json_object_get_object_member(p, "policy");
   if (pol == NULL || json_object_get_string_member_with_default(pol, "text", NULL) == NULL) {
@@ -1779,10 +1829,12 @@ cd_archive_retention_destroy(CdArchive *self, const gchar *plan, GError **error)
   if (!cd_retention_today(NULL, &today, error))
     return NULL;
   today_s = cd_date_to_iso(&today);
-  bytes_before = cd_retention_file_bytes(self);
 
   /* freed pages are zeroed as they are freed: no deleted text lingers in
-   * the free list until the VACUUM below rewrites the file */
+   * the free list until the VACUUM below rewrites the file; the
+   * connection's setting is restored however this ends */
+  secure.archive = self;
+  secure.was_on = archive_pragma_on(self, "secure_delete");
   if (!cd_archive_exec(self, "PRAGMA secure_delete = ON", error))
     return NULL;
   txn = cd_archive_txn_begin(self, error);
@@ -1815,6 +1867,7 @@ cd_archive_retention_destroy(CdArchive *self, const gchar *plan, GError **error)
   if (!cd_archive_step_done(self, run, error))
     return NULL;
   run_id = sqlite3_last_insert_rowid(cd_archive_get_db(self));
+  g_clear_pointer(&run, sqlite3_finalize);
 
   due = json_object_get_array_member(p, "due");
   {
@@ -1890,8 +1943,7 @@ cd_archive_retention_destroy(CdArchive *self, const gchar *plan, GError **error)
         why = g_strdup_printf("not due on %s: kept until %s", today_s,
                               json_object_get_string_member_with_default(now_e, "keep_until", "?"));
       } else if (g_strcmp0(state, "due") != 0) {
-        why = g_strdup_printf("no longer due (%s%s%s)", state,
-                              json_object_has_member(now_e, "why") ? ": " : "",
+        why = g_strdup_printf("no longer due (%s%s%s)", state, json_object_has_member(now_e, "why") ? ": " : "",
                               json_object_get_string_member_with_default(now_e, "why", ""));
       }
       if (why != NULL) {
@@ -1992,13 +2044,14 @@ cd_archive_retention_destroy(CdArchive *self, const gchar *plan, GError **error)
     cd_bind_text(upd, 6, cert_sha);
     sqlite3_bind_int64(upd, 7, audit_first);
     sqlite3_bind_int64(upd, 8, cd_retention_last_audit_id(self));
-    sqlite3_bind_int64(upd, 9, bytes_before);
     if (!cd_archive_step_done(self, upd, error))
       return NULL;
   }
   if (!cd_archive_txn_commit(txn, error))
     return NULL;
   g_clear_pointer(&txn, cd_archive_txn_free);
+  /* the file as the destruction left it: what VACUUM reclaims from */
+  bytes_before = cd_retention_file_bytes(self);
 
   /* reclaim the space and rewrite the file; then empty the WAL, which
    * still holds copies of the pages written before */
@@ -2009,8 +2062,7 @@ cd_archive_retention_destroy(CdArchive *self, const gchar *plan, GError **error)
     g_autofree gchar *object = g_strdup_printf("retention-run:%" G_GINT64_FORMAT, run_id);
     g_autoptr(sqlite3_stmt) upd = NULL;
 
-    if (!cd_archive_exec(self, "VACUUM", &vacuum_error) ||
-        !cd_archive_exec(self, "PRAGMA wal_checkpoint(TRUNCATE)", &vacuum_error))
+    if (!cd_archive_exec(self, "VACUUM", &vacuum_error) || !cd_retention_truncate_wal(self, &vacuum_error))
       g_warning("%s: space not reclaimed after destruction run %" G_GINT64_FORMAT ": %s", cd_archive_get_path(self),
                 run_id, vacuum_error->message);
     bytes_after = cd_retention_file_bytes(self);
@@ -2023,17 +2075,17 @@ cd_archive_retention_destroy(CdArchive *self, const gchar *plan, GError **error)
     txn = cd_archive_txn_begin(self, error);
     if (txn == NULL)
       return NULL;
-    upd = cd_archive_prepare(self, "UPDATE retention_runs SET bytes_after = ?2 WHERE id = ?1", error);
+    upd =
+        cd_archive_prepare(self, "UPDATE retention_runs SET bytes_before = ?2, bytes_after = ?3 WHERE id = ?1", error);
     if (upd == NULL)
       return NULL;
     sqlite3_bind_int64(upd, 1, run_id);
-    sqlite3_bind_int64(upd, 2, bytes_after);
+    sqlite3_bind_int64(upd, 2, bytes_before);
+    sqlite3_bind_int64(upd, 3, bytes_after);
     if (!cd_archive_step_done(self, upd, error) || !cd_archive_audit(self, "retention-vacuum", object, detail, error) ||
         !cd_archive_txn_commit(txn, error))
       return NULL;
   }
-  cd_archive_exec(self, "PRAGMA secure_delete = OFF", NULL);
-
   json_builder_begin_object(result);
   cd_json_member_int(result, "run", run_id);
   json_builder_set_member_name(result, "destroyed");

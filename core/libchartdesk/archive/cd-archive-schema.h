@@ -268,6 +268,8 @@ static const gchar *const cd_archive_migrations[] = {
   "  SELECT RAISE (ABORT, 'a destroyed page stays empty');"
   "END;"
   "CREATE INDEX legal_holds_mrn ON legal_holds (mrn) WHERE released_at IS NULL;"
+  /* destruction asks, per image, whether another page still uses it */
+  "CREATE INDEX pages_image ON pages (image_sha256) WHERE image_sha256 IS NOT NULL;"
   "CREATE INDEX tombstones_run ON tombstones (run_id);",
   /* 5 → 6: release of information (cd-archive-roi.c). Requests, the
    * documents and redactions they name, the packet released (its manifest

@@ -73,8 +73,8 @@ G_DEFINE_FINAL_TYPE(CdRetentionPolicy, cd_retention_policy, G_TYPE_OBJECT)
 #define CD_RETENTION_DEFAULT_MAJORITY 18
 #define CD_RETENTION_MAX_YEARS 200
 #define CD_RETENTION_DEFAULT_METHOD                                                                                    \
-  "Electronic deletion: page images, recognised text and word boxes removed from the archive database and its "       \
-  "full-text index (index merged so no deleted term remains), freed pages zeroed (secure_delete) and the file "       \
+  "Electronic deletion: page images, recognised text and word boxes removed from the archive database and its "        \
+  "full-text index (index merged so no deleted term remains), freed pages zeroed (secure_delete) and the file "        \
   "rebuilt (VACUUM); a tombstone keeps the document's identity, dates, page count and image checksums."
 
 static void
@@ -177,8 +177,8 @@ cd_date_plus_years(const GDate *from, guint years)
   return out;
 }
 
-static gboolean
-cd_policy_error(CdRetentionPolicy *self, GError **error, guint line, const gchar *format, ...) G_GNUC_PRINTF(4, 5);
+static gboolean cd_policy_error(CdRetentionPolicy *self, GError **error, guint line, const gchar *format, ...)
+    G_GNUC_PRINTF(4, 5);
 
 static gboolean
 cd_policy_error(CdRetentionPolicy *self, GError **error, guint line, const gchar *format, ...)
@@ -427,8 +427,7 @@ cd_retention_policy_new_from_file(const gchar *path, CdTaxonomy *taxonomy, GErro
 
   g_return_val_if_fail(path != NULL, NULL);
   if (!g_file_get_contents(path, &data, NULL, &local)) {
-    g_set_error(error, CD_ERROR, CD_ERROR_NOT_FOUND, "%s: cannot read the retention policy: %s", path,
-                local->message);
+    g_set_error(error, CD_ERROR, CD_ERROR_NOT_FOUND, "%s: cannot read the retention policy: %s", path, local->message);
     return NULL;
   }
   return cd_retention_policy_new_from_data(data, path, taxonomy, error);
@@ -681,8 +680,8 @@ cd_retention_policy_evaluate(CdRetentionPolicy *self, const gchar *type, const g
   if (verdict->minor) {
     g_autofree gchar *m = cd_date_to_iso(&minor_until);
     g_autofree gchar *prev = g_steal_pointer(&verdict->why);
-    g_autofree gchar *born = dob != NULL ? g_strdup_printf("born %s", dob)
-                                         : g_strdup("date of birth unknown, taken as born that day");
+    g_autofree gchar *born =
+        dob != NULL ? g_strdup_printf("born %s", dob) : g_strdup("date of birth unknown, taken as born that day");
     verdict->why = g_strdup_printf("%s; a minor on %s (%s): majority at %u + %d years: %s", prev, date, born,
                                    self->majority_age, minor_years, m);
     if (g_date_compare(&minor_until, &until) > 0)
