@@ -160,7 +160,7 @@ cd_archive_set_setting(CdArchive *self, const gchar *key, const gchar *value, GE
     return FALSE;
   json_object_set_string_member(obj, "old", old);
   json_object_set_string_member(obj, "new", value);
-  detail = json_node_init_object(json_node_alloc(), g_steal_pointer(&obj));
+  detail = json_node_init_object(json_node_alloc(), obj);
   if (!cd_archive_audit(self, "setting", object, detail, error))
     return FALSE;
   return cd_archive_txn_commit(txn, error);
@@ -621,6 +621,7 @@ cd_roi_request_page(CdArchive *self, gint64 request_id, gint64 page_id, gint *wi
   return TRUE;
 }
 
+/* Records one redaction; takes @rects. */
 static gint64
 cd_roi_insert_redaction(CdArchive *self, gint64 request_id, gint64 page_id, const gchar *kind, const gchar *pattern,
                         JsonArray *rects, GError **error)
@@ -630,7 +631,7 @@ cd_roi_insert_redaction(CdArchive *self, gint64 request_id, gint64 page_id, cons
   g_autofree gchar *text = NULL;
   g_autofree gchar *now = cd_roi_now(self);
 
-  json_node_set_array(node, rects);
+  json_node_take_array(node, rects);
   text = cd_json_to_string(node);
   stmt = cd_archive_prepare(self,
                             "INSERT INTO roi_redactions (request_id, page_id, kind, pattern, rects, created, "
@@ -1161,11 +1162,14 @@ cd_roi_request_json(CdArchive *self, gint64 id, GError **error)
 
   reds = cd_archive_prepare(self,
                             "SELECT id, page_id, kind, pattern, rects, created, created_by FROM roi_redactions "
-                            "WHERE request_id = ? ORDER BY id",
+                            "WHERE request_id = ?1 AND (?2 IS NULL OR page_id NOT IN (SELECT p.id FROM pages p "
+                            "JOIN documents d ON d.id = p.document_id WHERE d.type IN (SELECT value FROM "
+                            "json_each(?2)))) ORDER BY id",
                             error);
   if (reds == NULL)
     return NULL;
   sqlite3_bind_int64(reds, 1, id);
+  cd_bind_text(reds, 2, cd_archive_hidden_types(self));
   json_builder_set_member_name(b, "redactions");
   json_builder_begin_array(b);
   while (sqlite3_step(reds) == SQLITE_ROW) {
@@ -1327,8 +1331,10 @@ cd_roi_page_words(CdArchive *self, gint64 page_id, JsonNode **words, gchar **sha
   if (text != NULL && json_parser_load_from_data(parser, text, -1, NULL) &&
       JSON_NODE_HOLDS_ARRAY(json_parser_get_root(parser)))
     *words = json_node_copy(json_parser_get_root(parser));
-  else
-    *words = json_node_init_array(json_node_alloc(), json_array_new());
+  else {
+    *words = json_node_new(JSON_NODE_ARRAY);
+    json_node_take_array(*words, json_array_new());
+  }
   return TRUE;
 }
 
@@ -1766,7 +1772,7 @@ cd_archive_roi_record_release(CdArchive *self, gint64 request_id, JsonNode *mani
   json_object_set_string_member(obj, "pdf_sha256", pdf_sha256);
   json_object_set_int_member(obj, "disclosure", sqlite3_last_insert_rowid(cd_archive_get_db(self)));
   json_object_set_int_member(obj, "document_pages", n_pages);
-  detail = json_node_init_object(json_node_alloc(), g_steal_pointer(&obj));
+  detail = json_node_init_object(json_node_alloc(), obj);
   if (!cd_archive_audit(self, "disclosure", object, detail, error))
     return FALSE;
   return cd_archive_txn_commit(txn, error);

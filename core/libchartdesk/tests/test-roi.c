@@ -38,7 +38,7 @@ commit_document(CdArchive *archive, gint64 batch, const gchar *mrn, const gchar 
   g_autoptr(GError) error = NULL;
   g_autoptr(CdDocument) doc = cd_document_new();
   g_autofree gchar *sha = g_strnfill(64, 'a' + mark);
-  CdPage *page = cd_page_new("box1/scan.tif", mark, sha);
+  g_autoptr(CdPage) page = cd_page_new("box1/scan.tif", mark, sha);
   PIX *pix = pixCreate(200, 60, 1);
   const gchar *words[] = { "Patient", "John", "Smith,", "walked" };
 
