@@ -76,8 +76,16 @@ export function render(main, ctx) {
 function updateProgress(row, b) {
   const total = b.pages_total || 0;
   const done = b.pages_done || 0;
-  row.progress.max = Math.max(1, total);
-  row.progress.value = done;
+  if (total) {
+    row.progress.max = total;
+    row.progress.value = done;
+  } else if (b.status === "running" || b.status === "queued") {
+    // the total is known only at the end: a moving bar, no false fraction
+    row.progress.removeAttribute("value");
+  } else {
+    row.progress.max = 1;
+    row.progress.value = b.status === "finished" ? 1 : 0;
+  }
   row.label.textContent = total ? `${done} of ${total} pages` : `${done} pages`;
   row.status.textContent = b.status;
   row.status.className = "badge status-" + b.status;
