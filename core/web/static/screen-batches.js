@@ -99,7 +99,16 @@ function batchCard(b, rows) {
   const row = { progress, label, status };
   rows.set(String(b.id), row);
   updateProgress(row, b);
-  const failed = b.failed || [];
+  // pages that could not be read, and pages set aside on purpose (blank
+  // backs, cover sheets): both named with the reason, told apart
+  const failed = (b.failed || []).filter((f) => f.outcome !== "set-aside");
+  const setAside = (b.failed || []).filter((f) => f.outcome === "set-aside");
+  const fileTable = (rows) => h("table", { class: "table" },
+    h("thead", null, h("tr", null, ["File", "Page", "Reason"].map((c) => h("th", { scope: "col" }, c)))),
+    h("tbody", null, rows.map((f) => h("tr", null,
+      h("td", { class: "file" }, f.file),
+      h("td", { class: "num" }, f.page === null || f.page === undefined ? "—" : String(f.page + 1)),
+      h("td", null, f.reason)))));
   return h("article", { class: "batch", dataset: { batch: b.id } },
     h("header", null,
       h("h2", null, `Batch #${b.id}`), status,
@@ -109,13 +118,11 @@ function batchCard(b, rows) {
     b.report ? h("details", { class: "report" },
       h("summary", null, "Report"), reportView(b.report)) : null,
     failed.length ? h("div", { class: "failed" },
-      h("h3", null, `${failed.length} file${failed.length === 1 ? "" : "s"} could not be read`),
-      h("table", { class: "table" },
-        h("thead", null, h("tr", null, ["File", "Page", "Reason"].map((c) => h("th", { scope: "col" }, c)))),
-        h("tbody", null, failed.map((f) => h("tr", null,
-          h("td", { class: "file" }, f.file),
-          h("td", { class: "num" }, f.page === null || f.page === undefined ? "—" : String(f.page + 1)),
-          h("td", null, f.reason)))))) : null);
+      h("h3", null, `${failed.length} ${failed.length === 1 ? "file or page" : "files or pages"} could not be read`),
+      fileTable(failed)) : null,
+    setAside.length ? h("details", { class: "set-aside" },
+      h("summary", null, `${setAside.length} page${setAside.length === 1 ? "" : "s"} set aside (blank backs, cover and separator sheets)`),
+      fileTable(setAside)) : null);
 }
 
 /** Any JSON report as nested definition lists and tables (its shape is the
