@@ -74,6 +74,7 @@ USERS = {
     "bob": ["archivist"],
     "ida": ["indexer"],
     "aud": ["auditor"],
+    "eve": ["scanner"],   # reads a chart only by breaking the glass
 }
 
 
@@ -236,6 +237,9 @@ def main():
             args += ["--role", r]
         run(args, stdin=PASSWORD + "\n")
 
+    run([CHARTDESK, "users", "--users", users, "break-glass", "eve", "--reason", "e2e: ED, patient unconscious",
+         "--minutes", "60"])
+
     server = Server(work, archive, users, 900, taxonomy, "main")
     idle_server = None
     b = Browser(work)
@@ -381,12 +385,19 @@ def main():
         b.shot("07-batches")
         logout(b)
 
+        # --- eve breaks the glass to read a chart: the auditor sees it marked
+        login(b, url, "eve")
+        b.d.get(url + f"#/doc/{hit_doc['id']}")
+        b.need(".page-image", "a chart read under break-the-glass")
+        logout(b)
+
         # --- the auditor finds the decision in the Audit screen
         login(b, url, "aud")
         b.d.get(url + "#/audit")
         row = b.need('#audit-table tr[data-action="review-resolve"]', "the review-resolve audit entry")
         if "ida" not in row.text:
             fail(f"the review-resolve entry does not name ida: {row.text!r}")
+        b.need('#audit-table tr.break-glass .badge.break-glass', "a break-the-glass entry marked")
         b.shot("08-audit")
         csv_href = b.el("#audit-csv").get_attribute("href")
         status, body = b.fetch(csv_href)
