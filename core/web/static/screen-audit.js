@@ -67,6 +67,17 @@ async function load(results, q, offset, ctx) {
         h("td", { class: "mrn" }, e.mrn ? h("a", { href: route("audit", { ...q, mrn: e.mrn }) }, e.mrn) : "—"),
         h("td", { class: "num" }, e.document === null || e.document === undefined ? "—" : String(e.document)),
         h("td", null, e.purpose || ""),
-        h("td", { class: "detail" }, typeof e.detail === "object" && e.detail !== null ? JSON.stringify(e.detail) : (e.detail || "")))))),
+        h("td", { class: "detail" }, detailText(e.detail)))))),
     pager(data.total, offset, LIMIT, (o) => ctx.navigate(route("audit", { ...q, offset: o }))));
+}
+
+/** An entry's detail as "why: …  ·  login: …" (objects), or as given. */
+function detailText(detail) {
+  if (detail === null || detail === undefined)
+    return "";
+  if (typeof detail !== "object")
+    return String(detail);
+  return Object.entries(detail)
+    .map(([k, v]) => `${k}: ${v !== null && typeof v === "object" ? JSON.stringify(v) : String(v)}`)
+    .join("  ·  ");
 }

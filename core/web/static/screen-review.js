@@ -64,7 +64,7 @@ async function loadList(state) {
       h("td", { class: "reason" }, item.reason),
       h("td", { class: "num", title: formatTime(item.created) }, formatAge(item.age_seconds)),
       h("td", null, item.assignee || h("span", { class: "muted" }, "nobody")),
-      h("td", null, item.type || "—"),
+      h("td", null, item.type_label || item.type || "—"),
       h("td", { class: "mrn" }, (item.identifiers && item.identifiers.mrn) || "—"))))));
 }
 
@@ -104,20 +104,32 @@ function showItem(state, item) {
     current = Math.min(current, list.length - 1);
     const page = list[current];
     const width = Math.max(300, pageBox.clientWidth - 8);
-    replace(pageBox, pageView(page, width, 0, null, () => false, { alt: `Page ${page.seq + 1} of document ${doc.id}` }).element);
+    replace(pageBox, pageView(page, width, 0, null, () => false,
+                              { alt: doc.id ? `Page ${page.seq + 1} of document ${doc.id}` : `Page ${page.id}` }).element);
     replace(pageNav, list.length > 1 ? list.map((p, i) => h("button", {
       type: "button", class: i === current ? "current" : null, "aria-pressed": i === current ? "true" : "false",
       on: { click: () => { current = i; drawPage(); } } }, `Page ${p.seq + 1}`)) : null);
   };
-  if (item.document !== null && item.document !== undefined) {
+  if (resolved && !state.ctx.has("read-charts")) {
+    // decided, the document has left the queue: reading it needs read-charts
+    replace(pageBox, emptyNote("The document has left the queue with this decision."));
+  } else if (item.document !== null && item.document !== undefined) {
     api.get("/documents/" + encodeURIComponent(item.document)).then((d) => {
       doc = d;
       doc.pages.sort((a, b) => a.seq - b.seq);
       if (state.alive)
         drawPage();
     }).catch((e) => replace(pageBox, errorNote(e, "Document " + item.document)));
+  } else if ((item.pages || []).length) {
+    // a page kept out of documents (unreadable, say): its size from its words
+    const id = item.pages[0];
+    api.get(`/pages/${id}/words`).then((w) => {
+      doc = { id: null, pages: [{ id, seq: 0, width: w.width, height: w.height }] };
+      if (state.alive)
+        drawPage();
+    }).catch((e) => replace(pageBox, errorNote(e, "Page " + id)));
   } else {
-    replace(pageBox, emptyNote("This item has no document."));
+    replace(pageBox, emptyNote("This item has no page."));
   }
 
   const candidates = item.candidates || [];
@@ -139,7 +151,9 @@ function showItem(state, item) {
         h("td", null, resolved ? null : h("button", { type: "button", dataset: { action: "assign-candidate", mrn: c.mrn },
           on: { click: () => act(state, item, "assign", { mrn: c.mrn }) } }, "File to this patient"))))));
 
-  const actions = resolved ? h("p", { class: "notice" }, "This item is resolved.") : h("div", { class: "actions", role: "group", "aria-label": "Decisions" },
+  const actions = resolved ? h("p", { class: "notice", id: "item-resolved" },
+    `Resolved${item.resolved_by ? " by " + item.resolved_by : ""}${item.resolved ? " " + formatTime(item.resolved) : ""}`,
+    item.resolution ? `: ${item.resolution}` : ".") : h("div", { class: "actions", role: "group", "aria-label": "Decisions" },
     h("button", { type: "button", dataset: { action: "assign" }, on: { click: () => act(state, item, "assign") } }, "Assign to MRN…"),
     h("button", { type: "button", dataset: { action: "split" }, on: { click: () => act(state, item, "split") } }, "Split at page…"),
     h("button", { type: "button", dataset: { action: "merge" }, on: { click: () => act(state, item, "merge") } }, "Merge with document…"),
@@ -156,7 +170,7 @@ function showItem(state, item) {
           `Waiting ${formatAge(item.age_seconds)} (since ${formatTime(item.created)}) · `,
           item.assignee ? `assigned to ${item.assignee}` : "assigned to nobody",
           item.document !== null && item.document !== undefined ? [" · ", h("a", { href: route("doc/" + item.document) }, `document #${item.document}`)] : null,
-          item.type ? ` · type ${item.type}` : null),
+          item.type ? ` · type ${item.type_label || item.type}` : null),
         h("h3", null, "Identifiers and candidates"),
         candidates.length ? compare : [compare, emptyNote("The patient index has no candidate for what the page reads.")],
         extra.length ? h("dl", { class: "details" }, extra.map(([k, v]) => [h("dt", null, k), h("dd", null, String(v))])) : null,
