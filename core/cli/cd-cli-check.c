@@ -10,6 +10,38 @@
 
 #include "cd-cli-private.h"
 
+typedef struct {
+  gint64 started;
+  gint64 last;      /* when a line was last printed */
+  const gchar *step;
+  gint64 step_started;
+} CdCheckReport;
+
+/* One line to stderr at most every CD_CHECK_EVERY seconds (none for a check
+ * quicker than that), naming the step, how far it is and the time so far. */
+#define CD_CHECK_EVERY 2
+
+static void
+cd_cli_check_progress(const gchar *step, guint64 done, guint64 total, gpointer user_data)
+{
+  CdCheckReport *report = user_data;
+  gint64 now = g_get_monotonic_time();
+
+  if (report->step != step) {
+    report->step = step;
+    report->step_started = now;
+  }
+  if (now - report->last < CD_CHECK_EVERY * G_USEC_PER_SEC)
+    return;
+  report->last = now;
+  if (total > 0)
+    g_printerr("check: %s: %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT " (%.0f%%), %.0f s in all\n", step, done,
+               total, 100.0 * done / total, (now - report->started) / 1e6);
+  else
+    g_printerr("check: %s (for %.0f s), %.0f s in all\n", step, (now - report->step_started) / 1e6,
+               (now - report->started) / 1e6);
+}
+
 gint
 cd_cli_check(gint argc, gchar **argv)
 {
@@ -18,19 +50,26 @@ cd_cli_check(gint argc, gchar **argv)
   g_autoptr(GError) error = NULL;
   g_autoptr(CdArchive) archive = NULL;
   g_autoptr(GPtrArray) problems = NULL;
+  CdCheckReport report = { 0 };
 
   g_option_context_add_main_entries(ctx, entries, NULL);
   cd_cli_add_archive_options(ctx);
   g_option_context_set_summary(ctx, "Checks the database, the checksum of every stored image, orphans, pages "
-                                    "without text,\nthe full-text index, destroyed documents (no image, text or "
-                                    "index term left, nothing\ndestroyed under a legal hold) and the audit log (its "
-                                    "keyed chain and anchor, as\n`chartdesk audit verify`).");
+                                    "without text,
+the full-text index, destroyed documents (no image, text or "
+                                    "index term left, nothing
+destroyed under a legal hold) and the audit log (its "
+                                    "keyed chain and anchor, as
+`chartdesk audit verify`). A check that takes longer "
+                                    "than a few seconds says how
+far it is on stderr every 2 seconds.");
   if (!cd_cli_parse(ctx, &argc, &argv, &error))
     return cd_cli_usage(ctx, error->message);
   if (argc != 2)
     return cd_cli_usage(ctx, "check needs one archive");
   archive = cd_cli_open_archive(argv[1], CD_ARCHIVE_FLAG_NONE, &error);
-  if (archive == NULL || !cd_archive_check(archive, &problems, &error)) {
+  report.started = report.last = g_get_monotonic_time();
+  if (archive == NULL || !cd_archive_check_with_progress(archive, cd_cli_check_progress, &report, &problems, &error)) {
     cd_cli_print_error(error);
     return CD_EXIT_FAILED;
   }

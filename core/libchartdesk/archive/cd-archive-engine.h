@@ -363,6 +363,21 @@ GBytes *cd_audit_key_load(const gchar *path, gboolean create, GError **error);
 gboolean cd_audit_key_set_default(const gchar *path, GError **error);
 gboolean cd_archive_check(CdArchive *self, GPtrArray **problems, GError **error);
 
+/**
+ * CdCheckProgress:
+ * @step: what the check is doing (`image checksums`, `full-text index`, ...)
+ * @done: how far it is in @step, 0 when not counted
+ * @total: how far it goes, 0 when not known
+ * @user_data: the data given with the function
+ *
+ * See cd_archive_check_with_progress().
+ *
+ * Since: 0.2
+ */
+typedef void (*CdCheckProgress)(const gchar *step, guint64 done, guint64 total, gpointer user_data);
+gboolean cd_archive_check_with_progress(CdArchive *self, CdCheckProgress progress, gpointer user_data,
+                                        GPtrArray **problems, GError **error);
+
 gint64 cd_archive_begin_batch(CdArchive *self, const gchar *workflow, const gchar *const *inputs, GError **error);
 gboolean cd_archive_end_batch(CdArchive *self, CdBatch *batch, const gchar *status, GError **error);
 gint64 cd_archive_queue_batch(CdArchive *self, const gchar *workflow, const gchar *workflow_origin,

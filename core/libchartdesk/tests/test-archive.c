@@ -1075,6 +1075,41 @@ test_archive_audit_edited(Fixture *f, gconstpointer data)
   g_assert_true(found);
 }
 
+static void
+record_progress(const gchar *step, guint64 done, guint64 total, gpointer user_data)
+{
+  GPtrArray *steps = user_data;
+
+  g_assert_cmpuint(done, <=, MAX(done, total));
+  if (total > 0)
+    g_assert_cmpuint(done, <=, total);
+  if (steps->len == 0 || g_strcmp0(g_ptr_array_index(steps, steps->len - 1), step) != 0)
+    g_ptr_array_add(steps, g_strdup_printf("%s %" G_GUINT64_FORMAT, step, total));
+}
+
+/* chartdesk check says what it is doing, each step in turn, the images with
+ * their count; a clean archive checks clean. */
+static void
+test_archive_check_progress(Fixture *f, gconstpointer data)
+{
+  g_autoptr(CdArchive) archive = open_writer(f->path);
+  g_autoptr(GPtrArray) steps = g_ptr_array_new_with_free_func(g_free);
+  g_autoptr(GPtrArray) problems = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree gchar *images = NULL;
+
+  fill_for_search(archive);
+  images = g_strdup_printf("image checksums %" G_GINT64_FORMAT, archive_int(archive, "SELECT count(*) FROM images"));
+  g_assert_true(cd_archive_check_with_progress(archive, record_progress, steps, &problems, &error));
+  g_assert_no_error(error);
+  g_assert_cmpuint(problems->len, ==, 0);
+  g_assert_cmpuint(steps->len, ==, 6);
+  g_assert_cmpstr(g_ptr_array_index(steps, 0), ==, "database integrity 0");
+  g_assert_cmpstr(g_ptr_array_index(steps, 1), ==, images);
+  g_assert_cmpstr(g_ptr_array_index(steps, 4), ==, "full-text index 0");
+  g_assert_cmpstr(g_ptr_array_index(steps, 5), ==, "audit chain 0");
+}
+
 /* An entry deleted from the middle of the log breaks the chain at the entry
  * after it. A hash recomputed by the forger is caught the same way. */
 static void
@@ -1924,6 +1959,7 @@ main(int argc, char **argv)
   ADD("search-ex", test_archive_search_ex);
   ADD("search-complete", test_archive_search_complete);
   ADD("search-plans", test_archive_search_plans);
+  ADD("check-progress", test_archive_check_progress);
   ADD("audit-every-read", test_archive_audit_every_read);
   ADD("audit-append-only", test_archive_audit_append_only);
   ADD("audit-edited", test_archive_audit_edited);
