@@ -55,14 +55,10 @@ cd_cli_check(gint argc, gchar **argv)
   g_option_context_add_main_entries(ctx, entries, NULL);
   cd_cli_add_archive_options(ctx);
   g_option_context_set_summary(ctx, "Checks the database, the checksum of every stored image, orphans, pages "
-                                    "without text,
-the full-text index, destroyed documents (no image, text or "
-                                    "index term left, nothing
-destroyed under a legal hold) and the audit log (its "
-                                    "keyed chain and anchor, as
-`chartdesk audit verify`). A check that takes longer "
-                                    "than a few seconds says how
-far it is on stderr every 2 seconds.");
+                                    "without text,\nthe full-text index, destroyed documents (no image, text or "
+                                    "index term left, nothing\ndestroyed under a legal hold) and the audit log (its "
+                                    "keyed chain and anchor, as\n`chartdesk audit verify`). A check that takes longer "
+                                    "than a few seconds says how\nfar it is on stderr every 2 seconds.");
   if (!cd_cli_parse(ctx, &argc, &argv, &error))
     return cd_cli_usage(ctx, error->message);
   if (argc != 2)
