@@ -36,6 +36,7 @@ static const CdCommand commands[] = {
   { "scanners", cd_cli_scanners, "List the scanners to scan from (SANE)" },
   { "users", cd_cli_users, "Add, list and change users and their roles (administrator)" },
   { "access", cd_cli_access, "The access report: who read which patient's documents" },
+  { "web", cd_cli_web, "Serve the web workstation in the foreground (issue 15)" },
 };
 
 static void

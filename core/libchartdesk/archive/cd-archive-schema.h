@@ -172,4 +172,14 @@ static const gchar *const cd_archive_migrations[] = {
   "  WHEN new.id <= (SELECT max(id) FROM audit) BEGIN"
   "  SELECT RAISE (ABORT, 'the audit log is append-only');"
   "END;",
+
+  /* 4 → 5: the web workstation's saved searches (issue 15), one user's
+   * own, by the login of the principal that saved them */
+  "CREATE TABLE saved_searches ("
+  "  id INTEGER PRIMARY KEY,"
+  "  owner TEXT NOT NULL,"
+  "  name TEXT NOT NULL,"
+  "  query TEXT NOT NULL," /* JSON: {"q", "mrn", "type", "from", "to", "status"} */
+  "  created TEXT NOT NULL,"
+  "  UNIQUE (owner, name));",
 };

@@ -1319,7 +1319,7 @@ test_archive_audit_migrated(Fixture *f, gconstpointer data)
   g_clear_pointer(&raw, sqlite3_close);
 
   archive = open_writer(f->path);
-  g_assert_cmpint(cd_archive_get_schema_version(archive), ==, 4);
+  g_assert_cmpint(cd_archive_get_schema_version(archive), ==, CD_ARCHIVE_SCHEMA_VERSION);
   report = cd_archive_verify_audit_report(archive, &error);
   g_assert_no_error(error);
   g_assert_true(json_object_get_boolean_member(json_node_get_object(report), "intact"));

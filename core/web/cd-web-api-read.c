@@ -1,0 +1,691 @@
+/*
+ * Copyright 2026 The Chartdesk authors
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * The web API's reading routes: types, search, patients, a chart, a
+ * document, a page's image at a width and its words.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "cd-web-private.h"
+
+/* How many hits a search reads to count its total and facets; beyond it
+ * the total is flagged as an estimate. */
+#define CD_WEB_SEARCH_WINDOW 1000
+/* Rendered page images kept, in bytes of PNG. */
+#define CD_WEB_IMAGE_CACHE_BYTES (64 * 1024 * 1024)
+
+static void
+cd_add_string_or_null(JsonBuilder *b, const gchar *member, const gchar *value)
+{
+  json_builder_set_member_name(b, member);
+  if (value != NULL)
+    json_builder_add_string_value(b, value);
+  else
+    json_builder_add_null_value(b);
+}
+
+static const gchar *
+cd_obj_string(JsonObject *obj, const gchar *member)
+{
+  JsonNode *node = obj != NULL ? json_object_get_member(obj, member) : NULL;
+  if (node == NULL || json_node_get_value_type(node) != G_TYPE_STRING)
+    return NULL;
+  return json_node_get_string(node);
+}
+
+static JsonObject *
+cd_obj_object(JsonObject *obj, const gchar *member)
+{
+  JsonNode *node = obj != NULL ? json_object_get_member(obj, member) : NULL;
+  return node != NULL && JSON_NODE_HOLDS_OBJECT(node) ? json_node_get_object(node) : NULL;
+}
+
+static void
+cd_add_member_copy(JsonBuilder *b, const gchar *name, JsonObject *obj, const gchar *member)
+{
+  JsonNode *node = obj != NULL ? json_object_get_member(obj, member) : NULL;
+  json_builder_set_member_name(b, name);
+  if (node != NULL)
+    json_builder_add_value(b, json_node_copy(node));
+  else
+    json_builder_add_null_value(b);
+}
+
+static void
+cd_add_empty_array(JsonBuilder *b, const gchar *member)
+{
+  json_builder_set_member_name(b, member);
+  json_builder_begin_array(b);
+  json_builder_end_array(b);
+}
+
+/* GET /types: the taxonomy's current types the user may see. */
+void
+cd_web_api_types(CdWebRequest *req)
+{
+  g_autoptr(JsonBuilder) b = json_builder_new();
+  g_autoptr(JsonNode) node = NULL;
+  gboolean see_restricted = cd_principal_has(req->principal, CD_PERMISSION_RESTRICTED);
+
+  json_builder_begin_object(b);
+  json_builder_set_member_name(b, "types");
+  json_builder_begin_array(b);
+  if (req->server->taxonomy != NULL) {
+    g_autoptr(GPtrArray) types = cd_taxonomy_get_types(req->server->taxonomy, FALSE);
+    for (guint i = 0; i < types->len; i++) {
+      const gchar *name = g_ptr_array_index(types, i);
+      gboolean restricted = cd_archive_type_is_restricted(req->server->archive, name);
+      if (restricted && !see_restricted)
+        continue;
+      json_builder_begin_object(b);
+      cd_add_string_or_null(b, "name", name);
+      cd_add_string_or_null(b, "label", cd_web_type_label(req->server, name));
+      json_builder_set_member_name(b, "restricted");
+      json_builder_add_boolean_value(b, restricted);
+      json_builder_end_object(b);
+    }
+  }
+  json_builder_end_array(b);
+  json_builder_end_object(b);
+  node = json_builder_get_root(b);
+  cd_web_respond_json(req, SOUP_STATUS_OK, node);
+}
+
+static gboolean
+cd_web_valid_date(const gchar *date)
+{
+  g_autofree gchar *iso = NULL;
+  g_autoptr(GDateTime) dt = NULL;
+
+  if (date == NULL)
+    return TRUE;
+  if (strlen(date) != 10 || !g_regex_match_simple("^[0-9]{4}-[0-9]{2}-[0-9]{2}$", date, 0, 0))
+    return FALSE;
+  iso = g_strdup_printf("%sT00:00:00Z", date);
+  dt = g_date_time_new_from_iso8601(iso, NULL);
+  return dt != NULL;
+}
+
+/* The words of @q to highlight, lower case, FTS5 operators and syntax left
+ * out. */
+static void
+cd_web_add_terms(JsonBuilder *b, const gchar *q)
+{
+  g_autoptr(GPtrArray) seen = g_ptr_array_new_with_free_func(g_free);
+  const gchar *p = q;
+
+  json_builder_set_member_name(b, "terms");
+  json_builder_begin_array(b);
+  while (p != NULL && *p != '\0') {
+    const gchar *start;
+    g_autofree gchar *word = NULL;
+    gchar *lower;
+
+    while (*p != '\0' && !g_unichar_isalnum(g_utf8_get_char(p)))
+      p = g_utf8_next_char(p);
+    start = p;
+    while (*p != '\0' && g_unichar_isalnum(g_utf8_get_char(p)))
+      p = g_utf8_next_char(p);
+    if (p == start)
+      break;
+    word = g_strndup(start, p - start);
+    if (g_strv_contains((const gchar *const[]){ "AND", "OR", "NOT", "NEAR", NULL }, word))
+      continue;
+    lower = g_utf8_strdown(word, -1);
+    if (g_ptr_array_find_with_equal_func(seen, lower, g_str_equal, NULL)) {
+      g_free(lower);
+      continue;
+    }
+    json_builder_add_string_value(b, lower);
+    g_ptr_array_add(seen, lower);
+  }
+  json_builder_end_array(b);
+}
+
+/* A snippet with its hits in [ ] as the segments the UI draws. */
+static void
+cd_web_add_snippet(JsonBuilder *b, const gchar *snippet)
+{
+  const gchar *p = snippet;
+
+  json_builder_set_member_name(b, "snippet");
+  json_builder_begin_array(b);
+  while (p != NULL && *p != '\0') {
+    gboolean hit = *p == '[';
+    const gchar *end;
+    g_autofree gchar *text = NULL;
+
+    if (hit)
+      p++;
+    end = strchr(p, hit ? ']' : '[');
+    if (end == NULL)
+      end = p + strlen(p);
+    text = g_strndup(p, end - p);
+    if (text[0] != '\0') {
+      json_builder_begin_object(b);
+      json_builder_set_member_name(b, "text");
+      json_builder_add_string_value(b, text);
+      json_builder_set_member_name(b, "hit");
+      json_builder_add_boolean_value(b, hit);
+      json_builder_end_object(b);
+    }
+    p = *end == ']' ? end + 1 : end;
+  }
+  json_builder_end_array(b);
+}
+
+static gchar *
+cd_web_patient_name(CdWebServer *self, GHashTable *names, const gchar *mrn)
+{
+  gchar *name;
+
+  if (mrn == NULL)
+    return NULL;
+  name = g_hash_table_lookup(names, mrn);
+  if (name == NULL) {
+    g_autoptr(CdPatient) patient = cd_archive_lookup_patient(self->archive, mrn, NULL);
+    if (patient != NULL && patient->family != NULL)
+      name = patient->given != NULL ? g_strdup_printf("%s, %s", patient->family, patient->given)
+                                    : g_strdup(patient->family);
+    else
+      name = g_strdup("");
+    g_hash_table_insert(names, g_strdup(mrn), name);
+  }
+  return name[0] != '\0' ? name : NULL;
+}
+
+static void
+cd_web_count(GHashTable *counts, const gchar *key)
+{
+  gpointer n = g_hash_table_lookup(counts, key);
+  g_hash_table_replace(counts, g_strdup(key), GUINT_TO_POINTER(GPOINTER_TO_UINT(n) + 1));
+}
+
+static void
+cd_web_add_counts(JsonBuilder *b, const gchar *member, GHashTable *counts)
+{
+  g_autoptr(GList) keys = g_list_sort(g_hash_table_get_keys(counts), (GCompareFunc) g_strcmp0);
+
+  json_builder_set_member_name(b, member);
+  json_builder_begin_object(b);
+  for (GList *l = keys; l != NULL; l = l->next) {
+    json_builder_set_member_name(b, l->data);
+    json_builder_add_int_value(b, GPOINTER_TO_UINT(g_hash_table_lookup(counts, l->data)));
+  }
+  json_builder_end_object(b);
+}
+
+/* GET /search. The archive's search is run once over a window of the best
+ * hits; the total and the facets are counted over that window and the page
+ * asked for is cut from it (see README, "The web workstation (server)"). */
+void
+cd_web_api_search(CdWebRequest *req)
+{
+  CdWebServer *self = req->server;
+  const gchar *q = cd_web_query(req, "q");
+  const gchar *mrn = cd_web_query(req, "mrn");
+  const gchar *type = cd_web_query(req, "type");
+  const gchar *from = cd_web_query(req, "from");
+  const gchar *to = cd_web_query(req, "to");
+  const gchar *status = cd_web_query(req, "status");
+  g_auto(GStrv) doc_types = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) hits = NULL;
+  g_autoptr(GPtrArray) kept = g_ptr_array_new();
+  g_autoptr(JsonNode) patients = NULL;
+  g_autoptr(JsonNode) context = NULL;
+  g_autoptr(JsonBuilder) b = json_builder_new();
+  g_autoptr(JsonNode) node = NULL;
+  g_autoptr(GHashTable) names = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+  g_autoptr(GHashTable) by_type = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr(GHashTable) by_year = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr(GArray) ids = g_array_new(FALSE, FALSE, sizeof(gint64));
+  CdSearchQuery query = { 0 };
+  const gchar *text = q;
+  guint limit, offset;
+
+  if (!cd_web_query_uint(req, "limit", 20, 1, 200, &limit) ||
+      !cd_web_query_uint(req, "offset", 0, 0, CD_WEB_SEARCH_WINDOW, &offset))
+    return;
+  if (!cd_web_valid_date(from) || !cd_web_valid_date(to)) {
+    cd_web_respond_error(req, SOUP_STATUS_BAD_REQUEST, "bad-request", "%s: give a date as YYYY-MM-DD",
+                         cd_web_valid_date(from) ? "to" : "from");
+    return;
+  }
+  if (status != NULL && g_strcmp0(status, "filed") != 0 && g_strcmp0(status, "review") != 0) {
+    cd_web_respond_error(req, SOUP_STATUS_BAD_REQUEST, "bad-request", "status: give filed or review");
+    return;
+  }
+  if (type != NULL && self->taxonomy != NULL) {
+    doc_types = cd_taxonomy_resolve_search(self->taxonomy, type, &error);
+    if (doc_types == NULL) {
+      cd_web_respond_error(req, SOUP_STATUS_BAD_REQUEST, "bad-request", "type: %s", error->message);
+      return;
+    }
+  }
+  /* q may be a patient: an exact MRN searches that patient's documents */
+  if (q != NULL) {
+    patients = cd_archive_find_patients_json(self->archive, q, 10, &error);
+    if (patients == NULL) {
+      cd_web_respond_gerror(req, error);
+      return;
+    }
+    if (mrn == NULL) {
+      JsonArray *array = json_node_get_array(patients);
+      g_autofree gchar *stripped = g_strstrip(g_strdup(q));
+      for (guint i = 0; i < json_array_get_length(array); i++) {
+        const gchar *m = cd_obj_string(json_array_get_object_element(array, i), "mrn");
+        if (m != NULL && g_ascii_strcasecmp(m, stripped) == 0) {
+          mrn = m;
+          text = NULL;
+        }
+      }
+    }
+  }
+  query.text = text;
+  query.mrn = mrn;
+  query.doc_type = type;
+  query.doc_types = (const gchar *const *) doc_types;
+  query.date_from = from;
+  query.date_to = to;
+  query.limit = CD_WEB_SEARCH_WINDOW;
+  query.offset = 0;
+  hits = cd_archive_search(self->archive, &query, &error);
+  if (hits == NULL) {
+    cd_web_respond_gerror(req, error);
+    return;
+  }
+  for (guint i = 0; i < hits->len; i++) {
+    CdSearchHit *hit = g_ptr_array_index(hits, i);
+    if (status != NULL && g_strcmp0(hit->status, status) != 0)
+      continue;
+    g_ptr_array_add(kept, hit);
+    cd_web_count(by_type, hit->doc_type != NULL ? hit->doc_type : "none");
+    if (hit->date != NULL && strlen(hit->date) >= 4) {
+      gchar year[5] = { 0 };
+      memcpy(year, hit->date, 4);
+      cd_web_count(by_year, year);
+    } else {
+      cd_web_count(by_year, "undated");
+    }
+  }
+  for (guint i = offset; i < kept->len && i < offset + limit; i++) {
+    CdSearchHit *hit = g_ptr_array_index(kept, i);
+    g_array_append_val(ids, hit->page_id);
+  }
+  context = cd_archive_describe_pages(self->archive, (const gint64 *) ids->data, ids->len, &error);
+  if (context == NULL) {
+    cd_web_respond_gerror(req, error);
+    return;
+  }
+
+  json_builder_begin_object(b);
+  json_builder_set_member_name(b, "total");
+  json_builder_add_int_value(b, kept->len);
+  json_builder_set_member_name(b, "total_is_estimate");
+  json_builder_add_boolean_value(b, hits->len >= CD_WEB_SEARCH_WINDOW);
+  json_builder_set_member_name(b, "offset");
+  json_builder_add_int_value(b, offset);
+  json_builder_set_member_name(b, "limit");
+  json_builder_add_int_value(b, limit);
+  cd_web_add_terms(b, text);
+  json_builder_set_member_name(b, "hits");
+  json_builder_begin_array(b);
+  for (guint i = offset; i < kept->len && i < offset + limit; i++) {
+    CdSearchHit *hit = g_ptr_array_index(kept, i);
+    g_autofree gchar *key = g_strdup_printf("%" G_GINT64_FORMAT, hit->page_id);
+    JsonObject *where = cd_obj_object(json_node_get_object(context), key);
+
+    json_builder_begin_object(b);
+    json_builder_set_member_name(b, "page");
+    json_builder_add_int_value(b, hit->page_id);
+    json_builder_set_member_name(b, "document");
+    if (hit->document_id > 0)
+      json_builder_add_int_value(b, hit->document_id);
+    else
+      json_builder_add_null_value(b);
+    cd_add_member_copy(b, "seq", where, "seq");
+    cd_add_string_or_null(b, "mrn", hit->patient_mrn);
+    cd_add_string_or_null(b, "patient", cd_web_patient_name(self, names, hit->patient_mrn));
+    cd_add_string_or_null(b, "type", hit->doc_type);
+    cd_add_string_or_null(b, "type_label", cd_web_type_label(self, hit->doc_type));
+    cd_add_string_or_null(b, "date", hit->date);
+    cd_add_string_or_null(b, "status", hit->status);
+    cd_add_member_copy(b, "title", where, "title");
+    json_builder_set_member_name(b, "score");
+    json_builder_add_double_value(b, hit->score);
+    cd_web_add_snippet(b, hit->snippet);
+    json_builder_end_object(b);
+  }
+  json_builder_end_array(b);
+  json_builder_set_member_name(b, "facets");
+  json_builder_begin_object(b);
+  cd_web_add_counts(b, "type", by_type);
+  cd_web_add_counts(b, "year", by_year);
+  json_builder_end_object(b);
+  if (patients != NULL && json_array_get_length(json_node_get_array(patients)) > 0) {
+    json_builder_set_member_name(b, "patients");
+    json_builder_add_value(b, g_steal_pointer(&patients));
+  }
+  json_builder_end_object(b);
+  node = json_builder_get_root(b);
+  cd_web_respond_json(req, SOUP_STATUS_OK, node);
+}
+
+/* GET /patients?q= */
+void
+cd_web_api_patients(CdWebRequest *req)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) patients = NULL;
+  g_autoptr(JsonBuilder) b = json_builder_new();
+  g_autoptr(JsonNode) node = NULL;
+  const gchar *q = cd_web_query(req, "q");
+
+  if (q == NULL) {
+    cd_web_respond_error(req, SOUP_STATUS_BAD_REQUEST, "bad-request",
+                         "q: give an MRN, a name or a date of birth (YYYY-MM-DD)");
+    return;
+  }
+  patients = cd_archive_find_patients_json(req->server->archive, q, 50, &error);
+  if (patients == NULL) {
+    cd_web_respond_gerror(req, error);
+    return;
+  }
+  json_builder_begin_object(b);
+  json_builder_set_member_name(b, "patients");
+  json_builder_add_value(b, g_steal_pointer(&patients));
+  json_builder_end_object(b);
+  node = json_builder_get_root(b);
+  cd_web_respond_json(req, SOUP_STATUS_OK, node);
+}
+
+/* GET /patients/{mrn}: the chart, documents by date, labels added. */
+void
+cd_web_api_patient(CdWebRequest *req, const gchar *mrn)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) chart = NULL;
+  g_autofree gchar *unescaped = g_uri_unescape_string(mrn, NULL);
+  JsonObject *obj;
+  JsonArray *docs;
+
+  chart = cd_archive_get_chart(req->server->archive, unescaped != NULL ? unescaped : mrn, &error);
+  if (chart == NULL) {
+    cd_web_respond_gerror(req, error);
+    return;
+  }
+  obj = json_node_get_object(chart);
+  json_object_set_array_member(obj, "holds", json_array_new());
+  docs = json_object_get_array_member(obj, "documents");
+  for (guint i = 0; i < json_array_get_length(docs); i++) {
+    JsonObject *doc = json_array_get_object_element(docs, i);
+    const gchar *type = cd_obj_string(doc, "type");
+    const gchar *label = cd_web_type_label(req->server, type);
+    if (label != NULL)
+      json_object_set_string_member(doc, "type_label", label);
+    else
+      json_object_set_null_member(doc, "type_label");
+    json_object_set_boolean_member(doc, "held", FALSE);
+  }
+  cd_web_respond_json(req, SOUP_STATUS_OK, chart);
+}
+
+/* GET /documents/{id}: the document without its words. */
+void
+cd_web_api_document(CdWebRequest *req, gint64 id)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) doc = NULL;
+  g_autoptr(JsonBuilder) b = json_builder_new();
+  g_autoptr(JsonNode) node = NULL;
+  JsonObject *obj, *patient;
+  JsonArray *pages;
+
+  doc = cd_archive_get_document(req->server->archive, id, &error);
+  if (doc == NULL) {
+    cd_web_respond_gerror(req, error);
+    return;
+  }
+  obj = json_node_get_object(doc);
+  patient = cd_obj_object(obj, "patient");
+  json_builder_begin_object(b);
+  json_builder_set_member_name(b, "id");
+  json_builder_add_int_value(b, id);
+  cd_add_string_or_null(b, "mrn", cd_obj_string(patient, "mrn"));
+  json_builder_set_member_name(b, "patient");
+  if (patient != NULL) {
+    json_builder_begin_object(b);
+    cd_add_string_or_null(b, "mrn", cd_obj_string(patient, "mrn"));
+    cd_add_string_or_null(b, "family", cd_obj_string(patient, "family"));
+    cd_add_string_or_null(b, "given", cd_obj_string(patient, "given"));
+    cd_add_string_or_null(b, "dob", cd_obj_string(patient, "dob"));
+    json_builder_end_object(b);
+  } else {
+    json_builder_add_null_value(b);
+  }
+  cd_add_string_or_null(b, "type", cd_obj_string(obj, "type"));
+  cd_add_string_or_null(b, "type_label", cd_web_type_label(req->server, cd_obj_string(obj, "type")));
+  cd_add_string_or_null(b, "date", cd_obj_string(obj, "date"));
+  cd_add_string_or_null(b, "title", cd_obj_string(obj, "title"));
+  cd_add_string_or_null(b, "status", cd_obj_string(obj, "status"));
+  cd_add_member_copy(b, "confidence", obj, "type_confidence");
+  cd_add_member_copy(b, "review", obj, "review");
+  cd_add_empty_array(b, "holds");
+  cd_add_member_copy(b, "batch", obj, "batch");
+  json_builder_set_member_name(b, "pages");
+  json_builder_begin_array(b);
+  pages = json_object_get_array_member(obj, "pages");
+  for (guint i = 0; pages != NULL && i < json_array_get_length(pages); i++) {
+    JsonObject *page = json_array_get_object_element(pages, i);
+    JsonObject *image = cd_obj_object(page, "image");
+    JsonObject *source = cd_obj_object(page, "source");
+    JsonNode *res = json_object_get_member(page, "resolution");
+
+    json_builder_begin_object(b);
+    cd_add_member_copy(b, "id", page, "id");
+    json_builder_set_member_name(b, "seq");
+    json_builder_add_int_value(b, i);
+    cd_add_member_copy(b, "width", image, "width");
+    cd_add_member_copy(b, "height", image, "height");
+    json_builder_set_member_name(b, "dpi");
+    if (res != NULL && JSON_NODE_HOLDS_ARRAY(res) && json_array_get_length(json_node_get_array(res)) > 0)
+      json_builder_add_int_value(b, json_array_get_int_element(json_node_get_array(res), 0));
+    else
+      json_builder_add_null_value(b);
+    json_builder_set_member_name(b, "source");
+    json_builder_begin_object(b);
+    cd_add_string_or_null(b, "file", cd_obj_string(source, "path"));
+    cd_add_member_copy(b, "page", source, "page");
+    json_builder_end_object(b);
+    cd_add_member_copy(b, "confidence", page, "confidence");
+    json_builder_end_object(b);
+  }
+  json_builder_end_array(b);
+  json_builder_end_object(b);
+  node = json_builder_get_root(b);
+  cd_web_respond_json(req, SOUP_STATUS_OK, node);
+}
+
+/* ---- page images ---- */
+
+void
+cd_web_image_cache_clear(CdWebServer *self)
+{
+  CdWebImage *image;
+
+  while ((image = g_queue_pop_head(&self->image_lru)) != NULL) {
+    g_hash_table_remove(self->images, image->key);
+    cd_web_image_free(image);
+  }
+  self->image_bytes = 0;
+}
+
+static void
+cd_web_image_cache_add(CdWebServer *self, CdWebImage *image)
+{
+  g_queue_push_head(&self->image_lru, image);
+  image->link = self->image_lru.head;
+  g_hash_table_insert(self->images, image->key, image);
+  self->image_bytes += g_bytes_get_size(image->png);
+  while (self->image_bytes > CD_WEB_IMAGE_CACHE_BYTES && self->image_lru.length > 1) {
+    CdWebImage *old = g_queue_pop_tail(&self->image_lru);
+    g_hash_table_remove(self->images, old->key);
+    self->image_bytes -= g_bytes_get_size(old->png);
+    cd_web_image_free(old);
+  }
+}
+
+/* Decodes a stored page image and renders it @width pixels wide as PNG:
+ * bilevel and palette images go to 8-bit grey first so a reduction is
+ * smoothed rather than sampled. Width 0 is the stored width. */
+static GBytes *
+cd_web_render_png(GBytes *stored, guint width, gint64 page_id, GError **error)
+{
+  g_autoptr(PIX) pix = NULL;
+  g_autoptr(PIX) flat = NULL;
+  g_autoptr(PIX) scaled = NULL;
+  PIX *out;
+  l_uint8 *data = NULL;
+  size_t size = 0;
+
+  pix = pixReadMem(g_bytes_get_data(stored, NULL), g_bytes_get_size(stored));
+  if (pix == NULL) {
+    g_set_error(error, CD_ERROR, CD_ERROR_INVALID_DATA, "page %" G_GINT64_FORMAT ": the stored image cannot be read",
+                page_id);
+    return NULL;
+  }
+  out = pix;
+  if (width > 0 && (l_int32) width != pixGetWidth(pix)) {
+    if (pixGetColormap(pix) != NULL)
+      flat = pixRemoveColormap(pix, REMOVE_CMAP_BASED_ON_SRC);
+    else if (pixGetDepth(pix) < 8)
+      flat = pixConvertTo8(pix, FALSE);
+    else
+      flat = pixClone(pix);
+    scaled = pixScaleToSize(flat, (l_int32) width, 0);
+    if (scaled == NULL) {
+      g_set_error(error, CD_ERROR, CD_ERROR_INTERNAL, "page %" G_GINT64_FORMAT ": cannot scale to %u pixels", page_id,
+                  width);
+      return NULL;
+    }
+    out = scaled;
+  }
+  if (pixWriteMemPng(&data, &size, out, 0.0) != 0 || data == NULL) {
+    g_set_error(error, CD_ERROR, CD_ERROR_INTERNAL, "page %" G_GINT64_FORMAT ": cannot encode PNG", page_id);
+    return NULL;
+  }
+  return g_bytes_new_with_free_func(data, size, (GDestroyNotify) lept_free, data);
+}
+
+/* GET /pages/{id}/image?width=N. The archive is asked for the stored image
+ * every time, so that each view is authorised and audited; what is cached is
+ * the rendering, by the stored image's hash and the width. */
+void
+cd_web_api_page_image(CdWebRequest *req, gint64 id)
+{
+  CdWebServer *self = req->server;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) stored = NULL;
+  g_autofree gchar *format = NULL;
+  g_autofree gchar *sha = NULL;
+  g_autofree gchar *key = NULL;
+  SoupMessageHeaders *headers = soup_server_message_get_response_headers(req->msg);
+  const gchar *if_none;
+  CdWebImage *image;
+  guint width;
+
+  if (!cd_web_query_uint(req, "width", 0, 16, 4000, &width))
+    return;
+  stored = cd_archive_get_page_image(self->archive, id, &format, &error);
+  if (stored == NULL) {
+    cd_web_respond_gerror(req, error);
+    return;
+  }
+  sha = g_compute_checksum_for_bytes(G_CHECKSUM_SHA256, stored);
+  key = g_strdup_printf("%s/%u", sha, width);
+  image = g_hash_table_lookup(self->images, key);
+  if (image != NULL) {
+    g_queue_unlink(&self->image_lru, image->link);
+    g_list_free(image->link);
+    g_hash_table_remove(self->images, image->key);
+    self->image_bytes -= g_bytes_get_size(image->png);
+    cd_web_image_cache_add(self, image);
+  } else {
+    g_autoptr(GBytes) png = cd_web_render_png(stored, width, id, &error);
+    if (png == NULL) {
+      cd_web_respond_gerror(req, error);
+      return;
+    }
+    image = g_new0(CdWebImage, 1);
+    image->key = g_steal_pointer(&key);
+    image->png = g_steal_pointer(&png);
+    image->etag = g_strdup_printf("\"%.16s-%u\"", sha, width);
+    cd_web_image_cache_add(self, image);
+  }
+  soup_message_headers_replace(headers, "Cache-Control", "private, max-age=3600");
+  soup_message_headers_replace(headers, "ETag", image->etag);
+  if_none = soup_message_headers_get_one(soup_server_message_get_request_headers(req->msg), "If-None-Match");
+  if (if_none != NULL && strstr(if_none, image->etag) != NULL) {
+    soup_server_message_set_status(req->msg, SOUP_STATUS_NOT_MODIFIED, NULL);
+    return;
+  }
+  soup_server_message_set_status(req->msg, SOUP_STATUS_OK, NULL);
+  soup_server_message_set_response(req->msg, "image/png", SOUP_MEMORY_COPY, g_bytes_get_data(image->png, NULL),
+                                   g_bytes_get_size(image->png));
+}
+
+/* GET /pages/{id}/words: boxes in stored-image pixels. */
+void
+cd_web_api_page_words(CdWebRequest *req, gint64 id)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) page = NULL;
+  g_autoptr(JsonBuilder) b = json_builder_new();
+  g_autoptr(JsonNode) node = NULL;
+  JsonObject *obj, *image;
+  JsonNode *words;
+
+  page = cd_archive_get_page(req->server->archive, id, &error);
+  if (page == NULL) {
+    cd_web_respond_gerror(req, error);
+    return;
+  }
+  obj = json_node_get_object(page);
+  image = cd_obj_object(obj, "image");
+  json_builder_begin_object(b);
+  json_builder_set_member_name(b, "page");
+  json_builder_add_int_value(b, id);
+  cd_add_member_copy(b, "document", obj, "document");
+  cd_add_member_copy(b, "seq", obj, "seq");
+  cd_add_member_copy(b, "width", image, "width");
+  cd_add_member_copy(b, "height", image, "height");
+  json_builder_set_member_name(b, "words");
+  json_builder_begin_array(b);
+  words = json_object_get_member(obj, "words");
+  if (words != NULL && JSON_NODE_HOLDS_ARRAY(words)) {
+    JsonArray *array = json_node_get_array(words);
+    static const gchar *const keys[] = { "x", "y", "w", "h", "conf", "line", "text" };
+    for (guint i = 0; i < json_array_get_length(array); i++) {
+      JsonNode *w = json_array_get_element(array, i);
+      JsonArray *fields;
+      if (!JSON_NODE_HOLDS_ARRAY(w) || json_array_get_length(json_node_get_array(w)) < G_N_ELEMENTS(keys))
+        continue;
+      fields = json_node_get_array(w);
+      json_builder_begin_object(b);
+      for (guint k = 0; k < G_N_ELEMENTS(keys); k++) {
+        json_builder_set_member_name(b, keys[k]);
+        json_builder_add_value(b, json_node_copy(json_array_get_element(fields, k)));
+      }
+      json_builder_end_object(b);
+    }
+  }
+  json_builder_end_array(b);
+  cd_add_member_copy(b, "text", obj, "text");
+  json_builder_end_object(b);
+  node = json_builder_get_root(b);
+  cd_web_respond_json(req, SOUP_STATUS_OK, node);
+}
