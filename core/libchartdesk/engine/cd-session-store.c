@@ -234,6 +234,9 @@ cd_session_store_login(CdSessionStore *self, const gchar *login, const gchar *pa
     g_set_error_literal(error, CD_ERROR, CD_ERROR_PERMISSION_DENIED, "wrong user name or password");
     return NULL;
   }
+  /* the session starts now, not when the password check began: a slow
+   * check (argon2id under load) must not eat into a short idle limit */
+  now = cd_user_directory_now(self->directory);
   randombytes_buf(bytes, sizeof bytes);
   token = g_malloc(sizeof bytes * 2 + 1);
   sodium_bin2hex(token, sizeof bytes * 2 + 1, bytes, sizeof bytes);
