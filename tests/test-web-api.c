@@ -816,6 +816,109 @@ test_tls(void)
   fixture_tear_down(f, NULL);
 }
 
+/* The event stream answers text/event-stream and sends an `event: batch`
+ * for the archive's batches (chartdesk web polls the batches table). */
+static void
+test_events(Fixture *f, gconstpointer data)
+{
+  g_autoptr(Login) scan = log_in(f, "scan");
+  g_autoptr(Login) arch = log_in(f, "arch");
+  g_autoptr(Reply) refused = call(f, "GET", "/api/v1/events", arch, NULL);
+  g_autofree gchar *uri = g_strconcat(f->url, "/api/v1/events", NULL);
+  g_autoptr(SoupMessage) msg = soup_message_new("GET", uri);
+  g_autofree gchar *cookie = g_strdup_printf("cd_session=%s", scan->cookie);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GInputStream) stream = NULL;
+  g_autoptr(GDataInputStream) lines = NULL;
+  gboolean got_batch = FALSE;
+
+  /* an archivist does not see batches */
+  g_assert_cmpuint(refused->status, ==, 403);
+  soup_message_headers_replace(soup_message_get_request_headers(msg), "Cookie", cookie);
+  stream = soup_session_send(f->session, msg, NULL, &error);
+  g_assert_no_error(error);
+  g_assert_cmpuint(soup_message_get_status(msg), ==, 200);
+  g_assert_cmpstr(soup_message_headers_get_content_type(soup_message_get_response_headers(msg), NULL), ==,
+                  "text/event-stream");
+  lines = g_data_input_stream_new(stream);
+  /* the first poll publishes the batch: within a few lines */
+  for (guint i = 0; i < 10 && !got_batch; i++) {
+    g_autofree gchar *line = g_data_input_stream_read_line_utf8(lines, NULL, NULL, &error);
+    g_assert_no_error(error);
+    g_assert_nonnull(line);
+    if (g_str_has_prefix(line, "data: ")) {
+      g_autoptr(JsonParser) parser = json_parser_new();
+      JsonObject *event;
+      json_parser_load_from_data(parser, line + 6, -1, &error);
+      g_assert_no_error(error);
+      event = json_node_get_object(json_parser_get_root(parser));
+      g_assert_cmpint(json_object_get_int_member(event, "id"), ==, 1);
+      g_assert_cmpstr(json_object_get_string_member(event, "status"), ==, "running");
+      g_assert_cmpint(json_object_get_int_member(event, "pages_done"), ==, 8);
+      got_batch = TRUE;
+    }
+  }
+  g_assert_true(got_batch);
+}
+
+/* chartdeskd serves the same API when [web] listen is configured, with its
+ * [web] idle-timeout. */
+static void
+test_chartdeskd(void)
+{
+  Fixture fixture = { 0 };
+  Fixture *f = &fixture;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GTestDBus) bus = g_test_dbus_new(G_TEST_DBUS_NONE);
+  g_autofree gchar *config = NULL;
+  g_autofree gchar *config_text = NULL;
+  g_autofree gchar *state = NULL;
+  g_autofree gchar *exe = g_test_build_filename(G_TEST_BUILT, "core", "service", "chartdeskd", NULL);
+  g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  g_autoptr(GDataInputStream) err = NULL;
+  g_autoptr(Login) arch = NULL;
+  g_autoptr(Reply) session = NULL;
+  g_autoptr(Reply) search = NULL;
+
+  make_fixture(f);
+  g_test_dbus_up(bus);
+  config = g_build_filename(f->dir, "chartdeskd.conf", NULL);
+  state = g_build_filename(f->dir, "state", NULL);
+  config_text = g_strdup_printf("[service]\narchive=%s\nusers=%s\nstate-dir=%s\n\n[web]\nlisten=127.0.0.1:0\n"
+                                "idle-timeout=300\n",
+                                f->archive, f->users, state);
+  g_file_set_contents(config, config_text, -1, &error);
+  g_assert_no_error(error);
+  g_subprocess_launcher_setenv(launcher, "CHARTDESK_TAXONOMY", f->taxonomy, TRUE);
+  g_subprocess_launcher_setenv(launcher, "DBUS_SESSION_BUS_ADDRESS", g_test_dbus_get_bus_address(bus), TRUE);
+  g_subprocess_launcher_set_child_setup(launcher, die_with_parent, NULL, NULL);
+  f->proc = g_subprocess_launcher_spawn(launcher, &error, exe, "--config", config, NULL);
+  g_assert_no_error(error);
+  err = g_data_input_stream_new(g_subprocess_get_stderr_pipe(f->proc));
+  while (f->url == NULL) {
+    g_autofree gchar *line = g_data_input_stream_read_line_utf8(err, NULL, NULL, &error);
+    const gchar *at;
+    g_assert_no_error(error);
+    g_assert_nonnull(line);
+    g_test_message("chartdeskd: %s", line);
+    at = strstr(line, "web workstation at ");
+    if (at != NULL) {
+      f->url = g_strdup(at + strlen("web workstation at "));
+      if (g_str_has_suffix(f->url, "/"))
+        f->url[strlen(f->url) - 1] = '\0';
+    }
+  }
+  f->session = soup_session_new();
+  arch = log_in(f, "arch");
+  session = call(f, "GET", "/api/v1/session", arch, NULL);
+  g_assert_cmpint(json_object_get_int_member(obj(session), "idle_timeout"), ==, 300);
+  search = call(f, "GET", "/api/v1/search?q=walked", arch, NULL);
+  g_assert_cmpuint(search->status, ==, 200);
+  g_assert_cmpint(json_object_get_int_member(obj(search), "total"), ==, 3);
+  fixture_tear_down(f, NULL);
+  g_test_dbus_down(bus);
+}
+
 gint
 main(gint argc, gchar **argv)
 {
@@ -836,7 +939,9 @@ main(gint argc, gchar **argv)
   ADD("openapi", test_openapi, NULL);
   ADD("static", test_static, NULL);
   ADD("idle-timeout", test_idle_timeout, idle_args);
+  ADD("events", test_events, NULL);
 #undef ADD
   g_test_add_func("/chartdesk/web/tls", test_tls);
+  g_test_add_func("/chartdesk/web/chartdeskd", test_chartdeskd);
   return g_test_run();
 }
