@@ -539,18 +539,24 @@ cd_web_image_cache_add(CdWebServer *self, CdWebImage *image)
   }
 }
 
-/* Decodes a stored page image and renders it @width pixels wide as PNG:
- * bilevel and palette images go to 8-bit grey first so a reduction is
- * smoothed rather than sampled. Width 0 is the stored width. */
+/* Decodes a stored page image and renders it @width pixels wide as PNG
+ * (width 0: the stored width). A bilevel page reduced is antialiased to
+ * grey (pixScaleToGray) and kept at 16 levels, 4 bits a pixel: as legible
+ * as 8 bits for print, and about half the encoding time and size, which is
+ * most of a first view's wait. Enlarged or at its own size it stays
+ * bilevel; grey and colour pages are scaled smoothly. */
 static GBytes *
 cd_web_render_png(GBytes *stored, guint width, gint64 page_id, GError **error)
 {
   g_autoptr(PIX) pix = NULL;
   g_autoptr(PIX) flat = NULL;
   g_autoptr(PIX) scaled = NULL;
+  g_autoptr(PIX) exact = NULL;
+  g_autoptr(PIX) levels = NULL;
   PIX *out;
   l_uint8 *data = NULL;
   size_t size = 0;
+  l_int32 w;
 
   pix = pixReadMem(g_bytes_get_data(stored, NULL), g_bytes_get_size(stored));
   if (pix == NULL) {
@@ -559,21 +565,32 @@ cd_web_render_png(GBytes *stored, guint width, gint64 page_id, GError **error)
     return NULL;
   }
   out = pix;
-  if (width > 0 && (l_int32) width != pixGetWidth(pix)) {
-    if (pixGetColormap(pix) != NULL)
-      flat = pixRemoveColormap(pix, REMOVE_CMAP_BASED_ON_SRC);
-    else if (pixGetDepth(pix) < 8)
-      flat = pixConvertTo8(pix, FALSE);
-    else
-      flat = pixClone(pix);
-    scaled = pixScaleToSize(flat, (l_int32) width, 0);
-    if (scaled == NULL) {
+  w = pixGetWidth(pix);
+  if (width > 0 && (l_int32) width != w) {
+    if (pixGetDepth(pix) == 1 && (l_int32) width < w) {
+      scaled = pixScaleToGray(pix, (l_float32) width / (l_float32) w);
+      /* its reductions are whole ratios: the last pixel or two by area */
+      if (scaled != NULL && pixGetWidth(scaled) != (l_int32) width)
+        exact = pixScaleToSize(scaled, (l_int32) width, 0);
+      if (scaled != NULL)
+        levels = pixThresholdTo4bpp(exact != NULL ? exact : scaled, 16, FALSE);
+      out = levels;
+    } else {
+      if (pixGetColormap(pix) != NULL)
+        flat = pixRemoveColormap(pix, REMOVE_CMAP_BASED_ON_SRC);
+      else
+        flat = pixClone(pix);
+      scaled = pixScaleToSize(flat, (l_int32) width, 0);
+      out = scaled;
+    }
+    if (out == NULL) {
       g_set_error(error, CD_ERROR, CD_ERROR_INTERNAL, "page %" G_GINT64_FORMAT ": cannot scale to %u pixels", page_id,
                   width);
       return NULL;
     }
-    out = scaled;
   }
+  if (pixGetDepth(out) == 32)
+    pixSetZlibCompression(out, 1); /* colour: size matters less than time */
   if (pixWriteMemPng(&data, &size, out, 0.0) != 0 || data == NULL) {
     g_set_error(error, CD_ERROR, CD_ERROR_INTERNAL, "page %" G_GINT64_FORMAT ": cannot encode PNG", page_id);
     return NULL;

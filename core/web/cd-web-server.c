@@ -30,6 +30,8 @@
  */
 
 #define CD_WEB_SESSION_COOKIE "cd_session"
+/* No request of the API has a body anywhere near this. */
+#define CD_WEB_MAX_BODY (64 * 1024)
 #define CD_WEB_CSP                                                                                                     \
   "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; object-src 'none'; "                 \
   "frame-ancestors 'none'; base-uri 'none'"
@@ -559,11 +561,7 @@ cd_web_is(CdWebRequest *req, const gchar *method, guint n, ...)
       match = FALSE;
   }
   va_end(ap);
-  if (match && method != NULL && g_strcmp0(req->method, method) != 0) {
-    /* right path, wrong method: said once the caller has looked at all */
-    return FALSE;
-  }
-  return match;
+  return match && (method == NULL || g_strcmp0(req->method, method) == 0);
 }
 
 static void
@@ -667,6 +665,11 @@ cd_web_api_handler(SoupServer *soup, SoupServerMessage *msg, const char *path, G
     req.n_segments--;
 
   request_body = soup_server_message_get_request_body(msg);
+  if (request_body->length > CD_WEB_MAX_BODY) {
+    cd_web_respond_error(&req, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE, "bad-request", "the body is larger than %u bytes",
+                         (guint) CD_WEB_MAX_BODY);
+    return;
+  }
   if (request_body->length > 0) {
     g_autoptr(GBytes) bytes = soup_message_body_flatten(request_body);
     g_autoptr(JsonParser) parser = json_parser_new();

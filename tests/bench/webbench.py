@@ -23,7 +23,6 @@ import http.client
 import json
 import os
 import random
-import shutil
 import sqlite3
 import statistics
 import subprocess
@@ -66,8 +65,11 @@ def large_archive(source, copies):
     path = os.path.join(OUT, "large-%d.archive" % copies)
     if os.path.exists(path):
         return path
-    shutil.copy(source, path + ".tmp")
+    # through SQLite, so that what is still in the source's WAL is copied too
+    src = sqlite3.connect(source)
     db = sqlite3.connect(path + ".tmp")
+    src.backup(db)
+    src.close()
     docs = db.execute("SELECT id FROM documents ORDER BY id").fetchall()
     cols_d = "batch_id, patient_mrn, status, type, type_confidence, date, title, created"
     cols_p = ("batch_id, seq, kind, reason, source_path, source_page, xres, yres, image_sha256, rotation, skew, "
