@@ -235,6 +235,10 @@ stop_server(Fixture *f)
   if (f->proc != NULL) {
     g_subprocess_send_signal(f->proc, SIGTERM);
     g_subprocess_wait(f->proc, NULL, NULL);
+    /* a clean stop: SIGTERM ends the main loop (and, in a sanitizer build,
+     * a leak would make the status non-zero) */
+    g_assert_true(g_subprocess_get_if_exited(f->proc));
+    g_assert_cmpint(g_subprocess_get_exit_status(f->proc), ==, 0);
     g_clear_object(&f->proc);
   }
   g_clear_pointer(&f->url, g_free);
