@@ -218,6 +218,23 @@ cd_web_add_counts(JsonBuilder *b, const gchar *member, GHashTable *counts)
   json_builder_end_object(b);
 }
 
+static gboolean
+cd_web_may_name_patient(const gchar *q)
+{
+  g_auto(GStrv) words = g_strsplit_set(q, " \t", -1);
+  guint n = 0;
+
+  if (strpbrk(q, "\"()*:^") != NULL)
+    return FALSE;
+  for (guint i = 0; words[i] != NULL; i++) {
+    if (words[i][0] != '\0')
+      n++;
+    if (g_strv_contains((const gchar *const[]){ "AND", "OR", "NOT", "NEAR", NULL }, words[i]))
+      return FALSE;
+  }
+  return n > 0 && n <= 3;
+}
+
 /* GET /search. The archive's search is run once over a window of the best
  * hits; the total and the facets are counted over that window and the page
  * asked for is cut from it (see README, "The web workstation (server)"). */
@@ -266,8 +283,9 @@ cd_web_api_search(CdWebRequest *req)
       return;
     }
   }
-  /* q may be a patient: an exact MRN searches that patient's documents */
-  if (q != NULL) {
+  /* q may be a patient: an exact MRN searches that patient's documents.
+   * Only a short q without query syntax can be an MRN or a name. */
+  if (q != NULL && cd_web_may_name_patient(q)) {
     patients = cd_archive_find_patients_json(self->archive, q, 10, &error);
     if (patients == NULL) {
       cd_web_respond_gerror(req, error);
