@@ -96,5 +96,8 @@ cd_cli_web(gint argc, gchar **argv)
   g_unix_signal_add(SIGTERM, cd_cli_web_quit, loop);
   g_main_loop_run(loop);
   cd_web_server_stop(server);
+  /* let the connections it closed finish closing */
+  g_timeout_add(200, cd_cli_web_quit, loop);
+  g_main_loop_run(loop);
   return CD_EXIT_OK;
 }

@@ -883,7 +883,7 @@ cd_web_server_listen(CdWebServer *self, const gchar *address, GError **error)
 {
   g_autoptr(GSocketAddress) sockaddr = NULL;
   g_autoptr(GError) error_local = NULL;
-  GSList *uris;
+  GSList *listeners;
 
   g_return_val_if_fail(CD_IS_WEB_SERVER(self), FALSE);
   sockaddr = cd_web_parse_listen(address != NULL ? address : CD_WEB_DEFAULT_LISTEN, error);
@@ -900,12 +900,22 @@ cd_web_server_listen(CdWebServer *self, const gchar *address, GError **error)
     g_set_error(error, CD_ERROR, CD_ERROR_FAILED, "cannot listen on %s: %s", address, error_local->message);
     return FALSE;
   }
-  uris = soup_server_get_uris(self->soup);
-  if (uris != NULL) {
+  listeners = soup_server_get_listeners(self->soup);
+  /* the URL from the listening socket itself (port 0 is the port chosen) */
+  for (GSList *l = listeners; l != NULL; l = l->next) {
+    g_autoptr(GSocketAddress) local = g_socket_get_local_address(l->data, NULL);
+    g_autofree gchar *host = NULL;
+    GInetAddress *inet;
+    if (local == NULL || !G_IS_INET_SOCKET_ADDRESS(local))
+      continue;
+    inet = g_inet_socket_address_get_address(G_INET_SOCKET_ADDRESS(local));
+    host = g_inet_address_to_string(inet);
     g_free(self->url);
-    self->url = g_uri_to_string(uris->data);
+    self->url = g_strdup_printf(
+        g_inet_address_get_family(inet) == G_SOCKET_FAMILY_IPV6 ? "%s://[%s]:%u/" : "%s://%s:%u/",
+        self->tls ? "https" : "http", host, g_inet_socket_address_get_port(G_INET_SOCKET_ADDRESS(local)));
   }
-  g_slist_free_full(uris, (GDestroyNotify) g_uri_unref);
+  g_slist_free(listeners);
   if (self->keepalive_source == 0)
     self->keepalive_source = g_timeout_add_seconds(15, cd_web_keepalive, self);
   return TRUE;
