@@ -12,25 +12,6 @@
 
 #include "cd-web-private.h"
 
-static const gchar *
-cd_obj_string(JsonObject *obj, const gchar *member)
-{
-  JsonNode *node = obj != NULL ? json_object_get_member(obj, member) : NULL;
-  if (node == NULL || json_node_get_value_type(node) != G_TYPE_STRING)
-    return NULL;
-  return json_node_get_string(node);
-}
-
-static JsonNode *
-cd_parse_json(const gchar *text)
-{
-  g_autoptr(JsonParser) parser = json_parser_new();
-
-  if (text == NULL || !json_parser_load_from_data(parser, text, -1, NULL))
-    return NULL;
-  return json_node_copy(json_parser_get_root(parser));
-}
-
 /* pages done and in all of a batch: the report's once it ended, the
  * archived pages while it runs (the total is not known until the end). */
 static void
@@ -67,7 +48,7 @@ cd_web_api_batches(CdWebRequest *req)
   /* newest first: what scanning staff look for */
   for (guint n = records->len; n > 0; n--) {
     CdBatchRecord *r = g_ptr_array_index(records, n - 1);
-    g_autoptr(JsonNode) report = cd_parse_json(r->report);
+    g_autoptr(JsonNode) report = cd_web_json_parse(r->report);
     JsonObject *robj = report != NULL && JSON_NODE_HOLDS_OBJECT(report) ? json_node_get_object(report) : NULL;
     JsonArray *items =
         robj != NULL && json_object_has_member(robj, "items") ? json_object_get_array_member(robj, "items") : NULL;
@@ -108,18 +89,18 @@ cd_web_api_batches(CdWebRequest *req)
     json_builder_begin_array(b);
     for (guint i = 0; items != NULL && i < json_array_get_length(items); i++) {
       JsonObject *item = json_array_get_object_element(items, i);
-      const gchar *outcome = cd_obj_string(item, "outcome");
+      const gchar *outcome = cd_web_json_string(item, "outcome");
       if (g_strcmp0(outcome, "failed") != 0 && g_strcmp0(outcome, "set-aside") != 0)
         continue;
       json_builder_begin_object(b);
       json_builder_set_member_name(b, "file");
-      json_builder_add_string_value(b, cd_obj_string(item, "path"));
+      json_builder_add_string_value(b, cd_web_json_string(item, "path"));
       json_builder_set_member_name(b, "page");
       json_builder_add_value(b, json_node_copy(json_object_get_member(item, "page")));
       json_builder_set_member_name(b, "outcome");
       json_builder_add_string_value(b, outcome);
       json_builder_set_member_name(b, "reason");
-      json_builder_add_string_value(b, cd_obj_string(item, "reason"));
+      json_builder_add_string_value(b, cd_web_json_string(item, "reason"));
       json_builder_end_object(b);
     }
     json_builder_end_array(b);
@@ -228,7 +209,7 @@ cd_web_events_poll(CdWebServer *self)
 
     if (r->finished != NULL && g_hash_table_contains(self->batch_seen, &r->id) == FALSE && records->len - i > 20)
       continue; /* old history: not news */
-    report = cd_parse_json(r->report);
+    report = cd_web_json_parse(r->report);
     cd_web_batch_progress(self->archive, r, report, &done, &total);
     cd_web_server_publish_batch(self, r->id, r->status, (guint64) done, total > 0 ? (guint64) total : 0);
   }
@@ -293,20 +274,20 @@ cd_web_api_audit(CdWebRequest *req)
       JsonNode *detail = json_object_get_member(e, "detail");
       g_autofree gchar *detail_text = NULL;
       g_string_append_printf(out, "%" G_GINT64_FORMAT ",", json_object_get_int_member(e, "id"));
-      cd_csv_field(out, cd_obj_string(e, "time"));
+      cd_csv_field(out, cd_web_json_string(e, "time"));
       g_string_append_c(out, ',');
-      cd_csv_field(out, cd_obj_string(e, "user"));
+      cd_csv_field(out, cd_web_json_string(e, "user"));
       g_string_append_c(out, ',');
-      cd_csv_field(out, cd_obj_string(e, "action"));
+      cd_csv_field(out, cd_web_json_string(e, "action"));
       g_string_append_c(out, ',');
-      cd_csv_field(out, cd_obj_string(e, "object"));
+      cd_csv_field(out, cd_web_json_string(e, "object"));
       g_string_append_c(out, ',');
-      cd_csv_field(out, cd_obj_string(e, "mrn"));
+      cd_csv_field(out, cd_web_json_string(e, "mrn"));
       g_string_append_c(out, ',');
       if (!json_object_get_null_member(e, "document"))
         g_string_append_printf(out, "%" G_GINT64_FORMAT, json_object_get_int_member(e, "document"));
       g_string_append_c(out, ',');
-      cd_csv_field(out, cd_obj_string(e, "purpose"));
+      cd_csv_field(out, cd_web_json_string(e, "purpose"));
       g_string_append_c(out, ',');
       g_string_append(out, json_object_get_boolean_member(e, "break_glass") ? "true" : "false");
       g_string_append_c(out, ',');
@@ -379,7 +360,7 @@ cd_web_api_saved_add(CdWebRequest *req)
     return;
   }
   for (guint i = 0; i < G_N_ELEMENTS(keys); i++) {
-    const gchar *value = cd_obj_string(json_node_get_object(query), keys[i]);
+    const gchar *value = cd_web_json_string(json_node_get_object(query), keys[i]);
     if (value != NULL && value[0] != '\0')
       json_object_set_string_member(clean, keys[i], value);
     else

@@ -17,51 +17,6 @@
 /* Rendered page images kept, in bytes of PNG. */
 #define CD_WEB_IMAGE_CACHE_BYTES (64 * 1024 * 1024)
 
-static void
-cd_add_string_or_null(JsonBuilder *b, const gchar *member, const gchar *value)
-{
-  json_builder_set_member_name(b, member);
-  if (value != NULL)
-    json_builder_add_string_value(b, value);
-  else
-    json_builder_add_null_value(b);
-}
-
-static const gchar *
-cd_obj_string(JsonObject *obj, const gchar *member)
-{
-  JsonNode *node = obj != NULL ? json_object_get_member(obj, member) : NULL;
-  if (node == NULL || json_node_get_value_type(node) != G_TYPE_STRING)
-    return NULL;
-  return json_node_get_string(node);
-}
-
-static JsonObject *
-cd_obj_object(JsonObject *obj, const gchar *member)
-{
-  JsonNode *node = obj != NULL ? json_object_get_member(obj, member) : NULL;
-  return node != NULL && JSON_NODE_HOLDS_OBJECT(node) ? json_node_get_object(node) : NULL;
-}
-
-static void
-cd_add_member_copy(JsonBuilder *b, const gchar *name, JsonObject *obj, const gchar *member)
-{
-  JsonNode *node = obj != NULL ? json_object_get_member(obj, member) : NULL;
-  json_builder_set_member_name(b, name);
-  if (node != NULL)
-    json_builder_add_value(b, json_node_copy(node));
-  else
-    json_builder_add_null_value(b);
-}
-
-static void
-cd_add_empty_array(JsonBuilder *b, const gchar *member)
-{
-  json_builder_set_member_name(b, member);
-  json_builder_begin_array(b);
-  json_builder_end_array(b);
-}
-
 /* GET /types: the taxonomy's current types the user may see. */
 void
 cd_web_api_types(CdWebRequest *req)
@@ -81,8 +36,8 @@ cd_web_api_types(CdWebRequest *req)
       if (restricted && !see_restricted)
         continue;
       json_builder_begin_object(b);
-      cd_add_string_or_null(b, "name", name);
-      cd_add_string_or_null(b, "label", cd_web_type_label(req->server, name));
+      cd_web_json_add_string(b, "name", name);
+      cd_web_json_add_string(b, "label", cd_web_type_label(req->server, name));
       json_builder_set_member_name(b, "restricted");
       json_builder_add_boolean_value(b, restricted);
       json_builder_end_object(b);
@@ -295,7 +250,7 @@ cd_web_api_search(CdWebRequest *req)
       JsonArray *array = json_node_get_array(patients);
       g_autofree gchar *stripped = g_strstrip(g_strdup(q));
       for (guint i = 0; i < json_array_get_length(array); i++) {
-        const gchar *m = cd_obj_string(json_array_get_object_element(array, i), "mrn");
+        const gchar *m = cd_web_json_string(json_array_get_object_element(array, i), "mrn");
         if (m != NULL && g_ascii_strcasecmp(m, stripped) == 0) {
           mrn = m;
           text = NULL;
@@ -355,7 +310,7 @@ cd_web_api_search(CdWebRequest *req)
   for (guint i = offset; i < kept->len && i < offset + limit; i++) {
     CdSearchHit *hit = g_ptr_array_index(kept, i);
     g_autofree gchar *key = g_strdup_printf("%" G_GINT64_FORMAT, hit->page_id);
-    JsonObject *where = cd_obj_object(json_node_get_object(context), key);
+    JsonObject *where = cd_web_json_object(json_node_get_object(context), key);
 
     json_builder_begin_object(b);
     json_builder_set_member_name(b, "page");
@@ -365,14 +320,14 @@ cd_web_api_search(CdWebRequest *req)
       json_builder_add_int_value(b, hit->document_id);
     else
       json_builder_add_null_value(b);
-    cd_add_member_copy(b, "seq", where, "seq");
-    cd_add_string_or_null(b, "mrn", hit->patient_mrn);
-    cd_add_string_or_null(b, "patient", cd_web_patient_name(self, names, hit->patient_mrn));
-    cd_add_string_or_null(b, "type", hit->doc_type);
-    cd_add_string_or_null(b, "type_label", cd_web_type_label(self, hit->doc_type));
-    cd_add_string_or_null(b, "date", hit->date);
-    cd_add_string_or_null(b, "status", hit->status);
-    cd_add_member_copy(b, "title", where, "title");
+    cd_web_json_add_copy(b, "seq", where, "seq");
+    cd_web_json_add_string(b, "mrn", hit->patient_mrn);
+    cd_web_json_add_string(b, "patient", cd_web_patient_name(self, names, hit->patient_mrn));
+    cd_web_json_add_string(b, "type", hit->doc_type);
+    cd_web_json_add_string(b, "type_label", cd_web_type_label(self, hit->doc_type));
+    cd_web_json_add_string(b, "date", hit->date);
+    cd_web_json_add_string(b, "status", hit->status);
+    cd_web_json_add_copy(b, "title", where, "title");
     json_builder_set_member_name(b, "score");
     json_builder_add_double_value(b, hit->score);
     cd_web_add_snippet(b, hit->snippet);
@@ -441,7 +396,7 @@ cd_web_api_patient(CdWebRequest *req, const gchar *mrn)
   docs = json_object_get_array_member(obj, "documents");
   for (guint i = 0; i < json_array_get_length(docs); i++) {
     JsonObject *doc = json_array_get_object_element(docs, i);
-    const gchar *type = cd_obj_string(doc, "type");
+    const gchar *type = cd_web_json_string(doc, "type");
     const gchar *label = cd_web_type_label(req->server, type);
     if (label != NULL)
       json_object_set_string_member(doc, "type_label", label);
@@ -469,46 +424,46 @@ cd_web_api_document(CdWebRequest *req, gint64 id)
     return;
   }
   obj = json_node_get_object(doc);
-  patient = cd_obj_object(obj, "patient");
+  patient = cd_web_json_object(obj, "patient");
   json_builder_begin_object(b);
   json_builder_set_member_name(b, "id");
   json_builder_add_int_value(b, id);
-  cd_add_string_or_null(b, "mrn", cd_obj_string(patient, "mrn"));
+  cd_web_json_add_string(b, "mrn", cd_web_json_string(patient, "mrn"));
   json_builder_set_member_name(b, "patient");
   if (patient != NULL) {
     json_builder_begin_object(b);
-    cd_add_string_or_null(b, "mrn", cd_obj_string(patient, "mrn"));
-    cd_add_string_or_null(b, "family", cd_obj_string(patient, "family"));
-    cd_add_string_or_null(b, "given", cd_obj_string(patient, "given"));
-    cd_add_string_or_null(b, "dob", cd_obj_string(patient, "dob"));
+    cd_web_json_add_string(b, "mrn", cd_web_json_string(patient, "mrn"));
+    cd_web_json_add_string(b, "family", cd_web_json_string(patient, "family"));
+    cd_web_json_add_string(b, "given", cd_web_json_string(patient, "given"));
+    cd_web_json_add_string(b, "dob", cd_web_json_string(patient, "dob"));
     json_builder_end_object(b);
   } else {
     json_builder_add_null_value(b);
   }
-  cd_add_string_or_null(b, "type", cd_obj_string(obj, "type"));
-  cd_add_string_or_null(b, "type_label", cd_web_type_label(req->server, cd_obj_string(obj, "type")));
-  cd_add_string_or_null(b, "date", cd_obj_string(obj, "date"));
-  cd_add_string_or_null(b, "title", cd_obj_string(obj, "title"));
-  cd_add_string_or_null(b, "status", cd_obj_string(obj, "status"));
-  cd_add_member_copy(b, "confidence", obj, "type_confidence");
-  cd_add_member_copy(b, "review", obj, "review");
-  cd_add_empty_array(b, "holds");
-  cd_add_member_copy(b, "batch", obj, "batch");
+  cd_web_json_add_string(b, "type", cd_web_json_string(obj, "type"));
+  cd_web_json_add_string(b, "type_label", cd_web_type_label(req->server, cd_web_json_string(obj, "type")));
+  cd_web_json_add_string(b, "date", cd_web_json_string(obj, "date"));
+  cd_web_json_add_string(b, "title", cd_web_json_string(obj, "title"));
+  cd_web_json_add_string(b, "status", cd_web_json_string(obj, "status"));
+  cd_web_json_add_copy(b, "confidence", obj, "type_confidence");
+  cd_web_json_add_copy(b, "review", obj, "review");
+  cd_web_json_add_empty_array(b, "holds");
+  cd_web_json_add_copy(b, "batch", obj, "batch");
   json_builder_set_member_name(b, "pages");
   json_builder_begin_array(b);
   pages = json_object_get_array_member(obj, "pages");
   for (guint i = 0; pages != NULL && i < json_array_get_length(pages); i++) {
     JsonObject *page = json_array_get_object_element(pages, i);
-    JsonObject *image = cd_obj_object(page, "image");
-    JsonObject *source = cd_obj_object(page, "source");
+    JsonObject *image = cd_web_json_object(page, "image");
+    JsonObject *source = cd_web_json_object(page, "source");
     JsonNode *res = json_object_get_member(page, "resolution");
 
     json_builder_begin_object(b);
-    cd_add_member_copy(b, "id", page, "id");
+    cd_web_json_add_copy(b, "id", page, "id");
     json_builder_set_member_name(b, "seq");
     json_builder_add_int_value(b, i);
-    cd_add_member_copy(b, "width", image, "width");
-    cd_add_member_copy(b, "height", image, "height");
+    cd_web_json_add_copy(b, "width", image, "width");
+    cd_web_json_add_copy(b, "height", image, "height");
     json_builder_set_member_name(b, "dpi");
     if (res != NULL && JSON_NODE_HOLDS_ARRAY(res) && json_array_get_length(json_node_get_array(res)) > 0)
       json_builder_add_int_value(b, json_array_get_int_element(json_node_get_array(res), 0));
@@ -516,10 +471,10 @@ cd_web_api_document(CdWebRequest *req, gint64 id)
       json_builder_add_null_value(b);
     json_builder_set_member_name(b, "source");
     json_builder_begin_object(b);
-    cd_add_string_or_null(b, "file", cd_obj_string(source, "path"));
-    cd_add_member_copy(b, "page", source, "page");
+    cd_web_json_add_string(b, "file", cd_web_json_string(source, "path"));
+    cd_web_json_add_copy(b, "page", source, "page");
     json_builder_end_object(b);
-    cd_add_member_copy(b, "confidence", page, "confidence");
+    cd_web_json_add_copy(b, "confidence", page, "confidence");
     json_builder_end_object(b);
   }
   json_builder_end_array(b);
@@ -690,14 +645,14 @@ cd_web_api_page_words(CdWebRequest *req, gint64 id)
     return;
   }
   obj = json_node_get_object(page);
-  image = cd_obj_object(obj, "image");
+  image = cd_web_json_object(obj, "image");
   json_builder_begin_object(b);
   json_builder_set_member_name(b, "page");
   json_builder_add_int_value(b, id);
-  cd_add_member_copy(b, "document", obj, "document");
-  cd_add_member_copy(b, "seq", obj, "seq");
-  cd_add_member_copy(b, "width", image, "width");
-  cd_add_member_copy(b, "height", image, "height");
+  cd_web_json_add_copy(b, "document", obj, "document");
+  cd_web_json_add_copy(b, "seq", obj, "seq");
+  cd_web_json_add_copy(b, "width", image, "width");
+  cd_web_json_add_copy(b, "height", image, "height");
   json_builder_set_member_name(b, "words");
   json_builder_begin_array(b);
   words = json_object_get_member(obj, "words");
@@ -719,7 +674,7 @@ cd_web_api_page_words(CdWebRequest *req, gint64 id)
     }
   }
   json_builder_end_array(b);
-  cd_add_member_copy(b, "text", obj, "text");
+  cd_web_json_add_copy(b, "text", obj, "text");
   json_builder_end_object(b);
   node = json_builder_get_root(b);
   cd_web_respond_json(req, SOUP_STATUS_OK, node);

@@ -16,15 +16,6 @@
 /* Most candidate patients shown for one item. */
 #define CD_WEB_MAX_CANDIDATES 10
 
-static const gchar *
-cd_obj_string(JsonObject *obj, const gchar *member)
-{
-  JsonNode *node = obj != NULL ? json_object_get_member(obj, member) : NULL;
-  if (node == NULL || json_node_get_value_type(node) != G_TYPE_STRING)
-    return NULL;
-  return json_node_get_string(node);
-}
-
 /* The identifiers a page's stages read (its header, else its cover
  * sheet's), as `{"mrn", "family", "given", "dob", ...}`. */
 static JsonObject *
@@ -39,9 +30,9 @@ cd_web_identifiers(JsonObject *page)
   for (guint i = 0; facts != NULL && i < G_N_ELEMENTS(keys); i++) {
     g_autofree gchar *header = g_strconcat("header.", keys[i], NULL);
     g_autofree gchar *cover = g_strconcat("cover.", keys[i], NULL);
-    const gchar *value = cd_obj_string(facts, header);
+    const gchar *value = cd_web_json_string(facts, header);
     if (value == NULL)
-      value = cd_obj_string(facts, cover);
+      value = cd_web_json_string(facts, cover);
     if (value != NULL)
       json_object_set_string_member(ids, keys[i], value);
   }
@@ -126,10 +117,10 @@ static JsonArray *
 cd_web_candidates(CdArchive *archive, JsonObject *ids)
 {
   g_autoptr(GPtrArray) found = g_ptr_array_new_with_free_func((GDestroyNotify) cd_candidate_free);
-  const gchar *mrn = cd_obj_string(ids, "mrn");
-  const gchar *family = cd_obj_string(ids, "family");
-  const gchar *given = cd_obj_string(ids, "given");
-  const gchar *dob = cd_obj_string(ids, "dob");
+  const gchar *mrn = cd_web_json_string(ids, "mrn");
+  const gchar *family = cd_web_json_string(ids, "family");
+  const gchar *given = cd_web_json_string(ids, "given");
+  const gchar *dob = cd_web_json_string(ids, "dob");
   JsonArray *out = json_array_new();
 
   if (mrn != NULL) {
@@ -247,9 +238,9 @@ cd_web_review_item_json(CdWebRequest *req, CdReviewItem *item, GError **error)
         first = page;
       json_array_add_int_element(pages, json_object_get_int_member(page, "id"));
     }
-    json_object_set_string_member(obj, "type", cd_obj_string(doc, "type"));
-    json_object_set_string_member(obj, "type_label", cd_web_type_label(req->server, cd_obj_string(doc, "type")));
-    json_object_set_string_member(obj, "mrn", cd_obj_string(patient, "mrn"));
+    json_object_set_string_member(obj, "type", cd_web_json_string(doc, "type"));
+    json_object_set_string_member(obj, "type_label", cd_web_type_label(req->server, cd_web_json_string(doc, "type")));
+    json_object_set_string_member(obj, "mrn", cd_web_json_string(patient, "mrn"));
   } else if (record != NULL && item->page_id > 0) {
     first = json_node_get_object(record);
     json_array_add_int_element(pages, item->page_id);

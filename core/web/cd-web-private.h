@@ -75,6 +75,14 @@ const gchar *cd_web_body_string(CdWebRequest *req, const gchar *member);
 gboolean cd_web_require_why(CdWebRequest *req, const gchar **why);
 gboolean cd_web_require(CdWebRequest *req, CdPermission permission, const gchar *what);
 
+/* cd-web-json.c */
+void cd_web_json_add_string(JsonBuilder *b, const gchar *member, const gchar *value);
+void cd_web_json_add_copy(JsonBuilder *b, const gchar *name, JsonObject *obj, const gchar *member);
+void cd_web_json_add_empty_array(JsonBuilder *b, const gchar *member);
+const gchar *cd_web_json_string(JsonObject *obj, const gchar *member);
+JsonObject *cd_web_json_object(JsonObject *obj, const gchar *member);
+JsonNode *cd_web_json_parse(const gchar *text);
+
 /* helpers of the JSON shapes */
 const gchar *cd_web_type_label(CdWebServer *self, const gchar *type);
 JsonNode *cd_web_session_json(CdWebRequest *req);
