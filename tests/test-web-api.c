@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 
+#include "cd-archive-retention.h"
 #include "cd-engine.h"
 #include "cd-test-util.h"
 
@@ -184,6 +185,10 @@ make_fixture(Fixture *f)
       commit_document(archive, batch, NULL, "consultation", "2024-02-02", "cardiology consult walked", 2, TRUE, NULL);
   f->secret = commit_document(archive, batch, "MRN001", "psychotherapy-note", "2024-03-03", "session notes walked", 3,
                               FALSE, NULL);
+  /* a legal hold on the filed document (retention, issue 17) */
+  g_assert_cmpint(
+      cd_archive_place_hold(archive, CD_HOLD_DOCUMENT, NULL, f->filed, NULL, "litigation", "matter 7", &error), >, 0);
+  g_assert_no_error(error);
 }
 
 /* The server dies with the test, even one that fails an assertion. */
@@ -454,6 +459,7 @@ test_restricted(Fixture *f, gconstpointer data)
   g_assert_cmpuint(r_filed->status, ==, 200);
   g_assert_cmpstr(json_object_get_string_member(obj(r_filed), "type_label"), ==, "Progress note");
   g_assert_cmpint(json_array_get_length(json_object_get_array_member(obj(r_filed), "pages")), ==, 2);
+  g_assert_cmpint(json_array_get_length(json_object_get_array_member(obj(r_filed), "holds")), ==, 1);
   g_assert_cmpint(json_object_get_int_member(obj(r_search), "total"), ==, 0);
   types = json_object_get_array_member(obj(r_types), "types");
   for (guint i = 0; i < json_array_get_length(types); i++)
@@ -531,7 +537,13 @@ test_patients(Fixture *f, gconstpointer data)
   g_assert_cmpint(json_array_get_length(docs), ==, 2);
   g_assert_cmpstr(json_object_get_string_member(json_array_get_object_element(docs, 0), "date"), ==, "2023-04-05");
   g_assert_cmpint(json_object_get_int_member(json_array_get_object_element(docs, 0), "pages"), ==, 2);
-  g_assert_cmpint(json_array_get_length(json_object_get_array_member(obj(chart), "holds")), ==, 0);
+  /* the hold on the first document: on the chart, and that document held */
+  g_assert_cmpint(json_array_get_length(json_object_get_array_member(obj(chart), "holds")), ==, 1);
+  g_assert_cmpstr(json_object_get_string_member(
+                      json_array_get_object_element(json_object_get_array_member(obj(chart), "holds"), 0), "reason"),
+                  ==, "litigation");
+  g_assert_true(json_object_get_boolean_member(json_array_get_object_element(docs, 0), "held"));
+  g_assert_false(json_object_get_boolean_member(json_array_get_object_element(docs, 1), "held"));
   g_assert_cmpuint(none->status, ==, 404);
 }
 

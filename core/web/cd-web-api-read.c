@@ -9,11 +9,9 @@
 
 #include <string.h>
 
+#include "cd-archive-retention.h"
 #include "cd-web-private.h"
 
-/* How many hits a search reads to count its total and facets; beyond it
- * the total is flagged as an estimate. */
-#define CD_WEB_SEARCH_WINDOW 1000
 /* Rendered page images kept, in bytes of PNG. */
 #define CD_WEB_IMAGE_CACHE_BYTES (64 * 1024 * 1024)
 
@@ -64,115 +62,6 @@ cd_web_valid_date(const gchar *date)
   return dt != NULL;
 }
 
-/* The words of @q to highlight, lower case, FTS5 operators and syntax left
- * out. */
-static void
-cd_web_add_terms(JsonBuilder *b, const gchar *q)
-{
-  g_autoptr(GPtrArray) seen = g_ptr_array_new_with_free_func(g_free);
-  const gchar *p = q;
-
-  json_builder_set_member_name(b, "terms");
-  json_builder_begin_array(b);
-  while (p != NULL && *p != '\0') {
-    const gchar *start;
-    g_autofree gchar *word = NULL;
-    gchar *lower;
-
-    while (*p != '\0' && !g_unichar_isalnum(g_utf8_get_char(p)))
-      p = g_utf8_next_char(p);
-    start = p;
-    while (*p != '\0' && g_unichar_isalnum(g_utf8_get_char(p)))
-      p = g_utf8_next_char(p);
-    if (p == start)
-      break;
-    word = g_strndup(start, p - start);
-    if (g_strv_contains((const gchar *const[]){ "AND", "OR", "NOT", "NEAR", NULL }, word))
-      continue;
-    lower = g_utf8_strdown(word, -1);
-    if (g_ptr_array_find_with_equal_func(seen, lower, g_str_equal, NULL)) {
-      g_free(lower);
-      continue;
-    }
-    json_builder_add_string_value(b, lower);
-    g_ptr_array_add(seen, lower);
-  }
-  json_builder_end_array(b);
-}
-
-/* A snippet with its hits in [ ] as the segments the UI draws. */
-static void
-cd_web_add_snippet(JsonBuilder *b, const gchar *snippet)
-{
-  const gchar *p = snippet;
-
-  json_builder_set_member_name(b, "snippet");
-  json_builder_begin_array(b);
-  while (p != NULL && *p != '\0') {
-    gboolean hit = *p == '[';
-    const gchar *end;
-    g_autofree gchar *text = NULL;
-
-    if (hit)
-      p++;
-    end = strchr(p, hit ? ']' : '[');
-    if (end == NULL)
-      end = p + strlen(p);
-    text = g_strndup(p, end - p);
-    if (text[0] != '\0') {
-      json_builder_begin_object(b);
-      json_builder_set_member_name(b, "text");
-      json_builder_add_string_value(b, text);
-      json_builder_set_member_name(b, "hit");
-      json_builder_add_boolean_value(b, hit);
-      json_builder_end_object(b);
-    }
-    p = *end == ']' ? end + 1 : end;
-  }
-  json_builder_end_array(b);
-}
-
-static gchar *
-cd_web_patient_name(CdWebServer *self, GHashTable *names, const gchar *mrn)
-{
-  gchar *name;
-
-  if (mrn == NULL)
-    return NULL;
-  name = g_hash_table_lookup(names, mrn);
-  if (name == NULL) {
-    g_autoptr(CdPatient) patient = cd_archive_lookup_patient(self->archive, mrn, NULL);
-    if (patient != NULL && patient->family != NULL)
-      name = patient->given != NULL ? g_strdup_printf("%s, %s", patient->family, patient->given)
-                                    : g_strdup(patient->family);
-    else
-      name = g_strdup("");
-    g_hash_table_insert(names, g_strdup(mrn), name);
-  }
-  return name[0] != '\0' ? name : NULL;
-}
-
-static void
-cd_web_count(GHashTable *counts, const gchar *key)
-{
-  gpointer n = g_hash_table_lookup(counts, key);
-  g_hash_table_replace(counts, g_strdup(key), GUINT_TO_POINTER(GPOINTER_TO_UINT(n) + 1));
-}
-
-static void
-cd_web_add_counts(JsonBuilder *b, const gchar *member, GHashTable *counts)
-{
-  g_autoptr(GList) keys = g_list_sort(g_hash_table_get_keys(counts), (GCompareFunc) g_strcmp0);
-
-  json_builder_set_member_name(b, member);
-  json_builder_begin_object(b);
-  for (GList *l = keys; l != NULL; l = l->next) {
-    json_builder_set_member_name(b, l->data);
-    json_builder_add_int_value(b, GPOINTER_TO_UINT(g_hash_table_lookup(counts, l->data)));
-  }
-  json_builder_end_object(b);
-}
-
 static gboolean
 cd_web_may_name_patient(const gchar *q)
 {
@@ -190,9 +79,10 @@ cd_web_may_name_patient(const gchar *q)
   return n > 0 && n <= 3;
 }
 
-/* GET /search. The archive's search is run once over a window of the best
- * hits; the total and the facets are counted over that window and the page
- * asked for is cut from it (see README, "The web workstation (server)"). */
+/* GET /search: cd_archive_search_ex() (exact totals, type and year facets,
+ * snippets with their spans) in the contract's shape, type labels added;
+ * a q that names patients also lists them, and an exact MRN searches that
+ * patient's documents. */
 void
 cd_web_api_search(CdWebRequest *req)
 {
@@ -205,22 +95,18 @@ cd_web_api_search(CdWebRequest *req)
   const gchar *status = cd_web_query(req, "status");
   g_auto(GStrv) doc_types = NULL;
   g_autoptr(GError) error = NULL;
-  g_autoptr(GPtrArray) hits = NULL;
-  g_autoptr(GPtrArray) kept = g_ptr_array_new();
+  g_autoptr(CdSearchResult) result = NULL;
   g_autoptr(JsonNode) patients = NULL;
-  g_autoptr(JsonNode) context = NULL;
-  g_autoptr(JsonBuilder) b = json_builder_new();
   g_autoptr(JsonNode) node = NULL;
-  g_autoptr(GHashTable) names = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
-  g_autoptr(GHashTable) by_type = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-  g_autoptr(GHashTable) by_year = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-  g_autoptr(GArray) ids = g_array_new(FALSE, FALSE, sizeof(gint64));
+  g_autofree gchar *exact_mrn = NULL;
   CdSearchQuery query = { 0 };
   const gchar *text = q;
+  JsonObject *obj;
+  JsonArray *hits;
   guint limit, offset;
 
   if (!cd_web_query_uint(req, "limit", 20, 1, 200, &limit) ||
-      !cd_web_query_uint(req, "offset", 0, 0, CD_WEB_SEARCH_WINDOW, &offset))
+      !cd_web_query_uint(req, "offset", 0, 0, G_MAXINT, &offset))
     return;
   if (!cd_web_valid_date(from) || !cd_web_valid_date(to)) {
     cd_web_respond_error(req, SOUP_STATUS_BAD_REQUEST, "bad-request", "%s: give a date as YYYY-MM-DD",
@@ -238,24 +124,24 @@ cd_web_api_search(CdWebRequest *req)
       return;
     }
   }
-  /* q may be a patient: an exact MRN searches that patient's documents.
-   * Only a short q without query syntax can be an MRN or a name. */
+  /* only a short q without query syntax can be an MRN or a name */
   if (q != NULL && cd_web_may_name_patient(q)) {
+    g_autofree gchar *stripped = g_strstrip(g_strdup(q));
+    JsonArray *array;
     patients = cd_archive_find_patients_json(self->archive, q, 10, &error);
     if (patients == NULL) {
       cd_web_respond_gerror(req, error);
       return;
     }
-    if (mrn == NULL) {
-      JsonArray *array = json_node_get_array(patients);
-      g_autofree gchar *stripped = g_strstrip(g_strdup(q));
-      for (guint i = 0; i < json_array_get_length(array); i++) {
-        const gchar *m = cd_web_json_string(json_array_get_object_element(array, i), "mrn");
-        if (m != NULL && g_ascii_strcasecmp(m, stripped) == 0) {
-          mrn = m;
-          text = NULL;
-        }
-      }
+    array = json_node_get_array(patients);
+    for (guint i = 0; mrn == NULL && i < json_array_get_length(array); i++) {
+      const gchar *m = cd_web_json_string(json_array_get_object_element(array, i), "mrn");
+      if (m != NULL && g_ascii_strcasecmp(m, stripped) == 0)
+        exact_mrn = g_strdup(m);
+    }
+    if (exact_mrn != NULL) {
+      mrn = exact_mrn;
+      text = NULL;
     }
   }
   query.text = text;
@@ -264,87 +150,27 @@ cd_web_api_search(CdWebRequest *req)
   query.doc_types = (const gchar *const *) doc_types;
   query.date_from = from;
   query.date_to = to;
-  query.limit = CD_WEB_SEARCH_WINDOW;
-  query.offset = 0;
-  hits = cd_archive_search(self->archive, &query, &error);
-  if (hits == NULL) {
+  query.status = status;
+  query.limit = limit;
+  query.offset = offset;
+  result = cd_archive_search_ex(self->archive, &query, &error);
+  if (result == NULL) {
     cd_web_respond_gerror(req, error);
     return;
   }
-  for (guint i = 0; i < hits->len; i++) {
-    CdSearchHit *hit = g_ptr_array_index(hits, i);
-    if (status != NULL && g_strcmp0(hit->status, status) != 0)
-      continue;
-    g_ptr_array_add(kept, hit);
-    cd_web_count(by_type, hit->doc_type != NULL ? hit->doc_type : "none");
-    if (hit->date != NULL && strlen(hit->date) >= 4) {
-      gchar year[5] = { 0 };
-      memcpy(year, hit->date, 4);
-      cd_web_count(by_year, year);
-    } else {
-      cd_web_count(by_year, "undated");
-    }
-  }
-  for (guint i = offset; i < kept->len && i < offset + limit; i++) {
-    CdSearchHit *hit = g_ptr_array_index(kept, i);
-    g_array_append_val(ids, hit->page_id);
-  }
-  context = cd_archive_describe_pages(self->archive, (const gint64 *) ids->data, ids->len, &error);
-  if (context == NULL) {
-    cd_web_respond_gerror(req, error);
-    return;
-  }
-
-  json_builder_begin_object(b);
-  json_builder_set_member_name(b, "total");
-  json_builder_add_int_value(b, kept->len);
-  json_builder_set_member_name(b, "total_is_estimate");
-  json_builder_add_boolean_value(b, hits->len >= CD_WEB_SEARCH_WINDOW);
-  json_builder_set_member_name(b, "offset");
-  json_builder_add_int_value(b, offset);
-  json_builder_set_member_name(b, "limit");
-  json_builder_add_int_value(b, limit);
-  cd_web_add_terms(b, text);
-  json_builder_set_member_name(b, "hits");
-  json_builder_begin_array(b);
-  for (guint i = offset; i < kept->len && i < offset + limit; i++) {
-    CdSearchHit *hit = g_ptr_array_index(kept, i);
-    g_autofree gchar *key = g_strdup_printf("%" G_GINT64_FORMAT, hit->page_id);
-    JsonObject *where = cd_web_json_object(json_node_get_object(context), key);
-
-    json_builder_begin_object(b);
-    json_builder_set_member_name(b, "page");
-    json_builder_add_int_value(b, hit->page_id);
-    json_builder_set_member_name(b, "document");
-    if (hit->document_id > 0)
-      json_builder_add_int_value(b, hit->document_id);
+  node = cd_search_result_to_json(result, &query);
+  obj = json_node_get_object(node);
+  hits = json_object_get_array_member(obj, "hits");
+  for (guint i = 0; hits != NULL && i < json_array_get_length(hits); i++) {
+    JsonObject *hit = json_array_get_object_element(hits, i);
+    const gchar *label = cd_web_type_label(self, cd_web_json_string(hit, "type"));
+    if (label != NULL)
+      json_object_set_string_member(hit, "type_label", label);
     else
-      json_builder_add_null_value(b);
-    cd_web_json_add_copy(b, "seq", where, "seq");
-    cd_web_json_add_string(b, "mrn", hit->patient_mrn);
-    cd_web_json_add_string(b, "patient", cd_web_patient_name(self, names, hit->patient_mrn));
-    cd_web_json_add_string(b, "type", hit->doc_type);
-    cd_web_json_add_string(b, "type_label", cd_web_type_label(self, hit->doc_type));
-    cd_web_json_add_string(b, "date", hit->date);
-    cd_web_json_add_string(b, "status", hit->status);
-    cd_web_json_add_copy(b, "title", where, "title");
-    json_builder_set_member_name(b, "score");
-    json_builder_add_double_value(b, hit->score);
-    cd_web_add_snippet(b, hit->snippet);
-    json_builder_end_object(b);
+      json_object_set_null_member(hit, "type_label");
   }
-  json_builder_end_array(b);
-  json_builder_set_member_name(b, "facets");
-  json_builder_begin_object(b);
-  cd_web_add_counts(b, "type", by_type);
-  cd_web_add_counts(b, "year", by_year);
-  json_builder_end_object(b);
-  if (patients != NULL && json_array_get_length(json_node_get_array(patients)) > 0) {
-    json_builder_set_member_name(b, "patients");
-    json_builder_add_value(b, g_steal_pointer(&patients));
-  }
-  json_builder_end_object(b);
-  node = json_builder_get_root(b);
+  if (patients != NULL && json_array_get_length(json_node_get_array(patients)) > 0)
+    json_object_set_member(obj, "patients", g_steal_pointer(&patients));
   cd_web_respond_json(req, SOUP_STATUS_OK, node);
 }
 
@@ -383,6 +209,8 @@ cd_web_api_patient(CdWebRequest *req, const gchar *mrn)
   g_autoptr(GError) error = NULL;
   g_autoptr(JsonNode) chart = NULL;
   g_autofree gchar *unescaped = g_uri_unescape_string(mrn, NULL);
+  g_autoptr(GPtrArray) holds = NULL;
+  gboolean whole_chart = FALSE, by_search = FALSE;
   JsonObject *obj;
   JsonArray *docs;
 
@@ -392,17 +220,41 @@ cd_web_api_patient(CdWebRequest *req, const gchar *mrn)
     return;
   }
   obj = json_node_get_object(chart);
-  json_object_set_array_member(obj, "holds", json_array_new());
+  /* the holds covering the patient: on them, on one of their documents, or
+   * a saved search matching one */
+  holds = cd_archive_list_holds(req->server->archive, json_object_get_string_member(obj, "mrn"), 0, FALSE, &error);
+  if (holds == NULL) {
+    cd_web_respond_gerror(req, error);
+    return;
+  }
+  for (guint i = 0; i < holds->len; i++) {
+    CdLegalHold *hold = g_ptr_array_index(holds, i);
+    if (g_strcmp0(hold->kind, "patient") == 0)
+      whole_chart = TRUE;
+    else if (g_strcmp0(hold->kind, "search") == 0)
+      by_search = TRUE;
+  }
+  json_object_set_member(obj, "holds", cd_legal_holds_to_json(holds));
   docs = json_object_get_array_member(obj, "documents");
   for (guint i = 0; i < json_array_get_length(docs); i++) {
     JsonObject *doc = json_array_get_object_element(docs, i);
     const gchar *type = cd_web_json_string(doc, "type");
     const gchar *label = cd_web_type_label(req->server, type);
+    gint64 id = json_object_get_int_member(doc, "id");
+    gboolean held = whole_chart;
+
     if (label != NULL)
       json_object_set_string_member(doc, "type_label", label);
     else
       json_object_set_null_member(doc, "type_label");
-    json_object_set_boolean_member(doc, "held", FALSE);
+    for (guint k = 0; !held && k < holds->len; k++)
+      held = ((CdLegalHold *) g_ptr_array_index(holds, k))->document_id == id;
+    if (!held && by_search) {
+      /* which documents a saved search holds: asked document by document */
+      g_autoptr(GPtrArray) mine = cd_archive_list_holds(req->server->archive, NULL, id, FALSE, NULL);
+      held = mine != NULL && mine->len > 0;
+    }
+    json_object_set_boolean_member(doc, "held", held);
   }
   cd_web_respond_json(req, SOUP_STATUS_OK, chart);
 }
@@ -447,7 +299,8 @@ cd_web_api_document(CdWebRequest *req, gint64 id)
   cd_web_json_add_string(b, "status", cd_web_json_string(obj, "status"));
   cd_web_json_add_copy(b, "confidence", obj, "type_confidence");
   cd_web_json_add_copy(b, "review", obj, "review");
-  cd_web_json_add_empty_array(b, "holds");
+  cd_web_json_add_copy(b, "holds", obj, "holds");
+  cd_web_json_add_copy(b, "destroyed", obj, "destroyed");
   cd_web_json_add_copy(b, "batch", obj, "batch");
   json_builder_set_member_name(b, "pages");
   json_builder_begin_array(b);

@@ -33,14 +33,6 @@ cd_web_json_add_copy(JsonBuilder *b, const gchar *name, JsonObject *obj, const g
     json_builder_add_null_value(b);
 }
 
-void
-cd_web_json_add_empty_array(JsonBuilder *b, const gchar *member)
-{
-  json_builder_set_member_name(b, member);
-  json_builder_begin_array(b);
-  json_builder_end_array(b);
-}
-
 /* @obj's @member if it is a string; NULL otherwise, @obj NULL included. */
 const gchar *
 cd_web_json_string(JsonObject *obj, const gchar *member)

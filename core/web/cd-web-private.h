@@ -78,7 +78,6 @@ gboolean cd_web_require(CdWebRequest *req, CdPermission permission, const gchar 
 /* cd-web-json.c */
 void cd_web_json_add_string(JsonBuilder *b, const gchar *member, const gchar *value);
 void cd_web_json_add_copy(JsonBuilder *b, const gchar *name, JsonObject *obj, const gchar *member);
-void cd_web_json_add_empty_array(JsonBuilder *b, const gchar *member);
 const gchar *cd_web_json_string(JsonObject *obj, const gchar *member);
 JsonObject *cd_web_json_object(JsonObject *obj, const gchar *member);
 JsonNode *cd_web_json_parse(const gchar *text);
