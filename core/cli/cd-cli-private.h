@@ -48,6 +48,7 @@ gint cd_cli_audit(gint argc, gchar **argv);
 gint cd_cli_classify(gint argc, gchar **argv);
 gint cd_cli_plugins(gint argc, gchar **argv);
 gint cd_cli_scanners(gint argc, gchar **argv);
+gint cd_cli_web(gint argc, gchar **argv);
 
 /* cd-cli-retention.c */
 gint cd_cli_retention(gint argc, gchar **argv);

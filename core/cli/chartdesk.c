@@ -40,6 +40,7 @@ static const CdCommand commands[] = {
   { "hold", cd_cli_hold, "Legal holds on patients, documents and saved searches" },
   { "roi", cd_cli_roi, "Release of information: requests, redaction, packets" },
   { "disclosures", cd_cli_disclosures, "A patient's accounting of disclosures (45 CFR 164.528)" },
+  { "web", cd_cli_web, "Serve the web workstation in the foreground (issue 15)" },
 };
 
 static void

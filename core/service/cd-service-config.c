@@ -41,6 +41,9 @@ cd_service_config_free(CdServiceConfig *config)
   g_free(config->state_dir);
   g_free(config->users);
   g_free(config->pam_service);
+  g_free(config->web_listen);
+  g_free(config->web_tls_certificate);
+  g_free(config->web_tls_key);
   g_strfreev(config->archive_roots);
   g_strfreev(config->source_roots);
   g_free(config->audit_key);
@@ -158,6 +161,7 @@ static const gchar *const service_keys[] = {
   "bus",       "allowed-group", "state-dir",           "archive-roots", "source-roots",
   "audit-key", "users",         "break-glass-minutes", "pam-service",   NULL
 };
+static const gchar *const web_keys[] = { "listen", "tls-certificate", "tls-key", "idle-timeout", NULL };
 static const gchar *const hot_folder_keys[] = { "path",           "workflow",     "archive",   "done", "failed",
                                                 "stable-seconds", "poll-seconds", "max-files", NULL };
 
@@ -173,6 +177,32 @@ cd_config_check_keys(GKeyFile *kf, const gchar *group, const gchar *const *known
     }
   }
   return TRUE;
+}
+
+/* [web] (issue 15): off unless listen is given; TLS needs both files. */
+static gboolean
+cd_config_load_web(GKeyFile *kf, CdServiceConfig *config, const gchar *filename, GError **error)
+{
+  g_autoptr(GError) error_local = NULL;
+
+  if (g_key_file_has_key(kf, "web", "listen", NULL)) {
+    config->web_listen = g_strstrip(g_key_file_get_string(kf, "web", "listen", NULL));
+    if (config->web_listen[0] == '\0')
+      g_clear_pointer(&config->web_listen, g_free);
+  }
+  config->web_tls_certificate = cd_config_get_path(kf, "web", "tls-certificate", filename, &error_local);
+  if (error_local == NULL)
+    config->web_tls_key = cd_config_get_path(kf, "web", "tls-key", filename, &error_local);
+  if (error_local != NULL) {
+    g_propagate_error(error, g_steal_pointer(&error_local));
+    return FALSE;
+  }
+  if ((config->web_tls_certificate == NULL) != (config->web_tls_key == NULL)) {
+    g_set_error(error, CD_ERROR, CD_ERROR_INVALID_ARGUMENT, "%s: [web] give both tls-certificate and tls-key",
+                filename);
+    return FALSE;
+  }
+  return cd_config_get_uint(kf, "web", "idle-timeout", 0, 24 * 3600, &config->web_idle_timeout, filename, error);
 }
 
 static CdHotFolderConfig *
@@ -241,6 +271,9 @@ cd_service_config_load(const gchar *filename, GError **error)
     if (g_strcmp0(groups[i], "service") == 0) {
       if (!cd_config_check_keys(kf, groups[i], service_keys, filename, error))
         return NULL;
+    } else if (g_strcmp0(groups[i], "web") == 0) {
+      if (!cd_config_check_keys(kf, groups[i], web_keys, filename, error))
+        return NULL;
     } else if (g_str_has_prefix(groups[i], HOT_FOLDER_PREFIX)) {
       CdHotFolderConfig *hf;
       if (!cd_config_check_keys(kf, groups[i], hot_folder_keys, filename, error))
@@ -251,10 +284,12 @@ cd_service_config_load(const gchar *filename, GError **error)
       g_ptr_array_add(config->hot_folders, hf);
     } else {
       g_set_error(error, CD_ERROR, CD_ERROR_INVALID_ARGUMENT,
-                  "%s: unknown group [%s] (groups: [service], [hot-folder NAME])", filename, groups[i]);
+                  "%s: unknown group [%s] (groups: [service], [web], [hot-folder NAME])", filename, groups[i]);
       return NULL;
     }
   }
+  if (!cd_config_load_web(kf, config, filename, error))
+    return NULL;
   if (!g_key_file_has_group(kf, "service"))
     return g_steal_pointer(&config);
 
@@ -337,5 +372,6 @@ cd_service_config_load(const gchar *filename, GError **error)
   config->allowed_group = g_key_file_get_string(kf, "service", "allowed-group", NULL);
   if (config->allowed_group != NULL)
     g_strstrip(config->allowed_group);
+
   return g_steal_pointer(&config);
 }

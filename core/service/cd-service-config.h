@@ -41,6 +41,12 @@ typedef struct {
   gchar *users;              /* the user directory; NULL for STATE_DIR/users.conf if it exists */
   guint break_glass_minutes; /* how long break-the-glass lasts, 0 for the default (60) */
   gchar *pam_service;        /* users without a local password log in through PAM; NULL: none */
+
+  /* the web workstation (issue 15), [web] */
+  gchar *web_listen;          /* ADDRESS:PORT to serve on, NULL: no web server */
+  gchar *web_tls_certificate; /* PEM files: HTTPS when both are given */
+  gchar *web_tls_key;
+  guint web_idle_timeout; /* seconds; 0 for the default (900) */
 } CdServiceConfig;
 
 CdServiceConfig *cd_service_config_new_default(void);

@@ -13,6 +13,7 @@
 #include "cd-service-common.h"
 #include "cd-service-users.h"
 #include "cd-service.h"
+#include "cd-web-server.h"
 
 G_BEGIN_DECLS
 
@@ -75,6 +76,10 @@ struct _CdService {
   /* users (issue 14): cd-service-users.c */
   CdServiceUsers *users; /* the user directory callers are mapped to, NULL in single-user mode */
   gchar *users_error;    /* why the configured directory cannot be read: every call is refused */
+
+  /* the web workstation (issue 15): [web] listen */
+  CdWebServer *web;
+  struct _CdArchiveUse *web_archive; /* the service archive, held open for it */
 };
 
 /* One open archive, shared by every batch and read on its path: a second
@@ -88,7 +93,7 @@ typedef struct {
 
 /* A use of a shared archive, ended by cd_archive_use_free(): with an
  * actor, the archive is held for this thread (pushed) until then. */
-typedef struct {
+typedef struct _CdArchiveUse {
   CdService *service;
   CdArchive *archive;
   gboolean writer; /* this use took the writer's lock */

@@ -52,6 +52,13 @@ cd_service_users_new(const CdServiceConfig *config, GError **error)
   return self;
 }
 
+/* The directory itself, for the web server's logins. */
+CdUserDirectory *
+cd_service_users_get_directory(CdServiceUsers *self)
+{
+  return self->directory;
+}
+
 void
 cd_service_users_free(CdServiceUsers *self)
 {

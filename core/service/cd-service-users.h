@@ -17,6 +17,7 @@ CdServiceUsers *cd_service_users_new(const CdServiceConfig *config, GError **err
 void cd_service_users_free(CdServiceUsers *self);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(CdServiceUsers, cd_service_users_free)
 CdPrincipal *cd_service_users_authenticate(CdServiceUsers *self, guint32 uid, GError **error);
+CdUserDirectory *cd_service_users_get_directory(CdServiceUsers *self);
 CdPrincipal *cd_service_users_lookup(CdServiceUsers *self, const gchar *actor);
 gboolean cd_service_users_check(CdServiceUsers *self, const gchar *actor, CdPermission permission, const gchar *what,
                                 GError **error);

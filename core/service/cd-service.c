@@ -67,6 +67,10 @@ cd_service_finalize(GObject *object)
   CdService *self = CD_SERVICE(object);
 
   cd_service_unexport(self);
+  if (self->web != NULL)
+    cd_web_server_stop(self->web);
+  g_clear_object(&self->web);
+  g_clear_pointer(&self->web_archive, cd_archive_use_free);
   g_clear_handle_id(&self->retry_id, g_source_remove);
   g_ptr_array_unref(self->hot_folders);
   g_ptr_array_unref(self->jobs);
@@ -242,6 +246,17 @@ cd_service_emit_progress(CdService *self, CdJob *job)
   g_mutex_unlock(&self->lock);
   if (self->skeleton != NULL)
     cd_dbus_chartdesk1_emit_progress(self->skeleton, job->id, progress);
+  /* the web's event stream shows the batches of the archive it serves */
+  if (self->web != NULL && self->config->archive != NULL && g_strcmp0(job->archive, self->config->archive) == 0) {
+    guint done, total;
+    CdJobState state;
+    g_mutex_lock(&self->lock);
+    done = job->pages_done;
+    total = cd_job_ended(job) ? job->pages_done : 0;
+    state = job->state;
+    g_mutex_unlock(&self->lock);
+    cd_web_server_publish_batch(self->web, job->batch_id, cd_job_state_names[state], done, total);
+  }
 }
 
 typedef struct {
@@ -405,6 +420,42 @@ cd_service_check(CdService *self, GError **error)
   return TRUE;
 }
 
+/* [web] listen: the web workstation on the service archive, its users
+ * logging in with the passwords of the user directory. Batches it shows
+ * live come from the queue (cd_service_emit_progress()). */
+static gboolean
+cd_service_start_web(CdService *self, GError **error)
+{
+  g_autoptr(CdWebServer) web = NULL;
+  CdArchiveUse *use;
+
+  if (self->config->archive == NULL) {
+    g_set_error_literal(error, CD_ERROR, CD_ERROR_INVALID_ARGUMENT,
+                        "[web] listen needs the archive to serve: set [service] archive");
+    return FALSE;
+  }
+  if (self->users == NULL) {
+    g_set_error_literal(error, CD_ERROR, CD_ERROR_INVALID_ARGUMENT,
+                        "[web] listen needs a user directory to log in with ([service] users, or users.conf in "
+                        "the state directory)");
+    return FALSE;
+  }
+  use = cd_service_use_archive(self, self->config->archive, CD_ARCHIVE_FLAG_NONE, NULL, NULL, error);
+  if (use == NULL)
+    return FALSE;
+  self->web_archive = use;
+  web = cd_web_server_new(use->archive, cd_service_users_get_directory(self->users));
+  cd_web_server_set_idle_timeout(web, self->config->web_idle_timeout);
+  if (self->config->web_tls_certificate != NULL &&
+      !cd_web_server_set_tls_files(web, self->config->web_tls_certificate, self->config->web_tls_key, error))
+    return FALSE;
+  if (!cd_web_server_listen(web, self->config->web_listen, error))
+    return FALSE;
+  g_message("web workstation at %s", cd_web_server_get_url(web));
+  self->web = g_steal_pointer(&web);
+  return TRUE;
+}
+
 /**
  * cd_service_start:
  * @self: a #CdService
@@ -462,6 +513,8 @@ cd_service_start(CdService *self, GError **error)
     if (!cd_hot_folder_start(g_ptr_array_index(self->hot_folders, i), error))
       return FALSE;
   }
+  if (self->config->web_listen != NULL && !cd_service_start_web(self, error))
+    return FALSE;
   cd_service_dispatch(self);
   return TRUE;
 }
@@ -483,6 +536,8 @@ cd_service_shutdown(CdService *self)
     return;
   self->stopping = TRUE;
   g_message("stopping: finishing the pages in progress");
+  if (self->web != NULL)
+    cd_web_server_stop(self->web);
   for (guint i = 0; i < self->hot_folders->len; i++)
     cd_hot_folder_stop(g_ptr_array_index(self->hot_folders, i));
   g_mutex_lock(&self->lock);

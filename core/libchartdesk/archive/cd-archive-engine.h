@@ -38,7 +38,7 @@ typedef enum {
  *
  * Since: 0.1
  */
-#define CD_ARCHIVE_SCHEMA_VERSION 6
+#define CD_ARCHIVE_SCHEMA_VERSION 7
 
 /* The archive in one SQLite file: the embedded store. */
 #define CD_TYPE_SQLITE_ARCHIVE (cd_sqlite_archive_get_type())
@@ -413,6 +413,18 @@ gboolean cd_archive_review_merge(CdArchive *self, gint64 into_id, gint64 from_id
 gboolean cd_archive_review_resolve(CdArchive *self, gint64 item_id, const gchar *why, GError **error);
 gboolean cd_archive_review_set_type(CdArchive *self, gint64 document_id, const gchar *type, const gchar *why,
                                     GError **error);
+
+/* the web workstation's reads (cd-archive-web.c, issue 15) */
+gboolean cd_archive_type_is_restricted(CdArchive *self, const gchar *type);
+JsonNode *cd_archive_find_patients_json(CdArchive *self, const gchar *q, guint limit, GError **error);
+JsonNode *cd_archive_get_chart(CdArchive *self, const gchar *mrn, GError **error);
+JsonNode *cd_archive_list_audit(CdArchive *self, const gchar *user, const gchar *mrn, const gchar *from,
+                                const gchar *to, guint limit, guint offset, gint64 *total, GError **error);
+JsonNode *cd_archive_list_saved_searches(CdArchive *self, GError **error);
+gint64 cd_archive_add_saved_search(CdArchive *self, const gchar *name, JsonNode *query, GError **error);
+gboolean cd_archive_delete_saved_search(CdArchive *self, gint64 id, GError **error);
+gint64 cd_archive_count_batch_pages(CdArchive *self, gint64 batch_id, GError **error);
+JsonNode *cd_archive_describe_pages(CdArchive *self, const gint64 *ids, guint n_ids, GError **error);
 
 /**
  * CdModelInfo:

@@ -351,4 +351,14 @@ static const gchar *const cd_archive_migrations[] = {
   "CREATE TRIGGER roi_requests_no_delete BEFORE DELETE ON roi_requests BEGIN"
   "  SELECT RAISE (ABORT, 'requests are kept; cancel one instead');"
   "END;",
+
+  /* 6 → 7: the web workstation's saved searches (issue 15), one user's
+   * own, by the login of the principal that saved them */
+  "CREATE TABLE saved_searches ("
+  "  id INTEGER PRIMARY KEY,"
+  "  owner TEXT NOT NULL,"
+  "  name TEXT NOT NULL,"
+  "  query TEXT NOT NULL," /* JSON: {"q", "mrn", "type", "from", "to", "status"} */
+  "  created TEXT NOT NULL,"
+  "  UNIQUE (owner, name));",
 };

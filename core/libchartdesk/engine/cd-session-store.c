@@ -119,6 +119,24 @@ cd_session_store_set_limits(CdSessionStore *self, guint idle_minutes, guint max_
       (gint64) (max_age_minutes > 0 ? max_age_minutes : CD_SESSION_DEFAULT_MAX_AGE_MINUTES) * 60 * G_USEC_PER_SEC;
 }
 
+/**
+ * cd_session_store_set_idle_seconds:
+ * @self: a #CdSessionStore
+ * @seconds: inactivity after which a session ends; 0 for the default
+ *
+ * As the idle limit of cd_session_store_set_limits(), to the second: the
+ * web server's `idle-timeout` is configured in seconds.
+ *
+ * Since: 0.4
+ */
+void
+cd_session_store_set_idle_seconds(CdSessionStore *self, guint seconds)
+{
+  g_return_if_fail(CD_IS_SESSION_STORE(self));
+  self->idle = seconds > 0 ? (gint64) seconds * G_USEC_PER_SEC
+                           : (gint64) CD_SESSION_DEFAULT_IDLE_MINUTES * 60 * G_USEC_PER_SEC;
+}
+
 void
 cd_session_store_set_audit_func(CdSessionStore *self, CdSessionAuditFunc func, gpointer user_data)
 {
@@ -216,6 +234,9 @@ cd_session_store_login(CdSessionStore *self, const gchar *login, const gchar *pa
     g_set_error_literal(error, CD_ERROR, CD_ERROR_PERMISSION_DENIED, "wrong user name or password");
     return NULL;
   }
+  /* the session starts now, not when the password check began: a slow
+   * check (argon2id under load) must not eat into a short idle limit */
+  now = cd_user_directory_now(self->directory);
   randombytes_buf(bytes, sizeof bytes);
   token = g_malloc(sizeof bytes * 2 + 1);
   sodium_bin2hex(token, sizeof bytes * 2 + 1, bytes, sizeof bytes);

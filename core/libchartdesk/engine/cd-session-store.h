@@ -25,6 +25,7 @@ G_DECLARE_FINAL_TYPE(CdSessionStore, cd_session_store, CD, SESSION_STORE, GObjec
 
 CdSessionStore *cd_session_store_new(CdUserDirectory *directory);
 void cd_session_store_set_limits(CdSessionStore *self, guint idle_minutes, guint max_age_minutes);
+void cd_session_store_set_idle_seconds(CdSessionStore *self, guint seconds);
 void cd_session_store_set_audit_func(CdSessionStore *self, CdSessionAuditFunc func, gpointer user_data);
 gchar *cd_session_store_login(CdSessionStore *self, const gchar *login, const gchar *password, const gchar *address,
                               GError **error);
