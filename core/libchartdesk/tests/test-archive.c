@@ -1103,11 +1103,12 @@ test_archive_check_progress(Fixture *f, gconstpointer data)
   g_assert_true(cd_archive_check_with_progress(archive, record_progress, steps, &problems, &error));
   g_assert_no_error(error);
   g_assert_cmpuint(problems->len, ==, 0);
-  g_assert_cmpuint(steps->len, ==, 6);
+  g_assert_cmpuint(steps->len, ==, 7);
   g_assert_cmpstr(g_ptr_array_index(steps, 0), ==, "database integrity 0");
   g_assert_cmpstr(g_ptr_array_index(steps, 1), ==, images);
-  g_assert_cmpstr(g_ptr_array_index(steps, 4), ==, "full-text index 0");
-  g_assert_cmpstr(g_ptr_array_index(steps, 5), ==, "audit chain 0");
+  g_assert_cmpstr(g_ptr_array_index(steps, 4), ==, "destroyed documents 0");
+  g_assert_cmpstr(g_ptr_array_index(steps, 5), ==, "full-text index 0");
+  g_assert_cmpstr(g_ptr_array_index(steps, 6), ==, "audit chain 0");
 }
 
 /* An entry deleted from the middle of the log breaks the chain at the entry
