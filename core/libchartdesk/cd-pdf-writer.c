@@ -160,9 +160,9 @@ cd_pdf_writer_load_font(CdPdfWriter *self, const gchar *path, GError **error)
  * cd_pdf_writer_new:
  * @error: return location for a #GError
  *
- * Starts a PDF/A-2b document. The font is Liberation Sans
- * (fonts-liberation2; its subset is a third smaller than DejaVu Sans's,
- * the fallback from fonts-dejavu-core), embedded; `CD_PDF_FONT` and
+ * Starts a PDF/A-2b document. The font is DejaVu Sans
+ * (fonts-dejavu-core; Liberation Sans from fonts-liberation2 is the
+ * fallback), embedded; `CD_PDF_FONT` and
  * `CD_PDF_BOLD_FONT` name other TrueType files. The output intent is the
  * sRGB profile of icc-profiles-free (`CD_PDF_ICC_PROFILE` names another).
  *
@@ -175,15 +175,15 @@ CdPdfWriter *
 cd_pdf_writer_new(GError **error)
 {
   static const gchar *const fonts[] = {
+    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
     "/usr/share/fonts/truetype/liberation2/LiberationSans-Regular.ttf",
     "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf",
-    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
     NULL,
   };
   static const gchar *const bold_fonts[] = {
+    "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf",
     "/usr/share/fonts/truetype/liberation2/LiberationSans-Bold.ttf",
     "/usr/share/fonts/truetype/liberation/LiberationSans-Bold.ttf",
-    "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf",
     NULL,
   };
   static const gchar *const profiles[] = {
