@@ -405,16 +405,26 @@ def main():
             fail(f"the audit CSV download answers {status}: {body[:300]!r}")
         logout(b)
 
-        # --- idle timeout: a second server ending sessions after 3 s
-        idle_server = Server(work, archive, users, 3, taxonomy, "idle")
+        # --- idle timeout: a second server ending sessions after 6 s (long enough
+        # for a loaded machine to draw a screen between two requests)
+        idle_server = Server(work, archive, users, 6, taxonomy, "idle")
         login(b, idle_server.url, "ann")
+        b.d.get(idle_server.url + f"#/chart/{mrn}")
+        b.need("#patient-header", "the chart on the idle server")
         msg = b.need("#login-message", "the login screen after the idle timeout")
+        if b.el("#patient-header") or "chart" in b.d.current_url:
+            fail("the chart stayed on screen (or in the address) after the idle timeout")
         if "Your session ended after" not in msg.text:
             fail(f"the idle message reads {msg.text!r}")
         status, _ = b.fetch("/api/v1/session")
         if status != 401:
             fail(f"after the idle timeout GET /session answers {status}, not 401")
         b.shot("09-idle-logout")
+        # the same person logging in again is back on the chart
+        b.el("#login-user").send_keys("ann")
+        b.el("#login-password").send_keys(PASSWORD)
+        b.el("#login-submit").click()
+        b.need("#patient-header", "the chart again after logging in again")
 
         # the screens kept to the strict Content-Security-Policy and threw nothing
         bad = [line for line in b.console().splitlines()
