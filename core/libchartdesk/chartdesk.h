@@ -17,6 +17,7 @@
 #include "cd-page-stage.h"
 #include "cd-page.h"
 #include "cd-patient.h"
+#include "cd-pdf-writer.h"
 #include "cd-plugin.h"
 #include "cd-registry.h"
 #include "cd-source.h"
