@@ -199,6 +199,7 @@ def logout(b):
 
 def main():
     work = tempfile.mkdtemp(prefix="e2e-web-", dir=OUT)
+    print("work folder (kept if the test fails):", work)
     archive = os.path.join(work, "samples.archive")
     users = os.path.join(work, "users.conf")
 
@@ -242,6 +243,7 @@ def main():
 
     server = Server(work, archive, users, 900, taxonomy, "main")
     idle_server = None
+    passed = False
     b = Browser(work)
     try:
         url = server.url
@@ -432,11 +434,15 @@ def main():
         if bad:
             fail("the browser reported:\n" + "\n".join(bad))
         print("all scenarios passed; screenshots in", b.shots)
+        passed = True
     finally:
         b.quit()
         server.stop()
         if idle_server:
             idle_server.stop()
+    # the archive, logs and browser profile stay only when something failed
+    if passed:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":
