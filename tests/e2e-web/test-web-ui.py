@@ -199,6 +199,7 @@ def logout(b):
 
 def main():
     work = tempfile.mkdtemp(prefix="e2e-web-", dir=OUT)
+    print("work folder (kept if the test fails):", work)
     archive = os.path.join(work, "samples.archive")
     users = os.path.join(work, "users.conf")
 
@@ -242,6 +243,7 @@ def main():
 
     server = Server(work, archive, users, 900, taxonomy, "main")
     idle_server = None
+    passed = False
     b = Browser(work)
     try:
         url = server.url
@@ -405,16 +407,26 @@ def main():
             fail(f"the audit CSV download answers {status}: {body[:300]!r}")
         logout(b)
 
-        # --- idle timeout: a second server ending sessions after 3 s
-        idle_server = Server(work, archive, users, 3, taxonomy, "idle")
+        # --- idle timeout: a second server ending sessions after 6 s (long enough
+        # for a loaded machine to draw a screen between two requests)
+        idle_server = Server(work, archive, users, 6, taxonomy, "idle")
         login(b, idle_server.url, "ann")
+        b.d.get(idle_server.url + f"#/chart/{mrn}")
+        b.need("#patient-header", "the chart on the idle server")
         msg = b.need("#login-message", "the login screen after the idle timeout")
+        if b.el("#patient-header") or "chart" in b.d.current_url:
+            fail("the chart stayed on screen (or in the address) after the idle timeout")
         if "Your session ended after" not in msg.text:
             fail(f"the idle message reads {msg.text!r}")
         status, _ = b.fetch("/api/v1/session")
         if status != 401:
             fail(f"after the idle timeout GET /session answers {status}, not 401")
         b.shot("09-idle-logout")
+        # the same person logging in again is back on the chart
+        b.el("#login-user").send_keys("ann")
+        b.el("#login-password").send_keys(PASSWORD)
+        b.el("#login-submit").click()
+        b.need("#patient-header", "the chart again after logging in again")
 
         # the screens kept to the strict Content-Security-Policy and threw nothing
         bad = [line for line in b.console().splitlines()
@@ -422,11 +434,15 @@ def main():
         if bad:
             fail("the browser reported:\n" + "\n".join(bad))
         print("all scenarios passed; screenshots in", b.shots)
+        passed = True
     finally:
         b.quit()
         server.stop()
         if idle_server:
             idle_server.stop()
+    # the archive, logs and browser profile stay only when something failed
+    if passed:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

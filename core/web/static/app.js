@@ -28,6 +28,7 @@ const app = {
   session: null,     // the answer of POST/GET /session
   cleanup: null,     // what the screen on show wants done when it goes
   idleTimer: null,
+  lastActivity: 0,   // when the server last answered a request (ms)
   endingSession: false,
 };
 
@@ -64,24 +65,32 @@ function navigate(hash) {
  * the screen is cleared at the same moment, so no chart stays on an
  * unattended monitor. Every answered request restarts the count. */
 function restartIdleTimer() {
+  app.lastActivity = Date.now();
   clearTimeout(app.idleTimer);
   if (!app.session || !app.session.idle_timeout)
     return;
-  app.idleTimer = setTimeout(() => sessionEnded(true), app.session.idle_timeout * 1000 + 500);
+  app.idleTimer = setTimeout(sessionEnded, app.session.idle_timeout * 1000 + 500);
 }
 
-/** Leaves the screen on show and shows the login (idle: with the reason). */
-function sessionEnded(idle) {
+/** Leaves the screen on show and shows the login with the reason: the idle
+ * timeout when that much time has passed since the last request, else only
+ * that the session ended (disabled, its longest life reached, a restart). */
+function sessionEnded() {
   if (!app.session || app.endingSession)
     return;
   const seconds = app.session.idle_timeout;
+  const idle = !seconds || Date.now() - app.lastActivity >= seconds * 1000 - 1000;
+  // the same person logging in again comes back to this screen; another does not
+  sessionStorage.setItem("cd-after-login", JSON.stringify({ hash: location.hash, login: app.session.user.login }));
   app.endingSession = true;
   clearTimeout(app.idleTimer);
   leaveScreen();
   app.session = null;
   api.setCsrf(null);
+  // the address leaves the screen too: the next person starts from the login
+  history.replaceState(null, "", "#/login");
   renderChrome();
-  showLogin(idle ? describeIdle(seconds) : "");
+  showLogin(idle ? describeIdle(seconds) : "Your session has ended. Please log in again.");
   app.endingSession = false;
 }
 
@@ -130,9 +139,8 @@ function showLogin(message) {
       app.session = session;
       api.setCsrf(session.csrf);
       restartIdleTimer();
-      const wanted = sessionStorage.getItem("cd-after-login");
-      sessionStorage.removeItem("cd-after-login");
-      if (wanted && wanted.startsWith("#/") && !wanted.startsWith("#/login"))
+      const wanted = afterLogin(session.user.login);
+      if (wanted)
         navigate(wanted);
       else if (!location.hash || location.hash === "#/" || location.hash.startsWith("#/login"))
         navigate(defaultRoute());
@@ -142,11 +150,30 @@ function showLogin(message) {
   });
 }
 
+/** The screen to open after a login: the one a session of the same user
+ * ended on, or the address asked for before any login; once. */
+function afterLogin(login) {
+  const saved = sessionStorage.getItem("cd-after-login");
+  sessionStorage.removeItem("cd-after-login");
+  let wanted = null;
+  try {
+    wanted = JSON.parse(saved || "null");
+  } catch (e) {
+    wanted = null;
+  }
+  if (!wanted || typeof wanted.hash !== "string" || !wanted.hash.startsWith("#/") || wanted.hash.startsWith("#/login"))
+    return null;
+  if (wanted.login && wanted.login !== login)
+    return null;
+  return wanted.hash;
+}
+
 /** Shows the screen the location's hash names. */
 function show() {
   if (!app.session) {
-    if (location.hash && !location.hash.startsWith("#/login"))
-      sessionStorage.setItem("cd-after-login", location.hash);
+    // an address opened before logging in (a bookmark): anyone's to open
+    if (location.hash && !location.hash.startsWith("#/login") && !sessionStorage.getItem("cd-after-login"))
+      sessionStorage.setItem("cd-after-login", JSON.stringify({ hash: location.hash, login: null }));
     showLogin("");
     return;
   }
@@ -210,7 +237,7 @@ async function logout() {
 }
 
 async function start() {
-  api.onUnauthenticated(() => sessionEnded(true));
+  api.onUnauthenticated(sessionEnded);
   api.onActivity(restartIdleTimer);
   document.getElementById("logout").addEventListener("click", logout);
   window.addEventListener("hashchange", show);

@@ -133,15 +133,17 @@ function showItem(state, item) {
   }
 
   const candidates = item.candidates || [];
+  // a field neither the page nor any candidate has is left out
+  const fields = FIELDS.filter(([k]) => k !== "sex" || ids[k] || candidates.some((c) => c[k]));
   const compare = h("table", { class: "table compare", id: "compare" },
-    h("thead", null, h("tr", null, h("th", { scope: "col" }, ""), FIELDS.map(([, label]) => h("th", { scope: "col" }, label)),
+    h("thead", null, h("tr", null, h("th", { scope: "col" }, ""), fields.map(([, label]) => h("th", { scope: "col" }, label)),
       h("th", { scope: "col" }, "Score"), h("th", { scope: "col" }, ""))),
     h("tbody", null,
       h("tr", { class: "read" }, h("th", { scope: "row" }, "Read from the page"),
-        FIELDS.map(([k]) => h("td", { class: "value" }, ids[k] || "—")), h("td"), h("td")),
+        fields.map(([k]) => h("td", { class: "value" }, ids[k] || "—")), h("td"), h("td")),
       candidates.map((c, i) => h("tr", { class: "candidate", dataset: { mrn: c.mrn } },
         h("th", { scope: "row" }, `Candidate ${i + 1}`),
-        FIELDS.map(([k]) => {
+        fields.map(([k]) => {
           const cls = (c.matches || []).includes(k) ? "match" : (c.mismatches || []).includes(k) ? "mismatch" : null;
           return h("td", { class: ["value", cls], title: cls === "match" ? "matches the page" : cls === "mismatch" ? "differs from the page" : null },
             cls === "match" ? h("span", { class: "sr-only" }, "matches: ") : cls === "mismatch" ? h("span", { class: "sr-only" }, "differs: ") : null,
@@ -149,7 +151,8 @@ function showItem(state, item) {
         }),
         h("td", { class: "num" }, c.score === undefined || c.score === null ? "" : Number(c.score).toFixed(2)),
         h("td", null, resolved ? null : h("button", { type: "button", dataset: { action: "assign-candidate", mrn: c.mrn },
-          on: { click: () => act(state, item, "assign", { mrn: c.mrn }) } }, "File to this patient"))))));
+          title: `File to ${patientName(c)}, MRN ${c.mrn}`, "aria-label": `File to ${patientName(c)}, MRN ${c.mrn}`,
+          on: { click: () => act(state, item, "assign", { mrn: c.mrn }) } }, "File here…"))))));
 
   const actions = resolved ? h("p", { class: "notice", id: "item-resolved" },
     `Resolved${item.resolved_by ? " by " + item.resolved_by : ""}${item.resolved ? " " + formatTime(item.resolved) : ""}`,
@@ -160,7 +163,7 @@ function showItem(state, item) {
     h("button", { type: "button", dataset: { action: "type" }, on: { click: () => act(state, item, "type") } }, "Set type…"),
     h("button", { type: "button", class: "primary", dataset: { action: "resolve" }, on: { click: () => act(state, item, "resolve") } }, "Resolve…"));
 
-  const extra = Object.entries(ids).filter(([k]) => !FIELDS.some(([f]) => f === k));
+  const extra = Object.entries(ids).filter(([k]) => !fields.some(([f]) => f === k) && ids[k]);
   replace(state.detail,
     h("div", { class: "review-item", dataset: { item: item.id } },
       h("div", { class: "review-page-col" }, pageNav, pageBox),
