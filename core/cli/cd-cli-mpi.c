@@ -130,6 +130,7 @@ cd_cli_mpi(gint argc, gchar **argv)
     g_autoptr(CdPatient) own = NULL;
     g_autoptr(CdPatient) survivor = NULL;
     g_autoptr(GPtrArray) hits = NULL;
+    g_autoptr(GPtrArray) holds = NULL;
     g_autoptr(GHashTable) docs = g_hash_table_new(g_int64_hash, g_int64_equal);
     g_autoptr(GPtrArray) unique = g_ptr_array_new();
     CdSearchQuery query = { 0 };
@@ -173,6 +174,12 @@ cd_cli_mpi(gint argc, gchar **argv)
         g_ptr_array_add(unique, h);
       }
     }
+    /* legal holds covering the chart, shown with it */
+    holds = cd_archive_list_holds(archive, survivor->mrn, 0, FALSE, &error);
+    if (holds == NULL) {
+      cd_cli_print_error(error);
+      return CD_EXIT_FAILED;
+    }
     if (opt_json) {
       g_autoptr(JsonBuilder) b = json_builder_new();
       g_autoptr(JsonNode) root = NULL;
@@ -180,6 +187,8 @@ cd_cli_mpi(gint argc, gchar **argv)
       json_builder_begin_object(b);
       json_builder_set_member_name(b, "patient");
       cd_cli_patient_json(b, survivor);
+      json_builder_set_member_name(b, "holds");
+      json_builder_add_value(b, cd_legal_holds_to_json(holds));
       json_builder_set_member_name(b, "requested");
       cd_cli_patient_json(b, own);
       json_builder_set_member_name(b, "documents");
@@ -205,6 +214,11 @@ cd_cli_mpi(gint argc, gchar **argv)
               h->doc_type != NULL ? h->doc_type : "(no type)", h->status);
     }
     g_print("%u documents\n", unique->len);
+    for (guint i = 0; i < holds->len; i++) {
+      CdLegalHold *h = g_ptr_array_index(holds, i);
+      g_print("LEGAL HOLD %" G_GINT64_FORMAT " (%s): %s%s%s\n", h->id, h->kind, h->reason,
+              h->matter != NULL ? ", matter " : "", h->matter != NULL ? h->matter : "");
+    }
     return CD_EXIT_OK;
   }
 }

@@ -49,6 +49,13 @@ gint cd_cli_classify(gint argc, gchar **argv);
 gint cd_cli_plugins(gint argc, gchar **argv);
 gint cd_cli_scanners(gint argc, gchar **argv);
 
+/* cd-cli-retention.c */
+gint cd_cli_retention(gint argc, gchar **argv);
+gint cd_cli_hold(gint argc, gchar **argv);
+/* cd-cli-roi.c */
+gint cd_cli_roi(gint argc, gchar **argv);
+gint cd_cli_disclosures(gint argc, gchar **argv);
+
 /* cd-cli-users.c */
 gint cd_cli_users(gint argc, gchar **argv);
 gint cd_cli_access(gint argc, gchar **argv);

@@ -21,7 +21,9 @@ cd_cli_search(gint argc, gchar **argv)
   g_autofree gchar *opt_to = NULL;
   g_autofree gchar *opt_user = NULL;
   g_autofree gchar *opt_purpose = NULL;
+  g_autofree gchar *opt_status = NULL;
   gint opt_limit = 20;
+  gint opt_repeat = 0;
   gint opt_offset = 0;
   gboolean opt_plain = FALSE;
   gboolean opt_json = FALSE;
@@ -30,6 +32,7 @@ cd_cli_search(gint argc, gchar **argv)
     { "type", 't', 0, G_OPTION_ARG_STRING, &opt_type, "Only documents of this type", "TYPE" },
     { "from", 0, 0, G_OPTION_ARG_STRING, &opt_from, "Only documents dated on or after", "YYYY-MM-DD" },
     { "to", 0, 0, G_OPTION_ARG_STRING, &opt_to, "Only documents dated on or before", "YYYY-MM-DD" },
+    { "status", 0, 0, G_OPTION_ARG_STRING, &opt_status, "Only documents filed or waiting in review", "filed|review" },
     { "limit", 'n', 0, G_OPTION_ARG_INT, &opt_limit, "At most this many hits (default 20)", "N" },
     { "offset", 0, 0, G_OPTION_ARG_INT, &opt_offset, "Skip this many hits", "N" },
     { "plain", 0, 0, G_OPTION_ARG_NONE, &opt_plain, "Search the words as typed, never as FTS5 syntax", NULL },
@@ -38,6 +41,8 @@ cd_cli_search(gint argc, gchar **argv)
     { "purpose", 'p', 0, G_OPTION_ARG_STRING, &opt_purpose, "Why, for the audit log (a request number)", "TEXT" },
     { "service", 0, 0, G_OPTION_ARG_NONE, &opt_service, "Search through chartdeskd (default: when it runs)", NULL },
     { "no-service", 0, 0, G_OPTION_ARG_NONE, &opt_no_service, "Search here even if chartdeskd runs", NULL },
+    { "repeat", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_INT, &opt_repeat,
+      "Benchmarks: run the search N more times here and print each time to stderr", "N" },
     { NULL },
   };
   g_autoptr(GOptionContext) ctx = g_option_context_new("ARCHIVE [WORDS…] — find pages by words, patient, type, date");
@@ -45,6 +50,7 @@ cd_cli_search(gint argc, gchar **argv)
   g_autoptr(GError) error = NULL;
   g_autoptr(CdArchive) archive = NULL;
   g_autoptr(GPtrArray) hits = NULL;
+  g_autoptr(CdSearchResult) result = NULL;
   g_autofree gchar *text = NULL;
   g_auto(GStrv) types = NULL;
   CdSearchQuery query = { 0 };
@@ -62,6 +68,8 @@ cd_cli_search(gint argc, gchar **argv)
     return cd_cli_usage(ctx, "search needs an archive");
   if (opt_limit <= 0 || opt_offset < 0)
     return cd_cli_usage(ctx, "--limit must be positive and --offset not negative");
+  if (opt_repeat < 0)
+    return cd_cli_usage(ctx, "--repeat must not be negative");
 
   service = cd_client_connect(cd_cli_service_mode(opt_service, opt_no_service), &error);
   if (error != NULL) {
@@ -102,23 +110,45 @@ cd_cli_search(gint argc, gchar **argv)
   query.date_to = opt_to;
   query.limit = opt_limit;
   query.offset = opt_offset;
-  if (service != NULL)
+  query.status = opt_status;
+  if (service != NULL) {
     hits = cd_client_search(service, argv[1], &query, opt_purpose, &error);
-  else
-    hits = cd_archive_search(archive, &query, &error);
+  } else {
+    result = cd_archive_search_ex(archive, &query, &error);
+    for (gint i = 0; result != NULL && i < opt_repeat; i++) {
+      gint64 start = g_get_monotonic_time();
+      g_autoptr(CdSearchResult) again = cd_archive_search_ex(archive, &query, &error);
+      if (again == NULL)
+        g_clear_pointer(&result, cd_search_result_free);
+      else
+        g_printerr("search-ms %.3f %s\n", (g_get_monotonic_time() - start) / 1000.0, again->plan);
+    }
+    if (result != NULL)
+      hits = g_ptr_array_ref(result->hits);
+  }
   if (hits == NULL) {
     cd_cli_print_error(error);
     return error->code == CD_ERROR_QUERY ? CD_EXIT_USAGE : CD_EXIT_FAILED;
   }
   if (opt_json) {
-    g_autoptr(JsonNode) root = cd_search_hits_to_json(hits, text);
-    g_autofree gchar *out = json_to_string(root, TRUE);
+    g_autoptr(JsonNode) root =
+        result != NULL ? cd_search_result_to_hits_json(result, &query) : cd_search_hits_to_json(hits, text);
+    g_autofree gchar *out = NULL;
+    out = json_to_string(root, TRUE);
     g_print("%s\n", out);
     return CD_EXIT_OK;
   }
   if (hits->len == 0) {
     g_print("No matches.\n");
     return CD_EXIT_OK;
+  }
+  if (result != NULL) {
+    g_print("%s%" G_GUINT64_FORMAT " %s; %u to %u", result->total_is_estimate ? "at least " : "", result->total,
+            result->total == 1 ? "hit" : "hits", query.offset + 1, query.offset + hits->len);
+    if (result->order == CD_SEARCH_ORDER_RECENT_RANK)
+      g_print(" (a broad search: the %u most recently archived matches ranked, then the older ones newest first)",
+              result->window);
+    g_print("\n");
   }
   for (guint i = 0; i < hits->len; i++) {
     CdSearchHit *hit = g_ptr_array_index(hits, i);

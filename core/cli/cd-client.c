@@ -326,6 +326,8 @@ cd_client_search(CdDBusChartdesk1 *proxy, const gchar *archive, const CdSearchQu
     g_variant_dict_insert(&dict, "from", "s", query->date_from);
   if (query->date_to != NULL)
     g_variant_dict_insert(&dict, "to", "s", query->date_to);
+  if (query->status != NULL)
+    g_variant_dict_insert(&dict, "status", "s", query->status);
   g_variant_dict_insert(&dict, "limit", "u", query->limit);
   g_variant_dict_insert(&dict, "offset", "u", query->offset);
   if (purpose != NULL)

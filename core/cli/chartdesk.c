@@ -36,6 +36,10 @@ static const CdCommand commands[] = {
   { "scanners", cd_cli_scanners, "List the scanners to scan from (SANE)" },
   { "users", cd_cli_users, "Add, list and change users and their roles (administrator)" },
   { "access", cd_cli_access, "The access report: who read which patient's documents" },
+  { "retention", cd_cli_retention, "Retention policies, destruction plans, destruction and certificates" },
+  { "hold", cd_cli_hold, "Legal holds on patients, documents and saved searches" },
+  { "roi", cd_cli_roi, "Release of information: requests, redaction, packets" },
+  { "disclosures", cd_cli_disclosures, "A patient's accounting of disclosures (45 CFR 164.528)" },
 };
 
 static void
@@ -43,7 +47,7 @@ cd_cli_print_commands(FILE *out)
 {
   fprintf(out, "Usage: chartdesk COMMAND [OPTION…] ARGUMENTS\n\nCommands:\n");
   for (guint i = 0; i < G_N_ELEMENTS(commands); i++)
-    fprintf(out, "  %-9s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out, "  %-11s %s\n", commands[i].name, commands[i].summary);
   fprintf(out, "\nRun `chartdesk COMMAND --help` for a command's options.\n");
 }
 

@@ -393,7 +393,7 @@ cd_read_thread(GTask *task, gpointer source, gpointer data, GCancellable *cancel
   archive = use->archive;
   if (read->kind == CD_READ_SEARCH) {
     CdSearchQuery query = { 0 };
-    g_autoptr(GPtrArray) hits = NULL;
+    g_autoptr(CdSearchResult) result = NULL;
     g_autoptr(JsonNode) node = NULL;
     g_autofree gchar *json = NULL;
     g_auto(GStrv) types = NULL;
@@ -404,6 +404,7 @@ cd_read_thread(GTask *task, gpointer source, gpointer data, GCancellable *cancel
     g_variant_lookup(read->query, "type", "&s", &query.doc_type);
     g_variant_lookup(read->query, "from", "&s", &query.date_from);
     g_variant_lookup(read->query, "to", "&s", &query.date_to);
+    g_variant_lookup(read->query, "status", "&s", &query.status);
     g_variant_lookup(read->query, "limit", "u", &limit);
     g_variant_lookup(read->query, "offset", "u", &offset);
     query.limit = limit;
@@ -419,12 +420,12 @@ cd_read_thread(GTask *task, gpointer source, gpointer data, GCancellable *cancel
       }
       query.doc_types = (const gchar *const *) types;
     }
-    hits = cd_archive_search(archive, &query, &error);
-    if (hits == NULL) {
+    result = cd_archive_search_ex(archive, &query, &error);
+    if (result == NULL) {
       g_dbus_method_invocation_return_gerror(read->invocation, error);
       return;
     }
-    node = cd_search_hits_to_json(hits, query.text);
+    node = cd_search_result_to_hits_json(result, &query);
     json = json_to_string(node, FALSE);
     cd_dbus_chartdesk1_complete_search(read->object, read->invocation, json);
   } else if (read->kind == CD_READ_DOCUMENT) {

@@ -10,6 +10,8 @@ with. Never run by the test suite; see "Benchmarks" in the README.
   tests/bench/bench.py classify [--per-type 358] [--ocr-per-type 10]  document types: synthetic OCR'd
                                                            charts and mtsamples vs a bag-of-words MLP
   tests/bench/bench.py index    [--pages 200] [--tune]   boundaries, page types, filing on held-out templates
+  tests/bench/bench.py search-scale [--pages 100000] [--runs 20]  search latency per query class on an archive
+                                                           it builds (mtsamples text, shared page image)
 
 Inputs are generated deterministically by samples/generate.py into
 build/bench/ (reused across runs).
@@ -747,6 +749,13 @@ def cmd_index(args):
     indexbench.cmd_index(args, BUILD, CHARTDESK, ENV)
 
 
+def cmd_search_scale(args):
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import searchbench
+    from mtsamples_map import shared_data
+    searchbench.cmd_search_scale(args, BUILD, CHARTDESK, ENV, shared_data(ROOT))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -794,6 +803,12 @@ def main():
     p.add_argument("--classifiers", default="rules;trained",
                    help="the workflow's classifiers; with trained, a model is first trained on the tuning portion")
     p.set_defaults(func=cmd_index)
+    p = sub.add_parser("search-scale", help="search latency per query class on an archive of N pages it builds")
+    p.add_argument("--pages", type=int, default=100000)
+    p.add_argument("--runs", type=int, default=20, help="runs per query class")
+    p.add_argument("--seed", type=int, default=23)
+    p.add_argument("--mtsamples", help="mtsamples-train.csv (default: the shared data folder)")
+    p.set_defaults(func=cmd_search_scale)
     args = parser.parse_args()
     if not os.path.exists(CHARTDESK):
         sys.exit("build first: meson setup build && ninja -C build")

@@ -12,6 +12,8 @@
 #include "cd-archive-private.h"
 #include "cd-util-private.h"
 
+static void cd_archive_check_retention(CdArchive *self, GPtrArray *problems);
+
 static void
 cd_archive_check_count(CdArchive *self, GPtrArray *problems, const gchar *sql, const gchar *what)
 {
@@ -33,7 +35,8 @@ cd_archive_check_count(CdArchive *self, GPtrArray *problems, const gchar *sql, c
  * The sanity check behind `chartdesk check`: SQLite's integrity check, the
  * checksum of every stored image, images no page uses, documents without
  * pages, content pages without text, the full-text index against the pages,
- * and the audit chain.
+ * destroyed documents (no image or text left, nothing held destroyed) and
+ * the audit chain.
  *
  * Returns: %TRUE if the checks ran (see @problems for their findings)
  *
@@ -86,8 +89,11 @@ cd_archive_check(CdArchive *self, GPtrArray **problems, GError **error)
                          "SELECT count(*) FROM documents d WHERE NOT EXISTS (SELECT 1 FROM pages p WHERE "
                          "p.document_id = d.id)",
                          "documents have no pages");
-  cd_archive_check_count(self, found, "SELECT count(*) FROM pages WHERE kind = 'page' AND text IS NULL",
+  cd_archive_check_count(self, found,
+                         "SELECT count(*) FROM pages WHERE kind = 'page' AND text IS NULL AND (document_id IS NULL "
+                         "OR document_id NOT IN (SELECT document_id FROM tombstones))",
                          "content pages have no text (not recognised)");
+  cd_archive_check_retention(self, found);
   if (sqlite3_exec(cd_archive_get_db(self), "INSERT INTO pages_fts (pages_fts, rank) VALUES ('integrity-check', 1)",
                    NULL, NULL, NULL) != SQLITE_OK)
     g_ptr_array_add(found, g_strdup_printf("full-text index does not match the pages: %s",
@@ -102,4 +108,60 @@ cd_archive_check(CdArchive *self, GPtrArray **problems, GError **error)
 
   *problems = g_steal_pointer(&found);
   return TRUE;
+}
+
+/* Retention (issue 17): a destroyed document keeps nothing but its
+ * tombstone — no image, text, word boxes or facts on its pages, no term of
+ * theirs in the full-text index, no stored image that only it used — and
+ * nothing under a hold in force at the time was destroyed. */
+static void
+cd_archive_check_retention(CdArchive *self, GPtrArray *problems)
+{
+  g_autoptr(sqlite3_stmt) tombs = NULL;
+  g_autoptr(GError) error = NULL;
+
+  cd_archive_check_count(self, problems,
+                         "SELECT count(*) FROM pages p JOIN tombstones t ON t.document_id = p.document_id "
+                         "WHERE p.text IS NOT NULL OR p.words IS NOT NULL OR p.image_sha256 IS NOT NULL "
+                         "OR p.facts IS NOT NULL",
+                         "pages of destroyed documents still hold an image or text");
+  cd_archive_check_count(self, problems,
+                         "SELECT count(*) FROM tombstones t, json_each(t.image_sha256) h JOIN images i "
+                         "ON i.sha256 = h.value WHERE NOT EXISTS (SELECT 1 FROM pages p WHERE p.image_sha256 = "
+                         "h.value)",
+                         "images of destroyed documents are still stored");
+  if (cd_archive_exec(self,
+                      "CREATE VIRTUAL TABLE IF NOT EXISTS temp.cd_check_vocab USING fts5vocab(main, pages_fts, "
+                      "'instance')",
+                      &error)) {
+    cd_archive_check_count(self, problems,
+                           "SELECT count(*) FROM temp.cd_check_vocab v WHERE v.doc IN (SELECT p.id FROM pages p "
+                           "JOIN tombstones t ON t.document_id = p.document_id)",
+                           "terms of destroyed pages are still in the full-text index");
+    cd_archive_exec(self, "DROP TABLE IF EXISTS temp.cd_check_vocab", NULL);
+  } else {
+    g_ptr_array_add(problems, g_strdup_printf("cannot read the full-text vocabulary: %s", error->message));
+  }
+  /* a hold placed before the destruction and not released before it */
+  tombs = cd_archive_prepare(self,
+                             "SELECT t.document_id, h.id FROM tombstones t JOIN legal_holds h "
+                             "ON h.placed_at < t.destroyed_at AND (h.released_at IS NULL OR h.released_at > "
+                             "t.destroyed_at) AND ((h.kind = 'document' AND h.document_id = t.document_id) "
+                             "OR (h.kind = 'patient' AND h.mrn = t.patient_mrn) "
+                             "OR (h.kind = 'search' AND json_valid(h.query) AND json_extract(h.query, '$.text') IS NULL "
+                             "AND (json_extract(h.query, '$.mrn') IS NULL OR json_extract(h.query, '$.mrn') = "
+                             "t.patient_mrn) AND (json_extract(h.query, '$.types') IS NULL OR t.type IN "
+                             "(SELECT value FROM json_each(h.query, '$.types'))) AND (json_extract(h.query, '$.from') "
+                             "IS NULL OR t.date >= json_extract(h.query, '$.from')) AND (json_extract(h.query, '$.to') "
+                             "IS NULL OR t.date <= json_extract(h.query, '$.to')))) ORDER BY t.document_id, h.id",
+                             NULL);
+  if (tombs == NULL) {
+    g_ptr_array_add(problems, g_strdup_printf("cannot check tombstones against legal holds: %s",
+                                              sqlite3_errmsg(cd_archive_get_db(self))));
+    return;
+  }
+  while (sqlite3_step(tombs) == SQLITE_ROW)
+    g_ptr_array_add(problems, g_strdup_printf("document %" G_GINT64_FORMAT " was destroyed under legal hold %" G_GINT64_FORMAT,
+                                              (gint64) sqlite3_column_int64(tombs, 0),
+                                              (gint64) sqlite3_column_int64(tombs, 1)));
 }

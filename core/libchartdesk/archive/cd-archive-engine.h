@@ -11,6 +11,7 @@
 
 #include "cd-batch.h"
 #include "cd-principal.h"
+#include "cd-archive-roi.h"
 
 G_BEGIN_DECLS
 
@@ -37,7 +38,7 @@ typedef enum {
  *
  * Since: 0.1
  */
-#define CD_ARCHIVE_SCHEMA_VERSION 4
+#define CD_ARCHIVE_SCHEMA_VERSION 6
 
 /* The archive in one SQLite file: the embedded store. */
 #define CD_TYPE_SQLITE_ARCHIVE (cd_sqlite_archive_get_type())
@@ -57,6 +58,8 @@ G_DECLARE_FINAL_TYPE(CdSqliteArchive, cd_sqlite_archive, CD, SQLITE_ARCHIVE, CdA
  *   of these types (a type's current and former names, as
  *   cd_taxonomy_resolve_search() gives them); when set, @doc_type only
  *   names what was asked for in the audit log
+ * @status: (nullable): only documents of this status, `filed` or `review`
+ *   (since 0.2)
  *
  * Since: 0.1
  */
@@ -70,7 +73,20 @@ typedef struct {
   guint limit;
   guint offset;
   const gchar *const *doc_types;
+  const gchar *status;
 } CdSearchQuery;
+
+/**
+ * CdSearchSpan:
+ * @start: byte offset of a matched word in the hit's @snippet_text
+ * @length: its length in bytes
+ *
+ * Since: 0.2
+ */
+typedef struct {
+  guint start;
+  guint length;
+} CdSearchSpan;
 
 /**
  * CdSearchHit:
@@ -84,6 +100,15 @@ typedef struct {
  * @source_page: its 0-based index there
  * @score: relevance, higher is better
  * @snippet: (nullable): matching text with hits in `[` `]`
+ * @seq: the page's 0-based position in its document, -1 outside documents
+ *   (since 0.2)
+ * @patient_name: (nullable): the patient as `FAMILY, Given`, when the
+ *   patient index knows the MRN (since 0.2)
+ * @title: (nullable): the document's title (since 0.2)
+ * @snippet_text: (nullable): the snippet as plain text, no markers
+ *   (since 0.2)
+ * @spans: (nullable) (element-type CdSearchSpan): where the matched words
+ *   are in @snippet_text, in order, not overlapping (since 0.2)
  *
  * Since: 0.1
  */
@@ -98,7 +123,99 @@ typedef struct {
   gint source_page;
   gdouble score;
   gchar *snippet;
+  gint seq;
+  gchar *patient_name;
+  gchar *title;
+  gchar *snippet_text;
+  GArray *spans;
 } CdSearchHit;
+
+/**
+ * CdSearchOrder:
+ * @CD_SEARCH_ORDER_RANK: best matches first (BM25) over every match
+ * @CD_SEARCH_ORDER_DATE: newest documents first (a search without words)
+ * @CD_SEARCH_ORDER_RECENT_RANK: a broad search: the most recently archived
+ *   #CdSearchResult.window matches, best first, then the older matches
+ *   newest first, unranked
+ *
+ * How a result's hits are ordered; see cd_archive_search_ex().
+ *
+ * Since: 0.2
+ */
+typedef enum {
+  CD_SEARCH_ORDER_RANK,
+  CD_SEARCH_ORDER_DATE,
+  CD_SEARCH_ORDER_RECENT_RANK,
+} CdSearchOrder;
+
+/**
+ * CdSearchFacet:
+ * @value: a document type's name, or a year `YYYY`
+ * @count: how many of the counted hits have it
+ *
+ * Since: 0.2
+ */
+typedef struct {
+  gchar *value;
+  guint64 count;
+} CdSearchFacet;
+
+/**
+ * CdSearchResult:
+ * @hits: (element-type CdSearchHit): the page of hits asked for
+ * @total: how many hits the search has in all; exact unless
+ *   @total_is_estimate
+ * @total_is_estimate: %TRUE when counting every match would cost seconds:
+ *   @total is then a lower bound (there are at least that many)
+ * @type_facets: (element-type CdSearchFacet): hits per document type,
+ *   most first; pages outside documents and documents without a type are
+ *   not in any
+ * @year_facets: (element-type CdSearchFacet): hits per year of the
+ *   document's date, newest year first; undated ones are not in any
+ * @facets_partial: %TRUE when the facets count only the first
+ *   #CD_SEARCH_COUNT_LIMIT matches (most recently archived first), not all
+ * @terms: (array zero-terminated=1): the query's words, lower case, to
+ *   highlight (operators and syntax left out)
+ * @order: how @hits are ordered
+ * @window: for %CD_SEARCH_ORDER_RECENT_RANK, how many recent matches are
+ *   ranked; 0 otherwise
+ * @plan: which plan ran, for benchmarks and logs: `filters`, `text-first`,
+ *   `filter-first`, `recent-window`
+ *
+ * Since: 0.2
+ */
+typedef struct {
+  GPtrArray *hits;
+  guint64 total;
+  gboolean total_is_estimate;
+  GPtrArray *type_facets;
+  GPtrArray *year_facets;
+  gboolean facets_partial;
+  gchar **terms;
+  CdSearchOrder order;
+  guint window;
+  const gchar *plan;
+} CdSearchResult;
+
+/**
+ * CD_SEARCH_COUNT_LIMIT:
+ *
+ * The most matches cd_archive_search_ex() counts one by one for the total
+ * and the facets; beyond, the total is a lower bound.
+ *
+ * Since: 0.2
+ */
+#define CD_SEARCH_COUNT_LIMIT 10000
+
+/**
+ * CD_SEARCH_RANK_WINDOW:
+ *
+ * How many of the most recently archived matches a broad search ranks
+ * (%CD_SEARCH_ORDER_RECENT_RANK).
+ *
+ * Since: 0.2
+ */
+#define CD_SEARCH_RANK_WINDOW 2000
 
 /**
  * CdImportStats:
@@ -213,6 +330,10 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(CdReviewItem, cd_review_item_free)
 void cd_search_hit_free(CdSearchHit *hit);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(CdSearchHit, cd_search_hit_free)
 JsonNode *cd_search_hits_to_json(GPtrArray *hits, const gchar *text);
+void cd_search_result_free(CdSearchResult *result);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(CdSearchResult, cd_search_result_free)
+JsonNode *cd_search_result_to_json(const CdSearchResult *result, const CdSearchQuery *query);
+JsonNode *cd_search_result_to_hits_json(const CdSearchResult *result, const CdSearchQuery *query);
 
 CdArchive *cd_archive_open(const gchar *path, CdArchiveFlags flags, GError **error);
 gint cd_archive_get_schema_version(CdArchive *self);
@@ -259,6 +380,7 @@ gboolean cd_archive_commit_file(CdArchive *self, gint64 batch_id, const gchar *s
                                 guint n_pages, GError **error);
 
 GPtrArray *cd_archive_search(CdArchive *self, const CdSearchQuery *query, GError **error);
+CdSearchResult *cd_archive_search_ex(CdArchive *self, const CdSearchQuery *query, GError **error);
 JsonNode *cd_archive_get_document(CdArchive *self, gint64 id, GError **error);
 JsonNode *cd_archive_get_page(CdArchive *self, gint64 id, GError **error);
 GBytes *cd_archive_get_page_image(CdArchive *self, gint64 page_id, gchar **format, GError **error);

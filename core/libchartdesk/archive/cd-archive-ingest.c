@@ -643,5 +643,10 @@ cd_search_hit_free(CdSearchHit *hit)
   g_free(hit->status);
   g_free(hit->source_path);
   g_free(hit->snippet);
+  g_free(hit->patient_name);
+  g_free(hit->title);
+  g_free(hit->snippet_text);
+  if (hit->spans != NULL)
+    g_array_unref(hit->spans);
   g_free(hit);
 }

@@ -9,6 +9,7 @@
 #include <sqlite3.h>
 
 #include "cd-archive-engine.h"
+#include "cd-archive-retention.h"
 #include "cd-principal.h"
 
 G_BEGIN_DECLS
@@ -29,6 +30,9 @@ gboolean cd_archive_step_done(CdArchive *self, sqlite3_stmt *stmt, GError **erro
 gboolean cd_archive_audit_locked(CdArchive *self, const gchar *action, const gchar *object, JsonNode *detail,
                                  GError **error);
 gchar *cd_query_plain_to_fts(const gchar *text);
+GPtrArray *cd_archive_search_statements(CdArchive *self, const CdSearchQuery *query, const gchar **plan,
+                                        GError **error);
+gboolean cd_query_text_to_match(const gchar *text, gboolean plain, gchar **match, GError **error);
 GRecMutex *cd_archive_get_mutex(CdArchive *self);
 sqlite3 *cd_archive_get_db(CdArchive *self);
 const gchar *cd_archive_get_purpose(CdArchive *self);
@@ -55,6 +59,8 @@ GBytes *cd_sqlite_archive_load_model(CdArchive *self, const gchar *name, gint ve
 void cd_archive_set_error(CdArchive *self, GError **error, const gchar *what);
 gboolean cd_archive_require_writer(CdArchive *self, GError **error);
 JsonNode *cd_archive_document_json(CdArchive *self, gint64 id, gboolean with_words, GError **error);
+/* the document's legal holds and, once destroyed, its tombstone (cd-archive-retention.c) */
+gboolean cd_archive_retention_document_json(CdArchive *self, JsonBuilder *b, gint64 id, GError **error);
 
 /* Columns every page query selects, in this order, for cd_archive_page_json() in cd-archive-records.c. */
 #define PAGE_COLUMNS                                                                                                   \

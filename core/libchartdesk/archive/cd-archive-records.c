@@ -191,11 +191,14 @@ cd_archive_document_json(CdArchive *self, gint64 id, gboolean with_words, GError
     json_builder_end_object(b);
   }
   json_builder_end_array(b);
-  json_builder_end_object(b);
   if (rc != SQLITE_DONE) {
     cd_archive_set_error(self, error, "cannot read pages");
     return NULL;
   }
+  /* legal holds, shown on the chart; a destroyed document's tombstone */
+  if (!cd_archive_retention_document_json(self, b, id, error))
+    return NULL;
+  json_builder_end_object(b);
   return json_builder_get_root(b);
 }
 

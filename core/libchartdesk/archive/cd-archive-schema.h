@@ -172,4 +172,181 @@ static const gchar *const cd_archive_migrations[] = {
   "  WHEN new.id <= (SELECT max(id) FROM audit) BEGIN"
   "  SELECT RAISE (ABORT, 'the audit log is append-only');"
   "END;",
+
+  /* 4 → 5: retention, legal holds and certified destruction (issue 17,
+   * cd-archive-retention.c). Holds are released, never deleted or edited;
+   * a destroyed document keeps its documents row (patient, type, date) and
+   * its pages' rows, emptied of image and text, so ids are never reused and
+   * the audit log's references still resolve; its tombstone records what it
+   * was. Triggers keep a destroyed document destroyed. */
+  "CREATE TABLE legal_holds ("
+  "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+  "  kind TEXT NOT NULL CHECK (kind IN ('patient', 'document', 'search')),"
+  "  mrn TEXT,"            /* kind patient */
+  "  document_id INTEGER," /* kind document */
+  "  query TEXT,"          /* kind search: JSON {"text", "mrn", "type", "types", "from", "to"} */
+  "  reason TEXT NOT NULL,"
+  "  matter TEXT,"
+  "  placed_by TEXT NOT NULL,"
+  "  placed_at TEXT NOT NULL,"
+  "  released_by TEXT,"
+  "  released_at TEXT,"
+  "  release_reason TEXT);"
+  "CREATE TRIGGER legal_holds_no_delete BEFORE DELETE ON legal_holds BEGIN"
+  "  SELECT RAISE (ABORT, 'a legal hold is released, never deleted');"
+  "END;"
+  "CREATE TRIGGER legal_holds_release_once BEFORE UPDATE ON legal_holds"
+  "  WHEN old.released_at IS NOT NULL OR new.released_at IS NULL OR new.kind IS NOT old.kind"
+  "  OR new.mrn IS NOT old.mrn OR new.document_id IS NOT old.document_id OR new.query IS NOT old.query"
+  "  OR new.reason IS NOT old.reason OR new.matter IS NOT old.matter OR new.placed_by IS NOT old.placed_by"
+  "  OR new.placed_at IS NOT old.placed_at BEGIN"
+  "  SELECT RAISE (ABORT, 'a legal hold can only be released, once');"
+  "END;"
+
+  "CREATE TABLE retention_runs ("
+  "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+  "  destroyed_at TEXT NOT NULL,"
+  "  as_of TEXT NOT NULL,"         /* the day the rules were applied for */
+  "  plan TEXT NOT NULL,"          /* the plan file's JSON, as approved */
+  "  plan_sha256 TEXT NOT NULL,"
+  "  policy_sha256 TEXT NOT NULL,"
+  "  made_by TEXT NOT NULL,"       /* who made the plan (its audit entry's actor) */
+  "  made_at TEXT NOT NULL,"
+  "  approved_by TEXT NOT NULL,"   /* who approved and carried it out */
+  "  two_person INTEGER NOT NULL,"
+  "  method TEXT NOT NULL,"
+  "  documents INTEGER NOT NULL,"
+  "  pages INTEGER NOT NULL,"
+  "  refused TEXT NOT NULL,"       /* JSON [{"document", "why"}] */
+  "  certificate BLOB,"            /* the PDF */
+  "  certificate_sha256 TEXT,"
+  "  audit_first INTEGER,"         /* the run's audit entries */
+  "  audit_last INTEGER,"
+  "  bytes_before INTEGER,"
+  "  bytes_after INTEGER);"
+  "CREATE TRIGGER retention_runs_no_delete BEFORE DELETE ON retention_runs BEGIN"
+  "  SELECT RAISE (ABORT, 'a destruction run is never deleted');"
+  "END;"
+
+  "CREATE TABLE tombstones ("
+  "  document_id INTEGER PRIMARY KEY REFERENCES documents (id),"
+  "  run_id INTEGER NOT NULL REFERENCES retention_runs (id),"
+  "  patient_mrn TEXT,"
+  "  type TEXT,"
+  "  date TEXT,"
+  "  last_service TEXT,"
+  "  keep_until TEXT,"
+  "  rule TEXT,"
+  "  pages INTEGER NOT NULL,"
+  "  image_sha256 TEXT NOT NULL," /* JSON array, in page order */
+  "  created TEXT,"               /* when the document was archived */
+  "  batch_id INTEGER,"
+  "  destroyed_at TEXT NOT NULL);"
+  "CREATE TRIGGER tombstones_no_update BEFORE UPDATE ON tombstones BEGIN"
+  "  SELECT RAISE (ABORT, 'a tombstone is never changed');"
+  "END;"
+  "CREATE TRIGGER tombstones_no_delete BEFORE DELETE ON tombstones BEGIN"
+  "  SELECT RAISE (ABORT, 'a tombstone is never deleted');"
+  "END;"
+  "CREATE TRIGGER destroyed_document_no_delete BEFORE DELETE ON documents"
+  "  WHEN old.id IN (SELECT document_id FROM tombstones) BEGIN"
+  "  SELECT RAISE (ABORT, 'a destroyed document cannot be deleted: its tombstone stays');"
+  "END;"
+  "CREATE TRIGGER destroyed_document_frozen BEFORE UPDATE OF status, type, date, title ON documents"
+  "  WHEN old.id IN (SELECT document_id FROM tombstones) AND (new.status IS NOT old.status"
+  "  OR new.type IS NOT old.type OR new.date IS NOT old.date OR new.title IS NOT NULL) BEGIN"
+  "  SELECT RAISE (ABORT, 'a destroyed document cannot be changed');"
+  "END;"
+  "CREATE TRIGGER destroyed_document_no_pages BEFORE INSERT ON pages"
+  "  WHEN new.document_id IN (SELECT document_id FROM tombstones) BEGIN"
+  "  SELECT RAISE (ABORT, 'a destroyed document takes no pages');"
+  "END;"
+  "CREATE TRIGGER destroyed_pages_stay_empty BEFORE UPDATE ON pages"
+  "  WHEN old.document_id IN (SELECT document_id FROM tombstones) AND (new.text IS NOT NULL"
+  "  OR new.words IS NOT NULL OR new.image_sha256 IS NOT NULL OR new.facts IS NOT NULL"
+  "  OR new.document_id IS NOT old.document_id) BEGIN"
+  "  SELECT RAISE (ABORT, 'a destroyed page stays empty');"
+  "END;"
+  "CREATE INDEX legal_holds_mrn ON legal_holds (mrn) WHERE released_at IS NULL;"
+  "CREATE INDEX tombstones_run ON tombstones (run_id);",
+  /* 5 → 6: release of information (cd-archive-roi.c). Requests, the
+   * documents and redactions they name, the packet released (its manifest
+   * and the PDF's SHA-256), and the accounting of disclosures. No foreign
+   * keys to documents or pages: a destroyed document must not be kept by,
+   * nor take with it, the record that it was disclosed. Disclosures and
+   * packets are never updated or deleted (45 CFR 164.528 asks for six
+   * years; nothing here ever purges them). */
+  "CREATE TABLE roi_requests ("
+  "  id INTEGER PRIMARY KEY,"
+  "  patient_mrn TEXT NOT NULL,"
+  "  requester TEXT NOT NULL,"
+  "  recipient_name TEXT NOT NULL,"
+  "  recipient_address TEXT,"
+  "  purpose TEXT NOT NULL,"
+  "  authorisation TEXT NOT NULL," /* the authorisation reference, or the legal basis */
+  "  requested_by TEXT,"           /* YYYY-MM-DD the requester needs it by */
+  "  status TEXT NOT NULL DEFAULT 'draft' CHECK (status IN ('draft', 'approved', 'released', 'cancelled')),"
+  "  cancel_reason TEXT,"
+  "  created TEXT NOT NULL,"
+  "  created_by TEXT NOT NULL,"
+  "  approved TEXT,"
+  "  approved_by TEXT,"
+  "  released TEXT,"
+  "  released_by TEXT,"
+  "  cancelled TEXT,"
+  "  cancelled_by TEXT);"
+  "CREATE INDEX roi_requests_patient ON roi_requests (patient_mrn);"
+  "CREATE TABLE roi_request_documents ("
+  "  request_id INTEGER NOT NULL REFERENCES roi_requests (id),"
+  "  document_id INTEGER NOT NULL,"
+  "  seq INTEGER NOT NULL," /* order in the packet */
+  "  selection TEXT NOT NULL," /* JSON: how it was picked, {"id"} or {"type", "from", "to"} */
+  "  added TEXT NOT NULL,"
+  "  added_by TEXT NOT NULL,"
+  "  PRIMARY KEY (request_id, document_id));"
+  "CREATE TABLE roi_redactions ("
+  "  id INTEGER PRIMARY KEY,"
+  "  request_id INTEGER NOT NULL REFERENCES roi_requests (id),"
+  "  page_id INTEGER NOT NULL,"
+  "  kind TEXT NOT NULL CHECK (kind IN ('rect', 'words')),"
+  "  pattern TEXT,"       /* the words' regular expression */
+  "  rects TEXT NOT NULL," /* JSON [[x, y, w, h], ...] in the stored image's pixels */
+  "  created TEXT NOT NULL,"
+  "  created_by TEXT NOT NULL);"
+  "CREATE INDEX roi_redactions_request ON roi_redactions (request_id, page_id);"
+  "CREATE TABLE roi_packets ("
+  "  request_id INTEGER PRIMARY KEY REFERENCES roi_requests (id),"
+  "  created TEXT NOT NULL,"
+  "  manifest TEXT NOT NULL," /* JSON: what the packet is made of, enough to make it again */
+  "  pdf_sha256 TEXT NOT NULL,"
+  "  pages INTEGER NOT NULL,"
+  "  bates_first TEXT NOT NULL,"
+  "  bates_last TEXT NOT NULL);"
+  "CREATE TABLE disclosures ("
+  "  id INTEGER PRIMARY KEY,"
+  "  patient_mrn TEXT NOT NULL,"
+  "  disclosed TEXT NOT NULL," /* when, ISO 8601 */
+  "  recipient_name TEXT NOT NULL,"
+  "  recipient_address TEXT,"
+  "  description TEXT NOT NULL,"
+  "  purpose TEXT NOT NULL,"
+  "  authorisation TEXT,"
+  "  request_id INTEGER REFERENCES roi_requests (id),"
+  "  actor TEXT NOT NULL);"
+  "CREATE INDEX disclosures_patient ON disclosures (patient_mrn, disclosed);"
+  "CREATE TRIGGER disclosures_no_update BEFORE UPDATE ON disclosures BEGIN"
+  "  SELECT RAISE (ABORT, 'disclosures are kept as recorded');"
+  "END;"
+  "CREATE TRIGGER disclosures_no_delete BEFORE DELETE ON disclosures BEGIN"
+  "  SELECT RAISE (ABORT, 'disclosures are kept as recorded');"
+  "END;"
+  "CREATE TRIGGER roi_packets_no_update BEFORE UPDATE ON roi_packets BEGIN"
+  "  SELECT RAISE (ABORT, 'a released packet is kept as recorded');"
+  "END;"
+  "CREATE TRIGGER roi_packets_no_delete BEFORE DELETE ON roi_packets BEGIN"
+  "  SELECT RAISE (ABORT, 'a released packet is kept as recorded');"
+  "END;"
+  "CREATE TRIGGER roi_requests_no_delete BEFORE DELETE ON roi_requests BEGIN"
+  "  SELECT RAISE (ABORT, 'requests are kept; cancel one instead');"
+  "END;",
 };

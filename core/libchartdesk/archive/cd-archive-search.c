@@ -7,6 +7,7 @@
  */
 #include "config.h"
 
+#include <math.h>
 #include <sqlite3.h>
 #include <string.h>
 
@@ -234,6 +235,37 @@ cd_query_plain_to_fts(const gchar *text)
   return g_string_free(out, FALSE);
 }
 
+/* A query's words as the FTS5 MATCH the search runs: plain words quoted,
+ * FTS5 syntax checked; *@match is %NULL for no text (a filter-only search).
+ * Shared with saved-search legal holds (cd-archive-retention.c), which
+ * match documents exactly as a search does. */
+gboolean
+cd_query_text_to_match(const gchar *text, gboolean plain, gchar **match, GError **error)
+{
+  g_autofree gchar *stripped = NULL;
+  g_autofree gchar *out = NULL;
+
+  *match = NULL;
+  if (text == NULL)
+    return TRUE;
+  stripped = g_strstrip(g_strdup(text));
+  /* an empty text is a filter-only search */
+  if (stripped[0] == '\0')
+    return TRUE;
+  if (plain || !cd_query_looks_like_fts(stripped))
+    out = cd_query_plain_to_fts(stripped);
+  else if (!cd_query_check_fts(stripped, error))
+    return FALSE;
+  else
+    out = g_strdup(stripped);
+  if (out[0] == '\0') {
+    g_set_error(error, CD_ERROR, CD_ERROR_QUERY, "malformed query '%s': it has no words to search for", text);
+    return FALSE;
+  }
+  *match = g_steal_pointer(&out);
+  return TRUE;
+}
+
 static gboolean
 cd_valid_date(const gchar *date)
 {
@@ -249,92 +281,63 @@ cd_valid_date(const gchar *date)
   return dt != NULL;
 }
 
-static gchar *
-cd_archive_snippet(CdArchive *self, const gchar *match, gint64 page_id)
-{
-  g_autoptr(sqlite3_stmt) stmt = NULL;
+/* Snippet markers: control characters OCR text does not hold (they are
+ * dropped from the text around them), so a snippet splits into plain text
+ * and the spans of the matched words. */
+#define CD_MARK_OPEN "\x02"
+#define CD_MARK_CLOSE "\x03"
 
-  stmt = cd_archive_prepare(self,
-                            "SELECT snippet (pages_fts, 0, '[', ']', '…', 16) FROM pages_fts "
-                            "WHERE pages_fts MATCH ? AND rowid = ?",
-                            NULL);
-  if (stmt == NULL)
-    return NULL;
-  cd_bind_text(stmt, 1, match);
-  sqlite3_bind_int64(stmt, 2, page_id);
-  if (sqlite3_step(stmt) != SQLITE_ROW)
-    return NULL;
-  return g_strdup(cd_column_text(stmt, 0));
+/* What a checked query becomes: the MATCH text, the types as a JSON array,
+ * and whether any filter narrows the documents. */
+typedef struct {
+  gchar *match;
+  gchar *types_json;
+  const gchar *hidden;
+  gboolean doc_filter;
+  GPtrArray *log; /* (nullable): the statements run, for cd_archive_search_statements() */
+  GBytes *idf;    /* (nullable): a double per phrase, for cd_rank() */
+} CdSearchPlan;
+
+static sqlite3_stmt *
+cd_search_prepare(CdArchive *self, const CdSearchPlan *plan, const gchar *sql, GError **error)
+{
+  if (plan->log != NULL)
+    g_ptr_array_add(plan->log, g_strdup(sql));
+  return cd_archive_prepare(self, sql, error);
 }
 
-/* How many of the best text matches a filtered search considers before
- * applying type and date filters; see "Search" in the README. */
-#define CD_SEARCH_FILTER_WINDOW 20000
-
-/**
- * cd_archive_search:
- * @self: a #CdArchive
- * @query: what to look for
- * @error: return location for a #GError
- *
- * Full-text search over page text with patient, type and date filters,
- * best matches first. The text match runs first, bounded, and the filters
- * are joined to its result, so a filter never defeats the FTS5 index; a
- * patient filter instead narrows to that patient's pages first, which is
- * always the smaller set.
- *
- * A malformed FTS5 query fails with %CD_ERROR_QUERY. The search is audited
- * with the query and the number of hits.
- *
- * Returns: (transfer container) (element-type CdSearchHit): the hits
- *
- * Since: 0.1
- */
-GPtrArray *
-cd_archive_search(CdArchive *self, const CdSearchQuery *query, GError **error)
+static void
+cd_search_plan_clear(CdSearchPlan *plan)
 {
-  g_autoptr(GRecMutexLocker) locker = NULL;
-  g_autoptr(GPtrArray) hits = g_ptr_array_new_with_free_func((GDestroyNotify) cd_search_hit_free);
-  g_autoptr(sqlite3_stmt) stmt = NULL;
-  g_autoptr(GString) sql = g_string_new(NULL);
-  g_autofree gchar *match = NULL;
-  g_autofree gchar *types_json = NULL; /* JSON array of the type names to match */
-  g_autoptr(JsonBuilder) b = json_builder_new();
-  g_autoptr(JsonNode) detail = NULL;
-  const gchar *hidden; /* restricted types the principal may not see */
-  gboolean filtered;
-  guint limit;
-  gint rc;
+  g_clear_pointer(&plan->match, g_free);
+  g_clear_pointer(&plan->types_json, g_free);
+  g_clear_pointer(&plan->idf, g_bytes_unref);
+}
 
-  g_return_val_if_fail(CD_IS_ARCHIVE(self), NULL);
-  g_return_val_if_fail(query != NULL, NULL);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(CdSearchPlan, cd_search_plan_clear)
 
+static gboolean
+cd_search_check(const CdSearchQuery *query, CdSearchPlan *plan, GError **error)
+{
   if (!cd_valid_date(query->date_from) || !cd_valid_date(query->date_to)) {
     g_set_error(error, CD_ERROR, CD_ERROR_QUERY, "dates must be given as YYYY-MM-DD (got '%s')",
                 !cd_valid_date(query->date_from) ? query->date_from : query->date_to);
-    return NULL;
+    return FALSE;
+  }
+  if (query->status != NULL && g_strcmp0(query->status, "filed") != 0 && g_strcmp0(query->status, "review") != 0) {
+    g_set_error(error, CD_ERROR, CD_ERROR_QUERY, "a document's status is 'filed' or 'review' (got '%s')",
+                query->status);
+    return FALSE;
   }
   /* words from a command line need not be UTF-8; the query is read by
    * character and goes into the audit log's JSON (found by fuzzing) */
   if ((query->text != NULL && !g_utf8_validate(query->text, -1, NULL)) ||
       (query->mrn != NULL && !g_utf8_validate(query->mrn, -1, NULL))) {
     g_set_error_literal(error, CD_ERROR, CD_ERROR_QUERY, "malformed query: it is not valid UTF-8 text");
-    return NULL;
+    return FALSE;
   }
-  if (query->text != NULL) {
-    g_autofree gchar *stripped = g_strstrip(g_strdup(query->text));
-    /* an empty text is a filter-only search */
-    if (stripped[0] != '\0' && (query->plain || !cd_query_looks_like_fts(stripped)))
-      match = cd_query_plain_to_fts(stripped);
-    else if (stripped[0] != '\0' && !cd_query_check_fts(stripped, error))
-      return NULL;
-    else if (stripped[0] != '\0')
-      match = g_strdup(stripped);
-    if (match != NULL && match[0] == '\0') {
-      g_set_error(error, CD_ERROR, CD_ERROR_QUERY, "malformed query '%s': it has no words to search for", query->text);
-      return NULL;
-    }
-  }
+  if (!cd_query_text_to_match(query->text, query->plain, &plan->match, error))
+    return FALSE;
   if (query->doc_types != NULL || query->doc_type != NULL) {
     g_autoptr(JsonBuilder) tb = json_builder_new();
     g_autoptr(JsonNode) tn = NULL;
@@ -347,79 +350,834 @@ cd_archive_search(CdArchive *self, const CdSearchQuery *query, GError **error)
     }
     json_builder_end_array(tb);
     tn = json_builder_get_root(tb);
-    types_json = cd_json_to_string(tn);
+    plan->types_json = cd_json_to_string(tn);
   }
-  if (match == NULL && query->mrn == NULL && types_json == NULL && query->date_from == NULL && query->date_to == NULL) {
+  plan->doc_filter = query->mrn != NULL || plan->types_json != NULL || query->date_from != NULL ||
+                     query->date_to != NULL || query->status != NULL;
+  if (plan->match == NULL && !plan->doc_filter) {
     g_set_error_literal(error, CD_ERROR, CD_ERROR_QUERY, "nothing to search for: give words or a filter");
-    return NULL;
+    return FALSE;
   }
+  return TRUE;
+}
+
+/* A word as the index holds it (unicode61, remove_diacritics 2): lower
+ * case, accents dropped. */
+static gchar *
+cd_search_fold(const gchar *word)
+{
+  g_autofree gchar *lower = g_utf8_strdown(word, -1);
+  g_autofree gchar *nfd = g_utf8_normalize(lower, -1, G_NORMALIZE_NFD);
+  GString *out = g_string_new(NULL);
+
+  for (const gchar *p = nfd; *p != '\0'; p = g_utf8_next_char(p)) {
+    gunichar c = g_utf8_get_char(p);
+    if (!g_unichar_ismark(c))
+      g_string_append_unichar(out, c);
+  }
+  return g_string_free(out, FALSE);
+}
+
+/* One phrase of an FTS5 query as FTS5 numbers them (in the order they are
+ * written): its words as the index holds them, whether it is a prefix, and
+ * how many pages it is on at most (from the vocabulary). */
+typedef struct {
+  gchar **tokens;
+  gboolean prefix;
+  gint64 pages;
+} CdPhrase;
+
+static void
+cd_phrase_free(CdPhrase *phrase)
+{
+  g_strfreev(phrase->tokens);
+  g_free(phrase);
+}
+
+/* The words of @text (runs of letters and digits), folded. */
+static gchar **
+cd_search_words(const gchar *text, gssize len)
+{
+  g_autoptr(GPtrArray) words = g_ptr_array_new_with_free_func(g_free);
+  const gchar *end = text + (len < 0 ? (gssize) strlen(text) : len);
+  const gchar *p = text;
+
+  while (p < end) {
+    const gchar *start = p;
+    while (p < end && g_unichar_isalnum(g_utf8_get_char(p)))
+      p = g_utf8_next_char(p);
+    if (p > start) {
+      g_autofree gchar *word = g_strndup(start, p - start);
+      g_ptr_array_add(words, cd_search_fold(word));
+    } else {
+      p = g_utf8_next_char(p);
+    }
+  }
+  g_ptr_array_add(words, NULL);
+  return (gchar **) g_ptr_array_free(g_steal_pointer(&words), FALSE);
+}
+
+static void
+cd_phrases_add(GPtrArray *phrases, gchar **tokens, gboolean prefix)
+{
+  CdPhrase *phrase;
+
+  if (tokens[0] == NULL) {
+    g_strfreev(tokens);
+    return;
+  }
+  phrase = g_new0(CdPhrase, 1);
+  phrase->tokens = tokens;
+  phrase->prefix = prefix;
+  g_ptr_array_add(phrases, phrase);
+}
+
+/* The phrases of a query: for plain words each whitespace-separated word
+ * (cd_query_plain_to_fts() quotes each), for FTS5 syntax each bareword and
+ * quoted string, operators, column names and NEAR's distance left out. */
+static GPtrArray *
+cd_search_phrases(const gchar *text, gboolean fts)
+{
+  GPtrArray *phrases = g_ptr_array_new_with_free_func((GDestroyNotify) cd_phrase_free);
+  const gchar *p = text;
+  gboolean after_comma = FALSE;
+
+  if (text == NULL)
+    return phrases;
+  if (!fts) {
+    g_auto(GStrv) tokens = g_strsplit_set(text, " \t\n\r", -1);
+    for (guint i = 0; tokens[i] != NULL; i++)
+      cd_phrases_add(phrases, cd_search_words(tokens[i], -1), FALSE);
+    return phrases;
+  }
+  while (*p != '\0') {
+    if (*p == '"') {
+      GString *content = g_string_new(NULL);
+      for (p++; *p != '\0'; p++) {
+        if (*p == '"' && p[1] == '"')
+          p++;
+        else if (*p == '"')
+          break;
+        g_string_append_c(content, *p);
+      }
+      if (*p == '"')
+        p++;
+      cd_phrases_add(phrases, cd_search_words(content->str, content->len), *p == '*');
+      g_string_free(content, TRUE);
+      after_comma = FALSE;
+    } else if (cd_fts_bareword_char(*p)) {
+      const gchar *start = p;
+      g_autofree gchar *word = NULL;
+      gboolean number = TRUE;
+      while (cd_fts_bareword_char(*p)) {
+        number = number && g_ascii_isdigit(*p);
+        p++;
+      }
+      word = g_strndup(start, p - start);
+      if (g_strv_contains((const gchar *const[]){ "AND", "OR", "NOT", NULL }, word) ||
+          (g_str_equal(word, "NEAR") && *p == '(') || *p == ':' || (after_comma && number)) {
+        after_comma = FALSE;
+        continue;
+      }
+      cd_phrases_add(phrases, cd_search_words(word, -1), *p == '*');
+      after_comma = FALSE;
+    } else {
+      if (*p == ',')
+        after_comma = TRUE;
+      else if (!g_ascii_isspace(*p))
+        after_comma = FALSE;
+      p++;
+    }
+  }
+  return phrases;
+}
+
+/* Every word of the phrases, for highlighting. */
+static gchar **
+cd_search_terms(GPtrArray *phrases)
+{
+  g_autoptr(GPtrArray) terms = g_ptr_array_new();
+
+  for (guint i = 0; i < phrases->len; i++) {
+    CdPhrase *phrase = g_ptr_array_index(phrases, i);
+    for (guint j = 0; phrase->tokens[j] != NULL; j++) {
+      if (!g_ptr_array_find_with_equal_func(terms, phrase->tokens[j], g_str_equal, NULL))
+        g_ptr_array_add(terms, g_strdup(phrase->tokens[j]));
+    }
+  }
+  g_ptr_array_add(terms, NULL);
+  return (gchar **) g_ptr_array_free(g_steal_pointer(&terms), FALSE);
+}
+
+/* Okapi BM25 of the current row, as cd_rank(pages_fts, IDF): IDF is a blob
+ * of one double per phrase, computed once per search from the index's
+ * vocabulary. FTS5's own bm25() counts the pages of every phrase by
+ * reading its whole doclist, once per query, which is once per page when
+ * a filter drives and the text is checked page by page; and its cost grows
+ * with the matches. Negative, lower is better, as bm25(). When the phrases
+ * FTS5 sees are not the ones counted (syntax read differently), each weighs
+ * the same. */
+static void
+cd_rank_function(const Fts5ExtensionApi *api, Fts5Context *fts, sqlite3_context *ctx, int n_values,
+                 sqlite3_value **values)
+{
+  const gdouble k1 = 1.2, b = 0.75;
+  gint n_phrases = api->xPhraseCount(fts);
+  const gdouble *idf = NULL;
+  sqlite3_int64 rows = 0, total = 0;
+  gint length = 0;
+  gdouble avg, score = 0;
+
+  if (n_values > 0 && sqlite3_value_bytes(values[0]) == (gint) (n_phrases * sizeof(gdouble)))
+    idf = sqlite3_value_blob(values[0]);
+  if (api->xRowCount(fts, &rows) != SQLITE_OK || api->xColumnTotalSize(fts, 0, &total) != SQLITE_OK ||
+      api->xColumnSize(fts, 0, &length) != SQLITE_OK) {
+    sqlite3_result_error(ctx, "cannot rank: the full-text index cannot be read", -1);
+    return;
+  }
+  avg = rows > 0 && total > 0 ? (gdouble) total / rows : 1;
+  for (gint i = 0; i < n_phrases; i++) {
+    Fts5PhraseIter iter;
+    gint column, offset, tf = 0;
+    for (api->xPhraseFirst(fts, i, &iter, &column, &offset); column >= 0;
+         api->xPhraseNext(fts, &iter, &column, &offset))
+      tf++;
+    if (tf > 0)
+      score += (idf != NULL ? idf[i] : 1.0) * tf * (k1 + 1) / (tf + k1 * (1 - b + b * length / avg));
+  }
+  sqlite3_result_double(ctx, -score);
+}
+
+/* cd_rank() on this connection, once. */
+static gboolean
+cd_search_register_rank(CdArchive *self)
+{
+  sqlite3 *db = cd_archive_get_db(self);
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+  fts5_api *api = NULL;
+
+  if (g_object_get_data(G_OBJECT(self), "cd-rank-db") == db)
+    return TRUE;
+  stmt = cd_archive_prepare(self, "SELECT fts5 (?1)", NULL);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_pointer(stmt, 1, (void *) &api, "fts5_api_ptr", NULL);
+  sqlite3_step(stmt);
+  if (api == NULL || api->iVersion < 2 || api->xCreateFunction(api, "cd_rank", NULL, cd_rank_function, NULL) != SQLITE_OK)
+    return FALSE;
+  g_object_set_data(G_OBJECT(self), "cd-rank-db", db);
+  return TRUE;
+}
+
+/* How many pages hold @term (a prefix: terms starting with it), from the
+ * index's vocabulary; cheap, and exact for one word. */
+static gint64
+cd_search_term_pages(CdArchive *self, const gchar *term, gboolean prefix)
+{
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+
+  if (!cd_archive_exec(self,
+                       "CREATE VIRTUAL TABLE IF NOT EXISTS temp.cd_pages_vocab USING fts5vocab (main, pages_fts, row)",
+                       NULL))
+    return -1;
+  if (prefix) {
+    g_autofree gchar *end = g_strdup_printf("%s\xf4\x8f\xbf\xbf", term);
+    stmt = cd_archive_prepare(self, "SELECT sum(doc) FROM temp.cd_pages_vocab WHERE term >= ?1 AND term <= ?2", NULL);
+    if (stmt == NULL)
+      return -1;
+    cd_bind_text(stmt, 2, end);
+  } else {
+    stmt = cd_archive_prepare(self, "SELECT doc FROM temp.cd_pages_vocab WHERE term = ?1", NULL);
+    if (stmt == NULL)
+      return -1;
+  }
+  cd_bind_text(stmt, 1, term);
+  if (sqlite3_step(stmt) != SQLITE_ROW)
+    return 0;
+  return sqlite3_column_int64(stmt, 0);
+}
+
+/* Binds @value to the named parameter if the statement has it. */
+static void
+cd_search_bind(sqlite3_stmt *stmt, const gchar *name, const gchar *value)
+{
+  gint idx = sqlite3_bind_parameter_index(stmt, name);
+  if (idx > 0)
+    cd_bind_text(stmt, idx, value);
+}
+
+static void
+cd_search_bind_int(sqlite3_stmt *stmt, const gchar *name, gint64 value)
+{
+  gint idx = sqlite3_bind_parameter_index(stmt, name);
+  if (idx > 0)
+    sqlite3_bind_int64(stmt, idx, value);
+}
+
+static void
+cd_search_bind_all(sqlite3_stmt *stmt, const CdSearchQuery *query, const CdSearchPlan *plan)
+{
+  cd_search_bind(stmt, ":match", plan->match);
+  cd_search_bind(stmt, ":mrn", query->mrn);
+  cd_search_bind(stmt, ":types", plan->types_json);
+  cd_search_bind(stmt, ":from", query->date_from);
+  cd_search_bind(stmt, ":to", query->date_to);
+  cd_search_bind(stmt, ":status", query->status);
+  cd_search_bind(stmt, ":hidden", plan->hidden);
+  if (plan->idf != NULL && sqlite3_bind_parameter_index(stmt, ":idf") > 0) {
+    gsize size;
+    gconstpointer data = g_bytes_get_data(plan->idf, &size);
+    sqlite3_bind_blob(stmt, sqlite3_bind_parameter_index(stmt, ":idf"), data, (gint) size, SQLITE_TRANSIENT);
+  }
+}
+
+/* The filters, each only when given, so that every statement is one SQLite
+ * can plan on its indexes (no "?N IS NULL OR column = ?N"). */
+static void
+cd_search_append_filters(GString *sql, const CdSearchQuery *query, const CdSearchPlan *plan)
+{
+  if (query->mrn != NULL)
+    g_string_append(sql, " AND d.patient_mrn = :mrn");
+  if (plan->types_json != NULL)
+    g_string_append(sql, " AND d.type IN (SELECT value FROM json_each(:types))");
+  if (query->date_from != NULL)
+    g_string_append(sql, " AND d.date >= :from");
+  if (query->date_to != NULL)
+    g_string_append(sql, " AND d.date <= :to");
+  if (query->status != NULL)
+    g_string_append(sql, " AND d.status = :status");
+  if (plan->hidden != NULL)
+    g_string_append(sql, " AND (d.type IS NULL OR d.type NOT IN (SELECT value FROM json_each(:hidden)))");
+}
+
+/* The index a filtered plan reads documents by, named so that SQLite
+ * cannot pick another for an ORDER BY: a patient's chart is the smallest
+ * set, then a type (its index holds the date too), then dates. */
+static const gchar *
+cd_search_doc_index(const CdSearchQuery *query, const CdSearchPlan *plan)
+{
+  if (query->mrn != NULL)
+    return " INDEXED BY documents_patient";
+  if (plan->types_json != NULL)
+    return " INDEXED BY documents_type";
+  if (query->date_from != NULL || query->date_to != NULL)
+    return " INDEXED BY documents_date";
+  return "";
+}
+
+typedef enum {
+  CD_PLAN_FILTERS,      /* no words: documents by their filters, newest first */
+  CD_PLAN_TEXT_FIRST,   /* the text match drives, the filters are checked per match */
+  CD_PLAN_FILTER_FIRST, /* the filters' pages drive, the text is checked per page */
+} CdPlanKind;
+
+/* FROM and WHERE of a plan, filters included, ready for a select list. */
+static void
+cd_search_append_from(GString *sql, CdPlanKind kind, const CdSearchQuery *query, const CdSearchPlan *plan)
+{
+  switch (kind) {
+  case CD_PLAN_FILTERS:
+    /* a destroyed document keeps its row, emptied (cd-archive-retention.c):
+     * never a hit; with words its pages have no text left to match */
+    g_string_append_printf(sql,
+                           " FROM documents d%s JOIN pages p ON p.document_id = d.id AND p.seq = 0 WHERE NOT EXISTS "
+                           "(SELECT 1 FROM tombstones t WHERE t.document_id = d.id)",
+                           cd_search_doc_index(query, plan));
+    break;
+  case CD_PLAN_TEXT_FIRST:
+    if (plan->doc_filter)
+      g_string_append(sql, " FROM pages_fts f CROSS JOIN pages p ON p.id = f.rowid "
+                           "CROSS JOIN documents d ON d.id = p.document_id WHERE pages_fts MATCH :match");
+    else
+      g_string_append(sql, " FROM pages_fts f CROSS JOIN pages p ON p.id = f.rowid "
+                           "LEFT JOIN documents d ON d.id = p.document_id WHERE pages_fts MATCH :match");
+    break;
+  case CD_PLAN_FILTER_FIRST:
+    g_string_append_printf(sql,
+                           " FROM documents d%s CROSS JOIN pages p ON p.document_id = d.id "
+                           "CROSS JOIN pages_fts f ON f.rowid = p.id WHERE pages_fts MATCH :match",
+                           cd_search_doc_index(query, plan));
+    break;
+  }
+  cd_search_append_filters(sql, query, plan);
+}
+
+static void
+cd_search_facet_free(CdSearchFacet *facet)
+{
+  g_free(facet->value);
+  g_free(facet);
+}
+
+/**
+ * cd_search_result_free:
+ * @result: (nullable): a #CdSearchResult
+ *
+ * Since: 0.2
+ */
+void
+cd_search_result_free(CdSearchResult *result)
+{
+  if (result == NULL)
+    return;
+  g_clear_pointer(&result->hits, g_ptr_array_unref);
+  g_clear_pointer(&result->type_facets, g_ptr_array_unref);
+  g_clear_pointer(&result->year_facets, g_ptr_array_unref);
+  g_strfreev(result->terms);
+  g_free(result);
+}
+
+static gint
+cd_facet_by_count(gconstpointer a, gconstpointer b)
+{
+  const CdSearchFacet *fa = *(const CdSearchFacet *const *) a;
+  const CdSearchFacet *fb = *(const CdSearchFacet *const *) b;
+  if (fa->count != fb->count)
+    return fa->count > fb->count ? -1 : 1;
+  return g_strcmp0(fa->value, fb->value);
+}
+
+static gint
+cd_facet_by_value_desc(gconstpointer a, gconstpointer b)
+{
+  const CdSearchFacet *fa = *(const CdSearchFacet *const *) a;
+  const CdSearchFacet *fb = *(const CdSearchFacet *const *) b;
+  return g_strcmp0(fb->value, fa->value);
+}
+
+static void
+cd_facet_add(GHashTable *table, const gchar *value, guint64 count)
+{
+  CdSearchFacet *facet;
+
+  if (value == NULL)
+    return;
+  facet = g_hash_table_lookup(table, value);
+  if (facet == NULL) {
+    facet = g_new0(CdSearchFacet, 1);
+    facet->value = g_strdup(value);
+    g_hash_table_insert(table, facet->value, facet);
+  }
+  facet->count += count;
+}
+
+static GPtrArray *
+cd_facets_sorted(GHashTable *table, GCompareFunc compare)
+{
+  GPtrArray *out = g_ptr_array_new_with_free_func((GDestroyNotify) cd_search_facet_free);
+  GHashTableIter iter;
+  gpointer value;
+
+  g_hash_table_iter_init(&iter, table);
+  while (g_hash_table_iter_next(&iter, NULL, &value)) {
+    g_ptr_array_add(out, value);
+    g_hash_table_iter_steal(&iter);
+  }
+  g_ptr_array_sort(out, compare);
+  return out;
+}
+
+/* The total and the facets in one pass over at most CD_SEARCH_COUNT_LIMIT
+ * matches (+1, to know whether there are more). */
+static gboolean
+cd_search_count(CdArchive *self, CdPlanKind kind, const CdSearchQuery *query, const CdSearchPlan *plan,
+                CdSearchResult *result, GError **error)
+{
+  g_autoptr(GString) sql = g_string_new("SELECT t, y, count(*) FROM (SELECT d.type AS t, substr(d.date, 1, 4) AS y");
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+  g_autoptr(GHashTable) types = g_hash_table_new(g_str_hash, g_str_equal);
+  g_autoptr(GHashTable) years = g_hash_table_new(g_str_hash, g_str_equal);
+  guint64 n = 0;
+  gint rc;
+
+  cd_search_append_from(sql, kind, query, plan);
+  /* text first, the most recent matches; other plans in their index's
+   * order (an ORDER BY there would defeat the index) */
+  g_string_append_printf(sql, "%s LIMIT %u) GROUP BY t, y", kind == CD_PLAN_TEXT_FIRST ? " ORDER BY f.rowid DESC" : "",
+                         CD_SEARCH_COUNT_LIMIT + 1);
+  stmt = cd_search_prepare(self, plan, sql->str, error);
+  if (stmt == NULL)
+    return FALSE;
+  cd_search_bind_all(stmt, query, plan);
+  while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+    guint64 count = sqlite3_column_int64(stmt, 2);
+    cd_facet_add(types, cd_column_text(stmt, 0), count);
+    cd_facet_add(years, cd_column_text(stmt, 1), count);
+    n += count;
+  }
+  if (rc != SQLITE_DONE)
+    return FALSE; /* the caller reports it */
+  result->type_facets = cd_facets_sorted(types, cd_facet_by_count);
+  result->year_facets = cd_facets_sorted(years, cd_facet_by_value_desc);
+  if (n > CD_SEARCH_COUNT_LIMIT) {
+    result->total = CD_SEARCH_COUNT_LIMIT;
+    result->total_is_estimate = TRUE;
+    result->facets_partial = TRUE;
+  } else {
+    result->total = n;
+  }
+  return TRUE;
+}
+
+/* Runs a statement of page ids and scores, appending a hit for each. */
+static gboolean
+cd_search_collect(CdArchive *self, const gchar *sql, const CdSearchQuery *query, const CdSearchPlan *plan,
+                  gint64 low, guint limit, guint offset, GPtrArray *hits)
+{
+  g_autoptr(sqlite3_stmt) stmt = cd_search_prepare(self, plan, sql, NULL);
+  gint rc;
+
+  if (stmt == NULL)
+    return FALSE;
+  cd_search_bind_all(stmt, query, plan);
+  cd_search_bind_int(stmt, ":low", low);
+  cd_search_bind_int(stmt, ":limit", limit);
+  cd_search_bind_int(stmt, ":offset", offset);
+  while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+    CdSearchHit *hit = g_new0(CdSearchHit, 1);
+    hit->page_id = sqlite3_column_int64(stmt, 0);
+    /* bm25 ranks lower-is-better and negative; report higher-is-better */
+    hit->score = -sqlite3_column_double(stmt, 1);
+    g_ptr_array_add(hits, hit);
+  }
+  return rc == SQLITE_DONE;
+}
+
+/* Fills in what a hit shows: its document, patient and snippet. */
+static gboolean
+cd_search_describe(CdArchive *self, const CdSearchPlan *plan, GPtrArray *hits, GError **error)
+{
+  g_autoptr(sqlite3_stmt) row = NULL;
+  g_autoptr(sqlite3_stmt) snip = NULL;
+
+  row = cd_archive_prepare(self,
+                           "SELECT p.document_id, p.seq, d.patient_mrn, d.type, d.date, d.status, p.source_path, "
+                           "p.source_page, d.title, pt.family, pt.given FROM pages p "
+                           "LEFT JOIN documents d ON d.id = p.document_id LEFT JOIN patients pt ON pt.mrn = d.patient_mrn "
+                           "WHERE p.id = ?",
+                           error);
+  if (row == NULL)
+    return FALSE;
+  if (plan->match != NULL) {
+    snip = cd_archive_prepare(self,
+                              "SELECT snippet (pages_fts, 0, '" CD_MARK_OPEN "', '" CD_MARK_CLOSE
+                              "', '…', 16) FROM pages_fts WHERE pages_fts MATCH ? AND rowid = ?",
+                              error);
+    if (snip == NULL)
+      return FALSE;
+  }
+  for (guint i = 0; i < hits->len; i++) {
+    CdSearchHit *hit = g_ptr_array_index(hits, i);
+    const gchar *family, *given;
+    sqlite3_reset(row);
+    sqlite3_bind_int64(row, 1, hit->page_id);
+    if (sqlite3_step(row) != SQLITE_ROW) {
+      cd_archive_set_error(self, error, "search failed");
+      return FALSE;
+    }
+    hit->document_id = sqlite3_column_int64(row, 0);
+    hit->seq = sqlite3_column_type(row, 1) == SQLITE_NULL || hit->document_id == 0 ? -1 : sqlite3_column_int(row, 1);
+    hit->patient_mrn = cd_column_dup(row, 2);
+    hit->doc_type = cd_column_dup(row, 3);
+    hit->date = cd_column_dup(row, 4);
+    hit->status = cd_column_dup(row, 5);
+    hit->source_path = cd_column_dup(row, 6);
+    hit->source_page = sqlite3_column_int(row, 7);
+    hit->title = cd_column_dup(row, 8);
+    family = cd_column_text(row, 9);
+    given = cd_column_text(row, 10);
+    if (family != NULL && given != NULL)
+      hit->patient_name = g_strdup_printf("%s, %s", family, given);
+    else if (family != NULL || given != NULL)
+      hit->patient_name = g_strdup(family != NULL ? family : given);
+    if (snip != NULL) {
+      const gchar *marked;
+      GString *legacy = g_string_new(NULL);
+      GString *plain = g_string_new(NULL);
+      CdSearchSpan span = { 0 };
+      gboolean open = FALSE;
+      sqlite3_reset(snip);
+      cd_bind_text(snip, 1, plan->match);
+      sqlite3_bind_int64(snip, 2, hit->page_id);
+      marked = sqlite3_step(snip) == SQLITE_ROW ? cd_column_text(snip, 0) : NULL;
+      hit->spans = g_array_new(FALSE, FALSE, sizeof(CdSearchSpan));
+      for (const gchar *p = marked; p != NULL && *p != '\0'; p++) {
+        if (*p == CD_MARK_OPEN[0] && !open) {
+          open = TRUE;
+          span.start = plain->len;
+          g_string_append_c(legacy, '[');
+        } else if (*p == CD_MARK_CLOSE[0] && open) {
+          open = FALSE;
+          span.length = plain->len - span.start;
+          if (span.length > 0)
+            g_array_append_val(hit->spans, span);
+          g_string_append_c(legacy, ']');
+        } else if (*p != CD_MARK_OPEN[0] && *p != CD_MARK_CLOSE[0]) {
+          g_string_append_c(legacy, *p);
+          g_string_append_c(plain, *p);
+        }
+      }
+      if (marked != NULL) {
+        hit->snippet = g_string_free(legacy, FALSE);
+        hit->snippet_text = g_string_free(plain, FALSE);
+      } else {
+        g_string_free(legacy, TRUE);
+        g_string_free(plain, TRUE);
+      }
+    }
+  }
+  return TRUE;
+}
+
+/* Ranked matches, best first, of a text-first or filter-first plan;
+ * @low > 0 keeps to the matches from page @low on (the recent window). */
+static gchar *
+cd_search_ranked_sql(CdPlanKind kind, const CdSearchQuery *query, const CdSearchPlan *plan, gboolean window)
+{
+  GString *sql = g_string_new(NULL);
+
+  if (kind == CD_PLAN_TEXT_FIRST && !plan->doc_filter && plan->hidden == NULL) {
+    /* nothing to join: the index alone */
+    g_string_append(sql, "SELECT f.rowid, cd_rank (pages_fts, :idf) AS r FROM pages_fts f WHERE pages_fts MATCH :match");
+  } else {
+    g_string_append(sql, "SELECT p.id, cd_rank (pages_fts, :idf) AS r");
+    cd_search_append_from(sql, kind, query, plan);
+  }
+  if (window)
+    g_string_append(sql, " AND f.rowid >= :low");
+  g_string_append(sql, " ORDER BY r, f.rowid LIMIT :limit OFFSET :offset");
+  return g_string_free(sql, FALSE);
+}
+
+/* How many pages a query's words match at most, from the vocabulary: the
+ * rarest phrase of a conjunction, the sum for OR; G_MAXINT64 when unknown.
+ * Notes each phrase's pages on the way. */
+static gint64
+cd_search_estimate_text(CdArchive *self, const gchar *match, GPtrArray *phrases)
+{
+  gboolean any = strstr(match, " OR ") != NULL;
+  gint64 estimate = any ? 0 : G_MAXINT64;
+
+  for (guint i = 0; i < phrases->len; i++) {
+    CdPhrase *phrase = g_ptr_array_index(phrases, i);
+    phrase->pages = G_MAXINT64;
+    for (guint j = 0; phrase->tokens[j] != NULL; j++) {
+      gboolean last = phrase->tokens[j + 1] == NULL;
+      gint64 n = cd_search_term_pages(self, phrase->tokens[j], last && phrase->prefix);
+      if (n < 0)
+        return G_MAXINT64;
+      phrase->pages = MIN(phrase->pages, n);
+    }
+    estimate = any ? estimate + phrase->pages : MIN(estimate, phrase->pages);
+  }
+  return phrases->len == 0 ? G_MAXINT64 : estimate;
+}
+
+/* About how many pages the archive has (its highest page id). */
+static gint64
+cd_search_count_pages(CdArchive *self)
+{
+  g_autoptr(sqlite3_stmt) stmt = cd_archive_prepare(self, "SELECT max(id) FROM pages", NULL);
+
+  if (stmt == NULL || sqlite3_step(stmt) != SQLITE_ROW)
+    return 1;
+  return MAX(1, sqlite3_column_int64(stmt, 0));
+}
+
+/* Each phrase's inverse document frequency, for cd_rank(). */
+static GBytes *
+cd_search_idf(GPtrArray *phrases, gint64 n_pages)
+{
+  gdouble *idf = g_new0(gdouble, MAX(phrases->len, 1));
+
+  for (guint i = 0; i < phrases->len; i++) {
+    CdPhrase *phrase = g_ptr_array_index(phrases, i);
+    gdouble df = (gdouble) MIN(phrase->pages, n_pages);
+    idf[i] = log((n_pages - df + 0.5) / (df + 0.5) + 1);
+  }
+  return g_bytes_new_take(idf, phrases->len * sizeof(gdouble));
+}
+
+/* How many pages the filters leave, counted up to @cap. */
+static gint64
+cd_search_count_filter_pages(CdArchive *self, const CdSearchQuery *query, const CdSearchPlan *plan, guint cap)
+{
+  g_autoptr(GString) sql = g_string_new(NULL);
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+
+  g_string_printf(sql, "SELECT count(*) FROM (SELECT 1 FROM documents d%s CROSS JOIN pages p ON p.document_id = d.id "
+                  "WHERE 1", cd_search_doc_index(query, plan));
+
+  cd_search_append_filters(sql, query, plan);
+  g_string_append_printf(sql, " LIMIT %u)", cap);
+  stmt = cd_search_prepare(self, plan, sql->str, NULL);
+  if (stmt == NULL)
+    return G_MAXINT64;
+  cd_search_bind_all(stmt, query, plan);
+  if (sqlite3_step(stmt) != SQLITE_ROW)
+    return G_MAXINT64;
+  return sqlite3_column_int64(stmt, 0);
+}
+
+/* Above this many matches (by the vocabulary), a text-first search ranks
+ * only a recent window; and a filter set under this many pages is searched
+ * page by page when the words match more. */
+#define CD_SEARCH_BROAD 20000
+#define CD_SEARCH_FILTER_FIRST_PAGES 5000
+
+static CdSearchResult *cd_archive_search_run(CdArchive *self, const CdSearchQuery *query, GPtrArray *log,
+                                             GError **error);
+
+/**
+ * cd_archive_search_ex:
+ * @self: a #CdArchive
+ * @query: what to look for
+ * @error: return location for a #GError
+ *
+ * Full-text search over page text with patient, type, date and status
+ * filters, answering with a page of hits, the total and facets.
+ *
+ * Every filter is applied to every match: nothing is dropped, so paging
+ * through a result reaches all of its hits. The plan is chosen by
+ * selectivity, each written so that SQLite uses the archive's indexes:
+ *
+ * - without words (`filters`), documents by their filters, newest first,
+ *   one hit per document (its first page);
+ * - `filter-first`, when the filters (a patient's chart, a narrow type or
+ *   date range) leave fewer pages than the words match: those pages are
+ *   checked against the words;
+ * - `text-first`, when the words are rarer: the full-text index drives and
+ *   the filters are checked per match;
+ * - `recent-window`, a text-first search whose words match more than about
+ *   20,000 pages: ranking every match would cost in proportion to the
+ *   matches, so the %CD_SEARCH_RANK_WINDOW most recently archived matches
+ *   are ranked (best first), and after them the older matches follow newest
+ *   first, unranked (@order %CD_SEARCH_ORDER_RECENT_RANK).
+ *
+ * The total and the facets are counted over at most %CD_SEARCH_COUNT_LIMIT
+ * matches; past that the total is a lower bound, flagged
+ * @total_is_estimate (one plain word with no filter is counted exactly from
+ * the index's vocabulary), and the facets are those of the most recently
+ * archived %CD_SEARCH_COUNT_LIMIT matches (@facets_partial).
+ *
+ * Types the acting principal may not see are left out of the hits, the
+ * total and the facets alike.
+ *
+ * A malformed FTS5 query, a bad date or status fails with %CD_ERROR_QUERY.
+ * The search is audited with the query, the number of hits and the total.
+ *
+ * Returns: (transfer full): the result; free with cd_search_result_free()
+ *
+ * Since: 0.2
+ */
+CdSearchResult *
+cd_archive_search_ex(CdArchive *self, const CdSearchQuery *query, GError **error)
+{
+  return cd_archive_search_run(self, query, NULL, error);
+}
+
+/* cd_archive_search_ex(), noting each statement it prepares in @log. */
+static CdSearchResult *
+cd_archive_search_run(CdArchive *self, const CdSearchQuery *query, GPtrArray *log, GError **error)
+{
+  g_autoptr(GRecMutexLocker) locker = NULL;
+  g_auto(CdSearchPlan) plan = { 0 };
+  g_autoptr(CdSearchResult) result = g_new0(CdSearchResult, 1);
+  g_autoptr(JsonBuilder) b = json_builder_new();
+  g_autoptr(JsonNode) detail = NULL;
+  g_autoptr(GPtrArray) phrases = NULL;
+  CdPlanKind kind = CD_PLAN_FILTERS;
+  gint64 text_estimate = G_MAXINT64;
+  gint64 low = 0;
+  gboolean ok = TRUE;
+  guint limit;
+
+  g_return_val_if_fail(CD_IS_ARCHIVE(self), NULL);
+  g_return_val_if_fail(query != NULL, NULL);
+
+  if (!cd_search_check(query, &plan, error))
+    return NULL;
+  plan.log = log;
   limit = query->limit > 0 ? query->limit : 20;
+  result->hits = g_ptr_array_new_with_free_func((GDestroyNotify) cd_search_hit_free);
+  phrases = cd_search_phrases(plan.match != NULL ? query->text : NULL,
+                              plan.match != NULL && !query->plain && cd_query_looks_like_fts(query->text));
+  result->terms = cd_search_terms(phrases);
 
   locker = g_rec_mutex_locker_new(cd_archive_get_mutex(self));
   if (!cd_archive_require(self, CD_PERMISSION_READ_CHARTS, "search the archive", "archive", error))
     return NULL;
-  hidden = cd_archive_hidden_types(self);
-  filtered = types_json != NULL || query->date_from != NULL || query->date_to != NULL || hidden != NULL;
-  if (match != NULL && query->mrn != NULL) {
-    /* patient first: a patient has few pages, the text may match millions */
-    g_string_append(sql, "SELECT p.id, p.document_id, d.patient_mrn, d.type, d.date, d.status, p.source_path, "
-                         "p.source_page, f.rank FROM documents d CROSS JOIN pages p ON p.document_id = d.id "
-                         "CROSS JOIN pages_fts f ON f.rowid = p.id "
-                         "WHERE d.patient_mrn = ?2 AND pages_fts MATCH ?1 ");
-  } else if (match != NULL) {
-    g_string_append_printf(sql,
-                           "WITH hits AS (SELECT rowid AS id, rank FROM pages_fts WHERE pages_fts MATCH ?1 "
-                           "ORDER BY rank LIMIT %u) "
-                           "SELECT p.id, p.document_id, d.patient_mrn, d.type, d.date, d.status, p.source_path, "
-                           "p.source_page, h.rank FROM hits h JOIN pages p ON p.id = h.id "
-                           "LEFT JOIN documents d ON d.id = p.document_id WHERE 1 ",
-                           filtered ? CD_SEARCH_FILTER_WINDOW : limit + query->offset);
-  } else {
-    g_string_append(sql, "SELECT p.id, p.document_id, d.patient_mrn, d.type, d.date, d.status, p.source_path, "
-                         "p.source_page, 0 FROM documents d JOIN pages p ON p.document_id = d.id AND p.seq = 0 "
-                         "WHERE (?2 IS NULL OR d.patient_mrn = ?2) ");
-  }
-  g_string_append(sql,
-                  "AND (?3 IS NULL OR d.type IN (SELECT value FROM json_each(?3))) AND (?4 IS NULL OR d.date >= ?4) "
-                  "AND (?5 IS NULL OR d.date <= ?5) "
-                  "AND (?8 IS NULL OR d.type IS NULL OR d.type NOT IN (SELECT value FROM json_each(?8))) ");
-  if (match != NULL)
-    g_string_append(sql, "ORDER BY 9, 1 ");
-  else
-    g_string_append(sql, "ORDER BY d.date DESC, d.id ");
-  g_string_append(sql, "LIMIT ?6 OFFSET ?7");
+  plan.hidden = cd_archive_hidden_types(self);
 
-  stmt = cd_archive_prepare(self, sql->str, error);
-  if (stmt == NULL)
-    return NULL;
-  cd_bind_text(stmt, 1, match);
-  cd_bind_text(stmt, 2, query->mrn);
-  cd_bind_text(stmt, 3, types_json);
-  cd_bind_text(stmt, 4, query->date_from);
-  cd_bind_text(stmt, 5, query->date_to);
-  sqlite3_bind_int(stmt, 6, limit);
-  sqlite3_bind_int(stmt, 7, query->offset);
-  cd_bind_text(stmt, 8, hidden);
-  while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-    CdSearchHit *hit = g_new0(CdSearchHit, 1);
-    hit->page_id = sqlite3_column_int64(stmt, 0);
-    hit->document_id = sqlite3_column_int64(stmt, 1);
-    hit->patient_mrn = g_strdup(cd_column_text(stmt, 2));
-    hit->doc_type = g_strdup(cd_column_text(stmt, 3));
-    hit->date = g_strdup(cd_column_text(stmt, 4));
-    hit->status = g_strdup(cd_column_text(stmt, 5));
-    hit->source_path = g_strdup(cd_column_text(stmt, 6));
-    hit->source_page = sqlite3_column_int(stmt, 7);
-    /* bm25 ranks lower-is-better and negative; report higher-is-better */
-    hit->score = -sqlite3_column_double(stmt, 8);
-    g_ptr_array_add(hits, hit);
+  if (plan.match == NULL) {
+    g_autoptr(GString) sql = g_string_new("SELECT p.id, 0");
+    kind = CD_PLAN_FILTERS;
+    result->plan = "filters";
+    result->order = CD_SEARCH_ORDER_DATE;
+    cd_search_append_from(sql, kind, query, &plan);
+    g_string_append(sql, " ORDER BY d.date DESC, d.id DESC LIMIT :limit OFFSET :offset");
+    ok = cd_search_collect(self, sql->str, query, &plan, 0, limit, query->offset, result->hits);
+  } else {
+    if (!cd_search_register_rank(self)) {
+      cd_archive_set_error(self, error, "cannot rank search results");
+      return NULL;
+    }
+    text_estimate = cd_search_estimate_text(self, plan.match, phrases);
+    plan.idf = cd_search_idf(phrases, cd_search_count_pages(self));
+    kind = CD_PLAN_TEXT_FIRST;
+    if (plan.doc_filter && text_estimate > CD_SEARCH_FILTER_FIRST_PAGES / 2) {
+      gint64 filter_pages = cd_search_count_filter_pages(self, query, &plan, CD_SEARCH_FILTER_FIRST_PAGES);
+      if (filter_pages < CD_SEARCH_FILTER_FIRST_PAGES && filter_pages <= text_estimate)
+        kind = CD_PLAN_FILTER_FIRST;
+    }
+    result->plan = kind == CD_PLAN_FILTER_FIRST ? "filter-first" : "text-first";
+    result->order = CD_SEARCH_ORDER_RANK;
+    if (kind == CD_PLAN_TEXT_FIRST && text_estimate > CD_SEARCH_BROAD) {
+      /* the window's oldest page: the CD_SEARCH_RANK_WINDOW-th match from the newest */
+      g_autoptr(GString) sql = g_string_new("SELECT f.rowid");
+      g_autoptr(sqlite3_stmt) stmt = NULL;
+      cd_search_append_from(sql, kind, query, &plan);
+      g_string_append_printf(sql, " ORDER BY f.rowid DESC LIMIT 1 OFFSET %u", CD_SEARCH_RANK_WINDOW - 1);
+      stmt = cd_search_prepare(self, &plan, sql->str, NULL);
+      ok = stmt != NULL;
+      if (ok) {
+        gint rc;
+        cd_search_bind_all(stmt, query, &plan);
+        rc = sqlite3_step(stmt);
+        if (rc == SQLITE_ROW)
+          low = sqlite3_column_int64(stmt, 0);
+        ok = rc == SQLITE_ROW || rc == SQLITE_DONE;
+      }
+    }
+    if (ok && low > 0) {
+      g_autofree gchar *ranked = cd_search_ranked_sql(kind, query, &plan, TRUE);
+      result->plan = "recent-window";
+      result->order = CD_SEARCH_ORDER_RECENT_RANK;
+      result->window = CD_SEARCH_RANK_WINDOW;
+      if (query->offset < CD_SEARCH_RANK_WINDOW)
+        ok = cd_search_collect(self, ranked, query, &plan, low, MIN(limit, CD_SEARCH_RANK_WINDOW - query->offset),
+                               query->offset, result->hits);
+      if (ok && result->hits->len < limit) {
+        /* past the window: the older matches, newest first */
+        g_autoptr(GString) sql = g_string_new("SELECT f.rowid, 0");
+        guint skip = query->offset > CD_SEARCH_RANK_WINDOW ? query->offset - CD_SEARCH_RANK_WINDOW : 0;
+        cd_search_append_from(sql, kind, query, &plan);
+        g_string_append(sql, " AND f.rowid < :low ORDER BY f.rowid DESC LIMIT :limit OFFSET :offset");
+        ok = cd_search_collect(self, sql->str, query, &plan, low, limit - result->hits->len, skip, result->hits);
+      }
+    } else if (ok) {
+      g_autofree gchar *ranked = cd_search_ranked_sql(kind, query, &plan, FALSE);
+      ok = cd_search_collect(self, ranked, query, &plan, 0, limit, query->offset, result->hits);
+    }
   }
-  if (rc != SQLITE_DONE) {
+  if (ok)
+    ok = cd_search_count(self, kind, query, &plan, result, NULL);
+  if (!ok) {
     const gchar *msg = sqlite3_errmsg(cd_archive_get_db(self));
-    /* the SQL is fixed and prepared, so a plain SQLITE_ERROR while stepping
-     * comes from FTS5 parsing the MATCH text: the query's fault, whatever
-     * the wording; busy, I/O and corruption keep their own codes */
-    if (match != NULL && sqlite3_errcode(cd_archive_get_db(self)) == SQLITE_ERROR) {
+    /* the SQL is built here and prepared, so a plain SQLITE_ERROR while
+     * stepping comes from FTS5 parsing the MATCH text: the query's fault,
+     * whatever the wording; busy, I/O and corruption keep their own codes */
+    if (plan.match != NULL && sqlite3_errcode(cd_archive_get_db(self)) == SQLITE_ERROR) {
       g_set_error(error, CD_ERROR, CD_ERROR_QUERY,
                   "malformed query '%s': %s (put words in double quotes, or search with --plain)", query->text, msg);
     } else {
@@ -427,10 +1185,16 @@ cd_archive_search(CdArchive *self, const CdSearchQuery *query, GError **error)
     }
     return NULL;
   }
-  for (guint i = 0; match != NULL && i < hits->len; i++) {
-    CdSearchHit *hit = g_ptr_array_index(hits, i);
-    hit->snippet = cd_archive_snippet(self, match, hit->page_id);
+  /* one plain word, nothing to filter or hide: the vocabulary's count is exact */
+  if (result->total_is_estimate && !plan.doc_filter && plan.hidden == NULL && result->terms[0] != NULL &&
+      phrases->len == 1 && g_strv_length(((CdPhrase *) g_ptr_array_index(phrases, 0))->tokens) == 1 &&
+      !((CdPhrase *) g_ptr_array_index(phrases, 0))->prefix && (query->plain || !cd_query_looks_like_fts(query->text)) &&
+      text_estimate != G_MAXINT64 && (guint64) text_estimate >= result->total) {
+    result->total = text_estimate;
+    result->total_is_estimate = FALSE;
   }
+  if (!cd_search_describe(self, &plan, result->hits, error))
+    return NULL;
 
   json_builder_begin_object(b);
   json_builder_set_member_name(b, "query");
@@ -444,11 +1208,214 @@ cd_archive_search(CdArchive *self, const CdSearchQuery *query, GError **error)
   json_builder_add_string_value(b, query->date_from);
   json_builder_set_member_name(b, "to");
   json_builder_add_string_value(b, query->date_to);
+  if (query->status != NULL) {
+    json_builder_set_member_name(b, "status");
+    json_builder_add_string_value(b, query->status);
+  }
   json_builder_set_member_name(b, "hits");
-  json_builder_add_int_value(b, hits->len);
+  json_builder_add_int_value(b, result->hits->len);
+  json_builder_set_member_name(b, "total");
+  json_builder_add_int_value(b, (gint64) result->total);
   json_builder_end_object(b);
   detail = json_builder_get_root(b);
   if (!cd_archive_audit(self, "search", "archive", detail, error))
     return NULL;
-  return g_steal_pointer(&hits);
+  return g_steal_pointer(&result);
+}
+
+/**
+ * cd_archive_search:
+ * @self: a #CdArchive
+ * @query: what to look for
+ * @error: return location for a #GError
+ *
+ * The hits of cd_archive_search_ex(), without the total and facets.
+ *
+ * Returns: (transfer container) (element-type CdSearchHit): the hits
+ *
+ * Since: 0.1
+ */
+GPtrArray *
+cd_archive_search(CdArchive *self, const CdSearchQuery *query, GError **error)
+{
+  g_autoptr(CdSearchResult) result = cd_archive_search_ex(self, query, error);
+
+  if (result == NULL)
+    return NULL;
+  return g_steal_pointer(&result->hits);
+}
+
+/**
+ * cd_search_result_to_json:
+ * @result: a #CdSearchResult
+ * @query: the query it answers
+ *
+ * The result as the web API answers it: `{"total", "total_is_estimate",
+ * "offset", "limit", "order", "window", "plan", "terms": [...], "hits":
+ * [{"page", "document", "seq", "mrn", "patient", "type", "date", "status",
+ * "title", "score", "snippet": [{"text", "hit"}, ...]}], "facets": {"type":
+ * {NAME: count}, "year": {YYYY: count}}, "facets_partial"}`. Null members
+ * are JSON null; a hit's `seq` is 0-based; its snippet is the plain text
+ * cut into runs, `hit` true on the matched words.
+ *
+ * Returns: (transfer full): a JSON object
+ *
+ * Since: 0.2
+ */
+JsonNode *
+cd_search_result_to_json(const CdSearchResult *result, const CdSearchQuery *query)
+{
+  g_autoptr(JsonBuilder) b = json_builder_new();
+  static const gchar *const orders[] = { "rank", "date", "recent-rank" };
+
+  json_builder_begin_object(b);
+  json_builder_set_member_name(b, "total");
+  json_builder_add_int_value(b, (gint64) result->total);
+  json_builder_set_member_name(b, "total_is_estimate");
+  json_builder_add_boolean_value(b, result->total_is_estimate);
+  json_builder_set_member_name(b, "offset");
+  json_builder_add_int_value(b, query->offset);
+  json_builder_set_member_name(b, "limit");
+  json_builder_add_int_value(b, query->limit > 0 ? query->limit : 20);
+  json_builder_set_member_name(b, "order");
+  json_builder_add_string_value(b, orders[result->order]);
+  json_builder_set_member_name(b, "window");
+  json_builder_add_int_value(b, result->window);
+  json_builder_set_member_name(b, "plan");
+  json_builder_add_string_value(b, result->plan);
+  json_builder_set_member_name(b, "terms");
+  json_builder_begin_array(b);
+  for (guint i = 0; result->terms != NULL && result->terms[i] != NULL; i++)
+    json_builder_add_string_value(b, result->terms[i]);
+  json_builder_end_array(b);
+  json_builder_set_member_name(b, "hits");
+  json_builder_begin_array(b);
+  for (guint i = 0; i < result->hits->len; i++) {
+    CdSearchHit *hit = g_ptr_array_index(result->hits, i);
+    guint at = 0;
+    json_builder_begin_object(b);
+    json_builder_set_member_name(b, "page");
+    json_builder_add_int_value(b, hit->page_id);
+    json_builder_set_member_name(b, "document");
+    if (hit->document_id > 0)
+      json_builder_add_int_value(b, hit->document_id);
+    else
+      json_builder_add_null_value(b);
+    json_builder_set_member_name(b, "seq");
+    if (hit->seq >= 0)
+      json_builder_add_int_value(b, hit->seq);
+    else
+      json_builder_add_null_value(b);
+    json_builder_set_member_name(b, "mrn");
+    json_builder_add_string_value(b, hit->patient_mrn);
+    json_builder_set_member_name(b, "patient");
+    json_builder_add_string_value(b, hit->patient_name);
+    json_builder_set_member_name(b, "type");
+    json_builder_add_string_value(b, hit->doc_type);
+    json_builder_set_member_name(b, "date");
+    json_builder_add_string_value(b, hit->date);
+    json_builder_set_member_name(b, "status");
+    json_builder_add_string_value(b, hit->status);
+    json_builder_set_member_name(b, "title");
+    json_builder_add_string_value(b, hit->title);
+    json_builder_set_member_name(b, "score");
+    json_builder_add_double_value(b, hit->score);
+    json_builder_set_member_name(b, "snippet");
+    json_builder_begin_array(b);
+    for (guint s = 0; hit->snippet_text != NULL && s <= (hit->spans != NULL ? hit->spans->len : 0); s++) {
+      gboolean last = hit->spans == NULL || s == hit->spans->len;
+      const CdSearchSpan *span = last ? NULL : &g_array_index(hit->spans, CdSearchSpan, s);
+      guint end = last ? (guint) strlen(hit->snippet_text) : span->start;
+      if (end > at) {
+        g_autofree gchar *text = g_strndup(hit->snippet_text + at, end - at);
+        json_builder_begin_object(b);
+        json_builder_set_member_name(b, "text");
+        json_builder_add_string_value(b, text);
+        json_builder_set_member_name(b, "hit");
+        json_builder_add_boolean_value(b, FALSE);
+        json_builder_end_object(b);
+      }
+      if (span != NULL) {
+        g_autofree gchar *text = g_strndup(hit->snippet_text + span->start, span->length);
+        json_builder_begin_object(b);
+        json_builder_set_member_name(b, "text");
+        json_builder_add_string_value(b, text);
+        json_builder_set_member_name(b, "hit");
+        json_builder_add_boolean_value(b, TRUE);
+        json_builder_end_object(b);
+        at = span->start + span->length;
+      }
+    }
+    json_builder_end_array(b);
+    json_builder_end_object(b);
+  }
+  json_builder_end_array(b);
+  json_builder_set_member_name(b, "facets");
+  json_builder_begin_object(b);
+  json_builder_set_member_name(b, "type");
+  json_builder_begin_object(b);
+  for (guint i = 0; i < result->type_facets->len; i++) {
+    CdSearchFacet *facet = g_ptr_array_index(result->type_facets, i);
+    json_builder_set_member_name(b, facet->value);
+    json_builder_add_int_value(b, (gint64) facet->count);
+  }
+  json_builder_end_object(b);
+  json_builder_set_member_name(b, "year");
+  json_builder_begin_object(b);
+  for (guint i = 0; i < result->year_facets->len; i++) {
+    CdSearchFacet *facet = g_ptr_array_index(result->year_facets, i);
+    json_builder_set_member_name(b, facet->value);
+    json_builder_add_int_value(b, (gint64) facet->count);
+  }
+  json_builder_end_object(b);
+  json_builder_end_object(b);
+  json_builder_set_member_name(b, "facets_partial");
+  json_builder_add_boolean_value(b, result->facets_partial);
+  json_builder_end_object(b);
+  return json_builder_get_root(b);
+}
+
+/* For the tests: the SQL of every statement a search prepares, in order,
+ * so that they can check SQLite's plan for each. The search runs (and is
+ * audited) as cd_archive_search_ex() runs it. */
+GPtrArray *
+cd_archive_search_statements(CdArchive *self, const CdSearchQuery *query, const gchar **plan, GError **error)
+{
+  g_autoptr(GPtrArray) log = g_ptr_array_new_with_free_func(g_free);
+  g_autoptr(CdSearchResult) result = cd_archive_search_run(self, query, log, error);
+
+  if (result == NULL)
+    return NULL;
+  if (plan != NULL)
+    *plan = result->plan;
+  return g_steal_pointer(&log);
+}
+
+/**
+ * cd_search_result_to_hits_json:
+ * @result: a #CdSearchResult
+ * @query: the query it answers
+ *
+ * The JSON of cd_search_hits_to_json() (`chartdesk search --json`, the
+ * service's Search method), with the result's `total`,
+ * `total_is_estimate`, `order`, `window`, `plan`, `terms`, `facets` and
+ * `facets_partial` as cd_search_result_to_json() has them.
+ *
+ * Returns: (transfer full): a JSON object
+ *
+ * Since: 0.2
+ */
+JsonNode *
+cd_search_result_to_hits_json(const CdSearchResult *result, const CdSearchQuery *query)
+{
+  JsonNode *root = cd_search_hits_to_json(result->hits, query->text);
+  g_autoptr(JsonNode) full = cd_search_result_to_json(result, query);
+  JsonObject *from = json_node_get_object(full);
+  JsonObject *to = json_node_get_object(root);
+
+  for (const gchar *const *m = (const gchar *const[]){ "total", "total_is_estimate", "order", "window", "plan", "terms",
+                                                       "facets", "facets_partial", NULL };
+       *m != NULL; m++)
+    json_object_set_member(to, *m, json_node_copy(json_object_get_member(from, *m)));
+  return root;
 }

@@ -13,11 +13,13 @@
 #include <chartdesk.h>
 
 #include "cd-archive-engine.h"
+#include "cd-archive-retention.h"
 #include "cd-batch.h"
 #include "cd-export.h"
 #include "cd-mpi.h"
 #include "cd-pipeline.h"
 #include "cd-principal.h"
+#include "cd-retention-policy.h"
 #include "cd-session-store.h"
 #include "cd-user-directory.h"
 #include "cd-workflow.h"

@@ -396,33 +396,26 @@ cd_workflow_new_from_file(CdRegistry *registry, const gchar *filename, GError **
 }
 
 /**
- * cd_workflow_find:
- * @name_or_path: a path to a workflow file, or a workflow's name
+ * cd_workflow_find_file:
+ * @file: a file name (`roi-cover-letter.txt`, `intake.workflow`)
  * @error: return location for a #GError
  *
- * Finds a workflow by name in `CHARTDESK_WORKFLOW_PATH`, the user's
- * `~/.config/chartdesk/workflows`, the source tree when running uninstalled,
- * and the installed workflows, in that order.
+ * Finds a file shipped beside the workflows, in `CHARTDESK_WORKFLOW_PATH`,
+ * the user's `~/.config/chartdesk/workflows`, the source tree when running
+ * uninstalled, and the installed workflows, in that order: a hospital
+ * overrides a shipped file by putting its own earlier on that path.
  *
  * Returns: (transfer full): the file, or %NULL with @error set
  *
- * Since: 0.1
+ * Since: 0.4
  */
 gchar *
-cd_workflow_find(const gchar *name_or_path, GError **error)
+cd_workflow_find_file(const gchar *file, GError **error)
 {
   g_autoptr(GPtrArray) dirs = g_ptr_array_new_with_free_func(g_free);
-  g_autofree gchar *file = NULL;
   const gchar *env = g_getenv("CHARTDESK_WORKFLOW_PATH");
 
-  g_return_val_if_fail(name_or_path != NULL, NULL);
-  if (strchr(name_or_path, '/') != NULL || g_str_has_suffix(name_or_path, ".workflow")) {
-    if (!g_file_test(name_or_path, G_FILE_TEST_IS_REGULAR)) {
-      g_set_error(error, CD_ERROR, CD_ERROR_NOT_FOUND, "%s: no such workflow file", name_or_path);
-      return NULL;
-    }
-    return g_strdup(name_or_path);
-  }
+  g_return_val_if_fail(file != NULL, NULL);
   if (env != NULL) {
     g_auto(GStrv) parts = g_strsplit(env, G_SEARCHPATH_SEPARATOR_S, -1);
     for (guint i = 0; parts[i] != NULL; i++) {
@@ -435,15 +428,47 @@ cd_workflow_find(const gchar *name_or_path, GError **error)
     g_ptr_array_add(dirs, g_strdup(CD_SOURCE_ROOT "/workflows"));
   g_ptr_array_add(dirs, g_strdup(CD_DATA_DIR "/workflows"));
 
-  file = g_strdup_printf("%s.workflow", name_or_path);
   for (guint i = 0; i < dirs->len; i++) {
     g_autofree gchar *path = g_build_filename(g_ptr_array_index(dirs, i), file, NULL);
     if (g_file_test(path, G_FILE_TEST_IS_REGULAR))
       return g_steal_pointer(&path);
   }
-  g_set_error(error, CD_ERROR, CD_ERROR_NOT_FOUND, "no workflow named '%s' (looked for %s in %u folders)", name_or_path,
-              file, dirs->len);
+  g_set_error(error, CD_ERROR, CD_ERROR_NOT_FOUND, "no %s found (looked in %u folders)", file, dirs->len);
   return NULL;
+}
+
+/**
+ * cd_workflow_find:
+ * @name_or_path: a path to a workflow file, or a workflow's name
+ * @error: return location for a #GError
+ *
+ * Finds a workflow by name where cd_workflow_find_file() looks.
+ *
+ * Returns: (transfer full): the file, or %NULL with @error set
+ *
+ * Since: 0.1
+ */
+gchar *
+cd_workflow_find(const gchar *name_or_path, GError **error)
+{
+  g_autofree gchar *file = NULL;
+  g_autoptr(GError) error_local = NULL;
+  gchar *path;
+
+  g_return_val_if_fail(name_or_path != NULL, NULL);
+  if (strchr(name_or_path, '/') != NULL || g_str_has_suffix(name_or_path, ".workflow")) {
+    if (!g_file_test(name_or_path, G_FILE_TEST_IS_REGULAR)) {
+      g_set_error(error, CD_ERROR, CD_ERROR_NOT_FOUND, "%s: no such workflow file", name_or_path);
+      return NULL;
+    }
+    return g_strdup(name_or_path);
+  }
+  file = g_strdup_printf("%s.workflow", name_or_path);
+  path = cd_workflow_find_file(file, &error_local);
+  if (path == NULL)
+    g_set_error(error, CD_ERROR, CD_ERROR_NOT_FOUND, "no workflow named '%s' (%s)", name_or_path,
+                error_local->message);
+  return path;
 }
 
 /**

@@ -14,6 +14,7 @@ G_DECLARE_FINAL_TYPE(CdWorkflow, cd_workflow, CD, WORKFLOW, GObject)
 CdWorkflow *cd_workflow_new_from_file(CdRegistry *registry, const gchar *filename, GError **error);
 CdWorkflow *cd_workflow_new_from_data(CdRegistry *registry, const gchar *data, const gchar *origin, GError **error);
 gchar *cd_workflow_find(const gchar *name_or_path, GError **error);
+gchar *cd_workflow_find_file(const gchar *file, GError **error);
 
 const gchar *cd_workflow_get_name(CdWorkflow *self);
 const gchar *cd_workflow_get_description(CdWorkflow *self);

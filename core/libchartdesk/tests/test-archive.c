@@ -620,6 +620,322 @@ test_archive_search_filters(Fixture *f, gconstpointer data)
   g_assert_cmpuint(paged->len, ==, 1);
 }
 
+static CdSearchResult *
+search_ex(CdArchive *archive, const CdSearchQuery *query)
+{
+  g_autoptr(GError) error = NULL;
+  CdSearchResult *result = cd_archive_search_ex(archive, query, &error);
+
+  g_assert_no_error(error);
+  g_assert_nonnull(result);
+  return result;
+}
+
+static guint64
+facet(GPtrArray *facets, const gchar *value)
+{
+  for (guint i = 0; i < facets->len; i++) {
+    CdSearchFacet *f = g_ptr_array_index(facets, i);
+    if (g_strcmp0(f->value, value) == 0)
+      return f->count;
+  }
+  return 0;
+}
+
+/* cd_archive_search_ex(): exact totals, facets by type and year, the
+ * status filter, paging, what a hit shows (patient name, title, position
+ * in the document) and the snippet's matched words as spans. */
+static void
+test_archive_search_ex(Fixture *f, gconstpointer data)
+{
+  g_autoptr(CdArchive) archive = open_writer(f->path);
+  g_autoptr(CdSearchResult) chest = NULL;
+  g_autoptr(CdSearchResult) cafe = NULL;
+  g_autoptr(CdSearchResult) review = NULL;
+  g_autoptr(CdSearchResult) filed = NULL;
+  g_autoptr(CdSearchResult) listed = NULL;
+  g_autoptr(CdSearchResult) paged = NULL;
+  g_autoptr(CdSearchResult) syntax = NULL;
+  g_autoptr(CdSearchResult) bad = NULL;
+  g_autoptr(JsonNode) json = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree gchar *text = NULL;
+  CdSearchHit *h;
+  CdSearchSpan *span;
+
+  fill_for_search(archive);
+  g_assert_true(cd_archive_exec(archive,
+                                "INSERT INTO patients (mrn, family, given, updated) "
+                                "VALUES ('00482913', 'DOE', 'JANE', '2026-01-01')",
+                                &error));
+  g_assert_no_error(error);
+
+  chest = search_ex(archive, &(CdSearchQuery){ .text = "Chest" });
+  g_assert_cmpuint(chest->hits->len, ==, 3);
+  g_assert_cmpuint(chest->total, ==, 3);
+  g_assert_false(chest->total_is_estimate);
+  g_assert_false(chest->facets_partial);
+  g_assert_cmpint(chest->order, ==, CD_SEARCH_ORDER_RANK);
+  g_assert_cmpstr(chest->plan, ==, "text-first");
+  g_assert_cmpstrv(chest->terms, ((const gchar *[]){ "chest", NULL }));
+  g_assert_cmpuint(chest->type_facets->len, ==, 3);
+  g_assert_cmpuint(facet(chest->type_facets, "radiology-report"), ==, 1);
+  g_assert_cmpuint(chest->year_facets->len, ==, 3);
+  g_assert_cmpstr(((CdSearchFacet *) g_ptr_array_index(chest->year_facets, 0))->value, ==, "2010");
+  g_assert_cmpstr(((CdSearchFacet *) g_ptr_array_index(chest->year_facets, 2))->value, ==, "1998");
+
+  cafe = search_ex(archive, &(CdSearchQuery){ .text = "CAFÉ" });
+  g_assert_cmpuint(cafe->total, ==, 1);
+  g_assert_cmpstrv(cafe->terms, ((const gchar *[]){ "cafe", NULL }));
+  h = g_ptr_array_index(cafe->hits, 0);
+  g_assert_cmpstr(h->patient_name, ==, "DOE, JANE");
+  g_assert_cmpstr(h->title, ==, "TEST");
+  g_assert_cmpint(h->seq, ==, 0);
+  g_assert_cmpint(h->document_id, >, 0);
+  g_assert_nonnull(h->snippet_text);
+  g_assert_null(strchr(h->snippet_text, '['));
+  g_assert_cmpuint(h->spans->len, ==, 1);
+  span = &g_array_index(h->spans, CdSearchSpan, 0);
+  g_assert_cmpint(strncmp(h->snippet_text + span->start, "Café", span->length), ==, 0);
+  g_assert_cmpuint(span->length, ==, strlen("Café"));
+
+  /* the web API's JSON: the snippet in runs, the matched word flagged */
+  json = cd_search_result_to_json(cafe, &(CdSearchQuery){ .text = "CAFÉ" });
+  text = json_to_string(json, FALSE);
+  g_assert_nonnull(strstr(text, "{\"text\":\"Café\",\"hit\":true}"));
+  g_assert_nonnull(strstr(text, "\"total\":1,\"total_is_estimate\":false"));
+  g_assert_nonnull(strstr(text, "\"patient\":\"DOE, JANE\""));
+  g_assert_nonnull(strstr(text, "\"facets\":{\"type\":{\"discharge-summary\":1},\"year\":{\"1998\":1}}"));
+
+  review = search_ex(archive, &(CdSearchQuery){ .text = "chest", .status = "review" });
+  g_assert_cmpuint(review->total, ==, 0);
+  g_assert_cmpuint(review->hits->len, ==, 0);
+  g_assert_cmpuint(review->type_facets->len, ==, 0);
+  filed = search_ex(archive, &(CdSearchQuery){ .status = "filed" });
+  g_assert_cmpuint(filed->total, ==, 3);
+  g_assert_cmpint(filed->order, ==, CD_SEARCH_ORDER_DATE);
+
+  listed = search_ex(archive, &(CdSearchQuery){ .mrn = "00700001" });
+  g_assert_cmpuint(listed->total, ==, 2);
+  g_assert_cmpstr(listed->plan, ==, "filters");
+  g_assert_cmpstr(((CdSearchHit *) g_ptr_array_index(listed->hits, 0))->date, ==, "2010-01-15");
+
+  paged = search_ex(archive, &(CdSearchQuery){ .text = "chest", .limit = 1, .offset = 2 });
+  g_assert_cmpuint(paged->hits->len, ==, 1);
+  g_assert_cmpuint(paged->total, ==, 3);
+
+  /* operators and syntax are not words to highlight */
+  syntax = search_ex(archive, &(CdSearchQuery){ .text = "cafe OR deja*" });
+  g_assert_cmpuint(syntax->total, ==, 2);
+  g_assert_cmpstrv(syntax->terms, ((const gchar *[]){ "cafe", "deja", NULL }));
+
+  bad = cd_archive_search_ex(archive, &(CdSearchQuery){ .text = "chest", .status = "lost" }, &error);
+  g_assert_null(bad);
+  g_assert_error(error, CD_ERROR, CD_ERROR_QUERY);
+  g_assert_nonnull(strstr(error->message, "'lost'"));
+}
+
+/* Many pages at once, straight into the tables (the triggers index them):
+ * @docs documents of @type, @per pages each, all with @text. */
+static void
+bulk_insert(CdArchive *archive, gint64 batch, guint docs, guint per, const gchar *mrn, const gchar *type,
+            const gchar *date, const gchar *text)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree gchar *sql = g_strdup_printf(
+      "BEGIN;"
+      "CREATE TEMP TABLE IF NOT EXISTS n (i INTEGER PRIMARY KEY);"
+      "DELETE FROM temp.n;"
+      "WITH RECURSIVE c (i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM c WHERE i + 1 < %u) "
+      "INSERT INTO temp.n SELECT i FROM c;"
+      "CREATE TEMP TABLE IF NOT EXISTS base (id INTEGER);"
+      "DELETE FROM temp.base;"
+      "INSERT INTO temp.base SELECT coalesce(max(id), 0) FROM documents;"
+      "INSERT INTO documents (id, batch_id, patient_mrn, status, type, date, title, created) "
+      "SELECT (SELECT id FROM temp.base) + 1 + i, %" G_GINT64_FORMAT ", '%s', 'filed', '%s', "
+      "date('%s', '+' || (i %% 28) || ' days'), 'BULK', '2026-01-01' FROM temp.n WHERE i < %u;"
+      "INSERT INTO pages (batch_id, document_id, seq, kind, source_path, source_page, text, created) "
+      "SELECT %" G_GINT64_FORMAT ", (SELECT id FROM temp.base) + 1 + i / %u, i %% %u, 'page', 'bulk.tif', i, '%s', "
+      "'2026-01-01' FROM temp.n WHERE i < %u;"
+      "COMMIT;",
+      docs * per, batch, mrn, type, date, docs, batch, per, per, text, docs * per);
+
+  g_assert_true(cd_archive_exec(archive, sql, &error));
+  g_assert_no_error(error);
+}
+
+static gboolean
+hits_have_type(GPtrArray *hits, const gchar *type)
+{
+  for (guint i = 0; i < hits->len; i++) {
+    if (g_strcmp0(((CdSearchHit *) g_ptr_array_index(hits, i))->doc_type, type) != 0)
+      return FALSE;
+  }
+  return TRUE;
+}
+
+/* A filter never drops matches, however many better-ranked matches of other
+ * documents there are (a filtered search used to rank a window of 20,000
+ * text matches first and find nothing beyond it); a broad word is ranked in
+ * a recent window, and paging goes on past it through every match; a total
+ * past the counting limit is a lower bound, flagged, except one word with no
+ * filter, counted exactly. */
+static void
+test_archive_search_complete(Fixture *f, gconstpointer data)
+{
+  g_autoptr(CdArchive) archive = open_writer(f->path);
+  g_autoptr(CdSearchResult) typed = NULL;
+  g_autoptr(CdSearchResult) dated = NULL;
+  g_autoptr(CdSearchResult) chart = NULL;
+  g_autoptr(CdSearchResult) broad = NULL;
+  g_autoptr(CdSearchResult) edge = NULL;
+  g_autoptr(CdSearchResult) common = NULL;
+  g_autoptr(CdSearchResult) two = NULL;
+  g_autoptr(CdSearchResult) listed = NULL;
+  g_autoptr(GHashTable) seen = g_hash_table_new(g_int64_hash, g_int64_equal);
+  gint64 batch = begin_batch(archive);
+  const gchar *radiology[] = { "radiology-report", NULL };
+  guint64 all = 25000 + 10;
+
+  /* 25,000 pages where "fever" ranks high, then 10 where it ranks lower */
+  bulk_insert(archive, batch, 500, 50, "00100100", "progress-note", "2001-01-01", "fever fever fever ward round");
+  bulk_insert(archive, batch, 10, 1, "00900900", "radiology-report", "2005-06-01",
+              "a fever was once noted in passing on this film today");
+
+  typed = search_ex(archive, &(CdSearchQuery){ .text = "fever", .doc_types = radiology, .limit = 50 });
+  g_assert_cmpuint(typed->hits->len, ==, 10);
+  g_assert_cmpuint(typed->total, ==, 10);
+  g_assert_false(typed->total_is_estimate);
+  g_assert_true(hits_have_type(typed->hits, "radiology-report"));
+  g_assert_cmpstr(typed->plan, ==, "filter-first");
+  g_assert_cmpuint(facet(typed->type_facets, "radiology-report"), ==, 10);
+  g_assert_cmpuint(facet(typed->year_facets, "2005"), ==, 10);
+
+  dated = search_ex(archive, &(CdSearchQuery){ .text = "fever", .doc_types = radiology, .date_from = "2005-06-01",
+                                               .date_to = "2005-06-05" });
+  g_assert_cmpuint(dated->total, ==, 5);
+  g_assert_cmpuint(dated->hits->len, ==, 5);
+
+  chart = search_ex(archive, &(CdSearchQuery){ .text = "fever", .mrn = "00900900", .limit = 3 });
+  g_assert_cmpuint(chart->total, ==, 10);
+  g_assert_cmpuint(chart->hits->len, ==, 3);
+  g_assert_cmpstr(chart->plan, ==, "filter-first");
+
+  /* a word on every page: ranked in the recent window, counted exactly */
+  broad = search_ex(archive, &(CdSearchQuery){ .text = "fever" });
+  g_assert_cmpstr(broad->plan, ==, "recent-window");
+  g_assert_cmpint(broad->order, ==, CD_SEARCH_ORDER_RECENT_RANK);
+  g_assert_cmpuint(broad->window, ==, CD_SEARCH_RANK_WINDOW);
+  g_assert_cmpuint(broad->total, ==, all);
+  g_assert_false(broad->total_is_estimate);
+  g_assert_true(broad->facets_partial);
+  g_assert_cmpuint(broad->hits->len, ==, 20);
+
+  /* paging across the end of the window: no page twice, none skipped */
+  for (guint offset = CD_SEARCH_RANK_WINDOW - 30; offset < CD_SEARCH_RANK_WINDOW + 30; offset += 20) {
+    g_autoptr(CdSearchResult) page = search_ex(archive, &(CdSearchQuery){ .text = "fever", .offset = offset });
+    g_assert_cmpuint(page->hits->len, ==, 20);
+    for (guint i = 0; i < page->hits->len; i++) {
+      CdSearchHit *h = g_ptr_array_index(page->hits, i);
+      g_assert_false(g_hash_table_contains(seen, &h->page_id));
+      g_hash_table_add(seen, &h->page_id);
+    }
+    g_hash_table_steal_all(seen); /* the keys die with the page */
+    for (guint i = 0; i < page->hits->len; i++)
+      g_assert_cmpint(((CdSearchHit *) g_ptr_array_index(page->hits, i))->page_id, >, 0);
+  }
+  {
+    /* the same pages in one request and in pages of 20 */
+    g_autoptr(CdSearchResult) whole = search_ex(
+        archive, &(CdSearchQuery){ .text = "fever", .offset = CD_SEARCH_RANK_WINDOW - 30, .limit = 60 });
+    g_autoptr(GPtrArray) ids = g_ptr_array_new();
+    g_assert_cmpuint(whole->hits->len, ==, 60);
+    for (guint offset = 0; offset < 60; offset += 20) {
+      g_autoptr(CdSearchResult) page = search_ex(
+          archive, &(CdSearchQuery){ .text = "fever", .offset = CD_SEARCH_RANK_WINDOW - 30 + offset });
+      for (guint i = 0; i < page->hits->len; i++)
+        g_assert_cmpint(((CdSearchHit *) g_ptr_array_index(page->hits, i))->page_id, ==,
+                        ((CdSearchHit *) g_ptr_array_index(whole->hits, offset + i))->page_id);
+    }
+  }
+  /* the last match of all is reachable */
+  edge = search_ex(archive, &(CdSearchQuery){ .text = "fever", .offset = all - 1 });
+  g_assert_cmpuint(edge->hits->len, ==, 1);
+
+  /* a broad word within a broad type: a lower bound, flagged */
+  common = search_ex(archive, &(CdSearchQuery){ .text = "fever", .doc_type = "progress-note" });
+  g_assert_true(common->total_is_estimate);
+  g_assert_cmpuint(common->total, ==, CD_SEARCH_COUNT_LIMIT);
+  g_assert_true(hits_have_type(common->hits, "progress-note"));
+  two = search_ex(archive, &(CdSearchQuery){ .text = "ward fever" });
+  g_assert_true(two->total_is_estimate);
+  g_assert_cmpuint(two->total, ==, CD_SEARCH_COUNT_LIMIT);
+
+  listed = search_ex(archive, &(CdSearchQuery){ .doc_types = radiology });
+  g_assert_cmpuint(listed->total, ==, 10);
+  g_assert_cmpuint(listed->hits->len, ==, 10);
+}
+
+/* The query plan SQLite chooses for each statement a search runs: the
+ * "detail" lines of EXPLAIN QUERY PLAN, one text per statement; each must
+ * hold @expect and @expect_also. */
+static void
+assert_plan(CdArchive *archive, const CdSearchQuery *query, const gchar *expect_plan, const gchar *expect,
+            const gchar *expect_also)
+{
+  g_autoptr(GError) error = NULL;
+  const gchar *plan = NULL;
+  g_autoptr(GPtrArray) statements = cd_archive_search_statements(archive, query, &plan, &error);
+
+  g_assert_no_error(error);
+  g_assert_cmpstr(plan, ==, expect_plan);
+  g_assert_cmpuint(statements->len, >=, 2);
+  for (guint i = 0; i < statements->len; i++) {
+    g_autofree gchar *sql = g_strdup_printf("EXPLAIN QUERY PLAN %s", (gchar *) g_ptr_array_index(statements, i));
+    g_autoptr(sqlite3_stmt) stmt = cd_archive_prepare(archive, sql, &error);
+    g_autoptr(GString) out = g_string_new(NULL);
+    g_assert_no_error(error);
+    while (sqlite3_step(stmt) == SQLITE_ROW)
+      g_string_append_printf(out, "%s\n", sqlite3_column_text(stmt, 3));
+    g_test_message("%s\n%s", (gchar *) g_ptr_array_index(statements, i), out->str);
+    g_assert_nonnull(strstr(out->str, expect));
+    g_assert_nonnull(strstr(out->str, expect_also));
+    /* never a full scan of documents or pages */
+    g_assert_null(strstr(out->str, "SCAN d\n"));
+    g_assert_null(strstr(out->str, "SCAN p\n"));
+  }
+}
+
+static void
+test_archive_search_plans(Fixture *f, gconstpointer data)
+{
+  g_autoptr(CdArchive) archive = open_writer(f->path);
+  gint64 batch = begin_batch(archive);
+  const gchar *radiology[] = { "radiology-report", NULL };
+
+  bulk_insert(archive, batch, 1200, 5, "00100100", "progress-note", "2001-01-01", "fever ward round");
+  bulk_insert(archive, batch, 10, 2, "00900900", "radiology-report", "2005-06-01", "fever film");
+  g_assert_true(cd_archive_exec(archive, "ANALYZE", NULL));
+
+  assert_plan(archive, &(CdSearchQuery){ .text = "fever", .mrn = "00900900" }, "filter-first",
+              "INDEX documents_patient (patient_mrn=?)", "INDEX pages_document (document_id=?)");
+  assert_plan(archive,
+              &(CdSearchQuery){ .text = "fever", .doc_types = radiology, .date_from = "2005-01-01",
+                                .date_to = "2005-12-31" },
+              "filter-first", "INDEX documents_type (type=? AND date>? AND date<?)", "INDEX pages_document");
+  assert_plan(archive, &(CdSearchQuery){ .text = "fever", .date_from = "2005-06-01", .date_to = "2005-06-30" },
+              "filter-first", "INDEX documents_date (date>? AND date<?)", "INDEX pages_document");
+  /* rare words: the index's matches, each joined by primary key */
+  assert_plan(archive, &(CdSearchQuery){ .text = "film", .date_from = "2005-01-01", .date_to = "2005-12-31" },
+              "text-first",
+              "SCAN f VIRTUAL TABLE INDEX", "SEARCH p USING INTEGER PRIMARY KEY (rowid=?)\n"
+              "SEARCH d USING INTEGER PRIMARY KEY (rowid=?)");
+  assert_plan(archive, &(CdSearchQuery){ .mrn = "00900900" }, "filters", "INDEX documents_patient (patient_mrn=?)",
+              "INDEX pages_document (document_id=? AND seq=?)");
+  assert_plan(archive, &(CdSearchQuery){ .doc_types = radiology, .date_from = "2005-01-01" }, "filters",
+              "INDEX documents_type (type=? AND date>?)", "INDEX pages_document (document_id=? AND seq=?)");
+}
+
 static gint64
 count_audit(CdArchive *archive, const gchar *action)
 {
@@ -1319,7 +1635,7 @@ test_archive_audit_migrated(Fixture *f, gconstpointer data)
   g_clear_pointer(&raw, sqlite3_close);
 
   archive = open_writer(f->path);
-  g_assert_cmpint(cd_archive_get_schema_version(archive), ==, 4);
+  g_assert_cmpint(cd_archive_get_schema_version(archive), ==, CD_ARCHIVE_SCHEMA_VERSION);
   report = cd_archive_verify_audit_report(archive, &error);
   g_assert_no_error(error);
   g_assert_true(json_object_get_boolean_member(json_node_get_object(report), "intact"));
@@ -1605,6 +1921,9 @@ main(int argc, char **argv)
   ADD("search-words", test_archive_search_words);
   ADD("search-syntax", test_archive_search_syntax);
   ADD("search-filters", test_archive_search_filters);
+  ADD("search-ex", test_archive_search_ex);
+  ADD("search-complete", test_archive_search_complete);
+  ADD("search-plans", test_archive_search_plans);
   ADD("audit-every-read", test_archive_audit_every_read);
   ADD("audit-append-only", test_archive_audit_append_only);
   ADD("audit-edited", test_archive_audit_edited);

@@ -428,6 +428,19 @@ test_users_restricted(Fixture *f, gconstpointer data)
       if (pass == 0)
         g_assert_cmpstr(hit->doc_type, !=, "psychotherapy-note");
     }
+    /* nor in the total and the facets */
+    for (guint q = 0; q < 2; q++) {
+      g_autoptr(CdSearchResult) result = cd_archive_search_ex(archive, q == 0 ? &by_words : &by_patient, &error);
+      gboolean secret_facet = FALSE;
+      g_assert_no_error(error);
+      g_assert_cmpuint(result->total, ==, expected);
+      for (guint i = 0; i < result->type_facets->len; i++) {
+        CdSearchFacet *facet = g_ptr_array_index(result->type_facets, i);
+        if (g_strcmp0(facet->value, "psychotherapy-note") == 0)
+          secret_facet = TRUE;
+      }
+      g_assert_true(secret_facet == (pass == 1));
+    }
     /* the search's own audit entry counts what the user saw */
     {
       g_autofree gchar *detail = NULL;

@@ -1,0 +1,242 @@
+"""`bench.py search-scale`: search latency per query class on an archive of
+N pages that the benchmark builds itself.
+
+The archive is made the way an archive is: `chartdesk mpi import` creates it
+(schema, audit key) with the patient index; then documents and pages go in
+straight through SQL, in bulk, the full-text triggers indexing every page.
+Page text is cut from the mtsamples transcriptions (../shared/data), every
+page shares one stored image. Each query class is then run as a user runs
+it (one `chartdesk search` process per query, `--no-service`) and
+in-process (`--repeat`, the library's own time), beside the bare FTS5 query
+(Python's sqlite3 on the same file), and each answer is checked against a
+plain count in SQL.
+"""
+import csv
+import datetime
+import hashlib
+import json
+import os
+import random
+import re
+import sqlite3
+import statistics
+import subprocess
+import sys
+import time
+
+TYPES = [("progress-note", 30), ("laboratory-report", 20), ("radiology-report", 10), ("discharge-summary", 8),
+         ("operative-report", 6), ("consultation", 8), ("history-physical", 8), ("nursing-note", 6),
+         ("correspondence", 4)]
+RARE = "zyxwrarebench"
+
+
+def pages_of_text(data, size=1100):
+    """The transcriptions cut into page-sized pieces at word boundaries."""
+    pool = []
+    with open(data, newline="") as f:
+        for row in csv.DictReader(f):
+            text = re.sub(r"\s+", " ", (row.get("transcription") or "").replace(",  ", ". ")).strip()
+            while len(text) > 200:
+                cut = text.rfind(" ", 0, size) if len(text) > size else len(text)
+                cut = cut if cut > 200 else min(size, len(text))
+                pool.append(text[:cut])
+                text = text[cut:].strip()
+    return pool
+
+
+def build(chartdesk, env, workdir, n_pages, data, seed):
+    archive = os.path.join(workdir, "scale.archive")
+    done = os.path.join(workdir, "built")
+    if os.path.exists(done):
+        return archive
+    for suffix in ("", "-wal", "-shm", ".lock", ".audit-anchor"):
+        if os.path.exists(archive + suffix):
+            os.unlink(archive + suffix)
+    rnd = random.Random(seed)
+    n_patients = max(20, n_pages // 40)
+    patients_csv = os.path.join(workdir, "patients.csv")
+    with open(patients_csv, "w") as f:
+        f.write("mrn,family,given,dob\n")
+        for i in range(n_patients):
+            f.write("%08d,FAMILY%d,GIVEN%d,19%02d-%02d-%02d\n" % (10000000 + i, i, i, 30 + i % 60, 1 + i % 12,
+                                                                   1 + i % 28))
+    subprocess.run([chartdesk, "mpi", "import", archive, patients_csv], check=True, env=env, capture_output=True)
+    pool = pages_of_text(data)
+    t0 = time.monotonic()
+    db = sqlite3.connect(archive, isolation_level=None)
+    db.execute("PRAGMA journal_mode=DELETE")
+    db.execute("PRAGMA synchronous=OFF")
+    db.execute("PRAGMA cache_size=-200000")
+    db.execute("BEGIN")
+    now = datetime.datetime.utcnow().strftime("%Y-%m-%dT%H:%M:%SZ")
+    db.execute("INSERT INTO batches (started, finished, actor, workflow, inputs, status) "
+               "VALUES (?, ?, 'bench', 'bench-bulk', '[]', 'finished')", (now, now))
+    batch = db.execute("SELECT max(id) FROM batches").fetchone()[0]
+    sample = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                          "samples", "01-discharge-progress.tif")
+    blob = open(sample, "rb").read()
+    sha = hashlib.sha256(blob).hexdigest()
+    db.execute("INSERT OR IGNORE INTO images (sha256, format, width, height, depth, xres, yres, data) "
+               "VALUES (?, 'tiff-g4', 2550, 3300, 1, 300, 300, ?)", (sha, blob))
+    weights = [w for _, w in TYPES]
+    names = [t for t, _ in TYPES]
+    start = datetime.date(1990, 1, 1).toordinal()
+    span = datetime.date(2025, 12, 31).toordinal() - start
+    page = 0
+    doc_id = db.execute("SELECT coalesce(max(id), 0) FROM documents").fetchone()[0]
+    docs, pages = [], []
+    while page < n_pages:
+        doc_id += 1
+        n = min(rnd.choice([1, 1, 2, 3, 4, 5, 6, 7, 8, 8]), n_pages - page)
+        date = datetime.date.fromordinal(start + rnd.randrange(span)).isoformat()
+        dtype = rnd.choices(names, weights)[0]
+        docs.append((doc_id, batch, "%08d" % (10000000 + rnd.randrange(n_patients)),
+                     "review" if rnd.random() < 0.03 else "filed", dtype, date, dtype.replace("-", " ").title(), now))
+        for seq in range(n):
+            text = pool[rnd.randrange(len(pool))]
+            if page == n_pages // 2:
+                text += " " + RARE
+            pages.append((batch, doc_id, seq, "bulk/box%d.tif" % (page // 5000), page, sha, text, now))
+            page += 1
+        if len(pages) >= 20000:
+            flush(db, docs, pages)
+            print("  %d pages (%.0f s)" % (page, time.monotonic() - t0), file=sys.stderr, flush=True)
+    flush(db, docs, pages)
+    db.execute("COMMIT")
+    db.execute("PRAGMA journal_mode=WAL")
+    db.close()
+    open(done, "w").write("%d pages in %.0f s\n" % (n_pages, time.monotonic() - t0))
+    return archive
+
+
+def flush(db, docs, pages):
+    db.executemany("INSERT INTO documents (id, batch_id, patient_mrn, status, type, date, title, created) "
+                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", docs)
+    db.executemany("INSERT INTO pages (batch_id, document_id, seq, kind, source_path, source_page, image_sha256, "
+                   "text, created) VALUES (?, ?, ?, 'page', ?, ?, ?, ?, ?)", pages)
+    docs.clear()
+    pages.clear()
+
+
+def pick_word(db, share, n_pages, avoid=()):
+    """A real word on about @share of the pages."""
+    target = share * n_pages
+    rows = db.execute("SELECT term, doc FROM temp.v WHERE doc BETWEEN ? AND ? AND length(term) >= 4 "
+                      "AND term GLOB '[a-z]*' AND term NOT GLOB '*[0-9]*'",
+                      (int(target * 0.7), int(target * 1.3) + 1)).fetchall()
+    rows = [r for r in rows if r[0] not in avoid]
+    rows.sort(key=lambda r: abs(r[1] - target))
+    return rows[0][0] if rows else None
+
+
+def classes(db, n_pages):
+    db.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.v USING fts5vocab(main, pages_fts, row)")
+    one = pick_word(db, 0.01, n_pages)
+    most = pick_word(db, 0.75, n_pages)
+    c1 = pick_word(db, 0.35, n_pages, (most,))
+    c2 = pick_word(db, 0.30, n_pages, (most, c1))
+    # a patient with about the average chart (~40 pages)
+    mrn = db.execute("SELECT d.patient_mrn, count(*) c FROM documents d JOIN pages p ON p.document_id = d.id "
+                     "WHERE d.patient_mrn IN (SELECT patient_mrn FROM documents LIMIT 200) "
+                     "GROUP BY 1 ORDER BY abs(c - 40) LIMIT 1").fetchone()[0]
+    return [
+        ("rare word (1 page)", [RARE]),
+        ("word on 1%% of pages (%s)" % one, [one]),
+        ("word on 75%% of pages (%s)" % most, [most]),
+        ("two common words (%s %s)" % (c1, c2), [c1, c2]),
+        ("phrase (\"%s %s\")" % ("the", "patient"), ['"the patient"']),
+        ("common word + --mrn (a chart)", [most, "--mrn", mrn]),
+        ("1% word + --type + --from/--to (5 years)", [one, "--type", "laboratory-report", "--from", "2000-01-01",
+                                                      "--to", "2004-12-31"]),
+        ("common word + --type + --from/--to (a month)", [most, "--type", "radiology-report", "--from", "2010-03-01",
+                                                          "--to", "2010-03-31"]),
+        ("common word + --type (broad filter)", [most, "--type", "progress-note"]),
+        ("--mrn alone (a patient's documents)", ["--mrn", mrn]),
+        ("--type + year, no words", ["--type", "discharge-summary", "--from", "2015-01-01", "--to", "2015-12-31"]),
+        ("--status review + year, no words", ["--status", "review", "--from", "2015-01-01", "--to", "2015-12-31"]),
+    ]
+
+
+def truth(db, argv):
+    """The right total for a query, counted plainly in SQL."""
+    words, opts, i = [], {}, 0
+    while i < len(argv):
+        if argv[i].startswith("--"):
+            opts[argv[i][2:]] = argv[i + 1]
+            i += 2
+        else:
+            words.append(argv[i])
+            i += 1
+    where, params = ["1"], []
+    for key, col, op in (("mrn", "d.patient_mrn", "="), ("type", "d.type", "="), ("from", "d.date", ">="),
+                         ("to", "d.date", "<="), ("status", "d.status", "=")):
+        if key in opts:
+            where.append("%s %s ?" % (col, op))
+            params.append(opts[key])
+    if words:
+        match = " ".join(w if w.startswith('"') else '"%s"' % w for w in words)
+        sql = ("SELECT count(*) FROM pages_fts f JOIN pages p ON p.id = f.rowid LEFT JOIN documents d "
+               "ON d.id = p.document_id WHERE pages_fts MATCH ? AND " + " AND ".join(where))
+        return db.execute(sql, [match] + params).fetchone()[0], match
+    sql = ("SELECT count(*) FROM documents d JOIN pages p ON p.document_id = d.id AND p.seq = 0 WHERE "
+           + " AND ".join(where))
+    return db.execute(sql, params).fetchone()[0], None
+
+
+def pct(values, q):
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
+
+
+def cmd_search_scale(args, build_dir, chartdesk, env, shared_data):
+    data = args.mtsamples or os.path.join(shared_data or "", "mtsamples", "mtsamples-train.csv")
+    if not os.path.exists(data):
+        sys.exit("search-scale needs the mtsamples transcriptions: %s not found" % data)
+    workdir = os.path.join(build_dir, "bench", "search-scale-%d" % args.pages)
+    os.makedirs(workdir, exist_ok=True)
+    env = dict(env, CHARTDESK_AUDIT_KEY=os.path.join(workdir, "audit.key"))
+    t = time.monotonic()
+    archive = build(chartdesk, env, workdir, args.pages, data, args.seed)
+    print("archive: %s, %s (%.1f MiB)" % (archive, open(os.path.join(workdir, "built")).read().strip(),
+                                          os.path.getsize(archive) / 2 ** 20))
+    db = sqlite3.connect(archive)
+    n_pages = db.execute("SELECT count(*) FROM pages").fetchone()[0]
+    n_docs = db.execute("SELECT count(*) FROM documents").fetchone()[0]
+    print("%d pages, %d documents; %d runs per query class (p99 of %d runs is their slowest)"
+          % (n_pages, n_docs, args.runs, args.runs))
+    print()
+    print("| query | CLI p50 | CLI p99 | in-process p50 | p99 | bare FTS5 p50 | plan | total | answer |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for name, argv in classes(db, n_pages):
+        cmd = [chartdesk, "search", "--no-service", "--json", archive] + argv
+        cli = []
+        out = None
+        for _ in range(args.runs):
+            t0 = time.monotonic()
+            p = subprocess.run(cmd, env=env, capture_output=True, text=True)
+            cli.append(1000 * (time.monotonic() - t0))
+            if p.returncode != 0:
+                sys.exit("%s: %s" % (" ".join(cmd), p.stderr))
+            out = json.loads(p.stdout)
+        p = subprocess.run(cmd + ["--repeat", str(args.runs)], env=env, capture_output=True, text=True)
+        inproc = [float(line.split()[1]) for line in p.stderr.splitlines() if line.startswith("search-ms ")]
+        right, match = truth(db, argv)
+        bare = []
+        if match is not None and not any(a.startswith("--") for a in argv):
+            for _ in range(args.runs):
+                t0 = time.monotonic()
+                db.execute("SELECT rowid FROM pages_fts WHERE pages_fts MATCH ? ORDER BY rank LIMIT 20",
+                           (match,)).fetchall()
+                bare.append(1000 * (time.monotonic() - t0))
+        total = out["total"]
+        if out["total_is_estimate"]:
+            ok = right >= total and len(out["hits"]) == min(20, right)
+            shown = "≥ %d (of %d)" % (total, right)
+        else:
+            ok = right == total and len(out["hits"]) == min(20, right)
+            shown = "%d" % total
+        print("| %s | %.0f ms | %.0f ms | %.1f ms | %.1f ms | %s | %s | %s | %s |"
+              % (name, pct(cli, 0.5), pct(cli, 0.99), pct(inproc, 0.5), pct(inproc, 0.99),
+                 "%.1f ms" % pct(bare, 0.5) if bare else "—", out["plan"], shown, "right" if ok else "**WRONG**"),
+              flush=True)
+    print("\n(whole run %.0f s)" % (time.monotonic() - t))
