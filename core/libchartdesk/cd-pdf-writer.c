@@ -954,6 +954,11 @@ cd_pdf_info_text(const gchar *utf8, gchar **xmp_utf8)
   g_autofree gchar *latin1 = g_convert_with_fallback(utf8, -1, "ISO-8859-1", "UTF-8", "?", NULL, NULL, NULL);
   if (latin1 == NULL)
     latin1 = g_str_to_ascii(utf8, NULL);
+  /* control characters (OCR noise) are neither PDFDocEncoding nor XML */
+  for (guchar *p = (guchar *) latin1; *p != '\0'; p++) {
+    if (*p < 0x20 || (*p >= 0x7F && *p < 0xA0))
+      *p = ' ';
+  }
   *xmp_utf8 = g_convert(latin1, -1, "UTF-8", "ISO-8859-1", NULL, NULL, NULL);
   if (*xmp_utf8 == NULL)
     *xmp_utf8 = g_strdup("");
