@@ -371,6 +371,22 @@ test_export_pdf_selection(gconstpointer data)
   cd_test_chartdesk(&r2, "export", "--pdf", f->archive, "--mrn", mrn, "-o", one, NULL);
   g_assert_cmpint(r2.status, ==, 1);
   g_assert_nonnull(strstr(r2.err, "is one file"));
+
+  /* a stage of another kind is not an exporter; options are checked
+   * against the exporter's before a document is read */
+  {
+    g_auto(CdTestRun) r3 = { 0 };
+    g_auto(CdTestRun) r4 = { 0 };
+    g_auto(CdTestRun) r5 = { 0 };
+    cd_test_chartdesk(&r3, "export", "--exporter", "files", f->archive, NULL);
+    g_assert_cmpint(r3.status, ==, 1);
+    g_assert_nonnull(strstr(r3.err, "stage files is a source stage, not an exporter"));
+    cd_test_chartdesk(&r4, "export", "--hl7", f->archive, "--set", "hl7.retries=lots", NULL);
+    g_assert_cmpint(r4.status, ==, 1);
+    g_assert_nonnull(strstr(r4.err, "hl7.retries"));
+    cd_test_chartdesk(&r5, "export", "--pdf", "--fhir", f->archive, NULL);
+    g_assert_cmpint(r5.status, ==, 2);
+  }
 }
 
 /* The library, not the command line, authorises: a user without the

@@ -420,8 +420,8 @@ cd_pdf_to_winansi(const gchar *utf8)
   return out != NULL ? out : g_str_to_ascii(utf8, NULL);
 }
 
-/* Stamps the footer (bottom left) and the Bates number (bottom right) on a
- * white band, so they read on any scan. */
+/* Stamps the footer (bottom left) and the Bates number (bottom right),
+ * each on a white label so it reads on any scan. */
 static gboolean
 cd_pdf_writer_stamp(CdPdfWriter *self, HPDF_Page page, GError **error)
 {
@@ -430,6 +430,7 @@ cd_pdf_writer_stamp(CdPdfWriter *self, HPDF_Page page, GError **error)
   g_autofree gchar *bates_enc = NULL;
   g_autofree gchar *footer_enc = NULL;
   gfloat bates_w = 0;
+  gfloat footer_w = 0;
 
   g_clear_pointer(&self->last_bates, g_free);
   if (self->bates_prefix == NULL && self->footer == NULL)
@@ -442,23 +443,33 @@ cd_pdf_writer_stamp(CdPdfWriter *self, HPDF_Page page, GError **error)
     footer_enc = cd_pdf_to_winansi(self->footer);
 
   HPDF_Page_GSave(page);
-  HPDF_Page_SetGrayFill(page, 1.0);
-  HPDF_Page_Rectangle(page, 0, 0, w, CD_PDF_STAMP_SIZE * 2.5);
-  HPDF_Page_Fill(page);
-  HPDF_Page_SetGrayFill(page, 0.0);
-  HPDF_Page_BeginText(page);
   HPDF_Page_SetFontAndSize(page, self->font, CD_PDF_STAMP_SIZE);
-  if (bates_enc != NULL) {
+  if (bates_enc != NULL)
     bates_w = HPDF_Page_TextWidth(page, bates_enc);
-    HPDF_Page_TextOut(page, w - bates_w - CD_PDF_STAMP_SIZE * 2, CD_PDF_STAMP_SIZE, bates_enc);
-  }
   if (footer_enc != NULL) {
     gfloat room = w - bates_w - CD_PDF_STAMP_SIZE * 6;
     HPDF_UINT fits = room > 0 ? HPDF_Page_MeasureText(page, footer_enc, room, HPDF_FALSE, NULL) : 0;
     if (fits < strlen(footer_enc))
       footer_enc[fits] = '\0';
-    HPDF_Page_TextOut(page, CD_PDF_STAMP_SIZE * 2, CD_PDF_STAMP_SIZE, footer_enc);
+    footer_w = HPDF_Page_TextWidth(page, footer_enc);
   }
+  /* a white label behind each text only: the rest of the margin stays as
+   * scanned, nothing of the record is covered but what the label needs */
+  HPDF_Page_SetGrayFill(page, 1.0);
+  if (bates_enc != NULL)
+    HPDF_Page_Rectangle(page, w - bates_w - CD_PDF_STAMP_SIZE * 2.5, CD_PDF_STAMP_SIZE * 0.6,
+                        bates_w + CD_PDF_STAMP_SIZE, CD_PDF_STAMP_SIZE * 1.4);
+  if (footer_enc != NULL && footer_w > 0)
+    HPDF_Page_Rectangle(page, CD_PDF_STAMP_SIZE * 1.5, CD_PDF_STAMP_SIZE * 0.6, footer_w + CD_PDF_STAMP_SIZE,
+                        CD_PDF_STAMP_SIZE * 1.4);
+  HPDF_Page_Fill(page);
+  HPDF_Page_SetGrayFill(page, 0.0);
+  HPDF_Page_BeginText(page);
+  HPDF_Page_SetFontAndSize(page, self->font, CD_PDF_STAMP_SIZE);
+  if (bates_enc != NULL)
+    HPDF_Page_TextOut(page, w - bates_w - CD_PDF_STAMP_SIZE * 2, CD_PDF_STAMP_SIZE, bates_enc);
+  if (footer_enc != NULL)
+    HPDF_Page_TextOut(page, CD_PDF_STAMP_SIZE * 2, CD_PDF_STAMP_SIZE, footer_enc);
   HPDF_Page_EndText(page);
   HPDF_Page_GRestore(page);
   if (!cd_pdf_writer_check(self, HPDF_OK, "stamping the page", error))
@@ -943,6 +954,11 @@ cd_pdf_info_text(const gchar *utf8, gchar **xmp_utf8)
   g_autofree gchar *latin1 = g_convert_with_fallback(utf8, -1, "ISO-8859-1", "UTF-8", "?", NULL, NULL, NULL);
   if (latin1 == NULL)
     latin1 = g_str_to_ascii(utf8, NULL);
+  /* control characters (OCR noise) are neither PDFDocEncoding nor XML */
+  for (guchar *p = (guchar *) latin1; *p != '\0'; p++) {
+    if (*p < 0x20 || (*p >= 0x7F && *p < 0xA0))
+      *p = ' ';
+  }
   *xmp_utf8 = g_convert(latin1, -1, "UTF-8", "ISO-8859-1", NULL, NULL, NULL);
   if (*xmp_utf8 == NULL)
     *xmp_utf8 = g_strdup("");
