@@ -1327,8 +1327,8 @@ cd_retention_destroy_one(CdArchive *self, gint64 run_id, CdDestroyed *d, const g
   g_autoptr(JsonNode) hnode = NULL;
   g_autofree gchar *hashes_json = NULL;
   const gchar *steps[] = {
-    "UPDATE pages SET text = NULL, words = NULL, facts = NULL, problems = NULL, confidence = NULL, "
-    "image_sha256 = NULL WHERE document_id = ?1",
+    ("UPDATE pages SET text = NULL, words = NULL, facts = NULL, problems = NULL, confidence = NULL, "
+     "image_sha256 = NULL WHERE document_id = ?1"),
     "UPDATE documents SET title = NULL, type_confidence = NULL WHERE id = ?1",
     "DELETE FROM review WHERE document_id = ?1 OR page_id IN (SELECT id FROM pages WHERE document_id = ?1)",
   };

@@ -320,7 +320,7 @@ cd_policy_parse(CdRetentionPolicy *self, GError **error)
 {
   g_auto(GStrv) lines = g_strsplit(self->text, "\n", -1);
   g_autoptr(GHashTable) seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-  g_autoptr(GHashTable) groups = g_hash_table_new(g_str_hash, g_str_equal);
+  g_autoptr(GHashTable) groups = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
   CdRetentionRule *current = NULL;
 
   if (!g_utf8_validate(self->text, -1, NULL))
@@ -357,7 +357,8 @@ cd_policy_parse(CdRetentionPolicy *self, GError **error)
         rule->name = g_strdup(name);
         g_ptr_array_add(self->rules, rule);
       }
-      g_hash_table_insert(groups, (gpointer) g_intern_string(name), rule);
+      /* not interned: a name from the file would stay for the life of the process */
+      g_hash_table_insert(groups, g_strdup(name), rule);
       current = rule;
       continue;
     }
