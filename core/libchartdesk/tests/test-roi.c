@@ -11,6 +11,7 @@
 
 #include "cd-archive-private.h"
 #include "cd-error.h"
+#include "cd-roi-packet.h"
 #include "cd-test-util.h"
 
 typedef struct {
@@ -561,6 +562,84 @@ test_roi_audit(Fixture *f, gconstpointer data)
   g_assert_no_error(error);
 }
 
+/* A released packet's manifest is given back with the pages' words, and a
+ * page whose words changed since is named instead of a different packet. */
+static void
+test_roi_reproduce_checks(Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) manifest = NULL;
+  g_autofree gchar *sql = NULL;
+  JsonObject *page;
+  gint64 id;
+
+  act_as(f, "rita", "roi");
+  id = new_request(f, "Dr. Brown", "legal");
+  g_assert_true(cd_archive_roi_add_documents(f->archive, id, &f->note, 1, NULL, &error));
+  g_assert_true(cd_archive_roi_approve(f->archive, id, &error));
+  /* a draft or approved request has no packet to make again */
+  g_assert_null(cd_archive_roi_get_packet(f->archive, id, &error));
+  g_assert_error(error, CD_ERROR, CD_ERROR_INVALID_ARGUMENT);
+  g_clear_error(&error);
+  release(f, id);
+  manifest = cd_archive_roi_get_packet(f->archive, id, &error);
+  g_assert_no_error(error);
+  g_assert_cmpstr(json_object_get_string_member(json_node_get_object(manifest), "pdf_sha256"), ==, "00ff");
+  page = json_array_get_object_element(
+      json_object_get_array_member(
+          json_array_get_object_element(json_object_get_array_member(json_node_get_object(manifest), "documents"), 0),
+          "pages"),
+      0);
+  g_assert_cmpuint(json_array_get_length(json_object_get_array_member(page, "words")), ==, 4);
+  sql = g_strdup_printf("UPDATE pages SET words = '[]' WHERE id = %" G_GINT64_FORMAT,
+                        json_object_get_int_member(page, "id"));
+  g_assert_true(cd_archive_exec(f->archive, sql, &error));
+  g_clear_pointer(&manifest, json_node_unref);
+  manifest = cd_archive_roi_get_packet(f->archive, id, &error);
+  g_assert_null(manifest);
+  g_assert_error(error, CD_ERROR, CD_ERROR_INVALID_DATA);
+  g_assert_nonnull(strstr(error->message, "words changed since the packet was released"));
+}
+
+/* The shipped cover letter uses only known placeholders and fills them;
+ * an unknown or unclosed one is refused with its line. */
+static void
+test_roi_cover_template(Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) manifest = NULL;
+  g_autofree gchar *path = g_test_build_filename(G_TEST_DIST, "workflows", "roi-cover-letter.txt", NULL);
+  g_autofree gchar *text = NULL;
+  g_autofree gchar *letter = NULL;
+  g_autofree gchar *bad = NULL;
+  JsonObject *m;
+  gint64 id;
+
+  act_as(f, "rita", "roi");
+  id = new_request(f, "Dr. Brown", "continuity of care");
+  g_assert_true(cd_archive_roi_add_documents(f->archive, id, &f->note, 1, NULL, &error));
+  g_assert_true(cd_archive_roi_approve(f->archive, id, &error));
+  manifest = cd_archive_roi_prepare_release(f->archive, id, &error);
+  g_assert_no_error(error);
+  m = json_node_get_object(manifest);
+  g_assert_true(g_file_get_contents(path, &text, NULL, &error));
+  letter = cd_roi_render_template(text, m, &error);
+  g_assert_no_error(error);
+  g_assert_null(strstr(letter, "${"));
+  g_assert_null(strstr(letter, "# "));
+  g_assert_nonnull(strstr(letter, "Dr. Brown\n1 Main St, Springfield"));
+  g_assert_nonnull(strstr(letter, "SMITH, JOHN, MRN MRN001, born 1960-01-02"));
+  g_assert_nonnull(strstr(letter, "continuity of care"));
+  g_assert_nonnull(strstr(letter, "1. progress-note, 2024-03-01"));
+  bad = cd_roi_render_template("Dear ${recipient},\nyour ${refernce}\n", m, &error);
+  g_assert_null(bad);
+  g_assert_error(error, CD_ERROR, CD_ERROR_INVALID_DATA);
+  g_assert_nonnull(strstr(error->message, "line 2: unknown placeholder ${refernce}"));
+  g_clear_error(&error);
+  bad = cd_roi_render_template("${date", m, &error);
+  g_assert_error(error, CD_ERROR, CD_ERROR_INVALID_DATA);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -572,5 +651,7 @@ main(int argc, char **argv)
   ADD("redact-words", test_roi_redact_words);
   ADD("disclosures", test_roi_disclosures);
   ADD("audit", test_roi_audit);
+  ADD("reproduce-checks", test_roi_reproduce_checks);
+  ADD("cover-template", test_roi_cover_template);
   return g_test_run();
 }
