@@ -17,12 +17,12 @@
 typedef struct {
   gchar *dir;
   gchar *path;
-  gint64 note;      /* MRN001 progress-note 2024-03-01, words "Patient John Smith walked" */
-  gint64 summary;   /* MRN001 discharge-summary 2024-05-01 */
-  gint64 secret;    /* MRN001 psychotherapy-note (restricted) */
-  gint64 waiting;   /* MRN001 consultation, in review */
-  gint64 other;     /* MRN002 progress-note */
-  gint64 clock;     /* the fake clock, µs */
+  gint64 note;    /* MRN001 progress-note 2024-03-01, words "Patient John Smith walked" */
+  gint64 summary; /* MRN001 discharge-summary 2024-05-01 */
+  gint64 secret;  /* MRN001 psychotherapy-note (restricted) */
+  gint64 waiting; /* MRN001 consultation, in review */
+  gint64 other;   /* MRN002 progress-note */
+  gint64 clock;   /* the fake clock, µs */
   CdArchive *archive;
 } Fixture;
 
@@ -233,9 +233,9 @@ test_roi_statuses(Fixture *f, gconstpointer data)
   g_clear_error(&error);
   release(f, id);
   g_assert_cmpstr(status_of(f, id, &c), ==, "released");
-  g_assert_cmpstr(json_object_get_string_member(
-                      json_object_get_object_member(json_node_get_object(c), "packet"), "sha256"),
-                  ==, "00ff");
+  g_assert_cmpstr(
+      json_object_get_string_member(json_object_get_object_member(json_node_get_object(c), "packet"), "sha256"), ==,
+      "00ff");
   g_assert_cmpint(count(f, "SELECT count(*) FROM disclosures"), ==, 1);
   g_assert_false(cd_archive_roi_cancel(f->archive, id, "changed mind", &error));
   g_assert_error(error, CD_ERROR, CD_ERROR_INVALID_ARGUMENT);
@@ -256,13 +256,13 @@ test_roi_statuses(Fixture *f, gconstpointer data)
   g_assert_true(cd_archive_roi_cancel(f->archive, other, "authorisation revoked", &error));
   g_assert_no_error(error);
   g_assert_cmpstr(status_of(f, other, &d), ==, "cancelled");
-  g_assert_cmpstr(json_object_get_string_member(json_node_get_object(d), "cancel_reason"), ==,
-                  "authorisation revoked");
+  g_assert_cmpstr(json_object_get_string_member(json_node_get_object(d), "cancel_reason"), ==, "authorisation revoked");
   g_assert_cmpint(count(f, "SELECT count(*) FROM disclosures"), ==, 1);
   /* an unknown patient and a missing field are refused */
   {
-    CdRoiRequestSpec spec = { .mrn = "NOPE", .requester = "x", .recipient_name = "y", .purpose = "z",
-                              .authorisation = "w" };
+    CdRoiRequestSpec spec = {
+      .mrn = "NOPE", .requester = "x", .recipient_name = "y", .purpose = "z", .authorisation = "w"
+    };
     g_assert_cmpint(cd_archive_roi_new(f->archive, &spec, &error), ==, 0);
     g_assert_error(error, CD_ERROR, CD_ERROR_NOT_FOUND);
     g_clear_error(&error);
@@ -339,8 +339,9 @@ test_roi_permissions(Fixture *f, gconstpointer data)
   g_autoptr(GError) error = NULL;
   g_autoptr(JsonNode) accounting = NULL;
   g_autoptr(JsonNode) shown = NULL;
-  CdRoiRequestSpec spec = { .mrn = "MRN001", .requester = "x", .recipient_name = "y", .purpose = "z",
-                            .authorisation = "w" };
+  CdRoiRequestSpec spec = {
+    .mrn = "MRN001", .requester = "x", .recipient_name = "y", .purpose = "z", .authorisation = "w"
+  };
   gint64 id;
   guint n = 0;
 
@@ -500,8 +501,8 @@ test_roi_disclosures(Fixture *f, gconstpointer data)
   old = cd_archive_disclosures(f->archive, "MRN001", "2010-01-01", &error);
   g_assert_cmpuint(json_array_get_length(json_object_get_array_member(json_node_get_object(old), "disclosures")), ==,
                    4);
-  g_assert_cmpint(count(f, "SELECT count(*) FROM audit WHERE action = 'disclosures' AND object = 'patient:MRN001'"),
-                  ==, 2);
+  g_assert_cmpint(count(f, "SELECT count(*) FROM audit WHERE action = 'disclosures' AND object = 'patient:MRN001'"), ==,
+                  2);
   /* nothing deletes or edits a disclosure */
   g_assert_false(cd_archive_exec(f->archive, "DELETE FROM disclosures", &error));
   g_assert_nonnull(strstr(error->message, "kept as recorded"));
@@ -523,16 +524,15 @@ test_roi_audit(Fixture *f, gconstpointer data)
   g_autoptr(JsonNode) listed = NULL;
   g_autoptr(JsonNode) shown = NULL;
   g_autoptr(sqlite3_stmt) stmt = NULL;
-  const gchar *expected[] = { "roi-new", "roi-add", "roi-redact", "roi-approve", "roi-prepare", "disclosure",
-                              "roi-show", "roi-list" };
+  const gchar *expected[] = { "roi-new",     "roi-add",    "roi-redact", "roi-approve",
+                              "roi-prepare", "disclosure", "roi-show",   "roi-list" };
   guint i = 0;
   gint64 id;
 
   act_as(f, "rita", "roi");
   id = new_request(f, "Dr. Brown", "legal");
   g_assert_true(cd_archive_roi_add_documents(f->archive, id, &f->note, 1, NULL, &error));
-  g_assert_cmpint(cd_archive_roi_redact_rect(f->archive, id, count(f, "SELECT min(id) FROM pages"), 0, 0, 9, 9,
-                                             &error),
+  g_assert_cmpint(cd_archive_roi_redact_rect(f->archive, id, count(f, "SELECT min(id) FROM pages"), 0, 0, 9, 9, &error),
                   >, 0);
   g_assert_true(cd_archive_roi_approve(f->archive, id, &error));
   release(f, id);
