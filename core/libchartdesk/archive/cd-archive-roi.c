@@ -434,16 +434,27 @@ cd_roi_add_one(CdArchive *self, gint64 request_id, const gchar *mrn, gint64 docu
   return TRUE;
 }
 
+/* Adds @ids in order (those in the request already are skipped), then
+ * audits what was added and how it was picked (`roi-add`); the caller's
+ * transaction holds it all. */
 static gboolean
-cd_roi_audit_added(CdArchive *self, gint64 request_id, JsonNode *selection, GArray *ids, GError **error)
+cd_roi_add_all(CdArchive *self, gint64 request_id, const gchar *mrn, const gint64 *ids, guint n_ids,
+               JsonNode *selection, guint *n_added, GError **error)
 {
   g_autoptr(JsonObject) obj = json_object_new();
   g_autoptr(JsonArray) arr = json_array_new();
   g_autoptr(JsonNode) detail = NULL;
   g_autofree gchar *object = cd_roi_object(request_id);
 
-  for (guint i = 0; i < ids->len; i++)
-    json_array_add_int_element(arr, g_array_index(ids, gint64, i));
+  for (guint i = 0; i < n_ids; i++) {
+    gboolean added;
+    if (!cd_roi_add_one(self, request_id, mrn, ids[i], selection, &added, error))
+      return FALSE;
+    if (added)
+      json_array_add_int_element(arr, ids[i]);
+  }
+  if (n_added != NULL)
+    *n_added = json_array_get_length(arr);
   json_object_set_array_member(obj, "documents", g_steal_pointer(&arr));
   json_object_set_member(obj, "selection", json_node_copy(selection));
   detail = json_node_init_object(json_node_alloc(), obj);
@@ -473,7 +484,7 @@ cd_archive_roi_add_documents(CdArchive *self, gint64 request_id, const gint64 *i
 {
   g_autoptr(GRecMutexLocker) locker = NULL;
   g_autoptr(CdArchiveTxn) txn = NULL;
-  g_autoptr(GArray) added_ids = g_array_new(FALSE, FALSE, sizeof(gint64));
+  guint added = 0;
   g_autoptr(JsonNode) selection = NULL;
   g_autofree gchar *mrn = NULL;
   g_autofree gchar *object = cd_roi_object(request_id);
@@ -488,19 +499,12 @@ cd_archive_roi_add_documents(CdArchive *self, gint64 request_id, const gint64 *i
   if (!cd_roi_load_in(self, request_id, "draft", "have documents added", &mrn, error))
     return FALSE;
   selection = cd_roi_detail("picked", "by id", NULL);
-  for (guint i = 0; i < n_ids; i++) {
-    gboolean added;
-    if (!cd_roi_add_one(self, request_id, mrn, ids[i], selection, &added, error))
-      return FALSE;
-    if (added)
-      g_array_append_val(added_ids, ids[i]);
-  }
-  if (!cd_roi_audit_added(self, request_id, selection, added_ids, error))
+  if (!cd_roi_add_all(self, request_id, mrn, ids, n_ids, selection, &added, error))
     return FALSE;
   if (!cd_archive_txn_commit(txn, error))
     return FALSE;
   if (n_added != NULL)
-    *n_added = added_ids->len;
+    *n_added = added;
   return TRUE;
 }
 
@@ -529,7 +533,7 @@ cd_archive_roi_add_selection(CdArchive *self, gint64 request_id, const gchar *do
   g_autoptr(GRecMutexLocker) locker = NULL;
   g_autoptr(CdArchiveTxn) txn = NULL;
   g_autoptr(GArray) found = g_array_new(FALSE, FALSE, sizeof(gint64));
-  g_autoptr(GArray) added_ids = g_array_new(FALSE, FALSE, sizeof(gint64));
+  guint added = 0;
   g_autoptr(sqlite3_stmt) stmt = NULL;
   g_autoptr(JsonNode) selection = NULL;
   g_autofree gchar *mrn = NULL;
@@ -572,19 +576,12 @@ cd_archive_roi_add_selection(CdArchive *self, gint64 request_id, const gchar *do
     json_object_set_string_member(obj, "to", date_to);
     selection = json_node_init_object(json_node_alloc(), obj);
   }
-  for (guint i = 0; i < found->len; i++) {
-    gboolean added;
-    if (!cd_roi_add_one(self, request_id, mrn, g_array_index(found, gint64, i), selection, &added, error))
-      return FALSE;
-    if (added)
-      g_array_append_val(added_ids, g_array_index(found, gint64, i));
-  }
-  if (!cd_roi_audit_added(self, request_id, selection, added_ids, error))
+  if (!cd_roi_add_all(self, request_id, mrn, (const gint64 *) found->data, found->len, selection, &added, error))
     return FALSE;
   if (!cd_archive_txn_commit(txn, error))
     return FALSE;
   if (n_added != NULL)
-    *n_added = added_ids->len;
+    *n_added = added;
   return TRUE;
 }
 
