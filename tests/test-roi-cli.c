@@ -30,7 +30,7 @@ static const struct {
   const gchar *text;
   gint x, y, w, h;
 } words[] = {
-  { "Patient", 150, 200, 220, 40 }, { "John", 400, 200, 150, 40 },  { "Smith", 580, 200, 180, 40 },
+  { "Patient", 150, 200, 220, 40 }, { "John", 400, 200, 150, 40 },   { "Smith", 580, 200, 180, 40 },
   { "walked", 790, 200, 200, 40 },  { "today", 1020, 200, 160, 40 },
 };
 
@@ -206,8 +206,8 @@ have_tools(void)
   for (guint i = 0; tools[i] != NULL; i++) {
     g_autofree gchar *path = g_find_program_in_path(tools[i]);
     if (path == NULL) {
-      g_autofree gchar *msg = g_strdup_printf("%s is not installed (scripts/install-deps: qpdf, poppler-utils)",
-                                              tools[i]);
+      g_autofree gchar *msg =
+          g_strdup_printf("%s is not installed (scripts/install-deps: qpdf, poppler-utils)", tools[i]);
       g_test_skip(msg);
       return FALSE;
     }
@@ -254,8 +254,8 @@ test_roi_cli_packet(Fixture *f, gconstpointer data)
   g_assert_cmpint(r.status, ==, 0);
   g_assert_nonnull(strstr(r.out, "3 word(s)"));
   cd_test_run_clear(&r);
-  cd_test_chartdesk(&r, "roi", "redact", f->archive, "1", "--page", "1", "--rect", "150,600,300,100", "--user",
-                    "rita", NULL);
+  cd_test_chartdesk(&r, "roi", "redact", f->archive, "1", "--page", "1", "--rect", "150,600,300,100", "--user", "rita",
+                    NULL);
   g_assert_cmpint(r.status, ==, 0);
   cd_test_run_clear(&r);
   /* two people: rita prepared it, sam approves */
@@ -282,8 +282,7 @@ test_roi_cli_packet(Fixture *f, gconstpointer data)
                                     "# our own letter\nOur ref ${request}\n${date}\n\nTo ${recipient}\n\nRe: "
                                     "${patient}, for ${purpose}\n\n${documents}\n",
                                     -1, NULL));
-  cd_test_chartdesk(&r, "roi", "release", f->archive, "1", "-o", packet, "--template", template, "--user", "sam",
-                    NULL);
+  cd_test_chartdesk(&r, "roi", "release", f->archive, "1", "-o", packet, "--template", template, "--user", "sam", NULL);
   g_assert_cmpint(r.status, ==, 0);
   g_assert_nonnull(strstr(r.out, "released"));
   cd_test_run_clear(&r);
@@ -371,14 +370,15 @@ test_roi_cli_packet(Fixture *f, gconstpointer data)
         JsonObject *page = json_array_get_object_element(pages, j);
         g_autofree gchar *actual = NULL;
         g_assert_false(json_object_has_member(page, "words"));
-        g_assert_cmpint(sqlite3_prepare_v2(db, "SELECT i.data FROM pages p JOIN images i ON i.sha256 = "
-                                               "p.image_sha256 WHERE p.id = ?",
+        g_assert_cmpint(sqlite3_prepare_v2(db,
+                                           "SELECT i.data FROM pages p JOIN images i ON i.sha256 = "
+                                           "p.image_sha256 WHERE p.id = ?",
                                            -1, &stmt, NULL),
                         ==, SQLITE_OK);
         sqlite3_bind_int64(stmt, 1, json_object_get_int_member(page, "id"));
         g_assert_cmpint(sqlite3_step(stmt), ==, SQLITE_ROW);
-        actual = g_compute_checksum_for_data(G_CHECKSUM_SHA256, sqlite3_column_blob(stmt, 0),
-                                             sqlite3_column_bytes(stmt, 0));
+        actual =
+            g_compute_checksum_for_data(G_CHECKSUM_SHA256, sqlite3_column_blob(stmt, 0), sqlite3_column_bytes(stmt, 0));
         sqlite3_finalize(stmt);
         g_assert_cmpstr(actual, ==, json_object_get_string_member(page, "image_sha256"));
         checked++;
@@ -413,10 +413,9 @@ test_roi_cli_packet(Fixture *f, gconstpointer data)
   {
     g_autoptr(JsonParser) parser = json_parser_new();
     g_assert_true(json_parser_load_from_data(parser, r.out, -1, NULL));
-    g_assert_cmpuint(
-        json_array_get_length(json_object_get_array_member(json_node_get_object(json_parser_get_root(parser)),
-                                                           "disclosures")),
-        ==, 0);
+    g_assert_cmpuint(json_array_get_length(json_object_get_array_member(
+                         json_node_get_object(json_parser_get_root(parser)), "disclosures")),
+                     ==, 0);
   }
 }
 

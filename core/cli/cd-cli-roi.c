@@ -75,7 +75,7 @@ cd_cli_roi_print_request(JsonObject *req)
     g_print("    page:%-6" G_GINT64_FORMAT " %-5s %u rectangle(s)%s%s\n", json_object_get_int_member(r, "page"),
             cd_cli_str(r, "kind"), rects != NULL ? json_array_get_length(rects) : 0,
             json_object_get_string_member_with_default(r, "pattern", NULL) != NULL ? "  words matching " : "",
-            json_object_get_string_member_with_default(r, "pattern", "") );
+            json_object_get_string_member_with_default(r, "pattern", ""));
   }
   if (packet != NULL)
     g_print("  packet         %" G_GINT64_FORMAT " pages, Bates %s to %s, SHA-256 %s\n",
@@ -289,8 +289,8 @@ cd_cli_roi(gint argc, gchar **argv)
   if (argc < 3)
     return cd_cli_usage(ctx, "roi needs an action and an archive");
   action = argv[1];
-  if (!g_strv_contains((const gchar *const[]){ "new", "add", "redact", "approve", "release", "cancel", "show",
-                                               "list", "reproduce", "settings", NULL },
+  if (!g_strv_contains((const gchar *const[]){ "new", "add", "redact", "approve", "release", "cancel", "show", "list",
+                                               "reproduce", "settings", NULL },
                        action))
     return cd_cli_usage(ctx, "unknown roi action");
   if (!g_strv_contains((const gchar *const[]){ "new", "list", "settings", NULL }, action) &&

@@ -149,8 +149,9 @@ cd_archive_set_setting(CdArchive *self, const gchar *key, const gchar *value, GE
   txn = cd_archive_txn_begin(self, error);
   if (txn == NULL)
     return FALSE;
-  stmt = cd_archive_prepare(self, "INSERT INTO meta (key, value) VALUES (?1, ?2) "
-                                  "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+  stmt = cd_archive_prepare(self,
+                            "INSERT INTO meta (key, value) VALUES (?1, ?2) "
+                            "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                             error);
   if (stmt == NULL)
     return FALSE;
@@ -274,8 +275,7 @@ cd_roi_load_in(CdArchive *self, gint64 id, const gchar *wanted, const gchar *wha
   return TRUE;
 }
 
-static JsonNode *
-cd_roi_detail(const gchar *first_key, ...) G_GNUC_NULL_TERMINATED;
+static JsonNode *cd_roi_detail(const gchar *first_key, ...) G_GNUC_NULL_TERMINATED;
 
 /* A detail object of string members: key, value, ..., NULL. */
 static JsonNode *
@@ -337,8 +337,8 @@ cd_archive_roi_new(CdArchive *self, const CdRoiRequestSpec *spec, GError **error
   if (patient == NULL)
     return 0;
   if (patient->merged_into != NULL) {
-    g_set_error(error, CD_ERROR, CD_ERROR_INVALID_ARGUMENT, "MRN %s was merged into MRN %s; ask for MRN %s",
-                spec->mrn, patient->merged_into, patient->merged_into);
+    g_set_error(error, CD_ERROR, CD_ERROR_INVALID_ARGUMENT, "MRN %s was merged into MRN %s; ask for MRN %s", spec->mrn,
+                patient->merged_into, patient->merged_into);
     return 0;
   }
   txn = cd_archive_txn_begin(self, error);
@@ -365,8 +365,8 @@ cd_archive_roi_new(CdArchive *self, const CdRoiRequestSpec *spec, GError **error
     return 0;
   id = sqlite3_last_insert_rowid(cd_archive_get_db(self));
   object = cd_roi_object(id);
-  detail = cd_roi_detail("mrn", spec->mrn, "requester", spec->requester, "recipient", spec->recipient_name,
-                         "purpose", spec->purpose, "authorisation", spec->authorisation, NULL);
+  detail = cd_roi_detail("mrn", spec->mrn, "requester", spec->requester, "recipient", spec->recipient_name, "purpose",
+                         spec->purpose, "authorisation", spec->authorisation, NULL);
   if (!cd_archive_audit(self, "roi-new", object, detail, error))
     return 0;
   if (!cd_archive_txn_commit(txn, error))
@@ -434,16 +434,27 @@ cd_roi_add_one(CdArchive *self, gint64 request_id, const gchar *mrn, gint64 docu
   return TRUE;
 }
 
+/* Adds @ids in order (those in the request already are skipped), then
+ * audits what was added and how it was picked (`roi-add`); the caller's
+ * transaction holds it all. */
 static gboolean
-cd_roi_audit_added(CdArchive *self, gint64 request_id, JsonNode *selection, GArray *ids, GError **error)
+cd_roi_add_all(CdArchive *self, gint64 request_id, const gchar *mrn, const gint64 *ids, guint n_ids,
+               JsonNode *selection, guint *n_added, GError **error)
 {
   g_autoptr(JsonObject) obj = json_object_new();
   g_autoptr(JsonArray) arr = json_array_new();
   g_autoptr(JsonNode) detail = NULL;
   g_autofree gchar *object = cd_roi_object(request_id);
 
-  for (guint i = 0; i < ids->len; i++)
-    json_array_add_int_element(arr, g_array_index(ids, gint64, i));
+  for (guint i = 0; i < n_ids; i++) {
+    gboolean added;
+    if (!cd_roi_add_one(self, request_id, mrn, ids[i], selection, &added, error))
+      return FALSE;
+    if (added)
+      json_array_add_int_element(arr, ids[i]);
+  }
+  if (n_added != NULL)
+    *n_added = json_array_get_length(arr);
   json_object_set_array_member(obj, "documents", g_steal_pointer(&arr));
   json_object_set_member(obj, "selection", json_node_copy(selection));
   detail = json_node_init_object(json_node_alloc(), obj);
@@ -473,7 +484,7 @@ cd_archive_roi_add_documents(CdArchive *self, gint64 request_id, const gint64 *i
 {
   g_autoptr(GRecMutexLocker) locker = NULL;
   g_autoptr(CdArchiveTxn) txn = NULL;
-  g_autoptr(GArray) added_ids = g_array_new(FALSE, FALSE, sizeof(gint64));
+  guint added = 0;
   g_autoptr(JsonNode) selection = NULL;
   g_autofree gchar *mrn = NULL;
   g_autofree gchar *object = cd_roi_object(request_id);
@@ -488,19 +499,12 @@ cd_archive_roi_add_documents(CdArchive *self, gint64 request_id, const gint64 *i
   if (!cd_roi_load_in(self, request_id, "draft", "have documents added", &mrn, error))
     return FALSE;
   selection = cd_roi_detail("picked", "by id", NULL);
-  for (guint i = 0; i < n_ids; i++) {
-    gboolean added;
-    if (!cd_roi_add_one(self, request_id, mrn, ids[i], selection, &added, error))
-      return FALSE;
-    if (added)
-      g_array_append_val(added_ids, ids[i]);
-  }
-  if (!cd_roi_audit_added(self, request_id, selection, added_ids, error))
+  if (!cd_roi_add_all(self, request_id, mrn, ids, n_ids, selection, &added, error))
     return FALSE;
   if (!cd_archive_txn_commit(txn, error))
     return FALSE;
   if (n_added != NULL)
-    *n_added = added_ids->len;
+    *n_added = added;
   return TRUE;
 }
 
@@ -529,7 +533,7 @@ cd_archive_roi_add_selection(CdArchive *self, gint64 request_id, const gchar *do
   g_autoptr(GRecMutexLocker) locker = NULL;
   g_autoptr(CdArchiveTxn) txn = NULL;
   g_autoptr(GArray) found = g_array_new(FALSE, FALSE, sizeof(gint64));
-  g_autoptr(GArray) added_ids = g_array_new(FALSE, FALSE, sizeof(gint64));
+  guint added = 0;
   g_autoptr(sqlite3_stmt) stmt = NULL;
   g_autoptr(JsonNode) selection = NULL;
   g_autofree gchar *mrn = NULL;
@@ -572,19 +576,12 @@ cd_archive_roi_add_selection(CdArchive *self, gint64 request_id, const gchar *do
     json_object_set_string_member(obj, "to", date_to);
     selection = json_node_init_object(json_node_alloc(), obj);
   }
-  for (guint i = 0; i < found->len; i++) {
-    gboolean added;
-    if (!cd_roi_add_one(self, request_id, mrn, g_array_index(found, gint64, i), selection, &added, error))
-      return FALSE;
-    if (added)
-      g_array_append_val(added_ids, g_array_index(found, gint64, i));
-  }
-  if (!cd_roi_audit_added(self, request_id, selection, added_ids, error))
+  if (!cd_roi_add_all(self, request_id, mrn, (const gint64 *) found->data, found->len, selection, &added, error))
     return FALSE;
   if (!cd_archive_txn_commit(txn, error))
     return FALSE;
   if (n_added != NULL)
-    *n_added = added_ids->len;
+    *n_added = added;
   return TRUE;
 }
 
@@ -683,8 +680,8 @@ cd_roi_rect_array(gint x, gint y, gint w, gint h)
  * Since: 0.4
  */
 gint64
-cd_archive_roi_redact_rect(CdArchive *self, gint64 request_id, gint64 page_id, gint x, gint y, gint width,
-                           gint height, GError **error)
+cd_archive_roi_redact_rect(CdArchive *self, gint64 request_id, gint64 page_id, gint x, gint y, gint width, gint height,
+                           GError **error)
 {
   g_autoptr(GRecMutexLocker) locker = NULL;
   g_autoptr(CdArchiveTxn) txn = NULL;
@@ -779,10 +776,9 @@ cd_roi_match_words(const gchar *words_json, GRegex *regex, guint *n_words)
     core = cd_roi_word_core(text);
     if (!g_regex_match(regex, text, 0, NULL) && !(core[0] != '\0' && g_regex_match(regex, core, 0, NULL)))
       continue;
-    json_array_add_array_element(rects, cd_roi_rect_array(json_array_get_int_element(w, 0),
-                                                          json_array_get_int_element(w, 1),
-                                                          json_array_get_int_element(w, 2),
-                                                          json_array_get_int_element(w, 3)));
+    json_array_add_array_element(rects,
+                                 cd_roi_rect_array(json_array_get_int_element(w, 0), json_array_get_int_element(w, 1),
+                                                   json_array_get_int_element(w, 2), json_array_get_int_element(w, 3)));
     (*n_words)++;
   }
   return rects;
@@ -809,8 +805,8 @@ cd_roi_match_words(const gchar *words_json, GRegex *regex, guint *n_words)
  * Since: 0.4
  */
 gboolean
-cd_archive_roi_redact_words(CdArchive *self, gint64 request_id, gint64 page_id, const gchar *pattern,
-                            guint *n_words, GError **error)
+cd_archive_roi_redact_words(CdArchive *self, gint64 request_id, gint64 page_id, const gchar *pattern, guint *n_words,
+                            GError **error)
 {
   g_autoptr(GRecMutexLocker) locker = NULL;
   g_autoptr(CdArchiveTxn) txn = NULL;
@@ -970,9 +966,8 @@ cd_archive_roi_approve(CdArchive *self, gint64 request_id, GError **error)
     return FALSE;
   }
   now = cd_roi_now(self);
-  upd = cd_archive_prepare(self,
-                           "UPDATE roi_requests SET status = 'approved', approved = ?2, approved_by = ?3 WHERE id = ?1",
-                           error);
+  upd = cd_archive_prepare(
+      self, "UPDATE roi_requests SET status = 'approved', approved = ?2, approved_by = ?3 WHERE id = ?1", error);
   if (upd == NULL)
     return FALSE;
   sqlite3_bind_int64(upd, 1, request_id);
@@ -1070,9 +1065,9 @@ cd_roi_add_parsed(JsonBuilder *b, const gchar *member, const gchar *json)
 }
 
 #define CD_ROI_COLUMNS                                                                                                 \
-  "r.id, r.status, r.patient_mrn, r.requester, r.recipient_name, r.recipient_address, r.purpose, r.authorisation, "  \
-  "r.requested_by, r.cancel_reason, r.created, r.created_by, r.approved, r.approved_by, r.released, "               \
-  "r.released_by, r.cancelled, r.cancelled_by, pt.family, pt.given, pt.dob, "                                       \
+  "r.id, r.status, r.patient_mrn, r.requester, r.recipient_name, r.recipient_address, r.purpose, r.authorisation, "    \
+  "r.requested_by, r.cancel_reason, r.created, r.created_by, r.approved, r.approved_by, r.released, "                  \
+  "r.released_by, r.cancelled, r.cancelled_by, pt.family, pt.given, pt.dob, "                                          \
   "(SELECT count(*) FROM roi_request_documents rd WHERE rd.request_id = r.id) "
 #define CD_ROI_FROM " FROM roi_requests r LEFT JOIN patients pt ON pt.mrn = r.patient_mrn "
 
@@ -1080,10 +1075,11 @@ cd_roi_add_parsed(JsonBuilder *b, const gchar *member, const gchar *json)
 static void
 cd_roi_row_json(JsonBuilder *b, sqlite3_stmt *stmt)
 {
-  static const gchar *const names[] = { NULL,           "status",       NULL,        "requester",   NULL, NULL,
-                                        "purpose",      "authorisation", "requested_by", "cancel_reason", "created",
-                                        "created_by",   "approved",     "approved_by", "released",    "released_by",
-                                        "cancelled",    "cancelled_by" };
+  static const gchar *const names[] = {
+    NULL,       "status",        NULL,           "requester",     NULL,        NULL,
+    "purpose",  "authorisation", "requested_by", "cancel_reason", "created",   "created_by",
+    "approved", "approved_by",   "released",     "released_by",   "cancelled", "cancelled_by"
+  };
 
   json_builder_set_member_name(b, "id");
   json_builder_add_int_value(b, sqlite3_column_int64(stmt, 0));
@@ -1380,8 +1376,9 @@ cd_roi_document_plan(CdArchive *self, gint64 request_id, gint64 document_id, con
     return FALSE;
   sqlite3_bind_int64(doc, 1, document_id);
   if (sqlite3_step(doc) != SQLITE_ROW) {
-    g_set_error(error, CD_ERROR, CD_ERROR_NOT_FOUND, "%s: no document %" G_GINT64_FORMAT " (request %" G_GINT64_FORMAT
-                ")", cd_archive_get_path(self), document_id, request_id);
+    g_set_error(error, CD_ERROR, CD_ERROR_NOT_FOUND,
+                "%s: no document %" G_GINT64_FORMAT " (request %" G_GINT64_FORMAT ")", cd_archive_get_path(self),
+                document_id, request_id);
     return FALSE;
   }
   /* refiled or sent back to review since it was added */
@@ -1564,8 +1561,8 @@ cd_archive_roi_prepare_release(CdArchive *self, gint64 request_id, GError **erro
  * Since: 0.4
  */
 GBytes *
-cd_archive_roi_get_page_image(CdArchive *self, gint64 request_id, gint64 page_id, const gchar *sha256,
-                              gchar **format, GError **error)
+cd_archive_roi_get_page_image(CdArchive *self, gint64 request_id, gint64 page_id, const gchar *sha256, gchar **format,
+                              GError **error)
 {
   g_autoptr(GRecMutexLocker) locker = NULL;
   g_autoptr(sqlite3_stmt) stmt = NULL;
@@ -1606,8 +1603,8 @@ cd_archive_roi_get_page_image(CdArchive *self, gint64 request_id, gint64 page_id
   }
   /* the stored hash names the bytes: check them, this copy leaves the archive */
   {
-    g_autofree gchar *actual = g_compute_checksum_for_data(G_CHECKSUM_SHA256, sqlite3_column_blob(stmt, 1),
-                                                           sqlite3_column_bytes(stmt, 1));
+    g_autofree gchar *actual =
+        g_compute_checksum_for_data(G_CHECKSUM_SHA256, sqlite3_column_blob(stmt, 1), sqlite3_column_bytes(stmt, 1));
     if (g_strcmp0(actual, cd_column_text(stmt, 2)) != 0) {
       g_set_error(error, CD_ERROR, CD_ERROR_INVALID_DATA,
                   "page %" G_GINT64_FORMAT ": the stored image does not match its hash %s (run chartdesk check)",
@@ -1706,8 +1703,8 @@ cd_archive_roi_record_release(CdArchive *self, gint64 request_id, JsonNode *mani
   m = json_node_get_object(manifest);
   released = json_object_get_string_member_with_default(m, "released", NULL);
   recipient = json_object_get_object_member(m, "recipient");
-  if (json_object_get_int_member_with_default(m, "request", 0) != request_id || released == NULL ||
-      recipient == NULL || !json_object_has_member(m, "bates_first") || !json_object_has_member(m, "pages")) {
+  if (json_object_get_int_member_with_default(m, "request", 0) != request_id || released == NULL || recipient == NULL ||
+      !json_object_has_member(m, "bates_first") || !json_object_has_member(m, "pages")) {
     g_set_error(error, CD_ERROR, CD_ERROR_INVALID_ARGUMENT,
                 "the manifest is not one of request %" G_GINT64_FORMAT "'s packet", request_id);
     return FALSE;
@@ -1737,9 +1734,8 @@ cd_archive_roi_record_release(CdArchive *self, gint64 request_id, JsonNode *mani
   cd_bind_text(pkt, 7, json_object_get_string_member_with_default(m, "bates_last", ""));
   if (!cd_archive_step_done(self, pkt, error))
     return FALSE;
-  upd = cd_archive_prepare(self,
-                           "UPDATE roi_requests SET status = 'released', released = ?2, released_by = ?3 WHERE id = ?1",
-                           error);
+  upd = cd_archive_prepare(
+      self, "UPDATE roi_requests SET status = 'released', released = ?2, released_by = ?3 WHERE id = ?1", error);
   if (upd == NULL)
     return FALSE;
   sqlite3_bind_int64(upd, 1, request_id);
@@ -1816,8 +1812,9 @@ cd_archive_roi_get_packet(CdArchive *self, gint64 request_id, GError **error)
   sqlite3_bind_int64(stmt, 1, request_id);
   if (sqlite3_step(stmt) != SQLITE_ROW || !json_parser_load_from_data(parser, cd_column_text(stmt, 0), -1, NULL) ||
       !JSON_NODE_HOLDS_OBJECT(json_parser_get_root(parser))) {
-    g_set_error(error, CD_ERROR, CD_ERROR_INVALID_DATA, "%s: request %" G_GINT64_FORMAT " has no readable packet manifest",
-                cd_archive_get_path(self), request_id);
+    g_set_error(error, CD_ERROR, CD_ERROR_INVALID_DATA,
+                "%s: request %" G_GINT64_FORMAT " has no readable packet manifest", cd_archive_get_path(self),
+                request_id);
     return NULL;
   }
   root = json_node_copy(json_parser_get_root(parser));
@@ -1924,9 +1921,9 @@ cd_archive_disclosures(CdArchive *self, const gchar *mrn, const gchar *from, GEr
   json_builder_begin_array(b);
   while (sqlite3_step(stmt) == SQLITE_ROW) {
     const gchar *date = cd_column_text(stmt, 0);
-    g_autofree gchar *key = g_strdup_printf("%s\x1f%s\x1f%s", cd_column_text(stmt, 1),
-                                            cd_column_text(stmt, 2) != NULL ? cd_column_text(stmt, 2) : "",
-                                            cd_column_text(stmt, 4));
+    g_autofree gchar *key =
+        g_strdup_printf("%s\x1f%s\x1f%s", cd_column_text(stmt, 1),
+                        cd_column_text(stmt, 2) != NULL ? cd_column_text(stmt, 2) : "", cd_column_text(stmt, 4));
     JsonObject *group;
 
     json_builder_begin_object(b);

@@ -39,7 +39,7 @@ typedef struct {
 
 /* The archive settings this library knows, with their defaults; kept in
  * the archive (table meta), so they travel with it. */
-#define CD_SETTING_ROI_TWO_PERSON "roi.two-person"   /* "true": approval by a second roi user */
+#define CD_SETTING_ROI_TWO_PERSON "roi.two-person"     /* "true": approval by a second roi user */
 #define CD_SETTING_ROI_BATES_PREFIX "roi.bates-prefix" /* "${request}" is the request's number */
 
 gchar *cd_archive_get_setting(CdArchive *self, const gchar *key, GError **error);
@@ -49,8 +49,8 @@ const gchar *const *cd_archive_setting_keys(void);
 gint64 cd_archive_roi_new(CdArchive *self, const CdRoiRequestSpec *spec, GError **error);
 gboolean cd_archive_roi_add_documents(CdArchive *self, gint64 request_id, const gint64 *ids, guint n_ids,
                                       guint *n_added, GError **error);
-gboolean cd_archive_roi_add_selection(CdArchive *self, gint64 request_id, const gchar *doc_type,
-                                      const gchar *date_from, const gchar *date_to, guint *n_added, GError **error);
+gboolean cd_archive_roi_add_selection(CdArchive *self, gint64 request_id, const gchar *doc_type, const gchar *date_from,
+                                      const gchar *date_to, guint *n_added, GError **error);
 gint64 cd_archive_roi_redact_rect(CdArchive *self, gint64 request_id, gint64 page_id, gint x, gint y, gint width,
                                   gint height, GError **error);
 gboolean cd_archive_roi_redact_words(CdArchive *self, gint64 request_id, gint64 page_id, const gchar *pattern,
@@ -63,8 +63,8 @@ JsonNode *cd_archive_roi_list(CdArchive *self, const gchar *status, const gchar 
 JsonNode *cd_archive_roi_prepare_release(CdArchive *self, gint64 request_id, GError **error);
 GBytes *cd_archive_roi_get_page_image(CdArchive *self, gint64 request_id, gint64 page_id, const gchar *sha256,
                                       gchar **format, GError **error);
-gboolean cd_archive_roi_record_release(CdArchive *self, gint64 request_id, JsonNode *manifest,
-                                       const gchar *pdf_sha256, GError **error);
+gboolean cd_archive_roi_record_release(CdArchive *self, gint64 request_id, JsonNode *manifest, const gchar *pdf_sha256,
+                                       GError **error);
 JsonNode *cd_archive_roi_get_packet(CdArchive *self, gint64 request_id, GError **error);
 
 JsonNode *cd_archive_disclosures(CdArchive *self, const gchar *mrn, const gchar *from, GError **error);

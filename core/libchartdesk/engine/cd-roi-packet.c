@@ -276,8 +276,9 @@ cd_roi_writer_new(JsonObject *m, GError **error)
     return NULL;
   released = g_date_time_new_from_iso8601(cd_roi_member(m, "released"), NULL);
   if (released == NULL) {
-    g_set_error(error, CD_ERROR, CD_ERROR_INVALID_DATA, "request %" G_GINT64_FORMAT ": release time '%s' is not ISO 8601",
-                request_id, cd_roi_member(m, "released"));
+    g_set_error(error, CD_ERROR, CD_ERROR_INVALID_DATA,
+                "request %" G_GINT64_FORMAT ": release time '%s' is not ISO 8601", request_id,
+                cd_roi_member(m, "released"));
     return NULL;
   }
   title = g_strdup_printf("Release of information, request %" G_GINT64_FORMAT, request_id);
@@ -329,13 +330,13 @@ cd_roi_packet_build(CdArchive *archive, JsonNode *manifest, const gchar *templat
   prefix = cd_roi_member(m, "bates_prefix");
   if (docs == NULL || prefix == NULL || cd_roi_member(m, "released") == NULL ||
       json_object_get_object_member(m, "recipient") == NULL) {
-    g_set_error(error, CD_ERROR, CD_ERROR_INVALID_DATA, "request %" G_GINT64_FORMAT ": the packet manifest is incomplete",
-                request_id);
+    g_set_error(error, CD_ERROR, CD_ERROR_INVALID_DATA,
+                "request %" G_GINT64_FORMAT ": the packet manifest is incomplete", request_id);
     return NULL;
   }
   if (cd_roi_member(m, "cover") == NULL) {
-    g_autofree gchar *path = template_path != NULL ? g_strdup(template_path)
-                                                   : cd_workflow_find_file(CD_ROI_COVER_TEMPLATE, error);
+    g_autofree gchar *path =
+        template_path != NULL ? g_strdup(template_path) : cd_workflow_find_file(CD_ROI_COVER_TEMPLATE, error);
     g_autofree gchar *text = NULL;
     g_autofree gchar *letter = NULL;
     if (path == NULL)
@@ -383,15 +384,16 @@ cd_roi_packet_build(CdArchive *archive, JsonNode *manifest, const gchar *templat
       g_autofree gchar *bates = NULL;
       guint redacted_before = cd_pdf_writer_get_n_words_redacted(writer);
 
-      image = cd_archive_roi_get_page_image(archive, request_id, page_id, cd_roi_member(page, "image_sha256"),
-                                            NULL, error);
+      image =
+          cd_archive_roi_get_page_image(archive, request_id, page_id, cd_roi_member(page, "image_sha256"), NULL, error);
       if (image == NULL)
         return NULL;
       if (!cd_pdf_writer_add_image_page(writer, image, json_object_get_int_member(page, "xres"),
                                         json_object_get_int_member(page, "yres"), words,
                                         (const CdPdfRect *) rects->data, rects->len, error)) {
-        g_prefix_error(error, "request %" G_GINT64_FORMAT ", document %" G_GINT64_FORMAT ", page %" G_GINT64_FORMAT
-                       ": ", request_id, json_object_get_int_member(doc, "id"), page_id);
+        g_prefix_error(error,
+                       "request %" G_GINT64_FORMAT ", document %" G_GINT64_FORMAT ", page %" G_GINT64_FORMAT ": ",
+                       request_id, json_object_get_int_member(doc, "id"), page_id);
         return NULL;
       }
       bates = cd_pdf_writer_dup_last_bates(writer);

@@ -11,17 +11,18 @@
 
 #include "cd-archive-private.h"
 #include "cd-error.h"
+#include "cd-roi-packet.h"
 #include "cd-test-util.h"
 
 typedef struct {
   gchar *dir;
   gchar *path;
-  gint64 note;      /* MRN001 progress-note 2024-03-01, words "Patient John Smith walked" */
-  gint64 summary;   /* MRN001 discharge-summary 2024-05-01 */
-  gint64 secret;    /* MRN001 psychotherapy-note (restricted) */
-  gint64 waiting;   /* MRN001 consultation, in review */
-  gint64 other;     /* MRN002 progress-note */
-  gint64 clock;     /* the fake clock, µs */
+  gint64 note;    /* MRN001 progress-note 2024-03-01, words "Patient John Smith walked" */
+  gint64 summary; /* MRN001 discharge-summary 2024-05-01 */
+  gint64 secret;  /* MRN001 psychotherapy-note (restricted) */
+  gint64 waiting; /* MRN001 consultation, in review */
+  gint64 other;   /* MRN002 progress-note */
+  gint64 clock;   /* the fake clock, µs */
   CdArchive *archive;
 } Fixture;
 
@@ -232,9 +233,9 @@ test_roi_statuses(Fixture *f, gconstpointer data)
   g_clear_error(&error);
   release(f, id);
   g_assert_cmpstr(status_of(f, id, &c), ==, "released");
-  g_assert_cmpstr(json_object_get_string_member(
-                      json_object_get_object_member(json_node_get_object(c), "packet"), "sha256"),
-                  ==, "00ff");
+  g_assert_cmpstr(
+      json_object_get_string_member(json_object_get_object_member(json_node_get_object(c), "packet"), "sha256"), ==,
+      "00ff");
   g_assert_cmpint(count(f, "SELECT count(*) FROM disclosures"), ==, 1);
   g_assert_false(cd_archive_roi_cancel(f->archive, id, "changed mind", &error));
   g_assert_error(error, CD_ERROR, CD_ERROR_INVALID_ARGUMENT);
@@ -255,13 +256,13 @@ test_roi_statuses(Fixture *f, gconstpointer data)
   g_assert_true(cd_archive_roi_cancel(f->archive, other, "authorisation revoked", &error));
   g_assert_no_error(error);
   g_assert_cmpstr(status_of(f, other, &d), ==, "cancelled");
-  g_assert_cmpstr(json_object_get_string_member(json_node_get_object(d), "cancel_reason"), ==,
-                  "authorisation revoked");
+  g_assert_cmpstr(json_object_get_string_member(json_node_get_object(d), "cancel_reason"), ==, "authorisation revoked");
   g_assert_cmpint(count(f, "SELECT count(*) FROM disclosures"), ==, 1);
   /* an unknown patient and a missing field are refused */
   {
-    CdRoiRequestSpec spec = { .mrn = "NOPE", .requester = "x", .recipient_name = "y", .purpose = "z",
-                              .authorisation = "w" };
+    CdRoiRequestSpec spec = {
+      .mrn = "NOPE", .requester = "x", .recipient_name = "y", .purpose = "z", .authorisation = "w"
+    };
     g_assert_cmpint(cd_archive_roi_new(f->archive, &spec, &error), ==, 0);
     g_assert_error(error, CD_ERROR, CD_ERROR_NOT_FOUND);
     g_clear_error(&error);
@@ -338,8 +339,9 @@ test_roi_permissions(Fixture *f, gconstpointer data)
   g_autoptr(GError) error = NULL;
   g_autoptr(JsonNode) accounting = NULL;
   g_autoptr(JsonNode) shown = NULL;
-  CdRoiRequestSpec spec = { .mrn = "MRN001", .requester = "x", .recipient_name = "y", .purpose = "z",
-                            .authorisation = "w" };
+  CdRoiRequestSpec spec = {
+    .mrn = "MRN001", .requester = "x", .recipient_name = "y", .purpose = "z", .authorisation = "w"
+  };
   gint64 id;
   guint n = 0;
 
@@ -499,8 +501,8 @@ test_roi_disclosures(Fixture *f, gconstpointer data)
   old = cd_archive_disclosures(f->archive, "MRN001", "2010-01-01", &error);
   g_assert_cmpuint(json_array_get_length(json_object_get_array_member(json_node_get_object(old), "disclosures")), ==,
                    4);
-  g_assert_cmpint(count(f, "SELECT count(*) FROM audit WHERE action = 'disclosures' AND object = 'patient:MRN001'"),
-                  ==, 2);
+  g_assert_cmpint(count(f, "SELECT count(*) FROM audit WHERE action = 'disclosures' AND object = 'patient:MRN001'"), ==,
+                  2);
   /* nothing deletes or edits a disclosure */
   g_assert_false(cd_archive_exec(f->archive, "DELETE FROM disclosures", &error));
   g_assert_nonnull(strstr(error->message, "kept as recorded"));
@@ -522,16 +524,15 @@ test_roi_audit(Fixture *f, gconstpointer data)
   g_autoptr(JsonNode) listed = NULL;
   g_autoptr(JsonNode) shown = NULL;
   g_autoptr(sqlite3_stmt) stmt = NULL;
-  const gchar *expected[] = { "roi-new", "roi-add", "roi-redact", "roi-approve", "roi-prepare", "disclosure",
-                              "roi-show", "roi-list" };
+  const gchar *expected[] = { "roi-new",     "roi-add",    "roi-redact", "roi-approve",
+                              "roi-prepare", "disclosure", "roi-show",   "roi-list" };
   guint i = 0;
   gint64 id;
 
   act_as(f, "rita", "roi");
   id = new_request(f, "Dr. Brown", "legal");
   g_assert_true(cd_archive_roi_add_documents(f->archive, id, &f->note, 1, NULL, &error));
-  g_assert_cmpint(cd_archive_roi_redact_rect(f->archive, id, count(f, "SELECT min(id) FROM pages"), 0, 0, 9, 9,
-                                             &error),
+  g_assert_cmpint(cd_archive_roi_redact_rect(f->archive, id, count(f, "SELECT min(id) FROM pages"), 0, 0, 9, 9, &error),
                   >, 0);
   g_assert_true(cd_archive_roi_approve(f->archive, id, &error));
   release(f, id);
@@ -561,6 +562,84 @@ test_roi_audit(Fixture *f, gconstpointer data)
   g_assert_no_error(error);
 }
 
+/* A released packet's manifest is given back with the pages' words, and a
+ * page whose words changed since is named instead of a different packet. */
+static void
+test_roi_reproduce_checks(Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) manifest = NULL;
+  g_autofree gchar *sql = NULL;
+  JsonObject *page;
+  gint64 id;
+
+  act_as(f, "rita", "roi");
+  id = new_request(f, "Dr. Brown", "legal");
+  g_assert_true(cd_archive_roi_add_documents(f->archive, id, &f->note, 1, NULL, &error));
+  g_assert_true(cd_archive_roi_approve(f->archive, id, &error));
+  /* a draft or approved request has no packet to make again */
+  g_assert_null(cd_archive_roi_get_packet(f->archive, id, &error));
+  g_assert_error(error, CD_ERROR, CD_ERROR_INVALID_ARGUMENT);
+  g_clear_error(&error);
+  release(f, id);
+  manifest = cd_archive_roi_get_packet(f->archive, id, &error);
+  g_assert_no_error(error);
+  g_assert_cmpstr(json_object_get_string_member(json_node_get_object(manifest), "pdf_sha256"), ==, "00ff");
+  page = json_array_get_object_element(
+      json_object_get_array_member(
+          json_array_get_object_element(json_object_get_array_member(json_node_get_object(manifest), "documents"), 0),
+          "pages"),
+      0);
+  g_assert_cmpuint(json_array_get_length(json_object_get_array_member(page, "words")), ==, 4);
+  sql = g_strdup_printf("UPDATE pages SET words = '[]' WHERE id = %" G_GINT64_FORMAT,
+                        json_object_get_int_member(page, "id"));
+  g_assert_true(cd_archive_exec(f->archive, sql, &error));
+  g_clear_pointer(&manifest, json_node_unref);
+  manifest = cd_archive_roi_get_packet(f->archive, id, &error);
+  g_assert_null(manifest);
+  g_assert_error(error, CD_ERROR, CD_ERROR_INVALID_DATA);
+  g_assert_nonnull(strstr(error->message, "words changed since the packet was released"));
+}
+
+/* The shipped cover letter uses only known placeholders and fills them;
+ * an unknown or unclosed one is refused with its line. */
+static void
+test_roi_cover_template(Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) manifest = NULL;
+  g_autofree gchar *path = g_test_build_filename(G_TEST_DIST, "workflows", "roi-cover-letter.txt", NULL);
+  g_autofree gchar *text = NULL;
+  g_autofree gchar *letter = NULL;
+  g_autofree gchar *bad = NULL;
+  JsonObject *m;
+  gint64 id;
+
+  act_as(f, "rita", "roi");
+  id = new_request(f, "Dr. Brown", "continuity of care");
+  g_assert_true(cd_archive_roi_add_documents(f->archive, id, &f->note, 1, NULL, &error));
+  g_assert_true(cd_archive_roi_approve(f->archive, id, &error));
+  manifest = cd_archive_roi_prepare_release(f->archive, id, &error);
+  g_assert_no_error(error);
+  m = json_node_get_object(manifest);
+  g_assert_true(g_file_get_contents(path, &text, NULL, &error));
+  letter = cd_roi_render_template(text, m, &error);
+  g_assert_no_error(error);
+  g_assert_null(strstr(letter, "${"));
+  g_assert_null(strstr(letter, "# "));
+  g_assert_nonnull(strstr(letter, "Dr. Brown\n1 Main St, Springfield"));
+  g_assert_nonnull(strstr(letter, "SMITH, JOHN, MRN MRN001, born 1960-01-02"));
+  g_assert_nonnull(strstr(letter, "continuity of care"));
+  g_assert_nonnull(strstr(letter, "1. progress-note, 2024-03-01"));
+  bad = cd_roi_render_template("Dear ${recipient},\nyour ${refernce}\n", m, &error);
+  g_assert_null(bad);
+  g_assert_error(error, CD_ERROR, CD_ERROR_INVALID_DATA);
+  g_assert_nonnull(strstr(error->message, "line 2: unknown placeholder ${refernce}"));
+  g_clear_error(&error);
+  bad = cd_roi_render_template("${date", m, &error);
+  g_assert_error(error, CD_ERROR, CD_ERROR_INVALID_DATA);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -572,5 +651,7 @@ main(int argc, char **argv)
   ADD("redact-words", test_roi_redact_words);
   ADD("disclosures", test_roi_disclosures);
   ADD("audit", test_roi_audit);
+  ADD("reproduce-checks", test_roi_reproduce_checks);
+  ADD("cover-template", test_roi_cover_template);
   return g_test_run();
 }
