@@ -646,6 +646,12 @@ cd_search_doc_index(const CdSearchQuery *query, const CdSearchPlan *plan)
   return "";
 }
 
+/* Above this many matches (by the vocabulary), a text-first search ranks
+ * only a recent window; and a filter set under this many pages is searched
+ * page by page when the words match more. */
+#define CD_SEARCH_BROAD 20000
+#define CD_SEARCH_FILTER_FIRST_PAGES 5000
+
 typedef enum {
   CD_PLAN_FILTERS,      /* no words: documents by their filters, newest first */
   CD_PLAN_TEXT_FIRST,   /* the text match drives, the filters are checked per match */
@@ -677,6 +683,17 @@ cd_search_append_from(GString *sql, CdPlanKind kind, const CdSearchQuery *query,
     break;
   }
   cd_search_append_filters(sql, query, plan);
+}
+
+/* A text-first FROM for page ids only: the index alone when there is
+ * nothing to check per match. */
+static void
+cd_search_append_text_from(GString *sql, const CdSearchQuery *query, const CdSearchPlan *plan)
+{
+  if (!plan->doc_filter && plan->hidden == NULL)
+    g_string_append(sql, " FROM pages_fts f WHERE pages_fts MATCH :match");
+  else
+    cd_search_append_from(sql, CD_PLAN_TEXT_FIRST, query, plan);
 }
 
 static void
@@ -754,8 +771,12 @@ cd_facets_sorted(GHashTable *table, GCompareFunc compare)
   return out;
 }
 
-/* The total and the facets in one pass over at most CD_SEARCH_COUNT_LIMIT
- * matches (+1, to know whether there are more). */
+/* The total and the facets. A search with no filter and nothing hidden
+ * counts its matches on the full-text index alone (cheap: no row is read),
+ * up to CD_SEARCH_TEXT_COUNT_LIMIT, and takes the facets of the most recent
+ * CD_SEARCH_COUNT_LIMIT; any other counts both in one pass over at most
+ * CD_SEARCH_COUNT_LIMIT matches (all of a filter-first plan's, whose pages
+ * are few), +1 to know whether there are more. */
 static gboolean
 cd_search_count(CdArchive *self, CdPlanKind kind, const CdSearchQuery *query, const CdSearchPlan *plan,
                 CdSearchResult *result, GError **error)
@@ -764,6 +785,8 @@ cd_search_count(CdArchive *self, CdPlanKind kind, const CdSearchQuery *query, co
   g_autoptr(sqlite3_stmt) stmt = NULL;
   g_autoptr(GHashTable) types = g_hash_table_new(g_str_hash, g_str_equal);
   g_autoptr(GHashTable) years = g_hash_table_new(g_str_hash, g_str_equal);
+  gboolean index_only = kind == CD_PLAN_TEXT_FIRST && !plan->doc_filter && plan->hidden == NULL;
+  guint cap = kind == CD_PLAN_FILTER_FIRST ? CD_SEARCH_FILTER_FIRST_PAGES : CD_SEARCH_COUNT_LIMIT;
   guint64 n = 0;
   gint rc;
 
@@ -771,7 +794,7 @@ cd_search_count(CdArchive *self, CdPlanKind kind, const CdSearchQuery *query, co
   /* text first, the most recent matches; other plans in their index's
    * order (an ORDER BY there would defeat the index) */
   g_string_append_printf(sql, "%s LIMIT %u) GROUP BY t, y", kind == CD_PLAN_TEXT_FIRST ? " ORDER BY f.rowid DESC" : "",
-                         CD_SEARCH_COUNT_LIMIT + 1);
+                         index_only ? cap : cap + 1);
   stmt = cd_search_prepare(self, plan, sql->str, error);
   if (stmt == NULL)
     return FALSE;
@@ -786,14 +809,47 @@ cd_search_count(CdArchive *self, CdPlanKind kind, const CdSearchQuery *query, co
     return FALSE; /* the caller reports it */
   result->type_facets = cd_facets_sorted(types, cd_facet_by_count);
   result->year_facets = cd_facets_sorted(years, cd_facet_by_value_desc);
-  if (n > CD_SEARCH_COUNT_LIMIT) {
-    result->total = CD_SEARCH_COUNT_LIMIT;
+  if (index_only) {
+    g_autoptr(sqlite3_stmt) count = NULL;
+    g_autofree gchar *count_sql = g_strdup_printf(
+        "SELECT count(*) FROM (SELECT rowid FROM pages_fts WHERE pages_fts MATCH :match LIMIT %u)",
+        CD_SEARCH_TEXT_COUNT_LIMIT + 1);
+    count = cd_search_prepare(self, plan, count_sql, error);
+    if (count == NULL)
+      return FALSE;
+    cd_search_bind_all(count, query, plan);
+    if (sqlite3_step(count) != SQLITE_ROW)
+      return FALSE;
+    result->total = sqlite3_column_int64(count, 0);
+    result->facets_partial = n < result->total;
+    if (result->total > CD_SEARCH_TEXT_COUNT_LIMIT) {
+      result->total = CD_SEARCH_TEXT_COUNT_LIMIT;
+      result->total_is_estimate = TRUE;
+    }
+  } else if (n > cap) {
+    result->total = cap;
     result->total_is_estimate = TRUE;
     result->facets_partial = TRUE;
   } else {
     result->total = n;
   }
   return TRUE;
+}
+
+/* Whether any document is of a type the principal may not see; when none
+ * is, there is nothing to hide and the search need not check each match. */
+static gboolean
+cd_search_hidden_present(CdArchive *self, const gchar *hidden)
+{
+  g_autoptr(sqlite3_stmt) stmt = cd_archive_prepare(self,
+                                                    "SELECT 1 FROM documents INDEXED BY documents_type WHERE type IN "
+                                                    "(SELECT value FROM json_each(?1)) LIMIT 1",
+                                                    NULL);
+
+  if (stmt == NULL)
+    return TRUE;
+  cd_bind_text(stmt, 1, hidden);
+  return sqlite3_step(stmt) != SQLITE_DONE;
 }
 
 /* Runs a statement of page ids and scores, appending a hit for each. */
@@ -996,11 +1052,6 @@ cd_search_count_filter_pages(CdArchive *self, const CdSearchQuery *query, const 
   return sqlite3_column_int64(stmt, 0);
 }
 
-/* Above this many matches (by the vocabulary), a text-first search ranks
- * only a recent window; and a filter set under this many pages is searched
- * page by page when the words match more. */
-#define CD_SEARCH_BROAD 20000
-#define CD_SEARCH_FILTER_FIRST_PAGES 5000
 
 static CdSearchResult *cd_archive_search_run(CdArchive *self, const CdSearchQuery *query, GPtrArray *log,
                                              GError **error);
@@ -1031,11 +1082,14 @@ static CdSearchResult *cd_archive_search_run(CdArchive *self, const CdSearchQuer
  *   are ranked (best first), and after them the older matches follow newest
  *   first, unranked (@order %CD_SEARCH_ORDER_RECENT_RANK).
  *
- * The total and the facets are counted over at most %CD_SEARCH_COUNT_LIMIT
- * matches; past that the total is a lower bound, flagged
- * @total_is_estimate (one plain word with no filter is counted exactly from
- * the index's vocabulary), and the facets are those of the most recently
- * archived %CD_SEARCH_COUNT_LIMIT matches (@facets_partial).
+ * The total: a search with words and no filter (and no hidden type present
+ * in the archive) counts its matches on the full-text index alone, up to
+ * %CD_SEARCH_TEXT_COUNT_LIMIT; any other counts at most
+ * %CD_SEARCH_COUNT_LIMIT (a filter-first plan: all of its matches). Past
+ * that the total is a lower bound, flagged @total_is_estimate; one plain
+ * word with no filter is counted exactly from the index's vocabulary. The
+ * facets count at most %CD_SEARCH_COUNT_LIMIT matches, the most recently
+ * archived (@facets_partial when there are more).
  *
  * Types the acting principal may not see are left out of the hits, the
  * total and the facets alike.
@@ -1085,6 +1139,8 @@ cd_archive_search_run(CdArchive *self, const CdSearchQuery *query, GPtrArray *lo
   if (!cd_archive_require(self, CD_PERMISSION_READ_CHARTS, "search the archive", "archive", error))
     return NULL;
   plan.hidden = cd_archive_hidden_types(self);
+  if (plan.hidden != NULL && !cd_search_hidden_present(self, plan.hidden))
+    plan.hidden = NULL;
 
   if (plan.match == NULL) {
     g_autoptr(GString) sql = g_string_new("SELECT p.id, 0");
@@ -1113,7 +1169,7 @@ cd_archive_search_run(CdArchive *self, const CdSearchQuery *query, GPtrArray *lo
       /* the window's oldest page: the CD_SEARCH_RANK_WINDOW-th match from the newest */
       g_autoptr(GString) sql = g_string_new("SELECT f.rowid");
       g_autoptr(sqlite3_stmt) stmt = NULL;
-      cd_search_append_from(sql, kind, query, &plan);
+      cd_search_append_text_from(sql, query, &plan);
       g_string_append_printf(sql, " ORDER BY f.rowid DESC LIMIT 1 OFFSET %u", CD_SEARCH_RANK_WINDOW - 1);
       stmt = cd_search_prepare(self, &plan, sql->str, NULL);
       ok = stmt != NULL;
@@ -1138,7 +1194,7 @@ cd_archive_search_run(CdArchive *self, const CdSearchQuery *query, GPtrArray *lo
         /* past the window: the older matches, newest first */
         g_autoptr(GString) sql = g_string_new("SELECT f.rowid, 0");
         guint skip = query->offset > CD_SEARCH_RANK_WINDOW ? query->offset - CD_SEARCH_RANK_WINDOW : 0;
-        cd_search_append_from(sql, kind, query, &plan);
+        cd_search_append_text_from(sql, query, &plan);
         g_string_append(sql, " AND f.rowid < :low ORDER BY f.rowid DESC LIMIT :limit OFFSET :offset");
         ok = cd_search_collect(self, sql->str, query, &plan, low, limit - result->hits->len, skip, result->hits);
       }
