@@ -915,10 +915,11 @@ test_archive_search_plans(Fixture *f, gconstpointer data)
   gint64 batch = begin_batch(archive);
   const gchar *radiology[] = { "radiology-report", NULL };
 
-  bulk_insert(archive, batch, 1200, 5, "00100100", "progress-note", "2001-01-01", "fever ward round");
+  bulk_insert(archive, batch, 4000, 5, "00100100", "progress-note", "2001-01-01", "fever ward round");
   bulk_insert(archive, batch, 10, 2, "00900900", "radiology-report", "2005-06-01", "fever film");
   g_assert_true(cd_archive_exec(archive, "ANALYZE", NULL));
 
+  /* a chart against a word on every page: each page checked */
   assert_plan(archive, &(CdSearchQuery){ .text = "fever", .mrn = "00900900" }, "filter-first",
               "INDEX documents_patient (patient_mrn=?)", "INDEX pages_document (document_id=?)");
   assert_plan(archive,
@@ -927,6 +928,12 @@ test_archive_search_plans(Fixture *f, gconstpointer data)
               "filter-first", "INDEX documents_type (type=? AND date>? AND date<?)", "INDEX pages_document");
   assert_plan(archive, &(CdSearchQuery){ .text = "fever", .date_from = "2005-06-01", .date_to = "2005-06-30" },
               "filter-first", "INDEX documents_date (date>? AND date<?)", "INDEX pages_document");
+  /* a word on many pages, a type and a day: the index's matches walked
+   * against the set of the day's pages */
+  assert_plan(archive,
+              &(CdSearchQuery){ .text = "fever", .doc_type = "progress-note", .date_from = "2001-01-05",
+                                .date_to = "2001-01-05" },
+              "filter-set", "INDEX documents_type (type=? AND date>? AND date<?)", "INDEX pages_document (document_id=?)");
   /* rare words: the index's matches, each joined by primary key */
   assert_plan(archive, &(CdSearchQuery){ .text = "film", .date_from = "2005-01-01", .date_to = "2005-12-31" },
               "text-first",
