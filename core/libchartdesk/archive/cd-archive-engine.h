@@ -215,7 +215,7 @@ typedef struct {
  *
  * Since: 0.2
  */
-#define CD_SEARCH_TEXT_COUNT_LIMIT 100000
+#define CD_SEARCH_TEXT_COUNT_LIMIT 20000
 
 /**
  * CD_SEARCH_RANK_WINDOW:

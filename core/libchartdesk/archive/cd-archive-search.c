@@ -362,7 +362,7 @@ cd_search_fold(const gchar *word)
 
 /* One phrase of an FTS5 query as FTS5 numbers them (in the order they are
  * written): its words as the index holds them, whether it is a prefix, and
- * how many pages it is on at most (from the vocabulary). */
+ * about how many pages it is on (cd_search_estimate_match()). */
 typedef struct {
   gchar **tokens;
   gboolean prefix;
@@ -493,7 +493,7 @@ cd_search_terms(GPtrArray *phrases)
 
 /* Okapi BM25 of the current row, as cd_rank(pages_fts, IDF): IDF is a blob
  * of one double per phrase, computed once per search from the index's
- * vocabulary. FTS5's own bm25() counts the pages of every phrase by
+ * index (cd_search_estimate_match()). FTS5's own bm25() counts the pages of every phrase by
  * reading its whole doclist, once per query, which is once per page when
  * a filter drives and the text is checked page by page; and its cost grows
  * with the matches. Negative, lower is better, as bm25(). When the phrases
@@ -551,31 +551,40 @@ cd_search_register_rank(CdArchive *self)
   return TRUE;
 }
 
-/* How many pages hold @term (a prefix: terms starting with it), from the
- * index's vocabulary; cheap, and exact for one word. */
+/* How many pages an FTS5 expression matches: exactly when fewer than
+ * CD_SEARCH_SAMPLE, else extrapolated from how densely the CD_SEARCH_SAMPLE
+ * most recent matches lie among the pages (the index walks backwards for
+ * free; the work is bounded, where the vocabulary's page count for a word
+ * reads its whole list). G_MAXINT64 when FTS5 cannot run it (the search
+ * itself then reports why). */
+#define CD_SEARCH_SAMPLE 5000
+
 static gint64
-cd_search_term_pages(CdArchive *self, const gchar *term, gboolean prefix)
+cd_search_estimate_match(CdArchive *self, const gchar *match, gint64 max_id)
 {
   g_autoptr(sqlite3_stmt) stmt = NULL;
+  gint rc;
 
-  if (!cd_archive_exec(self,
-                       "CREATE VIRTUAL TABLE IF NOT EXISTS temp.cd_pages_vocab USING fts5vocab (main, pages_fts, row)",
-                       NULL))
-    return -1;
-  if (prefix) {
-    g_autofree gchar *end = g_strdup_printf("%s\xf4\x8f\xbf\xbf", term);
-    stmt = cd_archive_prepare(self, "SELECT sum(doc) FROM temp.cd_pages_vocab WHERE term >= ?1 AND term <= ?2", NULL);
-    if (stmt == NULL)
-      return -1;
-    cd_bind_text(stmt, 2, end);
-  } else {
-    stmt = cd_archive_prepare(self, "SELECT doc FROM temp.cd_pages_vocab WHERE term = ?1", NULL);
-    if (stmt == NULL)
-      return -1;
+  stmt = cd_archive_prepare(self, "SELECT rowid FROM pages_fts WHERE pages_fts MATCH ?1 ORDER BY rowid DESC "
+                                  "LIMIT 1 OFFSET ?2", NULL);
+  if (stmt == NULL)
+    return G_MAXINT64;
+  cd_bind_text(stmt, 1, match);
+  sqlite3_bind_int(stmt, 2, CD_SEARCH_SAMPLE - 1);
+  rc = sqlite3_step(stmt);
+  if (rc == SQLITE_ROW) {
+    gint64 oldest = sqlite3_column_int64(stmt, 0);
+    return (gint64) ((gdouble) CD_SEARCH_SAMPLE * max_id / MAX(1, max_id - oldest + 1));
   }
-  cd_bind_text(stmt, 1, term);
+  if (rc != SQLITE_DONE)
+    return G_MAXINT64;
+  g_clear_pointer(&stmt, sqlite3_finalize);
+  stmt = cd_archive_prepare(self, "SELECT count(*) FROM pages_fts WHERE pages_fts MATCH ?1", NULL);
+  if (stmt == NULL)
+    return G_MAXINT64;
+  cd_bind_text(stmt, 1, match);
   if (sqlite3_step(stmt) != SQLITE_ROW)
-    return 0;
+    return G_MAXINT64;
   return sqlite3_column_int64(stmt, 0);
 }
 
@@ -647,10 +656,10 @@ cd_search_doc_index(const CdSearchQuery *query, const CdSearchPlan *plan)
   return "";
 }
 
-/* Above this many matches (by the vocabulary), a text-first search ranks
+/* Above this many matches (estimated), a text-first search ranks
  * only a recent window; and a filter set under this many pages is searched
  * page by page when the words match more. */
-#define CD_SEARCH_BROAD 20000
+#define CD_SEARCH_BROAD 5000
 #define CD_SEARCH_FILTER_FIRST_PAGES 5000
 /* A filter-first search walks the index's matches against the filters'
  * pages, rather than checking each page, while the words match fewer than
@@ -1001,28 +1010,18 @@ cd_search_ranked_sql(CdPlanKind kind, const CdSearchQuery *query, const CdSearch
   return g_string_free(sql, FALSE);
 }
 
-/* How many pages a query's words match at most, from the vocabulary: the
- * rarest phrase of a conjunction, the sum for OR; G_MAXINT64 when unknown.
- * Notes each phrase's pages on the way. */
+/* How many pages the query matches (cd_search_estimate_match()), and each
+ * phrase on its own, for its weight. */
 static gint64
-cd_search_estimate_text(CdArchive *self, const gchar *match, GPtrArray *phrases)
+cd_search_estimate_text(CdArchive *self, const gchar *match, GPtrArray *phrases, gint64 max_id)
 {
-  gboolean any = strstr(match, " OR ") != NULL;
-  gint64 estimate = any ? 0 : G_MAXINT64;
-
   for (guint i = 0; i < phrases->len; i++) {
     CdPhrase *phrase = g_ptr_array_index(phrases, i);
-    phrase->pages = G_MAXINT64;
-    for (guint j = 0; phrase->tokens[j] != NULL; j++) {
-      gboolean last = phrase->tokens[j + 1] == NULL;
-      gint64 n = cd_search_term_pages(self, phrase->tokens[j], last && phrase->prefix);
-      if (n < 0)
-        return G_MAXINT64;
-      phrase->pages = MIN(phrase->pages, n);
-    }
-    estimate = any ? estimate + phrase->pages : MIN(estimate, phrase->pages);
+    g_autofree gchar *joined = g_strjoinv(" ", phrase->tokens);
+    g_autofree gchar *one = g_strdup_printf("\"%s\"%s", joined, phrase->prefix ? "*" : "");
+    phrase->pages = MIN(cd_search_estimate_match(self, one, max_id), max_id);
   }
-  return phrases->len == 0 ? G_MAXINT64 : estimate;
+  return cd_search_estimate_match(self, match, max_id);
 }
 
 /* About how many pages the archive has (its highest page id). */
@@ -1096,7 +1095,7 @@ static CdSearchResult *cd_archive_search_run(CdArchive *self, const CdSearchQuer
  * - `text-first`, when the words are rarer: the full-text index drives and
  *   the filters are checked per match;
  * - `recent-window`, a text-first search whose words match more than about
- *   20,000 pages: ranking every match would cost in proportion to the
+ *   5,000 pages: ranking every match would cost in proportion to the
  *   matches, so the %CD_SEARCH_RANK_WINDOW most recently archived matches
  *   are ranked (best first), and after them the older matches follow newest
  *   first, unranked (@order %CD_SEARCH_ORDER_RECENT_RANK).
@@ -1105,8 +1104,7 @@ static CdSearchResult *cd_archive_search_run(CdArchive *self, const CdSearchQuer
  * in the archive) counts its matches on the full-text index alone, up to
  * %CD_SEARCH_TEXT_COUNT_LIMIT; any other counts at most
  * %CD_SEARCH_COUNT_LIMIT (a filter-first plan: all of its matches). Past
- * that the total is a lower bound, flagged @total_is_estimate; one plain
- * word with no filter is counted exactly from the index's vocabulary. The
+ * that the total is a lower bound, flagged @total_is_estimate. The
  * facets count at most %CD_SEARCH_COUNT_LIMIT matches, the most recently
  * archived (@facets_partial when there are more).
  *
@@ -1174,8 +1172,11 @@ cd_archive_search_run(CdArchive *self, const CdSearchQuery *query, GPtrArray *lo
       cd_archive_set_error(self, error, "cannot rank search results");
       return NULL;
     }
-    text_estimate = cd_search_estimate_text(self, plan.match, phrases);
-    plan.idf = cd_search_idf(phrases, cd_search_count_pages(self));
+    {
+      gint64 max_id = cd_search_count_pages(self);
+      text_estimate = cd_search_estimate_text(self, plan.match, phrases, max_id);
+      plan.idf = cd_search_idf(phrases, max_id);
+    }
     kind = CD_PLAN_TEXT_FIRST;
     if (plan.doc_filter && text_estimate > CD_SEARCH_FILTER_FIRST_PAGES / 2) {
       gint64 filter_pages = cd_search_count_filter_pages(self, query, &plan, CD_SEARCH_FILTER_FIRST_PAGES);
@@ -1241,14 +1242,6 @@ cd_archive_search_run(CdArchive *self, const CdSearchQuery *query, GPtrArray *lo
       cd_archive_set_error(self, error, "search failed");
     }
     return NULL;
-  }
-  /* one plain word, nothing to filter or hide: the vocabulary's count is exact */
-  if (result->total_is_estimate && !plan.doc_filter && plan.hidden == NULL && result->terms[0] != NULL &&
-      phrases->len == 1 && g_strv_length(((CdPhrase *) g_ptr_array_index(phrases, 0))->tokens) == 1 &&
-      !((CdPhrase *) g_ptr_array_index(phrases, 0))->prefix && (query->plain || !cd_query_looks_like_fts(query->text)) &&
-      text_estimate != G_MAXINT64 && (guint64) text_estimate >= result->total) {
-    result->total = text_estimate;
-    result->total_is_estimate = FALSE;
   }
   if (!cd_search_describe(self, &plan, result->hits, error))
     return NULL;
