@@ -172,8 +172,8 @@ typedef struct {
  *   not in any
  * @year_facets: (element-type CdSearchFacet): hits per year of the
  *   document's date, newest year first; undated ones are not in any
- * @facets_partial: %TRUE when the facets count only the first
- *   #CD_SEARCH_COUNT_LIMIT matches (most recently archived first), not all
+ * @facets_partial: %TRUE when the facets count only some of the matches:
+ *   the #CD_SEARCH_COUNT_LIMIT most recently archived
  * @terms: (array zero-terminated=1): the query's words, lower case, to
  *   highlight (operators and syntax left out)
  * @order: how @hits are ordered
@@ -200,12 +200,23 @@ typedef struct {
 /**
  * CD_SEARCH_COUNT_LIMIT:
  *
- * The most matches cd_archive_search_ex() counts one by one for the total
- * and the facets; beyond, the total is a lower bound.
+ * The most matches cd_archive_search_ex() reads one by one for the facets,
+ * and for the total of a filtered search; beyond, the total is a lower
+ * bound.
  *
  * Since: 0.2
  */
-#define CD_SEARCH_COUNT_LIMIT 10000
+#define CD_SEARCH_COUNT_LIMIT 1000
+
+/**
+ * CD_SEARCH_TEXT_COUNT_LIMIT:
+ *
+ * The most matches cd_archive_search_ex() counts on the full-text index
+ * alone for the total of a search without filters.
+ *
+ * Since: 0.2
+ */
+#define CD_SEARCH_TEXT_COUNT_LIMIT 20000
 
 /**
  * CD_SEARCH_RANK_WINDOW:

@@ -296,6 +296,7 @@ typedef struct {
   gboolean doc_filter;
   GPtrArray *log; /* (nullable): the statements run, for cd_archive_search_statements() */
   GBytes *idf;    /* (nullable): a double per phrase, for cd_rank() */
+  gboolean filter_set; /* filter-first as one index scan against the filters' page set */
 } CdSearchPlan;
 
 static sqlite3_stmt *
@@ -380,7 +381,7 @@ cd_search_fold(const gchar *word)
 
 /* One phrase of an FTS5 query as FTS5 numbers them (in the order they are
  * written): its words as the index holds them, whether it is a prefix, and
- * how many pages it is on at most (from the vocabulary). */
+ * about how many pages it is on (cd_search_estimate_match()). */
 typedef struct {
   gchar **tokens;
   gboolean prefix;
@@ -511,7 +512,7 @@ cd_search_terms(GPtrArray *phrases)
 
 /* Okapi BM25 of the current row, as cd_rank(pages_fts, IDF): IDF is a blob
  * of one double per phrase, computed once per search from the index's
- * vocabulary. FTS5's own bm25() counts the pages of every phrase by
+ * index (cd_search_estimate_match()). FTS5's own bm25() counts the pages of every phrase by
  * reading its whole doclist, once per query, which is once per page when
  * a filter drives and the text is checked page by page; and its cost grows
  * with the matches. Negative, lower is better, as bm25(). When the phrases
@@ -569,31 +570,40 @@ cd_search_register_rank(CdArchive *self)
   return TRUE;
 }
 
-/* How many pages hold @term (a prefix: terms starting with it), from the
- * index's vocabulary; cheap, and exact for one word. */
+/* How many pages an FTS5 expression matches: exactly when fewer than
+ * CD_SEARCH_SAMPLE, else extrapolated from how densely the CD_SEARCH_SAMPLE
+ * most recent matches lie among the pages (the index walks backwards for
+ * free; the work is bounded, where the vocabulary's page count for a word
+ * reads its whole list). G_MAXINT64 when FTS5 cannot run it (the search
+ * itself then reports why). */
+#define CD_SEARCH_SAMPLE 5000
+
 static gint64
-cd_search_term_pages(CdArchive *self, const gchar *term, gboolean prefix)
+cd_search_estimate_match(CdArchive *self, const gchar *match, gint64 max_id)
 {
   g_autoptr(sqlite3_stmt) stmt = NULL;
+  gint rc;
 
-  if (!cd_archive_exec(self,
-                       "CREATE VIRTUAL TABLE IF NOT EXISTS temp.cd_pages_vocab USING fts5vocab (main, pages_fts, row)",
-                       NULL))
-    return -1;
-  if (prefix) {
-    g_autofree gchar *end = g_strdup_printf("%s\xf4\x8f\xbf\xbf", term);
-    stmt = cd_archive_prepare(self, "SELECT sum(doc) FROM temp.cd_pages_vocab WHERE term >= ?1 AND term <= ?2", NULL);
-    if (stmt == NULL)
-      return -1;
-    cd_bind_text(stmt, 2, end);
-  } else {
-    stmt = cd_archive_prepare(self, "SELECT doc FROM temp.cd_pages_vocab WHERE term = ?1", NULL);
-    if (stmt == NULL)
-      return -1;
+  stmt = cd_archive_prepare(self, "SELECT rowid FROM pages_fts WHERE pages_fts MATCH ?1 ORDER BY rowid DESC "
+                                  "LIMIT 1 OFFSET ?2", NULL);
+  if (stmt == NULL)
+    return G_MAXINT64;
+  cd_bind_text(stmt, 1, match);
+  sqlite3_bind_int(stmt, 2, CD_SEARCH_SAMPLE - 1);
+  rc = sqlite3_step(stmt);
+  if (rc == SQLITE_ROW) {
+    gint64 oldest = sqlite3_column_int64(stmt, 0);
+    return (gint64) ((gdouble) CD_SEARCH_SAMPLE * max_id / MAX(1, max_id - oldest + 1));
   }
-  cd_bind_text(stmt, 1, term);
+  if (rc != SQLITE_DONE)
+    return G_MAXINT64;
+  g_clear_pointer(&stmt, sqlite3_finalize);
+  stmt = cd_archive_prepare(self, "SELECT count(*) FROM pages_fts WHERE pages_fts MATCH ?1", NULL);
+  if (stmt == NULL)
+    return G_MAXINT64;
+  cd_bind_text(stmt, 1, match);
   if (sqlite3_step(stmt) != SQLITE_ROW)
-    return 0;
+    return G_MAXINT64;
   return sqlite3_column_int64(stmt, 0);
 }
 
@@ -665,6 +675,16 @@ cd_search_doc_index(const CdSearchQuery *query, const CdSearchPlan *plan)
   return "";
 }
 
+/* Above this many matches (estimated), a text-first search ranks
+ * only a recent window; and a filter set under this many pages is searched
+ * page by page when the words match more. */
+#define CD_SEARCH_BROAD 5000
+#define CD_SEARCH_FILTER_FIRST_PAGES 5000
+/* A filter-first search walks the index's matches against the filters'
+ * pages, rather than checking each page, while the words match fewer than
+ * this many times as many pages as the filters leave. */
+#define CD_SEARCH_SET_RATIO 800
+
 typedef enum {
   CD_PLAN_FILTERS,      /* no words: documents by their filters, newest first */
   CD_PLAN_TEXT_FIRST,   /* the text match drives, the filters are checked per match */
@@ -693,6 +713,20 @@ cd_search_append_from(GString *sql, CdPlanKind kind, const CdSearchQuery *query,
                            "LEFT JOIN documents d ON d.id = p.document_id WHERE pages_fts MATCH :match");
     break;
   case CD_PLAN_FILTER_FIRST:
+    if (plan->filter_set) {
+      /* the filters' pages as a set, built once through the documents
+       * index; the index's matches checked against it (the unary + keeps
+       * SQLite from handing FTS5 one rowid lookup per page) */
+      g_string_append_printf(sql,
+                             " FROM pages_fts f CROSS JOIN pages p ON p.id = f.rowid "
+                             "CROSS JOIN documents d ON d.id = p.document_id WHERE pages_fts MATCH :match "
+                             "AND +f.rowid IN (SELECT p.id FROM documents d%s CROSS JOIN pages p "
+                             "ON p.document_id = d.id WHERE 1",
+                             cd_search_doc_index(query, plan));
+      cd_search_append_filters(sql, query, plan);
+      g_string_append(sql, ")");
+      return;
+    }
     g_string_append_printf(sql,
                            " FROM documents d%s CROSS JOIN pages p ON p.document_id = d.id "
                            "CROSS JOIN pages_fts f ON f.rowid = p.id WHERE pages_fts MATCH :match",
@@ -700,6 +734,17 @@ cd_search_append_from(GString *sql, CdPlanKind kind, const CdSearchQuery *query,
     break;
   }
   cd_search_append_filters(sql, query, plan);
+}
+
+/* A text-first FROM for page ids only: the index alone when there is
+ * nothing to check per match. */
+static void
+cd_search_append_text_from(GString *sql, const CdSearchQuery *query, const CdSearchPlan *plan)
+{
+  if (!plan->doc_filter && plan->hidden == NULL)
+    g_string_append(sql, " FROM pages_fts f WHERE pages_fts MATCH :match");
+  else
+    cd_search_append_from(sql, CD_PLAN_TEXT_FIRST, query, plan);
 }
 
 static void
@@ -777,8 +822,12 @@ cd_facets_sorted(GHashTable *table, GCompareFunc compare)
   return out;
 }
 
-/* The total and the facets in one pass over at most CD_SEARCH_COUNT_LIMIT
- * matches (+1, to know whether there are more). */
+/* The total and the facets. A search with no filter and nothing hidden
+ * counts its matches on the full-text index alone (cheap: no row is read),
+ * up to CD_SEARCH_TEXT_COUNT_LIMIT, and takes the facets of the most recent
+ * CD_SEARCH_COUNT_LIMIT; any other counts both in one pass over at most
+ * CD_SEARCH_COUNT_LIMIT matches (all of a filter-first plan's, whose pages
+ * are few), +1 to know whether there are more. */
 static gboolean
 cd_search_count(CdArchive *self, CdPlanKind kind, const CdSearchQuery *query, const CdSearchPlan *plan,
                 CdSearchResult *result, GError **error)
@@ -787,6 +836,8 @@ cd_search_count(CdArchive *self, CdPlanKind kind, const CdSearchQuery *query, co
   g_autoptr(sqlite3_stmt) stmt = NULL;
   g_autoptr(GHashTable) types = g_hash_table_new(g_str_hash, g_str_equal);
   g_autoptr(GHashTable) years = g_hash_table_new(g_str_hash, g_str_equal);
+  gboolean index_only = kind == CD_PLAN_TEXT_FIRST && !plan->doc_filter && plan->hidden == NULL;
+  guint cap = kind == CD_PLAN_FILTER_FIRST ? CD_SEARCH_FILTER_FIRST_PAGES : CD_SEARCH_COUNT_LIMIT;
   guint64 n = 0;
   gint rc;
 
@@ -794,7 +845,7 @@ cd_search_count(CdArchive *self, CdPlanKind kind, const CdSearchQuery *query, co
   /* text first, the most recent matches; other plans in their index's
    * order (an ORDER BY there would defeat the index) */
   g_string_append_printf(sql, "%s LIMIT %u) GROUP BY t, y", kind == CD_PLAN_TEXT_FIRST ? " ORDER BY f.rowid DESC" : "",
-                         CD_SEARCH_COUNT_LIMIT + 1);
+                         index_only ? cap : cap + 1);
   stmt = cd_search_prepare(self, plan, sql->str, error);
   if (stmt == NULL)
     return FALSE;
@@ -809,14 +860,47 @@ cd_search_count(CdArchive *self, CdPlanKind kind, const CdSearchQuery *query, co
     return FALSE; /* the caller reports it */
   result->type_facets = cd_facets_sorted(types, cd_facet_by_count);
   result->year_facets = cd_facets_sorted(years, cd_facet_by_value_desc);
-  if (n > CD_SEARCH_COUNT_LIMIT) {
-    result->total = CD_SEARCH_COUNT_LIMIT;
+  if (index_only) {
+    g_autoptr(sqlite3_stmt) count = NULL;
+    g_autofree gchar *count_sql = g_strdup_printf(
+        "SELECT count(*) FROM (SELECT rowid FROM pages_fts WHERE pages_fts MATCH :match LIMIT %u)",
+        CD_SEARCH_TEXT_COUNT_LIMIT + 1);
+    count = cd_search_prepare(self, plan, count_sql, error);
+    if (count == NULL)
+      return FALSE;
+    cd_search_bind_all(count, query, plan);
+    if (sqlite3_step(count) != SQLITE_ROW)
+      return FALSE;
+    result->total = sqlite3_column_int64(count, 0);
+    result->facets_partial = n < result->total;
+    if (result->total > CD_SEARCH_TEXT_COUNT_LIMIT) {
+      result->total = CD_SEARCH_TEXT_COUNT_LIMIT;
+      result->total_is_estimate = TRUE;
+    }
+  } else if (n > cap) {
+    result->total = cap;
     result->total_is_estimate = TRUE;
     result->facets_partial = TRUE;
   } else {
     result->total = n;
   }
   return TRUE;
+}
+
+/* Whether any document is of a type the principal may not see; when none
+ * is, there is nothing to hide and the search need not check each match. */
+static gboolean
+cd_search_hidden_present(CdArchive *self, const gchar *hidden)
+{
+  g_autoptr(sqlite3_stmt) stmt = cd_archive_prepare(self,
+                                                    "SELECT 1 FROM documents INDEXED BY documents_type WHERE type IN "
+                                                    "(SELECT value FROM json_each(?1)) LIMIT 1",
+                                                    NULL);
+
+  if (stmt == NULL)
+    return TRUE;
+  cd_bind_text(stmt, 1, hidden);
+  return sqlite3_step(stmt) != SQLITE_DONE;
 }
 
 /* Runs a statement of page ids and scores, appending a hit for each. */
@@ -949,28 +1033,18 @@ cd_search_ranked_sql(CdPlanKind kind, const CdSearchQuery *query, const CdSearch
   return g_string_free(sql, FALSE);
 }
 
-/* How many pages a query's words match at most, from the vocabulary: the
- * rarest phrase of a conjunction, the sum for OR; G_MAXINT64 when unknown.
- * Notes each phrase's pages on the way. */
+/* How many pages the query matches (cd_search_estimate_match()), and each
+ * phrase on its own, for its weight. */
 static gint64
-cd_search_estimate_text(CdArchive *self, const gchar *match, GPtrArray *phrases)
+cd_search_estimate_text(CdArchive *self, const gchar *match, GPtrArray *phrases, gint64 max_id)
 {
-  gboolean any = strstr(match, " OR ") != NULL;
-  gint64 estimate = any ? 0 : G_MAXINT64;
-
   for (guint i = 0; i < phrases->len; i++) {
     CdPhrase *phrase = g_ptr_array_index(phrases, i);
-    phrase->pages = G_MAXINT64;
-    for (guint j = 0; phrase->tokens[j] != NULL; j++) {
-      gboolean last = phrase->tokens[j + 1] == NULL;
-      gint64 n = cd_search_term_pages(self, phrase->tokens[j], last && phrase->prefix);
-      if (n < 0)
-        return G_MAXINT64;
-      phrase->pages = MIN(phrase->pages, n);
-    }
-    estimate = any ? estimate + phrase->pages : MIN(estimate, phrase->pages);
+    g_autofree gchar *joined = g_strjoinv(" ", phrase->tokens);
+    g_autofree gchar *one = g_strdup_printf("\"%s\"%s", joined, phrase->prefix ? "*" : "");
+    phrase->pages = MIN(cd_search_estimate_match(self, one, max_id), max_id);
   }
-  return phrases->len == 0 ? G_MAXINT64 : estimate;
+  return cd_search_estimate_match(self, match, max_id);
 }
 
 /* About how many pages the archive has (its highest page id). */
@@ -1019,11 +1093,6 @@ cd_search_count_filter_pages(CdArchive *self, const CdSearchQuery *query, const 
   return sqlite3_column_int64(stmt, 0);
 }
 
-/* Above this many matches (by the vocabulary), a text-first search ranks
- * only a recent window; and a filter set under this many pages is searched
- * page by page when the words match more. */
-#define CD_SEARCH_BROAD 20000
-#define CD_SEARCH_FILTER_FIRST_PAGES 5000
 
 static CdSearchResult *cd_archive_search_run(CdArchive *self, const CdSearchQuery *query, GPtrArray *log,
                                              GError **error);
@@ -1049,16 +1118,18 @@ static CdSearchResult *cd_archive_search_run(CdArchive *self, const CdSearchQuer
  * - `text-first`, when the words are rarer: the full-text index drives and
  *   the filters are checked per match;
  * - `recent-window`, a text-first search whose words match more than about
- *   20,000 pages: ranking every match would cost in proportion to the
+ *   5,000 pages: ranking every match would cost in proportion to the
  *   matches, so the %CD_SEARCH_RANK_WINDOW most recently archived matches
  *   are ranked (best first), and after them the older matches follow newest
  *   first, unranked (@order %CD_SEARCH_ORDER_RECENT_RANK).
  *
- * The total and the facets are counted over at most %CD_SEARCH_COUNT_LIMIT
- * matches; past that the total is a lower bound, flagged
- * @total_is_estimate (one plain word with no filter is counted exactly from
- * the index's vocabulary), and the facets are those of the most recently
- * archived %CD_SEARCH_COUNT_LIMIT matches (@facets_partial).
+ * The total: a search with words and no filter (and no hidden type present
+ * in the archive) counts its matches on the full-text index alone, up to
+ * %CD_SEARCH_TEXT_COUNT_LIMIT; any other counts at most
+ * %CD_SEARCH_COUNT_LIMIT (a filter-first plan: all of its matches). Past
+ * that the total is a lower bound, flagged @total_is_estimate. The
+ * facets count at most %CD_SEARCH_COUNT_LIMIT matches, the most recently
+ * archived (@facets_partial when there are more).
  *
  * Types the acting principal may not see are left out of the hits, the
  * total and the facets alike.
@@ -1108,6 +1179,8 @@ cd_archive_search_run(CdArchive *self, const CdSearchQuery *query, GPtrArray *lo
   if (!cd_archive_require(self, CD_PERMISSION_READ_CHARTS, "search the archive", "archive", error))
     return NULL;
   plan.hidden = cd_archive_hidden_types(self);
+  if (plan.hidden != NULL && !cd_search_hidden_present(self, plan.hidden))
+    plan.hidden = NULL;
 
   if (plan.match == NULL) {
     g_autoptr(GString) sql = g_string_new("SELECT p.id, 0");
@@ -1122,21 +1195,29 @@ cd_archive_search_run(CdArchive *self, const CdSearchQuery *query, GPtrArray *lo
       cd_archive_set_error(self, error, "cannot rank search results");
       return NULL;
     }
-    text_estimate = cd_search_estimate_text(self, plan.match, phrases);
-    plan.idf = cd_search_idf(phrases, cd_search_count_pages(self));
+    {
+      gint64 max_id = cd_search_count_pages(self);
+      text_estimate = cd_search_estimate_text(self, plan.match, phrases, max_id);
+      plan.idf = cd_search_idf(phrases, max_id);
+    }
     kind = CD_PLAN_TEXT_FIRST;
     if (plan.doc_filter && text_estimate > CD_SEARCH_FILTER_FIRST_PAGES / 2) {
       gint64 filter_pages = cd_search_count_filter_pages(self, query, &plan, CD_SEARCH_FILTER_FIRST_PAGES);
-      if (filter_pages < CD_SEARCH_FILTER_FIRST_PAGES && filter_pages <= text_estimate)
+      if (filter_pages < CD_SEARCH_FILTER_FIRST_PAGES && filter_pages <= text_estimate) {
         kind = CD_PLAN_FILTER_FIRST;
+        /* checking a page against the words is one FTS5 query per page
+         * (0.5–1 ms at 1 M pages); walking the index's matches against the
+         * set of the filters' pages costs about 0.6 µs a match */
+        plan.filter_set = text_estimate / CD_SEARCH_SET_RATIO < filter_pages;
+      }
     }
-    result->plan = kind == CD_PLAN_FILTER_FIRST ? "filter-first" : "text-first";
+    result->plan = kind == CD_PLAN_FILTER_FIRST ? (plan.filter_set ? "filter-set" : "filter-first") : "text-first";
     result->order = CD_SEARCH_ORDER_RANK;
     if (kind == CD_PLAN_TEXT_FIRST && text_estimate > CD_SEARCH_BROAD) {
       /* the window's oldest page: the CD_SEARCH_RANK_WINDOW-th match from the newest */
       g_autoptr(GString) sql = g_string_new("SELECT f.rowid");
       g_autoptr(sqlite3_stmt) stmt = NULL;
-      cd_search_append_from(sql, kind, query, &plan);
+      cd_search_append_text_from(sql, query, &plan);
       g_string_append_printf(sql, " ORDER BY f.rowid DESC LIMIT 1 OFFSET %u", CD_SEARCH_RANK_WINDOW - 1);
       stmt = cd_search_prepare(self, &plan, sql->str, NULL);
       ok = stmt != NULL;
@@ -1161,7 +1242,7 @@ cd_archive_search_run(CdArchive *self, const CdSearchQuery *query, GPtrArray *lo
         /* past the window: the older matches, newest first */
         g_autoptr(GString) sql = g_string_new("SELECT f.rowid, 0");
         guint skip = query->offset > CD_SEARCH_RANK_WINDOW ? query->offset - CD_SEARCH_RANK_WINDOW : 0;
-        cd_search_append_from(sql, kind, query, &plan);
+        cd_search_append_text_from(sql, query, &plan);
         g_string_append(sql, " AND f.rowid < :low ORDER BY f.rowid DESC LIMIT :limit OFFSET :offset");
         ok = cd_search_collect(self, sql->str, query, &plan, low, limit - result->hits->len, skip, result->hits);
       }
@@ -1184,14 +1265,6 @@ cd_archive_search_run(CdArchive *self, const CdSearchQuery *query, GPtrArray *lo
       cd_archive_set_error(self, error, "search failed");
     }
     return NULL;
-  }
-  /* one plain word, nothing to filter or hide: the vocabulary's count is exact */
-  if (result->total_is_estimate && !plan.doc_filter && plan.hidden == NULL && result->terms[0] != NULL &&
-      phrases->len == 1 && g_strv_length(((CdPhrase *) g_ptr_array_index(phrases, 0))->tokens) == 1 &&
-      !((CdPhrase *) g_ptr_array_index(phrases, 0))->prefix && (query->plain || !cd_query_looks_like_fts(query->text)) &&
-      text_estimate != G_MAXINT64 && (guint64) text_estimate >= result->total) {
-    result->total = text_estimate;
-    result->total_is_estimate = FALSE;
   }
   if (!cd_search_describe(self, &plan, result->hits, error))
     return NULL;
