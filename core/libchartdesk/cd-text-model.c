@@ -214,7 +214,7 @@ cd_text_model_class_init(CdTextModelClass *klass)
    * or making up a line ("FINDINGS:", "DISCHARGE SUMMARY") is a feature of
    * its own, weighted above the words of the body, and each of its words a
    * heading word. A model trained with headings is saved in format 2, which
-   * Chartdesk before 0.1's format 2 cannot read. Off by default: on the
+   * a Chartdesk that reads only format 1 refuses. Off by default: on the
    * mtsamples benchmark it gained in cross-validation on the training
    * portion but not on the held-out reports (docs/decisions.md, issue 12).
    *
