@@ -102,6 +102,8 @@ typedef struct {
   gchar *name;
   gint epochs;
   gint hash_bits;
+  gdouble l2;
+  gboolean headings;
   gboolean json;
   gchar *user;
 } CdTrainOptions;
@@ -134,6 +136,10 @@ cd_train_option_group(CdTrainOptions *o)
     { "epochs", 0, 0, G_OPTION_ARG_INT, &o->epochs, "Passes over the data (default 8)", "N" },
     { "hash-bits", 0, 0, G_OPTION_ARG_INT, &o->hash_bits, "Feature buckets per type, as a power of 2 (default 18)",
       "BITS" },
+    { "l2", 0, 0, G_OPTION_ARG_DOUBLE, &o->l2, "L2 regularisation strength (default 1e-6; larger gives softer scores)",
+      "L2" },
+    { "headings", 0, 0, G_OPTION_ARG_NONE, &o->headings,
+      "Also learn from section headings (capitals ending at a colon)", NULL },
     { "json", 0, 0, G_OPTION_ARG_NONE, &o->json, "Print JSON", NULL },
     { "user", 'u', 0, G_OPTION_ARG_STRING, &o->user, "Who to record in the audit log", "NAME" },
     { NULL },
@@ -162,6 +168,15 @@ cd_cli_new_model(CdTrainOptions *o, GError **error)
     }
     g_object_set(model, "hash-bits", (guint) o->hash_bits, NULL);
   }
+  if (o->l2 != 0) {
+    if (!(o->l2 > 0 && o->l2 <= 1)) {
+      g_set_error_literal(error, CD_ERROR, CD_ERROR_INVALID_ARGUMENT, "--l2 must be above 0 and at most 1");
+      return NULL;
+    }
+    g_object_set(model, "l2", o->l2, NULL);
+  }
+  if (o->headings)
+    g_object_set(model, "headings", TRUE, NULL);
   return g_steal_pointer(&model);
 }
 

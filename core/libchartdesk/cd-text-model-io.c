@@ -26,9 +26,17 @@ cd_inflate(const guint8 *data, gsize len, gsize expected, GError **error)
   for (;;) {
     gsize read = 0, written = 0;
     g_autoptr(GError) error_local = NULL;
-    GConverterResult res =
-        g_converter_convert(G_CONVERTER(dec), data + in_off, len - in_off, out + out_off, expected - out_off,
-                            G_CONVERTER_INPUT_AT_END, &read, &written, &error_local);
+    GConverterResult res;
+
+    if (out_off == expected) {
+      /* full, and the stream goes on: a converter given no room to write
+       * is a programming error in GIO, so the excess is caught here */
+      g_set_error(error, CD_ERROR, CD_ERROR_INVALID_DATA,
+                  "model weights hold more than the %" G_GSIZE_FORMAT " bytes expected", expected);
+      return NULL;
+    }
+    res = g_converter_convert(G_CONVERTER(dec), data + in_off, len - in_off, out + out_off, expected - out_off,
+                              G_CONVERTER_INPUT_AT_END, &read, &written, &error_local);
     if (res == G_CONVERTER_ERROR) {
       g_set_error(error, CD_ERROR, CD_ERROR_INVALID_DATA, "model weights are corrupt: %s", error_local->message);
       return NULL;
@@ -68,7 +76,7 @@ cd_deflate(const guint8 *data, gsize len, GError **error)
  * @error: return location for a #GError
  *
  * Serialises the model: a #GVariant holding a magic string, the format
- * version (%CD_TEXT_MODEL_FORMAT_VERSION), the parameters, the types, and
+ * version (1, or 2 for a model with #CdTextModel:headings), the parameters, the types, and
  * the weights quantised to 16 bits and zlib-compressed.
  *
  * Returns: (transfer full): the blob, or %NULL with @error set
@@ -110,6 +118,8 @@ cd_text_model_to_bytes(CdTextModel *self, GError **error)
   g_variant_builder_add(&params, "{sv}", "hash-bits", g_variant_new_uint32(self->hash_bits));
   g_variant_builder_add(&params, "{sv}", "char-min", g_variant_new_uint32(CHAR_NGRAM_MIN));
   g_variant_builder_add(&params, "{sv}", "char-max", g_variant_new_uint32(CHAR_NGRAM_MAX));
+  if (self->features >= 2)
+    g_variant_builder_add(&params, "{sv}", "features", g_variant_new_uint32(self->features));
   g_variant_builder_add(&params, "{sv}", "epochs", g_variant_new_uint32(self->epochs));
   g_variant_builder_add(&params, "{sv}", "l2", g_variant_new_double(self->l2));
   g_variant_builder_add(&params, "{sv}", "learning-rate", g_variant_new_double(self->learning_rate));
@@ -123,11 +133,10 @@ cd_text_model_to_bytes(CdTextModel *self, GError **error)
   if (known_packed != NULL)
     g_variant_builder_add(&params, "{sv}", "known",
                           g_variant_new_from_bytes(G_VARIANT_TYPE_BYTESTRING, known_packed, TRUE));
-  variant = g_variant_ref_sink(
-      g_variant_new("(su@a{sv}^as@ad@ay)", CD_TEXT_MODEL_MAGIC, (guint32) CD_TEXT_MODEL_FORMAT_VERSION,
-                    g_variant_builder_end(&params), self->labels,
-                    g_variant_new_fixed_array(G_VARIANT_TYPE_DOUBLE, self->bias, self->n_labels, sizeof(gdouble)),
-                    g_variant_new_from_bytes(G_VARIANT_TYPE_BYTESTRING, packed, TRUE)));
+  variant = g_variant_ref_sink(g_variant_new(
+      "(su@a{sv}^as@ad@ay)", CD_TEXT_MODEL_MAGIC, self->features >= 2 ? 2u : 1u, g_variant_builder_end(&params),
+      self->labels, g_variant_new_fixed_array(G_VARIANT_TYPE_DOUBLE, self->bias, self->n_labels, sizeof(gdouble)),
+      g_variant_new_from_bytes(G_VARIANT_TYPE_BYTESTRING, packed, TRUE)));
   if (G_BYTE_ORDER != G_LITTLE_ENDIAN) {
     g_autoptr(GVariant) swapped = g_variant_byteswap(variant);
     return g_variant_get_data_as_bytes(swapped);
@@ -228,6 +237,13 @@ cd_text_model_new_from_bytes(GBytes *bytes, GError **error)
       return NULL;
   }
 
+  if (version == 1)
+    self->features = 1;
+  else if (!g_variant_lookup(params, "features", "u", &self->features) || self->features < 1 ||
+           self->features > CD_TEXT_FEATURES_LATEST) {
+    g_set_error_literal(error, CD_ERROR, CD_ERROR_INVALID_DATA, "text model feature set is missing or unknown");
+    return NULL;
+  }
   self->hash_bits = hash_bits;
   g_variant_lookup(params, "epochs", "u", &self->epochs);
   g_variant_lookup(params, "l2", "d", &self->l2);
@@ -275,9 +291,11 @@ cd_text_model_get_params(CdTextModel *self)
   json_builder_set_member_name(b, "algorithm");
   json_builder_add_string_value(b, "logistic-regression");
   json_builder_set_member_name(b, "features");
-  json_builder_add_string_value(b, "hashed word 1-2-grams and character 3-5-grams");
+  json_builder_add_string_value(b, self->features >= 2
+                                       ? "hashed word 1-2-grams, character 3-5-grams and section headings"
+                                       : "hashed word 1-2-grams and character 3-5-grams");
   json_builder_set_member_name(b, "format");
-  json_builder_add_int_value(b, CD_TEXT_MODEL_FORMAT_VERSION);
+  json_builder_add_int_value(b, self->features >= 2 ? 2 : 1);
   json_builder_set_member_name(b, "hash-bits");
   json_builder_add_int_value(b, self->hash_bits);
   json_builder_set_member_name(b, "epochs");

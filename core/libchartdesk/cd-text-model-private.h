@@ -17,10 +17,13 @@ G_BEGIN_DECLS
 #define CD_TEXT_MODEL_VARIANT_TYPE "(sua{sv}asaday)"
 #define MAX_TEXT_BYTES (512 * 1024) /* a longer document is classified by its start */
 #define MAX_WORD_BYTES 48
+#define MAX_HEADING_BYTES 64
 #define MAX_LABELS 256
 #define CHAR_NGRAM_MIN 3
 #define CHAR_NGRAM_MAX 5
-#define COUNT_SHIFT 24 /* packed feature: bucket in the low 24 bits, count above */
+#define COUNT_SHIFT 24             /* packed feature: bucket in the low 24 bits, count above */
+#define CD_HEADING_FLAG (1u << 23) /* packed feature: a section heading's (bucket below 2^22) */
+#define CD_FEATURE_BUCKET(f) ((f) &0x3fffff)
 
 #define DEFAULT_HASH_BITS 18
 #define DEFAULT_EPOCHS 8
@@ -28,6 +31,8 @@ G_BEGIN_DECLS
 #define DEFAULT_LEARNING_RATE 1.5
 #define DEFAULT_BALANCED TRUE
 #define DEFAULT_SEED 1
+/* the feature set: 1 words and characters, 2 also section headings */
+#define CD_TEXT_FEATURES_LATEST 2
 
 struct _CdTextModel {
   GObject parent_instance;
@@ -37,6 +42,7 @@ struct _CdTextModel {
   gdouble learning_rate;
   gboolean balanced;
   guint seed;
+  guint features; /* which feature set: 1 (format 1 models) or 2 */
   /* the trained model; weights are feature-major: w[bucket * n_labels + k] */
   GStrv labels;
   guint n_labels;
@@ -50,6 +56,7 @@ struct _CdTextModel {
 void cd_text_model_clear(CdTextModel *self);
 
 extern gfloat cd_text_count_weight[256];
+extern const gdouble cd_text_heading_weight;
 void cd_text_model_init_tables(void);
 void cd_text_model_features(CdTextModel *self, const gchar *text, GArray *packed);
 gfloat cd_features_inv_norm(const guint32 *f, gsize n, const guint8 *known);
@@ -62,10 +69,10 @@ void cd_softmax(gdouble *z, guint n);
 static inline gdouble
 cd_feature_value(guint32 f, const guint8 *known)
 {
-  guint32 bucket = f & 0xffffff;
+  guint32 bucket = CD_FEATURE_BUCKET(f);
   if (known != NULL && !CD_KNOWN(known, bucket))
     return 0;
-  return cd_text_count_weight[f >> COUNT_SHIFT];
+  return cd_text_count_weight[f >> COUNT_SHIFT] * ((f & CD_HEADING_FLAG) != 0 ? cd_text_heading_weight : 1.0);
 }
 
 G_END_DECLS

@@ -126,7 +126,7 @@ cd_text_model_train(CdTextModel *self, GPtrArray *texts, GPtrArray *labels, GCan
    * where they would only dilute what the model knows */
   known = g_malloc0(n_buckets / 8);
   for (guint i = 0; i < feats->len; i++) {
-    guint32 bucket = g_array_index(feats, guint32, i) & 0xffffff;
+    guint32 bucket = CD_FEATURE_BUCKET(g_array_index(feats, guint32, i));
     known[bucket >> 3] |= 1u << (bucket & 7);
   }
   g_array_set_size(norms, n_docs);
@@ -171,8 +171,8 @@ cd_text_model_train(CdTextModel *self, GPtrArray *texts, GPtrArray *labels, GCan
       for (guint k = 0; k < n_labels; k++)
         z[k] = 0;
       for (gsize j = from; j < to; j++) {
-        const gfloat *row = w + (gsize) (f[j] & 0xffffff) * n_labels;
-        gdouble x = cd_text_count_weight[f[j] >> COUNT_SHIFT] * inv_norm;
+        const gfloat *row = w + (gsize) CD_FEATURE_BUCKET(f[j]) * n_labels;
+        gdouble x = cd_feature_value(f[j], NULL) * inv_norm;
         for (guint k = 0; k < n_labels; k++)
           z[k] += x * row[k];
       }
@@ -190,8 +190,8 @@ cd_text_model_train(CdTextModel *self, GPtrArray *texts, GPtrArray *labels, GCan
       }
       step = lr / scale;
       for (gsize j = from; j < to; j++) {
-        gfloat *row = w + (gsize) (f[j] & 0xffffff) * n_labels;
-        gdouble x = cd_text_count_weight[f[j] >> COUNT_SHIFT] * inv_norm * step;
+        gfloat *row = w + (gsize) CD_FEATURE_BUCKET(f[j]) * n_labels;
+        gdouble x = cd_feature_value(f[j], NULL) * inv_norm * step;
         for (guint k = 0; k < n_labels; k++)
           row[k] -= (gfloat) (x * z[k]);
       }

@@ -17,11 +17,12 @@ G_BEGIN_DECLS
  * CD_TEXT_MODEL_FORMAT_VERSION:
  *
  * The version of the serialised model this library writes; it reads this
- * version and older ones.
+ * version and older ones. Format 2 is written only for models trained
+ * with #CdTextModel:headings; other models are written in format 1.
  *
  * Since: 0.1
  */
-#define CD_TEXT_MODEL_FORMAT_VERSION 1
+#define CD_TEXT_MODEL_FORMAT_VERSION 2
 
 #define CD_TYPE_TEXT_MODEL (cd_text_model_get_type())
 G_DECLARE_FINAL_TYPE(CdTextModel, cd_text_model, CD, TEXT_MODEL, GObject)
