@@ -84,7 +84,7 @@ cd_archive_check(CdArchive *self, GPtrArray **problems, GError **error)
  *
  * @progress is called when each step starts (with @done 0 and, where known,
  * @total), every 1,000 images while checksumming (@done of @total), and
- * every few million SQLite steps within a long statement (@done and @total
+ * every million SQLite steps within a long statement (@done and @total
  * 0: the step is still running). It must be quick; rate-limit printing.
  *
  * Returns: %TRUE if the checks ran (see @problems for their findings)
@@ -113,7 +113,7 @@ cd_archive_check_with_progress(CdArchive *self, CdCheckProgress progress, gpoint
     return FALSE;
   db = cd_archive_get_db(self);
   if (progress != NULL)
-    sqlite3_progress_handler(db, 4000000, cd_archive_check_tick, &state);
+    sqlite3_progress_handler(db, 1000000, cd_archive_check_tick, &state);
 
   cd_archive_check_step(&state, "database integrity", 0, 0);
   integrity = cd_archive_prepare(self, "PRAGMA integrity_check", error);
