@@ -184,6 +184,10 @@ cd_cli_print_review(GPtrArray *items, gboolean json)
       json_builder_add_string_value(b, item->resolved_by);
       json_builder_set_member_name(b, "resolution");
       json_builder_add_string_value(b, item->resolution);
+      json_builder_set_member_name(b, "assignee");
+      json_builder_add_string_value(b, item->assignee);
+      json_builder_set_member_name(b, "assigned");
+      json_builder_add_string_value(b, item->assigned);
       json_builder_end_object(b);
     }
     json_builder_end_array(b);
@@ -202,6 +206,8 @@ cd_cli_print_review(GPtrArray *items, gboolean json)
       g_print("%4" G_GINT64_FORMAT "  document %-6" G_GINT64_FORMAT " %s\n", item->id, item->document_id, item->reason);
     else
       g_print("%4" G_GINT64_FORMAT "  page %-10" G_GINT64_FORMAT " %s\n", item->id, item->page_id, item->reason);
+    if (item->assignee != NULL && item->resolved == NULL)
+      g_print("      taken by %s on %s\n", item->assignee, item->assigned);
     if (item->resolved != NULL)
       g_print("      decided %s by %s: %s\n", item->resolved, item->resolved_by, item->resolution);
   }

@@ -49,13 +49,16 @@ cd_cli_review(gint argc, gchar **argv)
                                     "  merge ARCHIVE INTO FROM --why          append FROM's pages to INTO\n"
                                     "  resolve ARCHIVE ITEM --why             close an item (a page rescanned)\n"
                                     "  type ARCHIVE DOCUMENT --type T --why   set the document type\n"
+                                    "  claim ARCHIVE ITEM                     take an item: you are working it\n"
+                                    "  unclaim ARCHIVE ITEM                   give it back to the queue\n"
                                     "Every decision is written to the audit log with who and why.");
   if (!cd_cli_parse(ctx, &argc, &argv, &error))
     return cd_cli_usage(ctx, error->message);
   if (argc < 3)
     return cd_cli_usage(ctx, "review needs an action and an archive");
   action = argv[1];
-  if (!g_strv_contains((const gchar *const[]){ "list", "show", "assign", "split", "merge", "resolve", "type", NULL },
+  if (!g_strv_contains((const gchar *const[]){ "list", "show", "assign", "split", "merge", "resolve", "type", "claim", "unclaim",
+                                                   NULL },
                        action))
     return cd_cli_usage(ctx, "unknown review action");
   if (g_strcmp0(action, "list") != 0) {
@@ -151,6 +154,13 @@ cd_cli_review(gint argc, gchar **argv)
       return CD_EXIT_FAILED;
     }
     g_print("document %" G_GINT64_FORMAT " merged into document %" G_GINT64_FORMAT "\n", other, id);
+  } else if (g_strcmp0(action, "claim") == 0 || g_strcmp0(action, "unclaim") == 0) {
+    gboolean release = g_strcmp0(action, "unclaim") == 0;
+    if (!cd_archive_review_claim(archive, id, release, &error)) {
+      cd_cli_print_error(error);
+      return CD_EXIT_FAILED;
+    }
+    g_print("review item %" G_GINT64_FORMAT " %s\n", id, release ? "back in the queue" : "taken");
   } else {
     if (!cd_archive_review_resolve(archive, id, opt_why, &error)) {
       cd_cli_print_error(error);

@@ -216,7 +216,8 @@ cd_web_review_item_json(CdWebRequest *req, CdReviewItem *item, GError **error)
   json_object_set_string_member(obj, "reason", item->reason);
   json_object_set_string_member(obj, "created", item->created);
   json_object_set_int_member(obj, "age_seconds", cd_web_age_seconds(item->created));
-  json_object_set_null_member(obj, "assignee");
+  json_object_set_string_member(obj, "assignee", item->assignee);
+  json_object_set_string_member(obj, "assigned", item->assigned);
   json_object_set_string_member(obj, "status", item->resolved != NULL ? "resolved" : "open");
   json_object_set_string_member(obj, "resolved", item->resolved);
   json_object_set_string_member(obj, "resolved_by", item->resolved_by);
@@ -371,9 +372,19 @@ cd_web_api_review_action(CdWebRequest *req, gint64 id, const gchar *action)
   gboolean ok = FALSE;
   gint64 number;
 
-  if (!g_strv_contains((const gchar *const[]){ "assign", "split", "merge", "type", "resolve", NULL }, action)) {
+  if (!g_strv_contains((const gchar *const[]){ "assign", "split", "merge", "type", "resolve", "claim", "unclaim", NULL },
+                       action)) {
     cd_web_respond_error(req, SOUP_STATUS_NOT_FOUND, "not-found",
-                         "no review action '%s' (assign, split, merge, type, resolve)", action);
+                         "no review action '%s' (assign, split, merge, type, resolve, claim, unclaim)", action);
+    return;
+  }
+  /* taking an item decides nothing: no reason asked */
+  if (g_strcmp0(action, "claim") == 0 || g_strcmp0(action, "unclaim") == 0) {
+    if (!cd_archive_review_claim(archive, id, g_strcmp0(action, "unclaim") == 0, &error)) {
+      cd_web_respond_gerror(req, error);
+      return;
+    }
+    cd_web_respond_item(req, id, TRUE);
     return;
   }
   if (!cd_web_require_why(req, &why))

@@ -375,6 +375,11 @@ def main():
         b.need("#compare", "identifiers beside candidates")
         b.images_loaded("#review-page .page-image")
         b.shot("06-review")
+        # she takes the item first: the queue then names her as its assignee
+        b.need('[data-action="claim"]', "the take-this-item button").click()
+        b.wait("the item to be hers", lambda: b.el('[data-action="unclaim"]') or
+               (b.el("#status.error") and fail("taking the item failed: " + b.el("#status").text)))
+        b.wait("the queue to name her", lambda: "ida" in b.need("#review-table").text)
         b.need('[data-action="resolve"]').click()
         why = f"e2e: page checked against the paper chart, item {item_id}"
         b.need("#ask-why", "the why field").send_keys(why)

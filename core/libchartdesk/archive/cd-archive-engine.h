@@ -38,7 +38,7 @@ typedef enum {
  *
  * Since: 0.1
  */
-#define CD_ARCHIVE_SCHEMA_VERSION 7
+#define CD_ARCHIVE_SCHEMA_VERSION 8
 
 /* The archive in one SQLite file: the embedded store. */
 #define CD_TYPE_SQLITE_ARCHIVE (cd_sqlite_archive_get_type())
@@ -256,6 +256,8 @@ typedef struct {
  * @resolved: (nullable): when it was decided
  * @resolved_by: (nullable): who decided
  * @resolution: (nullable): what was decided and why
+ * @assignee: (nullable): who is working the item (cd_archive_review_claim())
+ * @assigned: (nullable): since when
  *
  * Since: 0.1
  */
@@ -268,6 +270,8 @@ typedef struct {
   gchar *resolved;
   gchar *resolved_by;
   gchar *resolution;
+  gchar *assignee;
+  gchar *assigned;
 } CdReviewItem;
 
 /**
@@ -422,6 +426,7 @@ gboolean cd_archive_review_assign(CdArchive *self, gint64 document_id, const gch
 gint64 cd_archive_review_split(CdArchive *self, gint64 document_id, guint at, const gchar *why, GError **error);
 gboolean cd_archive_review_merge(CdArchive *self, gint64 into_id, gint64 from_id, const gchar *why, GError **error);
 gboolean cd_archive_review_resolve(CdArchive *self, gint64 item_id, const gchar *why, GError **error);
+gboolean cd_archive_review_claim(CdArchive *self, gint64 item_id, gboolean release, GError **error);
 gboolean cd_archive_review_set_type(CdArchive *self, gint64 document_id, const gchar *type, const gchar *why,
                                     GError **error);
 

@@ -27,6 +27,8 @@ cd_review_item_free(CdReviewItem *item)
   g_free(item->resolved);
   g_free(item->resolved_by);
   g_free(item->resolution);
+  g_free(item->assignee);
+  g_free(item->assigned);
   g_free(item);
 }
 
@@ -55,8 +57,8 @@ cd_archive_list_review(CdArchive *self, gboolean include_resolved, GError **erro
   if (!cd_archive_require(self, CD_PERMISSION_REVIEW, "list the review queue", "review", error))
     return NULL;
   stmt = cd_archive_prepare(self,
-                            "SELECT id, document_id, page_id, reason, created, resolved, resolved_by, resolution "
-                            "FROM review WHERE (?1 OR resolved IS NULL) AND (?2 IS NULL OR document_id IS NULL OR "
+                            "SELECT id, document_id, page_id, reason, created, resolved, resolved_by, resolution, "
+                            "assignee, assigned FROM review WHERE (?1 OR resolved IS NULL) AND (?2 IS NULL OR document_id IS NULL OR "
                             "document_id NOT IN (SELECT id FROM documents WHERE type IN (SELECT value FROM "
                             "json_each(?2)))) ORDER BY id",
                             error);
@@ -75,6 +77,8 @@ cd_archive_list_review(CdArchive *self, gboolean include_resolved, GError **erro
     item->resolved = cd_column_dup(stmt, 5);
     item->resolved_by = cd_column_dup(stmt, 6);
     item->resolution = cd_column_dup(stmt, 7);
+    item->assignee = cd_column_dup(stmt, 8);
+    item->assigned = cd_column_dup(stmt, 9);
     g_ptr_array_add(items, item);
   }
   /* the reasons name patients and MRNs: reading the queue is a read of
@@ -481,6 +485,68 @@ cd_archive_review_resolve(CdArchive *self, gint64 item_id, const gchar *why, GEr
   object = g_strdup_printf("review:%" G_GINT64_FORMAT, item_id);
   detail = cd_review_detail(why, NULL, NULL, NULL, 0);
   if (!cd_archive_audit_locked(self, "review-resolve", object, detail, error))
+    return FALSE;
+  return cd_archive_txn_commit(txn, error);
+}
+
+/**
+ * cd_archive_review_claim:
+ * @self: a #CdArchive
+ * @item_id: an open review item
+ * @release: %TRUE to give the item back to the queue
+ * @error: return location for a #GError
+ *
+ * Marks who is working an open item: the acting principal takes it (from
+ * whoever had it: a supervisor reassigns by taking it over), or with
+ * @release gives it back. Needs no reason — it decides nothing — but is
+ * audited (`review-claim`, `review-release`, naming who had it before).
+ * Resolving an item leaves its assignee as the record of who worked it.
+ *
+ * Returns: %TRUE on success; %CD_ERROR_NOT_FOUND for no open item
+ *
+ * Since: 0.4
+ */
+gboolean
+cd_archive_review_claim(CdArchive *self, gint64 item_id, gboolean release, GError **error)
+{
+  g_autoptr(GRecMutexLocker) locker = NULL;
+  g_autoptr(CdArchiveTxn) txn = NULL;
+  g_autoptr(sqlite3_stmt) before = NULL;
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+  g_autoptr(JsonObject) obj = json_object_new();
+  g_autoptr(JsonNode) detail = NULL;
+  g_autofree gchar *ts = cd_now_iso8601();
+  g_autofree gchar *object = NULL;
+  g_autofree gchar *previous = NULL;
+
+  g_return_val_if_fail(CD_IS_ARCHIVE(self), FALSE);
+  locker = g_rec_mutex_locker_new(cd_archive_get_mutex(self));
+  if (!cd_archive_require(self, CD_PERMISSION_REVIEW, "take review items", "review", error))
+    return FALSE;
+  txn = cd_archive_txn_begin(self, error);
+  if (txn == NULL)
+    return FALSE;
+  before = cd_archive_prepare(self, "SELECT assignee FROM review WHERE id = ?1 AND resolved IS NULL", error);
+  if (before == NULL)
+    return FALSE;
+  sqlite3_bind_int64(before, 1, item_id);
+  if (sqlite3_step(before) != SQLITE_ROW) {
+    g_set_error(error, CD_ERROR, CD_ERROR_NOT_FOUND, "no open review item %" G_GINT64_FORMAT, item_id);
+    return FALSE;
+  }
+  previous = cd_column_dup(before, 0);
+  stmt = cd_archive_prepare(self, "UPDATE review SET assignee = ?2, assigned = ?3 WHERE id = ?1", error);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64(stmt, 1, item_id);
+  cd_bind_text(stmt, 2, release ? NULL : cd_archive_get_actor(self));
+  cd_bind_text(stmt, 3, release ? NULL : ts);
+  if (!cd_archive_step_done(self, stmt, error))
+    return FALSE;
+  object = g_strdup_printf("review:%" G_GINT64_FORMAT, item_id);
+  json_object_set_string_member(obj, "previous", previous);
+  detail = json_node_init_object(json_node_alloc(), obj);
+  if (!cd_archive_audit_locked(self, release ? "review-release" : "review-claim", object, detail, error))
     return FALSE;
   return cd_archive_txn_commit(txn, error);
 }

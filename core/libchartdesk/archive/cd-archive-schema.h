@@ -361,4 +361,8 @@ static const gchar *const cd_archive_migrations[] = {
   "  query TEXT NOT NULL," /* JSON: {"q", "mrn", "type", "from", "to", "status"} */
   "  created TEXT NOT NULL,"
   "  UNIQUE (owner, name));",
+  /* 7 → 8: who is working a review item (issue 15's queue shows the
+   * assignee): taken by an indexer, released, or taken over — each audited */
+  "ALTER TABLE review ADD COLUMN assignee TEXT;" /* the principal working it; NULL: nobody */
+  "ALTER TABLE review ADD COLUMN assigned TEXT;", /* since when */
 };

@@ -161,7 +161,11 @@ function showItem(state, item) {
     h("button", { type: "button", dataset: { action: "split" }, on: { click: () => act(state, item, "split") } }, "Split at page…"),
     h("button", { type: "button", dataset: { action: "merge" }, on: { click: () => act(state, item, "merge") } }, "Merge with document…"),
     h("button", { type: "button", dataset: { action: "type" }, on: { click: () => act(state, item, "type") } }, "Set type…"),
-    h("button", { type: "button", class: "primary", dataset: { action: "resolve" }, on: { click: () => act(state, item, "resolve") } }, "Resolve…"));
+    h("button", { type: "button", class: "primary", dataset: { action: "resolve" }, on: { click: () => act(state, item, "resolve") } }, "Resolve…"),
+    isMine(state, item)
+      ? h("button", { type: "button", dataset: { action: "unclaim" }, on: { click: () => claim(state, item, "unclaim") } }, "Give back")
+      : h("button", { type: "button", dataset: { action: "claim" }, on: { click: () => claim(state, item, "claim") } },
+        item.assignee ? `Take over from ${item.assignee}` : "Take this item"));
 
   const extra = Object.entries(ids).filter(([k]) => !fields.some(([f]) => f === k) && ids[k]);
   replace(state.detail,
@@ -181,6 +185,28 @@ function showItem(state, item) {
         actions)));
   // draw after layout so the column's width is known
   requestAnimationFrame(() => drawPage());
+}
+
+// the session's user works the item: its assignee is their login (or, in
+// the administrator's mode, a name that ends with it)
+function isMine(state, item) {
+  const login = state.ctx.user && state.ctx.user.login;
+  return Boolean(login && item.assignee && (item.assignee === login || item.assignee.endsWith(":" + login)));
+}
+
+// taking or giving back an item decides nothing: no reason is asked
+async function claim(state, item, action) {
+  try {
+    const res = await api.post(`/review/${encodeURIComponent(item.id)}/${action}`, {});
+    state.ctx.setStatus(action === "claim" ? `Item #${item.id} is yours.` : `Item #${item.id} is back in the queue.`, "ok");
+    loadList(state);
+    if (res && res.item)
+      showItem(state, res.item);
+    else
+      loadItem(state, item.id);
+  } catch (e) {
+    state.ctx.setStatus(`Item #${item.id}, ${action}: ${e.message}`, "error");
+  }
 }
 
 async function act(state, item, action, preset = {}) {
