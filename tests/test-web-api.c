@@ -142,8 +142,8 @@ make_fixture(Fixture *f)
     const gchar *login;
     const gchar *role;
   } users[] = {
-    { "arch", "archivist" }, { "arch2", "archivist" }, { "scan", "scanner" }, { "qa", "indexer" }, { "aud", "auditor" },
-    { "roi1", "roi" },   { "roi2", "roi" },      { "coder", "coder" },
+    { "arch", "archivist" }, { "arch2", "archivist" }, { "scan", "scanner" }, { "qa", "indexer" },
+    { "aud", "auditor" },    { "roi1", "roi" },        { "roi2", "roi" },     { "coder", "coder" },
   };
   gint64 batch;
 
@@ -1015,9 +1015,9 @@ test_roi(Fixture *f, gconstpointer data)
   missing = call(f, "POST", "/api/v1/roi", roi1, "{\"mrn\": \"MRN001\", \"requester\": \"Dr. Brown\"}");
   g_assert_cmpuint(missing->status, ==, 400);
   g_assert_cmpstr(error_code(missing), ==, "bad-request");
-  g_assert_nonnull(strstr(json_object_get_string_member(json_object_get_object_member(obj(missing), "error"),
-                                                        "message"),
-                          "recipient_name"));
+  g_assert_nonnull(
+      strstr(json_object_get_string_member(json_object_get_object_member(obj(missing), "error"), "message"),
+             "recipient_name"));
 
   body = g_strdup("{\"mrn\": \"MRN001\", \"requester\": \"Dr. Brown\", \"recipient_name\": \"Dr. Brown\","
                   " \"recipient_address\": \"1 Main St\", \"purpose\": \"continuity of care\","
@@ -1056,8 +1056,8 @@ test_roi(Fixture *f, gconstpointer data)
   g_assert_cmpstr(error_code(self_approve), ==, "forbidden");
   approved = call(f, "POST", path, roi2, "{}");
   g_assert_cmpuint(approved->status, ==, 200);
-  g_assert_cmpstr(json_object_get_string_member(json_object_get_object_member(obj(approved), "request"), "status"),
-                  ==, "approved");
+  g_assert_cmpstr(json_object_get_string_member(json_object_get_object_member(obj(approved), "request"), "status"), ==,
+                  "approved");
 
   coder_get = call(f, "GET", base, coder, NULL);
   g_assert_cmpuint(coder_get->status, ==, 403);
@@ -1072,8 +1072,8 @@ test_roi(Fixture *f, gconstpointer data)
   g_assert_cmpuint(strlen(json_object_get_string_member(pk, "sha256")), ==, 64);
   g_assert_cmpstr(json_object_get_string_member(pk, "bates_first"), !=, "");
   g_assert_cmpstr(json_object_get_string_member(pk, "bates_last"), !=, "");
-  g_assert_cmpstr(json_object_get_string_member(json_object_get_object_member(obj(released), "request"), "status"),
-                  ==, "released");
+  g_assert_cmpstr(json_object_get_string_member(json_object_get_object_member(obj(released), "request"), "status"), ==,
+                  "released");
 
   g_free(path);
   path = g_strconcat(base, "/packet", NULL);
@@ -1103,6 +1103,30 @@ test_roi(Fixture *f, gconstpointer data)
   {
     g_autoptr(Reply) coder_acc = call(f, "GET", "/api/v1/patients/MRN001/disclosures", coder, NULL);
     g_assert_cmpuint(coder_acc->status, ==, 403);
+  }
+
+  /* a second request, cancelled: a reason is needed; a released one cannot be */
+  {
+    g_autoptr(Reply) second = call(f, "POST", "/api/v1/roi", roi1,
+                                   "{\"mrn\": \"MRN001\", \"requester\": \"Acme Insurance\", \"recipient_name\": "
+                                   "\"Acme\", \"purpose\": \"claim\", \"authorisation\": \"AUTH-8\"}");
+    g_autoptr(Reply) no_why = NULL;
+    g_autoptr(Reply) cancelled = NULL;
+    g_autoptr(Reply) again = NULL;
+    g_autofree gchar *cancel = NULL;
+    g_autofree gchar *cancel_released = g_strconcat(base, "/cancel", NULL);
+
+    g_assert_cmpuint(second->status, ==, 201);
+    cancel = g_strdup_printf("/api/v1/roi/%" G_GINT64_FORMAT "/cancel",
+                             json_object_get_int_member(json_object_get_object_member(obj(second), "request"), "id"));
+    no_why = call(f, "POST", cancel, roi1, "{}");
+    g_assert_cmpuint(no_why->status, ==, 400);
+    cancelled = call(f, "POST", cancel, roi1, "{\"why\": \"withdrawn by the requester\"}");
+    g_assert_cmpuint(cancelled->status, ==, 200);
+    g_assert_cmpstr(json_object_get_string_member(json_object_get_object_member(obj(cancelled), "request"), "status"),
+                    ==, "cancelled");
+    again = call(f, "POST", cancel_released, roi1, "{\"why\": \"too late\"}");
+    g_assert_cmpuint(again->status, ==, 400);
   }
 
   audit = call(f, "GET", "/api/v1/audit?limit=500", aud, NULL);

@@ -71,8 +71,7 @@ cd_web_roi_body_required(CdWebRequest *req, const gchar *member, const gchar **o
   const gchar *value = cd_web_body_string(req, member);
 
   if (value == NULL || value[0] == '\0') {
-    cd_web_respond_error(req, SOUP_STATUS_BAD_REQUEST, "bad-request", "%s: a new request needs it (a string)",
-                         member);
+    cd_web_respond_error(req, SOUP_STATUS_BAD_REQUEST, "bad-request", "%s: a new request needs it (a string)", member);
     return FALSE;
   }
   *out = value;
@@ -134,8 +133,7 @@ cd_web_roi_add(CdWebRequest *req, gint64 id)
       }
       g_array_append_val(ids, doc);
     }
-    ok = cd_archive_roi_add_documents(req->server->archive, id, (const gint64 *) ids->data, ids->len, &n_added,
-                                      &error);
+    ok = cd_archive_roi_add_documents(req->server->archive, id, (const gint64 *) ids->data, ids->len, &n_added, &error);
   } else {
     const gchar *type = cd_web_body_string(req, "type");
     const gchar *from = cd_web_body_string(req, "from");
@@ -205,7 +203,8 @@ cd_web_roi_release(CdWebRequest *req, gint64 id)
   packet = json_object_new();
   json_object_set_string_member(packet, "sha256", sha);
   json_object_set_int_member(packet, "pages", json_object_get_int_member_with_default(m, "pages", 0));
-  json_object_set_string_member(packet, "bates_first", json_object_get_string_member_with_default(m, "bates_first", ""));
+  json_object_set_string_member(packet, "bates_first",
+                                json_object_get_string_member_with_default(m, "bates_first", ""));
   json_object_set_string_member(packet, "bates_last", json_object_get_string_member_with_default(m, "bates_last", ""));
   json_object_set_int_member(packet, "bytes", g_bytes_get_size(pdf));
   obj = json_object_new();
