@@ -142,7 +142,8 @@ make_fixture(Fixture *f)
     const gchar *login;
     const gchar *role;
   } users[] = {
-    { "arch", "archivist" }, { "arch2", "archivist" }, { "scan", "scanner" }, { "qa", "indexer" }, { "aud", "auditor" },
+    { "arch", "archivist" }, { "arch2", "archivist" }, { "scan", "scanner" }, { "qa", "indexer" },
+    { "aud", "auditor" },    { "roi1", "roi" },        { "roi2", "roi" },     { "coder", "coder" },
   };
   gint64 batch;
 
@@ -770,6 +771,14 @@ test_openapi(Fixture *f, gconstpointer data)
     "/saved-searches",
     "/saved-searches/{id}",
     "/openapi.json",
+    "/roi",
+    "/roi/{id}",
+    "/roi/{id}/documents",
+    "/roi/{id}/approve",
+    "/roi/{id}/cancel",
+    "/roi/{id}/release",
+    "/roi/{id}/packet",
+    "/patients/{mrn}/disclosures",
   };
   JsonObject *paths;
 
@@ -971,6 +980,198 @@ test_chartdeskd(void)
   g_test_dbus_down(bus);
 }
 
+/* Release of information over the web (issue 16), with roi.two-person on:
+ * roi1 creates a request and adds a document, may not approve it herself,
+ * roi2 does; the release answers the packet's SHA-256 and Bates range, and
+ * GET /roi/{id}/packet is that PDF; a coder gets 403 everywhere; the
+ * disclosure is in the patient's accounting and in the audit log. */
+static void
+roi_set_up(Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+
+  make_fixture(f);
+  {
+    g_autoptr(CdArchive) archive = cd_archive_open(f->archive, CD_ARCHIVE_FLAG_WRITER, &error);
+    g_assert_no_error(error);
+    g_assert_true(cd_archive_set_setting(archive, CD_SETTING_ROI_TWO_PERSON, "true", &error));
+    g_assert_no_error(error);
+  }
+  f->session = soup_session_new();
+  start_server(f, data);
+}
+
+static gboolean
+audit_has(JsonObject *audit, const gchar *action, const gchar *user)
+{
+  JsonArray *entries = json_object_get_array_member(audit, "entries");
+
+  for (guint i = 0; i < json_array_get_length(entries); i++) {
+    JsonObject *e = json_array_get_object_element(entries, i);
+    if (g_strcmp0(json_object_get_string_member(e, "action"), action) == 0 &&
+        g_strcmp0(json_object_get_string_member(e, "user"), user) == 0)
+      return TRUE;
+  }
+  return FALSE;
+}
+
+static void
+test_roi(Fixture *f, gconstpointer data)
+{
+  g_autoptr(Login) roi1 = log_in(f, "roi1");
+  g_autoptr(Login) roi2 = log_in(f, "roi2");
+  g_autoptr(Login) coder = log_in(f, "coder");
+  g_autoptr(Login) aud = log_in(f, "aud");
+  g_autoptr(Reply) created = NULL;
+  g_autoptr(Reply) denied_new = NULL;
+  g_autoptr(Reply) missing = NULL;
+  g_autoptr(Reply) added = NULL;
+  g_autoptr(Reply) no_csrf = NULL;
+  g_autoptr(Reply) self_approve = NULL;
+  g_autoptr(Reply) approved = NULL;
+  g_autoptr(Reply) coder_get = NULL;
+  g_autoptr(Reply) coder_release = NULL;
+  g_autoptr(Reply) released = NULL;
+  g_autoptr(Reply) packet = NULL;
+  g_autoptr(Reply) coder_packet = NULL;
+  g_autoptr(Reply) shown = NULL;
+  g_autoptr(Reply) list = NULL;
+  g_autoptr(Reply) disclosures = NULL;
+  g_autoptr(Reply) audit = NULL;
+  g_autoptr(Login) roi1_no_csrf = NULL;
+  g_autofree gchar *base = NULL;
+  g_autofree gchar *path = NULL;
+  g_autofree gchar *body = NULL;
+  g_autofree gchar *sha = NULL;
+  JsonObject *req, *pk, *acc;
+  gint64 id;
+  const gchar *pdf;
+  gsize pdf_len;
+
+  missing = call(f, "POST", "/api/v1/roi", roi1, "{\"mrn\": \"MRN001\", \"requester\": \"Dr. Brown\"}");
+  g_assert_cmpuint(missing->status, ==, 400);
+  g_assert_cmpstr(error_code(missing), ==, "bad-request");
+  g_assert_nonnull(
+      strstr(json_object_get_string_member(json_object_get_object_member(obj(missing), "error"), "message"),
+             "recipient_name"));
+
+  body = g_strdup("{\"mrn\": \"MRN001\", \"requester\": \"Dr. Brown\", \"recipient_name\": \"Dr. Brown\","
+                  " \"recipient_address\": \"1 Main St\", \"purpose\": \"continuity of care\","
+                  " \"authorisation\": \"AUTH-7\", \"requested_by\": \"2026-12-31\"}");
+  denied_new = call(f, "POST", "/api/v1/roi", coder, body);
+  g_assert_cmpuint(denied_new->status, ==, 403);
+  g_assert_cmpstr(error_code(denied_new), ==, "forbidden");
+
+  created = call(f, "POST", "/api/v1/roi", roi1, body);
+  g_assert_cmpuint(created->status, ==, 201);
+  req = json_object_get_object_member(obj(created), "request");
+  id = json_object_get_int_member(req, "id");
+  g_assert_cmpint(id, >, 0);
+  g_assert_cmpstr(json_object_get_string_member(req, "status"), ==, "draft");
+  base = g_strdup_printf("/api/v1/roi/%" G_GINT64_FORMAT, id);
+
+  /* a POST without the CSRF token is refused */
+  roi1_no_csrf = g_new0(Login, 1);
+  roi1_no_csrf->cookie = g_strdup(roi1->cookie);
+  path = g_strconcat(base, "/documents", NULL);
+  body = (g_free(body), g_strdup_printf("{\"documents\": [%" G_GINT64_FORMAT "]}", f->filed));
+  no_csrf = call(f, "POST", path, roi1_no_csrf, body);
+  g_assert_cmpuint(no_csrf->status, ==, 403);
+  g_assert_cmpstr(error_code(no_csrf), ==, "csrf");
+
+  added = call(f, "POST", path, roi1, body);
+  g_assert_cmpuint(added->status, ==, 200);
+  req = json_object_get_object_member(obj(added), "request");
+  g_assert_cmpint(json_array_get_length(json_object_get_array_member(req, "documents")), ==, 1);
+
+  /* two-person: the one who prepared it may not approve it */
+  g_free(path);
+  path = g_strconcat(base, "/approve", NULL);
+  self_approve = call(f, "POST", path, roi1, "{}");
+  g_assert_cmpuint(self_approve->status, ==, 403);
+  g_assert_cmpstr(error_code(self_approve), ==, "forbidden");
+  approved = call(f, "POST", path, roi2, "{}");
+  g_assert_cmpuint(approved->status, ==, 200);
+  g_assert_cmpstr(json_object_get_string_member(json_object_get_object_member(obj(approved), "request"), "status"), ==,
+                  "approved");
+
+  coder_get = call(f, "GET", base, coder, NULL);
+  g_assert_cmpuint(coder_get->status, ==, 403);
+  g_free(path);
+  path = g_strconcat(base, "/release", NULL);
+  coder_release = call(f, "POST", path, coder, "{}");
+  g_assert_cmpuint(coder_release->status, ==, 403);
+
+  released = call(f, "POST", path, roi1, "{}");
+  g_assert_cmpuint(released->status, ==, 200);
+  pk = json_object_get_object_member(obj(released), "packet");
+  g_assert_cmpuint(strlen(json_object_get_string_member(pk, "sha256")), ==, 64);
+  g_assert_cmpstr(json_object_get_string_member(pk, "bates_first"), !=, "");
+  g_assert_cmpstr(json_object_get_string_member(pk, "bates_last"), !=, "");
+  g_assert_cmpstr(json_object_get_string_member(json_object_get_object_member(obj(released), "request"), "status"), ==,
+                  "released");
+
+  g_free(path);
+  path = g_strconcat(base, "/packet", NULL);
+  coder_packet = call(f, "GET", path, coder, NULL);
+  g_assert_cmpuint(coder_packet->status, ==, 403);
+  packet = call(f, "GET", path, roi2, NULL);
+  g_assert_cmpuint(packet->status, ==, 200);
+  g_assert_cmpstr(soup_message_headers_get_content_type(packet->headers, NULL), ==, "application/pdf");
+  pdf = g_bytes_get_data(packet->body, &pdf_len);
+  g_assert_cmpuint(pdf_len, >, 5);
+  g_assert_true(memcmp(pdf, "%PDF", 4) == 0);
+  sha = g_compute_checksum_for_bytes(G_CHECKSUM_SHA256, packet->body);
+  g_assert_cmpstr(sha, ==, json_object_get_string_member(pk, "sha256"));
+
+  shown = call(f, "GET", base, roi2, NULL);
+  g_assert_cmpuint(shown->status, ==, 200);
+  g_assert_cmpstr(json_object_get_string_member(json_object_get_object_member(obj(shown), "request"), "status"), ==,
+                  "released");
+  list = call(f, "GET", "/api/v1/roi?status=released&mrn=MRN001", roi2, NULL);
+  g_assert_cmpuint(list->status, ==, 200);
+  g_assert_cmpint(json_array_get_length(json_object_get_array_member(obj(list), "requests")), ==, 1);
+
+  disclosures = call(f, "GET", "/api/v1/patients/MRN001/disclosures", roi2, NULL);
+  g_assert_cmpuint(disclosures->status, ==, 200);
+  acc = obj(disclosures);
+  g_assert_cmpint(json_array_get_length(json_object_get_array_member(acc, "disclosures")), ==, 1);
+  {
+    g_autoptr(Reply) coder_acc = call(f, "GET", "/api/v1/patients/MRN001/disclosures", coder, NULL);
+    g_assert_cmpuint(coder_acc->status, ==, 403);
+  }
+
+  /* a second request, cancelled: a reason is needed; a released one cannot be */
+  {
+    g_autoptr(Reply) second = call(f, "POST", "/api/v1/roi", roi1,
+                                   "{\"mrn\": \"MRN001\", \"requester\": \"Acme Insurance\", \"recipient_name\": "
+                                   "\"Acme\", \"purpose\": \"claim\", \"authorisation\": \"AUTH-8\"}");
+    g_autoptr(Reply) no_why = NULL;
+    g_autoptr(Reply) cancelled = NULL;
+    g_autoptr(Reply) again = NULL;
+    g_autofree gchar *cancel = NULL;
+    g_autofree gchar *cancel_released = g_strconcat(base, "/cancel", NULL);
+
+    g_assert_cmpuint(second->status, ==, 201);
+    cancel = g_strdup_printf("/api/v1/roi/%" G_GINT64_FORMAT "/cancel",
+                             json_object_get_int_member(json_object_get_object_member(obj(second), "request"), "id"));
+    no_why = call(f, "POST", cancel, roi1, "{}");
+    g_assert_cmpuint(no_why->status, ==, 400);
+    cancelled = call(f, "POST", cancel, roi1, "{\"why\": \"withdrawn by the requester\"}");
+    g_assert_cmpuint(cancelled->status, ==, 200);
+    g_assert_cmpstr(json_object_get_string_member(json_object_get_object_member(obj(cancelled), "request"), "status"),
+                    ==, "cancelled");
+    again = call(f, "POST", cancel_released, roi1, "{\"why\": \"too late\"}");
+    g_assert_cmpuint(again->status, ==, 400);
+  }
+
+  audit = call(f, "GET", "/api/v1/audit?limit=500", aud, NULL);
+  g_assert_cmpuint(audit->status, ==, 200);
+  g_assert_true(audit_has(obj(audit), "disclosure", "roi1"));
+  g_assert_true(audit_has(obj(audit), "roi-approve", "roi2"));
+  g_assert_true(audit_has(obj(audit), "roi-reproduce", "roi2"));
+}
+
 gint
 main(gint argc, gchar **argv)
 {
@@ -993,6 +1194,7 @@ main(gint argc, gchar **argv)
   ADD("idle-timeout", test_idle_timeout, idle_args);
   ADD("events", test_events, NULL);
 #undef ADD
+  g_test_add("/chartdesk/web/roi", Fixture, NULL, roi_set_up, test_roi, fixture_tear_down);
   g_test_add_func("/chartdesk/web/tls", test_tls);
   g_test_add_func("/chartdesk/web/chartdeskd", test_chartdeskd);
   return g_test_run();

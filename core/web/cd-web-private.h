@@ -110,4 +110,12 @@ void cd_web_api_saved_list(CdWebRequest *req);
 void cd_web_api_saved_add(CdWebRequest *req);
 void cd_web_api_saved_delete(CdWebRequest *req, gint64 id);
 
+/* cd-web-api-roi.c: release of information (issue 16) */
+void cd_web_api_roi_list(CdWebRequest *req);
+void cd_web_api_roi_get(CdWebRequest *req, gint64 id);
+void cd_web_api_roi_new(CdWebRequest *req);
+void cd_web_api_roi_action(CdWebRequest *req, gint64 id, const gchar *action);
+void cd_web_api_roi_packet(CdWebRequest *req, gint64 id);
+void cd_web_api_disclosures(CdWebRequest *req, const gchar *mrn);
+
 G_END_DECLS

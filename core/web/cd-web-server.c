@@ -629,6 +629,21 @@ cd_web_route(CdWebRequest *req)
   } else if (cd_web_is(req, "DELETE", 2, "saved-searches", NULL)) {
     if (cd_web_parse_id(req, req->segments[1], "saved search", &id))
       cd_web_api_saved_delete(req, id);
+  } else if (cd_web_is(req, "GET", 1, "roi")) {
+    cd_web_api_roi_list(req);
+  } else if (cd_web_is(req, "POST", 1, "roi")) {
+    cd_web_api_roi_new(req);
+  } else if (cd_web_is(req, "GET", 2, "roi", NULL)) {
+    if (cd_web_parse_id(req, req->segments[1], "release request", &id))
+      cd_web_api_roi_get(req, id);
+  } else if (cd_web_is(req, "GET", 3, "roi", NULL, "packet")) {
+    if (cd_web_parse_id(req, req->segments[1], "release request", &id))
+      cd_web_api_roi_packet(req, id);
+  } else if (cd_web_is(req, "POST", 3, "roi", NULL, NULL)) {
+    if (cd_web_parse_id(req, req->segments[1], "release request", &id))
+      cd_web_api_roi_action(req, id, req->segments[2]);
+  } else if (cd_web_is(req, "GET", 3, "patients", NULL, "disclosures")) {
+    cd_web_api_disclosures(req, req->segments[1]);
   } else {
     cd_web_respond_error(req, SOUP_STATUS_NOT_FOUND, "not-found", "no route %s /api/v1/%s", req->method,
                          g_uri_get_path(soup_server_message_get_uri(req->msg)) + strlen("/api/v1/"));
