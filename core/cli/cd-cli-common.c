@@ -83,6 +83,23 @@ cd_cli_print_error(const GError *error)
   fprintf(stderr, "chartdesk: %s\n", error->message);
 }
 
+/* Prints @error; the exit status: usage for a malformed argument the
+ * library refused, else failure. */
+gint
+cd_cli_fail(const GError *error)
+{
+  cd_cli_print_error(error);
+  return g_error_matches(error, CD_ERROR, CD_ERROR_INVALID_ARGUMENT) ? CD_EXIT_USAGE : CD_EXIT_FAILED;
+}
+
+/* @node as indented JSON on standard output. */
+void
+cd_cli_print_json(JsonNode *node)
+{
+  g_autofree gchar *text = json_to_string(node, TRUE);
+  g_print("%s\n", text);
+}
+
 /* Parses a subcommand's options; --help exits 0 through GOption. */
 gboolean
 cd_cli_parse(GOptionContext *ctx, gint *argc, gchar ***argv, GError **error)

@@ -26,6 +26,8 @@ gboolean cd_cli_parse(GOptionContext *ctx, gint *argc, gchar ***argv, GError **e
 gint cd_cli_usage(GOptionContext *ctx, const gchar *message);
 
 void cd_cli_print_error(const GError *error);
+gint cd_cli_fail(const GError *error);
+void cd_cli_print_json(JsonNode *node);
 CdRegistry *cd_cli_load_registry(void);
 void cd_cli_add_archive_options(GOptionContext *ctx);
 CdArchive *cd_cli_open_archive(const gchar *path, CdArchiveFlags flags, GError **error);

@@ -12,20 +12,6 @@
 
 #include "cd-cli-private.h"
 
-static gint
-cd_cli_fail(GError *error)
-{
-  cd_cli_print_error(error);
-  return g_error_matches(error, CD_ERROR, CD_ERROR_INVALID_ARGUMENT) ? CD_EXIT_USAGE : CD_EXIT_FAILED;
-}
-
-static void
-cd_cli_print_json(JsonNode *node)
-{
-  g_autofree gchar *text = json_to_string(node, TRUE);
-  g_print("%s\n", text);
-}
-
 static CdArchive *
 cd_cli_retention_open(const gchar *path, CdArchiveFlags flags, const gchar *user, GError **error)
 {

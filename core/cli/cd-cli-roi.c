@@ -15,20 +15,6 @@
 #include "cd-cli-private.h"
 #include "cd-roi-packet.h"
 
-static gint
-cd_cli_roi_fail(const GError *error)
-{
-  cd_cli_print_error(error);
-  return g_error_matches(error, CD_ERROR, CD_ERROR_INVALID_ARGUMENT) ? CD_EXIT_USAGE : CD_EXIT_FAILED;
-}
-
-static void
-cd_cli_print_json(JsonNode *node)
-{
-  g_autofree gchar *text = json_to_string(node, TRUE);
-  g_print("%s\n", text);
-}
-
 static const gchar *
 cd_cli_str(JsonObject *obj, const gchar *member)
 {
@@ -135,18 +121,18 @@ cd_cli_roi_release(CdArchive *archive, gint64 id, const gchar *output, const gch
 
   manifest = cd_archive_roi_prepare_release(archive, id, &error);
   if (manifest == NULL)
-    return cd_cli_roi_fail(error);
+    return cd_cli_fail(error);
   pdf = cd_roi_packet_build(archive, manifest, template_path, &error);
   if (pdf == NULL)
-    return cd_cli_roi_fail(error);
+    return cd_cli_fail(error);
   sha = g_compute_checksum_for_bytes(G_CHECKSUM_SHA256, pdf);
   if (!cd_cli_write_packet(output, pdf, &error))
-    return cd_cli_roi_fail(error);
+    return cd_cli_fail(error);
   /* the file first, then the record: a release that cannot be recorded
    * takes its file back, and no record names a packet that was not made */
   if (!cd_archive_roi_record_release(archive, id, manifest, sha, &error)) {
     g_unlink(output);
-    return cd_cli_roi_fail(error);
+    return cd_cli_fail(error);
   }
   m = json_node_get_object(manifest);
   g_print("request %" G_GINT64_FORMAT " released: %s, %" G_GINT64_FORMAT " pages, Bates %s to %s\n"
@@ -167,14 +153,14 @@ cd_cli_roi_reproduce(CdArchive *archive, gint64 id, const gchar *output)
 
   manifest = cd_archive_roi_get_packet(archive, id, &error);
   if (manifest == NULL)
-    return cd_cli_roi_fail(error);
+    return cd_cli_fail(error);
   released = json_object_get_string_member(json_node_get_object(manifest), "pdf_sha256");
   pdf = cd_roi_packet_build(archive, manifest, NULL, &error);
   if (pdf == NULL)
-    return cd_cli_roi_fail(error);
+    return cd_cli_fail(error);
   sha = g_compute_checksum_for_bytes(G_CHECKSUM_SHA256, pdf);
   if (output != NULL && !cd_cli_write_packet(output, pdf, &error))
-    return cd_cli_roi_fail(error);
+    return cd_cli_fail(error);
   g_print("released  SHA-256 %s\nreproduced SHA-256 %s\n", released, sha);
   if (g_strcmp0(sha, released) != 0) {
     fprintf(stderr, "chartdesk: request %" G_GINT64_FORMAT ": the packet made again differs from the one released\n",
@@ -193,7 +179,7 @@ cd_cli_roi_settings(CdArchive *archive, gint argc, gchar **argv)
 
   if (argc == 5) {
     if (!cd_archive_set_setting(archive, argv[3], argv[4], &error))
-      return cd_cli_roi_fail(error);
+      return cd_cli_fail(error);
     g_print("%s = %s\n", argv[3], argv[4]);
     return CD_EXIT_OK;
   }
@@ -203,12 +189,12 @@ cd_cli_roi_settings(CdArchive *archive, gint argc, gchar **argv)
       continue;
     value = cd_archive_get_setting(archive, keys[i], &error);
     if (value == NULL)
-      return cd_cli_roi_fail(error);
+      return cd_cli_fail(error);
     g_print("%s = %s\n", keys[i], value);
   }
   if (argc == 4 && !g_strv_contains(keys, argv[3])) {
     g_autofree gchar *value = cd_archive_get_setting(archive, argv[3], &error);
-    return cd_cli_roi_fail(error);
+    return cd_cli_fail(error);
   }
   return CD_EXIT_OK;
 }
@@ -333,7 +319,7 @@ cd_cli_roi(gint argc, gchar **argv)
       spec.authorisation = basis = g_strdup_printf("legal basis: %s", opt_legal_basis);
     id = cd_archive_roi_new(archive, &spec, &error);
     if (id == 0)
-      return cd_cli_roi_fail(error);
+      return cd_cli_fail(error);
     g_print("request %" G_GINT64_FORMAT " created (draft)\n", id);
   } else if (g_strcmp0(action, "add") == 0) {
     guint n = 0;
@@ -347,14 +333,14 @@ cd_cli_roi(gint argc, gchar **argv)
         g_array_append_val(ids, doc);
       }
       if (!cd_archive_roi_add_documents(archive, id, (const gint64 *) ids->data, ids->len, &n, &error))
-        return cd_cli_roi_fail(error);
+        return cd_cli_fail(error);
     } else {
       const gchar *type = NULL;
       g_autoptr(CdTaxonomy) taxonomy = NULL;
       if (opt_type != NULL) {
         taxonomy = cd_taxonomy_new_default(&error);
         if (taxonomy == NULL)
-          return cd_cli_roi_fail(error);
+          return cd_cli_fail(error);
         type = cd_taxonomy_lookup(taxonomy, opt_type);
         if (type == NULL) {
           fprintf(stderr, "chartdesk: '%s' is not a document type (see %s)\n", opt_type,
@@ -363,7 +349,7 @@ cd_cli_roi(gint argc, gchar **argv)
         }
       }
       if (!cd_archive_roi_add_selection(archive, id, type, opt_from, opt_to, &n, &error))
-        return cd_cli_roi_fail(error);
+        return cd_cli_fail(error);
     }
     g_print("request %" G_GINT64_FORMAT ": %u document(s) added\n", id, n);
   } else if (g_strcmp0(action, "redact") == 0) {
@@ -374,27 +360,27 @@ cd_cli_roi(gint argc, gchar **argv)
         return cd_cli_usage(ctx, "--rect takes X,Y,W,H in pixels");
       rid = cd_archive_roi_redact_rect(archive, id, opt_page, r[0], r[1], r[2], r[3], &error);
       if (rid == 0)
-        return cd_cli_roi_fail(error);
+        return cd_cli_fail(error);
       g_print("request %" G_GINT64_FORMAT ": page %" G_GINT64_FORMAT " redaction %" G_GINT64_FORMAT " recorded\n", id,
               opt_page, rid);
     } else {
       guint n = 0;
       if (!cd_archive_roi_redact_words(archive, id, opt_page, opt_words, &n, &error))
-        return cd_cli_roi_fail(error);
+        return cd_cli_fail(error);
       g_print("request %" G_GINT64_FORMAT ": %u word(s) matching '%s' will be blacked out\n", id, n, opt_words);
     }
   } else if (g_strcmp0(action, "approve") == 0) {
     if (!cd_archive_roi_approve(archive, id, &error))
-      return cd_cli_roi_fail(error);
+      return cd_cli_fail(error);
     g_print("request %" G_GINT64_FORMAT " approved\n", id);
   } else if (g_strcmp0(action, "cancel") == 0) {
     if (!cd_archive_roi_cancel(archive, id, opt_why, &error))
-      return cd_cli_roi_fail(error);
+      return cd_cli_fail(error);
     g_print("request %" G_GINT64_FORMAT " cancelled\n", id);
   } else if (g_strcmp0(action, "show") == 0) {
     g_autoptr(JsonNode) node = cd_archive_roi_get(archive, id, &error);
     if (node == NULL)
-      return cd_cli_roi_fail(error);
+      return cd_cli_fail(error);
     if (opt_json)
       cd_cli_print_json(node);
     else
@@ -403,7 +389,7 @@ cd_cli_roi(gint argc, gchar **argv)
     g_autoptr(JsonNode) node = cd_archive_roi_list(archive, opt_status, opt_mrn, &error);
     JsonArray *rows;
     if (node == NULL)
-      return cd_cli_roi_fail(error);
+      return cd_cli_fail(error);
     if (opt_json) {
       cd_cli_print_json(node);
       return CD_EXIT_OK;
@@ -485,7 +471,7 @@ cd_cli_disclosures(gint argc, gchar **argv)
   cd_cli_set_user(archive, opt_user);
   acc = cd_archive_disclosures(archive, argv[2], opt_from, &error);
   if (acc == NULL)
-    return cd_cli_roi_fail(error);
+    return cd_cli_fail(error);
   if (opt_json) {
     cd_cli_print_json(acc);
     return CD_EXIT_OK;

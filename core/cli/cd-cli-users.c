@@ -208,8 +208,7 @@ cd_cli_users(gint argc, gchar **argv)
     return cd_cli_usage(ctx, message);
   }
   if (!ok) {
-    cd_cli_print_error(error);
-    return g_error_matches(error, CD_ERROR, CD_ERROR_INVALID_ARGUMENT) ? CD_EXIT_USAGE : CD_EXIT_FAILED;
+    return cd_cli_fail(error);
   }
   return CD_EXIT_OK;
 }
@@ -269,8 +268,7 @@ cd_cli_access(gint argc, gchar **argv)
   cd_cli_set_user(archive, NULL);
   report = cd_archive_access_report(archive, opt_user, opt_mrn, opt_from, opt_to, &error);
   if (report == NULL) {
-    cd_cli_print_error(error);
-    return g_error_matches(error, CD_ERROR, CD_ERROR_INVALID_ARGUMENT) ? CD_EXIT_USAGE : CD_EXIT_FAILED;
+    return cd_cli_fail(error);
   }
   if (opt_json) {
     g_autofree gchar *text = json_to_string(report, TRUE);

@@ -14,6 +14,7 @@ gchar *cd_file_sha256(const gchar *path, guint64 *size, GError **error);
 gchar *cd_now_iso8601(void);
 gchar *cd_json_to_string(JsonNode *node);
 JsonNode *cd_json_strv_new(const gchar *const *strv);
+void cd_json_add_string_or_null(JsonBuilder *b, const gchar *member, const gchar *value);
 gboolean cd_running_uninstalled(void);
 
 G_END_DECLS

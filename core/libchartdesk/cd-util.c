@@ -92,3 +92,14 @@ cd_running_uninstalled(void)
   g_autofree gchar *exe = g_file_read_link("/proc/self/exe", NULL);
   return exe != NULL && g_str_has_prefix(exe, CD_BUILD_ROOT "/");
 }
+
+/* @member as @value, or null when @value is %NULL. */
+void
+cd_json_add_string_or_null(JsonBuilder *b, const gchar *member, const gchar *value)
+{
+  json_builder_set_member_name(b, member);
+  if (value != NULL)
+    json_builder_add_string_value(b, value);
+  else
+    json_builder_add_null_value(b);
+}

@@ -34,8 +34,8 @@ cd_web_api_types(CdWebRequest *req)
       if (restricted && !see_restricted)
         continue;
       json_builder_begin_object(b);
-      cd_web_json_add_string(b, "name", name);
-      cd_web_json_add_string(b, "label", cd_web_type_label(req->server, name));
+      cd_json_add_string_or_null(b, "name", name);
+      cd_json_add_string_or_null(b, "label", cd_web_type_label(req->server, name));
       json_builder_set_member_name(b, "restricted");
       json_builder_add_boolean_value(b, restricted);
       json_builder_end_object(b);
@@ -280,23 +280,23 @@ cd_web_api_document(CdWebRequest *req, gint64 id)
   json_builder_begin_object(b);
   json_builder_set_member_name(b, "id");
   json_builder_add_int_value(b, id);
-  cd_web_json_add_string(b, "mrn", cd_web_json_string(patient, "mrn"));
+  cd_json_add_string_or_null(b, "mrn", cd_web_json_string(patient, "mrn"));
   json_builder_set_member_name(b, "patient");
   if (patient != NULL) {
     json_builder_begin_object(b);
-    cd_web_json_add_string(b, "mrn", cd_web_json_string(patient, "mrn"));
-    cd_web_json_add_string(b, "family", cd_web_json_string(patient, "family"));
-    cd_web_json_add_string(b, "given", cd_web_json_string(patient, "given"));
-    cd_web_json_add_string(b, "dob", cd_web_json_string(patient, "dob"));
+    cd_json_add_string_or_null(b, "mrn", cd_web_json_string(patient, "mrn"));
+    cd_json_add_string_or_null(b, "family", cd_web_json_string(patient, "family"));
+    cd_json_add_string_or_null(b, "given", cd_web_json_string(patient, "given"));
+    cd_json_add_string_or_null(b, "dob", cd_web_json_string(patient, "dob"));
     json_builder_end_object(b);
   } else {
     json_builder_add_null_value(b);
   }
-  cd_web_json_add_string(b, "type", cd_web_json_string(obj, "type"));
-  cd_web_json_add_string(b, "type_label", cd_web_type_label(req->server, cd_web_json_string(obj, "type")));
-  cd_web_json_add_string(b, "date", cd_web_json_string(obj, "date"));
-  cd_web_json_add_string(b, "title", cd_web_json_string(obj, "title"));
-  cd_web_json_add_string(b, "status", cd_web_json_string(obj, "status"));
+  cd_json_add_string_or_null(b, "type", cd_web_json_string(obj, "type"));
+  cd_json_add_string_or_null(b, "type_label", cd_web_type_label(req->server, cd_web_json_string(obj, "type")));
+  cd_json_add_string_or_null(b, "date", cd_web_json_string(obj, "date"));
+  cd_json_add_string_or_null(b, "title", cd_web_json_string(obj, "title"));
+  cd_json_add_string_or_null(b, "status", cd_web_json_string(obj, "status"));
   cd_web_json_add_copy(b, "confidence", obj, "type_confidence");
   cd_web_json_add_copy(b, "review", obj, "review");
   cd_web_json_add_copy(b, "holds", obj, "holds");
@@ -324,7 +324,7 @@ cd_web_api_document(CdWebRequest *req, gint64 id)
       json_builder_add_null_value(b);
     json_builder_set_member_name(b, "source");
     json_builder_begin_object(b);
-    cd_web_json_add_string(b, "file", cd_web_json_string(source, "path"));
+    cd_json_add_string_or_null(b, "file", cd_web_json_string(source, "path"));
     cd_web_json_add_copy(b, "page", source, "page");
     json_builder_end_object(b);
     cd_web_json_add_copy(b, "confidence", page, "confidence");

@@ -9,17 +9,6 @@
 
 #include "cd-web-private.h"
 
-/* @member as @value, or null. */
-void
-cd_web_json_add_string(JsonBuilder *b, const gchar *member, const gchar *value)
-{
-  json_builder_set_member_name(b, member);
-  if (value != NULL)
-    json_builder_add_string_value(b, value);
-  else
-    json_builder_add_null_value(b);
-}
-
 /* @name as a copy of @obj's @member, or null when @obj lacks it. */
 void
 cd_web_json_add_copy(JsonBuilder *b, const gchar *name, JsonObject *obj, const gchar *member)

@@ -9,6 +9,7 @@
 
 #include <libsoup/soup.h>
 
+#include "cd-util-private.h"
 #include "cd-web-server.h"
 
 G_BEGIN_DECLS
@@ -76,7 +77,6 @@ gboolean cd_web_require_why(CdWebRequest *req, const gchar **why);
 gboolean cd_web_require(CdWebRequest *req, CdPermission permission, const gchar *what);
 
 /* cd-web-json.c */
-void cd_web_json_add_string(JsonBuilder *b, const gchar *member, const gchar *value);
 void cd_web_json_add_copy(JsonBuilder *b, const gchar *name, JsonObject *obj, const gchar *member);
 const gchar *cd_web_json_string(JsonObject *obj, const gchar *member);
 JsonObject *cd_web_json_object(JsonObject *obj, const gchar *member);

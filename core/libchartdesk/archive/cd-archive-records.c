@@ -14,16 +14,6 @@
 #include "cd-util-private.h"
 
 static void
-cd_json_add_string_or_null(JsonBuilder *b, const gchar *member, const gchar *value)
-{
-  json_builder_set_member_name(b, member);
-  if (value != NULL)
-    json_builder_add_string_value(b, value);
-  else
-    json_builder_add_null_value(b);
-}
-
-static void
 cd_json_add_parsed(JsonBuilder *b, const gchar *member, const gchar *json, gboolean array)
 {
   g_autoptr(JsonParser) parser = json_parser_new();

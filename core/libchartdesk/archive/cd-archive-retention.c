@@ -74,16 +74,6 @@ cd_legal_hold_from_row(sqlite3_stmt *stmt)
 }
 
 static void
-cd_json_member_str(JsonBuilder *b, const gchar *name, const gchar *value)
-{
-  json_builder_set_member_name(b, name);
-  if (value != NULL)
-    json_builder_add_string_value(b, value);
-  else
-    json_builder_add_null_value(b);
-}
-
-static void
 cd_json_member_int(JsonBuilder *b, const gchar *name, gint64 value)
 {
   json_builder_set_member_name(b, name);
@@ -105,8 +95,8 @@ cd_legal_hold_build(JsonBuilder *b, const CdLegalHold *h)
 {
   json_builder_begin_object(b);
   cd_json_member_int(b, "id", h->id);
-  cd_json_member_str(b, "kind", h->kind);
-  cd_json_member_str(b, "mrn", h->mrn);
+  cd_json_add_string_or_null(b, "kind", h->kind);
+  cd_json_add_string_or_null(b, "mrn", h->mrn);
   json_builder_set_member_name(b, "document");
   if (h->document_id > 0)
     json_builder_add_int_value(b, h->document_id);
@@ -120,13 +110,13 @@ cd_legal_hold_build(JsonBuilder *b, const CdLegalHold *h)
     else
       json_builder_add_null_value(b);
   }
-  cd_json_member_str(b, "reason", h->reason);
-  cd_json_member_str(b, "matter", h->matter);
-  cd_json_member_str(b, "placed_by", h->placed_by);
-  cd_json_member_str(b, "placed_at", h->placed_at);
-  cd_json_member_str(b, "released_by", h->released_by);
-  cd_json_member_str(b, "released_at", h->released_at);
-  cd_json_member_str(b, "release_reason", h->release_reason);
+  cd_json_add_string_or_null(b, "reason", h->reason);
+  cd_json_add_string_or_null(b, "matter", h->matter);
+  cd_json_add_string_or_null(b, "placed_by", h->placed_by);
+  cd_json_add_string_or_null(b, "placed_at", h->placed_at);
+  cd_json_add_string_or_null(b, "released_by", h->released_by);
+  cd_json_add_string_or_null(b, "released_at", h->released_at);
+  cd_json_add_string_or_null(b, "release_reason", h->release_reason);
   json_builder_set_member_name(b, "active");
   json_builder_add_boolean_value(b, h->released_at == NULL);
   json_builder_end_object(b);
@@ -509,14 +499,14 @@ cd_archive_place_hold(CdArchive *self, CdHoldKind kind, const gchar *mrn, gint64
     if (!cd_query_text_to_match(query->text, query->plain, &match, error))
       return 0;
     json_builder_begin_object(qb);
-    cd_json_member_str(qb, "text", query->text);
+    cd_json_add_string_or_null(qb, "text", query->text);
     if (query->plain) {
       json_builder_set_member_name(qb, "plain");
       json_builder_add_boolean_value(qb, TRUE);
     }
-    cd_json_member_str(qb, "mrn", query->mrn);
-    cd_json_member_str(qb, "type",
-                       query->doc_type != NULL || query->doc_types == NULL ? query->doc_type : query->doc_types[0]);
+    cd_json_add_string_or_null(qb, "mrn", query->mrn);
+    cd_json_add_string_or_null(
+        qb, "type", query->doc_type != NULL || query->doc_types == NULL ? query->doc_type : query->doc_types[0]);
     if (query->doc_types != NULL || query->doc_type != NULL) {
       json_builder_set_member_name(qb, "types");
       json_builder_begin_array(qb);
@@ -528,8 +518,8 @@ cd_archive_place_hold(CdArchive *self, CdHoldKind kind, const gchar *mrn, gint64
       }
       json_builder_end_array(qb);
     }
-    cd_json_member_str(qb, "from", query->date_from);
-    cd_json_member_str(qb, "to", query->date_to);
+    cd_json_add_string_or_null(qb, "from", query->date_from);
+    cd_json_add_string_or_null(qb, "to", query->date_to);
     json_builder_end_object(qb);
     qnode = json_builder_get_root(qb);
     query_json = cd_json_to_string(qnode);
@@ -570,17 +560,17 @@ cd_archive_place_hold(CdArchive *self, CdHoldKind kind, const gchar *mrn, gint64
   id = sqlite3_last_insert_rowid(cd_archive_get_db(self));
 
   json_builder_begin_object(b);
-  cd_json_member_str(b, "kind", kinds[kind]);
+  cd_json_add_string_or_null(b, "kind", kinds[kind]);
   if (kind == CD_HOLD_PATIENT)
-    cd_json_member_str(b, "mrn", mrn);
+    cd_json_add_string_or_null(b, "mrn", mrn);
   if (kind == CD_HOLD_DOCUMENT)
     cd_json_member_int(b, "document", document_id);
   if (qnode != NULL) {
     json_builder_set_member_name(b, "query");
     json_builder_add_value(b, json_node_copy(qnode));
   }
-  cd_json_member_str(b, "reason", reason);
-  cd_json_member_str(b, "matter", matter);
+  cd_json_add_string_or_null(b, "reason", reason);
+  cd_json_add_string_or_null(b, "matter", matter);
   json_builder_end_object(b);
   detail = json_builder_get_root(b);
   object = g_strdup_printf("hold:%" G_GINT64_FORMAT, id);
@@ -773,7 +763,7 @@ cd_archive_list_holds(CdArchive *self, const gchar *mrn, gint64 document_id, gbo
     }
   }
   json_builder_begin_object(b);
-  cd_json_member_str(b, "mrn", mrn);
+  cd_json_add_string_or_null(b, "mrn", mrn);
   if (document_id > 0)
     cd_json_member_int(b, "document", document_id);
   cd_json_member_int(b, "holds", holds->len);
@@ -818,7 +808,7 @@ cd_archive_retention_document_json(CdArchive *self, JsonBuilder *b, gint64 id, G
   }
   json_builder_begin_object(b);
   cd_json_member_int(b, "run", sqlite3_column_int64(tomb, 0));
-  cd_json_member_str(b, "at", cd_column_text(tomb, 1));
+  cd_json_add_string_or_null(b, "at", cd_column_text(tomb, 1));
   cd_json_member_int(b, "pages", sqlite3_column_int64(tomb, 2));
   json_builder_set_member_name(b, "image_sha256");
   {
@@ -828,8 +818,8 @@ cd_archive_retention_document_json(CdArchive *self, JsonBuilder *b, gint64 id, G
     else
       json_builder_add_null_value(b);
   }
-  cd_json_member_str(b, "keep_until", cd_column_text(tomb, 4));
-  cd_json_member_str(b, "rule", cd_column_text(tomb, 5));
+  cd_json_add_string_or_null(b, "keep_until", cd_column_text(tomb, 4));
+  cd_json_add_string_or_null(b, "rule", cd_column_text(tomb, 5));
   json_builder_end_object(b);
   return TRUE;
 }
@@ -975,9 +965,9 @@ cd_plan_add_holds(JsonBuilder *b, GPtrArray *holds)
     CdLegalHold *h = g_ptr_array_index(holds, i);
     json_builder_begin_object(b);
     cd_json_member_int(b, "id", h->id);
-    cd_json_member_str(b, "kind", h->kind);
-    cd_json_member_str(b, "reason", h->reason);
-    cd_json_member_str(b, "matter", h->matter);
+    cd_json_add_string_or_null(b, "kind", h->kind);
+    cd_json_add_string_or_null(b, "reason", h->reason);
+    cd_json_add_string_or_null(b, "matter", h->matter);
     json_builder_end_object(b);
   }
   json_builder_end_array(b);
@@ -992,12 +982,12 @@ cd_plan_entry(JsonBuilder *b, gint64 id, const gchar *mrn, const gchar *type, co
               const gchar *last, const gchar *dob)
 {
   cd_json_member_int(b, "document", id);
-  cd_json_member_str(b, "mrn", mrn);
-  cd_json_member_str(b, "type", type);
-  cd_json_member_str(b, "date", date);
+  cd_json_add_string_or_null(b, "mrn", mrn);
+  cd_json_add_string_or_null(b, "type", type);
+  cd_json_add_string_or_null(b, "date", date);
   cd_json_member_int(b, "pages", pages);
-  cd_json_member_str(b, "last_service", last);
-  cd_json_member_str(b, "dob", dob);
+  cd_json_add_string_or_null(b, "last_service", last);
+  cd_json_add_string_or_null(b, "dob", dob);
 }
 
 /* What the rules and holds say of every document, for a plan (the
@@ -1077,7 +1067,7 @@ cd_retention_evaluate_all(CdArchive *self, CdRetentionPolicy *policy, const GDat
       if (undetermined_b != NULL) {
         json_builder_begin_object(undetermined_b);
         cd_plan_entry(undetermined_b, id, mrn, type, date, pages, last_service, dob);
-        cd_json_member_str(undetermined_b, "why", reason);
+        cd_json_add_string_or_null(undetermined_b, "why", reason);
         json_builder_end_object(undetermined_b);
       }
       continue;
@@ -1113,10 +1103,10 @@ cd_retention_evaluate_all(CdArchive *self, CdRetentionPolicy *policy, const GDat
       if (held_b != NULL) {
         json_builder_begin_object(held_b);
         cd_plan_entry(held_b, id, mrn, type, date, pages, last_service, dob);
-        cd_json_member_str(held_b, "rule", verdict.rule);
-        cd_json_member_str(held_b, "keep_until", until);
+        cd_json_add_string_or_null(held_b, "rule", verdict.rule);
+        cd_json_add_string_or_null(held_b, "keep_until", until);
         cd_plan_add_holds(held_b, holds);
-        cd_json_member_str(held_b, "why", "due, but under legal hold");
+        cd_json_add_string_or_null(held_b, "why", "due, but under legal hold");
         json_builder_end_object(held_b);
       }
       continue;
@@ -1125,11 +1115,11 @@ cd_retention_evaluate_all(CdArchive *self, CdRetentionPolicy *policy, const GDat
     if (due_b != NULL) {
       json_builder_begin_object(due_b);
       cd_plan_entry(due_b, id, mrn, type, date, pages, last_service, dob);
-      cd_json_member_str(due_b, "rule", verdict.rule);
+      cd_json_add_string_or_null(due_b, "rule", verdict.rule);
       json_builder_set_member_name(due_b, "minor");
       json_builder_add_boolean_value(due_b, verdict.minor);
-      cd_json_member_str(due_b, "keep_until", until);
-      cd_json_member_str(due_b, "why", verdict.why);
+      cd_json_add_string_or_null(due_b, "keep_until", until);
+      cd_json_add_string_or_null(due_b, "why", verdict.why);
       json_builder_end_object(due_b);
     }
     if (st != NULL)
@@ -1212,18 +1202,18 @@ cd_archive_retention_plan(CdArchive *self, CdRetentionPolicy *policy, const gcha
   g_clear_pointer(&txn, cd_archive_txn_free);
 
   json_builder_begin_object(b);
-  cd_json_member_str(b, "format", CD_PLAN_FORMAT);
-  cd_json_member_str(b, "archive", archive_id);
-  cd_json_member_str(b, "as_of", today_s);
-  cd_json_member_str(b, "made_at", now);
-  cd_json_member_str(b, "made_by", cd_archive_get_actor(self));
+  cd_json_add_string_or_null(b, "format", CD_PLAN_FORMAT);
+  cd_json_add_string_or_null(b, "archive", archive_id);
+  cd_json_add_string_or_null(b, "as_of", today_s);
+  cd_json_add_string_or_null(b, "made_at", now);
+  cd_json_add_string_or_null(b, "made_by", cd_archive_get_actor(self));
   json_builder_set_member_name(b, "two_person");
   json_builder_add_boolean_value(b, cd_retention_policy_get_two_person(policy) || cd_retention_meta_two_person(self));
   json_builder_set_member_name(b, "policy");
   json_builder_begin_object(b);
-  cd_json_member_str(b, "origin", cd_retention_policy_get_origin(policy));
-  cd_json_member_str(b, "sha256", cd_retention_policy_get_sha256(policy));
-  cd_json_member_str(b, "text", cd_retention_policy_get_text(policy));
+  cd_json_add_string_or_null(b, "origin", cd_retention_policy_get_origin(policy));
+  cd_json_add_string_or_null(b, "sha256", cd_retention_policy_get_sha256(policy));
+  cd_json_add_string_or_null(b, "text", cd_retention_policy_get_text(policy));
   json_builder_end_object(b);
   json_builder_set_member_name(b, "counts");
   json_builder_begin_object(b);
@@ -1245,9 +1235,9 @@ cd_archive_retention_plan(CdArchive *self, CdRetentionPolicy *policy, const gcha
   text = json_to_string(root, TRUE);
   sha = g_compute_checksum_for_string(G_CHECKSUM_SHA256, text, -1);
   json_builder_begin_object(db);
-  cd_json_member_str(db, "plan_sha256", sha);
-  cd_json_member_str(db, "as_of", today_s);
-  cd_json_member_str(db, "policy_sha256", cd_retention_policy_get_sha256(policy));
+  cd_json_add_string_or_null(db, "plan_sha256", sha);
+  cd_json_add_string_or_null(db, "as_of", today_s);
+  cd_json_add_string_or_null(db, "policy_sha256", cd_retention_policy_get_sha256(policy));
   cd_json_member_int(db, "due", counts.due);
   cd_json_member_int(db, "held", counts.held);
   cd_json_member_int(db, "undetermined", counts.undetermined);
@@ -1623,7 +1613,7 @@ cd_refuse(JsonBuilder *b, gint64 id, const gchar *why)
 {
   json_builder_begin_object(b);
   cd_json_member_int(b, "document", id);
-  cd_json_member_str(b, "why", why);
+  cd_json_add_string_or_null(b, "why", why);
   json_builder_end_object(b);
 }
 
@@ -1875,9 +1865,9 @@ cd_archive_retention_destroy(CdArchive *self, const gchar *plan, GError **error)
     g_autoptr(JsonBuilder) sb = json_builder_new();
     g_autoptr(JsonNode) start = NULL;
     json_builder_begin_object(sb);
-    cd_json_member_str(sb, "plan_sha256", sha);
-    cd_json_member_str(sb, "made_by", made_by);
-    cd_json_member_str(sb, "approved_by", cd_archive_get_actor(self));
+    cd_json_add_string_or_null(sb, "plan_sha256", sha);
+    cd_json_add_string_or_null(sb, "made_by", made_by);
+    cd_json_add_string_or_null(sb, "approved_by", cd_archive_get_actor(self));
     json_builder_set_member_name(sb, "two_person");
     json_builder_add_boolean_value(sb, two_person);
     cd_json_member_int(sb, "planned", due != NULL ? json_array_get_length(due) : 0);
@@ -1951,7 +1941,7 @@ cd_archive_retention_destroy(CdArchive *self, const gchar *plan, GError **error)
         n_refused++;
         json_builder_begin_object(db);
         cd_json_member_int(db, "run", run_id);
-        cd_json_member_str(db, "why", why);
+        cd_json_add_string_or_null(db, "why", why);
         json_builder_end_object(db);
         detail = json_builder_get_root(db);
         if (!cd_archive_audit(self, "destroy-refused", object, detail, error))
@@ -1973,11 +1963,11 @@ cd_archive_retention_destroy(CdArchive *self, const gchar *plan, GError **error)
     total_pages += d->pages;
     json_builder_begin_object(db);
     cd_json_member_int(db, "run", run_id);
-    cd_json_member_str(db, "mrn", d->mrn);
-    cd_json_member_str(db, "type", d->type);
-    cd_json_member_str(db, "date", d->date);
+    cd_json_add_string_or_null(db, "mrn", d->mrn);
+    cd_json_add_string_or_null(db, "type", d->type);
+    cd_json_add_string_or_null(db, "date", d->date);
     cd_json_member_int(db, "pages", d->pages);
-    cd_json_member_str(db, "keep_until", d->keep_until);
+    cd_json_add_string_or_null(db, "keep_until", d->keep_until);
     json_builder_end_object(db);
     detail = json_builder_get_root(db);
     if (!cd_archive_audit(self, "destroy", object, detail, error))
@@ -2024,7 +2014,7 @@ cd_archive_retention_destroy(CdArchive *self, const gchar *plan, GError **error)
     cd_json_member_int(eb, "documents", destroyed->len);
     cd_json_member_int(eb, "pages", total_pages);
     cd_json_member_int(eb, "refused", n_refused);
-    cd_json_member_str(eb, "certificate_sha256", cert_sha);
+    cd_json_add_string_or_null(eb, "certificate_sha256", cert_sha);
     json_builder_end_object(eb);
     end = json_builder_get_root(eb);
     if (!cd_archive_audit(self, "retention-destroy", object, end, error))
@@ -2098,9 +2088,9 @@ cd_archive_retention_destroy(CdArchive *self, const gchar *plan, GError **error)
   json_builder_add_value(result, json_node_copy(refused_node));
   cd_json_member_int(result, "bytes_before", bytes_before);
   cd_json_member_int(result, "bytes_after", bytes_after);
-  cd_json_member_str(result, "certificate_sha256", cert_sha);
-  cd_json_member_str(result, "made_by", made_by);
-  cd_json_member_str(result, "approved_by", cd_archive_get_actor(self));
+  cd_json_add_string_or_null(result, "certificate_sha256", cert_sha);
+  cd_json_add_string_or_null(result, "made_by", made_by);
+  cd_json_add_string_or_null(result, "approved_by", cd_archive_get_actor(self));
   json_builder_end_object(result);
   return json_builder_get_root(result);
 }
@@ -2156,7 +2146,7 @@ cd_archive_get_retention_run(CdArchive *self, gint64 run_id, GBytes **certificat
   json_builder_begin_object(b);
   cd_json_member_int(b, "run", run_id);
   for (guint i = 0; i < G_N_ELEMENTS(text_cols); i++)
-    cd_json_member_str(b, text_cols[i], cd_column_text(stmt, i));
+    cd_json_add_string_or_null(b, text_cols[i], cd_column_text(stmt, i));
   json_builder_set_member_name(b, "two_person");
   json_builder_add_boolean_value(b, sqlite3_column_int(stmt, 6) != 0);
   cd_json_member_int(b, "documents", sqlite3_column_int64(stmt, 7));
@@ -2169,9 +2159,9 @@ cd_archive_get_retention_run(CdArchive *self, gint64 run_id, GBytes **certificat
     else
       json_builder_add_null_value(b);
   }
-  cd_json_member_str(b, "plan_sha256", cd_column_text(stmt, 10));
-  cd_json_member_str(b, "policy_sha256", cd_column_text(stmt, 11));
-  cd_json_member_str(b, "certificate_sha256", cd_column_text(stmt, 12));
+  cd_json_add_string_or_null(b, "plan_sha256", cd_column_text(stmt, 10));
+  cd_json_add_string_or_null(b, "policy_sha256", cd_column_text(stmt, 11));
+  cd_json_add_string_or_null(b, "certificate_sha256", cd_column_text(stmt, 12));
   cd_json_member_int(b, "audit_first", sqlite3_column_int64(stmt, 13));
   cd_json_member_int(b, "audit_last", sqlite3_column_int64(stmt, 14));
   cd_json_member_int(b, "bytes_before", sqlite3_column_int64(stmt, 15));
@@ -2192,9 +2182,9 @@ cd_archive_get_retention_run(CdArchive *self, gint64 run_id, GBytes **certificat
     JsonNode *hashes = cd_json_parse(cd_column_text(tombs, 5));
     json_builder_begin_object(b);
     cd_json_member_int(b, "document", sqlite3_column_int64(tombs, 0));
-    cd_json_member_str(b, "mrn", cd_column_text(tombs, 1));
-    cd_json_member_str(b, "type", cd_column_text(tombs, 2));
-    cd_json_member_str(b, "date", cd_column_text(tombs, 3));
+    cd_json_add_string_or_null(b, "mrn", cd_column_text(tombs, 1));
+    cd_json_add_string_or_null(b, "type", cd_column_text(tombs, 2));
+    cd_json_add_string_or_null(b, "date", cd_column_text(tombs, 3));
     cd_json_member_int(b, "pages", sqlite3_column_int64(tombs, 4));
     json_builder_set_member_name(b, "image_sha256");
     if (hashes != NULL)

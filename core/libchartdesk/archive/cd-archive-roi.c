@@ -1043,16 +1043,6 @@ cd_archive_roi_cancel(CdArchive *self, gint64 request_id, const gchar *why, GErr
 /* ------------------------------------------------------------ reading */
 
 static void
-cd_roi_add_string(JsonBuilder *b, const gchar *member, const gchar *value)
-{
-  json_builder_set_member_name(b, member);
-  if (value != NULL)
-    json_builder_add_string_value(b, value);
-  else
-    json_builder_add_null_value(b);
-}
-
-static void
 cd_roi_add_parsed(JsonBuilder *b, const gchar *member, const gchar *json)
 {
   g_autoptr(JsonParser) parser = json_parser_new();
@@ -1085,19 +1075,19 @@ cd_roi_row_json(JsonBuilder *b, sqlite3_stmt *stmt)
   json_builder_add_int_value(b, sqlite3_column_int64(stmt, 0));
   for (guint i = 1; i < G_N_ELEMENTS(names); i++) {
     if (names[i] != NULL)
-      cd_roi_add_string(b, names[i], cd_column_text(stmt, i));
+      cd_json_add_string_or_null(b, names[i], cd_column_text(stmt, i));
   }
   json_builder_set_member_name(b, "patient");
   json_builder_begin_object(b);
-  cd_roi_add_string(b, "mrn", cd_column_text(stmt, 2));
-  cd_roi_add_string(b, "family", cd_column_text(stmt, 18));
-  cd_roi_add_string(b, "given", cd_column_text(stmt, 19));
-  cd_roi_add_string(b, "dob", cd_column_text(stmt, 20));
+  cd_json_add_string_or_null(b, "mrn", cd_column_text(stmt, 2));
+  cd_json_add_string_or_null(b, "family", cd_column_text(stmt, 18));
+  cd_json_add_string_or_null(b, "given", cd_column_text(stmt, 19));
+  cd_json_add_string_or_null(b, "dob", cd_column_text(stmt, 20));
   json_builder_end_object(b);
   json_builder_set_member_name(b, "recipient");
   json_builder_begin_object(b);
-  cd_roi_add_string(b, "name", cd_column_text(stmt, 4));
-  cd_roi_add_string(b, "address", cd_column_text(stmt, 5));
+  cd_json_add_string_or_null(b, "name", cd_column_text(stmt, 4));
+  cd_json_add_string_or_null(b, "address", cd_column_text(stmt, 5));
   json_builder_end_object(b);
   json_builder_set_member_name(b, "n_documents");
   json_builder_add_int_value(b, sqlite3_column_int64(stmt, 21));
@@ -1143,13 +1133,13 @@ cd_roi_request_json(CdArchive *self, gint64 id, GError **error)
     json_builder_begin_object(b);
     json_builder_set_member_name(b, "id");
     json_builder_add_int_value(b, sqlite3_column_int64(docs, 0));
-    cd_roi_add_string(b, "type", cd_column_text(docs, 1));
-    cd_roi_add_string(b, "date", cd_column_text(docs, 2));
-    cd_roi_add_string(b, "title", cd_column_text(docs, 3));
+    cd_json_add_string_or_null(b, "type", cd_column_text(docs, 1));
+    cd_json_add_string_or_null(b, "date", cd_column_text(docs, 2));
+    cd_json_add_string_or_null(b, "title", cd_column_text(docs, 3));
     json_builder_set_member_name(b, "pages");
     json_builder_add_int_value(b, sqlite3_column_int(docs, 6));
     cd_roi_add_parsed(b, "selection", cd_column_text(docs, 4));
-    cd_roi_add_string(b, "added_by", cd_column_text(docs, 5));
+    cd_json_add_string_or_null(b, "added_by", cd_column_text(docs, 5));
     json_builder_set_member_name(b, "missing");
     json_builder_add_boolean_value(b, sqlite3_column_int(docs, 7) != 0);
     json_builder_end_object(b);
@@ -1174,11 +1164,11 @@ cd_roi_request_json(CdArchive *self, gint64 id, GError **error)
     json_builder_add_int_value(b, sqlite3_column_int64(reds, 0));
     json_builder_set_member_name(b, "page");
     json_builder_add_int_value(b, sqlite3_column_int64(reds, 1));
-    cd_roi_add_string(b, "kind", cd_column_text(reds, 2));
-    cd_roi_add_string(b, "pattern", cd_column_text(reds, 3));
+    cd_json_add_string_or_null(b, "kind", cd_column_text(reds, 2));
+    cd_json_add_string_or_null(b, "pattern", cd_column_text(reds, 3));
     cd_roi_add_parsed(b, "rects", cd_column_text(reds, 4));
-    cd_roi_add_string(b, "created", cd_column_text(reds, 5));
-    cd_roi_add_string(b, "created_by", cd_column_text(reds, 6));
+    cd_json_add_string_or_null(b, "created", cd_column_text(reds, 5));
+    cd_json_add_string_or_null(b, "created_by", cd_column_text(reds, 6));
     json_builder_end_object(b);
   }
   json_builder_end_array(b);
@@ -1193,12 +1183,12 @@ cd_roi_request_json(CdArchive *self, gint64 id, GError **error)
   json_builder_set_member_name(b, "packet");
   if (sqlite3_step(packet) == SQLITE_ROW) {
     json_builder_begin_object(b);
-    cd_roi_add_string(b, "sha256", cd_column_text(packet, 0));
+    cd_json_add_string_or_null(b, "sha256", cd_column_text(packet, 0));
     json_builder_set_member_name(b, "pages");
     json_builder_add_int_value(b, sqlite3_column_int(packet, 1));
-    cd_roi_add_string(b, "bates_first", cd_column_text(packet, 2));
-    cd_roi_add_string(b, "bates_last", cd_column_text(packet, 3));
-    cd_roi_add_string(b, "created", cd_column_text(packet, 4));
+    cd_json_add_string_or_null(b, "bates_first", cd_column_text(packet, 2));
+    cd_json_add_string_or_null(b, "bates_last", cd_column_text(packet, 3));
+    cd_json_add_string_or_null(b, "created", cd_column_text(packet, 4));
     json_builder_end_object(b);
   } else {
     json_builder_add_null_value(b);
@@ -1392,9 +1382,9 @@ cd_roi_document_plan(CdArchive *self, gint64 request_id, gint64 document_id, con
   json_builder_begin_object(b);
   json_builder_set_member_name(b, "id");
   json_builder_add_int_value(b, document_id);
-  cd_roi_add_string(b, "type", cd_column_text(doc, 2));
-  cd_roi_add_string(b, "date", cd_column_text(doc, 3));
-  cd_roi_add_string(b, "title", cd_column_text(doc, 4));
+  cd_json_add_string_or_null(b, "type", cd_column_text(doc, 2));
+  cd_json_add_string_or_null(b, "date", cd_column_text(doc, 3));
+  cd_json_add_string_or_null(b, "title", cd_column_text(doc, 4));
   pages = cd_archive_prepare(self,
                              "SELECT p.id, p.image_sha256, i.width, i.height, coalesce(p.xres, i.xres), "
                              "coalesce(p.yres, i.yres), i.format FROM pages p LEFT JOIN images i ON i.sha256 = "
@@ -1425,8 +1415,8 @@ cd_roi_document_plan(CdArchive *self, gint64 request_id, gint64 document_id, con
     json_builder_begin_object(b);
     json_builder_set_member_name(b, "id");
     json_builder_add_int_value(b, page_id);
-    cd_roi_add_string(b, "image_sha256", cd_column_text(pages, 1));
-    cd_roi_add_string(b, "format", cd_column_text(pages, 6));
+    cd_json_add_string_or_null(b, "image_sha256", cd_column_text(pages, 1));
+    cd_json_add_string_or_null(b, "format", cd_column_text(pages, 6));
     json_builder_set_member_name(b, "width");
     json_builder_add_int_value(b, sqlite3_column_int(pages, 2));
     json_builder_set_member_name(b, "height");
@@ -1435,7 +1425,7 @@ cd_roi_document_plan(CdArchive *self, gint64 request_id, gint64 document_id, con
     json_builder_add_int_value(b, sqlite3_column_int(pages, 4));
     json_builder_set_member_name(b, "yres");
     json_builder_add_int_value(b, sqlite3_column_int(pages, 5));
-    cd_roi_add_string(b, "words_sha256", words_sha);
+    cd_json_add_string_or_null(b, "words_sha256", words_sha);
     json_builder_set_member_name(b, "redactions");
     json_builder_add_value(b, g_steal_pointer(&redactions));
     json_builder_set_member_name(b, "words");
@@ -1511,15 +1501,15 @@ cd_archive_roi_prepare_release(CdArchive *self, gint64 request_id, GError **erro
   json_builder_add_int_value(b, request_id);
   json_builder_set_member_name(b, "patient");
   json_builder_add_value(b, json_node_copy(json_object_get_member(req, "patient")));
-  cd_roi_add_string(b, "requester", json_object_get_string_member(req, "requester"));
+  cd_json_add_string_or_null(b, "requester", json_object_get_string_member(req, "requester"));
   json_builder_set_member_name(b, "recipient");
   json_builder_add_value(b, json_node_copy(json_object_get_member(req, "recipient")));
-  cd_roi_add_string(b, "purpose", json_object_get_string_member(req, "purpose"));
-  cd_roi_add_string(b, "authorisation", json_object_get_string_member(req, "authorisation"));
-  cd_roi_add_string(b, "approved_by", json_object_get_string_member(req, "approved_by"));
-  cd_roi_add_string(b, "released", now);
-  cd_roi_add_string(b, "released_by", cd_archive_get_actor(self));
-  cd_roi_add_string(b, "bates_prefix", prefix->str);
+  cd_json_add_string_or_null(b, "purpose", json_object_get_string_member(req, "purpose"));
+  cd_json_add_string_or_null(b, "authorisation", json_object_get_string_member(req, "authorisation"));
+  cd_json_add_string_or_null(b, "approved_by", json_object_get_string_member(req, "approved_by"));
+  cd_json_add_string_or_null(b, "released", now);
+  cd_json_add_string_or_null(b, "released_by", cd_archive_get_actor(self));
+  cd_json_add_string_or_null(b, "bates_prefix", prefix->str);
 
   docs = cd_archive_prepare(self, "SELECT document_id FROM roi_request_documents WHERE request_id = ? ORDER BY seq",
                             error);
@@ -1914,9 +1904,9 @@ cd_archive_disclosures(CdArchive *self, const gchar *mrn, const gchar *from, GEr
   cd_bind_text(stmt, 1, mrn);
   cd_bind_text(stmt, 2, from);
   json_builder_begin_object(b);
-  cd_roi_add_string(b, "mrn", mrn);
-  cd_roi_add_string(b, "from", from);
-  cd_roi_add_string(b, "to", to);
+  cd_json_add_string_or_null(b, "mrn", mrn);
+  cd_json_add_string_or_null(b, "from", from);
+  cd_json_add_string_or_null(b, "to", to);
   json_builder_set_member_name(b, "disclosures");
   json_builder_begin_array(b);
   while (sqlite3_step(stmt) == SQLITE_ROW) {
@@ -1927,18 +1917,18 @@ cd_archive_disclosures(CdArchive *self, const gchar *mrn, const gchar *from, GEr
     JsonObject *group;
 
     json_builder_begin_object(b);
-    cd_roi_add_string(b, "date", date);
+    cd_json_add_string_or_null(b, "date", date);
     json_builder_set_member_name(b, "recipient");
     json_builder_begin_object(b);
-    cd_roi_add_string(b, "name", cd_column_text(stmt, 1));
-    cd_roi_add_string(b, "address", cd_column_text(stmt, 2));
+    cd_json_add_string_or_null(b, "name", cd_column_text(stmt, 1));
+    cd_json_add_string_or_null(b, "address", cd_column_text(stmt, 2));
     json_builder_end_object(b);
-    cd_roi_add_string(b, "description", cd_column_text(stmt, 3));
-    cd_roi_add_string(b, "purpose", cd_column_text(stmt, 4));
-    cd_roi_add_string(b, "authorisation", cd_column_text(stmt, 5));
+    cd_json_add_string_or_null(b, "description", cd_column_text(stmt, 3));
+    cd_json_add_string_or_null(b, "purpose", cd_column_text(stmt, 4));
+    cd_json_add_string_or_null(b, "authorisation", cd_column_text(stmt, 5));
     json_builder_set_member_name(b, "request");
     json_builder_add_int_value(b, sqlite3_column_int64(stmt, 6));
-    cd_roi_add_string(b, "mrn", cd_column_text(stmt, 7));
+    cd_json_add_string_or_null(b, "mrn", cd_column_text(stmt, 7));
     json_builder_end_object(b);
     n++;
 

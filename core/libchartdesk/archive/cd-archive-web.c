@@ -16,16 +16,6 @@
 #include "cd-archive-private.h"
 #include "cd-util-private.h"
 
-static void
-cd_add_string_or_null(JsonBuilder *b, const gchar *member, const gchar *value)
-{
-  json_builder_set_member_name(b, member);
-  if (value != NULL)
-    json_builder_add_string_value(b, value);
-  else
-    json_builder_add_null_value(b);
-}
-
 static gboolean
 cd_audit_simple(CdArchive *self, const gchar *action, const gchar *object, const gchar *key, const gchar *value,
                 const gchar *count_key, gint64 count, GError **error)
@@ -138,12 +128,12 @@ cd_archive_find_patients_json(CdArchive *self, const gchar *q, guint limit, GErr
   json_builder_begin_array(b);
   while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
     json_builder_begin_object(b);
-    cd_add_string_or_null(b, "mrn", cd_column_text(stmt, 0));
-    cd_add_string_or_null(b, "family", cd_column_text(stmt, 1));
-    cd_add_string_or_null(b, "given", cd_column_text(stmt, 2));
-    cd_add_string_or_null(b, "dob", cd_column_text(stmt, 3));
-    cd_add_string_or_null(b, "sex", cd_column_text(stmt, 4));
-    cd_add_string_or_null(b, "merged_into", cd_column_text(stmt, 5));
+    cd_json_add_string_or_null(b, "mrn", cd_column_text(stmt, 0));
+    cd_json_add_string_or_null(b, "family", cd_column_text(stmt, 1));
+    cd_json_add_string_or_null(b, "given", cd_column_text(stmt, 2));
+    cd_json_add_string_or_null(b, "dob", cd_column_text(stmt, 3));
+    cd_json_add_string_or_null(b, "sex", cd_column_text(stmt, 4));
+    cd_json_add_string_or_null(b, "merged_into", cd_column_text(stmt, 5));
     json_builder_set_member_name(b, "documents");
     json_builder_add_int_value(b, sqlite3_column_int64(stmt, 6));
     json_builder_end_object(b);
@@ -204,13 +194,13 @@ cd_archive_get_chart(CdArchive *self, const gchar *mrn, GError **error)
     return NULL;
   }
   json_builder_begin_object(b);
-  cd_add_string_or_null(b, "mrn", cd_column_text(pat, 0));
-  cd_add_string_or_null(b, "family", cd_column_text(pat, 1));
-  cd_add_string_or_null(b, "given", cd_column_text(pat, 2));
-  cd_add_string_or_null(b, "middle", cd_column_text(pat, 3));
-  cd_add_string_or_null(b, "dob", cd_column_text(pat, 4));
-  cd_add_string_or_null(b, "sex", cd_column_text(pat, 5));
-  cd_add_string_or_null(b, "merged_into", cd_column_text(pat, 6));
+  cd_json_add_string_or_null(b, "mrn", cd_column_text(pat, 0));
+  cd_json_add_string_or_null(b, "family", cd_column_text(pat, 1));
+  cd_json_add_string_or_null(b, "given", cd_column_text(pat, 2));
+  cd_json_add_string_or_null(b, "middle", cd_column_text(pat, 3));
+  cd_json_add_string_or_null(b, "dob", cd_column_text(pat, 4));
+  cd_json_add_string_or_null(b, "sex", cd_column_text(pat, 5));
+  cd_json_add_string_or_null(b, "merged_into", cd_column_text(pat, 6));
 
   merged = cd_archive_prepare(self, "SELECT mrn FROM patients WHERE merged_into = ? ORDER BY mrn", error);
   if (merged == NULL)
@@ -239,10 +229,10 @@ cd_archive_get_chart(CdArchive *self, const gchar *mrn, GError **error)
     json_builder_begin_object(b);
     json_builder_set_member_name(b, "id");
     json_builder_add_int_value(b, sqlite3_column_int64(docs, 0));
-    cd_add_string_or_null(b, "type", cd_column_text(docs, 1));
-    cd_add_string_or_null(b, "date", cd_column_text(docs, 2));
-    cd_add_string_or_null(b, "title", cd_column_text(docs, 3));
-    cd_add_string_or_null(b, "status", cd_column_text(docs, 4));
+    cd_json_add_string_or_null(b, "type", cd_column_text(docs, 1));
+    cd_json_add_string_or_null(b, "date", cd_column_text(docs, 2));
+    cd_json_add_string_or_null(b, "title", cd_column_text(docs, 3));
+    cd_json_add_string_or_null(b, "status", cd_column_text(docs, 4));
     json_builder_set_member_name(b, "pages");
     json_builder_add_int_value(b, sqlite3_column_int64(docs, 5));
     json_builder_end_object(b);
@@ -352,17 +342,17 @@ cd_archive_list_audit(CdArchive *self, const gchar *user, const gchar *mrn, cons
     json_builder_begin_object(b);
     json_builder_set_member_name(b, "id");
     json_builder_add_int_value(b, sqlite3_column_int64(stmt, 0));
-    cd_add_string_or_null(b, "time", cd_column_text(stmt, 1));
-    cd_add_string_or_null(b, "user", cd_column_text(stmt, 2));
-    cd_add_string_or_null(b, "action", cd_column_text(stmt, 3));
-    cd_add_string_or_null(b, "object", cd_column_text(stmt, 4));
-    cd_add_string_or_null(b, "mrn", cd_column_text(stmt, 5));
+    cd_json_add_string_or_null(b, "time", cd_column_text(stmt, 1));
+    cd_json_add_string_or_null(b, "user", cd_column_text(stmt, 2));
+    cd_json_add_string_or_null(b, "action", cd_column_text(stmt, 3));
+    cd_json_add_string_or_null(b, "object", cd_column_text(stmt, 4));
+    cd_json_add_string_or_null(b, "mrn", cd_column_text(stmt, 5));
     json_builder_set_member_name(b, "document");
     if (sqlite3_column_type(stmt, 6) != SQLITE_NULL)
       json_builder_add_int_value(b, sqlite3_column_int64(stmt, 6));
     else
       json_builder_add_null_value(b);
-    cd_add_string_or_null(b, "purpose", purpose);
+    cd_json_add_string_or_null(b, "purpose", purpose);
     json_builder_set_member_name(b, "break_glass");
     json_builder_add_boolean_value(b, purpose != NULL && g_str_has_prefix(purpose, "break-glass:"));
     /* the entry's own detail, without the purpose wrapper */
@@ -439,13 +429,13 @@ cd_archive_list_saved_searches(CdArchive *self, GError **error)
     json_builder_begin_object(b);
     json_builder_set_member_name(b, "id");
     json_builder_add_int_value(b, sqlite3_column_int64(stmt, 0));
-    cd_add_string_or_null(b, "name", cd_column_text(stmt, 1));
+    cd_json_add_string_or_null(b, "name", cd_column_text(stmt, 1));
     json_builder_set_member_name(b, "query");
     if (json_parser_load_from_data(parser, cd_column_text(stmt, 2), -1, NULL))
       json_builder_add_value(b, json_node_copy(json_parser_get_root(parser)));
     else
       json_builder_add_null_value(b);
-    cd_add_string_or_null(b, "created", cd_column_text(stmt, 3));
+    cd_json_add_string_or_null(b, "created", cd_column_text(stmt, 3));
     json_builder_end_object(b);
   }
   json_builder_end_array(b);
@@ -637,7 +627,7 @@ cd_archive_describe_pages(CdArchive *self, const gint64 *ids, guint n_ids, GErro
       json_builder_add_int_value(b, sqlite3_column_int(stmt, 0));
     else
       json_builder_add_null_value(b);
-    cd_add_string_or_null(b, "title", cd_column_text(stmt, 1));
+    cd_json_add_string_or_null(b, "title", cd_column_text(stmt, 1));
     json_builder_end_object(b);
   }
   json_builder_end_object(b);
