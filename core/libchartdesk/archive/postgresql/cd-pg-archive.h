@@ -1,0 +1,97 @@
+/*
+ * Copyright 2026 The Chartdesk authors
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * The hospital's archive on a PostgreSQL server (issue 18, part 2).
+ *
+ * Stations keep capturing into their own SQLite archive, which is their
+ * spool: a batch never waits for the network. Each committed document is
+ * then delivered to the server in one server transaction together with its
+ * delivery key (station, the spool's document id), so a delivery that is
+ * interrupted, retried or run by two processes at once stores every
+ * document exactly once. Readers (search, documents, page images) read
+ * the server. See docs/decisions.md, "One archive for many stations".
+ */
+#pragma once
+
+#include "cd-archive-engine.h"
+
+G_BEGIN_DECLS
+
+typedef struct _CdPgArchive CdPgArchive;
+
+/**
+ * cd_archive_location_is_server:
+ * @location: an archive path or URI
+ *
+ * Returns: %TRUE when @location names a PostgreSQL archive
+ *   (`postgresql://…` or `postgres://…`)
+ */
+gboolean cd_archive_location_is_server(const gchar *location);
+
+/**
+ * cd_pg_archive_open:
+ * @conninfo: a libpq connection URI, `postgresql://…`
+ * @flags: %CD_ARCHIVE_FLAG_CREATE creates (or migrates) the schema
+ *
+ * Connects and checks the schema version. Errors name the server and
+ * what failed (connection refused, authentication, schema too new).
+ */
+CdPgArchive *cd_pg_archive_open(const gchar *conninfo, CdArchiveFlags flags, GError **error);
+void cd_pg_archive_free(CdPgArchive *self);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(CdPgArchive, cd_pg_archive_free)
+
+/* who reads: every read of patient data is audited on the server as them */
+void cd_pg_archive_set_principal(CdPgArchive *self, CdPrincipal *principal);
+
+/**
+ * CdDeliverStats:
+ * @documents: documents stored on the server by this call
+ * @pages: their pages
+ * @already: documents the server already had from this station (a retry)
+ * @duplicates: documents whose pages another station had already
+ *   delivered (same source file hash and page): recorded, not stored twice
+ * @audit_entries: spool audit entries delivered
+ */
+typedef struct {
+  guint64 documents;
+  guint64 pages;
+  guint64 already;
+  guint64 duplicates;
+  guint64 audit_entries;
+} CdDeliverStats;
+
+/**
+ * cd_pg_archive_deliver:
+ * @self: the server
+ * @spool: the station's SQLite archive
+ * @station: the station's name, unique in the hospital
+ * @stats: (out) (optional): what was delivered
+ *
+ * Delivers every document of @spool the server does not have from
+ * @station yet, oldest first, one server transaction each. Safe to call
+ * again at any time; stops at the first error (the server went away)
+ * leaving what was delivered delivered.
+ */
+gboolean cd_pg_archive_deliver(CdPgArchive *self, CdArchive *spool, const gchar *station, CdDeliverStats *stats,
+                               GCancellable *cancellable, GError **error);
+
+/* the same result as cd_archive_search_ex() on SQLite, from the server */
+CdSearchResult *cd_pg_archive_search(CdPgArchive *self, const CdSearchQuery *query, GError **error);
+JsonNode *cd_pg_archive_get_document(CdPgArchive *self, gint64 id, GError **error);
+GBytes *cd_pg_archive_get_page_image(CdPgArchive *self, gint64 page_id, gchar **format, GError **error);
+
+/**
+ * cd_pg_archive_copy_to_sqlite:
+ * @path: a SQLite archive that does not exist yet
+ *
+ * Copies the server's archive into a new SQLite archive, then verifies it
+ * (row counts, image hashes, page text hashes). Resumable: a copy that
+ * stopped is continued from where it stopped.
+ */
+gboolean cd_pg_archive_copy_to_sqlite(CdPgArchive *self, const gchar *path, GCancellable *cancellable, GError **error);
+
+/* counts and content hashes for `archive copy`'s verification */
+JsonNode *cd_pg_archive_summary(CdPgArchive *self, GError **error);
+
+G_END_DECLS
