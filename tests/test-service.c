@@ -1188,6 +1188,34 @@ test_service_cli(Fixture *f, gconstpointer data)
   g_assert_true(g_subprocess_communicate_utf8(proc, NULL, NULL, &out, &err, &error));
   g_assert_cmpint(g_subprocess_get_exit_status(proc), ==, 0);
   g_assert_nonnull(strstr(out, "\"hits\""));
+
+  {
+    /* through the service or here, the same answer: hits, the total and
+     * the facets (the client used to keep only the hits) */
+    const gchar *modes[] = { "--service", "--no-service" };
+    JsonNode *answers[2] = { NULL, NULL };
+    for (guint m = 0; m < 2; m++) {
+      g_autoptr(GSubprocess) p = NULL;
+      g_autofree gchar *o = NULL;
+      g_autofree gchar *e = NULL;
+      p = g_subprocess_new(G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE, &error, cli, "search",
+                           modes[m], "--json", "--status", "review", f->archive, NULL);
+      g_assert_no_error(error);
+      g_assert_true(g_subprocess_communicate_utf8(p, NULL, NULL, &o, &e, &error));
+      g_assert_cmpint(g_subprocess_get_exit_status(p), ==, 0);
+      answers[m] = json_from_string(o, &error);
+      g_assert_no_error(error);
+      g_assert_true(json_object_has_member(json_node_get_object(answers[m]), "total"));
+      g_assert_true(json_object_has_member(json_node_get_object(answers[m]), "facets"));
+    }
+    g_assert_cmpint(json_object_get_int_member(json_node_get_object(answers[0]), "total"), ==,
+                    json_object_get_int_member(json_node_get_object(answers[1]), "total"));
+    g_assert_cmpint(json_object_get_int_member(json_node_get_object(answers[0]), "total"), >, 0);
+    g_assert_cmpuint(json_array_get_length(json_object_get_array_member(json_node_get_object(answers[0]), "hits")), ==,
+                     json_array_get_length(json_object_get_array_member(json_node_get_object(answers[1]), "hits")));
+    json_node_unref(answers[0]);
+    json_node_unref(answers[1]);
+  }
 }
 
 /* PRAGMA integrity_check of the archive, from this process. */

@@ -51,6 +51,7 @@ cd_cli_search(gint argc, gchar **argv)
   g_autoptr(CdArchive) archive = NULL;
   g_autoptr(GPtrArray) hits = NULL;
   g_autoptr(CdSearchResult) result = NULL;
+  g_autoptr(JsonNode) service_json = NULL;
   g_autofree gchar *text = NULL;
   g_auto(GStrv) types = NULL;
   CdSearchQuery query = { 0 };
@@ -112,7 +113,10 @@ cd_cli_search(gint argc, gchar **argv)
   query.offset = opt_offset;
   query.status = opt_status;
   if (service != NULL) {
-    hits = cd_client_search(service, argv[1], &query, opt_purpose, &error);
+    /* the service's answer whole: the same JSON and totals as a search here */
+    result = cd_client_search(service, argv[1], &query, opt_purpose, &service_json, &error);
+    if (result != NULL)
+      hits = g_ptr_array_ref(result->hits);
   } else {
     result = cd_archive_search_ex(archive, &query, &error);
     for (gint i = 0; result != NULL && i < opt_repeat; i++) {
@@ -131,8 +135,8 @@ cd_cli_search(gint argc, gchar **argv)
     return error->code == CD_ERROR_QUERY ? CD_EXIT_USAGE : CD_EXIT_FAILED;
   }
   if (opt_json) {
-    g_autoptr(JsonNode) root =
-        result != NULL ? cd_search_result_to_hits_json(result, &query) : cd_search_hits_to_json(hits, text);
+    g_autoptr(JsonNode) root = service_json != NULL ? g_steal_pointer(&service_json)
+                                                    : cd_search_result_to_hits_json(result, &query);
     g_autofree gchar *out = NULL;
     out = json_to_string(root, TRUE);
     g_print("%s\n", out);

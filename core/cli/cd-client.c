@@ -300,19 +300,27 @@ cd_client_ingest(CdDBusChartdesk1 *proxy, const gchar *archive, const gchar *con
  * `chartdesk search` through the service, which audits it under the
  * caller's identity from the bus.
  *
- * Returns: (transfer container) (element-type CdSearchHit): the hits, or
- *   %NULL with @error set (with the service's error code)
+ * @json: (out) (optional): the service's answer as it sent it, what
+ *   `chartdesk search --json` prints here (hits, total, facets)
+ *
+ * Returns: (transfer full): the hits with the total, whether it is a lower
+ *   bound, the order and the window (no facets or terms: they are in
+ *   @json), or %NULL with @error set (with the service's error code)
  */
-GPtrArray *
+CdSearchResult *
 cd_client_search(CdDBusChartdesk1 *proxy, const gchar *archive, const CdSearchQuery *query, const gchar *purpose,
-                 GError **error)
+                 JsonNode **json_out, GError **error)
 {
+  static const gchar *const orders[] = { "rank", "date", "recent-rank" };
   g_autofree gchar *archive_abs = cd_client_absolute(archive);
   g_autofree gchar *json = NULL;
   g_autoptr(JsonParser) parser = json_parser_new();
-  g_autoptr(GPtrArray) hits = g_ptr_array_new_with_free_func((GDestroyNotify) cd_search_hit_free);
+  g_autoptr(CdSearchResult) result = g_new0(CdSearchResult, 1);
+  GPtrArray *hits = g_ptr_array_new_with_free_func((GDestroyNotify) cd_search_hit_free);
   GVariantDict dict;
+  JsonObject *root;
   JsonArray *array;
+  const gchar *order;
 
   g_variant_dict_init(&dict, NULL);
   if (query->text != NULL)
@@ -336,9 +344,23 @@ cd_client_search(CdDBusChartdesk1 *proxy, const gchar *archive, const CdSearchQu
     g_dbus_error_strip_remote_error(*error);
     return NULL;
   }
+  result->hits = hits;
   if (!json_parser_load_from_data(parser, json, -1, error))
     return NULL;
-  array = json_object_get_array_member(json_node_get_object(json_parser_get_root(parser)), "hits");
+  if (!JSON_NODE_HOLDS_OBJECT(json_parser_get_root(parser))) {
+    g_set_error(error, CD_ERROR, CD_ERROR_FAILED, "chartdeskd answered the search with something other than an object");
+    return NULL;
+  }
+  root = json_node_get_object(json_parser_get_root(parser));
+  result->total = json_object_get_int_member_with_default(root, "total", 0);
+  result->total_is_estimate = json_object_get_boolean_member_with_default(root, "total_is_estimate", FALSE);
+  result->window = json_object_get_int_member_with_default(root, "window", 0);
+  order = json_object_get_string_member_with_default(root, "order", "rank");
+  for (guint i = 0; i < G_N_ELEMENTS(orders); i++) {
+    if (g_strcmp0(order, orders[i]) == 0)
+      result->order = (CdSearchOrder) i;
+  }
+  array = json_object_has_member(root, "hits") ? json_object_get_array_member(root, "hits") : NULL;
   for (guint i = 0; array != NULL && i < json_array_get_length(array); i++) {
     JsonObject *h = json_array_get_object_element(array, i);
     JsonObject *source = json_object_get_object_member(h, "source");
@@ -356,5 +378,7 @@ cd_client_search(CdDBusChartdesk1 *proxy, const gchar *archive, const CdSearchQu
     hit->snippet = g_strdup(json_object_get_string_member_with_default(h, "snippet", NULL));
     g_ptr_array_add(hits, hit);
   }
-  return g_steal_pointer(&hits);
+  if (json_out != NULL)
+    *json_out = json_parser_steal_root(parser);
+  return g_steal_pointer(&result);
 }

@@ -20,7 +20,7 @@ typedef enum {
 CdDBusChartdesk1 *cd_client_connect(CdClientMode mode, GError **error);
 gint cd_client_ingest(CdDBusChartdesk1 *proxy, const gchar *archive, const gchar *const *inputs, const gchar *workflow,
                       const gchar *const *set, gint workers, gboolean json, gboolean quiet);
-GPtrArray *cd_client_search(CdDBusChartdesk1 *proxy, const gchar *archive, const CdSearchQuery *query,
-                            const gchar *purpose, GError **error);
+CdSearchResult *cd_client_search(CdDBusChartdesk1 *proxy, const gchar *archive, const CdSearchQuery *query,
+                                 const gchar *purpose, JsonNode **json, GError **error);
 
 G_END_DECLS

@@ -808,6 +808,7 @@ def main():
     p.add_argument("--runs", type=int, default=20, help="runs per query class")
     p.add_argument("--seed", type=int, default=23)
     p.add_argument("--mtsamples", help="mtsamples-train.csv (default: the shared data folder)")
+    p.add_argument("--through", default="", help="also through 'service', 'web' or 'service,web'")
     p.set_defaults(func=cmd_search_scale)
     args = parser.parse_args()
     if not os.path.exists(CHARTDESK):

@@ -239,4 +239,137 @@ def cmd_search_scale(args, build_dir, chartdesk, env, shared_data):
               % (name, pct(cli, 0.5), pct(cli, 0.99), pct(inproc, 0.5), pct(inproc, 0.99),
                  "%.1f ms" % pct(bare, 0.5) if bare else "—", out["plan"], shown, "right" if ok else "**WRONG**"),
               flush=True)
+    if args.through:
+        through(args, build_dir, chartdesk, env, workdir, archive, db, n_pages)
     print("\n(whole run %.0f s)" % (time.monotonic() - t))
+
+
+# --through service,web: the same query classes as a station's user and a
+# browser run them: `chartdesk search --service` (one process per query,
+# chartdeskd's D-Bus Search on a private bus) and the web API's
+# GET /api/v1/search (one logged-in archivist, one keep-alive connection),
+# and page images through the web API.
+BENCH_PASSWORD = "bench password 2026"
+
+
+def start_service(build_dir, env, workdir, archive):
+    bus = subprocess.Popen(["dbus-daemon", "--session", "--nofork", "--print-address=1"], stdout=subprocess.PIPE,
+                           text=True)
+    address = bus.stdout.readline().strip()
+    conf = os.path.join(workdir, "chartdeskd.conf")
+    state = os.path.join(workdir, "state")
+    os.makedirs(state, exist_ok=True)
+    with open(conf, "w") as f:
+        f.write("[service]\narchive=%s\nbus=session\nstate-dir=%s\n" % (archive, state))
+    senv = dict(env, DBUS_SESSION_BUS_ADDRESS=address)
+    daemon = subprocess.Popen([os.path.join(build_dir, "core", "service", "chartdeskd"), "--config", conf],
+                              env=senv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return bus, daemon, senv
+
+
+def start_web(chartdesk, env, workdir, archive):
+    import http.client
+    users = os.path.join(workdir, "users.conf")
+    wenv = dict(env, CHARTDESK_USERS=users)
+    if not os.path.exists(users):
+        subprocess.run([chartdesk, "users", "add", "bench", "--role", "archivist", "--password-stdin"],
+                       input=BENCH_PASSWORD + "\n", env=wenv, check=True, capture_output=True, text=True)
+    proc = subprocess.Popen([chartdesk, "web", "--archive", archive, "--listen", "127.0.0.1:0"], env=wenv,
+                            stdout=subprocess.PIPE, text=True)
+    host, port = proc.stdout.readline().strip().split("//", 1)[1].rstrip("/").rsplit(":", 1)
+    conn = http.client.HTTPConnection(host, int(port))
+    conn.request("POST", "/api/v1/session", json.dumps({"user": "bench", "password": BENCH_PASSWORD}),
+                 {"Content-Type": "application/json"})
+    r = conn.getresponse()
+    r.read()
+    if r.status != 200:
+        sys.exit("web login failed: %d" % r.status)
+    return proc, conn, {"Cookie": r.getheader("Set-Cookie").split(";")[0]}
+
+
+def web_query(argv):
+    import urllib.parse
+    words, params, i = [], {}, 0
+    while i < len(argv):
+        if argv[i].startswith("--"):
+            params[argv[i][2:]] = argv[i + 1]
+            i += 2
+        else:
+            words.append(argv[i])
+            i += 1
+    if words:
+        params["q"] = " ".join(words)
+    return "/api/v1/search?" + urllib.parse.urlencode(dict(params, limit=20))
+
+
+def timed_get(conn, headers, path):
+    t0 = time.perf_counter()
+    conn.request("GET", path, headers=headers)
+    r = conn.getresponse()
+    body = r.read()
+    return 1000 * (time.perf_counter() - t0), r.status, body
+
+
+def through(args, build_dir, chartdesk, env, workdir, archive, db, n_pages):
+    wanted = set(args.through.split(","))
+    bus = daemon = web = None
+    try:
+        if "service" in wanted:
+            bus, daemon, senv = start_service(build_dir, env, workdir, archive)
+            for _ in range(100):
+                p = subprocess.run([chartdesk, "search", "--service", "--json", archive, "--mrn", "0"], env=senv,
+                                   capture_output=True, text=True)
+                if p.returncode == 0:
+                    break
+                time.sleep(0.2)
+            else:
+                sys.exit("chartdeskd did not answer: %s" % p.stderr)
+        if "web" in wanted:
+            web, conn, headers = start_web(chartdesk, env, workdir, archive)
+        print()
+        print("Through the service (`chartdesk search --service`, one process per query, D-Bus Search) and the "
+              "web API (GET /api/v1/search, 20 hits with total and facets, whole response):")
+        print()
+        print("| query | service p50 | service p99 | web API p50 | web API p99 | same total |")
+        print("|---|---|---|---|---|---|")
+        for name, argv in classes(db, n_pages):
+            svc, wb, totals = [], [], set()
+            for _ in range(args.runs):
+                if bus is not None:
+                    t0 = time.monotonic()
+                    p = subprocess.run([chartdesk, "search", "--service", "--json", archive] + argv, env=senv,
+                                       capture_output=True, text=True)
+                    svc.append(1000 * (time.monotonic() - t0))
+                    if p.returncode != 0:
+                        sys.exit("service search failed: %s" % p.stderr)
+                    totals.add(json.loads(p.stdout)["total"])
+                if web is not None:
+                    ms, status, body = timed_get(conn, headers, web_query(argv))
+                    if status != 200:
+                        sys.exit("web search failed: %d %s" % (status, body[:200]))
+                    wb.append(ms)
+                    totals.add(json.loads(body)["total"])
+            print("| %s | %s | %s | %s | %s | %s |" % (
+                name, "%.0f ms" % pct(svc, 0.5) if svc else "—", "%.0f ms" % pct(svc, 0.99) if svc else "—",
+                "%.1f ms" % pct(wb, 0.5) if wb else "—", "%.1f ms" % pct(wb, 0.99) if wb else "—",
+                "yes" if len(totals) == 1 else "**no** %s" % sorted(totals)), flush=True)
+        if web is not None:
+            rnd = random.Random(5)
+            n = db.execute("SELECT max(id) FROM pages").fetchone()[0]
+            first, again = [], []
+            for pid in [rnd.randint(1, n) for _ in range(args.runs * 5)]:
+                ms, status, body = timed_get(conn, headers, "/api/v1/pages/%d/image?width=1000" % pid)
+                if status != 200 or body[:4] != b"\x89PNG":
+                    sys.exit("page image %d: %d" % (pid, status))
+                (again if first else first).append(ms)
+            print()
+            print("Page images through the web API (width=1000; every page of this archive shares one stored "
+                  "image, so after the first these are the server's rendering cache, the access check and the "
+                  "audit entry; first renderings of distinct images: tests/bench/webbench.py): first %.0f ms, "
+                  "then p50 %.1f ms, p99 %.1f ms over %d pages" % (first[0], pct(again, 0.5), pct(again, 0.99),
+                                                                   len(again)))
+    finally:
+        for proc in (web, daemon, bus):
+            if proc is not None:
+                proc.terminate()
+                proc.wait()
