@@ -68,6 +68,27 @@ gboolean cd_archive_retention_document_json(CdArchive *self, JsonBuilder *b, gin
   "p.image_sha256, p.rotation, p.skew, p.text, p.words, p.confidence, p.problems, p.facts, p.batch_id, "               \
   "i.format, i.width, i.height"
 #define PAGE_FROM " FROM pages p LEFT JOIN images i ON i.sha256 = p.image_sha256 "
+/* cd_archive_find_patients_json()'s statement, here for the test that
+ * checks its plan: ?1 what was typed, ?2 it as a LIKE prefix, ?3 hidden
+ * types (JSON), ?4 the limit, ?5 the family name before a comma as a
+ * prefix (or NULL), ?6 the first word as a prefix. The candidates come
+ * from the patients indexes alone, the documents are counted for the
+ * patients returned only. */
+#define CD_FIND_PATIENTS_SQL                                                                                           \
+  "SELECT found.mrn, found.family, found.given, found.dob, found.sex, found.merged_into, "                             \
+  "(SELECT count(*) FROM documents d WHERE d.patient_mrn = found.mrn AND (?3 IS NULL OR d.type IS NULL OR "            \
+  "d.type NOT IN (SELECT value FROM json_each(?3)))) "                                                                 \
+  "FROM (SELECT * FROM patients p WHERE p.id IN ("                                                                     \
+  "SELECT id FROM patients WHERE mrn = ?1 COLLATE NOCASE "                                                             \
+  "UNION ALL SELECT id FROM patients WHERE dob = ?1 "                                                                  \
+  "UNION ALL SELECT id FROM patients WHERE family LIKE ?2 ESCAPE '\\' "                                                \
+  "UNION ALL SELECT id FROM patients WHERE family LIKE ?5 ESCAPE '\\' "                                                \
+  "UNION ALL SELECT id FROM patients WHERE given LIKE ?6 ESCAPE '\\') "                                                \
+  "AND (p.mrn = ?1 COLLATE NOCASE OR p.dob = ?1 "                                                                      \
+  "OR p.family LIKE ?2 ESCAPE '\\' OR (p.family || ', ' || coalesce(p.given, '')) LIKE ?2 ESCAPE '\\' "                \
+  "OR (coalesce(p.given, '') || ' ' || p.family) LIKE ?2 ESCAPE '\\') "                                                \
+  "ORDER BY p.mrn <> ?1 COLLATE NOCASE, p.family, p.given, p.dob, p.mrn LIMIT ?4) found "                              \
+  "ORDER BY found.mrn <> ?1 COLLATE NOCASE, found.family, found.given, found.dob, found.mrn"
 /* Who acts on the archive and what they may not see (cd-archive-access.c);
  * one per CdSqliteArchive. */
 typedef struct {

@@ -365,4 +365,12 @@ static const gchar *const cd_archive_migrations[] = {
    * assignee): taken by an indexer, released, or taken over — each audited */
   "ALTER TABLE review ADD COLUMN assignee TEXT;" /* the principal working it; NULL: nobody */
   "ALTER TABLE review ADD COLUMN assigned TEXT;", /* since when */
+  /* 8 → 9: finding a patient by MRN, date of birth or the start of a name
+   * through indexes (the web workstation looks for patients on every short
+   * search; a scan of a hospital's index of millions was seconds). NOCASE,
+   * as the search is: LIKE uses these for a prefix */
+  "CREATE INDEX patients_mrn_nocase ON patients (mrn COLLATE NOCASE);"
+  "CREATE INDEX patients_dob ON patients (dob);"
+  "CREATE INDEX patients_family ON patients (family COLLATE NOCASE);"
+  "CREATE INDEX patients_given ON patients (given COLLATE NOCASE);",
 };

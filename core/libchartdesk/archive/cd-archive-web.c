@@ -63,6 +63,20 @@ cd_archive_type_is_restricted(CdArchive *self, const gchar *type)
   return FALSE;
 }
 
+/* Appends the first @len bytes of @text (all of it when -1) to @out as a
+ * LIKE pattern for what starts with them: the wildcards and the escape
+ * character in @text match themselves (ESCAPE '\\'). */
+static void
+cd_like_prefix(GString *out, const gchar *text, gssize len)
+{
+  for (const gchar *p = text; *p != '\0' && (len < 0 || p < text + len); p++) {
+    if (*p == '%' || *p == '_' || *p == '\\')
+      g_string_append_c(out, '\\');
+    g_string_append_c(out, *p);
+  }
+  g_string_append_c(out, '%');
+}
+
 /**
  * cd_archive_find_patients_json:
  * @self: a #CdArchive
@@ -89,6 +103,9 @@ cd_archive_find_patients_json(CdArchive *self, const gchar *q, guint limit, GErr
   g_autoptr(JsonBuilder) b = json_builder_new();
   g_autofree gchar *stripped = NULL;
   g_autoptr(GString) pattern = g_string_new(NULL);
+  g_autoptr(GString) family_prefix = NULL;
+  g_autoptr(GString) first_word = NULL;
+  const gchar *comma;
   guint n = 0;
   gint rc;
 
@@ -100,31 +117,29 @@ cd_archive_find_patients_json(CdArchive *self, const gchar *q, guint limit, GErr
     return NULL;
   }
   /* LIKE's wildcards in what was typed match themselves */
-  for (const gchar *p = stripped; *p != '\0'; p++) {
-    if (*p == '%' || *p == '_' || *p == '\\')
-      g_string_append_c(pattern, '\\');
-    g_string_append_c(pattern, *p);
+  cd_like_prefix(pattern, stripped, -1);
+  /* the candidates come from the patients indexes: "FAMILY, Given" is a
+   * family name that starts with what comes before the comma, and
+   * "Given Family" a given name that starts with the first word */
+  comma = strchr(stripped, ',');
+  if (comma != NULL && comma > stripped) {
+    family_prefix = g_string_new(NULL);
+    cd_like_prefix(family_prefix, stripped, comma - stripped);
   }
-  g_string_append_c(pattern, '%');
+  first_word = g_string_new(NULL);
+  cd_like_prefix(first_word, stripped, strcspn(stripped, " \t"));
   locker = g_rec_mutex_locker_new(cd_archive_get_mutex(self));
   if (!cd_archive_require(self, CD_PERMISSION_READ_CHARTS, "find patients", "mpi", error))
     return NULL;
-  stmt = cd_archive_prepare(
-      self,
-      "SELECT p.mrn, p.family, p.given, p.dob, p.sex, p.merged_into, "
-      "(SELECT count(*) FROM documents d WHERE d.patient_mrn = p.mrn AND (?3 IS NULL OR d.type IS NULL OR "
-      "d.type NOT IN (SELECT value FROM json_each(?3)))) "
-      "FROM patients p WHERE p.mrn = ?1 COLLATE NOCASE OR p.dob = ?1 "
-      "OR p.family LIKE ?2 ESCAPE '\\' OR (p.family || ', ' || coalesce(p.given, '')) LIKE ?2 ESCAPE '\\' "
-      "OR (coalesce(p.given, '') || ' ' || p.family) LIKE ?2 ESCAPE '\\' "
-      "ORDER BY p.mrn <> ?1 COLLATE NOCASE, p.family, p.given, p.dob, p.mrn LIMIT ?4",
-      error);
+  stmt = cd_archive_prepare(self, CD_FIND_PATIENTS_SQL, error);
   if (stmt == NULL)
     return NULL;
   cd_bind_text(stmt, 1, stripped);
   cd_bind_text(stmt, 2, pattern->str);
   cd_bind_text(stmt, 3, cd_archive_hidden_types(self));
   sqlite3_bind_int(stmt, 4, limit > 0 ? limit : 50);
+  cd_bind_text(stmt, 5, family_prefix != NULL ? family_prefix->str : NULL);
+  cd_bind_text(stmt, 6, first_word->str);
   json_builder_begin_array(b);
   while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
     json_builder_begin_object(b);

@@ -951,6 +951,102 @@ test_archive_search_plans(Fixture *f, gconstpointer data)
               "INDEX documents_type (type=? AND date>?)", "INDEX pages_document (document_id=? AND seq=?)");
 }
 
+/* The MRNs of cd_archive_find_patients_json()'s answer, in order, joined by spaces. */
+static gchar *
+found_mrns(CdArchive *archive, const gchar *q, guint limit)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) node = cd_archive_find_patients_json(archive, q, limit, &error);
+  g_autoptr(GString) out = g_string_new(NULL);
+  JsonArray *array;
+
+  g_assert_no_error(error);
+  array = json_node_get_array(node);
+  for (guint i = 0; i < json_array_get_length(array); i++)
+    g_string_append_printf(out, "%s%s", i > 0 ? " " : "",
+                           json_object_get_string_member(json_array_get_object_element(array, i), "mrn"));
+  return g_string_free(g_steal_pointer(&out), FALSE);
+}
+
+/* Finding patients by MRN (any case), date of birth, the start of a family
+ * or given name, "FAMILY, Given" and "Given Family", with LIKE's wildcards
+ * taken literally; every candidate from an index, never a scan of the
+ * patient index (the web workstation asks on every short search). */
+static void
+test_archive_find_patients(Fixture *f, gconstpointer data)
+{
+  g_autoptr(CdArchive) archive = open_writer(f->path);
+  g_autoptr(GError) error = NULL;
+  struct {
+    const gchar *q;
+    const gchar *mrns;
+  } cases[] = {
+    { "ab12c", "AB12C" },
+    { "1970-05-06", "00000003" },
+    { "smi", "00000010 00000009 00000002 00000001" }, /* BERG Smilla (a given name), SMIRNOV, the SMITHs */
+    { "Smith, Jo", "00000001" },             /* family SMITH, given John */
+    { "john smi", "00000001" },              /* given John, family SMITH */
+    { "Mary Ann Le", "00000004" },           /* a given name with a space */
+    { "smilla", "00000010" },                /* a given name alone */
+    { "100%", "00000005" },                  /* a literal %, not a wildcard */
+    { "o_b", "" },                           /* a literal _: O'BRIEN is not O_B */
+    { "O'B", "00000006" },
+    { "nobody", "" },
+  };
+
+  g_assert_true(
+      cd_archive_exec(archive,
+                      "INSERT INTO patients (mrn, family, given, dob, updated) VALUES "
+                      "('00000001', 'SMITH', 'John', '1950-01-01', 'x'),"
+                      "('00000002', 'SMITH', 'Jane', '1951-01-01', 'x'),"
+                      "('00000003', 'DOE', 'Jim', '1970-05-06', 'x'),"
+                      "('00000004', 'LEE', 'Mary Ann', '1980-02-02', 'x'),"
+                      "('00000005', '100%SURE', 'Test', '1990-03-03', 'x'),"
+                      "('00000006', 'O''BRIEN', 'Pat', '1960-04-04', 'x'),"
+                      "('00000007', '1000', 'Other', '1961-04-04', 'x'),"
+                      "('00000009', 'SMIRNOV', 'Ivan', '1962-04-04', 'x'),"
+                      "('00000010', 'BERG', 'Smilla', '1963-04-04', 'x'),"
+                      "('AB12C', 'ZED', 'Zoe', '1964-04-04', 'x');"
+                      "WITH RECURSIVE c (i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM c WHERE i < 4999) "
+                      "INSERT INTO patients (mrn, family, given, dob, updated) "
+                      "SELECT printf('9%07d', i), printf('FAM%d', i), printf('GIV%d', i), '2000-01-01', 'x' FROM c;"
+                      "ANALYZE;",
+                      &error));
+  g_assert_no_error(error);
+  for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+    g_autofree gchar *got = found_mrns(archive, cases[i].q, 10);
+    g_test_message("%s → %s", cases[i].q, got);
+    g_assert_cmpstr(got, ==, cases[i].mrns);
+  }
+  /* in name order, and the limit holds */
+  {
+    g_autofree gchar *fam = found_mrns(archive, "fam1", 5);
+    g_assert_cmpstr(fam, ==, "90000001 90000010 90000100 90001000 90001001");
+  }
+  {
+    /* the plan: indexes only, and documents counted for the answer only */
+    g_autoptr(sqlite3_stmt) stmt = cd_archive_prepare(archive, "EXPLAIN QUERY PLAN " CD_FIND_PATIENTS_SQL, &error);
+    g_autoptr(GString) plan = g_string_new(NULL);
+    g_assert_no_error(error);
+    sqlite3_bind_text(stmt, 1, "Smith, Jo", -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 2, "Smith, Jo%", -1, SQLITE_STATIC);
+    sqlite3_bind_int(stmt, 4, 10);
+    sqlite3_bind_text(stmt, 5, "Smith%", -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 6, "Smith,%", -1, SQLITE_STATIC);
+    while (sqlite3_step(stmt) == SQLITE_ROW)
+      g_string_append_printf(plan, "%s\n", sqlite3_column_text(stmt, 3));
+    g_test_message("%s", plan->str);
+    g_assert_nonnull(strstr(plan->str, "patients_mrn_nocase"));
+    g_assert_nonnull(strstr(plan->str, "patients_dob"));
+    g_assert_nonnull(strstr(plan->str, "patients_family"));
+    g_assert_nonnull(strstr(plan->str, "patients_given"));
+    /* the only scan is of the answer, at most the limit's rows */
+    g_assert_null(strstr(plan->str, "SCAN patients"));
+    g_assert_null(strstr(plan->str, "SCAN p\n"));
+    g_assert_nonnull(strstr(plan->str, "SEARCH p USING INTEGER PRIMARY KEY"));
+  }
+}
+
 static gint64
 count_audit(CdArchive *archive, const gchar *action)
 {
@@ -1975,6 +2071,7 @@ main(int argc, char **argv)
   ADD("search-ex", test_archive_search_ex);
   ADD("search-complete", test_archive_search_complete);
   ADD("search-plans", test_archive_search_plans);
+  ADD("find-patients", test_archive_find_patients);
   ADD("check-progress", test_archive_check_progress);
   ADD("audit-every-read", test_archive_audit_every_read);
   ADD("audit-append-only", test_archive_audit_append_only);
