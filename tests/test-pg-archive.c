@@ -310,6 +310,18 @@ test_pg_deliver(Fixture *f, gconstpointer data)
   g_assert_cmpuint(stats.audit_entries, ==, 0);
   g_assert_cmpint(raw_int(f, "SELECT count(*) FROM documents"), ==, 4);
   g_assert_cmpint(raw_int(f, "SELECT count(*) FROM pages"), ==, 10);
+  /* the delivery that stored something is in the server's own chain */
+  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM audit WHERE station IS NULL AND action = 'deliver' "
+                             "AND object = 'station:station1'"),
+                  ==, 1);
+
+  /* delivering is running batches: an archivist may not */
+  {
+    g_autoptr(CdPrincipal) alice = cd_principal_new_user("alice", (const gchar *const[]){ "archivist", NULL });
+    cd_pg_archive_set_principal(server, alice);
+    g_assert_false(cd_pg_archive_deliver(server, spool, "station1", &stats, NULL, &error));
+    g_assert_error(error, CD_ERROR, CD_ERROR_PERMISSION_DENIED);
+  }
 }
 
 typedef struct {
