@@ -240,11 +240,15 @@ test_pg_schema(Fixture *f, gconstpointer data)
   g_assert_nonnull(strstr(error->message, expected));
   g_clear_error(&error);
 
-  server = cd_pg_archive_open("postgresql:///nothere?host=/nonexistent-dir&user=chartdesk", CD_ARCHIVE_FLAG_NONE,
+  /* a server that is not there: named, its password never */
+  server = cd_pg_archive_open("postgresql://chartdesk:s3cret@/nothere?host=/nonexistent-dir", CD_ARCHIVE_FLAG_NONE,
                               &error);
   g_assert_null(server);
   g_assert_error(error, CD_ERROR, CD_ERROR_ARCHIVE);
+  g_test_message("%s", error->message);
   g_assert_nonnull(strstr(error->message, "cannot connect"));
+  g_assert_nonnull(strstr(error->message, "nothere"));
+  g_assert_null(strstr(error->message, "s3cret"));
 }
 
 /* Everything of the spool arrives: documents with their pages, the pages

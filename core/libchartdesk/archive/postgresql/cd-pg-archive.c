@@ -192,6 +192,36 @@ cd_pg_int(PGresult *res, gint row, gint col)
   return v != NULL ? g_ascii_strtoll(v, NULL, 10) : 0;
 }
 
+/* @conninfo as a message may name it: its user, host, port and database,
+ * never its password. */
+static gchar *
+cd_pg_safe_name(const gchar *conninfo)
+{
+  PQconninfoOption *options = PQconninfoParse(conninfo, NULL);
+  const gchar *host = NULL, *port = NULL, *db = NULL, *user = NULL;
+  gchar *name;
+
+  if (options == NULL)
+    return g_strdup("the PostgreSQL server (a connection URI that cannot be parsed)");
+  for (PQconninfoOption *o = options; o->keyword != NULL; o++) {
+    if (o->val == NULL)
+      continue;
+    if (g_strcmp0(o->keyword, "host") == 0)
+      host = o->val;
+    else if (g_strcmp0(o->keyword, "port") == 0)
+      port = o->val;
+    else if (g_strcmp0(o->keyword, "dbname") == 0)
+      db = o->val;
+    else if (g_strcmp0(o->keyword, "user") == 0)
+      user = o->val;
+  }
+  name = g_strdup_printf("postgresql://%s%s%s%s%s/%s", user != NULL ? user : "", user != NULL ? "@" : "",
+                         host != NULL ? host : "", port != NULL ? ":" : "", port != NULL ? port : "",
+                         db != NULL ? db : "");
+  PQconninfoFree(options);
+  return name;
+}
+
 /* The server as messages name it: user@host-or-socket/database. */
 static gchar *
 cd_pg_describe(PGconn *conn, const gchar *conninfo)
@@ -200,7 +230,7 @@ cd_pg_describe(PGconn *conn, const gchar *conninfo)
   const gchar *db = PQdb(conn);
 
   if (host == NULL || db == NULL)
-    return g_strdup(conninfo);
+    return cd_pg_safe_name(conninfo);
   return g_strdup_printf("postgresql://%s/%s", host, db);
 }
 
@@ -293,7 +323,8 @@ cd_pg_archive_open(const gchar *conninfo, CdArchiveFlags flags, GError **error)
   self->conn = PQconnectdb(conninfo);
   if (PQstatus(self->conn) != CONNECTION_OK) {
     g_autofree gchar *msg = g_strstrip(g_strdup(PQerrorMessage(self->conn)));
-    g_set_error(error, CD_ERROR, CD_ERROR_ARCHIVE, "%s: cannot connect: %s", conninfo, msg);
+    g_autofree gchar *name = cd_pg_safe_name(conninfo);
+    g_set_error(error, CD_ERROR, CD_ERROR_ARCHIVE, "%s: cannot connect: %s", name, msg);
     return NULL;
   }
   self->where = cd_pg_describe(self->conn, conninfo);
