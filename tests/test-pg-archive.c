@@ -786,6 +786,81 @@ test_pg_copy_to_sqlite(Fixture *f, gconstpointer data)
   g_assert_nonnull(strstr(error->message, "give a path that does not exist yet"));
 }
 
+/* A word on more pages than CD_PG_SEARCH_BROAD, without filters: the most
+ * recent CD_SEARCH_RANK_WINDOW matches are ranked, the older ones follow
+ * newest first, the total is a lower bound and says so; paging crosses
+ * from the window to the older matches without losing or repeating one. */
+static void
+test_pg_search_broad(Fixture *f, gconstpointer data)
+{
+  g_autoptr(CdArchive) spool = fixture_spool(f, "station1.archive", SHA_A, 2, FALSE);
+  g_autoptr(CdPgArchive) server = open_server(f);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CdSearchResult) first = NULL;
+  g_autoptr(CdSearchResult) across = NULL;
+  g_autoptr(CdSearchResult) narrow = NULL;
+  g_autoptr(GHashTable) seen = g_hash_table_new(g_int64_hash, g_int64_equal);
+  const CdSearchQuery q = { .text = "bulkword", .limit = 20 };
+  const CdSearchQuery q_across = { .text = "bulkword", .limit = 20, .offset = CD_SEARCH_RANK_WINDOW - 10 };
+  const CdSearchQuery q_narrow = { .text = "bulkword", .mrn = "MRN001", .limit = 20 };
+  gint64 max_id, low;
+
+  g_assert_true(cd_pg_archive_deliver(server, spool, "station1", NULL, NULL, &error));
+  g_assert_no_error(error);
+  /* 8,000 pages set aside (no document), all with the word, some twice */
+  PQclear(PQexec(f->raw, "INSERT INTO pages (batch_id, kind, source_path, source_page, text, created) "
+                         "SELECT (SELECT min(id) FROM batches), 'page', 'bulk.tif', g, 'bulkword page ' || g || "
+                         "CASE WHEN g % 97 = 0 THEN ' bulkword bulkword' ELSE '' END, 'x' "
+                         "FROM generate_series(1, 8000) g"));
+  PQclear(PQexec(f->raw, "ANALYZE pages"));
+  max_id = raw_int(f, "SELECT max(id) FROM pages");
+  low = raw_int(f, "SELECT min(id) FROM (SELECT id FROM pages WHERE text LIKE '%bulkword%' ORDER BY id DESC "
+                   "LIMIT 2000) w");
+
+  first = cd_pg_archive_search(server, &q, &error);
+  g_assert_no_error(error);
+  g_assert_cmpstr(first->plan, ==, "recent-window");
+  g_assert_true(first->order == CD_SEARCH_ORDER_RECENT_RANK);
+  g_assert_cmpuint(first->window, ==, CD_SEARCH_RANK_WINDOW);
+  g_assert_true(first->total_is_estimate);
+  g_assert_cmpuint(first->total, ==, 5000);
+  g_assert_true(first->facets_partial);
+  g_assert_cmpuint(first->hits->len, ==, 20);
+  for (guint i = 0; i < first->hits->len; i++) {
+    CdSearchHit *hit = g_ptr_array_index(first->hits, i);
+    g_assert_cmpint(hit->page_id, >=, low);
+    g_assert_cmpint(hit->page_id, <=, max_id);
+    if (i > 0)
+      g_assert_cmpfloat(hit->score, <=, ((CdSearchHit *) g_ptr_array_index(first->hits, i - 1))->score);
+    g_assert_nonnull(strstr(hit->snippet, "[bulkword]"));
+  }
+  /* the pages that say it three times rank first */
+  g_assert_cmpint(((CdSearchHit *) g_ptr_array_index(first->hits, 0))->source_page % 97, ==, 0);
+
+  across = cd_pg_archive_search(server, &q_across, &error);
+  g_assert_no_error(error);
+  g_assert_cmpuint(across->hits->len, ==, 20);
+  for (guint i = 0; i < 20; i++) {
+    CdSearchHit *hit = g_ptr_array_index(across->hits, i);
+    g_assert_false(g_hash_table_contains(seen, &hit->page_id));
+    g_hash_table_add(seen, &hit->page_id);
+    if (i < 10) {
+      g_assert_cmpint(hit->page_id, >=, low);
+    } else {
+      /* past the window: older, newest first */
+      g_assert_cmpint(hit->page_id, <, low);
+      g_assert_cmpint(hit->page_id, ==, low - (i - 9));
+    }
+  }
+
+  /* a filter makes it exact again */
+  narrow = cd_pg_archive_search(server, &q_narrow, &error);
+  g_assert_no_error(error);
+  g_assert_cmpstr(narrow->plan, ==, "text-first");
+  g_assert_false(narrow->total_is_estimate);
+  g_assert_cmpuint(narrow->total, ==, 0);
+}
+
 static void
 skip_all(gconstpointer data)
 {
@@ -807,6 +882,7 @@ main(int argc, char **argv)
     { "/chartdesk/pg-archive/deliver-concurrent", test_pg_deliver_concurrent },
     { "/chartdesk/pg-archive/search", test_pg_search },
     { "/chartdesk/pg-archive/restricted-and-audited", test_pg_restricted_and_audited },
+    { "/chartdesk/pg-archive/search-broad", test_pg_search_broad },
     { "/chartdesk/pg-archive/copy-to-sqlite", test_pg_copy_to_sqlite },
   };
   gint rc;

@@ -359,6 +359,147 @@ cd_pg_search_audit(CdPgArchive *self, const CdSearchQuery *query, CdSearchResult
   return cd_pg_audit(self, "search", "archive", detail, error);
 }
 
+/* Above this many matches (the planner's estimate, from the tsvector
+ * statistics ANALYZE keeps), a search without filters ranks only a recent
+ * window, as the SQLite search does (CD_SEARCH_BROAD there). */
+#define CD_PG_SEARCH_BROAD 5000
+
+/* The planner's estimate of the pages @words match; 0 when it cannot say. */
+static gint64
+cd_pg_search_estimate(CdPgArchive *self, const gchar *words)
+{
+  g_autoptr(CdPgParams) p = cd_pg_params_new();
+  g_autoptr(PGresult) res = NULL;
+  g_autoptr(JsonParser) parser = json_parser_new();
+  JsonNode *root;
+
+  cd_pg_params_add(p, words);
+  res = cd_pg_exec(self, "EXPLAIN (FORMAT JSON) SELECT 1 FROM pages p WHERE p.tsv @@ websearch_to_tsquery('english', $1)",
+                   p, "cannot plan a search", NULL);
+  if (res == NULL || PQntuples(res) == 0 || !json_parser_load_from_data(parser, PQgetvalue(res, 0, 0), -1, NULL))
+    return 0;
+  root = json_parser_get_root(parser);
+  if (root == NULL || !JSON_NODE_HOLDS_ARRAY(root) || json_array_get_length(json_node_get_array(root)) == 0)
+    return 0;
+  {
+    JsonObject *top = json_array_get_object_element(json_node_get_array(root), 0);
+    JsonObject *plan = top != NULL ? json_object_get_object_member(top, "Plan") : NULL;
+    return plan != NULL ? (gint64) json_object_get_double_member_with_default(plan, "Plan Rows", 0) : 0;
+  }
+}
+
+/* Appends the page ids and scores of @sql's rows as hits. */
+static gboolean
+cd_pg_search_collect(CdPgArchive *self, const gchar *sql, CdPgParams *p, GPtrArray *hits, GError **error)
+{
+  g_autoptr(PGresult) res = cd_pg_exec(self, sql, p, "search failed", error);
+
+  if (res == NULL)
+    return FALSE;
+  for (gint i = 0; i < PQntuples(res); i++) {
+    CdSearchHit *hit = g_new0(CdSearchHit, 1);
+    hit->page_id = g_ascii_strtoll(PQgetvalue(res, i, 0), NULL, 10);
+    hit->score = g_ascii_strtod(PQgetvalue(res, i, 1), NULL);
+    g_ptr_array_add(hits, hit);
+  }
+  return TRUE;
+}
+
+/* Counts (total) and facets from a GROUP BY type, year statement. */
+static gboolean
+cd_pg_search_facets(CdPgArchive *self, const gchar *sql, CdPgParams *p, CdSearchResult *result, GError **error)
+{
+  g_autoptr(PGresult) res = cd_pg_exec(self, sql, p, "search failed", error);
+  g_autoptr(GHashTable) type_facets = g_hash_table_new(g_str_hash, g_str_equal);
+  g_autoptr(GHashTable) year_facets = g_hash_table_new(g_str_hash, g_str_equal);
+
+  if (res == NULL)
+    return FALSE;
+  result->total = 0;
+  for (gint i = 0; i < PQntuples(res); i++) {
+    guint64 n = g_ascii_strtoull(PQgetvalue(res, i, 2), NULL, 10);
+    cd_pg_facet_add(type_facets, cd_pg_value(res, i, 0), n);
+    cd_pg_facet_add(year_facets, cd_pg_value(res, i, 1), n);
+    result->total += n;
+  }
+  result->type_facets = cd_pg_facets_sorted(type_facets, cd_pg_facet_by_count);
+  result->year_facets = cd_pg_facets_sorted(year_facets, cd_pg_facet_by_value_desc);
+  return TRUE;
+}
+
+/* A broad search without filters (cd_archive_search_ex()'s
+ * `recent-window`): the CD_SEARCH_RANK_WINDOW most recent matches ranked,
+ * then the older ones newest first, unranked; the facets of the window;
+ * the total counted up to CD_PG_SEARCH_BROAD, a lower bound past it. Its
+ * cost does not grow with the matches. FALSE in *@used (and nothing
+ * done) when the window is not full: the exact plan answers then. */
+static gboolean
+cd_pg_search_window(CdPgArchive *self, const CdSearchQuery *query, const gchar *words, const gchar *hidden,
+                    guint limit, CdSearchResult *result, gboolean *used, GError **error)
+{
+  g_autoptr(GString) sql = g_string_new("SELECT coalesce(min(id), 0), count(*) FROM (SELECT p.id");
+  g_autoptr(CdPgParams) p = cd_pg_search_params(words);
+  g_autoptr(PGresult) res = NULL;
+  g_autofree gchar *low = NULL;
+
+  *used = FALSE;
+  cd_pg_search_from(sql, p, query, words, NULL, hidden);
+  g_string_append_printf(sql, " ORDER BY p.id DESC LIMIT %u) w", CD_SEARCH_RANK_WINDOW);
+  res = cd_pg_exec(self, sql->str, p, "search failed", error);
+  if (res == NULL)
+    return FALSE;
+  if (g_ascii_strtoll(PQgetvalue(res, 0, 1), NULL, 10) < CD_SEARCH_RANK_WINDOW)
+    return TRUE;
+  low = g_strdup(PQgetvalue(res, 0, 0));
+  *used = TRUE;
+  result->plan = "recent-window";
+  result->order = CD_SEARCH_ORDER_RECENT_RANK;
+  result->window = CD_SEARCH_RANK_WINDOW;
+
+  if (query->offset < CD_SEARCH_RANK_WINDOW) {
+    g_autoptr(GString) ranked = g_string_new("SELECT p.id, ts_rank_cd(p.tsv, q.q)");
+    g_autoptr(CdPgParams) rp = cd_pg_search_params(words);
+    cd_pg_search_from(ranked, rp, query, words, NULL, hidden);
+    g_string_append_printf(ranked, " AND p.id >= $%u::bigint ORDER BY 2 DESC, p.id LIMIT %u OFFSET %u",
+                           cd_pg_params_add(rp, low), MIN(limit, CD_SEARCH_RANK_WINDOW - query->offset),
+                           query->offset);
+    if (!cd_pg_search_collect(self, ranked->str, rp, result->hits, error))
+      return FALSE;
+  }
+  if (result->hits->len < limit) {
+    g_autoptr(GString) older = g_string_new("SELECT p.id, 0");
+    g_autoptr(CdPgParams) op = cd_pg_search_params(words);
+    guint skip = query->offset > CD_SEARCH_RANK_WINDOW ? query->offset - CD_SEARCH_RANK_WINDOW : 0;
+    cd_pg_search_from(older, op, query, words, NULL, hidden);
+    g_string_append_printf(older, " AND p.id < $%u::bigint ORDER BY p.id DESC LIMIT %u OFFSET %u",
+                           cd_pg_params_add(op, low), limit - result->hits->len, skip);
+    if (!cd_pg_search_collect(self, older->str, op, result->hits, error))
+      return FALSE;
+  }
+  {
+    g_autoptr(GString) facets = g_string_new("SELECT d.type, substr(d.date, 1, 4), count(*)");
+    g_autoptr(CdPgParams) fp = cd_pg_search_params(words);
+    g_autoptr(GString) count = g_string_new("SELECT count(*) FROM (SELECT 1");
+    g_autoptr(CdPgParams) cp = cd_pg_search_params(words);
+    g_autoptr(PGresult) counted = NULL;
+    guint64 n;
+    cd_pg_search_from(facets, fp, query, words, NULL, hidden);
+    g_string_append_printf(facets, " AND p.id >= $%u::bigint GROUP BY 1, 2", cd_pg_params_add(fp, low));
+    if (!cd_pg_search_facets(self, facets->str, fp, result, error))
+      return FALSE;
+    result->facets_partial = TRUE;
+    cd_pg_search_from(count, cp, query, words, NULL, hidden);
+    g_string_append_printf(count, " LIMIT %u) c", CD_PG_SEARCH_BROAD + 1);
+    counted = cd_pg_exec(self, count->str, cp, "search failed", error);
+    if (counted == NULL)
+      return FALSE;
+    n = g_ascii_strtoull(PQgetvalue(counted, 0, 0), NULL, 10);
+    result->total_is_estimate = n > CD_PG_SEARCH_BROAD;
+    result->total = MIN(n, CD_PG_SEARCH_BROAD);
+  }
+  return TRUE;
+}
+
 /* Searches as cd_archive_search_ex() does on SQLite, with exact totals and
  * facets (counted in the server, over every match), best matches first by
  * ts_rank_cd() (ties by page), or without words newest documents first. */
@@ -371,12 +512,10 @@ cd_pg_archive_search(CdPgArchive *self, const CdSearchQuery *query, GError **err
   g_autoptr(GString) count_sql = g_string_new(NULL);
   g_autoptr(CdPgParams) p = NULL;
   g_autoptr(CdPgParams) cp = NULL;
-  g_autoptr(PGresult) res = NULL;
-  g_autoptr(GHashTable) type_facets = g_hash_table_new(g_str_hash, g_str_equal);
-  g_autoptr(GHashTable) year_facets = g_hash_table_new(g_str_hash, g_str_equal);
   g_autofree gchar *words = NULL;
   g_autofree gchar *types = NULL;
   g_autofree gchar *hidden = NULL;
+  gboolean windowed = FALSE;
   guint limit;
 
   g_return_val_if_fail(self != NULL, NULL);
@@ -412,49 +551,38 @@ cd_pg_archive_search(CdPgArchive *self, const CdSearchQuery *query, GError **err
   hidden = cd_pg_hidden_types(self);
   limit = query->limit > 0 ? query->limit : 20;
 
-  p = cd_pg_search_params(words);
-  if (words != NULL) {
-    g_string_append(sql, "SELECT p.id, ts_rank_cd(p.tsv, q.q)");
-    cd_pg_search_from(sql, p, query, words, types, hidden);
-    g_string_append_printf(sql, " ORDER BY 2 DESC, p.id LIMIT %u OFFSET %u", limit, query->offset);
-    result->plan = "text-first";
-    result->order = CD_SEARCH_ORDER_RANK;
-  } else {
-    g_string_append(sql, "SELECT p.id, 0");
-    cd_pg_search_from(sql, p, query, words, types, hidden);
-    g_string_append_printf(sql, " ORDER BY d.date DESC NULLS LAST, d.id DESC LIMIT %u OFFSET %u", limit,
-                           query->offset);
-    result->plan = "filters";
-    result->order = CD_SEARCH_ORDER_DATE;
-  }
-  res = cd_pg_exec(self, sql->str, p, "search failed", error);
-  if (res == NULL)
-    return NULL;
   result->hits = g_ptr_array_new_with_free_func((GDestroyNotify) cd_search_hit_free);
-  for (gint i = 0; i < PQntuples(res); i++) {
-    CdSearchHit *hit = g_new0(CdSearchHit, 1);
-    hit->page_id = g_ascii_strtoll(PQgetvalue(res, i, 0), NULL, 10);
-    hit->score = g_ascii_strtod(PQgetvalue(res, i, 1), NULL);
-    g_ptr_array_add(result->hits, hit);
+  if (words != NULL && types == NULL && query->mrn == NULL && query->date_from == NULL && query->date_to == NULL &&
+      query->status == NULL && cd_pg_search_estimate(self, words) > CD_PG_SEARCH_BROAD) {
+    if (!cd_pg_search_window(self, query, words, hidden, limit, result, &windowed, error))
+      return NULL;
   }
-  g_clear_pointer(&res, PQclear);
-
-  /* the exact total and facets, in one pass in the server */
-  cp = cd_pg_search_params(words);
-  g_string_append(count_sql, "SELECT d.type, substr(d.date, 1, 4), count(*)");
-  cd_pg_search_from(count_sql, cp, query, words, types, hidden);
-  g_string_append(count_sql, " GROUP BY 1, 2");
-  res = cd_pg_exec(self, count_sql->str, cp, "search failed", error);
-  if (res == NULL)
-    return NULL;
-  for (gint i = 0; i < PQntuples(res); i++) {
-    guint64 n = g_ascii_strtoull(PQgetvalue(res, i, 2), NULL, 10);
-    cd_pg_facet_add(type_facets, cd_pg_value(res, i, 0), n);
-    cd_pg_facet_add(year_facets, cd_pg_value(res, i, 1), n);
-    result->total += n;
+  if (!windowed) {
+    p = cd_pg_search_params(words);
+    if (words != NULL) {
+      g_string_append(sql, "SELECT p.id, ts_rank_cd(p.tsv, q.q)");
+      cd_pg_search_from(sql, p, query, words, types, hidden);
+      g_string_append_printf(sql, " ORDER BY 2 DESC, p.id LIMIT %u OFFSET %u", limit, query->offset);
+      result->plan = "text-first";
+      result->order = CD_SEARCH_ORDER_RANK;
+    } else {
+      g_string_append(sql, "SELECT p.id, 0");
+      cd_pg_search_from(sql, p, query, words, types, hidden);
+      g_string_append_printf(sql, " ORDER BY d.date DESC NULLS LAST, d.id DESC LIMIT %u OFFSET %u", limit,
+                             query->offset);
+      result->plan = "filters";
+      result->order = CD_SEARCH_ORDER_DATE;
+    }
+    if (!cd_pg_search_collect(self, sql->str, p, result->hits, error))
+      return NULL;
+    /* the exact total and facets, in one pass in the server */
+    cp = cd_pg_search_params(words);
+    g_string_append(count_sql, "SELECT d.type, substr(d.date, 1, 4), count(*)");
+    cd_pg_search_from(count_sql, cp, query, words, types, hidden);
+    g_string_append(count_sql, " GROUP BY 1, 2");
+    if (!cd_pg_search_facets(self, count_sql->str, cp, result, error))
+      return NULL;
   }
-  result->type_facets = cd_pg_facets_sorted(type_facets, cd_pg_facet_by_count);
-  result->year_facets = cd_pg_facets_sorted(year_facets, cd_pg_facet_by_value_desc);
   g_ptr_array_add(terms, NULL);
   result->terms = (gchar **) g_ptr_array_steal(terms, NULL);
 
