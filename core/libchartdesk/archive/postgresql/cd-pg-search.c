@@ -373,10 +373,16 @@ cd_pg_search_estimate(CdPgArchive *self, const gchar *words)
   g_autoptr(JsonParser) parser = json_parser_new();
   JsonNode *root;
 
+  g_autoptr(GError) local = NULL;
+
   cd_pg_params_add(p, words);
   res = cd_pg_exec(self, "EXPLAIN (FORMAT JSON) SELECT 1 FROM pages p WHERE p.tsv @@ websearch_to_tsquery('english', $1)",
-                   p, "cannot plan a search", NULL);
-  if (res == NULL || PQntuples(res) == 0 || !json_parser_load_from_data(parser, PQgetvalue(res, 0, 0), -1, NULL))
+                   p, "cannot plan a search", &local);
+  if (res == NULL) {
+    g_debug("%s", local->message);
+    return 0;
+  }
+  if (PQntuples(res) == 0 || !json_parser_load_from_data(parser, PQgetvalue(res, 0, 0), -1, NULL))
     return 0;
   root = json_parser_get_root(parser);
   if (root == NULL || !JSON_NODE_HOLDS_ARRAY(root) || json_array_get_length(json_node_get_array(root)) == 0)
