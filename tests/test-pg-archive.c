@@ -20,7 +20,7 @@ static CdPgCluster *cluster;
 
 typedef struct {
   gchar *dir;
-  gchar *uri; /* a database of its own for each test */
+  gchar *uri;  /* a database of its own for each test */
   PGconn *raw; /* a connection of the test's own, to look behind the library */
 } Fixture;
 
@@ -235,14 +235,14 @@ test_pg_schema(Fixture *f, gconstpointer data)
   PQclear(PQexec(f->raw, "UPDATE meta SET value = '99' WHERE key = 'schema_version'"));
   server = cd_pg_archive_open(f->uri, CD_ARCHIVE_FLAG_CREATE, &error);
   g_assert_null(server);
-  expected = g_strdup_printf("schema version 99 is newer than this Chartdesk understands (%d)",
-                             CD_PG_ARCHIVE_SCHEMA_VERSION);
+  expected =
+      g_strdup_printf("schema version 99 is newer than this Chartdesk understands (%d)", CD_PG_ARCHIVE_SCHEMA_VERSION);
   g_assert_nonnull(strstr(error->message, expected));
   g_clear_error(&error);
 
   /* a server that is not there: named, its password never */
-  server = cd_pg_archive_open("postgresql://chartdesk:s3cret@/nothere?host=/nonexistent-dir", CD_ARCHIVE_FLAG_NONE,
-                              &error);
+  server =
+      cd_pg_archive_open("postgresql://chartdesk:s3cret@/nothere?host=/nonexistent-dir", CD_ARCHIVE_FLAG_NONE, &error);
   g_assert_null(server);
   g_assert_error(error, CD_ERROR, CD_ERROR_ARCHIVE);
   g_test_message("%s", error->message);
@@ -294,8 +294,9 @@ test_pg_deliver(Fixture *f, gconstpointer data)
   /* the station's chain, field for field */
   {
     g_autoptr(sqlite3_stmt) stmt = cd_archive_prepare(
-        spool, "SELECT group_concat(id || ts || actor || action || object || detail || prev_hash || hash, '|') "
-               "FROM (SELECT * FROM audit ORDER BY id)",
+        spool,
+        "SELECT group_concat(id || ts || actor || action || object || detail || prev_hash || hash, '|') "
+        "FROM (SELECT * FROM audit ORDER BY id)",
         &error);
     g_assert_no_error(error);
     g_assert_cmpint(sqlite3_step(stmt), ==, SQLITE_ROW);
@@ -318,6 +319,17 @@ test_pg_deliver(Fixture *f, gconstpointer data)
   g_assert_cmpint(raw_int(f, "SELECT count(*) FROM audit WHERE station IS NULL AND action = 'deliver' "
                              "AND object = 'station:station1'"),
                   ==, 1);
+
+  /* another spool under the same station name is refused: its document
+   * ids would be taken for these */
+  {
+    g_autoptr(CdArchive) other = fixture_spool(f, "other.archive", SHA_B, 1, FALSE);
+    g_assert_false(cd_pg_archive_deliver(server, other, "station1", &stats, NULL, &error));
+    g_assert_error(error, CD_ERROR, CD_ERROR_INVALID_ARGUMENT);
+    g_assert_nonnull(strstr(error->message, "station 'station1' delivers from another spool"));
+    g_clear_error(&error);
+    g_assert_cmpint(raw_int(f, "SELECT count(*) FROM documents"), ==, 4);
+  }
 
   /* delivering is running batches: an archivist may not */
   {
@@ -442,8 +454,8 @@ test_pg_deliver_concurrent(Fixture *f, gconstpointer data)
     g_assert_cmpstr(t[i].message, ==, NULL);
     g_assert_true(t[i].ok);
   }
-  g_test_message("thread 1: %" G_GUINT64_FORMAT " stored, thread 2: %" G_GUINT64_FORMAT " stored",
-                 t[0].stats.documents, t[1].stats.documents);
+  g_test_message("thread 1: %" G_GUINT64_FORMAT " stored, thread 2: %" G_GUINT64_FORMAT " stored", t[0].stats.documents,
+                 t[1].stats.documents);
   g_assert_cmpuint(t[0].stats.documents + t[1].stats.documents, ==, 16);
   g_assert_cmpuint(t[0].stats.already + t[1].stats.already, ==, 16);
   g_assert_cmpuint(t[0].stats.set_aside + t[1].stats.set_aside, ==, 2);
@@ -761,10 +773,9 @@ test_pg_copy_to_sqlite(Fixture *f, gconstpointer data)
   g_assert_no_error(error);
   g_assert_true(cd_pg_archive_summary_equal(server_summary, copy_summary, &error));
   g_assert_no_error(error);
-  g_assert_cmpint(json_object_get_int_member(json_object_get_object_member(json_node_get_object(copy_summary),
-                                                                           "counts"),
-                                             "pages"),
-                  ==, 13 * 2 + 4);
+  g_assert_cmpint(
+      json_object_get_int_member(json_object_get_object_member(json_node_get_object(copy_summary), "counts"), "pages"),
+      ==, 13 * 2 + 4);
   /* the server's audit entries are in the copy's chain */
   g_assert_cmpint(spool_int(copy, "SELECT count(*) FROM audit WHERE detail LIKE '%\"server_entry\"%'"), >=,
                   raw_int(f, "SELECT count(*) FROM audit") - 1);

@@ -93,7 +93,10 @@ main(int argc, char **argv)
     { "phrase", { .text = "\"blood pressure\"", .limit = 20 } },
     { "common word + mrn", { .text = "patient", .mrn = "MRN00042", .limit = 20 } },
     { "word + type + dates",
-      { .text = "pain", .doc_type = "radiology-report", .date_from = "2021-01-01", .date_to = "2021-06-30",
+      { .text = "pain",
+        .doc_type = "radiology-report",
+        .date_from = "2021-01-01",
+        .date_to = "2021-06-30",
         .limit = 20 } },
     { "mrn alone", { .mrn = "MRN00042", .limit = 20 } },
     { "type + year, no words",
@@ -117,14 +120,16 @@ main(int argc, char **argv)
 
   t0 = g_get_monotonic_time();
   load_csv(conn, csv);
-  exec_or_die(conn, "CREATE TEMP TABLE texts AS SELECT row_number() OVER () AS n, t FROM ("
-                    "SELECT substr(transcription, k * 1100 + 1, 1100) AS t FROM mts, "
-                    "generate_series(0, length(transcription) / 1100) k WHERE length(transcription) > k * 1100 + 200) x");
-  exec_or_die(conn, "INSERT INTO stations (name, first_delivery) VALUES ('bench', '2026-01-01T00:00:00Z');"
-                    "INSERT INTO batches (station, source_batch_id, started, actor, workflow, inputs) "
-                    "VALUES ('bench', 1, '2026-01-01T00:00:00Z', 'bench', 'bench', '[]');"
-                    "INSERT INTO patients (mrn, family, given, updated) SELECT 'MRN' || lpad(g::text, 5, '0'), 'FAMILY', "
-                    "'Given', '2026-01-01' FROM generate_series(0, 2499) g");
+  exec_or_die(conn,
+              "CREATE TEMP TABLE texts AS SELECT row_number() OVER () AS n, t FROM ("
+              "SELECT substr(transcription, k * 1100 + 1, 1100) AS t FROM mts, "
+              "generate_series(0, length(transcription) / 1100) k WHERE length(transcription) > k * 1100 + 200) x");
+  exec_or_die(conn,
+              "INSERT INTO stations (name, first_delivery) VALUES ('bench', '2026-01-01T00:00:00Z');"
+              "INSERT INTO batches (station, source_batch_id, started, actor, workflow, inputs) "
+              "VALUES ('bench', 1, '2026-01-01T00:00:00Z', 'bench', 'bench', '[]');"
+              "INSERT INTO patients (mrn, family, given, updated) SELECT 'MRN' || lpad(g::text, 5, '0'), 'FAMILY', "
+              "'Given', '2026-01-01' FROM generate_series(0, 2499) g");
   sql = g_strdup_printf(
       "INSERT INTO documents (batch_id, patient_mrn, status, type, type_confidence, date, title, created) "
       "SELECT 1, 'MRN' || lpad((g %% 2500)::text, 5, '0'), CASE WHEN g %% 50 = 0 THEN 'review' ELSE 'filed' END, "

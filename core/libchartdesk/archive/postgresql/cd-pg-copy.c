@@ -36,8 +36,7 @@ static const CdCopyTable cd_copy_tables[] = {
     FALSE, -1 },
   { "patients", "id, mrn, family, given, middle, dob, sex, merged_into, source, updated", 10, "id", FALSE, -1 },
   { "images", "sha256, format, width, height, depth, xres, yres, data", 8, "sha256", TRUE, 7 },
-  { "documents", "id, batch_id, patient_mrn, status, type, type_confidence, date, title, created", 9, "id", FALSE,
-    -1 },
+  { "documents", "id, batch_id, patient_mrn, status, type, type_confidence, date, title, created", 9, "id", FALSE, -1 },
   { "pages",
     "id, batch_id, document_id, seq, kind, reason, source_path, source_page, source_sha256, xres, yres, "
     "image_sha256, rotation, skew, text, words, confidence, problems, facts, created",
@@ -326,10 +325,10 @@ static gboolean
 cd_copy_table(CdPgArchive *self, CdArchive *copy, const CdCopyTable *t, GCancellable *cancellable, GError **error)
 {
   g_autofree gchar *after = cd_copy_resume_key(copy, t, NULL);
-  g_autofree gchar *sql = g_strdup_printf("SELECT %s FROM %s WHERE ($1::text IS NULL OR %s %s) ORDER BY %s%s LIMIT %u",
-                                          t->columns, t->table, t->key,
-                                          t->text_key ? "COLLATE \"C\" > $1::text" : "> $1::bigint", t->key,
-                                          t->text_key ? " COLLATE \"C\"" : "", CD_PG_COPY_CHUNK);
+  g_autofree gchar *sql =
+      g_strdup_printf("SELECT %s FROM %s WHERE ($1::text IS NULL OR %s %s) ORDER BY %s%s LIMIT %u", t->columns,
+                      t->table, t->key, t->text_key ? "COLLATE \"C\" > $1::text" : "> $1::bigint", t->key,
+                      t->text_key ? " COLLATE \"C\"" : "", CD_PG_COPY_CHUNK);
   guint64 rows = 0;
 
   for (;;) {
@@ -423,8 +422,8 @@ cd_copy_audit(CdPgArchive *self, CdArchive *copy, GCancellable *cancellable, GEr
 static gchar *
 cd_pg_archive_id(CdPgArchive *self, GError **error)
 {
-  g_autoptr(PGresult) res = cd_pg_exec(self, "SELECT value FROM meta WHERE key = 'archive-id'", NULL,
-                                       "cannot read the archive id", error);
+  g_autoptr(PGresult) res =
+      cd_pg_exec(self, "SELECT value FROM meta WHERE key = 'archive-id'", NULL, "cannot read the archive id", error);
   if (res == NULL)
     return NULL;
   return g_strdup(PQntuples(res) > 0 ? PQgetvalue(res, 0, 0) : "");
@@ -470,8 +469,7 @@ cd_pg_archive_copy_to_sqlite(CdPgArchive *self, const gchar *path, GCancellable 
   cd_archive_set_actor(copy, cd_pg_actor(self));
   if (copied_from == NULL) {
     g_autoptr(CdArchiveTxn) txn = cd_archive_txn_begin(copy, error);
-    if (txn == NULL || !cd_copy_set_meta(copy, "copied-from", server_id, error) ||
-        !cd_archive_txn_commit(txn, error))
+    if (txn == NULL || !cd_copy_set_meta(copy, "copied-from", server_id, error) || !cd_archive_txn_commit(txn, error))
       return FALSE;
   }
   for (guint i = 0; i < G_N_ELEMENTS(cd_copy_tables); i++) {

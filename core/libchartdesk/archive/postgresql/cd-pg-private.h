@@ -17,7 +17,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(PGresult, PQclear)
 
 struct _CdPgArchive {
   PGconn *conn;
-  gchar *where;           /* the server as messages name it: host/socket and database, no password */
+  gchar *where; /* the server as messages name it: host/socket and database, no password */
   gint schema_version;
   CdPrincipal *principal; /* never NULL: the administrator's direct mode by default */
   gchar **restricted;     /* restricted type names (and former names); NULL for none */

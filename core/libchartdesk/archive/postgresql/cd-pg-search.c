@@ -373,8 +373,9 @@ cd_pg_search_audit(CdPgArchive *self, const CdSearchQuery *query, CdSearchResult
 static gint64
 cd_pg_search_count_pages(CdPgArchive *self)
 {
-  g_autoptr(PGresult) res = cd_pg_exec(self, "SELECT greatest(reltuples, 0)::bigint FROM pg_class WHERE oid = "
-                                             "'pages'::regclass",
+  g_autoptr(PGresult) res = cd_pg_exec(self,
+                                       "SELECT greatest(reltuples, 0)::bigint FROM pg_class WHERE oid = "
+                                       "'pages'::regclass",
                                        NULL, "cannot plan a search", NULL);
   return res != NULL && PQntuples(res) > 0 ? g_ascii_strtoll(PQgetvalue(res, 0, 0), NULL, 10) : 0;
 }
@@ -391,8 +392,9 @@ cd_pg_search_estimate(CdPgArchive *self, const gchar *words)
   g_autoptr(GError) local = NULL;
 
   cd_pg_params_add(p, words);
-  res = cd_pg_exec(self, "EXPLAIN (FORMAT JSON) SELECT 1 FROM pages p WHERE p.tsv @@ websearch_to_tsquery('english', $1)",
-                   p, "cannot plan a search", &local);
+  res =
+      cd_pg_exec(self, "EXPLAIN (FORMAT JSON) SELECT 1 FROM pages p WHERE p.tsv @@ websearch_to_tsquery('english', $1)",
+                 p, "cannot plan a search", &local);
   if (res == NULL) {
     g_debug("%s", local->message);
     return 0;
@@ -464,8 +466,8 @@ cd_pg_search_facets(CdPgArchive *self, const gchar *sql, CdPgParams *p, CdSearch
 #define CD_PG_WALK_FACTOR 60000.0
 
 static gboolean
-cd_pg_search_window(CdPgArchive *self, const CdSearchQuery *query, const gchar *words, const gchar *hidden,
-                    guint limit, gint64 estimate, CdSearchResult *result, gboolean *used, GError **error)
+cd_pg_search_window(CdPgArchive *self, const CdSearchQuery *query, const gchar *words, const gchar *hidden, guint limit,
+                    gint64 estimate, CdSearchResult *result, gboolean *used, GError **error)
 {
   gdouble n_pages = (gdouble) cd_pg_search_count_pages(self);
   /* `p.id + 0` is not the primary key: the planner cannot walk it */
@@ -494,8 +496,7 @@ cd_pg_search_window(CdPgArchive *self, const CdSearchQuery *query, const gchar *
     g_autoptr(CdPgParams) rp = cd_pg_search_params(words);
     cd_pg_search_from(ranked, rp, query, words, NULL, hidden);
     g_string_append_printf(ranked, " AND p.id >= $%u::bigint ORDER BY 2 DESC, p.id LIMIT %u OFFSET %u",
-                           cd_pg_params_add(rp, low), MIN(limit, CD_SEARCH_RANK_WINDOW - query->offset),
-                           query->offset);
+                           cd_pg_params_add(rp, low), MIN(limit, CD_SEARCH_RANK_WINDOW - query->offset), query->offset);
     if (!cd_pg_search_collect(self, ranked->str, rp, result->hits, error))
       return FALSE;
   }
@@ -866,8 +867,8 @@ cd_pg_archive_get_page_image(CdPgArchive *self, gint64 page_id, gchar **format, 
   if (PQntuples(res) == 0) {
     if (!cd_pg_require(self, CD_PERMISSION_READ_CHARTS, "read page images", object, error))
       return NULL;
-    g_set_error(error, CD_ERROR, CD_ERROR_NOT_FOUND, "%s: page %" G_GINT64_FORMAT " has no stored image",
-                self->where, page_id);
+    g_set_error(error, CD_ERROR, CD_ERROR_NOT_FOUND, "%s: page %" G_GINT64_FORMAT " has no stored image", self->where,
+                page_id);
     return NULL;
   }
   document_id = g_ascii_strtoll(PQgetvalue(res, 0, 0), NULL, 10);
@@ -880,16 +881,16 @@ cd_pg_archive_get_page_image(CdPgArchive *self, gint64 page_id, gchar **format, 
     return NULL;
   }
   if (cd_pg_value(res, 0, 3) == NULL) {
-    g_set_error(error, CD_ERROR, CD_ERROR_NOT_FOUND, "%s: page %" G_GINT64_FORMAT " has no stored image",
-                self->where, page_id);
+    g_set_error(error, CD_ERROR, CD_ERROR_NOT_FOUND, "%s: page %" G_GINT64_FORMAT " has no stored image", self->where,
+                page_id);
     return NULL;
   }
   {
     size_t len = 0;
     guchar *data = PQunescapeBytea((const guchar *) PQgetvalue(res, 0, 3), &len);
     if (data == NULL) {
-      g_set_error(error, CD_ERROR, CD_ERROR_ARCHIVE, "%s: cannot read the image of page %" G_GINT64_FORMAT,
-                  self->where, page_id);
+      g_set_error(error, CD_ERROR, CD_ERROR_ARCHIVE, "%s: cannot read the image of page %" G_GINT64_FORMAT, self->where,
+                  page_id);
       return NULL;
     }
     bytes = g_bytes_new(data, len);
