@@ -151,6 +151,13 @@ main(int argc, char **argv)
   exec_or_die(conn, "VACUUM ANALYZE");
   g_print("loaded %u pages in %.1f s\n", n_pages, (g_get_monotonic_time() - t0) / 1e6);
 
+  /* CD_BENCH_LOG=1: the server logs every statement over 5 ms, printed at the end */
+  if (g_getenv("CD_BENCH_LOG") != NULL) {
+    cd_pg_archive_free(server);
+    exec_or_die(conn, "ALTER DATABASE bench SET log_min_duration_statement = 5");
+    server = cd_pg_archive_open(uri, CD_ARCHIVE_FLAG_NONE, &error);
+    g_assert_no_error(error);
+  }
   g_print("%-26s %10s %10s %10s\n", "query", "p50 ms", "p99 ms", "total");
   for (guint c = 0; c < G_N_ELEMENTS(classes); c++) {
     g_autoptr(GArray) times = g_array_new(FALSE, FALSE, sizeof(gdouble));
@@ -171,6 +178,12 @@ main(int argc, char **argv)
   }
   PQfinish(conn);
   cd_pg_archive_free(server);
+  if (g_getenv("CD_BENCH_LOG") != NULL) {
+    g_autofree gchar *log = g_build_filename(cluster->dir, "server.log", NULL);
+    g_autofree gchar *text = NULL;
+    if (g_file_get_contents(log, &text, NULL, NULL))
+      g_print("%s", text);
+  }
   cd_pg_cluster_stop(cluster);
   return 0;
 }

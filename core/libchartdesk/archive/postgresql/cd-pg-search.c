@@ -199,13 +199,17 @@ cd_pg_facets_sorted(GHashTable *table, GCompareFunc compare)
  * sees plain predicates it can use the indexes for). $1 is the tsquery
  * text when there are words. */
 static void
-cd_pg_search_from(GString *sql, CdPgParams *p, const CdSearchQuery *query, const gchar *words, const gchar *types,
-                  const gchar *hidden)
+cd_pg_search_from_full(GString *sql, CdPgParams *p, const CdSearchQuery *query, const gchar *words, const gchar *types,
+                       const gchar *hidden, gboolean with_documents)
 {
   gboolean doc_filter = query->mrn != NULL || types != NULL || query->date_from != NULL || query->date_to != NULL ||
                         query->status != NULL;
 
-  if (words != NULL && doc_filter)
+  if (words != NULL && !doc_filter && hidden == NULL && with_documents == FALSE)
+    /* nothing to check per match: the pages alone */
+    g_string_append(sql, " FROM (SELECT websearch_to_tsquery('english', $1) AS q) q CROSS JOIN pages p "
+                         "WHERE p.tsv @@ q.q");
+  else if (words != NULL && doc_filter)
     g_string_append(sql, " FROM (SELECT websearch_to_tsquery('english', $1) AS q) q CROSS JOIN pages p JOIN "
                          "documents d ON d.id = p.document_id WHERE p.tsv @@ q.q");
   else if (words != NULL)
@@ -229,6 +233,22 @@ cd_pg_search_from(GString *sql, CdPgParams *p, const CdSearchQuery *query, const
     g_string_append_printf(sql, " AND d.status = $%u", cd_pg_params_add(p, query->status));
   if (hidden != NULL)
     g_string_append_printf(sql, " AND (d.type IS NULL OR NOT d.type = ANY ($%u::text[]))", cd_pg_params_add(p, hidden));
+}
+
+/* FROM and WHERE for page ids and scores only */
+static void
+cd_pg_search_from(GString *sql, CdPgParams *p, const CdSearchQuery *query, const gchar *words, const gchar *types,
+                  const gchar *hidden)
+{
+  cd_pg_search_from_full(sql, p, query, words, types, hidden, FALSE);
+}
+
+/* FROM and WHERE with the document's columns (d.type, d.date) */
+static void
+cd_pg_search_from_documents(GString *sql, CdPgParams *p, const CdSearchQuery *query, const gchar *words,
+                            const gchar *types, const gchar *hidden)
+{
+  cd_pg_search_from_full(sql, p, query, words, types, hidden, TRUE);
 }
 
 static CdPgParams *
@@ -380,9 +400,11 @@ cd_pg_search_count_pages(CdPgArchive *self)
   return res != NULL && PQntuples(res) > 0 ? g_ascii_strtoll(PQgetvalue(res, 0, 0), NULL, 10) : 0;
 }
 
-/* The planner's estimate of the pages @words match; 0 when it cannot say. */
+/* The planner's estimate of the pages @words match; 0 when it cannot say.
+ * *@phrase: whether the query holds a phrase, which the GIN index cannot
+ * decide alone (each candidate page's tsvector is read to check it). */
 static gint64
-cd_pg_search_estimate(CdPgArchive *self, const gchar *words)
+cd_pg_search_estimate(CdPgArchive *self, const gchar *words, gboolean *phrase)
 {
   g_autoptr(CdPgParams) p = cd_pg_params_new();
   g_autoptr(PGresult) res = NULL;
@@ -399,6 +421,7 @@ cd_pg_search_estimate(CdPgArchive *self, const gchar *words)
     g_debug("%s", local->message);
     return 0;
   }
+  *phrase = PQntuples(res) > 0 && strstr(PQgetvalue(res, 0, 0), "<->") != NULL;
   if (PQntuples(res) == 0 || !json_parser_load_from_data(parser, PQgetvalue(res, 0, 0), -1, NULL))
     return 0;
   root = json_parser_get_root(parser);
@@ -464,14 +487,18 @@ cd_pg_search_facets(CdPgArchive *self, const gchar *sql, CdPgParams *p, CdSearch
  * matches² > CD_PG_WALK_FACTOR × pages (2,000 × 9 / 0.3 = 60,000):
  * at a million pages, for words on more than a quarter of them. */
 #define CD_PG_WALK_FACTOR 60000.0
+/* A phrase has every GIN candidate's tsvector read as well: there the walk
+ * wins from matches² > 2,000 × pages. */
+#define CD_PG_WALK_FACTOR_PHRASE 2000.0
 
 static gboolean
 cd_pg_search_window(CdPgArchive *self, const CdSearchQuery *query, const gchar *words, const gchar *hidden, guint limit,
-                    gint64 estimate, CdSearchResult *result, gboolean *used, GError **error)
+                    gint64 estimate, gboolean phrase, CdSearchResult *result, gboolean *used, GError **error)
 {
   gdouble n_pages = (gdouble) cd_pg_search_count_pages(self);
+  gdouble factor = phrase ? CD_PG_WALK_FACTOR_PHRASE : CD_PG_WALK_FACTOR;
   /* `p.id + 0` is not the primary key: the planner cannot walk it */
-  const gchar *order = (gdouble) estimate * (gdouble) estimate > CD_PG_WALK_FACTOR * n_pages ? "p.id" : "p.id + 0";
+  const gchar *order = (gdouble) estimate * (gdouble) estimate > factor * n_pages ? "p.id" : "p.id + 0";
   g_autoptr(GString) sql = g_string_new("SELECT coalesce(min(id), 0), count(*) FROM (SELECT p.id");
   g_autoptr(CdPgParams) p = cd_pg_search_params(words);
   g_autoptr(PGresult) res = NULL;
@@ -517,7 +544,7 @@ cd_pg_search_window(CdPgArchive *self, const CdSearchQuery *query, const gchar *
     g_autoptr(CdPgParams) cp = cd_pg_search_params(words);
     g_autoptr(PGresult) counted = NULL;
     guint64 n;
-    cd_pg_search_from(facets, fp, query, words, NULL, hidden);
+    cd_pg_search_from_documents(facets, fp, query, words, NULL, hidden);
     g_string_append_printf(facets, " AND p.id >= $%u::bigint GROUP BY 1, 2", cd_pg_params_add(fp, low));
     if (!cd_pg_search_facets(self, facets->str, fp, result, error))
       return FALSE;
@@ -588,9 +615,10 @@ cd_pg_archive_search(CdPgArchive *self, const CdSearchQuery *query, GError **err
   result->hits = g_ptr_array_new_with_free_func((GDestroyNotify) cd_search_hit_free);
   if (words != NULL && types == NULL && query->mrn == NULL && query->date_from == NULL && query->date_to == NULL &&
       query->status == NULL) {
-    gint64 estimate = cd_pg_search_estimate(self, words);
+    gboolean phrase = FALSE;
+    gint64 estimate = cd_pg_search_estimate(self, words, &phrase);
     if (estimate > CD_PG_SEARCH_BROAD &&
-        !cd_pg_search_window(self, query, words, hidden, limit, estimate, result, &windowed, error))
+        !cd_pg_search_window(self, query, words, hidden, limit, estimate, phrase, result, &windowed, error))
       return NULL;
   }
   if (!windowed) {
@@ -614,7 +642,7 @@ cd_pg_archive_search(CdPgArchive *self, const CdSearchQuery *query, GError **err
     /* the exact total and facets, in one pass in the server */
     cp = cd_pg_search_params(words);
     g_string_append(count_sql, "SELECT d.type, substr(d.date, 1, 4), count(*)");
-    cd_pg_search_from(count_sql, cp, query, words, types, hidden);
+    cd_pg_search_from_documents(count_sql, cp, query, words, types, hidden);
     g_string_append(count_sql, " GROUP BY 1, 2");
     if (!cd_pg_search_facets(self, count_sql->str, cp, result, error))
       return NULL;
