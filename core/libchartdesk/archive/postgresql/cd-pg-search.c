@@ -493,12 +493,12 @@ cd_pg_search_facets(CdPgArchive *self, const gchar *sql, CdPgParams *p, CdSearch
 
 static gboolean
 cd_pg_search_window(CdPgArchive *self, const CdSearchQuery *query, const gchar *words, const gchar *hidden, guint limit,
-                    gint64 estimate, gboolean phrase, CdSearchResult *result, gboolean *used, GError **error)
+                    gint64 matches, gboolean phrase, CdSearchResult *result, gboolean *used, GError **error)
 {
   gdouble n_pages = (gdouble) cd_pg_search_count_pages(self);
   gdouble factor = phrase ? CD_PG_WALK_FACTOR_PHRASE : CD_PG_WALK_FACTOR;
   /* `p.id + 0` is not the primary key: the planner cannot walk it */
-  const gchar *order = (gdouble) estimate * (gdouble) estimate > factor * n_pages ? "p.id" : "p.id + 0";
+  const gchar *order = (gdouble) matches * (gdouble) matches > factor * n_pages ? "p.id" : "p.id + 0";
   g_autoptr(GString) sql = g_string_new("SELECT coalesce(min(id), 0), count(*) FROM (SELECT p.id");
   g_autoptr(CdPgParams) p = cd_pg_search_params(words);
   g_autoptr(PGresult) res = NULL;
@@ -617,9 +617,24 @@ cd_pg_archive_search(CdPgArchive *self, const CdSearchQuery *query, GError **err
       query->status == NULL) {
     gboolean phrase = FALSE;
     gint64 estimate = cd_pg_search_estimate(self, words, &phrase);
-    if (estimate > CD_PG_SEARCH_BROAD &&
-        !cd_pg_search_window(self, query, words, hidden, limit, estimate, phrase, result, &windowed, error))
-      return NULL;
+    if (estimate > CD_PG_SEARCH_BROAD) {
+      /* the planner takes words to be independent, and so guesses far too
+       * few pages for two common words together; the rarest word's pages
+       * bound what all of them match (without OR or NOT) */
+      gint64 bound = estimate;
+      if (strstr(words, " or ") == NULL && strstr(words, "-\"") == NULL && terms->len > 1) {
+        for (guint i = 0; i < terms->len; i++) {
+          g_autofree gchar *one = g_strdup_printf("\"%s\"", (const gchar *) g_ptr_array_index(terms, i));
+          gboolean ignored = FALSE;
+          gint64 n = cd_pg_search_estimate(self, one, &ignored);
+          if (i == 0 || n < bound)
+            bound = n;
+        }
+        bound = MAX(bound, estimate);
+      }
+      if (!cd_pg_search_window(self, query, words, hidden, limit, bound, phrase, result, &windowed, error))
+        return NULL;
+    }
   }
   if (!windowed) {
     p = cd_pg_search_params(words);
