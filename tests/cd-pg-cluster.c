@@ -142,6 +142,9 @@ cd_pg_cluster_start(GError **error)
   signal(SIGTERM, cd_pg_on_signal);
   signal(SIGINT, cd_pg_on_signal);
   signal(SIGSEGV, cd_pg_on_signal);
+  /* a test or benchmark piped into `head` dies of SIGPIPE */
+  signal(SIGPIPE, cd_pg_on_signal);
+  signal(SIGHUP, cd_pg_on_signal);
   atexit(cd_pg_kill_postmaster);
   {
     const gchar *args[] = { "-D", c->data, "-l", log, "-w", "-o", options, "start", NULL };
