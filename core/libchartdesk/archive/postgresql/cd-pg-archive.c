@@ -317,6 +317,7 @@ cd_pg_archive_open(const gchar *conninfo, CdArchiveFlags flags, GError **error)
   g_autofree gchar *taxonomy = NULL;
 
   g_return_val_if_fail(conninfo != NULL, NULL);
+  g_rec_mutex_init(&self->mutex);
   self->principal = cd_principal_new_admin_mode(g_get_user_name(), NULL);
   self->conn = PQconnectdb(conninfo);
   if (PQstatus(self->conn) != CONNECTION_OK) {
@@ -351,6 +352,7 @@ cd_pg_archive_free(CdPgArchive *self)
   g_free(self->where);
   g_clear_object(&self->principal);
   g_strfreev(self->restricted);
+  g_rec_mutex_clear(&self->mutex);
   g_free(self);
 }
 
@@ -363,13 +365,18 @@ cd_pg_archive_get_schema_version(CdPgArchive *self)
 void
 cd_pg_archive_set_principal(CdPgArchive *self, CdPrincipal *principal)
 {
+  g_autoptr(GRecMutexLocker) held = NULL;
+
   g_return_if_fail(CD_IS_PRINCIPAL(principal));
+  held = g_rec_mutex_locker_new(&self->mutex);
   g_set_object(&self->principal, principal);
 }
 
 void
 cd_pg_archive_set_restricted_types(CdPgArchive *self, const gchar *const *types)
 {
+  g_autoptr(GRecMutexLocker) held = g_rec_mutex_locker_new(&self->mutex);
+
   g_strfreev(self->restricted);
   self->restricted = types != NULL && types[0] != NULL ? g_strdupv((gchar **) types) : NULL;
 }
@@ -1150,6 +1157,7 @@ cd_pg_archive_deliver(CdPgArchive *self, CdArchive *spool, const gchar *station,
   g_return_val_if_fail(self != NULL, FALSE);
   g_return_val_if_fail(CD_IS_ARCHIVE(spool), FALSE);
   g_return_val_if_fail(station != NULL && station[0] != '\0', FALSE);
+  g_autoptr(GRecMutexLocker) held = g_rec_mutex_locker_new(&self->mutex);
   memset(d.stats, 0, sizeof(*d.stats));
 
   /* a station's service delivers as the principal it runs batches as */

@@ -138,6 +138,7 @@ cd_pg_archive_summary(CdPgArchive *self, GError **error)
   g_autoptr(PGresult) audit = NULL;
 
   g_return_val_if_fail(self != NULL, NULL);
+  g_autoptr(GRecMutexLocker) held = g_rec_mutex_locker_new(&self->mutex);
   for (guint i = 0; i < G_N_ELEMENTS(cd_copy_tables); i++) {
     g_autofree gchar *sql = g_strdup_printf("SELECT count(*) FROM %s", cd_copy_tables[i].table);
     g_autoptr(PGresult) res = cd_pg_exec(self, sql, NULL, "cannot count rows", error);
@@ -444,6 +445,7 @@ cd_pg_archive_copy_to_sqlite(CdPgArchive *self, const gchar *path, GCancellable 
 
   g_return_val_if_fail(self != NULL, FALSE);
   g_return_val_if_fail(path != NULL, FALSE);
+  g_autoptr(GRecMutexLocker) held = g_rec_mutex_locker_new(&self->mutex);
   /* the whole archive, every patient's: the administrator's to take */
   if (!cd_pg_require(self, CD_PERMISSION_CONFIGURE, "copy the archive", "archive", error))
     return FALSE;

@@ -584,6 +584,7 @@ cd_pg_archive_search(CdPgArchive *self, const CdSearchQuery *query, GError **err
 
   g_return_val_if_fail(self != NULL, NULL);
   g_return_val_if_fail(query != NULL, NULL);
+  g_autoptr(GRecMutexLocker) held = g_rec_mutex_locker_new(&self->mutex);
   if (!cd_pg_valid_date(query->date_from) || !cd_pg_valid_date(query->date_to)) {
     g_set_error(error, CD_ERROR, CD_ERROR_QUERY, "dates must be given as YYYY-MM-DD (got '%s')",
                 !cd_pg_valid_date(query->date_from) ? query->date_from : query->date_to);
@@ -881,6 +882,7 @@ cd_pg_archive_get_document(CdPgArchive *self, gint64 id, GError **error)
   g_autofree gchar *object = g_strdup_printf("document:%" G_GINT64_FORMAT, id);
 
   g_return_val_if_fail(self != NULL, NULL);
+  g_autoptr(GRecMutexLocker) held = g_rec_mutex_locker_new(&self->mutex);
   if (!cd_pg_require_document(self, id, "read documents", error))
     return NULL;
   node = cd_pg_document_json(self, id, error);
@@ -902,6 +904,7 @@ cd_pg_archive_get_page_image(CdPgArchive *self, gint64 page_id, gchar **format, 
   gboolean in_review;
 
   g_return_val_if_fail(self != NULL, NULL);
+  g_autoptr(GRecMutexLocker) held = g_rec_mutex_locker_new(&self->mutex);
   cd_pg_params_add_int(p, page_id);
   res = cd_pg_exec(self,
                    "SELECT coalesce(p.document_id, 0), EXISTS (SELECT 1 FROM review r WHERE r.page_id = p.id AND "
