@@ -1,0 +1,914 @@
+/*
+ * Copyright 2026 The Chartdesk authors
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * The PostgreSQL archive against a real cluster started for this binary
+ * (tests/cd-pg-cluster.c): SQLite spools built with the engine, delivered
+ * exactly once (retried, interrupted, from two stations, from two threads),
+ * searched on the server as on SQLite, and copied back to SQLite.
+ */
+#include <libpq-fe.h>
+#include <string.h>
+
+#include "cd-archive-private.h"
+#include "cd-error.h"
+#include "cd-pg-archive.h"
+#include "cd-pg-cluster.h"
+#include "cd-test-util.h"
+
+static CdPgCluster *cluster;
+
+typedef struct {
+  gchar *dir;
+  gchar *uri;  /* a database of its own for each test */
+  PGconn *raw; /* a connection of the test's own, to look behind the library */
+} Fixture;
+
+static void
+fixture_set_up(Fixture *f, gconstpointer data)
+{
+  static guint n = 0;
+  g_autoptr(GError) error = NULL;
+  g_autofree gchar *name = g_strdup_printf("t%u", ++n);
+
+  f->dir = g_dir_make_tmp("cd-pg-test-XXXXXX", &error);
+  g_assert_no_error(error);
+  f->uri = cd_pg_cluster_create_database(cluster, name, &error);
+  g_assert_no_error(error);
+  f->raw = PQconnectdb(f->uri);
+  g_assert_cmpint(PQstatus(f->raw), ==, CONNECTION_OK);
+}
+
+static void
+fixture_tear_down(Fixture *f, gconstpointer data)
+{
+  PQfinish(f->raw);
+  cd_test_rm_rf(f->dir);
+  g_free(f->dir);
+  g_free(f->uri);
+}
+
+static gint64
+raw_int(Fixture *f, const gchar *sql)
+{
+  PGresult *res = PQexec(f->raw, sql);
+  gint64 value;
+
+  if (PQresultStatus(res) != PGRES_TUPLES_OK)
+    g_test_message("%s: %s", sql, PQresultErrorMessage(res));
+  g_assert_cmpint(PQresultStatus(res), ==, PGRES_TUPLES_OK);
+  g_assert_cmpint(PQntuples(res), ==, 1);
+  value = g_ascii_strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+  PQclear(res);
+  return value;
+}
+
+static gchar *
+raw_text(Fixture *f, const gchar *sql)
+{
+  PGresult *res = PQexec(f->raw, sql);
+  gchar *value;
+
+  g_assert_cmpint(PQresultStatus(res), ==, PGRES_TUPLES_OK);
+  g_assert_cmpint(PQntuples(res), ==, 1);
+  value = g_strdup(PQgetvalue(res, 0, 0));
+  PQclear(res);
+  return value;
+}
+
+static gint64
+spool_int(CdArchive *spool, const gchar *sql)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(sqlite3_stmt) stmt = cd_archive_prepare(spool, sql, &error);
+
+  g_assert_no_error(error);
+  g_assert_cmpint(sqlite3_step(stmt), ==, SQLITE_ROW);
+  return sqlite3_column_int64(stmt, 0);
+}
+
+static CdPgArchive *
+open_server(Fixture *f)
+{
+  g_autoptr(GError) error = NULL;
+  CdPgArchive *server = cd_pg_archive_open(f->uri, CD_ARCHIVE_FLAG_CREATE, &error);
+
+  g_assert_no_error(error);
+  g_assert_nonnull(server);
+  return server;
+}
+
+/* The words of the test pages: none of them is an English stop word or
+ * has another form on any page, so the English configuration's stemming
+ * finds what the SQLite index finds. */
+static const gchar *const texts[] = {
+  "Patient seen for hypertension follow up. Metoprolol continued. Chest pain denied.",
+  "Discharge summary: pneumonia treated with azithromycin. Chest radiograph clear.",
+  "Laboratory panel: glucose elevated, diabetes suspected. Metformin started.",
+  "Progress note: hypertension controlled, aspirin daily. Chest pain resolved.",
+  "Consultation for arrhythmia. Echocardiogram ordered. Metoprolol increased.",
+};
+static const gchar *const types[] = { "progress-note", "discharge-summary", "laboratory-report", "consultation" };
+static const gchar *const mrns[] = { "MRN001", "MRN002", "MRN003" };
+
+static CdPage *
+make_page(const gchar *path, const gchar *sha, gint index, const gchar *text, gint mark)
+{
+  g_autoptr(GError) error = NULL;
+  CdPage *page = cd_page_new(path, index, sha);
+  PIX *pix = pixCreate(64, 48, 1);
+
+  pixSetPixel(pix, 3 + mark % 40, 5, 1);
+  pixRasterop(pix, 10, 10, 20 + mark % 30, 4 + mark % 7, PIX_SET, NULL, 0, 0);
+  cd_page_set_pix(page, pix);
+  cd_page_set_resolution(page, 300, 300);
+  cd_page_set_text(page, text);
+  cd_page_set_confidence(page, 90.0);
+  g_assert_true(cd_page_encode_image(page, &error));
+  g_assert_no_error(error);
+  return page;
+}
+
+/* A station's spool: @n_docs documents of two pages each from one scanned
+ * file (@file_sha), document 2 waiting for review, a blank page and an
+ * unreadable one set aside, three patients. @restricted: document 3 is of
+ * type `psychotherapy-note`. */
+static CdArchive *
+make_spool(const gchar *path, const gchar *file_sha, guint n_docs, gboolean restricted)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CdArchive) spool = cd_archive_open(path, CD_ARCHIVE_FLAG_CREATE | CD_ARCHIVE_FLAG_WRITER, &error);
+  g_autoptr(GPtrArray) patients = g_ptr_array_new_with_free_func((GDestroyNotify) cd_patient_free);
+  const gchar *inputs[] = { "box7/", NULL };
+  const gchar *given[] = { "Ann", "Bob", "Cid" };
+  gint64 batch;
+  guint page = 0;
+
+  g_assert_no_error(error);
+  for (guint i = 0; i < G_N_ELEMENTS(mrns); i++) {
+    CdPatient *p = cd_patient_new(mrns[i]);
+    p->family = g_strdup("TESTER");
+    p->given = g_strdup(given[i]);
+    p->dob = g_strdup_printf("1950-01-0%u", i + 1);
+    g_ptr_array_add(patients, p);
+  }
+  g_assert_true(cd_archive_import_patients(spool, patients, "csv", NULL, &error));
+  g_assert_no_error(error);
+  batch = cd_archive_begin_batch(spool, "test", inputs, &error);
+  g_assert_no_error(error);
+  for (guint d = 0; d < n_docs; d++) {
+    g_autoptr(CdDocument) doc = cd_document_new();
+    g_autofree gchar *date = g_strdup_printf("20%02u-0%u-1%u", 20 + d % 5, 1 + d % 9, d % 10);
+    cd_document_set_patient_mrn(doc, mrns[d % G_N_ELEMENTS(mrns)]);
+    cd_document_set_doc_type(doc, restricted && d == 3 ? "psychotherapy-note" : types[d % G_N_ELEMENTS(types)], 0.9);
+    cd_document_set_date(doc, date);
+    cd_document_set_title(doc, "TEST");
+    if (d == 2)
+      cd_document_add_problem(doc, "type confidence below threshold");
+    for (guint k = 0; k < 2; k++) {
+      g_autofree gchar *text = g_strdup_printf("%s Visit %u.", texts[(d + k) % G_N_ELEMENTS(texts)], d);
+      cd_document_add_page(doc, make_page("box7/scan.tif", file_sha, page, text, page));
+      page++;
+    }
+    g_assert_true(cd_archive_commit_document(spool, batch, doc, &error));
+    g_assert_no_error(error);
+  }
+  {
+    g_autoptr(CdPage) blank = make_page("box7/scan.tif", file_sha, page++, NULL, 0);
+    g_autoptr(CdPage) failed = cd_page_new("box7/bad.tif", -1, NULL);
+    cd_page_set_kind(blank, CD_PAGE_KIND_BLANK, "blank page");
+    cd_page_set_kind(failed, CD_PAGE_KIND_FAILED, "cannot read box7/bad.tif: not a TIFF file");
+    g_assert_true(cd_archive_commit_page(spool, batch, blank, &error));
+    g_assert_no_error(error);
+    g_assert_true(cd_archive_commit_page(spool, batch, failed, &error));
+    g_assert_no_error(error);
+  }
+  g_assert_true(cd_archive_commit_file(spool, batch, file_sha, "box7/scan.tif", 1234, page, &error));
+  g_assert_no_error(error);
+  return g_steal_pointer(&spool);
+}
+
+static gint
+cd_test_strcmp_p(gconstpointer a, gconstpointer b)
+{
+  return g_strcmp0(*(const gchar *const *) a, *(const gchar *const *) b);
+}
+
+#define SHA_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define SHA_B "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+
+static CdArchive *
+fixture_spool(Fixture *f, const gchar *name, const gchar *sha, guint n_docs, gboolean restricted)
+{
+  g_autofree gchar *path = g_build_filename(f->dir, name, NULL);
+  return make_spool(path, sha, n_docs, restricted);
+}
+
+/* The schema is created once, at the version this library writes; opening
+ * without CREATE needs it; a newer server schema is refused by name. */
+static void
+test_pg_schema(Fixture *f, gconstpointer data)
+{
+  g_autoptr(CdPgArchive) server = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree gchar *expected = NULL;
+
+  server = cd_pg_archive_open(f->uri, CD_ARCHIVE_FLAG_NONE, &error);
+  g_assert_null(server);
+  g_assert_error(error, CD_ERROR, CD_ERROR_ARCHIVE);
+  g_test_message("%s", error->message);
+  g_assert_nonnull(strstr(error->message, "not a Chartdesk archive"));
+  g_clear_error(&error);
+
+  server = open_server(f);
+  g_assert_cmpint(cd_pg_archive_get_schema_version(server), ==, CD_PG_ARCHIVE_SCHEMA_VERSION);
+  g_assert_cmpint(raw_int(f, "SELECT value::int FROM meta WHERE key = 'schema_version'"), ==,
+                  CD_PG_ARCHIVE_SCHEMA_VERSION);
+  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM pg_indexes WHERE indexname IN ('pages_tsv', 'pages_source', "
+                             "'documents_patient', 'documents_type', 'documents_date')"),
+                  ==, 5);
+  g_clear_pointer(&server, cd_pg_archive_free);
+  server = cd_pg_archive_open(f->uri, CD_ARCHIVE_FLAG_NONE, &error);
+  g_assert_no_error(error);
+  g_clear_pointer(&server, cd_pg_archive_free);
+
+  PQclear(PQexec(f->raw, "UPDATE meta SET value = '99' WHERE key = 'schema_version'"));
+  server = cd_pg_archive_open(f->uri, CD_ARCHIVE_FLAG_CREATE, &error);
+  g_assert_null(server);
+  expected =
+      g_strdup_printf("schema version 99 is newer than this Chartdesk understands (%d)", CD_PG_ARCHIVE_SCHEMA_VERSION);
+  g_assert_nonnull(strstr(error->message, expected));
+  g_clear_error(&error);
+
+  /* a server that is not there: named, its password never */
+  server =
+      cd_pg_archive_open("postgresql://chartdesk:s3cret@/nothere?host=/nonexistent-dir", CD_ARCHIVE_FLAG_NONE, &error);
+  g_assert_null(server);
+  g_assert_error(error, CD_ERROR, CD_ERROR_ARCHIVE);
+  g_test_message("%s", error->message);
+  g_assert_nonnull(strstr(error->message, "cannot connect"));
+  g_assert_nonnull(strstr(error->message, "nothere"));
+  g_assert_null(strstr(error->message, "s3cret"));
+}
+
+/* Everything of the spool arrives: documents with their pages, the pages
+ * set aside, the review item, the patients, the batch, the file and the
+ * station's audit chain verbatim; delivering again stores nothing more. */
+static void
+test_pg_deliver(Fixture *f, gconstpointer data)
+{
+  g_autoptr(CdArchive) spool = fixture_spool(f, "station1.archive", SHA_A, 4, FALSE);
+  g_autoptr(CdPgArchive) server = open_server(f);
+  g_autoptr(GError) error = NULL;
+  CdDeliverStats stats = { 0 };
+  g_autofree gchar *spool_chain = NULL;
+  g_autofree gchar *server_chain = NULL;
+
+  g_assert_true(cd_pg_archive_deliver(server, spool, "station1", &stats, NULL, &error));
+  g_assert_no_error(error);
+  g_assert_cmpuint(stats.documents, ==, 4);
+  g_assert_cmpuint(stats.pages, ==, 8);
+  g_assert_cmpuint(stats.set_aside, ==, 2);
+  g_assert_cmpuint(stats.already, ==, 0);
+  g_assert_cmpuint(stats.duplicates, ==, 0);
+  g_assert_cmpuint(stats.audit_entries, ==, (guint64) spool_int(spool, "SELECT count(*) FROM audit"));
+
+  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM documents"), ==, 4);
+  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM pages"), ==, 10);
+  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM pages WHERE document_id IS NULL"), ==, 2);
+  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM pages WHERE kind = 'failed' AND source_page = -1"), ==, 1);
+  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM images"), ==, spool_int(spool, "SELECT count(*) FROM images"));
+  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM review r JOIN documents d ON d.id = r.document_id "
+                             "WHERE d.status = 'review'"),
+                  ==, spool_int(spool, "SELECT count(*) FROM review WHERE document_id IS NOT NULL"));
+  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM review"), ==, spool_int(spool, "SELECT count(*) FROM review"));
+  g_assert_cmpint(spool_int(spool, "SELECT count(*) FROM review"), >=, 1);
+  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM patients"), ==, 3);
+  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM batches WHERE station = 'station1'"), ==, 1);
+  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM files"), ==, 1);
+  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM deliveries WHERE outcome = 'stored'"), ==, 4);
+  /* the text index holds what the pages say */
+  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM pages WHERE tsv @@ websearch_to_tsquery('english', 'metoprolol')"),
+                  ==, spool_int(spool, "SELECT count(*) FROM pages_fts WHERE pages_fts MATCH 'metoprolol'"));
+
+  /* the station's chain, field for field */
+  {
+    g_autoptr(sqlite3_stmt) stmt = cd_archive_prepare(
+        spool,
+        "SELECT group_concat(id || ts || actor || action || object || detail || prev_hash || hash, '|') "
+        "FROM (SELECT * FROM audit ORDER BY id)",
+        &error);
+    g_assert_no_error(error);
+    g_assert_cmpint(sqlite3_step(stmt), ==, SQLITE_ROW);
+    spool_chain = g_strdup((const gchar *) sqlite3_column_text(stmt, 0));
+  }
+  server_chain = raw_text(f, "SELECT string_agg(source_id || ts || actor || action || object || detail || prev_hash "
+                             "|| hash, '|' ORDER BY source_id) FROM audit WHERE station = 'station1'");
+  g_assert_cmpstr(server_chain, ==, spool_chain);
+
+  /* a retry: nothing new, every document "already" */
+  g_assert_true(cd_pg_archive_deliver(server, spool, "station1", &stats, NULL, &error));
+  g_assert_no_error(error);
+  g_assert_cmpuint(stats.documents, ==, 0);
+  g_assert_cmpuint(stats.already, ==, 4);
+  g_assert_cmpuint(stats.set_aside, ==, 0);
+  g_assert_cmpuint(stats.audit_entries, ==, 0);
+  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM documents"), ==, 4);
+  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM pages"), ==, 10);
+  /* the delivery that stored something is in the server's own chain */
+  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM audit WHERE station IS NULL AND action = 'deliver' "
+                             "AND object = 'station:station1'"),
+                  ==, 1);
+
+  /* another spool under the same station name is refused: its document
+   * ids would be taken for these */
+  {
+    g_autoptr(CdArchive) other = fixture_spool(f, "other.archive", SHA_B, 1, FALSE);
+    g_assert_false(cd_pg_archive_deliver(server, other, "station1", &stats, NULL, &error));
+    g_assert_error(error, CD_ERROR, CD_ERROR_INVALID_ARGUMENT);
+    g_assert_nonnull(strstr(error->message, "station 'station1' delivers from another spool"));
+    g_clear_error(&error);
+    g_assert_cmpint(raw_int(f, "SELECT count(*) FROM documents"), ==, 4);
+  }
+
+  /* delivering is running batches: an archivist may not */
+  {
+    g_autoptr(CdPrincipal) alice = cd_principal_new_user("alice", (const gchar *const[]){ "archivist", NULL });
+    cd_pg_archive_set_principal(server, alice);
+    g_assert_false(cd_pg_archive_deliver(server, spool, "station1", &stats, NULL, &error));
+    g_assert_error(error, CD_ERROR, CD_ERROR_PERMISSION_DENIED);
+  }
+}
+
+typedef struct {
+  GCancellable *cancellable;
+  guint after;
+} CancelAfter;
+
+static void
+cancel_after(const CdDeliverStats *stats, gpointer user_data)
+{
+  CancelAfter *c = user_data;
+  if (stats->documents >= c->after)
+    g_cancellable_cancel(c->cancellable);
+}
+
+/* A delivery cancelled after two documents keeps those two; resumed, it
+ * delivers the rest, and every document is on the server exactly once. */
+static void
+test_pg_deliver_interrupted(Fixture *f, gconstpointer data)
+{
+  g_autoptr(CdArchive) spool = fixture_spool(f, "station1.archive", SHA_A, 6, FALSE);
+  g_autoptr(CdPgArchive) server = open_server(f);
+  g_autoptr(GCancellable) cancellable = g_cancellable_new();
+  g_autoptr(GError) error = NULL;
+  CancelAfter c = { cancellable, 2 };
+  CdDeliverStats stats = { 0 };
+
+  cd_pg_archive_set_deliver_progress(server, cancel_after, &c);
+  g_assert_false(cd_pg_archive_deliver(server, spool, "station1", &stats, cancellable, &error));
+  g_assert_error(error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_clear_error(&error);
+  g_assert_cmpuint(stats.documents, ==, 2);
+  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM documents"), ==, 2);
+  /* a file is listed only once all its pages are there */
+  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM files"), ==, 0);
+
+  cd_pg_archive_set_deliver_progress(server, NULL, NULL);
+  g_assert_true(cd_pg_archive_deliver(server, spool, "station1", &stats, NULL, &error));
+  g_assert_no_error(error);
+  g_assert_cmpuint(stats.documents, ==, 4);
+  g_assert_cmpuint(stats.already, ==, 2);
+  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM documents"), ==, 6);
+  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM (SELECT source_sha256, source_page FROM pages "
+                             "WHERE source_page >= 0 GROUP BY 1, 2 HAVING count(*) > 1) x"),
+                  ==, 0);
+  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM pages"), ==, 14);
+  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM files"), ==, 1);
+}
+
+/* Two stations scanned the same file: the second's documents are
+ * duplicates, recorded against the first's, not stored twice. */
+static void
+test_pg_deliver_two_stations(Fixture *f, gconstpointer data)
+{
+  g_autoptr(CdArchive) one = fixture_spool(f, "station1.archive", SHA_A, 3, FALSE);
+  g_autoptr(CdArchive) two = fixture_spool(f, "station2.archive", SHA_A, 3, FALSE);
+  g_autoptr(CdPgArchive) server = open_server(f);
+  g_autoptr(GError) error = NULL;
+  CdDeliverStats stats = { 0 };
+
+  g_assert_true(cd_pg_archive_deliver(server, one, "station1", &stats, NULL, &error));
+  g_assert_no_error(error);
+  g_assert_cmpuint(stats.documents, ==, 3);
+  g_assert_true(cd_pg_archive_deliver(server, two, "station2", &stats, NULL, &error));
+  g_assert_no_error(error);
+  g_assert_cmpuint(stats.documents, ==, 0);
+  g_assert_cmpuint(stats.duplicates, ==, 3);
+  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM documents"), ==, 3);
+  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM pages"), ==, 6 + 2 + 1);
+  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM deliveries d JOIN deliveries o ON o.document_id = d.document_id "
+                             "WHERE d.station = 'station2' AND d.outcome = 'duplicate' AND o.station = 'station1'"),
+                  ==, 3);
+  /* both stations' audit chains are kept, side by side */
+  g_assert_cmpint(raw_int(f, "SELECT count(DISTINCT station) FROM audit"), ==, 2);
+}
+
+typedef struct {
+  const gchar *uri;
+  CdArchive *spool;
+  CdDeliverStats stats;
+  gboolean ok;
+  gchar *message;
+} DeliverThread;
+
+static gpointer
+deliver_thread(gpointer data)
+{
+  DeliverThread *t = data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CdPgArchive) server = cd_pg_archive_open(t->uri, CD_ARCHIVE_FLAG_NONE, &error);
+
+  if (server != NULL)
+    t->ok = cd_pg_archive_deliver(server, t->spool, "station1", &t->stats, NULL, &error);
+  if (error != NULL)
+    t->message = g_strdup(error->message);
+  return NULL;
+}
+
+/* Two deliverers on the same spool at once store every document once:
+ * what one stored the other counts as already there. */
+static void
+test_pg_deliver_concurrent(Fixture *f, gconstpointer data)
+{
+  g_autoptr(CdArchive) spool = fixture_spool(f, "station1.archive", SHA_A, 16, FALSE);
+  g_autoptr(CdPgArchive) server = open_server(f);
+  DeliverThread t[2] = { { f->uri, spool }, { f->uri, spool } };
+  GThread *threads[2];
+
+  for (guint i = 0; i < 2; i++)
+    threads[i] = g_thread_new("deliver", deliver_thread, &t[i]);
+  for (guint i = 0; i < 2; i++)
+    g_thread_join(threads[i]);
+  for (guint i = 0; i < 2; i++) {
+    g_assert_cmpstr(t[i].message, ==, NULL);
+    g_assert_true(t[i].ok);
+  }
+  g_test_message("thread 1: %" G_GUINT64_FORMAT " stored, thread 2: %" G_GUINT64_FORMAT " stored", t[0].stats.documents,
+                 t[1].stats.documents);
+  g_assert_cmpuint(t[0].stats.documents + t[1].stats.documents, ==, 16);
+  g_assert_cmpuint(t[0].stats.already + t[1].stats.already, ==, 16);
+  g_assert_cmpuint(t[0].stats.set_aside + t[1].stats.set_aside, ==, 2);
+  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM documents"), ==, 16);
+  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM pages"), ==, 34);
+  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM audit WHERE station = 'station1'"), ==,
+                  spool_int(spool, "SELECT count(*) FROM audit"));
+}
+
+/* A hit as both sides can name it: the page of the scanned file. */
+static gboolean compare_by_id = FALSE;
+
+static gchar *
+hit_key(const CdSearchHit *hit)
+{
+  if (compare_by_id)
+    return g_strdup_printf("%" G_GINT64_FORMAT, hit->page_id);
+  return g_strdup_printf("%s#%d", hit->source_path, hit->source_page);
+}
+
+static gchar *
+facets_string(GPtrArray *facets)
+{
+  GString *s = g_string_new(NULL);
+  for (guint i = 0; i < facets->len; i++) {
+    CdSearchFacet *facet = g_ptr_array_index(facets, i);
+    g_string_append_printf(s, "%s=%" G_GUINT64_FORMAT ";", facet->value, facet->count);
+  }
+  return g_string_free(s, FALSE);
+}
+
+/* The hits' keys, sorted unless @ordered (a ranked result is compared as
+ * a set: BM25 and ts_rank_cd may order ties and near-ties differently). */
+static gchar *
+hits_string(GPtrArray *hits, gboolean ordered)
+{
+  g_autoptr(GPtrArray) keys = g_ptr_array_new_with_free_func(g_free);
+  g_autoptr(GString) s = g_string_new(NULL);
+
+  for (guint i = 0; i < hits->len; i++)
+    g_ptr_array_add(keys, hit_key(g_ptr_array_index(hits, i)));
+  if (!ordered)
+    g_ptr_array_sort(keys, (GCompareFunc) cd_test_strcmp_p);
+  for (guint i = 0; i < keys->len; i++)
+    g_string_append_printf(s, "%s ", (const gchar *) g_ptr_array_index(keys, i));
+  return g_string_free(g_steal_pointer(&s), FALSE);
+}
+
+/* Asserts the server answers @query as the SQLite spool does: the same
+ * hits, the exact same total and facets. */
+static void
+assert_same_search(CdArchive *spool, CdPgArchive *server, const CdSearchQuery *query)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CdSearchResult) a = cd_archive_search_ex(spool, query, &error);
+  g_autoptr(CdSearchResult) b = NULL;
+  g_autofree gchar *ha = NULL, *hb = NULL, *ta = NULL, *tb = NULL, *ya = NULL, *yb = NULL;
+  gboolean ordered = query->text == NULL;
+
+  g_assert_no_error(error);
+  b = cd_pg_archive_search(server, query, &error);
+  g_assert_no_error(error);
+  ha = hits_string(a->hits, ordered);
+  hb = hits_string(b->hits, ordered);
+  g_test_message("query '%s' mrn %s type %s status %s: sqlite %" G_GUINT64_FORMAT " [%s], server %" G_GUINT64_FORMAT
+                 " [%s]",
+                 query->text, query->mrn, query->doc_type, query->status, a->total, ha, b->total, hb);
+  g_assert_cmpuint(a->hits->len, >, 0);
+  g_assert_cmpstr(ha, ==, hb);
+  g_assert_false(a->total_is_estimate);
+  g_assert_false(b->total_is_estimate);
+  g_assert_cmpuint(a->total, ==, b->total);
+  ta = facets_string(a->type_facets);
+  tb = facets_string(b->type_facets);
+  g_assert_cmpstr(ta, ==, tb);
+  ya = facets_string(a->year_facets);
+  yb = facets_string(b->year_facets);
+  g_assert_cmpstr(ya, ==, yb);
+  for (guint i = 0; i < b->hits->len; i++) {
+    CdSearchHit *hit = g_ptr_array_index(b->hits, i);
+    g_assert_cmpint(hit->page_id, >, 0);
+    g_assert_nonnull(hit->source_path);
+    if (query->text != NULL) {
+      g_assert_nonnull(hit->snippet);
+      g_assert_nonnull(strchr(hit->snippet, '['));
+      g_assert_cmpuint(hit->spans->len, >, 0);
+    }
+    if (hit->document_id > 0) {
+      g_assert_nonnull(hit->status);
+      g_assert_cmpstr(hit->patient_name, !=, NULL);
+    }
+  }
+}
+
+/* The server finds what the SQLite spool finds, for words, a phrase, a
+ * patient, a type with dates, a status and filters without words: the
+ * same pages, the exact totals and the same facets; snippets mark the
+ * matched words. */
+static void
+test_pg_search(Fixture *f, gconstpointer data)
+{
+  g_autoptr(CdArchive) spool = fixture_spool(f, "station1.archive", SHA_A, 12, FALSE);
+  g_autoptr(CdPgArchive) server = open_server(f);
+  g_autoptr(GError) error = NULL;
+  const gchar *progress[] = { "progress-note", "consultation", NULL };
+  const CdSearchQuery queries[] = {
+    { .text = "metoprolol", .limit = 100 },
+    { .text = "\"chest pain\"", .limit = 100 },
+    { .text = "chest radiograph", .limit = 100 },
+    { .text = "hypertension", .mrn = "MRN001", .limit = 100 },
+    { .text = "chest", .doc_type = "progress-note", .date_from = "2021-01-01", .date_to = "2023-12-31", .limit = 100 },
+    { .text = "chest", .doc_types = progress, .limit = 100 },
+    { .text = "visit", .status = "review", .limit = 100 },
+    { .mrn = "MRN002", .limit = 100 },
+    { .doc_type = "laboratory-report", .date_from = "2020-01-01", .limit = 100 },
+    { .status = "filed", .limit = 5, .offset = 2 },
+  };
+
+  g_assert_true(cd_pg_archive_deliver(server, spool, "station1", NULL, NULL, &error));
+  g_assert_no_error(error);
+  for (guint i = 0; i < G_N_ELEMENTS(queries); i++)
+    assert_same_search(spool, server, &queries[i]);
+
+  /* a snippet's span is the matched word, as the page wrote it */
+  {
+    const CdSearchQuery q = { .text = "metoprolol", .limit = 1 };
+    g_autoptr(CdSearchResult) r = cd_pg_archive_search(server, &q, &error);
+    CdSearchHit *hit;
+    CdSearchSpan *span;
+    g_assert_no_error(error);
+    hit = g_ptr_array_index(r->hits, 0);
+    span = &g_array_index(hit->spans, CdSearchSpan, 0);
+    g_assert_cmpint(strncmp(hit->snippet_text + span->start, "Metoprolol", span->length), ==, 0);
+    g_assert_nonnull(strstr(hit->snippet, "[Metoprolol]"));
+    g_assert_cmpstr(r->terms[0], ==, "metoprolol");
+    g_assert_true(r->order == CD_SEARCH_ORDER_RANK);
+  }
+  /* bad input fails as on SQLite */
+  {
+    const CdSearchQuery bad_date = { .text = "chest", .date_from = "2021-13-01" };
+    const CdSearchQuery nothing = { .limit = 10 };
+    const CdSearchQuery bad_fts = { .text = "chest AND" };
+    g_assert_null(cd_pg_archive_search(server, &bad_date, &error));
+    g_assert_error(error, CD_ERROR, CD_ERROR_QUERY);
+    g_clear_error(&error);
+    g_assert_null(cd_pg_archive_search(server, &nothing, &error));
+    g_assert_error(error, CD_ERROR, CD_ERROR_QUERY);
+    g_clear_error(&error);
+    g_assert_null(cd_pg_archive_search(server, &bad_fts, &error));
+    g_assert_error(error, CD_ERROR, CD_ERROR_QUERY);
+    g_clear_error(&error);
+  }
+}
+
+/* A restricted type is invisible to a role without the grant: not in the
+ * hits, the total or the facets, and its document does not exist for it;
+ * every search and read is audited on the server as the principal. */
+static void
+test_pg_restricted_and_audited(Fixture *f, gconstpointer data)
+{
+  g_autoptr(CdArchive) spool = fixture_spool(f, "station1.archive", SHA_A, 6, TRUE);
+  g_autoptr(CdPgArchive) server = open_server(f);
+  g_autoptr(CdPrincipal) alice = cd_principal_new_user("alice", (const gchar *const[]){ "archivist", NULL });
+  g_autoptr(CdPrincipal) indexer = cd_principal_new_user("ivan", (const gchar *const[]){ "indexer", NULL });
+  g_autoptr(GError) error = NULL;
+  const gchar *restricted[] = { "psychotherapy-note", NULL };
+  const CdSearchQuery by_type = { .doc_type = "psychotherapy-note", .limit = 10 };
+  const CdSearchQuery words = { .text = "visit", .limit = 100 };
+  g_autoptr(CdSearchResult) admin_words = NULL;
+  g_autoptr(CdSearchResult) alice_words = NULL;
+  g_autoptr(CdSearchResult) r = NULL;
+  g_autoptr(JsonNode) doc = NULL;
+  g_autoptr(GBytes) image = NULL;
+  g_autofree gchar *format = NULL;
+  gint64 hidden_id, page_id;
+
+  g_assert_true(cd_pg_archive_deliver(server, spool, "station1", NULL, NULL, &error));
+  g_assert_no_error(error);
+  cd_pg_archive_set_restricted_types(server, restricted);
+  hidden_id = raw_int(f, "SELECT id FROM documents WHERE type = 'psychotherapy-note'");
+
+  /* the administrator's direct mode sees it */
+  r = cd_pg_archive_search(server, &by_type, &error);
+  g_assert_no_error(error);
+  g_assert_cmpuint(r->total, ==, 1);
+  g_clear_pointer(&r, cd_search_result_free);
+  admin_words = cd_pg_archive_search(server, &words, &error);
+  g_assert_no_error(error);
+
+  cd_pg_archive_set_principal(server, alice);
+  r = cd_pg_archive_search(server, &by_type, &error);
+  g_assert_no_error(error);
+  g_assert_cmpuint(r->total, ==, 0);
+  g_assert_cmpuint(r->hits->len, ==, 0);
+  alice_words = cd_pg_archive_search(server, &words, &error);
+  g_assert_no_error(error);
+  g_assert_cmpuint(alice_words->total, ==, admin_words->total - 2);
+  for (guint i = 0; i < alice_words->hits->len; i++)
+    g_assert_cmpint(((CdSearchHit *) g_ptr_array_index(alice_words->hits, i))->document_id, !=, hidden_id);
+  for (guint i = 0; i < alice_words->type_facets->len; i++)
+    g_assert_cmpstr(((CdSearchFacet *) g_ptr_array_index(alice_words->type_facets, i))->value, !=,
+                    "psychotherapy-note");
+  g_assert_null(cd_pg_archive_get_document(server, hidden_id, &error));
+  g_assert_error(error, CD_ERROR, CD_ERROR_NOT_FOUND);
+  g_clear_error(&error);
+
+  /* a visible one reads as on SQLite, and its image */
+  doc = cd_pg_archive_get_document(server, hidden_id - 1, &error);
+  g_assert_no_error(error);
+  g_assert_cmpint(json_array_get_length(json_object_get_array_member(json_node_get_object(doc), "pages")), ==, 2);
+  g_assert_cmpstr(json_object_get_string_member(json_node_get_object(doc), "station"), ==, "station1");
+  page_id = json_object_get_int_member(
+      json_array_get_object_element(json_object_get_array_member(json_node_get_object(doc), "pages"), 0), "id");
+  image = cd_pg_archive_get_page_image(server, page_id, &format, &error);
+  g_assert_no_error(error);
+  g_assert_cmpstr(format, ==, "tiff-g4");
+  g_assert_cmpuint(g_bytes_get_size(image), >, 0);
+  {
+    g_autofree gchar *sql = g_strdup_printf("SELECT count(*) FROM images i JOIN pages p ON p.image_sha256 = i.sha256 "
+                                            "WHERE p.id = %" G_GINT64_FORMAT " AND length(i.data) = %" G_GSIZE_FORMAT,
+                                            page_id, g_bytes_get_size(image));
+    g_assert_cmpint(raw_int(f, sql), ==, 1);
+  }
+
+  /* an indexer may not search charts: refused, and the refusal audited */
+  cd_pg_archive_set_principal(server, indexer);
+  g_assert_null(cd_pg_archive_search(server, &words, &error));
+  g_assert_error(error, CD_ERROR, CD_ERROR_PERMISSION_DENIED);
+  g_clear_error(&error);
+
+  /* the server's own chain: alice's searches and reads, ivan's refusal */
+  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM audit WHERE station IS NULL AND actor = 'alice' "
+                             "AND action = 'search'"),
+                  ==, 2);
+  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM audit WHERE station IS NULL AND actor = 'alice' "
+                             "AND action = 'view'"),
+                  ==, 1);
+  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM audit WHERE station IS NULL AND actor = 'alice' "
+                             "AND action = 'view-image'"),
+                  ==, 1);
+  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM audit WHERE station IS NULL AND actor = 'alice' "
+                             "AND action = 'denied'"),
+                  ==, 1);
+  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM audit WHERE station IS NULL AND actor = 'ivan' "
+                             "AND action = 'denied'"),
+                  ==, 1);
+  /* chained: each entry names the hash of the one before */
+  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM audit a JOIN LATERAL (SELECT hash FROM audit b WHERE "
+                             "b.station IS NULL AND b.id < a.id ORDER BY b.id DESC LIMIT 1) prev ON true "
+                             "WHERE a.station IS NULL AND a.prev_hash <> prev.hash"),
+                  ==, 0);
+}
+
+typedef struct {
+  GCancellable *cancellable;
+  const gchar *after_table;
+} CancelCopy;
+
+static void
+cancel_copy(const gchar *table, guint64 rows, gpointer user_data)
+{
+  CancelCopy *c = user_data;
+  if (g_strcmp0(table, c->after_table) == 0)
+    g_cancellable_cancel(c->cancellable);
+}
+
+/* The server back into a new SQLite archive: stopped midway and resumed,
+ * the copy has the server's counts and content hashes, passes the
+ * archive check, and its search gives the server's hits. */
+static void
+test_pg_copy_to_sqlite(Fixture *f, gconstpointer data)
+{
+  g_autoptr(CdArchive) one = fixture_spool(f, "station1.archive", SHA_A, 8, FALSE);
+  g_autoptr(CdArchive) two = fixture_spool(f, "station2.archive", SHA_B, 5, FALSE);
+  g_autoptr(CdPgArchive) server = open_server(f);
+  g_autoptr(GCancellable) cancellable = g_cancellable_new();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CdArchive) copy = NULL;
+  g_autoptr(JsonNode) server_summary = NULL;
+  g_autoptr(JsonNode) copy_summary = NULL;
+  g_autoptr(GPtrArray) problems = NULL;
+  g_autofree gchar *path = g_build_filename(f->dir, "copy.archive", NULL);
+  g_autofree gchar *other = g_build_filename(f->dir, "station1.archive", NULL);
+  CancelCopy c = { cancellable, "documents" };
+  const CdSearchQuery queries[] = {
+    { .text = "metoprolol", .limit = 100 },
+    { .text = "\"chest pain\"", .mrn = "MRN001", .limit = 100 },
+    { .doc_type = "consultation", .limit = 100 },
+  };
+
+  g_assert_true(cd_pg_archive_deliver(server, one, "station1", NULL, NULL, &error));
+  g_assert_no_error(error);
+  g_assert_true(cd_pg_archive_deliver(server, two, "station2", NULL, NULL, &error));
+  g_assert_no_error(error);
+
+  cd_pg_archive_set_copy_progress(server, cancel_copy, &c);
+  g_assert_false(cd_pg_archive_copy_to_sqlite(server, path, cancellable, &error));
+  g_assert_error(error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_clear_error(&error);
+  copy = cd_archive_open(path, CD_ARCHIVE_FLAG_NONE, &error);
+  g_assert_no_error(error);
+  g_assert_cmpint(spool_int(copy, "SELECT count(*) FROM documents"), ==, 13);
+  g_assert_cmpint(spool_int(copy, "SELECT count(*) FROM pages"), ==, 0);
+  g_clear_object(&copy);
+
+  cd_pg_archive_set_copy_progress(server, NULL, NULL);
+  g_assert_true(cd_pg_archive_copy_to_sqlite(server, path, NULL, &error));
+  g_assert_no_error(error);
+
+  copy = cd_archive_open(path, CD_ARCHIVE_FLAG_NONE, &error);
+  g_assert_no_error(error);
+  server_summary = cd_pg_archive_summary(server, &error);
+  g_assert_no_error(error);
+  copy_summary = cd_pg_archive_sqlite_summary(copy, &error);
+  g_assert_no_error(error);
+  g_assert_true(cd_pg_archive_summary_equal(server_summary, copy_summary, &error));
+  g_assert_no_error(error);
+  g_assert_cmpint(
+      json_object_get_int_member(json_object_get_object_member(json_node_get_object(copy_summary), "counts"), "pages"),
+      ==, 13 * 2 + 4);
+  /* the server's audit entries are in the copy's chain */
+  g_assert_cmpint(spool_int(copy, "SELECT count(*) FROM audit WHERE detail LIKE '%\"server_entry\"%'"), >=,
+                  raw_int(f, "SELECT count(*) FROM audit") - 1);
+
+  g_assert_true(cd_archive_check(copy, &problems, &error));
+  g_assert_no_error(error);
+  for (guint i = 0; problems != NULL && i < problems->len; i++)
+    g_test_message("check: %s", (const gchar *) g_ptr_array_index(problems, i));
+  g_assert_true(problems == NULL || problems->len == 0);
+
+  compare_by_id = TRUE;
+  for (guint i = 0; i < G_N_ELEMENTS(queries); i++)
+    assert_same_search(copy, server, &queries[i]);
+  compare_by_id = FALSE;
+
+  /* an archive that is not an unfinished copy of this server is refused */
+  g_assert_false(cd_pg_archive_copy_to_sqlite(server, other, NULL, &error));
+  g_assert_error(error, CD_ERROR, CD_ERROR_INVALID_ARGUMENT);
+  g_assert_nonnull(strstr(error->message, "give a path that does not exist yet"));
+}
+
+/* A word on more pages than CD_PG_SEARCH_BROAD, without filters: the most
+ * recent CD_SEARCH_RANK_WINDOW matches are ranked, the older ones follow
+ * newest first, the total is a lower bound and says so; paging crosses
+ * from the window to the older matches without losing or repeating one. */
+static void
+test_pg_search_broad(Fixture *f, gconstpointer data)
+{
+  g_autoptr(CdArchive) spool = fixture_spool(f, "station1.archive", SHA_A, 2, FALSE);
+  g_autoptr(CdPgArchive) server = open_server(f);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CdSearchResult) first = NULL;
+  g_autoptr(CdSearchResult) across = NULL;
+  g_autoptr(CdSearchResult) narrow = NULL;
+  g_autoptr(GHashTable) seen = g_hash_table_new(g_int64_hash, g_int64_equal);
+  const CdSearchQuery q = { .text = "bulkword", .limit = 20 };
+  const CdSearchQuery q_across = { .text = "bulkword", .limit = 20, .offset = CD_SEARCH_RANK_WINDOW - 10 };
+  const CdSearchQuery q_narrow = { .text = "bulkword", .mrn = "MRN001", .limit = 20 };
+  gint64 max_id, low;
+
+  g_assert_true(cd_pg_archive_deliver(server, spool, "station1", NULL, NULL, &error));
+  g_assert_no_error(error);
+  /* 8,000 pages set aside (no document), all with the word, some twice */
+  PQclear(PQexec(f->raw, "INSERT INTO pages (batch_id, kind, source_path, source_page, text, created) "
+                         "SELECT (SELECT min(id) FROM batches), 'page', 'bulk.tif', g, 'bulkword page ' || g || "
+                         "CASE WHEN g % 97 = 0 THEN ' bulkword bulkword' ELSE '' END, 'x' "
+                         "FROM generate_series(1, 8000) g"));
+  PQclear(PQexec(f->raw, "ANALYZE pages"));
+  max_id = raw_int(f, "SELECT max(id) FROM pages");
+  low = raw_int(f, "SELECT min(id) FROM (SELECT id FROM pages WHERE text LIKE '%bulkword%' ORDER BY id DESC "
+                   "LIMIT 2000) w");
+
+  first = cd_pg_archive_search(server, &q, &error);
+  g_assert_no_error(error);
+  g_assert_cmpstr(first->plan, ==, "recent-window");
+  g_assert_true(first->order == CD_SEARCH_ORDER_RECENT_RANK);
+  g_assert_cmpuint(first->window, ==, CD_SEARCH_RANK_WINDOW);
+  g_assert_true(first->total_is_estimate);
+  g_assert_cmpuint(first->total, ==, 5000);
+  g_assert_true(first->facets_partial);
+  g_assert_cmpuint(first->hits->len, ==, 20);
+  for (guint i = 0; i < first->hits->len; i++) {
+    CdSearchHit *hit = g_ptr_array_index(first->hits, i);
+    g_assert_cmpint(hit->page_id, >=, low);
+    g_assert_cmpint(hit->page_id, <=, max_id);
+    if (i > 0)
+      g_assert_cmpfloat(hit->score, <=, ((CdSearchHit *) g_ptr_array_index(first->hits, i - 1))->score);
+    g_assert_nonnull(strstr(hit->snippet, "[bulkword]"));
+  }
+  /* the pages that say it three times rank first */
+  g_assert_cmpint(((CdSearchHit *) g_ptr_array_index(first->hits, 0))->source_page % 97, ==, 0);
+
+  across = cd_pg_archive_search(server, &q_across, &error);
+  g_assert_no_error(error);
+  g_assert_cmpuint(across->hits->len, ==, 20);
+  for (guint i = 0; i < 20; i++) {
+    CdSearchHit *hit = g_ptr_array_index(across->hits, i);
+    g_assert_false(g_hash_table_contains(seen, &hit->page_id));
+    g_hash_table_add(seen, &hit->page_id);
+    if (i < 10) {
+      g_assert_cmpint(hit->page_id, >=, low);
+    } else {
+      /* past the window: older, newest first */
+      g_assert_cmpint(hit->page_id, <, low);
+      g_assert_cmpint(hit->page_id, ==, low - (i - 9));
+    }
+  }
+
+  /* a filter makes it exact again */
+  narrow = cd_pg_archive_search(server, &q_narrow, &error);
+  g_assert_no_error(error);
+  g_assert_cmpstr(narrow->plan, ==, "text-first");
+  g_assert_false(narrow->total_is_estimate);
+  g_assert_cmpuint(narrow->total, ==, 0);
+}
+
+static void
+skip_all(gconstpointer data)
+{
+  g_test_skip(cd_pg_cluster_missing());
+}
+
+int
+main(int argc, char **argv)
+{
+  g_autoptr(GError) error = NULL;
+  const struct {
+    const gchar *path;
+    void (*func)(Fixture *, gconstpointer);
+  } tests[] = {
+    { "/chartdesk/pg-archive/schema", test_pg_schema },
+    { "/chartdesk/pg-archive/deliver", test_pg_deliver },
+    { "/chartdesk/pg-archive/deliver-interrupted", test_pg_deliver_interrupted },
+    { "/chartdesk/pg-archive/deliver-two-stations", test_pg_deliver_two_stations },
+    { "/chartdesk/pg-archive/deliver-concurrent", test_pg_deliver_concurrent },
+    { "/chartdesk/pg-archive/search", test_pg_search },
+    { "/chartdesk/pg-archive/restricted-and-audited", test_pg_restricted_and_audited },
+    { "/chartdesk/pg-archive/search-broad", test_pg_search_broad },
+    { "/chartdesk/pg-archive/copy-to-sqlite", test_pg_copy_to_sqlite },
+  };
+  gint rc;
+
+  g_test_init(&argc, &argv, NULL);
+  g_test_summary("The PostgreSQL archive on a cluster of the test's own");
+  cluster = cd_pg_cluster_start(&error);
+  g_assert_no_error(error);
+  for (guint i = 0; i < G_N_ELEMENTS(tests); i++) {
+    if (cluster == NULL)
+      g_test_add_data_func(tests[i].path, NULL, skip_all);
+    else
+      g_test_add(tests[i].path, Fixture, NULL, fixture_set_up, tests[i].func, fixture_tear_down);
+  }
+  rc = g_test_run();
+  cd_pg_cluster_stop(cluster);
+  return rc;
+}
