@@ -52,6 +52,8 @@ void cd_pg_archive_set_principal(CdPgArchive *self, CdPrincipal *principal);
  * @duplicates: documents whose pages another station had already
  *   delivered (same source file hash and page): recorded, not stored twice
  * @audit_entries: spool audit entries delivered
+ * @set_aside: pages kept out of documents (blank, separator, failed)
+ *   stored on the server by this call
  */
 typedef struct {
   guint64 documents;
@@ -59,6 +61,7 @@ typedef struct {
   guint64 already;
   guint64 duplicates;
   guint64 audit_entries;
+  guint64 set_aside;
 } CdDeliverStats;
 
 /**
@@ -93,5 +96,43 @@ gboolean cd_pg_archive_copy_to_sqlite(CdPgArchive *self, const gchar *path, GCan
 
 /* counts and content hashes for `archive copy`'s verification */
 JsonNode *cd_pg_archive_summary(CdPgArchive *self, GError **error);
+
+/* Added with the implementation (issue 18, part 2) */
+
+/**
+ * CD_PG_ARCHIVE_SCHEMA_VERSION:
+ *
+ * The server schema this library writes, kept in the server's `meta`
+ * table as `schema_version`. It mirrors the SQLite archive's schema
+ * (CD_ARCHIVE_SCHEMA_VERSION 8) plus the stations and their deliveries.
+ */
+#define CD_PG_ARCHIVE_SCHEMA_VERSION 1
+
+/* the server's schema version, as read at open */
+gint cd_pg_archive_get_schema_version(CdPgArchive *self);
+
+/* Replaces the restricted types read from the taxonomy at open (the
+ * names and former names a principal without the `restricted`
+ * permission may not see), as cd_archive_set_restricted_types(). */
+void cd_pg_archive_set_restricted_types(CdPgArchive *self, const gchar *const *types);
+
+/**
+ * CdDeliverProgress:
+ * @stats: what this call has delivered so far
+ * @user_data: the data given with the function
+ *
+ * Called after each document (and each page set aside) is committed on
+ * the server, from the delivering thread; cancel the delivery's
+ * #GCancellable here to stop after the current one.
+ */
+typedef void (*CdDeliverProgress)(const CdDeliverStats *stats, gpointer user_data);
+void cd_pg_archive_set_deliver_progress(CdPgArchive *self, CdDeliverProgress progress, gpointer user_data);
+
+/* counts and content hashes of a SQLite archive, in the shape of
+ * cd_pg_archive_summary(), to compare the two sides of a copy */
+JsonNode *cd_pg_archive_sqlite_summary(CdArchive *archive, GError **error);
+
+/* whether two summaries agree; @error names the first difference */
+gboolean cd_pg_archive_summary_equal(JsonNode *a, JsonNode *b, GError **error);
 
 G_END_DECLS

@@ -1,0 +1,1106 @@
+/*
+ * Copyright 2026 The Chartdesk authors
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * The PostgreSQL archive: the connection, the schema, the server's audit
+ * chain and the delivery of a station's spool (see cd-pg-archive.h).
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "cd-error.h"
+#include "cd-pg-private.h"
+#include "cd-pg-schema.h"
+#include "cd-util-private.h"
+
+gboolean
+cd_archive_location_is_server(const gchar *location)
+{
+  return location != NULL &&
+         (g_str_has_prefix(location, "postgresql://") || g_str_has_prefix(location, "postgres://"));
+}
+
+CdPgParams *
+cd_pg_params_new(void)
+{
+  CdPgParams *p = g_new0(CdPgParams, 1);
+  p->values = g_ptr_array_new_with_free_func(g_free);
+  p->lengths = g_array_new(FALSE, TRUE, sizeof(gint));
+  p->formats = g_array_new(FALSE, TRUE, sizeof(gint));
+  return p;
+}
+
+void
+cd_pg_params_free(CdPgParams *p)
+{
+  if (p == NULL)
+    return;
+  g_ptr_array_unref(p->values);
+  g_array_unref(p->lengths);
+  g_array_unref(p->formats);
+  g_free(p);
+}
+
+guint
+cd_pg_params_add(CdPgParams *p, const gchar *value)
+{
+  gint zero = 0;
+  g_ptr_array_add(p->values, g_strdup(value));
+  g_array_append_val(p->lengths, zero);
+  g_array_append_val(p->formats, zero);
+  return p->values->len;
+}
+
+guint
+cd_pg_params_add_int(CdPgParams *p, gint64 value)
+{
+  g_autofree gchar *s = g_strdup_printf("%" G_GINT64_FORMAT, value);
+  return cd_pg_params_add(p, s);
+}
+
+guint
+cd_pg_params_add_binary(CdPgParams *p, gconstpointer data, gsize len)
+{
+  gint one = 1;
+  gint l = (gint) len;
+  g_ptr_array_add(p->values, g_memdup2(data != NULL ? data : "", MAX(len, 1)));
+  g_array_append_val(p->lengths, l);
+  g_array_append_val(p->formats, one);
+  return p->values->len;
+}
+
+gchar *
+cd_pg_array_literal(const gchar *const *values)
+{
+  GString *s = g_string_new("{");
+
+  for (guint i = 0; values != NULL && values[i] != NULL; i++) {
+    if (i > 0)
+      g_string_append_c(s, ',');
+    g_string_append_c(s, '"');
+    for (const gchar *c = values[i]; *c != '\0'; c++) {
+      if (*c == '"' || *c == '\\')
+        g_string_append_c(s, '\\');
+      g_string_append_c(s, *c);
+    }
+    g_string_append_c(s, '"');
+  }
+  g_string_append_c(s, '}');
+  return g_string_free(s, FALSE);
+}
+
+static void
+cd_pg_set_error(CdPgArchive *self, GError **error, const gchar *what, PGresult *res)
+{
+  const gchar *msg = res != NULL ? PQresultErrorMessage(res) : NULL;
+  g_autofree gchar *clean = NULL;
+
+  if (msg == NULL || msg[0] == '\0')
+    msg = PQerrorMessage(self->conn);
+  clean = g_strstrip(g_strdup(msg));
+  g_set_error(error, CD_ERROR, CD_ERROR_ARCHIVE, "%s: %s: %s", self->where, what, clean);
+}
+
+PGresult *
+cd_pg_exec(CdPgArchive *self, const gchar *sql, CdPgParams *params, const gchar *what, GError **error)
+{
+  PGresult *res;
+  ExecStatusType status;
+
+  if (params != NULL)
+    res = PQexecParams(self->conn, sql, (gint) params->values->len, NULL,
+                       (const gchar *const *) params->values->pdata, (const gint *) params->lengths->data,
+                       (const gint *) params->formats->data, 0);
+  else
+    res = PQexecParams(self->conn, sql, 0, NULL, NULL, NULL, NULL, 0);
+  status = PQresultStatus(res);
+  if (status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK)
+    return res;
+  cd_pg_set_error(self, error, what, res);
+  PQclear(res);
+  return NULL;
+}
+
+gboolean
+cd_pg_exec_ok(CdPgArchive *self, const gchar *sql, CdPgParams *params, const gchar *what, GError **error)
+{
+  g_autoptr(PGresult) res = cd_pg_exec(self, sql, params, what, error);
+  return res != NULL;
+}
+
+gboolean
+cd_pg_begin(CdPgArchive *self, GError **error)
+{
+  return cd_pg_exec_ok(self, "BEGIN", NULL, "cannot begin a transaction", error);
+}
+
+gboolean
+cd_pg_commit(CdPgArchive *self, GError **error)
+{
+  return cd_pg_exec_ok(self, "COMMIT", NULL, "cannot commit", error);
+}
+
+void
+cd_pg_rollback(CdPgArchive *self)
+{
+  if (PQtransactionStatus(self->conn) != PQTRANS_IDLE)
+    PQclear(PQexec(self->conn, "ROLLBACK"));
+}
+
+const gchar *
+cd_pg_value(PGresult *res, gint row, gint col)
+{
+  if (PQgetisnull(res, row, col))
+    return NULL;
+  return PQgetvalue(res, row, col);
+}
+
+static gint64
+cd_pg_int(PGresult *res, gint row, gint col)
+{
+  const gchar *v = cd_pg_value(res, row, col);
+  return v != NULL ? g_ascii_strtoll(v, NULL, 10) : 0;
+}
+
+/* The server as messages name it: user@host-or-socket/database. */
+static gchar *
+cd_pg_describe(PGconn *conn, const gchar *conninfo)
+{
+  const gchar *host = PQhost(conn);
+  const gchar *db = PQdb(conn);
+
+  if (host == NULL || db == NULL)
+    return g_strdup(conninfo);
+  return g_strdup_printf("postgresql://%s/%s", host, db);
+}
+
+/* Migrates the schema to CD_PG_ARCHIVE_SCHEMA_VERSION, each step in one
+ * transaction; an advisory lock keeps two stations from migrating at once. */
+static gboolean
+cd_pg_migrate(CdPgArchive *self, gboolean create, GError **error)
+{
+  for (;;) {
+    g_autoptr(PGresult) res = NULL;
+    gint version = 0;
+
+    if (!cd_pg_begin(self, error))
+      return FALSE;
+    if (create && !cd_pg_exec_ok(self, "SELECT pg_advisory_xact_lock(4348445400)", NULL, "cannot lock the schema",
+                                 error)) {
+      cd_pg_rollback(self);
+      return FALSE;
+    }
+    res = cd_pg_exec(self,
+                     "SELECT CASE WHEN to_regclass('meta') IS NULL THEN NULL ELSE "
+                     "(SELECT value FROM meta WHERE key = 'schema_version') END",
+                     NULL, "cannot read the schema version", error);
+    if (res == NULL) {
+      cd_pg_rollback(self);
+      return FALSE;
+    }
+    if (cd_pg_value(res, 0, 0) != NULL)
+      version = (gint) g_ascii_strtoll(cd_pg_value(res, 0, 0), NULL, 10);
+    else if (!create) {
+      cd_pg_rollback(self);
+      g_set_error(error, CD_ERROR, CD_ERROR_ARCHIVE,
+                  "%s: not a Chartdesk archive (no schema): create it with `chartdesk archive init`", self->where);
+      return FALSE;
+    }
+    if (version > CD_PG_ARCHIVE_SCHEMA_VERSION) {
+      cd_pg_rollback(self);
+      g_set_error(error, CD_ERROR, CD_ERROR_ARCHIVE,
+                  "%s: schema version %d is newer than this Chartdesk understands (%d): upgrade Chartdesk",
+                  self->where, version, CD_PG_ARCHIVE_SCHEMA_VERSION);
+      return FALSE;
+    }
+    if (version == CD_PG_ARCHIVE_SCHEMA_VERSION) {
+      self->schema_version = version;
+      cd_pg_rollback(self);
+      return TRUE;
+    }
+    if (!create) {
+      cd_pg_rollback(self);
+      g_set_error(error, CD_ERROR, CD_ERROR_ARCHIVE, "%s: schema version %d needs migrating to %d (open it to create)",
+                  self->where, version, CD_PG_ARCHIVE_SCHEMA_VERSION);
+      return FALSE;
+    }
+    {
+      g_autoptr(CdPgParams) p = cd_pg_params_new();
+      g_autofree gchar *what = g_strdup_printf("migration to schema %d", version + 1);
+      cd_pg_params_add_int(p, version + 1);
+      /* a multi-statement string runs through the simple protocol */
+      res = PQexec(self->conn, cd_pg_migrations[version]);
+      if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK) {
+        cd_pg_set_error(self, error, what, res);
+        cd_pg_rollback(self);
+        return FALSE;
+      }
+      if (!cd_pg_exec_ok(self,
+                         "INSERT INTO meta (key, value) VALUES ('schema_version', $1) "
+                         "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                         p, what, error) ||
+          !cd_pg_commit(self, error)) {
+        cd_pg_rollback(self);
+        return FALSE;
+      }
+    }
+  }
+}
+
+CdPgArchive *
+cd_pg_archive_open(const gchar *conninfo, CdArchiveFlags flags, GError **error)
+{
+  g_autoptr(CdPgArchive) self = g_new0(CdPgArchive, 1);
+  g_autofree gchar *taxonomy = NULL;
+
+  g_return_val_if_fail(conninfo != NULL, NULL);
+  self->principal = cd_principal_new_admin_mode(g_get_user_name(), NULL);
+  self->conn = PQconnectdb(conninfo);
+  if (PQstatus(self->conn) != CONNECTION_OK) {
+    g_autofree gchar *msg = g_strstrip(g_strdup(PQerrorMessage(self->conn)));
+    g_set_error(error, CD_ERROR, CD_ERROR_ARCHIVE, "%s: cannot connect: %s", conninfo, msg);
+    return NULL;
+  }
+  self->where = cd_pg_describe(self->conn, conninfo);
+  if (!cd_pg_exec_ok(self, "SET client_min_messages = warning", NULL, "cannot set up the session", error))
+    return NULL;
+  if (!cd_pg_migrate(self, (flags & CD_ARCHIVE_FLAG_CREATE) != 0, error))
+    return NULL;
+  /* restricted types as the SQLite archive reads them: fail closed */
+  taxonomy = cd_taxonomy_find(NULL);
+  if (taxonomy != NULL) {
+    g_auto(GStrv) types = cd_taxonomy_file_get_restricted(taxonomy, error);
+    if (types == NULL)
+      return NULL;
+    cd_pg_archive_set_restricted_types(self, (const gchar *const *) types);
+  }
+  return g_steal_pointer(&self);
+}
+
+void
+cd_pg_archive_free(CdPgArchive *self)
+{
+  if (self == NULL)
+    return;
+  if (self->conn != NULL)
+    PQfinish(self->conn);
+  g_free(self->where);
+  g_clear_object(&self->principal);
+  g_strfreev(self->restricted);
+  g_free(self);
+}
+
+gint
+cd_pg_archive_get_schema_version(CdPgArchive *self)
+{
+  return self->schema_version;
+}
+
+void
+cd_pg_archive_set_principal(CdPgArchive *self, CdPrincipal *principal)
+{
+  g_return_if_fail(CD_IS_PRINCIPAL(principal));
+  g_set_object(&self->principal, principal);
+}
+
+void
+cd_pg_archive_set_restricted_types(CdPgArchive *self, const gchar *const *types)
+{
+  g_strfreev(self->restricted);
+  self->restricted = types != NULL && types[0] != NULL ? g_strdupv((gchar **) types) : NULL;
+}
+
+void
+cd_pg_archive_set_deliver_progress(CdPgArchive *self, CdDeliverProgress progress, gpointer user_data)
+{
+  self->progress = progress;
+  self->progress_data = user_data;
+}
+
+const gchar *
+cd_pg_actor(CdPgArchive *self)
+{
+  return cd_principal_get_audit_name(self->principal);
+}
+
+gchar *
+cd_pg_hidden_types(CdPgArchive *self)
+{
+  if (self->restricted == NULL || cd_principal_has(self->principal, CD_PERMISSION_RESTRICTED))
+    return NULL;
+  return cd_pg_array_literal((const gchar *const *) self->restricted);
+}
+
+/* The server's own chain: plain SHA-256 over the entry's fields and the
+ * hash before it (as the SQLite archive's scheme 0). Writers are put in
+ * line by a transaction-level advisory lock, so the chain never forks. */
+gboolean
+cd_pg_audit(CdPgArchive *self, const gchar *action, const gchar *object, JsonNode *detail, GError **error)
+{
+  g_autoptr(PGresult) last = NULL;
+  g_autoptr(CdPgParams) p = cd_pg_params_new();
+  g_autoptr(GChecksum) sum = g_checksum_new(G_CHECKSUM_SHA256);
+  g_autoptr(JsonNode) wrapped = NULL;
+  g_autofree gchar *ts = cd_now_iso8601();
+  g_autofree gchar *detail_str = NULL;
+  const gchar *glass = cd_principal_get_break_glass(self->principal, NULL);
+  const gchar *prev;
+  gboolean own_txn = PQtransactionStatus(self->conn) == PQTRANS_IDLE;
+
+  if (glass != NULL) {
+    g_autoptr(JsonObject) obj = json_object_new();
+    g_autofree gchar *purpose = g_strdup_printf("break-glass: %s", glass);
+    json_object_set_string_member(obj, "purpose", purpose);
+    if (detail != NULL)
+      json_object_set_member(obj, "detail", json_node_copy(detail));
+    wrapped = json_node_init_object(json_node_alloc(), obj);
+    detail = wrapped;
+  }
+  detail_str = detail != NULL ? cd_json_to_string(detail) : g_strdup("{}");
+  if (own_txn && !cd_pg_begin(self, error))
+    return FALSE;
+  if (!cd_pg_exec_ok(self, "SELECT pg_advisory_xact_lock(4348445401)", NULL, "cannot write the audit log", error))
+    goto fail;
+  last = cd_pg_exec(self, "SELECT hash FROM audit WHERE station IS NULL ORDER BY id DESC LIMIT 1", NULL,
+                    "cannot read the audit log", error);
+  if (last == NULL)
+    goto fail;
+  prev = PQntuples(last) > 0 ? cd_pg_value(last, 0, 0) : "genesis";
+  {
+    const gchar *parts[] = { prev, ts, cd_pg_actor(self), action, object, detail_str };
+    for (guint i = 0; i < G_N_ELEMENTS(parts); i++) {
+      g_checksum_update(sum, (const guchar *) parts[i], strlen(parts[i]));
+      g_checksum_update(sum, (const guchar *) "\n", 1);
+    }
+  }
+  cd_pg_params_add(p, ts);
+  cd_pg_params_add(p, cd_pg_actor(self));
+  cd_pg_params_add(p, action);
+  cd_pg_params_add(p, object);
+  cd_pg_params_add(p, detail_str);
+  cd_pg_params_add(p, prev);
+  cd_pg_params_add(p, g_checksum_get_string(sum));
+  if (!cd_pg_exec_ok(self,
+                     "INSERT INTO audit (ts, actor, action, object, detail, prev_hash, hash, scheme) "
+                     "VALUES ($1, $2, $3, $4, $5, $6, $7, 0)",
+                     p, "cannot write the audit log", error))
+    goto fail;
+  if (own_txn && !cd_pg_commit(self, error))
+    goto fail;
+  return TRUE;
+fail:
+  if (own_txn)
+    cd_pg_rollback(self);
+  return FALSE;
+}
+
+gboolean
+cd_pg_require(CdPgArchive *self, CdPermission permission, const gchar *what, const gchar *object, GError **error)
+{
+  g_autoptr(JsonObject) obj = NULL;
+  g_autoptr(JsonNode) detail = NULL;
+  g_autoptr(GError) audit_error = NULL;
+
+  if (cd_principal_check(self->principal, permission, what, error))
+    return TRUE;
+  obj = json_object_new();
+  json_object_set_string_member(obj, "permission", cd_permission_to_string(permission));
+  json_object_set_string_member(obj, "operation", what);
+  detail = json_node_init_object(json_node_alloc(), obj);
+  if (!cd_pg_audit(self, "denied", object != NULL ? object : "archive", detail, &audit_error))
+    g_warning("%s", audit_error->message);
+  return FALSE;
+}
+
+/* ---- delivery ---- */
+
+/* One delivery run: the spool, the station, and what the server knows of
+ * it (the spool's batch ids mapped to the server's). */
+typedef struct {
+  CdPgArchive *self;
+  CdArchive *spool;
+  const gchar *station;
+  CdDeliverStats *stats;
+  GHashTable *batches; /* spool batch id → server batch id (gint64 in pointers via g_int64_hash) */
+} CdDelivery;
+
+/* The text of column @i, as SQLite gives it (numbers in decimal). */
+static const gchar *
+cd_col(sqlite3_stmt *stmt, gint i)
+{
+  return (const gchar *) sqlite3_column_text(stmt, i);
+}
+
+/* The spool batch's row on the server, created or brought up to date;
+ * inside the caller's transaction. */
+static gint64
+cd_deliver_batch(CdDelivery *d, gint64 spool_batch, GError **error)
+{
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+  g_autoptr(CdPgParams) p = cd_pg_params_new();
+  g_autoptr(PGresult) res = NULL;
+  gint64 *cached = g_hash_table_lookup(d->batches, &spool_batch);
+  gint64 *key, *value;
+
+  if (cached != NULL)
+    return *cached;
+  stmt = cd_archive_prepare(d->spool,
+                            "SELECT started, finished, actor, workflow, inputs, status, report, workflow_origin, "
+                            "options, audit_anchor FROM batches WHERE id = ?",
+                            error);
+  if (stmt == NULL)
+    return 0;
+  sqlite3_bind_int64(stmt, 1, spool_batch);
+  if (sqlite3_step(stmt) != SQLITE_ROW) {
+    g_set_error(error, CD_ERROR, CD_ERROR_INVALID_DATA, "%s: batch %" G_GINT64_FORMAT " is missing from the spool",
+                cd_archive_get_path(d->spool), spool_batch);
+    return 0;
+  }
+  cd_pg_params_add(p, d->station);
+  cd_pg_params_add_int(p, spool_batch);
+  for (gint i = 0; i < 10; i++)
+    cd_pg_params_add(p, cd_col(stmt, i));
+  res = cd_pg_exec(d->self,
+                   "INSERT INTO batches (station, source_batch_id, started, finished, actor, workflow, inputs, status, "
+                   "report, workflow_origin, options, audit_anchor) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, "
+                   "$11, $12) ON CONFLICT (station, source_batch_id) DO UPDATE SET finished = excluded.finished, "
+                   "status = excluded.status, report = excluded.report, audit_anchor = excluded.audit_anchor "
+                   "RETURNING id",
+                   p, "cannot deliver a batch", error);
+  if (res == NULL)
+    return 0;
+  key = g_new(gint64, 1);
+  value = g_new(gint64, 1);
+  *key = spool_batch;
+  *value = cd_pg_int(res, 0, 0);
+  g_hash_table_insert(d->batches, key, value);
+  return *value;
+}
+
+/* Sends the image unless the server has it (from any station). */
+static gboolean
+cd_deliver_image(CdDelivery *d, const gchar *sha256, GError **error)
+{
+  g_autoptr(CdPgParams) p = cd_pg_params_new();
+  g_autoptr(PGresult) res = NULL;
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+
+  cd_pg_params_add(p, sha256);
+  res = cd_pg_exec(d->self, "SELECT 1 FROM images WHERE sha256 = $1", p, "cannot deliver an image", error);
+  if (res == NULL)
+    return FALSE;
+  if (PQntuples(res) > 0)
+    return TRUE;
+  stmt = cd_archive_prepare(d->spool, "SELECT format, width, height, depth, xres, yres, data FROM images WHERE sha256 = ?",
+                            error);
+  if (stmt == NULL)
+    return FALSE;
+  cd_bind_text(stmt, 1, sha256);
+  if (sqlite3_step(stmt) != SQLITE_ROW) {
+    g_set_error(error, CD_ERROR, CD_ERROR_INVALID_DATA, "%s: image %s is missing from the spool",
+                cd_archive_get_path(d->spool), sha256);
+    return FALSE;
+  }
+  g_clear_pointer(&p, cd_pg_params_free);
+  p = cd_pg_params_new();
+  cd_pg_params_add(p, sha256);
+  for (gint i = 0; i < 6; i++)
+    cd_pg_params_add(p, cd_col(stmt, i));
+  cd_pg_params_add_binary(p, sqlite3_column_blob(stmt, 6), sqlite3_column_bytes(stmt, 6));
+  return cd_pg_exec_ok(d->self,
+                       "INSERT INTO images (sha256, format, width, height, depth, xres, yres, data) VALUES ($1, $2, $3, "
+                       "$4, $5, $6, $7, $8) ON CONFLICT (sha256) DO NOTHING",
+                       p, "cannot deliver an image", error);
+}
+
+#define SPOOL_PAGE_COLUMNS                                                                                             \
+  "id, batch_id, seq, kind, reason, source_path, source_page, source_sha256, xres, yres, image_sha256, rotation, "    \
+  "skew, text, words, confidence, problems, facts, created"
+
+/* Inserts one spool page (a row of SPOOL_PAGE_COLUMNS) under @document_id
+ * (0: outside documents). Returns the server's page id, 0 when the server
+ * already had this page of this file (another station's), -1 on error. */
+static gint64
+cd_deliver_page(CdDelivery *d, sqlite3_stmt *row, gint64 server_batch, gint64 document_id, GError **error)
+{
+  g_autoptr(CdPgParams) p = cd_pg_params_new();
+  g_autoptr(PGresult) res = NULL;
+
+  if (cd_col(row, 10) != NULL && !cd_deliver_image(d, cd_col(row, 10), error))
+    return -1;
+  cd_pg_params_add_int(p, server_batch);
+  if (document_id > 0)
+    cd_pg_params_add_int(p, document_id);
+  else
+    cd_pg_params_add(p, NULL);
+  for (gint i = 2; i < 19; i++)
+    cd_pg_params_add(p, cd_col(row, i));
+  res = cd_pg_exec(d->self,
+                   "INSERT INTO pages (batch_id, document_id, seq, kind, reason, source_path, source_page, "
+                   "source_sha256, xres, yres, image_sha256, rotation, skew, text, words, confidence, problems, facts, "
+                   "created) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, "
+                   "$19) ON CONFLICT (source_sha256, source_page) WHERE source_sha256 IS NOT NULL AND source_page >= 0 "
+                   "DO NOTHING RETURNING id",
+                   p, "cannot deliver a page", error);
+  if (res == NULL)
+    return -1;
+  return PQntuples(res) > 0 ? cd_pg_int(res, 0, 0) : 0;
+}
+
+/* The spool's review items of a document or of a page set aside. */
+static gboolean
+cd_deliver_review(CdDelivery *d, const gchar *where, gint64 spool_id, gint64 document_id, GHashTable *page_map,
+                  GError **error)
+{
+  g_autofree gchar *sql = g_strdup_printf("SELECT page_id, reason, created, resolved, resolved_by, resolution, "
+                                          "assignee, assigned FROM review WHERE %s = ? ORDER BY id",
+                                          where);
+  g_autoptr(sqlite3_stmt) stmt = cd_archive_prepare(d->spool, sql, error);
+  gint rc;
+
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64(stmt, 1, spool_id);
+  while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+    g_autoptr(CdPgParams) p = cd_pg_params_new();
+    gint64 spool_page = sqlite3_column_int64(stmt, 0);
+    gint64 *page = spool_page > 0 ? g_hash_table_lookup(page_map, &spool_page) : NULL;
+
+    if (document_id > 0)
+      cd_pg_params_add_int(p, document_id);
+    else
+      cd_pg_params_add(p, NULL);
+    if (page != NULL && *page > 0)
+      cd_pg_params_add_int(p, *page);
+    else
+      cd_pg_params_add(p, NULL);
+    for (gint i = 1; i < 8; i++)
+      cd_pg_params_add(p, cd_col(stmt, i));
+    if (!cd_pg_exec_ok(d->self,
+                       "INSERT INTO review (document_id, page_id, reason, created, resolved, resolved_by, resolution, "
+                       "assignee, assigned) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                       p, "cannot deliver a review item", error))
+      return FALSE;
+  }
+  if (rc != SQLITE_DONE) {
+    cd_archive_set_error(d->spool, error, "cannot read the review queue");
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* A delivery key: TRUE in *@fresh when this call took it (the server did
+ * not have the document from this station). Concurrent deliverers of the
+ * same key wait here for the first to commit or roll back. */
+static gboolean
+cd_deliver_key(CdDelivery *d, const gchar *table, const gchar *column, gint64 spool_id, gboolean *fresh,
+               GError **error)
+{
+  g_autoptr(CdPgParams) p = cd_pg_params_new();
+  g_autoptr(PGresult) res = NULL;
+  g_autofree gchar *now = cd_now_iso8601();
+  g_autofree gchar *sql = g_strdup_printf("INSERT INTO %s (station, %s, outcome, delivered) VALUES ($1, $2, 'stored', "
+                                          "$3) ON CONFLICT DO NOTHING RETURNING 1",
+                                          table, column);
+
+  cd_pg_params_add(p, d->station);
+  cd_pg_params_add_int(p, spool_id);
+  cd_pg_params_add(p, now);
+  res = cd_pg_exec(d->self, sql, p, "cannot record a delivery", error);
+  if (res == NULL)
+    return FALSE;
+  *fresh = PQntuples(res) > 0;
+  return TRUE;
+}
+
+static gboolean
+cd_deliver_set_outcome(CdDelivery *d, const gchar *table, const gchar *key_column, const gchar *id_column,
+                       gint64 spool_id, gint64 server_id, const gchar *outcome, GError **error)
+{
+  g_autoptr(CdPgParams) p = cd_pg_params_new();
+  g_autofree gchar *sql = g_strdup_printf("UPDATE %s SET %s = $3, outcome = $4 WHERE station = $1 AND %s = $2", table,
+                                          id_column, key_column);
+
+  cd_pg_params_add(p, d->station);
+  cd_pg_params_add_int(p, spool_id);
+  if (server_id > 0)
+    cd_pg_params_add_int(p, server_id);
+  else
+    cd_pg_params_add(p, NULL);
+  cd_pg_params_add(p, outcome);
+  return cd_pg_exec_ok(d->self, sql, p, "cannot record a delivery", error);
+}
+
+/* The server's document holding this page of this file, 0 if none. */
+static gint64
+cd_deliver_find_page_document(CdDelivery *d, const gchar *sha256, const gchar *page, GError **error)
+{
+  g_autoptr(CdPgParams) p = cd_pg_params_new();
+  g_autoptr(PGresult) res = NULL;
+
+  cd_pg_params_add(p, sha256);
+  cd_pg_params_add(p, page);
+  res = cd_pg_exec(d->self, "SELECT coalesce(document_id, 0), id FROM pages WHERE source_sha256 = $1 AND source_page = $2",
+                   p, "cannot look a page up", error);
+  if (res == NULL)
+    return -1;
+  return PQntuples(res) > 0 ? cd_pg_int(res, 0, 0) : 0;
+}
+
+/* One spool document, its pages and its review items, in one server
+ * transaction with its delivery key. */
+static gboolean
+cd_deliver_document(CdDelivery *d, gint64 spool_doc, GError **error)
+{
+  g_autoptr(sqlite3_stmt) doc = NULL;
+  g_autoptr(sqlite3_stmt) pages = NULL;
+  g_autoptr(CdPgParams) p = cd_pg_params_new();
+  g_autoptr(PGresult) res = NULL;
+  g_autoptr(GHashTable) page_map = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
+  g_autofree gchar *first_sha = NULL;
+  g_autofree gchar *first_page = NULL;
+  gboolean fresh = FALSE;
+  gint64 server_batch, document_id;
+  guint n_pages = 0, stored = 0;
+  gint rc;
+
+  doc = cd_archive_prepare(d->spool,
+                           "SELECT batch_id, patient_mrn, status, type, type_confidence, date, title, created "
+                           "FROM documents WHERE id = ?",
+                           error);
+  if (doc == NULL)
+    return FALSE;
+  sqlite3_bind_int64(doc, 1, spool_doc);
+  if (sqlite3_step(doc) != SQLITE_ROW)
+    return TRUE; /* gone from the spool (merged in review) */
+
+  if (!cd_pg_begin(d->self, error))
+    return FALSE;
+  if (!cd_deliver_key(d, "deliveries", "source_document_id", spool_doc, &fresh, error))
+    goto fail;
+  if (!fresh) {
+    cd_pg_rollback(d->self);
+    d->stats->already++;
+    return TRUE;
+  }
+  server_batch = cd_deliver_batch(d, sqlite3_column_int64(doc, 0), error);
+  if (server_batch == 0)
+    goto fail;
+  cd_pg_params_add_int(p, server_batch);
+  for (gint i = 1; i < 8; i++)
+    cd_pg_params_add(p, cd_col(doc, i));
+  res = cd_pg_exec(d->self,
+                   "INSERT INTO documents (batch_id, patient_mrn, status, type, type_confidence, date, title, created) "
+                   "VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+                   p, "cannot deliver a document", error);
+  if (res == NULL)
+    goto fail;
+  document_id = cd_pg_int(res, 0, 0);
+
+  pages = cd_archive_prepare(d->spool, "SELECT " SPOOL_PAGE_COLUMNS " FROM pages WHERE document_id = ? ORDER BY seq",
+                             error);
+  if (pages == NULL)
+    goto fail;
+  sqlite3_bind_int64(pages, 1, spool_doc);
+  while ((rc = sqlite3_step(pages)) == SQLITE_ROW) {
+    gint64 page_id = cd_deliver_page(d, pages, server_batch, document_id, error);
+    gint64 *key, *value;
+    if (page_id < 0)
+      goto fail;
+    if (n_pages++ == 0) {
+      first_sha = g_strdup(cd_col(pages, 7));
+      first_page = g_strdup(cd_col(pages, 6));
+    }
+    if (page_id > 0)
+      stored++;
+    key = g_new(gint64, 1);
+    value = g_new(gint64, 1);
+    *key = sqlite3_column_int64(pages, 0);
+    *value = page_id;
+    g_hash_table_insert(page_map, key, value);
+  }
+  if (rc != SQLITE_DONE) {
+    cd_archive_set_error(d->spool, error, "cannot read a document's pages");
+    goto fail;
+  }
+  if (n_pages > 0 && stored == 0) {
+    /* every page is on the server already, from another station */
+    g_autoptr(CdPgParams) del = cd_pg_params_new();
+    gint64 existing = cd_deliver_find_page_document(d, first_sha, first_page, error);
+    if (existing < 0)
+      goto fail;
+    cd_pg_params_add_int(del, document_id);
+    if (!cd_pg_exec_ok(d->self, "DELETE FROM documents WHERE id = $1", del, "cannot deliver a document", error) ||
+        !cd_deliver_set_outcome(d, "deliveries", "source_document_id", "document_id", spool_doc, existing, "duplicate",
+                                error) ||
+        !cd_pg_commit(d->self, error))
+      goto fail;
+    d->stats->duplicates++;
+    return TRUE;
+  }
+  if (!cd_deliver_review(d, "document_id", spool_doc, document_id, page_map, error) ||
+      !cd_deliver_set_outcome(d, "deliveries", "source_document_id", "document_id", spool_doc, document_id,
+                              stored < n_pages ? "partial" : "stored", error) ||
+      !cd_pg_commit(d->self, error))
+    goto fail;
+  d->stats->documents++;
+  d->stats->pages += stored;
+  return TRUE;
+fail:
+  cd_pg_rollback(d->self);
+  return FALSE;
+}
+
+/* A page kept out of documents (blank, separator, failed), with its
+ * review items, in one transaction with its key: never lose a page. */
+static gboolean
+cd_deliver_set_aside(CdDelivery *d, sqlite3_stmt *row, GError **error)
+{
+  g_autoptr(GHashTable) page_map = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
+  gint64 spool_page = sqlite3_column_int64(row, 0);
+  gboolean fresh = FALSE;
+  gint64 server_batch, page_id;
+  gint64 *key, *value;
+
+  if (!cd_pg_begin(d->self, error))
+    return FALSE;
+  if (!cd_deliver_key(d, "page_deliveries", "source_page_id", spool_page, &fresh, error))
+    goto fail;
+  if (!fresh) {
+    cd_pg_rollback(d->self);
+    return TRUE;
+  }
+  server_batch = cd_deliver_batch(d, sqlite3_column_int64(row, 1), error);
+  if (server_batch == 0)
+    goto fail;
+  page_id = cd_deliver_page(d, row, server_batch, 0, error);
+  if (page_id < 0)
+    goto fail;
+  key = g_new(gint64, 1);
+  value = g_new(gint64, 1);
+  *key = spool_page;
+  *value = page_id;
+  g_hash_table_insert(page_map, key, value);
+  if (page_id == 0) {
+    if (!cd_deliver_set_outcome(d, "page_deliveries", "source_page_id", "page_id", spool_page, 0, "duplicate", error))
+      goto fail;
+  } else if (!cd_deliver_review(d, "page_id", spool_page, 0, page_map, error) ||
+             !cd_deliver_set_outcome(d, "page_deliveries", "source_page_id", "page_id", spool_page, page_id, "stored",
+                                     error)) {
+    goto fail;
+  }
+  if (!cd_pg_commit(d->self, error))
+    goto fail;
+  if (page_id > 0)
+    d->stats->set_aside++;
+  return TRUE;
+fail:
+  cd_pg_rollback(d->self);
+  return FALSE;
+}
+
+/* The highest spool id of @column delivered by the station. */
+static gboolean
+cd_deliver_high_water(CdDelivery *d, const gchar *sql, gint64 *out, GError **error)
+{
+  g_autoptr(CdPgParams) p = cd_pg_params_new();
+  g_autoptr(PGresult) res = NULL;
+
+  cd_pg_params_add(p, d->station);
+  res = cd_pg_exec(d->self, sql, p, "cannot read what was delivered", error);
+  if (res == NULL)
+    return FALSE;
+  *out = cd_pg_int(res, 0, 0);
+  return TRUE;
+}
+
+/* Spool ids from @sql (one integer column, bound to @after), in order. */
+static GArray *
+cd_deliver_list(CdDelivery *d, const gchar *sql, gint64 after, GError **error)
+{
+  g_autoptr(GRecMutexLocker) locker = g_rec_mutex_locker_new(cd_archive_get_mutex(d->spool));
+  g_autoptr(sqlite3_stmt) stmt = cd_archive_prepare(d->spool, sql, error);
+  g_autoptr(GArray) ids = g_array_new(FALSE, FALSE, sizeof(gint64));
+  gint rc;
+
+  if (stmt == NULL)
+    return NULL;
+  sqlite3_bind_int64(stmt, 1, after);
+  while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+    gint64 id = sqlite3_column_int64(stmt, 0);
+    g_array_append_val(ids, id);
+  }
+  if (rc != SQLITE_DONE) {
+    cd_archive_set_error(d->spool, error, "cannot read the spool");
+    return NULL;
+  }
+  return g_steal_pointer(&ids);
+}
+
+/* The MPI: the spool's patients changed since the last delivery, upserted
+ * by MRN, the newer `updated` winning. */
+static gboolean
+cd_deliver_patients(CdDelivery *d, GError **error)
+{
+  g_autoptr(GRecMutexLocker) locker = g_rec_mutex_locker_new(cd_archive_get_mutex(d->spool));
+  g_autoptr(CdPgParams) wp = cd_pg_params_new();
+  g_autoptr(PGresult) water = NULL;
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+  g_autofree gchar *newest = NULL;
+  gint rc;
+
+  cd_pg_params_add(wp, d->station);
+  water = cd_pg_exec(d->self, "SELECT coalesce(patients_updated, '') FROM stations WHERE name = $1", wp,
+                     "cannot read the station", error);
+  if (water == NULL)
+    return FALSE;
+  stmt = cd_archive_prepare(d->spool,
+                            "SELECT mrn, family, given, middle, dob, sex, merged_into, source, updated FROM patients "
+                            "WHERE updated >= ? ORDER BY updated",
+                            error);
+  if (stmt == NULL)
+    return FALSE;
+  cd_bind_text(stmt, 1, PQntuples(water) > 0 ? cd_pg_value(water, 0, 0) : "");
+  if (!cd_pg_begin(d->self, error))
+    return FALSE;
+  while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+    g_autoptr(CdPgParams) p = cd_pg_params_new();
+    for (gint i = 0; i < 9; i++)
+      cd_pg_params_add(p, cd_col(stmt, i));
+    g_free(newest);
+    newest = g_strdup(cd_col(stmt, 8));
+    if (!cd_pg_exec_ok(d->self,
+                       "INSERT INTO patients (mrn, family, given, middle, dob, sex, merged_into, source, updated) "
+                       "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (mrn) DO UPDATE SET "
+                       "family = excluded.family, given = excluded.given, middle = excluded.middle, dob = excluded.dob, "
+                       "sex = excluded.sex, merged_into = excluded.merged_into, source = excluded.source, "
+                       "updated = excluded.updated WHERE patients.updated < excluded.updated",
+                       p, "cannot deliver a patient", error))
+      goto fail;
+  }
+  if (rc != SQLITE_DONE) {
+    cd_archive_set_error(d->spool, error, "cannot read the patient index");
+    goto fail;
+  }
+  if (newest != NULL) {
+    g_autoptr(CdPgParams) p = cd_pg_params_new();
+    cd_pg_params_add(p, d->station);
+    cd_pg_params_add(p, newest);
+    if (!cd_pg_exec_ok(d->self,
+                       "UPDATE stations SET patients_updated = $2 WHERE name = $1 AND "
+                       "(patients_updated IS NULL OR patients_updated < $2)",
+                       p, "cannot record a delivery", error))
+      goto fail;
+  }
+  return cd_pg_commit(d->self, error);
+fail:
+  cd_pg_rollback(d->self);
+  return FALSE;
+}
+
+/* Batches (their status and report change after their documents were
+ * delivered) and the files whose pages are all on the server now. */
+static gboolean
+cd_deliver_batches_and_files(CdDelivery *d, GError **error)
+{
+  g_autoptr(GRecMutexLocker) locker = g_rec_mutex_locker_new(cd_archive_get_mutex(d->spool));
+  g_autoptr(sqlite3_stmt) batches = NULL;
+  g_autoptr(sqlite3_stmt) files = NULL;
+  gint rc;
+
+  batches = cd_archive_prepare(d->spool, "SELECT id FROM batches ORDER BY id", error);
+  if (batches == NULL)
+    return FALSE;
+  if (!cd_pg_begin(d->self, error))
+    return FALSE;
+  g_hash_table_remove_all(d->batches); /* brought up to date once more */
+  while ((rc = sqlite3_step(batches)) == SQLITE_ROW) {
+    if (cd_deliver_batch(d, sqlite3_column_int64(batches, 0), error) == 0)
+      goto fail;
+  }
+  if (rc != SQLITE_DONE) {
+    cd_archive_set_error(d->spool, error, "cannot read the batch journal");
+    goto fail;
+  }
+  files = cd_archive_prepare(d->spool,
+                             "SELECT f.sha256, f.path, f.size, f.pages, f.batch_id, f.added, "
+                             "(SELECT count(*) FROM pages p WHERE p.source_sha256 = f.sha256) FROM files f",
+                             error);
+  if (files == NULL)
+    goto fail;
+  while ((rc = sqlite3_step(files)) == SQLITE_ROW) {
+    g_autoptr(CdPgParams) p = cd_pg_params_new();
+    gint64 batch = cd_deliver_batch(d, sqlite3_column_int64(files, 4), error);
+    if (batch == 0)
+      goto fail;
+    for (gint i = 0; i < 4; i++)
+      cd_pg_params_add(p, cd_col(files, i));
+    cd_pg_params_add_int(p, batch);
+    cd_pg_params_add(p, cd_col(files, 5));
+    cd_pg_params_add(p, cd_col(files, 6));
+    /* listed once all its pages are on the server, as in the spool */
+    if (!cd_pg_exec_ok(d->self,
+                       "INSERT INTO files (sha256, path, size, pages, batch_id, added) SELECT $1, $2, $3, $4, $5, $6 "
+                       "WHERE (SELECT count(*) FROM pages WHERE source_sha256 = $1) >= $7::bigint "
+                       "ON CONFLICT (sha256) DO NOTHING",
+                       p, "cannot deliver a file", error))
+      goto fail;
+  }
+  if (rc != SQLITE_DONE) {
+    cd_archive_set_error(d->spool, error, "cannot read the files");
+    goto fail;
+  }
+  return cd_pg_commit(d->self, error);
+fail:
+  cd_pg_rollback(d->self);
+  return FALSE;
+}
+
+/* The spool's audit entries after the last one delivered, verbatim, so
+ * the station's chain still verifies on the server. */
+static gboolean
+cd_deliver_audit(CdDelivery *d, GError **error)
+{
+  g_autoptr(GRecMutexLocker) locker = g_rec_mutex_locker_new(cd_archive_get_mutex(d->spool));
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+  gint64 after = 0;
+  guint in_txn = 0;
+  gint rc;
+
+  if (!cd_deliver_high_water(d, "SELECT coalesce(max(source_id), 0) FROM audit WHERE station = $1", &after, error))
+    return FALSE;
+  stmt = cd_archive_prepare(d->spool,
+                            "SELECT id, ts, actor, action, object, detail, prev_hash, hash, scheme FROM audit "
+                            "WHERE id > ? ORDER BY id",
+                            error);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64(stmt, 1, after);
+  while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+    g_autoptr(CdPgParams) p = cd_pg_params_new();
+    g_autoptr(PGresult) res = NULL;
+    if (in_txn == 0 && !cd_pg_begin(d->self, error))
+      return FALSE;
+    cd_pg_params_add(p, d->station);
+    for (gint i = 0; i < 9; i++)
+      cd_pg_params_add(p, cd_col(stmt, i));
+    res = cd_pg_exec(d->self,
+                     "INSERT INTO audit (station, source_id, ts, actor, action, object, detail, prev_hash, hash, "
+                     "scheme) SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10 "
+                     "ON CONFLICT (station, source_id) DO NOTHING RETURNING 1",
+                     p, "cannot deliver the audit log", error);
+    if (res == NULL)
+      goto fail;
+    d->stats->audit_entries += PQntuples(res);
+    if (++in_txn == 500) {
+      if (!cd_pg_commit(d->self, error))
+        goto fail;
+      in_txn = 0;
+    }
+  }
+  if (rc != SQLITE_DONE) {
+    cd_archive_set_error(d->spool, error, "cannot read the audit log");
+    goto fail;
+  }
+  if (in_txn > 0 && !cd_pg_commit(d->self, error))
+    goto fail;
+  return TRUE;
+fail:
+  cd_pg_rollback(d->self);
+  return FALSE;
+}
+
+static gboolean
+cd_deliver_station(CdDelivery *d, GError **error)
+{
+  g_autoptr(CdPgParams) p = cd_pg_params_new();
+  g_autofree gchar *now = cd_now_iso8601();
+
+  cd_pg_params_add(p, d->station);
+  cd_pg_params_add(p, now);
+  return cd_pg_exec_ok(d->self,
+                       "INSERT INTO stations (name, first_delivery, last_delivery) VALUES ($1, $2, $2) "
+                       "ON CONFLICT (name) DO UPDATE SET last_delivery = excluded.last_delivery",
+                       p, "cannot record the station", error);
+}
+
+static gboolean
+cd_deliver_cancelled(GCancellable *cancellable, GError **error)
+{
+  return g_cancellable_set_error_if_cancelled(cancellable, error);
+}
+
+gboolean
+cd_pg_archive_deliver(CdPgArchive *self, CdArchive *spool, const gchar *station, CdDeliverStats *stats,
+                      GCancellable *cancellable, GError **error)
+{
+  CdDeliverStats local = { 0 };
+  g_autoptr(GHashTable) batches = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
+  CdDelivery d = { self, spool, station, stats != NULL ? stats : &local, batches };
+  g_autoptr(GArray) docs = NULL;
+  g_autoptr(GArray) set_aside = NULL;
+  gint64 after = 0;
+
+  g_return_val_if_fail(self != NULL, FALSE);
+  g_return_val_if_fail(CD_IS_ARCHIVE(spool), FALSE);
+  g_return_val_if_fail(station != NULL && station[0] != '\0', FALSE);
+  memset(d.stats, 0, sizeof(*d.stats));
+
+  if (!cd_deliver_station(&d, error) || !cd_deliver_patients(&d, error))
+    return FALSE;
+
+  /* documents oldest first; a retry starts after the newest delivered
+   * (every older one was delivered before it, one at a time) and the keys
+   * catch what a concurrent deliverer did meanwhile */
+  if (!cd_deliver_high_water(&d, "SELECT coalesce(max(source_document_id), 0) FROM deliveries WHERE station = $1",
+                             &after, error))
+    return FALSE;
+  docs = cd_deliver_list(&d, "SELECT id FROM documents WHERE id > ? ORDER BY id", after, error);
+  if (docs == NULL)
+    return FALSE;
+  for (guint i = 0; i < docs->len; i++) {
+    g_autoptr(GRecMutexLocker) locker = NULL;
+    if (cd_deliver_cancelled(cancellable, error))
+      return FALSE;
+    locker = g_rec_mutex_locker_new(cd_archive_get_mutex(spool));
+    if (!cd_deliver_document(&d, g_array_index(docs, gint64, i), error))
+      return FALSE;
+    g_clear_pointer(&locker, g_rec_mutex_locker_free);
+    if (self->progress != NULL)
+      self->progress(d.stats, self->progress_data);
+  }
+
+  if (!cd_deliver_high_water(&d, "SELECT coalesce(max(source_page_id), 0) FROM page_deliveries WHERE station = $1",
+                             &after, error))
+    return FALSE;
+  set_aside = cd_deliver_list(&d, "SELECT id FROM pages WHERE document_id IS NULL AND id > ? ORDER BY id", after, error);
+  if (set_aside == NULL)
+    return FALSE;
+  for (guint i = 0; i < set_aside->len; i++) {
+    g_autoptr(GRecMutexLocker) locker = NULL;
+    g_autoptr(sqlite3_stmt) row = NULL;
+    if (cd_deliver_cancelled(cancellable, error))
+      return FALSE;
+    locker = g_rec_mutex_locker_new(cd_archive_get_mutex(spool));
+    row = cd_archive_prepare(spool, "SELECT " SPOOL_PAGE_COLUMNS " FROM pages WHERE id = ?", error);
+    if (row == NULL)
+      return FALSE;
+    sqlite3_bind_int64(row, 1, g_array_index(set_aside, gint64, i));
+    if (sqlite3_step(row) == SQLITE_ROW && !cd_deliver_set_aside(&d, row, error))
+      return FALSE;
+    g_clear_pointer(&locker, g_rec_mutex_locker_free);
+    if (self->progress != NULL)
+      self->progress(d.stats, self->progress_data);
+  }
+
+  if (cd_deliver_cancelled(cancellable, error))
+    return FALSE;
+  if (!cd_deliver_batches_and_files(&d, error) || !cd_deliver_audit(&d, error))
+    return FALSE;
+  g_debug("%s: %s delivered %" G_GUINT64_FORMAT " documents (%" G_GUINT64_FORMAT " already, %" G_GUINT64_FORMAT
+          " duplicates), %" G_GUINT64_FORMAT " pages set aside, %" G_GUINT64_FORMAT " audit entries",
+          self->where, station, d.stats->documents, d.stats->already, d.stats->duplicates, d.stats->set_aside,
+          d.stats->audit_entries);
+  return TRUE;
+}

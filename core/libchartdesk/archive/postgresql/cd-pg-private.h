@@ -1,0 +1,64 @@
+/*
+ * Copyright 2026 The Chartdesk authors
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * Shared by the PostgreSQL archive's files (cd-pg-*.c) only.
+ */
+#pragma once
+
+#include <libpq-fe.h>
+
+#include "cd-archive-private.h"
+#include "cd-pg-archive.h"
+
+G_BEGIN_DECLS
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(PGresult, PQclear)
+
+struct _CdPgArchive {
+  PGconn *conn;
+  gchar *where;           /* the server as messages name it: host/socket and database, no password */
+  gint schema_version;
+  CdPrincipal *principal; /* never NULL: the administrator's direct mode by default */
+  gchar **restricted;     /* restricted type names (and former names); NULL for none */
+  CdDeliverProgress progress;
+  gpointer progress_data;
+};
+
+/* Parameters of one statement, all passed as text (binary where a length is given). */
+typedef struct {
+  GPtrArray *values; /* gchar*, owned; NULL for SQL NULL */
+  GArray *lengths;   /* gint */
+  GArray *formats;   /* gint: 0 text, 1 binary */
+} CdPgParams;
+
+CdPgParams *cd_pg_params_new(void);
+void cd_pg_params_free(CdPgParams *p);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(CdPgParams, cd_pg_params_free)
+/* adds a text parameter (NULL: SQL NULL); returns its number, for "$N" */
+guint cd_pg_params_add(CdPgParams *p, const gchar *value);
+guint cd_pg_params_add_int(CdPgParams *p, gint64 value);
+guint cd_pg_params_add_binary(CdPgParams *p, gconstpointer data, gsize len);
+/* a text[] literal of @values */
+gchar *cd_pg_array_literal(const gchar *const *values);
+
+/* runs @sql; NULL with @error set (naming the server and @what) unless it
+ * returned tuples or completed */
+PGresult *cd_pg_exec(CdPgArchive *self, const gchar *sql, CdPgParams *params, const gchar *what, GError **error);
+gboolean cd_pg_exec_ok(CdPgArchive *self, const gchar *sql, CdPgParams *params, const gchar *what, GError **error);
+gboolean cd_pg_begin(CdPgArchive *self, GError **error);
+gboolean cd_pg_commit(CdPgArchive *self, GError **error);
+void cd_pg_rollback(CdPgArchive *self);
+/* a value, NULL for SQL NULL */
+const gchar *cd_pg_value(PGresult *res, gint row, gint col);
+
+/* appends an entry to the server's own audit chain, as the principal,
+ * inside the caller's transaction or in one of its own */
+gboolean cd_pg_audit(CdPgArchive *self, const gchar *action, const gchar *object, JsonNode *detail, GError **error);
+const gchar *cd_pg_actor(CdPgArchive *self);
+gboolean cd_pg_require(CdPgArchive *self, CdPermission permission, const gchar *what, const gchar *object,
+                       GError **error);
+/* the restricted types hidden from the principal, as a text[] literal; NULL when none is */
+gchar *cd_pg_hidden_types(CdPgArchive *self);
+
+G_END_DECLS

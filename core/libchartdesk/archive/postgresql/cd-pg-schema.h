@@ -1,0 +1,175 @@
+/*
+ * Copyright 2026 The Chartdesk authors
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * The server's schema, one migration per version (as cd-archive-schema.h):
+ * migration N takes the server from schema_version N-1 to N in one
+ * transaction. Version 1 holds the SQLite archive's tables up to its
+ * schema 8 with the same meaning, and the stations' deliveries.
+ *
+ * Times and dates stay text (ISO 8601, as the stations wrote them), so a
+ * delivered row and its audit entries read exactly as in the spool and the
+ * stations' audit chains still verify.
+ */
+#pragma once
+
+static const gchar *const cd_pg_migrations[] = {
+  /* 0 → 1 */
+  "CREATE TABLE meta ("
+  "  key text PRIMARY KEY,"
+  "  value text NOT NULL);"
+  "INSERT INTO meta (key, value) VALUES ('archive-id', md5(random()::text || clock_timestamp()::text));"
+
+  /* a station delivers its spool; its name is unique in the hospital */
+  "CREATE TABLE stations ("
+  "  name text PRIMARY KEY,"
+  "  first_delivery text NOT NULL,"
+  "  last_delivery text,"
+  "  spool_archive_id text,"      /* the spool's meta archive-id, when it has one */
+  "  patients_updated text);"     /* the newest spool patient `updated` delivered */
+
+  "CREATE TABLE batches ("
+  "  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+  "  station text NOT NULL REFERENCES stations (name),"
+  "  source_batch_id bigint NOT NULL," /* the batch's id in the station's spool */
+  "  started text NOT NULL,"
+  "  finished text,"
+  "  actor text NOT NULL,"
+  "  workflow text NOT NULL,"
+  "  inputs text NOT NULL,"
+  "  status text NOT NULL DEFAULT 'running',"
+  "  report text,"
+  "  workflow_origin text,"
+  "  options text,"
+  "  audit_anchor text,"
+  "  UNIQUE (station, source_batch_id));"
+
+  "CREATE TABLE files ("
+  "  sha256 text PRIMARY KEY,"
+  "  path text NOT NULL,"
+  "  size bigint NOT NULL,"
+  "  pages integer NOT NULL,"
+  "  batch_id bigint NOT NULL REFERENCES batches (id),"
+  "  added text NOT NULL);"
+
+  /* the MPI: one row per MRN, the newest `updated` wins */
+  "CREATE TABLE patients ("
+  "  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+  "  mrn text NOT NULL UNIQUE,"
+  "  family text,"
+  "  given text,"
+  "  middle text,"
+  "  dob text,"
+  "  sex text,"
+  "  merged_into text,"
+  "  source text,"
+  "  updated text NOT NULL);"
+
+  "CREATE TABLE documents ("
+  "  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+  "  batch_id bigint NOT NULL REFERENCES batches (id),"
+  "  patient_mrn text,"
+  "  status text NOT NULL CHECK (status IN ('filed', 'review')),"
+  "  type text,"
+  "  type_confidence double precision,"
+  "  date text,"
+  "  title text,"
+  "  created text NOT NULL);"
+  "CREATE INDEX documents_patient ON documents (patient_mrn, date);"
+  "CREATE INDEX documents_type ON documents (type, date);"
+  "CREATE INDEX documents_date ON documents (date);"
+
+  /* images in the database, addressed (and de-duplicated) by content hash */
+  "CREATE TABLE images ("
+  "  sha256 text PRIMARY KEY,"
+  "  format text NOT NULL,"
+  "  width integer NOT NULL,"
+  "  height integer NOT NULL,"
+  "  depth integer NOT NULL,"
+  "  xres integer,"
+  "  yres integer,"
+  "  data bytea NOT NULL);"
+
+  "CREATE TABLE pages ("
+  "  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+  "  batch_id bigint NOT NULL REFERENCES batches (id),"
+  "  document_id bigint REFERENCES documents (id),"
+  "  seq integer,"
+  "  kind text NOT NULL CHECK (kind IN ('page', 'blank', 'cover', 'separator', 'failed')),"
+  "  reason text,"
+  "  source_path text NOT NULL,"
+  "  source_page integer NOT NULL,"
+  "  source_sha256 text,"
+  "  xres integer,"
+  "  yres integer,"
+  "  image_sha256 text REFERENCES images (sha256),"
+  "  rotation integer NOT NULL DEFAULT 0,"
+  "  skew double precision NOT NULL DEFAULT 0,"
+  "  text text,"
+  "  words text,"
+  "  confidence double precision,"
+  "  problems text,"
+  "  facts text,"
+  "  created text NOT NULL,"
+  "  tsv tsvector GENERATED ALWAYS AS (to_tsvector('english'::regconfig, coalesce(text, ''))) STORED);"
+  /* the same page of the same file is on the server once, whichever
+   * station scanned it */
+  "CREATE UNIQUE INDEX pages_source ON pages (source_sha256, source_page)"
+  "  WHERE source_sha256 IS NOT NULL AND source_page >= 0;"
+  "CREATE INDEX pages_document ON pages (document_id, seq);"
+  "CREATE INDEX pages_image ON pages (image_sha256) WHERE image_sha256 IS NOT NULL;"
+  "CREATE INDEX pages_tsv ON pages USING gin (tsv);"
+
+  "CREATE TABLE review ("
+  "  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+  "  document_id bigint REFERENCES documents (id),"
+  "  page_id bigint REFERENCES pages (id),"
+  "  reason text NOT NULL,"
+  "  created text NOT NULL,"
+  "  resolved text,"
+  "  resolved_by text,"
+  "  resolution text,"
+  "  assignee text,"
+  "  assigned text);"
+  "CREATE INDEX review_open ON review (resolved, id);"
+
+  /* The audit log: the stations' chains, copied verbatim (station and
+   * source_id set), and the server's own chain (station NULL) of the reads
+   * made on the server. Append-only. */
+  "CREATE TABLE audit ("
+  "  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+  "  station text REFERENCES stations (name),"
+  "  source_id bigint,"
+  "  ts text NOT NULL,"
+  "  actor text NOT NULL,"
+  "  action text NOT NULL,"
+  "  object text NOT NULL,"
+  "  detail text NOT NULL,"
+  "  prev_hash text NOT NULL,"
+  "  hash text NOT NULL,"
+  "  scheme integer NOT NULL DEFAULT 0,"
+  "  UNIQUE (station, source_id));"
+  "CREATE FUNCTION cd_audit_append_only() RETURNS trigger LANGUAGE plpgsql AS"
+  "  $$BEGIN RAISE EXCEPTION 'the audit log is append-only'; END$$;"
+  "CREATE TRIGGER audit_no_update BEFORE UPDATE OR DELETE ON audit"
+  "  FOR EACH ROW EXECUTE FUNCTION cd_audit_append_only();"
+  "CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON audit"
+  "  FOR EACH STATEMENT EXECUTE FUNCTION cd_audit_append_only();"
+
+  /* the delivery keys: a spool's document (or page set aside) is on the
+   * server once; `duplicate`: another station had delivered its pages */
+  "CREATE TABLE deliveries ("
+  "  station text NOT NULL REFERENCES stations (name),"
+  "  source_document_id bigint NOT NULL,"
+  "  document_id bigint REFERENCES documents (id),"
+  "  outcome text NOT NULL CHECK (outcome IN ('stored', 'partial', 'duplicate')),"
+  "  delivered text NOT NULL,"
+  "  PRIMARY KEY (station, source_document_id));"
+  "CREATE TABLE page_deliveries ("
+  "  station text NOT NULL REFERENCES stations (name),"
+  "  source_page_id bigint NOT NULL,"
+  "  page_id bigint REFERENCES pages (id),"
+  "  outcome text NOT NULL CHECK (outcome IN ('stored', 'duplicate')),"
+  "  delivered text NOT NULL,"
+  "  PRIMARY KEY (station, source_page_id));",
+};

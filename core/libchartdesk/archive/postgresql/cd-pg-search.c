@@ -1,0 +1,3 @@
+#include "config.h"
+#include "cd-error.h"
+#include "cd-pg-private.h"
