@@ -191,10 +191,15 @@ cd_pg_migrate(CdPgArchive *self, gboolean create, GError **error)
       cd_pg_rollback(self);
       return FALSE;
     }
-    res = cd_pg_exec(self,
-                     "SELECT CASE WHEN to_regclass('meta') IS NULL THEN NULL ELSE "
-                     "(SELECT value FROM meta WHERE key = 'schema_version') END",
-                     NULL, "cannot read the schema version", error);
+    res = cd_pg_exec(self, "SELECT to_regclass('meta') IS NOT NULL", NULL, "cannot read the schema version", error);
+    if (res != NULL && g_strcmp0(cd_pg_value(res, 0, 0), "t") == 0) {
+      PQclear(res);
+      res = cd_pg_exec(self, "SELECT value FROM meta WHERE key = 'schema_version' UNION ALL SELECT '0' LIMIT 1", NULL,
+                       "cannot read the schema version", error);
+    } else if (res != NULL) {
+      PQclear(res);
+      res = cd_pg_exec(self, "SELECT NULL::text", NULL, "cannot read the schema version", error);
+    }
     if (res == NULL) {
       cd_pg_rollback(self);
       return FALSE;
@@ -815,6 +820,29 @@ cd_deliver_high_water(CdDelivery *d, const gchar *sql, gint64 *out, GError **err
   return TRUE;
 }
 
+/* The spool document ids the server has from the station. */
+static GHashTable *
+cd_deliver_delivered(CdDelivery *d, GError **error)
+{
+  g_autoptr(CdPgParams) p = cd_pg_params_new();
+  g_autoptr(PGresult) res = NULL;
+  GHashTable *set = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
+
+  cd_pg_params_add(p, d->station);
+  res = cd_pg_exec(d->self, "SELECT source_document_id FROM deliveries WHERE station = $1", p,
+                   "cannot read what was delivered", error);
+  if (res == NULL) {
+    g_hash_table_unref(set);
+    return NULL;
+  }
+  for (gint i = 0; i < PQntuples(res); i++) {
+    gint64 *id = g_new(gint64, 1);
+    *id = cd_pg_int(res, i, 0);
+    g_hash_table_add(set, id);
+  }
+  return set;
+}
+
 /* Spool ids from @sql (one integer column, bound to @after), in order. */
 static GArray *
 cd_deliver_list(CdDelivery *d, const gchar *sql, gint64 after, GError **error)
@@ -1040,6 +1068,7 @@ cd_pg_archive_deliver(CdPgArchive *self, CdArchive *spool, const gchar *station,
   CdDelivery d = { self, spool, station, stats != NULL ? stats : &local, batches };
   g_autoptr(GArray) docs = NULL;
   g_autoptr(GArray) set_aside = NULL;
+  g_autoptr(GHashTable) delivered = NULL;
   gint64 after = 0;
 
   g_return_val_if_fail(self != NULL, FALSE);
@@ -1050,19 +1079,23 @@ cd_pg_archive_deliver(CdPgArchive *self, CdArchive *spool, const gchar *station,
   if (!cd_deliver_station(&d, error) || !cd_deliver_patients(&d, error))
     return FALSE;
 
-  /* documents oldest first; a retry starts after the newest delivered
-   * (every older one was delivered before it, one at a time) and the keys
-   * catch what a concurrent deliverer did meanwhile */
-  if (!cd_deliver_high_water(&d, "SELECT coalesce(max(source_document_id), 0) FROM deliveries WHERE station = $1",
-                             &after, error))
+  /* documents oldest first; those the server has from this station are
+   * counted as already there without a transaction each, and the keys
+   * catch what a concurrent deliverer does meanwhile */
+  delivered = cd_deliver_delivered(&d, error);
+  if (delivered == NULL)
     return FALSE;
-  docs = cd_deliver_list(&d, "SELECT id FROM documents WHERE id > ? ORDER BY id", after, error);
+  docs = cd_deliver_list(&d, "SELECT id FROM documents WHERE id > ? ORDER BY id", 0, error);
   if (docs == NULL)
     return FALSE;
   for (guint i = 0; i < docs->len; i++) {
     g_autoptr(GRecMutexLocker) locker = NULL;
     if (cd_deliver_cancelled(cancellable, error))
       return FALSE;
+    if (g_hash_table_contains(delivered, &g_array_index(docs, gint64, i))) {
+      d.stats->already++;
+      continue;
+    }
     locker = g_rec_mutex_locker_new(cd_archive_get_mutex(spool));
     if (!cd_deliver_document(&d, g_array_index(docs, gint64, i), error))
       return FALSE;

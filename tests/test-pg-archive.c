@@ -1,0 +1,469 @@
+/*
+ * Copyright 2026 The Chartdesk authors
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * The PostgreSQL archive against a real cluster started for this binary
+ * (tests/cd-pg-cluster.c): SQLite spools built with the engine, delivered
+ * exactly once (retried, interrupted, from two stations, from two threads),
+ * searched on the server as on SQLite, and copied back to SQLite.
+ */
+#include <libpq-fe.h>
+#include <string.h>
+
+#include "cd-archive-private.h"
+#include "cd-error.h"
+#include "cd-pg-archive.h"
+#include "cd-pg-cluster.h"
+#include "cd-test-util.h"
+
+static CdPgCluster *cluster;
+
+typedef struct {
+  gchar *dir;
+  gchar *uri; /* a database of its own for each test */
+  PGconn *raw; /* a connection of the test's own, to look behind the library */
+} Fixture;
+
+static void
+fixture_set_up(Fixture *f, gconstpointer data)
+{
+  static guint n = 0;
+  g_autoptr(GError) error = NULL;
+  g_autofree gchar *name = g_strdup_printf("t%u", ++n);
+
+  f->dir = g_dir_make_tmp("cd-pg-test-XXXXXX", &error);
+  g_assert_no_error(error);
+  f->uri = cd_pg_cluster_create_database(cluster, name, &error);
+  g_assert_no_error(error);
+  f->raw = PQconnectdb(f->uri);
+  g_assert_cmpint(PQstatus(f->raw), ==, CONNECTION_OK);
+}
+
+static void
+fixture_tear_down(Fixture *f, gconstpointer data)
+{
+  PQfinish(f->raw);
+  cd_test_rm_rf(f->dir);
+  g_free(f->dir);
+  g_free(f->uri);
+}
+
+static gint64
+raw_int(Fixture *f, const gchar *sql)
+{
+  PGresult *res = PQexec(f->raw, sql);
+  gint64 value;
+
+  if (PQresultStatus(res) != PGRES_TUPLES_OK)
+    g_test_message("%s: %s", sql, PQresultErrorMessage(res));
+  g_assert_cmpint(PQresultStatus(res), ==, PGRES_TUPLES_OK);
+  g_assert_cmpint(PQntuples(res), ==, 1);
+  value = g_ascii_strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+  PQclear(res);
+  return value;
+}
+
+static gchar *
+raw_text(Fixture *f, const gchar *sql)
+{
+  PGresult *res = PQexec(f->raw, sql);
+  gchar *value;
+
+  g_assert_cmpint(PQresultStatus(res), ==, PGRES_TUPLES_OK);
+  g_assert_cmpint(PQntuples(res), ==, 1);
+  value = g_strdup(PQgetvalue(res, 0, 0));
+  PQclear(res);
+  return value;
+}
+
+static gint64
+spool_int(CdArchive *spool, const gchar *sql)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(sqlite3_stmt) stmt = cd_archive_prepare(spool, sql, &error);
+
+  g_assert_no_error(error);
+  g_assert_cmpint(sqlite3_step(stmt), ==, SQLITE_ROW);
+  return sqlite3_column_int64(stmt, 0);
+}
+
+static CdPgArchive *
+open_server(Fixture *f)
+{
+  g_autoptr(GError) error = NULL;
+  CdPgArchive *server = cd_pg_archive_open(f->uri, CD_ARCHIVE_FLAG_CREATE, &error);
+
+  g_assert_no_error(error);
+  g_assert_nonnull(server);
+  return server;
+}
+
+/* The words of the test pages: none of them is an English stop word or
+ * has another form on any page, so the English configuration's stemming
+ * finds what the SQLite index finds. */
+static const gchar *const texts[] = {
+  "Patient seen for hypertension follow up. Metoprolol continued. Chest pain denied.",
+  "Discharge summary: pneumonia treated with azithromycin. Chest radiograph clear.",
+  "Laboratory panel: glucose elevated, diabetes suspected. Metformin started.",
+  "Progress note: hypertension controlled, aspirin daily. Chest pain resolved.",
+  "Consultation for arrhythmia. Echocardiogram ordered. Metoprolol increased.",
+};
+static const gchar *const types[] = { "progress-note", "discharge-summary", "laboratory-report", "consultation" };
+static const gchar *const mrns[] = { "MRN001", "MRN002", "MRN003" };
+
+static CdPage *
+make_page(const gchar *path, const gchar *sha, gint index, const gchar *text, gint mark)
+{
+  g_autoptr(GError) error = NULL;
+  CdPage *page = cd_page_new(path, index, sha);
+  PIX *pix = pixCreate(64, 48, 1);
+
+  pixSetPixel(pix, 3 + mark % 40, 5, 1);
+  pixRasterop(pix, 10, 10, 20 + mark % 30, 4 + mark % 7, PIX_SET, NULL, 0, 0);
+  cd_page_set_pix(page, pix);
+  cd_page_set_resolution(page, 300, 300);
+  cd_page_set_text(page, text);
+  cd_page_set_confidence(page, 90.0);
+  g_assert_true(cd_page_encode_image(page, &error));
+  g_assert_no_error(error);
+  return page;
+}
+
+/* A station's spool: @n_docs documents of two pages each from one scanned
+ * file (@file_sha), document 2 waiting for review, a blank page and an
+ * unreadable one set aside, three patients. @restricted: document 3 is of
+ * type `psychotherapy-note`. */
+static CdArchive *
+make_spool(const gchar *path, const gchar *file_sha, guint n_docs, gboolean restricted)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CdArchive) spool = cd_archive_open(path, CD_ARCHIVE_FLAG_CREATE | CD_ARCHIVE_FLAG_WRITER, &error);
+  g_autoptr(GPtrArray) patients = g_ptr_array_new_with_free_func((GDestroyNotify) cd_patient_free);
+  const gchar *inputs[] = { "box7/", NULL };
+  const gchar *given[] = { "Ann", "Bob", "Cid" };
+  gint64 batch;
+  guint page = 0;
+
+  g_assert_no_error(error);
+  for (guint i = 0; i < G_N_ELEMENTS(mrns); i++) {
+    CdPatient *p = cd_patient_new(mrns[i]);
+    p->family = g_strdup("TESTER");
+    p->given = g_strdup(given[i]);
+    p->dob = g_strdup_printf("1950-01-0%u", i + 1);
+    g_ptr_array_add(patients, p);
+  }
+  g_assert_true(cd_archive_import_patients(spool, patients, "csv", NULL, &error));
+  g_assert_no_error(error);
+  batch = cd_archive_begin_batch(spool, "test", inputs, &error);
+  g_assert_no_error(error);
+  for (guint d = 0; d < n_docs; d++) {
+    g_autoptr(CdDocument) doc = cd_document_new();
+    g_autofree gchar *date = g_strdup_printf("20%02u-0%u-1%u", 20 + d % 5, 1 + d % 9, d % 10);
+    cd_document_set_patient_mrn(doc, mrns[d % G_N_ELEMENTS(mrns)]);
+    cd_document_set_doc_type(doc, restricted && d == 3 ? "psychotherapy-note" : types[d % G_N_ELEMENTS(types)], 0.9);
+    cd_document_set_date(doc, date);
+    cd_document_set_title(doc, "TEST");
+    if (d == 2)
+      cd_document_add_problem(doc, "type confidence below threshold");
+    for (guint k = 0; k < 2; k++) {
+      g_autofree gchar *text = g_strdup_printf("%s Visit %u.", texts[(d + k) % G_N_ELEMENTS(texts)], d);
+      cd_document_add_page(doc, make_page("box7/scan.tif", file_sha, page, text, page));
+      page++;
+    }
+    g_assert_true(cd_archive_commit_document(spool, batch, doc, &error));
+    g_assert_no_error(error);
+  }
+  {
+    g_autoptr(CdPage) blank = make_page("box7/scan.tif", file_sha, page++, NULL, 0);
+    g_autoptr(CdPage) failed = cd_page_new("box7/bad.tif", -1, NULL);
+    cd_page_set_kind(blank, CD_PAGE_KIND_BLANK, "blank page");
+    cd_page_set_kind(failed, CD_PAGE_KIND_FAILED, "cannot read box7/bad.tif: not a TIFF file");
+    g_assert_true(cd_archive_commit_page(spool, batch, blank, &error));
+    g_assert_no_error(error);
+    g_assert_true(cd_archive_commit_page(spool, batch, failed, &error));
+    g_assert_no_error(error);
+  }
+  g_assert_true(cd_archive_commit_file(spool, batch, file_sha, "box7/scan.tif", 1234, page, &error));
+  g_assert_no_error(error);
+  return g_steal_pointer(&spool);
+}
+
+#define SHA_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define SHA_B "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+
+static CdArchive *
+fixture_spool(Fixture *f, const gchar *name, const gchar *sha, guint n_docs, gboolean restricted)
+{
+  g_autofree gchar *path = g_build_filename(f->dir, name, NULL);
+  return make_spool(path, sha, n_docs, restricted);
+}
+
+/* The schema is created once, at the version this library writes; opening
+ * without CREATE needs it; a newer server schema is refused by name. */
+static void
+test_pg_schema(Fixture *f, gconstpointer data)
+{
+  g_autoptr(CdPgArchive) server = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree gchar *expected = NULL;
+
+  server = cd_pg_archive_open(f->uri, CD_ARCHIVE_FLAG_NONE, &error);
+  g_assert_null(server);
+  g_assert_error(error, CD_ERROR, CD_ERROR_ARCHIVE);
+  g_test_message("%s", error->message);
+  g_assert_nonnull(strstr(error->message, "not a Chartdesk archive"));
+  g_clear_error(&error);
+
+  server = open_server(f);
+  g_assert_cmpint(cd_pg_archive_get_schema_version(server), ==, CD_PG_ARCHIVE_SCHEMA_VERSION);
+  g_assert_cmpint(raw_int(f, "SELECT value::int FROM meta WHERE key = 'schema_version'"), ==,
+                  CD_PG_ARCHIVE_SCHEMA_VERSION);
+  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM pg_indexes WHERE indexname IN ('pages_tsv', 'pages_source', "
+                             "'documents_patient', 'documents_type', 'documents_date')"),
+                  ==, 5);
+  g_clear_pointer(&server, cd_pg_archive_free);
+  server = cd_pg_archive_open(f->uri, CD_ARCHIVE_FLAG_NONE, &error);
+  g_assert_no_error(error);
+  g_clear_pointer(&server, cd_pg_archive_free);
+
+  PQclear(PQexec(f->raw, "UPDATE meta SET value = '99' WHERE key = 'schema_version'"));
+  server = cd_pg_archive_open(f->uri, CD_ARCHIVE_FLAG_CREATE, &error);
+  g_assert_null(server);
+  expected = g_strdup_printf("schema version 99 is newer than this Chartdesk understands (%d)",
+                             CD_PG_ARCHIVE_SCHEMA_VERSION);
+  g_assert_nonnull(strstr(error->message, expected));
+  g_clear_error(&error);
+
+  server = cd_pg_archive_open("postgresql:///nothere?host=/nonexistent-dir&user=chartdesk", CD_ARCHIVE_FLAG_NONE,
+                              &error);
+  g_assert_null(server);
+  g_assert_error(error, CD_ERROR, CD_ERROR_ARCHIVE);
+  g_assert_nonnull(strstr(error->message, "cannot connect"));
+}
+
+/* Everything of the spool arrives: documents with their pages, the pages
+ * set aside, the review item, the patients, the batch, the file and the
+ * station's audit chain verbatim; delivering again stores nothing more. */
+static void
+test_pg_deliver(Fixture *f, gconstpointer data)
+{
+  g_autoptr(CdArchive) spool = fixture_spool(f, "station1.archive", SHA_A, 4, FALSE);
+  g_autoptr(CdPgArchive) server = open_server(f);
+  g_autoptr(GError) error = NULL;
+  CdDeliverStats stats = { 0 };
+  g_autofree gchar *spool_chain = NULL;
+  g_autofree gchar *server_chain = NULL;
+
+  g_assert_true(cd_pg_archive_deliver(server, spool, "station1", &stats, NULL, &error));
+  g_assert_no_error(error);
+  g_assert_cmpuint(stats.documents, ==, 4);
+  g_assert_cmpuint(stats.pages, ==, 8);
+  g_assert_cmpuint(stats.set_aside, ==, 2);
+  g_assert_cmpuint(stats.already, ==, 0);
+  g_assert_cmpuint(stats.duplicates, ==, 0);
+  g_assert_cmpuint(stats.audit_entries, ==, (guint64) spool_int(spool, "SELECT count(*) FROM audit"));
+
+  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM documents"), ==, 4);
+  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM pages"), ==, 10);
+  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM pages WHERE document_id IS NULL"), ==, 2);
+  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM pages WHERE kind = 'failed' AND source_page = -1"), ==, 1);
+  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM images"), ==, spool_int(spool, "SELECT count(*) FROM images"));
+  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM review r JOIN documents d ON d.id = r.document_id "
+                             "WHERE d.status = 'review'"),
+                  ==, spool_int(spool, "SELECT count(*) FROM review WHERE document_id IS NOT NULL"));
+  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM review"), ==, spool_int(spool, "SELECT count(*) FROM review"));
+  g_assert_cmpint(spool_int(spool, "SELECT count(*) FROM review"), >=, 1);
+  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM patients"), ==, 3);
+  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM batches WHERE station = 'station1'"), ==, 1);
+  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM files"), ==, 1);
+  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM deliveries WHERE outcome = 'stored'"), ==, 4);
+  /* the text index holds what the pages say */
+  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM pages WHERE tsv @@ websearch_to_tsquery('english', 'metoprolol')"),
+                  ==, spool_int(spool, "SELECT count(*) FROM pages_fts WHERE pages_fts MATCH 'metoprolol'"));
+
+  /* the station's chain, field for field */
+  {
+    g_autoptr(sqlite3_stmt) stmt = cd_archive_prepare(
+        spool, "SELECT group_concat(id || ts || actor || action || object || detail || prev_hash || hash, '|') "
+               "FROM (SELECT * FROM audit ORDER BY id)",
+        &error);
+    g_assert_no_error(error);
+    g_assert_cmpint(sqlite3_step(stmt), ==, SQLITE_ROW);
+    spool_chain = g_strdup((const gchar *) sqlite3_column_text(stmt, 0));
+  }
+  server_chain = raw_text(f, "SELECT string_agg(source_id || ts || actor || action || object || detail || prev_hash "
+                             "|| hash, '|' ORDER BY source_id) FROM audit WHERE station = 'station1'");
+  g_assert_cmpstr(server_chain, ==, spool_chain);
+
+  /* a retry: nothing new, every document "already" */
+  g_assert_true(cd_pg_archive_deliver(server, spool, "station1", &stats, NULL, &error));
+  g_assert_no_error(error);
+  g_assert_cmpuint(stats.documents, ==, 0);
+  g_assert_cmpuint(stats.already, ==, 4);
+  g_assert_cmpuint(stats.set_aside, ==, 0);
+  g_assert_cmpuint(stats.audit_entries, ==, 0);
+  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM documents"), ==, 4);
+  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM pages"), ==, 10);
+}
+
+typedef struct {
+  GCancellable *cancellable;
+  guint after;
+} CancelAfter;
+
+static void
+cancel_after(const CdDeliverStats *stats, gpointer user_data)
+{
+  CancelAfter *c = user_data;
+  if (stats->documents >= c->after)
+    g_cancellable_cancel(c->cancellable);
+}
+
+/* A delivery cancelled after two documents keeps those two; resumed, it
+ * delivers the rest, and every document is on the server exactly once. */
+static void
+test_pg_deliver_interrupted(Fixture *f, gconstpointer data)
+{
+  g_autoptr(CdArchive) spool = fixture_spool(f, "station1.archive", SHA_A, 6, FALSE);
+  g_autoptr(CdPgArchive) server = open_server(f);
+  g_autoptr(GCancellable) cancellable = g_cancellable_new();
+  g_autoptr(GError) error = NULL;
+  CancelAfter c = { cancellable, 2 };
+  CdDeliverStats stats = { 0 };
+
+  cd_pg_archive_set_deliver_progress(server, cancel_after, &c);
+  g_assert_false(cd_pg_archive_deliver(server, spool, "station1", &stats, cancellable, &error));
+  g_assert_error(error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_clear_error(&error);
+  g_assert_cmpuint(stats.documents, ==, 2);
+  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM documents"), ==, 2);
+  /* a file is listed only once all its pages are there */
+  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM files"), ==, 0);
+
+  cd_pg_archive_set_deliver_progress(server, NULL, NULL);
+  g_assert_true(cd_pg_archive_deliver(server, spool, "station1", &stats, NULL, &error));
+  g_assert_no_error(error);
+  g_assert_cmpuint(stats.documents, ==, 4);
+  g_assert_cmpuint(stats.already, ==, 2);
+  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM documents"), ==, 6);
+  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM (SELECT source_sha256, source_page FROM pages "
+                             "WHERE source_page >= 0 GROUP BY 1, 2 HAVING count(*) > 1) x"),
+                  ==, 0);
+  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM pages"), ==, 14);
+  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM files"), ==, 1);
+}
+
+/* Two stations scanned the same file: the second's documents are
+ * duplicates, recorded against the first's, not stored twice. */
+static void
+test_pg_deliver_two_stations(Fixture *f, gconstpointer data)
+{
+  g_autoptr(CdArchive) one = fixture_spool(f, "station1.archive", SHA_A, 3, FALSE);
+  g_autoptr(CdArchive) two = fixture_spool(f, "station2.archive", SHA_A, 3, FALSE);
+  g_autoptr(CdPgArchive) server = open_server(f);
+  g_autoptr(GError) error = NULL;
+  CdDeliverStats stats = { 0 };
+
+  g_assert_true(cd_pg_archive_deliver(server, one, "station1", &stats, NULL, &error));
+  g_assert_no_error(error);
+  g_assert_cmpuint(stats.documents, ==, 3);
+  g_assert_true(cd_pg_archive_deliver(server, two, "station2", &stats, NULL, &error));
+  g_assert_no_error(error);
+  g_assert_cmpuint(stats.documents, ==, 0);
+  g_assert_cmpuint(stats.duplicates, ==, 3);
+  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM documents"), ==, 3);
+  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM pages"), ==, 6 + 2 + 1);
+  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM deliveries d JOIN deliveries o ON o.document_id = d.document_id "
+                             "WHERE d.station = 'station2' AND d.outcome = 'duplicate' AND o.station = 'station1'"),
+                  ==, 3);
+  /* both stations' audit chains are kept, side by side */
+  g_assert_cmpint(raw_int(f, "SELECT count(DISTINCT station) FROM audit"), ==, 2);
+}
+
+typedef struct {
+  const gchar *uri;
+  CdArchive *spool;
+  CdDeliverStats stats;
+  gboolean ok;
+  gchar *message;
+} DeliverThread;
+
+static gpointer
+deliver_thread(gpointer data)
+{
+  DeliverThread *t = data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CdPgArchive) server = cd_pg_archive_open(t->uri, CD_ARCHIVE_FLAG_NONE, &error);
+
+  if (server != NULL)
+    t->ok = cd_pg_archive_deliver(server, t->spool, "station1", &t->stats, NULL, &error);
+  if (error != NULL)
+    t->message = g_strdup(error->message);
+  return NULL;
+}
+
+/* Two deliverers on the same spool at once store every document once:
+ * what one stored the other counts as already there. */
+static void
+test_pg_deliver_concurrent(Fixture *f, gconstpointer data)
+{
+  g_autoptr(CdArchive) spool = fixture_spool(f, "station1.archive", SHA_A, 16, FALSE);
+  g_autoptr(CdPgArchive) server = open_server(f);
+  DeliverThread t[2] = { { f->uri, spool }, { f->uri, spool } };
+  GThread *threads[2];
+
+  for (guint i = 0; i < 2; i++)
+    threads[i] = g_thread_new("deliver", deliver_thread, &t[i]);
+  for (guint i = 0; i < 2; i++)
+    g_thread_join(threads[i]);
+  for (guint i = 0; i < 2; i++) {
+    g_assert_cmpstr(t[i].message, ==, NULL);
+    g_assert_true(t[i].ok);
+  }
+  g_test_message("thread 1: %" G_GUINT64_FORMAT " stored, thread 2: %" G_GUINT64_FORMAT " stored",
+                 t[0].stats.documents, t[1].stats.documents);
+  g_assert_cmpuint(t[0].stats.documents + t[1].stats.documents, ==, 16);
+  g_assert_cmpuint(t[0].stats.already + t[1].stats.already, ==, 16);
+  g_assert_cmpuint(t[0].stats.set_aside + t[1].stats.set_aside, ==, 2);
+  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM documents"), ==, 16);
+  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM pages"), ==, 34);
+  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM audit WHERE station = 'station1'"), ==,
+                  spool_int(spool, "SELECT count(*) FROM audit"));
+}
+
+static void
+skip_all(gconstpointer data)
+{
+  g_test_skip(cd_pg_cluster_missing());
+}
+
+int
+main(int argc, char **argv)
+{
+  g_autoptr(GError) error = NULL;
+  const struct {
+    const gchar *path;
+    void (*func)(Fixture *, gconstpointer);
+  } tests[] = {
+    { "/chartdesk/pg-archive/schema", test_pg_schema },
+    { "/chartdesk/pg-archive/deliver", test_pg_deliver },
+    { "/chartdesk/pg-archive/deliver-interrupted", test_pg_deliver_interrupted },
+    { "/chartdesk/pg-archive/deliver-two-stations", test_pg_deliver_two_stations },
+    { "/chartdesk/pg-archive/deliver-concurrent", test_pg_deliver_concurrent },
+  };
+  gint rc;
+
+  g_test_init(&argc, &argv, NULL);
+  g_test_summary("The PostgreSQL archive on a cluster of the test's own");
+  cluster = cd_pg_cluster_start(&error);
+  g_assert_no_error(error);
+  for (guint i = 0; i < G_N_ELEMENTS(tests); i++) {
+    if (cluster == NULL)
+      g_test_add_data_func(tests[i].path, NULL, skip_all);
+    else
+      g_test_add(tests[i].path, Fixture, NULL, fixture_set_up, tests[i].func, fixture_tear_down);
+  }
+  rc = g_test_run();
+  cd_pg_cluster_stop(cluster);
+  return rc;
+}
