@@ -188,6 +188,12 @@ make_spool(const gchar *path, const gchar *file_sha, guint n_docs, gboolean rest
   return g_steal_pointer(&spool);
 }
 
+static gint
+cd_test_strcmp_p(gconstpointer a, gconstpointer b)
+{
+  return g_strcmp0(*(const gchar *const *) a, *(const gchar *const *) b);
+}
+
 #define SHA_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 #define SHA_B "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
 
@@ -431,6 +437,246 @@ test_pg_deliver_concurrent(Fixture *f, gconstpointer data)
                   spool_int(spool, "SELECT count(*) FROM audit"));
 }
 
+/* A hit as both sides can name it: the page of the scanned file. */
+static gchar *
+hit_key(const CdSearchHit *hit)
+{
+  return g_strdup_printf("%s#%d", hit->source_path, hit->source_page);
+}
+
+static gchar *
+facets_string(GPtrArray *facets)
+{
+  GString *s = g_string_new(NULL);
+  for (guint i = 0; i < facets->len; i++) {
+    CdSearchFacet *facet = g_ptr_array_index(facets, i);
+    g_string_append_printf(s, "%s=%" G_GUINT64_FORMAT ";", facet->value, facet->count);
+  }
+  return g_string_free(s, FALSE);
+}
+
+/* The hits' keys, sorted unless @ordered (a ranked result is compared as
+ * a set: BM25 and ts_rank_cd may order ties and near-ties differently). */
+static gchar *
+hits_string(GPtrArray *hits, gboolean ordered)
+{
+  g_autoptr(GPtrArray) keys = g_ptr_array_new_with_free_func(g_free);
+  g_autoptr(GString) s = g_string_new(NULL);
+
+  for (guint i = 0; i < hits->len; i++)
+    g_ptr_array_add(keys, hit_key(g_ptr_array_index(hits, i)));
+  if (!ordered)
+    g_ptr_array_sort(keys, (GCompareFunc) cd_test_strcmp_p);
+  for (guint i = 0; i < keys->len; i++)
+    g_string_append_printf(s, "%s ", (const gchar *) g_ptr_array_index(keys, i));
+  return g_string_free(g_steal_pointer(&s), FALSE);
+}
+
+/* Asserts the server answers @query as the SQLite spool does: the same
+ * hits, the exact same total and facets. */
+static void
+assert_same_search(CdArchive *spool, CdPgArchive *server, const CdSearchQuery *query)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CdSearchResult) a = cd_archive_search_ex(spool, query, &error);
+  g_autoptr(CdSearchResult) b = NULL;
+  g_autofree gchar *ha = NULL, *hb = NULL, *ta = NULL, *tb = NULL, *ya = NULL, *yb = NULL;
+  gboolean ordered = query->text == NULL;
+
+  g_assert_no_error(error);
+  b = cd_pg_archive_search(server, query, &error);
+  g_assert_no_error(error);
+  ha = hits_string(a->hits, ordered);
+  hb = hits_string(b->hits, ordered);
+  g_test_message("query '%s' mrn %s type %s status %s: sqlite %" G_GUINT64_FORMAT " [%s], server %" G_GUINT64_FORMAT
+                 " [%s]",
+                 query->text, query->mrn, query->doc_type, query->status, a->total, ha, b->total, hb);
+  g_assert_cmpuint(a->hits->len, >, 0);
+  g_assert_cmpstr(ha, ==, hb);
+  g_assert_false(a->total_is_estimate);
+  g_assert_false(b->total_is_estimate);
+  g_assert_cmpuint(a->total, ==, b->total);
+  ta = facets_string(a->type_facets);
+  tb = facets_string(b->type_facets);
+  g_assert_cmpstr(ta, ==, tb);
+  ya = facets_string(a->year_facets);
+  yb = facets_string(b->year_facets);
+  g_assert_cmpstr(ya, ==, yb);
+  for (guint i = 0; i < b->hits->len; i++) {
+    CdSearchHit *hit = g_ptr_array_index(b->hits, i);
+    g_assert_cmpint(hit->page_id, >, 0);
+    g_assert_nonnull(hit->source_path);
+    if (query->text != NULL) {
+      g_assert_nonnull(hit->snippet);
+      g_assert_nonnull(strchr(hit->snippet, '['));
+      g_assert_cmpuint(hit->spans->len, >, 0);
+    }
+    if (hit->document_id > 0) {
+      g_assert_nonnull(hit->status);
+      g_assert_cmpstr(hit->patient_name, !=, NULL);
+    }
+  }
+}
+
+/* The server finds what the SQLite spool finds, for words, a phrase, a
+ * patient, a type with dates, a status and filters without words: the
+ * same pages, the exact totals and the same facets; snippets mark the
+ * matched words. */
+static void
+test_pg_search(Fixture *f, gconstpointer data)
+{
+  g_autoptr(CdArchive) spool = fixture_spool(f, "station1.archive", SHA_A, 12, FALSE);
+  g_autoptr(CdPgArchive) server = open_server(f);
+  g_autoptr(GError) error = NULL;
+  const gchar *progress[] = { "progress-note", "consultation", NULL };
+  const CdSearchQuery queries[] = {
+    { .text = "metoprolol", .limit = 100 },
+    { .text = "\"chest pain\"", .limit = 100 },
+    { .text = "chest radiograph", .limit = 100 },
+    { .text = "hypertension", .mrn = "MRN001", .limit = 100 },
+    { .text = "chest", .doc_type = "progress-note", .date_from = "2021-01-01", .date_to = "2023-12-31", .limit = 100 },
+    { .text = "chest", .doc_types = progress, .limit = 100 },
+    { .text = "visit", .status = "review", .limit = 100 },
+    { .mrn = "MRN002", .limit = 100 },
+    { .doc_type = "laboratory-report", .date_from = "2020-01-01", .limit = 100 },
+    { .status = "filed", .limit = 5, .offset = 2 },
+  };
+
+  g_assert_true(cd_pg_archive_deliver(server, spool, "station1", NULL, NULL, &error));
+  g_assert_no_error(error);
+  for (guint i = 0; i < G_N_ELEMENTS(queries); i++)
+    assert_same_search(spool, server, &queries[i]);
+
+  /* a snippet's span is the matched word, as the page wrote it */
+  {
+    const CdSearchQuery q = { .text = "metoprolol", .limit = 1 };
+    g_autoptr(CdSearchResult) r = cd_pg_archive_search(server, &q, &error);
+    CdSearchHit *hit;
+    CdSearchSpan *span;
+    g_assert_no_error(error);
+    hit = g_ptr_array_index(r->hits, 0);
+    span = &g_array_index(hit->spans, CdSearchSpan, 0);
+    g_assert_cmpint(strncmp(hit->snippet_text + span->start, "Metoprolol", span->length), ==, 0);
+    g_assert_nonnull(strstr(hit->snippet, "[Metoprolol]"));
+    g_assert_cmpstr(r->terms[0], ==, "metoprolol");
+    g_assert_true(r->order == CD_SEARCH_ORDER_RANK);
+  }
+  /* bad input fails as on SQLite */
+  {
+    const CdSearchQuery bad_date = { .text = "chest", .date_from = "2021-13-01" };
+    const CdSearchQuery nothing = { .limit = 10 };
+    const CdSearchQuery bad_fts = { .text = "chest AND" };
+    g_assert_null(cd_pg_archive_search(server, &bad_date, &error));
+    g_assert_error(error, CD_ERROR, CD_ERROR_QUERY);
+    g_clear_error(&error);
+    g_assert_null(cd_pg_archive_search(server, &nothing, &error));
+    g_assert_error(error, CD_ERROR, CD_ERROR_QUERY);
+    g_clear_error(&error);
+    g_assert_null(cd_pg_archive_search(server, &bad_fts, &error));
+    g_assert_error(error, CD_ERROR, CD_ERROR_QUERY);
+    g_clear_error(&error);
+  }
+}
+
+/* A restricted type is invisible to a role without the grant: not in the
+ * hits, the total or the facets, and its document does not exist for it;
+ * every search and read is audited on the server as the principal. */
+static void
+test_pg_restricted_and_audited(Fixture *f, gconstpointer data)
+{
+  g_autoptr(CdArchive) spool = fixture_spool(f, "station1.archive", SHA_A, 6, TRUE);
+  g_autoptr(CdPgArchive) server = open_server(f);
+  g_autoptr(CdPrincipal) alice = cd_principal_new_user("alice", (const gchar *const[]){ "archivist", NULL });
+  g_autoptr(CdPrincipal) indexer = cd_principal_new_user("ivan", (const gchar *const[]){ "indexer", NULL });
+  g_autoptr(GError) error = NULL;
+  const gchar *restricted[] = { "psychotherapy-note", NULL };
+  const CdSearchQuery by_type = { .doc_type = "psychotherapy-note", .limit = 10 };
+  const CdSearchQuery words = { .text = "visit", .limit = 100 };
+  g_autoptr(CdSearchResult) admin_words = NULL;
+  g_autoptr(CdSearchResult) alice_words = NULL;
+  g_autoptr(CdSearchResult) r = NULL;
+  g_autoptr(JsonNode) doc = NULL;
+  g_autoptr(GBytes) image = NULL;
+  g_autofree gchar *format = NULL;
+  gint64 hidden_id, page_id;
+
+  g_assert_true(cd_pg_archive_deliver(server, spool, "station1", NULL, NULL, &error));
+  g_assert_no_error(error);
+  cd_pg_archive_set_restricted_types(server, restricted);
+  hidden_id = raw_int(f, "SELECT id FROM documents WHERE type = 'psychotherapy-note'");
+
+  /* the administrator's direct mode sees it */
+  r = cd_pg_archive_search(server, &by_type, &error);
+  g_assert_no_error(error);
+  g_assert_cmpuint(r->total, ==, 1);
+  g_clear_pointer(&r, cd_search_result_free);
+  admin_words = cd_pg_archive_search(server, &words, &error);
+  g_assert_no_error(error);
+
+  cd_pg_archive_set_principal(server, alice);
+  r = cd_pg_archive_search(server, &by_type, &error);
+  g_assert_no_error(error);
+  g_assert_cmpuint(r->total, ==, 0);
+  g_assert_cmpuint(r->hits->len, ==, 0);
+  alice_words = cd_pg_archive_search(server, &words, &error);
+  g_assert_no_error(error);
+  g_assert_cmpuint(alice_words->total, ==, admin_words->total - 2);
+  for (guint i = 0; i < alice_words->hits->len; i++)
+    g_assert_cmpint(((CdSearchHit *) g_ptr_array_index(alice_words->hits, i))->document_id, !=, hidden_id);
+  for (guint i = 0; i < alice_words->type_facets->len; i++)
+    g_assert_cmpstr(((CdSearchFacet *) g_ptr_array_index(alice_words->type_facets, i))->value, !=,
+                    "psychotherapy-note");
+  g_assert_null(cd_pg_archive_get_document(server, hidden_id, &error));
+  g_assert_error(error, CD_ERROR, CD_ERROR_NOT_FOUND);
+  g_clear_error(&error);
+
+  /* a visible one reads as on SQLite, and its image */
+  doc = cd_pg_archive_get_document(server, hidden_id - 1, &error);
+  g_assert_no_error(error);
+  g_assert_cmpint(json_array_get_length(json_object_get_array_member(json_node_get_object(doc), "pages")), ==, 2);
+  g_assert_cmpstr(json_object_get_string_member(json_node_get_object(doc), "station"), ==, "station1");
+  page_id = json_object_get_int_member(
+      json_array_get_object_element(json_object_get_array_member(json_node_get_object(doc), "pages"), 0), "id");
+  image = cd_pg_archive_get_page_image(server, page_id, &format, &error);
+  g_assert_no_error(error);
+  g_assert_cmpstr(format, ==, "tiff-g4");
+  g_assert_cmpuint(g_bytes_get_size(image), >, 0);
+  {
+    g_autofree gchar *sql = g_strdup_printf("SELECT count(*) FROM images i JOIN pages p ON p.image_sha256 = i.sha256 "
+                                            "WHERE p.id = %" G_GINT64_FORMAT " AND length(i.data) = %" G_GSIZE_FORMAT,
+                                            page_id, g_bytes_get_size(image));
+    g_assert_cmpint(raw_int(f, sql), ==, 1);
+  }
+
+  /* an indexer may not search charts: refused, and the refusal audited */
+  cd_pg_archive_set_principal(server, indexer);
+  g_assert_null(cd_pg_archive_search(server, &words, &error));
+  g_assert_error(error, CD_ERROR, CD_ERROR_PERMISSION_DENIED);
+  g_clear_error(&error);
+
+  /* the server's own chain: alice's searches and reads, ivan's refusal */
+  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM audit WHERE station IS NULL AND actor = 'alice' "
+                             "AND action = 'search'"),
+                  ==, 2);
+  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM audit WHERE station IS NULL AND actor = 'alice' "
+                             "AND action = 'view'"),
+                  ==, 1);
+  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM audit WHERE station IS NULL AND actor = 'alice' "
+                             "AND action = 'view-image'"),
+                  ==, 1);
+  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM audit WHERE station IS NULL AND actor = 'alice' "
+                             "AND action = 'denied'"),
+                  ==, 1);
+  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM audit WHERE station IS NULL AND actor = 'ivan' "
+                             "AND action = 'denied'"),
+                  ==, 1);
+  /* chained: each entry names the hash of the one before */
+  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM audit a JOIN LATERAL (SELECT hash FROM audit b WHERE "
+                             "b.station IS NULL AND b.id < a.id ORDER BY b.id DESC LIMIT 1) prev ON true "
+                             "WHERE a.station IS NULL AND a.prev_hash <> prev.hash"),
+                  ==, 0);
+}
+
 static void
 skip_all(gconstpointer data)
 {
@@ -450,6 +696,8 @@ main(int argc, char **argv)
     { "/chartdesk/pg-archive/deliver-interrupted", test_pg_deliver_interrupted },
     { "/chartdesk/pg-archive/deliver-two-stations", test_pg_deliver_two_stations },
     { "/chartdesk/pg-archive/deliver-concurrent", test_pg_deliver_concurrent },
+    { "/chartdesk/pg-archive/search", test_pg_search },
+    { "/chartdesk/pg-archive/restricted-and-audited", test_pg_restricted_and_audited },
   };
   gint rc;
 

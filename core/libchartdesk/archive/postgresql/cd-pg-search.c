@@ -1,3 +1,740 @@
+/*
+ * Copyright 2026 The Chartdesk authors
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * The PostgreSQL archive, reads: search over the stored tsvector (GIN),
+ * documents and page images, each checked against the principal and
+ * audited in the server's own chain.
+ */
 #include "config.h"
+
+#include <string.h>
+
 #include "cd-error.h"
 #include "cd-pg-private.h"
+#include "cd-util-private.h"
+
+/* Snippet markers, as the SQLite search uses: characters OCR text does not
+ * hold, so the snippet splits into text and the spans of matched words. */
+#define CD_MARK_OPEN '\x02'
+#define CD_MARK_CLOSE '\x03'
+
+static gboolean
+cd_pg_valid_date(const gchar *date)
+{
+  g_autoptr(GDateTime) dt = NULL;
+  g_autofree gchar *iso = NULL;
+
+  if (date == NULL)
+    return TRUE;
+  if (strlen(date) != 10)
+    return FALSE;
+  iso = g_strdup_printf("%sT00:00:00Z", date);
+  dt = g_date_time_new_from_iso8601(iso, NULL);
+  return dt != NULL;
+}
+
+/* Appends @token to @out as a websearch_to_tsquery phrase: "…" with any
+ * quote inside dropped. */
+static void
+cd_pg_append_phrase(GString *out, const gchar *token, gsize len, gboolean negate)
+{
+  if (out->len > 0)
+    g_string_append_c(out, ' ');
+  if (negate)
+    g_string_append_c(out, '-');
+  g_string_append_c(out, '"');
+  for (gsize i = 0; i < len; i++) {
+    if (token[i] != '"')
+      g_string_append_c(out, token[i]);
+  }
+  g_string_append_c(out, '"');
+}
+
+static gboolean
+cd_pg_looks_like_fts(const gchar *text)
+{
+  g_auto(GStrv) tokens = NULL;
+
+  if (strpbrk(text, "\"()*:^") != NULL)
+    return TRUE;
+  tokens = g_strsplit_set(text, " \t\n", -1);
+  for (guint i = 0; tokens[i] != NULL; i++) {
+    if (g_strv_contains((const gchar *const[]){ "AND", "OR", "NOT", "NEAR", NULL }, tokens[i]))
+      return TRUE;
+  }
+  return FALSE;
+}
+
+/* The query's words as websearch_to_tsquery() text, with the meaning the
+ * SQLite search gives them: plain words each a quoted phrase, all
+ * required; in FTS5 syntax, "phrases", OR and NOT kept (AND is implied),
+ * while grouping, NEAR and prefix stars are read as their plain words.
+ * The query is first checked as the SQLite search checks it, so both
+ * refuse the same malformed queries. *@out is NULL for no words. */
+static gboolean
+cd_pg_query_text(const CdSearchQuery *query, gchar **out, GPtrArray *terms, GError **error)
+{
+  g_autofree gchar *match = NULL;
+  g_autofree gchar *stripped = NULL;
+  g_autoptr(GString) s = g_string_new(NULL);
+  gboolean fts;
+  gboolean negate = FALSE;
+  const gchar *p;
+
+  *out = NULL;
+  if (!cd_query_text_to_match(query->text, query->plain, &match, error))
+    return FALSE;
+  if (match == NULL)
+    return TRUE;
+  stripped = g_strstrip(g_strdup(query->text));
+  fts = !query->plain && cd_pg_looks_like_fts(stripped);
+  p = stripped;
+  while (*p != '\0') {
+    if (g_ascii_isspace(*p) || (fts && strchr("()*^:,", *p) != NULL)) {
+      p++;
+    } else if (fts && *p == '"') {
+      const gchar *start = ++p;
+      while (*p != '\0' && *p != '"')
+        p++;
+      cd_pg_append_phrase(s, start, p - start, negate);
+      negate = FALSE;
+      if (*p == '"')
+        p++;
+    } else {
+      const gchar *start = p;
+      g_autofree gchar *word = NULL;
+      while (*p != '\0' && !g_ascii_isspace(*p) && !(fts && strchr("()*^:,\"", *p) != NULL))
+        p++;
+      word = g_strndup(start, p - start);
+      if (fts && g_strcmp0(word, "AND") == 0)
+        continue;
+      if (fts && g_strcmp0(word, "NEAR") == 0)
+        continue;
+      if (fts && g_strcmp0(word, "OR") == 0) {
+        g_string_append(s, " or");
+        continue;
+      }
+      if (fts && g_strcmp0(word, "NOT") == 0) {
+        negate = TRUE;
+        continue;
+      }
+      cd_pg_append_phrase(s, word, strlen(word), negate);
+      negate = FALSE;
+    }
+  }
+  /* the words to highlight, lower case */
+  {
+    g_autofree gchar *lower = g_utf8_strdown(s->str, -1);
+    g_auto(GStrv) words = g_regex_split_simple("[^[:alnum:]]+", lower, G_REGEX_OPTIMIZE, 0);
+    for (guint i = 0; words[i] != NULL; i++) {
+      if (words[i][0] == '\0' || g_strcmp0(words[i], "or") == 0)
+        continue;
+      if (!g_ptr_array_find_with_equal_func(terms, words[i], g_str_equal, NULL))
+        g_ptr_array_add(terms, g_strdup(words[i]));
+    }
+  }
+  *out = g_string_free(g_steal_pointer(&s), FALSE);
+  return TRUE;
+}
+
+static void
+cd_pg_facet_free(CdSearchFacet *facet)
+{
+  g_free(facet->value);
+  g_free(facet);
+}
+
+static gint
+cd_pg_facet_by_count(gconstpointer a, gconstpointer b)
+{
+  const CdSearchFacet *fa = *(const CdSearchFacet *const *) a;
+  const CdSearchFacet *fb = *(const CdSearchFacet *const *) b;
+  if (fa->count != fb->count)
+    return fa->count > fb->count ? -1 : 1;
+  return g_strcmp0(fa->value, fb->value);
+}
+
+static gint
+cd_pg_facet_by_value_desc(gconstpointer a, gconstpointer b)
+{
+  const CdSearchFacet *fa = *(const CdSearchFacet *const *) a;
+  const CdSearchFacet *fb = *(const CdSearchFacet *const *) b;
+  return g_strcmp0(fb->value, fa->value);
+}
+
+static void
+cd_pg_facet_add(GHashTable *table, const gchar *value, guint64 count)
+{
+  CdSearchFacet *facet;
+
+  if (value == NULL)
+    return;
+  facet = g_hash_table_lookup(table, value);
+  if (facet == NULL) {
+    facet = g_new0(CdSearchFacet, 1);
+    facet->value = g_strdup(value);
+    g_hash_table_insert(table, facet->value, facet);
+  }
+  facet->count += count;
+}
+
+static GPtrArray *
+cd_pg_facets_sorted(GHashTable *table, GCompareFunc compare)
+{
+  GPtrArray *out = g_ptr_array_new_with_free_func((GDestroyNotify) cd_pg_facet_free);
+  GHashTableIter iter;
+  gpointer value;
+
+  g_hash_table_iter_init(&iter, table);
+  while (g_hash_table_iter_next(&iter, NULL, &value)) {
+    g_ptr_array_add(out, value);
+    g_hash_table_iter_steal(&iter);
+  }
+  g_ptr_array_sort(out, compare);
+  return out;
+}
+
+/* FROM and WHERE of a search, each filter only when given (so the planner
+ * sees plain predicates it can use the indexes for). $1 is the tsquery
+ * text when there are words. */
+static void
+cd_pg_search_from(GString *sql, CdPgParams *p, const CdSearchQuery *query, const gchar *words, const gchar *types,
+                  const gchar *hidden)
+{
+  gboolean doc_filter = query->mrn != NULL || types != NULL || query->date_from != NULL || query->date_to != NULL ||
+                        query->status != NULL;
+
+  if (words != NULL)
+    g_string_append_printf(sql,
+                           " FROM (SELECT websearch_to_tsquery('english', $1) AS q) q CROSS JOIN pages p %s JOIN "
+                           "documents d ON d.id = p.document_id WHERE p.tsv @@ q.q",
+                           doc_filter ? "" : "LEFT");
+  else
+    g_string_append(sql, " FROM documents d JOIN pages p ON p.document_id = d.id AND p.seq = 0 WHERE TRUE");
+  if (query->mrn != NULL)
+    g_string_append_printf(sql, " AND d.patient_mrn = $%u", cd_pg_params_add(p, query->mrn));
+  if (types != NULL)
+    g_string_append_printf(sql, " AND d.type = ANY ($%u::text[])", cd_pg_params_add(p, types));
+  if (query->date_from != NULL)
+    g_string_append_printf(sql, " AND d.date >= $%u", cd_pg_params_add(p, query->date_from));
+  if (query->date_to != NULL)
+    g_string_append_printf(sql, " AND d.date <= $%u", cd_pg_params_add(p, query->date_to));
+  if (query->status != NULL)
+    g_string_append_printf(sql, " AND d.status = $%u", cd_pg_params_add(p, query->status));
+  if (hidden != NULL)
+    g_string_append_printf(sql, " AND (d.type IS NULL OR NOT d.type = ANY ($%u::text[]))", cd_pg_params_add(p, hidden));
+}
+
+static CdPgParams *
+cd_pg_search_params(const gchar *words)
+{
+  CdPgParams *p = cd_pg_params_new();
+  if (words != NULL)
+    cd_pg_params_add(p, words);
+  return p;
+}
+
+/* Splits a ts_headline() with markers into the hit's snippet ([ ]
+ * around matches), its plain text and the spans. */
+static void
+cd_pg_hit_snippet(CdSearchHit *hit, const gchar *marked)
+{
+  GString *legacy = g_string_new(NULL);
+  GString *plain = g_string_new(NULL);
+  CdSearchSpan span = { 0 };
+  gboolean open = FALSE;
+
+  hit->spans = g_array_new(FALSE, FALSE, sizeof(CdSearchSpan));
+  for (const gchar *c = marked; *c != '\0'; c++) {
+    if (*c == CD_MARK_OPEN && !open) {
+      open = TRUE;
+      span.start = plain->len;
+      g_string_append_c(legacy, '[');
+    } else if (*c == CD_MARK_CLOSE && open) {
+      open = FALSE;
+      span.length = plain->len - span.start;
+      if (span.length > 0)
+        g_array_append_val(hit->spans, span);
+      g_string_append_c(legacy, ']');
+    } else if (*c != CD_MARK_OPEN && *c != CD_MARK_CLOSE) {
+      g_string_append_c(legacy, *c);
+      g_string_append_c(plain, *c);
+    }
+  }
+  hit->snippet = g_string_free(legacy, FALSE);
+  hit->snippet_text = g_string_free(plain, FALSE);
+}
+
+/* Fills in what the returned hits show; ts_headline() runs on these pages
+ * only. */
+static gboolean
+cd_pg_search_describe(CdPgArchive *self, const gchar *words, GPtrArray *hits, GError **error)
+{
+  g_autoptr(CdPgParams) p = cd_pg_params_new();
+  g_autoptr(PGresult) res = NULL;
+  g_autoptr(GString) ids = g_string_new("{");
+  g_autofree gchar *sql = NULL;
+
+  if (hits->len == 0)
+    return TRUE;
+  for (guint i = 0; i < hits->len; i++) {
+    CdSearchHit *hit = g_ptr_array_index(hits, i);
+    g_string_append_printf(ids, "%s%" G_GINT64_FORMAT, i > 0 ? "," : "", hit->page_id);
+  }
+  g_string_append_c(ids, '}');
+  cd_pg_params_add(p, ids->str);
+  if (words != NULL)
+    cd_pg_params_add(p, words);
+  sql = g_strdup_printf(
+      "SELECT coalesce(p.document_id, 0), p.seq, d.patient_mrn, d.type, d.date, d.status, p.source_path, "
+      "p.source_page, d.title, pt.family, pt.given, %s FROM unnest($1::bigint[]) WITH ORDINALITY h (id, ord) "
+      "JOIN pages p ON p.id = h.id LEFT JOIN documents d ON d.id = p.document_id "
+      "LEFT JOIN patients pt ON pt.mrn = d.patient_mrn ORDER BY h.ord",
+      words != NULL ? "ts_headline('english', coalesce(p.text, ''), websearch_to_tsquery('english', $2), "
+                      "'StartSel=\x02, StopSel=\x03, MaxWords=16, MinWords=6, ShortWord=0, MaxFragments=2, "
+                      "FragmentDelimiter=\" … \"')"
+                    : "NULL");
+  res = cd_pg_exec(self, sql, p, "search failed", error);
+  if (res == NULL)
+    return FALSE;
+  if ((guint) PQntuples(res) != hits->len) {
+    g_set_error(error, CD_ERROR, CD_ERROR_ARCHIVE, "%s: search failed: a page went away while it was read",
+                self->where);
+    return FALSE;
+  }
+  for (guint i = 0; i < hits->len; i++) {
+    CdSearchHit *hit = g_ptr_array_index(hits, i);
+    const gchar *family = cd_pg_value(res, i, 9);
+    const gchar *given = cd_pg_value(res, i, 10);
+    hit->document_id = g_ascii_strtoll(PQgetvalue(res, i, 0), NULL, 10);
+    hit->seq = hit->document_id == 0 || cd_pg_value(res, i, 1) == NULL
+                   ? -1
+                   : (gint) g_ascii_strtoll(PQgetvalue(res, i, 1), NULL, 10);
+    hit->patient_mrn = g_strdup(cd_pg_value(res, i, 2));
+    hit->doc_type = g_strdup(cd_pg_value(res, i, 3));
+    hit->date = g_strdup(cd_pg_value(res, i, 4));
+    hit->status = g_strdup(cd_pg_value(res, i, 5));
+    hit->source_path = g_strdup(cd_pg_value(res, i, 6));
+    hit->source_page = (gint) g_ascii_strtoll(PQgetvalue(res, i, 7), NULL, 10);
+    hit->title = g_strdup(cd_pg_value(res, i, 8));
+    if (family != NULL && given != NULL)
+      hit->patient_name = g_strdup_printf("%s, %s", family, given);
+    else if (family != NULL || given != NULL)
+      hit->patient_name = g_strdup(family != NULL ? family : given);
+    if (cd_pg_value(res, i, 11) != NULL)
+      cd_pg_hit_snippet(hit, cd_pg_value(res, i, 11));
+  }
+  return TRUE;
+}
+
+static gboolean
+cd_pg_search_audit(CdPgArchive *self, const CdSearchQuery *query, CdSearchResult *result, GError **error)
+{
+  g_autoptr(JsonBuilder) b = json_builder_new();
+  g_autoptr(JsonNode) detail = NULL;
+
+  json_builder_begin_object(b);
+  json_builder_set_member_name(b, "query");
+  json_builder_add_string_value(b, query->text);
+  json_builder_set_member_name(b, "mrn");
+  json_builder_add_string_value(b, query->mrn);
+  json_builder_set_member_name(b, "type");
+  json_builder_add_string_value(b, query->doc_type != NULL || query->doc_types == NULL ? query->doc_type
+                                                                                       : query->doc_types[0]);
+  json_builder_set_member_name(b, "from");
+  json_builder_add_string_value(b, query->date_from);
+  json_builder_set_member_name(b, "to");
+  json_builder_add_string_value(b, query->date_to);
+  if (query->status != NULL) {
+    json_builder_set_member_name(b, "status");
+    json_builder_add_string_value(b, query->status);
+  }
+  json_builder_set_member_name(b, "hits");
+  json_builder_add_int_value(b, result->hits->len);
+  json_builder_set_member_name(b, "total");
+  json_builder_add_int_value(b, (gint64) result->total);
+  json_builder_end_object(b);
+  detail = json_builder_get_root(b);
+  return cd_pg_audit(self, "search", "archive", detail, error);
+}
+
+/* Searches as cd_archive_search_ex() does on SQLite, with exact totals and
+ * facets (counted in the server, over every match), best matches first by
+ * ts_rank_cd() (ties by page), or without words newest documents first. */
+CdSearchResult *
+cd_pg_archive_search(CdPgArchive *self, const CdSearchQuery *query, GError **error)
+{
+  g_autoptr(CdSearchResult) result = g_new0(CdSearchResult, 1);
+  g_autoptr(GPtrArray) terms = g_ptr_array_new_with_free_func(g_free);
+  g_autoptr(GString) sql = g_string_new(NULL);
+  g_autoptr(GString) count_sql = g_string_new(NULL);
+  g_autoptr(CdPgParams) p = NULL;
+  g_autoptr(CdPgParams) cp = NULL;
+  g_autoptr(PGresult) res = NULL;
+  g_autoptr(GHashTable) type_facets = g_hash_table_new(g_str_hash, g_str_equal);
+  g_autoptr(GHashTable) year_facets = g_hash_table_new(g_str_hash, g_str_equal);
+  g_autofree gchar *words = NULL;
+  g_autofree gchar *types = NULL;
+  g_autofree gchar *hidden = NULL;
+  guint limit;
+
+  g_return_val_if_fail(self != NULL, NULL);
+  g_return_val_if_fail(query != NULL, NULL);
+  if (!cd_pg_valid_date(query->date_from) || !cd_pg_valid_date(query->date_to)) {
+    g_set_error(error, CD_ERROR, CD_ERROR_QUERY, "dates must be given as YYYY-MM-DD (got '%s')",
+                !cd_pg_valid_date(query->date_from) ? query->date_from : query->date_to);
+    return NULL;
+  }
+  if (query->status != NULL && g_strcmp0(query->status, "filed") != 0 && g_strcmp0(query->status, "review") != 0) {
+    g_set_error(error, CD_ERROR, CD_ERROR_QUERY, "a document's status is 'filed' or 'review' (got '%s')",
+                query->status);
+    return NULL;
+  }
+  if ((query->text != NULL && !g_utf8_validate(query->text, -1, NULL)) ||
+      (query->mrn != NULL && !g_utf8_validate(query->mrn, -1, NULL))) {
+    g_set_error_literal(error, CD_ERROR, CD_ERROR_QUERY, "malformed query: it is not valid UTF-8 text");
+    return NULL;
+  }
+  if (!cd_pg_query_text(query, &words, terms, error))
+    return NULL;
+  if (query->doc_types != NULL)
+    types = cd_pg_array_literal(query->doc_types);
+  else if (query->doc_type != NULL)
+    types = cd_pg_array_literal((const gchar *const[]){ query->doc_type, NULL });
+  if (words == NULL && query->mrn == NULL && types == NULL && query->date_from == NULL && query->date_to == NULL &&
+      query->status == NULL) {
+    g_set_error_literal(error, CD_ERROR, CD_ERROR_QUERY, "nothing to search for: give words or a filter");
+    return NULL;
+  }
+  if (!cd_pg_require(self, CD_PERMISSION_READ_CHARTS, "search the archive", "archive", error))
+    return NULL;
+  hidden = cd_pg_hidden_types(self);
+  limit = query->limit > 0 ? query->limit : 20;
+
+  p = cd_pg_search_params(words);
+  if (words != NULL) {
+    g_string_append(sql, "SELECT p.id, ts_rank_cd(p.tsv, q.q)");
+    cd_pg_search_from(sql, p, query, words, types, hidden);
+    g_string_append_printf(sql, " ORDER BY 2 DESC, p.id LIMIT %u OFFSET %u", limit, query->offset);
+    result->plan = "text-first";
+    result->order = CD_SEARCH_ORDER_RANK;
+  } else {
+    g_string_append(sql, "SELECT p.id, 0");
+    cd_pg_search_from(sql, p, query, words, types, hidden);
+    g_string_append_printf(sql, " ORDER BY d.date DESC NULLS LAST, d.id DESC LIMIT %u OFFSET %u", limit,
+                           query->offset);
+    result->plan = "filters";
+    result->order = CD_SEARCH_ORDER_DATE;
+  }
+  res = cd_pg_exec(self, sql->str, p, "search failed", error);
+  if (res == NULL)
+    return NULL;
+  result->hits = g_ptr_array_new_with_free_func((GDestroyNotify) cd_search_hit_free);
+  for (gint i = 0; i < PQntuples(res); i++) {
+    CdSearchHit *hit = g_new0(CdSearchHit, 1);
+    hit->page_id = g_ascii_strtoll(PQgetvalue(res, i, 0), NULL, 10);
+    hit->score = g_ascii_strtod(PQgetvalue(res, i, 1), NULL);
+    g_ptr_array_add(result->hits, hit);
+  }
+  g_clear_pointer(&res, PQclear);
+
+  /* the exact total and facets, in one pass in the server */
+  cp = cd_pg_search_params(words);
+  g_string_append(count_sql, "SELECT d.type, substr(d.date, 1, 4), count(*)");
+  cd_pg_search_from(count_sql, cp, query, words, types, hidden);
+  g_string_append(count_sql, " GROUP BY 1, 2");
+  res = cd_pg_exec(self, count_sql->str, cp, "search failed", error);
+  if (res == NULL)
+    return NULL;
+  for (gint i = 0; i < PQntuples(res); i++) {
+    guint64 n = g_ascii_strtoull(PQgetvalue(res, i, 2), NULL, 10);
+    cd_pg_facet_add(type_facets, cd_pg_value(res, i, 0), n);
+    cd_pg_facet_add(year_facets, cd_pg_value(res, i, 1), n);
+    result->total += n;
+  }
+  result->type_facets = cd_pg_facets_sorted(type_facets, cd_pg_facet_by_count);
+  result->year_facets = cd_pg_facets_sorted(year_facets, cd_pg_facet_by_value_desc);
+  g_ptr_array_add(terms, NULL);
+  result->terms = (gchar **) g_ptr_array_steal(terms, NULL);
+
+  if (!cd_pg_search_describe(self, words, result->hits, error))
+    return NULL;
+  if (!cd_pg_search_audit(self, query, result, error))
+    return NULL;
+  return g_steal_pointer(&result);
+}
+
+/* Reading a document needs read-charts, or review while it waits in the
+ * review queue; a type hidden from the principal does not exist for it
+ * (as cd_archive_require_document()). */
+static gboolean
+cd_pg_require_document(CdPgArchive *self, gint64 id, const gchar *what, GError **error)
+{
+  g_autoptr(CdPgParams) p = cd_pg_params_new();
+  g_autoptr(PGresult) res = NULL;
+  g_autofree gchar *hidden = cd_pg_hidden_types(self);
+  g_autofree gchar *object = g_strdup_printf("document:%" G_GINT64_FORMAT, id);
+  gboolean in_review;
+
+  cd_pg_params_add_int(p, id);
+  cd_pg_params_add(p, hidden);
+  res = cd_pg_exec(self,
+                   "SELECT coalesce($2::text[] IS NOT NULL AND type IS NOT NULL AND type = ANY ($2::text[]), false), "
+                   "EXISTS (SELECT 1 FROM review r WHERE r.document_id = d.id AND r.resolved IS NULL) "
+                   "FROM documents d WHERE id = $1",
+                   p, "cannot read a document", error);
+  if (res == NULL)
+    return FALSE;
+  if (PQntuples(res) == 0) {
+    if (cd_principal_has(self->principal, CD_PERMISSION_REVIEW))
+      return TRUE;
+    return cd_pg_require(self, CD_PERMISSION_READ_CHARTS, what, object, error);
+  }
+  in_review = g_strcmp0(PQgetvalue(res, 0, 1), "t") == 0;
+  if (!cd_principal_has(self->principal, CD_PERMISSION_READ_CHARTS) &&
+      !(in_review && cd_principal_has(self->principal, CD_PERMISSION_REVIEW)))
+    return cd_pg_require(self, CD_PERMISSION_READ_CHARTS, what, object, error);
+  if (g_strcmp0(PQgetvalue(res, 0, 0), "t") == 0) {
+    g_autoptr(JsonObject) obj = json_object_new();
+    g_autoptr(JsonNode) detail = NULL;
+    json_object_set_string_member(obj, "permission", cd_permission_to_string(CD_PERMISSION_RESTRICTED));
+    json_object_set_string_member(obj, "operation", what);
+    detail = json_node_init_object(json_node_alloc(), obj);
+    if (!cd_pg_audit(self, "denied", object, detail, error))
+      return FALSE;
+    g_set_error(error, CD_ERROR, CD_ERROR_NOT_FOUND, "%s: no document %" G_GINT64_FORMAT, self->where, id);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static void
+cd_pg_add_parsed(JsonBuilder *b, const gchar *member, const gchar *json, gboolean array)
+{
+  g_autoptr(JsonParser) parser = json_parser_new();
+
+  json_builder_set_member_name(b, member);
+  if (json != NULL && json_parser_load_from_data(parser, json, -1, NULL) && json_parser_get_root(parser) != NULL) {
+    json_builder_add_value(b, json_node_copy(json_parser_get_root(parser)));
+  } else if (array) {
+    json_builder_begin_array(b);
+    json_builder_end_array(b);
+  } else {
+    json_builder_begin_object(b);
+    json_builder_end_object(b);
+  }
+}
+
+static void
+cd_pg_add_int_or_null(JsonBuilder *b, const gchar *member, const gchar *value)
+{
+  json_builder_set_member_name(b, member);
+  if (value != NULL)
+    json_builder_add_int_value(b, g_ascii_strtoll(value, NULL, 10));
+  else
+    json_builder_add_null_value(b);
+}
+
+static void
+cd_pg_add_double_or_null(JsonBuilder *b, const gchar *member, const gchar *value)
+{
+  json_builder_set_member_name(b, member);
+  if (value != NULL)
+    json_builder_add_double_value(b, g_ascii_strtod(value, NULL));
+  else
+    json_builder_add_null_value(b);
+}
+
+/* The document as cd_archive_get_document() gives it (legal holds and
+ * tombstones are not on the server), plus the station that delivered it. */
+static JsonNode *
+cd_pg_document_json(CdPgArchive *self, gint64 id, GError **error)
+{
+  g_autoptr(CdPgParams) p = cd_pg_params_new();
+  g_autoptr(PGresult) doc = NULL;
+  g_autoptr(PGresult) review = NULL;
+  g_autoptr(PGresult) pages = NULL;
+  g_autoptr(JsonBuilder) b = json_builder_new();
+
+  cd_pg_params_add_int(p, id);
+  doc = cd_pg_exec(self,
+                   "SELECT d.id, d.batch_id, d.patient_mrn, d.status, d.type, d.type_confidence, d.date, d.title, "
+                   "d.created, pt.family, pt.given, pt.middle, pt.dob, pt.sex, b.station FROM documents d "
+                   "JOIN batches b ON b.id = d.batch_id LEFT JOIN patients pt ON pt.mrn = d.patient_mrn "
+                   "WHERE d.id = $1",
+                   p, "cannot read a document", error);
+  if (doc == NULL)
+    return NULL;
+  if (PQntuples(doc) == 0) {
+    g_set_error(error, CD_ERROR, CD_ERROR_NOT_FOUND, "%s: no document %" G_GINT64_FORMAT, self->where, id);
+    return NULL;
+  }
+  json_builder_begin_object(b);
+  json_builder_set_member_name(b, "id");
+  json_builder_add_int_value(b, id);
+  json_builder_set_member_name(b, "batch");
+  json_builder_add_int_value(b, g_ascii_strtoll(PQgetvalue(doc, 0, 1), NULL, 10));
+  json_builder_set_member_name(b, "patient");
+  if (cd_pg_value(doc, 0, 2) == NULL) {
+    json_builder_add_null_value(b);
+  } else {
+    const gchar *keys[] = { "family", "given", "middle", "dob", "sex" };
+    json_builder_begin_object(b);
+    cd_json_add_string_or_null(b, "mrn", cd_pg_value(doc, 0, 2));
+    if (cd_pg_value(doc, 0, 9) != NULL || cd_pg_value(doc, 0, 10) != NULL) {
+      for (guint i = 0; i < G_N_ELEMENTS(keys); i++)
+        cd_json_add_string_or_null(b, keys[i], cd_pg_value(doc, 0, 9 + i));
+    }
+    json_builder_end_object(b);
+  }
+  cd_json_add_string_or_null(b, "status", cd_pg_value(doc, 0, 3));
+  cd_json_add_string_or_null(b, "type", cd_pg_value(doc, 0, 4));
+  cd_pg_add_double_or_null(b, "type_confidence", cd_pg_value(doc, 0, 5));
+  cd_json_add_string_or_null(b, "date", cd_pg_value(doc, 0, 6));
+  cd_json_add_string_or_null(b, "title", cd_pg_value(doc, 0, 7));
+  cd_json_add_string_or_null(b, "created", cd_pg_value(doc, 0, 8));
+  cd_json_add_string_or_null(b, "station", cd_pg_value(doc, 0, 14));
+
+  review = cd_pg_exec(self, "SELECT reason FROM review WHERE document_id = $1 AND resolved IS NULL ORDER BY id", p,
+                      "cannot read a document", error);
+  if (review == NULL)
+    return NULL;
+  json_builder_set_member_name(b, "review");
+  json_builder_begin_array(b);
+  for (gint i = 0; i < PQntuples(review); i++)
+    json_builder_add_string_value(b, PQgetvalue(review, i, 0));
+  json_builder_end_array(b);
+
+  pages = cd_pg_exec(self,
+                     "SELECT p.id, p.source_path, p.source_page, p.source_sha256, p.xres, p.yres, p.image_sha256, "
+                     "i.format, i.width, i.height, p.rotation, p.skew, p.text, p.confidence, p.words, p.problems, "
+                     "p.facts FROM pages p LEFT JOIN images i ON i.sha256 = p.image_sha256 "
+                     "WHERE p.document_id = $1 ORDER BY p.seq",
+                     p, "cannot read pages", error);
+  if (pages == NULL)
+    return NULL;
+  json_builder_set_member_name(b, "pages");
+  json_builder_begin_array(b);
+  for (gint i = 0; i < PQntuples(pages); i++) {
+    json_builder_begin_object(b);
+    json_builder_set_member_name(b, "id");
+    json_builder_add_int_value(b, g_ascii_strtoll(PQgetvalue(pages, i, 0), NULL, 10));
+    json_builder_set_member_name(b, "source");
+    json_builder_begin_object(b);
+    cd_json_add_string_or_null(b, "path", cd_pg_value(pages, i, 1));
+    json_builder_set_member_name(b, "page");
+    if (g_ascii_strtoll(PQgetvalue(pages, i, 2), NULL, 10) >= 0)
+      json_builder_add_int_value(b, g_ascii_strtoll(PQgetvalue(pages, i, 2), NULL, 10));
+    else
+      json_builder_add_null_value(b);
+    cd_json_add_string_or_null(b, "sha256", cd_pg_value(pages, i, 3));
+    json_builder_end_object(b);
+    json_builder_set_member_name(b, "resolution");
+    if (cd_pg_value(pages, i, 4) != NULL) {
+      json_builder_begin_array(b);
+      json_builder_add_int_value(b, g_ascii_strtoll(PQgetvalue(pages, i, 4), NULL, 10));
+      json_builder_add_int_value(b, g_ascii_strtoll(PQgetvalue(pages, i, 5), NULL, 10));
+      json_builder_end_array(b);
+    } else {
+      json_builder_add_null_value(b);
+    }
+    json_builder_set_member_name(b, "image");
+    if (cd_pg_value(pages, i, 6) != NULL) {
+      json_builder_begin_object(b);
+      cd_json_add_string_or_null(b, "sha256", cd_pg_value(pages, i, 6));
+      cd_json_add_string_or_null(b, "format", cd_pg_value(pages, i, 7));
+      cd_pg_add_int_or_null(b, "width", cd_pg_value(pages, i, 8));
+      cd_pg_add_int_or_null(b, "height", cd_pg_value(pages, i, 9));
+      json_builder_end_object(b);
+    } else {
+      json_builder_add_null_value(b);
+    }
+    cd_pg_add_int_or_null(b, "rotation", cd_pg_value(pages, i, 10));
+    cd_pg_add_double_or_null(b, "skew", cd_pg_value(pages, i, 11));
+    cd_json_add_string_or_null(b, "text", cd_pg_value(pages, i, 12));
+    cd_pg_add_double_or_null(b, "confidence", cd_pg_value(pages, i, 13));
+    cd_pg_add_parsed(b, "words", cd_pg_value(pages, i, 14), TRUE);
+    cd_pg_add_parsed(b, "problems", cd_pg_value(pages, i, 15), TRUE);
+    cd_pg_add_parsed(b, "facts", cd_pg_value(pages, i, 16), FALSE);
+    json_builder_end_object(b);
+  }
+  json_builder_end_array(b);
+  json_builder_end_object(b);
+  return json_builder_get_root(b);
+}
+
+JsonNode *
+cd_pg_archive_get_document(CdPgArchive *self, gint64 id, GError **error)
+{
+  g_autoptr(JsonNode) node = NULL;
+  g_autofree gchar *object = g_strdup_printf("document:%" G_GINT64_FORMAT, id);
+
+  g_return_val_if_fail(self != NULL, NULL);
+  if (!cd_pg_require_document(self, id, "read documents", error))
+    return NULL;
+  node = cd_pg_document_json(self, id, error);
+  if (node == NULL)
+    return NULL;
+  if (!cd_pg_audit(self, "view", object, NULL, error))
+    return NULL;
+  return g_steal_pointer(&node);
+}
+
+GBytes *
+cd_pg_archive_get_page_image(CdPgArchive *self, gint64 page_id, gchar **format, GError **error)
+{
+  g_autoptr(CdPgParams) p = cd_pg_params_new();
+  g_autoptr(PGresult) res = NULL;
+  g_autofree gchar *object = g_strdup_printf("page:%" G_GINT64_FORMAT, page_id);
+  g_autoptr(GBytes) bytes = NULL;
+  gint64 document_id;
+  gboolean in_review;
+
+  g_return_val_if_fail(self != NULL, NULL);
+  cd_pg_params_add_int(p, page_id);
+  res = cd_pg_exec(self,
+                   "SELECT coalesce(p.document_id, 0), EXISTS (SELECT 1 FROM review r WHERE r.page_id = p.id AND "
+                   "r.resolved IS NULL), i.format, i.data FROM pages p LEFT JOIN images i ON i.sha256 = p.image_sha256 "
+                   "WHERE p.id = $1",
+                   p, "cannot read a page image", error);
+  if (res == NULL)
+    return NULL;
+  if (PQntuples(res) == 0) {
+    if (!cd_pg_require(self, CD_PERMISSION_READ_CHARTS, "read page images", object, error))
+      return NULL;
+    g_set_error(error, CD_ERROR, CD_ERROR_NOT_FOUND, "%s: page %" G_GINT64_FORMAT " has no stored image",
+                self->where, page_id);
+    return NULL;
+  }
+  document_id = g_ascii_strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+  in_review = g_strcmp0(PQgetvalue(res, 0, 1), "t") == 0;
+  if (document_id > 0) {
+    if (!cd_pg_require_document(self, document_id, "read page images", error))
+      return NULL;
+  } else if (!(in_review && cd_principal_has(self->principal, CD_PERMISSION_REVIEW)) &&
+             !cd_pg_require(self, CD_PERMISSION_READ_CHARTS, "read page images", object, error)) {
+    return NULL;
+  }
+  if (cd_pg_value(res, 0, 3) == NULL) {
+    g_set_error(error, CD_ERROR, CD_ERROR_NOT_FOUND, "%s: page %" G_GINT64_FORMAT " has no stored image",
+                self->where, page_id);
+    return NULL;
+  }
+  {
+    size_t len = 0;
+    guchar *data = PQunescapeBytea((const guchar *) PQgetvalue(res, 0, 3), &len);
+    if (data == NULL) {
+      g_set_error(error, CD_ERROR, CD_ERROR_ARCHIVE, "%s: cannot read the image of page %" G_GINT64_FORMAT,
+                  self->where, page_id);
+      return NULL;
+    }
+    bytes = g_bytes_new(data, len);
+    PQfreemem(data);
+  }
+  if (format != NULL)
+    *format = g_strdup(PQgetvalue(res, 0, 2));
+  if (!cd_pg_audit(self, "view-image", object, NULL, error))
+    return NULL;
+  return g_steal_pointer(&bytes);
+}
