@@ -438,9 +438,13 @@ test_pg_deliver_concurrent(Fixture *f, gconstpointer data)
 }
 
 /* A hit as both sides can name it: the page of the scanned file. */
+static gboolean compare_by_id = FALSE;
+
 static gchar *
 hit_key(const CdSearchHit *hit)
 {
+  if (compare_by_id)
+    return g_strdup_printf("%" G_GINT64_FORMAT, hit->page_id);
   return g_strdup_printf("%s#%d", hit->source_path, hit->source_page);
 }
 
@@ -677,6 +681,95 @@ test_pg_restricted_and_audited(Fixture *f, gconstpointer data)
                   ==, 0);
 }
 
+typedef struct {
+  GCancellable *cancellable;
+  const gchar *after_table;
+} CancelCopy;
+
+static void
+cancel_copy(const gchar *table, guint64 rows, gpointer user_data)
+{
+  CancelCopy *c = user_data;
+  if (g_strcmp0(table, c->after_table) == 0)
+    g_cancellable_cancel(c->cancellable);
+}
+
+/* The server back into a new SQLite archive: stopped midway and resumed,
+ * the copy has the server's counts and content hashes, passes the
+ * archive check, and its search gives the server's hits. */
+static void
+test_pg_copy_to_sqlite(Fixture *f, gconstpointer data)
+{
+  g_autoptr(CdArchive) one = fixture_spool(f, "station1.archive", SHA_A, 8, FALSE);
+  g_autoptr(CdArchive) two = fixture_spool(f, "station2.archive", SHA_B, 5, FALSE);
+  g_autoptr(CdPgArchive) server = open_server(f);
+  g_autoptr(GCancellable) cancellable = g_cancellable_new();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CdArchive) copy = NULL;
+  g_autoptr(JsonNode) server_summary = NULL;
+  g_autoptr(JsonNode) copy_summary = NULL;
+  g_autoptr(GPtrArray) problems = NULL;
+  g_autofree gchar *path = g_build_filename(f->dir, "copy.archive", NULL);
+  g_autofree gchar *other = g_build_filename(f->dir, "station1.archive", NULL);
+  CancelCopy c = { cancellable, "documents" };
+  const CdSearchQuery queries[] = {
+    { .text = "metoprolol", .limit = 100 },
+    { .text = "\"chest pain\"", .mrn = "MRN001", .limit = 100 },
+    { .doc_type = "consultation", .limit = 100 },
+  };
+
+  g_assert_true(cd_pg_archive_deliver(server, one, "station1", NULL, NULL, &error));
+  g_assert_no_error(error);
+  g_assert_true(cd_pg_archive_deliver(server, two, "station2", NULL, NULL, &error));
+  g_assert_no_error(error);
+
+  cd_pg_archive_set_copy_progress(server, cancel_copy, &c);
+  g_assert_false(cd_pg_archive_copy_to_sqlite(server, path, cancellable, &error));
+  g_assert_error(error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_clear_error(&error);
+  copy = cd_archive_open(path, CD_ARCHIVE_FLAG_NONE, &error);
+  g_assert_no_error(error);
+  g_assert_cmpint(spool_int(copy, "SELECT count(*) FROM documents"), ==, 13);
+  g_assert_cmpint(spool_int(copy, "SELECT count(*) FROM pages"), ==, 0);
+  g_clear_object(&copy);
+
+  cd_pg_archive_set_copy_progress(server, NULL, NULL);
+  g_assert_true(cd_pg_archive_copy_to_sqlite(server, path, NULL, &error));
+  g_assert_no_error(error);
+
+  copy = cd_archive_open(path, CD_ARCHIVE_FLAG_NONE, &error);
+  g_assert_no_error(error);
+  server_summary = cd_pg_archive_summary(server, &error);
+  g_assert_no_error(error);
+  copy_summary = cd_pg_archive_sqlite_summary(copy, &error);
+  g_assert_no_error(error);
+  g_assert_true(cd_pg_archive_summary_equal(server_summary, copy_summary, &error));
+  g_assert_no_error(error);
+  g_assert_cmpint(json_object_get_int_member(json_object_get_object_member(json_node_get_object(copy_summary),
+                                                                           "counts"),
+                                             "pages"),
+                  ==, 13 * 2 + 4);
+  /* the server's audit entries are in the copy's chain */
+  g_assert_cmpint(spool_int(copy, "SELECT count(*) FROM audit WHERE detail LIKE '%\"server_entry\"%'"), >=,
+                  raw_int(f, "SELECT count(*) FROM audit") - 1);
+
+  g_assert_true(cd_archive_check(copy, &problems, &error));
+  g_assert_no_error(error);
+  for (guint i = 0; problems != NULL && i < problems->len; i++)
+    g_test_message("check: %s", (const gchar *) g_ptr_array_index(problems, i));
+  g_assert_true(problems == NULL || problems->len == 0);
+
+  compare_by_id = TRUE;
+  for (guint i = 0; i < G_N_ELEMENTS(queries); i++)
+    assert_same_search(copy, server, &queries[i]);
+  compare_by_id = FALSE;
+
+  /* an archive that is not an unfinished copy of this server is refused */
+  g_assert_false(cd_pg_archive_copy_to_sqlite(server, other, NULL, &error));
+  g_assert_error(error, CD_ERROR, CD_ERROR_INVALID_ARGUMENT);
+  g_assert_nonnull(strstr(error->message, "give a path that does not exist yet"));
+}
+
 static void
 skip_all(gconstpointer data)
 {
@@ -698,6 +791,7 @@ main(int argc, char **argv)
     { "/chartdesk/pg-archive/deliver-concurrent", test_pg_deliver_concurrent },
     { "/chartdesk/pg-archive/search", test_pg_search },
     { "/chartdesk/pg-archive/restricted-and-audited", test_pg_restricted_and_audited },
+    { "/chartdesk/pg-archive/copy-to-sqlite", test_pg_copy_to_sqlite },
   };
   gint rc;
 

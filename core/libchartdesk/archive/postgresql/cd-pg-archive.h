@@ -128,6 +128,19 @@ void cd_pg_archive_set_restricted_types(CdPgArchive *self, const gchar *const *t
 typedef void (*CdDeliverProgress)(const CdDeliverStats *stats, gpointer user_data);
 void cd_pg_archive_set_deliver_progress(CdPgArchive *self, CdDeliverProgress progress, gpointer user_data);
 
+/**
+ * CdCopyProgress:
+ * @table: the table being copied
+ * @rows: its rows copied so far by this call
+ * @user_data: the data given with the function
+ *
+ * Called by cd_pg_archive_copy_to_sqlite() after each chunk of rows is
+ * committed in the copy; cancel the copy's #GCancellable here to stop it
+ * (a later call resumes where it stopped).
+ */
+typedef void (*CdCopyProgress)(const gchar *table, guint64 rows, gpointer user_data);
+void cd_pg_archive_set_copy_progress(CdPgArchive *self, CdCopyProgress progress, gpointer user_data);
+
 /* counts and content hashes of a SQLite archive, in the shape of
  * cd_pg_archive_summary(), to compare the two sides of a copy */
 JsonNode *cd_pg_archive_sqlite_summary(CdArchive *archive, GError **error);

@@ -23,6 +23,8 @@ struct _CdPgArchive {
   gchar **restricted;     /* restricted type names (and former names); NULL for none */
   CdDeliverProgress progress;
   gpointer progress_data;
+  CdCopyProgress copy_progress;
+  gpointer copy_progress_data;
 };
 
 /* Parameters of one statement, all passed as text (binary where a length is given). */
