@@ -205,17 +205,18 @@ cd_deliverer_thread(gpointer data)
     } else if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED) || self->stopping) {
       /* stopping: what was delivered stays delivered, the rest next time */
     } else {
+      g_autofree gchar *message = cd_server_error_message(self->server, error->message);
       guint backoff = self->failures >= 6 ? CD_DELIVER_MAX_BACKOFF_S : MIN(1u << self->failures,
                                                                            CD_DELIVER_MAX_BACKOFF_S);
       if (self->failures == 0)
         g_warning("delivery to %s as station %s failed: %s; the documents stay in the spool %s and are delivered "
                   "when the server is back (retrying)",
-                  self->server_name, self->station, error->message, self->spool);
+                  self->server_name, self->station, message, self->spool);
       else
-        g_debug("delivery to %s still failing: %s; next try in %u s", self->server_name, error->message, backoff);
+        g_debug("delivery to %s still failing: %s; next try in %u s", self->server_name, message, backoff);
       self->failures++;
       g_free(self->last_error);
-      self->last_error = g_strdup(error->message);
+      self->last_error = g_steal_pointer(&message);
       self->next_due = g_get_monotonic_time() + (gint64) backoff * G_USEC_PER_SEC;
     }
     cd_deliverer_changed_locked(self);

@@ -8,6 +8,7 @@
 
 #include "cd-archive-private.h"
 #include "cd-archive-spool.h"
+#include "postgresql/cd-pg-archive.h"
 
 /**
  * cd_archive_count_documents:
@@ -80,4 +81,31 @@ cd_server_display_name(const gchar *uri)
     }
   }
   return g_string_free(out, FALSE);
+}
+
+/* @message about the server @uri, for logs, D-Bus and the terminal: the
+ * URI it may start with (`URI: …`) left out, and wherever else it appears
+ * replaced by cd_server_display_name(), so a password in the URI is never
+ * shown. */
+gchar *
+cd_server_error_message(const gchar *uri, const gchar *message)
+{
+  g_autofree gchar *display = cd_server_display_name(uri);
+  g_autofree gchar *prefix = g_strdup_printf("%s: ", uri);
+  g_autofree gchar *display_prefix = g_strdup_printf("%s: ", display);
+  g_autoptr(GString) out = NULL;
+
+  while (g_str_has_prefix(message, prefix))
+    message += strlen(prefix);
+  while (g_str_has_prefix(message, display_prefix))
+    message += strlen(display_prefix);
+  /* the library names the server its own way: the caller names it */
+  if (cd_archive_location_is_server(message)) {
+    const gchar *end = strstr(message, ": ");
+    if (end != NULL && strchr(message, ' ') == end + 1)
+      message = end + 2;
+  }
+  out = g_string_new(message);
+  g_string_replace(out, uri, display, 0);
+  return g_string_free(g_steal_pointer(&out), FALSE);
 }

@@ -13,5 +13,6 @@ G_BEGIN_DECLS
 
 gint64 cd_archive_count_documents(CdArchive *self, GError **error);
 gchar *cd_server_display_name(const gchar *uri);
+gchar *cd_server_error_message(const gchar *uri, const gchar *message);
 
 G_END_DECLS
