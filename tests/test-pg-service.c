@@ -14,6 +14,7 @@
 #include <glib/gstdio.h>
 #include <leptonica/allheaders.h>
 #include <signal.h>
+#include <sys/prctl.h>
 
 #include "cd-engine.h"
 #include "cd-pg-cluster-ctl.h"
@@ -169,6 +170,14 @@ station_has_name(Station *s)
   return owned;
 }
 
+/* A station's chartdeskd dies with the test, even when the test aborts
+ * before its teardown. */
+static void
+station_child_setup(gpointer data)
+{
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+}
+
 /* Starts the station's chartdeskd (its log in s->log) and waits for its name. */
 static void
 station_start(Station *s)
@@ -182,6 +191,7 @@ station_start(Station *s)
   g_subprocess_launcher_setenv(launcher, "DBUS_SESSION_BUS_ADDRESS", g_test_dbus_get_bus_address(s->bus), TRUE);
   g_subprocess_launcher_setenv(launcher, "G_MESSAGES_DEBUG", "", TRUE);
   g_subprocess_launcher_set_stderr_file_path(launcher, s->log);
+  g_subprocess_launcher_set_child_setup(launcher, station_child_setup, NULL, NULL);
   s->daemon = g_subprocess_launcher_spawn(launcher, &error, exe, "--config", s->config, NULL);
   g_assert_no_error(error);
   while (!station_has_name(s)) {
@@ -235,6 +245,29 @@ station_batch_state(Station *s, guint id)
   }
   g_assert_nonnull(state);
   return state;
+}
+
+/* The pages the batch has archived so far (ListBatches' pages-done). */
+static guint
+station_batch_pages(Station *s, guint id)
+{
+  g_autoptr(GVariant) batches = NULL;
+  g_autoptr(GError) error = NULL;
+  GVariantIter iter;
+  GVariant *item;
+  guint32 pages = 0;
+
+  cd_dbus_chartdesk1_call_list_batches_sync(s->proxy, &batches, NULL, &error);
+  g_assert_no_error(error);
+  g_variant_iter_init(&iter, batches);
+  while ((item = g_variant_iter_next_value(&iter)) != NULL) {
+    guint32 item_id = 0;
+    g_variant_lookup(item, "id", "u", &item_id);
+    if (item_id == id)
+      g_variant_lookup(item, "pages-done", "u", &pages);
+    g_variant_unref(item);
+  }
+  return pages;
 }
 
 static void
@@ -404,7 +437,7 @@ test_pg_service_three_stations(Fixture *f, gconstpointer data)
 static void
 test_pg_service_server_away(Fixture *f, gconstpointer data)
 {
-  const guint n_first = 5, n_files = 120, n_pages = 2;
+  const guint n_first = 5, n_files = 300, n_pages = 2;
   g_autofree gchar *first = NULL;
   g_autofree gchar *in = NULL;
   Station *s;
@@ -426,10 +459,17 @@ test_pg_service_server_away(Fixture *f, gconstpointer data)
   g_variant_unref(station_wait_delivered(s, 60));
   g_assert_cmpuint(server_station_documents(f, s->name), ==, n_first);
 
-  /* the big batch runs until some of it is on the server, is held, and the
-   * server goes away under it */
+  /* the big batch is held as soon as it has archived a page, its first
+   * documents are delivered while it waits, and the server goes away
+   * under it */
   id = station_batch(s, in, FALSE);
   deadline = g_get_monotonic_time() + 60 * G_USEC_PER_SEC;
+  while (station_batch_pages(s, id) == 0) {
+    g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+    g_usleep(1000);
+  }
+  cd_dbus_chartdesk1_call_pause_sync(s->proxy, id, NULL, &error);
+  g_assert_no_error(error);
   for (;;) {
     g_autoptr(GVariant) d = station_delivery(s);
     if (delivery_u64(d, "delivered-documents") > n_first)
@@ -437,11 +477,10 @@ test_pg_service_server_away(Fixture *f, gconstpointer data)
     g_assert_cmpint(g_get_monotonic_time(), <, deadline);
     g_usleep(5000);
   }
-  cd_dbus_chartdesk1_call_pause_sync(s->proxy, id, NULL, &error);
-  g_assert_no_error(error);
   {
     g_autofree gchar *state = station_batch_state(s, id);
     g_assert_cmpstr(state, ==, "paused");
+    g_assert_cmpuint(station_batch_pages(s, id), <, n_files * n_pages);
   }
   cd_pg_cluster_ctl_stop(cluster);
   cd_dbus_chartdesk1_call_resume_sync(s->proxy, id, NULL, &error);
