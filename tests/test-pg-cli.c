@@ -308,6 +308,16 @@ test_pg_cli_errors(void)
   cd_test_chartdesk(&r6, "archive", "copy", missing, target, NULL);
   g_assert_cmpint(r6.status, ==, 2);
   g_assert_nonnull(strstr(r6.err, "postgresql://"));
+
+  /* a command of the SQLite archive given the server: refused, nothing
+   * created under a name made of the URI */
+  {
+    g_auto(CdTestRun) r7 = { 0 };
+    cd_test_chartdesk(&r7, "check", down, NULL);
+    g_assert_cmpint(r7.status, ==, 1);
+    g_assert_nonnull(strstr(r7.err, "a PostgreSQL archive: this command needs a SQLite archive"));
+    g_assert_null(strstr(r7.err, "s3cret"));
+  }
 }
 
 int
