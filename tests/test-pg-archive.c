@@ -240,11 +240,15 @@ test_pg_schema(Fixture *f, gconstpointer data)
   g_assert_nonnull(strstr(error->message, expected));
   g_clear_error(&error);
 
-  server = cd_pg_archive_open("postgresql:///nothere?host=/nonexistent-dir&user=chartdesk", CD_ARCHIVE_FLAG_NONE,
+  /* a server that is not there: named, its password never */
+  server = cd_pg_archive_open("postgresql://chartdesk:s3cret@/nothere?host=/nonexistent-dir", CD_ARCHIVE_FLAG_NONE,
                               &error);
   g_assert_null(server);
   g_assert_error(error, CD_ERROR, CD_ERROR_ARCHIVE);
+  g_test_message("%s", error->message);
   g_assert_nonnull(strstr(error->message, "cannot connect"));
+  g_assert_nonnull(strstr(error->message, "nothere"));
+  g_assert_null(strstr(error->message, "s3cret"));
 }
 
 /* Everything of the spool arrives: documents with their pages, the pages
@@ -310,6 +314,18 @@ test_pg_deliver(Fixture *f, gconstpointer data)
   g_assert_cmpuint(stats.audit_entries, ==, 0);
   g_assert_cmpint(raw_int(f, "SELECT count(*) FROM documents"), ==, 4);
   g_assert_cmpint(raw_int(f, "SELECT count(*) FROM pages"), ==, 10);
+  /* the delivery that stored something is in the server's own chain */
+  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM audit WHERE station IS NULL AND action = 'deliver' "
+                             "AND object = 'station:station1'"),
+                  ==, 1);
+
+  /* delivering is running batches: an archivist may not */
+  {
+    g_autoptr(CdPrincipal) alice = cd_principal_new_user("alice", (const gchar *const[]){ "archivist", NULL });
+    cd_pg_archive_set_principal(server, alice);
+    g_assert_false(cd_pg_archive_deliver(server, spool, "station1", &stats, NULL, &error));
+    g_assert_error(error, CD_ERROR, CD_ERROR_PERMISSION_DENIED);
+  }
 }
 
 typedef struct {

@@ -148,6 +148,35 @@ cd_pg_rollback(CdPgArchive *self)
     PQclear(PQexec(self->conn, "ROLLBACK"));
 }
 
+CdPgTxn *
+cd_pg_txn_begin(CdPgArchive *self, GError **error)
+{
+  CdPgTxn *txn;
+
+  if (!cd_pg_begin(self, error))
+    return NULL;
+  txn = g_new0(CdPgTxn, 1);
+  txn->self = self;
+  return txn;
+}
+
+gboolean
+cd_pg_txn_commit(CdPgTxn *txn, GError **error)
+{
+  txn->done = cd_pg_commit(txn->self, error);
+  return txn->done;
+}
+
+void
+cd_pg_txn_free(CdPgTxn *txn)
+{
+  if (txn == NULL)
+    return;
+  if (!txn->done)
+    cd_pg_rollback(txn->self);
+  g_free(txn);
+}
+
 const gchar *
 cd_pg_value(PGresult *res, gint row, gint col)
 {
@@ -163,6 +192,36 @@ cd_pg_int(PGresult *res, gint row, gint col)
   return v != NULL ? g_ascii_strtoll(v, NULL, 10) : 0;
 }
 
+/* @conninfo as a message may name it: its user, host, port and database,
+ * never its password. */
+static gchar *
+cd_pg_safe_name(const gchar *conninfo)
+{
+  PQconninfoOption *options = PQconninfoParse(conninfo, NULL);
+  const gchar *host = NULL, *port = NULL, *db = NULL, *user = NULL;
+  gchar *name;
+
+  if (options == NULL)
+    return g_strdup("the PostgreSQL server (a connection URI that cannot be parsed)");
+  for (PQconninfoOption *o = options; o->keyword != NULL; o++) {
+    if (o->val == NULL)
+      continue;
+    if (g_strcmp0(o->keyword, "host") == 0)
+      host = o->val;
+    else if (g_strcmp0(o->keyword, "port") == 0)
+      port = o->val;
+    else if (g_strcmp0(o->keyword, "dbname") == 0)
+      db = o->val;
+    else if (g_strcmp0(o->keyword, "user") == 0)
+      user = o->val;
+  }
+  name = g_strdup_printf("postgresql://%s%s%s%s%s/%s", user != NULL ? user : "", user != NULL ? "@" : "",
+                         host != NULL ? host : "", port != NULL ? ":" : "", port != NULL ? port : "",
+                         db != NULL ? db : "");
+  PQconninfoFree(options);
+  return name;
+}
+
 /* The server as messages name it: user@host-or-socket/database. */
 static gchar *
 cd_pg_describe(PGconn *conn, const gchar *conninfo)
@@ -171,7 +230,7 @@ cd_pg_describe(PGconn *conn, const gchar *conninfo)
   const gchar *db = PQdb(conn);
 
   if (host == NULL || db == NULL)
-    return g_strdup(conninfo);
+    return cd_pg_safe_name(conninfo);
   return g_strdup_printf("postgresql://%s/%s", host, db);
 }
 
@@ -264,7 +323,8 @@ cd_pg_archive_open(const gchar *conninfo, CdArchiveFlags flags, GError **error)
   self->conn = PQconnectdb(conninfo);
   if (PQstatus(self->conn) != CONNECTION_OK) {
     g_autofree gchar *msg = g_strstrip(g_strdup(PQerrorMessage(self->conn)));
-    g_set_error(error, CD_ERROR, CD_ERROR_ARCHIVE, "%s: cannot connect: %s", conninfo, msg);
+    g_autofree gchar *name = cd_pg_safe_name(conninfo);
+    g_set_error(error, CD_ERROR, CD_ERROR_ARCHIVE, "%s: cannot connect: %s", name, msg);
     return NULL;
   }
   self->where = cd_pg_describe(self->conn, conninfo);
@@ -351,7 +411,7 @@ cd_pg_audit(CdPgArchive *self, const gchar *action, const gchar *object, JsonNod
   g_autofree gchar *detail_str = NULL;
   const gchar *glass = cd_principal_get_break_glass(self->principal, NULL);
   const gchar *prev;
-  gboolean own_txn = PQtransactionStatus(self->conn) == PQTRANS_IDLE;
+  g_autoptr(CdPgTxn) txn = NULL;
 
   if (glass != NULL) {
     g_autoptr(JsonObject) obj = json_object_new();
@@ -363,14 +423,18 @@ cd_pg_audit(CdPgArchive *self, const gchar *action, const gchar *object, JsonNod
     detail = wrapped;
   }
   detail_str = detail != NULL ? cd_json_to_string(detail) : g_strdup("{}");
-  if (own_txn && !cd_pg_begin(self, error))
-    return FALSE;
+  /* in the caller's transaction, or in one of its own */
+  if (PQtransactionStatus(self->conn) == PQTRANS_IDLE) {
+    txn = cd_pg_txn_begin(self, error);
+    if (txn == NULL)
+      return FALSE;
+  }
   if (!cd_pg_exec_ok(self, "SELECT pg_advisory_xact_lock(4348445401)", NULL, "cannot write the audit log", error))
-    goto fail;
+    return FALSE;
   last = cd_pg_exec(self, "SELECT hash FROM audit WHERE station IS NULL ORDER BY id DESC LIMIT 1", NULL,
                     "cannot read the audit log", error);
   if (last == NULL)
-    goto fail;
+    return FALSE;
   prev = PQntuples(last) > 0 ? cd_pg_value(last, 0, 0) : "genesis";
   {
     const gchar *parts[] = { prev, ts, cd_pg_actor(self), action, object, detail_str };
@@ -390,14 +454,8 @@ cd_pg_audit(CdPgArchive *self, const gchar *action, const gchar *object, JsonNod
                      "INSERT INTO audit (ts, actor, action, object, detail, prev_hash, hash, scheme) "
                      "VALUES ($1, $2, $3, $4, $5, $6, $7, 0)",
                      p, "cannot write the audit log", error))
-    goto fail;
-  if (own_txn && !cd_pg_commit(self, error))
-    goto fail;
-  return TRUE;
-fail:
-  if (own_txn)
-    cd_pg_rollback(self);
-  return FALSE;
+    return FALSE;
+  return txn == NULL || cd_pg_txn_commit(txn, error);
 }
 
 gboolean
@@ -658,6 +716,7 @@ cd_deliver_find_page_document(CdDelivery *d, const gchar *sha256, const gchar *p
 static gboolean
 cd_deliver_document(CdDelivery *d, gint64 spool_doc, GError **error)
 {
+  g_autoptr(CdPgTxn) txn = NULL;
   g_autoptr(sqlite3_stmt) doc = NULL;
   g_autoptr(sqlite3_stmt) pages = NULL;
   g_autoptr(CdPgParams) p = cd_pg_params_new();
@@ -680,18 +739,18 @@ cd_deliver_document(CdDelivery *d, gint64 spool_doc, GError **error)
   if (sqlite3_step(doc) != SQLITE_ROW)
     return TRUE; /* gone from the spool (merged in review) */
 
-  if (!cd_pg_begin(d->self, error))
+  txn = cd_pg_txn_begin(d->self, error);
+  if (txn == NULL)
     return FALSE;
   if (!cd_deliver_key(d, "deliveries", "source_document_id", spool_doc, &fresh, error))
-    goto fail;
+    return FALSE;
   if (!fresh) {
-    cd_pg_rollback(d->self);
     d->stats->already++;
-    return TRUE;
+    return TRUE; /* rolled back */
   }
   server_batch = cd_deliver_batch(d, sqlite3_column_int64(doc, 0), error);
   if (server_batch == 0)
-    goto fail;
+    return FALSE;
   cd_pg_params_add_int(p, server_batch);
   for (gint i = 1; i < 8; i++)
     cd_pg_params_add(p, cd_col(doc, i));
@@ -700,19 +759,19 @@ cd_deliver_document(CdDelivery *d, gint64 spool_doc, GError **error)
                    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
                    p, "cannot deliver a document", error);
   if (res == NULL)
-    goto fail;
+    return FALSE;
   document_id = cd_pg_int(res, 0, 0);
 
   pages = cd_archive_prepare(d->spool, "SELECT " SPOOL_PAGE_COLUMNS " FROM pages WHERE document_id = ? ORDER BY seq",
                              error);
   if (pages == NULL)
-    goto fail;
+    return FALSE;
   sqlite3_bind_int64(pages, 1, spool_doc);
   while ((rc = sqlite3_step(pages)) == SQLITE_ROW) {
     gint64 page_id = cd_deliver_page(d, pages, server_batch, document_id, error);
     gint64 *key, *value;
     if (page_id < 0)
-      goto fail;
+      return FALSE;
     if (n_pages++ == 0) {
       first_sha = g_strdup(cd_col(pages, 7));
       first_page = g_strdup(cd_col(pages, 6));
@@ -727,34 +786,31 @@ cd_deliver_document(CdDelivery *d, gint64 spool_doc, GError **error)
   }
   if (rc != SQLITE_DONE) {
     cd_archive_set_error(d->spool, error, "cannot read a document's pages");
-    goto fail;
+    return FALSE;
   }
   if (n_pages > 0 && stored == 0) {
     /* every page is on the server already, from another station */
     g_autoptr(CdPgParams) del = cd_pg_params_new();
     gint64 existing = cd_deliver_find_page_document(d, first_sha, first_page, error);
     if (existing < 0)
-      goto fail;
+      return FALSE;
     cd_pg_params_add_int(del, document_id);
     if (!cd_pg_exec_ok(d->self, "DELETE FROM documents WHERE id = $1", del, "cannot deliver a document", error) ||
         !cd_deliver_set_outcome(d, "deliveries", "source_document_id", "document_id", spool_doc, existing, "duplicate",
                                 error) ||
-        !cd_pg_commit(d->self, error))
-      goto fail;
+        !cd_pg_txn_commit(txn, error))
+      return FALSE;
     d->stats->duplicates++;
     return TRUE;
   }
   if (!cd_deliver_review(d, "document_id", spool_doc, document_id, page_map, error) ||
       !cd_deliver_set_outcome(d, "deliveries", "source_document_id", "document_id", spool_doc, document_id,
                               stored < n_pages ? "partial" : "stored", error) ||
-      !cd_pg_commit(d->self, error))
-    goto fail;
+      !cd_pg_txn_commit(txn, error))
+    return FALSE;
   d->stats->documents++;
   d->stats->pages += stored;
   return TRUE;
-fail:
-  cd_pg_rollback(d->self);
-  return FALSE;
 }
 
 /* A page kept out of documents (blank, separator, failed), with its
@@ -762,26 +818,26 @@ fail:
 static gboolean
 cd_deliver_set_aside(CdDelivery *d, sqlite3_stmt *row, GError **error)
 {
+  g_autoptr(CdPgTxn) txn = NULL;
   g_autoptr(GHashTable) page_map = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
   gint64 spool_page = sqlite3_column_int64(row, 0);
   gboolean fresh = FALSE;
   gint64 server_batch, page_id;
   gint64 *key, *value;
 
-  if (!cd_pg_begin(d->self, error))
+  txn = cd_pg_txn_begin(d->self, error);
+  if (txn == NULL)
     return FALSE;
   if (!cd_deliver_key(d, "page_deliveries", "source_page_id", spool_page, &fresh, error))
-    goto fail;
-  if (!fresh) {
-    cd_pg_rollback(d->self);
-    return TRUE;
-  }
+    return FALSE;
+  if (!fresh)
+    return TRUE; /* rolled back */
   server_batch = cd_deliver_batch(d, sqlite3_column_int64(row, 1), error);
   if (server_batch == 0)
-    goto fail;
+    return FALSE;
   page_id = cd_deliver_page(d, row, server_batch, 0, error);
   if (page_id < 0)
-    goto fail;
+    return FALSE;
   key = g_new(gint64, 1);
   value = g_new(gint64, 1);
   *key = spool_page;
@@ -789,20 +845,17 @@ cd_deliver_set_aside(CdDelivery *d, sqlite3_stmt *row, GError **error)
   g_hash_table_insert(page_map, key, value);
   if (page_id == 0) {
     if (!cd_deliver_set_outcome(d, "page_deliveries", "source_page_id", "page_id", spool_page, 0, "duplicate", error))
-      goto fail;
+      return FALSE;
   } else if (!cd_deliver_review(d, "page_id", spool_page, 0, page_map, error) ||
              !cd_deliver_set_outcome(d, "page_deliveries", "source_page_id", "page_id", spool_page, page_id, "stored",
                                      error)) {
-    goto fail;
+    return FALSE;
   }
-  if (!cd_pg_commit(d->self, error))
-    goto fail;
+  if (!cd_pg_txn_commit(txn, error))
+    return FALSE;
   if (page_id > 0)
     d->stats->set_aside++;
   return TRUE;
-fail:
-  cd_pg_rollback(d->self);
-  return FALSE;
 }
 
 /* The highest spool id of @column delivered by the station. */
@@ -871,6 +924,7 @@ cd_deliver_list(CdDelivery *d, const gchar *sql, gint64 after, GError **error)
 static gboolean
 cd_deliver_patients(CdDelivery *d, GError **error)
 {
+  g_autoptr(CdPgTxn) txn = NULL;
   g_autoptr(GRecMutexLocker) locker = g_rec_mutex_locker_new(cd_archive_get_mutex(d->spool));
   g_autoptr(CdPgParams) wp = cd_pg_params_new();
   g_autoptr(PGresult) water = NULL;
@@ -890,7 +944,8 @@ cd_deliver_patients(CdDelivery *d, GError **error)
   if (stmt == NULL)
     return FALSE;
   cd_bind_text(stmt, 1, PQntuples(water) > 0 ? cd_pg_value(water, 0, 0) : "");
-  if (!cd_pg_begin(d->self, error))
+  txn = cd_pg_txn_begin(d->self, error);
+  if (txn == NULL)
     return FALSE;
   while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
     g_autoptr(CdPgParams) p = cd_pg_params_new();
@@ -905,11 +960,11 @@ cd_deliver_patients(CdDelivery *d, GError **error)
                        "sex = excluded.sex, merged_into = excluded.merged_into, source = excluded.source, "
                        "updated = excluded.updated WHERE patients.updated < excluded.updated",
                        p, "cannot deliver a patient", error))
-      goto fail;
+      return FALSE;
   }
   if (rc != SQLITE_DONE) {
     cd_archive_set_error(d->spool, error, "cannot read the patient index");
-    goto fail;
+    return FALSE;
   }
   if (newest != NULL) {
     g_autoptr(CdPgParams) p = cd_pg_params_new();
@@ -919,12 +974,9 @@ cd_deliver_patients(CdDelivery *d, GError **error)
                        "UPDATE stations SET patients_updated = $2 WHERE name = $1 AND "
                        "(patients_updated IS NULL OR patients_updated < $2)",
                        p, "cannot record a delivery", error))
-      goto fail;
+      return FALSE;
   }
-  return cd_pg_commit(d->self, error);
-fail:
-  cd_pg_rollback(d->self);
-  return FALSE;
+  return cd_pg_txn_commit(txn, error);
 }
 
 /* Batches (their status and report change after their documents were
@@ -932,6 +984,7 @@ fail:
 static gboolean
 cd_deliver_batches_and_files(CdDelivery *d, GError **error)
 {
+  g_autoptr(CdPgTxn) txn = NULL;
   g_autoptr(GRecMutexLocker) locker = g_rec_mutex_locker_new(cd_archive_get_mutex(d->spool));
   g_autoptr(sqlite3_stmt) batches = NULL;
   g_autoptr(sqlite3_stmt) files = NULL;
@@ -940,28 +993,29 @@ cd_deliver_batches_and_files(CdDelivery *d, GError **error)
   batches = cd_archive_prepare(d->spool, "SELECT id FROM batches ORDER BY id", error);
   if (batches == NULL)
     return FALSE;
-  if (!cd_pg_begin(d->self, error))
+  txn = cd_pg_txn_begin(d->self, error);
+  if (txn == NULL)
     return FALSE;
   g_hash_table_remove_all(d->batches); /* brought up to date once more */
   while ((rc = sqlite3_step(batches)) == SQLITE_ROW) {
     if (cd_deliver_batch(d, sqlite3_column_int64(batches, 0), error) == 0)
-      goto fail;
+      return FALSE;
   }
   if (rc != SQLITE_DONE) {
     cd_archive_set_error(d->spool, error, "cannot read the batch journal");
-    goto fail;
+    return FALSE;
   }
   files = cd_archive_prepare(d->spool,
                              "SELECT f.sha256, f.path, f.size, f.pages, f.batch_id, f.added, "
                              "(SELECT count(*) FROM pages p WHERE p.source_sha256 = f.sha256) FROM files f",
                              error);
   if (files == NULL)
-    goto fail;
+    return FALSE;
   while ((rc = sqlite3_step(files)) == SQLITE_ROW) {
     g_autoptr(CdPgParams) p = cd_pg_params_new();
     gint64 batch = cd_deliver_batch(d, sqlite3_column_int64(files, 4), error);
     if (batch == 0)
-      goto fail;
+      return FALSE;
     for (gint i = 0; i < 4; i++)
       cd_pg_params_add(p, cd_col(files, i));
     cd_pg_params_add_int(p, batch);
@@ -973,16 +1027,13 @@ cd_deliver_batches_and_files(CdDelivery *d, GError **error)
                        "WHERE (SELECT count(*) FROM pages WHERE source_sha256 = $1) >= $7::bigint "
                        "ON CONFLICT (sha256) DO NOTHING",
                        p, "cannot deliver a file", error))
-      goto fail;
+      return FALSE;
   }
   if (rc != SQLITE_DONE) {
     cd_archive_set_error(d->spool, error, "cannot read the files");
-    goto fail;
+    return FALSE;
   }
-  return cd_pg_commit(d->self, error);
-fail:
-  cd_pg_rollback(d->self);
-  return FALSE;
+  return cd_pg_txn_commit(txn, error);
 }
 
 /* The spool's audit entries after the last one delivered, verbatim, so
@@ -992,6 +1043,7 @@ cd_deliver_audit(CdDelivery *d, GError **error)
 {
   g_autoptr(GRecMutexLocker) locker = g_rec_mutex_locker_new(cd_archive_get_mutex(d->spool));
   g_autoptr(sqlite3_stmt) stmt = NULL;
+  g_autoptr(CdPgTxn) txn = NULL;
   gint64 after = 0;
   guint in_txn = 0;
   gint rc;
@@ -1008,7 +1060,7 @@ cd_deliver_audit(CdDelivery *d, GError **error)
   while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
     g_autoptr(CdPgParams) p = cd_pg_params_new();
     g_autoptr(PGresult) res = NULL;
-    if (in_txn == 0 && !cd_pg_begin(d->self, error))
+    if (txn == NULL && (txn = cd_pg_txn_begin(d->self, error)) == NULL)
       return FALSE;
     cd_pg_params_add(p, d->station);
     for (gint i = 0; i < 9; i++)
@@ -1019,24 +1071,21 @@ cd_deliver_audit(CdDelivery *d, GError **error)
                      "ON CONFLICT (station, source_id) DO NOTHING RETURNING 1",
                      p, "cannot deliver the audit log", error);
     if (res == NULL)
-      goto fail;
+      return FALSE;
     d->stats->audit_entries += PQntuples(res);
+    /* committed 500 at a time: a long log is not one transaction */
     if (++in_txn == 500) {
-      if (!cd_pg_commit(d->self, error))
-        goto fail;
+      if (!cd_pg_txn_commit(txn, error))
+        return FALSE;
+      g_clear_pointer(&txn, cd_pg_txn_free);
       in_txn = 0;
     }
   }
   if (rc != SQLITE_DONE) {
     cd_archive_set_error(d->spool, error, "cannot read the audit log");
-    goto fail;
+    return FALSE;
   }
-  if (in_txn > 0 && !cd_pg_commit(d->self, error))
-    goto fail;
-  return TRUE;
-fail:
-  cd_pg_rollback(d->self);
-  return FALSE;
+  return txn == NULL || cd_pg_txn_commit(txn, error);
 }
 
 static gboolean
@@ -1076,6 +1125,9 @@ cd_pg_archive_deliver(CdPgArchive *self, CdArchive *spool, const gchar *station,
   g_return_val_if_fail(station != NULL && station[0] != '\0', FALSE);
   memset(d.stats, 0, sizeof(*d.stats));
 
+  /* a station's service delivers as the principal it runs batches as */
+  if (!cd_pg_require(self, CD_PERMISSION_RUN_BATCHES, "deliver to the archive", "archive", error))
+    return FALSE;
   if (!cd_deliver_station(&d, error) || !cd_deliver_patients(&d, error))
     return FALSE;
 
@@ -1131,6 +1183,21 @@ cd_pg_archive_deliver(CdPgArchive *self, CdArchive *spool, const gchar *station,
     return FALSE;
   if (!cd_deliver_batches_and_files(&d, error) || !cd_deliver_audit(&d, error))
     return FALSE;
+  /* recorded on the server when it stored anything */
+  if (d.stats->documents + d.stats->duplicates + d.stats->set_aside > 0) {
+    g_autoptr(JsonObject) obj = json_object_new();
+    g_autoptr(JsonNode) detail = NULL;
+    g_autofree gchar *object = g_strdup_printf("station:%s", station);
+    json_object_set_int_member(obj, "documents", (gint64) d.stats->documents);
+    json_object_set_int_member(obj, "pages", (gint64) d.stats->pages);
+    json_object_set_int_member(obj, "duplicates", (gint64) d.stats->duplicates);
+    json_object_set_int_member(obj, "set_aside", (gint64) d.stats->set_aside);
+    json_object_set_int_member(obj, "audit_entries", (gint64) d.stats->audit_entries);
+    json_object_set_string_member(obj, "spool", cd_archive_get_path(spool));
+    detail = json_node_init_object(json_node_alloc(), g_steal_pointer(&obj));
+    if (!cd_pg_audit(self, "deliver", object, detail, error))
+      return FALSE;
+  }
   g_debug("%s: %s delivered %" G_GUINT64_FORMAT " documents (%" G_GUINT64_FORMAT " already, %" G_GUINT64_FORMAT
           " duplicates), %" G_GUINT64_FORMAT " pages set aside, %" G_GUINT64_FORMAT " audit entries",
           self->where, station, d.stats->documents, d.stats->already, d.stats->duplicates, d.stats->set_aside,

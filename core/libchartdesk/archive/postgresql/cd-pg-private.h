@@ -51,6 +51,17 @@ gboolean cd_pg_exec_ok(CdPgArchive *self, const gchar *sql, CdPgParams *params, 
 gboolean cd_pg_begin(CdPgArchive *self, GError **error);
 gboolean cd_pg_commit(CdPgArchive *self, GError **error);
 void cd_pg_rollback(CdPgArchive *self);
+/* A transaction rolled back when it goes out of scope uncommitted (as
+ * CdArchiveTxn for SQLite). */
+typedef struct {
+  CdPgArchive *self;
+  gboolean done;
+} CdPgTxn;
+CdPgTxn *cd_pg_txn_begin(CdPgArchive *self, GError **error);
+gboolean cd_pg_txn_commit(CdPgTxn *txn, GError **error);
+void cd_pg_txn_free(CdPgTxn *txn);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(CdPgTxn, cd_pg_txn_free)
+
 /* a value, NULL for SQL NULL */
 const gchar *cd_pg_value(PGresult *res, gint row, gint col);
 
