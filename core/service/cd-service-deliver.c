@@ -287,17 +287,19 @@ cd_deliverer_free(CdDeliverer *self)
   g_free(self);
 }
 
-/* The state as the Delivery property shows it (a{sv}); counts and times
- * only, nothing about patients: properties are read without a check. */
+/* The state as the Delivery property shows it (a{sv}); counts and times,
+ * nothing about patients: properties are read without a check. Without
+ * @reveal (the system bus, as DefaultArchive) the server and the error
+ * text are left out: they name hosts and paths. */
 GVariant *
-cd_deliverer_get_state(CdDeliverer *self)
+cd_deliverer_get_state(CdDeliverer *self, gboolean reveal)
 {
   g_auto(GVariantBuilder) b = G_VARIANT_BUILDER_INIT(G_VARIANT_TYPE_VARDICT);
   g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&self->mutex);
   const gchar *state = self->delivering ? "delivering" : self->failures > 0 ? "server-away" : "idle";
   gint64 pending = MAX(self->spool_documents - self->synced_documents, 0);
 
-  g_variant_builder_add(&b, "{sv}", "server", g_variant_new_string(self->server_name));
+  g_variant_builder_add(&b, "{sv}", "server", g_variant_new_string(reveal ? self->server_name : ""));
   g_variant_builder_add(&b, "{sv}", "station", g_variant_new_string(self->station));
   g_variant_builder_add(&b, "{sv}", "state", g_variant_new_string(state));
   g_variant_builder_add(&b, "{sv}", "pending-documents", g_variant_new_uint64((guint64) pending));
@@ -307,6 +309,9 @@ cd_deliverer_get_state(CdDeliverer *self)
   g_variant_builder_add(&b, "{sv}", "last-delivered", g_variant_new_int64(self->last_delivered / G_USEC_PER_SEC));
   g_variant_builder_add(&b, "{sv}", "last-pass", g_variant_new_int64(self->last_pass / G_USEC_PER_SEC));
   g_variant_builder_add(&b, "{sv}", "failures", g_variant_new_uint32(self->failures));
-  g_variant_builder_add(&b, "{sv}", "last-error", g_variant_new_string(self->last_error != NULL ? self->last_error : ""));
+  g_variant_builder_add(&b, "{sv}", "last-error",
+                        g_variant_new_string(self->last_error == NULL ? ""
+                                             : reveal               ? self->last_error
+                                                                    : "the server cannot be reached (see the log)"));
   return g_variant_builder_end(&b);
 }

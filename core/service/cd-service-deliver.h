@@ -22,7 +22,7 @@ void cd_deliverer_start(CdDeliverer *self);
 void cd_deliverer_kick(CdDeliverer *self);
 void cd_deliverer_stop(CdDeliverer *self);
 void cd_deliverer_free(CdDeliverer *self);
-GVariant *cd_deliverer_get_state(CdDeliverer *self);
+GVariant *cd_deliverer_get_state(CdDeliverer *self, gboolean reveal);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(CdDeliverer, cd_deliverer_free)
 
 G_END_DECLS

@@ -413,7 +413,7 @@ cd_service_on_delivery_changed(CdDeliverer *deliverer, gpointer user_data)
 {
   CdService *self = user_data;
   if (self->skeleton != NULL)
-    cd_dbus_chartdesk1_set_delivery(self->skeleton, cd_deliverer_get_state(deliverer));
+    cd_dbus_chartdesk1_set_delivery(self->skeleton, cd_deliverer_get_state(deliverer, !self->config->system_bus));
 }
 
 /**
