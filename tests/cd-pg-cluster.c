@@ -80,8 +80,7 @@ cd_pg_run(CdPgCluster *c, const gchar *program, const gchar *const *args, GError
   for (guint i = 0; args[i] != NULL; i++)
     g_ptr_array_add(argv, g_strdup(args[i]));
   g_ptr_array_add(argv, NULL);
-  if (!g_spawn_sync(c->dir, (gchar **) argv->pdata, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &out, &err, &status,
-                    error))
+  if (!g_spawn_sync(c->dir, (gchar **) argv->pdata, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &out, &err, &status, error))
     return FALSE;
   if (!g_spawn_check_wait_status(status, NULL)) {
     g_set_error(error, G_SPAWN_ERROR, G_SPAWN_ERROR_FAILED, "%s failed: %s%s", program, out, err);
@@ -129,8 +128,8 @@ cd_pg_cluster_start(GError **error)
     return NULL;
   }
   {
-    const gchar *args[] = { "-D", c->data, "-U", "chartdesk", "-A", "trust", "-E", "UTF8", "--no-locale",
-                            "--no-sync", NULL };
+    const gchar *args[] = { "-D", c->data, "-U",          "chartdesk", "-A", "trust",
+                            "-E", "UTF8",  "--no-locale", "--no-sync", NULL };
     if (!cd_pg_run(c, "initdb", args, error)) {
       cd_pg_cluster_stop(c);
       return NULL;
@@ -143,6 +142,9 @@ cd_pg_cluster_start(GError **error)
   signal(SIGTERM, cd_pg_on_signal);
   signal(SIGINT, cd_pg_on_signal);
   signal(SIGSEGV, cd_pg_on_signal);
+  /* a test or benchmark piped into `head` dies of SIGPIPE */
+  signal(SIGPIPE, cd_pg_on_signal);
+  signal(SIGHUP, cd_pg_on_signal);
   atexit(cd_pg_kill_postmaster);
   {
     const gchar *args[] = { "-D", c->data, "-l", log, "-w", "-o", options, "start", NULL };

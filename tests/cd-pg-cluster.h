@@ -13,9 +13,9 @@
 #include <glib.h>
 
 typedef struct {
-  gchar *dir;     /* the temporary folder: data/, the socket, the log */
-  gchar *data;    /* the data directory */
-  gchar *bindir;  /* PostgreSQL's programs */
+  gchar *dir;    /* the temporary folder: data/, the socket, the log */
+  gchar *data;   /* the data directory */
+  gchar *bindir; /* PostgreSQL's programs */
   gboolean as_nobody;
 } CdPgCluster;
 

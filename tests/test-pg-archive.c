@@ -20,7 +20,7 @@ static CdPgCluster *cluster;
 
 typedef struct {
   gchar *dir;
-  gchar *uri; /* a database of its own for each test */
+  gchar *uri;  /* a database of its own for each test */
   PGconn *raw; /* a connection of the test's own, to look behind the library */
 } Fixture;
 
@@ -235,14 +235,14 @@ test_pg_schema(Fixture *f, gconstpointer data)
   PQclear(PQexec(f->raw, "UPDATE meta SET value = '99' WHERE key = 'schema_version'"));
   server = cd_pg_archive_open(f->uri, CD_ARCHIVE_FLAG_CREATE, &error);
   g_assert_null(server);
-  expected = g_strdup_printf("schema version 99 is newer than this Chartdesk understands (%d)",
-                             CD_PG_ARCHIVE_SCHEMA_VERSION);
+  expected =
+      g_strdup_printf("schema version 99 is newer than this Chartdesk understands (%d)", CD_PG_ARCHIVE_SCHEMA_VERSION);
   g_assert_nonnull(strstr(error->message, expected));
   g_clear_error(&error);
 
   /* a server that is not there: named, its password never */
-  server = cd_pg_archive_open("postgresql://chartdesk:s3cret@/nothere?host=/nonexistent-dir", CD_ARCHIVE_FLAG_NONE,
-                              &error);
+  server =
+      cd_pg_archive_open("postgresql://chartdesk:s3cret@/nothere?host=/nonexistent-dir", CD_ARCHIVE_FLAG_NONE, &error);
   g_assert_null(server);
   g_assert_error(error, CD_ERROR, CD_ERROR_ARCHIVE);
   g_test_message("%s", error->message);
@@ -294,8 +294,9 @@ test_pg_deliver(Fixture *f, gconstpointer data)
   /* the station's chain, field for field */
   {
     g_autoptr(sqlite3_stmt) stmt = cd_archive_prepare(
-        spool, "SELECT group_concat(id || ts || actor || action || object || detail || prev_hash || hash, '|') "
-               "FROM (SELECT * FROM audit ORDER BY id)",
+        spool,
+        "SELECT group_concat(id || ts || actor || action || object || detail || prev_hash || hash, '|') "
+        "FROM (SELECT * FROM audit ORDER BY id)",
         &error);
     g_assert_no_error(error);
     g_assert_cmpint(sqlite3_step(stmt), ==, SQLITE_ROW);
@@ -318,6 +319,17 @@ test_pg_deliver(Fixture *f, gconstpointer data)
   g_assert_cmpint(raw_int(f, "SELECT count(*) FROM audit WHERE station IS NULL AND action = 'deliver' "
                              "AND object = 'station:station1'"),
                   ==, 1);
+
+  /* another spool under the same station name is refused: its document
+   * ids would be taken for these */
+  {
+    g_autoptr(CdArchive) other = fixture_spool(f, "other.archive", SHA_B, 1, FALSE);
+    g_assert_false(cd_pg_archive_deliver(server, other, "station1", &stats, NULL, &error));
+    g_assert_error(error, CD_ERROR, CD_ERROR_INVALID_ARGUMENT);
+    g_assert_nonnull(strstr(error->message, "station 'station1' delivers from another spool"));
+    g_clear_error(&error);
+    g_assert_cmpint(raw_int(f, "SELECT count(*) FROM documents"), ==, 4);
+  }
 
   /* delivering is running batches: an archivist may not */
   {
@@ -442,8 +454,8 @@ test_pg_deliver_concurrent(Fixture *f, gconstpointer data)
     g_assert_cmpstr(t[i].message, ==, NULL);
     g_assert_true(t[i].ok);
   }
-  g_test_message("thread 1: %" G_GUINT64_FORMAT " stored, thread 2: %" G_GUINT64_FORMAT " stored",
-                 t[0].stats.documents, t[1].stats.documents);
+  g_test_message("thread 1: %" G_GUINT64_FORMAT " stored, thread 2: %" G_GUINT64_FORMAT " stored", t[0].stats.documents,
+                 t[1].stats.documents);
   g_assert_cmpuint(t[0].stats.documents + t[1].stats.documents, ==, 16);
   g_assert_cmpuint(t[0].stats.already + t[1].stats.already, ==, 16);
   g_assert_cmpuint(t[0].stats.set_aside + t[1].stats.set_aside, ==, 2);
@@ -761,10 +773,9 @@ test_pg_copy_to_sqlite(Fixture *f, gconstpointer data)
   g_assert_no_error(error);
   g_assert_true(cd_pg_archive_summary_equal(server_summary, copy_summary, &error));
   g_assert_no_error(error);
-  g_assert_cmpint(json_object_get_int_member(json_object_get_object_member(json_node_get_object(copy_summary),
-                                                                           "counts"),
-                                             "pages"),
-                  ==, 13 * 2 + 4);
+  g_assert_cmpint(
+      json_object_get_int_member(json_object_get_object_member(json_node_get_object(copy_summary), "counts"), "pages"),
+      ==, 13 * 2 + 4);
   /* the server's audit entries are in the copy's chain */
   g_assert_cmpint(spool_int(copy, "SELECT count(*) FROM audit WHERE detail LIKE '%\"server_entry\"%'"), >=,
                   raw_int(f, "SELECT count(*) FROM audit") - 1);
@@ -784,6 +795,81 @@ test_pg_copy_to_sqlite(Fixture *f, gconstpointer data)
   g_assert_false(cd_pg_archive_copy_to_sqlite(server, other, NULL, &error));
   g_assert_error(error, CD_ERROR, CD_ERROR_INVALID_ARGUMENT);
   g_assert_nonnull(strstr(error->message, "give a path that does not exist yet"));
+}
+
+/* A word on more pages than CD_PG_SEARCH_BROAD, without filters: the most
+ * recent CD_SEARCH_RANK_WINDOW matches are ranked, the older ones follow
+ * newest first, the total is a lower bound and says so; paging crosses
+ * from the window to the older matches without losing or repeating one. */
+static void
+test_pg_search_broad(Fixture *f, gconstpointer data)
+{
+  g_autoptr(CdArchive) spool = fixture_spool(f, "station1.archive", SHA_A, 2, FALSE);
+  g_autoptr(CdPgArchive) server = open_server(f);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CdSearchResult) first = NULL;
+  g_autoptr(CdSearchResult) across = NULL;
+  g_autoptr(CdSearchResult) narrow = NULL;
+  g_autoptr(GHashTable) seen = g_hash_table_new(g_int64_hash, g_int64_equal);
+  const CdSearchQuery q = { .text = "bulkword", .limit = 20 };
+  const CdSearchQuery q_across = { .text = "bulkword", .limit = 20, .offset = CD_SEARCH_RANK_WINDOW - 10 };
+  const CdSearchQuery q_narrow = { .text = "bulkword", .mrn = "MRN001", .limit = 20 };
+  gint64 max_id, low;
+
+  g_assert_true(cd_pg_archive_deliver(server, spool, "station1", NULL, NULL, &error));
+  g_assert_no_error(error);
+  /* 8,000 pages set aside (no document), all with the word, some twice */
+  PQclear(PQexec(f->raw, "INSERT INTO pages (batch_id, kind, source_path, source_page, text, created) "
+                         "SELECT (SELECT min(id) FROM batches), 'page', 'bulk.tif', g, 'bulkword page ' || g || "
+                         "CASE WHEN g % 97 = 0 THEN ' bulkword bulkword' ELSE '' END, 'x' "
+                         "FROM generate_series(1, 8000) g"));
+  PQclear(PQexec(f->raw, "ANALYZE pages"));
+  max_id = raw_int(f, "SELECT max(id) FROM pages");
+  low = raw_int(f, "SELECT min(id) FROM (SELECT id FROM pages WHERE text LIKE '%bulkword%' ORDER BY id DESC "
+                   "LIMIT 2000) w");
+
+  first = cd_pg_archive_search(server, &q, &error);
+  g_assert_no_error(error);
+  g_assert_cmpstr(first->plan, ==, "recent-window");
+  g_assert_true(first->order == CD_SEARCH_ORDER_RECENT_RANK);
+  g_assert_cmpuint(first->window, ==, CD_SEARCH_RANK_WINDOW);
+  g_assert_true(first->total_is_estimate);
+  g_assert_cmpuint(first->total, ==, 5000);
+  g_assert_true(first->facets_partial);
+  g_assert_cmpuint(first->hits->len, ==, 20);
+  for (guint i = 0; i < first->hits->len; i++) {
+    CdSearchHit *hit = g_ptr_array_index(first->hits, i);
+    g_assert_cmpint(hit->page_id, >=, low);
+    g_assert_cmpint(hit->page_id, <=, max_id);
+    if (i > 0)
+      g_assert_cmpfloat(hit->score, <=, ((CdSearchHit *) g_ptr_array_index(first->hits, i - 1))->score);
+    g_assert_nonnull(strstr(hit->snippet, "[bulkword]"));
+  }
+  /* the pages that say it three times rank first */
+  g_assert_cmpint(((CdSearchHit *) g_ptr_array_index(first->hits, 0))->source_page % 97, ==, 0);
+
+  across = cd_pg_archive_search(server, &q_across, &error);
+  g_assert_no_error(error);
+  g_assert_cmpuint(across->hits->len, ==, 20);
+  for (guint i = 0; i < 20; i++) {
+    CdSearchHit *hit = g_ptr_array_index(across->hits, i);
+    g_assert_false(g_hash_table_contains(seen, &hit->page_id));
+    g_hash_table_add(seen, &hit->page_id);
+    if (i < 10) {
+      g_assert_cmpint(hit->page_id, >=, low);
+    } else {
+      /* past the window: older, newest first */
+      g_assert_cmpint(hit->page_id, <, low);
+      g_assert_cmpint(hit->page_id, ==, low - (i - 9));
+    }
+  }
+
+  /* a filter makes it exact again */
+  narrow = cd_pg_archive_search(server, &q_narrow, &error);
+  g_assert_no_error(error);
+  g_assert_cmpstr(narrow->plan, ==, "text-first");
+  g_assert_false(narrow->total_is_estimate);
+  g_assert_cmpuint(narrow->total, ==, 0);
 }
 
 static void
@@ -807,6 +893,7 @@ main(int argc, char **argv)
     { "/chartdesk/pg-archive/deliver-concurrent", test_pg_deliver_concurrent },
     { "/chartdesk/pg-archive/search", test_pg_search },
     { "/chartdesk/pg-archive/restricted-and-audited", test_pg_restricted_and_audited },
+    { "/chartdesk/pg-archive/search-broad", test_pg_search_broad },
     { "/chartdesk/pg-archive/copy-to-sqlite", test_pg_copy_to_sqlite },
   };
   gint rc;

@@ -93,7 +93,10 @@ main(int argc, char **argv)
     { "phrase", { .text = "\"blood pressure\"", .limit = 20 } },
     { "common word + mrn", { .text = "patient", .mrn = "MRN00042", .limit = 20 } },
     { "word + type + dates",
-      { .text = "pain", .doc_type = "radiology-report", .date_from = "2021-01-01", .date_to = "2021-06-30",
+      { .text = "pain",
+        .doc_type = "radiology-report",
+        .date_from = "2021-01-01",
+        .date_to = "2021-06-30",
         .limit = 20 } },
     { "mrn alone", { .mrn = "MRN00042", .limit = 20 } },
     { "type + year, no words",
@@ -117,14 +120,16 @@ main(int argc, char **argv)
 
   t0 = g_get_monotonic_time();
   load_csv(conn, csv);
-  exec_or_die(conn, "CREATE TEMP TABLE texts AS SELECT row_number() OVER () AS n, t FROM ("
-                    "SELECT substr(transcription, k * 1100 + 1, 1100) AS t FROM mts, "
-                    "generate_series(0, length(transcription) / 1100) k WHERE length(transcription) > k * 1100 + 200) x");
-  exec_or_die(conn, "INSERT INTO stations (name, first_delivery) VALUES ('bench', '2026-01-01T00:00:00Z');"
-                    "INSERT INTO batches (station, source_batch_id, started, actor, workflow, inputs) "
-                    "VALUES ('bench', 1, '2026-01-01T00:00:00Z', 'bench', 'bench', '[]');"
-                    "INSERT INTO patients (mrn, family, given, updated) SELECT 'MRN' || lpad(g::text, 5, '0'), 'FAMILY', "
-                    "'Given', '2026-01-01' FROM generate_series(0, 2499) g");
+  exec_or_die(conn,
+              "CREATE TEMP TABLE texts AS SELECT row_number() OVER () AS n, t FROM ("
+              "SELECT substr(transcription, k * 1100 + 1, 1100) AS t FROM mts, "
+              "generate_series(0, length(transcription) / 1100) k WHERE length(transcription) > k * 1100 + 200) x");
+  exec_or_die(conn,
+              "INSERT INTO stations (name, first_delivery) VALUES ('bench', '2026-01-01T00:00:00Z');"
+              "INSERT INTO batches (station, source_batch_id, started, actor, workflow, inputs) "
+              "VALUES ('bench', 1, '2026-01-01T00:00:00Z', 'bench', 'bench', '[]');"
+              "INSERT INTO patients (mrn, family, given, updated) SELECT 'MRN' || lpad(g::text, 5, '0'), 'FAMILY', "
+              "'Given', '2026-01-01' FROM generate_series(0, 2499) g");
   sql = g_strdup_printf(
       "INSERT INTO documents (batch_id, patient_mrn, status, type, type_confidence, date, title, created) "
       "SELECT 1, 'MRN' || lpad((g %% 2500)::text, 5, '0'), CASE WHEN g %% 50 = 0 THEN 'review' ELSE 'filed' END, "
@@ -146,6 +151,13 @@ main(int argc, char **argv)
   exec_or_die(conn, "VACUUM ANALYZE");
   g_print("loaded %u pages in %.1f s\n", n_pages, (g_get_monotonic_time() - t0) / 1e6);
 
+  /* CD_BENCH_LOG=1: the server logs every statement over 5 ms, printed at the end */
+  if (g_getenv("CD_BENCH_LOG") != NULL) {
+    cd_pg_archive_free(server);
+    exec_or_die(conn, "ALTER DATABASE bench SET log_min_duration_statement = 5");
+    server = cd_pg_archive_open(uri, CD_ARCHIVE_FLAG_NONE, &error);
+    g_assert_no_error(error);
+  }
   g_print("%-26s %10s %10s %10s\n", "query", "p50 ms", "p99 ms", "total");
   for (guint c = 0; c < G_N_ELEMENTS(classes); c++) {
     g_autoptr(GArray) times = g_array_new(FALSE, FALSE, sizeof(gdouble));
@@ -166,6 +178,12 @@ main(int argc, char **argv)
   }
   PQfinish(conn);
   cd_pg_archive_free(server);
+  if (g_getenv("CD_BENCH_LOG") != NULL) {
+    g_autofree gchar *log = g_build_filename(cluster->dir, "server.log", NULL);
+    g_autofree gchar *text = NULL;
+    if (g_file_get_contents(log, &text, NULL, NULL))
+      g_print("%s", text);
+  }
   cd_pg_cluster_stop(cluster);
   return 0;
 }

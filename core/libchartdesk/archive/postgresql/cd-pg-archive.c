@@ -17,8 +17,7 @@
 gboolean
 cd_archive_location_is_server(const gchar *location)
 {
-  return location != NULL &&
-         (g_str_has_prefix(location, "postgresql://") || g_str_has_prefix(location, "postgres://"));
+  return location != NULL && (g_str_has_prefix(location, "postgresql://") || g_str_has_prefix(location, "postgres://"));
 }
 
 CdPgParams *
@@ -109,9 +108,8 @@ cd_pg_exec(CdPgArchive *self, const gchar *sql, CdPgParams *params, const gchar 
   ExecStatusType status;
 
   if (params != NULL)
-    res = PQexecParams(self->conn, sql, (gint) params->values->len, NULL,
-                       (const gchar *const *) params->values->pdata, (const gint *) params->lengths->data,
-                       (const gint *) params->formats->data, 0);
+    res = PQexecParams(self->conn, sql, (gint) params->values->len, NULL, (const gchar *const *) params->values->pdata,
+                       (const gint *) params->lengths->data, (const gint *) params->formats->data, 0);
   else
     res = PQexecParams(self->conn, sql, 0, NULL, NULL, NULL, NULL, 0);
   status = PQresultStatus(res);
@@ -245,8 +243,8 @@ cd_pg_migrate(CdPgArchive *self, gboolean create, GError **error)
 
     if (!cd_pg_begin(self, error))
       return FALSE;
-    if (create && !cd_pg_exec_ok(self, "SELECT pg_advisory_xact_lock(4348445400)", NULL, "cannot lock the schema",
-                                 error)) {
+    if (create &&
+        !cd_pg_exec_ok(self, "SELECT pg_advisory_xact_lock(4348445400)", NULL, "cannot lock the schema", error)) {
       cd_pg_rollback(self);
       return FALSE;
     }
@@ -274,8 +272,8 @@ cd_pg_migrate(CdPgArchive *self, gboolean create, GError **error)
     if (version > CD_PG_ARCHIVE_SCHEMA_VERSION) {
       cd_pg_rollback(self);
       g_set_error(error, CD_ERROR, CD_ERROR_ARCHIVE,
-                  "%s: schema version %d is newer than this Chartdesk understands (%d): upgrade Chartdesk",
-                  self->where, version, CD_PG_ARCHIVE_SCHEMA_VERSION);
+                  "%s: schema version %d is newer than this Chartdesk understands (%d): upgrade Chartdesk", self->where,
+                  version, CD_PG_ARCHIVE_SCHEMA_VERSION);
       return FALSE;
     }
     if (version == CD_PG_ARCHIVE_SCHEMA_VERSION) {
@@ -319,6 +317,7 @@ cd_pg_archive_open(const gchar *conninfo, CdArchiveFlags flags, GError **error)
   g_autofree gchar *taxonomy = NULL;
 
   g_return_val_if_fail(conninfo != NULL, NULL);
+  g_rec_mutex_init(&self->mutex);
   self->principal = cd_principal_new_admin_mode(g_get_user_name(), NULL);
   self->conn = PQconnectdb(conninfo);
   if (PQstatus(self->conn) != CONNECTION_OK) {
@@ -353,6 +352,7 @@ cd_pg_archive_free(CdPgArchive *self)
   g_free(self->where);
   g_clear_object(&self->principal);
   g_strfreev(self->restricted);
+  g_rec_mutex_clear(&self->mutex);
   g_free(self);
 }
 
@@ -365,13 +365,18 @@ cd_pg_archive_get_schema_version(CdPgArchive *self)
 void
 cd_pg_archive_set_principal(CdPgArchive *self, CdPrincipal *principal)
 {
+  g_autoptr(GRecMutexLocker) held = NULL;
+
   g_return_if_fail(CD_IS_PRINCIPAL(principal));
+  held = g_rec_mutex_locker_new(&self->mutex);
   g_set_object(&self->principal, principal);
 }
 
 void
 cd_pg_archive_set_restricted_types(CdPgArchive *self, const gchar *const *types)
 {
+  g_autoptr(GRecMutexLocker) held = g_rec_mutex_locker_new(&self->mutex);
+
   g_strfreev(self->restricted);
   self->restricted = types != NULL && types[0] != NULL ? g_strdupv((gchar **) types) : NULL;
 }
@@ -555,8 +560,8 @@ cd_deliver_image(CdDelivery *d, const gchar *sha256, GError **error)
     return FALSE;
   if (PQntuples(res) > 0)
     return TRUE;
-  stmt = cd_archive_prepare(d->spool, "SELECT format, width, height, depth, xres, yres, data FROM images WHERE sha256 = ?",
-                            error);
+  stmt = cd_archive_prepare(
+      d->spool, "SELECT format, width, height, depth, xres, yres, data FROM images WHERE sha256 = ?", error);
   if (stmt == NULL)
     return FALSE;
   cd_bind_text(stmt, 1, sha256);
@@ -571,14 +576,15 @@ cd_deliver_image(CdDelivery *d, const gchar *sha256, GError **error)
   for (gint i = 0; i < 6; i++)
     cd_pg_params_add(p, cd_col(stmt, i));
   cd_pg_params_add_binary(p, sqlite3_column_blob(stmt, 6), sqlite3_column_bytes(stmt, 6));
-  return cd_pg_exec_ok(d->self,
-                       "INSERT INTO images (sha256, format, width, height, depth, xres, yres, data) VALUES ($1, $2, $3, "
-                       "$4, $5, $6, $7, $8) ON CONFLICT (sha256) DO NOTHING",
-                       p, "cannot deliver an image", error);
+  return cd_pg_exec_ok(
+      d->self,
+      "INSERT INTO images (sha256, format, width, height, depth, xres, yres, data) VALUES ($1, $2, $3, "
+      "$4, $5, $6, $7, $8) ON CONFLICT (sha256) DO NOTHING",
+      p, "cannot deliver an image", error);
 }
 
 #define SPOOL_PAGE_COLUMNS                                                                                             \
-  "id, batch_id, seq, kind, reason, source_path, source_page, source_sha256, xres, yres, image_sha256, rotation, "    \
+  "id, batch_id, seq, kind, reason, source_path, source_page, source_sha256, xres, yres, image_sha256, rotation, "     \
   "skew, text, words, confidence, problems, facts, created"
 
 /* Inserts one spool page (a row of SPOOL_PAGE_COLUMNS) under @document_id
@@ -657,8 +663,7 @@ cd_deliver_review(CdDelivery *d, const gchar *where, gint64 spool_id, gint64 doc
  * not have the document from this station). Concurrent deliverers of the
  * same key wait here for the first to commit or roll back. */
 static gboolean
-cd_deliver_key(CdDelivery *d, const gchar *table, const gchar *column, gint64 spool_id, gboolean *fresh,
-               GError **error)
+cd_deliver_key(CdDelivery *d, const gchar *table, const gchar *column, gint64 spool_id, gboolean *fresh, GError **error)
 {
   g_autoptr(CdPgParams) p = cd_pg_params_new();
   g_autoptr(PGresult) res = NULL;
@@ -704,8 +709,9 @@ cd_deliver_find_page_document(CdDelivery *d, const gchar *sha256, const gchar *p
 
   cd_pg_params_add(p, sha256);
   cd_pg_params_add(p, page);
-  res = cd_pg_exec(d->self, "SELECT coalesce(document_id, 0), id FROM pages WHERE source_sha256 = $1 AND source_page = $2",
-                   p, "cannot look a page up", error);
+  res = cd_pg_exec(d->self,
+                   "SELECT coalesce(document_id, 0), id FROM pages WHERE source_sha256 = $1 AND source_page = $2", p,
+                   "cannot look a page up", error);
   if (res == NULL)
     return -1;
   return PQntuples(res) > 0 ? cd_pg_int(res, 0, 0) : 0;
@@ -953,13 +959,14 @@ cd_deliver_patients(CdDelivery *d, GError **error)
       cd_pg_params_add(p, cd_col(stmt, i));
     g_free(newest);
     newest = g_strdup(cd_col(stmt, 8));
-    if (!cd_pg_exec_ok(d->self,
-                       "INSERT INTO patients (mrn, family, given, middle, dob, sex, merged_into, source, updated) "
-                       "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (mrn) DO UPDATE SET "
-                       "family = excluded.family, given = excluded.given, middle = excluded.middle, dob = excluded.dob, "
-                       "sex = excluded.sex, merged_into = excluded.merged_into, source = excluded.source, "
-                       "updated = excluded.updated WHERE patients.updated < excluded.updated",
-                       p, "cannot deliver a patient", error))
+    if (!cd_pg_exec_ok(
+            d->self,
+            "INSERT INTO patients (mrn, family, given, middle, dob, sex, merged_into, source, updated) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (mrn) DO UPDATE SET "
+            "family = excluded.family, given = excluded.given, middle = excluded.middle, dob = excluded.dob, "
+            "sex = excluded.sex, merged_into = excluded.merged_into, source = excluded.source, "
+            "updated = excluded.updated WHERE patients.updated < excluded.updated",
+            p, "cannot deliver a patient", error))
       return FALSE;
   }
   if (rc != SQLITE_DONE) {
@@ -1088,18 +1095,45 @@ cd_deliver_audit(CdDelivery *d, GError **error)
   return txn == NULL || cd_pg_txn_commit(txn, error);
 }
 
+/* The station's row, tied to its spool's archive id: a spool's document
+ * ids are the delivery keys, so a station name delivering from another
+ * spool (recreated, or another machine's) would have its new documents
+ * taken for ones already delivered. That is refused by name. */
 static gboolean
 cd_deliver_station(CdDelivery *d, GError **error)
 {
   g_autoptr(CdPgParams) p = cd_pg_params_new();
+  g_autoptr(PGresult) res = NULL;
+  g_autoptr(sqlite3_stmt) stmt = NULL;
   g_autofree gchar *now = cd_now_iso8601();
+  g_autofree gchar *spool_id = NULL;
 
+  {
+    g_autoptr(GRecMutexLocker) locker = g_rec_mutex_locker_new(cd_archive_get_mutex(d->spool));
+    stmt = cd_archive_prepare(d->spool, "SELECT value FROM meta WHERE key = 'archive-id'", error);
+    if (stmt == NULL)
+      return FALSE;
+    if (sqlite3_step(stmt) == SQLITE_ROW)
+      spool_id = cd_column_dup(stmt, 0);
+  }
   cd_pg_params_add(p, d->station);
   cd_pg_params_add(p, now);
-  return cd_pg_exec_ok(d->self,
-                       "INSERT INTO stations (name, first_delivery, last_delivery) VALUES ($1, $2, $2) "
-                       "ON CONFLICT (name) DO UPDATE SET last_delivery = excluded.last_delivery",
-                       p, "cannot record the station", error);
+  cd_pg_params_add(p, spool_id);
+  res = cd_pg_exec(d->self,
+                   "INSERT INTO stations (name, first_delivery, last_delivery, spool_archive_id) VALUES ($1, $2, $2, "
+                   "$3) ON CONFLICT (name) DO UPDATE SET last_delivery = excluded.last_delivery, spool_archive_id = "
+                   "coalesce(stations.spool_archive_id, excluded.spool_archive_id) RETURNING spool_archive_id",
+                   p, "cannot record the station", error);
+  if (res == NULL)
+    return FALSE;
+  if (spool_id != NULL && g_strcmp0(cd_pg_value(res, 0, 0), spool_id) != 0) {
+    g_set_error(error, CD_ERROR, CD_ERROR_INVALID_ARGUMENT,
+                "%s: station '%s' delivers from another spool (archive id %s, not %s's %s): give this spool a "
+                "station name of its own",
+                d->self->where, d->station, cd_pg_value(res, 0, 0), cd_archive_get_path(d->spool), spool_id);
+    return FALSE;
+  }
+  return TRUE;
 }
 
 static gboolean
@@ -1123,6 +1157,7 @@ cd_pg_archive_deliver(CdPgArchive *self, CdArchive *spool, const gchar *station,
   g_return_val_if_fail(self != NULL, FALSE);
   g_return_val_if_fail(CD_IS_ARCHIVE(spool), FALSE);
   g_return_val_if_fail(station != NULL && station[0] != '\0', FALSE);
+  g_autoptr(GRecMutexLocker) held = g_rec_mutex_locker_new(&self->mutex);
   memset(d.stats, 0, sizeof(*d.stats));
 
   /* a station's service delivers as the principal it runs batches as */
@@ -1159,7 +1194,8 @@ cd_pg_archive_deliver(CdPgArchive *self, CdArchive *spool, const gchar *station,
   if (!cd_deliver_high_water(&d, "SELECT coalesce(max(source_page_id), 0) FROM page_deliveries WHERE station = $1",
                              &after, error))
     return FALSE;
-  set_aside = cd_deliver_list(&d, "SELECT id FROM pages WHERE document_id IS NULL AND id > ? ORDER BY id", after, error);
+  set_aside =
+      cd_deliver_list(&d, "SELECT id FROM pages WHERE document_id IS NULL AND id > ? ORDER BY id", after, error);
   if (set_aside == NULL)
     return FALSE;
   for (guint i = 0; i < set_aside->len; i++) {

@@ -18,6 +18,8 @@
 
 G_BEGIN_DECLS
 
+/* One connection to the server. Calls from several threads are taken one
+ * at a time; open one per thread for calls in parallel. */
 typedef struct _CdPgArchive CdPgArchive;
 
 /**

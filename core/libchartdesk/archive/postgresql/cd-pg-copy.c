@@ -36,8 +36,7 @@ static const CdCopyTable cd_copy_tables[] = {
     FALSE, -1 },
   { "patients", "id, mrn, family, given, middle, dob, sex, merged_into, source, updated", 10, "id", FALSE, -1 },
   { "images", "sha256, format, width, height, depth, xres, yres, data", 8, "sha256", TRUE, 7 },
-  { "documents", "id, batch_id, patient_mrn, status, type, type_confidence, date, title, created", 9, "id", FALSE,
-    -1 },
+  { "documents", "id, batch_id, patient_mrn, status, type, type_confidence, date, title, created", 9, "id", FALSE, -1 },
   { "pages",
     "id, batch_id, document_id, seq, kind, reason, source_path, source_page, source_sha256, xres, yres, "
     "image_sha256, rotation, skew, text, words, confidence, problems, facts, created",
@@ -139,6 +138,7 @@ cd_pg_archive_summary(CdPgArchive *self, GError **error)
   g_autoptr(PGresult) audit = NULL;
 
   g_return_val_if_fail(self != NULL, NULL);
+  g_autoptr(GRecMutexLocker) held = g_rec_mutex_locker_new(&self->mutex);
   for (guint i = 0; i < G_N_ELEMENTS(cd_copy_tables); i++) {
     g_autofree gchar *sql = g_strdup_printf("SELECT count(*) FROM %s", cd_copy_tables[i].table);
     g_autoptr(PGresult) res = cd_pg_exec(self, sql, NULL, "cannot count rows", error);
@@ -326,10 +326,10 @@ static gboolean
 cd_copy_table(CdPgArchive *self, CdArchive *copy, const CdCopyTable *t, GCancellable *cancellable, GError **error)
 {
   g_autofree gchar *after = cd_copy_resume_key(copy, t, NULL);
-  g_autofree gchar *sql = g_strdup_printf("SELECT %s FROM %s WHERE ($1::text IS NULL OR %s %s) ORDER BY %s%s LIMIT %u",
-                                          t->columns, t->table, t->key,
-                                          t->text_key ? "COLLATE \"C\" > $1::text" : "> $1::bigint", t->key,
-                                          t->text_key ? " COLLATE \"C\"" : "", CD_PG_COPY_CHUNK);
+  g_autofree gchar *sql =
+      g_strdup_printf("SELECT %s FROM %s WHERE ($1::text IS NULL OR %s %s) ORDER BY %s%s LIMIT %u", t->columns,
+                      t->table, t->key, t->text_key ? "COLLATE \"C\" > $1::text" : "> $1::bigint", t->key,
+                      t->text_key ? " COLLATE \"C\"" : "", CD_PG_COPY_CHUNK);
   guint64 rows = 0;
 
   for (;;) {
@@ -423,8 +423,8 @@ cd_copy_audit(CdPgArchive *self, CdArchive *copy, GCancellable *cancellable, GEr
 static gchar *
 cd_pg_archive_id(CdPgArchive *self, GError **error)
 {
-  g_autoptr(PGresult) res = cd_pg_exec(self, "SELECT value FROM meta WHERE key = 'archive-id'", NULL,
-                                       "cannot read the archive id", error);
+  g_autoptr(PGresult) res =
+      cd_pg_exec(self, "SELECT value FROM meta WHERE key = 'archive-id'", NULL, "cannot read the archive id", error);
   if (res == NULL)
     return NULL;
   return g_strdup(PQntuples(res) > 0 ? PQgetvalue(res, 0, 0) : "");
@@ -445,6 +445,7 @@ cd_pg_archive_copy_to_sqlite(CdPgArchive *self, const gchar *path, GCancellable 
 
   g_return_val_if_fail(self != NULL, FALSE);
   g_return_val_if_fail(path != NULL, FALSE);
+  g_autoptr(GRecMutexLocker) held = g_rec_mutex_locker_new(&self->mutex);
   /* the whole archive, every patient's: the administrator's to take */
   if (!cd_pg_require(self, CD_PERMISSION_CONFIGURE, "copy the archive", "archive", error))
     return FALSE;
@@ -470,8 +471,7 @@ cd_pg_archive_copy_to_sqlite(CdPgArchive *self, const gchar *path, GCancellable 
   cd_archive_set_actor(copy, cd_pg_actor(self));
   if (copied_from == NULL) {
     g_autoptr(CdArchiveTxn) txn = cd_archive_txn_begin(copy, error);
-    if (txn == NULL || !cd_copy_set_meta(copy, "copied-from", server_id, error) ||
-        !cd_archive_txn_commit(txn, error))
+    if (txn == NULL || !cd_copy_set_meta(copy, "copied-from", server_id, error) || !cd_archive_txn_commit(txn, error))
       return FALSE;
   }
   for (guint i = 0; i < G_N_ELEMENTS(cd_copy_tables); i++) {

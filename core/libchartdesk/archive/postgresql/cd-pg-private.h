@@ -16,8 +16,9 @@ G_BEGIN_DECLS
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(PGresult, PQclear)
 
 struct _CdPgArchive {
+  GRecMutex mutex; /* one connection: one call at a time (chartdeskd's threads share it) */
   PGconn *conn;
-  gchar *where;           /* the server as messages name it: host/socket and database, no password */
+  gchar *where; /* the server as messages name it: host/socket and database, no password */
   gint schema_version;
   CdPrincipal *principal; /* never NULL: the administrator's direct mode by default */
   gchar **restricted;     /* restricted type names (and former names); NULL for none */

@@ -199,17 +199,26 @@ cd_pg_facets_sorted(GHashTable *table, GCompareFunc compare)
  * sees plain predicates it can use the indexes for). $1 is the tsquery
  * text when there are words. */
 static void
-cd_pg_search_from(GString *sql, CdPgParams *p, const CdSearchQuery *query, const gchar *words, const gchar *types,
-                  const gchar *hidden)
+cd_pg_search_from_full(GString *sql, CdPgParams *p, const CdSearchQuery *query, const gchar *words, const gchar *types,
+                       const gchar *hidden, gboolean with_documents)
 {
   gboolean doc_filter = query->mrn != NULL || types != NULL || query->date_from != NULL || query->date_to != NULL ||
                         query->status != NULL;
 
-  if (words != NULL)
-    g_string_append_printf(sql,
-                           " FROM (SELECT websearch_to_tsquery('english', $1) AS q) q CROSS JOIN pages p %s JOIN "
-                           "documents d ON d.id = p.document_id WHERE p.tsv @@ q.q",
-                           doc_filter ? "" : "LEFT");
+  if (words != NULL && !doc_filter && hidden == NULL && with_documents == FALSE)
+    /* nothing to check per match: the pages alone */
+    g_string_append(sql, " FROM (SELECT websearch_to_tsquery('english', $1) AS q) q CROSS JOIN pages p "
+                         "WHERE p.tsv @@ q.q");
+  else if (words != NULL && doc_filter)
+    g_string_append(sql, " FROM (SELECT websearch_to_tsquery('english', $1) AS q) q CROSS JOIN pages p JOIN "
+                         "documents d ON d.id = p.document_id WHERE p.tsv @@ q.q");
+  else if (words != NULL)
+    /* nothing narrows the documents: each match looks its document up by
+     * id (OFFSET 0 keeps the planner from hashing every document when it
+     * overestimates a rare word's matches) */
+    g_string_append(sql, " FROM (SELECT websearch_to_tsquery('english', $1) AS q) q CROSS JOIN pages p "
+                         "LEFT JOIN LATERAL (SELECT d.id, d.type, d.date FROM documents d WHERE d.id = p.document_id "
+                         "OFFSET 0) d ON true WHERE p.tsv @@ q.q");
   else
     g_string_append(sql, " FROM documents d JOIN pages p ON p.document_id = d.id AND p.seq = 0 WHERE TRUE");
   if (query->mrn != NULL)
@@ -224,6 +233,22 @@ cd_pg_search_from(GString *sql, CdPgParams *p, const CdSearchQuery *query, const
     g_string_append_printf(sql, " AND d.status = $%u", cd_pg_params_add(p, query->status));
   if (hidden != NULL)
     g_string_append_printf(sql, " AND (d.type IS NULL OR NOT d.type = ANY ($%u::text[]))", cd_pg_params_add(p, hidden));
+}
+
+/* FROM and WHERE for page ids and scores only */
+static void
+cd_pg_search_from(GString *sql, CdPgParams *p, const CdSearchQuery *query, const gchar *words, const gchar *types,
+                  const gchar *hidden)
+{
+  cd_pg_search_from_full(sql, p, query, words, types, hidden, FALSE);
+}
+
+/* FROM and WHERE with the document's columns (d.type, d.date) */
+static void
+cd_pg_search_from_documents(GString *sql, CdPgParams *p, const CdSearchQuery *query, const gchar *words,
+                            const gchar *types, const gchar *hidden)
+{
+  cd_pg_search_from_full(sql, p, query, words, types, hidden, TRUE);
 }
 
 static CdPgParams *
@@ -359,6 +384,186 @@ cd_pg_search_audit(CdPgArchive *self, const CdSearchQuery *query, CdSearchResult
   return cd_pg_audit(self, "search", "archive", detail, error);
 }
 
+/* Above this many matches (the planner's estimate, from the tsvector
+ * statistics ANALYZE keeps), a search without filters ranks only a recent
+ * window, as the SQLite search does (CD_SEARCH_BROAD there). */
+#define CD_PG_SEARCH_BROAD 5000
+
+/* About how many pages the archive has (the planner's count). */
+static gint64
+cd_pg_search_count_pages(CdPgArchive *self)
+{
+  g_autoptr(PGresult) res = cd_pg_exec(self,
+                                       "SELECT greatest(reltuples, 0)::bigint FROM pg_class WHERE oid = "
+                                       "'pages'::regclass",
+                                       NULL, "cannot plan a search", NULL);
+  return res != NULL && PQntuples(res) > 0 ? g_ascii_strtoll(PQgetvalue(res, 0, 0), NULL, 10) : 0;
+}
+
+/* The planner's estimate of the pages @words match; 0 when it cannot say.
+ * *@phrase: whether the query holds a phrase, which the GIN index cannot
+ * decide alone (each candidate page's tsvector is read to check it). */
+static gint64
+cd_pg_search_estimate(CdPgArchive *self, const gchar *words, gboolean *phrase)
+{
+  g_autoptr(CdPgParams) p = cd_pg_params_new();
+  g_autoptr(PGresult) res = NULL;
+  g_autoptr(JsonParser) parser = json_parser_new();
+  JsonNode *root;
+
+  g_autoptr(GError) local = NULL;
+
+  cd_pg_params_add(p, words);
+  res =
+      cd_pg_exec(self, "EXPLAIN (FORMAT JSON) SELECT 1 FROM pages p WHERE p.tsv @@ websearch_to_tsquery('english', $1)",
+                 p, "cannot plan a search", &local);
+  if (res == NULL) {
+    g_debug("%s", local->message);
+    return 0;
+  }
+  *phrase = PQntuples(res) > 0 && strstr(PQgetvalue(res, 0, 0), "<->") != NULL;
+  if (PQntuples(res) == 0 || !json_parser_load_from_data(parser, PQgetvalue(res, 0, 0), -1, NULL))
+    return 0;
+  root = json_parser_get_root(parser);
+  if (root == NULL || !JSON_NODE_HOLDS_ARRAY(root) || json_array_get_length(json_node_get_array(root)) == 0)
+    return 0;
+  {
+    JsonObject *top = json_array_get_object_element(json_node_get_array(root), 0);
+    JsonObject *plan = top != NULL ? json_object_get_object_member(top, "Plan") : NULL;
+    return plan != NULL ? (gint64) json_object_get_double_member_with_default(plan, "Plan Rows", 0) : 0;
+  }
+}
+
+/* Appends the page ids and scores of @sql's rows as hits. */
+static gboolean
+cd_pg_search_collect(CdPgArchive *self, const gchar *sql, CdPgParams *p, GPtrArray *hits, GError **error)
+{
+  g_autoptr(PGresult) res = cd_pg_exec(self, sql, p, "search failed", error);
+
+  if (res == NULL)
+    return FALSE;
+  for (gint i = 0; i < PQntuples(res); i++) {
+    CdSearchHit *hit = g_new0(CdSearchHit, 1);
+    hit->page_id = g_ascii_strtoll(PQgetvalue(res, i, 0), NULL, 10);
+    hit->score = g_ascii_strtod(PQgetvalue(res, i, 1), NULL);
+    g_ptr_array_add(hits, hit);
+  }
+  return TRUE;
+}
+
+/* Counts (total) and facets from a GROUP BY type, year statement. */
+static gboolean
+cd_pg_search_facets(CdPgArchive *self, const gchar *sql, CdPgParams *p, CdSearchResult *result, GError **error)
+{
+  g_autoptr(PGresult) res = cd_pg_exec(self, sql, p, "search failed", error);
+  g_autoptr(GHashTable) type_facets = g_hash_table_new(g_str_hash, g_str_equal);
+  g_autoptr(GHashTable) year_facets = g_hash_table_new(g_str_hash, g_str_equal);
+
+  if (res == NULL)
+    return FALSE;
+  result->total = 0;
+  for (gint i = 0; i < PQntuples(res); i++) {
+    guint64 n = g_ascii_strtoull(PQgetvalue(res, i, 2), NULL, 10);
+    cd_pg_facet_add(type_facets, cd_pg_value(res, i, 0), n);
+    cd_pg_facet_add(year_facets, cd_pg_value(res, i, 1), n);
+    result->total += n;
+  }
+  result->type_facets = cd_pg_facets_sorted(type_facets, cd_pg_facet_by_count);
+  result->year_facets = cd_pg_facets_sorted(year_facets, cd_pg_facet_by_value_desc);
+  return TRUE;
+}
+
+/* A broad search without filters (cd_archive_search_ex()'s
+ * `recent-window`): the CD_SEARCH_RANK_WINDOW most recent matches ranked,
+ * then the older ones newest first, unranked; the facets of the window;
+ * the total counted up to CD_PG_SEARCH_BROAD, a lower bound past it. Its
+ * cost does not grow with the matches. FALSE in *@used (and nothing
+ * done) when the window is not full: the exact plan answers then. */
+/* How the window's newest matches are found. Walking the pages from the
+ * newest reads each one's tsvector (about 9 µs a page, TOAST) until the
+ * window is full: 2,000 / (the matching share) pages. Collecting the
+ * matches from the GIN index and keeping the newest reads each matching
+ * page's heap row, its tsvector only where the bitmap turns lossy. The walk
+ * is taken when matches² > CD_PG_WALK_FACTOR × pages (2,000 × 9 µs over
+ * about 0.3 µs a match): at a million pages, for words on more than a
+ * quarter of them. Measured at a million pages (pg-search-bench): a word
+ * on 2% of pages 139 ms by the index, where the walk would read 87,000
+ * pages; a word on 64% 66 ms by the walk. */
+#define CD_PG_WALK_FACTOR 60000.0
+/* A phrase has every GIN candidate's tsvector read as well: there the walk
+ * wins from matches² > 2,000 × pages. */
+#define CD_PG_WALK_FACTOR_PHRASE 2000.0
+
+static gboolean
+cd_pg_search_window(CdPgArchive *self, const CdSearchQuery *query, const gchar *words, const gchar *hidden, guint limit,
+                    gint64 matches, gboolean phrase, CdSearchResult *result, gboolean *used, GError **error)
+{
+  gdouble n_pages = (gdouble) cd_pg_search_count_pages(self);
+  gdouble factor = phrase ? CD_PG_WALK_FACTOR_PHRASE : CD_PG_WALK_FACTOR;
+  /* `p.id + 0` is not the primary key: the planner cannot walk it */
+  const gchar *order = (gdouble) matches * (gdouble) matches > factor * n_pages ? "p.id" : "p.id + 0";
+  g_autoptr(GString) sql = g_string_new("SELECT coalesce(min(id), 0), count(*) FROM (SELECT p.id");
+  g_autoptr(CdPgParams) p = cd_pg_search_params(words);
+  g_autoptr(PGresult) res = NULL;
+  g_autofree gchar *low = NULL;
+
+  *used = FALSE;
+  cd_pg_search_from(sql, p, query, words, NULL, hidden);
+  g_string_append_printf(sql, " ORDER BY %s DESC LIMIT %u) w", order, CD_SEARCH_RANK_WINDOW);
+  res = cd_pg_exec(self, sql->str, p, "search failed", error);
+  if (res == NULL)
+    return FALSE;
+  if (g_ascii_strtoll(PQgetvalue(res, 0, 1), NULL, 10) < CD_SEARCH_RANK_WINDOW)
+    return TRUE;
+  low = g_strdup(PQgetvalue(res, 0, 0));
+  *used = TRUE;
+  result->plan = "recent-window";
+  result->order = CD_SEARCH_ORDER_RECENT_RANK;
+  result->window = CD_SEARCH_RANK_WINDOW;
+
+  if (query->offset < CD_SEARCH_RANK_WINDOW) {
+    g_autoptr(GString) ranked = g_string_new("SELECT p.id, ts_rank_cd(p.tsv, q.q)");
+    g_autoptr(CdPgParams) rp = cd_pg_search_params(words);
+    cd_pg_search_from(ranked, rp, query, words, NULL, hidden);
+    g_string_append_printf(ranked, " AND p.id >= $%u::bigint ORDER BY 2 DESC, p.id LIMIT %u OFFSET %u",
+                           cd_pg_params_add(rp, low), MIN(limit, CD_SEARCH_RANK_WINDOW - query->offset), query->offset);
+    if (!cd_pg_search_collect(self, ranked->str, rp, result->hits, error))
+      return FALSE;
+  }
+  if (result->hits->len < limit) {
+    g_autoptr(GString) older = g_string_new("SELECT p.id, 0");
+    g_autoptr(CdPgParams) op = cd_pg_search_params(words);
+    guint skip = query->offset > CD_SEARCH_RANK_WINDOW ? query->offset - CD_SEARCH_RANK_WINDOW : 0;
+    cd_pg_search_from(older, op, query, words, NULL, hidden);
+    g_string_append_printf(older, " AND p.id < $%u::bigint ORDER BY p.id DESC LIMIT %u OFFSET %u",
+                           cd_pg_params_add(op, low), limit - result->hits->len, skip);
+    if (!cd_pg_search_collect(self, older->str, op, result->hits, error))
+      return FALSE;
+  }
+  {
+    g_autoptr(GString) facets = g_string_new("SELECT d.type, substr(d.date, 1, 4), count(*)");
+    g_autoptr(CdPgParams) fp = cd_pg_search_params(words);
+    g_autoptr(GString) count = g_string_new("SELECT count(*) FROM (SELECT 1");
+    g_autoptr(CdPgParams) cp = cd_pg_search_params(words);
+    g_autoptr(PGresult) counted = NULL;
+    guint64 n;
+    cd_pg_search_from_documents(facets, fp, query, words, NULL, hidden);
+    g_string_append_printf(facets, " AND p.id >= $%u::bigint GROUP BY 1, 2", cd_pg_params_add(fp, low));
+    if (!cd_pg_search_facets(self, facets->str, fp, result, error))
+      return FALSE;
+    result->facets_partial = TRUE;
+    cd_pg_search_from(count, cp, query, words, NULL, hidden);
+    g_string_append_printf(count, " LIMIT %u) c", CD_PG_SEARCH_BROAD + 1);
+    counted = cd_pg_exec(self, count->str, cp, "search failed", error);
+    if (counted == NULL)
+      return FALSE;
+    n = g_ascii_strtoull(PQgetvalue(counted, 0, 0), NULL, 10);
+    result->total_is_estimate = n > CD_PG_SEARCH_BROAD;
+    result->total = MIN(n, CD_PG_SEARCH_BROAD);
+  }
+  return TRUE;
+}
+
 /* Searches as cd_archive_search_ex() does on SQLite, with exact totals and
  * facets (counted in the server, over every match), best matches first by
  * ts_rank_cd() (ties by page), or without words newest documents first. */
@@ -371,16 +576,15 @@ cd_pg_archive_search(CdPgArchive *self, const CdSearchQuery *query, GError **err
   g_autoptr(GString) count_sql = g_string_new(NULL);
   g_autoptr(CdPgParams) p = NULL;
   g_autoptr(CdPgParams) cp = NULL;
-  g_autoptr(PGresult) res = NULL;
-  g_autoptr(GHashTable) type_facets = g_hash_table_new(g_str_hash, g_str_equal);
-  g_autoptr(GHashTable) year_facets = g_hash_table_new(g_str_hash, g_str_equal);
   g_autofree gchar *words = NULL;
   g_autofree gchar *types = NULL;
   g_autofree gchar *hidden = NULL;
+  gboolean windowed = FALSE;
   guint limit;
 
   g_return_val_if_fail(self != NULL, NULL);
   g_return_val_if_fail(query != NULL, NULL);
+  g_autoptr(GRecMutexLocker) held = g_rec_mutex_locker_new(&self->mutex);
   if (!cd_pg_valid_date(query->date_from) || !cd_pg_valid_date(query->date_to)) {
     g_set_error(error, CD_ERROR, CD_ERROR_QUERY, "dates must be given as YYYY-MM-DD (got '%s')",
                 !cd_pg_valid_date(query->date_from) ? query->date_from : query->date_to);
@@ -412,49 +616,56 @@ cd_pg_archive_search(CdPgArchive *self, const CdSearchQuery *query, GError **err
   hidden = cd_pg_hidden_types(self);
   limit = query->limit > 0 ? query->limit : 20;
 
-  p = cd_pg_search_params(words);
-  if (words != NULL) {
-    g_string_append(sql, "SELECT p.id, ts_rank_cd(p.tsv, q.q)");
-    cd_pg_search_from(sql, p, query, words, types, hidden);
-    g_string_append_printf(sql, " ORDER BY 2 DESC, p.id LIMIT %u OFFSET %u", limit, query->offset);
-    result->plan = "text-first";
-    result->order = CD_SEARCH_ORDER_RANK;
-  } else {
-    g_string_append(sql, "SELECT p.id, 0");
-    cd_pg_search_from(sql, p, query, words, types, hidden);
-    g_string_append_printf(sql, " ORDER BY d.date DESC NULLS LAST, d.id DESC LIMIT %u OFFSET %u", limit,
-                           query->offset);
-    result->plan = "filters";
-    result->order = CD_SEARCH_ORDER_DATE;
-  }
-  res = cd_pg_exec(self, sql->str, p, "search failed", error);
-  if (res == NULL)
-    return NULL;
   result->hits = g_ptr_array_new_with_free_func((GDestroyNotify) cd_search_hit_free);
-  for (gint i = 0; i < PQntuples(res); i++) {
-    CdSearchHit *hit = g_new0(CdSearchHit, 1);
-    hit->page_id = g_ascii_strtoll(PQgetvalue(res, i, 0), NULL, 10);
-    hit->score = g_ascii_strtod(PQgetvalue(res, i, 1), NULL);
-    g_ptr_array_add(result->hits, hit);
+  if (words != NULL && types == NULL && query->mrn == NULL && query->date_from == NULL && query->date_to == NULL &&
+      query->status == NULL) {
+    gboolean phrase = FALSE;
+    gint64 estimate = cd_pg_search_estimate(self, words, &phrase);
+    if (estimate > CD_PG_SEARCH_BROAD) {
+      /* the planner takes words to be independent, and so guesses far too
+       * few pages for two common words together; the rarest word's pages
+       * bound what all of them match (without OR or NOT) */
+      gint64 bound = estimate;
+      if (strstr(words, " or ") == NULL && strstr(words, "-\"") == NULL && terms->len > 1) {
+        for (guint i = 0; i < terms->len; i++) {
+          g_autofree gchar *one = g_strdup_printf("\"%s\"", (const gchar *) g_ptr_array_index(terms, i));
+          gboolean ignored = FALSE;
+          gint64 n = cd_pg_search_estimate(self, one, &ignored);
+          if (i == 0 || n < bound)
+            bound = n;
+        }
+        bound = MAX(bound, estimate);
+      }
+      if (!cd_pg_search_window(self, query, words, hidden, limit, bound, phrase, result, &windowed, error))
+        return NULL;
+    }
   }
-  g_clear_pointer(&res, PQclear);
-
-  /* the exact total and facets, in one pass in the server */
-  cp = cd_pg_search_params(words);
-  g_string_append(count_sql, "SELECT d.type, substr(d.date, 1, 4), count(*)");
-  cd_pg_search_from(count_sql, cp, query, words, types, hidden);
-  g_string_append(count_sql, " GROUP BY 1, 2");
-  res = cd_pg_exec(self, count_sql->str, cp, "search failed", error);
-  if (res == NULL)
-    return NULL;
-  for (gint i = 0; i < PQntuples(res); i++) {
-    guint64 n = g_ascii_strtoull(PQgetvalue(res, i, 2), NULL, 10);
-    cd_pg_facet_add(type_facets, cd_pg_value(res, i, 0), n);
-    cd_pg_facet_add(year_facets, cd_pg_value(res, i, 1), n);
-    result->total += n;
+  if (!windowed) {
+    p = cd_pg_search_params(words);
+    if (words != NULL) {
+      g_string_append(sql, "SELECT p.id, ts_rank_cd(p.tsv, q.q)");
+      cd_pg_search_from(sql, p, query, words, types, hidden);
+      g_string_append_printf(sql, " ORDER BY 2 DESC, p.id LIMIT %u OFFSET %u", limit, query->offset);
+      result->plan = "text-first";
+      result->order = CD_SEARCH_ORDER_RANK;
+    } else {
+      g_string_append(sql, "SELECT p.id, 0");
+      cd_pg_search_from(sql, p, query, words, types, hidden);
+      g_string_append_printf(sql, " ORDER BY d.date DESC NULLS LAST, d.id DESC LIMIT %u OFFSET %u", limit,
+                             query->offset);
+      result->plan = "filters";
+      result->order = CD_SEARCH_ORDER_DATE;
+    }
+    if (!cd_pg_search_collect(self, sql->str, p, result->hits, error))
+      return NULL;
+    /* the exact total and facets, in one pass in the server */
+    cp = cd_pg_search_params(words);
+    g_string_append(count_sql, "SELECT d.type, substr(d.date, 1, 4), count(*)");
+    cd_pg_search_from_documents(count_sql, cp, query, words, types, hidden);
+    g_string_append(count_sql, " GROUP BY 1, 2");
+    if (!cd_pg_search_facets(self, count_sql->str, cp, result, error))
+      return NULL;
   }
-  result->type_facets = cd_pg_facets_sorted(type_facets, cd_pg_facet_by_count);
-  result->year_facets = cd_pg_facets_sorted(year_facets, cd_pg_facet_by_value_desc);
   g_ptr_array_add(terms, NULL);
   result->terms = (gchar **) g_ptr_array_steal(terms, NULL);
 
@@ -671,6 +882,7 @@ cd_pg_archive_get_document(CdPgArchive *self, gint64 id, GError **error)
   g_autofree gchar *object = g_strdup_printf("document:%" G_GINT64_FORMAT, id);
 
   g_return_val_if_fail(self != NULL, NULL);
+  g_autoptr(GRecMutexLocker) held = g_rec_mutex_locker_new(&self->mutex);
   if (!cd_pg_require_document(self, id, "read documents", error))
     return NULL;
   node = cd_pg_document_json(self, id, error);
@@ -692,6 +904,7 @@ cd_pg_archive_get_page_image(CdPgArchive *self, gint64 page_id, gchar **format, 
   gboolean in_review;
 
   g_return_val_if_fail(self != NULL, NULL);
+  g_autoptr(GRecMutexLocker) held = g_rec_mutex_locker_new(&self->mutex);
   cd_pg_params_add_int(p, page_id);
   res = cd_pg_exec(self,
                    "SELECT coalesce(p.document_id, 0), EXISTS (SELECT 1 FROM review r WHERE r.page_id = p.id AND "
@@ -703,8 +916,8 @@ cd_pg_archive_get_page_image(CdPgArchive *self, gint64 page_id, gchar **format, 
   if (PQntuples(res) == 0) {
     if (!cd_pg_require(self, CD_PERMISSION_READ_CHARTS, "read page images", object, error))
       return NULL;
-    g_set_error(error, CD_ERROR, CD_ERROR_NOT_FOUND, "%s: page %" G_GINT64_FORMAT " has no stored image",
-                self->where, page_id);
+    g_set_error(error, CD_ERROR, CD_ERROR_NOT_FOUND, "%s: page %" G_GINT64_FORMAT " has no stored image", self->where,
+                page_id);
     return NULL;
   }
   document_id = g_ascii_strtoll(PQgetvalue(res, 0, 0), NULL, 10);
@@ -717,16 +930,16 @@ cd_pg_archive_get_page_image(CdPgArchive *self, gint64 page_id, gchar **format, 
     return NULL;
   }
   if (cd_pg_value(res, 0, 3) == NULL) {
-    g_set_error(error, CD_ERROR, CD_ERROR_NOT_FOUND, "%s: page %" G_GINT64_FORMAT " has no stored image",
-                self->where, page_id);
+    g_set_error(error, CD_ERROR, CD_ERROR_NOT_FOUND, "%s: page %" G_GINT64_FORMAT " has no stored image", self->where,
+                page_id);
     return NULL;
   }
   {
     size_t len = 0;
     guchar *data = PQunescapeBytea((const guchar *) PQgetvalue(res, 0, 3), &len);
     if (data == NULL) {
-      g_set_error(error, CD_ERROR, CD_ERROR_ARCHIVE, "%s: cannot read the image of page %" G_GINT64_FORMAT,
-                  self->where, page_id);
+      g_set_error(error, CD_ERROR, CD_ERROR_ARCHIVE, "%s: cannot read the image of page %" G_GINT64_FORMAT, self->where,
+                  page_id);
       return NULL;
     }
     bytes = g_bytes_new(data, len);
