@@ -216,8 +216,8 @@ station_batch(Station *s, const gchar *source, gboolean paused)
 
   if (paused)
     g_variant_builder_add(options, "{sv}", "paused", g_variant_new_boolean(TRUE));
-  cd_dbus_chartdesk1_call_start_batch_sync(s->proxy, "", sources, s->archive, g_variant_builder_end(options), &id,
-                                           NULL, &error);
+  cd_dbus_chartdesk1_call_start_batch_sync(s->proxy, "", sources, s->archive, g_variant_builder_end(options), &id, NULL,
+                                           &error);
   g_assert_no_error(error);
   g_assert_cmpuint(id, >, 0);
   return id;
@@ -292,8 +292,8 @@ station_delivery(Station *s)
   g_autoptr(GError) error = NULL;
   g_autoptr(GVariant) reply = g_dbus_connection_call_sync(
       s->connection, CD_SERVICE_BUS_NAME, CD_SERVICE_OBJECT_PATH, "org.freedesktop.DBus.Properties", "Get",
-      g_variant_new("(ss)", "org.chartdesk.Chartdesk1", "Delivery"), G_VARIANT_TYPE("(v)"), G_DBUS_CALL_FLAGS_NONE,
-      -1, NULL, &error);
+      g_variant_new("(ss)", "org.chartdesk.Chartdesk1", "Delivery"), G_VARIANT_TYPE("(v)"), G_DBUS_CALL_FLAGS_NONE, -1,
+      NULL, &error);
   GVariant *value = NULL;
 
   g_assert_no_error(error);

@@ -87,7 +87,8 @@ cd_cli_summary_documents(JsonNode *summary)
   JsonObject *obj = json_node_get_object(summary);
   JsonNode *counts = json_object_get_member(obj, "counts");
 
-  if (counts != NULL && JSON_NODE_HOLDS_OBJECT(counts) && json_object_has_member(json_node_get_object(counts), "documents"))
+  if (counts != NULL && JSON_NODE_HOLDS_OBJECT(counts) &&
+      json_object_has_member(json_node_get_object(counts), "documents"))
     return json_object_get_int_member(json_node_get_object(counts), "documents");
   return json_object_get_int_member_with_default(obj, "documents", -1);
 }
@@ -116,8 +117,9 @@ cd_cli_summaries_agree(JsonNode *source, JsonNode *server, GError **error)
     gint64 x = json_object_get_int_member(json_node_get_object(ca), l->data);
     gint64 y = json_object_get_int_member_with_default(json_node_get_object(cb), l->data, -1);
     if (x != y) {
-      g_set_error(error, CD_ERROR, CD_ERROR_INVALID_DATA, "%s: %" G_GINT64_FORMAT " in the source, %" G_GINT64_FORMAT
-                  " on the server", (const gchar *) l->data, x, y);
+      g_set_error(error, CD_ERROR, CD_ERROR_INVALID_DATA,
+                  "%s: %" G_GINT64_FORMAT " in the source, %" G_GINT64_FORMAT " on the server", (const gchar *) l->data,
+                  x, y);
       return FALSE;
     }
   }
@@ -221,8 +223,7 @@ cd_cli_archive_copy_in(const gchar *src, const gchar *dst, const gchar *station_
     return cd_cli_fail_server(dst, error);
   counted = stats.documents + stats.already + stats.duplicates;
   counts_ok = counted == (guint64) source_documents;
-  only_station =
-      stats.duplicates == 0 && cd_cli_summary_documents(server_summary) == source_documents && counts_ok;
+  only_station = stats.duplicates == 0 && cd_cli_summary_documents(server_summary) == source_documents && counts_ok;
   if (only_station)
     hashes_ok = cd_cli_summaries_agree(source_summary, server_summary, &mismatch);
   if (json) {
@@ -253,8 +254,8 @@ cd_cli_archive_copy_in(const gchar *src, const gchar *dst, const gchar *station_
     root = json_builder_get_root(b);
     cd_cli_print_json(root);
   } else {
-    g_print("Documents: %" G_GINT64_FORMAT " in %s, %" G_GUINT64_FORMAT " on the server for station %s (%" G_GUINT64_FORMAT
-            " of them duplicates of another station's)%s\n",
+    g_print("Documents: %" G_GINT64_FORMAT " in %s, %" G_GUINT64_FORMAT
+            " on the server for station %s (%" G_GUINT64_FORMAT " of them duplicates of another station's)%s\n",
             source_documents, src, counted, station, stats.duplicates, counts_ok ? "" : "  MISMATCH");
     cd_cli_print_summaries(source_summary, server_summary, src, server);
     if (!only_station)

@@ -242,8 +242,7 @@ cd_config_load_archive(GKeyFile *kf, CdServiceConfig *config, const gchar *filen
   if (server != NULL)
     g_strstrip(server);
   if (server == NULL || server[0] == '\0') {
-    g_set_error(error, CD_ERROR, CD_ERROR_INVALID_ARGUMENT, "%s: [archive] server: missing (postgresql://…)",
-                filename);
+    g_set_error(error, CD_ERROR, CD_ERROR_INVALID_ARGUMENT, "%s: [archive] server: missing (postgresql://…)", filename);
     return FALSE;
   }
   if (!cd_archive_location_is_server(server)) {
@@ -262,8 +261,7 @@ cd_config_load_archive(GKeyFile *kf, CdServiceConfig *config, const gchar *filen
                 filename, station);
     return FALSE;
   }
-  if (!cd_config_get_uint(kf, "archive", "deliver-interval", 1, 24 * 3600, &config->deliver_interval, filename,
-                          error))
+  if (!cd_config_get_uint(kf, "archive", "deliver-interval", 1, 24 * 3600, &config->deliver_interval, filename, error))
     return FALSE;
   config->archive_server = g_steal_pointer(&server);
   config->station = g_steal_pointer(&station);
@@ -352,7 +350,8 @@ cd_service_config_load(const gchar *filename, GError **error)
       g_ptr_array_add(config->hot_folders, hf);
     } else {
       g_set_error(error, CD_ERROR, CD_ERROR_INVALID_ARGUMENT,
-                  "%s: unknown group [%s] (groups: [service], [web], [archive], [hot-folder NAME])", filename, groups[i]);
+                  "%s: unknown group [%s] (groups: [service], [web], [archive], [hot-folder NAME])", filename,
+                  groups[i]);
       return NULL;
     }
   }

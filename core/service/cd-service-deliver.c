@@ -147,8 +147,8 @@ cd_deliverer_pass(CdDeliverer *self, CdDeliverStats *stats, GError **error)
     g_clear_pointer(&self->pg, cd_pg_archive_free);
     /* the documents before the one that failed are on the server */
     g_mutex_lock(&self->mutex);
-    self->synced_documents = MAX(self->synced_documents, (gint64) (stats->documents + stats->already +
-                                                                   stats->duplicates));
+    self->synced_documents =
+        MAX(self->synced_documents, (gint64) (stats->documents + stats->already + stats->duplicates));
     g_mutex_unlock(&self->mutex);
     return FALSE;
   }
@@ -206,8 +206,8 @@ cd_deliverer_thread(gpointer data)
       /* stopping: what was delivered stays delivered, the rest next time */
     } else {
       g_autofree gchar *message = cd_server_error_message(self->server, error->message);
-      guint backoff = self->failures >= 6 ? CD_DELIVER_MAX_BACKOFF_S : MIN(1u << self->failures,
-                                                                           CD_DELIVER_MAX_BACKOFF_S);
+      guint backoff =
+          self->failures >= 6 ? CD_DELIVER_MAX_BACKOFF_S : MIN(1u << self->failures, CD_DELIVER_MAX_BACKOFF_S);
       if (self->failures == 0)
         g_warning("delivery to %s as station %s failed: %s; the documents stay in the spool %s and are delivered "
                   "when the server is back (retrying)",
@@ -311,7 +311,7 @@ cd_deliverer_get_state(CdDeliverer *self, gboolean reveal)
   g_variant_builder_add(&b, "{sv}", "failures", g_variant_new_uint32(self->failures));
   g_variant_builder_add(&b, "{sv}", "last-error",
                         g_variant_new_string(self->last_error == NULL ? ""
-                                             : reveal               ? self->last_error
-                                                                    : "the server cannot be reached (see the log)"));
+                                             : reveal                 ? self->last_error
+                                                                      : "the server cannot be reached (see the log)"));
   return g_variant_builder_end(&b);
 }
