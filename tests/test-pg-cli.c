@@ -183,6 +183,19 @@ test_pg_cli_copy(void)
   cd_test_chartdesk(&r4, "check", back, NULL);
   g_test_message("%s%s", r4.out, r4.err);
   g_assert_cmpint(r4.status, ==, 0);
+  /* run again on the finished copy: nothing to continue, verified again;
+   * onto an archive that is no copy of this server: refused, untouched */
+  {
+    g_auto(CdTestRun) ra = { 0 };
+    g_auto(CdTestRun) rb = { 0 };
+    cd_test_chartdesk(&ra, "archive", "copy", uri, back, NULL);
+    g_assert_cmpint(ra.status, ==, 0);
+    g_assert_nonnull(strstr(ra.out, "verified"));
+    cd_test_chartdesk(&rb, "archive", "copy", uri, archive, NULL);
+    g_assert_cmpint(rb.status, ==, 2);
+    g_assert_nonnull(strstr(rb.err, "is not an unfinished copy"));
+    g_assert_null(strstr(rb.err, "run the same command again"));
+  }
 
   assert_same_searches(archive, uri);
   assert_same_searches(archive, back);

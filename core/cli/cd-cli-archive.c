@@ -319,8 +319,12 @@ cd_cli_archive(gint argc, gchar **argv)
       g_autoptr(CdPgArchive) pg = cd_cli_open_server(argv[2], CD_ARCHIVE_FLAG_NONE, NULL, &error);
       if (pg == NULL || !cd_pg_archive_copy_to_sqlite(pg, argv[3], NULL, &error)) {
         g_autofree gchar *message = cd_server_error_message(argv[2], error->message);
-        g_printerr("chartdesk: copying %s to %s: %s (run the same command again to continue)\n", server, argv[3],
-                   message);
+        /* a refused target is not an interrupted copy */
+        gboolean resumable = !g_error_matches(error, CD_ERROR, CD_ERROR_INVALID_ARGUMENT);
+        g_printerr("chartdesk: copying %s to %s: %s%s\n", server, argv[3], message,
+                   resumable ? " (run the same command again to continue)" : "");
+        if (!resumable)
+          return CD_EXIT_USAGE;
         return CD_EXIT_FAILED;
       }
       g_print("Copied %s to %s, verified\n", server, argv[3]);
