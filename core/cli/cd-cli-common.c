@@ -11,6 +11,7 @@
 
 #include <stdio.h>
 
+#include "cd-archive-spool.h"
 #include "cd-cli-private.h"
 
 static gboolean cli_verbose;          /* --verbose of the running command */
@@ -148,8 +149,19 @@ cd_cli_add_archive_options(GOptionContext *ctx)
 CdArchive *
 cd_cli_open_archive(const gchar *path, CdArchiveFlags flags, GError **error)
 {
-  g_autoptr(CdArchive) archive = cd_archive_open(path, flags, error);
+  g_autoptr(CdArchive) archive = NULL;
 
+  /* the hospital's server has commands of its own (issue 18): never a
+   * file named after its URI */
+  if (cd_archive_location_is_server(path)) {
+    g_autofree gchar *server = cd_server_display_name(path);
+    g_set_error(error, CD_ERROR, CD_ERROR_INVALID_ARGUMENT,
+                "%s: a PostgreSQL archive: this command needs a SQLite archive (on the server: search, show, "
+                "archive copy and archive deliver)",
+                server);
+    return NULL;
+  }
+  archive = cd_archive_open(path, flags, error);
   if (archive == NULL)
     return NULL;
   if (opt_audit_key != NULL && !cd_archive_set_audit_key_file(archive, opt_audit_key, error))

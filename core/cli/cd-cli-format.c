@@ -33,14 +33,24 @@ cd_cli_write_page_image(CdArchive *archive, gint64 page_id, const gchar *filenam
 {
   g_autofree gchar *format = NULL;
   g_autoptr(GBytes) bytes = cd_archive_get_page_image(archive, page_id, &format, error);
+
+  if (bytes == NULL)
+    return FALSE;
+  return cd_cli_write_image_bytes(bytes, format, page_id, filename, error);
+}
+
+/* A stored page image (@format as the archive names it) into @filename,
+ * converted to the type its extension asks for: from a SQLite archive or
+ * from the server alike. */
+gboolean
+cd_cli_write_image_bytes(GBytes *bytes, const gchar *format, gint64 page_id, const gchar *filename, GError **error)
+{
   g_autofree gchar *lower = NULL;
   g_autoptr(PIX) pix = NULL;
   gsize size;
   const guint8 *data;
   gint iff;
 
-  if (bytes == NULL)
-    return FALSE;
   data = g_bytes_get_data(bytes, &size);
   lower = g_ascii_strdown(filename, -1);
   if ((g_strcmp0(format, "jpeg") == 0 && (g_str_has_suffix(lower, ".jpg") || g_str_has_suffix(lower, ".jpeg"))) ||

@@ -6,6 +6,7 @@
 
 #include "cd-engine.h"
 #include "cd-client.h"
+#include "postgresql/cd-pg-archive.h"
 
 G_BEGIN_DECLS
 
@@ -35,6 +36,8 @@ gboolean cd_cli_parse_ref(const gchar *ref, gboolean *is_page, gint64 *id);
 
 /* cd-cli-format.c */
 gboolean cd_cli_write_page_image(CdArchive *archive, gint64 page_id, const gchar *filename, GError **error);
+gboolean cd_cli_write_image_bytes(GBytes *bytes, const gchar *format, gint64 page_id, const gchar *filename,
+                                  GError **error);
 void cd_cli_print_record(JsonNode *node, gboolean is_page);
 void cd_cli_print_review(GPtrArray *items, gboolean json);
 
@@ -63,6 +66,11 @@ gint cd_cli_disclosures(gint argc, gchar **argv);
 gint cd_cli_users(gint argc, gchar **argv);
 gint cd_cli_access(gint argc, gchar **argv);
 void cd_cli_set_user(CdArchive *archive, const gchar *user);
+
+/* cd-cli-archive.c: the hospital's archive on PostgreSQL (issue 18) */
+gint cd_cli_archive(gint argc, gchar **argv);
+CdPgArchive *cd_cli_open_server(const gchar *uri, CdArchiveFlags flags, const gchar *user, GError **error);
+gint cd_cli_fail_server(const gchar *uri, const GError *error);
 
 /* Labelled documents (cd-cli-labelled.c): three parallel arrays of owned
  * strings, one entry a document. */

@@ -8,6 +8,7 @@
 
 #include <stdio.h>
 
+#include "cd-archive-spool.h"
 #include "cd-cli-private.h"
 
 gint
@@ -46,9 +47,11 @@ cd_cli_search(gint argc, gchar **argv)
     { NULL },
   };
   g_autoptr(GOptionContext) ctx = g_option_context_new("ARCHIVE [WORDS…] — find pages by words, patient, type, date");
+  /* ARCHIVE may be postgresql://… (issue 18): searched on the server */
   g_autoptr(CdDBusChartdesk1) service = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(CdArchive) archive = NULL;
+  g_autoptr(CdPgArchive) pg = NULL; /* ARCHIVE is postgresql://… */
   g_autoptr(GPtrArray) hits = NULL;
   g_autoptr(CdSearchResult) result = NULL;
   g_autoptr(JsonNode) service_json = NULL;
@@ -72,12 +75,22 @@ cd_cli_search(gint argc, gchar **argv)
   if (opt_repeat < 0)
     return cd_cli_usage(ctx, "--repeat must not be negative");
 
-  service = cd_client_connect(cd_cli_service_mode(opt_service, opt_no_service), &error);
+  /* the hospital's server is read here, as the login (chartdeskd searches
+   * its own archives) */
+  if (cd_archive_location_is_server(argv[1])) {
+    if (opt_service)
+      return cd_cli_usage(ctx, "--service searches the service's archive; a postgresql:// archive is searched here");
+    pg = cd_cli_open_server(argv[1], CD_ARCHIVE_FLAG_NONE, opt_user, &error);
+    if (pg == NULL)
+      return cd_cli_fail_server(argv[1], error);
+  } else {
+    service = cd_client_connect(cd_cli_service_mode(opt_service, opt_no_service), &error);
+  }
   if (error != NULL) {
     cd_cli_print_error(error);
     return CD_EXIT_FAILED;
   }
-  if (service == NULL) {
+  if (service == NULL && pg == NULL) {
     archive = cd_cli_open_archive(argv[1], CD_ARCHIVE_FLAG_NONE, &error);
     if (archive == NULL) {
       cd_cli_print_error(error);
@@ -118,10 +131,11 @@ cd_cli_search(gint argc, gchar **argv)
     if (result != NULL)
       hits = g_ptr_array_ref(result->hits);
   } else {
-    result = cd_archive_search_ex(archive, &query, &error);
+    result = pg != NULL ? cd_pg_archive_search(pg, &query, &error) : cd_archive_search_ex(archive, &query, &error);
     for (gint i = 0; result != NULL && i < opt_repeat; i++) {
       gint64 start = g_get_monotonic_time();
-      g_autoptr(CdSearchResult) again = cd_archive_search_ex(archive, &query, &error);
+      g_autoptr(CdSearchResult) again =
+          pg != NULL ? cd_pg_archive_search(pg, &query, &error) : cd_archive_search_ex(archive, &query, &error);
       if (again == NULL)
         g_clear_pointer(&result, cd_search_result_free);
       else
@@ -129,6 +143,10 @@ cd_cli_search(gint argc, gchar **argv)
     }
     if (result != NULL)
       hits = g_ptr_array_ref(result->hits);
+  }
+  if (hits == NULL && pg != NULL) {
+    cd_cli_fail_server(argv[1], error);
+    return error->code == CD_ERROR_QUERY ? CD_EXIT_USAGE : CD_EXIT_FAILED;
   }
   if (hits == NULL) {
     cd_cli_print_error(error);

@@ -8,7 +8,52 @@
 
 #include <stdio.h>
 
+#include "cd-archive-spool.h"
 #include "cd-cli-private.h"
+
+/* A document of the hospital's server (issue 18), read as the login
+ * (cd_cli_open_server); --image writes one of its pages. */
+static gint
+cd_cli_show_server(const gchar *uri, gboolean is_page, gint64 id, const gchar *image, gint page, const gchar *user,
+                   gboolean json)
+{
+  g_autofree gchar *server = cd_server_display_name(uri);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CdPgArchive) pg = NULL;
+  g_autoptr(JsonNode) node = NULL;
+
+  if (is_page) {
+    g_printerr("chartdesk: %s: show a document of the server (document:ID; --image with --page for a page)\n", server);
+    return CD_EXIT_USAGE;
+  }
+  pg = cd_cli_open_server(uri, CD_ARCHIVE_FLAG_NONE, user, &error);
+  if (pg != NULL)
+    node = cd_pg_archive_get_document(pg, id, &error);
+  if (node == NULL)
+    return cd_cli_fail_server(uri, error);
+  if (image != NULL) {
+    JsonArray *pages = json_object_get_array_member(json_node_get_object(node), "pages");
+    g_autofree gchar *format = NULL;
+    g_autoptr(GBytes) bytes = NULL;
+    gint64 page_id;
+    if (pages == NULL || page < 1 || (guint) page > json_array_get_length(pages)) {
+      g_printerr("chartdesk: %s: document %" G_GINT64_FORMAT " has %u pages, not %d\n", server, id,
+                 pages != NULL ? json_array_get_length(pages) : 0, page);
+      return CD_EXIT_FAILED;
+    }
+    page_id = json_object_get_int_member(json_array_get_object_element(pages, page - 1), "id");
+    bytes = cd_pg_archive_get_page_image(pg, page_id, &format, &error);
+    if (bytes == NULL || !cd_cli_write_image_bytes(bytes, format, page_id, image, &error))
+      return cd_cli_fail_server(uri, error);
+  }
+  if (json) {
+    g_autofree gchar *out = json_to_string(node, TRUE);
+    g_print("%s\n", out);
+  } else {
+    cd_cli_print_record(node, FALSE);
+  }
+  return CD_EXIT_OK;
+}
 
 gint
 cd_cli_show(gint argc, gchar **argv)
@@ -27,6 +72,8 @@ cd_cli_show(gint argc, gchar **argv)
     { NULL },
   };
   g_autoptr(GOptionContext) ctx = g_option_context_new("ARCHIVE document:ID|page:ID — show a document or page");
+  g_option_context_set_summary(ctx, "ARCHIVE may be the hospital's server, postgresql://…: its documents "
+                                    "(document:ID), read as the login.");
   g_autoptr(GError) error = NULL;
   g_autoptr(CdArchive) archive = NULL;
   g_autoptr(JsonNode) node = NULL;
@@ -43,6 +90,8 @@ cd_cli_show(gint argc, gchar **argv)
   if (!cd_cli_parse_ref(argv[2], &is_page, &id))
     return cd_cli_usage(ctx, "give document:ID, page:ID or a document id");
 
+  if (cd_archive_location_is_server(argv[1]))
+    return cd_cli_show_server(argv[1], is_page, id, opt_image, opt_page, opt_user, opt_json);
   archive = cd_cli_open_archive(argv[1], CD_ARCHIVE_FLAG_NONE, &error);
   if (archive == NULL) {
     cd_cli_print_error(error);

@@ -41,6 +41,7 @@ static const CdCommand commands[] = {
   { "roi", cd_cli_roi, "Release of information: requests, redaction, packets" },
   { "disclosures", cd_cli_disclosures, "A patient's accounting of disclosures (45 CFR 164.528)" },
   { "web", cd_cli_web, "Serve the web workstation in the foreground (issue 15)" },
+  { "archive", cd_cli_archive, "The hospital's archive on PostgreSQL: copy an archive in or out, deliver a spool" },
 };
 
 static void
@@ -50,6 +51,8 @@ cd_cli_print_commands(FILE *out)
   for (guint i = 0; i < G_N_ELEMENTS(commands); i++)
     fprintf(out, "  %-11s %s\n", commands[i].name, commands[i].summary);
   fprintf(out, "\nRun `chartdesk COMMAND --help` for a command's options.\n");
+  fprintf(out, "\nARCHIVE is an SQLite file, or for search and show the hospital's PostgreSQL archive,\n"
+               "postgresql://… (a libpq URI); `chartdesk archive --help` moves archives there.\n");
 }
 
 int

@@ -9,6 +9,7 @@
 
 #include <chartdesk.h>
 #include "cd-service-config.h"
+#include "postgresql/cd-pg-archive.h"
 
 #define DEFAULT_WORKFLOW "chart-intake"
 #define DEFAULT_MAX_BATCHES 1
@@ -16,6 +17,7 @@
 #define DEFAULT_POLL_SECONDS 2.0
 #define DEFAULT_MAX_FILES 100
 #define HOT_FOLDER_PREFIX "hot-folder "
+#define DEFAULT_DELIVER_INTERVAL 30
 
 static void
 cd_hot_folder_config_free(CdHotFolderConfig *hf)
@@ -47,6 +49,8 @@ cd_service_config_free(CdServiceConfig *config)
   g_strfreev(config->archive_roots);
   g_strfreev(config->source_roots);
   g_free(config->audit_key);
+  g_free(config->archive_server);
+  g_free(config->station);
   g_ptr_array_unref(config->hot_folders);
   g_free(config);
 }
@@ -63,6 +67,7 @@ cd_service_config_new_default(void)
   config->max_batches = DEFAULT_MAX_BATCHES;
   config->state_dir = g_build_filename(g_get_user_state_dir(), "chartdesk", NULL);
   config->hot_folders = g_ptr_array_new_with_free_func((GDestroyNotify) cd_hot_folder_config_free);
+  config->deliver_interval = DEFAULT_DELIVER_INTERVAL;
   return config;
 }
 
@@ -162,6 +167,7 @@ static const gchar *const service_keys[] = {
   "audit-key", "users",         "break-glass-minutes", "pam-service",   NULL
 };
 static const gchar *const web_keys[] = { "listen", "tls-certificate", "tls-key", "idle-timeout", NULL };
+static const gchar *const archive_keys[] = { "server", "station", "deliver-interval", NULL };
 static const gchar *const hot_folder_keys[] = { "path",           "workflow",     "archive",   "done", "failed",
                                                 "stable-seconds", "poll-seconds", "max-files", NULL };
 
@@ -203,6 +209,63 @@ cd_config_load_web(GKeyFile *kf, CdServiceConfig *config, const gchar *filename,
     return FALSE;
   }
   return cd_config_get_uint(kf, "web", "idle-timeout", 0, 24 * 3600, &config->web_idle_timeout, filename, error);
+}
+
+/* Whether @name can name a station: what an operator would type (letters,
+ * digits, '.', '_', '-', ':'), at most 64 bytes, so it reads the same in
+ * logs, the server's tables and `chartdesk archive deliver --station`. */
+gboolean
+cd_service_station_name_is_valid(const gchar *name)
+{
+  gsize len = name != NULL ? strlen(name) : 0;
+
+  if (len == 0 || len > 64)
+    return FALSE;
+  for (gsize i = 0; i < len; i++) {
+    if (!g_ascii_isalnum(name[i]) && strchr("._-:", name[i]) == NULL)
+      return FALSE;
+  }
+  return TRUE;
+}
+
+/* [archive] (issue 18): the server the spool goes to, the station's name,
+ * how often it is delivered when nothing new is committed. */
+static gboolean
+cd_config_load_archive(GKeyFile *kf, CdServiceConfig *config, const gchar *filename, GError **error)
+{
+  g_autofree gchar *server = NULL;
+  g_autofree gchar *station = NULL;
+
+  if (!g_key_file_has_group(kf, "archive"))
+    return TRUE;
+  server = g_key_file_get_string(kf, "archive", "server", NULL);
+  if (server != NULL)
+    g_strstrip(server);
+  if (server == NULL || server[0] == '\0') {
+    g_set_error(error, CD_ERROR, CD_ERROR_INVALID_ARGUMENT, "%s: [archive] server: missing (postgresql://…)", filename);
+    return FALSE;
+  }
+  if (!cd_archive_location_is_server(server)) {
+    g_set_error(error, CD_ERROR, CD_ERROR_INVALID_ARGUMENT,
+                "%s: [archive] server: '%s' is not a postgresql:// or postgres:// URI", filename, server);
+    return FALSE;
+  }
+  station = g_key_file_get_string(kf, "archive", "station", NULL);
+  if (station != NULL)
+    g_strstrip(station);
+  else
+    station = g_strdup(g_get_host_name());
+  if (!cd_service_station_name_is_valid(station)) {
+    g_set_error(error, CD_ERROR, CD_ERROR_INVALID_ARGUMENT,
+                "%s: [archive] station: '%s' is not a station name (1 to 64 letters, digits, '.', '_', '-', ':')",
+                filename, station);
+    return FALSE;
+  }
+  if (!cd_config_get_uint(kf, "archive", "deliver-interval", 1, 24 * 3600, &config->deliver_interval, filename, error))
+    return FALSE;
+  config->archive_server = g_steal_pointer(&server);
+  config->station = g_steal_pointer(&station);
+  return TRUE;
 }
 
 static CdHotFolderConfig *
@@ -274,6 +337,9 @@ cd_service_config_load(const gchar *filename, GError **error)
     } else if (g_strcmp0(groups[i], "web") == 0) {
       if (!cd_config_check_keys(kf, groups[i], web_keys, filename, error))
         return NULL;
+    } else if (g_strcmp0(groups[i], "archive") == 0) {
+      if (!cd_config_check_keys(kf, groups[i], archive_keys, filename, error))
+        return NULL;
     } else if (g_str_has_prefix(groups[i], HOT_FOLDER_PREFIX)) {
       CdHotFolderConfig *hf;
       if (!cd_config_check_keys(kf, groups[i], hot_folder_keys, filename, error))
@@ -284,11 +350,14 @@ cd_service_config_load(const gchar *filename, GError **error)
       g_ptr_array_add(config->hot_folders, hf);
     } else {
       g_set_error(error, CD_ERROR, CD_ERROR_INVALID_ARGUMENT,
-                  "%s: unknown group [%s] (groups: [service], [web], [hot-folder NAME])", filename, groups[i]);
+                  "%s: unknown group [%s] (groups: [service], [web], [archive], [hot-folder NAME])", filename,
+                  groups[i]);
       return NULL;
     }
   }
   if (!cd_config_load_web(kf, config, filename, error))
+    return NULL;
+  if (!cd_config_load_archive(kf, config, filename, error))
     return NULL;
   if (!g_key_file_has_group(kf, "service"))
     return g_steal_pointer(&config);

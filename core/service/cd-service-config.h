@@ -47,11 +47,17 @@ typedef struct {
   gchar *web_tls_certificate; /* PEM files: HTTPS when both are given */
   gchar *web_tls_key;
   guint web_idle_timeout; /* seconds; 0 for the default (900) */
+
+  /* the hospital's archive on PostgreSQL (issue 18), [archive] */
+  gchar *archive_server;  /* postgresql://… the service archive (the spool) is delivered to; NULL: none */
+  gchar *station;         /* this station's name on the server (default: the host name) */
+  guint deliver_interval; /* seconds between delivery passes when nothing is committed */
 } CdServiceConfig;
 
 CdServiceConfig *cd_service_config_new_default(void);
 CdServiceConfig *cd_service_config_load(const gchar *filename, GError **error);
 void cd_service_config_free(CdServiceConfig *config);
+gboolean cd_service_station_name_is_valid(const gchar *name);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(CdServiceConfig, cd_service_config_free)
 
 G_END_DECLS

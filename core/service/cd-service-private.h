@@ -80,6 +80,9 @@ struct _CdService {
   /* the web workstation (issue 15): [web] listen */
   CdWebServer *web;
   struct _CdArchiveUse *web_archive; /* the service archive, held open for it */
+
+  /* the hospital's archive (issue 18): [archive] server, the spool's delivery */
+  struct _CdDeliverer *deliverer; /* NULL without [archive] server */
 };
 
 /* One open archive, shared by every batch and read on its path: a second

@@ -20,6 +20,7 @@
 #include "cd-hot-folder.h"
 #include "cd-param-private.h"
 #include "cd-service-common.h"
+#include "cd-service-deliver.h"
 #include "cd-service-private.h"
 
 /* ------------------------------------------------------------- the queue */
@@ -361,6 +362,8 @@ cd_service_job_done_idle(gpointer data)
   g_mutex_unlock(&self->lock);
 
   if (!busy) {
+    /* the batch's last documents are committed: deliver them */
+    cd_deliverer_kick(self->deliverer);
     if (job->state == CD_JOB_FAILED)
       cd_job_log(job, G_LOG_LEVEL_WARNING, "batch %u failed: %s", job->id, job->error);
     else

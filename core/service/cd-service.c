@@ -12,6 +12,7 @@
 
 #include "cd-hot-folder.h"
 #include "cd-param-private.h"
+#include "cd-service-deliver.h"
 #include "cd-service-common.h"
 #include "cd-service-private.h"
 
@@ -67,6 +68,7 @@ cd_service_finalize(GObject *object)
   CdService *self = CD_SERVICE(object);
 
   cd_service_unexport(self);
+  g_clear_pointer(&self->deliverer, cd_deliverer_free);
   if (self->web != NULL)
     cd_web_server_stop(self->web);
   g_clear_object(&self->web);
@@ -294,6 +296,8 @@ cd_job_on_progress(const CdProgress *progress, gpointer user_data)
     ref->id = job->id;
     job->emit_pending = TRUE;
     g_idle_add_full(G_PRIORITY_DEFAULT, cd_service_emit_progress_idle, ref, g_free);
+    /* documents committed since: to the server soon, never waited for */
+    cd_deliverer_kick(self->deliverer);
   }
   g_mutex_unlock(&self->lock);
 }
@@ -378,6 +382,40 @@ cd_service_resume_archive(CdService *self, const gchar *path)
   }
 }
 
+/* [archive] server delivers one spool, the service archive: a hot folder
+ * writing elsewhere would capture documents the server never gets. */
+static gboolean
+cd_service_check_delivery(CdService *self, GError **error)
+{
+  if (self->config->archive_server == NULL)
+    return TRUE;
+  if (self->config->archive == NULL) {
+    g_set_error_literal(error, CD_ERROR, CD_ERROR_INVALID_ARGUMENT,
+                        "[archive] server needs the station's spool: set [service] archive");
+    return FALSE;
+  }
+  for (guint i = 0; i < self->config->hot_folders->len; i++) {
+    CdHotFolderConfig *config = g_ptr_array_index(self->config->hot_folders, i);
+    if (config->archive != NULL && g_strcmp0(config->archive, self->config->archive) != 0) {
+      g_set_error(error, CD_ERROR, CD_ERROR_INVALID_ARGUMENT,
+                  "hot folder %s: archive %s is not delivered to [archive] server; with a server, hot folders "
+                  "write to the [service] archive (the spool)",
+                  config->name, config->archive);
+      return FALSE;
+    }
+  }
+  return TRUE;
+}
+
+/* The Delivery property follows the deliverer (main thread). */
+static void
+cd_service_on_delivery_changed(CdDeliverer *deliverer, gpointer user_data)
+{
+  CdService *self = user_data;
+  if (self->skeleton != NULL)
+    cd_dbus_chartdesk1_set_delivery(self->skeleton, cd_deliverer_get_state(deliverer, !self->config->system_bus));
+}
+
 /**
  * cd_service_check:
  * @self: a #CdService
@@ -394,6 +432,8 @@ gboolean
 cd_service_check(CdService *self, GError **error)
 {
   g_return_val_if_fail(CD_IS_SERVICE(self), FALSE);
+  if (!cd_service_check_delivery(self, error))
+    return FALSE;
   for (guint i = 0; i < self->config->hot_folders->len; i++) {
     CdHotFolderConfig *config = g_ptr_array_index(self->config->hot_folders, i);
     g_autofree gchar *origin = NULL;
@@ -515,6 +555,12 @@ cd_service_start(CdService *self, GError **error)
   }
   if (self->config->web_listen != NULL && !cd_service_start_web(self, error))
     return FALSE;
+  if (self->config->archive_server != NULL) {
+    self->deliverer = cd_deliverer_new(self->config->archive, self->config->archive_server, self->config->station,
+                                       self->config->deliver_interval, cd_service_on_delivery_changed, self);
+    cd_service_on_delivery_changed(self->deliverer, self);
+    cd_deliverer_start(self->deliverer);
+  }
   cd_service_dispatch(self);
   return TRUE;
 }
@@ -600,6 +646,7 @@ cd_service_new(CdServiceConfig *config, CdRegistry *registry)
    * where not every reader may call, the path is not told */
   cd_dbus_chartdesk1_set_default_archive(self->skeleton,
                                          config->archive != NULL && !config->system_bus ? config->archive : "");
+  cd_dbus_chartdesk1_set_delivery(self->skeleton, g_variant_new_array(G_VARIANT_TYPE("{sv}"), NULL, 0));
   cd_service_dbus_connect(self);
   return self;
 }

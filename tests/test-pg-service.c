@@ -1,0 +1,600 @@
+/*
+ * Copyright 2026 The Chartdesk authors
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * chartdeskd stations delivering to one PostgreSQL archive (issue 18,
+ * part 2), for real: a PostgreSQL 15 cluster started by the test (initdb
+ * in a temporary folder, Unix socket only), a private dbus-daemon per
+ * station, the built chartdeskd on each, batches of generated G4 TIFFs
+ * through the OCR-free tests/service workflow. What the server holds is
+ * counted with psql, by source file hash and page.
+ */
+#include "config.h"
+
+#include <glib/gstdio.h>
+#include <leptonica/allheaders.h>
+#include <signal.h>
+#include <sys/prctl.h>
+
+#include "cd-engine.h"
+#include "cd-pg-cluster-ctl.h"
+#include "cd-service-common.h"
+#include "cd-test-util.h"
+
+static CdPgCluster *cluster; /* one for the binary; each test its own database */
+
+#define N_STATIONS 3
+
+typedef struct {
+  gchar *name;
+  gchar *archive;
+  gchar *config;
+  gchar *log;
+  GTestDBus *bus;
+  GDBusConnection *connection;
+  CdDBusChartdesk1 *proxy;
+  GSubprocess *daemon;
+} Station;
+
+typedef struct {
+  gchar *dir;
+  gchar *database;
+  gchar *uri;
+  Station stations[N_STATIONS];
+} Fixture;
+
+static guint database_counter;
+
+static void
+fixture_setup(Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+
+  f->dir = g_dir_make_tmp("cd-pg-service-XXXXXX", &error);
+  g_assert_no_error(error);
+  f->database = g_strdup_printf("stations%u", ++database_counter);
+  if (cluster != NULL) {
+    f->uri = cd_pg_cluster_create_database(cluster, f->database, &error);
+    g_assert_no_error(error);
+  }
+}
+
+static void
+station_stop(Station *s, gint sig)
+{
+  if (s->daemon == NULL)
+    return;
+  g_subprocess_send_signal(s->daemon, sig);
+  g_subprocess_wait(s->daemon, NULL, NULL);
+  g_clear_object(&s->daemon);
+}
+
+static void
+fixture_teardown(Fixture *f, gconstpointer data)
+{
+  for (guint i = 0; i < N_STATIONS; i++) {
+    Station *s = &f->stations[i];
+    station_stop(s, SIGKILL);
+    g_clear_object(&s->proxy);
+    if (s->connection != NULL)
+      g_dbus_connection_close_sync(s->connection, NULL, NULL);
+    g_clear_object(&s->connection);
+    if (s->bus != NULL)
+      g_test_dbus_down(s->bus);
+    g_clear_object(&s->bus);
+    g_free(s->name);
+    g_free(s->archive);
+    g_free(s->config);
+    g_free(s->log);
+  }
+  cd_test_rm_rf(f->dir);
+  g_free(f->dir);
+  g_free(f->database);
+  g_free(f->uri);
+}
+
+static guint64
+server_count(Fixture *f, const gchar *sql)
+{
+  gint64 v = cd_pg_cluster_count(cluster, f->database, sql);
+  g_assert_cmpint(v, >=, 0);
+  return (guint64) v;
+}
+
+/* A G4 TIFF of @n_pages bilevel pages, each different. */
+static void
+make_tiff(const gchar *path, guint n_pages, guint32 seed)
+{
+  g_autoptr(GRand) rand = g_rand_new_with_seed(seed);
+
+  for (guint p = 0; p < n_pages; p++) {
+    PIX *pix = pixCreate(240, 160, 1);
+    for (guint i = 0; i < 400; i++)
+      pixSetPixel(pix, g_rand_int_range(rand, 0, 240), g_rand_int_range(rand, 0, 160), 1);
+    g_assert_cmpint(pixWriteTiff(path, pix, IFF_TIFF_G4, p == 0 ? "w" : "a"), ==, 0);
+    pixDestroy(&pix);
+  }
+}
+
+static gchar *
+make_inputs(Fixture *f, const gchar *name, guint n_files, guint n_pages, guint32 seed)
+{
+  gchar *dir = g_build_filename(f->dir, name, NULL);
+  g_assert_cmpint(g_mkdir_with_parents(dir, 0755), ==, 0);
+  for (guint i = 0; i < n_files; i++) {
+    g_autofree gchar *base = g_strdup_printf("scan-%04u.tif", i);
+    g_autofree gchar *path = g_build_filename(dir, base, NULL);
+    make_tiff(path, n_pages, seed * 100000 + i);
+  }
+  return dir;
+}
+
+/* Station @i: its own bus, spool and configuration delivering to the
+ * test's database every second. */
+static Station *
+station_init(Fixture *f, guint i, const gchar *server)
+{
+  Station *s = &f->stations[i];
+  g_autofree gchar *workflows = g_test_build_filename(G_TEST_DIST, "tests", "service", NULL);
+  g_autofree gchar *text = NULL;
+  g_autoptr(GError) error = NULL;
+
+  s->name = g_strdup_printf("station-%u", i + 1);
+  s->archive = g_strdup_printf("%s/%s.archive", f->dir, s->name);
+  s->config = g_strdup_printf("%s/%s.conf", f->dir, s->name);
+  s->log = g_strdup_printf("%s/%s.log", f->dir, s->name);
+  text = g_strdup_printf("[service]\narchive=%s\nworkflow=service-test\nworkflow-path=%s\nstate-dir=%s/%s-state\n"
+                         "workers=2\n\n[archive]\nserver=%s\nstation=%s\ndeliver-interval=1\n",
+                         s->archive, workflows, f->dir, s->name, server != NULL ? server : f->uri, s->name);
+  g_file_set_contents(s->config, text, -1, &error);
+  g_assert_no_error(error);
+  s->bus = g_test_dbus_new(G_TEST_DBUS_NONE);
+  g_test_dbus_up(s->bus);
+  s->connection = g_dbus_connection_new_for_address_sync(g_test_dbus_get_bus_address(s->bus),
+                                                         G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
+                                                             G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
+                                                         NULL, NULL, &error);
+  g_assert_no_error(error);
+  return s;
+}
+
+static gboolean
+station_has_name(Station *s)
+{
+  g_autoptr(GVariant) reply = g_dbus_connection_call_sync(
+      s->connection, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus", "NameHasOwner",
+      g_variant_new("(s)", CD_SERVICE_BUS_NAME), G_VARIANT_TYPE("(b)"), G_DBUS_CALL_FLAGS_NONE, -1, NULL, NULL);
+  gboolean owned = FALSE;
+  if (reply != NULL)
+    g_variant_get(reply, "(b)", &owned);
+  return owned;
+}
+
+/* A station's chartdeskd dies with the test, even when the test aborts
+ * before its teardown. */
+static void
+station_child_setup(gpointer data)
+{
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+}
+
+/* Starts the station's chartdeskd (its log in s->log) and waits for its name. */
+static void
+station_start(Station *s)
+{
+  g_autofree gchar *exe = g_test_build_filename(G_TEST_BUILT, "core", "service", "chartdeskd", NULL);
+  g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_NONE);
+  g_autoptr(GError) error = NULL;
+  gint64 deadline = g_get_monotonic_time() + 15 * G_USEC_PER_SEC;
+
+  g_assert_null(s->daemon);
+  g_subprocess_launcher_setenv(launcher, "DBUS_SESSION_BUS_ADDRESS", g_test_dbus_get_bus_address(s->bus), TRUE);
+  g_subprocess_launcher_setenv(launcher, "G_MESSAGES_DEBUG", "", TRUE);
+  g_subprocess_launcher_set_stderr_file_path(launcher, s->log);
+  g_subprocess_launcher_set_child_setup(launcher, station_child_setup, NULL, NULL);
+  s->daemon = g_subprocess_launcher_spawn(launcher, &error, exe, "--config", s->config, NULL);
+  g_assert_no_error(error);
+  while (!station_has_name(s)) {
+    g_assert_nonnull(g_subprocess_get_identifier(s->daemon));
+    g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+    g_usleep(10000);
+  }
+  if (s->proxy == NULL) {
+    s->proxy = cd_dbus_chartdesk1_proxy_new_sync(s->connection, G_DBUS_PROXY_FLAGS_DO_NOT_AUTO_START,
+                                                 CD_SERVICE_BUS_NAME, CD_SERVICE_OBJECT_PATH, NULL, &error);
+    g_assert_no_error(error);
+  }
+}
+
+static guint
+station_batch(Station *s, const gchar *source, gboolean paused)
+{
+  const gchar *sources[] = { source, NULL };
+  g_autoptr(GVariantBuilder) options = g_variant_builder_new(G_VARIANT_TYPE("a{sv}"));
+  g_autoptr(GError) error = NULL;
+  guint id = 0;
+
+  if (paused)
+    g_variant_builder_add(options, "{sv}", "paused", g_variant_new_boolean(TRUE));
+  cd_dbus_chartdesk1_call_start_batch_sync(s->proxy, "", sources, s->archive, g_variant_builder_end(options), &id, NULL,
+                                           &error);
+  g_assert_no_error(error);
+  g_assert_cmpuint(id, >, 0);
+  return id;
+}
+
+/* The batch's state from ListBatches. */
+static gchar *
+station_batch_state(Station *s, guint id)
+{
+  g_autoptr(GVariant) batches = NULL;
+  g_autoptr(GError) error = NULL;
+  GVariantIter iter;
+  GVariant *item;
+  gchar *state = NULL;
+
+  cd_dbus_chartdesk1_call_list_batches_sync(s->proxy, &batches, NULL, &error);
+  g_assert_no_error(error);
+  g_variant_iter_init(&iter, batches);
+  while ((item = g_variant_iter_next_value(&iter)) != NULL) {
+    guint32 item_id = 0;
+    g_variant_lookup(item, "id", "u", &item_id);
+    if (item_id == id)
+      g_variant_lookup(item, "state", "s", &state);
+    g_variant_unref(item);
+  }
+  g_assert_nonnull(state);
+  return state;
+}
+
+/* The pages the batch has archived so far (ListBatches' pages-done). */
+static guint
+station_batch_pages(Station *s, guint id)
+{
+  g_autoptr(GVariant) batches = NULL;
+  g_autoptr(GError) error = NULL;
+  GVariantIter iter;
+  GVariant *item;
+  guint32 pages = 0;
+
+  cd_dbus_chartdesk1_call_list_batches_sync(s->proxy, &batches, NULL, &error);
+  g_assert_no_error(error);
+  g_variant_iter_init(&iter, batches);
+  while ((item = g_variant_iter_next_value(&iter)) != NULL) {
+    guint32 item_id = 0;
+    g_variant_lookup(item, "id", "u", &item_id);
+    if (item_id == id)
+      g_variant_lookup(item, "pages-done", "u", &pages);
+    g_variant_unref(item);
+  }
+  return pages;
+}
+
+static void
+station_wait_batch(Station *s, guint id, const gchar *expected, guint seconds)
+{
+  gint64 deadline = g_get_monotonic_time() + seconds * G_USEC_PER_SEC;
+  for (;;) {
+    g_autofree gchar *state = station_batch_state(s, id);
+    if (g_strcmp0(state, "finished") == 0 || g_strcmp0(state, "failed") == 0 || g_strcmp0(state, "cancelled") == 0) {
+      g_assert_cmpstr(state, ==, expected);
+      return;
+    }
+    g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+    g_usleep(20000);
+  }
+}
+
+/* The Delivery property, read fresh (not the proxy's cache). */
+static GVariant *
+station_delivery(Station *s)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) reply = g_dbus_connection_call_sync(
+      s->connection, CD_SERVICE_BUS_NAME, CD_SERVICE_OBJECT_PATH, "org.freedesktop.DBus.Properties", "Get",
+      g_variant_new("(ss)", "org.chartdesk.Chartdesk1", "Delivery"), G_VARIANT_TYPE("(v)"), G_DBUS_CALL_FLAGS_NONE, -1,
+      NULL, &error);
+  GVariant *value = NULL;
+
+  g_assert_no_error(error);
+  g_variant_get(reply, "(v)", &value);
+  return value;
+}
+
+static guint64
+delivery_u64(GVariant *delivery, const gchar *key)
+{
+  guint64 v = 0;
+  g_assert_true(g_variant_lookup(delivery, key, "t", &v));
+  return v;
+}
+
+static gchar *
+delivery_str(GVariant *delivery, const gchar *key)
+{
+  gchar *v = NULL;
+  g_assert_true(g_variant_lookup(delivery, key, "s", &v));
+  return v;
+}
+
+/* Waits until the station says nothing is pending and its last pass
+ * worked; returns the property then. */
+static GVariant *
+station_wait_delivered(Station *s, guint seconds)
+{
+  gint64 deadline = g_get_monotonic_time() + seconds * G_USEC_PER_SEC;
+  for (;;) {
+    g_autoptr(GVariant) d = station_delivery(s);
+    g_autofree gchar *state = delivery_str(d, "state");
+    g_autofree gchar *last_error = delivery_str(d, "last-error");
+    guint64 last_pass = 0;
+    g_variant_lookup(d, "last-pass", "x", &last_pass);
+    if (delivery_u64(d, "pending-documents") == 0 && g_strcmp0(state, "idle") == 0 && last_error[0] == '\0' &&
+        last_pass > 0)
+      return g_steal_pointer(&d);
+    g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+    g_usleep(50000);
+  }
+}
+
+/* How often @needle is in the station's log. */
+static guint
+log_count(Station *s, const gchar *needle)
+{
+  g_autofree gchar *text = NULL;
+  guint n = 0;
+
+  if (!g_file_get_contents(s->log, &text, NULL, NULL))
+    return 0;
+  for (const gchar *p = strstr(text, needle); p != NULL; p = strstr(p + 1, needle))
+    n++;
+  return n;
+}
+
+/* Every page on the server once: as many rows as distinct (source file
+ * hash, page), and @expected of them. */
+static void
+assert_server_pages_once(Fixture *f, guint64 expected)
+{
+  guint64 rows = server_count(f, "SELECT count(*) FROM pages WHERE kind = 'page'");
+  guint64 distinct = server_count(
+      f, "SELECT count(*) FROM (SELECT DISTINCT source_sha256, source_page FROM pages WHERE kind = 'page') AS d");
+  g_assert_cmpuint(rows, ==, expected);
+  g_assert_cmpuint(distinct, ==, expected);
+}
+
+/* The pages the server holds from @station. */
+static guint64
+server_station_pages(Fixture *f, const gchar *station)
+{
+  g_autofree gchar *sql = g_strdup_printf(
+      "SELECT count(*) FROM pages p JOIN batches b ON b.id = p.batch_id WHERE b.station = '%s' AND p.kind = 'page'",
+      station);
+  return server_count(f, sql);
+}
+
+static guint64
+server_station_documents(Fixture *f, const gchar *station)
+{
+  g_autofree gchar *sql = g_strdup_printf(
+      "SELECT count(*) FROM documents d JOIN batches b ON b.id = d.batch_id WHERE b.station = '%s'", station);
+  return server_count(f, sql);
+}
+
+/* Three stations scan at once into their own spools and deliver into one
+ * server: every page is there exactly once, each station's own pages under
+ * its name, and a file scanned at all three is stored once (the two later
+ * deliveries counted as duplicates). */
+static void
+test_pg_service_three_stations(Fixture *f, gconstpointer data)
+{
+  const guint n_files = 15, n_pages = 3;
+  guint ids[N_STATIONS];
+  guint64 duplicates = 0, delivered = 0;
+
+  if (cluster == NULL) {
+    g_test_skip(cd_pg_cluster_missing());
+    return;
+  }
+  for (guint i = 0; i < N_STATIONS; i++) {
+    Station *s = station_init(f, i, NULL);
+    g_autofree gchar *name = g_strdup_printf("in-%u", i + 1);
+    g_autofree gchar *in = make_inputs(f, name, n_files, n_pages, i + 1);
+    /* the same file scanned at every station */
+    g_autofree gchar *shared = g_build_filename(in, "shared.tif", NULL);
+    make_tiff(shared, n_pages, 4242);
+    station_start(s);
+    ids[i] = station_batch(s, in, FALSE);
+  }
+  for (guint i = 0; i < N_STATIONS; i++)
+    station_wait_batch(&f->stations[i], ids[i], "finished", 120);
+  for (guint i = 0; i < N_STATIONS; i++) {
+    g_autoptr(GVariant) d = station_wait_delivered(&f->stations[i], 120);
+    g_autofree gchar *station = delivery_str(d, "station");
+    g_assert_cmpstr(station, ==, f->stations[i].name);
+    delivered += delivery_u64(d, "delivered-documents");
+    duplicates += delivery_u64(d, "duplicate-documents");
+    /* its own files at least; the shared one if it was first */
+    g_assert_cmpuint(server_station_pages(f, f->stations[i].name), >=, n_files * n_pages);
+    g_assert_cmpuint(server_station_pages(f, f->stations[i].name), <=, (n_files + 1) * n_pages);
+  }
+  assert_server_pages_once(f, (N_STATIONS * n_files + 1) * n_pages);
+  g_assert_cmpuint(server_count(f, "SELECT count(*) FROM documents"), ==, N_STATIONS * n_files + 1);
+  g_assert_cmpuint(delivered, ==, N_STATIONS * n_files + 1);
+  g_assert_cmpuint(duplicates, ==, N_STATIONS - 1);
+  /* each station's delivery keys: one per spool document */
+  for (guint i = 0; i < N_STATIONS; i++) {
+    g_autofree gchar *sql =
+        g_strdup_printf("SELECT count(*) FROM deliveries WHERE station = '%s'", f->stations[i].name);
+    g_assert_cmpuint(server_count(f, sql), ==, n_files + 1);
+  }
+}
+
+/* The server stopped in the middle of a batch: the batch finishes into the
+ * spool, the station says the server is away (logged once, not once a
+ * retry), and once the server is started again everything is delivered,
+ * exactly once. */
+static void
+test_pg_service_server_away(Fixture *f, gconstpointer data)
+{
+  const guint n_first = 5, n_files = 300, n_pages = 2;
+  g_autofree gchar *first = NULL;
+  g_autofree gchar *in = NULL;
+  Station *s;
+  guint id;
+  gint64 deadline;
+  GError *error = NULL;
+
+  if (cluster == NULL) {
+    g_test_skip(cd_pg_cluster_missing());
+    return;
+  }
+  s = station_init(f, 0, NULL);
+  first = make_inputs(f, "first", n_first, n_pages, 7);
+  in = make_inputs(f, "in", n_files, n_pages, 8);
+  station_start(s);
+  /* a first batch, delivered: the server and the station work */
+  id = station_batch(s, first, FALSE);
+  station_wait_batch(s, id, "finished", 60);
+  g_variant_unref(station_wait_delivered(s, 60));
+  g_assert_cmpuint(server_station_documents(f, s->name), ==, n_first);
+
+  /* the big batch is held as soon as it has archived a page, its first
+   * documents are delivered while it waits, and the server goes away
+   * under it */
+  id = station_batch(s, in, FALSE);
+  deadline = g_get_monotonic_time() + 60 * G_USEC_PER_SEC;
+  while (station_batch_pages(s, id) == 0) {
+    g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+    g_usleep(1000);
+  }
+  cd_dbus_chartdesk1_call_pause_sync(s->proxy, id, NULL, &error);
+  g_assert_no_error(error);
+  for (;;) {
+    g_autoptr(GVariant) d = station_delivery(s);
+    if (delivery_u64(d, "delivered-documents") > n_first)
+      break;
+    g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+    g_usleep(5000);
+  }
+  {
+    g_autofree gchar *state = station_batch_state(s, id);
+    g_assert_cmpstr(state, ==, "paused");
+    g_assert_cmpuint(station_batch_pages(s, id), <, n_files * n_pages);
+  }
+  cd_pg_cluster_ctl_stop(cluster);
+  cd_dbus_chartdesk1_call_resume_sync(s->proxy, id, NULL, &error);
+  g_assert_no_error(error);
+  station_wait_batch(s, id, "finished", 120);
+
+  /* the spool has everything; the station knows the server is away */
+  deadline = g_get_monotonic_time() + 60 * G_USEC_PER_SEC;
+  for (;;) {
+    g_autoptr(GVariant) d = station_delivery(s);
+    g_autofree gchar *state = delivery_str(d, "state");
+    g_autofree gchar *last_error = delivery_str(d, "last-error");
+    guint32 failures = 0;
+    g_variant_lookup(d, "failures", "u", &failures);
+    if (g_strcmp0(state, "server-away") == 0 && failures >= 2) {
+      g_assert_cmpstr(last_error, !=, "");
+      g_assert_cmpuint(delivery_u64(d, "pending-documents"), >, 0);
+      break;
+    }
+    g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+    g_usleep(50000);
+  }
+  /* said once, however many retries */
+  g_assert_cmpuint(log_count(s, "failed: "), ==, 1);
+
+  cd_pg_cluster_ctl_start(cluster);
+  {
+    g_autoptr(GVariant) d = station_wait_delivered(s, 120);
+    g_assert_cmpuint(delivery_u64(d, "delivered-documents"), ==, n_first + n_files);
+    g_assert_cmpuint(delivery_u64(d, "duplicate-documents"), ==, 0);
+  }
+  g_assert_cmpuint(log_count(s, "works again"), ==, 1);
+  g_assert_cmpuint(server_station_documents(f, s->name), ==, n_first + n_files);
+  g_assert_cmpuint(server_station_pages(f, s->name), ==, (n_first + n_files) * n_pages);
+  assert_server_pages_once(f, (n_first + n_files) * n_pages);
+
+  /* restarted, the station finds nothing more to deliver */
+  station_stop(s, SIGTERM);
+  station_start(s);
+  {
+    g_autoptr(GVariant) d = station_wait_delivered(s, 60);
+    g_assert_cmpuint(delivery_u64(d, "delivered-documents"), ==, 0);
+  }
+  assert_server_pages_once(f, (n_first + n_files) * n_pages);
+}
+
+/* A configuration the service cannot deliver with is refused at start-up,
+ * naming the key: a bad URI, a bad station name, a hot folder writing to
+ * an archive that would never be delivered. */
+static void
+test_pg_service_config(Fixture *f, gconstpointer data)
+{
+  g_autofree gchar *exe = g_test_build_filename(G_TEST_BUILT, "core", "service", "chartdeskd", NULL);
+  g_autofree gchar *folder = g_build_filename(f->dir, "hot", NULL);
+  const struct {
+    const gchar *archive_group;
+    const gchar *extra;
+    const gchar *expected;
+  } cases[] = {
+    { "server=mysql://db/charts\n", "", "is not a postgresql:// or postgres:// URI" },
+    { "server=postgresql://db/charts\nstation=ward 7\n", "", "[archive] station: 'ward 7' is not a station name" },
+    { "server=postgresql://db/charts\ndeliver-interval=0\n", "", "deliver-interval: '0' is not a number" },
+    { "station=ward-7\n", "", "[archive] server: missing" },
+    { "server=postgresql://db/charts\nport=5432\n", "", "[archive] has no key 'port'" },
+    { "server=postgresql://db/charts\n", "[hot-folder other]\npath=HOT\narchive=/tmp/other.archive\n",
+      "is not delivered to [archive] server" },
+  };
+
+  g_assert_cmpint(g_mkdir_with_parents(folder, 0755), ==, 0);
+  for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+    g_autofree gchar *config = g_build_filename(f->dir, "bad.conf", NULL);
+    g_auto(GStrv) parts = g_strsplit(cases[i].extra, "HOT", -1);
+    g_autofree gchar *extra = g_strjoinv(folder, parts);
+    g_autofree gchar *text = g_strdup_printf("[service]\narchive=%s/spool.archive\nstate-dir=%s/state\n\n"
+                                             "[archive]\n%s\n%s",
+                                             f->dir, f->dir, cases[i].archive_group, extra);
+    g_autoptr(GSubprocess) proc = NULL;
+    g_autoptr(GError) error = NULL;
+    g_autofree gchar *out = NULL;
+    g_autofree gchar *err = NULL;
+
+    g_file_set_contents(config, text, -1, &error);
+    g_assert_no_error(error);
+    proc = g_subprocess_new(G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE, &error, exe, "--check",
+                            "--config", config, NULL);
+    g_assert_no_error(error);
+    g_subprocess_communicate_utf8(proc, NULL, NULL, &out, &err, &error);
+    g_assert_no_error(error);
+    if (strstr(err, cases[i].expected) == NULL)
+      g_printerr("case %u: %s\n", i, err);
+    g_assert_nonnull(strstr(err, cases[i].expected));
+    g_assert_false(g_subprocess_get_if_exited(proc) && g_subprocess_get_exit_status(proc) == 0);
+  }
+}
+
+int
+main(int argc, char **argv)
+{
+  g_autoptr(GError) error = NULL;
+  gint status;
+
+  g_test_init(&argc, &argv, NULL);
+  cd_service_register_errors();
+  /* the services load only what these tests need */
+  g_setenv("CHARTDESK_PLUGIN_ALLOWLIST", "files", TRUE);
+  cluster = cd_pg_cluster_start(&error);
+  /* installed but not starting is a failure, not a skip */
+  g_assert_no_error(error);
+  g_test_add("/chartdesk/pg-service/config", Fixture, NULL, fixture_setup, test_pg_service_config, fixture_teardown);
+  g_test_add("/chartdesk/pg-service/three-stations", Fixture, NULL, fixture_setup, test_pg_service_three_stations,
+             fixture_teardown);
+  g_test_add("/chartdesk/pg-service/server-away", Fixture, NULL, fixture_setup, test_pg_service_server_away,
+             fixture_teardown);
+  status = g_test_run();
+  g_clear_pointer(&cluster, cd_pg_cluster_stop);
+  return status;
+}
