@@ -33,6 +33,10 @@ gchar *cd_query_plain_to_fts(const gchar *text);
 GPtrArray *cd_archive_search_statements(CdArchive *self, const CdSearchQuery *query, const gchar **plan,
                                         GError **error);
 gboolean cd_query_text_to_match(const gchar *text, gboolean plain, gchar **match, GError **error);
+/* search facets, for both archive backends (cd-archive-search.c) */
+void cd_search_facet_add(GHashTable *table, const gchar *value, guint64 count);
+GPtrArray *cd_search_facets_by_count(GHashTable *table);
+GPtrArray *cd_search_facets_by_year(GHashTable *table);
 GRecMutex *cd_archive_get_mutex(CdArchive *self);
 sqlite3 *cd_archive_get_db(CdArchive *self);
 const gchar *cd_archive_get_purpose(CdArchive *self);

@@ -790,8 +790,11 @@ cd_facet_by_value_desc(gconstpointer a, gconstpointer b)
   return g_strcmp0(fb->value, fa->value);
 }
 
-static void
-cd_facet_add(GHashTable *table, const gchar *value, guint64 count)
+/* Counts @count more hits for the facet @value (none when NULL) in @table,
+ * a table of #CdSearchFacet by value that cd_search_facets_by_count() or
+ * cd_search_facets_by_year() then empties; for both archive backends. */
+void
+cd_search_facet_add(GHashTable *table, const gchar *value, guint64 count)
 {
   CdSearchFacet *facet;
 
@@ -820,6 +823,20 @@ cd_facets_sorted(GHashTable *table, GCompareFunc compare)
   }
   g_ptr_array_sort(out, compare);
   return out;
+}
+
+/* The facets of @table, most hits first (document types) */
+GPtrArray *
+cd_search_facets_by_count(GHashTable *table)
+{
+  return cd_facets_sorted(table, cd_facet_by_count);
+}
+
+/* The facets of @table, newest year first */
+GPtrArray *
+cd_search_facets_by_year(GHashTable *table)
+{
+  return cd_facets_sorted(table, cd_facet_by_value_desc);
 }
 
 /* The total and the facets. A search with no filter and nothing hidden
@@ -852,14 +869,14 @@ cd_search_count(CdArchive *self, CdPlanKind kind, const CdSearchQuery *query, co
   cd_search_bind_all(stmt, query, plan);
   while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
     guint64 count = sqlite3_column_int64(stmt, 2);
-    cd_facet_add(types, cd_column_text(stmt, 0), count);
-    cd_facet_add(years, cd_column_text(stmt, 1), count);
+    cd_search_facet_add(types, cd_column_text(stmt, 0), count);
+    cd_search_facet_add(years, cd_column_text(stmt, 1), count);
     n += count;
   }
   if (rc != SQLITE_DONE)
     return FALSE; /* the caller reports it */
-  result->type_facets = cd_facets_sorted(types, cd_facet_by_count);
-  result->year_facets = cd_facets_sorted(years, cd_facet_by_value_desc);
+  result->type_facets = cd_search_facets_by_count(types);
+  result->year_facets = cd_search_facets_by_year(years);
   if (index_only) {
     g_autoptr(sqlite3_stmt) count = NULL;
     g_autofree gchar *count_sql = g_strdup_printf(

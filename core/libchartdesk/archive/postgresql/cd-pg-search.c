@@ -138,63 +138,6 @@ cd_pg_query_text(const CdSearchQuery *query, gchar **out, GPtrArray *terms, GErr
   return TRUE;
 }
 
-static void
-cd_pg_facet_free(CdSearchFacet *facet)
-{
-  g_free(facet->value);
-  g_free(facet);
-}
-
-static gint
-cd_pg_facet_by_count(gconstpointer a, gconstpointer b)
-{
-  const CdSearchFacet *fa = *(const CdSearchFacet *const *) a;
-  const CdSearchFacet *fb = *(const CdSearchFacet *const *) b;
-  if (fa->count != fb->count)
-    return fa->count > fb->count ? -1 : 1;
-  return g_strcmp0(fa->value, fb->value);
-}
-
-static gint
-cd_pg_facet_by_value_desc(gconstpointer a, gconstpointer b)
-{
-  const CdSearchFacet *fa = *(const CdSearchFacet *const *) a;
-  const CdSearchFacet *fb = *(const CdSearchFacet *const *) b;
-  return g_strcmp0(fb->value, fa->value);
-}
-
-static void
-cd_pg_facet_add(GHashTable *table, const gchar *value, guint64 count)
-{
-  CdSearchFacet *facet;
-
-  if (value == NULL)
-    return;
-  facet = g_hash_table_lookup(table, value);
-  if (facet == NULL) {
-    facet = g_new0(CdSearchFacet, 1);
-    facet->value = g_strdup(value);
-    g_hash_table_insert(table, facet->value, facet);
-  }
-  facet->count += count;
-}
-
-static GPtrArray *
-cd_pg_facets_sorted(GHashTable *table, GCompareFunc compare)
-{
-  GPtrArray *out = g_ptr_array_new_with_free_func((GDestroyNotify) cd_pg_facet_free);
-  GHashTableIter iter;
-  gpointer value;
-
-  g_hash_table_iter_init(&iter, table);
-  while (g_hash_table_iter_next(&iter, NULL, &value)) {
-    g_ptr_array_add(out, value);
-    g_hash_table_iter_steal(&iter);
-  }
-  g_ptr_array_sort(out, compare);
-  return out;
-}
-
 /* FROM and WHERE of a search, each filter only when given (so the planner
  * sees plain predicates it can use the indexes for). $1 is the tsquery
  * text when there are words. */
@@ -464,12 +407,12 @@ cd_pg_search_facets(CdPgArchive *self, const gchar *sql, CdPgParams *p, CdSearch
   result->total = 0;
   for (gint i = 0; i < PQntuples(res); i++) {
     guint64 n = g_ascii_strtoull(PQgetvalue(res, i, 2), NULL, 10);
-    cd_pg_facet_add(type_facets, cd_pg_value(res, i, 0), n);
-    cd_pg_facet_add(year_facets, cd_pg_value(res, i, 1), n);
+    cd_search_facet_add(type_facets, cd_pg_value(res, i, 0), n);
+    cd_search_facet_add(year_facets, cd_pg_value(res, i, 1), n);
     result->total += n;
   }
-  result->type_facets = cd_pg_facets_sorted(type_facets, cd_pg_facet_by_count);
-  result->year_facets = cd_pg_facets_sorted(year_facets, cd_pg_facet_by_value_desc);
+  result->type_facets = cd_search_facets_by_count(type_facets);
+  result->year_facets = cd_search_facets_by_year(year_facets);
   return TRUE;
 }
 
