@@ -19,6 +19,7 @@
 #include "cd-engine.h"
 #include "cd-pg-cluster-ctl.h"
 #include "cd-service-common.h"
+#include "cd-test-tiff.h"
 #include "cd-test-util.h"
 
 static CdPgCluster *cluster; /* one for the binary; each test its own database */
@@ -101,32 +102,10 @@ server_count(Fixture *f, const gchar *sql)
   return (guint64) v;
 }
 
-/* A G4 TIFF of @n_pages bilevel pages, each different. */
-static void
-make_tiff(const gchar *path, guint n_pages, guint32 seed)
-{
-  g_autoptr(GRand) rand = g_rand_new_with_seed(seed);
-
-  for (guint p = 0; p < n_pages; p++) {
-    PIX *pix = pixCreate(240, 160, 1);
-    for (guint i = 0; i < 400; i++)
-      pixSetPixel(pix, g_rand_int_range(rand, 0, 240), g_rand_int_range(rand, 0, 160), 1);
-    g_assert_cmpint(pixWriteTiff(path, pix, IFF_TIFF_G4, p == 0 ? "w" : "a"), ==, 0);
-    pixDestroy(&pix);
-  }
-}
-
 static gchar *
 make_inputs(Fixture *f, const gchar *name, guint n_files, guint n_pages, guint32 seed)
 {
-  gchar *dir = g_build_filename(f->dir, name, NULL);
-  g_assert_cmpint(g_mkdir_with_parents(dir, 0755), ==, 0);
-  for (guint i = 0; i < n_files; i++) {
-    g_autofree gchar *base = g_strdup_printf("scan-%04u.tif", i);
-    g_autofree gchar *path = g_build_filename(dir, base, NULL);
-    make_tiff(path, n_pages, seed * 100000 + i);
-  }
-  return dir;
+  return cd_test_make_inputs(f->dir, name, n_files, n_pages, seed);
 }
 
 /* Station @i: its own bus, spool and configuration delivering to the
@@ -402,7 +381,7 @@ test_pg_service_three_stations(Fixture *f, gconstpointer data)
     g_autofree gchar *in = make_inputs(f, name, n_files, n_pages, i + 1);
     /* the same file scanned at every station */
     g_autofree gchar *shared = g_build_filename(in, "shared.tif", NULL);
-    make_tiff(shared, n_pages, 4242);
+    cd_test_make_tiff(shared, n_pages, 4242);
     station_start(s);
     ids[i] = station_batch(s, in, FALSE);
   }

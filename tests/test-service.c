@@ -19,6 +19,7 @@
 
 #include "cd-engine.h"
 #include "cd-service-common.h"
+#include "cd-test-tiff.h"
 #include "cd-test-util.h"
 
 typedef struct {
@@ -155,33 +156,10 @@ daemon_start(Fixture *f)
   }
 }
 
-/* A G4 TIFF of @n_pages bilevel pages, each different (its content hash
- * differs from every other page's of the test). */
-static void
-make_tiff(const gchar *path, guint n_pages, guint32 seed)
-{
-  g_autoptr(GRand) rand = g_rand_new_with_seed(seed);
-
-  for (guint p = 0; p < n_pages; p++) {
-    PIX *pix = pixCreate(240, 160, 1);
-    for (guint i = 0; i < 400; i++)
-      pixSetPixel(pix, g_rand_int_range(rand, 0, 240), g_rand_int_range(rand, 0, 160), 1);
-    g_assert_cmpint(pixWriteTiff(path, pix, IFF_TIFF_G4, p == 0 ? "w" : "a"), ==, 0);
-    pixDestroy(&pix);
-  }
-}
-
 static gchar *
 make_inputs(Fixture *f, const gchar *name, guint n_files, guint n_pages, guint32 seed)
 {
-  gchar *dir = g_build_filename(f->dir, name, NULL);
-  g_assert_cmpint(g_mkdir_with_parents(dir, 0755), ==, 0);
-  for (guint i = 0; i < n_files; i++) {
-    g_autofree gchar *base = g_strdup_printf("scan-%04u.tif", i);
-    g_autofree gchar *path = g_build_filename(dir, base, NULL);
-    make_tiff(path, n_pages, seed * 100000 + i);
-  }
-  return dir;
+  return cd_test_make_inputs(f->dir, name, n_files, n_pages, seed);
 }
 
 static guint
