@@ -80,6 +80,10 @@ cd_pack_floats(const gfloat *v, gsize n, gdouble *unit_out, GError **error)
 
   for (gsize i = 0; i < n; i++)
     max = MAX(max, fabs(v[i]));
+  if (!(max <= 32767.0)) {
+    g_set_error_literal(error, CD_ERROR, CD_ERROR_INVALID_DATA, "text model weights are too large to store");
+    return NULL;
+  }
   unit = max > 0 ? max / 32767.0 : 1.0;
   for (gsize i = 0; i < n; i++)
     q[i] = GINT16_TO_LE((gint16) lrint(v[i] / unit));
@@ -99,7 +103,7 @@ cd_unpack_floats(GVariant *params, const gchar *data_key, const gchar *unit_key,
   const guint8 *bytes;
   gfloat *v;
 
-  if (data == NULL || !g_variant_lookup(params, unit_key, "d", &unit) || !(unit > 0) || !isfinite(unit)) {
+  if (data == NULL || !g_variant_lookup(params, unit_key, "d", &unit) || !(unit > 0) || !(unit <= 1.0)) {
     g_set_error(error, CD_ERROR, CD_ERROR_INVALID_DATA, "text model part '%s' is missing or invalid", data_key);
     return NULL;
   }
@@ -159,6 +163,10 @@ cd_text_model_to_bytes(CdTextModel *self, GError **error)
   }
   for (gsize i = 0; i < n; i++)
     max = MAX(max, fabs(self->weights[i]));
+  if (!(max <= 32767.0)) {
+    g_set_error_literal(error, CD_ERROR, CD_ERROR_INVALID_DATA, "text model weights are too large to store");
+    return NULL;
+  }
   unit = max > 0 ? max / 32767.0 : 1.0;
   q = g_new(gint16, n);
   for (gsize i = 0; i < n; i++)
@@ -350,8 +358,10 @@ cd_text_model_new_from_bytes(GBytes *bytes, GError **error)
     g_set_error_literal(error, CD_ERROR, CD_ERROR_INVALID_DATA, "text model parameters are missing");
     return NULL;
   }
+  /* a unit above 1 would mean weights beyond 32767: no trained model has
+   * them, and they could overflow a score to infinity */
   if (hash_bits < 12 || hash_bits > 22 || char_min != CHAR_NGRAM_MIN || char_max != CHAR_NGRAM_MAX || !(unit > 0) ||
-      !isfinite(unit)) {
+      !(unit <= 1.0)) {
     g_set_error_literal(error, CD_ERROR, CD_ERROR_INVALID_DATA, "text model parameters are out of range");
     return NULL;
   }
