@@ -446,16 +446,18 @@ JsonNode *
 cd_text_model_get_params(CdTextModel *self)
 {
   g_autoptr(JsonBuilder) b = json_builder_new();
+  g_autofree gchar *describe = NULL;
 
   g_return_val_if_fail(CD_IS_TEXT_MODEL(self), NULL);
+  describe = g_strdup_printf("hashed word 1-2-grams, character 3-5-grams%s%s%s",
+                             self->features >= 2 ? ", section headings" : "", self->lead > 0 ? ", the first words" : "",
+                             self->tfidf ? ", tf-idf weighted" : "");
   json_builder_begin_object(b);
   json_builder_set_member_name(b, "algorithm");
   json_builder_add_string_value(b, self->nb_alpha > 0 ? "logistic-regression + complement-naive-bayes"
                                                       : "logistic-regression");
   json_builder_set_member_name(b, "features");
-  json_builder_add_string_value(b, self->features >= 2
-                                       ? "hashed word 1-2-grams, character 3-5-grams and section headings"
-                                       : "hashed word 1-2-grams and character 3-5-grams");
+  json_builder_add_string_value(b, describe);
   json_builder_set_member_name(b, "format");
   json_builder_add_int_value(b, cd_text_model_format(self));
   json_builder_set_member_name(b, "tfidf");
