@@ -104,6 +104,11 @@ typedef struct {
   gint hash_bits;
   gdouble l2;
   gboolean headings;
+  gboolean no_headings;
+  gboolean tfidf;
+  gint lead;
+  gdouble nb_alpha;
+  gint calibrate;
   gboolean json;
   gchar *user;
 } CdTrainOptions;
@@ -139,7 +144,15 @@ cd_train_option_group(CdTrainOptions *o)
     { "l2", 0, 0, G_OPTION_ARG_DOUBLE, &o->l2, "L2 regularisation strength (default 1e-6; larger gives softer scores)",
       "L2" },
     { "headings", 0, 0, G_OPTION_ARG_NONE, &o->headings,
-      "Also learn from section headings (capitals ending at a colon)", NULL },
+      "Also learn from section headings (capitals ending at a colon; the default)", NULL },
+    { "no-headings", 0, 0, G_OPTION_ARG_NONE, &o->no_headings, "Do not learn from section headings", NULL },
+    { "tfidf", 0, 0, G_OPTION_ARG_NONE, &o->tfidf, "Weigh features by inverse document frequency", NULL },
+    { "lead", 0, 0, G_OPTION_ARG_INT, &o->lead,
+      "The first N words are also features of their own, where the title is (default 16; 0: off)", "N" },
+    { "nb", 0, 0, G_OPTION_ARG_DOUBLE, &o->nb_alpha,
+      "Also train complement naive Bayes with this smoothing (e.g. 0.1) and average the two", "ALPHA" },
+    { "calibrate", 0, 0, G_OPTION_ARG_INT, &o->calibrate,
+      "Calibrate the scores and per-type priors by K-fold cross-validation inside the training data", "K" },
     { "json", 0, 0, G_OPTION_ARG_NONE, &o->json, "Print JSON", NULL },
     { "user", 'u', 0, G_OPTION_ARG_STRING, &o->user, "Who to record in the audit log", "NAME" },
     { NULL },
@@ -175,8 +188,35 @@ cd_cli_new_model(CdTrainOptions *o, GError **error)
     }
     g_object_set(model, "l2", o->l2, NULL);
   }
-  if (o->headings)
-    g_object_set(model, "headings", TRUE, NULL);
+  if (o->headings && o->no_headings) {
+    g_set_error_literal(error, CD_ERROR, CD_ERROR_INVALID_ARGUMENT, "--headings and --no-headings contradict");
+    return NULL;
+  }
+  if (o->headings || o->no_headings)
+    g_object_set(model, "headings", o->headings, NULL);
+  if (o->tfidf)
+    g_object_set(model, "tfidf", TRUE, NULL);
+  if (o->lead != -1) {
+    if (o->lead < 0 || o->lead > 64) {
+      g_set_error_literal(error, CD_ERROR, CD_ERROR_INVALID_ARGUMENT, "--lead must be 0 to 64");
+      return NULL;
+    }
+    g_object_set(model, "lead", (guint) o->lead, NULL);
+  }
+  if (o->nb_alpha != 0) {
+    if (!(o->nb_alpha > 0 && o->nb_alpha <= 100)) {
+      g_set_error_literal(error, CD_ERROR, CD_ERROR_INVALID_ARGUMENT, "--nb must be above 0 and at most 100");
+      return NULL;
+    }
+    g_object_set(model, "nb-alpha", o->nb_alpha, NULL);
+  }
+  if (o->calibrate != 0) {
+    if (o->calibrate < 2 || o->calibrate > 20) {
+      g_set_error_literal(error, CD_ERROR, CD_ERROR_INVALID_ARGUMENT, "--calibrate must be 2 to 20");
+      return NULL;
+    }
+    g_object_set(model, "calibrate", (guint) o->calibrate, NULL);
+  }
   return g_steal_pointer(&model);
 }
 
@@ -221,7 +261,7 @@ cd_elapsed(gint64 since)
 static gint
 cd_cli_classify_train(gint argc, gchar **argv)
 {
-  CdTrainOptions o = { 0 };
+  CdTrainOptions o = { .lead = -1 };
   g_autoptr(GOptionContext) ctx = g_option_context_new("ARCHIVE — train the trained classifier's model");
   g_autoptr(GError) error = NULL;
   g_autoptr(CdArchive) archive = NULL;
@@ -406,10 +446,10 @@ cd_evaluation_train(CdEvaluation *self, CdTextModel *model, CdLabelled *data, GA
 /* Stratified folds: each type's documents, in a seeded shuffle, dealt to
  * the folds in turn, so a rare type is in as many folds as it can be. */
 static guint *
-cd_folds_assign(CdLabelled *data, guint k)
+cd_folds_assign(CdLabelled *data, guint k, guint seed)
 {
   g_autoptr(GHashTable) by_label = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify) g_array_unref);
-  g_autoptr(GRand) rand = g_rand_new_with_seed(42);
+  g_autoptr(GRand) rand = g_rand_new_with_seed(seed);
   g_autoptr(GPtrArray) keys = g_ptr_array_new();
   guint *fold = g_new0(guint, data->texts->len);
   guint next = 0;
@@ -574,12 +614,15 @@ cd_evaluation_print(JsonNode *report)
 static gint
 cd_cli_classify_evaluate(gint argc, gchar **argv)
 {
-  CdTrainOptions o = { 0 };
+  CdTrainOptions o = { .lead = -1 };
   gint opt_folds = 0;
+  gint opt_fold_seed = 42;
   gint opt_version = 0;
   g_autofree gchar *opt_test = NULL;
   const GOptionEntry entries[] = {
     { "folds", 'k', 0, G_OPTION_ARG_INT, &opt_folds, "Cross-validate over K folds (default 5)", "K" },
+    { "fold-seed", 0, 0, G_OPTION_ARG_INT, &opt_fold_seed,
+      "Seed of the stratified fold assignment (default 42), to repeat cross-validation on other splits", "N" },
     { "test", 0, 0, G_OPTION_ARG_FILENAME, &opt_test,
       "Measure on this held-out CSV or FOLDER/TYPE/*.txt instead of cross-validating", "PATH" },
     { "model-version", 0, 0, G_OPTION_ARG_INT, &opt_version,
@@ -673,7 +716,7 @@ cd_cli_classify_evaluate(gint argc, gchar **argv)
                     data->texts->len);
         ok = FALSE;
       }
-      fold = ok ? cd_folds_assign(data, k) : NULL;
+      fold = ok ? cd_folds_assign(data, k, (guint) opt_fold_seed) : NULL;
       for (guint f = 0; ok && f < k; f++) {
         g_autoptr(GArray) train = g_array_new(FALSE, FALSE, sizeof(guint));
         g_autoptr(GArray) held = g_array_new(FALSE, FALSE, sizeof(guint));
@@ -683,7 +726,8 @@ cd_cli_classify_evaluate(gint argc, gchar **argv)
         if (ok)
           cd_evaluation_run(eval, model, data, held);
       }
-      method = g_strdup_printf("%u-fold cross-validation", k);
+      method = opt_fold_seed == 42 ? g_strdup_printf("%u-fold cross-validation", k)
+                                   : g_strdup_printf("%u-fold cross-validation (fold seed %d)", k, opt_fold_seed);
     }
   }
   if (!ok) {

@@ -126,11 +126,11 @@ const gdouble cd_text_heading_weight = 6.0;
 
 /* 1 over the L2 norm of a document's feature values, 0 when it has none. */
 gfloat
-cd_features_inv_norm(const guint32 *f, gsize n, const guint8 *known)
+cd_features_inv_norm(const guint32 *f, gsize n, const guint8 *known, const gfloat *idf)
 {
   gdouble sum = 0;
   for (gsize j = 0; j < n; j++) {
-    gdouble x = cd_feature_value(f[j], known);
+    gdouble x = cd_feature_value(f[j], known, idf);
     sum += x * x;
   }
   return sum > 0 ? (gfloat) (1.0 / sqrt(sum)) : 0;
@@ -221,6 +221,7 @@ cd_text_model_features(CdTextModel *self, const gchar *text, GArray *packed)
   g_autoptr(GArray) hashes = g_array_sized_new(FALSE, FALSE, sizeof(guint32), 1024);
   guint32 mask = (1u << self->hash_bits) - 1;
   guint64 prev = 0;
+  guint n_words = 0;
   const gchar *p = norm->str;
 
   g_array_set_size(packed, 0);
@@ -243,6 +244,18 @@ cd_text_model_features(CdTextModel *self, const gchar *text, GArray *packed)
       bucket = (guint32) cd_mix(prev * G_GUINT64_CONSTANT(0x9e3779b97f4a7c15) ^ word ^ 'B') & mask;
       g_array_append_val(hashes, bucket);
     }
+    if (n_words < self->lead) {
+      /* the document's first words, also as features of their own: where a
+       * title or the first heading is */
+      guint32 flag = CD_HEADING_FLAG;
+      bucket = ((guint32) cd_mix(word ^ G_GUINT64_CONSTANT(0x4c4541444c454144)) & mask) | flag;
+      g_array_append_val(hashes, bucket);
+      if (prev != 0) {
+        bucket = ((guint32) cd_mix(prev * G_GUINT64_CONSTANT(0x9e3779b97f4a7c15) ^ word ^ 'L') & mask) | flag;
+        g_array_append_val(hashes, bucket);
+      }
+    }
+    n_words++;
     prev = word;
     buf[0] = '<';
     memcpy(buf + 1, p, len);
@@ -300,4 +313,65 @@ cd_softmax(gdouble *z, guint n)
   }
   for (guint k = 0; k < n; k++)
     z[k] /= sum;
+}
+
+/* The raw scores of a document's features: the linear model's logits in
+ * @lr and, with naive Bayes, its scores in @nb (each n_labels long).
+ * Returns FALSE when no feature is known: nothing to score. */
+gboolean
+cd_scorer_raw(const CdScorer *s, const guint32 *f, gsize n, gdouble *lr, gdouble *nb)
+{
+  gfloat inv_norm = cd_features_inv_norm(f, n, s->known, s->idf);
+
+  if (inv_norm == 0)
+    return FALSE;
+  for (guint k = 0; k < s->n_labels; k++) {
+    lr[k] = s->bias[k];
+    if (nb != NULL)
+      nb[k] = 0;
+  }
+  for (gsize j = 0; j < n; j++) {
+    gsize row = (gsize) CD_FEATURE_BUCKET(f[j]) * s->n_labels;
+    gdouble x = cd_feature_value(f[j], s->known, s->idf) * inv_norm;
+    if (x == 0)
+      continue;
+    for (guint k = 0; k < s->n_labels; k++)
+      lr[k] += x * s->weights[row + k];
+    if (nb != NULL && s->nb_weights != NULL) {
+      for (guint k = 0; k < s->n_labels; k++)
+        nb[k] += x * s->nb_weights[row + k];
+    }
+  }
+  return TRUE;
+}
+
+/* Turns raw scores into probabilities in @lr: the linear model's softmax
+ * at @lr_scale, averaged with naive Bayes' at @nb_scale when @nb is given,
+ * then each type's probability multiplied by exp(@offsets[k]) (a prior
+ * correction) and the whole renormalised. */
+void
+cd_scores_mix(guint n_labels, gdouble *lr, const gdouble *nb, gdouble lr_scale, gdouble nb_scale,
+              const gdouble *offsets)
+{
+  gdouble sum = 0;
+
+  for (guint k = 0; k < n_labels; k++)
+    lr[k] *= lr_scale;
+  cd_softmax(lr, n_labels);
+  if (nb != NULL) {
+    gdouble q[MAX_LABELS];
+    for (guint k = 0; k < n_labels; k++)
+      q[k] = nb[k] * nb_scale;
+    cd_softmax(q, n_labels);
+    for (guint k = 0; k < n_labels; k++)
+      lr[k] = 0.5 * (lr[k] + q[k]);
+  }
+  if (offsets == NULL)
+    return;
+  for (guint k = 0; k < n_labels; k++) {
+    lr[k] *= exp(offsets[k]);
+    sum += lr[k];
+  }
+  for (guint k = 0; k < n_labels; k++)
+    lr[k] /= sum;
 }

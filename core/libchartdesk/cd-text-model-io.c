@@ -70,14 +70,75 @@ cd_deflate(const guint8 *data, gsize len, GError **error)
   return g_memory_output_stream_steal_as_bytes(G_MEMORY_OUTPUT_STREAM(mem));
 }
 
+/* @n floats quantised to 16 bits (unit: the largest magnitude / 32767),
+ * little-endian, deflated; the unit in @unit_out. */
+static GBytes *
+cd_pack_floats(const gfloat *v, gsize n, gdouble *unit_out, GError **error)
+{
+  g_autofree gint16 *q = g_new(gint16, n);
+  gdouble max = 0, unit;
+
+  for (gsize i = 0; i < n; i++)
+    max = MAX(max, fabs(v[i]));
+  if (!(max <= 32767.0)) {
+    g_set_error_literal(error, CD_ERROR, CD_ERROR_INVALID_DATA, "text model weights are too large to store");
+    return NULL;
+  }
+  unit = max > 0 ? max / 32767.0 : 1.0;
+  for (gsize i = 0; i < n; i++)
+    q[i] = GINT16_TO_LE((gint16) lrint(v[i] / unit));
+  *unit_out = unit;
+  return cd_deflate((const guint8 *) q, n * sizeof(gint16), error);
+}
+
+/* The inverse of cd_pack_floats(), from the parameters @data_key and
+ * @unit_key; exactly @n values or an error naming what is wrong. */
+static gfloat *
+cd_unpack_floats(GVariant *params, const gchar *data_key, const gchar *unit_key, gsize n, GError **error)
+{
+  g_autoptr(GVariant) data = g_variant_lookup_value(params, data_key, G_VARIANT_TYPE_BYTESTRING);
+  g_autofree gint16 *q = NULL;
+  gdouble unit = 0;
+  gsize len = 0;
+  const guint8 *bytes;
+  gfloat *v;
+
+  if (data == NULL || !g_variant_lookup(params, unit_key, "d", &unit) || !(unit > 0) || !(unit <= 1.0)) {
+    g_set_error(error, CD_ERROR, CD_ERROR_INVALID_DATA, "text model part '%s' is missing or invalid", data_key);
+    return NULL;
+  }
+  bytes = g_variant_get_fixed_array(data, &len, 1);
+  q = (gint16 *) cd_inflate(bytes, len, n * sizeof(gint16), error);
+  if (q == NULL) {
+    g_prefix_error(error, "text model part '%s': ", data_key);
+    return NULL;
+  }
+  v = g_new(gfloat, n);
+  for (gsize i = 0; i < n; i++)
+    v[i] = (gfloat) (GINT16_FROM_LE(q[i]) * unit);
+  return v;
+}
+
+/* The format a model is stored in: 3 with tf-idf, naive Bayes or
+ * calibration, 2 with headings, else 1 (which older Chartdesks read). */
+static guint
+cd_text_model_format(CdTextModel *self)
+{
+  if (CD_TEXT_MODEL_NEEDS_FORMAT_3(self))
+    return 3;
+  return self->features >= 2 ? 2 : 1;
+}
+
 /**
  * cd_text_model_to_bytes:
  * @self: a trained #CdTextModel
  * @error: return location for a #GError
  *
  * Serialises the model: a #GVariant holding a magic string, the format
- * version (1, or 2 for a model with #CdTextModel:headings), the parameters, the types, and
- * the weights quantised to 16 bits and zlib-compressed.
+ * version (1; 2 for a model with #CdTextModel:headings; 3 for one with
+ * #CdTextModel:tfidf, #CdTextModel:nb-alpha or #CdTextModel:calibrate), the
+ * parameters, the types, and the weights quantised to 16 bits and
+ * zlib-compressed (format 3 adds its parts to the parameters).
  *
  * Returns: (transfer full): the blob, or %NULL with @error set
  *
@@ -93,6 +154,7 @@ cd_text_model_to_bytes(CdTextModel *self, GError **error)
   g_autoptr(GVariant) variant = NULL;
   g_auto(GVariantBuilder) params = G_VARIANT_BUILDER_INIT(G_VARIANT_TYPE_VARDICT);
   gdouble max = 0, unit;
+  guint format;
 
   g_return_val_if_fail(CD_IS_TEXT_MODEL(self), NULL);
   if (self->weights == NULL) {
@@ -101,6 +163,10 @@ cd_text_model_to_bytes(CdTextModel *self, GError **error)
   }
   for (gsize i = 0; i < n; i++)
     max = MAX(max, fabs(self->weights[i]));
+  if (!(max <= 32767.0)) {
+    g_set_error_literal(error, CD_ERROR, CD_ERROR_INVALID_DATA, "text model weights are too large to store");
+    return NULL;
+  }
   unit = max > 0 ? max / 32767.0 : 1.0;
   q = g_new(gint16, n);
   for (gsize i = 0; i < n; i++)
@@ -118,8 +184,40 @@ cd_text_model_to_bytes(CdTextModel *self, GError **error)
   g_variant_builder_add(&params, "{sv}", "hash-bits", g_variant_new_uint32(self->hash_bits));
   g_variant_builder_add(&params, "{sv}", "char-min", g_variant_new_uint32(CHAR_NGRAM_MIN));
   g_variant_builder_add(&params, "{sv}", "char-max", g_variant_new_uint32(CHAR_NGRAM_MAX));
-  if (self->features >= 2)
+  format = cd_text_model_format(self);
+  if (format >= 2)
     g_variant_builder_add(&params, "{sv}", "features", g_variant_new_uint32(self->features));
+  if (format >= 3) {
+    gsize n_buckets = (gsize) 1 << self->hash_bits;
+    g_variant_builder_add(&params, "{sv}", "tfidf", g_variant_new_boolean(self->idf != NULL));
+    g_variant_builder_add(&params, "{sv}", "lead", g_variant_new_uint32(self->lead));
+    if (self->idf != NULL) {
+      gdouble idf_unit;
+      g_autoptr(GBytes) idf = cd_pack_floats(self->idf, n_buckets, &idf_unit, error);
+      if (idf == NULL)
+        return NULL;
+      g_variant_builder_add(&params, "{sv}", "idf", g_variant_new_from_bytes(G_VARIANT_TYPE_BYTESTRING, idf, TRUE));
+      g_variant_builder_add(&params, "{sv}", "idf-unit", g_variant_new_double(idf_unit));
+    }
+    g_variant_builder_add(&params, "{sv}", "nb-alpha",
+                          g_variant_new_double(self->nb_weights != NULL ? self->nb_alpha : 0));
+    if (self->nb_weights != NULL) {
+      gdouble nb_unit;
+      g_autoptr(GBytes) nbw = cd_pack_floats(self->nb_weights, n, &nb_unit, error);
+      if (nbw == NULL)
+        return NULL;
+      g_variant_builder_add(&params, "{sv}", "nb-weights",
+                            g_variant_new_from_bytes(G_VARIANT_TYPE_BYTESTRING, nbw, TRUE));
+      g_variant_builder_add(&params, "{sv}", "nb-weight-unit", g_variant_new_double(nb_unit));
+    }
+    g_variant_builder_add(&params, "{sv}", "calibrate", g_variant_new_uint32(self->calibrate));
+    g_variant_builder_add(&params, "{sv}", "lr-scale", g_variant_new_double(self->lr_scale));
+    g_variant_builder_add(&params, "{sv}", "nb-scale", g_variant_new_double(self->nb_scale));
+    if (self->offsets != NULL)
+      g_variant_builder_add(
+          &params, "{sv}", "offsets",
+          g_variant_new_fixed_array(G_VARIANT_TYPE_DOUBLE, self->offsets, self->n_labels, sizeof(gdouble)));
+  }
   g_variant_builder_add(&params, "{sv}", "epochs", g_variant_new_uint32(self->epochs));
   g_variant_builder_add(&params, "{sv}", "l2", g_variant_new_double(self->l2));
   g_variant_builder_add(&params, "{sv}", "learning-rate", g_variant_new_double(self->learning_rate));
@@ -133,15 +231,69 @@ cd_text_model_to_bytes(CdTextModel *self, GError **error)
   if (known_packed != NULL)
     g_variant_builder_add(&params, "{sv}", "known",
                           g_variant_new_from_bytes(G_VARIANT_TYPE_BYTESTRING, known_packed, TRUE));
-  variant = g_variant_ref_sink(g_variant_new(
-      "(su@a{sv}^as@ad@ay)", CD_TEXT_MODEL_MAGIC, self->features >= 2 ? 2u : 1u, g_variant_builder_end(&params),
-      self->labels, g_variant_new_fixed_array(G_VARIANT_TYPE_DOUBLE, self->bias, self->n_labels, sizeof(gdouble)),
-      g_variant_new_from_bytes(G_VARIANT_TYPE_BYTESTRING, packed, TRUE)));
+  variant = g_variant_ref_sink(
+      g_variant_new("(su@a{sv}^as@ad@ay)", CD_TEXT_MODEL_MAGIC, format, g_variant_builder_end(&params), self->labels,
+                    g_variant_new_fixed_array(G_VARIANT_TYPE_DOUBLE, self->bias, self->n_labels, sizeof(gdouble)),
+                    g_variant_new_from_bytes(G_VARIANT_TYPE_BYTESTRING, packed, TRUE)));
   if (G_BYTE_ORDER != G_LITTLE_ENDIAN) {
     g_autoptr(GVariant) swapped = g_variant_byteswap(variant);
     return g_variant_get_data_as_bytes(swapped);
   }
   return g_variant_get_data_as_bytes(variant);
+}
+
+/* Format 3's parts: inverse document frequencies, naive Bayes weights,
+ * the calibration's scales and offsets. Each is checked before use. */
+static gboolean
+cd_text_model_load_format_3(CdTextModel *self, GVariant *params, guint hash_bits, gsize n_labels, GError **error)
+{
+  gsize n_buckets = (gsize) 1 << hash_bits;
+  gboolean tfidf = FALSE;
+  gdouble alpha = 0;
+  g_autoptr(GVariant) offsets = NULL;
+
+  if (!g_variant_lookup(params, "tfidf", "b", &tfidf) || !g_variant_lookup(params, "lead", "u", &self->lead) ||
+      !g_variant_lookup(params, "nb-alpha", "d", &alpha) ||
+      !g_variant_lookup(params, "calibrate", "u", &self->calibrate) ||
+      !g_variant_lookup(params, "lr-scale", "d", &self->lr_scale) ||
+      !g_variant_lookup(params, "nb-scale", "d", &self->nb_scale)) {
+    g_set_error_literal(error, CD_ERROR, CD_ERROR_INVALID_DATA, "text model format 3 parameters are missing");
+    return FALSE;
+  }
+  if (!(alpha >= 0 && alpha <= 100) || !(self->lr_scale > 0 && self->lr_scale < 1e6) ||
+      !(self->nb_scale > 0 && self->nb_scale < 1e6) || self->calibrate > 20 || self->lead > 64) {
+    g_set_error_literal(error, CD_ERROR, CD_ERROR_INVALID_DATA, "text model format 3 parameters are out of range");
+    return FALSE;
+  }
+  self->tfidf = tfidf;
+  if (tfidf) {
+    self->idf = cd_unpack_floats(params, "idf", "idf-unit", n_buckets, error);
+    if (self->idf == NULL)
+      return FALSE;
+  }
+  self->nb_alpha = alpha;
+  if (alpha > 0) {
+    self->nb_weights = cd_unpack_floats(params, "nb-weights", "nb-weight-unit", n_buckets * n_labels, error);
+    if (self->nb_weights == NULL)
+      return FALSE;
+  }
+  offsets = g_variant_lookup_value(params, "offsets", G_VARIANT_TYPE("ad"));
+  if (offsets != NULL) {
+    gsize n = 0;
+    const gdouble *v = g_variant_get_fixed_array(offsets, &n, sizeof(gdouble));
+    if (n != n_labels) {
+      g_set_error_literal(error, CD_ERROR, CD_ERROR_INVALID_DATA, "text model offsets and types disagree");
+      return FALSE;
+    }
+    for (gsize k = 0; k < n; k++) {
+      if (!isfinite(v[k]) || fabs(v[k]) > 100) {
+        g_set_error_literal(error, CD_ERROR, CD_ERROR_INVALID_DATA, "text model offsets are invalid");
+        return FALSE;
+      }
+    }
+    self->offsets = g_memdup2(v, n * sizeof(gdouble));
+  }
+  return TRUE;
 }
 
 /**
@@ -206,8 +358,10 @@ cd_text_model_new_from_bytes(GBytes *bytes, GError **error)
     g_set_error_literal(error, CD_ERROR, CD_ERROR_INVALID_DATA, "text model parameters are missing");
     return NULL;
   }
+  /* a unit above 1 would mean weights beyond 32767: no trained model has
+   * them, and they could overflow a score to infinity */
   if (hash_bits < 12 || hash_bits > 22 || char_min != CHAR_NGRAM_MIN || char_max != CHAR_NGRAM_MAX || !(unit > 0) ||
-      !isfinite(unit)) {
+      !(unit <= 1.0)) {
     g_set_error_literal(error, CD_ERROR, CD_ERROR_INVALID_DATA, "text model parameters are out of range");
     return NULL;
   }
@@ -244,6 +398,13 @@ cd_text_model_new_from_bytes(GBytes *bytes, GError **error)
     g_set_error_literal(error, CD_ERROR, CD_ERROR_INVALID_DATA, "text model feature set is missing or unknown");
     return NULL;
   }
+  /* what an older format did not have is off, whatever today's defaults */
+  self->lead = 0;
+  self->tfidf = FALSE;
+  self->nb_alpha = 0;
+  self->calibrate = 0;
+  if (version >= 3 && !cd_text_model_load_format_3(self, params, hash_bits, n_labels, error))
+    return NULL;
   self->hash_bits = hash_bits;
   g_variant_lookup(params, "epochs", "u", &self->epochs);
   g_variant_lookup(params, "l2", "d", &self->l2);
@@ -285,17 +446,43 @@ JsonNode *
 cd_text_model_get_params(CdTextModel *self)
 {
   g_autoptr(JsonBuilder) b = json_builder_new();
+  g_autofree gchar *describe = NULL;
 
   g_return_val_if_fail(CD_IS_TEXT_MODEL(self), NULL);
+  describe = g_strdup_printf("hashed word 1-2-grams, character 3-5-grams%s%s%s",
+                             self->features >= 2 ? ", section headings" : "", self->lead > 0 ? ", the first words" : "",
+                             self->tfidf ? ", tf-idf weighted" : "");
   json_builder_begin_object(b);
   json_builder_set_member_name(b, "algorithm");
-  json_builder_add_string_value(b, "logistic-regression");
+  json_builder_add_string_value(b, self->nb_alpha > 0 ? "logistic-regression + complement-naive-bayes"
+                                                      : "logistic-regression");
   json_builder_set_member_name(b, "features");
-  json_builder_add_string_value(b, self->features >= 2
-                                       ? "hashed word 1-2-grams, character 3-5-grams and section headings"
-                                       : "hashed word 1-2-grams and character 3-5-grams");
+  json_builder_add_string_value(b, describe);
   json_builder_set_member_name(b, "format");
-  json_builder_add_int_value(b, self->features >= 2 ? 2 : 1);
+  json_builder_add_int_value(b, cd_text_model_format(self));
+  json_builder_set_member_name(b, "tfidf");
+  json_builder_add_boolean_value(b, self->tfidf);
+  json_builder_set_member_name(b, "lead");
+  json_builder_add_int_value(b, self->lead);
+  json_builder_set_member_name(b, "nb-alpha");
+  json_builder_add_double_value(b, self->nb_alpha);
+  json_builder_set_member_name(b, "calibrate");
+  json_builder_add_int_value(b, self->calibrate);
+  if (self->calibrate > 0 && self->offsets != NULL) {
+    json_builder_set_member_name(b, "lr-scale");
+    json_builder_add_double_value(b, self->lr_scale);
+    if (self->nb_alpha > 0) {
+      json_builder_set_member_name(b, "nb-scale");
+      json_builder_add_double_value(b, self->nb_scale);
+    }
+    json_builder_set_member_name(b, "offsets");
+    json_builder_begin_object(b);
+    for (guint k = 0; k < self->n_labels; k++) {
+      json_builder_set_member_name(b, self->labels[k]);
+      json_builder_add_double_value(b, self->offsets[k]);
+    }
+    json_builder_end_object(b);
+  }
   json_builder_set_member_name(b, "hash-bits");
   json_builder_add_int_value(b, self->hash_bits);
   json_builder_set_member_name(b, "epochs");

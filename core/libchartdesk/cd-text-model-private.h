@@ -33,6 +33,11 @@ G_BEGIN_DECLS
 #define DEFAULT_SEED 1
 /* the feature set: 1 words and characters, 2 also section headings */
 #define CD_TEXT_FEATURES_LATEST 2
+/* section headings and the first 16 words as features of their own: chosen
+ * by 5-fold cross-validation on the training 80% of mtsamples, three fold
+ * seeds (docs/trained-classifier.md, issue 12) */
+#define DEFAULT_HEADINGS TRUE
+#define DEFAULT_LEAD 16
 
 struct _CdTextModel {
   GObject parent_instance;
@@ -51,7 +56,21 @@ struct _CdTextModel {
   gfloat *weights;
   gdouble *bias;
   guint8 *known; /* bitmap: buckets some training document has */
+  /* format 3: all optional */
+  gboolean tfidf;
+  guint lead;         /* the first this many words are also features of their own; 0: off */
+  gfloat *idf;        /* per bucket with tfidf, else NULL */
+  gdouble nb_alpha;   /* complement naive Bayes beside the linear model; 0: none */
+  gfloat *nb_weights; /* like weights: nb_weights[bucket * n_labels + k] */
+  guint calibrate;    /* inner folds that calibrated the scores; 0: not calibrated */
+  gdouble lr_scale;   /* the linear model's logits are multiplied by this (1 uncalibrated) */
+  gdouble nb_scale;   /* and naive Bayes' scores by this */
+  gdouble *offsets;   /* per type, added to the log of the combined probability; NULL: none */
 };
+
+/* whether a model needs format 3 to be stored */
+#define CD_TEXT_MODEL_NEEDS_FORMAT_3(self)                                                                             \
+  ((self)->tfidf || (self)->lead > 0 || (self)->nb_alpha > 0 || (self)->calibrate > 0)
 
 void cd_text_model_clear(CdTextModel *self);
 
@@ -59,20 +78,38 @@ extern gfloat cd_text_count_weight[256];
 extern const gdouble cd_text_heading_weight;
 void cd_text_model_init_tables(void);
 void cd_text_model_features(CdTextModel *self, const gchar *text, GArray *packed);
-gfloat cd_features_inv_norm(const guint32 *f, gsize n, const guint8 *known);
+gfloat cd_features_inv_norm(const guint32 *f, gsize n, const guint8 *known, const gfloat *idf);
+
+/* What scores a document: the trained model's parts, or a fold's during
+ * calibration. */
+typedef struct {
+  guint n_labels;
+  const gfloat *weights;
+  const gdouble *bias;
+  const gfloat *nb_weights; /* NULL: no naive Bayes */
+  const guint8 *known;
+  const gfloat *idf;
+} CdScorer;
+
+gboolean cd_scorer_raw(const CdScorer *s, const guint32 *f, gsize n, gdouble *lr, gdouble *nb);
+void cd_scores_mix(guint n_labels, gdouble *lr, const gdouble *nb, gdouble lr_scale, gdouble nb_scale,
+                   const gdouble *offsets);
 void cd_softmax(gdouble *z, guint n);
 
 #define CD_KNOWN(known, bucket) ((known)[(bucket) >> 3] & (1u << ((bucket) &7)))
 
-/* The weight of a packed feature before normalisation: 1 + log count, or 0
- * for a bucket no training document had (@known NULL: all count). */
+/* The weight of a packed feature before normalisation: 1 + log count,
+ * times the bucket's inverse document frequency with @idf, or 0 for a
+ * bucket no training document had (@known NULL: all count). */
 static inline gdouble
-cd_feature_value(guint32 f, const guint8 *known)
+cd_feature_value(guint32 f, const guint8 *known, const gfloat *idf)
 {
   guint32 bucket = CD_FEATURE_BUCKET(f);
+  gdouble v;
   if (known != NULL && !CD_KNOWN(known, bucket))
     return 0;
-  return cd_text_count_weight[f >> COUNT_SHIFT] * ((f & CD_HEADING_FLAG) != 0 ? cd_text_heading_weight : 1.0);
+  v = cd_text_count_weight[f >> COUNT_SHIFT] * ((f & CD_HEADING_FLAG) != 0 ? cd_text_heading_weight : 1.0);
+  return idf != NULL ? v * idf[bucket] : v;
 }
 
 G_END_DECLS

@@ -3,7 +3,9 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
  * Training a CdTextModel: balanced multinomial logistic regression by
- * stochastic gradient descent over the hashed features.
+ * stochastic gradient descent over the hashed features; optionally
+ * complement naive Bayes beside it, and a calibration of both by
+ * cross-validation on the training documents.
  */
 #include "config.h"
 
@@ -18,6 +20,383 @@ static gint
 cd_strcmp_indirect(gconstpointer a, gconstpointer b)
 {
   return g_strcmp0(*(const gchar *const *) a, *(const gchar *const *) b);
+}
+
+/* The training documents' features, extracted once. */
+typedef struct {
+  GArray *feats;   /* guint32 packed features of every document, in order */
+  GArray *offsets; /* gsize: document d's features are [offsets[d], offsets[d + 1]) */
+  GArray *ys;      /* guint: document d's type */
+  guint n_labels;
+  gsize n_buckets;
+} CdDocs;
+
+#define CD_DOC_FEATURES(docs, d) (&g_array_index((docs)->feats, guint32, g_array_index((docs)->offsets, gsize, (d))))
+#define CD_DOC_N(docs, d) (g_array_index((docs)->offsets, gsize, (d) + 1) - g_array_index((docs)->offsets, gsize, (d)))
+
+/* The buckets the documents in @subset have, and with @idf_out their
+ * inverse document frequencies: log((1 + n) / (1 + df)) + 1, 0 where no
+ * document has the bucket. */
+static void
+cd_docs_stats(CdDocs *docs, const guint *subset, guint n, guint8 **known_out, gfloat **idf_out)
+{
+  guint8 *known = g_malloc0(docs->n_buckets / 8);
+  g_autofree guint32 *df = idf_out != NULL ? g_new0(guint32, docs->n_buckets) : NULL;
+
+  for (guint i = 0; i < n; i++) {
+    const guint32 *f = CD_DOC_FEATURES(docs, subset[i]);
+    gsize m = CD_DOC_N(docs, subset[i]);
+    for (gsize j = 0; j < m; j++) {
+      guint32 bucket = CD_FEATURE_BUCKET(f[j]);
+      known[bucket >> 3] |= 1u << (bucket & 7);
+      if (df != NULL)
+        df[bucket]++; /* a document has each bucket once */
+    }
+  }
+  *known_out = known;
+  if (idf_out != NULL) {
+    gfloat *idf = g_new0(gfloat, docs->n_buckets);
+    for (gsize b = 0; b < docs->n_buckets; b++)
+      idf[b] = df[b] > 0 ? (gfloat) (log((1.0 + n) / (1.0 + df[b])) + 1.0) : 0.0f;
+    *idf_out = idf;
+  }
+}
+
+/* Balanced multinomial logistic regression on the documents in @subset:
+ * SGD on the L2-regularised log-loss; the weights are kept as scale * w
+ * so that the decay of every weight costs one multiplication (Bottou). */
+static gboolean
+cd_lr_fit(CdTextModel *self, CdDocs *docs, const guint *subset, guint n, const gfloat *idf, gfloat **w_out,
+          gdouble **b_out, GCancellable *cancellable, GError **error)
+{
+  guint n_labels = docs->n_labels;
+  g_autofree gfloat *norms = g_new(gfloat, n);
+  g_autofree guint *counts = g_new0(guint, n_labels);
+  g_autofree gdouble *class_weight = g_new0(gdouble, n_labels);
+  g_autofree gdouble *z = g_new0(gdouble, n_labels);
+  g_autofree guint *order = g_new(guint, n);
+  g_autofree gfloat *w = g_new0(gfloat, docs->n_buckets * n_labels);
+  g_autofree gdouble *b = g_new0(gdouble, n_labels);
+  g_autoptr(GRand) rand = g_rand_new_with_seed(self->seed);
+  gdouble scale = 1.0;
+  guint64 t = 0;
+
+  for (guint i = 0; i < n; i++) {
+    counts[g_array_index(docs->ys, guint, subset[i])]++;
+    norms[i] = cd_features_inv_norm(CD_DOC_FEATURES(docs, subset[i]), CD_DOC_N(docs, subset[i]), NULL, idf);
+    order[i] = i;
+  }
+  for (guint k = 0; k < n_labels; k++)
+    class_weight[k] = !self->balanced || counts[k] == 0 ? 1.0 : (gdouble) n / (n_labels * (gdouble) counts[k]);
+
+  for (guint epoch = 0; epoch < self->epochs; epoch++) {
+    if (g_cancellable_set_error_if_cancelled(cancellable, error))
+      return FALSE;
+    for (guint i = n - 1; i > 0; i--) {
+      guint j = g_rand_int_range(rand, 0, i + 1);
+      guint tmp = order[i];
+      order[i] = order[j];
+      order[j] = tmp;
+    }
+    for (guint o = 0; o < n; o++) {
+      guint d = subset[order[o]];
+      guint y = g_array_index(docs->ys, guint, d);
+      const guint32 *f = CD_DOC_FEATURES(docs, d);
+      gsize m = CD_DOC_N(docs, d);
+      gfloat inv_norm = norms[order[o]];
+      gdouble lr = self->learning_rate / (1.0 + self->learning_rate * self->l2 * (gdouble) t++);
+      gdouble step;
+
+      for (guint k = 0; k < n_labels; k++)
+        z[k] = 0;
+      for (gsize j = 0; j < m; j++) {
+        const gfloat *row = w + (gsize) CD_FEATURE_BUCKET(f[j]) * n_labels;
+        gdouble x = cd_feature_value(f[j], NULL, idf) * inv_norm;
+        for (guint k = 0; k < n_labels; k++)
+          z[k] += x * row[k];
+      }
+      for (guint k = 0; k < n_labels; k++)
+        z[k] = z[k] * scale + b[k];
+      cd_softmax(z, n_labels);
+      for (guint k = 0; k < n_labels; k++)
+        z[k] = (z[k] - (k == y ? 1.0 : 0.0)) * class_weight[y];
+
+      scale *= 1.0 - lr * self->l2;
+      if (scale < 1e-6) {
+        for (gsize j = 0; j < docs->n_buckets * n_labels; j++)
+          w[j] = (gfloat) (w[j] * scale);
+        scale = 1.0;
+      }
+      step = lr / scale;
+      for (gsize j = 0; j < m; j++) {
+        gfloat *row = w + (gsize) CD_FEATURE_BUCKET(f[j]) * n_labels;
+        gdouble x = cd_feature_value(f[j], NULL, idf) * inv_norm * step;
+        for (guint k = 0; k < n_labels; k++)
+          row[k] -= (gfloat) (x * z[k]);
+      }
+      for (guint k = 0; k < n_labels; k++)
+        b[k] -= lr * z[k];
+    }
+  }
+  for (gsize j = 0; j < docs->n_buckets * n_labels; j++)
+    w[j] = (gfloat) (w[j] * scale);
+  *w_out = g_steal_pointer(&w);
+  *b_out = g_steal_pointer(&b);
+  return TRUE;
+}
+
+/* Complement naive Bayes (Rennie et al., 2003) on the same normalised
+ * feature values: a type's weight for a bucket is minus the log of the
+ * bucket's smoothed share of the feature mass of every *other* type's
+ * documents, so a document scores high for a type when its features are
+ * rare outside it. Buckets no document in @subset has weigh 0. */
+static gfloat *
+cd_nb_fit(CdTextModel *self, CdDocs *docs, const guint *subset, guint n, const guint8 *known, const gfloat *idf)
+{
+  guint n_labels = docs->n_labels;
+  g_autofree gdouble *mass = g_new0(gdouble, docs->n_buckets * n_labels);
+  g_autofree gdouble *all = g_new0(gdouble, docs->n_buckets);
+  g_autofree gdouble *label_total = g_new0(gdouble, n_labels);
+  gfloat *nbw = g_new0(gfloat, docs->n_buckets * n_labels);
+  gdouble total = 0, vocabulary = 0;
+
+  for (guint i = 0; i < n; i++) {
+    guint d = subset[i];
+    guint y = g_array_index(docs->ys, guint, d);
+    const guint32 *f = CD_DOC_FEATURES(docs, d);
+    gsize m = CD_DOC_N(docs, d);
+    gfloat inv_norm = cd_features_inv_norm(f, m, NULL, idf);
+    for (gsize j = 0; j < m; j++) {
+      guint32 bucket = CD_FEATURE_BUCKET(f[j]);
+      gdouble x = cd_feature_value(f[j], NULL, idf) * inv_norm;
+      mass[(gsize) bucket * n_labels + y] += x;
+      all[bucket] += x;
+      label_total[y] += x;
+      total += x;
+    }
+  }
+  for (gsize b = 0; b < docs->n_buckets; b++)
+    vocabulary += CD_KNOWN(known, b) ? 1 : 0;
+  for (gsize b = 0; b < docs->n_buckets; b++) {
+    if (!CD_KNOWN(known, b))
+      continue;
+    for (guint k = 0; k < n_labels; k++) {
+      gdouble complement = all[b] - mass[b * n_labels + k];
+      gdouble complement_total = total - label_total[k];
+      nbw[b * n_labels + k] =
+          (gfloat) -log((self->nb_alpha + MAX(complement, 0)) / (self->nb_alpha * vocabulary + complement_total));
+    }
+  }
+  /* weight normalisation (Rennie's WCNB): every type's weights have the
+   * same total magnitude (10^4, to stay well inside 16-bit quantisation),
+   * else the types with the most mass outside them win too often */
+  {
+    g_autofree gdouble *l1 = g_new0(gdouble, n_labels);
+    for (gsize b = 0; b < docs->n_buckets; b++) {
+      for (guint k = 0; k < n_labels; k++)
+        l1[k] += fabs(nbw[b * n_labels + k]);
+    }
+    for (gsize b = 0; b < docs->n_buckets; b++) {
+      for (guint k = 0; k < n_labels; k++)
+        nbw[b * n_labels + k] = (gfloat) (nbw[b * n_labels + k] * 1e4 / MAX(l1[k], 1e-300));
+    }
+  }
+  return nbw;
+}
+
+/* Stratified folds of @n documents: each type's documents, in a seeded
+ * shuffle, dealt to the folds in turn. */
+static guint *
+cd_docs_folds(CdDocs *docs, guint n, guint k, guint seed)
+{
+  g_autoptr(GRand) rand = g_rand_new_with_seed(seed);
+  guint *fold = g_new0(guint, n);
+  guint next = 0;
+
+  for (guint label = 0; label < docs->n_labels; label++) {
+    g_autoptr(GArray) members = g_array_new(FALSE, FALSE, sizeof(guint));
+    for (guint d = 0; d < n; d++) {
+      if (g_array_index(docs->ys, guint, d) == label)
+        g_array_append_val(members, d);
+    }
+    for (guint i = members->len; i > 1; i--) {
+      guint j = g_rand_int_range(rand, 0, i);
+      guint tmp = g_array_index(members, guint, i - 1);
+      g_array_index(members, guint, i - 1) = g_array_index(members, guint, j);
+      g_array_index(members, guint, j) = tmp;
+    }
+    for (guint i = 0; i < members->len; i++)
+      fold[g_array_index(members, guint, i)] = next++ % k;
+  }
+  return fold;
+}
+
+/* The mean log-loss of raw scores @z (n rows of @n_labels) at @scale. */
+static gdouble
+cd_log_loss(const gdouble *z, const guint *ys, const gboolean *valid, guint n, guint n_labels, gdouble scale)
+{
+  gdouble loss = 0;
+  guint m = 0;
+  for (guint d = 0; d < n; d++) {
+    gdouble row[MAX_LABELS];
+    if (!valid[d])
+      continue;
+    for (guint k = 0; k < n_labels; k++)
+      row[k] = z[(gsize) d * n_labels + k] * scale;
+    cd_softmax(row, n_labels);
+    loss -= log(MAX(row[ys[d]], 1e-12));
+    m++;
+  }
+  return m > 0 ? loss / m : 0;
+}
+
+/* The scale in [1/64, 64] that minimises the log-loss: golden-section
+ * search on its logarithm (the loss is unimodal in practice). */
+static gdouble
+cd_fit_scale(const gdouble *z, const guint *ys, const gboolean *valid, guint n, guint n_labels)
+{
+  const gdouble phi = (sqrt(5.0) - 1) / 2;
+  gdouble lo = log(1.0 / 64), hi = log(64.0);
+  gdouble a = hi - phi * (hi - lo), c = lo + phi * (hi - lo);
+  gdouble fa = cd_log_loss(z, ys, valid, n, n_labels, exp(a));
+  gdouble fc = cd_log_loss(z, ys, valid, n, n_labels, exp(c));
+
+  for (guint i = 0; i < 40; i++) {
+    if (fa < fc) {
+      hi = c;
+      c = a;
+      fc = fa;
+      a = hi - phi * (hi - lo);
+      fa = cd_log_loss(z, ys, valid, n, n_labels, exp(a));
+    } else {
+      lo = a;
+      a = c;
+      fa = fc;
+      c = lo + phi * (hi - lo);
+      fc = cd_log_loss(z, ys, valid, n, n_labels, exp(c));
+    }
+  }
+  return exp((lo + hi) / 2);
+}
+
+/* Macro-F1 of argmax(log p + offsets) over the valid rows of @p. */
+static gdouble
+cd_macro_f1(const gdouble *logp, const guint *ys, const gboolean *valid, guint n, guint n_labels,
+            const gdouble *offsets)
+{
+  guint tp[MAX_LABELS] = { 0 }, predicted[MAX_LABELS] = { 0 }, support[MAX_LABELS] = { 0 };
+  gdouble macro = 0;
+  guint with_support = 0;
+
+  for (guint d = 0; d < n; d++) {
+    guint best = 0;
+    if (!valid[d])
+      continue;
+    for (guint k = 1; k < n_labels; k++) {
+      if (logp[(gsize) d * n_labels + k] + offsets[k] > logp[(gsize) d * n_labels + best] + offsets[best])
+        best = k;
+    }
+    predicted[best]++;
+    support[ys[d]]++;
+    if (best == ys[d])
+      tp[best]++;
+  }
+  for (guint k = 0; k < n_labels; k++) {
+    if (support[k] == 0)
+      continue;
+    with_support++;
+    if (tp[k] > 0)
+      macro += 2.0 * tp[k] / (predicted[k] + support[k]);
+  }
+  return with_support > 0 ? macro / with_support : 0;
+}
+
+/* Per-type prior corrections that maximise macro-F1 on held-out log
+ * probabilities: coordinate ascent over a grid of offsets in [-2, 2],
+ * three rounds; among equal F1s the offset nearest 0 wins, so a type
+ * moves only when it gains. */
+static gdouble *
+cd_fit_offsets(const gdouble *logp, const guint *ys, const gboolean *valid, guint n, guint n_labels)
+{
+  gdouble *offsets = g_new0(gdouble, n_labels);
+  gdouble best_f1 = cd_macro_f1(logp, ys, valid, n, n_labels, offsets);
+
+  for (guint round = 0; round < 3; round++) {
+    gboolean moved = FALSE;
+    for (guint k = 0; k < n_labels; k++) {
+      gdouble keep = offsets[k], best = keep;
+      for (gint step = -20; step <= 20; step++) {
+        gdouble f1;
+        offsets[k] = step / 10.0;
+        f1 = cd_macro_f1(logp, ys, valid, n, n_labels, offsets);
+        if (f1 > best_f1 + 1e-9 || (f1 > best_f1 - 1e-9 && fabs(offsets[k]) < fabs(best))) {
+          moved = moved || f1 > best_f1 + 1e-9;
+          best_f1 = MAX(f1, best_f1);
+          best = offsets[k];
+        }
+      }
+      offsets[k] = best;
+    }
+    if (!moved)
+      break;
+  }
+  return offsets;
+}
+
+/* Cross-validates the configured model over self->calibrate folds of the
+ * training documents and fits the scales and per-type offsets to the
+ * held-out scores. */
+static gboolean
+cd_calibrate(CdTextModel *self, CdDocs *docs, guint n_docs, gdouble *lr_scale, gdouble *nb_scale, gdouble **offsets_out,
+             GCancellable *cancellable, GError **error)
+{
+  guint n_labels = docs->n_labels, k = self->calibrate;
+  g_autofree guint *fold = cd_docs_folds(docs, n_docs, k, self->seed);
+  g_autofree gdouble *lr = g_new0(gdouble, (gsize) n_docs * n_labels);
+  g_autofree gdouble *nb = self->nb_alpha > 0 ? g_new0(gdouble, (gsize) n_docs * n_labels) : NULL;
+  g_autofree gboolean *valid = g_new0(gboolean, n_docs);
+  g_autofree guint *subset = g_new(guint, n_docs);
+  const guint *ys = &g_array_index(docs->ys, guint, 0);
+
+  for (guint f = 0; f < k; f++) {
+    g_autofree guint8 *known = NULL;
+    g_autofree gfloat *idf = NULL;
+    g_autofree gfloat *w = NULL;
+    g_autofree gdouble *b = NULL;
+    g_autofree gfloat *nbw = NULL;
+    CdScorer scorer = { 0 };
+    guint n = 0;
+
+    for (guint d = 0; d < n_docs; d++) {
+      if (fold[d] != f)
+        subset[n++] = d;
+    }
+    if (n == n_docs || n == 0)
+      continue;
+    cd_docs_stats(docs, subset, n, &known, self->tfidf ? &idf : NULL);
+    if (!cd_lr_fit(self, docs, subset, n, idf, &w, &b, cancellable, error))
+      return FALSE;
+    if (nb != NULL)
+      nbw = cd_nb_fit(self, docs, subset, n, known, idf);
+    scorer = (CdScorer){ n_labels, w, b, nbw, known, idf };
+    for (guint d = 0; d < n_docs; d++) {
+      if (fold[d] == f)
+        valid[d] = cd_scorer_raw(&scorer, CD_DOC_FEATURES(docs, d), CD_DOC_N(docs, d), lr + (gsize) d * n_labels,
+                                 nb != NULL ? nb + (gsize) d * n_labels : NULL);
+    }
+  }
+  *lr_scale = cd_fit_scale(lr, ys, valid, n_docs, n_labels);
+  *nb_scale = nb != NULL ? cd_fit_scale(nb, ys, valid, n_docs, n_labels) : 1.0;
+  for (guint d = 0; d < n_docs; d++) {
+    gdouble *row = lr + (gsize) d * n_labels;
+    if (!valid[d])
+      continue;
+    cd_scores_mix(n_labels, row, nb != NULL ? nb + (gsize) d * n_labels : NULL, *lr_scale, *nb_scale, NULL);
+    for (guint l = 0; l < n_labels; l++)
+      row[l] = log(MAX(row[l], 1e-300));
+  }
+  *offsets_out = cd_fit_offsets(lr, ys, valid, n_docs, n_labels);
+  return TRUE;
 }
 
 /**
@@ -44,22 +423,20 @@ cd_text_model_train(CdTextModel *self, GPtrArray *texts, GPtrArray *labels, GCan
   g_autoptr(GPtrArray) names = g_ptr_array_new();
   g_autoptr(GArray) feats = g_array_new(FALSE, FALSE, sizeof(guint32));
   g_autoptr(GArray) offsets = g_array_new(FALSE, FALSE, sizeof(gsize));
-  g_autoptr(GArray) norms = g_array_new(FALSE, FALSE, sizeof(gfloat));
   g_autoptr(GArray) ys = g_array_new(FALSE, FALSE, sizeof(guint));
   g_autoptr(GArray) packed = g_array_new(FALSE, FALSE, sizeof(guint32));
-  g_autoptr(GRand) rand = NULL;
-  g_autofree guint *order = NULL;
   g_autofree guint *counts = NULL;
-  g_autofree gdouble *class_weight = NULL;
-  g_autofree gdouble *z = NULL;
+  g_autofree guint *all = NULL;
   g_autofree gfloat *w = NULL;
-  g_autofree guint8 *known = NULL;
   g_autofree gdouble *b = NULL;
-  gsize n_buckets = (gsize) 1 << self->hash_bits;
+  g_autofree guint8 *known = NULL;
+  g_autofree gfloat *idf = NULL;
+  g_autofree gfloat *nbw = NULL;
+  g_autofree gdouble *calibrated = NULL;
+  gdouble lr_scale = 1.0, nb_scale = 1.0;
   gsize zero = 0;
   guint n_docs, n_labels;
-  gdouble scale = 1.0;
-  guint64 t = 0;
+  CdDocs docs;
 
   g_return_val_if_fail(CD_IS_TEXT_MODEL(self), FALSE);
   g_return_val_if_fail(texts != NULL && labels != NULL, FALSE);
@@ -120,87 +497,25 @@ cd_text_model_train(CdTextModel *self, GPtrArray *texts, GPtrArray *labels, GCan
     g_set_error_literal(error, CD_ERROR, CD_ERROR_INVALID_ARGUMENT, "no training document has any text");
     return FALSE;
   }
+  docs = (CdDocs){ feats, offsets, ys, n_labels, (gsize) 1 << self->hash_bits };
+
+  /* the calibration first: its scales and offsets are the model's,
+   * trained on everything below */
+  if (self->calibrate >= 2 && n_docs >= self->calibrate &&
+      !cd_calibrate(self, &docs, n_docs, &lr_scale, &nb_scale, &calibrated, cancellable, error))
+    return FALSE;
 
   /* n-grams no training document has (OCR garbage, names never seen)
    * carry nothing the model learnt: they are left out of a document's norm,
    * where they would only dilute what the model knows */
-  known = g_malloc0(n_buckets / 8);
-  for (guint i = 0; i < feats->len; i++) {
-    guint32 bucket = CD_FEATURE_BUCKET(g_array_index(feats, guint32, i));
-    known[bucket >> 3] |= 1u << (bucket & 7);
-  }
-  g_array_set_size(norms, n_docs);
-  for (guint d = 0; d < n_docs; d++) {
-    gsize from = g_array_index(offsets, gsize, d);
-    gsize to = g_array_index(offsets, gsize, d + 1);
-    g_array_index(norms, gfloat, d) = cd_features_inv_norm(&g_array_index(feats, guint32, from), to - from, known);
-  }
-
-  class_weight = g_new0(gdouble, n_labels);
-  for (guint k = 0; k < n_labels; k++)
-    class_weight[k] = !self->balanced || counts[k] == 0 ? 1.0 : (gdouble) n_docs / (n_labels * (gdouble) counts[k]);
-
-  /* SGD on the L2-regularised log-loss; the weights are kept as scale * w
-   * so that the decay of every weight costs one multiplication (Bottou) */
-  w = g_new0(gfloat, n_buckets * n_labels);
-  b = g_new0(gdouble, n_labels);
-  z = g_new0(gdouble, n_labels);
-  order = g_new(guint, n_docs);
-  for (guint i = 0; i < n_docs; i++)
-    order[i] = i;
-  rand = g_rand_new_with_seed(self->seed);
-  for (guint epoch = 0; epoch < self->epochs; epoch++) {
-    if (g_cancellable_set_error_if_cancelled(cancellable, error))
-      return FALSE;
-    for (guint i = n_docs - 1; i > 0; i--) {
-      guint j = g_rand_int_range(rand, 0, i + 1);
-      guint tmp = order[i];
-      order[i] = order[j];
-      order[j] = tmp;
-    }
-    for (guint o = 0; o < n_docs; o++) {
-      guint d = order[o];
-      guint y = g_array_index(ys, guint, d);
-      gsize from = g_array_index(offsets, gsize, d);
-      gsize to = g_array_index(offsets, gsize, d + 1);
-      const guint32 *f = &g_array_index(feats, guint32, 0);
-      gfloat inv_norm = g_array_index(norms, gfloat, d);
-      gdouble lr = self->learning_rate / (1.0 + self->learning_rate * self->l2 * (gdouble) t++);
-      gdouble step;
-
-      for (guint k = 0; k < n_labels; k++)
-        z[k] = 0;
-      for (gsize j = from; j < to; j++) {
-        const gfloat *row = w + (gsize) CD_FEATURE_BUCKET(f[j]) * n_labels;
-        gdouble x = cd_feature_value(f[j], NULL) * inv_norm;
-        for (guint k = 0; k < n_labels; k++)
-          z[k] += x * row[k];
-      }
-      for (guint k = 0; k < n_labels; k++)
-        z[k] = z[k] * scale + b[k];
-      cd_softmax(z, n_labels);
-      for (guint k = 0; k < n_labels; k++)
-        z[k] = (z[k] - (k == y ? 1.0 : 0.0)) * class_weight[y];
-
-      scale *= 1.0 - lr * self->l2;
-      if (scale < 1e-6) {
-        for (gsize j = 0; j < n_buckets * n_labels; j++)
-          w[j] = (gfloat) (w[j] * scale);
-        scale = 1.0;
-      }
-      step = lr / scale;
-      for (gsize j = from; j < to; j++) {
-        gfloat *row = w + (gsize) CD_FEATURE_BUCKET(f[j]) * n_labels;
-        gdouble x = cd_feature_value(f[j], NULL) * inv_norm * step;
-        for (guint k = 0; k < n_labels; k++)
-          row[k] -= (gfloat) (x * z[k]);
-      }
-      for (guint k = 0; k < n_labels; k++)
-        b[k] -= lr * z[k];
-    }
-  }
-  for (gsize j = 0; j < n_buckets * n_labels; j++)
-    w[j] = (gfloat) (w[j] * scale);
+  all = g_new(guint, n_docs);
+  for (guint d = 0; d < n_docs; d++)
+    all[d] = d;
+  cd_docs_stats(&docs, all, n_docs, &known, self->tfidf ? &idf : NULL);
+  if (!cd_lr_fit(self, &docs, all, n_docs, idf, &w, &b, cancellable, error))
+    return FALSE;
+  if (self->nb_alpha > 0)
+    nbw = cd_nb_fit(self, &docs, all, n_docs, known, idf);
 
   cd_text_model_clear(self);
   self->labels = g_new0(gchar *, n_labels + 1);
@@ -212,5 +527,10 @@ cd_text_model_train(CdTextModel *self, GPtrArray *texts, GPtrArray *labels, GCan
   self->weights = g_steal_pointer(&w);
   self->bias = g_steal_pointer(&b);
   self->known = g_steal_pointer(&known);
+  self->idf = g_steal_pointer(&idf);
+  self->nb_weights = g_steal_pointer(&nbw);
+  self->lr_scale = lr_scale;
+  self->nb_scale = nb_scale;
+  self->offsets = g_steal_pointer(&calibrated);
   return TRUE;
 }

@@ -52,6 +52,10 @@ enum {
   PROP_BALANCED,
   PROP_SEED,
   PROP_HEADINGS,
+  PROP_TFIDF,
+  PROP_LEAD,
+  PROP_NB_ALPHA,
+  PROP_CALIBRATE,
   N_PROPS
 };
 
@@ -65,6 +69,11 @@ cd_text_model_clear(CdTextModel *self)
   g_clear_pointer(&self->weights, g_free);
   g_clear_pointer(&self->bias, g_free);
   g_clear_pointer(&self->known, g_free);
+  g_clear_pointer(&self->idf, g_free);
+  g_clear_pointer(&self->nb_weights, g_free);
+  g_clear_pointer(&self->offsets, g_free);
+  self->lr_scale = 1.0;
+  self->nb_scale = 1.0;
   self->n_labels = 0;
   self->n_trained = 0;
 }
@@ -103,6 +112,18 @@ cd_text_model_get_property(GObject *object, guint prop_id, GValue *value, GParam
   case PROP_HEADINGS:
     g_value_set_boolean(value, self->features >= 2);
     break;
+  case PROP_TFIDF:
+    g_value_set_boolean(value, self->tfidf);
+    break;
+  case PROP_LEAD:
+    g_value_set_uint(value, self->lead);
+    break;
+  case PROP_NB_ALPHA:
+    g_value_set_double(value, self->nb_alpha);
+    break;
+  case PROP_CALIBRATE:
+    g_value_set_uint(value, self->calibrate);
+    break;
   default:
     G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
   }
@@ -134,6 +155,18 @@ cd_text_model_set_property(GObject *object, guint prop_id, const GValue *value, 
     break;
   case PROP_HEADINGS:
     self->features = g_value_get_boolean(value) ? 2 : 1;
+    break;
+  case PROP_TFIDF:
+    self->tfidf = g_value_get_boolean(value);
+    break;
+  case PROP_LEAD:
+    self->lead = g_value_get_uint(value);
+    break;
+  case PROP_NB_ALPHA:
+    self->nb_alpha = g_value_get_double(value);
+    break;
+  case PROP_CALIBRATE:
+    self->calibrate = g_value_get_uint(value);
     break;
   default:
     G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
@@ -213,16 +246,70 @@ cd_text_model_class_init(CdTextModelClass *klass)
    * Also learn from section headings: a run of capitals ending at a colon
    * or making up a line ("FINDINGS:", "DISCHARGE SUMMARY") is a feature of
    * its own, weighted above the words of the body, and each of its words a
-   * heading word. A model trained with headings is saved in format 2, which
-   * a Chartdesk that reads only format 1 refuses. Off by default: on the
-   * mtsamples benchmark it gained in cross-validation on the training
-   * portion but not on the held-out reports (docs/decisions.md, issue 12).
+   * heading word. A model trained with headings is saved in format 2 (3
+   * with #CdTextModel:lead), which a Chartdesk that reads only format 1
+   * refuses. On by default since, together with #CdTextModel:lead, it
+   * gained 0.029 macro-F1 in cross-validation on the mtsamples training
+   * portion (docs/trained-classifier.md, issue 12).
    *
    * Since: 0.1
    */
   props[PROP_HEADINGS] =
       g_param_spec_boolean("headings", "Headings", "Also learn from section headings (capitals ending at a colon)",
-                           FALSE, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
+                           DEFAULT_HEADINGS, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
+  /**
+   * CdTextModel:tfidf:
+   *
+   * Weigh each feature by its inverse document frequency in the training
+   * documents (log((1 + N) / (1 + df)) + 1) before normalising, so that
+   * n-grams every document has say less. The frequencies are stored with
+   * the model (format 3).
+   *
+   * Since: 0.1
+   */
+  props[PROP_TFIDF] = g_param_spec_boolean("tfidf", "TF-IDF", "Weigh features by inverse document frequency", FALSE,
+                                           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
+  /**
+   * CdTextModel:lead:
+   *
+   * The document's first this many words (where a title or the first
+   * heading is) are also features of their own, words and word pairs,
+   * weighted like headings. 0: off. Stored in format 3. 16 by default
+   * (cross-validated: 4, 8, 12, 24, 32 and 64 did worse).
+   *
+   * Since: 0.1
+   */
+  props[PROP_LEAD] =
+      g_param_spec_uint("lead", "Lead words", "The first this many words are also features of their own; 0: off", 0, 64,
+                        DEFAULT_LEAD, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
+  /**
+   * CdTextModel:nb-alpha:
+   *
+   * When above 0, a complement naive Bayes model over the same features
+   * (with this additive smoothing) is trained beside the linear model and
+   * their probabilities averaged. Stored in format 3; doubles the model's
+   * size.
+   *
+   * Since: 0.1
+   */
+  props[PROP_NB_ALPHA] = g_param_spec_double(
+      "nb-alpha", "Naive Bayes smoothing", "Also train complement naive Bayes with this smoothing and average; 0: off",
+      0.0, 100.0, 0.0, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
+  /**
+   * CdTextModel:calibrate:
+   *
+   * When 2 or more, training also cross-validates the model over this many
+   * folds of its own training documents and, from the held-out scores,
+   * fits a scale for each model's scores (log-loss) and a per-type prior
+   * correction that maximises macro-F1. Costs that many extra trainings.
+   * Stored in format 3.
+   *
+   * Since: 0.1
+   */
+  props[PROP_CALIBRATE] =
+      g_param_spec_uint("calibrate", "Calibration folds",
+                        "Calibrate scores and per-type priors by cross-validation over this many folds; 0: off", 0, 20,
+                        0, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties(object_class, N_PROPS, props);
 }
 
@@ -235,7 +322,12 @@ cd_text_model_init(CdTextModel *self)
   self->learning_rate = DEFAULT_LEARNING_RATE;
   self->balanced = DEFAULT_BALANCED;
   self->seed = DEFAULT_SEED;
-  self->features = 1;
+  self->features = DEFAULT_HEADINGS ? 2 : 1;
+  self->lead = DEFAULT_LEAD;
+  self->nb_alpha = 0;
+  self->calibrate = 0;
+  self->lr_scale = 1.0;
+  self->nb_scale = 1.0;
 }
 
 /**
@@ -325,8 +417,8 @@ cd_text_model_predict(CdTextModel *self, const gchar *text)
 {
   g_autoptr(GPtrArray) scores = g_ptr_array_new_with_free_func((GDestroyNotify) cd_label_score_free);
   g_autoptr(GArray) packed = g_array_new(FALSE, FALSE, sizeof(guint32));
-  g_autofree gdouble *z = NULL;
-  gfloat inv_norm;
+  gdouble z[MAX_LABELS], nb[MAX_LABELS];
+  CdScorer scorer = { self->n_labels, self->weights, self->bias, self->nb_weights, self->known, self->idf };
 
   g_return_val_if_fail(CD_IS_TEXT_MODEL(self), NULL);
 
@@ -336,20 +428,9 @@ cd_text_model_predict(CdTextModel *self, const gchar *text)
   cd_text_model_features(self, text, packed);
   if (packed->len == 0)
     return g_steal_pointer(&scores);
-  inv_norm = cd_features_inv_norm(&g_array_index(packed, guint32, 0), packed->len, self->known);
-  if (inv_norm == 0)
+  if (!cd_scorer_raw(&scorer, &g_array_index(packed, guint32, 0), packed->len, z, nb))
     return g_steal_pointer(&scores);
-  z = g_new0(gdouble, self->n_labels);
-  for (guint j = 0; j < packed->len; j++) {
-    guint32 f = g_array_index(packed, guint32, j);
-    const gfloat *row = self->weights + (gsize) CD_FEATURE_BUCKET(f) * self->n_labels;
-    gdouble x = cd_feature_value(f, self->known) * inv_norm;
-    for (guint k = 0; k < self->n_labels; k++)
-      z[k] += x * row[k];
-  }
-  for (guint k = 0; k < self->n_labels; k++)
-    z[k] += self->bias[k];
-  cd_softmax(z, self->n_labels);
+  cd_scores_mix(self->n_labels, z, self->nb_weights != NULL ? nb : NULL, self->lr_scale, self->nb_scale, self->offsets);
   for (guint k = 0; k < self->n_labels; k++)
     g_ptr_array_add(scores, cd_label_score_new(self->labels[k], z[k]));
   g_ptr_array_sort(scores, cd_label_score_cmp);

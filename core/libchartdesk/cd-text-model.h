@@ -17,12 +17,14 @@ G_BEGIN_DECLS
  * CD_TEXT_MODEL_FORMAT_VERSION:
  *
  * The version of the serialised model this library writes; it reads this
- * version and older ones. Format 2 is written only for models trained
- * with #CdTextModel:headings; other models are written in format 1.
+ * version and older ones. Format 3 is written only for models trained
+ * with #CdTextModel:tfidf, #CdTextModel:nb-alpha or #CdTextModel:calibrate,
+ * format 2 for models with #CdTextModel:headings alone; other models are
+ * written in format 1, which every Chartdesk reads.
  *
  * Since: 0.1
  */
-#define CD_TEXT_MODEL_FORMAT_VERSION 2
+#define CD_TEXT_MODEL_FORMAT_VERSION 3
 
 #define CD_TYPE_TEXT_MODEL (cd_text_model_get_type())
 G_DECLARE_FINAL_TYPE(CdTextModel, cd_text_model, CD, TEXT_MODEL, GObject)

@@ -802,6 +802,8 @@ def main():
     p.add_argument("--reuse", action="store_true", help="score the last export again instead of ingesting")
     p.add_argument("--classifiers", default="rules;trained",
                    help="the workflow's classifiers; with trained, a model is first trained on the tuning portion")
+    p.add_argument("--train-options", default="",
+                   help="extra `classify train` options for that model, e.g. \"--no-headings --lead 0\"")
     p.set_defaults(func=cmd_index)
     p = sub.add_parser("search-scale", help="search latency per query class on an archive of N pages it builds")
     p.add_argument("--pages", type=int, default=100000)

@@ -66,11 +66,11 @@ def workflow_with(build, workflow, classifiers):
     return out
 
 
-def ingest(chartdesk, env, folder, workflow, out_json, classifiers=None, build=None):
+def ingest(chartdesk, env, folder, workflow, out_json, classifiers=None, build=None, train_options=""):
     """Ingests @folder into a fresh archive and writes the export to
     @out_json; returns (seconds, records). With `trained` among
     @classifiers the archive first gets a model trained on the tuning
-    portion (tuning_corpus())."""
+    portion (tuning_corpus()), with @train_options added to `classify train`."""
     with tempfile.TemporaryDirectory() as tmp:
         archive = os.path.join(tmp, "index.archive")
         subprocess.run([chartdesk, "mpi", "import", archive, os.path.join(folder, "mpi.csv")], check=True,
@@ -79,7 +79,8 @@ def ingest(chartdesk, env, folder, workflow, out_json, classifiers=None, build=N
             if "trained" in classifiers.split(";"):
                 corpus = os.path.join(tmp, "tuning.csv")
                 n = tuning_corpus(corpus)
-                subprocess.run([chartdesk, "classify", "train", archive, "--csv", corpus], check=True,
+                subprocess.run([chartdesk, "classify", "train", archive, "--csv", corpus]
+                               + train_options.split(), check=True,
                                capture_output=True, env=env)
                 print("trained classifier: %d tuning documents (generated train banks + tuning half of mtsamples)"
                       % n)
@@ -262,7 +263,8 @@ def cmd_index(args, build, chartdesk, env):
         if args.reuse and os.path.exists(out_json):
             secs, records = float("nan"), load_export(out_json)
         else:
-            secs, records = ingest(chartdesk, env, folder, args.workflow, out_json, args.classifiers, build)
+            secs, records = ingest(chartdesk, env, folder, args.workflow, out_json, args.classifiers, build,
+                                   getattr(args, "train_options", ""))
         title = "held-out templates" if split == "test" else "tuning templates (not a result: tuned on)"
         print()
         report(title, truth, records, secs)

@@ -9,6 +9,7 @@
  */
 #include "cd-engine.h"
 #include <glib/gstdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static CdRegistry *registry;
@@ -184,28 +185,44 @@ params_format(CdTextModel *model)
   return json_object_get_int_member(json_node_get_object(params), "format");
 }
 
+static CdTextModel *
+train_fixture_with(const gchar *first_property, ...)
+{
+  g_autoptr(Labelled) train = load_fixture("train.jsonl");
+  g_autoptr(CdTextModel) model = NULL;
+  g_autoptr(GError) error = NULL;
+  va_list args;
+
+  va_start(args, first_property);
+  model = CD_TEXT_MODEL(g_object_new_valist(CD_TYPE_TEXT_MODEL, first_property, args));
+  va_end(args);
+  g_assert_true(cd_text_model_train(model, train->texts, train->labels, NULL, &error));
+  g_assert_no_error(error);
+  return g_steal_pointer(&model);
+}
+
 /* With headings, capitals ending at a colon are features of their own: the
  * same words in lower case score differently, where a model without
- * headings (case-blind) scores them alike. A model with headings is saved
- * in format 2 and keeps its feature set when loaded; one without stays
- * format 1. */
+ * headings or lead words (case-blind) scores them alike. A model with
+ * headings alone is saved in format 2 and keeps its feature set when
+ * loaded; one with neither stays format 1; the default (headings and lead
+ * words) is format 3. */
 static void
 test_model_headings(void)
 {
-  g_autoptr(Labelled) train = load_fixture("train.jsonl");
   g_autoptr(Labelled) test = load_fixture("test.jsonl");
-  g_autoptr(CdTextModel) plain = train_fixture();
-  g_autoptr(CdTextModel) model = g_object_new(CD_TYPE_TEXT_MODEL, "headings", TRUE, NULL);
+  g_autoptr(CdTextModel) plain = train_fixture_with("headings", FALSE, "lead", 0, NULL);
+  g_autoptr(CdTextModel) model = train_fixture_with("headings", TRUE, "lead", 0, NULL);
+  g_autoptr(CdTextModel) defaults = train_fixture();
   g_autoptr(CdTextModel) loaded = NULL;
   g_autoptr(GBytes) blob = NULL;
   g_autoptr(GError) error = NULL;
   const gchar *upper = "PREOPERATIVE DIAGNOSIS: cholelithiasis. PROCEDURE: laparoscopic cholecystectomy.";
   const gchar *lower = "preoperative diagnosis: cholelithiasis. procedure: laparoscopic cholecystectomy.";
   gboolean headings = FALSE;
+  guint lead = 99;
   guint correct;
 
-  g_assert_true(cd_text_model_train(model, train->texts, train->labels, NULL, &error));
-  g_assert_no_error(error);
   correct = count_correct(model, test);
   g_test_message("with headings: %u of %u held-out reports typed right", correct, test->texts->len);
   g_assert_cmpuint(correct * 100, >=, test->texts->len * 70);
@@ -215,15 +232,150 @@ test_model_headings(void)
                     1e-4);
   g_assert_cmpint(params_format(plain), ==, 1);
   g_assert_cmpint(params_format(model), ==, 2);
+  g_assert_cmpint(params_format(defaults), ==, 3);
+  g_object_get(defaults, "headings", &headings, "lead", &lead, NULL);
+  g_assert_true(headings);
+  g_assert_cmpuint(lead, ==, 16);
 
   blob = cd_text_model_to_bytes(model, &error);
   g_assert_no_error(error);
   loaded = cd_text_model_new_from_bytes(blob, &error);
   g_assert_no_error(error);
-  g_object_get(loaded, "headings", &headings, NULL);
+  g_object_get(loaded, "headings", &headings, "lead", &lead, NULL);
   g_assert_true(headings);
+  g_assert_cmpuint(lead, ==, 0);
   g_assert_cmpfloat_with_epsilon(score_of(loaded, upper, "operative-report"),
                                  score_of(model, upper, "operative-report"), 1e-3);
+}
+
+/* The document's first words are features of their own: the same words
+ * at the start and further down score differently with lead words, alike
+ * (to rounding) without. */
+static void
+test_model_lead(void)
+{
+  g_autoptr(CdTextModel) lead = train_fixture_with("headings", FALSE, "lead", 16, NULL);
+  g_autoptr(CdTextModel) plain = train_fixture_with("headings", FALSE, "lead", 0, NULL);
+  const gchar *first = "discharge summary the patient was admitted and treated and was sent home in good condition "
+                       "with follow up in two weeks";
+  const gchar *later = "the patient was admitted and treated and was sent home in good condition with follow up in "
+                       "two weeks discharge summary";
+  g_autoptr(Labelled) test = load_fixture("test.jsonl");
+  guint correct = count_correct(lead, test);
+
+  g_test_message("with lead words: %u of %u held-out reports typed right", correct, test->texts->len);
+  g_assert_cmpuint(correct * 100, >=, test->texts->len * 70);
+  g_assert_cmpfloat(ABS(score_of(lead, first, "discharge-summary") - score_of(lead, later, "discharge-summary")), >,
+                    1e-4);
+  /* without lead words only the two word pairs at the seam differ */
+  g_assert_cmpfloat(ABS(score_of(plain, first, "discharge-summary") - score_of(plain, later, "discharge-summary")), <,
+                    ABS(score_of(lead, first, "discharge-summary") - score_of(lead, later, "discharge-summary")));
+}
+
+/* Format 3 with every optional part (tf-idf, lead words, naive Bayes,
+ * calibration) survives the round trip: same types, same scores to the
+ * precision of 16-bit storage, same parameters; its parameters are
+ * reported; and its corrupt forms are refused. */
+static void
+test_model_format_3(void)
+{
+  g_autoptr(CdTextModel) model = train_fixture_with("tfidf", TRUE, "lead", 8, "nb-alpha", 0.01, "calibrate", 3, NULL);
+  g_autoptr(Labelled) test = load_fixture("test.jsonl");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) blob = cd_text_model_to_bytes(model, &error);
+  g_autoptr(CdTextModel) loaded = NULL;
+  g_autoptr(JsonNode) params = NULL;
+  JsonObject *p;
+  gboolean tfidf = FALSE;
+  gdouble alpha = 0;
+  guint calibrate = 0, lead = 0;
+  guint correct = count_correct(model, test);
+
+  g_test_message("tf-idf, lead, naive Bayes, calibrated: %u of %u held-out reports typed right", correct,
+                 test->texts->len);
+  g_assert_cmpuint(correct * 100, >=, test->texts->len * 60);
+  g_assert_no_error(error);
+  loaded = cd_text_model_new_from_bytes(blob, &error);
+  g_assert_no_error(error);
+  g_object_get(loaded, "tfidf", &tfidf, "nb-alpha", &alpha, "calibrate", &calibrate, "lead", &lead, NULL);
+  g_assert_true(tfidf);
+  g_assert_cmpfloat(alpha, ==, 0.01);
+  g_assert_cmpuint(calibrate, ==, 3);
+  g_assert_cmpuint(lead, ==, 8);
+  for (guint i = 0; i < test->texts->len; i++) {
+    g_autoptr(GPtrArray) a = cd_text_model_predict(model, g_ptr_array_index(test->texts, i));
+    g_autoptr(GPtrArray) b = cd_text_model_predict(loaded, g_ptr_array_index(test->texts, i));
+    gdouble sum = 0;
+    g_assert_cmpuint(a->len, ==, b->len);
+    for (guint k = 0; k < b->len; k++)
+      sum += ((CdLabelScore *) g_ptr_array_index(b, k))->score;
+    g_assert_cmpfloat_with_epsilon(sum, 1.0, 1e-6);
+    g_assert_cmpstr(((CdLabelScore *) g_ptr_array_index(a, 0))->label, ==,
+                    ((CdLabelScore *) g_ptr_array_index(b, 0))->label);
+    g_assert_cmpfloat_with_epsilon(((CdLabelScore *) g_ptr_array_index(a, 0))->score,
+                                   ((CdLabelScore *) g_ptr_array_index(b, 0))->score, 2e-3);
+  }
+  params = cd_text_model_get_params(loaded);
+  p = json_node_get_object(params);
+  g_assert_cmpint(json_object_get_int_member(p, "format"), ==, 3);
+  g_assert_cmpstr(json_object_get_string_member(p, "algorithm"), ==, "logistic-regression + complement-naive-bayes");
+  g_assert_true(json_object_has_member(p, "offsets"));
+  g_assert_cmpint(json_object_get_int_member(p, "lead"), ==, 8);
+}
+
+/* Models saved by Chartdesk before format 3 (commit 1ff1067: format 1,
+ * and format 2 with headings; 2^12 buckets, trained on train.jsonl) load
+ * and predict what they predicted then: the type and its score, recorded
+ * in old-models.txt when they were made. */
+static void
+test_model_older_formats(void)
+{
+  g_autoptr(Labelled) test = load_fixture("test.jsonl");
+  g_autofree gchar *expected_path = g_build_filename(g_getenv("CD_TRAINED_FIXTURES"), "old-models.txt", NULL);
+  g_autofree gchar *expected = NULL;
+  g_auto(GStrv) lines = NULL;
+  g_autoptr(GError) error = NULL;
+  guint checked = 0;
+
+  g_file_get_contents(expected_path, &expected, NULL, &error);
+  g_assert_no_error(error);
+  lines = g_strsplit(expected, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++) {
+    g_auto(GStrv) fields = g_strsplit(lines[i], "\t", -1);
+    g_autofree gchar *blob_path = NULL;
+    g_autofree gchar *data = NULL;
+    g_autoptr(GBytes) blob = NULL;
+    g_autoptr(CdTextModel) model = NULL;
+    g_autoptr(GPtrArray) scores = NULL;
+    gsize len = 0;
+    guint doc;
+    gboolean headings;
+    guint lead = 99;
+
+    /* file, format, document number, type, score */
+    if (lines[i][0] == '\0' || lines[i][0] == '#')
+      continue;
+    g_assert_cmpuint(g_strv_length(fields), ==, 5);
+    blob_path = g_build_filename(g_getenv("CD_TRAINED_FIXTURES"), fields[0], NULL);
+    g_file_get_contents(blob_path, &data, &len, &error);
+    g_assert_no_error(error);
+    blob = g_bytes_new_take(g_steal_pointer(&data), len);
+    model = cd_text_model_new_from_bytes(blob, &error);
+    g_assert_no_error(error);
+    g_assert_cmpint(params_format(model), ==, atoi(fields[1]));
+    g_object_get(model, "headings", &headings, "lead", &lead, NULL);
+    g_assert_cmpint(headings, ==, atoi(fields[1]) >= 2);
+    g_assert_cmpuint(lead, ==, 0);
+    doc = (guint) atoi(fields[2]);
+    g_assert_cmpuint(doc, <, test->texts->len);
+    scores = cd_text_model_predict(model, g_ptr_array_index(test->texts, doc));
+    g_assert_cmpuint(scores->len, >, 0);
+    g_assert_cmpstr(((CdLabelScore *) g_ptr_array_index(scores, 0))->label, ==, fields[3]);
+    g_assert_cmpfloat_with_epsilon(((CdLabelScore *) g_ptr_array_index(scores, 0))->score,
+                                   g_ascii_strtod(fields[4], NULL), 2e-3);
+    checked++;
+  }
+  g_assert_cmpuint(checked, >=, 2 * test->texts->len);
 }
 
 /* A blob that is empty, truncated, bit-flipped or not a model is refused
@@ -260,22 +412,23 @@ check_corrupt_refused(CdTextModel *model)
   }
 }
 
-/* A blob that is empty, truncated, bit-flipped or not a model is refused;
- * the model with headings too (its flipped bytes, once, inflated to more
+/* A blob that is empty, truncated, bit-flipped or not a model is refused,
+ * in every format (1, 2, and 3 with and without its optional parts); the
+ * model with headings too (its flipped bytes, once, inflated to more
  * weights than it declared: refused, where GIO was asked to write into no
  * room). */
 static void
 test_model_corrupt(void)
 {
   g_autoptr(CdTextModel) model = train_fixture();
-  g_autoptr(Labelled) train = load_fixture("train.jsonl");
-  g_autoptr(CdTextModel) headings = g_object_new(CD_TYPE_TEXT_MODEL, "headings", TRUE, NULL);
-  g_autoptr(GError) error = NULL;
+  g_autoptr(CdTextModel) plain = train_fixture_with("headings", FALSE, "lead", 0, NULL);
+  g_autoptr(CdTextModel) headings = train_fixture_with("headings", TRUE, "lead", 0, NULL);
+  g_autoptr(CdTextModel) full = train_fixture_with("tfidf", TRUE, "nb-alpha", 0.01, "calibrate", 2, NULL);
 
   check_corrupt_refused(model);
-  g_assert_true(cd_text_model_train(headings, train->texts, train->labels, NULL, &error));
-  g_assert_no_error(error);
+  check_corrupt_refused(plain);
   check_corrupt_refused(headings);
+  check_corrupt_refused(full);
 }
 
 /* Training refuses data it cannot learn from, with the reason. */
@@ -750,6 +903,9 @@ main(int argc, char **argv)
   g_test_add_func("/chartdesk/trained/model/ocr-noise", test_model_ocr_noise);
   g_test_add_func("/chartdesk/trained/model/round-trip", test_model_round_trip);
   g_test_add_func("/chartdesk/trained/model/headings", test_model_headings);
+  g_test_add_func("/chartdesk/trained/model/lead", test_model_lead);
+  g_test_add_func("/chartdesk/trained/model/format-3", test_model_format_3);
+  g_test_add_func("/chartdesk/trained/model/older-formats", test_model_older_formats);
   g_test_add_func("/chartdesk/trained/model/corrupt", test_model_corrupt);
   g_test_add_func("/chartdesk/trained/model/bad-input", test_model_bad_input);
   g_test_add("/chartdesk/trained/stage/archive-round-trip", Fixture, NULL, fixture_set_up,
