@@ -142,6 +142,7 @@ test_pg_cli_copy(void)
 {
   const gchar *archive;
   g_autofree gchar *uri = NULL;
+  g_autofree gchar *dbname = NULL;
   g_autofree gchar *back = NULL;
   g_auto(CdTestRun) r1 = { 0 };
   g_auto(CdTestRun) r2 = { 0 };
@@ -157,7 +158,7 @@ test_pg_cli_copy(void)
     return;
   }
   archive = samples_archive();
-  uri = new_database(NULL);
+  uri = new_database(&dbname);
   cd_test_chartdesk(&r1, "archive", "copy", archive, uri, NULL);
   g_test_message("%s%s", r1.out, r1.err);
   g_assert_cmpint(r1.status, ==, 0);
@@ -210,7 +211,7 @@ test_pg_cli_copy(void)
     g_autofree gchar *ref = NULL;
     g_autofree gchar *png = g_build_filename(workdir, "page.png", NULL);
     g_autofree gchar *keys = search_keys(uri, words, NULL);
-    cd_test_chartdesk(&rs, "search", "--json", uri, "pneumonia", NULL);
+    cd_test_chartdesk(&rs, "search", "--json", "--purpose", "ROI-2026-0042", uri, "pneumonia", NULL);
     g_assert_cmpint(rs.status, ==, 0);
     root = json_from_string(rs.out, &error);
     g_assert_no_error(error);
@@ -218,9 +219,15 @@ test_pg_cli_copy(void)
     g_assert_cmpuint(json_array_get_length(hits), >, 0);
     doc = json_object_get_int_member(json_array_get_object_element(hits, 0), "document");
     ref = g_strdup_printf("document:%" G_GINT64_FORMAT, doc);
-    cd_test_chartdesk(&r5, "show", "--json", "--image", png, uri, ref, NULL);
+    cd_test_chartdesk(&r5, "show", "--json", "--purpose", "ROI-2026-0042", "--image", png, uri, ref, NULL);
     g_test_message("%s%s", r5.out, r5.err);
     g_assert_cmpint(r5.status, ==, 0);
+    /* the purpose is in the server's audit entries of the search, the
+     * document and its image, as it is in a SQLite archive's */
+    g_assert_cmpint(cd_pg_cluster_count(cluster, dbname,
+                                        "SELECT count(*) FROM audit WHERE station IS NULL AND action IN "
+                                        "('search', 'view', 'view-image') AND detail LIKE '%ROI-2026-0042%'"),
+                    ==, 3);
     g_assert_nonnull(strstr(r5.out, "\"pages\""));
     g_assert_true(g_file_test(png, G_FILE_TEST_IS_REGULAR));
     g_assert_nonnull(keys);

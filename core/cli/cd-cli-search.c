@@ -83,6 +83,7 @@ cd_cli_search(gint argc, gchar **argv)
     pg = cd_cli_open_server(argv[1], CD_ARCHIVE_FLAG_NONE, opt_user, &error);
     if (pg == NULL)
       return cd_cli_fail_server(argv[1], error);
+    cd_pg_archive_set_purpose(pg, opt_purpose);
   } else {
     service = cd_client_connect(cd_cli_service_mode(opt_service, opt_no_service), &error);
   }
@@ -153,8 +154,8 @@ cd_cli_search(gint argc, gchar **argv)
     return error->code == CD_ERROR_QUERY ? CD_EXIT_USAGE : CD_EXIT_FAILED;
   }
   if (opt_json) {
-    g_autoptr(JsonNode) root = service_json != NULL ? g_steal_pointer(&service_json)
-                                                    : cd_search_result_to_hits_json(result, &query);
+    g_autoptr(JsonNode) root =
+        service_json != NULL ? g_steal_pointer(&service_json) : cd_search_result_to_hits_json(result, &query);
     g_autofree gchar *out = NULL;
     out = json_to_string(root, TRUE);
     g_print("%s\n", out);

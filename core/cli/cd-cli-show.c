@@ -15,7 +15,7 @@
  * (cd_cli_open_server); --image writes one of its pages. */
 static gint
 cd_cli_show_server(const gchar *uri, gboolean is_page, gint64 id, const gchar *image, gint page, const gchar *user,
-                   gboolean json)
+                   const gchar *purpose, gboolean json)
 {
   g_autofree gchar *server = cd_server_display_name(uri);
   g_autoptr(GError) error = NULL;
@@ -27,8 +27,10 @@ cd_cli_show_server(const gchar *uri, gboolean is_page, gint64 id, const gchar *i
     return CD_EXIT_USAGE;
   }
   pg = cd_cli_open_server(uri, CD_ARCHIVE_FLAG_NONE, user, &error);
-  if (pg != NULL)
+  if (pg != NULL) {
+    cd_pg_archive_set_purpose(pg, purpose);
     node = cd_pg_archive_get_document(pg, id, &error);
+  }
   if (node == NULL)
     return cd_cli_fail_server(uri, error);
   if (image != NULL) {
@@ -91,7 +93,7 @@ cd_cli_show(gint argc, gchar **argv)
     return cd_cli_usage(ctx, "give document:ID, page:ID or a document id");
 
   if (cd_archive_location_is_server(argv[1]))
-    return cd_cli_show_server(argv[1], is_page, id, opt_image, opt_page, opt_user, opt_json);
+    return cd_cli_show_server(argv[1], is_page, id, opt_image, opt_page, opt_user, opt_purpose, opt_json);
   archive = cd_cli_open_archive(argv[1], CD_ARCHIVE_FLAG_NONE, &error);
   if (archive == NULL) {
     cd_cli_print_error(error);

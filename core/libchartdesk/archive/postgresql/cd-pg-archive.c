@@ -350,10 +350,26 @@ cd_pg_archive_free(CdPgArchive *self)
   if (self->conn != NULL)
     PQfinish(self->conn);
   g_free(self->where);
+  g_free(self->purpose);
   g_clear_object(&self->principal);
   g_strfreev(self->restricted);
   g_rec_mutex_clear(&self->mutex);
   g_free(self);
+}
+
+/**
+ * cd_pg_archive_set_purpose:
+ * @purpose: (nullable): why the reads that follow are made (a request
+ *   number), recorded in their audit entries; %NULL for none
+ */
+void
+cd_pg_archive_set_purpose(CdPgArchive *self, const gchar *purpose)
+{
+  g_return_if_fail(self != NULL);
+  g_rec_mutex_lock(&self->mutex);
+  g_free(self->purpose);
+  self->purpose = purpose != NULL && purpose[0] != '\0' ? g_strdup(purpose) : NULL;
+  g_rec_mutex_unlock(&self->mutex);
 }
 
 gint
@@ -418,9 +434,10 @@ cd_pg_audit(CdPgArchive *self, const gchar *action, const gchar *object, JsonNod
   const gchar *prev;
   g_autoptr(CdPgTxn) txn = NULL;
 
-  if (glass != NULL) {
+  /* the purpose inside the detail, hashed with it, as in the SQLite archive */
+  if (glass != NULL || self->purpose != NULL) {
     g_autoptr(JsonObject) obj = json_object_new();
-    g_autofree gchar *purpose = g_strdup_printf("break-glass: %s", glass);
+    g_autofree gchar *purpose = glass != NULL ? g_strdup_printf("break-glass: %s", glass) : g_strdup(self->purpose);
     json_object_set_string_member(obj, "purpose", purpose);
     if (detail != NULL)
       json_object_set_member(obj, "detail", json_node_copy(detail));

@@ -45,6 +45,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(CdPgArchive, cd_pg_archive_free)
 
 /* who reads: every read of patient data is audited on the server as them */
 void cd_pg_archive_set_principal(CdPgArchive *self, CdPrincipal *principal);
+/* why they read (a request number), in the audit entries of their reads */
+void cd_pg_archive_set_purpose(CdPgArchive *self, const gchar *purpose);
 
 /**
  * CdDeliverStats:

@@ -21,6 +21,7 @@ struct _CdPgArchive {
   gchar *where; /* the server as messages name it: host/socket and database, no password */
   gint schema_version;
   CdPrincipal *principal; /* never NULL: the administrator's direct mode by default */
+  gchar *purpose;         /* why, for the audit log (a request number); NULL for none */
   gchar **restricted;     /* restricted type names (and former names); NULL for none */
   CdDeliverProgress progress;
   gpointer progress_data;
