@@ -107,7 +107,7 @@ cd_audit_mac(GBytes *key, const gchar *const *fields, guint n_fields)
   return g_strdup(g_hmac_get_string(hmac));
 }
 
-static gchar *
+gchar *
 cd_audit_entry_mac(GBytes *key, const gchar *archive_id, gint64 id, const gchar *prev, const gchar *ts,
                    const gchar *actor, const gchar *action, const gchar *object, const gchar *detail)
 {
@@ -116,7 +116,7 @@ cd_audit_entry_mac(GBytes *key, const gchar *archive_id, gint64 id, const gchar 
   return cd_audit_mac(key, fields, G_N_ELEMENTS(fields));
 }
 
-static gchar *
+gchar *
 cd_audit_anchor_mac(GBytes *key, const gchar *archive_id, gint64 id, const gchar *mac)
 {
   g_autofree gchar *id_str = g_strdup_printf("%" G_GINT64_FORMAT, id);
@@ -125,7 +125,7 @@ cd_audit_anchor_mac(GBytes *key, const gchar *archive_id, gint64 id, const gchar
 }
 
 /* The plain chain of entries written before schema 4. */
-static gchar *
+gchar *
 cd_audit_legacy_hash(const gchar *prev, const gchar *ts, const gchar *actor, const gchar *action, const gchar *object,
                      const gchar *detail)
 {
@@ -142,7 +142,7 @@ cd_audit_legacy_hash(const gchar *prev, const gchar *ts, const gchar *actor, con
 
 /* A fingerprint of the key, stored in the archive so that a process holding
  * another key is refused before it writes a single entry. */
-static gchar *
+gchar *
 cd_audit_key_fingerprint(GBytes *key)
 {
   const gchar *fields[] = { "chartdesk-audit-key-id" };

@@ -48,6 +48,13 @@ CdAuditState **cd_archive_get_audit_state(CdArchive *self);
 void cd_archive_audit_committed(CdArchive *self);
 void cd_archive_audit_rolled_back(CdArchive *self);
 gboolean cd_archive_audit_anchor_batch(CdArchive *self, gint64 batch_id, GError **error);
+/* the MACs and hashes of a chain, also for the PostgreSQL archive's chains (cd-pg-audit.c) */
+gchar *cd_audit_entry_mac(GBytes *key, const gchar *archive_id, gint64 id, const gchar *prev, const gchar *ts,
+                          const gchar *actor, const gchar *action, const gchar *object, const gchar *detail);
+gchar *cd_audit_anchor_mac(GBytes *key, const gchar *archive_id, gint64 id, const gchar *mac);
+gchar *cd_audit_legacy_hash(const gchar *prev, const gchar *ts, const gchar *actor, const gchar *action,
+                            const gchar *object, const gchar *detail);
+gchar *cd_audit_key_fingerprint(GBytes *key);
 
 /* CdSqliteArchive's implementations of the SDK's CdArchive methods, in
  * cd-archive-mpi.c and cd-archive-model.c */

@@ -331,6 +331,8 @@ cd_pg_archive_open(const gchar *conninfo, CdArchiveFlags flags, GError **error)
     return NULL;
   if (!cd_pg_migrate(self, (flags & CD_ARCHIVE_FLAG_CREATE) != 0, error))
     return NULL;
+  if (!cd_pg_audit_init(self, error))
+    return NULL;
   /* restricted types as the SQLite archive reads them: fail closed */
   taxonomy = cd_taxonomy_find(NULL);
   if (taxonomy != NULL) {
@@ -353,6 +355,7 @@ cd_pg_archive_free(CdPgArchive *self)
   g_free(self->purpose);
   g_clear_object(&self->principal);
   g_strfreev(self->restricted);
+  cd_pg_audit_clear(self);
   g_rec_mutex_clear(&self->mutex);
   g_free(self);
 }
@@ -418,67 +421,7 @@ cd_pg_hidden_types(CdPgArchive *self)
   return cd_pg_array_literal((const gchar *const *) self->restricted);
 }
 
-/* The server's own chain: plain SHA-256 over the entry's fields and the
- * hash before it (as the SQLite archive's scheme 0). Writers are put in
- * line by a transaction-level advisory lock, so the chain never forks. */
-gboolean
-cd_pg_audit(CdPgArchive *self, const gchar *action, const gchar *object, JsonNode *detail, GError **error)
-{
-  g_autoptr(PGresult) last = NULL;
-  g_autoptr(CdPgParams) p = cd_pg_params_new();
-  g_autoptr(GChecksum) sum = g_checksum_new(G_CHECKSUM_SHA256);
-  g_autoptr(JsonNode) wrapped = NULL;
-  g_autofree gchar *ts = cd_now_iso8601();
-  g_autofree gchar *detail_str = NULL;
-  const gchar *glass = cd_principal_get_break_glass(self->principal, NULL);
-  const gchar *prev;
-  g_autoptr(CdPgTxn) txn = NULL;
-
-  /* the purpose inside the detail, hashed with it, as in the SQLite archive */
-  if (glass != NULL || self->purpose != NULL) {
-    g_autoptr(JsonObject) obj = json_object_new();
-    g_autofree gchar *purpose = glass != NULL ? g_strdup_printf("break-glass: %s", glass) : g_strdup(self->purpose);
-    json_object_set_string_member(obj, "purpose", purpose);
-    if (detail != NULL)
-      json_object_set_member(obj, "detail", json_node_copy(detail));
-    wrapped = json_node_init_object(json_node_alloc(), obj);
-    detail = wrapped;
-  }
-  detail_str = detail != NULL ? cd_json_to_string(detail) : g_strdup("{}");
-  /* in the caller's transaction, or in one of its own */
-  if (PQtransactionStatus(self->conn) == PQTRANS_IDLE) {
-    txn = cd_pg_txn_begin(self, error);
-    if (txn == NULL)
-      return FALSE;
-  }
-  if (!cd_pg_exec_ok(self, "SELECT pg_advisory_xact_lock(4348445401)", NULL, "cannot write the audit log", error))
-    return FALSE;
-  last = cd_pg_exec(self, "SELECT hash FROM audit WHERE station IS NULL ORDER BY id DESC LIMIT 1", NULL,
-                    "cannot read the audit log", error);
-  if (last == NULL)
-    return FALSE;
-  prev = PQntuples(last) > 0 ? cd_pg_value(last, 0, 0) : "genesis";
-  {
-    const gchar *parts[] = { prev, ts, cd_pg_actor(self), action, object, detail_str };
-    for (guint i = 0; i < G_N_ELEMENTS(parts); i++) {
-      g_checksum_update(sum, (const guchar *) parts[i], strlen(parts[i]));
-      g_checksum_update(sum, (const guchar *) "\n", 1);
-    }
-  }
-  cd_pg_params_add(p, ts);
-  cd_pg_params_add(p, cd_pg_actor(self));
-  cd_pg_params_add(p, action);
-  cd_pg_params_add(p, object);
-  cd_pg_params_add(p, detail_str);
-  cd_pg_params_add(p, prev);
-  cd_pg_params_add(p, g_checksum_get_string(sum));
-  if (!cd_pg_exec_ok(self,
-                     "INSERT INTO audit (ts, actor, action, object, detail, prev_hash, hash, scheme) "
-                     "VALUES ($1, $2, $3, $4, $5, $6, $7, 0)",
-                     p, "cannot write the audit log", error))
-    return FALSE;
-  return txn == NULL || cd_pg_txn_commit(txn, error);
-}
+/* cd_pg_audit(), the server's own chain: cd-pg-audit.c */
 
 gboolean
 cd_pg_require(CdPgArchive *self, CdPermission permission, const gchar *what, const gchar *object, GError **error)

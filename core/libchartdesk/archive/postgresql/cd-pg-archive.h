@@ -152,4 +152,17 @@ JsonNode *cd_pg_archive_sqlite_summary(CdArchive *archive, GError **error);
 /* whether two summaries agree; @error names the first difference */
 gboolean cd_pg_archive_summary_equal(JsonNode *a, JsonNode *b, GError **error);
 
+/* The server's audit chain, keyed; its verification and the auditor's
+ * listing (cd-pg-audit.c; issue 18, part 2: "The server's audit chain") */
+gboolean cd_pg_archive_set_audit_key(CdPgArchive *self, GBytes *key, GError **error);
+gboolean cd_pg_archive_set_audit_key_file(CdPgArchive *self, const gchar *path, GError **error);
+gboolean cd_pg_archive_set_station_audit_key(CdPgArchive *self, const gchar *station, GBytes *key, GError **error);
+JsonNode *cd_pg_archive_verify_audit_report(CdPgArchive *self, GError **error);
+gboolean cd_pg_archive_verify_audit(CdPgArchive *self, gint64 *bad_entry, GError **error);
+JsonNode *cd_pg_archive_list_audit(CdPgArchive *self, const gchar *user, const gchar *mrn, const gchar *from,
+                                   const gchar *to, guint limit, guint offset, gint64 *total, GError **error);
+gboolean cd_pg_archive_export_audit(CdPgArchive *self, const gchar *user, const gchar *mrn, const gchar *from,
+                                    const gchar *to, const gchar *format, GOutputStream *out, guint64 *n_entries,
+                                    GCancellable *cancellable, GError **error);
+
 G_END_DECLS

@@ -27,6 +27,9 @@ struct _CdPgArchive {
   gpointer progress_data;
   CdCopyProgress copy_progress;
   gpointer copy_progress_data;
+  GBytes *audit_key;        /* the server chain's key (cd-pg-audit.c); NULL: none given */
+  gchar *audit_key_id;      /* its fingerprint */
+  GHashTable *station_keys; /* station name → GBytes, for verification */
 };
 
 /* Parameters of one statement, all passed as text (binary where a length is given). */
@@ -70,6 +73,9 @@ const gchar *cd_pg_value(PGresult *res, gint row, gint col);
 /* appends an entry to the server's own audit chain, as the principal,
  * inside the caller's transaction or in one of its own */
 gboolean cd_pg_audit(CdPgArchive *self, const gchar *action, const gchar *object, JsonNode *detail, GError **error);
+/* cd-pg-audit.c: the key of CHARTDESK_SERVER_AUDIT_KEY at open; freed with the archive */
+gboolean cd_pg_audit_init(CdPgArchive *self, GError **error);
+void cd_pg_audit_clear(CdPgArchive *self);
 const gchar *cd_pg_actor(CdPgArchive *self);
 gboolean cd_pg_require(CdPgArchive *self, CdPermission permission, const gchar *what, const gchar *object,
                        GError **error);
