@@ -58,11 +58,14 @@ cd_cli_check(gint argc, gchar **argv)
                                     "without text,\nthe full-text index, destroyed documents (no image, text or "
                                     "index term left, nothing\ndestroyed under a legal hold) and the audit log (its "
                                     "keyed chain and anchor, as\n`chartdesk audit verify`). A check that takes longer "
-                                    "than a few seconds says how\nfar it is on stderr every 2 seconds.");
+                                    "than a few seconds says how\nfar it is on stderr every 2 seconds. On a PostgreSQL archive (postgresql://…): its audit\nchains, as `chartdesk audit verify`.");
   if (!cd_cli_parse(ctx, &argc, &argv, &error))
     return cd_cli_usage(ctx, error->message);
   if (argc != 2)
     return cd_cli_usage(ctx, "check needs one archive");
+  /* the server: its audit chains (the server's own, every station's) */
+  if (cd_archive_location_is_server(argv[1]))
+    return cd_cli_audit_verify_server(argv[1], NULL, FALSE);
   archive = cd_cli_open_archive(argv[1], CD_ARCHIVE_FLAG_NONE, &error);
   report.started = report.last = g_get_monotonic_time();
   if (archive == NULL || !cd_archive_check_with_progress(archive, cd_cli_check_progress, &report, &problems, &error)) {

@@ -136,6 +136,13 @@ static const GOptionEntry cd_cli_archive_entries[] = {
   { NULL },
 };
 
+/* The --audit-key given, NULL if none (`audit` on the server: the server's key). */
+const gchar *
+cd_cli_get_audit_key(void)
+{
+  return opt_audit_key;
+}
+
 /* Adds the options of every command that opens an archive to its --help. */
 void
 cd_cli_add_archive_options(GOptionContext *ctx)

@@ -32,6 +32,7 @@ void cd_cli_print_json(JsonNode *node);
 CdRegistry *cd_cli_load_registry(void);
 void cd_cli_add_archive_options(GOptionContext *ctx);
 CdArchive *cd_cli_open_archive(const gchar *path, CdArchiveFlags flags, GError **error);
+const gchar *cd_cli_get_audit_key(void);
 gboolean cd_cli_parse_ref(const gchar *ref, gboolean *is_page, gint64 *id);
 
 /* cd-cli-format.c */
@@ -71,6 +72,8 @@ void cd_cli_set_user(CdArchive *archive, const gchar *user);
 gint cd_cli_archive(gint argc, gchar **argv);
 CdPgArchive *cd_cli_open_server(const gchar *uri, CdArchiveFlags flags, const gchar *user, GError **error);
 gint cd_cli_fail_server(const gchar *uri, const GError *error);
+/* cd-cli-audit.c: `audit verify` (and `check`) on the server */
+gint cd_cli_audit_verify_server(const gchar *uri, gchar **station_keys, gboolean json);
 
 /* Labelled documents (cd-cli-labelled.c): three parallel arrays of owned
  * strings, one entry a document. */
