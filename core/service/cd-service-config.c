@@ -50,6 +50,7 @@ cd_service_config_free(CdServiceConfig *config)
   g_strfreev(config->source_roots);
   g_free(config->audit_key);
   g_free(config->archive_server);
+  g_free(config->server_audit_key);
   g_free(config->station);
   g_ptr_array_unref(config->hot_folders);
   g_free(config);
@@ -167,7 +168,7 @@ static const gchar *const service_keys[] = {
   "audit-key", "users",         "break-glass-minutes", "pam-service",   NULL
 };
 static const gchar *const web_keys[] = { "listen", "tls-certificate", "tls-key", "idle-timeout", NULL };
-static const gchar *const archive_keys[] = { "server", "station", "deliver-interval", NULL };
+static const gchar *const archive_keys[] = { "server", "station", "deliver-interval", "server-audit-key", NULL };
 static const gchar *const hot_folder_keys[] = { "path",           "workflow",     "archive",   "done", "failed",
                                                 "stable-seconds", "poll-seconds", "max-files", NULL };
 
@@ -263,6 +264,14 @@ cd_config_load_archive(GKeyFile *kf, CdServiceConfig *config, const gchar *filen
   }
   if (!cd_config_get_uint(kf, "archive", "deliver-interval", 1, 24 * 3600, &config->deliver_interval, filename, error))
     return FALSE;
+  {
+    g_autoptr(GError) path_error = NULL;
+    config->server_audit_key = cd_config_get_path(kf, "archive", "server-audit-key", filename, &path_error);
+    if (path_error != NULL) {
+      g_propagate_error(error, g_steal_pointer(&path_error));
+      return FALSE;
+    }
+  }
   config->archive_server = g_steal_pointer(&server);
   config->station = g_steal_pointer(&station);
   return TRUE;

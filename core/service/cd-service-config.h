@@ -52,6 +52,7 @@ typedef struct {
   gchar *archive_server;  /* postgresql://… the service archive (the spool) is delivered to; NULL: none */
   gchar *station;         /* this station's name on the server (default: the host name) */
   guint deliver_interval; /* seconds between delivery passes when nothing is committed */
+  gchar *server_audit_key; /* [archive] server-audit-key: the server audit chain's key file; NULL: none */
 } CdServiceConfig;
 
 CdServiceConfig *cd_service_config_new_default(void);

@@ -45,6 +45,7 @@ struct _CdDeliverer {
   /* the thread's own */
   CdArchive *spool_archive;
   CdPgArchive *pg;
+  GBytes *audit_key; /* the server chain's, NULL: none */
 
   /* guarded by mutex */
   GMutex mutex;
@@ -84,6 +85,13 @@ cd_deliverer_new(const gchar *spool, const gchar *server, const gchar *station, 
   g_mutex_init(&self->mutex);
   g_cond_init(&self->cond);
   return self;
+}
+
+void
+cd_deliverer_set_audit_key(CdDeliverer *self, GBytes *key)
+{
+  g_clear_pointer(&self->audit_key, g_bytes_unref);
+  self->audit_key = key != NULL ? g_bytes_ref(key) : NULL;
 }
 
 static gboolean
@@ -142,6 +150,10 @@ cd_deliverer_pass(CdDeliverer *self, CdDeliverStats *stats, GError **error)
     self->pg = cd_pg_archive_open(self->server, CD_ARCHIVE_FLAG_CREATE, error);
     if (self->pg == NULL)
       return FALSE;
+    if (self->audit_key != NULL && !cd_pg_archive_set_audit_key(self->pg, self->audit_key, error)) {
+      g_clear_pointer(&self->pg, cd_pg_archive_free);
+      return FALSE;
+    }
   }
   if (!cd_pg_archive_deliver(self->pg, self->spool_archive, self->station, stats, self->cancellable, error)) {
     g_clear_pointer(&self->pg, cd_pg_archive_free);
@@ -277,6 +289,7 @@ cd_deliverer_free(CdDeliverer *self)
   }
   g_main_context_unref(self->context);
   g_object_unref(self->cancellable);
+  g_clear_pointer(&self->audit_key, g_bytes_unref);
   g_mutex_clear(&self->mutex);
   g_cond_clear(&self->cond);
   g_free(self->last_error);

@@ -18,6 +18,8 @@ typedef void (*CdDelivererNotify)(CdDeliverer *deliverer, gpointer user_data);
 
 CdDeliverer *cd_deliverer_new(const gchar *spool, const gchar *server, const gchar *station, guint interval_s,
                               CdDelivererNotify notify, gpointer user_data);
+/* the server audit chain's key ([archive] server-audit-key), before start */
+void cd_deliverer_set_audit_key(CdDeliverer *self, GBytes *key);
 void cd_deliverer_start(CdDeliverer *self);
 void cd_deliverer_kick(CdDeliverer *self);
 void cd_deliverer_stop(CdDeliverer *self);

@@ -556,8 +556,16 @@ cd_service_start(CdService *self, GError **error)
   if (self->config->web_listen != NULL && !cd_service_start_web(self, error))
     return FALSE;
   if (self->config->archive_server != NULL) {
+    g_autoptr(GBytes) server_key = NULL;
+    /* a bad key file stops the service at once, not every delivery */
+    if (self->config->server_audit_key != NULL &&
+        (server_key = cd_audit_key_load(self->config->server_audit_key, FALSE, error)) == NULL) {
+      g_prefix_error(error, "[archive] server-audit-key: ");
+      return FALSE;
+    }
     self->deliverer = cd_deliverer_new(self->config->archive, self->config->archive_server, self->config->station,
                                        self->config->deliver_interval, cd_service_on_delivery_changed, self);
+    cd_deliverer_set_audit_key(self->deliverer, server_key);
     cd_service_on_delivery_changed(self->deliverer, self);
     cd_deliverer_start(self->deliverer);
   }
