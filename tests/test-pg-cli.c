@@ -333,10 +333,17 @@ test_pg_cli_errors(void)
    * created under a name made of the URI */
   {
     g_auto(CdTestRun) r7 = { 0 };
-    cd_test_chartdesk(&r7, "check", down, NULL);
+    g_auto(CdTestRun) r8 = { 0 };
+    cd_test_chartdesk(&r7, "access", "report", down, NULL);
     g_assert_cmpint(r7.status, ==, 1);
     g_assert_nonnull(strstr(r7.err, "a PostgreSQL archive: this command needs a SQLite archive"));
     g_assert_null(strstr(r7.err, "s3cret"));
+    /* `check` verifies a server's audit chains (test-pg-audit.c): one
+     * that is down is named, its password never */
+    cd_test_chartdesk(&r8, "check", down, NULL);
+    g_assert_cmpint(r8.status, ==, 1);
+    g_assert_nonnull(strstr(r8.err, "cannot connect"));
+    g_assert_null(strstr(r8.err, "s3cret"));
   }
 }
 
