@@ -150,8 +150,9 @@ make_spool(Fixture *f, const gchar *name, const gchar *sha, GBytes *key)
     cd_document_set_doc_type(doc, "progress-note", 0.9);
     cd_document_set_date(doc, "2024-05-01");
     cd_document_set_title(doc, "TEST");
-    cd_document_add_page(doc, make_page(sha, (gint) d, d == 0 ? "Hypertension follow up, metoprolol continued."
-                                                              : "Pneumonia treated with azithromycin."));
+    cd_document_add_page(doc, make_page(sha, (gint) d,
+                                        d == 0 ? "Hypertension follow up, metoprolol continued."
+                                               : "Pneumonia treated with azithromycin."));
     g_assert_true(cd_archive_commit_document(spool, batch, doc, &error));
     g_assert_no_error(error);
   }
@@ -296,8 +297,9 @@ test_pg_audit_keyed(Fixture *f, gconstpointer data)
     g_autoptr(CdPgArchive) server = open_server(f, server_key);
     read_as_alice(server);
     g_assert_cmpint(raw_int(f, "SELECT count(*) FROM audit WHERE station IS NULL AND scheme = 1"), ==, 4);
-    g_assert_cmpint(raw_int(f, "SELECT count(*) FROM audit WHERE station IS NULL AND scheme = 1 AND action = "
-                               "'audit-seal' AND id = (SELECT min(id) FROM audit WHERE station IS NULL AND scheme = 1)"),
+    g_assert_cmpint(raw_int(f,
+                            "SELECT count(*) FROM audit WHERE station IS NULL AND scheme = 1 AND action = "
+                            "'audit-seal' AND id = (SELECT min(id) FROM audit WHERE station IS NULL AND scheme = 1)"),
                     ==, 1);
     g_assert_cmpint(raw_int(f, "SELECT count(*) FROM meta WHERE key IN ('server-audit-key-id', "
                                "'server-audit-anchor')"),
@@ -613,8 +615,9 @@ test_pg_audit_list(Fixture *f, gconstpointer data)
     bytes = g_memory_output_stream_steal_as_bytes(G_MEMORY_OUTPUT_STREAM(out));
     lines = g_strsplit(g_bytes_get_data(bytes, NULL) != NULL ? g_bytes_get_data(bytes, NULL) : "", "\r\n", -1);
     g_assert_cmpint(n, ==, alice);
-    g_assert_cmpstr(lines[0], ==, "id,station,source_id,time,user,action,object,mrn,document,purpose,break_glass,"
-                                  "detail");
+    g_assert_cmpstr(lines[0], ==,
+                    "id,station,source_id,time,user,action,object,mrn,document,purpose,break_glass,"
+                    "detail");
     g_assert_cmpuint(g_strv_length(lines), ==, n + 2); /* the header, the rows, the empty piece after the last */
     g_assert_nonnull(strstr(lines[1], ",alice,"));
   }

@@ -207,8 +207,8 @@ cd_cli_audit_list(const gchar *location, CdAuditFilters *f, gboolean json)
     if (archive == NULL)
       return cd_cli_fail(error);
     cd_cli_set_user(archive, NULL);
-    rows = cd_archive_list_audit(archive, f->user, f->mrn, f->from, f->to, (guint) f->limit, (guint) f->offset,
-                                 &total, &error);
+    rows = cd_archive_list_audit(archive, f->user, f->mrn, f->from, f->to, (guint) f->limit, (guint) f->offset, &total,
+                                 &error);
     if (rows == NULL)
       return cd_cli_fail(error);
   }
@@ -256,8 +256,8 @@ cd_cli_audit_export(const gchar *location, CdAuditFilters *f)
   } else {
     out = g_unix_output_stream_new(STDOUT_FILENO, FALSE);
   }
-  if (!cd_pg_archive_export_audit(pg, f->user, f->mrn, f->from, f->to, f->format != NULL ? f->format : "csv", out,
-                                  &n, NULL, &error) ||
+  if (!cd_pg_archive_export_audit(pg, f->user, f->mrn, f->from, f->to, f->format != NULL ? f->format : "csv", out, &n,
+                                  NULL, &error) ||
       !g_output_stream_close(out, NULL, &error))
     return cd_cli_fail_server(location, error);
   if (file != NULL)
@@ -277,8 +277,8 @@ cd_cli_audit(gint argc, gchar **argv)
   CdAuditFilters f = { 0 };
   const GOptionEntry entries[] = {
     { "json", 0, 0, G_OPTION_ARG_NONE, &opt_json, "Print the verification or the listing as JSON", NULL },
-    { "anchor", 0, 0, G_OPTION_ARG_FILENAME, &opt_anchor,
-      "The anchor file (SQLite; default: ARCHIVE.audit-anchor)", "FILE" },
+    { "anchor", 0, 0, G_OPTION_ARG_FILENAME, &opt_anchor, "The anchor file (SQLite; default: ARCHIVE.audit-anchor)",
+      "FILE" },
     { "station-key", 0, 0, G_OPTION_ARG_STRING_ARRAY, &opt_station_keys,
       "verify on the server: station NAME's chain with its key (repeat for each station)", "NAME=FILE" },
     { "user", 0, 0, G_OPTION_ARG_STRING, &f.user, "list, export: only this user's entries", "NAME" },
@@ -308,8 +308,8 @@ cd_cli_audit(gint argc, gchar **argv)
            "auditors.\nexport (PostgreSQL): every matching entry as CSV or JSON.");
   if (!cd_cli_parse(ctx, &argc, &argv, &error))
     rc = cd_cli_usage(ctx, error->message);
-  else if (argc != 3 || (g_strcmp0(argv[1], "verify") != 0 && g_strcmp0(argv[1], "list") != 0 &&
-                         g_strcmp0(argv[1], "export") != 0))
+  else if (argc != 3 ||
+           (g_strcmp0(argv[1], "verify") != 0 && g_strcmp0(argv[1], "list") != 0 && g_strcmp0(argv[1], "export") != 0))
     rc = cd_cli_usage(ctx, "give verify ARCHIVE, list ARCHIVE or export ARCHIVE");
   else if (f.limit < 0 || f.offset < 0)
     rc = cd_cli_usage(ctx, "--limit and --offset cannot be negative");

@@ -58,7 +58,8 @@ cd_cli_check(gint argc, gchar **argv)
                                     "without text,\nthe full-text index, destroyed documents (no image, text or "
                                     "index term left, nothing\ndestroyed under a legal hold) and the audit log (its "
                                     "keyed chain and anchor, as\n`chartdesk audit verify`). A check that takes longer "
-                                    "than a few seconds says how\nfar it is on stderr every 2 seconds. On a PostgreSQL archive (postgresql://…): its audit\nchains, as `chartdesk audit verify`.");
+                                    "than a few seconds says how\nfar it is on stderr every 2 seconds. On a PostgreSQL "
+                                    "archive (postgresql://…): its audit\nchains, as `chartdesk audit verify`.");
   if (!cd_cli_parse(ctx, &argc, &argv, &error))
     return cd_cli_usage(ctx, error->message);
   if (argc != 2)

@@ -237,9 +237,9 @@ cd_pg_anchor_to_json(GBytes *key, const gchar *archive_id, gint64 entry, const g
 
 typedef struct {
   gchar *archive_id;
-  gchar *key_id;     /* meta server-audit-key-id, NULL before the first keyed entry */
-  gchar *anchor;     /* meta server-audit-anchor */
-  gint64 last_id;    /* the newest server entry, 0 if none */
+  gchar *key_id;  /* meta server-audit-key-id, NULL before the first keyed entry */
+  gchar *anchor;  /* meta server-audit-anchor */
+  gint64 last_id; /* the newest server entry, 0 if none */
   gchar *last_hash;
   gint last_scheme;
 } CdPgChainHead;
@@ -368,9 +368,9 @@ cd_pg_audit_walk_legacy(CdPgArchive *self, gint64 *n, gint64 *first_bad, GError 
       return FALSE;
     rows = PQntuples(res);
     for (gint r = 0; r < rows; r++) {
-      g_autofree gchar *hash = cd_audit_legacy_hash(prev, cd_pg_value(res, r, 1), cd_pg_value(res, r, 2),
-                                                    cd_pg_value(res, r, 3), cd_pg_value(res, r, 4),
-                                                    cd_pg_value(res, r, 5));
+      g_autofree gchar *hash =
+          cd_audit_legacy_hash(prev, cd_pg_value(res, r, 1), cd_pg_value(res, r, 2), cd_pg_value(res, r, 3),
+                               cd_pg_value(res, r, 4), cd_pg_value(res, r, 5));
       after = g_ascii_strtoll(cd_pg_value(res, r, 0), NULL, 10);
       (*n)++;
       if (*first_bad == 0 &&
@@ -628,8 +628,8 @@ cd_pg_chain_walk(CdPgArchive *self, CdPgChainCheck *c, const gchar *station, GBy
           }
         }
         if (key != NULL)
-          expect = cd_audit_entry_mac(key, archive_id, id, prev, cd_pg_value(res, r, 1), cd_pg_value(res, r, 2),
-                                      action, cd_pg_value(res, r, 4), cd_pg_value(res, r, 5));
+          expect = cd_audit_entry_mac(key, archive_id, id, prev, cd_pg_value(res, r, 1), cd_pg_value(res, r, 2), action,
+                                      cd_pg_value(res, r, 4), cd_pg_value(res, r, 5));
         if (g_strcmp0(action, "audit-anchor-missing") == 0)
           g_ptr_array_add(c->warnings, g_strdup_printf("%s: entry %" G_GINT64_FORMAT ": the anchor was missing or "
                                                        "not this archive's and was written anew; entries removed "
@@ -654,8 +654,7 @@ cd_pg_chain_walk(CdPgArchive *self, CdPgChainCheck *c, const gchar *station, GBy
         continue;
       }
       if (expect != NULL && g_strcmp0(stored_hash, expect) != 0) {
-        cd_pg_chain_fail(c, id,
-                         "%s: entry %" G_GINT64_FORMAT " does not match the %s: it was altered", what, id,
+        cd_pg_chain_fail(c, id, "%s: entry %" G_GINT64_FORMAT " does not match the %s: it was altered", what, id,
                          scheme == CD_AUDIT_SCHEME_HMAC ? "keyed chain (edited, or another key)" : "hash chain");
         continue;
       }
@@ -679,16 +678,16 @@ cd_pg_chain_check_anchor(CdPgChainCheck *c, CdPgAnchor *a, GBytes *key, const gc
   const gchar *mac;
 
   if (!cd_pg_anchor_is_ours(a, key, archive_id)) {
-    cd_pg_chain_fail(c, 0, "%s: %s was not written for this archive with this key (forged, or another archive's)",
-                     what, anchor_name);
+    cd_pg_chain_fail(c, 0, "%s: %s was not written for this archive with this key (forged, or another archive's)", what,
+                     anchor_name);
     return;
   }
   if (a->entry > c->last_id) {
     if (!newest) {
-      g_ptr_array_add(c->warnings,
-                      g_strdup_printf("%s: %s names entry %" G_GINT64_FORMAT ", after the last one delivered (%" G_GINT64_FORMAT
-                                      "): not delivered yet, or removed on the server",
-                                      what, anchor_name, a->entry, c->last_id));
+      g_ptr_array_add(c->warnings, g_strdup_printf("%s: %s names entry %" G_GINT64_FORMAT
+                                                   ", after the last one delivered (%" G_GINT64_FORMAT
+                                                   "): not delivered yet, or removed on the server",
+                                                   what, anchor_name, a->entry, c->last_id));
       return;
     }
     cd_pg_chain_fail(c, a->entry,
@@ -704,8 +703,9 @@ cd_pg_chain_check_anchor(CdPgChainCheck *c, CdPgAnchor *a, GBytes *key, const gc
     return;
   }
   if (g_strcmp0(mac, a->mac) != 0) {
-    cd_pg_chain_fail(c, a->entry, "%s: entry %" G_GINT64_FORMAT " is not the entry %s recorded: the chain was rewritten",
-                     what, a->entry, anchor_name);
+    cd_pg_chain_fail(c, a->entry,
+                     "%s: entry %" G_GINT64_FORMAT " is not the entry %s recorded: the chain was rewritten", what,
+                     a->entry, anchor_name);
     return;
   }
   if (newest && a->entry < c->last_id)
@@ -778,8 +778,9 @@ cd_pg_verify_server(CdPgArchive *self, JsonBuilder *b, gchar **first_problem, gi
                                                 what, c.legacy));
   if (c.problem == NULL && (c.keyed > 0 || h.key_id != NULL)) {
     if (anchor == NULL) {
-      cd_pg_chain_fail(&c, 0, "%s: its anchor (meta server-audit-anchor) is missing: the newest entries cannot be "
-                              "proven complete",
+      cd_pg_chain_fail(&c, 0,
+                       "%s: its anchor (meta server-audit-anchor) is missing: the newest entries cannot be "
+                       "proven complete",
                        what);
     } else {
       c.anchor_entry = anchor->entry;
@@ -842,8 +843,7 @@ cd_pg_verify_station(CdPgArchive *self, JsonBuilder *b, const gchar *station, co
   if (!cd_pg_chain_walk(self, &c, station, key, archive_id, what, error))
     return FALSE;
   for (guint i = 0; key != NULL && i < anchors->len && c.problem == NULL; i++) {
-    g_autofree gchar *name =
-        g_strdup_printf("batch %s's journal", cd_pg_value(batches, (gint) i, 0));
+    g_autofree gchar *name = g_strdup_printf("batch %s's journal", cd_pg_value(batches, (gint) i, 0));
     cd_pg_chain_check_anchor(&c, g_ptr_array_index(anchors, i), key, archive_id, what, name, FALSE);
   }
   if (c.problem == NULL && key == NULL && c.keyed > 0)
@@ -997,14 +997,14 @@ cd_pg_audit_json_function(CdPgArchive *self, GError **error)
   "FROM (SELECT *, pg_temp.cd_audit_json(detail) AS j FROM audit) a "                                                  \
   "LEFT JOIN LATERAL (SELECT CASE "                                                                                    \
   "WHEN a.object !~ '^(document|page):[0-9]{1,18}$' THEN NULL "                                                        \
-  "WHEN a.object LIKE 'document:%' AND a.station IS NULL THEN substr(a.object, 10)::bigint "                          \
-  "WHEN a.object LIKE 'document:%' THEN (SELECT v.document_id FROM deliveries v WHERE v.station = a.station "         \
+  "WHEN a.object LIKE 'document:%' AND a.station IS NULL THEN substr(a.object, 10)::bigint "                           \
+  "WHEN a.object LIKE 'document:%' THEN (SELECT v.document_id FROM deliveries v WHERE v.station = a.station "          \
   "AND v.source_document_id = substr(a.object, 10)::bigint) "                                                          \
-  "WHEN a.station IS NULL THEN (SELECT pg.document_id FROM pages pg WHERE pg.id = substr(a.object, 6)::bigint) "      \
+  "WHEN a.station IS NULL THEN (SELECT pg.document_id FROM pages pg WHERE pg.id = substr(a.object, 6)::bigint) "       \
   "END AS doc) o ON true "                                                                                             \
   "LEFT JOIN documents d ON d.id = o.doc "                                                                             \
-  "WHERE ($1::text IS NULL OR a.actor = $1 OR a.actor LIKE $1 || ' (%' OR a.actor LIKE '% for ' || $1) "              \
-  "AND ($2::text IS NULL OR d.patient_mrn = $2 OR a.j->>'mrn' = $2 OR a.j->'detail'->>'mrn' = $2) "                   \
+  "WHERE ($1::text IS NULL OR a.actor = $1 OR a.actor LIKE $1 || ' (%' OR a.actor LIKE '% for ' || $1) "               \
+  "AND ($2::text IS NULL OR d.patient_mrn = $2 OR a.j->>'mrn' = $2 OR a.j->'detail'->>'mrn' = $2) "                    \
   "AND ($3::text IS NULL OR a.ts >= $3) AND ($4::text IS NULL OR a.ts < (($4::date + 1)::text)) "
 
 static CdPgParams *
@@ -1078,8 +1078,7 @@ cd_pg_audit_check_filters(const gchar *from, const gchar *to, GError **error)
 }
 
 static JsonNode *
-cd_pg_audit_filters_detail(const gchar *user, const gchar *mrn, const gchar *from, const gchar *to,
-                           const gchar *format)
+cd_pg_audit_filters_detail(const gchar *user, const gchar *mrn, const gchar *from, const gchar *to, const gchar *format)
 {
   JsonObject *obj = json_object_new();
 
@@ -1179,8 +1178,8 @@ cd_pg_csv_field(GString *out, const gchar *value, gboolean last)
 }
 
 static const gchar *const cd_pg_audit_columns[] = {
-  "id",  "station", "source_id", "time", "user", "action", "object", "mrn", "document", "purpose", "break_glass",
-  "detail",
+  "id",     "station", "source_id", "time",    "user",        "action",
+  "object", "mrn",     "document",  "purpose", "break_glass", "detail",
 };
 
 static void
