@@ -116,15 +116,23 @@ station_init(Fixture *f, guint i, const gchar *server)
   Station *s = &f->stations[i];
   g_autofree gchar *workflows = g_test_build_filename(G_TEST_DIST, "tests", "service", NULL);
   g_autofree gchar *text = NULL;
+  g_autofree gchar *key = NULL;
   g_autoptr(GError) error = NULL;
 
   s->name = g_strdup_printf("station-%u", i + 1);
   s->archive = g_strdup_printf("%s/%s.archive", f->dir, s->name);
   s->config = g_strdup_printf("%s/%s.conf", f->dir, s->name);
   s->log = g_strdup_printf("%s/%s.log", f->dir, s->name);
+  /* one key of the server's audit chain for every station */
+  key = g_strdup_printf("%s/server-audit.key", f->dir);
+  if (!g_file_test(key, G_FILE_TEST_EXISTS)) {
+    g_file_set_contents(key, "0123456789abcdef0123456789abcdef", 32, &error);
+    g_assert_no_error(error);
+    g_assert_cmpint(g_chmod(key, 0600), ==, 0);
+  }
   text = g_strdup_printf("[service]\narchive=%s\nworkflow=service-test\nworkflow-path=%s\nstate-dir=%s/%s-state\n"
-                         "workers=2\n\n[archive]\nserver=%s\nstation=%s\ndeliver-interval=1\n",
-                         s->archive, workflows, f->dir, s->name, server != NULL ? server : f->uri, s->name);
+                         "workers=2\n\n[archive]\nserver=%s\nstation=%s\ndeliver-interval=1\nserver-audit-key=%s\n",
+                         s->archive, workflows, f->dir, s->name, server != NULL ? server : f->uri, s->name, key);
   g_file_set_contents(s->config, text, -1, &error);
   g_assert_no_error(error);
   s->bus = g_test_dbus_new(G_TEST_DBUS_NONE);
@@ -409,6 +417,11 @@ test_pg_service_three_stations(Fixture *f, gconstpointer data)
         g_strdup_printf("SELECT count(*) FROM deliveries WHERE station = '%s'", f->stations[i].name);
     g_assert_cmpuint(server_count(f, sql), ==, n_files + 1);
   }
+  /* their deliveries in the server's chain, keyed with [archive] server-audit-key */
+  g_assert_cmpuint(server_count(f, "SELECT count(*) FROM audit WHERE station IS NULL AND action = 'deliver' "
+                                   "AND scheme = 1"),
+                   >=, N_STATIONS);
+  g_assert_cmpuint(server_count(f, "SELECT count(*) FROM audit WHERE station IS NULL AND scheme <> 1"), ==, 0);
 }
 
 /* The server stopped in the middle of a batch: the batch finishes into the
@@ -526,6 +539,8 @@ test_pg_service_config(Fixture *f, gconstpointer data)
     { "server=postgresql://db/charts\ndeliver-interval=0\n", "", "deliver-interval: '0' is not a number" },
     { "station=ward-7\n", "", "[archive] server: missing" },
     { "server=postgresql://db/charts\nport=5432\n", "", "[archive] has no key 'port'" },
+    { "server=postgresql://db/charts\nserver-audit-key=keys/server.key\n", "",
+      "[archive] server-audit-key: 'keys/server.key' is not an absolute path" },
     { "server=postgresql://db/charts\n", "[hot-folder other]\npath=HOT\narchive=/tmp/other.archive\n",
       "is not delivered to [archive] server" },
   };
