@@ -329,6 +329,18 @@ test_pg_audit_keyed(Fixture *f, gconstpointer data)
     g_test_message("%s", error->message);
     g_assert_nonnull(strstr(error->message, "the server's audit chain is keyed"));
     g_clear_error(&error);
+    /* a station without the key delivers nothing: it could not record it */
+    {
+      g_autoptr(CdArchive) spool2 = make_spool(f, "s2.archive", SHA_B, station_key);
+      g_autoptr(CdPrincipal) admin = cd_principal_new_admin_mode("scanner", NULL);
+      cd_pg_archive_set_principal(server, admin);
+      g_assert_false(cd_pg_archive_deliver(server, spool2, "s2", NULL, NULL, &error));
+      g_assert_error(error, CD_ERROR, CD_ERROR_ARCHIVE);
+      g_assert_nonnull(strstr(error->message, "server-audit-key"));
+      g_clear_error(&error);
+      g_assert_cmpint(raw_int(f, "SELECT count(*) FROM documents"), ==, 2);
+      g_assert_cmpint(raw_int(f, "SELECT count(*) FROM stations WHERE name = 's2'"), ==, 0);
+    }
     report = verify(server);
     g_assert_false(json_object_get_boolean_member(report_server(report), "intact"));
     g_assert_nonnull(strstr(json_object_get_string_member(report_server(report), "problem"), "without its key"));

@@ -1121,7 +1121,8 @@ cd_pg_archive_deliver(CdPgArchive *self, CdArchive *spool, const gchar *station,
   memset(d.stats, 0, sizeof(*d.stats));
 
   /* a station's service delivers as the principal it runs batches as */
-  if (!cd_pg_require(self, CD_PERMISSION_RUN_BATCHES, "deliver to the archive", "archive", error))
+  if (!cd_pg_require(self, CD_PERMISSION_RUN_BATCHES, "deliver to the archive", "archive", error) ||
+      !cd_pg_audit_check_key(self, error))
     return FALSE;
   if (!cd_deliver_station(&d, error) || !cd_deliver_patients(&d, error))
     return FALSE;

@@ -408,6 +408,38 @@ cd_pg_audit_anchor_trouble(CdPgChainHead *h, GBytes *key)
   return NULL;
 }
 
+/* The refusals of cd_pg_audit() for a process without the chain's key or
+ * with another, from the head it read. */
+static gboolean
+cd_pg_audit_key_ok(CdPgArchive *self, CdPgChainHead *h, GError **error)
+{
+  if (self->audit_key == NULL && (h->key_id != NULL || h->last_scheme == CD_AUDIT_SCHEME_HMAC)) {
+    g_set_error(error, CD_ERROR, CD_ERROR_ARCHIVE,
+                "%s: cannot write the audit log: the server's audit chain is keyed (key id %s) and this process "
+                "has no key: give it ([archive] server-audit-key, CHARTDESK_SERVER_AUDIT_KEY or --audit-key)",
+                self->where, h->key_id != NULL ? h->key_id : "unknown");
+    return FALSE;
+  }
+  if (self->audit_key != NULL && h->key_id != NULL && g_strcmp0(h->key_id, self->audit_key_id) != 0) {
+    g_set_error(error, CD_ERROR, CD_ERROR_ARCHIVE,
+                "%s: cannot write the audit log: the server's audit chain is sealed with another key (key id %s; "
+                "this key is %s)",
+                self->where, h->key_id, self->audit_key_id);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* A delivery checks first, so that it never stores documents and then
+ * fails to record that it did. */
+gboolean
+cd_pg_audit_check_key(CdPgArchive *self, GError **error)
+{
+  g_auto(CdPgChainHead) h = { 0 };
+
+  return cd_pg_chain_head_read(self, &h, error) && cd_pg_audit_key_ok(self, &h, error);
+}
+
 /* Appends an entry to the server's own chain, as the principal, inside the
  * caller's transaction or in one of its own. Writers are put in line by a
  * transaction-level advisory lock, so the chain never forks. */
@@ -442,28 +474,16 @@ cd_pg_audit(CdPgArchive *self, const gchar *action, const gchar *object, JsonNod
       !cd_pg_chain_head_read(self, &h, error))
     return FALSE;
 
+  /* a read that cannot be recorded does not happen */
+  if (!cd_pg_audit_key_ok(self, &h, error))
+    return FALSE;
   if (key == NULL) {
-    /* a read that cannot be recorded does not happen */
-    if (h.key_id != NULL || h.last_scheme == CD_AUDIT_SCHEME_HMAC) {
-      g_set_error(error, CD_ERROR, CD_ERROR_ARCHIVE,
-                  "%s: cannot write the audit log: the server's audit chain is keyed (key id %s) and this process "
-                  "has no key: give it ([archive] server-audit-key, CHARTDESK_SERVER_AUDIT_KEY or --audit-key)",
-                  self->where, h.key_id != NULL ? h.key_id : "unknown");
-      return FALSE;
-    }
     /* a server never given a key keeps its plain chain (verification says so) */
     if (!cd_pg_audit_insert(self, &h, NULL, ts, action, object, detail_str, error))
       return FALSE;
     return txn == NULL || cd_pg_txn_commit(txn, error);
   }
 
-  if (h.key_id != NULL && g_strcmp0(h.key_id, self->audit_key_id) != 0) {
-    g_set_error(error, CD_ERROR, CD_ERROR_ARCHIVE,
-                "%s: cannot write the audit log: the server's audit chain is sealed with another key (key id %s; "
-                "this key is %s)",
-                self->where, h.key_id, self->audit_key_id);
-    return FALSE;
-  }
   if (h.key_id == NULL && !cd_pg_meta_set(self, "server-audit-key-id", self->audit_key_id, error))
     return FALSE;
 

@@ -76,6 +76,9 @@ gboolean cd_pg_audit(CdPgArchive *self, const gchar *action, const gchar *object
 /* cd-pg-audit.c: the key of CHARTDESK_SERVER_AUDIT_KEY at open; freed with the archive */
 gboolean cd_pg_audit_init(CdPgArchive *self, GError **error);
 void cd_pg_audit_clear(CdPgArchive *self);
+/* whether this process can write the server's chain (its key, or none
+ * while the chain is unkeyed), checked before work that ends with an entry */
+gboolean cd_pg_audit_check_key(CdPgArchive *self, GError **error);
 const gchar *cd_pg_actor(CdPgArchive *self);
 gboolean cd_pg_require(CdPgArchive *self, CdPermission permission, const gchar *what, const gchar *object,
                        GError **error);
