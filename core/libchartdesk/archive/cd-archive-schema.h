@@ -381,7 +381,8 @@ static const gchar *const cd_archive_migrations[] = {
    * document can forget to: a station's delivery sends the documents whose
    * number the server has not seen, in that order. A document removed (a
    * merge) keeps its row. Inserts are not changes: a new document is
-   * delivered as new. */
+   * delivered as new. The review items of a page set aside (an unreadable
+   * page rescanned) count as changes of `-page id`. */
   "CREATE TABLE document_changes ("
   "  document_id INTEGER PRIMARY KEY," /* no foreign key: a removed document keeps its row */
   "  seq INTEGER NOT NULL);"
@@ -400,10 +401,16 @@ static const gchar *const cd_archive_migrations[] = {
   "  (SELECT coalesce(max(seq), 0) + 1 FROM document_changes) WHERE NEW.document_id IS NOT NULL; END;"
   "CREATE TRIGGER document_changes_review_insert AFTER INSERT ON review BEGIN "
   "  INSERT OR REPLACE INTO document_changes (document_id, seq) SELECT NEW.document_id, "
-  "  (SELECT coalesce(max(seq), 0) + 1 FROM document_changes) WHERE NEW.document_id IS NOT NULL; END;"
+  "  (SELECT coalesce(max(seq), 0) + 1 FROM document_changes) WHERE NEW.document_id IS NOT NULL; "
+  "  INSERT OR REPLACE INTO document_changes (document_id, seq) SELECT -NEW.page_id, "
+  "  (SELECT coalesce(max(seq), 0) + 1 FROM document_changes) "
+  "  WHERE NEW.document_id IS NULL AND NEW.page_id IS NOT NULL; END;"
   "CREATE TRIGGER document_changes_review_update AFTER UPDATE ON review BEGIN "
   "  INSERT OR REPLACE INTO document_changes (document_id, seq) SELECT OLD.document_id, "
   "  (SELECT coalesce(max(seq), 0) + 1 FROM document_changes) WHERE OLD.document_id IS NOT NULL; "
   "  INSERT OR REPLACE INTO document_changes (document_id, seq) SELECT NEW.document_id, "
-  "  (SELECT coalesce(max(seq), 0) + 1 FROM document_changes) WHERE NEW.document_id IS NOT NULL; END;",
+  "  (SELECT coalesce(max(seq), 0) + 1 FROM document_changes) WHERE NEW.document_id IS NOT NULL; "
+  "  INSERT OR REPLACE INTO document_changes (document_id, seq) SELECT -NEW.page_id, "
+  "  (SELECT coalesce(max(seq), 0) + 1 FROM document_changes) "
+  "  WHERE NEW.document_id IS NULL AND NEW.page_id IS NOT NULL; END;",
 };

@@ -757,18 +757,81 @@ cd_deliver_spool_revision(CdDelivery *d, gint64 spool_doc, gint64 *revision, GEr
   return TRUE;
 }
 
+/* @spool_id: a spool document, or minus a spool page set aside */
 static gboolean
-cd_deliver_set_revision(CdDelivery *d, gint64 spool_doc, gint64 revision, GError **error)
+cd_deliver_set_revision(CdDelivery *d, gint64 spool_id, gint64 revision, GError **error)
 {
   g_autoptr(CdPgParams) p = cd_pg_params_new();
 
   cd_pg_params_add(p, d->station);
-  cd_pg_params_add_int(p, spool_doc);
+  cd_pg_params_add_int(p, ABS(spool_id));
   cd_pg_params_add_int(p, revision);
   return cd_pg_exec_ok(d->self,
-                       "UPDATE deliveries SET revision = greatest(revision, $3::bigint) WHERE station = $1 AND "
-                       "source_document_id = $2",
+                       spool_id > 0 ? "UPDATE deliveries SET revision = greatest(revision, $3::bigint) WHERE station = "
+                                      "$1 AND source_document_id = $2"
+                                    : "UPDATE page_deliveries SET revision = greatest(revision, $3::bigint) WHERE "
+                                      "station = $1 AND source_page_id = $2",
                        p, "cannot record a delivery", error);
+}
+
+/* A page set aside whose review items changed (an unreadable page
+ * rescanned, its item resolved): the server's items of that page replaced
+ * by the spool's, with its revision and an audit entry, in one
+ * transaction. */
+static gboolean
+cd_deliver_page_change(CdDelivery *d, gint64 spool_page, gint64 revision, GError **error)
+{
+  g_autoptr(CdPgTxn) txn = NULL;
+  g_autoptr(CdPgParams) p = cd_pg_params_new();
+  g_autoptr(PGresult) key = NULL;
+  g_autoptr(GHashTable) page_map = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
+  g_autoptr(JsonObject) obj = json_object_new();
+  g_autoptr(JsonNode) detail = NULL;
+  g_autofree gchar *object = NULL;
+  gint64 page_id, current = revision;
+  gint64 *k, *v;
+
+  txn = cd_pg_txn_begin(d->self, error);
+  if (txn == NULL)
+    return FALSE;
+  cd_pg_params_add(p, d->station);
+  cd_pg_params_add_int(p, spool_page);
+  key = cd_pg_exec(d->self,
+                   "SELECT coalesce(page_id, 0), outcome, revision FROM page_deliveries WHERE station = $1 AND "
+                   "source_page_id = $2 FOR UPDATE",
+                   p, "cannot read what was delivered", error);
+  if (key == NULL)
+    return FALSE;
+  if (PQntuples(key) == 0 || cd_pg_int(key, 0, 2) >= revision)
+    return TRUE;
+  page_id = cd_pg_int(key, 0, 0);
+  if (!cd_deliver_spool_revision(d, -spool_page, &current, error))
+    return FALSE;
+  current = MAX(current, revision);
+  if (g_strcmp0(cd_pg_value(key, 0, 1), "stored") == 0 && page_id > 0) {
+    g_autoptr(CdPgParams) rp = cd_pg_params_new();
+    cd_pg_params_add_int(rp, page_id);
+    k = g_new(gint64, 1);
+    v = g_new(gint64, 1);
+    *k = spool_page;
+    *v = page_id;
+    g_hash_table_insert(page_map, k, v);
+    if (!cd_pg_exec_ok(d->self, "DELETE FROM review WHERE page_id = $1 AND document_id IS NULL", rp,
+                       "cannot deliver a change", error) ||
+        !cd_deliver_review(d, "document_id IS NULL AND page_id", spool_page, 0, page_map, error))
+      return FALSE;
+  }
+  if (!cd_deliver_set_revision(d, -spool_page, current, error))
+    return FALSE;
+  object = g_strdup_printf("page:%" G_GINT64_FORMAT, page_id);
+  json_object_set_string_member(obj, "station", d->station);
+  json_object_set_int_member(obj, "source_page_id", spool_page);
+  json_object_set_int_member(obj, "revision", current);
+  detail = json_node_init_object(json_node_alloc(), g_steal_pointer(&obj));
+  if (!cd_pg_audit(d->self, "deliver-change", object, detail, error) || !cd_pg_txn_commit(txn, error))
+    return FALSE;
+  d->stats->changes++;
+  return TRUE;
 }
 
 /* Puts a page the server already has (a row of SPOOL_PAGE_COLUMNS, found
@@ -982,7 +1045,9 @@ cd_deliver_change(CdDelivery *d, gint64 spool_doc, gint64 revision, GError **err
   rc = sqlite3_step(doc);
 
   if (g_strcmp0(outcome, "merged") == 0) {
-    /* removed from the server already */
+    /* removed from the server already (by the change of the document
+     * that took its pages) */
+    action = "deliver-removal";
   } else if (rc != SQLITE_ROW) {
     /* merged into another document on the station: removed here once the
      * document that took its pages has them (now, or with its change) */
@@ -1055,7 +1120,8 @@ cd_deliver_change(CdDelivery *d, gint64 spool_doc, gint64 revision, GError **err
   }
   if (!cd_deliver_set_revision(d, spool_doc, current, error))
     return FALSE;
-  object = g_strdup_printf("document:%" G_GINT64_FORMAT, server_doc);
+  object = server_doc > 0 ? g_strdup_printf("document:%" G_GINT64_FORMAT, server_doc)
+                          : g_strdup_printf("station:%s", d->station);
   json_object_set_string_member(obj, "station", d->station);
   json_object_set_int_member(obj, "source_document_id", spool_doc);
   json_object_set_int_member(obj, "revision", current);
@@ -1110,7 +1176,9 @@ cd_deliver_changes(CdDelivery *d, GCancellable *cancellable, GError **error)
     if (g_cancellable_set_error_if_cancelled(cancellable, error))
       return FALSE;
     locker = g_rec_mutex_locker_new(cd_archive_get_mutex(d->spool));
-    if (!cd_deliver_change(d, g_array_index(docs, gint64, i), g_array_index(seqs, gint64, i), error))
+    if (g_array_index(docs, gint64, i) > 0
+            ? !cd_deliver_change(d, g_array_index(docs, gint64, i), g_array_index(seqs, gint64, i), error)
+            : !cd_deliver_page_change(d, -g_array_index(docs, gint64, i), g_array_index(seqs, gint64, i), error))
       return FALSE;
     g_clear_pointer(&locker, g_rec_mutex_locker_free);
     highest = g_array_index(seqs, gint64, i);
@@ -1261,9 +1329,11 @@ cd_deliver_set_aside(CdDelivery *d, sqlite3_stmt *row, GError **error)
   g_autoptr(GHashTable) page_map = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
   gint64 spool_page = sqlite3_column_int64(row, 0);
   gboolean fresh = FALSE;
-  gint64 server_batch, page_id;
+  gint64 server_batch, page_id, revision = 0;
   gint64 *key, *value;
 
+  if (!cd_deliver_spool_revision(d, -spool_page, &revision, error))
+    return FALSE;
   txn = cd_pg_txn_begin(d->self, error);
   if (txn == NULL)
     return FALSE;
@@ -1290,7 +1360,7 @@ cd_deliver_set_aside(CdDelivery *d, sqlite3_stmt *row, GError **error)
                                      error)) {
     return FALSE;
   }
-  if (!cd_pg_txn_commit(txn, error))
+  if (!cd_deliver_set_revision(d, -spool_page, revision, error) || !cd_pg_txn_commit(txn, error))
     return FALSE;
   if (page_id > 0)
     d->stats->set_aside++;
