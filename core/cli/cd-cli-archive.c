@@ -94,11 +94,12 @@ cd_cli_summary_documents(JsonNode *summary)
 }
 
 /* Whether a source and the server that holds its documents only agree:
- * every count, and the image hashes (sorted by hash: the same set gives
- * the same hash on both sides). The page-text hash is in page-id order,
- * and a delivery stores a batch's set-aside pages after its documents,
- * so the server's order is not the source's: that hash is printed, and
- * compared by the copy back (cd_pg_archive_copy_to_sqlite verifies it). */
+ * every count, the image hashes (sorted by hash: the same set gives the
+ * same hash on both sides) and the page texts in (file hash, page) order
+ * (source_texts_sha256). The page-text hash in page-id order is printed,
+ * not compared: a delivery stores a batch's set-aside pages after its
+ * documents, so the server's ids are not the source's order (the copy
+ * back, which keeps the server's ids, compares it). */
 static gboolean
 cd_cli_summaries_agree(JsonNode *source, JsonNode *server, GError **error)
 {
@@ -126,6 +127,11 @@ cd_cli_summaries_agree(JsonNode *source, JsonNode *server, GError **error)
   if (g_strcmp0(json_object_get_string_member_with_default(a, "images_sha256", NULL),
                 json_object_get_string_member_with_default(b, "images_sha256", "")) != 0) {
     g_set_error_literal(error, CD_ERROR, CD_ERROR_INVALID_DATA, "the page images differ (images_sha256)");
+    return FALSE;
+  }
+  if (g_strcmp0(json_object_get_string_member_with_default(a, "source_texts_sha256", NULL),
+                json_object_get_string_member_with_default(b, "source_texts_sha256", "")) != 0) {
+    g_set_error_literal(error, CD_ERROR, CD_ERROR_INVALID_DATA, "the page texts differ (source_texts_sha256)");
     return FALSE;
   }
   return TRUE;
