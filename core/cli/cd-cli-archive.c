@@ -38,6 +38,8 @@ cd_cli_print_deliver_stats(const CdDeliverStats *stats, const gchar *station, co
     json_builder_add_int_value(b, (gint64) stats->audit_entries);
     json_builder_set_member_name(b, "set_aside");
     json_builder_add_int_value(b, (gint64) stats->set_aside);
+    json_builder_set_member_name(b, "changes");
+    json_builder_add_int_value(b, (gint64) stats->changes);
     json_builder_end_object(b);
     root = json_builder_get_root(b);
     cd_cli_print_json(root);
@@ -46,9 +48,9 @@ cd_cli_print_deliver_stats(const CdDeliverStats *stats, const gchar *station, co
   g_print("Delivered to %s as station %s: %" G_GUINT64_FORMAT " documents (%" G_GUINT64_FORMAT
           " pages), %" G_GUINT64_FORMAT " the server already had, %" G_GUINT64_FORMAT
           " duplicates of another station's, %" G_GUINT64_FORMAT " pages set aside, %" G_GUINT64_FORMAT
-          " audit entries\n",
+          " changes to delivered documents, %" G_GUINT64_FORMAT " audit entries\n",
           server, station, stats->documents, stats->pages, stats->already, stats->duplicates, stats->set_aside,
-          stats->audit_entries);
+          stats->changes, stats->audit_entries);
 }
 
 /* Prints an error about the server at @uri as `chartdesk: SERVER: what
