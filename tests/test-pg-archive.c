@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "cd-archive-private.h"
+#include "cd-archive-spool.h"
 #include "cd-error.h"
 #include "cd-pg-archive.h"
 #include "cd-pg-cluster.h"
@@ -537,6 +538,12 @@ assert_server_matches(Fixture *f, CdArchive *spool)
 }
 
 static void
+count_writes(CdArchive *archive, gpointer user_data)
+{
+  (*(guint *) user_data)++;
+}
+
+static void
 cancel_after_changes(const CdDeliverStats *stats, gpointer user_data)
 {
   CancelAfter *c = user_data;
@@ -563,6 +570,7 @@ test_pg_deliver_changes(Fixture *f, gconstpointer data)
   g_autofree gchar *after = NULL;
   g_autofree gchar *state = NULL;
   gint64 split, split2, item;
+  guint writes = 0;
 
   g_assert_true(cd_pg_archive_deliver(server, spool, "station1", &stats, NULL, &error));
   g_assert_no_error(error);
@@ -571,9 +579,21 @@ test_pg_deliver_changes(Fixture *f, gconstpointer data)
   assert_server_matches(f, spool);
   g_assert_cmpint(raw_int(f, "SELECT count(*) FROM documents WHERE status = 'review'"), ==, 1);
 
-  /* document 3 was in review: a person files it, with its type */
+  /* document 3 was in review: a person files it, with its type (each
+   * decision announced to the archive's write notify, which chartdeskd
+   * uses to wake its delivery; a read is not) */
+  cd_archive_set_write_notify(spool, count_writes, &writes);
   g_assert_true(cd_archive_review_assign(spool, 3, "MRN002", "identity checked on the form", &error));
   g_assert_no_error(error);
+  g_assert_cmpuint(writes, ==, 1);
+  {
+    g_autoptr(CdArchiveTxn) read = cd_archive_txn_begin_read(spool, &error);
+    g_assert_no_error(error);
+    g_assert_true(cd_archive_txn_commit(read, &error));
+    g_assert_no_error(error);
+  }
+  g_assert_cmpuint(writes, ==, 1);
+  cd_archive_set_write_notify(spool, NULL, NULL);
   g_assert_true(cd_archive_review_set_type(spool, 3, "consultation", "read the letterhead", &error));
   g_assert_no_error(error);
   /* document 1 held two: split; document 4 continues document 1 (both MRN001) */
