@@ -203,9 +203,9 @@ test_pg_cli_copy(void)
     ro = json_node_get_object(root);
     g_assert_true(json_object_get_boolean_member(ro, "hashes_compared"));
     g_assert_false(json_object_get_boolean_member(ro, "verified"));
-    g_assert_cmpstr(
-        json_object_get_string_member(json_object_get_object_member(ro, "source"), "source_texts_sha256"), !=,
-        json_object_get_string_member(json_object_get_object_member(ro, "server"), "source_texts_sha256"));
+    g_assert_cmpstr(json_object_get_string_member(json_object_get_object_member(ro, "source"), "source_texts_sha256"),
+                    !=,
+                    json_object_get_string_member(json_object_get_object_member(ro, "server"), "source_texts_sha256"));
     /* the image hashes and counts still agree: it is the text that differs */
     g_assert_cmpstr(json_object_get_string_member(json_object_get_object_member(ro, "source"), "images_sha256"), ==,
                     json_object_get_string_member(json_object_get_object_member(ro, "server"), "images_sha256"));

@@ -928,9 +928,10 @@ cd_deliver_drop_emptied(CdDelivery *d, gint64 server_doc, gint64 into, GError **
     cd_pg_params_add(key, d->station);
     cd_pg_params_add_int(key, source);
     cd_pg_params_add_int(doc, server_doc);
-    return cd_pg_exec_ok(d->self,
-                         "UPDATE deliveries SET document_id = $2::bigint WHERE document_id = $1 AND outcome = 'duplicate'",
-                         dup, "cannot record a merge", error) &&
+    return cd_pg_exec_ok(
+               d->self,
+               "UPDATE deliveries SET document_id = $2::bigint WHERE document_id = $1 AND outcome = 'duplicate'", dup,
+               "cannot record a merge", error) &&
            cd_pg_exec_ok(d->self,
                          "UPDATE deliveries SET document_id = NULL, outcome = 'merged' WHERE station = $1 AND "
                          "source_document_id = $2",
@@ -965,9 +966,9 @@ cd_deliver_flag_duplicate(CdDelivery *d, sqlite3_stmt *doc, gint64 spool_doc, gi
                    p, "cannot read a document", error);
   if (res == NULL)
     return FALSE;
-  if (PQntuples(res) == 0 || (g_strcmp0(cd_pg_value(res, 0, 0), mrn) == 0 &&
-                              g_strcmp0(cd_pg_value(res, 0, 1), status) == 0 &&
-                              g_strcmp0(cd_pg_value(res, 0, 2), type) == 0))
+  if (PQntuples(res) == 0 ||
+      (g_strcmp0(cd_pg_value(res, 0, 0), mrn) == 0 && g_strcmp0(cd_pg_value(res, 0, 1), status) == 0 &&
+       g_strcmp0(cd_pg_value(res, 0, 2), type) == 0))
     return TRUE;
   reason = g_strdup_printf("station %s's copy (its document %" G_GINT64_FORMAT ") now reads patient %s, type %s, %s; "
                            "the server keeps station %s's: settle which is right",
@@ -981,8 +982,7 @@ cd_deliver_flag_duplicate(CdDelivery *d, sqlite3_stmt *doc, gint64 spool_doc, gi
   if (!cd_pg_exec_ok(d->self,
                      "INSERT INTO review (document_id, reason, created) SELECT $1, $2, $3 WHERE NOT EXISTS (SELECT 1 "
                      "FROM review WHERE document_id = $1 AND reason = $2 AND resolved IS NULL)",
-                     p,
-                     "cannot deliver a review item", error))
+                     p, "cannot deliver a review item", error))
     return FALSE;
   *flagged = TRUE;
   return TRUE;
@@ -1067,13 +1067,14 @@ cd_deliver_change(CdDelivery *d, gint64 spool_doc, gint64 revision, GError **err
     cd_pg_params_add_int(up, server_doc);
     for (gint i = 1; i < 7; i++)
       cd_pg_params_add(up, cd_col(doc, i));
-    if (!cd_pg_exec_ok(d->self,
-                       "UPDATE documents SET patient_mrn = $2, status = $3, type = $4, type_confidence = $5, date = $6, "
-                       "title = $7 WHERE id = $1",
-                       up, "cannot deliver a change", error))
+    if (!cd_pg_exec_ok(
+            d->self,
+            "UPDATE documents SET patient_mrn = $2, status = $3, type = $4, type_confidence = $5, date = $6, "
+            "title = $7 WHERE id = $1",
+            up, "cannot deliver a change", error))
       return FALSE;
-    pages = cd_archive_prepare(d->spool,
-                               "SELECT " SPOOL_PAGE_COLUMNS " FROM pages WHERE document_id = ? ORDER BY seq", error);
+    pages = cd_archive_prepare(d->spool, "SELECT " SPOOL_PAGE_COLUMNS " FROM pages WHERE document_id = ? ORDER BY seq",
+                               error);
     if (pages == NULL)
       return FALSE;
     sqlite3_bind_int64(pages, 1, spool_doc);
@@ -1191,9 +1192,9 @@ cd_deliver_changes(CdDelivery *d, GCancellable *cancellable, GError **error)
   p = cd_pg_params_new();
   cd_pg_params_add(p, d->station);
   cd_pg_params_add_int(p, highest);
-  return cd_pg_exec_ok(d->self,
-                       "UPDATE stations SET changes_delivered = greatest(changes_delivered, $2::bigint) WHERE name = $1",
-                       p, "cannot record a delivery", error);
+  return cd_pg_exec_ok(
+      d->self, "UPDATE stations SET changes_delivered = greatest(changes_delivered, $2::bigint) WHERE name = $1", p,
+      "cannot record a delivery", error);
 }
 
 /* One spool document, its pages and its review items, in one server
