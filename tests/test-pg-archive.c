@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "cd-archive-private.h"
+#include "cd-archive-spool.h"
 #include "cd-error.h"
 #include "cd-pg-archive.h"
 #include "cd-pg-cluster.h"
@@ -465,6 +466,277 @@ test_pg_deliver_concurrent(Fixture *f, gconstpointer data)
                   spool_int(spool, "SELECT count(*) FROM audit"));
 }
 
+/* ---- changes after delivery ---- */
+
+/* Each document of the spool as "id:status:patient:type:pages in order:
+ * open review items", and the same of the server's documents delivered
+ * for it, by their delivery key: equal when the server matches the spool. */
+static gchar *
+spool_state(CdArchive *spool)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(sqlite3_stmt) stmt = cd_archive_prepare(
+      spool,
+      "SELECT group_concat(s, ' / ') FROM (SELECT d.id || ':' || d.status || ':' || coalesce(d.patient_mrn, '-') || "
+      "':' || coalesce(d.type, '-') || ':' || (SELECT group_concat(source_page, ',') FROM (SELECT source_page FROM "
+      "pages WHERE document_id = d.id ORDER BY seq)) || ':' || (SELECT count(*) FROM review WHERE document_id = d.id "
+      "AND resolved IS NULL) AS s FROM documents d ORDER BY d.id)",
+      &error);
+
+  g_assert_no_error(error);
+  g_assert_cmpint(sqlite3_step(stmt), ==, SQLITE_ROW);
+  return g_strdup((const gchar *) sqlite3_column_text(stmt, 0));
+}
+
+static gchar *
+server_state(Fixture *f, const gchar *station)
+{
+  g_autofree gchar *sql = g_strdup_printf(
+      "SELECT string_agg(s, ' / ' ORDER BY k) FROM (SELECT v.source_document_id AS k, v.source_document_id || ':' || "
+      "d.status || ':' || coalesce(d.patient_mrn, '-') || ':' || coalesce(d.type, '-') || ':' || (SELECT "
+      "string_agg(source_page::text, ',' ORDER BY seq) FROM pages WHERE document_id = d.id) || ':' || (SELECT "
+      "count(*) FROM review WHERE document_id = d.id AND resolved IS NULL) AS s FROM deliveries v JOIN documents d "
+      "ON d.id = v.document_id WHERE v.station = '%s' AND v.outcome IN ('stored', 'partial')) x",
+      station);
+  return raw_text(f, sql);
+}
+
+/* Everything the server holds of one station, to see that a delivery
+ * with nothing new changes nothing. */
+static gchar *
+server_snapshot(Fixture *f)
+{
+  return raw_text(f, "SELECT md5(coalesce((SELECT string_agg(d::text, '|' ORDER BY id) FROM documents d), '') || "
+                     "coalesce((SELECT string_agg(p.id || ':' || coalesce(p.document_id, 0) || ':' || coalesce(p.seq, "
+                     "-1), '|' ORDER BY id) FROM pages p), '') || coalesce((SELECT string_agg(r::text, '|' ORDER BY "
+                     "id) FROM review r), '') || coalesce((SELECT string_agg(v::text, '|' ORDER BY station, "
+                     "source_document_id) FROM deliveries v), ''))");
+}
+
+/* The server matches the spool, and every page of the spool is on the
+ * server exactly once. */
+static void
+assert_server_matches(Fixture *f, CdArchive *spool)
+{
+  g_autofree gchar *a = spool_state(spool);
+  g_autofree gchar *b = server_state(f, "station1");
+
+  g_assert_cmpstr(b, ==, a);
+  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM documents"), ==, spool_int(spool, "SELECT count(*) FROM documents"));
+  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM pages"), ==, spool_int(spool, "SELECT count(*) FROM pages"));
+  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM (SELECT source_sha256, source_page FROM pages "
+                             "WHERE source_page >= 0 GROUP BY 1, 2 HAVING count(*) > 1) x"),
+                  ==, 0);
+  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM pages WHERE document_id IS NULL"), ==,
+                  spool_int(spool, "SELECT count(*) FROM pages WHERE document_id IS NULL"));
+  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM review"), ==, spool_int(spool, "SELECT count(*) FROM review"));
+  /* the items of pages set aside too (an unreadable page rescanned) */
+  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM review WHERE resolved IS NULL"), ==,
+                  spool_int(spool, "SELECT count(*) FROM review WHERE resolved IS NULL"));
+  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM review WHERE resolved IS NULL AND document_id IS NULL"), ==,
+                  spool_int(spool, "SELECT count(*) FROM review WHERE resolved IS NULL AND document_id IS NULL"));
+}
+
+static void
+count_writes(CdArchive *archive, gpointer user_data)
+{
+  (*(guint *) user_data)++;
+}
+
+static void
+cancel_after_changes(const CdDeliverStats *stats, gpointer user_data)
+{
+  CancelAfter *c = user_data;
+  if (stats->changes >= c->after)
+    g_cancellable_cancel(c->cancellable);
+}
+
+/* Deliver; then on the station resolve a document in review (patient and
+ * type), split one, merge two: the next delivery brings the server to the
+ * spool's state (the split's new document under its own key with the
+ * pages moved, the merged one removed), a further delivery changes
+ * nothing; a delivery of changes interrupted leaves the server whole and
+ * the next completes it; two deliverers at once deliver each change once. */
+static void
+test_pg_deliver_changes(Fixture *f, gconstpointer data)
+{
+  g_autoptr(CdArchive) spool = fixture_spool(f, "station1.archive", SHA_A, 6, FALSE);
+  g_autoptr(CdPgArchive) server = open_server(f);
+  g_autoptr(GCancellable) cancellable = g_cancellable_new();
+  g_autoptr(GError) error = NULL;
+  CancelAfter c = { cancellable, 1 };
+  CdDeliverStats stats = { 0 };
+  g_autofree gchar *before = NULL;
+  g_autofree gchar *after = NULL;
+  g_autofree gchar *state = NULL;
+  gint64 split, split2, item;
+  guint writes = 0;
+
+  g_assert_true(cd_pg_archive_deliver(server, spool, "station1", &stats, NULL, &error));
+  g_assert_no_error(error);
+  g_assert_cmpuint(stats.documents, ==, 6);
+  g_assert_cmpuint(stats.changes, ==, 0);
+  assert_server_matches(f, spool);
+  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM documents WHERE status = 'review'"), ==, 1);
+
+  /* document 3 was in review: a person files it, with its type (each
+   * decision announced to the archive's write notify, which chartdeskd
+   * uses to wake its delivery; a read is not) */
+  cd_archive_set_write_notify(spool, count_writes, &writes);
+  g_assert_true(cd_archive_review_assign(spool, 3, "MRN002", "identity checked on the form", &error));
+  g_assert_no_error(error);
+  g_assert_cmpuint(writes, ==, 1);
+  {
+    g_autoptr(CdArchiveTxn) read = cd_archive_txn_begin_read(spool, &error);
+    g_assert_no_error(error);
+    g_assert_true(cd_archive_txn_commit(read, &error));
+    g_assert_no_error(error);
+  }
+  g_assert_cmpuint(writes, ==, 1);
+  cd_archive_set_write_notify(spool, NULL, NULL);
+  g_assert_true(cd_archive_review_set_type(spool, 3, "consultation", "read the letterhead", &error));
+  g_assert_no_error(error);
+  /* document 1 held two: split; document 4 continues document 1 (both MRN001) */
+  split = cd_archive_review_split(spool, 1, 2, "missed separator", &error);
+  g_assert_no_error(error);
+  g_assert_cmpint(split, ==, 7);
+  g_assert_true(cd_archive_review_merge(spool, 1, 4, "one letter", &error));
+  g_assert_no_error(error);
+  state = spool_state(spool);
+  g_test_message("spool: %s", state);
+
+  g_assert_true(cd_pg_archive_deliver(server, spool, "station1", &stats, NULL, &error));
+  g_assert_no_error(error);
+  g_assert_cmpuint(stats.documents, ==, 1); /* the split's new document */
+  g_assert_cmpuint(stats.pages, ==, 1);     /* its page, moved */
+  g_assert_cmpuint(stats.duplicates, ==, 0);
+  g_assert_cmpuint(stats.changes, >=, 3);
+  assert_server_matches(f, spool);
+  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM documents WHERE status = 'review'"), ==, 1); /* the split's */
+  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM deliveries WHERE source_document_id = 3 AND document_id IN "
+                             "(SELECT id FROM documents WHERE patient_mrn = 'MRN002' AND type = 'consultation' AND "
+                             "status = 'filed')"),
+                  ==, 1);
+  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM deliveries WHERE source_document_id = 4 AND outcome = 'merged' "
+                             "AND document_id IS NULL"),
+                  ==, 1);
+  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM deliveries WHERE source_document_id = 7 AND outcome = 'stored'"), ==,
+                  1);
+  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM audit WHERE station IS NULL AND action = 'deliver-change'"), >=, 2);
+  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM audit WHERE station IS NULL AND action = 'deliver-removal'"), ==, 1);
+
+  /* again: nothing more */
+  before = server_snapshot(f);
+  g_assert_true(cd_pg_archive_deliver(server, spool, "station1", &stats, NULL, &error));
+  g_assert_no_error(error);
+  g_assert_cmpuint(stats.documents + stats.changes + stats.duplicates + stats.set_aside, ==, 0);
+  after = server_snapshot(f);
+  g_assert_cmpstr(after, ==, before);
+
+  /* more changes, the delivery cancelled after the first: the server is
+   * whole (every page once), and the next delivery completes it */
+  g_assert_true(cd_archive_review_assign(spool, 7, "MRN001", "same letter, second sheet", &error));
+  g_assert_no_error(error);
+  split2 = cd_archive_review_split(spool, 1, 3, "the appended letter had its own date", &error);
+  g_assert_no_error(error);
+  g_assert_true(cd_archive_review_merge(spool, 6, 2, "same visit", &error) ||
+                (g_clear_error(&error), cd_archive_review_set_type(spool, 6, "discharge-summary", "re-read", &error)));
+  g_assert_no_error(error);
+  cd_pg_archive_set_deliver_progress(server, cancel_after_changes, &c);
+  g_assert_false(cd_pg_archive_deliver(server, spool, "station1", &stats, cancellable, &error));
+  g_assert_error(error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_clear_error(&error);
+  g_assert_cmpuint(stats.changes, ==, 1);
+  g_assert_cmpuint(stats.documents, ==, 1); /* new documents go first: the second split's */
+  g_assert_cmpint(split2, >, 0);
+  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM pages"), ==, spool_int(spool, "SELECT count(*) FROM pages"));
+  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM (SELECT source_sha256, source_page FROM pages "
+                             "WHERE source_page >= 0 GROUP BY 1, 2 HAVING count(*) > 1) x"),
+                  ==, 0);
+  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM pages WHERE document_id IS NULL"), ==, 2);
+  cd_pg_archive_set_deliver_progress(server, NULL, NULL);
+  g_assert_true(cd_pg_archive_deliver(server, spool, "station1", &stats, NULL, &error));
+  g_assert_no_error(error);
+  g_assert_cmpuint(stats.documents, ==, 0);
+  g_assert_cmpuint(stats.changes, >=, 1);
+  assert_server_matches(f, spool);
+
+  /* the unreadable page's item closed (rescanned), a type changed, a
+   * split, then two deliverers at once */
+  item = spool_int(spool, "SELECT id FROM review WHERE resolved IS NULL AND document_id IS NULL");
+  g_assert_true(cd_archive_review_resolve(spool, item, "checked", &error));
+  g_assert_no_error(error);
+  g_assert_true(cd_archive_review_set_type(spool, 5, "laboratory-report", "re-read", &error));
+  g_assert_no_error(error);
+  g_assert_cmpint(cd_archive_review_split(spool, 5, 2, "two reports", &error), >, 0);
+  g_assert_no_error(error);
+  {
+    DeliverThread t[2] = { { f->uri, spool }, { f->uri, spool } };
+    GThread *threads[2];
+    for (guint i = 0; i < 2; i++)
+      threads[i] = g_thread_new("deliver", deliver_thread, &t[i]);
+    for (guint i = 0; i < 2; i++)
+      g_thread_join(threads[i]);
+    for (guint i = 0; i < 2; i++) {
+      g_assert_cmpstr(t[i].message, ==, NULL);
+      g_assert_true(t[i].ok);
+    }
+    g_test_message("thread 1: %" G_GUINT64_FORMAT " changes, thread 2: %" G_GUINT64_FORMAT, t[0].stats.changes,
+                   t[1].stats.changes);
+    g_assert_cmpuint(t[0].stats.documents + t[1].stats.documents, ==, 1);
+    /* each change delivered once: the page's item, and document 5 (its
+     * type and its split, one revision) */
+    g_assert_cmpuint(t[0].stats.changes + t[1].stats.changes, ==, 2);
+  }
+  assert_server_matches(f, spool);
+  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM files"), ==, 1);
+}
+
+/* A station whose document was a duplicate of another station's changes
+ * it: the other station's document is not refiled by it; an open review
+ * item on it says what this station reads, once. */
+static void
+test_pg_deliver_changes_duplicate(Fixture *f, gconstpointer data)
+{
+  g_autoptr(CdArchive) one = fixture_spool(f, "station1.archive", SHA_A, 3, FALSE);
+  g_autoptr(CdArchive) two = fixture_spool(f, "station2.archive", SHA_A, 3, FALSE);
+  g_autoptr(CdPgArchive) server = open_server(f);
+  g_autoptr(GError) error = NULL;
+  CdDeliverStats stats = { 0 };
+  g_autofree gchar *state = NULL;
+  g_autofree gchar *state_after = NULL;
+
+  g_assert_true(cd_pg_archive_deliver(server, one, "station1", &stats, NULL, &error));
+  g_assert_no_error(error);
+  g_assert_true(cd_pg_archive_deliver(server, two, "station2", &stats, NULL, &error));
+  g_assert_no_error(error);
+  g_assert_cmpuint(stats.duplicates, ==, 3);
+  state = server_state(f, "station1");
+
+  g_assert_true(cd_archive_review_assign(two, 3, "MRN001", "station 2's reading", &error));
+  g_assert_no_error(error);
+  g_assert_true(cd_pg_archive_deliver(server, two, "station2", &stats, NULL, &error));
+  g_assert_no_error(error);
+  g_assert_cmpuint(stats.changes, ==, 1);
+  /* station 1's document is as station 1 delivered it, plus one open item */
+  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM documents WHERE patient_mrn = 'MRN001'"), ==, 1);
+  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM review WHERE resolved IS NULL AND reason LIKE "
+                             "'station station2''s copy (its document 3) now reads patient MRN001%'"),
+                  ==, 1);
+  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM audit WHERE action = 'deliver-change-disputed'"), ==, 1);
+  /* a second change of the same reading adds no second item */
+  g_assert_true(cd_archive_review_set_type(two, 3, types[2], "same type", &error));
+  g_assert_no_error(error);
+  g_assert_true(cd_pg_archive_deliver(server, two, "station2", &stats, NULL, &error));
+  g_assert_no_error(error);
+  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM review WHERE reason LIKE 'station station2''s copy%'"), ==, 1);
+  state_after = server_state(f, "station1");
+  /* station 1's documents otherwise unchanged (one open item more on document 3) */
+  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM documents"), ==, 3);
+  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM pages"), ==, 9);
+  g_assert_cmpstr(state_after, !=, state);
+}
+
 /* A hit as both sides can name it: the page of the scanned file. */
 static gboolean compare_by_id = FALSE;
 
@@ -891,6 +1163,8 @@ main(int argc, char **argv)
     { "/chartdesk/pg-archive/deliver-interrupted", test_pg_deliver_interrupted },
     { "/chartdesk/pg-archive/deliver-two-stations", test_pg_deliver_two_stations },
     { "/chartdesk/pg-archive/deliver-concurrent", test_pg_deliver_concurrent },
+    { "/chartdesk/pg-archive/deliver-changes", test_pg_deliver_changes },
+    { "/chartdesk/pg-archive/deliver-changes-duplicate", test_pg_deliver_changes_duplicate },
     { "/chartdesk/pg-archive/search", test_pg_search },
     { "/chartdesk/pg-archive/restricted-and-audited", test_pg_restricted_and_audited },
     { "/chartdesk/pg-archive/search-broad", test_pg_search_broad },

@@ -12,6 +12,7 @@
 #include "config.h"
 
 #include <glib/gstdio.h>
+#include <libpq-fe.h>
 #include <json-glib/json-glib.h>
 
 #include "cd-pg-cluster-ctl.h"
@@ -176,6 +177,43 @@ test_pg_cli_copy(void)
   g_assert_cmpint(json_object_get_int_member(o, "delivered"), ==, 0);
   g_assert_cmpint(json_object_get_int_member(o, "already"), ==, json_object_get_int_member(o, "source_documents"));
   g_assert_cmpint(json_object_get_int_member(o, "source_documents"), >, 0);
+  /* the page texts by file and page are compared, and agree */
+  g_assert_cmpstr(json_object_get_string_member(json_object_get_object_member(o, "source"), "source_texts_sha256"), ==,
+                  json_object_get_string_member(json_object_get_object_member(o, "server"), "source_texts_sha256"));
+
+  /* one page's text changed on the server behind the copy's back: the
+   * copy's verification catches it (texts by file and page), then the
+   * text is put back */
+  {
+    PGconn *raw = PQconnectdb(uri);
+    PGresult *res;
+    g_auto(CdTestRun) rc = { 0 };
+    g_autoptr(JsonNode) root = NULL;
+    JsonObject *ro;
+    g_assert_cmpint(PQstatus(raw), ==, CONNECTION_OK);
+    res = PQexec(raw, "CREATE TEMP TABLE kept AS SELECT id, text FROM pages WHERE text IS NOT NULL ORDER BY id "
+                      "DESC LIMIT 1; UPDATE pages p SET text = p.text || ' tampered' FROM kept k WHERE p.id = k.id");
+    g_assert_cmpint(PQresultStatus(res), ==, PGRES_COMMAND_OK);
+    PQclear(res);
+    cd_test_chartdesk(&rc, "archive", "copy", "--json", archive, uri, NULL);
+    g_test_message("%s%s", rc.out, rc.err);
+    g_assert_cmpint(rc.status, !=, 0);
+    root = json_from_string(rc.out, &error);
+    g_assert_no_error(error);
+    ro = json_node_get_object(root);
+    g_assert_true(json_object_get_boolean_member(ro, "hashes_compared"));
+    g_assert_false(json_object_get_boolean_member(ro, "verified"));
+    g_assert_cmpstr(json_object_get_string_member(json_object_get_object_member(ro, "source"), "source_texts_sha256"),
+                    !=,
+                    json_object_get_string_member(json_object_get_object_member(ro, "server"), "source_texts_sha256"));
+    /* the image hashes and counts still agree: it is the text that differs */
+    g_assert_cmpstr(json_object_get_string_member(json_object_get_object_member(ro, "source"), "images_sha256"), ==,
+                    json_object_get_string_member(json_object_get_object_member(ro, "server"), "images_sha256"));
+    res = PQexec(raw, "UPDATE pages p SET text = k.text FROM kept k WHERE p.id = k.id");
+    g_assert_cmpint(PQresultStatus(res), ==, PGRES_COMMAND_OK);
+    PQclear(res);
+    PQfinish(raw);
+  }
 
   back = g_build_filename(workdir, "back.archive", NULL);
   cd_test_chartdesk(&r3, "archive", "copy", uri, back, NULL);

@@ -13,7 +13,10 @@
 
 #include <glib/gstdio.h>
 #include <leptonica/allheaders.h>
+#include <libsoup/soup.h>
 #include <signal.h>
+#include <sodium.h>
+#include <string.h>
 #include <sys/prctl.h>
 
 #include "cd-engine.h"
@@ -572,6 +575,148 @@ test_pg_service_config(Fixture *f, gconstpointer data)
   }
 }
 
+#define REVIEWER_PASSWORD "review-wakes-delivery"
+
+/* POST or GET @path on the station's web workstation as @cookie (NULL:
+ * none) with @csrf; the reply's JSON, NULL when it has none. */
+static JsonNode *
+web_call(SoupSession *session, const gchar *url, const gchar *method, const gchar *path, const gchar *cookie,
+         const gchar *csrf, const gchar *body, guint *status, gchar **set_cookie)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree gchar *uri = g_strconcat(url, path, NULL);
+  g_autoptr(SoupMessage) msg = soup_message_new(method, uri);
+  g_autoptr(GBytes) reply = NULL;
+  g_autoptr(JsonParser) parser = json_parser_new();
+
+  g_assert_nonnull(msg);
+  if (cookie != NULL) {
+    g_autofree gchar *header = g_strdup_printf("cd_session=%s", cookie);
+    soup_message_headers_replace(soup_message_get_request_headers(msg), "Cookie", header);
+    soup_message_headers_replace(soup_message_get_request_headers(msg), "X-CSRF-Token", csrf);
+  }
+  if (body != NULL) {
+    g_autoptr(GBytes) bytes = g_bytes_new(body, strlen(body));
+    soup_message_set_request_body_from_bytes(msg, "application/json", bytes);
+  }
+  reply = soup_session_send_and_read(session, msg, NULL, &error);
+  g_assert_no_error(error);
+  *status = soup_message_get_status(msg);
+  if (set_cookie != NULL) {
+    const gchar *h = soup_message_headers_get_one(soup_message_get_response_headers(msg), "Set-Cookie");
+    const gchar *start = h != NULL ? strstr(h, "cd_session=") : NULL;
+    g_assert_nonnull(start);
+    start += strlen("cd_session=");
+    *set_cookie = g_strndup(start, strcspn(start, ";"));
+  }
+  if (!json_parser_load_from_data(parser, g_bytes_get_data(reply, NULL), g_bytes_get_size(reply), NULL))
+    return NULL;
+  return json_node_copy(json_parser_get_root(parser));
+}
+
+/* A review decision made on a station's web workstation reaches the
+ * server at once: chartdeskd's delivery wakes for it as for a commit. The
+ * interval is an hour, so nothing but that wake can deliver it. */
+static void
+test_pg_service_review_wakes(Fixture *f, gconstpointer data)
+{
+  Station *s = NULL;
+  g_autofree gchar *users = g_build_filename(f->dir, "users.conf", NULL);
+  g_autofree gchar *text = NULL;
+  g_autofree gchar *inputs = NULL;
+  g_autofree gchar *log = NULL;
+  g_autofree gchar *url = NULL;
+  g_autofree gchar *cookie = NULL;
+  g_autofree gchar *path = NULL;
+  g_autofree gchar *body = NULL;
+  g_autoptr(GVariant) delivered = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SoupSession) session = soup_session_new();
+  g_autoptr(JsonNode) login = NULL;
+  g_autoptr(JsonNode) list = NULL;
+  g_autoptr(JsonNode) done = NULL;
+  g_autofree gchar *csrf = NULL;
+  const gchar *at;
+  guint status = 0;
+  guint64 open_before, changes_before;
+  gint64 item, deadline;
+  guint id;
+
+  if (cluster == NULL) {
+    g_test_skip(cd_pg_cluster_missing());
+    return;
+  }
+  {
+    g_autoptr(CdUserDirectory) dir = cd_user_directory_open(users, TRUE, &error);
+    const gchar *roles[] = { "indexer", NULL };
+    g_assert_no_error(error);
+    cd_user_directory_set_pwhash_limits(dir, crypto_pwhash_OPSLIMIT_MIN, crypto_pwhash_MEMLIMIT_MIN);
+    const gchar *scanner[] = { "scanner", NULL };
+    g_assert_true(cd_user_directory_add(dir, "ind", "Test Indexer", roles, NULL, REVIEWER_PASSWORD, &error));
+    g_assert_no_error(error);
+    /* the test itself starts the batch over D-Bus, as its Unix account */
+    g_assert_true(cd_user_directory_add(dir, "scan", "Test Scanner", scanner, g_get_user_name(), NULL, &error));
+    g_assert_no_error(error);
+  }
+  s = station_init(f, 0, NULL);
+  g_file_get_contents(s->config, &text, NULL, &error);
+  g_assert_no_error(error);
+  {
+    g_auto(GStrv) a = g_strsplit(text, "[service]\n", 2);
+    g_autofree gchar *with_users = g_strdup_printf("%s[service]\nusers=%s\n%s", a[0], users, a[1]);
+    g_auto(GStrv) b = g_strsplit(with_users, "deliver-interval=1\n", 2);
+    g_autofree gchar *final = g_strdup_printf("%sdeliver-interval=3600\n\n[web]\nlisten=127.0.0.1:0\n%s", b[0], b[1]);
+    g_file_set_contents(s->config, final, -1, &error);
+    g_assert_no_error(error);
+  }
+  {
+    /* the web workstation serves an archive that exists */
+    g_autoptr(CdArchive) spool = cd_archive_open(s->archive, CD_ARCHIVE_FLAG_CREATE | CD_ARCHIVE_FLAG_WRITER, &error);
+    g_assert_no_error(error);
+  }
+  station_start(s);
+  inputs = make_inputs(f, "in", 3, 2, 11);
+  id = station_batch(s, inputs, FALSE);
+  station_wait_batch(s, id, "finished", 120);
+  delivered = station_wait_delivered(s, 3, 120);
+  open_before = server_count(f, "SELECT count(*) FROM review WHERE resolved IS NULL");
+  changes_before = server_count(f, "SELECT count(*) FROM audit WHERE action = 'deliver-change'");
+  g_test_message("open review items on the server: %" G_GUINT64_FORMAT, open_before);
+  g_assert_cmpuint(open_before, >=, 1);
+
+  /* the workstation's address, from the station's log */
+  g_assert_true(g_file_get_contents(s->log, &log, NULL, NULL));
+  at = strstr(log, "web workstation at ");
+  g_assert_nonnull(at);
+  at += strlen("web workstation at ");
+  url = g_strndup(at, strcspn(at, " \n"));
+  if (g_str_has_suffix(url, "/"))
+    url[strlen(url) - 1] = '\0';
+
+  body = g_strdup_printf("{\"user\": \"ind\", \"password\": \"%s\"}", REVIEWER_PASSWORD);
+  login = web_call(session, url, "POST", "/api/v1/session", NULL, NULL, body, &status, &cookie);
+  g_assert_cmpuint(status, ==, 200);
+  csrf = g_strdup(json_object_get_string_member(json_node_get_object(login), "csrf"));
+  list = web_call(session, url, "GET", "/api/v1/review", cookie, csrf, NULL, &status, NULL);
+  g_assert_cmpuint(status, ==, 200);
+  item = json_object_get_int_member(
+      json_array_get_object_element(json_object_get_array_member(json_node_get_object(list), "items"), 0), "id");
+  path = g_strdup_printf("/api/v1/review/%" G_GINT64_FORMAT "/resolve", item);
+  done = web_call(session, url, "POST", path, cookie, csrf, "{\"why\": \"checked against the paper\"}", &status, NULL);
+  g_assert_cmpuint(status, ==, 200);
+
+  /* on the server soon: well inside the hour of the interval */
+  deadline = g_get_monotonic_time() + 60 * G_USEC_PER_SEC;
+  while (server_count(f, "SELECT count(*) FROM review WHERE resolved IS NULL") != open_before - 1) {
+    g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+    g_usleep(50000);
+  }
+  g_assert_cmpuint(server_count(f, "SELECT count(*) FROM audit WHERE action = 'deliver-change'"), ==,
+                   changes_before + 1);
+  g_assert_cmpuint(server_count(f, "SELECT count(*) FROM review WHERE resolution = 'checked against the paper'"), ==,
+                   1);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -589,6 +734,8 @@ main(int argc, char **argv)
   g_test_add("/chartdesk/pg-service/three-stations", Fixture, NULL, fixture_setup, test_pg_service_three_stations,
              fixture_teardown);
   g_test_add("/chartdesk/pg-service/server-away", Fixture, NULL, fixture_setup, test_pg_service_server_away,
+             fixture_teardown);
+  g_test_add("/chartdesk/pg-service/review-wakes", Fixture, NULL, fixture_setup, test_pg_service_review_wakes,
              fixture_teardown);
   status = g_test_run();
   g_clear_pointer(&cluster, cd_pg_cluster_stop);

@@ -38,6 +38,8 @@ cd_cli_print_deliver_stats(const CdDeliverStats *stats, const gchar *station, co
     json_builder_add_int_value(b, (gint64) stats->audit_entries);
     json_builder_set_member_name(b, "set_aside");
     json_builder_add_int_value(b, (gint64) stats->set_aside);
+    json_builder_set_member_name(b, "changes");
+    json_builder_add_int_value(b, (gint64) stats->changes);
     json_builder_end_object(b);
     root = json_builder_get_root(b);
     cd_cli_print_json(root);
@@ -46,9 +48,9 @@ cd_cli_print_deliver_stats(const CdDeliverStats *stats, const gchar *station, co
   g_print("Delivered to %s as station %s: %" G_GUINT64_FORMAT " documents (%" G_GUINT64_FORMAT
           " pages), %" G_GUINT64_FORMAT " the server already had, %" G_GUINT64_FORMAT
           " duplicates of another station's, %" G_GUINT64_FORMAT " pages set aside, %" G_GUINT64_FORMAT
-          " audit entries\n",
+          " changes to delivered documents, %" G_GUINT64_FORMAT " audit entries\n",
           server, station, stats->documents, stats->pages, stats->already, stats->duplicates, stats->set_aside,
-          stats->audit_entries);
+          stats->changes, stats->audit_entries);
 }
 
 /* Prints an error about the server at @uri as `chartdesk: SERVER: what
@@ -94,11 +96,12 @@ cd_cli_summary_documents(JsonNode *summary)
 }
 
 /* Whether a source and the server that holds its documents only agree:
- * every count, and the image hashes (sorted by hash: the same set gives
- * the same hash on both sides). The page-text hash is in page-id order,
- * and a delivery stores a batch's set-aside pages after its documents,
- * so the server's order is not the source's: that hash is printed, and
- * compared by the copy back (cd_pg_archive_copy_to_sqlite verifies it). */
+ * every count, the image hashes (sorted by hash: the same set gives the
+ * same hash on both sides) and the page texts in (file hash, page) order
+ * (source_texts_sha256). The page-text hash in page-id order is printed,
+ * not compared: a delivery stores a batch's set-aside pages after its
+ * documents, so the server's ids are not the source's order (the copy
+ * back, which keeps the server's ids, compares it). */
 static gboolean
 cd_cli_summaries_agree(JsonNode *source, JsonNode *server, GError **error)
 {
@@ -126,6 +129,11 @@ cd_cli_summaries_agree(JsonNode *source, JsonNode *server, GError **error)
   if (g_strcmp0(json_object_get_string_member_with_default(a, "images_sha256", NULL),
                 json_object_get_string_member_with_default(b, "images_sha256", "")) != 0) {
     g_set_error_literal(error, CD_ERROR, CD_ERROR_INVALID_DATA, "the page images differ (images_sha256)");
+    return FALSE;
+  }
+  if (g_strcmp0(json_object_get_string_member_with_default(a, "source_texts_sha256", NULL),
+                json_object_get_string_member_with_default(b, "source_texts_sha256", "")) != 0) {
+    g_set_error_literal(error, CD_ERROR, CD_ERROR_INVALID_DATA, "the page texts differ (source_texts_sha256)");
     return FALSE;
   }
   return TRUE;

@@ -10,6 +10,7 @@
 #include <pwd.h>
 #include <unistd.h>
 
+#include "cd-archive-spool.h"
 #include "cd-hot-folder.h"
 #include "cd-param-private.h"
 #include "cd-service-deliver.h"
@@ -68,6 +69,8 @@ cd_service_finalize(GObject *object)
   CdService *self = CD_SERVICE(object);
 
   cd_service_unexport(self);
+  if (self->web_archive != NULL)
+    cd_archive_set_write_notify(self->web_archive->archive, NULL, NULL);
   g_clear_pointer(&self->deliverer, cd_deliverer_free);
   if (self->web != NULL)
     cd_web_server_stop(self->web);
@@ -407,6 +410,15 @@ cd_service_check_delivery(CdService *self, GError **error)
   return TRUE;
 }
 
+/* A write through the web workstation's archive committed (a review
+ * decision): deliver it soon. Any thread, the archive's lock held. */
+static void
+cd_service_on_archive_write(CdArchive *archive, gpointer user_data)
+{
+  CdService *self = user_data;
+  cd_deliverer_kick(g_atomic_pointer_get(&self->deliverer));
+}
+
 /* The Delivery property follows the deliverer (main thread). */
 static void
 cd_service_on_delivery_changed(CdDeliverer *deliverer, gpointer user_data)
@@ -484,6 +496,9 @@ cd_service_start_web(CdService *self, GError **error)
   if (use == NULL)
     return FALSE;
   self->web_archive = use;
+  /* review decisions made on the web workstation change delivered
+   * documents: the delivery sends them at once, as it does commits */
+  cd_archive_set_write_notify(use->archive, cd_service_on_archive_write, self);
   web = cd_web_server_new(use->archive, cd_service_users_get_directory(self->users));
   cd_web_server_set_idle_timeout(web, self->config->web_idle_timeout);
   if (self->config->web_tls_certificate != NULL &&
@@ -557,15 +572,17 @@ cd_service_start(CdService *self, GError **error)
     return FALSE;
   if (self->config->archive_server != NULL) {
     g_autoptr(GBytes) server_key = NULL;
+    CdDeliverer *deliverer;
     /* a bad key file stops the service at once, not every delivery */
     if (self->config->server_audit_key != NULL &&
         (server_key = cd_audit_key_load(self->config->server_audit_key, FALSE, error)) == NULL) {
       g_prefix_error(error, "[archive] server-audit-key: ");
       return FALSE;
     }
-    self->deliverer = cd_deliverer_new(self->config->archive, self->config->archive_server, self->config->station,
-                                       self->config->deliver_interval, cd_service_on_delivery_changed, self);
-    cd_deliverer_set_audit_key(self->deliverer, server_key);
+    deliverer = cd_deliverer_new(self->config->archive, self->config->archive_server, self->config->station,
+                                 self->config->deliver_interval, cd_service_on_delivery_changed, self);
+    cd_deliverer_set_audit_key(deliverer, server_key);
+    g_atomic_pointer_set(&self->deliverer, deliverer); /* the web workstation's threads kick it */
     cd_service_on_delivery_changed(self->deliverer, self);
     cd_deliverer_start(self->deliverer);
   }

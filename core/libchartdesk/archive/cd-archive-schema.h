@@ -373,4 +373,44 @@ static const gchar *const cd_archive_migrations[] = {
   "CREATE INDEX patients_dob ON patients (dob);"
   "CREATE INDEX patients_family ON patients (family COLLATE NOCASE);"
   "CREATE INDEX patients_given ON patients (given COLLATE NOCASE);",
+  /* 9 → 10 (pgsync; the integrator renumbers it after the other helpers'
+   * migration 9 → 10): changes after delivery (issue 18, part 2). Every
+   * change to a committed document (a review decision, split, merge, type,
+   * patient, an MPI merge refiling it, its review items) gives it the next
+   * number of one counter, by trigger, so no code path that changes a
+   * document can forget to: a station's delivery sends the documents whose
+   * number the server has not seen, in that order. A document removed (a
+   * merge) keeps its row. Inserts are not changes: a new document is
+   * delivered as new. The review items of a page set aside (an unreadable
+   * page rescanned) count as changes of `-page id`. */
+  "CREATE TABLE document_changes ("
+  "  document_id INTEGER PRIMARY KEY," /* no foreign key: a removed document keeps its row */
+  "  seq INTEGER NOT NULL);"
+  "CREATE UNIQUE INDEX document_changes_seq ON document_changes (seq);"
+  "CREATE TRIGGER document_changes_update AFTER UPDATE ON documents BEGIN "
+  "  INSERT OR REPLACE INTO document_changes (document_id, seq) SELECT NEW.id, "
+  "  (SELECT coalesce(max(seq), 0) + 1 FROM document_changes) WHERE NEW.id IS NOT NULL; END;"
+  "CREATE TRIGGER document_changes_delete AFTER DELETE ON documents BEGIN "
+  "  INSERT OR REPLACE INTO document_changes (document_id, seq) SELECT OLD.id, "
+  "  (SELECT coalesce(max(seq), 0) + 1 FROM document_changes) WHERE OLD.id IS NOT NULL; END;"
+  "CREATE TRIGGER document_changes_pages AFTER UPDATE OF document_id, seq ON pages "
+  "  WHEN OLD.document_id IS NOT NEW.document_id OR OLD.seq IS NOT NEW.seq BEGIN "
+  "  INSERT OR REPLACE INTO document_changes (document_id, seq) SELECT OLD.document_id, "
+  "  (SELECT coalesce(max(seq), 0) + 1 FROM document_changes) WHERE OLD.document_id IS NOT NULL; "
+  "  INSERT OR REPLACE INTO document_changes (document_id, seq) SELECT NEW.document_id, "
+  "  (SELECT coalesce(max(seq), 0) + 1 FROM document_changes) WHERE NEW.document_id IS NOT NULL; END;"
+  "CREATE TRIGGER document_changes_review_insert AFTER INSERT ON review BEGIN "
+  "  INSERT OR REPLACE INTO document_changes (document_id, seq) SELECT NEW.document_id, "
+  "  (SELECT coalesce(max(seq), 0) + 1 FROM document_changes) WHERE NEW.document_id IS NOT NULL; "
+  "  INSERT OR REPLACE INTO document_changes (document_id, seq) SELECT -NEW.page_id, "
+  "  (SELECT coalesce(max(seq), 0) + 1 FROM document_changes) "
+  "  WHERE NEW.document_id IS NULL AND NEW.page_id IS NOT NULL; END;"
+  "CREATE TRIGGER document_changes_review_update AFTER UPDATE ON review BEGIN "
+  "  INSERT OR REPLACE INTO document_changes (document_id, seq) SELECT OLD.document_id, "
+  "  (SELECT coalesce(max(seq), 0) + 1 FROM document_changes) WHERE OLD.document_id IS NOT NULL; "
+  "  INSERT OR REPLACE INTO document_changes (document_id, seq) SELECT NEW.document_id, "
+  "  (SELECT coalesce(max(seq), 0) + 1 FROM document_changes) WHERE NEW.document_id IS NOT NULL; "
+  "  INSERT OR REPLACE INTO document_changes (document_id, seq) SELECT -NEW.page_id, "
+  "  (SELECT coalesce(max(seq), 0) + 1 FROM document_changes) "
+  "  WHERE NEW.document_id IS NULL AND NEW.page_id IS NOT NULL; END;",
 };

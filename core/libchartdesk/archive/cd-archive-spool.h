@@ -15,4 +15,8 @@ gint64 cd_archive_count_documents(CdArchive *self, GError **error);
 gchar *cd_server_display_name(const gchar *uri);
 gchar *cd_server_error_message(const gchar *uri, const gchar *message);
 
+/* changes after delivery: told when a write through @archive commits */
+typedef void (*CdArchiveWriteNotify)(CdArchive *archive, gpointer user_data);
+void cd_archive_set_write_notify(CdArchive *archive, CdArchiveWriteNotify notify, gpointer user_data);
+
 G_END_DECLS

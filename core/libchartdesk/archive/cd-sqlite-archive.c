@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cd-archive-private.h"
+#include "cd-archive-spool.h"
 #include "cd-archive-schema.h"
 #include "cd-error.h"
 #include "cd-util-private.h"
@@ -56,6 +57,10 @@ struct _CdSqliteArchive {
 
   /* the principal acting and the types it may not see: cd-archive-access.c */
   CdArchiveAccess access;
+
+  /* called after each write transaction commits (cd-archive-spool.h) */
+  CdArchiveWriteNotify write_notify;
+  gpointer write_notify_data;
 };
 
 G_DEFINE_FINAL_TYPE(CdSqliteArchive, cd_sqlite_archive, CD_TYPE_ARCHIVE)
@@ -165,6 +170,7 @@ cd_archive_step_done(CdArchive *self, sqlite3_stmt *stmt, GError **error)
 struct _CdArchiveTxn {
   CdArchive *archive;
   gboolean done;
+  gboolean write; /* begun IMMEDIATE: its commit is announced */
 };
 
 CdArchiveTxn *
@@ -181,6 +187,7 @@ cd_archive_txn_begin(CdArchive *self, GError **error)
     return NULL;
   txn = g_new0(CdArchiveTxn, 1);
   txn->archive = self;
+  txn->write = TRUE;
   return txn;
 }
 
@@ -205,7 +212,30 @@ cd_archive_txn_commit(CdArchiveTxn *txn, GError **error)
     return FALSE;
   txn->done = TRUE;
   cd_archive_audit_committed(txn->archive);
+  if (txn->write && CD_SQLITE_ARCHIVE(txn->archive)->write_notify != NULL)
+    CD_SQLITE_ARCHIVE(txn->archive)->write_notify(txn->archive, CD_SQLITE_ARCHIVE(txn->archive)->write_notify_data);
   return TRUE;
+}
+
+/**
+ * cd_archive_set_write_notify:
+ * @notify: (nullable): called after each write transaction of this
+ *   archive object commits (a document, a review decision, a batch), in
+ *   the committing thread with the archive's lock held: it must return
+ *   at once and not call the archive
+ *
+ * Lets a station's service wake its delivery when a review action made
+ * through it commits, as it does for batches. Writes by other processes
+ * (the command line) are not seen.
+ */
+void
+cd_archive_set_write_notify(CdArchive *self, CdArchiveWriteNotify notify, gpointer user_data)
+{
+  CdSqliteArchive *priv = CD_SQLITE_ARCHIVE(self);
+  g_autoptr(GRecMutexLocker) locker = g_rec_mutex_locker_new(cd_archive_get_mutex(self));
+
+  priv->write_notify = notify;
+  priv->write_notify_data = user_data;
 }
 
 void

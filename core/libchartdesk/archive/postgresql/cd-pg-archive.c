@@ -451,6 +451,7 @@ typedef struct {
   const gchar *station;
   CdDeliverStats *stats;
   GHashTable *batches; /* spool batch id → server batch id (gint64 in pointers via g_int64_hash) */
+  gboolean changes;    /* the spool numbers its changes (document_changes) */
 } CdDelivery;
 
 /* The text of column @i, as SQLite gives it (numbers in decimal). */
@@ -677,6 +678,468 @@ cd_deliver_find_page_document(CdDelivery *d, const gchar *sha256, const gchar *p
   return PQntuples(res) > 0 ? cd_pg_int(res, 0, 0) : 0;
 }
 
+/* ---- changes after delivery (see docs/decisions.md, "Changes after
+ * delivery") ---- */
+
+/* The spool's change number of a document (document_changes), 0 when it
+ * never changed or the spool has no such table. */
+static gboolean
+cd_deliver_spool_revision(CdDelivery *d, gint64 spool_doc, gint64 *revision, GError **error)
+{
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+
+  *revision = 0;
+  if (!d->changes)
+    return TRUE;
+  stmt = cd_archive_prepare(d->spool, "SELECT seq FROM document_changes WHERE document_id = ?", error);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64(stmt, 1, spool_doc);
+  if (sqlite3_step(stmt) == SQLITE_ROW)
+    *revision = sqlite3_column_int64(stmt, 0);
+  return TRUE;
+}
+
+/* @spool_id: a spool document, or minus a spool page set aside */
+static gboolean
+cd_deliver_set_revision(CdDelivery *d, gint64 spool_id, gint64 revision, GError **error)
+{
+  g_autoptr(CdPgParams) p = cd_pg_params_new();
+
+  cd_pg_params_add(p, d->station);
+  cd_pg_params_add_int(p, ABS(spool_id));
+  cd_pg_params_add_int(p, revision);
+  return cd_pg_exec_ok(d->self,
+                       spool_id > 0 ? "UPDATE deliveries SET revision = greatest(revision, $3::bigint) WHERE station = "
+                                      "$1 AND source_document_id = $2"
+                                    : "UPDATE page_deliveries SET revision = greatest(revision, $3::bigint) WHERE "
+                                      "station = $1 AND source_page_id = $2",
+                       p, "cannot record a delivery", error);
+}
+
+/* A page set aside whose review items changed (an unreadable page
+ * rescanned, its item resolved): the server's items of that page replaced
+ * by the spool's, with its revision and an audit entry, in one
+ * transaction. */
+static gboolean
+cd_deliver_page_change(CdDelivery *d, gint64 spool_page, gint64 revision, GError **error)
+{
+  g_autoptr(CdPgTxn) txn = NULL;
+  g_autoptr(CdPgParams) p = cd_pg_params_new();
+  g_autoptr(PGresult) key = NULL;
+  g_autoptr(GHashTable) page_map = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
+  g_autoptr(JsonObject) obj = json_object_new();
+  g_autoptr(JsonNode) detail = NULL;
+  g_autofree gchar *object = NULL;
+  gint64 page_id, current = revision;
+  gint64 *k, *v;
+
+  txn = cd_pg_txn_begin(d->self, error);
+  if (txn == NULL)
+    return FALSE;
+  cd_pg_params_add(p, d->station);
+  cd_pg_params_add_int(p, spool_page);
+  key = cd_pg_exec(d->self,
+                   "SELECT coalesce(page_id, 0), outcome, revision FROM page_deliveries WHERE station = $1 AND "
+                   "source_page_id = $2 FOR UPDATE",
+                   p, "cannot read what was delivered", error);
+  if (key == NULL)
+    return FALSE;
+  if (PQntuples(key) == 0 || cd_pg_int(key, 0, 2) >= revision)
+    return TRUE;
+  page_id = cd_pg_int(key, 0, 0);
+  if (!cd_deliver_spool_revision(d, -spool_page, &current, error))
+    return FALSE;
+  current = MAX(current, revision);
+  if (g_strcmp0(cd_pg_value(key, 0, 1), "stored") == 0 && page_id > 0) {
+    g_autoptr(CdPgParams) rp = cd_pg_params_new();
+    cd_pg_params_add_int(rp, page_id);
+    k = g_new(gint64, 1);
+    v = g_new(gint64, 1);
+    *k = spool_page;
+    *v = page_id;
+    g_hash_table_insert(page_map, k, v);
+    if (!cd_pg_exec_ok(d->self, "DELETE FROM review WHERE page_id = $1 AND document_id IS NULL", rp,
+                       "cannot deliver a change", error) ||
+        !cd_deliver_review(d, "document_id IS NULL AND page_id", spool_page, 0, page_map, error))
+      return FALSE;
+  }
+  if (!cd_deliver_set_revision(d, -spool_page, current, error))
+    return FALSE;
+  object = g_strdup_printf("page:%" G_GINT64_FORMAT, page_id);
+  json_object_set_string_member(obj, "station", d->station);
+  json_object_set_int_member(obj, "source_page_id", spool_page);
+  json_object_set_int_member(obj, "revision", current);
+  detail = json_node_init_object(json_node_alloc(), g_steal_pointer(&obj));
+  if (!cd_pg_audit(d->self, "deliver-change", object, detail, error) || !cd_pg_txn_commit(txn, error))
+    return FALSE;
+  d->stats->changes++;
+  return TRUE;
+}
+
+/* Puts a page the server already has (a row of SPOOL_PAGE_COLUMNS, found
+ * by its file's hash and page) into the server document @document_id at
+ * the spool's place: its place updated when that document holds it,
+ * moved when another document this station delivered holds it (a split
+ * or merge on the station). Returns the page's server id; 0 when the
+ * server does not have it (*@missing set), when another station's
+ * document or no document holds it (left where it is: a page is never
+ * taken from another station's document), or when the page has no file
+ * hash (found by nothing but its first delivery); -1 on error. *@from is
+ * the server document it was moved out of, 0 for none. */
+static gint64
+cd_deliver_place_page(CdDelivery *d, sqlite3_stmt *row, gint64 document_id, gint64 *from, gboolean *missing,
+                      GError **error)
+{
+  g_autoptr(CdPgParams) p = cd_pg_params_new();
+  g_autoptr(PGresult) res = NULL;
+  g_autoptr(CdPgParams) up = NULL;
+  gint64 page_id, holder;
+
+  *from = 0;
+  *missing = FALSE;
+  if (cd_col(row, 7) == NULL || sqlite3_column_int64(row, 6) < 0)
+    return 0;
+  cd_pg_params_add(p, cd_col(row, 7));
+  cd_pg_params_add(p, cd_col(row, 6));
+  cd_pg_params_add(p, d->station);
+  res = cd_pg_exec(d->self,
+                   "SELECT p.id, coalesce(p.document_id, 0), EXISTS (SELECT 1 FROM deliveries v WHERE v.station = $3 "
+                   "AND v.document_id = p.document_id AND v.outcome IN ('stored', 'partial')) FROM pages p "
+                   "WHERE p.source_sha256 = $1 AND p.source_page = $2::integer FOR UPDATE OF p",
+                   p, "cannot look a page up", error);
+  if (res == NULL)
+    return -1;
+  if (PQntuples(res) == 0) {
+    *missing = TRUE;
+    return 0;
+  }
+  page_id = cd_pg_int(res, 0, 0);
+  holder = cd_pg_int(res, 0, 1);
+  if (holder != document_id && (holder == 0 || g_strcmp0(cd_pg_value(res, 0, 2), "t") != 0))
+    return 0;
+  up = cd_pg_params_new();
+  cd_pg_params_add_int(up, page_id);
+  cd_pg_params_add_int(up, document_id);
+  cd_pg_params_add(up, cd_col(row, 2));
+  if (!cd_pg_exec_ok(d->self, "UPDATE pages SET document_id = $2, seq = $3::integer WHERE id = $1", up,
+                     "cannot move a page", error))
+    return -1;
+  if (holder != document_id)
+    *from = holder;
+  return page_id;
+}
+
+/* A server document this station delivered, left without pages by a
+ * merge on the station: removed once the spool no longer has its
+ * document, its delivery recorded as `merged`; other stations' duplicates
+ * of it follow its pages to @into. */
+static gboolean
+cd_deliver_drop_emptied(CdDelivery *d, gint64 server_doc, gint64 into, GError **error)
+{
+  g_autoptr(CdPgParams) p = cd_pg_params_new();
+  g_autoptr(PGresult) res = NULL;
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+  gint64 source;
+
+  cd_pg_params_add(p, d->station);
+  cd_pg_params_add_int(p, server_doc);
+  res = cd_pg_exec(d->self,
+                   "SELECT v.source_document_id FROM deliveries v WHERE v.station = $1 AND v.document_id = $2 "
+                   "AND v.outcome IN ('stored', 'partial') AND NOT EXISTS (SELECT 1 FROM pages WHERE document_id = $2)",
+                   p, "cannot read what was delivered", error);
+  if (res == NULL)
+    return FALSE;
+  if (PQntuples(res) == 0)
+    return TRUE; /* not this station's, or it still holds pages */
+  source = cd_pg_int(res, 0, 0);
+  stmt = cd_archive_prepare(d->spool, "SELECT 1 FROM documents WHERE id = ?", error);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64(stmt, 1, source);
+  if (sqlite3_step(stmt) == SQLITE_ROW)
+    return TRUE; /* still a document of the spool: its own change brings its pages back */
+  {
+    g_autoptr(CdPgParams) dup = cd_pg_params_new();
+    g_autoptr(CdPgParams) key = cd_pg_params_new();
+    g_autoptr(CdPgParams) doc = cd_pg_params_new();
+    cd_pg_params_add_int(dup, server_doc);
+    if (into > 0)
+      cd_pg_params_add_int(dup, into);
+    else
+      cd_pg_params_add(dup, NULL);
+    cd_pg_params_add(key, d->station);
+    cd_pg_params_add_int(key, source);
+    cd_pg_params_add_int(doc, server_doc);
+    return cd_pg_exec_ok(
+               d->self,
+               "UPDATE deliveries SET document_id = $2::bigint WHERE document_id = $1 AND outcome = 'duplicate'", dup,
+               "cannot record a merge", error) &&
+           cd_pg_exec_ok(d->self,
+                         "UPDATE deliveries SET document_id = NULL, outcome = 'merged' WHERE station = $1 AND "
+                         "source_document_id = $2",
+                         key, "cannot record a merge", error) &&
+           cd_pg_exec_ok(d->self, "DELETE FROM review WHERE document_id = $1", doc, "cannot remove a merged document",
+                         error) &&
+           cd_pg_exec_ok(d->self, "DELETE FROM documents WHERE id = $1", doc, "cannot remove a merged document", error);
+  }
+}
+
+/* The spool's document differs from the other station's server document
+ * its pages are on: the server keeps that station's, and an open review
+ * item on it says what this station's copy reads, for a person to settle.
+ * Nothing of it is filed by this station. */
+static gboolean
+cd_deliver_flag_duplicate(CdDelivery *d, sqlite3_stmt *doc, gint64 spool_doc, gint64 server_doc, gboolean *flagged,
+                          GError **error)
+{
+  g_autoptr(CdPgParams) p = cd_pg_params_new();
+  g_autoptr(PGresult) res = NULL;
+  g_autofree gchar *now = cd_now_iso8601();
+  g_autofree gchar *reason = NULL;
+  const gchar *mrn = cd_col(doc, 1), *status = cd_col(doc, 2), *type = cd_col(doc, 3);
+
+  *flagged = FALSE;
+  if (server_doc <= 0)
+    return TRUE;
+  cd_pg_params_add_int(p, server_doc);
+  res = cd_pg_exec(d->self,
+                   "SELECT patient_mrn, status, type, (SELECT station FROM deliveries WHERE document_id = $1 AND "
+                   "outcome IN ('stored', 'partial') LIMIT 1) FROM documents WHERE id = $1",
+                   p, "cannot read a document", error);
+  if (res == NULL)
+    return FALSE;
+  if (PQntuples(res) == 0 ||
+      (g_strcmp0(cd_pg_value(res, 0, 0), mrn) == 0 && g_strcmp0(cd_pg_value(res, 0, 1), status) == 0 &&
+       g_strcmp0(cd_pg_value(res, 0, 2), type) == 0))
+    return TRUE;
+  reason = g_strdup_printf("station %s's copy (its document %" G_GINT64_FORMAT ") now reads patient %s, type %s, %s; "
+                           "the server keeps station %s's: settle which is right",
+                           d->station, spool_doc, mrn != NULL ? mrn : "none", type != NULL ? type : "none", status,
+                           cd_pg_value(res, 0, 3) != NULL ? cd_pg_value(res, 0, 3) : "another");
+  g_clear_pointer(&p, cd_pg_params_free);
+  p = cd_pg_params_new();
+  cd_pg_params_add_int(p, server_doc);
+  cd_pg_params_add(p, reason);
+  cd_pg_params_add(p, now);
+  if (!cd_pg_exec_ok(d->self,
+                     "INSERT INTO review (document_id, reason, created) SELECT $1, $2, $3 WHERE NOT EXISTS (SELECT 1 "
+                     "FROM review WHERE document_id = $1 AND reason = $2 AND resolved IS NULL)",
+                     p, "cannot deliver a review item", error))
+    return FALSE;
+  *flagged = TRUE;
+  return TRUE;
+}
+
+/* One changed spool document: its server document brought to the spool's
+ * state (status, patient, type, date, title, its pages and their order,
+ * its review items) in one server transaction with its new revision and
+ * an audit entry. A deliverer that finds the revision delivered (a retry,
+ * a concurrent deliverer: the delivery row is locked first) does nothing. */
+static gboolean
+cd_deliver_change(CdDelivery *d, gint64 spool_doc, gint64 revision, GError **error)
+{
+  g_autoptr(CdPgTxn) txn = NULL;
+  g_autoptr(CdArchiveTxn) snapshot = NULL;
+  g_autoptr(CdPgParams) p = cd_pg_params_new();
+  g_autoptr(PGresult) key = NULL;
+  g_autoptr(sqlite3_stmt) doc = NULL;
+  g_autoptr(sqlite3_stmt) pages = NULL;
+  g_autoptr(GHashTable) page_map = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
+  g_autoptr(GArray) sources = g_array_new(FALSE, FALSE, sizeof(gint64));
+  g_autoptr(JsonObject) obj = json_object_new();
+  g_autoptr(JsonNode) detail = NULL;
+  g_autofree gchar *object = NULL;
+  g_autofree gchar *outcome = NULL;
+  const gchar *action = "deliver-change";
+  gint64 server_doc, current = revision, server_batch;
+  guint moved = 0, added = 0;
+  gint rc;
+
+  txn = cd_pg_txn_begin(d->self, error);
+  if (txn == NULL)
+    return FALSE;
+  cd_pg_params_add(p, d->station);
+  cd_pg_params_add_int(p, spool_doc);
+  key = cd_pg_exec(d->self,
+                   "SELECT coalesce(document_id, 0), outcome, revision FROM deliveries WHERE station = $1 AND "
+                   "source_document_id = $2 FOR UPDATE",
+                   p, "cannot read what was delivered", error);
+  if (key == NULL)
+    return FALSE;
+  if (PQntuples(key) == 0 || cd_pg_int(key, 0, 2) >= revision)
+    return TRUE; /* never delivered (delivered as new), or delivered already */
+  server_doc = cd_pg_int(key, 0, 0);
+  outcome = g_strdup(cd_pg_value(key, 0, 1));
+
+  /* one snapshot of the spool, and its revision now (read first: a change
+   * made meanwhile is newer than the state read, and sent again) */
+  snapshot = cd_archive_txn_begin_read(d->spool, error);
+  if (snapshot == NULL || !cd_deliver_spool_revision(d, spool_doc, &current, error))
+    return FALSE;
+  current = MAX(current, revision);
+  doc = cd_archive_prepare(d->spool,
+                           "SELECT batch_id, patient_mrn, status, type, type_confidence, date, title FROM documents "
+                           "WHERE id = ?",
+                           error);
+  if (doc == NULL)
+    return FALSE;
+  sqlite3_bind_int64(doc, 1, spool_doc);
+  rc = sqlite3_step(doc);
+
+  if (g_strcmp0(outcome, "merged") == 0) {
+    /* removed from the server already (by the change of the document
+     * that took its pages) */
+    action = "deliver-removal";
+  } else if (rc != SQLITE_ROW) {
+    /* merged into another document on the station: removed here once the
+     * document that took its pages has them (now, or with its change) */
+    action = "deliver-removal";
+    if (!cd_deliver_drop_emptied(d, server_doc, 0, error))
+      return FALSE;
+  } else if (g_strcmp0(outcome, "duplicate") == 0) {
+    gboolean flagged = FALSE;
+    if (!cd_deliver_flag_duplicate(d, doc, spool_doc, server_doc, &flagged, error))
+      return FALSE;
+    action = flagged ? "deliver-change-disputed" : "deliver-change";
+  } else {
+    g_autoptr(CdPgParams) up = cd_pg_params_new();
+    server_batch = cd_deliver_batch(d, sqlite3_column_int64(doc, 0), error);
+    if (server_batch == 0)
+      return FALSE;
+    cd_pg_params_add_int(up, server_doc);
+    for (gint i = 1; i < 7; i++)
+      cd_pg_params_add(up, cd_col(doc, i));
+    if (!cd_pg_exec_ok(
+            d->self,
+            "UPDATE documents SET patient_mrn = $2, status = $3, type = $4, type_confidence = $5, date = $6, "
+            "title = $7 WHERE id = $1",
+            up, "cannot deliver a change", error))
+      return FALSE;
+    pages = cd_archive_prepare(d->spool, "SELECT " SPOOL_PAGE_COLUMNS " FROM pages WHERE document_id = ? ORDER BY seq",
+                               error);
+    if (pages == NULL)
+      return FALSE;
+    sqlite3_bind_int64(pages, 1, spool_doc);
+    while ((rc = sqlite3_step(pages)) == SQLITE_ROW) {
+      gint64 from = 0, page_id;
+      gboolean missing = FALSE;
+      gint64 *k, *v;
+      page_id = cd_deliver_place_page(d, pages, server_doc, &from, &missing, error);
+      if (page_id < 0)
+        return FALSE;
+      if (missing) {
+        /* not on the server at all (never delivered): delivered now */
+        page_id = cd_deliver_page(d, pages, server_batch, server_doc, error);
+        if (page_id < 0)
+          return FALSE;
+        added += page_id > 0;
+      }
+      if (from > 0) {
+        moved++;
+        g_array_append_val(sources, from);
+      }
+      k = g_new(gint64, 1);
+      v = g_new(gint64, 1);
+      *k = sqlite3_column_int64(pages, 0);
+      *v = page_id;
+      g_hash_table_insert(page_map, k, v);
+    }
+    if (rc != SQLITE_DONE) {
+      cd_archive_set_error(d->spool, error, "cannot read a document's pages");
+      return FALSE;
+    }
+    /* the review items as the spool has them now */
+    {
+      g_autoptr(CdPgParams) rp = cd_pg_params_new();
+      cd_pg_params_add_int(rp, server_doc);
+      if (!cd_pg_exec_ok(d->self, "DELETE FROM review WHERE document_id = $1", rp, "cannot deliver a change", error) ||
+          !cd_deliver_review(d, "document_id", spool_doc, server_doc, page_map, error))
+        return FALSE;
+    }
+    for (guint i = 0; i < sources->len; i++) {
+      if (!cd_deliver_drop_emptied(d, g_array_index(sources, gint64, i), server_doc, error))
+        return FALSE;
+    }
+  }
+  if (!cd_deliver_set_revision(d, spool_doc, current, error))
+    return FALSE;
+  object = server_doc > 0 ? g_strdup_printf("document:%" G_GINT64_FORMAT, server_doc)
+                          : g_strdup_printf("station:%s", d->station);
+  json_object_set_string_member(obj, "station", d->station);
+  json_object_set_int_member(obj, "source_document_id", spool_doc);
+  json_object_set_int_member(obj, "revision", current);
+  json_object_set_int_member(obj, "pages_moved", moved);
+  json_object_set_int_member(obj, "pages_added", added);
+  detail = json_node_init_object(json_node_alloc(), g_steal_pointer(&obj));
+  if (!cd_pg_audit(d->self, action, object, detail, error) || !cd_pg_txn_commit(txn, error))
+    return FALSE;
+  d->stats->changes++;
+  return TRUE;
+}
+
+/* The spool's changes past the station's `changes_delivered`, in their
+ * order, each brought to the server; then the mark moved past them. */
+static gboolean
+cd_deliver_changes(CdDelivery *d, GCancellable *cancellable, GError **error)
+{
+  g_autoptr(CdPgParams) p = cd_pg_params_new();
+  g_autoptr(PGresult) res = NULL;
+  g_autoptr(GArray) docs = g_array_new(FALSE, FALSE, sizeof(gint64));
+  g_autoptr(GArray) seqs = g_array_new(FALSE, FALSE, sizeof(gint64));
+  gint64 after, highest = 0;
+
+  if (!d->changes)
+    return TRUE;
+  cd_pg_params_add(p, d->station);
+  res = cd_pg_exec(d->self, "SELECT changes_delivered FROM stations WHERE name = $1", p, "cannot read the station",
+                   error);
+  if (res == NULL)
+    return FALSE;
+  after = PQntuples(res) > 0 ? cd_pg_int(res, 0, 0) : 0;
+  {
+    g_autoptr(GRecMutexLocker) locker = g_rec_mutex_locker_new(cd_archive_get_mutex(d->spool));
+    g_autoptr(sqlite3_stmt) stmt =
+        cd_archive_prepare(d->spool, "SELECT document_id, seq FROM document_changes WHERE seq > ? ORDER BY seq", error);
+    gint rc;
+    if (stmt == NULL)
+      return FALSE;
+    sqlite3_bind_int64(stmt, 1, after);
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+      gint64 id = sqlite3_column_int64(stmt, 0), seq = sqlite3_column_int64(stmt, 1);
+      g_array_append_val(docs, id);
+      g_array_append_val(seqs, seq);
+    }
+    if (rc != SQLITE_DONE) {
+      cd_archive_set_error(d->spool, error, "cannot read the spool's changes");
+      return FALSE;
+    }
+  }
+  for (guint i = 0; i < docs->len; i++) {
+    g_autoptr(GRecMutexLocker) locker = NULL;
+    if (g_cancellable_set_error_if_cancelled(cancellable, error))
+      return FALSE;
+    locker = g_rec_mutex_locker_new(cd_archive_get_mutex(d->spool));
+    if (g_array_index(docs, gint64, i) > 0
+            ? !cd_deliver_change(d, g_array_index(docs, gint64, i), g_array_index(seqs, gint64, i), error)
+            : !cd_deliver_page_change(d, -g_array_index(docs, gint64, i), g_array_index(seqs, gint64, i), error))
+      return FALSE;
+    g_clear_pointer(&locker, g_rec_mutex_locker_free);
+    highest = g_array_index(seqs, gint64, i);
+    if (d->self->progress != NULL)
+      d->self->progress(d->stats, d->self->progress_data);
+  }
+  if (highest == 0)
+    return TRUE;
+  g_clear_pointer(&p, cd_pg_params_free);
+  p = cd_pg_params_new();
+  cd_pg_params_add(p, d->station);
+  cd_pg_params_add_int(p, highest);
+  return cd_pg_exec_ok(
+      d->self, "UPDATE stations SET changes_delivered = greatest(changes_delivered, $2::bigint) WHERE name = $1", p,
+      "cannot record a delivery", error);
+}
+
 /* One spool document, its pages and its review items, in one server
  * transaction with its delivery key. */
 static gboolean
@@ -690,11 +1153,18 @@ cd_deliver_document(CdDelivery *d, gint64 spool_doc, GError **error)
   g_autoptr(GHashTable) page_map = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
   g_autofree gchar *first_sha = NULL;
   g_autofree gchar *first_page = NULL;
+  g_autoptr(CdArchiveTxn) snapshot = NULL;
+  g_autoptr(GArray) sources = g_array_new(FALSE, FALSE, sizeof(gint64));
   gboolean fresh = FALSE;
-  gint64 server_batch, document_id;
+  gint64 server_batch, document_id, revision = 0;
   guint n_pages = 0, stored = 0;
   gint rc;
 
+  /* one snapshot of the spool; its revision read before its state, so a
+   * change made meanwhile is sent as a change */
+  snapshot = cd_archive_txn_begin_read(d->spool, error);
+  if (snapshot == NULL || !cd_deliver_spool_revision(d, spool_doc, &revision, error))
+    return FALSE;
   doc = cd_archive_prepare(d->spool,
                            "SELECT batch_id, patient_mrn, status, type, type_confidence, date, title, created "
                            "FROM documents WHERE id = ?",
@@ -736,6 +1206,15 @@ cd_deliver_document(CdDelivery *d, gint64 spool_doc, GError **error)
   while ((rc = sqlite3_step(pages)) == SQLITE_ROW) {
     gint64 page_id = cd_deliver_page(d, pages, server_batch, document_id, error);
     gint64 *key, *value;
+    if (page_id == 0) {
+      /* on the server already: in a document of this station's that a
+       * split on the station took it from, it moves here */
+      gint64 from = 0;
+      gboolean missing = FALSE;
+      page_id = cd_deliver_place_page(d, pages, document_id, &from, &missing, error);
+      if (from > 0)
+        g_array_append_val(sources, from);
+    }
     if (page_id < 0)
       return FALSE;
     if (n_pages++ == 0) {
@@ -764,7 +1243,7 @@ cd_deliver_document(CdDelivery *d, gint64 spool_doc, GError **error)
     if (!cd_pg_exec_ok(d->self, "DELETE FROM documents WHERE id = $1", del, "cannot deliver a document", error) ||
         !cd_deliver_set_outcome(d, "deliveries", "source_document_id", "document_id", spool_doc, existing, "duplicate",
                                 error) ||
-        !cd_pg_txn_commit(txn, error))
+        !cd_deliver_set_revision(d, spool_doc, revision, error) || !cd_pg_txn_commit(txn, error))
       return FALSE;
     d->stats->duplicates++;
     return TRUE;
@@ -772,7 +1251,13 @@ cd_deliver_document(CdDelivery *d, gint64 spool_doc, GError **error)
   if (!cd_deliver_review(d, "document_id", spool_doc, document_id, page_map, error) ||
       !cd_deliver_set_outcome(d, "deliveries", "source_document_id", "document_id", spool_doc, document_id,
                               stored < n_pages ? "partial" : "stored", error) ||
-      !cd_pg_txn_commit(txn, error))
+      !cd_deliver_set_revision(d, spool_doc, revision, error))
+    return FALSE;
+  for (guint i = 0; i < sources->len; i++) {
+    if (!cd_deliver_drop_emptied(d, g_array_index(sources, gint64, i), document_id, error))
+      return FALSE;
+  }
+  if (!cd_pg_txn_commit(txn, error))
     return FALSE;
   d->stats->documents++;
   d->stats->pages += stored;
@@ -788,9 +1273,11 @@ cd_deliver_set_aside(CdDelivery *d, sqlite3_stmt *row, GError **error)
   g_autoptr(GHashTable) page_map = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
   gint64 spool_page = sqlite3_column_int64(row, 0);
   gboolean fresh = FALSE;
-  gint64 server_batch, page_id;
+  gint64 server_batch, page_id, revision = 0;
   gint64 *key, *value;
 
+  if (!cd_deliver_spool_revision(d, -spool_page, &revision, error))
+    return FALSE;
   txn = cd_pg_txn_begin(d->self, error);
   if (txn == NULL)
     return FALSE;
@@ -817,7 +1304,7 @@ cd_deliver_set_aside(CdDelivery *d, sqlite3_stmt *row, GError **error)
                                      error)) {
     return FALSE;
   }
-  if (!cd_pg_txn_commit(txn, error))
+  if (!cd_deliver_set_revision(d, -spool_page, revision, error) || !cd_pg_txn_commit(txn, error))
     return FALSE;
   if (page_id > 0)
     d->stats->set_aside++;
@@ -1126,6 +1613,14 @@ cd_pg_archive_deliver(CdPgArchive *self, CdArchive *spool, const gchar *station,
     return FALSE;
   if (!cd_deliver_station(&d, error) || !cd_deliver_patients(&d, error))
     return FALSE;
+  {
+    g_autoptr(GRecMutexLocker) locker = g_rec_mutex_locker_new(cd_archive_get_mutex(spool));
+    g_autoptr(sqlite3_stmt) stmt =
+        cd_archive_prepare(spool, "SELECT 1 FROM sqlite_schema WHERE name = 'document_changes'", error);
+    if (stmt == NULL)
+      return FALSE;
+    d.changes = sqlite3_step(stmt) == SQLITE_ROW;
+  }
 
   /* documents oldest first; those the server has from this station are
    * counted as already there without a transaction each, and the keys
@@ -1151,6 +1646,10 @@ cd_pg_archive_deliver(CdPgArchive *self, CdArchive *spool, const gchar *station,
     if (self->progress != NULL)
       self->progress(d.stats, self->progress_data);
   }
+
+  /* then the changes made to delivered documents, in the spool's order */
+  if (!cd_deliver_changes(&d, cancellable, error))
+    return FALSE;
 
   if (!cd_deliver_high_water(&d, "SELECT coalesce(max(source_page_id), 0) FROM page_deliveries WHERE station = $1",
                              &after, error))
@@ -1181,7 +1680,7 @@ cd_pg_archive_deliver(CdPgArchive *self, CdArchive *spool, const gchar *station,
   if (!cd_deliver_batches_and_files(&d, error) || !cd_deliver_audit(&d, error))
     return FALSE;
   /* recorded on the server when it stored anything */
-  if (d.stats->documents + d.stats->duplicates + d.stats->set_aside > 0) {
+  if (d.stats->documents + d.stats->duplicates + d.stats->set_aside + d.stats->changes > 0) {
     g_autoptr(JsonObject) obj = json_object_new();
     g_autoptr(JsonNode) detail = NULL;
     g_autofree gchar *object = g_strdup_printf("station:%s", station);
@@ -1190,6 +1689,7 @@ cd_pg_archive_deliver(CdPgArchive *self, CdArchive *spool, const gchar *station,
     json_object_set_int_member(obj, "duplicates", (gint64) d.stats->duplicates);
     json_object_set_int_member(obj, "set_aside", (gint64) d.stats->set_aside);
     json_object_set_int_member(obj, "audit_entries", (gint64) d.stats->audit_entries);
+    json_object_set_int_member(obj, "changes", (gint64) d.stats->changes);
     json_object_set_string_member(obj, "spool", cd_archive_get_path(spool));
     detail = json_node_init_object(json_node_alloc(), g_steal_pointer(&obj));
     if (!cd_pg_audit(self, "deliver", object, detail, error))

@@ -58,6 +58,9 @@ void cd_pg_archive_set_purpose(CdPgArchive *self, const gchar *purpose);
  * @audit_entries: spool audit entries delivered
  * @set_aside: pages kept out of documents (blank, separator, failed)
  *   stored on the server by this call
+ * @changes: delivered documents brought to the spool's state by this call
+ *   (a review decision, split, merge, type or patient changed after
+ *   delivery), one server transaction each
  */
 typedef struct {
   guint64 documents;
@@ -66,6 +69,7 @@ typedef struct {
   guint64 duplicates;
   guint64 audit_entries;
   guint64 set_aside;
+  guint64 changes;
 } CdDeliverStats;
 
 /**
@@ -108,9 +112,11 @@ JsonNode *cd_pg_archive_summary(CdPgArchive *self, GError **error);
  *
  * The server schema this library writes, kept in the server's `meta`
  * table as `schema_version`. It mirrors the SQLite archive's schema
- * (CD_ARCHIVE_SCHEMA_VERSION 8) plus the stations and their deliveries.
+ * (CD_ARCHIVE_SCHEMA_VERSION 8) plus the stations and their deliveries;
+ * version 2 adds the revisions of delivered documents (changes after
+ * delivery).
  */
-#define CD_PG_ARCHIVE_SCHEMA_VERSION 1
+#define CD_PG_ARCHIVE_SCHEMA_VERSION 2
 
 /* the server's schema version, as read at open */
 gint cd_pg_archive_get_schema_version(CdPgArchive *self);

@@ -103,9 +103,22 @@ cd_summary_row(PGresult *row, gpointer user_data)
   return TRUE;
 }
 
+/* The page texts by what was scanned, (file hash, page) order: the same on
+ * both sides of a delivery whatever ids the server gave the pages (a
+ * delivery stores a batch's set-aside pages after its documents). Each
+ * page's file hash and page number are hashed with its text, so a text
+ * moved to another page differs too. */
+static gboolean
+cd_summary_source_row(PGresult *row, gpointer user_data)
+{
+  for (gint i = 0; i < 3; i++)
+    cd_summary_add_text(user_data, cd_pg_value(row, 0, i));
+  return TRUE;
+}
+
 static JsonNode *
 cd_summary_build(const gchar *const *tables, const gint64 *counts, guint n, GChecksum *images, GChecksum *texts,
-                 gint64 audit)
+                 GChecksum *source_texts, gint64 audit)
 {
   g_autoptr(JsonBuilder) b = json_builder_new();
 
@@ -121,6 +134,8 @@ cd_summary_build(const gchar *const *tables, const gint64 *counts, guint n, GChe
   json_builder_add_string_value(b, g_checksum_get_string(images));
   json_builder_set_member_name(b, "page_texts_sha256");
   json_builder_add_string_value(b, g_checksum_get_string(texts));
+  json_builder_set_member_name(b, "source_texts_sha256");
+  json_builder_add_string_value(b, g_checksum_get_string(source_texts));
   /* not compared: each side's log also holds its own entries */
   json_builder_set_member_name(b, "audit_entries");
   json_builder_add_int_value(b, audit);
@@ -135,6 +150,7 @@ cd_pg_archive_summary(CdPgArchive *self, GError **error)
   gint64 counts[G_N_ELEMENTS(cd_copy_tables)];
   g_autoptr(GChecksum) images = g_checksum_new(G_CHECKSUM_SHA256);
   g_autoptr(GChecksum) texts = g_checksum_new(G_CHECKSUM_SHA256);
+  g_autoptr(GChecksum) source_texts = g_checksum_new(G_CHECKSUM_SHA256);
   g_autoptr(PGresult) audit = NULL;
 
   g_return_val_if_fail(self != NULL, NULL);
@@ -148,12 +164,16 @@ cd_pg_archive_summary(CdPgArchive *self, GError **error)
     counts[i] = g_ascii_strtoll(PQgetvalue(res, 0, 0), NULL, 10);
   }
   if (!cd_pg_stream(self, "SELECT sha256 FROM images ORDER BY sha256 COLLATE \"C\"", cd_summary_row, images, error) ||
-      !cd_pg_stream(self, "SELECT text FROM pages ORDER BY id", cd_summary_row, texts, error))
+      !cd_pg_stream(self, "SELECT text FROM pages ORDER BY id", cd_summary_row, texts, error) ||
+      !cd_pg_stream(self,
+                    "SELECT source_sha256, source_page::text, text FROM pages WHERE source_sha256 IS NOT NULL AND "
+                    "source_page >= 0 ORDER BY pages.source_sha256 COLLATE \"C\", pages.source_page",
+                    cd_summary_source_row, source_texts, error))
     return NULL;
   audit = cd_pg_exec(self, "SELECT count(*) FROM audit", NULL, "cannot count rows", error);
   if (audit == NULL)
     return NULL;
-  return cd_summary_build(tables, counts, G_N_ELEMENTS(cd_copy_tables), images, texts,
+  return cd_summary_build(tables, counts, G_N_ELEMENTS(cd_copy_tables), images, texts, source_texts,
                           g_ascii_strtoll(PQgetvalue(audit, 0, 0), NULL, 10));
 }
 
@@ -165,8 +185,10 @@ cd_sqlite_hash_column(CdArchive *archive, const gchar *sql, GChecksum *sum, GErr
 
   if (stmt == NULL)
     return FALSE;
-  while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
-    cd_summary_add_text(sum, cd_column_text(stmt, 0));
+  while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+    for (gint i = 0; i < sqlite3_column_count(stmt); i++)
+      cd_summary_add_text(sum, cd_column_text(stmt, i));
+  }
   if (rc != SQLITE_DONE) {
     cd_archive_set_error(archive, error, "cannot read");
     return FALSE;
@@ -183,6 +205,7 @@ cd_pg_archive_sqlite_summary(CdArchive *archive, GError **error)
   gint64 counts[G_N_ELEMENTS(cd_copy_tables) + 1];
   g_autoptr(GChecksum) images = g_checksum_new(G_CHECKSUM_SHA256);
   g_autoptr(GChecksum) texts = g_checksum_new(G_CHECKSUM_SHA256);
+  g_autoptr(GChecksum) source_texts = g_checksum_new(G_CHECKSUM_SHA256);
 
   g_return_val_if_fail(CD_IS_ARCHIVE(archive), NULL);
   locker = g_rec_mutex_locker_new(cd_archive_get_mutex(archive));
@@ -204,9 +227,13 @@ cd_pg_archive_sqlite_summary(CdArchive *archive, GError **error)
     counts[i] = sqlite3_column_int64(stmt, 0);
   }
   if (!cd_sqlite_hash_column(archive, "SELECT sha256 FROM images ORDER BY sha256", images, error) ||
-      !cd_sqlite_hash_column(archive, "SELECT text FROM pages ORDER BY id", texts, error))
+      !cd_sqlite_hash_column(archive, "SELECT text FROM pages ORDER BY id", texts, error) ||
+      !cd_sqlite_hash_column(archive,
+                             "SELECT source_sha256, source_page, text FROM pages WHERE source_sha256 IS NOT NULL AND "
+                             "source_page >= 0 ORDER BY source_sha256, source_page",
+                             source_texts, error))
     return NULL;
-  return cd_summary_build(tables, counts, G_N_ELEMENTS(cd_copy_tables), images, texts,
+  return cd_summary_build(tables, counts, G_N_ELEMENTS(cd_copy_tables), images, texts, source_texts,
                           counts[G_N_ELEMENTS(cd_copy_tables)]);
 }
 
@@ -217,7 +244,7 @@ cd_pg_archive_summary_equal(JsonNode *a, JsonNode *b, GError **error)
   JsonObject *ob = json_node_get_object(b);
   JsonObject *ca = json_object_get_object_member(oa, "counts");
   JsonObject *cb = json_object_get_object_member(ob, "counts");
-  const gchar *hashes[] = { "images_sha256", "page_texts_sha256" };
+  const gchar *hashes[] = { "images_sha256", "page_texts_sha256", "source_texts_sha256" };
 
   for (guint i = 0; i < G_N_ELEMENTS(cd_copy_tables); i++) {
     const gchar *t = cd_copy_tables[i].table;

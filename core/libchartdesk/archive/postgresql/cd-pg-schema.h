@@ -172,4 +172,20 @@ static const gchar *const cd_pg_migrations[] = {
   "  outcome text NOT NULL CHECK (outcome IN ('stored', 'duplicate')),"
   "  delivered text NOT NULL,"
   "  PRIMARY KEY (station, source_page_id));",
+
+  /* 1 → 2 (pgsync; the integrator renumbers it among the other helpers'
+   * steps): changes after delivery. `revision` is the spool's
+   * document_changes number the server document (or page set aside,
+   * whose number is that of -its page id) was last brought to (0: as first
+   * delivered); `merged`: the spool document was merged into
+   * another and its server document removed. A station's
+   * `changes_delivered` is the highest number every change up to which is
+   * on the server, where its next pass starts reading the spool. */
+  "ALTER TABLE deliveries ADD COLUMN revision bigint NOT NULL DEFAULT 0;"
+  "ALTER TABLE deliveries DROP CONSTRAINT deliveries_outcome_check;"
+  "ALTER TABLE deliveries ADD CONSTRAINT deliveries_outcome_check"
+  "  CHECK (outcome IN ('stored', 'partial', 'duplicate', 'merged'));"
+  "CREATE INDEX deliveries_document ON deliveries (document_id);"
+  "ALTER TABLE page_deliveries ADD COLUMN revision bigint NOT NULL DEFAULT 0;"
+  "ALTER TABLE stations ADD COLUMN changes_delivered bigint NOT NULL DEFAULT 0;",
 };
