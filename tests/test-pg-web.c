@@ -96,8 +96,7 @@ server_string(const gchar *sql)
   return v;
 }
 
-static gint64
-server_count(const gchar *format, ...) G_GNUC_PRINTF(1, 2);
+static gint64 server_count(const gchar *format, ...) G_GNUC_PRINTF(1, 2);
 
 static gint64
 server_count(const gchar *format, ...)
@@ -286,7 +285,8 @@ search_summary(Server *s, Login *login, const gchar *query, gint64 *total)
 {
   g_autofree gchar *path = g_strdup_printf("/api/v1/search?limit=200&%s", query);
   g_autoptr(Reply) r = call(s, "GET", path, login, NULL);
-  g_autoptr(GHashTable) docs = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, (GDestroyNotify) json_node_unref);
+  g_autoptr(GHashTable) docs =
+      g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, (GDestroyNotify) json_node_unref);
   g_autoptr(GPtrArray) keys = g_ptr_array_new_with_free_func(g_free);
   g_autoptr(GString) out = g_string_new(NULL);
   JsonArray *hits;
@@ -363,7 +363,7 @@ test_session(void)
       g_ptr_array_add(names, (gpointer) json_array_get_string_element(list, i));
     g_ptr_array_add(names, NULL);
     for (const gchar *const *c = (const gchar *const[]){ "search", "patients", "charts", "documents", "page-images",
-                                                          "page-words", "audit", NULL };
+                                                         "page-words", "audit", NULL };
          *c != NULL; c++)
       g_assert_true(g_strv_contains((const gchar *const *) names->pdata, *c));
     for (const gchar *const *c = (const gchar *const[]){ "review", "roi", "saved-searches", "batches", "events", NULL };
@@ -385,8 +385,8 @@ test_session(void)
   out = call(&pg_web, "DELETE", "/api/v1/session", arch, NULL);
   g_assert_cmpuint(out->status, ==, 204);
   g_assert_cmpint(
-      server_count("SELECT count(*) FROM audit WHERE station IS NULL AND actor = 'web:arch' AND action = 'logout'"),
-      >=, 1);
+      server_count("SELECT count(*) FROM audit WHERE station IS NULL AND actor = 'web:arch' AND action = 'logout'"), >=,
+      1);
 }
 
 /* Searches on the server answer what they answer on the SQLite archive
@@ -398,8 +398,14 @@ test_search(void)
   g_autoptr(Login) pg = NULL;
   g_autoptr(Login) sq = NULL;
   const gchar *queries[] = {
-    "q=pneumonia", "q=patient", "type=discharge-summary", "q=08570054", "from=2000-01-01&to=2099-12-31",
-    "q=patient&type=progress-note", "q=chest%20pain", "mrn=08570054&q=patient",
+    "q=pneumonia",
+    "q=patient",
+    "type=discharge-summary",
+    "q=08570054",
+    "from=2000-01-01&to=2099-12-31",
+    "q=patient&type=progress-note",
+    "q=chest%20pain",
+    "mrn=08570054&q=patient",
   };
   guint found = 0;
   gint64 before;
@@ -634,9 +640,8 @@ test_restricted(void)
   g_assert_cmpint(json_object_get_int_member(obj(shown), "total"), >, 0);
   /* nor among everything, nor in the facets */
   all = call(&pg_web, "GET", "/api/v1/search?from=1900-01-01&to=2099-12-31&limit=200", arch, NULL);
-  g_assert_false(json_object_has_member(json_object_get_object_member(json_object_get_object_member(obj(all), "facets"),
-                                                                      "type"),
-                                        restricted));
+  g_assert_false(json_object_has_member(
+      json_object_get_object_member(json_object_get_object_member(obj(all), "facets"), "type"), restricted));
   {
     gint64 total_sq = 0, total_pg = 0;
     g_autofree gchar *a = search_summary(&sqlite_web, sarch, "from=1900-01-01&to=2099-12-31", &total_sq);

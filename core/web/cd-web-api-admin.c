@@ -258,7 +258,7 @@ cd_web_api_audit(CdWebRequest *req)
       !cd_web_query_uint(req, "offset", 0, 0, G_MAXINT, &offset))
     return;
   entries = cd_web_store_list_audit(&req->server->store, cd_web_query(req, "user"), cd_web_query(req, "mrn"),
-                                  cd_web_query(req, "from"), cd_web_query(req, "to"), limit, offset, &total, &error);
+                                    cd_web_query(req, "from"), cd_web_query(req, "to"), limit, offset, &total, &error);
   if (entries == NULL) {
     cd_web_respond_gerror(req, error);
     return;

@@ -11,8 +11,8 @@
  * decisions, release of information, retention and holds, saved searches)
  * and the batches a station runs stay on the stations' SQLite archives. */
 static const gchar *const cd_web_sqlite_capabilities[] = {
-  "types",   "search",  "patients", "charts", "documents", "page-images",    "page-words", "audit",
-  "review",  "batches", "events",   "holds",  "roi",       "saved-searches", "disclosures", NULL,
+  "types",  "search",  "patients", "charts", "documents", "page-images",    "page-words",  "audit",
+  "review", "batches", "events",   "holds",  "roi",       "saved-searches", "disclosures", NULL,
 };
 static const gchar *const cd_web_server_capabilities[] = {
   "types", "search", "patients", "charts", "documents", "page-images", "page-words", "audit", NULL,

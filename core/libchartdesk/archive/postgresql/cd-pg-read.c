@@ -280,12 +280,13 @@ cd_pg_archive_get_chart(CdPgArchive *self, const gchar *mrn, GError **error)
   hidden = cd_pg_hidden_types(self);
   cd_pg_params_add(pd, mrn);
   cd_pg_params_add(pd, hidden);
-  docs = cd_pg_exec(self,
-                    "SELECT d.id, d.type, d.date, d.title, d.status, "
-                    "(SELECT count(*) FROM pages p WHERE p.document_id = d.id) FROM documents d "
-                    "WHERE d.patient_mrn = $1 AND ($2::text[] IS NULL OR d.type IS NULL OR NOT d.type = ANY ($2::text[])) "
-                    "ORDER BY d.date IS NULL, d.date COLLATE \"C\", d.id",
-                    pd, "cannot read the chart's documents", error);
+  docs =
+      cd_pg_exec(self,
+                 "SELECT d.id, d.type, d.date, d.title, d.status, "
+                 "(SELECT count(*) FROM pages p WHERE p.document_id = d.id) FROM documents d "
+                 "WHERE d.patient_mrn = $1 AND ($2::text[] IS NULL OR d.type IS NULL OR NOT d.type = ANY ($2::text[])) "
+                 "ORDER BY d.date IS NULL, d.date COLLATE \"C\", d.id",
+                 pd, "cannot read the chart's documents", error);
   if (docs == NULL)
     return NULL;
 
