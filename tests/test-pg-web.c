@@ -809,6 +809,38 @@ test_not_supported(void)
   }
 }
 
+/* The server stopped under the workstation: a read answers 503
+ * unavailable (nothing unaudited is shown); started again, the next read
+ * is served on a new connection and audited. Last: it restarts the
+ * cluster. */
+static void
+test_server_away(void)
+{
+  g_autoptr(Login) arch = NULL;
+  g_autoptr(Reply) before = NULL;
+  g_autoptr(Reply) away = NULL;
+  g_autoptr(Reply) back = NULL;
+  gint64 searches;
+
+  REQUIRE_SERVER();
+  arch = log_in(&pg_web, "arch");
+  searches = server_count("SELECT count(*) FROM audit WHERE station IS NULL AND actor = 'arch' AND action = 'search'");
+  before = call(&pg_web, "GET", "/api/v1/search?q=pneumonia", arch, NULL);
+  g_assert_cmpuint(before->status, ==, 200);
+  cd_pg_cluster_ctl_stop(cluster);
+  away = call(&pg_web, "GET", "/api/v1/search?q=pneumonia", arch, NULL);
+  g_assert_cmpuint(away->status, ==, 503);
+  g_assert_cmpstr(error_code(away), ==, "unavailable");
+  g_assert_null(json_object_get_member(obj(away), "hits"));
+  cd_pg_cluster_ctl_start(cluster);
+  back = call(&pg_web, "GET", "/api/v1/search?q=pneumonia", arch, NULL);
+  g_assert_cmpuint(back->status, ==, 200);
+  g_assert_cmpint(json_object_get_int_member(obj(back), "total"), ==, json_object_get_int_member(obj(before), "total"));
+  g_assert_cmpint(
+      server_count("SELECT count(*) FROM audit WHERE station IS NULL AND actor = 'arch' AND action = 'search'"), ==,
+      searches + 2);
+}
+
 /* samples/ with its patient index into a SQLite archive, delivered to the
  * server as station scan-1; the users; the taxonomy with one type the
  * samples have restricted. */
@@ -903,6 +935,7 @@ main(int argc, char **argv)
   g_test_add_func("/chartdesk/pg-web/restricted", test_restricted);
   g_test_add_func("/chartdesk/pg-web/denied-audit", test_denied_audit);
   g_test_add_func("/chartdesk/pg-web/not-supported", test_not_supported);
+  g_test_add_func("/chartdesk/pg-web/server-away", test_server_away);
   status = g_test_run();
   stop_server(&pg_web);
   stop_server(&sqlite_web);

@@ -311,6 +311,14 @@ cd_web_respond_gerror(CdWebRequest *req, const GError *error)
 {
   const gchar *message = cd_web_strip_path(req, error->message);
 
+  /* the PostgreSQL archive went away: say so, and try again at the next request */
+  if (g_error_matches(error, CD_ERROR, CD_ERROR_ARCHIVE) && req->server->store.pg != NULL &&
+      !cd_pg_archive_is_connected(req->server->store.pg)) {
+    g_warning("web: %s %s: %s", req->method, g_uri_get_path(soup_server_message_get_uri(req->msg)), error->message);
+    cd_web_respond_error(req, SOUP_STATUS_SERVICE_UNAVAILABLE, "unavailable",
+                         "the archive server cannot be reached; try again shortly");
+    return;
+  }
   if (error->domain == CD_ERROR) {
     switch (error->code) {
     case CD_ERROR_PERMISSION_DENIED:

@@ -74,10 +74,24 @@ cd_web_store_location(CdWebStore *store)
   return store->pg != NULL ? cd_pg_archive_get_location(store->pg) : cd_archive_get_path(store->archive);
 }
 
+/* A read on the server that failed because the connection was lost (the
+ * server restarted, or failed over to another host of the URI) runs once
+ * more on a new connection; any other failure is the answer. */
+static gboolean
+cd_web_store_again(CdWebStore *store, gboolean failed, guint *attempt, GError **error)
+{
+  if (!failed || (*attempt)++ > 0 || !cd_pg_archive_reconnect(store->pg))
+    return FALSE;
+  g_clear_error(error);
+  return TRUE;
+}
+
 void
 cd_web_store_push_principal(CdWebStore *store, CdPrincipal *principal)
 {
   if (store->pg != NULL) {
+    /* a connection lost since the last request is made again first */
+    cd_pg_archive_reconnect(store->pg);
     cd_pg_archive_set_principal(store->pg, principal);
     cd_pg_archive_set_purpose(store->pg, NULL);
   } else {
@@ -100,8 +114,13 @@ cd_web_store_audit(CdWebStore *store, const gchar *actor, const gchar *action, c
 {
   gboolean ok;
 
-  if (store->pg != NULL)
-    return cd_pg_archive_audit(store->pg, actor, action, object, detail, error);
+  if (store->pg != NULL) {
+    guint attempt = 0;
+    do
+      ok = cd_pg_archive_audit(store->pg, actor, action, object, detail, error);
+    while (cd_web_store_again(store, !ok, &attempt, error));
+    return ok;
+  }
   if (actor == NULL)
     return cd_archive_audit(store->archive, action, object, detail, error);
   cd_archive_push_actor(store->archive, actor, NULL);
@@ -118,6 +137,7 @@ cd_web_store_require(CdWebStore *store, CdPrincipal *principal, CdPermission per
   g_autoptr(JsonNode) detail = NULL;
   g_autoptr(GError) audit_error = NULL;
 
+  /* the check reads nothing; its refusal is audited (a warning if it cannot be) */
   if (store->pg != NULL)
     return cd_pg_archive_require(store->pg, permission, what, "web", error);
   if (cd_principal_check(principal, permission, what, error))
@@ -142,48 +162,84 @@ cd_web_store_type_is_restricted(CdWebStore *store, const gchar *type)
 CdSearchResult *
 cd_web_store_search(CdWebStore *store, const CdSearchQuery *query, GError **error)
 {
-  if (store->pg != NULL)
-    return cd_pg_archive_search(store->pg, query, error);
+  if (store->pg != NULL) {
+    CdSearchResult *out;
+    guint attempt = 0;
+    do
+      out = cd_pg_archive_search(store->pg, query, error);
+    while (cd_web_store_again(store, out == NULL, &attempt, error));
+    return out;
+  }
   return cd_archive_search_ex(store->archive, query, error);
 }
 
 JsonNode *
 cd_web_store_find_patients(CdWebStore *store, const gchar *q, guint limit, GError **error)
 {
-  if (store->pg != NULL)
-    return cd_pg_archive_find_patients_json(store->pg, q, limit, error);
+  if (store->pg != NULL) {
+    JsonNode *out;
+    guint attempt = 0;
+    do
+      out = cd_pg_archive_find_patients_json(store->pg, q, limit, error);
+    while (cd_web_store_again(store, out == NULL, &attempt, error));
+    return out;
+  }
   return cd_archive_find_patients_json(store->archive, q, limit, error);
 }
 
 JsonNode *
 cd_web_store_get_chart(CdWebStore *store, const gchar *mrn, GError **error)
 {
-  if (store->pg != NULL)
-    return cd_pg_archive_get_chart(store->pg, mrn, error);
+  if (store->pg != NULL) {
+    JsonNode *out;
+    guint attempt = 0;
+    do
+      out = cd_pg_archive_get_chart(store->pg, mrn, error);
+    while (cd_web_store_again(store, out == NULL, &attempt, error));
+    return out;
+  }
   return cd_archive_get_chart(store->archive, mrn, error);
 }
 
 JsonNode *
 cd_web_store_get_document(CdWebStore *store, gint64 id, GError **error)
 {
-  if (store->pg != NULL)
-    return cd_pg_archive_get_document(store->pg, id, error);
+  if (store->pg != NULL) {
+    JsonNode *out;
+    guint attempt = 0;
+    do
+      out = cd_pg_archive_get_document(store->pg, id, error);
+    while (cd_web_store_again(store, out == NULL, &attempt, error));
+    return out;
+  }
   return cd_archive_get_document(store->archive, id, error);
 }
 
 GBytes *
 cd_web_store_get_page_image(CdWebStore *store, gint64 page_id, gchar **format, GError **error)
 {
-  if (store->pg != NULL)
-    return cd_pg_archive_get_page_image(store->pg, page_id, format, error);
+  if (store->pg != NULL) {
+    GBytes *out;
+    guint attempt = 0;
+    do
+      out = cd_pg_archive_get_page_image(store->pg, page_id, format, error);
+    while (cd_web_store_again(store, out == NULL, &attempt, error));
+    return out;
+  }
   return cd_archive_get_page_image(store->archive, page_id, format, error);
 }
 
 JsonNode *
 cd_web_store_get_page(CdWebStore *store, gint64 page_id, GError **error)
 {
-  if (store->pg != NULL)
-    return cd_pg_archive_get_page(store->pg, page_id, error);
+  if (store->pg != NULL) {
+    JsonNode *out;
+    guint attempt = 0;
+    do
+      out = cd_pg_archive_get_page(store->pg, page_id, error);
+    while (cd_web_store_again(store, out == NULL, &attempt, error));
+    return out;
+  }
   return cd_archive_get_page(store->archive, page_id, error);
 }
 
@@ -191,7 +247,13 @@ JsonNode *
 cd_web_store_list_audit(CdWebStore *store, const gchar *user, const gchar *mrn, const gchar *from, const gchar *to,
                         guint limit, guint offset, gint64 *total, GError **error)
 {
-  if (store->pg != NULL)
-    return cd_pg_archive_list_audit(store->pg, user, mrn, from, to, limit, offset, total, error);
+  if (store->pg != NULL) {
+    JsonNode *out;
+    guint attempt = 0;
+    do
+      out = cd_pg_archive_list_audit(store->pg, user, mrn, from, to, limit, offset, total, error);
+    while (cd_web_store_again(store, out == NULL, &attempt, error));
+    return out;
+  }
   return cd_archive_list_audit(store->archive, user, mrn, from, to, limit, offset, total, error);
 }

@@ -160,6 +160,9 @@ gboolean cd_pg_archive_audit(CdPgArchive *self, const gchar *actor, const gchar 
 gboolean cd_pg_archive_require(CdPgArchive *self, CdPermission permission, const gchar *what, const gchar *object,
                                GError **error);
 gboolean cd_pg_archive_type_is_restricted(CdPgArchive *self, const gchar *type);
+/* whether the connection is up; making it again once it was lost */
+gboolean cd_pg_archive_is_connected(CdPgArchive *self);
+gboolean cd_pg_archive_reconnect(CdPgArchive *self);
 /* the server as messages name it (host or socket, and database; no password) */
 const gchar *cd_pg_archive_get_location(CdPgArchive *self);
 JsonNode *cd_pg_archive_find_patients_json(CdPgArchive *self, const gchar *q, guint limit, GError **error);

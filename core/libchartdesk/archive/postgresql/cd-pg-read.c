@@ -108,6 +108,50 @@ cd_pg_archive_get_location(CdPgArchive *self)
   return self->where;
 }
 
+/**
+ * cd_pg_archive_is_connected:
+ * @self: the server
+ *
+ * Returns: whether the connection is up as far as libpq knows (it learns
+ *   that the server went away when a statement fails)
+ */
+gboolean
+cd_pg_archive_is_connected(CdPgArchive *self)
+{
+  g_autoptr(GRecMutexLocker) held = NULL;
+
+  g_return_val_if_fail(self != NULL, FALSE);
+  held = g_rec_mutex_locker_new(&self->mutex);
+  return PQstatus(self->conn) == CONNECTION_OK;
+}
+
+/**
+ * cd_pg_archive_reconnect:
+ * @self: the server
+ *
+ * When the connection was lost (the server restarted, or failed over to
+ * another host of the connection URI), makes it again with the same
+ * connection URI. A reader that gets an error and then %TRUE here may run
+ * its read once more.
+ *
+ * Returns: %TRUE if the connection had been lost and is back
+ */
+gboolean
+cd_pg_archive_reconnect(CdPgArchive *self)
+{
+  g_autoptr(GRecMutexLocker) held = NULL;
+
+  g_return_val_if_fail(self != NULL, FALSE);
+  held = g_rec_mutex_locker_new(&self->mutex);
+  if (PQstatus(self->conn) == CONNECTION_OK)
+    return FALSE;
+  PQreset(self->conn);
+  if (PQstatus(self->conn) != CONNECTION_OK)
+    return FALSE;
+  g_message("%s: connected again", self->where);
+  return cd_pg_exec_ok(self, "SET client_min_messages = warning", NULL, "cannot set up the session", NULL);
+}
+
 /* ---- reading ---- */
 
 static gboolean
