@@ -30,7 +30,9 @@ cd_cli_web(gint argc, gchar **argv)
   g_autofree gchar *opt_key = NULL;
   gint opt_idle = CD_WEB_DEFAULT_IDLE_TIMEOUT;
   const GOptionEntry entries[] = {
-    { "archive", 'a', 0, G_OPTION_ARG_FILENAME, &opt_archive, "The archive to serve", "FILE" },
+    { "archive", 'a', 0, G_OPTION_ARG_FILENAME, &opt_archive,
+      "The archive to serve: a SQLite file, or postgresql://… (reading only: search, charts, documents, audit)",
+      "FILE|URI" },
     { "listen", 'l', 0, G_OPTION_ARG_STRING, &opt_listen,
       "Where to listen: ADDRESS:PORT, or PORT on 127.0.0.1 (default " CD_WEB_DEFAULT_LISTEN "; port 0 picks one)",
       "ADDR:PORT" },
@@ -61,7 +63,7 @@ cd_cli_web(gint argc, gchar **argv)
   if (argc != 1)
     return cd_cli_usage(ctx, "unexpected arguments");
   if (opt_archive == NULL)
-    return cd_cli_usage(ctx, "give --archive FILE");
+    return cd_cli_usage(ctx, "give --archive FILE or --archive postgresql://…");
   if ((opt_cert == NULL) != (opt_key == NULL))
     return cd_cli_usage(ctx, "give both --tls-certificate and --tls-key");
   if (opt_idle <= 0)
@@ -73,12 +75,22 @@ cd_cli_web(gint argc, gchar **argv)
     cd_cli_print_error(error);
     return CD_EXIT_FAILED;
   }
-  archive = cd_cli_open_archive(opt_archive, CD_ARCHIVE_FLAG_NONE, &error);
-  if (archive == NULL) {
-    cd_cli_print_error(error);
-    return CD_EXIT_FAILED;
+  if (cd_archive_location_is_server(opt_archive)) {
+    /* the hospital's PostgreSQL archive: its reading side (issue 18, part 2) */
+    g_autoptr(CdPgArchive) pg = cd_pg_archive_open(opt_archive, CD_ARCHIVE_FLAG_NONE, &error);
+    if (pg == NULL) {
+      cd_cli_print_error(error);
+      return CD_EXIT_FAILED;
+    }
+    server = cd_web_server_new_for_server(g_steal_pointer(&pg), directory);
+  } else {
+    archive = cd_cli_open_archive(opt_archive, CD_ARCHIVE_FLAG_NONE, &error);
+    if (archive == NULL) {
+      cd_cli_print_error(error);
+      return CD_EXIT_FAILED;
+    }
+    server = cd_web_server_new(archive, directory);
   }
-  server = cd_web_server_new(archive, directory);
   cd_web_server_set_idle_timeout(server, (guint) opt_idle);
   if (opt_cert != NULL && !cd_web_server_set_tls_files(server, opt_cert, opt_key, &error)) {
     cd_cli_print_error(error);

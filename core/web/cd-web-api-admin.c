@@ -257,8 +257,8 @@ cd_web_api_audit(CdWebRequest *req)
   if (!cd_web_query_uint(req, "limit", csv ? 100000 : 100, 1, csv ? 1000000 : 1000, &limit) ||
       !cd_web_query_uint(req, "offset", 0, 0, G_MAXINT, &offset))
     return;
-  entries = cd_archive_list_audit(req->server->archive, cd_web_query(req, "user"), cd_web_query(req, "mrn"),
-                                  cd_web_query(req, "from"), cd_web_query(req, "to"), limit, offset, &total, &error);
+  entries = cd_web_store_list_audit(&req->server->store, cd_web_query(req, "user"), cd_web_query(req, "mrn"),
+                                    cd_web_query(req, "from"), cd_web_query(req, "to"), limit, offset, &total, &error);
   if (entries == NULL) {
     cd_web_respond_gerror(req, error);
     return;

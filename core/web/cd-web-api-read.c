@@ -30,7 +30,7 @@ cd_web_api_types(CdWebRequest *req)
     g_autoptr(GPtrArray) types = cd_taxonomy_get_types(req->server->taxonomy, FALSE);
     for (guint i = 0; i < types->len; i++) {
       const gchar *name = g_ptr_array_index(types, i);
-      gboolean restricted = cd_archive_type_is_restricted(req->server->archive, name);
+      gboolean restricted = cd_web_store_type_is_restricted(&req->server->store, name);
       if (restricted && !see_restricted)
         continue;
       json_builder_begin_object(b);
@@ -128,7 +128,7 @@ cd_web_api_search(CdWebRequest *req)
   if (q != NULL && cd_web_may_name_patient(q)) {
     g_autofree gchar *stripped = g_strstrip(g_strdup(q));
     JsonArray *array;
-    patients = cd_archive_find_patients_json(self->archive, q, 10, &error);
+    patients = cd_web_store_find_patients(&self->store, q, 10, &error);
     if (patients == NULL) {
       cd_web_respond_gerror(req, error);
       return;
@@ -153,7 +153,7 @@ cd_web_api_search(CdWebRequest *req)
   query.status = status;
   query.limit = limit;
   query.offset = offset;
-  result = cd_archive_search_ex(self->archive, &query, &error);
+  result = cd_web_store_search(&self->store, &query, &error);
   if (result == NULL) {
     cd_web_respond_gerror(req, error);
     return;
@@ -189,7 +189,7 @@ cd_web_api_patients(CdWebRequest *req)
                          "q: give an MRN, a name or a date of birth (YYYY-MM-DD)");
     return;
   }
-  patients = cd_archive_find_patients_json(req->server->archive, q, 50, &error);
+  patients = cd_web_store_find_patients(&req->server->store, q, 50, &error);
   if (patients == NULL) {
     cd_web_respond_gerror(req, error);
     return;
@@ -214,7 +214,7 @@ cd_web_api_patient(CdWebRequest *req, const gchar *mrn)
   JsonObject *obj;
   JsonArray *docs;
 
-  chart = cd_archive_get_chart(req->server->archive, unescaped != NULL ? unescaped : mrn, &error);
+  chart = cd_web_store_get_chart(&req->server->store, unescaped != NULL ? unescaped : mrn, &error);
   if (chart == NULL) {
     cd_web_respond_gerror(req, error);
     return;
@@ -222,7 +222,11 @@ cd_web_api_patient(CdWebRequest *req, const gchar *mrn)
   obj = json_node_get_object(chart);
   /* the holds covering the patient: on them, on one of their documents, or
    * a saved search matching one */
-  holds = cd_archive_list_holds(req->server->archive, json_object_get_string_member(obj, "mrn"), 0, FALSE, &error);
+  /* no legal holds on a PostgreSQL archive: none shown */
+  if (!cd_web_store_can(&req->server->store, "holds"))
+    holds = g_ptr_array_new();
+  else
+    holds = cd_archive_list_holds(req->server->archive, json_object_get_string_member(obj, "mrn"), 0, FALSE, &error);
   if (holds == NULL) {
     cd_web_respond_gerror(req, error);
     return;
@@ -270,12 +274,15 @@ cd_web_api_document(CdWebRequest *req, gint64 id)
   JsonObject *obj, *patient;
   JsonArray *pages;
 
-  doc = cd_archive_get_document(req->server->archive, id, &error);
+  doc = cd_web_store_get_document(&req->server->store, id, &error);
   if (doc == NULL) {
     cd_web_respond_gerror(req, error);
     return;
   }
   obj = json_node_get_object(doc);
+  /* a PostgreSQL archive keeps no legal holds */
+  if (!json_object_has_member(obj, "holds"))
+    json_object_set_array_member(obj, "holds", json_array_new());
   patient = cd_web_json_object(obj, "patient");
   json_builder_begin_object(b);
   json_builder_set_member_name(b, "id");
@@ -443,7 +450,7 @@ cd_web_api_page_image(CdWebRequest *req, gint64 id)
 
   if (!cd_web_query_uint(req, "width", 0, 16, 4000, &width))
     return;
-  stored = cd_archive_get_page_image(self->archive, id, &format, &error);
+  stored = cd_web_store_get_page_image(&self->store, id, &format, &error);
   if (stored == NULL) {
     cd_web_respond_gerror(req, error);
     return;
@@ -492,7 +499,7 @@ cd_web_api_page_words(CdWebRequest *req, gint64 id)
   JsonObject *obj, *image;
   JsonNode *words;
 
-  page = cd_archive_get_page(req->server->archive, id, &error);
+  page = cd_web_store_get_page(&req->server->store, id, &error);
   if (page == NULL) {
     cd_web_respond_gerror(req, error);
     return;

@@ -11,13 +11,15 @@
 
 #include "cd-util-private.h"
 #include "cd-web-server.h"
+#include "cd-web-store.h"
 
 G_BEGIN_DECLS
 
 struct _CdWebServer {
   GObject parent_instance;
   SoupServer *soup;
-  CdArchive *archive;         /* every request acts on it as its user's principal */
+  CdWebStore store;           /* what the reading routes read, as the request's user */
+  CdArchive *archive;         /* the SQLite archive of store, NULL on a PostgreSQL archive */
   CdUserDirectory *directory; /* the users who may log in */
   CdSessionStore *sessions;   /* their sessions, in memory */
   CdTaxonomy *taxonomy;       /* type labels; NULL if none could be read */
@@ -62,6 +64,8 @@ typedef struct {
 } CdWebRequest;
 
 /* answering */
+/* 501 not-supported: what this archive (a PostgreSQL one) cannot do */
+void cd_web_respond_not_supported(CdWebRequest *req, const gchar *capability);
 void cd_web_respond_json(CdWebRequest *req, guint status, JsonNode *node);
 void cd_web_respond_error(CdWebRequest *req, guint status, const gchar *code, const gchar *format, ...)
     G_GNUC_PRINTF(4, 5);

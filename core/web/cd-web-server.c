@@ -67,6 +67,7 @@ cd_web_server_finalize(GObject *object)
   g_ptr_array_unref(self->event_clients);
   g_hash_table_unref(self->batch_seen);
   g_clear_object(&self->archive);
+  cd_web_store_clear(&self->store);
   g_clear_object(&self->directory);
   g_clear_object(&self->sessions);
   g_clear_object(&self->taxonomy);
@@ -115,10 +116,28 @@ cd_web_session_audit(const gchar *action, const gchar *login, const gchar *addre
   if (detail != NULL)
     json_object_set_string_member(obj, "reason", detail);
   node = json_node_init_object(json_node_alloc(), obj);
-  cd_archive_push_actor(self->archive, actor, NULL);
-  if (!cd_archive_audit(self->archive, action, "session", node, &error))
+  if (!cd_web_store_audit(&self->store, actor, action, "session", node, &error))
     g_warning("cannot audit %s of %s: %s", action, login, error->message);
-  cd_archive_pop_actor(self->archive);
+}
+
+static CdWebServer *
+cd_web_server_new_common(CdUserDirectory *directory)
+{
+  CdWebServer *self;
+  g_autofree gchar *taxonomy = NULL;
+  g_autoptr(GError) error = NULL;
+
+  self = g_object_new(CD_TYPE_WEB_SERVER, NULL);
+  self->directory = g_object_ref(directory);
+  self->sessions = cd_session_store_new(directory);
+  cd_session_store_set_idle_seconds(self->sessions, self->idle_timeout);
+  cd_session_store_set_audit_func(self->sessions, cd_web_session_audit, self);
+  taxonomy = cd_taxonomy_find(&error);
+  if (taxonomy != NULL)
+    self->taxonomy = cd_taxonomy_new_from_file(taxonomy, &error);
+  if (self->taxonomy == NULL)
+    g_message("web: document types are shown by name: %s", error->message);
+  return self;
 }
 
 /**
@@ -132,22 +151,37 @@ CdWebServer *
 cd_web_server_new(CdArchive *archive, CdUserDirectory *directory)
 {
   CdWebServer *self;
-  g_autofree gchar *taxonomy = NULL;
-  g_autoptr(GError) error = NULL;
 
   g_return_val_if_fail(CD_IS_ARCHIVE(archive), NULL);
   g_return_val_if_fail(CD_IS_USER_DIRECTORY(directory), NULL);
-  self = g_object_new(CD_TYPE_WEB_SERVER, NULL);
+  self = cd_web_server_new_common(directory);
   self->archive = g_object_ref(archive);
-  self->directory = g_object_ref(directory);
-  self->sessions = cd_session_store_new(directory);
-  cd_session_store_set_idle_seconds(self->sessions, self->idle_timeout);
-  cd_session_store_set_audit_func(self->sessions, cd_web_session_audit, self);
-  taxonomy = cd_taxonomy_find(&error);
-  if (taxonomy != NULL)
-    self->taxonomy = cd_taxonomy_new_from_file(taxonomy, &error);
-  if (self->taxonomy == NULL)
-    g_message("web: document types are shown by name: %s", error->message);
+  cd_web_store_init_sqlite(&self->store, archive);
+  return self;
+}
+
+/**
+ * cd_web_server_new_for_server:
+ * @pg: (transfer full): the hospital's PostgreSQL archive, its connection
+ *   the server's own from now on
+ * @directory: the users who may log in
+ *
+ * The web workstation's reading side on the PostgreSQL archive (issue 18,
+ * part 2): search, patients, charts, documents, page images and words, the
+ * server's audit chain. The other routes answer 501 `not-supported`; the
+ * session and GET /api/v1/capabilities list what it can do.
+ *
+ * Returns: (transfer full): a server, not yet listening
+ */
+CdWebServer *
+cd_web_server_new_for_server(CdPgArchive *pg, CdUserDirectory *directory)
+{
+  CdWebServer *self;
+
+  g_return_val_if_fail(pg != NULL, NULL);
+  g_return_val_if_fail(CD_IS_USER_DIRECTORY(directory), NULL);
+  self = cd_web_server_new_common(directory);
+  cd_web_store_init_server(&self->store, pg);
   return self;
 }
 
@@ -264,7 +298,7 @@ cd_web_respond_error(CdWebRequest *req, guint status, const gchar *code, const g
 static const gchar *
 cd_web_strip_path(CdWebRequest *req, const gchar *message)
 {
-  const gchar *path = cd_archive_get_path(req->server->archive);
+  const gchar *path = cd_web_store_location(&req->server->store);
   gsize len = path != NULL ? strlen(path) : 0;
 
   if (len > 0 && strncmp(message, path, len) == 0 && message[len] == ':' && message[len + 1] == ' ')
@@ -277,6 +311,14 @@ cd_web_respond_gerror(CdWebRequest *req, const GError *error)
 {
   const gchar *message = cd_web_strip_path(req, error->message);
 
+  /* the PostgreSQL archive went away: say so, and try again at the next request */
+  if (g_error_matches(error, CD_ERROR, CD_ERROR_ARCHIVE) && req->server->store.pg != NULL &&
+      !cd_pg_archive_is_connected(req->server->store.pg)) {
+    g_warning("web: %s %s: %s", req->method, g_uri_get_path(soup_server_message_get_uri(req->msg)), error->message);
+    cd_web_respond_error(req, SOUP_STATUS_SERVICE_UNAVAILABLE, "unavailable",
+                         "the archive server cannot be reached; try again shortly");
+    return;
+  }
   if (error->domain == CD_ERROR) {
     switch (error->code) {
     case CD_ERROR_PERMISSION_DENIED:
@@ -383,20 +425,35 @@ cd_web_require(CdWebRequest *req, CdPermission permission, const gchar *what)
 {
   g_autoptr(GError) error = NULL;
 
-  if (cd_principal_check(req->principal, permission, what, &error))
+  if (cd_web_store_require(&req->server->store, req->principal, permission, what, &error))
     return TRUE;
-  {
-    g_autoptr(JsonObject) obj = json_object_new();
-    g_autoptr(JsonNode) detail = NULL;
-    g_autoptr(GError) audit_error = NULL;
-    json_object_set_string_member(obj, "permission", cd_permission_to_string(permission));
-    json_object_set_string_member(obj, "operation", what);
-    detail = json_node_init_object(json_node_alloc(), obj);
-    if (!cd_archive_audit(req->server->archive, "denied", "web", detail, &audit_error))
-      g_warning("%s", audit_error->message);
-  }
   cd_web_respond_gerror(req, error);
   return FALSE;
+}
+
+/* What the archive cannot do is said so, naming the route and the
+ * archive, never tried: 501 with the capability it would need. */
+void
+cd_web_respond_not_supported(CdWebRequest *req, const gchar *capability)
+{
+  cd_web_respond_error(req, SOUP_STATUS_NOT_IMPLEMENTED, "not-supported",
+                       "%s %s: %s is not supported on a %s archive (GET /api/v1/capabilities lists what is)",
+                       req->method, g_uri_get_path(soup_server_message_get_uri(req->msg)), capability,
+                       req->server->store.pg != NULL ? "PostgreSQL" : "SQLite");
+}
+
+static void
+cd_web_add_capabilities(JsonBuilder *b, CdWebServer *self)
+{
+  const gchar *const *caps = cd_web_store_capabilities(&self->store);
+
+  json_builder_set_member_name(b, "archive");
+  json_builder_add_string_value(b, cd_web_store_kind(&self->store));
+  json_builder_set_member_name(b, "capabilities");
+  json_builder_begin_array(b);
+  for (guint i = 0; caps[i] != NULL; i++)
+    json_builder_add_string_value(b, caps[i]);
+  json_builder_end_array(b);
 }
 
 const gchar *
@@ -461,6 +518,7 @@ cd_web_session_json(CdWebRequest *req)
   json_builder_add_string_value(b, csrf);
   json_builder_set_member_name(b, "idle_timeout");
   json_builder_add_int_value(b, req->server->idle_timeout);
+  cd_web_add_capabilities(b, req->server);
   json_builder_end_object(b);
   return json_builder_get_root(b);
 }
@@ -580,13 +638,45 @@ cd_web_openapi(CdWebRequest *req)
                                    g_bytes_get_data(bytes, NULL), g_bytes_get_size(bytes));
 }
 
+/* The capability a route needs that not every archive has, or NULL. */
+static const gchar *
+cd_web_route_capability(CdWebRequest *req)
+{
+  static const gchar *const by_first[] = { "review", "batches", "events", "saved-searches", "roi", NULL };
+
+  if (req->n_segments == 3 && g_strcmp0(req->segments[0], "patients") == 0 &&
+      g_strcmp0(req->segments[2], "disclosures") == 0)
+    return "disclosures";
+  if (req->n_segments >= 1 && g_strv_contains(by_first, req->segments[0]))
+    return req->segments[0];
+  return NULL;
+}
+
+static void
+cd_web_capabilities(CdWebRequest *req)
+{
+  g_autoptr(JsonBuilder) b = json_builder_new();
+  g_autoptr(JsonNode) node = NULL;
+
+  json_builder_begin_object(b);
+  cd_web_add_capabilities(b, req->server);
+  json_builder_end_object(b);
+  node = json_builder_get_root(b);
+  cd_web_respond_json(req, SOUP_STATUS_OK, node);
+}
+
 /* Runs the route of an authenticated request. */
 static void
 cd_web_route(CdWebRequest *req)
 {
+  const gchar *capability = cd_web_route_capability(req);
   gint64 id = 0;
 
-  if (cd_web_is(req, "GET", 1, "session")) {
+  if (capability != NULL && !cd_web_store_can(&req->server->store, capability)) {
+    cd_web_respond_not_supported(req, capability);
+  } else if (cd_web_is(req, "GET", 1, "capabilities")) {
+    cd_web_capabilities(req);
+  } else if (cd_web_is(req, "GET", 1, "session")) {
     g_autoptr(JsonNode) node = cd_web_session_json(req);
     cd_web_respond_json(req, SOUP_STATUS_OK, node);
   } else if (cd_web_is(req, "DELETE", 1, "session")) {
@@ -726,9 +816,9 @@ cd_web_api_handler(SoupServer *soup, SoupServerMessage *msg, const char *path, G
     return;
   }
   /* the library checks and audits everything below as this user */
-  cd_archive_push_principal(self->archive, principal, NULL);
+  cd_web_store_push_principal(&self->store, principal);
   cd_web_route(&req);
-  cd_archive_pop_actor(self->archive);
+  cd_web_store_pop_principal(&self->store);
 }
 
 /* ---- static files ---- */
@@ -875,6 +965,8 @@ void
 cd_web_server_set_poll_batches(CdWebServer *self, gboolean poll)
 {
   g_return_if_fail(CD_IS_WEB_SERVER(self));
+  /* no batches run on a PostgreSQL archive */
+  poll = poll && self->archive != NULL;
   if (poll && self->poll_source == 0)
     self->poll_source = g_timeout_add_seconds(1, cd_web_poll, self);
   else if (!poll && self->poll_source != 0)

@@ -8,6 +8,7 @@
 #pragma once
 
 #include "cd-engine.h"
+#include "cd-pg-archive.h"
 
 G_BEGIN_DECLS
 
@@ -20,6 +21,8 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE(CdWebServer, cd_web_server, CD, WEB_SERVER, GObject)
 
 CdWebServer *cd_web_server_new(CdArchive *archive, CdUserDirectory *directory);
+/* the reading side on the PostgreSQL archive (issue 18, part 2); takes @pg */
+CdWebServer *cd_web_server_new_for_server(CdPgArchive *pg, CdUserDirectory *directory);
 void cd_web_server_set_idle_timeout(CdWebServer *self, guint seconds);
 gboolean cd_web_server_set_tls_files(CdWebServer *self, const gchar *certificate, const gchar *key, GError **error);
 void cd_web_server_set_poll_batches(CdWebServer *self, gboolean poll);

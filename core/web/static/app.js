@@ -14,13 +14,15 @@ import * as review from "/static/screen-review.js";
 import * as batches from "/static/screen-batches.js";
 import * as audit from "/static/screen-audit.js";
 
-// route name -> screen, its navigation label and the permission it needs
+// route name -> screen, its navigation label, the permission it needs and
+// the archive's capability (GET /session "capabilities"; a PostgreSQL
+// archive has no review queue nor batches)
 const SCREENS = {
   find: { module: find, label: "Find", needs: "read-charts", key: "f" },
   chart: { module: chart, needs: "read-charts" },
   doc: { module: viewer, needs: ["read-charts", "review"] },
-  review: { module: review, label: "Review", needs: "review", key: "r" },
-  batches: { module: batches, label: "Batches", needs: "read-batches", key: "b" },
+  review: { module: review, label: "Review", needs: "review", key: "r", capability: "review" },
+  batches: { module: batches, label: "Batches", needs: "read-batches", key: "b", capability: "batches" },
   audit: { module: audit, label: "Audit", needs: "read-audit", key: "a" },
 };
 
@@ -47,9 +49,19 @@ function has(permission) {
   return wanted.some((p) => perms.includes(p));
 }
 
+/** Whether the archive served can do @capability (older servers say nothing: all). */
+function can(capability) {
+  const caps = app.session ? app.session.capabilities : null;
+  return !capability || !Array.isArray(caps) || caps.includes(capability);
+}
+
+function allowed(screen) {
+  return has(screen.needs) && can(screen.capability);
+}
+
 function defaultRoute() {
   for (const [name, screen] of Object.entries(SCREENS))
-    if (screen.label && has(screen.needs))
+    if (screen.label && allowed(screen))
       return "#/" + name;
   return "#/none";
 }
@@ -118,7 +130,7 @@ function renderChrome() {
   topbar.hidden = false;
   const current = (location.hash.match(/^#\/([a-z]+)/) || [])[1];
   replace(nav, Object.entries(SCREENS)
-    .filter(([, s]) => s.label && has(s.needs))
+    .filter(([, s]) => s.label && allowed(s))
     .map(([name, s]) => h("a", {
       href: "#/" + name,
       class: current === name || (name === "find" && (current === "chart" || current === "doc")) ? "current" : null,
@@ -204,9 +216,17 @@ function show() {
         `This screen needs the ${[].concat(screen.needs).join(" or ")} permission, which your roles do not grant.`)));
     return;
   }
+  if (!can(screen.capability)) {
+    replace(main, h("section", { class: "screen" },
+      h("h1", null, "Not available"),
+      h("p", { class: "error", dataset: { error: "not-supported" } },
+        `This archive (${app.session.archive || "?"}) has no ${screen.capability}: use a station's workstation.`)));
+    return;
+  }
   const ctx = {
     user: app.session.user,
     has,
+    can,
     navigate,
     setStatus,
     params: new URLSearchParams(query),
@@ -246,7 +266,7 @@ async function start() {
     if (!app.session || !ev.altKey || ev.ctrlKey || ev.metaKey)
       return;
     for (const [name, s] of Object.entries(SCREENS)) {
-      if (s.key && ev.key.toLowerCase() === s.key && has(s.needs)) {
+      if (s.key && ev.key.toLowerCase() === s.key && allowed(s)) {
         ev.preventDefault();
         navigate("#/" + name);
         return;

@@ -111,7 +111,11 @@ export function render(main, ctx) {
       h("div", { class: "find-main" }, results))));
   qInput.focus();
 
-  renderSaved(saved, query, go, ctx);
+  // saved searches live in a SQLite archive only
+  if (ctx.can && !ctx.can("saved-searches"))
+    saved.hidden = true;
+  else
+    renderSaved(saved, query, go, ctx);
   if (!hasQuery(query)) {
     replace(results, emptyNote("Type words from the page, an MRN or a patient's name (FAMILY, Given), or choose filters."));
     return null;

@@ -170,5 +170,21 @@ JsonNode *cd_pg_archive_list_audit(CdPgArchive *self, const gchar *user, const g
 gboolean cd_pg_archive_export_audit(CdPgArchive *self, const gchar *user, const gchar *mrn, const gchar *from,
                                     const gchar *to, const gchar *format, GOutputStream *out, guint64 *n_entries,
                                     GCancellable *cancellable, GError **error);
+/* What the web workstation reads on the server (cd-pg-read.c; issue 18,
+ * part 2), each in the shape of its SQLite namesake, authorised and
+ * audited on the server as the principal. */
+gboolean cd_pg_archive_audit(CdPgArchive *self, const gchar *actor, const gchar *action, const gchar *object,
+                             JsonNode *detail, GError **error);
+gboolean cd_pg_archive_require(CdPgArchive *self, CdPermission permission, const gchar *what, const gchar *object,
+                               GError **error);
+gboolean cd_pg_archive_type_is_restricted(CdPgArchive *self, const gchar *type);
+/* whether the connection is up; making it again once it was lost */
+gboolean cd_pg_archive_is_connected(CdPgArchive *self);
+gboolean cd_pg_archive_reconnect(CdPgArchive *self);
+/* the server as messages name it (host or socket, and database; no password) */
+const gchar *cd_pg_archive_get_location(CdPgArchive *self);
+JsonNode *cd_pg_archive_find_patients_json(CdPgArchive *self, const gchar *q, guint limit, GError **error);
+JsonNode *cd_pg_archive_get_chart(CdPgArchive *self, const gchar *mrn, GError **error);
+JsonNode *cd_pg_archive_get_page(CdPgArchive *self, gint64 page_id, GError **error);
 
 G_END_DECLS

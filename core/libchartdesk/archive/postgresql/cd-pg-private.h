@@ -84,5 +84,8 @@ gboolean cd_pg_require(CdPgArchive *self, CdPermission permission, const gchar *
                        GError **error);
 /* the restricted types hidden from the principal, as a text[] literal; NULL when none is */
 gchar *cd_pg_hidden_types(CdPgArchive *self);
+/* read-charts (or review while it waits there) for document @id; a type
+ * hidden from the principal is not found, the refusal audited (cd-pg-search.c) */
+gboolean cd_pg_require_document(CdPgArchive *self, gint64 id, const gchar *what, GError **error);
 
 G_END_DECLS

@@ -622,7 +622,7 @@ cd_pg_archive_search(CdPgArchive *self, const CdSearchQuery *query, GError **err
 /* Reading a document needs read-charts, or review while it waits in the
  * review queue; a type hidden from the principal does not exist for it
  * (as cd_archive_require_document()). */
-static gboolean
+gboolean
 cd_pg_require_document(CdPgArchive *self, gint64 id, const gchar *what, GError **error)
 {
   g_autoptr(CdPgParams) p = cd_pg_params_new();
