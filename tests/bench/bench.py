@@ -811,6 +811,7 @@ def main():
     p.add_argument("--seed", type=int, default=23)
     p.add_argument("--mtsamples", help="mtsamples-train.csv (default: the shared data folder)")
     p.add_argument("--through", default="", help="also through 'service', 'web' or 'service,web'")
+    p.add_argument("--workdir", help="where the archive is built (default: the build directory's bench/)")
     p.set_defaults(func=cmd_search_scale)
     args = parser.parse_args()
     if not os.path.exists(CHARTDESK):

@@ -68,6 +68,12 @@ def build(chartdesk, env, workdir, n_pages, data, seed):
     db.execute("PRAGMA synchronous=OFF")
     db.execute("PRAGMA cache_size=-200000")
     db.execute("BEGIN")
+    # the pages go in without the full-text trigger and the index is built
+    # from them once at the end ('rebuild': the same rows as the trigger
+    # makes, 2.4 times less CPU at 100,000 pages); the trigger is put back
+    # as it was, in the same transaction
+    trigger = db.execute("SELECT sql FROM sqlite_schema WHERE type = 'trigger' AND name = 'pages_fts_insert'").fetchone()[0]
+    db.execute("DROP TRIGGER pages_fts_insert")
     now = datetime.datetime.utcnow().strftime("%Y-%m-%dT%H:%M:%SZ")
     db.execute("INSERT INTO batches (started, finished, actor, workflow, inputs, status) "
                "VALUES (?, ?, 'bench', 'bench-bulk', '[]', 'finished')", (now, now))
@@ -102,6 +108,9 @@ def build(chartdesk, env, workdir, n_pages, data, seed):
             flush(db, docs, pages)
             print("  %d pages (%.0f s)" % (page, time.monotonic() - t0), file=sys.stderr, flush=True)
     flush(db, docs, pages)
+    print("  %d pages in; indexing their text (%.0f s)" % (page, time.monotonic() - t0), file=sys.stderr, flush=True)
+    db.execute("INSERT INTO pages_fts (pages_fts) VALUES ('rebuild')")
+    db.execute(trigger)
     db.execute("COMMIT")
     db.execute("PRAGMA journal_mode=WAL")
     db.close()
@@ -192,7 +201,7 @@ def cmd_search_scale(args, build_dir, chartdesk, env, shared_data):
     data = args.mtsamples or os.path.join(shared_data or "", "mtsamples", "mtsamples-train.csv")
     if not os.path.exists(data):
         sys.exit("search-scale needs the mtsamples transcriptions: %s not found" % data)
-    workdir = os.path.join(build_dir, "bench", "search-scale-%d" % args.pages)
+    workdir = os.path.join(args.workdir or os.path.join(build_dir, "bench"), "search-scale-%d" % args.pages)
     os.makedirs(workdir, exist_ok=True)
     env = dict(env, CHARTDESK_AUDIT_KEY=os.path.join(workdir, "audit.key"))
     t = time.monotonic()
