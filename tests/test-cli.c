@@ -127,6 +127,11 @@ test_cli_bad_inputs(void)
   cd_test_chartdesk(&c, "check", archive, NULL);
   g_assert_cmpint(c.status, ==, 0);
   g_assert_nonnull(strstr(c.out, "no problems found"));
+  /* each step named on stderr as it begins, however quick */
+  g_assert_true(g_str_has_prefix(c.err, "check: database integrity, "));
+  g_assert_nonnull(strstr(c.err, "\ncheck: image checksums ("));
+  g_assert_nonnull(strstr(c.err, "\ncheck: full-text index, "));
+  g_assert_nonnull(strstr(c.err, "\ncheck: audit chain, "));
   cd_test_rm_rf(dir);
 }
 

@@ -17,8 +17,10 @@ typedef struct {
   gint64 step_started;
 } CdCheckReport;
 
-/* One line to stderr at most every CD_CHECK_EVERY seconds (none for a check
- * quicker than that), naming the step, how far it is and the time so far. */
+/* A line to stderr naming each step as it begins (some run long before
+ * they can say how far they are: SQLite's check of every b-tree is one
+ * statement step, FTS5's of its index another), and within a step one line
+ * at most every CD_CHECK_EVERY seconds, how far it is and the time so far. */
 #define CD_CHECK_EVERY 2
 
 static void
@@ -27,9 +29,15 @@ cd_cli_check_progress(const gchar *step, guint64 done, guint64 total, gpointer u
   CdCheckReport *report = user_data;
   gint64 now = g_get_monotonic_time();
 
-  if (report->step != step) {
+  if (g_strcmp0(report->step, step) != 0) {
     report->step = step;
     report->step_started = now;
+    report->last = now;
+    if (total > 0)
+      g_printerr("check: %s (%" G_GUINT64_FORMAT "), %.0f s in all\n", step, total, (now - report->started) / 1e6);
+    else
+      g_printerr("check: %s, %.0f s in all\n", step, (now - report->started) / 1e6);
+    return;
   }
   if (now - report->last < CD_CHECK_EVERY * G_USEC_PER_SEC)
     return;
@@ -57,9 +65,10 @@ cd_cli_check(gint argc, gchar **argv)
   g_option_context_set_summary(ctx, "Checks the database, the checksum of every stored image, orphans, pages "
                                     "without text,\nthe full-text index, destroyed documents (no image, text or "
                                     "index term left, nothing\ndestroyed under a legal hold) and the audit log (its "
-                                    "keyed chain and anchor, as\n`chartdesk audit verify`). A check that takes longer "
-                                    "than a few seconds says how\nfar it is on stderr every 2 seconds. On a PostgreSQL "
-                                    "archive (postgresql://…): its audit\nchains, as `chartdesk audit verify`.");
+                                    "keyed chain and anchor, as\n`chartdesk audit verify`). It names each step "
+                                    "on stderr as it begins, and\nwithin a long step says how far it is every 2 "
+                                    "seconds. On a PostgreSQL archive\n(postgresql://…): its audit chains, as "
+                                    "`chartdesk audit verify`.");
   if (!cd_cli_parse(ctx, &argc, &argv, &error))
     return cd_cli_usage(ctx, error->message);
   if (argc != 2)

@@ -691,6 +691,10 @@ typedef enum {
   CD_PLAN_FILTER_FIRST, /* the filters' pages drive, the text is checked per page */
 } CdPlanKind;
 
+/* How a plan whose words drive reads a match's document: an index of page
+ * ids and documents only (the plans read nothing else of a page). */
+#define CD_SEARCH_PAGE_INDEX " INDEXED BY pages_document_of"
+
 /* FROM and WHERE of a plan, filters included, ready for a select list. */
 static void
 cd_search_append_from(GString *sql, CdPlanKind kind, const CdSearchQuery *query, const CdSearchPlan *plan)
@@ -705,11 +709,14 @@ cd_search_append_from(GString *sql, CdPlanKind kind, const CdSearchQuery *query,
                            cd_search_doc_index(query, plan));
     break;
   case CD_PLAN_TEXT_FIRST:
+    /* each match's document through pages_document_of, which holds only
+     * the page id and its document: the page row (its text, a few rows to
+     * a database page) is never read (migration 10) */
     if (plan->doc_filter)
-      g_string_append(sql, " FROM pages_fts f CROSS JOIN pages p ON p.id = f.rowid "
+      g_string_append(sql, " FROM pages_fts f CROSS JOIN pages p" CD_SEARCH_PAGE_INDEX " ON p.id = f.rowid "
                            "CROSS JOIN documents d ON d.id = p.document_id WHERE pages_fts MATCH :match");
     else
-      g_string_append(sql, " FROM pages_fts f CROSS JOIN pages p ON p.id = f.rowid "
+      g_string_append(sql, " FROM pages_fts f CROSS JOIN pages p" CD_SEARCH_PAGE_INDEX " ON p.id = f.rowid "
                            "LEFT JOIN documents d ON d.id = p.document_id WHERE pages_fts MATCH :match");
     break;
   case CD_PLAN_FILTER_FIRST:
@@ -718,7 +725,7 @@ cd_search_append_from(GString *sql, CdPlanKind kind, const CdSearchQuery *query,
        * index; the index's matches checked against it (the unary + keeps
        * SQLite from handing FTS5 one rowid lookup per page) */
       g_string_append_printf(sql,
-                             " FROM pages_fts f CROSS JOIN pages p ON p.id = f.rowid "
+                             " FROM pages_fts f CROSS JOIN pages p" CD_SEARCH_PAGE_INDEX " ON p.id = f.rowid "
                              "CROSS JOIN documents d ON d.id = p.document_id WHERE pages_fts MATCH :match "
                              "AND +f.rowid IN (SELECT p.id FROM documents d%s CROSS JOIN pages p "
                              "ON p.document_id = d.id WHERE 1",

@@ -940,11 +940,13 @@ test_archive_search_plans(Fixture *f, gconstpointer data)
               &(CdSearchQuery){ .text = "fever", .doc_type = "progress-note", .date_from = "2001-01-05",
                                 .date_to = "2001-01-05" },
               "filter-set", "INDEX documents_type (type=? AND date>? AND date<?)", "INDEX pages_document (document_id=?)");
-  /* rare words: the index's matches, each joined by primary key */
+  /* rare words: the index's matches, each page's document from the index
+   * of page ids and documents, never from the page row (migration 10) */
   assert_plan(archive, &(CdSearchQuery){ .text = "film", .date_from = "2005-01-01", .date_to = "2005-12-31" },
               "text-first",
-              "SCAN f VIRTUAL TABLE INDEX", "SEARCH p USING INTEGER PRIMARY KEY (rowid=?)\n"
+              "SCAN f VIRTUAL TABLE INDEX", "SEARCH p USING COVERING INDEX pages_document_of (id=?)\n"
               "SEARCH d USING INTEGER PRIMARY KEY (rowid=?)");
+
   assert_plan(archive, &(CdSearchQuery){ .mrn = "00900900" }, "filters", "INDEX documents_patient (patient_mrn=?)",
               "INDEX pages_document (document_id=? AND seq=?)");
   assert_plan(archive, &(CdSearchQuery){ .doc_types = radiology, .date_from = "2005-01-01" }, "filters",
@@ -1748,6 +1750,60 @@ test_archive_audit_foreign_anchor(Fixture *f, gconstpointer data)
   g_assert_cmpint(verify_bad(archive, NULL), ==, 0);
 }
 
+/* An archive of schema 9 with pages migrates to schema 10: the index of
+ * page ids and their documents is built over the pages already there, and a
+ * filtered search whose words drive finds the same pages through it. */
+static void
+test_archive_migrated_page_documents(Fixture *f, gconstpointer data)
+{
+  g_autoptr(sqlite3) raw = raw_open(f->path);
+  g_autoptr(CdArchive) archive = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CdSearchResult) found = NULL;
+  g_autoptr(GPtrArray) statements = NULL;
+  const gchar *plan = NULL;
+
+  for (guint v = 0; v < 9; v++)
+    raw_exec(raw, cd_archive_migrations[v]);
+  raw_exec(raw, "PRAGMA user_version = 9; PRAGMA application_id = 1128809556;"
+                "INSERT INTO batches (id, started, actor, workflow, inputs) VALUES (1, 'x', 'old', 'w', '[]');"
+                "INSERT INTO documents (id, batch_id, patient_mrn, status, type, date, created) VALUES "
+                "(1, 1, '00000001', 'filed', 'radiology-report', '2005-06-01', 'x'),"
+                "(2, 1, '00000001', 'filed', 'progress-note', '2005-06-01', 'x'),"
+                "(3, 1, '00000002', 'filed', 'radiology-report', '1999-06-01', 'x');"
+                "INSERT INTO pages (id, batch_id, document_id, seq, kind, source_path, source_page, text, created) "
+                "VALUES (1, 1, 1, 0, 'page', 'a.tif', 0, 'chest film clear', 'x'),"
+                "(2, 1, 1, 1, 'page', 'a.tif', 1, 'film two', 'x'),"
+                "(3, 1, 2, 0, 'page', 'b.tif', 0, 'film noted in passing', 'x'),"
+                "(4, 1, 3, 0, 'page', 'c.tif', 0, 'old film', 'x');");
+  g_assert_cmpint(raw_int(raw, "SELECT count(*) FROM sqlite_schema WHERE name = 'pages_document_of'"), ==, 0);
+  g_clear_pointer(&raw, sqlite3_close);
+
+  archive = open_writer(f->path);
+  g_assert_cmpint(cd_archive_get_schema_version(archive), ==, CD_ARCHIVE_SCHEMA_VERSION);
+  g_assert_cmpint(archive_int(archive, "SELECT count(*) FROM sqlite_schema WHERE name = 'pages_document_of'"), ==, 1);
+  /* the index holds every page, with its document */
+  g_assert_cmpint(archive_int(archive, "SELECT count(*) FROM pages INDEXED BY pages_document_of WHERE id > 0"), ==, 4);
+  g_assert_cmpint(archive_int(archive, "SELECT sum(document_id) FROM pages INDEXED BY pages_document_of WHERE id > 0"),
+                  ==, 1 + 1 + 2 + 3);
+
+  {
+    const gchar *radiology[] = { "radiology-report", NULL };
+    CdSearchQuery query = { .text = "film", .doc_types = radiology, .date_from = "2005-01-01" };
+    found = cd_archive_search_ex(archive, &query, &error);
+    g_assert_no_error(error);
+    g_assert_false(found->total_is_estimate);
+    g_assert_cmpuint(found->total, ==, 2);
+    g_assert_cmpuint(found->hits->len, ==, 2);
+    for (guint i = 0; i < found->hits->len; i++)
+      g_assert_cmpint(((CdSearchHit *) g_ptr_array_index(found->hits, i))->document_id, ==, 1);
+    statements = cd_archive_search_statements(archive, &query, &plan, &error);
+    g_assert_no_error(error);
+    g_assert_cmpstr(plan, ==, "text-first");
+    g_assert_nonnull(strstr(g_ptr_array_index(statements, 0), "INDEXED BY pages_document_of"));
+  }
+}
+
 /* An archive of schema 3 with a plain SHA-256 log migrates to schema 4: its
  * old entries verify under the old rule, the first new entry is preceded by
  * an `audit-seal` entry whose MAC covers the last old hash, and an old
@@ -2090,6 +2146,7 @@ main(int argc, char **argv)
   ADD("audit-anchor-lost", test_archive_audit_anchor_lost);
   ADD("audit-foreign-anchor", test_archive_audit_foreign_anchor);
   ADD("audit-migrated", test_archive_audit_migrated);
+  ADD("migrated-page-documents", test_archive_migrated_page_documents);
   ADD("audit-key-file", test_archive_audit_key_file);
   ADD("audit-journal-anchor", test_archive_audit_journal_anchor);
   ADD("wal-kept", test_archive_wal_kept);
