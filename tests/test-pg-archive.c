@@ -870,6 +870,47 @@ test_pg_search_broad(Fixture *f, gconstpointer data)
   g_assert_cmpstr(narrow->plan, ==, "text-first");
   g_assert_false(narrow->total_is_estimate);
   g_assert_cmpuint(narrow->total, ==, 0);
+
+  /* the pages in one document: a type or dates that still leave more than
+   * CD_PG_SEARCH_BROAD matches take the window of the filtered matches
+   * (the pages' copies of the type and date, issue 18); a type that
+   * leaves none is exact */
+  PQclear(PQexec(f->raw, "INSERT INTO documents (batch_id, status, type, date, title, created) SELECT min(id), "
+                         "'filed', 'progress-note', '2024-02-02', 'BULK', 'x' FROM batches"));
+  PQclear(PQexec(f->raw, "UPDATE pages SET document_id = (SELECT max(id) FROM documents) WHERE source_path = "
+                         "'bulk.tif'"));
+  PQclear(PQexec(f->raw, "ANALYZE pages"));
+  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM pages WHERE doc_type = 'progress-note' AND doc_date = "
+                             "'2024-02-02'"),
+                  ==, 8000);
+  {
+    const CdSearchQuery typed = { .text = "bulkword", .doc_type = "progress-note", .limit = 20 };
+    const CdSearchQuery dated = {
+      .text = "bulkword", .doc_type = "progress-note", .date_from = "2024-01-01", .date_to = "2024-12-31", .limit = 20
+    };
+    const CdSearchQuery other = { .text = "bulkword", .doc_type = "consultation", .limit = 20 };
+    const CdSearchQuery *windows[] = { &typed, &dated };
+    g_autoptr(CdSearchResult) none = NULL;
+    for (guint w = 0; w < G_N_ELEMENTS(windows); w++) {
+      g_autoptr(CdSearchResult) r = cd_pg_archive_search(server, windows[w], &error);
+      g_assert_no_error(error);
+      g_assert_cmpstr(r->plan, ==, "recent-window");
+      g_assert_true(r->total_is_estimate);
+      g_assert_cmpuint(r->total, ==, 5000);
+      g_assert_cmpuint(r->hits->len, ==, 20);
+      for (guint i = 0; i < r->hits->len; i++) {
+        CdSearchHit *hit = g_ptr_array_index(r->hits, i);
+        g_assert_cmpstr(hit->doc_type, ==, "progress-note");
+        g_assert_cmpint(hit->page_id, >=, low);
+      }
+      g_assert_cmpint(((CdSearchHit *) g_ptr_array_index(r->hits, 0))->source_page % 97, ==, 0);
+    }
+    none = cd_pg_archive_search(server, &other, &error);
+    g_assert_no_error(error);
+    g_assert_cmpstr(none->plan, ==, "text-first");
+    g_assert_false(none->total_is_estimate);
+    g_assert_cmpuint(none->total, ==, 0);
+  }
 }
 
 static void

@@ -429,20 +429,42 @@ cd_pg_search_count_pages(CdPgArchive *self)
 /* The planner's estimate of the pages @words match; 0 when it cannot say.
  * *@phrase: whether the query holds a phrase, which the GIN index cannot
  * decide alone (each candidate page's tsvector is read to check it). */
+static gint64 cd_pg_search_estimate_sql(CdPgArchive *self, const gchar *sql, CdPgParams *p, gboolean *phrase);
+
 static gint64
 cd_pg_search_estimate(CdPgArchive *self, const gchar *words, gboolean *phrase)
 {
   g_autoptr(CdPgParams) p = cd_pg_params_new();
+
+  cd_pg_params_add(p, words);
+  return cd_pg_search_estimate_sql(
+      self, "EXPLAIN (FORMAT JSON) SELECT 1 FROM pages p WHERE p.tsv @@ websearch_to_tsquery('english', $1)", p,
+      phrase);
+}
+
+/* The planner's estimate of the pages @query matches with its type and
+ * dates (the pages' copies: the planner's statistics on them). */
+static gint64
+cd_pg_search_estimate_filtered(CdPgArchive *self, const CdSearchQuery *query, const gchar *words, const gchar *types,
+                               const gchar *hidden, gboolean *phrase)
+{
+  g_autoptr(GString) sql = g_string_new("EXPLAIN (FORMAT JSON) SELECT 1");
+  g_autoptr(CdPgParams) p = cd_pg_search_params(words);
+
+  cd_pg_search_from(self, sql, p, query, words, types, hidden);
+  return cd_pg_search_estimate_sql(self, sql->str, p, phrase);
+}
+
+static gint64
+cd_pg_search_estimate_sql(CdPgArchive *self, const gchar *sql, CdPgParams *p, gboolean *phrase)
+{
   g_autoptr(PGresult) res = NULL;
   g_autoptr(JsonParser) parser = json_parser_new();
   JsonNode *root;
 
   g_autoptr(GError) local = NULL;
 
-  cd_pg_params_add(p, words);
-  res =
-      cd_pg_exec(self, "EXPLAIN (FORMAT JSON) SELECT 1 FROM pages p WHERE p.tsv @@ websearch_to_tsquery('english', $1)",
-                 p, "cannot plan a search", &local);
+  res = cd_pg_exec(self, sql, p, "cannot plan a search", &local);
   if (res == NULL) {
     g_debug("%s", local->message);
     return 0;
@@ -521,8 +543,9 @@ cd_pg_search_facets(CdPgArchive *self, const gchar *sql, CdPgParams *p, CdSearch
 #define CD_PG_WALK_FACTOR_PHRASE 2000.0
 
 static gboolean
-cd_pg_search_window(CdPgArchive *self, const CdSearchQuery *query, const gchar *words, const gchar *hidden, guint limit,
-                    gint64 matches, gboolean phrase, CdSearchResult *result, gboolean *used, GError **error)
+cd_pg_search_window(CdPgArchive *self, const CdSearchQuery *query, const gchar *words, const gchar *types,
+                    const gchar *hidden, guint limit, gint64 matches, gboolean phrase, CdSearchResult *result,
+                    gboolean *used, GError **error)
 {
   gdouble n_pages = (gdouble) cd_pg_search_count_pages(self);
   gdouble factor = phrase ? CD_PG_WALK_FACTOR_PHRASE : CD_PG_WALK_FACTOR;
@@ -534,7 +557,7 @@ cd_pg_search_window(CdPgArchive *self, const CdSearchQuery *query, const gchar *
   g_autofree gchar *low = NULL;
 
   *used = FALSE;
-  cd_pg_search_from(self, sql, p, query, words, NULL, hidden);
+  cd_pg_search_from(self, sql, p, query, words, types, hidden);
   g_string_append_printf(sql, " ORDER BY %s DESC LIMIT %u) w", order, CD_SEARCH_RANK_WINDOW);
   res = cd_pg_exec(self, sql->str, p, "search failed", error);
   if (res == NULL)
@@ -550,7 +573,7 @@ cd_pg_search_window(CdPgArchive *self, const CdSearchQuery *query, const gchar *
   if (query->offset < CD_SEARCH_RANK_WINDOW) {
     g_autoptr(GString) ranked = g_string_new("SELECT p.id, ts_rank_cd(p.tsv, q.q)");
     g_autoptr(CdPgParams) rp = cd_pg_search_params(words);
-    cd_pg_search_from(self, ranked, rp, query, words, NULL, hidden);
+    cd_pg_search_from(self, ranked, rp, query, words, types, hidden);
     g_string_append_printf(ranked, " AND p.id >= $%u::bigint ORDER BY 2 DESC, p.id LIMIT %u OFFSET %u",
                            cd_pg_params_add(rp, low), MIN(limit, CD_SEARCH_RANK_WINDOW - query->offset), query->offset);
     if (!cd_pg_search_collect(self, ranked->str, rp, result->hits, error))
@@ -560,7 +583,7 @@ cd_pg_search_window(CdPgArchive *self, const CdSearchQuery *query, const gchar *
     g_autoptr(GString) older = g_string_new("SELECT p.id, 0");
     g_autoptr(CdPgParams) op = cd_pg_search_params(words);
     guint skip = query->offset > CD_SEARCH_RANK_WINDOW ? query->offset - CD_SEARCH_RANK_WINDOW : 0;
-    cd_pg_search_from(self, older, op, query, words, NULL, hidden);
+    cd_pg_search_from(self, older, op, query, words, types, hidden);
     g_string_append_printf(older, " AND p.id < $%u::bigint ORDER BY p.id DESC LIMIT %u OFFSET %u",
                            cd_pg_params_add(op, low), limit - result->hits->len, skip);
     if (!cd_pg_search_collect(self, older->str, op, result->hits, error))
@@ -573,12 +596,12 @@ cd_pg_search_window(CdPgArchive *self, const CdSearchQuery *query, const gchar *
     g_autoptr(CdPgParams) cp = cd_pg_search_params(words);
     g_autoptr(PGresult) counted = NULL;
     guint64 n;
-    cd_pg_search_from_documents(self, facets, fp, query, words, NULL, hidden);
+    cd_pg_search_from_documents(self, facets, fp, query, words, types, hidden);
     g_string_append_printf(facets, " AND p.id >= $%u::bigint GROUP BY 1, 2", cd_pg_params_add(fp, low));
     if (!cd_pg_search_facets(self, facets->str, fp, result, error))
       return FALSE;
     result->facets_partial = TRUE;
-    cd_pg_search_from(self, count, cp, query, words, NULL, hidden);
+    cd_pg_search_from(self, count, cp, query, words, types, hidden);
     g_string_append_printf(count, " LIMIT %u) c", CD_PG_SEARCH_BROAD + 1);
     counted = cd_pg_exec(self, count->str, cp, "search failed", error);
     if (counted == NULL)
@@ -606,6 +629,8 @@ cd_pg_archive_search(CdPgArchive *self, const CdSearchQuery *query, GError **err
   g_autofree gchar *types = NULL;
   g_autofree gchar *hidden = NULL;
   gboolean windowed = FALSE;
+  gboolean unfiltered;
+  gboolean page_filtered;
   guint limit;
 
   g_return_val_if_fail(self != NULL, NULL);
@@ -643,8 +668,19 @@ cd_pg_archive_search(CdPgArchive *self, const CdSearchQuery *query, GError **err
   limit = query->limit > 0 ? query->limit : 20;
 
   result->hits = g_ptr_array_new_with_free_func((GDestroyNotify) cd_search_hit_free);
-  if (words != NULL && types == NULL && query->mrn == NULL && query->date_from == NULL && query->date_to == NULL &&
-      query->status == NULL) {
+  unfiltered = types == NULL && query->mrn == NULL && query->date_from == NULL && query->date_to == NULL &&
+               query->status == NULL;
+  /* a type or dates the pages hold (cd_pg_search_prepare()) and still
+   * many matches: the same window, of the filtered matches, as SQLite's
+   * `recent-window` with a broad filter */
+  page_filtered = !unfiltered && self->page_filters && query->mrn == NULL && query->status == NULL;
+  if (words != NULL && page_filtered) {
+    gboolean phrase = FALSE;
+    gint64 estimate = cd_pg_search_estimate_filtered(self, query, words, types, hidden, &phrase);
+    if (estimate > CD_PG_SEARCH_BROAD &&
+        !cd_pg_search_window(self, query, words, types, hidden, limit, estimate, phrase, result, &windowed, error))
+      return NULL;
+  } else if (words != NULL && unfiltered) {
     gboolean phrase = FALSE;
     gint64 estimate = cd_pg_search_estimate(self, words, &phrase);
     if (estimate > CD_PG_SEARCH_BROAD) {
@@ -662,7 +698,7 @@ cd_pg_archive_search(CdPgArchive *self, const CdSearchQuery *query, GError **err
         }
         bound = MAX(bound, estimate);
       }
-      if (!cd_pg_search_window(self, query, words, hidden, limit, bound, phrase, result, &windowed, error))
+      if (!cd_pg_search_window(self, query, words, NULL, hidden, limit, bound, phrase, result, &windowed, error))
         return NULL;
     }
   }
