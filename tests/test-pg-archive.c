@@ -1142,6 +1142,47 @@ test_pg_search_broad(Fixture *f, gconstpointer data)
   g_assert_cmpstr(narrow->plan, ==, "text-first");
   g_assert_false(narrow->total_is_estimate);
   g_assert_cmpuint(narrow->total, ==, 0);
+
+  /* the pages in one document: a type or dates that still leave more than
+   * CD_PG_SEARCH_BROAD matches take the window of the filtered matches
+   * (the pages' copies of the type and date, issue 18); a type that
+   * leaves none is exact */
+  PQclear(PQexec(f->raw, "INSERT INTO documents (batch_id, status, type, date, title, created) SELECT min(id), "
+                         "'filed', 'progress-note', '2024-02-02', 'BULK', 'x' FROM batches"));
+  PQclear(PQexec(f->raw, "UPDATE pages SET document_id = (SELECT max(id) FROM documents) WHERE source_path = "
+                         "'bulk.tif'"));
+  PQclear(PQexec(f->raw, "ANALYZE pages"));
+  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM pages WHERE doc_type = 'progress-note' AND doc_date = "
+                             "'2024-02-02'"),
+                  ==, 8000);
+  {
+    const CdSearchQuery typed = { .text = "bulkword", .doc_type = "progress-note", .limit = 20 };
+    const CdSearchQuery dated = {
+      .text = "bulkword", .doc_type = "progress-note", .date_from = "2024-01-01", .date_to = "2024-12-31", .limit = 20
+    };
+    const CdSearchQuery other = { .text = "bulkword", .doc_type = "consultation", .limit = 20 };
+    const CdSearchQuery *windows[] = { &typed, &dated };
+    g_autoptr(CdSearchResult) none = NULL;
+    for (guint w = 0; w < G_N_ELEMENTS(windows); w++) {
+      g_autoptr(CdSearchResult) r = cd_pg_archive_search(server, windows[w], &error);
+      g_assert_no_error(error);
+      g_assert_cmpstr(r->plan, ==, "recent-window");
+      g_assert_true(r->total_is_estimate);
+      g_assert_cmpuint(r->total, ==, 5000);
+      g_assert_cmpuint(r->hits->len, ==, 20);
+      for (guint i = 0; i < r->hits->len; i++) {
+        CdSearchHit *hit = g_ptr_array_index(r->hits, i);
+        g_assert_cmpstr(hit->doc_type, ==, "progress-note");
+        g_assert_cmpint(hit->page_id, >=, low);
+      }
+      g_assert_cmpint(((CdSearchHit *) g_ptr_array_index(r->hits, 0))->source_page % 97, ==, 0);
+    }
+    none = cd_pg_archive_search(server, &other, &error);
+    g_assert_no_error(error);
+    g_assert_cmpstr(none->plan, ==, "text-first");
+    g_assert_false(none->total_is_estimate);
+    g_assert_cmpuint(none->total, ==, 0);
+  }
 }
 
 static void
@@ -1149,6 +1190,107 @@ skip_all(gconstpointer data)
 {
   g_test_skip(cd_pg_cluster_missing());
 }
+static void
+raw_exec(Fixture *f, const gchar *sql)
+{
+  PGresult *res = PQexec(f->raw, sql);
+
+  if (PQresultStatus(res) != PGRES_COMMAND_OK)
+    g_test_message("%s: %s", sql, PQresultErrorMessage(res));
+  g_assert_cmpint(PQresultStatus(res), ==, PGRES_COMMAND_OK);
+  PQclear(res);
+}
+
+static void
+spool_exec(CdArchive *spool, const gchar *sql)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(sqlite3_stmt) stmt = cd_archive_prepare(spool, sql, &error);
+
+  g_assert_no_error(error);
+  g_assert_cmpint(sqlite3_step(stmt), ==, SQLITE_DONE);
+}
+
+/* pages whose copy of their document's type and date is not the document's */
+#define STALE_PAGES                                                                                                    \
+  "SELECT count(*) FROM pages p LEFT JOIN documents d ON d.id = p.document_id WHERE p.doc_type IS DISTINCT FROM "     \
+  "d.type OR p.doc_date IS DISTINCT FROM d.date"
+
+/* Words with a type or dates search the pages' copies of their document's
+ * type and date (issue 18): made at open, backfilled, kept exact by the
+ * triggers when a document is re-typed or re-dated and when a page moves;
+ * the answers stay SQLite's; a server without them (never opened to
+ * create since) is searched as before, and gets them when next opened to
+ * create. */
+static void
+test_pg_search_page_filters(Fixture *f, gconstpointer data)
+{
+  g_autoptr(CdArchive) spool = fixture_spool(f, "station1.archive", SHA_A, 12, FALSE);
+  g_autoptr(CdPgArchive) server = open_server(f);
+  g_autoptr(GError) error = NULL;
+  const gchar *two[] = { "progress-note", "laboratory-report", NULL };
+  const CdSearchQuery queries[] = {
+    { .text = "chest", .doc_type = "progress-note", .date_from = "2021-01-01", .date_to = "2023-12-31", .limit = 100 },
+    { .text = "metoprolol", .date_from = "2022-01-01", .limit = 100 },
+    { .text = "visit", .date_to = "2021-12-31", .limit = 100 },
+    { .text = "visit", .doc_types = two, .date_from = "2020-03-01", .date_to = "2024-06-30", .limit = 100 },
+    { .text = "\"chest pain\"", .doc_type = "progress-note", .limit = 100 },
+    { .text = "hypertension", .mrn = "MRN001", .date_from = "2020-01-01", .limit = 100 },
+    { .text = "visit", .doc_type = "radiology-report", .date_from = "2019-01-01", .date_to = "2019-12-31", .limit = 100 },
+  };
+
+  g_assert_true(cd_pg_archive_deliver(server, spool, "station1", NULL, NULL, &error));
+  g_assert_no_error(error);
+  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM pages WHERE doc_type IS NOT NULL AND doc_date IS NOT NULL"), ==, 24);
+  g_assert_cmpint(raw_int(f, STALE_PAGES), ==, 0);
+  for (guint i = 0; i < G_N_ELEMENTS(queries) - 1; i++)
+    assert_same_search(spool, server, &queries[i]);
+
+  /* a document re-typed and re-dated on both sides: its pages follow */
+  spool_exec(spool, "UPDATE documents SET type = 'radiology-report', date = '2019-05-05' WHERE id = 1");
+  raw_exec(f, "UPDATE documents SET type = 'radiology-report', date = '2019-05-05' WHERE id = (SELECT document_id "
+              "FROM deliveries WHERE station = 'station1' AND source_document_id = 1)");
+  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM pages WHERE doc_type = 'radiology-report' AND doc_date = "
+                             "'2019-05-05'"),
+                  ==, 2);
+  g_assert_cmpint(raw_int(f, STALE_PAGES), ==, 0);
+  for (guint i = 0; i < G_N_ELEMENTS(queries); i++)
+    assert_same_search(spool, server, &queries[i]);
+
+  /* a page cannot be given another type than its document's, and takes
+   * its new document's when it moves */
+  raw_exec(f, "UPDATE pages SET doc_type = 'consultation' WHERE id = (SELECT min(id) FROM pages)");
+  raw_exec(f, "UPDATE pages SET document_id = (SELECT max(id) FROM documents) WHERE id = (SELECT min(id) + 1 FROM "
+              "pages WHERE document_id IS NOT NULL)");
+  raw_exec(f, "UPDATE pages SET document_id = NULL WHERE id = (SELECT min(id) + 2 FROM pages)");
+  g_assert_cmpint(raw_int(f, STALE_PAGES), ==, 0);
+
+  /* a server without the copies: searched by the documents' columns */
+  g_clear_pointer(&server, cd_pg_archive_free);
+  raw_exec(f, "DROP TRIGGER pages_document_columns ON pages; DROP TRIGGER documents_page_columns ON documents; "
+              "ALTER TABLE pages DROP COLUMN doc_type, DROP COLUMN doc_date");
+  server = cd_pg_archive_open(f->uri, CD_ARCHIVE_FLAG_NONE, &error);
+  g_assert_no_error(error);
+  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM pg_attribute WHERE attrelid = 'pages'::regclass AND attname = "
+                             "'doc_type' AND NOT attisdropped"),
+                  ==, 0);
+  /* (the moved pages back where they were, as on the spool) */
+  raw_exec(f, "UPDATE pages SET document_id = (SELECT document_id FROM deliveries WHERE station = 'station1' AND "
+              "source_document_id = 1) WHERE id = (SELECT min(id) + 1 FROM pages)");
+  raw_exec(f, "UPDATE pages SET document_id = (SELECT document_id FROM deliveries WHERE station = 'station1' AND "
+              "source_document_id = 2) WHERE id = (SELECT min(id) + 2 FROM pages)");
+  for (guint i = 0; i < G_N_ELEMENTS(queries); i++)
+    assert_same_search(spool, server, &queries[i]);
+  g_clear_pointer(&server, cd_pg_archive_free);
+  server = open_server(f);
+  g_assert_cmpint(raw_int(f, STALE_PAGES), ==, 0);
+  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM pg_trigger WHERE tgname IN ('pages_document_columns', "
+                             "'documents_page_columns')"),
+                  ==, 2);
+  for (guint i = 0; i < G_N_ELEMENTS(queries); i++)
+    assert_same_search(spool, server, &queries[i]);
+}
+
 
 int
 main(int argc, char **argv)
@@ -1168,6 +1310,7 @@ main(int argc, char **argv)
     { "/chartdesk/pg-archive/search", test_pg_search },
     { "/chartdesk/pg-archive/restricted-and-audited", test_pg_restricted_and_audited },
     { "/chartdesk/pg-archive/search-broad", test_pg_search_broad },
+    { "/chartdesk/pg-archive/search-page-filters", test_pg_search_page_filters },
     { "/chartdesk/pg-archive/copy-to-sqlite", test_pg_copy_to_sqlite },
   };
   gint rc;

@@ -12,6 +12,8 @@ with. Never run by the test suite; see "Benchmarks" in the README.
   tests/bench/bench.py index    [--pages 200] [--tune]   boundaries, page types, filing on held-out templates
   tests/bench/bench.py search-scale [--pages 100000] [--runs 20]  search latency per query class on an archive
                                                            it builds (mtsamples text, shared page image)
+                                       [--backends sqlite,postgresql]  ... and on a private PostgreSQL cluster,
+                                                           side by side
 
 Inputs are generated deterministically by samples/generate.py into
 build/bench/ (reused across runs).
@@ -813,6 +815,8 @@ def main():
     p.add_argument("--through", default="", help="also through 'service', 'web' or 'service,web'")
     p.add_argument("--workdir", help="where the archive is built (default: the build directory's bench/)")
     p.add_argument("--ingest", help="also `chartdesk ingest DIR` into an empty archive and the big one: pages/min")
+    p.add_argument("--backends", default="sqlite",
+                   help="'sqlite' (default), or 'sqlite,postgresql': both side by side (tests/bench/pgscale.py)")
     p.set_defaults(func=cmd_search_scale)
     args = parser.parse_args()
     if not os.path.exists(CHARTDESK):

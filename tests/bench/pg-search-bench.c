@@ -13,6 +13,14 @@
  * ../shared/data), four pages a document, one shared image-less page row
  * each; the stored tsvector and its GIN index are built by the server as
  * on delivery. Prints p50 and p99 per class and each class's total.
+ *
+ *   pg-search-bench --serve
+ *
+ * Starts the cluster and creates the archive's schema only, prints
+ * `uri postgresql://…` on a line of its own, and keeps the cluster until
+ * its standard input closes (then stops it and removes its folder): what
+ * tests/bench/pgscale.py loads a SQLite benchmark archive into and
+ * searches through the CLI.
  */
 #include <libpq-fe.h>
 #include <stdio.h>
@@ -69,6 +77,43 @@ cmp_double(gconstpointer a, gconstpointer b)
   return x < y ? -1 : x > y;
 }
 
+/* --serve: a private cluster with an empty archive for another program,
+ * for as long as that program holds our standard input open */
+static int
+serve(void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree gchar *uri = NULL;
+  CdPgCluster *cluster;
+  CdPgArchive *server;
+  gchar buf[256];
+
+  cluster = cd_pg_cluster_start(&error);
+  if (cluster == NULL) {
+    g_printerr("%s\n", error != NULL ? error->message : cd_pg_cluster_missing());
+    return 77;
+  }
+  uri = cd_pg_cluster_create_database(cluster, "bench", &error);
+  if (uri == NULL) {
+    g_printerr("%s\n", error->message);
+    cd_pg_cluster_stop(cluster);
+    return 1;
+  }
+  server = cd_pg_archive_open(uri, CD_ARCHIVE_FLAG_CREATE, &error);
+  if (server == NULL) {
+    g_printerr("%s: %s\n", uri, error->message);
+    cd_pg_cluster_stop(cluster);
+    return 1;
+  }
+  cd_pg_archive_free(server);
+  g_print("uri %s\n", uri);
+  fflush(stdout);
+  while (fgets(buf, sizeof buf, stdin) != NULL)
+    ;
+  cd_pg_cluster_stop(cluster);
+  return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -103,6 +148,8 @@ main(int argc, char **argv)
       { .doc_type = "progress-note", .date_from = "2022-01-01", .date_to = "2022-12-31", .limit = 20 } },
   };
 
+  if (argc > 1 && g_strcmp0(argv[1], "--serve") == 0)
+    return serve();
   g_setenv("CHARTDESK_TAXONOMY", "/nonexistent", FALSE);
   csv = g_build_filename(g_getenv("CD_SHARED_DATA") != NULL ? g_getenv("CD_SHARED_DATA") : "../shared/data",
                          "mtsamples", "mtsamples-train.csv", NULL);

@@ -213,6 +213,11 @@ def cmd_search_scale(args, build_dir, chartdesk, env, shared_data):
     n_docs = db.execute("SELECT count(*) FROM documents").fetchone()[0]
     print("%d pages, %d documents; %d runs per query class (p99 of %d runs is their slowest)"
           % (n_pages, n_docs, args.runs, args.runs))
+    if getattr(args, "backends", "sqlite") != "sqlite":
+        import pgscale  # both backends side by side: tests/bench/pgscale.py
+        pgscale.side_by_side(args, build_dir, chartdesk, env, workdir, archive, db, n_pages)
+        print("\n(whole run %.0f s)" % (time.monotonic() - t))
+        return
     print()
     print("| query | CLI p50 | CLI p99 | in-process p50 | p99 | bare FTS5 p50 | plan | total | answer |")
     print("|---|---|---|---|---|---|---|---|---|")

@@ -331,7 +331,7 @@ cd_pg_archive_open(const gchar *conninfo, CdArchiveFlags flags, GError **error)
     return NULL;
   if (!cd_pg_migrate(self, (flags & CD_ARCHIVE_FLAG_CREATE) != 0, error))
     return NULL;
-  if (!cd_pg_audit_init(self, error))
+  if (!cd_pg_audit_init(self, error) || !cd_pg_search_prepare(self, (flags & CD_ARCHIVE_FLAG_CREATE) != 0, error))
     return NULL;
   /* restricted types as the SQLite archive reads them: fail closed */
   taxonomy = cd_taxonomy_find(NULL);

@@ -20,6 +20,7 @@ struct _CdPgArchive {
   PGconn *conn;
   gchar *where; /* the server as messages name it: host/socket and database, no password */
   gint schema_version;
+  gboolean page_filters; /* pages.doc_type/doc_date kept by triggers (cd_pg_search_prepare()) */
   CdPrincipal *principal; /* never NULL: the administrator's direct mode by default */
   gchar *purpose;         /* why, for the audit log (a request number); NULL for none */
   gchar **restricted;     /* restricted type names (and former names); NULL for none */
@@ -72,6 +73,9 @@ const gchar *cd_pg_value(PGresult *res, gint row, gint col);
 
 /* appends an entry to the server's own audit chain, as the principal,
  * inside the caller's transaction or in one of its own */
+/* Makes (with @create) or finds the pages' copies of their document's type
+ * and date that filtered searches use; see cd-pg-search.c. */
+gboolean cd_pg_search_prepare(CdPgArchive *self, gboolean create, GError **error);
 gboolean cd_pg_audit(CdPgArchive *self, const gchar *action, const gchar *object, JsonNode *detail, GError **error);
 /* cd-pg-audit.c: the key of CHARTDESK_SERVER_AUDIT_KEY at open; freed with the archive */
 gboolean cd_pg_audit_init(CdPgArchive *self, GError **error);
