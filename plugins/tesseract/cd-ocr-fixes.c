@@ -4,17 +4,26 @@
  */
 #include "config.h"
 
+#include <string.h>
+
 #include "cd-ocr-fixes.h"
 
 /*
  * The pronoun "I" in a sans-serif face is one vertical stroke, and
  * Tesseract reads it as "|" (or, with a speck above it, "!"). A lone "|"
- * followed on its line by a word in lower case is taken for "I": a rule
- * between table cells is not followed by running text in lower case. A
- * lone "!" is taken for "I" only at the start of a line, where an
- * exclamation mark cannot stand. Both are one byte, so the text is
- * corrected in place and keeps its length.
+ * is taken for "I" when a word in lower case follows it and it starts its
+ * line or follows a word in lower case or punctuation, and no other "|"
+ * is on the line: a rule between table cells stands between numbers,
+ * capitals or other rules. A lone "!" is taken for "I" only at the start
+ * of a line, where an exclamation mark cannot stand. Both are one byte,
+ * so the text is corrected in place and keeps its length.
  */
+
+static gboolean
+cd_ocr_fix_is_sentence_end(gchar c)
+{
+  return (c >= 'a' && c <= 'z') || c == ',' || c == '.' || c == ';' || c == ':';
+}
 
 static gboolean
 cd_ocr_fix_is_lower_word(const gchar *s)
@@ -53,6 +62,21 @@ cd_ocr_fix_pronoun_text(gchar *text)
       continue;
     if (*p == '!' && !line_start)
       continue;
+    if (*p == '|' && !line_start) {
+      const gchar *q = p - 1;
+      while (q > text && (*q == ' ' || *q == '\t'))
+        q--;
+      if (!cd_ocr_fix_is_sentence_end(*q))
+        continue;
+    }
+    if (*p == '|') {
+      const gchar *bol = p, *eol = strchr(p + 1, '\n');
+      while (bol > text && bol[-1] != '\n')
+        bol--;
+      if (memchr(bol, '|', (gsize) (p - bol)) != NULL ||
+          memchr(p + 1, '|', eol != NULL ? (gsize) (eol - p - 1) : strlen(p + 1)) != NULL)
+        continue;
+    }
     *p = 'I';
     fixed++;
   }
@@ -81,6 +105,20 @@ cd_ocr_fix_pronoun_words(GPtrArray *words)
       continue;
     if (!cd_ocr_fix_is_lower_word(next->text))
       continue;
+    if (w->text[0] == '|') {
+      const CdWord *prev = line_start ? NULL : g_ptr_array_index(words, i - 1);
+      gboolean table = FALSE;
+
+      if (prev != NULL && (prev->text == NULL || prev->text[0] == '\0' ||
+                           !cd_ocr_fix_is_sentence_end(prev->text[strlen(prev->text) - 1])))
+        continue;
+      for (guint j = 0; j < words->len && !table; j++) {
+        const CdWord *o = g_ptr_array_index(words, j);
+        table = j != i && o->line == w->line && o->text != NULL && strchr(o->text, '|') != NULL;
+      }
+      if (table)
+        continue;
+    }
     w->text[0] = 'I';
     fixed++;
   }

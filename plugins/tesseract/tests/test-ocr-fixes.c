@@ -35,7 +35,17 @@ static void
 test_pronoun_text_kept(void)
 {
   const gchar *kept[] = {
-      "Sodium | 140 | mmol/L", "Name | Value", "Stop! now", "a|b c", "||| rule", "Well ! done", "end |", "|",
+    "Sodium | 140 | mmol/L",
+    "Name | Value",
+    "Dose: 5 | units",
+    "ward 4 | and",
+    "Code | 12 | see | note",
+    "Stop! now",
+    "a|b c",
+    "||| rule",
+    "Well ! done",
+    "end |",
+    "|",
   };
 
   for (guint i = 0; i < G_N_ELEMENTS(kept); i++) {
@@ -59,10 +69,12 @@ words_of(const gchar *const *texts, const guint *lines, guint n)
 static void
 test_pronoun_words(void)
 {
-  const gchar *texts[] = {"|", "have", "had", "it", "!", "now", "!", "consent", "|", "|", "Total"};
-  const guint lines[] = {0, 0, 0, 0, 0, 0, 1, 1, 2, 3, 3};
+  const gchar *texts[] = { "|",     "have", "had", "it",    "!", "now", "!", "consent", "|", "|",
+                           "Total", "DOSE", "|",   "units", "a", "|",   "b", "|",       "c" };
+  const guint lines[] = { 0, 0, 0, 0, 0, 0, 1, 1, 2, 3, 3, 4, 4, 4, 5, 5, 5, 5, 5 };
   g_autoptr(GPtrArray) words = words_of(texts, lines, G_N_ELEMENTS(texts));
-  const gchar *want[] = {"I", "have", "had", "it", "!", "now", "I", "consent", "|", "|", "Total"};
+  const gchar *want[] = { "I",     "have", "had", "it",    "!", "now", "I", "consent", "|", "|",
+                          "Total", "DOSE", "|",   "units", "a", "|",   "b", "|",       "c" };
 
   g_assert_cmpuint(cd_ocr_fix_pronoun_words(words), ==, 2);
   for (guint i = 0; i < words->len; i++)
