@@ -6,6 +6,7 @@
 
 #include <tesseract/capi.h>
 
+#include "cd-ocr-fixes.h"
 #include "cd-tesseract-stage.h"
 #include "cd-text-height.h"
 
@@ -200,6 +201,7 @@ cd_tesseract_stage_process(CdPageStage *stage, CdPage *page, GCancellable *cance
   gint64 started;
   gint rc;
   gchar *text;
+  guint fixed;
 
   if (pix == NULL) {
     g_set_error_literal(error, CD_ERROR, CD_ERROR_INVALID_ARGUMENT, "page has no image to recognise");
@@ -250,9 +252,13 @@ cd_tesseract_stage_process(CdPageStage *stage, CdPage *page, GCancellable *cance
   }
 
   text = TessBaseAPIGetUTF8Text(self->api);
+  fixed = text != NULL ? cd_ocr_fix_pronoun_text(text) : 0;
   cd_page_set_text(page, text != NULL ? text : "");
   TessDeleteText(text);
   cd_tesseract_stage_collect_words(self, page, scale);
+  cd_ocr_fix_pronoun_words(cd_page_get_words(page));
+  if (fixed > 0)
+    cd_page_set_fact(page, "ocr.pronoun-fixed", g_variant_new_int32((gint32) fixed));
   cd_page_set_confidence(page, TessBaseAPIMeanTextConf(self->api));
   TessBaseAPIClear(self->api);
   return TRUE;
