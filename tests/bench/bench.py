@@ -819,7 +819,11 @@ def main():
     p.add_argument("--fresh-model", action="store_true",
                    help="score with a model trained without the mtsamples reports printed on these charts")
     p.add_argument("--model-archive", help="score with the trained model of this archive instead")
-    p.add_argument("--train-options", default="", help="`classify train` options of the fresh model")
+    p.add_argument("--retrain", action="store_true",
+                   help="score with a model trained again on the whole tuning corpus (with --train-options)")
+    p.add_argument("--first-page", action="store_true",
+                   help="the trained model reads each document's first page only (a fresh or retrained model)")
+    p.add_argument("--train-options", default="", help="`classify train` options of the fresh or retrained model")
     p.add_argument("--confusion", default="rules 1 : trained 1", help="print the errors of this combination")
     p.set_defaults(func=cmd_types)
     p = sub.add_parser("search-scale", help="search latency per query class on an archive of N pages it builds")
