@@ -134,17 +134,18 @@ def tuning_model(chartdesk, env, archive, train_options):
     return n
 
 
-def trained_shares(chartdesk, env, archive, docs, first_page=False):
+def trained_shares(chartdesk, env, archive, docs, pages=0):
     """Runs the archive's trained model on every exported document's text
-    (`classify test --archive`), or on its first page's alone; returns
-    [{type: share}] in @docs' order."""
+    (`classify test --archive`), or on its first @pages pages' (the
+    trained classifier's `pages` option); returns [{type: share}] in @docs'
+    order."""
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "docs.csv")
         with open(path, "w", newline="", encoding="utf-8") as f:
             w = csv.writer(f)
             w.writerow(["label", "text"])
             for rec, _, text in docs:
-                w.writerow([rec.get("type") or "other", text.split("\f")[0] if first_page else text])
+                w.writerow([rec.get("type") or "other", "\f".join(text.split("\f")[:pages]) if pages else text])
         r = subprocess.run([chartdesk, "classify", "test", "--classifier", "trained", "--archive", archive, "--json",
                             path], check=True, capture_output=True, text=True, env=env)
     out = []
@@ -183,12 +184,12 @@ def cmd_types(args, build, chartdesk, env):
             n, left = fresh_model(chartdesk, env, archive, truth, args.train_options)
             print("fresh model: %d tuning documents, %d mtsamples reports printed on these charts left out"
                   % (n, left))
-        elif archive is None and (args.retrain or args.first_page):
+        elif archive is None and (args.retrain or args.pages):
             archive = os.path.join(tmp, "model.archive")
             print("model trained again on the whole tuning corpus: %d documents, options '%s'"
                   % (tuning_model(chartdesk, env, archive, args.train_options), args.train_options))
         if archive is not None:
-            alt = trained_shares(chartdesk, env, archive, docs, args.first_page)
+            alt = trained_shares(chartdesk, env, archive, docs, args.pages)
     if alt is not None:
         for (rec, shares, _), s in zip(docs, alt):
             shares["trained"] = s
