@@ -278,6 +278,65 @@ test_classify_cli_review_type(void)
   cd_test_rm_rf(dir);
 }
 
+/* `classify test --archive` gives the stage the archive, so the trained
+ * classifier can load the model saved there; without it the trained
+ * classifier cannot start, and an archive that does not exist is refused. */
+static void
+test_classify_cli_test_archive(void)
+{
+  g_autofree gchar *dir = g_dir_make_tmp("cd-classify-cli-XXXXXX", NULL);
+  g_autofree gchar *csv = g_build_filename(dir, "train.csv", NULL);
+  g_autofree gchar *samples = g_build_filename(dir, "samples.csv", NULL);
+  g_autofree gchar *archive = g_build_filename(dir, "m.archive", NULL);
+  g_autofree gchar *missing = g_build_filename(dir, "none.archive", NULL);
+  g_autoptr(GString) data = g_string_new("label,text\n");
+  const gchar *train[] = { "classify", "train", archive, "--csv", csv, NULL };
+  const gchar *with[] = { "classify", "test", "-c", "trained", "--archive", archive, "--json", samples, NULL };
+  const gchar *without[] = { "classify", "test", "-c", "trained", samples, NULL };
+  const gchar *absent[] = { "classify", "test", "-c", "trained", "--archive", missing, samples, NULL };
+  g_autofree gchar *out = NULL;
+  g_autoptr(JsonNode) root = NULL;
+  g_autoptr(GError) error = NULL;
+  JsonArray *results;
+
+  for (guint i = 0; i < 12; i++) {
+    g_string_append_printf(data,
+                           "correspondence,\"Dear Dr. Wells, thank you for referring patient %u to our clinic. "
+                           "Sincerely yours\"\n"
+                           "radiology-report,\"EXAM: chest radiograph %u views. FINDINGS: lungs clear. "
+                           "IMPRESSION: no acute disease\"\n",
+                           i, i % 3 + 1);
+  }
+  g_assert_true(g_file_set_contents(csv, data->str, -1, &error));
+  g_assert_true(g_file_set_contents(samples,
+                                    "label,text\ncorrespondence,\"Dear Dr. Hale, thank you for referring this "
+                                    "patient. Sincerely\"\nradiology-report,\"EXAM: chest radiograph. FINDINGS: "
+                                    "clear. IMPRESSION: no acute disease\"\n",
+                                    -1, &error));
+  g_assert_cmpint(chartdesk(train, NULL, NULL), ==, 0);
+
+  g_assert_cmpint(chartdesk(with, &out, NULL), ==, 0);
+  root = json_from_string(out, &error);
+  g_assert_no_error(error);
+  g_assert_cmpint(json_object_get_int_member(json_node_get_object(root), "right"), ==, 2);
+  results = json_object_get_array_member(json_node_get_object(root), "samples");
+  g_assert_cmpuint(json_array_get_length(results), ==, 2);
+  g_assert_cmpstr(json_object_get_string_member(json_array_get_object_element(results, 0), "predicted"), ==,
+                  "correspondence");
+  g_assert_cmpfloat(json_object_get_double_member(json_array_get_object_element(results, 1), "confidence"), >, 0.5);
+  {
+    g_autofree gchar *err = NULL;
+    g_assert_cmpint(chartdesk(without, NULL, &err), ==, 1);
+    g_assert_nonnull(strstr(err, "no archive"));
+  }
+  {
+    g_autofree gchar *err = NULL;
+    g_assert_cmpint(chartdesk(absent, NULL, &err), ==, 1);
+    g_assert_nonnull(strstr(err, missing));
+  }
+  cd_test_rm_rf(dir);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -287,5 +346,6 @@ main(int argc, char **argv)
   g_test_add_func("/chartdesk/classify-cli/errors", test_classify_cli_errors);
   g_test_add_func("/chartdesk/classify-cli/bad-csv", test_classify_cli_bad_csv);
   g_test_add_func("/chartdesk/classify-cli/review-type", test_classify_cli_review_type);
+  g_test_add_func("/chartdesk/classify-cli/test-archive", test_classify_cli_test_archive);
   return g_test_run();
 }

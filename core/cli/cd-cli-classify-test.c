@@ -154,6 +154,7 @@ cd_cli_classify_test(gint argc, gchar **argv)
   g_auto(GStrv) opt_set = NULL;
   g_autofree gchar *opt_label_column = g_strdup("label");
   g_autofree gchar *opt_text_column = g_strdup("text");
+  g_autofree gchar *opt_archive = NULL;
   gboolean opt_json = FALSE;
   gint opt_limit = 0;
   const GOptionEntry entries[] = {
@@ -163,9 +164,12 @@ cd_cli_classify_test(gint argc, gchar **argv)
     { "text-column", 0, 0, G_OPTION_ARG_STRING, &opt_text_column, "CSV column of the text (default: text)", "NAME" },
     { "limit", 'n', 0, G_OPTION_ARG_INT, &opt_limit, "At most this many samples of each type", "N" },
     { "json", 0, 0, G_OPTION_ARG_NONE, &opt_json, "Print the results as JSON", NULL },
+    { "archive", 'a', 0, G_OPTION_ARG_FILENAME, &opt_archive,
+      "The archive the classifier sees (the trained classifier loads its model from it)", "ARCHIVE" },
     { NULL },
   };
   g_autoptr(GOptionContext) ctx = g_option_context_new("LABELLED — run a classifier on labelled samples");
+  g_autoptr(CdArchive) archive = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(CdRegistry) registry = NULL;
   g_autoptr(CdTaxonomy) taxonomy = NULL;
@@ -180,6 +184,7 @@ cd_cli_classify_test(gint argc, gchar **argv)
   gdouble elapsed;
 
   g_option_context_add_main_entries(ctx, entries, NULL);
+  cd_cli_add_archive_options(ctx);
   g_option_context_set_summary(ctx, "LABELLED is a folder of TYPE/NAME.txt files (form feeds separate pages) or a "
                                     "CSV file with a header\nline and label and text columns. Each sample is "
                                     "classified as the engine would, with the taxonomy's\nreview thresholds; the "
@@ -216,6 +221,14 @@ cd_cli_classify_test(gint argc, gchar **argv)
     return error->code == CD_ERROR_INVALID_ARGUMENT ? 2 : 1;
   }
   cd_classifier_set_taxonomy(classifier, taxonomy);
+  if (opt_archive != NULL) {
+    archive = cd_cli_open_archive(opt_archive, CD_ARCHIVE_FLAG_NONE, &error);
+    if (archive == NULL) {
+      cd_cli_print_error(error);
+      return CD_EXIT_FAILED;
+    }
+    cd_stage_set_archive(CD_STAGE(classifier), archive);
+  }
   if (!cd_stage_start(CD_STAGE(classifier), &error)) {
     cd_cli_print_error(error);
     return CD_EXIT_FAILED;

@@ -15,6 +15,7 @@
 #define DEFAULT_MODEL_VERSION 0
 #define DEFAULT_MAX_LABELS 0
 #define DEFAULT_MIN_CHARACTERS 20
+#define DEFAULT_PAGES 0
 
 struct _CdTrainedClassifier {
   CdClassifier parent_instance;
@@ -22,12 +23,13 @@ struct _CdTrainedClassifier {
   gint model_version;   /* 0: the latest */
   guint max_labels;     /* 0: every type */
   guint min_characters; /* less text than this: don't know */
+  guint pages;          /* read the first N pages; 0: all */
   CdTextModel *model;   /* loaded by start() */
 };
 
 G_DEFINE_FINAL_TYPE(CdTrainedClassifier, cd_trained_classifier, CD_TYPE_CLASSIFIER)
 
-enum { PROP_0, PROP_MODEL_NAME, PROP_MODEL_VERSION, PROP_MAX_LABELS, PROP_MIN_CHARACTERS, N_PROPS };
+enum { PROP_0, PROP_MODEL_NAME, PROP_MODEL_VERSION, PROP_MAX_LABELS, PROP_MIN_CHARACTERS, PROP_PAGES, N_PROPS };
 
 static GParamSpec *props[N_PROPS];
 
@@ -75,12 +77,22 @@ cd_trained_classifier_classify(CdClassifier *classifier, CdDocument *document, G
   CdTrainedClassifier *self = CD_TRAINED_CLASSIFIER(classifier);
   g_autofree gchar *text = cd_document_dup_text(document);
   g_autoptr(GPtrArray) predicted = NULL;
+  gchar *end = text;
   guint n_letters = 0;
 
   if (self->model == NULL) {
     g_set_error_literal(error, CD_ERROR, CD_ERROR_INTERNAL, "classify called before start");
     return FALSE;
   }
+  /* the first pages only: cd_document_dup_text() separates pages with form
+   * feeds, which OCR text never holds */
+  for (guint i = 0; self->pages > 0 && end != NULL && i < self->pages; i++) {
+    end = strchr(end, '\f');
+    if (end != NULL && i + 1 < self->pages)
+      end++;
+  }
+  if (self->pages > 0 && end != NULL)
+    *end = '\0';
   /* a page of noise or a blank form: say nothing rather than guess */
   for (const gchar *p = text; p != NULL && *p != '\0'; p = g_utf8_next_char(p)) {
     if (g_unichar_isalpha(g_utf8_get_char(p)))
@@ -112,6 +124,9 @@ cd_trained_classifier_get_property(GObject *object, guint prop_id, GValue *value
   case PROP_MIN_CHARACTERS:
     g_value_set_uint(value, self->min_characters);
     break;
+  case PROP_PAGES:
+    g_value_set_uint(value, self->pages);
+    break;
   default:
     G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
   }
@@ -135,6 +150,9 @@ cd_trained_classifier_set_property(GObject *object, guint prop_id, const GValue 
     break;
   case PROP_MIN_CHARACTERS:
     self->min_characters = g_value_get_uint(value);
+    break;
+  case PROP_PAGES:
+    self->pages = g_value_get_uint(value);
     break;
   default:
     G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
@@ -178,6 +196,9 @@ cd_trained_classifier_class_init(CdTrainedClassifierClass *klass)
   props[PROP_MIN_CHARACTERS] = g_param_spec_uint(
       "min-characters", "Least text", "A document with fewer letters than this gets no scores (\"don't know\")", 0,
       100000, DEFAULT_MIN_CHARACTERS, flags);
+  props[PROP_PAGES] = g_param_spec_uint(
+      "pages", "Pages read", "Read only the document's first N pages (1: the page with its title); 0 reads them all",
+      0, 10000, DEFAULT_PAGES, flags);
   g_object_class_install_properties(object_class, N_PROPS, props);
 
   cd_stage_class_set_metadata(stage_class, "trained",

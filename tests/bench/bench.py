@@ -10,6 +10,7 @@ with. Never run by the test suite; see "Benchmarks" in the README.
   tests/bench/bench.py classify [--per-type 358] [--ocr-per-type 10]  document types: synthetic OCR'd
                                                            charts and mtsamples vs a bag-of-words MLP
   tests/bench/bench.py index    [--pages 200] [--tune]   boundaries, page types, filing on held-out templates
+  tests/bench/bench.py types CHARTS EXPORT [--fresh-model]  those page types under other classifier weights
   tests/bench/bench.py search-scale [--pages 100000] [--runs 20]  search latency per query class on an archive
                                                            it builds (mtsamples text, shared page image)
                                        [--backends sqlite,postgresql]  ... and on a private PostgreSQL cluster,
@@ -751,6 +752,12 @@ def cmd_index(args):
     indexbench.cmd_index(args, BUILD, CHARTDESK, ENV)
 
 
+def cmd_types(args):
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import typecombine
+    typecombine.cmd_types(args, BUILD, CHARTDESK, ENV)
+
+
 def cmd_search_scale(args):
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import searchbench
@@ -807,6 +814,20 @@ def main():
     p.add_argument("--train-options", default="",
                    help="extra `classify train` options for that model, e.g. \"--no-headings --lead 0\"")
     p.set_defaults(func=cmd_index)
+    p = sub.add_parser("types", help="page-level types of an index export under other classifier combinations")
+    p.add_argument("charts", help="the charts folder bench.py index made (build/bench/index-SPLIT-PAGES-SEED)")
+    p.add_argument("export", help="its export (build/bench/index-SPLIT-PAGES-SEED.export.jsonl)")
+    p.add_argument("--weights", default="0.25,0.5,0.75,1,1.5,2,3", help="weights of trained against rules 1")
+    p.add_argument("--fresh-model", action="store_true",
+                   help="score with a model trained without the mtsamples reports printed on these charts")
+    p.add_argument("--model-archive", help="score with the trained model of this archive instead")
+    p.add_argument("--retrain", action="store_true",
+                   help="score with a model trained again on the whole tuning corpus (with --train-options)")
+    p.add_argument("--pages", type=int, default=0,
+                   help="the trained model reads each document's first N pages (its `pages` option; 0: all)")
+    p.add_argument("--train-options", default="", help="`classify train` options of the fresh or retrained model")
+    p.add_argument("--confusion", default="rules 1 : trained 1", help="print the errors of this combination")
+    p.set_defaults(func=cmd_types)
     p = sub.add_parser("search-scale", help="search latency per query class on an archive of N pages it builds")
     p.add_argument("--pages", type=int, default=100000)
     p.add_argument("--runs", type=int, default=20, help="runs per query class")

@@ -613,6 +613,106 @@ test_stage_archive_round_trip(Fixture *f, gconstpointer data)
   cd_stage_stop(CD_STAGE(stage));
 }
 
+/* A document of pages of the given texts. */
+static CdDocument *
+document_of_pages(const gchar *const *texts)
+{
+  CdDocument *doc = cd_document_new();
+  for (guint i = 0; texts[i] != NULL; i++) {
+    g_autoptr(CdPage) page = cd_page_new("scan.tif", (gint) i, NULL);
+    cd_page_set_text(page, texts[i]);
+    cd_document_add_page(doc, page);
+  }
+  return doc;
+}
+
+/* The top label and its score for @doc. */
+static gdouble
+top_score(CdClassifier *stage, CdDocument *doc, gchar **label)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) scores = cd_classifier_classify(stage, doc, NULL, &error);
+  g_assert_no_error(error);
+  g_assert_cmpuint(scores->len, >, 0);
+  g_free(*label);
+  *label = g_strdup(((CdLabelScore *) g_ptr_array_index(scores, 0))->label);
+  return ((CdLabelScore *) g_ptr_array_index(scores, 0))->score;
+}
+
+/* `pages=N` reads only the first N pages: a three-page document then
+ * scores exactly as the document of its first N pages, and not as the
+ * whole; 0 (the default) reads every page. */
+static void
+test_stage_first_pages(Fixture *f, gconstpointer data)
+{
+  g_autoptr(CdTextModel) model = train_fixture();
+  g_autoptr(Labelled) test = load_fixture("test.jsonl");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) blob = cd_text_model_to_bytes(model, &error);
+  g_autoptr(CdArchive) archive = NULL;
+  g_autoptr(CdClassifier) stage = NULL;
+  const gchar *first = NULL, *other = NULL;
+  g_autofree gchar *label = NULL;
+  g_autofree gchar *label_whole = NULL;
+  guint pages = 7;
+  gint version = 0;
+
+  g_assert_no_error(error);
+  archive = cd_archive_open(f->path, CD_ARCHIVE_FLAG_CREATE, &error);
+  g_assert_no_error(error);
+  g_assert_true(cd_archive_save_model(archive, "trained", blob, NULL, NULL, &version, &error));
+  g_assert_no_error(error);
+  /* two held-out reports of different types */
+  for (guint i = 0; i < test->texts->len && other == NULL; i++) {
+    if (first == NULL)
+      first = g_ptr_array_index(test->texts, i);
+    else if (g_strcmp0(g_ptr_array_index(test->labels, i), g_ptr_array_index(test->labels, 0)) != 0)
+      other = g_ptr_array_index(test->texts, i);
+  }
+  g_assert_nonnull(other);
+  {
+    const gchar *whole[] = { first, other, other, NULL };
+    const gchar *one[] = { first, NULL };
+    const gchar *two[] = { first, other, NULL };
+    g_autoptr(CdDocument) doc = document_of_pages(whole);
+    g_autoptr(CdDocument) doc_one = document_of_pages(one);
+    g_autoptr(CdDocument) doc_two = document_of_pages(two);
+    gdouble s_whole, s_one, s_two;
+
+    stage = make_classifier(archive);
+    g_object_get(stage, "pages", &pages, NULL);
+    g_assert_cmpuint(pages, ==, 0);
+    g_assert_true(cd_stage_start(CD_STAGE(stage), &error));
+    g_assert_no_error(error);
+    s_whole = top_score(stage, doc, &label_whole);
+    s_one = top_score(stage, doc_one, &label);
+    g_assert_true(s_whole != s_one || g_strcmp0(label, label_whole) != 0);
+    s_two = top_score(stage, doc_two, &label);
+    cd_stage_stop(CD_STAGE(stage));
+
+    g_object_set(stage, "pages", 1, NULL);
+    g_assert_true(cd_stage_start(CD_STAGE(stage), &error));
+    g_assert_no_error(error);
+    {
+      g_autofree gchar *l1 = NULL;
+      g_autofree gchar *l2 = NULL;
+      g_assert_cmpfloat(top_score(stage, doc, &l1), ==, s_one);
+      g_assert_cmpstr(l1, ==, g_ptr_array_index(test->labels, 0));
+      cd_stage_stop(CD_STAGE(stage));
+      g_object_set(stage, "pages", 2, NULL);
+      g_assert_true(cd_stage_start(CD_STAGE(stage), &error));
+      g_assert_cmpfloat(top_score(stage, doc, &l2), ==, s_two);
+      g_assert_cmpstr(l2, ==, label);
+      cd_stage_stop(CD_STAGE(stage));
+      /* more pages than the document has: all of them */
+      g_object_set(stage, "pages", 5, NULL);
+      g_assert_true(cd_stage_start(CD_STAGE(stage), &error));
+      g_assert_cmpfloat(top_score(stage, doc, &l2), ==, s_whole);
+      cd_stage_stop(CD_STAGE(stage));
+    }
+  }
+}
+
 /* An archive without the model, a version that does not exist, or a
  * corrupt model blob stops the stage at start with an error that says
  * what is wrong and what to do. */
@@ -910,6 +1010,8 @@ main(int argc, char **argv)
   g_test_add_func("/chartdesk/trained/model/bad-input", test_model_bad_input);
   g_test_add("/chartdesk/trained/stage/archive-round-trip", Fixture, NULL, fixture_set_up,
              test_stage_archive_round_trip, fixture_tear_down);
+  g_test_add("/chartdesk/trained/stage/first-pages", Fixture, NULL, fixture_set_up, test_stage_first_pages,
+             fixture_tear_down);
   g_test_add("/chartdesk/trained/stage/missing-or-corrupt", Fixture, NULL, fixture_set_up,
              test_stage_missing_or_corrupt, fixture_tear_down);
   g_test_add("/chartdesk/trained/archive/labelled-documents", Fixture, NULL, fixture_set_up,
