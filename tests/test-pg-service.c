@@ -665,7 +665,7 @@ test_pg_service_review_wakes(Fixture *f, gconstpointer data)
     g_auto(GStrv) a = g_strsplit(text, "[service]\n", 2);
     g_autofree gchar *with_users = g_strdup_printf("%s[service]\nusers=%s\n%s", a[0], users, a[1]);
     g_auto(GStrv) b = g_strsplit(with_users, "deliver-interval=1\n", 2);
-    g_autofree gchar *final = g_strdup_printf("%sdeliver-interval=3600\n\n[web]\nlisten=127.0.0.1:0\n%s", b[0], b[1]);
+    g_autofree gchar *final = g_strdup_printf("%sdeliver-interval=3600\n%s\n[web]\nlisten=127.0.0.1:0\n", b[0], b[1]);
     g_file_set_contents(s->config, final, -1, &error);
     g_assert_no_error(error);
   }
