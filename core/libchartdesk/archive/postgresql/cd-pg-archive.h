@@ -116,7 +116,7 @@ JsonNode *cd_pg_archive_summary(CdPgArchive *self, GError **error);
  * version 2 adds the revisions of delivered documents (changes after
  * delivery).
  */
-#define CD_PG_ARCHIVE_SCHEMA_VERSION 2
+#define CD_PG_ARCHIVE_SCHEMA_VERSION 3
 
 /* the server's schema version, as read at open */
 gint cd_pg_archive_get_schema_version(CdPgArchive *self);

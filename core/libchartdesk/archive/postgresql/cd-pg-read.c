@@ -220,8 +220,11 @@ cd_pg_archive_find_patients_json(CdPgArchive *self, const gchar *q, guint limit,
   g_autoptr(PGresult) res = NULL;
   g_autoptr(JsonBuilder) b = json_builder_new();
   g_autoptr(GString) pattern = g_string_new(NULL);
+  g_autoptr(GString) family_prefix = NULL;
+  g_autoptr(GString) first_word = g_string_new(NULL);
   g_autofree gchar *stripped = NULL;
   g_autofree gchar *hidden = NULL;
+  const gchar *comma;
 
   g_return_val_if_fail(self != NULL, NULL);
   stripped = g_strstrip(g_strdup(q != NULL ? q : ""));
@@ -231,6 +234,15 @@ cd_pg_archive_find_patients_json(CdPgArchive *self, const gchar *q, guint limit,
     return NULL;
   }
   cd_pg_like_prefix(pattern, stripped, -1);
+  /* the candidates come from the patients' indexes (schema 3): "FAMILY,
+   * Given" is a family name that starts with what comes before the comma,
+   * "Given Family" a given name that starts with the first word */
+  comma = strchr(stripped, ',');
+  if (comma != NULL && comma > stripped) {
+    family_prefix = g_string_new(NULL);
+    cd_pg_like_prefix(family_prefix, stripped, comma - stripped);
+  }
+  cd_pg_like_prefix(first_word, stripped, strcspn(stripped, " \t"));
   held = g_rec_mutex_locker_new(&self->mutex);
   if (!cd_pg_require(self, CD_PERMISSION_READ_CHARTS, "find patients", "mpi", error))
     return NULL;
@@ -239,15 +251,22 @@ cd_pg_archive_find_patients_json(CdPgArchive *self, const gchar *q, guint limit,
   cd_pg_params_add(p, pattern->str);
   cd_pg_params_add(p, hidden);
   cd_pg_params_add_int(p, limit > 0 ? limit : 50);
+  cd_pg_params_add(p, family_prefix != NULL ? family_prefix->str : NULL);
+  cd_pg_params_add(p, first_word->str);
   /* SQLite's LIKE ignores ASCII case (ILIKE), its ORDER BY is binary
    * (COLLATE "C") and puts NULL first */
   res = cd_pg_exec(self,
                    "SELECT p.mrn, p.family, p.given, p.dob, p.sex, p.merged_into, "
                    "(SELECT count(*) FROM documents d WHERE d.patient_mrn = p.mrn AND ($3::text[] IS NULL OR "
                    "d.type IS NULL OR NOT d.type = ANY ($3::text[]))) FROM patients p "
-                   "WHERE lower(p.mrn) = lower($1) OR p.dob = $1 OR p.family ILIKE $2 "
+                   "WHERE p.id IN (SELECT id FROM patients WHERE lower(mrn) = lower($1) "
+                   "UNION ALL SELECT id FROM patients WHERE dob = $1 "
+                   "UNION ALL SELECT id FROM patients WHERE lower(family) LIKE lower($2) "
+                   "UNION ALL SELECT id FROM patients WHERE lower(family) LIKE lower($5) "
+                   "UNION ALL SELECT id FROM patients WHERE lower(given) LIKE lower($6)) "
+                   "AND (lower(p.mrn) = lower($1) OR p.dob = $1 OR p.family ILIKE $2 "
                    "OR (p.family || ', ' || coalesce(p.given, '')) ILIKE $2 "
-                   "OR (coalesce(p.given, '') || ' ' || p.family) ILIKE $2 "
+                   "OR (coalesce(p.given, '') || ' ' || p.family) ILIKE $2) "
                    "ORDER BY lower(p.mrn) <> lower($1), p.family COLLATE \"C\" NULLS FIRST, "
                    "p.given COLLATE \"C\" NULLS FIRST, p.dob COLLATE \"C\" NULLS FIRST, p.mrn COLLATE \"C\" LIMIT $4",
                    p, "cannot read the patient index", error);

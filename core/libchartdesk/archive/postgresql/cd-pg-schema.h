@@ -173,8 +173,7 @@ static const gchar *const cd_pg_migrations[] = {
   "  delivered text NOT NULL,"
   "  PRIMARY KEY (station, source_page_id));",
 
-  /* 1 → 2 (pgsync; the integrator renumbers it among the other helpers'
-   * steps): changes after delivery. `revision` is the spool's
+  /* 1 → 2: changes after delivery. `revision` is the spool's
    * document_changes number the server document (or page set aside,
    * whose number is that of -its page id) was last brought to (0: as first
    * delivered); `merged`: the spool document was merged into
@@ -188,4 +187,15 @@ static const gchar *const cd_pg_migrations[] = {
   "CREATE INDEX deliveries_document ON deliveries (document_id);"
   "ALTER TABLE page_deliveries ADD COLUMN revision bigint NOT NULL DEFAULT 0;"
   "ALTER TABLE stations ADD COLUMN changes_delivered bigint NOT NULL DEFAULT 0;",
+
+  /* 2 → 3: the patient finder (the web workstation's every short search
+   * asks it) reads indexes, not the whole MPI: MRN in any case, date of
+   * birth, and the name prefixes as cd-pg-read.c's candidates ask for them
+   * (lower-cased, text_pattern_ops for LIKE 'prefix%'); and a chart's
+   * merged MRNs */
+  "CREATE INDEX patients_mrn_lower ON patients (lower(mrn));"
+  "CREATE INDEX patients_dob ON patients (dob);"
+  "CREATE INDEX patients_family_prefix ON patients (lower(family) text_pattern_ops);"
+  "CREATE INDEX patients_given_prefix ON patients (lower(given) text_pattern_ops);"
+  "CREATE INDEX patients_merged_into ON patients (merged_into) WHERE merged_into IS NOT NULL;",
 };
