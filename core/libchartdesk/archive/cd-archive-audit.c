@@ -444,15 +444,8 @@ cd_audit_archive_id(CdArchive *self, GError **error)
 
 /* ------------------------------------------------------------ the anchor */
 
-typedef struct {
-  gchar *archive_id;
-  gint64 entry;
-  gchar *mac;
-  gchar *anchor_mac;
-} CdAnchor;
-
-static void
-cd_anchor_free(CdAnchor *a)
+void
+cd_audit_anchor_free(CdAuditAnchor *a)
 {
   if (a == NULL)
     return;
@@ -461,12 +454,11 @@ cd_anchor_free(CdAnchor *a)
   g_free(a->anchor_mac);
   g_free(a);
 }
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(CdAnchor, cd_anchor_free)
 
 /* Members of the wrong type read as missing: a forged anchor is reported,
  * not a reason to crash. */
 static void
-cd_anchor_from_object(CdAnchor *a, JsonObject *obj)
+cd_anchor_from_object(CdAuditAnchor *a, JsonObject *obj)
 {
   a->archive_id = g_strdup(json_object_get_string_member_with_default(obj, "archive", NULL));
   a->entry = json_object_get_int_member_with_default(obj, "entry", 0);
@@ -474,14 +466,36 @@ cd_anchor_from_object(CdAnchor *a, JsonObject *obj)
   a->anchor_mac = g_strdup(json_object_get_string_member_with_default(obj, "anchor_mac", NULL));
 }
 
+/**
+ * cd_audit_anchor_parse:
+ * @text: (nullable): an anchor as JSON text (the sidecar's, a batch
+ *   journal's, the PostgreSQL server's meta row)
+ *
+ * Returns: (transfer full) (nullable): the anchor, %NULL for %NULL; one
+ *   with no members when @text is not a JSON object
+ */
+CdAuditAnchor *
+cd_audit_anchor_parse(const gchar *text)
+{
+  g_autoptr(JsonParser) parser = json_parser_new();
+  CdAuditAnchor *a;
+
+  if (text == NULL)
+    return NULL;
+  a = g_new0(CdAuditAnchor, 1);
+  if (json_parser_load_from_data(parser, text, -1, NULL) && JSON_NODE_HOLDS_OBJECT(json_parser_get_root(parser)))
+    cd_anchor_from_object(a, json_node_get_object(json_parser_get_root(parser)));
+  return a;
+}
+
 /* Reads the anchor file; %NULL with @error unset when it does not exist. */
-static CdAnchor *
+static CdAuditAnchor *
 cd_anchor_read(const gchar *path, GError **error)
 {
   g_autofree gchar *contents = NULL;
   g_autoptr(GError) local = NULL;
   g_autoptr(JsonParser) parser = json_parser_new();
-  g_autoptr(CdAnchor) a = g_new0(CdAnchor, 1);
+  g_autoptr(CdAuditAnchor) a = g_new0(CdAuditAnchor, 1);
   JsonObject *obj;
 
   if (!g_file_get_contents(path, &contents, NULL, &local)) {
@@ -503,8 +517,8 @@ cd_anchor_read(const gchar *path, GError **error)
   return g_steal_pointer(&a);
 }
 
-static gboolean
-cd_anchor_is_ours(CdAnchor *a, GBytes *key, const gchar *archive_id)
+gboolean
+cd_audit_anchor_is_ours(CdAuditAnchor *a, GBytes *key, const gchar *archive_id)
 {
   g_autofree gchar *expect = NULL;
   if (a->archive_id == NULL || a->mac == NULL || g_strcmp0(a->archive_id, archive_id) != 0)
@@ -514,8 +528,8 @@ cd_anchor_is_ours(CdAnchor *a, GBytes *key, const gchar *archive_id)
 }
 
 /* The anchor as JSON text: what the sidecar and the batch journal hold. */
-static gchar *
-cd_anchor_to_json(GBytes *key, const gchar *archive_id, gint64 entry, const gchar *mac)
+gchar *
+cd_audit_anchor_to_json(GBytes *key, const gchar *archive_id, gint64 entry, const gchar *mac)
 {
   g_autoptr(JsonBuilder) b = json_builder_new();
   g_autoptr(JsonNode) node = NULL;
@@ -545,7 +559,7 @@ cd_archive_audit_committed(CdArchive *self)
 {
   CdAuditState *state = *cd_archive_get_audit_state(self);
   g_autoptr(GError) error = NULL;
-  g_autoptr(CdAnchor) old = NULL;
+  g_autoptr(CdAuditAnchor) old = NULL;
   g_autofree gchar *json = NULL;
   g_autofree gchar *mac = NULL;
   gint64 entry;
@@ -558,10 +572,10 @@ cd_archive_audit_committed(CdArchive *self)
   if (state->key == NULL || state->archive_id == NULL)
     return;
   old = cd_anchor_read(state->anchor_path, &error);
-  if (old != NULL && cd_anchor_is_ours(old, state->key, state->archive_id) && old->entry >= entry)
+  if (old != NULL && cd_audit_anchor_is_ours(old, state->key, state->archive_id) && old->entry >= entry)
     return;
   g_clear_error(&error);
-  json = cd_anchor_to_json(state->key, state->archive_id, entry, mac);
+  json = cd_audit_anchor_to_json(state->key, state->archive_id, entry, mac);
   if (!g_file_set_contents_full(state->anchor_path, json, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0600, &error))
     g_warning("%s: cannot write the audit anchor: %s", state->anchor_path, error->message);
 }
@@ -597,7 +611,7 @@ cd_archive_audit_anchor_batch(CdArchive *self, gint64 batch_id, GError **error)
 
   if (state == NULL || state->pending_id == 0 || state->key == NULL || state->archive_id == NULL)
     return TRUE;
-  json = cd_anchor_to_json(state->key, state->archive_id, state->pending_id, state->pending_mac);
+  json = cd_audit_anchor_to_json(state->key, state->archive_id, state->pending_id, state->pending_mac);
   stmt = cd_archive_prepare(self, "UPDATE batches SET audit_anchor = ? WHERE id = ?", error);
   if (stmt == NULL)
     return FALSE;
@@ -685,13 +699,13 @@ static const gchar *
 cd_audit_anchor_trouble(CdAuditState *state)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(CdAnchor) anchor = cd_anchor_read(state->anchor_path, &error);
+  g_autoptr(CdAuditAnchor) anchor = cd_anchor_read(state->anchor_path, &error);
 
   if (error != NULL)
     return "unreadable";
   if (anchor == NULL)
     return "missing";
-  if (!cd_anchor_is_ours(anchor, state->key, state->archive_id))
+  if (!cd_audit_anchor_is_ours(anchor, state->key, state->archive_id))
     return "not written for this archive with this key";
   return NULL;
 }
@@ -904,12 +918,12 @@ static void G_GNUC_PRINTF(3, 4) cd_audit_fail(CdAuditCheck *c, gint64 bad, const
 
 /* Compares an anchor (the sidecar's or a batch's) with the log. */
 static void
-cd_audit_check_anchor(CdAuditCheck *c, CdAnchor *a, GBytes *key, const gchar *archive_id, GHashTable *macs,
+cd_audit_check_anchor(CdAuditCheck *c, CdAuditAnchor *a, GBytes *key, const gchar *archive_id, GHashTable *macs,
                       const gchar *what)
 {
   const gchar *mac;
 
-  if (!cd_anchor_is_ours(a, key, archive_id)) {
+  if (!cd_audit_anchor_is_ours(a, key, archive_id)) {
     cd_audit_fail(c, 0, "%s was not written for this archive with this key (forged, or another archive's)", what);
     return;
   }
@@ -941,8 +955,8 @@ cd_audit_run_check(CdArchive *self, CdAuditCheck *c, GError **error)
   g_autoptr(GError) key_error = NULL;
   g_autoptr(GError) local = NULL;
   g_autoptr(GError) anchor_error = NULL;
-  g_autoptr(CdAnchor) anchor = NULL;
-  g_autoptr(GPtrArray) journal = g_ptr_array_new_with_free_func((GDestroyNotify) cd_anchor_free);
+  g_autoptr(CdAuditAnchor) anchor = NULL;
+  g_autoptr(GPtrArray) journal = g_ptr_array_new_with_free_func((GDestroyNotify) cd_audit_anchor_free);
   g_autoptr(GPtrArray) journal_names = g_ptr_array_new_with_free_func(g_free);
   g_autoptr(GHashTable) wanted = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
   g_autofree gchar *prev = g_strdup(CD_AUDIT_GENESIS);
@@ -972,11 +986,8 @@ cd_audit_run_check(CdArchive *self, CdAuditCheck *c, GError **error)
   if (batches == NULL)
     return FALSE;
   while (sqlite3_step(batches) == SQLITE_ROW) {
-    g_autoptr(JsonParser) parser = json_parser_new();
-    CdAnchor *a = g_new0(CdAnchor, 1);
-    if (json_parser_load_from_data(parser, (const gchar *) sqlite3_column_text(batches, 1), -1, NULL) &&
-        JSON_NODE_HOLDS_OBJECT(json_parser_get_root(parser)))
-      cd_anchor_from_object(a, json_node_get_object(json_parser_get_root(parser)));
+    /* not NULL: the query skips rows without an anchor */
+    CdAuditAnchor *a = cd_audit_anchor_parse((const gchar *) sqlite3_column_text(batches, 1));
     g_ptr_array_add(journal, a);
     g_ptr_array_add(journal_names,
                     g_strdup_printf("batch %" G_GINT64_FORMAT "'s journal", (gint64) sqlite3_column_int64(batches, 0)));

@@ -55,6 +55,18 @@ gchar *cd_audit_anchor_mac(GBytes *key, const gchar *archive_id, gint64 id, cons
 gchar *cd_audit_legacy_hash(const gchar *prev, const gchar *ts, const gchar *actor, const gchar *action,
                             const gchar *object, const gchar *detail);
 gchar *cd_audit_key_fingerprint(GBytes *key);
+/* an audit anchor: the newest entry's id and MAC under a MAC of its own */
+typedef struct {
+  gchar *archive_id;
+  gint64 entry;
+  gchar *mac;
+  gchar *anchor_mac;
+} CdAuditAnchor;
+void cd_audit_anchor_free(CdAuditAnchor *a);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(CdAuditAnchor, cd_audit_anchor_free)
+CdAuditAnchor *cd_audit_anchor_parse(const gchar *text);
+gboolean cd_audit_anchor_is_ours(CdAuditAnchor *a, GBytes *key, const gchar *archive_id);
+gchar *cd_audit_anchor_to_json(GBytes *key, const gchar *archive_id, gint64 entry, const gchar *mac);
 
 /* CdSqliteArchive's implementations of the SDK's CdArchive methods, in
  * cd-archive-mpi.c and cd-archive-model.c */

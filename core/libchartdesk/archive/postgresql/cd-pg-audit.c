@@ -157,82 +157,6 @@ cd_pg_audit_clear(CdPgArchive *self)
   g_clear_pointer(&self->station_keys, g_hash_table_unref);
 }
 
-/* ------------------------------------------------------------ the anchor */
-
-typedef struct {
-  gchar *archive_id;
-  gint64 entry;
-  gchar *mac;
-  gchar *anchor_mac;
-} CdPgAnchor;
-
-static void
-cd_pg_anchor_free(CdPgAnchor *a)
-{
-  if (a == NULL)
-    return;
-  g_free(a->archive_id);
-  g_free(a->mac);
-  g_free(a->anchor_mac);
-  g_free(a);
-}
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(CdPgAnchor, cd_pg_anchor_free)
-
-/* An anchor as JSON text (the SQLite anchor's format); %NULL for %NULL.
- * Members of the wrong type read as missing: a forged anchor is
- * reported, not a reason to crash. */
-static CdPgAnchor *
-cd_pg_anchor_parse(const gchar *text)
-{
-  g_autoptr(JsonParser) parser = json_parser_new();
-  CdPgAnchor *a;
-  JsonObject *obj;
-
-  if (text == NULL)
-    return NULL;
-  a = g_new0(CdPgAnchor, 1);
-  if (!json_parser_load_from_data(parser, text, -1, NULL) || !JSON_NODE_HOLDS_OBJECT(json_parser_get_root(parser)))
-    return a;
-  obj = json_node_get_object(json_parser_get_root(parser));
-  a->archive_id = g_strdup(json_object_get_string_member_with_default(obj, "archive", NULL));
-  a->entry = json_object_get_int_member_with_default(obj, "entry", 0);
-  a->mac = g_strdup(json_object_get_string_member_with_default(obj, "mac", NULL));
-  a->anchor_mac = g_strdup(json_object_get_string_member_with_default(obj, "anchor_mac", NULL));
-  return a;
-}
-
-static gboolean
-cd_pg_anchor_is_ours(CdPgAnchor *a, GBytes *key, const gchar *archive_id)
-{
-  g_autofree gchar *expect = NULL;
-
-  if (a->archive_id == NULL || a->mac == NULL || g_strcmp0(a->archive_id, archive_id) != 0)
-    return FALSE;
-  expect = cd_audit_anchor_mac(key, archive_id, a->entry, a->mac);
-  return g_strcmp0(expect, a->anchor_mac) == 0;
-}
-
-static gchar *
-cd_pg_anchor_to_json(GBytes *key, const gchar *archive_id, gint64 entry, const gchar *mac)
-{
-  g_autoptr(JsonBuilder) b = json_builder_new();
-  g_autoptr(JsonNode) node = NULL;
-  g_autofree gchar *anchor_mac = cd_audit_anchor_mac(key, archive_id, entry, mac);
-
-  json_builder_begin_object(b);
-  json_builder_set_member_name(b, "archive");
-  json_builder_add_string_value(b, archive_id);
-  json_builder_set_member_name(b, "entry");
-  json_builder_add_int_value(b, entry);
-  json_builder_set_member_name(b, "mac");
-  json_builder_add_string_value(b, mac);
-  json_builder_set_member_name(b, "anchor_mac");
-  json_builder_add_string_value(b, anchor_mac);
-  json_builder_end_object(b);
-  node = json_builder_get_root(b);
-  return cd_json_to_string(node);
-}
-
 /* ------------------------------------------------------------ writing */
 
 typedef struct {
@@ -397,11 +321,11 @@ cd_pg_audit_detail(JsonObject *obj)
 static const gchar *
 cd_pg_audit_anchor_trouble(CdPgChainHead *h, GBytes *key)
 {
-  g_autoptr(CdPgAnchor) a = cd_pg_anchor_parse(h->anchor);
+  g_autoptr(CdAuditAnchor) a = cd_audit_anchor_parse(h->anchor);
 
   if (a == NULL)
     return "missing";
-  if (!cd_pg_anchor_is_ours(a, key, h->archive_id))
+  if (!cd_audit_anchor_is_ours(a, key, h->archive_id))
     return "not written for this server with this key";
   if (a->entry != h->last_id || g_strcmp0(a->mac, h->last_hash) != 0)
     return "not naming the newest entry";
@@ -520,7 +444,7 @@ cd_pg_audit(CdPgArchive *self, const gchar *action, const gchar *object, JsonNod
   if (!cd_pg_audit_insert(self, &h, key, ts, action, object, detail_str, error))
     return FALSE;
   {
-    g_autofree gchar *anchor = cd_pg_anchor_to_json(key, h.archive_id, h.last_id, h.last_hash);
+    g_autofree gchar *anchor = cd_audit_anchor_to_json(key, h.archive_id, h.last_id, h.last_hash);
     if (!cd_pg_meta_set(self, "server-audit-anchor", anchor, error))
       return FALSE;
   }
@@ -692,12 +616,12 @@ cd_pg_chain_walk(CdPgArchive *self, CdPgChainCheck *c, const gchar *station, GBy
 /* Compares an anchor with the walked chain. @newest: the anchor must name
  * the chain's newest entry (the server's, written with every entry). */
 static void
-cd_pg_chain_check_anchor(CdPgChainCheck *c, CdPgAnchor *a, GBytes *key, const gchar *archive_id, const gchar *what,
+cd_pg_chain_check_anchor(CdPgChainCheck *c, CdAuditAnchor *a, GBytes *key, const gchar *archive_id, const gchar *what,
                          const gchar *anchor_name, gboolean newest)
 {
   const gchar *mac;
 
-  if (!cd_pg_anchor_is_ours(a, key, archive_id)) {
+  if (!cd_audit_anchor_is_ours(a, key, archive_id)) {
     cd_pg_chain_fail(c, 0, "%s: %s was not written for this archive with this key (forged, or another archive's)", what,
                      anchor_name);
     return;
@@ -771,14 +695,14 @@ cd_pg_verify_server(CdPgArchive *self, JsonBuilder *b, gchar **first_problem, gi
 {
   g_auto(CdPgChainCheck) c = { 0 };
   g_auto(CdPgChainHead) h = { 0 };
-  g_autoptr(CdPgAnchor) anchor = NULL;
+  g_autoptr(CdAuditAnchor) anchor = NULL;
   GBytes *key = self->audit_key;
   const gchar *what = "the server's chain";
 
   cd_pg_chain_check_init(&c);
   if (!cd_pg_chain_head_read(self, &h, error))
     return FALSE;
-  anchor = cd_pg_anchor_parse(h.anchor);
+  anchor = cd_audit_anchor_parse(h.anchor);
   if (anchor != NULL)
     cd_pg_chain_want(&c, anchor->entry);
   if (key != NULL && h.key_id != NULL && g_strcmp0(h.key_id, self->audit_key_id) != 0)
@@ -837,7 +761,7 @@ cd_pg_verify_station(CdPgArchive *self, JsonBuilder *b, const gchar *station, co
   g_auto(CdPgChainCheck) c = { 0 };
   g_autoptr(PGresult) batches = NULL;
   g_autoptr(CdPgParams) p = cd_pg_params_new();
-  g_autoptr(GPtrArray) anchors = g_ptr_array_new_with_free_func((GDestroyNotify) cd_pg_anchor_free);
+  g_autoptr(GPtrArray) anchors = g_ptr_array_new_with_free_func((GDestroyNotify) cd_audit_anchor_free);
   g_autofree gchar *what = g_strdup_printf("station %s's chain", station);
   GBytes *key = self->station_keys != NULL ? g_hash_table_lookup(self->station_keys, station) : NULL;
 
@@ -855,7 +779,7 @@ cd_pg_verify_station(CdPgArchive *self, JsonBuilder *b, const gchar *station, co
     if (batches == NULL)
       return FALSE;
     for (gint r = 0; r < PQntuples(batches); r++) {
-      CdPgAnchor *a = cd_pg_anchor_parse(cd_pg_value(batches, r, 1));
+      CdAuditAnchor *a = cd_audit_anchor_parse(cd_pg_value(batches, r, 1));
       g_ptr_array_add(anchors, a);
       cd_pg_chain_want(&c, a->entry);
     }
