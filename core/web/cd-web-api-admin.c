@@ -10,6 +10,7 @@
 
 #include <string.h>
 
+#include "cd-csv-private.h"
 #include "cd-web-private.h"
 
 /* pages done and in all of a batch: the report's once it ended, the
@@ -217,27 +218,6 @@ cd_web_events_poll(CdWebServer *self)
 
 /* ---- audit ---- */
 
-static void
-cd_csv_field(GString *out, const gchar *value)
-{
-  if (value == NULL)
-    return;
-  /* a leading = + - @ would be a formula to a spreadsheet */
-  if (strpbrk(value, ",\"\r\n") != NULL || strchr("=+-@", value[0]) != NULL) {
-    g_string_append_c(out, '"');
-    if (strchr("=+-@", value[0]) != NULL && value[0] != '\0')
-      g_string_append_c(out, '\'');
-    for (const gchar *p = value; *p != '\0'; p++) {
-      if (*p == '"')
-        g_string_append_c(out, '"');
-      g_string_append_c(out, *p);
-    }
-    g_string_append_c(out, '"');
-  } else {
-    g_string_append(out, value);
-  }
-}
-
 /* GET /audit?user=&mrn=&from=&to=&limit=&offset=&format=json|csv */
 void
 cd_web_api_audit(CdWebRequest *req)
@@ -274,26 +254,26 @@ cd_web_api_audit(CdWebRequest *req)
       JsonNode *detail = json_object_get_member(e, "detail");
       g_autofree gchar *detail_text = NULL;
       g_string_append_printf(out, "%" G_GINT64_FORMAT ",", json_object_get_int_member(e, "id"));
-      cd_csv_field(out, cd_web_json_string(e, "time"));
+      cd_csv_append_field(out, cd_web_json_string(e, "time"));
       g_string_append_c(out, ',');
-      cd_csv_field(out, cd_web_json_string(e, "user"));
+      cd_csv_append_field(out, cd_web_json_string(e, "user"));
       g_string_append_c(out, ',');
-      cd_csv_field(out, cd_web_json_string(e, "action"));
+      cd_csv_append_field(out, cd_web_json_string(e, "action"));
       g_string_append_c(out, ',');
-      cd_csv_field(out, cd_web_json_string(e, "object"));
+      cd_csv_append_field(out, cd_web_json_string(e, "object"));
       g_string_append_c(out, ',');
-      cd_csv_field(out, cd_web_json_string(e, "mrn"));
+      cd_csv_append_field(out, cd_web_json_string(e, "mrn"));
       g_string_append_c(out, ',');
       if (!json_object_get_null_member(e, "document"))
         g_string_append_printf(out, "%" G_GINT64_FORMAT, json_object_get_int_member(e, "document"));
       g_string_append_c(out, ',');
-      cd_csv_field(out, cd_web_json_string(e, "purpose"));
+      cd_csv_append_field(out, cd_web_json_string(e, "purpose"));
       g_string_append_c(out, ',');
       g_string_append(out, json_object_get_boolean_member(e, "break_glass") ? "true" : "false");
       g_string_append_c(out, ',');
       if (detail != NULL && !JSON_NODE_HOLDS_NULL(detail))
         detail_text = json_to_string(detail, FALSE);
-      cd_csv_field(out, detail_text);
+      cd_csv_append_field(out, detail_text);
       g_string_append(out, "\r\n");
     }
     soup_message_headers_replace(headers, "Cache-Control", "no-store");

@@ -3,7 +3,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
  * The one CSV reader (RFC 4180) that MPI extracts and labelled samples are
- * read with.
+ * read with, and the field writer of the audit exports.
  */
 #pragma once
 
@@ -18,6 +18,7 @@ void cd_csv_reader_free(CdCsvReader *self);
 GPtrArray *cd_csv_reader_next(CdCsvReader *self, guint *line, GError **error);
 gint cd_csv_find_column(GPtrArray *header, const gchar *name);
 gboolean cd_csv_record_is_blank(GPtrArray *record);
+void cd_csv_append_field(GString *out, const gchar *value);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(CdCsvReader, cd_csv_reader_free)
 

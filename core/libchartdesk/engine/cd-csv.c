@@ -140,3 +140,39 @@ cd_csv_find_column(GPtrArray *header, const gchar *name)
   }
   return -1;
 }
+
+/**
+ * cd_csv_append_field:
+ * @out: the line being written
+ * @value: (nullable): the field; %NULL writes an empty field
+ *
+ * Appends one field as RFC 4180 writes it: quoted, its quotes doubled,
+ * when it holds a comma, a quote or a line break. A field that a
+ * spreadsheet would take for a formula (starting with `=`, `+`, `-`, `@`,
+ * a tab or a carriage return) is written quoted behind an apostrophe, so
+ * an audit entry's text someone chose (a search, a file name) is shown,
+ * never run, when the export is opened.
+ */
+void
+cd_csv_append_field(GString *out, const gchar *value)
+{
+  gboolean formula;
+
+  g_return_if_fail(out != NULL);
+  if (value == NULL || value[0] == '\0')
+    return;
+  formula = strchr("=+-@\t\r", value[0]) != NULL;
+  if (!formula && strpbrk(value, ",\"\r\n") == NULL) {
+    g_string_append(out, value);
+    return;
+  }
+  g_string_append_c(out, '"');
+  if (formula)
+    g_string_append_c(out, '\'');
+  for (const gchar *p = value; *p != '\0'; p++) {
+    if (*p == '"')
+      g_string_append_c(out, '"');
+    g_string_append_c(out, *p);
+  }
+  g_string_append_c(out, '"');
+}

@@ -8,6 +8,7 @@
 #include "cd-engine.h"
 
 #include "cd-archive-private.h"
+#include "cd-csv-private.h"
 #include "cd-test-util.h"
 
 static GPtrArray *
@@ -396,6 +397,40 @@ test_mpi_fhir_replaced_by(void)
 
 /* A CSV row short of columns leaves them empty: nothing is carried over
  * from the row before. */
+/* The CSV writer of the audit exports: what it writes reads back as it
+ * was, but a field a spreadsheet would run as a formula comes back behind
+ * an apostrophe. */
+static void
+test_csv_write(void)
+{
+  const gchar *fields[] = { "plain", "a, b", "say \"hi\"", "two\nlines", "=HYPERLINK(\"http://x\")",
+                            "+1",    "-2",   "@SUM(A1)",   "\tx",        "",
+                            "a=b",   NULL };
+  const gchar *expect[] = { "plain", "a, b", "say \"hi\"", "two\nlines", "'=HYPERLINK(\"http://x\")",
+                            "'+1",   "'-2",  "'@SUM(A1)",  "'\tx",       "",
+                            "a=b",   "" };
+  g_autoptr(GString) line = g_string_new(NULL);
+  g_autoptr(CdCsvReader) reader = NULL;
+  g_autoptr(GPtrArray) row = NULL;
+  g_autoptr(GError) error = NULL;
+
+  for (guint i = 0; fields[i] != NULL; i++) {
+    if (i > 0)
+      g_string_append_c(line, ',');
+    cd_csv_append_field(line, fields[i]);
+  }
+  g_string_append_c(line, ',');
+  cd_csv_append_field(line, NULL); /* an empty field */
+  g_string_append(line, "\r\n");
+  g_assert_true(g_str_has_prefix(line->str, "plain,\"a, b\",\"say \"\"hi\"\"\","));
+  reader = cd_csv_reader_new(line->str, line->len);
+  row = cd_csv_reader_next(reader, NULL, &error);
+  g_assert_no_error(error);
+  g_assert_cmpuint(row->len, ==, G_N_ELEMENTS(expect));
+  for (guint i = 0; i < G_N_ELEMENTS(expect); i++)
+    g_assert_cmpstr(g_ptr_array_index(row, i), ==, expect[i]);
+}
+
 static void
 test_mpi_csv_short_row(void)
 {
@@ -560,6 +595,7 @@ main(int argc, char **argv)
   g_test_add_func("/chartdesk/mpi/csv-unclosed-quote", test_mpi_csv_unclosed_quote);
   g_test_add_func("/chartdesk/mpi/csv-without-mrn-column", test_mpi_csv_without_mrn_column);
   g_test_add_func("/chartdesk/mpi/csv-short-row", test_mpi_csv_short_row);
+  g_test_add_func("/chartdesk/mpi/csv-write", test_csv_write);
   g_test_add_func("/chartdesk/mpi/fhir", test_mpi_fhir);
   g_test_add_func("/chartdesk/mpi/fhir-replaced-by", test_mpi_fhir_replaced_by);
   g_test_add_func("/chartdesk/mpi/hl7", test_mpi_hl7);

@@ -27,6 +27,7 @@
 
 #include <string.h>
 
+#include "cd-csv-private.h"
 #include "cd-error.h"
 #include "cd-pg-private.h"
 #include "cd-util-private.h"
@@ -1100,24 +1101,11 @@ cd_pg_archive_list_audit(CdPgArchive *self, const gchar *user, const gchar *mrn,
   return json_node_init_array(json_node_alloc(), rows);
 }
 
-/* RFC 4180: a field with a comma, quote or line break is quoted, its
- * quotes doubled. */
+/* One field and its separator: RFC 4180, formulas guarded (cd-csv.c). */
 static void
 cd_pg_csv_field(GString *out, const gchar *value, gboolean last)
 {
-  if (value != NULL) {
-    if (strpbrk(value, ",\"\r\n") != NULL) {
-      g_string_append_c(out, '"');
-      for (const gchar *c = value; *c != '\0'; c++) {
-        if (*c == '"')
-          g_string_append_c(out, '"');
-        g_string_append_c(out, *c);
-      }
-      g_string_append_c(out, '"');
-    } else {
-      g_string_append(out, value);
-    }
-  }
+  cd_csv_append_field(out, value);
   g_string_append(out, last ? "\r\n" : ",");
 }
 
