@@ -15,7 +15,7 @@
 #define DEFAULT_MODEL_VERSION 0
 #define DEFAULT_MAX_LABELS 0
 #define DEFAULT_MIN_CHARACTERS 20
-#define DEFAULT_PAGES 0
+#define DEFAULT_PAGES 1
 
 struct _CdTrainedClassifier {
   CdClassifier parent_instance;

@@ -823,8 +823,9 @@ def main():
     p.add_argument("--model-archive", help="score with the trained model of this archive instead")
     p.add_argument("--retrain", action="store_true",
                    help="score with a model trained again on the whole tuning corpus (with --train-options)")
-    p.add_argument("--pages", type=int, default=0,
-                   help="the trained model reads each document's first N pages (its `pages` option; 0: all)")
+    p.add_argument("--pages", type=int, default=None,
+                   help="the trained model reads each document's first N pages (its `pages` option; 0: all); "
+                        "alone, a model trained again is scored so; default: the classifier's default, 1")
     p.add_argument("--train-options", default="", help="`classify train` options of the fresh or retrained model")
     p.add_argument("--confusion", default="rules 1 : trained 1", help="print the errors of this combination")
     p.set_defaults(func=cmd_types)

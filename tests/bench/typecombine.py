@@ -135,19 +135,19 @@ def tuning_model(chartdesk, env, archive, train_options):
 
 
 def trained_shares(chartdesk, env, archive, docs, pages=0):
-    """Runs the archive's trained model on every exported document's text
-    (`classify test --archive`), or on its first @pages pages' (the
-    trained classifier's `pages` option); returns [{type: share}] in @docs'
-    order."""
+    """Runs the archive's trained model on every exported document's
+    first @pages pages (`classify test --archive --set pages=N`, the
+    trained classifier's `pages` option; 0: every page); returns
+    [{type: share}] in @docs' order."""
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "docs.csv")
         with open(path, "w", newline="", encoding="utf-8") as f:
             w = csv.writer(f)
             w.writerow(["label", "text"])
             for rec, _, text in docs:
-                w.writerow([rec.get("type") or "other", "\f".join(text.split("\f")[:pages]) if pages else text])
-        r = subprocess.run([chartdesk, "classify", "test", "--classifier", "trained", "--archive", archive, "--json",
-                            path], check=True, capture_output=True, text=True, env=env)
+                w.writerow([rec.get("type") or "other", text])
+        r = subprocess.run([chartdesk, "classify", "test", "--classifier", "trained", "--set", "pages=%d" % pages,
+                            "--archive", archive, "--json", path], check=True, capture_output=True, text=True, env=env)
     out = []
     for sample in json.loads(r.stdout)["samples"]:
         s = sample["scores"]
@@ -184,12 +184,12 @@ def cmd_types(args, build, chartdesk, env):
             n, left = fresh_model(chartdesk, env, archive, truth, args.train_options)
             print("fresh model: %d tuning documents, %d mtsamples reports printed on these charts left out"
                   % (n, left))
-        elif archive is None and (args.retrain or args.pages):
+        elif archive is None and (args.retrain or args.pages is not None):
             archive = os.path.join(tmp, "model.archive")
             print("model trained again on the whole tuning corpus: %d documents, options '%s'"
                   % (tuning_model(chartdesk, env, archive, args.train_options), args.train_options))
         if archive is not None:
-            alt = trained_shares(chartdesk, env, archive, docs, args.pages)
+            alt = trained_shares(chartdesk, env, archive, docs, 1 if args.pages is None else args.pages)
     if alt is not None:
         for (rec, shares, _), s in zip(docs, alt):
             shares["trained"] = s
