@@ -197,8 +197,8 @@ cd_trained_classifier_class_init(CdTrainedClassifierClass *klass)
       "min-characters", "Least text", "A document with fewer letters than this gets no scores (\"don't know\")", 0,
       100000, DEFAULT_MIN_CHARACTERS, flags);
   props[PROP_PAGES] = g_param_spec_uint(
-      "pages", "Pages read", "Read only the document's first N pages (1: the page with its title); 0 reads them all",
-      0, 10000, DEFAULT_PAGES, flags);
+      "pages", "Pages read", "Read only the document's first N pages (1: the page with its title); 0 reads them all", 0,
+      10000, DEFAULT_PAGES, flags);
   g_object_class_install_properties(object_class, N_PROPS, props);
 
   cd_stage_class_set_metadata(stage_class, "trained",
