@@ -1145,26 +1145,71 @@ cd_search_count_filter_pages(CdArchive *self, const CdSearchQuery *query, const 
  * row), in pages added to a text-set plan's set (the documents index, then
  * pages_document, both read in order), measured at 1 M pages (README,
  * "Search at 1 M pages"). */
-#define CD_SEARCH_SET_PAGES_PER_CHECK 10
+#define CD_SEARCH_SET_PAGES_PER_CHECK 4
+
+/* Whether a text-set plan's set of @filter_pages pages costs less to build
+ * than a text-first plan's checks of matches against the filters: once per
+ * match in each of its up to three passes (the recent window's edge, the
+ * ranking, the count), and for a broad filter only until enough matches
+ * pass (about CD_SEARCH_RANK_WINDOW). */
+static gboolean
+cd_search_set_pays(gint64 filter_pages, gint64 text_estimate, gint64 max_id)
+{
+  gdouble scanned = MIN((gdouble) text_estimate, (gdouble) CD_SEARCH_RANK_WINDOW * max_id / MAX(filter_pages, 1));
+  return (gdouble) filter_pages <= 3.0 * CD_SEARCH_SET_PAGES_PER_CHECK * scanned;
+}
+
+/* About how many pages the filters leave, from the documents index alone:
+ * the documents they leave, counted up to @cap, times the archive's pages
+ * a document. */
+static gint64
+cd_search_estimate_filter_pages(CdArchive *self, const CdSearchQuery *query, const CdSearchPlan *plan, gint64 max_id,
+                                gint64 cap)
+{
+  g_autoptr(GString) sql = g_string_new(NULL);
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+  g_autoptr(sqlite3_stmt) docs = cd_archive_prepare(self, "SELECT max(id) FROM documents", NULL);
+  gint64 max_doc;
+
+  if (docs == NULL || sqlite3_step(docs) != SQLITE_ROW)
+    return G_MAXINT64;
+  max_doc = MAX(1, sqlite3_column_int64(docs, 0));
+  g_string_printf(sql, "SELECT count(*) FROM (SELECT 1 FROM documents d%s WHERE 1", cd_search_doc_index(query, plan));
+  cd_search_append_filters(sql, query, plan);
+  g_string_append_printf(sql, " LIMIT %" G_GINT64_FORMAT ")", MAX(1, cap * max_doc / max_id) + 1);
+  stmt = cd_search_prepare(self, plan, sql->str, NULL);
+  if (stmt == NULL)
+    return G_MAXINT64;
+  cd_search_bind_all(stmt, query, plan);
+  if (sqlite3_step(stmt) != SQLITE_ROW)
+    return G_MAXINT64;
+  return sqlite3_column_int64(stmt, 0) * max_id / max_doc;
+}
 
 /* The pages the filters leave, as a set in memory, for a text-first search
  * whose words match @text_estimate pages of @max_id: %NULL when the set
- * would cost more to build than the text-first plan's checks, which a
- * text-first search makes once per match in each of its up to three passes
- * (the recent window's edge, the ranking, the count), and for a broad
- * filter only until enough matches pass (about CD_SEARCH_RANK_WINDOW).
- * The pages read so far only undercount the set, so the build stops as
- * soon as they are too many. %NULL on an error too: the text-first plan
- * then runs and reports it. */
+ * would cost more to build than the text-first plan's checks
+ * (cd_search_set_pays()), judged first from the documents the filters
+ * leave, then on the pages read: those only undercount the set, so the
+ * build stops as soon as they are too many. %NULL on an error too: the
+ * text-first plan then runs and reports it. */
 static CdPageSet *
 cd_search_page_set(CdArchive *self, const CdSearchQuery *query, const CdSearchPlan *plan, gint64 max_id,
                    gint64 text_estimate)
 {
   g_autoptr(GString) sql = g_string_new(NULL);
   g_autoptr(sqlite3_stmt) stmt = NULL;
-  g_autoptr(CdPageSet) set = cd_page_set_new(max_id);
+  g_autoptr(CdPageSet) set = NULL;
   gint64 n = 0;
   gint rc;
+
+  /* the largest set that could pay: every match checked, no early stop */
+  n = cd_search_estimate_filter_pages(self, query, plan, max_id,
+                                      (gint64) MIN(3.0 * CD_SEARCH_SET_PAGES_PER_CHECK * text_estimate, max_id));
+  if (!cd_search_set_pays(n, text_estimate, max_id))
+    return NULL;
+  n = 0;
+  set = cd_page_set_new(max_id);
 
   g_string_printf(sql, "SELECT p.id FROM documents d%s CROSS JOIN pages p ON p.document_id = d.id WHERE 1",
                   cd_search_doc_index(query, plan));
@@ -1175,11 +1220,8 @@ cd_search_page_set(CdArchive *self, const CdSearchQuery *query, const CdSearchPl
   cd_search_bind_all(stmt, query, plan);
   while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
     cd_page_set_add(set, sqlite3_column_int64(stmt, 0));
-    if (++n % 1024 == 0) {
-      gdouble scanned = MIN((gdouble) text_estimate, (gdouble) CD_SEARCH_RANK_WINDOW * max_id / n);
-      if ((gdouble) n > 3.0 * CD_SEARCH_SET_PAGES_PER_CHECK * scanned)
-        return NULL;
-    }
+    if (++n % 1024 == 0 && !cd_search_set_pays(n, text_estimate, max_id))
+      return NULL;
   }
   if (rc != SQLITE_DONE)
     return NULL;
