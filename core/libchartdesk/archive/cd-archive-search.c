@@ -1251,6 +1251,12 @@ static CdSearchResult *cd_archive_search_run(CdArchive *self, const CdSearchQuer
  *   checked against the words;
  * - `text-first`, when the words are rarer: the full-text index drives and
  *   the filters are checked per match;
+ * - `text-set`, when neither side is narrow (a word on 1% of pages, a type
+ *   and some years): the filters' pages are first read from the indexes
+ *   into a set in memory, then the full-text index drives and each match
+ *   is checked against the set, without reading its page or document; the
+ *   total is counted on the index against the set, up to
+ *   %CD_SEARCH_TEXT_COUNT_LIMIT, exactly below;
  * - `recent-window`, a text-first search whose words match more than about
  *   5,000 pages: ranking every match would cost in proportion to the
  *   matches, so the %CD_SEARCH_RANK_WINDOW most recently archived matches
@@ -1259,7 +1265,8 @@ static CdSearchResult *cd_archive_search_run(CdArchive *self, const CdSearchQuer
  *
  * The total: a search with words and no filter (and no hidden type present
  * in the archive) counts its matches on the full-text index alone, up to
- * %CD_SEARCH_TEXT_COUNT_LIMIT; any other counts at most
+ * %CD_SEARCH_TEXT_COUNT_LIMIT, and so does a `text-set` plan against its
+ * set; any other counts at most
  * %CD_SEARCH_COUNT_LIMIT (a filter-first plan: all of its matches). Past
  * that the total is a lower bound, flagged @total_is_estimate. The
  * facets count at most %CD_SEARCH_COUNT_LIMIT matches, the most recently
