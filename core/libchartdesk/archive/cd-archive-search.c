@@ -1159,38 +1159,40 @@ cd_search_set_pays(gint64 filter_pages, gint64 text_estimate, gint64 max_id)
   return (gdouble) filter_pages <= 3.0 * CD_SEARCH_SET_PAGES_PER_CHECK * scanned;
 }
 
-/* About how many pages the filters leave, from the documents index alone:
- * the documents they leave, counted up to @cap, times the archive's pages
- * a document. */
+/* How many matches cd_search_estimate_filter_pages() checks. */
+#define CD_SEARCH_FILTER_SAMPLE 512
+
+/* About how many pages the filters leave, from the share of the most
+ * recent CD_SEARCH_FILTER_SAMPLE matches that pass them (as a text-first
+ * plan checks them): a few hundred checks, where counting the filters'
+ * documents would read every one of a broad type's. 0 when none pass. */
 static gint64
-cd_search_estimate_filter_pages(CdArchive *self, const CdSearchQuery *query, const CdSearchPlan *plan, gint64 max_id,
-                                gint64 cap)
+cd_search_estimate_filter_pages(CdArchive *self, const CdSearchQuery *query, const CdSearchPlan *plan,
+                                gint64 text_estimate, gint64 max_id)
 {
   g_autoptr(GString) sql = g_string_new(NULL);
   g_autoptr(sqlite3_stmt) stmt = NULL;
-  g_autoptr(sqlite3_stmt) docs = cd_archive_prepare(self, "SELECT max(id) FROM documents", NULL);
-  gint64 max_doc;
+  gint64 sampled = MIN(CD_SEARCH_FILTER_SAMPLE, text_estimate);
 
-  if (docs == NULL || sqlite3_step(docs) != SQLITE_ROW)
-    return G_MAXINT64;
-  max_doc = MAX(1, sqlite3_column_int64(docs, 0));
-  g_string_printf(sql, "SELECT count(*) FROM (SELECT 1 FROM documents d%s WHERE 1", cd_search_doc_index(query, plan));
+  g_string_printf(sql, "SELECT count(*) FROM (SELECT f.rowid AS id FROM pages_fts f WHERE pages_fts MATCH :match "
+                  "ORDER BY f.rowid DESC LIMIT %u) s CROSS JOIN pages p" CD_SEARCH_PAGE_INDEX " ON p.id = s.id "
+                  "CROSS JOIN documents d ON d.id = p.document_id WHERE 1",
+                  CD_SEARCH_FILTER_SAMPLE);
   cd_search_append_filters(sql, query, plan);
-  g_string_append_printf(sql, " LIMIT %" G_GINT64_FORMAT ")", MAX(1, cap * max_doc / max_id) + 1);
   stmt = cd_search_prepare(self, plan, sql->str, NULL);
   if (stmt == NULL)
     return G_MAXINT64;
   cd_search_bind_all(stmt, query, plan);
-  if (sqlite3_step(stmt) != SQLITE_ROW)
+  if (sqlite3_step(stmt) != SQLITE_ROW || sampled <= 0)
     return G_MAXINT64;
-  return sqlite3_column_int64(stmt, 0) * max_id / max_doc;
+  return (gint64) ((gdouble) sqlite3_column_int64(stmt, 0) / sampled * max_id);
 }
 
 /* The pages the filters leave, as a set in memory, for a text-first search
  * whose words match @text_estimate pages of @max_id: %NULL when the set
  * would cost more to build than the text-first plan's checks
- * (cd_search_set_pays()), judged first from the documents the filters
- * leave, then on the pages read: those only undercount the set, so the
+ * (cd_search_set_pays()), judged first on a sample of the matches
+ * (cd_search_estimate_filter_pages()), then on the pages read: those only undercount the set, so the
  * build stops as soon as they are too many. %NULL on an error too: the
  * text-first plan then runs and reports it. */
 static CdPageSet *
@@ -1203,9 +1205,7 @@ cd_search_page_set(CdArchive *self, const CdSearchQuery *query, const CdSearchPl
   gint64 n = 0;
   gint rc;
 
-  /* the largest set that could pay: every match checked, no early stop */
-  n = cd_search_estimate_filter_pages(self, query, plan, max_id,
-                                      (gint64) MIN(3.0 * CD_SEARCH_SET_PAGES_PER_CHECK * text_estimate, max_id));
+  n = cd_search_estimate_filter_pages(self, query, plan, text_estimate, max_id);
   if (!cd_search_set_pays(n, text_estimate, max_id))
     return NULL;
   n = 0;
