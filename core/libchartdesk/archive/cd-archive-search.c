@@ -1175,7 +1175,8 @@ cd_search_estimate_filter_pages(CdArchive *self, const CdSearchQuery *query, con
   g_autoptr(sqlite3_stmt) stmt = NULL;
   gint64 sampled = MIN(CD_SEARCH_FILTER_SAMPLE, text_estimate);
 
-  g_string_printf(sql, "SELECT count(*) FROM (SELECT f.rowid AS id FROM pages_fts f WHERE pages_fts MATCH :match "
+  g_string_printf(sql,
+                  "SELECT count(*) FROM (SELECT f.rowid AS id FROM pages_fts f WHERE pages_fts MATCH :match "
                   "ORDER BY f.rowid DESC LIMIT %u) s CROSS JOIN pages p" CD_SEARCH_PAGE_INDEX " ON p.id = s.id "
                   "CROSS JOIN documents d ON d.id = p.document_id WHERE 1",
                   CD_SEARCH_FILTER_SAMPLE);

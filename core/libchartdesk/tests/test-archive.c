@@ -1065,7 +1065,8 @@ test_archive_search_text_set(Fixture *f, gconstpointer data)
   /* the same filters with a rare word: its few matches checked one by one */
   {
     g_autoptr(CdSearchResult) rare = search_ex(
-        archive, &(CdSearchQuery){ .text = "film", .doc_types = lab, .date_from = "2003-01-01", .date_to = "2003-12-31" });
+        archive,
+        &(CdSearchQuery){ .text = "film", .doc_types = lab, .date_from = "2003-01-01", .date_to = "2003-12-31" });
     g_assert_cmpstr(rare->plan, ==, "text-first");
     g_assert_cmpuint(rare->total, ==, 2);
   }
