@@ -37,6 +37,16 @@ gboolean cd_query_text_to_match(const gchar *text, gboolean plain, gchar **match
 void cd_search_facet_add(GHashTable *table, const gchar *value, guint64 count);
 GPtrArray *cd_search_facets_by_count(GHashTable *table);
 GPtrArray *cd_search_facets_by_year(GHashTable *table);
+/* a set of page ids in memory, and cd_page_in_set() (cd-archive-pageset.c) */
+typedef struct _CdPageSet CdPageSet;
+CdPageSet *cd_page_set_new(gint64 max_id);
+void cd_page_set_free(CdPageSet *set);
+void cd_page_set_add(CdPageSet *set, gint64 id);
+gboolean cd_page_set_contains(const CdPageSet *set, gint64 id);
+gint64 cd_page_set_count(const CdPageSet *set);
+gboolean cd_page_set_register(sqlite3 *db);
+gint cd_page_set_bind(sqlite3_stmt *stmt, gint idx, CdPageSet *set);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(CdPageSet, cd_page_set_free)
 GRecMutex *cd_archive_get_mutex(CdArchive *self);
 sqlite3 *cd_archive_get_db(CdArchive *self);
 const gchar *cd_archive_get_purpose(CdArchive *self);

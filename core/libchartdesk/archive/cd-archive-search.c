@@ -297,6 +297,7 @@ typedef struct {
   GPtrArray *log; /* (nullable): the statements run, for cd_archive_search_statements() */
   GBytes *idf;    /* (nullable): a double per phrase, for cd_rank() */
   gboolean filter_set; /* filter-first as one index scan against the filters' page set */
+  CdPageSet *page_set; /* (nullable): text-first, the filters' pages in memory (text-set) */
 } CdSearchPlan;
 
 static sqlite3_stmt *
@@ -313,6 +314,7 @@ cd_search_plan_clear(CdSearchPlan *plan)
   g_clear_pointer(&plan->match, g_free);
   g_clear_pointer(&plan->types_json, g_free);
   g_clear_pointer(&plan->idf, g_bytes_unref);
+  g_clear_pointer(&plan->page_set, cd_page_set_free);
 }
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(CdSearchPlan, cd_search_plan_clear)
@@ -566,6 +568,8 @@ cd_search_register_rank(CdArchive *self)
   sqlite3_step(stmt);
   if (api == NULL || api->iVersion < 2 || api->xCreateFunction(api, "cd_rank", NULL, cd_rank_function, NULL) != SQLITE_OK)
     return FALSE;
+  if (!cd_page_set_register(db))
+    return FALSE;
   g_object_set_data(G_OBJECT(self), "cd-rank-db", db);
   return TRUE;
 }
@@ -639,6 +643,8 @@ cd_search_bind_all(sqlite3_stmt *stmt, const CdSearchQuery *query, const CdSearc
     gconstpointer data = g_bytes_get_data(plan->idf, &size);
     sqlite3_bind_blob(stmt, sqlite3_bind_parameter_index(stmt, ":idf"), data, (gint) size, SQLITE_TRANSIENT);
   }
+  if (plan->page_set != NULL && sqlite3_bind_parameter_index(stmt, ":pageset") > 0)
+    cd_page_set_bind(stmt, sqlite3_bind_parameter_index(stmt, ":pageset"), plan->page_set);
 }
 
 /* The filters, each only when given, so that every statement is one SQLite
@@ -709,6 +715,15 @@ cd_search_append_from(GString *sql, CdPlanKind kind, const CdSearchQuery *query,
                            cd_search_doc_index(query, plan));
     break;
   case CD_PLAN_TEXT_FIRST:
+    if (plan->page_set != NULL) {
+      /* the filters are in the set: each match checked against it in the
+       * index's loop, and only the matches it holds read their page's
+       * document (for the facets) */
+      g_string_append(sql, " FROM pages_fts f CROSS JOIN pages p" CD_SEARCH_PAGE_INDEX " ON p.id = f.rowid "
+                           "CROSS JOIN documents d ON d.id = p.document_id WHERE pages_fts MATCH :match "
+                           "AND cd_page_in_set (f.rowid, :pageset)");
+      return;
+    }
     /* each match's document through pages_document_of, which holds only
      * the page id and its document: the page row (its text, a few rows to
      * a database page) is never read (migration 10) */
@@ -750,6 +765,8 @@ cd_search_append_text_from(GString *sql, const CdSearchQuery *query, const CdSea
 {
   if (!plan->doc_filter && plan->hidden == NULL)
     g_string_append(sql, " FROM pages_fts f WHERE pages_fts MATCH :match");
+  else if (plan->page_set != NULL)
+    g_string_append(sql, " FROM pages_fts f WHERE pages_fts MATCH :match AND cd_page_in_set (f.rowid, :pageset)");
   else
     cd_search_append_from(sql, CD_PLAN_TEXT_FIRST, query, plan);
 }
@@ -861,6 +878,8 @@ cd_search_count(CdArchive *self, CdPlanKind kind, const CdSearchQuery *query, co
   g_autoptr(GHashTable) types = g_hash_table_new(g_str_hash, g_str_equal);
   g_autoptr(GHashTable) years = g_hash_table_new(g_str_hash, g_str_equal);
   gboolean index_only = kind == CD_PLAN_TEXT_FIRST && !plan->doc_filter && plan->hidden == NULL;
+  /* a text-set plan counts on the index and the set, as exactly */
+  gboolean index_count = index_only || (kind == CD_PLAN_TEXT_FIRST && plan->page_set != NULL);
   guint cap = kind == CD_PLAN_FILTER_FIRST ? CD_SEARCH_FILTER_FIRST_PAGES : CD_SEARCH_COUNT_LIMIT;
   guint64 n = 0;
   gint rc;
@@ -869,7 +888,7 @@ cd_search_count(CdArchive *self, CdPlanKind kind, const CdSearchQuery *query, co
   /* text first, the most recent matches; other plans in their index's
    * order (an ORDER BY there would defeat the index) */
   g_string_append_printf(sql, "%s LIMIT %u) GROUP BY t, y", kind == CD_PLAN_TEXT_FIRST ? " ORDER BY f.rowid DESC" : "",
-                         index_only ? cap : cap + 1);
+                         index_count ? cap : cap + 1);
   stmt = cd_search_prepare(self, plan, sql->str, error);
   if (stmt == NULL)
     return FALSE;
@@ -884,11 +903,11 @@ cd_search_count(CdArchive *self, CdPlanKind kind, const CdSearchQuery *query, co
     return FALSE; /* the caller reports it */
   result->type_facets = cd_search_facets_by_count(types);
   result->year_facets = cd_search_facets_by_year(years);
-  if (index_only) {
+  if (index_count) {
     g_autoptr(sqlite3_stmt) count = NULL;
     g_autofree gchar *count_sql = g_strdup_printf(
-        "SELECT count(*) FROM (SELECT rowid FROM pages_fts WHERE pages_fts MATCH :match LIMIT %u)",
-        CD_SEARCH_TEXT_COUNT_LIMIT + 1);
+        "SELECT count(*) FROM (SELECT rowid FROM pages_fts WHERE pages_fts MATCH :match%s LIMIT %u)",
+        plan->page_set != NULL ? " AND cd_page_in_set (rowid, :pageset)" : "", CD_SEARCH_TEXT_COUNT_LIMIT + 1);
     count = cd_search_prepare(self, plan, count_sql, error);
     if (count == NULL)
       return FALSE;
@@ -1047,6 +1066,10 @@ cd_search_ranked_sql(CdPlanKind kind, const CdSearchQuery *query, const CdSearch
   if (kind == CD_PLAN_TEXT_FIRST && !plan->doc_filter && plan->hidden == NULL) {
     /* nothing to join: the index alone */
     g_string_append(sql, "SELECT f.rowid, cd_rank (pages_fts, :idf) AS r FROM pages_fts f WHERE pages_fts MATCH :match");
+  } else if (kind == CD_PLAN_TEXT_FIRST && plan->page_set != NULL) {
+    /* the set alone: no page or document read but the hits' */
+    g_string_append(sql, "SELECT f.rowid, cd_rank (pages_fts, :idf) AS r");
+    cd_search_append_text_from(sql, query, plan);
   } else {
     g_string_append(sql, "SELECT p.id, cd_rank (pages_fts, :idf) AS r");
     cd_search_append_from(sql, kind, query, plan);
@@ -1117,6 +1140,95 @@ cd_search_count_filter_pages(CdArchive *self, const CdSearchQuery *query, const 
   return sqlite3_column_int64(stmt, 0);
 }
 
+/* What checking one full-text match against the filters costs a text-first
+ * plan (a page's document through pages_document_of, then the document
+ * row), in pages added to a text-set plan's set (the documents index, then
+ * pages_document): about 10 at 1 M pages (16 µs a check in the 3-pass slow
+ * class, 1.6 µs a page of its set, both under load); 4, because a broad
+ * filter's checks are of recent matches, whose pages are cache-hot. */
+#define CD_SEARCH_SET_PAGES_PER_CHECK 4
+
+/* Whether a text-set plan's set of @filter_pages pages costs less to build
+ * than a text-first plan's checks of matches against the filters: once per
+ * match in each of its up to three passes (the recent window's edge, the
+ * ranking, the count), and for a broad filter only until enough matches
+ * pass (about CD_SEARCH_RANK_WINDOW). */
+static gboolean
+cd_search_set_pays(gint64 filter_pages, gint64 text_estimate, gint64 max_id)
+{
+  gdouble scanned = MIN((gdouble) text_estimate, (gdouble) CD_SEARCH_RANK_WINDOW * max_id / MAX(filter_pages, 1));
+  return (gdouble) filter_pages <= 3.0 * CD_SEARCH_SET_PAGES_PER_CHECK * scanned;
+}
+
+/* How many matches cd_search_estimate_filter_pages() checks. */
+#define CD_SEARCH_FILTER_SAMPLE 512
+
+/* About how many pages the filters leave, from the share of the most
+ * recent CD_SEARCH_FILTER_SAMPLE matches that pass them (as a text-first
+ * plan checks them): a few hundred checks, where counting the filters'
+ * documents would read every one of a broad type's. 0 when none pass. */
+static gint64
+cd_search_estimate_filter_pages(CdArchive *self, const CdSearchQuery *query, const CdSearchPlan *plan,
+                                gint64 text_estimate, gint64 max_id)
+{
+  g_autoptr(GString) sql = g_string_new(NULL);
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+  gint64 sampled = MIN(CD_SEARCH_FILTER_SAMPLE, text_estimate);
+
+  g_string_printf(sql,
+                  "SELECT count(*) FROM (SELECT f.rowid AS id FROM pages_fts f WHERE pages_fts MATCH :match "
+                  "ORDER BY f.rowid DESC LIMIT %u) s CROSS JOIN pages p" CD_SEARCH_PAGE_INDEX " ON p.id = s.id "
+                  "CROSS JOIN documents d ON d.id = p.document_id WHERE 1",
+                  CD_SEARCH_FILTER_SAMPLE);
+  cd_search_append_filters(sql, query, plan);
+  stmt = cd_search_prepare(self, plan, sql->str, NULL);
+  if (stmt == NULL)
+    return G_MAXINT64;
+  cd_search_bind_all(stmt, query, plan);
+  if (sqlite3_step(stmt) != SQLITE_ROW || sampled <= 0)
+    return G_MAXINT64;
+  return (gint64) ((gdouble) sqlite3_column_int64(stmt, 0) / sampled * max_id);
+}
+
+/* The pages the filters leave, as a set in memory, for a text-first search
+ * whose words match @text_estimate pages of @max_id: %NULL when the set
+ * would cost more to build than the text-first plan's checks
+ * (cd_search_set_pays()), judged first on a sample of the matches
+ * (cd_search_estimate_filter_pages()), then on the pages read: those only
+ * undercount the set, so the build stops as soon as they are too many.
+ * %NULL on an error too: the text-first plan then runs and reports it. */
+static CdPageSet *
+cd_search_page_set(CdArchive *self, const CdSearchQuery *query, const CdSearchPlan *plan, gint64 max_id,
+                   gint64 text_estimate)
+{
+  g_autoptr(GString) sql = g_string_new(NULL);
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+  g_autoptr(CdPageSet) set = NULL;
+  gint64 n = 0;
+  gint rc;
+
+  n = cd_search_estimate_filter_pages(self, query, plan, text_estimate, max_id);
+  if (!cd_search_set_pays(n, text_estimate, max_id))
+    return NULL;
+  n = 0;
+  set = cd_page_set_new(max_id);
+
+  g_string_printf(sql, "SELECT p.id FROM documents d%s CROSS JOIN pages p ON p.document_id = d.id WHERE 1",
+                  cd_search_doc_index(query, plan));
+  cd_search_append_filters(sql, query, plan);
+  stmt = cd_search_prepare(self, plan, sql->str, NULL);
+  if (stmt == NULL)
+    return NULL;
+  cd_search_bind_all(stmt, query, plan);
+  while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+    cd_page_set_add(set, sqlite3_column_int64(stmt, 0));
+    if (++n % 1024 == 0 && !cd_search_set_pays(n, text_estimate, max_id))
+      return NULL;
+  }
+  if (rc != SQLITE_DONE)
+    return NULL;
+  return g_steal_pointer(&set);
+}
 
 static CdSearchResult *cd_archive_search_run(CdArchive *self, const CdSearchQuery *query, GPtrArray *log,
                                              GError **error);
@@ -1141,6 +1253,12 @@ static CdSearchResult *cd_archive_search_run(CdArchive *self, const CdSearchQuer
  *   checked against the words;
  * - `text-first`, when the words are rarer: the full-text index drives and
  *   the filters are checked per match;
+ * - `text-set`, when neither side is narrow (a word on 1% of pages, a type
+ *   and some years): the filters' pages are first read from the indexes
+ *   into a set in memory, then the full-text index drives and each match
+ *   is checked against the set, without reading its page or document; the
+ *   total is counted on the index against the set, up to
+ *   %CD_SEARCH_TEXT_COUNT_LIMIT, exactly below;
  * - `recent-window`, a text-first search whose words match more than about
  *   5,000 pages: ranking every match would cost in proportion to the
  *   matches, so the %CD_SEARCH_RANK_WINDOW most recently archived matches
@@ -1149,7 +1267,8 @@ static CdSearchResult *cd_archive_search_run(CdArchive *self, const CdSearchQuer
  *
  * The total: a search with words and no filter (and no hidden type present
  * in the archive) counts its matches on the full-text index alone, up to
- * %CD_SEARCH_TEXT_COUNT_LIMIT; any other counts at most
+ * %CD_SEARCH_TEXT_COUNT_LIMIT, and so does a `text-set` plan against its
+ * set; any other counts at most
  * %CD_SEARCH_COUNT_LIMIT (a filter-first plan: all of its matches). Past
  * that the total is a lower bound, flagged @total_is_estimate. The
  * facets count at most %CD_SEARCH_COUNT_LIMIT matches, the most recently
@@ -1183,6 +1302,7 @@ cd_archive_search_run(CdArchive *self, const CdSearchQuery *query, GPtrArray *lo
   g_autoptr(GPtrArray) phrases = NULL;
   CdPlanKind kind = CD_PLAN_FILTERS;
   gint64 text_estimate = G_MAXINT64;
+  gint64 max_id = 1;
   gint64 low = 0;
   gboolean ok = TRUE;
   guint limit;
@@ -1219,11 +1339,9 @@ cd_archive_search_run(CdArchive *self, const CdSearchQuery *query, GPtrArray *lo
       cd_archive_set_error(self, error, "cannot rank search results");
       return NULL;
     }
-    {
-      gint64 max_id = cd_search_count_pages(self);
-      text_estimate = cd_search_estimate_text(self, plan.match, phrases, max_id);
-      plan.idf = cd_search_idf(phrases, max_id);
-    }
+    max_id = cd_search_count_pages(self);
+    text_estimate = cd_search_estimate_text(self, plan.match, phrases, max_id);
+    plan.idf = cd_search_idf(phrases, max_id);
     kind = CD_PLAN_TEXT_FIRST;
     if (plan.doc_filter && text_estimate > CD_SEARCH_FILTER_FIRST_PAGES / 2) {
       gint64 filter_pages = cd_search_count_filter_pages(self, query, &plan, CD_SEARCH_FILTER_FIRST_PAGES);
@@ -1233,9 +1351,16 @@ cd_archive_search_run(CdArchive *self, const CdSearchQuery *query, GPtrArray *lo
          * (0.5–1 ms at 1 M pages); walking the index's matches against the
          * set of the filters' pages costs about 0.6 µs a match */
         plan.filter_set = text_estimate / CD_SEARCH_SET_RATIO < filter_pages;
+      } else if (text_estimate < G_MAXINT64) {
+        /* neither side narrow: the filters' pages into a set first, when
+         * that is cheaper than checking each match's document */
+        plan.page_set = cd_search_page_set(self, query, &plan, max_id, text_estimate);
       }
     }
-    result->plan = kind == CD_PLAN_FILTER_FIRST ? (plan.filter_set ? "filter-set" : "filter-first") : "text-first";
+    if (kind == CD_PLAN_FILTER_FIRST)
+      result->plan = plan.filter_set ? "filter-set" : "filter-first";
+    else
+      result->plan = plan.page_set != NULL ? "text-set" : "text-first";
     result->order = CD_SEARCH_ORDER_RANK;
     if (kind == CD_PLAN_TEXT_FIRST && text_estimate > CD_SEARCH_BROAD) {
       /* the window's oldest page: the CD_SEARCH_RANK_WINDOW-th match from the newest */

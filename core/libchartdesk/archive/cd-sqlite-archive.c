@@ -66,6 +66,8 @@ struct _CdSqliteArchive {
 G_DEFINE_FINAL_TYPE(CdSqliteArchive, cd_sqlite_archive, CD_TYPE_ARCHIVE)
 
 #define CD_ARCHIVE_APPLICATION_ID 0x43484454 /* "CHDT" */
+/* the most of an archive read through a memory map (PRAGMA mmap_size) */
+#define CD_ARCHIVE_MMAP_SIZE 68719476736
 
 static void
 cd_sqlite_archive_finalize(GObject *object)
@@ -476,6 +478,12 @@ cd_archive_open(const gchar *path, CdArchiveFlags flags, GError **error)
                        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON", error))
     return NULL;
   if (!cd_archive_migrate(CD_ARCHIVE(self), error))
+    return NULL;
+  /* reads through a memory map rather than one pread() a database page:
+   * a search walks indexes spread over the whole file, and each process
+   * (a CLI search) starts with an empty page cache (issue 18); SQLite caps
+   * it at its SQLITE_MAX_MMAP_SIZE, and writes still go through write() */
+  if (!cd_archive_exec(CD_ARCHIVE(self), "PRAGMA mmap_size = " G_STRINGIFY(CD_ARCHIVE_MMAP_SIZE), error))
     return NULL;
   if (!cd_archive_access_load_restricted(CD_ARCHIVE(self), error))
     return NULL;

@@ -862,10 +862,12 @@ test_archive_search_complete(Fixture *f, gconstpointer data)
   edge = search_ex(archive, &(CdSearchQuery){ .text = "fever", .offset = all - 1 });
   g_assert_cmpuint(edge->hits->len, ==, 1);
 
-  /* a broad word within a broad type: a lower bound, flagged */
+  /* a broad word within a broad type: a lower bound, flagged; the type's
+   * pages too many for a set (enough matches pass the filters soon) */
   common = search_ex(archive, &(CdSearchQuery){ .text = "fever", .doc_type = "progress-note" });
   g_assert_true(common->total_is_estimate);
   g_assert_cmpuint(common->total, ==, CD_SEARCH_COUNT_LIMIT);
+  g_assert_cmpstr(common->plan, ==, "recent-window");
   g_assert_true(hits_have_type(common->hits, "progress-note"));
   /* two words and no filter: counted on the index alone */
   two = search_ex(archive, &(CdSearchQuery){ .text = "ward fever" });
@@ -951,6 +953,123 @@ test_archive_search_plans(Fixture *f, gconstpointer data)
               "INDEX pages_document (document_id=? AND seq=?)");
   assert_plan(archive, &(CdSearchQuery){ .doc_types = radiology, .date_from = "2005-01-01" }, "filters",
               "INDEX documents_type (type=? AND date>?)", "INDEX pages_document (document_id=? AND seq=?)");
+}
+
+/* A word on many pages and filters leaving many (neither side narrow): the
+ * filters' pages go into a set first and the index's matches are checked
+ * against it (text-set); the hits, all of them paged through, are the
+ * pages a plain join finds, best first, and the total is exact. */
+static void
+test_archive_search_text_set(Fixture *f, gconstpointer data)
+{
+  g_autoptr(CdArchive) archive = open_writer(f->path);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GHashTable) want = g_hash_table_new(g_int64_hash, g_int64_equal);
+  g_autoptr(GHashTable) seen = g_hash_table_new(g_int64_hash, g_int64_equal);
+  g_autoptr(GArray) want_ids = g_array_new(FALSE, FALSE, sizeof(gint64));
+  g_autoptr(GPtrArray) statements = NULL;
+  g_autoptr(CdSearchResult) first = NULL;
+  gint64 batch = begin_batch(archive);
+  const gchar *lab[] = { "laboratory-report", NULL };
+  CdSearchQuery query = { .text = "monitor", .doc_types = lab, .date_from = "2003-01-01", .date_to = "2003-12-31" };
+  const gchar *plan = NULL;
+  gdouble last = G_MAXDOUBLE;
+  guint got = 0;
+
+  /* in the filters, with the word: the answer */
+  bulk_insert(archive, batch, 300, 5, "00100100", "laboratory-report", "2003-03-01", "monitor ward heart");
+  /* the word, outside the filters: another year, another type */
+  bulk_insert(archive, batch, 600, 5, "00100100", "laboratory-report", "2010-01-01", "monitor ward");
+  bulk_insert(archive, batch, 600, 5, "00200200", "progress-note", "2003-03-01", "monitor ward");
+  /* in the filters, without the word */
+  bulk_insert(archive, batch, 800, 5, "00300300", "laboratory-report", "2003-06-01", "quiet ward");
+  /* in the filters and the word once more, with more of it: ranked first */
+  bulk_insert(archive, batch, 1, 2, "00300300", "laboratory-report", "2003-12-01", "monitor monitor monitor film");
+  g_assert_true(cd_archive_exec(archive, "ANALYZE", NULL));
+
+  {
+    g_autoptr(sqlite3_stmt) stmt = cd_archive_prepare(
+        archive,
+        "SELECT p.id FROM pages_fts f JOIN pages p ON p.id = f.rowid JOIN documents d ON d.id = p.document_id "
+        "WHERE pages_fts MATCH 'monitor' AND d.type = 'laboratory-report' AND d.date BETWEEN '2003-01-01' AND "
+        "'2003-12-31'",
+        &error);
+    g_assert_no_error(error);
+    while (sqlite3_step(stmt) == SQLITE_ROW) {
+      gint64 id = sqlite3_column_int64(stmt, 0);
+      g_array_append_val(want_ids, id);
+    }
+    for (guint i = 0; i < want_ids->len; i++)
+      g_hash_table_add(want, &g_array_index(want_ids, gint64, i));
+  }
+  g_assert_cmpuint(g_hash_table_size(want), ==, 1502);
+
+  statements = cd_archive_search_statements(archive, &query, &plan, &error);
+  g_assert_no_error(error);
+  g_assert_cmpstr(plan, ==, "text-set");
+  for (guint i = 0; i < statements->len; i++) {
+    const gchar *sql = g_ptr_array_index(statements, i);
+    g_autofree gchar *explain = g_strdup_printf("EXPLAIN QUERY PLAN %s", sql);
+    g_autoptr(sqlite3_stmt) stmt = cd_archive_prepare(archive, explain, &error);
+    g_autoptr(GString) out = g_string_new(NULL);
+    g_assert_no_error(error);
+    while (sqlite3_step(stmt) == SQLITE_ROW)
+      g_string_append_printf(out, "%s\n", sqlite3_column_text(stmt, 3));
+    g_test_message("%s\n%s", sql, out->str);
+    if (strstr(sql, "pages_fts MATCH") != NULL && strstr(sql, ":pageset") == NULL) {
+      /* the filters' share of a sample of the matches, each checked */
+      g_assert_nonnull(strstr(out->str, "COVERING INDEX pages_document_of (id=?)"));
+      g_assert_nonnull(strstr(out->str, "SEARCH d USING INTEGER PRIMARY KEY (rowid=?)"));
+    } else if (strstr(sql, "pages_fts MATCH") != NULL) {
+      /* the words drive, checked against the set */
+      g_assert_nonnull(strstr(out->str, "VIRTUAL TABLE INDEX"));
+      /* no filter of its own: those are in the set */
+      g_assert_null(strstr(sql, ":types"));
+    } else {
+      /* the filters' documents and pages, from the indexes alone */
+      g_assert_nonnull(strstr(out->str, "COVERING INDEX documents_type (type=? AND date>? AND date<?)"));
+      if (strstr(sql, "pages p") != NULL)
+        g_assert_nonnull(strstr(out->str, "COVERING INDEX pages_document (document_id=?)"));
+    }
+    g_assert_null(strstr(out->str, "SCAN d\n"));
+    g_assert_null(strstr(out->str, "SCAN p\n"));
+  }
+
+  first = search_ex(archive, &query);
+  g_assert_cmpstr(first->plan, ==, "text-set");
+  g_assert_false(first->total_is_estimate);
+  g_assert_cmpuint(first->total, ==, 1502);
+  g_assert_cmpuint(first->hits->len, ==, 20);
+  g_assert_cmpstr(((CdSearchHit *) g_ptr_array_index(first->hits, 0))->date, ==, "2003-12-01");
+  for (guint offset = 0; offset < 1502; offset += 100) {
+    g_autoptr(CdSearchResult) page = NULL;
+    query.offset = offset;
+    query.limit = 100;
+    page = search_ex(archive, &query);
+    g_assert_cmpuint(page->total, ==, 1502);
+    for (guint i = 0; i < page->hits->len; i++) {
+      CdSearchHit *hit = g_ptr_array_index(page->hits, i);
+      g_assert_false(g_hash_table_contains(seen, &hit->page_id));
+      gpointer key = NULL;
+      g_assert_true(g_hash_table_lookup_extended(want, &hit->page_id, &key, NULL));
+      g_hash_table_add(seen, key); /* the answer's key: the hit dies with its page */
+      g_assert_cmpstr(hit->doc_type, ==, "laboratory-report");
+      g_assert_cmpfloat(hit->score, <=, last);
+      last = hit->score;
+      got++;
+    }
+  }
+  g_assert_cmpuint(got, ==, 1502);
+  g_assert_cmpuint(g_hash_table_size(seen), ==, 1502);
+
+  /* the same filters with a rare word: its few matches checked one by one */
+  {
+    g_autoptr(CdSearchResult) rare = search_ex(
+        archive,
+        &(CdSearchQuery){ .text = "film", .doc_types = lab, .date_from = "2003-01-01", .date_to = "2003-12-31" });
+    g_assert_cmpstr(rare->plan, ==, "text-first");
+    g_assert_cmpuint(rare->total, ==, 2);
+  }
 }
 
 /* The MRNs of cd_archive_find_patients_json()'s answer, in order, joined by spaces. */
@@ -2127,6 +2246,7 @@ main(int argc, char **argv)
   ADD("search-ex", test_archive_search_ex);
   ADD("search-complete", test_archive_search_complete);
   ADD("search-plans", test_archive_search_plans);
+  ADD("search-text-set", test_archive_search_text_set);
   ADD("find-patients", test_archive_find_patients);
   ADD("check-progress", test_archive_check_progress);
   ADD("audit-every-read", test_archive_audit_every_read);
