@@ -491,7 +491,7 @@ def cmd_ocr(args):
         lines.append("FUNSD %s half upright pages turned: %d of %d: %s; pages/min %.2f× tesseract's" % (
             half, c_.upright_turned, c_.upright, "yes" if c_.upright_turned == 0 else "NO",
             t_.seconds / c_.seconds))
-    mine = [s for s in degraded + public_scores if s.name.startswith("chartdesk")]
+    mine = [s for s in degraded + public_scores if s.name.startswith("chartdesk ")]  # not chartdesk-nofix
     lines.append("turned pages turned upright: %d/%d: %s" % (
         sum(s.turned_right for s in mine), sum(s.turned for s in mine),
         "yes" if all(s.turned_right == s.turned for s in mine) else "NO"))
