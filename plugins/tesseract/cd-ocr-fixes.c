@@ -115,8 +115,7 @@ cd_ocr_fix_pronoun_words(GPtrArray *words)
 
     if (w->text == NULL || next->text == NULL || next->line != w->line)
       continue;
-    if (w->text[0] == '\0' || w->text[1] != '\0' ||
-        (w->text[0] != '|' && !cd_ocr_fix_is_line_start_mark(w->text[0])))
+    if (w->text[0] == '\0' || w->text[1] != '\0' || (w->text[0] != '|' && !cd_ocr_fix_is_line_start_mark(w->text[0])))
       continue;
     if (w->text[0] != '|' && !line_start)
       continue;

@@ -29,8 +29,8 @@ struct _CdTesseractStage {
   gchar *language;
   gchar *datapath;
   guint psm;
-  guint timeout; /* seconds per page */
-  guint max_dpi; /* pages above this are recognised downsampled */
+  guint timeout;  /* seconds per page */
+  guint max_dpi;  /* pages above this are recognised downsampled */
   gboolean fixes; /* cd-ocr-fixes.c corrections; off with CHARTDESK_OCR_FIXES=off */
   TessBaseAPI *api;
   GCancellable *cancellable; /* of the page being recognised */
