@@ -15,9 +15,25 @@
  * line or follows a word in lower case or punctuation, and no other "|"
  * is on the line: a rule between table cells stands between numbers,
  * capitals or other rules. A lone "!" is taken for "I" only at the start
- * of a line, where an exclamation mark cannot stand. Both are one byte,
- * so the text is corrected in place and keeps its length.
+ * of a line, where an exclamation mark cannot stand, and so are a lone "{"
+ * and "}" (a serif I with specks beside it). No mark is taken for "I"
+ * before "of": "Page | of 2" is a page number, and the pronoun does not
+ * stand before "of". All are one byte, so the text is corrected in place
+ * and keeps its length.
  */
+
+static gboolean
+cd_ocr_fix_is_line_start_mark(gchar c)
+{
+  return c == '!' || c == '{' || c == '}';
+}
+
+/* Whether @s starts with the word "of" */
+static gboolean
+cd_ocr_fix_is_of(const gchar *s)
+{
+  return s[0] == 'o' && s[1] == 'f' && !g_ascii_isalnum(s[2]);
+}
 
 static gboolean
 cd_ocr_fix_is_sentence_end(gchar c)
@@ -43,7 +59,7 @@ cd_ocr_fix_pronoun_text(gchar *text)
     gboolean line_start, alone;
     const gchar *next;
 
-    if (*p != '|' && *p != '!')
+    if (*p != '|' && !cd_ocr_fix_is_line_start_mark(*p))
       continue;
     line_start = TRUE;
     for (const gchar *q = p; q > text && q[-1] != '\n'; q--) {
@@ -58,9 +74,9 @@ cd_ocr_fix_pronoun_text(gchar *text)
     next = p + 1;
     while (*next == ' ')
       next++;
-    if (!cd_ocr_fix_is_lower_word(next))
+    if (!cd_ocr_fix_is_lower_word(next) || cd_ocr_fix_is_of(next))
       continue;
-    if (*p == '!' && !line_start)
+    if (*p != '|' && !line_start)
       continue;
     if (*p == '|' && !line_start) {
       const gchar *q = p - 1;
@@ -99,11 +115,11 @@ cd_ocr_fix_pronoun_words(GPtrArray *words)
 
     if (w->text == NULL || next->text == NULL || next->line != w->line)
       continue;
-    if (g_strcmp0(w->text, "|") != 0 && g_strcmp0(w->text, "!") != 0)
+    if (w->text[0] == '\0' || w->text[1] != '\0' || (w->text[0] != '|' && !cd_ocr_fix_is_line_start_mark(w->text[0])))
       continue;
-    if (w->text[0] == '!' && !line_start)
+    if (w->text[0] != '|' && !line_start)
       continue;
-    if (!cd_ocr_fix_is_lower_word(next->text))
+    if (!cd_ocr_fix_is_lower_word(next->text) || cd_ocr_fix_is_of(next->text))
       continue;
     if (w->text[0] == '|') {
       const CdWord *prev = line_start ? NULL : g_ptr_array_index(words, i - 1);

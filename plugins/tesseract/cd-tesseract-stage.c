@@ -29,8 +29,9 @@ struct _CdTesseractStage {
   gchar *language;
   gchar *datapath;
   guint psm;
-  guint timeout; /* seconds per page */
-  guint max_dpi; /* pages above this are recognised downsampled */
+  guint timeout;  /* seconds per page */
+  guint max_dpi;  /* pages above this are recognised downsampled */
+  gboolean fixes; /* cd-ocr-fixes.c corrections; off with CHARTDESK_OCR_FIXES=off */
   TessBaseAPI *api;
   GCancellable *cancellable; /* of the page being recognised */
 };
@@ -136,6 +137,9 @@ cd_tesseract_stage_start(CdStage *stage, GError **error)
   TessBaseAPISetPageSegMode(self->api, (TessPageSegMode) self->psm);
   /* Tesseract's diagnostics ("Estimating resolution…") are not for operators */
   TessBaseAPISetVariable(self->api, "debug_file", "/dev/null");
+  /* for measuring the corrections (tests/bench/bench.py ocr --without-fixes),
+   * not an operator's setting */
+  self->fixes = g_strcmp0(g_getenv("CHARTDESK_OCR_FIXES"), "off") != 0;
   return TRUE;
 }
 
@@ -252,11 +256,12 @@ cd_tesseract_stage_process(CdPageStage *stage, CdPage *page, GCancellable *cance
   }
 
   text = TessBaseAPIGetUTF8Text(self->api);
-  fixed = text != NULL ? cd_ocr_fix_pronoun_text(text) : 0;
+  fixed = text != NULL && self->fixes ? cd_ocr_fix_pronoun_text(text) : 0;
   cd_page_set_text(page, text != NULL ? text : "");
   TessDeleteText(text);
   cd_tesseract_stage_collect_words(self, page, scale);
-  cd_ocr_fix_pronoun_words(cd_page_get_words(page));
+  if (self->fixes)
+    cd_ocr_fix_pronoun_words(cd_page_get_words(page));
   if (fixed > 0)
     cd_page_set_fact(page, "ocr.pronoun-fixed", g_variant_new_int32((gint32) fixed));
   cd_page_set_confidence(page, TessBaseAPIMeanTextConf(self->api));

@@ -247,6 +247,7 @@ class Score:
         self.turned = self.turned_ok = 0
         self.seconds = 0.0
         self.per_page = {}  # (path, page) -> (truth words, missed)
+        self.missed_words = {}  # (path, page) -> the truth's words missed (for --per-page)
         self.upright = self.upright_turned = 0  # upright pages, and those the engine turned
         self.turned_right = 0  # turned pages the engine turned upright
 
@@ -267,6 +268,8 @@ class Score:
         self.words += n
         self.word_errors += missed
         self.per_page[(os.path.basename(truth["path"]), truth["page"])] = (n, missed)
+        self.missed_words[(os.path.basename(truth["path"]), truth["page"])] = sorted(
+            (collections.Counter(words(truth["text"])) - collections.Counter(words(text))).elements())
         if rotation is not None and truth.get("rotation", 0) % 360 != 0:
             self.turned_right += 1 if rotation % 360 == truth["rotation"] % 360 else 0
         if rotation is not None and truth.get("rotation", 0) % 360 == 0:
@@ -335,6 +338,18 @@ def ocr_report(title, folder, truth, args, peer_dpi=300):
             s.add(t, page.get("text") or "", page.get("kind") == "blank", page.get("rotation") or 0)
         scores.append(s)
 
+        if getattr(args, "without_fixes", False):  # the same workflow without cd-ocr-fixes.c's corrections
+            archive = os.path.join(tmp, "ocr-nofix.archive")
+            secs, _ = measure([CHARTDESK, "ingest", "--quiet", "--workflow", args.workflow, archive, folder],
+                              env=dict(ENV, CHARTDESK_OCR_FIXES="off"))
+            s = Score("chartdesk-nofix %s" % args.workflow)
+            s.seconds = secs
+            pages = exported_pages(export(archive))
+            for t in truth:
+                page, _doc = pages.get((os.path.basename(t["path"]), t["page"]), ({}, None))
+                s.add(t, page.get("text") or "", page.get("kind") == "blank", page.get("rotation") or 0)
+            scores.append(s)
+
         outdir = os.path.join(tmp, "tesseract")
         os.makedirs(outdir)
         s = Score("tesseract CLI")
@@ -349,6 +364,18 @@ def ocr_report(title, folder, truth, args, peer_dpi=300):
             s.seconds, _ = run_ocrmypdf(files, outdir, n, peer_dpi)
             score_text_files(s, truth, outdir, ".txt")
             scores.append(s)
+
+    if getattr(args, "per_page", None):
+        with open(args.per_page, "a", encoding="utf-8") as f:
+            for t in truth:
+                key = (os.path.basename(t["path"]), t["page"])
+                for s in scores:
+                    if key in s.per_page:
+                        f.write(json.dumps({"set": title, "engine": s.name, "file": key[0], "page": key[1],
+                                            "dpi": t.get("dpi"), "rotation": t.get("rotation", 0),
+                                            "degradations": t.get("degradations"), "words": s.per_page[key][0],
+                                            "missed": s.per_page[key][1], "missed_words": s.missed_words[key]})
+                                + "\n")
 
     print(title)
     print("%-34s %8s %8s %9s %7s %7s %6s" % ("engine", "CER", "WER", "pages/min", "blankP", "blankR", "turned"))
@@ -464,7 +491,7 @@ def cmd_ocr(args):
         lines.append("FUNSD %s half upright pages turned: %d of %d: %s; pages/min %.2f× tesseract's" % (
             half, c_.upright_turned, c_.upright, "yes" if c_.upright_turned == 0 else "NO",
             t_.seconds / c_.seconds))
-    mine = [s for s in degraded + public_scores if s.name.startswith("chartdesk")]
+    mine = [s for s in degraded + public_scores if s.name.startswith("chartdesk ")]  # not chartdesk-nofix
     lines.append("turned pages turned upright: %d/%d: %s" % (
         sum(s.turned_right for s in mine), sum(s.turned for s in mine),
         "yes" if all(s.turned_right == s.turned for s in mine) else "NO"))
@@ -784,6 +811,10 @@ def main():
                    help="also read N generated pages, 60%% of them turned")
     p.add_argument("--sets", default="degraded,clean,public,funsd",
                    help="which sets to read (degraded, clean, public, funsd)")
+    p.add_argument("--without-fixes", action="store_true",
+                   help="also read every set with CHARTDESK_OCR_FIXES=off (no cd-ocr-fixes.c corrections)")
+    p.add_argument("--per-page", metavar="FILE",
+                   help="write each engine's per-page truth words and misses with the page's scan profile (JSON lines)")
     p.add_argument("--ocrmypdf-sets", default="degraded,clean,public,funsd-tune,funsd-report",
                    help="the sets OCRmyPDF also reads (it is slow; turned: add 'turned')")
     p.set_defaults(func=cmd_ocr)

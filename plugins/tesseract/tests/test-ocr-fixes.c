@@ -29,6 +29,24 @@ test_pronoun_text(void)
   g_assert_cmpstr(c, ==, "explained to me, and I have asked");
 }
 
+/* A lone "{" or "}" starting a line before a lower-case word is I too;
+ * before "of" no mark is (a page number). */
+static void
+test_pronoun_text_braces(void)
+{
+  guint n;
+  g_autofree gchar *a = fixed_text("PROCEDURE\n} consent to surgery.\nRISKS. .\n{ have had the opportunity.", &n);
+  g_autofree gchar *b = fixed_text("and then } consent", &n);
+  g_autofree gchar *c = fixed_text("Page | of 2\n} of them\nseen | of old", &n);
+  g_autofree gchar *d = fixed_text("{ offered it", &n);
+
+  g_assert_cmpstr(a, ==, "PROCEDURE\nI consent to surgery.\nRISKS. .\nI have had the opportunity.");
+  g_assert_cmpstr(b, ==, "and then } consent");
+  g_assert_cmpstr(c, ==, "Page | of 2\n} of them\nseen | of old");
+  g_assert_cmpuint(n, ==, 1);
+  g_assert_cmpstr(d, ==, "I offered it");
+}
+
 /* Rules between table cells, a "!" after a word, marks inside words and
  * marks before numbers or capitals stay as read. */
 static void
@@ -81,12 +99,28 @@ test_pronoun_words(void)
     g_assert_cmpstr(((CdWord *) g_ptr_array_index(words, i))->text, ==, want[i]);
 }
 
+/* Braces at a line's start are I; a page number's "|" before "of" stays. */
+static void
+test_pronoun_words_braces(void)
+{
+  const gchar *texts[] = { "}", "consent", "to", "it", "Page", "|", "of", "2", "{", "have", "a", "}", "b", "}}", "c" };
+  const guint lines[] = { 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 3, 3, 3, 4, 4 };
+  g_autoptr(GPtrArray) words = words_of(texts, lines, G_N_ELEMENTS(texts));
+  const gchar *want[] = { "I", "consent", "to", "it", "Page", "|", "of", "2", "I", "have", "a", "}", "b", "}}", "c" };
+
+  g_assert_cmpuint(cd_ocr_fix_pronoun_words(words), ==, 2);
+  for (guint i = 0; i < words->len; i++)
+    g_assert_cmpstr(((CdWord *) g_ptr_array_index(words, i))->text, ==, want[i]);
+}
+
 int
 main(int argc, char **argv)
 {
   g_test_init(&argc, &argv, NULL);
   g_test_add_func("/chartdesk/tesseract/pronoun-text", test_pronoun_text);
   g_test_add_func("/chartdesk/tesseract/pronoun-text-kept", test_pronoun_text_kept);
+  g_test_add_func("/chartdesk/tesseract/pronoun-text-braces", test_pronoun_text_braces);
   g_test_add_func("/chartdesk/tesseract/pronoun-words", test_pronoun_words);
+  g_test_add_func("/chartdesk/tesseract/pronoun-words-braces", test_pronoun_words_braces);
   return g_test_run();
 }
