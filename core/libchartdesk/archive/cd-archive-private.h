@@ -65,6 +65,10 @@ gchar *cd_audit_anchor_mac(GBytes *key, const gchar *archive_id, gint64 id, cons
 gchar *cd_audit_legacy_hash(const gchar *prev, const gchar *ts, const gchar *actor, const gchar *action,
                             const gchar *object, const gchar *detail);
 gchar *cd_audit_key_fingerprint(GBytes *key);
+/* @text's first @len bytes (all when -1) as a LIKE pattern for what starts
+ * with them, the wildcards and '\\' escaped (cd-archive-web.c; the
+ * PostgreSQL archive's patient finder too) */
+void cd_archive_like_prefix(GString *out, const gchar *text, gssize len);
 /* an audit anchor: the newest entry's id and MAC under a MAC of its own */
 typedef struct {
   gchar *archive_id;

@@ -66,8 +66,8 @@ cd_archive_type_is_restricted(CdArchive *self, const gchar *type)
 /* Appends the first @len bytes of @text (all of it when -1) to @out as a
  * LIKE pattern for what starts with them: the wildcards and the escape
  * character in @text match themselves (ESCAPE '\\'). */
-static void
-cd_like_prefix(GString *out, const gchar *text, gssize len)
+void
+cd_archive_like_prefix(GString *out, const gchar *text, gssize len)
 {
   for (const gchar *p = text; *p != '\0' && (len < 0 || p < text + len); p++) {
     if (*p == '%' || *p == '_' || *p == '\\')
@@ -117,17 +117,17 @@ cd_archive_find_patients_json(CdArchive *self, const gchar *q, guint limit, GErr
     return NULL;
   }
   /* LIKE's wildcards in what was typed match themselves */
-  cd_like_prefix(pattern, stripped, -1);
+  cd_archive_like_prefix(pattern, stripped, -1);
   /* the candidates come from the patients indexes: "FAMILY, Given" is a
    * family name that starts with what comes before the comma, and
    * "Given Family" a given name that starts with the first word */
   comma = strchr(stripped, ',');
   if (comma != NULL && comma > stripped) {
     family_prefix = g_string_new(NULL);
-    cd_like_prefix(family_prefix, stripped, comma - stripped);
+    cd_archive_like_prefix(family_prefix, stripped, comma - stripped);
   }
   first_word = g_string_new(NULL);
-  cd_like_prefix(first_word, stripped, strcspn(stripped, " \t"));
+  cd_archive_like_prefix(first_word, stripped, strcspn(stripped, " \t"));
   locker = g_rec_mutex_locker_new(cd_archive_get_mutex(self));
   if (!cd_archive_require(self, CD_PERMISSION_READ_CHARTS, "find patients", "mpi", error))
     return NULL;

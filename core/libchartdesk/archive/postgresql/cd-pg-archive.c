@@ -183,11 +183,34 @@ cd_pg_value(PGresult *res, gint row, gint col)
   return PQgetvalue(res, row, col);
 }
 
-static gint64
+/* A column as an integer, 0 for NULL. */
+gint64
 cd_pg_int(PGresult *res, gint row, gint col)
 {
   const gchar *v = cd_pg_value(res, row, col);
   return v != NULL ? g_ascii_strtoll(v, NULL, 10) : 0;
+}
+
+/* @member set to a column's text read as an integer, null for NULL. */
+void
+cd_pg_add_int_or_null(JsonBuilder *b, const gchar *member, const gchar *value)
+{
+  json_builder_set_member_name(b, member);
+  if (value != NULL)
+    json_builder_add_int_value(b, g_ascii_strtoll(value, NULL, 10));
+  else
+    json_builder_add_null_value(b);
+}
+
+/* @member set to a column's text read as a number, null for NULL. */
+void
+cd_pg_add_double_or_null(JsonBuilder *b, const gchar *member, const gchar *value)
+{
+  json_builder_set_member_name(b, member);
+  if (value != NULL)
+    json_builder_add_double_value(b, g_ascii_strtod(value, NULL));
+  else
+    json_builder_add_null_value(b);
 }
 
 /* @conninfo as a message may name it: its user, host, port and database,
@@ -262,7 +285,7 @@ cd_pg_migrate(CdPgArchive *self, gboolean create, GError **error)
       return FALSE;
     }
     if (cd_pg_value(res, 0, 0) != NULL)
-      version = (gint) g_ascii_strtoll(cd_pg_value(res, 0, 0), NULL, 10);
+      version = (gint) cd_pg_int(res, 0, 0);
     else if (!create) {
       cd_pg_rollback(self);
       g_set_error(error, CD_ERROR, CD_ERROR_ARCHIVE,

@@ -205,9 +205,9 @@ cd_pg_chain_head_read(CdPgArchive *self, CdPgChainHead *h, GError **error)
   if (last == NULL)
     return FALSE;
   if (PQntuples(last) > 0) {
-    h->last_id = g_ascii_strtoll(cd_pg_value(last, 0, 0), NULL, 10);
+    h->last_id = cd_pg_int(last, 0, 0);
     h->last_hash = g_strdup(cd_pg_value(last, 0, 1));
-    h->last_scheme = (gint) g_ascii_strtoll(cd_pg_value(last, 0, 2), NULL, 10);
+    h->last_scheme = (gint) cd_pg_int(last, 0, 2);
   }
   return TRUE;
 }
@@ -243,7 +243,7 @@ cd_pg_audit_insert(CdPgArchive *self, CdPgChainHead *h, GBytes *key, const gchar
                     error);
   if (next == NULL)
     return FALSE;
-  id = g_ascii_strtoll(cd_pg_value(next, 0, 0), NULL, 10);
+  id = cd_pg_int(next, 0, 0);
   if (key != NULL)
     hash = cd_audit_entry_mac(key, h->archive_id, id, prev, ts, actor, action, object, detail);
   else
@@ -296,7 +296,7 @@ cd_pg_audit_walk_legacy(CdPgArchive *self, gint64 *n, gint64 *first_bad, GError 
       g_autofree gchar *hash =
           cd_audit_legacy_hash(prev, cd_pg_value(res, r, 1), cd_pg_value(res, r, 2), cd_pg_value(res, r, 3),
                                cd_pg_value(res, r, 4), cd_pg_value(res, r, 5));
-      after = g_ascii_strtoll(cd_pg_value(res, r, 0), NULL, 10);
+      after = cd_pg_int(res, r, 0);
       (*n)++;
       if (*first_bad == 0 &&
           (g_strcmp0(cd_pg_value(res, r, 6), prev) != 0 || g_strcmp0(cd_pg_value(res, r, 7), hash) != 0))
@@ -537,11 +537,11 @@ cd_pg_chain_walk(CdPgArchive *self, CdPgChainCheck *c, const gchar *station, GBy
       return FALSE;
     rows = PQntuples(res);
     for (gint r = 0; r < rows; r++) {
-      gint64 id = g_ascii_strtoll(cd_pg_value(res, r, 0), NULL, 10);
+      gint64 id = cd_pg_int(res, r, 0);
       const gchar *action = cd_pg_value(res, r, 3);
       const gchar *stored_prev = cd_pg_value(res, r, 6);
       const gchar *stored_hash = cd_pg_value(res, r, 7);
-      gint scheme = (gint) g_ascii_strtoll(cd_pg_value(res, r, 8), NULL, 10);
+      gint scheme = (gint) cd_pg_int(res, r, 8);
       g_autofree gchar *expect = NULL;
 
       after = id;
@@ -976,11 +976,11 @@ cd_pg_audit_row(PGresult *res, gint r)
 
   json_builder_begin_object(b);
   json_builder_set_member_name(b, "id");
-  json_builder_add_int_value(b, g_ascii_strtoll(cd_pg_value(res, r, 0), NULL, 10));
+  json_builder_add_int_value(b, cd_pg_int(res, r, 0));
   cd_json_add_string_or_null(b, "station", cd_pg_value(res, r, 1));
   json_builder_set_member_name(b, "source_id");
   if (cd_pg_value(res, r, 2) != NULL)
-    json_builder_add_int_value(b, g_ascii_strtoll(cd_pg_value(res, r, 2), NULL, 10));
+    json_builder_add_int_value(b, cd_pg_int(res, r, 2));
   else
     json_builder_add_null_value(b);
   cd_json_add_string_or_null(b, "time", cd_pg_value(res, r, 3));
@@ -990,7 +990,7 @@ cd_pg_audit_row(PGresult *res, gint r)
   cd_json_add_string_or_null(b, "mrn", cd_pg_value(res, r, 7));
   json_builder_set_member_name(b, "document");
   if (cd_pg_value(res, r, 8) != NULL)
-    json_builder_add_int_value(b, g_ascii_strtoll(cd_pg_value(res, r, 8), NULL, 10));
+    json_builder_add_int_value(b, cd_pg_int(res, r, 8));
   else
     json_builder_add_null_value(b);
   cd_json_add_string_or_null(b, "purpose", purpose);
@@ -1097,7 +1097,7 @@ cd_pg_archive_list_audit(CdPgArchive *self, const gchar *user, const gchar *mrn,
     return NULL;
   }
   if (total != NULL)
-    *total = g_ascii_strtoll(cd_pg_value(count, 0, 0), NULL, 10);
+    *total = cd_pg_int(count, 0, 0);
   return json_node_init_array(json_node_alloc(), rows);
 }
 

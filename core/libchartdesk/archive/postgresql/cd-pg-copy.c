@@ -161,7 +161,7 @@ cd_pg_archive_summary(CdPgArchive *self, GError **error)
     if (res == NULL)
       return NULL;
     tables[i] = cd_copy_tables[i].table;
-    counts[i] = g_ascii_strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    counts[i] = cd_pg_int(res, 0, 0);
   }
   if (!cd_pg_stream(self, "SELECT sha256 FROM images ORDER BY sha256 COLLATE \"C\"", cd_summary_row, images, error) ||
       !cd_pg_stream(self, "SELECT text FROM pages ORDER BY id", cd_summary_row, texts, error) ||
@@ -174,7 +174,7 @@ cd_pg_archive_summary(CdPgArchive *self, GError **error)
   if (audit == NULL)
     return NULL;
   return cd_summary_build(tables, counts, G_N_ELEMENTS(cd_copy_tables), images, texts, source_texts,
-                          g_ascii_strtoll(PQgetvalue(audit, 0, 0), NULL, 10));
+                          cd_pg_int(audit, 0, 0));
 }
 
 static gboolean
@@ -422,14 +422,14 @@ cd_copy_audit(CdPgArchive *self, CdArchive *copy, GCancellable *cancellable, GEr
       g_autoptr(JsonNode) detail = NULL;
       g_autoptr(JsonParser) parser = json_parser_new();
       gboolean ok;
-      json_object_set_int_member(obj, "server_entry", g_ascii_strtoll(PQgetvalue(res, r, 0), NULL, 10));
+      json_object_set_int_member(obj, "server_entry", cd_pg_int(res, r, 0));
       json_object_set_string_member(obj, "station", cd_pg_value(res, r, 1));
       if (cd_pg_value(res, r, 2) != NULL)
-        json_object_set_int_member(obj, "station_entry", g_ascii_strtoll(PQgetvalue(res, r, 2), NULL, 10));
+        json_object_set_int_member(obj, "station_entry", cd_pg_int(res, r, 2));
       json_object_set_string_member(obj, "ts", PQgetvalue(res, r, 3));
       json_object_set_string_member(obj, "prev_hash", PQgetvalue(res, r, 8));
       json_object_set_string_member(obj, "hash", PQgetvalue(res, r, 9));
-      json_object_set_int_member(obj, "scheme", g_ascii_strtoll(PQgetvalue(res, r, 10), NULL, 10));
+      json_object_set_int_member(obj, "scheme", cd_pg_int(res, r, 10));
       if (json_parser_load_from_data(parser, PQgetvalue(res, r, 7), -1, NULL) && json_parser_get_root(parser) != NULL)
         json_object_set_member(obj, "detail", json_node_copy(json_parser_get_root(parser)));
       else

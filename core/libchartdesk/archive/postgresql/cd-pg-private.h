@@ -70,6 +70,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(CdPgTxn, cd_pg_txn_free)
 
 /* a value, NULL for SQL NULL */
 const gchar *cd_pg_value(PGresult *res, gint row, gint col);
+gint64 cd_pg_int(PGresult *res, gint row, gint col);
+void cd_pg_add_int_or_null(JsonBuilder *b, const gchar *member, const gchar *value);
+void cd_pg_add_double_or_null(JsonBuilder *b, const gchar *member, const gchar *value);
 
 /* appends an entry to the server's own audit chain, as the principal,
  * inside the caller's transaction or in one of its own */

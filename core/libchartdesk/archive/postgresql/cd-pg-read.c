@@ -167,35 +167,6 @@ cd_pg_audit_simple(CdPgArchive *self, const gchar *action, const gchar *object, 
   return cd_pg_audit(self, action, object, detail, error);
 }
 
-static gint64
-cd_pg_int64(PGresult *res, gint row, gint col)
-{
-  return g_ascii_strtoll(PQgetvalue(res, row, col), NULL, 10);
-}
-
-static void
-cd_pg_add_int_member(JsonBuilder *b, const gchar *member, const gchar *value)
-{
-  json_builder_set_member_name(b, member);
-  if (value != NULL)
-    json_builder_add_int_value(b, g_ascii_strtoll(value, NULL, 10));
-  else
-    json_builder_add_null_value(b);
-}
-
-/* @text as a LIKE pattern for what starts with its first @len bytes (all
- * when -1): the wildcards and the backslash in it match themselves. */
-static void
-cd_pg_like_prefix(GString *out, const gchar *text, gssize len)
-{
-  for (const gchar *p = text; *p != '\0' && (len < 0 || p < text + len); p++) {
-    if (*p == '%' || *p == '_' || *p == '\\')
-      g_string_append_c(out, '\\');
-    g_string_append_c(out, *p);
-  }
-  g_string_append_c(out, '%');
-}
-
 /**
  * cd_pg_archive_find_patients_json:
  * @self: the server
@@ -233,16 +204,16 @@ cd_pg_archive_find_patients_json(CdPgArchive *self, const gchar *q, guint limit,
                         "q: give an MRN, a date of birth (YYYY-MM-DD) or a name");
     return NULL;
   }
-  cd_pg_like_prefix(pattern, stripped, -1);
+  cd_archive_like_prefix(pattern, stripped, -1);
   /* the candidates come from the patients' indexes (schema 3): "FAMILY,
    * Given" is a family name that starts with what comes before the comma,
    * "Given Family" a given name that starts with the first word */
   comma = strchr(stripped, ',');
   if (comma != NULL && comma > stripped) {
     family_prefix = g_string_new(NULL);
-    cd_pg_like_prefix(family_prefix, stripped, comma - stripped);
+    cd_archive_like_prefix(family_prefix, stripped, comma - stripped);
   }
-  cd_pg_like_prefix(first_word, stripped, strcspn(stripped, " \t"));
+  cd_archive_like_prefix(first_word, stripped, strcspn(stripped, " \t"));
   held = g_rec_mutex_locker_new(&self->mutex);
   if (!cd_pg_require(self, CD_PERMISSION_READ_CHARTS, "find patients", "mpi", error))
     return NULL;
@@ -282,7 +253,7 @@ cd_pg_archive_find_patients_json(CdPgArchive *self, const gchar *q, guint limit,
     cd_json_add_string_or_null(b, "sex", cd_pg_value(res, i, 4));
     cd_json_add_string_or_null(b, "merged_into", cd_pg_value(res, i, 5));
     json_builder_set_member_name(b, "documents");
-    json_builder_add_int_value(b, cd_pg_int64(res, i, 6));
+    json_builder_add_int_value(b, cd_pg_int(res, i, 6));
     json_builder_end_object(b);
   }
   json_builder_end_array(b);
@@ -366,13 +337,13 @@ cd_pg_archive_get_chart(CdPgArchive *self, const gchar *mrn, GError **error)
   for (gint i = 0; i < PQntuples(docs); i++) {
     json_builder_begin_object(b);
     json_builder_set_member_name(b, "id");
-    json_builder_add_int_value(b, cd_pg_int64(docs, i, 0));
+    json_builder_add_int_value(b, cd_pg_int(docs, i, 0));
     cd_json_add_string_or_null(b, "type", cd_pg_value(docs, i, 1));
     cd_json_add_string_or_null(b, "date", cd_pg_value(docs, i, 2));
     cd_json_add_string_or_null(b, "title", cd_pg_value(docs, i, 3));
     cd_json_add_string_or_null(b, "status", cd_pg_value(docs, i, 4));
     json_builder_set_member_name(b, "pages");
-    json_builder_add_int_value(b, cd_pg_int64(docs, i, 5));
+    json_builder_add_int_value(b, cd_pg_int(docs, i, 5));
     json_builder_end_object(b);
   }
   json_builder_end_array(b);
@@ -429,7 +400,7 @@ cd_pg_archive_get_page(CdPgArchive *self, gint64 page_id, GError **error)
     g_set_error(error, CD_ERROR, CD_ERROR_NOT_FOUND, "%s: no page %" G_GINT64_FORMAT, self->where, page_id);
     return NULL;
   }
-  document_id = cd_pg_int64(res, 0, 0);
+  document_id = cd_pg_int(res, 0, 0);
   in_review = g_strcmp0(PQgetvalue(res, 0, 1), "t") == 0;
   if (document_id > 0) {
     if (!cd_pg_require_document(self, document_id, "read pages", error))
@@ -445,14 +416,14 @@ cd_pg_archive_get_page(CdPgArchive *self, gint64 page_id, GError **error)
   if (document_id > 0) {
     json_builder_set_member_name(b, "document");
     json_builder_add_int_value(b, document_id);
-    cd_pg_add_int_member(b, "seq", cd_pg_value(res, 0, 2));
+    cd_pg_add_int_or_null(b, "seq", cd_pg_value(res, 0, 2));
   }
   json_builder_set_member_name(b, "source");
   json_builder_begin_object(b);
   cd_json_add_string_or_null(b, "path", cd_pg_value(res, 0, 3));
   json_builder_set_member_name(b, "page");
-  if (cd_pg_int64(res, 0, 4) >= 0)
-    json_builder_add_int_value(b, cd_pg_int64(res, 0, 4));
+  if (cd_pg_int(res, 0, 4) >= 0)
+    json_builder_add_int_value(b, cd_pg_int(res, 0, 4));
   else
     json_builder_add_null_value(b);
   json_builder_end_object(b);
@@ -461,18 +432,14 @@ cd_pg_archive_get_page(CdPgArchive *self, gint64 page_id, GError **error)
     json_builder_begin_object(b);
     cd_json_add_string_or_null(b, "sha256", cd_pg_value(res, 0, 5));
     cd_json_add_string_or_null(b, "format", cd_pg_value(res, 0, 6));
-    cd_pg_add_int_member(b, "width", cd_pg_value(res, 0, 7));
-    cd_pg_add_int_member(b, "height", cd_pg_value(res, 0, 8));
+    cd_pg_add_int_or_null(b, "width", cd_pg_value(res, 0, 7));
+    cd_pg_add_int_or_null(b, "height", cd_pg_value(res, 0, 8));
     json_builder_end_object(b);
   } else {
     json_builder_add_null_value(b);
   }
   cd_json_add_string_or_null(b, "text", cd_pg_value(res, 0, 9));
-  json_builder_set_member_name(b, "confidence");
-  if (cd_pg_value(res, 0, 10) != NULL)
-    json_builder_add_double_value(b, g_ascii_strtod(PQgetvalue(res, 0, 10), NULL));
-  else
-    json_builder_add_null_value(b);
+  cd_pg_add_double_or_null(b, "confidence", cd_pg_value(res, 0, 10));
   /* the words column holds the spool's JSON verbatim */
   words = cd_pg_value(res, 0, 11);
   json_builder_set_member_name(b, "words");
@@ -488,4 +455,3 @@ cd_pg_archive_get_page(CdPgArchive *self, gint64 page_id, GError **error)
     return NULL;
   return json_builder_get_root(b);
 }
-

@@ -358,16 +358,14 @@ cd_pg_search_describe(CdPgArchive *self, const gchar *words, GPtrArray *hits, GE
     CdSearchHit *hit = g_ptr_array_index(hits, i);
     const gchar *family = cd_pg_value(res, i, 9);
     const gchar *given = cd_pg_value(res, i, 10);
-    hit->document_id = g_ascii_strtoll(PQgetvalue(res, i, 0), NULL, 10);
-    hit->seq = hit->document_id == 0 || cd_pg_value(res, i, 1) == NULL
-                   ? -1
-                   : (gint) g_ascii_strtoll(PQgetvalue(res, i, 1), NULL, 10);
+    hit->document_id = cd_pg_int(res, i, 0);
+    hit->seq = hit->document_id == 0 || cd_pg_value(res, i, 1) == NULL ? -1 : (gint) cd_pg_int(res, i, 1);
     hit->patient_mrn = g_strdup(cd_pg_value(res, i, 2));
     hit->doc_type = g_strdup(cd_pg_value(res, i, 3));
     hit->date = g_strdup(cd_pg_value(res, i, 4));
     hit->status = g_strdup(cd_pg_value(res, i, 5));
     hit->source_path = g_strdup(cd_pg_value(res, i, 6));
-    hit->source_page = (gint) g_ascii_strtoll(PQgetvalue(res, i, 7), NULL, 10);
+    hit->source_page = (gint) cd_pg_int(res, i, 7);
     hit->title = g_strdup(cd_pg_value(res, i, 8));
     if (family != NULL && given != NULL)
       hit->patient_name = g_strdup_printf("%s, %s", family, given);
@@ -423,7 +421,7 @@ cd_pg_search_count_pages(CdPgArchive *self)
                                        "SELECT greatest(reltuples, 0)::bigint FROM pg_class WHERE oid = "
                                        "'pages'::regclass",
                                        NULL, "cannot plan a search", NULL);
-  return res != NULL && PQntuples(res) > 0 ? g_ascii_strtoll(PQgetvalue(res, 0, 0), NULL, 10) : 0;
+  return res != NULL && PQntuples(res) > 0 ? cd_pg_int(res, 0, 0) : 0;
 }
 
 /* The planner's estimate of the pages @words match; 0 when it cannot say.
@@ -492,7 +490,7 @@ cd_pg_search_collect(CdPgArchive *self, const gchar *sql, CdPgParams *p, GPtrArr
     return FALSE;
   for (gint i = 0; i < PQntuples(res); i++) {
     CdSearchHit *hit = g_new0(CdSearchHit, 1);
-    hit->page_id = g_ascii_strtoll(PQgetvalue(res, i, 0), NULL, 10);
+    hit->page_id = cd_pg_int(res, i, 0);
     hit->score = g_ascii_strtod(PQgetvalue(res, i, 1), NULL);
     g_ptr_array_add(hits, hit);
   }
@@ -562,7 +560,7 @@ cd_pg_search_window(CdPgArchive *self, const CdSearchQuery *query, const gchar *
   res = cd_pg_exec(self, sql->str, p, "search failed", error);
   if (res == NULL)
     return FALSE;
-  if (g_ascii_strtoll(PQgetvalue(res, 0, 1), NULL, 10) < CD_SEARCH_RANK_WINDOW)
+  if (cd_pg_int(res, 0, 1) < CD_SEARCH_RANK_WINDOW)
     return TRUE;
   low = g_strdup(PQgetvalue(res, 0, 0));
   *used = TRUE;
@@ -799,26 +797,6 @@ cd_pg_add_parsed(JsonBuilder *b, const gchar *member, const gchar *json, gboolea
   }
 }
 
-static void
-cd_pg_add_int_or_null(JsonBuilder *b, const gchar *member, const gchar *value)
-{
-  json_builder_set_member_name(b, member);
-  if (value != NULL)
-    json_builder_add_int_value(b, g_ascii_strtoll(value, NULL, 10));
-  else
-    json_builder_add_null_value(b);
-}
-
-static void
-cd_pg_add_double_or_null(JsonBuilder *b, const gchar *member, const gchar *value)
-{
-  json_builder_set_member_name(b, member);
-  if (value != NULL)
-    json_builder_add_double_value(b, g_ascii_strtod(value, NULL));
-  else
-    json_builder_add_null_value(b);
-}
-
 /* The document as cd_archive_get_document() gives it (legal holds and
  * tombstones are not on the server), plus the station that delivered it. */
 static JsonNode *
@@ -847,7 +825,7 @@ cd_pg_document_json(CdPgArchive *self, gint64 id, GError **error)
   json_builder_set_member_name(b, "id");
   json_builder_add_int_value(b, id);
   json_builder_set_member_name(b, "batch");
-  json_builder_add_int_value(b, g_ascii_strtoll(PQgetvalue(doc, 0, 1), NULL, 10));
+  json_builder_add_int_value(b, cd_pg_int(doc, 0, 1));
   json_builder_set_member_name(b, "patient");
   if (cd_pg_value(doc, 0, 2) == NULL) {
     json_builder_add_null_value(b);
@@ -892,13 +870,13 @@ cd_pg_document_json(CdPgArchive *self, gint64 id, GError **error)
   for (gint i = 0; i < PQntuples(pages); i++) {
     json_builder_begin_object(b);
     json_builder_set_member_name(b, "id");
-    json_builder_add_int_value(b, g_ascii_strtoll(PQgetvalue(pages, i, 0), NULL, 10));
+    json_builder_add_int_value(b, cd_pg_int(pages, i, 0));
     json_builder_set_member_name(b, "source");
     json_builder_begin_object(b);
     cd_json_add_string_or_null(b, "path", cd_pg_value(pages, i, 1));
     json_builder_set_member_name(b, "page");
-    if (g_ascii_strtoll(PQgetvalue(pages, i, 2), NULL, 10) >= 0)
-      json_builder_add_int_value(b, g_ascii_strtoll(PQgetvalue(pages, i, 2), NULL, 10));
+    if (cd_pg_int(pages, i, 2) >= 0)
+      json_builder_add_int_value(b, cd_pg_int(pages, i, 2));
     else
       json_builder_add_null_value(b);
     cd_json_add_string_or_null(b, "sha256", cd_pg_value(pages, i, 3));
@@ -906,8 +884,8 @@ cd_pg_document_json(CdPgArchive *self, gint64 id, GError **error)
     json_builder_set_member_name(b, "resolution");
     if (cd_pg_value(pages, i, 4) != NULL) {
       json_builder_begin_array(b);
-      json_builder_add_int_value(b, g_ascii_strtoll(PQgetvalue(pages, i, 4), NULL, 10));
-      json_builder_add_int_value(b, g_ascii_strtoll(PQgetvalue(pages, i, 5), NULL, 10));
+      json_builder_add_int_value(b, cd_pg_int(pages, i, 4));
+      json_builder_add_int_value(b, cd_pg_int(pages, i, 5));
       json_builder_end_array(b);
     } else {
       json_builder_add_null_value(b);
@@ -982,7 +960,7 @@ cd_pg_archive_get_page_image(CdPgArchive *self, gint64 page_id, gchar **format, 
                 page_id);
     return NULL;
   }
-  document_id = g_ascii_strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+  document_id = cd_pg_int(res, 0, 0);
   in_review = g_strcmp0(PQgetvalue(res, 0, 1), "t") == 0;
   if (document_id > 0) {
     if (!cd_pg_require_document(self, document_id, "read page images", error))
