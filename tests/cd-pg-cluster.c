@@ -212,3 +212,43 @@ cd_pg_cluster_stop(CdPgCluster *c)
   g_free(c->bindir);
   g_free(c);
 }
+
+void
+cd_pg_test_db_set_up(CdPgTestDb *db, CdPgCluster *cluster, const gchar *prefix)
+{
+  static guint n = 0;
+  g_autoptr(GError) error = NULL;
+  g_autofree gchar *name = g_strdup_printf("%s%u", prefix, ++n);
+  g_autofree gchar *template = g_strdup_printf("cd-pg-%s-XXXXXX", prefix);
+
+  db->dir = g_dir_make_tmp(template, &error);
+  g_assert_no_error(error);
+  db->uri = cd_pg_cluster_create_database(cluster, name, &error);
+  g_assert_no_error(error);
+  db->raw = PQconnectdb(db->uri);
+  g_assert_cmpint(PQstatus(db->raw), ==, CONNECTION_OK);
+}
+
+void
+cd_pg_test_db_tear_down(CdPgTestDb *db)
+{
+  PQfinish(db->raw);
+  cd_test_rm_rf(db->dir);
+  g_free(db->dir);
+  g_free(db->uri);
+}
+
+gint64
+cd_pg_test_db_int(CdPgTestDb *db, const gchar *sql)
+{
+  PGresult *res = PQexec(db->raw, sql);
+  gint64 value;
+
+  if (PQresultStatus(res) != PGRES_TUPLES_OK)
+    g_test_message("%s: %s", sql, PQresultErrorMessage(res));
+  g_assert_cmpint(PQresultStatus(res), ==, PGRES_TUPLES_OK);
+  g_assert_cmpint(PQntuples(res), ==, 1);
+  value = g_ascii_strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+  PQclear(res);
+  return value;
+}

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <glib.h>
+#include <libpq-fe.h>
 
 typedef struct {
   gchar *dir;    /* the temporary folder: data/, the socket, the log */
@@ -29,3 +30,16 @@ gchar *cd_pg_cluster_create_database(CdPgCluster *cluster, const gchar *name, GE
 /* The connection URI of a database of the cluster (which may not exist). */
 gchar *cd_pg_cluster_uri(CdPgCluster *cluster, const gchar *name);
 void cd_pg_cluster_stop(CdPgCluster *cluster);
+
+/* A database of its own for one test, a temporary folder, and a
+ * connection of the test's own to look behind the library (a GTest
+ * fixture: set up, tear down). */
+typedef struct {
+  gchar *dir;
+  gchar *uri;
+  PGconn *raw;
+} CdPgTestDb;
+void cd_pg_test_db_set_up(CdPgTestDb *db, CdPgCluster *cluster, const gchar *prefix);
+void cd_pg_test_db_tear_down(CdPgTestDb *db);
+/* The one integer @sql answers through the test's connection (asserted). */
+gint64 cd_pg_test_db_int(CdPgTestDb *db, const gchar *sql);

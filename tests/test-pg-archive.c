@@ -19,49 +19,18 @@
 
 static CdPgCluster *cluster;
 
-typedef struct {
-  gchar *dir;
-  gchar *uri;  /* a database of its own for each test */
-  PGconn *raw; /* a connection of the test's own, to look behind the library */
-} Fixture;
+typedef CdPgTestDb Fixture;
 
 static void
 fixture_set_up(Fixture *f, gconstpointer data)
 {
-  static guint n = 0;
-  g_autoptr(GError) error = NULL;
-  g_autofree gchar *name = g_strdup_printf("t%u", ++n);
-
-  f->dir = g_dir_make_tmp("cd-pg-test-XXXXXX", &error);
-  g_assert_no_error(error);
-  f->uri = cd_pg_cluster_create_database(cluster, name, &error);
-  g_assert_no_error(error);
-  f->raw = PQconnectdb(f->uri);
-  g_assert_cmpint(PQstatus(f->raw), ==, CONNECTION_OK);
+  cd_pg_test_db_set_up(f, cluster, "t");
 }
 
 static void
 fixture_tear_down(Fixture *f, gconstpointer data)
 {
-  PQfinish(f->raw);
-  cd_test_rm_rf(f->dir);
-  g_free(f->dir);
-  g_free(f->uri);
-}
-
-static gint64
-raw_int(Fixture *f, const gchar *sql)
-{
-  PGresult *res = PQexec(f->raw, sql);
-  gint64 value;
-
-  if (PQresultStatus(res) != PGRES_TUPLES_OK)
-    g_test_message("%s: %s", sql, PQresultErrorMessage(res));
-  g_assert_cmpint(PQresultStatus(res), ==, PGRES_TUPLES_OK);
-  g_assert_cmpint(PQntuples(res), ==, 1);
-  value = g_ascii_strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-  PQclear(res);
-  return value;
+  cd_pg_test_db_tear_down(f);
 }
 
 static gchar *
@@ -223,10 +192,11 @@ test_pg_schema(Fixture *f, gconstpointer data)
 
   server = open_server(f);
   g_assert_cmpint(cd_pg_archive_get_schema_version(server), ==, CD_PG_ARCHIVE_SCHEMA_VERSION);
-  g_assert_cmpint(raw_int(f, "SELECT value::int FROM meta WHERE key = 'schema_version'"), ==,
+  g_assert_cmpint(cd_pg_test_db_int(f, "SELECT value::int FROM meta WHERE key = 'schema_version'"), ==,
                   CD_PG_ARCHIVE_SCHEMA_VERSION);
-  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM pg_indexes WHERE indexname IN ('pages_tsv', 'pages_source', "
-                             "'documents_patient', 'documents_type', 'documents_date')"),
+  g_assert_cmpint(cd_pg_test_db_int(f,
+                                    "SELECT count(*) FROM pg_indexes WHERE indexname IN ('pages_tsv', 'pages_source', "
+                                    "'documents_patient', 'documents_type', 'documents_date')"),
                   ==, 5);
   g_clear_pointer(&server, cd_pg_archive_free);
   server = cd_pg_archive_open(f->uri, CD_ARCHIVE_FLAG_NONE, &error);
@@ -274,23 +244,26 @@ test_pg_deliver(Fixture *f, gconstpointer data)
   g_assert_cmpuint(stats.duplicates, ==, 0);
   g_assert_cmpuint(stats.audit_entries, ==, (guint64) spool_int(spool, "SELECT count(*) FROM audit"));
 
-  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM documents"), ==, 4);
-  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM pages"), ==, 10);
-  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM pages WHERE document_id IS NULL"), ==, 2);
-  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM pages WHERE kind = 'failed' AND source_page = -1"), ==, 1);
-  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM images"), ==, spool_int(spool, "SELECT count(*) FROM images"));
-  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM review r JOIN documents d ON d.id = r.document_id "
-                             "WHERE d.status = 'review'"),
+  g_assert_cmpint(cd_pg_test_db_int(f, "SELECT count(*) FROM documents"), ==, 4);
+  g_assert_cmpint(cd_pg_test_db_int(f, "SELECT count(*) FROM pages"), ==, 10);
+  g_assert_cmpint(cd_pg_test_db_int(f, "SELECT count(*) FROM pages WHERE document_id IS NULL"), ==, 2);
+  g_assert_cmpint(cd_pg_test_db_int(f, "SELECT count(*) FROM pages WHERE kind = 'failed' AND source_page = -1"), ==, 1);
+  g_assert_cmpint(cd_pg_test_db_int(f, "SELECT count(*) FROM images"), ==,
+                  spool_int(spool, "SELECT count(*) FROM images"));
+  g_assert_cmpint(cd_pg_test_db_int(f, "SELECT count(*) FROM review r JOIN documents d ON d.id = r.document_id "
+                                       "WHERE d.status = 'review'"),
                   ==, spool_int(spool, "SELECT count(*) FROM review WHERE document_id IS NOT NULL"));
-  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM review"), ==, spool_int(spool, "SELECT count(*) FROM review"));
+  g_assert_cmpint(cd_pg_test_db_int(f, "SELECT count(*) FROM review"), ==,
+                  spool_int(spool, "SELECT count(*) FROM review"));
   g_assert_cmpint(spool_int(spool, "SELECT count(*) FROM review"), >=, 1);
-  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM patients"), ==, 3);
-  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM batches WHERE station = 'station1'"), ==, 1);
-  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM files"), ==, 1);
-  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM deliveries WHERE outcome = 'stored'"), ==, 4);
+  g_assert_cmpint(cd_pg_test_db_int(f, "SELECT count(*) FROM patients"), ==, 3);
+  g_assert_cmpint(cd_pg_test_db_int(f, "SELECT count(*) FROM batches WHERE station = 'station1'"), ==, 1);
+  g_assert_cmpint(cd_pg_test_db_int(f, "SELECT count(*) FROM files"), ==, 1);
+  g_assert_cmpint(cd_pg_test_db_int(f, "SELECT count(*) FROM deliveries WHERE outcome = 'stored'"), ==, 4);
   /* the text index holds what the pages say */
-  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM pages WHERE tsv @@ websearch_to_tsquery('english', 'metoprolol')"),
-                  ==, spool_int(spool, "SELECT count(*) FROM pages_fts WHERE pages_fts MATCH 'metoprolol'"));
+  g_assert_cmpint(
+      cd_pg_test_db_int(f, "SELECT count(*) FROM pages WHERE tsv @@ websearch_to_tsquery('english', 'metoprolol')"), ==,
+      spool_int(spool, "SELECT count(*) FROM pages_fts WHERE pages_fts MATCH 'metoprolol'"));
 
   /* the station's chain, field for field */
   {
@@ -314,11 +287,11 @@ test_pg_deliver(Fixture *f, gconstpointer data)
   g_assert_cmpuint(stats.already, ==, 4);
   g_assert_cmpuint(stats.set_aside, ==, 0);
   g_assert_cmpuint(stats.audit_entries, ==, 0);
-  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM documents"), ==, 4);
-  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM pages"), ==, 10);
+  g_assert_cmpint(cd_pg_test_db_int(f, "SELECT count(*) FROM documents"), ==, 4);
+  g_assert_cmpint(cd_pg_test_db_int(f, "SELECT count(*) FROM pages"), ==, 10);
   /* the delivery that stored something is in the server's own chain */
-  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM audit WHERE station IS NULL AND action = 'deliver' "
-                             "AND object = 'station:station1'"),
+  g_assert_cmpint(cd_pg_test_db_int(f, "SELECT count(*) FROM audit WHERE station IS NULL AND action = 'deliver' "
+                                       "AND object = 'station:station1'"),
                   ==, 1);
 
   /* another spool under the same station name is refused: its document
@@ -329,7 +302,7 @@ test_pg_deliver(Fixture *f, gconstpointer data)
     g_assert_error(error, CD_ERROR, CD_ERROR_INVALID_ARGUMENT);
     g_assert_nonnull(strstr(error->message, "station 'station1' delivers from another spool"));
     g_clear_error(&error);
-    g_assert_cmpint(raw_int(f, "SELECT count(*) FROM documents"), ==, 4);
+    g_assert_cmpint(cd_pg_test_db_int(f, "SELECT count(*) FROM documents"), ==, 4);
   }
 
   /* delivering is running batches: an archivist may not */
@@ -371,21 +344,21 @@ test_pg_deliver_interrupted(Fixture *f, gconstpointer data)
   g_assert_error(error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
   g_clear_error(&error);
   g_assert_cmpuint(stats.documents, ==, 2);
-  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM documents"), ==, 2);
+  g_assert_cmpint(cd_pg_test_db_int(f, "SELECT count(*) FROM documents"), ==, 2);
   /* a file is listed only once all its pages are there */
-  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM files"), ==, 0);
+  g_assert_cmpint(cd_pg_test_db_int(f, "SELECT count(*) FROM files"), ==, 0);
 
   cd_pg_archive_set_deliver_progress(server, NULL, NULL);
   g_assert_true(cd_pg_archive_deliver(server, spool, "station1", &stats, NULL, &error));
   g_assert_no_error(error);
   g_assert_cmpuint(stats.documents, ==, 4);
   g_assert_cmpuint(stats.already, ==, 2);
-  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM documents"), ==, 6);
-  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM (SELECT source_sha256, source_page FROM pages "
-                             "WHERE source_page >= 0 GROUP BY 1, 2 HAVING count(*) > 1) x"),
+  g_assert_cmpint(cd_pg_test_db_int(f, "SELECT count(*) FROM documents"), ==, 6);
+  g_assert_cmpint(cd_pg_test_db_int(f, "SELECT count(*) FROM (SELECT source_sha256, source_page FROM pages "
+                                       "WHERE source_page >= 0 GROUP BY 1, 2 HAVING count(*) > 1) x"),
                   ==, 0);
-  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM pages"), ==, 14);
-  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM files"), ==, 1);
+  g_assert_cmpint(cd_pg_test_db_int(f, "SELECT count(*) FROM pages"), ==, 14);
+  g_assert_cmpint(cd_pg_test_db_int(f, "SELECT count(*) FROM files"), ==, 1);
 }
 
 /* Two stations scanned the same file: the second's documents are
@@ -406,13 +379,14 @@ test_pg_deliver_two_stations(Fixture *f, gconstpointer data)
   g_assert_no_error(error);
   g_assert_cmpuint(stats.documents, ==, 0);
   g_assert_cmpuint(stats.duplicates, ==, 3);
-  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM documents"), ==, 3);
-  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM pages"), ==, 6 + 2 + 1);
-  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM deliveries d JOIN deliveries o ON o.document_id = d.document_id "
-                             "WHERE d.station = 'station2' AND d.outcome = 'duplicate' AND o.station = 'station1'"),
-                  ==, 3);
+  g_assert_cmpint(cd_pg_test_db_int(f, "SELECT count(*) FROM documents"), ==, 3);
+  g_assert_cmpint(cd_pg_test_db_int(f, "SELECT count(*) FROM pages"), ==, 6 + 2 + 1);
+  g_assert_cmpint(
+      cd_pg_test_db_int(f, "SELECT count(*) FROM deliveries d JOIN deliveries o ON o.document_id = d.document_id "
+                           "WHERE d.station = 'station2' AND d.outcome = 'duplicate' AND o.station = 'station1'"),
+      ==, 3);
   /* both stations' audit chains are kept, side by side */
-  g_assert_cmpint(raw_int(f, "SELECT count(DISTINCT station) FROM audit"), ==, 2);
+  g_assert_cmpint(cd_pg_test_db_int(f, "SELECT count(DISTINCT station) FROM audit"), ==, 2);
 }
 
 typedef struct {
@@ -460,9 +434,9 @@ test_pg_deliver_concurrent(Fixture *f, gconstpointer data)
   g_assert_cmpuint(t[0].stats.documents + t[1].stats.documents, ==, 16);
   g_assert_cmpuint(t[0].stats.already + t[1].stats.already, ==, 16);
   g_assert_cmpuint(t[0].stats.set_aside + t[1].stats.set_aside, ==, 2);
-  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM documents"), ==, 16);
-  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM pages"), ==, 34);
-  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM audit WHERE station = 'station1'"), ==,
+  g_assert_cmpint(cd_pg_test_db_int(f, "SELECT count(*) FROM documents"), ==, 16);
+  g_assert_cmpint(cd_pg_test_db_int(f, "SELECT count(*) FROM pages"), ==, 34);
+  g_assert_cmpint(cd_pg_test_db_int(f, "SELECT count(*) FROM audit WHERE station = 'station1'"), ==,
                   spool_int(spool, "SELECT count(*) FROM audit"));
 }
 
@@ -522,19 +496,22 @@ assert_server_matches(Fixture *f, CdArchive *spool)
   g_autofree gchar *b = server_state(f, "station1");
 
   g_assert_cmpstr(b, ==, a);
-  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM documents"), ==, spool_int(spool, "SELECT count(*) FROM documents"));
-  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM pages"), ==, spool_int(spool, "SELECT count(*) FROM pages"));
-  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM (SELECT source_sha256, source_page FROM pages "
-                             "WHERE source_page >= 0 GROUP BY 1, 2 HAVING count(*) > 1) x"),
+  g_assert_cmpint(cd_pg_test_db_int(f, "SELECT count(*) FROM documents"), ==,
+                  spool_int(spool, "SELECT count(*) FROM documents"));
+  g_assert_cmpint(cd_pg_test_db_int(f, "SELECT count(*) FROM pages"), ==,
+                  spool_int(spool, "SELECT count(*) FROM pages"));
+  g_assert_cmpint(cd_pg_test_db_int(f, "SELECT count(*) FROM (SELECT source_sha256, source_page FROM pages "
+                                       "WHERE source_page >= 0 GROUP BY 1, 2 HAVING count(*) > 1) x"),
                   ==, 0);
-  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM pages WHERE document_id IS NULL"), ==,
+  g_assert_cmpint(cd_pg_test_db_int(f, "SELECT count(*) FROM pages WHERE document_id IS NULL"), ==,
                   spool_int(spool, "SELECT count(*) FROM pages WHERE document_id IS NULL"));
-  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM review"), ==, spool_int(spool, "SELECT count(*) FROM review"));
+  g_assert_cmpint(cd_pg_test_db_int(f, "SELECT count(*) FROM review"), ==,
+                  spool_int(spool, "SELECT count(*) FROM review"));
   /* the items of pages set aside too (an unreadable page rescanned) */
-  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM review WHERE resolved IS NULL"), ==,
+  g_assert_cmpint(cd_pg_test_db_int(f, "SELECT count(*) FROM review WHERE resolved IS NULL"), ==,
                   spool_int(spool, "SELECT count(*) FROM review WHERE resolved IS NULL"));
-  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM review WHERE resolved IS NULL AND document_id IS NULL"), ==,
-                  spool_int(spool, "SELECT count(*) FROM review WHERE resolved IS NULL AND document_id IS NULL"));
+  g_assert_cmpint(cd_pg_test_db_int(f, "SELECT count(*) FROM review WHERE resolved IS NULL AND document_id IS NULL"),
+                  ==, spool_int(spool, "SELECT count(*) FROM review WHERE resolved IS NULL AND document_id IS NULL"));
 }
 
 static void
@@ -577,7 +554,7 @@ test_pg_deliver_changes(Fixture *f, gconstpointer data)
   g_assert_cmpuint(stats.documents, ==, 6);
   g_assert_cmpuint(stats.changes, ==, 0);
   assert_server_matches(f, spool);
-  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM documents WHERE status = 'review'"), ==, 1);
+  g_assert_cmpint(cd_pg_test_db_int(f, "SELECT count(*) FROM documents WHERE status = 'review'"), ==, 1);
 
   /* document 3 was in review: a person files it, with its type (each
    * decision announced to the archive's write notify, which chartdeskd
@@ -612,18 +589,24 @@ test_pg_deliver_changes(Fixture *f, gconstpointer data)
   g_assert_cmpuint(stats.duplicates, ==, 0);
   g_assert_cmpuint(stats.changes, >=, 3);
   assert_server_matches(f, spool);
-  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM documents WHERE status = 'review'"), ==, 1); /* the split's */
-  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM deliveries WHERE source_document_id = 3 AND document_id IN "
-                             "(SELECT id FROM documents WHERE patient_mrn = 'MRN002' AND type = 'consultation' AND "
-                             "status = 'filed')"),
-                  ==, 1);
-  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM deliveries WHERE source_document_id = 4 AND outcome = 'merged' "
-                             "AND document_id IS NULL"),
-                  ==, 1);
-  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM deliveries WHERE source_document_id = 7 AND outcome = 'stored'"), ==,
-                  1);
-  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM audit WHERE station IS NULL AND action = 'deliver-change'"), >=, 2);
-  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM audit WHERE station IS NULL AND action = 'deliver-removal'"), ==, 1);
+  g_assert_cmpint(cd_pg_test_db_int(f, "SELECT count(*) FROM documents WHERE status = 'review'"), ==,
+                  1); /* the split's */
+  g_assert_cmpint(
+      cd_pg_test_db_int(f, "SELECT count(*) FROM deliveries WHERE source_document_id = 3 AND document_id IN "
+                           "(SELECT id FROM documents WHERE patient_mrn = 'MRN002' AND type = 'consultation' AND "
+                           "status = 'filed')"),
+      ==, 1);
+  g_assert_cmpint(
+      cd_pg_test_db_int(f, "SELECT count(*) FROM deliveries WHERE source_document_id = 4 AND outcome = 'merged' "
+                           "AND document_id IS NULL"),
+      ==, 1);
+  g_assert_cmpint(
+      cd_pg_test_db_int(f, "SELECT count(*) FROM deliveries WHERE source_document_id = 7 AND outcome = 'stored'"), ==,
+      1);
+  g_assert_cmpint(
+      cd_pg_test_db_int(f, "SELECT count(*) FROM audit WHERE station IS NULL AND action = 'deliver-change'"), >=, 2);
+  g_assert_cmpint(
+      cd_pg_test_db_int(f, "SELECT count(*) FROM audit WHERE station IS NULL AND action = 'deliver-removal'"), ==, 1);
 
   /* again: nothing more */
   before = server_snapshot(f);
@@ -649,11 +632,12 @@ test_pg_deliver_changes(Fixture *f, gconstpointer data)
   g_assert_cmpuint(stats.changes, ==, 1);
   g_assert_cmpuint(stats.documents, ==, 1); /* new documents go first: the second split's */
   g_assert_cmpint(split2, >, 0);
-  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM pages"), ==, spool_int(spool, "SELECT count(*) FROM pages"));
-  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM (SELECT source_sha256, source_page FROM pages "
-                             "WHERE source_page >= 0 GROUP BY 1, 2 HAVING count(*) > 1) x"),
+  g_assert_cmpint(cd_pg_test_db_int(f, "SELECT count(*) FROM pages"), ==,
+                  spool_int(spool, "SELECT count(*) FROM pages"));
+  g_assert_cmpint(cd_pg_test_db_int(f, "SELECT count(*) FROM (SELECT source_sha256, source_page FROM pages "
+                                       "WHERE source_page >= 0 GROUP BY 1, 2 HAVING count(*) > 1) x"),
                   ==, 0);
-  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM pages WHERE document_id IS NULL"), ==, 2);
+  g_assert_cmpint(cd_pg_test_db_int(f, "SELECT count(*) FROM pages WHERE document_id IS NULL"), ==, 2);
   cd_pg_archive_set_deliver_progress(server, NULL, NULL);
   g_assert_true(cd_pg_archive_deliver(server, spool, "station1", &stats, NULL, &error));
   g_assert_no_error(error);
@@ -689,7 +673,7 @@ test_pg_deliver_changes(Fixture *f, gconstpointer data)
     g_assert_cmpuint(t[0].stats.changes + t[1].stats.changes, ==, 2);
   }
   assert_server_matches(f, spool);
-  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM files"), ==, 1);
+  g_assert_cmpint(cd_pg_test_db_int(f, "SELECT count(*) FROM files"), ==, 1);
 }
 
 /* A station whose document was a duplicate of another station's changes
@@ -719,21 +703,22 @@ test_pg_deliver_changes_duplicate(Fixture *f, gconstpointer data)
   g_assert_no_error(error);
   g_assert_cmpuint(stats.changes, ==, 1);
   /* station 1's document is as station 1 delivered it, plus one open item */
-  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM documents WHERE patient_mrn = 'MRN001'"), ==, 1);
-  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM review WHERE resolved IS NULL AND reason LIKE "
-                             "'station station2''s copy (its document 3) now reads patient MRN001%'"),
+  g_assert_cmpint(cd_pg_test_db_int(f, "SELECT count(*) FROM documents WHERE patient_mrn = 'MRN001'"), ==, 1);
+  g_assert_cmpint(cd_pg_test_db_int(f, "SELECT count(*) FROM review WHERE resolved IS NULL AND reason LIKE "
+                                       "'station station2''s copy (its document 3) now reads patient MRN001%'"),
                   ==, 1);
-  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM audit WHERE action = 'deliver-change-disputed'"), ==, 1);
+  g_assert_cmpint(cd_pg_test_db_int(f, "SELECT count(*) FROM audit WHERE action = 'deliver-change-disputed'"), ==, 1);
   /* a second change of the same reading adds no second item */
   g_assert_true(cd_archive_review_set_type(two, 3, types[2], "same type", &error));
   g_assert_no_error(error);
   g_assert_true(cd_pg_archive_deliver(server, two, "station2", &stats, NULL, &error));
   g_assert_no_error(error);
-  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM review WHERE reason LIKE 'station station2''s copy%'"), ==, 1);
+  g_assert_cmpint(cd_pg_test_db_int(f, "SELECT count(*) FROM review WHERE reason LIKE 'station station2''s copy%'"), ==,
+                  1);
   state_after = server_state(f, "station1");
   /* station 1's documents otherwise unchanged (one open item more on document 3) */
-  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM documents"), ==, 3);
-  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM pages"), ==, 9);
+  g_assert_cmpint(cd_pg_test_db_int(f, "SELECT count(*) FROM documents"), ==, 3);
+  g_assert_cmpint(cd_pg_test_db_int(f, "SELECT count(*) FROM pages"), ==, 9);
   g_assert_cmpstr(state_after, !=, state);
 }
 
@@ -907,7 +892,7 @@ test_pg_restricted_and_audited(Fixture *f, gconstpointer data)
   g_assert_true(cd_pg_archive_deliver(server, spool, "station1", NULL, NULL, &error));
   g_assert_no_error(error);
   cd_pg_archive_set_restricted_types(server, restricted);
-  hidden_id = raw_int(f, "SELECT id FROM documents WHERE type = 'psychotherapy-note'");
+  hidden_id = cd_pg_test_db_int(f, "SELECT id FROM documents WHERE type = 'psychotherapy-note'");
 
   /* the administrator's direct mode sees it */
   r = cd_pg_archive_search(server, &by_type, &error);
@@ -949,7 +934,7 @@ test_pg_restricted_and_audited(Fixture *f, gconstpointer data)
     g_autofree gchar *sql = g_strdup_printf("SELECT count(*) FROM images i JOIN pages p ON p.image_sha256 = i.sha256 "
                                             "WHERE p.id = %" G_GINT64_FORMAT " AND length(i.data) = %" G_GSIZE_FORMAT,
                                             page_id, g_bytes_get_size(image));
-    g_assert_cmpint(raw_int(f, sql), ==, 1);
+    g_assert_cmpint(cd_pg_test_db_int(f, sql), ==, 1);
   }
 
   /* an indexer may not search charts: refused, and the refusal audited */
@@ -959,25 +944,25 @@ test_pg_restricted_and_audited(Fixture *f, gconstpointer data)
   g_clear_error(&error);
 
   /* the server's own chain: alice's searches and reads, ivan's refusal */
-  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM audit WHERE station IS NULL AND actor = 'alice' "
-                             "AND action = 'search'"),
+  g_assert_cmpint(cd_pg_test_db_int(f, "SELECT count(*) FROM audit WHERE station IS NULL AND actor = 'alice' "
+                                       "AND action = 'search'"),
                   ==, 2);
-  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM audit WHERE station IS NULL AND actor = 'alice' "
-                             "AND action = 'view'"),
+  g_assert_cmpint(cd_pg_test_db_int(f, "SELECT count(*) FROM audit WHERE station IS NULL AND actor = 'alice' "
+                                       "AND action = 'view'"),
                   ==, 1);
-  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM audit WHERE station IS NULL AND actor = 'alice' "
-                             "AND action = 'view-image'"),
+  g_assert_cmpint(cd_pg_test_db_int(f, "SELECT count(*) FROM audit WHERE station IS NULL AND actor = 'alice' "
+                                       "AND action = 'view-image'"),
                   ==, 1);
-  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM audit WHERE station IS NULL AND actor = 'alice' "
-                             "AND action = 'denied'"),
+  g_assert_cmpint(cd_pg_test_db_int(f, "SELECT count(*) FROM audit WHERE station IS NULL AND actor = 'alice' "
+                                       "AND action = 'denied'"),
                   ==, 1);
-  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM audit WHERE station IS NULL AND actor = 'ivan' "
-                             "AND action = 'denied'"),
+  g_assert_cmpint(cd_pg_test_db_int(f, "SELECT count(*) FROM audit WHERE station IS NULL AND actor = 'ivan' "
+                                       "AND action = 'denied'"),
                   ==, 1);
   /* chained: each entry names the hash of the one before */
-  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM audit a JOIN LATERAL (SELECT hash FROM audit b WHERE "
-                             "b.station IS NULL AND b.id < a.id ORDER BY b.id DESC LIMIT 1) prev ON true "
-                             "WHERE a.station IS NULL AND a.prev_hash <> prev.hash"),
+  g_assert_cmpint(cd_pg_test_db_int(f, "SELECT count(*) FROM audit a JOIN LATERAL (SELECT hash FROM audit b WHERE "
+                                       "b.station IS NULL AND b.id < a.id ORDER BY b.id DESC LIMIT 1) prev ON true "
+                                       "WHERE a.station IS NULL AND a.prev_hash <> prev.hash"),
                   ==, 0);
 }
 
@@ -1050,7 +1035,7 @@ test_pg_copy_to_sqlite(Fixture *f, gconstpointer data)
       ==, 13 * 2 + 4);
   /* the server's audit entries are in the copy's chain */
   g_assert_cmpint(spool_int(copy, "SELECT count(*) FROM audit WHERE detail LIKE '%\"server_entry\"%'"), >=,
-                  raw_int(f, "SELECT count(*) FROM audit") - 1);
+                  cd_pg_test_db_int(f, "SELECT count(*) FROM audit") - 1);
 
   g_assert_true(cd_archive_check(copy, &problems, &error));
   g_assert_no_error(error);
@@ -1096,9 +1081,9 @@ test_pg_search_broad(Fixture *f, gconstpointer data)
                          "CASE WHEN g % 97 = 0 THEN ' bulkword bulkword' ELSE '' END, 'x' "
                          "FROM generate_series(1, 8000) g"));
   PQclear(PQexec(f->raw, "ANALYZE pages"));
-  max_id = raw_int(f, "SELECT max(id) FROM pages");
-  low = raw_int(f, "SELECT min(id) FROM (SELECT id FROM pages WHERE text LIKE '%bulkword%' ORDER BY id DESC "
-                   "LIMIT 2000) w");
+  max_id = cd_pg_test_db_int(f, "SELECT max(id) FROM pages");
+  low = cd_pg_test_db_int(f, "SELECT min(id) FROM (SELECT id FROM pages WHERE text LIKE '%bulkword%' ORDER BY id DESC "
+                             "LIMIT 2000) w");
 
   first = cd_pg_archive_search(server, &q, &error);
   g_assert_no_error(error);
@@ -1152,8 +1137,8 @@ test_pg_search_broad(Fixture *f, gconstpointer data)
   PQclear(PQexec(f->raw, "UPDATE pages SET document_id = (SELECT max(id) FROM documents) WHERE source_path = "
                          "'bulk.tif'"));
   PQclear(PQexec(f->raw, "ANALYZE pages"));
-  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM pages WHERE doc_type = 'progress-note' AND doc_date = "
-                             "'2024-02-02'"),
+  g_assert_cmpint(cd_pg_test_db_int(f, "SELECT count(*) FROM pages WHERE doc_type = 'progress-note' AND doc_date = "
+                                       "'2024-02-02'"),
                   ==, 8000);
   {
     const CdSearchQuery typed = { .text = "bulkword", .doc_type = "progress-note", .limit = 20 };
@@ -1213,7 +1198,7 @@ spool_exec(CdArchive *spool, const gchar *sql)
 
 /* pages whose copy of their document's type and date is not the document's */
 #define STALE_PAGES                                                                                                    \
-  "SELECT count(*) FROM pages p LEFT JOIN documents d ON d.id = p.document_id WHERE p.doc_type IS DISTINCT FROM "     \
+  "SELECT count(*) FROM pages p LEFT JOIN documents d ON d.id = p.document_id WHERE p.doc_type IS DISTINCT FROM "      \
   "d.type OR p.doc_date IS DISTINCT FROM d.date"
 
 /* Words with a type or dates search the pages' copies of their document's
@@ -1236,13 +1221,18 @@ test_pg_search_page_filters(Fixture *f, gconstpointer data)
     { .text = "visit", .doc_types = two, .date_from = "2020-03-01", .date_to = "2024-06-30", .limit = 100 },
     { .text = "\"chest pain\"", .doc_type = "progress-note", .limit = 100 },
     { .text = "hypertension", .mrn = "MRN001", .date_from = "2020-01-01", .limit = 100 },
-    { .text = "visit", .doc_type = "radiology-report", .date_from = "2019-01-01", .date_to = "2019-12-31", .limit = 100 },
+    { .text = "visit",
+      .doc_type = "radiology-report",
+      .date_from = "2019-01-01",
+      .date_to = "2019-12-31",
+      .limit = 100 },
   };
 
   g_assert_true(cd_pg_archive_deliver(server, spool, "station1", NULL, NULL, &error));
   g_assert_no_error(error);
-  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM pages WHERE doc_type IS NOT NULL AND doc_date IS NOT NULL"), ==, 24);
-  g_assert_cmpint(raw_int(f, STALE_PAGES), ==, 0);
+  g_assert_cmpint(
+      cd_pg_test_db_int(f, "SELECT count(*) FROM pages WHERE doc_type IS NOT NULL AND doc_date IS NOT NULL"), ==, 24);
+  g_assert_cmpint(cd_pg_test_db_int(f, STALE_PAGES), ==, 0);
   for (guint i = 0; i < G_N_ELEMENTS(queries) - 1; i++)
     assert_same_search(spool, server, &queries[i]);
 
@@ -1250,10 +1240,10 @@ test_pg_search_page_filters(Fixture *f, gconstpointer data)
   spool_exec(spool, "UPDATE documents SET type = 'radiology-report', date = '2019-05-05' WHERE id = 1");
   raw_exec(f, "UPDATE documents SET type = 'radiology-report', date = '2019-05-05' WHERE id = (SELECT document_id "
               "FROM deliveries WHERE station = 'station1' AND source_document_id = 1)");
-  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM pages WHERE doc_type = 'radiology-report' AND doc_date = "
-                             "'2019-05-05'"),
+  g_assert_cmpint(cd_pg_test_db_int(f, "SELECT count(*) FROM pages WHERE doc_type = 'radiology-report' AND doc_date = "
+                                       "'2019-05-05'"),
                   ==, 2);
-  g_assert_cmpint(raw_int(f, STALE_PAGES), ==, 0);
+  g_assert_cmpint(cd_pg_test_db_int(f, STALE_PAGES), ==, 0);
   for (guint i = 0; i < G_N_ELEMENTS(queries); i++)
     assert_same_search(spool, server, &queries[i]);
 
@@ -1263,7 +1253,7 @@ test_pg_search_page_filters(Fixture *f, gconstpointer data)
   raw_exec(f, "UPDATE pages SET document_id = (SELECT max(id) FROM documents) WHERE id = (SELECT min(id) + 1 FROM "
               "pages WHERE document_id IS NOT NULL)");
   raw_exec(f, "UPDATE pages SET document_id = NULL WHERE id = (SELECT min(id) + 2 FROM pages)");
-  g_assert_cmpint(raw_int(f, STALE_PAGES), ==, 0);
+  g_assert_cmpint(cd_pg_test_db_int(f, STALE_PAGES), ==, 0);
 
   /* a server without the copies: searched by the documents' columns */
   g_clear_pointer(&server, cd_pg_archive_free);
@@ -1271,9 +1261,10 @@ test_pg_search_page_filters(Fixture *f, gconstpointer data)
               "ALTER TABLE pages DROP COLUMN doc_type, DROP COLUMN doc_date");
   server = cd_pg_archive_open(f->uri, CD_ARCHIVE_FLAG_NONE, &error);
   g_assert_no_error(error);
-  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM pg_attribute WHERE attrelid = 'pages'::regclass AND attname = "
-                             "'doc_type' AND NOT attisdropped"),
-                  ==, 0);
+  g_assert_cmpint(
+      cd_pg_test_db_int(f, "SELECT count(*) FROM pg_attribute WHERE attrelid = 'pages'::regclass AND attname = "
+                           "'doc_type' AND NOT attisdropped"),
+      ==, 0);
   /* (the moved pages back where they were, as on the spool) */
   raw_exec(f, "UPDATE pages SET document_id = (SELECT document_id FROM deliveries WHERE station = 'station1' AND "
               "source_document_id = 1) WHERE id = (SELECT min(id) + 1 FROM pages)");
@@ -1283,14 +1274,13 @@ test_pg_search_page_filters(Fixture *f, gconstpointer data)
     assert_same_search(spool, server, &queries[i]);
   g_clear_pointer(&server, cd_pg_archive_free);
   server = open_server(f);
-  g_assert_cmpint(raw_int(f, STALE_PAGES), ==, 0);
-  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM pg_trigger WHERE tgname IN ('pages_document_columns', "
-                             "'documents_page_columns')"),
+  g_assert_cmpint(cd_pg_test_db_int(f, STALE_PAGES), ==, 0);
+  g_assert_cmpint(cd_pg_test_db_int(f, "SELECT count(*) FROM pg_trigger WHERE tgname IN ('pages_document_columns', "
+                                       "'documents_page_columns')"),
                   ==, 2);
   for (guint i = 0; i < G_N_ELEMENTS(queries); i++)
     assert_same_search(spool, server, &queries[i]);
 }
-
 
 int
 main(int argc, char **argv)

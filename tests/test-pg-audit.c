@@ -23,49 +23,18 @@
 
 static CdPgCluster *cluster;
 
-typedef struct {
-  gchar *dir;
-  gchar *uri;  /* a database of its own for each test */
-  PGconn *raw; /* the test's own connection, to alter what the library wrote */
-} Fixture;
+typedef CdPgTestDb Fixture;
 
 static void
 fixture_set_up(Fixture *f, gconstpointer data)
 {
-  static guint n = 0;
-  g_autoptr(GError) error = NULL;
-  g_autofree gchar *name = g_strdup_printf("a%u", ++n);
-
-  f->dir = g_dir_make_tmp("cd-pg-audit-XXXXXX", &error);
-  g_assert_no_error(error);
-  f->uri = cd_pg_cluster_create_database(cluster, name, &error);
-  g_assert_no_error(error);
-  f->raw = PQconnectdb(f->uri);
-  g_assert_cmpint(PQstatus(f->raw), ==, CONNECTION_OK);
+  cd_pg_test_db_set_up(f, cluster, "a");
 }
 
 static void
 fixture_tear_down(Fixture *f, gconstpointer data)
 {
-  PQfinish(f->raw);
-  cd_test_rm_rf(f->dir);
-  g_free(f->dir);
-  g_free(f->uri);
-}
-
-static gint64
-raw_int(Fixture *f, const gchar *sql)
-{
-  PGresult *res = PQexec(f->raw, sql);
-  gint64 value;
-
-  if (PQresultStatus(res) != PGRES_TUPLES_OK)
-    g_test_message("%s: %s", sql, PQresultErrorMessage(res));
-  g_assert_cmpint(PQresultStatus(res), ==, PGRES_TUPLES_OK);
-  g_assert_cmpint(PQntuples(res), ==, 1);
-  value = g_ascii_strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-  PQclear(res);
-  return value;
+  cd_pg_test_db_tear_down(f);
 }
 
 /* A change as the database's owner makes it: past the append-only triggers. */
@@ -288,25 +257,26 @@ test_pg_audit_keyed(Fixture *f, gconstpointer data)
     g_assert_cmpuint(json_array_get_length(json_object_get_array_member(report_server(report), "warnings")), ==, 1);
     g_clear_pointer(&report, json_node_unref);
   }
-  plain = raw_int(f, "SELECT count(*) FROM audit WHERE station IS NULL");
+  plain = cd_pg_test_db_int(f, "SELECT count(*) FROM audit WHERE station IS NULL");
   g_assert_cmpint(plain, ==, 4); /* deliver, search, view, view-image */
-  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM audit WHERE station IS NULL AND scheme = 0"), ==, plain);
+  g_assert_cmpint(cd_pg_test_db_int(f, "SELECT count(*) FROM audit WHERE station IS NULL AND scheme = 0"), ==, plain);
 
   /* with the key: the seal first, then keyed reads, and the anchor */
   {
     g_autoptr(CdPgArchive) server = open_server(f, server_key);
     read_as_alice(server);
-    g_assert_cmpint(raw_int(f, "SELECT count(*) FROM audit WHERE station IS NULL AND scheme = 1"), ==, 4);
-    g_assert_cmpint(raw_int(f,
-                            "SELECT count(*) FROM audit WHERE station IS NULL AND scheme = 1 AND action = "
-                            "'audit-seal' AND id = (SELECT min(id) FROM audit WHERE station IS NULL AND scheme = 1)"),
-                    ==, 1);
-    g_assert_cmpint(raw_int(f, "SELECT count(*) FROM meta WHERE key IN ('server-audit-key-id', "
-                               "'server-audit-anchor')"),
+    g_assert_cmpint(cd_pg_test_db_int(f, "SELECT count(*) FROM audit WHERE station IS NULL AND scheme = 1"), ==, 4);
+    g_assert_cmpint(
+        cd_pg_test_db_int(f, "SELECT count(*) FROM audit WHERE station IS NULL AND scheme = 1 AND action = "
+                             "'audit-seal' AND id = (SELECT min(id) FROM audit WHERE station IS NULL AND scheme = 1)"),
+        ==, 1);
+    g_assert_cmpint(cd_pg_test_db_int(f, "SELECT count(*) FROM meta WHERE key IN ('server-audit-key-id', "
+                                         "'server-audit-anchor')"),
                     ==, 2);
-    g_assert_cmpint(raw_int(f, "SELECT count(*) FROM audit WHERE station IS NULL AND scheme = 1 AND actor = 'alice' "
-                               "AND action IN ('search', 'view', 'view-image')"),
-                    ==, 3);
+    g_assert_cmpint(
+        cd_pg_test_db_int(f, "SELECT count(*) FROM audit WHERE station IS NULL AND scheme = 1 AND actor = 'alice' "
+                             "AND action IN ('search', 'view', 'view-image')"),
+        ==, 3);
     report = verify(server);
     g_assert_true(json_object_get_boolean_member(json_node_get_object(report), "intact"));
     g_assert_cmpint(json_object_get_int_member(report_server(report), "keyed_entries"), ==, 4);
@@ -338,8 +308,8 @@ test_pg_audit_keyed(Fixture *f, gconstpointer data)
       g_assert_error(error, CD_ERROR, CD_ERROR_ARCHIVE);
       g_assert_nonnull(strstr(error->message, "server-audit-key"));
       g_clear_error(&error);
-      g_assert_cmpint(raw_int(f, "SELECT count(*) FROM documents"), ==, 2);
-      g_assert_cmpint(raw_int(f, "SELECT count(*) FROM stations WHERE name = 's2'"), ==, 0);
+      g_assert_cmpint(cd_pg_test_db_int(f, "SELECT count(*) FROM documents"), ==, 2);
+      g_assert_cmpint(cd_pg_test_db_int(f, "SELECT count(*) FROM stations WHERE name = 's2'"), ==, 0);
     }
     report = verify(server);
     g_assert_false(json_object_get_boolean_member(report_server(report), "intact"));
@@ -419,7 +389,7 @@ test_pg_audit_altered(Fixture *f, gconstpointer data)
   g_clear_pointer(&report, json_node_unref);
 
   /* alice's first view, made to look like another document's */
-  victim = raw_int(f, "SELECT min(id) FROM audit WHERE station IS NULL AND action = 'view'");
+  victim = cd_pg_test_db_int(f, "SELECT min(id) FROM audit WHERE station IS NULL AND action = 'view'");
   sql = g_strdup_printf("UPDATE audit SET object = 'document:2' WHERE id = %" G_GINT64_FORMAT, victim);
   raw_tamper(f, sql);
   report = verify(server);
@@ -479,7 +449,7 @@ test_pg_audit_deleted(Fixture *f, gconstpointer data)
   gint64 victim, next, newest;
 
   /* the newest entry: the anchor still names it */
-  newest = raw_int(f, "SELECT max(id) FROM audit WHERE station IS NULL");
+  newest = cd_pg_test_db_int(f, "SELECT max(id) FROM audit WHERE station IS NULL");
   sql = g_strdup_printf("DELETE FROM audit WHERE id = %" G_GINT64_FORMAT, newest);
   raw_tamper(f, sql);
   report = verify(server);
@@ -494,14 +464,15 @@ test_pg_audit_deleted(Fixture *f, gconstpointer data)
   report = verify(server);
   g_assert_true(json_object_get_boolean_member(report_server(report), "intact"));
   g_assert_cmpuint(json_array_get_length(json_object_get_array_member(report_server(report), "warnings")), ==, 1);
-  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM audit WHERE station IS NULL AND action = 'audit-anchor-missing'"),
-                  ==, 1);
+  g_assert_cmpint(
+      cd_pg_test_db_int(f, "SELECT count(*) FROM audit WHERE station IS NULL AND action = 'audit-anchor-missing'"), ==,
+      1);
   g_clear_pointer(&report, json_node_unref);
 
   /* an entry inside the chain: the one after the gap is named */
-  victim = raw_int(f, "SELECT min(id) FROM audit WHERE station IS NULL AND action = 'view-image'");
-  next = raw_int(f, "SELECT min(id) FROM audit WHERE station IS NULL AND id > "
-                    "(SELECT min(id) FROM audit WHERE station IS NULL AND action = 'view-image')");
+  victim = cd_pg_test_db_int(f, "SELECT min(id) FROM audit WHERE station IS NULL AND action = 'view-image'");
+  next = cd_pg_test_db_int(f, "SELECT min(id) FROM audit WHERE station IS NULL AND id > "
+                              "(SELECT min(id) FROM audit WHERE station IS NULL AND action = 'view-image')");
   g_free(sql);
   sql = g_strdup_printf("DELETE FROM audit WHERE id = %" G_GINT64_FORMAT, victim);
   raw_tamper(f, sql);
@@ -512,7 +483,7 @@ test_pg_audit_deleted(Fixture *f, gconstpointer data)
   g_clear_pointer(&report, json_node_unref);
 
   /* a station's entry deleted: the links of the one after it show it, key or not */
-  g_assert_cmpint(raw_int(f, "SELECT max(source_id) FROM audit WHERE station = 's1'"), >=, 3);
+  g_assert_cmpint(cd_pg_test_db_int(f, "SELECT max(source_id) FROM audit WHERE station = 's1'"), >=, 3);
   raw_tamper(f, "DELETE FROM audit WHERE station = 's1' AND source_id = 2");
   report = verify(server);
   g_assert_false(json_object_get_boolean_member(report_station(report, "s1"), "intact"));
@@ -554,8 +525,8 @@ test_pg_audit_list(Fixture *f, gconstpointer data)
     g_assert_error(error, CD_ERROR, CD_ERROR_PERMISSION_DENIED);
     g_clear_error(&error);
   }
-  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM audit WHERE station IS NULL AND actor = 'carl' AND "
-                             "action = 'denied' AND scheme = 1"),
+  g_assert_cmpint(cd_pg_test_db_int(f, "SELECT count(*) FROM audit WHERE station IS NULL AND actor = 'carl' AND "
+                                       "action = 'denied' AND scheme = 1"),
                   ==, 2);
 
   cd_pg_archive_set_principal(server, auditor);
@@ -610,8 +581,8 @@ test_pg_audit_list(Fixture *f, gconstpointer data)
   g_assert_null(cd_pg_archive_list_audit(server, NULL, NULL, "yesterday", NULL, 0, 0, NULL, &error));
   g_assert_error(error, CD_ERROR, CD_ERROR_INVALID_ARGUMENT);
   g_clear_error(&error);
-  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM audit WHERE station IS NULL AND actor = 'olga' AND "
-                             "action = 'audit-list'"),
+  g_assert_cmpint(cd_pg_test_db_int(f, "SELECT count(*) FROM audit WHERE station IS NULL AND actor = 'olga' AND "
+                                       "action = 'audit-list'"),
                   ==, 5);
 
   /* the export: every entry of alice's, CSV with a header, and JSON */
@@ -620,7 +591,7 @@ test_pg_audit_list(Fixture *f, gconstpointer data)
     g_autoptr(GBytes) bytes = NULL;
     g_auto(GStrv) lines = NULL;
     guint64 n = 0;
-    gint64 alice = raw_int(f, "SELECT count(*) FROM audit WHERE actor = 'alice'");
+    gint64 alice = cd_pg_test_db_int(f, "SELECT count(*) FROM audit WHERE actor = 'alice'");
     g_assert_true(cd_pg_archive_export_audit(server, "alice", NULL, NULL, NULL, "csv", out, &n, NULL, &error));
     g_assert_no_error(error);
     g_assert_true(g_output_stream_close(out, NULL, &error));
@@ -647,8 +618,8 @@ test_pg_audit_list(Fixture *f, gconstpointer data)
     g_assert_cmpuint(json_array_get_length(json_node_get_array(json_parser_get_root(parser))), ==, n);
     g_assert_cmpuint(n, >=, 3);
   }
-  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM audit WHERE station IS NULL AND actor = 'olga' AND "
-                             "action = 'audit-export'"),
+  g_assert_cmpint(cd_pg_test_db_int(f, "SELECT count(*) FROM audit WHERE station IS NULL AND actor = 'olga' AND "
+                                       "action = 'audit-export'"),
                   ==, 2);
   /* the auditor verifies; a coder may not */
   g_assert_true(verify_ok(server, NULL, &error));
@@ -697,11 +668,11 @@ test_pg_audit_two_stations(Fixture *f, gconstpointer data)
   g_assert_cmpstr(json_object_get_string_member(report_station(report, "ward-1"), "verified"), ==, "key");
   g_assert_cmpstr(json_object_get_string_member(report_station(report, "ward-2"), "verified"), ==, "key");
   g_assert_cmpint(json_object_get_int_member(report_station(report, "ward-1"), "entries"), ==,
-                  raw_int(f, "SELECT count(*) FROM audit WHERE station = 'ward-1'"));
+                  cd_pg_test_db_int(f, "SELECT count(*) FROM audit WHERE station = 'ward-1'"));
   g_assert_cmpint(json_object_get_int_member(report_station(report, "ward-1"), "keyed_entries"), >, 3);
   g_assert_cmpint(json_object_get_int_member(report_station(report, "ward-2"), "keyed_entries"), ==, 3);
   /* the batches' journal anchors, delivered with them, were checked too */
-  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM batches WHERE audit_anchor IS NOT NULL"), ==, 2);
+  g_assert_cmpint(cd_pg_test_db_int(f, "SELECT count(*) FROM batches WHERE audit_anchor IS NOT NULL"), ==, 2);
   g_clear_pointer(&report, json_node_unref);
 
   /* ward-2's key given for ward-1: ward-1 fails at its first entry */
@@ -752,7 +723,7 @@ test_pg_audit_cli(Fixture *f, gconstpointer data)
   g_assert_nonnull(strstr(r2.out, "without its key"));
   g_assert_nonnull(strstr(r2.out, "station s1: intact (links and plain hashes only: no key)"));
 
-  victim = raw_int(f, "SELECT max(id) FROM audit WHERE station IS NULL AND action = 'search'");
+  victim = cd_pg_test_db_int(f, "SELECT max(id) FROM audit WHERE station IS NULL AND action = 'search'");
   sql = g_strdup_printf("UPDATE audit SET detail = '{}' WHERE id = %" G_GINT64_FORMAT, victim);
   raw_tamper(f, sql);
   cd_test_chartdesk(&r3, "audit", "verify", f->uri, "--audit-key", server_path, NULL);
@@ -767,7 +738,7 @@ test_pg_audit_cli(Fixture *f, gconstpointer data)
     g_assert_true(json_parser_load_from_data(parser, r4.out, -1, &error));
     g_assert_no_error(error);
     g_assert_cmpint(json_object_get_int_member(json_node_get_object(json_parser_get_root(parser)), "total"), ==,
-                    raw_int(f, "SELECT count(*) FROM audit WHERE actor = 'alice'"));
+                    cd_pg_test_db_int(f, "SELECT count(*) FROM audit WHERE actor = 'alice'"));
   }
   cd_test_chartdesk(&r5, "audit", "export", f->uri, "--audit-key", server_path, "--mrn", "MRN100", "-o", csv, NULL);
   g_assert_cmpint(r5.status, ==, 0);
@@ -776,8 +747,8 @@ test_pg_audit_cli(Fixture *f, gconstpointer data)
   g_assert_true(g_str_has_prefix(contents, "id,station,source_id,time,user,action,object,mrn,"));
   g_assert_nonnull(strstr(contents, ",MRN100,"));
   /* the listing was recorded as the login in the administrator's mode */
-  g_assert_cmpint(raw_int(f, "SELECT count(*) FROM audit WHERE station IS NULL AND action IN ('audit-list', "
-                             "'audit-export') AND actor LIKE 'admin-mode:%'"),
+  g_assert_cmpint(cd_pg_test_db_int(f, "SELECT count(*) FROM audit WHERE station IS NULL AND action IN ('audit-list', "
+                                       "'audit-export') AND actor LIKE 'admin-mode:%'"),
                   ==, 2);
   /* without the key a listing cannot be recorded: refused */
   cd_test_chartdesk(&r6, "audit", "list", f->uri, NULL);
