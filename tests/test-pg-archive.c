@@ -15,6 +15,8 @@
 #include "cd-error.h"
 #include "cd-pg-archive.h"
 #include "cd-pg-cluster.h"
+#include "cd-taxonomy.h"
+#include "engine/cd-retention-policy.h"
 #include "cd-test-util.h"
 
 static CdPgCluster *cluster;
@@ -722,6 +724,223 @@ test_pg_deliver_changes_duplicate(Fixture *f, gconstpointer data)
   g_assert_cmpstr(state_after, !=, state);
 }
 
+/* Every page of the scanned file as "page:text:image:words", on the
+ * spool and on the server: equal when the server has the spool's
+ * content. */
+static gchar *
+spool_pages_state(CdArchive *spool)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(sqlite3_stmt) stmt = cd_archive_prepare(
+      spool,
+      "SELECT group_concat(s, ' / ') FROM (SELECT source_page || ':' || coalesce(text, '-') || ':' || "
+      "coalesce(image_sha256, '-') || ':' || coalesce(words, '-') AS s FROM pages WHERE source_sha256 IS NOT NULL "
+      "ORDER BY source_page)",
+      &error);
+
+  g_assert_no_error(error);
+  g_assert_cmpint(sqlite3_step(stmt), ==, SQLITE_ROW);
+  return g_strdup((const gchar *) sqlite3_column_text(stmt, 0));
+}
+
+static gchar *
+server_pages_state(Fixture *f)
+{
+  return raw_text(f, "SELECT string_agg(source_page || ':' || coalesce(text, '-') || ':' || coalesce(image_sha256, "
+                     "'-') || ':' || coalesce(words, '-'), ' / ' ORDER BY source_page) FROM pages WHERE "
+                     "source_sha256 IS NOT NULL");
+}
+
+/* The stored images, by hash, on both sides. */
+static gchar *
+spool_images(CdArchive *spool)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(sqlite3_stmt) stmt = cd_archive_prepare(
+      spool, "SELECT group_concat(sha256, ' ') FROM (SELECT sha256 FROM images ORDER BY sha256)", &error);
+
+  g_assert_no_error(error);
+  g_assert_cmpint(sqlite3_step(stmt), ==, SQLITE_ROW);
+  return g_strdup((const gchar *) sqlite3_column_text(stmt, 0));
+}
+
+/* The server's hits for @word as "document id" strings, and whether
+ * @server_doc is among them. */
+static gboolean
+server_finds(CdPgArchive *server, const gchar *word, gint64 server_doc, guint *n_hits)
+{
+  g_autoptr(GError) error = NULL;
+  const CdSearchQuery q = { .text = word, .limit = 100 };
+  g_autoptr(CdSearchResult) r = cd_pg_archive_search(server, &q, &error);
+  gboolean found = FALSE;
+
+  g_assert_no_error(error);
+  for (guint i = 0; i < r->hits->len; i++)
+    found |= ((CdSearchHit *) g_ptr_array_index(r->hits, i))->document_id == server_doc;
+  if (n_hits != NULL)
+    *n_hits = r->hits->len;
+  return found;
+}
+
+static const gchar delta_policy[] = "[policy]\n"
+                                    "years=1\n"
+                                    "majority-age=18\n"
+                                    "minor-years=1\n"
+                                    "floor-years=1\n"
+                                    "facility=Test General Hospital HIM\n";
+
+/* Page text and images changed on the station after delivery reach the
+ * server once, by the same change counter: retention destroying
+ * documents (their pages' text, words and images emptied), then writers
+ * straight into the spool's tables (a page's text, words and image
+ * replaced, as a rescan or a redaction would; a page set aside given
+ * text): the server's search no longer finds what was removed and finds
+ * what was added, its pages' content and its images are the spool's,
+ * each change has its audit entry, and a further delivery changes
+ * nothing. */
+static void
+test_pg_deliver_page_content(Fixture *f, gconstpointer data)
+{
+  g_autoptr(CdArchive) spool = fixture_spool(f, "station1.archive", SHA_A, 6, FALSE);
+  g_autoptr(CdPgArchive) server = open_server(f);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CdTaxonomy) taxonomy = cd_taxonomy_new_default(&error);
+  g_autoptr(CdRetentionPolicy) policy = NULL;
+  g_autoptr(JsonNode) plan = NULL;
+  g_autoptr(JsonNode) run = NULL;
+  g_autofree gchar *plan_text = NULL;
+  g_autofree gchar *a = NULL;
+  g_autofree gchar *b = NULL;
+  g_autofree gchar *before = NULL;
+  g_autofree gchar *after = NULL;
+  g_autofree gchar *victim_sql = NULL;
+  CdDeliverStats stats = { 0 };
+  JsonArray *destroyed;
+  gint64 victim, victim_server;
+  guint n_hits = 0;
+
+  g_assert_no_error(error);
+  g_assert_true(cd_pg_archive_deliver(server, spool, "station1", &stats, NULL, &error));
+  g_assert_no_error(error);
+  g_assert_cmpuint(stats.documents, ==, 6);
+  /* document 1's first page reads "… metoprolol …": found on the server */
+  victim_server = cd_pg_test_db_int(f, "SELECT document_id FROM deliveries WHERE source_document_id = 1");
+  g_assert_true(server_finds(server, "metoprolol", victim_server, NULL));
+
+  /* the station destroys what retention makes due (every filed
+   * document: their dates are years old) */
+  policy = cd_retention_policy_new_from_data(delta_policy, "delta.policy", taxonomy, &error);
+  g_assert_no_error(error);
+  plan = cd_archive_retention_plan(spool, policy, NULL, &error);
+  g_assert_no_error(error);
+  plan_text = json_to_string(plan, TRUE);
+  run = cd_archive_retention_destroy(spool, plan_text, &error);
+  g_assert_no_error(error);
+  destroyed = json_object_get_array_member(json_node_get_object(run), "destroyed");
+  g_assert_cmpuint(json_array_get_length(destroyed), >, 0);
+  victim = json_array_get_int_element(destroyed, 0);
+  victim_sql = g_strdup_printf("SELECT document_id FROM deliveries WHERE source_document_id = %" G_GINT64_FORMAT,
+                               victim);
+  victim_server = cd_pg_test_db_int(f, victim_sql);
+  g_test_message("destroyed %u documents, the first spool %" G_GINT64_FORMAT " (server %" G_GINT64_FORMAT ")",
+                 json_array_get_length(destroyed), victim, victim_server);
+  g_assert_true(server_finds(server, "chest", victim_server, NULL) ||
+                server_finds(server, "metoprolol", victim_server, NULL) ||
+                server_finds(server, "glucose", victim_server, NULL) ||
+                server_finds(server, "arrhythmia", victim_server, NULL));
+  a = spool_pages_state(spool);
+  b = server_pages_state(f);
+  g_assert_cmpstr(b, !=, a);
+
+  g_assert_true(cd_pg_archive_deliver(server, spool, "station1", &stats, NULL, &error));
+  g_assert_no_error(error);
+  g_assert_cmpuint(stats.documents, ==, 0);
+  g_assert_cmpuint(stats.changes, ==, json_array_get_length(destroyed));
+  g_clear_pointer(&a, g_free);
+  g_clear_pointer(&b, g_free);
+  a = spool_pages_state(spool);
+  b = server_pages_state(f);
+  g_assert_cmpstr(b, ==, a);
+  assert_server_matches(f, spool);
+  /* the destroyed text is not found on the server any more, by the
+   * search or its stored tsvector; the images no page uses are gone */
+  for (guint i = 0; i < G_N_ELEMENTS(texts); i++) {
+    g_auto(GStrv) words = g_strsplit_set(texts[i], " .,:", -1);
+    for (guint w = 0; words[w] != NULL; w++) {
+      if (strlen(words[w]) > 6)
+        g_assert_false(server_finds(server, words[w], victim_server, NULL));
+    }
+  }
+  {
+    g_autofree gchar *sql = g_strdup_printf("SELECT count(*) FROM pages WHERE document_id = %" G_GINT64_FORMAT
+                                            " AND (text IS NOT NULL OR words IS NOT NULL OR image_sha256 IS NOT NULL "
+                                            "OR tsv <> ''::tsvector)",
+                                            victim_server);
+    g_assert_cmpint(cd_pg_test_db_int(f, sql), ==, 0);
+  }
+  g_clear_pointer(&a, g_free);
+  g_clear_pointer(&b, g_free);
+  a = spool_images(spool);
+  b = raw_text(f, "SELECT string_agg(sha256, ' ' ORDER BY sha256) FROM images");
+  g_assert_cmpstr(b, ==, a);
+  g_assert_cmpint(cd_pg_test_db_int(f, "SELECT count(*) FROM audit WHERE station IS NULL AND action = "
+                                       "'deliver-change' AND (detail::json ->> 'pages_updated')::int = 2"),
+                  ==, json_array_get_length(destroyed));
+
+  /* again: nothing more */
+  before = server_snapshot(f);
+  g_assert_true(cd_pg_archive_deliver(server, spool, "station1", &stats, NULL, &error));
+  g_assert_no_error(error);
+  g_assert_cmpuint(stats.documents + stats.changes + stats.duplicates + stats.set_aside, ==, 0);
+  after = server_snapshot(f);
+  g_assert_cmpstr(after, ==, before);
+
+  /* other writers: a page of the document in review (never due) rescanned
+   * (a new image, text and word boxes), the old image dropped from the
+   * spool; the blank page set aside given text */
+  {
+    g_autofree gchar *sql = NULL;
+    gint64 page = spool_int(spool, "SELECT id FROM pages WHERE document_id = 3 AND seq = 0");
+    gint64 blank = spool_int(spool, "SELECT id FROM pages WHERE kind = 'blank'");
+    const gchar *new_sha = "cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc";
+    sql = g_strdup_printf(
+        "INSERT INTO images (sha256, format, width, height, depth, xres, yres, data) SELECT '%s', format, width, "
+        "height, depth, xres, yres, data || x'00' FROM images WHERE sha256 = (SELECT image_sha256 FROM pages WHERE "
+        "id = %" G_GINT64_FORMAT ");"
+        "CREATE TEMP TABLE old_image AS SELECT image_sha256 FROM pages WHERE id = %" G_GINT64_FORMAT ";"
+        "UPDATE pages SET image_sha256 = '%s', text = 'Rescanned: bronchoscopy findings.', "
+        "words = '[[1,2,3,4,90,0,\"bronchoscopy\"]]' WHERE id = %" G_GINT64_FORMAT ";"
+        "DELETE FROM images WHERE sha256 IN (SELECT image_sha256 FROM old_image) AND NOT EXISTS (SELECT 1 FROM "
+        "pages WHERE image_sha256 = images.sha256);"
+        "UPDATE pages SET text = 'bronchoscopy scheduled' WHERE id = %" G_GINT64_FORMAT ";",
+        new_sha, page, page, new_sha, page, blank);
+    g_assert_true(cd_archive_exec(spool, sql, &error));
+    g_assert_no_error(error);
+  }
+  g_assert_false(server_finds(server, "bronchoscopy", 0, &n_hits));
+  g_assert_cmpuint(n_hits, ==, 0);
+  g_assert_true(cd_pg_archive_deliver(server, spool, "station1", &stats, NULL, &error));
+  g_assert_no_error(error);
+  g_assert_cmpuint(stats.changes, ==, 2); /* document 3, and the blank page (-its id) */
+  server_finds(server, "bronchoscopy", 0, &n_hits);
+  g_assert_cmpuint(n_hits, ==, 2);
+  g_clear_pointer(&a, g_free);
+  g_clear_pointer(&b, g_free);
+  a = spool_pages_state(spool);
+  b = server_pages_state(f);
+  g_assert_cmpstr(b, ==, a);
+  g_clear_pointer(&a, g_free);
+  g_clear_pointer(&b, g_free);
+  a = spool_images(spool);
+  b = raw_text(f, "SELECT string_agg(sha256, ' ' ORDER BY sha256) FROM images");
+  g_assert_cmpstr(b, ==, a);
+  assert_server_matches(f, spool);
+  g_assert_cmpint(cd_pg_test_db_int(f, "SELECT count(*) FROM audit WHERE station IS NULL AND action = "
+                                       "'deliver-change' AND detail::json ->> 'source_page_id' IS NOT NULL AND "
+                                       "(detail::json ->> 'pages_updated')::int = 1"),
+                  ==, 1);
+}
+
 /* A hit as both sides can name it: the page of the scanned file. */
 static gboolean compare_by_id = FALSE;
 
@@ -1297,6 +1516,7 @@ main(int argc, char **argv)
     { "/chartdesk/pg-archive/deliver-concurrent", test_pg_deliver_concurrent },
     { "/chartdesk/pg-archive/deliver-changes", test_pg_deliver_changes },
     { "/chartdesk/pg-archive/deliver-changes-duplicate", test_pg_deliver_changes_duplicate },
+    { "/chartdesk/pg-archive/deliver-page-content", test_pg_deliver_page_content },
     { "/chartdesk/pg-archive/search", test_pg_search },
     { "/chartdesk/pg-archive/restricted-and-audited", test_pg_restricted_and_audited },
     { "/chartdesk/pg-archive/search-broad", test_pg_search_broad },

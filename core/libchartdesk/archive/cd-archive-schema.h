@@ -420,4 +420,19 @@ static const gchar *const cd_archive_migrations[] = {
   "  INSERT OR REPLACE INTO document_changes (document_id, seq) SELECT -NEW.page_id, "
   "  (SELECT coalesce(max(seq), 0) + 1 FROM document_changes) "
   "  WHERE NEW.document_id IS NULL AND NEW.page_id IS NOT NULL; END;",
+
+  /* 11 → 12: a page's content changed after delivery (issue 18, part 2,
+   * second pass): its text, word boxes, facts, problems, confidence, image
+   * or its rotation and skew. Counted as a change of its document (or of
+   * `-page id` for a page set aside), like the 10 → 11 triggers, so every
+   * writer is covered: retention's destruction of a document's pages
+   * today, a redaction or a rescan replacing an image tomorrow. */
+  "CREATE TRIGGER document_changes_page_content AFTER UPDATE OF text, words, facts, problems, confidence, "
+  "  image_sha256, rotation, skew ON pages "
+  "  WHEN OLD.text IS NOT NEW.text OR OLD.words IS NOT NEW.words OR OLD.facts IS NOT NEW.facts "
+  "  OR OLD.problems IS NOT NEW.problems OR OLD.confidence IS NOT NEW.confidence "
+  "  OR OLD.image_sha256 IS NOT NEW.image_sha256 OR OLD.rotation IS NOT NEW.rotation OR OLD.skew IS NOT NEW.skew "
+  "  BEGIN "
+  "  INSERT OR REPLACE INTO document_changes (document_id, seq) SELECT coalesce(NEW.document_id, -NEW.id), "
+  "  (SELECT coalesce(max(seq), 0) + 1 FROM document_changes); END;",
 };

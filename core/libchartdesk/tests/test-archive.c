@@ -1923,6 +1923,56 @@ test_archive_migrated_page_documents(Fixture *f, gconstpointer data)
   }
 }
 
+/* An archive of schema 11 migrates to schema 12: a change of a page's
+ * content (text, word boxes, image, …) by any writer, here a raw
+ * connection, numbers its document as changed (or minus the page's id for
+ * a page set aside); a write that changes nothing, or another column,
+ * does not; the moves counted since schema 11 still are. */
+static void
+test_archive_migrated_page_changes(Fixture *f, gconstpointer data)
+{
+  g_autoptr(sqlite3) raw = raw_open(f->path);
+  g_autoptr(CdArchive) archive = NULL;
+
+  for (guint v = 0; v < 11; v++)
+    raw_exec(raw, cd_archive_migrations[v]);
+  raw_exec(raw, "PRAGMA user_version = 11; PRAGMA application_id = 1128809556;"
+                "INSERT INTO batches (id, started, actor, workflow, inputs) VALUES (1, 'x', 'old', 'w', '[]');"
+                "INSERT INTO documents (id, batch_id, patient_mrn, status, type, date, created) VALUES "
+                "(1, 1, '00000001', 'filed', 'radiology-report', '2005-06-01', 'x'),"
+                "(2, 1, '00000002', 'filed', 'progress-note', '2005-06-01', 'x');"
+                "INSERT INTO pages (id, batch_id, document_id, seq, kind, source_path, source_page, text, created) "
+                "VALUES (1, 1, 1, 0, 'page', 'a.tif', 0, 'chest film clear', 'x'),"
+                "(2, 1, 2, 0, 'page', 'b.tif', 0, 'film two', 'x'),"
+                "(3, 1, NULL, NULL, 'blank', 'a.tif', 1, NULL, 'x');");
+  g_assert_cmpint(raw_int(raw, "SELECT count(*) FROM sqlite_schema WHERE name = 'document_changes_page_content'"), ==,
+                  0);
+  g_clear_pointer(&raw, sqlite3_close);
+
+  archive = open_writer(f->path);
+  g_assert_cmpint(cd_archive_get_schema_version(archive), ==, CD_ARCHIVE_SCHEMA_VERSION);
+  g_clear_object(&archive);
+
+  raw = raw_open(f->path);
+  g_assert_cmpint(raw_int(raw, "SELECT count(*) FROM document_changes"), ==, 0);
+  raw_exec(raw, "UPDATE pages SET text = 'film two' WHERE id = 2;" /* the same text */
+                "UPDATE pages SET reason = 'looked at' WHERE id = 1;"); /* not content */
+  g_assert_cmpint(raw_int(raw, "SELECT count(*) FROM document_changes"), ==, 0);
+  raw_exec(raw, "UPDATE pages SET text = NULL, words = NULL WHERE id = 1");
+  g_assert_cmpint(raw_int(raw, "SELECT seq FROM document_changes WHERE document_id = 1"), ==, 1);
+  raw_exec(raw, "UPDATE pages SET text = 'late text' WHERE id = 3");
+  g_assert_cmpint(raw_int(raw, "SELECT seq FROM document_changes WHERE document_id = -3"), ==, 2);
+  raw_exec(raw, "UPDATE pages SET rotation = 90 WHERE id = 2");
+  g_assert_cmpint(raw_int(raw, "SELECT seq FROM document_changes WHERE document_id = 2"), ==, 3);
+  raw_exec(raw, "UPDATE pages SET image_sha256 = NULL, confidence = 50 WHERE id = 1");
+  g_assert_cmpint(raw_int(raw, "SELECT seq FROM document_changes WHERE document_id = 1"), ==, 4);
+  /* a move is counted as before (schema 11) */
+  raw_exec(raw, "UPDATE pages SET document_id = 1, seq = 1 WHERE id = 2");
+  g_assert_cmpint(raw_int(raw, "SELECT seq FROM document_changes WHERE document_id = 2"), ==, 5);
+  g_assert_cmpint(raw_int(raw, "SELECT seq FROM document_changes WHERE document_id = 1"), ==, 6);
+  g_assert_cmpint(raw_int(raw, "SELECT count(*) FROM document_changes"), ==, 3);
+}
+
 /* An archive of schema 3 with a plain SHA-256 log migrates to schema 4: its
  * old entries verify under the old rule, the first new entry is preceded by
  * an `audit-seal` entry whose MAC covers the last old hash, and an old
@@ -2267,6 +2317,7 @@ main(int argc, char **argv)
   ADD("audit-foreign-anchor", test_archive_audit_foreign_anchor);
   ADD("audit-migrated", test_archive_audit_migrated);
   ADD("migrated-page-documents", test_archive_migrated_page_documents);
+  ADD("migrated-page-changes", test_archive_migrated_page_changes);
   ADD("audit-key-file", test_archive_audit_key_file);
   ADD("audit-journal-anchor", test_archive_audit_journal_anchor);
   ADD("wal-kept", test_archive_wal_kept);

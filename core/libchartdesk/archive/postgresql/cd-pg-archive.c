@@ -740,6 +740,53 @@ cd_deliver_set_revision(CdDelivery *d, gint64 spool_id, gint64 revision, GError 
                        p, "cannot record a delivery", error);
 }
 
+/* The content of a page this station delivered (a row of
+ * SPOOL_PAGE_COLUMNS) made the spool's: its text (the stored tsvector
+ * follows it), word boxes, facts, problems, confidence, image, rotation
+ * and skew; inside the caller's transaction. The image is sent unless the
+ * server has it by its hash; an image no page uses any more (a page's
+ * image destroyed or replaced) is removed. *@updated: whether anything
+ * differed. */
+static gboolean
+cd_deliver_page_content(CdDelivery *d, sqlite3_stmt *row, gint64 page_id, gboolean *updated, GError **error)
+{
+  g_autoptr(CdPgParams) p = cd_pg_params_new();
+  g_autoptr(PGresult) res = NULL;
+  const gchar *image = cd_col(row, 10), *old_image;
+
+  *updated = FALSE;
+  if (image != NULL && !cd_deliver_image(d, image, error))
+    return FALSE;
+  cd_pg_params_add_int(p, page_id);
+  for (gint i = 10; i < 18; i++)
+    cd_pg_params_add(p, cd_col(row, i));
+  res = cd_pg_exec(d->self,
+                   "WITH old AS (SELECT id, image_sha256 FROM pages WHERE id = $1 FOR UPDATE) "
+                   "UPDATE pages p SET image_sha256 = $2, rotation = $3::integer, skew = $4::double precision, "
+                   "text = $5, words = $6, confidence = $7::double precision, problems = $8, facts = $9 FROM old "
+                   "WHERE p.id = old.id AND (p.image_sha256 IS DISTINCT FROM $2 OR p.rotation IS DISTINCT FROM "
+                   "$3::integer OR p.skew IS DISTINCT FROM $4::double precision OR p.text IS DISTINCT FROM $5 OR "
+                   "p.words IS DISTINCT FROM $6 OR p.confidence IS DISTINCT FROM $7::double precision OR p.problems "
+                   "IS DISTINCT FROM $8 OR p.facts IS DISTINCT FROM $9) RETURNING old.image_sha256",
+                   p, "cannot deliver a page's change", error);
+  if (res == NULL)
+    return FALSE;
+  if (PQntuples(res) == 0)
+    return TRUE;
+  *updated = TRUE;
+  old_image = cd_pg_value(res, 0, 0);
+  if (old_image != NULL && g_strcmp0(old_image, image) != 0) {
+    g_autoptr(CdPgParams) del = cd_pg_params_new();
+    cd_pg_params_add(del, old_image);
+    if (!cd_pg_exec_ok(d->self,
+                       "DELETE FROM images WHERE sha256 = $1 AND NOT EXISTS (SELECT 1 FROM pages WHERE "
+                       "image_sha256 = $1)",
+                       del, "cannot remove an image no page uses", error))
+      return FALSE;
+  }
+  return TRUE;
+}
+
 /* A page set aside whose review items changed (an unreadable page
  * rescanned, its item resolved): the server's items of that page replaced
  * by the spool's, with its revision and an audit entry, in one
@@ -776,6 +823,15 @@ cd_deliver_page_change(CdDelivery *d, gint64 spool_page, gint64 revision, GError
   current = MAX(current, revision);
   if (g_strcmp0(cd_pg_value(key, 0, 1), "stored") == 0 && page_id > 0) {
     g_autoptr(CdPgParams) rp = cd_pg_params_new();
+    g_autoptr(sqlite3_stmt) row =
+        cd_archive_prepare(d->spool, "SELECT " SPOOL_PAGE_COLUMNS " FROM pages WHERE id = ?", error);
+    gboolean updated = FALSE;
+    if (row == NULL)
+      return FALSE;
+    sqlite3_bind_int64(row, 1, spool_page);
+    if (sqlite3_step(row) == SQLITE_ROW && !cd_deliver_page_content(d, row, page_id, &updated, error))
+      return FALSE;
+    json_object_set_int_member(obj, "pages_updated", updated);
     cd_pg_params_add_int(rp, page_id);
     k = g_new(gint64, 1);
     v = g_new(gint64, 1);
@@ -976,7 +1032,7 @@ cd_deliver_change(CdDelivery *d, gint64 spool_doc, gint64 revision, GError **err
   g_autofree gchar *outcome = NULL;
   const gchar *action = "deliver-change";
   gint64 server_doc, current = revision, server_batch;
-  guint moved = 0, added = 0;
+  guint moved = 0, added = 0, content = 0;
   gint rc;
 
   txn = cd_pg_txn_begin(d->self, error);
@@ -1057,6 +1113,12 @@ cd_deliver_change(CdDelivery *d, gint64 spool_doc, gint64 revision, GError **err
         if (page_id < 0)
           return FALSE;
         added += page_id > 0;
+      } else if (page_id > 0) {
+        /* this station's page: its text and image as the spool's now */
+        gboolean updated = FALSE;
+        if (!cd_deliver_page_content(d, pages, page_id, &updated, error))
+          return FALSE;
+        content += updated;
       }
       if (from > 0) {
         moved++;
@@ -1094,6 +1156,7 @@ cd_deliver_change(CdDelivery *d, gint64 spool_doc, gint64 revision, GError **err
   json_object_set_int_member(obj, "revision", current);
   json_object_set_int_member(obj, "pages_moved", moved);
   json_object_set_int_member(obj, "pages_added", added);
+  json_object_set_int_member(obj, "pages_updated", content);
   detail = json_node_init_object(json_node_alloc(), g_steal_pointer(&obj));
   if (!cd_pg_audit(d->self, action, object, detail, error) || !cd_pg_txn_commit(txn, error))
     return FALSE;
