@@ -839,15 +839,14 @@ test_pg_deliver_page_content(Fixture *f, gconstpointer data)
   destroyed = json_object_get_array_member(json_node_get_object(run), "destroyed");
   g_assert_cmpuint(json_array_get_length(destroyed), >, 0);
   victim = json_array_get_int_element(destroyed, 0);
-  victim_sql = g_strdup_printf("SELECT document_id FROM deliveries WHERE source_document_id = %" G_GINT64_FORMAT,
-                               victim);
+  victim_sql =
+      g_strdup_printf("SELECT document_id FROM deliveries WHERE source_document_id = %" G_GINT64_FORMAT, victim);
   victim_server = cd_pg_test_db_int(f, victim_sql);
   g_test_message("destroyed %u documents, the first spool %" G_GINT64_FORMAT " (server %" G_GINT64_FORMAT ")",
                  json_array_get_length(destroyed), victim, victim_server);
-  g_assert_true(server_finds(server, "chest", victim_server, NULL) ||
-                server_finds(server, "metoprolol", victim_server, NULL) ||
-                server_finds(server, "glucose", victim_server, NULL) ||
-                server_finds(server, "arrhythmia", victim_server, NULL));
+  g_assert_true(
+      server_finds(server, "chest", victim_server, NULL) || server_finds(server, "metoprolol", victim_server, NULL) ||
+      server_finds(server, "glucose", victim_server, NULL) || server_finds(server, "arrhythmia", victim_server, NULL));
   a = spool_pages_state(spool);
   b = server_pages_state(f);
   g_assert_cmpstr(b, !=, a);

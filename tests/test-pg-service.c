@@ -717,6 +717,139 @@ test_pg_service_review_wakes(Fixture *f, gconstpointer data)
                    1);
 }
 
+/* `chartdesk review ACTION SPOOL …` in a process of its own, as an
+ * indexer at the station would run it; asserts it worked. */
+static void
+cli_review(Station *s, const gchar *action, gint64 id, const gchar *option, const gchar *value)
+{
+  g_autofree gchar *exe = g_test_build_filename(G_TEST_BUILT, "core", "cli", "chartdesk", NULL);
+  g_autofree gchar *ref = g_strdup_printf("%" G_GINT64_FORMAT, id);
+  g_autoptr(GSubprocess) proc = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree gchar *out = NULL;
+  g_autofree gchar *err = NULL;
+
+  proc = g_subprocess_new(G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE, &error, exe, "review",
+                          action, s->archive, ref, "--why", "decided at the station's terminal", option, value, NULL);
+  g_assert_no_error(error);
+  g_subprocess_communicate_utf8(proc, NULL, NULL, &out, &err, &error);
+  g_assert_no_error(error);
+  if (!g_subprocess_get_if_exited(proc) || g_subprocess_get_exit_status(proc) != 0)
+    g_printerr("chartdesk review %s: %s%s\n", action, out, err);
+  g_assert_true(g_subprocess_get_if_exited(proc) && g_subprocess_get_exit_status(proc) == 0);
+}
+
+/* Waits until the Delivery property shows @changes pending in @state. */
+static void
+station_wait_changes(Station *s, const gchar *state, guint64 changes, guint seconds)
+{
+  gint64 deadline = g_get_monotonic_time() + seconds * G_USEC_PER_SEC;
+  for (;;) {
+    g_autoptr(GVariant) d = station_delivery(s);
+    g_autofree gchar *now = delivery_str(d, "state");
+    if (g_strcmp0(now, state) == 0 && delivery_u64(d, "pending-changes") == changes)
+      return;
+    g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+    g_usleep(50000);
+  }
+}
+
+/* Review decisions made with `chartdesk review` in another process (no
+ * write notify reaches chartdeskd): the delivery sees them on the spool
+ * (PRAGMA data_version) and delivers them at once, well inside an
+ * interval of an hour; while the server is away the Delivery property
+ * counts them as pending changes, and once it is back they are
+ * delivered and the count is 0. */
+static void
+test_pg_service_cli_review(Fixture *f, gconstpointer data)
+{
+  Station *s = NULL;
+  g_autofree gchar *text = NULL;
+  g_autofree gchar *inputs = NULL;
+  g_autoptr(GVariant) delivered = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) items = NULL;
+  g_autofree gchar *resolved_sql = NULL;
+  g_autofree gchar *typed_sql = NULL;
+  CdReviewItem *first = NULL;
+  gint64 document = 0, deadline;
+  guint64 changes_before;
+  guint id;
+
+  if (cluster == NULL) {
+    g_test_skip(cd_pg_cluster_missing());
+    return;
+  }
+  s = station_init(f, 0, NULL);
+  g_file_get_contents(s->config, &text, NULL, &error);
+  g_assert_no_error(error);
+  {
+    g_auto(GStrv) b = g_strsplit(text, "deliver-interval=1\n", 2);
+    g_autofree gchar *final = g_strdup_printf("%sdeliver-interval=3600\n%s", b[0], b[1]);
+    g_file_set_contents(s->config, final, -1, &error);
+    g_assert_no_error(error);
+  }
+  station_start(s);
+  inputs = make_inputs(f, "in", 3, 2, 11);
+  id = station_batch(s, inputs, FALSE);
+  station_wait_batch(s, id, "finished", 120);
+  delivered = station_wait_delivered(s, 3, 120);
+  g_assert_cmpuint(delivery_u64(delivered, "pending-changes"), ==, 0);
+  {
+    g_autoptr(CdArchive) spool = cd_archive_open(s->archive, CD_ARCHIVE_FLAG_NONE, &error);
+    g_assert_no_error(error);
+    items = cd_archive_list_review(spool, FALSE, &error);
+    g_assert_no_error(error);
+  }
+  for (guint i = 0; i < items->len; i++) {
+    CdReviewItem *item = g_ptr_array_index(items, i);
+    if (first == NULL)
+      first = item;
+    if (item->document_id > 0 && (document == 0 || item->document_id != first->document_id))
+      document = item->document_id;
+  }
+  g_assert_nonnull(first);
+  g_assert_cmpint(document, >, 0);
+  changes_before = server_count(f, "SELECT count(*) FROM audit WHERE action = 'deliver-change'");
+
+  /* the server away: two decisions at the terminal are counted as
+   * pending changes (the first wakes a pass, which fails; the second is
+   * counted by a retry) */
+  cd_pg_cluster_ctl_stop(cluster);
+  cli_review(s, "resolve", first->id, NULL, NULL);
+  station_wait_changes(s, "server-away", 1, 60);
+  cli_review(s, "type", document, "--type", "consultation");
+  station_wait_changes(s, "server-away", first->document_id == document ? 1 : 2, 120);
+
+  /* back: delivered, nothing pending */
+  cd_pg_cluster_ctl_start(cluster);
+  station_wait_changes(s, "idle", 0, 120);
+  resolved_sql = g_strdup_printf("SELECT count(*) FROM review WHERE resolution = 'decided at the station''s terminal'");
+  g_assert_cmpuint(server_count(f, resolved_sql), ==, 1);
+  typed_sql =
+      g_strdup_printf("SELECT count(*) FROM deliveries v JOIN documents d ON d.id = v.document_id WHERE "
+                      "v.station = '%s' AND v.source_document_id = %" G_GINT64_FORMAT " AND d.type = 'consultation'",
+                      s->name, document);
+  g_assert_cmpuint(server_count(f, typed_sql), ==, 1);
+  g_assert_cmpuint(server_count(f, "SELECT count(*) FROM audit WHERE action = 'deliver-change'"), ==,
+                   changes_before + (first->document_id == document ? 1 : 2));
+
+  /* the server up: a decision at the terminal is on the server soon, not
+   * after the hour of the interval */
+  cli_review(s, "type", document, "--type", "progress-note");
+  g_clear_pointer(&typed_sql, g_free);
+  typed_sql =
+      g_strdup_printf("SELECT count(*) FROM deliveries v JOIN documents d ON d.id = v.document_id WHERE "
+                      "v.station = '%s' AND v.source_document_id = %" G_GINT64_FORMAT " AND d.type = 'progress-note'",
+                      s->name, document);
+  deadline = g_get_monotonic_time() + 60 * G_USEC_PER_SEC;
+  while (server_count(f, typed_sql) != 1) {
+    g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+    g_usleep(50000);
+  }
+  station_wait_changes(s, "idle", 0, 60);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -736,6 +869,8 @@ main(int argc, char **argv)
   g_test_add("/chartdesk/pg-service/server-away", Fixture, NULL, fixture_setup, test_pg_service_server_away,
              fixture_teardown);
   g_test_add("/chartdesk/pg-service/review-wakes", Fixture, NULL, fixture_setup, test_pg_service_review_wakes,
+             fixture_teardown);
+  g_test_add("/chartdesk/pg-service/cli-review", Fixture, NULL, fixture_setup, test_pg_service_cli_review,
              fixture_teardown);
   status = g_test_run();
   g_clear_pointer(&cluster, cd_pg_cluster_stop);

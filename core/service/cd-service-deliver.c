@@ -16,8 +16,10 @@
  *
  * One thread that delivers the service archive (the station's spool) to
  * the hospital's server with cd_pg_archive_deliver(): woken after every
- * document and batch the service commits, and every deliver-interval
- * seconds. Batches never wait for it: it reads the spool on a connection
+ * document and batch the service commits, when another process commits
+ * to the spool (`chartdesk review`, `chartdesk ingest`: PRAGMA
+ * data_version on its own connection, asked every second while idle),
+ * and every deliver-interval seconds. Batches never wait for it: it reads the spool on a connection
  * of its own (SQLite's WAL lets a reader and the batch's writer run at
  * once), and the server's transactions are its alone.
  *
@@ -29,6 +31,9 @@
  */
 
 #define CD_DELIVER_MAX_BACKOFF_S 60
+/* how often an idle delivery asks the spool whether another process
+ * committed to it (PRAGMA data_version: a read of shared memory) */
+#define CD_DELIVER_WATCH_US (1 * G_USEC_PER_SEC)
 
 struct _CdDeliverer {
   gchar *spool;
@@ -46,6 +51,8 @@ struct _CdDeliverer {
   CdArchive *spool_archive;
   CdPgArchive *pg;
   GBytes *audit_key; /* the server chain's, NULL: none */
+  gint64 data_version; /* the spool's PRAGMA data_version when the last pass began */
+  gint64 changes_mark; /* the server's changes_delivered for this station, at the last look */
 
   /* guarded by mutex */
   GMutex mutex;
@@ -62,6 +69,7 @@ struct _CdDeliverer {
   guint64 duplicates;      /* documents another station had delivered */
   gint64 spool_documents;  /* documents in the spool at the last look */
   gint64 synced_documents; /* of those, how many the server is known to have */
+  gint64 pending_changes;  /* spool changes past the server's mark, at the last look */
   gchar *last_error;       /* NULL once a pass succeeded again */
   guint notify_id;
 };
@@ -127,7 +135,7 @@ cd_deliverer_changed_locked(CdDeliverer *self)
 static gboolean
 cd_deliverer_pass(CdDeliverer *self, CdDeliverStats *stats, GError **error)
 {
-  gint64 before;
+  gint64 before, changes, mark;
 
   if (self->spool_archive == NULL) {
     if (!g_file_test(self->spool, G_FILE_TEST_EXISTS))
@@ -138,13 +146,17 @@ cd_deliverer_pass(CdDeliverer *self, CdDeliverStats *stats, GError **error)
       return FALSE;
     }
   }
+  /* read before the pass: a commit by anyone during it makes another */
+  self->data_version = cd_archive_get_data_version(self->spool_archive, NULL);
   before = cd_archive_count_documents(self->spool_archive, error);
-  if (before < 0) {
+  changes = cd_archive_count_changes_after(self->spool_archive, self->changes_mark, error);
+  if (before < 0 || changes < 0) {
     g_prefix_error(error, "the spool: ");
     return FALSE;
   }
   g_mutex_lock(&self->mutex);
   self->spool_documents = before;
+  self->pending_changes = changes;
   g_mutex_unlock(&self->mutex);
   if (self->pg == NULL) {
     self->pg = cd_pg_archive_open(self->server, CD_ARCHIVE_FLAG_CREATE, error);
@@ -167,7 +179,37 @@ cd_deliverer_pass(CdDeliverer *self, CdDeliverStats *stats, GError **error)
   g_mutex_lock(&self->mutex);
   self->synced_documents = MAX(before, (gint64) (stats->documents + stats->already + stats->duplicates));
   g_mutex_unlock(&self->mutex);
+  /* the changes still waiting: those committed since the pass read them */
+  mark = cd_pg_archive_get_changes_delivered(self->pg, self->station, error);
+  if (mark < 0) {
+    g_clear_pointer(&self->pg, cd_pg_archive_free);
+    return FALSE;
+  }
+  self->changes_mark = mark;
+  changes = cd_archive_count_changes_after(self->spool_archive, mark, error);
+  if (changes < 0) {
+    g_prefix_error(error, "the spool: ");
+    return FALSE;
+  }
+  g_mutex_lock(&self->mutex);
+  self->pending_changes = changes;
+  g_mutex_unlock(&self->mutex);
   return TRUE;
+}
+
+/* Whether another connection committed to the spool since the last pass
+ * began (`chartdesk review` or `chartdesk ingest` in another process, or
+ * the service's own connection). Called on the delivery thread, which
+ * alone uses its spool connection. */
+static gboolean
+cd_deliverer_spool_changed(CdDeliverer *self)
+{
+  gint64 version;
+
+  if (self->spool_archive == NULL)
+    return FALSE;
+  version = cd_archive_get_data_version(self->spool_archive, NULL);
+  return version >= 0 && version != self->data_version;
 }
 
 static gpointer
@@ -186,7 +228,17 @@ cd_deliverer_thread(gpointer data)
      * backoff, so a batch against an absent server does not try the
      * server after each document */
     if (!(self->kicked && self->failures == 0) && now < self->next_due) {
-      g_cond_wait_until(&self->cond, &self->mutex, self->next_due);
+      gboolean changed;
+      g_cond_wait_until(&self->cond, &self->mutex, MIN(self->next_due, now + CD_DELIVER_WATCH_US));
+      if (self->stopping || self->kicked || self->failures > 0)
+        continue;
+      /* another process's commit wakes a healthy delivery as the
+       * service's own do */
+      g_mutex_unlock(&self->mutex);
+      changed = cd_deliverer_spool_changed(self);
+      g_mutex_lock(&self->mutex);
+      if (changed)
+        self->kicked = TRUE;
       continue;
     }
     self->kicked = FALSE;
@@ -243,8 +295,8 @@ void
 cd_deliverer_start(CdDeliverer *self)
 {
   g_return_if_fail(self->thread == NULL);
-  g_message("delivering %s to %s as station %s (every %u s, and after each commit)", self->spool, self->server_name,
-            self->station, self->interval_s);
+  g_message("delivering %s to %s as station %s (every %u s, and after each commit to it)", self->spool,
+            self->server_name, self->station, self->interval_s);
   self->thread = g_thread_new("cd-deliver", cd_deliverer_thread, self);
 }
 
@@ -316,6 +368,7 @@ cd_deliverer_get_state(CdDeliverer *self, gboolean reveal)
   g_variant_builder_add(&b, "{sv}", "station", g_variant_new_string(self->station));
   g_variant_builder_add(&b, "{sv}", "state", g_variant_new_string(state));
   g_variant_builder_add(&b, "{sv}", "pending-documents", g_variant_new_uint64((guint64) pending));
+  g_variant_builder_add(&b, "{sv}", "pending-changes", g_variant_new_uint64((guint64) MAX(self->pending_changes, 0)));
   g_variant_builder_add(&b, "{sv}", "delivered-documents", g_variant_new_uint64(self->delivered));
   g_variant_builder_add(&b, "{sv}", "delivered-pages", g_variant_new_uint64(self->pages));
   g_variant_builder_add(&b, "{sv}", "duplicate-documents", g_variant_new_uint64(self->duplicates));

@@ -40,6 +40,76 @@ cd_archive_count_documents(CdArchive *self, GError **error)
   return sqlite3_column_int64(stmt, 0);
 }
 
+/**
+ * cd_archive_count_changes_after:
+ * @self: a #CdArchive
+ * @after: a change number: the server's `changes_delivered` for this spool
+ * @error: return location for a #GError
+ *
+ * How many documents (and pages set aside) changed after their delivery
+ * and wait to be delivered again: the changes numbered past @after
+ * (document_changes, one row a document however often it changed).
+ * chartdeskd's pending changes. A count: not audited, no permission.
+ *
+ * Returns: the number of changes (0 for an archive before schema 11), or
+ *   -1 with @error set
+ */
+gint64
+cd_archive_count_changes_after(CdArchive *self, gint64 after, GError **error)
+{
+  g_autoptr(GRecMutexLocker) locker = NULL;
+  g_autoptr(sqlite3_stmt) table = NULL;
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+
+  g_return_val_if_fail(CD_IS_ARCHIVE(self), -1);
+  locker = g_rec_mutex_locker_new(cd_archive_get_mutex(self));
+  table = cd_archive_prepare(self, "SELECT 1 FROM sqlite_schema WHERE name = 'document_changes'", error);
+  if (table == NULL)
+    return -1;
+  if (sqlite3_step(table) != SQLITE_ROW)
+    return 0;
+  stmt = cd_archive_prepare(self, "SELECT count(*) FROM document_changes WHERE seq > ?", error);
+  if (stmt == NULL)
+    return -1;
+  sqlite3_bind_int64(stmt, 1, after);
+  if (sqlite3_step(stmt) != SQLITE_ROW) {
+    cd_archive_set_error(self, error, "cannot count the changes");
+    return -1;
+  }
+  return sqlite3_column_int64(stmt, 0);
+}
+
+/**
+ * cd_archive_get_data_version:
+ * @self: a #CdArchive
+ * @error: return location for a #GError
+ *
+ * SQLite's `PRAGMA data_version` on this archive's connection: it differs
+ * from the last value read whenever another connection, in this process
+ * or another (`chartdesk review`, `chartdesk ingest`), committed to the
+ * file meanwhile. Read from shared memory in WAL mode: cheap enough to
+ * ask every second.
+ *
+ * Returns: the value, or -1 with @error set
+ */
+gint64
+cd_archive_get_data_version(CdArchive *self, GError **error)
+{
+  g_autoptr(GRecMutexLocker) locker = NULL;
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+
+  g_return_val_if_fail(CD_IS_ARCHIVE(self), -1);
+  locker = g_rec_mutex_locker_new(cd_archive_get_mutex(self));
+  stmt = cd_archive_prepare(self, "PRAGMA data_version", error);
+  if (stmt == NULL)
+    return -1;
+  if (sqlite3_step(stmt) != SQLITE_ROW) {
+    cd_archive_set_error(self, error, "cannot read the data version");
+    return -1;
+  }
+  return sqlite3_column_int64(stmt, 0);
+}
+
 /* A URI as logs and D-Bus show it: the password is left out, whether in
  * the user part (`user:secret@`) or in a `password=` parameter. */
 gchar *

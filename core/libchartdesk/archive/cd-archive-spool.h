@@ -12,6 +12,8 @@
 G_BEGIN_DECLS
 
 gint64 cd_archive_count_documents(CdArchive *self, GError **error);
+gint64 cd_archive_count_changes_after(CdArchive *self, gint64 after, GError **error);
+gint64 cd_archive_get_data_version(CdArchive *self, GError **error);
 gchar *cd_server_display_name(const gchar *uri);
 gchar *cd_server_error_message(const gchar *uri, const gchar *message);
 

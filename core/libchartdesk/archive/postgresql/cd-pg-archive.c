@@ -1675,6 +1675,22 @@ cd_deliver_cancelled(GCancellable *cancellable, GError **error)
   return g_cancellable_set_error_if_cancelled(cancellable, error);
 }
 
+gint64
+cd_pg_archive_get_changes_delivered(CdPgArchive *self, const gchar *station, GError **error)
+{
+  g_autoptr(CdPgParams) p = cd_pg_params_new();
+  g_autoptr(PGresult) res = NULL;
+
+  g_return_val_if_fail(self != NULL, -1);
+  g_return_val_if_fail(station != NULL, -1);
+  g_autoptr(GRecMutexLocker) held = g_rec_mutex_locker_new(&self->mutex);
+  cd_pg_params_add(p, station);
+  res = cd_pg_exec(self, "SELECT changes_delivered FROM stations WHERE name = $1", p, "cannot read the station", error);
+  if (res == NULL)
+    return -1;
+  return PQntuples(res) > 0 ? cd_pg_int(res, 0, 0) : 0;
+}
+
 gboolean
 cd_pg_archive_deliver(CdPgArchive *self, CdArchive *spool, const gchar *station, CdDeliverStats *stats,
                       GCancellable *cancellable, GError **error)

@@ -87,6 +87,20 @@ typedef struct {
 gboolean cd_pg_archive_deliver(CdPgArchive *self, CdArchive *spool, const gchar *station, CdDeliverStats *stats,
                                GCancellable *cancellable, GError **error);
 
+/**
+ * cd_pg_archive_get_changes_delivered:
+ * @station: a station's name
+ *
+ * The spool change number (`document_changes.seq`) up to which every
+ * change of @station's spool is on the server: the spool's changes past
+ * it are pending (cd_archive_count_changes_after()). A number, nothing
+ * about patients: no permission needed, not audited.
+ *
+ * Returns: the number (0 for a station that never delivered), -1 with
+ *   @error set
+ */
+gint64 cd_pg_archive_get_changes_delivered(CdPgArchive *self, const gchar *station, GError **error);
+
 /* the same result as cd_archive_search_ex() on SQLite, from the server */
 CdSearchResult *cd_pg_archive_search(CdPgArchive *self, const CdSearchQuery *query, GError **error);
 JsonNode *cd_pg_archive_get_document(CdPgArchive *self, gint64 id, GError **error);
