@@ -19,6 +19,7 @@
 #include "cd-error.h"
 #include "cd-pg-archive.h"
 #include "cd-pg-cluster.h"
+#include "cd-pg-schema.h"
 #include "cd-test-util.h"
 
 static CdPgCluster *cluster;
@@ -756,6 +757,172 @@ test_pg_audit_cli(Fixture *f, gconstpointer data)
   g_assert_nonnull(strstr(r6.err, "keyed"));
 }
 
+/* The listing's statements as the library plans them, with sequential
+ * scans disabled for the session (PGOPTIONS): any "Seq Scan on audit" left
+ * means no index could answer the filter. */
+static gchar *
+audit_plan(CdPgArchive *server, const gchar *user, const gchar *mrn, const gchar *from, const gchar *to)
+{
+  g_autoptr(GError) error = NULL;
+  gchar *plan = cd_pg_archive_explain_list_audit(server, user, mrn, from, to, &error);
+
+  g_assert_no_error(error);
+  g_test_message("user %s, mrn %s, %s to %s:\n%s", user, mrn, from, to, plan);
+  g_assert_null(strstr(plan, "Seq Scan on audit"));
+  return plan;
+}
+
+static gint64
+listed_total(CdPgArchive *server, const gchar *user, const gchar *mrn, const gchar *from, const gchar *to)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) rows = NULL;
+  gint64 total = -1;
+
+  rows = cd_pg_archive_list_audit(server, user, mrn, from, to, 10, 0, &total, &error);
+  g_assert_no_error(error);
+  g_assert_cmpuint(json_array_get_length(json_node_get_array(rows)), ==, MIN(total, 10));
+  return total;
+}
+
+/* The audit listing's filters read indexes (schema 4) on a log of 30,000
+ * entries: the user (as the actor, `USER (…`, `… for USER`), the patient
+ * (the MRN in an entry's detail, or its document or page), the days, and
+ * the newest-first paging; and the totals are what the conditions mean,
+ * a user's name matched literally (`_` is no wildcard). */
+static void
+test_pg_audit_indexed(Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) server_key = NULL;
+  g_autoptr(GBytes) station_key = NULL;
+  g_autofree gchar *p1 = write_key(f, "server.key", &server_key);
+  g_autofree gchar *p2 = write_key(f, "station.key", &station_key);
+  g_autoptr(CdArchive) spool = NULL;
+  g_autoptr(CdPgArchive) server = NULL;
+  g_autoptr(CdPgArchive) planned = NULL;
+  g_autoptr(CdPrincipal) auditor = cd_principal_new_user("olga", (const gchar *const[]){ "auditor", NULL });
+  g_autofree gchar *plan = NULL;
+  gint64 expected;
+  PGresult *res;
+
+  /* the reads of keyed_server_with_reads (alice's views of MRN100's
+   * document, the station's own), then 30,000 entries more */
+  server = keyed_server_with_reads(f, server_key, station_key, &spool);
+  res = PQexec(f->raw,
+               "INSERT INTO audit (ts, actor, action, object, detail, prev_hash, hash) "
+               "SELECT to_char(timestamp '2020-01-01' + i * interval '97 minutes', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
+               "CASE i % 3 WHEN 0 THEN 'user' || (i % 200) WHEN 1 THEN 'user' || (i % 200) || ' (break-glass)' "
+               "ELSE 'svc for user' || (i % 200) END, CASE i % 4 WHEN 0 THEN 'view' ELSE 'search' END, "
+               "CASE i % 5 WHEN 0 THEN 'document:' || (100000 + i) ELSE 'archive' END, "
+               "CASE i % 2 WHEN 0 THEN json_build_object('mrn', 'B' || (i % 1000))::text "
+               "ELSE json_build_object('purpose', 'care', 'detail', json_build_object('mrn', 'B' || (i % 997)))::text "
+               "END, 'x', 'x' FROM generate_series(1, 30000) i;"
+               "INSERT INTO audit (ts, actor, action, object, detail, prev_hash, hash) VALUES "
+               "('2026-01-01T00:00:00Z', 'userx1', 'view', 'archive', 'not json', 'x', 'x');"
+               "ANALYZE audit");
+  g_assert_cmpint(PQresultStatus(res), ==, PGRES_COMMAND_OK);
+  PQclear(res);
+
+  /* the plans, on a connection of their own without sequential scans */
+  g_setenv("PGOPTIONS", "-c enable_seqscan=off", TRUE);
+  planned = cd_pg_archive_open(f->uri, CD_ARCHIVE_FLAG_NONE, &error);
+  g_unsetenv("PGOPTIONS");
+  g_assert_no_error(error);
+  g_assert_true(cd_pg_archive_set_audit_key(planned, server_key, &error));
+  g_assert_no_error(error);
+  plan = audit_plan(planned, "user7", NULL, NULL, NULL);
+  g_assert_nonnull(strstr(plan, "audit_actor "));
+  g_assert_nonnull(strstr(plan, "audit_actor_reversed"));
+  g_clear_pointer(&plan, g_free);
+  plan = audit_plan(planned, NULL, "B42", NULL, NULL);
+  g_assert_nonnull(strstr(plan, "audit_mrns"));
+  g_assert_nonnull(strstr(plan, "audit_object"));
+  g_clear_pointer(&plan, g_free);
+  plan = audit_plan(planned, NULL, NULL, "2023-05-01", "2023-05-31");
+  g_assert_nonnull(strstr(plan, "audit_ts"));
+  g_clear_pointer(&plan, g_free);
+  plan = audit_plan(planned, "alice", "MRN100", "2020-01-01", NULL);
+  g_clear_pointer(&plan, g_free);
+  {
+    /* no filter: the first page newest first, from the index's end */
+    g_autofree gchar *all = cd_pg_archive_explain_list_audit(planned, NULL, NULL, NULL, NULL, &error);
+    const gchar *listing;
+    g_assert_no_error(error);
+    listing = strstr(all, "\n\n");
+    g_assert_nonnull(listing);
+    g_test_message("no filter:\n%s", all);
+    g_assert_nonnull(strstr(listing, "Index Scan Backward using audit_ts"));
+  }
+
+  /* what they answer: what the conditions mean */
+  cd_pg_archive_set_principal(server, auditor);
+  g_assert_cmpint(cd_pg_test_db_int(f, "SELECT count(*) FROM audit WHERE actor IN ('user7', 'user7 (break-glass)', "
+                                       "'svc for user7')"),
+                  ==, 150);
+  g_assert_cmpint(listed_total(server, "user7", NULL, NULL, NULL), ==, 150);
+  g_assert_cmpint(listed_total(server, "user_1", NULL, NULL, NULL), ==, 0);
+  g_assert_cmpint(listed_total(server, "userx1", NULL, NULL, NULL), ==, 1);
+  /* (each listing adds its own audit-list entry, naming the filters:
+   * counted first) */
+  expected = cd_pg_test_db_int(f, "SELECT count(*) FROM audit WHERE detail LIKE '%\"B42\"%'");
+  g_assert_cmpint(expected, >, 0);
+  g_assert_cmpint(listed_total(server, NULL, "B42", NULL, NULL), ==, expected);
+  expected = cd_pg_test_db_int(f, "SELECT count(*) FROM audit WHERE ts >= '2023-05-01' AND ts < '2023-06-01'");
+  g_assert_cmpint(expected, >, 0);
+  g_assert_cmpint(listed_total(server, NULL, NULL, "2023-05-01", "2023-05-31"), ==, expected);
+  /* MRN100's entries through its documents, as before the indexes */
+  g_assert_cmpint(listed_total(server, "alice", "MRN100", NULL, NULL), >=, 2);
+  g_assert_cmpint(listed_total(server, NULL, "MRN100", NULL, NULL), >=, 3);
+}
+
+/* A server of schema 3 with audit entries migrates to schema 4: the
+ * indexes are built over the entries already there, and the listing
+ * finds them by patient and user as before. */
+static void
+test_pg_audit_migrated(Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CdPgArchive) server = NULL;
+  PGresult *res;
+
+  for (guint v = 0; v < 3; v++) {
+    res = PQexec(f->raw, cd_pg_migrations[v]);
+    g_assert_cmpint(PQresultStatus(res), ==, PGRES_COMMAND_OK);
+    PQclear(res);
+  }
+  res = PQexec(f->raw, "INSERT INTO meta (key, value) VALUES ('schema_version', '3');"
+                       "INSERT INTO audit (ts, actor, action, object, detail, prev_hash, hash) VALUES "
+                       "('2025-01-01T00:00:00Z', 'dora (break-glass)', 'view', 'archive', '{\"mrn\": \"OLD1\"}', 'x', "
+                       "'x'), ('2025-01-02T00:00:00Z', 'svc for dora', 'search', 'archive', "
+                       "'{\"purpose\": \"care\", \"detail\": {\"mrn\": \"OLD1\"}}', 'x', 'x'), "
+                       "('2025-01-03T00:00:00Z', 'ed', 'search', 'archive', 'not json', 'x', 'x')");
+  g_assert_cmpint(PQresultStatus(res), ==, PGRES_COMMAND_OK);
+  PQclear(res);
+  g_assert_cmpint(cd_pg_test_db_int(f, "SELECT count(*) FROM pg_indexes WHERE indexname IN ('audit_ts', "
+                                       "'audit_actor', 'audit_actor_reversed', 'audit_object', 'audit_mrns')"),
+                  ==, 0);
+
+  server = cd_pg_archive_open(f->uri, CD_ARCHIVE_FLAG_CREATE, &error);
+  g_assert_no_error(error);
+  g_assert_cmpint(cd_pg_archive_get_schema_version(server), ==, 4);
+  g_assert_cmpint(cd_pg_test_db_int(f, "SELECT value::int FROM meta WHERE key = 'schema_version'"), ==, 4);
+  g_assert_cmpint(cd_pg_test_db_int(f, "SELECT count(*) FROM pg_indexes WHERE indexname IN ('audit_ts', "
+                                       "'audit_actor', 'audit_actor_reversed', 'audit_object', 'audit_mrns')"),
+                  ==, 5);
+  g_assert_cmpint(cd_pg_test_db_int(f, "SELECT count(*) FROM audit WHERE cd_audit_mrns(detail) @> ARRAY['OLD1']"), ==,
+                  2);
+  g_assert_cmpint(listed_total(server, NULL, "OLD1", NULL, NULL), ==, 2);
+  g_assert_cmpint(listed_total(server, "dora", NULL, NULL, NULL), ==, 2);
+  g_assert_cmpint(listed_total(server, "ed", NULL, "2025-01-03", "2025-01-03"), ==, 1);
+  /* a new entry whose detail is not JSON is written, and names no MRN */
+  res = PQexec(f->raw, "INSERT INTO audit (ts, actor, action, object, detail, prev_hash, hash) VALUES "
+                       "('2025-01-04T00:00:00Z', 'ed', 'search', 'archive', '{broken', 'x', 'x')");
+  g_assert_cmpint(PQresultStatus(res), ==, PGRES_COMMAND_OK);
+  PQclear(res);
+  g_assert_cmpint(listed_total(server, "ed", NULL, NULL, NULL), ==, 2);
+}
+
 static void
 skip_all(gconstpointer data)
 {
@@ -776,6 +943,8 @@ main(int argc, char **argv)
     { "/chartdesk/pg-audit/list", test_pg_audit_list },
     { "/chartdesk/pg-audit/two-stations", test_pg_audit_two_stations },
     { "/chartdesk/pg-audit/cli", test_pg_audit_cli },
+    { "/chartdesk/pg-audit/indexed", test_pg_audit_indexed },
+    { "/chartdesk/pg-audit/migrated", test_pg_audit_migrated },
   };
   gint rc;
 

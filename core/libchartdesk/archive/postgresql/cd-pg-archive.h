@@ -130,7 +130,7 @@ JsonNode *cd_pg_archive_summary(CdPgArchive *self, GError **error);
  * version 2 adds the revisions of delivered documents (changes after
  * delivery).
  */
-#define CD_PG_ARCHIVE_SCHEMA_VERSION 3
+#define CD_PG_ARCHIVE_SCHEMA_VERSION 4
 
 /* the server's schema version, as read at open */
 gint cd_pg_archive_get_schema_version(CdPgArchive *self);
@@ -181,6 +181,8 @@ JsonNode *cd_pg_archive_verify_audit_report(CdPgArchive *self, GError **error);
 gboolean cd_pg_archive_verify_audit(CdPgArchive *self, gint64 *bad_entry, GError **error);
 JsonNode *cd_pg_archive_list_audit(CdPgArchive *self, const gchar *user, const gchar *mrn, const gchar *from,
                                    const gchar *to, guint limit, guint offset, gint64 *total, GError **error);
+gchar *cd_pg_archive_explain_list_audit(CdPgArchive *self, const gchar *user, const gchar *mrn, const gchar *from,
+                                        const gchar *to, GError **error);
 gboolean cd_pg_archive_export_audit(CdPgArchive *self, const gchar *user, const gchar *mrn, const gchar *from,
                                     const gchar *to, const gchar *format, GOutputStream *out, guint64 *n_entries,
                                     GCancellable *cancellable, GError **error);

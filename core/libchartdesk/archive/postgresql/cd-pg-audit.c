@@ -935,7 +935,30 @@ cd_pg_audit_json_function(CdPgArchive *self, GError **error)
 
 /* The listing's rows: an entry's patient is its document's (a station's
  * `document:N` is the station's own id, found through its delivery), its
- * page's document's (server entries), or the MRN its detail names. */
+ * page's document's (server entries), or the MRN its detail names.
+ *
+ * Each filter is answered from an index of schema 4 (the parameters are
+ * constants when libpq's unnamed statement is planned, so a filter not
+ * given folds away): the user is the actor itself, `USER (…` (a prefix of
+ * audit_actor) or `… for USER` (a prefix of the reversed actor,
+ * audit_actor_reversed), the name taken literally (its `%`, `_` and `\`
+ * escaped); the days are a range of audit_ts, which also gives the order
+ * newest first and the paging; the patient is CD_PG_AUDIT_MRN's
+ * candidates. */
+/* With an MRN ($2): the entries that can be about the patient, from
+ * indexes (the MRNs their details name; the objects naming the patient's
+ * server documents and pages, and the station documents delivered as
+ * them); CD_PG_AUDIT_SELECT's condition then decides, as without it. An
+ * object is matched as the writers write it (`document:N`, N in decimal). */
+#define CD_PG_AUDIT_MRN                                                                                                \
+  "AND a.id IN (SELECT x.id FROM audit x WHERE cd_audit_mrns(x.detail) @> ARRAY[$2::text] "                            \
+  "UNION ALL SELECT x.id FROM documents dd JOIN audit x ON x.object = 'document:' || dd.id AND x.station IS NULL "     \
+  "WHERE dd.patient_mrn = $2 "                                                                                         \
+  "UNION ALL SELECT x.id FROM documents dd JOIN deliveries v ON v.document_id = dd.id JOIN audit x ON x.object = "     \
+  "'document:' || v.source_document_id AND x.station = v.station WHERE dd.patient_mrn = $2 "                           \
+  "UNION ALL SELECT x.id FROM documents dd JOIN pages pg ON pg.document_id = dd.id JOIN audit x ON x.object = "        \
+  "'page:' || pg.id AND x.station IS NULL WHERE dd.patient_mrn = $2) "
+
 #define CD_PG_AUDIT_SELECT                                                                                             \
   "SELECT a.id, a.station, a.source_id, a.ts, a.actor, a.action, a.object, "                                           \
   "coalesce(d.patient_mrn, a.j->>'mrn', a.j->'detail'->>'mrn'), d.id, a.j->>'purpose', a.detail "                      \
@@ -948,7 +971,10 @@ cd_pg_audit_json_function(CdPgArchive *self, GError **error)
   "WHEN a.station IS NULL THEN (SELECT pg.document_id FROM pages pg WHERE pg.id = substr(a.object, 6)::bigint) "       \
   "END AS doc) o ON true "                                                                                             \
   "LEFT JOIN documents d ON d.id = o.doc "                                                                             \
-  "WHERE ($1::text IS NULL OR a.actor = $1 OR a.actor LIKE $1 || ' (%' OR a.actor LIKE '% for ' || $1) "               \
+  "WHERE ($1::text IS NULL OR a.actor = $1 "                                                                           \
+  "OR a.actor LIKE replace(replace(replace($1, '\\', '\\\\'), '%', '\\%'), '_', '\\_') || ' (%' "                      \
+  "OR reverse(a.actor) LIKE replace(replace(replace(reverse($1), '\\', '\\\\'), '%', '\\%'), '_', '\\_') || ' rof "    \
+  "%') "                                                                                                               \
   "AND ($2::text IS NULL OR d.patient_mrn = $2 OR a.j->>'mrn' = $2 OR a.j->'detail'->>'mrn' = $2) "                    \
   "AND ($3::text IS NULL OR a.ts >= $3) AND ($4::text IS NULL OR a.ts < (($4::date + 1)::text)) "
 
@@ -963,6 +989,10 @@ cd_pg_audit_filter_params(const gchar *user, const gchar *mrn, const gchar *from
   cd_pg_params_add(p, to);
   return p;
 }
+
+/* the export's next chunk, after ($5, $6) */
+#define CD_PG_AUDIT_NEXT                                                                                               \
+  "AND ($5::text IS NULL OR (a.ts, a.id) < ($5::text, $6::bigint)) ORDER BY a.ts DESC, a.id DESC LIMIT 1000"
 
 /* One row of CD_PG_AUDIT_SELECT as the listing's object. */
 static JsonNode *
@@ -1078,14 +1108,19 @@ cd_pg_archive_list_audit(CdPgArchive *self, const gchar *user, const gchar *mrn,
       !cd_pg_audit_json_function(self, error))
     return NULL;
   cp = cd_pg_audit_filter_params(user, mrn, from, to);
-  count = cd_pg_exec(self, "SELECT count(*) FROM (" CD_PG_AUDIT_SELECT ") c", cp, "cannot read the audit log", error);
+  count = cd_pg_exec(self,
+                     mrn != NULL ? "SELECT count(*) FROM (" CD_PG_AUDIT_SELECT CD_PG_AUDIT_MRN ") c"
+                                 : "SELECT count(*) FROM (" CD_PG_AUDIT_SELECT ") c",
+                     cp, "cannot read the audit log", error);
   if (count == NULL)
     return NULL;
   p = cd_pg_audit_filter_params(user, mrn, from, to);
   cd_pg_params_add_int(p, limit > 0 ? limit : 100);
   cd_pg_params_add_int(p, offset);
-  res = cd_pg_exec(self, CD_PG_AUDIT_SELECT "ORDER BY a.ts DESC, a.id DESC LIMIT $5 OFFSET $6", p,
-                   "cannot read the audit log", error);
+  res = cd_pg_exec(self,
+                   mrn != NULL ? CD_PG_AUDIT_SELECT CD_PG_AUDIT_MRN "ORDER BY a.ts DESC, a.id DESC LIMIT $5 OFFSET $6"
+                               : CD_PG_AUDIT_SELECT "ORDER BY a.ts DESC, a.id DESC LIMIT $5 OFFSET $6",
+                   p, "cannot read the audit log", error);
   if (res == NULL)
     return NULL;
   rows = json_array_sized_new(PQntuples(res));
@@ -1099,6 +1134,60 @@ cd_pg_archive_list_audit(CdPgArchive *self, const gchar *user, const gchar *mrn,
   if (total != NULL)
     *total = cd_pg_int(count, 0, 0);
   return json_node_init_array(json_node_alloc(), rows);
+}
+
+/**
+ * cd_pg_archive_explain_list_audit:
+ * @self: the server
+ * @user: (nullable): as cd_pg_archive_list_audit()
+ * @mrn: (nullable): as cd_pg_archive_list_audit()
+ * @from: (nullable): as cd_pg_archive_list_audit()
+ * @to: (nullable): as cd_pg_archive_list_audit()
+ * @error: return location for a #GError
+ *
+ * The plans (`EXPLAIN`) of the statements cd_pg_archive_list_audit()
+ * runs with these filters, its count and its first page of 100, for the
+ * tests and for an administrator checking the indexes. Needs
+ * %CD_PERMISSION_READ_AUDIT; reads no entry, so it is not audited.
+ *
+ * Returns: (transfer full): the plans' text, the count's first, or %NULL
+ *   with @error set
+ */
+gchar *
+cd_pg_archive_explain_list_audit(CdPgArchive *self, const gchar *user, const gchar *mrn, const gchar *from,
+                                 const gchar *to, GError **error)
+{
+  g_autoptr(GRecMutexLocker) held = NULL;
+  g_autoptr(GString) out = g_string_new(NULL);
+  const gchar *statements[] = {
+    mrn != NULL ? "EXPLAIN SELECT count(*) FROM (" CD_PG_AUDIT_SELECT CD_PG_AUDIT_MRN ") c"
+                : "EXPLAIN SELECT count(*) FROM (" CD_PG_AUDIT_SELECT ") c",
+    mrn != NULL ? "EXPLAIN " CD_PG_AUDIT_SELECT CD_PG_AUDIT_MRN "ORDER BY a.ts DESC, a.id DESC LIMIT $5 OFFSET $6"
+                : "EXPLAIN " CD_PG_AUDIT_SELECT "ORDER BY a.ts DESC, a.id DESC LIMIT $5 OFFSET $6",
+  };
+
+  g_return_val_if_fail(self != NULL, NULL);
+  if (!cd_pg_audit_check_filters(from, to, error))
+    return NULL;
+  held = g_rec_mutex_locker_new(&self->mutex);
+  if (!cd_pg_require(self, CD_PERMISSION_READ_AUDIT, "read the audit log", "audit", error) ||
+      !cd_pg_audit_json_function(self, error))
+    return NULL;
+  for (guint i = 0; i < G_N_ELEMENTS(statements); i++) {
+    g_autoptr(CdPgParams) p = cd_pg_audit_filter_params(user, mrn, from, to);
+    g_autoptr(PGresult) res = NULL;
+    if (i == 1) {
+      cd_pg_params_add_int(p, 100);
+      cd_pg_params_add_int(p, 0);
+    }
+    res = cd_pg_exec(self, statements[i], p, "cannot explain the audit listing", error);
+    if (res == NULL)
+      return NULL;
+    for (gint r = 0; r < PQntuples(res); r++)
+      g_string_append_printf(out, "%s\n", cd_pg_value(res, r, 0));
+    g_string_append(out, "\n");
+  }
+  return g_string_free(g_steal_pointer(&out), FALSE);
 }
 
 /* One field and its separator: RFC 4180, formulas guarded (cd-csv.c). */
@@ -1205,10 +1294,9 @@ cd_pg_archive_export_audit(CdPgArchive *self, const gchar *user, const gchar *mr
 
     cd_pg_params_add(p, after_ts);
     cd_pg_params_add(p, after_id);
-    res = cd_pg_exec(self,
-                     CD_PG_AUDIT_SELECT "AND ($5::text IS NULL OR (a.ts, a.id) < ($5::text, $6::bigint)) "
-                                        "ORDER BY a.ts DESC, a.id DESC LIMIT 1000",
-                     p, "cannot read the audit log", error);
+    res = cd_pg_exec(
+        self, mrn != NULL ? CD_PG_AUDIT_SELECT CD_PG_AUDIT_MRN CD_PG_AUDIT_NEXT : CD_PG_AUDIT_SELECT CD_PG_AUDIT_NEXT,
+        p, "cannot read the audit log", error);
     if (res == NULL)
       return FALSE;
     rows = PQntuples(res);

@@ -198,4 +198,23 @@ static const gchar *const cd_pg_migrations[] = {
   "CREATE INDEX patients_family_prefix ON patients (lower(family) text_pattern_ops);"
   "CREATE INDEX patients_given_prefix ON patients (lower(given) text_pattern_ops);"
   "CREATE INDEX patients_merged_into ON patients (merged_into) WHERE merged_into IS NOT NULL;",
+
+  /* 3 → 4: the audit listing (`chartdesk audit list|export
+   * postgresql://…`, the web workstation's audit screen) reads indexes,
+   * not the whole log (cd-pg-audit.c's listing states the conditions each
+   * serves): newest first and the days by (time, id); the user as the
+   * actor itself, `USER (…` by prefix and `… for USER` as a prefix of the
+   * reversed actor; the patient through the MRNs an entry's detail names
+   * (cd_audit_mrns(): a detail that is not JSON names none, so an altered
+   * entry can never fail an insert) and through the objects its documents
+   * and pages are named by. */
+  "CREATE INDEX audit_ts ON audit (ts, id);"
+  "CREATE INDEX audit_actor ON audit (actor text_pattern_ops);"
+  "CREATE INDEX audit_actor_reversed ON audit (reverse(actor) text_pattern_ops);"
+  "CREATE INDEX audit_object ON audit (object, station);"
+  "CREATE FUNCTION cd_audit_mrns(detail text) RETURNS text[] LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS"
+  "  $$DECLARE j jsonb; BEGIN j := detail::jsonb;"
+  "  RETURN array_remove(ARRAY[j->>'mrn', j->'detail'->>'mrn'], NULL);"
+  "  EXCEPTION WHEN others THEN RETURN '{}'::text[]; END$$;"
+  "CREATE INDEX audit_mrns ON audit USING gin (cd_audit_mrns(detail));",
 };
