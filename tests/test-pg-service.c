@@ -739,6 +739,28 @@ cli_review(Station *s, const gchar *action, gint64 id, const gchar *option, cons
   g_assert_true(g_subprocess_get_if_exited(proc) && g_subprocess_get_exit_status(proc) == 0);
 }
 
+/* `chartdesk status` on the station's bus: its output. */
+static gchar *
+cli_status(Station *s, const gchar *option)
+{
+  g_autofree gchar *exe = g_test_build_filename(G_TEST_BUILT, "core", "cli", "chartdesk", NULL);
+  g_autoptr(GSubprocessLauncher) launcher =
+      g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  g_autoptr(GSubprocess) proc = NULL;
+  g_autoptr(GError) error = NULL;
+  gchar *out = NULL;
+  g_autofree gchar *err = NULL;
+
+  g_subprocess_launcher_setenv(launcher, "DBUS_SESSION_BUS_ADDRESS", g_test_dbus_get_bus_address(s->bus), TRUE);
+  proc = g_subprocess_launcher_spawn(launcher, &error, exe, "status", option, NULL);
+  g_assert_no_error(error);
+  g_subprocess_communicate_utf8(proc, NULL, NULL, &out, &err, &error);
+  g_assert_no_error(error);
+  g_test_message("chartdesk status: %s%s", out, err);
+  g_assert_true(g_subprocess_get_if_exited(proc) && g_subprocess_get_exit_status(proc) == 0);
+  return out;
+}
+
 /* Waits until the Delivery property shows @changes pending in @state. */
 static void
 station_wait_changes(Station *s, const gchar *state, guint64 changes, guint seconds)
@@ -820,10 +842,24 @@ test_pg_service_cli_review(Fixture *f, gconstpointer data)
   station_wait_changes(s, "server-away", 1, 60);
   cli_review(s, "type", document, "--type", "consultation");
   station_wait_changes(s, "server-away", first->document_id == document ? 1 : 2, 120);
+  {
+    /* what the operator sees */
+    g_autofree gchar *out = cli_status(s, NULL);
+    g_autofree gchar *json = cli_status(s, "--json");
+    g_assert_nonnull(strstr(out, first->document_id == document ? "waiting in the spool: 1 change\n"
+                                                                : "waiting in the spool: 2 changes\n"));
+    g_assert_nonnull(strstr(out, "server-away"));
+    g_assert_nonnull(strstr(json, first->document_id == document ? "\"pending-changes\" : 1"
+                                                                 : "\"pending-changes\" : 2"));
+  }
 
   /* back: delivered, nothing pending */
   cd_pg_cluster_ctl_start(cluster);
   station_wait_changes(s, "idle", 0, 120);
+  {
+    g_autofree gchar *out = cli_status(s, NULL);
+    g_assert_nonnull(strstr(out, "waiting in the spool: nothing\n"));
+  }
   resolved_sql = g_strdup_printf("SELECT count(*) FROM review WHERE resolution = 'decided at the station''s terminal'");
   g_assert_cmpuint(server_count(f, resolved_sql), ==, 1);
   typed_sql =

@@ -70,6 +70,8 @@ void cd_cli_set_user(CdArchive *archive, const gchar *user);
 
 /* cd-cli-archive.c: the hospital's archive on PostgreSQL (issue 18) */
 gint cd_cli_archive(gint argc, gchar **argv);
+/* cd-cli-status.c: the running chartdeskd and its delivery */
+gint cd_cli_status(gint argc, gchar **argv);
 CdPgArchive *cd_cli_open_server(const gchar *uri, CdArchiveFlags flags, const gchar *user, GError **error);
 gint cd_cli_fail_server(const gchar *uri, const GError *error);
 /* cd-cli-audit.c: `audit verify` (and `check`) on the server */

@@ -42,6 +42,7 @@ static const CdCommand commands[] = {
   { "disclosures", cd_cli_disclosures, "A patient's accounting of disclosures (45 CFR 164.528)" },
   { "web", cd_cli_web, "Serve the web workstation in the foreground (issue 15)" },
   { "archive", cd_cli_archive, "The hospital's archive on PostgreSQL: copy an archive in or out, deliver a spool" },
+  { "status", cd_cli_status, "What the running chartdeskd is doing: its delivery to the server, what waits" },
 };
 
 static void
