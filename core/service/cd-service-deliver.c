@@ -19,9 +19,10 @@
  * document and batch the service commits, when another process commits
  * to the spool (`chartdesk review`, `chartdesk ingest`: PRAGMA
  * data_version on its own connection, asked every second while idle),
- * and every deliver-interval seconds. Batches never wait for it: it reads the spool on a connection
- * of its own (SQLite's WAL lets a reader and the batch's writer run at
- * once), and the server's transactions are its alone.
+ * and every deliver-interval seconds. Batches never wait for it: it reads
+ * the spool on a connection of its own (SQLite's WAL lets a reader and the
+ * batch's writer run at once), and the server's transactions are its
+ * alone.
  *
  * While the server is away it says so once (a warning), keeps trying with
  * a backoff that doubles from 1 s up to CD_DELIVER_MAX_BACKOFF_S, and
