@@ -143,13 +143,19 @@ def trained_shares(chartdesk, env, archive, docs, pages=0):
                                                     "--archive", archive])
 
 
-def rules_shares(chartdesk, env, docs, rules):
-    """Runs the `rules` classifier with the rules file @rules on every
-    exported document's text (its pages, form feeds between them); returns
-    [{type: share}] in @docs' order. The text alone: page facts (the title
-    the header stage took by layout) are not in a CSV, so a rule that reads
-    them counts only in a real ingest."""
-    return classifier_shares(chartdesk, env, docs, ["--classifier", "rules", "--set", "rules=%s" % rules])
+def rules_shares(build, env, export, docs, rules):
+    """The `rules` classifier with the rules file @rules on every exported
+    document (build/tests/rules-rescore: each page's text and the page
+    facts the rules read, the title found by layout among them); returns
+    [{type: share}] in @docs' order."""
+    tool = os.path.join(build, "tests", "rules-rescore")
+    env = dict(env, CHARTDESK_PLUGIN_PATH=os.path.join(build, "plugins"),
+               CHARTDESK_TAXONOMY=os.path.join(ROOT, "workflows", "taxonomy.conf"))
+    r = subprocess.run([tool, rules, export], check=True, capture_output=True, text=True, env=env)
+    out = [json.loads(line) for line in r.stdout.splitlines() if line.strip()]
+    if len(out) != len(docs):
+        sys.exit("rules-rescore gave %d documents for %d" % (len(out), len(docs)))
+    return out
 
 
 def classifier_shares(chartdesk, env, docs, options):
@@ -248,8 +254,9 @@ def cmd_types(args, build, chartdesk, env):
         for (rec, shares, _), s in zip(docs, alt):
             shares["trained"] = s
     if args.rules:
-        print("rules scored again with %s (text only: no layout title)" % args.rules)
-        for (rec, shares, _), s in zip(docs, rules_shares(chartdesk, env, docs, os.path.abspath(args.rules))):
+        print("rules scored again with %s" % args.rules)
+        for (rec, shares, _), s in zip(docs, rules_shares(build, env, args.export, docs,
+                                                          os.path.abspath(args.rules))):
             shares["rules"] = s
     print("%-34s %7s %7s %9s %9s" % ("combination", "typeF1", "acc", "generated", "mtsamples"))
     rows = []
