@@ -35,11 +35,15 @@
  * does not depend on one form's wording the way a title does, and which a
  * keyword anywhere in the prose ("the specimen was sent") does not give.
  *
- * A title found in the title the header stage took by layout on the
- * document's first page (the page fact `boundary.title`: the short line in
- * larger, heavier type near the top, from the word boxes) counts
- * `layout-title-weight` more ([rules] key; 0 turns it off): the printed
- * title outweighs a title-like line in the body.
+ * The title the header stage took by layout on the document's first page
+ * (the page fact `boundary.title`: the short line in larger, heavier type
+ * near the top, from the word boxes) is read once more: a type one of whose
+ * `titles` it holds, or one of whose `title-words` (words that name a kind
+ * of document, `pathology`, `letter`, `emergency`, matched as whole words)
+ * it holds, gains `layout-title-weight` ([rules] key; 0, the default,
+ * turns it off), once. The printed title outweighs a title-like line in
+ * the body, and a word of it names the type however the form words the
+ * rest ("Anatomic Pathology", "ED Physician Record").
  *
  * Each item may start with `WEIGHT:` to override its kind's weight. A type
  * collects the weights of the items found (each once): its evidence e. Its
@@ -75,6 +79,7 @@ typedef struct {
   GPtrArray *keywords; /* of CdRulePhrase */
   GPtrArray *patterns; /* of CdRulePattern */
   GPtrArray *sections; /* of CdRulePhrase: headings that count as headings only */
+  GPtrArray *title_words; /* of CdRulePhrase: words naming the type in a layout title */
 } CdRuleSet;
 
 struct _CdRulesClassifier {
@@ -143,6 +148,7 @@ cd_rule_set_free(CdRuleSet *set)
   g_ptr_array_unref(set->keywords);
   g_ptr_array_unref(set->patterns);
   g_ptr_array_unref(set->sections);
+  g_ptr_array_unref(set->title_words);
   g_free(set);
 }
 
@@ -246,17 +252,19 @@ cd_rules_load_set(CdRulesClassifier *self, GKeyFile *kf, const gchar *origin, co
   g_auto(GStrv) keywords = cd_rules_read_list(kf, group, "keywords");
   g_auto(GStrv) patterns = cd_rules_read_list(kf, group, "patterns");
   g_auto(GStrv) sections = cd_rules_read_list(kf, group, "sections");
-  static const gchar *const kinds[] = { "titles", "keywords", "sections" };
+  g_auto(GStrv) title_words = cd_rules_read_list(kf, group, "title-words");
+  static const gchar *const kinds[] = { "titles", "keywords", "sections", "title-words" };
 
   set->type = g_strdup(type);
   set->titles = g_ptr_array_new_with_free_func((GDestroyNotify) cd_rule_phrase_free);
   set->keywords = g_ptr_array_new_with_free_func((GDestroyNotify) cd_rule_phrase_free);
   set->patterns = g_ptr_array_new_with_free_func((GDestroyNotify) cd_rule_pattern_free);
   set->sections = g_ptr_array_new_with_free_func((GDestroyNotify) cd_rule_phrase_free);
+  set->title_words = g_ptr_array_new_with_free_func((GDestroyNotify) cd_rule_phrase_free);
   for (guint k = 0; k < G_N_ELEMENTS(kinds); k++) {
-    GStrv items = k == 0 ? titles : k == 1 ? keywords : sections;
-    GPtrArray *list = k == 0 ? set->titles : k == 1 ? set->keywords : set->sections;
-    gdouble fallback = k == 0 ? title_weight : k == 1 ? keyword_weight : section_weight;
+    GStrv items = k == 0 ? titles : k == 1 ? keywords : k == 2 ? sections : title_words;
+    GPtrArray *list = k == 0 ? set->titles : k == 1 ? set->keywords : k == 2 ? set->sections : set->title_words;
+    gdouble fallback = k == 0 ? title_weight : k == 1 ? keyword_weight : k == 2 ? section_weight : 0;
     for (guint i = 0; items[i] != NULL; i++) {
       CdRulePhrase *phrase = g_new0(CdRulePhrase, 1);
       const gchar *text;
@@ -551,6 +559,7 @@ cd_rules_classifier_classify(CdClassifier *classifier, CdDocument *document, GPt
   raw = g_new0(gdouble, self->sets->len);
   for (guint s = 0; s < self->sets->len; s++) {
     CdRuleSet *set = g_ptr_array_index(self->sets, s);
+    gboolean named = FALSE; /* by the layout title, which counts once */
     if (g_cancellable_set_error_if_cancelled(cancellable, error))
       return FALSE;
     for (guint i = 0; i < set->titles->len; i++) {
@@ -562,9 +571,18 @@ cd_rules_classifier_classify(CdClassifier *classifier, CdDocument *document, GPt
         raw[s] += title->weight;
         cd_rules_explain(why, "title", title->flat, title->weight);
       }
-      if (layout_squeezed != NULL && cd_rules_title_found(title, layout_region, layout_squeezed)) {
+      if (!named && layout_squeezed != NULL && cd_rules_title_found(title, layout_region, layout_squeezed)) {
+        named = TRUE;
         raw[s] += self->layout_title_weight;
         cd_rules_explain(why, "layout title", title->flat, self->layout_title_weight);
+      }
+    }
+    for (guint i = 0; i < set->title_words->len && !named && layout_squeezed != NULL; i++) {
+      CdRulePhrase *word = g_ptr_array_index(set->title_words, i);
+      if (strstr(g_ptr_array_index(layout_region, 0), word->flat) != NULL) {
+        named = TRUE;
+        raw[s] += self->layout_title_weight;
+        cd_rules_explain(why, "layout title word", word->flat, self->layout_title_weight);
       }
     }
     for (guint i = 0; i < set->sections->len; i++) {

@@ -447,6 +447,36 @@ test_classify_rules_layout_title(void)
   g_assert_cmpfloat_with_epsilon(evidence_of(plain, titled), 3.0, 1e-9);
 }
 
+/* A title word names the type when it is a whole word of the first page's
+ * layout title, and only there; the layout title counts once per type,
+ * however many of its titles and words it holds. */
+static void
+test_classify_rules_title_words(void)
+{
+  g_autoptr(CdClassifier) rules = rules_from("[rules]\nlayout-title-weight=5\n[emergency-record]\n"
+                                             "titles=emergency department record\ntitle-words=emergency;ed\n");
+  const gchar *texts[] = { "CITY HOSPITAL\nED PHYSICIAN RECORD\nSeen in the ed today.", NULL };
+  const gchar *both_texts[] = { "EMERGENCY DEPARTMENT RECORD", NULL };
+  g_autoptr(CdDocument) ed = make_document(texts);
+  g_autoptr(CdDocument) med = make_document(texts);
+  g_autoptr(CdDocument) body = make_document(texts);
+  g_autoptr(CdDocument) both = make_document(both_texts);
+
+  g_object_set(rules, "evidence", 1000.0, NULL);
+  cd_page_set_fact(g_ptr_array_index(cd_document_get_pages(ed), 0), "boundary.title",
+                   g_variant_new_string("ED Physician Record"));
+  /* `ed` inside a word is no title word */
+  cd_page_set_fact(g_ptr_array_index(cd_document_get_pages(med), 0), "boundary.title",
+                   g_variant_new_string("Medical Record"));
+  cd_page_set_fact(g_ptr_array_index(cd_document_get_pages(both), 0), "boundary.title",
+                   g_variant_new_string("Emergency Department Record"));
+  g_assert_cmpfloat_with_epsilon(evidence_of(rules, ed), 5.0, 1e-9);
+  g_assert_cmpfloat_with_epsilon(evidence_of(rules, med), 0.0, 1e-9);
+  g_assert_cmpfloat_with_epsilon(evidence_of(rules, body), 0.0, 1e-9);
+  /* its title on the title line 3, and the layout title once: 5 */
+  g_assert_cmpfloat_with_epsilon(evidence_of(rules, both), 8.0, 1e-9);
+}
+
 /* The page-type stage types each page alone and records it for the
  * splitter; a page without text gets no type, and a broken rules file
  * stops it at start with the file's name. */
@@ -651,6 +681,7 @@ main(int argc, char **argv)
   g_test_add_func("/chartdesk/classify/rules-bad-file", test_classify_rules_bad_file);
   g_test_add_func("/chartdesk/classify/rules-sections", test_classify_rules_sections);
   g_test_add_func("/chartdesk/classify/rules-layout-title", test_classify_rules_layout_title);
+  g_test_add_func("/chartdesk/classify/rules-title-words", test_classify_rules_title_words);
   g_test_add_func("/chartdesk/classify/page-type-stage", test_classify_page_type_stage);
   g_test_add_func("/chartdesk/classify/external-ok", test_classify_external_ok);
   g_test_add_func("/chartdesk/classify/external-errors", test_classify_external_errors);
