@@ -39,8 +39,8 @@
  * (the page fact `boundary.title`: the short line in larger, heavier type
  * near the top, from the word boxes) is read once more: a type one of whose
  * `titles` it holds, or one of whose `title-words` (words that name a kind
- * of document, `pathology`, `letter`, `emergency`, matched as whole words)
- * it holds, gains `layout-title-weight` ([rules] key; 0, the default,
+ * of document, `pathology`, `letter`, `emergency`, matched as whole words,
+ * or with one letter wrong when six letters or longer) it holds, gains `layout-title-weight` ([rules] key; 0, the default,
  * turns it off), once. The printed title outweighs a title-like line in
  * the body, and a word of it names the type however the form words the
  * rest ("Anatomic Pathology", "ED Physician Record").
@@ -381,6 +381,11 @@ cd_rules_classifier_stop(CdStage *stage)
  * squeezed would be found inside any word with "hp" in it. */
 #define CD_RULES_MIN_SQUEEZED_TITLE 8
 
+/* Title words this long (squeezed) also match with one letter misread,
+ * missing or extra (`EMERGENCV`, `ursing` for a clipped `Nursing`); shorter
+ * ones (`ed`, `lab`) must be whole words. */
+#define CD_RULES_MIN_APPROX_TITLE_WORD 6
+
 /* Characters of a line that count as title lines: a heading is short. */
 #define CD_RULES_TITLE_LINE_CHARS 80
 
@@ -579,7 +584,9 @@ cd_rules_classifier_classify(CdClassifier *classifier, CdDocument *document, GPt
     }
     for (guint i = 0; i < set->title_words->len && !named && layout_squeezed != NULL; i++) {
       CdRulePhrase *word = g_ptr_array_index(set->title_words, i);
-      if (strstr(g_ptr_array_index(layout_region, 0), word->flat) != NULL) {
+      if (strstr(g_ptr_array_index(layout_region, 0), word->flat) != NULL ||
+          (strlen(word->squeezed) >= CD_RULES_MIN_APPROX_TITLE_WORD &&
+           cd_classify_text_find_approx(layout_squeezed, word->squeezed, 1))) {
         named = TRUE;
         raw[s] += self->layout_title_weight;
         cd_rules_explain(why, "layout title word", word->flat, self->layout_title_weight);

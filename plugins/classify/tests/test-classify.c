@@ -472,6 +472,10 @@ test_classify_rules_title_words(void)
                    g_variant_new_string("Emergency Department Record"));
   g_assert_cmpfloat_with_epsilon(evidence_of(rules, ed), 5.0, 1e-9);
   g_assert_cmpfloat_with_epsilon(evidence_of(rules, med), 0.0, 1e-9);
+  /* OCR's misread letter in a long title word */
+  cd_page_set_fact(g_ptr_array_index(cd_document_get_pages(med), 0), "boundary.title",
+                   g_variant_new_string("EMERGENCV VISIT"));
+  g_assert_cmpfloat_with_epsilon(evidence_of(rules, med), 5.0, 1e-9);
   g_assert_cmpfloat_with_epsilon(evidence_of(rules, body), 0.0, 1e-9);
   /* its title on the title line 3, and the layout title once: 5 */
   g_assert_cmpfloat_with_epsilon(evidence_of(rules, both), 8.0, 1e-9);
