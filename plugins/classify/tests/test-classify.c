@@ -481,6 +481,47 @@ test_classify_rules_title_words(void)
   g_assert_cmpfloat_with_epsilon(evidence_of(rules, both), 8.0, 1e-9);
 }
 
+/* The shipped rules: a printed title found by layout outweighs a body
+ * that reads like another kind of document (an emergency record whose
+ * transcription opens as a consultation), which the same text without
+ * that title is taken for; a pathology report's sections name it without
+ * any title. */
+static void
+test_classify_rules_shipped_layout(void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CdClassifier) rules = make_classifier("rules", &error, NULL);
+  const gchar *consult[] = { "MERCY GENERAL HOSPITAL\nEmergency Visit Record\nREASON FOR CONSULTATION:\n"
+                             "Chest pain.\nHISTORY OF PRESENT ILLNESS:\nThe patient was referred by Dr. Lee.\n"
+                             "RECOMMENDATIONS:\nStress test.",
+                             NULL };
+  const gchar *pathology[] = { "CLINICAL HISTORY: mass.\nSPECIMEN:\nA. Colon.\nGROSS DESCRIPTION:\nTwo pieces."
+                               "\nMICROSCOPIC DESCRIPTION:\nSections show adenoma.\nFINAL DIAGNOSIS:\nAdenoma.",
+                               NULL };
+  g_autoptr(CdDocument) titled = make_document(consult);
+  g_autoptr(CdDocument) untitled = make_document(consult);
+  g_autoptr(CdDocument) sections = make_document(pathology);
+  g_autoptr(GPtrArray) a = NULL;
+  g_autoptr(GPtrArray) b = NULL;
+  g_autoptr(GPtrArray) c = NULL;
+  gdouble score = 0;
+
+  g_assert_no_error(error);
+  cd_page_set_fact(g_ptr_array_index(cd_document_get_pages(titled), 0), "boundary.title",
+                   g_variant_new_string("Emergency Visit Record"));
+  a = cd_classifier_classify(rules, titled, NULL, &error);
+  g_assert_no_error(error);
+  g_assert_cmpstr(best_label(a, &score), ==, "emergency-record");
+  g_assert_cmpfloat(score, >=, 0.6);
+  b = cd_classifier_classify(rules, untitled, NULL, &error);
+  g_assert_no_error(error);
+  g_assert_cmpstr(best_label(b, NULL), ==, "consultation");
+  c = cd_classifier_classify(rules, sections, NULL, &error);
+  g_assert_no_error(error);
+  g_assert_cmpstr(best_label(c, &score), ==, "pathology-report");
+  g_assert_cmpfloat(score, >=, 0.9);
+}
+
 /* The page-type stage types each page alone and records it for the
  * splitter; a page without text gets no type, and a broken rules file
  * stops it at start with the file's name. */
@@ -686,6 +727,7 @@ main(int argc, char **argv)
   g_test_add_func("/chartdesk/classify/rules-sections", test_classify_rules_sections);
   g_test_add_func("/chartdesk/classify/rules-layout-title", test_classify_rules_layout_title);
   g_test_add_func("/chartdesk/classify/rules-title-words", test_classify_rules_title_words);
+  g_test_add_func("/chartdesk/classify/rules-shipped-layout", test_classify_rules_shipped_layout);
   g_test_add_func("/chartdesk/classify/page-type-stage", test_classify_page_type_stage);
   g_test_add_func("/chartdesk/classify/external-ok", test_classify_external_ok);
   g_test_add_func("/chartdesk/classify/external-errors", test_classify_external_errors);
