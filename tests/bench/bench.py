@@ -844,6 +844,8 @@ def main():
                    help="the workflow's classifiers; with trained, a model is first trained on the tuning portion")
     p.add_argument("--train-options", default="",
                    help="extra `classify train` options for that model, e.g. \"--no-headings --lead 0\"")
+    p.add_argument("--rules", help="this rules file for the rules classifier and the page-type stage "
+                   "(export: index-SPLIT-PAGES-SEED.NAME.export.jsonl)")
     p.set_defaults(func=cmd_index)
     p = sub.add_parser("types", help="page-level types of an index export under other classifier combinations")
     p.add_argument("charts", help="the charts folder bench.py index made (build/bench/index-SPLIT-PAGES-SEED)")
