@@ -40,10 +40,11 @@
  * near the top, from the word boxes) is read once more: a type one of whose
  * `titles` it holds, or one of whose `title-words` (words that name a kind
  * of document, `pathology`, `letter`, `emergency`, matched as whole words,
- * or with one letter wrong when six letters or longer) it holds, gains `layout-title-weight` ([rules] key; 0, the default,
- * turns it off), once. The printed title outweighs a title-like line in
- * the body, and a word of it names the type however the form words the
- * rest ("Anatomic Pathology", "ED Physician Record").
+ * or with one letter wrong when six letters or longer) it holds, gains
+ * `layout-title-weight` ([rules] key; 0, the default, turns it off), once.
+ * The printed title outweighs a title-like line in the body, and a word of
+ * it names the type however the form words the rest ("Anatomic Pathology",
+ * "ED Physician Record").
  *
  * Each item may start with `WEIGHT:` to override its kind's weight. A type
  * collects the weights of the items found (each once): its evidence e. Its
@@ -75,20 +76,20 @@ typedef struct {
 
 typedef struct {
   gchar *type;
-  GPtrArray *titles;   /* of CdRulePhrase */
-  GPtrArray *keywords; /* of CdRulePhrase */
-  GPtrArray *patterns; /* of CdRulePattern */
-  GPtrArray *sections; /* of CdRulePhrase: headings that count as headings only */
+  GPtrArray *titles;      /* of CdRulePhrase */
+  GPtrArray *keywords;    /* of CdRulePhrase */
+  GPtrArray *patterns;    /* of CdRulePattern */
+  GPtrArray *sections;    /* of CdRulePhrase: headings that count as headings only */
   GPtrArray *title_words; /* of CdRulePhrase: words naming the type in a layout title */
 } CdRuleSet;
 
 struct _CdRulesClassifier {
   CdClassifier parent_instance;
-  gchar *rules;      /* the rules file, "" for the shipped one */
-  guint title_lines; /* lines at the top of a page where titles count */
-  gdouble evidence;  /* total weight at which the classifier is sure */
+  gchar *rules;                /* the rules file, "" for the shipped one */
+  guint title_lines;           /* lines at the top of a page where titles count */
+  gdouble evidence;            /* total weight at which the classifier is sure */
   gdouble layout_title_weight; /* more for a title in the first page's layout title */
-  GPtrArray *sets;   /* of CdRuleSet, once started */
+  GPtrArray *sets;             /* of CdRuleSet, once started */
 };
 
 G_DEFINE_TYPE(CdRulesClassifier, cd_rules_classifier, CD_TYPE_CLASSIFIER)

@@ -405,8 +405,7 @@ test_classify_rules_sections(void)
                                  6.0, 1e-9);
   g_assert_cmpfloat_with_epsilon(evidence_of_text(rules, "Gross descr iption: two cores."), 2.0, 1e-9);
   /* a title-case heading line; the end of a short label */
-  g_assert_cmpfloat_with_epsilon(evidence_of_text(rules, "Final Diagnosis\nBenign.\nED Disposition: home"), 6.0,
-                                 1e-9);
+  g_assert_cmpfloat_with_epsilon(evidence_of_text(rules, "Final Diagnosis\nBenign.\nED Disposition: home"), 6.0, 1e-9);
   /* prose, a sentence line, a label of more than five words, a colon far in */
   g_assert_cmpfloat_with_epsilon(
       evidence_of_text(rules, "The gross description was reviewed.\nFinal diagnosis.\n"
