@@ -27,6 +27,25 @@
  * patterns=discharged (home|to)
  * ]|
  *
+ * A fourth list, `sections`, holds section headings that count only as
+ * headings: a line that is the heading alone, or whose label before its
+ * first `:` is the heading (or ends with it, in at most five words:
+ * `ED Disposition:` holds `disposition`). That is a document's structure
+ * (a pathology report's specimen, gross and microscopic sections), which
+ * does not depend on one form's wording the way a title does, and which a
+ * keyword anywhere in the prose ("the specimen was sent") does not give.
+ *
+ * The title the header stage took by layout on the document's first page
+ * (the page fact `boundary.title`: the short line in larger, heavier type
+ * near the top, from the word boxes) is read once more: a type one of whose
+ * `titles` it holds, or one of whose `title-words` (words that name a kind
+ * of document, `pathology`, `letter`, `emergency`, matched as whole words,
+ * or with one letter wrong when six letters or longer) it holds, gains
+ * `layout-title-weight` ([rules] key; 0, the default, turns it off), once.
+ * The printed title outweighs a title-like line in the body, and a word of
+ * it names the type however the form words the rest ("Anatomic Pathology",
+ * "ED Physician Record").
+ *
  * Each item may start with `WEIGHT:` to override its kind's weight. A type
  * collects the weights of the items found (each once): its evidence e. Its
  * score is e² / Σe² over all types, so that a type with clearly more
@@ -57,17 +76,20 @@ typedef struct {
 
 typedef struct {
   gchar *type;
-  GPtrArray *titles;   /* of CdRulePhrase */
-  GPtrArray *keywords; /* of CdRulePhrase */
-  GPtrArray *patterns; /* of CdRulePattern */
+  GPtrArray *titles;      /* of CdRulePhrase */
+  GPtrArray *keywords;    /* of CdRulePhrase */
+  GPtrArray *patterns;    /* of CdRulePattern */
+  GPtrArray *sections;    /* of CdRulePhrase: headings that count as headings only */
+  GPtrArray *title_words; /* of CdRulePhrase: words naming the type in a layout title */
 } CdRuleSet;
 
 struct _CdRulesClassifier {
   CdClassifier parent_instance;
-  gchar *rules;      /* the rules file, "" for the shipped one */
-  guint title_lines; /* lines at the top of a page where titles count */
-  gdouble evidence;  /* total weight at which the classifier is sure */
-  GPtrArray *sets;   /* of CdRuleSet, once started */
+  gchar *rules;                /* the rules file, "" for the shipped one */
+  guint title_lines;           /* lines at the top of a page where titles count */
+  gdouble evidence;            /* total weight at which the classifier is sure */
+  gdouble layout_title_weight; /* more for a title in the first page's layout title */
+  GPtrArray *sets;             /* of CdRuleSet, once started */
 };
 
 G_DEFINE_TYPE(CdRulesClassifier, cd_rules_classifier, CD_TYPE_CLASSIFIER)
@@ -87,6 +109,12 @@ static GParamSpec *props[N_PROPS];
 #define DEFAULT_TITLE_WEIGHT 3.0
 #define DEFAULT_KEYWORD_WEIGHT 1.0
 #define DEFAULT_PATTERN_WEIGHT 2.0
+#define DEFAULT_SECTION_WEIGHT 2.0
+#define DEFAULT_LAYOUT_TITLE_WEIGHT 0.0
+
+/* The page fact of the header stage (plugins/identity) holding the line it
+ * took for a title by layout; read by name, as the splitter reads ours. */
+#define CD_RULES_FACT_LAYOUT_TITLE "boundary.title"
 
 static gchar *default_rules;
 
@@ -120,6 +148,8 @@ cd_rule_set_free(CdRuleSet *set)
   g_ptr_array_unref(set->titles);
   g_ptr_array_unref(set->keywords);
   g_ptr_array_unref(set->patterns);
+  g_ptr_array_unref(set->sections);
+  g_ptr_array_unref(set->title_words);
   g_free(set);
 }
 
@@ -215,25 +245,32 @@ cd_rules_read_list(GKeyFile *kf, const gchar *group, const gchar *key)
 
 static CdRuleSet *
 cd_rules_load_set(CdRulesClassifier *self, GKeyFile *kf, const gchar *origin, const gchar *group, const gchar *type,
-                  gdouble title_weight, gdouble keyword_weight, gdouble pattern_weight, GError **error)
+                  gdouble title_weight, gdouble keyword_weight, gdouble pattern_weight, gdouble section_weight,
+                  GError **error)
 {
   CdRuleSet *set = g_new0(CdRuleSet, 1);
   g_auto(GStrv) titles = cd_rules_read_list(kf, group, "titles");
   g_auto(GStrv) keywords = cd_rules_read_list(kf, group, "keywords");
   g_auto(GStrv) patterns = cd_rules_read_list(kf, group, "patterns");
+  g_auto(GStrv) sections = cd_rules_read_list(kf, group, "sections");
+  g_auto(GStrv) title_words = cd_rules_read_list(kf, group, "title-words");
+  static const gchar *const kinds[] = { "titles", "keywords", "sections", "title-words" };
 
   set->type = g_strdup(type);
   set->titles = g_ptr_array_new_with_free_func((GDestroyNotify) cd_rule_phrase_free);
   set->keywords = g_ptr_array_new_with_free_func((GDestroyNotify) cd_rule_phrase_free);
   set->patterns = g_ptr_array_new_with_free_func((GDestroyNotify) cd_rule_pattern_free);
-  for (guint k = 0; k < 2; k++) {
-    GStrv items = k == 0 ? titles : keywords;
+  set->sections = g_ptr_array_new_with_free_func((GDestroyNotify) cd_rule_phrase_free);
+  set->title_words = g_ptr_array_new_with_free_func((GDestroyNotify) cd_rule_phrase_free);
+  for (guint k = 0; k < G_N_ELEMENTS(kinds); k++) {
+    GStrv items = k == 0 ? titles : k == 1 ? keywords : k == 2 ? sections : title_words;
+    GPtrArray *list = k == 0 ? set->titles : k == 1 ? set->keywords : k == 2 ? set->sections : set->title_words;
+    gdouble fallback = k == 0 ? title_weight : k == 1 ? keyword_weight : k == 2 ? section_weight : 0;
     for (guint i = 0; items[i] != NULL; i++) {
       CdRulePhrase *phrase = g_new0(CdRulePhrase, 1);
       const gchar *text;
-      GPtrArray *list = k == 0 ? set->titles : set->keywords;
       gboolean twice = FALSE;
-      phrase->weight = cd_rules_item_weight(items[i], k == 0 ? title_weight : keyword_weight, &text);
+      phrase->weight = cd_rules_item_weight(items[i], fallback, &text);
       phrase->flat = cd_classify_text_flatten(text);
       phrase->squeezed = cd_classify_text_squeeze(phrase->flat);
       /* `follow-up` and `follow up` are one item once flattened: count it once */
@@ -251,7 +288,7 @@ cd_rules_load_set(CdRulesClassifier *self, GKeyFile *kf, const gchar *origin, co
       g_ptr_array_add(list, phrase);
       if (phrase->squeezed[0] == '\0') {
         g_set_error(error, CD_ERROR, CD_ERROR_INVALID_DATA, "%s: [%s] %s: '%s' has no letters or digits", origin, group,
-                    k == 0 ? "titles" : "keywords", items[i]);
+                    kinds[k], items[i]);
         cd_rule_set_free(set);
         return NULL;
       }
@@ -289,7 +326,7 @@ cd_rules_classifier_start(CdStage *stage, GError **error)
   g_autoptr(GKeyFile) kf = g_key_file_new();
   g_autoptr(GError) error_local = NULL;
   g_auto(GStrv) groups = NULL;
-  gdouble title_weight, keyword_weight, pattern_weight;
+  gdouble title_weight, keyword_weight, pattern_weight, section_weight;
 
   if (path == NULL) {
     g_set_error_literal(error, CD_ERROR, CD_ERROR_NOT_FOUND, "no rules file");
@@ -302,6 +339,8 @@ cd_rules_classifier_start(CdStage *stage, GError **error)
   title_weight = cd_rules_read_weight(kf, "title-weight", DEFAULT_TITLE_WEIGHT);
   keyword_weight = cd_rules_read_weight(kf, "keyword-weight", DEFAULT_KEYWORD_WEIGHT);
   pattern_weight = cd_rules_read_weight(kf, "pattern-weight", DEFAULT_PATTERN_WEIGHT);
+  section_weight = cd_rules_read_weight(kf, "section-weight", DEFAULT_SECTION_WEIGHT);
+  self->layout_title_weight = cd_rules_read_weight(kf, "layout-title-weight", DEFAULT_LAYOUT_TITLE_WEIGHT);
 
   g_clear_pointer(&self->sets, g_ptr_array_unref);
   self->sets = g_ptr_array_new_with_free_func((GDestroyNotify) cd_rule_set_free);
@@ -323,7 +362,8 @@ cd_rules_classifier_start(CdStage *stage, GError **error)
         continue;
       }
     }
-    set = cd_rules_load_set(self, kf, path, groups[i], type, title_weight, keyword_weight, pattern_weight, error);
+    set = cd_rules_load_set(self, kf, path, groups[i], type, title_weight, keyword_weight, pattern_weight,
+                            section_weight, error);
     if (set == NULL)
       return FALSE;
     g_ptr_array_add(self->sets, set);
@@ -341,6 +381,11 @@ cd_rules_classifier_stop(CdStage *stage)
 /* Titles shorter than this (squeezed) must match as whole words: `H P`
  * squeezed would be found inside any word with "hp" in it. */
 #define CD_RULES_MIN_SQUEEZED_TITLE 8
+
+/* Title words this long (squeezed) also match with one letter misread,
+ * missing or extra (`EMERGENCV`, `ursing` for a clipped `Nursing`); shorter
+ * ones (`ed`, `lab`) must be whole words. */
+#define CD_RULES_MIN_APPROX_TITLE_WORD 6
 
 /* Characters of a line that count as title lines: a heading is short. */
 #define CD_RULES_TITLE_LINE_CHARS 80
@@ -394,6 +439,73 @@ cd_rules_title_found(CdRulePhrase *title, GPtrArray *region, const gchar *squeez
   return cd_classify_text_find_approx(squeezed, title->squeezed, len / 8);
 }
 
+/* Words a section label may have before its heading (`ED Disposition:`). */
+#define CD_RULES_SECTION_LABEL_WORDS 5
+
+/* Characters of a line read for a section label: a heading is short. */
+#define CD_RULES_SECTION_LINE_CHARS 60
+
+/* Whether a line without a `:` reads as a heading of its own: no lower-case
+ * letter (`GROSS DESCRIPTION`), or every word capitalised and no full stop
+ * at the end (`Final Diagnosis`), so "Chest pain." is no heading. */
+static gboolean
+cd_rules_heading_line(const gchar *line)
+{
+  gboolean lower = FALSE;
+  gboolean word_start = TRUE;
+  gboolean capitalised = TRUE;
+  gsize len = strlen(line);
+
+  for (const gchar *p = line; *p != '\0'; p++) {
+    if (g_ascii_islower(*p)) {
+      lower = TRUE;
+      if (word_start)
+        capitalised = FALSE;
+    }
+    word_start = *p == ' ';
+  }
+  if (!lower)
+    return TRUE;
+  return capitalised && len > 0 && line[len - 1] != '.';
+}
+
+/* Adds to @labels the labels of the lines of @text that can be section
+ * headings: the part before a line's first `:` when it comes within the
+ * first characters, else a short line that reads as a heading of its own.
+ * A label of at most five words is added squeezed, once per word suffix
+ * ("ed disposition" gives "eddisposition" and "disposition"), so a heading
+ * at the end of a longer label is one hash lookup. */
+static void
+cd_rules_section_labels(const gchar *text, GHashTable *labels)
+{
+  g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
+
+  for (guint i = 0; lines[i] != NULL; i++) {
+    gchar *line = g_strstrip(lines[i]);
+    const gchar *colon = strchr(line, ':');
+    g_autofree gchar *label = NULL;
+    g_autofree gchar *flat = NULL;
+    g_auto(GStrv) words = NULL;
+    guint n;
+
+    if (colon != NULL && colon - line <= CD_RULES_SECTION_LINE_CHARS)
+      label = g_strndup(line, colon - line);
+    else if (colon == NULL && g_utf8_strlen(line, -1) <= CD_RULES_SECTION_LINE_CHARS && cd_rules_heading_line(line))
+      label = g_strdup(line);
+    else
+      continue;
+    flat = cd_classify_text_flatten(label);
+    words = g_strsplit(g_strstrip(flat), " ", -1);
+    n = g_strv_length(words);
+    if (n == 0 || words[0][0] == '\0' || n > CD_RULES_SECTION_LABEL_WORDS)
+      continue;
+    for (guint w = 0; w < n; w++) {
+      g_autofree gchar *suffix = g_strjoinv("", words + w);
+      g_hash_table_add(labels, g_steal_pointer(&suffix));
+    }
+  }
+}
+
 static void
 cd_rules_explain(GString *why, const gchar *kind, const gchar *item, gdouble weight)
 {
@@ -414,6 +526,9 @@ cd_rules_classifier_classify(CdClassifier *classifier, CdDocument *document, GPt
   g_autofree gchar *flat = cd_classify_text_flatten(text);
   g_autofree gchar *squeezed = cd_classify_text_squeeze(flat);
   g_autofree gdouble *raw = NULL;
+  g_autoptr(GHashTable) labels = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr(GPtrArray) layout_region = g_ptr_array_new_with_free_func(g_free);
+  g_autofree gchar *layout_squeezed = NULL;
   gdouble total = 0;
   gdouble squares = 0;
   /* what matched, for `G_MESSAGES_DEBUG=ChartdeskClassify`: rule authors
@@ -437,11 +552,20 @@ cd_rules_classifier_classify(CdClassifier *classifier, CdDocument *document, GPt
     }
     g_ptr_array_add(regions, region);
     g_ptr_array_add(squeezed_regions, g_strdup(squeezed_region->str));
+    cd_rules_section_labels(page_text, labels);
+  }
+  if (self->layout_title_weight > 0 && pages->len > 0) {
+    g_autoptr(GVariant) fact = cd_page_get_fact(g_ptr_array_index(pages, 0), CD_RULES_FACT_LAYOUT_TITLE);
+    if (fact != NULL && g_variant_is_of_type(fact, G_VARIANT_TYPE_STRING)) {
+      g_ptr_array_add(layout_region, cd_classify_text_flatten(g_variant_get_string(fact, NULL)));
+      layout_squeezed = cd_classify_text_squeeze(g_ptr_array_index(layout_region, 0));
+    }
   }
 
   raw = g_new0(gdouble, self->sets->len);
   for (guint s = 0; s < self->sets->len; s++) {
     CdRuleSet *set = g_ptr_array_index(self->sets, s);
+    gboolean named = FALSE; /* by the layout title, which counts once */
     if (g_cancellable_set_error_if_cancelled(cancellable, error))
       return FALSE;
     for (guint i = 0; i < set->titles->len; i++) {
@@ -452,6 +576,28 @@ cd_rules_classifier_classify(CdClassifier *classifier, CdDocument *document, GPt
       if (found) {
         raw[s] += title->weight;
         cd_rules_explain(why, "title", title->flat, title->weight);
+      }
+      if (!named && layout_squeezed != NULL && cd_rules_title_found(title, layout_region, layout_squeezed)) {
+        named = TRUE;
+        raw[s] += self->layout_title_weight;
+        cd_rules_explain(why, "layout title", title->flat, self->layout_title_weight);
+      }
+    }
+    for (guint i = 0; i < set->title_words->len && !named && layout_squeezed != NULL; i++) {
+      CdRulePhrase *word = g_ptr_array_index(set->title_words, i);
+      if (strstr(g_ptr_array_index(layout_region, 0), word->flat) != NULL ||
+          (strlen(word->squeezed) >= CD_RULES_MIN_APPROX_TITLE_WORD &&
+           cd_classify_text_find_approx(layout_squeezed, word->squeezed, 1))) {
+        named = TRUE;
+        raw[s] += self->layout_title_weight;
+        cd_rules_explain(why, "layout title word", word->flat, self->layout_title_weight);
+      }
+    }
+    for (guint i = 0; i < set->sections->len; i++) {
+      CdRulePhrase *section = g_ptr_array_index(set->sections, i);
+      if (g_hash_table_contains(labels, section->squeezed)) {
+        raw[s] += section->weight;
+        cd_rules_explain(why, "section", section->flat, section->weight);
       }
     }
     for (guint i = 0; i < set->keywords->len; i++) {

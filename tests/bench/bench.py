@@ -844,6 +844,8 @@ def main():
                    help="the workflow's classifiers; with trained, a model is first trained on the tuning portion")
     p.add_argument("--train-options", default="",
                    help="extra `classify train` options for that model, e.g. \"--no-headings --lead 0\"")
+    p.add_argument("--rules", help="this rules file for the rules classifier and the page-type stage "
+                   "(export: index-SPLIT-PAGES-SEED.NAME.export.jsonl)")
     p.set_defaults(func=cmd_index)
     p = sub.add_parser("types", help="page-level types of an index export under other classifier combinations")
     p.add_argument("charts", help="the charts folder bench.py index made (build/bench/index-SPLIT-PAGES-SEED)")
@@ -859,6 +861,9 @@ def main():
                         "alone, a model trained again is scored so; default: the classifier's default, 1")
     p.add_argument("--train-options", default="", help="`classify train` options of the fresh or retrained model")
     p.add_argument("--confusion", default="rules 1 : trained 1", help="print the errors of this combination")
+    p.add_argument("--rules", help="score the rules classifier again on the exported text with this rules file")
+    p.add_argument("--explain", type=int, default=0, metavar="N",
+                   help="also print N of its wrongly typed documents with each classifier's shares and the title")
     p.set_defaults(func=cmd_types)
     p = sub.add_parser("search-scale", help="search latency per query class on an archive of N pages it builds")
     p.add_argument("--pages", type=int, default=100000)

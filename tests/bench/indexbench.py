@@ -53,20 +53,31 @@ def tuning_corpus(path, seed=13, per_type=120):
     return len(rows)
 
 
-def workflow_with(build, workflow, classifiers):
-    """A copy of a shipped workflow with another classifier list."""
+def workflow_with(build, workflow, classifiers, rules=None):
+    """A copy of a shipped workflow with another classifier list and, with
+    @rules, that rules file for both the `rules` classifier and the
+    `page-type` stage (which feeds the splitter)."""
     src = os.path.join(ROOT, "workflows", workflow + ".workflow")
     with open(src, encoding="utf-8") as f:
         text = f.read()
     lines = [("classifiers=" + classifiers) if line.startswith("classifiers=") else line
              for line in text.splitlines()]
-    out = os.path.join(build, "bench", "%s-%s.workflow" % (workflow, classifiers.replace(";", "+")))
+    name = classifiers.replace(";", "+")
+    if rules:
+        lines = [line for line in lines if not line.startswith("rules=")]
+        lines = [line + ("\nrules=" + rules if line in ("[rules]", "[page-type]") else "") for line in lines]
+        if "[page-type]" not in lines:
+            lines += ["[page-type]", "rules=" + rules]
+        if not any(line.startswith("[rules]") for line in lines):
+            lines += ["[rules]", "rules=" + rules]
+        name += "-" + os.path.splitext(os.path.basename(rules))[0]
+    out = os.path.join(build, "bench", "%s-%s.workflow" % (workflow, name))
     with open(out, "w", encoding="utf-8") as f:
         f.write("\n".join(lines) + "\n")
     return out
 
 
-def ingest(chartdesk, env, folder, workflow, out_json, classifiers=None, build=None, train_options=""):
+def ingest(chartdesk, env, folder, workflow, out_json, classifiers=None, build=None, train_options="", rules=None):
     """Ingests @folder into a fresh archive and writes the export to
     @out_json; returns (seconds, records). With `trained` among
     @classifiers the archive first gets a model trained on the tuning
@@ -84,7 +95,7 @@ def ingest(chartdesk, env, folder, workflow, out_json, classifiers=None, build=N
                                capture_output=True, env=env)
                 print("trained classifier: %d tuning documents (generated train banks + tuning half of mtsamples)"
                       % n)
-            workflow = workflow_with(build, workflow, classifiers)
+            workflow = workflow_with(build, workflow, classifiers, rules)
         t0 = time.monotonic()
         r = subprocess.run([chartdesk, "ingest", "--quiet", "--workflow", workflow, archive, folder],
                            capture_output=True, env=env, text=True)
@@ -259,12 +270,14 @@ def cmd_index(args, build, chartdesk, env):
         seed = args.seed if split == "test" else args.seed + 1000
         folder = charts_folder(build, split, pages, seed)
         truth = read_truth(folder)
-        out_json = os.path.join(build, "bench", "index-%s-%d-%d.export.jsonl" % (split, pages, seed))
+        rules = os.path.abspath(args.rules) if getattr(args, "rules", None) else None
+        out_json = os.path.join(build, "bench", "index-%s-%d-%d%s.export.jsonl" % (
+            split, pages, seed, "" if rules is None else "." + os.path.splitext(os.path.basename(rules))[0]))
         if args.reuse and os.path.exists(out_json):
             secs, records = float("nan"), load_export(out_json)
         else:
             secs, records = ingest(chartdesk, env, folder, args.workflow, out_json, args.classifiers, build,
-                                   getattr(args, "train_options", ""))
+                                   getattr(args, "train_options", ""), rules)
         title = "held-out templates" if split == "test" else "tuning templates (not a result: tuned on)"
         print()
         report(title, truth, records, secs)

@@ -139,6 +139,28 @@ def trained_shares(chartdesk, env, archive, docs, pages=0):
     first @pages pages (`classify test --archive --set pages=N`, the
     trained classifier's `pages` option; 0: every page); returns
     [{type: share}] in @docs' order."""
+    return classifier_shares(chartdesk, env, docs, ["--classifier", "trained", "--set", "pages=%d" % pages,
+                                                    "--archive", archive])
+
+
+def rules_shares(build, env, export, docs, rules):
+    """The `rules` classifier with the rules file @rules on every exported
+    document (build/tests/rules-rescore: each page's text and the page
+    facts the rules read, the title found by layout among them); returns
+    [{type: share}] in @docs' order."""
+    tool = os.path.join(build, "tests", "rules-rescore")
+    env = dict(env, CHARTDESK_PLUGIN_PATH=os.path.join(build, "plugins"),
+               CHARTDESK_TAXONOMY=os.path.join(ROOT, "workflows", "taxonomy.conf"))
+    r = subprocess.run([tool, rules, export], check=True, capture_output=True, text=True, env=env)
+    out = [json.loads(line) for line in r.stdout.splitlines() if line.strip()]
+    if len(out) != len(docs):
+        sys.exit("rules-rescore gave %d documents for %d" % (len(out), len(docs)))
+    return out
+
+
+def classifier_shares(chartdesk, env, docs, options):
+    """`chartdesk classify test OPTIONS --json` on the exported documents;
+    [{type: share}] as the engine records them (scores over max(1, sum))."""
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "docs.csv")
         with open(path, "w", newline="", encoding="utf-8") as f:
@@ -146,8 +168,8 @@ def trained_shares(chartdesk, env, archive, docs, pages=0):
             w.writerow(["label", "text"])
             for rec, _, text in docs:
                 w.writerow([rec.get("type") or "other", text])
-        r = subprocess.run([chartdesk, "classify", "test", "--classifier", "trained", "--set", "pages=%d" % pages,
-                            "--archive", archive, "--json", path], check=True, capture_output=True, text=True, env=env)
+        r = subprocess.run([chartdesk, "classify", "test"] + options + ["--json", path], check=True,
+                           capture_output=True, text=True, env=env)
     out = []
     for sample in json.loads(r.stdout)["samples"]:
         s = sample["scores"]
@@ -172,6 +194,44 @@ def per_source(truth, records):
     return out
 
 
+def top(shares, n=3):
+    return " ".join("%s %.2f" % (t, v) for t, v in sorted(shares.items(), key=lambda kv: -kv[1])[:n]) or "-"
+
+
+def explain(truth, docs, decide, show):
+    """Prints every wrongly typed document of @docs (under @decide): its
+    truth, source and profile, each classifier's best shares, the title the
+    header stage found by layout on its first page and its first lines, so
+    the errors can be read by cause (whether the title was seen, which
+    classifier was wrong, how sure each was)."""
+    first = {}
+    for t in truth:
+        if t["kind"] == "page":
+            first.setdefault((t["path"], t["page"]), t)
+    n = 0
+    for rec, shares, text in docs:
+        src = rec["pages"][0]["source"]
+        t = first.get((os.path.basename(src["path"]), src["page"]))
+        got = decide(shares)[0]
+        if t is None or t["doc_type"] == got:
+            continue
+        n += 1
+        if n > show:
+            continue
+        facts = rec["pages"][0].get("facts") or {}
+        lines = [line.strip() for line in (rec["pages"][0].get("text") or "").splitlines() if line.strip()]
+        print("  %s -> %s (%s, %s, %d pages, starts %s page %d%s)" % (
+            t["doc_type"], got, t["source"], t["profile"], len(rec["pages"]), t["path"], t["page"] + 1,
+            "" if t["starts_document"] else ", NOT a true start"))
+        for name in sorted(shares):
+            print("      %-8s %s" % (name, top(shares[name])))
+        print("      layout title %r; page type %s %.2f" % (facts.get("boundary.title"),
+                                                          facts.get("classify.page-type"),
+                                                          facts.get("classify.page-type-score") or 0))
+        print("      lines: %s" % " | ".join(lines[:8])[:300])
+    print("  %d documents wrongly typed" % n)
+
+
 def cmd_types(args, build, chartdesk, env):
     truth = indexbench.read_truth(args.charts)
     records = indexbench.load_export(args.export)
@@ -193,6 +253,11 @@ def cmd_types(args, build, chartdesk, env):
     if alt is not None:
         for (rec, shares, _), s in zip(docs, alt):
             shares["trained"] = s
+    if args.rules:
+        print("rules scored again with %s" % args.rules)
+        for (rec, shares, _), s in zip(docs, rules_shares(build, env, args.export, docs,
+                                                          os.path.abspath(args.rules))):
+            shares["rules"] = s
     print("%-34s %7s %7s %9s %9s" % ("combination", "typeF1", "acc", "generated", "mtsamples"))
     rows = []
     for w in [float(x) for x in args.weights.split(",")]:
@@ -215,3 +280,5 @@ def cmd_types(args, build, chartdesk, env):
             print("  errors: " + "; ".join("%s -> %s: %d" % (t, p, n) for (t, p), n in conf.most_common(12)))
             for prof in sorted(k for k in tallies if k != "all"):
                 print("  %-10s %.3f" % (prof, tallies[prof].macro_f1()[0]))
+            if args.explain:
+                explain(truth, docs, decide, args.explain)

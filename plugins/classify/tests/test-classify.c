@@ -347,6 +347,180 @@ test_classify_rules_bad_file(void)
   }
 }
 
+/* A rules classifier started on a rules file of @data (a temporary file,
+ * removed at once: the rules are read at start). */
+static CdClassifier *
+rules_from(const gchar *data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree gchar *file = NULL;
+  gint fd = g_file_open_tmp("cd-rules-XXXXXX.conf", &file, &error);
+  CdClassifier *rules;
+
+  g_assert_no_error(error);
+  close(fd);
+  g_assert_true(g_file_set_contents(file, data, -1, &error));
+  rules = make_classifier("rules", &error, "rules", file, NULL);
+  g_assert_no_error(error);
+  g_unlink(file);
+  return rules;
+}
+
+/* The evidence (before scaling) a one-rule-set classifier finds in @text:
+ * with `evidence` 1000 and one type, the score is evidence / 1000. */
+static gdouble
+evidence_of(CdClassifier *rules, CdDocument *document)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) scores = cd_classifier_classify(rules, document, NULL, &error);
+  gdouble score = 0;
+
+  g_assert_no_error(error);
+  if (scores->len == 0)
+    return 0;
+  best_label(scores, &score);
+  return score * 1000;
+}
+
+static gdouble
+evidence_of_text(CdClassifier *rules, const gchar *text)
+{
+  const gchar *texts[] = { text, NULL };
+  g_autoptr(CdDocument) document = make_document(texts);
+  return evidence_of(rules, document);
+}
+
+/* Sections count as headings only: the label before a line's ':', a
+ * heading line of its own, or the end of a short label; never the words
+ * in prose, a long label, or a sentence that happens to be short. */
+static void
+test_classify_rules_sections(void)
+{
+  g_autoptr(CdClassifier) rules =
+      rules_from("[rules]\nsection-weight=2\n[pathology-report]\nsections=gross description;4:final diagnosis;"
+                 "disposition\n");
+  g_object_set(rules, "evidence", 1000.0, NULL);
+  /* the label before ':' (any case, OCR's broken spaces) and a capitals line */
+  g_assert_cmpfloat_with_epsilon(evidence_of_text(rules, "GROSS DESCRIPTION:\nTwo cores.\nFINAL DIAGNOSIS\nBenign."),
+                                 6.0, 1e-9);
+  g_assert_cmpfloat_with_epsilon(evidence_of_text(rules, "Gross descr iption: two cores."), 2.0, 1e-9);
+  /* a title-case heading line; the end of a short label */
+  g_assert_cmpfloat_with_epsilon(evidence_of_text(rules, "Final Diagnosis\nBenign.\nED Disposition: home"), 6.0, 1e-9);
+  /* prose, a sentence line, a label of more than five words, a colon far in */
+  g_assert_cmpfloat_with_epsilon(
+      evidence_of_text(rules, "The gross description was reviewed.\nFinal diagnosis.\n"
+                              "Plan and then a final disposition: home\n"
+                              "We reviewed the slides today and we agree with the outside final diagnosis: benign"),
+      0.0, 1e-9);
+  /* each section counts once */
+  g_assert_cmpfloat_with_epsilon(evidence_of_text(rules, "Disposition: home\nDISPOSITION\nDisposition: ward"), 2.0,
+                                 1e-9);
+}
+
+/* A title in the first page's layout title (the header stage's
+ * `boundary.title`) counts `layout-title-weight` more; in the body, or
+ * on a later page's layout title, it counts as a title only; without the
+ * key it counts nothing more. */
+static void
+test_classify_rules_layout_title(void)
+{
+  g_autoptr(CdClassifier) rules =
+      rules_from("[rules]\nlayout-title-weight=5\n[correspondence]\ntitles=clinic letter;letter\n");
+  g_autoptr(CdClassifier) plain = rules_from("[correspondence]\ntitles=clinic letter;letter\n");
+  const gchar *texts[] = { "CITY HOSPITAL\nCLINIC LETTER\nDear Dr Lee,", "page two", NULL };
+  g_autoptr(CdDocument) titled = make_document(texts);
+  g_autoptr(CdDocument) untitled = make_document(texts);
+  g_autoptr(CdDocument) later = make_document(texts);
+  GPtrArray *pages;
+
+  g_object_set(rules, "evidence", 1000.0, NULL);
+  g_object_set(plain, "evidence", 1000.0, NULL);
+  pages = cd_document_get_pages(titled);
+  cd_page_set_fact(g_ptr_array_index(pages, 0), "boundary.title", g_variant_new_string("Clinic  Letter"));
+  pages = cd_document_get_pages(later);
+  cd_page_set_fact(g_ptr_array_index(pages, 1), "boundary.title", g_variant_new_string("CLINIC LETTER"));
+  /* the title line: `clinic letter` 3 (`letter` alone is a one-word title: a line of its own only) */
+  g_assert_cmpfloat_with_epsilon(evidence_of(rules, untitled), 3.0, 1e-9);
+  g_assert_cmpfloat_with_epsilon(evidence_of(rules, later), 3.0, 1e-9);
+  g_assert_cmpfloat_with_epsilon(evidence_of(rules, titled), 8.0, 1e-9);
+  g_assert_cmpfloat_with_epsilon(evidence_of(plain, titled), 3.0, 1e-9);
+}
+
+/* A title word names the type when it is a whole word of the first page's
+ * layout title, and only there; the layout title counts once per type,
+ * however many of its titles and words it holds. */
+static void
+test_classify_rules_title_words(void)
+{
+  g_autoptr(CdClassifier) rules = rules_from("[rules]\nlayout-title-weight=5\n[emergency-record]\n"
+                                             "titles=emergency department record\ntitle-words=emergency;ed\n");
+  const gchar *texts[] = { "CITY HOSPITAL\nED PHYSICIAN RECORD\nSeen in the ed today.", NULL };
+  const gchar *both_texts[] = { "EMERGENCY DEPARTMENT RECORD", NULL };
+  g_autoptr(CdDocument) ed = make_document(texts);
+  g_autoptr(CdDocument) med = make_document(texts);
+  g_autoptr(CdDocument) body = make_document(texts);
+  g_autoptr(CdDocument) both = make_document(both_texts);
+
+  g_object_set(rules, "evidence", 1000.0, NULL);
+  cd_page_set_fact(g_ptr_array_index(cd_document_get_pages(ed), 0), "boundary.title",
+                   g_variant_new_string("ED Physician Record"));
+  /* `ed` inside a word is no title word */
+  cd_page_set_fact(g_ptr_array_index(cd_document_get_pages(med), 0), "boundary.title",
+                   g_variant_new_string("Medical Record"));
+  cd_page_set_fact(g_ptr_array_index(cd_document_get_pages(both), 0), "boundary.title",
+                   g_variant_new_string("Emergency Department Record"));
+  g_assert_cmpfloat_with_epsilon(evidence_of(rules, ed), 5.0, 1e-9);
+  g_assert_cmpfloat_with_epsilon(evidence_of(rules, med), 0.0, 1e-9);
+  /* OCR's misread letter in a long title word */
+  cd_page_set_fact(g_ptr_array_index(cd_document_get_pages(med), 0), "boundary.title",
+                   g_variant_new_string("EMERGENCV VISIT"));
+  g_assert_cmpfloat_with_epsilon(evidence_of(rules, med), 5.0, 1e-9);
+  g_assert_cmpfloat_with_epsilon(evidence_of(rules, body), 0.0, 1e-9);
+  /* its title on the title line 3, and the layout title once: 5 */
+  g_assert_cmpfloat_with_epsilon(evidence_of(rules, both), 8.0, 1e-9);
+}
+
+/* The shipped rules: a printed title found by layout outweighs a body
+ * that reads like another kind of document (an emergency record whose
+ * transcription opens as a consultation), which the same text without
+ * that title is taken for; a pathology report's sections name it without
+ * any title. */
+static void
+test_classify_rules_shipped_layout(void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CdClassifier) rules = make_classifier("rules", &error, NULL);
+  const gchar *consult[] = { "MERCY GENERAL HOSPITAL\nEmergency Visit Record\nREASON FOR CONSULTATION:\n"
+                             "Chest pain.\nHISTORY OF PRESENT ILLNESS:\nThe patient was referred by Dr. Lee.\n"
+                             "RECOMMENDATIONS:\nStress test.",
+                             NULL };
+  const gchar *pathology[] = { "CLINICAL HISTORY: mass.\nSPECIMEN:\nA. Colon.\nGROSS DESCRIPTION:\nTwo pieces."
+                               "\nMICROSCOPIC DESCRIPTION:\nSections show adenoma.\nFINAL DIAGNOSIS:\nAdenoma.",
+                               NULL };
+  g_autoptr(CdDocument) titled = make_document(consult);
+  g_autoptr(CdDocument) untitled = make_document(consult);
+  g_autoptr(CdDocument) sections = make_document(pathology);
+  g_autoptr(GPtrArray) a = NULL;
+  g_autoptr(GPtrArray) b = NULL;
+  g_autoptr(GPtrArray) c = NULL;
+  gdouble score = 0;
+
+  g_assert_no_error(error);
+  cd_page_set_fact(g_ptr_array_index(cd_document_get_pages(titled), 0), "boundary.title",
+                   g_variant_new_string("Emergency Visit Record"));
+  a = cd_classifier_classify(rules, titled, NULL, &error);
+  g_assert_no_error(error);
+  g_assert_cmpstr(best_label(a, &score), ==, "emergency-record");
+  g_assert_cmpfloat(score, >=, 0.6);
+  b = cd_classifier_classify(rules, untitled, NULL, &error);
+  g_assert_no_error(error);
+  g_assert_cmpstr(best_label(b, NULL), ==, "consultation");
+  c = cd_classifier_classify(rules, sections, NULL, &error);
+  g_assert_no_error(error);
+  g_assert_cmpstr(best_label(c, &score), ==, "pathology-report");
+  g_assert_cmpfloat(score, >=, 0.9);
+}
+
 /* The page-type stage types each page alone and records it for the
  * splitter; a page without text gets no type, and a broken rules file
  * stops it at start with the file's name. */
@@ -549,6 +723,10 @@ main(int argc, char **argv)
   g_test_add_func("/chartdesk/classify/rules-ocr-noise", test_classify_rules_ocr_noise);
   g_test_add_func("/chartdesk/classify/rules-mtsamples", test_classify_rules_mtsamples);
   g_test_add_func("/chartdesk/classify/rules-bad-file", test_classify_rules_bad_file);
+  g_test_add_func("/chartdesk/classify/rules-sections", test_classify_rules_sections);
+  g_test_add_func("/chartdesk/classify/rules-layout-title", test_classify_rules_layout_title);
+  g_test_add_func("/chartdesk/classify/rules-title-words", test_classify_rules_title_words);
+  g_test_add_func("/chartdesk/classify/rules-shipped-layout", test_classify_rules_shipped_layout);
   g_test_add_func("/chartdesk/classify/page-type-stage", test_classify_page_type_stage);
   g_test_add_func("/chartdesk/classify/external-ok", test_classify_external_ok);
   g_test_add_func("/chartdesk/classify/external-errors", test_classify_external_errors);
