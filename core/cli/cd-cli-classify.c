@@ -109,6 +109,7 @@ typedef struct {
   gint lead;
   gdouble nb_alpha;
   gint calibrate;
+  gchar *learner;
   gboolean json;
   gchar *user;
 } CdTrainOptions;
@@ -122,6 +123,7 @@ cd_train_options_clear(CdTrainOptions *o)
   g_free(o->text_column);
   g_free(o->name);
   g_free(o->user);
+  g_free(o->learner);
 }
 
 static GOptionGroup *
@@ -153,6 +155,9 @@ cd_train_option_group(CdTrainOptions *o)
       "Also train complement naive Bayes with this smoothing (e.g. 0.1) and average the two", "ALPHA" },
     { "calibrate", 0, 0, G_OPTION_ARG_INT, &o->calibrate,
       "Calibrate the scores and per-type priors by K-fold cross-validation inside the training data", "K" },
+    { "learner", 0, 0, G_OPTION_ARG_STRING, &o->learner,
+      "How the linear model is fitted: sgd (passes of stochastic gradient descent) or lbfgs (to convergence)",
+      "NAME" },
     { "json", 0, 0, G_OPTION_ARG_NONE, &o->json, "Print JSON", NULL },
     { "user", 'u', 0, G_OPTION_ARG_STRING, &o->user, "Who to record in the audit log", "NAME" },
     { NULL },
@@ -216,6 +221,13 @@ cd_cli_new_model(CdTrainOptions *o, GError **error)
       return NULL;
     }
     g_object_set(model, "calibrate", (guint) o->calibrate, NULL);
+  }
+  if (o->learner != NULL) {
+    if (g_strcmp0(o->learner, "sgd") != 0 && g_strcmp0(o->learner, "lbfgs") != 0) {
+      g_set_error(error, CD_ERROR, CD_ERROR_INVALID_ARGUMENT, "--learner must be sgd or lbfgs, not '%s'", o->learner);
+      return NULL;
+    }
+    g_object_set(model, "learner", o->learner, NULL);
   }
   return g_steal_pointer(&model);
 }
