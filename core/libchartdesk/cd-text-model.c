@@ -352,9 +352,9 @@ cd_text_model_class_init(CdTextModelClass *klass)
    *
    * Since: 0.1
    */
-  props[PROP_LEARNER] = g_param_spec_string("learner", "Learner", "How the linear model is fitted: sgd or lbfgs",
-                                            cd_text_learner_name(DEFAULT_LEARNER),
-                                            G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
+  props[PROP_LEARNER] =
+      g_param_spec_string("learner", "Learner", "How the linear model is fitted: sgd or lbfgs",
+                          cd_text_learner_name(DEFAULT_LEARNER), G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties(object_class, N_PROPS, props);
 }
 
