@@ -9,6 +9,9 @@
  * the stored model.
  */
 #include "cd-engine.h"
+#include "cd-test-util.h"
+#include <glib/gstdio.h>
+#include <string.h>
 
 /* Words every document draws from, words only the common type has, and
  * the rare type's marks. Made-up words, so nothing here depends on the
@@ -241,6 +244,77 @@ test_learner_unknown_warns(void)
   g_test_trap_assert_stderr("*unknown learner 'newton'*");
 }
 
+/* `classify evaluate` reports the top score's calibration, consistent with
+ * its own counts: the bins hold every document, their right answers are
+ * the accuracy, and the calibration error and log-loss are in range;
+ * `--learner` is passed through, and an unknown learner is refused. */
+static void
+test_cli_calibration_and_learner(void)
+{
+  g_autoptr(Corpus) corpus = make_corpus(17, 60, 15);
+  g_autofree gchar *dir = g_dir_make_tmp("cd-text-learner-XXXXXX", NULL);
+  g_autofree gchar *csv = g_build_filename(dir, "train.csv", NULL);
+  g_autoptr(GString) s = g_string_new("label,text\n");
+  g_autoptr(GError) error = NULL;
+  const gchar *const learners[] = { "sgd", "lbfgs" };
+
+  for (guint i = 0; i < corpus->texts->len; i++)
+    g_string_append_printf(s, "%s,%s\n", (gchar *) g_ptr_array_index(corpus->labels, i),
+                           (gchar *) g_ptr_array_index(corpus->texts, i));
+  g_assert_true(g_file_set_contents(csv, s->str, s->len, &error));
+  g_assert_no_error(error);
+  for (guint l = 0; l < G_N_ELEMENTS(learners); l++) {
+    g_auto(CdTestRun) run = { 0 };
+    g_autoptr(JsonNode) node = NULL;
+    JsonObject *r;
+    JsonArray *bins;
+    gint64 documents, in_bins = 0, right = 0;
+    gdouble ece, log_loss;
+
+    cd_test_chartdesk(&run, "classify", "evaluate", "--csv", csv, "--folds", "3", "--learner", learners[l], "--json",
+                      NULL);
+    g_assert_cmpint(run.status, ==, 0);
+    node = json_from_string(run.out, &error);
+    g_assert_no_error(error);
+    r = json_node_get_object(node);
+    documents = json_object_get_int_member(r, "documents");
+    g_assert_cmpint(documents, ==, 75);
+    bins = json_object_get_array_member(r, "calibration");
+    g_assert_nonnull(bins);
+    g_assert_cmpuint(json_array_get_length(bins), ==, 10);
+    for (guint k = 0; k < 10; k++) {
+      JsonObject *bin = json_array_get_object_element(bins, k);
+      gint64 n = json_object_get_int_member(bin, "documents");
+      gdouble mean = json_object_get_double_member(bin, "mean-confidence");
+      in_bins += n;
+      right += json_object_get_int_member(bin, "right");
+      g_assert_cmpint(json_object_get_int_member(bin, "right"), <=, n);
+      if (n > 0) {
+        /* a bin's documents have confidences inside it */
+        g_assert_cmpfloat(mean, >=, k / 10.0 - 1e-9);
+        g_assert_cmpfloat(mean, <=, (k + 1) / 10.0 + 1e-9);
+      }
+    }
+    g_assert_cmpint(in_bins, ==, documents);
+    g_assert_cmpfloat(ABS((gdouble) right / documents - json_object_get_double_member(r, "accuracy")), <, 1e-9);
+    ece = json_object_get_double_member(r, "expected-calibration-error");
+    log_loss = json_object_get_double_member(r, "log-loss");
+    g_test_message("%s: accuracy %.3f, expected calibration error %.3f, log-loss %.3f", learners[l],
+                   json_object_get_double_member(r, "accuracy"), ece, log_loss);
+    g_assert_cmpfloat(ece, >=, 0);
+    g_assert_cmpfloat(ece, <=, 1);
+    g_assert_cmpfloat(log_loss, >, 0);
+  }
+  {
+    g_auto(CdTestRun) run = { 0 };
+    cd_test_chartdesk(&run, "classify", "evaluate", "--csv", csv, "--folds", "3", "--learner", "newton", NULL);
+    g_assert_cmpint(run.status, !=, 0);
+    g_assert_nonnull(strstr(run.err, "--learner must be sgd or lbfgs"));
+  }
+  g_unlink(csv);
+  g_rmdir(dir);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -249,5 +323,6 @@ main(int argc, char **argv)
   g_test_add_func("/chartdesk/text-model/learner/lbfgs-order", test_lbfgs_independent_of_order);
   g_test_add_func("/chartdesk/text-model/learner/recorded", test_learner_recorded);
   g_test_add_func("/chartdesk/text-model/learner/unknown", test_learner_unknown_warns);
+  g_test_add_func("/chartdesk/text-model/learner/cli-calibration", test_cli_calibration_and_learner);
   return g_test_run();
 }
