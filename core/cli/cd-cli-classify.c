@@ -7,6 +7,8 @@
  */
 #include "config.h"
 
+#include <math.h>
+
 #include <stdio.h>
 #include <string.h>
 
@@ -109,6 +111,7 @@ typedef struct {
   gint lead;
   gdouble nb_alpha;
   gint calibrate;
+  gchar *learner;
   gboolean json;
   gchar *user;
 } CdTrainOptions;
@@ -122,6 +125,7 @@ cd_train_options_clear(CdTrainOptions *o)
   g_free(o->text_column);
   g_free(o->name);
   g_free(o->user);
+  g_free(o->learner);
 }
 
 static GOptionGroup *
@@ -153,6 +157,8 @@ cd_train_option_group(CdTrainOptions *o)
       "Also train complement naive Bayes with this smoothing (e.g. 0.1) and average the two", "ALPHA" },
     { "calibrate", 0, 0, G_OPTION_ARG_INT, &o->calibrate,
       "Calibrate the scores and per-type priors by K-fold cross-validation inside the training data", "K" },
+    { "learner", 0, 0, G_OPTION_ARG_STRING, &o->learner,
+      "How the linear model is fitted: sgd (passes of stochastic gradient descent) or lbfgs (to convergence)", "NAME" },
     { "json", 0, 0, G_OPTION_ARG_NONE, &o->json, "Print JSON", NULL },
     { "user", 'u', 0, G_OPTION_ARG_STRING, &o->user, "Who to record in the audit log", "NAME" },
     { NULL },
@@ -216,6 +222,13 @@ cd_cli_new_model(CdTrainOptions *o, GError **error)
       return NULL;
     }
     g_object_set(model, "calibrate", (guint) o->calibrate, NULL);
+  }
+  if (o->learner != NULL) {
+    if (g_strcmp0(o->learner, "sgd") != 0 && g_strcmp0(o->learner, "lbfgs") != 0) {
+      g_set_error(error, CD_ERROR, CD_ERROR_INVALID_ARGUMENT, "--learner must be sgd or lbfgs, not '%s'", o->learner);
+      return NULL;
+    }
+    g_object_set(model, "learner", o->learner, NULL);
   }
   return g_steal_pointer(&model);
 }
@@ -359,6 +372,8 @@ typedef struct {
   GHashTable *index;     /* name → position + 1 */
   GArray *truth;         /* guint, per test document */
   GArray *predicted;     /* guint, per test document; G_MAXUINT for none */
+  GArray *confidence;    /* gdouble, per test document: the top score, 0 for none */
+  GArray *p_true;        /* gdouble, per test document: the score of its true type */
   gdouble train_seconds; /* summed over folds */
   guint train_runs;
   guint train_documents; /* summed over folds */
@@ -372,6 +387,8 @@ cd_evaluation_free(CdEvaluation *self)
   g_hash_table_unref(self->index);
   g_array_unref(self->truth);
   g_array_unref(self->predicted);
+  g_array_unref(self->confidence);
+  g_array_unref(self->p_true);
   g_free(self);
 }
 
@@ -385,6 +402,8 @@ cd_evaluation_new(void)
   self->index = g_hash_table_new(g_str_hash, g_str_equal);
   self->truth = g_array_new(FALSE, FALSE, sizeof(guint));
   self->predicted = g_array_new(FALSE, FALSE, sizeof(guint));
+  self->confidence = g_array_new(FALSE, FALSE, sizeof(gdouble));
+  self->p_true = g_array_new(FALSE, FALSE, sizeof(gdouble));
   return self;
 }
 
@@ -414,10 +433,20 @@ cd_evaluation_run(CdEvaluation *self, CdTextModel *model, CdLabelled *test, GArr
     g_autoptr(GPtrArray) scores = cd_text_model_predict(model, g_ptr_array_index(test->texts, d));
     guint t = cd_evaluation_label(self, g_ptr_array_index(test->labels, d));
     guint p = G_MAXUINT;
-    if (scores->len > 0)
+    gdouble top = 0, truth = 0;
+    if (scores->len > 0) {
       p = cd_evaluation_label(self, ((CdLabelScore *) g_ptr_array_index(scores, 0))->label);
+      top = ((CdLabelScore *) g_ptr_array_index(scores, 0))->score;
+    }
+    for (guint k = 0; k < scores->len; k++) {
+      CdLabelScore *s = g_ptr_array_index(scores, k);
+      if (g_strcmp0(s->label, g_ptr_array_index(test->labels, d)) == 0)
+        truth = s->score;
+    }
     g_array_append_val(self->truth, t);
     g_array_append_val(self->predicted, p);
+    g_array_append_val(self->confidence, top);
+    g_array_append_val(self->p_true, truth);
   }
   self->predict_seconds += cd_elapsed(start);
 }
@@ -557,6 +586,45 @@ cd_evaluation_to_json(CdEvaluation *self, const gchar *method)
     json_builder_end_array(b);
   }
   json_builder_end_array(b);
+  /* calibration of the top score, which the review thresholds compare:
+   * ten bins of confidence, how many documents and how many right in
+   * each; the expected calibration error (the bins' |accuracy −
+   * confidence| weighted by their share) and the mean log-loss of the
+   * true type (probability floored at 1e-6) */
+  {
+    guint bin_n[10] = { 0 }, bin_right[10] = { 0 };
+    gdouble bin_conf[10] = { 0 }, ece = 0, log_loss = 0;
+    guint m = self->truth->len;
+    for (guint i = 0; i < m; i++) {
+      gdouble c = g_array_index(self->confidence, gdouble, i);
+      guint bin = MIN((guint) (c * 10), 9u);
+      bin_n[bin]++;
+      bin_conf[bin] += c;
+      bin_right[bin] += g_array_index(self->truth, guint, i) == g_array_index(self->predicted, guint, i);
+      log_loss -= log(MAX(g_array_index(self->p_true, gdouble, i), 1e-6));
+    }
+    json_builder_set_member_name(b, "calibration");
+    json_builder_begin_array(b);
+    for (guint k = 0; k < 10; k++) {
+      if (bin_n[k] > 0)
+        ece += fabs((gdouble) bin_right[k] - bin_conf[k]) / m;
+      json_builder_begin_object(b);
+      json_builder_set_member_name(b, "from");
+      json_builder_add_double_value(b, k / 10.0);
+      json_builder_set_member_name(b, "documents");
+      json_builder_add_int_value(b, bin_n[k]);
+      json_builder_set_member_name(b, "right");
+      json_builder_add_int_value(b, bin_right[k]);
+      json_builder_set_member_name(b, "mean-confidence");
+      json_builder_add_double_value(b, bin_n[k] > 0 ? bin_conf[k] / bin_n[k] : 0);
+      json_builder_end_object(b);
+    }
+    json_builder_end_array(b);
+    json_builder_set_member_name(b, "expected-calibration-error");
+    json_builder_add_double_value(b, ece);
+    json_builder_set_member_name(b, "log-loss");
+    json_builder_add_double_value(b, m > 0 ? log_loss / m : 0);
+  }
   json_builder_set_member_name(b, "train-runs");
   json_builder_add_int_value(b, self->train_runs);
   json_builder_set_member_name(b, "train-documents");
@@ -603,6 +671,20 @@ cd_evaluation_print(JsonNode *report)
         g_print("%5" G_GINT64_FORMAT, v);
     }
     g_print("\n");
+  }
+  {
+    JsonArray *bins = json_object_get_array_member(r, "calibration");
+    g_print("\ncalibration of the top score (confidence from: right / documents)\n   ");
+    for (guint k = 0; bins != NULL && k < json_array_get_length(bins); k++) {
+      JsonObject *bin = json_array_get_object_element(bins, k);
+      if (json_object_get_int_member(bin, "documents") == 0)
+        continue;
+      g_print(" %.1f: %" G_GINT64_FORMAT "/%" G_GINT64_FORMAT, json_object_get_double_member(bin, "from"),
+              json_object_get_int_member(bin, "right"), json_object_get_int_member(bin, "documents"));
+    }
+    g_print("\n    expected calibration error %.3f   log-loss %.3f\n",
+            json_object_get_double_member(r, "expected-calibration-error"),
+            json_object_get_double_member(r, "log-loss"));
   }
   if (json_object_get_int_member(r, "train-runs") > 0)
     g_print("\ntraining: %.2f s on %" G_GINT64_FORMAT " documents%s\n",

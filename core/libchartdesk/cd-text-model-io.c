@@ -218,6 +218,9 @@ cd_text_model_to_bytes(CdTextModel *self, GError **error)
           &params, "{sv}", "offsets",
           g_variant_new_fixed_array(G_VARIANT_TYPE_DOUBLE, self->offsets, self->n_labels, sizeof(gdouble)));
   }
+  /* informational (every reader applies the weights the same way): older
+   * readers ignore it, and models without it were trained by SGD */
+  g_variant_builder_add(&params, "{sv}", "learner", g_variant_new_string(cd_text_learner_name(self->learner)));
   g_variant_builder_add(&params, "{sv}", "epochs", g_variant_new_uint32(self->epochs));
   g_variant_builder_add(&params, "{sv}", "l2", g_variant_new_double(self->l2));
   g_variant_builder_add(&params, "{sv}", "learning-rate", g_variant_new_double(self->learning_rate));
@@ -407,6 +410,15 @@ cd_text_model_new_from_bytes(GBytes *bytes, GError **error)
     return NULL;
   self->hash_bits = hash_bits;
   g_variant_lookup(params, "epochs", "u", &self->epochs);
+  {
+    /* informational only: a model is applied the same way whatever fitted
+     * it, so a learner this Chartdesk does not know is no reason to refuse
+     * it; models without the key were all fitted by SGD */
+    const gchar *learner = NULL;
+    self->learner = CD_TEXT_LEARNER_SGD;
+    if (g_variant_lookup(params, "learner", "&s", &learner))
+      (void) cd_text_learner_from_name(learner, &self->learner);
+  }
   g_variant_lookup(params, "l2", "d", &self->l2);
   g_variant_lookup(params, "learning-rate", "d", &self->learning_rate);
   g_variant_lookup(params, "balanced", "b", &self->balanced);
@@ -483,6 +495,8 @@ cd_text_model_get_params(CdTextModel *self)
     }
     json_builder_end_object(b);
   }
+  json_builder_set_member_name(b, "learner");
+  json_builder_add_string_value(b, cd_text_learner_name(self->learner));
   json_builder_set_member_name(b, "hash-bits");
   json_builder_add_int_value(b, self->hash_bits);
   json_builder_set_member_name(b, "epochs");

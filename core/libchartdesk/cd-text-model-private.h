@@ -39,6 +39,13 @@ G_BEGIN_DECLS
 #define DEFAULT_HEADINGS TRUE
 #define DEFAULT_LEAD 16
 
+/* how the linear model is fitted; the stored model is the same either way */
+typedef enum {
+  CD_TEXT_LEARNER_SGD,   /* stochastic gradient descent, self->epochs passes */
+  CD_TEXT_LEARNER_LBFGS, /* L-BFGS on the whole training set, to convergence */
+} CdTextLearner;
+#define DEFAULT_LEARNER CD_TEXT_LEARNER_SGD
+
 struct _CdTextModel {
   GObject parent_instance;
   guint hash_bits;
@@ -48,6 +55,7 @@ struct _CdTextModel {
   gboolean balanced;
   guint seed;
   guint features; /* which feature set: 1 (format 1 models) or 2 */
+  CdTextLearner learner;
   /* the trained model; weights are feature-major: w[bucket * n_labels + k] */
   GStrv labels;
   guint n_labels;
@@ -73,6 +81,8 @@ struct _CdTextModel {
   ((self)->tfidf || (self)->lead > 0 || (self)->nb_alpha > 0 || (self)->calibrate > 0)
 
 void cd_text_model_clear(CdTextModel *self);
+const gchar *cd_text_learner_name(CdTextLearner learner);
+gboolean cd_text_learner_from_name(const gchar *name, CdTextLearner *learner);
 
 extern gfloat cd_text_count_weight[256];
 extern const gdouble cd_text_heading_weight;

@@ -145,6 +145,218 @@ cd_lr_fit(CdTextModel *self, CdDocs *docs, const guint *subset, guint n, const g
   return TRUE;
 }
 
+/* The balanced, L2-regularised log-loss of the documents in @subset and
+ * its gradient, for L-BFGS: @theta is the weights (feature-major, as in
+ * the model) followed by the biases; @x holds each feature's value (the
+ * same as SGD sees) in the order of docs->feats. Returns the loss. */
+static gdouble
+cd_lr_loss(CdDocs *docs, const guint *subset, guint n, const gfloat *x, const gdouble *class_weight, gdouble l2,
+           const gdouble *theta, gdouble *grad)
+{
+  guint n_labels = docs->n_labels;
+  gsize n_w = docs->n_buckets * n_labels;
+  const gdouble *bias = theta + n_w;
+  gdouble *gbias = grad + n_w;
+  gdouble loss = 0, reg = 0;
+  gdouble z[MAX_LABELS];
+
+  memset(grad, 0, (n_w + n_labels) * sizeof(gdouble));
+  for (guint i = 0; i < n; i++) {
+    guint d = subset[i];
+    guint y = g_array_index(docs->ys, guint, d);
+    gsize from = g_array_index(docs->offsets, gsize, d);
+    const guint32 *f = CD_DOC_FEATURES(docs, d);
+    gsize m = CD_DOC_N(docs, d);
+    gdouble c = class_weight[y] / n;
+
+    for (guint k = 0; k < n_labels; k++)
+      z[k] = bias[k];
+    for (gsize j = 0; j < m; j++) {
+      const gdouble *row = theta + (gsize) CD_FEATURE_BUCKET(f[j]) * n_labels;
+      gdouble v = x[from + j];
+      for (guint k = 0; k < n_labels; k++)
+        z[k] += v * row[k];
+    }
+    cd_softmax(z, n_labels);
+    loss -= c * log(MAX(z[y], 1e-300));
+    for (guint k = 0; k < n_labels; k++)
+      z[k] = c * (z[k] - (k == y ? 1.0 : 0.0));
+    for (gsize j = 0; j < m; j++) {
+      gdouble *row = grad + (gsize) CD_FEATURE_BUCKET(f[j]) * n_labels;
+      gdouble v = x[from + j];
+      for (guint k = 0; k < n_labels; k++)
+        row[k] += v * z[k];
+    }
+    for (guint k = 0; k < n_labels; k++)
+      gbias[k] += z[k];
+  }
+  for (gsize j = 0; j < n_w; j++) {
+    reg += theta[j] * theta[j];
+    grad[j] += l2 * theta[j];
+  }
+  return loss + 0.5 * l2 * reg;
+}
+
+static gdouble
+cd_dot(const gdouble *a, const gdouble *b, gsize n)
+{
+  gdouble s = 0;
+  for (gsize i = 0; i < n; i++)
+    s += a[i] * b[i];
+  return s;
+}
+
+static gdouble
+cd_dot_f(const gfloat *a, const gdouble *b, gsize n)
+{
+  gdouble s = 0;
+  for (gsize i = 0; i < n; i++)
+    s += a[i] * b[i];
+  return s;
+}
+
+#define CD_LBFGS_MEMORY 6
+
+/* The same balanced multinomial logistic regression as cd_lr_fit(), but
+ * minimised to convergence by L-BFGS (Nocedal 1980: the two-loop
+ * recursion over the last CD_LBFGS_MEMORY steps, backtracking line search
+ * on the Armijo condition), so that the result depends on the data and
+ * self->l2 only, not on the order of the documents or the number of
+ * passes. self->epochs bounds the iterations (times 25). */
+static gboolean
+cd_lr_fit_lbfgs(CdTextModel *self, CdDocs *docs, const guint *subset, guint n, const gfloat *idf, gfloat **w_out,
+                gdouble **b_out, GCancellable *cancellable, GError **error)
+{
+  guint n_labels = docs->n_labels;
+  gsize n_w = docs->n_buckets * n_labels, dim = n_w + n_labels;
+  g_autofree gfloat *x = g_new0(gfloat, docs->feats->len);
+  g_autofree guint *counts = g_new0(guint, n_labels);
+  g_autofree gdouble *class_weight = g_new0(gdouble, n_labels);
+  g_autofree gdouble *theta = g_new0(gdouble, dim);
+  g_autofree gdouble *grad = g_new(gdouble, dim);
+  g_autofree gdouble *next = g_new(gdouble, dim);
+  g_autofree gdouble *next_grad = g_new(gdouble, dim);
+  g_autofree gdouble *dir = g_new(gdouble, dim);
+  g_autofree gfloat *s = g_new(gfloat, dim * CD_LBFGS_MEMORY);
+  g_autofree gfloat *yv = g_new(gfloat, dim * CD_LBFGS_MEMORY);
+  gdouble rho[CD_LBFGS_MEMORY], alpha[CD_LBFGS_MEMORY];
+  guint max_iterations = self->epochs * 25, n_pairs = 0, newest = 0;
+  gdouble loss;
+
+  for (guint i = 0; i < n; i++) {
+    guint d = subset[i];
+    const guint32 *f = CD_DOC_FEATURES(docs, d);
+    gsize m = CD_DOC_N(docs, d), from = g_array_index(docs->offsets, gsize, d);
+    gfloat inv_norm = cd_features_inv_norm(f, m, NULL, idf);
+    for (gsize j = 0; j < m; j++)
+      x[from + j] = (gfloat) (cd_feature_value(f[j], NULL, idf) * inv_norm);
+    counts[g_array_index(docs->ys, guint, d)]++;
+  }
+  for (guint k = 0; k < n_labels; k++)
+    class_weight[k] = !self->balanced || counts[k] == 0 ? 1.0 : (gdouble) n / (n_labels * (gdouble) counts[k]);
+
+  loss = cd_lr_loss(docs, subset, n, x, class_weight, self->l2, theta, grad);
+  for (guint iter = 0; iter < max_iterations; iter++) {
+    gdouble gd, step, next_loss = 0, sy;
+    gboolean accepted = FALSE;
+
+    if (g_cancellable_set_error_if_cancelled(cancellable, error))
+      return FALSE;
+    /* the two-loop recursion: dir = -H grad */
+    for (gsize j = 0; j < dim; j++)
+      dir[j] = -grad[j];
+    for (guint p = 0; p < n_pairs; p++) {
+      guint q = (newest + CD_LBFGS_MEMORY - p) % CD_LBFGS_MEMORY;
+      alpha[q] = rho[q] * cd_dot_f(s + q * dim, dir, dim);
+      for (gsize j = 0; j < dim; j++)
+        dir[j] -= alpha[q] * yv[q * dim + j];
+    }
+    if (n_pairs > 0) {
+      const gfloat *sq = s + newest * dim, *yq = yv + newest * dim;
+      gdouble yy = 0, sy0 = 0;
+      for (gsize j = 0; j < dim; j++) {
+        yy += (gdouble) yq[j] * yq[j];
+        sy0 += (gdouble) sq[j] * yq[j];
+      }
+      for (gsize j = 0; j < dim; j++)
+        dir[j] *= sy0 / yy;
+    }
+    for (guint p = n_pairs; p-- > 0;) {
+      guint q = (newest + CD_LBFGS_MEMORY - p) % CD_LBFGS_MEMORY;
+      gdouble beta = rho[q] * cd_dot_f(yv + q * dim, dir, dim);
+      for (gsize j = 0; j < dim; j++)
+        dir[j] += (alpha[q] - beta) * s[q * dim + j];
+    }
+    gd = cd_dot(grad, dir, dim);
+    if (!(gd < 0)) {
+      /* not a descent direction: start again from steepest descent */
+      for (gsize j = 0; j < dim; j++)
+        dir[j] = -grad[j];
+      gd = cd_dot(grad, dir, dim);
+      n_pairs = 0;
+    }
+    if (gd > -1e-12)
+      break;
+    step = n_pairs == 0 ? 1.0 / sqrt(-gd) : 1.0;
+    for (guint tries = 0; tries < 30; tries++, step *= 0.5) {
+      for (gsize j = 0; j < dim; j++)
+        next[j] = theta[j] + step * dir[j];
+      next_loss = cd_lr_loss(docs, subset, n, x, class_weight, self->l2, next, next_grad);
+      if (next_loss <= loss + 1e-4 * step * gd) {
+        accepted = TRUE;
+        break;
+      }
+    }
+    if (!accepted)
+      break;
+    newest = n_pairs == 0 ? 0 : (newest + 1) % CD_LBFGS_MEMORY;
+    sy = 0;
+    for (gsize j = 0; j < dim; j++) {
+      gfloat sj = (gfloat) (next[j] - theta[j]), yj = (gfloat) (next_grad[j] - grad[j]);
+      s[newest * dim + j] = sj;
+      yv[newest * dim + j] = yj;
+      sy += (gdouble) sj * yj;
+    }
+    if (sy > 1e-20) {
+      rho[newest] = 1.0 / sy;
+      n_pairs = MIN(n_pairs + 1, CD_LBFGS_MEMORY);
+    } else {
+      n_pairs = 0; /* no curvature to learn from: steepest descent again */
+    }
+    {
+      gdouble *tmp = theta;
+      theta = next;
+      next = tmp;
+      tmp = grad;
+      grad = next_grad;
+      next_grad = tmp;
+    }
+    if (loss - next_loss < 1e-7 * MAX(1.0, fabs(next_loss))) {
+      loss = next_loss;
+      break;
+    }
+    loss = next_loss;
+  }
+  {
+    gfloat *w = g_new(gfloat, n_w);
+    for (gsize j = 0; j < n_w; j++)
+      w[j] = (gfloat) theta[j];
+    *w_out = w;
+    *b_out = g_memdup2(theta + n_w, n_labels * sizeof(gdouble));
+  }
+  return TRUE;
+}
+
+/* The linear model by the learner configured. */
+static gboolean
+cd_lr_fit_any(CdTextModel *self, CdDocs *docs, const guint *subset, guint n, const gfloat *idf, gfloat **w_out,
+              gdouble **b_out, GCancellable *cancellable, GError **error)
+{
+  if (self->learner == CD_TEXT_LEARNER_LBFGS)
+    return cd_lr_fit_lbfgs(self, docs, subset, n, idf, w_out, b_out, cancellable, error);
+  return cd_lr_fit(self, docs, subset, n, idf, w_out, b_out, cancellable, error);
+}
+
 /* Complement naive Bayes (Rennie et al., 2003) on the same normalised
  * feature values: a type's weight for a bucket is minus the log of the
  * bucket's smoothed share of the feature mass of every *other* type's
@@ -374,7 +586,7 @@ cd_calibrate(CdTextModel *self, CdDocs *docs, guint n_docs, gdouble *lr_scale, g
     if (n == n_docs || n == 0)
       continue;
     cd_docs_stats(docs, subset, n, &known, self->tfidf ? &idf : NULL);
-    if (!cd_lr_fit(self, docs, subset, n, idf, &w, &b, cancellable, error))
+    if (!cd_lr_fit_any(self, docs, subset, n, idf, &w, &b, cancellable, error))
       return FALSE;
     if (nb != NULL)
       nbw = cd_nb_fit(self, docs, subset, n, known, idf);
@@ -512,7 +724,7 @@ cd_text_model_train(CdTextModel *self, GPtrArray *texts, GPtrArray *labels, GCan
   for (guint d = 0; d < n_docs; d++)
     all[d] = d;
   cd_docs_stats(&docs, all, n_docs, &known, self->tfidf ? &idf : NULL);
-  if (!cd_lr_fit(self, &docs, all, n_docs, idf, &w, &b, cancellable, error))
+  if (!cd_lr_fit_any(self, &docs, all, n_docs, idf, &w, &b, cancellable, error))
     return FALSE;
   if (self->nb_alpha > 0)
     nbw = cd_nb_fit(self, &docs, all, n_docs, known, idf);

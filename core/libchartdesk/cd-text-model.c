@@ -56,10 +56,29 @@ enum {
   PROP_LEAD,
   PROP_NB_ALPHA,
   PROP_CALIBRATE,
+  PROP_LEARNER,
   N_PROPS
 };
 
 static GParamSpec *props[N_PROPS];
+
+const gchar *
+cd_text_learner_name(CdTextLearner learner)
+{
+  return learner == CD_TEXT_LEARNER_LBFGS ? "lbfgs" : "sgd";
+}
+
+gboolean
+cd_text_learner_from_name(const gchar *name, CdTextLearner *learner)
+{
+  if (g_strcmp0(name, "sgd") == 0)
+    *learner = CD_TEXT_LEARNER_SGD;
+  else if (g_strcmp0(name, "lbfgs") == 0)
+    *learner = CD_TEXT_LEARNER_LBFGS;
+  else
+    return FALSE;
+  return TRUE;
+}
 
 void
 cd_text_model_clear(CdTextModel *self)
@@ -124,6 +143,9 @@ cd_text_model_get_property(GObject *object, guint prop_id, GValue *value, GParam
   case PROP_CALIBRATE:
     g_value_set_uint(value, self->calibrate);
     break;
+  case PROP_LEARNER:
+    g_value_set_string(value, cd_text_learner_name(self->learner));
+    break;
   default:
     G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
   }
@@ -168,6 +190,13 @@ cd_text_model_set_property(GObject *object, guint prop_id, const GValue *value, 
   case PROP_CALIBRATE:
     self->calibrate = g_value_get_uint(value);
     break;
+  case PROP_LEARNER: {
+    const gchar *name = g_value_get_string(value);
+    if (!cd_text_learner_from_name(name, &self->learner))
+      g_warning("CdTextModel: unknown learner '%s' (sgd or lbfgs); keeping '%s'", name != NULL ? name : "(null)",
+                cd_text_learner_name(self->learner));
+    break;
+  }
   default:
     G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
   }
@@ -310,6 +339,22 @@ cd_text_model_class_init(CdTextModelClass *klass)
       g_param_spec_uint("calibrate", "Calibration folds",
                         "Calibrate scores and per-type priors by cross-validation over this many folds; 0: off", 0, 20,
                         0, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
+  /**
+   * CdTextModel:learner:
+   *
+   * How the linear model is fitted: `sgd`, stochastic gradient descent
+   * for #CdTextModel:epochs passes (stopped early: #CdTextModel:l2 is
+   * nearly 0), or `lbfgs`, the same balanced, L2-regularised log-loss
+   * minimised to convergence on the whole training set by L-BFGS (at most
+   * 25 × #CdTextModel:epochs iterations), which depends on the data and
+   * #CdTextModel:l2 only. The trained model is stored and applied the same
+   * way whichever learner made it.
+   *
+   * Since: 0.1
+   */
+  props[PROP_LEARNER] =
+      g_param_spec_string("learner", "Learner", "How the linear model is fitted: sgd or lbfgs",
+                          cd_text_learner_name(DEFAULT_LEARNER), G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties(object_class, N_PROPS, props);
 }
 
@@ -324,6 +369,7 @@ cd_text_model_init(CdTextModel *self)
   self->seed = DEFAULT_SEED;
   self->features = DEFAULT_HEADINGS ? 2 : 1;
   self->lead = DEFAULT_LEAD;
+  self->learner = DEFAULT_LEARNER;
   self->nb_alpha = 0;
   self->calibrate = 0;
   self->lr_scale = 1.0;
