@@ -382,7 +382,7 @@ def patient_fields(p):
 
 def make_document(rng, tpl, split, mt, doc_type=None):
     """Text of one document in @tpl's style: dict(type, title, body, ...)."""
-    mt_ok = [t for t in MT_TYPES if mt.get(t)]
+    mt_ok = [t for t in sorted(MT_TYPES) if mt.get(t)]
     if doc_type is None:
         if mt_ok and rng.random() < 0.4:
             doc_type = rng.choice(mt_ok)
