@@ -81,16 +81,15 @@ cd_cli_status(gint argc, gchar **argv)
   proxy = cd_client_connect(CD_CLIENT_AUTO, &error);
   if (proxy == NULL) {
     if (error != NULL)
-      g_printerr("chartdesk: %s\n", error->message);
+      cd_cli_print_error(error);
     else
       g_printerr("chartdesk: no chartdeskd is running on the session bus\n");
-    return 1;
+    return CD_EXIT_FAILED;
   }
   delivery = cd_dbus_chartdesk1_get_delivery(proxy);
   if (opt_json) {
     g_autoptr(JsonBuilder) b = json_builder_new();
     g_autoptr(JsonNode) root = NULL;
-    g_autofree gchar *text = NULL;
     json_builder_begin_object(b);
     json_builder_set_member_name(b, "version");
     json_builder_add_string_value(b, cd_dbus_chartdesk1_get_version(proxy));
@@ -101,14 +100,13 @@ cd_cli_status(gint argc, gchar **argv)
       json_builder_add_null_value(b);
     json_builder_end_object(b);
     root = json_builder_get_root(b);
-    text = json_to_string(root, TRUE);
-    g_print("%s\n", text);
-    return 0;
+    cd_cli_print_json(root);
+    return CD_EXIT_OK;
   }
   g_print("chartdeskd %s\n", cd_dbus_chartdesk1_get_version(proxy));
   if (delivery == NULL || g_variant_n_children(delivery) == 0) {
     g_print("delivery: none (no [archive] server)\n");
-    return 0;
+    return CD_EXIT_OK;
   }
   {
     g_autofree gchar *server = cd_status_str(delivery, "server");
@@ -134,5 +132,5 @@ cd_cli_status(gint argc, gchar **argv)
     if (failures > 0)
       g_print("  failing: %u passes in a row: %s\n", failures, last_error);
   }
-  return 0;
+  return CD_EXIT_OK;
 }

@@ -1066,6 +1066,40 @@ cd_pg_audit_filters_detail(const gchar *user, const gchar *mrn, const gchar *fro
   return json_node_init_object(json_node_alloc(), obj);
 }
 
+/* The listing's two statements, its count and its page: the ones
+ * cd_pg_archive_list_audit() runs and cd_pg_archive_explain_list_audit()
+ * explains, so the plans shown are the plans of the listing. */
+#define CD_PG_AUDIT_COUNT(select) "SELECT count(*) FROM (" select ") c"
+#define CD_PG_AUDIT_PAGE(select) select "ORDER BY a.ts DESC, a.id DESC LIMIT $5 OFFSET $6"
+
+static const gchar *
+cd_pg_audit_count_sql(const gchar *mrn)
+{
+  return mrn != NULL ? CD_PG_AUDIT_COUNT(CD_PG_AUDIT_SELECT CD_PG_AUDIT_MRN) : CD_PG_AUDIT_COUNT(CD_PG_AUDIT_SELECT);
+}
+
+static const gchar *
+cd_pg_audit_page_sql(const gchar *mrn)
+{
+  return mrn != NULL ? CD_PG_AUDIT_PAGE(CD_PG_AUDIT_SELECT CD_PG_AUDIT_MRN) : CD_PG_AUDIT_PAGE(CD_PG_AUDIT_SELECT);
+}
+
+/* What reading the listing needs first: valid filters, the server's lock
+ * (held by the locker returned) and %CD_PERMISSION_READ_AUDIT. */
+static GRecMutexLocker *
+cd_pg_audit_lock_listing(CdPgArchive *self, const gchar *from, const gchar *to, GError **error)
+{
+  g_autoptr(GRecMutexLocker) held = NULL;
+
+  if (!cd_pg_audit_check_filters(from, to, error))
+    return NULL;
+  held = g_rec_mutex_locker_new(&self->mutex);
+  if (!cd_pg_require(self, CD_PERMISSION_READ_AUDIT, "read the audit log", "audit", error) ||
+      !cd_pg_audit_json_function(self, error))
+    return NULL;
+  return g_steal_pointer(&held);
+}
+
 /**
  * cd_pg_archive_list_audit:
  * @self: the server
@@ -1101,26 +1135,17 @@ cd_pg_archive_list_audit(CdPgArchive *self, const gchar *user, const gchar *mrn,
   JsonArray *rows;
 
   g_return_val_if_fail(self != NULL, NULL);
-  if (!cd_pg_audit_check_filters(from, to, error))
-    return NULL;
-  held = g_rec_mutex_locker_new(&self->mutex);
-  if (!cd_pg_require(self, CD_PERMISSION_READ_AUDIT, "read the audit log", "audit", error) ||
-      !cd_pg_audit_json_function(self, error))
+  held = cd_pg_audit_lock_listing(self, from, to, error);
+  if (held == NULL)
     return NULL;
   cp = cd_pg_audit_filter_params(user, mrn, from, to);
-  count = cd_pg_exec(self,
-                     mrn != NULL ? "SELECT count(*) FROM (" CD_PG_AUDIT_SELECT CD_PG_AUDIT_MRN ") c"
-                                 : "SELECT count(*) FROM (" CD_PG_AUDIT_SELECT ") c",
-                     cp, "cannot read the audit log", error);
+  count = cd_pg_exec(self, cd_pg_audit_count_sql(mrn), cp, "cannot read the audit log", error);
   if (count == NULL)
     return NULL;
   p = cd_pg_audit_filter_params(user, mrn, from, to);
   cd_pg_params_add_int(p, limit > 0 ? limit : 100);
   cd_pg_params_add_int(p, offset);
-  res = cd_pg_exec(self,
-                   mrn != NULL ? CD_PG_AUDIT_SELECT CD_PG_AUDIT_MRN "ORDER BY a.ts DESC, a.id DESC LIMIT $5 OFFSET $6"
-                               : CD_PG_AUDIT_SELECT "ORDER BY a.ts DESC, a.id DESC LIMIT $5 OFFSET $6",
-                   p, "cannot read the audit log", error);
+  res = cd_pg_exec(self, cd_pg_audit_page_sql(mrn), p, "cannot read the audit log", error);
   if (res == NULL)
     return NULL;
   rows = json_array_sized_new(PQntuples(res));
@@ -1159,28 +1184,21 @@ cd_pg_archive_explain_list_audit(CdPgArchive *self, const gchar *user, const gch
 {
   g_autoptr(GRecMutexLocker) held = NULL;
   g_autoptr(GString) out = g_string_new(NULL);
-  const gchar *statements[] = {
-    mrn != NULL ? "EXPLAIN SELECT count(*) FROM (" CD_PG_AUDIT_SELECT CD_PG_AUDIT_MRN ") c"
-                : "EXPLAIN SELECT count(*) FROM (" CD_PG_AUDIT_SELECT ") c",
-    mrn != NULL ? "EXPLAIN " CD_PG_AUDIT_SELECT CD_PG_AUDIT_MRN "ORDER BY a.ts DESC, a.id DESC LIMIT $5 OFFSET $6"
-                : "EXPLAIN " CD_PG_AUDIT_SELECT "ORDER BY a.ts DESC, a.id DESC LIMIT $5 OFFSET $6",
-  };
+  const gchar *statements[] = { cd_pg_audit_count_sql(mrn), cd_pg_audit_page_sql(mrn) };
 
   g_return_val_if_fail(self != NULL, NULL);
-  if (!cd_pg_audit_check_filters(from, to, error))
-    return NULL;
-  held = g_rec_mutex_locker_new(&self->mutex);
-  if (!cd_pg_require(self, CD_PERMISSION_READ_AUDIT, "read the audit log", "audit", error) ||
-      !cd_pg_audit_json_function(self, error))
+  held = cd_pg_audit_lock_listing(self, from, to, error);
+  if (held == NULL)
     return NULL;
   for (guint i = 0; i < G_N_ELEMENTS(statements); i++) {
     g_autoptr(CdPgParams) p = cd_pg_audit_filter_params(user, mrn, from, to);
     g_autoptr(PGresult) res = NULL;
+    g_autofree gchar *explain = g_strconcat("EXPLAIN ", statements[i], NULL);
     if (i == 1) {
       cd_pg_params_add_int(p, 100);
       cd_pg_params_add_int(p, 0);
     }
-    res = cd_pg_exec(self, statements[i], p, "cannot explain the audit listing", error);
+    res = cd_pg_exec(self, explain, p, "cannot explain the audit listing", error);
     if (res == NULL)
       return NULL;
     for (gint r = 0; r < PQntuples(res); r++)
