@@ -38,7 +38,7 @@ typedef enum {
  *
  * Since: 0.1
  */
-#define CD_ARCHIVE_SCHEMA_VERSION 12
+#define CD_ARCHIVE_SCHEMA_VERSION 13
 
 /* The archive in one SQLite file: the embedded store. */
 #define CD_TYPE_SQLITE_ARCHIVE (cd_sqlite_archive_get_type())

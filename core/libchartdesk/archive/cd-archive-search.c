@@ -660,20 +660,28 @@ cd_search_append_filters(GString *sql, const CdSearchQuery *query, const CdSearc
     g_string_append(sql, " AND d.date >= :from");
   if (query->date_to != NULL)
     g_string_append(sql, " AND d.date <= :to");
-  if (query->status != NULL)
-    g_string_append(sql, " AND d.status = :status");
+  /* a literal (cd_search_check() allows only these two), so that SQLite
+   * can read the review documents from their partial index */
+  if (g_strcmp0(query->status, "review") == 0)
+    g_string_append(sql, " AND d.status = 'review'");
+  else if (query->status != NULL)
+    g_string_append(sql, " AND d.status = 'filed'");
   if (plan->hidden != NULL)
     g_string_append(sql, " AND (d.type IS NULL OR d.type NOT IN (SELECT value FROM json_each(:hidden)))");
 }
 
 /* The index a filtered plan reads documents by, named so that SQLite
  * cannot pick another for an ORDER BY: a patient's chart is the smallest
- * set, then a type (its index holds the date too), then dates. */
+ * set, then the documents in review (a few percent of an archive; their
+ * partial index holds the date), then a type (its index holds the date
+ * too), then dates. */
 static const gchar *
 cd_search_doc_index(const CdSearchQuery *query, const CdSearchPlan *plan)
 {
   if (query->mrn != NULL)
     return " INDEXED BY documents_patient";
+  if (g_strcmp0(query->status, "review") == 0)
+    return " INDEXED BY documents_review";
   if (plan->types_json != NULL)
     return " INDEXED BY documents_type";
   if (query->date_from != NULL || query->date_to != NULL)

@@ -955,6 +955,42 @@ test_archive_search_plans(Fixture *f, gconstpointer data)
               "INDEX documents_type (type=? AND date>?)", "INDEX pages_document (document_id=? AND seq=?)");
 }
 
+/* The documents in review are read from their own partial index (schema
+ * 13), with dates, a type or words, and nothing else is: the hits and the
+ * totals are those of a plain count; `filed` still finds the rest. */
+static void
+test_archive_search_review_status(Fixture *f, gconstpointer data)
+{
+  g_autoptr(CdArchive) archive = open_writer(f->path);
+  g_autoptr(CdSearchResult) review = NULL;
+  g_autoptr(CdSearchResult) review_words = NULL;
+  g_autoptr(CdSearchResult) filed = NULL;
+  gint64 batch = begin_batch(archive);
+  const gchar *notes[] = { "progress-note", NULL };
+
+  bulk_insert(archive, batch, 3000, 2, "00100100", "progress-note", "2001-01-01", "fever ward round");
+  bulk_insert(archive, batch, 1000, 2, "00200200", "progress-note", "2002-01-01", "fever ward round");
+  /* every 50th document in review: 60 of 2001, 20 of 2002 */
+  g_assert_true(cd_archive_exec(archive, "UPDATE documents SET status = 'review' WHERE id % 50 = 0; ANALYZE", NULL));
+
+  assert_plan(archive, &(CdSearchQuery){ .status = "review", .date_from = "2001-01-01", .date_to = "2001-12-31" },
+              "filters", "INDEX documents_review (date>? AND date<?)", "INDEX pages_document (document_id=? AND seq=?)");
+  assert_plan(archive, &(CdSearchQuery){ .status = "review", .doc_types = notes, .date_from = "2002-01-01" },
+              "filters", "INDEX documents_review (date>?)", "INDEX pages_document (document_id=? AND seq=?)");
+  assert_plan(archive, &(CdSearchQuery){ .text = "fever", .status = "review" }, "filter-set",
+              "INDEX documents_review", "INDEX pages_document (document_id=?)");
+
+  review = search_ex(archive, &(CdSearchQuery){ .status = "review", .date_from = "2001-01-01", .date_to = "2001-12-31" });
+  g_assert_cmpuint(review->total, ==, 60);
+  g_assert_false(review->total_is_estimate);
+  for (guint i = 0; i < review->hits->len; i++)
+    g_assert_cmpstr(((CdSearchHit *) g_ptr_array_index(review->hits, i))->status, ==, "review");
+  review_words = search_ex(archive, &(CdSearchQuery){ .text = "fever", .status = "review" });
+  g_assert_cmpuint(review_words->total, ==, 80 * 2);
+  filed = search_ex(archive, &(CdSearchQuery){ .status = "filed", .date_from = "2002-01-01" });
+  g_assert_cmpuint(filed->total, ==, 1000 - 20);
+}
+
 /* A word on many pages and filters leaving many (neither side narrow): the
  * filters' pages go into a set first and the index's matches are checked
  * against it (text-set); the hits, all of them paged through, are the
@@ -2296,6 +2332,7 @@ main(int argc, char **argv)
   ADD("search-ex", test_archive_search_ex);
   ADD("search-complete", test_archive_search_complete);
   ADD("search-plans", test_archive_search_plans);
+  ADD("search-review-status", test_archive_search_review_status);
   ADD("search-text-set", test_archive_search_text_set);
   ADD("find-patients", test_archive_find_patients);
   ADD("check-progress", test_archive_check_progress);
