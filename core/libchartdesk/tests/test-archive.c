@@ -1013,7 +1013,7 @@ test_archive_search_text_set(Fixture *f, gconstpointer data)
   guint got = 0;
 
   /* in the filters, with the word: the answer */
-  bulk_insert(archive, batch, 300, 5, "00100100", "laboratory-report", "2003-03-01", "monitor ward heart");
+  bulk_insert(archive, batch, 500, 5, "00100100", "laboratory-report", "2003-03-01", "monitor ward heart");
   /* the word, outside the filters: another year, another type */
   bulk_insert(archive, batch, 600, 5, "00100100", "laboratory-report", "2010-01-01", "monitor ward");
   bulk_insert(archive, batch, 600, 5, "00200200", "progress-note", "2003-03-01", "monitor ward");
@@ -1038,7 +1038,7 @@ test_archive_search_text_set(Fixture *f, gconstpointer data)
     for (guint i = 0; i < want_ids->len; i++)
       g_hash_table_add(want, &g_array_index(want_ids, gint64, i));
   }
-  g_assert_cmpuint(g_hash_table_size(want), ==, 1502);
+  g_assert_cmpuint(g_hash_table_size(want), ==, 2502);
 
   statements = cd_archive_search_statements(archive, &query, &plan, &error);
   g_assert_no_error(error);
@@ -1052,7 +1052,11 @@ test_archive_search_text_set(Fixture *f, gconstpointer data)
     while (sqlite3_step(stmt) == SQLITE_ROW)
       g_string_append_printf(out, "%s\n", sqlite3_column_text(stmt, 3));
     g_test_message("%s\n%s", sql, out->str);
-    if (strstr(sql, "pages_fts MATCH") != NULL && strstr(sql, ":pageset") == NULL) {
+    if (strstr(sql, "WHERE p.id = ?1") != NULL) {
+      /* a recent match's document, for the facets */
+      g_assert_nonnull(strstr(out->str, "SEARCH p USING COVERING INDEX pages_document_of (id=?)"));
+      g_assert_nonnull(strstr(out->str, "SEARCH d USING INTEGER PRIMARY KEY (rowid=?)"));
+    } else if (strstr(sql, "pages_fts MATCH") != NULL && strstr(sql, ":pageset") == NULL) {
       /* the filters' share of a sample of the matches, each checked */
       g_assert_nonnull(strstr(out->str, "COVERING INDEX pages_document_of (id=?)"));
       g_assert_nonnull(strstr(out->str, "SEARCH d USING INTEGER PRIMARY KEY (rowid=?)"));
@@ -1073,16 +1077,19 @@ test_archive_search_text_set(Fixture *f, gconstpointer data)
 
   first = search_ex(archive, &query);
   g_assert_cmpstr(first->plan, ==, "text-set");
+  /* more answers than the recent window holds, and all of them ranked */
+  g_assert_cmpuint(2502, >, CD_SEARCH_RANK_WINDOW);
+  g_assert_cmpint(first->order, ==, CD_SEARCH_ORDER_RANK);
   g_assert_false(first->total_is_estimate);
-  g_assert_cmpuint(first->total, ==, 1502);
+  g_assert_cmpuint(first->total, ==, 2502);
   g_assert_cmpuint(first->hits->len, ==, 20);
   g_assert_cmpstr(((CdSearchHit *) g_ptr_array_index(first->hits, 0))->date, ==, "2003-12-01");
-  for (guint offset = 0; offset < 1502; offset += 100) {
+  for (guint offset = 0; offset < 2502; offset += 100) {
     g_autoptr(CdSearchResult) page = NULL;
     query.offset = offset;
     query.limit = 100;
     page = search_ex(archive, &query);
-    g_assert_cmpuint(page->total, ==, 1502);
+    g_assert_cmpuint(page->total, ==, 2502);
     for (guint i = 0; i < page->hits->len; i++) {
       CdSearchHit *hit = g_ptr_array_index(page->hits, i);
       g_assert_false(g_hash_table_contains(seen, &hit->page_id));
@@ -1091,12 +1098,13 @@ test_archive_search_text_set(Fixture *f, gconstpointer data)
       g_hash_table_add(seen, key); /* the answer's key: the hit dies with its page */
       g_assert_cmpstr(hit->doc_type, ==, "laboratory-report");
       g_assert_cmpfloat(hit->score, <=, last);
+      g_assert_cmpfloat(hit->score, >, 0); /* ranked, none "newest first" */
       last = hit->score;
       got++;
     }
   }
-  g_assert_cmpuint(got, ==, 1502);
-  g_assert_cmpuint(g_hash_table_size(seen), ==, 1502);
+  g_assert_cmpuint(got, ==, 2502);
+  g_assert_cmpuint(g_hash_table_size(seen), ==, 2502);
 
   /* the same filters with a rare word: its few matches checked one by one */
   {
