@@ -757,9 +757,19 @@ cd_search_append_from(GString *sql, CdPlanKind kind, const CdSearchQuery *query,
       g_string_append(sql, ")");
       return;
     }
+    /* one FTS5 lookup a document, not a page: the index's matches within
+     * the document's range of page ids (its pages are stored together,
+     * one document at a time), each kept only if its page is the
+     * document's (a page moved in later from another document may lie
+     * inside the range). A lookup in a common word's doclist is a seek
+     * through every segment of the index; the matches after it are read
+     * in order, so a document of five pages costs one seek instead of five. */
     g_string_append_printf(sql,
-                           " FROM documents d%s CROSS JOIN pages p ON p.document_id = d.id "
-                           "CROSS JOIN pages_fts f ON f.rowid = p.id WHERE pages_fts MATCH :match",
+                           " FROM documents d%s CROSS JOIN pages_fts f CROSS JOIN pages p" CD_SEARCH_PAGE_INDEX
+                           " ON p.id = f.rowid WHERE pages_fts MATCH :match "
+                           "AND f.rowid >= (SELECT min(id) FROM pages WHERE document_id = d.id) "
+                           "AND f.rowid <= (SELECT max(id) FROM pages WHERE document_id = d.id) "
+                           "AND p.document_id = d.id",
                            cd_search_doc_index(query, plan));
     break;
   }
@@ -1258,10 +1268,9 @@ cd_search_ranked_compare(gconstpointer a, gconstpointer b)
 /* The facets of the CD_SEARCH_COUNT_LIMIT most recent of @ranked (newest
  * first), each match's document read through pages_document_of. */
 static gboolean
-cd_search_text_set_facets(CdArchive *self, const CdSearchPlan *plan, GArray *ranked, CdSearchResult *result)
+cd_search_recent_facets(CdArchive *self, const CdSearchPlan *plan, GArray *ranked, GHashTable *types,
+                        GHashTable *years)
 {
-  g_autoptr(GHashTable) types = g_hash_table_new(g_str_hash, g_str_equal);
-  g_autoptr(GHashTable) years = g_hash_table_new(g_str_hash, g_str_equal);
   g_autoptr(sqlite3_stmt) stmt = cd_search_prepare(
       self, plan,
       "SELECT d.type, substr(d.date, 1, 4) FROM pages p" CD_SEARCH_PAGE_INDEX " CROSS JOIN documents d "
@@ -1282,48 +1291,56 @@ cd_search_text_set_facets(CdArchive *self, const CdSearchPlan *plan, GArray *ran
       return FALSE;
     }
   }
-  result->type_facets = cd_search_facets_by_count(types);
-  result->year_facets = cd_search_facets_by_year(years);
-  result->facets_partial = ranked->len > CD_SEARCH_COUNT_LIMIT;
   return TRUE;
 }
 
-/* A text-set search in one pass over the index's matches, newest first:
- * every match the set holds is ranked and kept, which gives the exact
- * total, the facets (of the most recent) and the hits, all of them ranked,
- * at any offset. Before, a text-set search walked the matches up to four
- * times (the recent window's edge, its ranking, the facets, the count),
- * and past CD_SEARCH_RANK_WINDOW answers ranked only the most recent; at
- * 10 M pages that walk was most of its time. More than
- * CD_SEARCH_TEXT_COUNT_LIMIT answers leave @done %FALSE, and the
- * windowed plan runs instead (a broad filter with a common word). */
+/* Every match of a search that has few enough to rank them all, from one
+ * statement, @sql: a match's page id and rank, and its document's type and
+ * year when @sql gives them (the facets then count every match; else
+ * cd_search_recent_facets() reads those of the first rows, which @sql
+ * yields newest first). The total is exact, the hits are ranked at any
+ * offset, and nothing is walked twice. Before, these searches walked
+ * their matches two to four times: the ranking, the facets and the count,
+ * and for a text-set search the recent window's edge, past which only the
+ * most recent 2,000 answers were ranked. More than @cap matches leave
+ * @done %FALSE: the caller then runs a plan for many answers. */
 static gboolean
-cd_search_text_set(CdArchive *self, const CdSearchQuery *query, const CdSearchPlan *plan, guint limit,
-                   CdSearchResult *result, gboolean *done)
+cd_search_rank_all(CdArchive *self, const gchar *sql, const CdSearchQuery *query, const CdSearchPlan *plan,
+                   guint cap, guint limit, CdSearchResult *result, gboolean *done)
 {
   g_autoptr(GArray) ranked = g_array_new(FALSE, FALSE, sizeof(CdSearchRanked));
-  g_autoptr(sqlite3_stmt) stmt = cd_search_prepare(
-      self, plan,
-      "SELECT f.rowid, cd_rank (pages_fts, :idf) FROM pages_fts f WHERE pages_fts MATCH :match "
-      "AND cd_page_in_set (f.rowid, :pageset) ORDER BY f.rowid DESC LIMIT :limit",
-      NULL);
+  /* the facets are stolen by cd_search_facets_by_*(); freed here when not */
+  g_autoptr(GHashTable) types =
+      g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify) cd_search_facet_free);
+  g_autoptr(GHashTable) years =
+      g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify) cd_search_facet_free);
+  g_autoptr(sqlite3_stmt) stmt = cd_search_prepare(self, plan, sql, NULL);
+  gboolean facets_here;
   gint rc;
 
   *done = FALSE;
   if (stmt == NULL)
     return FALSE;
+  facets_here = sqlite3_column_count(stmt) >= 4;
   cd_search_bind_all(stmt, query, plan);
-  cd_search_bind_int(stmt, ":limit", CD_SEARCH_TEXT_COUNT_LIMIT + 1);
+  cd_search_bind_int(stmt, ":limit", (gint64) cap + 1);
   while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
     CdSearchRanked match = { sqlite3_column_int64(stmt, 0), sqlite3_column_double(stmt, 1) };
     g_array_append_val(ranked, match);
+    if (facets_here) {
+      cd_search_facet_add(types, cd_column_text(stmt, 2), 1);
+      cd_search_facet_add(years, cd_column_text(stmt, 3), 1);
+    }
   }
   if (rc != SQLITE_DONE)
     return FALSE;
-  if (ranked->len > CD_SEARCH_TEXT_COUNT_LIMIT)
+  if (ranked->len > cap)
     return TRUE;
-  if (!cd_search_text_set_facets(self, plan, ranked, result))
+  if (!facets_here && !cd_search_recent_facets(self, plan, ranked, types, years))
     return FALSE;
+  result->type_facets = cd_search_facets_by_count(types);
+  result->year_facets = cd_search_facets_by_year(years);
+  result->facets_partial = !facets_here && ranked->len > CD_SEARCH_COUNT_LIMIT;
   g_array_sort(ranked, cd_search_ranked_compare);
   for (guint i = query->offset; i < ranked->len && result->hits->len < limit; i++) {
     CdSearchHit *hit = g_new0(CdSearchHit, 1);
@@ -1470,8 +1487,19 @@ cd_archive_search_run(CdArchive *self, const CdSearchQuery *query, GPtrArray *lo
     else
       result->plan = plan.page_set != NULL ? "text-set" : "text-first";
     result->order = CD_SEARCH_ORDER_RANK;
-    if (kind == CD_PLAN_TEXT_FIRST && plan.page_set != NULL)
-      ok = cd_search_text_set(self, query, &plan, limit, result, &counted);
+    if (kind == CD_PLAN_TEXT_FIRST && plan.page_set != NULL) {
+      /* the set's matches, newest first; up to as many as its count */
+      ok = cd_search_rank_all(self,
+                              "SELECT f.rowid, cd_rank (pages_fts, :idf) FROM pages_fts f WHERE pages_fts MATCH :match "
+                              "AND cd_page_in_set (f.rowid, :pageset) ORDER BY f.rowid DESC LIMIT :limit",
+                              query, &plan, CD_SEARCH_TEXT_COUNT_LIMIT, limit, result, &counted);
+    } else if (kind == CD_PLAN_FILTER_FIRST) {
+      /* the filters' few pages: fewer matches than CD_SEARCH_FILTER_FIRST_PAGES */
+      g_autoptr(GString) sql = g_string_new("SELECT p.id, cd_rank (pages_fts, :idf), d.type, substr(d.date, 1, 4)");
+      cd_search_append_from(sql, kind, query, &plan);
+      g_string_append(sql, " LIMIT :limit");
+      ok = cd_search_rank_all(self, sql->str, query, &plan, CD_SEARCH_FILTER_FIRST_PAGES, limit, result, &counted);
+    }
     if (ok && !counted && kind == CD_PLAN_TEXT_FIRST && text_estimate > CD_SEARCH_BROAD) {
       /* the window's oldest page: the CD_SEARCH_RANK_WINDOW-th match from the newest */
       g_autoptr(GString) sql = g_string_new("SELECT f.rowid");
