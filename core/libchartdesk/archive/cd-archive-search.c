@@ -1380,9 +1380,10 @@ static CdSearchResult *cd_archive_search_run(CdArchive *self, const CdSearchQuer
  * - `text-set`, when neither side is narrow (a word on 1% of pages, a type
  *   and some years): the filters' pages are first read from the indexes
  *   into a set in memory, then the full-text index drives and each match
- *   is checked against the set, without reading its page or document; the
- *   total is counted on the index against the set, up to
- *   %CD_SEARCH_TEXT_COUNT_LIMIT, exactly below;
+ *   is checked against the set, without reading its page or document; in
+ *   one pass over the matches every answer is ranked and counted, so the
+ *   hits are ranked at any offset and the total is exact, up to
+ *   %CD_SEARCH_TEXT_COUNT_LIMIT answers (past that, the recent window);
  * - `recent-window`, a text-first search whose words match more than about
  *   5,000 pages: ranking every match would cost in proportion to the
  *   matches, so the %CD_SEARCH_RANK_WINDOW most recently archived matches
