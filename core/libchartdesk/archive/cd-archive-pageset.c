@@ -68,6 +68,14 @@ cd_page_set_add(CdPageSet *set, gint64 id)
   }
 }
 
+/* Adds the pages @first to @last. */
+void
+cd_page_set_add_range(CdPageSet *set, gint64 first, gint64 last)
+{
+  for (gint64 id = MAX(first, 1); id <= last; id++)
+    cd_page_set_add(set, id);
+}
+
 gboolean
 cd_page_set_contains(const CdPageSet *set, gint64 id)
 {

@@ -42,6 +42,7 @@ typedef struct _CdPageSet CdPageSet;
 CdPageSet *cd_page_set_new(gint64 max_id);
 void cd_page_set_free(CdPageSet *set);
 void cd_page_set_add(CdPageSet *set, gint64 id);
+void cd_page_set_add_range(CdPageSet *set, gint64 first, gint64 last);
 gboolean cd_page_set_contains(const CdPageSet *set, gint64 id);
 gint64 cd_page_set_count(const CdPageSet *set);
 gboolean cd_page_set_register(sqlite3 *db);

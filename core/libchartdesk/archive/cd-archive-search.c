@@ -758,18 +758,17 @@ cd_search_append_from(GString *sql, CdPlanKind kind, const CdSearchQuery *query,
       return;
     }
     /* one FTS5 lookup a document, not a page: the index's matches within
-     * the document's range of page ids (its pages are stored together,
-     * one document at a time), each kept only if its page is the
-     * document's (a page moved in later from another document may lie
+     * the document's range of page ids (first_page and last_page, read
+     * with the filters from the documents index: schema 13; the ingest
+     * stores a document's pages together), each kept only if its page is
+     * the document's (a page moved in later from another document may lie
      * inside the range). A lookup in a common word's doclist is a seek
      * through every segment of the index; the matches after it are read
      * in order, so a document of five pages costs one seek instead of five. */
     g_string_append_printf(sql,
                            " FROM documents d%s CROSS JOIN pages_fts f CROSS JOIN pages p" CD_SEARCH_PAGE_INDEX
                            " ON p.id = f.rowid WHERE pages_fts MATCH :match "
-                           "AND f.rowid >= (SELECT min(id) FROM pages WHERE document_id = d.id) "
-                           "AND f.rowid <= (SELECT max(id) FROM pages WHERE document_id = d.id) "
-                           "AND p.document_id = d.id",
+                           "AND f.rowid >= d.first_page AND f.rowid <= d.last_page AND p.document_id = d.id",
                            cd_search_doc_index(query, plan));
     break;
   }
@@ -1144,9 +1143,10 @@ cd_search_count_filter_pages(CdArchive *self, const CdSearchQuery *query, const 
   g_autoptr(GString) sql = g_string_new(NULL);
   g_autoptr(sqlite3_stmt) stmt = NULL;
 
-  g_string_printf(sql, "SELECT count(*) FROM (SELECT 1 FROM documents d%s CROSS JOIN pages p ON p.document_id = d.id "
-                  "WHERE 1", cd_search_doc_index(query, plan));
-
+  /* the documents' page counts, from the index alone (schema 13); past
+   * @cap documents there are at least @cap pages */
+  g_string_printf(sql, "SELECT coalesce(sum(n), 0) FROM (SELECT d.n_pages AS n FROM documents d%s WHERE 1",
+                  cd_search_doc_index(query, plan));
   cd_search_append_filters(sql, query, plan);
   g_string_append_printf(sql, " LIMIT %u)", cap);
   stmt = cd_search_prepare(self, plan, sql->str, NULL);
@@ -1221,6 +1221,7 @@ cd_search_page_set(CdArchive *self, const CdSearchQuery *query, const CdSearchPl
 {
   g_autoptr(GString) sql = g_string_new(NULL);
   g_autoptr(sqlite3_stmt) stmt = NULL;
+  g_autoptr(sqlite3_stmt) pages = NULL;
   g_autoptr(CdPageSet) set = NULL;
   gint64 n = 0;
   gint rc;
@@ -1231,7 +1232,11 @@ cd_search_page_set(CdArchive *self, const CdSearchQuery *query, const CdSearchPl
   n = 0;
   set = cd_page_set_new(max_id);
 
-  g_string_printf(sql, "SELECT p.id FROM documents d%s CROSS JOIN pages p ON p.document_id = d.id WHERE 1",
+  /* the documents' page ranges, from the index the filters read (schema
+   * 13): a document whose pages are consecutive ids is its range; another
+   * (pages moved in from elsewhere, or none counted) is looked up page by
+   * page, so the set is exact either way */
+  g_string_printf(sql, "SELECT d.id, d.first_page, d.last_page, d.n_pages FROM documents d%s WHERE 1",
                   cd_search_doc_index(query, plan));
   cd_search_append_filters(sql, query, plan);
   stmt = cd_search_prepare(self, plan, sql->str, NULL);
@@ -1239,8 +1244,30 @@ cd_search_page_set(CdArchive *self, const CdSearchQuery *query, const CdSearchPl
     return NULL;
   cd_search_bind_all(stmt, query, plan);
   while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-    cd_page_set_add(set, sqlite3_column_int64(stmt, 0));
-    if (++n % 1024 == 0 && !cd_search_set_pays(n, text_estimate, max_id))
+    gint64 first = sqlite3_column_int64(stmt, 1);
+    gint64 last = sqlite3_column_int64(stmt, 2);
+    gint64 count = sqlite3_column_int64(stmt, 3);
+    gint64 before = n;
+    if (count > 0 && sqlite3_column_type(stmt, 1) != SQLITE_NULL && last - first + 1 == count) {
+      cd_page_set_add_range(set, first, last);
+      n += count;
+    } else {
+      gint step;
+      if (pages == NULL) {
+        pages = cd_search_prepare(self, plan, "SELECT p.id FROM pages p WHERE p.document_id = ?1", NULL);
+        if (pages == NULL)
+          return NULL;
+      }
+      sqlite3_reset(pages);
+      sqlite3_bind_int64(pages, 1, sqlite3_column_int64(stmt, 0));
+      while ((step = sqlite3_step(pages)) == SQLITE_ROW) {
+        cd_page_set_add(set, sqlite3_column_int64(pages, 0));
+        n++;
+      }
+      if (step != SQLITE_DONE)
+        return NULL;
+    }
+    if (n / 1024 != before / 1024 && !cd_search_set_pays(n, text_estimate, max_id))
       return NULL;
   }
   if (rc != SQLITE_DONE)

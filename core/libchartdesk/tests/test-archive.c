@@ -888,7 +888,7 @@ test_archive_search_complete(Fixture *f, gconstpointer data)
 
 /* The query plan SQLite chooses for each statement a search runs: the
  * "detail" lines of EXPLAIN QUERY PLAN, one text per statement; each must
- * hold @expect and @expect_also. */
+ * hold @expect, and each that reads pages @expect_also. */
 static void
 assert_plan(CdArchive *archive, const CdSearchQuery *query, const gchar *expect_plan, const gchar *expect,
             const gchar *expect_also)
@@ -909,7 +909,12 @@ assert_plan(CdArchive *archive, const CdSearchQuery *query, const gchar *expect_
       g_string_append_printf(out, "%s\n", sqlite3_column_text(stmt, 3));
     g_test_message("%s\n%s", (gchar *) g_ptr_array_index(statements, i), out->str);
     g_assert_nonnull(strstr(out->str, expect));
-    g_assert_nonnull(strstr(out->str, expect_also));
+    /* a statement of documents alone (how many pages the filters leave,
+     * from the documents index, schema 13) reads no page */
+    if (strstr(g_ptr_array_index(statements, i), " pages") != NULL)
+      g_assert_nonnull(strstr(out->str, expect_also));
+    else
+      g_assert_null(strstr(out->str, " pages"));
     /* never a full scan of documents or pages */
     g_assert_null(strstr(out->str, "SCAN d\n"));
     g_assert_null(strstr(out->str, "SCAN p\n"));
@@ -927,15 +932,18 @@ test_archive_search_plans(Fixture *f, gconstpointer data)
   bulk_insert(archive, batch, 10, 2, "00900900", "radiology-report", "2005-06-01", "fever film");
   g_assert_true(cd_archive_exec(archive, "ANALYZE", NULL));
 
-  /* a chart against a word on every page: each page checked */
+  /* a chart against a word on every page: each document's range of page
+   * ids (from the documents index, schema 13) checked against the words
+   * in one FTS5 lookup, the rowid bounds handed to FTS5 ("><") */
   assert_plan(archive, &(CdSearchQuery){ .text = "fever", .mrn = "00900900" }, "filter-first",
-              "INDEX documents_patient (patient_mrn=?)", "INDEX pages_document (document_id=?)");
+              "COVERING INDEX documents_patient (patient_mrn=?)", "SCAN f VIRTUAL TABLE INDEX 0:M1><");
   assert_plan(archive,
               &(CdSearchQuery){ .text = "fever", .doc_types = radiology, .date_from = "2005-01-01",
                                 .date_to = "2005-12-31" },
-              "filter-first", "INDEX documents_type (type=? AND date>? AND date<?)", "INDEX pages_document");
+              "filter-first", "COVERING INDEX documents_type (type=? AND date>? AND date<?)",
+              "SCAN f VIRTUAL TABLE INDEX 0:M1><");
   assert_plan(archive, &(CdSearchQuery){ .text = "fever", .date_from = "2005-06-01", .date_to = "2005-06-30" },
-              "filter-first", "INDEX documents_date (date>? AND date<?)", "INDEX pages_document");
+              "filter-first", "COVERING INDEX documents_date (date>? AND date<?)", "SCAN f VIRTUAL TABLE INDEX 0:M1><");
   /* a word on many pages, a type and a day: the index's matches walked
    * against the set of the day's pages */
   assert_plan(archive,
@@ -1010,6 +1018,7 @@ test_archive_search_text_set(Fixture *f, gconstpointer data)
   CdSearchQuery query = { .text = "monitor", .doc_types = lab, .date_from = "2003-01-01", .date_to = "2003-12-31" };
   const gchar *plan = NULL;
   gdouble last = G_MAXDOUBLE;
+  gboolean moved_looked_up = FALSE;
   guint got = 0;
 
   /* in the filters, with the word: the answer */
@@ -1021,6 +1030,14 @@ test_archive_search_text_set(Fixture *f, gconstpointer data)
   bulk_insert(archive, batch, 800, 5, "00300300", "laboratory-report", "2003-06-01", "quiet ward");
   /* in the filters and the word once more, with more of it: ranked first */
   bulk_insert(archive, batch, 1, 2, "00300300", "laboratory-report", "2003-12-01", "monitor monitor monitor film");
+  /* a page with the word moved from outside the filters into the last
+   * document of 2003 (as a review merge does): that document's pages are
+   * no longer consecutive ids, and the set still holds exactly its pages */
+  g_assert_true(cd_archive_exec(archive,
+                                "UPDATE pages SET document_id = (SELECT max(id) FROM documents), seq = 2 "
+                                "WHERE id = (SELECT min(p.id) FROM pages p JOIN documents d ON d.id = p.document_id "
+                                "WHERE d.date >= '2010-01-01')",
+                                NULL));
   g_assert_true(cd_archive_exec(archive, "ANALYZE", NULL));
 
   {
@@ -1038,7 +1055,7 @@ test_archive_search_text_set(Fixture *f, gconstpointer data)
     for (guint i = 0; i < want_ids->len; i++)
       g_hash_table_add(want, &g_array_index(want_ids, gint64, i));
   }
-  g_assert_cmpuint(g_hash_table_size(want), ==, 2502);
+  g_assert_cmpuint(g_hash_table_size(want), ==, 2503);
 
   statements = cd_archive_search_statements(archive, &query, &plan, &error);
   g_assert_no_error(error);
@@ -1052,7 +1069,11 @@ test_archive_search_text_set(Fixture *f, gconstpointer data)
     while (sqlite3_step(stmt) == SQLITE_ROW)
       g_string_append_printf(out, "%s\n", sqlite3_column_text(stmt, 3));
     g_test_message("%s\n%s", sql, out->str);
-    if (strstr(sql, "WHERE p.id = ?1") != NULL) {
+    if (strstr(sql, "WHERE p.document_id = ?1") != NULL) {
+      /* the pages of a document whose page ids are not consecutive */
+      g_assert_nonnull(strstr(out->str, "SEARCH p USING COVERING INDEX pages_document (document_id=?)"));
+      moved_looked_up = TRUE;
+    } else if (strstr(sql, "WHERE p.id = ?1") != NULL) {
       /* a recent match's document, for the facets */
       g_assert_nonnull(strstr(out->str, "SEARCH p USING COVERING INDEX pages_document_of (id=?)"));
       g_assert_nonnull(strstr(out->str, "SEARCH d USING INTEGER PRIMARY KEY (rowid=?)"));
@@ -1075,21 +1096,23 @@ test_archive_search_text_set(Fixture *f, gconstpointer data)
     g_assert_null(strstr(out->str, "SCAN p\n"));
   }
 
+  g_assert_true(moved_looked_up);
+
   first = search_ex(archive, &query);
   g_assert_cmpstr(first->plan, ==, "text-set");
   /* more answers than the recent window holds, and all of them ranked */
-  g_assert_cmpuint(2502, >, CD_SEARCH_RANK_WINDOW);
+  g_assert_cmpuint(2503, >, CD_SEARCH_RANK_WINDOW);
   g_assert_cmpint(first->order, ==, CD_SEARCH_ORDER_RANK);
   g_assert_false(first->total_is_estimate);
-  g_assert_cmpuint(first->total, ==, 2502);
+  g_assert_cmpuint(first->total, ==, 2503);
   g_assert_cmpuint(first->hits->len, ==, 20);
   g_assert_cmpstr(((CdSearchHit *) g_ptr_array_index(first->hits, 0))->date, ==, "2003-12-01");
-  for (guint offset = 0; offset < 2502; offset += 100) {
+  for (guint offset = 0; offset < 2503; offset += 100) {
     g_autoptr(CdSearchResult) page = NULL;
     query.offset = offset;
     query.limit = 100;
     page = search_ex(archive, &query);
-    g_assert_cmpuint(page->total, ==, 2502);
+    g_assert_cmpuint(page->total, ==, 2503);
     for (guint i = 0; i < page->hits->len; i++) {
       CdSearchHit *hit = g_ptr_array_index(page->hits, i);
       g_assert_false(g_hash_table_contains(seen, &hit->page_id));
@@ -1103,8 +1126,8 @@ test_archive_search_text_set(Fixture *f, gconstpointer data)
       got++;
     }
   }
-  g_assert_cmpuint(got, ==, 2502);
-  g_assert_cmpuint(g_hash_table_size(seen), ==, 2502);
+  g_assert_cmpuint(got, ==, 2503);
+  g_assert_cmpuint(g_hash_table_size(seen), ==, 2503);
 
   /* the same filters with a rare word: its few matches checked one by one */
   {
@@ -2017,6 +2040,66 @@ test_archive_migrated_page_changes(Fixture *f, gconstpointer data)
   g_assert_cmpint(raw_int(raw, "SELECT count(*) FROM document_changes"), ==, 3);
 }
 
+/* Schema 13: each document's range of page ids and its number of pages,
+ * filled in by the migration and kept by trigger through inserts, moves
+ * and deletes by any writer (here raw connections); keeping them is not a
+ * change of the document for delivery, while a real edit still is. */
+static void
+test_archive_document_page_ranges(Fixture *f, gconstpointer data)
+{
+  g_autoptr(sqlite3) raw = raw_open(f->path);
+  g_autoptr(CdArchive) archive = NULL;
+
+  for (guint v = 0; v < 12; v++)
+    raw_exec(raw, cd_archive_migrations[v]);
+  raw_exec(raw, "PRAGMA user_version = 12; PRAGMA application_id = 1128809556;"
+                "INSERT INTO batches (id, started, actor, workflow, inputs) VALUES (1, 'x', 'old', 'w', '[]');"
+                "INSERT INTO documents (id, batch_id, patient_mrn, status, type, date, created) VALUES "
+                "(1, 1, '00000001', 'filed', 'radiology-report', '2005-06-01', 'x'),"
+                "(2, 1, '00000002', 'filed', 'progress-note', '2005-06-01', 'x'),"
+                "(3, 1, '00000002', 'filed', 'progress-note', '2005-06-02', 'x');"
+                "INSERT INTO pages (id, batch_id, document_id, seq, kind, source_path, source_page, text, created) "
+                "VALUES (1, 1, 1, 0, 'page', 'a.tif', 0, 'one', 'x'), (2, 1, 1, 1, 'page', 'a.tif', 1, 'two', 'x'),"
+                "(3, 1, 2, 0, 'page', 'a.tif', 2, 'three', 'x'), (4, 1, NULL, NULL, 'blank', 'a.tif', 3, NULL, 'x'),"
+                "(5, 1, 2, 1, 'page', 'a.tif', 4, 'five', 'x');");
+  g_clear_pointer(&raw, sqlite3_close);
+  archive = open_writer(f->path);
+  g_assert_cmpint(cd_archive_get_schema_version(archive), ==, CD_ARCHIVE_SCHEMA_VERSION);
+  g_clear_object(&archive);
+
+  raw = raw_open(f->path);
+  /* filled in by the migration: document 2's pages are not consecutive */
+  g_assert_cmpint(raw_int(raw, "SELECT first_page * 100 + last_page * 10 + n_pages FROM documents WHERE id = 1"), ==,
+                  122);
+  g_assert_cmpint(raw_int(raw, "SELECT first_page * 100 + last_page * 10 + n_pages FROM documents WHERE id = 2"), ==,
+                  352);
+  g_assert_cmpint(raw_int(raw, "SELECT n_pages FROM documents WHERE id = 3"), ==, 0);
+  g_assert_cmpint(raw_int(raw, "SELECT count(*) FROM documents WHERE id = 3 AND first_page IS NULL"), ==, 1);
+  /* a new document's pages: counted, and no change for delivery */
+  raw_exec(raw, "INSERT INTO pages (id, batch_id, document_id, seq, kind, source_path, source_page, text, created) "
+                "VALUES (6, 1, 3, 0, 'page', 'b.tif', 0, 'six', 'x'), (7, 1, 3, 1, 'page', 'b.tif', 1, 'seven', 'x')");
+  g_assert_cmpint(raw_int(raw, "SELECT first_page * 100 + last_page * 10 + n_pages FROM documents WHERE id = 3"), ==,
+                  672);
+  g_assert_cmpint(raw_int(raw, "SELECT count(*) FROM document_changes"), ==, 0);
+  /* a page moved: both documents again (a move is a change of both) */
+  raw_exec(raw, "UPDATE pages SET document_id = 1, seq = 2 WHERE id = 7");
+  g_assert_cmpint(raw_int(raw, "SELECT first_page * 100 + last_page * 10 + n_pages FROM documents WHERE id = 1"), ==,
+                  173);
+  g_assert_cmpint(raw_int(raw, "SELECT first_page * 100 + last_page * 10 + n_pages FROM documents WHERE id = 3"), ==,
+                  661);
+  g_assert_cmpint(raw_int(raw, "SELECT count(*) FROM document_changes"), ==, 2);
+  /* a page set aside joins a document; a page deleted leaves it */
+  raw_exec(raw, "UPDATE pages SET document_id = 2, seq = 2 WHERE id = 4");
+  g_assert_cmpint(raw_int(raw, "SELECT first_page * 100 + last_page * 10 + n_pages FROM documents WHERE id = 2"), ==,
+                  353);
+  raw_exec(raw, "DELETE FROM pages WHERE id = 6");
+  g_assert_cmpint(raw_int(raw, "SELECT n_pages FROM documents WHERE id = 3"), ==, 0);
+  g_assert_cmpint(raw_int(raw, "SELECT count(*) FROM documents WHERE id = 3 AND first_page IS NULL"), ==, 1);
+  /* an edit of the document itself is still a change */
+  raw_exec(raw, "DELETE FROM document_changes; UPDATE documents SET type = 'consultation' WHERE id = 3");
+  g_assert_cmpint(raw_int(raw, "SELECT document_id FROM document_changes"), ==, 3);
+}
+
 /* An archive of schema 3 with a plain SHA-256 log migrates to schema 4: its
  * old entries verify under the old rule, the first new entry is preceded by
  * an `audit-seal` entry whose MAC covers the last old hash, and an old
@@ -2341,6 +2424,7 @@ main(int argc, char **argv)
   ADD("search-complete", test_archive_search_complete);
   ADD("search-plans", test_archive_search_plans);
   ADD("search-review-status", test_archive_search_review_status);
+  ADD("document-page-ranges", test_archive_document_page_ranges);
   ADD("search-text-set", test_archive_search_text_set);
   ADD("find-patients", test_archive_find_patients);
   ADD("check-progress", test_archive_check_progress);
