@@ -1272,36 +1272,91 @@ test_pg_copy_to_sqlite(Fixture *f, gconstpointer data)
   g_assert_nonnull(strstr(error->message, "give a path that does not exist yet"));
 }
 
-/* A word on more pages than CD_PG_SEARCH_BROAD, without filters: the most
- * recent CD_SEARCH_RANK_WINDOW matches are ranked, the older ones follow
- * newest first, the total is a lower bound and says so; paging crosses
- * from the window to the older matches without losing or repeating one. */
+/* The bulk pages of test_pg_search_broad(): 8,000 pages set aside (no
+ * document) with the word, every 97th saying it three times. */
+#define BULK_PAGES 8000
+
+/* With the RUM index (`rum-rank`): every match ranked in the index, so
+ * the pages that say the word three times come first wherever they are in
+ * the archive, older ones included; paging through the first 100 hits
+ * repeats and loses none; the total is CD_SEARCH_RANK_WINDOW, flagged a
+ * lower bound; the plan is the RUM index's ordered scan. */
 static void
-test_pg_search_broad(Fixture *f, gconstpointer data)
+assert_broad_rum(CdPgArchive *server, gint64 low)
 {
-  g_autoptr(CdArchive) spool = fixture_spool(f, "station1.archive", SHA_A, 2, FALSE);
-  g_autoptr(CdPgArchive) server = open_server(f);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GHashTable) seen = g_hash_table_new(g_int64_hash, g_int64_equal);
+  g_autofree gchar *plans = NULL;
+  g_autofree gchar *plan = NULL;
+  const CdSearchQuery q = { .text = "bulkword", .limit = 20 };
+  gboolean older_first = FALSE;
+  guint thrice = 0;
+
+  plans = cd_pg_archive_explain_search(server, &q, &plan, &error);
+  g_assert_no_error(error);
+  g_assert_cmpstr(plan, ==, "rum-rank");
+  g_assert_nonnull(strstr(plans, "Index Scan using pages_rum on pages"));
+  g_assert_nonnull(strstr(plans, "Order By: (tsv <=> "));
+  g_assert_null(strstr(plans, "Seq Scan on pages"));
+  for (guint offset = 0; offset < 100; offset += 20) {
+    const CdSearchQuery page = { .text = "bulkword", .limit = 20, .offset = offset };
+    g_autoptr(CdSearchResult) r = cd_pg_archive_search(server, &page, &error);
+    g_assert_no_error(error);
+    g_assert_cmpstr(r->plan, ==, "rum-rank");
+    g_assert_true(r->order == CD_SEARCH_ORDER_RANK);
+    g_assert_true(r->total_is_estimate);
+    g_assert_cmpuint(r->total, ==, CD_SEARCH_RANK_WINDOW);
+    g_assert_true(r->facets_partial);
+    g_assert_cmpuint(r->hits->len, ==, 20);
+    for (guint i = 0; i < r->hits->len; i++) {
+      CdSearchHit *hit = g_ptr_array_index(r->hits, i);
+      g_assert_false(g_hash_table_contains(seen, &hit->page_id));
+      g_hash_table_add(seen, &hit->page_id);
+      g_assert_nonnull(strstr(hit->snippet, "[bulkword]"));
+      if (i > 0)
+        g_assert_cmpfloat(hit->score, <=, ((CdSearchHit *) g_ptr_array_index(r->hits, i - 1))->score);
+      if (hit->source_page % 97 == 0) {
+        thrice++;
+        /* only the pages saying it three times come before the others */
+        g_assert_cmpuint(offset + i, <, BULK_PAGES / 97);
+        older_first |= hit->page_id < low;
+      } else {
+        g_assert_cmpuint(offset + i, >=, BULK_PAGES / 97);
+      }
+    }
+  }
+  g_assert_cmpuint(thrice, ==, BULK_PAGES / 97);
+  /* a rank over every match, not over a recent window */
+  g_assert_true(older_first);
+}
+
+/* Without it (GIN, `recent-window`): the most recent CD_SEARCH_RANK_WINDOW
+ * matches ranked, the older ones newest first; the total is the window,
+ * flagged; paging crosses from the window to the older matches without
+ * losing or repeating one; the plan walks the pages from the newest. */
+static void
+assert_broad_window(CdPgArchive *server, gint64 low, gint64 max_id)
+{
   g_autoptr(GError) error = NULL;
   g_autoptr(CdSearchResult) first = NULL;
   g_autoptr(CdSearchResult) across = NULL;
-  g_autoptr(CdSearchResult) narrow = NULL;
   g_autoptr(GHashTable) seen = g_hash_table_new(g_int64_hash, g_int64_equal);
+  g_autofree gchar *plans = NULL;
+  g_autofree gchar *plan = NULL;
   const CdSearchQuery q = { .text = "bulkword", .limit = 20 };
   const CdSearchQuery q_across = { .text = "bulkword", .limit = 20, .offset = CD_SEARCH_RANK_WINDOW - 10 };
-  const CdSearchQuery q_narrow = { .text = "bulkword", .mrn = "MRN001", .limit = 20 };
-  gint64 max_id, low;
+  g_auto(GStrv) statements = NULL;
 
-  g_assert_true(cd_pg_archive_deliver(server, spool, "station1", NULL, NULL, &error));
+  plans = cd_pg_archive_explain_search(server, &q, &plan, &error);
   g_assert_no_error(error);
-  /* 8,000 pages set aside (no document), all with the word, some twice */
-  PQclear(PQexec(f->raw, "INSERT INTO pages (batch_id, kind, source_path, source_page, text, created) "
-                         "SELECT (SELECT min(id) FROM batches), 'page', 'bulk.tif', g, 'bulkword page ' || g || "
-                         "CASE WHEN g % 97 = 0 THEN ' bulkword bulkword' ELSE '' END, 'x' "
-                         "FROM generate_series(1, 8000) g"));
-  PQclear(PQexec(f->raw, "ANALYZE pages"));
-  max_id = cd_pg_test_db_int(f, "SELECT max(id) FROM pages");
-  low = cd_pg_test_db_int(f, "SELECT min(id) FROM (SELECT id FROM pages WHERE text LIKE '%bulkword%' ORDER BY id DESC "
-                             "LIMIT 2000) w");
+  g_assert_cmpstr(plan, ==, "recent-window");
+  /* one statement finds, ranks, counts and facets the window (at this
+   * size the planner reads the table, rightly) */
+  g_assert_nonnull(strstr(plans, "CTE w\n"));
+  g_assert_nonnull(strstr(plans, "Limit  (cost="));
+  g_assert_null(strstr(plans, "pages_rum"));
+  statements = g_strsplit(plans, "--\n", -1);
+  g_assert_cmpuint(g_strv_length(statements), ==, 2);
 
   first = cd_pg_archive_search(server, &q, &error);
   g_assert_no_error(error);
@@ -1309,7 +1364,7 @@ test_pg_search_broad(Fixture *f, gconstpointer data)
   g_assert_true(first->order == CD_SEARCH_ORDER_RECENT_RANK);
   g_assert_cmpuint(first->window, ==, CD_SEARCH_RANK_WINDOW);
   g_assert_true(first->total_is_estimate);
-  g_assert_cmpuint(first->total, ==, 5000);
+  g_assert_cmpuint(first->total, ==, CD_SEARCH_RANK_WINDOW);
   g_assert_true(first->facets_partial);
   g_assert_cmpuint(first->hits->len, ==, 20);
   for (guint i = 0; i < first->hits->len; i++) {
@@ -1338,18 +1393,90 @@ test_pg_search_broad(Fixture *f, gconstpointer data)
       g_assert_cmpint(hit->page_id, ==, low - (i - 9));
     }
   }
+}
 
-  /* a filter makes it exact again */
-  narrow = cd_pg_archive_search(server, &q_narrow, &error);
+/* A type or dates that still leave many matches (the pages' copies of
+ * the type and date, issue 18) take @plan over the filtered matches; a
+ * type that leaves none is exact; a chart (MRN) is exact. */
+static void
+assert_broad_filtered(CdPgArchive *server, const gchar *plan, gint64 low)
+{
+  g_autoptr(GError) error = NULL;
+  const CdSearchQuery typed = { .text = "bulkword", .doc_type = "progress-note", .limit = 20 };
+  const CdSearchQuery dated = {
+    .text = "bulkword", .doc_type = "progress-note", .date_from = "2024-01-01", .date_to = "2024-12-31", .limit = 20
+  };
+  const CdSearchQuery other = { .text = "bulkword", .doc_type = "consultation", .limit = 20 };
+  const CdSearchQuery narrow = { .text = "bulkword", .mrn = "MRN001", .limit = 20 };
+  const CdSearchQuery *windows[] = { &typed, &dated };
+  g_autoptr(CdSearchResult) none = NULL;
+  g_autoptr(CdSearchResult) chart = NULL;
+
+  for (guint w = 0; w < G_N_ELEMENTS(windows); w++) {
+    g_autoptr(CdSearchResult) r = cd_pg_archive_search(server, windows[w], &error);
+    g_assert_no_error(error);
+    g_assert_cmpstr(r->plan, ==, plan);
+    g_assert_true(r->total_is_estimate);
+    g_assert_cmpuint(r->total, ==, CD_SEARCH_RANK_WINDOW);
+    g_assert_cmpuint(r->hits->len, ==, 20);
+    for (guint i = 0; i < r->hits->len; i++) {
+      CdSearchHit *hit = g_ptr_array_index(r->hits, i);
+      g_assert_cmpstr(hit->doc_type, ==, "progress-note");
+      if (g_strcmp0(plan, "recent-window") == 0)
+        g_assert_cmpint(hit->page_id, >=, low);
+    }
+    g_assert_cmpint(((CdSearchHit *) g_ptr_array_index(r->hits, 0))->source_page % 97, ==, 0);
+  }
+  none = cd_pg_archive_search(server, &other, &error);
   g_assert_no_error(error);
-  g_assert_cmpstr(narrow->plan, ==, "text-first");
-  g_assert_false(narrow->total_is_estimate);
-  g_assert_cmpuint(narrow->total, ==, 0);
+  g_assert_cmpstr(none->plan, ==, "text-first");
+  g_assert_false(none->total_is_estimate);
+  g_assert_cmpuint(none->total, ==, 0);
+  chart = cd_pg_archive_search(server, &narrow, &error);
+  g_assert_no_error(error);
+  g_assert_cmpstr(chart->plan, ==, "text-first");
+  g_assert_false(chart->total_is_estimate);
+  g_assert_cmpuint(chart->total, ==, 0);
+}
 
-  /* the pages in one document: a type or dates that still leave more than
-   * CD_PG_SEARCH_BROAD matches take the window of the filtered matches
-   * (the pages' copies of the type and date, issue 18); a type that
-   * leaves none is exact */
+/* A word on more pages than CD_PG_SEARCH_BROAD, on both of the server's
+ * plans: with the RUM index (made at open when the server offers the
+ * extension) and without it (meta `search-index` = `gin`: the GIN index's
+ * recent window), each asserted by its statements' plans and its answers. */
+static void
+test_pg_search_broad(Fixture *f, gconstpointer data)
+{
+  g_autoptr(CdArchive) spool = fixture_spool(f, "station1.archive", SHA_A, 2, FALSE);
+  g_autoptr(CdPgArchive) server = open_server(f);
+  g_autoptr(CdPgArchive) gin = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree gchar *bulk = NULL;
+  gint64 max_id, low;
+  gboolean rum = cd_pg_archive_has_rum(server);
+
+  g_assert_true(cd_pg_archive_deliver(server, spool, "station1", NULL, NULL, &error));
+  g_assert_no_error(error);
+  bulk = g_strdup_printf("INSERT INTO pages (batch_id, kind, source_path, source_page, text, created) "
+                         "SELECT (SELECT min(id) FROM batches), 'page', 'bulk.tif', g, 'bulkword page ' || g || "
+                         "CASE WHEN g %% 97 = 0 THEN ' bulkword bulkword' ELSE '' END, 'x' "
+                         "FROM generate_series(1, %d) g",
+                         BULK_PAGES);
+  PQclear(PQexec(f->raw, bulk));
+  PQclear(PQexec(f->raw, "ANALYZE pages"));
+  max_id = cd_pg_test_db_int(f, "SELECT max(id) FROM pages");
+  low = cd_pg_test_db_int(f, "SELECT min(id) FROM (SELECT id FROM pages WHERE text LIKE '%bulkword%' ORDER BY id DESC "
+                             "LIMIT 2000) w");
+
+  if (rum)
+    assert_broad_rum(server, low);
+  else
+    g_test_message("the server offers no rum extension (postgresql-15-rum): its plan is not tested");
+  PQclear(PQexec(f->raw, "INSERT INTO meta (key, value) VALUES ('search-index', 'gin')"));
+  gin = open_server(f);
+  g_assert_false(cd_pg_archive_has_rum(gin));
+  assert_broad_window(gin, low, max_id);
+
+  /* the pages in one document */
   PQclear(PQexec(f->raw, "INSERT INTO documents (batch_id, status, type, date, title, created) SELECT min(id), "
                          "'filed', 'progress-note', '2024-02-02', 'BULK', 'x' FROM batches"));
   PQclear(PQexec(f->raw, "UPDATE pages SET document_id = (SELECT max(id) FROM documents) WHERE source_path = "
@@ -1357,35 +1484,10 @@ test_pg_search_broad(Fixture *f, gconstpointer data)
   PQclear(PQexec(f->raw, "ANALYZE pages"));
   g_assert_cmpint(cd_pg_test_db_int(f, "SELECT count(*) FROM pages WHERE doc_type = 'progress-note' AND doc_date = "
                                        "'2024-02-02'"),
-                  ==, 8000);
-  {
-    const CdSearchQuery typed = { .text = "bulkword", .doc_type = "progress-note", .limit = 20 };
-    const CdSearchQuery dated = {
-      .text = "bulkword", .doc_type = "progress-note", .date_from = "2024-01-01", .date_to = "2024-12-31", .limit = 20
-    };
-    const CdSearchQuery other = { .text = "bulkword", .doc_type = "consultation", .limit = 20 };
-    const CdSearchQuery *windows[] = { &typed, &dated };
-    g_autoptr(CdSearchResult) none = NULL;
-    for (guint w = 0; w < G_N_ELEMENTS(windows); w++) {
-      g_autoptr(CdSearchResult) r = cd_pg_archive_search(server, windows[w], &error);
-      g_assert_no_error(error);
-      g_assert_cmpstr(r->plan, ==, "recent-window");
-      g_assert_true(r->total_is_estimate);
-      g_assert_cmpuint(r->total, ==, 5000);
-      g_assert_cmpuint(r->hits->len, ==, 20);
-      for (guint i = 0; i < r->hits->len; i++) {
-        CdSearchHit *hit = g_ptr_array_index(r->hits, i);
-        g_assert_cmpstr(hit->doc_type, ==, "progress-note");
-        g_assert_cmpint(hit->page_id, >=, low);
-      }
-      g_assert_cmpint(((CdSearchHit *) g_ptr_array_index(r->hits, 0))->source_page % 97, ==, 0);
-    }
-    none = cd_pg_archive_search(server, &other, &error);
-    g_assert_no_error(error);
-    g_assert_cmpstr(none->plan, ==, "text-first");
-    g_assert_false(none->total_is_estimate);
-    g_assert_cmpuint(none->total, ==, 0);
-  }
+                  ==, BULK_PAGES);
+  assert_broad_filtered(gin, "recent-window", low);
+  if (rum)
+    assert_broad_filtered(server, "rum-rank", low);
 }
 
 static void

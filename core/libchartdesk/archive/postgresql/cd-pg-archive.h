@@ -132,6 +132,15 @@ JsonNode *cd_pg_archive_summary(CdPgArchive *self, GError **error);
  */
 #define CD_PG_ARCHIVE_SCHEMA_VERSION 4
 
+/* The plans of the statements cd_pg_archive_search() runs for @query
+ * (it runs them: checked and audited as a search), each ended by a `--`
+ * line; *@plan: the search's plan (`rum-rank`, `recent-window`,
+ * `text-first`, `filters`). For tests and `EXPLAIN`-minded
+ * administrators. */
+gchar *cd_pg_archive_explain_search(CdPgArchive *self, const CdSearchQuery *query, gchar **plan, GError **error);
+/* whether the server has the pages' RUM index and ranks from it */
+gboolean cd_pg_archive_has_rum(CdPgArchive *self);
+
 /* the server's schema version, as read at open */
 gint cd_pg_archive_get_schema_version(CdPgArchive *self);
 

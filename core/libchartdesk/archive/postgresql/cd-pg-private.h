@@ -21,6 +21,8 @@ struct _CdPgArchive {
   gchar *where; /* the server as messages name it: host/socket and database, no password */
   gint schema_version;
   gboolean page_filters; /* pages.doc_type/doc_date kept by triggers (cd_pg_search_prepare()) */
+  gboolean rum;          /* the pages' RUM index (postgresql-15-rum) is there to rank from */
+  GString *search_plans; /* cd_pg_archive_explain_search(): the plans of the search's statements */
   CdPrincipal *principal; /* never NULL: the administrator's direct mode by default */
   gchar *purpose;         /* why, for the audit log (a request number); NULL for none */
   gchar **restricted;     /* restricted type names (and former names); NULL for none */
