@@ -130,7 +130,7 @@ JsonNode *cd_pg_archive_summary(CdPgArchive *self, GError **error);
  * version 2 adds the revisions of delivered documents (changes after
  * delivery).
  */
-#define CD_PG_ARCHIVE_SCHEMA_VERSION 4
+#define CD_PG_ARCHIVE_SCHEMA_VERSION 5
 
 /* The plans of the statements cd_pg_archive_search() runs for @query
  * (it runs them: checked and audited as a search), each ended by a `--`

@@ -706,23 +706,28 @@ cd_pg_search_window(CdPgArchive *self, const CdSearchQuery *query, const gchar *
 
 /* Ranking every match in the RUM index (`rum-rank`): the index orders the
  * matches by its relevance (`tsv <=> query`, from the positions it keeps)
- * and the table is read for the first CD_SEARCH_RANK_WINDOW of them only
- * (their document, for the facets; no tsvector). The order is over every
- * match, not a recent window, and the hits of any page of the answer come
- * from the same order. Fewer matches than that: the total and facets are
- * exact; more: the total is the CD_SEARCH_RANK_WINDOW counted, a lower
- * bound (flagged), and the facets are those of the best-ranked ones
- * (`facets_partial`). The index's work grows with the postings of the
+ * and the table is read for the first CD_PG_RUM_SAMPLE of them only
+ * (their document, for the facets). The order is over every match, not a
+ * recent window, and the hits of any page of the answer come from the same
+ * order. Up to that many matches: the total and facets are exact; more:
+ * the total is CD_PG_RUM_SAMPLE, a lower bound (flagged), and the facets
+ * are those of the best-ranked ones (`facets_partial`). The index's work grows with the postings of the
  * query's words (about 1.3 µs each on the 2-core machine under load,
  * measured at 100,000 pages), so past CD_PG_RUM_POSTINGS the recent window
  * answers instead. */
 #define CD_PG_RUM_POSTINGS 200000
+/* The best-ranked matches read from the table for the total and facets:
+ * each costs a heap fetch and the index's recheck of its order there
+ * (about 50 µs under load, measured; 2,000 of them were 105 ms of a
+ * 160 ms search for a word on 64% of 100,000 pages). As many as the SQLite
+ * search reads one by one (CD_SEARCH_COUNT_LIMIT). */
+#define CD_PG_RUM_SAMPLE CD_SEARCH_COUNT_LIMIT
 
 static gboolean
 cd_pg_search_rum(CdPgArchive *self, const CdSearchQuery *query, const gchar *words, const gchar *types,
                  const gchar *hidden, guint limit, CdSearchResult *result, GError **error)
 {
-  guint sample = MAX(CD_SEARCH_RANK_WINDOW, query->offset + limit);
+  guint sample = MAX(CD_PG_RUM_SAMPLE + 1, query->offset + limit);
   g_autoptr(GString) sql = g_string_new("SELECT s.id, d.type, substr(d.date, 1, 4) FROM (SELECT o.id, "
                                         "o.document_id, row_number() OVER () AS n FROM (SELECT p.id, p.document_id");
   g_autoptr(CdPgParams) p = cd_pg_search_params(words);
@@ -753,9 +758,9 @@ cd_pg_search_rum(CdPgArchive *self, const CdSearchQuery *query, const gchar *wor
   g_string_append_c(ids, '}');
   result->type_facets = cd_search_facets_by_count(type_facets);
   result->year_facets = cd_search_facets_by_year(year_facets);
-  result->total = n;
-  result->total_is_estimate = n >= sample;
-  result->facets_partial = n >= sample;
+  result->total = MIN(n, CD_PG_RUM_SAMPLE);
+  result->total_is_estimate = n > CD_PG_RUM_SAMPLE;
+  result->facets_partial = n > CD_PG_RUM_SAMPLE;
   result->plan = "rum-rank";
   result->order = CD_SEARCH_ORDER_RANK;
   if (result->hits->len > 0) {
