@@ -883,7 +883,7 @@ test_pg_deliver_page_content(Fixture *f, gconstpointer data)
   b = raw_text(f, "SELECT string_agg(sha256, ' ' ORDER BY sha256) FROM images");
   g_assert_cmpstr(b, ==, a);
   g_assert_cmpint(cd_pg_test_db_int(f, "SELECT count(*) FROM audit WHERE station IS NULL AND action = "
-                                       "'deliver-change' AND (detail::json ->> 'pages_updated')::int = 2"),
+                                       "'deliver-destruction' AND (detail::json ->> 'pages_updated')::int = 2"),
                   ==, json_array_get_length(destroyed));
 
   /* again: nothing more */
@@ -1439,6 +1439,237 @@ assert_broad_filtered(CdPgArchive *server, const gchar *plan, gint64 low)
   g_assert_cmpuint(chart->total, ==, 0);
 }
 
+static gchar *
+spool_text(CdArchive *spool, const gchar *sql)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(sqlite3_stmt) stmt = cd_archive_prepare(spool, sql, &error);
+
+  g_assert_no_error(error);
+  g_assert_cmpint(sqlite3_step(stmt), ==, SQLITE_ROW);
+  return g_strdup((const gchar *) sqlite3_column_text(stmt, 0));
+}
+
+static gint64
+server_doc_of(Fixture *f, gint64 spool_doc)
+{
+  g_autofree gchar *sql =
+      g_strdup_printf("SELECT document_id FROM deliveries WHERE source_document_id = %" G_GINT64_FORMAT, spool_doc);
+  return cd_pg_test_db_int(f, sql);
+}
+
+/* Retention on the server (schema 5). Holds are placed on the server by
+ * whoever SQLite lets place them (configure or release; an archivist is
+ * refused and the refusal audited), need a reason, are released once, and
+ * show on the document they cover. A station's destruction, delivered:
+ * each document no server hold covers is emptied on the server and keeps
+ * a tombstone naming the station's run, who approved and who planned it,
+ * the policy's checksum and the document's rule, shown as the document's
+ * `destroyed` and audited as `deliver-destruction`; each document a hold
+ * covers (a document hold; a patient hold placed under an MRN since
+ * merged into the document's) keeps its text on the server, with an open
+ * review item naming the hold and a `deliver-destruction-refused` entry.
+ * Tombstones cannot be changed, a destroyed document cannot be deleted, a
+ * destroyed page stays empty, and delivering again changes nothing. */
+static void
+test_pg_retention(Fixture *f, gconstpointer data)
+{
+  g_autoptr(CdArchive) spool = fixture_spool(f, "station1.archive", SHA_A, 6, FALSE);
+  g_autoptr(CdPgArchive) server = open_server(f);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CdTaxonomy) taxonomy = cd_taxonomy_new_default(&error);
+  g_autoptr(CdRetentionPolicy) policy = NULL;
+  g_autoptr(JsonNode) plan = NULL;
+  g_autoptr(JsonNode) run = NULL;
+  g_autoptr(GHashTable) held = g_hash_table_new(g_int64_hash, g_int64_equal);
+  g_autoptr(CdPrincipal) alice = cd_principal_new_user("alice", (const gchar *const[]){ "archivist", NULL });
+  g_autoptr(CdPrincipal) admin = cd_principal_new_admin_mode("him-admin", NULL);
+  g_autofree gchar *plan_text = NULL;
+  g_autofree gchar *approver = NULL;
+  g_autofree gchar *policy_sha = NULL;
+  g_autofree gchar *before = NULL;
+  g_autofree gchar *after = NULL;
+  g_autofree gchar *merge_sql = NULL;
+  CdDeliverStats stats = { 0 };
+  JsonArray *due;
+  JsonArray *destroyed;
+  gint64 doc_hold_on, patient_hold_doc, hold_doc, hold_patient, hold_spare, run_id;
+  const gchar *patient_mrn;
+  guint n_held = 0;
+
+  g_assert_no_error(error);
+  g_assert_true(cd_pg_archive_deliver(server, spool, "station1", &stats, NULL, &error));
+  g_assert_no_error(error);
+  policy = cd_retention_policy_new_from_data(delta_policy, "delta.policy", taxonomy, &error);
+  g_assert_no_error(error);
+  plan = cd_archive_retention_plan(spool, policy, NULL, &error);
+  g_assert_no_error(error);
+  due = json_object_get_array_member(json_node_get_object(plan), "due");
+  g_assert_cmpuint(json_array_get_length(due), >=, 3);
+  doc_hold_on = server_doc_of(f, json_object_get_int_member(json_array_get_object_element(due, 0), "document"));
+  patient_hold_doc = server_doc_of(f, json_object_get_int_member(json_array_get_object_element(due, 1), "document"));
+  patient_mrn = json_object_get_string_member(json_array_get_object_element(due, 1), "mrn");
+  g_assert_nonnull(patient_mrn);
+
+  /* an archivist places no holds; a hold needs a reason */
+  cd_pg_archive_set_principal(server, alice);
+  g_assert_cmpint(cd_pg_archive_place_hold(server, CD_HOLD_DOCUMENT, NULL, doc_hold_on, "subpoena", NULL, &error), ==,
+                  0);
+  g_assert_error(error, CD_ERROR, CD_ERROR_PERMISSION_DENIED);
+  g_clear_error(&error);
+  g_assert_cmpint(cd_pg_test_db_int(f, "SELECT count(*) FROM audit WHERE action = 'denied' AND actor = 'alice'"), ==,
+                  1);
+  cd_pg_archive_set_principal(server, admin);
+  g_assert_cmpint(cd_pg_archive_place_hold(server, CD_HOLD_DOCUMENT, NULL, doc_hold_on, "", NULL, &error), ==, 0);
+  g_assert_error(error, CD_ERROR, CD_ERROR_INVALID_ARGUMENT);
+  g_clear_error(&error);
+  g_assert_cmpint(cd_pg_archive_place_hold(server, CD_HOLD_PATIENT, "NOSUCHMRN", 0, "letter", NULL, &error), ==, 0);
+  g_assert_error(error, CD_ERROR, CD_ERROR_NOT_FOUND);
+  g_clear_error(&error);
+
+  hold_doc = cd_pg_archive_place_hold(server, CD_HOLD_DOCUMENT, NULL, doc_hold_on, "subpoena 26-114", "Doe v. General",
+                                      &error);
+  g_assert_no_error(error);
+  /* a patient hold under an MRN merged into the patient's since: it
+   * follows the merge, as on SQLite */
+  PQclear(PQexec(f->raw, "INSERT INTO patients (mrn, family, given, updated) VALUES ('OLDMRN', 'X', 'Y', '2020-01-01')"));
+  hold_patient = cd_pg_archive_place_hold(server, CD_HOLD_PATIENT, "OLDMRN", 0, "preservation letter", NULL, &error);
+  g_assert_no_error(error);
+  merge_sql = g_strdup_printf("UPDATE patients SET merged_into = '%s' WHERE mrn = 'OLDMRN'", patient_mrn);
+  PQclear(PQexec(f->raw, merge_sql));
+  /* released holds cover nothing, and are released once */
+  hold_spare = cd_pg_archive_place_hold(server, CD_HOLD_PATIENT, "OLDMRN", 0, "mistaken", NULL, &error);
+  g_assert_no_error(error);
+  g_assert_true(cd_pg_archive_release_hold(server, hold_spare, "placed in error", &error));
+  g_assert_no_error(error);
+  g_assert_false(cd_pg_archive_release_hold(server, hold_spare, "again", &error));
+  g_assert_error(error, CD_ERROR, CD_ERROR_INVALID_ARGUMENT);
+  g_assert_nonnull(strstr(error->message, "already released"));
+  g_clear_error(&error);
+  g_assert_cmpint(cd_pg_test_db_int(f, "SELECT count(*) FROM audit WHERE action IN ('hold-place', 'hold-release')"),
+                  ==, 4);
+  {
+    g_autoptr(JsonNode) list = cd_pg_archive_list_holds(server, patient_mrn, 0, FALSE, &error);
+    g_assert_no_error(error);
+    /* the patient hold (merged MRN followed), and the document hold when
+     * that document is the same patient's */
+    g_assert_cmpuint(json_array_get_length(json_node_get_array(list)), >=, 1);
+  }
+  {
+    g_autoptr(JsonNode) doc = cd_pg_archive_get_document(server, doc_hold_on, &error);
+    JsonArray *holds;
+    g_assert_no_error(error);
+    holds = json_object_get_array_member(json_node_get_object(doc), "holds");
+    g_assert_cmpuint(json_array_get_length(holds), >=, 1);
+    g_assert_cmpint(json_object_get_int_member(json_array_get_object_element(holds, 0), "id"), ==,
+                    MIN(hold_doc, hold_patient));
+    g_assert_true(json_node_is_null(json_object_get_member(json_node_get_object(doc), "destroyed")));
+  }
+
+  /* the station destroys what is due */
+  plan_text = json_to_string(plan, TRUE);
+  run = cd_archive_retention_destroy(spool, plan_text, &error);
+  g_assert_no_error(error);
+  destroyed = json_object_get_array_member(json_node_get_object(run), "destroyed");
+  g_assert_cmpuint(json_array_get_length(destroyed), >=, 3);
+  run_id = spool_int(spool, "SELECT max(id) FROM retention_runs");
+  approver = spool_text(spool, "SELECT approved_by FROM retention_runs ORDER BY id DESC LIMIT 1");
+  policy_sha = spool_text(spool, "SELECT policy_sha256 FROM retention_runs ORDER BY id DESC LIMIT 1");
+  for (guint i = 0; i < json_array_get_length(destroyed); i++) {
+    gint64 server_doc = server_doc_of(f, json_array_get_int_element(destroyed, i));
+    g_autofree gchar *sql = g_strdup_printf("SELECT count(*) FROM documents WHERE id = %" G_GINT64_FORMAT
+                                            " AND (id = %" G_GINT64_FORMAT " OR cd_mrn_survivor(patient_mrn) = "
+                                            "cd_mrn_survivor('%s'))",
+                                            server_doc, doc_hold_on, patient_mrn);
+    if (cd_pg_test_db_int(f, sql) > 0) {
+      gint64 *k = g_new(gint64, 1);
+      *k = server_doc;
+      g_hash_table_add(held, k);
+      n_held++;
+    }
+  }
+  g_test_message("the station destroys %u documents; server holds cover %u of them", json_array_get_length(destroyed),
+                 n_held);
+  g_assert_cmpuint(n_held, >=, 2);
+  g_assert_cmpuint(n_held, <, json_array_get_length(destroyed));
+  g_assert_true(g_hash_table_contains(held, &doc_hold_on));
+  g_assert_true(g_hash_table_contains(held, &patient_hold_doc));
+
+  g_assert_true(cd_pg_archive_deliver(server, spool, "station1", &stats, NULL, &error));
+  g_assert_no_error(error);
+  g_assert_cmpuint(stats.changes, ==, json_array_get_length(destroyed));
+  for (guint i = 0; i < json_array_get_length(destroyed); i++) {
+    gint64 spool_doc = json_array_get_int_element(destroyed, i);
+    gint64 server_doc = server_doc_of(f, spool_doc);
+    g_autofree gchar *text_sql = g_strdup_printf(
+        "SELECT count(*) FROM pages WHERE document_id = %" G_GINT64_FORMAT " AND text IS NOT NULL", server_doc);
+    g_autofree gchar *tomb_sql =
+        g_strdup_printf("SELECT count(*) FROM tombstones WHERE document_id = %" G_GINT64_FORMAT, server_doc);
+    g_autofree gchar *review_sql = g_strdup_printf("SELECT count(*) FROM review WHERE document_id = %" G_GINT64_FORMAT
+                                                   " AND resolved IS NULL AND reason LIKE '%%legal hold %%covers it'",
+                                                   server_doc);
+    g_autoptr(JsonNode) doc = cd_pg_archive_get_document(server, server_doc, &error);
+    JsonObject *obj;
+    g_assert_no_error(error);
+    obj = json_node_get_object(doc);
+    if (g_hash_table_contains(held, &server_doc)) {
+      /* kept whole on the server */
+      g_assert_cmpint(cd_pg_test_db_int(f, text_sql), >, 0);
+      g_assert_cmpint(cd_pg_test_db_int(f, tomb_sql), ==, 0);
+      g_assert_cmpint(cd_pg_test_db_int(f, review_sql), ==, 1);
+      g_assert_true(json_node_is_null(json_object_get_member(obj, "destroyed")));
+      g_assert_cmpuint(json_array_get_length(json_object_get_array_member(obj, "holds")), >=, 1);
+    } else {
+      JsonObject *tomb;
+      g_assert_cmpint(cd_pg_test_db_int(f, text_sql), ==, 0);
+      g_assert_cmpint(cd_pg_test_db_int(f, tomb_sql), ==, 1);
+      g_assert_false(json_node_is_null(json_object_get_member(obj, "destroyed")));
+      tomb = json_object_get_object_member(obj, "destroyed");
+      g_assert_cmpint(json_object_get_int_member(tomb, "run"), ==, run_id);
+      g_assert_cmpint(json_object_get_int_member(tomb, "source_document"), ==, spool_doc);
+      g_assert_cmpstr(json_object_get_string_member(tomb, "station"), ==, "station1");
+      g_assert_cmpstr(json_object_get_string_member(tomb, "destroyed_by"), ==, approver);
+      g_assert_cmpstr(json_object_get_string_member(tomb, "policy_sha256"), ==, policy_sha);
+      g_assert_nonnull(json_object_get_string_member(tomb, "rule"));
+      g_assert_nonnull(json_object_get_string_member(tomb, "at"));
+      g_assert_cmpuint(json_array_get_length(json_object_get_array_member(obj, "holds")), ==, 0);
+    }
+  }
+  g_assert_cmpint(cd_pg_test_db_int(f, "SELECT count(*) FROM audit WHERE station IS NULL AND action = "
+                                       "'deliver-destruction-refused' AND detail::json -> 'holds' IS NOT NULL"),
+                  ==, n_held);
+  g_assert_cmpint(cd_pg_test_db_int(f, "SELECT count(*) FROM audit WHERE station IS NULL AND action = "
+                                       "'deliver-destruction' AND (detail::json ->> 'run')::bigint IS NOT NULL"),
+                  ==, json_array_get_length(destroyed) - n_held);
+  g_assert_cmpint(cd_pg_test_db_int(f, "SELECT count(*) FROM tombstones"), ==,
+                  json_array_get_length(destroyed) - n_held);
+
+  /* what triggers guard */
+  {
+    const gchar *refused[] = {
+      "UPDATE tombstones SET rule = 'x'",
+      "DELETE FROM tombstones",
+      "DELETE FROM documents WHERE id IN (SELECT document_id FROM tombstones)",
+      "UPDATE pages SET text = 'back' WHERE document_id IN (SELECT document_id FROM tombstones)",
+      "DELETE FROM legal_holds",
+      "UPDATE legal_holds SET reason = 'other'",
+    };
+    for (guint i = 0; i < G_N_ELEMENTS(refused); i++) {
+      PGresult *res = PQexec(f->raw, refused[i]);
+      g_assert_cmpint(PQresultStatus(res), ==, PGRES_FATAL_ERROR);
+      PQclear(res);
+    }
+  }
+
+  /* again: nothing more */
+  before = server_snapshot(f);
+  g_assert_true(cd_pg_archive_deliver(server, spool, "station1", &stats, NULL, &error));
+  g_assert_no_error(error);
+  g_assert_cmpuint(stats.documents + stats.changes + stats.duplicates + stats.set_aside, ==, 0);
+  after = server_snapshot(f);
+  g_assert_cmpstr(after, ==, before);
+}
+
 /* A word on more pages than CD_PG_SEARCH_BROAD, on both of the server's
  * plans: with the RUM index (made at open when the server offers the
  * extension) and without it (meta `search-index` = `gin`: the GIN index's
@@ -1618,6 +1849,7 @@ main(int argc, char **argv)
     { "/chartdesk/pg-archive/deliver-changes", test_pg_deliver_changes },
     { "/chartdesk/pg-archive/deliver-changes-duplicate", test_pg_deliver_changes_duplicate },
     { "/chartdesk/pg-archive/deliver-page-content", test_pg_deliver_page_content },
+    { "/chartdesk/pg-archive/retention", test_pg_retention },
     { "/chartdesk/pg-archive/search", test_pg_search },
     { "/chartdesk/pg-archive/restricted-and-audited", test_pg_restricted_and_audited },
     { "/chartdesk/pg-archive/search-broad", test_pg_search_broad },

@@ -15,6 +15,7 @@
 #pragma once
 
 #include "cd-archive-engine.h"
+#include "cd-archive-retention.h"
 
 G_BEGIN_DECLS
 
@@ -131,6 +132,16 @@ JsonNode *cd_pg_archive_summary(CdPgArchive *self, GError **error);
  * delivery).
  */
 #define CD_PG_ARCHIVE_SCHEMA_VERSION 5
+
+/* Legal holds on the server (cd-pg-retention.c, schema 5): patient and
+ * document holds, as cd_archive_place_hold() and its kin; a station's
+ * delivered destruction of a document they cover is not carried out on
+ * the server. */
+gint64 cd_pg_archive_place_hold(CdPgArchive *self, CdHoldKind kind, const gchar *mrn, gint64 document_id,
+                                const gchar *reason, const gchar *matter, GError **error);
+gboolean cd_pg_archive_release_hold(CdPgArchive *self, gint64 hold_id, const gchar *reason, GError **error);
+JsonNode *cd_pg_archive_list_holds(CdPgArchive *self, const gchar *mrn, gint64 document_id, gboolean include_released,
+                                   GError **error);
 
 /* The plans of the statements cd_pg_archive_search() runs for @query
  * (it runs them: checked and audited as a search), each ended by a `--`

@@ -97,4 +97,11 @@ gchar *cd_pg_hidden_types(CdPgArchive *self);
  * hidden from the principal is not found, the refusal audited (cd-pg-search.c) */
 gboolean cd_pg_require_document(CdPgArchive *self, gint64 id, const gchar *what, GError **error);
 
+/* cd-pg-retention.c: the active holds covering a server document (filed
+ * under @mrn), cd_pg_archive_list_holds()'s columns; and the document
+ * JSON's `holds` and `destroyed` */
+PGresult *cd_pg_holds_covering(CdPgArchive *self, gint64 document_id, const gchar *mrn, GError **error);
+gboolean cd_pg_retention_document_json(CdPgArchive *self, JsonBuilder *b, gint64 id, const gchar *mrn,
+                                       GError **error);
+
 G_END_DECLS

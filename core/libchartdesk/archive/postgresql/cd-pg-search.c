@@ -1013,8 +1013,9 @@ cd_pg_add_parsed(JsonBuilder *b, const gchar *member, const gchar *json, gboolea
   }
 }
 
-/* The document as cd_archive_get_document() gives it (legal holds and
- * tombstones are not on the server), plus the station that delivered it. */
+/* The document as cd_archive_get_document() gives it (the server's legal
+ * holds covering it and its tombstone, cd-pg-retention.c), plus the
+ * station that delivered it. */
 static JsonNode *
 cd_pg_document_json(CdPgArchive *self, gint64 id, GError **error)
 {
@@ -1127,6 +1128,9 @@ cd_pg_document_json(CdPgArchive *self, gint64 id, GError **error)
     json_builder_end_object(b);
   }
   json_builder_end_array(b);
+  /* the legal holds covering it, and its tombstone */
+  if (!cd_pg_retention_document_json(self, b, id, cd_pg_value(doc, 0, 2), error))
+    return NULL;
   json_builder_end_object(b);
   return json_builder_get_root(b);
 }
