@@ -200,6 +200,10 @@ test_pg_schema(Fixture *f, gconstpointer data)
                                     "SELECT count(*) FROM pg_indexes WHERE indexname IN ('pages_tsv', 'pages_source', "
                                     "'documents_patient', 'documents_type', 'documents_date')"),
                   ==, 5);
+  /* schema 5: retention on the server */
+  g_assert_cmpint(cd_pg_test_db_int(f, "SELECT count(*) FROM pg_tables WHERE tablename IN ('legal_holds', "
+                                       "'tombstones')"),
+                  ==, 2);
   g_clear_pointer(&server, cd_pg_archive_free);
   server = cd_pg_archive_open(f->uri, CD_ARCHIVE_FLAG_NONE, &error);
   g_assert_no_error(error);
