@@ -1039,6 +1039,8 @@ test_pg_search(Fixture *f, gconstpointer data)
   g_autoptr(CdArchive) spool = fixture_spool(f, "station1.archive", SHA_A, 12, FALSE);
   g_autoptr(CdPgArchive) server = open_server(f);
   g_autoptr(GError) error = NULL;
+  /* `gin`: the same answers without the RUM index (meta search-index) */
+  gboolean gin = g_strcmp0(data, "gin") == 0;
   const gchar *progress[] = { "progress-note", "consultation", NULL };
   const CdSearchQuery queries[] = {
     { .text = "metoprolol", .limit = 100 },
@@ -1055,6 +1057,12 @@ test_pg_search(Fixture *f, gconstpointer data)
 
   g_assert_true(cd_pg_archive_deliver(server, spool, "station1", NULL, NULL, &error));
   g_assert_no_error(error);
+  if (gin) {
+    PQclear(PQexec(f->raw, "INSERT INTO meta (key, value) VALUES ('search-index', 'gin')"));
+    g_clear_pointer(&server, cd_pg_archive_free);
+    server = open_server(f);
+    g_assert_false(cd_pg_archive_has_rum(server));
+  }
   for (guint i = 0; i < G_N_ELEMENTS(queries); i++)
     assert_same_search(spool, server, &queries[i]);
 
@@ -1071,6 +1079,9 @@ test_pg_search(Fixture *f, gconstpointer data)
     g_assert_nonnull(strstr(hit->snippet, "[Metoprolol]"));
     g_assert_cmpstr(r->terms[0], ==, "metoprolol");
     g_assert_true(r->order == CD_SEARCH_ORDER_RANK);
+    /* the plan the index allows: every match ranked in the RUM index, or
+     * on the GIN index the exact ranked plan */
+    g_assert_cmpstr(r->plan, ==, cd_pg_archive_has_rum(server) ? "rum-rank" : "text-first");
   }
   /* bad input fails as on SQLite */
   {
@@ -1844,6 +1855,7 @@ main(int argc, char **argv)
   const struct {
     const gchar *path;
     void (*func)(Fixture *, gconstpointer);
+    const gchar *data;
   } tests[] = {
     { "/chartdesk/pg-archive/schema", test_pg_schema },
     { "/chartdesk/pg-archive/deliver", test_pg_deliver },
@@ -1855,6 +1867,7 @@ main(int argc, char **argv)
     { "/chartdesk/pg-archive/deliver-page-content", test_pg_deliver_page_content },
     { "/chartdesk/pg-archive/retention", test_pg_retention },
     { "/chartdesk/pg-archive/search", test_pg_search },
+    { "/chartdesk/pg-archive/search-gin", test_pg_search, "gin" },
     { "/chartdesk/pg-archive/restricted-and-audited", test_pg_restricted_and_audited },
     { "/chartdesk/pg-archive/search-broad", test_pg_search_broad },
     { "/chartdesk/pg-archive/search-page-filters", test_pg_search_page_filters },
@@ -1870,7 +1883,7 @@ main(int argc, char **argv)
     if (cluster == NULL)
       g_test_add_data_func(tests[i].path, NULL, skip_all);
     else
-      g_test_add(tests[i].path, Fixture, NULL, fixture_set_up, tests[i].func, fixture_tear_down);
+      g_test_add(tests[i].path, Fixture, tests[i].data, fixture_set_up, tests[i].func, fixture_tear_down);
   }
   rc = g_test_run();
   cd_pg_cluster_stop(cluster);

@@ -1122,10 +1122,23 @@ cd_deliver_server_holds(CdDelivery *d, gint64 server_doc, GError **error)
   g_autoptr(PGresult) doc = NULL;
 
   cd_pg_params_add_int(p, server_doc);
-  doc = cd_pg_exec(d->self, "SELECT patient_mrn FROM documents WHERE id = $1 FOR UPDATE", p, "cannot read a document",
-                   error);
+  /* the document's row and its surviving patient's locked against a hold
+   * being placed meanwhile (cd_pg_archive_place_hold() locks them too):
+   * the hold committed first is seen here, or waits for this delivery */
+  doc = cd_pg_exec(d->self,
+                   "SELECT d.patient_mrn FROM documents d WHERE d.id = $1 FOR UPDATE OF d", p,
+                   "cannot read a document", error);
   if (doc == NULL)
     return NULL;
+  if (PQntuples(doc) > 0 && cd_pg_value(doc, 0, 0) != NULL) {
+    g_autoptr(CdPgParams) pp = cd_pg_params_new();
+    g_autoptr(PGresult) patient = NULL;
+    cd_pg_params_add(pp, cd_pg_value(doc, 0, 0));
+    patient = cd_pg_exec(d->self, "SELECT 1 FROM patients WHERE mrn = cd_mrn_survivor($1) FOR SHARE", pp,
+                         "cannot read the patient index", error);
+    if (patient == NULL)
+      return NULL;
+  }
   return cd_pg_holds_covering(d->self, server_doc, PQntuples(doc) > 0 ? cd_pg_value(doc, 0, 0) : NULL, error);
 }
 

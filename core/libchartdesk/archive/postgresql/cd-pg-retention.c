@@ -164,9 +164,17 @@ cd_pg_archive_place_hold(CdPgArchive *self, CdHoldKind kind, const gchar *mrn, g
       g_set_error(error, CD_ERROR, CD_ERROR_NOT_FOUND, "%s: no patient with MRN %s", self->where, mrn);
       return 0;
     }
+    /* the surviving patient's row locked: a destruction being delivered
+     * for them (cd_deliver_server_holds() takes it FOR SHARE) either
+     * commits first, or waits and then sees this hold */
+    g_clear_pointer(&res, PQclear);
+    res = cd_pg_exec(self, "SELECT 1 FROM patients WHERE mrn = cd_mrn_survivor($1) FOR UPDATE", p,
+                     "cannot read the patient index", error);
+    if (res == NULL)
+      return 0;
   } else {
     cd_pg_params_add_int(p, document_id);
-    res = cd_pg_exec(self, "SELECT 1 FROM documents WHERE id = $1", p, "cannot read a document", error);
+    res = cd_pg_exec(self, "SELECT 1 FROM documents WHERE id = $1 FOR UPDATE", p, "cannot read a document", error);
     if (res == NULL)
       return 0;
     if (PQntuples(res) == 0) {
