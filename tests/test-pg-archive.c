@@ -1658,6 +1658,27 @@ test_pg_retention(Fixture *f, gconstpointer data)
                   ==, json_array_get_length(destroyed) - n_held);
   g_assert_cmpint(cd_pg_test_db_int(f, "SELECT count(*) FROM tombstones"), ==,
                   json_array_get_length(destroyed) - n_held);
+  /* the auditor's listing by patient shows them, as SQLite's shows its
+   * `destroy` entries: the entries name the destroyed documents */
+  {
+    g_autofree gchar *mrn_sql = NULL;
+    g_autofree gchar *mrn = NULL;
+    g_autoptr(JsonNode) rows = NULL;
+    gint64 total = 0, victim = 0;
+    guint found = 0;
+    victim = cd_pg_test_db_int(f, "SELECT min(document_id) FROM tombstones");
+    mrn_sql = g_strdup_printf("SELECT patient_mrn FROM documents WHERE id = %" G_GINT64_FORMAT, victim);
+    mrn = raw_text(f, mrn_sql);
+    rows = cd_pg_archive_list_audit(server, NULL, mrn, NULL, NULL, 0, 0, &total, &error);
+    g_assert_no_error(error);
+    for (guint i = 0; i < json_array_get_length(json_node_get_array(rows)); i++) {
+      JsonObject *row = json_array_get_object_element(json_node_get_array(rows), i);
+      g_autofree gchar *object = g_strdup_printf("document:%" G_GINT64_FORMAT, victim);
+      found += g_strcmp0(json_object_get_string_member(row, "action"), "deliver-destruction") == 0 &&
+               g_strcmp0(json_object_get_string_member(row, "object"), object) == 0;
+    }
+    g_assert_cmpuint(found, ==, 1);
+  }
 
   /* what triggers guard */
   {
