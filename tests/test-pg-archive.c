@@ -1547,7 +1547,8 @@ test_pg_retention(Fixture *f, gconstpointer data)
   g_assert_no_error(error);
   /* a patient hold under an MRN merged into the patient's since: it
    * follows the merge, as on SQLite */
-  PQclear(PQexec(f->raw, "INSERT INTO patients (mrn, family, given, updated) VALUES ('OLDMRN', 'X', 'Y', '2020-01-01')"));
+  PQclear(
+      PQexec(f->raw, "INSERT INTO patients (mrn, family, given, updated) VALUES ('OLDMRN', 'X', 'Y', '2020-01-01')"));
   hold_patient = cd_pg_archive_place_hold(server, CD_HOLD_PATIENT, "OLDMRN", 0, "preservation letter", NULL, &error);
   g_assert_no_error(error);
   merge_sql = g_strdup_printf("UPDATE patients SET merged_into = '%s' WHERE mrn = 'OLDMRN'", patient_mrn);
@@ -1561,8 +1562,8 @@ test_pg_retention(Fixture *f, gconstpointer data)
   g_assert_error(error, CD_ERROR, CD_ERROR_INVALID_ARGUMENT);
   g_assert_nonnull(strstr(error->message, "already released"));
   g_clear_error(&error);
-  g_assert_cmpint(cd_pg_test_db_int(f, "SELECT count(*) FROM audit WHERE action IN ('hold-place', 'hold-release')"),
-                  ==, 4);
+  g_assert_cmpint(cd_pg_test_db_int(f, "SELECT count(*) FROM audit WHERE action IN ('hold-place', 'hold-release')"), ==,
+                  4);
   {
     g_autoptr(JsonNode) list = cd_pg_archive_list_holds(server, patient_mrn, 0, FALSE, &error);
     g_assert_no_error(error);

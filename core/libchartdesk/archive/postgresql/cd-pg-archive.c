@@ -1016,8 +1016,8 @@ cd_deliver_flag_duplicate(CdDelivery *d, sqlite3_stmt *doc, gint64 spool_doc, gi
 static sqlite3_stmt *
 cd_deliver_spool_tombstone(CdDelivery *d, gint64 spool_doc, GError **error)
 {
-  g_autoptr(sqlite3_stmt) any = cd_archive_prepare(d->spool, "SELECT 1 FROM sqlite_master WHERE name = 'tombstones'",
-                                                    error);
+  g_autoptr(sqlite3_stmt) any =
+      cd_archive_prepare(d->spool, "SELECT 1 FROM sqlite_master WHERE name = 'tombstones'", error);
   g_autoptr(sqlite3_stmt) stmt = NULL;
   gint rc;
 
@@ -1082,8 +1082,8 @@ cd_deliver_tombstone(CdDelivery *d, sqlite3_stmt *tomb, gint64 spool_doc, gint64
  * covers: the server keeps its copy whole, and says so on the document
  * (an open review item, once) and in the audit entry's detail. */
 static gboolean
-cd_deliver_destruction_refused(CdDelivery *d, sqlite3_stmt *tomb, gint64 spool_doc, gint64 server_doc,
-                               PGresult *holds, JsonObject *detail, GError **error)
+cd_deliver_destruction_refused(CdDelivery *d, sqlite3_stmt *tomb, gint64 spool_doc, gint64 server_doc, PGresult *holds,
+                               JsonObject *detail, GError **error)
 {
   g_autoptr(CdPgParams) p = cd_pg_params_new();
   g_autoptr(GString) ids = g_string_new(NULL);
@@ -1125,8 +1125,7 @@ cd_deliver_server_holds(CdDelivery *d, gint64 server_doc, GError **error)
   /* the document's row and its surviving patient's locked against a hold
    * being placed meanwhile (cd_pg_archive_place_hold() locks them too):
    * the hold committed first is seen here, or waits for this delivery */
-  doc = cd_pg_exec(d->self,
-                   "SELECT d.patient_mrn FROM documents d WHERE d.id = $1 FOR UPDATE OF d", p,
+  doc = cd_pg_exec(d->self, "SELECT d.patient_mrn FROM documents d WHERE d.id = $1 FOR UPDATE OF d", p,
                    "cannot read a document", error);
   if (doc == NULL)
     return NULL;

@@ -23,7 +23,7 @@
 
 /* Columns of a hold, as cd_pg_hold_json() reads them. */
 #define CD_PG_HOLD_COLUMNS                                                                                             \
-  "h.id, h.kind, h.mrn, h.document_id, h.reason, h.matter, h.placed_by, h.placed_at, h.released_by, "                \
+  "h.id, h.kind, h.mrn, h.document_id, h.reason, h.matter, h.placed_by, h.placed_at, h.released_by, "                  \
   "h.released_at, h.release_reason"
 
 /* One hold as cd_legal_hold_to_json() shows it (no saved-search holds on
@@ -31,8 +31,8 @@
 static void
 cd_pg_hold_json(JsonBuilder *b, PGresult *res, gint row)
 {
-  static const gchar *const texts[] = { "reason", "matter", "placed_by", "placed_at", "released_by", "released_at",
-                                        "release_reason" };
+  static const gchar *const texts[] = { "reason",      "matter",      "placed_by",     "placed_at",
+                                        "released_by", "released_at", "release_reason" };
 
   json_builder_begin_object(b);
   json_builder_set_member_name(b, "id");
@@ -117,8 +117,8 @@ cd_pg_require_any(CdPgArchive *self, CdPermission any, CdPermission shown, const
  * Returns: the hold's id, or 0 with @error set
  */
 gint64
-cd_pg_archive_place_hold(CdPgArchive *self, CdHoldKind kind, const gchar *mrn, gint64 document_id,
-                         const gchar *reason, const gchar *matter, GError **error)
+cd_pg_archive_place_hold(CdPgArchive *self, CdHoldKind kind, const gchar *mrn, gint64 document_id, const gchar *reason,
+                         const gchar *matter, GError **error)
 {
   g_autoptr(GRecMutexLocker) held = NULL;
   g_autoptr(CdPgTxn) txn = NULL;
@@ -178,8 +178,7 @@ cd_pg_archive_place_hold(CdPgArchive *self, CdHoldKind kind, const gchar *mrn, g
     if (res == NULL)
       return 0;
     if (PQntuples(res) == 0) {
-      g_set_error(error, CD_ERROR, CD_ERROR_NOT_FOUND, "%s: no document %" G_GINT64_FORMAT, self->where,
-                  document_id);
+      g_set_error(error, CD_ERROR, CD_ERROR_NOT_FOUND, "%s: no document %" G_GINT64_FORMAT, self->where, document_id);
       return 0;
     }
   }
@@ -348,9 +347,10 @@ cd_pg_retention_document_json(CdPgArchive *self, JsonBuilder *b, gint64 id, cons
   g_autoptr(PGresult) holds = cd_pg_holds_covering(self, id, mrn, error);
   g_autoptr(CdPgParams) p = cd_pg_params_new();
   g_autoptr(PGresult) tomb = NULL;
-  static const gchar *const texts[] = { "at",       "keep_until",    "rule",         "station", "destroyed_by",
-                                        "planned_by", "policy_sha256", "plan_sha256", "certificate_sha256",
-                                        "method",   "last_service" };
+  static const gchar *const texts[] = {
+    "at",          "keep_until",         "rule",   "station",     "destroyed_by", "planned_by", "policy_sha256",
+    "plan_sha256", "certificate_sha256", "method", "last_service"
+  };
 
   if (holds == NULL)
     return FALSE;

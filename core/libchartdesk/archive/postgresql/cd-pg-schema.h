@@ -25,8 +25,8 @@ static const gchar *const cd_pg_migrations[] = {
   "  name text PRIMARY KEY,"
   "  first_delivery text NOT NULL,"
   "  last_delivery text,"
-  "  spool_archive_id text,"      /* the spool's meta archive-id, when it has one */
-  "  patients_updated text);"     /* the newest spool patient `updated` delivered */
+  "  spool_archive_id text,"  /* the spool's meta archive-id, when it has one */
+  "  patients_updated text);" /* the newest spool patient `updated` delivered */
 
   "CREATE TABLE batches ("
   "  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
@@ -229,7 +229,7 @@ static const gchar *const cd_pg_migrations[] = {
   "CREATE TABLE legal_holds ("
   "  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
   "  kind text NOT NULL CHECK (kind IN ('patient', 'document')),"
-  "  mrn text,"                                   /* kind patient */
+  "  mrn text,"                                     /* kind patient */
   "  document_id bigint REFERENCES documents (id)," /* kind document */
   "  reason text NOT NULL,"
   "  matter text,"

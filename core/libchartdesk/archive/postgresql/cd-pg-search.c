@@ -261,8 +261,7 @@ cd_pg_search_prepare(CdPgArchive *self, gboolean create, GError **error)
     res = PQexec(self->conn, cd_pg_page_filters_sql);
     if (PQresultStatus(res) != PGRES_COMMAND_OK) {
       g_autofree gchar *msg = g_strstrip(g_strdup(PQresultErrorMessage(res)));
-      g_set_error(error, CD_ERROR, CD_ERROR_ARCHIVE, "%s: cannot add the pages' search filters: %s", self->where,
-                  msg);
+      g_set_error(error, CD_ERROR, CD_ERROR_ARCHIVE, "%s: cannot add the pages' search filters: %s", self->where, msg);
       cd_pg_rollback(self);
       return FALSE;
     }
