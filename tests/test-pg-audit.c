@@ -905,8 +905,9 @@ test_pg_audit_migrated(Fixture *f, gconstpointer data)
 
   server = cd_pg_archive_open(f->uri, CD_ARCHIVE_FLAG_CREATE, &error);
   g_assert_no_error(error);
-  g_assert_cmpint(cd_pg_archive_get_schema_version(server), ==, 4);
-  g_assert_cmpint(cd_pg_test_db_int(f, "SELECT value::int FROM meta WHERE key = 'schema_version'"), ==, 4);
+  g_assert_cmpint(cd_pg_archive_get_schema_version(server), ==, CD_PG_ARCHIVE_SCHEMA_VERSION);
+  g_assert_cmpint(cd_pg_test_db_int(f, "SELECT value::int FROM meta WHERE key = 'schema_version'"), ==,
+                  CD_PG_ARCHIVE_SCHEMA_VERSION);
   g_assert_cmpint(cd_pg_test_db_int(f, "SELECT count(*) FROM pg_indexes WHERE indexname IN ('audit_ts', "
                                        "'audit_actor', 'audit_actor_reversed', 'audit_object', 'audit_mrns')"),
                   ==, 5);

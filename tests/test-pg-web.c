@@ -20,6 +20,9 @@
 #include <sys/prctl.h>
 
 #include "cd-engine.h"
+#include "cd-pg-archive.h"
+#include "cd-taxonomy.h"
+#include "engine/cd-retention-policy.h"
 #include "cd-pg-cluster-ctl.h"
 #include "cd-test-util.h"
 
@@ -817,6 +820,96 @@ test_not_supported(void)
   }
 }
 
+/* A station's destruction, delivered, shows on the server's workstation
+ * where the station's shows it: the document's `destroyed` names the same
+ * run and time, plus the station and who approved it; the server's audit
+ * listing for the patient has its `deliver-destruction` entry. Runs after
+ * the reading tests: it empties documents of the shared archives. */
+static void
+test_destroyed(void)
+{
+  static const gchar policy_text[] = "[policy]\nyears=1\nmajority-age=18\nminor-years=1\nfloor-years=1\n"
+                                     "facility=Test General Hospital HIM\n";
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CdArchive) station = NULL;
+  g_autoptr(CdPgArchive) server = NULL;
+  g_autoptr(CdTaxonomy) tax = NULL;
+  g_autoptr(CdRetentionPolicy) policy = NULL;
+  g_autoptr(JsonNode) plan = NULL;
+  g_autoptr(JsonNode) run = NULL;
+  g_autoptr(Login) pg = NULL;
+  g_autoptr(Login) sq = NULL;
+  g_autoptr(Login) aud = NULL;
+  g_autoptr(Reply) doc_pg = NULL;
+  g_autoptr(Reply) doc_sq = NULL;
+  g_autoptr(Reply) audit = NULL;
+  g_autofree gchar *plan_text = NULL;
+  g_autofree gchar *path = NULL;
+  JsonArray *destroyed;
+  JsonObject *tomb_pg, *tomb_sq;
+  JsonArray *entries;
+  gint64 victim, server_doc;
+  gboolean listed = FALSE;
+
+  REQUIRE_SERVER();
+  tax = cd_taxonomy_new_default(&error);
+  g_assert_no_error(error);
+  station = cd_archive_open(spool, CD_ARCHIVE_FLAG_NONE, &error);
+  g_assert_no_error(error);
+  policy = cd_retention_policy_new_from_data(policy_text, "web.policy", tax, &error);
+  g_assert_no_error(error);
+  plan = cd_archive_retention_plan(station, policy, NULL, &error);
+  g_assert_no_error(error);
+  plan_text = json_to_string(plan, TRUE);
+  run = cd_archive_retention_destroy(station, plan_text, &error);
+  g_assert_no_error(error);
+  destroyed = json_object_get_array_member(json_node_get_object(run), "destroyed");
+  g_assert_cmpuint(json_array_get_length(destroyed), >, 0);
+  victim = json_array_get_int_element(destroyed, 0);
+  server = cd_pg_archive_open(uri, CD_ARCHIVE_FLAG_NONE, &error);
+  g_assert_no_error(error);
+  g_assert_true(cd_pg_archive_deliver(server, station, "scan-1", NULL, NULL, &error));
+  g_assert_no_error(error);
+  server_doc = server_count("SELECT document_id FROM deliveries WHERE station = 'scan-1' AND source_document_id = "
+                            "%" G_GINT64_FORMAT,
+                            victim);
+
+  pg = log_in(&pg_web, "arch");
+  sq = log_in(&sqlite_web, "arch");
+  path = g_strdup_printf("/api/v1/documents/%" G_GINT64_FORMAT, server_doc);
+  doc_pg = call(&pg_web, "GET", path, pg, NULL);
+  g_free(path);
+  path = g_strdup_printf("/api/v1/documents/%" G_GINT64_FORMAT, victim);
+  doc_sq = call(&sqlite_web, "GET", path, sq, NULL);
+  g_assert_cmpuint(doc_pg->status, ==, 200);
+  g_assert_cmpuint(doc_sq->status, ==, 200);
+  tomb_pg = json_object_get_object_member(obj(doc_pg), "destroyed");
+  tomb_sq = json_object_get_object_member(obj(doc_sq), "destroyed");
+  g_assert_nonnull(tomb_pg);
+  g_assert_nonnull(tomb_sq);
+  g_assert_cmpint(json_object_get_int_member(tomb_pg, "run"), ==, json_object_get_int_member(tomb_sq, "run"));
+  g_assert_cmpstr(json_object_get_string_member(tomb_pg, "at"), ==, json_object_get_string_member(tomb_sq, "at"));
+  g_assert_cmpint(json_object_get_int_member(tomb_pg, "pages"), ==, json_object_get_int_member(tomb_sq, "pages"));
+  g_assert_cmpstr(json_object_get_string_member(tomb_pg, "rule"), ==, json_object_get_string_member(tomb_sq, "rule"));
+  g_assert_cmpstr(json_object_get_string_member(tomb_pg, "station"), ==, "scan-1");
+  g_assert_nonnull(json_object_get_string_member(tomb_pg, "destroyed_by"));
+
+  g_free(path);
+  path = g_strdup_printf("/api/v1/audit?mrn=%s&limit=200", json_object_get_string_member(obj(doc_pg), "mrn"));
+  aud = log_in(&pg_web, "aud");
+  audit = call(&pg_web, "GET", path, aud, NULL);
+  g_assert_cmpuint(audit->status, ==, 200);
+  entries = json_object_get_array_member(obj(audit), "entries");
+  g_assert_nonnull(entries);
+  for (guint i = 0; i < json_array_get_length(entries); i++) {
+    JsonObject *e = json_array_get_object_element(entries, i);
+    g_autofree gchar *object = g_strdup_printf("document:%" G_GINT64_FORMAT, server_doc);
+    listed |= g_strcmp0(json_object_get_string_member(e, "action"), "deliver-destruction") == 0 &&
+              g_strcmp0(json_object_get_string_member(e, "object"), object) == 0;
+  }
+  g_assert_true(listed);
+}
+
 /* The server stopped under the workstation: a read answers 503
  * unavailable (nothing unaudited is shown); started again, the next read
  * is served on a new connection and audited. Last: it restarts the
@@ -944,6 +1037,7 @@ main(int argc, char **argv)
   g_test_add_func("/chartdesk/pg-web/denied-audit", test_denied_audit);
   g_test_add_func("/chartdesk/pg-web/not-supported", test_not_supported);
   g_test_add_func("/chartdesk/pg-web/server-away", test_server_away);
+  g_test_add_func("/chartdesk/pg-web/destroyed", test_destroyed);
   status = g_test_run();
   stop_server(&pg_web);
   stop_server(&sqlite_web);

@@ -875,6 +875,9 @@ def main():
     p.add_argument("--ingest", help="also `chartdesk ingest DIR` into an empty archive and the big one: pages/min")
     p.add_argument("--backends", default="sqlite",
                    help="'sqlite' (default), or 'sqlite,postgresql': both side by side (tests/bench/pgscale.py)")
+    p.add_argument("--pg-index", default="rum", choices=("rum", "gin"),
+                   help="the server's text index for ranking: 'rum' (the RUM index, when the server offers the "
+                        "extension; default) or 'gin' (meta search-index=gin, the RUM index dropped)")
     p.set_defaults(func=cmd_search_scale)
     args = parser.parse_args()
     if not os.path.exists(CHARTDESK):

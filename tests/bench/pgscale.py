@@ -129,6 +129,17 @@ def load(server, db):
     return n, t_copy, time.monotonic() - t0
 
 
+def choose_index(server, index):
+    """--pg-index gin: the server searches by its GIN index alone (the
+    meta key the library reads at open; the RUM index dropped, so the
+    planner cannot take it either). Returns what the server ranks with."""
+    has_rum = server.psql("SELECT count(*) FROM pg_indexes WHERE indexname = 'pages_rum'")[0][0] == "1"
+    if index == "gin":
+        server.psql(["INSERT INTO meta (key, value) VALUES ('search-index', 'gin')", "DROP INDEX IF EXISTS pages_rum"])
+        return "GIN (meta search-index=gin)"
+    return "RUM (pages_rum)" if has_rum else "GIN (the server offers no rum extension)"
+
+
 def split(argv):
     words, opts, i = [], [], 0
     while i < len(argv):
@@ -259,6 +270,8 @@ def side_by_side(args, build_dir, chartdesk, env, workdir, archive, db, n_pages)
         n, t_copy, t_load = load(server, db)
         print("PostgreSQL: %d pages loaded into a private cluster in %.0f s (COPY %.0f s, then the pages' "
               "indexes and VACUUM ANALYZE)" % (n, t_load, t_copy), flush=True)
+        ranked_by = choose_index(server, getattr(args, "pg_index", "rum"))
+        print("server ranks by: %s" % ranked_by)
         size = server.psql("SELECT pg_size_pretty(pg_database_size(current_database()))")[0][0]
         print("server database: %s; load average %s" % (size, open("/proc/loadavg").read().split(" ", 3)[:3]))
         db.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.v USING fts5vocab(main, pages_fts, row)")

@@ -1010,6 +1010,137 @@ cd_deliver_flag_duplicate(CdDelivery *d, sqlite3_stmt *doc, gint64 spool_doc, gi
   return TRUE;
 }
 
+/* The spool's tombstone of @spool_doc with its retention run, stepped to
+ * its row; NULL without @error set when the station has not destroyed it
+ * (or its spool predates retention). */
+static sqlite3_stmt *
+cd_deliver_spool_tombstone(CdDelivery *d, gint64 spool_doc, GError **error)
+{
+  g_autoptr(sqlite3_stmt) any =
+      cd_archive_prepare(d->spool, "SELECT 1 FROM sqlite_master WHERE name = 'tombstones'", error);
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+  gint rc;
+
+  if (any == NULL || sqlite3_step(any) != SQLITE_ROW)
+    return NULL;
+  stmt = cd_archive_prepare(d->spool,
+                            "SELECT t.run_id, t.patient_mrn, t.type, t.date, t.last_service, t.keep_until, t.rule, "
+                            "t.pages, t.created, t.destroyed_at, r.approved_by, r.made_by, r.two_person, r.method, "
+                            "r.plan_sha256, r.policy_sha256, r.certificate_sha256 FROM tombstones t "
+                            "JOIN retention_runs r ON r.id = t.run_id WHERE t.document_id = ?",
+                            error);
+  if (stmt == NULL)
+    return NULL;
+  sqlite3_bind_int64(stmt, 1, spool_doc);
+  rc = sqlite3_step(stmt);
+  if (rc == SQLITE_ROW)
+    return g_steal_pointer(&stmt);
+  if (rc != SQLITE_DONE)
+    cd_archive_set_error(d->spool, error, "cannot read a tombstone");
+  return NULL;
+}
+
+/* The server's record of a station's destruction of @server_doc (its
+ * content already emptied in this transaction): the spool's tombstone
+ * (@tomb) and run, once. */
+static gboolean
+cd_deliver_tombstone(CdDelivery *d, sqlite3_stmt *tomb, gint64 spool_doc, gint64 server_doc, JsonObject *detail,
+                     GError **error)
+{
+  g_autoptr(CdPgParams) p = cd_pg_params_new();
+  g_autofree gchar *now = cd_now_iso8601();
+
+  cd_pg_params_add_int(p, server_doc);
+  cd_pg_params_add(p, d->station);
+  cd_pg_params_add_int(p, spool_doc);
+  for (gint i = 0; i < 17; i++) {
+    if (i == 12)
+      cd_pg_params_add(p, sqlite3_column_int(tomb, i) != 0 ? "t" : "f");
+    else
+      cd_pg_params_add(p, cd_col(tomb, i));
+  }
+  cd_pg_params_add(p, now);
+  if (!cd_pg_exec_ok(d->self,
+                     "INSERT INTO tombstones (document_id, station, source_document_id, source_run_id, patient_mrn, "
+                     "type, date, last_service, keep_until, rule, pages, created, destroyed_at, destroyed_by, "
+                     "planned_by, two_person, method, plan_sha256, policy_sha256, certificate_sha256, delivered) "
+                     "VALUES ($1, $2, $3, $4::bigint, $5, $6, $7, $8, $9, $10, $11::integer, $12, $13, $14, $15, "
+                     "$16::boolean, $17, $18, $19, $20, $21) ON CONFLICT (document_id) DO NOTHING",
+                     p, "cannot deliver a tombstone", error))
+    return FALSE;
+  json_object_set_int_member(detail, "run", sqlite3_column_int64(tomb, 0));
+  json_object_set_string_member(detail, "destroyed_at", cd_col(tomb, 9));
+  json_object_set_string_member(detail, "destroyed_by", cd_col(tomb, 10));
+  json_object_set_string_member(detail, "planned_by", cd_col(tomb, 11));
+  json_object_set_string_member(detail, "policy_sha256", cd_col(tomb, 15));
+  if (cd_col(tomb, 6) != NULL)
+    json_object_set_string_member(detail, "rule", cd_col(tomb, 6));
+  return TRUE;
+}
+
+/* A station's destruction of a document one of the server's legal holds
+ * covers: the server keeps its copy whole, and says so on the document
+ * (an open review item, once) and in the audit entry's detail. */
+static gboolean
+cd_deliver_destruction_refused(CdDelivery *d, sqlite3_stmt *tomb, gint64 spool_doc, gint64 server_doc, PGresult *holds,
+                               JsonObject *detail, GError **error)
+{
+  g_autoptr(CdPgParams) p = cd_pg_params_new();
+  g_autoptr(GString) ids = g_string_new(NULL);
+  g_autofree gchar *now = cd_now_iso8601();
+  g_autofree gchar *reason = NULL;
+  JsonArray *held = json_array_new();
+
+  for (gint i = 0; i < PQntuples(holds); i++) {
+    g_string_append_printf(ids, "%s%s (%s)", i > 0 ? ", " : "", PQgetvalue(holds, i, 0), PQgetvalue(holds, i, 4));
+    json_array_add_int_element(held, cd_pg_int(holds, i, 0));
+  }
+  reason = g_strdup_printf("station %s destroyed its copy (its document %" G_GINT64_FORMAT ") in retention run %s "
+                           "on %s, approved by %s; the server keeps this document: legal hold %s covers it",
+                           d->station, spool_doc, cd_col(tomb, 0), cd_col(tomb, 9), cd_col(tomb, 10), ids->str);
+  cd_pg_params_add_int(p, server_doc);
+  cd_pg_params_add(p, reason);
+  cd_pg_params_add(p, now);
+  if (!cd_pg_exec_ok(d->self,
+                     "INSERT INTO review (document_id, reason, created) SELECT $1, $2, $3 WHERE NOT EXISTS (SELECT 1 "
+                     "FROM review WHERE document_id = $1 AND reason = $2 AND resolved IS NULL)",
+                     p, "cannot deliver a review item", error))
+    return FALSE;
+  json_object_set_int_member(detail, "run", sqlite3_column_int64(tomb, 0));
+  json_object_set_string_member(detail, "destroyed_at", cd_col(tomb, 9));
+  json_object_set_string_member(detail, "destroyed_by", cd_col(tomb, 10));
+  json_object_set_array_member(detail, "holds", held);
+  return TRUE;
+}
+
+/* The server's active legal holds covering @server_doc (as filed on the
+ * server, merges followed). */
+static PGresult *
+cd_deliver_server_holds(CdDelivery *d, gint64 server_doc, GError **error)
+{
+  g_autoptr(CdPgParams) p = cd_pg_params_new();
+  g_autoptr(PGresult) doc = NULL;
+
+  cd_pg_params_add_int(p, server_doc);
+  /* the document's row and its surviving patient's locked against a hold
+   * being placed meanwhile (cd_pg_archive_place_hold() locks them too):
+   * the hold committed first is seen here, or waits for this delivery */
+  doc = cd_pg_exec(d->self, "SELECT d.patient_mrn FROM documents d WHERE d.id = $1 FOR UPDATE OF d", p,
+                   "cannot read a document", error);
+  if (doc == NULL)
+    return NULL;
+  if (PQntuples(doc) > 0 && cd_pg_value(doc, 0, 0) != NULL) {
+    g_autoptr(CdPgParams) pp = cd_pg_params_new();
+    g_autoptr(PGresult) patient = NULL;
+    cd_pg_params_add(pp, cd_pg_value(doc, 0, 0));
+    patient = cd_pg_exec(d->self, "SELECT 1 FROM patients WHERE mrn = cd_mrn_survivor($1) FOR SHARE", pp,
+                         "cannot read the patient index", error);
+    if (patient == NULL)
+      return NULL;
+  }
+  return cd_pg_holds_covering(d->self, server_doc, PQntuples(doc) > 0 ? cd_pg_value(doc, 0, 0) : NULL, error);
+}
+
 /* One changed spool document: its server document brought to the spool's
  * state (status, patient, type, date, title, its pages and their order,
  * its review items) in one server transaction with its new revision and
@@ -1030,6 +1161,9 @@ cd_deliver_change(CdDelivery *d, gint64 spool_doc, gint64 revision, GError **err
   g_autoptr(JsonNode) detail = NULL;
   g_autofree gchar *object = NULL;
   g_autofree gchar *outcome = NULL;
+  g_autoptr(sqlite3_stmt) tomb = NULL;
+  g_autoptr(PGresult) holds = NULL;
+  g_autoptr(GError) local = NULL;
   const gchar *action = "deliver-change";
   gint64 server_doc, current = revision, server_batch;
   guint moved = 0, added = 0, content = 0;
@@ -1081,6 +1215,16 @@ cd_deliver_change(CdDelivery *d, gint64 spool_doc, gint64 revision, GError **err
     if (!cd_deliver_flag_duplicate(d, doc, spool_doc, server_doc, &flagged, error))
       return FALSE;
     action = flagged ? "deliver-change-disputed" : "deliver-change";
+  } else if ((tomb = cd_deliver_spool_tombstone(d, spool_doc, &local)) == NULL && local != NULL) {
+    g_propagate_error(error, g_steal_pointer(&local));
+    return FALSE;
+  } else if (tomb != NULL && (holds = cd_deliver_server_holds(d, server_doc, error)) == NULL) {
+    return FALSE;
+  } else if (tomb != NULL && PQntuples(holds) > 0) {
+    /* destroyed on the station, held on the server: kept whole here */
+    action = "deliver-destruction-refused";
+    if (!cd_deliver_destruction_refused(d, tomb, spool_doc, server_doc, holds, obj, error))
+      return FALSE;
   } else {
     g_autoptr(CdPgParams) up = cd_pg_params_new();
     server_batch = cd_deliver_batch(d, sqlite3_column_int64(doc, 0), error);
@@ -1144,6 +1288,12 @@ cd_deliver_change(CdDelivery *d, gint64 spool_doc, gint64 revision, GError **err
     }
     for (guint i = 0; i < sources->len; i++) {
       if (!cd_deliver_drop_emptied(d, g_array_index(sources, gint64, i), server_doc, error))
+        return FALSE;
+    }
+    /* destroyed on the station: emptied here too, and its tombstone kept */
+    if (tomb != NULL) {
+      action = "deliver-destruction";
+      if (!cd_deliver_tombstone(d, tomb, spool_doc, server_doc, obj, error))
         return FALSE;
     }
   }

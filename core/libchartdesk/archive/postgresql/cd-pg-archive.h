@@ -15,6 +15,7 @@
 #pragma once
 
 #include "cd-archive-engine.h"
+#include "cd-archive-retention.h"
 
 G_BEGIN_DECLS
 
@@ -130,7 +131,26 @@ JsonNode *cd_pg_archive_summary(CdPgArchive *self, GError **error);
  * version 2 adds the revisions of delivered documents (changes after
  * delivery).
  */
-#define CD_PG_ARCHIVE_SCHEMA_VERSION 4
+#define CD_PG_ARCHIVE_SCHEMA_VERSION 5
+
+/* Legal holds on the server (cd-pg-retention.c, schema 5): patient and
+ * document holds, as cd_archive_place_hold() and its kin; a station's
+ * delivered destruction of a document they cover is not carried out on
+ * the server. */
+gint64 cd_pg_archive_place_hold(CdPgArchive *self, CdHoldKind kind, const gchar *mrn, gint64 document_id,
+                                const gchar *reason, const gchar *matter, GError **error);
+gboolean cd_pg_archive_release_hold(CdPgArchive *self, gint64 hold_id, const gchar *reason, GError **error);
+JsonNode *cd_pg_archive_list_holds(CdPgArchive *self, const gchar *mrn, gint64 document_id, gboolean include_released,
+                                   GError **error);
+
+/* The plans of the statements cd_pg_archive_search() runs for @query
+ * (it runs them: checked and audited as a search), each ended by a `--`
+ * line; *@plan: the search's plan (`rum-rank`, `recent-window`,
+ * `text-first`, `filters`). For tests and `EXPLAIN`-minded
+ * administrators. */
+gchar *cd_pg_archive_explain_search(CdPgArchive *self, const CdSearchQuery *query, gchar **plan, GError **error);
+/* whether the server has the pages' RUM index and ranks from it */
+gboolean cd_pg_archive_has_rum(CdPgArchive *self);
 
 /* the server's schema version, as read at open */
 gint cd_pg_archive_get_schema_version(CdPgArchive *self);

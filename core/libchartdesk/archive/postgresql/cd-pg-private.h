@@ -20,7 +20,9 @@ struct _CdPgArchive {
   PGconn *conn;
   gchar *where; /* the server as messages name it: host/socket and database, no password */
   gint schema_version;
-  gboolean page_filters; /* pages.doc_type/doc_date kept by triggers (cd_pg_search_prepare()) */
+  gboolean page_filters;  /* pages.doc_type/doc_date kept by triggers (cd_pg_search_prepare()) */
+  gboolean rum;           /* the pages' RUM index (postgresql-15-rum) is there to rank from */
+  GString *search_plans;  /* cd_pg_archive_explain_search(): the plans of the search's statements */
   CdPrincipal *principal; /* never NULL: the administrator's direct mode by default */
   gchar *purpose;         /* why, for the audit log (a request number); NULL for none */
   gchar **restricted;     /* restricted type names (and former names); NULL for none */
@@ -94,5 +96,11 @@ gchar *cd_pg_hidden_types(CdPgArchive *self);
 /* read-charts (or review while it waits there) for document @id; a type
  * hidden from the principal is not found, the refusal audited (cd-pg-search.c) */
 gboolean cd_pg_require_document(CdPgArchive *self, gint64 id, const gchar *what, GError **error);
+
+/* cd-pg-retention.c: the active holds covering a server document (filed
+ * under @mrn), cd_pg_archive_list_holds()'s columns; and the document
+ * JSON's `holds` and `destroyed` */
+PGresult *cd_pg_holds_covering(CdPgArchive *self, gint64 document_id, const gchar *mrn, GError **error);
+gboolean cd_pg_retention_document_json(CdPgArchive *self, JsonBuilder *b, gint64 id, const gchar *mrn, GError **error);
 
 G_END_DECLS

@@ -271,8 +271,9 @@ cd_pg_archive_find_patients_json(CdPgArchive *self, const gchar *q, guint limit,
  * As cd_archive_get_chart(): the index entry, the MRNs merged into it, and
  * the documents filed to it that the principal may see, by date (undated
  * ones last). Needs %CD_PERMISSION_READ_CHARTS; audited as a `view` of
- * `patient:MRN`. An unknown MRN fails with %CD_ERROR_NOT_FOUND. Legal
- * holds are not on the server: the web workstation shows none.
+ * `patient:MRN`. An unknown MRN fails with %CD_ERROR_NOT_FOUND. The
+ * chart lists no legal holds (a document's JSON has the server's holds
+ * covering it and its tombstone, cd-pg-retention.c).
  *
  * Returns: (transfer full): `{"mrn", "family", "given", "middle", "dob",
  *   "sex", "merged_into", "merged_mrns": [...], "documents": [{"id",

@@ -25,8 +25,8 @@ static const gchar *const cd_pg_migrations[] = {
   "  name text PRIMARY KEY,"
   "  first_delivery text NOT NULL,"
   "  last_delivery text,"
-  "  spool_archive_id text,"      /* the spool's meta archive-id, when it has one */
-  "  patients_updated text);"     /* the newest spool patient `updated` delivered */
+  "  spool_archive_id text,"  /* the spool's meta archive-id, when it has one */
+  "  patients_updated text);" /* the newest spool patient `updated` delivered */
 
   "CREATE TABLE batches ("
   "  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
@@ -217,4 +217,85 @@ static const gchar *const cd_pg_migrations[] = {
   "  RETURN array_remove(ARRAY[j->>'mrn', j->'detail'->>'mrn'], NULL);"
   "  EXCEPTION WHEN others THEN RETURN '{}'::text[]; END$$;"
   "CREATE INDEX audit_mrns ON audit USING gin (cd_audit_mrns(detail));",
+
+  /* 4 → 5: retention on the server (cd-pg-retention.c). Legal holds
+   * placed on the server, with the SQLite archive's meaning (a patient,
+   * merges followed, or one document; released, never deleted or edited).
+   * A tombstone for each server document a station's destruction emptied:
+   * what it was (patient, type, date, pages), when, by whom and under
+   * which policy (the station's retention run, its plan and policy
+   * checksums, its certificate's), append-only. Triggers keep a destroyed
+   * document destroyed, as in SQLite. */
+  "CREATE TABLE legal_holds ("
+  "  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+  "  kind text NOT NULL CHECK (kind IN ('patient', 'document')),"
+  "  mrn text,"                                     /* kind patient */
+  "  document_id bigint REFERENCES documents (id)," /* kind document */
+  "  reason text NOT NULL,"
+  "  matter text,"
+  "  placed_by text NOT NULL,"
+  "  placed_at text NOT NULL,"
+  "  released_by text,"
+  "  released_at text,"
+  "  release_reason text,"
+  "  CHECK ((kind = 'patient' AND mrn IS NOT NULL) OR (kind = 'document' AND document_id IS NOT NULL)));"
+  "CREATE INDEX legal_holds_mrn ON legal_holds (mrn) WHERE released_at IS NULL;"
+  "CREATE INDEX legal_holds_document ON legal_holds (document_id) WHERE released_at IS NULL;"
+  "CREATE FUNCTION cd_legal_holds_guard() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN"
+  "  IF TG_OP = 'DELETE' THEN RAISE EXCEPTION 'a legal hold is released, never deleted'; END IF;"
+  "  IF OLD.released_at IS NOT NULL OR NEW.released_at IS NULL OR NEW.kind IS DISTINCT FROM OLD.kind"
+  "    OR NEW.mrn IS DISTINCT FROM OLD.mrn OR NEW.document_id IS DISTINCT FROM OLD.document_id"
+  "    OR NEW.reason IS DISTINCT FROM OLD.reason OR NEW.matter IS DISTINCT FROM OLD.matter"
+  "    OR NEW.placed_by IS DISTINCT FROM OLD.placed_by OR NEW.placed_at IS DISTINCT FROM OLD.placed_at THEN"
+  "    RAISE EXCEPTION 'a legal hold can only be released, once'; END IF;"
+  "  RETURN NEW; END$$;"
+  "CREATE TRIGGER legal_holds_guard BEFORE UPDATE OR DELETE ON legal_holds"
+  "  FOR EACH ROW EXECUTE FUNCTION cd_legal_holds_guard();"
+  /* the MRN a patient's documents are filed under now: merges followed */
+  "CREATE FUNCTION cd_mrn_survivor(start text) RETURNS text LANGUAGE sql STABLE AS $$"
+  "  WITH RECURSIVE chain (mrn, depth) AS (SELECT start, 0 UNION ALL SELECT p.merged_into, c.depth + 1"
+  "    FROM chain c JOIN patients p ON p.mrn = c.mrn WHERE p.merged_into IS NOT NULL AND c.depth < 64)"
+  "  SELECT mrn FROM chain ORDER BY depth DESC LIMIT 1 $$;"
+
+  "CREATE TABLE tombstones ("
+  "  document_id bigint PRIMARY KEY REFERENCES documents (id),"
+  "  station text NOT NULL REFERENCES stations (name)," /* whose destruction */
+  "  source_document_id bigint NOT NULL,"               /* the document in its spool */
+  "  source_run_id bigint NOT NULL,"                    /* the spool's retention run */
+  "  patient_mrn text,"
+  "  type text,"
+  "  date text,"
+  "  last_service text,"
+  "  keep_until text,"
+  "  rule text,"
+  "  pages integer NOT NULL,"
+  "  created text,"
+  "  destroyed_at text NOT NULL,"
+  "  destroyed_by text NOT NULL," /* the run's approver, who carried it out */
+  "  planned_by text NOT NULL,"   /* who made the plan */
+  "  two_person boolean NOT NULL,"
+  "  method text NOT NULL,"
+  "  plan_sha256 text NOT NULL,"
+  "  policy_sha256 text NOT NULL,"
+  "  certificate_sha256 text,"
+  "  delivered text NOT NULL);"
+  "CREATE TRIGGER tombstones_append_only BEFORE UPDATE OR DELETE ON tombstones"
+  "  FOR EACH ROW EXECUTE FUNCTION cd_audit_append_only();"
+  "CREATE FUNCTION cd_destroyed_guard() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN"
+  "  IF TG_TABLE_NAME = 'documents' THEN"
+  "    IF EXISTS (SELECT 1 FROM tombstones WHERE document_id = OLD.id) THEN"
+  "      RAISE EXCEPTION 'a destroyed document cannot be deleted: its tombstone stays'; END IF;"
+  "    RETURN OLD; END IF;"
+  "  IF TG_OP = 'INSERT' THEN"
+  "    IF NEW.document_id IS NOT NULL AND EXISTS (SELECT 1 FROM tombstones WHERE document_id = NEW.document_id) THEN"
+  "      RAISE EXCEPTION 'a destroyed document takes no pages'; END IF;"
+  "  ELSIF EXISTS (SELECT 1 FROM tombstones WHERE document_id = OLD.document_id) AND (NEW.text IS NOT NULL"
+  "    OR NEW.words IS NOT NULL OR NEW.image_sha256 IS NOT NULL OR NEW.facts IS NOT NULL"
+  "    OR NEW.document_id IS DISTINCT FROM OLD.document_id) THEN"
+  "    RAISE EXCEPTION 'a destroyed page stays empty'; END IF;"
+  "  RETURN NEW; END$$;"
+  "CREATE TRIGGER destroyed_document_no_delete BEFORE DELETE ON documents"
+  "  FOR EACH ROW EXECUTE FUNCTION cd_destroyed_guard();"
+  "CREATE TRIGGER destroyed_pages_stay_empty BEFORE INSERT OR UPDATE ON pages"
+  "  FOR EACH ROW EXECUTE FUNCTION cd_destroyed_guard();",
 };
