@@ -446,6 +446,54 @@ test_cli_search_type(void)
   cd_test_rm_rf(dir);
 }
 
+/* `chartdesk archive optimize`: the search index, grown one document at a
+ * time into several segments, merged into one; the same documents found
+ * after; the merge audited; a server URI or a missing file refused. */
+static void
+test_cli_archive_optimize(void)
+{
+  g_autofree gchar *dir = tmpdir();
+  g_autofree gchar *archive = g_build_filename(dir, "t.archive", NULL);
+  g_autofree gchar *missing = g_build_filename(dir, "none.archive", NULL);
+  const gchar *types[] = { "correspondence", "discharge-summary", "other", "discharge-summary", NULL };
+  g_autoptr(GError) error = NULL;
+  g_auto(CdTestRun) o = { 0 };
+  g_auto(CdTestRun) s = { 0 };
+  g_auto(CdTestRun) m = { 0 };
+  g_auto(CdTestRun) u = { 0 };
+
+  archive_typed_documents(archive, types);
+  {
+    g_autoptr(CdArchive) a = cd_archive_open(archive, CD_ARCHIVE_FLAG_NONE, &error);
+    g_assert_no_error(error);
+    g_assert_cmpint(cd_archive_search_index_segments(a), >, 1);
+  }
+  cd_test_chartdesk(&o, "archive", "optimize", "--json", archive, NULL);
+  g_assert_cmpint(o.status, ==, 0);
+  g_assert_nonnull(strstr(o.out, "\"segments_after\" : 1"));
+  g_assert_null(strstr(o.out, "\"segments_before\" : 1,"));
+  {
+    g_autoptr(CdArchive) a = cd_archive_open(archive, CD_ARCHIVE_FLAG_NONE, &error);
+    g_autoptr(JsonNode) entries = NULL;
+    g_autofree gchar *text = NULL;
+    g_assert_no_error(error);
+    g_assert_cmpint(cd_archive_search_index_segments(a), ==, 1);
+    entries = cd_archive_list_audit(a, NULL, NULL, NULL, NULL, 50, 0, NULL, &error);
+    g_assert_no_error(error);
+    text = json_to_string(entries, FALSE);
+    g_assert_nonnull(strstr(text, "optimize-search-index"));
+  }
+  cd_test_chartdesk(&s, "search", "--no-service", "--json", archive, "typed", NULL);
+  g_assert_cmpint(s.status, ==, 0);
+  g_assert_nonnull(strstr(s.out, "\"total\" : 4"));
+  cd_test_chartdesk(&m, "archive", "optimize", missing, NULL);
+  g_assert_cmpint(m.status, ==, 1);
+  g_assert_nonnull(strstr(m.err, "no such archive"));
+  cd_test_chartdesk(&u, "archive", "optimize", "postgresql:///chartdesk", NULL);
+  g_assert_cmpint(u.status, ==, 2);
+  cd_test_rm_rf(dir);
+}
+
 static void
 test_cli_mpi(void)
 {
@@ -783,6 +831,7 @@ main(int argc, char **argv)
   g_test_add_func("/chartdesk/cli/mpi-a40-survivor", test_cli_mpi_a40_survivor);
   g_test_add_func("/chartdesk/cli/samples-end-to-end", test_cli_samples_end_to_end);
   g_test_add_func("/chartdesk/cli/users", test_cli_users);
+  g_test_add_func("/chartdesk/cli/archive-optimize", test_cli_archive_optimize);
   g_test_add_func("/chartdesk/cli/users-password", test_cli_users_password);
   return g_test_run();
 }

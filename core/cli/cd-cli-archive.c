@@ -297,7 +297,7 @@ cd_cli_archive(gint argc, gchar **argv)
     { NULL },
   };
   g_autoptr(GOptionContext) ctx =
-      g_option_context_new("copy SRC DST | deliver SPOOL SERVER --station NAME — the PostgreSQL archive");
+      g_option_context_new("copy SRC DST | deliver SPOOL SERVER --station NAME | optimize SQLITE-FILE");
   g_autoptr(GError) error = NULL;
   const gchar *verb;
 
@@ -311,11 +311,13 @@ cd_cli_archive(gint argc, gchar **argv)
            "                            run it again after an interrupt: it continues\n"
            "  deliver SPOOL SERVER --station NAME\n"
            "                            one delivery pass of a station's SQLite archive: every\n"
-           "                            committed document the server lacks, each exactly once");
+           "                            committed document the server lacks, each exactly once\n"
+           "  optimize SQLITE-FILE      merge the archive's search index into one segment (page\n"
+           "                            lookups in it get cheaper; it rewrites the whole index)");
   if (!cd_cli_parse(ctx, &argc, &argv, &error))
     return cd_cli_usage(ctx, error->message);
   if (argc < 2)
-    return cd_cli_usage(ctx, "archive needs copy or deliver");
+    return cd_cli_usage(ctx, "archive needs copy, deliver or optimize");
   verb = argv[1];
   if (g_strcmp0(verb, "copy") == 0) {
     if (argc != 4)
@@ -339,6 +341,41 @@ cd_cli_archive(gint argc, gchar **argv)
       return CD_EXIT_OK;
     }
     return cd_cli_usage(ctx, "copy goes from an SQLite archive to postgresql://… or back");
+  }
+  if (g_strcmp0(verb, "optimize") == 0) {
+    g_autoptr(CdArchive) archive = NULL;
+    gint before = -1, after = -1;
+
+    if (argc != 3 || cd_archive_location_is_server(argv[2]))
+      return cd_cli_usage(ctx, "usage: chartdesk archive optimize SQLITE-FILE");
+    if (!g_file_test(argv[2], G_FILE_TEST_IS_REGULAR)) {
+      g_printerr("chartdesk: %s: no such archive\n", argv[2]);
+      return CD_EXIT_FAILED;
+    }
+    archive = cd_cli_open_archive(argv[2], CD_ARCHIVE_FLAG_WRITER, &error);
+    if (archive == NULL)
+      return cd_cli_fail(error);
+    cd_cli_set_user(archive, NULL);
+    if (!opt_json)
+      g_printerr("Merging the search index of %s (%d segments): this rewrites the whole index\n", argv[2],
+                 cd_archive_search_index_segments(archive));
+    if (!cd_archive_optimize_search_index(archive, &before, &after, &error))
+      return cd_cli_fail(error);
+    if (opt_json) {
+      g_autoptr(JsonBuilder) b = json_builder_new();
+      g_autoptr(JsonNode) node = NULL;
+      json_builder_begin_object(b);
+      json_builder_set_member_name(b, "segments_before");
+      json_builder_add_int_value(b, before);
+      json_builder_set_member_name(b, "segments_after");
+      json_builder_add_int_value(b, after);
+      json_builder_end_object(b);
+      node = json_builder_get_root(b);
+      cd_cli_print_json(node);
+    } else {
+      g_print("The search index of %s: %d segments merged into %d\n", argv[2], before, after);
+    }
+    return CD_EXIT_OK;
   }
   if (g_strcmp0(verb, "deliver") == 0) {
     g_autoptr(CdArchive) spool = NULL;

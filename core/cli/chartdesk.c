@@ -41,7 +41,7 @@ static const CdCommand commands[] = {
   { "roi", cd_cli_roi, "Release of information: requests, redaction, packets" },
   { "disclosures", cd_cli_disclosures, "A patient's accounting of disclosures (45 CFR 164.528)" },
   { "web", cd_cli_web, "Serve the web workstation in the foreground (issue 15)" },
-  { "archive", cd_cli_archive, "The hospital's archive on PostgreSQL: copy an archive in or out, deliver a spool" },
+  { "archive", cd_cli_archive, "Copy an archive to or from PostgreSQL, deliver a spool, optimize the search index" },
   { "status", cd_cli_status, "What the running chartdeskd is doing: its delivery to the server, what waits" },
 };
 

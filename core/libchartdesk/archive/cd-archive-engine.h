@@ -411,6 +411,8 @@ gboolean cd_archive_commit_file(CdArchive *self, gint64 batch_id, const gchar *s
 
 GPtrArray *cd_archive_search(CdArchive *self, const CdSearchQuery *query, GError **error);
 CdSearchResult *cd_archive_search_ex(CdArchive *self, const CdSearchQuery *query, GError **error);
+gint cd_archive_search_index_segments(CdArchive *self);
+gboolean cd_archive_optimize_search_index(CdArchive *self, gint *before, gint *after, GError **error);
 JsonNode *cd_archive_get_document(CdArchive *self, gint64 id, GError **error);
 JsonNode *cd_archive_get_page(CdArchive *self, gint64 id, GError **error);
 GBytes *cd_archive_get_page_image(CdArchive *self, gint64 page_id, gchar **format, GError **error);

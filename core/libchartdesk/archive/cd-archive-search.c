@@ -1809,3 +1809,123 @@ cd_search_result_to_hits_json(const CdSearchResult *result, const CdSearchQuery 
     json_object_set_member(to, *m, json_node_copy(json_object_get_member(from, *m)));
   return root;
 }
+
+/* A varint of the FTS5 structure record (SQLite's own encoding). */
+static gboolean
+cd_fts_varint(const guint8 *p, gsize len, gsize *at, guint64 *value)
+{
+  guint64 v = 0;
+
+  for (guint i = 0; i < 9; i++) {
+    if (*at >= len)
+      return FALSE;
+    if (i == 8) {
+      *value = (v << 8) | p[(*at)++];
+      return TRUE;
+    }
+    v = (v << 7) | (p[*at] & 0x7f);
+    if ((p[(*at)++] & 0x80) == 0) {
+      *value = v;
+      return TRUE;
+    }
+  }
+  return FALSE;
+}
+
+/**
+ * cd_archive_search_index_segments:
+ * @self: a #CdArchive
+ *
+ * How many segments the full-text index is made of. Each page archived
+ * adds to a small new segment and FTS5 merges them as they pile up, so an
+ * index grown page by page holds a dozen or more at millions of pages; a
+ * search that looks a page up in the index (a chart, a narrow type or
+ * month against a common word) seeks in every one of them.
+ * cd_archive_optimize_search_index() merges them into one.
+ *
+ * Returns: the number of segments, or -1 when the index's structure
+ *   cannot be read
+ *
+ * Since: 0.4
+ */
+gint
+cd_archive_search_index_segments(CdArchive *self)
+{
+  g_autoptr(GRecMutexLocker) locker = NULL;
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+  const guint8 *block;
+  gsize len, at = 4; /* after the 4-byte cookie: levels, then segments */
+  guint64 levels = 0, segments = 0;
+
+  g_return_val_if_fail(CD_IS_ARCHIVE(self), -1);
+  locker = g_rec_mutex_locker_new(cd_archive_get_mutex(self));
+  /* FTS5 keeps its structure record at id 10 of its %_data table */
+  stmt = cd_archive_prepare(self, "SELECT block FROM pages_fts_data WHERE id = 10", NULL);
+  if (stmt == NULL || sqlite3_step(stmt) != SQLITE_ROW)
+    return -1;
+  block = sqlite3_column_blob(stmt, 0);
+  len = sqlite3_column_bytes(stmt, 0);
+  if (block == NULL || !cd_fts_varint(block, len, &at, &levels) || !cd_fts_varint(block, len, &at, &segments) ||
+      segments > G_MAXINT)
+    return -1;
+  return (gint) segments;
+}
+
+/**
+ * cd_archive_optimize_search_index:
+ * @self: a writable #CdArchive
+ * @before: (out) (optional): the index's segments before, or -1
+ * @after: (out) (optional): its segments after, or -1
+ * @error: return location for a #GError
+ *
+ * Merges the full-text index into one segment (FTS5's `optimize`), in one
+ * transaction: searches keep reading the index as it was until it
+ * commits. It rewrites the whole index (265 s at 10 M pages on the
+ * project's 2-core machine, the write-ahead log growing by the index's
+ * size until it is checkpointed) and makes page lookups in the index
+ * several times cheaper (decisions: "Filtered search at 10 M pages").
+ * A retention run does the same after destroying documents. Needs the
+ * configure permission; audited as `optimize-search-index`.
+ *
+ * Returns: %TRUE when the index was merged
+ *
+ * Since: 0.4
+ */
+gboolean
+cd_archive_optimize_search_index(CdArchive *self, gint *before, gint *after, GError **error)
+{
+  g_autoptr(GRecMutexLocker) locker = NULL;
+  g_autoptr(CdArchiveTxn) txn = NULL;
+  g_autoptr(JsonBuilder) b = json_builder_new();
+  g_autoptr(JsonNode) detail = NULL;
+  gint n_before, n_after;
+
+  g_return_val_if_fail(CD_IS_ARCHIVE(self), FALSE);
+  locker = g_rec_mutex_locker_new(cd_archive_get_mutex(self));
+  if (!cd_archive_require_writer(self, error) ||
+      !cd_archive_require(self, CD_PERMISSION_CONFIGURE, "optimize the search index", "archive", error))
+    return FALSE;
+  txn = cd_archive_txn_begin(self, error);
+  if (txn == NULL)
+    return FALSE;
+  n_before = cd_archive_search_index_segments(self);
+  if (!cd_archive_exec(self, "INSERT INTO pages_fts (pages_fts) VALUES ('optimize')", error))
+    return FALSE;
+  n_after = cd_archive_search_index_segments(self);
+  json_builder_begin_object(b);
+  json_builder_set_member_name(b, "segments_before");
+  json_builder_add_int_value(b, n_before);
+  json_builder_set_member_name(b, "segments_after");
+  json_builder_add_int_value(b, n_after);
+  json_builder_end_object(b);
+  detail = json_builder_get_root(b);
+  if (!cd_archive_audit(self, "optimize-search-index", "archive", detail, error))
+    return FALSE;
+  if (!cd_archive_txn_commit(txn, error))
+    return FALSE;
+  if (before != NULL)
+    *before = n_before;
+  if (after != NULL)
+    *after = n_after;
+  return TRUE;
+}
