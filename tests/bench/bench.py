@@ -871,6 +871,8 @@ def main():
     p.add_argument("--seed", type=int, default=23)
     p.add_argument("--mtsamples", help="mtsamples-train.csv (default: the shared data folder)")
     p.add_argument("--through", default="", help="also through 'service', 'web' or 'service,web'")
+    p.add_argument("--optimize", action="store_true",
+                   help="merge the archive's search index first (`chartdesk archive optimize`)")
     p.add_argument("--workdir", help="where the archive is built (default: the build directory's bench/)")
     p.add_argument("--ingest", help="also `chartdesk ingest DIR` into an empty archive and the big one: pages/min")
     p.add_argument("--backends", default="sqlite",

@@ -192,6 +192,28 @@ def truth(db, argv):
     return db.execute(sql, params).fetchone()[0], None
 
 
+def fts_segments(db):
+    """How many segments the full-text index has (its FTS5 structure record:
+    a 4-byte cookie, then varints: levels, segments)."""
+    row = db.execute("SELECT block FROM pages_fts_data WHERE id = 10").fetchone()
+    if row is None:
+        return None
+    block, at, values = row[0], 4, []
+    for _ in range(2):
+        v = 0
+        for k in range(9):
+            c = block[at]
+            at += 1
+            if k == 8:
+                v = (v << 8) | c
+                break
+            v = (v << 7) | (c & 0x7F)
+            if not c & 0x80:
+                break
+        values.append(v)
+    return values[1]
+
+
 def pct(values, q):
     values = sorted(values)
     return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
@@ -208,7 +230,18 @@ def cmd_search_scale(args, build_dir, chartdesk, env, shared_data):
     archive = build(chartdesk, env, workdir, args.pages, data, args.seed)
     print("archive: %s, %s (%.1f MiB)" % (archive, open(os.path.join(workdir, "built")).read().strip(),
                                           os.path.getsize(archive) / 2 ** 20))
+    if args.optimize:
+        t0 = time.monotonic()
+        p = subprocess.run([chartdesk, "archive", "optimize", "--json", archive], env=env, capture_output=True,
+                           text=True)
+        if p.returncode != 0:
+            sys.exit("chartdesk archive optimize: %s" % p.stderr)
+        merged = json.loads(p.stdout)
+        print("search index: %d segments merged into %d by `chartdesk archive optimize` (%.0f s)"
+              % (merged["segments_before"], merged["segments_after"], time.monotonic() - t0))
     db = sqlite3.connect(archive)
+    print("search index: %s segments%s" % (fts_segments(db), "" if args.optimize else
+                                            " (as built; --optimize merges them first)"))
     n_pages = db.execute("SELECT count(*) FROM pages").fetchone()[0]
     n_docs = db.execute("SELECT count(*) FROM documents").fetchone()[0]
     print("%d pages, %d documents; %d runs per query class (p99 of %d runs is their slowest)"
