@@ -72,8 +72,20 @@ cd_page_set_add(CdPageSet *set, gint64 id)
 void
 cd_page_set_add_range(CdPageSet *set, gint64 first, gint64 last)
 {
-  for (gint64 id = MAX(first, 1); id <= last; id++)
-    cd_page_set_add(set, id);
+  first = MAX(first, 1);
+  if (first > last)
+    return;
+  cd_page_set_add(set, last); /* grows the set to hold the range */
+  for (gint64 id = first; id < last;) {
+    guint64 *word = &set->bits[id / 64];
+    guint from = id % 64;
+    guint to = (guint) MIN(63, from + (last - 1 - id)); /* the range's last bit in this word, before @last */
+    guint64 mask = (to == 63 ? ~G_GUINT64_CONSTANT(0) : (G_GUINT64_CONSTANT(1) << (to + 1)) - 1) &
+                   ~((G_GUINT64_CONSTANT(1) << from) - 1);
+    set->count += __builtin_popcountll(mask & ~*word);
+    *word |= mask;
+    id += to - from + 1;
+  }
 }
 
 gboolean

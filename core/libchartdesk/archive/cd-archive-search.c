@@ -1448,6 +1448,7 @@ cd_archive_search_run(CdArchive *self, const CdSearchQuery *query, GPtrArray *lo
 {
   g_autoptr(GRecMutexLocker) locker = NULL;
   g_auto(CdSearchPlan) plan = { 0 };
+  g_autoptr(CdArchiveTxn) snapshot = NULL;
   g_autoptr(CdSearchResult) result = g_new0(CdSearchResult, 1);
   g_autoptr(JsonBuilder) b = json_builder_new();
   g_autoptr(JsonNode) detail = NULL;
@@ -1475,6 +1476,16 @@ cd_archive_search_run(CdArchive *self, const CdSearchQuery *query, GPtrArray *lo
   locker = g_rec_mutex_locker_new(cd_archive_get_mutex(self));
   if (!cd_archive_require(self, CD_PERMISSION_READ_CHARTS, "search the archive", "archive", error))
     return NULL;
+  /* the plan's statements in one read transaction: one snapshot for the
+   * hits, the total and the facets, and the database's read lock taken
+   * once, not for each statement step by step (a text-set search's 1,000
+   * facet lookups took and released it 1,000 times: 2,000 fcntl() calls);
+   * ended before the audit entry is written */
+  if (sqlite3_get_autocommit(cd_archive_get_db(self))) {
+    snapshot = cd_archive_txn_begin_read(self, error);
+    if (snapshot == NULL)
+      return NULL;
+  }
   plan.hidden = cd_archive_hidden_types(self);
   if (plan.hidden != NULL && !cd_search_hidden_present(self, plan.hidden))
     plan.hidden = NULL;
@@ -1585,6 +1596,7 @@ cd_archive_search_run(CdArchive *self, const CdSearchQuery *query, GPtrArray *lo
   }
   if (!cd_search_describe(self, &plan, result->hits, error))
     return NULL;
+  g_clear_pointer(&snapshot, cd_archive_txn_free);
 
   json_builder_begin_object(b);
   json_builder_set_member_name(b, "query");

@@ -2040,6 +2040,29 @@ test_archive_migrated_page_changes(Fixture *f, gconstpointer data)
   g_assert_cmpint(raw_int(raw, "SELECT count(*) FROM document_changes"), ==, 3);
 }
 
+/* A page set's ranges, set a word at a time, against one bit at a time:
+ * the same members and count, across word edges, overlaps and growth. */
+static void
+test_archive_page_set_ranges(void)
+{
+  g_autoptr(CdPageSet) ranges = cd_page_set_new(100);
+  g_autoptr(CdPageSet) bits = cd_page_set_new(100);
+  g_autoptr(GRand) rand = g_rand_new_with_seed(13);
+
+  for (guint i = 0; i < 400; i++) {
+    gint64 first = g_rand_int_range(rand, -3, 5000);
+    gint64 last = first + g_rand_int_range(rand, -2, i % 7 == 0 ? 300 : 70);
+    cd_page_set_add_range(ranges, first, last);
+    for (gint64 id = first; id <= last; id++)
+      cd_page_set_add(bits, id);
+    g_assert_cmpint(cd_page_set_count(ranges), ==, cd_page_set_count(bits));
+  }
+  for (gint64 id = -2; id < 5400; id++)
+    g_assert_cmpint(cd_page_set_contains(ranges, id), ==, cd_page_set_contains(bits, id));
+  cd_page_set_add_range(ranges, 64, 127); /* exactly one word */
+  g_assert_true(cd_page_set_contains(ranges, 64) && cd_page_set_contains(ranges, 127));
+}
+
 /* Schema 13: each document's range of page ids and its number of pages,
  * filled in by the migration and kept by trigger through inserts, moves
  * and deletes by any writer (here raw connections); keeping them is not a
@@ -2425,6 +2448,7 @@ main(int argc, char **argv)
   ADD("search-plans", test_archive_search_plans);
   ADD("search-review-status", test_archive_search_review_status);
   ADD("document-page-ranges", test_archive_document_page_ranges);
+  g_test_add_func("/chartdesk/archive/page-set-ranges", test_archive_page_set_ranges);
   ADD("search-text-set", test_archive_search_text_set);
   ADD("find-patients", test_archive_find_patients);
   ADD("check-progress", test_archive_check_progress);
