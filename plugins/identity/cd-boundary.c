@@ -226,6 +226,21 @@ cd_boundary_title_case(const gchar *s)
   return n > 0 && caps == n;
 }
 
+/* Whether @s reads as a section heading rather than a document's title:
+ * it ends with a colon (`PHYSICAL EXAMINATION:`), which opens a section
+ * of the text below it. A document's title names the document and stands
+ * alone; a section heading on top of a page, however bold or large, is
+ * the body running on from the page before. */
+static gboolean
+cd_boundary_section_heading(const gchar *s)
+{
+  gsize len = strlen(s);
+
+  while (len > 0 && g_ascii_isspace(s[len - 1]))
+    len--;
+  return len > 0 && s[len - 1] == ':';
+}
+
 static guint
 cd_boundary_count(const gchar *s, gboolean (*pred)(gchar))
 {
@@ -269,6 +284,7 @@ cd_clamp(gdouble v, gdouble lo, gdouble hi)
  * heavier), `title-centred`, `title-caps`, `title-titlecase`,
  * `title-kind-word` (names a kind of document), `title-found` (a short
  * candidate exists at all), `title-rank` (0 first line … 1 eighth),
+ * `title-heading` (it ends with a colon: a section heading, not a title),
  * `continued` (the top says "continued"), and 0/1 facts of the header:
  * `has-mrn`, `has-name`, `has-dob`, `has-date`, `header-title`,
  * `page-one`, `page-later`, `page-last`.
@@ -354,6 +370,7 @@ cd_boundary_page_features(CdPage *page, gchar **title_words, gchar **title_line)
                           cd_boundary_has_word((gchar **) kind_words, s) || cd_boundary_has_word(title_words, s) ? 1.0
                                                                                                                  : 0.0);
     g_variant_builder_add(&b, "{sd}", "title-rank", title_rank / 7.0);
+    g_variant_builder_add(&b, "{sd}", "title-heading", cd_boundary_section_heading(s) ? 1.0 : 0.0);
     if (title_line != NULL)
       *title_line = g_strdup(s);
   }
