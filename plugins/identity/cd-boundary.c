@@ -276,7 +276,8 @@ cd_clamp(gdouble v, gdouble lo, gdouble hi)
  *
  * Looks at the first lines of the page (the top 45%, at most eight lines)
  * for the line that looks most like a title: few words, letters and no
- * long numbers, not a "Label: value" field. Its size is its median word
+ * long numbers, not a "Label: value" field, and a section heading (a line
+ * ending with a colon) only when no other line qualifies. Its size is its median word
  * height over the page's median line height, its weight its ink share
  * over the page's median; a line is centred when both its margins are
  * well inside the text block and about equal. Reports, as a{sd}:
@@ -308,6 +309,9 @@ cd_boundary_page_features(CdPage *page, gchar **title_words, gchar **title_line)
   gdouble best = 0.25; /* a candidate needs some evidence: size, weight, place or wording */
   CdTextLine *title = NULL;
   guint title_rank = 0;
+  gdouble best_heading = 0.25; /* the same among section headings */
+  CdTextLine *heading = NULL;
+  guint heading_rank = 0;
   gboolean continued = FALSE;
   GVariantBuilder b;
 
@@ -347,11 +351,23 @@ cd_boundary_page_features(CdPage *page, gchar **title_words, gchar **title_line)
     centred = width > 0 && lm > width / 10 && rm > width / 10 && ABS(lm - rm) < width / 12;
     score = 2 * cd_clamp(size, 0, 1.5) + 2 * cd_clamp(ink, 0, 1) + (centred ? 0.5 : 0) +
             (cd_boundary_has_word((gchar **) kind_words, s) || cd_boundary_has_word(title_words, s) ? 1.0 : 0.0);
-    if (score > best) {
+    if (cd_boundary_section_heading(s)) {
+      if (score > best_heading) {
+        best_heading = score;
+        heading = line;
+        heading_rank = seen - 1;
+      }
+    } else if (score > best) {
       best = score;
       title = line;
       title_rank = seen - 1;
     }
+  }
+  /* a section heading is the page's title only when nothing else is: on a
+   * document's first page the printed title, however plain, comes first */
+  if (title == NULL && heading != NULL) {
+    title = heading;
+    title_rank = heading_rank;
   }
 
   g_variant_builder_init(&b, G_VARIANT_TYPE("a{sd}"));
