@@ -568,7 +568,7 @@ cd_rules_classifier_classify(CdClassifier *classifier, CdDocument *document, GPt
   raw = g_new0(gdouble, self->sets->len);
   for (guint s = 0; s < self->sets->len; s++) {
     CdRuleSet *set = g_ptr_array_index(self->sets, s);
-    gdouble named = 0;       /* by the layout title, which counts once: its best title or word */
+    gdouble named = 0; /* by the layout title, which counts once: its best title or word */
     const gchar *named_by = NULL;
     if (g_cancellable_set_error_if_cancelled(cancellable, error))
       return FALSE;
@@ -589,10 +589,9 @@ cd_rules_classifier_classify(CdClassifier *classifier, CdDocument *document, GPt
     }
     for (guint i = 0; i < set->title_words->len && layout_squeezed != NULL; i++) {
       CdRulePhrase *word = g_ptr_array_index(set->title_words, i);
-      if (word->weight > named &&
-          (strstr(g_ptr_array_index(layout_region, 0), word->flat) != NULL ||
-           (strlen(word->squeezed) >= CD_RULES_MIN_APPROX_TITLE_WORD &&
-            cd_classify_text_find_approx(layout_squeezed, word->squeezed, 1)))) {
+      if (word->weight > named && (strstr(g_ptr_array_index(layout_region, 0), word->flat) != NULL ||
+                                   (strlen(word->squeezed) >= CD_RULES_MIN_APPROX_TITLE_WORD &&
+                                    cd_classify_text_find_approx(layout_squeezed, word->squeezed, 1)))) {
         named = word->weight;
         named_by = word->flat;
       }

@@ -121,12 +121,17 @@ static const gchar *const default_batch_separators[] = { "PATCH3", NULL };
  * 0.997 (without `title-heading`: 0.976, 0.973). `bias` is the
  * intercept; a feature missing here weighs nothing. */
 static const gchar *const default_boundary_weights[] = {
-  "bias=-4.59",         "continued=-0.75",     "cover-title=0.51",    "date-new=1.64",
-  "has-date=1.84",      "has-dob=0.55",        "has-mrn=0.36",        "has-name=0.55",
-  "header-title=0.73",  "prev-page-last=0.05", "title-caps=1.96",     "title-centred=0.65",
-  "title-found=1.14",   "title-heading=-2.11", "title-ink=1.01",      "title-kind-word=1.12",
-  "title-rank=-0.09",   "title-size=1.38",     "title-titlecase=1.51", "type-change=0.66",
-  "type-same=-0.34",    NULL,
+  "bias=-4.59",           "continued=-0.75",
+  "cover-title=0.51",     "date-new=1.64",
+  "has-date=1.84",        "has-dob=0.55",
+  "has-mrn=0.36",         "has-name=0.55",
+  "header-title=0.73",    "prev-page-last=0.05",
+  "title-caps=1.96",      "title-centred=0.65",
+  "title-found=1.14",     "title-heading=-2.11",
+  "title-ink=1.01",       "title-kind-word=1.12",
+  "title-rank=-0.09",     "title-size=1.38",
+  "title-titlecase=1.51", "type-change=0.66",
+  "type-same=-0.34",      NULL,
 };
 
 static void
