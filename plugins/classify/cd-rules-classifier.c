@@ -265,7 +265,10 @@ cd_rules_load_set(CdRulesClassifier *self, GKeyFile *kf, const gchar *origin, co
   for (guint k = 0; k < G_N_ELEMENTS(kinds); k++) {
     GStrv items = k == 0 ? titles : k == 1 ? keywords : k == 2 ? sections : title_words;
     GPtrArray *list = k == 0 ? set->titles : k == 1 ? set->keywords : k == 2 ? set->sections : set->title_words;
-    gdouble fallback = k == 0 ? title_weight : k == 1 ? keyword_weight : k == 2 ? section_weight : 0;
+    gdouble fallback = k == 0   ? title_weight
+                       : k == 1 ? keyword_weight
+                       : k == 2 ? section_weight
+                                : self->layout_title_weight;
     for (guint i = 0; items[i] != NULL; i++) {
       CdRulePhrase *phrase = g_new0(CdRulePhrase, 1);
       const gchar *text;
@@ -565,7 +568,8 @@ cd_rules_classifier_classify(CdClassifier *classifier, CdDocument *document, GPt
   raw = g_new0(gdouble, self->sets->len);
   for (guint s = 0; s < self->sets->len; s++) {
     CdRuleSet *set = g_ptr_array_index(self->sets, s);
-    gboolean named = FALSE; /* by the layout title, which counts once */
+    gdouble named = 0; /* by the layout title, which counts once: its best title or word */
+    const gchar *named_by = NULL;
     if (g_cancellable_set_error_if_cancelled(cancellable, error))
       return FALSE;
     for (guint i = 0; i < set->titles->len; i++) {
@@ -577,21 +581,24 @@ cd_rules_classifier_classify(CdClassifier *classifier, CdDocument *document, GPt
         raw[s] += title->weight;
         cd_rules_explain(why, "title", title->flat, title->weight);
       }
-      if (!named && layout_squeezed != NULL && cd_rules_title_found(title, layout_region, layout_squeezed)) {
-        named = TRUE;
-        raw[s] += self->layout_title_weight;
-        cd_rules_explain(why, "layout title", title->flat, self->layout_title_weight);
+      if (layout_squeezed != NULL && self->layout_title_weight > named &&
+          cd_rules_title_found(title, layout_region, layout_squeezed)) {
+        named = self->layout_title_weight;
+        named_by = title->flat;
       }
     }
-    for (guint i = 0; i < set->title_words->len && !named && layout_squeezed != NULL; i++) {
+    for (guint i = 0; i < set->title_words->len && layout_squeezed != NULL; i++) {
       CdRulePhrase *word = g_ptr_array_index(set->title_words, i);
-      if (strstr(g_ptr_array_index(layout_region, 0), word->flat) != NULL ||
-          (strlen(word->squeezed) >= CD_RULES_MIN_APPROX_TITLE_WORD &&
-           cd_classify_text_find_approx(layout_squeezed, word->squeezed, 1))) {
-        named = TRUE;
-        raw[s] += self->layout_title_weight;
-        cd_rules_explain(why, "layout title word", word->flat, self->layout_title_weight);
+      if (word->weight > named && (strstr(g_ptr_array_index(layout_region, 0), word->flat) != NULL ||
+                                   (strlen(word->squeezed) >= CD_RULES_MIN_APPROX_TITLE_WORD &&
+                                    cd_classify_text_find_approx(layout_squeezed, word->squeezed, 1)))) {
+        named = word->weight;
+        named_by = word->flat;
       }
+    }
+    if (named > 0) {
+      raw[s] += named;
+      cd_rules_explain(why, "layout title", named_by, named);
     }
     for (guint i = 0; i < set->sections->len; i++) {
       CdRulePhrase *section = g_ptr_array_index(set->sections, i);

@@ -226,6 +226,21 @@ cd_boundary_title_case(const gchar *s)
   return n > 0 && caps == n;
 }
 
+/* Whether @s reads as a section heading rather than a document's title:
+ * it ends with a colon (`PHYSICAL EXAMINATION:`), which opens a section
+ * of the text below it. A document's title names the document and stands
+ * alone; a section heading on top of a page, however bold or large, is
+ * the body running on from the page before. */
+static gboolean
+cd_boundary_section_heading(const gchar *s)
+{
+  gsize len = strlen(s);
+
+  while (len > 0 && g_ascii_isspace(s[len - 1]))
+    len--;
+  return len > 0 && s[len - 1] == ':';
+}
+
 static guint
 cd_boundary_count(const gchar *s, gboolean (*pred)(gchar))
 {
@@ -261,7 +276,8 @@ cd_clamp(gdouble v, gdouble lo, gdouble hi)
  *
  * Looks at the first lines of the page (the top 45%, at most eight lines)
  * for the line that looks most like a title: few words, letters and no
- * long numbers, not a "Label: value" field. Its size is its median word
+ * long numbers, not a "Label: value" field, and a section heading (a line
+ * ending with a colon) only when no other line qualifies. Its size is its median word
  * height over the page's median line height, its weight its ink share
  * over the page's median; a line is centred when both its margins are
  * well inside the text block and about equal. Reports, as a{sd}:
@@ -269,6 +285,7 @@ cd_clamp(gdouble v, gdouble lo, gdouble hi)
  * heavier), `title-centred`, `title-caps`, `title-titlecase`,
  * `title-kind-word` (names a kind of document), `title-found` (a short
  * candidate exists at all), `title-rank` (0 first line … 1 eighth),
+ * `title-heading` (it ends with a colon: a section heading, not a title),
  * `continued` (the top says "continued"), and 0/1 facts of the header:
  * `has-mrn`, `has-name`, `has-dob`, `has-date`, `header-title`,
  * `page-one`, `page-later`, `page-last`.
@@ -292,6 +309,9 @@ cd_boundary_page_features(CdPage *page, gchar **title_words, gchar **title_line)
   gdouble best = 0.25; /* a candidate needs some evidence: size, weight, place or wording */
   CdTextLine *title = NULL;
   guint title_rank = 0;
+  gdouble best_heading = 0.25; /* the same among section headings */
+  CdTextLine *heading = NULL;
+  guint heading_rank = 0;
   gboolean continued = FALSE;
   GVariantBuilder b;
 
@@ -331,11 +351,23 @@ cd_boundary_page_features(CdPage *page, gchar **title_words, gchar **title_line)
     centred = width > 0 && lm > width / 10 && rm > width / 10 && ABS(lm - rm) < width / 12;
     score = 2 * cd_clamp(size, 0, 1.5) + 2 * cd_clamp(ink, 0, 1) + (centred ? 0.5 : 0) +
             (cd_boundary_has_word((gchar **) kind_words, s) || cd_boundary_has_word(title_words, s) ? 1.0 : 0.0);
-    if (score > best) {
+    if (cd_boundary_section_heading(s)) {
+      if (score > best_heading) {
+        best_heading = score;
+        heading = line;
+        heading_rank = seen - 1;
+      }
+    } else if (score > best) {
       best = score;
       title = line;
       title_rank = seen - 1;
     }
+  }
+  /* a section heading is the page's title only when nothing else is: on a
+   * document's first page the printed title, however plain, comes first */
+  if (title == NULL && heading != NULL) {
+    title = heading;
+    title_rank = heading_rank;
   }
 
   g_variant_builder_init(&b, G_VARIANT_TYPE("a{sd}"));
@@ -354,6 +386,7 @@ cd_boundary_page_features(CdPage *page, gchar **title_words, gchar **title_line)
                           cd_boundary_has_word((gchar **) kind_words, s) || cd_boundary_has_word(title_words, s) ? 1.0
                                                                                                                  : 0.0);
     g_variant_builder_add(&b, "{sd}", "title-rank", title_rank / 7.0);
+    g_variant_builder_add(&b, "{sd}", "title-heading", cd_boundary_section_heading(s) ? 1.0 : 0.0);
     if (title_line != NULL)
       *title_line = g_strdup(s);
   }

@@ -861,7 +861,8 @@ def main():
                         "alone, a model trained again is scored so; default: the classifier's default, 1")
     p.add_argument("--train-options", default="", help="`classify train` options of the fresh or retrained model")
     p.add_argument("--confusion", default="rules 1 : trained 1", help="print the errors of this combination")
-    p.add_argument("--rules", help="score the rules classifier again on the exported text with this rules file")
+    p.add_argument("--rules", help="score the rules classifier again on the exported text with this rules file "
+                   "(several, comma-separated: a table for each)")
     p.add_argument("--explain", type=int, default=0, metavar="N",
                    help="also print N of its wrongly typed documents with each classifier's shares and the title")
     p.set_defaults(func=cmd_types)

@@ -253,11 +253,19 @@ def cmd_types(args, build, chartdesk, env):
     if alt is not None:
         for (rec, shares, _), s in zip(docs, alt):
             shares["trained"] = s
-    if args.rules:
-        print("rules scored again with %s" % args.rules)
-        for (rec, shares, _), s in zip(docs, rules_shares(build, env, args.export, docs,
-                                                          os.path.abspath(args.rules))):
-            shares["rules"] = s
+    original = [dict(shares) for _, shares, _ in docs]
+    for rules in (args.rules.split(",") if args.rules else [None]):
+        for (rec, shares, _), orig in zip(docs, original):
+            shares.clear()
+            shares.update(orig)
+        if rules:
+            print("rules scored again with %s" % rules)
+            for (rec, shares, _), s in zip(docs, rules_shares(build, env, args.export, docs, os.path.abspath(rules))):
+                shares["rules"] = s
+        score_table(args, truth, records, docs)
+
+
+def score_table(args, truth, records, docs):
     print("%-34s %7s %7s %9s %9s" % ("combination", "typeF1", "acc", "generated", "mtsamples"))
     rows = []
     for w in [float(x) for x in args.weights.split(",")]:

@@ -480,6 +480,53 @@ test_classify_rules_title_words(void)
   g_assert_cmpfloat_with_epsilon(evidence_of(rules, both), 8.0, 1e-9);
 }
 
+/* A title word may carry its own weight in the layout title (`8:pathology`
+ * instead of `layout-title-weight`); the layout title still counts once per
+ * type, its best title or word, so a title that names two kinds of
+ * document goes to the kind whose word weighs more, whatever the body's
+ * title lines say for the other. */
+static void
+test_classify_rules_title_word_weights(void)
+{
+  g_autoptr(CdClassifier) path =
+      rules_from("[rules]\nlayout-title-weight=5\n[pathology-report]\ntitle-words=pathology;8:surgical pathology\n");
+  g_autoptr(CdClassifier) both = rules_from("[rules]\nlayout-title-weight=5\n"
+                                            "[pathology-report]\ntitle-words=10:pathology\n"
+                                            "[consultation]\ntitles=consultation report\ntitle-words=consultation\n");
+  g_autoptr(CdClassifier) flat = rules_from("[rules]\nlayout-title-weight=5\n"
+                                            "[pathology-report]\ntitle-words=pathology\n"
+                                            "[consultation]\ntitles=consultation report\ntitle-words=consultation\n");
+  g_autoptr(CdClassifier) off =
+      rules_from("[rules]\nlayout-title-weight=0\n[pathology-report]\ntitle-words=8:pathology\n");
+  const gchar *texts[] = { "SURGICAL PATHOLOGY CONSULTATION REPORT\nSections examined.", NULL };
+  g_autoptr(CdDocument) doc = make_document(texts);
+  g_autoptr(CdDocument) plain = make_document(texts);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) scores = NULL;
+
+  g_object_set(path, "evidence", 1000.0, NULL);
+  g_object_set(off, "evidence", 1000.0, NULL);
+  cd_page_set_fact(g_ptr_array_index(cd_document_get_pages(doc), 0), "boundary.title",
+                   g_variant_new_string("Surgical Pathology Consultation Report"));
+  cd_page_set_fact(g_ptr_array_index(cd_document_get_pages(plain), 0), "boundary.title",
+                   g_variant_new_string("Pathology"));
+  /* the heavier of the two words that match, once: 8, not 5 + 8 */
+  g_assert_cmpfloat_with_epsilon(evidence_of(path, doc), 8.0, 1e-9);
+  g_assert_cmpfloat_with_epsilon(evidence_of(path, plain), 5.0, 1e-9);
+  /* layout-title-weight 0 turns the layout title off, weighted words too */
+  g_assert_cmpfloat_with_epsilon(evidence_of(off, doc), 0.0, 1e-9);
+  /* pathology 10 against the consultation's 5 and its title line 3; with
+   * both words at the layout title's weight, the consultation's title line
+   * decides */
+  scores = cd_classifier_classify(both, doc, NULL, &error);
+  g_assert_no_error(error);
+  g_assert_cmpstr(best_label(scores, NULL), ==, "pathology-report");
+  g_clear_pointer(&scores, g_ptr_array_unref);
+  scores = cd_classifier_classify(flat, doc, NULL, &error);
+  g_assert_no_error(error);
+  g_assert_cmpstr(best_label(scores, NULL), ==, "consultation");
+}
+
 /* The shipped rules: a printed title found by layout outweighs a body
  * that reads like another kind of document (an emergency record whose
  * transcription opens as a consultation), which the same text without
@@ -726,6 +773,7 @@ main(int argc, char **argv)
   g_test_add_func("/chartdesk/classify/rules-sections", test_classify_rules_sections);
   g_test_add_func("/chartdesk/classify/rules-layout-title", test_classify_rules_layout_title);
   g_test_add_func("/chartdesk/classify/rules-title-words", test_classify_rules_title_words);
+  g_test_add_func("/chartdesk/classify/rules-title-word-weights", test_classify_rules_title_word_weights);
   g_test_add_func("/chartdesk/classify/rules-shipped-layout", test_classify_rules_shipped_layout);
   g_test_add_func("/chartdesk/classify/page-type-stage", test_classify_page_type_stage);
   g_test_add_func("/chartdesk/classify/external-ok", test_classify_external_ok);

@@ -725,6 +725,51 @@ test_boundary_title_by_layout(Fixture *f, gconstpointer data)
   g_assert_false(g_variant_lookup(b, "title-found", "d", &found));
 }
 
+/* A section heading on top of a page (`PHYSICAL EXAMINATION:`, the body
+ * running on from the page before) may look like a title by its layout,
+ * but its colon says it opens a section: `title-heading` tells the
+ * splitter so; a document's title has none, and is taken before a heading
+ * however much bolder or larger the heading is. */
+static void
+test_boundary_title_heading(Fixture *f, gconstpointer data)
+{
+  g_autoptr(CdPage) heading = cd_page_new("t.tif", 0, "0000");
+  g_autoptr(CdPage) titled = cd_page_new("t.tif", 1, "0000");
+  g_autoptr(CdPage) first = cd_page_new("t.tif", 2, "0000");
+  g_autoptr(GVariant) a = NULL;
+  g_autoptr(GVariant) b = NULL;
+  g_autoptr(GVariant) c = NULL;
+  g_autofree gchar *line = NULL;
+  g_autofree gchar *first_line = NULL;
+  gdouble found = 0, is_heading = 1;
+
+  add_line(heading, "PHYSICAL EXAMINATION:", 300, 200, 60, 0);
+  add_line(titled, "OPERATIVE REPORT", 300, 200, 60, 0);
+  for (guint i = 0; i < 12; i++) {
+    add_line(heading, "the patient was seen today", 300, 400 + 60 * (gint) i, 40, i + 1);
+    add_line(titled, "the patient was seen today", 300, 400 + 60 * (gint) i, 40, i + 1);
+  }
+  a = cd_boundary_page_features(heading, NULL, &line);
+  b = cd_boundary_page_features(titled, NULL, NULL);
+  g_assert_cmpstr(line, ==, "PHYSICAL EXAMINATION:");
+  g_assert_true(g_variant_lookup(a, "title-found", "d", &found));
+  g_assert_cmpfloat(found, ==, 1.0);
+  g_assert_true(g_variant_lookup(a, "title-heading", "d", &is_heading));
+  g_assert_cmpfloat(is_heading, ==, 1.0);
+  g_assert_true(g_variant_lookup(b, "title-heading", "d", &is_heading));
+  g_assert_cmpfloat(is_heading, ==, 0.0);
+
+  /* a first page's plain title comes before a bolder, larger heading below it */
+  add_line(first, "SPECIALTY CONSULTATION", 300, 200, 40, 0);
+  add_line(first, "History of Present Illness:", 300, 260, 60, 1);
+  for (guint i = 0; i < 12; i++)
+    add_line(first, "the patient was seen today", 300, 400 + 60 * (gint) i, 40, i + 2);
+  c = cd_boundary_page_features(first, NULL, &first_line);
+  g_assert_cmpstr(first_line, ==, "SPECIALTY CONSULTATION");
+  g_assert_true(g_variant_lookup(c, "title-heading", "d", &is_heading));
+  g_assert_cmpfloat(is_heading, ==, 0.0);
+}
+
 /* ------------------------------------------------------------ helpers */
 
 static void
@@ -784,6 +829,7 @@ main(int argc, char **argv)
   ADD("/identity/split/uncertain-to-review", test_split_uncertain_to_review);
   ADD("/identity/split/weights-option", test_split_weights_option);
   ADD("/identity/boundary/title-by-layout", test_boundary_title_by_layout);
+  ADD("/identity/boundary/title-heading", test_boundary_title_heading);
   g_test_add_func("/identity/common/dates-and-variants", test_common_dates_and_variants);
   return g_test_run();
 }
