@@ -202,11 +202,40 @@ static const gchar cd_pg_rum_present_sql[] =
     "EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'rum'), "
     "coalesce((SELECT value FROM meta WHERE key = 'search-index'), '') = 'gin'";
 
+/* Runs the multi-statement @script (through the simple protocol) in a
+ * transaction under the schema lock. FALSE with @error when the
+ * connection fails; TRUE with *@refused the server's message (rolled
+ * back) when the script itself fails, or NULL when it committed. */
+static gboolean
+cd_pg_search_run_script(CdPgArchive *self, const gchar *script, gchar **refused, GError **error)
+{
+  g_autoptr(PGresult) res = NULL;
+
+  *refused = NULL;
+  if (!cd_pg_begin(self, error))
+    return FALSE;
+  if (!cd_pg_exec_ok(self, "SELECT pg_advisory_xact_lock(4348445400)", NULL, "cannot lock the schema", error)) {
+    cd_pg_rollback(self);
+    return FALSE;
+  }
+  res = PQexec(self->conn, script);
+  if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+    *refused = g_strstrip(g_strdup(PQresultErrorMessage(res)));
+    cd_pg_rollback(self);
+    return TRUE;
+  }
+  if (!cd_pg_commit(self, error)) {
+    cd_pg_rollback(self);
+    return FALSE;
+  }
+  return TRUE;
+}
+
 static gboolean
 cd_pg_search_prepare_rum(CdPgArchive *self, gboolean create, GError **error)
 {
   g_autoptr(PGresult) res = cd_pg_exec(self, cd_pg_rum_present_sql, NULL, "cannot read the schema", error);
-  gboolean available;
+  g_autofree gchar *refused = NULL;
 
   if (res == NULL)
     return FALSE;
@@ -215,27 +244,14 @@ cd_pg_search_prepare_rum(CdPgArchive *self, gboolean create, GError **error)
     return TRUE;
   }
   self->rum = g_strcmp0(cd_pg_value(res, 0, 0), "t") == 0;
-  available = g_strcmp0(cd_pg_value(res, 0, 1), "t") == 0;
-  if (self->rum || !create || !available)
+  if (self->rum || !create || g_strcmp0(cd_pg_value(res, 0, 1), "t") != 0)
     return TRUE;
-  if (!cd_pg_begin(self, error))
+  if (!cd_pg_search_run_script(self, cd_pg_rum_sql, &refused, error))
     return FALSE;
-  if (!cd_pg_exec_ok(self, "SELECT pg_advisory_xact_lock(4348445400)", NULL, "cannot lock the schema", error)) {
-    cd_pg_rollback(self);
-    return FALSE;
-  }
-  PQclear(res);
-  res = PQexec(self->conn, cd_pg_rum_sql);
-  if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+  if (refused != NULL) {
     /* not ours to create (no privilege): the GIN plans answer */
-    g_autofree gchar *msg = g_strstrip(g_strdup(PQresultErrorMessage(res)));
-    g_info("%s: searches rank without the RUM index: %s", self->where, msg);
-    cd_pg_rollback(self);
+    g_info("%s: searches rank without the RUM index: %s", self->where, refused);
     return TRUE;
-  }
-  if (!cd_pg_commit(self, error)) {
-    cd_pg_rollback(self);
-    return FALSE;
   }
   self->rum = TRUE;
   return TRUE;
@@ -245,28 +261,17 @@ gboolean
 cd_pg_search_prepare(CdPgArchive *self, gboolean create, GError **error)
 {
   g_autoptr(PGresult) res = cd_pg_exec(self, cd_pg_page_filters_present_sql, NULL, "cannot read the schema", error);
+  g_autofree gchar *refused = NULL;
 
   if (res == NULL)
     return FALSE;
   self->page_filters = g_strcmp0(cd_pg_value(res, 0, 0), "t") == 0;
   if (!self->page_filters && create) {
-    if (!cd_pg_begin(self, error))
+    if (!cd_pg_search_run_script(self, cd_pg_page_filters_sql, &refused, error))
       return FALSE;
-    if (!cd_pg_exec_ok(self, "SELECT pg_advisory_xact_lock(4348445400)", NULL, "cannot lock the schema", error)) {
-      cd_pg_rollback(self);
-      return FALSE;
-    }
-    /* a multi-statement string runs through the simple protocol */
-    PQclear(res);
-    res = PQexec(self->conn, cd_pg_page_filters_sql);
-    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-      g_autofree gchar *msg = g_strstrip(g_strdup(PQresultErrorMessage(res)));
-      g_set_error(error, CD_ERROR, CD_ERROR_ARCHIVE, "%s: cannot add the pages' search filters: %s", self->where, msg);
-      cd_pg_rollback(self);
-      return FALSE;
-    }
-    if (!cd_pg_commit(self, error)) {
-      cd_pg_rollback(self);
+    if (refused != NULL) {
+      g_set_error(error, CD_ERROR, CD_ERROR_ARCHIVE, "%s: cannot add the pages' search filters: %s", self->where,
+                  refused);
       return FALSE;
     }
     self->page_filters = TRUE;
