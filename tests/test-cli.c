@@ -97,6 +97,7 @@ test_cli_bad_inputs(void)
   g_auto(CdTestRun) r = { 0 };
   g_auto(CdTestRun) s = { 0 };
   g_auto(CdTestRun) c = { 0 };
+  g_auto(CdTestRun) j = { 0 };
 
   if (phototest == NULL) {
     cd_test_rm_rf(dir);
@@ -127,11 +128,24 @@ test_cli_bad_inputs(void)
   cd_test_chartdesk(&c, "check", archive, NULL);
   g_assert_cmpint(c.status, ==, 0);
   g_assert_nonnull(strstr(c.out, "no problems found"));
-  /* each step named on stderr as it begins, however quick */
-  g_assert_true(g_str_has_prefix(c.err, "check: database integrity, "));
-  g_assert_nonnull(strstr(c.err, "\ncheck: image checksums ("));
-  g_assert_nonnull(strstr(c.err, "\ncheck: full-text index, "));
-  g_assert_nonnull(strstr(c.err, "\ncheck: audit chain, "));
+  /* each step named on stderr as it begins, however quick, with its place,
+   * the time and CPU time so far; nothing of it on stdout */
+  g_assert_true(g_str_has_prefix(c.err, "check: step 1 of 8: database pages, "));
+  g_assert_nonnull(strstr(c.err, "\ncheck: step 2 of 8: database indexes, "));
+  g_assert_nonnull(strstr(c.err, "\ncheck: step 3 of 8: image checksums ("));
+  g_assert_nonnull(strstr(c.err, "\ncheck: step 7 of 8: full-text index, "));
+  g_assert_nonnull(strstr(c.err, "\ncheck: step 8 of 8: audit chain, "));
+  g_assert_nonnull(strstr(c.err, " s CPU\ncheck: done, "));
+  g_assert_null(strstr(c.out, "check: "));
+
+  /* --json: the findings as a document, the progress still on stderr */
+  cd_test_chartdesk(&j, "check", "--json", archive, NULL);
+  g_assert_cmpint(j.status, ==, 0);
+  g_assert_true(g_str_has_prefix(j.out, "{"));
+  g_assert_nonnull(strstr(j.out, "\"ok\" : true"));
+  g_assert_nonnull(strstr(j.out, "\"problems\" : []"));
+  g_assert_null(strstr(j.out, "check: "));
+  g_assert_nonnull(strstr(j.err, "check: step 1 of 8: "));
   cd_test_rm_rf(dir);
 }
 
