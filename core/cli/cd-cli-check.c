@@ -65,10 +65,10 @@ cd_cli_check_progress(const CdCheckProgressInfo *info, gpointer user_data)
     report->index = info->index;
     report->last = now;
     if (info->unit == CD_CHECK_UNIT_ITEMS && info->total > 0)
-      g_printerr("check: step %u of %u: %s (%" G_GUINT64_FORMAT "), %.1f s in all, %.1f s CPU\n", info->index + 1,
+      g_printerr("check: step %u of %u: %s (%" G_GUINT64_FORMAT "), %.1f s in all, %.2f s CPU\n", info->index + 1,
                  info->n_steps, info->step, info->total, (now - report->started) / 1e6, cd_cli_check_cpu_seconds());
     else
-      g_printerr("check: step %u of %u: %s, %.1f s in all, %.1f s CPU\n", info->index + 1, info->n_steps, info->step,
+      g_printerr("check: step %u of %u: %s, %.1f s in all, %.2f s CPU\n", info->index + 1, info->n_steps, info->step,
                  (now - report->started) / 1e6, cd_cli_check_cpu_seconds());
     return;
   }
@@ -144,7 +144,7 @@ cd_cli_check(gint argc, gchar **argv)
     return CD_EXIT_FAILED;
   }
   if (!opt_quiet)
-    g_printerr("check: done, %.1f s in all, %.1f s CPU\n", (g_get_monotonic_time() - report.started) / 1e6,
+    g_printerr("check: done, %.1f s in all, %.2f s CPU\n", (g_get_monotonic_time() - report.started) / 1e6,
                cd_cli_check_cpu_seconds());
   if (opt_json)
     return cd_cli_check_print_json(argv[1], problems);
