@@ -13,6 +13,9 @@
 #include "cd-util-private.h"
 
 static void cd_archive_check_retention(CdArchive *self, GPtrArray *problems);
+typedef struct _CdCheckState CdCheckState;
+static gboolean cd_archive_check_steps(CdArchive *self, sqlite3 *check_db, CdCheckState *state, GPtrArray *found,
+                                       GError **error);
 
 /* The steps, in the order they run; CdCheckProgressInfo.index is the place
  * in this list. */
@@ -43,12 +46,12 @@ static const struct {
 /* SQLite statement steps between two progress handler calls */
 #define CD_CHECK_TICK_STEPS 100000
 
-typedef struct {
+struct _CdCheckState {
   CdCheckProgress func; /* NULL: nobody listens */
   gpointer data;
   CdCheckProgressInfo info;
   guint64 reported; /* info.done at the last report */
-} CdCheckState;
+};
 
 static void
 cd_archive_check_report(CdCheckState *state)
@@ -501,12 +504,9 @@ cd_archive_check_with_progress(CdArchive *self, CdCheckProgress progress, gpoint
 {
   g_autoptr(GRecMutexLocker) locker = NULL;
   g_autoptr(GPtrArray) found = g_ptr_array_new_with_free_func(g_free);
-  g_autoptr(sqlite3_stmt) images = NULL;
-  g_autoptr(GError) audit_error = NULL;
   g_autoptr(sqlite3) check_db = NULL;
   CdCheckState state = { progress, user_data, { NULL, 0, CD_CHECK_N_STEPS, 0, 0, CD_CHECK_UNIT_NONE }, 0 };
   sqlite3 *db;
-  gint64 bad_entry = 0;
   gboolean ok;
 
   g_return_val_if_fail(CD_IS_ARCHIVE(self), FALSE);
@@ -516,10 +516,35 @@ cd_archive_check_with_progress(CdArchive *self, CdCheckProgress progress, gpoint
     return FALSE;
   db = cd_archive_get_db(self);
   check_db = cd_archive_check_connect(self, &state, error);
-  if (check_db == NULL || !cd_archive_check_database(self, check_db, &state, found, error))
+  if (check_db == NULL)
+    return FALSE;
+  /* the steps on the archive's own connection are heard the same way (the
+   * handler is taken off again whichever way this returns) */
+  if (progress != NULL)
+    sqlite3_progress_handler(db, CD_CHECK_TICK_STEPS, cd_archive_check_tick, &state);
+  ok = cd_archive_check_steps(self, check_db, &state, found, error);
+  if (progress != NULL)
+    sqlite3_progress_handler(db, 0, NULL, NULL);
+  if (!ok)
+    return FALSE;
+  *problems = g_steal_pointer(&found);
+  return TRUE;
+}
+
+/* The steps of cd_archive_check_with_progress(), in order; %FALSE when one
+ * could not run (its findings are in @found either way). */
+static gboolean
+cd_archive_check_steps(CdArchive *self, sqlite3 *check_db, CdCheckState *state, GPtrArray *found, GError **error)
+{
+  g_autoptr(sqlite3_stmt) images = NULL;
+  g_autoptr(GError) audit_error = NULL;
+  sqlite3 *db = cd_archive_get_db(self);
+  gint64 bad_entry = 0;
+
+  if (!cd_archive_check_database(self, check_db, state, found, error))
     return FALSE;
 
-  cd_archive_check_step(&state, CD_CHECK_STEP_IMAGES, cd_check_db_int(db, "SELECT count(*) FROM images"));
+  cd_archive_check_step(state, CD_CHECK_STEP_IMAGES, cd_check_db_int(db, "SELECT count(*) FROM images"));
   images = cd_archive_prepare(self, "SELECT sha256, data FROM images", error);
   if (images == NULL)
     return FALSE;
@@ -529,12 +554,12 @@ cd_archive_check_with_progress(CdArchive *self, CdCheckProgress progress, gpoint
         g_compute_checksum_for_data(G_CHECKSUM_SHA256, sqlite3_column_blob(images, 1), sqlite3_column_bytes(images, 1));
     if (g_strcmp0(key, sum) != 0)
       g_ptr_array_add(found, g_strdup_printf("image %s: stored bytes hash to %s (corrupted)", key, sum));
-    state.info.done++;
-    state.info.total = MAX(state.info.total, state.info.done);
-    if (state.info.done % 1000 == 0)
-      cd_archive_check_report(&state);
+    state->info.done++;
+    state->info.total = MAX(state->info.total, state->info.done);
+    if (state->info.done % 1000 == 0)
+      cd_archive_check_report(state);
   }
-  cd_archive_check_step(&state, CD_CHECK_STEP_ORPHANS, 0);
+  cd_archive_check_step(state, CD_CHECK_STEP_ORPHANS, 0);
   cd_archive_check_count(self, found,
                          "SELECT count(*) FROM images WHERE sha256 NOT IN (SELECT image_sha256 FROM pages "
                          "WHERE image_sha256 IS NOT NULL)",
@@ -543,7 +568,7 @@ cd_archive_check_with_progress(CdArchive *self, CdCheckProgress progress, gpoint
                          "SELECT count(*) FROM pages WHERE image_sha256 IS NOT NULL AND image_sha256 NOT IN "
                          "(SELECT sha256 FROM images)",
                          "pages point at a missing image");
-  cd_archive_check_step(&state, CD_CHECK_STEP_DOCUMENTS, 0);
+  cd_archive_check_step(state, CD_CHECK_STEP_DOCUMENTS, 0);
   cd_archive_check_count(self, found,
                          "SELECT count(*) FROM documents d WHERE NOT EXISTS (SELECT 1 FROM pages p WHERE "
                          "p.document_id = d.id)",
@@ -552,31 +577,23 @@ cd_archive_check_with_progress(CdArchive *self, CdCheckProgress progress, gpoint
                          "SELECT count(*) FROM pages WHERE kind = 'page' AND text IS NULL AND (document_id IS NULL "
                          "OR document_id NOT IN (SELECT document_id FROM tombstones))",
                          "content pages have no text (not recognised)");
-  cd_archive_check_step(&state, CD_CHECK_STEP_DESTROYED, 0);
+  cd_archive_check_step(state, CD_CHECK_STEP_DESTROYED, 0);
   cd_archive_check_retention(self, found);
   /* FTS5 reads its index with blob reads, which the progress handler does
    * not hear: on the counting connection, its bytes read are */
-  cd_archive_check_step(&state, CD_CHECK_STEP_FTS, 0);
+  cd_archive_check_step(state, CD_CHECK_STEP_FTS, 0);
   if (sqlite3_exec(check_db, "INSERT INTO pages_fts (pages_fts, rank) VALUES ('integrity-check', 1)", NULL, NULL,
                    NULL) != SQLITE_OK)
     g_ptr_array_add(found, g_strdup_printf("full-text index does not match the pages: %s", sqlite3_errmsg(check_db)));
-  g_clear_pointer(&check_db, sqlite3_close_v2);
 
-  cd_archive_check_step(&state, CD_CHECK_STEP_AUDIT, 0);
-  if (progress != NULL)
-    sqlite3_progress_handler(db, CD_CHECK_TICK_STEPS, cd_archive_check_tick, &state);
-  ok = cd_archive_verify_audit(self, &bad_entry, &audit_error);
-  if (progress != NULL)
-    sqlite3_progress_handler(db, 0, NULL, NULL);
-  if (!ok) {
+  cd_archive_check_step(state, CD_CHECK_STEP_AUDIT, 0);
+  if (!cd_archive_verify_audit(self, &bad_entry, &audit_error)) {
     if (bad_entry > 0)
       g_ptr_array_add(
           found, g_strdup_printf("%s (first bad audit entry: %" G_GINT64_FORMAT ")", audit_error->message, bad_entry));
     else
       g_ptr_array_add(found, g_strdup(audit_error->message));
   }
-
-  *problems = g_steal_pointer(&found);
   return TRUE;
 }
 
