@@ -65,14 +65,14 @@ static CdLibLoader cd_cairo = { CD_CAIRO_LIBRARY, "the cairo graphics library", 
                                 FALSE, NULL };
 
 #define CD_CAIRO_DEFINE(ret, name, params, args, fallback)                                                            \
-  CD_LIB_LOADER_HIDDEN ret name params                                                                                \
+  ret name params                                                                                                     \
   {                                                                                                                   \
     if (!cd_lib_loader_load(&cd_cairo))                                                                               \
       return fallback;                                                                                                \
     return ((ret(*) params) cd_cairo_functions[CD_CAIRO_##name])args;                                                 \
   }
 #define CD_CAIRO_DEFINE_VOID(name, params, args)                                                                      \
-  CD_LIB_LOADER_HIDDEN void name params                                                                               \
+  void name params                                                                                                    \
   {                                                                                                                   \
     if (cd_lib_loader_load(&cd_cairo))                                                                                \
       ((void(*) params) cd_cairo_functions[CD_CAIRO_##name])args;                                                     \
@@ -81,7 +81,7 @@ CD_CAIRO_FUNCTIONS(CD_CAIRO_DEFINE, CD_CAIRO_DEFINE_VOID)
 
 /* without cairo, the text has no extent (rather than whatever was in
  * @extents) */
-CD_LIB_LOADER_HIDDEN void
+void
 cairo_text_extents(cairo_t *cr, const char *utf8, cairo_text_extents_t *extents)
 {
   if (cd_lib_loader_load(&cd_cairo))

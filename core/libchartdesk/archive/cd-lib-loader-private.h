@@ -24,10 +24,4 @@ typedef struct {
 
 gboolean cd_lib_loader_load(CdLibLoader *loader);
 
-/* The forwarders stay inside the executable that links them: they are not
- * in its dynamic symbol table (GModule links executables with
- * --export-dynamic), so a plugin that links the library itself (poppler's
- * cairo in the files plugin) binds to the library, not to them. */
-#define CD_LIB_LOADER_HIDDEN __attribute__((visibility("hidden")))
-
 G_END_DECLS

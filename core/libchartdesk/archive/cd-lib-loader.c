@@ -12,6 +12,14 @@
  * Their callers keep calling them by their own names; the forwarders in
  * cd-pq-loader.c and cd-cairo-loader.c open the library with GModule on the
  * first call, in whichever thread, and keep it for the life of the process.
+ *
+ * The executables are linked with --export-dynamic (gmodule-2.0 asks for
+ * it), so the forwarders are what a plugin linking the library itself
+ * binds to too (poppler's cairo calls in the files plugin): they pass each
+ * call on to the library's own function, found in the library's handle,
+ * never to themselves. Hiding them instead is refused by the linker for a
+ * program that links such a library directly (a hidden symbol referenced
+ * by a DSO).
  */
 #include "config.h"
 

@@ -92,21 +92,21 @@ cd_pq_parse_failed(char **errmsg)
 }
 
 #define CD_PQ_DEFINE(ret, name, params, args, fallback)                                                               \
-  CD_LIB_LOADER_HIDDEN ret name params                                                                                \
+  ret name params                                                                                                     \
   {                                                                                                                   \
     if (!cd_lib_loader_load(&cd_pq))                                                                                  \
       return fallback;                                                                                                \
     return ((ret(*) params) cd_pq_functions[CD_PQ_##name])args;                                                       \
   }
 #define CD_PQ_DEFINE_VOID(name, params, args)                                                                         \
-  CD_LIB_LOADER_HIDDEN void name params                                                                               \
+  void name params                                                                                                    \
   {                                                                                                                   \
     if (cd_lib_loader_load(&cd_pq))                                                                                   \
       ((void(*) params) cd_pq_functions[CD_PQ_##name])args;                                                           \
   }
 CD_PQ_FUNCTIONS(CD_PQ_DEFINE, CD_PQ_DEFINE_VOID)
 
-CD_LIB_LOADER_HIDDEN void
+void
 PQfreemem(void *ptr)
 {
   if (cd_lib_loader_load(&cd_pq))
