@@ -19,6 +19,50 @@ tmpdir(void)
   return dir;
 }
 
+/* libpq is loaded when a PostgreSQL archive is first used, not when the
+ * process starts (issue 18: its libraries cost every CLI run): with a
+ * broken libpq.so.5 first on the library path, `chartdesk --version` and a
+ * search of an SQLite archive run, and a postgresql:// archive fails with
+ * a message naming the library. */
+static void
+test_cli_libpq_on_demand(void)
+{
+  g_autofree gchar *dir = g_dir_make_tmp("cd-cli-libpq-XXXXXX", NULL);
+  g_autofree gchar *libdir = g_build_filename(dir, "lib", NULL);
+  g_autofree gchar *fake = g_build_filename(libdir, "libpq.so.5", NULL);
+  g_autofree gchar *archive = g_build_filename(dir, "a.archive", NULL);
+  g_autofree gchar *csv = g_build_filename(dir, "mpi.csv", NULL);
+  g_autofree gchar *saved = g_strdup(g_getenv("LD_LIBRARY_PATH"));
+  g_autoptr(GError) error = NULL;
+  g_auto(CdTestRun) m = { 0 };
+  g_auto(CdTestRun) v = { 0 };
+  g_auto(CdTestRun) s = { 0 };
+  g_auto(CdTestRun) p = { 0 };
+
+  g_assert_cmpint(g_mkdir(libdir, 0755), ==, 0);
+  g_assert_true(g_file_set_contents(fake, "not a shared library\n", -1, &error));
+  g_assert_true(g_file_set_contents(csv, "mrn,family,given,dob\n00000001,DOE,JANE,1970-01-01\n", -1, &error));
+  cd_test_chartdesk(&m, "mpi", "import", archive, csv, NULL);
+  g_assert_cmpint(m.status, ==, 0);
+
+  g_setenv("LD_LIBRARY_PATH", libdir, TRUE);
+  cd_test_chartdesk(&v, "--version", NULL);
+  cd_test_chartdesk(&s, "search", "--no-service", archive, "anything", NULL);
+  cd_test_chartdesk(&p, "search", "postgresql://nobody@127.0.0.1:1/none", "anything", NULL);
+  if (saved != NULL)
+    g_setenv("LD_LIBRARY_PATH", saved, TRUE);
+  else
+    g_unsetenv("LD_LIBRARY_PATH");
+
+  g_assert_cmpint(v.status, ==, 0);
+  g_assert_true(g_str_has_prefix(v.out, "chartdesk "));
+  g_assert_cmpint(s.status, ==, 0);
+  g_assert_nonnull(strstr(s.out, "No matches."));
+  g_assert_cmpint(p.status, !=, 0);
+  g_assert_nonnull(strstr(p.err, "cannot connect: cannot load libpq.so.5 (PostgreSQL's client library): "));
+  cd_test_rm_rf(dir);
+}
+
 /* Every command answers --help with its usage and status 0; an unknown
  * command or missing arguments are usage errors (status 2). */
 static void
@@ -97,6 +141,7 @@ test_cli_bad_inputs(void)
   g_auto(CdTestRun) r = { 0 };
   g_auto(CdTestRun) s = { 0 };
   g_auto(CdTestRun) c = { 0 };
+  g_auto(CdTestRun) j = { 0 };
 
   if (phototest == NULL) {
     cd_test_rm_rf(dir);
@@ -127,11 +172,24 @@ test_cli_bad_inputs(void)
   cd_test_chartdesk(&c, "check", archive, NULL);
   g_assert_cmpint(c.status, ==, 0);
   g_assert_nonnull(strstr(c.out, "no problems found"));
-  /* each step named on stderr as it begins, however quick */
-  g_assert_true(g_str_has_prefix(c.err, "check: database integrity, "));
-  g_assert_nonnull(strstr(c.err, "\ncheck: image checksums ("));
-  g_assert_nonnull(strstr(c.err, "\ncheck: full-text index, "));
-  g_assert_nonnull(strstr(c.err, "\ncheck: audit chain, "));
+  /* each step named on stderr as it begins, however quick, with its place,
+   * the time and CPU time so far; nothing of it on stdout */
+  g_assert_true(g_str_has_prefix(c.err, "check: step 1 of 8: database pages, "));
+  g_assert_nonnull(strstr(c.err, "\ncheck: step 2 of 8: database indexes, "));
+  g_assert_nonnull(strstr(c.err, "\ncheck: step 3 of 8: image checksums ("));
+  g_assert_nonnull(strstr(c.err, "\ncheck: step 7 of 8: full-text index, "));
+  g_assert_nonnull(strstr(c.err, "\ncheck: step 8 of 8: audit chain, "));
+  g_assert_nonnull(strstr(c.err, " s CPU\ncheck: done, "));
+  g_assert_null(strstr(c.out, "check: "));
+
+  /* --json: the findings as a document, the progress still on stderr */
+  cd_test_chartdesk(&j, "check", "--json", archive, NULL);
+  g_assert_cmpint(j.status, ==, 0);
+  g_assert_true(g_str_has_prefix(j.out, "{"));
+  g_assert_nonnull(strstr(j.out, "\"ok\" : true"));
+  g_assert_nonnull(strstr(j.out, "\"problems\" : []"));
+  g_assert_null(strstr(j.out, "check: "));
+  g_assert_nonnull(strstr(j.err, "check: step 1 of 8: "));
   cd_test_rm_rf(dir);
 }
 
@@ -819,6 +877,7 @@ main(int argc, char **argv)
 {
   g_test_init(&argc, &argv, NULL);
   g_test_add_func("/chartdesk/cli/help", test_cli_help);
+  g_test_add_func("/chartdesk/cli/libpq-on-demand", test_cli_libpq_on_demand);
   g_test_add_func("/chartdesk/cli/plugins", test_cli_plugins);
   g_test_add_func("/chartdesk/cli/bad-inputs", test_cli_bad_inputs);
   g_test_add_func("/chartdesk/cli/second-writer", test_cli_second_writer);

@@ -11,7 +11,7 @@ with. Never run by the test suite; see "Benchmarks" in the README.
                                                            charts and mtsamples vs a bag-of-words MLP
   tests/bench/bench.py index    [--pages 200] [--tune]   boundaries, page types, filing on held-out templates
   tests/bench/bench.py types CHARTS EXPORT [--fresh-model]  those page types under other classifier weights
-  tests/bench/bench.py search-scale [--pages 100000] [--runs 20]  search latency per query class on an archive
+  tests/bench/bench.py search-scale [--pages 100000] [--runs 20] [--against BUILD]  search latency per query class on an archive
                                                            it builds (mtsamples text, shared page image)
                                        [--backends sqlite,postgresql]  ... and on a private PostgreSQL cluster,
                                                            side by side
@@ -876,6 +876,8 @@ def main():
                    help="merge the archive's search index first (`chartdesk archive optimize`)")
     p.add_argument("--workdir", help="where the archive is built (default: the build directory's bench/)")
     p.add_argument("--ingest", help="also `chartdesk ingest DIR` into an empty archive and the big one: pages/min")
+    p.add_argument("--against", metavar="BUILD",
+                   help="only the CLI: this build's and BUILD's chartdesk, runs interleaved, p50/p99 side by side")
     p.add_argument("--backends", default="sqlite",
                    help="'sqlite' (default), or 'sqlite,postgresql': both side by side (tests/bench/pgscale.py)")
     p.add_argument("--pg-index", default="rum", choices=("rum", "gin"),

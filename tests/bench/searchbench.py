@@ -251,6 +251,10 @@ def cmd_search_scale(args, build_dir, chartdesk, env, shared_data):
         pgscale.side_by_side(args, build_dir, chartdesk, env, workdir, archive, db, n_pages)
         print("\n(whole run %.0f s)" % (time.monotonic() - t))
         return
+    if getattr(args, "against", None):
+        cli_against(args, chartdesk, env, archive, db, n_pages)
+        print("\n(whole run %.0f s)" % (time.monotonic() - t))
+        return
     print()
     print("| query | CLI p50 | CLI p99 | in-process p50 | p99 | bare FTS5 p50 | plan | total | answer |")
     print("|---|---|---|---|---|---|---|---|---|")
@@ -292,6 +296,41 @@ def cmd_search_scale(args, build_dir, chartdesk, env, shared_data):
         db.close()
         ingest_rates(args, chartdesk, env, workdir, archive, n_pages)
     print("\n(whole run %.0f s)" % (time.monotonic() - t))
+
+
+def cli_run(cmd, env):
+    t0 = time.monotonic()
+    p = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    if p.returncode != 0:
+        sys.exit("%s: %s" % (" ".join(cmd), p.stderr))
+    return 1000 * (time.monotonic() - t0), json.loads(p.stdout)
+
+
+# --against OTHER_BUILD: the CLI of this build and of another one (the same
+# source before a change, say) on the same archive, their runs interleaved
+# query by query, so that both see the same load; the answers must agree.
+def cli_against(args, chartdesk, env, archive, db, n_pages):
+    other = os.path.join(args.against, "core", "cli", "chartdesk")
+    if not os.path.exists(other):
+        sys.exit("--against: %s not found" % other)
+    print("\nCLI time per query, this build against %s, runs interleaved (load %s)\n"
+          % (args.against, " ".join(open("/proc/loadavg").read().split()[:3])))
+    print("| query | other p50 | other p99 | this p50 | this p99 | answers |")
+    print("|---|---|---|---|---|---|")
+    for name, argv in classes(db, n_pages):
+        tail = ["search", "--no-service", "--json", archive] + argv
+        mine, theirs, same = [], [], True
+        for _ in range(args.runs):
+            t_other, out_other = cli_run([other] + tail, env)
+            t_mine, out_mine = cli_run([chartdesk] + tail, env)
+            theirs.append(t_other)
+            mine.append(t_mine)
+            same &= out_other["total"] == out_mine["total"] and \
+                [h["page"] for h in out_other["hits"]] == [h["page"] for h in out_mine["hits"]]
+        print("| %s | %.0f ms | %.0f ms | %.0f ms | %.0f ms | %s |"
+              % (name, pct(theirs, 0.5), pct(theirs, 0.99), pct(mine, 0.5), pct(mine, 0.99),
+                 "the same" if same else "**DIFFER**"), flush=True)
+    print("(load %s)" % " ".join(open("/proc/loadavg").read().split()[:3]))
 
 
 # --through service,web: the same query classes as a station's user and a

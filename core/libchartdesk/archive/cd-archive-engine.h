@@ -379,17 +379,54 @@ gboolean cd_audit_key_set_default(const gchar *path, GError **error);
 gboolean cd_archive_check(CdArchive *self, GPtrArray **problems, GError **error);
 
 /**
- * CdCheckProgress:
- * @step: what the check is doing (`image checksums`, `full-text index`, ...)
- * @done: how far it is in @step, 0 when not counted
+ * CdCheckUnit:
+ * @CD_CHECK_UNIT_NONE: the step is not counted (@done and @total are 0)
+ * @CD_CHECK_UNIT_ITEMS: @done and @total count things (stored images)
+ * @CD_CHECK_UNIT_BYTES: @done counts bytes of the archive file read, of
+ *   @total (its size) when the step reads each page once, else 0
+ *
+ * What #CdCheckProgressInfo's @done and @total count.
+ *
+ * Since: 0.3
+ */
+typedef enum {
+  CD_CHECK_UNIT_NONE,
+  CD_CHECK_UNIT_ITEMS,
+  CD_CHECK_UNIT_BYTES,
+} CdCheckUnit;
+
+/**
+ * CdCheckProgressInfo:
+ * @step: what the check is doing (`database pages`, `image checksums`, ...)
+ * @index: the step's place, from 0; steps come in order and none is skipped
+ * @n_steps: how many steps the check has
+ * @done: how far it is in @step (see @unit)
  * @total: how far it goes, 0 when not known
+ * @unit: what @done and @total count
+ *
+ * Where cd_archive_check_with_progress() is.
+ *
+ * Since: 0.3
+ */
+typedef struct {
+  const gchar *step;
+  guint index;
+  guint n_steps;
+  guint64 done;
+  guint64 total;
+  CdCheckUnit unit;
+} CdCheckProgressInfo;
+
+/**
+ * CdCheckProgress:
+ * @info: where the check is
  * @user_data: the data given with the function
  *
  * See cd_archive_check_with_progress().
  *
  * Since: 0.2
  */
-typedef void (*CdCheckProgress)(const gchar *step, guint64 done, guint64 total, gpointer user_data);
+typedef void (*CdCheckProgress)(const CdCheckProgressInfo *info, gpointer user_data);
 gboolean cd_archive_check_with_progress(CdArchive *self, CdCheckProgress progress, gpointer user_data,
                                         GPtrArray **problems, GError **error);
 

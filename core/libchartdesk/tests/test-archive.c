@@ -1374,40 +1374,172 @@ test_archive_audit_edited(Fixture *f, gconstpointer data)
   g_assert_true(found);
 }
 
-static void
-record_progress(const gchar *step, guint64 done, guint64 total, gpointer user_data)
-{
-  GPtrArray *steps = user_data;
+typedef struct {
+  GPtrArray *steps;       /* "NAME TOTAL" of each step as it began */
+  GArray *last;           /* the last CdCheckProgressInfo seen of each step */
+  guint n_steps;
+} CheckSeen;
 
-  g_assert_cmpuint(done, <=, MAX(done, total));
-  if (total > 0)
-    g_assert_cmpuint(done, <=, total);
-  if (steps->len == 0 || g_strcmp0(g_ptr_array_index(steps, steps->len - 1), step) != 0)
-    g_ptr_array_add(steps, g_strdup_printf("%s %" G_GUINT64_FORMAT, step, total));
+static void
+record_progress(const CdCheckProgressInfo *info, gpointer user_data)
+{
+  CheckSeen *seen = user_data;
+
+  g_assert_nonnull(info->step);
+  g_assert_cmpuint(info->n_steps, >, 0);
+  g_assert_cmpuint(info->index, <, info->n_steps);
+  if (info->total > 0)
+    g_assert_cmpuint(info->done, <=, info->total);
+  if (info->unit == CD_CHECK_UNIT_NONE)
+    g_assert_cmpuint(info->done, ==, 0);
+  seen->n_steps = info->n_steps;
+  if (seen->steps->len == 0 || info->index != seen->last->len - 1) {
+    /* the next step, never one skipped or one seen again, begun at 0 */
+    g_assert_cmpuint(info->index, ==, seen->steps->len);
+    g_assert_cmpuint(info->done, ==, 0);
+    g_ptr_array_add(seen->steps, g_strdup_printf("%s %" G_GUINT64_FORMAT, info->step, info->total));
+    g_array_append_val(seen->last, *info);
+    return;
+  }
+  /* within a step: it only goes forward */
+  g_assert_cmpstr(info->step, ==, g_array_index(seen->last, CdCheckProgressInfo, info->index).step);
+  g_assert_cmpuint(info->done, >=, g_array_index(seen->last, CdCheckProgressInfo, info->index).done);
+  g_array_index(seen->last, CdCheckProgressInfo, info->index) = *info;
 }
 
-/* chartdesk check says what it is doing, each step in turn, the images with
+/* chartdesk check says what it is doing: each step once, in order, none
+ * skipped, each begun at 0 and only going forward; the database pass counted
+ * in bytes of the file (read, and no more than its size), the images by
  * their count; a clean archive checks clean. */
 static void
 test_archive_check_progress(Fixture *f, gconstpointer data)
 {
   g_autoptr(CdArchive) archive = open_writer(f->path);
   g_autoptr(GPtrArray) steps = g_ptr_array_new_with_free_func(g_free);
+  g_autoptr(GArray) last = g_array_new(FALSE, TRUE, sizeof(CdCheckProgressInfo));
   g_autoptr(GPtrArray) problems = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree gchar *images = NULL;
+  g_autofree gchar *pages = NULL;
+  CheckSeen seen = { steps, last, 0 };
+  gint64 n_images, file_size;
 
   fill_for_search(archive);
-  images = g_strdup_printf("image checksums %" G_GINT64_FORMAT, archive_int(archive, "SELECT count(*) FROM images"));
-  g_assert_true(cd_archive_check_with_progress(archive, record_progress, steps, &problems, &error));
+  n_images = archive_int(archive, "SELECT count(*) FROM images");
+  file_size = archive_int(archive, "PRAGMA page_count") * archive_int(archive, "PRAGMA page_size");
+  images = g_strdup_printf("image checksums %" G_GINT64_FORMAT, n_images);
+  pages = g_strdup_printf("database pages %" G_GINT64_FORMAT, file_size);
+  g_assert_true(cd_archive_check_with_progress(archive, record_progress, &seen, &problems, &error));
   g_assert_no_error(error);
   g_assert_cmpuint(problems->len, ==, 0);
-  g_assert_cmpuint(steps->len, ==, 7);
-  g_assert_cmpstr(g_ptr_array_index(steps, 0), ==, "database integrity 0");
-  g_assert_cmpstr(g_ptr_array_index(steps, 1), ==, images);
-  g_assert_cmpstr(g_ptr_array_index(steps, 4), ==, "destroyed documents 0");
-  g_assert_cmpstr(g_ptr_array_index(steps, 5), ==, "full-text index 0");
-  g_assert_cmpstr(g_ptr_array_index(steps, 6), ==, "audit chain 0");
+  g_assert_cmpuint(steps->len, ==, 8);
+  g_assert_cmpuint(seen.n_steps, ==, 8);
+  g_assert_cmpstr(g_ptr_array_index(steps, 0), ==, pages);
+  g_assert_cmpstr(g_ptr_array_index(steps, 1), ==, "database indexes 0");
+  g_assert_cmpstr(g_ptr_array_index(steps, 2), ==, images);
+  g_assert_cmpstr(g_ptr_array_index(steps, 3), ==, "orphans and missing images 0");
+  g_assert_cmpstr(g_ptr_array_index(steps, 4), ==, "documents and pages 0");
+  g_assert_cmpstr(g_ptr_array_index(steps, 5), ==, "destroyed documents 0");
+  g_assert_cmpstr(g_ptr_array_index(steps, 6), ==, "full-text index 0");
+  g_assert_cmpstr(g_ptr_array_index(steps, 7), ==, "audit chain 0");
+  /* the b-tree walk read the file's pages, each at most once */
+  g_assert_cmpint(g_array_index(last, CdCheckProgressInfo, 0).unit, ==, CD_CHECK_UNIT_BYTES);
+  g_assert_cmpuint(g_array_index(last, CdCheckProgressInfo, 0).done, >, 0);
+  g_assert_cmpuint(g_array_index(last, CdCheckProgressInfo, 0).done, <=, file_size);
+  /* every image checksummed; FTS5's check counted in bytes (here its
+   * index is still in the page cache of the database pass: none read) */
+  g_assert_cmpuint(g_array_index(last, CdCheckProgressInfo, 2).done, ==, n_images);
+  g_assert_cmpint(g_array_index(last, CdCheckProgressInfo, 6).unit, ==, CD_CHECK_UNIT_BYTES);
+
+  /* the same steps without a listener find the same */
+  g_clear_pointer(&problems, g_ptr_array_unref);
+  g_assert_true(cd_archive_check(archive, &problems, &error));
+  g_assert_cmpuint(problems->len, ==, 0);
+}
+
+static gboolean
+problems_mention(GPtrArray *problems, const gchar *what)
+{
+  for (guint i = 0; i < problems->len; i++)
+    if (strstr(g_ptr_array_index(problems, i), what) != NULL)
+      return TRUE;
+  return FALSE;
+}
+
+/* A corrupted index is reported by check: an index whose entries no longer
+ * follow its rows (SQLite's second pass, rows against indexes), and an
+ * index page scribbled over in the file (its first pass, the b-tree walk);
+ * both named "database: ...", and the check still runs its other steps. */
+static void
+test_archive_check_corrupt(Fixture *f, gconstpointer data)
+{
+  g_autoptr(GPtrArray) problems = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree gchar *index = NULL;
+  g_autofree gchar *index_sql = NULL;
+  g_autofree gchar *sql = NULL;
+  gint64 root, page_size;
+
+  {
+    g_autoptr(CdArchive) archive = open_writer(f->path);
+    fill_for_search(archive);
+  }
+  {
+    /* the index on the pages' documents now claims to index their seq:
+     * its entries are those of document_id, so rows are missing from it */
+    g_autoptr(sqlite3) raw = raw_open(f->path);
+    index = raw_text(raw, "SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'pages' "
+                          "AND sql LIKE '%(document_id%' ORDER BY name LIMIT 1");
+    index_sql = raw_text(raw, "SELECT sql FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'pages' "
+                              "AND sql LIKE '%(document_id%' ORDER BY name LIMIT 1");
+    sql = g_strdup_printf("PRAGMA writable_schema = ON; UPDATE sqlite_schema SET sql = 'CREATE INDEX %s ON "
+                          "pages(seq, id)' WHERE name = '%s'; PRAGMA writable_schema = OFF",
+                          index, index);
+    raw_exec(raw, sql);
+  }
+  {
+    g_autoptr(CdArchive) archive = open_writer(f->path);
+    g_assert_true(cd_archive_check(archive, &problems, &error));
+    g_assert_no_error(error);
+    g_assert_true(problems_mention(problems, "database: "));
+    g_assert_true(problems_mention(problems, index));
+  }
+  g_clear_pointer(&problems, g_ptr_array_unref);
+  {
+    g_autoptr(sqlite3) raw = raw_open(f->path);
+    g_autofree gchar *restore = g_strdup_printf("PRAGMA writable_schema = ON; UPDATE sqlite_schema SET sql = "
+                                                "'%s' WHERE name = '%s'; PRAGMA writable_schema = OFF",
+                                                index_sql, index);
+    raw_exec(raw, restore);
+    g_free(sql);
+    sql = g_strdup_printf("SELECT rootpage FROM sqlite_schema WHERE name = '%s'", index);
+    root = raw_int(raw, sql);
+    page_size = raw_int(raw, "PRAGMA page_size");
+    /* everything in the main file, nothing left in the WAL */
+    raw_exec(raw, "PRAGMA wal_checkpoint(TRUNCATE)");
+  }
+  {
+    g_autoptr(CdArchive) archive = open_writer(f->path);
+    g_assert_true(cd_archive_check(archive, &problems, &error));
+    g_assert_no_error(error);
+    g_assert_cmpuint(problems->len, ==, 0);
+  }
+  g_clear_pointer(&problems, g_ptr_array_unref);
+  {
+    /* the b-tree page header of the index's root: a page type that is none */
+    FILE *file = fopen(f->path, "r+b");
+    static const guint8 garbage[8] = { 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55 };
+    g_assert_nonnull(file);
+    g_assert_cmpint(fseek(file, (root - 1) * page_size, SEEK_SET), ==, 0);
+    g_assert_cmpuint(fwrite(garbage, 1, sizeof(garbage), file), ==, sizeof(garbage));
+    g_assert_cmpint(fclose(file), ==, 0);
+  }
+  {
+    g_autoptr(CdArchive) archive = open_writer(f->path);
+    g_assert_true(cd_archive_check(archive, &problems, &error));
+    g_assert_no_error(error);
+    g_assert_true(problems_mention(problems, "database: "));
+  }
 }
 
 /* An entry deleted from the middle of the log breaks the chain at the entry
@@ -2452,6 +2584,7 @@ main(int argc, char **argv)
   ADD("search-text-set", test_archive_search_text_set);
   ADD("find-patients", test_archive_find_patients);
   ADD("check-progress", test_archive_check_progress);
+  ADD("check-corrupt", test_archive_check_corrupt);
   ADD("audit-every-read", test_archive_audit_every_read);
   ADD("audit-append-only", test_archive_audit_append_only);
   ADD("audit-edited", test_archive_audit_edited);
