@@ -2253,6 +2253,21 @@ test_archive_document_page_ranges(Fixture *f, gconstpointer data)
   /* an edit of the document itself is still a change */
   raw_exec(raw, "DELETE FROM document_changes; UPDATE documents SET type = 'consultation' WHERE id = 3");
   g_assert_cmpint(raw_int(raw, "SELECT document_id FROM document_changes"), ==, 3);
+
+  /* check finds ranges a writer set around the triggers */
+  raw_exec(raw, "UPDATE documents SET n_pages = 9 WHERE id = 1");
+  g_clear_pointer(&raw, sqlite3_close);
+  {
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GPtrArray) problems = NULL;
+    g_autofree gchar *joined = NULL;
+    archive = open_writer(f->path);
+    g_assert_true(cd_archive_check(archive, &problems, &error));
+    g_assert_no_error(error);
+    g_ptr_array_add(problems, NULL);
+    joined = g_strjoinv("\n", (gchar **) problems->pdata);
+    g_assert_nonnull(strstr(joined, "1 documents' page ranges (first_page, last_page, n_pages) disagree"));
+  }
 }
 
 /* An archive of schema 3 with a plain SHA-256 log migrates to schema 4: its
