@@ -968,6 +968,23 @@ cd_deliver_drop_emptied(CdDelivery *d, gint64 server_doc, gint64 into, GError **
  * its pages are on: the server keeps that station's, and an open review
  * item on it says what this station's copy reads, for a person to settle.
  * Nothing of it is filed by this station. */
+
+/* Opens a review item on server document @doc for @reason, unless one for
+ * the same reason is open already (a delivery run again). */
+static gboolean
+cd_pg_open_review_item(CdPgArchive *self, gint64 doc, const gchar *reason, const gchar *now, GError **error)
+{
+  g_autoptr(CdPgParams) p = cd_pg_params_new();
+
+  cd_pg_params_add_int(p, doc);
+  cd_pg_params_add(p, reason);
+  cd_pg_params_add(p, now);
+  return cd_pg_exec_ok(self,
+                       "INSERT INTO review (document_id, reason, created) SELECT $1, $2, $3 WHERE NOT EXISTS (SELECT 1 "
+                       "FROM review WHERE document_id = $1 AND reason = $2 AND resolved IS NULL)",
+                       p, "cannot deliver a review item", error);
+}
+
 static gboolean
 cd_deliver_flag_duplicate(CdDelivery *d, sqlite3_stmt *doc, gint64 spool_doc, gint64 server_doc, gboolean *flagged,
                           GError **error)
@@ -996,15 +1013,7 @@ cd_deliver_flag_duplicate(CdDelivery *d, sqlite3_stmt *doc, gint64 spool_doc, gi
                            "the server keeps station %s's: settle which is right",
                            d->station, spool_doc, mrn != NULL ? mrn : "none", type != NULL ? type : "none", status,
                            cd_pg_value(res, 0, 3) != NULL ? cd_pg_value(res, 0, 3) : "another");
-  g_clear_pointer(&p, cd_pg_params_free);
-  p = cd_pg_params_new();
-  cd_pg_params_add_int(p, server_doc);
-  cd_pg_params_add(p, reason);
-  cd_pg_params_add(p, now);
-  if (!cd_pg_exec_ok(d->self,
-                     "INSERT INTO review (document_id, reason, created) SELECT $1, $2, $3 WHERE NOT EXISTS (SELECT 1 "
-                     "FROM review WHERE document_id = $1 AND reason = $2 AND resolved IS NULL)",
-                     p, "cannot deliver a review item", error))
+  if (!cd_pg_open_review_item(d->self, server_doc, reason, now, error))
     return FALSE;
   *flagged = TRUE;
   return TRUE;
@@ -1098,13 +1107,7 @@ cd_deliver_destruction_refused(CdDelivery *d, sqlite3_stmt *tomb, gint64 spool_d
   reason = g_strdup_printf("station %s destroyed its copy (its document %" G_GINT64_FORMAT ") in retention run %s "
                            "on %s, approved by %s; the server keeps this document: legal hold %s covers it",
                            d->station, spool_doc, cd_col(tomb, 0), cd_col(tomb, 9), cd_col(tomb, 10), ids->str);
-  cd_pg_params_add_int(p, server_doc);
-  cd_pg_params_add(p, reason);
-  cd_pg_params_add(p, now);
-  if (!cd_pg_exec_ok(d->self,
-                     "INSERT INTO review (document_id, reason, created) SELECT $1, $2, $3 WHERE NOT EXISTS (SELECT 1 "
-                     "FROM review WHERE document_id = $1 AND reason = $2 AND resolved IS NULL)",
-                     p, "cannot deliver a review item", error))
+  if (!cd_pg_open_review_item(d->self, server_doc, reason, now, error))
     return FALSE;
   json_object_set_int_member(detail, "run", sqlite3_column_int64(tomb, 0));
   json_object_set_string_member(detail, "destroyed_at", cd_col(tomb, 9));
