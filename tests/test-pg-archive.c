@@ -793,6 +793,15 @@ static const gchar delta_policy[] = "[policy]\n"
                                     "floor-years=1\n"
                                     "facility=Test General Hospital HIM\n";
 
+/* The server document a station's document @spool_doc was delivered as. */
+static gint64
+server_doc_of(Fixture *f, gint64 spool_doc)
+{
+  g_autofree gchar *sql =
+      g_strdup_printf("SELECT document_id FROM deliveries WHERE source_document_id = %" G_GINT64_FORMAT, spool_doc);
+  return cd_pg_test_db_int(f, sql);
+}
+
 /* Page text and images changed on the station after delivery reach the
  * server once, by the same change counter: retention destroying
  * documents (their pages' text, words and images emptied), then writers
@@ -817,7 +826,6 @@ test_pg_deliver_page_content(Fixture *f, gconstpointer data)
   g_autofree gchar *b = NULL;
   g_autofree gchar *before = NULL;
   g_autofree gchar *after = NULL;
-  g_autofree gchar *victim_sql = NULL;
   CdDeliverStats stats = { 0 };
   JsonArray *destroyed;
   gint64 victim, victim_server;
@@ -828,7 +836,7 @@ test_pg_deliver_page_content(Fixture *f, gconstpointer data)
   g_assert_no_error(error);
   g_assert_cmpuint(stats.documents, ==, 6);
   /* document 1's first page reads "… metoprolol …": found on the server */
-  victim_server = cd_pg_test_db_int(f, "SELECT document_id FROM deliveries WHERE source_document_id = 1");
+  victim_server = server_doc_of(f, 1);
   g_assert_true(server_finds(server, "metoprolol", victim_server, NULL));
 
   /* the station destroys what retention makes due (every filed
@@ -843,9 +851,7 @@ test_pg_deliver_page_content(Fixture *f, gconstpointer data)
   destroyed = json_object_get_array_member(json_node_get_object(run), "destroyed");
   g_assert_cmpuint(json_array_get_length(destroyed), >, 0);
   victim = json_array_get_int_element(destroyed, 0);
-  victim_sql =
-      g_strdup_printf("SELECT document_id FROM deliveries WHERE source_document_id = %" G_GINT64_FORMAT, victim);
-  victim_server = cd_pg_test_db_int(f, victim_sql);
+  victim_server = server_doc_of(f, victim);
   g_test_message("destroyed %u documents, the first spool %" G_GINT64_FORMAT " (server %" G_GINT64_FORMAT ")",
                  json_array_get_length(destroyed), victim, victim_server);
   g_assert_true(
@@ -1463,14 +1469,6 @@ spool_text(CdArchive *spool, const gchar *sql)
   g_assert_no_error(error);
   g_assert_cmpint(sqlite3_step(stmt), ==, SQLITE_ROW);
   return g_strdup((const gchar *) sqlite3_column_text(stmt, 0));
-}
-
-static gint64
-server_doc_of(Fixture *f, gint64 spool_doc)
-{
-  g_autofree gchar *sql =
-      g_strdup_printf("SELECT document_id FROM deliveries WHERE source_document_id = %" G_GINT64_FORMAT, spool_doc);
-  return cd_pg_test_db_int(f, sql);
 }
 
 /* Retention on the server (schema 5). Holds are placed on the server by

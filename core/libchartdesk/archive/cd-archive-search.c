@@ -1163,7 +1163,11 @@ cd_search_count_filter_pages(CdArchive *self, const CdSearchQuery *query, const 
  * row), in pages added to a text-set plan's set (the documents index, then
  * pages_document): about 10 at 1 M pages (16 µs a check in the 3-pass slow
  * class, 1.6 µs a page of its set, both under load); 4, because a broad
- * filter's checks are of recent matches, whose pages are cache-hot. */
+ * filter's checks are of recent matches, whose pages are cache-hot.
+ * Measured before schema 13: since then a set is built from documents'
+ * page ranges, several pages an index entry, so this overstates its cost
+ * and the set is chosen in fewer cases than it would pay (not measured
+ * again). */
 #define CD_SEARCH_SET_PAGES_PER_CHECK 4
 
 /* Whether a text-set plan's set of @filter_pages pages costs less to build
