@@ -1286,6 +1286,112 @@ test_service_concurrent_reads(Fixture *f, gconstpointer data)
   g_assert_cmpuint(archived_pages(f->archive), ==, total);
 }
 
+/* The daemon's descriptors open on @path (its links in /proc, a removed
+ * file's ending in " (deleted)"): @deleted counts those. */
+static guint
+daemon_open_files(Fixture *f, const gchar *path, guint *deleted)
+{
+  g_autofree gchar *fds = g_strdup_printf("/proc/%s/fd", g_subprocess_get_identifier(f->daemon));
+  g_autofree gchar *gone = g_strdup_printf("%s (deleted)", path);
+  g_autoptr(GDir) dir = g_dir_open(fds, 0, NULL);
+  const gchar *name;
+  guint n = 0;
+
+  *deleted = 0;
+  g_assert_nonnull(dir);
+  while ((name = g_dir_read_name(dir)) != NULL) {
+    g_autofree gchar *link = g_build_filename(fds, name, NULL);
+    g_autofree gchar *target = g_file_read_link(link, NULL);
+    if (g_strcmp0(target, path) == 0)
+      n++;
+    else if (g_strcmp0(target, gone) == 0)
+      (*deleted)++;
+  }
+  return n;
+}
+
+/* The total of a D-Bus Search for the documents in review (these
+ * workflows read no text, and find no patient). */
+static gint64
+service_review_total(Fixture *f)
+{
+  g_autoptr(GVariantBuilder) query = g_variant_builder_new(G_VARIANT_TYPE("a{sv}"));
+  g_autoptr(GError) error = NULL;
+  g_autofree gchar *hits = NULL;
+  g_autoptr(JsonNode) node = NULL;
+
+  g_variant_builder_add(query, "{sv}", "status", g_variant_new_string("review"));
+  cd_dbus_chartdesk1_call_search_sync(f->proxy, f->archive, g_variant_builder_end(query), &hits, NULL, &error);
+  g_assert_no_error(error);
+  node = json_from_string(hits, &error);
+  g_assert_no_error(error);
+  return json_object_get_int_member(json_node_get_object(node), "total");
+}
+
+/* Between reads the service keeps the archive open (a warm page cache for
+ * the next search), but never answers for a file that is no longer at the
+ * path: a copy put in its place is opened anew, and the old connection
+ * closes without touching the new file's -wal and -shm. With a short
+ * archive-idle-seconds an unused archive is closed. */
+static void
+test_service_archive_idle(Fixture *f, gconstpointer data)
+{
+  g_autofree gchar *cli = g_test_build_filename(G_TEST_BUILT, "core", "cli", "chartdesk", NULL);
+  g_autofree gchar *workflow = g_test_build_filename(G_TEST_DIST, "tests", "service", "service-test.workflow", NULL);
+  g_autofree gchar *first = make_inputs(f, "first", 2, 1, 41);
+  g_autofree gchar *more = make_inputs(f, "more", 5, 1, 42);
+  g_autofree gchar *copy = g_build_filename(f->dir, "restored.archive", NULL);
+  g_autoptr(GSubprocess) proc = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree gchar *integrity = NULL;
+  gint64 before, after, deadline;
+  guint id, deleted = 0;
+
+  write_config(f, NULL); /* the default: 600 s */
+  daemon_start(f);
+  id = start_batch(f, first);
+  wait_finished(f, id, 30);
+  before = service_review_total(f);
+  g_assert_cmpint(before, ==, 2);
+  g_assert_cmpuint(daemon_open_files(f, f->archive, &deleted), >=, 1);
+
+  /* a restored copy with other pages, made by another process, put in
+   * the archive's place as an administrator would: the old -wal and -shm
+   * removed with the file */
+  proc = g_subprocess_new(G_SUBPROCESS_FLAGS_STDOUT_SILENCE, &error, cli, "ingest", "--no-service", "--quiet",
+                          "--workflow", workflow, copy, more, NULL);
+  g_assert_no_error(error);
+  g_assert_true(g_subprocess_wait(proc, NULL, &error));
+  g_assert_cmpint(g_subprocess_get_exit_status(proc), ==, 0);
+  g_assert_cmpuint(archived_pages(copy), ==, 5);
+  for (guint i = 0; i < 2; i++) {
+    g_autofree gchar *side = g_strconcat(f->archive, i == 0 ? "-wal" : "-shm", NULL);
+    g_unlink(side);
+  }
+  g_assert_cmpint(g_rename(copy, f->archive), ==, 0);
+  after = service_review_total(f);
+  g_assert_cmpint(after, ==, 5);
+  g_assert_cmpuint(daemon_open_files(f, f->archive, &deleted), >=, 1);
+  g_assert_cmpuint(deleted, ==, 0); /* the old file's connection is closed */
+  g_assert_cmpuint(archived_pages(f->archive), ==, 5);
+  integrity = archive_integrity(f->archive);
+  g_assert_cmpstr(integrity, ==, "ok");
+
+  /* archive-idle-seconds=1: closed once unused (the deadline only ends a hang) */
+  daemon_kill(f, SIGTERM);
+  g_clear_object(&f->proxy); /* bound to the old daemon's unique name */
+  write_config(f, "archive-idle-seconds=1\n");
+  daemon_start(f);
+  g_assert_cmpint(service_review_total(f), ==, 5);
+  deadline = g_get_monotonic_time() + 60 * G_USEC_PER_SEC;
+  while (daemon_open_files(f, f->archive, &deleted) > 0) {
+    g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+    pump(100);
+  }
+  /* and opened again for the next read */
+  g_assert_cmpint(service_review_total(f), ==, 5);
+}
+
 static gchar *activation_dir; /* XDG_CONFIG_HOME and the bus's service folder */
 
 /* The installed D-Bus activation file, pointed at the built chartdeskd:
@@ -2090,6 +2196,8 @@ main(int argc, char **argv)
   g_test_add("/chartdesk/service/workflow-trust", Fixture, NULL, fixture_setup, test_service_workflow_trust,
              fixture_teardown);
   g_test_add("/chartdesk/service/system-bus", Fixture, NULL, fixture_setup, test_service_system_bus, fixture_teardown);
+  g_test_add("/chartdesk/service/archive-idle", Fixture, NULL, fixture_setup, test_service_archive_idle,
+             fixture_teardown);
   g_test_add("/chartdesk/service/concurrent-reads", Fixture, NULL, fixture_setup, test_service_concurrent_reads,
              fixture_teardown);
   g_test_add("/chartdesk/service/audit-key", Fixture, NULL, fixture_setup, test_service_audit_key, fixture_teardown);

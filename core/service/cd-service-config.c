@@ -18,6 +18,7 @@
 #define DEFAULT_MAX_FILES 100
 #define HOT_FOLDER_PREFIX "hot-folder "
 #define DEFAULT_DELIVER_INTERVAL 30
+#define DEFAULT_ARCHIVE_IDLE 600
 
 static void
 cd_hot_folder_config_free(CdHotFolderConfig *hf)
@@ -66,6 +67,7 @@ cd_service_config_new_default(void)
   config->archive_roots = g_new0(gchar *, 1);
   config->source_roots = g_new0(gchar *, 1);
   config->max_batches = DEFAULT_MAX_BATCHES;
+  config->archive_idle = DEFAULT_ARCHIVE_IDLE;
   config->state_dir = g_build_filename(g_get_user_state_dir(), "chartdesk", NULL);
   config->hot_folders = g_ptr_array_new_with_free_func((GDestroyNotify) cd_hot_folder_config_free);
   config->deliver_interval = DEFAULT_DELIVER_INTERVAL;
@@ -165,7 +167,8 @@ cd_config_get_seconds(GKeyFile *kf, const gchar *group, const gchar *key, gdoubl
 static const gchar *const service_keys[] = {
   "archive",   "workflow",      "workflow-path",       "workers",       "max-batches",
   "bus",       "allowed-group", "state-dir",           "archive-roots", "source-roots",
-  "audit-key", "users",         "break-glass-minutes", "pam-service",   NULL
+  "audit-key", "users",         "break-glass-minutes", "pam-service",   "archive-idle-seconds",
+  NULL
 };
 static const gchar *const web_keys[] = { "listen", "tls-certificate", "tls-key", "idle-timeout", NULL };
 static const gchar *const archive_keys[] = { "server", "station", "deliver-interval", "server-audit-key", NULL };
@@ -434,7 +437,9 @@ cd_service_config_load(const gchar *filename, GError **error)
       return NULL;
   }
   if (!cd_config_get_uint(kf, "service", "workers", 0, 256, &config->workers, filename, error) ||
-      !cd_config_get_uint(kf, "service", "max-batches", 1, 64, &config->max_batches, filename, error))
+      !cd_config_get_uint(kf, "service", "max-batches", 1, 64, &config->max_batches, filename, error) ||
+      !cd_config_get_uint(kf, "service", "archive-idle-seconds", 0, 24 * 3600, &config->archive_idle, filename,
+                          error))
     return NULL;
   bus = g_key_file_get_string(kf, "service", "bus", NULL);
   if (bus != NULL) {

@@ -9,6 +9,8 @@
  */
 #pragma once
 
+#include <sys/types.h>
+
 #include "cd-hot-folder.h"
 #include "cd-service-common.h"
 #include "cd-service-users.h"
@@ -72,6 +74,7 @@ struct _CdService {
   guint retry_id;
   GHashTable *archives; /* path → CdSharedArchive: one connection per archive */
   GMutex archives_lock;
+  guint idle_close_id; /* closes archives idle for [service] archive-idle-seconds; guarded by archives_lock */
 
   /* users (issue 14): cd-service-users.c */
   CdServiceUsers *users; /* the user directory callers are mapped to, NULL in single-user mode */
@@ -92,6 +95,10 @@ typedef struct {
   CdArchive *archive;
   guint users;     /* CdArchiveUse alive */
   gboolean writer; /* a batch holds the writer's lock */
+  gint64 idle_since; /* monotonic time the last use ended, while users is 0 */
+  gboolean is_file;  /* the file it was opened on: a file put in its place is opened anew */
+  dev_t dev;
+  ino_t ino;
 } CdSharedArchive;
 
 /* A use of a shared archive, ended by cd_archive_use_free(): with an

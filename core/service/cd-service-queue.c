@@ -51,6 +51,84 @@ cd_service_archive_created(CdService *self, const gchar *path)
   }
 }
 
+/* Whether the file at @path is still the one @shared was opened on. An
+ * archive restored from a backup, or removed and made again, is another
+ * file: an idle connection to the old one must not answer for it. stat()
+ * only: an open() and close() of the archive beside the live connection
+ * would drop SQLite's POSIX locks on it. */
+static gboolean
+cd_shared_archive_is_current(CdSharedArchive *shared, const gchar *path)
+{
+  GStatBuf st;
+
+  if (!shared->is_file)
+    return TRUE;
+  return g_stat(path, &st) == 0 && st.st_dev == shared->dev && st.st_ino == shared->ino;
+}
+
+/* Closes an idle connection. One to a file no longer at its path must not
+ * checkpoint or delete the `-wal` and `-shm` beside the path: they may be
+ * the new file's. Called with the archives lock held. */
+static void
+cd_service_close_archive(CdService *self, CdSharedArchive *shared, const gchar *path)
+{
+  if (!cd_shared_archive_is_current(shared, path)) {
+    g_message("%s: another file is at the archive's path; the connection to the old one is closed", path);
+    cd_archive_close_without_checkpoint(shared->archive);
+  }
+  g_hash_table_remove(self->archives, path);
+}
+
+/* Closes the archives nobody has used for [service] archive-idle-seconds,
+ * and comes back for the next one to fall due. */
+static gboolean
+cd_service_close_idle_archives(gpointer data)
+{
+  CdService *self = data;
+  g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&self->archives_lock);
+  gint64 now = g_get_monotonic_time();
+  gint64 idle = (gint64) self->config->archive_idle * G_USEC_PER_SEC;
+  gint64 next = G_MAXINT64;
+  GHashTableIter iter;
+  gpointer key, value;
+
+  g_hash_table_iter_init(&iter, self->archives);
+  while (g_hash_table_iter_next(&iter, &key, &value)) {
+    CdSharedArchive *shared = value;
+    if (shared->users > 0)
+      continue;
+    if (now - shared->idle_since < idle) {
+      next = MIN(next, shared->idle_since + idle);
+      continue;
+    }
+    if (!cd_shared_archive_is_current(shared, key))
+      cd_archive_close_without_checkpoint(shared->archive);
+    g_hash_table_iter_remove(&iter);
+  }
+  self->idle_close_id = 0;
+  if (next != G_MAXINT64)
+    self->idle_close_id = g_timeout_add_seconds((guint) ((next - now + G_USEC_PER_SEC - 1) / G_USEC_PER_SEC),
+                                                cd_service_close_idle_archives, self);
+  return G_SOURCE_REMOVE;
+}
+
+/* The last use of @shared at @path has ended: the connection closes now
+ * with archive-idle-seconds = 0, else once it has been idle that long, so
+ * that a reader's next search finds SQLite's page cache warm (at millions
+ * of pages a fresh connection reads its b-tree pages anew: hundreds of
+ * milliseconds). Called with the archives lock held. */
+static void
+cd_service_archive_idle(CdService *self, CdSharedArchive *shared, const gchar *path)
+{
+  if (self->config->archive_idle == 0) {
+    cd_service_close_archive(self, shared, path);
+    return;
+  }
+  shared->idle_since = g_get_monotonic_time();
+  if (self->idle_close_id == 0)
+    self->idle_close_id = g_timeout_add_seconds(self->config->archive_idle, cd_service_close_idle_archives, self);
+}
+
 /* Opens, or shares, the one connection to the archive at @path. With
  * CD_ARCHIVE_FLAG_WRITER the use also takes the writer's lock
  * (CD_ERROR_BUSY if another process has it); with an @actor the archive
@@ -65,15 +143,26 @@ cd_service_use_archive(CdService *self, const gchar *path, CdArchiveFlags flags,
   CdSharedArchive *shared = g_hash_table_lookup(self->archives, path);
   CdArchiveUse *use;
 
+  /* an idle connection to a file that is no longer at @path is let go */
+  if (shared != NULL && shared->users == 0 && !cd_shared_archive_is_current(shared, path)) {
+    cd_service_close_archive(self, shared, path);
+    shared = NULL;
+  }
   if (shared == NULL) {
     gboolean existed = g_file_test(path, G_FILE_TEST_EXISTS);
     CdArchive *archive = cd_archive_open(path, flags & CD_ARCHIVE_FLAG_CREATE, error);
+    GStatBuf st;
     if (archive == NULL)
       return NULL;
     if (!existed)
       cd_service_archive_created(self, path);
     shared = g_new0(CdSharedArchive, 1);
     shared->archive = archive;
+    if (g_stat(path, &st) == 0) {
+      shared->is_file = TRUE;
+      shared->dev = st.st_dev;
+      shared->ino = st.st_ino;
+    }
     g_hash_table_insert(self->archives, g_strdup(path), shared);
   }
   if ((flags & CD_ARCHIVE_FLAG_WRITER) != 0) {
@@ -83,7 +172,7 @@ cd_service_use_archive(CdService *self, const gchar *path, CdArchiveFlags flags,
     }
     if (!cd_archive_acquire_writer(shared->archive, error)) {
       if (shared->users == 0)
-        g_hash_table_remove(self->archives, path);
+        cd_service_archive_idle(self, shared, path);
       return NULL;
     }
     shared->writer = TRUE;
@@ -105,8 +194,9 @@ cd_service_use_archive(CdService *self, const gchar *path, CdArchiveFlags flags,
   return use;
 }
 
-/* Ends a use: the archive is let go by this thread first, then the
- * connection is closed if nobody else uses it. */
+/* Ends a use: the archive is let go by this thread first; the connection
+ * stays open for the next use until it has been idle for
+ * archive-idle-seconds (cd_service_archive_idle()). */
 void
 cd_archive_use_free(CdArchiveUse *use)
 {
@@ -128,7 +218,7 @@ cd_archive_use_free(CdArchiveUse *use)
       shared->writer = FALSE;
     }
     if (--shared->users == 0)
-      g_hash_table_remove(self->archives, path);
+      cd_service_archive_idle(self, shared, path);
   }
   g_mutex_unlock(&self->archives_lock);
   g_object_unref(use->archive);

@@ -77,6 +77,7 @@ cd_service_finalize(GObject *object)
   g_clear_object(&self->web);
   g_clear_pointer(&self->web_archive, cd_archive_use_free);
   g_clear_handle_id(&self->retry_id, g_source_remove);
+  g_clear_handle_id(&self->idle_close_id, g_source_remove);
   g_ptr_array_unref(self->hot_folders);
   g_ptr_array_unref(self->jobs);
   g_hash_table_unref(self->callers);

@@ -684,6 +684,29 @@ cd_archive_release_writer(CdArchive *self)
   priv->flags &= ~CD_ARCHIVE_FLAG_WRITER;
 }
 
+/**
+ * cd_archive_close_without_checkpoint:
+ * @self: a #CdArchive
+ *
+ * Says that another file has been put at the archive's path (a restored
+ * copy, say) while this connection was open on the old one: when the
+ * connection closes, it neither checkpoints nor removes the `-wal` and
+ * `-shm` files by name, which may now be the new file's.
+ *
+ * Since: 0.3
+ */
+void
+cd_archive_close_without_checkpoint(CdArchive *self)
+{
+  CdSqliteArchive *priv = CD_SQLITE_ARCHIVE(self);
+  g_autoptr(GRecMutexLocker) locker = NULL;
+
+  g_return_if_fail(CD_IS_ARCHIVE(self));
+  locker = g_rec_mutex_locker_new(&priv->mutex);
+  if (priv->db != NULL)
+    sqlite3_db_config(priv->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
+}
+
 gboolean
 cd_archive_require_writer(CdArchive *self, GError **error)
 {
