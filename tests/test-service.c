@@ -493,6 +493,11 @@ test_service_config(Fixture *f, gconstpointer data)
   g_assert_true(g_file_set_contents(f->config, "[service]\npam-service=/etc/pam.d/chartdesk\n", -1, NULL));
   g_assert_cmpint(run_check(f->config, FALSE, &err), ==, 1);
   g_assert_nonnull(strstr(err, "[service] pam-service: a PAM service name (a file of /etc/pam.d), not"));
+  g_clear_pointer(&err, g_free);
+
+  g_assert_true(g_file_set_contents(f->config, "[service]\nindex-merge-time=24:00\n", -1, NULL));
+  g_assert_cmpint(run_check(f->config, FALSE, &err), ==, 1);
+  g_assert_nonnull(strstr(err, "[service] index-merge-time: '24:00' is not a time of day (HH:MM or HH:MM:SS) or never"));
 }
 
 /* A batch runs on the service: Progress signals as it goes, BatchFinished
@@ -1392,6 +1397,95 @@ test_service_archive_idle(Fixture *f, gconstpointer data)
   g_assert_cmpint(service_review_total(f), ==, 5);
 }
 
+/* Commits @n one-page documents whose text names @word, each in a
+ * transaction of its own: each adds a segment to the search index. */
+static void
+archive_text_documents(const gchar *path, guint n, const gchar *word)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CdArchive) archive = cd_archive_open(path, CD_ARCHIVE_FLAG_WRITER | CD_ARCHIVE_FLAG_CREATE, &error);
+  const gchar *inputs[] = { "text", NULL };
+  gint64 batch;
+
+  g_assert_no_error(error);
+  batch = cd_archive_begin_batch(archive, "test", inputs, &error);
+  g_assert_no_error(error);
+  for (guint i = 0; i < n; i++) {
+    g_autofree gchar *source = g_strdup_printf("text-%u.tif", i);
+    g_autofree gchar *sha = g_compute_checksum_for_string(G_CHECKSUM_SHA256, source, -1);
+    g_autofree gchar *text = g_strdup_printf("%s page %u of the night", word, i);
+    g_autoptr(CdPage) page = cd_page_new(source, 0, sha);
+    g_autoptr(CdDocument) document = cd_document_new();
+    cd_page_set_text(page, text);
+    cd_document_add_page(document, page);
+    g_assert_true(cd_archive_commit_document(archive, batch, document, &error));
+    g_assert_no_error(error);
+  }
+}
+
+static gint
+archive_index_segments(const gchar *path)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CdArchive) archive = cd_archive_open(path, CD_ARCHIVE_FLAG_NONE, &error);
+
+  g_assert_no_error(error);
+  return cd_archive_search_index_segments(archive);
+}
+
+/* At [service] index-merge-time the service merges the search index of
+ * its archive into one segment, a step at a time, and audits it once; the
+ * same documents are found after. */
+static void
+test_service_index_merge(Fixture *f, gconstpointer data)
+{
+  g_autoptr(GDateTime) soon = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CdArchive) archive = NULL;
+  g_autoptr(JsonNode) entries = NULL;
+  g_autofree gchar *extra = NULL;
+  g_autofree gchar *text = NULL;
+  g_autofree gchar *hits = NULL;
+  g_autoptr(GVariantBuilder) query = g_variant_builder_new(G_VARIANT_TYPE("a{sv}"));
+  gint64 deadline;
+
+  archive_text_documents(f->archive, 6, "nocturne");
+  g_assert_cmpint(archive_index_segments(f->archive), >, 1);
+  /* two seconds from now: the daemon is up by then */
+  {
+    g_autoptr(GDateTime) now = g_date_time_new_now_local();
+    soon = g_date_time_add_seconds(now, 2);
+  }
+  extra = g_date_time_format(soon, "index-merge-time=%H:%M:%S\n");
+  write_config(f, extra);
+  daemon_start(f);
+  deadline = g_get_monotonic_time() + 60 * G_USEC_PER_SEC;
+  while (archive_index_segments(f->archive) > 1) {
+    g_assert_cmpint(g_get_monotonic_time(), <, deadline); /* only ends a hang */
+    pump(100);
+  }
+  g_assert_cmpint(archive_index_segments(f->archive), ==, 1);
+  /* its audit entry follows the last step: wait for it too */
+  archive = cd_archive_open(f->archive, CD_ARCHIVE_FLAG_NONE, &error);
+  g_assert_no_error(error);
+  for (;;) {
+    g_clear_pointer(&entries, json_node_unref);
+    g_clear_pointer(&text, g_free);
+    entries = cd_archive_list_audit(archive, NULL, NULL, NULL, NULL, 50, 0, NULL, &error);
+    g_assert_no_error(error);
+    text = json_to_string(entries, FALSE);
+    if (strstr(text, "merge-search-index") != NULL)
+      break;
+    g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+    pump(100);
+  }
+  g_assert_nonnull(strstr(text, "\"segments_after\":1"));
+  g_variant_builder_add(query, "{sv}", "text", g_variant_new_string("nocturne"));
+  cd_dbus_chartdesk1_call_search_sync(f->proxy, f->archive, g_variant_builder_end(query), &hits, NULL, &error);
+  g_assert_no_error(error);
+  g_assert_nonnull(strstr(hits, "\"total\":6"));
+}
+
 static gchar *activation_dir; /* XDG_CONFIG_HOME and the bus's service folder */
 
 /* The installed D-Bus activation file, pointed at the built chartdeskd:
@@ -2196,6 +2290,8 @@ main(int argc, char **argv)
   g_test_add("/chartdesk/service/workflow-trust", Fixture, NULL, fixture_setup, test_service_workflow_trust,
              fixture_teardown);
   g_test_add("/chartdesk/service/system-bus", Fixture, NULL, fixture_setup, test_service_system_bus, fixture_teardown);
+  g_test_add("/chartdesk/service/index-merge", Fixture, NULL, fixture_setup, test_service_index_merge,
+             fixture_teardown);
   g_test_add("/chartdesk/service/archive-idle", Fixture, NULL, fixture_setup, test_service_archive_idle,
              fixture_teardown);
   g_test_add("/chartdesk/service/concurrent-reads", Fixture, NULL, fixture_setup, test_service_concurrent_reads,

@@ -19,6 +19,7 @@
 #define HOT_FOLDER_PREFIX "hot-folder "
 #define DEFAULT_DELIVER_INTERVAL 30
 #define DEFAULT_ARCHIVE_IDLE 600
+#define DEFAULT_INDEX_MERGE_TIME (2 * 3600 + 30 * 60) /* 02:30 */
 
 static void
 cd_hot_folder_config_free(CdHotFolderConfig *hf)
@@ -68,6 +69,7 @@ cd_service_config_new_default(void)
   config->source_roots = g_new0(gchar *, 1);
   config->max_batches = DEFAULT_MAX_BATCHES;
   config->archive_idle = DEFAULT_ARCHIVE_IDLE;
+  config->index_merge_time = DEFAULT_INDEX_MERGE_TIME;
   config->state_dir = g_build_filename(g_get_user_state_dir(), "chartdesk", NULL);
   config->hot_folders = g_ptr_array_new_with_free_func((GDestroyNotify) cd_hot_folder_config_free);
   config->deliver_interval = DEFAULT_DELIVER_INTERVAL;
@@ -168,12 +170,44 @@ static const gchar *const service_keys[] = {
   "archive",   "workflow",      "workflow-path",       "workers",       "max-batches",
   "bus",       "allowed-group", "state-dir",           "archive-roots", "source-roots",
   "audit-key", "users",         "break-glass-minutes", "pam-service",   "archive-idle-seconds",
-  NULL
+  "index-merge-time", NULL
 };
 static const gchar *const web_keys[] = { "listen", "tls-certificate", "tls-key", "idle-timeout", NULL };
 static const gchar *const archive_keys[] = { "server", "station", "deliver-interval", "server-audit-key", NULL };
 static const gchar *const hot_folder_keys[] = { "path",           "workflow",     "archive",   "done", "failed",
                                                 "stable-seconds", "poll-seconds", "max-files", NULL };
+
+/* [service] index-merge-time: HH:MM or HH:MM:SS of the local day, or never. */
+static gboolean
+cd_config_get_time_of_day(GKeyFile *kf, const gchar *group, const gchar *key, gint *out, const gchar *filename,
+                          GError **error)
+{
+  g_autofree gchar *str = g_key_file_get_string(kf, group, key, NULL);
+  g_auto(GStrv) parts = NULL;
+  guint64 v[3] = { 0, 0, 0 };
+  guint n;
+
+  if (str == NULL)
+    return TRUE;
+  g_strstrip(str);
+  if (g_strcmp0(str, "never") == 0) {
+    *out = -1;
+    return TRUE;
+  }
+  parts = g_strsplit(str, ":", -1);
+  n = g_strv_length(parts);
+  for (guint i = 0; i < n && n >= 2 && n <= 3; i++) {
+    if (strlen(parts[i]) != 2 || !g_ascii_string_to_unsigned(parts[i], 10, 0, i == 0 ? 23 : 59, &v[i], NULL))
+      n = 0;
+  }
+  if (n < 2 || n > 3) {
+    g_set_error(error, CD_ERROR, CD_ERROR_INVALID_ARGUMENT,
+                "%s: [%s] %s: '%s' is not a time of day (HH:MM or HH:MM:SS) or never", filename, group, key, str);
+    return FALSE;
+  }
+  *out = (gint) (v[0] * 3600 + v[1] * 60 + v[2]);
+  return TRUE;
+}
 
 /* An unknown key is most likely a typo that would silently do nothing. */
 static gboolean
@@ -439,7 +473,8 @@ cd_service_config_load(const gchar *filename, GError **error)
   if (!cd_config_get_uint(kf, "service", "workers", 0, 256, &config->workers, filename, error) ||
       !cd_config_get_uint(kf, "service", "max-batches", 1, 64, &config->max_batches, filename, error) ||
       !cd_config_get_uint(kf, "service", "archive-idle-seconds", 0, 24 * 3600, &config->archive_idle, filename,
-                          error))
+                          error) ||
+      !cd_config_get_time_of_day(kf, "service", "index-merge-time", &config->index_merge_time, filename, error))
     return NULL;
   bus = g_key_file_get_string(kf, "service", "bus", NULL);
   if (bus != NULL) {

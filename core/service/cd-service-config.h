@@ -30,6 +30,7 @@ typedef struct {
   guint workers;          /* worker threads per batch, 0 for the workflow's own */
   guint max_batches;      /* batches run at once (on different archives) */
   guint archive_idle;     /* seconds an archive nobody uses stays open (warm for the next read); 0: closed at once */
+  gint index_merge_time;  /* second of the local day the search indexes are merged at; -1: never */
   gboolean system_bus;    /* own the name on the system bus rather than the session bus */
   gchar *allowed_group;   /* system bus: members of this group may call */
   gchar *state_dir;       /* where the service remembers the archives it wrote */

@@ -76,6 +76,12 @@ struct _CdService {
   GMutex archives_lock;
   guint idle_close_id; /* closes archives idle for [service] archive-idle-seconds; guarded by archives_lock */
 
+  /* the nightly merge of the search indexes: cd-service-maintenance.c */
+  guint merge_id;        /* the timer to the next [service] index-merge-time */
+  GThread *merge_thread; /* merging, or done and not yet joined */
+  gint merge_done;       /* atomic: merge_thread has returned */
+  gint merge_stop;       /* atomic: the service stops, the merge ends its step */
+
   /* users (issue 14): cd-service-users.c */
   CdServiceUsers *users; /* the user directory callers are mapped to, NULL in single-user mode */
   gchar *users_error;    /* why the configured directory cannot be read: every call is refused */
@@ -143,12 +149,17 @@ G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(CdBatchPlan, cd_batch_plan_clear)
 /* cd-service.c */
 extern const gchar *const cd_job_state_names[];
 void cd_service_emit_drained(CdService *self);
+GPtrArray *cd_service_known_archives(CdService *self);
 void cd_job_log(CdJob *job, GLogLevelFlags level, const gchar *format, ...) G_GNUC_PRINTF(3, 4);
 CdJob *cd_service_find_job(CdService *self, guint id);
 gboolean cd_job_ended(CdJob *job);
 GVariant *cd_job_to_variant(CdJob *job);
 void cd_service_emit_progress(CdService *self, CdJob *job);
 void cd_job_on_progress(const CdProgress *progress, gpointer user_data);
+
+/* cd-service-maintenance.c */
+void cd_service_start_index_merge(CdService *self);
+void cd_service_stop_index_merge(CdService *self);
 
 /* cd-service-queue.c */
 CdArchiveUse *cd_service_use_archive(CdService *self, const gchar *path, CdArchiveFlags flags, const gchar *actor,

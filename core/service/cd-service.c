@@ -69,6 +69,7 @@ cd_service_finalize(GObject *object)
   CdService *self = CD_SERVICE(object);
 
   cd_service_unexport(self);
+  cd_service_stop_index_merge(self);
   if (self->web_archive != NULL)
     cd_archive_set_write_notify(self->web_archive->archive, NULL, NULL);
   g_clear_pointer(&self->deliverer, cd_deliverer_free);
@@ -308,6 +309,41 @@ cd_job_on_progress(const CdProgress *progress, gpointer user_data)
 
 /* ------------------------------------------------------------ start-up */
 
+/* The archives the service knows: its own, the hot folders' and those its
+ * batches wrote to (the state file), each once, as configured or written. */
+GPtrArray *
+cd_service_known_archives(CdService *self)
+{
+  g_autoptr(GPtrArray) archives = g_ptr_array_new_with_free_func(g_free);
+  g_autofree gchar *state_file = cd_service_state_file(self);
+  g_autofree gchar *contents = NULL;
+  g_auto(GStrv) lines = NULL;
+
+  if (self->config->archive != NULL)
+    g_ptr_array_add(archives, g_strdup(self->config->archive));
+  for (guint i = 0; i < self->config->hot_folders->len; i++) {
+    CdHotFolderConfig *config = g_ptr_array_index(self->config->hot_folders, i);
+    if (config->archive != NULL)
+      g_ptr_array_add(archives, g_strdup(config->archive));
+  }
+  if (g_file_get_contents(state_file, &contents, NULL, NULL))
+    lines = g_strsplit(contents, "\n", -1);
+  for (guint i = 0; lines != NULL && lines[i] != NULL; i++) {
+    if (lines[i][0] != '\0')
+      g_ptr_array_add(archives, g_strdup(lines[i]));
+  }
+  for (guint i = 0; i < archives->len;) {
+    gboolean seen = FALSE;
+    for (guint j = 0; j < i && !seen; j++)
+      seen = g_strcmp0(g_ptr_array_index(archives, j), g_ptr_array_index(archives, i)) == 0;
+    if (seen)
+      g_ptr_array_remove_index(archives, i);
+    else
+      i++;
+  }
+  return g_steal_pointer(&archives);
+}
+
 /* Queues again every batch a previous run of the service journalled and
  * did not finish: `running` (it was killed), `queued` (it never started,
  * or was stopped to resume) or `paused` (it stays paused until someone
@@ -527,9 +563,7 @@ cd_service_start_web(CdService *self, GError **error)
 gboolean
 cd_service_start(CdService *self, GError **error)
 {
-  g_autoptr(GPtrArray) archives = g_ptr_array_new_with_free_func(g_free);
-  g_autofree gchar *state_file = cd_service_state_file(self);
-  g_autofree gchar *contents = NULL;
+  g_autoptr(GPtrArray) archives = NULL;
 
   g_return_val_if_fail(CD_IS_SERVICE(self), FALSE);
   if (!cd_service_check(self, error))
@@ -542,28 +576,9 @@ cd_service_start(CdService *self, GError **error)
     g_ptr_array_add(self->hot_folders, cd_hot_folder_new(config, cd_service_hot_folder_submit, self));
   }
 
-  if (self->config->archive != NULL)
-    g_ptr_array_add(archives, g_strdup(self->config->archive));
-  for (guint i = 0; i < self->config->hot_folders->len; i++) {
-    CdHotFolderConfig *config = g_ptr_array_index(self->config->hot_folders, i);
-    if (config->archive != NULL)
-      g_ptr_array_add(archives, g_strdup(config->archive));
-  }
-  if (g_file_get_contents(state_file, &contents, NULL, NULL)) {
-    g_auto(GStrv) lines = g_strsplit(contents, "\n", -1);
-    for (guint i = 0; lines[i] != NULL; i++) {
-      if (lines[i][0] != '\0')
-        g_ptr_array_add(archives, g_strdup(lines[i]));
-    }
-  }
-  for (guint i = 0; i < archives->len; i++) {
-    const gchar *path = g_ptr_array_index(archives, i);
-    gboolean seen = FALSE;
-    for (guint j = 0; j < i && !seen; j++)
-      seen = g_strcmp0(g_ptr_array_index(archives, j), path) == 0;
-    if (!seen)
-      cd_service_resume_archive(self, path);
-  }
+  archives = cd_service_known_archives(self);
+  for (guint i = 0; i < archives->len; i++)
+    cd_service_resume_archive(self, g_ptr_array_index(archives, i));
 
   for (guint i = 0; i < self->hot_folders->len; i++) {
     if (!cd_hot_folder_start(g_ptr_array_index(self->hot_folders, i), error))
@@ -587,6 +602,7 @@ cd_service_start(CdService *self, GError **error)
     cd_service_on_delivery_changed(self->deliverer, self);
     cd_deliverer_start(self->deliverer);
   }
+  cd_service_start_index_merge(self);
   cd_service_dispatch(self);
   return TRUE;
 }
@@ -608,6 +624,7 @@ cd_service_shutdown(CdService *self)
     return;
   self->stopping = TRUE;
   g_message("stopping: finishing the pages in progress");
+  cd_service_stop_index_merge(self);
   if (self->web != NULL)
     cd_web_server_stop(self->web);
   for (guint i = 0; i < self->hot_folders->len; i++)

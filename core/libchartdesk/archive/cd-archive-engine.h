@@ -451,6 +451,7 @@ GPtrArray *cd_archive_search(CdArchive *self, const CdSearchQuery *query, GError
 CdSearchResult *cd_archive_search_ex(CdArchive *self, const CdSearchQuery *query, GError **error);
 gint cd_archive_search_index_segments(CdArchive *self);
 gboolean cd_archive_optimize_search_index(CdArchive *self, gint *before, gint *after, GError **error);
+gboolean cd_archive_merge_search_index_step(CdArchive *self, guint pages, gboolean *more, GError **error);
 JsonNode *cd_archive_get_document(CdArchive *self, gint64 id, GError **error);
 JsonNode *cd_archive_get_page(CdArchive *self, gint64 id, GError **error);
 GBytes *cd_archive_get_page_image(CdArchive *self, gint64 page_id, gchar **format, GError **error);

@@ -1945,3 +1945,59 @@ cd_archive_optimize_search_index(CdArchive *self, gint *before, gint *after, GEr
     *after = n_after;
   return TRUE;
 }
+
+/**
+ * cd_archive_merge_search_index_step:
+ * @self: a writable #CdArchive
+ * @pages: about how many index pages this step may write
+ * @more: (out): whether the index is not yet one segment after this step
+ * @error: return location for a #GError
+ *
+ * One step of an incremental cd_archive_optimize_search_index(): FTS5's
+ * `merge` with a negative page count merges every segment, whatever its
+ * level, writing about @pages pages, in a transaction of its own. Steps
+ * of a thousand pages take a fraction of a second at 10 M pages, so a
+ * service can merge its archive at night between readers' searches and
+ * stop at any step: the merge state is in the index, and the next step
+ * goes on from there. Needs the configure permission; not audited per
+ * step (the caller audits the run: `merge-search-index`).
+ *
+ * Returns: %TRUE when the step was done
+ *
+ * Since: 0.4
+ */
+gboolean
+cd_archive_merge_search_index_step(CdArchive *self, guint pages, gboolean *more, GError **error)
+{
+  g_autoptr(GRecMutexLocker) locker = NULL;
+  g_autoptr(CdArchiveTxn) txn = NULL;
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+  gint64 changes;
+
+  g_return_val_if_fail(CD_IS_ARCHIVE(self), FALSE);
+  g_return_val_if_fail(pages > 0 && pages <= G_MAXINT, FALSE);
+  g_return_val_if_fail(more != NULL, FALSE);
+  locker = g_rec_mutex_locker_new(cd_archive_get_mutex(self));
+  if (!cd_archive_require_writer(self, error) ||
+      !cd_archive_require(self, CD_PERMISSION_CONFIGURE, "merge the search index", "archive", error))
+    return FALSE;
+  *more = FALSE;
+  if (cd_archive_search_index_segments(self) <= 1)
+    return TRUE;
+  txn = cd_archive_txn_begin(self, error);
+  if (txn == NULL)
+    return FALSE;
+  stmt = cd_archive_prepare(self, "INSERT INTO pages_fts (pages_fts, rank) VALUES ('merge', ?1)", error);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int(stmt, 1, -(gint) pages);
+  /* FTS5 did work when the statement changed two rows or more */
+  changes = sqlite3_total_changes64(cd_archive_get_db(self));
+  if (!cd_archive_step_done(self, stmt, error))
+    return FALSE;
+  changes = sqlite3_total_changes64(cd_archive_get_db(self)) - changes;
+  if (!cd_archive_txn_commit(txn, error))
+    return FALSE;
+  *more = changes >= 2 && cd_archive_search_index_segments(self) > 1;
+  return TRUE;
+}

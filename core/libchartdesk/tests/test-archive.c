@@ -2195,6 +2195,56 @@ test_archive_page_set_ranges(void)
   g_assert_true(cd_page_set_contains(ranges, 64) && cd_page_set_contains(ranges, 127));
 }
 
+/* The index merged a step at a time (chartdeskd's night work): several
+ * steps of one page each end at one segment, a search finds the same
+ * pages before and after, and only the writer may merge. */
+static void
+test_archive_merge_search_index_steps(Fixture *f, gconstpointer data)
+{
+  g_autoptr(CdArchive) archive = open_writer(f->path);
+  g_autoptr(CdArchive) reader = NULL;
+  g_autoptr(GError) error = NULL;
+  gint64 batch = begin_batch(archive);
+  CdSearchQuery query = { .text = "lantern", .limit = 100 };
+  guint before, steps = 0;
+  gboolean more = TRUE;
+
+  /* eight bulk transactions: eight segments of a few leaf pages each */
+  for (guint i = 0; i < 8; i++) {
+    g_autofree gchar *text = g_strdup_printf("lantern %u harbour tide%u keel%u mast%u rope%u", i, i, i * 7, i * 13, i);
+    bulk_insert(archive, batch, 60, 5, "00000001", "progress-note", "2005-01-01", text);
+  }
+  g_assert_cmpint(cd_archive_search_index_segments(archive), >, 1);
+  {
+    g_autoptr(CdSearchResult) result = cd_archive_search_ex(archive, &query, &error);
+    g_assert_no_error(error);
+    before = result->total;
+  }
+  g_assert_cmpuint(before, ==, 8 * 60 * 5);
+
+  reader = cd_archive_open(f->path, CD_ARCHIVE_FLAG_NONE, &error);
+  g_assert_no_error(error);
+  g_assert_false(cd_archive_merge_search_index_step(reader, 1, &more, &error));
+  g_assert_error(error, CD_ERROR, CD_ERROR_INTERNAL);
+  g_clear_error(&error);
+
+  while (more) {
+    g_assert_true(cd_archive_merge_search_index_step(archive, 1, &more, &error));
+    g_assert_no_error(error);
+    g_assert_cmpuint(++steps, <, 10000);
+  }
+  g_assert_cmpuint(steps, >, 1);
+  g_assert_cmpint(cd_archive_search_index_segments(archive), ==, 1);
+  {
+    g_autoptr(CdSearchResult) result = cd_archive_search_ex(archive, &query, &error);
+    g_assert_no_error(error);
+    g_assert_cmpuint(result->total, ==, before);
+  }
+  /* one segment: nothing to do */
+  g_assert_true(cd_archive_merge_search_index_step(archive, 1, &more, &error));
+  g_assert_false(more);
+}
+
 /* Schema 13: each document's range of page ids and its number of pages,
  * filled in by the migration and kept by trigger through inserts, moves
  * and deletes by any writer (here raw connections); keeping them is not a
@@ -2595,6 +2645,7 @@ main(int argc, char **argv)
   ADD("search-plans", test_archive_search_plans);
   ADD("search-review-status", test_archive_search_review_status);
   ADD("document-page-ranges", test_archive_document_page_ranges);
+  ADD("merge-search-index-steps", test_archive_merge_search_index_steps);
   g_test_add_func("/chartdesk/archive/page-set-ranges", test_archive_page_set_ranges);
   ADD("search-text-set", test_archive_search_text_set);
   ADD("find-patients", test_archive_find_patients);
