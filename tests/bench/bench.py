@@ -872,6 +872,9 @@ def main():
     p.add_argument("--seed", type=int, default=23)
     p.add_argument("--mtsamples", help="mtsamples-train.csv (default: the shared data folder)")
     p.add_argument("--through", default="", help="also through 'service', 'web' or 'service,web'")
+    p.add_argument("--archive-idle", type=int, metavar="SECONDS",
+                   help="--through service: chartdeskd's [service] archive-idle-seconds (0: the archive closed "
+                        "after each search, as before 2026-12-04; default: the service's own, 600)")
     p.add_argument("--optimize", action="store_true",
                    help="merge the archive's search index first (`chartdesk archive optimize`)")
     p.add_argument("--workdir", help="where the archive is built (default: the build directory's bench/)")
