@@ -50,6 +50,17 @@ cd_service_archive_has_batch(CdService *self, const gchar *path)
   return FALSE;
 }
 
+/* The segments of @path's index, read as the service: -1 if it cannot be
+ * opened. A use with an actor holds the archive's connection for this
+ * thread, so none is kept across steps. */
+static gint
+cd_service_index_segments(CdService *self, const gchar *path, GError **error)
+{
+  g_autoptr(CdArchiveUse) use = cd_service_use_archive(self, path, CD_ARCHIVE_FLAG_NONE, "chartdeskd", NULL, error);
+
+  return use != NULL ? cd_archive_search_index_segments(use->archive) : -1;
+}
+
 /* Merges @path's index step by step until it is one segment, the service
  * stops or a batch wants the archive; audits the night's work once. */
 static void
@@ -58,20 +69,17 @@ cd_service_merge_archive(CdService *self, const gchar *path)
   g_autoptr(GError) error = NULL;
   g_autoptr(JsonBuilder) b = json_builder_new();
   g_autoptr(JsonNode) detail = NULL;
-  g_autoptr(CdArchiveUse) reader = NULL;
-  const gchar *stopped = "done";
+  g_autoptr(CdArchiveUse) last = NULL;
+  g_autofree gchar *stopped = g_strdup("done");
   gint before, after;
   guint steps = 0;
   gint64 start = g_get_monotonic_time();
 
   if (!g_file_test(path, G_FILE_TEST_EXISTS))
     return;
-  reader = cd_service_use_archive(self, path, CD_ARCHIVE_FLAG_NONE, "chartdeskd", "index merge", &error);
-  if (reader == NULL) {
+  before = cd_service_index_segments(self, path, &error);
+  if (before < 0 && error != NULL)
     g_warning("%s: cannot merge the search index: %s", path, error->message);
-    return;
-  }
-  before = cd_archive_search_index_segments(reader->archive);
   if (before <= 1)
     return;
   for (;;) {
@@ -79,28 +87,36 @@ cd_service_merge_archive(CdService *self, const gchar *path)
     gboolean more = FALSE;
 
     if (g_atomic_int_get(&self->merge_stop)) {
-      stopped = "the service stopped";
+      g_free(g_steal_pointer(&stopped));
+      stopped = g_strdup("the service stopped");
       break;
     }
     if (cd_service_archive_has_batch(self, path)) {
-      stopped = "a batch wanted the archive";
+      g_free(g_steal_pointer(&stopped));
+      stopped = g_strdup("a batch wanted the archive");
       break;
     }
     use = cd_service_use_archive(self, path, CD_ARCHIVE_FLAG_WRITER, "chartdeskd", "index merge", &error);
-    if (use == NULL) {
-      stopped = error->message; /* another writer: the next night goes on */
-      break;
-    }
-    if (!cd_archive_merge_search_index_step(use->archive, CD_MERGE_STEP_PAGES, &more, &error)) {
-      g_warning("%s: merging the search index: %s", path, error->message);
-      stopped = error->message;
+    if (use == NULL || !cd_archive_merge_search_index_step(use->archive, CD_MERGE_STEP_PAGES, &more, &error)) {
+      /* another writer, most likely: the next night goes on */
+      g_free(g_steal_pointer(&stopped));
+      stopped = g_strdup(error->message);
+      g_clear_error(&error);
       break;
     }
     steps++;
     if (!more)
       break;
+    g_clear_pointer(&use, cd_archive_use_free);
+    /* the connection is free between steps: let a waiting reader have it */
+    g_usleep(2 * G_TIME_SPAN_MILLISECOND);
   }
-  after = cd_archive_search_index_segments(reader->archive);
+  last = cd_service_use_archive(self, path, CD_ARCHIVE_FLAG_NONE, "chartdeskd", "index merge", &error);
+  if (last == NULL) {
+    g_warning("%s: cannot audit the index merge: %s", path, error->message);
+    return;
+  }
+  after = cd_archive_search_index_segments(last->archive);
   g_message("%s: search index merged from %d segments to %d in %u steps, %.1f s (%s)", path, before, after, steps,
             (g_get_monotonic_time() - start) / 1e6, stopped);
   json_builder_begin_object(b);
@@ -114,8 +130,7 @@ cd_service_merge_archive(CdService *self, const gchar *path)
   json_builder_add_string_value(b, stopped);
   json_builder_end_object(b);
   detail = json_builder_get_root(b);
-  g_clear_error(&error);
-  if (!cd_archive_audit(reader->archive, "merge-search-index", "archive", detail, &error))
+  if (!cd_archive_audit(last->archive, "merge-search-index", "archive", detail, &error))
     g_warning("%s: cannot audit the index merge: %s", path, error->message);
 }
 
