@@ -219,6 +219,26 @@ def pct(values, q):
     return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
 
 
+# Every search through the CLI commits its audit entry (an fdatasync of the
+# WAL) and, as the archive's last connection, checkpoints it (four more
+# syncs): the disk's sync latency is part of each run. Measured beside the
+# archive, so that a slow run can be told from a slow search.
+def sync_latency(workdir, n=50):
+    path = os.path.join(workdir, "sync-probe")
+    times = []
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        for i in range(n):
+            os.pwrite(fd, os.urandom(4096), 4096 * (i % 16))
+            t0 = time.perf_counter()
+            os.fdatasync(fd)
+            times.append(1000 * (time.perf_counter() - t0))
+    finally:
+        os.close(fd)
+        os.unlink(path)
+    return pct(times, 0.5), pct(times, 0.99)
+
+
 def cmd_search_scale(args, build_dir, chartdesk, env, shared_data):
     data = args.mtsamples or os.path.join(shared_data or "", "mtsamples", "mtsamples-train.csv")
     if not os.path.exists(data):
@@ -257,6 +277,9 @@ def cmd_search_scale(args, build_dir, chartdesk, env, shared_data):
         cli_against(args, chartdesk, env, archive, db, n_pages)
         print("\n(whole run %.0f s)" % (time.monotonic() - t))
         return
+    sync50, sync99 = sync_latency(workdir)
+    print("this disk: fdatasync of 4 KiB p50 %.1f ms, p99 %.1f ms (50 syncs; a CLI search syncs 3-7 times); load %s"
+          % (sync50, sync99, " ".join(open("/proc/loadavg").read().split()[:3])))
     print()
     print("| query | CLI first | CLI p50 | CLI p99 | in-process p50 | p99 | bare FTS5 p50 | plan | total | answer |")
     print("|---|---|---|---|---|---|---|---|---|---|")
