@@ -312,7 +312,9 @@ def cmd_search_scale(args, build_dir, chartdesk, env, shared_data):
         print("search index: %d segments merged into %d by `chartdesk archive optimize` (%.0f s)"
               % (merged["segments_before"], merged["segments_after"], time.monotonic() - t0))
     db = sqlite3.connect(archive)
-    print("search index: %s segments%s" % (fts_segments(db), "" if args.optimize else
+    segments = fts_segments(db)
+    print("search index: %s segment%s%s" % (segments, "" if segments == 1 else "s",
+                                            "" if args.optimize or segments == 1 else
                                             " (as built; --optimize merges them first)"))
     n_pages = db.execute("SELECT count(*) FROM pages").fetchone()[0]
     n_docs = db.execute("SELECT count(*) FROM documents").fetchone()[0]
