@@ -131,7 +131,7 @@ JsonNode *cd_pg_archive_summary(CdPgArchive *self, GError **error);
  * version 2 adds the revisions of delivered documents (changes after
  * delivery).
  */
-#define CD_PG_ARCHIVE_SCHEMA_VERSION 5
+#define CD_PG_ARCHIVE_SCHEMA_VERSION 6
 
 /* Legal holds on the server (cd-pg-retention.c, schema 5): patient and
  * document holds, as cd_archive_place_hold() and its kin; a station's
