@@ -494,14 +494,16 @@ cd_pg_search_audit(CdPgArchive *self, const CdSearchQuery *query, CdSearchResult
  * window, as the SQLite search does (CD_SEARCH_BROAD there). */
 #define CD_PG_SEARCH_BROAD 5000
 
-/* About how many pages the archive has (the planner's count). */
+/* About how many pages the archive has (the planner's count), and
+ * *@max_id, the newest page's id (0 when there are none). */
 static gint64
-cd_pg_search_count_pages(CdPgArchive *self)
+cd_pg_search_count_pages(CdPgArchive *self, gint64 *max_id)
 {
   g_autoptr(PGresult) res = cd_pg_exec(self,
-                                       "SELECT greatest(reltuples, 0)::bigint FROM pg_class WHERE oid = "
-                                       "'pages'::regclass",
+                                       "SELECT greatest(reltuples, 0)::bigint, coalesce((SELECT max(id) FROM pages), 0) "
+                                       "FROM pg_class WHERE oid = 'pages'::regclass",
                                        NULL, "cannot plan a search", NULL);
+  *max_id = res != NULL && PQntuples(res) > 0 ? cd_pg_int(res, 0, 1) : 0;
   return res != NULL && PQntuples(res) > 0 ? cd_pg_int(res, 0, 0) : 0;
 }
 
@@ -653,52 +655,94 @@ cd_pg_search_facets_add(GHashTable *types, GHashTable *years, PGresult *res, gin
  * wins from matches² > 2,000 × pages. */
 #define CD_PG_WALK_FACTOR_PHRASE 2000.0
 
+/* Collecting the window from the GIN index is bounded to the newest
+ * pages that should hold it: CD_PG_WINDOW_SPAN times the window by the
+ * estimate's share of matching pages, ANDed into the bitmap as a range of
+ * page ids (BitmapAnd with the primary key), so the rows read do not grow
+ * with the matches (two words on a third of a million pages each: 69,000
+ * matches, each a heap row, where the window needs 2,000). When the range
+ * holds fewer than the window (the estimate was high), the statement runs
+ * again unbounded. */
+#define CD_PG_WINDOW_SPAN 4.0
+
 static gboolean
 cd_pg_search_window(CdPgArchive *self, const CdSearchQuery *query, const gchar *words, const gchar *types,
                     const gchar *hidden, guint limit, gint64 matches, gboolean phrase, CdSearchResult *result,
                     GError **error)
 {
-  gdouble n_pages = (gdouble) cd_pg_search_count_pages(self);
+  gint64 max_id = 0;
+  gdouble n_pages = (gdouble) cd_pg_search_count_pages(self, &max_id);
   gdouble factor = phrase ? CD_PG_WALK_FACTOR_PHRASE : CD_PG_WALK_FACTOR;
-  /* `p.id + 0` is not the primary key: the planner cannot walk it */
-  const gchar *order = (gdouble) matches * (gdouble) matches > factor * n_pages ? "p.id" : "p.id + 0";
-  g_autoptr(GString) sql = g_string_new("WITH w AS MATERIALIZED (SELECT p.id, p.document_id, p.tsv");
-  g_autoptr(CdPgParams) p = cd_pg_search_params(words);
+  gboolean walk = (gdouble) matches * (gdouble) matches > factor * n_pages;
+  gdouble span = matches > 0 ? CD_PG_WINDOW_SPAN * CD_SEARCH_RANK_WINDOW * n_pages / (gdouble) matches : 0;
+  gint64 bound = !walk && span > 0 && span < (gdouble) max_id ? max_id - (gint64) span : 0;
   g_autoptr(PGresult) res = NULL;
-  g_autoptr(GHashTable) type_facets = g_hash_table_new(g_str_hash, g_str_equal);
-  g_autoptr(GHashTable) year_facets = g_hash_table_new(g_str_hash, g_str_equal);
+  g_autoptr(GHashTable) type_facets = NULL;
+  g_autoptr(GHashTable) year_facets = NULL;
   g_autofree gchar *low = NULL;
   guint64 n = 0;
   gboolean complete;
 
-  cd_pg_search_from(self, sql, p, query, words, types, hidden);
-  g_string_append_printf(sql,
-                         " ORDER BY %s DESC LIMIT %u) "
-                         "SELECT 0, h.id::text, h.rank::text, NULL, NULL FROM (SELECT w.id, "
-                         "ts_rank_cd(w.tsv, websearch_to_tsquery('english', $1)) AS rank FROM w "
-                         "ORDER BY 2 DESC, 1 LIMIT %u OFFSET %u) h "
-                         "UNION ALL SELECT 1, count(*)::text, min(w.id)::text, NULL, NULL FROM w "
-                         "UNION ALL SELECT 2, count(*)::text, NULL, d.type, substr(d.date, 1, 4) FROM w "
-                         "LEFT JOIN LATERAL (SELECT d.type, d.date FROM documents d WHERE d.id = w.document_id "
-                         "OFFSET 0) d ON true GROUP BY 4, 5",
-                         order, CD_SEARCH_RANK_WINDOW, limit, query->offset);
-  res = cd_pg_search_exec(self, sql->str, p, error);
-  if (res == NULL)
-    return FALSE;
-  /* the hits in their rank order, as the statement lists them */
-  for (gint i = 0; i < PQntuples(res); i++) {
-    gint kind = (gint) cd_pg_int(res, i, 0);
-    if (kind == 0) {
-      CdSearchHit *hit = g_new0(CdSearchHit, 1);
-      hit->page_id = cd_pg_int(res, i, 1);
-      hit->score = g_ascii_strtod(PQgetvalue(res, i, 2), NULL);
-      g_ptr_array_add(result->hits, hit);
-    } else if (kind == 1) {
-      n = g_ascii_strtoull(PQgetvalue(res, i, 1), NULL, 10);
-      low = g_strdup(cd_pg_value(res, i, 2));
-    } else {
-      cd_pg_search_facets_add(type_facets, year_facets, res, i, 3, g_ascii_strtoull(PQgetvalue(res, i, 1), NULL, 10));
+  for (;;) {
+    g_autoptr(GString) sql = g_string_new("WITH w AS MATERIALIZED (SELECT p.id, p.document_id");
+    g_autoptr(CdPgParams) p = cd_pg_search_params(words);
+    /* the walk reads each page's tsvector to match it and keeps it for
+     * the rank; the index's matches are ranked from their row once the
+     * window is chosen (not every match's tsvector read) */
+    const gchar *tsv = walk ? "w.tsv" : "(SELECT r.tsv FROM pages r WHERE r.id = w.id)";
+
+    if (walk)
+      g_string_append(sql, ", p.tsv");
+    if (self->page_filters)
+      g_string_append(sql, ", p.doc_type, p.doc_date");
+    cd_pg_search_from(self, sql, p, query, words, types, hidden);
+    if (bound > 0)
+      g_string_append_printf(sql, " AND p.id > $%u::bigint", cd_pg_params_add_int(p, bound));
+    /* `p.id + 0` is not the primary key: the planner cannot walk it */
+    g_string_append_printf(sql,
+                           " ORDER BY %s DESC LIMIT %u) "
+                           "SELECT 0, h.id::text, h.rank::text, NULL, NULL FROM (SELECT w.id, "
+                           "ts_rank_cd(%s, websearch_to_tsquery('english', $1)) AS rank FROM w "
+                           "ORDER BY 2 DESC, 1 LIMIT %u OFFSET %u) h "
+                           "UNION ALL SELECT 1, count(*)::text, min(w.id)::text, NULL, NULL FROM w ",
+                           walk ? "p.id" : "p.id + 0", CD_SEARCH_RANK_WINDOW, tsv, limit, query->offset);
+    if (self->page_filters)
+      g_string_append(sql, "UNION ALL SELECT 2, count(*)::text, NULL, w.doc_type, substr(w.doc_date, 1, 4) FROM w "
+                           "GROUP BY 4, 5");
+    else
+      g_string_append(sql, "UNION ALL SELECT 2, count(*)::text, NULL, d.type, substr(d.date, 1, 4) FROM w "
+                           "LEFT JOIN LATERAL (SELECT d.type, d.date FROM documents d WHERE d.id = w.document_id "
+                           "OFFSET 0) d ON true GROUP BY 4, 5");
+    res = cd_pg_search_exec(self, sql->str, p, error);
+    if (res == NULL)
+      return FALSE;
+    type_facets = g_hash_table_new(g_str_hash, g_str_equal);
+    year_facets = g_hash_table_new(g_str_hash, g_str_equal);
+    g_ptr_array_set_size(result->hits, 0);
+    /* the hits in their rank order, as the statement lists them */
+    for (gint i = 0; i < PQntuples(res); i++) {
+      gint kind = (gint) cd_pg_int(res, i, 0);
+      if (kind == 0) {
+        CdSearchHit *hit = g_new0(CdSearchHit, 1);
+        hit->page_id = cd_pg_int(res, i, 1);
+        hit->score = g_ascii_strtod(PQgetvalue(res, i, 2), NULL);
+        g_ptr_array_add(result->hits, hit);
+      } else if (kind == 1) {
+        n = g_ascii_strtoull(PQgetvalue(res, i, 1), NULL, 10);
+        g_free(low);
+        low = g_strdup(cd_pg_value(res, i, 2));
+      } else {
+        cd_pg_search_facets_add(type_facets, year_facets, res, i, 3,
+                                g_ascii_strtoull(PQgetvalue(res, i, 1), NULL, 10));
+      }
     }
+    if (bound == 0 || n >= CD_SEARCH_RANK_WINDOW)
+      break;
+    /* the newest pages held fewer matches than the estimate said */
+    bound = 0;
+    g_clear_pointer(&res, PQclear);
+    g_clear_pointer(&type_facets, g_hash_table_unref);
+    g_clear_pointer(&year_facets, g_hash_table_unref);
   }
   result->type_facets = cd_search_facets_by_count(type_facets);
   result->year_facets = cd_search_facets_by_year(year_facets);
