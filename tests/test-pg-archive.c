@@ -1878,7 +1878,10 @@ test_pg_search_migrated(Fixture *f, gconstpointer data)
   const CdSearchQuery queries[] = {
     { .text = "bulkword", .limit = BULK_PAGES / 97 },
     { .text = "bulkword", .doc_type = "progress-note", .limit = BULK_PAGES / 97 },
-    { .text = "bulkword", .doc_type = "progress-note", .date_from = "2024-01-01", .date_to = "2024-12-31",
+    { .text = "bulkword",
+      .doc_type = "progress-note",
+      .date_from = "2024-01-01",
+      .date_to = "2024-12-31",
       .limit = BULK_PAGES / 97 },
     { .text = "thriceword", .limit = 100 },
     { .text = "bulkword", .doc_type = "consultation", .limit = 20 },
