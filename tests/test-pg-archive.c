@@ -1297,6 +1297,52 @@ test_pg_copy_to_sqlite(Fixture *f, gconstpointer data)
  * document) with the word, every 97th saying it three times. */
 #define BULK_PAGES 8000
 
+/* The `rum-rank` plans of @q (cd_pg_archive_explain_search()): the hits
+ * from the RUM index's ordered scan, its index condition holding each of
+ * @conditions (NULL-terminated); then the total and facets from a sample
+ * of at most CD_SEARCH_COUNT_LIMIT + 1 matches, not in the index's order
+ * (each row read in that order costs a recheck on its tsvector). */
+static void
+assert_rum_plans(CdPgArchive *server, const CdSearchQuery *q, const gchar *const *conditions)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree gchar *plans = NULL;
+  g_autofree gchar *plan = NULL;
+  g_autofree gchar *sample_limit = g_strdup_printf("rows=%u", CD_SEARCH_COUNT_LIMIT + 1);
+  g_auto(GStrv) statements = NULL;
+  g_auto(GStrv) lines = NULL;
+  const gchar *cond = NULL;
+
+  plans = cd_pg_archive_explain_search(server, q, &plan, &error);
+  g_assert_no_error(error);
+  g_assert_cmpstr(plan, ==, "rum-rank");
+  statements = g_strsplit(plans, "--\n", -1);
+  g_assert_cmpuint(g_strv_length(statements), ==, 3);
+  g_assert_nonnull(strstr(statements[0], "Index Scan using pages_rum_filters on pages"));
+  g_assert_nonnull(strstr(statements[0], "Order By: (tsv <=> "));
+  g_assert_null(strstr(statements[0], "Seq Scan on pages"));
+  if (q->date_from == NULL && q->date_to == NULL)
+    g_assert_null(strstr(statements[0], "Filter:"));
+  else
+    /* the dates are checked on the rows of the type, in rank order */
+    g_assert_nonnull(strstr(statements[0], "Filter: ((doc_date >= "));
+  lines = g_strsplit(statements[0], "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++) {
+    if (strstr(lines[i], "Index Cond: ") != NULL)
+      cond = lines[i];
+  }
+  g_assert_nonnull(cond);
+  g_assert_nonnull(strstr(cond, "tsv @@ "));
+  for (guint i = 0; conditions[i] != NULL; i++)
+    g_assert_nonnull(strstr(cond, conditions[i]));
+  /* no document read for the type and dates: the pages' copies */
+  g_assert_null(strstr(statements[0], "documents"));
+  g_assert_nonnull(strstr(statements[1], "Limit  (cost="));
+  g_assert_nonnull(strstr(statements[1], sample_limit));
+  g_assert_null(strstr(statements[1], "Order By: (tsv <=> "));
+  g_assert_null(strstr(statements[1], "documents"));
+}
+
 /* With the RUM index (`rum-rank`): every match ranked in the index, so
  * the pages that say the word three times come first wherever they are in
  * the archive, older ones included; paging through the first 100 hits
@@ -1307,18 +1353,11 @@ assert_broad_rum(CdPgArchive *server, gint64 low)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(GHashTable) seen = g_hash_table_new(g_int64_hash, g_int64_equal);
-  g_autofree gchar *plans = NULL;
-  g_autofree gchar *plan = NULL;
   const CdSearchQuery q = { .text = "bulkword", .limit = 20 };
   gboolean older_first = FALSE;
   guint thrice = 0;
 
-  plans = cd_pg_archive_explain_search(server, &q, &plan, &error);
-  g_assert_no_error(error);
-  g_assert_cmpstr(plan, ==, "rum-rank");
-  g_assert_nonnull(strstr(plans, "Index Scan using pages_rum on pages"));
-  g_assert_nonnull(strstr(plans, "Order By: (tsv <=> "));
-  g_assert_null(strstr(plans, "Seq Scan on pages"));
+  assert_rum_plans(server, &q, (const gchar *const[]){ NULL });
   for (guint offset = 0; offset < 100; offset += 20) {
     const CdSearchQuery page = { .text = "bulkword", .limit = 20, .offset = offset };
     g_autoptr(CdSearchResult) r = cd_pg_archive_search(server, &page, &error);
@@ -1433,6 +1472,12 @@ assert_broad_filtered(CdPgArchive *server, const gchar *plan, gint64 low)
   g_autoptr(CdSearchResult) none = NULL;
   g_autoptr(CdSearchResult) chart = NULL;
 
+  if (g_strcmp0(plan, "rum-rank") == 0) {
+    /* the type is the RUM index's own condition (schema 6), not a filter
+     * on its rank order */
+    assert_rum_plans(server, &typed, (const gchar *const[]){ "doc_type = ", NULL });
+    assert_rum_plans(server, &dated, (const gchar *const[]){ "doc_type = ", NULL });
+  }
   for (guint w = 0; w < G_N_ELEMENTS(windows); w++) {
     g_autoptr(CdSearchResult) r = cd_pg_archive_search(server, windows[w], &error);
     g_assert_no_error(error);
@@ -1782,6 +1827,200 @@ spool_exec(CdArchive *spool, const gchar *sql)
   g_assert_cmpint(sqlite3_step(stmt), ==, SQLITE_DONE);
 }
 
+static gint
+compare_int64(gconstpointer a, gconstpointer b)
+{
+  gint64 x = *(const gint64 *) a;
+  gint64 y = *(const gint64 *) b;
+  return x < y ? -1 : x > y;
+}
+
+/* A result in a form two runs of the same search can be compared by:
+ * plan, total (flagged or not) and the hits' page ids, sorted (rows the
+ * index ranks equal may come in another order once the index is built
+ * again). */
+static gchar *
+result_key(CdPgArchive *server, const CdSearchQuery *q)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CdSearchResult) r = cd_pg_archive_search(server, q, &error);
+  g_autoptr(GArray) ids = g_array_new(FALSE, FALSE, sizeof(gint64));
+  GString *key;
+
+  g_assert_no_error(error);
+  for (guint i = 0; i < r->hits->len; i++)
+    g_array_append_val(ids, ((CdSearchHit *) g_ptr_array_index(r->hits, i))->page_id);
+  g_array_sort(ids, compare_int64);
+  key = g_string_new(NULL);
+  g_string_append_printf(key, "%s %s%" G_GUINT64_FORMAT ":", r->plan, r->total_is_estimate ? ">=" : "",
+                         (guint64) r->total);
+  for (guint i = 0; i < ids->len; i++)
+    g_string_append_printf(key, " %" G_GINT64_FORMAT, g_array_index(ids, gint64, i));
+  return g_string_free(key, FALSE);
+}
+
+/* A server of schema 5 with its one-column RUM index (`pages_rum`) is
+ * refused until it is opened to migrate; migration 6 puts the index with
+ * the pages' type and date (`pages_rum_filters`) in its place, leaves
+ * the rows as they were, and the searches answer as before: the same
+ * plan, total and hits (the 82 pages that say the word three times
+ * outrank the others, so the first 82 hits are one set). */
+static void
+test_pg_search_migrated(Fixture *f, gconstpointer data)
+{
+  g_autoptr(CdArchive) spool = fixture_spool(f, "station1.archive", SHA_A, 2, FALSE);
+  g_autoptr(CdPgArchive) server = open_server(f);
+  g_autoptr(CdPgArchive) refused = NULL;
+  g_autoptr(CdPgArchive) migrated = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) before = g_ptr_array_new_with_free_func(g_free);
+  g_autofree gchar *bulk = NULL;
+  const CdSearchQuery queries[] = {
+    { .text = "bulkword", .limit = BULK_PAGES / 97 },
+    { .text = "bulkword", .doc_type = "progress-note", .limit = BULK_PAGES / 97 },
+    { .text = "bulkword",
+      .doc_type = "progress-note",
+      .date_from = "2024-01-01",
+      .date_to = "2024-12-31",
+      .limit = BULK_PAGES / 97 },
+    { .text = "thriceword", .limit = 100 },
+    { .text = "bulkword", .doc_type = "consultation", .limit = 20 },
+  };
+  gint64 pages, documents;
+
+  if (!cd_pg_archive_has_rum(server)) {
+    g_test_skip("the server offers no rum extension (postgresql-15-rum): nothing to migrate");
+    return;
+  }
+  g_assert_true(cd_pg_archive_deliver(server, spool, "station1", NULL, NULL, &error));
+  g_assert_no_error(error);
+  raw_exec(f, "INSERT INTO documents (batch_id, status, type, date, title, created) SELECT min(id), 'filed', "
+              "'progress-note', '2024-02-02', 'BULK', 'x' FROM batches");
+  bulk = g_strdup_printf("INSERT INTO pages (batch_id, document_id, seq, kind, source_path, source_page, text, "
+                         "created) SELECT (SELECT min(id) FROM batches), (SELECT max(id) FROM documents), g, 'page', "
+                         "'bulk.tif', g, 'bulkword page ' || g || CASE WHEN g %% 97 = 0 THEN ' bulkword bulkword "
+                         "thriceword' ELSE '' END, 'x' FROM generate_series(1, %d) g",
+                         BULK_PAGES);
+  raw_exec(f, bulk);
+  raw_exec(f, "ANALYZE pages");
+  for (guint i = 0; i < G_N_ELEMENTS(queries); i++)
+    g_ptr_array_add(before, result_key(server, &queries[i]));
+  g_assert_true(g_str_has_prefix(g_ptr_array_index(before, 0), "rum-rank >=1000:"));
+  g_assert_true(g_str_has_prefix(g_ptr_array_index(before, 3), "rum-rank 82:"));
+  g_clear_pointer(&server, cd_pg_archive_free);
+
+  /* the server as schema 5 left it */
+  raw_exec(f, "DROP INDEX pages_rum_filters");
+  raw_exec(f, "CREATE INDEX pages_rum ON pages USING rum (tsv rum_tsvector_ops)");
+  raw_exec(f, "UPDATE meta SET value = '5' WHERE key = 'schema_version'");
+  pages = cd_pg_test_db_int(f, "SELECT count(*) FROM pages");
+  documents = cd_pg_test_db_int(f, "SELECT count(*) FROM documents");
+  refused = cd_pg_archive_open(f->uri, CD_ARCHIVE_FLAG_NONE, &error);
+  g_assert_null(refused);
+  g_assert_error(error, CD_ERROR, CD_ERROR_ARCHIVE);
+  g_assert_nonnull(strstr(error->message, "schema version 5 needs migrating to 6"));
+  g_clear_error(&error);
+
+  migrated = open_server(f);
+  g_assert_cmpint(cd_pg_archive_get_schema_version(migrated), ==, 6);
+  g_assert_cmpint(cd_pg_test_db_int(f, "SELECT value::int FROM meta WHERE key = 'schema_version'"), ==, 6);
+  g_assert_cmpint(cd_pg_test_db_int(f, "SELECT count(*) FROM pg_indexes WHERE indexname = 'pages_rum'"), ==, 0);
+  g_assert_cmpint(cd_pg_test_db_int(f, "SELECT count(*) FROM pg_indexes WHERE indexname = 'pages_rum_filters' AND "
+                                       "indexdef LIKE '%USING rum (tsv, doc_type)'"),
+                  ==, 1);
+  g_assert_true(cd_pg_archive_has_rum(migrated));
+  g_assert_cmpint(cd_pg_test_db_int(f, "SELECT count(*) FROM pages"), ==, pages);
+  g_assert_cmpint(cd_pg_test_db_int(f, "SELECT count(*) FROM documents"), ==, documents);
+  for (guint i = 0; i < G_N_ELEMENTS(queries); i++) {
+    g_autofree gchar *after = result_key(migrated, &queries[i]);
+    g_assert_cmpstr(after, ==, g_ptr_array_index(before, i));
+  }
+}
+
+/* The plain answer of a recent window (the newest CD_SEARCH_RANK_WINDOW
+ * pages matching @word, ranked by ts_rank_cd, ties by page), as page ids
+ * separated by spaces. */
+static gchar *
+plain_window(Fixture *f, const gchar *word, guint limit)
+{
+  g_autofree gchar *sql = g_strdup_printf(
+      "SELECT string_agg(id::text, ' ' ORDER BY r DESC, id) FROM (SELECT id, r FROM (SELECT id, "
+      "ts_rank_cd(tsv, websearch_to_tsquery('english', '%s')) r FROM (SELECT id, tsv FROM pages WHERE "
+      "tsv @@ websearch_to_tsquery('english', '%s') ORDER BY id DESC LIMIT %u) n) w ORDER BY r DESC, id LIMIT %u) t",
+      word, word, CD_SEARCH_RANK_WINDOW, limit);
+  PGresult *res = PQexec(f->raw, sql);
+  gchar *ids;
+
+  g_assert_cmpint(PQresultStatus(res), ==, PGRES_TUPLES_OK);
+  ids = g_strdup(PQgetvalue(res, 0, 0));
+  PQclear(res);
+  return ids;
+}
+
+/* The GIN plan's recent window, collected from the index, is bounded to
+ * the newest pages that should hold it (CD_PG_WINDOW_SPAN: a range of
+ * page ids in the bitmap), and answers as the plain query does: a word
+ * on every fourth of 40,000 pages is found in the range; a word on the
+ * oldest 12,000 only is not (the range holds none), so the statement
+ * runs again unbounded and finds the same window the plain query does. */
+static void
+test_pg_search_window_bounded(Fixture *f, gconstpointer data)
+{
+  g_autoptr(CdPgArchive) server = NULL;
+  const gchar *words[] = { "spreadword", "sparseword" };
+
+  server = open_server(f);
+  raw_exec(f, "INSERT INTO meta (key, value) VALUES ('search-index', 'gin')");
+  raw_exec(f, "DROP INDEX IF EXISTS pages_rum_filters");
+  raw_exec(f, "INSERT INTO stations (name, first_delivery) VALUES ('bulk', 'x')");
+  raw_exec(f, "INSERT INTO batches (station, source_batch_id, started, actor, workflow, inputs) VALUES "
+              "('bulk', 1, 'x', 'x', 'x', 'x')");
+  raw_exec(f, "INSERT INTO pages (batch_id, kind, source_path, source_page, text, created) SELECT (SELECT min(id) "
+              "FROM batches), 'page', 'bulk.tif', g, 'fillword ' || g || CASE WHEN g % 4 = 0 THEN ' spreadword' "
+              "ELSE '' END || CASE WHEN g <= 12000 THEN ' sparseword' ELSE '' END, 'x' "
+              "FROM generate_series(1, 40000) g");
+  raw_exec(f, "ANALYZE pages");
+  g_clear_pointer(&server, cd_pg_archive_free);
+  server = open_server(f);
+  g_assert_false(cd_pg_archive_has_rum(server));
+  for (guint w = 0; w < G_N_ELEMENTS(words); w++) {
+    g_autoptr(GError) error = NULL;
+    g_autofree gchar *plan = NULL;
+    g_autofree gchar *plans = NULL;
+    g_autofree gchar *expected = plain_window(f, words[w], 20);
+    g_autoptr(CdSearchResult) r = NULL;
+    g_autoptr(GString) got = g_string_new(NULL);
+    g_auto(GStrv) statements = NULL;
+    const CdSearchQuery q = { .text = words[w], .limit = 20 };
+
+    plans = cd_pg_archive_explain_search(server, &q, &plan, &error);
+    g_assert_no_error(error);
+    g_assert_cmpstr(plan, ==, "recent-window");
+    statements = g_strsplit(plans, "--\n", -1);
+    g_assert_nonnull(strstr(statements[0], "CTE w\n"));
+    /* (at this size the planner reads the table for it, rightly; at
+     * 1 M pages it is a BitmapAnd with the primary key) */
+    g_assert_nonnull(strstr(statements[0], "(id > "));
+    if (w == 0) {
+      g_assert_cmpuint(g_strv_length(statements), ==, 2);
+    } else {
+      /* the range held none: run again without it */
+      g_assert_cmpuint(g_strv_length(statements), ==, 3);
+      g_assert_nonnull(strstr(statements[1], "CTE w\n"));
+      g_assert_null(strstr(statements[1], "(id > "));
+    }
+    r = cd_pg_archive_search(server, &q, &error);
+    g_assert_no_error(error);
+    g_assert_cmpstr(r->plan, ==, "recent-window");
+    g_assert_true(r->total_is_estimate);
+    g_assert_cmpuint(r->total, ==, CD_SEARCH_RANK_WINDOW);
+    for (guint i = 0; i < r->hits->len; i++)
+      g_string_append_printf(got, "%s%" G_GINT64_FORMAT, i > 0 ? " " : "",
+                             ((CdSearchHit *) g_ptr_array_index(r->hits, i))->page_id);
+    g_assert_cmpstr(got->str, ==, expected);
+  }
+}
+
 /* pages whose copy of their document's type and date is not the document's */
 #define STALE_PAGES                                                                                                    \
   "SELECT count(*) FROM pages p LEFT JOIN documents d ON d.id = p.document_id WHERE p.doc_type IS DISTINCT FROM "      \
@@ -1890,6 +2129,8 @@ main(int argc, char **argv)
     { "/chartdesk/pg-archive/search-gin", test_pg_search, "gin" },
     { "/chartdesk/pg-archive/restricted-and-audited", test_pg_restricted_and_audited },
     { "/chartdesk/pg-archive/search-broad", test_pg_search_broad },
+    { "/chartdesk/pg-archive/search-migrated", test_pg_search_migrated },
+    { "/chartdesk/pg-archive/search-window-bounded", test_pg_search_window_bounded },
     { "/chartdesk/pg-archive/search-page-filters", test_pg_search_page_filters },
     { "/chartdesk/pg-archive/copy-to-sqlite", test_pg_copy_to_sqlite },
   };

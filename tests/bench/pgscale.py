@@ -133,11 +133,11 @@ def choose_index(server, index):
     """--pg-index gin: the server searches by its GIN index alone (the
     meta key the library reads at open; the RUM index dropped, so the
     planner cannot take it either). Returns what the server ranks with."""
-    has_rum = server.psql("SELECT count(*) FROM pg_indexes WHERE indexname = 'pages_rum'")[0][0] == "1"
+    has_rum = server.psql("SELECT count(*) FROM pg_indexes WHERE indexname = 'pages_rum_filters'")[0][0] == "1"
     if index == "gin":
-        server.psql(["INSERT INTO meta (key, value) VALUES ('search-index', 'gin')", "DROP INDEX IF EXISTS pages_rum"])
+        server.psql(["INSERT INTO meta (key, value) VALUES ('search-index', 'gin')", "DROP INDEX IF EXISTS pages_rum_filters"])
         return "GIN (meta search-index=gin)"
-    return "RUM (pages_rum)" if has_rum else "GIN (the server offers no rum extension)"
+    return "RUM (pages_rum_filters)" if has_rum else "GIN (the server offers no rum extension)"
 
 
 def split(argv):

@@ -298,4 +298,20 @@ static const gchar *const cd_pg_migrations[] = {
   "  FOR EACH ROW EXECUTE FUNCTION cd_destroyed_guard();"
   "CREATE TRIGGER destroyed_pages_stay_empty BEFORE INSERT OR UPDATE ON pages"
   "  FOR EACH ROW EXECUTE FUNCTION cd_destroyed_guard();",
+
+  /* 5 → 6: the RUM index holds the pages' copies of their document's
+   * type beside the words (cd-pg-search.c, "pages_rum_filters"), so a
+   * ranked search with a type intersects it in the index and ranks the
+   * pages of that type only. The index stays optional (the
+   * `rum` extension): a server that had the one-column index gets the new
+   * one in its place; one without it is left as it was, and
+   * cd_pg_search_prepare() makes the new one when it can. */
+  "DO $$BEGIN"
+  "  IF to_regclass('pages_rum') IS NOT NULL AND (SELECT count(*) FROM pg_attribute WHERE"
+  "    attrelid = 'pages'::regclass AND attname IN ('doc_type', 'doc_date') AND NOT attisdropped) = 2 THEN"
+  "    DROP INDEX pages_rum;"
+  "    CREATE INDEX pages_rum_filters ON pages"
+  "      USING rum (tsv rum_tsvector_ops, doc_type rum_text_ops);"
+  "  END IF;"
+  "END$$;",
 };

@@ -188,18 +188,28 @@ static const gchar cd_pg_page_filters_present_sql[] =
  * a GIN index whose posting lists keep each word's positions, so a ranked
  * search orders its matches by relevance inside the index (`tsv <=> q`)
  * and reads from the table only the pages it returns, where the GIN plan
- * reads every match's tsvector to rank it. Optional: made when the archive
- * is opened to create or migrate, if the server offers the extension and
- * this role may create it (a superuser, or an administrator ran `CREATE
- * EXTENSION rum` first); a server without it searches by the GIN index as
- * before. The meta key `search-index` = `gin` keeps it off (neither made
- * nor used). */
+ * reads every match's tsvector to rank it. Since schema 6 it also holds
+ * the pages' copies of their document's type (rum_text_ops, as
+ * btree_gin's), so a type is intersected with the words in the index and
+ * only the pages of that type are ranked (a common word with a broad
+ * type: the type was a filter on the rank order, each row it refused
+ * read from the table). Not the date: the planner then took the RUM
+ * index for a rare word with a type and five years, and the index's
+ * range over the dates' entries took 1.8 s at 1 M pages (temporary files)
+ * where the GIN and b-tree indexes answer in 8 ms. Optional: made when the archive is opened
+ * to create or migrate, if the server offers the extension and this role
+ * may create it (a superuser, or an administrator ran `CREATE EXTENSION
+ * rum` first); a server without it searches by the GIN index as before.
+ * The meta key `search-index` = `gin` keeps it off (neither made nor
+ * used). The one-column index of schema 5 is replaced (migration 6). */
 static const gchar cd_pg_rum_sql[] = "CREATE EXTENSION IF NOT EXISTS rum;"
-                                     "CREATE INDEX IF NOT EXISTS pages_rum ON pages USING rum (tsv rum_tsvector_ops);";
+                                     "DROP INDEX IF EXISTS pages_rum;"
+                                     "CREATE INDEX IF NOT EXISTS pages_rum_filters ON pages"
+                                     "  USING rum (tsv rum_tsvector_ops, doc_type rum_text_ops);";
 
 static const gchar cd_pg_rum_present_sql[] =
-    "SELECT to_regclass('pages_rum') IS NOT NULL AND EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'rum'), "
-    "EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'rum'), "
+    "SELECT to_regclass('pages_rum_filters') IS NOT NULL AND EXISTS (SELECT 1 FROM pg_extension WHERE extname = "
+    "'rum'), EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'rum'), "
     "coalesce((SELECT value FROM meta WHERE key = 'search-index'), '') = 'gin'";
 
 /* Runs the multi-statement @script (through the simple protocol) in a
@@ -244,7 +254,7 @@ cd_pg_search_prepare_rum(CdPgArchive *self, gboolean create, GError **error)
     return TRUE;
   }
   self->rum = g_strcmp0(cd_pg_value(res, 0, 0), "t") == 0;
-  if (self->rum || !create || g_strcmp0(cd_pg_value(res, 0, 1), "t") != 0)
+  if (self->rum || !create || !self->page_filters || g_strcmp0(cd_pg_value(res, 0, 1), "t") != 0)
     return TRUE;
   if (!cd_pg_search_run_script(self, cd_pg_rum_sql, &refused, error))
     return FALSE;
@@ -279,6 +289,15 @@ cd_pg_search_prepare(CdPgArchive *self, gboolean create, GError **error)
   return cd_pg_search_prepare_rum(self, create, error);
 }
 
+/* The query's type when it names exactly one, else NULL. */
+static const gchar *
+cd_pg_search_one_type(const CdSearchQuery *query)
+{
+  if (query->doc_types == NULL)
+    return query->doc_type;
+  return query->doc_types[0] != NULL && query->doc_types[1] == NULL ? query->doc_types[0] : NULL;
+}
+
 /* FROM and WHERE of a search, each filter only when given (so the planner
  * sees plain predicates it can use the indexes for). $1 is the tsquery
  * text when there are words. */
@@ -286,15 +305,19 @@ static void
 cd_pg_search_from_full(GString *sql, CdPgParams *p, const CdSearchQuery *query, const gchar *words, const gchar *types,
                        const gchar *hidden, gboolean with_documents, gboolean page_filters)
 {
-  /* with words, the type and dates are the pages' copies when the server
-   * has them (cd_pg_search_prepare()): the same rows, found by BitmapAnd */
-  const gchar *type_col = words != NULL && page_filters ? "p.doc_type" : "d.type";
-  const gchar *date_col = words != NULL && page_filters ? "p.doc_date" : "d.date";
-  gboolean doc_filter = query->mrn != NULL || types != NULL || query->date_from != NULL || query->date_to != NULL ||
-                        query->status != NULL;
+  /* with words, the type and dates (and the hidden types) are the pages'
+   * copies when the server has them (cd_pg_search_prepare()): the same
+   * rows, found by BitmapAnd or in the RUM index, and no document read
+   * for them */
+  gboolean on_pages = words != NULL && page_filters;
+  const gchar *type_col = on_pages ? "p.doc_type" : "d.type";
+  const gchar *date_col = on_pages ? "p.doc_date" : "d.date";
+  const gchar *one_type = cd_pg_search_one_type(query);
+  gboolean doc_filter = query->mrn != NULL || query->status != NULL ||
+                        (!on_pages && (types != NULL || query->date_from != NULL || query->date_to != NULL));
 
-  if (words != NULL && !doc_filter && hidden == NULL && with_documents == FALSE)
-    /* nothing to check per match: the pages alone */
+  if (words != NULL && !doc_filter && (hidden == NULL || on_pages) && with_documents == FALSE)
+    /* nothing to check per match in its document: the pages alone */
     g_string_append(sql, " FROM (SELECT websearch_to_tsquery('english', $1) AS q) q CROSS JOIN pages p "
                          "WHERE p.tsv @@ q.q");
   else if (words != NULL && doc_filter)
@@ -311,7 +334,11 @@ cd_pg_search_from_full(GString *sql, CdPgParams *p, const CdSearchQuery *query, 
     g_string_append(sql, " FROM documents d JOIN pages p ON p.document_id = d.id AND p.seq = 0 WHERE TRUE");
   if (query->mrn != NULL)
     g_string_append_printf(sql, " AND d.patient_mrn = $%u", cd_pg_params_add(p, query->mrn));
-  if (types != NULL)
+  /* one type as an equality, which the RUM index takes as its own
+   * condition (it does not take `= ANY`) */
+  if (types != NULL && one_type != NULL)
+    g_string_append_printf(sql, " AND %s = $%u", type_col, cd_pg_params_add(p, one_type));
+  else if (types != NULL)
     g_string_append_printf(sql, " AND %s = ANY ($%u::text[])", type_col, cd_pg_params_add(p, types));
   if (query->date_from != NULL)
     g_string_append_printf(sql, " AND %s >= $%u", date_col, cd_pg_params_add(p, query->date_from));
@@ -320,7 +347,8 @@ cd_pg_search_from_full(GString *sql, CdPgParams *p, const CdSearchQuery *query, 
   if (query->status != NULL)
     g_string_append_printf(sql, " AND d.status = $%u", cd_pg_params_add(p, query->status));
   if (hidden != NULL)
-    g_string_append_printf(sql, " AND (d.type IS NULL OR NOT d.type = ANY ($%u::text[]))", cd_pg_params_add(p, hidden));
+    g_string_append_printf(sql, " AND (%s IS NULL OR NOT %s = ANY ($%u::text[]))", type_col, type_col,
+                           cd_pg_params_add(p, hidden));
 }
 
 /* FROM and WHERE for page ids and scores only */
@@ -475,14 +503,17 @@ cd_pg_search_audit(CdPgArchive *self, const CdSearchQuery *query, CdSearchResult
  * window, as the SQLite search does (CD_SEARCH_BROAD there). */
 #define CD_PG_SEARCH_BROAD 5000
 
-/* About how many pages the archive has (the planner's count). */
+/* About how many pages the archive has (the planner's count), and
+ * *@max_id, the newest page's id (0 when there are none). */
 static gint64
-cd_pg_search_count_pages(CdPgArchive *self)
+cd_pg_search_count_pages(CdPgArchive *self, gint64 *max_id)
 {
-  g_autoptr(PGresult) res = cd_pg_exec(self,
-                                       "SELECT greatest(reltuples, 0)::bigint FROM pg_class WHERE oid = "
-                                       "'pages'::regclass",
-                                       NULL, "cannot plan a search", NULL);
+  g_autoptr(PGresult) res =
+      cd_pg_exec(self,
+                 "SELECT greatest(reltuples, 0)::bigint, coalesce((SELECT max(id) FROM pages), 0) "
+                 "FROM pg_class WHERE oid = 'pages'::regclass",
+                 NULL, "cannot plan a search", NULL);
+  *max_id = res != NULL && PQntuples(res) > 0 ? cd_pg_int(res, 0, 1) : 0;
   return res != NULL && PQntuples(res) > 0 ? cd_pg_int(res, 0, 0) : 0;
 }
 
@@ -634,52 +665,96 @@ cd_pg_search_facets_add(GHashTable *types, GHashTable *years, PGresult *res, gin
  * wins from matches² > 2,000 × pages. */
 #define CD_PG_WALK_FACTOR_PHRASE 2000.0
 
+/* Collecting the window from the GIN index is bounded to the newest
+ * pages that should hold it: CD_PG_WINDOW_SPAN times the window by the
+ * estimate's share of matching pages, as a range of page ids, so the rows
+ * read do not grow with the matches (two words on a fifth and a third of
+ * a million pages: 67,000 matches, each a heap row and its tsvector,
+ * where the window needs 2,000). The planner answers it by a BitmapAnd
+ * with the primary key or, at a million pages, by the primary key's range
+ * with the words as a filter (each row's tsvector read: 258 ms for the
+ * two words' 38,700 pages, not within the target; the GIN bitmap of those
+ * words alone took 202 ms). When the range holds fewer than the window
+ * (the estimate was high), the statement runs again unbounded. */
+#define CD_PG_WINDOW_SPAN 4.0
+
 static gboolean
 cd_pg_search_window(CdPgArchive *self, const CdSearchQuery *query, const gchar *words, const gchar *types,
                     const gchar *hidden, guint limit, gint64 matches, gboolean phrase, CdSearchResult *result,
                     GError **error)
 {
-  gdouble n_pages = (gdouble) cd_pg_search_count_pages(self);
+  gint64 max_id = 0;
+  gdouble n_pages = (gdouble) cd_pg_search_count_pages(self, &max_id);
   gdouble factor = phrase ? CD_PG_WALK_FACTOR_PHRASE : CD_PG_WALK_FACTOR;
-  /* `p.id + 0` is not the primary key: the planner cannot walk it */
-  const gchar *order = (gdouble) matches * (gdouble) matches > factor * n_pages ? "p.id" : "p.id + 0";
-  g_autoptr(GString) sql = g_string_new("WITH w AS MATERIALIZED (SELECT p.id, p.document_id, p.tsv");
-  g_autoptr(CdPgParams) p = cd_pg_search_params(words);
+  gboolean walk = (gdouble) matches * (gdouble) matches > factor * n_pages;
+  gdouble span = matches > 0 ? CD_PG_WINDOW_SPAN * CD_SEARCH_RANK_WINDOW * n_pages / (gdouble) matches : 0;
+  gint64 bound = !walk && span > 0 && span < (gdouble) max_id ? max_id - (gint64) span : 0;
   g_autoptr(PGresult) res = NULL;
-  g_autoptr(GHashTable) type_facets = g_hash_table_new(g_str_hash, g_str_equal);
-  g_autoptr(GHashTable) year_facets = g_hash_table_new(g_str_hash, g_str_equal);
+  g_autoptr(GHashTable) type_facets = NULL;
+  g_autoptr(GHashTable) year_facets = NULL;
   g_autofree gchar *low = NULL;
   guint64 n = 0;
   gboolean complete;
 
-  cd_pg_search_from(self, sql, p, query, words, types, hidden);
-  g_string_append_printf(sql,
-                         " ORDER BY %s DESC LIMIT %u) "
-                         "SELECT 0, h.id::text, h.rank::text, NULL, NULL FROM (SELECT w.id, "
-                         "ts_rank_cd(w.tsv, websearch_to_tsquery('english', $1)) AS rank FROM w "
-                         "ORDER BY 2 DESC, 1 LIMIT %u OFFSET %u) h "
-                         "UNION ALL SELECT 1, count(*)::text, min(w.id)::text, NULL, NULL FROM w "
-                         "UNION ALL SELECT 2, count(*)::text, NULL, d.type, substr(d.date, 1, 4) FROM w "
-                         "LEFT JOIN LATERAL (SELECT d.type, d.date FROM documents d WHERE d.id = w.document_id "
-                         "OFFSET 0) d ON true GROUP BY 4, 5",
-                         order, CD_SEARCH_RANK_WINDOW, limit, query->offset);
-  res = cd_pg_search_exec(self, sql->str, p, error);
-  if (res == NULL)
-    return FALSE;
-  /* the hits in their rank order, as the statement lists them */
-  for (gint i = 0; i < PQntuples(res); i++) {
-    gint kind = (gint) cd_pg_int(res, i, 0);
-    if (kind == 0) {
-      CdSearchHit *hit = g_new0(CdSearchHit, 1);
-      hit->page_id = cd_pg_int(res, i, 1);
-      hit->score = g_ascii_strtod(PQgetvalue(res, i, 2), NULL);
-      g_ptr_array_add(result->hits, hit);
-    } else if (kind == 1) {
-      n = g_ascii_strtoull(PQgetvalue(res, i, 1), NULL, 10);
-      low = g_strdup(cd_pg_value(res, i, 2));
-    } else {
-      cd_pg_search_facets_add(type_facets, year_facets, res, i, 3, g_ascii_strtoull(PQgetvalue(res, i, 1), NULL, 10));
+  for (;;) {
+    g_autoptr(GString) sql = g_string_new("WITH w AS MATERIALIZED (SELECT p.id, p.document_id");
+    g_autoptr(CdPgParams) p = cd_pg_search_params(words);
+    /* the walk reads each page's tsvector to match it and keeps it for
+     * the rank; the index's matches are ranked from their row once the
+     * window is chosen (not every match's tsvector read) */
+    const gchar *tsv = walk ? "w.tsv" : "(SELECT r.tsv FROM pages r WHERE r.id = w.id)";
+
+    if (walk)
+      g_string_append(sql, ", p.tsv");
+    if (self->page_filters)
+      g_string_append(sql, ", p.doc_type, p.doc_date");
+    cd_pg_search_from(self, sql, p, query, words, types, hidden);
+    if (bound > 0)
+      g_string_append_printf(sql, " AND p.id > $%u::bigint", cd_pg_params_add_int(p, bound));
+    /* `p.id + 0` is not the primary key: the planner cannot walk it */
+    g_string_append_printf(sql,
+                           " ORDER BY %s DESC LIMIT %u) "
+                           "SELECT 0, h.id::text, h.rank::text, NULL, NULL FROM (SELECT w.id, "
+                           "ts_rank_cd(%s, websearch_to_tsquery('english', $1)) AS rank FROM w "
+                           "ORDER BY 2 DESC, 1 LIMIT %u OFFSET %u) h "
+                           "UNION ALL SELECT 1, count(*)::text, min(w.id)::text, NULL, NULL FROM w ",
+                           walk ? "p.id" : "p.id + 0", CD_SEARCH_RANK_WINDOW, tsv, limit, query->offset);
+    if (self->page_filters)
+      g_string_append(sql, "UNION ALL SELECT 2, count(*)::text, NULL, w.doc_type, substr(w.doc_date, 1, 4) FROM w "
+                           "GROUP BY 4, 5");
+    else
+      g_string_append(sql, "UNION ALL SELECT 2, count(*)::text, NULL, d.type, substr(d.date, 1, 4) FROM w "
+                           "LEFT JOIN LATERAL (SELECT d.type, d.date FROM documents d WHERE d.id = w.document_id "
+                           "OFFSET 0) d ON true GROUP BY 4, 5");
+    res = cd_pg_search_exec(self, sql->str, p, error);
+    if (res == NULL)
+      return FALSE;
+    type_facets = g_hash_table_new(g_str_hash, g_str_equal);
+    year_facets = g_hash_table_new(g_str_hash, g_str_equal);
+    g_ptr_array_set_size(result->hits, 0);
+    /* the hits in their rank order, as the statement lists them */
+    for (gint i = 0; i < PQntuples(res); i++) {
+      gint kind = (gint) cd_pg_int(res, i, 0);
+      if (kind == 0) {
+        CdSearchHit *hit = g_new0(CdSearchHit, 1);
+        hit->page_id = cd_pg_int(res, i, 1);
+        hit->score = g_ascii_strtod(PQgetvalue(res, i, 2), NULL);
+        g_ptr_array_add(result->hits, hit);
+      } else if (kind == 1) {
+        n = g_ascii_strtoull(PQgetvalue(res, i, 1), NULL, 10);
+        g_free(low);
+        low = g_strdup(cd_pg_value(res, i, 2));
+      } else {
+        cd_pg_search_facets_add(type_facets, year_facets, res, i, 3, g_ascii_strtoull(PQgetvalue(res, i, 1), NULL, 10));
+      }
     }
+    if (bound == 0 || n >= CD_SEARCH_RANK_WINDOW)
+      break;
+    /* the newest pages held fewer matches than the estimate said */
+    bound = 0;
+    g_clear_pointer(&res, PQclear);
+    g_clear_pointer(&type_facets, g_hash_table_unref);
+    g_clear_pointer(&year_facets, g_hash_table_unref);
   }
   result->type_facets = cd_search_facets_by_count(type_facets);
   result->year_facets = cd_search_facets_by_year(year_facets);
@@ -710,20 +785,28 @@ cd_pg_search_window(CdPgArchive *self, const CdSearchQuery *query, const gchar *
 
 /* Ranking every match in the RUM index (`rum-rank`): the index orders the
  * matches by its relevance (`tsv <=> query`, from the positions it keeps)
- * and the table is read for the first CD_PG_RUM_SAMPLE of them only
- * (their document, for the facets). The order is over every match, not a
- * recent window, and the hits of any page of the answer come from the same
- * order. Up to that many matches: the total and facets are exact; more:
- * the total is CD_PG_RUM_SAMPLE, a lower bound (flagged), and the facets
- * are those of the best-ranked ones (`facets_partial`). The index's work grows with the postings of the
- * query's words (about 1.3 µs each on the 2-core machine under load,
- * measured at 100,000 pages), so past CD_PG_RUM_POSTINGS the recent window
- * answers instead. */
+ * and the table is read for the returned page of hits only. The order is
+ * over every match, not a recent window, and the hits of any page of the
+ * answer come from the same order.
+ *
+ * The total and the facets are those of up to CD_PG_RUM_SAMPLE + 1
+ * matches taken from the GIN bitmap in the table's order (each page's
+ * type and date are its own copies, cd_pg_search_prepare(): no document
+ * read). Up to CD_PG_RUM_SAMPLE matches they are exact; past that, the
+ * total is CD_PG_RUM_SAMPLE, a lower bound (flagged), and the facets are
+ * those of the sample (`facets_partial`). They used to be the
+ * best-ranked CD_PG_RUM_SAMPLE rows of the index's order, but each row
+ * read in that order costs the index scan's recheck on the page's
+ * tsvector (from TOAST: about 30 µs, 645 TOAST blocks for 1,001 rows),
+ * which was half of a two-word search's 70 ms; a bitmap's rows need no
+ * recheck.
+ *
+ * The index's work grows with the postings of the query's words (it
+ * ranks every match before returning the first), about 0.5–1 µs each on
+ * the 2-core machine under load, measured at 100,000 pages; so past
+ * CD_PG_RUM_POSTINGS the recent window answers instead. */
 #define CD_PG_RUM_POSTINGS 200000
-/* The best-ranked matches read from the table for the total and facets:
- * each costs a heap fetch and the index's recheck of its order there
- * (about 50 µs under load, measured; 2,000 of them were 105 ms of a
- * 160 ms search for a word on 64% of 100,000 pages). As many as the SQLite
+/* The matches the total and facets are taken from: as many as the SQLite
  * search reads one by one (CD_SEARCH_COUNT_LIMIT). */
 #define CD_PG_RUM_SAMPLE CD_SEARCH_COUNT_LIMIT
 
@@ -731,35 +814,38 @@ static gboolean
 cd_pg_search_rum(CdPgArchive *self, const CdSearchQuery *query, const gchar *words, const gchar *types,
                  const gchar *hidden, guint limit, CdSearchResult *result, GError **error)
 {
-  guint sample = MAX(CD_PG_RUM_SAMPLE + 1, query->offset + limit);
-  g_autoptr(GString) sql = g_string_new("SELECT s.id, d.type, substr(d.date, 1, 4) FROM (SELECT o.id, "
-                                        "o.document_id, row_number() OVER () AS n FROM (SELECT p.id, p.document_id");
+  g_autoptr(GString) sql = g_string_new("SELECT p.id, coalesce(1 / nullif(p.tsv <=> q.q, 'Infinity'), 0)");
+  g_autoptr(GString) sample = g_string_new(NULL);
   g_autoptr(CdPgParams) p = cd_pg_search_params(words);
+  g_autoptr(CdPgParams) sp = cd_pg_search_params(words);
   g_autoptr(PGresult) res = NULL;
   g_autoptr(GHashTable) type_facets = g_hash_table_new(g_str_hash, g_str_equal);
   g_autoptr(GHashTable) year_facets = g_hash_table_new(g_str_hash, g_str_equal);
-  g_autoptr(GString) ids = g_string_new("{");
-  guint n;
+  guint64 n = 0;
 
+  /* the hits, in the index's order (the score: 1 / distance) */
   cd_pg_search_from(self, sql, p, query, words, types, hidden);
-  g_string_append_printf(sql,
-                         " ORDER BY p.tsv <=> q.q LIMIT %u) o) s LEFT JOIN LATERAL (SELECT d.type, d.date FROM "
-                         "documents d WHERE d.id = s.document_id OFFSET 0) d ON true ORDER BY s.n",
-                         sample);
-  res = cd_pg_search_exec(self, sql->str, p, error);
+  g_string_append_printf(sql, " ORDER BY p.tsv <=> q.q LIMIT %u OFFSET %u", limit, query->offset);
+  if (!cd_pg_search_collect(self, sql->str, p, result->hits, error))
+    return FALSE;
+
+  /* the total and facets of the sample */
+  if (self->page_filters) {
+    g_string_append(sample, "SELECT s.t, s.y, count(*) FROM (SELECT p.doc_type AS t, substr(p.doc_date, 1, 4) AS y");
+    cd_pg_search_from(self, sample, sp, query, words, types, hidden);
+  } else {
+    g_string_append(sample, "SELECT s.t, s.y, count(*) FROM (SELECT d.type AS t, substr(d.date, 1, 4) AS y");
+    cd_pg_search_from_documents(self, sample, sp, query, words, types, hidden);
+  }
+  g_string_append_printf(sample, " LIMIT %u) s GROUP BY 1, 2", CD_PG_RUM_SAMPLE + 1);
+  res = cd_pg_search_exec(self, sample->str, sp, error);
   if (res == NULL)
     return FALSE;
-  n = (guint) PQntuples(res);
-  for (guint i = 0; i < n; i++) {
-    cd_pg_search_facets_add(type_facets, year_facets, res, (gint) i, 1, 1);
-    if (i >= query->offset && i < query->offset + limit) {
-      CdSearchHit *hit = g_new0(CdSearchHit, 1);
-      hit->page_id = cd_pg_int(res, (gint) i, 0);
-      g_string_append_printf(ids, "%s%" G_GINT64_FORMAT, result->hits->len > 0 ? "," : "", hit->page_id);
-      g_ptr_array_add(result->hits, hit);
-    }
+  for (gint i = 0; i < PQntuples(res); i++) {
+    guint64 c = g_ascii_strtoull(PQgetvalue(res, i, 2), NULL, 10);
+    cd_pg_search_facets_add(type_facets, year_facets, res, i, 0, c);
+    n += c;
   }
-  g_string_append_c(ids, '}');
   result->type_facets = cd_search_facets_by_count(type_facets);
   result->year_facets = cd_search_facets_by_year(year_facets);
   result->total = MIN(n, CD_PG_RUM_SAMPLE);
@@ -767,22 +853,6 @@ cd_pg_search_rum(CdPgArchive *self, const CdSearchQuery *query, const gchar *wor
   result->facets_partial = n > CD_PG_RUM_SAMPLE;
   result->plan = "rum-rank";
   result->order = CD_SEARCH_ORDER_RANK;
-  if (result->hits->len > 0) {
-    /* the index's relevance for the returned pages only (1 / distance) */
-    g_autoptr(CdPgParams) sp = cd_pg_params_new();
-    g_autoptr(PGresult) scores = NULL;
-    cd_pg_params_add(sp, ids->str);
-    cd_pg_params_add(sp, words);
-    scores = cd_pg_exec(self,
-                        "SELECT coalesce(1 / nullif(p.tsv <=> websearch_to_tsquery('english', $2), 'Infinity'), 0) "
-                        "FROM unnest($1::bigint[]) WITH ORDINALITY h (id, ord) JOIN pages p ON p.id = h.id "
-                        "ORDER BY h.ord",
-                        sp, "search failed", error);
-    if (scores == NULL)
-      return FALSE;
-    for (guint i = 0; i < result->hits->len && i < (guint) PQntuples(scores); i++)
-      ((CdSearchHit *) g_ptr_array_index(result->hits, i))->score = g_ascii_strtod(PQgetvalue(scores, i, 0), NULL);
-  }
   return TRUE;
 }
 
