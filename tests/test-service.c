@@ -1486,6 +1486,46 @@ test_service_index_merge(Fixture *f, gconstpointer data)
   g_assert_nonnull(strstr(hits, "\"total\":6"));
 }
 
+/* Another process holds the archive's writer lock at index-merge-time:
+ * the service does not wait for it or take it, ends the night's merge
+ * with the reason in its audit entry, and leaves the index as it was. */
+static void
+test_service_index_merge_busy(Fixture *f, gconstpointer data)
+{
+  g_autoptr(GDateTime) now = g_date_time_new_now_local();
+  g_autoptr(GDateTime) soon = g_date_time_add_seconds(now, 2);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CdArchive) writer = NULL;
+  g_autoptr(CdArchive) archive = NULL;
+  g_autofree gchar *extra = g_date_time_format(soon, "index-merge-time=%H:%M:%S\n");
+  g_autofree gchar *text = NULL;
+  gint segments;
+  gint64 deadline = g_get_monotonic_time() + 60 * G_USEC_PER_SEC;
+
+  archive_text_documents(f->archive, 6, "nocturne");
+  segments = archive_index_segments(f->archive);
+  g_assert_cmpint(segments, >, 1);
+  writer = cd_archive_open(f->archive, CD_ARCHIVE_FLAG_WRITER, &error);
+  g_assert_no_error(error);
+  write_config(f, extra);
+  daemon_start(f);
+  archive = cd_archive_open(f->archive, CD_ARCHIVE_FLAG_NONE, &error);
+  g_assert_no_error(error);
+  for (;;) {
+    g_autoptr(JsonNode) entries = cd_archive_list_audit(archive, NULL, NULL, NULL, NULL, 50, 0, NULL, &error);
+    g_assert_no_error(error);
+    g_free(text);
+    text = json_to_string(entries, FALSE);
+    if (strstr(text, "merge-search-index") != NULL)
+      break;
+    g_assert_cmpint(g_get_monotonic_time(), <, deadline); /* only ends a hang */
+    pump(100);
+  }
+  g_assert_nonnull(strstr(text, "\"steps\":0"));
+  g_assert_nonnull(strstr(text, "another process is writing to this archive"));
+  g_assert_cmpint(archive_index_segments(f->archive), ==, segments);
+}
+
 static gchar *activation_dir; /* XDG_CONFIG_HOME and the bus's service folder */
 
 /* The installed D-Bus activation file, pointed at the built chartdeskd:
@@ -2291,6 +2331,8 @@ main(int argc, char **argv)
              fixture_teardown);
   g_test_add("/chartdesk/service/system-bus", Fixture, NULL, fixture_setup, test_service_system_bus, fixture_teardown);
   g_test_add("/chartdesk/service/index-merge", Fixture, NULL, fixture_setup, test_service_index_merge,
+             fixture_teardown);
+  g_test_add("/chartdesk/service/index-merge-busy", Fixture, NULL, fixture_setup, test_service_index_merge_busy,
              fixture_teardown);
   g_test_add("/chartdesk/service/archive-idle", Fixture, NULL, fixture_setup, test_service_archive_idle,
              fixture_teardown);

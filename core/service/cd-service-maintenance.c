@@ -117,7 +117,7 @@ cd_service_merge_archive(CdService *self, const gchar *path)
     return;
   }
   after = cd_archive_search_index_segments(last->archive);
-  g_message("%s: search index merged from %d segments to %d in %u steps, %.1f s (%s)", path, before, after, steps,
+  g_message("%s: search index merge: %d segments before, %d after, %u steps, %.1f s; %s", path, before, after, steps,
             (g_get_monotonic_time() - start) / 1e6, stopped);
   json_builder_begin_object(b);
   json_builder_set_member_name(b, "segments_before");
