@@ -351,6 +351,15 @@ test_pg_cli_errors(void)
   g_assert_nonnull(strstr(r3.err, "postgresql://chartdesk@/charts"));
   g_assert_false(g_file_test(target, G_FILE_TEST_EXISTS));
 
+  /* legal holds on a server that is down: named, exit 1 */
+  {
+    g_auto(CdTestRun) rh = { 0 };
+    cd_test_chartdesk(&rh, "hold", "list", down, NULL);
+    g_assert_cmpint(rh.status, ==, 1);
+    g_assert_nonnull(strstr(rh.err, "postgresql://chartdesk@/charts"));
+    g_assert_null(strstr(rh.err, "s3cret"));
+  }
+
   /* a URI libpq refuses */
   cd_test_chartdesk(&r4, "search", bad, "pneumonia", NULL);
   g_assert_cmpint(r4.status, ==, 1);
