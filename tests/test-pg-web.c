@@ -820,6 +820,117 @@ test_not_supported(void)
   }
 }
 
+/* The server's legal holds on the workstation (the chart's `holds` and
+ * each document's `held`, the document's `holds`), as a SQLite archive
+ * shows its own: a patient hold holds the whole chart, a document hold
+ * that document only; listing them is audited as the user; released,
+ * they are gone. Leaves no hold in force (test_destroyed follows). */
+static void
+test_holds(void)
+{
+  const gchar *mrn = "08570054";
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CdPgArchive) server = NULL;
+  g_autoptr(CdPrincipal) admin = cd_principal_new_admin_mode(g_get_user_name(), NULL);
+  g_autoptr(Login) arch = NULL;
+  g_autofree gchar *sql = NULL;
+  g_autofree gchar *other = NULL;
+  g_autofree gchar *path = NULL;
+  gint64 doc, patient_hold, document_hold, listed;
+
+  REQUIRE_SERVER();
+  server = cd_pg_archive_open(uri, CD_ARCHIVE_FLAG_NONE, &error);
+  g_assert_no_error(error);
+  cd_pg_archive_set_principal(server, admin);
+  sql = g_strdup_printf("SELECT min(id) FROM documents WHERE patient_mrn IS NOT NULL AND patient_mrn <> '%s'", mrn);
+  doc = server_count("%s", sql);
+  g_assert_cmpint(doc, >, 0);
+  g_free(sql);
+  sql = g_strdup_printf("SELECT patient_mrn FROM documents WHERE id = %" G_GINT64_FORMAT, doc);
+  other = server_string(sql);
+  g_assert_nonnull(other);
+  patient_hold = cd_pg_archive_place_hold(server, CD_HOLD_PATIENT, mrn, 0, "Smith v. General", "CASE-1", &error);
+  g_assert_no_error(error);
+  document_hold = cd_pg_archive_place_hold(server, CD_HOLD_DOCUMENT, NULL, doc, "Audit 7", NULL, &error);
+  g_assert_no_error(error);
+
+  arch = log_in(&pg_web, "arch");
+  listed =
+      server_count("SELECT count(*) FROM audit WHERE station IS NULL AND actor = 'arch' AND action = 'list-holds'");
+  {
+    g_autoptr(Reply) caps = call(&pg_web, "GET", "/api/v1/capabilities", arch, NULL);
+    JsonArray *list = json_object_get_array_member(obj(caps), "capabilities");
+    gboolean holds = FALSE;
+    for (guint i = 0; i < json_array_get_length(list); i++)
+      holds |= g_strcmp0(json_array_get_string_element(list, i), "holds") == 0;
+    g_assert_true(holds);
+  }
+  /* the patient's chart: one hold, every document held */
+  {
+    g_autofree gchar *p = g_strdup_printf("/api/v1/patients/%s", mrn);
+    g_autoptr(Reply) chart = call(&pg_web, "GET", p, arch, NULL);
+    JsonArray *holds, *docs;
+    g_assert_cmpuint(chart->status, ==, 200);
+    holds = json_object_get_array_member(obj(chart), "holds");
+    g_assert_cmpuint(json_array_get_length(holds), ==, 1);
+    g_assert_cmpint(json_object_get_int_member(json_array_get_object_element(holds, 0), "id"), ==, patient_hold);
+    g_assert_cmpstr(json_object_get_string_member(json_array_get_object_element(holds, 0), "matter"), ==, "CASE-1");
+    docs = json_object_get_array_member(obj(chart), "documents");
+    g_assert_cmpuint(json_array_get_length(docs), >, 0);
+    for (guint i = 0; i < json_array_get_length(docs); i++)
+      g_assert_true(json_object_get_boolean_member(json_array_get_object_element(docs, i), "held"));
+  }
+  /* the other patient's chart: the document hold, that document held only */
+  {
+    g_autofree gchar *p = g_strdup_printf("/api/v1/patients/%s", other);
+    g_autoptr(Reply) chart = call(&pg_web, "GET", p, arch, NULL);
+    JsonArray *holds, *docs;
+    guint held = 0;
+    g_assert_cmpuint(chart->status, ==, 200);
+    holds = json_object_get_array_member(obj(chart), "holds");
+    g_assert_cmpuint(json_array_get_length(holds), ==, 1);
+    g_assert_cmpstr(json_object_get_string_member(json_array_get_object_element(holds, 0), "kind"), ==, "document");
+    docs = json_object_get_array_member(obj(chart), "documents");
+    for (guint i = 0; i < json_array_get_length(docs); i++) {
+      JsonObject *d = json_array_get_object_element(docs, i);
+      gboolean is_it = json_object_get_int_member(d, "id") == doc;
+      g_assert_cmpint(json_object_get_boolean_member(d, "held"), ==, is_it);
+      held += is_it;
+    }
+    g_assert_cmpuint(held, ==, 1);
+  }
+  /* the document: its hold */
+  path = g_strdup_printf("/api/v1/documents/%" G_GINT64_FORMAT, doc);
+  {
+    g_autoptr(Reply) d = call(&pg_web, "GET", path, arch, NULL);
+    JsonArray *holds;
+    g_assert_cmpuint(d->status, ==, 200);
+    holds = json_object_get_array_member(obj(d), "holds");
+    g_assert_cmpuint(json_array_get_length(holds), ==, 1);
+    g_assert_cmpint(json_object_get_int_member(json_array_get_object_element(holds, 0), "id"), ==, document_hold);
+  }
+  /* each chart's listing audited as the user */
+  g_assert_cmpint(
+      server_count("SELECT count(*) FROM audit WHERE station IS NULL AND actor = 'arch' AND action = 'list-holds'"), ==,
+      listed + 2);
+
+  /* released: gone from the chart and the document */
+  g_assert_true(cd_pg_archive_release_hold(server, patient_hold, "settled", &error));
+  g_assert_no_error(error);
+  g_assert_true(cd_pg_archive_release_hold(server, document_hold, "closed", &error));
+  g_assert_no_error(error);
+  {
+    g_autofree gchar *p = g_strdup_printf("/api/v1/patients/%s", mrn);
+    g_autoptr(Reply) chart = call(&pg_web, "GET", p, arch, NULL);
+    g_autoptr(Reply) d = call(&pg_web, "GET", path, arch, NULL);
+    JsonArray *docs = json_object_get_array_member(obj(chart), "documents");
+    g_assert_cmpuint(json_array_get_length(json_object_get_array_member(obj(chart), "holds")), ==, 0);
+    for (guint i = 0; i < json_array_get_length(docs); i++)
+      g_assert_false(json_object_get_boolean_member(json_array_get_object_element(docs, i), "held"));
+    g_assert_cmpuint(json_array_get_length(json_object_get_array_member(obj(d), "holds")), ==, 0);
+  }
+}
+
 /* A station's destruction, delivered, shows on the server's workstation
  * where the station's shows it: the document's `destroyed` names the same
  * run and time, plus the station and who approved it; the server's audit
@@ -1036,6 +1147,7 @@ main(int argc, char **argv)
   g_test_add_func("/chartdesk/pg-web/restricted", test_restricted);
   g_test_add_func("/chartdesk/pg-web/denied-audit", test_denied_audit);
   g_test_add_func("/chartdesk/pg-web/not-supported", test_not_supported);
+  g_test_add_func("/chartdesk/pg-web/holds", test_holds);
   g_test_add_func("/chartdesk/pg-web/server-away", test_server_away);
   g_test_add_func("/chartdesk/pg-web/destroyed", test_destroyed);
   status = g_test_run();

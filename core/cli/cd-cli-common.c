@@ -164,7 +164,7 @@ cd_cli_open_archive(const gchar *path, CdArchiveFlags flags, GError **error)
     g_autofree gchar *server = cd_server_display_name(path);
     g_set_error(error, CD_ERROR, CD_ERROR_INVALID_ARGUMENT,
                 "%s: a PostgreSQL archive: this command needs a SQLite archive (on the server: search, show, "
-                "archive copy and archive deliver)",
+                "hold, audit, check, archive copy and archive deliver)",
                 server);
     return NULL;
   }

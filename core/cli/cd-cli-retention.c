@@ -10,7 +10,9 @@
 
 #include <stdio.h>
 
+#include "cd-archive-spool.h"
 #include "cd-cli-private.h"
+#include "cd-util-private.h"
 
 static CdArchive *
 cd_cli_retention_open(const gchar *path, CdArchiveFlags flags, const gchar *user, GError **error)
@@ -314,24 +316,177 @@ cd_cli_retention(gint argc, gchar **argv)
   return CD_EXIT_USAGE;
 }
 
+/* Prints holds, one a line, from their JSON (cd_legal_holds_to_json() on
+ * a SQLite archive, cd_pg_archive_list_holds() on the server: the same
+ * members), so both backends print alike. */
 static void
-cd_cli_print_holds(GPtrArray *holds)
+cd_cli_print_holds(JsonArray *holds)
 {
-  for (guint i = 0; i < holds->len; i++) {
-    CdLegalHold *h = g_ptr_array_index(holds, i);
+  guint n = json_array_get_length(holds);
+
+  for (guint i = 0; i < n; i++) {
+    JsonObject *h = json_array_get_object_element(holds, i);
+    const gchar *kind = json_object_get_string_member_with_default(h, "kind", "");
+    const gchar *matter = json_object_get_string_member_with_default(h, "matter", NULL);
+    const gchar *released_at = json_object_get_string_member_with_default(h, "released_at", NULL);
+    const gchar *release_reason = json_object_get_string_member_with_default(h, "release_reason", NULL);
     g_autofree gchar *target = NULL;
-    if (g_strcmp0(h->kind, "patient") == 0)
-      target = g_strdup_printf("patient %s", h->mrn);
-    else if (g_strcmp0(h->kind, "document") == 0)
-      target = g_strdup_printf("document %" G_GINT64_FORMAT, h->document_id);
-    else
-      target = g_strdup_printf("search %s", h->query);
-    g_print("hold %" G_GINT64_FORMAT "  %s  %s  matter %s  placed by %s on %s%s%s%s%s\n", h->id, target, h->reason,
-            h->matter != NULL ? h->matter : "-", h->placed_by, h->placed_at,
-            h->released_at != NULL ? "  released on " : "", h->released_at != NULL ? h->released_at : "",
-            h->released_at != NULL ? ": " : "", h->release_reason != NULL ? h->release_reason : "");
+    if (g_strcmp0(kind, "patient") == 0) {
+      target = g_strdup_printf("patient %s", json_object_get_string_member_with_default(h, "mrn", ""));
+    } else if (g_strcmp0(kind, "document") == 0) {
+      target = g_strdup_printf("document %" G_GINT64_FORMAT, json_object_get_int_member_with_default(h, "document", 0));
+    } else {
+      /* the stored query, as it was written (compact JSON) */
+      JsonNode *q = json_object_get_member(h, "query");
+      g_autofree gchar *query = q != NULL && !JSON_NODE_HOLDS_NULL(q) ? cd_json_to_string(q) : NULL;
+      target = g_strdup_printf("search %s", query != NULL ? query : "(null)");
+    }
+    g_print("hold %" G_GINT64_FORMAT "  %s  %s  matter %s  placed by %s on %s%s%s%s%s\n",
+            json_object_get_int_member(h, "id"), target, json_object_get_string_member_with_default(h, "reason", ""),
+            matter != NULL ? matter : "-", json_object_get_string_member_with_default(h, "placed_by", ""),
+            json_object_get_string_member_with_default(h, "placed_at", ""), released_at != NULL ? "  released on " : "",
+            released_at != NULL ? released_at : "", released_at != NULL ? ": " : "",
+            release_reason != NULL ? release_reason : "");
   }
-  g_print("%u holds\n", holds->len);
+  g_print("%u holds\n", n);
+}
+
+static void
+cd_cli_print_hold_placed(gint64 id, gboolean json)
+{
+  g_autoptr(JsonBuilder) b = NULL;
+  g_autoptr(JsonNode) node = NULL;
+
+  if (!json) {
+    g_print("hold %" G_GINT64_FORMAT " placed\n", id);
+    return;
+  }
+  b = json_builder_new();
+  json_builder_begin_object(b);
+  json_builder_set_member_name(b, "hold");
+  json_builder_add_int_value(b, id);
+  json_builder_end_object(b);
+  node = json_builder_get_root(b);
+  cd_cli_print_json(node);
+}
+
+/* The options of `chartdesk hold`, whichever archive it acts on. */
+typedef struct {
+  gchar *reason;
+  gchar *matter;
+  gchar *text; /* add search */
+  gchar *mrn;  /* add search, list */
+  gchar *type; /* add search */
+  gchar *from; /* add search */
+  gchar *to;   /* add search */
+  gchar *user;
+  gint64 document; /* list */
+  gboolean all;
+  gboolean json;
+} CdCliHoldOptions;
+
+static void
+cd_cli_hold_options_clear(CdCliHoldOptions *o)
+{
+  g_clear_pointer(&o->reason, g_free);
+  g_clear_pointer(&o->matter, g_free);
+  g_clear_pointer(&o->text, g_free);
+  g_clear_pointer(&o->mrn, g_free);
+  g_clear_pointer(&o->type, g_free);
+  g_clear_pointer(&o->from, g_free);
+  g_clear_pointer(&o->to, g_free);
+  g_clear_pointer(&o->user, g_free);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(CdCliHoldOptions, cd_cli_hold_options_clear)
+
+/* An error of the server as cd_cli_fail_server() prints it (the server
+ * named, never its password), with cd_cli_fail()'s exit status: a refused
+ * argument (no reason, released twice) is a usage error on both backends. */
+static gint
+cd_cli_hold_fail_server(const gchar *uri, const GError *error)
+{
+  gint status = cd_cli_fail_server(uri, error);
+
+  return g_error_matches(error, CD_ERROR, CD_ERROR_INVALID_ARGUMENT) ? CD_EXIT_USAGE : status;
+}
+
+/* The server opened for `hold`: the administrator's mode as the login
+ * with --user beside it, and the server's audit key of --audit-key when
+ * given (else the library's, CHARTDESK_SERVER_AUDIT_KEY), as `audit` does:
+ * every hold action writes the server's chain. */
+static CdPgArchive *
+cd_cli_hold_open_server(const gchar *uri, const gchar *user, GError **error)
+{
+  g_autoptr(CdPgArchive) pg = cd_cli_open_server(uri, CD_ARCHIVE_FLAG_NONE, user, error);
+
+  if (pg == NULL)
+    return NULL;
+  if (cd_cli_get_audit_key() != NULL && !cd_pg_archive_set_audit_key_file(pg, cd_cli_get_audit_key(), error))
+    return NULL;
+  return g_steal_pointer(&pg);
+}
+
+/* `hold ACTION postgresql://… …`, its arguments checked by cd_cli_hold():
+ * the SQLite archive's output and exit statuses, through the server's
+ * holds (cd_pg_archive_place_hold() and its kin). @kind, @mrn and @id are
+ * the hold to place (add) or the hold to release (@id). A server hold
+ * names a patient or a document, so `add … search` and the saved search's
+ * filters are refused before connecting, naming what was given. */
+static gint
+cd_cli_hold_server(const gchar *action, const gchar *uri, CdHoldKind kind, const gchar *mrn, gint64 id,
+                   const CdCliHoldOptions *o)
+{
+  g_autofree gchar *server = cd_server_display_name(uri);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CdPgArchive) pg = NULL;
+
+  if (g_strcmp0(action, "add") == 0) {
+    const struct {
+      const gchar *name;
+      const gchar *value;
+    } filters[] = {
+      { "--text", o->text }, { "--mrn", o->mrn }, { "--type", o->type }, { "--from", o->from }, { "--to", o->to }
+    };
+    const gchar *refused = kind == CD_HOLD_SEARCH ? "add search" : NULL;
+    for (guint i = 0; refused == NULL && i < G_N_ELEMENTS(filters); i++) {
+      if (filters[i].value != NULL)
+        refused = filters[i].name;
+    }
+    if (refused != NULL) {
+      g_printerr("chartdesk: %s: %s: saved-search holds are not on the PostgreSQL archive; a server hold names a "
+                 "patient or a document (add ARCHIVE patient MRN | document ID)\n",
+                 server, refused);
+      return CD_EXIT_USAGE;
+    }
+  }
+
+  pg = cd_cli_hold_open_server(uri, o->user, &error);
+  if (pg == NULL)
+    return cd_cli_hold_fail_server(uri, error);
+
+  if (g_strcmp0(action, "list") == 0) {
+    g_autoptr(JsonNode) holds = cd_pg_archive_list_holds(pg, o->mrn, o->document, o->all, &error);
+    if (holds == NULL)
+      return cd_cli_hold_fail_server(uri, error);
+    if (o->json)
+      cd_cli_print_json(holds);
+    else
+      cd_cli_print_holds(json_node_get_array(holds));
+    return CD_EXIT_OK;
+  }
+
+  if (g_strcmp0(action, "release") == 0) {
+    if (!cd_pg_archive_release_hold(pg, id, o->reason, &error))
+      return cd_cli_hold_fail_server(uri, error);
+    g_print("hold %" G_GINT64_FORMAT " released\n", id);
+    return CD_EXIT_OK;
+  }
+
+  id = cd_pg_archive_place_hold(pg, kind, mrn, kind == CD_HOLD_DOCUMENT ? id : 0, o->reason, o->matter, &error);
+  if (id == 0)
+    return cd_cli_hold_fail_server(uri, error);
+  cd_cli_print_hold_placed(id, o->json);
+  return CD_EXIT_OK;
 }
 
 /**
@@ -339,40 +494,34 @@ cd_cli_print_holds(GPtrArray *holds)
  * @argc: arguments after `hold`
  * @argv: they
  *
- * `chartdesk hold add|list|release`.
+ * `chartdesk hold add|list|release`, on a SQLite archive or a
+ * `postgresql://` server (cd_cli_hold_server()).
  *
  * Returns: the exit status
  */
 gint
 cd_cli_hold(gint argc, gchar **argv)
 {
-  g_autofree gchar *opt_reason = NULL;
-  g_autofree gchar *opt_matter = NULL;
-  g_autofree gchar *opt_text = NULL;
-  g_autofree gchar *opt_mrn = NULL;
-  g_autofree gchar *opt_type = NULL;
-  g_autofree gchar *opt_from = NULL;
-  g_autofree gchar *opt_to = NULL;
-  g_autofree gchar *opt_user = NULL;
-  gint64 opt_document = 0;
-  gboolean opt_all = FALSE, opt_json = FALSE;
+  g_auto(CdCliHoldOptions) o = { 0 };
   const GOptionEntry entries[] = {
-    { "reason", 'r', 0, G_OPTION_ARG_STRING, &opt_reason, "add, release: why (required)", "TEXT" },
-    { "matter", 0, 0, G_OPTION_ARG_STRING, &opt_matter, "add: the matter reference (case, audit, request)", "REF" },
-    { "text", 0, 0, G_OPTION_ARG_STRING, &opt_text, "add search: words (or FTS5) the documents contain", "WORDS" },
-    { "mrn", 0, 0, G_OPTION_ARG_STRING, &opt_mrn, "add search, list: the patient", "MRN" },
-    { "type", 0, 0, G_OPTION_ARG_STRING, &opt_type, "add search: the document type", "TYPE" },
-    { "from", 0, 0, G_OPTION_ARG_STRING, &opt_from, "add search: dated on or after", "YYYY-MM-DD" },
-    { "to", 0, 0, G_OPTION_ARG_STRING, &opt_to, "add search: dated on or before", "YYYY-MM-DD" },
-    { "document", 0, 0, G_OPTION_ARG_INT64, &opt_document, "list: the holds covering this document", "ID" },
-    { "all", 'a', 0, G_OPTION_ARG_NONE, &opt_all, "list: released holds too", NULL },
-    { "json", 0, 0, G_OPTION_ARG_NONE, &opt_json, "Print JSON", NULL },
-    { "user", 'u', 0, G_OPTION_ARG_STRING, &opt_user, "Who acts, for the audit log", "NAME" },
+    { "reason", 'r', 0, G_OPTION_ARG_STRING, &o.reason, "add, release: why (required)", "TEXT" },
+    { "matter", 0, 0, G_OPTION_ARG_STRING, &o.matter, "add: the matter reference (case, audit, request)", "REF" },
+    { "text", 0, 0, G_OPTION_ARG_STRING, &o.text, "add search: words (or FTS5) the documents contain", "WORDS" },
+    { "mrn", 0, 0, G_OPTION_ARG_STRING, &o.mrn, "add search, list: the patient", "MRN" },
+    { "type", 0, 0, G_OPTION_ARG_STRING, &o.type, "add search: the document type", "TYPE" },
+    { "from", 0, 0, G_OPTION_ARG_STRING, &o.from, "add search: dated on or after", "YYYY-MM-DD" },
+    { "to", 0, 0, G_OPTION_ARG_STRING, &o.to, "add search: dated on or before", "YYYY-MM-DD" },
+    { "document", 0, 0, G_OPTION_ARG_INT64, &o.document, "list: the holds covering this document", "ID" },
+    { "all", 'a', 0, G_OPTION_ARG_NONE, &o.all, "list: released holds too", NULL },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &o.json, "Print JSON", NULL },
+    { "user", 'u', 0, G_OPTION_ARG_STRING, &o.user, "Who acts, for the audit log", "NAME" },
     { NULL },
   };
   g_autoptr(GOptionContext) ctx = g_option_context_new("ACTION ARCHIVE … — legal holds");
   g_autoptr(GError) error = NULL;
   g_autoptr(CdArchive) archive = NULL;
+  guint64 id = 0;
+  CdHoldKind kind = CD_HOLD_PATIENT;
 
   g_option_context_add_main_entries(ctx, entries, NULL);
   cd_cli_add_archive_options(ctx);
@@ -382,38 +531,58 @@ cd_cli_hold(gint argc, gchar **argv)
                                     "  add ARCHIVE search [--text W] [--mrn M] [--type T] [--from D] [--to D] "
                                     "--reason R\n"
                                     "                  every document the search matches, now and later\n"
+                                    "                  (SQLite archives only: a server hold names a patient or a "
+                                    "document)\n"
                                     "  list ARCHIVE [--mrn MRN | --document ID] [--all] [--json]\n"
-                                    "  release ARCHIVE HOLD --reason R   (administrators only)");
+                                    "  release ARCHIVE HOLD --reason R   (administrators only)\n"
+                                    "ARCHIVE is a SQLite archive or the hospital's server (postgresql://…).");
   if (!cd_cli_parse(ctx, &argc, &argv, &error))
     return cd_cli_usage(ctx, error->message);
   if (argc < 3 || !g_strv_contains((const gchar *const[]){ "add", "list", "release", NULL }, argv[1]))
     return cd_cli_usage(ctx, "give add, list or release and an archive");
 
+  /* the arguments' shape, the same on both backends */
   if (g_strcmp0(argv[1], "list") == 0) {
-    g_autoptr(GPtrArray) holds = NULL;
     if (argc != 3)
       return cd_cli_usage(ctx, "list takes an archive and options");
-    archive = cd_cli_retention_open(argv[2], CD_ARCHIVE_FLAG_NONE, opt_user, &error);
+  } else if (g_strcmp0(argv[1], "release") == 0) {
+    if (argc != 4 || !g_ascii_string_to_unsigned(argv[3], 10, 1, G_MAXINT64, &id, NULL))
+      return cd_cli_usage(ctx, "release needs an archive and a hold number");
+  } else if (argc >= 4 && g_strcmp0(argv[3], "patient") == 0 && argc == 5) {
+    kind = CD_HOLD_PATIENT;
+  } else if (argc >= 4 && g_strcmp0(argv[3], "document") == 0 && argc == 5 &&
+             g_ascii_string_to_unsigned(argv[4], 10, 1, G_MAXINT64, &id, NULL)) {
+    kind = CD_HOLD_DOCUMENT;
+  } else if (argc == 4 && g_strcmp0(argv[3], "search") == 0) {
+    kind = CD_HOLD_SEARCH;
+  } else {
+    return cd_cli_usage(ctx, "add needs an archive and: patient MRN, document ID or search");
+  }
+
+  if (cd_archive_location_is_server(argv[2]))
+    return cd_cli_hold_server(argv[1], argv[2], kind, kind == CD_HOLD_PATIENT && argc == 5 ? argv[4] : NULL,
+                              (gint64) id, &o);
+
+  if (g_strcmp0(argv[1], "list") == 0) {
+    g_autoptr(GPtrArray) holds = NULL;
+    g_autoptr(JsonNode) node = NULL;
+    archive = cd_cli_retention_open(argv[2], CD_ARCHIVE_FLAG_NONE, o.user, &error);
     if (archive == NULL)
       return cd_cli_fail(error);
-    holds = cd_archive_list_holds(archive, opt_mrn, opt_document, opt_all, &error);
+    holds = cd_archive_list_holds(archive, o.mrn, o.document, o.all, &error);
     if (holds == NULL)
       return cd_cli_fail(error);
-    if (opt_json) {
-      g_autoptr(JsonNode) node = cd_legal_holds_to_json(holds);
+    node = cd_legal_holds_to_json(holds);
+    if (o.json)
       cd_cli_print_json(node);
-    } else {
-      cd_cli_print_holds(holds);
-    }
+    else
+      cd_cli_print_holds(json_node_get_array(node));
     return CD_EXIT_OK;
   }
 
   if (g_strcmp0(argv[1], "release") == 0) {
-    guint64 id;
-    if (argc != 4 || !g_ascii_string_to_unsigned(argv[3], 10, 1, G_MAXINT64, &id, NULL))
-      return cd_cli_usage(ctx, "release needs an archive and a hold number");
-    archive = cd_cli_retention_open(argv[2], CD_ARCHIVE_FLAG_NONE, opt_user, &error);
-    if (archive == NULL || !cd_archive_release_hold(archive, id, opt_reason, &error))
+    archive = cd_cli_retention_open(argv[2], CD_ARCHIVE_FLAG_NONE, o.user, &error);
+    if (archive == NULL || !cd_archive_release_hold(archive, (gint64) id, o.reason, &error))
       return cd_cli_fail(error);
     g_print("hold %" G_GUINT64_FORMAT " released\n", id);
     return CD_EXIT_OK;
@@ -421,55 +590,33 @@ cd_cli_hold(gint argc, gchar **argv)
 
   /* add */
   {
-    CdHoldKind kind;
     CdSearchQuery query = { 0 };
     g_auto(GStrv) types = NULL;
-    guint64 doc = 0;
-    gint64 id;
+    gint64 hold;
 
-    if (argc >= 4 && g_strcmp0(argv[3], "patient") == 0 && argc == 5) {
-      kind = CD_HOLD_PATIENT;
-    } else if (argc >= 4 && g_strcmp0(argv[3], "document") == 0 && argc == 5 &&
-               g_ascii_string_to_unsigned(argv[4], 10, 1, G_MAXINT64, &doc, NULL)) {
-      kind = CD_HOLD_DOCUMENT;
-    } else if (argc == 4 && g_strcmp0(argv[3], "search") == 0) {
-      kind = CD_HOLD_SEARCH;
-    } else {
-      return cd_cli_usage(ctx, "add needs an archive and: patient MRN, document ID or search");
-    }
-    if (kind == CD_HOLD_SEARCH && opt_type != NULL) {
+    if (kind == CD_HOLD_SEARCH && o.type != NULL) {
       g_autoptr(CdTaxonomy) taxonomy = cd_taxonomy_new_default(&error);
       if (taxonomy == NULL)
         return cd_cli_fail(error);
-      types = cd_taxonomy_resolve_search(taxonomy, opt_type, &error);
+      types = cd_taxonomy_resolve_search(taxonomy, o.type, &error);
       if (types == NULL)
         return cd_cli_fail(error);
     }
-    query.text = opt_text;
-    query.mrn = opt_mrn;
-    query.doc_type = opt_type;
+    query.text = o.text;
+    query.mrn = o.mrn;
+    query.doc_type = o.type;
     query.doc_types = (const gchar *const *) types;
-    query.date_from = opt_from;
-    query.date_to = opt_to;
-    archive = cd_cli_retention_open(argv[2], CD_ARCHIVE_FLAG_NONE, opt_user, &error);
+    query.date_from = o.from;
+    query.date_to = o.to;
+    archive = cd_cli_retention_open(argv[2], CD_ARCHIVE_FLAG_NONE, o.user, &error);
     if (archive == NULL)
       return cd_cli_fail(error);
-    id = cd_archive_place_hold(archive, kind, kind == CD_HOLD_PATIENT ? argv[4] : NULL, (gint64) doc,
-                               kind == CD_HOLD_SEARCH ? &query : NULL, opt_reason, opt_matter, &error);
-    if (id == 0)
+    hold = cd_archive_place_hold(archive, kind, kind == CD_HOLD_PATIENT ? argv[4] : NULL,
+                                 kind == CD_HOLD_DOCUMENT ? (gint64) id : 0, kind == CD_HOLD_SEARCH ? &query : NULL,
+                                 o.reason, o.matter, &error);
+    if (hold == 0)
       return cd_cli_fail(error);
-    if (opt_json) {
-      g_autoptr(JsonBuilder) b = json_builder_new();
-      g_autoptr(JsonNode) node = NULL;
-      json_builder_begin_object(b);
-      json_builder_set_member_name(b, "hold");
-      json_builder_add_int_value(b, id);
-      json_builder_end_object(b);
-      node = json_builder_get_root(b);
-      cd_cli_print_json(node);
-    } else {
-      g_print("hold %" G_GINT64_FORMAT " placed\n", id);
-    }
+    cd_cli_print_hold_placed(hold, o.json);
     return CD_EXIT_OK;
   }
 }

@@ -209,7 +209,8 @@ cd_web_api_patient(CdWebRequest *req, const gchar *mrn)
   g_autoptr(GError) error = NULL;
   g_autoptr(JsonNode) chart = NULL;
   g_autofree gchar *unescaped = g_uri_unescape_string(mrn, NULL);
-  g_autoptr(GPtrArray) holds = NULL;
+  g_autoptr(JsonNode) holds_node = NULL;
+  JsonArray *holds;
   gboolean whole_chart = FALSE, by_search = FALSE;
   JsonObject *obj;
   JsonArray *docs;
@@ -221,24 +222,21 @@ cd_web_api_patient(CdWebRequest *req, const gchar *mrn)
   }
   obj = json_node_get_object(chart);
   /* the holds covering the patient: on them, on one of their documents, or
-   * a saved search matching one */
-  /* no legal holds on a PostgreSQL archive: none shown */
-  if (!cd_web_store_can(&req->server->store, "holds"))
-    holds = g_ptr_array_new();
-  else
-    holds = cd_archive_list_holds(req->server->archive, json_object_get_string_member(obj, "mrn"), 0, FALSE, &error);
-  if (holds == NULL) {
+   * (on a SQLite archive) a saved search matching one */
+  holds_node = cd_web_store_list_holds(&req->server->store, json_object_get_string_member(obj, "mrn"), 0, &error);
+  if (holds_node == NULL) {
     cd_web_respond_gerror(req, error);
     return;
   }
-  for (guint i = 0; i < holds->len; i++) {
-    CdLegalHold *hold = g_ptr_array_index(holds, i);
-    if (g_strcmp0(hold->kind, "patient") == 0)
+  holds = json_node_get_array(holds_node);
+  for (guint i = 0; i < json_array_get_length(holds); i++) {
+    const gchar *kind = cd_web_json_string(json_array_get_object_element(holds, i), "kind");
+    if (g_strcmp0(kind, "patient") == 0)
       whole_chart = TRUE;
-    else if (g_strcmp0(hold->kind, "search") == 0)
+    else if (g_strcmp0(kind, "search") == 0)
       by_search = TRUE;
   }
-  json_object_set_member(obj, "holds", cd_legal_holds_to_json(holds));
+  json_object_set_member(obj, "holds", json_node_copy(holds_node));
   docs = json_object_get_array_member(obj, "documents");
   for (guint i = 0; i < json_array_get_length(docs); i++) {
     JsonObject *doc = json_array_get_object_element(docs, i);
@@ -251,12 +249,12 @@ cd_web_api_patient(CdWebRequest *req, const gchar *mrn)
       json_object_set_string_member(doc, "type_label", label);
     else
       json_object_set_null_member(doc, "type_label");
-    for (guint k = 0; !held && k < holds->len; k++)
-      held = ((CdLegalHold *) g_ptr_array_index(holds, k))->document_id == id;
+    for (guint k = 0; !held && k < json_array_get_length(holds); k++)
+      held = json_object_get_int_member_with_default(json_array_get_object_element(holds, k), "document", 0) == id;
     if (!held && by_search) {
       /* which documents a saved search holds: asked document by document */
-      g_autoptr(GPtrArray) mine = cd_archive_list_holds(req->server->archive, NULL, id, FALSE, NULL);
-      held = mine != NULL && mine->len > 0;
+      g_autoptr(JsonNode) mine = cd_web_store_list_holds(&req->server->store, NULL, id, NULL);
+      held = mine != NULL && json_array_get_length(json_node_get_array(mine)) > 0;
     }
     json_object_set_boolean_member(doc, "held", held);
   }
@@ -280,7 +278,7 @@ cd_web_api_document(CdWebRequest *req, gint64 id)
     return;
   }
   obj = json_node_get_object(doc);
-  /* a PostgreSQL archive keeps no legal holds */
+  /* the holds covering it (both backends' document JSON carries them) */
   if (!json_object_has_member(obj, "holds"))
     json_object_set_array_member(obj, "holds", json_array_new());
   patient = cd_web_json_object(obj, "patient");

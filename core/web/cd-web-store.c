@@ -7,15 +7,16 @@
 #include "cd-web-store.h"
 
 /* What the routes can do on each backend. The PostgreSQL archive holds
- * what stations delivered and reads it; the workflows that write (review
- * decisions, release of information, retention and holds, saved searches)
- * and the batches a station runs stay on the stations' SQLite archives. */
+ * what stations delivered and reads it, and shows its own legal holds
+ * (`holds`: a chart's and a document's); the workflows that write (review
+ * decisions, release of information, retention, saved searches) and the
+ * batches a station runs stay on the stations' SQLite archives. */
 static const gchar *const cd_web_sqlite_capabilities[] = {
   "types",  "search",  "patients", "charts", "documents", "page-images",    "page-words",  "audit",
   "review", "batches", "events",   "holds",  "roi",       "saved-searches", "disclosures", NULL,
 };
 static const gchar *const cd_web_server_capabilities[] = {
-  "types", "search", "patients", "charts", "documents", "page-images", "page-words", "audit", NULL,
+  "types", "search", "patients", "charts", "documents", "page-images", "page-words", "audit", "holds", NULL,
 };
 
 static void
@@ -256,4 +257,24 @@ cd_web_store_list_audit(CdWebStore *store, const gchar *user, const gchar *mrn, 
     return out;
   }
   return cd_archive_list_audit(store->archive, user, mrn, from, to, limit, offset, total, error);
+}
+
+/* The holds in force covering @mrn or @document_id, as a JSON array of
+ * cd_legal_hold_to_json() objects on both backends (the server's are
+ * patient and document holds only); audited as `list-holds`. */
+JsonNode *
+cd_web_store_list_holds(CdWebStore *store, const gchar *mrn, gint64 document_id, GError **error)
+{
+  g_autoptr(GPtrArray) holds = NULL;
+
+  if (store->pg != NULL) {
+    JsonNode *out;
+    guint attempt = 0;
+    do
+      out = cd_pg_archive_list_holds(store->pg, mrn, document_id, FALSE, error);
+    while (cd_web_store_again(store, out == NULL, &attempt, error));
+    return out;
+  }
+  holds = cd_archive_list_holds(store->archive, mrn, document_id, FALSE, error);
+  return holds != NULL ? cd_legal_holds_to_json(holds) : NULL;
 }

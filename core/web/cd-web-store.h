@@ -51,6 +51,8 @@ JsonNode *cd_web_store_get_chart(CdWebStore *store, const gchar *mrn, GError **e
 JsonNode *cd_web_store_get_document(CdWebStore *store, gint64 id, GError **error);
 GBytes *cd_web_store_get_page_image(CdWebStore *store, gint64 page_id, gchar **format, GError **error);
 JsonNode *cd_web_store_get_page(CdWebStore *store, gint64 page_id, GError **error);
+/* the holds in force covering @mrn (or @document_id), a JSON array */
+JsonNode *cd_web_store_list_holds(CdWebStore *store, const gchar *mrn, gint64 document_id, GError **error);
 JsonNode *cd_web_store_list_audit(CdWebStore *store, const gchar *user, const gchar *mrn, const gchar *from,
                                   const gchar *to, guint limit, guint offset, gint64 *total, GError **error);
 
