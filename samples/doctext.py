@@ -599,9 +599,12 @@ class Filler:
         return template.format(**values)
 
 
-def document(rng, doc_type, split=None):
+def document(rng, doc_type, split=None, meta=None, patient=None):
     """The lines of one document of @doc_type: a hospital header, the
-    patient's identification, a title, sections, a signature."""
+    patient's identification, a title, sections, a signature. With @meta
+    (a dict) its "title" is set to the title drawn; @patient (mrn, family,
+    given, Family, Given, dob) names the patient in a tuning letter's body
+    instead of the made-up one of the header."""
     spec = DOCS[doc_type]
     f = Filler(rng, split)
     lines = [f.pick("hospital")]
@@ -610,6 +613,22 @@ def document(rng, doc_type, split=None):
     ident = {"mrn": "%08d" % rng.randrange(10 ** 5, 10 ** 8), "family": family, "given": given,
              "Family": family.title(), "Given": given.title(), "dob": f.date(), "acct": rng.randrange(10 ** 6, 10 ** 7),
              "room": "%d%02d" % (rng.randrange(1, 8), rng.randrange(1, 40))}
+    # the "test" split never draws here, so held-out documents are the
+    # same draws as before the tuning-only material
+    tuned = tuning_document(rng, doc_type, f, dict(ident, **(patient or {}))) if split == "train" else None
+    if tuned is not None:
+        title, body, signed = tuned
+        if meta is not None:
+            meta["title"] = title
+        head = [h.format(**ident) for h in header]
+        lines += [title] + head if rng.random() < 0.5 else head + [title]
+        # an untitled letter has no title line: the first empty line must
+        # stay the end of the header (templates.generated_body cuts there)
+        lines = [line for line in lines if line]
+        lines += ["Date: %s" % f.date(), ""] + body
+        if not signed:
+            lines.append("%s   %s" % (f.pick("doctor"), f.date()))
+        return lines
     if doc_type == "other":
         kind_titles, kind_sentences = rng.choice(spec["kinds"])
         title = rng.choice(half(kind_titles, split))
@@ -617,6 +636,8 @@ def document(rng, doc_type, split=None):
     else:
         title = rng.choice(half(spec["titles"], split))
         sections = spec["sections"]
+    if meta is not None:
+        meta["title"] = title
     head = [h.format(**ident) for h in header]
     if rng.random() < 0.5:
         lines += [title] + head
@@ -693,3 +714,260 @@ def corpus(seed, per_type, split, noise=0.04):
                 lines = ocr_noise(rng, lines, noise)
             rows.append((t, "\n".join(lines)))
     return rows
+
+
+# ------------------------------------------------- tuning-only material
+#
+# Documents as real charts hold them, where the banks above are too tidy
+# (issue 12, point 5, sixth pass): letters that carry no printed title and
+# read, between salutation and closing, like the examination they report;
+# emergency records written as a consultation, a procedure note or a
+# discharge sheet, with only triage, the department's course and the
+# disposition to tell them apart; administrative papers (registration,
+# insurance, assignment of benefits, acknowledgements) that are signed and
+# say "I authorize" without being consents. Drawn by the "train" split only
+# (tuning charts and the trained classifier's corpus), never by "test", so
+# held-out draws are the same as before this material existed; no entry is
+# derived from a held-out page.
+
+TUNING_LETTER = {
+    "titles": ["", "", "", "", "CONSULTATION LETTER", "LETTER", "FOLLOW-UP LETTER", "RE: YOUR PATIENT"],
+    "dates": ["{month} {day}, {year}", "{day} {month} {year}", "{date}"],
+    "to": [["Dr. {doctor}", "{clinic}", "{street}", "{city}"], ["{doctor}, MD", "{clinic}", "{city}"],
+           ["{insurer} Claims Department", "Attention: {adjuster}", "{street}", "{city}"],
+           ["Law Offices of {adjuster}", "{street}", "{city}"], ["{Given} {Family}", "{street}", "{city}"],
+           ["Dr. {doctor}", "{city}"]],
+    "re": ["Re: {Given} {Family}", "RE: {Given} {Family}, DOB {dob}", "Re: {Family}, {Given}  MRN {mrn}",
+           "Re: Patient {Given} {Family}; date of birth {dob}", "RE: Claimant {Given} {Family}; claim number {n}{d}{d}{d}{d}",
+           "Subject: {Given} {Family}", "Patient: {Given} {Family}  DOB: {dob}", ""],
+    "salutation": ["Dear Dr. {doctor}:", "Dear Dr. {doctor},", "Dear Doctor:", "Dear {adjuster}:",
+                   "To Whom It May Concern:", "Dear Mr. {Family}:", "Dear Ms. {Family},", "Dear Colleagues,"],
+    "opening": ["Thank you for referring {Given} {Family}, whom I saw in the office on {date} for {cond}.",
+                "I saw your patient again today in follow-up of {cond}.",
+                "At your request I examined {Given} {Family} on {date}; my report follows.",
+                "This letter summarizes the evaluation of your patient for {sym} on {date}.",
+                "I am writing regarding our mutual patient, who was seen in clinic on {date}.",
+                "As requested, I reviewed the records and examined the claimant on {date}.",
+                "This is to confirm that {Given} {Family} was seen in my office on {date}.",
+                "I am pleased to report on your patient, who returned for review on {date}."],
+    # the body reads as the examination it reports: a history, findings,
+    # an impression and a plan, with or without headings of their own
+    "history": ["The patient is a {age}-year-old with {cond} who describes {sym} for {n} months.",
+                "The symptoms began after {proc} and have slowly worsened.",
+                "The patient denies fever, weight loss or night sweats.",
+                "Current medications include {drug} {dose} {freq} and {drug2}.",
+                "Past medical history is significant for {cond2}.",
+                "The patient works full time and does not smoke.",
+                "Previous treatment with {drug} gave partial relief."],
+    "exam": ["On examination the blood pressure was {bp} and the pulse {pulse}.",
+             "Examination showed tenderness over the {region} without swelling.",
+             "Heart and lungs were normal; the abdomen was soft and nontender.",
+             "Neurologic examination was normal apart from reduced sensation in the left foot.",
+             "Range of motion of the {region} was reduced by about a third.",
+             "There was no edema and distal pulses were intact."],
+    "results": ["Imaging of the {region} showed {finding}.", "Laboratory studies on {date} were within normal limits.",
+                "The {test} was {value} {unit}.", "An electrocardiogram showed sinus rhythm."],
+    "impression": ["My impression is {cond}, stable on the current treatment.",
+                   "In my opinion the findings are consistent with {cond}.",
+                   "The diagnosis is {cond} with secondary {cond2}.",
+                   "I believe the patient has reached maximum medical improvement."],
+    "plan": ["I have recommended {drug} {dose} {freq} and a course of physical therapy.",
+             "I would suggest continuing {drug} and repeating the {test} in {n} months.",
+             "The patient may return to work without restrictions on {date}.",
+             "I have asked the patient to return in {n} weeks and will write again then.",
+             "I would be glad to see the patient again should the symptoms recur.",
+             "No further surgical treatment is needed at this time."],
+    "headings": [("HISTORY", "EXAMINATION", "IMPRESSION", "RECOMMENDATIONS"),
+                 ("History of present illness", "Physical examination", "Assessment", "Plan"),
+                 ("HISTORY:", "PHYSICAL EXAM:", "DIAGNOSIS:", "PLAN:"),
+                 ("Background", "Findings", "Opinion", "Recommendations")],
+    "closing_line": ["Thank you for allowing me to participate in the care of this patient.",
+                     "Thank you for this referral.", "Please call me with any questions.",
+                     "Should you require further information, please contact my office.",
+                     "I will keep you informed of progress.", ""],
+    "closing": ["Sincerely,", "Sincerely yours,", "Yours truly,", "Respectfully,", "Kind regards,",
+                "With best regards,", "Very truly yours,"],
+    "after": ["cc: Dr. {doctor2}", "cc: patient", "Enclosure", "Dictated but not read", "{initials}/{initials2}",
+              "D: {date}  T: {date2}"],
+}
+
+TUNING_EMERGENCY = {
+    "titles": ["EMERGENCY DEPARTMENT RECORD", "EMERGENCY ROOM REPORT", "ED PHYSICIAN RECORD", "ER REPORT",
+               "EMERGENCY PHYSICIAN DOCUMENTATION", "EMERGENCY DEPARTMENT VISIT", "ED PROVIDER NOTE",
+               "EMERGENCY CARE RECORD"],
+    # the body of a consultation, an operation or a discharge sheet; only
+    # the triage, the department's course and the disposition name the ED
+    "styles": {
+        "consultation-form": [
+            (["TIME SEEN", "MODE OF ARRIVAL", "ARRIVAL"],
+             ["Seen at {time}; arrived by ambulance.", "Walk-in, seen at {time}.", "Brought by EMS; time seen {time}.",
+              "Private vehicle; triaged at {time}, seen at {time2}."]),
+            (["CHIEF COMPLAINT", "REASON FOR VISIT"], ["{Sym}.", "{Sym} for {n} hours."]),
+            (["HISTORY OF PRESENT ILLNESS", "HPI"],
+             ["This {age}-year-old with {cond} presents with {sym} that began {n} hours ago.",
+              "The symptoms came on at rest and have not improved with {drug} at home.",
+              "The patient was seen by the primary physician last week for the same complaint.",
+              "There is no history of trauma.", "The patient denies fever or vomiting."]),
+            (["PAST MEDICAL HISTORY", "PMH"], ["{Cond}. {Cond2}.", "Significant for {cond}."]),
+            (["MEDICATIONS", "ALLERGIES"], ["{Drug} {dose} {freq}.", "No known drug allergies."]),
+            (["PHYSICAL EXAMINATION", "EXAM"],
+             ["Vital signs: BP {bp}, pulse {pulse}, respirations {resp}, temperature {temp}.",
+              "General: uncomfortable but alert.", "Lungs clear; heart regular without murmur.",
+              "Abdomen soft with mild tenderness; no guarding."]),
+            (["ED COURSE", "EMERGENCY DEPARTMENT COURSE", "MEDICAL DECISION MAKING"],
+             ["Given {drug} {dose} {route} with relief.", "Labs and a chest x-ray were ordered; results reviewed.",
+              "Reevaluated at {time} and improved.", "Discussed with Dr. {doctor}, who will see the patient."]),
+            (["CLINICAL IMPRESSION", "DIAGNOSIS", "ED DIAGNOSIS"], ["{Cond}.", "{Sym}, likely {cond}."]),
+            (["DISPOSITION", "PLAN AND DISPOSITION"],
+             ["Discharged home in stable condition with return precautions.", "Admitted to {ward}.",
+              "Discharged with follow-up with the primary physician in {n} days."]),
+        ],
+        "procedure": [
+            (["TRIAGE", "ARRIVAL"], ["Triage at {time}, acuity level {d}.", "Arrived by private vehicle at {time}."]),
+            (["CHIEF COMPLAINT"], ["Laceration to the {region}.", "Injury to the {region} after a fall."]),
+            (["PROCEDURE", "PROCEDURE NOTE", "LACERATION REPAIR"],
+             ["Verbal consent was obtained after the risks were explained.",
+              "The wound was anesthetized with lidocaine 1% and irrigated with saline.",
+              "The area was prepped and draped in sterile fashion.",
+              "The {n} cm laceration was closed with {n2} interrupted sutures.",
+              "Closed reduction was performed under procedural sedation.",
+              "The patient tolerated the procedure well without complications."]),
+            (["ED COURSE", "COURSE IN THE DEPARTMENT"],
+             ["Tetanus updated.", "Post-procedure films showed satisfactory alignment.",
+              "Neurovascularly intact after the procedure."]),
+            (["DISPOSITION", "DISCHARGE FROM ED"],
+             ["Discharged home with wound care instructions; suture removal in {n} days.",
+              "Discharged in a splint with orthopedic follow-up in {n} days."]),
+        ],
+        "discharge-sheet": [
+            (["EMERGENCY DEPARTMENT DISCHARGE INSTRUCTIONS", "ED AFTERCARE INSTRUCTIONS"],
+             ["You were seen in the emergency department today for {sym}.",
+              "Your diagnosis today: {cond}."]),
+            (["MEDICATIONS", "PRESCRIPTIONS"],
+             ["{Drug} {dose} {freq} for {n} days.", "Take {drug} as needed for pain."]),
+            (["FOLLOW-UP", "FOLLOW UP"],
+             ["Follow up with your doctor in {n} days.", "Call the clinic of Dr. {doctor} for an appointment."]),
+            (["RETURN PRECAUTIONS", "RETURN TO THE ER IF"],
+             ["Return to the emergency department for worsening pain, fever or vomiting.",
+              "Return right away if you have trouble breathing."]),
+            (["DISPOSITION", "TIME OF DISCHARGE"],
+             ["Discharged from the ED at {time} ambulatory, with a family member.",
+              "Left the department at {time} in good condition."]),
+        ],
+    },
+}
+
+# administrative papers of type `other` that are signed, name insurers and
+# "authorize" things without consenting to care
+TUNING_OTHER_KINDS = [
+    (["PATIENT REGISTRATION FORM", "FACE SHEET", "ADMISSION FACE SHEET", "PATIENT DEMOGRAPHICS"],
+     ["Address: {street}, {city}. Home phone {phone}.", "Marital status: married. Religion: none stated.",
+      "Employer: county school district; occupation teacher.", "Emergency contact: spouse, phone {phone}.",
+      "Guarantor: self. Guarantor phone {phone}.", "Primary insurance: {insurer}; policy {n}{d}{d}{d}{d}{d}; group {n}{d}{d}.",
+      "Secondary insurance: none.", "Admit type: elective. Financial class: commercial.",
+      "Attending physician: Dr. {doctor}. Admitting clerk {initials}.", "Preferred language: English."]),
+    (["ASSIGNMENT OF BENEFITS", "FINANCIAL RESPONSIBILITY AGREEMENT", "ASSIGNMENT OF INSURANCE BENEFITS"],
+     ["I authorize payment of medical benefits directly to the hospital for services rendered.",
+      "I understand that I am financially responsible for any charges not covered by my insurance.",
+      "I authorize the hospital to bill {insurer} on my behalf.",
+      "A copy of this assignment is as valid as the original.",
+      "Signature of patient or responsible party ____________________ Date {date}",
+      "Witness ____________________", "Relationship to patient ____________________"]),
+    (["INSURANCE VERIFICATION", "INSURANCE ELIGIBILITY VERIFICATION"],
+     ["Eligibility verified with {insurer} on {date}.", "Copay ${n}0; deductible ${n}00, met.",
+      "Precertification number {n}{d}{d}{d}{d}; {n} days authorized.", "Verified by {initials} by telephone {phone}.",
+      "Coverage effective {date}; no termination date."]),
+    (["ACKNOWLEDGEMENT OF RECEIPT OF NOTICE OF PRIVACY PRACTICES", "NOTICE OF PRIVACY PRACTICES ACKNOWLEDGMENT"],
+     ["I acknowledge that I have received a copy of the Notice of Privacy Practices.",
+      "I understand that I may ask for a copy at any time.",
+      "Patient signature ____________________ Date {date}",
+      "If not signed, reason: patient unable to sign; staff initials {initials}."]),
+    (["IMPORTANT MESSAGE FROM MEDICARE", "MEDICARE SECONDARY PAYER QUESTIONNAIRE"],
+     ["Are you receiving black lung benefits? yes ___ no ___",
+      "Is this illness or injury due to an accident? yes ___ no ___",
+      "You have the right to appeal your discharge; call the number below.",
+      "I have received this notice. Signature of beneficiary ____________________",
+      "Date given {date} by registration staff."]),
+    (["REQUEST FOR COPY OF RECORDS", "RECORDS REQUEST LOG"],
+     ["Requested by {insurer} on {date}; {n} pages sent.", "Fee paid ${n}{d}.00; receipt {n}{d}{d}{d}.",
+      "Records sent to the address on file by {initials}.", "I authorize the release of the records listed above.",
+      "Signature of requester ____________________"]),
+]
+
+TUNING_NAMES = {
+    "clinic": ["Springfield Neurology Associates", "Eastside Orthopedic Clinic", "Family Medicine of Oak Hill",
+               "Cardiology Consultants", "Westview Eye Center", "Riverbend Internal Medicine"],
+    "street": ["214 Elm Street", "18 Harbor Road", "901 Maple Avenue", "47 Quarry Lane", "3300 Center Boulevard"],
+    "city": ["Springfield, IL 62704", "Fairview, OH 44126", "Greenville, SC 29601", "Madison, WI 53703"],
+    "adjuster": ["Ms. Carter", "Mr. Delgado", "Ms. Whitfield", "Mr. Abernathy"],
+    "month": ["January", "March", "April", "June", "August", "October", "November"],
+}
+
+
+def _tuning_fill(f, template, ident):
+    """@template filled from @f's values, the tuning-only names and the
+    patient's identification."""
+    r = f.rng
+    extra = {k: r.choice(v) for k, v in TUNING_NAMES.items()}
+    extra.update(day=r.randrange(1, 29), year=r.randrange(1978, 2012), **ident)
+    for key, value in extra.items():
+        template = template.replace("{%s}" % key, str(value))
+    return f.fill(template)
+
+
+def _tuning_letter(rng, f, ident):
+    """A letter's lines after the header: date, inside address, re line,
+    salutation, an examination told in paragraphs or under headings,
+    closing, signature."""
+    L = TUNING_LETTER
+    out = [_tuning_fill(f, rng.choice(L["dates"]), ident), ""]
+    out += [_tuning_fill(f, x, ident) for x in rng.choice(L["to"])] + [""]
+    re_line = rng.choice(L["re"])
+    if re_line:
+        out += [_tuning_fill(f, re_line, ident), ""]
+    out += [_tuning_fill(f, rng.choice(L["salutation"]), ident), ""]
+    out.append(_tuning_fill(f, rng.choice(L["opening"]), ident))
+    headed = rng.random() < 0.5
+    headings = rng.choice(L["headings"])
+    for i, part in enumerate(("history", "exam", "impression", "plan")):
+        if headed:
+            out += ["", headings[i]]
+        pool = L[part] + (L["results"] if part == "exam" else [])
+        for s in rng.sample(pool, rng.randrange(1, min(4, len(pool)) + 1)):
+            out.append(_tuning_fill(f, s, ident))
+    closing = rng.choice(L["closing_line"])
+    if closing:
+        out += ["", _tuning_fill(f, closing, ident)]
+    out += ["", rng.choice(L["closing"]), "", "", "%s, MD" % f.pick("doctor")]
+    if rng.random() < 0.6:
+        out.append(_tuning_fill(f, rng.choice(L["after"]), ident))
+    return out
+
+
+def _tuning_sections(rng, f, sections, ident):
+    out = []
+    for headings, sentences in sections:
+        if rng.random() < 0.15 and len(sections) > 4:
+            continue
+        out.append(rng.choice(headings) + rng.choice([":", "", ":"]))
+        for s in rng.sample(sentences, rng.randrange(1, len(sentences) + 1)):
+            out.append(_tuning_fill(f, s, ident))
+        out.append("")
+    return out
+
+
+def tuning_document(rng, doc_type, f, ident):
+    """(title, body lines, own signature) of a tuning-only document of
+    @doc_type, or None when the type has no such material or the draw
+    keeps the ordinary banks. Only the "train" split calls this."""
+    if doc_type == "correspondence" and rng.random() < 0.6:
+        return rng.choice(TUNING_LETTER["titles"]), _tuning_letter(rng, f, ident), True
+    if doc_type == "emergency-record" and rng.random() < 0.6:
+        style = rng.choice(sorted(TUNING_EMERGENCY["styles"]))
+        return (rng.choice(TUNING_EMERGENCY["titles"]),
+                _tuning_sections(rng, f, TUNING_EMERGENCY["styles"][style], ident), False)
+    if doc_type == "other" and rng.random() < 0.5:
+        titles, sentences = rng.choice(TUNING_OTHER_KINDS)
+        picked = rng.sample(sentences, rng.randrange(max(1, len(sentences) // 2), len(sentences) + 1))
+        return rng.choice(titles), [_tuning_fill(f, s, ident) for s in picked] + [""], False
+    return None

@@ -161,8 +161,8 @@ def doc_title(rng, doc_type, split):
     return rng.choice(doctext.half(titles, split))
 
 
-def generated_body(rng, doc_type, split):
-    lines = doctext.document(rng, doc_type, split)
+def generated_body(rng, doc_type, split, meta=None, patient=None):
+    lines = doctext.document(rng, doc_type, split, meta, patient)
     # drop doctext's own hospital, patient block, title and date: the
     # template prints those
     return lines[lines.index("") + 1:]
@@ -380,8 +380,12 @@ def patient_fields(p):
             "dob_long": dates["long"]}
 
 
-def make_document(rng, tpl, split, mt, doc_type=None):
-    """Text of one document in @tpl's style: dict(type, title, body, ...)."""
+def make_document(rng, tpl, split, mt, doc_type=None, patient=None):
+    """Text of one document in @tpl's style: dict(type, title, body, ...).
+    On the tuning side a generated document is printed under the title
+    doctext drew for its body (a tuning letter's, often none; an
+    administrative paper's own kind), and @patient (patient_fields()) is
+    the one its body names; the held-out side draws as it always did."""
     mt_ok = [t for t in sorted(MT_TYPES) if mt.get(t)]
     if doc_type is None:
         if mt_ok and rng.random() < 0.4:
@@ -397,12 +401,17 @@ def make_document(rng, tpl, split, mt, doc_type=None):
         body = mtsamples_lines(pool.pop(rng.randrange(len(pool))), rng.randrange(25, 75))
         source = "mtsamples"
     else:
-        body = generated_body(rng, doc_type, split)
+        meta = {}
+        body = generated_body(rng, doc_type, split, meta, None if patient is None else dict(
+            (k, patient[k]) for k in ("mrn", "family", "given", "Family", "Given")) | {"dob": patient["dob_us"]})
         source = "generated"
     year = rng.randrange(1978, 2012)
     iso = "%04d-%02d-%02d" % (year, rng.randrange(1, 13), rng.randrange(1, 29))
     f = doctext.Filler(rng, split)
-    return {"type": doc_type, "title": doc_title(rng, doc_type, split), "body": body, "source": source,
+    title = doc_title(rng, doc_type, split)
+    if split == "train" and source == "generated":
+        title = meta["title"]
+    return {"type": doc_type, "title": title, "body": body, "source": source,
             "date": iso, "date_line": DATE_STYLES[tpl.date].format(**fmt_dates(iso)),
             "signature": "%s   %s" % (f.pick("doctor"), fmt_dates(iso)["us"])}
 
@@ -445,7 +454,7 @@ def make_charts(out, split, n_pages, seed, mt_path):
             same = prev is not None and rng.random() < 0.3
             if same:
                 tpl = prev_tpl
-            doc = make_document(rng, tpl, text_split, mt, prev["type"] if same else None)
+            doc = make_document(rng, tpl, text_split, mt, prev["type"] if same else None, pf)
             doc_index += 1
             rendered = render_document(rng, tpl, 300, doc, pf, hospital, not covered)[:4]
             for i, (img, printed) in enumerate(rendered):

@@ -568,6 +568,48 @@ test_classify_rules_shipped_layout(void)
   g_assert_cmpfloat(score, >=, 0.9);
 }
 
+/* The shipped rules tell administrative papers from consents: authorizing
+ * a release of records, a payment or a bill is no consent to care, and
+ * the phrases of registration and insurance papers count for `other`;
+ * a consent that authorizes a procedure stays a consent. */
+static void
+test_classify_rules_shipped_administrative(void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CdClassifier) rules = make_classifier("rules", &error, NULL);
+  const gchar *request[] = { "CITY HOSPITAL\nRecords Request Log\nRequested on 03/02/2004; 12 pages sent.\n"
+                             "I authorize the release of the records listed above.\n"
+                             "Signature of requester ____________________",
+                             NULL };
+  const gchar *benefits[] = { "CITY HOSPITAL\nASSIGNMENT OF BENEFITS\n"
+                              "I authorize payment of medical benefits directly to the hospital.\n"
+                              "I understand that I am financially responsible for any charges not covered.\n"
+                              "Signature of patient or responsible party ____________________ Date 03/02/2004",
+                              NULL };
+  const gchar *consent[] = { "CITY HOSPITAL\nCONSENT FOR PROCEDURE\n"
+                             "I authorize Dr. Lee to perform a colonoscopy with biopsy.\n"
+                             "The risks, benefits and alternatives have been explained to me.\n"
+                             "Signature of patient ____________________ Witness ____________________",
+                             NULL };
+  g_autoptr(CdDocument) a = make_document(request);
+  g_autoptr(CdDocument) b = make_document(benefits);
+  g_autoptr(CdDocument) c = make_document(consent);
+  g_autoptr(GPtrArray) sa = NULL;
+  g_autoptr(GPtrArray) sb = NULL;
+  g_autoptr(GPtrArray) sc = NULL;
+
+  g_assert_no_error(error);
+  sa = cd_classifier_classify(rules, a, NULL, &error);
+  g_assert_no_error(error);
+  g_assert_cmpstr(best_label(sa, NULL), ==, "other");
+  sb = cd_classifier_classify(rules, b, NULL, &error);
+  g_assert_no_error(error);
+  g_assert_cmpstr(best_label(sb, NULL), ==, "other");
+  sc = cd_classifier_classify(rules, c, NULL, &error);
+  g_assert_no_error(error);
+  g_assert_cmpstr(best_label(sc, NULL), ==, "consent-form");
+}
+
 /* The page-type stage types each page alone and records it for the
  * splitter; a page without text gets no type, and a broken rules file
  * stops it at start with the file's name. */
@@ -775,6 +817,7 @@ main(int argc, char **argv)
   g_test_add_func("/chartdesk/classify/rules-title-words", test_classify_rules_title_words);
   g_test_add_func("/chartdesk/classify/rules-title-word-weights", test_classify_rules_title_word_weights);
   g_test_add_func("/chartdesk/classify/rules-shipped-layout", test_classify_rules_shipped_layout);
+  g_test_add_func("/chartdesk/classify/rules-shipped-administrative", test_classify_rules_shipped_administrative);
   g_test_add_func("/chartdesk/classify/page-type-stage", test_classify_page_type_stage);
   g_test_add_func("/chartdesk/classify/external-ok", test_classify_external_ok);
   g_test_add_func("/chartdesk/classify/external-errors", test_classify_external_errors);
