@@ -111,7 +111,9 @@ gboolean cd_archive_retention_document_json(CdArchive *self, JsonBuilder *b, gin
  * types (JSON), ?4 the limit, ?5 the family name before a comma as a
  * prefix (or NULL), ?6 the first word as a prefix. The candidates come
  * from the patients indexes alone, the documents are counted for the
- * patients returned only. */
+ * patients returned only. A LIKE takes the index only with a text
+ * pattern: ?5 NULL (no comma) must skip its branch, not scan every
+ * patient's name for it. */
 #define CD_FIND_PATIENTS_SQL                                                                                           \
   "SELECT found.mrn, found.family, found.given, found.dob, found.sex, found.merged_into, "                             \
   "(SELECT count(*) FROM documents d WHERE d.patient_mrn = found.mrn AND (?3 IS NULL OR d.type IS NULL OR "            \
@@ -120,7 +122,7 @@ gboolean cd_archive_retention_document_json(CdArchive *self, JsonBuilder *b, gin
   "SELECT id FROM patients WHERE mrn = ?1 COLLATE NOCASE "                                                             \
   "UNION ALL SELECT id FROM patients WHERE dob = ?1 "                                                                  \
   "UNION ALL SELECT id FROM patients WHERE family LIKE ?2 ESCAPE '\\' "                                                \
-  "UNION ALL SELECT id FROM patients WHERE family LIKE ?5 ESCAPE '\\' "                                                \
+  "UNION ALL SELECT id FROM patients WHERE ?5 IS NOT NULL AND family LIKE ?5 ESCAPE '\\' "                           \
   "UNION ALL SELECT id FROM patients WHERE given LIKE ?6 ESCAPE '\\') "                                                \
   "AND (p.mrn = ?1 COLLATE NOCASE OR p.dob = ?1 "                                                                      \
   "OR p.family LIKE ?2 ESCAPE '\\' OR (p.family || ', ' || coalesce(p.given, '')) LIKE ?2 ESCAPE '\\' "                \
