@@ -156,6 +156,7 @@ cd_service_use_archive(CdService *self, const gchar *path, CdArchiveFlags flags,
       return NULL;
     if (!existed)
       cd_service_archive_created(self, path);
+    cd_archive_keep_pages(archive); /* shared by every read and batch while open */
     shared = g_new0(CdSharedArchive, 1);
     shared->archive = archive;
     if (g_stat(path, &st) == 0) {

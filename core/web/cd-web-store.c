@@ -32,6 +32,7 @@ cd_web_store_init_sqlite(CdWebStore *store, CdArchive *archive)
 {
   cd_web_store_init(store);
   store->archive = g_object_ref(archive);
+  cd_archive_keep_pages(archive); /* one search after another, for its whole life */
 }
 
 /* takes @pg */

@@ -367,6 +367,7 @@ JsonNode *cd_archive_access_report(CdArchive *self, const gchar *user, const gch
 gboolean cd_archive_acquire_writer(CdArchive *self, GError **error);
 void cd_archive_release_writer(CdArchive *self);
 void cd_archive_close_without_checkpoint(CdArchive *self);
+void cd_archive_keep_pages(CdArchive *self);
 
 gboolean cd_archive_audit(CdArchive *self, const gchar *action, const gchar *object, JsonNode *detail, GError **error);
 gboolean cd_archive_verify_audit(CdArchive *self, gint64 *bad_entry, GError **error);
