@@ -81,6 +81,21 @@ cd_cli_open_server(const gchar *uri, CdArchiveFlags flags, const gchar *user, GE
   return g_steal_pointer(&pg);
 }
 
+/* The server opened for a command that writes its audit chain (`audit`,
+ * `hold`): as cd_cli_open_server(), with the server's key of --audit-key
+ * when given (else the library's, CHARTDESK_SERVER_AUDIT_KEY). */
+CdPgArchive *
+cd_cli_open_server_audited(const gchar *uri, const gchar *user, GError **error)
+{
+  g_autoptr(CdPgArchive) pg = cd_cli_open_server(uri, CD_ARCHIVE_FLAG_NONE, user, error);
+
+  if (pg == NULL)
+    return NULL;
+  if (cd_cli_get_audit_key() != NULL && !cd_pg_archive_set_audit_key_file(pg, cd_cli_get_audit_key(), error))
+    return NULL;
+  return g_steal_pointer(&pg);
+}
+
 /* The documents a summary counts: its "documents" member, at the top or
  * under "counts"; -1 if it has none. */
 static gint64

@@ -65,21 +65,6 @@ cd_cli_station_keys(CdPgArchive *pg, gchar **station_keys, GError **error)
   return TRUE;
 }
 
-/* The server opened for `audit`: the administrator's mode as the login,
- * with the server's key of --audit-key when given (else the library's,
- * CHARTDESK_SERVER_AUDIT_KEY). */
-static CdPgArchive *
-cd_cli_audit_open_server(const gchar *uri, const gchar *user, GError **error)
-{
-  g_autoptr(CdPgArchive) pg = cd_cli_open_server(uri, CD_ARCHIVE_FLAG_NONE, user, error);
-
-  if (pg == NULL)
-    return NULL;
-  if (cd_cli_get_audit_key() != NULL && !cd_pg_archive_set_audit_key_file(pg, cd_cli_get_audit_key(), error))
-    return NULL;
-  return g_steal_pointer(&pg);
-}
-
 /* `chartdesk audit verify postgresql://…` (and `chartdesk check` on the
  * server): 0 when every chain is intact, 1 otherwise. */
 gint
@@ -93,7 +78,7 @@ cd_cli_audit_verify_server(const gchar *uri, gchar **station_keys, gboolean json
   JsonArray *stations;
   gboolean intact;
 
-  pg = cd_cli_audit_open_server(uri, NULL, &error);
+  pg = cd_cli_open_server_audited(uri, NULL, &error);
   if (pg == NULL)
     return cd_cli_fail_server(uri, error);
   if (!cd_cli_station_keys(pg, station_keys, &error))
@@ -195,7 +180,7 @@ cd_cli_audit_list(const gchar *location, CdAuditFilters *f, gboolean json)
   gint64 total = 0;
 
   if (cd_archive_location_is_server(location)) {
-    g_autoptr(CdPgArchive) pg = cd_cli_audit_open_server(location, NULL, &error);
+    g_autoptr(CdPgArchive) pg = cd_cli_open_server_audited(location, NULL, &error);
     if (pg == NULL)
       return cd_cli_fail_server(location, error);
     rows = cd_pg_archive_list_audit(pg, f->user, f->mrn, f->from, f->to, (guint) f->limit, (guint) f->offset, &total,
@@ -245,7 +230,7 @@ cd_cli_audit_export(const gchar *location, CdAuditFilters *f)
                location);
     return CD_EXIT_USAGE;
   }
-  pg = cd_cli_audit_open_server(location, NULL, &error);
+  pg = cd_cli_open_server_audited(location, NULL, &error);
   if (pg == NULL)
     return cd_cli_fail_server(location, error);
   if (f->output != NULL && g_strcmp0(f->output, "-") != 0) {

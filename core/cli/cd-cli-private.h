@@ -73,6 +73,7 @@ gint cd_cli_archive(gint argc, gchar **argv);
 /* cd-cli-status.c: the running chartdeskd and its delivery */
 gint cd_cli_status(gint argc, gchar **argv);
 CdPgArchive *cd_cli_open_server(const gchar *uri, CdArchiveFlags flags, const gchar *user, GError **error);
+CdPgArchive *cd_cli_open_server_audited(const gchar *uri, const gchar *user, GError **error);
 gint cd_cli_fail_server(const gchar *uri, const GError *error);
 /* cd-cli-audit.c: `audit verify` (and `check`) on the server */
 gint cd_cli_audit_verify_server(const gchar *uri, gchar **station_keys, gboolean json);

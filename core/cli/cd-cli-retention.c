@@ -410,22 +410,6 @@ cd_cli_hold_fail_server(const gchar *uri, const GError *error)
   return g_error_matches(error, CD_ERROR, CD_ERROR_INVALID_ARGUMENT) ? CD_EXIT_USAGE : status;
 }
 
-/* The server opened for `hold`: the administrator's mode as the login
- * with --user beside it, and the server's audit key of --audit-key when
- * given (else the library's, CHARTDESK_SERVER_AUDIT_KEY), as `audit` does:
- * every hold action writes the server's chain. */
-static CdPgArchive *
-cd_cli_hold_open_server(const gchar *uri, const gchar *user, GError **error)
-{
-  g_autoptr(CdPgArchive) pg = cd_cli_open_server(uri, CD_ARCHIVE_FLAG_NONE, user, error);
-
-  if (pg == NULL)
-    return NULL;
-  if (cd_cli_get_audit_key() != NULL && !cd_pg_archive_set_audit_key_file(pg, cd_cli_get_audit_key(), error))
-    return NULL;
-  return g_steal_pointer(&pg);
-}
-
 /* `hold ACTION postgresql://… …`, its arguments checked by cd_cli_hold():
  * the SQLite archive's output and exit statuses, through the server's
  * holds (cd_pg_archive_place_hold() and its kin). @kind, @mrn and @id are
@@ -460,7 +444,7 @@ cd_cli_hold_server(const gchar *action, const gchar *uri, CdHoldKind kind, const
     }
   }
 
-  pg = cd_cli_hold_open_server(uri, o->user, &error);
+  pg = cd_cli_open_server_audited(uri, o->user, &error);
   if (pg == NULL)
     return cd_cli_hold_fail_server(uri, error);
 
