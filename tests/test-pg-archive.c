@@ -1861,7 +1861,7 @@ result_key(CdPgArchive *server, const CdSearchQuery *q)
 
 /* A server of schema 5 with its one-column RUM index (`pages_rum`) is
  * refused until it is opened to migrate; migration 6 puts the index with
- * the pages' type and date (`pages_rum_filters`) in its place, leaves
+ * the pages' type (`pages_rum_filters`) in its place, leaves
  * the rows as they were, and the searches answer as before: the same
  * plan, total and hits (the 82 pages that say the word three times
  * outrank the others, so the first 82 hits are one set). */

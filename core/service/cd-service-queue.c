@@ -66,16 +66,23 @@ cd_shared_archive_is_current(CdSharedArchive *shared, const gchar *path)
   return g_stat(path, &st) == 0 && st.st_dev == shared->dev && st.st_ino == shared->ino;
 }
 
-/* Closes an idle connection. One to a file no longer at its path must not
- * checkpoint or delete the `-wal` and `-shm` beside the path: they may be
- * the new file's. Called with the archives lock held. */
+/* Readies an idle connection to close. One to a file no longer at its
+ * path must not checkpoint or delete the `-wal` and `-shm` beside the
+ * path: they may be the new file's. */
 static void
-cd_service_close_archive(CdService *self, CdSharedArchive *shared, const gchar *path)
+cd_shared_archive_before_close(CdSharedArchive *shared, const gchar *path)
 {
   if (!cd_shared_archive_is_current(shared, path)) {
     g_message("%s: another file is at the archive's path; the connection to the old one is closed", path);
     cd_archive_close_without_checkpoint(shared->archive);
   }
+}
+
+/* Closes an idle connection. Called with the archives lock held. */
+static void
+cd_service_close_archive(CdService *self, CdSharedArchive *shared, const gchar *path)
+{
+  cd_shared_archive_before_close(shared, path);
   g_hash_table_remove(self->archives, path);
 }
 
@@ -101,8 +108,7 @@ cd_service_close_idle_archives(gpointer data)
       next = MIN(next, shared->idle_since + idle);
       continue;
     }
-    if (!cd_shared_archive_is_current(shared, key))
-      cd_archive_close_without_checkpoint(shared->archive);
+    cd_shared_archive_before_close(shared, key);
     g_hash_table_iter_remove(&iter);
   }
   self->idle_close_id = 0;

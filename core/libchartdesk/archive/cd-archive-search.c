@@ -1955,9 +1955,9 @@ cd_archive_optimize_search_index(CdArchive *self, gint *before, gint *after, GEr
  *
  * One step of an incremental cd_archive_optimize_search_index(): FTS5's
  * `merge` with a negative page count merges every segment, whatever its
- * level, writing about @pages pages, in a transaction of its own. Steps
- * of a thousand pages take a fraction of a second at 10 M pages, so a
- * service can merge its archive at night between readers' searches and
+ * level, writing about @pages pages, in a transaction of its own. Short
+ * steps (chartdeskd takes a thousand pages) let a service merge its
+ * archive at night between readers' searches and
  * stop at any step: the merge state is in the index, and the next step
  * goes on from there. Needs the configure permission; not audited per
  * step (the caller audits the run: `merge-search-index`).

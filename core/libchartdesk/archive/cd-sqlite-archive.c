@@ -704,8 +704,10 @@ void
 cd_archive_keep_pages(CdArchive *self)
 {
   g_autoptr(GError) error = NULL;
+  g_autoptr(GRecMutexLocker) locker = NULL;
 
   g_return_if_fail(CD_IS_ARCHIVE(self));
+  locker = g_rec_mutex_locker_new(&CD_SQLITE_ARCHIVE(self)->mutex);
   if (!cd_archive_exec(self, "PRAGMA cache_size = -" G_STRINGIFY(CD_ARCHIVE_CACHE_KIB), &error))
     g_warning("%s: %s", CD_SQLITE_ARCHIVE(self)->path, error->message);
 }
@@ -719,7 +721,7 @@ cd_archive_keep_pages(CdArchive *self)
  * connection closes, it neither checkpoints nor removes the `-wal` and
  * `-shm` files by name, which may now be the new file's.
  *
- * Since: 0.3
+ * Since: 0.4
  */
 void
 cd_archive_close_without_checkpoint(CdArchive *self)
