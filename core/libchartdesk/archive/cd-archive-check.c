@@ -97,271 +97,24 @@ cd_archive_check_tick(gpointer data)
   return 0;
 }
 
-/*
- * The check's own connection goes through a VFS that forwards to the
- * default one and counts the bytes read from the database file, so that a
- * step SQLite runs as one long call (its b-tree walk, FTS5's index check)
- * still says how far it is: reads of the database file and of its WAL (the
- * pages committed since the last checkpoint). It reads without a memory
- * map: each page is then an xRead() here. The counting file is found again with
- * SQLITE_FCNTL_FILE_POINTER and handed the state; nothing else changes
- * between SQLite and the file, so its POSIX locks stay those of the default
- * VFS, which shares them with the archive's own connection.
- */
-typedef struct {
-  sqlite3_file base;   /* pMethods: cd_check_io_methods */
-  CdCheckState *state; /* counts reads of the database file when set */
-  sqlite3_file *real;  /* the default VFS's file, right after this struct */
-} CdCheckFile;
-
-#define CD_CHECK_VFS_NAME "chartdesk-check"
-#define CD_CHECK_REAL(file) (((CdCheckFile *) (file))->real)
-#define CD_CHECK_REAL_VFS(vfs) ((sqlite3_vfs *) (vfs)->pAppData)
-
-static gint
-cd_check_file_close(sqlite3_file *file)
-{
-  return CD_CHECK_REAL(file)->pMethods->xClose(CD_CHECK_REAL(file));
-}
-
-static gint
-cd_check_file_read(sqlite3_file *file, void *buf, gint amount, sqlite3_int64 offset)
-{
-  CdCheckFile *self = (CdCheckFile *) file;
-  gint rc = self->real->pMethods->xRead(self->real, buf, amount, offset);
-
-  if (self->state != NULL) {
-    self->state->info.done += amount;
-    if (self->state->info.done - self->state->reported >= CD_CHECK_REPORT_BYTES) {
-      if (self->state->info.total > 0)
-        self->state->info.done = MIN(self->state->info.done, self->state->info.total);
-      cd_archive_check_report(self->state);
-    }
-  }
-  return rc;
-}
-
-static gint
-cd_check_file_write(sqlite3_file *file, const void *buf, gint amount, sqlite3_int64 offset)
-{
-  return CD_CHECK_REAL(file)->pMethods->xWrite(CD_CHECK_REAL(file), buf, amount, offset);
-}
-
-static gint
-cd_check_file_truncate(sqlite3_file *file, sqlite3_int64 size)
-{
-  return CD_CHECK_REAL(file)->pMethods->xTruncate(CD_CHECK_REAL(file), size);
-}
-
-static gint
-cd_check_file_sync(sqlite3_file *file, gint flags)
-{
-  return CD_CHECK_REAL(file)->pMethods->xSync(CD_CHECK_REAL(file), flags);
-}
-
-static gint
-cd_check_file_size(sqlite3_file *file, sqlite3_int64 *size)
-{
-  return CD_CHECK_REAL(file)->pMethods->xFileSize(CD_CHECK_REAL(file), size);
-}
-
-static gint
-cd_check_file_lock(sqlite3_file *file, gint lock)
-{
-  return CD_CHECK_REAL(file)->pMethods->xLock(CD_CHECK_REAL(file), lock);
-}
-
-static gint
-cd_check_file_unlock(sqlite3_file *file, gint lock)
-{
-  return CD_CHECK_REAL(file)->pMethods->xUnlock(CD_CHECK_REAL(file), lock);
-}
-
-static gint
-cd_check_file_reserved(sqlite3_file *file, gint *out)
-{
-  return CD_CHECK_REAL(file)->pMethods->xCheckReservedLock(CD_CHECK_REAL(file), out);
-}
-
-static gint
-cd_check_file_control(sqlite3_file *file, gint op, void *arg)
-{
-  return CD_CHECK_REAL(file)->pMethods->xFileControl(CD_CHECK_REAL(file), op, arg);
-}
-
-static gint
-cd_check_file_sector_size(sqlite3_file *file)
-{
-  return CD_CHECK_REAL(file)->pMethods->xSectorSize(CD_CHECK_REAL(file));
-}
-
-static gint
-cd_check_file_device(sqlite3_file *file)
-{
-  return CD_CHECK_REAL(file)->pMethods->xDeviceCharacteristics(CD_CHECK_REAL(file));
-}
-
-static gint
-cd_check_file_shm_map(sqlite3_file *file, gint region, gint size, gint extend, void volatile **out)
-{
-  sqlite3_file *real = CD_CHECK_REAL(file);
-  return real->pMethods->iVersion >= 2 ? real->pMethods->xShmMap(real, region, size, extend, out) : SQLITE_IOERR;
-}
-
-static gint
-cd_check_file_shm_lock(sqlite3_file *file, gint offset, gint n, gint flags)
-{
-  sqlite3_file *real = CD_CHECK_REAL(file);
-  return real->pMethods->iVersion >= 2 ? real->pMethods->xShmLock(real, offset, n, flags) : SQLITE_IOERR;
-}
-
+/* The check's own connection goes through the counting VFS
+ * (cd-archive-vfs.c), so that a step SQLite runs as one long call (its
+ * b-tree walk, FTS5's index check) still says how far it is: the bytes
+ * read of the database file and of its WAL (the pages committed since the
+ * last checkpoint). It reads without a memory map, each page an xRead().
+ * Its POSIX locks stay those of the default VFS, which shares them with
+ * the archive's own connection. */
 static void
-cd_check_file_shm_barrier(sqlite3_file *file)
+cd_archive_check_read(gint bytes, gpointer data)
 {
-  sqlite3_file *real = CD_CHECK_REAL(file);
-  if (real->pMethods->iVersion >= 2)
-    real->pMethods->xShmBarrier(real);
-}
+  CdCheckState *state = data;
 
-static gint
-cd_check_file_shm_unmap(sqlite3_file *file, gint delete_flag)
-{
-  sqlite3_file *real = CD_CHECK_REAL(file);
-  return real->pMethods->iVersion >= 2 ? real->pMethods->xShmUnmap(real, delete_flag) : SQLITE_OK;
-}
-
-/* never a memory map: every page read is counted (SQLite reads through
- * xRead() when xFetch() gives no pointer) */
-static gint
-cd_check_file_fetch(sqlite3_file *file, sqlite3_int64 offset, gint amount, void **out)
-{
-  *out = NULL;
-  return SQLITE_OK;
-}
-
-static gint
-cd_check_file_unfetch(sqlite3_file *file, sqlite3_int64 offset, void *page)
-{
-  return SQLITE_OK;
-}
-
-static const sqlite3_io_methods cd_check_io_methods = {
-  3,
-  cd_check_file_close,
-  cd_check_file_read,
-  cd_check_file_write,
-  cd_check_file_truncate,
-  cd_check_file_sync,
-  cd_check_file_size,
-  cd_check_file_lock,
-  cd_check_file_unlock,
-  cd_check_file_reserved,
-  cd_check_file_control,
-  cd_check_file_sector_size,
-  cd_check_file_device,
-  cd_check_file_shm_map,
-  cd_check_file_shm_lock,
-  cd_check_file_shm_barrier,
-  cd_check_file_shm_unmap,
-  cd_check_file_fetch,
-  cd_check_file_unfetch,
-};
-
-static gint
-cd_check_vfs_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *file, gint flags, gint *out_flags)
-{
-  CdCheckFile *self = (CdCheckFile *) file;
-  sqlite3_vfs *real = CD_CHECK_REAL_VFS(vfs);
-  gint rc;
-
-  self->state = NULL;
-  self->real = (sqlite3_file *) (self + 1);
-  rc = real->xOpen(real, name, self->real, flags, out_flags);
-  /* SQLite closes a file whose pMethods is set, even when xOpen failed */
-  self->base.pMethods = self->real->pMethods != NULL ? &cd_check_io_methods : NULL;
-  return rc;
-}
-
-static gint
-cd_check_vfs_delete(sqlite3_vfs *vfs, const char *name, gint sync_dir)
-{
-  return CD_CHECK_REAL_VFS(vfs)->xDelete(CD_CHECK_REAL_VFS(vfs), name, sync_dir);
-}
-
-static gint
-cd_check_vfs_access(sqlite3_vfs *vfs, const char *name, gint flags, gint *out)
-{
-  return CD_CHECK_REAL_VFS(vfs)->xAccess(CD_CHECK_REAL_VFS(vfs), name, flags, out);
-}
-
-static gint
-cd_check_vfs_full_pathname(sqlite3_vfs *vfs, const char *name, gint n, char *out)
-{
-  return CD_CHECK_REAL_VFS(vfs)->xFullPathname(CD_CHECK_REAL_VFS(vfs), name, n, out);
-}
-
-static gint
-cd_check_vfs_randomness(sqlite3_vfs *vfs, gint n, char *out)
-{
-  return CD_CHECK_REAL_VFS(vfs)->xRandomness(CD_CHECK_REAL_VFS(vfs), n, out);
-}
-
-static gint
-cd_check_vfs_sleep(sqlite3_vfs *vfs, gint microseconds)
-{
-  return CD_CHECK_REAL_VFS(vfs)->xSleep(CD_CHECK_REAL_VFS(vfs), microseconds);
-}
-
-static gint
-cd_check_vfs_current_time(sqlite3_vfs *vfs, double *out)
-{
-  return CD_CHECK_REAL_VFS(vfs)->xCurrentTime(CD_CHECK_REAL_VFS(vfs), out);
-}
-
-static gint
-cd_check_vfs_last_error(sqlite3_vfs *vfs, gint n, char *out)
-{
-  return CD_CHECK_REAL_VFS(vfs)->xGetLastError(CD_CHECK_REAL_VFS(vfs), n, out);
-}
-
-static gint
-cd_check_vfs_current_time64(sqlite3_vfs *vfs, sqlite3_int64 *out)
-{
-  return CD_CHECK_REAL_VFS(vfs)->xCurrentTimeInt64(CD_CHECK_REAL_VFS(vfs), out);
-}
-
-/* Registers the counting VFS once (not as the default); NULL when the
- * default VFS cannot carry it. */
-static const gchar *
-cd_check_vfs_get(void)
-{
-  static sqlite3_vfs vfs;
-  static gsize done = 0;
-  static gboolean ok = FALSE;
-
-  if (g_once_init_enter(&done)) {
-    sqlite3_vfs *real = sqlite3_vfs_find(NULL);
-    if (real != NULL && real->iVersion >= 2) {
-      vfs.iVersion = 2;
-      vfs.szOsFile = sizeof(CdCheckFile) + real->szOsFile;
-      vfs.mxPathname = real->mxPathname;
-      vfs.zName = CD_CHECK_VFS_NAME;
-      vfs.pAppData = real;
-      vfs.xOpen = cd_check_vfs_open;
-      vfs.xDelete = cd_check_vfs_delete;
-      vfs.xAccess = cd_check_vfs_access;
-      vfs.xFullPathname = cd_check_vfs_full_pathname;
-      /* no extensions are loaded on this connection */
-      vfs.xRandomness = cd_check_vfs_randomness;
-      vfs.xSleep = cd_check_vfs_sleep;
-      vfs.xCurrentTime = cd_check_vfs_current_time;
-      vfs.xGetLastError = cd_check_vfs_last_error;
-      vfs.xCurrentTimeInt64 = cd_check_vfs_current_time64;
-      ok = sqlite3_vfs_register(&vfs, 0) == SQLITE_OK;
-    }
-    g_once_init_leave(&done, 1);
+  state->info.done += bytes;
+  if (state->info.done - state->reported >= CD_CHECK_REPORT_BYTES) {
+    if (state->info.total > 0)
+      state->info.done = MIN(state->info.done, state->info.total);
+    cd_archive_check_report(state);
   }
-  return ok ? CD_CHECK_VFS_NAME : NULL;
 }
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(sqlite3, sqlite3_close_v2)
@@ -372,9 +125,8 @@ static sqlite3 *
 cd_archive_check_connect(CdArchive *self, CdCheckState *state, GError **error)
 {
   const gchar *path = cd_archive_get_path(self);
-  const gchar *vfs = cd_check_vfs_get();
+  const gchar *vfs = cd_archive_vfs_counting();
   g_autoptr(sqlite3) db = NULL;
-  sqlite3_file *file = NULL;
 
   if (vfs == NULL) {
     g_set_error(error, CD_ERROR, CD_ERROR_ARCHIVE, "%s: cannot check the database: SQLite's file layer is too old",
@@ -383,15 +135,13 @@ cd_archive_check_connect(CdArchive *self, CdCheckState *state, GError **error)
   }
   if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, vfs) != SQLITE_OK ||
       sqlite3_exec(db, "PRAGMA mmap_size = 0", NULL, NULL, NULL) != SQLITE_OK ||
-      sqlite3_file_control(db, "main", SQLITE_FCNTL_FILE_POINTER, &file) != SQLITE_OK || file == NULL ||
-      file->pMethods != &cd_check_io_methods) {
+      !cd_archive_vfs_count_reads(db, FALSE, cd_archive_check_read, state)) {
     g_set_error(error, CD_ERROR, CD_ERROR_ARCHIVE, "%s: cannot open the archive to check it: %s", path,
                 db != NULL ? sqlite3_errmsg(db) : "out of memory");
     return NULL;
   }
   sqlite3_extended_result_codes(db, 1);
   sqlite3_busy_timeout(db, 30000);
-  ((CdCheckFile *) file)->state = state;
   sqlite3_progress_handler(db, CD_CHECK_TICK_STEPS, cd_archive_check_tick, state);
   return g_steal_pointer(&db);
 }
@@ -416,13 +166,10 @@ cd_archive_check_database(CdArchive *self, sqlite3 *db, CdCheckState *state, GPt
   g_autoptr(sqlite3_stmt) stmt = NULL;
   gint rc;
   gint64 size = cd_check_db_int(db, "PRAGMA page_count") * cd_check_db_int(db, "PRAGMA page_size");
-  sqlite3_file *wal = NULL;
 
   /* pages committed since the last checkpoint are read from the WAL, which
    * is open once the connection has read */
-  if (sqlite3_file_control(db, "main", SQLITE_FCNTL_JOURNAL_POINTER, &wal) == SQLITE_OK && wal != NULL &&
-      wal->pMethods == &cd_check_io_methods)
-    ((CdCheckFile *) wal)->state = state;
+  cd_archive_vfs_count_reads(db, TRUE, cd_archive_check_read, state);
   cd_archive_check_step(state, CD_CHECK_STEP_DB_PAGES, size);
   if (sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &stmt, NULL) != SQLITE_OK) {
     g_set_error(error, CD_ERROR, CD_ERROR_ARCHIVE, "%s: cannot check the database: %s", cd_archive_get_path(self),

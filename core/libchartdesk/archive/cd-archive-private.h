@@ -48,6 +48,13 @@ gint64 cd_page_set_count(const CdPageSet *set);
 gboolean cd_page_set_register(sqlite3 *db);
 gint cd_page_set_bind(sqlite3_stmt *stmt, gint idx, CdPageSet *set);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(CdPageSet, cd_page_set_free)
+/* the archive's file layer (cd-archive-vfs.c) */
+typedef void (*CdVfsReadFunc)(gint bytes, gpointer data);
+const gchar *cd_archive_vfs_mapped(void);
+const gchar *cd_archive_vfs_counting(void);
+gboolean cd_archive_vfs_count_reads(sqlite3 *db, gboolean wal, CdVfsReadFunc func, gpointer data);
+gboolean cd_archive_vfs_map_whole(sqlite3 *db);
+guint64 cd_archive_vfs_mapped_reads(sqlite3 *db);
 GRecMutex *cd_archive_get_mutex(CdArchive *self);
 sqlite3 *cd_archive_get_db(CdArchive *self);
 const gchar *cd_archive_get_purpose(CdArchive *self);

@@ -451,7 +451,7 @@ cd_archive_open(const gchar *path, CdArchiveFlags flags, GError **error)
   self = g_object_new(CD_TYPE_SQLITE_ARCHIVE, NULL);
   self->path = g_strdup(path);
   self->flags = flags;
-  if (sqlite3_open_v2(path, &self->db, sql_flags, NULL) != SQLITE_OK) {
+  if (sqlite3_open_v2(path, &self->db, sql_flags, cd_archive_vfs_mapped()) != SQLITE_OK) {
     g_set_error(error, CD_ERROR, CD_ERROR_ARCHIVE, "%s: cannot open the archive: %s", path,
                 self->db != NULL ? sqlite3_errmsg(self->db) : "out of memory");
     return NULL;
@@ -484,7 +484,10 @@ cd_archive_open(const gchar *path, CdArchiveFlags flags, GError **error)
   /* reads through a memory map rather than one pread() a database page:
    * a search walks indexes spread over the whole file, and each process
    * (a CLI search) starts with an empty page cache (issue 18); SQLite caps
-   * it at its SQLITE_MAX_MMAP_SIZE, and writes still go through write() */
+   * it at its SQLITE_MAX_MMAP_SIZE (2 GiB in Debian's build), and writes
+   * still go through write(). A long-lived connection maps the whole file
+   * instead (cd_archive_keep_pages(), cd-archive-vfs.c); both need this
+   * on, for SQLite asks its VFS for pages only then. */
   if (!cd_archive_exec(CD_ARCHIVE(self), "PRAGMA mmap_size = " G_STRINGIFY(CD_ARCHIVE_MMAP_SIZE), error))
     return NULL;
   if (!cd_archive_access_load_restricted(CD_ARCHIVE(self), error))
@@ -691,12 +694,15 @@ cd_archive_release_writer(CdArchive *self)
  * @self: a #CdArchive
  *
  * Lets this connection keep up to 64 MiB of database pages in SQLite's
- * cache (2 MiB by default), for a connection that answers one search
- * after another: chartdeskd's, the web server's. A filtered search at
- * 10 M pages touches more than 2 MiB, and the file past the memory map
- * was read again with pread() on every search. A process that answers
- * one search (the command line) keeps the default: filling fresh memory
- * page by page cost it more than the reads it saved.
+ * cache (2 MiB by default), and read the file through one memory map of
+ * the whole of it, for a connection that answers one search after
+ * another: chartdeskd's, the web server's. A filtered search at 10 M
+ * pages touches more than 2 MiB, and the file past SQLite's own map (2
+ * GiB at most) was read again with pread() on every search; and SQLite
+ * drops its whole cache whenever another connection has committed, which
+ * another process's search does (its audit entry). A process that
+ * answers one search (the command line) keeps the defaults: filling fresh
+ * memory page by page cost it more than the reads it saved.
  *
  * Since: 0.4
  */
@@ -708,8 +714,15 @@ cd_archive_keep_pages(CdArchive *self)
 
   g_return_if_fail(CD_IS_ARCHIVE(self));
   locker = g_rec_mutex_locker_new(&CD_SQLITE_ARCHIVE(self)->mutex);
-  if (!cd_archive_exec(self, "PRAGMA cache_size = -" G_STRINGIFY(CD_ARCHIVE_CACHE_KIB), &error))
+  if (!cd_archive_exec(self, "PRAGMA cache_size = -" G_STRINGIFY(CD_ARCHIVE_CACHE_KIB), &error)) {
     g_warning("%s: %s", CD_SQLITE_ARCHIVE(self)->path, error->message);
+    g_clear_error(&error);
+  }
+  /* and its pages read from one map of the whole file: SQLite drops its
+   * cache whenever another connection has committed (another process's
+   * search writes an audit entry), and read the pages past its own map's
+   * 2 GiB again with pread() */
+  cd_archive_vfs_map_whole(CD_SQLITE_ARCHIVE(self)->db);
 }
 
 /**

@@ -1654,6 +1654,65 @@ test_archive_durability(Fixture *f, gconstpointer data)
   g_assert_cmpstr(persisted, ==, "wal");
 }
 
+/* A long-lived connection (cd_archive_keep_pages()) reads the file
+ * through one map of the whole of it (cd-archive-vfs.c): it reads what
+ * another connection commits after it opened, the pages that file grew
+ * by included, and a file shrunk under it by VACUUM, every page right
+ * and none past the end. A connection that searches once does not map. */
+static void
+test_archive_mapped_reads(Fixture *f, gconstpointer data)
+{
+  g_autoptr(CdArchive) writer = open_writer(f->path);
+  g_autoptr(CdArchive) reader = NULL;
+  g_autoptr(CdArchive) once = NULL;
+  g_autoptr(GError) error = NULL;
+  gint64 batch = begin_batch(writer);
+  guint64 before;
+  GStatBuf grown, shrunk;
+  sqlite3 *db;
+
+  bulk_insert(writer, batch, 200, 5, "MAP1", "progress-note", "2001-01-01", "alpha words on a page");
+  /* pages in the WAL are read from it: these from the file */
+  g_assert_true(cd_archive_exec(writer, "PRAGMA wal_checkpoint(TRUNCATE)", &error));
+  g_assert_no_error(error);
+  reader = cd_archive_open(f->path, CD_ARCHIVE_FLAG_NONE, &error);
+  g_assert_no_error(error);
+  cd_archive_keep_pages(reader);
+  db = cd_archive_get_db(reader);
+  g_assert_cmpint(archive_int(reader, "SELECT count(*) FROM pages_fts WHERE pages_fts MATCH 'alpha'"), ==, 1000);
+  before = cd_archive_vfs_mapped_reads(db);
+  g_assert_cmpuint(before, >, 0);
+
+  /* another connection commits: the file grows past what was mapped */
+  bulk_insert(writer, batch, 2000, 5, "MAP2", "progress-note", "2002-01-01", "beta words on another page");
+  g_assert_true(cd_archive_exec(writer, "PRAGMA wal_checkpoint(TRUNCATE)", &error));
+  g_assert_no_error(error);
+  g_assert_cmpint(g_stat(f->path, &grown), ==, 0);
+  g_assert_cmpint(archive_int(reader, "SELECT count(*) FROM pages_fts WHERE pages_fts MATCH 'beta'"), ==, 10000);
+  g_assert_cmpint(archive_int(reader, "SELECT count(*) FROM pages WHERE text LIKE 'beta%'"), ==, 10000);
+  g_assert_cmpuint(cd_archive_vfs_mapped_reads(db), >, before);
+
+  /* the file shrinks under the reader */
+  g_assert_true(cd_archive_exec(writer,
+                                "DELETE FROM pages WHERE text LIKE 'beta%'; DELETE FROM documents WHERE "
+                                "patient_mrn = 'MAP2'; VACUUM; PRAGMA wal_checkpoint(TRUNCATE)",
+                                &error));
+  g_assert_no_error(error);
+  g_assert_cmpint(g_stat(f->path, &shrunk), ==, 0);
+  g_assert_cmpint(shrunk.st_size, <, grown.st_size / 2);
+  g_assert_cmpint(archive_int(reader, "SELECT count(*) FROM pages_fts WHERE pages_fts MATCH 'beta'"), ==, 0);
+  g_assert_cmpint(archive_int(reader, "SELECT count(*) FROM pages"), ==, 1000);
+  g_assert_cmpint(archive_int(reader, "SELECT sum(length(text)) FROM pages"), ==,
+                  archive_int(writer, "SELECT sum(length(text)) FROM pages"));
+  g_assert_cmpint(archive_int(reader, "SELECT count(*) FROM pragma_quick_check WHERE quick_check != 'ok'"), ==, 0);
+
+  /* a connection for one search reads as SQLite does by itself */
+  once = cd_archive_open(f->path, CD_ARCHIVE_FLAG_NONE, &error);
+  g_assert_no_error(error);
+  g_assert_cmpint(archive_int(once, "SELECT count(*) FROM pages_fts WHERE pages_fts MATCH 'alpha'"), ==, 1000);
+  g_assert_cmpuint(cd_archive_vfs_mapped_reads(cd_archive_get_db(once)), ==, 0);
+}
+
 /* Paths that cannot hold an archive are refused with the path in the
  * message: a missing archive, a parent that is a file, a folder given as the
  * archive, a folder that cannot be written to, a read-only archive file. */
@@ -2678,6 +2737,7 @@ main(int argc, char **argv)
   ADD("audit-deleted", test_archive_audit_deleted);
   ADD("writer-lock", test_archive_writer_lock);
   ADD("durability", test_archive_durability);
+  ADD("mapped-reads", test_archive_mapped_reads);
   ADD("bad-paths", test_archive_bad_paths);
   ADD("audit-keyed", test_archive_audit_keyed);
   ADD("audit-edit-rehashed", test_archive_audit_edit_rehashed);
