@@ -716,10 +716,14 @@ cd_search_append_from(GString *sql, CdPlanKind kind, const CdSearchQuery *query,
   switch (kind) {
   case CD_PLAN_FILTERS:
     /* a destroyed document keeps its row, emptied (cd-archive-retention.c):
-     * never a hit; with words its pages have no text left to match */
+     * never a hit; with words its pages have no text left to match. A
+     * document without pages is none either. The documents index alone:
+     * its page comes after the ordering and the limit (a join with pages
+     * first sought the first page of each of a year's 4,878 documents
+     * before sorting them: 8–10 ms at 10 M pages, of a 13 ms search) */
     g_string_append_printf(sql,
-                           " FROM documents d%s JOIN pages p ON p.document_id = d.id AND p.seq = 0 WHERE NOT EXISTS "
-                           "(SELECT 1 FROM tombstones t WHERE t.document_id = d.id)",
+                           " FROM documents d%s WHERE NOT EXISTS "
+                           "(SELECT 1 FROM tombstones t WHERE t.document_id = d.id) AND d.n_pages > 0",
                            cd_search_doc_index(query, plan));
     break;
   case CD_PLAN_TEXT_FIRST:
@@ -885,7 +889,9 @@ cd_search_facets_by_year(GHashTable *table)
  * up to CD_SEARCH_TEXT_COUNT_LIMIT, and takes the facets of the most recent
  * CD_SEARCH_COUNT_LIMIT; any other counts both in one pass over at most
  * CD_SEARCH_COUNT_LIMIT matches (all of a filter-first plan's, whose pages
- * are few), +1 to know whether there are more. */
+ * are few; CD_SEARCH_TEXT_COUNT_LIMIT documents of a search without words,
+ * read from the documents index alone), +1 to know whether there are
+ * more. */
 static gboolean
 cd_search_count(CdArchive *self, CdPlanKind kind, const CdSearchQuery *query, const CdSearchPlan *plan,
                 CdSearchResult *result, GError **error)
@@ -897,7 +903,12 @@ cd_search_count(CdArchive *self, CdPlanKind kind, const CdSearchQuery *query, co
   gboolean index_only = kind == CD_PLAN_TEXT_FIRST && !plan->doc_filter && plan->hidden == NULL;
   /* a text-set plan counts on the index and the set, as exactly */
   gboolean index_count = index_only || (kind == CD_PLAN_TEXT_FIRST && plan->page_set != NULL);
-  guint cap = kind == CD_PLAN_FILTER_FIRST ? CD_SEARCH_FILTER_FIRST_PAGES : CD_SEARCH_COUNT_LIMIT;
+  /* without words the count reads the documents index alone: 20,000
+   * entries cost a few milliseconds, so a year of a type is counted
+   * exactly where it was "at least 1,000" */
+  guint cap = kind == CD_PLAN_FILTER_FIRST ? CD_SEARCH_FILTER_FIRST_PAGES
+              : kind == CD_PLAN_FILTERS    ? CD_SEARCH_TEXT_COUNT_LIMIT
+                                           : CD_SEARCH_COUNT_LIMIT;
   guint64 n = 0;
   gint rc;
 
@@ -1424,11 +1435,13 @@ static CdSearchResult *cd_archive_search_run(CdArchive *self, const CdSearchQuer
  * The total: a search with words and no filter (and no hidden type present
  * in the archive) counts its matches on the full-text index alone, up to
  * %CD_SEARCH_TEXT_COUNT_LIMIT, and so does a `text-set` plan against its
- * set; any other counts at most
- * %CD_SEARCH_COUNT_LIMIT (a filter-first plan: all of its matches). Past
- * that the total is a lower bound, flagged @total_is_estimate. The
- * facets count at most %CD_SEARCH_COUNT_LIMIT matches, the most recently
- * archived (@facets_partial when there are more).
+ * set; a search without words counts up to %CD_SEARCH_TEXT_COUNT_LIMIT
+ * documents; any other counts at most %CD_SEARCH_COUNT_LIMIT (a
+ * filter-first plan: all of its matches). Past that the total is a lower
+ * bound, flagged @total_is_estimate. The facets count at most
+ * %CD_SEARCH_COUNT_LIMIT matches, the most recently archived
+ * (@facets_partial when there are more), or all the documents a search
+ * without words counts.
  *
  * Types the acting principal may not see are left out of the hits, the
  * total and the facets alike.
@@ -1495,12 +1508,15 @@ cd_archive_search_run(CdArchive *self, const CdSearchQuery *query, GPtrArray *lo
     plan.hidden = NULL;
 
   if (plan.match == NULL) {
-    g_autoptr(GString) sql = g_string_new("SELECT p.id, 0");
+    /* each document's first page, for the page of documents asked for */
+    g_autoptr(GString) sql = g_string_new("SELECT (SELECT p.id FROM pages p WHERE p.document_id = s.id ORDER BY "
+                                          "p.seq LIMIT 1), 0 FROM (SELECT d.id AS id, d.date AS date");
     kind = CD_PLAN_FILTERS;
     result->plan = "filters";
     result->order = CD_SEARCH_ORDER_DATE;
     cd_search_append_from(sql, kind, query, &plan);
-    g_string_append(sql, " ORDER BY d.date DESC, d.id DESC LIMIT :limit OFFSET :offset");
+    g_string_append(sql, " ORDER BY d.date DESC, d.id DESC LIMIT :limit OFFSET :offset) s ORDER BY s.date DESC, "
+                         "s.id DESC");
     ok = cd_search_collect(self, sql->str, query, &plan, 0, limit, query->offset, result->hits);
   } else {
     if (!cd_search_register_rank(self)) {

@@ -957,10 +957,23 @@ test_archive_search_plans(Fixture *f, gconstpointer data)
               "SCAN f VIRTUAL TABLE INDEX", "SEARCH p USING COVERING INDEX pages_document_of (id=?)\n"
               "SEARCH d USING INTEGER PRIMARY KEY (rowid=?)");
 
+  /* no words: 4,010 documents counted exactly (from the documents index
+   * alone; up to CD_SEARCH_TEXT_COUNT_LIMIT), the newest first */
+  {
+    g_autoptr(CdSearchResult) all = search_ex(archive, &(CdSearchQuery){ .date_from = "2001-01-01" });
+    g_assert_cmpuint(all->total, ==, 4010);
+    g_assert_false(all->total_is_estimate);
+    g_assert_false(all->facets_partial);
+    g_assert_cmpuint(all->hits->len, ==, 20);
+    g_assert_cmpstr(((CdSearchHit *) g_ptr_array_index(all->hits, 0))->date, ==, "2005-06-10");
+  }
+  /* no words: the page of documents is chosen from the documents index
+   * (the co-routine), and only its documents' first pages are read after
+   * it; the count reads the documents index alone */
   assert_plan(archive, &(CdSearchQuery){ .mrn = "00900900" }, "filters", "INDEX documents_patient (patient_mrn=?)",
-              "INDEX pages_document (document_id=? AND seq=?)");
+              "CO-ROUTINE s");
   assert_plan(archive, &(CdSearchQuery){ .doc_types = radiology, .date_from = "2005-01-01" }, "filters",
-              "INDEX documents_type (type=? AND date>?)", "INDEX pages_document (document_id=? AND seq=?)");
+              "INDEX documents_type (type=? AND date>?)", "CO-ROUTINE s");
 }
 
 /* The documents in review are read from their own partial index (schema
@@ -982,9 +995,9 @@ test_archive_search_review_status(Fixture *f, gconstpointer data)
   g_assert_true(cd_archive_exec(archive, "UPDATE documents SET status = 'review' WHERE id % 50 = 0; ANALYZE", NULL));
 
   assert_plan(archive, &(CdSearchQuery){ .status = "review", .date_from = "2001-01-01", .date_to = "2001-12-31" },
-              "filters", "INDEX documents_review (date>? AND date<?)", "INDEX pages_document (document_id=? AND seq=?)");
+              "filters", "INDEX documents_review (date>? AND date<?)", "CO-ROUTINE s");
   assert_plan(archive, &(CdSearchQuery){ .status = "review", .doc_types = notes, .date_from = "2002-01-01" },
-              "filters", "INDEX documents_review (date>?)", "INDEX pages_document (document_id=? AND seq=?)");
+              "filters", "INDEX documents_review (date>?)", "CO-ROUTINE s");
   assert_plan(archive, &(CdSearchQuery){ .text = "fever", .status = "review" }, "filter-set",
               "INDEX documents_review", "INDEX pages_document (document_id=?)");
 
