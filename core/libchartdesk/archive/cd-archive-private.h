@@ -45,6 +45,9 @@ void cd_page_set_add(CdPageSet *set, gint64 id);
 void cd_page_set_add_range(CdPageSet *set, gint64 first, gint64 last);
 gboolean cd_page_set_contains(const CdPageSet *set, gint64 id);
 gint64 cd_page_set_count(const CdPageSet *set);
+void cd_page_set_set_key(CdPageSet *set, const gchar *type, const gchar *year);
+gboolean cd_page_set_is_keyed(const CdPageSet *set);
+gboolean cd_page_set_lookup(CdPageSet *set, gint64 id, const gchar **type, const gchar **year);
 gboolean cd_page_set_register(sqlite3 *db);
 gint cd_page_set_bind(sqlite3_stmt *stmt, gint idx, CdPageSet *set);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(CdPageSet, cd_page_set_free)

@@ -1223,6 +1223,73 @@ cd_search_estimate_filter_pages(CdArchive *self, const CdSearchQuery *query, con
   return (gint64) ((gdouble) sqlite3_column_int64(stmt, 0) / sampled * max_id);
 }
 
+/* One pass of a keyed set's build: the documents of one type dated from
+ * @from, in one year. */
+typedef struct {
+  gchar *type;
+  gchar *year;
+  gchar *from;
+  gchar *until;   /* excluded, or the search's end when @last */
+  gboolean last;
+} CdSetGroup;
+
+static void
+cd_set_group_clear(CdSetGroup *group)
+{
+  g_free(group->type);
+  g_free(group->year);
+  g_free(group->from);
+  g_free(group->until);
+}
+
+/* at most this many passes (types times years) for a keyed set */
+#define CD_SEARCH_SET_GROUPS 64
+
+/* The passes that build a set keyed by type and year, for a search with
+ * types and both dates: one a type and calendar year, dated from the later
+ * of the year's first day and the search's start, until the next year's
+ * first day (excluded), the last to the search's end (included).
+ * The dates compare as text, as the filters do, so the passes split the
+ * search's range between them whatever a stored date looks like; a
+ * document's year is its date's first four characters, as the facets
+ * have it, for any date of the form YYYY-... . NULL when there are no
+ * types, a date is missing, or the passes would be too many: the facets
+ * then come from the documents of the most recent matches. */
+static GArray *
+cd_search_set_groups(const CdSearchQuery *query)
+{
+  g_autoptr(GArray) groups = NULL;
+  const gchar *const *types = query->doc_types;
+  const gchar *one[] = { query->doc_type, NULL };
+  gint first, last;
+  guint n_types;
+
+  if (types == NULL && query->doc_type != NULL)
+    types = one;
+  if (types == NULL || types[0] == NULL || query->date_from == NULL || query->date_to == NULL ||
+      strlen(query->date_from) < 4 || strlen(query->date_to) < 4)
+    return NULL;
+  first = (gint) g_ascii_strtoll(query->date_from, NULL, 10);
+  last = (gint) g_ascii_strtoll(query->date_to, NULL, 10);
+  n_types = g_strv_length((gchar **) types);
+  if (first < 1 || last > 9999 || first > last || (guint) (last - first + 1) * n_types > CD_SEARCH_SET_GROUPS)
+    return NULL;
+  groups = g_array_new(FALSE, TRUE, sizeof(CdSetGroup));
+  g_array_set_clear_func(groups, (GDestroyNotify) cd_set_group_clear);
+  for (guint t = 0; t < n_types; t++) {
+    for (gint y = first; y <= last; y++) {
+      CdSetGroup group = { 0 };
+      group.type = g_strdup(types[t]);
+      group.year = g_strdup_printf("%04d", y);
+      group.from = y == first ? g_strdup(query->date_from) : g_strdup_printf("%04d-01-01", y);
+      group.last = y == last;
+      group.until = group.last ? g_strdup(query->date_to) : g_strdup_printf("%04d-01-01", y + 1);
+      g_array_append_val(groups, group);
+    }
+  }
+  return g_steal_pointer(&groups);
+}
+
 /* The pages the filters leave, as a set in memory, for a text-first search
  * whose words match @text_estimate pages of @max_id: %NULL when the set
  * would cost more to build than the text-first plan's checks
@@ -1236,10 +1303,12 @@ cd_search_page_set(CdArchive *self, const CdSearchQuery *query, const CdSearchPl
 {
   g_autoptr(GString) sql = g_string_new(NULL);
   g_autoptr(sqlite3_stmt) stmt = NULL;
+  g_autoptr(sqlite3_stmt) last_stmt = NULL;
   g_autoptr(sqlite3_stmt) pages = NULL;
   g_autoptr(CdPageSet) set = NULL;
+  g_autoptr(GArray) groups = NULL;
   gint64 n = 0;
-  gint rc;
+  gint rc = SQLITE_DONE;
 
   n = cd_search_estimate_filter_pages(self, query, plan, text_estimate, max_id);
   if (!cd_search_set_pays(n, text_estimate, max_id))
@@ -1250,43 +1319,74 @@ cd_search_page_set(CdArchive *self, const CdSearchQuery *query, const CdSearchPl
   /* the documents' page ranges, from the index the filters read (schema
    * 13): a document whose pages are consecutive ids is its range; another
    * (pages moved in from elsewhere, or none counted) is looked up page by
-   * page, so the set is exact either way */
-  g_string_printf(sql, "SELECT d.id, d.first_page, d.last_page, d.n_pages FROM documents d%s WHERE 1",
-                  cd_search_doc_index(query, plan));
-  cd_search_append_filters(sql, query, plan);
-  stmt = cd_search_prepare(self, plan, sql->str, NULL);
-  if (stmt == NULL)
-    return NULL;
-  cd_search_bind_all(stmt, query, plan);
-  while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-    gint64 first = sqlite3_column_int64(stmt, 1);
-    gint64 last = sqlite3_column_int64(stmt, 2);
-    gint64 count = sqlite3_column_int64(stmt, 3);
-    gint64 before = n;
-    if (count > 0 && sqlite3_column_type(stmt, 1) != SQLITE_NULL && last - first + 1 == count) {
-      cd_page_set_add_range(set, first, last);
-      n += count;
-    } else {
-      gint step;
-      if (pages == NULL) {
-        pages = cd_search_prepare(self, plan, "SELECT p.id FROM pages p WHERE p.document_id = ?1", NULL);
-        if (pages == NULL)
-          return NULL;
+   * page, so the set is exact either way. With types and both dates, one
+   * pass a type and year, so that the set knows each page's type and year
+   * for the facets without reading a column more a document
+   * (cd_search_set_groups()) */
+  groups = cd_search_set_groups(query);
+  for (guint g = 0; g < (groups != NULL ? groups->len : 1); g++) {
+    CdSetGroup *group = groups != NULL ? &g_array_index(groups, CdSetGroup, g) : NULL;
+    sqlite3_stmt **use = group != NULL && group->last ? &last_stmt : &stmt;
+    if (*use == NULL) {
+      g_string_printf(sql, "SELECT d.id, d.first_page, d.last_page, d.n_pages FROM documents d%s WHERE 1",
+                      cd_search_doc_index(query, plan));
+      if (group == NULL) {
+        cd_search_append_filters(sql, query, plan);
+      } else {
+        /* the other filters, and the pass's type and dates: an equality
+         * and one range, which SQLite reads as such from the index (with
+         * the types' list and two ranges it chose a skip-scan) */
+        CdSearchQuery others = *query;
+        CdSearchPlan untyped = *plan;
+        others.doc_type = others.date_from = others.date_to = NULL;
+        others.doc_types = NULL;
+        untyped.types_json = NULL;
+        cd_search_append_filters(sql, &others, &untyped);
+        g_string_append_printf(sql, " AND d.type = :group_type AND d.date >= :group_from AND d.date %s :group_until",
+                               group->last ? "<=" : "<");
       }
-      sqlite3_reset(pages);
-      sqlite3_bind_int64(pages, 1, sqlite3_column_int64(stmt, 0));
-      while ((step = sqlite3_step(pages)) == SQLITE_ROW) {
-        cd_page_set_add(set, sqlite3_column_int64(pages, 0));
-        n++;
-      }
-      if (step != SQLITE_DONE)
+      *use = cd_search_prepare(self, plan, sql->str, NULL);
+      if (*use == NULL)
         return NULL;
     }
-    if (n / 1024 != before / 1024 && !cd_search_set_pays(n, text_estimate, max_id))
+    sqlite3_reset(*use);
+    cd_search_bind_all(*use, query, plan);
+    if (group != NULL) {
+      cd_search_bind(*use, ":group_type", group->type);
+      cd_search_bind(*use, ":group_from", group->from);
+      cd_search_bind(*use, ":group_until", group->until);
+      cd_page_set_set_key(set, group->type, group->year);
+    }
+    while ((rc = sqlite3_step(*use)) == SQLITE_ROW) {
+      gint64 first = sqlite3_column_int64(*use, 1);
+      gint64 last = sqlite3_column_int64(*use, 2);
+      gint64 count = sqlite3_column_int64(*use, 3);
+      gint64 before = n;
+      if (count > 0 && sqlite3_column_type(*use, 1) != SQLITE_NULL && last - first + 1 == count) {
+        cd_page_set_add_range(set, first, last);
+        n += count;
+      } else {
+        gint step;
+        if (pages == NULL) {
+          pages = cd_search_prepare(self, plan, "SELECT p.id FROM pages p WHERE p.document_id = ?1", NULL);
+          if (pages == NULL)
+            return NULL;
+        }
+        sqlite3_reset(pages);
+        sqlite3_bind_int64(pages, 1, sqlite3_column_int64(*use, 0));
+        while ((step = sqlite3_step(pages)) == SQLITE_ROW) {
+          cd_page_set_add(set, sqlite3_column_int64(pages, 0));
+          n++;
+        }
+        if (step != SQLITE_DONE)
+          return NULL;
+      }
+      if (n / 1024 != before / 1024 && !cd_search_set_pays(n, text_estimate, max_id))
+        return NULL;
+    }
+    if (rc != SQLITE_DONE)
       return NULL;
   }
-  if (rc != SQLITE_DONE)
-    return NULL;
   return g_steal_pointer(&set);
 }
 
@@ -1378,6 +1478,18 @@ cd_search_rank_all(CdArchive *self, const gchar *sql, const CdSearchQuery *query
     return FALSE;
   if (ranked->len > cap)
     return TRUE;
+  if (!facets_here && plan->page_set != NULL && cd_page_set_is_keyed(plan->page_set)) {
+    /* every match's type and year from the keyed set: no document read
+     * (the most recent 1,000 matches' were, two seeks each) */
+    for (guint i = 0; i < ranked->len; i++) {
+      const gchar *type = NULL, *year = NULL;
+      if (cd_page_set_lookup(plan->page_set, g_array_index(ranked, CdSearchRanked, i).id, &type, &year)) {
+        cd_search_facet_add(types, type, 1);
+        cd_search_facet_add(years, year, 1);
+      }
+    }
+    facets_here = TRUE;
+  }
   if (!facets_here && !cd_search_recent_facets(self, plan, ranked, types, years))
     return FALSE;
   result->type_facets = cd_search_facets_by_count(types);
