@@ -1983,6 +1983,34 @@ ranges_asked(const gchar *plan)
   return n;
 }
 
+/* 40,000 pages for the recent window's tests (test_pg_search_window_bounded()
+ * says what each word is on), in two documents (every third page a
+ * progress note, the others a laboratory report), on a server searched by
+ * its GIN index (meta search-index=gin, the RUM index dropped). */
+static void
+insert_window_pages(Fixture *f)
+{
+  g_autoptr(CdPgArchive) server = open_server(f);
+
+  raw_exec(f, "INSERT INTO meta (key, value) VALUES ('search-index', 'gin')");
+  raw_exec(f, "DROP INDEX IF EXISTS pages_rum_filters");
+  raw_exec(f, "INSERT INTO stations (name, first_delivery) VALUES ('bulk', 'x')");
+  raw_exec(f, "INSERT INTO batches (station, source_batch_id, started, actor, workflow, inputs) VALUES "
+              "('bulk', 1, 'x', 'x', 'x', 'x')");
+  raw_exec(f, "INSERT INTO documents (batch_id, status, type, date, title, created) SELECT min(id), 'filed', "
+              "'progress-note', '2024-02-02', 'A', 'x' FROM batches");
+  raw_exec(f, "INSERT INTO documents (batch_id, status, type, date, title, created) SELECT min(id), 'filed', "
+              "'laboratory-report', '2024-02-03', 'B', 'x' FROM batches");
+  raw_exec(f, "INSERT INTO pages (batch_id, document_id, kind, source_path, source_page, text, created) SELECT "
+              "(SELECT min(id) FROM batches), (SELECT CASE WHEN g % 3 = 0 THEN min(id) ELSE max(id) END FROM "
+              "documents), 'page', 'bulk.tif', g, 'fillword ' || g || CASE WHEN g % 4 = 0 THEN ' spreadword' "
+              "ELSE '' END || CASE WHEN g <= 6000 THEN ' sparseword' ELSE '' END || CASE WHEN g > 39000 OR "
+              "(g <= 30000 AND g % 2 = 0) THEN ' steepword' ELSE '' END || CASE WHEN g % 3 = 0 THEN ' alpha beta' "
+              "ELSE ' beta alpha' END, 'x' FROM generate_series(1, 40000) g");
+  raw_exec(f, "ANALYZE pages");
+  g_assert_cmpint(cd_pg_test_db_int(f, "SELECT max(id) FROM pages"), ==, 40000);
+}
+
 /* The GIN plan's recent window, collected from the index, is bounded to
  * the newest id ranges that should hold it (schema 7: the ranges are
  * keys in the pages' GIN index, sized by the matches' density on the
@@ -2015,25 +2043,7 @@ test_pg_search_window_bounded(Fixture *f, gconstpointer data)
     { "fillword", "progress-note", 1, 1 },
   };
 
-  server = open_server(f);
-  raw_exec(f, "INSERT INTO meta (key, value) VALUES ('search-index', 'gin')");
-  raw_exec(f, "DROP INDEX IF EXISTS pages_rum_filters");
-  raw_exec(f, "INSERT INTO stations (name, first_delivery) VALUES ('bulk', 'x')");
-  raw_exec(f, "INSERT INTO batches (station, source_batch_id, started, actor, workflow, inputs) VALUES "
-              "('bulk', 1, 'x', 'x', 'x', 'x')");
-  raw_exec(f, "INSERT INTO documents (batch_id, status, type, date, title, created) SELECT min(id), 'filed', "
-              "'progress-note', '2024-02-02', 'A', 'x' FROM batches");
-  raw_exec(f, "INSERT INTO documents (batch_id, status, type, date, title, created) SELECT min(id), 'filed', "
-              "'laboratory-report', '2024-02-03', 'B', 'x' FROM batches");
-  raw_exec(f, "INSERT INTO pages (batch_id, document_id, kind, source_path, source_page, text, created) SELECT "
-              "(SELECT min(id) FROM batches), (SELECT CASE WHEN g % 3 = 0 THEN min(id) ELSE max(id) END FROM "
-              "documents), 'page', 'bulk.tif', g, 'fillword ' || g || CASE WHEN g % 4 = 0 THEN ' spreadword' "
-              "ELSE '' END || CASE WHEN g <= 6000 THEN ' sparseword' ELSE '' END || CASE WHEN g > 39000 OR "
-              "(g <= 30000 AND g % 2 = 0) THEN ' steepword' ELSE '' END || CASE WHEN g % 3 = 0 THEN ' alpha beta' "
-              "ELSE ' beta alpha' END, 'x' FROM generate_series(1, 40000) g");
-  raw_exec(f, "ANALYZE pages");
-  g_assert_cmpint(cd_pg_test_db_int(f, "SELECT max(id) FROM pages"), ==, 40000);
-  g_clear_pointer(&server, cd_pg_archive_free);
+  insert_window_pages(f);
   server = open_server(f);
   g_assert_false(cd_pg_archive_has_rum(server));
   for (guint c = 0; c < G_N_ELEMENTS(cases); c++) {
@@ -2077,6 +2087,78 @@ test_pg_search_window_bounded(Fixture *f, gconstpointer data)
     for (guint i = 0; i < r->hits->len; i++)
       g_string_append_printf(got, "%s%" G_GINT64_FORMAT, i > 0 ? " " : "",
                              ((CdSearchHit *) g_ptr_array_index(r->hits, i))->page_id);
+    g_assert_cmpstr(got->str, ==, expected);
+  }
+}
+
+/* A server of schema 6 (the one-column GIN index `pages_tsv`) is refused
+ * until it is opened to migrate; migration 7 puts `pages_tsv_keys` (the
+ * words, each page's id range and type) in its place, leaves the rows as
+ * they were, and the searches answer as before: the same plan, total and
+ * hits, the windows as the plain query's. */
+static void
+test_pg_search_migrated_keys(Fixture *f, gconstpointer data)
+{
+  g_autoptr(CdPgArchive) server = NULL;
+  g_autoptr(CdPgArchive) refused = NULL;
+  g_autoptr(CdPgArchive) migrated = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) before = g_ptr_array_new_with_free_func(g_free);
+  const CdSearchQuery queries[] = {
+    { .text = "spreadword", .limit = 20 },
+    { .text = "steepword", .limit = 20 },
+    { .text = "sparseword", .limit = 20 },
+    { .text = "\"alpha beta\"", .limit = 20 },
+    { .text = "fillword", .doc_type = "progress-note", .limit = 20 },
+    { .text = "\"fillword 123\"", .limit = 20 },
+    { .text = "spreadword", .doc_type = "laboratory-report", .date_from = "2024-02-03", .limit = 20 },
+  };
+  gint64 pages, documents;
+
+  insert_window_pages(f);
+  server = open_server(f);
+  for (guint i = 0; i < G_N_ELEMENTS(queries); i++)
+    g_ptr_array_add(before, result_key(server, &queries[i]));
+  g_assert_true(g_str_has_prefix(g_ptr_array_index(before, 0), "recent-window >=2000:"));
+  g_assert_true(g_str_has_prefix(g_ptr_array_index(before, 5), "text-first 1:"));
+  g_clear_pointer(&server, cd_pg_archive_free);
+
+  /* the server as schema 6 left it */
+  raw_exec(f, "DROP INDEX pages_tsv_keys");
+  raw_exec(f, "CREATE INDEX pages_tsv ON pages USING gin (tsv)");
+  raw_exec(f, "UPDATE meta SET value = '6' WHERE key = 'schema_version'");
+  pages = cd_pg_test_db_int(f, "SELECT count(*) FROM pages");
+  documents = cd_pg_test_db_int(f, "SELECT count(*) FROM documents");
+  refused = cd_pg_archive_open(f->uri, CD_ARCHIVE_FLAG_NONE, &error);
+  g_assert_null(refused);
+  g_assert_error(error, CD_ERROR, CD_ERROR_ARCHIVE);
+  g_assert_nonnull(strstr(error->message, "schema version 6 needs migrating to 7"));
+  g_clear_error(&error);
+
+  migrated = open_server(f);
+  g_assert_cmpint(cd_pg_archive_get_schema_version(migrated), ==, 7);
+  g_assert_cmpint(cd_pg_test_db_int(f, "SELECT value::int FROM meta WHERE key = 'schema_version'"), ==, 7);
+  g_assert_cmpint(cd_pg_test_db_int(f, "SELECT count(*) FROM pg_indexes WHERE indexname = 'pages_tsv'"), ==, 0);
+  g_assert_cmpint(cd_pg_test_db_int(f, "SELECT count(*) FROM pg_indexes WHERE indexname = 'pages_tsv_keys'"), ==, 1);
+  g_assert_cmpint(cd_pg_test_db_int(f, "SELECT count(*) FROM pages"), ==, pages);
+  g_assert_cmpint(cd_pg_test_db_int(f, "SELECT count(*) FROM documents"), ==, documents);
+  g_assert_cmpint(cd_pg_test_db_int(f, "SELECT count(*) FROM pages p JOIN documents d ON d.id = p.document_id WHERE "
+                                       "p.doc_type IS DISTINCT FROM d.type"),
+                  ==, 0);
+  for (guint i = 0; i < G_N_ELEMENTS(queries); i++) {
+    g_autofree gchar *after = result_key(migrated, &queries[i]);
+    g_assert_cmpstr(after, ==, g_ptr_array_index(before, i));
+  }
+  for (guint i = 0; i < 5; i++) {
+    g_autoptr(CdSearchResult) r = cd_pg_archive_search(migrated, &queries[i], &error);
+    g_autofree gchar *expected = plain_window(f, queries[i].text, queries[i].doc_type, 20);
+    g_autoptr(GString) got = g_string_new(NULL);
+
+    g_assert_no_error(error);
+    g_assert_cmpstr(r->plan, ==, "recent-window");
+    for (guint h = 0; h < r->hits->len; h++)
+      g_string_append_printf(got, "%s%" G_GINT64_FORMAT, h > 0 ? " " : "",
+                             ((CdSearchHit *) g_ptr_array_index(r->hits, h))->page_id);
     g_assert_cmpstr(got->str, ==, expected);
   }
 }
@@ -2191,6 +2273,7 @@ main(int argc, char **argv)
     { "/chartdesk/pg-archive/search-broad", test_pg_search_broad },
     { "/chartdesk/pg-archive/search-migrated", test_pg_search_migrated },
     { "/chartdesk/pg-archive/search-window-bounded", test_pg_search_window_bounded },
+    { "/chartdesk/pg-archive/search-migrated-keys", test_pg_search_migrated_keys },
     { "/chartdesk/pg-archive/search-page-filters", test_pg_search_page_filters },
     { "/chartdesk/pg-archive/copy-to-sqlite", test_pg_copy_to_sqlite },
   };
