@@ -299,9 +299,6 @@ cd_pg_search_one_type(const CdSearchQuery *query)
   return query->doc_types[0] != NULL && query->doc_types[1] == NULL ? query->doc_types[0] : NULL;
 }
 
-/* FROM and WHERE of a search, each filter only when given (so the planner
- * sees plain predicates it can use the indexes for). $1 is the tsquery
- * text when there are words. */
 /* The pages' keys in their GIN index (schema 7, `pages_tsv_keys`): the
  * page's range of CD_PG_KEY_RANGE ids, and `t:` and its copy of its
  * document's type. The expression is the index's, as the planner matches
@@ -309,6 +306,10 @@ cd_pg_search_one_type(const CdSearchQuery *query)
 #define CD_PG_PAGE_KEYS "ARRAY[(p.id / 1024)::text, 't:' || p.doc_type]"
 #define CD_PG_KEY_RANGE 1024
 
+/* FROM and WHERE of a search, each filter only when given (so the planner
+ * sees plain predicates it can use the indexes for). $1 is the tsquery
+ * text when there are words. @type_keys: the types as the
+ * pages' keys (an array literal) to ask of the GIN index, or NULL. */
 static void
 cd_pg_search_from_full(GString *sql, CdPgParams *p, const CdSearchQuery *query, const gchar *words, const gchar *types,
                        const gchar *hidden, gboolean with_documents, gboolean page_filters, const gchar *type_keys)
@@ -717,6 +718,23 @@ cd_pg_search_facets_add(GHashTable *types, GHashTable *years, PGresult *res, gin
 #define CD_PG_SPAN_GROWTH 4.0
 #define CD_PG_PROBE_RANGES 4
 #define CD_PG_WINDOW_SPAN_IDS 4.0
+/* More ranges than this (a million page ids) are asked without a bound:
+ * each range's key has its own posting list for the index to read, and
+ * past a million pages the words' postings alone cost less. */
+#define CD_PG_MAX_RANGES 1024
+
+/* The lowest page id of a window bounded to @span ids below @max_id, or
+ * 0 for no bound (the span covers the archive, or more ranges than
+ * CD_PG_MAX_RANGES when they are asked of the index). */
+static gint64
+cd_pg_search_bound(gdouble span, gint64 max_id, gboolean keys)
+{
+  if (span <= 0 || span >= (gdouble) max_id)
+    return 0;
+  if (keys && span / CD_PG_KEY_RANGE > CD_PG_MAX_RANGES)
+    return 0;
+  return max_id - (gint64) span;
+}
 
 /* The keys of the id ranges from @low's to @max_id's and the next
  * (pages added since @max_id was read), as an array literal. */
@@ -748,8 +766,8 @@ cd_pg_search_type_keys(const CdSearchQuery *query)
 }
 
 /* The matches' share of the page ids on the newest CD_PG_PROBE_RANGES id
- * ranges, counted in the pages' GIN index; -1 on a failed count (the
- * caller then sizes by the estimate). */
+ * ranges, counted in the pages' GIN index; -1 when the count fails
+ * (@error set). */
 static gdouble
 cd_pg_search_density(CdPgArchive *self, const CdSearchQuery *query, const gchar *words, const gchar *types,
                      const gchar *type_keys, const gchar *hidden, gint64 max_id, GError **error)
@@ -763,8 +781,10 @@ cd_pg_search_density(CdPgArchive *self, const CdSearchQuery *query, const gchar 
   cd_pg_search_from_keys(self, sql, p, query, words, types, type_keys, hidden);
   g_string_append_printf(sql, " AND " CD_PG_PAGE_KEYS " && $%u::text[]", cd_pg_params_add(p, ranges));
   res = cd_pg_search_exec(self, sql->str, p, error);
-  if (res == NULL || PQntuples(res) == 0)
+  if (res == NULL)
     return -1;
+  if (PQntuples(res) == 0)
+    return 0;
   return (gdouble) cd_pg_int(res, 0, 0) / (gdouble) (max_id - MAX(low, 0) + 1);
 }
 
@@ -780,7 +800,8 @@ cd_pg_search_window(CdPgArchive *self, const CdSearchQuery *query, const gchar *
    * the newest ranges they are few */
   gdouble factor = phrase && !keys ? CD_PG_WALK_FACTOR_PHRASE : CD_PG_WALK_FACTOR;
   gboolean walk = (gdouble) matches * (gdouble) matches > factor * n_pages;
-  g_autofree gchar *type_keys = keys && types != NULL ? cd_pg_search_type_keys(query) : NULL;
+  /* (the walk reads the pages from the newest: the type is a filter) */
+  g_autofree gchar *type_keys = keys && !walk && types != NULL ? cd_pg_search_type_keys(query) : NULL;
   gdouble span = 0;
   gint64 bound;
   g_autoptr(PGresult) res = NULL;
@@ -799,7 +820,7 @@ cd_pg_search_window(CdPgArchive *self, const CdSearchQuery *query, const gchar *
   }
   if (!walk && span == 0 && matches > 0)
     span = (keys ? CD_PG_WINDOW_SPAN : CD_PG_WINDOW_SPAN_IDS) * CD_SEARCH_RANK_WINDOW * n_pages / (gdouble) matches;
-  bound = !walk && span > 0 && span < (gdouble) max_id ? max_id - (gint64) span : 0;
+  bound = walk ? 0 : cd_pg_search_bound(span, max_id, keys);
 
   for (;;) {
     g_autoptr(GString) sql = g_string_new("WITH w AS MATERIALIZED (SELECT p.id, p.document_id");
@@ -862,7 +883,7 @@ cd_pg_search_window(CdPgArchive *self, const CdSearchQuery *query, const gchar *
     /* the newest pages held fewer matches than the estimate said:
      * more ranges, or (by page id) no bound */
     span *= CD_PG_SPAN_GROWTH;
-    bound = keys && span < (gdouble) max_id ? max_id - (gint64) span : 0;
+    bound = keys ? cd_pg_search_bound(span, max_id, keys) : 0;
     g_clear_pointer(&res, PQclear);
     g_clear_pointer(&type_facets, g_hash_table_unref);
     g_clear_pointer(&year_facets, g_hash_table_unref);
