@@ -197,9 +197,16 @@ test_pg_schema(Fixture *f, gconstpointer data)
   g_assert_cmpint(cd_pg_test_db_int(f, "SELECT value::int FROM meta WHERE key = 'schema_version'"), ==,
                   CD_PG_ARCHIVE_SCHEMA_VERSION);
   g_assert_cmpint(cd_pg_test_db_int(f,
-                                    "SELECT count(*) FROM pg_indexes WHERE indexname IN ('pages_tsv', 'pages_source', "
-                                    "'documents_patient', 'documents_type', 'documents_date')"),
+                                    "SELECT count(*) FROM pg_indexes WHERE indexname IN ('pages_tsv_keys', "
+                                    "'pages_source', 'documents_patient', 'documents_type', 'documents_date')"),
                   ==, 5);
+  /* schema 7: the pages' GIN index holds their id ranges and types
+   * beside the words, in place of the one-column index */
+  g_assert_cmpint(cd_pg_test_db_int(f, "SELECT count(*) FROM pg_indexes WHERE indexname = 'pages_tsv'"), ==, 0);
+  g_assert_cmpint(cd_pg_test_db_int(f, "SELECT count(*) FROM pg_indexes WHERE indexname = 'pages_tsv_keys' AND "
+                                       "indexdef LIKE '%USING gin (tsv, (ARRAY[((id / 1024))::text, (''t:''::text "
+                                       "|| doc_type)]))'"),
+                  ==, 1);
   /* schema 5: retention on the server */
   g_assert_cmpint(cd_pg_test_db_int(f, "SELECT count(*) FROM pg_tables WHERE tablename IN ('legal_holds', "
                                        "'tombstones')"),
@@ -1410,13 +1417,15 @@ assert_broad_window(CdPgArchive *server, gint64 low, gint64 max_id)
   plans = cd_pg_archive_explain_search(server, &q, &plan, &error);
   g_assert_no_error(error);
   g_assert_cmpstr(plan, ==, "recent-window");
-  /* one statement finds, ranks, counts and facets the window (at this
-   * size the planner reads the table, rightly) */
-  g_assert_nonnull(strstr(plans, "CTE w\n"));
-  g_assert_nonnull(strstr(plans, "Limit  (cost="));
+  /* the matches counted on the newest id ranges (schema 7), then one
+   * statement finds, ranks, counts and facets the window (at this size
+   * the planner reads the table, rightly) */
   g_assert_null(strstr(plans, "pages_rum"));
   statements = g_strsplit(plans, "--\n", -1);
-  g_assert_cmpuint(g_strv_length(statements), ==, 2);
+  g_assert_cmpuint(g_strv_length(statements), ==, 3);
+  g_assert_nonnull(strstr(statements[0], "Aggregate"));
+  g_assert_nonnull(strstr(statements[1], "CTE w\n"));
+  g_assert_nonnull(strstr(statements[1], "Limit  (cost="));
 
   first = cd_pg_archive_search(server, &q, &error);
   g_assert_no_error(error);
@@ -1912,18 +1921,21 @@ test_pg_search_migrated(Fixture *f, gconstpointer data)
   /* the server as schema 5 left it */
   raw_exec(f, "DROP INDEX pages_rum_filters");
   raw_exec(f, "CREATE INDEX pages_rum ON pages USING rum (tsv rum_tsvector_ops)");
+  raw_exec(f, "DROP INDEX pages_tsv_keys");
+  raw_exec(f, "CREATE INDEX pages_tsv ON pages USING gin (tsv)");
   raw_exec(f, "UPDATE meta SET value = '5' WHERE key = 'schema_version'");
   pages = cd_pg_test_db_int(f, "SELECT count(*) FROM pages");
   documents = cd_pg_test_db_int(f, "SELECT count(*) FROM documents");
   refused = cd_pg_archive_open(f->uri, CD_ARCHIVE_FLAG_NONE, &error);
   g_assert_null(refused);
   g_assert_error(error, CD_ERROR, CD_ERROR_ARCHIVE);
-  g_assert_nonnull(strstr(error->message, "schema version 5 needs migrating to 6"));
+  g_assert_nonnull(strstr(error->message, "schema version 5 needs migrating to " G_STRINGIFY(CD_PG_ARCHIVE_SCHEMA_VERSION)));
   g_clear_error(&error);
 
   migrated = open_server(f);
-  g_assert_cmpint(cd_pg_archive_get_schema_version(migrated), ==, 6);
-  g_assert_cmpint(cd_pg_test_db_int(f, "SELECT value::int FROM meta WHERE key = 'schema_version'"), ==, 6);
+  g_assert_cmpint(cd_pg_archive_get_schema_version(migrated), ==, CD_PG_ARCHIVE_SCHEMA_VERSION);
+  g_assert_cmpint(cd_pg_test_db_int(f, "SELECT value::int FROM meta WHERE key = 'schema_version'"), ==,
+                  CD_PG_ARCHIVE_SCHEMA_VERSION);
   g_assert_cmpint(cd_pg_test_db_int(f, "SELECT count(*) FROM pg_indexes WHERE indexname = 'pages_rum'"), ==, 0);
   g_assert_cmpint(cd_pg_test_db_int(f, "SELECT count(*) FROM pg_indexes WHERE indexname = 'pages_rum_filters' AND "
                                        "indexdef LIKE '%USING rum (tsv, doc_type)'"),
@@ -1938,16 +1950,17 @@ test_pg_search_migrated(Fixture *f, gconstpointer data)
 }
 
 /* The plain answer of a recent window (the newest CD_SEARCH_RANK_WINDOW
- * pages matching @word, ranked by ts_rank_cd, ties by page), as page ids
- * separated by spaces. */
+ * pages matching @word, and @type when not NULL, ranked by ts_rank_cd,
+ * ties by page), as page ids separated by spaces. */
 static gchar *
-plain_window(Fixture *f, const gchar *word, guint limit)
+plain_window(Fixture *f, const gchar *word, const gchar *type, guint limit)
 {
+  g_autofree gchar *filter = type != NULL ? g_strdup_printf(" AND doc_type = '%s'", type) : g_strdup("");
   g_autofree gchar *sql = g_strdup_printf(
       "SELECT string_agg(id::text, ' ' ORDER BY r DESC, id) FROM (SELECT id, r FROM (SELECT id, "
       "ts_rank_cd(tsv, websearch_to_tsquery('english', '%s')) r FROM (SELECT id, tsv FROM pages WHERE "
-      "tsv @@ websearch_to_tsquery('english', '%s') ORDER BY id DESC LIMIT %u) n) w ORDER BY r DESC, id LIMIT %u) t",
-      word, word, CD_SEARCH_RANK_WINDOW, limit);
+      "tsv @@ websearch_to_tsquery('english', '%s')%s ORDER BY id DESC LIMIT %u) n) w ORDER BY r DESC, id LIMIT %u) t",
+      word, word, filter, CD_SEARCH_RANK_WINDOW, limit);
   PGresult *res = PQexec(f->raw, sql);
   gchar *ids;
 
@@ -1957,57 +1970,114 @@ plain_window(Fixture *f, const gchar *word, guint limit)
   return ids;
 }
 
-/* The GIN plan's recent window, collected from the index, is bounded to
- * the newest pages that should hold it (CD_PG_WINDOW_SPAN: a range of
- * page ids in the bitmap), and answers as the plain query does: a word
- * on every fourth of 40,000 pages is found in the range; a word on the
- * oldest 12,000 only is not (the range holds none), so the statement
- * runs again unbounded and finds the same window the plain query does. */
-static void
-test_pg_search_window_bounded(Fixture *f, gconstpointer data)
+/* How many times @plan's conditions ask the pages' keys for id ranges
+ * (an array of range numbers, where the types' keys start with `t:`). */
+static guint
+ranges_asked(const gchar *plan)
 {
-  g_autoptr(CdPgArchive) server = NULL;
-  const gchar *words[] = { "spreadword", "sparseword" };
+  static const gchar cond[] = "doc_type)] && '{";
+  guint n = 0;
 
-  server = open_server(f);
+  for (const gchar *at = plan; (at = strstr(at, cond)) != NULL; at++)
+    n += g_ascii_isdigit(at[sizeof cond - 1]);
+  return n;
+}
+
+/* 40,000 pages for the recent window's tests (test_pg_search_window_bounded()
+ * says what each word is on), in two documents (every third page a
+ * progress note, the others a laboratory report), on a server searched by
+ * its GIN index (meta search-index=gin, the RUM index dropped). */
+static void
+insert_window_pages(Fixture *f)
+{
+  g_autoptr(CdPgArchive) server = open_server(f);
+
   raw_exec(f, "INSERT INTO meta (key, value) VALUES ('search-index', 'gin')");
   raw_exec(f, "DROP INDEX IF EXISTS pages_rum_filters");
   raw_exec(f, "INSERT INTO stations (name, first_delivery) VALUES ('bulk', 'x')");
   raw_exec(f, "INSERT INTO batches (station, source_batch_id, started, actor, workflow, inputs) VALUES "
               "('bulk', 1, 'x', 'x', 'x', 'x')");
-  raw_exec(f, "INSERT INTO pages (batch_id, kind, source_path, source_page, text, created) SELECT (SELECT min(id) "
-              "FROM batches), 'page', 'bulk.tif', g, 'fillword ' || g || CASE WHEN g % 4 = 0 THEN ' spreadword' "
-              "ELSE '' END || CASE WHEN g <= 12000 THEN ' sparseword' ELSE '' END, 'x' "
-              "FROM generate_series(1, 40000) g");
+  raw_exec(f, "INSERT INTO documents (batch_id, status, type, date, title, created) SELECT min(id), 'filed', "
+              "'progress-note', '2024-02-02', 'A', 'x' FROM batches");
+  raw_exec(f, "INSERT INTO documents (batch_id, status, type, date, title, created) SELECT min(id), 'filed', "
+              "'laboratory-report', '2024-02-03', 'B', 'x' FROM batches");
+  raw_exec(f, "INSERT INTO pages (batch_id, document_id, kind, source_path, source_page, text, created) SELECT "
+              "(SELECT min(id) FROM batches), (SELECT CASE WHEN g % 3 = 0 THEN min(id) ELSE max(id) END FROM "
+              "documents), 'page', 'bulk.tif', g, 'fillword ' || g || CASE WHEN g % 4 = 0 THEN ' spreadword' "
+              "ELSE '' END || CASE WHEN g <= 6000 THEN ' sparseword' ELSE '' END || CASE WHEN g > 39000 OR "
+              "(g <= 30000 AND g % 2 = 0) THEN ' steepword' ELSE '' END || CASE WHEN g % 3 = 0 THEN ' alpha beta' "
+              "ELSE ' beta alpha' END, 'x' FROM generate_series(1, 40000) g");
   raw_exec(f, "ANALYZE pages");
-  g_clear_pointer(&server, cd_pg_archive_free);
+  g_assert_cmpint(cd_pg_test_db_int(f, "SELECT max(id) FROM pages"), ==, 40000);
+}
+
+/* The GIN plan's recent window, collected from the index, is bounded to
+ * the newest id ranges that should hold it (schema 7: the ranges are
+ * keys in the pages' GIN index, sized by the matches' density on the
+ * newest ranges), and answers as the plain query does:
+ * - a word on every fourth of 40,000 pages is found in the ranges;
+ * - a word on every page of the newest 1,000, none of the 9,000 before,
+ *   and every second one older: the ranges the newest pages' density
+ *   asks for hold too few, four times as many hold enough;
+ * - a word on the oldest 12,000 only is not on the newest ranges (their
+ *   density is none, the estimate sizes them), nor on four times as
+ *   many: the statement runs again unbounded;
+ * - a phrase on every third page, its words on every page;
+ * - a word with a type (the type a key of the index, not the pages'
+ *   b-tree): the newest pages of that type.
+ * Every one equals the plain query's window. */
+static void
+test_pg_search_window_bounded(Fixture *f, gconstpointer data)
+{
+  g_autoptr(CdPgArchive) server = NULL;
+  const struct {
+    const gchar *words;
+    const gchar *type;
+    guint windows;  /* window statements run */
+    guint bounded;  /* of them, asking the index for id ranges */
+  } cases[] = {
+    { "spreadword", NULL, 1, 1 },
+    { "steepword", NULL, 2, 2 },
+    { "sparseword", NULL, 2, 1 },
+    { "\"alpha beta\"", NULL, 1, 1 },
+    { "fillword", "progress-note", 1, 1 },
+  };
+
+  insert_window_pages(f);
   server = open_server(f);
   g_assert_false(cd_pg_archive_has_rum(server));
-  for (guint w = 0; w < G_N_ELEMENTS(words); w++) {
+  for (guint c = 0; c < G_N_ELEMENTS(cases); c++) {
     g_autoptr(GError) error = NULL;
     g_autofree gchar *plan = NULL;
     g_autofree gchar *plans = NULL;
-    g_autofree gchar *expected = plain_window(f, words[w], 20);
+    g_autofree gchar *expected = plain_window(f, cases[c].words, cases[c].type, 20);
     g_autoptr(CdSearchResult) r = NULL;
     g_autoptr(GString) got = g_string_new(NULL);
     g_auto(GStrv) statements = NULL;
-    const CdSearchQuery q = { .text = words[w], .limit = 20 };
+    const CdSearchQuery q = { .text = cases[c].words, .doc_type = cases[c].type, .limit = 20 };
 
+    g_test_message("%s%s%s", cases[c].words, cases[c].type != NULL ? " --type " : "",
+                   cases[c].type != NULL ? cases[c].type : "");
     plans = cd_pg_archive_explain_search(server, &q, &plan, &error);
     g_assert_no_error(error);
     g_assert_cmpstr(plan, ==, "recent-window");
     statements = g_strsplit(plans, "--\n", -1);
-    g_assert_nonnull(strstr(statements[0], "CTE w\n"));
-    /* (at this size the planner reads the table for it, rightly; at
-     * 1 M pages it is a BitmapAnd with the primary key) */
-    g_assert_nonnull(strstr(statements[0], "(id > "));
-    if (w == 0) {
-      g_assert_cmpuint(g_strv_length(statements), ==, 2);
-    } else {
-      /* the range held none: run again without it */
-      g_assert_cmpuint(g_strv_length(statements), ==, 3);
-      g_assert_nonnull(strstr(statements[1], "CTE w\n"));
-      g_assert_null(strstr(statements[1], "(id > "));
+    /* the density on the newest ranges, then the window's statements */
+    g_assert_cmpuint(g_strv_length(statements), ==, 2 + cases[c].windows);
+    g_assert_nonnull(strstr(statements[0], "Aggregate"));
+    g_assert_cmpuint(ranges_asked(statements[0]), >, 0);
+    for (guint i = 1; i <= cases[c].windows; i++) {
+      g_assert_nonnull(strstr(statements[i], "CTE w\n"));
+      /* (an index's condition shows twice: the index's and the recheck's) */
+      if (i <= cases[c].bounded)
+        g_assert_cmpuint(ranges_asked(statements[i]), >, 0);
+      else
+        g_assert_cmpuint(ranges_asked(statements[i]), ==, 0);
+      /* a type is a key of the index, the pages' own columns not asked */
+      if (cases[c].type != NULL) {
+        g_assert_nonnull(strstr(statements[i], "'{t:progress-note}'::text[]"));
+        g_assert_null(strstr(statements[i], "(doc_type = "));
+      }
     }
     r = cd_pg_archive_search(server, &q, &error);
     g_assert_no_error(error);
@@ -2017,6 +2087,78 @@ test_pg_search_window_bounded(Fixture *f, gconstpointer data)
     for (guint i = 0; i < r->hits->len; i++)
       g_string_append_printf(got, "%s%" G_GINT64_FORMAT, i > 0 ? " " : "",
                              ((CdSearchHit *) g_ptr_array_index(r->hits, i))->page_id);
+    g_assert_cmpstr(got->str, ==, expected);
+  }
+}
+
+/* A server of schema 6 (the one-column GIN index `pages_tsv`) is refused
+ * until it is opened to migrate; migration 7 puts `pages_tsv_keys` (the
+ * words, each page's id range and type) in its place, leaves the rows as
+ * they were, and the searches answer as before: the same plan, total and
+ * hits, the windows as the plain query's. */
+static void
+test_pg_search_migrated_keys(Fixture *f, gconstpointer data)
+{
+  g_autoptr(CdPgArchive) server = NULL;
+  g_autoptr(CdPgArchive) refused = NULL;
+  g_autoptr(CdPgArchive) migrated = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) before = g_ptr_array_new_with_free_func(g_free);
+  const CdSearchQuery queries[] = {
+    { .text = "spreadword", .limit = 20 },
+    { .text = "steepword", .limit = 20 },
+    { .text = "sparseword", .limit = 20 },
+    { .text = "\"alpha beta\"", .limit = 20 },
+    { .text = "fillword", .doc_type = "progress-note", .limit = 20 },
+    { .text = "\"fillword 123\"", .limit = 20 },
+    { .text = "spreadword", .doc_type = "laboratory-report", .date_from = "2024-02-03", .limit = 20 },
+  };
+  gint64 pages, documents;
+
+  insert_window_pages(f);
+  server = open_server(f);
+  for (guint i = 0; i < G_N_ELEMENTS(queries); i++)
+    g_ptr_array_add(before, result_key(server, &queries[i]));
+  g_assert_true(g_str_has_prefix(g_ptr_array_index(before, 0), "recent-window >=2000:"));
+  g_assert_true(g_str_has_prefix(g_ptr_array_index(before, 5), "text-first 1:"));
+  g_clear_pointer(&server, cd_pg_archive_free);
+
+  /* the server as schema 6 left it */
+  raw_exec(f, "DROP INDEX pages_tsv_keys");
+  raw_exec(f, "CREATE INDEX pages_tsv ON pages USING gin (tsv)");
+  raw_exec(f, "UPDATE meta SET value = '6' WHERE key = 'schema_version'");
+  pages = cd_pg_test_db_int(f, "SELECT count(*) FROM pages");
+  documents = cd_pg_test_db_int(f, "SELECT count(*) FROM documents");
+  refused = cd_pg_archive_open(f->uri, CD_ARCHIVE_FLAG_NONE, &error);
+  g_assert_null(refused);
+  g_assert_error(error, CD_ERROR, CD_ERROR_ARCHIVE);
+  g_assert_nonnull(strstr(error->message, "schema version 6 needs migrating to 7"));
+  g_clear_error(&error);
+
+  migrated = open_server(f);
+  g_assert_cmpint(cd_pg_archive_get_schema_version(migrated), ==, 7);
+  g_assert_cmpint(cd_pg_test_db_int(f, "SELECT value::int FROM meta WHERE key = 'schema_version'"), ==, 7);
+  g_assert_cmpint(cd_pg_test_db_int(f, "SELECT count(*) FROM pg_indexes WHERE indexname = 'pages_tsv'"), ==, 0);
+  g_assert_cmpint(cd_pg_test_db_int(f, "SELECT count(*) FROM pg_indexes WHERE indexname = 'pages_tsv_keys'"), ==, 1);
+  g_assert_cmpint(cd_pg_test_db_int(f, "SELECT count(*) FROM pages"), ==, pages);
+  g_assert_cmpint(cd_pg_test_db_int(f, "SELECT count(*) FROM documents"), ==, documents);
+  g_assert_cmpint(cd_pg_test_db_int(f, "SELECT count(*) FROM pages p JOIN documents d ON d.id = p.document_id WHERE "
+                                       "p.doc_type IS DISTINCT FROM d.type"),
+                  ==, 0);
+  for (guint i = 0; i < G_N_ELEMENTS(queries); i++) {
+    g_autofree gchar *after = result_key(migrated, &queries[i]);
+    g_assert_cmpstr(after, ==, g_ptr_array_index(before, i));
+  }
+  for (guint i = 0; i < 5; i++) {
+    g_autoptr(CdSearchResult) r = cd_pg_archive_search(migrated, &queries[i], &error);
+    g_autofree gchar *expected = plain_window(f, queries[i].text, queries[i].doc_type, 20);
+    g_autoptr(GString) got = g_string_new(NULL);
+
+    g_assert_no_error(error);
+    g_assert_cmpstr(r->plan, ==, "recent-window");
+    for (guint h = 0; h < r->hits->len; h++)
+      g_string_append_printf(got, "%s%" G_GINT64_FORMAT, h > 0 ? " " : "",
+                             ((CdSearchHit *) g_ptr_array_index(r->hits, h))->page_id);
     g_assert_cmpstr(got->str, ==, expected);
   }
 }
@@ -2131,6 +2273,7 @@ main(int argc, char **argv)
     { "/chartdesk/pg-archive/search-broad", test_pg_search_broad },
     { "/chartdesk/pg-archive/search-migrated", test_pg_search_migrated },
     { "/chartdesk/pg-archive/search-window-bounded", test_pg_search_window_bounded },
+    { "/chartdesk/pg-archive/search-migrated-keys", test_pg_search_migrated_keys },
     { "/chartdesk/pg-archive/search-page-filters", test_pg_search_page_filters },
     { "/chartdesk/pg-archive/copy-to-sqlite", test_pg_copy_to_sqlite },
   };

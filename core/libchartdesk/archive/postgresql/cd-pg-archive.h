@@ -130,9 +130,10 @@ JsonNode *cd_pg_archive_summary(CdPgArchive *self, GError **error);
  * (CD_ARCHIVE_SCHEMA_VERSION 8) plus the stations and their deliveries;
  * version 2 adds the revisions of delivered documents (changes after
  * delivery); version 6 puts the pages' type in the optional RUM index
- * (`pages_rum_filters`, cd-pg-search.c).
+ * (`pages_rum_filters`, cd-pg-search.c); version 7 puts each page's id
+ * range and type in its GIN index beside the words (`pages_tsv_keys`).
  */
-#define CD_PG_ARCHIVE_SCHEMA_VERSION 6
+#define CD_PG_ARCHIVE_SCHEMA_VERSION 7
 
 /* Legal holds on the server (cd-pg-retention.c, schema 5): patient and
  * document holds, as cd_archive_place_hold() and its kin; a station's

@@ -22,6 +22,7 @@ struct _CdPgArchive {
   gint schema_version;
   gboolean page_filters;  /* pages.doc_type/doc_date kept by triggers (cd_pg_search_prepare()) */
   gboolean rum;           /* the pages' RUM index (postgresql-15-rum) is there to rank from */
+  gboolean page_keys;     /* the pages' GIN index holds their id ranges and types (schema 7) */
   GString *search_plans;  /* cd_pg_archive_explain_search(): the plans of the search's statements */
   CdPrincipal *principal; /* never NULL: the administrator's direct mode by default */
   gchar *purpose;         /* why, for the audit log (a request number); NULL for none */

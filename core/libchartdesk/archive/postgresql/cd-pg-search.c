@@ -182,7 +182,7 @@ static const gchar cd_pg_page_filters_present_sql[] =
     "SELECT (SELECT count(*) FROM pg_attribute WHERE attrelid = 'pages'::regclass AND attname IN ('doc_type', "
     "'doc_date') AND NOT attisdropped) = 2 AND to_regclass('pages_doc_type_date') IS NOT NULL AND "
     "(SELECT count(*) FROM pg_trigger WHERE tgname IN ('pages_document_columns', 'documents_page_columns') AND "
-    "tgenabled <> 'D') = 2";
+    "tgenabled <> 'D') = 2, to_regclass('pages_tsv_keys') IS NOT NULL";
 
 /* The pages' RUM index (the `rum` extension, Debian's postgresql-15-rum):
  * a GIN index whose posting lists keep each word's positions, so a ranked
@@ -276,6 +276,7 @@ cd_pg_search_prepare(CdPgArchive *self, gboolean create, GError **error)
   if (res == NULL)
     return FALSE;
   self->page_filters = g_strcmp0(cd_pg_value(res, 0, 0), "t") == 0;
+  self->page_keys = g_strcmp0(cd_pg_value(res, 0, 1), "t") == 0;
   if (!self->page_filters && create) {
     if (!cd_pg_search_run_script(self, cd_pg_page_filters_sql, &refused, error))
       return FALSE;
@@ -298,12 +299,20 @@ cd_pg_search_one_type(const CdSearchQuery *query)
   return query->doc_types[0] != NULL && query->doc_types[1] == NULL ? query->doc_types[0] : NULL;
 }
 
+/* The pages' keys in their GIN index (schema 7, `pages_tsv_keys`): the
+ * page's range of CD_PG_KEY_RANGE ids, and `t:` and its copy of its
+ * document's type. The expression is the index's, as the planner matches
+ * it; the range's size is the migration's. */
+#define CD_PG_PAGE_KEYS "ARRAY[(p.id / 1024)::text, 't:' || p.doc_type]"
+#define CD_PG_KEY_RANGE 1024
+
 /* FROM and WHERE of a search, each filter only when given (so the planner
  * sees plain predicates it can use the indexes for). $1 is the tsquery
- * text when there are words. */
+ * text when there are words. @type_keys: the types as the
+ * pages' keys (an array literal) to ask of the GIN index, or NULL. */
 static void
 cd_pg_search_from_full(GString *sql, CdPgParams *p, const CdSearchQuery *query, const gchar *words, const gchar *types,
-                       const gchar *hidden, gboolean with_documents, gboolean page_filters)
+                       const gchar *hidden, gboolean with_documents, gboolean page_filters, const gchar *type_keys)
 {
   /* with words, the type and dates (and the hidden types) are the pages'
    * copies when the server has them (cd_pg_search_prepare()): the same
@@ -336,7 +345,12 @@ cd_pg_search_from_full(GString *sql, CdPgParams *p, const CdSearchQuery *query, 
     g_string_append_printf(sql, " AND d.patient_mrn = $%u", cd_pg_params_add(p, query->mrn));
   /* one type as an equality, which the RUM index takes as its own
    * condition (it does not take `= ANY`) */
-  if (types != NULL && one_type != NULL)
+  /* or as the pages' keys in the GIN index, there alone (the planner
+   * would also intersect the type's b-tree bitmap, every page of the
+   * type, with the index's few pages: 32 ms for 300,000 at 1 M pages) */
+  if (type_keys != NULL && on_pages)
+    g_string_append_printf(sql, " AND " CD_PG_PAGE_KEYS " && $%u::text[]", cd_pg_params_add(p, type_keys));
+  else if (types != NULL && one_type != NULL)
     g_string_append_printf(sql, " AND %s = $%u", type_col, cd_pg_params_add(p, one_type));
   else if (types != NULL)
     g_string_append_printf(sql, " AND %s = ANY ($%u::text[])", type_col, cd_pg_params_add(p, types));
@@ -356,7 +370,17 @@ static void
 cd_pg_search_from(CdPgArchive *self, GString *sql, CdPgParams *p, const CdSearchQuery *query, const gchar *words,
                   const gchar *types, const gchar *hidden)
 {
-  cd_pg_search_from_full(sql, p, query, words, types, hidden, FALSE, self->page_filters);
+  cd_pg_search_from_full(sql, p, query, words, types, hidden, FALSE, self->page_filters, NULL);
+}
+
+/* FROM and WHERE for page ids and scores, the type (@type_keys: the
+ * types as the pages' keys, an array literal, or NULL) asked of the
+ * pages' GIN index */
+static void
+cd_pg_search_from_keys(CdPgArchive *self, GString *sql, CdPgParams *p, const CdSearchQuery *query, const gchar *words,
+                       const gchar *types, const gchar *type_keys, const gchar *hidden)
+{
+  cd_pg_search_from_full(sql, p, query, words, types, hidden, FALSE, self->page_filters, type_keys);
 }
 
 /* FROM and WHERE with the document's columns (d.type, d.date) */
@@ -364,7 +388,7 @@ static void
 cd_pg_search_from_documents(CdPgArchive *self, GString *sql, CdPgParams *p, const CdSearchQuery *query,
                             const gchar *words, const gchar *types, const gchar *hidden)
 {
-  cd_pg_search_from_full(sql, p, query, words, types, hidden, TRUE, self->page_filters);
+  cd_pg_search_from_full(sql, p, query, words, types, hidden, TRUE, self->page_filters, NULL);
 }
 
 static CdPgParams *
@@ -666,17 +690,103 @@ cd_pg_search_facets_add(GHashTable *types, GHashTable *years, PGresult *res, gin
 #define CD_PG_WALK_FACTOR_PHRASE 2000.0
 
 /* Collecting the window from the GIN index is bounded to the newest
- * pages that should hold it: CD_PG_WINDOW_SPAN times the window by the
- * estimate's share of matching pages, as a range of page ids, so the rows
- * read do not grow with the matches (two words on a fifth and a third of
- * a million pages: 67,000 matches, each a heap row and its tsvector,
- * where the window needs 2,000). The planner answers it by a BitmapAnd
- * with the primary key or, at a million pages, by the primary key's range
- * with the words as a filter (each row's tsvector read: 258 ms for the
- * two words' 38,700 pages, not within the target; the GIN bitmap of those
- * words alone took 202 ms). When the range holds fewer than the window
- * (the estimate was high), the statement runs again unbounded. */
-#define CD_PG_WINDOW_SPAN 4.0
+ * pages that should hold it, so the rows read do not grow with the
+ * matches (two words on a fifth and a third of a million pages: 67,000
+ * matches, each a heap row, where the window needs 2,000).
+ *
+ * With the pages' keys in the GIN index (schema 7) the bound is a set
+ * of the newest id ranges, asked of the index itself: GIN intersects
+ * the ranges' posting lists with the words' (and the type's) and skips
+ * the older postings, so only the matches in the ranges are read (two
+ * words at 1 M pages: 3,900 matches in 58 ranges, 4 ms in the index).
+ * The ranges are sized by the matches' density on the newest
+ * CD_PG_PROBE_RANGES ranges (one count in the same index), not by the
+ * planner's estimate, which takes words to be independent: a phrase's
+ * words are not (`"blood pressure"`: 24,600 estimated, 72,300 pages),
+ * and ranges three times too many cost four times the time.
+ * CD_PG_WINDOW_SPAN times the window by that density; when the ranges
+ * hold fewer than the window, CD_PG_SPAN_GROWTH times as many, until
+ * they would cover the archive (then no bound).
+ *
+ * Without the keys (a server where the index was dropped), the bound is
+ * a range of page ids, CD_PG_WINDOW_SPAN_IDS times the window by the
+ * estimate's share of matching pages; the planner answers it by the
+ * primary key's range with the words as a filter at 1 M pages (258 ms
+ * for two words), and when it holds fewer than the window the statement
+ * runs again unbounded. */
+#define CD_PG_WINDOW_SPAN 1.5
+#define CD_PG_SPAN_GROWTH 4.0
+#define CD_PG_PROBE_RANGES 4
+#define CD_PG_WINDOW_SPAN_IDS 4.0
+/* More ranges than this (a million page ids) are asked without a bound:
+ * each range's key has its own posting list for the index to read, and
+ * past a million pages the words' postings alone cost less. */
+#define CD_PG_MAX_RANGES 1024
+
+/* The lowest page id of a window bounded to @span ids below @max_id, or
+ * 0 for no bound (the span covers the archive, or more ranges than
+ * CD_PG_MAX_RANGES when they are asked of the index). */
+static gint64
+cd_pg_search_bound(gdouble span, gint64 max_id, gboolean keys)
+{
+  if (span <= 0 || span >= (gdouble) max_id)
+    return 0;
+  if (keys && span / CD_PG_KEY_RANGE > CD_PG_MAX_RANGES)
+    return 0;
+  return max_id - (gint64) span;
+}
+
+/* The keys of the id ranges from @low's to @max_id's and the next
+ * (pages added since @max_id was read), as an array literal. */
+static gchar *
+cd_pg_search_ranges(gint64 low, gint64 max_id)
+{
+  GString *a = g_string_new("{");
+
+  for (gint64 r = MAX(low, 0) / CD_PG_KEY_RANGE; r <= max_id / CD_PG_KEY_RANGE + 1; r++)
+    g_string_append_printf(a, "%s%" G_GINT64_FORMAT, r > MAX(low, 0) / CD_PG_KEY_RANGE ? "," : "", r);
+  g_string_append_c(a, '}');
+  return g_string_free(a, FALSE);
+}
+
+/* The query's types as the pages' keys (`t:` and the type), an array
+ * literal. */
+static gchar *
+cd_pg_search_type_keys(const CdSearchQuery *query)
+{
+  g_autoptr(GPtrArray) keys = g_ptr_array_new_with_free_func(g_free);
+
+  if (query->doc_types != NULL)
+    for (guint i = 0; query->doc_types[i] != NULL; i++)
+      g_ptr_array_add(keys, g_strconcat("t:", query->doc_types[i], NULL));
+  else
+    g_ptr_array_add(keys, g_strconcat("t:", query->doc_type, NULL));
+  g_ptr_array_add(keys, NULL);
+  return cd_pg_array_literal((const gchar *const *) keys->pdata);
+}
+
+/* The matches' share of the page ids on the newest CD_PG_PROBE_RANGES id
+ * ranges, counted in the pages' GIN index; -1 when the count fails
+ * (@error set). */
+static gdouble
+cd_pg_search_density(CdPgArchive *self, const CdSearchQuery *query, const gchar *words, const gchar *types,
+                     const gchar *type_keys, const gchar *hidden, gint64 max_id, GError **error)
+{
+  gint64 low = (max_id / CD_PG_KEY_RANGE - (CD_PG_PROBE_RANGES - 1)) * CD_PG_KEY_RANGE;
+  g_autoptr(GString) sql = g_string_new("SELECT count(*)");
+  g_autoptr(CdPgParams) p = cd_pg_search_params(words);
+  g_autofree gchar *ranges = cd_pg_search_ranges(low, max_id);
+  g_autoptr(PGresult) res = NULL;
+
+  cd_pg_search_from_keys(self, sql, p, query, words, types, type_keys, hidden);
+  g_string_append_printf(sql, " AND " CD_PG_PAGE_KEYS " && $%u::text[]", cd_pg_params_add(p, ranges));
+  res = cd_pg_search_exec(self, sql->str, p, error);
+  if (res == NULL)
+    return -1;
+  if (PQntuples(res) == 0)
+    return 0;
+  return (gdouble) cd_pg_int(res, 0, 0) / (gdouble) (max_id - MAX(low, 0) + 1);
+}
 
 static gboolean
 cd_pg_search_window(CdPgArchive *self, const CdSearchQuery *query, const gchar *words, const gchar *types,
@@ -685,16 +795,32 @@ cd_pg_search_window(CdPgArchive *self, const CdSearchQuery *query, const gchar *
 {
   gint64 max_id = 0;
   gdouble n_pages = (gdouble) cd_pg_search_count_pages(self, &max_id);
-  gdouble factor = phrase ? CD_PG_WALK_FACTOR_PHRASE : CD_PG_WALK_FACTOR;
+  gboolean keys = self->page_keys && self->page_filters;
+  /* a phrase's candidates are rechecked on their tsvector; bounded to
+   * the newest ranges they are few */
+  gdouble factor = phrase && !keys ? CD_PG_WALK_FACTOR_PHRASE : CD_PG_WALK_FACTOR;
   gboolean walk = (gdouble) matches * (gdouble) matches > factor * n_pages;
-  gdouble span = matches > 0 ? CD_PG_WINDOW_SPAN * CD_SEARCH_RANK_WINDOW * n_pages / (gdouble) matches : 0;
-  gint64 bound = !walk && span > 0 && span < (gdouble) max_id ? max_id - (gint64) span : 0;
+  /* (the walk reads the pages from the newest: the type is a filter) */
+  g_autofree gchar *type_keys = keys && !walk && types != NULL ? cd_pg_search_type_keys(query) : NULL;
+  gdouble span = 0;
+  gint64 bound;
   g_autoptr(PGresult) res = NULL;
   g_autoptr(GHashTable) type_facets = NULL;
   g_autoptr(GHashTable) year_facets = NULL;
   g_autofree gchar *low = NULL;
   guint64 n = 0;
   gboolean complete;
+
+  if (!walk && keys) {
+    gdouble density = cd_pg_search_density(self, query, words, types, type_keys, hidden, max_id, error);
+    if (density < 0)
+      return FALSE;
+    if (density > 0)
+      span = CD_PG_WINDOW_SPAN * CD_SEARCH_RANK_WINDOW / density;
+  }
+  if (!walk && span == 0 && matches > 0)
+    span = (keys ? CD_PG_WINDOW_SPAN : CD_PG_WINDOW_SPAN_IDS) * CD_SEARCH_RANK_WINDOW * n_pages / (gdouble) matches;
+  bound = walk ? 0 : cd_pg_search_bound(span, max_id, keys);
 
   for (;;) {
     g_autoptr(GString) sql = g_string_new("WITH w AS MATERIALIZED (SELECT p.id, p.document_id");
@@ -708,9 +834,13 @@ cd_pg_search_window(CdPgArchive *self, const CdSearchQuery *query, const gchar *
       g_string_append(sql, ", p.tsv");
     if (self->page_filters)
       g_string_append(sql, ", p.doc_type, p.doc_date");
-    cd_pg_search_from(self, sql, p, query, words, types, hidden);
-    if (bound > 0)
+    cd_pg_search_from_keys(self, sql, p, query, words, types, type_keys, hidden);
+    if (bound > 0 && keys) {
+      g_autofree gchar *ranges = cd_pg_search_ranges(bound, max_id);
+      g_string_append_printf(sql, " AND " CD_PG_PAGE_KEYS " && $%u::text[]", cd_pg_params_add(p, ranges));
+    } else if (bound > 0) {
       g_string_append_printf(sql, " AND p.id > $%u::bigint", cd_pg_params_add_int(p, bound));
+    }
     /* `p.id + 0` is not the primary key: the planner cannot walk it */
     g_string_append_printf(sql,
                            " ORDER BY %s DESC LIMIT %u) "
@@ -750,8 +880,10 @@ cd_pg_search_window(CdPgArchive *self, const CdSearchQuery *query, const gchar *
     }
     if (bound == 0 || n >= CD_SEARCH_RANK_WINDOW)
       break;
-    /* the newest pages held fewer matches than the estimate said */
-    bound = 0;
+    /* the newest pages held fewer matches than the estimate said:
+     * more ranges, or (by page id) no bound */
+    span *= CD_PG_SPAN_GROWTH;
+    bound = keys ? cd_pg_search_bound(span, max_id, keys) : 0;
     g_clear_pointer(&res, PQclear);
     g_clear_pointer(&type_facets, g_hash_table_unref);
     g_clear_pointer(&year_facets, g_hash_table_unref);
