@@ -442,41 +442,6 @@ cd_rules_title_found(CdRulePhrase *title, GPtrArray *region, const gchar *squeez
   return cd_classify_text_find_approx(squeezed, title->squeezed, len / 8);
 }
 
-/* Whether the header stage's layout title reads as a sentence of the
- * body rather than a printed title: it ends with a full stop (or `!`,
- * `?`) and, after its first word, has a word of three letters or more that
- * starts in lower case and is none of the small words title case leaves
- * in lower case ("Anticipate discharge in 8 days.", "Post-operative day
- * 6."). A printed title is in capitals or title case: a stray full stop
- * after one ("EMERGENCY DEPARTMENT RECORD.", "History and Physical.")
- * keeps it a title. Such a sentence names no type however many title
- * words it holds, so it gains no `layout-title-weight`. */
-static gboolean
-cd_rules_layout_title_is_sentence(const gchar *title)
-{
-  static const gchar *const small[] = { "and", "the", "for", "with", "from", "into", "after", "nor", "but", NULL };
-  g_autofree gchar *trimmed = g_strstrip(g_strdup(title));
-  gsize len = strlen(trimmed);
-  g_auto(GStrv) words = NULL;
-
-  if (len == 0 || (trimmed[len - 1] != '.' && trimmed[len - 1] != '!' && trimmed[len - 1] != '?'))
-    return FALSE;
-  words = g_strsplit_set(trimmed, " \t", -1);
-  for (guint i = 1; words[i] != NULL; i++) {
-    const gchar *w = words[i];
-    guint letters = 0;
-    g_autofree gchar *word = NULL;
-    while (g_ascii_isalpha(w[letters]))
-      letters++;
-    if (letters < 3 || !g_ascii_islower(w[0]))
-      continue;
-    word = g_strndup(w, letters);
-    if (!g_strv_contains(small, word))
-      return TRUE;
-  }
-  return FALSE;
-}
-
 /* Words a section label may have before its heading (`ED Disposition:`). */
 #define CD_RULES_SECTION_LABEL_WORDS 5
 
@@ -594,8 +559,7 @@ cd_rules_classifier_classify(CdClassifier *classifier, CdDocument *document, GPt
   }
   if (self->layout_title_weight > 0 && pages->len > 0) {
     g_autoptr(GVariant) fact = cd_page_get_fact(g_ptr_array_index(pages, 0), CD_RULES_FACT_LAYOUT_TITLE);
-    if (fact != NULL && g_variant_is_of_type(fact, G_VARIANT_TYPE_STRING) &&
-        !cd_rules_layout_title_is_sentence(g_variant_get_string(fact, NULL))) {
+    if (fact != NULL && g_variant_is_of_type(fact, G_VARIANT_TYPE_STRING)) {
       g_ptr_array_add(layout_region, cd_classify_text_flatten(g_variant_get_string(fact, NULL)));
       layout_squeezed = cd_classify_text_squeeze(g_ptr_array_index(layout_region, 0));
     }
