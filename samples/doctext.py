@@ -537,10 +537,25 @@ HEADER_STYLES = [
 ]
 
 
+# the split-bank experiment's halves of the "train" split (README,
+# "Reliability", seventh pass): the train positions split again by
+# position, "train-a" the first of every two (bank positions 0, 4, 8, …),
+# "train-b" the second (2, 6, 10, …)
+TRAIN_HALVES = ("train-a", "train-b")
+
+
 def half(items, split):
-    """The positions of a bank a split may draw from."""
+    """The positions of a bank a split may draw from: "train" the even
+    ones, "test" the odd ones, "train-a" / "train-b" every other one of
+    the train positions. A bank whose half would be empty gives its
+    parent's (a train half of one entry is shared by "train-a" and
+    "train-b")."""
     if split is None:
         return items
+    if split in TRAIN_HALVES:
+        train = half(items, "train")
+        picked = train[TRAIN_HALVES.index(split)::2]
+        return picked if picked else train
     start = 0 if split == "train" else 1
     picked = items[start::2]
     return picked if picked else items
@@ -599,12 +614,16 @@ class Filler:
         return template.format(**values)
 
 
-def document(rng, doc_type, split=None, meta=None, patient=None):
+def document(rng, doc_type, split=None, meta=None, patient=None, tuning=None):
     """The lines of one document of @doc_type: a hospital header, the
     patient's identification, a title, sections, a signature. With @meta
     (a dict) its "title" is set to the title drawn; @patient (mrn, family,
     given, Family, Given, dob) names the patient in a tuning letter's body
-    instead of the made-up one of the header."""
+    instead of the made-up one of the header. @tuning: whether the
+    tuning-only material may be drawn (tuning_document()); by default
+    only for the "train" split. The "test" split never draws it."""
+    if tuning is None:
+        tuning = split == "train"
     spec = DOCS[doc_type]
     f = Filler(rng, split)
     lines = [f.pick("hospital")]
@@ -615,7 +634,8 @@ def document(rng, doc_type, split=None, meta=None, patient=None):
              "room": "%d%02d" % (rng.randrange(1, 8), rng.randrange(1, 40))}
     # the "test" split never draws here, so held-out documents are the
     # same draws as before the tuning-only material
-    tuned = tuning_document(rng, doc_type, f, dict(ident, **(patient or {}))) if split == "train" else None
+    tuned = tuning_document(rng, doc_type, f, dict(ident, **(patient or {}))) \
+        if tuning and split != "test" else None
     if tuned is not None:
         title, body, signed = tuned
         if meta is not None:
@@ -703,13 +723,14 @@ def ocr_noise(rng, lines, rate=0.04):
     return out
 
 
-def corpus(seed, per_type, split, noise=0.04):
-    """[(type, text)]: @per_type documents of every type, OCR-noised."""
+def corpus(seed, per_type, split, noise=0.04, tuning=None):
+    """[(type, text)]: @per_type documents of every type, OCR-noised;
+    @tuning as document()'s."""
     rng = random.Random(seed)
     rows = []
     for i in range(per_type):
         for t in TYPES:
-            lines = document(rng, t, split)
+            lines = document(rng, t, split, tuning=tuning)
             if noise > 0:
                 lines = ocr_noise(rng, lines, noise)
             rows.append((t, "\n".join(lines)))

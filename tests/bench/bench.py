@@ -839,6 +839,9 @@ def main():
     p.add_argument("--workflow", default="chart-intake")
     p.add_argument("--tune", action="store_true", help="also ingest the tuning charts (for train_boundaries.py)")
     p.add_argument("--tune-only", action="store_true", help="ingest only the tuning charts")
+    p.add_argument("--half", choices=("A", "B"),
+                   help="ingest only the charts of this tuning half (templates.py tune-a / tune-b, drawn as the "
+                        "held-out side is: no tuning-only material), for the split-bank experiment")
     p.add_argument("--reuse", action="store_true", help="score the last export again instead of ingesting")
     p.add_argument("--classifiers", default="rules;trained",
                    help="the workflow's classifiers; with trained, a model is first trained on the tuning portion")
@@ -854,6 +857,11 @@ def main():
     p.add_argument("--fresh-model", action="store_true",
                    help="score with a model trained without the mtsamples reports printed on these charts")
     p.add_argument("--model-archive", help="score with the trained model of this archive instead")
+    p.add_argument("--half-model", choices=("A", "B"),
+                   help="score with a model trained on this tuning half only (its banks and mtsamples reports; "
+                        "the split-bank experiment: score charts of the other half)")
+    p.add_argument("--tuning-material", choices=("yes", "no"), default="yes",
+                   help="whether the --half-model corpus draws doctext's tuning-only material")
     p.add_argument("--retrain", action="store_true",
                    help="score with a model trained again on the whole tuning corpus (with --train-options)")
     p.add_argument("--pages", type=int, default=None,

@@ -32,18 +32,25 @@ def charts_folder(build, split, pages, seed):
     return out
 
 
-def tuning_corpus(path, seed=13, per_type=120):
+def tuning_corpus(path, seed=13, per_type=120, half=None, tuning=None):
     """The `trained` classifier's training text, from the tuning portion
     only: generated documents of the "train" wording banks (with imitated
-    OCR noise) and the tuning half of the mtsamples reports. Writes a
-    label,text CSV; returns its row count."""
+    OCR noise) and the tuning half of the mtsamples reports. With @half
+    ("tune-a" or "tune-b", templates.TUNING_HALVES), only that half's
+    banks and reports: the split-bank experiment's model. @tuning: whether
+    the generated documents draw doctext's tuning-only material (None:
+    doctext's default, yes for "train", no for a half). Writes a label,text
+    CSV; returns its row count."""
     sys.path.insert(0, os.path.join(ROOT, "samples"))
     import doctext
     import templates
     from mtsamples_map import shared_data
-    rows = doctext.corpus(seed, per_type, "train", 0.04)
+    split = "train" if half is None else doctext.TRAIN_HALVES[templates.TUNING_HALVES.index(half)]
+    rows = doctext.corpus(seed, per_type, split, 0.04, tuning)
     mt = os.path.join(shared_data(ROOT) or "", "mtsamples", "mtsamples-train.csv")
     tune, _ = templates.mtsamples_split(mt)
+    if half is not None:
+        _, _, tune = templates.tuning_half(half, [], tune)
     for label, texts in sorted(tune.items()):
         rows += [(label, "\n".join(templates.mtsamples_lines(t, 200))) for t in texts]
     with open(path, "w", newline="", encoding="utf-8") as f:
@@ -265,6 +272,8 @@ def cmd_index(args, build, chartdesk, env):
     splits = ["test"] + (["tune"] if args.tune else [])
     if args.tune_only:
         splits = ["tune"]
+    if getattr(args, "half", None):
+        splits = ["tune-" + args.half.lower()]
     for split in splits:
         pages = args.pages if split == "test" else args.tune_pages
         seed = args.seed if split == "test" else args.seed + 1000

@@ -416,14 +416,34 @@ def make_document(rng, tpl, split, mt, doc_type=None, patient=None):
             "signature": "%s   %s" % (f.pick("doctor"), fmt_dates(iso)["us"])}
 
 
+# The split-bank experiment (README, "Reliability", seventh pass): the
+# tuning side split in two, to measure on tuning material alone what a
+# model learns from wording it has never read. Half A is the tuning
+# templates at even positions of templates()'s tuning list, doctext's
+# "train-a" banks and the mtsamples tuning reports at even positions of
+# each type's list; half B the odd positions and "train-b". A half's
+# charts draw as the held-out side does: no tuning-only material.
+TUNING_HALVES = ("tune-a", "tune-b")
+
+
+def tuning_half(split, tune_t, mt_tune):
+    """(templates, doctext split, {type: [mtsamples text]}) of the tuning
+    half @split ("tune-a" or "tune-b")."""
+    i = TUNING_HALVES.index(split)
+    return tune_t[i::2], doctext.TRAIN_HALVES[i], {t: list(r[i::2]) for t, r in mt_tune.items()}
+
+
 def make_charts(out, split, n_pages, seed, mt_path):
-    """Writes charts of the @split ("tune" or "test") templates into @out
-    until about @n_pages pages: TIFF files, mpi.csv, ground-truth.jsonl."""
+    """Writes charts of the @split ("tune", "test", or a tuning half,
+    "tune-a" / "tune-b") templates into @out until about @n_pages pages:
+    TIFF files, mpi.csv, ground-truth.jsonl."""
     tune_t, test_t = templates()
     family = tune_t if split == "tune" else test_t
     text_split = "train" if split == "tune" else "test"
     mt_tune, mt_test = mtsamples_split(mt_path)
     mt = {t: list(reports) for t, reports in (mt_tune if split == "tune" else mt_test).items()}
+    if split in TUNING_HALVES:
+        family, text_split, mt = tuning_half(split, tune_t, mt_tune)
     rng = random.Random(seed)
     os.makedirs(out, exist_ok=True)
     patients = cg.make_patients(rng, max(10, n_pages // 3))
@@ -487,7 +507,7 @@ def make_charts(out, split, n_pages, seed, mt_path):
 if __name__ == "__main__":
     import argparse
     ap = argparse.ArgumentParser(description="template-split charts")
-    ap.add_argument("split", choices=["tune", "test", "list"])
+    ap.add_argument("split", choices=["tune", "test", "tune-a", "tune-b", "list"])
     ap.add_argument("--out")
     ap.add_argument("--pages", type=int, default=200)
     ap.add_argument("--seed", type=int, default=17)

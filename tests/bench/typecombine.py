@@ -244,6 +244,15 @@ def cmd_types(args, build, chartdesk, env):
             n, left = fresh_model(chartdesk, env, archive, truth, args.train_options)
             print("fresh model: %d tuning documents, %d mtsamples reports printed on these charts left out"
                   % (n, left))
+        elif archive is None and getattr(args, "half_model", None):
+            archive = os.path.join(tmp, "model.archive")
+            corpus = archive + ".csv"
+            n = indexbench.tuning_corpus(corpus, half="tune-" + args.half_model.lower(),
+                                         tuning=args.tuning_material == "yes")
+            subprocess.run([chartdesk, "classify", "train", archive, "--csv", corpus] + args.train_options.split(),
+                           check=True, capture_output=True, env=env)
+            print("model of tuning half %s only, tuning-only material %s: %d documents"
+                  % (args.half_model, args.tuning_material, n))
         elif archive is None and (args.retrain or args.pages is not None):
             archive = os.path.join(tmp, "model.archive")
             print("model trained again on the whole tuning corpus: %d documents, options '%s'"
