@@ -1826,6 +1826,27 @@ raw_exec(Fixture *f, const gchar *sql)
   PQclear(res);
 }
 
+/* Marks the server as schema @version left it (its indexes put back by the
+ * caller), notes its pages and documents, and checks that a plain open
+ * refuses it, naming the migration it needs. */
+static void
+assert_old_schema_refused(Fixture *f, gint version, gint64 *pages, gint64 *documents)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CdPgArchive) refused = NULL;
+  g_autofree gchar *update = g_strdup_printf("UPDATE meta SET value = '%d' WHERE key = 'schema_version'", version);
+  g_autofree gchar *expect =
+      g_strdup_printf("schema version %d needs migrating to " G_STRINGIFY(CD_PG_ARCHIVE_SCHEMA_VERSION), version);
+
+  raw_exec(f, update);
+  *pages = cd_pg_test_db_int(f, "SELECT count(*) FROM pages");
+  *documents = cd_pg_test_db_int(f, "SELECT count(*) FROM documents");
+  refused = cd_pg_archive_open(f->uri, CD_ARCHIVE_FLAG_NONE, &error);
+  g_assert_null(refused);
+  g_assert_error(error, CD_ERROR, CD_ERROR_ARCHIVE);
+  g_assert_nonnull(strstr(error->message, expect));
+}
+
 static void
 spool_exec(CdArchive *spool, const gchar *sql)
 {
@@ -1879,7 +1900,6 @@ test_pg_search_migrated(Fixture *f, gconstpointer data)
 {
   g_autoptr(CdArchive) spool = fixture_spool(f, "station1.archive", SHA_A, 2, FALSE);
   g_autoptr(CdPgArchive) server = open_server(f);
-  g_autoptr(CdPgArchive) refused = NULL;
   g_autoptr(CdPgArchive) migrated = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(GPtrArray) before = g_ptr_array_new_with_free_func(g_free);
@@ -1923,14 +1943,7 @@ test_pg_search_migrated(Fixture *f, gconstpointer data)
   raw_exec(f, "CREATE INDEX pages_rum ON pages USING rum (tsv rum_tsvector_ops)");
   raw_exec(f, "DROP INDEX pages_tsv_keys");
   raw_exec(f, "CREATE INDEX pages_tsv ON pages USING gin (tsv)");
-  raw_exec(f, "UPDATE meta SET value = '5' WHERE key = 'schema_version'");
-  pages = cd_pg_test_db_int(f, "SELECT count(*) FROM pages");
-  documents = cd_pg_test_db_int(f, "SELECT count(*) FROM documents");
-  refused = cd_pg_archive_open(f->uri, CD_ARCHIVE_FLAG_NONE, &error);
-  g_assert_null(refused);
-  g_assert_error(error, CD_ERROR, CD_ERROR_ARCHIVE);
-  g_assert_nonnull(strstr(error->message, "schema version 5 needs migrating to " G_STRINGIFY(CD_PG_ARCHIVE_SCHEMA_VERSION)));
-  g_clear_error(&error);
+  assert_old_schema_refused(f, 5, &pages, &documents);
 
   migrated = open_server(f);
   g_assert_cmpint(cd_pg_archive_get_schema_version(migrated), ==, CD_PG_ARCHIVE_SCHEMA_VERSION);
@@ -2100,7 +2113,6 @@ static void
 test_pg_search_migrated_keys(Fixture *f, gconstpointer data)
 {
   g_autoptr(CdPgArchive) server = NULL;
-  g_autoptr(CdPgArchive) refused = NULL;
   g_autoptr(CdPgArchive) migrated = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(GPtrArray) before = g_ptr_array_new_with_free_func(g_free);
@@ -2126,14 +2138,7 @@ test_pg_search_migrated_keys(Fixture *f, gconstpointer data)
   /* the server as schema 6 left it */
   raw_exec(f, "DROP INDEX pages_tsv_keys");
   raw_exec(f, "CREATE INDEX pages_tsv ON pages USING gin (tsv)");
-  raw_exec(f, "UPDATE meta SET value = '6' WHERE key = 'schema_version'");
-  pages = cd_pg_test_db_int(f, "SELECT count(*) FROM pages");
-  documents = cd_pg_test_db_int(f, "SELECT count(*) FROM documents");
-  refused = cd_pg_archive_open(f->uri, CD_ARCHIVE_FLAG_NONE, &error);
-  g_assert_null(refused);
-  g_assert_error(error, CD_ERROR, CD_ERROR_ARCHIVE);
-  g_assert_nonnull(strstr(error->message, "schema version 6 needs migrating to 7"));
-  g_clear_error(&error);
+  assert_old_schema_refused(f, 6, &pages, &documents);
 
   migrated = open_server(f);
   g_assert_cmpint(cd_pg_archive_get_schema_version(migrated), ==, 7);
