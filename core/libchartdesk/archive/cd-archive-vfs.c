@@ -123,6 +123,10 @@ cd_vfs_map(CdVfsFile *self, sqlite3_int64 need)
     self->mappable = self->whole = FALSE;
     return FALSE;
   }
+  /* a b-tree is read page by page, here and there: a fault reads its page
+   * and no readahead around it, which at millions of pages read (and
+   * pushed out of the page cache) up to 32 pages for each one wanted */
+  madvise(map, len, MADV_RANDOM);
   cd_vfs_unmap(self);
   self->map = map;
   self->map_len = len;
