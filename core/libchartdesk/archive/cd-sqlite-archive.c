@@ -66,7 +66,9 @@ struct _CdSqliteArchive {
 G_DEFINE_FINAL_TYPE(CdSqliteArchive, cd_sqlite_archive, CD_TYPE_ARCHIVE)
 
 #define CD_ARCHIVE_APPLICATION_ID 0x43484454 /* "CHDT" */
-/* the most of an archive read through a memory map (PRAGMA mmap_size) */
+/* SQLite's own memory map of an archive (PRAGMA mmap_size; SQLite caps it
+ * at 2 GiB in Debian's build); a long-lived connection's whole-file map
+ * (cd-archive-vfs.c) needs it on too */
 #define CD_ARCHIVE_MMAP_SIZE 68719476736
 /* SQLite's page cache of a long-lived connection, in KiB (PRAGMA cache_size) */
 #define CD_ARCHIVE_CACHE_KIB 65536
@@ -693,16 +695,17 @@ cd_archive_release_writer(CdArchive *self)
  * cd_archive_keep_pages:
  * @self: a #CdArchive
  *
- * Lets this connection keep up to 64 MiB of database pages in SQLite's
- * cache (2 MiB by default), and read the file through one memory map of
- * the whole of it, for a connection that answers one search after
- * another: chartdeskd's, the web server's. A filtered search at 10 M
- * pages touches more than 2 MiB, and the file past SQLite's own map (2
- * GiB at most) was read again with pread() on every search; and SQLite
- * drops its whole cache whenever another connection has committed, which
- * another process's search does (its audit entry). A process that
- * answers one search (the command line) keeps the defaults: filling fresh
- * memory page by page cost it more than the reads it saved.
+ * Has this connection read the file through one memory map of the whole
+ * of it, kept while it lives, and keep up to 64 MiB of the pages it reads
+ * otherwise (from the WAL, pages it writes) in SQLite's cache (2 MiB by
+ * default): for a connection that answers one search after another,
+ * chartdeskd's and the web server's. SQLite maps at most 2 GiB of a file
+ * by itself (Debian's build) and drops its whole cache whenever another
+ * connection has committed, which another process's search does (its
+ * audit entry), so a filtered search at 10 M pages read its pages again
+ * with pread() on every search. A process that answers one search (the
+ * command line) keeps the defaults: a fresh map, or a fresh big cache,
+ * filled page by page cost it more than the reads it saved.
  *
  * Since: 0.4
  */

@@ -303,8 +303,8 @@ cd_pg_search_one_type(const CdSearchQuery *query)
  * page's range of CD_PG_KEY_RANGE ids, and `t:` and its copy of its
  * document's type. The expression is the index's, as the planner matches
  * it; the range's size is the migration's. */
-#define CD_PG_PAGE_KEYS "ARRAY[(p.id / 1024)::text, 't:' || p.doc_type]"
 #define CD_PG_KEY_RANGE 1024
+#define CD_PG_PAGE_KEYS "ARRAY[(p.id / " G_STRINGIFY(CD_PG_KEY_RANGE) ")::text, 't:' || p.doc_type]"
 
 /* FROM and WHERE of a search, each filter only when given (so the planner
  * sees plain predicates it can use the indexes for). $1 is the tsquery
